@@ -1,0 +1,69 @@
+# xtrading - top-level driver around the CMake presets (CMakePresets.json).
+#   make          release build, binary at build/xtrading
+#   make run      install what is missing, build, start on the embedded defaults
+#   make test     the whole suite: gcc -Werror build, clang ASan+UBSan build,
+#                 libFuzzer targets over their corpora
+#   make bench    the engine benchmark (release build)
+#   make fuzz     build the libFuzzer targets (FUZZ_SECONDS=600 make fuzz-run)
+#   make format   clang-format the sources in place; make lint checks it
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 60
+SOURCES := $(shell find include src bench tests -name '*.[ch]' 2>/dev/null)
+
+.PHONY: all build run test test-dev test-asan test-fuzz bench fuzz fuzz-run format lint clean deps deps-test
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+	install -m 755 build/release/xtrading build/xtrading
+
+run: build
+	./build/xtrading replay --book examples/demo.txt
+
+test: deps-test test-dev test-asan test-fuzz lint
+
+test-dev:
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+	ctest --preset dev
+
+test-asan:
+	cmake --preset asan-ubsan >/dev/null
+	cmake --build --preset asan-ubsan -j $(JOBS)
+	ctest --preset asan-ubsan
+
+# The fuzz targets proper (libFuzzer), each run a fixed number of inputs
+# from a fixed seed on top of its committed corpus: deterministic in CI.
+test-fuzz: fuzz
+	tests/fuzz/run.sh build/fuzz -runs=5000 -seed=1
+
+fuzz:
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+
+# Long fuzzing session: FUZZ_SECONDS per target; new inputs go to build/fuzz/new-corpus.
+fuzz-run: fuzz
+	tests/fuzz/run.sh build/fuzz -max_total_time=$(FUZZ_SECONDS)
+
+bench: build
+	./build/xtrading bench engine
+
+format:
+	clang-format -i $(SOURCES)
+
+lint:
+	@if command -v clang-format >/dev/null 2>&1; then \
+	  clang-format --dry-run --Werror $(SOURCES) && echo "clang-format: clean"; \
+	else echo "clang-format not installed; skipping format check"; fi
+
+clean:
+	rm -rf build

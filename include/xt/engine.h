@@ -1,0 +1,204 @@
+/* engine.h - the matching engine (libxt core).
+ *
+ * One engine holds many instruments, each with a price-time priority order
+ * book. It is pure computation: no I/O, no clock, no global state, no
+ * allocation after xt_engine_init(). Commands go in through
+ * xt_engine_apply(); events come out through the sink, synchronously.
+ * An engine is not thread-safe: one thread owns it (the single writer);
+ * queries may only run on that thread between commands.
+ *
+ * Matching rules are specified in docs/matching.md.
+ */
+#ifndef XT_ENGINE_H
+#define XT_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xt/command.h"
+#include "xt/event.h"
+#include "xt/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Fixed capacities, chosen at init. Zero means the default. */
+typedef struct xt_engine_config {
+    uint32_t max_orders;       /* resting orders (default 1,048,576) */
+    uint32_t max_levels;       /* price levels over all books (default 262,144) */
+    uint32_t max_instruments;  /* default 1,024 */
+    uint32_t max_ladder_nodes; /* price-ladder trie nodes (default: max_levels
+                                  + 16 * max_instruments + 64) */
+    uint8_t no_book_events;    /* 1: do not emit XT_EV_BOOK */
+    uint8_t prefault;          /* 1: touch every page at init, so that no page
+                                  fault (a hidden allocation) ever happens
+                                  while matching; costs the full memory */
+} xt_engine_config_t;
+
+/* The engine. All fields are private: use the functions below. */
+typedef struct xt_engine {
+    struct xt__order *orders;
+    struct xt__level *levels;
+    struct xt__node *nodes;
+    struct xt__islot *index;
+    struct xt__instrument *instruments;
+    uint32_t *symtab;
+    xt_sink_fn sink;
+    void *sink_ctx;
+    xt_engine_config_t cfg;
+    uint64_t index_mask;
+    uint32_t symtab_mask;
+    uint32_t n_instruments;
+    uint32_t order_free, order_hwm, orders_used;
+    uint32_t level_free, level_hwm, levels_used;
+    uint32_t node_free, node_hwm, nodes_used;
+    uint64_t last_seq;
+    uint64_t trades;
+    /* the command being applied and its events so far */
+    xt_event_batch_t batch;
+    xt_event_t *evbuf;
+    uint32_t nev;
+} xt_engine_t;
+
+/* Fills `cfg` with the defaults. */
+void xt_engine_config_default(xt_engine_config_t *cfg);
+
+/* Initialises `e` with the capacities in `cfg` (NULL: defaults) and the
+ * event sink (must not be NULL; `ctx` is passed back to it). Allocates all
+ * memory the engine will ever use; untouched pages are not committed by the
+ * OS until used, unless cfg->prefault. Returns 0, XT_EINVAL (no sink, or a
+ * capacity too large: max_orders > 2^30, max_levels or max_ladder_nodes
+ * >= 2^32 - 1, max_instruments > 2^24) or XT_ENOMEM. On failure `e` needs
+ * no destroy (destroy is harmless, though). */
+int xt_engine_init(xt_engine_t *e, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx);
+
+/* Frees everything xt_engine_init allocated. Safe on a zeroed struct. */
+void xt_engine_destroy(xt_engine_t *e);
+
+/* Applies one command, emitting its events to the sink before returning.
+ * Returns 0 when the command was processed, whether it was accepted or
+ * rejected (a reject is an event). Returns an error, having changed nothing
+ * and emitted nothing, when the command is malformed:
+ *   XT_ESEQ      cmd->seq <= the last applied sequence number
+ *   XT_EINVAL    unknown command type or enum value, id <= 0, account 0,
+ *                an invalid instrument definition
+ *   XT_EEXIST    INSTRUMENT: the symbol is already defined
+ *   XT_ECAPACITY INSTRUMENT: max_instruments reached
+ * A malformed command does not consume its sequence number. */
+int xt_engine_apply(xt_engine_t *e, const xt_cmd_t *cmd);
+
+/* ---- instruments ---------------------------------------------------- */
+
+typedef struct xt_instrument_info {
+    uint32_t index;
+    char symbol[XT_SYMBOL_MAX + 1];
+    xt_instrument_def_t def; /* as defined */
+    int64_t min_lots;        /* smallest allowed quantity, lots */
+    int64_t max_lots;        /* largest allowed quantity, lots */
+    int has_band;
+    int64_t band_low;  /* ticks; valid when has_band */
+    int64_t band_high; /* ticks; valid when has_band */
+} xt_instrument_info_t;
+
+/* Number of defined instruments; their indexes are 0..count-1 in the order
+ * they were defined. */
+uint32_t xt_engine_instrument_count(const xt_engine_t *e);
+
+/* Index of the instrument named symbol[0..len), or XT_INSTRUMENT_NONE. */
+uint32_t xt_engine_find_symbol(const xt_engine_t *e, const char *symbol, size_t len);
+
+/* Copies instrument `index`'s description. Returns 0 or XT_ENOENT. */
+int xt_engine_instrument(const xt_engine_t *e, uint32_t index, xt_instrument_info_t *out);
+
+/* Is s[0..len) a well-formed symbol: [A-Za-z0-9._-]{1,16}? Returns 1 or 0. */
+int xt_symbol_valid(const char *s, size_t len);
+
+/* Computes the band limits of a definition exactly as the engine does:
+ * each rounded half-up to the tick, a lower limit <= 0 becoming one tick.
+ * Returns 0, XT_EINVAL (no band or bad values) or XT_ERANGE. */
+int xt_band_limits(const xt_instrument_def_t *def, int64_t *low, int64_t *high);
+
+/* ---- queries -------------------------------------------------------- */
+
+typedef struct xt_level_info {
+    int64_t price; /* ticks */
+    int64_t qty;   /* total lots resting at the price */
+    uint32_t orders;
+} xt_level_info_t;
+
+typedef struct xt_order_info {
+    int64_t id;
+    uint32_t account;
+    uint32_t instrument;
+    uint8_t side, type, tif, stp; /* resolved */
+    int64_t price;                /* ticks */
+    int64_t qty;                  /* remaining lots */
+    int64_t filled;               /* lots executed so far */
+    uint64_t seq;                 /* sequence of the command that last placed it in the queue */
+} xt_order_info_t;
+
+/* Best level of a side. Returns 0, or XT_ENOENT if the side is empty or
+ * the instrument does not exist. */
+int xt_engine_best(const xt_engine_t *e, uint32_t instrument, xt_side_t side, xt_level_info_t *out);
+
+/* Aggregate quantity resting at `price` on a side (0 if none). */
+int64_t xt_engine_qty_at(const xt_engine_t *e, uint32_t instrument, xt_side_t side, int64_t price);
+
+/* The resting order with this id. Returns 0 or XT_ENOENT. */
+int xt_engine_order(const xt_engine_t *e, int64_t id, xt_order_info_t *out);
+
+/* Iterates the levels of one side, best first. The engine must not change
+ * while an iterator is in use. */
+typedef struct xt_level_iter {
+    const xt_engine_t *e;
+    uint32_t instrument;
+    uint8_t side;
+    uint32_t level; /* private */
+} xt_level_iter_t;
+
+void xt_level_iter_init(xt_level_iter_t *it, const xt_engine_t *e, uint32_t instrument, xt_side_t side);
+/* Returns 1 and fills `out` with the next level, or 0 at the end. */
+int xt_level_iter_next(xt_level_iter_t *it, xt_level_info_t *out);
+
+/* Iterates the orders at one price level in queue order (oldest first). */
+typedef struct xt_order_iter {
+    const xt_engine_t *e;
+    uint32_t order; /* private */
+} xt_order_iter_t;
+
+void xt_order_iter_init(xt_order_iter_t *it, const xt_engine_t *e, uint32_t instrument, xt_side_t side, int64_t price);
+/* Returns 1 and fills `out`, or 0 at the end. */
+int xt_order_iter_next(xt_order_iter_t *it, xt_order_info_t *out);
+
+typedef struct xt_engine_stats {
+    uint64_t last_seq;
+    uint64_t trades;
+    uint32_t instruments;
+    uint32_t orders, levels, ladder_nodes;                /* in use now */
+    uint32_t peak_orders, peak_levels, peak_ladder_nodes; /* high-water marks */
+    xt_engine_config_t cfg;                               /* effective capacities */
+} xt_engine_stats_t;
+
+void xt_engine_stats(const xt_engine_t *e, xt_engine_stats_t *out);
+
+/* ---- integrity ------------------------------------------------------ */
+
+/* A deterministic 64-bit hash of the whole logical state: instruments,
+ * every resting order in queue order with its fields, the last sequence
+ * number and the trade counter. Two engines that applied the same commands
+ * have the same hash, whatever their capacities; the layout hashed is in
+ * docs/matching.md. O(state). */
+uint64_t xt_engine_state_hash(const xt_engine_t *e);
+
+/* Checks every internal invariant: books not crossed, levels sorted, level
+ * totals and counts equal to their orders, quantities positive, the id
+ * index equal to the set of resting orders, pool accounting. Returns 0, or
+ * XT_ECORRUPT with a static description in *why (if why is not NULL).
+ * O(state); meant for tests, fuzzing and recovery checks. */
+int xt_engine_verify(const xt_engine_t *e, const char **why);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,35 @@
+/* error.h - return codes shared by every xtrading library.
+ *
+ * Functions return int: 0 on success, a negative XT_E* code, or -errno for
+ * errors that come straight from the operating system. The XT_E* codes are
+ * all below -10000 so they never collide with -errno. A rejected order is not
+ * an error: it is an event with a reason (see event.h).
+ */
+#ifndef XT_ERROR_H
+#define XT_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    XT_OK = 0,
+    XT_EINVAL = -10001,    /* malformed argument (bad enum, id <= 0, ...) */
+    XT_ENOMEM = -10002,    /* allocation failed (only at init) */
+    XT_ENOENT = -10003,    /* no such object (query found nothing) */
+    XT_EEXIST = -10004,    /* object already exists (instrument defined twice) */
+    XT_ERANGE = -10005,    /* number out of the representable range */
+    XT_ECAPACITY = -10006, /* a fixed-capacity table is full */
+    XT_ESEQ = -10007,      /* command sequence number not increasing */
+    XT_ECORRUPT = -10008,  /* an internal invariant does not hold */
+    XT_EPARSE = -10009,    /* text that does not parse */
+};
+
+/* Returns a static, human-readable name for `code` (an XT_E* code or
+ * -errno). Never returns NULL. */
+const char *xt_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,14 @@
+/* cli.h - the xtrading subcommands. Each takes the arguments after its
+ * name (argv[0] is the subcommand) and returns the process exit status:
+ * 0 success, 1 runtime failure (I/O, ...), 2 bad usage or bad input. */
+#ifndef XT_CLI_H
+#define XT_CLI_H
+
+int xt_cmd_replay(int argc, char **argv);
+int xt_cmd_bench(int argc, char **argv);
+
+/* Parses a positive 32-bit count for option `opt`; prints an error and
+ * returns 0 when it does not parse. */
+int xt_cli_parse_u32(const char *opt, const char *s, unsigned *out);
+
+#endif

@@ -1,0 +1,116 @@
+/* cmd_bench.c - `xtrading bench engine`: the engine benchmark (bench/,
+ * docs/bench.md). Prints a table, or with --json one JSON object. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "engine_bench.h"
+#include "flow.h"
+#include "xt/error.h"
+
+typedef struct report {
+    int json;
+    int count;
+    double worst;
+    int worst_regime;
+} report_t;
+
+static void on_result(void *ctx, const bench_result_t *r)
+{
+    report_t *rep = ctx;
+    if (rep->count == 0 || r->msgs_per_s < rep->worst) {
+        rep->worst = r->msgs_per_s;
+        rep->worst_regime = r->regime;
+    }
+    if (rep->json) {
+        printf("%s\"%s\": {\"msgs_per_s\": %.0f, \"inthread_msgs_per_s\": %.0f, \"p50_ns\": %.0f, "
+               "\"p99_ns\": %.0f, \"p999_ns\": %.0f, \"max_ns\": %.0f, \"messages\": %zu, \"new\": %zu, "
+               "\"cancel\": %zu, \"amend\": %zu, \"late\": %zu, \"events\": %llu, \"trades\": %llu, "
+               "\"peak_orders\": %u, \"peak_levels\": %u, \"mid_low\": %lld, \"mid_high\": %lld}",
+               rep->count ? ",\n  " : "{\n  ", flow_regime_name(r->regime), r->msgs_per_s, r->inthread_msgs_per_s,
+               r->p50_ns, r->p99_ns, r->p999_ns, r->max_ns, r->messages, r->news, r->cancels, r->amends, r->late,
+               (unsigned long long)r->events, (unsigned long long)r->trades, r->peak_orders, r->peak_levels,
+               (long long)r->mid_low, (long long)r->mid_high);
+    } else {
+        if (rep->count == 0)
+            printf("%-8s %9s %11s %11s %7s %7s %7s %8s %9s %7s %7s\n", "regime", "messages", "ring msg/s",
+                   "inthr msg/s", "p50 ns", "p99 ns", "p999 ns", "max ns", "trades", "peak_o", "peak_l");
+        printf("%-8s %9zu %11.0f %11.0f %7.0f %7.0f %7.0f %8.0f %9llu %7u %7u\n", flow_regime_name(r->regime),
+               r->messages, r->msgs_per_s, r->inthread_msgs_per_s, r->p50_ns, r->p99_ns, r->p999_ns, r->max_ns,
+               (unsigned long long)r->trades, r->peak_orders, r->peak_levels);
+    }
+    fflush(stdout);
+    rep->count++;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xtrading bench engine [--orders N] [--seed S] [--runs R] [--regime NAME] [--inthread] [--json]\n"
+               "  --orders N     new orders per regime, about 2N messages (default 1000000)\n"
+               "  --seed S       flow seed (default 1)\n"
+               "  --runs R       runs per figure, the median is reported (default 5, max 15)\n"
+               "  --regime NAME  fixed, normal, swing25, swing40 or swing60 (default: all)\n"
+               "  --inthread     only the in-thread sink figure (no consumer thread)\n"
+               "  --json         one JSON object: per regime msgs_per_s, p50_ns, p99_ns, p999_ns, ...;\n"
+               "                 and worst_msgs_per_s\n");
+}
+
+int xt_cmd_bench(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "engine") != 0) {
+        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+            usage(stdout);
+            return 0;
+        }
+        usage(stderr);
+        return 2;
+    }
+    bench_opts_t o = {.orders = 1000000, .seed = 1, .runs = 5, .regime = -1};
+    report_t rep = {0};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        unsigned n;
+        if (strcmp(a, "--json") == 0)
+            rep.json = 1;
+        else if (strcmp(a, "--inthread") == 0)
+            o.inthread_only = 1;
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--orders") == 0 || strcmp(a, "--seed") == 0 || strcmp(a, "--runs") == 0) {
+            if (!xt_cli_parse_u32(a, v, &n))
+                return 2;
+            if (a[2] == 'o')
+                o.orders = n;
+            else if (a[2] == 's')
+                o.seed = n;
+            else
+                o.runs = (int)n;
+            i++;
+        } else if (strcmp(a, "--regime") == 0) {
+            if (!v || (o.regime = flow_regime_parse(v)) < 0) {
+                fprintf(stderr, "xtrading bench: unknown regime '%s'\n", v ? v : "");
+                return 2;
+            }
+            i++;
+        } else {
+            fprintf(stderr, "xtrading bench: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    int rc = bench_engine(&o, on_result, &rep);
+    if (rc) {
+        fprintf(stderr, "xtrading bench: %s\n",
+                rc == XT_EINVAL ? "--orders must be >= 1000, --runs 1..15" : xt_strerror(rc));
+        return rc == XT_EINVAL ? 2 : 1;
+    }
+    if (rep.json)
+        printf(",\n  \"worst_regime\": \"%s\",\n  \"worst_msgs_per_s\": %.0f,\n  \"orders\": %zu,\n  \"seed\": %llu,\n"
+               "  \"runs\": %d\n}\n",
+               flow_regime_name(rep.worst_regime), rep.worst, o.orders, (unsigned long long)o.seed, o.runs);
+    else
+        printf("worst: %s at %.0f msgs/s (ring)\n", flow_regime_name(rep.worst_regime), rep.worst);
+    return 0;
+}

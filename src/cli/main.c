@@ -1,0 +1,61 @@
+/* main.c - the xtrading binary: dispatches to subcommands. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef XT_VERSION
+#define XT_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xtrading <command> [options]\n"
+               "\n"
+               "commands:\n"
+               "  replay [--book] [FILE]   run a replay-format command file through the engine\n"
+               "  bench engine [--json]    the engine benchmark (synthetic liquid-stock flow)\n"
+               "  version                  print the version\n"
+               "  help                     this text\n"
+               "\n"
+               "Run 'xtrading <command> --help' for a command's options; docs/cli.md has them all.\n");
+}
+
+int xt_cli_parse_u32(const char *opt, const char *s, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = s ? strtoul(s, &end, 10) : 0;
+    if (!s || *s == '\0' || *s == '-' || *end != '\0' || errno || v == 0 || v > 0xffffffffUL) {
+        fprintf(stderr, "xtrading: %s needs a positive integer, got '%s'\n", opt, s ? s : "");
+        return 0;
+    }
+    *out = (unsigned)v;
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "replay") == 0)
+        return xt_cmd_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return xt_cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("xtrading %s\n", XT_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "xtrading: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,226 @@
+/* instrument.c - instrument definitions: validation, quantity limits in lots,
+ * price-band limits in ticks, and the symbol table. */
+#include <string.h>
+
+#include "internal.h"
+#include "ladder.h"
+#include "xt/decimal.h"
+#include "xt/error.h"
+
+typedef __int128 i128;
+
+static int pow10_i128(int n, i128 *out)
+{
+    i128 v = 1;
+    for (int k = 0; k < n; k++)
+        v *= 10;
+    *out = v;
+    return 0;
+}
+
+/* *out = a * b, XT_ERANGE on overflow. */
+static int mul(i128 a, i128 b, i128 *out)
+{
+    return __builtin_mul_overflow(a, b, out) ? XT_ERANGE : 0;
+}
+
+/* round_half_up(ref * factor / (100 * 10^bs) / tick) for ref, tick > 0 and
+ * factor >= 0 (factor is (100 +/- band) scaled by 10^bs). */
+static int band_ticks(xt_decimal_t ref, i128 factor, unsigned bs, xt_decimal_t tick, int64_t *out)
+{
+    /* ref.m*10^-rs * factor*10^-bs / 100 / (tick.m*10^-ts)
+     *   = ref.m * factor * 10^(ts - rs - bs) / (100 * tick.m) */
+    i128 num, den = (i128)100 * tick.m, p;
+    int e = (int)tick.scale - (int)ref.scale - (int)bs;
+    if (mul(ref.m, factor, &num))
+        return XT_ERANGE;
+    pow10_i128(e >= 0 ? e : -e, &p);
+    if (e >= 0 ? mul(num, p, &num) : mul(den, p, &den))
+        return XT_ERANGE;
+    i128 twice;
+    if (mul(num, 2, &twice) || __builtin_add_overflow(twice, den, &twice))
+        return XT_ERANGE;
+    i128 q = twice / (den * 2);
+    if (q > XT_PRICE_MAX)
+        q = XT_PRICE_MAX + (i128)1; /* above any valid price */
+    *out = (int64_t)q;
+    return 0;
+}
+
+int xt_band_limits(const xt_instrument_def_t *def, int64_t *low, int64_t *high)
+{
+    if (!(def->flags & XT_DEF_BAND) || def->ref_price.m <= 0 || def->band_pct.m < 0 || def->tick.m <= 0 ||
+        def->band_pct.scale > XT_DECIMAL_MAX_SCALE || def->ref_price.scale > XT_DECIMAL_MAX_SCALE ||
+        def->tick.scale > XT_DECIMAL_MAX_SCALE)
+        return XT_EINVAL;
+    unsigned bs = def->band_pct.scale;
+    i128 hundred;
+    pow10_i128((int)bs, &hundred);
+    hundred *= 100;
+    int rc = band_ticks(def->ref_price, hundred + def->band_pct.m, bs, def->tick, high);
+    if (rc)
+        return rc;
+    i128 lf = hundred - def->band_pct.m;
+    if (lf <= 0)
+        *low = 1;
+    else {
+        if ((rc = band_ticks(def->ref_price, lf, bs, def->tick, low)))
+            return rc;
+        if (*low <= 0)
+            *low = 1;
+    }
+    if (*low > XT_PRICE_MAX)
+        return XT_ERANGE;
+    if (*high > XT_PRICE_MAX)
+        *high = XT_PRICE_MAX;
+    return 0;
+}
+
+/* qty / lot rounded up (ceil != 0) or down, for qty, lot > 0. */
+static int lots_of(xt_decimal_t qty, xt_decimal_t lot, int ceil, int64_t *out)
+{
+    i128 num = qty.m, den = lot.m, p;
+    int e = (int)lot.scale - (int)qty.scale;
+    pow10_i128(e >= 0 ? e : -e, &p);
+    if (e >= 0 ? mul(num, p, &num) : mul(den, p, &den))
+        return XT_ERANGE;
+    i128 q = num / den;
+    if (ceil && q * den != num)
+        q++;
+    if (q > XT_QTY_MAX)
+        q = XT_QTY_MAX + (i128)1;
+    *out = (int64_t)q;
+    return 0;
+}
+
+int xt_symbol_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > XT_SYMBOL_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                 c == '-';
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+uint32_t xt__symbol_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+static int scale_ok(xt_decimal_t d)
+{
+    return d.scale <= XT_DECIMAL_MAX_SCALE;
+}
+
+/* Validates a definition and derives its limits into `in`. */
+static int derive(const xt_instrument_def_t *def, xt__instrument_t *in)
+{
+    size_t len = strnlen(def->symbol, sizeof def->symbol);
+    if (len > XT_SYMBOL_MAX || !xt_symbol_valid(def->symbol, len))
+        return XT_EINVAL;
+    if (def->tick.m <= 0 || def->lot.m <= 0 || !scale_ok(def->tick) || !scale_ok(def->lot))
+        return XT_EINVAL;
+    if (def->flags & ~(unsigned)(XT_DEF_MIN | XT_DEF_MAX | XT_DEF_BAND))
+        return XT_EINVAL;
+    memset(in, 0, sizeof *in);
+    in->def = *def;
+    memset(in->def.symbol, 0, sizeof in->def.symbol);
+    memcpy(in->def.symbol, def->symbol, len);
+    in->symlen = (uint8_t)len;
+    in->min_lots = 1;
+    in->max_lots = XT_QTY_MAX;
+    if (def->flags & XT_DEF_MIN) {
+        if (def->min_qty.m <= 0 || !scale_ok(def->min_qty) || lots_of(def->min_qty, def->lot, 1, &in->min_lots))
+            return XT_EINVAL;
+    } else
+        in->def.min_qty = (xt_decimal_t){0, 0};
+    if (def->flags & XT_DEF_MAX) {
+        if (def->max_qty.m <= 0 || !scale_ok(def->max_qty) || lots_of(def->max_qty, def->lot, 0, &in->max_lots))
+            return XT_EINVAL;
+        if (in->max_lots > XT_QTY_MAX)
+            in->max_lots = XT_QTY_MAX;
+    } else
+        in->def.max_qty = (xt_decimal_t){0, 0};
+    if (in->min_lots > in->max_lots)
+        return XT_EINVAL;
+    in->band_low = 1;
+    in->band_high = XT_PRICE_MAX;
+    if (def->flags & XT_DEF_BAND) {
+        if (xt_band_limits(def, &in->band_low, &in->band_high))
+            return XT_EINVAL;
+        in->has_band = 1;
+    } else {
+        in->def.ref_price = (xt_decimal_t){0, 0};
+        in->def.band_pct = (xt_decimal_t){0, 0};
+    }
+    xt__ladder_init(&in->side[XT_BUY]);
+    xt__ladder_init(&in->side[XT_SELL]);
+    return 0;
+}
+
+int xt__on_instrument(xt_engine_t *e, const xt_instrument_def_t *def)
+{
+    xt__instrument_t tmp;
+    int rc = derive(def, &tmp);
+    if (rc)
+        return rc;
+    if (xt_engine_find_symbol(e, tmp.def.symbol, tmp.symlen) != XT_INSTRUMENT_NONE)
+        return XT_EEXIST;
+    if (e->n_instruments >= e->cfg.max_instruments)
+        return XT_ECAPACITY;
+    uint32_t idx = e->n_instruments++;
+    e->instruments[idx] = tmp;
+    uint32_t h = xt__symbol_hash(tmp.def.symbol, tmp.symlen) & e->symtab_mask;
+    while (e->symtab[h] != XT__NIL)
+        h = (h + 1) & e->symtab_mask;
+    e->symtab[h] = idx;
+
+    xt__event(e, XT_EV_INSTRUMENT)->instrument = idx;
+    return 0;
+}
+
+uint32_t xt_engine_find_symbol(const xt_engine_t *e, const char *symbol, size_t len)
+{
+    if (len == 0 || len > XT_SYMBOL_MAX)
+        return XT_INSTRUMENT_NONE;
+    uint32_t h = xt__symbol_hash(symbol, len) & e->symtab_mask;
+    for (;;) {
+        uint32_t i = e->symtab[h];
+        if (i == XT__NIL)
+            return XT_INSTRUMENT_NONE;
+        const xt__instrument_t *in = &e->instruments[i];
+        if (in->symlen == len && memcmp(in->def.symbol, symbol, len) == 0)
+            return i;
+        h = (h + 1) & e->symtab_mask;
+    }
+}
+
+uint32_t xt_engine_instrument_count(const xt_engine_t *e)
+{
+    return e->n_instruments;
+}
+
+int xt_engine_instrument(const xt_engine_t *e, uint32_t index, xt_instrument_info_t *out)
+{
+    if (index >= e->n_instruments)
+        return XT_ENOENT;
+    const xt__instrument_t *in = &e->instruments[index];
+    memset(out, 0, sizeof *out);
+    out->index = index;
+    memcpy(out->symbol, in->def.symbol, sizeof out->symbol);
+    out->def = in->def;
+    out->min_lots = in->min_lots;
+    out->max_lots = in->max_lots;
+    out->has_band = in->has_band;
+    out->band_low = in->band_low;
+    out->band_high = in->band_high;
+    return 0;
+}

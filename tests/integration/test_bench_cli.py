@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""`xtrading bench engine` as a user runs it: the JSON report's shape and
+consistency, flows deterministic by seed, argument errors. Small runs; no
+performance assertions (numbers belong in bench/RESULTS.md, not in CI).
+
+usage: test_bench_cli.py path/to/xtrading
+"""
+import json
+import subprocess
+import sys
+import unittest
+
+XT = None
+REGIMES = ["fixed", "normal", "swing25", "swing40", "swing60"]
+
+
+def bench(*args):
+    r = subprocess.run([XT, "bench", "engine", *args], capture_output=True, text=True, timeout=300)
+    return r
+
+
+class BenchCli(unittest.TestCase):
+    def test_json_report(self):
+        r = bench("--orders", "4000", "--runs", "1", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        for name in REGIMES:
+            reg = doc[name]
+            for key in ["msgs_per_s", "inthread_msgs_per_s", "p50_ns", "p99_ns", "p999_ns", "max_ns",
+                        "messages", "new", "cancel", "amend", "trades", "peak_orders", "peak_levels"]:
+                self.assertIn(key, reg, f"{name}.{key}")
+            self.assertEqual(reg["new"], 4000)
+            self.assertEqual(reg["messages"], reg["new"] + reg["cancel"] + reg["amend"])
+            self.assertGreater(reg["messages"], 1.5 * 4000)
+            self.assertGreater(reg["trades"], 0)
+            self.assertGreater(reg["msgs_per_s"], 0)
+            self.assertLessEqual(reg["p50_ns"], reg["p99_ns"])
+            self.assertLessEqual(reg["p99_ns"], reg["p999_ns"])
+            self.assertLessEqual(reg["p999_ns"], reg["max_ns"])
+        worst = min(doc[n]["msgs_per_s"] for n in REGIMES)
+        self.assertEqual(doc["worst_msgs_per_s"], worst)
+        self.assertEqual(doc[doc["worst_regime"]]["msgs_per_s"], worst)
+        # the swing regimes really swing
+        self.assertEqual(doc["fixed"]["mid_low"], doc["fixed"]["mid_high"])
+        self.assertLess(doc["swing60"]["mid_low"], 0.5 * doc["swing60"]["mid_high"])
+
+    def test_flow_is_deterministic_by_seed(self):
+        def shape(seed):
+            r = bench("--orders", "3000", "--runs", "1", "--regime", "swing40", "--inthread", "--json", "--seed", seed)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            d = json.loads(r.stdout)["swing40"]
+            return (d["messages"], d["trades"], d["peak_orders"], d["peak_levels"], d["late"])
+        self.assertEqual(shape("5"), shape("5"))
+        self.assertNotEqual(shape("5"), shape("6"))
+
+    def test_table_output(self):
+        r = bench("--orders", "2000", "--runs", "1", "--regime", "normal")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("normal", r.stdout)
+        self.assertIn("worst: normal", r.stdout)
+
+    def test_bad_arguments(self):
+        self.assertEqual(bench("--regime", "calm").returncode, 2)
+        self.assertEqual(bench("--orders", "10").returncode, 2)
+        self.assertEqual(bench("--runs", "0").returncode, 2)
+        self.assertEqual(bench("--runs", "99").returncode, 2)
+        self.assertEqual(bench("--frobnicate").returncode, 2)
+        r = subprocess.run([XT, "bench"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        r = subprocess.run([XT, "bench", "--help"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0)
+
+
+if __name__ == "__main__":
+    XT = sys.argv.pop(1)
+    unittest.main(verbosity=2)

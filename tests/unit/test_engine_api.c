@@ -1,0 +1,610 @@
+/* test_engine_api.c - the library API: event fields, malformed commands,
+ * instrument definitions, queries and iterators, the state hash, the
+ * invariant checker, capacities and statistics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+#include "xt/xt.h"
+
+#define MAX_EV 256
+
+typedef struct rec {
+    xt_event_t ev[MAX_EV];
+    int n;
+    uint64_t seq[MAX_EV]; /* from each event's batch */
+    int64_t ts[MAX_EV];
+    uint8_t cmd[MAX_EV];
+    int batches, lasts;
+} rec_t;
+
+static void record(void *ctx, const xt_event_batch_t *b)
+{
+    rec_t *r = ctx;
+    r->batches++;
+    r->lasts += b->last;
+    for (uint32_t i = 0; i < b->n; i++) {
+        assert_true(r->n < MAX_EV);
+        r->seq[r->n] = b->seq;
+        r->ts[r->n] = b->ts;
+        r->cmd[r->n] = b->cmd_type;
+        r->ev[r->n++] = b->events[i];
+    }
+}
+
+static xt_decimal_t dec(int64_t m, uint8_t scale)
+{
+    return (xt_decimal_t){m, scale};
+}
+
+static xt_cmd_t instrument(uint64_t seq, const char *sym)
+{
+    xt_cmd_t c = {.type = XT_CMD_INSTRUMENT, .seq = seq};
+    strcpy(c.u.instrument.symbol, sym);
+    c.u.instrument.tick = dec(1, 2);
+    c.u.instrument.lot = dec(1, 0);
+    return c;
+}
+
+static xt_cmd_t new_order(uint64_t seq, int64_t id, uint32_t acct, int side, int64_t price, int64_t qty)
+{
+    xt_cmd_t c = {.type = XT_CMD_NEW, .seq = seq, .ts = (int64_t)seq * 10};
+    c.u.new_order = (xt_order_new_t){.id = id,
+                                     .account = acct,
+                                     .instrument = 0,
+                                     .side = (uint8_t)side,
+                                     .type = XT_LIMIT,
+                                     .price = price,
+                                     .qty = qty};
+    return c;
+}
+
+static xt_cmd_t cancel(uint64_t seq, int64_t id, uint32_t acct)
+{
+    xt_cmd_t c = {.type = XT_CMD_CANCEL, .seq = seq};
+    c.u.cancel.id = id;
+    c.u.cancel.account = acct;
+    return c;
+}
+
+static xt_cmd_t amend(uint64_t seq, int64_t id, uint32_t acct, int64_t price, int64_t qty)
+{
+    xt_cmd_t c = {.type = XT_CMD_AMEND, .seq = seq};
+    c.u.amend = (xt_order_amend_t){id, acct, price, qty};
+    return c;
+}
+
+static void apply_ok(xt_engine_t *e, xt_cmd_t c)
+{
+    assert_int_equal(xt_engine_apply(e, &c), 0);
+}
+
+static void events_carry_what_clients_need(void **state)
+{
+    (void)state;
+    rec_t r = {0};
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, record, &r), 0);
+    apply_ok(&e, instrument(1, "X"));
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ev[0].type, XT_EV_INSTRUMENT);
+    assert_int_equal(r.ev[0].instrument, 0);
+
+    r.n = 0;
+    apply_ok(&e, new_order(2, 10, 7, XT_SELL, 1000, 5));
+    assert_int_equal(r.n, 2);
+    xt_event_t *a = &r.ev[0], *b = &r.ev[1];
+    assert_int_equal(a->type, XT_EV_ACCEPTED);
+    assert_int_equal(r.cmd[0], XT_CMD_NEW);
+    assert_int_equal(r.seq[0], 2);
+    assert_int_equal(r.ts[0], 20);
+    assert_int_equal(a->order_id, 10);
+    assert_int_equal(a->account, 7);
+    assert_int_equal(a->side, XT_SELL);
+    assert_int_equal(a->ord_type, XT_LIMIT);
+    assert_int_equal(a->tif, XT_GTC);    /* resolved */
+    assert_int_equal(a->stp, XT_STP_CN); /* resolved */
+    assert_int_equal(a->price, 1000);
+    assert_int_equal(a->qty, 5);
+    assert_int_equal(b->type, XT_EV_BOOK);
+    assert_int_equal(b->side, XT_SELL);
+    assert_int_equal(b->price, 1000);
+    assert_int_equal(b->qty, 5);
+    assert_int_equal(b->u.level.orders, 1);
+
+    r.n = 0;
+    apply_ok(&e, new_order(3, 11, 8, XT_BUY, 1001, 3));
+    assert_int_equal(r.n, 3); /* ACCEPTED, TRADE, BOOK */
+    xt_event_t *t = &r.ev[1];
+    assert_int_equal(t->type, XT_EV_TRADE);
+    assert_int_equal(t->u.trade.trade_id, 1);
+    assert_int_equal(t->order_id, 11);
+    assert_int_equal(t->account, 8);
+    assert_int_equal(t->side, XT_BUY);
+    assert_int_equal(t->price, 1000); /* the maker's price */
+    assert_int_equal(t->qty, 3);
+    assert_int_equal(t->remaining, 0);
+    assert_int_equal(t->u.trade.maker_id, 10);
+    assert_int_equal(t->u.trade.maker_account, 7);
+    assert_int_equal(t->u.trade.maker_remaining, 2);
+    assert_int_equal(r.ev[2].type, XT_EV_BOOK);
+    assert_int_equal(r.ev[2].qty, 2);
+
+    r.n = 0;
+    apply_ok(&e, amend(4, 10, 7, 1000, 1));
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.ev[0].type, XT_EV_AMENDED);
+    assert_true(r.ev[0].flags & XT_EVF_PRIORITY_KEPT);
+    assert_int_equal(r.ev[0].u.amend.old_price, 1000);
+    assert_int_equal(r.ev[0].u.amend.old_qty, 2);
+    assert_int_equal(r.ev[0].qty, 1);
+    assert_int_equal(r.ev[1].qty, 1);
+
+    r.n = 0;
+    apply_ok(&e, amend(5, 10, 7, 1002, 4));
+    assert_int_equal(r.ev[0].type, XT_EV_AMENDED);
+    assert_false(r.ev[0].flags & XT_EVF_PRIORITY_KEPT);
+    assert_int_equal(r.ev[1].type, XT_EV_BOOK); /* old level gone */
+    assert_int_equal(r.ev[1].price, 1000);
+    assert_int_equal(r.ev[1].qty, 0);
+    assert_int_equal(r.ev[2].type, XT_EV_BOOK); /* new level */
+    assert_int_equal(r.ev[2].price, 1002);
+    assert_int_equal(r.ev[2].qty, 4);
+
+    xt_order_info_t oi;
+    assert_int_equal(xt_engine_order(&e, 10, &oi), 0);
+    assert_int_equal(oi.filled, 3);
+    assert_int_equal(oi.qty, 4);
+    assert_int_equal(oi.seq, 5);
+
+    r.n = 0;
+    apply_ok(&e, cancel(6, 10, 7));
+    assert_int_equal(r.ev[0].type, XT_EV_CANCELED);
+    assert_int_equal(r.ev[0].reason, XT_R_USER);
+    assert_int_equal(r.ev[0].qty, 4);
+    assert_int_equal(r.ev[0].price, 1002);
+    assert_int_equal(r.ev[0].instrument, 0);
+
+    r.n = 0;
+    apply_ok(&e, cancel(7, 10, 7));
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ev[0].type, XT_EV_REJECTED);
+    assert_int_equal(r.ev[0].reason, XT_R_UNKNOWN_ORDER);
+    assert_int_equal(r.cmd[0], XT_CMD_CANCEL);
+    xt_engine_destroy(&e);
+}
+
+static void malformed_commands_change_nothing(void **state)
+{
+    (void)state;
+    rec_t r = {0};
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, record, &r), 0);
+    apply_ok(&e, instrument(1, "X"));
+    uint64_t h = xt_engine_state_hash(&e);
+    r.n = 0;
+    xt_cmd_t bad[] = {
+        new_order(2, 0, 1, XT_BUY, 100, 1),
+        new_order(2, -5, 1, XT_BUY, 100, 1),
+        new_order(2, 1, 0, XT_BUY, 100, 1),
+        new_order(2, 1, 1, 2, 100, 1),
+        cancel(2, 0, 1),
+        cancel(2, 1, 0),
+        amend(2, -1, 1, 100, 1),
+        amend(2, 1, 0, 100, 1),
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(xt_engine_apply(&e, &bad[i]), XT_EINVAL);
+    xt_cmd_t c = new_order(2, 1, 1, XT_BUY, 100, 1);
+    c.u.new_order.type = 2;
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    c = new_order(2, 1, 1, XT_BUY, 100, 1);
+    c.u.new_order.tif = 5;
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    c.u.new_order.tif = 0;
+    c.u.new_order.stp = 5;
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    c.type = 99;
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    /* sequence numbers must increase */
+    c = new_order(1, 1, 1, XT_BUY, 100, 1);
+    assert_int_equal(xt_engine_apply(&e, &c), XT_ESEQ);
+    c.seq = 0;
+    assert_int_equal(xt_engine_apply(&e, &c), XT_ESEQ);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(xt_engine_state_hash(&e), h);
+    /* none consumed sequence 2 */
+    apply_ok(&e, new_order(2, 1, 1, XT_BUY, 100, 1));
+    /* gaps are fine */
+    apply_ok(&e, new_order(1000, 2, 1, XT_BUY, 100, 1));
+    xt_engine_stats_t st;
+    xt_engine_stats(&e, &st);
+    assert_int_equal(st.last_seq, 1000);
+    xt_engine_destroy(&e);
+}
+
+static void instrument_definitions(void **state)
+{
+    (void)state;
+    rec_t r = {0};
+    xt_engine_t e;
+    xt_engine_config_t cfg = {.max_instruments = 2};
+    assert_int_equal(xt_engine_init(&e, &cfg, record, &r), 0);
+    xt_cmd_t c = instrument(1, "bad sym");
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    c = instrument(1, "");
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    c = instrument(1, "T");
+    c.u.instrument.tick = dec(0, 0);
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    c = instrument(1, "T");
+    c.u.instrument.lot = dec(-1, 0);
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    c = instrument(1, "T");
+    c.u.instrument.flags = XT_DEF_MIN | XT_DEF_MAX;
+    c.u.instrument.min_qty = dec(5, 0);
+    c.u.instrument.max_qty = dec(4, 0);
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    c.u.instrument.flags = 0x80;
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    c = instrument(1, "T");
+    c.u.instrument.flags = XT_DEF_BAND;
+    c.u.instrument.ref_price = dec(0, 0);
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    assert_int_equal(r.n, 0);
+
+    c = instrument(1, "600519.SH");
+    c.u.instrument.lot = dec(100, 0);
+    c.u.instrument.flags = XT_DEF_BAND | XT_DEF_MAX;
+    c.u.instrument.ref_price = dec(1003, 2);
+    c.u.instrument.band_pct = dec(10, 0);
+    c.u.instrument.max_qty = dec(1000000, 0);
+    apply_ok(&e, c);
+    c = instrument(2, "600519.SH");
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EEXIST);
+    apply_ok(&e, instrument(2, "BTC-USDT"));
+    c = instrument(3, "ETH-USDT");
+    assert_int_equal(xt_engine_apply(&e, &c), XT_ECAPACITY);
+
+    assert_int_equal(xt_engine_instrument_count(&e), 2);
+    assert_int_equal(xt_engine_find_symbol(&e, "BTC-USDT", 8), 1);
+    assert_int_equal(xt_engine_find_symbol(&e, "BTC-USDTX", 9), XT_INSTRUMENT_NONE);
+    assert_int_equal(xt_engine_find_symbol(&e, "600519.SH", 9), 0);
+    xt_instrument_info_t in;
+    assert_int_equal(xt_engine_instrument(&e, 0, &in), 0);
+    assert_string_equal(in.symbol, "600519.SH");
+    assert_true(in.has_band);
+    assert_int_equal(in.band_low, 903);
+    assert_int_equal(in.band_high, 1103);
+    assert_int_equal(in.min_lots, 1);
+    assert_int_equal(in.max_lots, 10000);
+    assert_int_equal(xt_engine_instrument(&e, 2, &in), XT_ENOENT);
+    assert_true(xt_symbol_valid("a.b_c-D9", 8));
+    assert_false(xt_symbol_valid("a b", 3));
+    assert_false(xt_symbol_valid("ABCDEFGHIJKLMNOPQ", 17));
+    xt_engine_destroy(&e);
+}
+
+static void queries_and_iterators(void **state)
+{
+    (void)state;
+    rec_t r = {0};
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, record, &r), 0);
+    apply_ok(&e, instrument(1, "X"));
+    xt_level_info_t lv;
+    assert_int_equal(xt_engine_best(&e, 0, XT_BUY, &lv), XT_ENOENT);
+    assert_int_equal(xt_engine_best(&e, 5, XT_BUY, &lv), XT_ENOENT);
+    uint64_t seq = 2;
+    int64_t bid_prices[] = {100, 99, 100, 97, 4096, 1};
+    for (int i = 0; i < 6; i++) {
+        r.n = 0;
+        apply_ok(&e, new_order(seq++, i + 1, 1, XT_BUY, bid_prices[i], i + 1));
+    }
+    apply_ok(&e, new_order(seq++, 50, 2, XT_SELL, 5000, 9));
+    apply_ok(&e, new_order(seq++, 51, 2, XT_SELL, XT_PRICE_MAX, 1));
+    assert_int_equal(xt_engine_best(&e, 0, XT_BUY, &lv), 0);
+    assert_int_equal(lv.price, 4096);
+    assert_int_equal(xt_engine_best(&e, 0, XT_SELL, &lv), 0);
+    assert_int_equal(lv.price, 5000);
+    assert_int_equal(xt_engine_qty_at(&e, 0, XT_BUY, 100), 1 + 3);
+    assert_int_equal(xt_engine_qty_at(&e, 0, XT_BUY, 98), 0);
+    assert_int_equal(xt_engine_qty_at(&e, 0, XT_SELL, XT_PRICE_MAX), 1);
+    assert_int_equal(xt_engine_qty_at(&e, 0, XT_SELL, -1), 0);
+    assert_int_equal(xt_engine_qty_at(&e, 9, XT_SELL, 100), 0);
+
+    int64_t want[] = {4096, 100, 99, 97, 1};
+    xt_level_iter_t it;
+    xt_level_iter_init(&it, &e, 0, XT_BUY);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(xt_level_iter_next(&it, &lv), 1);
+        assert_int_equal(lv.price, want[i]);
+    }
+    assert_int_equal(xt_level_iter_next(&it, &lv), 0);
+    xt_level_iter_init(&it, &e, 0, XT_SELL);
+    assert_int_equal(xt_level_iter_next(&it, &lv), 1);
+    assert_int_equal(xt_level_iter_next(&it, &lv), 1);
+    assert_int_equal(lv.price, XT_PRICE_MAX);
+    assert_int_equal(xt_level_iter_next(&it, &lv), 0);
+    xt_level_iter_init(&it, &e, 42, XT_SELL);
+    assert_int_equal(xt_level_iter_next(&it, &lv), 0);
+
+    xt_order_iter_t oit;
+    xt_order_info_t o;
+    xt_order_iter_init(&oit, &e, 0, XT_BUY, 100);
+    assert_int_equal(xt_order_iter_next(&oit, &o), 1);
+    assert_int_equal(o.id, 1);
+    assert_int_equal(xt_order_iter_next(&oit, &o), 1);
+    assert_int_equal(o.id, 3);
+    assert_int_equal(o.qty, 3);
+    assert_int_equal(o.side, XT_BUY);
+    assert_int_equal(xt_order_iter_next(&oit, &o), 0);
+    xt_order_iter_init(&oit, &e, 0, XT_BUY, 98);
+    assert_int_equal(xt_order_iter_next(&oit, &o), 0);
+    assert_int_equal(xt_engine_order(&e, 3, &o), 0);
+    assert_int_equal(o.price, 100);
+    assert_int_equal(xt_engine_order(&e, 77, &o), XT_ENOENT);
+    assert_int_equal(xt_engine_order(&e, 0, &o), XT_ENOENT);
+    assert_int_equal(xt_engine_verify(&e, NULL), 0);
+    xt_engine_destroy(&e);
+}
+
+static void nosink(void *ctx, const xt_event_batch_t *b)
+{
+    (void)ctx;
+    (void)b;
+}
+
+/* Applies the same little session to an engine with the given capacities. */
+static uint64_t session_hash(uint32_t max_orders, int swap_last)
+{
+    xt_engine_t e;
+    xt_engine_config_t cfg = {.max_orders = max_orders, .max_levels = max_orders};
+    assert_int_equal(xt_engine_init(&e, &cfg, nosink, NULL), 0);
+    apply_ok(&e, instrument(1, "X"));
+    apply_ok(&e, new_order(2, 1, 1, XT_BUY, 100, 5));
+    apply_ok(&e, new_order(3, 2, 2, XT_SELL, 103, 5));
+    apply_ok(&e, new_order(4, 3, 3, XT_SELL, 100, 2));
+    apply_ok(&e, cancel(5, 2, 2));
+    apply_ok(&e, new_order(6, swap_last ? 5 : 4, 1, XT_BUY, 100, 1));
+    apply_ok(&e, new_order(7, swap_last ? 4 : 5, 1, XT_BUY, 100, 1));
+    uint64_t h = xt_engine_state_hash(&e);
+    xt_engine_destroy(&e);
+    return h;
+}
+
+static void state_hash(void **state)
+{
+    (void)state;
+    uint64_t a = session_hash(16, 0), b = session_hash(1 << 16, 0), c = session_hash(16, 1);
+    assert_int_equal(a, b);     /* capacities are not state */
+    assert_int_not_equal(a, c); /* queue order is */
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, nosink, NULL), 0);
+    uint64_t h0 = xt_engine_state_hash(&e);
+    apply_ok(&e, instrument(1, "X"));
+    uint64_t h1 = xt_engine_state_hash(&e);
+    apply_ok(&e, cancel(2, 99, 1)); /* rejected, but the sequence moved */
+    uint64_t h2 = xt_engine_state_hash(&e);
+    apply_ok(&e, new_order(3, 1, 1, XT_BUY, 100, 5));
+    uint64_t h3 = xt_engine_state_hash(&e);
+    assert_int_not_equal(h0, h1);
+    assert_int_not_equal(h1, h2);
+    assert_int_not_equal(h2, h3);
+    assert_int_equal(xt_engine_state_hash(&e), h3); /* a pure function */
+    xt_engine_destroy(&e);
+}
+
+static void verify_detects_corruption(void **state)
+{
+    (void)state;
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, nosink, NULL), 0);
+    apply_ok(&e, instrument(1, "X"));
+    apply_ok(&e, new_order(2, 1, 1, XT_BUY, 100, 5));
+    apply_ok(&e, new_order(3, 2, 1, XT_BUY, 100, 5));
+    apply_ok(&e, new_order(4, 3, 1, XT_SELL, 105, 5));
+    const char *why = NULL;
+    assert_int_equal(xt_engine_verify(&e, &why), 0);
+
+    uint32_t li = e.instruments[0].side[XT_BUY].best;
+    e.levels[li].qty += 1;
+    assert_int_equal(xt_engine_verify(&e, &why), XT_ECORRUPT);
+    assert_string_equal(why, "level total or count differs from its orders");
+    e.levels[li].qty -= 1;
+
+    e.instruments[0].side[XT_SELL].best_price = 99;
+    assert_int_equal(xt_engine_verify(&e, &why), XT_ECORRUPT);
+    e.instruments[0].side[XT_SELL].best_price = 105;
+
+    e.orders[e.levels[li].head].qty = 0;
+    e.levels[li].qty -= 5;
+    assert_int_equal(xt_engine_verify(&e, &why), XT_ECORRUPT);
+    assert_string_equal(why, "resting quantity not positive");
+    e.orders[e.levels[li].head].qty = 5;
+    e.levels[li].qty += 5;
+
+    e.index[0].id = 999; /* a stray id in the index */
+    e.index[0].order = 0;
+    assert_int_equal(xt_engine_verify(&e, &why), XT_ECORRUPT);
+    xt_engine_destroy(&e);
+}
+
+static void crossed_book_is_detected(void **state)
+{
+    (void)state;
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, nosink, NULL), 0);
+    apply_ok(&e, instrument(1, "X"));
+    apply_ok(&e, new_order(2, 1, 1, XT_BUY, 100, 5));
+    apply_ok(&e, new_order(3, 2, 1, XT_SELL, 105, 5));
+    /* move the ask below the bid behind the engine's back */
+    xt__side_t *s = &e.instruments[0].side[XT_SELL];
+    uint32_t li = s->best;
+    e.levels[li].price = 100;
+    e.orders[e.levels[li].head].price = 100;
+    s->best_price = 100;
+    const char *why;
+    assert_int_equal(xt_engine_verify(&e, &why), XT_ECORRUPT);
+    xt_engine_destroy(&e);
+}
+
+static void ladder_node_capacity(void **state)
+{
+    (void)state;
+    rec_t r = {0};
+    xt_engine_t e;
+    /* enough nodes for one deep path only */
+    xt_engine_config_t cfg = {.max_orders = 8, .max_levels = 8, .max_instruments = 1, .max_ladder_nodes = 9};
+    assert_int_equal(xt_engine_init(&e, &cfg, record, &r), 0);
+    apply_ok(&e, instrument(1, "X"));
+    apply_ok(&e, new_order(2, 1, 1, XT_BUY, 10, 1)); /* height 1: one node */
+    r.n = 0;
+    apply_ok(&e, new_order(3, 2, 1, XT_BUY, (int64_t)1 << 40, 1)); /* height 7: needs up to 14 */
+    assert_int_equal(r.ev[0].type, XT_EV_REJECTED);
+    assert_int_equal(r.ev[0].reason, XT_R_CAPACITY);
+    apply_ok(&e, new_order(4, 3, 1, XT_BUY, 11, 1));
+    assert_int_equal(xt_engine_verify(&e, NULL), 0);
+    xt_engine_destroy(&e);
+}
+
+static void extreme_values(void **state)
+{
+    (void)state;
+    rec_t r = {0};
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, record, &r), 0);
+    apply_ok(&e, instrument(1, "X"));
+    struct {
+        int64_t price, qty;
+        int reason;
+    } cases[] = {
+        {XT_PRICE_MAX, 1, XT_R_NONE},
+        {XT_PRICE_MAX + 1, 1, XT_R_INVALID_PRICE},
+        {1, XT_QTY_MAX, XT_R_NONE},
+        {1, XT_QTY_MAX + 1, XT_R_INVALID_QTY},
+        {XT_PRICE_INVALID, 1, XT_R_INVALID_PRICE},
+        {XT_PRICE_NONE, 1, XT_R_INVALID_PRICE},
+        {5, XT_QTY_INVALID, XT_R_INVALID_QTY},
+        {INT64_MAX, 1, XT_R_INVALID_PRICE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        r.n = 0;
+        apply_ok(&e, new_order(2 + i, 100 + (int64_t)i, 1, i == 0 ? XT_SELL : XT_BUY, cases[i].price, cases[i].qty));
+        if (cases[i].reason == XT_R_NONE)
+            assert_int_equal(r.ev[0].type, XT_EV_ACCEPTED);
+        else {
+            assert_int_equal(r.ev[0].type, XT_EV_REJECTED);
+            assert_int_equal(r.ev[0].reason, cases[i].reason);
+        }
+    }
+    /* market order without a band may sweep to the top of the ladder */
+    xt_cmd_t m = new_order(100, 500, 2, XT_BUY, XT_PRICE_NONE, 2);
+    m.u.new_order.type = XT_MARKET;
+    r.n = 0;
+    apply_ok(&e, m);
+    assert_int_equal(r.ev[1].type, XT_EV_TRADE);
+    assert_int_equal(r.ev[1].price, XT_PRICE_MAX);
+    assert_int_equal(xt_engine_verify(&e, NULL), 0);
+    xt_engine_destroy(&e);
+}
+
+static void book_events_can_be_turned_off(void **state)
+{
+    (void)state;
+    rec_t r = {0};
+    xt_engine_t e;
+    xt_engine_config_t cfg = {.no_book_events = 1};
+    assert_int_equal(xt_engine_init(&e, &cfg, record, &r), 0);
+    apply_ok(&e, instrument(1, "X"));
+    apply_ok(&e, new_order(2, 1, 1, XT_BUY, 100, 5));
+    apply_ok(&e, new_order(3, 2, 2, XT_SELL, 100, 2));
+    apply_ok(&e, cancel(4, 1, 1));
+    for (int i = 0; i < r.n; i++)
+        assert_int_not_equal(r.ev[i].type, XT_EV_BOOK);
+    assert_int_equal(r.n, 1 + 1 + 2 + 1);
+    xt_engine_destroy(&e);
+}
+
+static void long_sweep_spans_batches(void **state)
+{
+    (void)state;
+    rec_t *r = calloc(1, sizeof *r);
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, record, r), 0);
+    apply_ok(&e, instrument(1, "X"));
+    for (int i = 0; i < 100; i++)
+        apply_ok(&e, new_order(2 + (uint64_t)i, 1 + i, 1, XT_SELL, 100 + i / 10, 1));
+    memset(r, 0, sizeof *r);
+    apply_ok(&e, new_order(200, 500, 2, XT_BUY, 1000, 150));
+    /* ACCEPTED, 100 TRADEs with a BOOK after each of the 10 levels, the rest resting + its BOOK */
+    assert_int_equal(r->n, 1 + 100 + 10 + 1);
+    assert_int_equal(r->batches, 2);
+    assert_int_equal(r->lasts, 1);
+    for (int i = 0; i < r->n; i++)
+        assert_int_equal(r->seq[i], 200);
+    assert_int_equal(r->ev[0].type, XT_EV_ACCEPTED);
+    assert_int_equal(r->ev[1].u.trade.trade_id, 1);
+    assert_int_equal(r->ev[r->n - 1].type, XT_EV_BOOK);
+    assert_int_equal(r->ev[r->n - 1].qty, 50);
+    xt_engine_destroy(&e);
+    free(r);
+}
+
+static void init_and_stats(void **state)
+{
+    (void)state;
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, NULL, NULL), XT_EINVAL);
+    xt_engine_config_t big = {.max_orders = (1u << 30) + 1};
+    assert_int_equal(xt_engine_init(&e, &big, nosink, NULL), XT_EINVAL);
+    xt_engine_destroy(&e); /* safe after a failed init */
+
+    xt_engine_config_t cfg = {.max_orders = 100, .max_levels = 50, .max_instruments = 3};
+    assert_int_equal(xt_engine_init(&e, &cfg, nosink, NULL), 0);
+    apply_ok(&e, instrument(1, "X"));
+    for (int i = 0; i < 10; i++)
+        apply_ok(&e, new_order(2 + (uint64_t)i, i + 1, 1, XT_BUY, 100 + i % 3, 1));
+    for (int i = 0; i < 10; i++)
+        apply_ok(&e, cancel(20 + (uint64_t)i, i + 1, 1));
+    apply_ok(&e, new_order(40, 77, 1, XT_SELL, 100, 1));
+    xt_engine_stats_t st;
+    xt_engine_stats(&e, &st);
+    assert_int_equal(st.orders, 1);
+    assert_int_equal(st.levels, 1);
+    assert_int_equal(st.peak_orders, 10);
+    assert_int_equal(st.peak_levels, 3);
+    assert_int_equal(st.instruments, 1);
+    assert_int_equal(st.cfg.max_orders, 100);
+    assert_int_equal(st.cfg.max_ladder_nodes, 50 + 16 * 3 + 64);
+    assert_int_equal(st.last_seq, 40);
+    assert_string_equal(xt_strerror(XT_ECAPACITY), "capacity exhausted");
+    assert_string_equal(xt_reason_name(XT_R_POST_ONLY), "POST_ONLY");
+    assert_string_equal(xt_reason_name(200), "?");
+    xt_engine_destroy(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(events_carry_what_clients_need),
+        cmocka_unit_test(malformed_commands_change_nothing),
+        cmocka_unit_test(instrument_definitions),
+        cmocka_unit_test(queries_and_iterators),
+        cmocka_unit_test(state_hash),
+        cmocka_unit_test(verify_detects_corruption),
+        cmocka_unit_test(crossed_book_is_detected),
+        cmocka_unit_test(ladder_node_capacity),
+        cmocka_unit_test(extreme_values),
+        cmocka_unit_test(book_events_can_be_turned_off),
+        cmocka_unit_test(long_sweep_spans_batches),
+        cmocka_unit_test(init_and_stats),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
