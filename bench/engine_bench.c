@@ -243,85 +243,123 @@ static double pctl(const uint32_t *sorted, size_t n, double p)
     return sorted[i < n ? i : n - 1];
 }
 
-/* ---- one regime ---------------------------------------------------------- */
+/* ---- the regimes ---------------------------------------------------------- */
 
 #define MAX_RUNS 15
 
-static int bench_regime(int regime, const bench_opts_t *o, double tick_ns, bench_result_t *out)
+/* Everything measured for one regime across its runs. */
+typedef struct regime_runs {
+    flow_t flow;
+    bench_result_t res;
+    double ring[MAX_RUNS], inthread[MAX_RUNS], p50[MAX_RUNS], p99[MAX_RUNS], p999[MAX_RUNS], mx[MAX_RUNS];
+} regime_runs_t;
+
+static int generate(regime_runs_t *rr, int regime, const bench_opts_t *o)
 {
-    flow_t f;
     double g0 = now_s();
-    int rc = flow_generate(&f, regime, o->orders, o->seed);
+    int rc = flow_generate(&rr->flow, regime, o->orders, o->seed);
     if (rc)
         return rc;
+    bench_result_t *out = &rr->res;
+    const flow_t *f = &rr->flow;
     memset(out, 0, sizeof *out);
     out->regime = regime;
-    out->messages = f.n;
-    out->news = f.news;
-    out->cancels = f.cancels;
-    out->amends = f.amends;
-    out->late = f.late;
-    out->mid_low = f.mid_low;
-    out->mid_high = f.mid_high;
+    out->messages = f->n;
+    out->news = f->news;
+    out->cancels = f->cancels;
+    out->amends = f->amends;
+    out->late = f->late;
+    out->mid_low = f->mid_low;
+    out->mid_high = f->mid_high;
     out->gen_s = now_s() - g0;
-
-    double ring[MAX_RUNS], inthread[MAX_RUNS], p50[MAX_RUNS], p99[MAX_RUNS], p999[MAX_RUNS], mx[MAX_RUNS];
-    run_result_t r = {0};
-    r.lat = malloc(f.n * sizeof *r.lat);
-    if (!r.lat) {
-        flow_free(&f);
-        return XT_ENOMEM;
-    }
-    for (int k = 0; k < o->runs && rc == 0; k++) {
-        if ((rc = run_once(&f, MODE_INTHREAD, &r)))
-            break;
-        inthread[k] = r.msgs_per_s;
-        if (o->inthread_only)
-            continue;
-        if ((rc = run_once(&f, MODE_RING, &r)))
-            break;
-        ring[k] = r.msgs_per_s;
-        out->trades = r.tally.trades;
-        out->events = r.tally.events;
-        if ((rc = run_once(&f, MODE_LATENCY, &r)))
-            break;
-        qsort(r.lat, f.n, sizeof *r.lat, cmp_u32);
-        p50[k] = pctl(r.lat, f.n, 0.50) / tick_ns;
-        p99[k] = pctl(r.lat, f.n, 0.99) / tick_ns;
-        p999[k] = pctl(r.lat, f.n, 0.999) / tick_ns;
-        mx[k] = r.lat[f.n - 1] / tick_ns;
-        out->peak_orders = r.stats.peak_orders;
-        out->peak_levels = r.stats.peak_levels;
-    }
-    free(r.lat);
-    flow_free(&f);
-    if (rc)
-        return rc;
-    out->inthread_msgs_per_s = median(inthread, o->runs);
-    if (!o->inthread_only) {
-        out->msgs_per_s = median(ring, o->runs);
-        out->p50_ns = median(p50, o->runs);
-        out->p99_ns = median(p99, o->runs);
-        out->p999_ns = median(p999, o->runs);
-        out->max_ns = median(mx, o->runs);
-    } else
-        out->msgs_per_s = out->inthread_msgs_per_s;
     return 0;
 }
 
+/* Run k of one regime: in-thread, ring, then latency. `lat` holds at least
+ * flow.n entries. */
+static int measure(regime_runs_t *rr, int k, const bench_opts_t *o, double tick_ns, uint32_t *lat)
+{
+    const flow_t *f = &rr->flow;
+    bench_result_t *out = &rr->res;
+    run_result_t r = {.lat = lat};
+    int rc = run_once(f, MODE_INTHREAD, &r);
+    if (rc)
+        return rc;
+    rr->inthread[k] = r.msgs_per_s;
+    out->peak_orders = r.stats.peak_orders; /* the same flow: the same peaks in every mode */
+    out->peak_levels = r.stats.peak_levels;
+    out->trades = r.stats.trades;
+    out->events = r.tally.events;
+    if (o->inthread_only)
+        return 0;
+    if ((rc = run_once(f, MODE_RING, &r)))
+        return rc;
+    rr->ring[k] = r.msgs_per_s;
+    if (r.tally.events != out->events) /* the consumer must see every event */
+        return XT_ECORRUPT;
+    if ((rc = run_once(f, MODE_LATENCY, &r)))
+        return rc;
+    qsort(lat, f->n, sizeof *lat, cmp_u32);
+    rr->p50[k] = pctl(lat, f->n, 0.50) / tick_ns;
+    rr->p99[k] = pctl(lat, f->n, 0.99) / tick_ns;
+    rr->p999[k] = pctl(lat, f->n, 0.999) / tick_ns;
+    rr->mx[k] = lat[f->n - 1] / tick_ns;
+    return 0;
+}
+
+static void summarise(regime_runs_t *rr, const bench_opts_t *o)
+{
+    bench_result_t *out = &rr->res;
+    out->inthread_msgs_per_s = median(rr->inthread, o->runs);
+    if (o->inthread_only) {
+        out->msgs_per_s = out->inthread_msgs_per_s;
+        return;
+    }
+    out->msgs_per_s = median(rr->ring, o->runs);
+    out->p50_ns = median(rr->p50, o->runs);
+    out->p99_ns = median(rr->p99, o->runs);
+    out->p999_ns = median(rr->p999, o->runs);
+    out->max_ns = median(rr->mx, o->runs);
+}
+
+/* All flows are generated first, then the runs go round-robin over the
+ * regimes: on a shared machine a few seconds of interference then spoil
+ * one run of several regimes, which the medians absorb, instead of every
+ * run of one regime. */
 int bench_engine(const bench_opts_t *o, bench_report_fn report, void *ctx)
 {
     if (o->runs < 1 || o->runs > MAX_RUNS || o->orders < 1000)
         return XT_EINVAL;
     double tick_ns = tick_rate();
-    for (int regime = 0; regime < FLOW_REGIMES; regime++) {
-        if (o->regime >= 0 && regime != o->regime)
-            continue;
-        bench_result_t res;
-        int rc = bench_regime(regime, o, tick_ns, &res);
-        if (rc)
-            return rc;
-        report(ctx, &res);
+    regime_runs_t *rr = calloc(FLOW_REGIMES, sizeof *rr);
+    uint32_t *lat = NULL;
+    int n = 0, rc = XT_ENOMEM;
+    if (!rr)
+        return rc;
+    for (int regime = 0; regime < FLOW_REGIMES; regime++)
+        if (o->regime < 0 || regime == o->regime)
+            if ((rc = generate(&rr[n++], regime, o)) != 0) {
+                n--;
+                goto done;
+            }
+    size_t most = 0;
+    for (int i = 0; i < n; i++)
+        most = rr[i].flow.n > most ? rr[i].flow.n : most;
+    rc = XT_ENOMEM;
+    if (!(lat = malloc(most * sizeof *lat)))
+        goto done;
+    rc = 0;
+    for (int k = 0; k < o->runs && rc == 0; k++)
+        for (int i = 0; i < n && rc == 0; i++)
+            rc = measure(&rr[i], k, o, tick_ns, lat);
+    for (int i = 0; i < n && rc == 0; i++) {
+        summarise(&rr[i], o);
+        report(ctx, &rr[i].res);
     }
-    return 0;
+done:
+    for (int i = 0; i < n; i++)
+        flow_free(&rr[i].flow);
+    free(lat);
+    free(rr);
+    return rc;
 }

@@ -267,16 +267,17 @@ static int new_order(gen_t *g, rng_t *r, const depth_t *dp, int64_t mid, int64_t
     int rc = emit(g, &m);
     if (rc || !g->rested)
         return rc;
+    /* A fleeting order is cancelled after an exponential delay and, if it
+     * is modified, modified before that; a standing order may be modified
+     * at any time. What still goes "late" are orders that traded first. */
+    double cancel_at = keep ? 0 : t - CANCEL_MEAN * log(uniform(r));
     if (uniform(r) < P_AMEND) {
-        action_t a = {t + CANCEL_MEAN * 0.1 - AMEND_MEAN * log(uniform(r)), id, m.account, XT_CMD_AMEND};
-        if ((rc = heap_push(h, a)))
+        double at = keep ? t - AMEND_MEAN * log(uniform(r)) : t + (cancel_at - t) * (0.1 + 0.8 * uniform(r));
+        if ((rc = heap_push(h, (action_t){at, id, m.account, XT_CMD_AMEND})))
             return rc;
     }
-    if (!keep) {
-        action_t a = {t - CANCEL_MEAN * log(uniform(r)), id, m.account, XT_CMD_CANCEL};
-        if ((rc = heap_push(h, a)))
-            return rc;
-    }
+    if (!keep && (rc = heap_push(h, (action_t){cancel_at, id, m.account, XT_CMD_CANCEL})))
+        return rc;
     return 0;
 }
 
