@@ -60,10 +60,13 @@ bench: build
 format:
 	clang-format -i $(SOURCES)
 
+# Format (all sources) and clang-tidy (.clang-tidy; the product's code and
+# examples, with the dev build's compile_commands.json).
+TIDY_SOURCES := $(shell find src bench examples -name '*.c' 2>/dev/null)
 lint:
-	@if command -v clang-format >/dev/null 2>&1; then \
-	  clang-format --dry-run --Werror $(SOURCES) && echo "clang-format: clean"; \
-	else echo "clang-format not installed; skipping format check"; fi
+	clang-format --dry-run --Werror $(SOURCES) && echo "clang-format: clean"
+	@test -f build/dev/compile_commands.json || cmake --preset dev >/dev/null
+	clang-tidy -p build/dev --quiet $(TIDY_SOURCES) 2>/dev/null && echo "clang-tidy: clean"
 
 clean:
 	rm -rf build

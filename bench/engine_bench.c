@@ -11,7 +11,7 @@
  *
  * Each figure is the median of --runs runs (default 5).
  */
-#define _GNU_SOURCE 1 /* pthread_setaffinity_np */
+#define _GNU_SOURCE 1 /* pthread_setaffinity_np */ /* NOLINT(bugprone-reserved-identifier) */
 #include "engine_bench.h"
 
 #include <errno.h>
@@ -159,7 +159,7 @@ static int run_once(const flow_t *f, mode_t_ mode, run_result_t *res)
         rc = engine_for(&e, f, inthread_sink, &tally);
     else {
         rr = calloc(1, sizeof *rr);
-        if (!rr || (rc = event_ring_init(&rr->ring, getenv("RC") ? (uint32_t)atoi(getenv("RC")) : 1u << 12)) != 0) {
+        if (!rr || event_ring_init(&rr->ring, 1u << 12) != 0) {
             free(rr);
             return XT_ENOMEM;
         }

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config)
-test_pkgs=(libcmocka-dev clang clang-format libclang-rt-14-dev llvm python3)
+test_pkgs=(libcmocka-dev clang clang-format clang-tidy libclang-rt-14-dev llvm python3)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

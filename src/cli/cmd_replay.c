@@ -80,21 +80,37 @@ static int parse_args(int argc, char **argv, xt_engine_config_t *cfg, int *book,
     return -1;
 }
 
+/* Reads one line without its '\n' into buf (XT_REPLAY_MAX_LINE bytes).
+ * Returns its length, -1 at the end of the input, -2 if it is longer than
+ * the buffer (the input is not read further: the run stops there). */
+static ssize_t read_line(FILE *in, char *buf)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc_unlocked(in)) != EOF && c != '\n') {
+        if (n == XT_REPLAY_MAX_LINE)
+            return -2;
+        buf[n++] = (char)c;
+    }
+    if (c == EOF && n == 0)
+        return -1;
+    return (ssize_t)n;
+}
+
 /* Feeds every line of `in` to the engine. Returns the exit status. */
 static int run(xt_engine_t *e, FILE *in)
 {
-    char *line = NULL;
-    size_t cap = 0;
+    static char line[XT_REPLAY_MAX_LINE];
     ssize_t len;
     unsigned long lineno = 0;
     uint64_t seq = 0;
     int status = 0;
-    while ((len = getline(&line, &cap, in)) != -1) {
+    while ((len = read_line(in, line)) != -1) {
         lineno++;
-        if (len > 0 && line[len - 1] == '\n')
-            len--;
         char err[XT_REPLAY_ERRSZ];
-        if (xt_replay_apply_line(e, line, (size_t)len, &seq, (int64_t)lineno, err) != 0) {
+        if (len == -2)
+            snprintf(err, sizeof err, "line longer than %d bytes", XT_REPLAY_MAX_LINE);
+        if (len == -2 || xt_replay_apply_line(e, line, (size_t)len, &seq, (int64_t)lineno, err) != 0) {
             fflush(stdout);
             fprintf(stderr, "line %lu: %s\n", lineno, err);
             status = 2;
@@ -105,7 +121,6 @@ static int run(xt_engine_t *e, FILE *in)
         fprintf(stderr, "xtrading replay: read error: %s\n", strerror(errno));
         status = 1;
     }
-    free(line);
     return status;
 }
 

@@ -349,10 +349,11 @@ void xt_replay_to_cmd(const xt_engine_t *e, const xt_replay_line_t *l, xt_cmd_t 
 
 /* ---- output ----------------------------------------------------------- */
 
+/* Appends s at b + n, unterminated: the line is terminated when complete. */
 static size_t put_str(char *b, size_t n, const char *s)
 {
     size_t k = strlen(s);
-    memcpy(b + n, s, k);
+    memcpy(b + n, s, k); /* NOLINT(bugprone-not-null-terminated-result) */
     return n + k;
 }
 

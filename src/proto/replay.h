@@ -35,6 +35,7 @@ typedef struct xt_replay_line {
 } xt_replay_line_t;
 
 #define XT_REPLAY_ERRSZ 128
+#define XT_REPLAY_MAX_LINE 4096 /* bytes, without the newline */
 
 /* Parses line[0..len) (no newline needed; a trailing '\r' is ignored).
  * Returns 0 and fills `out`, or XT_EPARSE / XT_ERANGE with a message in

@@ -103,6 +103,22 @@ class Errors(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         self.assertTrue(r.stdout.startswith("xtrading "))
 
+    def test_overlong_line_is_a_clean_error(self):
+        text = "INSTRUMENT X tick=0.01 lot=1\nNEW 1 1 X BUY LIMIT 10.00 5" + " " * 5000 + "\nNEW 2 1 X BUY LIMIT 10.00 5\n"
+        r = run("replay", stdin=text)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr, "line 2: line longer than 4096 bytes\n")
+        ok = "NEW 1 1 X BUY LIMIT 10.00 5" + " " * (4096 - 27)
+        self.assertEqual(len(ok), 4096)
+        r = run("replay", stdin="INSTRUMENT X tick=0.01 lot=1\n" + ok + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "ACCEPTED 1\n")
+
+    def test_last_line_without_newline(self):
+        r = run("replay", "--book", stdin="INSTRUMENT X tick=0.01 lot=1\nNEW 1 1 X BUY LIMIT 10.00 5")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "ACCEPTED 1\nBOOK X BUY 10.00 1:5\n")
+
     def test_binary_garbage_is_a_clean_error(self):
         r = subprocess.run([XT, "replay"], input=b"\x00\xff\xfe garbage\n", capture_output=True, timeout=60)
         self.assertEqual(r.returncode, 2)
