@@ -73,6 +73,9 @@ void xt_engine_config_default(xt_engine_config_t *cfg);
  * no destroy (destroy is harmless, though). */
 int xt_engine_init(xt_engine_t *e, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx);
 
+/* Replaces the event sink (e.g. after recovery, to stop discarding). */
+void xt_engine_set_sink(xt_engine_t *e, xt_sink_fn sink, void *ctx);
+
 /* Frees everything xt_engine_init allocated. Safe on a zeroed struct. */
 void xt_engine_destroy(xt_engine_t *e);
 
@@ -181,6 +184,37 @@ typedef struct xt_engine_stats {
 } xt_engine_stats_t;
 
 void xt_engine_stats(const xt_engine_t *e, xt_engine_stats_t *out);
+
+/* ---- restore --------------------------------------------------------- */
+
+/* Rebuilding a saved state (a snapshot) in a fresh engine - one that has
+ * applied no command: define the instruments in their original order, put
+ * every resting order back in queue order (each goes to the back of its
+ * price level), then set the counters. No events are emitted, nothing is
+ * matched. Afterwards xt_engine_state_hash() equals the saved state's hash
+ * and xt_engine_verify() holds, or the snapshot was not a valid state. */
+
+/* Defines the next instrument. Returns 0, XT_EINVAL (invalid definition,
+ * or the engine is not fresh), XT_EEXIST or XT_ECAPACITY. */
+int xt_engine_restore_instrument(xt_engine_t *e, const xt_instrument_def_t *def);
+
+/* Puts a resting order back. All fields of `o` are used: it must be a
+ * LIMIT order with time in force GTC or POST and a resolved STP mode, price
+ * and quantity in range, filled >= 0, on a defined instrument, with an id
+ * not resting already, and must not cross the opposite side. Returns 0,
+ * XT_EINVAL, XT_EEXIST (duplicate id) or XT_ECAPACITY. */
+int xt_engine_restore_order(xt_engine_t *e, const xt_order_info_t *o);
+
+/* Sets the last applied sequence number and the trade counter. Returns 0,
+ * or XT_EINVAL if last_seq is below the sequence numbers of restored
+ * orders. */
+int xt_engine_restore_counters(xt_engine_t *e, uint64_t last_seq, uint64_t trades);
+
+/* Copies the whole logical state of src into the fresh engine dst, which may
+ * have other capacities: instruments, resting orders in queue order,
+ * counters. Returns 0, XT_EINVAL (dst not fresh) or XT_ECAPACITY (dst too
+ * small). The state hashes of the two are then equal. */
+int xt_engine_copy(xt_engine_t *dst, const xt_engine_t *src);
 
 /* ---- integrity ------------------------------------------------------ */
 

@@ -23,6 +23,9 @@ enum {
     XT_ESEQ = -10007,      /* command sequence number not increasing */
     XT_ECORRUPT = -10008,  /* an internal invariant does not hold */
     XT_EPARSE = -10009,    /* text that does not parse */
+    XT_ETORN = -10010,     /* a journal ends in an incomplete (torn) record */
+    XT_EFAILED = -10011,   /* the journal failed closed after a write error */
+    XT_ELOCKED = -10012,   /* the data directory is in use by another process */
 };
 
 /* Returns a static, human-readable name for `code` (an XT_E* code or

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "engine_bench.h"
 #include "flow.h"
+#include "journal_bench.h"
 #include "xt/error.h"
 
 typedef struct report {
@@ -56,8 +57,139 @@ static void usage(FILE *f)
                "                 and worst_msgs_per_s\n");
 }
 
+/* ---- bench journal ---- */
+
+typedef struct jreport {
+    int json, count;
+} jreport_t;
+
+static void on_journal(void *ctx, const char *kind, const void *p)
+{
+    jreport_t *rep = ctx;
+    const char *sep = rep->count++ ? ",\n  " : "{\n  ";
+    if (strcmp(kind, "policy") == 0) {
+        const journal_policy_result_t *r = p;
+        if (rep->json)
+            printf("%s\"%s\": {\"cmds_per_s\": %.0f, \"mb_per_s\": %.1f, \"commands\": %zu, \"syncs\": %zu, "
+                   "\"sync_p50_us\": %.0f, \"sync_p99_us\": %.0f, \"sync_max_us\": %.0f}",
+                   sep, r->policy, r->cmds_per_s, r->mb_per_s, r->commands, r->syncs, r->sync_p50_us, r->sync_p99_us,
+                   r->sync_max_us);
+        else
+            printf("policy %-12s %10.0f cmds/s %7.1f MB/s  %8zu commands %7zu syncs  fsync p50 %5.0f us  p99 %5.0f "
+                   "us  max %6.0f us\n",
+                   r->policy, r->cmds_per_s, r->mb_per_s, r->commands, r->syncs, r->sync_p50_us, r->sync_p99_us,
+                   r->sync_max_us);
+    } else if (strcmp(kind, "recovery") == 0) {
+        const journal_recovery_result_t *r = p;
+        if (rep->json)
+            printf("%s\"recovery\": {\"records\": %zu, \"bytes\": %llu, \"records_per_s\": %.0f, \"seconds\": %.3f}",
+                   sep, r->records, (unsigned long long)r->bytes, r->records_per_s, r->seconds);
+        else
+            printf("recovery  %zu records (%.0f MB) in %.3f s: %.0f records/s\n", r->records, (double)r->bytes / 1e6,
+                   r->seconds, r->records_per_s);
+    } else {
+        const journal_snapshot_result_t *r = p;
+        if (rep->json)
+            printf("%s\"snapshot\": {\"resting\": %zu, \"bytes\": %llu, \"write_ms\": %.1f, \"fork_ms\": %.2f, "
+                   "\"longest_command_ms\": %.3f, \"longest_sync_ms\": %.2f, \"longest_pause_ms\": %.2f, "
+                   "\"baseline_pause_ms\": %.2f, \"forked_ok\": %s}",
+                   sep, r->resting, (unsigned long long)r->bytes, r->write_ms, r->fork_ms, r->longest_command_ms,
+                   r->longest_sync_ms, r->longest_pause_ms, r->baseline_pause_ms, r->forked_ok ? "true" : "false");
+        else
+            printf("snapshot  %zu resting orders, %.0f MB: written in %.1f ms in-process; forked: fork() %.2f ms, "
+                   "longest command %.3f ms, longest journal sync %.2f ms, longest pause %.2f ms (%.2f ms without a "
+                   "snapshot)%s\n",
+                   r->resting, (double)r->bytes / 1e6, r->write_ms, r->fork_ms, r->longest_command_ms,
+                   r->longest_sync_ms, r->longest_pause_ms, r->baseline_pause_ms,
+                   r->forked_ok ? "" : " - THE FORKED SNAPSHOT FAILED");
+    }
+    fflush(stdout);
+}
+
+static void journal_usage(FILE *f)
+{
+    fprintf(f, "usage: xtrading bench journal [--orders N] [--batch N] [--always N] [--recovery-records N]\n"
+               "                              [--resting N] [--runs R] [--dir DIR]\n"
+               "                              [--only policies|recovery|snapshot] [--json]\n"
+               "  --orders N            flow size, new orders (default 1000000, about 2M commands)\n"
+               "  --batch N             commands per commit (default 4096)\n"
+               "  --always N            commands for the 'always' policy (default 20000)\n"
+               "  --recovery-records N  journal length for the recovery figure (default 10000000)\n"
+               "  --resting N           resting orders for the snapshot figures (default 1000000)\n"
+               "  --runs R              recovery: best of R (default 3)\n"
+               "  --dir DIR             where the files go (default $TMPDIR or /tmp)\n");
+}
+
+static int bench_journal_cmd(int argc, char **argv)
+{
+    journal_bench_opts_t o = {.orders = 1000000,
+                              .batch = 4096,
+                              .always_commands = 20000,
+                              .recovery_records = 10000000,
+                              .resting = 1000000,
+                              .runs = 3};
+    jreport_t rep = {0};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        unsigned n;
+        size_t *target = NULL;
+        if (strcmp(a, "--json") == 0)
+            rep.json = 1;
+        else if (strcmp(a, "--help") == 0) {
+            journal_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--dir") == 0 && v) {
+            o.dir = v;
+            i++;
+        } else if (strcmp(a, "--only") == 0 && v &&
+                   (strcmp(v, "policies") == 0 || strcmp(v, "recovery") == 0 || strcmp(v, "snapshot") == 0)) {
+            o.only = v;
+            i++;
+        } else if (strcmp(a, "--runs") == 0) {
+            if (!xt_cli_parse_u32(a, v, &n))
+                return 2;
+            o.runs = (int)n;
+            i++;
+        } else {
+            if (strcmp(a, "--orders") == 0)
+                target = &o.orders;
+            else if (strcmp(a, "--batch") == 0)
+                target = &o.batch;
+            else if (strcmp(a, "--always") == 0)
+                target = &o.always_commands;
+            else if (strcmp(a, "--recovery-records") == 0)
+                target = &o.recovery_records;
+            else if (strcmp(a, "--resting") == 0)
+                target = &o.resting;
+            if (!target) {
+                fprintf(stderr, "xtrading bench journal: unknown option '%s'\n", a);
+                journal_usage(stderr);
+                return 2;
+            }
+            if (!xt_cli_parse_u32(a, v, &n))
+                return 2;
+            *target = n;
+            i++;
+        }
+    }
+    if (o.orders < 1000 || o.batch == 0) {
+        fprintf(stderr, "xtrading bench journal: --orders must be >= 1000\n");
+        return 2;
+    }
+    int rc = bench_journal(&o, on_journal, &rep);
+    if (rep.json)
+        printf("%s\n", rep.count ? "\n}" : "{}");
+    if (rc) {
+        fprintf(stderr, "xtrading bench journal: %s\n", xt_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
 int xt_cmd_bench(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "journal") == 0)
+        return bench_journal_cmd(argc, argv);
     if (argc < 2 || strcmp(argv[1], "engine") != 0) {
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             usage(stdout);

@@ -1,166 +1,425 @@
-/* cmd_replay.c - `xtrading replay [--book] [FILE]`: drives the engine from a
- * replay-format command file and prints its events (docs/replay-format.md). */
+/* cmd_replay.c - `xtrading replay [options] [FILE]`: drives the engine from a
+ * replay-format command file and prints its events (docs/replay-format.md).
+ *
+ * With --journal DIR every command is journaled first (docs/journal.md): the
+ * directory is recovered, commands are submitted in batches, and a batch's
+ * events are printed only once the journal says the batch is durable under
+ * the fsync policy - so whatever was printed before a crash is in the
+ * journal. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "journal/journal.h"
 #include "proto/replay.h"
 #include "xt/error.h"
 #include "xt/xt.h"
 
-typedef struct replay_out {
-    FILE *f;
+/* ---- input: lines from a file descriptor, knowing when it is drained ---- */
+
+typedef struct input {
+    int fd;
+    char buf[1 << 16];
+    size_t len, pos;
+    int eof, err;
+} input_t;
+
+/* Reads one line (without '\n') into line. Returns its length, -1 at the
+ * end, -2 if longer than XT_REPLAY_MAX_LINE, -3 on a read error. */
+static ssize_t input_line(input_t *in, char *line)
+{
+    size_t n = 0;
+    for (;;) {
+        if (in->pos == in->len) {
+            if (in->eof)
+                return n ? (ssize_t)n : -1;
+            ssize_t r = read(in->fd, in->buf, sizeof in->buf);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                in->err = errno;
+                return -3;
+            }
+            in->eof = r == 0;
+            in->len = (size_t)r;
+            in->pos = 0;
+            continue;
+        }
+        char c = in->buf[in->pos++];
+        if (c == '\n')
+            return (ssize_t)n;
+        if (n == XT_REPLAY_MAX_LINE)
+            return -2;
+        line[n++] = c;
+    }
+}
+
+/* Is there nothing more to read right now (buffer empty, fd not ready)? */
+static int input_drained(input_t *in)
+{
+    if (in->pos < in->len || in->eof)
+        return in->pos == in->len;
+    struct pollfd p = {in->fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
+}
+
+/* ---- output: events, held until released ---- */
+
+typedef struct output {
     const xt_engine_t *e;
-    int failed; /* a write to stdout failed */
-} replay_out_t;
+    char *held; /* formatted events not yet released */
+    size_t len, cap;
+    int seq_prefix; /* --seq: "<seq> " before each line */
+    int failed;     /* a write to stdout failed */
+} output_t;
+
+static void hold(output_t *o, const char *p, size_t n)
+{
+    if (o->len + n > o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 1 << 16;
+        while (cap < o->len + n)
+            cap *= 2;
+        char *q = realloc(o->held, cap);
+        if (!q) {
+            o->failed = 1;
+            return;
+        }
+        o->held = q;
+        o->cap = cap;
+    }
+    memcpy(o->held + o->len, p, n);
+    o->len += n;
+}
 
 static void on_events(void *ctx, const xt_event_batch_t *b)
 {
-    replay_out_t *out = ctx;
-    char line[XT_REPLAY_LINESZ];
+    output_t *o = ctx;
+    char line[XT_REPLAY_LINESZ], pre[24];
+    int pn = o->seq_prefix ? snprintf(pre, sizeof pre, "%llu ", (unsigned long long)b->seq) : 0;
     for (uint32_t i = 0; i < b->n; i++) {
-        size_t n = xt_replay_format_event(out->e, &b->events[i], line);
-        if (n && fwrite(line, 1, n, out->f) != n)
-            out->failed = 1;
+        size_t n = xt_replay_format_event(o->e, &b->events[i], line);
+        if (n) {
+            if (pn > 0)
+                hold(o, pre, (size_t)pn);
+            hold(o, line, n);
+        }
     }
+}
+
+static void release(output_t *o)
+{
+    if (o->len && fwrite(o->held, 1, o->len, stdout) != o->len)
+        o->failed = 1;
+    o->len = 0;
+    if (fflush(stdout) != 0)
+        o->failed = 1;
+}
+
+static void discard(void *ctx, const xt_event_batch_t *b)
+{
+    (void)ctx;
+    (void)b;
 }
 
 static void write_out(void *ctx, const char *p, size_t n)
 {
-    replay_out_t *out = ctx;
-    if (fwrite(p, 1, n, out->f) != n)
-        out->failed = 1;
+    hold(ctx, p, n);
 }
+
+/* ---- options ---- */
+
+typedef struct opts {
+    int book, seq_prefix, print_hash;
+    const char *path, *journal;
+    xt_engine_config_t ecfg;
+    xt_journal_config_t jcfg;
+} opts_t;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: xtrading replay [--book] [--max-orders N] [--max-levels N] [--max-instruments N] [FILE]\n"
+    fprintf(f, "usage: xtrading replay [options] [FILE]\n"
                "Reads commands from FILE (stdin if none or '-') and prints the engine's events.\n"
-               "  --book               print the final books after the last command\n"
-               "  --max-orders N       resting-order capacity (default 1048576)\n"
-               "  --max-levels N       price-level capacity (default 262144)\n"
-               "  --max-instruments N  instrument capacity (default 1024)\n"
-               "Exit status: 0 done, 1 I/O error, 2 bad usage or a malformed line.\n");
+               "  --book                 print the final books after the last command\n"
+               "  --seq                  prefix each event line with its command's sequence number\n"
+               "  --hash                 print 'HASH <last seq> <state hash>' at the end\n"
+               "  --max-orders N         resting-order capacity (default 1048576)\n"
+               "  --max-levels N         price-level capacity (default 262144)\n"
+               "  --max-instruments N    instrument capacity (default 1024)\n"
+               "  --journal DIR          journal every command in DIR (recovering it first);\n"
+               "                         events print once their command is durable\n"
+               "  --fsync POLICY         batch (default), always, interval=<ms>, none\n"
+               "  --snapshot-every N     snapshot every N commands\n"
+               "  --snapshot-secs S      snapshot every S seconds\n"
+               "  --keep-snapshots K     snapshots kept (default 2)\n"
+               "  --segment-bytes B      journal segment size (default 67108864)\n"
+               "  --batch-max N          commands per journal batch at most (default 4096)\n"
+               "Exit status: 0 done, 1 I/O or journal failure, 2 bad usage or a malformed line.\n");
 }
 
-/* Parses the options into cfg/book/path. Returns -1 to go on, else an exit status. */
-static int parse_args(int argc, char **argv, xt_engine_config_t *cfg, int *book, const char **path)
+static int parse_u64(const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+    if (!s || *s < '0' || *s > '9' || *end || errno || v == 0) {
+        fprintf(stderr, "xtrading: %s needs a positive integer, got '%s'\n", opt, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Returns -1 to go on, else an exit status. */
+static int parse_args(int argc, char **argv, opts_t *o)
 {
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        unsigned *target = NULL;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        unsigned *u32 = NULL;
+        uint64_t *u64 = NULL, tmp64;
         if (strcmp(a, "--book") == 0)
-            *book = 1;
+            o->book = 1;
+        else if (strcmp(a, "--seq") == 0)
+            o->seq_prefix = 1;
+        else if (strcmp(a, "--hash") == 0)
+            o->print_hash = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
         } else if (strcmp(a, "--max-orders") == 0)
-            target = &cfg->max_orders;
+            u32 = &o->ecfg.max_orders;
         else if (strcmp(a, "--max-levels") == 0)
-            target = &cfg->max_levels;
+            u32 = &o->ecfg.max_levels;
         else if (strcmp(a, "--max-instruments") == 0)
-            target = &cfg->max_instruments;
-        else if (a[0] == '-' && a[1] != '\0') {
+            u32 = &o->ecfg.max_instruments;
+        else if (strcmp(a, "--snapshot-secs") == 0)
+            u32 = &o->jcfg.snapshot_secs;
+        else if (strcmp(a, "--keep-snapshots") == 0)
+            u32 = &o->jcfg.keep_snapshots;
+        else if (strcmp(a, "--batch-max") == 0)
+            u32 = &o->jcfg.batch_max;
+        else if (strcmp(a, "--snapshot-every") == 0)
+            u64 = &o->jcfg.snapshot_every;
+        else if (strcmp(a, "--segment-bytes") == 0)
+            u64 = &o->jcfg.segment_bytes;
+        else if (strcmp(a, "--journal") == 0) {
+            if (!v || !*v) {
+                fprintf(stderr, "xtrading replay: --journal needs a directory\n");
+                return 2;
+            }
+            o->journal = v;
+            i++;
+        } else if (strcmp(a, "--fsync") == 0) {
+            if (!v || xt_fsync_policy_parse(v, &o->jcfg) != 0) {
+                fprintf(stderr, "xtrading replay: --fsync wants batch, always, interval=<ms> or none, got '%s'\n",
+                        v ? v : "");
+                return 2;
+            }
+            i++;
+        } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "xtrading replay: unknown option '%s'\n", a);
             usage(stderr);
             return 2;
-        } else if (*path) {
+        } else if (o->path) {
             fprintf(stderr, "xtrading replay: more than one FILE\n");
             return 2;
         } else
-            *path = a;
-        if (target) {
-            if (!xt_cli_parse_u32(a, i + 1 < argc ? argv[i + 1] : NULL, target))
+            o->path = a;
+        if (u32) {
+            if (!xt_cli_parse_u32(a, v, u32))
                 return 2;
+            i++;
+        } else if (u64) {
+            if (!parse_u64(a, v, &tmp64))
+                return 2;
+            *u64 = tmp64;
             i++;
         }
     }
     return -1;
 }
 
-/* Reads one line without its '\n' into buf (XT_REPLAY_MAX_LINE bytes).
- * Returns its length, -1 at the end of the input, -2 if it is longer than
- * the buffer (the input is not read further: the run stops there). */
-static ssize_t read_line(FILE *in, char *buf)
+static int64_t mono_ns(void)
 {
-    size_t n = 0;
-    int c;
-    while ((c = getc_unlocked(in)) != EOF && c != '\n') {
-        if (n == XT_REPLAY_MAX_LINE)
-            return -2;
-        buf[n++] = (char)c;
-    }
-    if (c == EOF && n == 0)
-        return -1;
-    return (ssize_t)n;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Feeds every line of `in` to the engine. Returns the exit status. */
-static int run(xt_engine_t *e, FILE *in)
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- the run ---- */
+
+typedef struct run {
+    xt_engine_t e;
+    xt_journal_t j;
+    int journaled;
+    output_t out;
+    uint64_t seq; /* without a journal */
+} run_t;
+
+/* Applies one parsed line. Returns 0, or an error with err filled. */
+static int apply_line(run_t *r, const char *line, size_t len, unsigned long lineno, char *err)
+{
+    if (!r->journaled)
+        return xt_replay_apply_line(&r->e, line, len, &r->seq, (int64_t)lineno, err);
+    xt_replay_line_t l;
+    int rc = memchr(line, '\0', len) ? XT_EPARSE : xt_replay_parse(line, len, &l, err);
+    if (rc == XT_EPARSE && memchr(line, '\0', len))
+        snprintf(err, XT_REPLAY_ERRSZ, "NUL byte in line");
+    if (rc || l.kind == XT_RL_BLANK)
+        return rc;
+    xt_cmd_t cmd;
+    xt_replay_to_cmd(&r->e, &l, &cmd);
+    cmd.ts = wall_ns();
+    rc = xt_journal_submit(&r->j, &cmd, mono_ns());
+    if (rc == XT_EFAILED)
+        snprintf(err, XT_REPLAY_ERRSZ, "journal failed: %s", xt_journal_failed(&r->j));
+    else if (rc)
+        snprintf(err, XT_REPLAY_ERRSZ, "%s",
+                 l.kind == XT_RL_INSTRUMENT && rc == XT_EEXIST ? "instrument defined twice" : xt_strerror(rc));
+    return rc;
+}
+
+/* Ends a batch: with a journal, commit it first; then release its output.
+ * Returns 0 or 1 (journal failed). */
+static int end_batch(run_t *r)
+{
+    if (r->journaled && xt_journal_commit(&r->j, mono_ns()) != 0) {
+        r->out.len = 0; /* never released */
+        fprintf(stderr, "xtrading replay: journal failed: %s\n", xt_journal_failed(&r->j));
+        return 1;
+    }
+    release(&r->out);
+    return 0;
+}
+
+static int feed(run_t *r, input_t *in)
 {
     static char line[XT_REPLAY_MAX_LINE];
-    ssize_t len;
     unsigned long lineno = 0;
-    uint64_t seq = 0;
-    int status = 0;
-    while ((len = read_line(in, line)) != -1) {
+    ssize_t len;
+    while ((len = input_line(in, line)) != -1) {
         lineno++;
         char err[XT_REPLAY_ERRSZ];
-        if (len == -2)
-            snprintf(err, sizeof err, "line longer than %d bytes", XT_REPLAY_MAX_LINE);
-        if (len == -2 || xt_replay_apply_line(e, line, (size_t)len, &seq, (int64_t)lineno, err) != 0) {
-            fflush(stdout);
-            fprintf(stderr, "line %lu: %s\n", lineno, err);
-            status = 2;
-            break;
+        int rc = 0;
+        if (len == -3) {
+            fprintf(stderr, "xtrading replay: read error: %s\n", strerror(in->err));
+            end_batch(r);
+            return 1;
         }
+        if (len == -2) {
+            snprintf(err, sizeof err, "line longer than %d bytes", XT_REPLAY_MAX_LINE);
+            rc = XT_EPARSE;
+        } else
+            rc = apply_line(r, line, (size_t)len, lineno, err);
+        if (rc) {
+            int failed = rc == XT_EFAILED;
+            if (end_batch(r) || failed)
+                return 1;
+            fprintf(stderr, "line %lu: %s\n", lineno, err);
+            return 2;
+        }
+        int64_t now = mono_ns();
+        if (!r->journaled) {
+            if (r->out.len >= (1u << 16) && end_batch(r))
+                return 1;
+        } else if ((xt_journal_commit_due(&r->j, now) || input_drained(in)) && end_batch(r))
+            return 1;
     }
-    if (status == 0 && ferror(in)) {
-        fprintf(stderr, "xtrading replay: read error: %s\n", strerror(errno));
-        status = 1;
+    return end_batch(r);
+}
+
+static int open_journal(run_t *r, const opts_t *o)
+{
+    int rc = xt_journal_open(&r->j, o->journal, &o->jcfg, NULL, &o->ecfg, discard, NULL, &r->e, mono_ns());
+    if (rc) {
+        fprintf(stderr, "xtrading replay: cannot recover %s: %s\n", o->journal,
+                r->j.recovery.why[0] ? r->j.recovery.why : xt_strerror(rc));
+        return rc == XT_EINVAL ? 2 : 1;
     }
-    return status;
+    const xt_recovery_t *rec = &r->j.recovery;
+    if (rec->tail_cut)
+        fprintf(stderr, "xtrading replay: warning: cut a torn tail of %lld bytes: %s\n", (long long)rec->tail_bytes,
+                rec->why);
+    xt_engine_set_sink(&r->e, on_events, &r->out);
+    r->journaled = 1;
+    return 0;
 }
 
 int xt_cmd_replay(int argc, char **argv)
 {
-    int book = 0;
-    const char *path = NULL;
-    xt_engine_config_t cfg;
-    xt_engine_config_default(&cfg);
-    cfg.no_book_events = 1;
-    int rc = parse_args(argc, argv, &cfg, &book, &path);
+    opts_t o;
+    memset(&o, 0, sizeof o);
+    xt_engine_config_default(&o.ecfg);
+    o.ecfg.no_book_events = 1;
+    xt_journal_config_default(&o.jcfg);
+    int rc = parse_args(argc, argv, &o);
     if (rc >= 0)
         return rc;
 
-    FILE *in = stdin;
-    if (path && strcmp(path, "-") != 0 && !(in = fopen(path, "r"))) {
-        fprintf(stderr, "xtrading replay: %s: %s\n", path, strerror(errno));
+    input_t *in = calloc(1, sizeof *in);
+    run_t *r = calloc(1, sizeof *r);
+    if (!in || !r) {
+        fprintf(stderr, "xtrading replay: out of memory\n");
+        free(in);
+        free(r);
         return 1;
     }
-    static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-    replay_out_t out = {stdout, NULL, 0};
-    xt_engine_t e;
-    if ((rc = xt_engine_init(&e, &cfg, on_events, &out)) != 0) {
+    in->fd = 0;
+    if (o.path && strcmp(o.path, "-") != 0 && (in->fd = open(o.path, O_RDONLY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "xtrading replay: %s: %s\n", o.path, strerror(errno));
+        free(in);
+        free(r);
+        return 1;
+    }
+    r->out.e = &r->e;
+    r->out.seq_prefix = o.seq_prefix;
+    int status;
+    if (o.journal)
+        status = open_journal(r, &o);
+    else if ((rc = xt_engine_init(&r->e, &o.ecfg, on_events, &r->out)) != 0) {
         fprintf(stderr, "xtrading replay: cannot create the engine: %s\n", xt_strerror(rc));
-        if (in != stdin)
-            fclose(in);
-        return rc == XT_EINVAL ? 2 : 1;
-    }
-    out.e = &e;
-    int status = run(&e, in);
-    if (status == 0 && book)
-        xt_replay_write_books(&e, write_out, &out);
-    if (fflush(stdout) != 0 || out.failed) {
-        fprintf(stderr, "xtrading replay: write error: %s\n", strerror(errno));
-        if (status == 0)
+        status = rc == XT_EINVAL ? 2 : 1;
+    } else
+        status = 0;
+    if (status == 0) {
+        status = feed(r, in);
+        if (status == 0 && o.book) {
+            xt_replay_write_books(&r->e, write_out, &r->out);
+            release(&r->out);
+        }
+        if (status == 0 && o.print_hash) {
+            xt_engine_stats_t st;
+            xt_engine_stats(&r->e, &st);
+            printf("HASH %llu %016llx\n", (unsigned long long)st.last_seq,
+                   (unsigned long long)xt_engine_state_hash(&r->e));
+        }
+        if (r->journaled && xt_journal_close(&r->j, mono_ns()) != 0 && status == 0) {
+            fprintf(stderr, "xtrading replay: journal failed at close: %s\n", xt_journal_failed(&r->j));
             status = 1;
+        }
+        if (fflush(stdout) != 0 || r->out.failed) {
+            fprintf(stderr, "xtrading replay: write error: %s\n", strerror(errno));
+            if (status == 0)
+                status = 1;
+        }
+        xt_engine_destroy(&r->e);
     }
-    if (in != stdin)
-        fclose(in);
-    xt_engine_destroy(&e);
+    if (in->fd > 0)
+        close(in->fd);
+    free(r->out.held);
+    free(in);
+    free(r);
     return status;
 }

@@ -16,6 +16,9 @@ static void usage(FILE *f)
                "\n"
                "commands:\n"
                "  replay [--book] [FILE]   run a replay-format command file through the engine\n"
+               "                           (--journal DIR: durably, recovering DIR first)\n"
+               "  journal dump|verify|stats|repair DIR\n"
+               "                           inspect, check or repair a data directory\n"
                "  bench engine [--json]    the engine benchmark (synthetic liquid-stock flow)\n"
                "  version                  print the version\n"
                "  help                     this text\n"
@@ -47,6 +50,8 @@ int main(int argc, char **argv)
         return xt_cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return xt_cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "journal") == 0)
+        return xt_cmd_journal(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("xtrading %s\n", XT_VERSION);
         return 0;

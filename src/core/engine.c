@@ -94,6 +94,12 @@ int xt_engine_init(xt_engine_t *e, const xt_engine_config_t *cfg, xt_sink_fn sin
     return 0;
 }
 
+void xt_engine_set_sink(xt_engine_t *e, xt_sink_fn sink, void *ctx)
+{
+    e->sink = sink;
+    e->sink_ctx = ctx;
+}
+
 void xt_engine_destroy(xt_engine_t *e)
 {
     free(e->orders);
@@ -150,7 +156,7 @@ int xt_engine_apply(xt_engine_t *e, const xt_cmd_t *cmd)
         xt__on_amend(e, &cmd->u.amend);
         break;
     case XT_CMD_INSTRUMENT: {
-        int rc = xt__on_instrument(e, &cmd->u.instrument);
+        int rc = xt__add_instrument(e, &cmd->u.instrument, 1);
         if (rc)
             return rc;
         break;

@@ -166,7 +166,7 @@ static int derive(const xt_instrument_def_t *def, xt__instrument_t *in)
     return 0;
 }
 
-int xt__on_instrument(xt_engine_t *e, const xt_instrument_def_t *def)
+int xt__add_instrument(xt_engine_t *e, const xt_instrument_def_t *def, int emit)
 {
     xt__instrument_t tmp;
     int rc = derive(def, &tmp);
@@ -183,7 +183,8 @@ int xt__on_instrument(xt_engine_t *e, const xt_instrument_def_t *def)
         h = (h + 1) & e->symtab_mask;
     e->symtab[h] = idx;
 
-    xt__event(e, XT_EV_INSTRUMENT)->instrument = idx;
+    if (emit)
+        xt__event(e, XT_EV_INSTRUMENT)->instrument = idx;
     return 0;
 }
 

@@ -179,11 +179,13 @@ static inline xt_event_t *xt__event(xt_engine_t *e, uint8_t type)
 
 /* match.c */
 void xt__on_new(xt_engine_t *e, const xt_order_new_t *o);
+/* puts order oi (fields set) at the back of its level, no events; restore.c */
+void xt__rest_restored(xt_engine_t *e, uint32_t oi);
 void xt__on_cancel(xt_engine_t *e, const xt_order_cancel_t *c);
 void xt__on_amend(xt_engine_t *e, const xt_order_amend_t *a);
 
-/* instrument.c */
-int xt__on_instrument(xt_engine_t *e, const xt_instrument_def_t *def);
+/* instrument.c: defines an instrument; emit = 0 when restoring */
+int xt__add_instrument(xt_engine_t *e, const xt_instrument_def_t *def, int emit);
 uint32_t xt__symbol_hash(const char *s, size_t len);
 
 static inline int xt__opposite(int side)

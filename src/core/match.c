@@ -116,7 +116,21 @@ static void drop_level(xt_engine_t *e, xt__instrument_t *in, int side, uint32_t 
 /* Appends order oi (fields set, qty > 0) to the back of its price level,
  * creating the level if needed. li: its level, XT__NIL if it has none yet,
  * or LEVEL_UNKNOWN. */
+static void rest_quiet(xt_engine_t *e, xt__instrument_t *in, uint32_t oi, uint32_t li);
+
 static void rest(xt_engine_t *e, xt__instrument_t *in, uint32_t oi, uint32_t li)
+{
+    rest_quiet(e, in, oi, li);
+    const xt__order_t *o = &e->orders[oi];
+    emit_book(e, o->instrument, o->side, &e->levels[o->level]);
+}
+
+void xt__rest_restored(xt_engine_t *e, uint32_t oi)
+{
+    rest_quiet(e, &e->instruments[e->orders[oi].instrument], oi, LEVEL_UNKNOWN);
+}
+
+static void rest_quiet(xt_engine_t *e, xt__instrument_t *in, uint32_t oi, uint32_t li)
 {
     xt__order_t *o = &e->orders[oi];
     xt__side_t *s = &in->side[o->side];
@@ -147,7 +161,6 @@ static void rest(xt_engine_t *e, xt__instrument_t *in, uint32_t oi, uint32_t li)
     lv->tail = oi;
     lv->count++;
     lv->qty += o->qty;
-    emit_book(e, o->instrument, o->side, lv);
 }
 
 /* ---- matching --------------------------------------------------------- */

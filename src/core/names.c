@@ -17,6 +17,9 @@ const char *xt_strerror(int code)
     case XT_ESEQ: return "sequence number not increasing";
     case XT_ECORRUPT: return "state corrupt";
     case XT_EPARSE: return "does not parse";
+    case XT_ETORN: return "torn record at the end of the journal";
+    case XT_EFAILED: return "journal failed closed";
+    case XT_ELOCKED: return "data directory in use by another process";
     default: break;
     }
     if (code < 0 && code > -10000)

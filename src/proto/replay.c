@@ -431,6 +431,114 @@ size_t xt_replay_format_event(const xt_engine_t *e, const xt_event_t *ev, char *
     return n;
 }
 
+static size_t put_dec(char *b, size_t n, xt_decimal_t d)
+{
+    return n + (size_t)xt_decimal_format(d, b + n);
+}
+
+static size_t put_price(char *b, size_t n, int64_t ticks, const xt_instrument_info_t *in)
+{
+    if (ticks == XT_PRICE_NONE)
+        return put_str(b, n, "-");
+    if (!in || ticks == XT_PRICE_INVALID || ticks <= 0 || ticks > XT_PRICE_MAX)
+        return ticks > 0 && ticks <= XT_PRICE_MAX ? put_i64(b, n, ticks) : put_str(b, n, "0");
+    return put_units(b, n, ticks, in->def.tick);
+}
+
+static size_t put_qty(char *b, size_t n, int64_t lots, const xt_instrument_info_t *in)
+{
+    if (!in || lots == XT_QTY_INVALID || lots <= 0 || lots > XT_QTY_MAX)
+        return lots > 0 && lots <= XT_QTY_MAX ? put_i64(b, n, lots) : put_str(b, n, "0");
+    return put_units(b, n, lots, in->def.lot);
+}
+
+static size_t put_instrument(char *b, size_t n, const xt_instrument_def_t *d)
+{
+    n = put_str(b, n, "INSTRUMENT ");
+    n = put_str(b, n, d->symbol);
+    n = put_str(b, n, " tick=");
+    n = put_dec(b, n, d->tick);
+    n = put_str(b, n, " lot=");
+    n = put_dec(b, n, d->lot);
+    if (d->flags & XT_DEF_MIN) {
+        n = put_str(b, n, " min=");
+        n = put_dec(b, n, d->min_qty);
+    }
+    if (d->flags & XT_DEF_MAX) {
+        n = put_str(b, n, " max=");
+        n = put_dec(b, n, d->max_qty);
+    }
+    if (d->flags & XT_DEF_BAND) {
+        n = put_str(b, n, " ref=");
+        n = put_dec(b, n, d->ref_price);
+        n = put_str(b, n, " band=");
+        n = put_dec(b, n, d->band_pct);
+    }
+    return n;
+}
+
+size_t xt_replay_format_cmd(const xt_engine_t *e, const xt_cmd_t *c, char *b)
+{
+    size_t n = 0;
+    xt_instrument_info_t info, *in = NULL;
+    switch (c->type) {
+    case XT_CMD_INSTRUMENT: n = put_instrument(b, n, &c->u.instrument); break;
+    case XT_CMD_NEW: {
+        const xt_order_new_t *o = &c->u.new_order;
+        if (xt_engine_instrument(e, o->instrument, &info) == 0)
+            in = &info;
+        n = put_str(b, n, "NEW ");
+        n = put_i64(b, n, o->id);
+        b[n++] = ' ';
+        n = put_i64(b, n, o->account);
+        b[n++] = ' ';
+        n = put_str(b, n, in ? in->symbol : "?");
+        b[n++] = ' ';
+        n = put_str(b, n, xt_side_name(o->side));
+        b[n++] = ' ';
+        n = put_str(b, n, xt_ord_type_name(o->type));
+        b[n++] = ' ';
+        n = put_price(b, n, o->price, in);
+        b[n++] = ' ';
+        n = put_qty(b, n, o->qty, in);
+        if (o->tif != XT_TIF_DEFAULT) {
+            b[n++] = ' ';
+            n = put_str(b, n, xt_tif_name(o->tif));
+        }
+        if (o->stp != XT_STP_DEFAULT) {
+            n = put_str(b, n, " STP=");
+            n = put_str(b, n, xt_stp_name(o->stp));
+        }
+        break;
+    }
+    case XT_CMD_CANCEL:
+        n = put_str(b, n, "CANCEL ");
+        n = put_i64(b, n, c->u.cancel.id);
+        b[n++] = ' ';
+        n = put_i64(b, n, c->u.cancel.account);
+        break;
+    case XT_CMD_AMEND: {
+        const xt_order_amend_t *a = &c->u.amend;
+        xt_order_info_t o;
+        if (xt_engine_order(e, a->id, &o) == 0 && xt_engine_instrument(e, o.instrument, &info) == 0)
+            in = &info;
+        n = put_str(b, n, "AMEND ");
+        n = put_i64(b, n, a->id);
+        b[n++] = ' ';
+        n = put_i64(b, n, a->account);
+        b[n++] = ' ';
+        n = put_price(b, n, a->price, in);
+        b[n++] = ' ';
+        n = put_qty(b, n, a->qty, in);
+        break;
+    }
+    default: n = put_str(b, n, "# unknown command"); break;
+    }
+    b[n++] = '\n';
+    b[n] = '\0';
+    return n;
+}
+
 /* Explains an engine error for a line. */
 static const char *apply_error(int kind, int rc)
 {

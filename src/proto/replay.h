@@ -55,6 +55,15 @@ void xt_replay_to_cmd(const xt_engine_t *e, const xt_replay_line_t *l, xt_cmd_t 
 #define XT_REPLAY_LINESZ 256
 size_t xt_replay_format_event(const xt_engine_t *e, const xt_event_t *ev, char *buf);
 
+/* Formats a command as a replay-format line with its '\n' (at most
+ * XT_REPLAY_LINESZ bytes with the NUL), such that replaying it gives the
+ * same engine command: e is the engine *before* cmd is applied (it supplies
+ * symbols, ticks, lots, and an amended order's instrument). Sentinels print
+ * as values that break the same rule at the same check: a missing price as
+ * "-", an unconvertible price or quantity as "0", an unknown instrument as
+ * "?". Returns the length. */
+size_t xt_replay_format_cmd(const xt_engine_t *e, const xt_cmd_t *cmd, char *buf);
+
 /* Parses one line and applies it to the engine: the whole of what the
  * replay tool does per line. Blank and comment lines do nothing. A command
  * gets sequence number ++*seq and timestamp ts. Returns 0, or XT_EPARSE /

@@ -70,3 +70,28 @@ for n in range(8):
                       off & 0xFF, off >> 8, rnd.randrange(1, 20), 0])
     with open(os.path.join(E, f"stream{n}.bin"), "wb") as f:
         f.write(out)
+
+# Journal seeds (needs a built binary: make_seeds.py path/to/xtrading): real
+# segment records and a real snapshot's body, in the framing fuzz_journal.c
+# expects.
+import struct
+import subprocess
+import sys
+import tempfile
+
+if len(sys.argv) > 1:
+    J = "tests/fuzz/corpus/journal"
+    os.makedirs(J, exist_ok=True)
+    with tempfile.TemporaryDirectory() as d:
+        data = os.path.join(d, "data")
+        subprocess.run([sys.argv[1], "replay", "--journal", data, "examples/demo.txt"], check=True,
+                       capture_output=True)
+        wal = open(os.path.join(data, "wal-00000000000000000001.log"), "rb").read()
+        snap = open(os.path.join(data, "snap-00000000000000000025.xts"), "rb").read()
+    open(os.path.join(J, "segment-records"), "wb").write(b"\x00" + wal[64:])
+    open(os.path.join(J, "segment-whole"), "wb").write(b"\x02" + wal)
+    open(os.path.join(J, "segment-torn"), "wb").write(b"\x00" + wal[64:-7])
+    ninst, = struct.unpack_from("<I", snap, 40)
+    seq, = struct.unpack_from("<Q", snap, 16)
+    prefix = bytes([ninst, seq >> 8 & 0xFF, seq & 0xFF, snap[24]]) + snap[32:40] + bytes([63, 31, 3, 159])
+    open(os.path.join(J, "snapshot-demo"), "wb").write(b"\x01" + prefix + snap[80:-16])

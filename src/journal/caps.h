@@ -1,0 +1,81 @@
+/* caps.h - an engine's capacities as the journal records them. Replaying a
+ * command gives the same result only with the same capacities (a CAPACITY
+ * reject must stay a reject), so every segment header and every snapshot
+ * says which capacities its commands ran with. */
+#ifndef XT_JOURNAL_CAPS_H
+#define XT_JOURNAL_CAPS_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "xt/engine.h"
+
+typedef struct xt_caps {
+    uint32_t max_orders, max_levels, max_instruments, max_ladder_nodes;
+} xt_caps_t;
+
+/* The effective capacities of an engine. */
+static inline xt_caps_t xt_caps_of(const xt_engine_t *e)
+{
+    xt_engine_stats_t st = {0};
+    xt_engine_stats(e, &st);
+    xt_caps_t c = {st.cfg.max_orders, st.cfg.max_levels, st.cfg.max_instruments, st.cfg.max_ladder_nodes};
+    return c;
+}
+
+/* The effective capacities a config would give (defaults filled in). */
+static inline xt_caps_t xt_caps_from_config(const xt_engine_config_t *cfg)
+{
+    xt_engine_config_t d;
+    xt_engine_config_default(&d);
+    xt_caps_t c = {cfg && cfg->max_orders ? cfg->max_orders : d.max_orders,
+                   cfg && cfg->max_levels ? cfg->max_levels : d.max_levels,
+                   cfg && cfg->max_instruments ? cfg->max_instruments : d.max_instruments, 0};
+    uint64_t nodes = (uint64_t)c.max_levels + 16u * (uint64_t)c.max_instruments + 64u;
+    c.max_ladder_nodes = cfg && cfg->max_ladder_nodes ? cfg->max_ladder_nodes
+                         : nodes > UINT32_MAX - 1u    ? UINT32_MAX - 1u
+                                                      : (uint32_t)nodes;
+    return c;
+}
+
+static inline int xt_caps_equal(const xt_caps_t *a, const xt_caps_t *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+/* An engine config with these capacities and the other settings of base. */
+static inline xt_engine_config_t xt_caps_config(const xt_caps_t *c, const xt_engine_config_t *base)
+{
+    xt_engine_config_t cfg;
+    if (base)
+        cfg = *base;
+    else
+        xt_engine_config_default(&cfg);
+    cfg.max_orders = c->max_orders;
+    cfg.max_levels = c->max_levels;
+    cfg.max_instruments = c->max_instruments;
+    cfg.max_ladder_nodes = c->max_ladder_nodes;
+    return cfg;
+}
+
+/* Moves the state of *e into a new engine with capacities c (keeping its
+ * sink and other settings). Returns 0, or an error leaving *e as it was. */
+static inline int xt_caps_convert(xt_engine_t *e, const xt_caps_t *c)
+{
+    xt_engine_stats_t st = {0};
+    xt_engine_stats(e, &st);
+    xt_engine_config_t cfg = xt_caps_config(c, &st.cfg);
+    xt_engine_t n;
+    int rc = xt_engine_init(&n, &cfg, e->sink, e->sink_ctx);
+    if (rc)
+        return rc;
+    if ((rc = xt_engine_copy(&n, e)) != 0) {
+        xt_engine_destroy(&n);
+        return rc;
+    }
+    xt_engine_destroy(e);
+    *e = n;
+    return 0;
+}
+
+#endif

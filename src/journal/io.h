@@ -1,0 +1,49 @@
+/* io.h - the file operations the journal uses, behind a table of function
+ * pointers, so that tests can put a layer in between that injects faults
+ * (ENOSPC, EIO, short writes, failing fsync) or simulates power loss (drop
+ * what was written after the last sync, tear the last write).
+ *
+ * Every function returns what its POSIX namesake does, except that errors
+ * are returned as -errno instead of -1 with errno set. Paths are full paths.
+ */
+#ifndef XT_JOURNAL_IO_H
+#define XT_JOURNAL_IO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct xt_io xt_io_t;
+
+struct xt_io {
+    int (*open)(xt_io_t *io, const char *path, int flags, int mode);
+    ssize_t (*write)(xt_io_t *io, int fd, const void *buf, size_t n);
+    ssize_t (*pread)(xt_io_t *io, int fd, void *buf, size_t n, off_t off);
+    int (*fdatasync)(xt_io_t *io, int fd);
+    int (*fsync)(xt_io_t *io, int fd); /* also used on directories */
+    int (*ftruncate)(xt_io_t *io, int fd, off_t len);
+    int (*close)(xt_io_t *io, int fd);
+    int (*rename)(xt_io_t *io, const char *from, const char *to);
+    int (*unlink)(xt_io_t *io, const char *path);
+    int (*size)(xt_io_t *io, int fd, off_t *size);
+    /* Optional (NULL: not offered). Starts writing [off, off+len) to disk
+     * and, with wait, waits for it - sync_file_range(2). Snapshots use it
+     * to trickle their data out, so that a big final flush never holds up
+     * the journal's own syncs. Not a durability guarantee. */
+    int (*writeback)(xt_io_t *io, int fd, off_t off, off_t len, int wait);
+};
+
+/* The real thing. */
+extern xt_io_t xt_io_posix;
+
+/* Writes all of buf, retrying short writes and EINTR. Returns 0 or -errno
+ * (a write that keeps returning 0 is -EIO). */
+int xt_io_write_all(xt_io_t *io, int fd, const void *buf, size_t n);
+
+/* Reads exactly n bytes at off. Returns 0, -errno, or -ENODATA at end of file. */
+int xt_io_pread_all(xt_io_t *io, int fd, void *buf, size_t n, off_t off);
+
+/* fsync of a directory, so that creating, renaming or removing a file in it
+ * is durable. Returns 0 or -errno. */
+int xt_io_sync_dir(xt_io_t *io, const char *dir);
+
+#endif

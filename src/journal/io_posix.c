@@ -1,0 +1,138 @@
+/* io_posix.c - the journal's file operations on the real file system. */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): fdatasync, O_DIRECTORY */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+
+static int neg(int rc)
+{
+    return rc < 0 ? -errno : rc;
+}
+
+static int p_open(xt_io_t *io, const char *path, int flags, int mode)
+{
+    (void)io;
+    return neg(open(path, flags | O_CLOEXEC, mode));
+}
+
+static ssize_t p_write(xt_io_t *io, int fd, const void *buf, size_t n)
+{
+    (void)io;
+    ssize_t r = write(fd, buf, n);
+    return r < 0 ? -errno : r;
+}
+
+static ssize_t p_pread(xt_io_t *io, int fd, void *buf, size_t n, off_t off)
+{
+    (void)io;
+    ssize_t r = pread(fd, buf, n, off);
+    return r < 0 ? -errno : r;
+}
+
+static int p_fdatasync(xt_io_t *io, int fd)
+{
+    (void)io;
+    return neg(fdatasync(fd));
+}
+
+static int p_fsync(xt_io_t *io, int fd)
+{
+    (void)io;
+    return neg(fsync(fd));
+}
+
+static int p_ftruncate(xt_io_t *io, int fd, off_t len)
+{
+    (void)io;
+    return neg(ftruncate(fd, len));
+}
+
+static int p_close(xt_io_t *io, int fd)
+{
+    (void)io;
+    return neg(close(fd));
+}
+
+static int p_rename(xt_io_t *io, const char *from, const char *to)
+{
+    (void)io;
+    return neg(rename(from, to));
+}
+
+static int p_unlink(xt_io_t *io, const char *path)
+{
+    (void)io;
+    return neg(unlink(path));
+}
+
+static int p_size(xt_io_t *io, int fd, off_t *size)
+{
+    (void)io;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    *size = st.st_size;
+    return 0;
+}
+
+static int p_writeback(xt_io_t *io, int fd, off_t off, off_t len, int wait)
+{
+    (void)io;
+    unsigned flags = SYNC_FILE_RANGE_WRITE;
+    if (wait)
+        flags |= SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WAIT_AFTER;
+    return neg(sync_file_range(fd, off, len, flags));
+}
+
+xt_io_t xt_io_posix = {p_open,  p_write,  p_pread,  p_fdatasync, p_fsync,    p_ftruncate,
+                       p_close, p_rename, p_unlink, p_size,      p_writeback};
+
+int xt_io_write_all(xt_io_t *io, int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    int zero = 0;
+    while (n > 0) {
+        ssize_t r = io->write(io, fd, p, n);
+        if (r == -EINTR)
+            continue;
+        if (r < 0)
+            return (int)r;
+        if (r == 0 && ++zero > 2)
+            return -EIO;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int xt_io_pread_all(xt_io_t *io, int fd, void *buf, size_t n, off_t off)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t r = io->pread(io, fd, p, n, off);
+        if (r == -EINTR)
+            continue;
+        if (r < 0)
+            return (int)r;
+        if (r == 0)
+            return -ENODATA;
+        p += r;
+        n -= (size_t)r;
+        off += r;
+    }
+    return 0;
+}
+
+int xt_io_sync_dir(xt_io_t *io, const char *dir)
+{
+    int fd = io->open(io, dir, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0)
+        return fd;
+    int rc = io->fsync(io, fd);
+    io->close(io, fd);
+    return rc;
+}

@@ -1,0 +1,355 @@
+/* journal.c - the journaled engine (see journal.h). */
+#include "journal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "snapshot.h"
+#include "xt/error.h"
+
+#define NS_PER_MS INT64_C(1000000)
+#define NS_PER_S INT64_C(1000000000)
+
+void xt_journal_config_default(xt_journal_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->fsync = XT_FSYNC_BATCH;
+    cfg->interval_ms = 10;
+    cfg->batch_max = 4096;
+    cfg->batch_max_us = 1000;
+    cfg->segment_bytes = UINT64_C(64) << 20;
+    cfg->keep_snapshots = 2;
+}
+
+int xt_fsync_policy_parse(const char *s, xt_journal_config_t *cfg)
+{
+    if (strcmp(s, "batch") == 0)
+        cfg->fsync = XT_FSYNC_BATCH;
+    else if (strcmp(s, "always") == 0)
+        cfg->fsync = XT_FSYNC_ALWAYS;
+    else if (strcmp(s, "none") == 0)
+        cfg->fsync = XT_FSYNC_NONE;
+    else if (strncmp(s, "interval=", 9) == 0) {
+        char *end;
+        unsigned long ms = strtoul(s + 9, &end, 10);
+        if (s[9] < '0' || s[9] > '9' || *end != '\0' || ms == 0 || ms > 60000)
+            return XT_EINVAL;
+        cfg->fsync = XT_FSYNC_INTERVAL;
+        cfg->interval_ms = (uint32_t)ms;
+    } else
+        return XT_EINVAL;
+    return 0;
+}
+
+const char *xt_journal_failed(const xt_journal_t *j)
+{
+    return j->wal.failed ? j->wal.why : NULL;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+static int sync_now(xt_journal_t *j, int64_t now)
+{
+    int64_t t0 = mono_ns();
+    int rc = xt_wal_sync(&j->wal);
+    j->sync_ns_last = mono_ns() - t0;
+    j->last_sync = now;
+    return rc;
+}
+
+static void schedule_snapshot(xt_journal_t *j, int64_t now)
+{
+    uint64_t last = j->wal.next_seq - 1;
+    j->snap_due_seq = j->cfg.snapshot_every ? last + j->cfg.snapshot_every : 0;
+    j->snap_due_time = j->cfg.snapshot_secs ? now + (int64_t)j->cfg.snapshot_secs * NS_PER_S : 0;
+}
+
+/* ---- retention ------------------------------------------------------- */
+
+/* Keeps the newest keep_snapshots snapshots and the segments they need. */
+static void retain(xt_journal_t *j)
+{
+    uint64_t *snaps = NULL, *segs = NULL;
+    size_t ns = 0, ng = 0;
+    if (xt_dir_list(j->dir, XT_FILE_SNAP, &snaps, &ns) != 0 || ns == 0)
+        goto done;
+    size_t keep = j->cfg.keep_snapshots ? j->cfg.keep_snapshots : 1;
+    char path[XT_PATH_MAX];
+    int removed = 0;
+    for (size_t i = 0; i + keep < ns; i++)
+        if (xt_dir_path(path, sizeof path, j->dir, XT_FILE_SNAP, snaps[i]) == 0 && j->io->unlink(j->io, path) == 0)
+            removed = 1;
+    uint64_t oldest = snaps[ns > keep ? ns - keep : 0];
+    /* A segment can go when the next one starts at or before oldest + 1:
+     * recovering from `oldest` never reads it. The last segment stays. */
+    if (xt_dir_list(j->dir, XT_FILE_WAL, &segs, &ng) == 0)
+        for (size_t i = 0; i + 1 < ng && segs[i + 1] <= oldest + 1; i++)
+            if (xt_dir_path(path, sizeof path, j->dir, XT_FILE_WAL, segs[i]) == 0 && j->io->unlink(j->io, path) == 0)
+                removed = 1;
+    if (removed)
+        xt_io_sync_dir(j->io, j->dir);
+done:
+    free(snaps);
+    free(segs);
+}
+
+/* ---- snapshots ------------------------------------------------------- */
+
+static void snapshot_done(xt_journal_t *j, int ok, const char *why)
+{
+    if (ok) {
+        j->snapshots++;
+        retain(j);
+    } else {
+        j->snapshot_failures++;
+        snprintf(j->snap_why, sizeof j->snap_why, "%s", why);
+    }
+}
+
+/* Reaps a finished snapshot child; wait: block until it ends. */
+static void reap(xt_journal_t *j, int wait)
+{
+    if (j->snap_pid <= 0)
+        return;
+    int status;
+    pid_t r = waitpid(j->snap_pid, &status, wait ? 0 : WNOHANG);
+    if (r == 0)
+        return;
+    j->snap_pid = 0;
+    int ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    snapshot_done(j, ok, ok ? "" : "the snapshot child failed");
+}
+
+/* Takes a snapshot of the engine as it is now - durable, at a batch
+ * boundary. */
+static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
+{
+    if (j->snap_pid > 0 && !in_process)
+        return 0; /* one at a time: it stays due until this one is done */
+    int rc = xt_wal_write(&j->wal, now);
+    if (rc == 0 && j->wal.synced_seq != j->wal.written_seq)
+        rc = sync_now(j, now);
+    if (rc)
+        return rc;
+    j->snap_requested = 0;
+    schedule_snapshot(j, now);
+    j->last_snap_seq = j->wal.next_seq - 1;
+    char why[256];
+    if (in_process || j->cfg.snapshot_sync) {
+        rc = xt_snapshot_write(j->io, j->dir, j->e, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
+        snapshot_done(j, rc == 0, why);
+        return 0; /* a failed snapshot does not fail the journal */
+    }
+    /* The child leaves with _exit: it never flushes the stdio buffers it
+     * inherits, so nothing the parent has buffered is written twice. */
+    int64_t t0 = mono_ns();
+    pid_t pid = fork();
+    if (pid > 0)
+        j->fork_ns_last = mono_ns() - t0;
+    if (pid == 0) { /* the child: the engine as of this instant, copy-on-write */
+        rc = xt_snapshot_write(j->io, j->dir, j->e, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
+        if (rc)
+            (void)!write(2, why, strnlen(why, sizeof why));
+        _exit(rc ? 1 : 0);
+    }
+    if (pid < 0)
+        snapshot_done(j, 0, "fork failed");
+    else {
+        j->snap_pid = pid;
+        j->snap_seq = j->wal.next_seq - 1;
+    }
+    return 0;
+}
+
+static int snapshot_due(const xt_journal_t *j, int64_t now)
+{
+    uint64_t last = j->wal.next_seq - 1;
+    return j->snap_requested || (j->snap_due_seq && last >= j->snap_due_seq) ||
+           (j->snap_due_time && now >= j->snap_due_time);
+}
+
+/* ---- the journal ----------------------------------------------------- */
+
+static void remove_stale_tmp(xt_journal_t *j)
+{
+    uint64_t *tmps = NULL;
+    size_t n = 0;
+    char path[XT_PATH_MAX];
+    if (xt_dir_list(j->dir, XT_FILE_SNAP_TMP, &tmps, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (xt_dir_path(path, sizeof path, j->dir, XT_FILE_SNAP_TMP, tmps[i]) == 0)
+                j->io->unlink(j->io, path);
+    free(tmps);
+}
+
+int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t *cfg, xt_io_t *io,
+                    const xt_engine_config_t *ecfg, xt_sink_fn sink, void *ctx, xt_engine_t *e, int64_t now)
+{
+    memset(j, 0, sizeof *j);
+    j->io = io ? io : &xt_io_posix;
+    j->e = e;
+    j->lock_fd = -1;
+    if (cfg)
+        j->cfg = *cfg;
+    else
+        xt_journal_config_default(&j->cfg);
+    if (j->cfg.batch_max == 0)
+        j->cfg.batch_max = 4096;
+    if (j->cfg.segment_bytes == 0)
+        j->cfg.segment_bytes = UINT64_C(64) << 20;
+    int rc = -ENAMETOOLONG;
+    if (strlen(dir) >= sizeof j->dir)
+        goto fail;
+    snprintf(j->dir, sizeof j->dir, "%s", dir);
+    if ((rc = xt_dir_ensure(dir)) != 0) {
+        snprintf(j->recovery.why, sizeof j->recovery.why, "data directory %s: %s", dir, strerror(-rc));
+        goto fail;
+    }
+    if ((rc = xt_dir_lock(dir)) < 0) {
+        snprintf(j->recovery.why, sizeof j->recovery.why, "data directory %s: %s", dir, xt_strerror(rc));
+        goto fail;
+    }
+    j->lock_fd = rc;
+    if (!(j->snap_buf = malloc(XT_SNAP_BUF))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    remove_stale_tmp(j);
+    if ((rc = xt_recover(j->io, dir, ecfg, sink, ctx, e, 1, &j->recovery)) != 0)
+        goto fail;
+    /* Capacities configured now may differ from the journal's: move the
+     * state into an engine with the new ones, and let later records go
+     * into a segment that records them. */
+    xt_caps_t want = xt_caps_from_config(ecfg), have = xt_caps_of(e);
+    if (!xt_caps_equal(&want, &have) && (rc = xt_caps_convert(e, &want)) != 0) {
+        snprintf(j->recovery.why, sizeof j->recovery.why,
+                 "the recovered state does not fit the configured capacities: %s", xt_strerror(rc));
+        xt_engine_destroy(e);
+        goto fail;
+    }
+    const char *last = j->recovery.last_path[0] ? j->recovery.last_path : NULL;
+    rc = xt_wal_open(&j->wal, j->io, dir, last, j->recovery.last_end, j->recovery.last_seq + 1, j->cfg.segment_bytes,
+                     (size_t)j->cfg.batch_max * 64 + 4096, last ? &j->recovery.last_caps : &want);
+    if (rc == 0)
+        xt_wal_set_caps(&j->wal, &want);
+    if (rc) {
+        snprintf(j->recovery.why, sizeof j->recovery.why, "%s",
+                 j->wal.failed ? j->wal.why : "cannot open the journal for appending");
+        xt_wal_close(&j->wal);
+        xt_engine_destroy(e);
+        goto fail;
+    }
+    j->last_sync = now;
+    j->last_snap_seq = j->recovery.snapshot_seq;
+    schedule_snapshot(j, now);
+    return 0;
+fail:
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);
+    j->lock_fd = -1;
+    free(j->snap_buf);
+    j->snap_buf = NULL;
+    return rc;
+}
+
+int xt_journal_submit(xt_journal_t *j, xt_cmd_t *cmd, int64_t now)
+{
+    if (j->wal.failed)
+        return XT_EFAILED;
+    cmd->seq = j->wal.next_seq;
+    int rc = xt_engine_apply(j->e, cmd);
+    if (rc)
+        return rc;
+    if (j->batch_n++ == 0)
+        j->batch_start = now;
+    if ((rc = xt_wal_append(&j->wal, cmd, now)) != 0)
+        return rc;
+    if (j->cfg.fsync == XT_FSYNC_ALWAYS) {
+        if ((rc = xt_wal_write(&j->wal, now)) == 0)
+            rc = sync_now(j, now);
+    }
+    return rc;
+}
+
+int xt_journal_commit_due(const xt_journal_t *j, int64_t now)
+{
+    return j->batch_n >= j->cfg.batch_max ||
+           (j->batch_n > 0 && now - j->batch_start >= (int64_t)j->cfg.batch_max_us * 1000);
+}
+
+int xt_journal_commit(xt_journal_t *j, int64_t now)
+{
+    int rc = xt_wal_write(&j->wal, now);
+    if (rc == 0) {
+        switch (j->cfg.fsync) {
+        case XT_FSYNC_BATCH:
+        case XT_FSYNC_ALWAYS: rc = sync_now(j, now); break;
+        case XT_FSYNC_INTERVAL:
+            if (now - j->last_sync >= (int64_t)j->cfg.interval_ms * NS_PER_MS)
+                rc = sync_now(j, now);
+            break;
+        default: break;
+        }
+    }
+    j->batch_n = 0;
+    if (rc)
+        return rc;
+    reap(j, 0);
+    if (snapshot_due(j, now))
+        rc = take_snapshot(j, now, 0);
+    return rc;
+}
+
+int xt_journal_tick(xt_journal_t *j, int64_t now)
+{
+    if (j->wal.failed)
+        return XT_EFAILED;
+    reap(j, 0);
+    if (j->cfg.fsync == XT_FSYNC_INTERVAL && j->wal.synced_seq != j->wal.written_seq &&
+        now - j->last_sync >= (int64_t)j->cfg.interval_ms * NS_PER_MS)
+        return sync_now(j, now);
+    if (j->batch_n == 0 && snapshot_due(j, now))
+        return take_snapshot(j, now, 0);
+    return 0;
+}
+
+int xt_journal_snapshot(xt_journal_t *j, int64_t now)
+{
+    if (j->wal.failed)
+        return XT_EFAILED;
+    j->snap_requested = 1;
+    return j->batch_n == 0 ? take_snapshot(j, now, 0) : 0;
+}
+
+int xt_journal_close(xt_journal_t *j, int64_t now)
+{
+    int rc = 0;
+    if (!j->wal.failed) {
+        rc = xt_wal_write(&j->wal, now);
+        if (rc == 0)
+            rc = sync_now(j, now);
+    }
+    reap(j, 1);
+    if (rc == 0 && !j->wal.failed && !j->cfg.no_snapshot_on_close) {
+        if (j->wal.next_seq - 1 > j->last_snap_seq) /* something new to save */
+            take_snapshot(j, now, 1);
+    }
+    xt_wal_close(&j->wal);
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);
+    j->lock_fd = -1;
+    free(j->snap_buf);
+    j->snap_buf = NULL;
+    return rc;
+}

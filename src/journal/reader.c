@@ -1,0 +1,205 @@
+/* reader.c - sequential, checked reading of the journal (see reader.h). */
+#include "reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+#include "segment.h"
+#include "xt/error.h"
+
+#define WINDOW (1u << 20)
+
+static int last_segment(const xt_wal_reader_t *r)
+{
+    return r->seg + 1 == r->nsegs;
+}
+
+/* Records where and why reading stopped: `what`, then `detail` if any. */
+static int fail(xt_wal_reader_t *r, int rc, off_t offset, const char *what, const char *detail)
+{
+    r->offset = offset;
+    snprintf(r->why, sizeof r->why, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+    return rc;
+}
+
+/* Refills the window so that at least `need` bytes are available from pos,
+ * or everything up to the end of the file. Returns 0 or -errno. */
+static int fill(xt_wal_reader_t *r, size_t need)
+{
+    size_t have = r->len - r->pos;
+    if (have >= need)
+        return 0;
+    memmove(r->buf, r->buf + r->pos, have);
+    r->buf_off += (off_t)r->pos;
+    r->pos = 0;
+    r->len = have;
+    off_t at = r->buf_off + (off_t)have;
+    size_t want = r->cap - have;
+    if ((off_t)want > r->file_size - at)
+        want = (size_t)(r->file_size - at);
+    if (want == 0)
+        return 0;
+    int rc = xt_io_pread_all(r->io, r->fd, r->buf + have, want, at);
+    if (rc)
+        return rc;
+    r->len += want;
+    return 0;
+}
+
+static int open_segment(xt_wal_reader_t *r)
+{
+    if (r->fd >= 0)
+        r->io->close(r->io, r->fd);
+    r->fd = -1;
+    uint64_t name_seq = r->segs[r->seg];
+    int rc = xt_dir_path(r->path, sizeof r->path, r->dir, XT_FILE_WAL, name_seq);
+    if (rc)
+        return rc;
+    if ((r->fd = r->io->open(r->io, r->path, O_RDONLY, 0)) < 0) {
+        rc = r->fd;
+        r->fd = -1;
+        return fail(r, rc, 0, "cannot open", strerror(-rc));
+    }
+    if ((rc = r->io->size(r->io, r->fd, &r->file_size)) != 0)
+        return rc;
+    r->pos = r->len = 0;
+    r->buf_off = 0;
+    r->end_offset = 0;
+    uint8_t hdr[XT_SEG_HDR];
+    uint64_t first = 0;
+    if (r->file_size < XT_SEG_HDR || xt_io_pread_all(r->io, r->fd, hdr, XT_SEG_HDR, 0) != 0 ||
+        !xt_segment_header_ok(hdr, &first, &r->caps)) {
+        /* A segment created just before a crash may have no valid header;
+         * if it is the last one and holds nothing else, that is a torn tail. */
+        if (last_segment(r) && r->file_size <= XT_SEG_HDR)
+            return fail(r, XT_ETORN, 0, "incomplete segment header", NULL);
+        return fail(r, XT_ECORRUPT, 0, "bad segment header", NULL);
+    }
+    if (first != name_seq)
+        return fail(r, XT_ECORRUPT, 0, "segment header disagrees with the file name", NULL);
+    if (r->expect != 0 && first != r->expect)
+        return fail(r, XT_ECORRUPT, 0, "sequence gap between segments", NULL);
+    r->expect = first;
+    r->buf_off = XT_SEG_HDR;
+    r->end_offset = XT_SEG_HDR;
+    return 0;
+}
+
+int xt_wal_reader_open(xt_wal_reader_t *r, xt_io_t *io, const char *dir, uint64_t from)
+{
+    memset(r, 0, sizeof *r);
+    r->io = io;
+    r->fd = -1;
+    r->from = from ? from : 1;
+    if (strlen(dir) >= sizeof r->dir)
+        return -ENAMETOOLONG;
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    int rc = xt_dir_list(dir, XT_FILE_WAL, &r->segs, &r->nsegs);
+    if (rc)
+        return rc;
+    if (r->nsegs == 0)
+        return -ENOENT;
+    /* the last segment that starts at or before `from` */
+    if (r->segs[0] > r->from) {
+        snprintf(r->why, sizeof r->why, "the journal starts at sequence %llu, after %llu",
+                 (unsigned long long)r->segs[0], (unsigned long long)r->from);
+        return XT_ECORRUPT;
+    }
+    while (r->seg + 1 < r->nsegs && r->segs[r->seg + 1] <= r->from)
+        r->seg++;
+    if (!(r->buf = malloc(WINDOW)))
+        return -ENOMEM;
+    r->cap = WINDOW;
+    return open_segment(r);
+}
+
+/* Is there a record with a later sequence number anywhere after `off` in
+ * the current file? (Decides between a torn tail and corruption.) */
+static int valid_record_after(xt_wal_reader_t *r, off_t off)
+{
+    uint8_t *w = malloc(WINDOW + XT_WAL_RECORD_MAX);
+    if (!w)
+        return 1; /* cannot tell: do not call it torn */
+    int found = 0;
+    for (off_t at = off + 1; at + XT_WAL_RECORD_HDR < r->file_size && !found; at += WINDOW) {
+        size_t n = (size_t)(r->file_size - at);
+        if (n > WINDOW + XT_WAL_RECORD_MAX)
+            n = WINDOW + XT_WAL_RECORD_MAX;
+        if (xt_io_pread_all(r->io, r->fd, w, n, at) != 0) {
+            found = 1;
+            break;
+        }
+        for (size_t p = 0; p < WINDOW && p + XT_WAL_RECORD_HDR < n; p++) {
+            uint32_t len = xt_record_peek_len(w + p);
+            if (len <= XT_WAL_RECORD_HDR || len > XT_WAL_RECORD_MAX || p + len > n)
+                continue;
+            xt_cmd_t c;
+            size_t l;
+            if (xt_record_decode(w + p, n - p, &c, &l) == XT_REC_OK && c.seq >= r->expect) {
+                found = 1;
+                break;
+            }
+        }
+    }
+    free(w);
+    return found;
+}
+
+static int bad_record(xt_wal_reader_t *r, off_t off, const char *what)
+{
+    if (!last_segment(r))
+        return fail(r, XT_ECORRUPT, off, what, "in a segment that is not the last");
+    if (valid_record_after(r, off))
+        return fail(r, XT_ECORRUPT, off, what, "valid records follow it");
+    return fail(r, XT_ETORN, off, what, "at the end of the journal");
+}
+
+int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd)
+{
+    for (;;) {
+        int rc = fill(r, XT_WAL_RECORD_MAX);
+        if (rc)
+            return fail(r, rc, r->buf_off + (off_t)r->pos, "read error", strerror(-rc));
+        size_t avail = r->len - r->pos;
+        off_t off = r->buf_off + (off_t)r->pos;
+        if (avail == 0) { /* end of this file */
+            if (last_segment(r))
+                return 0;
+            r->seg++;
+            if ((rc = open_segment(r)) != 0)
+                return rc;
+            continue;
+        }
+        size_t len = 0;
+        int st = xt_record_decode(r->buf + r->pos, avail, cmd, &len);
+        if (st == XT_REC_SHORT)
+            return bad_record(r, off, "incomplete record");
+        if (st == XT_REC_ZERO)
+            return bad_record(r, off, "zeros where a record should start");
+        if (st == XT_REC_BAD)
+            return bad_record(r, off, "bad record (length, checksum or type)");
+        if (cmd->seq != r->expect)
+            return fail(r, XT_ECORRUPT, off, "record out of sequence", NULL);
+        r->pos += len;
+        r->expect++;
+        r->last_seq = cmd->seq;
+        r->end_offset = r->buf_off + (off_t)r->pos;
+        if (cmd->seq >= r->from)
+            return 1;
+    }
+}
+
+void xt_wal_reader_close(xt_wal_reader_t *r)
+{
+    if (r->fd >= 0)
+        r->io->close(r->io, r->fd);
+    free(r->segs);
+    free(r->buf);
+    r->fd = -1;
+    r->segs = NULL;
+    r->buf = NULL;
+}

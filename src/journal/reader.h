@@ -1,0 +1,59 @@
+/* reader.h - reads the journal's records in order, across segments,
+ * checking every checksum and that sequence numbers run on without gaps.
+ *
+ * A bad or incomplete record ends the reading either as a torn tail or as
+ * corruption:
+ *   - XT_ETORN: it is in the last segment and no valid record with a later
+ *     sequence number follows it there - what a crash during the last
+ *     write leaves. `path` and `offset` say where the valid part ends.
+ *   - XT_ECORRUPT: anything else (a bad record followed by valid ones, a
+ *     bad record in an earlier segment, a sequence gap, a bad header of a
+ *     segment that has records). `path`, `offset` and `why` say what.
+ * The reader never changes a file.
+ */
+#ifndef XT_JOURNAL_READER_H
+#define XT_JOURNAL_READER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "caps.h"
+#include "dir.h"
+#include "io.h"
+#include "xt/command.h"
+
+typedef struct xt_wal_reader {
+    xt_io_t *io;
+    char dir[XT_PATH_MAX];
+    uint64_t *segs; /* first sequence numbers, ascending */
+    size_t nsegs, seg;
+    int fd;
+    off_t file_size;
+    uint8_t *buf; /* a window of the current file */
+    size_t cap, len, pos;
+    off_t buf_off;   /* file offset of buf[0] */
+    uint64_t from;   /* records below this are read and checked but not returned */
+    uint64_t expect; /* next sequence number; 0 before the first record */
+    /* where reading stopped, and why */
+    char path[XT_PATH_MAX];
+    off_t offset;
+    char why[160];
+    xt_caps_t caps;    /* of the segment being read: replay with these */
+    uint64_t last_seq; /* of the last good record */
+    off_t end_offset;  /* just after the last good record in `path` */
+} xt_wal_reader_t;
+
+/* Opens the journal in dir to read records from sequence number `from`
+ * (1: everything). Returns 0, -ENOENT if there are no segments, or
+ * XT_ECORRUPT (with why) if the segments cannot contain `from`. */
+int xt_wal_reader_open(xt_wal_reader_t *r, xt_io_t *io, const char *dir, uint64_t from);
+
+/* The next record into *cmd: returns 1, 0 at the clean end, XT_ETORN,
+ * XT_ECORRUPT or -errno (see above). After 0 or XT_ETORN, `path` and
+ * `end_offset` give the append position: the last segment and the end of
+ * its valid records. */
+int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd);
+
+void xt_wal_reader_close(xt_wal_reader_t *r);
+
+#endif

@@ -1,0 +1,164 @@
+/* recover.c - start-up recovery (see recover.h). */
+#include "recover.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reader.h"
+#include "segment.h"
+#include "snapshot.h"
+#include "xt/error.h"
+
+static void quiet(void *ctx, const xt_event_batch_t *b)
+{
+    (void)ctx;
+    (void)b;
+}
+
+/* Loads the newest snapshot that verifies into `e`. Returns 0 with
+ * rep->snapshot_seq set (0: none found, e initialised fresh with cfg), or
+ * an init error. */
+static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_engine_t *e,
+                         xt_recovery_t *rep)
+{
+    uint64_t *snaps = NULL;
+    size_t n = 0;
+    int rc = xt_dir_list(dir, XT_FILE_SNAP, &snaps, &n);
+    if (rc && rc != -ENOENT)
+        return rc;
+    for (size_t i = n; i-- > 0;) {
+        char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
+        if (xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]) == 0 &&
+            xt_snapshot_load(io, path, cfg, quiet, NULL, e, NULL, why, sizeof why) == 0) {
+            rep->snapshot_seq = snaps[i];
+            break;
+        }
+        rep->snapshots_bad++;
+    }
+    free(snaps);
+    return rep->snapshot_seq ? 0 : xt_engine_init(e, cfg, quiet, NULL);
+}
+
+/* Cuts the torn tail the reader stopped at. */
+static int cut_tail(xt_io_t *io, const char *dir, const xt_wal_reader_t *r, xt_recovery_t *rep)
+{
+    int fd = io->open(io, r->path, O_WRONLY, 0);
+    if (fd < 0)
+        return fd;
+    off_t size = 0;
+    int rc = io->size(io, fd, &size);
+    if (rc == 0 && r->offset == 0) { /* not even a header: the segment goes */
+        io->close(io, fd);
+        rc = io->unlink(io, r->path);
+        if (rc == 0)
+            rc = xt_io_sync_dir(io, dir);
+        rep->tail_bytes = size;
+        return rc;
+    }
+    if (rc == 0)
+        rc = io->ftruncate(io, fd, r->offset);
+    if (rc == 0)
+        rc = io->fsync(io, fd);
+    io->close(io, fd);
+    rep->tail_bytes = size - r->offset;
+    return rc;
+}
+
+/* Applies every record after the snapshot. */
+static int replay(xt_io_t *io, const char *dir, xt_engine_t *e, int fix_tail, xt_recovery_t *rep)
+{
+    xt_wal_reader_t r;
+    uint64_t from = rep->snapshot_seq + 1;
+    int rc = xt_wal_reader_open(&r, io, dir, from);
+    if (rc == -ENOENT) { /* no journal at all */
+        xt_wal_reader_close(&r);
+        return 0;
+    }
+    rep->have_wal = 1;
+    if (rc) {
+        snprintf(rep->why, sizeof rep->why, "%s%s%s", r.path, r.path[0] ? ": " : "", r.why);
+        xt_wal_reader_close(&r);
+        return rc;
+    }
+    xt_cmd_t cmd;
+    size_t seg_seen = (size_t)-1;
+    while ((rc = xt_wal_reader_next(&r, &cmd)) == 1) {
+        if (r.seg != seg_seen) { /* a new segment: replay with its capacities */
+            seg_seen = r.seg;
+            xt_caps_t now = xt_caps_of(e);
+            if (!xt_caps_equal(&now, &r.caps) && (rc = xt_caps_convert(e, &r.caps)) != 0) {
+                snprintf(rep->why, sizeof rep->why, "%s: cannot take on the capacities it records: %s", r.path,
+                         xt_strerror(rc));
+                rc = rc == XT_ECAPACITY ? XT_ECORRUPT : rc;
+                break;
+            }
+        }
+        int arc = xt_engine_apply(e, &cmd);
+        if (arc) {
+            snprintf(rep->why, sizeof rep->why, "%s offset %lld: record %llu does not apply: %s", r.path,
+                     (long long)(r.end_offset), (unsigned long long)cmd.seq, xt_strerror(arc));
+            rc = XT_ECORRUPT;
+            break;
+        }
+        rep->records++;
+    }
+    if (rc == XT_ETORN) {
+        rep->tail_cut = 1;
+        snprintf(rep->tail_path, sizeof rep->tail_path, "%s", r.path);
+        rep->tail_offset = r.offset;
+        snprintf(rep->why, sizeof rep->why, "%s offset %lld: %s", r.path, (long long)r.offset, r.why);
+        if (fix_tail)
+            rc = cut_tail(io, dir, &r, rep);
+    } else if (rc < 0) {
+        if (rep->why[0] == '\0')
+            snprintf(rep->why, sizeof rep->why, "%s offset %lld: %s", r.path, (long long)r.offset, r.why);
+    }
+    if (rc == 0 && r.expect < from) { /* the journal would continue below the snapshot */
+        snprintf(rep->why, sizeof rep->why,
+                 "snapshot %llu is ahead of the journal, which ends before %llu: journal files are missing",
+                 (unsigned long long)rep->snapshot_seq, (unsigned long long)r.expect);
+        rc = XT_ECORRUPT;
+    }
+    if (rc == 0) {
+        if (r.offset == 0 && rep->tail_cut) /* the last segment was removed */
+            rep->last_path[0] = '\0';
+        else {
+            snprintf(rep->last_path, sizeof rep->last_path, "%s", r.path);
+            rep->last_end = rep->tail_cut ? r.offset : r.end_offset;
+            rep->last_caps = r.caps;
+        }
+    }
+    xt_wal_reader_close(&r);
+    return rc;
+}
+
+int xt_recover(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx, xt_engine_t *e,
+               int fix_tail, xt_recovery_t *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    int rc = load_snapshot(io, dir, cfg, e, rep);
+    if (rc) {
+        snprintf(rep->why, sizeof rep->why, "cannot create the engine: %s", xt_strerror(rc));
+        return rc;
+    }
+    xt_engine_set_sink(e, sink, ctx); /* replayed records' events go to the caller */
+    rc = replay(io, dir, e, fix_tail, rep);
+    if (rc == 0) {
+        const char *bad;
+        if (xt_engine_verify(e, &bad) != 0) {
+            snprintf(rep->why, sizeof rep->why, "recovered state is inconsistent: %s", bad);
+            rc = XT_ECORRUPT;
+        }
+    }
+    if (rc) {
+        xt_engine_destroy(e);
+        return rc;
+    }
+    xt_engine_stats_t st;
+    xt_engine_stats(e, &st);
+    rep->last_seq = st.last_seq;
+    return 0;
+}

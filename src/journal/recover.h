@@ -1,0 +1,48 @@
+/* recover.h - rebuilding the engine from a data directory at start-up:
+ * the newest snapshot whose checksum verifies (older ones if it does not),
+ * then every journal record after it, applied through the same core code.
+ *
+ * A torn tail - an incomplete or bad last record with nothing valid after
+ * it, what a crash leaves - is cut off (the file truncated there, synced)
+ * when `fix_tail` is set, and reported. Corruption anywhere else stops
+ * recovery with the file and offset: `xtrading journal repair` is the tool
+ * for that, deliberately not start-up.
+ */
+#ifndef XT_JOURNAL_RECOVER_H
+#define XT_JOURNAL_RECOVER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "caps.h"
+#include "dir.h"
+#include "io.h"
+#include "xt/engine.h"
+
+typedef struct xt_recovery {
+    uint64_t snapshot_seq;       /* snapshot used, 0 for none */
+    unsigned snapshots_bad;      /* newer snapshots skipped as unreadable */
+    uint64_t records;            /* journal records applied */
+    uint64_t last_seq;           /* the engine's state is as after this command */
+    int have_wal;                /* the journal has at least one segment */
+    char last_path[XT_PATH_MAX]; /* last segment, to append to */
+    off_t last_end;              /* end of its valid records */
+    xt_caps_t last_caps;         /* capacities its records ran with */
+    int tail_cut;                /* a torn tail was found (and cut if fix_tail) */
+    char tail_path[XT_PATH_MAX];
+    off_t tail_offset, tail_bytes;
+    char why[XT_PATH_MAX + 256]; /* on error; also describes a torn tail */
+} xt_recovery_t;
+
+/* Initialises `e` and recovers into it. Each segment's records are replayed
+ * with the capacities its header records (a snapshot loads with its own),
+ * so the outcome is exactly the original one; cfg gives the other settings
+ * and the capacities of a directory that has no journal yet. The sink sees
+ * nothing while a snapshot loads, then every event of the replayed
+ * records. Returns 0, or an error with rep->why: XT_ECORRUPT, -errno,
+ * XT_ETORN (only when !fix_tail), or an engine init error. On error `e`
+ * is destroyed. */
+int xt_recover(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx, xt_engine_t *e,
+               int fix_tail, xt_recovery_t *rep);
+
+#endif

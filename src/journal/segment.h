@@ -1,0 +1,34 @@
+/* segment.h - journal segment files: a 64-byte header, then records
+ * (record.h) back to back until the end of the file.
+ *
+ *   offset size  field
+ *   0      8     magic "XTWAL001"
+ *   8      4     version (1)
+ *   12     4     header length (64)
+ *   16     8     first_seq: the sequence number of its first record
+ *   24     8     created: the timestamp of the command that opened it
+ *   32     16    engine capacities its commands ran with: max_orders,
+ *                max_levels, max_instruments, max_ladder_nodes (u32 each)
+ *   48     12    zero
+ *   60     4     CRC32C of bytes [0, 60)
+ *
+ * Records in a segment, and from one segment to the next, have
+ * consecutive sequence numbers.
+ */
+#ifndef XT_JOURNAL_SEGMENT_H
+#define XT_JOURNAL_SEGMENT_H
+
+#include <stdint.h>
+
+#include "caps.h"
+
+#define XT_SEG_HDR 64
+#define XT_SEG_MAGIC "XTWAL001"
+
+/* Fills a header. */
+void xt_segment_header(uint8_t hdr[XT_SEG_HDR], uint64_t first_seq, int64_t created, const xt_caps_t *caps);
+
+/* Checks a header; returns 1 and sets *first_seq and *caps if it is valid. */
+int xt_segment_header_ok(const uint8_t hdr[XT_SEG_HDR], uint64_t *first_seq, xt_caps_t *caps);
+
+#endif

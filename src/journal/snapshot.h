@@ -1,0 +1,68 @@
+/* snapshot.h - the engine's whole state in one file.
+ *
+ * Layout (little-endian), also in docs/journal-format.md:
+ *
+ *   header, 80 bytes
+ *     0   8  magic "XTSNAP01"
+ *     8   4  version (1)
+ *     12  4  header length (80)
+ *     16  8  last_seq: the last command applied
+ *     24  8  trades: the trade counter
+ *     32  8  state hash (xt_engine_state_hash) of the state saved
+ *     40  4  number of instruments
+ *     44  4  zero
+ *     48  8  number of resting orders
+ *     56  16 the engine's capacities: max_orders, max_levels,
+ *            max_instruments, max_ladder_nodes (u32 each)
+ *     72  8  zero
+ *   instruments, 72 bytes each, in definition order
+ *     symbol 16 bytes NUL-padded, flags u8, then tick, lot, min, max, ref,
+ *     band as (m i64, scale u8)
+ *   orders, 56 bytes each: per instrument, BUY then SELL, levels best
+ *   first, orders in queue order
+ *     0 id i64, 8 price i64, 16 qty i64, 24 filled i64, 32 seq u64,
+ *     40 account u32, 44 instrument u32, 48 side, 49 type, 50 tif, 51 stp,
+ *     52 zero u32
+ *   trailer, 16 bytes: magic "XTSNPEND", CRC32C of everything before the
+ *   trailer (u32), zero (u32)
+ *
+ * Written as snap-<seq>.tmp, fsynced, renamed to snap-<seq>.xts, directory
+ * fsynced: a crash leaves either the old set of snapshots or the new one,
+ * never a partial file under the final name.
+ */
+#ifndef XT_JOURNAL_SNAPSHOT_H
+#define XT_JOURNAL_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caps.h"
+#include "io.h"
+#include "xt/engine.h"
+
+#define XT_SNAP_BUF (1u << 20) /* a good size for the staging buffer */
+
+typedef struct xt_snapshot_info {
+    uint64_t seq, trades, state_hash, orders;
+    uint32_t instruments;
+    xt_caps_t caps;
+} xt_snapshot_info_t;
+
+/* Writes e's state into dir as snap-<last_seq>.xts. buf (cap bytes, at
+ * least 4096) stages the output - passed in so that a forked child
+ * allocates nothing. Returns 0 or -errno with a message in why. */
+int xt_snapshot_write(xt_io_t *io, const char *dir, const xt_engine_t *e, uint8_t *buf, size_t cap, char *why,
+                      size_t whylen);
+
+/* Checks the file at path (size, magic, checksum), initialises e with the
+ * capacities it records (other settings from base; sink and ctx as given),
+ * restores the state and checks its hash. Returns 0, XT_ECORRUPT (why says
+ * what), an engine init error, or -errno; on failure e is not initialised.
+ * `info` may be NULL. */
+int xt_snapshot_load(xt_io_t *io, const char *path, const xt_engine_config_t *base, xt_sink_fn sink, void *ctx,
+                     xt_engine_t *e, xt_snapshot_info_t *info, char *why, size_t whylen);
+
+/* Only reads and checks the header and checksum. */
+int xt_snapshot_check(xt_io_t *io, const char *path, xt_snapshot_info_t *info, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""`xtrading replay --journal` and `xtrading journal ...` as an operator uses
+them: continuing a journal, dump | replay reproducing the book, verify,
+stats, corruption in the middle and in the tail, damaged snapshots, repair,
+and the directory lock.
+
+usage: test_journal_cli.py path/to/xtrading   (run from the repository root)
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+XT = None
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEMO = os.path.join(ROOT, "examples", "demo.txt")
+
+
+def run(*args, stdin=None):
+    return subprocess.run([XT, *args], input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def stream(n, offset=0):
+    lines = [] if offset else ["INSTRUMENT Z tick=0.01 lot=1"]
+    for i in range(offset + 1, offset + n + 1):
+        side = "BUY" if i % 2 else "SELL"
+        lines.append(f"NEW {i} {i % 7 + 1} Z {side} LIMIT {10 + (i * 37 % 11) / 100:.2f} {i % 9 + 1}")
+        if i % 3 == 0:
+            lines.append(f"CANCEL {i - 2} {(i - 2) % 7 + 1}")
+    return "\n".join(lines) + "\n"
+
+
+def hash_of(text):
+    out = run("replay", "--hash", stdin=text).stdout
+    return re.search(r"^HASH (\d+) ([0-9a-f]{16})$", out, re.M).groups()
+
+
+def segments(d):
+    return sorted(f for f in os.listdir(d) if f.startswith("wal-"))
+
+
+class JournalCli(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="xt-jcli-")
+        self.d = os.path.join(self.tmp, "data")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def journal(self, text, *extra):
+        """Journals text, read from a file: batches (and so snapshot points)
+        do not depend on how a pipe happens to deliver it."""
+        path = os.path.join(self.tmp, "input.txt")
+        with open(path, "w") as f:
+            f.write(text)
+        r = run("replay", "--journal", self.d, "--hash", *extra, path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def test_events_and_book_as_without_a_journal(self):
+        with open(DEMO) as f:
+            text = f.read()
+        plain = run("replay", "--book", DEMO).stdout
+        r = run("replay", "--journal", self.d, "--book", DEMO)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, plain)
+        self.assertEqual(run("replay", "--journal", os.path.join(self.tmp, "d2"), "--book", stdin=text).stdout, plain)
+
+    def test_continues_and_dump_replays_to_the_same_book(self):
+        a, b = stream(300), stream(200, offset=300)
+        self.journal(a, "--snapshot-every", "100", "--segment-bytes", "4096", "--batch-max", "50")
+        r = self.journal(b, "--segment-bytes", "4096", "--batch-max", "50")
+        self.assertEqual(r.stdout.splitlines()[-1].split()[1:], list(hash_of(a + b)))
+        self.assertNotIn("torn", r.stderr)  # clean runs leave no torn tail
+        book = run("replay", "--book", stdin=a + b).stdout.split("\n")
+        book = "\n".join(l for l in book if l.startswith("BOOK")) + "\n"
+        dump = run("journal", "dump", self.d, "--format", "replay")
+        self.assertEqual(dump.returncode, 0, dump.stderr)
+        replayed = run("replay", "--book", stdin=dump.stdout).stdout.split("\n")
+        self.assertEqual("\n".join(l for l in replayed if l.startswith("BOOK")) + "\n", book)
+        # retention removed the early segments: the text dump starts after a snapshot and says so
+        text = run("journal", "dump", self.d).stdout.splitlines()
+        self.assertRegex(text[0], r"^# the journal starts after snapshot \d+$")
+        self.assertRegex(text[1], r"^\d+ -?\d+ (NEW|CANCEL) ")
+
+    def test_verify_and_stats(self):
+        a = stream(400)
+        # snapshots come at batch boundaries: small batches put them at 150, 300, 450
+        self.journal(a, "--snapshot-every", "150", "--keep-snapshots", "5", "--batch-max", "50")
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 0, v.stderr)
+        seq, h = hash_of(a)
+        self.assertIn(f"last seq {seq}, state hash {h}: verified", v.stdout)
+        # Snapshots are forked, one at a time: where each lands after the
+        # first depends on timing, but every one must agree.
+        snaps = [f for f in os.listdir(self.d) if f.startswith("snap-")]
+        self.assertGreaterEqual(len(snaps), 3)
+        self.assertIn("snap-00000000000000000150.xts", snaps)
+        self.assertEqual(v.stdout.count("gives the same final state"), len(snaps))
+        self.assertEqual(v.stdout.count("agrees with the journal replayed to it"), len(snaps))
+        s = run("journal", "stats", self.d)
+        self.assertEqual(s.returncode, 0, s.stderr)
+        self.assertIn(f"sequence 1..{seq}", s.stdout)
+        self.assertIn(f"snapshots: {len(snaps)}", s.stdout)
+
+    def test_corruption_in_the_middle_stops_start_up_and_repair_cuts_it(self):
+        self.journal(stream(500))
+        seg = os.path.join(self.d, segments(self.d)[0])
+        with open(seg, "r+b") as f:
+            f.seek(3000)
+            b = f.read(1)
+            f.seek(3000)
+            f.write(bytes([b[0] ^ 0xFF]))
+        for snap in [f for f in os.listdir(self.d) if f.startswith("snap-")]:
+            os.unlink(os.path.join(self.d, snap))  # force recovery to read the journal
+        r = run("replay", "--journal", self.d, stdin="")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"wal-0+1\.log offset \d+: .*valid records follow")
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 1)
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        self.assertIn("cut there", rep.stdout)
+        backups = [f for f in os.listdir(self.d) if f.startswith("repair-")]
+        self.assertEqual(len(backups), 1)
+        kept = os.listdir(os.path.join(self.d, backups[0]))
+        self.assertEqual(kept, [os.path.basename(seg)])
+        self.assertGreater(os.path.getsize(os.path.join(self.d, backups[0], kept[0])), 0)
+        self.assertEqual(run("journal", "verify", self.d).returncode, 0)
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertLess(int(r.stdout.split()[1]), 500)
+
+    def test_torn_tail_is_cut_with_a_warning(self):
+        a = stream(300)
+        self.journal(a)
+        for snap in [f for f in os.listdir(self.d) if f.startswith("snap-")]:
+            os.unlink(os.path.join(self.d, snap))
+        seg = os.path.join(self.d, segments(self.d)[-1])
+        os.truncate(seg, os.path.getsize(seg) - 5)
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 0, v.stderr)  # a torn tail is not a disagreement
+        self.assertIn("recovery cuts it", v.stderr)
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("warning: cut a torn tail", r.stderr)
+        seq = int(r.stdout.split()[1])
+        lines = a.splitlines()
+        self.assertEqual(r.stdout.split()[2], hash_of("\n".join(lines[:seq]) + "\n")[1])
+
+    def test_damaged_snapshot_falls_back(self):
+        a = stream(300)
+        self.journal(a, "--snapshot-every", "100", "--keep-snapshots", "3")
+        snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
+        newest = os.path.join(self.d, snaps[-1])
+        os.truncate(newest, os.path.getsize(newest) // 2)
+        s = run("journal", "stats", self.d)
+        self.assertIn("BAD", s.stdout)
+        self.assertEqual(s.returncode, 1)
+        self.assertEqual(run("journal", "verify", self.d).returncode, 1)
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split()[1:], list(hash_of(a)))
+
+    def test_directory_lock(self):
+        p = subprocess.Popen([XT, "replay", "--journal", self.d], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        p.stdin.write("INSTRUMENT L tick=1 lot=1\nNEW 1 1 L BUY LIMIT 1 1\n")
+        p.stdin.flush()
+        self.assertEqual(p.stdout.readline(), "ACCEPTED 1\n")  # it is running, holding the lock
+        try:
+            r = run("replay", "--journal", self.d, stdin="")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("in use by another process", r.stderr)
+            self.assertEqual(run("journal", "repair", self.d).returncode, 1)
+        finally:
+            p.stdin.close()
+            p.wait(timeout=30)
+
+    def test_bad_options(self):
+        self.assertEqual(run("replay", "--journal", self.d, "--fsync", "often").returncode, 2)
+        self.assertEqual(run("replay", "--journal").returncode, 2)
+        self.assertEqual(run("journal", "dump").returncode, 2)
+        self.assertEqual(run("journal", "frob", self.tmp).returncode, 2)
+        self.assertEqual(run("journal", "verify", os.path.join(self.tmp, "nope")).returncode, 2)
+        self.assertEqual(run("journal", "dump", self.tmp, "--format", "xml").returncode, 2)
+
+
+if __name__ == "__main__":
+    XT = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)

@@ -1,0 +1,229 @@
+/* faultio.c - see faultio.h. */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier) */
+#include "faultio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static faultio_file_t *by_fd(faultio_t *f, int fd)
+{
+    for (int i = 0; i < FAULTIO_FILES; i++)
+        if (f->files[i].fd == fd && f->files[i].path[0])
+            return &f->files[i];
+    return NULL;
+}
+
+static faultio_file_t *by_path(faultio_t *f, const char *path)
+{
+    for (int i = 0; i < FAULTIO_FILES; i++)
+        if (f->files[i].path[0] && strcmp(f->files[i].path, path) == 0)
+            return &f->files[i];
+    return NULL;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int f_open(xt_io_t *io, const char *path, int flags, int mode)
+{
+    faultio_t *f = (faultio_t *)io;
+    int existed = access(path, F_OK) == 0;
+    int fd = xt_io_posix.open(&xt_io_posix, path, flags, mode);
+    if (fd < 0 || is_dir(path))
+        return fd;
+    faultio_file_t *t = by_path(f, path);
+    if (!t)
+        for (int i = 0; i < FAULTIO_FILES && !t; i++)
+            if (!f->files[i].path[0])
+                t = &f->files[i];
+    if (!t)
+        return fd; /* untracked */
+    if (!t->path[0]) {
+        snprintf(t->path, sizeof t->path, "%s", path);
+        struct stat st;
+        fstat(fd, &st);
+        t->size = t->synced = existed ? st.st_size : 0;
+        t->new_file = !existed;
+    }
+    if (flags & O_TRUNC)
+        t->size = 0;
+    t->fd = fd;
+    return fd;
+}
+
+static ssize_t f_write(xt_io_t *io, int fd, const void *buf, size_t n)
+{
+    faultio_t *f = (faultio_t *)io;
+    unsigned k = ++f->writes;
+    if (f->fail_write_at && k >= f->fail_write_at) {
+        f->failed = 1;
+        return -(f->fail_errno ? f->fail_errno : EIO);
+    }
+    if (f->short_write_at && k == f->short_write_at && n > 1) {
+        n /= 2;
+        f->fail_write_at = k + 1; /* and then the disk is full */
+        f->failed = 1;
+    }
+    ssize_t r = xt_io_posix.write(&xt_io_posix, fd, buf, n);
+    faultio_file_t *t = by_fd(f, fd);
+    if (t && r > 0)
+        t->size += r;
+    return r;
+}
+
+static ssize_t f_pread(xt_io_t *io, int fd, void *buf, size_t n, off_t off)
+{
+    (void)io;
+    return xt_io_posix.pread(&xt_io_posix, fd, buf, n, off);
+}
+
+static int sync_common(faultio_t *f, int fd, int (*real)(xt_io_t *, int))
+{
+    faultio_file_t *t = by_fd(f, fd);
+    if (t) {
+        unsigned k = ++f->syncs;
+        if (f->fail_sync_at && k >= f->fail_sync_at) {
+            f->failed = 1;
+            return -(f->fail_errno ? f->fail_errno : EIO);
+        }
+    } else { /* a directory: creations and renames in it become durable */
+        f->dir_syncs++;
+        for (int i = 0; i < FAULTIO_FILES; i++)
+            f->files[i].new_file = 0;
+        f->nrenames = 0;
+    }
+    int rc = real(&xt_io_posix, fd);
+    if (rc == 0 && t)
+        t->synced = t->size;
+    return rc;
+}
+
+static int f_fdatasync(xt_io_t *io, int fd)
+{
+    return sync_common((faultio_t *)io, fd, xt_io_posix.fdatasync);
+}
+
+static int f_fsync(xt_io_t *io, int fd)
+{
+    return sync_common((faultio_t *)io, fd, xt_io_posix.fsync);
+}
+
+static int f_ftruncate(xt_io_t *io, int fd, off_t len)
+{
+    faultio_t *f = (faultio_t *)io;
+    int rc = xt_io_posix.ftruncate(&xt_io_posix, fd, len);
+    faultio_file_t *t = by_fd(f, fd);
+    if (rc == 0 && t) {
+        t->size = len;
+        if (t->synced > len)
+            t->synced = len;
+    }
+    return rc;
+}
+
+static int f_close(xt_io_t *io, int fd)
+{
+    faultio_t *f = (faultio_t *)io;
+    faultio_file_t *t = by_fd(f, fd);
+    if (t)
+        t->fd = -1;
+    return xt_io_posix.close(&xt_io_posix, fd);
+}
+
+static int f_rename(xt_io_t *io, const char *from, const char *to)
+{
+    faultio_t *f = (faultio_t *)io;
+    int rc = xt_io_posix.rename(&xt_io_posix, from, to);
+    if (rc == 0) {
+        faultio_file_t *t = by_path(f, from);
+        if (t)
+            snprintf(t->path, sizeof t->path, "%s", to);
+        if (f->nrenames < 16) {
+            snprintf(f->renames[f->nrenames].from, sizeof f->renames[0].from, "%s", from);
+            snprintf(f->renames[f->nrenames].to, sizeof f->renames[0].to, "%s", to);
+            f->nrenames++;
+        }
+    }
+    return rc;
+}
+
+static int f_unlink(xt_io_t *io, const char *path)
+{
+    faultio_t *f = (faultio_t *)io;
+    faultio_file_t *t = by_path(f, path);
+    if (t) {
+        memset(t, 0, sizeof *t);
+        t->fd = -1;
+    }
+    return xt_io_posix.unlink(&xt_io_posix, path);
+}
+
+static int f_size(xt_io_t *io, int fd, off_t *size)
+{
+    (void)io;
+    return xt_io_posix.size(&xt_io_posix, fd, size);
+}
+
+void faultio_init(faultio_t *f)
+{
+    memset(f, 0, sizeof *f);
+    f->io = (xt_io_t){f_open,  f_write,  f_pread,  f_fdatasync, f_fsync, f_ftruncate,
+                      f_close, f_rename, f_unlink, f_size,      NULL};
+    for (int i = 0; i < FAULTIO_FILES; i++)
+        f->files[i].fd = -1;
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+void faultio_power_loss(faultio_t *f, faultio_loss_t how, uint64_t seed)
+{
+    uint64_t rnd = seed | 1;
+    for (int i = f->nrenames - 1; i >= 0; i--) /* undone, newest first */
+        rename(f->renames[i].to, f->renames[i].from);
+    for (int i = 0; i < FAULTIO_FILES; i++) {
+        faultio_file_t *t = &f->files[i];
+        if (!t->path[0])
+            continue;
+        for (int r = 0; r < f->nrenames; r++) /* the file is back under its old name */
+            if (strcmp(t->path, f->renames[r].to) == 0)
+                snprintf(t->path, sizeof t->path, "%s", f->renames[r].from);
+        if (t->new_file) {
+            unlink(t->path);
+            continue;
+        }
+        off_t keep = t->synced;
+        int fd = open(t->path, O_RDWR);
+        if (fd < 0)
+            continue;
+        if (how == FAULTIO_TEAR && t->size > t->synced)
+            keep += (off_t)(next_rand(&rnd) % (uint64_t)(t->size - t->synced + 1));
+        if (ftruncate(fd, keep) != 0)
+            perror("faultio ftruncate");
+        if (how == FAULTIO_GARBAGE && t->size > t->synced) {
+            char junk[256];
+            off_t n = (off_t)(next_rand(&rnd) % (uint64_t)(t->size - t->synced + 1));
+            for (off_t at = keep; at < keep + n; at += (off_t)sizeof junk) {
+                for (size_t k = 0; k < sizeof junk; k++)
+                    junk[k] = (char)next_rand(&rnd);
+                size_t len = keep + n - at < (off_t)sizeof junk ? (size_t)(keep + n - at) : sizeof junk;
+                if (pwrite(fd, junk, len, at) < 0)
+                    perror("faultio pwrite");
+            }
+        }
+        close(fd);
+    }
+    f->nrenames = 0;
+}

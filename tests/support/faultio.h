@@ -1,0 +1,50 @@
+/* faultio.h - a journal I/O layer for tests (src/journal/io.h) that works on
+ * the real files but can
+ *   - fail the n-th write, or the n-th sync, with a chosen errno;
+ *   - make the n-th write short (half its bytes), then fail the next;
+ *   - simulate power loss afterwards: every file loses what was written
+ *     after its last sync (DROP), or keeps a random part of it (TEAR), or
+ *     gets random bytes instead (GARBAGE); files created, and renames made,
+ *     since their directory was last synced are undone.
+ * Counting starts at 1; 0 means never. */
+#ifndef XT_TEST_FAULTIO_H
+#define XT_TEST_FAULTIO_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "journal/io.h"
+
+#define FAULTIO_FILES 64
+
+typedef enum faultio_loss { FAULTIO_DROP, FAULTIO_TEAR, FAULTIO_GARBAGE } faultio_loss_t;
+
+typedef struct faultio_file {
+    char path[512];
+    int fd;       /* -1 when closed */
+    off_t size;   /* as written */
+    off_t synced; /* durable */
+    int new_file; /* created since its directory was last synced */
+} faultio_file_t;
+
+typedef struct faultio_rename {
+    char from[512], to[512];
+} faultio_rename_t;
+
+typedef struct faultio {
+    xt_io_t io; /* first: a faultio_t * is an xt_io_t * */
+    unsigned writes, syncs, dir_syncs;
+    unsigned fail_write_at, short_write_at, fail_sync_at;
+    int fail_errno; /* default EIO */
+    int failed;     /* a fault was injected */
+    faultio_file_t files[FAULTIO_FILES];
+    faultio_rename_t renames[16];
+    int nrenames;
+} faultio_t;
+
+void faultio_init(faultio_t *f);
+
+/* Applies a power loss to every file touched, as described above. */
+void faultio_power_loss(faultio_t *f, faultio_loss_t how, uint64_t seed);
+
+#endif

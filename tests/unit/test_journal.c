@@ -1,0 +1,823 @@
+/* test_journal.c - the write-ahead journal, snapshots and recovery: records,
+ * torn tails, corruption, snapshots and retention, capacities across
+ * restarts, fail-closed on injected I/O errors, simulated power loss, the
+ * fsync policies. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "faultio.h"
+#include "journal/dir.h"
+#include "journal/journal.h"
+#include "journal/record.h"
+#include "journal/snapshot.h"
+#include "xt/xt.h"
+
+/* ---- helpers --------------------------------------------------------- */
+
+static void quiet(void *ctx, const xt_event_batch_t *b)
+{
+    (void)ctx;
+    (void)b;
+}
+
+static char *tmpdir(void)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/xt-journal-XXXXXX");
+    assert_non_null(mkdtemp(path));
+    return path;
+}
+
+static void rmdir_all(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static uint64_t rnd_state;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rnd_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A command stream: an instrument, then random orders, cancels and amends
+ * around a mid, so that books fill, trade and empty. */
+static xt_cmd_t *gen(uint64_t seed, size_t n)
+{
+    rnd_state = seed;
+    xt_cmd_t *v = calloc(n, sizeof *v);
+    assert_non_null(v);
+    v[0].type = XT_CMD_INSTRUMENT;
+    strcpy(v[0].u.instrument.symbol, "J");
+    v[0].u.instrument.tick = (xt_decimal_t){1, 2};
+    v[0].u.instrument.lot = (xt_decimal_t){1, 0};
+    for (size_t i = 1; i < n; i++) {
+        xt_cmd_t *c = &v[i];
+        int64_t id = 1 + (int64_t)(rnd() % 300);
+        uint32_t acct = 1 + (uint32_t)(rnd() % 5);
+        c->ts = (int64_t)i * 1000;
+        switch (rnd() % 10) {
+        case 0:
+        case 1:
+        case 2:
+            c->type = XT_CMD_CANCEL;
+            c->u.cancel = (xt_order_cancel_t){id, acct};
+            break;
+        case 3:
+            c->type = XT_CMD_AMEND;
+            c->u.amend = (xt_order_amend_t){id, acct, 1000 + (int64_t)(rnd() % 21) - 10, 1 + (int64_t)(rnd() % 20)};
+            break;
+        default:
+            c->type = XT_CMD_NEW;
+            c->u.new_order = (xt_order_new_t){.id = id,
+                                              .account = acct,
+                                              .instrument = 0,
+                                              .side = (uint8_t)(rnd() % 2),
+                                              .type = XT_LIMIT,
+                                              .tif = (uint8_t)(rnd() % 4 == 0 ? XT_IOC : XT_TIF_DEFAULT),
+                                              .price = 1000 + (int64_t)(rnd() % 21) - 10,
+                                              .qty = 1 + (int64_t)(rnd() % 20)};
+        }
+    }
+    return v;
+}
+
+/* The state hash after the first n commands, applied to a fresh engine. */
+static uint64_t clean_hash(const xt_cmd_t *v, size_t n, const xt_engine_config_t *cfg)
+{
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, cfg, quiet, NULL), 0);
+    for (size_t i = 0; i < n; i++) {
+        xt_cmd_t c = v[i];
+        c.seq = i + 1;
+        assert_int_equal(xt_engine_apply(&e, &c), 0);
+    }
+    uint64_t h = xt_engine_state_hash(&e);
+    xt_engine_destroy(&e);
+    return h;
+}
+
+static xt_journal_config_t jcfg(void)
+{
+    xt_journal_config_t c;
+    xt_journal_config_default(&c);
+    c.snapshot_sync = 1;
+    c.no_snapshot_on_close = 1;
+    return c;
+}
+
+/* Submits v[from..to) in batches of `batch`, committing each. Returns the
+ * number of commands acknowledged (committed) before a failure. */
+static size_t run(xt_journal_t *j, const xt_cmd_t *v, size_t from, size_t to, size_t batch)
+{
+    size_t acked = from;
+    for (size_t i = from; i < to;) {
+        size_t end = i + batch < to ? i + batch : to;
+        for (; i < end; i++) {
+            xt_cmd_t c = v[i];
+            int rc = xt_journal_submit(j, &c, 0);
+            if (rc == XT_EFAILED)
+                return acked;
+            assert_int_equal(rc, 0);
+        }
+        if (xt_journal_commit(j, 0) != 0)
+            return acked;
+        acked = end;
+    }
+    return acked;
+}
+
+typedef struct reopened {
+    xt_engine_t e;
+    xt_journal_t j;
+    int rc;
+} reopened_t;
+
+static reopened_t *reopen(const char *dir, const xt_journal_config_t *c, const xt_engine_config_t *ecfg)
+{
+    reopened_t *r = calloc(1, sizeof *r);
+    r->rc = xt_journal_open(&r->j, dir, c, NULL, ecfg, quiet, NULL, &r->e, 0);
+    return r;
+}
+
+static void done(reopened_t *r)
+{
+    if (r->rc == 0) {
+        xt_journal_close(&r->j, 0);
+        xt_engine_destroy(&r->e);
+    }
+    free(r);
+}
+
+static uint64_t last_seq(const xt_engine_t *e)
+{
+    xt_engine_stats_t st;
+    xt_engine_stats(e, &st);
+    return st.last_seq;
+}
+
+/* The path of the single (or last) segment. */
+static void last_segment(const char *dir, char *path)
+{
+    uint64_t *segs;
+    size_t n;
+    assert_int_equal(xt_dir_list(dir, XT_FILE_WAL, &segs, &n), 0);
+    assert_true(n > 0);
+    xt_dir_path(path, XT_PATH_MAX, dir, XT_FILE_WAL, segs[n - 1]);
+    free(segs);
+}
+
+static off_t size_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+static void flip_byte(const char *path, off_t at)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(c ^ 0x5a, f);
+    fclose(f);
+}
+
+/* ---- records --------------------------------------------------------- */
+
+static void record_round_trip(void **state)
+{
+    (void)state;
+    xt_cmd_t in[6];
+    memset(in, 0, sizeof in);
+    in[0].type = XT_CMD_INSTRUMENT;
+    strcpy(in[0].u.instrument.symbol, "ABCDEFGHIJKLMNOP");
+    in[0].u.instrument.flags = XT_DEF_MIN | XT_DEF_MAX | XT_DEF_BAND;
+    in[0].u.instrument.tick = (xt_decimal_t){5, 1};
+    in[0].u.instrument.lot = (xt_decimal_t){1, 18};
+    in[0].u.instrument.min_qty = (xt_decimal_t){INT64_MAX, 0};
+    in[0].u.instrument.band_pct = (xt_decimal_t){-1, 3};
+    in[1].type = XT_CMD_NEW;
+    in[1].u.new_order =
+        (xt_order_new_t){INT64_MAX, UINT32_MAX, XT_INSTRUMENT_NONE, 1, 1, 4, 4, XT_PRICE_NONE, XT_QTY_INVALID};
+    in[2].type = XT_CMD_NEW;
+    in[2].u.new_order = (xt_order_new_t){1, 1, 0, 0, 0, 0, 0, XT_PRICE_INVALID, XT_QTY_MAX};
+    in[3].type = XT_CMD_CANCEL;
+    in[3].u.cancel = (xt_order_cancel_t){42, 7};
+    in[4].type = XT_CMD_AMEND;
+    in[4].u.amend = (xt_order_amend_t){42, 7, -5, 0};
+    in[5].type = XT_CMD_NEW;
+    in[5].u.new_order = (xt_order_new_t){9, 2, 3, 1, 0, 2, 3, XT_PRICE_MAX, 1};
+    for (int i = 0; i < 6; i++) {
+        in[i].seq = UINT64_MAX - (uint64_t)i;
+        in[i].ts = INT64_MIN + i;
+        uint8_t buf[XT_WAL_RECORD_MAX];
+        size_t n = xt_record_encode(&in[i], buf), len;
+        assert_true(n > XT_WAL_RECORD_HDR && n <= XT_WAL_RECORD_MAX);
+        xt_cmd_t out;
+        assert_int_equal(xt_record_decode(buf, n, &out, &len), XT_REC_OK);
+        assert_int_equal(len, n);
+        assert_int_equal(out.type, in[i].type);
+        assert_int_equal(out.seq, in[i].seq);
+        assert_int_equal(out.ts, in[i].ts);
+        assert_memory_equal(&out.u, &in[i].u,
+                            in[i].type == XT_CMD_INSTRUMENT ? sizeof(xt_instrument_def_t)
+                            : in[i].type == XT_CMD_NEW      ? sizeof(xt_order_new_t)
+                            : in[i].type == XT_CMD_CANCEL   ? sizeof(xt_order_cancel_t)
+                                                            : sizeof(xt_order_amend_t));
+        /* every byte matters: a flip anywhere is caught */
+        for (size_t k = 0; k < n; k++) {
+            buf[k] ^= 1;
+            int st = xt_record_decode(buf, n, &out, &len);
+            assert_true(st != XT_REC_OK);
+            buf[k] ^= 1;
+        }
+        for (size_t k = 0; k < n; k++) /* and a cut anywhere */
+            assert_int_equal(xt_record_decode(buf, k, &out, &len), XT_REC_SHORT);
+    }
+    uint8_t zeros[XT_WAL_RECORD_MAX] = {0};
+    xt_cmd_t out;
+    size_t len;
+    assert_int_equal(xt_record_decode(zeros, sizeof zeros, &out, &len), XT_REC_ZERO);
+    xt_cmd_t bad = {.type = 99};
+    uint8_t buf[XT_WAL_RECORD_MAX];
+    assert_int_equal(xt_record_encode(&bad, buf), 0);
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+static void write_close_recover(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_cmd_t *v = gen(1, 3000);
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 16 << 10; /* several segments */
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(a->rc, 0);
+    assert_int_equal(run(&a->j, v, 0, 3000, 37), 3000);
+    uint64_t h = xt_engine_state_hash(&a->e);
+    assert_int_equal(h, clean_hash(v, 3000, NULL));
+    done(a);
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, 0);
+    assert_int_equal(b->j.recovery.records, 3000);
+    assert_int_equal(last_seq(&b->e), 3000);
+    assert_int_equal(xt_engine_state_hash(&b->e), h);
+    assert_int_equal(xt_journal_next_seq(&b->j), 3001);
+    /* and it goes on where it stopped */
+    xt_cmd_t *w = gen(2, 500);
+    assert_int_equal(run(&b->j, w, 1, 500, 50), 500);
+    done(b);
+    uint64_t *segs;
+    size_t n;
+    xt_dir_list(dir, XT_FILE_WAL, &segs, &n);
+    assert_true(n > 3);
+    free(segs);
+    free(v);
+    free(w);
+    rmdir_all(dir);
+}
+
+static void torn_tail_is_cut(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(3, 400);
+    for (int cut = 1; cut < 60; cut += 3) {
+        char *dir = tmpdir();
+        xt_journal_config_t c = jcfg();
+        reopened_t *a = reopen(dir, &c, NULL);
+        assert_int_equal(run(&a->j, v, 0, 400, 400), 400);
+        done(a);
+        char seg[XT_PATH_MAX];
+        last_segment(dir, seg);
+        off_t size = size_of(seg);
+        assert_int_equal(truncate(seg, size - cut), 0);
+        reopened_t *b = reopen(dir, &c, NULL);
+        assert_int_equal(b->rc, 0);
+        uint64_t last = last_seq(&b->e);
+        assert_true(last >= 398 && last < 400);
+        assert_int_equal(xt_engine_state_hash(&b->e), clean_hash(v, last, NULL));
+        /* cut back to the last whole record - unless the cut fell on one */
+        assert_true(b->j.recovery.tail_cut ? size_of(seg) < size - cut : size_of(seg) == size - cut);
+        done(b);
+        rmdir_all(dir);
+    }
+    free(v);
+}
+
+static void zeros_and_garbage_after_the_end(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(4, 300);
+    for (int garbage = 0; garbage < 2; garbage++) {
+        char *dir = tmpdir();
+        xt_journal_config_t c = jcfg();
+        reopened_t *a = reopen(dir, &c, NULL);
+        run(&a->j, v, 0, 300, 100);
+        done(a);
+        char seg[XT_PATH_MAX];
+        last_segment(dir, seg);
+        off_t size = size_of(seg);
+        FILE *f = fopen(seg, "ab");
+        for (int i = 0; i < 4096; i++)
+            fputc(garbage ? (int)(rnd() & 0xff) : 0, f);
+        fclose(f);
+        reopened_t *b = reopen(dir, &c, NULL);
+        assert_int_equal(b->rc, 0);
+        assert_true(b->j.recovery.tail_cut);
+        assert_int_equal(last_seq(&b->e), 300);
+        assert_int_equal(size_of(seg), size);
+        done(b);
+        rmdir_all(dir);
+    }
+    free(v);
+}
+
+static void corruption_in_the_middle_refuses(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_cmd_t *v = gen(5, 500);
+    xt_journal_config_t c = jcfg();
+    reopened_t *a = reopen(dir, &c, NULL);
+    run(&a->j, v, 0, 500, 64);
+    done(a);
+    char seg[XT_PATH_MAX];
+    last_segment(dir, seg);
+    flip_byte(seg, 64 + 1000); /* somewhere in the first records */
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, XT_ECORRUPT);
+    assert_non_null(strstr(b->j.recovery.why, "wal-00000000000000000001.log"));
+    assert_non_null(strstr(b->j.recovery.why, "offset"));
+    assert_non_null(strstr(b->j.recovery.why, "valid records follow"));
+    done(b);
+    flip_byte(seg, 64 + 1000); /* put back: fine again */
+    reopened_t *d = reopen(dir, &c, NULL);
+    assert_int_equal(d->rc, 0);
+    assert_int_equal(last_seq(&d->e), 500);
+    done(d);
+    free(v);
+    rmdir_all(dir);
+}
+
+static void corruption_in_an_earlier_segment_refuses(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_cmd_t *v = gen(6, 2000);
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 8 << 10;
+    reopened_t *a = reopen(dir, &c, NULL);
+    run(&a->j, v, 0, 2000, 50);
+    done(a);
+    uint64_t *segs;
+    size_t n;
+    xt_dir_list(dir, XT_FILE_WAL, &segs, &n);
+    assert_true(n >= 3);
+    char seg[XT_PATH_MAX];
+    xt_dir_path(seg, sizeof seg, dir, XT_FILE_WAL, segs[1]);
+    flip_byte(seg, size_of(seg) - 3); /* its very last record */
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, XT_ECORRUPT);
+    assert_non_null(strstr(b->j.recovery.why, "not the last"));
+    done(b);
+    free(segs);
+    free(v);
+    rmdir_all(dir);
+}
+
+/* ---- snapshots ----------------------------------------------------------- */
+
+static void snapshots_and_retention(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_cmd_t *v = gen(7, 5000);
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 8 << 10;
+    c.snapshot_every = 1000;
+    c.keep_snapshots = 2;
+    reopened_t *a = reopen(dir, &c, NULL);
+    run(&a->j, v, 0, 5000, 100);
+    assert_int_equal(a->j.snapshots, 5);
+    done(a);
+    uint64_t *snaps, *segs;
+    size_t ns, ng;
+    xt_dir_list(dir, XT_FILE_SNAP, &snaps, &ns);
+    xt_dir_list(dir, XT_FILE_WAL, &segs, &ng);
+    assert_int_equal(ns, 2);
+    assert_int_equal(snaps[0], 4000);
+    assert_int_equal(snaps[1], 5000);
+    assert_true(segs[0] > 1);         /* the early segments went */
+    assert_true(segs[0] <= 4000 + 1); /* but not those the oldest snapshot needs */
+    uint64_t h = clean_hash(v, 5000, NULL);
+
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, 0);
+    assert_int_equal(b->j.recovery.snapshot_seq, 5000);
+    assert_int_equal(xt_engine_state_hash(&b->e), h);
+    done(b);
+
+    /* the newest snapshot is damaged: the older one and the journal do */
+    char snap[XT_PATH_MAX];
+    xt_dir_path(snap, sizeof snap, dir, XT_FILE_SNAP, 5000);
+    assert_int_equal(truncate(snap, size_of(snap) - 10), 0);
+    reopened_t *d = reopen(dir, &c, NULL);
+    assert_int_equal(d->rc, 0);
+    assert_int_equal(d->j.recovery.snapshot_seq, 4000);
+    assert_int_equal(d->j.recovery.snapshots_bad, 1);
+    assert_int_equal(d->j.recovery.records, 1000);
+    assert_int_equal(xt_engine_state_hash(&d->e), h);
+    done(d);
+
+    /* both damaged (a flipped byte): the journal no longer starts at 1 */
+    unlink(snap);
+    xt_dir_path(snap, sizeof snap, dir, XT_FILE_SNAP, 4000);
+    flip_byte(snap, 100);
+    reopened_t *g = reopen(dir, &c, NULL);
+    assert_int_equal(g->rc, XT_ECORRUPT);
+    assert_non_null(strstr(g->j.recovery.why, "starts at"));
+    done(g);
+    free(snaps);
+    free(segs);
+    free(v);
+    rmdir_all(dir);
+}
+
+static void snapshot_in_a_child_process(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_cmd_t *v = gen(8, 3000);
+    xt_journal_config_t c = jcfg();
+    c.snapshot_sync = 0; /* fork */
+    c.snapshot_every = 1000;
+    c.keep_snapshots = 5;
+    reopened_t *a = reopen(dir, &c, NULL);
+    run(&a->j, v, 0, 3000, 100);
+    done(a); /* waits for the child */
+    uint64_t *snaps;
+    size_t ns;
+    xt_dir_list(dir, XT_FILE_SNAP, &snaps, &ns);
+    assert_true(ns >= 2); /* one may have been skipped while another ran */
+    for (size_t i = 0; i < ns; i++) {
+        char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
+        xt_engine_t e;
+        xt_snapshot_info_t info;
+        xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]);
+        assert_int_equal(xt_snapshot_load(&xt_io_posix, path, NULL, quiet, NULL, &e, &info, why, sizeof why), 0);
+        assert_int_equal(info.seq, snaps[i]);
+        assert_int_equal(xt_engine_state_hash(&e), clean_hash(v, snaps[i], NULL));
+        xt_engine_destroy(&e);
+    }
+    free(snaps);
+    free(v);
+    rmdir_all(dir);
+}
+
+static void stale_tmp_snapshot_removed(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    char tmp[XT_PATH_MAX];
+    xt_dir_path(tmp, sizeof tmp, dir, XT_FILE_SNAP_TMP, 77);
+    FILE *f = fopen(tmp, "w");
+    fputs("half a snapshot", f);
+    fclose(f);
+    xt_journal_config_t c = jcfg();
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(a->rc, 0);
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    done(a);
+    rmdir_all(dir);
+}
+
+static void snapshot_ahead_of_the_journal_refuses(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_cmd_t *v = gen(9, 2000);
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 8 << 10;
+    c.snapshot_every = 500; /* the oldest, at 500, keeps the segments after it */
+    c.keep_snapshots = 10;
+    reopened_t *a = reopen(dir, &c, NULL);
+    run(&a->j, v, 0, 2000, 100);
+    done(a); /* snapshots at 500, 1000, 1500, 2000 */
+    char seg[XT_PATH_MAX];
+    last_segment(dir, seg);
+    unlink(seg); /* the journal's end is lost, the snapshot is not */
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, XT_ECORRUPT);
+    assert_non_null(strstr(b->j.recovery.why, "ahead of the journal"));
+    done(b);
+    free(v);
+    rmdir_all(dir);
+}
+
+/* ---- capacities ----------------------------------------------------------- */
+
+static void capacity_outcome_survives_new_capacities(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_cmd_t v[5];
+    memset(v, 0, sizeof v);
+    v[0].type = XT_CMD_INSTRUMENT;
+    strcpy(v[0].u.instrument.symbol, "C");
+    v[0].u.instrument.tick = (xt_decimal_t){1, 0};
+    v[0].u.instrument.lot = (xt_decimal_t){1, 0};
+    for (int i = 1; i <= 3; i++) {
+        v[i].type = XT_CMD_NEW;
+        v[i].u.new_order = (xt_order_new_t){.id = i, .account = 1, .side = XT_BUY, .price = 10 + i, .qty = 1};
+    }
+    xt_journal_config_t c = jcfg();
+    xt_engine_config_t small = {.max_orders = 2, .max_levels = 8, .max_instruments = 2};
+    reopened_t *a = reopen(dir, &c, &small);
+    run(&a->j, v, 0, 4, 4); /* the third order is rejected: CAPACITY */
+    xt_order_info_t o;
+    assert_int_equal(xt_engine_order(&a->e, 3, &o), XT_ENOENT);
+    uint64_t h = xt_engine_state_hash(&a->e);
+    done(a);
+
+    xt_engine_config_t big = {.max_orders = 100, .max_levels = 100, .max_instruments = 4};
+    reopened_t *b = reopen(dir, &c, &big);
+    assert_int_equal(b->rc, 0);
+    assert_int_equal(xt_engine_state_hash(&b->e), h); /* order 3 stayed rejected */
+    xt_engine_stats_t st;
+    xt_engine_stats(&b->e, &st);
+    assert_int_equal(st.cfg.max_orders, 100);
+    v[4].type = XT_CMD_NEW;
+    v[4].u.new_order = (xt_order_new_t){.id = 3, .account = 1, .side = XT_BUY, .price = 20, .qty = 1};
+    run(&b->j, v, 4, 5, 1); /* now it fits */
+    assert_int_equal(xt_engine_order(&b->e, 3, &o), 0);
+    uint64_t h2 = xt_engine_state_hash(&b->e);
+    done(b);
+    uint64_t *segs;
+    size_t n;
+    xt_dir_list(dir, XT_FILE_WAL, &segs, &n);
+    assert_int_equal(n, 2); /* the new capacities started a new segment */
+    free(segs);
+    /* reopening with the small capacities again: replays each segment with
+     * its own, then converts - and order 3's place is kept */
+    xt_engine_config_t mid = {.max_orders = 3, .max_levels = 8, .max_instruments = 2};
+    reopened_t *d = reopen(dir, &c, &mid);
+    assert_int_equal(d->rc, 0);
+    assert_int_equal(xt_engine_state_hash(&d->e), h2);
+    done(d);
+    rmdir_all(dir);
+}
+
+/* ---- fail closed ---------------------------------------------------------- */
+
+/* Runs with a fault, then recovers with the real file system and checks
+ * that every acknowledged command is there, and the state is exactly a
+ * prefix of the stream. */
+static void fault_case(unsigned fail_write, unsigned short_write, unsigned fail_sync, int err)
+{
+    char *dir = tmpdir();
+    xt_cmd_t *v = gen(10 + fail_write + short_write + fail_sync, 3000);
+    faultio_t f;
+    faultio_init(&f);
+    f.fail_write_at = fail_write;
+    f.short_write_at = short_write;
+    f.fail_sync_at = fail_sync;
+    f.fail_errno = err;
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 16 << 10;
+    xt_engine_t e;
+    xt_journal_t j;
+    assert_int_equal(xt_journal_open(&j, dir, &c, &f.io, NULL, quiet, NULL, &e, 0), 0);
+    size_t acked = run(&j, v, 0, 3000, 64);
+    assert_true(f.failed);
+    assert_true(acked < 3000);
+    assert_non_null(xt_journal_failed(&j));
+    assert_non_null(strstr(xt_journal_failed(&j), strerror(err)));
+    xt_cmd_t more = v[0];
+    assert_int_equal(xt_journal_submit(&j, &more, 0), XT_EFAILED); /* stays closed */
+    assert_int_equal(xt_journal_commit(&j, 0), XT_EFAILED);
+    xt_journal_close(&j, 0);
+    xt_engine_destroy(&e);
+
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, 0);
+    uint64_t last = last_seq(&b->e);
+    assert_true(last >= acked);
+    assert_int_equal(xt_engine_state_hash(&b->e), clean_hash(v, last, NULL));
+    done(b);
+    free(v);
+    rmdir_all(dir);
+}
+
+static void fails_closed_on_enospc(void **state)
+{
+    (void)state;
+    for (unsigned k = 2; k < 40; k += 5)
+        fault_case(k, 0, 0, ENOSPC);
+}
+
+static void fails_closed_on_eio(void **state)
+{
+    (void)state;
+    fault_case(17, 0, 0, EIO);
+}
+
+static void fails_closed_after_a_short_write(void **state)
+{
+    (void)state;
+    for (unsigned k = 3; k < 30; k += 7)
+        fault_case(0, k, 0, ENOSPC);
+}
+
+static void fails_closed_when_fsync_fails(void **state)
+{
+    (void)state;
+    for (unsigned k = 2; k < 30; k += 4)
+        fault_case(0, 0, k, EIO);
+}
+
+/* ---- power loss ------------------------------------------------------------ */
+
+static void power_loss(void **state)
+{
+    (void)state;
+    static const char *const modes[] = {"drop", "tear", "garbage"};
+    for (int mode = 0; mode < 3; mode++)
+        for (uint64_t seed = 1; seed <= 40; seed++) {
+            char *dir = tmpdir();
+            rnd_state = seed * 31 + (uint64_t)mode;
+            size_t n = 200 + rnd() % 2000;
+            xt_cmd_t *v = gen(seed, n);
+            faultio_t f;
+            faultio_init(&f);
+            xt_journal_config_t c = jcfg();
+            c.segment_bytes = 4 << 10;
+            c.snapshot_every = 300 + seed * 7;
+            c.fsync = seed % 4 == 0 ? XT_FSYNC_ALWAYS : XT_FSYNC_BATCH;
+            xt_engine_t e;
+            xt_journal_t j;
+            assert_int_equal(xt_journal_open(&j, dir, &c, &f.io, NULL, quiet, NULL, &e, 0), 0);
+            size_t acked = run(&j, v, 0, n, 1 + seed % 90);
+            assert_int_equal(acked, n);
+            /* unsynced work in flight: part of a batch submitted, not committed */
+            for (size_t i = 1; i < 1 + seed % 50 && i < n; i++) {
+                xt_cmd_t cmd = v[i];
+                xt_journal_submit(&j, &cmd, 0);
+            }
+            xt_wal_write(&j.wal, 0); /* written, not synced */
+            faultio_power_loss(&f, (faultio_loss_t)mode, seed);
+            /* the process is gone: no close */
+            xt_engine_destroy(&e);
+            close(j.lock_fd);
+            xt_wal_close(&j.wal);
+            free(j.snap_buf);
+
+            reopened_t *b = reopen(dir, &c, NULL);
+            if (b->rc != 0)
+                fail_msg("power loss (%s, seed %llu): %s", modes[mode], (unsigned long long)seed, b->j.recovery.why);
+            uint64_t last = last_seq(&b->e);
+            assert_true(last >= acked); /* nothing acknowledged is lost */
+            uint64_t want = last <= n ? clean_hash(v, last, NULL) : 0;
+            if (last > n) { /* the uncommitted tail survived too */
+                xt_cmd_t *w = malloc((last) * sizeof *w);
+                memcpy(w, v, n * sizeof *w);
+                for (size_t i = n; i < last; i++)
+                    w[i] = v[1 + (i - n)];
+                want = clean_hash(w, last, NULL);
+                free(w);
+            }
+            assert_int_equal(xt_engine_state_hash(&b->e), want);
+            done(b);
+            free(v);
+            rmdir_all(dir);
+        }
+}
+
+/* ---- policies, locking ---------------------------------------------------- */
+
+static void fsync_policies(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(11, 1000);
+    const char *names[] = {"batch", "always", "interval=5", "none"};
+    for (int p = 0; p < 4; p++) {
+        char *dir = tmpdir();
+        faultio_t f;
+        faultio_init(&f);
+        xt_journal_config_t c = jcfg();
+        assert_int_equal(xt_fsync_policy_parse(names[p], &c), 0);
+        xt_engine_t e;
+        xt_journal_t j;
+        assert_int_equal(xt_journal_open(&j, dir, &c, &f.io, NULL, quiet, NULL, &e, 0), 0);
+        unsigned base = f.syncs; /* creating the first segment */
+        int64_t now = 0;
+        for (size_t i = 0; i < 1000; i += 100) {
+            for (size_t k = i; k < i + 100; k++) {
+                xt_cmd_t cmd = v[k];
+                assert_int_equal(xt_journal_submit(&j, &cmd, now), 0);
+            }
+            now += 2000000; /* 2 ms per batch */
+            assert_int_equal(xt_journal_commit(&j, now), 0);
+        }
+        unsigned syncs = f.syncs - base;
+        switch (p) {
+        case 0: assert_int_equal(syncs, 10); break;   /* one per batch */
+        case 1: assert_int_equal(syncs, 1000); break; /* one per command */
+        case 2: assert_int_equal(syncs, 3); break;    /* 5 ms apart: at 6, 12 and 18 ms */
+        default: assert_int_equal(syncs, 0); break;
+        }
+        if (p == 2) { /* an idle tick syncs what is written once the interval is up */
+            assert_int_equal(xt_journal_tick(&j, now + 1000000), 0);
+            unsigned before = f.syncs;
+            assert_int_equal(xt_journal_tick(&j, now + 6000000), 0);
+            assert_int_equal(f.syncs, before + 1);
+        }
+        xt_journal_close(&j, now);
+        xt_engine_destroy(&e);
+        rmdir_all(dir);
+    }
+    xt_journal_config_t c;
+    assert_int_equal(xt_fsync_policy_parse("interval=0", &c), XT_EINVAL);
+    assert_int_equal(xt_fsync_policy_parse("interval=x", &c), XT_EINVAL);
+    assert_int_equal(xt_fsync_policy_parse("sometimes", &c), XT_EINVAL);
+    free(v);
+}
+
+static void directory_is_locked(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_journal_config_t c = jcfg();
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(a->rc, 0);
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, XT_ELOCKED);
+    done(b);
+    done(a);
+    reopened_t *d = reopen(dir, &c, NULL); /* released at close */
+    assert_int_equal(d->rc, 0);
+    done(d);
+    rmdir_all(dir);
+}
+
+static void malformed_commands_are_not_journaled(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_journal_config_t c = jcfg();
+    reopened_t *a = reopen(dir, &c, NULL);
+    xt_cmd_t bad = {.type = XT_CMD_CANCEL};
+    bad.u.cancel = (xt_order_cancel_t){0, 1};
+    assert_int_equal(xt_journal_submit(&a->j, &bad, 0), XT_EINVAL);
+    xt_cmd_t *v = gen(12, 10);
+    run(&a->j, v, 0, 10, 10);
+    done(a);
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(last_seq(&b->e), 10); /* no gap for the malformed one */
+    done(b);
+    free(v);
+    rmdir_all(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(record_round_trip),
+        cmocka_unit_test(write_close_recover),
+        cmocka_unit_test(torn_tail_is_cut),
+        cmocka_unit_test(zeros_and_garbage_after_the_end),
+        cmocka_unit_test(corruption_in_the_middle_refuses),
+        cmocka_unit_test(corruption_in_an_earlier_segment_refuses),
+        cmocka_unit_test(snapshots_and_retention),
+        cmocka_unit_test(snapshot_in_a_child_process),
+        cmocka_unit_test(stale_tmp_snapshot_removed),
+        cmocka_unit_test(snapshot_ahead_of_the_journal_refuses),
+        cmocka_unit_test(capacity_outcome_survives_new_capacities),
+        cmocka_unit_test(fails_closed_on_enospc),
+        cmocka_unit_test(fails_closed_on_eio),
+        cmocka_unit_test(fails_closed_after_a_short_write),
+        cmocka_unit_test(fails_closed_when_fsync_fails),
+        cmocka_unit_test(power_loss),
+        cmocka_unit_test(fsync_policies),
+        cmocka_unit_test(directory_is_locked),
+        cmocka_unit_test(malformed_commands_are_not_journaled),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
