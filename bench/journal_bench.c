@@ -161,6 +161,31 @@ static int bench_policy(const journal_bench_opts_t *o, const flow_t *f, const ch
     return rc;
 }
 
+/* The baseline, measured in the same run: the same commands applied to
+ * the same engine with no journal at all. */
+static int bench_no_journal(const flow_t *f, size_t commands, journal_bench_report_fn report, void *ctx)
+{
+    xt_engine_config_t ec = {.max_orders = (uint32_t)(f->news + 1024), .max_levels = 1u << 16, .prefault = 1};
+    xt_engine_t e;
+    int rc = xt_engine_init(&e, &ec, quiet, NULL);
+    if (rc)
+        return rc;
+    int64_t t0 = now_ns();
+    for (size_t i = 0; i < commands && rc == 0; i++) {
+        xt_cmd_t c;
+        cmd_at(f, i, &c);
+        c.seq = i + 1;
+        rc = xt_engine_apply(&e, &c);
+    }
+    int64_t t1 = now_ns();
+    xt_engine_destroy(&e);
+    journal_policy_result_t r = {.policy = "no-journal", .commands = commands};
+    r.cmds_per_s = (double)commands / ((double)(t1 - t0) * 1e-9);
+    if (rc == 0)
+        report(ctx, "policy", &r);
+    return rc;
+}
+
 /* ---- recovery --------------------------------------------------------- */
 
 static int bench_recovery(const journal_bench_opts_t *o, const flow_t *f, journal_bench_report_fn report, void *ctx)
@@ -286,6 +311,16 @@ static int bench_snapshot(const journal_bench_opts_t *o, const flow_t *f, journa
         r.bytes = (uint64_t)ftell(fp);
         fclose(fp);
     }
+    /* 1b. the design not taken: a consistent copy for a writer thread
+     * would stall matching for as long as xt_engine_copy takes, into an
+     * engine of the same size allocated (and faulted in) beforehand */
+    xt_engine_t copy;
+    if (rc == 0 && xt_engine_init(&copy, &ec, quiet, NULL) == 0) {
+        t0 = now_ns();
+        if (xt_engine_copy(&copy, &e) == 0)
+            r.copy_ms = (double)(now_ns() - t0) / 1e6;
+        xt_engine_destroy(&copy);
+    }
     /* 2. forked while the flow goes on: the longest pause of a command or
      * a commit, from the fork to the child's end (plus a little) */
     int64_t longest = 0, fork_ns = 0, base_longest = 0, longest_cmd = 0, longest_sync = 0;
@@ -354,6 +389,8 @@ int bench_journal(const journal_bench_opts_t *o, journal_bench_report_fn report,
     if (rc)
         return rc;
     static const char *const policies[] = {"batch", "interval=10", "none", "always"};
+    if (!o->only || strcmp(o->only, "policies") == 0)
+        rc = bench_no_journal(&f, f.n + 1, report, ctx);
     for (int p = 0; p < 4 && rc == 0; p++) {
         if (o->only && strcmp(o->only, "policies") != 0)
             break;

@@ -33,6 +33,7 @@ typedef struct journal_snapshot_result {
     size_t resting;
     uint64_t bytes;
     double write_ms, fork_ms, longest_pause_ms, baseline_pause_ms;
+    double copy_ms;            /* the alternative: copying the engine for a writer thread */
     double longest_command_ms; /* a single command while the child writes */
     double longest_sync_ms;    /* the journal's fdatasync while the child writes */
     int forked_ok;

@@ -423,8 +423,14 @@ static int repair(const char *dir)
         status = 1;
     } else {
         char backup[XT_PATH_MAX];
-        snprintf(backup, sizeof backup, "%s/repair-%lld", dir, (long long)time(NULL));
-        int err = mkdir(backup, 0755) != 0 ? -errno : 0;
+        int err = 0;
+        for (int k = 0; k < 100; k++) { /* repair-<time>, or -<k> after it if taken */
+            int n = k ? snprintf(backup, sizeof backup, "%s/repair-%lld-%d", dir, (long long)time(NULL), k)
+                      : snprintf(backup, sizeof backup, "%s/repair-%lld", dir, (long long)time(NULL));
+            err = n >= (int)sizeof backup ? -ENAMETOOLONG : mkdir(backup, 0755) != 0 ? -errno : 0;
+            if (err != -EEXIST)
+                break;
+        }
         /* keep: the bad part of this segment, every later segment, every
          * snapshot beyond the new end; then cut, remove, sync */
         if (!err)
@@ -507,9 +513,7 @@ int xt_cmd_journal(int argc, char **argv)
         int replay_format = 0;
         for (int i = 3; i < argc; i++) {
             const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-            unsigned n;
-            if (strcmp(argv[i], "--from") == 0 && xt_cli_parse_u32("--from", v, &n)) {
-                from = n;
+            if (strcmp(argv[i], "--from") == 0 && xt_cli_parse_u64("--from", v, &from)) {
                 i++;
             } else if (strcmp(argv[i], "--format") == 0 && v && (strcmp(v, "text") == 0 || strcmp(v, "replay") == 0)) {
                 replay_format = strcmp(v, "replay") == 0;

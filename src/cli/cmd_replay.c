@@ -5,13 +5,17 @@
  * directory is recovered, commands are submitted in batches, and a batch's
  * events are printed only once the journal says the batch is durable under
  * the fsync policy - so whatever was printed before a crash is in the
- * journal. */
+ * journal. While the input is idle it keeps the journal's timers going
+ * (interval syncs, timed snapshots); SIGUSR1 asks for a snapshot, SIGINT
+ * and SIGTERM stop it cleanly (the batch committed, the journal closed). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,19 +166,6 @@ static void usage(FILE *f)
                "Exit status: 0 done, 1 I/O or journal failure, 2 bad usage or a malformed line.\n");
 }
 
-static int parse_u64(const char *opt, const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = s ? strtoull(s, &end, 10) : 0;
-    if (!s || *s < '0' || *s > '9' || *end || errno || v == 0) {
-        fprintf(stderr, "xtrading: %s needs a positive integer, got '%s'\n", opt, s ? s : "");
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
 /* Returns -1 to go on, else an exit status. */
 static int parse_args(int argc, char **argv, opts_t *o)
 {
@@ -235,7 +226,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
                 return 2;
             i++;
         } else if (u64) {
-            if (!parse_u64(a, v, &tmp64))
+            if (!xt_cli_parse_u64(a, v, &tmp64))
                 return 2;
             *u64 = tmp64;
             i++;
@@ -266,7 +257,76 @@ typedef struct run {
     int journaled;
     output_t out;
     uint64_t seq; /* without a journal */
+    int sigfd;    /* with a journal: SIGINT, SIGTERM, SIGUSR1; else -1 */
+    int stop;     /* SIGINT or SIGTERM seen */
 } run_t;
+
+/* ---- signals and idle time (with a journal) ---- */
+
+/* The signals are blocked and read from a signalfd, at batch ends and
+ * while waiting for input: a stop is never half-way through a batch. */
+static int signals_open(run_t *r)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    r->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return r->sigfd < 0 ? -1 : 0;
+}
+
+/* Handles pending signals. Returns 0, or 1 if the journal failed. */
+static int signals_take(run_t *r)
+{
+    struct signalfd_siginfo si;
+    while (r->sigfd >= 0 && read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo != SIGUSR1) {
+            r->stop = 1;
+            continue;
+        }
+        fprintf(stderr, "xtrading replay: snapshot requested at sequence %llu\n",
+                (unsigned long long)(r->j.wal.next_seq - 1));
+        if (xt_journal_snapshot(&r->j, mono_ns()) == XT_EFAILED)
+            return 1;
+    }
+    return 0;
+}
+
+/* How long the input may stay idle before the journal's timers need a
+ * tick, in ms (-1: never). */
+static int tick_ms(const xt_journal_config_t *c)
+{
+    int ms = -1;
+    if (c->fsync == XT_FSYNC_INTERVAL)
+        ms = c->interval_ms ? (int)c->interval_ms : 1;
+    if (c->snapshot_secs && (ms < 0 || ms > 1000))
+        ms = 1000;
+    return ms;
+}
+
+/* Waits until input can be read, ticking the journal and taking signals
+ * meanwhile. Returns 0 (read on), 1 (the journal failed) or 2 (stop). */
+static int wait_input(run_t *r, input_t *in)
+{
+    while (in->pos == in->len && !in->eof) {
+        if (signals_take(r))
+            return 1;
+        if (r->stop)
+            return 2;
+        struct pollfd p[2] = {{in->fd, POLLIN, 0}, {r->sigfd, POLLIN, 0}};
+        int n = poll(p, 2, tick_ms(&r->j.cfg));
+        if (n < 0 && errno != EINTR)
+            return 0; /* let the read report it */
+        if (n > 0 && p[0].revents)
+            return 0;
+        if (xt_journal_tick(&r->j, mono_ns()) == XT_EFAILED)
+            return 1;
+    }
+    return 0;
+}
 
 /* Applies one parsed line. Returns 0, or an error with err filled. */
 static int apply_line(run_t *r, const char *line, size_t len, unsigned long lineno, char *err)
@@ -304,12 +364,28 @@ static int end_batch(run_t *r)
     return 0;
 }
 
+/* Reports a journal failure found while idle. */
+static int journal_failed(run_t *r)
+{
+    fprintf(stderr, "xtrading replay: journal failed: %s\n", xt_journal_failed(&r->j));
+    return 1;
+}
+
 static int feed(run_t *r, input_t *in)
 {
     static char line[XT_REPLAY_MAX_LINE];
     unsigned long lineno = 0;
     ssize_t len;
-    while ((len = input_line(in, line)) != -1) {
+    for (;;) {
+        if (r->journaled) {
+            int w = wait_input(r, in);
+            if (w == 1)
+                return journal_failed(r);
+            if (w == 2)
+                break;
+        }
+        if ((len = input_line(in, line)) == -1)
+            break;
         lineno++;
         char err[XT_REPLAY_ERRSZ];
         int rc = 0;
@@ -334,9 +410,18 @@ static int feed(run_t *r, input_t *in)
         if (!r->journaled) {
             if (r->out.len >= (1u << 16) && end_batch(r))
                 return 1;
-        } else if ((xt_journal_commit_due(&r->j, now) || input_drained(in)) && end_batch(r))
-            return 1;
+        } else if (xt_journal_commit_due(&r->j, now) || input_drained(in)) {
+            if (end_batch(r))
+                return 1;
+            if (signals_take(r))
+                return journal_failed(r);
+            if (r->stop)
+                break;
+        }
     }
+    if (r->stop)
+        fprintf(stderr, "xtrading replay: stopped by a signal after sequence %llu\n",
+                (unsigned long long)(r->j.wal.next_seq - 1));
     return end_batch(r);
 }
 
@@ -349,6 +434,12 @@ static int open_journal(run_t *r, const opts_t *o)
         return rc == XT_EINVAL ? 2 : 1;
     }
     const xt_recovery_t *rec = &r->j.recovery;
+    if (rec->snapshots_bad)
+        fprintf(stderr,
+                "xtrading replay: warning: %u newer snapshot(s) did not load (see 'xtrading journal stats'); "
+                "recovered from %s %llu\n",
+                rec->snapshots_bad, rec->snapshot_seq ? "snapshot" : "the journal's start",
+                (unsigned long long)(rec->snapshot_seq ? rec->snapshot_seq : 1));
     if (rec->tail_cut)
         fprintf(stderr, "xtrading replay: warning: cut a torn tail of %lld bytes: %s\n", (long long)rec->tail_bytes,
                 rec->why);
@@ -385,8 +476,12 @@ int xt_cmd_replay(int argc, char **argv)
     }
     r->out.e = &r->e;
     r->out.seq_prefix = o.seq_prefix;
+    r->sigfd = -1;
     int status;
-    if (o.journal)
+    if (o.journal && signals_open(r) != 0) {
+        fprintf(stderr, "xtrading replay: cannot set up signals: %s\n", strerror(errno));
+        status = 1;
+    } else if (o.journal)
         status = open_journal(r, &o);
     else if ((rc = xt_engine_init(&r->e, &o.ecfg, on_events, &r->out)) != 0) {
         fprintf(stderr, "xtrading replay: cannot create the engine: %s\n", xt_strerror(rc));
@@ -418,6 +513,8 @@ int xt_cmd_replay(int argc, char **argv)
     }
     if (in->fd > 0)
         close(in->fd);
+    if (r->sigfd >= 0)
+        close(r->sigfd);
     free(r->out.held);
     free(in);
     free(r);

@@ -39,6 +39,19 @@ int xt_cli_parse_u32(const char *opt, const char *s, unsigned *out)
     return 1;
 }
 
+int xt_cli_parse_u64(const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+    if (!s || *s < '0' || *s > '9' || *end != '\0' || errno || v == 0) {
+        fprintf(stderr, "xtrading: %s needs a positive integer, got '%s'\n", opt, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -37,10 +37,9 @@ static int band_ticks(xt_decimal_t ref, i128 factor, unsigned bs, xt_decimal_t t
     pow10_i128(e >= 0 ? e : -e, &p);
     if (e >= 0 ? mul(num, p, &num) : mul(den, p, &den))
         return XT_ERANGE;
-    i128 twice;
-    if (mul(num, 2, &twice) || __builtin_add_overflow(twice, den, &twice))
-        return XT_ERANGE;
-    i128 q = twice / (den * 2);
+    i128 q = num / den, r = num % den; /* num, den > 0 */
+    if (r >= den - r)                  /* half up, without forming 2 * r */
+        q++;
     if (q > XT_PRICE_MAX)
         q = XT_PRICE_MAX + (i128)1; /* above any valid price */
     *out = (int64_t)q;

@@ -137,7 +137,7 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
 {
     if (j->snap_pid > 0 && !in_process)
         return 0; /* one at a time: it stays due until this one is done */
-    int rc = xt_wal_write(&j->wal, now);
+    int rc = xt_wal_write(&j->wal);
     if (rc == 0 && j->wal.synced_seq != j->wal.written_seq)
         rc = sync_now(j, now);
     if (rc)
@@ -273,10 +273,10 @@ int xt_journal_submit(xt_journal_t *j, xt_cmd_t *cmd, int64_t now)
         return rc;
     if (j->batch_n++ == 0)
         j->batch_start = now;
-    if ((rc = xt_wal_append(&j->wal, cmd, now)) != 0)
+    if ((rc = xt_wal_append(&j->wal, cmd)) != 0)
         return rc;
     if (j->cfg.fsync == XT_FSYNC_ALWAYS) {
-        if ((rc = xt_wal_write(&j->wal, now)) == 0)
+        if ((rc = xt_wal_write(&j->wal)) == 0)
             rc = sync_now(j, now);
     }
     return rc;
@@ -290,7 +290,7 @@ int xt_journal_commit_due(const xt_journal_t *j, int64_t now)
 
 int xt_journal_commit(xt_journal_t *j, int64_t now)
 {
-    int rc = xt_wal_write(&j->wal, now);
+    int rc = xt_wal_write(&j->wal);
     if (rc == 0) {
         switch (j->cfg.fsync) {
         case XT_FSYNC_BATCH:
@@ -336,7 +336,7 @@ int xt_journal_close(xt_journal_t *j, int64_t now)
 {
     int rc = 0;
     if (!j->wal.failed) {
-        rc = xt_wal_write(&j->wal, now);
+        rc = xt_wal_write(&j->wal);
         if (rc == 0)
             rc = sync_now(j, now);
     }

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "codec.h"
 #include "crc32c.h"
 
 static uint8_t *put_u8(uint8_t *p, uint8_t v)
@@ -13,48 +14,20 @@ static uint8_t *put_u8(uint8_t *p, uint8_t v)
 
 static uint8_t *put_u32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    xt_put32(p, v);
     return p + 4;
 }
 
 static uint8_t *put_u64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    xt_put64(p, v);
     return p + 8;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint8_t *put_dec(uint8_t *p, xt_decimal_t d)
-{
-    p = put_u64(p, (uint64_t)d.m);
-    return put_u8(p, d.scale);
-}
-
-static const uint8_t *get_dec(const uint8_t *p, xt_decimal_t *d)
-{
-    d->m = (int64_t)get_u64(p);
-    d->scale = p[8];
-    return p + 9;
 }
 
 #define PAYLOAD_NEW 36
 #define PAYLOAD_CANCEL 12
 #define PAYLOAD_AMEND 28
-#define PAYLOAD_INSTRUMENT 71
+#define PAYLOAD_INSTRUMENT XT_INSTRUMENT_DEF_BYTES
 
 size_t xt_record_encode(const xt_cmd_t *c, uint8_t *buf)
 {
@@ -84,22 +57,10 @@ size_t xt_record_encode(const xt_cmd_t *c, uint8_t *buf)
         p = put_u64(p, (uint64_t)c->u.amend.price);
         p = put_u64(p, (uint64_t)c->u.amend.qty);
         break;
-    case XT_CMD_INSTRUMENT: {
-        const xt_instrument_def_t *d = &c->u.instrument;
-        char sym[16] = {0};
-        size_t n = strnlen(d->symbol, sizeof d->symbol);
-        memcpy(sym, d->symbol, n > 16 ? 16 : n);
-        memcpy(p, sym, 16);
-        p += 16;
-        p = put_u8(p, d->flags);
-        p = put_dec(p, d->tick);
-        p = put_dec(p, d->lot);
-        p = put_dec(p, d->min_qty);
-        p = put_dec(p, d->max_qty);
-        p = put_dec(p, d->ref_price);
-        p = put_dec(p, d->band_pct);
+    case XT_CMD_INSTRUMENT:
+        xt_put_instrument_def(p, &c->u.instrument);
+        p += XT_INSTRUMENT_DEF_BYTES;
         break;
-    }
     default: return 0;
     }
     size_t len = (size_t)(p - buf);
@@ -127,7 +88,7 @@ int xt_record_decode(const uint8_t *buf, size_t avail, xt_cmd_t *c, size_t *len)
         *len = XT_WAL_RECORD_HDR;
         return XT_REC_SHORT;
     }
-    uint32_t n = get_u32(buf);
+    uint32_t n = xt_get32(buf);
     if (n == 0)
         return XT_REC_ZERO;
     if (n < XT_WAL_RECORD_HDR + 1 || n > XT_WAL_RECORD_MAX)
@@ -135,7 +96,7 @@ int xt_record_decode(const uint8_t *buf, size_t avail, xt_cmd_t *c, size_t *len)
     *len = n;
     if (avail < n)
         return XT_REC_SHORT;
-    if (xt_crc32c(buf + 8, n - 8) != get_u32(buf + 4))
+    if (xt_crc32c(buf + 8, n - 8) != xt_get32(buf + 4))
         return XT_REC_BAD;
     int type = buf[XT_WAL_RECORD_HDR];
     size_t want = payload_size(type);
@@ -143,47 +104,34 @@ int xt_record_decode(const uint8_t *buf, size_t avail, xt_cmd_t *c, size_t *len)
         return XT_REC_BAD;
     memset(c, 0, sizeof *c);
     c->type = (uint8_t)type;
-    c->seq = get_u64(buf + 8);
-    c->ts = (int64_t)get_u64(buf + 16);
+    c->seq = xt_get64(buf + 8);
+    c->ts = (int64_t)xt_get64(buf + 16);
     const uint8_t *p = buf + XT_WAL_RECORD_HDR + 1;
     switch (type) {
     case XT_CMD_NEW: {
         xt_order_new_t *o = &c->u.new_order;
-        o->id = (int64_t)get_u64(p);
-        o->account = get_u32(p + 8);
-        o->instrument = get_u32(p + 12);
+        o->id = (int64_t)xt_get64(p);
+        o->account = xt_get32(p + 8);
+        o->instrument = xt_get32(p + 12);
         o->side = p[16];
         o->type = p[17];
         o->tif = p[18];
         o->stp = p[19];
-        o->price = (int64_t)get_u64(p + 20);
-        o->qty = (int64_t)get_u64(p + 28);
+        o->price = (int64_t)xt_get64(p + 20);
+        o->qty = (int64_t)xt_get64(p + 28);
         break;
     }
     case XT_CMD_CANCEL:
-        c->u.cancel.id = (int64_t)get_u64(p);
-        c->u.cancel.account = get_u32(p + 8);
+        c->u.cancel.id = (int64_t)xt_get64(p);
+        c->u.cancel.account = xt_get32(p + 8);
         break;
     case XT_CMD_AMEND:
-        c->u.amend.id = (int64_t)get_u64(p);
-        c->u.amend.account = get_u32(p + 8);
-        c->u.amend.price = (int64_t)get_u64(p + 12);
-        c->u.amend.qty = (int64_t)get_u64(p + 20);
+        c->u.amend.id = (int64_t)xt_get64(p);
+        c->u.amend.account = xt_get32(p + 8);
+        c->u.amend.price = (int64_t)xt_get64(p + 12);
+        c->u.amend.qty = (int64_t)xt_get64(p + 20);
         break;
-    default: { /* XT_CMD_INSTRUMENT */
-        xt_instrument_def_t *d = &c->u.instrument;
-        memcpy(d->symbol, p, 16);
-        d->symbol[16] = '\0';
-        d->flags = p[16];
-        const uint8_t *q = p + 17;
-        q = get_dec(q, &d->tick);
-        q = get_dec(q, &d->lot);
-        q = get_dec(q, &d->min_qty);
-        q = get_dec(q, &d->max_qty);
-        q = get_dec(q, &d->ref_price);
-        get_dec(q, &d->band_pct);
-        break;
-    }
+    default: /* XT_CMD_INSTRUMENT */ xt_get_instrument_def(p, &c->u.instrument); break;
     }
     return XT_REC_OK;
 }

@@ -6,7 +6,8 @@
  *   8      4     version (1)
  *   12     4     header length (64)
  *   16     8     first_seq: the sequence number of its first record
- *   24     8     created: the timestamp of the command that opened it
+ *   24     8     created: the timestamp of its first record (0 if it was
+ *                created before any record was waiting)
  *   32     16    engine capacities its commands ran with: max_orders,
  *                max_levels, max_instruments, max_ladder_nodes (u32 each)
  *   48     12    zero

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "crc32c.h"
 #include "dir.h"
 #include "xt/error.h"
@@ -18,31 +19,6 @@
 #define TRAILER 16
 #define MAGIC "XTSNAP01"
 #define END_MAGIC "XTSNPEND"
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static int say(char *why, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -99,33 +75,24 @@ static uint8_t *out_slot(out_t *o, size_t n)
     return p;
 }
 
-static void put_dec(uint8_t *p, xt_decimal_t d)
-{
-    put64(p, (uint64_t)d.m);
-    p[8] = d.scale;
-}
-
 static void write_instrument(out_t *o, const xt_instrument_info_t *in)
 {
     uint8_t *p = out_slot(o, INST);
-    memcpy(p, in->symbol, strnlen(in->symbol, 16));
-    p[16] = in->def.flags;
-    const xt_decimal_t d[6] = {in->def.tick,    in->def.lot,       in->def.min_qty,
-                               in->def.max_qty, in->def.ref_price, in->def.band_pct};
-    for (int i = 0; i < 6; i++)
-        put_dec(p + 17 + (size_t)9 * (size_t)i, d[i]);
+    xt_instrument_def_t def = in->def;
+    memcpy(def.symbol, in->symbol, sizeof def.symbol);
+    xt_put_instrument_def(p, &def);
 }
 
 static void write_order(out_t *o, const xt_order_info_t *r)
 {
     uint8_t *p = out_slot(o, ORDER);
-    put64(p, (uint64_t)r->id);
-    put64(p + 8, (uint64_t)r->price);
-    put64(p + 16, (uint64_t)r->qty);
-    put64(p + 24, (uint64_t)r->filled);
-    put64(p + 32, r->seq);
-    put32(p + 40, r->account);
-    put32(p + 44, r->instrument);
+    xt_put64(p, (uint64_t)r->id);
+    xt_put64(p + 8, (uint64_t)r->price);
+    xt_put64(p + 16, (uint64_t)r->qty);
+    xt_put64(p + 24, (uint64_t)r->filled);
+    xt_put64(p + 32, r->seq);
+    xt_put32(p + 40, r->account);
+    xt_put32(p + 44, r->instrument);
     p[48] = r->side;
     p[49] = r->type;
     p[50] = r->tif;
@@ -167,17 +134,17 @@ int xt_snapshot_write(xt_io_t *io, const char *dir, const xt_engine_t *e, uint8_
 
     uint8_t *h = out_slot(&o, HDR);
     memcpy(h, MAGIC, 8); /* NOLINT(bugprone-not-null-terminated-result): 8 bytes, no NUL */
-    put32(h + 8, 1);
-    put32(h + 12, HDR);
-    put64(h + 16, st.last_seq);
-    put64(h + 24, st.trades);
-    put64(h + 32, xt_engine_state_hash(e));
-    put32(h + 40, st.instruments);
-    put64(h + 48, st.orders);
-    put32(h + 56, st.cfg.max_orders);
-    put32(h + 60, st.cfg.max_levels);
-    put32(h + 64, st.cfg.max_instruments);
-    put32(h + 68, st.cfg.max_ladder_nodes);
+    xt_put32(h + 8, 1);
+    xt_put32(h + 12, HDR);
+    xt_put64(h + 16, st.last_seq);
+    xt_put64(h + 24, st.trades);
+    xt_put64(h + 32, xt_engine_state_hash(e));
+    xt_put32(h + 40, st.instruments);
+    xt_put64(h + 48, st.orders);
+    xt_put32(h + 56, st.cfg.max_orders);
+    xt_put32(h + 60, st.cfg.max_levels);
+    xt_put32(h + 64, st.cfg.max_instruments);
+    xt_put32(h + 68, st.cfg.max_ladder_nodes);
     for (uint32_t i = 0; i < st.instruments; i++) {
         xt_instrument_info_t in;
         xt_engine_instrument(e, i, &in);
@@ -189,7 +156,7 @@ int xt_snapshot_write(xt_io_t *io, const char *dir, const xt_engine_t *e, uint8_
     out_flush(&o);
     uint8_t t[TRAILER] = {0};
     memcpy(t, END_MAGIC, 8); /* NOLINT(bugprone-not-null-terminated-result) */
-    put32(t + 8, o.crc);
+    xt_put32(t + 8, o.crc);
     if (!o.err && orders != st.orders)
         o.err = -EIO; /* cannot happen: the engine's own counts disagree */
     if (!o.err)
@@ -274,17 +241,17 @@ static int check(in_t *r, const char *path, xt_snapshot_info_t *info, char *why,
     uint8_t h[HDR];
     if (r->size < HDR + TRAILER || xt_io_pread_all(r->io, r->fd, h, HDR, 0) != 0)
         return say(why, whylen, XT_ECORRUPT, "%s: too short for a snapshot", path);
-    if (memcmp(h, MAGIC, 8) != 0 || get32(h + 8) != 1 || get32(h + 12) != HDR)
+    if (memcmp(h, MAGIC, 8) != 0 || xt_get32(h + 8) != 1 || xt_get32(h + 12) != HDR)
         return say(why, whylen, XT_ECORRUPT, "%s: not a version 1 snapshot", path);
-    info->seq = get64(h + 16);
-    info->trades = get64(h + 24);
-    info->state_hash = get64(h + 32);
-    info->instruments = get32(h + 40);
-    info->orders = get64(h + 48);
-    info->caps.max_orders = get32(h + 56);
-    info->caps.max_levels = get32(h + 60);
-    info->caps.max_instruments = get32(h + 64);
-    info->caps.max_ladder_nodes = get32(h + 68);
+    info->seq = xt_get64(h + 16);
+    info->trades = xt_get64(h + 24);
+    info->state_hash = xt_get64(h + 32);
+    info->instruments = xt_get32(h + 40);
+    info->orders = xt_get64(h + 48);
+    info->caps.max_orders = xt_get32(h + 56);
+    info->caps.max_levels = xt_get32(h + 60);
+    info->caps.max_instruments = xt_get32(h + 64);
+    info->caps.max_ladder_nodes = xt_get32(h + 68);
     unsigned __int128 want = (unsigned __int128)HDR + (unsigned __int128)info->instruments * INST +
                              (unsigned __int128)info->orders * ORDER + TRAILER;
     if (want != (unsigned __int128)r->size)
@@ -300,7 +267,7 @@ static int check(in_t *r, const char *path, xt_snapshot_info_t *info, char *why,
         crc = xt_crc32c_extend(crc, r->buf, n);
         at += (off_t)n;
     }
-    if (crc != get32(t + 8))
+    if (crc != xt_get32(t + 8))
         return say(why, whylen, XT_ECORRUPT, "%s: checksum mismatch", path);
     return 0;
 }
@@ -317,13 +284,6 @@ int xt_snapshot_check(xt_io_t *io, const char *path, xt_snapshot_info_t *info, c
     return rc;
 }
 
-static const uint8_t *get_dec(const uint8_t *p, xt_decimal_t *d)
-{
-    d->m = (int64_t)get64(p);
-    d->scale = p[8];
-    return p + 9;
-}
-
 static int restore(in_t *r, const char *path, xt_engine_t *e, const xt_snapshot_info_t *info, char *why, size_t whylen)
 {
     if (!in_take(r, HDR))
@@ -333,16 +293,7 @@ static int restore(in_t *r, const char *path, xt_engine_t *e, const xt_snapshot_
         if (!p)
             return say(why, whylen, -EIO, "%s: read error", path);
         xt_instrument_def_t d;
-        memset(&d, 0, sizeof d);
-        memcpy(d.symbol, p, 16);
-        d.flags = p[16];
-        const uint8_t *q = p + 17;
-        q = get_dec(q, &d.tick);
-        q = get_dec(q, &d.lot);
-        q = get_dec(q, &d.min_qty);
-        q = get_dec(q, &d.max_qty);
-        q = get_dec(q, &d.ref_price);
-        get_dec(q, &d.band_pct);
+        xt_get_instrument_def(p, &d);
         int rc = xt_engine_restore_instrument(e, &d);
         if (rc)
             return say(why, whylen, rc == XT_ECAPACITY ? rc : XT_ECORRUPT, "%s: instrument %u: %s", path, i,
@@ -352,13 +303,13 @@ static int restore(in_t *r, const char *path, xt_engine_t *e, const xt_snapshot_
         const uint8_t *p = in_take(r, ORDER);
         if (!p)
             return say(why, whylen, -EIO, "%s: read error", path);
-        xt_order_info_t o = {.id = (int64_t)get64(p),
-                             .price = (int64_t)get64(p + 8),
-                             .qty = (int64_t)get64(p + 16),
-                             .filled = (int64_t)get64(p + 24),
-                             .seq = get64(p + 32),
-                             .account = get32(p + 40),
-                             .instrument = get32(p + 44),
+        xt_order_info_t o = {.id = (int64_t)xt_get64(p),
+                             .price = (int64_t)xt_get64(p + 8),
+                             .qty = (int64_t)xt_get64(p + 16),
+                             .filled = (int64_t)xt_get64(p + 24),
+                             .seq = xt_get64(p + 32),
+                             .account = xt_get32(p + 40),
+                             .instrument = xt_get32(p + 44),
                              .side = p[48],
                              .type = p[49],
                              .tif = p[50],

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "record.h"
 #include "segment.h"
 #include "xt/error.h"
@@ -23,7 +24,7 @@ static int fail(xt_wal_t *w, int err, const char *what)
 
 /* Creates the segment that starts at `first`: header written, synced, and
  * the directory synced, before any record goes in. */
-static int create_segment(xt_wal_t *w, uint64_t first, int64_t now)
+static int create_segment(xt_wal_t *w, uint64_t first, int64_t created)
 {
     int rc = xt_dir_path(w->path, sizeof w->path, w->dir, XT_FILE_WAL, first);
     if (rc)
@@ -33,7 +34,7 @@ static int create_segment(xt_wal_t *w, uint64_t first, int64_t now)
         return fail(w, fd, "create");
     w->fd = fd;
     uint8_t hdr[XT_SEG_HDR];
-    xt_segment_header(hdr, first, now, &w->caps);
+    xt_segment_header(hdr, first, created, &w->caps);
     if ((rc = xt_io_write_all(w->io, fd, hdr, sizeof hdr)) != 0)
         return fail(w, rc, "write header of");
     if ((rc = w->io->fdatasync(w->io, fd)) != 0)
@@ -87,14 +88,14 @@ void xt_wal_set_caps(xt_wal_t *w, const xt_caps_t *caps)
     }
 }
 
-int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd, int64_t now)
+int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd)
 {
     if (w->failed)
         return XT_EFAILED;
     if (cmd->seq != w->next_seq)
         return XT_EINVAL;
     if (w->len + XT_WAL_RECORD_MAX > w->cap) {
-        int rc = xt_wal_write(w, now);
+        int rc = xt_wal_write(w);
         if (rc)
             return rc;
     }
@@ -108,7 +109,14 @@ int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd, int64_t now)
 
 /* Starts a new segment: the old one is made durable first, so that only the
  * last segment can ever end in a torn record. */
-static int roll_over(xt_wal_t *w, int64_t now)
+/* The timestamp of the first record waiting to be written: the new
+ * segment's `created`. */
+static int64_t first_ts(const xt_wal_t *w)
+{
+    return w->len >= XT_WAL_RECORD_HDR ? (int64_t)xt_get64(w->buf + 16) : 0;
+}
+
+static int roll_over(xt_wal_t *w)
 {
     if (w->seg_size == XT_SEG_HDR) { /* no records yet: replace it, same name */
         w->io->close(w->io, w->fd);
@@ -116,7 +124,7 @@ static int roll_over(xt_wal_t *w, int64_t now)
         int rc = w->io->unlink(w->io, w->path);
         if (rc)
             return fail(w, rc, "replace");
-        return create_segment(w, w->written_seq + 1, now);
+        return create_segment(w, w->written_seq + 1, first_ts(w));
     }
     int rc = w->io->fdatasync(w->io, w->fd);
     if (rc)
@@ -125,17 +133,17 @@ static int roll_over(xt_wal_t *w, int64_t now)
     w->syncs++;
     w->io->close(w->io, w->fd);
     w->fd = -1;
-    return create_segment(w, w->written_seq + 1, now);
+    return create_segment(w, w->written_seq + 1, first_ts(w));
 }
 
-int xt_wal_write(xt_wal_t *w, int64_t now)
+int xt_wal_write(xt_wal_t *w)
 {
     if (w->failed)
         return XT_EFAILED;
     if (w->len == 0)
         return 0;
     if ((uint64_t)w->seg_size >= w->segment_bytes || w->roll) {
-        int rc = roll_over(w, now);
+        int rc = roll_over(w);
         if (rc)
             return rc;
         w->roll = 0;

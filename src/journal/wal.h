@@ -54,11 +54,11 @@ void xt_wal_set_caps(xt_wal_t *w, const xt_caps_t *caps);
 
 /* Adds cmd (cmd->seq must be next_seq) to the batch. A full batch buffer is
  * written (not synced) first. Returns 0, XT_EINVAL or XT_EFAILED. */
-int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd, int64_t now);
+int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd);
 
 /* Writes the batch (rolling the segment over first if it is full).
  * Returns 0 or XT_EFAILED. */
-int xt_wal_write(xt_wal_t *w, int64_t now);
+int xt_wal_write(xt_wal_t *w);
 
 /* Makes everything written durable. Returns 0 or XT_EFAILED. */
 int xt_wal_sync(xt_wal_t *w);

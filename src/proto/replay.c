@@ -546,7 +546,9 @@ static const char *apply_error(int kind, int rc)
         switch (rc) {
         case XT_EEXIST: return "instrument defined twice";
         case XT_ECAPACITY: return "too many instruments (see --max-instruments)";
-        case XT_EINVAL: return "invalid instrument definition (no whole lot between min and max?)";
+        case XT_EINVAL:
+            return "invalid instrument definition: no whole lot between min and max, or a price band outside the price "
+                   "range";
         default: break;
         }
     }

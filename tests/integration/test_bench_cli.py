@@ -1,13 +1,16 @@
 #!/usr/bin/python3
-"""`xtrading bench engine` as a user runs it: the JSON report's shape and
-consistency, flows deterministic by seed, argument errors. Small runs; no
+"""`xtrading bench engine` and `xtrading bench journal` as a user runs them:
+the JSON report's shape and consistency, flows deterministic by seed,
+argument errors. Small runs; no
 performance assertions (numbers belong in bench/RESULTS.md, not in CI).
 
 usage: test_bench_cli.py path/to/xtrading
 """
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 XT = None
@@ -58,6 +61,28 @@ class BenchCli(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("normal", r.stdout)
         self.assertIn("worst: normal", r.stdout)
+
+    def test_journal_json_report(self):
+        with tempfile.TemporaryDirectory(prefix="xt-bench-j-") as d:
+            r = subprocess.run([XT, "bench", "journal", "--orders", "5000", "--always", "200", "--recovery-records",
+                                "20000", "--resting", "20000", "--runs", "1", "--dir", d, "--json"],
+                               capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(os.listdir(d), [])  # it cleans up after itself
+        doc = json.loads(r.stdout)
+        for name in ["batch", "always", "interval=10", "none"]:
+            p = doc[name]
+            self.assertGreater(p["cmds_per_s"], 0)
+            self.assertLessEqual(p["sync_p50_us"], p["sync_p99_us"])
+            self.assertLessEqual(p["sync_p99_us"], p["sync_max_us"])
+        self.assertEqual(doc["batch"]["syncs"], -(-doc["batch"]["commands"] // 4096))  # one per batch of 4096
+        self.assertEqual(doc["always"]["syncs"], doc["always"]["commands"])  # one per command
+        self.assertEqual(doc["none"]["syncs"], 0)
+        self.assertEqual(doc["recovery"]["records"], 20000)
+        snap = doc["snapshot"]
+        self.assertEqual(snap["resting"], 20000)
+        self.assertEqual(snap["bytes"], 80 + 72 + 56 * 20000 + 16)  # docs/journal-format.md
+        self.assertTrue(snap["forked_ok"])
 
     def test_bad_arguments(self):
         self.assertEqual(bench("--regime", "calm").returncode, 2)

@@ -9,6 +9,7 @@ usage: test_journal_cli.py path/to/xtrading   (run from the repository root)
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -85,20 +86,24 @@ class JournalCli(unittest.TestCase):
         text = run("journal", "dump", self.d).stdout.splitlines()
         self.assertRegex(text[0], r"^# the journal starts after snapshot \d+$")
         self.assertRegex(text[1], r"^\d+ -?\d+ (NEW|CANCEL) ")
+        late = run("journal", "dump", self.d, "--from", "5000000000")  # sequence numbers are 64-bit
+        self.assertEqual(late.returncode, 0, late.stderr)
+        self.assertEqual([l for l in late.stdout.splitlines() if not l.startswith("#")], [])
 
     def test_verify_and_stats(self):
-        a = stream(400)
-        # snapshots come at batch boundaries: small batches put them at 150, 300, 450
-        self.journal(a, "--snapshot-every", "150", "--keep-snapshots", "5", "--batch-max", "50")
+        # Snapshots are forked one at a time, so where a second one in the
+        # same run lands depends on timing. Three runs of 160 commands with
+        # --snapshot-every 150 each take exactly one while running - at 150
+        # in the first, 150 after the start in the others - and one at exit.
+        parts = [stream(120), stream(120, offset=120), stream(120, offset=240)]
+        for part in parts:
+            self.journal(part, "--snapshot-every", "150", "--keep-snapshots", "10", "--batch-max", "50")
         v = run("journal", "verify", self.d)
         self.assertEqual(v.returncode, 0, v.stderr)
-        seq, h = hash_of(a)
+        seq, h = hash_of("".join(parts))
         self.assertIn(f"last seq {seq}, state hash {h}: verified", v.stdout)
-        # Snapshots are forked, one at a time: where each lands after the
-        # first depends on timing, but every one must agree.
-        snaps = [f for f in os.listdir(self.d) if f.startswith("snap-")]
-        self.assertGreaterEqual(len(snaps), 3)
-        self.assertIn("snap-00000000000000000150.xts", snaps)
+        snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
+        self.assertEqual(snaps, [f"snap-{n:020d}.xts" for n in (150, 161, 311, 321, 471, 481)])
         self.assertEqual(v.stdout.count("gives the same final state"), len(snaps))
         self.assertEqual(v.stdout.count("agrees with the journal replayed to it"), len(snaps))
         s = run("journal", "stats", self.d)
@@ -153,7 +158,7 @@ class JournalCli(unittest.TestCase):
 
     def test_damaged_snapshot_falls_back(self):
         a = stream(300)
-        self.journal(a, "--snapshot-every", "100", "--keep-snapshots", "3")
+        self.journal(a, "--snapshot-every", "100", "--keep-snapshots", "3", "--batch-max", "50")
         snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
         newest = os.path.join(self.d, snaps[-1])
         os.truncate(newest, os.path.getsize(newest) // 2)
@@ -164,6 +169,7 @@ class JournalCli(unittest.TestCase):
         r = run("replay", "--journal", self.d, "--hash", stdin="")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.split()[1:], list(hash_of(a)))
+        self.assertRegex(r.stderr, r"warning: 1 newer snapshot\(s\) did not load .* recovered from snapshot \d+")
 
     def test_directory_lock(self):
         p = subprocess.Popen([XT, "replay", "--journal", self.d], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -179,6 +185,35 @@ class JournalCli(unittest.TestCase):
         finally:
             p.stdin.close()
             p.wait(timeout=30)
+
+    def test_snapshot_on_request_and_a_clean_stop(self):
+        # interval policy: results print before their sync, so only the
+        # clean stop's final sync puts command 3 in the journal
+        p = subprocess.Popen([XT, "replay", "--journal", self.d, "--seq", "--fsync", "interval=60000"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            p.stdin.write("INSTRUMENT L tick=1 lot=1\nNEW 1 1 L BUY LIMIT 1 1\n")
+            p.stdin.flush()
+            self.assertEqual(p.stdout.readline(), "2 ACCEPTED 1\n")
+            p.send_signal(signal.SIGUSR1)
+            self.assertEqual(p.stderr.readline(), "xtrading replay: snapshot requested at sequence 2\n")
+            p.stdin.write("NEW 2 1 L SELL LIMIT 2 1\n")
+            p.stdin.flush()
+            self.assertEqual(p.stdout.readline(), "3 ACCEPTED 2\n")
+            p.send_signal(signal.SIGTERM)  # stdin still open: a stop, not the end of the input
+            self.assertEqual(p.wait(timeout=60), 0)
+            self.assertEqual(p.stderr.read(), "xtrading replay: stopped by a signal after sequence 3\n")
+        finally:
+            p.kill()
+            p.wait()
+            p.stdin.close()
+            p.stdout.close()
+            p.stderr.close()
+        self.assertEqual(sorted(f for f in os.listdir(self.d) if f.startswith("snap-")),
+                         ["snap-00000000000000000002.xts", "snap-00000000000000000003.xts"])
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 0, v.stderr)
+        self.assertIn("last seq 3,", v.stdout)
 
     def test_bad_options(self):
         self.assertEqual(run("replay", "--journal", self.d, "--fsync", "often").returncode, 2)

@@ -291,6 +291,32 @@ static void instrument_definitions(void **state)
     xt_engine_destroy(&e);
 }
 
+/* Band limits round half up, and stay exact where the intermediate
+ * products come close to the 128-bit range (found by fuzz_journal). */
+static void band_limits_round_half_up_at_extreme_scales(void **state)
+{
+    (void)state;
+    xt_instrument_def_t d = {.symbol = "B", .tick = dec(1, 0), .lot = dec(1, 0), .flags = XT_DEF_BAND};
+    int64_t lo, hi;
+    d.ref_price = dec(1500000000000000000, 18); /* 1.5, with a band of 0 % */
+    d.band_pct = dec(0, 18);
+    assert_int_equal(xt_band_limits(&d, &lo, &hi), 0);
+    assert_int_equal(lo, 2);
+    assert_int_equal(hi, 2);
+    d.ref_price = dec(1499999999999999999, 18);
+    assert_int_equal(xt_band_limits(&d, &lo, &hi), 0);
+    assert_int_equal(lo, 1);
+    assert_int_equal(hi, 1);
+    d.ref_price = dec(1800000000000000000, 18); /* 1.8e18 * 1e20 > 2^127 */
+    assert_int_equal(xt_band_limits(&d, &lo, &hi), XT_ERANGE);
+    d.tick = dec(5, 2); /* 10.025 +/- 10 % on a 0.05 tick: 9.0225 -> 180.45, 11.0275 -> 220.55 */
+    d.ref_price = dec(10025, 3);
+    d.band_pct = dec(10, 0);
+    assert_int_equal(xt_band_limits(&d, &lo, &hi), 0);
+    assert_int_equal(lo, 180);
+    assert_int_equal(hi, 221);
+}
+
 static void queries_and_iterators(void **state)
 {
     (void)state;
@@ -596,6 +622,7 @@ int main(void)
         cmocka_unit_test(events_carry_what_clients_need),
         cmocka_unit_test(malformed_commands_change_nothing),
         cmocka_unit_test(instrument_definitions),
+        cmocka_unit_test(band_limits_round_half_up_at_extreme_scales),
         cmocka_unit_test(queries_and_iterators),
         cmocka_unit_test(state_hash),
         cmocka_unit_test(verify_detects_corruption),

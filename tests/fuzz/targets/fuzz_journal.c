@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "journal/codec.h"
 #include "journal/crc32c.h"
 #include "journal/dir.h"
 #include "journal/recover.h"
@@ -51,6 +52,12 @@ static void clear_dir(void)
     unlink(path);
 }
 
+static void remove_dir(void)
+{
+    clear_dir();
+    rmdir(dir);
+}
+
 static void fuzz_segment(const uint8_t *data, size_t size, int whole)
 {
     char path[XT_PATH_MAX];
@@ -58,6 +65,15 @@ static void fuzz_segment(const uint8_t *data, size_t size, int whole)
     uint8_t hdr[XT_SEG_HDR];
     xt_caps_t caps = {64, 32, 4, 160};
     xt_segment_header(hdr, 1, 0, &caps);
+    if (whole) {
+        /* Capacities come from the input: large ones only cost the fuzzer
+         * time in allocation (the engine bounds them), so skip those. */
+        uint64_t first;
+        if (size >= XT_SEG_HDR && xt_segment_header_ok(data, &first, &caps) &&
+            (caps.max_orders > 4096 || caps.max_levels > 4096 || caps.max_ladder_nodes > 4096 ||
+             caps.max_instruments > 64))
+            return;
+    }
     write_file(path, whole ? NULL : hdr, whole ? 0 : sizeof hdr, data, size);
     xt_engine_config_t cfg = {.max_orders = 64, .max_levels = 32, .max_instruments = 4, .max_ladder_nodes = 160};
     xt_engine_t e;
@@ -70,18 +86,6 @@ static void fuzz_segment(const uint8_t *data, size_t size, int whole)
         xt_engine_state_hash(&e) != h)
         abort(); /* recovery is idempotent */
     xt_engine_destroy(&e);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void fuzz_snapshot(const uint8_t *data, size_t size)
@@ -99,20 +103,20 @@ static void fuzz_snapshot(const uint8_t *data, size_t size)
     if (!f)
         abort();
     memcpy(f, "XTSNAP01", 8);
-    put32(f + 8, 1);
-    put32(f + 12, HDR);
-    put64(f + 16, (uint64_t)data[1] << 8 | data[2]); /* last_seq */
-    put64(f + 24, data[3]);                          /* trades */
-    memcpy(f + 32, data + 4, 8);                     /* state hash: usually wrong */
-    put32(f + 40, ninst);
-    put64(f + 48, norders);
-    put32(f + 56, 1 + data[12] % 128); /* max_orders */
-    put32(f + 60, 1 + data[13] % 64);  /* max_levels */
-    put32(f + 64, 1 + data[14] % 8);   /* max_instruments */
-    put32(f + 68, 1 + data[15] % 200); /* max_ladder_nodes */
+    xt_put32(f + 8, 1);
+    xt_put32(f + 12, HDR);
+    xt_put64(f + 16, (uint64_t)data[1] << 8 | data[2]); /* last_seq */
+    xt_put64(f + 24, data[3]);                          /* trades */
+    memcpy(f + 32, data + 4, 8);                        /* state hash: usually wrong */
+    xt_put32(f + 40, ninst);
+    xt_put64(f + 48, norders);
+    xt_put32(f + 56, 1 + data[12] % 128); /* max_orders */
+    xt_put32(f + 60, 1 + data[13] % 64);  /* max_levels */
+    xt_put32(f + 64, 1 + data[14] % 8);   /* max_instruments */
+    xt_put32(f + 68, 1 + data[15] % 200); /* max_ladder_nodes */
     memcpy(f + HDR, data + 16, ninst * INST + norders * ORDER);
     memcpy(f + len - 16, "XTSNPEND", 8);
-    put32(f + len - 8, xt_crc32c(f, len - 16));
+    xt_put32(f + len - 8, xt_crc32c(f, len - 16));
     char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
     xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, 7);
     write_file(path, f, len, NULL, 0);
@@ -134,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(dir, sizeof dir, "%s/xt-fuzz-journal-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
         if (!mkdtemp(dir))
             abort();
+        atexit(remove_dir);
     }
     if (size == 0 || size > 1 << 16)
         return 0;

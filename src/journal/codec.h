@@ -1,0 +1,76 @@
+/* codec.h - the fields journal files are made of, shared by segments,
+ * records and snapshots: little-endian integers written byte by byte (so
+ * the format does not depend on the host's byte order or alignment),
+ * decimals, and the 71-byte instrument definition. */
+#ifndef XT_JOURNAL_CODEC_H
+#define XT_JOURNAL_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "xt/command.h"
+
+static inline void xt_put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void xt_put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t xt_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t xt_get64(const uint8_t *p)
+{
+    return (uint64_t)xt_get32(p) | (uint64_t)xt_get32(p + 4) << 32;
+}
+
+/* A decimal as its mantissa (i64) then its scale (u8): 9 bytes. */
+#define XT_DEC_BYTES 9
+
+static inline void xt_put_dec(uint8_t *p, xt_decimal_t d)
+{
+    xt_put64(p, (uint64_t)d.m);
+    p[8] = d.scale;
+}
+
+static inline xt_decimal_t xt_get_dec(const uint8_t *p)
+{
+    xt_decimal_t d = {(int64_t)xt_get64(p), p[8]};
+    return d;
+}
+
+/* An instrument definition: symbol (16 bytes, NUL-padded), flags u8, then
+ * tick, lot, min_qty, max_qty, ref_price, band_pct as decimals. */
+#define XT_INSTRUMENT_DEF_BYTES (16 + 1 + 6 * XT_DEC_BYTES)
+
+static inline void xt_put_instrument_def(uint8_t *p, const xt_instrument_def_t *d)
+{
+    memset(p, 0, 16);
+    memcpy(p, d->symbol, strnlen(d->symbol, 16));
+    p[16] = d->flags;
+    const xt_decimal_t v[6] = {d->tick, d->lot, d->min_qty, d->max_qty, d->ref_price, d->band_pct};
+    for (size_t i = 0; i < 6; i++)
+        xt_put_dec(p + 17 + XT_DEC_BYTES * i, v[i]);
+}
+
+/* Fills *d (zeroed first; the symbol NUL-terminated). */
+static inline void xt_get_instrument_def(const uint8_t *p, xt_instrument_def_t *d)
+{
+    memset(d, 0, sizeof *d);
+    memcpy(d->symbol, p, 16);
+    d->flags = p[16];
+    xt_decimal_t *v[6] = {&d->tick, &d->lot, &d->min_qty, &d->max_qty, &d->ref_price, &d->band_pct};
+    for (size_t i = 0; i < 6; i++)
+        *v[i] = xt_get_dec(p + 17 + XT_DEC_BYTES * i);
+}
+
+#endif
