@@ -14,6 +14,7 @@
 #include "journal/caps.h"
 #include "journal/dir.h"
 #include "journal/reader.h"
+#include "journal/recover.h"
 #include "journal/snapshot.h"
 #include "proto/replay.h"
 #include "xt/error.h"
@@ -58,15 +59,23 @@ static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, 
 {
     *no_wal = 0;
     int rc = xt_wal_reader_open(r, &xt_io_posix, dir, 1);
-    if (rc == 0)
-        return xt_engine_init(e, NULL, quiet, NULL) == 0 ? 0 : -1;
+    if (rc == 0 || rc == XT_ETORN) { /* torn: reading reports it */
+        if (xt_engine_init(e, NULL, quiet, NULL) == 0)
+            return 0;
+        xt_wal_reader_close(r);
+        fprintf(stderr, "xtrading journal: out of memory\n");
+        return -1;
+    }
     if (rc == -ENOENT) {
         *no_wal = 1;
         xt_wal_reader_close(r);
         uint64_t s = oldest_snapshot(dir, e);
         if (s)
             return (long long)s;
-        return xt_engine_init(e, NULL, quiet, NULL) == 0 ? 0 : -1;
+        if (xt_engine_init(e, NULL, quiet, NULL) == 0)
+            return 0;
+        fprintf(stderr, "xtrading journal: out of memory\n");
+        return -1;
     }
     xt_wal_reader_close(r);
     uint64_t s = oldest_snapshot(dir, e);
@@ -187,7 +196,7 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
         xt_wal_reader_close(&r);
         return 0;
     }
-    if (rc) {
+    if (rc && rc != XT_ETORN) { /* torn: reading reports it */
         fprintf(stderr, "error: %s\n", r.why[0] ? r.why : xt_strerror(rc));
         xt_wal_reader_close(&r);
         return 1;
@@ -226,8 +235,13 @@ static int verify(const char *dir)
     size_t ns = 0;
     xt_dir_list(dir, XT_FILE_SNAP, &seqs, &ns);
     snap_t *snaps = calloc(ns ? ns : 1, sizeof *snaps);
+    if (!snaps) {
+        fprintf(stderr, "xtrading journal: out of memory\n");
+        free(seqs);
+        return 1;
+    }
     for (size_t i = 0; i < ns; i++) {
-        char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
+        char path[XT_PATH_MAX], why[XT_PATH_MAX + 256] = "snapshot path too long";
         xt_snapshot_info_t info;
         snaps[i].seq = seqs[i];
         if (xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, seqs[i]) == 0 &&
@@ -372,7 +386,8 @@ static int stats(const char *dir)
 
 /* ---- repair ----------------------------------------------------------- */
 
-/* Copies [off, end) of src into the backup directory under its own name. */
+/* Copies [off, end) of src into the backup directory under its own name,
+ * and syncs the copy. Returns 0 or -errno. */
 static int save_tail(const char *src, off_t off, const char *backup)
 {
     const char *base = strrchr(src, '/');
@@ -382,12 +397,13 @@ static int save_tail(const char *src, off_t off, const char *backup)
     int in = open(src, O_RDONLY | O_CLOEXEC), out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int rc = in < 0 || out < 0 ? -errno : 0;
     char buf[1 << 16];
-    ssize_t n;
+    ssize_t n = 0;
     while (rc == 0 && (n = pread(in, buf, sizeof buf, off)) > 0) {
-        if (xt_io_write_all(&xt_io_posix, out, buf, (size_t)n) != 0)
-            rc = -EIO;
+        rc = xt_io_write_all(&xt_io_posix, out, buf, (size_t)n);
         off += n;
     }
+    if (rc == 0 && n < 0)
+        rc = -errno;
     if (rc == 0 && fsync(out) != 0)
         rc = -errno;
     if (in >= 0)
@@ -397,6 +413,107 @@ static int save_tail(const char *src, off_t off, const char *backup)
     return rc;
 }
 
+/* Makes DIR/repair-<time>[-k] for what repair removes. Returns 0 or -errno. */
+static int make_backup_dir(const char *dir, char *backup, size_t n)
+{
+    int err = -EEXIST;
+    for (int k = 0; k < 100 && err == -EEXIST; k++) { /* repair-<time>, or -<k> after it if taken */
+        int len = k ? snprintf(backup, n, "%s/repair-%lld-%d", dir, (long long)time(NULL), k)
+                    : snprintf(backup, n, "%s/repair-%lld", dir, (long long)time(NULL));
+        err = len >= (int)n ? -ENAMETOOLONG : mkdir(backup, 0755) != 0 ? -errno : 0;
+    }
+    return err ? err : xt_io_sync_dir(&xt_io_posix, dir);
+}
+
+/* The newest snapshot at or below `at_most` that recovery could start from
+ * (it loads and its name matches its contents), or 0. */
+static uint64_t usable_snapshot(const char *dir, uint64_t at_most)
+{
+    uint64_t *snaps = NULL, found = 0;
+    size_t n = 0;
+    xt_dir_list(dir, XT_FILE_SNAP, &snaps, &n);
+    for (size_t i = n; i-- > 0 && !found;) {
+        char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
+        xt_engine_t e;
+        xt_snapshot_info_t info;
+        if (snaps[i] <= at_most && xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]) == 0 &&
+            xt_snapshot_load(&xt_io_posix, path, NULL, quiet, NULL, &e, &info, why, sizeof why) == 0) {
+            if (info.seq == snaps[i])
+                found = snaps[i];
+            xt_engine_destroy(&e);
+        }
+    }
+    free(snaps);
+    return found;
+}
+
+/* After a cut: does the directory recover now, and to what? */
+static int check_recovers(const char *dir)
+{
+    xt_engine_config_t cfg;
+    xt_engine_config_default(&cfg);
+    xt_engine_t e;
+    xt_recovery_t rep;
+    int rc = xt_recover(&xt_io_posix, dir, &cfg, quiet, NULL, &e, 0, &rep);
+    if (rc) {
+        fprintf(stderr, "xtrading journal repair: %s still does not recover: %s\n", dir,
+                rep.why[0] ? rep.why : xt_strerror(rc));
+        return 1;
+    }
+    xt_engine_destroy(&e);
+    if (rep.snapshot_seq)
+        printf("%s: recovery now starts from snapshot %llu and ends at sequence %llu\n", dir,
+               (unsigned long long)rep.snapshot_seq, (unsigned long long)rep.last_seq);
+    else
+        printf("%s: recovery now replays the journal from the start to sequence %llu\n", dir,
+               (unsigned long long)rep.last_seq);
+    return 0;
+}
+
+/* Cuts the journal where r stopped: keeps a copy of the rest of that
+ * segment, of every later segment and of every snapshot beyond `end` in
+ * backup, then truncates (or removes) the segment and removes the rest.
+ * Returns 0 or -errno. */
+static int cut_journal(const char *dir, const xt_wal_reader_t *r, uint64_t end, const char *backup)
+{
+    int err = save_tail(r->path, r->offset, backup);
+    for (size_t i = r->seg + 1; i < r->nsegs && !err; i++) {
+        char p[XT_PATH_MAX];
+        xt_dir_path(p, sizeof p, dir, XT_FILE_WAL, r->segs[i]);
+        if (!(err = save_tail(p, 0, backup)) && unlink(p) != 0)
+            err = -errno;
+    }
+    uint64_t *snaps = NULL;
+    size_t ns = 0;
+    xt_dir_list(dir, XT_FILE_SNAP, &snaps, &ns);
+    for (size_t i = 0; i < ns && !err; i++) {
+        if (snaps[i] <= end)
+            continue;
+        char p[XT_PATH_MAX], q[2 * XT_PATH_MAX];
+        xt_dir_path(p, sizeof p, dir, XT_FILE_SNAP, snaps[i]);
+        snprintf(q, sizeof q, "%s/%s", backup, strrchr(p, '/') + 1);
+        if (rename(p, q) != 0)
+            err = -errno;
+    }
+    free(snaps);
+    if (!err) /* the copies and moved snapshots are durable before anything is cut */
+        err = xt_io_sync_dir(&xt_io_posix, backup);
+    if (!err) {
+        int fd = open(r->path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || (r->offset == 0 ? unlink(r->path) : ftruncate(fd, r->offset)) != 0 || fsync(fd) != 0)
+            err = -errno;
+        if (fd >= 0)
+            close(fd);
+    }
+    if (!err)
+        err = xt_io_sync_dir(&xt_io_posix, dir);
+    return err;
+}
+
+/* Repairs what start-up recovery trips over: it reads the journal from
+ * where recovery would (after the newest snapshot that loads), and cuts it
+ * at the first bad place found there - nothing recovery does not read is
+ * touched. */
 static int repair(const char *dir)
 {
     int lock = xt_dir_lock(dir);
@@ -404,72 +521,44 @@ static int repair(const char *dir)
         fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(lock));
         return 1;
     }
+    uint64_t snap = usable_snapshot(dir, UINT64_MAX), from = snap + 1;
     xt_wal_reader_t r;
     xt_cmd_t c;
-    int rc = xt_wal_reader_open(&r, &xt_io_posix, dir, 1);
-    if (rc == XT_ECORRUPT && r.nsegs) { /* starts later: read from its first segment */
-        uint64_t first = r.segs[0];
-        xt_wal_reader_close(&r);
-        rc = xt_wal_reader_open(&r, &xt_io_posix, dir, first);
-    }
+    int rc = xt_wal_reader_open(&r, &xt_io_posix, dir, from);
     if (rc == 0)
         while ((rc = xt_wal_reader_next(&r, &c)) == 1)
             ;
-    int status = 0;
-    if (rc == 0) {
-        printf("%s: the journal is sound, nothing to repair\n", dir);
-    } else if (rc != XT_ETORN && rc != XT_ECORRUPT) {
+    int status = 1;
+    /* where the journal ends once cut: the last good record read, else just
+     * before the segment (or snapshot) reading started at */
+    uint64_t end = r.expect ? r.expect - 1 : snap;
+    if (rc == 0 || rc == -ENOENT) {
+        printf("%s: recovery reads the journal without a fault, nothing to repair%s\n", dir,
+               snap ? " (records before the newest snapshot are not read; 'xtrading journal verify' checks them)" : "");
+        status = 0;
+    } else if ((rc != XT_ETORN && rc != XT_ECORRUPT) || !r.path[0]) {
         fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, r.why[0] ? r.why : xt_strerror(rc));
-        status = 1;
+    } else if (end < snap && !usable_snapshot(dir, end) && r.segs[0] != 1) {
+        /* the damage is before the snapshot, inside the segment recovery
+         * reads through to reach it, and nothing older to fall back on */
+        fprintf(stderr,
+                "xtrading journal repair: %s: %s at %s offset %lld lies before snapshot %llu and no older "
+                "snapshot or journal start remains to recover from; restore the directory from a replica or "
+                "backup.\n",
+                dir, r.why, r.path, (long long)r.offset, (unsigned long long)snap);
     } else {
         char backup[XT_PATH_MAX];
-        int err = 0;
-        for (int k = 0; k < 100; k++) { /* repair-<time>, or -<k> after it if taken */
-            int n = k ? snprintf(backup, sizeof backup, "%s/repair-%lld-%d", dir, (long long)time(NULL), k)
-                      : snprintf(backup, sizeof backup, "%s/repair-%lld", dir, (long long)time(NULL));
-            err = n >= (int)sizeof backup ? -ENAMETOOLONG : mkdir(backup, 0755) != 0 ? -errno : 0;
-            if (err != -EEXIST)
-                break;
-        }
-        /* keep: the bad part of this segment, every later segment, every
-         * snapshot beyond the new end; then cut, remove, sync */
+        int err = make_backup_dir(dir, backup, sizeof backup);
         if (!err)
-            err = save_tail(r.path, r.offset, backup);
-        for (size_t i = r.seg + 1; i < r.nsegs && !err; i++) {
-            char p[XT_PATH_MAX];
-            xt_dir_path(p, sizeof p, dir, XT_FILE_WAL, r.segs[i]);
-            if (!(err = save_tail(p, 0, backup)) && unlink(p) != 0)
-                err = -errno;
-        }
-        uint64_t *snaps = NULL;
-        size_t ns = 0;
-        xt_dir_list(dir, XT_FILE_SNAP, &snaps, &ns);
-        for (size_t i = 0; i < ns && !err; i++) {
-            if (snaps[i] <= r.last_seq)
-                continue;
-            char p[XT_PATH_MAX], q[2 * XT_PATH_MAX];
-            xt_dir_path(p, sizeof p, dir, XT_FILE_SNAP, snaps[i]);
-            snprintf(q, sizeof q, "%s/%s", backup, strrchr(p, '/') + 1);
-            if (rename(p, q) != 0)
-                err = -errno;
-        }
-        free(snaps);
-        if (!err) {
-            int fd = open(r.path, O_WRONLY | O_CLOEXEC);
-            if (fd < 0 || (r.offset == 0 ? unlink(r.path) : ftruncate(fd, r.offset)) != 0 || fsync(fd) != 0)
-                err = -errno;
-            if (fd >= 0)
-                close(fd);
-        }
-        if (!err)
-            err = xt_io_sync_dir(&xt_io_posix, dir);
-        if (err) {
+            err = cut_journal(dir, &r, end, backup);
+        if (err)
             fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, strerror(-err));
-            status = 1;
-        } else
+        else {
             printf("%s: %s at %s offset %lld: cut there; the journal now ends at sequence %llu; removed data kept "
                    "in %s\n",
-                   dir, r.why, r.path, (long long)r.offset, (unsigned long long)r.last_seq, backup);
+                   dir, r.why, r.path, (long long)r.offset, (unsigned long long)end, backup);
+            status = check_recovers(dir);
+        }
     }
     xt_wal_reader_close(&r);
     close(lock);

@@ -31,18 +31,35 @@ typedef struct input {
     int fd;
     char buf[1 << 16];
     size_t len, pos;
+    size_t partial; /* bytes of a line begun but not ended, kept in the caller's line */
     int eof, err;
 } input_t;
 
-/* Reads one line (without '\n') into line. Returns its length, -1 at the
- * end, -2 if longer than XT_REPLAY_MAX_LINE, -3 on a read error. */
-static ssize_t input_line(input_t *in, char *line)
+/* Could a read return at once (buffered data, the end, or fd ready)? */
+static int input_ready(input_t *in)
 {
-    size_t n = 0;
+    if (in->pos < in->len || in->eof)
+        return 1;
+    struct pollfd p = {in->fd, POLLIN, 0};
+    return poll(&p, 1, 0) != 0;
+}
+
+/* Reads one line (without '\n') into line. Returns its length, -1 at the
+ * end, -2 if longer than XT_REPLAY_MAX_LINE, -3 on a read error. Without
+ * `wait`, returns -4 rather than block in the middle of a line; the part
+ * read so far stays in line and the next call goes on with it. */
+static ssize_t input_line(input_t *in, char *line, int wait)
+{
+    size_t n = in->partial;
+    in->partial = 0;
     for (;;) {
         if (in->pos == in->len) {
             if (in->eof)
                 return n ? (ssize_t)n : -1;
+            if (!wait && !input_ready(in)) {
+                in->partial = n;
+                return -4;
+            }
             ssize_t r = read(in->fd, in->buf, sizeof in->buf);
             if (r < 0 && errno == EINTR)
                 continue;
@@ -67,10 +84,7 @@ static ssize_t input_line(input_t *in, char *line)
 /* Is there nothing more to read right now (buffer empty, fd not ready)? */
 static int input_drained(input_t *in)
 {
-    if (in->pos < in->len || in->eof)
-        return in->pos == in->len;
-    struct pollfd p = {in->fd, POLLIN, 0};
-    return poll(&p, 1, 0) == 0;
+    return in->pos == in->len && !input_ready(in);
 }
 
 /* ---- output: events, held until released ---- */
@@ -384,8 +398,14 @@ static int feed(run_t *r, input_t *in)
             if (w == 2)
                 break;
         }
-        if ((len = input_line(in, line)) == -1)
+        /* with a journal, never block with a batch open: commit it first */
+        if ((len = input_line(in, line, !r->journaled)) == -1)
             break;
+        if (len == -4) {
+            if (r->j.batch_n > 0 && end_batch(r))
+                return 1;
+            continue;
+        }
         lineno++;
         char err[XT_REPLAY_ERRSZ];
         int rc = 0;

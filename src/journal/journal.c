@@ -106,10 +106,12 @@ done:
 
 /* ---- snapshots ------------------------------------------------------- */
 
-static void snapshot_done(xt_journal_t *j, int ok, const char *why)
+static void snapshot_done(xt_journal_t *j, int ok, uint64_t seq, const char *why)
 {
     if (ok) {
         j->snapshots++;
+        if (seq > j->last_snap_seq)
+            j->last_snap_seq = seq;
         retain(j);
     } else {
         j->snapshot_failures++;
@@ -128,7 +130,7 @@ static void reap(xt_journal_t *j, int wait)
         return;
     j->snap_pid = 0;
     int ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    snapshot_done(j, ok, ok ? "" : "the snapshot child failed");
+    snapshot_done(j, ok, j->snap_seq, ok ? "" : "the snapshot child failed");
 }
 
 /* Takes a snapshot of the engine as it is now - durable, at a batch
@@ -144,11 +146,11 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         return rc;
     j->snap_requested = 0;
     schedule_snapshot(j, now);
-    j->last_snap_seq = j->wal.next_seq - 1;
+    uint64_t seq = j->wal.next_seq - 1;
     char why[256];
     if (in_process || j->cfg.snapshot_sync) {
         rc = xt_snapshot_write(j->io, j->dir, j->e, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
-        snapshot_done(j, rc == 0, why);
+        snapshot_done(j, rc == 0, seq, why);
         return 0; /* a failed snapshot does not fail the journal */
     }
     /* The child leaves with _exit: it never flushes the stdio buffers it
@@ -164,10 +166,10 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         _exit(rc ? 1 : 0);
     }
     if (pid < 0)
-        snapshot_done(j, 0, "fork failed");
+        snapshot_done(j, 0, seq, "fork failed");
     else {
         j->snap_pid = pid;
-        j->snap_seq = j->wal.next_seq - 1;
+        j->snap_seq = seq;
     }
     return 0;
 }

@@ -87,7 +87,7 @@ typedef struct xt_journal {
     int snap_requested;
     pid_t snap_pid;
     uint64_t snap_seq;      /* of the snapshot being written */
-    uint64_t last_snap_seq; /* of the newest snapshot taken or found */
+    uint64_t last_snap_seq; /* of the newest snapshot written or found */
     uint8_t *snap_buf;
     uint64_t snapshots, snapshot_failures;
     char snap_why[256];

@@ -21,6 +21,7 @@ static int last_segment(const xt_wal_reader_t *r)
 /* Records where and why reading stopped: `what`, then `detail` if any. */
 static int fail(xt_wal_reader_t *r, int rc, off_t offset, const char *what, const char *detail)
 {
+    r->stopped = rc;
     r->offset = offset;
     snprintf(r->why, sizeof r->why, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
     return rc;
@@ -75,8 +76,11 @@ static int open_segment(xt_wal_reader_t *r)
         !xt_segment_header_ok(hdr, &first, &r->caps)) {
         /* A segment created just before a crash may have no valid header;
          * if it is the last one and holds nothing else, that is a torn tail. */
-        if (last_segment(r) && r->file_size <= XT_SEG_HDR)
+        if (last_segment(r) && r->file_size <= XT_SEG_HDR) {
+            if (r->expect == 0) /* where the journal would have gone on */
+                r->expect = name_seq;
             return fail(r, XT_ETORN, 0, "incomplete segment header", NULL);
+        }
         return fail(r, XT_ECORRUPT, 0, "bad segment header", NULL);
     }
     if (first != name_seq)
@@ -160,6 +164,8 @@ static int bad_record(xt_wal_reader_t *r, off_t off, const char *what)
 
 int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd)
 {
+    if (r->stopped)
+        return r->stopped;
     for (;;) {
         int rc = fill(r, XT_WAL_RECORD_MAX);
         if (rc)

@@ -41,17 +41,23 @@ typedef struct xt_wal_reader {
     xt_caps_t caps;    /* of the segment being read: replay with these */
     uint64_t last_seq; /* of the last good record */
     off_t end_offset;  /* just after the last good record in `path` */
+    int stopped;       /* why reading stopped, once it has (sticky) */
 } xt_wal_reader_t;
 
 /* Opens the journal in dir to read records from sequence number `from`
- * (1: everything). Returns 0, -ENOENT if there are no segments, or
- * XT_ECORRUPT (with why) if the segments cannot contain `from`. */
+ * (1: everything). Returns 0, -ENOENT if there are no segments,
+ * XT_ECORRUPT (with why) if the segments cannot contain `from`, or what
+ * the header of the segment to start in gives: XT_ETORN if it is the last
+ * segment and was being created (nothing after `expect - 1` exists), else
+ * XT_ECORRUPT. After XT_ETORN, xt_wal_reader_next() returns it again. */
 int xt_wal_reader_open(xt_wal_reader_t *r, xt_io_t *io, const char *dir, uint64_t from);
 
 /* The next record into *cmd: returns 1, 0 at the clean end, XT_ETORN,
- * XT_ECORRUPT or -errno (see above). After 0 or XT_ETORN, `path` and
- * `end_offset` give the append position: the last segment and the end of
- * its valid records. */
+ * XT_ECORRUPT or -errno (see above); once it has returned an error it
+ * returns the same one again. After 0 or XT_ETORN, `path` and `end_offset`
+ * give the append position: the last segment and the end of its valid
+ * records (offset 0: the segment has no valid header). `expect` is then
+ * the sequence number the journal would continue with. */
 int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd);
 
 void xt_wal_reader_close(xt_wal_reader_t *r);

@@ -31,10 +31,14 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
         return rc;
     for (size_t i = n; i-- > 0;) {
         char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
+        xt_snapshot_info_t info;
         if (xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]) == 0 &&
-            xt_snapshot_load(io, path, cfg, quiet, NULL, e, NULL, why, sizeof why) == 0) {
-            rep->snapshot_seq = snaps[i];
-            break;
+            xt_snapshot_load(io, path, cfg, quiet, NULL, e, &info, why, sizeof why) == 0) {
+            if (info.seq == snaps[i]) {
+                rep->snapshot_seq = snaps[i];
+                break;
+            }
+            xt_engine_destroy(e); /* its name and its contents disagree */
         }
         rep->snapshots_bad++;
     }
@@ -78,14 +82,15 @@ static int replay(xt_io_t *io, const char *dir, xt_engine_t *e, int fix_tail, xt
         return 0;
     }
     rep->have_wal = 1;
-    if (rc) {
+    if (rc && rc != XT_ETORN) { /* torn: the segment to start in was being created */
         snprintf(rep->why, sizeof rep->why, "%s%s%s", r.path, r.path[0] ? ": " : "", r.why);
         xt_wal_reader_close(&r);
         return rc;
     }
     xt_cmd_t cmd;
     size_t seg_seen = (size_t)-1;
-    while ((rc = xt_wal_reader_next(&r, &cmd)) == 1) {
+    while (rc == 0 && (rc = xt_wal_reader_next(&r, &cmd)) == 1) {
+        rc = 0;                  /* 1: a record */
         if (r.seg != seg_seen) { /* a new segment: replay with its capacities */
             seg_seen = r.seg;
             xt_caps_t now = xt_caps_of(e);

@@ -48,8 +48,10 @@ typedef struct out {
 
 static void out_flush(out_t *o)
 {
-    if (o->err || o->len == 0)
+    if (o->err || o->len == 0) {
+        o->len = 0; /* after an error the rest is dropped: the buffer never overflows */
         return;
+    }
     o->crc = xt_crc32c_extend(o->crc, o->buf, o->len);
     o->err = xt_io_write_all(o->io, o->fd, o->buf, o->len);
     o->written += (off_t)o->len;

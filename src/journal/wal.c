@@ -92,8 +92,10 @@ int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd)
 {
     if (w->failed)
         return XT_EFAILED;
+    /* The caller has applied cmd already: a command that cannot be journaled
+     * must stop everything, or its results could be released. */
     if (cmd->seq != w->next_seq)
-        return XT_EINVAL;
+        return fail(w, EINVAL, "command out of sequence for");
     if (w->len + XT_WAL_RECORD_MAX > w->cap) {
         int rc = xt_wal_write(w);
         if (rc)
@@ -101,7 +103,7 @@ int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd)
     }
     size_t n = xt_record_encode(cmd, w->buf + w->len);
     if (n == 0)
-        return XT_EINVAL;
+        return fail(w, EINVAL, "command of unknown type for");
     w->len += n;
     w->next_seq++;
     return 0;

@@ -53,7 +53,9 @@ int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const char *last_path
 void xt_wal_set_caps(xt_wal_t *w, const xt_caps_t *caps);
 
 /* Adds cmd (cmd->seq must be next_seq) to the batch. A full batch buffer is
- * written (not synced) first. Returns 0, XT_EINVAL or XT_EFAILED. */
+ * written (not synced) first. Returns 0 or XT_EFAILED - also for a command
+ * that cannot be journaled (out of sequence, unknown type), since the
+ * caller has applied it already. */
 int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd);
 
 /* Writes the batch (rolling the segment over first if it is full).

@@ -8,6 +8,7 @@ usage: test_journal_cli.py path/to/xtrading   (run from the repository root)
 """
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -139,6 +140,51 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertLess(int(r.stdout.split()[1]), 500)
 
+    def flip(self, path, offset):
+        with open(path, "r+b") as f:
+            f.seek(offset)
+            b = f.read(1)
+            f.seek(offset)
+            f.write(bytes([b[0] ^ 0xFF]))
+
+    def test_repair_falls_back_to_an_older_snapshot(self):
+        # two runs, the second with other capacities (a new segment); the
+        # snapshots at their ends are kept, the first segment is retired
+        a, b = stream(150), stream(150, offset=150)
+        self.journal(a)
+        self.journal(b, "--max-orders", "5000")
+        n1 = int(hash_of(a)[0])
+        self.assertEqual(segments(self.d), [f"wal-{n1 + 1:020d}.log"])
+        self.flip(os.path.join(self.d, segments(self.d)[0]), 64 + 30)  # its first record
+        r = run("replay", "--journal", self.d, stdin="")
+        self.assertEqual(r.returncode, 1)
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        self.assertIn(f"the journal now ends at sequence {n1};", rep.stdout)
+        self.assertIn(f"recovery now starts from snapshot {n1} and ends at sequence {n1}", rep.stdout)
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split()[1:], list(hash_of(a)))
+
+    def test_repair_leaves_what_recovery_does_not_read(self):
+        # an old segment kept only for the oldest snapshot is damaged:
+        # start-up does not read it, so repair must not cut there
+        a, b = stream(300), stream(100, offset=300)
+        self.journal(a, "--snapshot-every", "100", "--batch-max", "50", "--keep-snapshots", "3")
+        self.journal(b, "--max-orders", "5000", "--keep-snapshots", "3")
+        old = os.path.join(self.d, segments(self.d)[0])
+        self.assertTrue(old.endswith("wal-00000000000000000001.log"), segments(self.d))
+        self.flip(old, 64 + 55 * 20)
+        before = sorted(os.listdir(self.d))
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        self.assertIn("nothing to repair", rep.stdout)
+        self.assertEqual(sorted(os.listdir(self.d)), before)
+        self.assertEqual(run("journal", "verify", self.d).returncode, 1)  # verify reads it all
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split()[1:], list(hash_of(a + b)))
+
     def test_torn_tail_is_cut_with_a_warning(self):
         a = stream(300)
         self.journal(a)
@@ -214,6 +260,28 @@ class JournalCli(unittest.TestCase):
         v = run("journal", "verify", self.d)
         self.assertEqual(v.returncode, 0, v.stderr)
         self.assertIn("last seq 3,", v.stdout)
+
+    def test_a_partial_line_does_not_hold_back_results(self):
+        # The input stops in the middle of a line: the complete commands
+        # before it must be committed and printed, not held until the line
+        # ends. (A hang here is the failure; 60 s is only a safety net.)
+        p = subprocess.Popen([XT, "replay", "--journal", self.d], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            p.stdin.write("INSTRUMENT L tick=1 lot=1\nNEW 1 1 L BUY LIMIT 1 1\nNEW 2 1 L BU")
+            p.stdin.flush()
+            ready, _, _ = select.select([p.stdout], [], [], 60)
+            self.assertTrue(ready, "nothing printed while the last line is incomplete")
+            self.assertEqual(p.stdout.readline(), "ACCEPTED 1\n")
+            p.stdin.write("Y LIMIT 1 1\n")
+            p.stdin.close()
+            self.assertEqual(p.stdout.read(), "ACCEPTED 2\n")
+            self.assertEqual(p.wait(timeout=60), 0)
+        finally:
+            p.kill()
+            p.wait()
+            p.stdout.close()
+            p.stderr.close()
 
     def test_bad_options(self):
         self.assertEqual(run("replay", "--journal", self.d, "--fsync", "often").returncode, 2)

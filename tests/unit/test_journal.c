@@ -322,6 +322,62 @@ static void torn_tail_is_cut(void **state)
     free(v);
 }
 
+/* A crash while a segment was being created leaves it with no (or half a)
+ * header. When it is the segment recovery starts in - the first one of a
+ * new directory, or one created just after the snapshot recovery starts
+ * from - it is a torn tail too: removed, and the journal goes on. */
+static void torn_segment_header_where_recovery_starts(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(31, 200);
+    for (int header_bytes = 0; header_bytes <= 40; header_bytes += 40) {
+        /* 1. a fresh directory whose first segment never got its header */
+        char *dir = tmpdir();
+        char seg[XT_PATH_MAX];
+        xt_dir_path(seg, sizeof seg, dir, XT_FILE_WAL, 1);
+        FILE *f = fopen(seg, "wb");
+        assert_non_null(f);
+        for (int i = 0; i < header_bytes; i++)
+            fputc("XTWAL001"[i % 8], f);
+        fclose(f);
+        xt_journal_config_t c = jcfg();
+        reopened_t *a = reopen(dir, &c, NULL);
+        assert_int_equal(a->rc, 0);
+        assert_true(a->j.recovery.tail_cut);
+        assert_int_equal(last_seq(&a->e), 0);
+        assert_int_equal(run(&a->j, v, 0, 100, 10), 100);
+        done(a);
+
+        /* 2. a snapshot at 100, then a segment for 101 that was being created */
+        c.no_snapshot_on_close = 0;
+        reopened_t *b = reopen(dir, &c, NULL); /* takes the snapshot at close */
+        assert_int_equal(b->rc, 0);
+        done(b);
+        xt_dir_path(seg, sizeof seg, dir, XT_FILE_WAL, 101);
+        f = fopen(seg, "wb");
+        assert_non_null(f);
+        for (int i = 0; i < header_bytes; i++)
+            fputc(0, f);
+        fclose(f);
+        c.no_snapshot_on_close = 1;
+        reopened_t *d = reopen(dir, &c, NULL);
+        assert_int_equal(d->rc, 0);
+        assert_true(d->j.recovery.tail_cut);
+        assert_int_equal(d->j.recovery.snapshot_seq, 100);
+        assert_int_equal(last_seq(&d->e), 100);
+        assert_int_equal(run(&d->j, v, 100, 200, 10), 200);
+        assert_int_equal(xt_engine_state_hash(&d->e), clean_hash(v, 200, NULL));
+        done(d);
+        reopened_t *g = reopen(dir, &c, NULL);
+        assert_int_equal(g->rc, 0);
+        assert_false(g->j.recovery.tail_cut);
+        assert_int_equal(xt_engine_state_hash(&g->e), clean_hash(v, 200, NULL));
+        done(g);
+        rmdir_all(dir);
+    }
+    free(v);
+}
+
 static void zeros_and_garbage_after_the_end(void **state)
 {
     (void)state;
@@ -494,6 +550,51 @@ static void snapshot_in_a_child_process(void **state)
     }
     free(snaps);
     free(v);
+    rmdir_all(dir);
+}
+
+/* A snapshot whose writing fails (disk full) part-way through a large book
+ * reports it, leaves no file behind, and never writes past its buffer. */
+static void failed_snapshot_write_is_clean(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_engine_config_t ec = {.max_orders = 50000, .max_levels = 4096};
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, &ec, quiet, NULL), 0);
+    xt_cmd_t *def = gen(1, 1); /* the instrument */
+    xt_cmd_t c = def[0];
+    free(def);
+    c.seq = 1;
+    assert_int_equal(xt_engine_apply(&e, &c), 0);
+    for (int64_t i = 1; i <= 40000; i++) { /* 40,000 resting orders: ~2.2 MB */
+        xt_cmd_t o = {.type = XT_CMD_NEW, .seq = (uint64_t)i + 1};
+        o.u.new_order = (xt_order_new_t){.id = i,
+                                         .account = 1,
+                                         .side = (uint8_t)(i & 1),
+                                         .qty = 1,
+                                         .price = (i & 1) ? 2000 + i % 1000 : 1000 - i % 900};
+        assert_int_equal(xt_engine_apply(&e, &o), 0);
+    }
+    uint8_t *buf = malloc(XT_SNAP_BUF);
+    for (unsigned at = 1; at <= 3; at++) {
+        faultio_t f;
+        faultio_init(&f);
+        f.fail_write_at = at;
+        f.fail_errno = ENOSPC;
+        char why[XT_PATH_MAX + 256];
+        assert_int_equal(xt_snapshot_write(&f.io, dir, &e, buf, XT_SNAP_BUF, why, sizeof why), -ENOSPC);
+        assert_non_null(strstr(why, strerror(ENOSPC)));
+        uint64_t *snaps, *tmps;
+        size_t ns, nt;
+        xt_dir_list(dir, XT_FILE_SNAP, &snaps, &ns);
+        xt_dir_list(dir, XT_FILE_SNAP_TMP, &tmps, &nt);
+        assert_int_equal(ns + nt, 0);
+        free(snaps);
+        free(tmps);
+    }
+    free(buf);
+    xt_engine_destroy(&e);
     rmdir_all(dir);
 }
 
@@ -807,11 +908,13 @@ int main(void)
         cmocka_unit_test(record_round_trip),
         cmocka_unit_test(write_close_recover),
         cmocka_unit_test(torn_tail_is_cut),
+        cmocka_unit_test(torn_segment_header_where_recovery_starts),
         cmocka_unit_test(zeros_and_garbage_after_the_end),
         cmocka_unit_test(corruption_in_the_middle_refuses),
         cmocka_unit_test(corruption_in_an_earlier_segment_refuses),
         cmocka_unit_test(snapshots_and_retention),
         cmocka_unit_test(snapshot_in_a_child_process),
+        cmocka_unit_test(failed_snapshot_write_is_clean),
         cmocka_unit_test(stale_tmp_snapshot_removed),
         cmocka_unit_test(snapshot_ahead_of_the_journal_refuses),
         cmocka_unit_test(capacity_outcome_survives_new_capacities),
