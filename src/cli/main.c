@@ -19,7 +19,9 @@ static void usage(FILE *f)
                "                           (--journal DIR: durably, recovering DIR first)\n"
                "  journal dump|verify|stats|repair DIR\n"
                "                           inspect, check or repair a data directory\n"
-               "  bench engine [--json]    the engine benchmark (synthetic liquid-stock flow)\n"
+               "  serve [--config FILE]    run the order-entry server (embedded defaults without a config)\n"
+               "  loadgen [options]        drive a server with many connections, measure acks\n"
+               "  bench engine|journal|echo  the benchmarks (docs/bench.md)\n"
                "  version                  print the version\n"
                "  help                     this text\n"
                "\n"
@@ -65,6 +67,10 @@ int main(int argc, char **argv)
         return xt_cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "journal") == 0)
         return xt_cmd_journal(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return xt_cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "loadgen") == 0)
+        return xt_cmd_loadgen(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("xtrading %s\n", XT_VERSION);
         return 0;

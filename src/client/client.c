@@ -1,0 +1,2 @@
+/* src/client/client.c - stub, being written. */
+typedef int xt_stub_client;

@@ -1,0 +1,2 @@
+/* src/server/engine_thread.c - stub, being written. */
+typedef int xt_stub_engine_thread;
