@@ -27,7 +27,7 @@ build: deps
 	install -m 755 build/release/xtrading build/xtrading
 
 run: build
-	./build/xtrading replay --book examples/demo.txt
+	./build/xtrading serve
 
 test: deps-test test-dev test-asan test-fuzz lint
 

@@ -82,6 +82,12 @@ typedef struct xt_cmd {
     uint8_t type; /* xt_cmd_type_t */
     uint64_t seq;
     int64_t ts;
+    /* Origin, for gateways: the session (number, within the command's
+     * account) and client order id the command came with. The core ignores
+     * both; the journal keeps them so that a gateway can rebuild its
+     * sessions from it. 0 and 0: no origin. */
+    uint32_t session;
+    uint64_t clordid;
     union {
         xt_instrument_def_t instrument;
         xt_order_new_t new_order;

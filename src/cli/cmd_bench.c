@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "echo_server.h"
 #include "engine_bench.h"
 #include "flow.h"
 #include "journal_bench.h"
@@ -48,6 +49,7 @@ static void on_result(void *ctx, const bench_result_t *r)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: xtrading bench engine [--orders N] [--seed S] [--runs R] [--regime NAME] [--inthread] [--json]\n"
+               "       xtrading bench journal --help;  xtrading bench echo [--listen HOST:PORT]\n"
                "  --orders N     new orders per regime, about 2N messages (default 1000000)\n"
                "  --seed S       flow seed (default 1)\n"
                "  --runs R       runs per figure, the median is reported (default 5, max 15)\n"
@@ -191,6 +193,8 @@ int xt_cmd_bench(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "journal") == 0)
         return bench_journal_cmd(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "echo") == 0)
+        return bench_echo_cmd(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "engine") != 0) {
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             usage(stdout);

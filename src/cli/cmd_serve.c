@@ -1,12 +1,131 @@
-/* src/cli/cmd_serve.c - stub, being written. */
+/* cmd_serve.c - xtrading serve: the order-entry server on the embedded
+ * defaults, a config file, and flags (docs/cli.md, docs/config.md). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "server/server.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xtrading serve [--config FILE] [--data DIR] [--listen HOST:PORT] [--credentials FILE]\n"
+               "                      [--fsync batch|always|none|interval=MS] [--set SECTION.KEY=VALUE ...]\n"
+               "\n"
+               "Runs the order-entry server (docs/protocol.md). Without a config it runs on the\n"
+               "embedded defaults: demo instruments, demo accounts, data in ./data, 127.0.0.1:9001.\n"
+               "SIGTERM/SIGINT stop it cleanly (final snapshot); SIGUSR1 takes a snapshot.\n");
+}
+
+static int apply_flag(xt_server_config_t *c, const char *key, const char *val)
+{
+    char why[512] = "";
+    if (xt_config_set(c, key, val, why, sizeof why) != 0) {
+        fprintf(stderr, "xtrading serve: %s\n", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Config file first, then the flags in order, whatever their position. */
+static int parse(int argc, char **argv, xt_server_config_t *c)
+{
+    static const char *const map[][2] = {
+        {"--data", "journal.dir"},
+        {"--listen", "server.listen"},
+        {"--credentials", "server.credentials"},
+        {"--fsync", "journal.fsync"},
+    };
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0) {
+            char why[1024] = "";
+            if (xt_config_load(c, argv[i + 1], why, sizeof why) != 0) {
+                fprintf(stderr, "xtrading serve: %s\n", why);
+                return -1;
+            }
+        }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "xtrading serve: %s: unknown or missing its value\n", a);
+            return -1;
+        }
+        const char *v = argv[++i];
+        int done = strcmp(a, "--config") == 0;
+        for (size_t k = 0; k < sizeof map / sizeof map[0] && !done; k++)
+            if (strcmp(a, map[k][0]) == 0) {
+                if (apply_flag(c, map[k][1], v))
+                    return -1;
+                done = 1;
+            }
+        if (!done && strcmp(a, "--set") == 0) {
+            char key[128];
+            const char *eq = strchr(v, '=');
+            if (!eq || (size_t)(eq - v) >= sizeof key) {
+                fprintf(stderr, "xtrading serve: --set needs SECTION.KEY=VALUE, got '%s'\n", v);
+                return -1;
+            }
+            memcpy(key, v, (size_t)(eq - v));
+            key[eq - v] = '\0';
+            if (apply_flag(c, key, eq + 1))
+                return -1;
+            done = 1;
+        }
+        if (!done) {
+            fprintf(stderr, "xtrading serve: unknown option '%s'\n", a);
+            usage(stderr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void print_start(const xt_server_t *s)
+{
+    const xt_recovery_t *r = &s->journal.recovery;
+    fprintf(stderr, "xtrading: data %s: recovered from snapshot %llu + %llu journal records; next sequence %llu\n",
+            s->cfg.data_dir, (unsigned long long)r->snapshot_seq, (unsigned long long)r->records,
+            (unsigned long long)xt_journal_next_seq(&s->journal));
+    if (!s->cfg.credentials[0]) {
+        printf("demo accounts (account key_id secret) - for trying it out only:\n");
+        for (const char *const *l = xt_creds_demo_lines(); *l; l++)
+            printf("  %s\n", *l);
+    }
+    printf("instruments:");
+    for (uint32_t i = 0; i < xt_engine_instrument_count(&s->engine); i++) {
+        xt_instrument_info_t in;
+        xt_engine_instrument(&s->engine, i, &in);
+        printf(" %u=%s", i, in.symbol);
+    }
+    printf("\nxtrading: ready: order entry on %s:%u (binary protocol, docs/protocol.md; try: build/example_client)\n",
+           s->cfg.listen_host, (unsigned)s->port);
+    fflush(stdout);
+}
 
 int xt_cmd_serve(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "xtrading: serve: not built yet\n");
-    return 2;
+    static xt_server_config_t cfg;
+    xt_config_defaults(&cfg);
+    if (parse(argc, argv, &cfg))
+        return 2;
+    static xt_server_t srv;
+    char why[2048] = "";
+    if (xt_server_open(&srv, &cfg, why, sizeof why) != 0) {
+        fprintf(stderr, "xtrading serve: %s\n", why);
+        xt_server_close(&srv);
+        return 1;
+    }
+    print_start(&srv);
+    int rc = xt_server_run(&srv);
+    const char *failed = xt_journal_failed(&srv.journal);
+    if (xt_server_close(&srv) != 0 || rc != 0 || failed) {
+        fprintf(stderr, "xtrading serve: stopped with an error%s%s\n", failed ? ": " : "", failed ? failed : "");
+        return 1;
+    }
+    fprintf(stderr, "xtrading: stopped cleanly\n");
+    return 0;
 }

@@ -149,7 +149,7 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
     uint64_t seq = j->wal.next_seq - 1;
     char why[256];
     if (in_process || j->cfg.snapshot_sync) {
-        rc = xt_snapshot_write(j->io, j->dir, j->e, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
+        rc = xt_snapshot_write_ext(j->io, j->dir, j->e, j->cfg.ext, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
         snapshot_done(j, rc == 0, seq, why);
         return 0; /* a failed snapshot does not fail the journal */
     }
@@ -160,7 +160,7 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
     if (pid > 0)
         j->fork_ns_last = mono_ns() - t0;
     if (pid == 0) { /* the child: the engine as of this instant, copy-on-write */
-        rc = xt_snapshot_write(j->io, j->dir, j->e, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
+        rc = xt_snapshot_write_ext(j->io, j->dir, j->e, j->cfg.ext, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
         if (rc)
             (void)!write(2, why, strnlen(why, sizeof why));
         _exit(rc ? 1 : 0);
@@ -228,7 +228,7 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
         goto fail;
     }
     remove_stale_tmp(j);
-    if ((rc = xt_recover(j->io, dir, ecfg, sink, ctx, e, 1, &j->recovery)) != 0)
+    if ((rc = xt_recover_ext(j->io, dir, ecfg, sink, ctx, e, j->cfg.ext, 1, &j->recovery)) != 0)
         goto fail;
     /* Capacities configured now may differ from the journal's: move the
      * state into an engine with the new ones, and let later records go

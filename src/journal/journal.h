@@ -66,6 +66,7 @@ typedef struct xt_journal_config {
     uint32_t keep_snapshots; /* default 2 */
     uint8_t no_snapshot_on_close;
     uint8_t snapshot_sync; /* write snapshots in this process, not a child */
+    const xt_snap_ext_t *ext; /* more state in each snapshot (the server's sessions); NULL: none */
 } xt_journal_config_t;
 
 /* Parses "batch", "always", "none" or "interval=<ms>" into cfg. Returns 0

@@ -32,7 +32,8 @@ static uint8_t *put_u64(uint8_t *p, uint64_t v)
 size_t xt_record_encode(const xt_cmd_t *c, uint8_t *buf)
 {
     uint8_t *p = buf + XT_WAL_RECORD_HDR;
-    p = put_u8(p, c->type);
+    int origin = c->session != 0 || c->clordid != 0;
+    p = put_u8(p, (uint8_t)(c->type | (origin ? XT_REC_ORIGIN : 0)));
     switch (c->type) {
     case XT_CMD_NEW: {
         const xt_order_new_t *o = &c->u.new_order;
@@ -62,6 +63,10 @@ size_t xt_record_encode(const xt_cmd_t *c, uint8_t *buf)
         p += XT_INSTRUMENT_DEF_BYTES;
         break;
     default: return 0;
+    }
+    if (origin) {
+        p = put_u32(p, c->session);
+        p = put_u64(p, c->clordid);
     }
     size_t len = (size_t)(p - buf);
     put_u32(buf, (uint32_t)len);
@@ -98,9 +103,10 @@ int xt_record_decode(const uint8_t *buf, size_t avail, xt_cmd_t *c, size_t *len)
         return XT_REC_SHORT;
     if (xt_crc32c(buf + 8, n - 8) != xt_get32(buf + 4))
         return XT_REC_BAD;
-    int type = buf[XT_WAL_RECORD_HDR];
+    int type = buf[XT_WAL_RECORD_HDR] & ~XT_REC_ORIGIN;
+    int origin = (buf[XT_WAL_RECORD_HDR] & XT_REC_ORIGIN) != 0;
     size_t want = payload_size(type);
-    if (want == 0 || n != XT_WAL_RECORD_HDR + 1 + want)
+    if (want == 0 || n != XT_WAL_RECORD_HDR + 1 + want + (origin ? XT_REC_ORIGIN_BYTES : 0))
         return XT_REC_BAD;
     memset(c, 0, sizeof *c);
     c->type = (uint8_t)type;
@@ -132,6 +138,11 @@ int xt_record_decode(const uint8_t *buf, size_t avail, xt_cmd_t *c, size_t *len)
         c->u.amend.qty = (int64_t)xt_get64(p + 20);
         break;
     default: /* XT_CMD_INSTRUMENT */ xt_get_instrument_def(p, &c->u.instrument); break;
+    }
+    if (origin) {
+        p += want;
+        c->session = xt_get32(p);
+        c->clordid = xt_get64(p + 4);
     }
     return XT_REC_OK;
 }

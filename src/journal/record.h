@@ -6,7 +6,8 @@
  *   4      4     crc    CRC32C of bytes [8, len)
  *   8      8     seq    command sequence number
  *   16     8     ts     command timestamp
- *   24     1     type   1 INSTRUMENT, 2 NEW, 3 CANCEL, 4 AMEND (xt_cmd_type_t)
+ *   24     1     type   1 INSTRUMENT, 2 NEW, 3 CANCEL, 4 AMEND (xt_cmd_type_t),
+ *                       + 0x80 when an origin follows the payload
  *   25     ...   payload, fixed per type:
  *     NEW         id i64, account u32, instrument u32, side u8, ord_type u8,
  *                 tif u8, stp u8, price i64, qty i64                (36 bytes)
@@ -14,6 +15,8 @@
  *     AMEND       id i64, account u32, price i64, qty i64           (28 bytes)
  *     INSTRUMENT  symbol 16 bytes NUL-padded, flags u8, then tick, lot,
  *                 min, max, ref, band as (m i64, scale u8)          (71 bytes)
+ *
+ *   then, with the 0x80 bit: origin = session u32, clordid u64 (12 bytes)
  *
  * Prices and quantities are ticks and lots, with the XT_PRICE_* / XT_QTY_*
  * sentinels kept as they are.
@@ -28,6 +31,8 @@
 
 #define XT_WAL_RECORD_HDR 24
 #define XT_WAL_RECORD_MAX 128 /* the largest record, INSTRUMENT, is 96 */
+#define XT_REC_ORIGIN 0x80
+#define XT_REC_ORIGIN_BYTES 12
 
 /* Encodes cmd (seq and ts included) into buf, which has XT_WAL_RECORD_MAX
  * bytes. Returns the record length, or 0 if cmd->type is unknown. */

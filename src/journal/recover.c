@@ -22,7 +22,7 @@ static void quiet(void *ctx, const xt_event_batch_t *b)
  * rep->snapshot_seq set (0: none found, e initialised fresh with cfg), or
  * an init error. */
 static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_engine_t *e,
-                         xt_recovery_t *rep)
+                         const xt_snap_ext_t *ext, xt_recovery_t *rep)
 {
     uint64_t *snaps = NULL;
     size_t n = 0;
@@ -33,16 +33,20 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
         char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
         xt_snapshot_info_t info;
         if (xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]) == 0 &&
-            xt_snapshot_load(io, path, cfg, quiet, NULL, e, &info, why, sizeof why) == 0) {
+            xt_snapshot_load_ext(io, path, cfg, quiet, NULL, e, ext, &info, why, sizeof why) == 0) {
             if (info.seq == snaps[i]) {
                 rep->snapshot_seq = snaps[i];
                 break;
             }
             xt_engine_destroy(e); /* its name and its contents disagree */
+            if (ext)
+                ext->reset(ext->ctx);
         }
         rep->snapshots_bad++;
     }
     free(snaps);
+    if (!rep->snapshot_seq && ext)
+        ext->reset(ext->ctx);
     return rep->snapshot_seq ? 0 : xt_engine_init(e, cfg, quiet, NULL);
 }
 
@@ -72,7 +76,8 @@ static int cut_tail(xt_io_t *io, const char *dir, const xt_wal_reader_t *r, xt_r
 }
 
 /* Applies every record after the snapshot. */
-static int replay(xt_io_t *io, const char *dir, xt_engine_t *e, int fix_tail, xt_recovery_t *rep)
+static int replay(xt_io_t *io, const char *dir, xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail,
+                  xt_recovery_t *rep)
 {
     xt_wal_reader_t r;
     uint64_t from = rep->snapshot_seq + 1;
@@ -101,6 +106,8 @@ static int replay(xt_io_t *io, const char *dir, xt_engine_t *e, int fix_tail, xt
                 break;
             }
         }
+        if (ext)
+            ext->on_cmd(ext->ctx, &cmd);
         int arc = xt_engine_apply(e, &cmd);
         if (arc) {
             snprintf(rep->why, sizeof rep->why, "%s offset %lld: record %llu does not apply: %s", r.path,
@@ -143,14 +150,20 @@ static int replay(xt_io_t *io, const char *dir, xt_engine_t *e, int fix_tail, xt
 int xt_recover(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx, xt_engine_t *e,
                int fix_tail, xt_recovery_t *rep)
 {
+    return xt_recover_ext(io, dir, cfg, sink, ctx, e, NULL, fix_tail, rep);
+}
+
+int xt_recover_ext(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,
+                   xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail, xt_recovery_t *rep)
+{
     memset(rep, 0, sizeof *rep);
-    int rc = load_snapshot(io, dir, cfg, e, rep);
+    int rc = load_snapshot(io, dir, cfg, e, ext, rep);
     if (rc) {
         snprintf(rep->why, sizeof rep->why, "cannot create the engine: %s", xt_strerror(rc));
         return rc;
     }
     xt_engine_set_sink(e, sink, ctx); /* replayed records' events go to the caller */
-    rc = replay(io, dir, e, fix_tail, rep);
+    rc = replay(io, dir, e, ext, fix_tail, rep);
     if (rc == 0) {
         const char *bad;
         if (xt_engine_verify(e, &bad) != 0) {

@@ -17,6 +17,7 @@
 #include "caps.h"
 #include "dir.h"
 #include "io.h"
+#include "snapshot.h"
 #include "xt/engine.h"
 
 typedef struct xt_recovery {
@@ -44,5 +45,11 @@ typedef struct xt_recovery {
  * is destroyed. */
 int xt_recover(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx, xt_engine_t *e,
                int fix_tail, xt_recovery_t *rep);
+
+/* The same with a snapshot extension (NULL: none): it is loaded with the
+ * snapshot (reset when none is used) and told of every replayed command
+ * before it is applied. */
+int xt_recover_ext(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,
+                   xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail, xt_recovery_t *rep);
 
 #endif

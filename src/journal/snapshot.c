@@ -121,8 +121,26 @@ static uint64_t write_books(out_t *o, const xt_engine_t *e, uint32_t inst)
     return n;
 }
 
+static void out_put(void *out, const void *p, size_t n)
+{
+    out_t *o = out;
+    const uint8_t *b = p;
+    while (n > 0) {
+        size_t k = n < 4096 ? n : 4096;
+        memcpy(out_slot(o, k), b, k);
+        b += k;
+        n -= k;
+    }
+}
+
 int xt_snapshot_write(xt_io_t *io, const char *dir, const xt_engine_t *e, uint8_t *buf, size_t cap, char *why,
                       size_t whylen)
+{
+    return xt_snapshot_write_ext(io, dir, e, NULL, buf, cap, why, whylen);
+}
+
+int xt_snapshot_write_ext(xt_io_t *io, const char *dir, const xt_engine_t *e, const xt_snap_ext_t *ext, uint8_t *buf,
+                          size_t cap, char *why, size_t whylen)
 {
     xt_engine_stats_t st;
     xt_engine_stats(e, &st);
@@ -147,6 +165,8 @@ int xt_snapshot_write(xt_io_t *io, const char *dir, const xt_engine_t *e, uint8_
     xt_put32(h + 60, st.cfg.max_levels);
     xt_put32(h + 64, st.cfg.max_instruments);
     xt_put32(h + 68, st.cfg.max_ladder_nodes);
+    uint64_t ext_bytes = ext ? ext->size(ext->ctx) : 0;
+    xt_put64(h + 72, ext_bytes);
     for (uint32_t i = 0; i < st.instruments; i++) {
         xt_instrument_info_t in;
         xt_engine_instrument(e, i, &in);
@@ -155,6 +175,12 @@ int xt_snapshot_write(xt_io_t *io, const char *dir, const xt_engine_t *e, uint8_
     uint64_t orders = 0;
     for (uint32_t i = 0; i < st.instruments; i++)
         orders += write_books(&o, e, i);
+    if (ext_bytes) {
+        off_t before = o.written + (off_t)o.len;
+        ext->write(ext->ctx, out_put, &o);
+        if ((uint64_t)(o.written + (off_t)o.len - before) != ext_bytes && !o.err)
+            o.err = -EIO; /* the extension wrote another size than it said */
+    }
     out_flush(&o);
     uint8_t t[TRAILER] = {0};
     memcpy(t, END_MAGIC, 8); /* NOLINT(bugprone-not-null-terminated-result) */
@@ -254,8 +280,9 @@ static int check(in_t *r, const char *path, xt_snapshot_info_t *info, char *why,
     info->caps.max_levels = xt_get32(h + 60);
     info->caps.max_instruments = xt_get32(h + 64);
     info->caps.max_ladder_nodes = xt_get32(h + 68);
+    info->ext_bytes = xt_get64(h + 72);
     unsigned __int128 want = (unsigned __int128)HDR + (unsigned __int128)info->instruments * INST +
-                             (unsigned __int128)info->orders * ORDER + TRAILER;
+                             (unsigned __int128)info->orders * ORDER + info->ext_bytes + TRAILER;
     if (want != (unsigned __int128)r->size)
         return say(why, whylen, XT_ECORRUPT, "%s: size %lld does not match its header", path, (long long)r->size);
     uint8_t t[TRAILER];
@@ -332,8 +359,31 @@ static int restore(in_t *r, const char *path, xt_engine_t *e, const xt_snapshot_
     return 0;
 }
 
+static int in_get(void *in, void *p, size_t n)
+{
+    in_t *r = in;
+    uint8_t *b = p;
+    while (n > 0) {
+        size_t k = n < 4096 ? n : 4096;
+        const uint8_t *src = in_take(r, k);
+        if (!src)
+            return -1;
+        memcpy(b, src, k);
+        b += k;
+        n -= k;
+    }
+    return 0;
+}
+
 int xt_snapshot_load(xt_io_t *io, const char *path, const xt_engine_config_t *base, xt_sink_fn sink, void *ctx,
                      xt_engine_t *e, xt_snapshot_info_t *info, char *why, size_t whylen)
+{
+    return xt_snapshot_load_ext(io, path, base, sink, ctx, e, NULL, info, why, whylen);
+}
+
+int xt_snapshot_load_ext(xt_io_t *io, const char *path, const xt_engine_config_t *base, xt_sink_fn sink, void *ctx,
+                         xt_engine_t *e, const xt_snap_ext_t *ext, xt_snapshot_info_t *info, char *why,
+                         size_t whylen)
 {
     in_t r;
     int rc = open_in(&r, io, path, why, whylen);
@@ -347,6 +397,14 @@ int xt_snapshot_load(xt_io_t *io, const char *path, const xt_engine_config_t *ba
             rc = say(why, whylen, rc == XT_EINVAL ? XT_ECORRUPT : rc, "%s: capacities: %s", path, xt_strerror(rc));
         else if ((rc = restore(&r, path, e, inf, why, whylen)) != 0)
             xt_engine_destroy(e);
+        else if (ext) {
+            ext->reset(ext->ctx);
+            if (ext->load(ext->ctx, inf->ext_bytes, in_get, &r) != 0) {
+                ext->reset(ext->ctx);
+                xt_engine_destroy(e);
+                rc = say(why, whylen, XT_ECORRUPT, "%s: the extension does not load", path);
+            }
+        }
     }
     close_in(&r);
     return rc;

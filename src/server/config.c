@@ -1,2 +1,664 @@
-/* src/server/config.c - stub, being written. */
-typedef int xt_stub_config;
+/* config.c - the server's settings (config.h, docs/config.md): the embedded
+ * defaults, the INI config file and --set overrides, all driven by one table
+ * of keys, and printing them back in the file format.
+ *
+ * Instrument decimals go through the project's decimal parser and every
+ * definition is checked by defining it in a scratch engine, so a config that
+ * loads is one the engine accepts. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xt/decimal.h"
+#include "xt/error.h"
+
+#define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+enum kind { K_U32, K_U64, K_POW2, K_LISTEN, K_PATH, K_CREDS, K_FSYNC };
+
+typedef struct cfg_key {
+    const char *section, *name;
+    int kind;
+    size_t off;
+    uint64_t min, max;
+} cfg_key_t;
+
+#define F(field) offsetof(xt_server_config_t, field)
+#define U32(s, n, field, lo, hi)                                                                                       \
+    {                                                                                                                  \
+        s, n, K_U32, F(field), lo, hi                                                                                  \
+    }
+#define U64(s, n, field, lo, hi)                                                                                       \
+    {                                                                                                                  \
+        s, n, K_U64, F(field), lo, hi                                                                                  \
+    }
+
+/* Every key, in the order printed. Ranges are inclusive. */
+static const cfg_key_t keys[] = {
+    {"server", "listen", K_LISTEN, 0, 0, 0},
+    {"server", "credentials", K_CREDS, F(credentials), 0, 0},
+    U32("server", "max_connections", max_connections, 1, 1000000),
+    U32("server", "max_connections_per_ip", max_connections_per_ip, 1, 1000000),
+    U32("server", "max_sessions", max_sessions, 1, 1u << 24),
+    U32("server", "max_frame", max_frame, 104, 65535),
+    U32("server", "login_timeout_ms", login_timeout_ms, 100, 600000),
+    U32("server", "heartbeat_ms", heartbeat_ms, 100, 60000),
+    U32("server", "login_skew_ms", login_skew_ms, 1, 86400000),
+    U64("server", "output_limit", output_limit, 65536, UINT64_C(1) << 40),
+    U64("server", "resume_messages", resume_messages, 1, UINT64_C(1) << 32),
+    {"server", "inbound_ring", K_POW2, F(inbound_ring), 16, 1u << 24},
+    {"journal", "dir", K_PATH, F(data_dir), 0, 0},
+    {"journal", "fsync", K_FSYNC, 0, 0, 0},
+    U32("journal", "batch_max", journal.batch_max, 1, 1u << 20),
+    U32("journal", "batch_max_us", journal.batch_max_us, 0, 1000000),
+    U64("journal", "segment_bytes", journal.segment_bytes, 4096, UINT64_C(1) << 40),
+    U64("journal", "snapshot_every", journal.snapshot_every, 0, UINT64_MAX),
+    U32("journal", "snapshot_secs", journal.snapshot_secs, 0, UINT32_MAX),
+    U32("journal", "keep_snapshots", journal.keep_snapshots, 1, 1000),
+    U32("limits", "rate", rate, 1, 1000000000),
+    U32("limits", "burst", burst, 1, 1000000000),
+    U32("limits", "open_orders", open_orders, 1, 1u << 30),
+    U32("engine", "max_orders", engine.max_orders, 1, 1u << 30),
+    U32("engine", "max_levels", engine.max_levels, 1, UINT32_MAX - 1),
+    U32("engine", "max_instruments", engine.max_instruments, 1, 1u << 24),
+    U32("debug", "engine_delay_us", engine_delay_us, 0, 1000000),
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const char *const sections[] = {"server", "journal", "limits", "engine", "debug"};
+#define NSECTIONS (sizeof sections / sizeof sections[0])
+#define SEC_NONE (-1)
+#define SEC_INSTRUMENT ((int)NSECTIONS)
+
+/* The demo instruments of etc/xtrading.conf. */
+static const struct {
+    const char *symbol, *tick, *lot, *ref, *band;
+} demo_instruments[] = {
+    {"600519.SH", "0.01", "100", "1700.00", "10"},
+    {"000001.SZ", "0.01", "100", "11.50", "10"},
+    {"BTC-USDT", "0.01", "0.0001", NULL, NULL},
+    {"ETH-USDT", "0.01", "0.001", NULL, NULL},
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void say(char *why, size_t whylen, const char *fmt, ...) ATTR_PRINTF(3, 4);
+static void say(char *why, size_t whylen, const char *fmt, ...)
+{
+    if (why == NULL || whylen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+}
+
+/* Copies s into a buffer of cap bytes, zero-filling the rest. */
+static int set_str(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= cap)
+        return -1;
+    memset(dst, 0, cap);
+    memcpy(dst, s, n + 1);
+    return 0;
+}
+
+/* A value for an error message, shortened if long. */
+static const char *quoted(const char *s, char buf[56])
+{
+    size_t n = strlen(s);
+    snprintf(buf, 56, "'%.40s%s'", s, n > 40 ? "..." : "");
+    return buf;
+}
+
+static int is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+static char *trim(char *s)
+{
+    while (is_space(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && is_space(s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* A whole number, digits only. Returns 0 or -1. */
+static int parse_uint(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+static void *field(xt_server_config_t *c, const cfg_key_t *k)
+{
+    return (char *)c + k->off;
+}
+
+static const cfg_key_t *find_key(const char *section, const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* ---- defaults --------------------------------------------------------- */
+
+static xt_decimal_t dec(const char *s)
+{
+    xt_decimal_t d = {0, 0};
+    int rc = xt_decimal_parse(s, strlen(s), &d);
+    assert(rc == 0);
+    (void)rc;
+    return d;
+}
+
+static void demo_instrument(xt_instrument_def_t *d, size_t i)
+{
+    memset(d, 0, sizeof *d);
+    set_str(d->symbol, sizeof d->symbol, demo_instruments[i].symbol);
+    d->tick = dec(demo_instruments[i].tick);
+    d->lot = dec(demo_instruments[i].lot);
+    if (demo_instruments[i].ref) {
+        d->flags = XT_DEF_BAND;
+        d->ref_price = dec(demo_instruments[i].ref);
+        d->band_pct = dec(demo_instruments[i].band);
+    }
+}
+
+void xt_config_defaults(xt_server_config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    set_str(c->listen_host, sizeof c->listen_host, "127.0.0.1");
+    c->listen_port = 9001;
+    c->max_connections = 20000;
+    c->max_connections_per_ip = 20000;
+    c->max_sessions = 65536;
+    c->max_frame = 256;
+    c->login_timeout_ms = 5000;
+    c->heartbeat_ms = 5000;
+    c->login_skew_ms = 30000;
+    c->output_limit = 4194304;
+    c->resume_messages = 1048576;
+    c->inbound_ring = 65536;
+    set_str(c->data_dir, sizeof c->data_dir, "data");
+    xt_journal_config_default(&c->journal);
+    c->journal.snapshot_secs = 300;
+    c->rate = 100000;
+    c->burst = 10000;
+    c->open_orders = 100000;
+    xt_engine_config_default(&c->engine);
+    c->engine_delay_us = 0;
+    c->n_instruments = sizeof demo_instruments / sizeof demo_instruments[0];
+    for (size_t i = 0; i < c->n_instruments; i++)
+        demo_instrument(&c->instruments[i], i);
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+/* "host:port": IPv4 dotted, "localhost" (stored as 127.0.0.1) or "*"
+ * (stored as 0.0.0.0); port 0..65535. */
+static int set_listen(xt_server_config_t *c, const char *v, char *why, size_t whylen)
+{
+    char q[56], host[64];
+    const char *colon = strrchr(v, ':');
+    uint64_t port;
+    struct in_addr a;
+    size_t hn = colon ? (size_t)(colon - v) : 0;
+    if (colon == NULL || hn == 0 || hn >= sizeof host || parse_uint(colon + 1, &port) || port > 65535)
+        goto bad;
+    memcpy(host, v, hn);
+    host[hn] = '\0';
+    if (strcmp(host, "*") == 0)
+        strcpy(host, "0.0.0.0");
+    else if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    else if (inet_pton(AF_INET, host, &a) != 1)
+        goto bad;
+    set_str(c->listen_host, sizeof c->listen_host, host);
+    c->listen_port = (uint16_t)port;
+    return 0;
+bad:
+    say(why, whylen, "server.listen must be host:port (IPv4 address, localhost or *; port 0..65535), got %s",
+        quoted(v, q));
+    return -1;
+}
+
+/* A path; relative ones are taken relative to base ("" or a directory
+ * ending in '/'). Empty is allowed for the credentials (the demo ones). */
+static int set_path(xt_server_config_t *c, const cfg_key_t *k, const char *v, const char *base, char *why,
+                    size_t whylen)
+{
+    char buf[XT_CONFIG_PATH_MAX];
+    if (*v == '\0' && k->kind == K_PATH) {
+        say(why, whylen, "%s.%s needs a path", k->section, k->name);
+        return -1;
+    }
+    int n = snprintf(buf, sizeof buf, "%s%s", *v == '/' || *v == '\0' ? "" : base, v);
+    if (n < 0 || (size_t)n >= sizeof buf) {
+        say(why, whylen, "%s.%s: path too long (at most %d bytes)", k->section, k->name, XT_CONFIG_PATH_MAX - 1);
+        return -1;
+    }
+    set_str(field(c, k), XT_CONFIG_PATH_MAX, buf);
+    return 0;
+}
+
+/* "batch", "always", "none" or "interval=<ms>"; interval_ms goes back to
+ * its default with the other policies, so that printing loses nothing. */
+static int set_fsync(xt_server_config_t *c, const char *v, char *why, size_t whylen)
+{
+    char q[56];
+    xt_journal_config_t tmp;
+    xt_journal_config_default(&tmp);
+    if (xt_fsync_policy_parse(v, &tmp) != 0) {
+        say(why, whylen, "journal.fsync must be batch, always, none or interval=<ms> (1..60000), got %s", quoted(v, q));
+        return -1;
+    }
+    c->journal.fsync = tmp.fsync;
+    c->journal.interval_ms = tmp.interval_ms;
+    return 0;
+}
+
+static int set_number(xt_server_config_t *c, const cfg_key_t *k, const char *v, char *why, size_t whylen)
+{
+    char q[56];
+    uint64_t n;
+    int pow2 = k->kind == K_POW2;
+    if (parse_uint(v, &n) || n < k->min || n > k->max || (pow2 && (n & (n - 1)) != 0)) {
+        say(why, whylen, "%s.%s must be %s %" PRIu64 "..%" PRIu64 ", got %s", k->section, k->name,
+            pow2 ? "a power of two in" : "a whole number in", k->min, k->max, quoted(v, q));
+        return -1;
+    }
+    if (k->kind == K_U64)
+        *(uint64_t *)field(c, k) = n;
+    else
+        *(uint32_t *)field(c, k) = (uint32_t)n;
+    return 0;
+}
+
+static int set_value(xt_server_config_t *c, const cfg_key_t *k, const char *v, const char *base, char *why,
+                     size_t whylen)
+{
+    switch (k->kind) {
+    case K_LISTEN: return set_listen(c, v, why, whylen);
+    case K_PATH:
+    case K_CREDS: return set_path(c, k, v, base, why, whylen);
+    case K_FSYNC: return set_fsync(c, v, why, whylen);
+    default: return set_number(c, k, v, why, whylen);
+    }
+}
+
+static int check_instrument_room(const xt_server_config_t *c, char *why, size_t whylen)
+{
+    if (c->n_instruments <= c->engine.max_instruments)
+        return 0;
+    say(why, whylen, "engine.max_instruments (%" PRIu32 ") is below the number of instruments (%" PRIu32 ")",
+        c->engine.max_instruments, c->n_instruments);
+    return -1;
+}
+
+int xt_config_set(xt_server_config_t *c, const char *key, const char *value, char *why, size_t whylen)
+{
+    char section[16], q[56];
+    const char *dot = strchr(key, '.');
+    size_t sn = dot ? (size_t)(dot - key) : 0;
+    const cfg_key_t *k = NULL;
+    if (dot && sn < sizeof section) {
+        memcpy(section, key, sn);
+        section[sn] = '\0';
+        k = find_key(section, dot + 1);
+    }
+    if (k == NULL) {
+        say(why, whylen, "unknown key %s (want section.key, e.g. server.listen; instruments only in a config file)",
+            quoted(key, q));
+        return -1;
+    }
+    if (set_value(c, k, value, "", why, whylen))
+        return -1;
+    return k->off == F(engine.max_instruments) ? check_instrument_room(c, why, whylen) : 0;
+}
+
+/* ---- the file --------------------------------------------------------- */
+
+static const char *const inst_keys[] = {"tick", "lot", "min", "max", "ref", "band"};
+#define NINST_KEYS 6
+
+typedef struct loader {
+    xt_server_config_t *c;
+    const char *path;
+    char base[XT_CONFIG_PATH_MAX]; /* the file's directory with '/', or "" */
+    unsigned line;
+    int section;                                   /* sections[] index, SEC_NONE, SEC_INSTRUMENT */
+    unsigned key_line[NKEYS];                      /* where each key was set; 0: not in the file */
+    int replaced;                                  /* the file's first instrument cleared the old ones */
+    unsigned inst_line[XT_CONFIG_MAX_INSTRUMENTS]; /* header line of each instrument */
+    /* the instrument section being read */
+    int in_inst;
+    unsigned seen;
+    xt_instrument_def_t def;
+    char *why;
+    size_t whylen;
+} loader_t;
+
+static int fail_at(loader_t *L, unsigned line, const char *fmt, ...) ATTR_PRINTF(3, 4);
+static int fail_at(loader_t *L, unsigned line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    say(L->why, L->whylen, "%s:%u: %s", L->path, line, msg);
+    return -1;
+}
+
+/* The scratch-engine check: 0 if the engine accepts the definition. */
+static void discard(void *ctx, const xt_event_batch_t *b)
+{
+    (void)ctx;
+    (void)b;
+}
+
+static int engine_accepts(const xt_instrument_def_t *d)
+{
+    xt_engine_t e;
+    xt_engine_config_t ec = {.max_orders = 1, .max_levels = 1, .max_instruments = 1};
+    int rc = xt_engine_init(&e, &ec, discard, NULL);
+    if (rc == 0)
+        rc = xt_engine_restore_instrument(&e, d);
+    xt_engine_destroy(&e);
+    return rc;
+}
+
+/* Ends the instrument section being read (if any) and adds it. */
+static int finish_instrument(loader_t *L)
+{
+    if (!L->in_inst)
+        return 0;
+    L->in_inst = 0;
+    xt_instrument_def_t *d = &L->def;
+    unsigned line = L->inst_line[L->c->n_instruments], s = L->seen;
+    if ((s & 3u) != 3u)
+        return fail_at(L, line, "[instrument %s] needs tick and lot", d->symbol);
+    if ((s & 48u) == 32u)
+        return fail_at(L, line, "[instrument %s]: band needs ref", d->symbol);
+    if ((s & 48u) == 16u)
+        return fail_at(L, line, "[instrument %s]: ref needs band", d->symbol);
+    if ((s & 12u) == 12u && xt_decimal_cmp(d->max_qty, d->min_qty) < 0)
+        return fail_at(L, line, "[instrument %s]: max is below min", d->symbol);
+    d->flags = (uint8_t)(((s & 4u) ? XT_DEF_MIN : 0) | ((s & 8u) ? XT_DEF_MAX : 0) | ((s & 16u) ? XT_DEF_BAND : 0));
+    int rc = engine_accepts(d);
+    if (rc == XT_ENOMEM)
+        return fail_at(L, line, "out of memory");
+    if (rc)
+        return fail_at(L, line,
+                       "[instrument %s]: invalid definition: no whole lot between min and max, or a price band "
+                       "outside the price range",
+                       d->symbol);
+    L->c->instruments[L->c->n_instruments++] = *d;
+    return 0;
+}
+
+static int begin_instrument(loader_t *L, char *sym)
+{
+    xt_server_config_t *c = L->c;
+    if (!xt_symbol_valid(sym, strlen(sym)))
+        return fail_at(L, L->line, "bad instrument symbol '%.40s' (want [A-Za-z0-9._-]{1,16})", sym);
+    if (!L->replaced) {
+        c->n_instruments = 0;
+        L->replaced = 1;
+    }
+    for (uint32_t i = 0; i < c->n_instruments; i++)
+        if (strcmp(c->instruments[i].symbol, sym) == 0)
+            return fail_at(L, L->line, "instrument %s already defined on line %u", sym, L->inst_line[i]);
+    if (c->n_instruments >= XT_CONFIG_MAX_INSTRUMENTS)
+        return fail_at(L, L->line, "too many instruments (at most %d)", XT_CONFIG_MAX_INSTRUMENTS);
+    memset(&L->def, 0, sizeof L->def);
+    set_str(L->def.symbol, sizeof L->def.symbol, sym);
+    L->inst_line[c->n_instruments] = L->line;
+    L->seen = 0;
+    L->in_inst = 1;
+    L->section = SEC_INSTRUMENT;
+    return 0;
+}
+
+static int do_section(loader_t *L, char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || s[n - 1] != ']')
+        return fail_at(L, L->line, "bad section header (want [name] or [instrument SYMBOL])");
+    s[n - 1] = '\0';
+    char *name = trim(s + 1);
+    if (finish_instrument(L))
+        return -1;
+    for (size_t i = 0; i < NSECTIONS; i++)
+        if (strcmp(name, sections[i]) == 0) {
+            L->section = (int)i;
+            return 0;
+        }
+    if (strcmp(name, "instrument") == 0)
+        return fail_at(L, L->line, "[instrument] needs a symbol: [instrument SYMBOL]");
+    if (strncmp(name, "instrument", 10) == 0 && is_space(name[10]))
+        return begin_instrument(L, trim(name + 11));
+    return fail_at(L, L->line,
+                   "unknown section '%.40s' (want server, journal, limits, engine, debug or instrument SYMBOL)", name);
+}
+
+static int inst_key(loader_t *L, const char *key, const char *v)
+{
+    xt_instrument_def_t *d = &L->def;
+    xt_decimal_t *vals[NINST_KEYS] = {&d->tick, &d->lot, &d->min_qty, &d->max_qty, &d->ref_price, &d->band_pct};
+    char q[56];
+    int k = -1;
+    for (int i = 0; i < NINST_KEYS; i++)
+        if (strcmp(key, inst_keys[i]) == 0)
+            k = i;
+    if (k < 0)
+        return fail_at(L, L->line, "unknown instrument key '%.40s' (want tick, lot, min, max, ref or band)", key);
+    if (L->seen & (1u << k))
+        return fail_at(L, L->line, "%s given twice in [instrument %s]", key, d->symbol);
+    L->seen |= 1u << k;
+    int rc = xt_decimal_parse(v, strlen(v), vals[k]);
+    if (rc == XT_ERANGE)
+        return fail_at(L, L->line, "%s out of range: %s", key, quoted(v, q));
+    if (rc)
+        return fail_at(L, L->line, "bad %s %s (want a decimal such as 0.01)", key, quoted(v, q));
+    if (k == 5 ? vals[k]->m < 0 : vals[k]->m <= 0)
+        return fail_at(L, L->line, "%s must be %s", key, k == 5 ? ">= 0" : "> 0");
+    return 0;
+}
+
+static int do_key(loader_t *L, const char *key, const char *v)
+{
+    if (L->section == SEC_NONE)
+        return fail_at(L, L->line, "'%.40s' before any [section]", key);
+    if (L->section == SEC_INSTRUMENT)
+        return inst_key(L, key, v);
+    const char *sec = sections[L->section];
+    const cfg_key_t *k = find_key(sec, key);
+    if (k == NULL)
+        return fail_at(L, L->line, "unknown key '%.40s' in [%s]", key, sec);
+    size_t i = (size_t)(k - keys);
+    if (L->key_line[i])
+        return fail_at(L, L->line, "%s.%s already set on line %u", sec, key, L->key_line[i]);
+    L->key_line[i] = L->line;
+    char what[400];
+    if (set_value(L->c, k, v, L->base, what, sizeof what))
+        return fail_at(L, L->line, "%s", what);
+    return 0;
+}
+
+static int do_line(loader_t *L, char *s)
+{
+    s = trim(s);
+    if (*s == '\0' || *s == '#' || *s == ';')
+        return 0;
+    if (*s == '[')
+        return do_section(L, s);
+    char *eq = strchr(s, '=');
+    if (eq == NULL)
+        return fail_at(L, L->line, "expected 'key = value', '[section]' or a comment");
+    *eq = '\0';
+    return do_key(L, trim(s), trim(eq + 1));
+}
+
+/* After the last line: the open instrument, and room for the instruments. */
+static int finish_file(loader_t *L)
+{
+    if (finish_instrument(L))
+        return -1;
+    char what[200];
+    if (check_instrument_room(L->c, what, sizeof what) == 0)
+        return 0;
+    size_t mi = (size_t)(find_key("engine", "max_instruments") - keys);
+    unsigned line = L->key_line[mi] ? L->key_line[mi] : L->replaced ? L->inst_line[L->c->n_instruments - 1] : L->line;
+    return fail_at(L, line, "%s", what);
+}
+
+static int read_lines(loader_t *L, FILE *f)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    while (rc == 0 && getline(&buf, &cap, f) >= 0) {
+        L->line++;
+        rc = do_line(L, buf);
+    }
+    if (rc == 0 && ferror(f)) {
+        say(L->why, L->whylen, "%s: %s", L->path, strerror(errno));
+        rc = -1;
+    }
+    free(buf);
+    return rc == 0 ? finish_file(L) : rc;
+}
+
+int xt_config_load(xt_server_config_t *c, const char *path, char *why, size_t whylen)
+{
+    loader_t *L = calloc(1, sizeof *L);
+    if (L == NULL) {
+        say(why, whylen, "%s: out of memory", path);
+        return -1;
+    }
+    const char *slash = strrchr(path, '/');
+    size_t bn = slash ? (size_t)(slash - path) + 1 : 0;
+    FILE *f = NULL;
+    int rc = -1;
+    if (bn >= sizeof L->base) {
+        say(why, whylen, "%s: path too long", path);
+        goto done;
+    }
+    memcpy(L->base, path, bn);
+    if ((f = fopen(path, "r")) == NULL) {
+        say(why, whylen, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    L->c = c;
+    L->path = path;
+    L->section = SEC_NONE;
+    L->why = why;
+    L->whylen = whylen;
+    rc = read_lines(L, f);
+done:
+    if (f)
+        fclose(f);
+    free(L);
+    return rc;
+}
+
+/* ---- printing --------------------------------------------------------- */
+
+/* Relative paths print made absolute (from the working directory), so the
+ * output means the same wherever it is stored and loaded from. */
+static void print_path(FILE *f, const char *name, const char *p)
+{
+    char cwd[XT_CONFIG_PATH_MAX];
+    if (*p == '\0')
+        fprintf(f, "%s =\n", name);
+    else if (*p == '/' || getcwd(cwd, sizeof cwd) == NULL)
+        fprintf(f, "%s = %s\n", name, p);
+    else
+        fprintf(f, "%s = %s/%s\n", name, cwd, p);
+}
+
+static void print_key(const xt_server_config_t *c, const cfg_key_t *k, FILE *f)
+{
+    const void *p = (const char *)c + k->off;
+    switch (k->kind) {
+    case K_LISTEN: fprintf(f, "listen = %s:%u\n", c->listen_host, (unsigned)c->listen_port); break;
+    case K_PATH:
+    case K_CREDS: print_path(f, k->name, p); break;
+    case K_FSYNC:
+        if (c->journal.fsync == XT_FSYNC_INTERVAL)
+            fprintf(f, "fsync = interval=%" PRIu32 "\n", c->journal.interval_ms);
+        else
+            fprintf(f, "fsync = %s\n",
+                    c->journal.fsync == XT_FSYNC_ALWAYS ? "always"
+                    : c->journal.fsync == XT_FSYNC_NONE ? "none"
+                                                        : "batch");
+        break;
+    case K_U64: fprintf(f, "%s = %" PRIu64 "\n", k->name, *(const uint64_t *)p); break;
+    default: fprintf(f, "%s = %" PRIu32 "\n", k->name, *(const uint32_t *)p); break;
+    }
+}
+
+static void print_instrument(const xt_instrument_def_t *d, FILE *f)
+{
+    char b[XT_DECIMAL_BUFSZ];
+    fprintf(f, "\n[instrument %s]\n", d->symbol);
+    xt_decimal_format(d->tick, b);
+    fprintf(f, "tick = %s\n", b);
+    xt_decimal_format(d->lot, b);
+    fprintf(f, "lot = %s\n", b);
+    if (d->flags & XT_DEF_MIN) {
+        xt_decimal_format(d->min_qty, b);
+        fprintf(f, "min = %s\n", b);
+    }
+    if (d->flags & XT_DEF_MAX) {
+        xt_decimal_format(d->max_qty, b);
+        fprintf(f, "max = %s\n", b);
+    }
+    if (d->flags & XT_DEF_BAND) {
+        xt_decimal_format(d->ref_price, b);
+        fprintf(f, "ref = %s\n", b);
+        xt_decimal_format(d->band_pct, b);
+        fprintf(f, "band = %s\n", b);
+    }
+}
+
+void xt_config_print(const xt_server_config_t *c, FILE *f)
+{
+    const char *sec = "";
+    fprintf(f, "# xtrading settings (docs/config.md)\n");
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strcmp(sec, keys[i].section) != 0) {
+            sec = keys[i].section;
+            fprintf(f, "\n[%s]\n", sec);
+        }
+        print_key(c, &keys[i], f);
+    }
+    for (uint32_t i = 0; i < c->n_instruments; i++)
+        print_instrument(&c->instruments[i], f);
+}

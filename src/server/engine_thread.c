@@ -1,2 +1,296 @@
-/* src/server/engine_thread.c - stub, being written. */
-typedef int xt_stub_engine_thread;
+/* engine_thread.c - the single writer: drains the inbound ring in batches,
+ * journals and applies each request, commits the batch with one write and
+ * (per policy) one fdatasync, then releases the batch's messages to the
+ * gateway. Parks on an eventfd when idle; never spins.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "xt/error.h"
+
+#define BATCH_MAX 4096
+
+int64_t xt_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+int64_t xt_mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+int xt_req_push(xt_server_t *s, const xt_req_t *r)
+{
+    xt_req_ring_t *q = &s->ring;
+    uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+    if (h - t > q->mask)
+        return -1;
+    q->v[h & q->mask] = *r;
+    atomic_store_explicit(&q->head, h + 1, memory_order_release);
+    if (atomic_load_explicit(&s->engine_sleeping, memory_order_seq_cst)) {
+        uint64_t one = 1;
+        ssize_t n = write(s->engine_efd, &one, sizeof one);
+        (void)n;
+    }
+    return 0;
+}
+
+static void wake_gateway(xt_server_t *s)
+{
+    uint64_t one = 1;
+    ssize_t n = write(s->gateway_efd, &one, sizeof one);
+    (void)n;
+}
+
+static void reply_reject(xt_server_t *s, const xt_req_t *r, int reason)
+{
+    uint8_t f[XT_WIRE_MAX];
+    xt_msg_rejected_t m = {r->clordid, r->order_id, (uint16_t)reason,
+                           r->kind == XT_REQ_CANCEL  ? XT_MSG_CANCEL
+                           : r->kind == XT_REQ_AMEND ? XT_MSG_AMEND
+                                                     : XT_MSG_NEW_ORDER,
+                           r->kind == XT_REQ_NEW ? r->instrument : 0, 0};
+    size_t n = xt_wire_put_rejected(f, 0, 0, &m);
+    xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)n);
+}
+
+/* Journals and applies one command; answers the request itself when the
+ * command cannot be journaled. */
+static void submit(xt_server_t *s, const xt_req_t *r, xt_cmd_t *c)
+{
+    c->ts = xt_now_ns();
+    xt_sessions_begin(&s->sessions, c);
+    int rc = xt_journal_submit(&s->journal, c, xt_mono_ns());
+    if (rc == XT_EFAILED) {
+        atomic_store(&s->journal_failed, 1);
+        if (r)
+            reply_reject(s, r, XT_R_JOURNAL_FAILED);
+    } else if (rc != 0 && r) {
+        reply_reject(s, r, XT_R_INVALID_FIELD);
+    }
+    xt_sessions_begin(&s->sessions, NULL);
+}
+
+/* The order a request names: by order id, or by clordid in its session
+ * (INT64_MAX, which no order has, when unknown: the core then rejects
+ * UNKNOWN_ORDER, journaled like any reject). */
+static int64_t target(xt_server_t *s, const xt_req_t *r)
+{
+    if (r->order_id)
+        return r->order_id;
+    uint32_t i = xt_sessions_find(&s->sessions, r->account, r->session);
+    int64_t id = i == XT_NIL ? 0 : xt_sessions_order_by_clordid(&s->sessions, i, r->orig_clordid);
+    return id ? id : INT64_MAX;
+}
+
+static void on_new(xt_server_t *s, const xt_req_t *r)
+{
+    if (xt_sessions_account_open(&s->sessions, r->account) >= s->cfg.open_orders) {
+        reply_reject(s, r, XT_R_OPEN_ORDER_LIMIT);
+        return;
+    }
+    xt_cmd_t c = {.type = XT_CMD_NEW, .session = r->session, .clordid = r->clordid};
+    c.u.new_order = (xt_order_new_t){(int64_t)xt_journal_next_seq(&s->journal),
+                                     r->account,
+                                     r->instrument,
+                                     r->side,
+                                     r->type,
+                                     r->tif,
+                                     r->stp,
+                                     r->price,
+                                     r->qty};
+    submit(s, r, &c);
+}
+
+static void on_cancel(xt_server_t *s, const xt_req_t *r)
+{
+    xt_cmd_t c = {.type = XT_CMD_CANCEL, .session = r->session, .clordid = r->clordid};
+    c.u.cancel = (xt_order_cancel_t){target(s, r), r->account};
+    submit(s, r, &c);
+}
+
+static void on_amend(xt_server_t *s, const xt_req_t *r)
+{
+    int64_t id = target(s, r), price = r->price;
+    xt_order_info_t o;
+    if (price == 0)
+        price = xt_engine_order(&s->engine, id, &o) == 0 ? o.price : XT_PRICE_NONE;
+    xt_cmd_t c = {.type = XT_CMD_AMEND, .session = r->session, .clordid = r->clordid};
+    c.u.amend = (xt_order_amend_t){id, r->account, price, r->qty};
+    submit(s, r, &c);
+}
+
+static int64_t scratch[BATCH_MAX];
+
+/* Cancels the open orders of one session (or all of an account's sessions
+ * when sess is XT_NIL), optionally of one instrument. Each cancel is its
+ * own journaled command, from the order's own session. */
+static uint32_t cancel_all(xt_server_t *s, uint32_t account, uint32_t only_sess, uint32_t instrument)
+{
+    uint32_t done = 0;
+    for (;;) { /* in rounds of BATCH_MAX: the lists change as orders go */
+        uint32_t n = 0;
+        uint32_t first = only_sess != XT_NIL ? only_sess : xt_sessions_account_first(&s->sessions, account);
+        for (uint32_t i = first; i != XT_NIL && n < BATCH_MAX;
+             i = only_sess != XT_NIL ? XT_NIL : s->sessions.sess[i].acct_next)
+            for (uint32_t k = s->sessions.sess[i].open_head; k != XT_NIL && n < BATCH_MAX; k = s->sessions.refs[k].next) {
+                xt_order_info_t o;
+                int64_t id = s->sessions.refs[k].order_id;
+                if (instrument == UINT32_MAX || (xt_engine_order(&s->engine, id, &o) == 0 && o.instrument == instrument))
+                    scratch[n++] = id;
+            }
+        if (n == 0)
+            return done;
+        uint32_t before = done;
+        for (uint32_t k = 0; k < n; k++) {
+            const xt_ordref_t *ref = xt_sessions_ref(&s->sessions, scratch[k]);
+            if (!ref)
+                continue;
+            xt_cmd_t c = {.type = XT_CMD_CANCEL, .session = s->sessions.sess[ref->sess].number};
+            c.u.cancel = (xt_order_cancel_t){scratch[k], account};
+            submit(s, NULL, &c);
+            if (!xt_sessions_ref(&s->sessions, scratch[k]))
+                done++;
+        }
+        if (done == before || atomic_load(&s->journal_failed))
+            return done;
+    }
+}
+
+static void on_mass_cancel(xt_server_t *s, const xt_req_t *r)
+{
+    uint32_t n = cancel_all(s, r->account, XT_NIL, r->instrument);
+    uint8_t f[XT_WIRE_MAX];
+    xt_msg_mass_cancel_ack_t m = {r->request_id, n};
+    size_t len = xt_wire_put_mass_cancel_ack(f, 0, &m);
+    xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)len);
+}
+
+static void on_status(xt_server_t *s, const xt_req_t *r)
+{
+    int64_t id = target(s, r);
+    xt_order_info_t o;
+    xt_msg_status_reply_t m = {.request_id = r->request_id};
+    if (id != INT64_MAX && xt_engine_order(&s->engine, id, &o) == 0 && o.account == r->account) {
+        const xt_ordref_t *ref = xt_sessions_ref(&s->sessions, id);
+        m = (xt_msg_status_reply_t){r->request_id, id,     ref ? ref->clordid : 0, o.instrument, XT_OS_OPEN, o.side,
+                                    o.type,        o.tif,  o.price,               o.qty,        o.filled};
+    }
+    uint8_t f[XT_WIRE_MAX];
+    size_t len = xt_wire_put_status_reply(f, 0, &m);
+    xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)len);
+}
+
+static void handle(xt_server_t *s, const xt_req_t *r)
+{
+    if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed) && r->kind != XT_REQ_STATUS &&
+        r->kind != XT_REQ_SESSION_CANCEL) {
+        if (r->kind != XT_REQ_MASS_CANCEL)
+            reply_reject(s, r, XT_R_JOURNAL_FAILED);
+        return;
+    }
+    switch (r->kind) {
+    case XT_REQ_NEW: on_new(s, r); break;
+    case XT_REQ_CANCEL: on_cancel(s, r); break;
+    case XT_REQ_AMEND: on_amend(s, r); break;
+    case XT_REQ_MASS_CANCEL: on_mass_cancel(s, r); break;
+    case XT_REQ_STATUS: on_status(s, r); break;
+    case XT_REQ_SESSION_CANCEL: {
+        uint32_t i = xt_sessions_find(&s->sessions, r->account, r->session);
+        if (i != XT_NIL)
+            cancel_all(s, r->account, i, UINT32_MAX);
+        break;
+    }
+    default: break;
+    }
+}
+
+/* Waits for work: a request, or the next journal tick. */
+static void park(xt_server_t *s)
+{
+    atomic_store(&s->engine_sleeping, 1);
+    xt_req_ring_t *q = &s->ring;
+    if (atomic_load(&q->head) == atomic_load(&q->tail) && !atomic_load(&s->stop_engine)) {
+        struct pollfd p = {s->engine_efd, POLLIN, 0};
+        if (poll(&p, 1, 10) > 0) {
+            uint64_t v;
+            ssize_t n = read(s->engine_efd, &v, sizeof v);
+            (void)n;
+        }
+    }
+    atomic_store(&s->engine_sleeping, 0);
+}
+
+/* Back-pressure: the gateway must have read most of the outlog before the
+ * engine writes more, so nothing unread is overwritten. */
+static void wait_for_gateway(xt_server_t *s)
+{
+    while (s->log.head - atomic_load(&s->log.consumed) > s->log.cap / 2 && !atomic_load(&s->engine_done)) {
+        wake_gateway(s);
+        struct timespec t = {0, 100000};
+        nanosleep(&t, NULL);
+    }
+}
+
+static void *engine_main(void *arg)
+{
+    xt_server_t *s = arg;
+    xt_req_ring_t *q = &s->ring;
+    for (;;) {
+        if (atomic_exchange(&s->snapshot_request, 0))
+            xt_journal_snapshot(&s->journal, xt_mono_ns());
+        uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+        uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+        if (h == t) {
+            if (atomic_load(&s->stop_engine))
+                break;
+            if (xt_journal_tick(&s->journal, xt_mono_ns()) == XT_EFAILED)
+                atomic_store(&s->journal_failed, 1);
+            park(s);
+            continue;
+        }
+        wait_for_gateway(s);
+        uint64_t n = h - t < BATCH_MAX ? h - t : BATCH_MAX;
+        for (uint64_t k = 0; k < n; k++)
+            handle(s, &q->v[(t + k) & q->mask]);
+        atomic_store_explicit(&q->tail, t + n, memory_order_release);
+        if (xt_journal_commit(&s->journal, xt_mono_ns()) != 0)
+            atomic_store(&s->journal_failed, 1); /* nothing of this batch is released, ever */
+        else
+            xt_outlog_release(&s->log);
+        wake_gateway(s);
+        if (s->cfg.engine_delay_us) {
+            struct timespec d = {s->cfg.engine_delay_us / 1000000, (long)(s->cfg.engine_delay_us % 1000000) * 1000};
+            nanosleep(&d, NULL);
+        }
+    }
+    atomic_store(&s->engine_done, 1);
+    wake_gateway(s);
+    return NULL;
+}
+
+int xt_engine_thread_start(xt_server_t *s)
+{
+    return pthread_create(&s->engine_thread, NULL, engine_main, s) == 0 ? 0 : -1;
+}
+
+void xt_engine_thread_join(xt_server_t *s)
+{
+    atomic_store(&s->stop_engine, 1);
+    uint64_t one = 1;
+    ssize_t n = write(s->engine_efd, &one, sizeof one);
+    (void)n;
+    pthread_join(s->engine_thread, NULL);
+}

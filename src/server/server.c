@@ -1,2 +1,194 @@
-/* src/server/server.c - stub, being written. */
-typedef int xt_stub_server;
+/* server.c - xtrading serve: opens the journaled engine, the sessions and the
+ * listening socket, runs the engine thread and the gateway, and stops
+ * cleanly (see server.h).
+ */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "xt/error.h"
+
+static int fail(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *why, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+}
+
+static int listen_on(xt_server_t *s, char *why, size_t n)
+{
+    const char *host = s->cfg.listen_host;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s->cfg.listen_port)};
+    if (strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0)
+        a.sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (strcmp(host, "localhost") == 0)
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+        return fail(why, n, "server.listen: '%s' is not an IPv4 address", host);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4096) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return fail(why, n, "listen on %s:%u: %s", host, (unsigned)s->cfg.listen_port, strerror(e));
+    }
+    socklen_t al = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    s->listen_fd = fd;
+    s->port = ntohs(a.sin_port);
+    return 0;
+}
+
+/* Defines the configured instruments the journal does not have yet. */
+static int define_instruments(xt_server_t *s, char *why, size_t n)
+{
+    int added = 0;
+    for (uint32_t k = 0; k < s->cfg.n_instruments; k++) {
+        const xt_instrument_def_t *d = &s->cfg.instruments[k];
+        if (xt_engine_find_symbol(&s->engine, d->symbol, strlen(d->symbol)) != XT_INSTRUMENT_NONE)
+            continue;
+        xt_cmd_t c = {.type = XT_CMD_INSTRUMENT, .ts = xt_now_ns()};
+        c.u.instrument = *d;
+        xt_sessions_begin(&s->sessions, &c);
+        int rc = xt_journal_submit(&s->journal, &c, xt_mono_ns());
+        if (rc)
+            return fail(why, n, "instrument %s: %s", d->symbol, xt_strerror(rc));
+        added = 1;
+    }
+    if (added && xt_journal_commit(&s->journal, xt_mono_ns()) != 0)
+        return fail(why, n, "journal: %s", xt_journal_failed(&s->journal));
+    return 0;
+}
+
+static int instrument_frames(xt_server_t *s)
+{
+    uint32_t n = xt_engine_instrument_count(&s->engine);
+    s->instrument_frames = calloc(n ? n : 1, sizeof *s->instrument_frames);
+    if (!s->instrument_frames)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        xt_instrument_info_t in;
+        xt_engine_instrument(&s->engine, i, &in);
+        xt_msg_instrument_t m = {.id = i,
+                                 .has_band = (uint8_t)in.has_band,
+                                 .tick_m = in.def.tick.m,
+                                 .lot_m = in.def.lot.m,
+                                 .min_qty = in.min_lots,
+                                 .max_qty = in.max_lots,
+                                 .band_low = in.has_band ? in.band_low : 0,
+                                 .band_high = in.has_band ? in.band_high : 0,
+                                 .tick_scale = in.def.tick.scale,
+                                 .lot_scale = in.def.lot.scale};
+        memcpy(m.symbol, in.symbol, strnlen(in.symbol, sizeof m.symbol));
+        xt_wire_put_instrument(s->instrument_frames[i], 0, &m);
+    }
+    s->n_instruments = n;
+    return 0;
+}
+
+static int open_ring(xt_server_t *s)
+{
+    uint32_t cap = 2;
+    while (cap < s->cfg.inbound_ring)
+        cap <<= 1;
+    s->ring.v = calloc(cap, sizeof *s->ring.v);
+    s->ring.mask = cap - 1;
+    s->engine_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->gateway_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return s->ring.v && s->engine_efd >= 0 && s->gateway_efd >= 0 ? 0 : -1;
+}
+
+int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, size_t n)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->listen_fd = s->engine_efd = s->gateway_efd = -1;
+    raise_fd_limit();
+    int rc = s->cfg.credentials[0] ? xt_creds_load(&s->creds, s->cfg.credentials, why, n) : xt_creds_demo(&s->creds);
+    if (rc)
+        return why[0] ? -1 : fail(why, n, "credentials: %s", xt_strerror(rc));
+    if (xt_outlog_init(&s->log, s->cfg.resume_messages) ||
+        xt_sessions_init(&s->sessions, &s->log, s->cfg.max_sessions, s->cfg.engine.max_orders))
+        return fail(why, n, "out of memory for the sessions and the message log");
+    xt_journal_config_t jc = s->cfg.journal;
+    jc.ext = &s->sessions.ext;
+    rc = xt_journal_open(&s->journal, s->cfg.data_dir, &jc, NULL, &s->cfg.engine, xt_sessions_sink, &s->sessions,
+                         &s->engine, xt_mono_ns());
+    if (rc)
+        return fail(why, n, "%s: %s", s->cfg.data_dir, s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc));
+    s->journal_open = 1;
+    xt_outlog_release(&s->log); /* recovered messages are history: routed at once */
+    if (define_instruments(s, why, n) || instrument_frames(s) || open_ring(s))
+        return why[0] ? -1 : fail(why, n, "out of memory");
+    xt_outlog_release(&s->log);
+    if (listen_on(s, why, n))
+        return -1;
+    /* The threads inherit this mask; the gateway takes the signals from a signalfd. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (xt_gateway_init(s))
+        return fail(why, n, "gateway: out of memory");
+    return 0;
+}
+
+int xt_server_run(xt_server_t *s)
+{
+    if (xt_engine_thread_start(s))
+        return -1;
+    xt_gateway_run(s);
+    xt_engine_thread_join(s);
+    return 0;
+}
+
+int xt_server_close(xt_server_t *s)
+{
+    int rc = 0;
+    if (s->journal_open)
+        rc = xt_journal_close(&s->journal, xt_mono_ns());
+    xt_gateway_destroy(s);
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    if (s->engine_efd >= 0)
+        close(s->engine_efd);
+    if (s->gateway_efd >= 0)
+        close(s->gateway_efd);
+    free(s->ring.v);
+    free(s->instrument_frames);
+    if (s->journal_open)
+        xt_engine_destroy(&s->engine);
+    xt_sessions_destroy(&s->sessions);
+    xt_outlog_destroy(&s->log);
+    xt_creds_free(&s->creds);
+    return rc;
+}

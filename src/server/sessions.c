@@ -1,2 +1,569 @@
-/* src/server/sessions.c - stub, being written. */
-typedef int xt_stub_sessions;
+/* sessions.c - sessions, order ownership and message making on the engine
+ * thread (see sessions.h).
+ *
+ * Snapshot extension layout (little-endian), docs/journal-format.md:
+ *   0  u32 magic "XTSE", 4 u32 version 1, 8 u32 sessions, 12 u32 refs,
+ *   16 u64 outlog head, 24 u64 first position kept, 32 u64 messages made
+ *   sessions, 32 bytes each: account u32, number u32, next_seq u64,
+ *     last_clordid u64, last_pos1 u64
+ *   open orders, 24 bytes each, per session in its list order: order_id i64,
+ *     clordid u64, session index u32, zero u32
+ *   outlog slots from the first kept position to head, 112 bytes each:
+ *     prev1 u64, account u32, session u32, conn u32, len u16, flags u8,
+ *     zero u8, frame 88 bytes
+ */
+#include "sessions.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal/codec.h"
+#include "xt/error.h"
+#include "xt/wire.h"
+
+#define EXT_MAGIC 0x45535458u /* "XTSE" */
+#define EXT_HDR 40
+#define EXT_SESS 32
+#define EXT_REF 24
+#define EXT_SLOT 112
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint32_t pow2_at_least(uint64_t n)
+{
+    uint32_t p = 16;
+    while (p < n && p < (1u << 30))
+        p <<= 1;
+    return p;
+}
+
+static void clear(xt_sessions_t *s)
+{
+    s->n_sessions = 0;
+    s->n_acct = 0;
+    memset(s->sess_buckets, 0xff, sizeof(uint32_t) * (s->sess_mask + 1));
+    memset(s->acct_buckets, 0xff, sizeof(uint32_t) * (s->sess_mask + 1));
+    memset(s->id_buckets, 0xff, sizeof(uint32_t) * (s->ref_mask + 1));
+    memset(s->cl_buckets, 0xff, sizeof(uint32_t) * (s->ref_mask + 1));
+    for (uint32_t i = 0; i < s->max_refs; i++) {
+        s->refs[i].sess = XT_NIL;
+        s->refs[i].next = i + 1 < s->max_refs ? i + 1 : XT_NIL;
+    }
+    s->free_ref = 0;
+    s->messages = 0;
+    s->log->head = 0;
+    atomic_store(&s->log->released, 0);
+    atomic_store(&s->log->consumed, 0);
+}
+
+static void ext_reset(void *ctx)
+{
+    clear(ctx);
+}
+
+static uint64_t ext_size(void *ctx);
+static void ext_write(void *ctx, void (*put)(void *out, const void *p, size_t n), void *out);
+static int ext_load(void *ctx, uint64_t len, int (*get)(void *in, void *p, size_t n), void *in);
+
+static void ext_on_cmd(void *ctx, const xt_cmd_t *cmd)
+{
+    xt_sessions_begin(ctx, cmd);
+}
+
+int xt_sessions_init(xt_sessions_t *s, xt_outlog_t *log, uint32_t max_sessions, uint32_t max_orders)
+{
+    memset(s, 0, sizeof *s);
+    s->log = log;
+    s->max_sessions = max_sessions;
+    s->sess_mask = pow2_at_least(2ull * max_sessions) - 1;
+    s->max_refs = max_orders + 16;
+    s->ref_mask = pow2_at_least(2ull * s->max_refs) - 1;
+    s->sess = calloc(max_sessions, sizeof *s->sess);
+    s->acct = calloc(max_sessions, sizeof *s->acct);
+    s->sess_buckets = malloc(sizeof(uint32_t) * (s->sess_mask + 1));
+    s->acct_buckets = malloc(sizeof(uint32_t) * (s->sess_mask + 1));
+    s->refs = malloc(sizeof *s->refs * s->max_refs);
+    s->id_buckets = malloc(sizeof(uint32_t) * (s->ref_mask + 1));
+    s->cl_buckets = malloc(sizeof(uint32_t) * (s->ref_mask + 1));
+    if (!s->sess || !s->acct || !s->sess_buckets || !s->acct_buckets || !s->refs || !s->id_buckets ||
+        !s->cl_buckets) {
+        xt_sessions_destroy(s);
+        return XT_ENOMEM;
+    }
+    clear(s);
+    s->cur_sess = XT_NIL;
+    s->ext = (xt_snap_ext_t){s, ext_size, ext_write, ext_load, ext_reset, ext_on_cmd};
+    return 0;
+}
+
+void xt_sessions_destroy(xt_sessions_t *s)
+{
+    free(s->sess);
+    free(s->acct);
+    free(s->sess_buckets);
+    free(s->acct_buckets);
+    free(s->refs);
+    free(s->id_buckets);
+    free(s->cl_buckets);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- tables ------------------------------------------------------------- */
+
+static uint32_t sess_bucket(const xt_sessions_t *s, uint32_t account, uint32_t number)
+{
+    return (uint32_t)(mix(((uint64_t)account << 32) | number) & s->sess_mask);
+}
+
+uint32_t xt_sessions_find(const xt_sessions_t *s, uint32_t account, uint32_t number)
+{
+    for (uint32_t i = s->sess_buckets[sess_bucket(s, account, number)]; i != XT_NIL; i = s->sess[i].hnext)
+        if (s->sess[i].account == account && s->sess[i].number == number)
+            return i;
+    return XT_NIL;
+}
+
+static xt_acct_t *acct_find(const xt_sessions_t *s, uint32_t account)
+{
+    for (uint32_t i = s->acct_buckets[mix(account) & s->sess_mask]; i != XT_NIL; i = s->acct[i].hnext)
+        if (s->acct[i].account == account)
+            return &s->acct[i];
+    return NULL;
+}
+
+uint32_t xt_sessions_account_open(const xt_sessions_t *s, uint32_t account)
+{
+    const xt_acct_t *a = acct_find(s, account);
+    return a ? a->open : 0;
+}
+
+uint32_t xt_sessions_account_first(const xt_sessions_t *s, uint32_t account)
+{
+    const xt_acct_t *a = acct_find(s, account);
+    return a ? a->first_sess : XT_NIL;
+}
+
+/* Finds or creates; XT_NIL when the table is full. */
+static uint32_t sess_get(xt_sessions_t *s, uint32_t account, uint32_t number)
+{
+    uint32_t i = xt_sessions_find(s, account, number);
+    if (i != XT_NIL || s->n_sessions == s->max_sessions)
+        return i;
+    i = s->n_sessions++;
+    xt_sess_t *x = &s->sess[i];
+    memset(x, 0, sizeof *x);
+    x->account = account;
+    x->number = number;
+    x->next_seq = 1;
+    x->open_head = XT_NIL;
+    uint32_t b = sess_bucket(s, account, number);
+    x->hnext = s->sess_buckets[b];
+    s->sess_buckets[b] = i;
+    xt_acct_t *a = acct_find(s, account);
+    if (!a) {
+        a = &s->acct[s->n_acct];
+        a->account = account;
+        a->open = 0;
+        a->first_sess = XT_NIL;
+        uint32_t ab = (uint32_t)(mix(account) & s->sess_mask);
+        a->hnext = s->acct_buckets[ab];
+        s->acct_buckets[ab] = s->n_acct++;
+    }
+    x->acct_next = a->first_sess;
+    a->first_sess = i;
+    return i;
+}
+
+static uint32_t id_bucket(const xt_sessions_t *s, int64_t id)
+{
+    return (uint32_t)(mix((uint64_t)id) & s->ref_mask);
+}
+
+static uint32_t cl_bucket(const xt_sessions_t *s, uint32_t sess, uint64_t clordid)
+{
+    return (uint32_t)(mix(clordid ^ ((uint64_t)sess << 40) ^ sess) & s->ref_mask);
+}
+
+static uint32_t ref_find(const xt_sessions_t *s, int64_t id)
+{
+    for (uint32_t i = s->id_buckets[id_bucket(s, id)]; i != XT_NIL; i = s->refs[i].hnext_id)
+        if (s->refs[i].order_id == id)
+            return i;
+    return XT_NIL;
+}
+
+const xt_ordref_t *xt_sessions_ref(const xt_sessions_t *s, int64_t order_id)
+{
+    uint32_t i = ref_find(s, order_id);
+    return i == XT_NIL ? NULL : &s->refs[i];
+}
+
+int64_t xt_sessions_order_by_clordid(const xt_sessions_t *s, uint32_t sess, uint64_t clordid)
+{
+    for (uint32_t i = s->cl_buckets[cl_bucket(s, sess, clordid)]; i != XT_NIL; i = s->refs[i].hnext_cl)
+        if (s->refs[i].sess == sess && s->refs[i].clordid == clordid)
+            return s->refs[i].order_id;
+    return 0;
+}
+
+static void ref_add(xt_sessions_t *s, uint32_t sess, int64_t id, uint64_t clordid)
+{
+    uint32_t i = s->free_ref;
+    if (i == XT_NIL)
+        return; /* cannot happen: more refs than the engine has orders */
+    xt_ordref_t *r = &s->refs[i];
+    s->free_ref = r->next;
+    r->order_id = id;
+    r->clordid = clordid;
+    r->sess = sess;
+    xt_sess_t *x = &s->sess[sess];
+    r->prev = XT_NIL;
+    r->next = x->open_head;
+    if (x->open_head != XT_NIL)
+        s->refs[x->open_head].prev = i;
+    x->open_head = i;
+    x->n_open++;
+    uint32_t b = id_bucket(s, id);
+    r->hnext_id = s->id_buckets[b];
+    s->id_buckets[b] = i;
+    b = cl_bucket(s, sess, clordid);
+    r->hnext_cl = s->cl_buckets[b];
+    s->cl_buckets[b] = i;
+    xt_acct_t *a = acct_find(s, x->account);
+    if (a)
+        a->open++;
+}
+
+static void unchain(xt_sessions_t *s, uint32_t *head, uint32_t i, int by_id)
+{
+    for (uint32_t *p = head; *p != XT_NIL; p = by_id ? &s->refs[*p].hnext_id : &s->refs[*p].hnext_cl)
+        if (*p == i) {
+            *p = by_id ? s->refs[i].hnext_id : s->refs[i].hnext_cl;
+            return;
+        }
+}
+
+static void ref_remove(xt_sessions_t *s, uint32_t i)
+{
+    xt_ordref_t *r = &s->refs[i];
+    xt_sess_t *x = &s->sess[r->sess];
+    unchain(s, &s->id_buckets[id_bucket(s, r->order_id)], i, 1);
+    unchain(s, &s->cl_buckets[cl_bucket(s, r->sess, r->clordid)], i, 0);
+    if (r->prev != XT_NIL)
+        s->refs[r->prev].next = r->next;
+    else
+        x->open_head = r->next;
+    if (r->next != XT_NIL)
+        s->refs[r->next].prev = r->prev;
+    x->n_open--;
+    xt_acct_t *a = acct_find(s, x->account);
+    if (a && a->open)
+        a->open--;
+    r->sess = XT_NIL;
+    r->next = s->free_ref;
+    s->free_ref = i;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+static void emit(xt_sessions_t *s, uint32_t sess, uint8_t *frame, size_t len)
+{
+    xt_sess_t *x = &s->sess[sess];
+    xt_wire_set_seq(frame, XT_WF_SEQUENCED, x->next_seq++);
+    uint64_t pos = xt_outlog_append(s->log, x->account, x->number, x->last_pos1, 0, 0, frame, (uint16_t)len);
+    x->last_pos1 = pos + 1;
+    s->messages++;
+}
+
+void xt_sessions_ephemeral(xt_sessions_t *s, uint32_t account, uint32_t number, uint32_t conn, uint8_t *frame,
+                           uint16_t len)
+{
+    uint32_t i = xt_sessions_find(s, account, number);
+    uint64_t last = i == XT_NIL ? 0 : s->sess[i].next_seq - 1;
+    xt_wire_set_seq(frame, 0, last);
+    xt_outlog_append(s->log, account, number, 0, conn, XT_OL_EPHEMERAL, frame, len);
+}
+
+void xt_sessions_begin(xt_sessions_t *s, const xt_cmd_t *cmd)
+{
+    s->cur = cmd;
+    s->cur_sess = XT_NIL;
+}
+
+static uint32_t cmd_account(const xt_cmd_t *c)
+{
+    switch (c->type) {
+    case XT_CMD_NEW: return c->u.new_order.account;
+    case XT_CMD_CANCEL: return c->u.cancel.account;
+    case XT_CMD_AMEND: return c->u.amend.account;
+    default: return 0;
+    }
+}
+
+/* The command's session, created on its first event: only applied (hence
+ * journaled) commands change session state. */
+static uint32_t origin(xt_sessions_t *s)
+{
+    const xt_cmd_t *c = s->cur;
+    if (s->cur_sess != XT_NIL || !c || c->session == 0)
+        return s->cur_sess;
+    s->cur_sess = sess_get(s, cmd_account(c), c->session);
+    if (s->cur_sess != XT_NIL && c->clordid > s->sess[s->cur_sess].last_clordid)
+        s->sess[s->cur_sess].last_clordid = c->clordid;
+    return s->cur_sess;
+}
+
+static int64_t wire_price(int64_t p)
+{
+    return p == XT_PRICE_NONE ? 0 : p;
+}
+
+static uint8_t request_type(uint8_t cmd_type)
+{
+    return cmd_type == XT_CMD_CANCEL ? XT_MSG_CANCEL : cmd_type == XT_CMD_AMEND ? XT_MSG_AMEND : XT_MSG_NEW_ORDER;
+}
+
+static void on_accepted(xt_sessions_t *s, uint32_t o, const xt_event_t *e, int64_t ts)
+{
+    ref_add(s, o, e->order_id, s->cur->clordid);
+    uint8_t f[XT_WIRE_MAX];
+    xt_msg_accepted_t m = {s->cur->clordid, e->order_id, e->instrument, e->side, e->ord_type, e->tif, e->stp,
+                           wire_price(e->price), e->qty, ts};
+    emit(s, o, f, xt_wire_put_accepted(f, XT_WF_SEQUENCED, 0, &m));
+}
+
+static void on_rejected(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b, const xt_event_t *e)
+{
+    uint8_t f[XT_WIRE_MAX];
+    int is_new = b->cmd_type == XT_CMD_NEW;
+    xt_msg_rejected_t m = {s->cur->clordid, is_new ? 0 : e->order_id, e->reason, request_type(b->cmd_type),
+                           is_new ? e->instrument : 0, b->ts};
+    emit(s, o, f, xt_wire_put_rejected(f, XT_WF_SEQUENCED, 0, &m));
+}
+
+static void fill(xt_sessions_t *s, int64_t id, const xt_event_t *e, int maker, int64_t ts)
+{
+    uint32_t i = ref_find(s, id);
+    if (i == XT_NIL)
+        return;
+    const xt_ordref_t *r = &s->refs[i];
+    int64_t remaining = maker ? e->u.trade.maker_remaining : e->remaining;
+    uint8_t f[XT_WIRE_MAX];
+    xt_msg_fill_t m = {r->clordid,
+                       id,
+                       e->u.trade.trade_id,
+                       e->instrument,
+                       (uint8_t)(maker ? !e->side : e->side),
+                       maker ? XT_LIQ_MAKER : XT_LIQ_TAKER,
+                       e->price,
+                       e->qty,
+                       remaining,
+                       ts};
+    emit(s, r->sess, f, xt_wire_put_fill(f, XT_WF_SEQUENCED, 0, &m));
+    if (remaining == 0)
+        ref_remove(s, i);
+}
+
+static void on_canceled(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b, const xt_event_t *e)
+{
+    uint32_t i = ref_find(s, e->order_id);
+    if (i == XT_NIL)
+        return;
+    uint32_t owner = s->refs[i].sess;
+    int by_request = b->cmd_type == XT_CMD_CANCEL && o != XT_NIL;
+    uint8_t f[XT_WIRE_MAX];
+    xt_msg_canceled_t m = {s->refs[i].clordid, e->order_id,  e->instrument, e->side, e->reason, e->qty,
+                           by_request && o == owner ? s->cur->clordid : 0, b->ts};
+    emit(s, owner, f, xt_wire_put_canceled(f, XT_WF_SEQUENCED, 0, &m));
+    if (by_request && o != owner && s->cur->clordid) { /* the requester gets its answer too */
+        m.request_clordid = s->cur->clordid;
+        emit(s, o, f, xt_wire_put_canceled(f, XT_WF_SEQUENCED, 0, &m));
+    }
+    ref_remove(s, i);
+}
+
+static void on_amended(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b, const xt_event_t *e)
+{
+    uint32_t i = ref_find(s, e->order_id);
+    if (i == XT_NIL)
+        return;
+    uint32_t owner = s->refs[i].sess;
+    uint8_t f[XT_WIRE_MAX];
+    xt_msg_amended_t m = {o == owner ? s->cur->clordid : 0, e->order_id, s->refs[i].clordid, e->price, e->qty,
+                          (uint8_t)((e->flags & XT_EVF_PRIORITY_KEPT) != 0), b->ts};
+    emit(s, owner, f, xt_wire_put_amended(f, XT_WF_SEQUENCED, 0, &m));
+    if (o != XT_NIL && o != owner && s->cur->clordid) {
+        m.clordid = s->cur->clordid;
+        emit(s, o, f, xt_wire_put_amended(f, XT_WF_SEQUENCED, 0, &m));
+    }
+}
+
+void xt_sessions_sink(void *ctx, const xt_event_batch_t *b)
+{
+    xt_sessions_t *s = ctx;
+    uint32_t o = origin(s);
+    for (uint32_t k = 0; k < b->n; k++) {
+        const xt_event_t *e = &b->events[k];
+        switch (e->type) {
+        case XT_EV_ACCEPTED:
+            if (o != XT_NIL)
+                on_accepted(s, o, e, b->ts);
+            break;
+        case XT_EV_REJECTED:
+            if (o != XT_NIL)
+                on_rejected(s, o, b, e);
+            break;
+        case XT_EV_TRADE:
+            fill(s, e->order_id, e, 0, b->ts);
+            fill(s, e->u.trade.maker_id, e, 1, b->ts);
+            break;
+        case XT_EV_CANCELED: on_canceled(s, o, b, e); break;
+        case XT_EV_AMENDED: on_amended(s, o, b, e); break;
+        default: break;
+        }
+    }
+}
+
+/* ---- snapshot extension ------------------------------------------------- */
+
+static uint64_t first_kept(const xt_sessions_t *s)
+{
+    return s->log->head > s->log->cap ? s->log->head - s->log->cap : 0;
+}
+
+static uint32_t count_refs(const xt_sessions_t *s)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->n_sessions; i++)
+        n += s->sess[i].n_open;
+    return n;
+}
+
+static uint64_t ext_size(void *ctx)
+{
+    xt_sessions_t *s = ctx;
+    return EXT_HDR + (uint64_t)s->n_sessions * EXT_SESS + (uint64_t)count_refs(s) * EXT_REF +
+           (s->log->head - first_kept(s)) * EXT_SLOT;
+}
+
+static void ext_write(void *ctx, void (*put)(void *out, const void *p, size_t n), void *out)
+{
+    xt_sessions_t *s = ctx;
+    uint8_t b[EXT_SLOT];
+    memset(b, 0, sizeof b);
+    xt_put32(b, EXT_MAGIC);
+    xt_put32(b + 4, 1);
+    xt_put32(b + 8, s->n_sessions);
+    xt_put32(b + 12, count_refs(s));
+    xt_put64(b + 16, s->log->head);
+    xt_put64(b + 24, first_kept(s));
+    xt_put64(b + 32, s->messages);
+    put(out, b, EXT_HDR);
+    for (uint32_t i = 0; i < s->n_sessions; i++) {
+        const xt_sess_t *x = &s->sess[i];
+        xt_put32(b, x->account);
+        xt_put32(b + 4, x->number);
+        xt_put64(b + 8, x->next_seq);
+        xt_put64(b + 16, x->last_clordid);
+        xt_put64(b + 24, x->last_pos1);
+        put(out, b, EXT_SESS);
+    }
+    for (uint32_t i = 0; i < s->n_sessions; i++)
+        for (uint32_t r = s->sess[i].open_head; r != XT_NIL; r = s->refs[r].next) {
+            memset(b, 0, EXT_REF);
+            xt_put64(b, (uint64_t)s->refs[r].order_id);
+            xt_put64(b + 8, s->refs[r].clordid);
+            xt_put32(b + 16, i);
+            put(out, b, EXT_REF);
+        }
+    for (uint64_t p = first_kept(s); p < s->log->head; p++) {
+        const xt_outlog_slot_t *sl = &s->log->slots[p % s->log->cap];
+        memset(b, 0, sizeof b);
+        xt_put64(b, sl->prev1);
+        xt_put32(b + 8, sl->account);
+        xt_put32(b + 12, sl->session);
+        xt_put32(b + 16, sl->conn);
+        b[20] = (uint8_t)sl->len;
+        b[21] = (uint8_t)(sl->len >> 8);
+        b[22] = sl->flags;
+        memcpy(b + 24, sl->frame, XT_OUTLOG_FRAME);
+        put(out, b, EXT_SLOT);
+    }
+}
+
+static int load_sessions(xt_sessions_t *s, uint32_t n, int (*get)(void *, void *, size_t), void *in)
+{
+    uint8_t b[EXT_SESS];
+    for (uint32_t k = 0; k < n; k++) {
+        if (get(in, b, EXT_SESS) != 0)
+            return -1;
+        uint32_t i = sess_get(s, xt_get32(b), xt_get32(b + 4));
+        if (i != k)
+            return -1; /* a duplicate session */
+        s->sess[i].next_seq = xt_get64(b + 8);
+        s->sess[i].last_clordid = xt_get64(b + 16);
+        s->sess[i].last_pos1 = xt_get64(b + 24);
+    }
+    return 0;
+}
+
+static int load_refs(xt_sessions_t *s, uint32_t n, int (*get)(void *, void *, size_t), void *in)
+{
+    uint8_t b[EXT_REF];
+    for (uint32_t k = 0; k < n; k++) {
+        if (get(in, b, EXT_REF) != 0)
+            return -1;
+        int64_t id = (int64_t)xt_get64(b);
+        uint32_t sess = xt_get32(b + 16);
+        if (sess >= s->n_sessions || id <= 0 || ref_find(s, id) != XT_NIL || s->free_ref == XT_NIL)
+            return -1;
+        ref_add(s, sess, id, xt_get64(b + 8));
+    }
+    return 0;
+}
+
+static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, int (*get)(void *, void *, size_t), void *in)
+{
+    if (head < first || head - first > s->log->cap)
+        return -1;
+    uint8_t b[EXT_SLOT];
+    s->log->head = first;
+    for (uint64_t p = first; p < head; p++) {
+        if (get(in, b, EXT_SLOT) != 0)
+            return -1;
+        uint16_t len = (uint16_t)(b[20] | b[21] << 8);
+        if (len > XT_OUTLOG_FRAME)
+            return -1;
+        xt_outlog_append(s->log, xt_get32(b + 8), xt_get32(b + 12), xt_get64(b), xt_get32(b + 16), b[22], b + 24,
+                         len);
+    }
+    xt_outlog_release(s->log);
+    atomic_store(&s->log->consumed, head);
+    return 0;
+}
+
+static int ext_load(void *ctx, uint64_t len, int (*get)(void *in, void *p, size_t n), void *in)
+{
+    xt_sessions_t *s = ctx;
+    clear(s);
+    if (len == 0)
+        return 0;
+    uint8_t h[EXT_HDR];
+    if (len < EXT_HDR || get(in, h, EXT_HDR) != 0 || xt_get32(h) != EXT_MAGIC || xt_get32(h + 4) != 1)
+        return -1;
+    uint32_t ns = xt_get32(h + 8), nr = xt_get32(h + 12);
+    uint64_t head = xt_get64(h + 16), first = xt_get64(h + 24);
+    if (ns > s->max_sessions || nr > s->max_refs || head < first ||
+        len != EXT_HDR + (uint64_t)ns * EXT_SESS + (uint64_t)nr * EXT_REF + (head - first) * EXT_SLOT)
+        return -1;
+    if (load_sessions(s, ns, get, in) || load_refs(s, nr, get, in) || load_log(s, first, head, get, in))
+        return -1;
+    s->messages = xt_get64(h + 32);
+    return 0;
+}

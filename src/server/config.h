@@ -1,0 +1,96 @@
+/* config.h - the server's settings: embedded defaults, a config file, and
+ * command-line overrides, in that order.
+ *
+ * File format (docs/config.md, commented example in etc/xtrading.conf): INI.
+ * `# comment` and `; comment` lines, `[section]` headers, `key = value`
+ * lines; instruments are sections named `[instrument SYMBOL]`. Unknown
+ * sections or keys, bad values and duplicate instruments are errors that
+ * name the file and line. Relative paths in the file are relative to the
+ * file's directory; on the command line, to the working directory.
+ *
+ * Keys (section.key = default):
+ *   server.listen = 127.0.0.1:9001       host:port (port 0: any free port)
+ *   server.credentials = (embedded demo accounts)   path of the credentials file
+ *   server.max_connections = 20000
+ *   server.max_connections_per_ip = 20000
+ *   server.max_sessions = 65536          sessions known to the engine (all time)
+ *   server.max_frame = 256               bytes, 104..65535
+ *   server.login_timeout_ms = 5000
+ *   server.heartbeat_ms = 5000           default heartbeat interval
+ *   server.login_skew_ms = 30000
+ *   server.output_limit = 4194304        bytes queued to one connection
+ *   server.resume_messages = 1048576     sequenced messages kept for resume
+ *   server.inbound_ring = 65536          requests queued to the engine
+ *   journal.dir = data
+ *   journal.fsync = batch                batch | always | none | interval=<ms>
+ *   journal.batch_max = 4096
+ *   journal.batch_max_us = 1000
+ *   journal.segment_bytes = 67108864
+ *   journal.snapshot_every = 0           commands; 0: not by count
+ *   journal.snapshot_secs = 300          0: not by time
+ *   journal.keep_snapshots = 2
+ *   limits.rate = 100000                 orders/s per session (token bucket)
+ *   limits.burst = 10000
+ *   limits.open_orders = 100000          open orders per account
+ *   engine.max_orders = 1048576
+ *   engine.max_levels = 262144
+ *   engine.max_instruments = 1024
+ *   debug.engine_delay_us = 0            test hook: the engine thread sleeps this long per batch
+ *   [instrument SYM]  tick, lot (required); min, max (quantities), ref (price)
+ *                     and band (percent, needs ref) optional - decimals as in
+ *                     docs/replay-format.md
+ */
+#ifndef XT_SERVER_CONFIG_H
+#define XT_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "journal/journal.h"
+#include "xt/command.h"
+#include "xt/engine.h"
+
+#define XT_CONFIG_PATH_MAX 1024
+#define XT_CONFIG_MAX_INSTRUMENTS 256
+
+typedef struct xt_server_config {
+    /* server */
+    char listen_host[64];
+    uint16_t listen_port;
+    char credentials[XT_CONFIG_PATH_MAX]; /* "" : the embedded demo credentials */
+    uint32_t max_connections, max_connections_per_ip, max_sessions;
+    uint32_t max_frame, login_timeout_ms, heartbeat_ms, login_skew_ms;
+    uint64_t output_limit, resume_messages;
+    uint32_t inbound_ring;
+    /* journal */
+    char data_dir[XT_CONFIG_PATH_MAX];
+    xt_journal_config_t journal;
+    /* limits */
+    uint32_t rate, burst, open_orders;
+    /* engine */
+    xt_engine_config_t engine;
+    /* debug */
+    uint32_t engine_delay_us;
+    /* instruments, in the order given */
+    uint32_t n_instruments;
+    xt_instrument_def_t instruments[XT_CONFIG_MAX_INSTRUMENTS];
+} xt_server_config_t;
+
+/* The embedded defaults: the settings above, and the demo instruments of
+ * etc/xtrading.conf (600519.SH, BTC-USDT, ...). */
+void xt_config_defaults(xt_server_config_t *c);
+
+/* Reads a config file on top of c. Instruments in the file replace the
+ * embedded ones (all of them, if the file has any). Returns 0, or -1 with
+ * "FILE:LINE: what is wrong" in why. */
+int xt_config_load(xt_server_config_t *c, const char *path, char *why, size_t whylen);
+
+/* Sets one key ("server.listen", "limits.rate", ...) from text, as a
+ * --set section.key=value flag does. Returns 0 or -1 with a message. */
+int xt_config_set(xt_server_config_t *c, const char *key, const char *value, char *why, size_t whylen);
+
+/* Prints the effective settings in the config file format (loadable again). */
+void xt_config_print(const xt_server_config_t *c, FILE *f);
+
+#endif

@@ -1,0 +1,101 @@
+/* server.h - xtrading serve: the engine thread and the gateway (I/O) thread
+ * around a journaled engine (DESIGN.md §1).
+ *
+ *   gateway thread  epoll over every socket: frames, login, rate limits,
+ *                   gateway rejects; requests into the inbound ring
+ *   engine thread   drains the ring in batches: sessions_begin + journal
+ *                   submit per request, one commit per batch, then releases
+ *                   the batch's messages in the outlog and wakes the gateway
+ *   gateway thread  sends released messages to the sessions' connections
+ *
+ * The inbound ring is bounded: when it is full the gateway answers
+ * OVERLOADED at once. Nothing blocks the gateway on the engine.
+ */
+#ifndef XT_SERVER_SERVER_H
+#define XT_SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "credentials.h"
+#include "journal/journal.h"
+#include "outlog.h"
+#include "sessions.h"
+#include "xt/wire.h"
+
+/* A request from the gateway to the engine thread. */
+enum { XT_REQ_NEW = 1, XT_REQ_CANCEL, XT_REQ_AMEND, XT_REQ_MASS_CANCEL, XT_REQ_STATUS, XT_REQ_SESSION_CANCEL };
+
+typedef struct xt_req {
+    uint8_t kind;
+    uint8_t side, type, tif, stp;
+    uint32_t conn;
+    uint32_t account, session;
+    uint32_t instrument;
+    uint64_t clordid, orig_clordid, request_id;
+    int64_t order_id, price, qty;
+} xt_req_t;
+
+/* Single-producer single-consumer ring of requests. */
+typedef struct xt_req_ring {
+    xt_req_t *v;
+    uint32_t mask;
+    _Atomic uint64_t head; /* producer */
+    char pad[56];
+    _Atomic uint64_t tail; /* consumer */
+} xt_req_ring_t;
+
+typedef struct xt_server {
+    xt_server_config_t cfg;
+    xt_creds_t creds;
+    xt_engine_t engine;
+    xt_journal_t journal;
+    xt_outlog_t log;
+    xt_sessions_t sessions;
+    xt_req_ring_t ring;
+    int engine_efd;  /* wakes the engine thread */
+    int gateway_efd; /* wakes the gateway thread */
+    _Atomic int engine_sleeping;
+    _Atomic int stop_engine;  /* drain the ring, then stop */
+    _Atomic int engine_done;
+    _Atomic int journal_failed;
+    _Atomic int snapshot_request;
+    pthread_t engine_thread;
+    /* instrument list for logins */
+    uint32_t n_instruments;
+    uint8_t (*instrument_frames)[XT_LEN_INSTRUMENT];
+    /* the gateway's own state (gateway.c) */
+    struct xt_gateway *gw;
+    int listen_fd;
+    uint16_t port;
+    int journal_open;
+} xt_server_t;
+
+/* Opens everything: config in, journal recovered, instruments defined,
+ * listening. Prints nothing; errors to why. Returns 0 or -1. */
+int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, size_t whylen);
+
+/* Runs until SIGTERM/SIGINT (signals must be blocked in the caller, which
+ * is done here for the threads it starts); then drains and stops. Returns
+ * 0 on a clean stop. */
+int xt_server_run(xt_server_t *s);
+
+/* Closes the journal (final snapshot) and frees everything. */
+int xt_server_close(xt_server_t *s);
+
+/* engine_thread.c */
+int xt_engine_thread_start(xt_server_t *s);
+void xt_engine_thread_join(xt_server_t *s);
+int xt_req_push(xt_server_t *s, const xt_req_t *r); /* 0, or -1 when the ring is full */
+
+/* gateway.c */
+int xt_gateway_init(xt_server_t *s);
+int xt_gateway_run(xt_server_t *s); /* returns when stopped */
+void xt_gateway_destroy(xt_server_t *s);
+
+int64_t xt_now_ns(void);      /* CLOCK_REALTIME */
+int64_t xt_mono_ns(void);     /* CLOCK_MONOTONIC */
+
+#endif
