@@ -105,9 +105,9 @@ enum {
 /* LOGIN_REJECTED reasons. */
 enum {
     XT_LR_BAD_VERSION = 1,
-    XT_LR_UNKNOWN_KEY = 2,  /* no such key id for this account */
+    XT_LR_UNKNOWN_KEY = 2, /* no such key id for this account */
     XT_LR_BAD_SIGNATURE = 3,
-    XT_LR_CLOCK_SKEW = 4,   /* timestamp outside the server's window */
+    XT_LR_CLOCK_SKEW = 4,     /* timestamp outside the server's window */
     XT_LR_RESUME_TOO_OLD = 5, /* resume_from is older than the retention window */
     XT_LR_RESUME_AHEAD = 6,   /* resume_from is beyond the next sequence number */
     XT_LR_TOO_MANY_SESSIONS = 7,
@@ -118,7 +118,7 @@ enum {
 
 /* ERROR codes: the server closes the connection after sending one. */
 enum {
-    XT_ERR_MALFORMED = 1,         /* len does not match the type, bad header */
+    XT_ERR_MALFORMED = 1, /* len does not match the type, bad header */
     XT_ERR_FRAME_TOO_LARGE = 2,
     XT_ERR_UNKNOWN_TYPE = 3,
     XT_ERR_LOGIN_TIMEOUT = 4,     /* no LOGIN in time */
@@ -126,9 +126,9 @@ enum {
     XT_ERR_SLOW_CONSUMER = 6,     /* output buffer over its limit */
     XT_ERR_RESYNC = 7,            /* messages were lost in the server; log in again and resume */
     XT_ERR_SHUTDOWN = 8,
-    XT_ERR_TAKEN_OVER = 9,        /* a newer connection logged in to this session */
+    XT_ERR_TAKEN_OVER = 9, /* a newer connection logged in to this session */
     XT_ERR_LOGGED_OUT = 10,
-    XT_ERR_KICKED = 11,           /* an operator closed the session */
+    XT_ERR_KICKED = 11, /* an operator closed the session */
     XT_ERR_TOO_MANY_CONNECTIONS = 12,
 };
 
@@ -152,7 +152,7 @@ typedef struct xt_msg_login {
     uint16_t version;
     uint16_t flags; /* XT_LOGIN_* */
     uint32_t account;
-    char key_id[16]; /* NUL-padded ASCII */
+    char key_id[16];       /* NUL-padded ASCII */
     uint32_t session;      /* client-chosen session number, >= 1 */
     uint32_t heartbeat_ms; /* 0: the server's default */
     uint64_t resume_from;  /* 0: no replay; N: resend sequenced messages from N */
@@ -233,7 +233,7 @@ typedef struct xt_msg_instrument {
 } xt_msg_instrument_t;
 
 typedef struct xt_msg_error {
-    uint16_t code;  /* XT_ERR_* */
+    uint16_t code; /* XT_ERR_* */
     char text[62]; /* NUL-padded */
 } xt_msg_error_t;
 

@@ -29,6 +29,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "histogram.h"
@@ -128,7 +129,7 @@ static volatile sig_atomic_t g_stop;
 static void on_signal(int sig)
 {
     (void)sig;
-    g_stop = 1;
+    g_stop = g_stop + 1; /* the first stops sending, a second skips the drain */
 }
 
 static int64_t mono_ns(void)
@@ -208,6 +209,7 @@ static void build_new(lg_t *lg, lg_conn_t *c, xt_msg_new_order_t *m, uint32_t *i
     m->instrument = in->id;
     m->side = buy ? XT_BUY : XT_SELL;
     m->type = XT_LIMIT;
+    m->stp = XT_STP_NONE; /* the few accounts trade with themselves too: fills happen */
     m->price = clamp_price(in, buy ? in->mid - d : in->mid + d);
     m->qty = in->min_qty * (int64_t)(1 + rnd(c) % 4);
     if (in->max_qty > 0 && m->qty > in->max_qty)
@@ -309,4 +311,789 @@ static int send_one(lg_t *lg, lg_conn_t *c, int64_t sched, int64_t now)
     }
     mark_dirty(lg, c);
     return 0;
+}
+
+/* ---- answers ---- */
+
+/* The first answer to request clordid: records its latency, frees its
+ * slot and copies it to *out. Returns 0 if clordid was outstanding. */
+static int answered(lg_conn_t *c, uint64_t clordid, int rejected, uint16_t reason, lg_slot_t *out)
+{
+    lg_t *lg = c->lg;
+    lg_slot_t *s = &c->slots[clordid & lg->ring_mask];
+    if (s->clordid != clordid || clordid == 0)
+        return -1;
+    *out = *s;
+    s->clordid = 0;
+    c->outstanding--;
+    lg->total_out--;
+    if (!out->measured)
+        return 0;
+    int64_t lat = mono_ns() - out->sched_ns;
+    xt_hist_add(&lg->st.hist, lat > 0 ? (uint64_t)lat / 1000 : 0);
+    if (rejected) {
+        lg->st.rejected++;
+        lg->st.rejects[reason > 255 ? 255 : reason]++;
+    } else {
+        lg->st.acked++;
+    }
+    return 0;
+}
+
+static void on_login_accepted(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_login_accepted_t *m)
+{
+    lg_conn_t *c = user;
+    (void)cl, (void)h, (void)m;
+    c->up = 1;
+    if (c->connecting) {
+        c->connecting = 0;
+        c->lg->inflight--;
+        c->lg->logged_in++;
+    }
+}
+
+static void on_instrument(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_instrument_t *m)
+{
+    lg_t *lg = ((lg_conn_t *)user)->lg;
+    (void)cl, (void)h;
+    for (uint32_t i = 0; i < lg->n_inst; i++)
+        if (lg->inst[i].id == m->id)
+            return;
+    if (lg->n_inst == MAX_INST || m->min_qty <= 0)
+        return;
+    lg_inst_t *in = &lg->inst[lg->n_inst++];
+    in->id = m->id;
+    in->min_qty = m->min_qty;
+    in->max_qty = m->max_qty;
+    in->low = m->has_band ? m->band_low : 0;
+    in->high = m->has_band ? m->band_high : 0;
+    in->mid = m->has_band ? m->band_low + (m->band_high - m->band_low) / 2 : FIXED_MID;
+}
+
+static void on_accepted(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_accepted_t *m)
+{
+    lg_conn_t *c = user;
+    lg_slot_t s;
+    (void)cl, (void)h;
+    if (answered(c, m->clordid, 0, 0, &s) != 0 || s.type != REQ_NEW || c->n_open == MAX_OPEN)
+        return;
+    c->open[c->n_open++] = (lg_open_t){
+        .clordid = m->clordid, .price = m->price, .qty = m->qty, .inst = (uint32_t)s.target, .side = m->side};
+}
+
+static void on_rejected(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_rejected_t *m)
+{
+    lg_conn_t *c = user;
+    lg_slot_t s;
+    (void)cl, (void)h;
+    if (answered(c, m->clordid, 1, m->reason, &s) != 0 || s.type == REQ_NEW)
+        return;
+    lg_open_t *o = open_find(c, s.target);
+    if (o && m->reason == XT_R_UNKNOWN_ORDER)
+        open_remove(c, o);
+    else if (o)
+        o->pending = 0;
+}
+
+static void on_fill(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_fill_t *m)
+{
+    lg_conn_t *c = user;
+    (void)cl, (void)h;
+    c->lg->st.fills++;
+    lg_open_t *o = open_find(c, m->clordid);
+    if (o && m->remaining <= 0)
+        open_remove(c, o);
+    else if (o)
+        o->qty = m->remaining;
+}
+
+static void on_canceled(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_canceled_t *m)
+{
+    lg_conn_t *c = user;
+    lg_slot_t s;
+    (void)cl, (void)h;
+    if (m->request_clordid)
+        answered(c, m->request_clordid, 0, 0, &s);
+    open_remove(c, open_find(c, m->clordid));
+}
+
+static void on_amended(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_amended_t *m)
+{
+    lg_conn_t *c = user;
+    lg_slot_t s;
+    (void)cl, (void)h;
+    answered(c, m->clordid, 0, 0, &s);
+    lg_open_t *o = open_find(c, m->orig_clordid);
+    if (!o)
+        return;
+    o->pending = 0;
+    o->price = m->price ? m->price : o->price;
+    o->qty = m->qty;
+    if (o->qty <= 0)
+        open_remove(c, o);
+}
+
+static void on_server_error(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_error_t *m)
+{
+    lg_t *lg = ((lg_conn_t *)user)->lg;
+    (void)cl, (void)h;
+    if (lg->st.server_errors++ < 5)
+        fprintf(stderr, "xtrading loadgen: server error %s: %.62s\n", xt_wire_error_name(m->code), m->text);
+}
+
+static void on_login_rejected(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_login_rejected_t *m)
+{
+    lg_t *lg = ((lg_conn_t *)user)->lg;
+    (void)cl, (void)h;
+    if (lg->failed < 5)
+        fprintf(stderr, "xtrading loadgen: login rejected: %s\n", xt_wire_login_reason_name(m->reason));
+}
+
+static void on_error(void *user, xt_client_t *cl, int err)
+{
+    lg_t *lg = ((lg_conn_t *)user)->lg;
+    (void)cl;
+    if (err == XT_ESEQ)
+        lg->st.seq_gaps++;
+}
+
+static void on_close(void *user, xt_client_t *cl, int err)
+{
+    lg_conn_t *c = user;
+    lg_t *lg = c->lg;
+    (void)cl;
+    c->reg_fd = -1;
+    c->reg_out = 0;
+    c->dead = 1;
+    if (c->connecting) {
+        c->connecting = 0;
+        lg->inflight--;
+        if (lg->failed++ < 5 && err != -EACCES)
+            fprintf(stderr, "xtrading loadgen: connection %u: %s\n", (unsigned)(c - lg->c), xt_strerror(err));
+    } else if (c->up && lg->phase != PH_DONE) {
+        lg->st.lost++;
+        if (lg->st.lost <= 5)
+            fprintf(stderr, "xtrading loadgen: connection %u lost: %s\n", (unsigned)(c - lg->c), xt_strerror(err));
+    }
+    c->up = 0;
+    lg->st.unsent += c->owed;
+    c->owed = 0;
+    for (uint32_t i = 0; i <= lg->ring_mask && c->outstanding; i++)
+        if (c->slots[i].clordid) {
+            lg->st.unanswered += c->slots[i].measured;
+            c->slots[i].clordid = 0;
+            c->outstanding--;
+            lg->total_out--;
+        }
+}
+
+/* ---- the event loop ---- */
+
+/* Keeps the epoll registration in step with the client's socket and
+ * write interest. */
+static void sync_epoll(lg_t *lg, lg_conn_t *c)
+{
+    int fd = xt_client_fd(&c->cl), out = xt_client_wants_write(&c->cl);
+    if (fd < 0)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.u32 = (uint32_t)(c - lg->c)};
+    if (fd != c->reg_fd) {
+        if (epoll_ctl(lg->ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
+            c->reg_fd = fd;
+            c->reg_out = out;
+        }
+    } else if (out != c->reg_out && epoll_ctl(lg->ep, EPOLL_CTL_MOD, fd, &ev) == 0) {
+        c->reg_out = out;
+    }
+}
+
+static void flush_dirty(lg_t *lg)
+{
+    for (uint32_t i = 0; i < lg->n_dirty; i++) {
+        lg_conn_t *c = &lg->c[lg->dirty[i]];
+        c->dirty = 0;
+        if (xt_client_fd(&c->cl) >= 0)
+            xt_client_flush(&c->cl);
+        sync_epoll(lg, c);
+    }
+    lg->n_dirty = 0;
+}
+
+/* Open loop: sends what this connection owes, oldest first. */
+static void catch_up(lg_t *lg, lg_conn_t *c, int64_t now)
+{
+    while (c->owed && send_one(lg, c, c->owed_sched, now) == 0) {
+        c->owed--;
+        c->owed_sched += (int64_t)(lg->interval_ns * lg->n);
+    }
+}
+
+/* Closed loop: tops the connection up to --pipeline outstanding. */
+static void refill(lg_t *lg, lg_conn_t *c, int64_t now)
+{
+    while (c->outstanding < lg->max_out && send_one(lg, c, now, now) == 0)
+        ;
+}
+
+static int64_t sched_of(const lg_t *lg, uint64_t k)
+{
+    return lg->t0 + (int64_t)((double)k * lg->interval_ns);
+}
+
+/* Open loop: every request whose time has come, round robin over the
+ * connections. A connection that cannot send owes the request. */
+static void send_due(lg_t *lg, int64_t now)
+{
+    for (int64_t t; (t = sched_of(lg, lg->k)) <= now && t < lg->t_end; lg->k++) {
+        lg_conn_t *c = &lg->c[lg->k % lg->n];
+        if (c->dead || !c->up) {
+            lg->st.unsent += t >= lg->t_measure;
+            continue;
+        }
+        if (c->owed == 0 && send_one(lg, c, t, now) == 0)
+            continue;
+        if (c->owed++ == 0)
+            c->owed_sched = t;
+    }
+}
+
+static void on_event(lg_t *lg, const struct epoll_event *ev, int64_t now)
+{
+    lg_conn_t *c = &lg->c[ev->data.u32];
+    if (xt_client_fd(&c->cl) != c->reg_fd)
+        return; /* stale: closed earlier in this batch */
+    int rc = 0;
+    if (ev->events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+        rc = xt_client_on_writable(&c->cl);
+    if (rc == 0 && xt_client_fd(&c->cl) >= 0 && (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        xt_client_on_readable(&c->cl);
+    if (c->up && lg->phase == PH_RUN) {
+        if (lg->o.rate > 0)
+            catch_up(lg, c, now);
+        else
+            refill(lg, c, now);
+    }
+    mark_dirty(lg, c);
+}
+
+/* Waits for socket events until `until` (monotonic ns) at the latest. */
+static void wait_events(lg_t *lg, int64_t until)
+{
+    struct epoll_event evs[1024];
+    int64_t wait = until - mono_ns();
+    if (wait < 0)
+        wait = 0;
+    struct timespec ts = {.tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000};
+    int n = epoll_pwait2(lg->ep, evs, 1024, &ts, NULL);
+    if (n < 0 && errno == ENOSYS)
+        n = epoll_wait(lg->ep, evs, 1024, (int)((wait + 999999) / 1000000));
+    int64_t now = mono_ns();
+    for (int i = 0; i < n; i++)
+        on_event(lg, &evs[i], now);
+    flush_dirty(lg);
+}
+
+static void tick_all(lg_t *lg)
+{
+    for (uint32_t i = 0; i < lg->n; i++) {
+        lg_conn_t *c = &lg->c[i];
+        if (xt_client_fd(&c->cl) >= 0) {
+            xt_client_tick(&c->cl);
+            sync_epoll(lg, c);
+        }
+    }
+}
+
+/* ---- phases ---- */
+
+static int conn_init(lg_t *lg, uint32_t i)
+{
+    lg_conn_t *c = &lg->c[i];
+    const lg_account_t *a = &lg->o.acct[i % lg->o.n_acct];
+    char src[32];
+    uint32_t sources = (lg->n + PORTS_PER_SOURCE - 1) / PORTS_PER_SOURCE;
+    int bind_src = lg->n > PORTS_PER_SOURCE && strncmp(lg->o.host, "127.", 4) == 0;
+    snprintf(src, sizeof src, "127.0.0.%u", 2 + i % (sources > 250 ? 250 : sources));
+    size_t buf = lg->o.idle ? 2048 : lg->n > 1000 ? 8192 : 65536;
+    xt_client_config_t cfg = {.host = lg->o.host,
+                              .port = lg->o.port,
+                              .bind_addr = bind_src ? src : NULL,
+                              .account = a->account,
+                              .key_id = a->key_id,
+                              .secret = a->secret,
+                              .session = lg->o.session_base + i,
+                              .login_flags = XT_LOGIN_CANCEL_ON_DISCONNECT,
+                              .rbuf_size = buf,
+                              .wbuf_size = buf,
+                              .cb = {.on_login_accepted = on_login_accepted,
+                                     .on_login_rejected = on_login_rejected,
+                                     .on_instrument = on_instrument,
+                                     .on_server_error = on_server_error,
+                                     .on_accepted = on_accepted,
+                                     .on_rejected = on_rejected,
+                                     .on_fill = on_fill,
+                                     .on_canceled = on_canceled,
+                                     .on_amended = on_amended,
+                                     .on_error = on_error,
+                                     .on_close = on_close},
+                              .user = c};
+    c->lg = lg;
+    c->reg_fd = -1;
+    c->rng = 0x9E3779B97F4A7C15ULL * (i + 1) ^ (uint64_t)mono_ns();
+    c->slots = calloc((size_t)lg->ring_mask + 1, sizeof *c->slots);
+    if (!c->slots)
+        return XT_ENOMEM;
+    return xt_client_init(&c->cl, &cfg);
+}
+
+/* Starts connections while fewer than CONNECT_WINDOW are in progress. */
+static void start_connects(lg_t *lg)
+{
+    while (lg->next_connect < lg->n && lg->inflight < CONNECT_WINDOW && !g_stop) {
+        lg_conn_t *c = &lg->c[lg->next_connect++];
+        int rc = xt_client_connect(&c->cl);
+        if (rc) {
+            c->dead = 1;
+            if (lg->failed++ < 5)
+                fprintf(stderr, "xtrading loadgen: connect: %s\n", xt_strerror(rc));
+            continue;
+        }
+        c->connecting = 1;
+        lg->inflight++;
+        sync_epoll(lg, c);
+        mark_dirty(lg, c);
+    }
+    flush_dirty(lg);
+}
+
+static void connect_all(lg_t *lg)
+{
+    int64_t next_tick = mono_ns() + TICK_NS;
+    while (!g_stop && (lg->next_connect < lg->n || lg->inflight > 0)) {
+        start_connects(lg);
+        wait_events(lg, mono_ns() + 50000000);
+        if (mono_ns() >= next_tick) {
+            tick_all(lg);
+            next_tick = mono_ns() + TICK_NS;
+        }
+    }
+    /* the INSTRUMENT messages follow LOGIN_ACCEPTED; give them a moment */
+    for (int i = 0; i < 100 && lg->n_inst == 0 && lg->logged_in > 0 && !g_stop; i++)
+        wait_events(lg, mono_ns() + 10000000);
+}
+
+/* The measured run: open or closed loop until the end, then a drain. */
+static void run_load(lg_t *lg)
+{
+    int64_t now = mono_ns(), next_tick = now + TICK_NS, drain_end = 0;
+    lg->t0 = now;
+    lg->t_measure = now + (int64_t)(lg->o.warmup * 1e9);
+    lg->t_end = lg->t_measure + (int64_t)(lg->o.duration * 1e9);
+    lg->phase = PH_RUN;
+    for (uint32_t i = 0; i < lg->n && lg->o.rate == 0; i++)
+        refill(lg, &lg->c[i], now);
+    flush_dirty(lg);
+    for (;;) {
+        now = mono_ns();
+        if (lg->phase == PH_RUN && (now >= lg->t_end || g_stop)) {
+            lg->phase = PH_DRAIN;
+            lg->t_stop = now < lg->t_end ? now : lg->t_end;
+            drain_end = now + DRAIN_NS;
+        }
+        if (lg->phase == PH_DRAIN && (lg->total_out == 0 || now >= drain_end || g_stop > 1))
+            break;
+        int64_t until = now + 100000000;
+        if (lg->phase == PH_RUN && lg->o.rate > 0) {
+            send_due(lg, now);
+            flush_dirty(lg);
+            int64_t next = sched_of(lg, lg->k);
+            until = next < until ? next : until;
+        }
+        wait_events(lg, until);
+        if (mono_ns() >= next_tick) {
+            tick_all(lg);
+            next_tick = mono_ns() + TICK_NS;
+        }
+    }
+    for (uint32_t i = 0; i < lg->n; i++)
+        lg->st.unsent += lg->c[i].owed;
+}
+
+/* --idle: hold the sessions, heartbeats only, until a signal or --duration. */
+static void run_idle(lg_t *lg)
+{
+    int64_t end = mono_ns() + (int64_t)(lg->o.duration * 1e9);
+    printf("idle: %u sessions logged in\n", lg->logged_in);
+    fflush(stdout);
+    lg->phase = PH_RUN;
+    while (!g_stop && (!lg->o.duration_set || mono_ns() < end)) {
+        wait_events(lg, mono_ns() + TICK_NS);
+        tick_all(lg);
+    }
+}
+
+/* ---- the report ---- */
+
+static double measured_s(const lg_t *lg)
+{
+    int64_t end = lg->t_stop ? lg->t_stop : lg->t_end;
+    double s = (double)(end - lg->t_measure) / 1e9;
+    return s > 0 ? s : 0;
+}
+
+static int rate_achieved(const lg_t *lg)
+{
+    if (lg->o.rate <= 0)
+        return 1;
+    double want = lg->o.rate * measured_s(lg);
+    return (double)lg->st.sent >= 0.99 * want && lg->st.max_delay_ns < 100 * LATE_NS;
+}
+
+static void print_json(const lg_t *lg)
+{
+    const lg_stats_t *st = &lg->st;
+    double secs = measured_s(lg);
+    uint64_t errors = st->unanswered + st->lost + st->server_errors + st->seq_gaps;
+    printf("{\"sent\": %llu, \"acked\": %llu, \"rejected\": %llu, \"errors\": %llu, \"orders_per_s\": %.0f, "
+           "\"p50_us\": %llu, \"p90_us\": %llu, \"p99_us\": %llu, \"p999_us\": %llu, \"max_us\": %llu, "
+           "\"connections\": %u, \"failed_connections\": %u, \"rate\": %.0f, \"rate_achieved\": %s, "
+           "\"pipeline\": %u, \"duration_s\": %.3f, \"warmup_s\": %.3f, \"unanswered\": %llu, "
+           "\"lost_connections\": %llu, \"unsent\": %llu, \"late\": %llu, \"max_send_delay_us\": %lld, "
+           "\"fills\": %llu, \"rejects\": {",
+           (unsigned long long)st->sent, (unsigned long long)st->acked, (unsigned long long)st->rejected,
+           (unsigned long long)errors, secs > 0 ? (double)(st->acked + st->rejected) / secs : 0,
+           (unsigned long long)xt_hist_quantile(&st->hist, 0.5), (unsigned long long)xt_hist_quantile(&st->hist, 0.9),
+           (unsigned long long)xt_hist_quantile(&st->hist, 0.99),
+           (unsigned long long)xt_hist_quantile(&st->hist, 0.999), (unsigned long long)st->hist.max, lg->logged_in,
+           lg->failed, lg->o.rate, rate_achieved(lg) ? "true" : "false", lg->o.rate > 0 ? 0 : lg->o.pipeline, secs,
+           lg->o.warmup, (unsigned long long)st->unanswered, (unsigned long long)st->lost,
+           (unsigned long long)st->unsent, (unsigned long long)st->late, (long long)(st->max_delay_ns / 1000),
+           (unsigned long long)st->fills);
+    const char *sep = "";
+    for (int r = 0; r < 256; r++)
+        if (st->rejects[r]) {
+            printf("%s\"%s\": %llu", sep, xt_wire_reason_name(r), (unsigned long long)st->rejects[r]);
+            sep = ", ";
+        }
+    printf("}}\n");
+}
+
+static void print_text(const lg_t *lg)
+{
+    const lg_stats_t *st = &lg->st;
+    double secs = measured_s(lg);
+    printf("loadgen: %u connections (%u failed) to %s:%u, ", lg->logged_in, lg->failed, lg->o.host, lg->o.port);
+    if (lg->o.rate > 0)
+        printf("open loop at %.0f requests/s, ", lg->o.rate);
+    else
+        printf("closed loop, pipeline %u, ", lg->o.pipeline);
+    printf("%.1f s measured after %.1f s warmup\n", secs, lg->o.warmup);
+    printf("sent        %llu (%.0f/s)\n", (unsigned long long)st->sent, secs > 0 ? (double)st->sent / secs : 0);
+    printf("acked       %llu\n", (unsigned long long)st->acked);
+    printf("rejected    %llu", (unsigned long long)st->rejected);
+    const char *sep = " (";
+    for (int r = 0; r < 256; r++)
+        if (st->rejects[r]) {
+            printf("%s%s %llu", sep, xt_wire_reason_name(r), (unsigned long long)st->rejects[r]);
+            sep = ", ";
+        }
+    printf("%s\n", *sep == ',' ? ")" : "");
+    printf("errors      %llu (unanswered %llu, lost connections %llu, server errors %llu, sequence gaps %llu)\n",
+           (unsigned long long)(st->unanswered + st->lost + st->server_errors + st->seq_gaps),
+           (unsigned long long)st->unanswered, (unsigned long long)st->lost, (unsigned long long)st->server_errors,
+           (unsigned long long)st->seq_gaps);
+    printf("fills       %llu\n", (unsigned long long)st->fills);
+    printf("orders/s    %.0f (answered requests per second)\n",
+           secs > 0 ? (double)(st->acked + st->rejected) / secs : 0);
+    printf("latency us  p50 %llu  p90 %llu  p99 %llu  p99.9 %llu  max %llu\n",
+           (unsigned long long)xt_hist_quantile(&st->hist, 0.5), (unsigned long long)xt_hist_quantile(&st->hist, 0.9),
+           (unsigned long long)xt_hist_quantile(&st->hist, 0.99),
+           (unsigned long long)xt_hist_quantile(&st->hist, 0.999), (unsigned long long)st->hist.max);
+    if (lg->o.rate > 0)
+        printf("rate        target %.0f/s %s: sent %.1f%% of schedule, %llu sent > 1 ms late, max send delay %lld us, "
+               "%llu never sent\n",
+               lg->o.rate, rate_achieved(lg) ? "achieved" : "NOT achieved",
+               secs > 0 ? 100.0 * (double)st->sent / (lg->o.rate * secs) : 0, (unsigned long long)st->late,
+               (long long)(st->max_delay_ns / 1000), (unsigned long long)st->unsent);
+}
+
+/* ---- options ---- */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xtrading loadgen [options]\n"
+               "  --connect HOST:PORT   server (default 127.0.0.1:9001)\n"
+               "  --connections N       connections, each its own session (default 1)\n"
+               "  --rate R              requests/s over all connections, open loop; 0: closed loop (default 0)\n"
+               "  --pipeline D          closed loop: outstanding requests per connection (default 16)\n"
+               "  --duration S          measured seconds (default 10)\n"
+               "  --warmup S            seconds before measuring (default 1)\n"
+               "  --accounts A,B,...    demo accounts (key id demoA, secret demo-secret-A; default 1001..1004)\n"
+               "  --account A --key-id K --secret S   one account with its own credentials\n"
+               "  --session-base N      connection i uses session N + i (default 1)\n"
+               "  --mix new=60,cancel=30,amend=10     request mix, weights\n"
+               "  --idle                log in, print 'idle: N sessions logged in', send only heartbeats\n"
+               "                        until SIGINT/SIGTERM (or --duration if given)\n"
+               "  --json                one JSON object\n");
+}
+
+static int parse_num(const char *opt, const char *v, double min, double *out)
+{
+    char *end;
+    double d = v ? strtod(v, &end) : 0;
+    if (!v || *v == '\0' || *end != '\0' || !(d >= min) || d > 1e12) {
+        fprintf(stderr, "xtrading loadgen: %s needs a number >= %g, got '%s'\n", opt, min, v ? v : "");
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+static int parse_hostport(lg_opts_t *o, const char *v)
+{
+    const char *colon = v ? strrchr(v, ':') : NULL;
+    char *end;
+    unsigned long p = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (!colon || colon == v || (size_t)(colon - v) >= sizeof o->host || colon[1] == '\0' || *end || p == 0 ||
+        p > 65535) {
+        fprintf(stderr, "xtrading loadgen: --connect needs HOST:PORT, got '%s'\n", v ? v : "");
+        return -1;
+    }
+    memcpy(o->host, v, (size_t)(colon - v));
+    o->host[colon - v] = '\0';
+    o->port = (uint16_t)p;
+    return 0;
+}
+
+static void demo_account(lg_account_t *a, uint32_t id)
+{
+    a->account = id;
+    snprintf(a->key_id, sizeof a->key_id, "demo%u", (unsigned)id);
+    snprintf(a->secret, sizeof a->secret, "demo-secret-%u", (unsigned)id);
+}
+
+static int parse_accounts(lg_opts_t *o, const char *v)
+{
+    char buf[1024];
+    o->n_acct = 0;
+    snprintf(buf, sizeof buf, "%s", v ? v : "");
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        unsigned id;
+        if (o->n_acct == MAX_ACCOUNTS || !xt_cli_parse_u32("--accounts", t, &id))
+            return -1;
+        demo_account(&o->acct[o->n_acct++], id);
+    }
+    return o->n_acct ? 0 : -1;
+}
+
+static int parse_mix(lg_opts_t *o, const char *v)
+{
+    static const char *const names[3] = {"new", "cancel", "amend"};
+    char buf[256];
+    memset(o->mix, 0, sizeof o->mix);
+    snprintf(buf, sizeof buf, "%s", v ? v : "");
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(t, '='), *end;
+        int k = -1;
+        for (int i = 0; i < 3 && eq; i++)
+            if ((size_t)(eq - t) == strlen(names[i]) && strncmp(t, names[i], (size_t)(eq - t)) == 0)
+                k = i;
+        unsigned long w = eq ? strtoul(eq + 1, &end, 10) : 0;
+        if (k < 0 || eq[1] == '\0' || *end || w > 1000000)
+            goto bad;
+        o->mix[k] = (unsigned)w;
+    }
+    if (o->mix[0] > 0)
+        return 0;
+bad:
+    fprintf(stderr, "xtrading loadgen: --mix needs new=N,cancel=N,amend=N with new > 0, got '%s'\n", v ? v : "");
+    return -1;
+}
+
+/* One option that takes a value. Returns 0, or -1 (message printed). */
+static int parse_valued(lg_opts_t *o, const char *a, const char *v, lg_account_t *one)
+{
+    double d;
+    unsigned n;
+    if (strcmp(a, "--connect") == 0)
+        return parse_hostport(o, v);
+    if (strcmp(a, "--connections") == 0 || strcmp(a, "--pipeline") == 0 || strcmp(a, "--session-base") == 0 ||
+        strcmp(a, "--account") == 0) {
+        if (!xt_cli_parse_u32(a, v, &n))
+            return -1;
+        *(a[2] == 'c' ? &o->conns : a[2] == 'p' ? &o->pipeline : a[2] == 's' ? &o->session_base : &one->account) = n;
+        return 0;
+    }
+    if (strcmp(a, "--rate") == 0 || strcmp(a, "--duration") == 0 || strcmp(a, "--warmup") == 0) {
+        if (parse_num(a, v, a[2] == 'd' ? 0.001 : 0, &d) < 0)
+            return -1;
+        *(a[2] == 'r' ? &o->rate : a[2] == 'd' ? &o->duration : &o->warmup) = d;
+        o->duration_set |= a[2] == 'd';
+        return 0;
+    }
+    if (strcmp(a, "--key-id") == 0 && v && strlen(v) <= 16 && *v)
+        return snprintf(one->key_id, sizeof one->key_id, "%s", v) < 0;
+    if (strcmp(a, "--secret") == 0 && v && strlen(v) < sizeof one->secret && *v)
+        return snprintf(one->secret, sizeof one->secret, "%s", v) < 0;
+    if (strcmp(a, "--accounts") == 0)
+        return parse_accounts(o, v);
+    if (strcmp(a, "--mix") == 0)
+        return parse_mix(o, v);
+    fprintf(stderr, "xtrading loadgen: unknown option or bad value: %s %s\n", a, v ? v : "");
+    return -1;
+}
+
+/* Returns 0, 1 for --help, or -1 on a bad flag. */
+static int parse_opts(lg_opts_t *o, int argc, char **argv)
+{
+    lg_account_t one = {0};
+    *o = (lg_opts_t){.conns = 1, .pipeline = 16, .session_base = 1, .duration = 10, .warmup = 1, .mix = {60, 30, 10}};
+    strcpy(o->host, "127.0.0.1");
+    o->port = 9001;
+    for (uint32_t i = 0; i < 4; i++)
+        demo_account(&o->acct[i], 1001 + i);
+    o->n_acct = 4;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 1;
+        if (strcmp(a, "--idle") == 0 || strcmp(a, "--json") == 0) {
+            *(a[2] == 'i' ? &o->idle : &o->json) = 1;
+            continue;
+        }
+        if (parse_valued(o, a, i + 1 < argc ? argv[i + 1] : NULL, &one) < 0)
+            return -1;
+        i++;
+    }
+    if (one.account || one.key_id[0] || one.secret[0]) {
+        if (!one.account || !one.key_id[0] || !one.secret[0]) {
+            fprintf(stderr, "xtrading loadgen: --account, --key-id and --secret go together\n");
+            return -1;
+        }
+        o->acct[0] = one;
+        o->n_acct = 1;
+    }
+    if ((uint64_t)o->session_base + o->conns - 1 > UINT32_MAX) {
+        fprintf(stderr, "xtrading loadgen: --session-base + --connections is beyond 2^32\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- setup ---- */
+
+static void raise_nofile(uint32_t conns)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)conns + 16)
+        fprintf(stderr, "xtrading loadgen: warning: open file limit %llu is below %u connections\n",
+                (unsigned long long)rl.rlim_cur, conns);
+}
+
+static uint32_t pow2_at_least(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+/* Window sizes: outstanding requests and open orders per connection. */
+static void size_windows(lg_t *lg)
+{
+    uint32_t open_loop = 131072 / lg->n;
+    open_loop = open_loop < 32 ? 32 : open_loop > 2048 ? 2048 : open_loop;
+    lg->max_out = lg->o.rate > 0 ? open_loop : lg->o.pipeline;
+    lg->ring_mask = pow2_at_least(lg->max_out * 2) - 1;
+    uint32_t cap = (uint32_t)(60000ULL * lg->o.n_acct / lg->n);
+    lg->open_cap = cap < 2 ? 2 : cap > MAX_OPEN ? MAX_OPEN : cap;
+    lg->interval_ns = lg->o.rate > 0 ? 1e9 / lg->o.rate : 0;
+}
+
+static int lg_setup(lg_t *lg)
+{
+    lg->n = lg->o.conns;
+    size_windows(lg);
+    lg->c = calloc(lg->n, sizeof *lg->c);
+    lg->dirty = calloc(lg->n, sizeof *lg->dirty);
+    lg->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (!lg->c || !lg->dirty || lg->ep < 0)
+        return XT_ENOMEM;
+    xt_hist_init(&lg->st.hist);
+    for (uint32_t i = 0; i < lg->n; i++) {
+        int rc = conn_init(lg, i);
+        if (rc) {
+            fprintf(stderr, "xtrading loadgen: %s:%u: %s\n", lg->o.host, lg->o.port,
+                    rc == -ENOENT ? "host does not resolve" : xt_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void lg_teardown(lg_t *lg)
+{
+    lg->phase = PH_DONE;
+    for (uint32_t i = 0; lg->c && i < lg->n; i++) {
+        xt_client_destroy(&lg->c[i].cl);
+        free(lg->c[i].slots);
+    }
+    if (lg->ep > 0)
+        close(lg->ep);
+    free(lg->c);
+    free(lg->dirty);
+}
+
+static int lg_run(lg_t *lg)
+{
+    connect_all(lg);
+    if (lg->logged_in == 0) {
+        fprintf(stderr, "xtrading loadgen: no connection could log in to %s:%u\n", lg->o.host, lg->o.port);
+        return 1;
+    }
+    if (lg->o.idle) {
+        run_idle(lg);
+        if (lg->o.json)
+            printf("{\"idle_sessions\": %u, \"failed_connections\": %u, \"lost_connections\": %llu}\n",
+                   lg->logged_in, lg->failed, (unsigned long long)lg->st.lost);
+        return 0;
+    }
+    if (lg->n_inst == 0) {
+        fprintf(stderr, "xtrading loadgen: the server announced no instruments\n");
+        return 1;
+    }
+    run_load(lg);
+    lg->phase = PH_DONE;
+    if (lg->o.json)
+        print_json(lg);
+    else
+        print_text(lg);
+    return 0;
+}
+
+int xt_cmd_loadgen(int argc, char **argv)
+{
+    lg_t *lg = calloc(1, sizeof *lg);
+    if (!lg)
+        return 1;
+    lg->ep = -1;
+    int rc = parse_opts(&lg->o, argc, argv);
+    if (rc) {
+        usage(rc > 0 ? stdout : stderr);
+        free(lg);
+        return rc > 0 ? 0 : 2;
+    }
+    raise_nofile(lg->o.conns);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    rc = lg_setup(lg) ? 1 : lg_run(lg);
+    lg_teardown(lg);
+    free(lg);
+    return rc;
 }

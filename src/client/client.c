@@ -712,3 +712,8 @@ void *xt_client_user(const xt_client_t *c)
 {
     return c->cfg.user;
 }
+
+int xt_client_fd(const xt_client_t *c)
+{
+    return c->fd;
+}

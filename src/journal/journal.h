@@ -65,7 +65,7 @@ typedef struct xt_journal_config {
     uint32_t snapshot_secs;  /* seconds between snapshots; 0: not by time */
     uint32_t keep_snapshots; /* default 2 */
     uint8_t no_snapshot_on_close;
-    uint8_t snapshot_sync; /* write snapshots in this process, not a child */
+    uint8_t snapshot_sync;    /* write snapshots in this process, not a child */
     const xt_snap_ext_t *ext; /* more state in each snapshot (the server's sessions); NULL: none */
 } xt_journal_config_t;
 

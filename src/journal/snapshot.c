@@ -382,8 +382,7 @@ int xt_snapshot_load(xt_io_t *io, const char *path, const xt_engine_config_t *ba
 }
 
 int xt_snapshot_load_ext(xt_io_t *io, const char *path, const xt_engine_config_t *base, xt_sink_fn sink, void *ctx,
-                         xt_engine_t *e, const xt_snap_ext_t *ext, xt_snapshot_info_t *info, char *why,
-                         size_t whylen)
+                         xt_engine_t *e, const xt_snap_ext_t *ext, xt_snapshot_info_t *info, char *why, size_t whylen)
 {
     in_t r;
     int rc = open_in(&r, io, path, why, whylen);

@@ -82,8 +82,7 @@ int xt_snapshot_load(xt_io_t *io, const char *path, const xt_engine_config_t *ba
 /* The same, also loading the extension into ext (when not NULL; without
  * one, the file's extension bytes are skipped). */
 int xt_snapshot_load_ext(xt_io_t *io, const char *path, const xt_engine_config_t *base, xt_sink_fn sink, void *ctx,
-                         xt_engine_t *e, const xt_snap_ext_t *ext, xt_snapshot_info_t *info, char *why,
-                         size_t whylen);
+                         xt_engine_t *e, const xt_snap_ext_t *ext, xt_snapshot_info_t *info, char *why, size_t whylen);
 
 /* Only reads and checks the header and checksum. */
 int xt_snapshot_check(xt_io_t *io, const char *path, xt_snapshot_info_t *info, char *why, size_t whylen);

@@ -57,11 +57,14 @@ static void wake_gateway(xt_server_t *s)
 static void reply_reject(xt_server_t *s, const xt_req_t *r, int reason)
 {
     uint8_t f[XT_WIRE_MAX];
-    xt_msg_rejected_t m = {r->clordid, r->order_id, (uint16_t)reason,
+    xt_msg_rejected_t m = {r->clordid,
+                           r->order_id,
+                           (uint16_t)reason,
                            r->kind == XT_REQ_CANCEL  ? XT_MSG_CANCEL
                            : r->kind == XT_REQ_AMEND ? XT_MSG_AMEND
                                                      : XT_MSG_NEW_ORDER,
-                           r->kind == XT_REQ_NEW ? r->instrument : 0, 0};
+                           r->kind == XT_REQ_NEW ? r->instrument : 0,
+                           0};
     size_t n = xt_wire_put_rejected(f, 0, 0, &m);
     xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)n);
 }
@@ -145,10 +148,12 @@ static uint32_t cancel_all(xt_server_t *s, uint32_t account, uint32_t only_sess,
         uint32_t first = only_sess != XT_NIL ? only_sess : xt_sessions_account_first(&s->sessions, account);
         for (uint32_t i = first; i != XT_NIL && n < BATCH_MAX;
              i = only_sess != XT_NIL ? XT_NIL : s->sessions.sess[i].acct_next)
-            for (uint32_t k = s->sessions.sess[i].open_head; k != XT_NIL && n < BATCH_MAX; k = s->sessions.refs[k].next) {
+            for (uint32_t k = s->sessions.sess[i].open_head; k != XT_NIL && n < BATCH_MAX;
+                 k = s->sessions.refs[k].next) {
                 xt_order_info_t o;
                 int64_t id = s->sessions.refs[k].order_id;
-                if (instrument == UINT32_MAX || (xt_engine_order(&s->engine, id, &o) == 0 && o.instrument == instrument))
+                if (instrument == UINT32_MAX ||
+                    (xt_engine_order(&s->engine, id, &o) == 0 && o.instrument == instrument))
                     scratch[n++] = id;
             }
         if (n == 0)
@@ -185,8 +190,9 @@ static void on_status(xt_server_t *s, const xt_req_t *r)
     xt_msg_status_reply_t m = {.request_id = r->request_id};
     if (id != INT64_MAX && xt_engine_order(&s->engine, id, &o) == 0 && o.account == r->account) {
         const xt_ordref_t *ref = xt_sessions_ref(&s->sessions, id);
-        m = (xt_msg_status_reply_t){r->request_id, id,     ref ? ref->clordid : 0, o.instrument, XT_OS_OPEN, o.side,
-                                    o.type,        o.tif,  o.price,               o.qty,        o.filled};
+        m = (xt_msg_status_reply_t){
+            r->request_id, id,      ref ? ref->clordid : 0, o.instrument, XT_OS_OPEN, o.side, o.type, o.tif, o.price,
+            o.qty,         o.filled};
     }
     uint8_t f[XT_WIRE_MAX];
     size_t len = xt_wire_put_status_reply(f, 0, &m);

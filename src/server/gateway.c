@@ -7,7 +7,7 @@
  * connection. Output goes through per-connection chains of pooled chunks,
  * flushed with writev once per loop iteration: many messages, one syscall.
  */
-#define _GNU_SOURCE /* accept4 */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4 */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -300,7 +300,7 @@ static void accept_all(xt_server_t *s, int64_t now)
 {
     gw_t *g = s->gw;
     for (;;) {
-        struct sockaddr_in a;
+        struct sockaddr_in a = {0};
         socklen_t al = sizeof a;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
@@ -435,7 +435,7 @@ static void do_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
     if (m.heartbeat_ms)
         c->heartbeat_ms = m.heartbeat_ms;
     uint8_t out[XT_WIRE_MAX];
-    xt_msg_login_accepted_t a = {m.session,         c->heartbeat_ms, x->last_seq + 1, n ? m.resume_from : 0,
+    xt_msg_login_accepted_t a = {m.session,       c->heartbeat_ms, x->last_seq + 1, n ? m.resume_from : 0,
                                  x->last_clordid, s->n_instruments};
     send_frame(s, i, out, xt_wire_put_login_accepted(out, x->last_seq, &a));
     for (uint32_t k = 0; k < s->n_instruments; k++) {
@@ -458,11 +458,14 @@ static void do_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
 static void gw_reject(xt_server_t *s, uint32_t i, const xt_req_t *r, int reason)
 {
     gw_t *g = s->gw;
-    xt_msg_rejected_t m = {r->clordid, r->order_id, (uint16_t)reason,
+    xt_msg_rejected_t m = {r->clordid,
+                           r->order_id,
+                           (uint16_t)reason,
                            r->kind == XT_REQ_CANCEL  ? XT_MSG_CANCEL
                            : r->kind == XT_REQ_AMEND ? XT_MSG_AMEND
                                                      : XT_MSG_NEW_ORDER,
-                           r->kind == XT_REQ_NEW ? r->instrument : 0, 0};
+                           r->kind == XT_REQ_NEW ? r->instrument : 0,
+                           0};
     uint8_t f[XT_WIRE_MAX];
     send_frame(s, i, f, xt_wire_put_rejected(f, 0, last_seq_of(g, &g->conns[i]), &m));
 }
@@ -519,13 +522,13 @@ static void do_request(xt_server_t *s, uint32_t i, xt_req_t *r, int64_t now)
     r->account = x->account;
     r->session = x->number;
     if (ordered) {
-        int why = g->stopping                                                ? XT_R_SHUTTING_DOWN
-                  : atomic_load(&s->journal_failed)                          ? XT_R_JOURNAL_FAILED
-                  : !fields_ok(s, r)                                         ? XT_R_INVALID_FIELD
+        int why = g->stopping                                                  ? XT_R_SHUTTING_DOWN
+                  : atomic_load(&s->journal_failed)                            ? XT_R_JOURNAL_FAILED
+                  : !fields_ok(s, r)                                           ? XT_R_INVALID_FIELD
                   : r->kind == XT_REQ_NEW && r->instrument >= s->n_instruments ? XT_R_UNKNOWN_INSTRUMENT
-                  : r->clordid <= x->last_clordid                            ? XT_R_DUPLICATE_CLORDID
-                  : !take_token(s, x, now)                                   ? XT_R_RATE_LIMIT
-                                                                             : 0;
+                  : r->clordid <= x->last_clordid                              ? XT_R_DUPLICATE_CLORDID
+                  : !take_token(s, x, now)                                     ? XT_R_RATE_LIMIT
+                                                                               : 0;
         if (why)
             return gw_reject(s, i, r, why);
         to_core(r);
@@ -562,22 +565,36 @@ static void on_frame(xt_server_t *s, uint32_t i, const uint8_t *f, const xt_wire
     case XT_MSG_NEW_ORDER: {
         xt_msg_new_order_t m;
         xt_wire_get_new_order(f, &m);
-        r = (xt_req_t){.kind = XT_REQ_NEW, .side = m.side, .type = m.type, .tif = m.tif, .stp = m.stp,
-                       .instrument = m.instrument, .clordid = m.clordid, .price = m.price, .qty = m.qty};
+        r = (xt_req_t){.kind = XT_REQ_NEW,
+                       .side = m.side,
+                       .type = m.type,
+                       .tif = m.tif,
+                       .stp = m.stp,
+                       .instrument = m.instrument,
+                       .clordid = m.clordid,
+                       .price = m.price,
+                       .qty = m.qty};
         break;
     }
     case XT_MSG_CANCEL: {
         xt_msg_cancel_t m;
         xt_wire_get_cancel(f, &m);
-        r = (xt_req_t){.kind = XT_REQ_CANCEL, .clordid = m.clordid, .orig_clordid = m.orig_clordid,
-                       .order_id = m.order_id, .qty = 1};
+        r = (xt_req_t){.kind = XT_REQ_CANCEL,
+                       .clordid = m.clordid,
+                       .orig_clordid = m.orig_clordid,
+                       .order_id = m.order_id,
+                       .qty = 1};
         break;
     }
     case XT_MSG_AMEND: {
         xt_msg_amend_t m;
         xt_wire_get_amend(f, &m);
-        r = (xt_req_t){.kind = XT_REQ_AMEND, .clordid = m.clordid, .orig_clordid = m.orig_clordid,
-                       .order_id = m.order_id, .price = m.price, .qty = m.qty};
+        r = (xt_req_t){.kind = XT_REQ_AMEND,
+                       .clordid = m.clordid,
+                       .orig_clordid = m.orig_clordid,
+                       .order_id = m.order_id,
+                       .price = m.price,
+                       .qty = m.qty};
         break;
     }
     case XT_MSG_MASS_CANCEL: {
@@ -589,8 +606,11 @@ static void on_frame(xt_server_t *s, uint32_t i, const uint8_t *f, const xt_wire
     case XT_MSG_ORDER_STATUS: {
         xt_msg_order_status_t m;
         xt_wire_get_order_status(f, &m);
-        r = (xt_req_t){.kind = XT_REQ_STATUS, .request_id = m.request_id, .orig_clordid = m.orig_clordid,
-                       .order_id = m.order_id, .qty = 1};
+        r = (xt_req_t){.kind = XT_REQ_STATUS,
+                       .request_id = m.request_id,
+                       .orig_clordid = m.orig_clordid,
+                       .order_id = m.order_id,
+                       .qty = 1};
         if ((m.orig_clordid == 0) == (m.order_id == 0)) {
             xt_msg_status_reply_t rep = {.request_id = m.request_id};
             uint8_t o[XT_WIRE_MAX];

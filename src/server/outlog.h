@@ -37,9 +37,9 @@ typedef struct xt_outlog_slot {
 typedef struct xt_outlog {
     xt_outlog_slot_t *slots;
     uint64_t cap;
-    uint64_t head;                /* engine: next position to write */
-    _Atomic uint64_t released;    /* positions below it may be sent */
-    _Atomic uint64_t consumed;    /* I/O thread: positions below it are read */
+    uint64_t head;             /* engine: next position to write */
+    _Atomic uint64_t released; /* positions below it may be sent */
+    _Atomic uint64_t consumed; /* I/O thread: positions below it are read */
 } xt_outlog_t;
 
 /* cap >= 2. Returns 0 or XT_ENOMEM. */

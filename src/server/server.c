@@ -2,7 +2,7 @@
  * listening socket, runs the engine thread and the gateway, and stops
  * cleanly (see server.h).
  */
-#define _GNU_SOURCE
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4, eventfd */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -25,7 +25,7 @@ static int fail(char *why, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, n, fmt, ap);
+    vsnprintf(why, n, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
     return -1;
 }
@@ -141,7 +141,8 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     rc = xt_journal_open(&s->journal, s->cfg.data_dir, &jc, NULL, &s->cfg.engine, xt_sessions_sink, &s->sessions,
                          &s->engine, xt_mono_ns());
     if (rc)
-        return fail(why, n, "%s: %s", s->cfg.data_dir, s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc));
+        return fail(why, n, "%s: %s", s->cfg.data_dir,
+                    s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc));
     s->journal_open = 1;
     xt_outlog_release(&s->log); /* recovered messages are history: routed at once */
     if (define_instruments(s, why, n) || instrument_frames(s) || open_ring(s))

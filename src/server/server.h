@@ -58,7 +58,7 @@ typedef struct xt_server {
     int engine_efd;  /* wakes the engine thread */
     int gateway_efd; /* wakes the gateway thread */
     _Atomic int engine_sleeping;
-    _Atomic int stop_engine;  /* drain the ring, then stop */
+    _Atomic int stop_engine; /* drain the ring, then stop */
     _Atomic int engine_done;
     _Atomic int journal_failed;
     _Atomic int snapshot_request;
@@ -95,7 +95,7 @@ int xt_gateway_init(xt_server_t *s);
 int xt_gateway_run(xt_server_t *s); /* returns when stopped */
 void xt_gateway_destroy(xt_server_t *s);
 
-int64_t xt_now_ns(void);      /* CLOCK_REALTIME */
-int64_t xt_mono_ns(void);     /* CLOCK_MONOTONIC */
+int64_t xt_now_ns(void);  /* CLOCK_REALTIME */
+int64_t xt_mono_ns(void); /* CLOCK_MONOTONIC */
 
 #endif

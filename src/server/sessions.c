@@ -91,8 +91,7 @@ int xt_sessions_init(xt_sessions_t *s, xt_outlog_t *log, uint32_t max_sessions, 
     s->refs = malloc(sizeof *s->refs * s->max_refs);
     s->id_buckets = malloc(sizeof(uint32_t) * (s->ref_mask + 1));
     s->cl_buckets = malloc(sizeof(uint32_t) * (s->ref_mask + 1));
-    if (!s->sess || !s->acct || !s->sess_buckets || !s->acct_buckets || !s->refs || !s->id_buckets ||
-        !s->cl_buckets) {
+    if (!s->sess || !s->acct || !s->sess_buckets || !s->acct_buckets || !s->refs || !s->id_buckets || !s->cl_buckets) {
         xt_sessions_destroy(s);
         return XT_ENOMEM;
     }
@@ -333,8 +332,8 @@ static void on_accepted(xt_sessions_t *s, uint32_t o, const xt_event_t *e, int64
 {
     ref_add(s, o, e->order_id, s->cur->clordid);
     uint8_t f[XT_WIRE_MAX];
-    xt_msg_accepted_t m = {s->cur->clordid, e->order_id, e->instrument, e->side, e->ord_type, e->tif, e->stp,
-                           wire_price(e->price), e->qty, ts};
+    xt_msg_accepted_t m = {s->cur->clordid, e->order_id, e->instrument,        e->side, e->ord_type,
+                           e->tif,          e->stp,      wire_price(e->price), e->qty,  ts};
     emit(s, o, f, xt_wire_put_accepted(f, XT_WF_SEQUENCED, 0, &m));
 }
 
@@ -342,8 +341,8 @@ static void on_rejected(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b,
 {
     uint8_t f[XT_WIRE_MAX];
     int is_new = b->cmd_type == XT_CMD_NEW;
-    xt_msg_rejected_t m = {s->cur->clordid, is_new ? 0 : e->order_id, e->reason, request_type(b->cmd_type),
-                           is_new ? e->instrument : 0, b->ts};
+    xt_msg_rejected_t m = {s->cur->clordid,           is_new ? 0 : e->order_id,   e->reason,
+                           request_type(b->cmd_type), is_new ? e->instrument : 0, b->ts};
     emit(s, o, f, xt_wire_put_rejected(f, XT_WF_SEQUENCED, 0, &m));
 }
 
@@ -378,8 +377,14 @@ static void on_canceled(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b,
     uint32_t owner = s->refs[i].sess;
     int by_request = b->cmd_type == XT_CMD_CANCEL && o != XT_NIL;
     uint8_t f[XT_WIRE_MAX];
-    xt_msg_canceled_t m = {s->refs[i].clordid, e->order_id,  e->instrument, e->side, e->reason, e->qty,
-                           by_request && o == owner ? s->cur->clordid : 0, b->ts};
+    xt_msg_canceled_t m = {s->refs[i].clordid,
+                           e->order_id,
+                           e->instrument,
+                           e->side,
+                           e->reason,
+                           e->qty,
+                           by_request && o == owner ? s->cur->clordid : 0,
+                           b->ts};
     emit(s, owner, f, xt_wire_put_canceled(f, XT_WF_SEQUENCED, 0, &m));
     if (by_request && o != owner && s->cur->clordid) { /* the requester gets its answer too */
         m.request_clordid = s->cur->clordid;
@@ -395,8 +400,13 @@ static void on_amended(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b, 
         return;
     uint32_t owner = s->refs[i].sess;
     uint8_t f[XT_WIRE_MAX];
-    xt_msg_amended_t m = {o == owner ? s->cur->clordid : 0, e->order_id, s->refs[i].clordid, e->price, e->qty,
-                          (uint8_t)((e->flags & XT_EVF_PRIORITY_KEPT) != 0), b->ts};
+    xt_msg_amended_t m = {o == owner ? s->cur->clordid : 0,
+                          e->order_id,
+                          s->refs[i].clordid,
+                          e->price,
+                          e->qty,
+                          (uint8_t)((e->flags & XT_EVF_PRIORITY_KEPT) != 0),
+                          b->ts};
     emit(s, owner, f, xt_wire_put_amended(f, XT_WF_SEQUENCED, 0, &m));
     if (o != XT_NIL && o != owner && s->cur->clordid) {
         m.clordid = s->cur->clordid;
@@ -540,8 +550,7 @@ static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, int (*get)(
         uint16_t len = (uint16_t)(b[20] | b[21] << 8);
         if (len > XT_OUTLOG_FRAME)
             return -1;
-        xt_outlog_append(s->log, xt_get32(b + 8), xt_get32(b + 12), xt_get64(b), xt_get32(b + 16), b[22], b + 24,
-                         len);
+        xt_outlog_append(s->log, xt_get32(b + 8), xt_get32(b + 12), xt_get64(b), xt_get32(b + 16), b[22], b + 24, len);
     }
     xt_outlog_release(s->log);
     atomic_store(&s->log->consumed, head);

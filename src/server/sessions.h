@@ -37,10 +37,10 @@ typedef struct xt_sess {
 typedef struct xt_ordref {
     int64_t order_id;
     uint64_t clordid;
-    uint32_t sess;        /* index; XT_NIL: a free entry */
-    uint32_t prev, next;  /* in the session's open list */
-    uint32_t hnext_id;    /* chain by order id */
-    uint32_t hnext_cl;    /* chain by (session, clordid) */
+    uint32_t sess;       /* index; XT_NIL: a free entry */
+    uint32_t prev, next; /* in the session's open list */
+    uint32_t hnext_id;   /* chain by order id */
+    uint32_t hnext_cl;   /* chain by (session, clordid) */
 } xt_ordref_t;
 
 typedef struct xt_acct {

@@ -1,4 +1,1401 @@
-#!/usr/bin/env python3
-"""test_server.py - stub, being written."""
+#!/usr/bin/python3
+"""Integration tests of `xtrading serve`, the order-entry server, through
+the Python client written from docs/protocol.md (xtclient.py).
+
+Each test starts its own server on a free port in a fresh temporary data
+directory. Tests wait for specific messages with timeouts; a fixed short
+wait is used only to show that something does NOT arrive.
+
+usage: test_server.py path/to/xtrading [name-substring ...]
+Observations on points the doc leaves open are printed as "note:" lines.
+XT_KEEP=1 keeps the temporary directories.
+"""
+import fractions
+import os
+import random
+import re
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import subprocess
 import sys
-sys.exit(0)
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import xtclient as X  # noqa: E402
+from xtclient import (Conn, BUY, SELL, LIMIT, MARKET, GTC, IOC, FOK, POST, STP_NONE, STP_CN, STP_CO,  # noqa: E402
+                      STP_CB, ACCEPTED, REJECTED, FILL, CANCELED, AMENDED, ERROR, STATUS_REPLY,
+                      MASS_CANCEL_ACK, LOGIN_ACCEPTED, LOGIN_REJECTED, LOGOUT_ACK, HELLO, MAKER, TAKER,
+                      NEW_ORDER, CANCEL, AMEND, R, LR, E)
+
+XT = None
+HB = 30000            # heartbeat_ms asked for by default, so idle test connections are not timed out
+SERVERS = []          # servers started by the running test
+NOTES = []            # observations on points the doc leaves open
+BIG = {"limits.rate": 1000000, "limits.burst": 1000000, "limits.open_orders": 1000000}
+READY = re.compile(r"ready: order entry on 127\.0\.0\.1:(\d+)")
+
+
+def note(text):
+    NOTES.append(text)
+    print(f"  note: {text}", flush=True)
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+class Server:
+    def __init__(self, sets=None, args=(), start=True):
+        self.tmp = tempfile.mkdtemp(prefix="xt-server-test-")
+        self.data = os.path.join(self.tmp, "data")
+        self.sets = dict(sets or {})
+        self.args = list(args)
+        self.proc = None
+        self.port = None
+        self.starts = 0
+        SERVERS.append(self)
+        if start:
+            self.start()
+
+    def start(self, timeout=20):
+        cmd = [XT, "serve", "--data", self.data, "--listen", "127.0.0.1:0", *self.args]
+        for k, v in self.sets.items():
+            cmd += ["--set", f"{k}={v}"]
+        self.starts += 1
+        self.errpath = os.path.join(self.tmp, f"stderr.{self.starts}")
+        self.out = []
+        self.port = None
+        ready = threading.Event()
+        with open(self.errpath, "wb") as err:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+
+        def reader(proc, out):
+            for raw in proc.stdout:
+                line = raw.decode(errors="replace").rstrip("\n")
+                out.append(line)
+                m = READY.search(line)
+                if m and not ready.is_set():
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=reader, args=(self.proc, self.out), daemon=True).start()
+        ready.wait(timeout)
+        if self.port is None:
+            rc = self.proc.poll()
+            if rc is None:
+                self.proc.kill()
+                self.proc.wait()
+            raise AssertionError(f"server did not get ready (rc {rc}): {' '.join(cmd)}\nstdout: "
+                                 f"{self.out[-5:]}\nstderr: {self.stderr()[-800:]}")
+        return self.port
+
+    def stderr(self):
+        try:
+            with open(self.errpath, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=15):
+        """SIGTERM; returns the exit status."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"server did not exit within {timeout}s of SIGTERM")
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def cleanup(self):
+        if self.running():
+            self.kill()
+        if not os.environ.get("XT_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def login(port, account, session=1, **kw):
+    c = Conn(port)
+    kw.setdefault("heartbeat_ms", HB)
+    c.login(account, session=session, **kw)
+    return c
+
+
+def is_answer(m):
+    return m.type in (ACCEPTED, REJECTED, AMENDED) or (m.type == CANCELED and m.request_clordid != 0)
+
+
+def answer_key(m):
+    return m.request_clordid if m.type == CANCELED else m.clordid
+
+
+def collect_answers(conn, clordids, timeout=10):
+    """Reads until every clordid has its answer; fails on a second answer
+    for one. Returns ({clordid: answer}, [other messages])."""
+    want = set(clordids)
+    got, other = {}, []
+    end = time.monotonic() + timeout
+    while len(got) < len(want):
+        left = end - time.monotonic()
+        m = conn.recv(max(0.0, left)) if left > 0 else None
+        if m is None:
+            missing = sorted(want - set(got))
+            raise AssertionError(f"{len(missing)} of {len(want)} requests unanswered after {timeout}s "
+                                 f"(first: {missing[:10]})")
+        if is_answer(m) and answer_key(m) in want:
+            k = answer_key(m)
+            check(k not in got, f"second answer for clordid {k}: {got.get(k)!r} then {m!r}")
+            got[k] = m
+        else:
+            other.append(m)
+    return got, other
+
+
+def quiet(conn, t=0.3):
+    """Messages arriving within t seconds (to show that nothing more comes)."""
+    got = conn.drain(t)
+    conn.inbox.clear()
+    return got
+
+
+def expect_rej(m, reason, sequenced, request_type=None):
+    check(m.type == REJECTED, f"expected REJECTED {reason}, got {m!r}")
+    check(m.reason == R[reason], f"expected reason {reason}, got {m.reason_name}: {m!r}")
+    check(m.sequenced == sequenced, f"REJECTED {reason} should be {'sequenced' if sequenced else 'unsequenced'}:"
+          f" {m!r} flags={m.flags}")
+    if request_type is not None:
+        check(m.request_type == request_type, f"request_type {m.request_type} != {request_type}: {m!r}")
+    if sequenced:
+        check(m.ts > 0, f"engine REJECTED with ts 0: {m!r}")
+    else:
+        check(m.ts == 0, f"gateway REJECTED with ts != 0: {m!r}")
+
+
+def expect_type(m, typ, **fields):
+    name = X.SERVER_LAYOUTS[typ][0]
+    check(m is not None and m.type == typ, f"expected {name}, got {m!r}")
+    for k, v in fields.items():
+        check(m[k] == v, f"{name}.{k} = {m[k]!r}, expected {v!r}: {m!r}")
+    return m
+
+
+def near_now(ts):
+    return abs(ts - time.time_ns()) < 60 * 10**9
+
+
+# ---------------------------------------------------------------------------
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@test
+def test_login_success():
+    srv = Server()
+    c = Conn(srv.port)
+    h = c.hello
+    check(h.version == 1, f"HELLO version {h.version}")
+    check(not h.sequenced and h.seq == 0, f"HELLO header: {h!r} flags {h.flags}")
+    check(len(h.nonce) == 16 and h.nonce != bytes(16), f"nonce {h.nonce.hex()}")
+    check(abs(h.server_time - time.time_ns()) < 5 * 10**9, f"HELLO server time {h.server_time}")
+    check(h.heartbeat_ms > 0, f"HELLO heartbeat_ms {h.heartbeat_ms}")
+    c2 = Conn(srv.port)
+    check(c2.hello.nonce != h.nonce, "two connections got the same nonce")
+    acc = c.login(1001, session=1, heartbeat_ms=0)
+    expect_type(acc, LOGIN_ACCEPTED, session=1, next_seq=1, resume_from=0, last_clordid=0, instrument_count=4)
+    check(acc.heartbeat_ms == h.heartbeat_ms, f"heartbeat 0 should give the server default {h.heartbeat_ms}: {acc!r}")
+    check(not acc.sequenced and acc.seq == 0, f"LOGIN_ACCEPTED header seq {acc.seq} flags {acc.flags}")
+    syms = [(i.instrument, i.symbol) for i in c.instruments]
+    check(syms == [(0, "600519.SH"), (1, "000001.SZ"), (2, "BTC-USDT"), (3, "ETH-USDT")], f"instruments {syms}")
+    F = fractions.Fraction
+
+    def dec(m, s):
+        return F(m) / 10**s
+    exp = {"600519.SH": (F(1, 100), 100, 1, 153000, 187000), "000001.SZ": (F(1, 100), 100, 1, 1035, 1265),
+           "BTC-USDT": (F(1, 100), F(1, 10000), 0, 0, 0), "ETH-USDT": (F(1, 100), F(1, 1000), 0, 0, 0)}
+    for i in c.instruments:
+        tick, lot, band, lo, hi = exp[i.symbol]
+        got = (dec(i.tick_m, i.tick_scale), dec(i.lot_m, i.lot_scale), i.has_band, i.band_low, i.band_high)
+        check(got == (tick, lot, band, lo, hi), f"{i.symbol}: tick/lot/band {got}, expected {exp[i.symbol]}: {i!r}")
+        check(i.min_qty == 1 and i.max_qty == 2**40 - 1, f"{i.symbol}: min/max qty {i.min_qty}/{i.max_qty}")
+        check(not i.sequenced and i.seq == 0, f"INSTRUMENT header {i!r}")
+    acc2 = c2.login(1002, session=7, heartbeat_ms=1000)
+    expect_type(acc2, LOGIN_ACCEPTED, session=7, heartbeat_ms=1000, next_seq=1)
+    for conn in (c, c2):
+        a = conn.place(conn.inst["BTC-USDT"], BUY, 1000, 1)
+        expect_type(a, ACCEPTED, seq=1)
+
+
+@test
+def test_login_failures():
+    srv = Server()
+    port = srv.port
+
+    def rej(reason, account=1001, **kw):
+        c = Conn(port)
+        kw.setdefault("heartbeat_ms", HB)
+        m = c.login(account, expect_ok=False, **kw)
+        check(m.type == LOGIN_REJECTED, f"{kw}: expected LOGIN_REJECTED {reason}, got {m!r}")
+        if reason is not None:
+            check(m.reason == LR[reason], f"{kw}: expected {reason}, got {m.reason_name}")
+        check(not m.sequenced and m.seq == 0 and m.oldest_seq == 0, f"LOGIN_REJECTED fields {m!r}")
+        rest = c.read_until_closed(3)
+        check(all(x.type != LOGIN_ACCEPTED for x in rest), f"login accepted after reject: {rest}")
+        return m
+
+    now = time.time_ns()
+    rej("BAD_SIGNATURE", signature=bytes(32))
+    rej("BAD_SIGNATURE", key_id="demo1001", secret="wrong-secret")
+    rej("UNKNOWN_KEY", key_id="nosuchkey", secret="x")
+    m = rej(None, account=1001, key_id="demo1002", secret="demo-secret-1002")
+    note(f"login to account 1001 with account 1002's key id -> LOGIN_REJECTED {m.reason_name}")
+    rej("CLOCK_SKEW", ts=now - 60 * 10**9)
+    rej("CLOCK_SKEW", ts=time.time_ns() + 60 * 10**9)
+    rej("BAD_VERSION", version=2)
+    rej("BAD_VERSION", version=0)
+    rej("BAD_FIELD", session=0)
+    rej("BAD_FIELD", heartbeat_ms=99)
+    rej("BAD_FIELD", heartbeat_ms=60001)
+    # a nonce from another connection
+    other = Conn(port)
+    rej("BAD_SIGNATURE", nonce=other.hello.nonce)
+    other.close()
+    # boundary heartbeats are accepted
+    for hb in (100, 60000):
+        c = Conn(port)
+        a = c.login(1001, session=10 + hb % 7, heartbeat_ms=hb)
+        check(a.heartbeat_ms == hb, f"heartbeat {hb}: {a!r}")
+        c.close()
+    # second LOGIN on one connection
+    c = login(port, 1003, 1)
+    m = c.login(1003, session=1, expect_ok=False)
+    check(m.type == LOGIN_REJECTED and m.reason == LR["ALREADY_LOGGED_IN"], f"second LOGIN: {m!r}")
+    try:
+        after = c.drain(0.3)
+        note(f"after ALREADY_LOGGED_IN the connection {'is closed' if c.closed else 'stays open'} ({after})")
+    except AssertionError:
+        raise
+    # the server still works
+    c = login(port, 1001, 1)
+    expect_type(c.place(c.inst["BTC-USDT"], BUY, 1000, 1), ACCEPTED)
+
+
+@test
+def test_not_logged_in():
+    srv = Server()
+    c = Conn(srv.port)
+    c.send(X.encode_new_order(1, 2, BUY, 100000, 1))
+    m = c.answer(1)
+    expect_rej(m, "NOT_LOGGED_IN", False, NEW_ORDER)
+    check(m.seq == 0, f"NOT_LOGGED_IN seq {m.seq}")
+    check(m.instrument == 2, f"REJECTED instrument for NEW_ORDER should be the order's: {m!r}")
+    c.send(X.encode_cancel(2, orig_clordid=1))
+    expect_rej(c.answer(2), "NOT_LOGGED_IN", False, CANCEL)
+    c.send(X.encode_amend(3, order_id=5, qty=1))
+    expect_rej(c.answer(3), "NOT_LOGGED_IN", False, AMEND)
+    c.heartbeat()
+    got = quiet(c)
+    check(not got, f"HEARTBEAT before login should be ignored, got {got}")
+    # rejected requests do not use up clordids: login, then clordid 1 is new
+    acc = c.login(1001, session=1, heartbeat_ms=HB)
+    check(acc.last_clordid == 0, f"last_clordid {acc.last_clordid} after NOT_LOGGED_IN rejects")
+    c.send(X.encode_new_order(1, c.inst["BTC-USDT"], BUY, 1000, 1))
+    expect_type(c.answer(1), ACCEPTED, seq=1)
+    # ORDER_STATUS, MASS_CANCEL, LOGOUT before login: the doc does not say
+    for name, frame in (("ORDER_STATUS", X.encode_status(1, 0, 1)), ("MASS_CANCEL", X.encode_mass_cancel(1)),
+                        ("LOGOUT", X.encode_logout())):
+        d = Conn(srv.port)
+        d.send(frame)
+        got = d.drain(0.3)
+        note(f"{name} before login -> {[repr(x) for x in got] or 'nothing'}{' + close' if d.closed else ''}")
+        d.close()
+
+
+@test
+def test_new_order_and_fill():
+    srv = Server()
+    A = login(srv.port, 1001, 1)
+    B = login(srv.port, 1002, 1)
+    btc = A.inst["BTC-USDT"]
+    a = A.place(btc, SELL, 100000, 5)
+    expect_type(a, ACCEPTED, seq=1, sequenced=True, instrument=btc, side=SELL, ord_type=LIMIT, tif=GTC, stp=STP_CN,
+                price=100000, qty=5)
+    check(a.order_id > 0 and near_now(a.ts), f"ACCEPTED order_id/ts: {a!r}")
+    b = B.place(btc, BUY, 100100, 2)
+    expect_type(b, ACCEPTED, seq=1, side=BUY, price=100100, qty=2)
+    check(b.order_id > a.order_id, f"order ids not increasing: {a.order_id}, {b.order_id}")
+    bf = B.expect(FILL)
+    af = A.expect(FILL)
+    expect_type(bf, FILL, seq=2, clordid=b.clordid, order_id=b.order_id, instrument=btc, side=BUY, liquidity=TAKER,
+                price=100000, qty=2, remaining=0)
+    expect_type(af, FILL, seq=2, clordid=a.clordid, order_id=a.order_id, instrument=btc, side=SELL, liquidity=MAKER,
+                price=100000, qty=2, remaining=3)
+    check(af.trade_id == bf.trade_id and af.trade_id > 0, f"trade ids differ: {af!r} {bf!r}")
+    check(af.ts == bf.ts and near_now(af.ts), f"FILL ts: {af.ts} {bf.ts}")
+    # a second buy takes the rest and rests its remainder
+    b2 = B.place(btc, BUY, 100000, 5)
+    expect_type(b2, ACCEPTED, seq=3)
+    bf2 = B.expect(FILL)
+    af2 = A.expect(FILL)
+    expect_type(bf2, FILL, seq=4, order_id=b2.order_id, liquidity=TAKER, qty=3, remaining=2, price=100000)
+    expect_type(af2, FILL, seq=3, order_id=a.order_id, liquidity=MAKER, qty=3, remaining=0)
+    check(af2.trade_id == bf2.trade_id and af2.trade_id != af.trade_id, "trade ids")
+    s = A.query(order_id=a.order_id)
+    expect_type(s, STATUS_REPLY, status=0)
+    s = B.query(orig_clordid=b2.clordid)
+    expect_type(s, STATUS_REPLY, status=1, order_id=b2.order_id, clordid=b2.clordid, instrument=btc, side=BUY,
+                ord_type=LIMIT, price=100000, remaining=2, filled=3)
+    # a sweep over two levels
+    A.place(btc, SELL, 100500, 1)
+    A.place(btc, SELL, 100600, 1)
+    b3 = B.place(btc, BUY, 100600, 3)
+    fills = [B.expect(FILL) for _ in range(2)]
+    check([(f.price, f.qty, f.remaining) for f in fills] == [(100500, 1, 2), (100600, 1, 1)],
+          f"sweep fills {fills}")
+    check(B.query(order_id=b3.order_id).remaining == 1, "sweep remainder")
+    check(not [m for m in quiet(A) + quiet(B) if m.type in (FILL, CANCELED)], "unexpected extra messages")
+
+
+@test
+def test_cancel():
+    srv = Server()
+    A = login(srv.port, 1001, 1)
+    A2 = login(srv.port, 1001, 2)
+    B = login(srv.port, 1002, 1)
+    btc = A.inst["BTC-USDT"]
+    a1 = A.place(btc, SELL, 101000, 5)
+    a2 = A.place(btc, SELL, 101100, 4)
+    a3 = A.place(btc, SELL, 101200, 6)
+    cl = A.cancel(orig_clordid=a1.clordid)
+    m = A.answer(cl)
+    expect_type(m, CANCELED, sequenced=True, seq=4, clordid=a1.clordid, order_id=a1.order_id, instrument=btc,
+                side=SELL, reason=R["USER"], qty=5, request_clordid=cl)
+    check(near_now(m.ts), f"CANCELED ts {m.ts}")
+    cl = A.cancel(order_id=a2.order_id)
+    expect_type(A.answer(cl), CANCELED, seq=5, clordid=a2.clordid, order_id=a2.order_id, qty=4, request_clordid=cl)
+    # partly filled order cancels what is left
+    B.place(btc, BUY, 101200, 2)
+    expect_type(A.expect(FILL), FILL, order_id=a3.order_id, remaining=4)
+    cl = A.cancel(order_id=a3.order_id)
+    expect_type(A.answer(cl), CANCELED, order_id=a3.order_id, qty=4, reason=R["USER"])
+    # cancel of an order no longer open
+    cl = A.cancel(order_id=a3.order_id)
+    m = A.answer(cl)
+    expect_rej(m, "UNKNOWN_ORDER", True, CANCEL)
+    check(m.order_id == a3.order_id, f"REJECTED order_id should be the one named: {m!r}")
+    cl = A.cancel(order_id=987654321)
+    expect_rej(A.answer(cl), "UNKNOWN_ORDER", True, CANCEL)
+    cl = A.cancel(orig_clordid=424242)
+    m = A.answer(cl)
+    check(m.type == REJECTED and m.reason == R["UNKNOWN_ORDER"], f"cancel of unknown orig_clordid: {m!r}")
+    note(f"CANCEL of an unknown orig_clordid -> REJECTED UNKNOWN_ORDER "
+         f"{'sequenced' if m.sequenced else 'unsequenced (gateway)'}, order_id {m.order_id}")
+    cl = A.cancel(orig_clordid=a3.clordid)
+    m = A.answer(cl)
+    check(m.type == REJECTED and m.reason == R["UNKNOWN_ORDER"], f"cancel by orig_clordid of a done order: {m!r}")
+    note(f"CANCEL by orig_clordid of a finished order -> {m.reason_name} "
+         f"{'sequenced' if m.sequenced else 'unsequenced'}")
+    # another session of the same account cancels by order_id
+    a4 = A.place(btc, SELL, 101300, 3)
+    cl = A2.cancel(order_id=a4.order_id)
+    m = A2.answer(cl)
+    expect_type(m, CANCELED, order_id=a4.order_id, request_clordid=cl, qty=3)
+    owner = [x for x in quiet(A) if x.type == CANCELED]
+    note(f"CANCEL by order_id from another session of the account: requester got {m!r} (clordid field "
+         f"{m.clordid}, order's {a4.clordid}); owning session got {owner or 'nothing'}")
+    # ... but not by orig_clordid (only the session's own)
+    a5 = A.place(btc, SELL, 101400, 3)
+    A2.clordid = max(A2.clordid, a5.clordid)  # make the number usable as a clordid in A2 too
+    cl = A2.cancel(orig_clordid=a5.clordid)
+    m = A2.answer(cl)
+    check(m.type == REJECTED and m.reason == R["UNKNOWN_ORDER"], f"A2 cancelled A's order by orig_clordid: {m!r}")
+    check(A.query(order_id=a5.order_id).status == 1, "order cancelled by another session's orig_clordid")
+
+
+@test
+def test_amend():
+    srv = Server()
+    A = login(srv.port, 1001, 1)
+    B = login(srv.port, 1002, 1)
+    eth = A.inst["ETH-USDT"]
+    o1 = A.place(eth, SELL, 200000, 10)
+    o2 = A.place(eth, SELL, 200000, 5)
+    cl = A.amend(orig_clordid=o1.clordid, qty=6)
+    m = A.answer(cl)
+    expect_type(m, AMENDED, sequenced=True, seq=3, clordid=cl, order_id=o1.order_id, orig_clordid=o1.clordid,
+                price=200000, qty=6, kept_priority=1)
+    check(near_now(m.ts), "AMENDED ts")
+    # priority kept: a buy of 6 takes o1 only
+    B.place(eth, BUY, 200000, 6)
+    f = A.expect(FILL)
+    expect_type(f, FILL, order_id=o1.order_id, clordid=o1.clordid, qty=6, remaining=0, liquidity=MAKER)
+    check(not [x for x in quiet(A) if x.type == FILL], "o2 traded: priority of o1 was not kept")
+    # size up: loses priority
+    cl = A.amend(orig_clordid=o2.clordid, qty=8)
+    expect_type(A.answer(cl), AMENDED, order_id=o2.order_id, orig_clordid=o2.clordid, qty=8, price=200000,
+                kept_priority=0)
+    cl = A.amend(order_id=o2.order_id, price=200100, qty=8)
+    expect_type(A.answer(cl), AMENDED, order_id=o2.order_id, price=200100, qty=8, kept_priority=0)
+    cl = A.amend(order_id=o2.order_id, price=200100, qty=7)
+    expect_type(A.answer(cl), AMENDED, price=200100, qty=7, kept_priority=1)
+    # an amend that crosses: AMENDED, then FILLs
+    bb = B.place(eth, BUY, 199000, 3)
+    cl = A.amend(orig_clordid=o2.clordid, price=199000, qty=7)
+    am = A.answer(cl)
+    expect_type(am, AMENDED, price=199000, qty=7, kept_priority=0)
+    f = A.expect(FILL)
+    check(f.seq == am.seq + 1, f"FILL should follow AMENDED: {am!r} {f!r}")
+    expect_type(f, FILL, order_id=o2.order_id, liquidity=TAKER, price=199000, qty=3, remaining=4)
+    if f.clordid != o2.clordid:
+        note(f"FILL after an amend carries clordid {f.clordid} (amend's {cl}), not the order's {o2.clordid}")
+    expect_type(B.expect(FILL), FILL, order_id=bb.order_id, liquidity=MAKER, remaining=0)
+    s = A.query(orig_clordid=o2.clordid)
+    expect_type(s, STATUS_REPLY, status=1, order_id=o2.order_id, price=199000, remaining=4, filled=3)
+    # rejects
+    cl = A.amend(order_id=987654321, qty=1)
+    m = A.answer(cl)
+    expect_rej(m, "UNKNOWN_ORDER", True, AMEND)
+    check(m.order_id == 987654321, f"REJECTED order_id {m!r}")
+    cl = A.amend(order_id=o2.order_id, qty=0)
+    expect_rej(A.answer(cl), "INVALID_QTY", True, AMEND)
+    cl = A.amend(order_id=o2.order_id, price=-5, qty=4)
+    expect_rej(A.answer(cl), "INVALID_PRICE", True, AMEND)
+    # unchanged amend is accepted and keeps priority
+    cl = A.amend(order_id=o2.order_id, qty=4)
+    expect_type(A.answer(cl), AMENDED, qty=4, price=199000, kept_priority=1)
+
+
+@test
+def test_mass_cancel():
+    srv = Server()
+    A1 = login(srv.port, 1001, 1)
+    A2 = login(srv.port, 1001, 2)
+    B = login(srv.port, 1002, 1)
+    btc, eth = A1.inst["BTC-USDT"], A1.inst["ETH-USDT"]
+    x1 = A1.place(btc, BUY, 1000, 1)
+    x2 = A1.place(btc, BUY, 1001, 2)
+    x3 = A1.place(eth, BUY, 1002, 3)
+    y1 = A2.place(btc, BUY, 1003, 4)
+    z1 = B.place(btc, BUY, 1004, 5)
+    rid = A1.mass_cancel(btc)
+    ack = A1.expect(MASS_CANCEL_ACK, request_id=rid)
+    check(ack.count == 3 and not ack.sequenced, f"MASS_CANCEL_ACK {ack!r} (expected count 3)")
+    mine = [m for m in A1.log if m.type == CANCELED]
+    check(sorted(m.order_id for m in mine) == sorted([x1.order_id, x2.order_id]), f"A1 CANCELED {mine}")
+    check(all(A1.log.index(m) < A1.log.index(ack) for m in mine), "MASS_CANCEL_ACK came before the CANCELEDs")
+    check(all(m.reason == R["USER"] and m.request_clordid == 0 and m.sequenced for m in mine), f"{mine}")
+    check(ack.seq == max(m.seq for m in mine), f"ACK seq {ack.seq}")
+    c = A2.expect(CANCELED)
+    expect_type(c, CANCELED, order_id=y1.order_id, clordid=y1.clordid, qty=4, reason=R["USER"])
+    check(B.query(order_id=z1.order_id).status == 1, "mass cancel touched another account")
+    check(A1.query(order_id=x3.order_id).status == 1, "mass cancel of BTC cancelled an ETH order")
+    rid = A2.mass_cancel()
+    ack = A2.expect(MASS_CANCEL_ACK, request_id=rid)
+    check(ack.count == 1, f"mass cancel all: {ack!r}")
+    expect_type(A1.expect(CANCELED), CANCELED, order_id=x3.order_id)
+    rid = A2.mass_cancel()
+    check(A2.expect(MASS_CANCEL_ACK, request_id=rid).count == 0, "mass cancel with nothing open")
+    check(not [m for m in quiet(A2) if m.type == CANCELED], "CANCELED with nothing open")
+    A2.send(X.encode_mass_cancel(77, 99))
+    got = A2.drain(0.5)
+    note(f"MASS_CANCEL of an unknown instrument id -> {got}")
+
+
+@test
+def test_order_status():
+    srv = Server()
+    A = login(srv.port, 1001, 1)
+    A2 = login(srv.port, 1001, 2)
+    B = login(srv.port, 1002, 1)
+    btc = A.inst["BTC-USDT"]
+    o = A.place(btc, BUY, 90000, 3)
+    for kw in ({"orig_clordid": o.clordid}, {"order_id": o.order_id}):
+        rid = A.status(**kw)
+        s = A.expect(STATUS_REPLY, request_id=rid)
+        expect_type(s, STATUS_REPLY, sequenced=False, seq=1, order_id=o.order_id, clordid=o.clordid, instrument=btc,
+                    status=1, side=BUY, ord_type=LIMIT, tif=GTC, price=90000, remaining=3, filled=0)
+    B.place(btc, SELL, 90000, 1)
+    A.expect(FILL)
+    expect_type(A.query(order_id=o.order_id), STATUS_REPLY, status=1, remaining=2, filled=1)
+    expect_type(A.query(order_id=987654321), STATUS_REPLY, status=0, order_id=0)
+    expect_type(A.query(orig_clordid=424242), STATUS_REPLY, status=0, order_id=0)
+    s = A2.query(order_id=o.order_id)
+    expect_type(s, STATUS_REPLY, status=1, clordid=o.clordid, remaining=2)
+    s = B.query(order_id=o.order_id)
+    note(f"ORDER_STATUS of another account's order by order_id -> status {s.status}, order_id {s.order_id}, "
+         f"remaining {s.remaining}")
+    for kw in ({"orig_clordid": o.clordid, "order_id": o.order_id}, {}):
+        rid = A.status(**kw)
+        got = A.drain(0.3)
+        note(f"ORDER_STATUS with {'both' if kw else 'neither'} of orig_clordid/order_id -> {got}"
+             f"{' + close' if A.closed else ''}")
+        if A.closed:
+            A = login(srv.port, 1001, 1)
+
+
+@test
+def test_heartbeat_and_logout():
+    srv = Server()
+    c = login(srv.port, 1001, 1, heartbeat_ms=200)
+    check(c.accepted.heartbeat_ms == 200, f"heartbeat_ms in force {c.accepted.heartbeat_ms}")
+    c.place(c.inst["BTC-USDT"], BUY, 1000, 1)
+    # the client keeps sending heartbeats; the server sends its own while idle
+    beats = []
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end:
+        c.heartbeat()
+        m = c.recv(0.1)
+        if m is not None:
+            beats.append(m)
+    check(beats and all(m.type == X.SRV_HEARTBEAT for m in beats), f"idle stream: {beats}")
+    check(len(beats) >= 3, f"{len(beats)} server heartbeats in 1 s at heartbeat_ms 200")
+    check(all(m.seq == 1 and not m.sequenced for m in beats), f"heartbeat seq: {beats}")
+    # silence: the server closes after 3 x heartbeat_ms
+    t0 = time.monotonic()
+    got = c.read_until_closed(5)
+    dt = time.monotonic() - t0
+    errs = [m for m in got if m.type == ERROR]
+    check(errs and errs[-1].code == E["HEARTBEAT_TIMEOUT"], f"silent client: {got}")
+    check(0.45 <= dt <= 2.5, f"heartbeat timeout after {dt:.2f}s (3 x 200 ms expected)")
+    check(errs[-1].seq == 1, f"ERROR seq {errs[-1].seq}")
+    # logout
+    d = login(srv.port, 1001, 2)
+    d.logout()
+    d.expect(LOGOUT_ACK)
+    rest = d.read_until_closed(3)
+    if rest:
+        note(f"after LOGOUT_ACK the server also sent {rest}")
+
+
+@test
+def test_login_timeout():
+    srv = Server(sets={"server.login_timeout_ms": 300})
+    c = Conn(srv.port)
+    t0 = time.monotonic()
+    got = c.read_until_closed(5)
+    dt = time.monotonic() - t0
+    check([m.code for m in got if m.type == ERROR] == [E["LOGIN_TIMEOUT"]], f"no login: {got}")
+    check(0.2 <= dt <= 2.5, f"login timeout after {dt:.2f}s")
+
+
+@test
+def test_core_rejects():
+    srv = Server()
+    A = login(srv.port, 1001, 1)
+    B = login(srv.port, 1002, 1)
+    sh, btc, eth = A.inst["600519.SH"], A.inst["BTC-USDT"], A.inst["ETH-USDT"]
+
+    def rej(reason, *a, **kw):
+        m = A.place(*a, **kw)
+        expect_rej(m, reason, True, NEW_ORDER)
+        check(m.instrument == a[0] and m.order_id == 0, f"REJECTED fields {m!r}")
+    rej("INVALID_QTY", btc, BUY, 1000, 0)
+    rej("INVALID_QTY", btc, BUY, 1000, -1)
+    rej("INVALID_QTY", btc, BUY, 1000, 2**40)
+    rej("INVALID_PRICE", btc, BUY, 0, 1)
+    rej("INVALID_PRICE", btc, BUY, -100, 1)
+    rej("INVALID_PRICE", btc, BUY, 2**48, 1)
+    rej("INVALID_PRICE", btc, BUY, 100, 1, ord_type=MARKET)
+    rej("PRICE_BAND", sh, BUY, 187001, 1)
+    rej("PRICE_BAND", sh, SELL, 152999, 1)
+    rej("INVALID_TIF", btc, BUY, 0, 1, ord_type=MARKET, tif=GTC)
+    rej("INVALID_TIF", btc, BUY, 0, 1, ord_type=MARKET, tif=POST)
+    expect_type(A.place(sh, BUY, 153000, 1), ACCEPTED)   # band limits are inclusive
+    expect_type(A.place(sh, SELL, 187000, 1), ACCEPTED)
+    # NOT_OWNER: cancel / amend another account's order by order_id
+    b = B.place(btc, SELL, 150000, 2)
+    cl = A.cancel(order_id=b.order_id)
+    m = A.answer(cl)
+    expect_rej(m, "NOT_OWNER", True, CANCEL)
+    check(m.order_id == b.order_id, f"{m!r}")
+    expect_rej(A.answer(A.amend(order_id=b.order_id, qty=1)), "NOT_OWNER", True, AMEND)
+    check(B.query(order_id=b.order_id).remaining == 2, "NOT_OWNER cancel changed the order")
+    # POST_ONLY: would trade -> ACCEPTED then CANCELED POST_ONLY
+    a = A.place(btc, BUY, 150000, 1, tif=POST)
+    expect_type(a, ACCEPTED, tif=POST)
+    expect_type(A.expect(CANCELED), CANCELED, order_id=a.order_id, reason=R["POST_ONLY"], qty=1, request_clordid=0)
+    p = A.place(btc, BUY, 149000, 1, tif=POST)
+    expect_type(p, ACCEPTED)
+    m = A.answer(A.amend(order_id=p.order_id, price=150000, qty=1))
+    expect_rej(m, "POST_ONLY", True, AMEND)
+    check(A.query(order_id=p.order_id).price == 149000, "POST amend rejected but the order moved")
+    # IOC / FOK / MARKET remainders (B has 2 lots at 1500.00)
+    a = A.place(btc, BUY, 150000, 5, tif=IOC)
+    expect_type(a, ACCEPTED, tif=IOC)
+    expect_type(A.expect(FILL), FILL, order_id=a.order_id, qty=2, remaining=3)
+    expect_type(A.expect(CANCELED), CANCELED, order_id=a.order_id, reason=R["IOC"], qty=3)
+    B.place(btc, SELL, 150000, 3)
+    a = A.place(btc, BUY, 150000, 10, tif=FOK)
+    expect_type(A.expect(CANCELED), CANCELED, order_id=a.order_id, reason=R["FOK"], qty=10)
+    a = A.place(btc, BUY, 0, 5, ord_type=MARKET)
+    expect_type(a, ACCEPTED, ord_type=MARKET, tif=IOC, price=0)
+    expect_type(A.expect(FILL), FILL, order_id=a.order_id, qty=3, remaining=2)
+    expect_type(A.expect(CANCELED), CANCELED, order_id=a.order_id, reason=R["MARKET"], qty=2)
+    check(not [m for m in quiet(A) if m.type in (FILL, CANCELED)], "extra messages after the MARKET order")
+    # STP on ETH: A's own resting sell
+    r1 = A.place(eth, SELL, 300000, 2)
+    a = A.place(eth, BUY, 300000, 1)   # default CN: the incoming is cancelled
+    expect_type(a, ACCEPTED, stp=STP_CN)
+    expect_type(A.expect(CANCELED), CANCELED, order_id=a.order_id, reason=R["STP"], qty=1)
+    check(A.query(order_id=r1.order_id).remaining == 2, "CN cancelled the resting order")
+    a = A.place(eth, BUY, 300000, 1, stp=STP_CO)   # CO: the resting one goes, the incoming rests
+    expect_type(a, ACCEPTED, stp=STP_CO)
+    expect_type(A.expect(CANCELED), CANCELED, order_id=r1.order_id, reason=R["STP"], qty=2)
+    check(A.query(order_id=a.order_id).status == 1, "CO incoming should rest")
+    r2 = A.place(eth, SELL, 310000, 2)
+    a = A.place(eth, BUY, 310000, 1, stp=STP_CB)   # CB: both, resting first
+    c1, c2 = A.expect(CANCELED), A.expect(CANCELED)
+    check((c1.order_id, c2.order_id) == (r2.order_id, a.order_id) and c1.reason == c2.reason == R["STP"],
+          f"CB cancels: {c1!r} {c2!r}")
+    a = A.place(eth, BUY, 310000, 1, stp=STP_NONE)   # NONE: no resting order left at 3100 -> rests
+    expect_type(a, ACCEPTED, stp=STP_NONE)
+    r3 = A.place(eth, SELL, 320000, 1)
+    a = A.place(eth, BUY, 320000, 1, stp=STP_NONE)
+    f1, f2 = A.expect(FILL), A.expect(FILL)
+    check({f1.order_id, f2.order_id} == {r3.order_id, a.order_id} and f1.trade_id == f2.trade_id,
+          f"self trade with NONE: {f1!r} {f2!r}")
+
+
+@test
+def test_gateway_rejects():
+    srv = Server()
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+
+    def gw(frame, cl, reason, rtype):
+        A.send(frame)
+        m = A.answer(cl)
+        expect_rej(m, reason, False, rtype)
+        return m
+    o = A.place(btc, BUY, 1000, 1)          # seq 1, clordid 1
+    for bad in ({"side": 2}, {"ord_type": 2}, {"tif": 5}, {"stp": 5}):
+        f = dict(clordid=10, instrument=btc, side=BUY, ord_type=LIMIT, tif=0, stp=0, price=1000, qty=1)
+        f.update(bad)
+        m = gw(X.encode(NEW_ORDER, **f), 10, "INVALID_FIELD", NEW_ORDER)
+        check(m.seq == 1, f"unsequenced REJECTED seq {m.seq}, last sequenced 1")
+    A.send(X.encode_new_order(0, btc, BUY, 1000, 1))
+    expect_rej(A.wait(lambda m: m.type == REJECTED), "INVALID_FIELD", False, NEW_ORDER)
+    gw(X.encode_cancel(10, orig_clordid=1, order_id=o.order_id), 10, "INVALID_FIELD", CANCEL)
+    gw(X.encode_cancel(10), 10, "INVALID_FIELD", CANCEL)
+    gw(X.encode_amend(10, orig_clordid=1, order_id=o.order_id, qty=1), 10, "INVALID_FIELD", AMEND)
+    gw(X.encode_amend(10, qty=1), 10, "INVALID_FIELD", AMEND)
+    gw(X.encode_new_order(10, 4, BUY, 1000, 1), 10, "UNKNOWN_INSTRUMENT", NEW_ORDER)
+    gw(X.encode_new_order(10, 0xFFFFFFFF, BUY, 1000, 1), 10, "UNKNOWN_INSTRUMENT", NEW_ORDER)
+    # none of those used up clordid 10
+    A.send(X.encode_new_order(10, btc, BUY, 1001, 1))
+    expect_type(A.answer(10), ACCEPTED, seq=2)
+    # duplicates: equal or lower, any request type
+    gw(X.encode_new_order(10, btc, BUY, 1002, 1), 10, "DUPLICATE_CLORDID", NEW_ORDER)
+    gw(X.encode_new_order(5, btc, BUY, 1002, 1), 5, "DUPLICATE_CLORDID", NEW_ORDER)
+    gw(X.encode_cancel(10, orig_clordid=1), 10, "DUPLICATE_CLORDID", CANCEL)
+    gw(X.encode_amend(9, orig_clordid=1, qty=1), 9, "DUPLICATE_CLORDID", AMEND)
+    # check order: INVALID_FIELD before UNKNOWN_INSTRUMENT before DUPLICATE_CLORDID
+    gw(X.encode_new_order(10, 99, 7, 1000, 1), 10, "INVALID_FIELD", NEW_ORDER)
+    gw(X.encode_new_order(10, 99, BUY, 1000, 1), 10, "UNKNOWN_INSTRUMENT", NEW_ORDER)
+    # the book holds the two orders only
+    rid = A.mass_cancel()
+    check(A.expect(MASS_CANCEL_ACK, request_id=rid).count == 2, "duplicates touched the book")
+    # engine rejects use up their clordid
+    A.send(X.encode_new_order(20, btc, BUY, 1000, 0))
+    expect_rej(A.answer(20), "INVALID_QTY", True, NEW_ORDER)
+    gw(X.encode_new_order(20, btc, BUY, 1000, 1), 20, "DUPLICATE_CLORDID", NEW_ORDER)
+
+
+@test
+def test_sequence_numbers():
+    srv = Server()
+    A = login(srv.port, 1001, 1)
+    A2 = login(srv.port, 1001, 2)
+    B = login(srv.port, 1002, 1)
+    btc = A.inst["BTC-USDT"]
+    o = A.place(btc, SELL, 100000, 5)                       # ACCEPTED
+    A.place(btc, SELL, 100000, 0)                           # engine REJECTED
+    A.send(X.encode_new_order(A.next_clordid(), btc, 9, 1, 1))  # gateway REJECTED
+    A.answer(A.clordid)
+    B.place(btc, BUY, 100000, 1)                            # FILL for A
+    A.expect(FILL)
+    A.query(order_id=o.order_id)                            # STATUS_REPLY
+    A.answer(A.amend(order_id=o.order_id, qty=3))           # AMENDED
+    A.place(btc, SELL, 100000, 1, tif=POST)                 # ACCEPTED (rests behind o)
+    A.answer(A.cancel(order_id=o.order_id))                 # CANCELED
+    rid = A.mass_cancel()                                   # CANCELED + ACK
+    A.expect(MASS_CANCEL_ACK, request_id=rid)
+    A.heartbeat()
+    seqd = [m for m in A.log if m.sequenced]
+    check([m.seq for m in seqd] == list(range(1, len(seqd) + 1)), f"seqs {[m.seq for m in seqd]}")
+    check(len(seqd) == 7, f"{len(seqd)} sequenced messages, expected 7: {seqd}")
+    last = 0
+    for m in A.log[1 + 1 + 4:]:   # after HELLO, LOGIN_ACCEPTED, INSTRUMENTs
+        if m.sequenced:
+            last = m.seq
+        else:
+            check(m.seq == last, f"unsequenced {m!r} seq {m.seq}, last sequenced {last}")
+    check(all(m.flags & ~1 == 0 for m in A.log), "unknown header flag bits set by the server")
+    check(all(m.reserved == 0 for m in A.log), "nonzero header reserved field from the server")
+    # sessions number independently
+    expect_type(A2.place(btc, BUY, 1000, 1), ACCEPTED, seq=1)
+
+
+@test
+def test_resume():
+    srv = Server()
+    A = login(srv.port, 1001, 3)
+    btc = A.inst["BTC-USDT"]
+    s = [A.place(btc, SELL, 100000 + 100 * i, 2) for i in range(3)]
+    seen = [m for m in A.log if m.sequenced]
+    check([m.seq for m in seen] == [1, 2, 3], f"{seen}")
+    A.close()
+    B = login(srv.port, 1002, 1)
+    b = B.place(btc, BUY, 100200, 6)
+    bfills = [B.expect(FILL) for _ in range(3)]
+    check(bfills[-1].remaining == 0, f"{bfills}")
+    A2 = Conn(srv.port)
+    acc = A2.login(1001, session=3, resume_from=2, heartbeat_ms=HB)
+    expect_type(acc, LOGIN_ACCEPTED, next_seq=7, resume_from=2, last_clordid=3)
+    resent = [A2.wait(lambda m: m.sequenced, what="resent message") for _ in range(5)]
+    check([m.seq for m in resent] == [2, 3, 4, 5, 6], f"resent seqs {[m.seq for m in resent]}")
+    check(resent[0]._raw == seen[1]._raw and resent[1]._raw == seen[2]._raw,
+          f"resent messages differ from the originals:\n {seen[1:]}\n {resent[:2]}")
+    for f, o, bf in zip(resent[2:], s, bfills):
+        expect_type(f, FILL, order_id=o.order_id, clordid=o.clordid, liquidity=MAKER, qty=2, remaining=0,
+                    trade_id=bf.trade_id)
+    check(not [m for m in quiet(A2) if m.sequenced], "more than the missed messages resent")
+    expect_type(A2.place(btc, BUY, 1000, 1), ACCEPTED, seq=7)
+    full = [m for m in A2.log if m.sequenced]
+    # full replay from 1: byte-identical
+    A3 = Conn(srv.port)
+    acc = A3.login(1001, session=3, resume_from=1, heartbeat_ms=HB)
+    expect_type(acc, LOGIN_ACCEPTED, next_seq=8, resume_from=1)
+    again = [A3.wait(lambda m: m.sequenced, what="resent") for _ in range(7)]
+    orig = seen[:1] + full
+    check([m._raw for m in again] == [m._raw for m in orig], "full replay differs from the originals")
+    check(any(m.type == ERROR and m.code == E["TAKEN_OVER"] for m in A2.read_until_closed(3)),
+          "old connection not told TAKEN_OVER")
+    # resume from exactly next_seq: nothing to resend
+    A4 = Conn(srv.port)
+    acc = A4.login(1001, session=3, resume_from=8, heartbeat_ms=HB)
+    check(acc.next_seq == 8 and acc.resume_from in (0, 8), f"{acc!r}")
+    note(f"LOGIN with resume_from == next_seq -> LOGIN_ACCEPTED.resume_from = {acc.resume_from}")
+    check(not [m for m in quiet(A4) if m.sequenced], "resume_from == next_seq resent something")
+    # RESUME_AHEAD
+    A5 = Conn(srv.port)
+    m = A5.login(1001, session=3, resume_from=9, heartbeat_ms=HB, expect_ok=False)
+    check(m.type == LOGIN_REJECTED and m.reason == LR["RESUME_AHEAD"], f"resume_from 9 of 8: {m!r}")
+    A5.read_until_closed(3)
+    check(not A4.closed and not [m for m in quiet(A4) if m.type == ERROR],
+          "a rejected LOGIN for the session disturbed the live connection")
+    # resume_from 0: no resend
+    A6 = Conn(srv.port)
+    acc = A6.login(1001, session=3, resume_from=0, heartbeat_ms=HB)
+    check(acc.resume_from == 0 and acc.next_seq == 8, f"{acc!r}")
+    check(not [m for m in quiet(A6) if m.sequenced], "resume_from 0 resent something")
+
+
+@test
+def test_resume_too_old():
+    srv = Server(sets={"server.resume_messages": 16})
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    for i in range(30):
+        A.new_order(btc, BUY, 1000 + i, 1)
+    collect_answers(A, range(1, 31))
+    A.close()
+    c = Conn(srv.port)
+    m = c.login(1001, session=1, resume_from=1, heartbeat_ms=HB, expect_ok=False)
+    check(m.type == LOGIN_REJECTED and m.reason == LR["RESUME_TOO_OLD"], f"{m!r}")
+    check(1 < m.oldest_seq <= 30, f"oldest kept {m.oldest_seq}")
+    if m.oldest_seq != 15:
+        note(f"RESUME_TOO_OLD with resume_messages 16 and 30 messages: oldest kept {m.oldest_seq} (not 15)")
+    c2 = Conn(srv.port)
+    acc = c2.login(1001, session=1, resume_from=m.oldest_seq, heartbeat_ms=HB)
+    n = 31 - m.oldest_seq
+    got = [c2.wait(lambda x: x.sequenced) for _ in range(n)]
+    check([x.seq for x in got] == list(range(m.oldest_seq, 31)) and acc.next_seq == 31, f"{acc!r}")
+
+
+@test
+def test_takeover():
+    srv = Server()
+    c1 = login(srv.port, 1001, 1, flags=X.LOGIN_CANCEL_ON_DISCONNECT)
+    btc = c1.inst["BTC-USDT"]
+    o = c1.place(btc, BUY, 1000, 1)
+    c2 = Conn(srv.port)
+    acc = c2.login(1001, session=1, heartbeat_ms=HB)
+    check(acc.next_seq == 2 and acc.last_clordid == o.clordid, f"{acc!r}")
+    got = c1.read_until_closed(3)
+    errs = [m for m in got if m.type == ERROR]
+    check(len(errs) == 1 and errs[0].code == E["TAKEN_OVER"], f"old connection got {got}")
+    check(errs[0].seq == 1 and not errs[0].sequenced, f"ERROR header {errs[0]!r}")
+    check(c2.query(order_id=o.order_id).status == 1, "takeover triggered cancel on disconnect")
+    check(not [m for m in quiet(c2) if m.type == CANCELED], "CANCELED after a takeover")
+    expect_type(c2.place(btc, BUY, 1001, 1), ACCEPTED, seq=2)
+
+
+def wait_gone(conn, order_ids, timeout=5):
+    end = time.monotonic() + timeout
+    left = set(order_ids)
+    while left:
+        for oid in list(left):
+            if conn.query(order_id=oid).status == 0:
+                left.discard(oid)
+        if left:
+            check(time.monotonic() < end, f"orders {sorted(left)} still open after {timeout}s")
+            time.sleep(0.02)
+
+
+@test
+def test_cancel_on_disconnect():
+    srv = Server()
+    A = login(srv.port, 1001, 5, flags=X.LOGIN_CANCEL_ON_DISCONNECT)
+    W = login(srv.port, 1001, 6)
+    btc = A.inst["BTC-USDT"]
+    o1 = A.place(btc, BUY, 1000, 1)
+    o2 = A.place(btc, SELL, 200000, 2)
+    w = W.place(btc, BUY, 1001, 1)
+    A.abort()
+    wait_gone(W, [o1.order_id, o2.order_id])
+    check(W.query(order_id=w.order_id).status == 1, "cancel on disconnect cancelled another session's order")
+    A2 = Conn(srv.port)
+    acc = A2.login(1001, session=5, resume_from=3, heartbeat_ms=HB)
+    check(acc.next_seq == 5, f"{acc!r}")
+    cs = [A2.wait(lambda m: m.sequenced) for _ in range(2)]
+    check(sorted((m.type, m.seq, m.order_id, m.reason, m.request_clordid) for m in cs) ==
+          [(CANCELED, 3, o1.order_id, R["USER"], 0), (CANCELED, 4, o2.order_id, R["USER"], 0)],
+          f"resent after cancel on disconnect: {cs}")
+    check({m.order_id: m.qty for m in cs} == {o1.order_id: 1, o2.order_id: 2}, f"{cs}")
+    # no flag: orders stay
+    N = login(srv.port, 1001, 7)
+    n1 = N.place(btc, BUY, 1002, 1)
+    N.close()
+    N2 = Conn(srv.port)
+    N2.login(1001, session=7, heartbeat_ms=HB)
+    quiet(N2)
+    check(N2.query(order_id=n1.order_id).status == 1, "order cancelled on disconnect without the flag")
+    # the flag and a LOGOUT ("any reason other than a takeover")
+    L = login(srv.port, 1001, 8, flags=X.LOGIN_CANCEL_ON_DISCONNECT)
+    l1 = L.place(btc, BUY, 1003, 1)
+    L.logout()
+    L.expect(LOGOUT_ACK)
+    L.read_until_closed(3)
+    wait_gone(W, [l1.order_id], timeout=3)
+
+
+@test
+def test_idempotency():
+    srv = Server()
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    A.send(X.encode_new_order(10, btc, BUY, 1000, 1))
+    expect_type(A.answer(10), ACCEPTED, seq=1)
+    A.close()
+    A2 = login(srv.port, 1001, 1)
+    check(A2.accepted.last_clordid == 10 and A2.accepted.next_seq == 2, f"{A2.accepted!r}")
+    A2.send(X.encode_new_order(10, btc, BUY, 1000, 1))
+    expect_rej(A2.answer(10), "DUPLICATE_CLORDID", False, NEW_ORDER)
+    rid = A2.mass_cancel()
+    check(A2.expect(MASS_CANCEL_ACK, request_id=rid).count == 1, "a resent clordid made a second order")
+    # a request whose fate is unknown: send and close without reading
+    A2.send(X.encode_new_order(11, btc, BUY, 1000, 1))
+    A2.close()
+    A3 = Conn(srv.port)
+    acc = A3.login(1001, session=1, resume_from=3, heartbeat_ms=HB)
+    resent = [A3.wait(lambda m: m.sequenced) for _ in range(acc.next_seq - 3)]
+    A3.send(X.encode_new_order(11, btc, BUY, 1000, 1))
+    ans = A3.answer(11)
+    in_resent = [m for m in resent if m.type == ACCEPTED and m.clordid == 11]
+    if ans.type == REJECTED and ans.reason == R["DUPLICATE_CLORDID"]:
+        check(len(in_resent) == 1 and acc.last_clordid == 11, f"DUPLICATE but not in the resent messages: {resent}")
+    else:
+        expect_type(ans, ACCEPTED, clordid=11)
+        check(not in_resent and acc.last_clordid == 10, f"fresh answer but already journaled: {resent}")
+    rid = A3.mass_cancel()
+    check(A3.expect(MASS_CANCEL_ACK, request_id=rid).count == 1, "clordid 11 made two orders")
+
+
+@test
+def test_rate_limit():
+    srv = Server(sets={"limits.rate": 5, "limits.burst": 10})
+    A = login(srv.port, 1001, 1)
+    W = login(srv.port, 1002, 1)
+    btc = A.inst["BTC-USDT"]
+    A.send(b"".join(X.encode_new_order(cl, btc, BUY, 1000 + cl, 1) for cl in range(1, 31)))
+    got, _ = collect_answers(A, range(1, 31))
+    acc = sorted(cl for cl, m in got.items() if m.type == ACCEPTED)
+    rl = sorted(cl for cl, m in got.items() if m.type == REJECTED and m.reason == R["RATE_LIMIT"])
+    check(len(acc) + len(rl) == 30, f"answers other than ACCEPTED/RATE_LIMIT: {got}")
+    check(10 <= len(acc) <= 12 and acc[:10] == list(range(1, 11)), f"accepted {acc} with burst 10")
+    for cl in rl:
+        expect_rej(got[cl], "RATE_LIMIT", False, NEW_ORDER)
+    check(not [m for m in quiet(A) if is_answer(m)], "extra answers")
+    # the bucket is per session
+    expect_type(W.place(btc, BUY, 999, 1), ACCEPTED)
+    # a rate-limited clordid is not used up: resend the highest once tokens come back
+    cl = max(rl)
+    check(cl > max(acc), f"{acc} {rl}")
+    end = time.monotonic() + 3
+    while True:
+        A.send(X.encode_new_order(cl, btc, BUY, 1000 + cl, 1))
+        m = A.answer(cl)
+        if m.type == ACCEPTED:
+            break
+        expect_rej(m, "RATE_LIMIT", False)
+        check(time.monotonic() < end, "still RATE_LIMIT after 3 s at 5/s")
+        time.sleep(0.1)   # waiting for the token bucket to refill
+
+
+@test
+def test_overload():
+    srv = Server(sets={"server.inbound_ring": 4, "debug.engine_delay_us": 20000, **BIG})
+    A = login(srv.port, 1001, 1)
+    W = login(srv.port, 1002, 1)
+    btc = A.inst["BTC-USDT"]
+    n = 400
+    A.send(b"".join(X.encode_new_order(cl, btc, BUY, 1000 + cl % 50, 1) for cl in range(1, n + 1)))
+    got, _ = collect_answers(A, range(1, n + 1), timeout=30)
+    acc = sorted(cl for cl, m in got.items() if m.type == ACCEPTED)
+    ov = sorted(cl for cl, m in got.items() if m.type == REJECTED and m.reason == R["OVERLOADED"])
+    check(len(acc) + len(ov) == n, f"other answers: {[m for m in got.values() if m.type == REJECTED and m.reason != R['OVERLOADED']][:5]}")
+    check(acc and ov, f"{len(acc)} accepted, {len(ov)} OVERLOADED: expected some of each")
+    for cl in ov:
+        expect_rej(got[cl], "OVERLOADED", False, NEW_ORDER)
+    check(not [m for m in quiet(A) if is_answer(m)], "extra answers")
+    print(f"  {len(acc)} accepted, {len(ov)} OVERLOADED of {n}")
+    # the server still works, and an OVERLOADED clordid above the last accepted is not used up
+    expect_type(W.place(btc, BUY, 999, 1), ACCEPTED)
+    cl = max(ov)
+    if cl > max(acc):
+        A.send(X.encode_new_order(cl, btc, BUY, 1000, 1))
+        expect_type(A.answer(cl), ACCEPTED)
+
+
+@test
+def test_open_order_limit():
+    srv = Server(sets={"limits.open_orders": 3})
+    A1 = login(srv.port, 1001, 1)
+    A2 = login(srv.port, 1001, 2)
+    B = login(srv.port, 1002, 1)
+    btc = A1.inst["BTC-USDT"]
+    os_ = [A1.place(btc, BUY, 1000 + i, 1) for i in range(3)]
+    check(all(o.type == ACCEPTED for o in os_), f"{os_}")
+    m = A1.place(btc, BUY, 1010, 1)
+    check(m.type == REJECTED and m.reason == R["OPEN_ORDER_LIMIT"] and m.request_type == NEW_ORDER, f"4th: {m!r}")
+    note(f"OPEN_ORDER_LIMIT is {'sequenced (seq %d)' % m.seq if m.sequenced else 'unsequenced'}, ts {m.ts}")
+    m = A2.place(btc, BUY, 1011, 1)
+    check(m.type == REJECTED and m.reason == R["OPEN_ORDER_LIMIT"], f"other session of the account: {m!r}")
+    expect_type(B.place(btc, BUY, 1012, 1), ACCEPTED)
+    m = A1.place(btc, BUY, 0, 1, ord_type=MARKET)
+    note(f"MARKET order (never rests) at the open-order limit -> {m.name} {m.get('reason_name', '')}")
+    quiet(A1)
+    A1.answer(A1.cancel(order_id=os_[0].order_id))
+    expect_type(A1.place(btc, BUY, 1013, 1), ACCEPTED)
+    # a fill frees a slot too
+    B.place(btc, SELL, 1001, 1)
+    expect_type(A1.expect(FILL), FILL, order_id=os_[1].order_id, remaining=0)
+    expect_type(A2.place(btc, BUY, 1014, 1), ACCEPTED)
+
+
+MALFORMED = [
+    ("wrong length for the type", X.header(48, NEW_ORDER) + bytes(32), "MALFORMED"),
+    ("len < 16", struct.pack("<HBBIQ", 8, NEW_ORDER, 0, 0, 0), "MALFORMED"),
+    ("len 0", bytes(16), "MALFORMED"),
+    ("len > max_frame", X.header(300, NEW_ORDER) + bytes(284), "FRAME_TOO_LARGE"),
+    ("len 65535", X.header(65535, NEW_ORDER) + bytes(200), "FRAME_TOO_LARGE"),
+    ("unknown type", X.header(16, 0x7F), "UNKNOWN_TYPE"),
+    ("server type from the client", X.header(48, HELLO) + bytes(32), "UNKNOWN_TYPE"),
+    ("header reserved nonzero", X.header(16, X.HEARTBEAT, reserved=1), None),
+    ("garbage (HTTP)", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", None),
+]
+
+
+@test
+def test_malformed_frames():
+    srv = Server()
+    W = login(srv.port, 1002, 1)
+    btc = W.inst["BTC-USDT"]
+    k = 0
+    for name, frame, code in MALFORMED:
+        for logged_in in (False, True):
+            k += 1
+            c = Conn(srv.port)
+            if logged_in:
+                c.login(1001, session=k, heartbeat_ms=HB)
+            c.send(frame)
+            try:
+                got = c.read_until_closed(5)
+            except AssertionError as e:
+                raise AssertionError(f"{name} ({'after' if logged_in else 'before'} login): {e}") from None
+            errs = [m for m in got if m.type == ERROR]
+            check(len(errs) == 1 and got[-1].type == ERROR,
+                  f"{name} ({'after' if logged_in else 'before'} login): got {got}")
+            if code:
+                check(errs[0].code == E[code], f"{name}: ERROR {errs[0].code_name} ({errs[0].text!r}), "
+                      f"expected {code}")
+            elif logged_in:
+                note(f"{name} -> ERROR {errs[0].code_name} {errs[0].text!r}")
+            expect_type(W.place(btc, BUY, 1000 + k, 1), ACCEPTED)
+    # valid frames split byte by byte, and several in one send
+    c = login(srv.port, 1001, 100)
+    f = X.encode_new_order(1, btc, BUY, 1000, 1)
+    for i in range(len(f)):
+        c.send(f[i:i + 1])
+    expect_type(c.answer(1), ACCEPTED)
+    c.send(X.encode_new_order(2, btc, BUY, 1000, 1) + X.encode_heartbeat() + X.encode_status(9, 2, 0))
+    expect_type(c.answer(2), ACCEPTED)
+    expect_type(c.expect(STATUS_REPLY), STATUS_REPLY, request_id=9, status=1)
+    check(srv.running(), "server died")
+
+
+@test
+def test_connection_limits():
+    srv = Server(sets={"server.max_connections": 4, "server.max_connections_per_ip": 3})
+
+    def refused(src):
+        c = Conn(srv.port, read_hello=False, source=src)
+        got = c.read_until_closed(3)
+        errs = [m for m in got if m.type == ERROR]
+        check(errs and errs[0].code == E["TOO_MANY_CONNECTIONS"], f"connection over the limit got {got}")
+        if got[0].type == HELLO:
+            note("a refused connection gets HELLO before ERROR TOO_MANY_CONNECTIONS")
+    cs = [Conn(srv.port) for _ in range(3)]
+    refused("127.0.0.1")           # per-ip limit 3
+    c4 = Conn(srv.port, source="127.0.0.2")
+    refused("127.0.0.3")           # total limit 4
+    cs[0].close()
+    end = time.monotonic() + 3
+    while True:   # the server notices the close asynchronously
+        c = Conn(srv.port, read_hello=False)
+        m = c.recv(3)
+        if m is not None and m.type == HELLO:
+            break
+        check(time.monotonic() < end, f"no connection after one closed: {m!r}")
+        c.close()
+        time.sleep(0.05)
+    c.hello = m
+    c.login(1001, heartbeat_ms=HB)
+    del c4
+
+
+@test
+def test_many_sessions():
+    n = 1000
+    srv = Server(sets={"server.max_connections": 2 * n, "server.max_connections_per_ip": 2 * n, **BIG})
+    sel = selectors.DefaultSelector()
+    st = {}
+    t0 = time.monotonic()
+    for i in range(n):
+        s = socket.socket()
+        s.setblocking(False)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.connect_ex(("127.0.0.1", srv.port))
+        st[s] = {"i": i, "acct": 1001 + i % 4, "sess": i // 4 + 1, "rd": X.FrameReader(), "left": None,
+                 "done": False}
+        sel.register(s, selectors.EVENT_READ)
+    done, fails = 0, []
+    deadline = time.monotonic() + 60
+    btc = 2
+    while done < n and time.monotonic() < deadline and not fails:
+        for key, _ in sel.select(1.0):
+            s = key.fileobj
+            x = st[s]
+            try:
+                data = s.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError as e:
+                fails.append(f"conn {x['i']}: {e}")
+                continue
+            if not data:
+                fails.append(f"conn {x['i']}: closed")
+                sel.unregister(s)
+                continue
+            for m in x["rd"].feed(data):
+                if m.type == HELLO:
+                    s.sendall(X.encode_login(x["acct"], *X.DEMO[x["acct"]], x["sess"], m.nonce, heartbeat_ms=HB))
+                elif m.type == LOGIN_ACCEPTED:
+                    x["left"] = m.instrument_count
+                elif m.type == X.INSTRUMENT:
+                    x["left"] -= 1
+                    if m.symbol == "BTC-USDT":
+                        btc = m.instrument
+                    if x["left"] == 0:
+                        s.sendall(X.encode_new_order(1, btc, BUY, 1000 + x["i"] % 100, 1))
+                elif m.type == ACCEPTED and m.clordid == 1 and not x["done"]:
+                    x["done"] = True
+                    done += 1
+                elif m.type != X.SRV_HEARTBEAT:
+                    fails.append(f"conn {x['i']} ({x['acct']}/{x['sess']}): {m!r}")
+    dt = time.monotonic() - t0
+    for s in st:
+        s.close()
+    check(not fails, f"{len(fails)} failures, first: {fails[:3]}")
+    check(done == n, f"only {done} of {n} sessions got ACCEPTED in 60 s")
+    print(f"  {n} sessions logged in and got ACCEPTED in {dt:.1f}s")
+    c = login(srv.port, 1001, 9999)
+    check(c.query(orig_clordid=1).status == 0, "status")
+    rid = c.mass_cancel()
+    check(c.expect(MASS_CANCEL_ACK, request_id=rid, timeout=10).count == n // 4, "mass cancel count")
+
+
+class CrashClient:
+    def __init__(self, account, session, rnd):
+        self.account, self.session, self.rnd = account, session, rnd
+        self.reqs = {}        # clordid -> frame
+        self.answered = {}    # clordid -> answer
+        self.orders = {}      # order_id -> remaining (open as far as we know)
+        self.qty = {}         # order_id -> original qty
+        self.done = set()     # order ids filled/cancelled
+        self.last_seq = 0
+        self.cl = 0
+        self.conn = None
+
+    def connect(self, port, resume_from=0):
+        self.conn = Conn(port)
+        acc = self.conn.login(self.account, session=self.session, resume_from=resume_from, heartbeat_ms=HB)
+        self.btc = self.conn.inst["BTC-USDT"]
+        return acc
+
+    def outstanding(self):
+        return len(self.reqs) - len(self.answered)
+
+    def send_one(self):
+        self.cl += 1
+        cl = self.cl
+        live = [o for o, r in self.orders.items() if r > 0]
+        if live and self.rnd.random() < 0.3:
+            frame = X.encode_cancel(cl, order_id=self.rnd.choice(live))
+        else:
+            frame = X.encode_new_order(cl, self.btc, self.rnd.choice((BUY, SELL)),
+                                       100000 + self.rnd.randint(-5, 5), self.rnd.randint(1, 5))
+        self.reqs[cl] = frame
+        self.conn.send(frame)
+
+    def process(self, m):
+        if m.sequenced:
+            check(m.seq == self.last_seq + 1, f"{self.account}/{self.session}: seq {m.seq} after {self.last_seq}")
+            self.last_seq = m.seq
+        if is_answer(m):
+            k = answer_key(m)
+            check(k in self.reqs, f"answer to a clordid never sent: {m!r}")
+            check(k not in self.answered, f"{self.account}/{self.session}: second answer for {k}: "
+                  f"{self.answered.get(k)!r} then {m!r}")
+            self.answered[k] = m
+        if m.type == ACCEPTED:
+            self.qty[m.order_id] = m.qty
+            if m.order_id not in self.done:
+                self.orders[m.order_id] = m.qty
+        elif m.type == FILL:
+            self.orders[m.order_id] = m.remaining
+            if m.remaining == 0:
+                self.orders.pop(m.order_id)
+                self.done.add(m.order_id)
+        elif m.type == CANCELED:
+            self.orders.pop(m.order_id, None)
+            self.done.add(m.order_id)
+        elif m.type == ERROR:
+            raise AssertionError(f"{self.account}/{self.session}: {m!r}")
+
+    def pump(self):
+        try:
+            self.conn._pump(0)
+        finally:
+            while self.conn.inbox:
+                self.process(self.conn.inbox.popleft())
+
+
+@test
+def test_kill_restart():
+    srv = Server(sets=BIG)
+    rnd = random.Random(12345)
+    clients = [CrashClient(a, s, rnd) for a, s in ((1001, 1), (1002, 1), (1003, 1), (1004, 1), (1001, 2))]
+    for c in clients:
+        c.connect(srv.port)
+    t_end = time.monotonic() + 1.5
+    while time.monotonic() < t_end:
+        for c in clients:
+            while c.outstanding() < 8:
+                c.send_one()
+        import select as _select
+        r, _, _ = _select.select([c.conn.sock for c in clients], [], [], 0.01)
+        for c in clients:
+            if c.conn.sock in r:
+                c.pump()
+    srv.kill()
+    for c in clients:      # what the server wrote before it died is still readable
+        try:
+            while True:
+                c.pump()
+                if not c.conn._pump(2):
+                    raise AssertionError(f"{c.account}/{c.session}: connection still open after SIGKILL")
+        except X.Closed:
+            pass
+        while c.conn.inbox:
+            c.process(c.conn.inbox.popleft())
+        c.conn.close()
+    unanswered = {c: sorted(set(c.reqs) - set(c.answered)) for c in clients}
+    total = sum(len(c.reqs) for c in clients)
+    print(f"  {total} requests sent, {sum(len(c.answered) for c in clients)} answered before the kill, "
+          f"{sum(len(u) for u in unanswered.values())} unanswered")
+    check(all(len(c.answered) > 10 for c in clients), "too little traffic before the kill")
+    srv.start()
+    late = 0
+    for c in clients:
+        before = c.last_seq
+        acc = c.connect(srv.port, resume_from=before + 1)
+        check(acc.next_seq >= before + 1, f"{c.account}/{c.session}: next_seq {acc.next_seq} after seeing {before}: "
+              f"sequenced messages were sent but lost")
+        check(acc.resume_from in (before + 1, 0 if acc.next_seq == before + 1 else -1), f"{acc!r}")
+        while c.last_seq < acc.next_seq - 1:
+            c.process(c.conn.wait(lambda m: m.sequenced, what=f"resent up to {acc.next_seq - 1}"))
+        for m in list(c.conn.inbox):
+            c.process(m)
+        c.conn.inbox.clear()
+        c.last_clordid = acc.last_clordid
+        late += sum(1 for cl in unanswered[c] if cl in c.answered)
+    print(f"  {late} answers arrived only in the resent messages")
+    # every order known to be open is open with the right remaining; finished ones are not
+    for c in clients:
+        pend = {}
+        for oid, rem in c.orders.items():
+            pend[c.conn.status(order_id=oid)] = (oid, rem)
+        for oid in rnd.sample(sorted(c.done), min(50, len(c.done))):
+            pend[c.conn.status(order_id=oid)] = (oid, 0)
+        while pend:
+            m = c.conn.expect(STATUS_REPLY)
+            c.process(m)
+            oid, rem = pend.pop(m.request_id)
+            if rem:
+                check(m.status == 1 and m.order_id == oid and m.remaining == rem and m.filled == c.qty[oid] - rem,
+                      f"{c.account}/{c.session}: order {oid} should be open with {rem} left: {m!r}")
+            else:
+                check(m.status == 0, f"{c.account}/{c.session}: order {oid} filled/cancelled but status {m!r}")
+    # resend what had no answer at the kill
+    dups = fresh = 0
+    for c in clients:
+        for cl in unanswered[c]:
+            c.conn.send(c.reqs[cl])
+        for cl in unanswered[c]:
+            was = c.answered.pop(cl, None)
+            m = c.conn.wait(lambda m: is_answer(m) and answer_key(m) == cl, what=f"answer to resent {cl}")
+            if m.type == REJECTED and m.reason == R["DUPLICATE_CLORDID"]:
+                check(was is not None, f"{c.account}/{c.session}: resent clordid {cl} is a DUPLICATE but its "
+                      f"answer was not in the resent messages (last_clordid {c.last_clordid})")
+                c.answered[cl] = was
+                dups += 1
+            else:
+                check(was is None, f"{c.account}/{c.session}: clordid {cl} answered twice: {was!r} and {m!r}")
+                c.answered[cl] = m
+                fresh += 1
+    print(f"  resent {dups + fresh}: {dups} DUPLICATE_CLORDID, {fresh} fresh answers")
+    rc = srv.stop()
+    check(rc == 0, f"SIGTERM exit status {rc}")
+
+
+@test
+def test_credentials_file():
+    tmp = tempfile.mkdtemp(prefix="xt-cred-")
+    try:
+        path = os.path.join(tmp, "creds")
+        with open(path, "w") as f:
+            f.write("# test credentials\n\n")
+            f.write(f"5001 key5001 {X.signing_key('s3cret-5001').hex()}\n")
+            f.write(f"5002 key5002 {X.signing_key('s3cret-5002').hex()}  # trailing comment\n")
+        srv = Server(args=["--credentials", path])
+        c = Conn(srv.port)
+        c.login(5001, "key5001", "s3cret-5001", session=1, heartbeat_ms=HB)
+        expect_type(c.place(c.inst["BTC-USDT"], BUY, 1000, 1), ACCEPTED)
+        c = Conn(srv.port)
+        m = c.login(5002, "key5002", "s3cret-5002", session=1, heartbeat_ms=HB, expect_ok=False)
+        if m.type != LOGIN_ACCEPTED:
+            note(f"credentials line with a trailing '# comment' -> {m!r}")
+        c = Conn(srv.port)
+        m = c.login(5001, "key5001", "wrong", session=1, heartbeat_ms=HB, expect_ok=False)
+        check(m.type == LOGIN_REJECTED and m.reason == LR["BAD_SIGNATURE"], f"{m!r}")
+        c = Conn(srv.port)
+        m = c.login(1001, session=1, heartbeat_ms=HB, expect_ok=False)
+        check(m.type == LOGIN_REJECTED and m.reason == LR["UNKNOWN_KEY"],
+              f"demo key accepted with a credentials file: {m!r}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
+def test_sigterm_restart():
+    srv = Server()
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    o = A.place(btc, BUY, 1000, 3)
+    A.place(btc, BUY, 1000, 0)
+    rc = srv.stop()
+    got = A.read_until_closed(3)
+    check(rc == 0, f"SIGTERM exit status {rc}: {srv.stderr()[-500:]}")
+    errs = [m for m in got if m.type == ERROR]
+    if not errs or errs[0].code != E["SHUTDOWN"]:
+        note(f"on SIGTERM a connected client got {got or 'nothing'} (ERROR SHUTDOWN expected)")
+    srv.start()
+    A = Conn(srv.port)
+    acc = A.login(1001, session=1, heartbeat_ms=HB)
+    check(acc.next_seq == 3 and acc.last_clordid == 2, f"after restart: {acc!r}")
+    s = A.query(order_id=o.order_id)
+    expect_type(s, STATUS_REPLY, status=1, remaining=3, clordid=o.clordid)
+    n = A.place(btc, BUY, 1001, 1)
+    expect_type(n, ACCEPTED, seq=3)
+    check(n.order_id > o.order_id, "order ids reused after restart")
+
+
+# ---------------------------------------------------------------------------
+def main():
+    global XT
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    XT = os.path.abspath(sys.argv[1])
+    names = sys.argv[2:]
+    failed = []
+    t_all = time.monotonic()
+    for fn in TESTS:
+        name = fn.__name__[5:]
+        if names and not any(n in name for n in names):
+            continue
+        t0 = time.monotonic()
+        try:
+            fn()
+            print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+        except Exception as e:
+            failed.append(name)
+            print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {type(e).__name__}: {e}", flush=True)
+            if not isinstance(e, AssertionError):
+                traceback.print_exc()
+            for s in SERVERS:
+                tail = s.stderr().strip().splitlines()[-10:]
+                if tail:
+                    print("  server stderr:\n    " + "\n    ".join(tail))
+                if s.running() is False and s.proc and s.proc.returncode not in (0, -9, None):
+                    print(f"  server exit status {s.proc.returncode}")
+        finally:
+            for s in SERVERS:
+                s.cleanup()
+            SERVERS.clear()
+    print(f"{len(failed)} failed{': ' + ' '.join(failed) if failed else ''} "
+          f"({time.monotonic() - t_all:.0f}s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
