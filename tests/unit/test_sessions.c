@@ -17,7 +17,7 @@
 #include "xt/wire.h"
 
 typedef struct fx {
-    char dir[64];
+    char dir[96];
     xt_engine_t e;
     xt_journal_t j;
     xt_outlog_t log;
@@ -170,8 +170,8 @@ static void assert_same(const fx_t *a, const fx_t *b)
 static void rebuild(int with_snapshot)
 {
     fx_t a = {0}, b = {0};
-    snprintf(a.dir, sizeof a.dir, "/tmp/xt-test-sessions-r%d-%d", with_snapshot, (int)getpid());
-    snprintf(b.dir, sizeof b.dir, "%s-copy", a.dir);
+    snprintf(a.dir, 64, "/tmp/xt-test-sessions-r%d-%d", with_snapshot, (int)getpid());
+    snprintf(b.dir, sizeof b.dir, "%.64s-copy", a.dir);
     open_fx(&a);
     session_flow(&a);
     if (with_snapshot) {
@@ -181,7 +181,7 @@ static void rebuild(int with_snapshot)
     }
     /* a's state stays in memory; b recovers a copy of its directory (the
      * directory lock keeps a second journal off the original) */
-    char cmd[256];
+    char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s %s && rm -f %s/LOCK", b.dir, a.dir, b.dir, b.dir);
     assert_int_equal(system(cmd), 0);
     open_fx(&b);
