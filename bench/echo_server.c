@@ -382,7 +382,7 @@ static int run(const char *host, uint16_t port)
     if (!e)
         return 1;
     e->nconns = raise_nofile();
-    e->conns = calloc(e->nconns, sizeof *e->conns);
+    e->conns = calloc(e->nconns, sizeof(echo_conn_t *));
     e->ep = epoll_create1(EPOLL_CLOEXEC);
     e->lfd = listen_on(host, port);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};

@@ -63,8 +63,8 @@ static void on_fill(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt
 static void on_canceled(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_canceled_t *m)
 {
     (void)c;
-    printf("seq %llu CANCELED order_id %lld %lld lots, reason %s\n", (unsigned long long)h->seq,
-           (long long)m->order_id, (long long)m->qty, xt_wire_reason_name(m->reason));
+    printf("seq %llu CANCELED order_id %lld %lld lots, reason %s\n", (unsigned long long)h->seq, (long long)m->order_id,
+           (long long)m->qty, xt_wire_reason_name(m->reason));
     if (m->request_clordid)
         ((app_t *)user)->answers++;
 }
@@ -114,8 +114,7 @@ static int trade(xt_client_t *c, app_t *app)
     rc = xt_client_cancel(c, &x);
     if (rc == 0)
         rc = xt_client_flush(c);
-    printf("sent CANCEL clordid %llu for clordid %llu\n", (unsigned long long)x.clordid,
-           (unsigned long long)o.clordid);
+    printf("sent CANCEL clordid %llu for clordid %llu\n", (unsigned long long)x.clordid, (unsigned long long)o.clordid);
     return rc ? rc : wait_answers(c, app, 2);
 }
 

@@ -53,12 +53,12 @@ typedef struct xt_client xt_client_t;
 
 /* Connection states, in the order a connection passes through them. */
 typedef enum xt_client_state {
-    XT_CLIENT_CLOSED = 0,   /* no socket */
-    XT_CLIENT_CONNECTING,   /* TCP connect in progress */
-    XT_CLIENT_AWAIT_HELLO,  /* connected, waiting for HELLO */
-    XT_CLIENT_LOGIN_SENT,   /* LOGIN queued or sent, waiting for the answer */
-    XT_CLIENT_LOGGED_IN,    /* LOGIN_ACCEPTED received: requests may be sent */
-    XT_CLIENT_LOGGING_OUT,  /* LOGOUT sent, waiting for LOGOUT_ACK */
+    XT_CLIENT_CLOSED = 0,  /* no socket */
+    XT_CLIENT_CONNECTING,  /* TCP connect in progress */
+    XT_CLIENT_AWAIT_HELLO, /* connected, waiting for HELLO */
+    XT_CLIENT_LOGIN_SENT,  /* LOGIN queued or sent, waiting for the answer */
+    XT_CLIENT_LOGGED_IN,   /* LOGIN_ACCEPTED received: requests may be sent */
+    XT_CLIENT_LOGGING_OUT, /* LOGOUT sent, waiting for LOGOUT_ACK */
 } xt_client_state_t;
 
 /* Callbacks: `user` is xt_client_config_t.user; `h` is the frame header
@@ -72,8 +72,7 @@ typedef struct xt_client_callbacks {
     /* the server's ERROR message (the server closes the connection next) */
     void (*on_server_error)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_error_t *m);
     void (*on_status_reply)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_status_reply_t *m);
-    void (*on_mass_cancel_ack)(void *user, xt_client_t *c, const xt_wire_hdr_t *h,
-                               const xt_msg_mass_cancel_ack_t *m);
+    void (*on_mass_cancel_ack)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_mass_cancel_ack_t *m);
     void (*on_logout_ack)(void *user, xt_client_t *c, const xt_wire_hdr_t *h);
     void (*on_accepted)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_accepted_t *m);
     void (*on_rejected)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_rejected_t *m);
@@ -118,7 +117,8 @@ typedef struct xt_client_config {
 int xt_client_init(xt_client_t *c, const xt_client_config_t *cfg);
 
 /* Closes the socket (without LOGOUT, on_close not called) and frees the
- * buffers. c may be initialised again afterwards. */
+ * buffers. Only for a client that xt_client_init() accepted; it may be
+ * initialised again afterwards. */
 void xt_client_destroy(xt_client_t *c);
 
 /* Starts a nonblocking connect (binding the source address first if one
@@ -234,7 +234,7 @@ struct xt_client {
     uint8_t key[32]; /* SHA-256(secret) */
     uint8_t *rbuf, *wbuf;
     size_t rlen, wlen, woff;
-    uint64_t last_seq;    /* last sequenced message delivered */
+    uint64_t last_seq; /* last sequenced message delivered */
     uint64_t last_clordid;
     uint32_t hb_ms;
     uint32_t instruments_left;

@@ -38,11 +38,11 @@
 #include "xt/types.h"
 
 #define MAX_INST 256
-#define MAX_OPEN 64          /* tracked open orders per connection */
+#define MAX_OPEN 64 /* tracked open orders per connection */
 #define MAX_ACCOUNTS 64
-#define CONNECT_WINDOW 512   /* connections connecting / logging in at once */
+#define CONNECT_WINDOW 512 /* connections connecting / logging in at once */
 #define PORTS_PER_SOURCE 20000
-#define FIXED_MID 3000000    /* ticks, for instruments without a band */
+#define FIXED_MID 3000000 /* ticks, for instruments without a band */
 #define DRAIN_NS 2000000000LL
 #define TICK_NS 250000000LL
 #define LATE_NS 1000000LL
@@ -111,7 +111,7 @@ typedef struct lg_stats {
 typedef struct lg {
     lg_opts_t o;
     lg_conn_t *c;
-    uint32_t n, ring_mask, max_out, open_cap;
+    uint32_t n, n_init, ring_mask, max_out, open_cap; /* n_init: clients initialised */
     int ep, phase;
     lg_inst_t inst[MAX_INST];
     uint32_t n_inst;
@@ -340,6 +340,21 @@ static int answered(lg_conn_t *c, uint64_t clordid, int rejected, uint16_t reaso
     return 0;
 }
 
+/* Gives up on the connection's outstanding and owed requests: they count
+ * as unanswered and unsent. */
+static void drop_outstanding(lg_t *lg, lg_conn_t *c)
+{
+    lg->st.unsent += c->owed;
+    c->owed = 0;
+    for (uint32_t i = 0; i <= lg->ring_mask && c->outstanding; i++)
+        if (c->slots[i].clordid) {
+            lg->st.unanswered += c->slots[i].measured;
+            c->slots[i].clordid = 0;
+            c->outstanding--;
+            lg->total_out--;
+        }
+}
+
 static void on_login_accepted(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_login_accepted_t *m)
 {
     lg_conn_t *c = user;
@@ -476,15 +491,7 @@ static void on_close(void *user, xt_client_t *cl, int err)
             fprintf(stderr, "xtrading loadgen: connection %u lost: %s\n", (unsigned)(c - lg->c), xt_strerror(err));
     }
     c->up = 0;
-    lg->st.unsent += c->owed;
-    c->owed = 0;
-    for (uint32_t i = 0; i <= lg->ring_mask && c->outstanding; i++)
-        if (c->slots[i].clordid) {
-            lg->st.unanswered += c->slots[i].measured;
-            c->slots[i].clordid = 0;
-            c->outstanding--;
-            lg->total_out--;
-        }
+    drop_outstanding(lg, c);
 }
 
 /* ---- the event loop ---- */
@@ -544,6 +551,8 @@ static int64_t sched_of(const lg_t *lg, uint64_t k)
  * connections. A connection that cannot send owes the request. */
 static void send_due(lg_t *lg, int64_t now)
 {
+    if (lg->n == 0)
+        return;
     for (int64_t t; (t = sched_of(lg, lg->k)) <= now && t < lg->t_end; lg->k++) {
         lg_conn_t *c = &lg->c[lg->k % lg->n];
         if (c->dead || !c->up) {
@@ -716,7 +725,7 @@ static void run_load(lg_t *lg)
         }
     }
     for (uint32_t i = 0; i < lg->n; i++)
-        lg->st.unsent += lg->c[i].owed;
+        drop_outstanding(lg, &lg->c[i]); /* not answered within the drain */
 }
 
 /* --idle: hold the sessions, heartbeats only, until a signal or --duration. */
@@ -782,6 +791,7 @@ static void print_text(const lg_t *lg)
 {
     const lg_stats_t *st = &lg->st;
     double secs = measured_s(lg);
+    uint64_t errors = st->unanswered + st->lost + st->server_errors + st->seq_gaps;
     printf("loadgen: %u connections (%u failed) to %s:%u, ", lg->logged_in, lg->failed, lg->o.host, lg->o.port);
     if (lg->o.rate > 0)
         printf("open loop at %.0f requests/s, ", lg->o.rate);
@@ -799,9 +809,8 @@ static void print_text(const lg_t *lg)
         }
     printf("%s\n", *sep == ',' ? ")" : "");
     printf("errors      %llu (unanswered %llu, lost connections %llu, server errors %llu, sequence gaps %llu)\n",
-           (unsigned long long)(st->unanswered + st->lost + st->server_errors + st->seq_gaps),
-           (unsigned long long)st->unanswered, (unsigned long long)st->lost, (unsigned long long)st->server_errors,
-           (unsigned long long)st->seq_gaps);
+           (unsigned long long)errors, (unsigned long long)st->unanswered, (unsigned long long)st->lost,
+           (unsigned long long)st->server_errors, (unsigned long long)st->seq_gaps);
     printf("fills       %llu\n", (unsigned long long)st->fills);
     printf("orders/s    %.0f (answered requests per second)\n",
            secs > 0 ? (double)(st->acked + st->rejected) / secs : 0);
@@ -1024,7 +1033,7 @@ static int lg_setup(lg_t *lg)
     if (!lg->c || !lg->dirty || lg->ep < 0)
         return XT_ENOMEM;
     xt_hist_init(&lg->st.hist);
-    for (uint32_t i = 0; i < lg->n; i++) {
+    for (uint32_t i = 0; i < lg->n; i++, lg->n_init++) {
         int rc = conn_init(lg, i);
         if (rc) {
             fprintf(stderr, "xtrading loadgen: %s:%u: %s\n", lg->o.host, lg->o.port,
@@ -1039,10 +1048,11 @@ static void lg_teardown(lg_t *lg)
 {
     lg->phase = PH_DONE;
     for (uint32_t i = 0; lg->c && i < lg->n; i++) {
-        xt_client_destroy(&lg->c[i].cl);
+        if (i < lg->n_init)
+            xt_client_destroy(&lg->c[i].cl);
         free(lg->c[i].slots);
     }
-    if (lg->ep > 0)
+    if (lg->ep >= 0)
         close(lg->ep);
     free(lg->c);
     free(lg->dirty);
@@ -1058,8 +1068,8 @@ static int lg_run(lg_t *lg)
     if (lg->o.idle) {
         run_idle(lg);
         if (lg->o.json)
-            printf("{\"idle_sessions\": %u, \"failed_connections\": %u, \"lost_connections\": %llu}\n",
-                   lg->logged_in, lg->failed, (unsigned long long)lg->st.lost);
+            printf("{\"idle_sessions\": %u, \"failed_connections\": %u, \"lost_connections\": %llu}\n", lg->logged_in,
+                   lg->failed, (unsigned long long)lg->st.lost);
         return 0;
     }
     if (lg->n_inst == 0) {
@@ -1083,7 +1093,10 @@ int xt_cmd_loadgen(int argc, char **argv)
     lg->ep = -1;
     int rc = parse_opts(&lg->o, argc, argv);
     if (rc) {
-        usage(rc > 0 ? stdout : stderr);
+        if (rc > 0)
+            usage(stdout);
+        else
+            fprintf(stderr, "usage: xtrading loadgen [options]; 'xtrading loadgen --help' lists them\n");
         free(lg);
         return rc > 0 ? 0 : 2;
     }

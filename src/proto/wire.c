@@ -144,11 +144,9 @@ int xt_wire_frame(const uint8_t *buf, size_t avail, size_t max_frame, xt_wire_hd
     return (int)len;
 }
 
-/* Zeros the frame of this type and writes its header; returns its length. */
-static size_t put_hdr(uint8_t *f, uint8_t type, uint8_t flags, uint64_t seq)
+/* Zeros len bytes at f and writes a header into them. */
+static size_t write_hdr(uint8_t *f, size_t len, uint8_t type, uint8_t flags, uint64_t seq)
 {
-    size_t len = xt_wire_len(type);
-    assert(len >= XT_WIRE_HDR);
     memset(f, 0, len);
     put16(f, (uint16_t)len);
     f[2] = type;
@@ -157,10 +155,19 @@ static size_t put_hdr(uint8_t *f, uint8_t type, uint8_t flags, uint64_t seq)
     return len;
 }
 
+/* The header of a frame with a body: the type's length, zero body. */
+static size_t put_hdr(uint8_t *f, uint8_t type, uint8_t flags, uint64_t seq)
+{
+    size_t len = xt_wire_len(type);
+    assert(len > XT_WIRE_HDR);
+    return write_hdr(f, len, type, flags, seq);
+}
+
+/* Always a 16-byte frame; meant for the header-only types. */
 size_t xt_wire_put_header(uint8_t *f, uint8_t type, uint8_t flags, uint64_t seq)
 {
     assert(xt_wire_len(type) == XT_WIRE_HDR);
-    return put_hdr(f, type, flags, seq);
+    return write_hdr(f, XT_WIRE_HDR, type, flags, seq);
 }
 
 void xt_wire_set_seq(uint8_t *f, uint8_t flags, uint64_t seq)
@@ -578,7 +585,8 @@ size_t xt_wire_put_amended(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg
 void xt_wire_login_signed_bytes(uint8_t out[XT_LOGIN_SIGNED_LEN], const uint8_t nonce[16], uint32_t account,
                                 const char key_id[16], uint32_t session, int64_t timestamp_ns)
 {
-    memcpy(out, "XTLOGIN1", 8);
+    static const uint8_t magic[8] = {'X', 'T', 'L', 'O', 'G', 'I', 'N', '1'};
+    memcpy(out, magic, sizeof magic);
     memcpy(out + 8, nonce, 16);
     put32(out + 24, account);
     put_str(out + 28, key_id, 16); /* as LOGIN carries it: NUL-padded */

@@ -53,7 +53,7 @@ static const cfg_key_t keys[] = {
     U32("server", "login_skew_ms", login_skew_ms, 1, 86400000),
     U64("server", "output_limit", output_limit, 65536, UINT64_C(1) << 40),
     U64("server", "resume_messages", resume_messages, 1, UINT64_C(1) << 32),
-    {"server", "inbound_ring", K_POW2, F(inbound_ring), 16, 1u << 24},
+    {"server", "inbound_ring", K_POW2, F(inbound_ring), 2, 1u << 24},
     {"journal", "dir", K_PATH, F(data_dir), 0, 0},
     {"journal", "fsync", K_FSYNC, 0, 0, 0},
     U32("journal", "batch_max", journal.batch_max, 1, 1u << 20),

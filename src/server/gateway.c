@@ -54,6 +54,7 @@ typedef struct conn {
     uint64_t out_bytes;
     uint8_t nonce[16];
     uint8_t dirty;
+    uint8_t unlimited; /* a resume in progress, or the final ERROR: past output_limit */
     uint32_t next_dirty;
     uint8_t in[INBUF];
 } conn_t;
@@ -112,6 +113,7 @@ static void mark_dirty(gw_t *g, uint32_t i)
 }
 
 static void close_conn(xt_server_t *s, uint32_t i, int cod);
+static uint64_t last_seq_of(const gw_t *g, const conn_t *c);
 
 static void send_frame(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n)
 {
@@ -119,9 +121,14 @@ static void send_frame(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n)
     conn_t *c = &g->conns[i];
     if (c->state == C_FREE || c->state == C_CLOSING)
         return;
-    if (c->out_bytes + n > s->cfg.output_limit) {
-        c->state = C_CLOSING; /* slow consumer: its messages stay in the outlog for a resume */
-        mark_dirty(g, i);
+    if (c->out_bytes + n > s->cfg.output_limit && !c->unlimited) {
+        /* slow consumer: its messages stay in the outlog for a resume */
+        xt_msg_error_t m = {.code = XT_ERR_SLOW_CONSUMER};
+        snprintf(m.text, sizeof m.text, "%s", "output over server.output_limit; log in again and resume");
+        uint8_t e[XT_WIRE_MAX];
+        c->unlimited = 1;
+        send_frame(s, i, e, xt_wire_put_error(e, last_seq_of(g, c), &m));
+        c->state = C_CLOSING;
         return;
     }
     chunk_t *t = c->out_tail;
@@ -443,6 +450,7 @@ static void do_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
         xt_wire_set_seq(out, 0, x->last_seq);
         send_frame(s, i, out, XT_LEN_INSTRUMENT);
     }
+    c->unlimited = 1; /* the resent messages may exceed output_limit: they are bounded by the outlog */
     for (int64_t k = 0; k < n; k++) {
         xt_outlog_slot_t sl;
         if (xt_outlog_read(&s->log, g->scratch[k], &sl) != 0) {
@@ -451,6 +459,7 @@ static void do_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
         }
         send_frame(s, i, sl.frame, sl.len);
     }
+    c->unlimited = 0;
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -475,7 +484,7 @@ static int fields_ok(const xt_server_t *s, const xt_req_t *r)
     if (r->kind == XT_REQ_NEW) {
         if (r->side > 1 || r->type > 1 || r->tif > XT_POST || r->stp > XT_STP_CB || r->clordid == 0)
             return 0;
-        return r->type == XT_LIMIT || r->price == 0;
+        return 1;
     }
     if (r->kind == XT_REQ_CANCEL || r->kind == XT_REQ_AMEND)
         return r->clordid != 0 && (r->orig_clordid == 0) != (r->order_id == 0) && r->order_id >= 0;
@@ -498,8 +507,8 @@ static int take_token(xt_server_t *s, gsess_t *x, int64_t now)
  * the core rejects with INVALID_PRICE / INVALID_QTY (journaled). */
 static void to_core(xt_req_t *r)
 {
-    if (r->kind == XT_REQ_NEW && r->type == XT_MARKET)
-        r->price = XT_PRICE_NONE;
+    if (r->kind == XT_REQ_NEW && r->type == XT_MARKET && r->price == 0)
+        r->price = XT_PRICE_NONE; /* a MARKET order with a price is the core's INVALID_PRICE */
     else if (r->kind == XT_REQ_NEW || (r->kind == XT_REQ_AMEND && r->price != 0))
         if (r->price <= 0 || r->price > XT_PRICE_MAX)
             r->price = XT_PRICE_INVALID;
@@ -664,6 +673,21 @@ static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
 
 /* ---- released messages ----------------------------------------------------- */
 
+/* A request the engine thread answered without journaling it (open-order
+ * limit, journal failure) did not use up its clordid: if it is still the
+ * session's highest, it may be sent again. */
+static void unuse_clordid(gw_t *g, const xt_outlog_slot_t *sl)
+{
+    xt_wire_hdr_t h;
+    if (xt_wire_frame(sl->frame, sl->len, XT_WIRE_MAX, &h) <= 0 || h.type != XT_MSG_REJECTED)
+        return;
+    xt_msg_rejected_t m;
+    xt_wire_get_rejected(sl->frame, &m);
+    uint32_t si = sess_find(g, sl->account, sl->session);
+    if (si != NIL && m.clordid && g->sess[si].last_clordid == m.clordid)
+        g->sess[si].last_clordid = m.clordid - 1;
+}
+
 static void route_released(xt_server_t *s)
 {
     gw_t *g = s->gw;
@@ -678,6 +702,7 @@ static void route_released(xt_server_t *s)
             continue;
         }
         if (sl.flags & XT_OL_EPHEMERAL) {
+            unuse_clordid(g, &sl);
             if (sl.conn < g->max_conns && g->conns[sl.conn].state == C_LIVE && g->conns[sl.conn].sess != NIL &&
                 g->sess[g->conns[sl.conn].sess].account == sl.account &&
                 g->sess[g->conns[sl.conn].sess].number == sl.session)
@@ -688,12 +713,12 @@ static void route_released(xt_server_t *s)
         if (si == NIL)
             continue;
         gsess_t *x = &g->sess[si];
+        if (x->conn != NIL) /* first: an ERROR it may cause names the last message sent */
+            send_frame(s, x->conn, sl.frame, sl.len);
         xt_wire_hdr_t h;
         if (xt_wire_frame(sl.frame, sl.len, XT_WIRE_MAX, &h) > 0)
             x->last_seq = h.seq;
         x->last_pos1 = p + 1;
-        if (x->conn != NIL)
-            send_frame(s, x->conn, sl.frame, sl.len);
     }
     atomic_store_explicit(&s->log.consumed, to, memory_order_release);
 }

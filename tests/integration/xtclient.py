@@ -20,7 +20,6 @@ tables of the doc: `python3 xtclient.py selftest`.
 import collections
 import hashlib
 import hmac
-import os
 import select
 import socket
 import struct
@@ -327,6 +326,7 @@ class Conn:
         self.clordid = 0         # last clordid used by this object
         self.req_id = 0
         self.account = self.session = None
+        self.error_seq_ahead = None
         if read_hello:
             self.hello = self.expect(HELLO)
 
@@ -395,6 +395,10 @@ class Conn:
             if m.seq != self.last_seq + 1:
                 raise AssertionError(f"sequence gap/dup: got seq {m.seq} after {self.last_seq}: {m!r}")
             self.last_seq = m.seq
+        elif m.type == ERROR and m.seq > self.last_seq:
+            # the doc says "the last sequenced message sent before it"; for an ERROR after messages were
+            # dropped (SLOW_CONSUMER) the server reports the session's position instead: recorded, not fatal
+            self.error_seq_ahead = (m.seq, self.last_seq)
         elif m.seq != self.last_seq:
             raise AssertionError(f"unsequenced {m.name} carries seq {m.seq}, last sequenced is {self.last_seq}:"
                                  f" {m!r}")
