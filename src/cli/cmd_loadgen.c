@@ -705,6 +705,9 @@ static void run_load(lg_t *lg)
     for (;;) {
         now = mono_ns();
         if (lg->phase == PH_RUN && (now >= lg->t_end || g_stop)) {
+            if (lg->o.rate > 0 && !g_stop)
+                send_due(lg, now); /* the last ones before t_end */
+            flush_dirty(lg);
             lg->phase = PH_DRAIN;
             lg->t_stop = now < lg->t_end ? now : lg->t_end;
             drain_end = now + DRAIN_NS;
