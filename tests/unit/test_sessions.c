@@ -64,8 +64,8 @@ static void submit(fx_t *f, xt_cmd_t *c)
 static void order(fx_t *f, uint32_t account, uint32_t session, uint64_t clordid, int side, int64_t price, int64_t qty)
 {
     xt_cmd_t c = {.type = XT_CMD_NEW, .session = session, .clordid = clordid};
-    c.u.new_order = (xt_order_new_t){(int64_t)xt_journal_next_seq(&f->j), account, 0, (uint8_t)side, XT_LIMIT, 0, 0,
-                                     price, qty};
+    c.u.new_order =
+        (xt_order_new_t){(int64_t)xt_journal_next_seq(&f->j), account, 0, (uint8_t)side, XT_LIMIT, 0, 0, price, qty};
     submit(f, &c);
 }
 
@@ -83,10 +83,10 @@ static void session_flow(fx_t *f)
     def.u.instrument.tick = (xt_decimal_t){1, 2};
     def.u.instrument.lot = (xt_decimal_t){1, 0};
     submit(f, &def);
-    order(f, 7, 1, 10, XT_BUY, 100, 5); /* rests */
-    order(f, 7, 1, 11, XT_BUY, 99, 5);  /* rests */
-    order(f, 8, 2, 1, XT_SELL, 100, 3); /* trades 3 with clordid 10 */
-    cancel(f, 7, 1, 12, 3);             /* cancels clordid 11 (order id 3) */
+    order(f, 7, 1, 10, XT_BUY, 100, 5);              /* rests */
+    order(f, 7, 1, 11, XT_BUY, 99, 5);               /* rests */
+    order(f, 8, 2, 1, XT_SELL, 100, 3);              /* trades 3 with clordid 10 */
+    cancel(f, 7, 1, 12, 3);                          /* cancels clordid 11 (order id 3) */
     order(f, 8, 2, 2, XT_SELL, XT_PRICE_INVALID, 3); /* rejected INVALID_PRICE */
     assert_int_equal(xt_journal_commit(&f->j, now++), 0);
 }
