@@ -96,7 +96,7 @@ static void say(char *why, size_t whylen, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
+    vsnprintf(why, whylen, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
 }
 
@@ -369,7 +369,7 @@ static int fail_at(loader_t *L, unsigned line, const char *fmt, ...)
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
     say(L->why, L->whylen, "%s:%u: %s", L->path, line, msg);
     return -1;
