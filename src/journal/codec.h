@@ -1,6 +1,7 @@
 /* codec.h - the fields journal files are made of, shared by segments,
  * records and snapshots: little-endian integers written byte by byte (so
- * the format does not depend on the host's byte order or alignment),
+ * the format does not depend on the host's byte order or alignment; from
+ * core/le.h),
  * decimals, and the 71-byte instrument definition. */
 #ifndef XT_JOURNAL_CODEC_H
 #define XT_JOURNAL_CODEC_H
@@ -9,29 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "xt/command.h"
-
-static inline void xt_put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void xt_put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint32_t xt_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t xt_get64(const uint8_t *p)
-{
-    return (uint64_t)xt_get32(p) | (uint64_t)xt_get32(p + 4) << 32;
-}
 
 /* A decimal as its mantissa (i64) then its scale (u8): 9 bytes. */
 #define XT_DEC_BYTES 9

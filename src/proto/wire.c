@@ -14,52 +14,22 @@
 #include <assert.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "xt/types.h"
 #include "xt/wire.h"
 
 /* ---- little-endian fields ---- */
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (unsigned)p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
+/* Little-endian fields from core/le.h; i64 fields are their two's
+ * complement (implementation-defined, true of gcc and clang). */
 static int64_t geti64(const uint8_t *p)
 {
-    return (int64_t)get64(p); /* two's complement: implementation-defined, true of gcc and clang */
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    return (int64_t)xt_get64(p);
 }
 
 static void puti64(uint8_t *p, int64_t v)
 {
-    put64(p, (uint64_t)v);
+    xt_put64(p, (uint64_t)v);
 }
 
 /* Writes char[n] NUL-padded: src up to its first NUL (at most n bytes),
@@ -118,7 +88,7 @@ int xt_wire_frame(const uint8_t *buf, size_t avail, size_t max_frame, xt_wire_hd
 {
     if (avail < 2)
         return 0;
-    size_t len = get16(buf);
+    size_t len = xt_get16(buf);
     if (len > max_frame)
         return -XT_ERR_FRAME_TOO_LARGE;
     if (len < XT_WIRE_HDR)
@@ -139,7 +109,7 @@ int xt_wire_frame(const uint8_t *buf, size_t avail, size_t max_frame, xt_wire_hd
         hdr->len = (uint16_t)len;
         hdr->type = buf[2];
         hdr->flags = buf[3];
-        hdr->seq = get64(buf + 8);
+        hdr->seq = xt_get64(buf + 8);
     }
     return (int)len;
 }
@@ -148,10 +118,10 @@ int xt_wire_frame(const uint8_t *buf, size_t avail, size_t max_frame, xt_wire_hd
 static size_t write_hdr(uint8_t *f, size_t len, uint8_t type, uint8_t flags, uint64_t seq)
 {
     memset(f, 0, len);
-    put16(f, (uint16_t)len);
+    xt_put16(f, (uint16_t)len);
     f[2] = type;
     f[3] = flags;
-    put64(f + 8, seq);
+    xt_put64(f + 8, seq);
     return len;
 }
 
@@ -173,20 +143,20 @@ size_t xt_wire_put_header(uint8_t *f, uint8_t type, uint8_t flags, uint64_t seq)
 void xt_wire_set_seq(uint8_t *f, uint8_t flags, uint64_t seq)
 {
     f[3] = flags;
-    put64(f + 8, seq);
+    xt_put64(f + 8, seq);
 }
 
 /* ---- client -> server ---- */
 
 void xt_wire_get_login(const uint8_t *f, xt_msg_login_t *m)
 {
-    m->version = get16(f + 16);
-    m->flags = get16(f + 18);
-    m->account = get32(f + 20);
+    m->version = xt_get16(f + 16);
+    m->flags = xt_get16(f + 18);
+    m->account = xt_get32(f + 20);
     memcpy(m->key_id, f + 24, 16);
-    m->session = get32(f + 40);
-    m->heartbeat_ms = get32(f + 44);
-    m->resume_from = get64(f + 48);
+    m->session = xt_get32(f + 40);
+    m->heartbeat_ms = xt_get32(f + 44);
+    m->resume_from = xt_get64(f + 48);
     m->timestamp_ns = geti64(f + 56);
     memcpy(m->signature, f + 64, 32);
 }
@@ -194,13 +164,13 @@ void xt_wire_get_login(const uint8_t *f, xt_msg_login_t *m)
 size_t xt_wire_put_login(uint8_t *f, const xt_msg_login_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_LOGIN, 0, 0);
-    put16(f + 16, m->version);
-    put16(f + 18, m->flags);
-    put32(f + 20, m->account);
+    xt_put16(f + 16, m->version);
+    xt_put16(f + 18, m->flags);
+    xt_put32(f + 20, m->account);
     put_str(f + 24, m->key_id, 16);
-    put32(f + 40, m->session);
-    put32(f + 44, m->heartbeat_ms);
-    put64(f + 48, m->resume_from);
+    xt_put32(f + 40, m->session);
+    xt_put32(f + 44, m->heartbeat_ms);
+    xt_put64(f + 48, m->resume_from);
     puti64(f + 56, m->timestamp_ns);
     memcpy(f + 64, m->signature, 32);
     return n;
@@ -208,8 +178,8 @@ size_t xt_wire_put_login(uint8_t *f, const xt_msg_login_t *m)
 
 void xt_wire_get_new_order(const uint8_t *f, xt_msg_new_order_t *m)
 {
-    m->clordid = get64(f + 16);
-    m->instrument = get32(f + 24);
+    m->clordid = xt_get64(f + 16);
+    m->instrument = xt_get32(f + 24);
     m->side = f[28];
     m->type = f[29];
     m->tif = f[30];
@@ -221,8 +191,8 @@ void xt_wire_get_new_order(const uint8_t *f, xt_msg_new_order_t *m)
 size_t xt_wire_put_new_order(uint8_t *f, const xt_msg_new_order_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_NEW_ORDER, 0, 0);
-    put64(f + 16, m->clordid);
-    put32(f + 24, m->instrument);
+    xt_put64(f + 16, m->clordid);
+    xt_put32(f + 24, m->instrument);
     f[28] = m->side;
     f[29] = m->type;
     f[30] = m->tif;
@@ -234,24 +204,24 @@ size_t xt_wire_put_new_order(uint8_t *f, const xt_msg_new_order_t *m)
 
 void xt_wire_get_cancel(const uint8_t *f, xt_msg_cancel_t *m)
 {
-    m->clordid = get64(f + 16);
-    m->orig_clordid = get64(f + 24);
+    m->clordid = xt_get64(f + 16);
+    m->orig_clordid = xt_get64(f + 24);
     m->order_id = geti64(f + 32);
 }
 
 size_t xt_wire_put_cancel(uint8_t *f, const xt_msg_cancel_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_CANCEL, 0, 0);
-    put64(f + 16, m->clordid);
-    put64(f + 24, m->orig_clordid);
+    xt_put64(f + 16, m->clordid);
+    xt_put64(f + 24, m->orig_clordid);
     puti64(f + 32, m->order_id);
     return n;
 }
 
 void xt_wire_get_amend(const uint8_t *f, xt_msg_amend_t *m)
 {
-    m->clordid = get64(f + 16);
-    m->orig_clordid = get64(f + 24);
+    m->clordid = xt_get64(f + 16);
+    m->orig_clordid = xt_get64(f + 24);
     m->order_id = geti64(f + 32);
     m->price = geti64(f + 40);
     m->qty = geti64(f + 48);
@@ -260,8 +230,8 @@ void xt_wire_get_amend(const uint8_t *f, xt_msg_amend_t *m)
 size_t xt_wire_put_amend(uint8_t *f, const xt_msg_amend_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_AMEND, 0, 0);
-    put64(f + 16, m->clordid);
-    put64(f + 24, m->orig_clordid);
+    xt_put64(f + 16, m->clordid);
+    xt_put64(f + 24, m->orig_clordid);
     puti64(f + 32, m->order_id);
     puti64(f + 40, m->price);
     puti64(f + 48, m->qty);
@@ -270,30 +240,30 @@ size_t xt_wire_put_amend(uint8_t *f, const xt_msg_amend_t *m)
 
 void xt_wire_get_mass_cancel(const uint8_t *f, xt_msg_mass_cancel_t *m)
 {
-    m->request_id = get64(f + 16);
-    m->instrument = get32(f + 24);
+    m->request_id = xt_get64(f + 16);
+    m->instrument = xt_get32(f + 24);
 }
 
 size_t xt_wire_put_mass_cancel(uint8_t *f, const xt_msg_mass_cancel_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_MASS_CANCEL, 0, 0);
-    put64(f + 16, m->request_id);
-    put32(f + 24, m->instrument);
+    xt_put64(f + 16, m->request_id);
+    xt_put32(f + 24, m->instrument);
     return n;
 }
 
 void xt_wire_get_order_status(const uint8_t *f, xt_msg_order_status_t *m)
 {
-    m->request_id = get64(f + 16);
-    m->orig_clordid = get64(f + 24);
+    m->request_id = xt_get64(f + 16);
+    m->orig_clordid = xt_get64(f + 24);
     m->order_id = geti64(f + 32);
 }
 
 size_t xt_wire_put_order_status(uint8_t *f, const xt_msg_order_status_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_ORDER_STATUS, 0, 0);
-    put64(f + 16, m->request_id);
-    put64(f + 24, m->orig_clordid);
+    xt_put64(f + 16, m->request_id);
+    xt_put64(f + 24, m->orig_clordid);
     puti64(f + 32, m->order_id);
     return n;
 }
@@ -302,8 +272,8 @@ size_t xt_wire_put_order_status(uint8_t *f, const xt_msg_order_status_t *m)
 
 void xt_wire_get_hello(const uint8_t *f, xt_msg_hello_t *m)
 {
-    m->version = get16(f + 16);
-    m->heartbeat_ms = get32(f + 20);
+    m->version = xt_get16(f + 16);
+    m->heartbeat_ms = xt_get32(f + 20);
     memcpy(m->nonce, f + 24, 16);
     m->server_time_ns = geti64(f + 40);
 }
@@ -311,8 +281,8 @@ void xt_wire_get_hello(const uint8_t *f, xt_msg_hello_t *m)
 size_t xt_wire_put_hello(uint8_t *f, uint64_t seq, const xt_msg_hello_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_HELLO, 0, seq);
-    put16(f + 16, m->version);
-    put32(f + 20, m->heartbeat_ms);
+    xt_put16(f + 16, m->version);
+    xt_put32(f + 20, m->heartbeat_ms);
     memcpy(f + 24, m->nonce, 16);
     puti64(f + 40, m->server_time_ns);
     return n;
@@ -320,43 +290,43 @@ size_t xt_wire_put_hello(uint8_t *f, uint64_t seq, const xt_msg_hello_t *m)
 
 void xt_wire_get_login_accepted(const uint8_t *f, xt_msg_login_accepted_t *m)
 {
-    m->session = get32(f + 16);
-    m->heartbeat_ms = get32(f + 20);
-    m->next_seq = get64(f + 24);
-    m->resume_from = get64(f + 32);
-    m->last_clordid = get64(f + 40);
-    m->instruments = get32(f + 48);
+    m->session = xt_get32(f + 16);
+    m->heartbeat_ms = xt_get32(f + 20);
+    m->next_seq = xt_get64(f + 24);
+    m->resume_from = xt_get64(f + 32);
+    m->last_clordid = xt_get64(f + 40);
+    m->instruments = xt_get32(f + 48);
 }
 
 size_t xt_wire_put_login_accepted(uint8_t *f, uint64_t seq, const xt_msg_login_accepted_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_LOGIN_ACCEPTED, 0, seq);
-    put32(f + 16, m->session);
-    put32(f + 20, m->heartbeat_ms);
-    put64(f + 24, m->next_seq);
-    put64(f + 32, m->resume_from);
-    put64(f + 40, m->last_clordid);
-    put32(f + 48, m->instruments);
+    xt_put32(f + 16, m->session);
+    xt_put32(f + 20, m->heartbeat_ms);
+    xt_put64(f + 24, m->next_seq);
+    xt_put64(f + 32, m->resume_from);
+    xt_put64(f + 40, m->last_clordid);
+    xt_put32(f + 48, m->instruments);
     return n;
 }
 
 void xt_wire_get_login_rejected(const uint8_t *f, xt_msg_login_rejected_t *m)
 {
-    m->reason = get16(f + 16);
-    m->oldest_seq = get64(f + 24);
+    m->reason = xt_get16(f + 16);
+    m->oldest_seq = xt_get64(f + 24);
 }
 
 size_t xt_wire_put_login_rejected(uint8_t *f, uint64_t seq, const xt_msg_login_rejected_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_LOGIN_REJECTED, 0, seq);
-    put16(f + 16, m->reason);
-    put64(f + 24, m->oldest_seq);
+    xt_put16(f + 16, m->reason);
+    xt_put64(f + 24, m->oldest_seq);
     return n;
 }
 
 void xt_wire_get_instrument(const uint8_t *f, xt_msg_instrument_t *m)
 {
-    m->id = get32(f + 16);
+    m->id = xt_get32(f + 16);
     m->has_band = f[20];
     memcpy(m->symbol, f + 24, 16);
     m->tick_m = geti64(f + 40);
@@ -372,7 +342,7 @@ void xt_wire_get_instrument(const uint8_t *f, xt_msg_instrument_t *m)
 size_t xt_wire_put_instrument(uint8_t *f, uint64_t seq, const xt_msg_instrument_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_INSTRUMENT, 0, seq);
-    put32(f + 16, m->id);
+    xt_put32(f + 16, m->id);
     f[20] = m->has_band;
     put_str(f + 24, m->symbol, 16);
     puti64(f + 40, m->tick_m);
@@ -388,24 +358,24 @@ size_t xt_wire_put_instrument(uint8_t *f, uint64_t seq, const xt_msg_instrument_
 
 void xt_wire_get_error(const uint8_t *f, xt_msg_error_t *m)
 {
-    m->code = get16(f + 16);
+    m->code = xt_get16(f + 16);
     memcpy(m->text, f + 18, 62);
 }
 
 size_t xt_wire_put_error(uint8_t *f, uint64_t seq, const xt_msg_error_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_ERROR, 0, seq);
-    put16(f + 16, m->code);
+    xt_put16(f + 16, m->code);
     put_str(f + 18, m->text, 62);
     return n;
 }
 
 void xt_wire_get_status_reply(const uint8_t *f, xt_msg_status_reply_t *m)
 {
-    m->request_id = get64(f + 16);
+    m->request_id = xt_get64(f + 16);
     m->order_id = geti64(f + 24);
-    m->clordid = get64(f + 32);
-    m->instrument = get32(f + 40);
+    m->clordid = xt_get64(f + 32);
+    m->instrument = xt_get32(f + 40);
     m->status = f[44];
     m->side = f[45];
     m->type = f[46];
@@ -418,10 +388,10 @@ void xt_wire_get_status_reply(const uint8_t *f, xt_msg_status_reply_t *m)
 size_t xt_wire_put_status_reply(uint8_t *f, uint64_t seq, const xt_msg_status_reply_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_STATUS_REPLY, 0, seq);
-    put64(f + 16, m->request_id);
+    xt_put64(f + 16, m->request_id);
     puti64(f + 24, m->order_id);
-    put64(f + 32, m->clordid);
-    put32(f + 40, m->instrument);
+    xt_put64(f + 32, m->clordid);
+    xt_put32(f + 40, m->instrument);
     f[44] = m->status;
     f[45] = m->side;
     f[46] = m->type;
@@ -434,15 +404,15 @@ size_t xt_wire_put_status_reply(uint8_t *f, uint64_t seq, const xt_msg_status_re
 
 void xt_wire_get_mass_cancel_ack(const uint8_t *f, xt_msg_mass_cancel_ack_t *m)
 {
-    m->request_id = get64(f + 16);
-    m->canceled = get32(f + 24);
+    m->request_id = xt_get64(f + 16);
+    m->canceled = xt_get32(f + 24);
 }
 
 size_t xt_wire_put_mass_cancel_ack(uint8_t *f, uint64_t seq, const xt_msg_mass_cancel_ack_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_MASS_CANCEL_ACK, 0, seq);
-    put64(f + 16, m->request_id);
-    put32(f + 24, m->canceled);
+    xt_put64(f + 16, m->request_id);
+    xt_put32(f + 24, m->canceled);
     return n;
 }
 
@@ -450,9 +420,9 @@ size_t xt_wire_put_mass_cancel_ack(uint8_t *f, uint64_t seq, const xt_msg_mass_c
 
 void xt_wire_get_accepted(const uint8_t *f, xt_msg_accepted_t *m)
 {
-    m->clordid = get64(f + 16);
+    m->clordid = xt_get64(f + 16);
     m->order_id = geti64(f + 24);
-    m->instrument = get32(f + 32);
+    m->instrument = xt_get32(f + 32);
     m->side = f[36];
     m->type = f[37];
     m->tif = f[38];
@@ -465,9 +435,9 @@ void xt_wire_get_accepted(const uint8_t *f, xt_msg_accepted_t *m)
 size_t xt_wire_put_accepted(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_accepted_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_ACCEPTED, flags, seq);
-    put64(f + 16, m->clordid);
+    xt_put64(f + 16, m->clordid);
     puti64(f + 24, m->order_id);
-    put32(f + 32, m->instrument);
+    xt_put32(f + 32, m->instrument);
     f[36] = m->side;
     f[37] = m->type;
     f[38] = m->tif;
@@ -480,32 +450,32 @@ size_t xt_wire_put_accepted(uint8_t *f, uint8_t flags, uint64_t seq, const xt_ms
 
 void xt_wire_get_rejected(const uint8_t *f, xt_msg_rejected_t *m)
 {
-    m->clordid = get64(f + 16);
+    m->clordid = xt_get64(f + 16);
     m->order_id = geti64(f + 24);
-    m->reason = get16(f + 32);
+    m->reason = xt_get16(f + 32);
     m->request = f[34];
-    m->instrument = get32(f + 36);
+    m->instrument = xt_get32(f + 36);
     m->ts = geti64(f + 40);
 }
 
 size_t xt_wire_put_rejected(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_rejected_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_REJECTED, flags, seq);
-    put64(f + 16, m->clordid);
+    xt_put64(f + 16, m->clordid);
     puti64(f + 24, m->order_id);
-    put16(f + 32, m->reason);
+    xt_put16(f + 32, m->reason);
     f[34] = m->request;
-    put32(f + 36, m->instrument);
+    xt_put32(f + 36, m->instrument);
     puti64(f + 40, m->ts);
     return n;
 }
 
 void xt_wire_get_fill(const uint8_t *f, xt_msg_fill_t *m)
 {
-    m->clordid = get64(f + 16);
+    m->clordid = xt_get64(f + 16);
     m->order_id = geti64(f + 24);
-    m->trade_id = get64(f + 32);
-    m->instrument = get32(f + 40);
+    m->trade_id = xt_get64(f + 32);
+    m->instrument = xt_get32(f + 40);
     m->side = f[44];
     m->liquidity = f[45];
     m->price = geti64(f + 48);
@@ -517,10 +487,10 @@ void xt_wire_get_fill(const uint8_t *f, xt_msg_fill_t *m)
 size_t xt_wire_put_fill(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_fill_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_FILL, flags, seq);
-    put64(f + 16, m->clordid);
+    xt_put64(f + 16, m->clordid);
     puti64(f + 24, m->order_id);
-    put64(f + 32, m->trade_id);
-    put32(f + 40, m->instrument);
+    xt_put64(f + 32, m->trade_id);
+    xt_put32(f + 40, m->instrument);
     f[44] = m->side;
     f[45] = m->liquidity;
     puti64(f + 48, m->price);
@@ -532,35 +502,35 @@ size_t xt_wire_put_fill(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_fi
 
 void xt_wire_get_canceled(const uint8_t *f, xt_msg_canceled_t *m)
 {
-    m->clordid = get64(f + 16);
+    m->clordid = xt_get64(f + 16);
     m->order_id = geti64(f + 24);
-    m->instrument = get32(f + 32);
+    m->instrument = xt_get32(f + 32);
     m->side = f[36];
-    m->reason = get16(f + 38);
+    m->reason = xt_get16(f + 38);
     m->qty = geti64(f + 40);
-    m->request_clordid = get64(f + 48);
+    m->request_clordid = xt_get64(f + 48);
     m->ts = geti64(f + 56);
 }
 
 size_t xt_wire_put_canceled(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_canceled_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_CANCELED, flags, seq);
-    put64(f + 16, m->clordid);
+    xt_put64(f + 16, m->clordid);
     puti64(f + 24, m->order_id);
-    put32(f + 32, m->instrument);
+    xt_put32(f + 32, m->instrument);
     f[36] = m->side;
-    put16(f + 38, m->reason);
+    xt_put16(f + 38, m->reason);
     puti64(f + 40, m->qty);
-    put64(f + 48, m->request_clordid);
+    xt_put64(f + 48, m->request_clordid);
     puti64(f + 56, m->ts);
     return n;
 }
 
 void xt_wire_get_amended(const uint8_t *f, xt_msg_amended_t *m)
 {
-    m->clordid = get64(f + 16);
+    m->clordid = xt_get64(f + 16);
     m->order_id = geti64(f + 24);
-    m->orig_clordid = get64(f + 32);
+    m->orig_clordid = xt_get64(f + 32);
     m->price = geti64(f + 40);
     m->qty = geti64(f + 48);
     m->priority_kept = f[56];
@@ -570,9 +540,9 @@ void xt_wire_get_amended(const uint8_t *f, xt_msg_amended_t *m)
 size_t xt_wire_put_amended(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_amended_t *m)
 {
     size_t n = put_hdr(f, XT_MSG_AMENDED, flags, seq);
-    put64(f + 16, m->clordid);
+    xt_put64(f + 16, m->clordid);
     puti64(f + 24, m->order_id);
-    put64(f + 32, m->orig_clordid);
+    xt_put64(f + 32, m->orig_clordid);
     puti64(f + 40, m->price);
     puti64(f + 48, m->qty);
     f[56] = m->priority_kept;
@@ -588,9 +558,9 @@ void xt_wire_login_signed_bytes(uint8_t out[XT_LOGIN_SIGNED_LEN], const uint8_t 
     static const uint8_t magic[8] = {'X', 'T', 'L', 'O', 'G', 'I', 'N', '1'};
     memcpy(out, magic, sizeof magic);
     memcpy(out + 8, nonce, 16);
-    put32(out + 24, account);
+    xt_put32(out + 24, account);
     put_str(out + 28, key_id, 16); /* as LOGIN carries it: NUL-padded */
-    put32(out + 44, session);
+    xt_put32(out + 44, session);
     puti64(out + 48, timestamp_ns);
 }
 
