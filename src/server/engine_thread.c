@@ -14,8 +14,6 @@
 #include "server.h"
 #include "xt/error.h"
 
-#define BATCH_MAX 4096
-
 int64_t xt_now_ns(void)
 {
     struct timespec t;
@@ -30,13 +28,13 @@ int64_t xt_mono_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-int xt_req_push(xt_server_t *s, const xt_req_t *r)
+uint64_t xt_req_push(xt_server_t *s, const xt_req_t *r)
 {
     xt_req_ring_t *q = &s->ring;
     uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
     uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
     if (h - t > q->mask)
-        return -1;
+        return 0;
     q->v[h & q->mask] = *r;
     atomic_store_explicit(&q->head, h + 1, memory_order_release);
     if (atomic_load_explicit(&s->engine_sleeping, memory_order_seq_cst)) {
@@ -44,7 +42,7 @@ int xt_req_push(xt_server_t *s, const xt_req_t *r)
         ssize_t n = write(s->engine_efd, &one, sizeof one);
         (void)n;
     }
-    return 0;
+    return h + 1;
 }
 
 static void wake_gateway(xt_server_t *s)
@@ -54,17 +52,21 @@ static void wake_gateway(xt_server_t *s)
     (void)n;
 }
 
+void xt_req_rejected(const xt_req_t *r, int reason, xt_msg_rejected_t *m)
+{
+    *m = (xt_msg_rejected_t){r->clordid,
+                             r->order_id == XT_ORDER_ID_UNKNOWN ? 0 : r->order_id,
+                             (uint16_t)reason,
+                             r->kind,
+                             r->kind == XT_REQ_NEW || r->kind == XT_REQ_MASS_CANCEL ? r->instrument : 0,
+                             0};
+}
+
 static void reply_reject(xt_server_t *s, const xt_req_t *r, int reason)
 {
     uint8_t f[XT_WIRE_MAX];
-    xt_msg_rejected_t m = {r->clordid,
-                           r->order_id,
-                           (uint16_t)reason,
-                           r->kind == XT_REQ_CANCEL  ? XT_MSG_CANCEL
-                           : r->kind == XT_REQ_AMEND ? XT_MSG_AMEND
-                                                     : XT_MSG_NEW_ORDER,
-                           r->kind == XT_REQ_NEW ? r->instrument : 0,
-                           0};
+    xt_msg_rejected_t m;
+    xt_req_rejected(r, reason, &m);
     size_t n = xt_wire_put_rejected(f, 0, 0, &m);
     xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)n);
 }
@@ -73,9 +75,9 @@ static void reply_reject(xt_server_t *s, const xt_req_t *r, int reason)
  * command cannot be journaled. */
 static void submit(xt_server_t *s, const xt_req_t *r, xt_cmd_t *c)
 {
-    c->ts = xt_now_ns();
+    c->ts = s->batch_ts;
     xt_sessions_begin(&s->sessions, c);
-    int rc = xt_journal_submit(&s->journal, c, xt_mono_ns());
+    int rc = xt_journal_submit(&s->journal, c, s->batch_mono);
     if (rc == XT_EFAILED) {
         atomic_store(&s->journal_failed, 1);
         if (r)
@@ -87,15 +89,14 @@ static void submit(xt_server_t *s, const xt_req_t *r, xt_cmd_t *c)
 }
 
 /* The order a request names: by order id, or by clordid in its session
- * (INT64_MAX, which no order has, when unknown: the core then rejects
- * UNKNOWN_ORDER, journaled like any reject). */
+ * (XT_ORDER_ID_UNKNOWN when that names none). */
 static int64_t target(xt_server_t *s, const xt_req_t *r)
 {
     if (r->order_id)
         return r->order_id;
     uint32_t i = xt_sessions_find(&s->sessions, r->account, r->session);
     int64_t id = i == XT_NIL ? 0 : xt_sessions_order_by_clordid(&s->sessions, i, r->orig_clordid);
-    return id ? id : INT64_MAX;
+    return id ? id : XT_ORDER_ID_UNKNOWN;
 }
 
 static void on_new(xt_server_t *s, const xt_req_t *r)
@@ -135,41 +136,45 @@ static void on_amend(xt_server_t *s, const xt_req_t *r)
     submit(s, r, &c);
 }
 
-static int64_t scratch[BATCH_MAX];
+/* Adds to s->cancel_ids (holding n) the open orders of session i, of one
+ * instrument or of all (UINT32_MAX), up to XT_CANCEL_ROUND. Returns the
+ * new count. */
+static uint32_t collect(xt_server_t *s, uint32_t i, uint32_t instrument, uint32_t n)
+{
+    const xt_sessions_t *ss = &s->sessions;
+    for (uint32_t k = ss->sess[i].open_head; k != XT_NIL && n < XT_CANCEL_ROUND; k = ss->refs[k].next) {
+        xt_order_info_t o;
+        int64_t id = ss->refs[k].order_id;
+        if (instrument == UINT32_MAX || (xt_engine_order(&s->engine, id, &o) == 0 && o.instrument == instrument))
+            s->cancel_ids[n++] = id;
+    }
+    return n;
+}
 
-/* Cancels the open orders of one session (or all of an account's sessions
- * when sess is XT_NIL), optionally of one instrument. Each cancel is its
- * own journaled command, from the order's own session. */
+/* Cancels the open orders of one session (or, when only_sess is XT_NIL, of
+ * all the account's sessions), of one instrument or all. Each cancel is its
+ * own journaled command from the order's own session. Returns how many went. */
 static uint32_t cancel_all(xt_server_t *s, uint32_t account, uint32_t only_sess, uint32_t instrument)
 {
     uint32_t done = 0;
-    for (;;) { /* in rounds of BATCH_MAX: the lists change as orders go */
+    for (;;) { /* in rounds: the lists change as orders go */
         uint32_t n = 0;
-        uint32_t first = only_sess != XT_NIL ? only_sess : xt_sessions_account_first(&s->sessions, account);
-        for (uint32_t i = first; i != XT_NIL && n < BATCH_MAX;
-             i = only_sess != XT_NIL ? XT_NIL : s->sessions.sess[i].acct_next)
-            for (uint32_t k = s->sessions.sess[i].open_head; k != XT_NIL && n < BATCH_MAX;
-                 k = s->sessions.refs[k].next) {
-                xt_order_info_t o;
-                int64_t id = s->sessions.refs[k].order_id;
-                if (instrument == UINT32_MAX ||
-                    (xt_engine_order(&s->engine, id, &o) == 0 && o.instrument == instrument))
-                    scratch[n++] = id;
-            }
-        if (n == 0)
-            return done;
-        uint32_t before = done;
+        if (only_sess != XT_NIL)
+            n = collect(s, only_sess, instrument, 0);
+        else
+            for (uint32_t i = xt_sessions_account_first(&s->sessions, account); i != XT_NIL;
+                 i = s->sessions.sess[i].acct_next)
+                n = collect(s, i, instrument, n);
+        uint32_t round = 0;
         for (uint32_t k = 0; k < n; k++) {
-            const xt_ordref_t *ref = xt_sessions_ref(&s->sessions, scratch[k]);
-            if (!ref)
-                continue;
+            const xt_ordref_t *ref = xt_sessions_ref(&s->sessions, s->cancel_ids[k]);
             xt_cmd_t c = {.type = XT_CMD_CANCEL, .session = s->sessions.sess[ref->sess].number};
-            c.u.cancel = (xt_order_cancel_t){scratch[k], account};
+            c.u.cancel = (xt_order_cancel_t){s->cancel_ids[k], account};
             submit(s, NULL, &c);
-            if (!xt_sessions_ref(&s->sessions, scratch[k]))
-                done++;
+            round += xt_sessions_ref(&s->sessions, s->cancel_ids[k]) == NULL;
         }
-        if (done == before || atomic_load(&s->journal_failed))
+        done += round;
+        if (round == 0 || atomic_load(&s->journal_failed))
             return done;
     }
 }
@@ -178,7 +183,7 @@ static void on_mass_cancel(xt_server_t *s, const xt_req_t *r)
 {
     uint32_t n = cancel_all(s, r->account, XT_NIL, r->instrument);
     uint8_t f[XT_WIRE_MAX];
-    xt_msg_mass_cancel_ack_t m = {r->request_id, n};
+    xt_msg_mass_cancel_ack_t m = {r->clordid, n};
     size_t len = xt_wire_put_mass_cancel_ack(f, 0, &m);
     xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)len);
 }
@@ -187,12 +192,12 @@ static void on_status(xt_server_t *s, const xt_req_t *r)
 {
     int64_t id = target(s, r);
     xt_order_info_t o;
-    xt_msg_status_reply_t m = {.request_id = r->request_id};
-    if (id != INT64_MAX && xt_engine_order(&s->engine, id, &o) == 0 && o.account == r->account) {
+    xt_msg_status_reply_t m = {.request_id = r->clordid};
+    if (id != XT_ORDER_ID_UNKNOWN && xt_engine_order(&s->engine, id, &o) == 0 && o.account == r->account) {
         const xt_ordref_t *ref = xt_sessions_ref(&s->sessions, id);
         m = (xt_msg_status_reply_t){
-            r->request_id, id,      ref ? ref->clordid : 0, o.instrument, XT_OS_OPEN, o.side, o.type, o.tif, o.price,
-            o.qty,         o.filled};
+            r->clordid, id,      ref ? ref->clordid : 0, o.instrument, XT_OS_OPEN, o.side, o.type, o.tif, o.price,
+            o.qty,      o.filled};
     }
     uint8_t f[XT_WIRE_MAX];
     size_t len = xt_wire_put_status_reply(f, 0, &m);
@@ -201,10 +206,9 @@ static void on_status(xt_server_t *s, const xt_req_t *r)
 
 static void handle(xt_server_t *s, const xt_req_t *r)
 {
-    if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed) && r->kind != XT_REQ_STATUS &&
-        r->kind != XT_REQ_SESSION_CANCEL) {
-        if (r->kind != XT_REQ_MASS_CANCEL)
-            reply_reject(s, r, XT_R_JOURNAL_FAILED);
+    if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed) && r->kind != XT_REQ_STATUS) {
+        if (r->kind != XT_REQ_SESSION_CANCEL)
+            reply_reject(s, r, XT_R_JOURNAL_FAILED); /* released only if a later commit succeeds: none will */
         return;
     }
     switch (r->kind) {
@@ -268,14 +272,18 @@ static void *engine_main(void *arg)
             continue;
         }
         wait_for_gateway(s);
-        uint64_t n = h - t < BATCH_MAX ? h - t : BATCH_MAX;
+        uint64_t n = h - t < s->cfg.journal.batch_max ? h - t : s->cfg.journal.batch_max;
+        s->batch_ts = xt_now_ns(); /* one clock read per batch: its commands share the timestamp */
+        s->batch_mono = xt_mono_ns();
         for (uint64_t k = 0; k < n; k++)
             handle(s, &q->v[(t + k) & q->mask]);
         atomic_store_explicit(&q->tail, t + n, memory_order_release);
-        if (xt_journal_commit(&s->journal, xt_mono_ns()) != 0)
+        if (xt_journal_commit(&s->journal, xt_mono_ns()) != 0) {
             atomic_store(&s->journal_failed, 1); /* nothing of this batch is released, ever */
-        else
+        } else {
             xt_outlog_release(&s->log);
+            atomic_store_explicit(&s->answered, t + n, memory_order_release);
+        }
         wake_gateway(s);
         if (s->cfg.engine_delay_us) {
             struct timespec d = {s->cfg.engine_delay_us / 1000000, (long)(s->cfg.engine_delay_us % 1000000) * 1000};

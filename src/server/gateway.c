@@ -32,6 +32,7 @@
 #define CHUNK 16384
 #define INBUF 4096
 #define NIL UINT32_MAX
+#define IP_SLOTS 8192 /* distinct source addresses with live connections */
 
 typedef struct chunk {
     struct chunk *next;
@@ -39,7 +40,10 @@ typedef struct chunk {
     uint8_t data[CHUNK - 24];
 } chunk_t;
 
-enum { C_FREE = 0, C_HELLO, C_LIVE, C_CLOSING };
+/* C_LOGIN_WAIT: the login checked out, but requests the session sent on an
+ * earlier connection are still unanswered; it is accepted once their
+ * answers are released, so that they are among the resent messages. */
+enum { C_FREE = 0, C_HELLO, C_LOGIN_WAIT, C_LIVE, C_CLOSING };
 
 typedef struct conn {
     int fd;
@@ -53,6 +57,7 @@ typedef struct conn {
     chunk_t *out_head, *out_tail;
     uint64_t out_bytes;
     uint8_t nonce[16];
+    xt_msg_login_t login; /* C_LOGIN_WAIT: the login to finish */
     uint8_t dirty;
     uint8_t unlimited; /* a resume in progress, or the final ERROR: past output_limit */
     uint32_t next_dirty;
@@ -64,10 +69,12 @@ typedef struct gsess {
     uint64_t last_seq;     /* last sequenced message routed */
     uint64_t last_pos1;    /* its outlog position + 1 */
     uint64_t last_clordid; /* highest passed to the engine */
+    uint64_t last_ticket;  /* of its last request queued to the engine (xt_req_push) */
     uint32_t conn;
     uint32_t hnext;
     double tokens;
     int64_t refill_ns;
+    uint8_t cod_pending; /* in pending_cod */
 } gsess_t;
 
 typedef struct xt_gateway {
@@ -77,30 +84,39 @@ typedef struct xt_gateway {
     uint32_t *free_next;
     gsess_t *sess;
     uint32_t n_sess, max_sess, *buckets, mask;
-    chunk_t *free_chunks;
+    chunk_t *chunks, *free_chunks;  /* the output pool, allocated at start */
+    uint32_t n_chunks, chunks_used; /* chunks handed out at least once */
     uint32_t dirty_head;
     uint64_t *scratch; /* resume walk */
-    uint32_t ip_keys[8192], ip_counts[8192];
-    uint32_t pending_cod[1024], n_pending_cod;
+    uint32_t ip_keys[IP_SLOTS], ip_counts[IP_SLOTS];
+    uint8_t ip_used[IP_SLOTS];
+    uint32_t *pending_cod, n_pending_cod; /* sessions whose cancel-on-disconnect waits for ring space */
+    uint32_t *waiting, n_waiting;         /* connections in C_LOGIN_WAIT */
+    uint64_t answered;                    /* requests below this ticket have their answers routed */
     int stopping;
     int failed_seen;
 } gw_t;
 
 /* ---- output --------------------------------------------------------------- */
 
+/* A chunk from the pool: a returned one, else the next never used (so
+ * the pool's pages are touched only as far as it is ever needed). NULL
+ * when the pool is exhausted. */
 static chunk_t *chunk_get(gw_t *g)
 {
     chunk_t *c = g->free_chunks;
     if (c)
         g->free_chunks = c->next;
-    else
-        c = malloc(sizeof *c); /* the pool grows to its high-water mark, then is reused */
+    else if (g->chunks_used < g->n_chunks)
+        c = &g->chunks[g->chunks_used++];
     if (c) {
         c->next = NULL;
         c->start = c->end = 0;
     }
     return c;
 }
+
+static void slow_consumer(xt_server_t *s, uint32_t i);
 
 static void mark_dirty(gw_t *g, uint32_t i)
 {
@@ -121,20 +137,14 @@ static void send_frame(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n)
     conn_t *c = &g->conns[i];
     if (c->state == C_FREE || c->state == C_CLOSING)
         return;
-    if (c->out_bytes + n > s->cfg.output_limit && !c->unlimited) {
-        /* slow consumer: its messages stay in the outlog for a resume */
-        xt_msg_error_t m = {.code = XT_ERR_SLOW_CONSUMER};
-        snprintf(m.text, sizeof m.text, "%s", "output over server.output_limit; log in again and resume");
-        uint8_t e[XT_WIRE_MAX];
-        c->unlimited = 1;
-        send_frame(s, i, e, xt_wire_put_error(e, last_seq_of(g, c), &m));
-        c->state = C_CLOSING;
-        return;
-    }
+    if (c->out_bytes + n > s->cfg.output_limit && !c->unlimited)
+        return slow_consumer(s, i);
     chunk_t *t = c->out_tail;
     if (!t || t->end + n > sizeof t->data) {
         chunk_t *nc = chunk_get(g);
-        if (!nc) {
+        if (!nc) { /* the pool is exhausted: the connection holding more is closed */
+            if (!c->unlimited)
+                slow_consumer(s, i);
             c->state = C_CLOSING;
             mark_dirty(g, i);
             return;
@@ -154,6 +164,20 @@ static void send_frame(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n)
 static uint64_t last_seq_of(const gw_t *g, const conn_t *c)
 {
     return c->sess == NIL ? 0 : g->sess[c->sess].last_seq;
+}
+
+/* Over its output limit: the connection gets ERROR and is closed; its
+ * sequenced messages stay in the outlog for a resume. */
+static void slow_consumer(xt_server_t *s, uint32_t i)
+{
+    gw_t *g = s->gw;
+    conn_t *c = &g->conns[i];
+    xt_msg_error_t m = {.code = XT_ERR_SLOW_CONSUMER};
+    snprintf(m.text, sizeof m.text, "%s", "output over server.output_limit; log in again and resume");
+    uint8_t e[XT_WIRE_MAX];
+    c->unlimited = 1; /* the ERROR itself goes past the limit */
+    send_frame(s, i, e, xt_wire_put_error(e, last_seq_of(g, c), &m));
+    c->state = C_CLOSING;
 }
 
 static void send_error(xt_server_t *s, uint32_t i, int code, const char *text)
@@ -257,15 +281,31 @@ static uint32_t sess_get(gw_t *g, uint32_t account, uint32_t number)
 
 /* ---- connections ---------------------------------------------------------- */
 
-static uint32_t *ip_slot(gw_t *g, uint32_t ip)
+/* The live-connection count of a source address. Open addressing: a slot
+ * whose count fell to 0 keeps its key so that the probe chains through it
+ * stay intact, and is taken over by the next new address that probes past
+ * it. create 0: NULL if the address has no slot; 1: NULL only when every
+ * slot is held by an address with live connections. */
+static uint32_t *ip_count(gw_t *g, uint32_t ip, int create)
 {
-    uint32_t h = (ip * 2654435761u) & 8191;
-    for (uint32_t k = 0; k < 8192; k++, h = (h + 1) & 8191)
-        if (g->ip_keys[h] == ip || g->ip_counts[h] == 0) {
-            g->ip_keys[h] = ip;
-            return &g->ip_counts[h];
+    uint32_t h = (ip * 2654435761u) & (IP_SLOTS - 1), spare = NIL;
+    for (uint32_t k = 0; k < IP_SLOTS; k++, h = (h + 1) & (IP_SLOTS - 1)) {
+        if (!g->ip_used[h]) {
+            if (spare == NIL)
+                spare = h;
+            break;
         }
-    return NULL;
+        if (g->ip_keys[h] == ip)
+            return &g->ip_counts[h];
+        if (g->ip_counts[h] == 0 && spare == NIL)
+            spare = h;
+    }
+    if (!create || spare == NIL)
+        return NULL;
+    g->ip_used[spare] = 1;
+    g->ip_keys[spare] = ip;
+    g->ip_counts[spare] = 0;
+    return &g->ip_counts[spare];
 }
 
 static void close_conn(xt_server_t *s, uint32_t i, int cod)
@@ -274,18 +314,25 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
     conn_t *c = &g->conns[i];
     if (c->state == C_FREE)
         return;
+    for (uint32_t k = 0; c->state == C_LOGIN_WAIT && k < g->n_waiting; k++)
+        if (g->waiting[k] == i) { /* listed once: only a C_HELLO login waits */
+            g->waiting[k] = g->waiting[--g->n_waiting];
+            break;
+        }
     if (c->sess != NIL) {
         gsess_t *x = &g->sess[c->sess];
         if (x->conn == i) {
             x->conn = NIL;
             if (cod && c->cod && !g->stopping) {
                 xt_req_t r = {.kind = XT_REQ_SESSION_CANCEL, .account = x->account, .session = x->number};
-                if (xt_req_push(s, &r) != 0 && g->n_pending_cod < 1024)
-                    g->pending_cod[g->n_pending_cod++] = c->sess; /* retried each loop */
+                if (xt_req_push(s, &r) != 0 && !x->cod_pending) { /* ring full: retried each loop, never dropped */
+                    x->cod_pending = 1;
+                    g->pending_cod[g->n_pending_cod++] = c->sess;
+                }
             }
         }
     }
-    uint32_t *ipc = ip_slot(g, c->ip);
+    uint32_t *ipc = ip_count(g, c->ip, 0);
     if (ipc && *ipc)
         (*ipc)--;
     close(c->fd);
@@ -313,7 +360,7 @@ static void accept_all(xt_server_t *s, int64_t now)
         if (fd < 0)
             return;
         uint32_t ip = a.sin_family == AF_INET ? ntohl(a.sin_addr.s_addr) : 0;
-        uint32_t *ipc = ip_slot(g, ip);
+        uint32_t *ipc = ip_count(g, ip, 1);
         if (g->free_head == NIL || g->n_conns >= s->cfg.max_connections || !ipc ||
             *ipc >= s->cfg.max_connections_per_ip || g->stopping) {
             uint8_t f[XT_WIRE_MAX];
@@ -376,6 +423,10 @@ static int64_t resume_walk(xt_server_t *s, const gsess_t *x, uint64_t from, uint
     gw_t *g = s->gw;
     uint64_t want = x->last_seq - from + 1, n = 0, pos1 = x->last_pos1;
     *oldest = 0;
+    /* More than the outlog holds cannot all be there: walk only to find the
+     * oldest kept (at most cap steps), storing nothing - scratch has cap
+     * entries. */
+    int store = want <= s->log.cap;
     while (n < want && pos1) {
         xt_outlog_slot_t sl;
         if (xt_outlog_read(&s->log, pos1 - 1, &sl) != 0)
@@ -384,52 +435,33 @@ static int64_t resume_walk(xt_server_t *s, const gsess_t *x, uint64_t from, uint
         if (xt_wire_frame(sl.frame, sl.len, XT_WIRE_MAX, &h) <= 0)
             break;
         *oldest = h.seq;
-        g->scratch[want - 1 - n] = pos1 - 1;
+        if (store)
+            g->scratch[want - 1 - n] = pos1 - 1;
         n++;
         pos1 = sl.prev1;
     }
-    return n == want ? (int64_t)n : -1;
+    return n == want && store ? (int64_t)n : -1;
 }
 
-static void do_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
+/* Accepts a checked login: takes the session over, answers, resends. */
+static void finish_login(xt_server_t *s, uint32_t i, int64_t now)
 {
     gw_t *g = s->gw;
     conn_t *c = &g->conns[i];
-    xt_msg_login_t m;
-    xt_wire_get_login(f, &m);
-    if (c->state != C_HELLO)
-        return login_reject(s, i, XT_LR_ALREADY_LOGGED_IN, 0);
-    if (g->stopping)
-        return login_reject(s, i, XT_LR_SHUTTING_DOWN, 0);
-    if (m.version != XT_WIRE_VERSION)
-        return login_reject(s, i, XT_LR_BAD_VERSION, 0);
-    if (m.session == 0 || m.account == 0 || (m.heartbeat_ms && (m.heartbeat_ms < 100 || m.heartbeat_ms > 60000)))
-        return login_reject(s, i, XT_LR_BAD_FIELD, 0);
-    const xt_cred_t *cr = xt_creds_find(&s->creds, m.account, m.key_id);
-    if (!cr)
-        return login_reject(s, i, XT_LR_UNKNOWN_KEY, 0);
-    int64_t skew = m.timestamp_ns - xt_now_ns();
-    if (skew < 0)
-        skew = -skew;
-    if (skew > (int64_t)s->cfg.login_skew_ms * 1000000)
-        return login_reject(s, i, XT_LR_CLOCK_SKEW, 0);
-    if (!signature_ok(cr, c, &m))
-        return login_reject(s, i, XT_LR_BAD_SIGNATURE, 0);
-    RAND_bytes(c->nonce, sizeof c->nonce); /* the nonce is spent */
-    uint32_t si = sess_get(g, m.account, m.session);
+    const xt_msg_login_t *m = &c->login;
+    uint32_t si = sess_get(g, m->account, m->session);
     if (si == NIL)
         return login_reject(s, i, XT_LR_TOO_MANY_SESSIONS, 0);
     gsess_t *x = &g->sess[si];
     int64_t n = 0;
     uint64_t oldest = 0;
-    if (m.resume_from > x->last_seq + 1)
+    if (m->resume_from > x->last_seq + 1)
         return login_reject(s, i, XT_LR_RESUME_AHEAD, 0);
-    if (m.resume_from && m.resume_from <= x->last_seq && (n = resume_walk(s, x, m.resume_from, &oldest)) < 0)
+    if (m->resume_from && m->resume_from <= x->last_seq && (n = resume_walk(s, x, m->resume_from, &oldest)) < 0)
         return login_reject(s, i, XT_LR_RESUME_TOO_OLD, oldest);
     if (x->conn != NIL && x->conn != i) {
         send_error(s, x->conn, XT_ERR_TAKEN_OVER, "a newer connection logged in to this session");
         g->conns[x->conn].sess = NIL; /* no cancel-on-disconnect for a takeover */
-        x->conn = NIL;
     }
     x->conn = i;
     if (x->refill_ns == 0) {
@@ -438,11 +470,11 @@ static void do_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
     }
     c->sess = si;
     c->state = C_LIVE;
-    c->cod = (m.flags & XT_LOGIN_CANCEL_ON_DISCONNECT) != 0;
-    if (m.heartbeat_ms)
-        c->heartbeat_ms = m.heartbeat_ms;
+    c->cod = (m->flags & XT_LOGIN_CANCEL_ON_DISCONNECT) != 0;
+    if (m->heartbeat_ms)
+        c->heartbeat_ms = m->heartbeat_ms;
     uint8_t out[XT_WIRE_MAX];
-    xt_msg_login_accepted_t a = {m.session,       c->heartbeat_ms, x->last_seq + 1, n ? m.resume_from : 0,
+    xt_msg_login_accepted_t a = {m->session,      c->heartbeat_ms, x->last_seq + 1, n ? m->resume_from : 0,
                                  x->last_clordid, s->n_instruments};
     send_frame(s, i, out, xt_wire_put_login_accepted(out, x->last_seq, &a));
     for (uint32_t k = 0; k < s->n_instruments; k++) {
@@ -462,34 +494,80 @@ static void do_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
     c->unlimited = 0;
 }
 
+/* Checks a LOGIN; finishes it now, or once the session's requests from an
+ * earlier connection are answered (C_LOGIN_WAIT). */
+static void do_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
+{
+    gw_t *g = s->gw;
+    conn_t *c = &g->conns[i];
+    xt_msg_login_t *m = &c->login;
+    if (c->state != C_HELLO)
+        return login_reject(s, i, XT_LR_ALREADY_LOGGED_IN, 0);
+    xt_wire_get_login(f, m);
+    if (g->stopping)
+        return login_reject(s, i, XT_LR_SHUTTING_DOWN, 0);
+    if (m->version != XT_WIRE_VERSION)
+        return login_reject(s, i, XT_LR_BAD_VERSION, 0);
+    if (m->session == 0 || m->account == 0 || (m->heartbeat_ms && (m->heartbeat_ms < 100 || m->heartbeat_ms > 60000)))
+        return login_reject(s, i, XT_LR_BAD_FIELD, 0);
+    const xt_cred_t *cr = xt_creds_find(&s->creds, m->account, m->key_id);
+    if (!cr)
+        return login_reject(s, i, XT_LR_UNKNOWN_KEY, 0);
+    int64_t skew = m->timestamp_ns - xt_now_ns();
+    if (skew < 0)
+        skew = -skew;
+    if (skew > (int64_t)s->cfg.login_skew_ms * 1000000)
+        return login_reject(s, i, XT_LR_CLOCK_SKEW, 0);
+    if (!signature_ok(cr, c, m))
+        return login_reject(s, i, XT_LR_BAD_SIGNATURE, 0);
+    RAND_bytes(c->nonce, sizeof c->nonce); /* the nonce is spent */
+    uint32_t si = sess_find(g, m->account, m->session);
+    if (si != NIL && g->sess[si].last_ticket > g->answered) {
+        c->state = C_LOGIN_WAIT;
+        g->waiting[g->n_waiting++] = i;
+        return;
+    }
+    finish_login(s, i, now);
+}
+
+/* Finishes the waiting logins whose sessions have all their answers out. */
+static void finish_waiting(xt_server_t *s, int64_t now)
+{
+    gw_t *g = s->gw;
+    for (uint32_t k = 0; k < g->n_waiting;) {
+        uint32_t i = g->waiting[k];
+        conn_t *c = &g->conns[i];
+        uint32_t si = sess_find(g, c->login.account, c->login.session);
+        if (c->state == C_LOGIN_WAIT && si != NIL && g->sess[si].last_ticket > g->answered) {
+            k++;
+            continue;
+        }
+        g->waiting[k] = g->waiting[--g->n_waiting];
+        if (c->state == C_LOGIN_WAIT)
+            finish_login(s, i, now);
+    }
+}
+
 /* ---- requests ------------------------------------------------------------- */
 
 static void gw_reject(xt_server_t *s, uint32_t i, const xt_req_t *r, int reason)
 {
     gw_t *g = s->gw;
-    xt_msg_rejected_t m = {r->clordid,
-                           r->order_id,
-                           (uint16_t)reason,
-                           r->kind == XT_REQ_CANCEL  ? XT_MSG_CANCEL
-                           : r->kind == XT_REQ_AMEND ? XT_MSG_AMEND
-                                                     : XT_MSG_NEW_ORDER,
-                           r->kind == XT_REQ_NEW ? r->instrument : 0,
-                           0};
+    xt_msg_rejected_t m;
+    xt_req_rejected(r, reason, &m);
     uint8_t f[XT_WIRE_MAX];
     send_frame(s, i, f, xt_wire_put_rejected(f, 0, last_seq_of(g, &g->conns[i]), &m));
 }
 
-static int fields_ok(const xt_server_t *s, const xt_req_t *r)
+/* Are the request's fields in their domains? */
+static int fields_ok(const xt_req_t *r)
 {
-    if (r->kind == XT_REQ_NEW) {
-        if (r->side > 1 || r->type > 1 || r->tif > XT_POST || r->stp > XT_STP_CB || r->clordid == 0)
-            return 0;
-        return 1;
+    switch (r->kind) {
+    case XT_REQ_NEW: return r->side <= XT_SELL && r->type <= XT_MARKET && r->tif <= XT_POST && r->stp <= XT_STP_CB;
+    case XT_REQ_MASS_CANCEL: return 1;
+    default: /* CANCEL, AMEND, STATUS: exactly one of orig_clordid / order_id */
+        return (r->orig_clordid == 0) != (r->order_id == 0) && r->order_id >= 0;
     }
-    if (r->kind == XT_REQ_CANCEL || r->kind == XT_REQ_AMEND)
-        return r->clordid != 0 && (r->orig_clordid == 0) != (r->order_id == 0) && r->order_id >= 0;
-    (void)s;
-    return 1;
 }
 
 static int take_token(xt_server_t *s, gsess_t *x, int64_t now)
@@ -503,57 +581,117 @@ static int take_token(xt_server_t *s, gsess_t *x, int64_t now)
     return 1;
 }
 
-/* Wire price/qty to the core's: out-of-range values become the sentinels
- * the core rejects with INVALID_PRICE / INVALID_QTY (journaled). */
+/* Wire price/qty of NEW and AMEND to the core's: out-of-range values become
+ * the sentinels the core rejects with INVALID_PRICE / INVALID_QTY
+ * (journaled, sequenced). */
 static void to_core(xt_req_t *r)
 {
     if (r->kind == XT_REQ_NEW && r->type == XT_MARKET && r->price == 0)
         r->price = XT_PRICE_NONE; /* a MARKET order with a price is the core's INVALID_PRICE */
-    else if (r->kind == XT_REQ_NEW || (r->kind == XT_REQ_AMEND && r->price != 0))
-        if (r->price <= 0 || r->price > XT_PRICE_MAX)
-            r->price = XT_PRICE_INVALID;
+    else if ((r->kind == XT_REQ_NEW || r->price != 0) && (r->price <= 0 || r->price > XT_PRICE_MAX))
+        r->price = XT_PRICE_INVALID;
     if (r->qty <= 0 || r->qty > XT_QTY_MAX)
         r->qty = XT_QTY_INVALID;
 }
 
+/* The gateway's reason to refuse r at once (docs/protocol.md, flow
+ * control, in that order), or 0. */
+static int gateway_reason(xt_server_t *s, gsess_t *x, const xt_req_t *r, int64_t now)
+{
+    int ordered = r->kind == XT_REQ_NEW || r->kind == XT_REQ_CANCEL || r->kind == XT_REQ_AMEND;
+    if (s->gw->stopping)
+        return XT_R_SHUTTING_DOWN;
+    if (atomic_load(&s->journal_failed))
+        return XT_R_JOURNAL_FAILED;
+    if ((ordered && r->clordid == 0) || !fields_ok(r))
+        return XT_R_INVALID_FIELD;
+    int names_instrument = r->kind == XT_REQ_NEW || (r->kind == XT_REQ_MASS_CANCEL && r->instrument != UINT32_MAX);
+    if (names_instrument && r->instrument >= s->n_instruments)
+        return XT_R_UNKNOWN_INSTRUMENT;
+    if (ordered && r->clordid <= x->last_clordid)
+        return XT_R_DUPLICATE_CLORDID;
+    return take_token(s, x, now) ? 0 : XT_R_RATE_LIMIT;
+}
+
+/* Every request gets exactly one answer: from the engine, or a REJECTED
+ * from here. */
 static void do_request(xt_server_t *s, uint32_t i, xt_req_t *r, int64_t now)
 {
     gw_t *g = s->gw;
     conn_t *c = &g->conns[i];
-    int ordered = r->kind == XT_REQ_NEW || r->kind == XT_REQ_CANCEL || r->kind == XT_REQ_AMEND;
-    if (c->state != C_LIVE) {
-        if (ordered)
-            gw_reject(s, i, r, XT_R_NOT_LOGGED_IN);
-        return;
-    }
+    if (c->state != C_LIVE)
+        return gw_reject(s, i, r, XT_R_NOT_LOGGED_IN);
     gsess_t *x = &g->sess[c->sess];
     r->conn = i;
     r->account = x->account;
     r->session = x->number;
-    if (ordered) {
-        int why = g->stopping                                                  ? XT_R_SHUTTING_DOWN
-                  : atomic_load(&s->journal_failed)                            ? XT_R_JOURNAL_FAILED
-                  : !fields_ok(s, r)                                           ? XT_R_INVALID_FIELD
-                  : r->kind == XT_REQ_NEW && r->instrument >= s->n_instruments ? XT_R_UNKNOWN_INSTRUMENT
-                  : r->clordid <= x->last_clordid                              ? XT_R_DUPLICATE_CLORDID
-                  : !take_token(s, x, now)                                     ? XT_R_RATE_LIMIT
-                                                                               : 0;
-        if (why)
-            return gw_reject(s, i, r, why);
+    int why = gateway_reason(s, x, r, now);
+    if (why)
+        return gw_reject(s, i, r, why);
+    if (r->kind == XT_REQ_NEW || r->kind == XT_REQ_AMEND)
         to_core(r);
-        if (xt_req_push(s, r) != 0) {
-            x->tokens += 1.0; /* not used */
-            return gw_reject(s, i, r, XT_R_OVERLOADED);
-        }
-        x->last_clordid = r->clordid;
-        return;
+    uint64_t ticket = xt_req_push(s, r);
+    if (!ticket) {
+        x->tokens += 1.0; /* not used */
+        return gw_reject(s, i, r, XT_R_OVERLOADED);
     }
-    if (xt_req_push(s, r) != 0 && r->kind == XT_REQ_STATUS) {
-        xt_msg_status_reply_t m = {.request_id = r->request_id}; /* overloaded: status unknown */
-        uint8_t f[XT_WIRE_MAX];
-        send_frame(s, i, f, xt_wire_put_status_reply(f, x->last_seq, &m));
-    } else if (r->kind == XT_REQ_MASS_CANCEL && atomic_load(&s->ring.head) == 0) {
-        /* unreachable: push succeeded or failed above */
+    x->last_ticket = ticket;
+    if (r->kind != XT_REQ_MASS_CANCEL && r->kind != XT_REQ_STATUS)
+        x->last_clordid = r->clordid;
+}
+
+/* A client request frame as an xt_req_t (kind 0 for any other type). */
+static xt_req_t decode_request(const uint8_t *f, uint8_t type)
+{
+    xt_req_t r = {.kind = type};
+    switch (type) {
+    case XT_MSG_NEW_ORDER: {
+        xt_msg_new_order_t m;
+        xt_wire_get_new_order(f, &m);
+        r.side = m.side;
+        r.type = m.type;
+        r.tif = m.tif;
+        r.stp = m.stp;
+        r.instrument = m.instrument;
+        r.clordid = m.clordid;
+        r.price = m.price;
+        r.qty = m.qty;
+        return r;
+    }
+    case XT_MSG_CANCEL: {
+        xt_msg_cancel_t m;
+        xt_wire_get_cancel(f, &m);
+        r.clordid = m.clordid;
+        r.orig_clordid = m.orig_clordid;
+        r.order_id = m.order_id;
+        return r;
+    }
+    case XT_MSG_AMEND: {
+        xt_msg_amend_t m;
+        xt_wire_get_amend(f, &m);
+        r.clordid = m.clordid;
+        r.orig_clordid = m.orig_clordid;
+        r.order_id = m.order_id;
+        r.price = m.price;
+        r.qty = m.qty;
+        return r;
+    }
+    case XT_MSG_MASS_CANCEL: {
+        xt_msg_mass_cancel_t m;
+        xt_wire_get_mass_cancel(f, &m);
+        r.clordid = m.request_id;
+        r.instrument = m.instrument;
+        return r;
+    }
+    case XT_MSG_ORDER_STATUS: {
+        xt_msg_order_status_t m;
+        xt_wire_get_order_status(f, &m);
+        r.clordid = m.request_id;
+        r.orig_clordid = m.orig_clordid;
+        r.order_id = m.order_id;
+        return r;
+    }
+    default: r.kind = 0; return r;
     }
 }
 
@@ -561,7 +699,6 @@ static void on_frame(xt_server_t *s, uint32_t i, const uint8_t *f, const xt_wire
 {
     gw_t *g = s->gw;
     conn_t *c = &g->conns[i];
-    xt_req_t r = {0};
     switch (h->type) {
     case XT_MSG_LOGIN: do_login(s, i, f, now); return;
     case XT_MSG_HEARTBEAT: return;
@@ -571,67 +708,13 @@ static void on_frame(xt_server_t *s, uint32_t i, const uint8_t *f, const xt_wire
         c->state = C_CLOSING;
         return;
     }
-    case XT_MSG_NEW_ORDER: {
-        xt_msg_new_order_t m;
-        xt_wire_get_new_order(f, &m);
-        r = (xt_req_t){.kind = XT_REQ_NEW,
-                       .side = m.side,
-                       .type = m.type,
-                       .tif = m.tif,
-                       .stp = m.stp,
-                       .instrument = m.instrument,
-                       .clordid = m.clordid,
-                       .price = m.price,
-                       .qty = m.qty};
-        break;
+    default: break;
     }
-    case XT_MSG_CANCEL: {
-        xt_msg_cancel_t m;
-        xt_wire_get_cancel(f, &m);
-        r = (xt_req_t){.kind = XT_REQ_CANCEL,
-                       .clordid = m.clordid,
-                       .orig_clordid = m.orig_clordid,
-                       .order_id = m.order_id,
-                       .qty = 1};
-        break;
-    }
-    case XT_MSG_AMEND: {
-        xt_msg_amend_t m;
-        xt_wire_get_amend(f, &m);
-        r = (xt_req_t){.kind = XT_REQ_AMEND,
-                       .clordid = m.clordid,
-                       .orig_clordid = m.orig_clordid,
-                       .order_id = m.order_id,
-                       .price = m.price,
-                       .qty = m.qty};
-        break;
-    }
-    case XT_MSG_MASS_CANCEL: {
-        xt_msg_mass_cancel_t m;
-        xt_wire_get_mass_cancel(f, &m);
-        r = (xt_req_t){.kind = XT_REQ_MASS_CANCEL, .request_id = m.request_id, .instrument = m.instrument, .qty = 1};
-        break;
-    }
-    case XT_MSG_ORDER_STATUS: {
-        xt_msg_order_status_t m;
-        xt_wire_get_order_status(f, &m);
-        r = (xt_req_t){.kind = XT_REQ_STATUS,
-                       .request_id = m.request_id,
-                       .orig_clordid = m.orig_clordid,
-                       .order_id = m.order_id,
-                       .qty = 1};
-        if ((m.orig_clordid == 0) == (m.order_id == 0)) {
-            xt_msg_status_reply_t rep = {.request_id = m.request_id};
-            uint8_t o[XT_WIRE_MAX];
-            if (c->state == C_LIVE)
-                send_frame(s, i, o, xt_wire_put_status_reply(o, last_seq_of(g, c), &rep));
-            return;
-        }
-        break;
-    }
-    default: send_error(s, i, XT_ERR_UNKNOWN_TYPE, "not a client message type"); return;
-    }
-    do_request(s, i, &r, now);
+    xt_req_t r = decode_request(f, h->type);
+    if (r.kind)
+        do_request(s, i, &r, now);
+    else
+        send_error(s, i, XT_ERR_UNKNOWN_TYPE, "not a client message type");
 }
 
 static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
@@ -649,7 +732,7 @@ static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
         c->last_recv = now;
         c->inlen += (uint16_t)n;
         size_t at = 0;
-        while (c->state == C_HELLO || c->state == C_LIVE) {
+        while (c->state == C_HELLO || c->state == C_LOGIN_WAIT || c->state == C_LIVE) {
             xt_wire_hdr_t h;
             int len = xt_wire_frame(c->in + at, c->inlen - at, s->cfg.max_frame, &h);
             if (len == 0)
@@ -684,21 +767,24 @@ static void unuse_clordid(gw_t *g, const xt_outlog_slot_t *sl)
     xt_msg_rejected_t m;
     xt_wire_get_rejected(sl->frame, &m);
     uint32_t si = sess_find(g, sl->account, sl->session);
-    if (si != NIL && m.clordid && g->sess[si].last_clordid == m.clordid)
+    int ordered = m.request == XT_MSG_NEW_ORDER || m.request == XT_MSG_CANCEL || m.request == XT_MSG_AMEND;
+    if (ordered && si != NIL && m.clordid && g->sess[si].last_clordid == m.clordid)
         g->sess[si].last_clordid = m.clordid - 1;
 }
 
 static void route_released(xt_server_t *s)
 {
     gw_t *g = s->gw;
+    /* answered before released: every answer of a request below `answered`
+     * is then below `to` */
+    uint64_t answered = atomic_load_explicit(&s->answered, memory_order_acquire);
     uint64_t from = atomic_load_explicit(&s->log.consumed, memory_order_relaxed);
     uint64_t to = atomic_load_explicit(&s->log.released, memory_order_acquire);
+    int lost = 0;
     for (uint64_t p = from; p < to; p++) {
         xt_outlog_slot_t sl;
-        if (xt_outlog_read(&s->log, p, &sl) != 0) { /* overwritten: cannot happen unless one batch overflowed */
-            for (uint32_t i = 0; i < g->max_conns; i++)
-                if (g->conns[i].state == C_LIVE)
-                    send_error(s, i, XT_ERR_RESYNC, "live messages were lost; log in again and resume");
+        if (xt_outlog_read(&s->log, p, &sl) != 0) { /* overwritten: only if one batch overflowed the log */
+            lost = 1;
             continue;
         }
         if (sl.flags & XT_OL_EPHEMERAL) {
@@ -721,6 +807,13 @@ static void route_released(xt_server_t *s)
         x->last_pos1 = p + 1;
     }
     atomic_store_explicit(&s->log.consumed, to, memory_order_release);
+    g->answered = answered;
+    if (g->n_waiting)
+        finish_waiting(s, xt_mono_ns());
+    if (lost) /* whose messages were lost is unknown: every session must resume */
+        for (uint32_t i = 0; i < g->max_conns; i++)
+            if (g->conns[i].state == C_LIVE)
+                send_error(s, i, XT_ERR_RESYNC, "live messages were lost; log in again and resume");
 }
 
 /* ---- timers ------------------------------------------------------------------ */
@@ -730,10 +823,10 @@ static void timers(xt_server_t *s, int64_t now)
     gw_t *g = s->gw;
     for (uint32_t i = 0; i < g->max_conns; i++) {
         conn_t *c = &g->conns[i];
-        if (c->state != C_HELLO && c->state != C_LIVE)
+        if (c->state != C_HELLO && c->state != C_LOGIN_WAIT && c->state != C_LIVE)
             continue;
         int64_t hb = (int64_t)c->heartbeat_ms * 1000000;
-        if (c->state == C_HELLO && now - c->opened > (int64_t)s->cfg.login_timeout_ms * 1000000)
+        if (c->state != C_LIVE && now - c->opened > (int64_t)s->cfg.login_timeout_ms * 1000000)
             send_error(s, i, XT_ERR_LOGIN_TIMEOUT, "no login in time");
         else if (c->state == C_LIVE && now - c->last_recv > 3 * hb)
             send_error(s, i, XT_ERR_HEARTBEAT_TIMEOUT, "nothing received for three heartbeat intervals");
@@ -743,12 +836,13 @@ static void timers(xt_server_t *s, int64_t now)
             c->last_send = now;
         }
     }
-    for (uint32_t k = 0; k < g->n_pending_cod;) {
-        gsess_t *x = &g->sess[g->pending_cod[k]];
+    while (g->n_pending_cod > 0) {
+        gsess_t *x = &g->sess[g->pending_cod[g->n_pending_cod - 1]];
         xt_req_t r = {.kind = XT_REQ_SESSION_CANCEL, .account = x->account, .session = x->number};
         if (xt_req_push(s, &r) != 0)
             break;
-        g->pending_cod[k] = g->pending_cod[--g->n_pending_cod];
+        x->cod_pending = 0;
+        g->n_pending_cod--;
     }
     if (atomic_load(&s->journal_failed) && !g->failed_seen) {
         g->failed_seen = 1;
@@ -777,7 +871,14 @@ int xt_gateway_init(xt_server_t *s)
     g->mask -= 1;
     g->sess = calloc(g->max_sess, sizeof *g->sess);
     g->scratch = calloc(s->log.cap, sizeof *g->scratch);
-    if (!g->conns || !g->free_next || !g->buckets || !g->sess || !g->scratch)
+    g->pending_cod = calloc(g->max_sess, sizeof *g->pending_cod);
+    g->waiting = calloc(g->max_conns, sizeof *g->waiting);
+    /* Output pool: two chunks per allowed connection, at least 8,192 (128
+     * MiB of address space, touched only as far as it is ever used). */
+    g->n_chunks = g->max_conns * 2 > 8192 ? g->max_conns * 2 : 8192;
+    g->chunks = calloc(g->n_chunks, sizeof *g->chunks);
+    if (!g->conns || !g->free_next || !g->buckets || !g->sess || !g->scratch || !g->pending_cod || !g->waiting ||
+        !g->chunks)
         return -1;
     memset(g->buckets, 0xff, sizeof *g->buckets * (g->mask + 1));
     for (uint32_t i = 0; i < g->max_conns; i++)
@@ -894,11 +995,9 @@ void xt_gateway_destroy(xt_server_t *s)
         close(g->ep);
     if (g->sfd > 0)
         close(g->sfd);
-    while (g->free_chunks) {
-        chunk_t *k = g->free_chunks;
-        g->free_chunks = k->next;
-        free(k);
-    }
+    free(g->chunks);
+    free(g->pending_cod);
+    free(g->waiting);
     free(g->conns);
     free(g->free_next);
     free(g->buckets);

@@ -118,10 +118,11 @@ static int open_ring(xt_server_t *s)
     while (cap < s->cfg.inbound_ring)
         cap <<= 1;
     s->ring.v = calloc(cap, sizeof *s->ring.v);
+    s->cancel_ids = calloc(XT_CANCEL_ROUND, sizeof *s->cancel_ids);
     s->ring.mask = cap - 1;
     s->engine_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->gateway_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    return s->ring.v && s->engine_efd >= 0 && s->gateway_efd >= 0 ? 0 : -1;
+    return s->ring.v && s->cancel_ids && s->engine_efd >= 0 && s->gateway_efd >= 0 ? 0 : -1;
 }
 
 int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, size_t n)
@@ -185,6 +186,7 @@ int xt_server_close(xt_server_t *s)
     if (s->gateway_efd >= 0)
         close(s->gateway_efd);
     free(s->ring.v);
+    free(s->cancel_ids);
     free(s->instrument_frames);
     if (s->journal_open)
         xt_engine_destroy(&s->engine);

@@ -25,8 +25,17 @@
 #include "sessions.h"
 #include "xt/wire.h"
 
-/* A request from the gateway to the engine thread. */
-enum { XT_REQ_NEW = 1, XT_REQ_CANCEL, XT_REQ_AMEND, XT_REQ_MASS_CANCEL, XT_REQ_STATUS, XT_REQ_SESSION_CANCEL };
+/* A request from the gateway to the engine thread. Its kind is the client
+ * message type it came as, or XT_REQ_SESSION_CANCEL (cancel on
+ * disconnect, made by the gateway). */
+enum {
+    XT_REQ_NEW = XT_MSG_NEW_ORDER,
+    XT_REQ_CANCEL = XT_MSG_CANCEL,
+    XT_REQ_AMEND = XT_MSG_AMEND,
+    XT_REQ_MASS_CANCEL = XT_MSG_MASS_CANCEL,
+    XT_REQ_STATUS = XT_MSG_ORDER_STATUS,
+    XT_REQ_SESSION_CANCEL = 0x40,
+};
 
 typedef struct xt_req {
     uint8_t kind;
@@ -34,9 +43,13 @@ typedef struct xt_req {
     uint32_t conn;
     uint32_t account, session;
     uint32_t instrument;
-    uint64_t clordid, orig_clordid, request_id;
+    uint64_t clordid; /* NEW/CANCEL/AMEND: the client order id; MASS_CANCEL/STATUS: the request_id */
+    uint64_t orig_clordid;
     int64_t order_id, price, qty;
 } xt_req_t;
+
+/* The unsequenced REJECTED answering r (gateway or engine thread). */
+void xt_req_rejected(const xt_req_t *r, int reason, xt_msg_rejected_t *m);
 
 /* Single-producer single-consumer ring of requests. */
 typedef struct xt_req_ring {
@@ -58,7 +71,10 @@ typedef struct xt_server {
     int engine_efd;  /* wakes the engine thread */
     int gateway_efd; /* wakes the gateway thread */
     _Atomic int engine_sleeping;
-    _Atomic int stop_engine; /* drain the ring, then stop */
+    _Atomic uint64_t answered;    /* ring index below which every request's answer is released */
+    int64_t *cancel_ids;          /* engine thread: scratch for mass cancels (XT_CANCEL_ROUND) */
+    int64_t batch_ts, batch_mono; /* engine thread: the batch's command timestamp and its monotonic time */
+    _Atomic int stop_engine;      /* drain the ring, then stop */
     _Atomic int engine_done;
     _Atomic int journal_failed;
     _Atomic int snapshot_request;
@@ -86,9 +102,13 @@ int xt_server_run(xt_server_t *s);
 int xt_server_close(xt_server_t *s);
 
 /* engine_thread.c */
+#define XT_CANCEL_ROUND 4096 /* orders a mass cancel collects at a time */
 int xt_engine_thread_start(xt_server_t *s);
 void xt_engine_thread_join(xt_server_t *s);
-int xt_req_push(xt_server_t *s, const xt_req_t *r); /* 0, or -1 when the ring is full */
+/* Queues r for the engine thread. Returns its ticket (ring index + 1: its
+ * answer is released once `answered` reaches it), or 0 when the ring is
+ * full. */
+uint64_t xt_req_push(xt_server_t *s, const xt_req_t *r);
 
 /* gateway.c */
 int xt_gateway_init(xt_server_t *s);

@@ -341,8 +341,9 @@ static void on_rejected(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b,
 {
     uint8_t f[XT_WIRE_MAX];
     int is_new = b->cmd_type == XT_CMD_NEW;
-    xt_msg_rejected_t m = {s->cur->clordid,           is_new ? 0 : e->order_id,   e->reason,
-                           request_type(b->cmd_type), is_new ? e->instrument : 0, b->ts};
+    int64_t named = is_new || e->order_id == XT_ORDER_ID_UNKNOWN ? 0 : e->order_id;
+    xt_msg_rejected_t m = {
+        s->cur->clordid, named, e->reason, request_type(b->cmd_type), is_new ? e->instrument : 0, b->ts};
     emit(s, o, f, xt_wire_put_rejected(f, XT_WF_SEQUENCED, 0, &m));
 }
 

@@ -23,6 +23,12 @@
 
 #define XT_NIL UINT32_MAX
 
+/* The order id a CANCEL/AMEND/STATUS names when its orig_clordid matches no
+ * open order: none has it (order ids are journal sequence numbers), so the
+ * core rejects UNKNOWN_ORDER, journaled like any reject; on the wire it is
+ * reported as 0. */
+#define XT_ORDER_ID_UNKNOWN INT64_MAX
+
 typedef struct xt_sess {
     uint32_t account, number;
     uint64_t next_seq;     /* the number the next sequenced message gets */

@@ -318,9 +318,15 @@ def test_not_logged_in():
     check(acc.last_clordid == 0, f"last_clordid {acc.last_clordid} after NOT_LOGGED_IN rejects")
     c.send(X.encode_new_order(1, c.inst["BTC-USDT"], BUY, 1000, 1))
     expect_type(c.answer(1), ACCEPTED, seq=1)
-    # ORDER_STATUS, MASS_CANCEL, LOGOUT before login: the doc does not say
-    for name, frame in (("ORDER_STATUS", X.encode_status(1, 0, 1)), ("MASS_CANCEL", X.encode_mass_cancel(1)),
-                        ("LOGOUT", X.encode_logout())):
+    # ORDER_STATUS and MASS_CANCEL before login: REJECTED NOT_LOGGED_IN like any request
+    for frame, rtype in ((X.encode_status(41, 0, 1), X.ORDER_STATUS), (X.encode_mass_cancel(42), X.MASS_CANCEL)):
+        d = Conn(srv.port)
+        d.send(frame)
+        m = d.wait(lambda x: x.type == REJECTED)
+        expect_rej(m, "NOT_LOGGED_IN", False, rtype)
+        check(m.clordid in (41, 42), f"REJECTED should carry the request_id: {m!r}")
+        d.close()
+    for name, frame in (("LOGOUT", X.encode_logout()),):
         d = Conn(srv.port)
         d.send(frame)
         got = d.drain(0.3)
