@@ -135,7 +135,7 @@ static char *trim(char *s)
 }
 
 /* A whole number, digits only. Returns 0 or -1. */
-static int parse_uint(const char *s, uint64_t *out)
+int xt_config_parse_uint(const char *s, uint64_t *out)
 {
     uint64_t v = 0;
     if (*s == '\0')
@@ -228,7 +228,7 @@ static int set_listen(xt_server_config_t *c, const char *v, char *why, size_t wh
     uint64_t port;
     struct in_addr a;
     size_t hn = colon ? (size_t)(colon - v) : 0;
-    if (colon == NULL || hn == 0 || hn >= sizeof host || parse_uint(colon + 1, &port) || port > 65535)
+    if (colon == NULL || hn == 0 || hn >= sizeof host || xt_config_parse_uint(colon + 1, &port) || port > 65535)
         goto bad;
     memcpy(host, v, hn);
     host[hn] = '\0';
@@ -287,7 +287,7 @@ static int set_number(xt_server_config_t *c, const cfg_key_t *k, const char *v, 
     char q[56];
     uint64_t n;
     int pow2 = k->kind == K_POW2;
-    if (parse_uint(v, &n) || n < k->min || n > k->max || (pow2 && (n & (n - 1)) != 0)) {
+    if (xt_config_parse_uint(v, &n) || n < k->min || n > k->max || (pow2 && (n & (n - 1)) != 0)) {
         say(why, whylen, "%s.%s must be %s %" PRIu64 "..%" PRIu64 ", got %s", k->section, k->name,
             pow2 ? "a power of two in" : "a whole number in", k->min, k->max, quoted(v, q));
         return -1;

@@ -90,6 +90,11 @@ int xt_config_load(xt_server_config_t *c, const char *path, char *why, size_t wh
  * --set section.key=value flag does. Returns 0 or -1 with a message. */
 int xt_config_set(xt_server_config_t *c, const char *key, const char *value, char *why, size_t whylen);
 
+/* A whole number, decimal digits only, up to UINT64_MAX: 0, or -1 for
+ * anything else (empty, sign, space, overflow). Shared by the config and
+ * credentials parsers. */
+int xt_config_parse_uint(const char *s, uint64_t *out);
+
 /* Prints the effective settings in the config file format (loadable again). */
 void xt_config_print(const xt_server_config_t *c, FILE *f);
 

@@ -5,6 +5,8 @@
  * error message, and they are wiped from memory when freed. */
 #include "credentials.h"
 
+#include "config.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,17 +128,8 @@ static int fail(loader_t *L, unsigned line, const char *fmt, ...)
 
 static int parse_account(const char *s, uint32_t *out)
 {
-    uint64_t v = 0;
-    if (*s == '\0')
-        return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        v = v * 10 + (unsigned)(*s - '0');
-        if (v > UINT32_MAX)
-            return -1;
-    }
-    if (v == 0)
+    uint64_t v;
+    if (xt_config_parse_uint(s, &v) != 0 || v == 0 || v > UINT32_MAX)
         return -1;
     *out = (uint32_t)v;
     return 0;

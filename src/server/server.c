@@ -65,14 +65,38 @@ static int listen_on(xt_server_t *s, char *why, size_t n)
     return 0;
 }
 
+static int same_decimal(xt_decimal_t a, xt_decimal_t b)
+{
+    return a.m == b.m && a.scale == b.scale;
+}
+
+/* An instrument is defined once, in the journal; a config that now says
+ * something else about it has no effect, and the operator is told so. */
+static void warn_if_changed(const xt_server_t *s, uint32_t index, const xt_instrument_def_t *d)
+{
+    xt_instrument_info_t in;
+    xt_engine_instrument(&s->engine, index, &in);
+    const xt_instrument_def_t *j = &in.def;
+    if (j->flags != d->flags || !same_decimal(j->tick, d->tick) || !same_decimal(j->lot, d->lot) ||
+        !same_decimal(j->min_qty, d->min_qty) || !same_decimal(j->max_qty, d->max_qty) ||
+        !same_decimal(j->ref_price, d->ref_price) || !same_decimal(j->band_pct, d->band_pct))
+        fprintf(stderr,
+                "xtrading: warning: instrument %s in the config differs from its definition in the journal; "
+                "the journal's stays in force\n",
+                d->symbol);
+}
+
 /* Defines the configured instruments the journal does not have yet. */
 static int define_instruments(xt_server_t *s, char *why, size_t n)
 {
     int added = 0;
     for (uint32_t k = 0; k < s->cfg.n_instruments; k++) {
         const xt_instrument_def_t *d = &s->cfg.instruments[k];
-        if (xt_engine_find_symbol(&s->engine, d->symbol, strlen(d->symbol)) != XT_INSTRUMENT_NONE)
+        uint32_t have = xt_engine_find_symbol(&s->engine, d->symbol, strlen(d->symbol));
+        if (have != XT_INSTRUMENT_NONE) {
+            warn_if_changed(s, have, d);
             continue;
+        }
         xt_cmd_t c = {.type = XT_CMD_INSTRUMENT, .ts = xt_now_ns()};
         c.u.instrument = *d;
         xt_sessions_begin(&s->sessions, &c);

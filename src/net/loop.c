@@ -1,2 +1,0 @@
-/* src/net/loop.c - stub, being written. */
-typedef int xt_stub_loop;
