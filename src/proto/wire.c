@@ -1,17 +1,19 @@
 /* wire.c - codec of the binary order-entry protocol (include/xt/wire.h).
  *
- * The byte layout of every frame is docs/protocol.md; each decoder and
- * encoder below names its fields by their offsets from the start of the
- * frame (the 16-byte header is bytes 0..15), so a function can be checked
- * against the doc's table line by line. Integers are assembled byte by byte
- * little-endian; nothing is cast from or to a struct. Encoders zero the
- * whole frame first, so every reserved and padding byte is zero, and write
- * char[N] fields NUL-padded (bytes after the first NUL are zero). Decoders
- * copy char[N] fields as they are: the caller bounds them by N.
+ * The byte layout of every frame is docs/protocol.md. Each message is a
+ * table of its fields by offset from the start of the frame (the 16-byte
+ * header is bytes 0..15), checked against the doc's table line by line;
+ * one loop decodes and one encodes every message from those tables.
+ * Integers are little-endian, assembled byte by byte; nothing is cast from
+ * or to a struct. Encoders zero the whole frame first, so every reserved
+ * and padding byte is zero, and write char[N] fields NUL-padded (bytes
+ * after the first NUL are zero). Decoders copy char[N] fields as they are:
+ * the caller bounds them by N.
  *
  * Pure code: no I/O, no allocation, no global state beyond constant tables.
  */
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/le.h"
@@ -22,10 +24,6 @@
 
 /* Little-endian fields from core/le.h; i64 fields are their two's
  * complement (implementation-defined, true of gcc and clang). */
-static int64_t geti64(const uint8_t *p)
-{
-    return (int64_t)xt_get64(p);
-}
 
 static void puti64(uint8_t *p, int64_t v)
 {
@@ -146,409 +144,314 @@ void xt_wire_set_seq(uint8_t *f, uint8_t flags, uint64_t seq)
     xt_put64(f + 8, seq);
 }
 
-/* ---- client -> server ---- */
+/* ---- message layouts ----
+ *
+ * Each message is a table of its body's fields: offset in the frame, then
+ * the struct member - read line by line against docs/protocol.md. An
+ * integer field's width is its member's; STR fields are char[N] written
+ * NUL-padded; BYTES are copied as they are. One pair of loops below reads
+ * and writes every message, so decoder and encoder cannot disagree. */
 
-void xt_wire_get_login(const uint8_t *f, xt_msg_login_t *m)
+enum { F_INT = 0, F_STR = 1, F_BYTES = 2 };
+
+typedef struct field {
+    uint8_t at;   /* offset in the frame */
+    uint8_t kind; /* F_* */
+    uint8_t size; /* bytes: the member's */
+    uint8_t off;  /* offsetof the member */
+} field_t;
+
+/* One field per line, as in the doc's tables: */
+/* clang-format off */
+#define MEMBER_SIZE(T, m) ((uint8_t)sizeof(((T *)0)->m))
+#define INT(T, at, m) {at, F_INT, MEMBER_SIZE(T, m), (uint8_t)offsetof(T, m)}
+#define STR(T, at, m) {at, F_STR, MEMBER_SIZE(T, m), (uint8_t)offsetof(T, m)}
+#define BYTES(T, at, m) {at, F_BYTES, MEMBER_SIZE(T, m), (uint8_t)offsetof(T, m)}
+
+static const field_t login_fields[] = {
+    INT(xt_msg_login_t, 16, version),
+    INT(xt_msg_login_t, 18, flags),
+    INT(xt_msg_login_t, 20, account),
+    STR(xt_msg_login_t, 24, key_id),
+    INT(xt_msg_login_t, 40, session),
+    INT(xt_msg_login_t, 44, heartbeat_ms),
+    INT(xt_msg_login_t, 48, resume_from),
+    INT(xt_msg_login_t, 56, timestamp_ns),
+    BYTES(xt_msg_login_t, 64, signature),
+};
+
+static const field_t new_order_fields[] = {
+    INT(xt_msg_new_order_t, 16, clordid),
+    INT(xt_msg_new_order_t, 24, instrument),
+    INT(xt_msg_new_order_t, 28, side),
+    INT(xt_msg_new_order_t, 29, type),
+    INT(xt_msg_new_order_t, 30, tif),
+    INT(xt_msg_new_order_t, 31, stp),
+    INT(xt_msg_new_order_t, 32, price),
+    INT(xt_msg_new_order_t, 40, qty),
+};
+
+static const field_t cancel_fields[] = {
+    INT(xt_msg_cancel_t, 16, clordid),
+    INT(xt_msg_cancel_t, 24, orig_clordid),
+    INT(xt_msg_cancel_t, 32, order_id),
+};
+
+static const field_t amend_fields[] = {
+    INT(xt_msg_amend_t, 16, clordid),
+    INT(xt_msg_amend_t, 24, orig_clordid),
+    INT(xt_msg_amend_t, 32, order_id),
+    INT(xt_msg_amend_t, 40, price),
+    INT(xt_msg_amend_t, 48, qty),
+};
+
+static const field_t mass_cancel_fields[] = {
+    INT(xt_msg_mass_cancel_t, 16, request_id),
+    INT(xt_msg_mass_cancel_t, 24, instrument),
+};
+
+static const field_t order_status_fields[] = {
+    INT(xt_msg_order_status_t, 16, request_id),
+    INT(xt_msg_order_status_t, 24, orig_clordid),
+    INT(xt_msg_order_status_t, 32, order_id),
+};
+
+static const field_t hello_fields[] = {
+    INT(xt_msg_hello_t, 16, version),
+    INT(xt_msg_hello_t, 20, heartbeat_ms),
+    BYTES(xt_msg_hello_t, 24, nonce),
+    INT(xt_msg_hello_t, 40, server_time_ns),
+};
+
+static const field_t login_accepted_fields[] = {
+    INT(xt_msg_login_accepted_t, 16, session),
+    INT(xt_msg_login_accepted_t, 20, heartbeat_ms),
+    INT(xt_msg_login_accepted_t, 24, next_seq),
+    INT(xt_msg_login_accepted_t, 32, resume_from),
+    INT(xt_msg_login_accepted_t, 40, last_clordid),
+    INT(xt_msg_login_accepted_t, 48, instruments),
+};
+
+static const field_t login_rejected_fields[] = {
+    INT(xt_msg_login_rejected_t, 16, reason),
+    INT(xt_msg_login_rejected_t, 24, oldest_seq),
+};
+
+static const field_t instrument_fields[] = {
+    INT(xt_msg_instrument_t, 16, id),
+    INT(xt_msg_instrument_t, 20, has_band),
+    STR(xt_msg_instrument_t, 24, symbol),
+    INT(xt_msg_instrument_t, 40, tick_m),
+    INT(xt_msg_instrument_t, 48, lot_m),
+    INT(xt_msg_instrument_t, 56, min_qty),
+    INT(xt_msg_instrument_t, 64, max_qty),
+    INT(xt_msg_instrument_t, 72, band_low),
+    INT(xt_msg_instrument_t, 80, band_high),
+    INT(xt_msg_instrument_t, 88, tick_scale),
+    INT(xt_msg_instrument_t, 89, lot_scale),
+};
+
+static const field_t error_fields[] = {
+    INT(xt_msg_error_t, 16, code),
+    STR(xt_msg_error_t, 18, text),
+};
+
+static const field_t status_reply_fields[] = {
+    INT(xt_msg_status_reply_t, 16, request_id),
+    INT(xt_msg_status_reply_t, 24, order_id),
+    INT(xt_msg_status_reply_t, 32, clordid),
+    INT(xt_msg_status_reply_t, 40, instrument),
+    INT(xt_msg_status_reply_t, 44, status),
+    INT(xt_msg_status_reply_t, 45, side),
+    INT(xt_msg_status_reply_t, 46, type),
+    INT(xt_msg_status_reply_t, 47, tif),
+    INT(xt_msg_status_reply_t, 48, price),
+    INT(xt_msg_status_reply_t, 56, remaining),
+    INT(xt_msg_status_reply_t, 64, filled),
+};
+
+static const field_t mass_cancel_ack_fields[] = {
+    INT(xt_msg_mass_cancel_ack_t, 16, request_id),
+    INT(xt_msg_mass_cancel_ack_t, 24, canceled),
+};
+
+static const field_t accepted_fields[] = {
+    INT(xt_msg_accepted_t, 16, clordid),
+    INT(xt_msg_accepted_t, 24, order_id),
+    INT(xt_msg_accepted_t, 32, instrument),
+    INT(xt_msg_accepted_t, 36, side),
+    INT(xt_msg_accepted_t, 37, type),
+    INT(xt_msg_accepted_t, 38, tif),
+    INT(xt_msg_accepted_t, 39, stp),
+    INT(xt_msg_accepted_t, 40, price),
+    INT(xt_msg_accepted_t, 48, qty),
+    INT(xt_msg_accepted_t, 56, ts),
+};
+
+static const field_t rejected_fields[] = {
+    INT(xt_msg_rejected_t, 16, clordid),
+    INT(xt_msg_rejected_t, 24, order_id),
+    INT(xt_msg_rejected_t, 32, reason),
+    INT(xt_msg_rejected_t, 34, request),
+    INT(xt_msg_rejected_t, 36, instrument),
+    INT(xt_msg_rejected_t, 40, ts),
+};
+
+static const field_t fill_fields[] = {
+    INT(xt_msg_fill_t, 16, clordid),
+    INT(xt_msg_fill_t, 24, order_id),
+    INT(xt_msg_fill_t, 32, trade_id),
+    INT(xt_msg_fill_t, 40, instrument),
+    INT(xt_msg_fill_t, 44, side),
+    INT(xt_msg_fill_t, 45, liquidity),
+    INT(xt_msg_fill_t, 48, price),
+    INT(xt_msg_fill_t, 56, qty),
+    INT(xt_msg_fill_t, 64, remaining),
+    INT(xt_msg_fill_t, 72, ts),
+};
+
+static const field_t canceled_fields[] = {
+    INT(xt_msg_canceled_t, 16, clordid),
+    INT(xt_msg_canceled_t, 24, order_id),
+    INT(xt_msg_canceled_t, 32, instrument),
+    INT(xt_msg_canceled_t, 36, side),
+    INT(xt_msg_canceled_t, 38, reason),
+    INT(xt_msg_canceled_t, 40, qty),
+    INT(xt_msg_canceled_t, 48, request_clordid),
+    INT(xt_msg_canceled_t, 56, ts),
+};
+
+static const field_t amended_fields[] = {
+    INT(xt_msg_amended_t, 16, clordid),
+    INT(xt_msg_amended_t, 24, order_id),
+    INT(xt_msg_amended_t, 32, orig_clordid),
+    INT(xt_msg_amended_t, 40, price),
+    INT(xt_msg_amended_t, 48, qty),
+    INT(xt_msg_amended_t, 56, priority_kept),
+    INT(xt_msg_amended_t, 64, ts),
+};
+/* clang-format on */
+
+/* Integers go through the host's own integer of the member's width (signed
+ * members share their unsigned counterpart's representation), copied in
+ * and out with memcpy: no alignment or aliasing assumptions. */
+static void get_fields(const uint8_t *f, const field_t *v, size_t n, void *msg)
 {
-    m->version = xt_get16(f + 16);
-    m->flags = xt_get16(f + 18);
-    m->account = xt_get32(f + 20);
-    memcpy(m->key_id, f + 24, 16);
-    m->session = xt_get32(f + 40);
-    m->heartbeat_ms = xt_get32(f + 44);
-    m->resume_from = xt_get64(f + 48);
-    m->timestamp_ns = geti64(f + 56);
-    memcpy(m->signature, f + 64, 32);
+    uint8_t *m = msg;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *src = f + v[i].at;
+        uint8_t *dst = m + v[i].off;
+        uint16_t b16;
+        uint32_t b32;
+        uint64_t b64;
+        if (v[i].kind != F_INT || v[i].size == 1) {
+            memcpy(dst, src, v[i].size);
+            continue;
+        }
+        switch (v[i].size) {
+        case 2:
+            b16 = xt_get16(src);
+            memcpy(dst, &b16, 2);
+            break;
+        case 4:
+            b32 = xt_get32(src);
+            memcpy(dst, &b32, 4);
+            break;
+        default:
+            b64 = xt_get64(src);
+            memcpy(dst, &b64, 8);
+            break;
+        }
+    }
 }
 
-size_t xt_wire_put_login(uint8_t *f, const xt_msg_login_t *m)
+/* Writes a whole frame: header, zero body, the fields. */
+static size_t put_fields(uint8_t *f, uint8_t type, uint8_t flags, uint64_t seq, const field_t *v, size_t n,
+                         const void *msg)
 {
-    size_t n = put_hdr(f, XT_MSG_LOGIN, 0, 0);
-    xt_put16(f + 16, m->version);
-    xt_put16(f + 18, m->flags);
-    xt_put32(f + 20, m->account);
-    put_str(f + 24, m->key_id, 16);
-    xt_put32(f + 40, m->session);
-    xt_put32(f + 44, m->heartbeat_ms);
-    xt_put64(f + 48, m->resume_from);
-    puti64(f + 56, m->timestamp_ns);
-    memcpy(f + 64, m->signature, 32);
-    return n;
+    const uint8_t *m = msg;
+    size_t len = put_hdr(f, type, flags, seq);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *dst = f + v[i].at;
+        const uint8_t *src = m + v[i].off;
+        if (v[i].kind == F_STR) {
+            put_str(dst, (const char *)src, v[i].size);
+            continue;
+        }
+        if (v[i].kind == F_BYTES || v[i].size == 1) {
+            memcpy(dst, src, v[i].size);
+            continue;
+        }
+        uint16_t b16;
+        uint32_t b32;
+        uint64_t b64;
+        switch (v[i].size) {
+        case 2:
+            memcpy(&b16, src, 2);
+            xt_put16(dst, b16);
+            break;
+        case 4:
+            memcpy(&b32, src, 4);
+            xt_put32(dst, b32);
+            break;
+        default:
+            memcpy(&b64, src, 8);
+            xt_put64(dst, b64);
+            break;
+        }
+    }
+    return len;
 }
 
-void xt_wire_get_new_order(const uint8_t *f, xt_msg_new_order_t *m)
-{
-    m->clordid = xt_get64(f + 16);
-    m->instrument = xt_get32(f + 24);
-    m->side = f[28];
-    m->type = f[29];
-    m->tif = f[30];
-    m->stp = f[31];
-    m->price = geti64(f + 32);
-    m->qty = geti64(f + 40);
-}
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-size_t xt_wire_put_new_order(uint8_t *f, const xt_msg_new_order_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_NEW_ORDER, 0, 0);
-    xt_put64(f + 16, m->clordid);
-    xt_put32(f + 24, m->instrument);
-    f[28] = m->side;
-    f[29] = m->type;
-    f[30] = m->tif;
-    f[31] = m->stp;
-    puti64(f + 32, m->price);
-    puti64(f + 40, m->qty);
-    return n;
-}
+/* The public decoder and encoder of one message, over its table. Client
+ * messages carry no seq; server messages take one, sequenced ones flags too.
+ * (T is a type name: it cannot be parenthesised.) */
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define GET(name, T)                                                                                                   \
+    void xt_wire_get_##name(const uint8_t *f, T *m)                                                                    \
+    {                                                                                                                  \
+        get_fields(f, name##_fields, COUNT(name##_fields), m);                                                         \
+    }
+#define CODEC_CLIENT(name, T, type)                                                                                    \
+    GET(name, T)                                                                                                       \
+    size_t xt_wire_put_##name(uint8_t *f, const T *m)                                                                  \
+    {                                                                                                                  \
+        return put_fields(f, type, 0, 0, name##_fields, COUNT(name##_fields), m);                                      \
+    }
+#define CODEC_SERVER(name, T, type)                                                                                    \
+    GET(name, T)                                                                                                       \
+    size_t xt_wire_put_##name(uint8_t *f, uint64_t seq, const T *m)                                                    \
+    {                                                                                                                  \
+        return put_fields(f, type, 0, seq, name##_fields, COUNT(name##_fields), m);                                    \
+    }
+#define CODEC_SEQUENCED(name, T, type)                                                                                 \
+    GET(name, T)                                                                                                       \
+    size_t xt_wire_put_##name(uint8_t *f, uint8_t flags, uint64_t seq, const T *m)                                     \
+    {                                                                                                                  \
+        return put_fields(f, type, flags, seq, name##_fields, COUNT(name##_fields), m);                                \
+    }
+// NOLINTEND(bugprone-macro-parentheses)
 
-void xt_wire_get_cancel(const uint8_t *f, xt_msg_cancel_t *m)
-{
-    m->clordid = xt_get64(f + 16);
-    m->orig_clordid = xt_get64(f + 24);
-    m->order_id = geti64(f + 32);
-}
-
-size_t xt_wire_put_cancel(uint8_t *f, const xt_msg_cancel_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_CANCEL, 0, 0);
-    xt_put64(f + 16, m->clordid);
-    xt_put64(f + 24, m->orig_clordid);
-    puti64(f + 32, m->order_id);
-    return n;
-}
-
-void xt_wire_get_amend(const uint8_t *f, xt_msg_amend_t *m)
-{
-    m->clordid = xt_get64(f + 16);
-    m->orig_clordid = xt_get64(f + 24);
-    m->order_id = geti64(f + 32);
-    m->price = geti64(f + 40);
-    m->qty = geti64(f + 48);
-}
-
-size_t xt_wire_put_amend(uint8_t *f, const xt_msg_amend_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_AMEND, 0, 0);
-    xt_put64(f + 16, m->clordid);
-    xt_put64(f + 24, m->orig_clordid);
-    puti64(f + 32, m->order_id);
-    puti64(f + 40, m->price);
-    puti64(f + 48, m->qty);
-    return n;
-}
-
-void xt_wire_get_mass_cancel(const uint8_t *f, xt_msg_mass_cancel_t *m)
-{
-    m->request_id = xt_get64(f + 16);
-    m->instrument = xt_get32(f + 24);
-}
-
-size_t xt_wire_put_mass_cancel(uint8_t *f, const xt_msg_mass_cancel_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_MASS_CANCEL, 0, 0);
-    xt_put64(f + 16, m->request_id);
-    xt_put32(f + 24, m->instrument);
-    return n;
-}
-
-void xt_wire_get_order_status(const uint8_t *f, xt_msg_order_status_t *m)
-{
-    m->request_id = xt_get64(f + 16);
-    m->orig_clordid = xt_get64(f + 24);
-    m->order_id = geti64(f + 32);
-}
-
-size_t xt_wire_put_order_status(uint8_t *f, const xt_msg_order_status_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_ORDER_STATUS, 0, 0);
-    xt_put64(f + 16, m->request_id);
-    xt_put64(f + 24, m->orig_clordid);
-    puti64(f + 32, m->order_id);
-    return n;
-}
-
-/* ---- server -> client, unsequenced ---- */
-
-void xt_wire_get_hello(const uint8_t *f, xt_msg_hello_t *m)
-{
-    m->version = xt_get16(f + 16);
-    m->heartbeat_ms = xt_get32(f + 20);
-    memcpy(m->nonce, f + 24, 16);
-    m->server_time_ns = geti64(f + 40);
-}
-
-size_t xt_wire_put_hello(uint8_t *f, uint64_t seq, const xt_msg_hello_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_HELLO, 0, seq);
-    xt_put16(f + 16, m->version);
-    xt_put32(f + 20, m->heartbeat_ms);
-    memcpy(f + 24, m->nonce, 16);
-    puti64(f + 40, m->server_time_ns);
-    return n;
-}
-
-void xt_wire_get_login_accepted(const uint8_t *f, xt_msg_login_accepted_t *m)
-{
-    m->session = xt_get32(f + 16);
-    m->heartbeat_ms = xt_get32(f + 20);
-    m->next_seq = xt_get64(f + 24);
-    m->resume_from = xt_get64(f + 32);
-    m->last_clordid = xt_get64(f + 40);
-    m->instruments = xt_get32(f + 48);
-}
-
-size_t xt_wire_put_login_accepted(uint8_t *f, uint64_t seq, const xt_msg_login_accepted_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_LOGIN_ACCEPTED, 0, seq);
-    xt_put32(f + 16, m->session);
-    xt_put32(f + 20, m->heartbeat_ms);
-    xt_put64(f + 24, m->next_seq);
-    xt_put64(f + 32, m->resume_from);
-    xt_put64(f + 40, m->last_clordid);
-    xt_put32(f + 48, m->instruments);
-    return n;
-}
-
-void xt_wire_get_login_rejected(const uint8_t *f, xt_msg_login_rejected_t *m)
-{
-    m->reason = xt_get16(f + 16);
-    m->oldest_seq = xt_get64(f + 24);
-}
-
-size_t xt_wire_put_login_rejected(uint8_t *f, uint64_t seq, const xt_msg_login_rejected_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_LOGIN_REJECTED, 0, seq);
-    xt_put16(f + 16, m->reason);
-    xt_put64(f + 24, m->oldest_seq);
-    return n;
-}
-
-void xt_wire_get_instrument(const uint8_t *f, xt_msg_instrument_t *m)
-{
-    m->id = xt_get32(f + 16);
-    m->has_band = f[20];
-    memcpy(m->symbol, f + 24, 16);
-    m->tick_m = geti64(f + 40);
-    m->lot_m = geti64(f + 48);
-    m->min_qty = geti64(f + 56);
-    m->max_qty = geti64(f + 64);
-    m->band_low = geti64(f + 72);
-    m->band_high = geti64(f + 80);
-    m->tick_scale = f[88];
-    m->lot_scale = f[89];
-}
-
-size_t xt_wire_put_instrument(uint8_t *f, uint64_t seq, const xt_msg_instrument_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_INSTRUMENT, 0, seq);
-    xt_put32(f + 16, m->id);
-    f[20] = m->has_band;
-    put_str(f + 24, m->symbol, 16);
-    puti64(f + 40, m->tick_m);
-    puti64(f + 48, m->lot_m);
-    puti64(f + 56, m->min_qty);
-    puti64(f + 64, m->max_qty);
-    puti64(f + 72, m->band_low);
-    puti64(f + 80, m->band_high);
-    f[88] = m->tick_scale;
-    f[89] = m->lot_scale;
-    return n;
-}
-
-void xt_wire_get_error(const uint8_t *f, xt_msg_error_t *m)
-{
-    m->code = xt_get16(f + 16);
-    memcpy(m->text, f + 18, 62);
-}
-
-size_t xt_wire_put_error(uint8_t *f, uint64_t seq, const xt_msg_error_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_ERROR, 0, seq);
-    xt_put16(f + 16, m->code);
-    put_str(f + 18, m->text, 62);
-    return n;
-}
-
-void xt_wire_get_status_reply(const uint8_t *f, xt_msg_status_reply_t *m)
-{
-    m->request_id = xt_get64(f + 16);
-    m->order_id = geti64(f + 24);
-    m->clordid = xt_get64(f + 32);
-    m->instrument = xt_get32(f + 40);
-    m->status = f[44];
-    m->side = f[45];
-    m->type = f[46];
-    m->tif = f[47];
-    m->price = geti64(f + 48);
-    m->remaining = geti64(f + 56);
-    m->filled = geti64(f + 64);
-}
-
-size_t xt_wire_put_status_reply(uint8_t *f, uint64_t seq, const xt_msg_status_reply_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_STATUS_REPLY, 0, seq);
-    xt_put64(f + 16, m->request_id);
-    puti64(f + 24, m->order_id);
-    xt_put64(f + 32, m->clordid);
-    xt_put32(f + 40, m->instrument);
-    f[44] = m->status;
-    f[45] = m->side;
-    f[46] = m->type;
-    f[47] = m->tif;
-    puti64(f + 48, m->price);
-    puti64(f + 56, m->remaining);
-    puti64(f + 64, m->filled);
-    return n;
-}
-
-void xt_wire_get_mass_cancel_ack(const uint8_t *f, xt_msg_mass_cancel_ack_t *m)
-{
-    m->request_id = xt_get64(f + 16);
-    m->canceled = xt_get32(f + 24);
-}
-
-size_t xt_wire_put_mass_cancel_ack(uint8_t *f, uint64_t seq, const xt_msg_mass_cancel_ack_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_MASS_CANCEL_ACK, 0, seq);
-    xt_put64(f + 16, m->request_id);
-    xt_put32(f + 24, m->canceled);
-    return n;
-}
-
-/* ---- server -> client, sequenced (REJECTED also unsequenced) ---- */
-
-void xt_wire_get_accepted(const uint8_t *f, xt_msg_accepted_t *m)
-{
-    m->clordid = xt_get64(f + 16);
-    m->order_id = geti64(f + 24);
-    m->instrument = xt_get32(f + 32);
-    m->side = f[36];
-    m->type = f[37];
-    m->tif = f[38];
-    m->stp = f[39];
-    m->price = geti64(f + 40);
-    m->qty = geti64(f + 48);
-    m->ts = geti64(f + 56);
-}
-
-size_t xt_wire_put_accepted(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_accepted_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_ACCEPTED, flags, seq);
-    xt_put64(f + 16, m->clordid);
-    puti64(f + 24, m->order_id);
-    xt_put32(f + 32, m->instrument);
-    f[36] = m->side;
-    f[37] = m->type;
-    f[38] = m->tif;
-    f[39] = m->stp;
-    puti64(f + 40, m->price);
-    puti64(f + 48, m->qty);
-    puti64(f + 56, m->ts);
-    return n;
-}
-
-void xt_wire_get_rejected(const uint8_t *f, xt_msg_rejected_t *m)
-{
-    m->clordid = xt_get64(f + 16);
-    m->order_id = geti64(f + 24);
-    m->reason = xt_get16(f + 32);
-    m->request = f[34];
-    m->instrument = xt_get32(f + 36);
-    m->ts = geti64(f + 40);
-}
-
-size_t xt_wire_put_rejected(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_rejected_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_REJECTED, flags, seq);
-    xt_put64(f + 16, m->clordid);
-    puti64(f + 24, m->order_id);
-    xt_put16(f + 32, m->reason);
-    f[34] = m->request;
-    xt_put32(f + 36, m->instrument);
-    puti64(f + 40, m->ts);
-    return n;
-}
-
-void xt_wire_get_fill(const uint8_t *f, xt_msg_fill_t *m)
-{
-    m->clordid = xt_get64(f + 16);
-    m->order_id = geti64(f + 24);
-    m->trade_id = xt_get64(f + 32);
-    m->instrument = xt_get32(f + 40);
-    m->side = f[44];
-    m->liquidity = f[45];
-    m->price = geti64(f + 48);
-    m->qty = geti64(f + 56);
-    m->remaining = geti64(f + 64);
-    m->ts = geti64(f + 72);
-}
-
-size_t xt_wire_put_fill(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_fill_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_FILL, flags, seq);
-    xt_put64(f + 16, m->clordid);
-    puti64(f + 24, m->order_id);
-    xt_put64(f + 32, m->trade_id);
-    xt_put32(f + 40, m->instrument);
-    f[44] = m->side;
-    f[45] = m->liquidity;
-    puti64(f + 48, m->price);
-    puti64(f + 56, m->qty);
-    puti64(f + 64, m->remaining);
-    puti64(f + 72, m->ts);
-    return n;
-}
-
-void xt_wire_get_canceled(const uint8_t *f, xt_msg_canceled_t *m)
-{
-    m->clordid = xt_get64(f + 16);
-    m->order_id = geti64(f + 24);
-    m->instrument = xt_get32(f + 32);
-    m->side = f[36];
-    m->reason = xt_get16(f + 38);
-    m->qty = geti64(f + 40);
-    m->request_clordid = xt_get64(f + 48);
-    m->ts = geti64(f + 56);
-}
-
-size_t xt_wire_put_canceled(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_canceled_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_CANCELED, flags, seq);
-    xt_put64(f + 16, m->clordid);
-    puti64(f + 24, m->order_id);
-    xt_put32(f + 32, m->instrument);
-    f[36] = m->side;
-    xt_put16(f + 38, m->reason);
-    puti64(f + 40, m->qty);
-    xt_put64(f + 48, m->request_clordid);
-    puti64(f + 56, m->ts);
-    return n;
-}
-
-void xt_wire_get_amended(const uint8_t *f, xt_msg_amended_t *m)
-{
-    m->clordid = xt_get64(f + 16);
-    m->order_id = geti64(f + 24);
-    m->orig_clordid = xt_get64(f + 32);
-    m->price = geti64(f + 40);
-    m->qty = geti64(f + 48);
-    m->priority_kept = f[56];
-    m->ts = geti64(f + 64);
-}
-
-size_t xt_wire_put_amended(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg_amended_t *m)
-{
-    size_t n = put_hdr(f, XT_MSG_AMENDED, flags, seq);
-    xt_put64(f + 16, m->clordid);
-    puti64(f + 24, m->order_id);
-    xt_put64(f + 32, m->orig_clordid);
-    puti64(f + 40, m->price);
-    puti64(f + 48, m->qty);
-    f[56] = m->priority_kept;
-    puti64(f + 64, m->ts);
-    return n;
-}
+CODEC_CLIENT(login, xt_msg_login_t, XT_MSG_LOGIN)
+CODEC_CLIENT(new_order, xt_msg_new_order_t, XT_MSG_NEW_ORDER)
+CODEC_CLIENT(cancel, xt_msg_cancel_t, XT_MSG_CANCEL)
+CODEC_CLIENT(amend, xt_msg_amend_t, XT_MSG_AMEND)
+CODEC_CLIENT(mass_cancel, xt_msg_mass_cancel_t, XT_MSG_MASS_CANCEL)
+CODEC_CLIENT(order_status, xt_msg_order_status_t, XT_MSG_ORDER_STATUS)
+CODEC_SERVER(hello, xt_msg_hello_t, XT_MSG_HELLO)
+CODEC_SERVER(login_accepted, xt_msg_login_accepted_t, XT_MSG_LOGIN_ACCEPTED)
+CODEC_SERVER(login_rejected, xt_msg_login_rejected_t, XT_MSG_LOGIN_REJECTED)
+CODEC_SERVER(instrument, xt_msg_instrument_t, XT_MSG_INSTRUMENT)
+CODEC_SERVER(error, xt_msg_error_t, XT_MSG_ERROR)
+CODEC_SERVER(status_reply, xt_msg_status_reply_t, XT_MSG_STATUS_REPLY)
+CODEC_SERVER(mass_cancel_ack, xt_msg_mass_cancel_ack_t, XT_MSG_MASS_CANCEL_ACK)
+CODEC_SEQUENCED(accepted, xt_msg_accepted_t, XT_MSG_ACCEPTED)
+CODEC_SEQUENCED(rejected, xt_msg_rejected_t, XT_MSG_REJECTED)
+CODEC_SEQUENCED(fill, xt_msg_fill_t, XT_MSG_FILL)
+CODEC_SEQUENCED(canceled, xt_msg_canceled_t, XT_MSG_CANCELED)
+CODEC_SEQUENCED(amended, xt_msg_amended_t, XT_MSG_AMENDED)
 
 /* ---- login signature ---- */
 
