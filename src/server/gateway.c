@@ -972,10 +972,13 @@ int xt_gateway_run(xt_server_t *s)
         }
         flush_dirty(s, now);
         if (g->stopping && atomic_load(&s->engine_done)) {
-            route_released(s);
-            flush_dirty(s, now);
-            if (!stop_deadline)
+            route_released(s); /* the last answers, then a goodbye */
+            if (!stop_deadline) {
                 stop_deadline = now + 2000000000LL;
+                for (uint32_t i = 0; i < g->max_conns; i++)
+                    send_error(s, i, XT_ERR_SHUTDOWN, "the server is stopping; log in again and resume");
+            }
+            flush_dirty(s, now);
             if (all_flushed(g) || now > stop_deadline)
                 break;
         }
