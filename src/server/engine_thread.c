@@ -37,7 +37,7 @@ uint64_t xt_req_push(xt_server_t *s, const xt_req_t *r)
         return 0;
     q->v[h & q->mask] = *r;
     atomic_store_explicit(&q->head, h + 1, memory_order_release);
-    if (atomic_load_explicit(&s->engine_sleeping, memory_order_seq_cst)) {
+    if (atomic_exchange_explicit(&s->engine_sleeping, 0, memory_order_seq_cst)) { /* one wake-up per park */
         uint64_t one = 1;
         ssize_t n = write(s->engine_efd, &one, sizeof one);
         (void)n;
