@@ -3,6 +3,7 @@
  * (per policy) one fdatasync, then releases the batch's messages to the
  * gateway. Parks on an eventfd when idle; never spins.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -258,6 +259,8 @@ static void *engine_main(void *arg)
 {
     xt_server_t *s = arg;
     xt_req_ring_t *q = &s->ring;
+    /* Named for top -H, perf and /proc/PID/task/TID/comm. */
+    pthread_setname_np(pthread_self(), "xt-engine");
     for (;;) {
         if (atomic_exchange(&s->snapshot_request, 0))
             xt_journal_snapshot(&s->journal, xt_mono_ns());

@@ -59,6 +59,7 @@ typedef struct conn {
     uint8_t nonce[16];
     xt_msg_login_t login; /* C_LOGIN_WAIT: the login to finish */
     uint8_t dirty;
+    uint8_t want_out; /* EPOLLOUT is armed: output waits for the socket */
     uint8_t unlimited; /* a resume in progress, or the final ERROR: past output_limit */
     uint32_t next_dirty;
     uint8_t in[INBUF];
@@ -240,8 +241,14 @@ static void flush_dirty(xt_server_t *s, int64_t now)
             close_conn(s, i, 1);
             continue;
         }
-        struct epoll_event ev = {EPOLLIN | (c->out_head ? EPOLLOUT : 0), {.u64 = i}};
-        epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &ev);
+        /* Only a short write arms EPOLLOUT; most flushes drain at once and
+         * cost no epoll_ctl. */
+        uint8_t want = c->out_head != NULL;
+        if (want != c->want_out) {
+            struct epoll_event ev = {EPOLLIN | (want ? EPOLLOUT : 0), {.u64 = i}};
+            epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &ev);
+            c->want_out = want;
+        }
     }
 }
 
