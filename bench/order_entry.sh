@@ -10,7 +10,7 @@
 # loop) against the server and then the echo baseline, and
 # 10,000 idle sessions with the server's VmRSS before and after. Every
 # loadgen result is one JSON line in OUT (default bench/results/DATE-order-entry.jsonl)
-# with "target" and "pipeline" added; the summary is printed at the end.
+# with "target" and "pipeline_depth" added; the summary is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
