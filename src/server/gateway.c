@@ -59,7 +59,7 @@ typedef struct conn {
     uint8_t nonce[16];
     xt_msg_login_t login; /* C_LOGIN_WAIT: the login to finish */
     uint8_t dirty;
-    uint8_t want_out; /* EPOLLOUT is armed: output waits for the socket */
+    uint8_t want_out;  /* EPOLLOUT is armed: output waits for the socket */
     uint8_t unlimited; /* a resume in progress, or the final ERROR: past output_limit */
     uint32_t next_dirty;
     uint8_t in[INBUF];
