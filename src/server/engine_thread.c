@@ -3,7 +3,7 @@
  * (per policy) one fdatasync, then releases the batch's messages to the
  * gateway. Parks on an eventfd when idle; never spins.
  */
-#define _GNU_SOURCE /* pthread_setname_np */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
