@@ -188,9 +188,11 @@ static uint32_t id_bucket(const xt_sessions_t *s, int64_t id)
 }
 
 /* Clients mostly number their orders in sequence: a per-session offset plus
- * the clordid keeps one session's recent orders together. A client can only
- * lengthen its own chains (bounded by its open-order limit), as it could
- * with any unkeyed hash. */
+ * the clordid keeps one session's recent orders together. A client that
+ * picks clordids a table size apart puts them all in one chain, which other
+ * sessions' entries may share; the chain is bounded by its account's open-
+ * order limit. The murmur-mixed hash used before was unkeyed and just as
+ * easy to collide. */
 static uint32_t cl_bucket(const xt_sessions_t *s, uint32_t sess, uint64_t clordid)
 {
     return (uint32_t)((mix(sess) + clordid) & s->ref_mask);
