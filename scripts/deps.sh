@@ -5,7 +5,7 @@
 # On a system without dpkg it only checks that the tools are on PATH.
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config libisal-dev libssl-dev)
+build_pkgs=(build-essential cmake pkg-config libisal-dev libssl-dev libwslay-dev libhttp-parser-dev)
 test_pkgs=(libcmocka-dev clang clang-format clang-tidy libclang-rt-14-dev llvm python3)
 
 want=("${build_pkgs[@]}")

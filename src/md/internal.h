@@ -1,0 +1,69 @@
+/* internal.h - private state of the market-data library, shared by md.c
+ * (book, tape, ticker, lookup, queries) and kline.c (intervals, candles,
+ * the timeline and the trading day).
+ */
+#ifndef XT_MD_INTERNAL_H
+#define XT_MD_INTERNAL_H
+
+#include <stdint.h>
+
+#include "md/md.h"
+
+#define XT__MD_NS INT64_C(1000000000)
+#define XT__MD_SYMBOL_MAX 31
+
+struct xt_md_inst {
+    uint32_t id;
+    int32_t tz; /* seconds east of UTC */
+    char symbol[XT__MD_SYMBOL_MAX + 1];
+    /* The book: per side a sorted array of max_levels, worst first, best
+     * last. chg: the levels the current command touched, as they were
+     * before it (qty 0: absent), sorted like the book, 2 x max_levels. */
+    xt_md_level_t *lv[2], *chg[2];
+    uint32_t n_lv[2], n_chg[2];
+    uint64_t book_seq;
+    /* The tape: a ring of tape_cap trades; head is the next write. */
+    xt_md_trade_t *tape;
+    uint32_t tape_cap, tape_head, tape_n;
+    xt_md_ticker_t ticker;
+    xt_md_candle_t k[XT_KL_COUNT];
+    /* The timeline of the trading day that starts at day_start. */
+    xt_md_minute_t *tl;
+    uint32_t tl_n;
+    int64_t day_start;
+    int64_t t;       /* the latest time applied (valid once started) */
+    uint8_t started; /* some time was seen: candles and timeline exist */
+    uint8_t in_cmd;  /* touched by the command being consumed */
+    uint8_t ticker_dirty, minute_dirty;
+    uint16_t kline_dirty; /* bit per interval */
+};
+
+static inline void xt__md_emit(const xt_md_t *md, const xt_md_update_t *u)
+{
+    if (md->sink)
+        md->sink(md->ctx, u);
+}
+
+/* a + b for b >= 0, saturating at INT64_MAX. */
+static inline int64_t xt__md_sat_add(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* n / d rounded half up (to +infinity at .5), d > 0, clamped to int64. */
+int64_t xt__md_div_half_up(__int128 n, int64_t d);
+/* The day's average price: turnover / volume half up, prev_close without volume. */
+int64_t xt__md_day_avg(const xt_md_ticker_t *t);
+
+/* kline.c: the instrument's time. start: the first time seen opens flat
+ * candles and the first timeline minute. roll: moves to t > in->t, closing
+ * what is over (emitted at once) and opening what follows (left dirty);
+ * a new local day resets the ticker's day fields. trade: adds a trade to
+ * the open candles and minute (after the ticker took it). flush: emits the
+ * dirty candles and minute with update time ts. */
+void xt__md_time_start(xt_md_inst_t *in, int64_t t);
+void xt__md_time_roll(const xt_md_t *md, xt_md_inst_t *in, int64_t t, int64_t ts);
+void xt__md_time_trade(xt_md_inst_t *in, int64_t price, int64_t qty);
+void xt__md_time_flush(const xt_md_t *md, xt_md_inst_t *in, int64_t ts);
+
+#endif

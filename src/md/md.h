@@ -1,0 +1,249 @@
+/* md.h - market data derived from the matching engine's events: L2 depth
+ * and best bid/offer, the trade tape, the ticker (with 委比/委差), K-lines in
+ * ten intervals and the 分时 timeline.
+ *
+ * Pure: no I/O, no clock, no allocation after xt_md_init(). Time comes from
+ * the events (the batch timestamp) and from xt_md_advance(); the same events
+ * and advances give the same updates, bit for bit. Prices are ticks and
+ * quantities lots of the instrument, as in the core; turnover is in
+ * tick x lot units (__int128: it can pass 2^63 over a long day).
+ *
+ * Use: xt_md_init(), xt_md_add_instrument() for each instrument, then feed
+ * every event batch of the engine (in order) to xt_md_on_batch(), and call
+ * xt_md_advance(now) now and then (a timer) so candles and timeline minutes
+ * close when their time is up even without trades. Updates come out through
+ * the sink given at init, synchronously, from inside those calls; the
+ * update and everything it points to are borrowed for the call only.
+ *
+ * Order of the updates of one command, per instrument it touched: first
+ * the candles and timeline minutes its time closed (with the flat ones of
+ * any gap), then a TRADE per trade as they come, then at the command's end
+ * (its `last` batch) BOOK, TICKER, the changed KLINEs (1m first) and the
+ * MINUTE. xt_md_advance() gives the closes, then TICKER (a new day), the
+ * opened KLINEs and MINUTE.
+ *
+ * Time zones: each instrument has a fixed offset from UTC in seconds
+ * (Asia/Shanghai = +28800). Day, 2h, 4h and week candles and the timeline's
+ * trading day align to local midnight (weeks start on Monday 00:00 local).
+ * Zones with daylight saving are not modelled.
+ */
+#ifndef XT_MD_H
+#define XT_MD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xt/event.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- K-line intervals ------------------------------------------------------ */
+
+typedef enum xt_kline_interval {
+    XT_KL_1M,
+    XT_KL_3M,
+    XT_KL_5M,
+    XT_KL_15M,
+    XT_KL_30M,
+    XT_KL_1H,
+    XT_KL_2H,
+    XT_KL_4H,
+    XT_KL_1D,
+    XT_KL_1W,
+    XT_KL_COUNT
+} xt_kline_interval_t;
+
+/* "1m" "3m" "5m" "15m" "30m" "1h" "2h" "4h" "1d" "1w"; NULL when out of range. */
+const char *xt_kline_interval_name(int interval);
+/* The interval named (as above), or -1. */
+int xt_kline_interval_parse(const char *name, size_t len);
+/* The interval's length in seconds (1w = 604800); 0 when out of range. */
+int64_t xt_kline_interval_seconds(int interval);
+/* The start (ns since the epoch, UTC) of the interval holding ts, for an
+ * instrument tz_offset_s seconds east of UTC (floor: right for times before
+ * 1970 and negative offsets; INT64_MIN if the start is not representable).
+ * ts itself when the interval is out of range. */
+int64_t xt_kline_align(int interval, int64_t ts, int32_t tz_offset_s);
+
+/* ---- the products ------------------------------------------------------------ */
+
+typedef struct xt_md_level {
+    int64_t price;
+    int64_t qty;     /* total resting quantity */
+    uint32_t orders; /* resting orders at the level */
+} xt_md_level_t;
+
+typedef struct xt_md_trade {
+    uint64_t trade_id;
+    int64_t ts;
+    int64_t price;
+    int64_t qty;
+    uint8_t taker_side; /* xt_side_t of the incoming order */
+} xt_md_trade_t;
+
+typedef struct xt_md_candle {
+    int64_t open_time; /* ns, UTC: start of the interval */
+    int64_t open, high, low, close;
+    int64_t volume;
+    __int128 turnover;
+    uint32_t trades;
+    uint8_t closed; /* 1: the interval is over; this candle will not change */
+} xt_md_candle_t;
+/* An interval without trades is flat at the previous close (volume 0); its
+ * first trade sets open, high, low and close. When time jumps more than
+ * XT_MD_FLAT_MAX intervals, only the last XT_MD_FLAT_MAX flat candles before
+ * the new one are emitted (the older ones are skipped). */
+#define XT_MD_FLAT_MAX 100000
+
+/* The ticker over the current trading day (since local midnight). Before the
+ * day's first trade open/high/low/last are the previous close and the
+ * volumes are zero. */
+typedef struct xt_md_ticker {
+    int64_t ts;         /* of the last event that changed it */
+    int64_t prev_close; /* the reference price, then each day's last close */
+    int64_t open, high, low, last;
+    int64_t volume;
+    __int128 turnover;
+    uint64_t trades;
+    int64_t best_bid, best_bid_qty; /* XT_PRICE_NONE / 0 when the side is empty */
+    int64_t best_ask, best_ask_qty;
+    int64_t bid5_qty, ask5_qty; /* Σ qty of the top five levels per side */
+} xt_md_ticker_t;
+
+/* 委比 in basis points of a percent (x100: 2550 = 25.50 %), 0 when both sides
+ * are empty; 委差 = bid5_qty - ask5_qty. Rounded half away from zero. */
+int32_t xt_md_weibi_bp(const xt_md_ticker_t *t);
+/* 涨跌 = last - prev_close, and 涨跌幅 in hundredths of a percent, rounded
+ * half away from zero (0 when prev_close is 0). */
+int32_t xt_md_change_bp(const xt_md_ticker_t *t);
+/* VWAP in ticks (turnover / volume rounded half up), or 0 without volume. */
+int64_t xt_md_vwap(const xt_md_ticker_t *t);
+
+/* 分时: one point per minute of the trading day. */
+typedef struct xt_md_minute {
+    int64_t minute;    /* ns, UTC: start of the minute */
+    int64_t price;     /* last trade price at the minute's end (carried forward) */
+    int64_t avg_price; /* cumulative turnover / volume since the day start, ticks, half up */
+    int64_t volume;    /* traded in this minute */
+    uint8_t closed;
+} xt_md_minute_t;
+#define XT_MD_TIMELINE_MAX 1440 /* minutes in a day */
+
+/* ---- updates --------------------------------------------------------------- */
+
+typedef enum xt_md_update_kind {
+    XT_MDU_BOOK = 1, /* the instrument's book changed (once per command that changed it) */
+    XT_MDU_TRADE,    /* one trade */
+    XT_MDU_TICKER,   /* the ticker changed (once per command, after BOOK/TRADEs) */
+    XT_MDU_KLINE,    /* a candle changed, opened or closed */
+    XT_MDU_MINUTE,   /* a timeline minute changed or closed */
+} xt_md_update_kind_t;
+
+typedef struct xt_md_update {
+    uint8_t kind;
+    uint8_t interval; /* KLINE */
+    uint32_t instrument;
+    int64_t ts;   /* the event (or advance) time that caused it */
+    uint64_t seq; /* BOOK: the book's version after the change (1, 2, ...) */
+    /* BOOK: the levels that changed, each with its new absolute qty (0 =
+     * gone), bids then asks; prices distinct per side, best first. Net
+     * changes over the command: a level changed and changed back is not
+     * listed. A level pushed out of a full side (max_levels) is listed as
+     * gone; a level worse than all kept on a full side is not tracked. */
+    const xt_md_level_t *changed_bids, *changed_asks;
+    uint32_t n_changed_bids, n_changed_asks;
+    const xt_md_trade_t *trade;   /* TRADE */
+    const xt_md_ticker_t *ticker; /* TICKER */
+    const xt_md_candle_t *candle; /* KLINE */
+    const xt_md_minute_t *minute; /* MINUTE */
+} xt_md_update_t;
+
+typedef void (*xt_md_sink_fn)(void *ctx, const xt_md_update_t *u);
+
+/* ---- the state ----------------------------------------------------------- */
+
+typedef struct xt_md_config {
+    uint32_t max_instruments;
+    uint32_t max_levels; /* per side per instrument; deeper levels are dropped from md only
+                          * (the worst goes when a better one arrives on a full side; a
+                          * dropped level comes back only with its next BOOK event) */
+    uint32_t tape;       /* recent trades kept per instrument */
+} xt_md_config_t;
+
+typedef struct xt_md_inst xt_md_inst_t; /* private (md.c) */
+
+typedef struct xt_md {
+    xt_md_config_t cfg;
+    xt_md_sink_fn sink;
+    void *ctx;
+    xt_md_inst_t *inst; /* cfg.max_instruments, indexed by slot */
+    uint32_t *slot_of;  /* instrument id -> slot, open addressing */
+    uint32_t slot_mask;
+    uint32_t n_inst;
+    int64_t now; /* latest time seen */
+    /* Scratch for BOOK updates, sized at init. */
+    xt_md_level_t *scratch;
+    /* The command being consumed: the slots it touched, in order. */
+    uint32_t *touched;
+    uint32_t n_touched;
+    uint8_t in_cmd;
+    uint64_t cmd_seq;
+    int64_t cmd_ts;
+} xt_md_t;
+
+/* Sets up the tables (the only allocation: one block for every instrument,
+ * sized by cfg). sink may be NULL (queries only). Returns 0, XT_EINVAL (zero
+ * sizes, or any above 2^24) or XT_ENOMEM. */
+int xt_md_init(xt_md_t *md, const xt_md_config_t *cfg, xt_md_sink_fn sink, void *ctx);
+void xt_md_destroy(xt_md_t *md);
+
+/* Starts tracking an instrument. symbol (1..31 bytes) is copied.
+ * ref_price is the previous close for the first day. Returns 0,
+ * XT_EEXIST (id or symbol taken), XT_ECAPACITY or XT_EINVAL (symbol NULL,
+ * empty or longer than 31 bytes, id XT_INSTRUMENT_NONE, ref_price outside
+ * 0..XT_PRICE_MAX, |tz| >= 1 day). */
+int xt_md_add_instrument(xt_md_t *md, uint32_t id, const char *symbol, int64_t ref_price, int32_t tz_offset_s);
+
+/* Consumes one batch of engine events (every batch, in order). BOOK and
+ * TRADE events drive the products; the rest are ignored. Events of an
+ * instrument that was not added, or with a price, quantity or side out of
+ * range, are ignored. A batch with a new seq while a command is still open
+ * (its `last` batch lost) ends that command first. A batch ts earlier than
+ * an instrument's time counts as its time (time never goes back). */
+void xt_md_on_batch(xt_md_t *md, const xt_event_batch_t *b);
+
+/* Closes candles and timeline minutes whose time is over at `now` (ns,
+ * UTC), opening the flat ones that follow (gap-free). Time never goes
+ * back: an earlier `now` than seen (batch ts or advance) is ignored. An
+ * instrument in the middle of a multi-batch command is left to the next
+ * call. */
+void xt_md_advance(xt_md_t *md, int64_t now);
+
+/* ---- queries (borrowed pointers valid until the next call that changes md) -- */
+
+/* The instrument's slot data, NULL if unknown. (By symbol: the first added
+ * with that symbol.) */
+const xt_md_inst_t *xt_md_find(const xt_md_t *md, uint32_t instrument);
+const xt_md_inst_t *xt_md_find_symbol(const xt_md_t *md, const char *symbol, size_t len);
+uint32_t xt_md_inst_id(const xt_md_inst_t *in);
+const char *xt_md_inst_symbol(const xt_md_inst_t *in);
+uint64_t xt_md_book_seq(const xt_md_inst_t *in);
+/* Copies the best `max` levels of a side (XT_BUY / XT_SELL), best
+ * first; returns how many. */
+uint32_t xt_md_depth(const xt_md_inst_t *in, int side, xt_md_level_t *out, uint32_t max);
+const xt_md_ticker_t *xt_md_ticker(const xt_md_inst_t *in);
+/* The current candle of an interval (the open one, or the last closed one
+ * when nothing newer exists); NULL before any time was seen. */
+const xt_md_candle_t *xt_md_candle(const xt_md_inst_t *in, int interval);
+/* The recent trades, oldest first: copies up to max (the newest ones);
+ * returns how many. */
+uint32_t xt_md_trades(const xt_md_inst_t *in, xt_md_trade_t *out, uint32_t max);
+/* The day's timeline so far, oldest first (up to 1440 points). */
+uint32_t xt_md_timeline(const xt_md_inst_t *in, const xt_md_minute_t **points);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,161 @@
+/* ws.h - the server side of HTTP/1.1 requests and WebSocket (RFC 6455) over
+ * caller buffers. Like wslay, it never touches a socket: bytes in,
+ * callbacks and bytes out, so it fits our epoll loop and tests byte by byte.
+ *
+ * HTTP request heads are parsed with Debian's http-parser; inbound frames
+ * with wslay's frame layer (wslay_frame_recv), which unmasks them; the
+ * reassembly of fragmented messages, control frames, UTF-8 checks of text
+ * and the limits are ours. Outbound frames are built here (server frames
+ * are never masked), header and payload apart, so one encoded payload can
+ * be shared by every subscriber (writev of the header, then the shared
+ * bytes - or one buffer holding both, built once).
+ */
+#ifndef XT_NET_WS_H
+#define XT_NET_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- HTTP request heads ------------------------------------------------------ */
+
+#define XT_HTTP_HEAD_MAX 8192 /* a larger request head is refused (431) */
+
+typedef struct xt_http_req {
+    int method;      /* enum http_method of http-parser (HTTP_GET = 1, ...) */
+    char path[512];  /* the request target's path, NUL-terminated, undecoded */
+    char query[512]; /* after '?', NUL-terminated, "" when none */
+    uint8_t keep_alive;
+    uint8_t upgrade_websocket; /* Upgrade: websocket and Connection: upgrade */
+    uint8_t ws_version_ok;     /* Sec-WebSocket-Version: 13 */
+    char ws_key[64];           /* Sec-WebSocket-Key, "" when absent or not
+                                  the base64 of 16 bytes (24 characters) */
+    uint64_t content_length;   /* 0 when absent */
+} xt_http_req_t;
+
+/* Opaque parser state, embedded by the caller (no allocation). */
+typedef struct xt_http_parser {
+    uint8_t opaque[256];
+} xt_http_parser_t;
+
+/* Call before each request head (again for the next request on a kept-alive
+ * connection). */
+void xt_http_parser_init(xt_http_parser_t *p);
+
+/* Parses one request head from the bytes given so far (the caller keeps
+ * them and passes the whole head each time, from its start). Returns the
+ * head's length in bytes when complete (req filled; the body, if any,
+ * follows), 0 when more bytes are needed, XT_EPARSE when the bytes are not
+ * HTTP/1.x (also: a version other than 1.0 or 1.1, or a Transfer-Encoding
+ * header, since only Content-Length bodies are supported), or XT_ERANGE when
+ * the head passes XT_HTTP_HEAD_MAX or a field does not fit req (path, query,
+ * or an Upgrade, Connection or Sec-WebSocket-* value over 255 bytes). The
+ * bytes are scanned once, incrementally; req is filled in one more pass when
+ * the head is complete. Once complete or failed, further calls return the
+ * same result. */
+int xt_http_parse_head(xt_http_parser_t *p, const uint8_t *buf, size_t len, xt_http_req_t *req);
+
+/* Writes the 101 Switching Protocols answer for key (Sec-WebSocket-Accept =
+ * base64(SHA-1(key + RFC 6455 GUID)), OpenSSL) into out, followed by a NUL
+ * when there is room. Returns its length, XT_ERANGE when cap is too small,
+ * XT_ENOMEM when OpenSSL fails (it allocates a digest context: this is not
+ * for a hot path). */
+int xt_ws_handshake_response(const char *key, char *out, size_t cap);
+
+/* Writes a complete HTTP/1.1 response with Content-Length (and
+ * "Connection: close" unless keep_alive, else "Connection: keep-alive"),
+ * then the body. content_type may be NULL (no Content-Type). A 426 also
+ * carries "Upgrade: websocket" and "Sec-WebSocket-Version: 13" (RFC 6455
+ * §4.4). Returns its length, XT_ERANGE when cap is too small, XT_EINVAL for a
+ * status outside 100-599 or a content_type over 127 bytes or holding control
+ * characters. */
+int xt_http_response(char *out, size_t cap, int status, const char *content_type, const char *body, size_t body_len,
+                     int keep_alive);
+
+/* ---- inbound frames ------------------------------------------------------------ */
+
+enum {
+    XT_WS_OP_CONT = 0x0,
+    XT_WS_OP_TEXT = 0x1,
+    XT_WS_OP_BINARY = 0x2,
+    XT_WS_OP_CLOSE = 0x8,
+    XT_WS_OP_PING = 0x9,
+    XT_WS_OP_PONG = 0xA,
+};
+
+/* Close codes (RFC 6455 §7.4.1) the reader reports. */
+enum {
+    XT_WS_CLOSE_NORMAL = 1000,
+    XT_WS_CLOSE_GOING_AWAY = 1001,
+    XT_WS_CLOSE_PROTOCOL = 1002,
+    XT_WS_CLOSE_BAD_DATA = 1007, /* text that is not UTF-8 */
+    XT_WS_CLOSE_POLICY = 1008,
+    XT_WS_CLOSE_TOO_BIG = 1009,
+    XT_WS_CLOSE_INTERNAL = 1011,
+};
+
+/* One complete message: a text or binary message (fragments joined), or a
+ * control frame (PING, PONG, CLOSE; for CLOSE, data holds the code and
+ * reason as sent). `data` is borrowed for the callback. */
+typedef struct xt_ws_msg {
+    int opcode;
+    const uint8_t *data;
+    size_t len;
+} xt_ws_msg_t;
+
+/* Returns 0 to go on, nonzero to stop feeding (the feed returns it). */
+typedef int (*xt_ws_msg_fn)(void *ctx, const xt_ws_msg_t *m);
+
+/* Per-connection reader. The caller gives the message buffer (its size is
+ * the largest message accepted) and keeps it as long as the reader. The
+ * reader must not move in memory between init and destroy (wslay keeps its
+ * address). The fields are private. */
+typedef struct xt_ws_reader {
+    void *frame_ctx; /* wslay_frame_context_ptr */
+    uint8_t *msg;
+    size_t msg_cap, msg_len;
+    int msg_opcode; /* of the message being reassembled, 0 = none */
+    uint8_t ctl[125];
+    size_t ctl_len;
+    int ctl_opcode;
+    int frame_opcode, frame_fin;
+    uint64_t frame_left; /* payload bytes of the current frame still to come */
+    const uint8_t *in;   /* the bytes being fed */
+    size_t in_len, in_pos;
+    int error; /* the close code after a violation, else 0 */
+} xt_ws_reader_t;
+
+/* Sets up a reader (wslay allocates its small frame context here, once per
+ * connection). Returns 0 or XT_ENOMEM. */
+int xt_ws_reader_init(xt_ws_reader_t *r, uint8_t *msg_buf, size_t msg_cap);
+void xt_ws_reader_destroy(xt_ws_reader_t *r);
+
+/* Feeds bytes read from the socket (any split). Calls fn for each complete
+ * message, in order. Returns 0 when all bytes were consumed, the callback's
+ * nonzero value when it stopped, or a negative close code (-1002, -1007,
+ * -1009) after a protocol violation: unmasked client frame, reserved bits or
+ * opcodes, a control frame over 125 bytes or fragmented, a continuation
+ * without a start, a new message inside a fragmented one, text that is not
+ * UTF-8, or a message over msg_cap; also a CLOSE of 1 byte, or with a code
+ * RFC 6455 §7.4 does not allow (valid: 1000-1003, 1007-1014, 3000-4999; 1002)
+ * or a reason that is not UTF-8 (1007). After a violation the reader stays
+ * failed (r->error) and every feed returns -r->error without calling fn.
+ * When fn stopped the feed, r->in_pos bytes of data were taken (the reader
+ * keeps those it has not processed yet): to go on, feed data + r->in_pos
+ * (len - r->in_pos bytes; 0 is fine). Any split of the same bytes gives the
+ * same calls of fn and the same result. */
+int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_msg_fn fn, void *ctx);
+
+/* ---- outbound frames ------------------------------------------------------------ */
+
+#define XT_WS_HEADER_MAX 10
+
+/* Writes the header of a final, unmasked frame of `opcode` carrying len
+ * payload bytes. Returns the header length (2, 4 or 10). */
+size_t xt_ws_frame_header(uint8_t out[XT_WS_HEADER_MAX], int opcode, uint64_t len);
+
+/* Writes a whole CLOSE frame (code, then reason cut to fit 123 bytes, at a
+ * UTF-8 character boundary) into out (at least 127 bytes). Code 0 writes a
+ * CLOSE without payload (no code, no reason). Returns its length. */
+size_t xt_ws_close_frame(uint8_t *out, uint16_t code, const char *reason);
+
+#endif

@@ -1,0 +1,1031 @@
+/* test_ws.c - the HTTP/WebSocket codec (src/net/ws.h): request heads (the
+ * upgrade, its faults, every split, the limits), the RFC 6455 accept key,
+ * responses, and inbound frames: fragmentation with interleaved control
+ * frames, every kind of protocol violation, UTF-8, the 16- and 64-bit
+ * lengths, identical results for every split of the same bytes, stopping
+ * and resuming; then the outbound frame headers and CLOSE frames. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <http_parser.h>
+
+#include "net/ws.h"
+#include "xt/error.h"
+
+/* ---- HTTP request heads ---------------------------------------------------------- */
+
+static const char upgrade_req[] = "GET /chat?room=1&x=2 HTTP/1.1\r\n"
+                                  "Host: server.example.com\r\n"
+                                  "Upgrade: websocket\r\n"
+                                  "Connection: Upgrade\r\n"
+                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                  "Origin: http://example.com\r\n"
+                                  "Sec-WebSocket-Protocol: chat, superchat\r\n"
+                                  "Sec-WebSocket-Version: 13\r\n"
+                                  "\r\n";
+
+/* Parses s whole with a fresh parser. */
+static int parse(const char *s, size_t n, xt_http_req_t *req)
+{
+    xt_http_parser_t p;
+    xt_http_parser_init(&p);
+    return xt_http_parse_head(&p, (const uint8_t *)s, n, req);
+}
+
+static int parse_str(const char *s, xt_http_req_t *req)
+{
+    return parse(s, strlen(s), req);
+}
+
+static void req_equal(const xt_http_req_t *a, const xt_http_req_t *b)
+{
+    assert_int_equal(a->method, b->method);
+    assert_string_equal(a->path, b->path);
+    assert_string_equal(a->query, b->query);
+    assert_int_equal(a->keep_alive, b->keep_alive);
+    assert_int_equal(a->upgrade_websocket, b->upgrade_websocket);
+    assert_int_equal(a->ws_version_ok, b->ws_version_ok);
+    assert_string_equal(a->ws_key, b->ws_key);
+    assert_true(a->content_length == b->content_length);
+}
+
+static void http_valid_upgrade(void **state)
+{
+    (void)state;
+    xt_http_req_t req;
+    size_t n = strlen(upgrade_req);
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s\x81\x85", upgrade_req); /* the first frame, right behind the head */
+    assert_int_equal(parse(buf, n + 2, &req), (int)n);
+    assert_int_equal(req.method, HTTP_GET);
+    assert_string_equal(req.path, "/chat");
+    assert_string_equal(req.query, "room=1&x=2");
+    assert_int_equal(req.keep_alive, 1);
+    assert_int_equal(req.upgrade_websocket, 1);
+    assert_int_equal(req.ws_version_ok, 1);
+    assert_string_equal(req.ws_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_true(req.content_length == 0);
+}
+
+static void http_header_forms(void **state)
+{
+    (void)state;
+    xt_http_req_t req;
+    /* any case, token lists, several Connection headers, folded lines, an
+     * empty header value, HTTP/1.0 */
+    const char *s = "GET / HTTP/1.0\r\nX-Empty:\r\nuPgRaDe: h2c, WebSocket\r\nconnection: keep-alive\r\n"
+                    "CONNECTION:  foo ,\tUPGRADE \r\nsec-websocket-version:  13 \r\n"
+                    "SEC-WEBSOCKET-KEY:   dGhlIHNhbXBsZSBub25jZQ==  \r\nX-Folded: a,\r\n b\r\n\r\n";
+    assert_int_equal(parse_str(s, &req), (int)strlen(s));
+    assert_int_equal(req.upgrade_websocket, 1);
+    assert_int_equal(req.ws_version_ok, 1);
+    assert_int_equal(req.keep_alive, 1);
+    assert_string_equal(req.ws_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_string_equal(req.path, "/");
+    assert_string_equal(req.query, "");
+    /* lookalike tokens do not count */
+    s = "GET / HTTP/1.1\r\nUpgrade: websockets\r\nConnection: upgraded\r\n\r\n";
+    assert_true(parse_str(s, &req) > 0);
+    assert_int_equal(req.upgrade_websocket, 0);
+    s = "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n\r\n";
+    assert_true(parse_str(s, &req) > 0);
+    assert_int_equal(req.upgrade_websocket, 0);
+    s = "GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n";
+    assert_true(parse_str(s, &req) > 0);
+    assert_int_equal(req.upgrade_websocket, 0);
+    /* bare LF line ends */
+    s = "GET /a?b HTTP/1.1\nUpgrade: websocket\nConnection: Upgrade\n\n";
+    assert_int_equal(parse_str(s, &req), (int)strlen(s));
+    assert_int_equal(req.upgrade_websocket, 1);
+    assert_string_equal(req.path, "/a");
+    assert_string_equal(req.query, "b");
+}
+
+static void http_missing_or_bad_key(void **state)
+{
+    (void)state;
+    xt_http_req_t req;
+    const char *s = "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    assert_int_equal(parse_str(s, &req), (int)strlen(s));
+    assert_int_equal(req.upgrade_websocket, 1);
+    assert_string_equal(req.ws_key, "");
+    static const char *bad[] = {
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=\r\n",   /* 23 characters */
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==A\r\n", /* 25 */
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub2*jZQ==\r\n",  /* not base64 */
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+        "Sec-WebSocket-Key:\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char h[512];
+        snprintf(h, sizeof h, "GET / HTTP/1.1\r\n%s\r\n", bad[i]);
+        assert_int_equal(parse_str(h, &req), (int)strlen(h));
+        assert_string_equal(req.ws_key, "");
+    }
+}
+
+static void http_wrong_version(void **state)
+{
+    (void)state;
+    xt_http_req_t req;
+    static const char *vers[] = {"8", "13, 8", "130", "1 3", "", "13\r\nSec-WebSocket-Version: 8"};
+    for (size_t i = 0; i < sizeof vers / sizeof vers[0]; i++) {
+        char h[256];
+        snprintf(h, sizeof h, "GET / HTTP/1.1\r\nSec-WebSocket-Version: %s\r\n\r\n", vers[i]);
+        assert_int_equal(parse_str(h, &req), (int)strlen(h));
+        assert_int_equal(req.ws_version_ok, 0);
+    }
+    assert_true(parse_str("GET / HTTP/1.1\r\n\r\n", &req) > 0);
+    assert_int_equal(req.ws_version_ok, 0);
+}
+
+static void http_not_upgrade(void **state)
+{
+    (void)state;
+    xt_http_req_t req;
+    const char *s = "GET /api/v1/depth?symbol=BTC-USD&levels=20 HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(parse_str(s, &req), (int)strlen(s));
+    assert_int_equal(req.method, HTTP_GET);
+    assert_string_equal(req.path, "/api/v1/depth");
+    assert_string_equal(req.query, "symbol=BTC-USD&levels=20");
+    assert_int_equal(req.keep_alive, 1);
+    assert_int_equal(req.upgrade_websocket, 0);
+    assert_string_equal(req.ws_key, "");
+    s = "GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
+    assert_true(parse_str(s, &req) > 0);
+    assert_int_equal(req.keep_alive, 0);
+    s = "GET / HTTP/1.0\r\n\r\n";
+    assert_true(parse_str(s, &req) > 0);
+    assert_int_equal(req.keep_alive, 0);
+    /* a body: the head's length is returned, the body is the caller's */
+    s = "POST /orders HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\nhello";
+    assert_int_equal(parse_str(s, &req), (int)strlen(s) - 5);
+    assert_int_equal(req.method, HTTP_POST);
+    assert_true(req.content_length == 5);
+    /* absolute-form */
+    s = "GET http://example.com:8080/x/y?z=1#frag HTTP/1.1\r\n\r\n";
+    assert_true(parse_str(s, &req) > 0);
+    assert_string_equal(req.path, "/x/y");
+    assert_string_equal(req.query, "z=1");
+    s = "OPTIONS * HTTP/1.1\r\n\r\n";
+    assert_true(parse_str(s, &req) > 0);
+    assert_int_equal(req.method, HTTP_OPTIONS);
+    assert_string_equal(req.path, "*");
+}
+
+static void http_split_everywhere(void **state)
+{
+    (void)state;
+    size_t n = strlen(upgrade_req);
+    xt_http_req_t whole, part;
+    assert_int_equal(parse(upgrade_req, n, &whole), (int)n);
+    for (size_t k = 0; k <= n; k++) { /* two calls: k bytes, then all */
+        xt_http_parser_t p;
+        xt_http_parser_init(&p);
+        memset(&part, 0xEE, sizeof part);
+        assert_int_equal(xt_http_parse_head(&p, (const uint8_t *)upgrade_req, k, &part), k == n ? (int)n : 0);
+        assert_int_equal(xt_http_parse_head(&p, (const uint8_t *)upgrade_req, n, &part), (int)n);
+        req_equal(&whole, &part);
+    }
+    xt_http_parser_t p; /* byte by byte */
+    xt_http_parser_init(&p);
+    for (size_t k = 1; k < n; k++)
+        assert_int_equal(xt_http_parse_head(&p, (const uint8_t *)upgrade_req, k, &part), 0);
+    assert_int_equal(xt_http_parse_head(&p, (const uint8_t *)upgrade_req, n, &part), (int)n);
+    req_equal(&whole, &part);
+    /* complete: the same answer again, also with more bytes behind */
+    char more[1024];
+    snprintf(more, sizeof more, "%s", upgrade_req);
+    memset(more + n, 'x', 100);
+    assert_int_equal(xt_http_parse_head(&p, (const uint8_t *)more, n + 100, &part), (int)n);
+    req_equal(&whole, &part);
+}
+
+static void http_too_large(void **state)
+{
+    (void)state;
+    static char big[XT_HTTP_HEAD_MAX + 256];
+    xt_http_req_t req;
+    int n = snprintf(big, sizeof big, "GET / HTTP/1.1\r\nX-Pad: ");
+    memset(big + n, 'a', sizeof big - (size_t)n);
+    assert_int_equal(parse(big, sizeof big, &req), XT_ERANGE);
+    assert_int_equal(parse(big, XT_HTTP_HEAD_MAX, &req), XT_ERANGE);
+    assert_int_equal(parse(big, XT_HTTP_HEAD_MAX - 1, &req), 0);
+    xt_http_parser_t p;
+    xt_http_parser_init(&p);
+    for (size_t k = 1; k < XT_HTTP_HEAD_MAX; k++)
+        assert_int_equal(xt_http_parse_head(&p, (const uint8_t *)big, k, &req), 0);
+    assert_int_equal(xt_http_parse_head(&p, (const uint8_t *)big, XT_HTTP_HEAD_MAX, &req), XT_ERANGE);
+    assert_int_equal(xt_http_parse_head(&p, (const uint8_t *)big, sizeof big, &req), XT_ERANGE);
+    /* a head of exactly XT_HTTP_HEAD_MAX bytes is fine */
+    static const char end[4] = {'\r', '\n', '\r', '\n'};
+    memcpy(big + XT_HTTP_HEAD_MAX - 4, end, sizeof end);
+    assert_int_equal(parse(big, sizeof big, &req), XT_HTTP_HEAD_MAX);
+    /* fields that do not fit req */
+    char h[2048];
+    n = snprintf(h, sizeof h, "GET /");
+    memset(h + n, 'p', 600);
+    snprintf(h + n + 600, sizeof h - (size_t)n - 600, " HTTP/1.1\r\n\r\n");
+    assert_int_equal(parse_str(h, &req), XT_ERANGE);
+    n = snprintf(h, sizeof h, "GET /?");
+    memset(h + n, 'q', 600);
+    snprintf(h + n + 600, sizeof h - (size_t)n - 600, " HTTP/1.1\r\n\r\n");
+    assert_int_equal(parse_str(h, &req), XT_ERANGE);
+    n = snprintf(h, sizeof h, "GET / HTTP/1.1\r\nConnection: ");
+    memset(h + n, 'c', 300);
+    snprintf(h + n + 300, sizeof h - (size_t)n - 300, "\r\n\r\n");
+    assert_int_equal(parse_str(h, &req), XT_ERANGE);
+    /* a long value of another header is fine */
+    n = snprintf(h, sizeof h, "GET /%.*s HTTP/1.1\r\nX-Long: ", 510, big + 100);
+    memset(h + n, 'c', 1000);
+    snprintf(h + n + 1000, sizeof h - (size_t)n - 1000, "\r\n\r\n");
+    assert_int_equal(parse_str(h, &req), (int)strlen(h));
+    assert_int_equal(strlen(req.path), 511);
+}
+
+static void http_garbage(void **state)
+{
+    (void)state;
+    xt_http_req_t req;
+    static const char *bad[] = {
+        "GARBAGE\r\n",
+        "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        "GET / HTTP/2.0\r\n\r\n",
+        "GET / HTTP/1.2\r\n\r\n",
+        "GET / HTTP/0.9\r\n\r\n",
+        "GET / FTP/1.1\r\n",
+        "GET /\x01 HTTP/1.1\r\n",
+        "GET / HTTP/1.1\r\nBad\"Header: x\r\n",
+        "GET / HTTP/1.1\r\nContent-Length: x\r\n",
+        "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\x81",
+        "\r\nGET / HTTP/1.1\r\n\r\nX",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = parse_str(bad[i], &req);
+        if (i == sizeof bad / sizeof bad[0] - 1) {
+            assert_int_equal(rc, (int)strlen(bad[i]) - 1); /* leading CRLF is allowed */
+            continue;
+        }
+        if (rc != XT_EPARSE)
+            fail_msg("case %zu: got %d", i, rc);
+        /* remembered */
+        xt_http_parser_t p;
+        xt_http_parser_init(&p);
+        size_t n = strlen(bad[i]);
+        int first = 0;
+        for (size_t k = 1; k <= n && first == 0; k++)
+            first = xt_http_parse_head(&p, (const uint8_t *)bad[i], k, &req);
+        assert_int_equal(first, XT_EPARSE);
+        assert_int_equal(xt_http_parse_head(&p, (const uint8_t *)bad[i], n, &req), XT_EPARSE);
+    }
+}
+
+static void http_reinit_next_request(void **state)
+{
+    (void)state;
+    const char *two = "GET /a HTTP/1.1\r\n\r\nGET /b?c HTTP/1.1\r\nConnection: close\r\n\r\n";
+    xt_http_parser_t p;
+    xt_http_req_t req;
+    xt_http_parser_init(&p);
+    int n = xt_http_parse_head(&p, (const uint8_t *)two, strlen(two), &req);
+    assert_int_equal(n, 19);
+    assert_string_equal(req.path, "/a");
+    xt_http_parser_init(&p);
+    int m = xt_http_parse_head(&p, (const uint8_t *)two + n, strlen(two) - (size_t)n, &req);
+    assert_int_equal(m, (int)strlen(two) - n);
+    assert_string_equal(req.path, "/b");
+    assert_string_equal(req.query, "c");
+    assert_int_equal(req.keep_alive, 0);
+}
+
+/* ---- responses ------------------------------------------------------------------- */
+
+static void ws_accept_rfc(void **state)
+{
+    (void)state;
+    char out[256];
+    const char *want = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    int n = xt_ws_handshake_response("dGhlIHNhbXBsZSBub25jZQ==", out, sizeof out);
+    assert_int_equal(n, (int)strlen(want));
+    assert_string_equal(out, want);
+    memset(out, 'Z', sizeof out);
+    assert_int_equal(xt_ws_handshake_response("dGhlIHNhbXBsZSBub25jZQ==", out, (size_t)n), n);
+    assert_memory_equal(out, want, (size_t)n);
+    assert_int_equal(out[n], 'Z'); /* no room for the NUL: none written */
+    assert_int_equal(xt_ws_handshake_response("dGhlIHNhbXBsZSBub25jZQ==", out, (size_t)n - 1), XT_ERANGE);
+    /* RFC 6455 §1.3 computes the key + GUID string the same way */
+    assert_int_equal(xt_ws_handshake_response("x3JJHMbDL1EzLkh9GBhXDw==", out, sizeof out), n);
+    assert_non_null(strstr(out, "\r\nSec-WebSocket-Accept: HSmrc0sMlYUkAGmm5OPpG2HaGWk=\r\n"));
+}
+
+static void http_responses(void **state)
+{
+    (void)state;
+    static const struct {
+        int status;
+        const char *line;
+    } want[] = {
+        {200, "HTTP/1.1 200 OK\r\n"},
+        {101, "HTTP/1.1 101 Switching Protocols\r\n"},
+        {400, "HTTP/1.1 400 Bad Request\r\n"},
+        {401, "HTTP/1.1 401 Unauthorized\r\n"},
+        {403, "HTTP/1.1 403 Forbidden\r\n"},
+        {404, "HTTP/1.1 404 Not Found\r\n"},
+        {405, "HTTP/1.1 405 Method Not Allowed\r\n"},
+        {409, "HTTP/1.1 409 Conflict\r\n"},
+        {426, "HTTP/1.1 426 Upgrade Required\r\n"},
+        {429, "HTTP/1.1 429 Too Many Requests\r\n"},
+        {431, "HTTP/1.1 431 Request Header Fields Too Large\r\n"},
+        {500, "HTTP/1.1 500 Internal Server Error\r\n"},
+        {503, "HTTP/1.1 503 Service Unavailable\r\n"},
+    };
+    char out[512];
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        int n = xt_http_response(out, sizeof out, want[i].status, NULL, NULL, 0, 0);
+        assert_true(n > 0);
+        assert_memory_equal(out, want[i].line, strlen(want[i].line));
+    }
+    const char *full = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\n"
+                       "Connection: keep-alive\r\n\r\n{\"a\":1}";
+    int n = xt_http_response(out, sizeof out, 200, "application/json", "{\"a\":1}", 7, 1);
+    assert_int_equal(n, (int)strlen(full));
+    assert_memory_equal(out, full, (size_t)n);
+    assert_int_equal(xt_http_response(out, (size_t)n, 200, "application/json", "{\"a\":1}", 7, 1), n);
+    assert_int_equal(xt_http_response(out, (size_t)n - 1, 200, "application/json", "{\"a\":1}", 7, 1), XT_ERANGE);
+    const char *closing = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    n = xt_http_response(out, sizeof out, 404, NULL, NULL, 0, 0);
+    assert_int_equal(n, (int)strlen(closing));
+    assert_memory_equal(out, closing, (size_t)n);
+    n = xt_http_response(out, sizeof out, 426, NULL, NULL, 0, 0);
+    assert_true(n > 0 && (size_t)n < sizeof out);
+    out[n] = '\0';
+    assert_non_null(strstr(out, "\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"));
+    assert_int_equal(xt_http_response(out, sizeof out, 200, "text/plain\r\nX: y", NULL, 0, 0), XT_EINVAL);
+    assert_int_equal(xt_http_response(out, sizeof out, 99, NULL, NULL, 0, 0), XT_EINVAL);
+    assert_int_equal(xt_http_response(out, sizeof out, 600, NULL, NULL, 0, 0), XT_EINVAL);
+}
+
+/* ---- inbound frames: helpers ----------------------------------------------------- */
+
+static const uint8_t mask_key[4] = {0x37, 0xfa, 0x21, 0x3d};
+
+/* Appends a client frame at out + *at. lenform 0: the shortest length
+ * encoding, else 126 or 127 forced. */
+static void put_frame_x(uint8_t *out, size_t *at, int fin, int rsv, int op, int masked, int lenform,
+                        const void *payload, size_t n)
+{
+    uint8_t *o = out + *at;
+    size_t h = 0;
+    o[h++] = (uint8_t)((fin ? 0x80 : 0) | (rsv << 4) | op);
+    uint8_t m = masked ? 0x80 : 0;
+    if (lenform == 0)
+        lenform = n < 126 ? 0 : n <= 0xFFFF ? 126 : 127;
+    if (lenform == 0) {
+        o[h++] = (uint8_t)(m | n);
+    } else if (lenform == 126) {
+        o[h++] = m | 126;
+        o[h++] = (uint8_t)(n >> 8);
+        o[h++] = (uint8_t)n;
+    } else {
+        o[h++] = m | 127;
+        for (int i = 0; i < 8; i++)
+            o[h++] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+    }
+    if (masked) {
+        memcpy(o + h, mask_key, 4);
+        h += 4;
+    }
+    const uint8_t *p = payload;
+    for (size_t i = 0; i < n; i++)
+        o[h + i] = masked ? (uint8_t)(p[i] ^ mask_key[i % 4]) : p[i];
+    *at += h + n;
+}
+
+static void put_frame(uint8_t *out, size_t *at, int fin, int op, const void *payload, size_t n)
+{
+    put_frame_x(out, at, fin, 0, op, 1, 0, payload, n);
+}
+
+/* The messages seen: opcode, length (4 bytes), data, one after another. */
+typedef struct rec {
+    uint8_t *log;
+    size_t len, cap;
+    int count;
+    int stop_every; /* return 1 from every stop_every-th message; 0 never */
+} rec_t;
+
+static int rec_fn(void *ctx, const xt_ws_msg_t *m)
+{
+    rec_t *r = ctx;
+    assert_true(r->len + 5 + m->len <= r->cap);
+    r->log[r->len++] = (uint8_t)m->opcode;
+    for (int i = 0; i < 4; i++)
+        r->log[r->len++] = (uint8_t)(m->len >> (8 * i));
+    if (m->len)
+        memcpy(r->log + r->len, m->data, m->len);
+    r->len += m->len;
+    r->count++;
+    return r->stop_every && r->count % r->stop_every == 0;
+}
+
+typedef struct result {
+    uint8_t *log;
+    size_t len;
+    int count;
+    int rc; /* of the last feed */
+} result_t;
+
+#define LOG_CAP (1u << 20)
+
+/* Feeds s[0..n) in pieces that end at cuts[0..ncuts) (then the rest), with
+ * a message buffer of cap bytes; resumes after a stop. */
+static result_t run_cuts(const uint8_t *s, size_t n, size_t cap, const size_t *cuts, size_t ncuts, int stop_every)
+{
+    xt_ws_reader_t r;
+    uint8_t *msg = malloc(cap ? cap : 1);
+    rec_t rec = {.log = malloc(LOG_CAP), .cap = LOG_CAP, .stop_every = stop_every};
+    assert_non_null(msg);
+    assert_non_null(rec.log);
+    assert_int_equal(xt_ws_reader_init(&r, msg, cap), 0);
+    size_t at = 0;
+    int rc = 0;
+    for (size_t i = 0; i <= ncuts; i++) {
+        size_t end = i < ncuts ? cuts[i] : n;
+        if (end < at)
+            continue;
+        for (;;) {
+            rc = xt_ws_reader_feed(&r, s + at, end - at, rec_fn, &rec);
+            if (rc < 0) {
+                assert_int_equal(r.error, -rc);
+                at = end;
+                break;
+            }
+            if (rc == 0) {
+                at = end;
+                break;
+            }
+            assert_int_equal(rc, 1);
+            assert_true(r.in_pos <= end - at);
+            at += r.in_pos;
+        }
+    }
+    if (rc < 0) { /* failed for good: calls nothing */
+        int before = rec.count;
+        assert_int_equal(xt_ws_reader_feed(&r, s, n, rec_fn, &rec), rc);
+        assert_int_equal(rec.count, before);
+    }
+    xt_ws_reader_destroy(&r);
+    free(msg);
+    return (result_t){.log = rec.log, .len = rec.len, .count = rec.count, .rc = rc};
+}
+
+static result_t run_whole(const uint8_t *s, size_t n, size_t cap)
+{
+    return run_cuts(s, n, cap, NULL, 0, 0);
+}
+
+static void same_result(const result_t *a, const result_t *b)
+{
+    assert_int_equal(a->rc, b->rc);
+    assert_int_equal(a->count, b->count);
+    assert_int_equal(a->len, b->len);
+    assert_memory_equal(a->log, b->log, a->len);
+}
+
+/* Every split gives the whole run's result: each cut position, byte by
+ * byte, and stops after every message. Returns the whole run's result. */
+static result_t run_all_splits(const uint8_t *s, size_t n, size_t cap)
+{
+    result_t whole = run_whole(s, n, cap);
+    size_t *cuts = malloc((n + 1) * sizeof *cuts);
+    assert_non_null(cuts);
+    for (size_t k = 0; k <= n; k++) {
+        result_t one = run_cuts(s, n, cap, &k, 1, 0);
+        same_result(&whole, &one);
+        free(one.log);
+    }
+    for (size_t k = 0; k <= n; k++)
+        cuts[k] = k;
+    result_t bytes = run_cuts(s, n, cap, cuts, n + 1, 0);
+    same_result(&whole, &bytes);
+    free(bytes.log);
+    result_t stops = run_cuts(s, n, cap, NULL, 0, 1);
+    same_result(&whole, &stops);
+    free(stops.log);
+    result_t both = run_cuts(s, n, cap, cuts, n + 1, 2);
+    same_result(&whole, &both);
+    free(both.log);
+    free(cuts);
+    return whole;
+}
+
+/* The i-th message of a result. */
+static void msg_at(const result_t *res, int i, int *op, const uint8_t **data, size_t *len)
+{
+    size_t at = 0;
+    for (int k = 0;; k++) {
+        assert_true(at + 5 <= res->len);
+        uint32_t n = res->log[at + 1] | (uint32_t)res->log[at + 2] << 8 | (uint32_t)res->log[at + 3] << 16 |
+                     (uint32_t)res->log[at + 4] << 24;
+        if (k == i) {
+            *op = res->log[at];
+            *data = res->log + at + 5;
+            *len = n;
+            return;
+        }
+        at += 5 + n;
+    }
+}
+
+static void expect_msg(const result_t *res, int i, int op, const void *data, size_t len)
+{
+    int got_op;
+    const uint8_t *got;
+    size_t got_len;
+    msg_at(res, i, &got_op, &got, &got_len);
+    assert_int_equal(got_op, op);
+    assert_int_equal(got_len, len);
+    if (len)
+        assert_memory_equal(got, data, len);
+}
+
+/* One stream through every split; its result. */
+static result_t check_stream(const uint8_t *s, size_t n, size_t cap, int want_rc, int want_count)
+{
+    result_t res = run_all_splits(s, n, cap);
+    assert_int_equal(res.rc, want_rc);
+    assert_int_equal(res.count, want_count);
+    return res;
+}
+
+static void check_fails(const uint8_t *s, size_t n, size_t cap, int want_rc, int want_count)
+{
+    result_t res = check_stream(s, n, cap, want_rc, want_count);
+    free(res.log);
+}
+
+/* ---- inbound frames: tests ------------------------------------------------------- */
+
+static void ws_text_single(void **state)
+{
+    (void)state;
+    uint8_t s[64];
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "Hello", 5);
+    /* RFC 6455 §5.7: a masked "Hello" */
+    static const uint8_t rfc[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
+    assert_memory_equal(s, rfc, sizeof rfc);
+    result_t res = check_stream(s, n, 64, 0, 1);
+    expect_msg(&res, 0, XT_WS_OP_TEXT, "Hello", 5);
+    free(res.log);
+}
+
+static void ws_fragmented_with_ping(void **state)
+{
+    (void)state;
+    uint8_t s[128];
+    size_t n = 0;
+    put_frame(s, &n, 0, XT_WS_OP_TEXT, "Hel", 3);
+    put_frame(s, &n, 1, XT_WS_OP_PING, "p", 1);
+    put_frame(s, &n, 0, XT_WS_OP_CONT, "", 0);
+    put_frame(s, &n, 1, XT_WS_OP_PONG, "", 0);
+    put_frame(s, &n, 1, XT_WS_OP_CONT, "lo", 2);
+    put_frame(s, &n, 0, XT_WS_OP_BINARY, "\x00\x01", 2);
+    put_frame(s, &n, 1, XT_WS_OP_CONT, "\x02", 1);
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "", 0);
+    put_frame(s, &n, 1, XT_WS_OP_CLOSE,
+              "\x03\xe8"
+              "bye",
+              5);
+    result_t res = check_stream(s, n, 16, 0, 6);
+    expect_msg(&res, 0, XT_WS_OP_PING, "p", 1);
+    expect_msg(&res, 1, XT_WS_OP_PONG, "", 0);
+    expect_msg(&res, 2, XT_WS_OP_TEXT, "Hello", 5);
+    expect_msg(&res, 3, XT_WS_OP_BINARY, "\x00\x01\x02", 3);
+    expect_msg(&res, 4, XT_WS_OP_TEXT, "", 0);
+    expect_msg(&res, 5, XT_WS_OP_CLOSE,
+               "\x03\xe8"
+               "bye",
+               5);
+    free(res.log);
+}
+
+static void ws_unmasked(void **state)
+{
+    (void)state;
+    uint8_t s[64];
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "ok", 2);
+    put_frame_x(s, &n, 1, 0, XT_WS_OP_TEXT, 0, 0, "Hello", 5);
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "never", 5);
+    check_fails(s, n, 64, -XT_WS_CLOSE_PROTOCOL, 1);
+    n = 0; /* unmasked control frame, empty */
+    put_frame_x(s, &n, 1, 0, XT_WS_OP_PING, 0, 0, "", 0);
+    check_fails(s, n, 64, -XT_WS_CLOSE_PROTOCOL, 0);
+}
+
+static void ws_rsv_and_opcodes(void **state)
+{
+    (void)state;
+    for (int rsv = 1; rsv < 8; rsv++) {
+        uint8_t s[64];
+        size_t n = 0;
+        put_frame_x(s, &n, 1, rsv, XT_WS_OP_TEXT, 1, 0, "x", 1);
+        check_fails(s, n, 64, -XT_WS_CLOSE_PROTOCOL, 0);
+        n = 0;
+        put_frame_x(s, &n, 1, rsv, XT_WS_OP_PING, 1, 0, "", 0);
+        check_fails(s, n, 64, -XT_WS_CLOSE_PROTOCOL, 0);
+    }
+    static const int bad_ops[] = {3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF};
+    for (size_t i = 0; i < sizeof bad_ops / sizeof bad_ops[0]; i++) {
+        uint8_t s[64];
+        size_t n = 0;
+        put_frame(s, &n, 1, bad_ops[i], "x", 1);
+        check_fails(s, n, 64, -XT_WS_CLOSE_PROTOCOL, 0);
+        n = 0;
+        put_frame(s, &n, 1, bad_ops[i], "", 0);
+        check_fails(s, n, 64, -XT_WS_CLOSE_PROTOCOL, 0);
+    }
+}
+
+static void ws_bad_control(void **state)
+{
+    (void)state;
+    uint8_t big[200], s[256];
+    memset(big, 'b', sizeof big);
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_PING, big, 125); /* the largest allowed */
+    result_t res = check_stream(s, n, 8, 0, 1);
+    expect_msg(&res, 0, XT_WS_OP_PING, big, 125);
+    free(res.log);
+    static const int ops[] = {XT_WS_OP_PING, XT_WS_OP_PONG, XT_WS_OP_CLOSE};
+    for (size_t i = 0; i < 3; i++) {
+        n = 0;
+        put_frame(s, &n, 1, ops[i], big, 126);
+        check_fails(s, n, 1024, -XT_WS_CLOSE_PROTOCOL, 0);
+        n = 0; /* fragmented */
+        put_frame(s, &n, 0, ops[i], "", 0);
+        check_fails(s, n, 1024, -XT_WS_CLOSE_PROTOCOL, 0);
+    }
+}
+
+static void ws_bad_fragmentation(void **state)
+{
+    (void)state;
+    uint8_t s[64];
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_CONT, "x", 1); /* continuation without start */
+    check_fails(s, n, 64, -XT_WS_CLOSE_PROTOCOL, 0);
+    n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "a", 1);
+    put_frame(s, &n, 0, XT_WS_OP_CONT, "", 0); /* after a whole message */
+    check_fails(s, n, 64, -XT_WS_CLOSE_PROTOCOL, 1);
+    n = 0;
+    put_frame(s, &n, 0, XT_WS_OP_TEXT, "a", 1);
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "b", 1); /* a new message inside one */
+    check_fails(s, n, 64, -XT_WS_CLOSE_PROTOCOL, 0);
+    n = 0;
+    put_frame(s, &n, 0, XT_WS_OP_BINARY, "a", 1);
+    put_frame(s, &n, 1, XT_WS_OP_PING, "", 0);
+    put_frame(s, &n, 0, XT_WS_OP_BINARY, "", 0);
+    check_fails(s, n, 64, -XT_WS_CLOSE_PROTOCOL, 1);
+}
+
+static void ws_too_big(void **state)
+{
+    (void)state;
+    uint8_t s[256], p[100];
+    memset(p, 'x', sizeof p);
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_BINARY, p, 10); /* exactly the cap */
+    put_frame(s, &n, 1, XT_WS_OP_BINARY, p, 11);
+    check_fails(s, n, 10, -XT_WS_CLOSE_TOO_BIG, 1);
+    n = 0;
+    put_frame(s, &n, 0, XT_WS_OP_TEXT, p, 6);
+    put_frame(s, &n, 1, XT_WS_OP_PING, p, 20); /* control frames do not count */
+    put_frame(s, &n, 0, XT_WS_OP_CONT, p, 4);
+    put_frame(s, &n, 1, XT_WS_OP_CONT, p, 1);
+    check_fails(s, n, 10, -XT_WS_CLOSE_TOO_BIG, 1);
+    n = 0; /* a huge 64-bit length: refused on its header and first byte */
+    s[n++] = 0x82;
+    s[n++] = 0xFF;
+    static const uint8_t len[8] = {0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    memcpy(s + n, len, 8);
+    n += 8;
+    memcpy(s + n, mask_key, 4);
+    n += 4;
+    s[n++] = 0;
+    check_fails(s, n, 1000, -XT_WS_CLOSE_TOO_BIG, 0);
+    s[3] = 0xFF; /* bit 63 set: wslay refuses it */
+    s[2] = 0xFF;
+    check_fails(s, n, 1000, -XT_WS_CLOSE_PROTOCOL, 0);
+    /* a message buffer of 0 bytes: only empty messages */
+    n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "", 0);
+    put_frame(s, &n, 1, XT_WS_OP_PING, "abc", 3);
+    put_frame(s, &n, 1, XT_WS_OP_BINARY, "a", 1);
+    check_fails(s, n, 0, -XT_WS_CLOSE_TOO_BIG, 2);
+}
+
+static void ws_bad_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t n;
+    } bad[] = {
+        {"\xC0\x80", 2},         /* overlong NUL */
+        {"\xC1\xBF", 2},         /* overlong */
+        {"\xE0\x80\x80", 3},     /* overlong */
+        {"\xE0\x9F\xBF", 3},     /* overlong U+07FF */
+        {"\xF0\x80\x80\x80", 4}, /* overlong */
+        {"\xF0\x8F\xBF\xBF", 4}, /* overlong U+FFFF */
+        {"\xED\xA0\x80", 3},     /* U+D800 */
+        {"\xED\xBF\xBF", 3},     /* U+DFFF */
+        {"\xF4\x90\x80\x80", 4}, /* U+110000 */
+        {"\xF5\x80\x80\x80", 4}, /* lead byte over F4 */
+        {"\xFE", 1},             /* never in UTF-8 */
+        {"\xFF", 1},             /* never in UTF-8 */
+        {"\x80", 1},             /* lone continuation */
+        {"a\xE2\x82", 3},        /* truncated at the end */
+        {"\xE2\x82"
+         "a",
+         3},                          /* truncated inside */
+        {"abcdefgh\xCE\xBA\xE1", 11}, /* after an ASCII run */
+        {"\xF0\x9D\x84", 3},          /* truncated 4-byte */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t s[64];
+        size_t n = 0;
+        put_frame(s, &n, 1, XT_WS_OP_TEXT, bad[i].s, bad[i].n);
+        check_fails(s, n, 64, -XT_WS_CLOSE_BAD_DATA, 0);
+        n = 0; /* the same bytes are a fine binary message */
+        put_frame(s, &n, 1, XT_WS_OP_BINARY, bad[i].s, bad[i].n);
+        check_fails(s, n, 64, 0, 1);
+        n = 0; /* fragmented: checked as a whole message */
+        put_frame(s, &n, 0, XT_WS_OP_TEXT, bad[i].s, 1);
+        put_frame(s, &n, 1, XT_WS_OP_PING, "", 0);
+        put_frame(s, &n, 1, XT_WS_OP_CONT, bad[i].s + 1, bad[i].n - 1);
+        check_fails(s, n, 64, -XT_WS_CLOSE_BAD_DATA, 1);
+    }
+}
+
+static void ws_utf8_split_fragments(void **state)
+{
+    (void)state;
+    /* U+007F U+0080 U+07FF U+0800 U+D7FF U+E000 U+FFFF U+10000 U+10FFFF, € and 𝄞 */
+    static const char text[] = "\x7F\xC2\x80\xDF\xBF\xE0\xA0\x80\xED\x9F\xBF\xEE\x80\x80\xEF\xBF\xBF"
+                               "\xF0\x90\x80\x80\xF4\x8F\xBF\xBF\xE2\x82\xAC\xF0\x9D\x84\x9E";
+    size_t tn = sizeof text - 1;
+    for (size_t k = 0; k <= tn; k++) { /* two fragments, split at every byte */
+        uint8_t s[128];
+        size_t n = 0;
+        put_frame(s, &n, 0, XT_WS_OP_TEXT, text, k);
+        put_frame(s, &n, 1, XT_WS_OP_PONG, "", 0);
+        put_frame(s, &n, 1, XT_WS_OP_CONT, text + k, tn - k);
+        result_t res = run_whole(s, n, 64);
+        assert_int_equal(res.rc, 0);
+        assert_int_equal(res.count, 2);
+        expect_msg(&res, 1, XT_WS_OP_TEXT, text, tn);
+        free(res.log);
+    }
+    uint8_t s[256];
+    size_t n = 0;
+    for (size_t i = 0; i < tn; i++) /* one byte per fragment */
+        put_frame(s, &n, i + 1 == tn, i ? XT_WS_OP_CONT : XT_WS_OP_TEXT, text + i, 1);
+    result_t res = check_stream(s, n, 64, 0, 1);
+    expect_msg(&res, 0, XT_WS_OP_TEXT, text, tn);
+    free(res.log);
+}
+
+static void ws_close_payloads(void **state)
+{
+    (void)state;
+    static const unsigned ok[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999};
+    static const unsigned bad[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint8_t s[64], p[2] = {(uint8_t)(ok[i] >> 8), (uint8_t)ok[i]};
+        size_t n = 0;
+        put_frame(s, &n, 1, XT_WS_OP_CLOSE, p, 2);
+        check_fails(s, n, 0, 0, 1);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t s[64], p[2] = {(uint8_t)(bad[i] >> 8), (uint8_t)bad[i]};
+        size_t n = 0;
+        put_frame(s, &n, 1, XT_WS_OP_CLOSE, p, 2);
+        check_fails(s, n, 0, -XT_WS_CLOSE_PROTOCOL, 0);
+    }
+    uint8_t s[64];
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_CLOSE, "", 0); /* no code: fine */
+    check_fails(s, n, 0, 0, 1);
+    n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_CLOSE, "\x03", 1); /* one byte */
+    check_fails(s, n, 0, -XT_WS_CLOSE_PROTOCOL, 0);
+    n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_CLOSE, "\x03\xe8\xce\xba\xe1\xbd\xb9", 7); /* UTF-8 reason */
+    check_fails(s, n, 0, 0, 1);
+    n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_CLOSE, "\x03\xe8\xce\xba\xe1\xbd", 6); /* truncated reason */
+    check_fails(s, n, 0, -XT_WS_CLOSE_BAD_DATA, 0);
+}
+
+static void ws_lengths(void **state)
+{
+    (void)state;
+    size_t big = 70000;
+    uint8_t *p = malloc(big), *s = malloc(2 * big + 64);
+    assert_non_null(p);
+    assert_non_null(s);
+    for (size_t i = 0; i < big; i++)
+        p[i] = (uint8_t)(i * 7 + 3);
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_BINARY, p, 126);   /* smallest 16-bit */
+    put_frame(s, &n, 1, XT_WS_OP_BINARY, p, 300);   /* 16-bit */
+    put_frame(s, &n, 1, XT_WS_OP_BINARY, p, 65535); /* largest 16-bit */
+    put_frame(s, &n, 0, XT_WS_OP_BINARY, p, 65536); /* smallest 64-bit */
+    put_frame(s, &n, 1, XT_WS_OP_CONT, p + 65536, big - 65536);
+    assert_int_equal(s[1], 0x80 | 126);
+    result_t whole = run_whole(s, n, big);
+    assert_int_equal(whole.rc, 0);
+    assert_int_equal(whole.count, 4);
+    expect_msg(&whole, 0, XT_WS_OP_BINARY, p, 126);
+    expect_msg(&whole, 1, XT_WS_OP_BINARY, p, 300);
+    expect_msg(&whole, 2, XT_WS_OP_BINARY, p, 65535);
+    expect_msg(&whole, 3, XT_WS_OP_BINARY, p, big);
+    size_t *cuts = malloc((n + 1) * sizeof *cuts);
+    assert_non_null(cuts);
+    for (size_t k = 0; k <= n; k++)
+        cuts[k] = k;
+    result_t bytes = run_cuts(s, n, big, cuts, n + 1, 0);
+    same_result(&whole, &bytes);
+    for (size_t k = 0; k <= n; k++)
+        cuts[k] = k * 4093 % (n + 1);
+    result_t odd = run_cuts(s, n, big, cuts, n / 4093 + 1, 1);
+    same_result(&whole, &odd);
+    free(whole.log);
+    free(bytes.log);
+    free(odd.log);
+    free(cuts);
+    /* non-minimal length encodings are refused */
+    n = 0;
+    put_frame_x(s, &n, 1, 0, XT_WS_OP_BINARY, 1, 126, p, 125);
+    check_fails(s, n, big, -XT_WS_CLOSE_PROTOCOL, 0);
+    n = 0;
+    put_frame_x(s, &n, 1, 0, XT_WS_OP_BINARY, 1, 127, p, 65535);
+    check_fails(s, n, big, -XT_WS_CLOSE_PROTOCOL, 0);
+    free(p);
+    free(s);
+}
+
+static void ws_every_split(void **state)
+{
+    (void)state;
+    uint8_t s[1024], p[300];
+    for (size_t i = 0; i < sizeof p; i++)
+        p[i] = (uint8_t)i;
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "{\"op\":\"subscribe\"}", 18);
+    put_frame(s, &n, 0, XT_WS_OP_TEXT, "\xE2\x82", 2);
+    put_frame(s, &n, 1, XT_WS_OP_PING, "12345678", 8);
+    put_frame(s, &n, 1, XT_WS_OP_CONT, "\xAC", 1);
+    put_frame(s, &n, 1, XT_WS_OP_BINARY, p, 300);
+    put_frame(s, &n, 1, XT_WS_OP_PONG, "", 0);
+    put_frame(s, &n, 1, XT_WS_OP_CLOSE, "\x03\xe8", 2);
+    size_t good = n;
+    result_t res = check_stream(s, n, 512, 0, 6);
+    expect_msg(&res, 1, XT_WS_OP_PING, "12345678", 8);
+    expect_msg(&res, 2, XT_WS_OP_TEXT, "\xE2\x82\xAC", 3);
+    expect_msg(&res, 3, XT_WS_OP_BINARY, p, 300);
+    free(res.log);
+    /* ending in a violation, or in the middle of a frame */
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "\xFF", 1);
+    check_fails(s, n, 512, -XT_WS_CLOSE_BAD_DATA, 6);
+    check_fails(s, good + 5, 512, 0, 6);
+    check_fails(s, good - 1, 512, 0, 5);
+}
+
+static void ws_stop_and_resume(void **state)
+{
+    (void)state;
+    uint8_t s[128];
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "one", 3);
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "two", 3);
+    put_frame(s, &n, 1, XT_WS_OP_CLOSE, "", 0);
+    uint8_t msg[16];
+    xt_ws_reader_t r;
+    rec_t rec = {.log = malloc(1024), .cap = 1024, .stop_every = 1};
+    assert_int_equal(xt_ws_reader_init(&r, msg, sizeof msg), 0);
+    assert_int_equal(xt_ws_reader_feed(&r, s, n, rec_fn, &rec), 1);
+    assert_int_equal(rec.count, 1);
+    assert_int_equal(r.in_pos, n); /* all taken: wslay holds the rest */
+    assert_int_equal(xt_ws_reader_feed(&r, NULL, 0, rec_fn, &rec), 1);
+    assert_int_equal(xt_ws_reader_feed(&r, s + n, 0, rec_fn, &rec), 1);
+    assert_int_equal(rec.count, 3);
+    rec.stop_every = 0;
+    assert_int_equal(xt_ws_reader_feed(&r, NULL, 0, rec_fn, &rec), 0);
+    assert_int_equal(rec.count, 3);
+    xt_ws_reader_destroy(&r);
+    xt_ws_reader_destroy(&r); /* twice is fine */
+    free(rec.log);
+}
+
+/* ---- outbound frames ------------------------------------------------------------- */
+
+static void ws_frame_headers(void **state)
+{
+    (void)state;
+    uint8_t h[XT_WS_HEADER_MAX];
+    assert_int_equal(xt_ws_frame_header(h, XT_WS_OP_TEXT, 0), 2);
+    assert_memory_equal(h, "\x81\x00", 2);
+    assert_int_equal(xt_ws_frame_header(h, XT_WS_OP_BINARY, 125), 2);
+    assert_memory_equal(h, "\x82\x7D", 2);
+    assert_int_equal(xt_ws_frame_header(h, XT_WS_OP_TEXT, 126), 4);
+    assert_memory_equal(h, "\x81\x7E\x00\x7E", 4);
+    assert_int_equal(xt_ws_frame_header(h, XT_WS_OP_TEXT, 65535), 4);
+    assert_memory_equal(h, "\x81\x7E\xFF\xFF", 4);
+    assert_int_equal(xt_ws_frame_header(h, XT_WS_OP_TEXT, 65536), 10);
+    assert_memory_equal(h, "\x81\x7F\x00\x00\x00\x00\x00\x01\x00\x00", 10);
+    assert_int_equal(xt_ws_frame_header(h, XT_WS_OP_PONG, 0x0102030405060708ull), 10);
+    assert_memory_equal(h, "\x8A\x7F\x01\x02\x03\x04\x05\x06\x07\x08", 10);
+}
+
+static void ws_close_frames(void **state)
+{
+    (void)state;
+    uint8_t out[127];
+    assert_int_equal(xt_ws_close_frame(out, 1000, "bye"), 7);
+    assert_memory_equal(out,
+                        "\x88\x05\x03\xE8"
+                        "bye",
+                        7);
+    assert_int_equal(xt_ws_close_frame(out, 1001, NULL), 4);
+    assert_memory_equal(out, "\x88\x02\x03\xE9", 4);
+    assert_int_equal(xt_ws_close_frame(out, 0, "ignored"), 2);
+    assert_memory_equal(out, "\x88\x00", 2);
+    char reason[200];
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = '\0';
+    assert_int_equal(xt_ws_close_frame(out, 1008, reason), 127);
+    assert_int_equal(out[1], 125);
+    /* a 2-byte character straddling byte 123 is left out whole */
+    memcpy(reason + 122, "\xCE\xBA", 2);
+    assert_int_equal(xt_ws_close_frame(out, 1008, reason), 4 + 122);
+    memset(reason, 'r', sizeof reason - 1);
+    memcpy(reason + 121, "\xE2\x82\xAC", 3);
+    assert_int_equal(xt_ws_close_frame(out, 1008, reason), 4 + 121);
+    memset(reason, 'r', sizeof reason - 1);
+    memcpy(reason + 120, "\xE2\x82\xAC", 3); /* ends exactly at 123 */
+    assert_int_equal(xt_ws_close_frame(out, 1008, reason), 4 + 123);
+    /* what we send, our own reader accepts (once masked) */
+    uint8_t s[160];
+    size_t n = 0;
+    size_t len = xt_ws_close_frame(out, 1011, reason);
+    put_frame(s, &n, 1, XT_WS_OP_CLOSE, out + 2, len - 2);
+    check_fails(s, n, 0, 0, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(http_valid_upgrade),
+        cmocka_unit_test(http_header_forms),
+        cmocka_unit_test(http_missing_or_bad_key),
+        cmocka_unit_test(http_wrong_version),
+        cmocka_unit_test(http_not_upgrade),
+        cmocka_unit_test(http_split_everywhere),
+        cmocka_unit_test(http_too_large),
+        cmocka_unit_test(http_garbage),
+        cmocka_unit_test(http_reinit_next_request),
+        cmocka_unit_test(ws_accept_rfc),
+        cmocka_unit_test(http_responses),
+        cmocka_unit_test(ws_text_single),
+        cmocka_unit_test(ws_fragmented_with_ping),
+        cmocka_unit_test(ws_unmasked),
+        cmocka_unit_test(ws_rsv_and_opcodes),
+        cmocka_unit_test(ws_bad_control),
+        cmocka_unit_test(ws_bad_fragmentation),
+        cmocka_unit_test(ws_too_big),
+        cmocka_unit_test(ws_bad_utf8),
+        cmocka_unit_test(ws_utf8_split_fragments),
+        cmocka_unit_test(ws_close_payloads),
+        cmocka_unit_test(ws_lengths),
+        cmocka_unit_test(ws_every_split),
+        cmocka_unit_test(ws_stop_and_resume),
+        cmocka_unit_test(ws_frame_headers),
+        cmocka_unit_test(ws_close_frames),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
