@@ -5,8 +5,8 @@
 # On a system without dpkg it only checks that the tools are on PATH.
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config libisal-dev libssl-dev libwslay-dev libhttp-parser-dev)
-test_pkgs=(libcmocka-dev clang clang-format clang-tidy libclang-rt-14-dev llvm python3)
+build_pkgs=(build-essential cmake pkg-config libisal-dev libssl-dev libwslay-dev libhttp-parser-dev libjansson-dev)
+test_pkgs=(libcmocka-dev clang clang-format clang-tidy libclang-rt-14-dev llvm python3 python3-websockets)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

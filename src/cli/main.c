@@ -21,6 +21,7 @@ static void usage(FILE *f)
                "                           inspect, check or repair a data directory\n"
                "  serve [--config FILE]    run the order-entry server (embedded defaults without a config)\n"
                "  loadgen [options]        drive a server with many connections, measure acks\n"
+               "  wsbench [options]        many market-data WebSocket clients: delivered/s, latency, memory\n"
                "  bench engine|journal|echo  the benchmarks (docs/bench.md)\n"
                "  version                  print the version\n"
                "  help                     this text\n"
@@ -71,6 +72,8 @@ int main(int argc, char **argv)
         return xt_cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "loadgen") == 0)
         return xt_cmd_loadgen(argc - 1, argv + 1);
+    if (strcmp(cmd, "wsbench") == 0)
+        return xt_cmd_wsbench(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("xtrading %s\n", XT_VERSION);
         return 0;

@@ -21,7 +21,7 @@
 
 #define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-enum kind { K_U32, K_U64, K_POW2, K_LISTEN, K_PATH, K_CREDS, K_FSYNC };
+enum kind { K_U32, K_U64, K_POW2, K_LISTEN, K_PATH, K_CREDS, K_FSYNC, K_MD_LISTEN };
 
 typedef struct cfg_key {
     const char *section, *name;
@@ -68,11 +68,21 @@ static const cfg_key_t keys[] = {
     U32("engine", "max_orders", engine.max_orders, 1, 1u << 30),
     U32("engine", "max_levels", engine.max_levels, 1, UINT32_MAX - 1),
     U32("engine", "max_instruments", engine.max_instruments, 1, 1u << 24),
+    {"md", "listen", K_MD_LISTEN, 0, 0, 0},
+    U32("md", "max_connections", md_max_connections, 1, 1000000),
+    U64("md", "output_limit", md_output_limit, 65536, UINT64_C(1) << 40),
+    U32("md", "max_subscriptions", md_max_subscriptions, 1, 4096),
+    U32("md", "max_message", md_max_message, 256, 1u << 20),
+    U32("md", "messages_per_s", md_messages_per_s, 1, 1000000),
+    U32("md", "ping_ms", md_ping_ms, 100, 3600000),
+    U32("md", "tape", md_tape, 1, 1000000),
+    U32("md", "max_levels", md_max_levels, 20, 1u << 24),
+    {"md", "feed_records", K_POW2, F(md_feed_records), 1024, 1u << 26},
     U32("debug", "engine_delay_us", engine_delay_us, 0, 1000000),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"server", "journal", "limits", "engine", "debug"};
+static const char *const sections[] = {"server", "journal", "limits", "engine", "md", "debug"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 #define SEC_NONE (-1)
 #define SEC_INSTRUMENT ((int)NSECTIONS)
@@ -81,7 +91,7 @@ static const char *const sections[] = {"server", "journal", "limits", "engine", 
 static const struct {
     const char *symbol, *tick, *lot, *ref, *band;
 } demo_instruments[] = {
-    {"600519.SH", "0.01", "100", "1700.00", "10"},
+    {"600519.SH", "0.01", "100", "1700.00", "10"}, /* tz Asia/Shanghai: see demo_instrument() */
     {"000001.SZ", "0.01", "100", "11.50", "10"},
     {"BTC-USDT", "0.01", "0.0001", NULL, NULL},
     {"ETH-USDT", "0.01", "0.001", NULL, NULL},
@@ -211,17 +221,30 @@ void xt_config_defaults(xt_server_config_t *c)
     c->burst = 10000;
     c->open_orders = 100000;
     xt_engine_config_default(&c->engine);
+    set_str(c->md_host, sizeof c->md_host, "127.0.0.1");
+    c->md_port = 8080;
+    c->md_max_connections = 60000;
+    c->md_output_limit = 4194304;
+    c->md_max_subscriptions = 64;
+    c->md_max_message = 4096;
+    c->md_messages_per_s = 50;
+    c->md_ping_ms = 20000;
+    c->md_tape = 1000;
+    c->md_max_levels = 10000;
+    c->md_feed_records = 262144;
     c->engine_delay_us = 0;
     c->n_instruments = sizeof demo_instruments / sizeof demo_instruments[0];
-    for (size_t i = 0; i < c->n_instruments; i++)
+    for (size_t i = 0; i < c->n_instruments; i++) {
         demo_instrument(&c->instruments[i], i);
+        c->tz_offset[i] = demo_instruments[i].ref ? 8 * 3600 : 0; /* the A-shares trade in Asia/Shanghai */
+    }
 }
 
 /* ---- values ----------------------------------------------------------- */
 
 /* "host:port": IPv4 dotted, "localhost" (stored as 127.0.0.1) or "*"
  * (stored as 0.0.0.0); port 0..65535. */
-static int set_listen(xt_server_config_t *c, const char *v, char *why, size_t whylen)
+static int set_listen(char *out_host, uint16_t *out_port, const char *key, const char *v, char *why, size_t whylen)
 {
     char q[56], host[64];
     const char *colon = strrchr(v, ':');
@@ -238,12 +261,11 @@ static int set_listen(xt_server_config_t *c, const char *v, char *why, size_t wh
         strcpy(host, "127.0.0.1");
     else if (inet_pton(AF_INET, host, &a) != 1)
         goto bad;
-    set_str(c->listen_host, sizeof c->listen_host, host);
-    c->listen_port = (uint16_t)port;
+    set_str(out_host, 64, host);
+    *out_port = (uint16_t)port;
     return 0;
 bad:
-    say(why, whylen, "server.listen must be host:port (IPv4 address, localhost or *; port 0..65535), got %s",
-        quoted(v, q));
+    say(why, whylen, "%s must be host:port (IPv4 address, localhost or *; port 0..65535), got %s", key, quoted(v, q));
     return -1;
 }
 
@@ -303,7 +325,8 @@ static int set_value(xt_server_config_t *c, const cfg_key_t *k, const char *v, c
                      size_t whylen)
 {
     switch (k->kind) {
-    case K_LISTEN: return set_listen(c, v, why, whylen);
+    case K_LISTEN: return set_listen(c->listen_host, &c->listen_port, "server.listen", v, why, whylen);
+    case K_MD_LISTEN: return set_listen(c->md_host, &c->md_port, "md.listen", v, why, whylen);
     case K_PATH:
     case K_CREDS: return set_path(c, k, v, base, why, whylen);
     case K_FSYNC: return set_fsync(c, v, why, whylen);
@@ -358,6 +381,7 @@ typedef struct loader {
     /* the instrument section being read */
     int in_inst;
     unsigned seen;
+    int32_t tz;
     xt_instrument_def_t def;
     char *why;
     size_t whylen;
@@ -418,6 +442,7 @@ static int finish_instrument(loader_t *L)
                        "[instrument %s]: invalid definition: no whole lot between min and max, or a price band "
                        "outside the price range",
                        d->symbol);
+    L->c->tz_offset[L->c->n_instruments] = L->tz;
     L->c->instruments[L->c->n_instruments++] = *d;
     return 0;
 }
@@ -440,6 +465,7 @@ static int begin_instrument(loader_t *L, char *sym)
     set_str(L->def.symbol, sizeof L->def.symbol, sym);
     L->inst_line[c->n_instruments] = L->line;
     L->seen = 0;
+    L->tz = 0;
     L->in_inst = 1;
     L->section = SEC_INSTRUMENT;
     return 0;
@@ -464,11 +490,50 @@ static int do_section(loader_t *L, char *s)
     if (strncmp(name, "instrument", 10) == 0 && is_space(name[10]))
         return begin_instrument(L, trim(name + 11));
     return fail_at(L, L->line,
-                   "unknown section '%.40s' (want server, journal, limits, engine, debug or instrument SYMBOL)", name);
+                   "unknown section '%.40s' (want server, journal, limits, engine, md, debug or instrument SYMBOL)",
+                   name);
+}
+
+static const struct {
+    const char *name;
+    int32_t offset;
+} fixed_zones[] = {{"UTC", 0},
+                   {"Asia/Shanghai", 8 * 3600},
+                   {"Asia/Hong_Kong", 8 * 3600},
+                   {"Asia/Singapore", 8 * 3600},
+                   {"Asia/Tokyo", 9 * 3600},
+                   {"Asia/Seoul", 9 * 3600},
+                   {"Asia/Kolkata", 5 * 3600 + 1800},
+                   {"Asia/Dubai", 4 * 3600}};
+
+int xt_config_parse_tz(const char *s, int32_t *offset_s)
+{
+    for (size_t i = 0; i < sizeof fixed_zones / sizeof fixed_zones[0]; i++)
+        if (strcmp(s, fixed_zones[i].name) == 0) {
+            *offset_s = fixed_zones[i].offset;
+            return 0;
+        }
+    if ((s[0] != '+' && s[0] != '-') || strlen(s) != 6 || s[3] != ':')
+        return -1;
+    for (int i = 1; i < 6; i++)
+        if (i != 3 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    int h = (s[1] - '0') * 10 + (s[2] - '0'), m = (s[4] - '0') * 10 + (s[5] - '0');
+    if (h > 14 || m > 59)
+        return -1;
+    *offset_s = (s[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
+    return 0;
 }
 
 static int inst_key(loader_t *L, const char *key, const char *v)
 {
+    if (strcmp(key, "tz") == 0) {
+        char q[56];
+        if (xt_config_parse_tz(v, &L->tz) != 0)
+            return fail_at(L, L->line, "bad tz %s (want UTC, +HH:MM, -HH:MM or a name such as Asia/Shanghai)",
+                           quoted(v, q));
+        return 0;
+    }
     xt_instrument_def_t *d = &L->def;
     xt_decimal_t *vals[NINST_KEYS] = {&d->tick, &d->lot, &d->min_qty, &d->max_qty, &d->ref_price, &d->band_pct};
     char q[56];
@@ -608,6 +673,7 @@ static void print_key(const xt_server_config_t *c, const cfg_key_t *k, FILE *f)
     const void *p = (const char *)c + k->off;
     switch (k->kind) {
     case K_LISTEN: fprintf(f, "listen = %s:%u\n", c->listen_host, (unsigned)c->listen_port); break;
+    case K_MD_LISTEN: fprintf(f, "listen = %s:%u\n", c->md_host, (unsigned)c->md_port); break;
     case K_PATH:
     case K_CREDS: print_path(f, k->name, p); break;
     case K_FSYNC:
@@ -624,8 +690,9 @@ static void print_key(const xt_server_config_t *c, const cfg_key_t *k, FILE *f)
     }
 }
 
-static void print_instrument(const xt_instrument_def_t *d, FILE *f)
+static void print_instrument(const xt_server_config_t *c, uint32_t i, FILE *f)
 {
+    const xt_instrument_def_t *d = &c->instruments[i];
     char b[XT_DECIMAL_BUFSZ];
     fprintf(f, "\n[instrument %s]\n", d->symbol);
     xt_decimal_format(d->tick, b);
@@ -646,6 +713,11 @@ static void print_instrument(const xt_instrument_def_t *d, FILE *f)
         xt_decimal_format(d->band_pct, b);
         fprintf(f, "band = %s\n", b);
     }
+    int32_t tz = c->tz_offset[i], a = tz < 0 ? -tz : tz;
+    if (tz == 0)
+        fprintf(f, "tz = UTC\n");
+    else
+        fprintf(f, "tz = %c%02d:%02d\n", tz < 0 ? '-' : '+', (int)(a / 3600), (int)(a % 3600 / 60));
 }
 
 void xt_config_print(const xt_server_config_t *c, FILE *f)
@@ -660,5 +732,5 @@ void xt_config_print(const xt_server_config_t *c, FILE *f)
         print_key(c, &keys[i], f);
     }
     for (uint32_t i = 0; i < c->n_instruments; i++)
-        print_instrument(&c->instruments[i], f);
+        print_instrument(c, i, f);
 }

@@ -35,10 +35,22 @@
  *   engine.max_orders = 1048576
  *   engine.max_levels = 262144
  *   engine.max_instruments = 1024
+ *   md.listen = 127.0.0.1:8080           HTTP/WebSocket market data (docs/websocket.md)
+ *   md.max_connections = 60000
+ *   md.output_limit = 4194304            bytes queued to one WebSocket connection
+ *   md.max_subscriptions = 64            per connection
+ *   md.max_message = 4096                bytes of one inbound WebSocket message
+ *   md.messages_per_s = 50               inbound messages per connection per second
+ *   md.ping_ms = 20000                   server ping interval; no pong by the next: closed
+ *   md.tape = 1000                       recent trades kept per instrument
+ *   md.max_levels = 10000                depth levels kept per side per instrument
+ *   md.feed_records = 262144             engine -> market-data ring (power of two)
  *   debug.engine_delay_us = 0            test hook: the engine thread sleeps this long per batch
  *   [instrument SYM]  tick, lot (required); min, max (quantities), ref (price)
  *                     and band (percent, needs ref) optional - decimals as in
- *                     docs/replay-format.md
+ *                     docs/replay-format.md; tz (UTC, +HH:MM, -HH:MM or
+ *                     Asia/Shanghai-like names of fixed-offset zones) for
+ *                     market-data candles, default UTC
  */
 #ifndef XT_SERVER_CONFIG_H
 #define XT_SERVER_CONFIG_H
@@ -70,11 +82,18 @@ typedef struct xt_server_config {
     uint32_t rate, burst, open_orders;
     /* engine */
     xt_engine_config_t engine;
+    /* md */
+    char md_host[64];
+    uint16_t md_port;
+    uint32_t md_max_connections, md_max_subscriptions, md_max_message, md_messages_per_s, md_ping_ms;
+    uint64_t md_output_limit;
+    uint32_t md_tape, md_max_levels, md_feed_records;
     /* debug */
     uint32_t engine_delay_us;
     /* instruments, in the order given */
     uint32_t n_instruments;
     xt_instrument_def_t instruments[XT_CONFIG_MAX_INSTRUMENTS];
+    int32_t tz_offset[XT_CONFIG_MAX_INSTRUMENTS]; /* seconds east of UTC, per instrument */
 } xt_server_config_t;
 
 /* The embedded defaults: the settings above, and the demo instruments of
@@ -94,6 +113,11 @@ int xt_config_set(xt_server_config_t *c, const char *key, const char *value, cha
  * anything else (empty, sign, space, overflow). Shared by the config and
  * credentials parsers. */
 int xt_config_parse_uint(const char *s, uint64_t *out);
+
+/* A time zone for candles: "UTC", "+HH:MM", "-HH:MM" or a fixed-offset
+ * zone name (Asia/Shanghai, Asia/Hong_Kong, Asia/Singapore, Asia/Tokyo,
+ * Asia/Seoul, Asia/Kolkata, Asia/Dubai). Returns 0 or -1. */
+int xt_config_parse_tz(const char *s, int32_t *offset_s);
 
 /* Prints the effective settings in the config file format (loadable again). */
 void xt_config_print(const xt_server_config_t *c, FILE *f);

@@ -255,6 +255,49 @@ static void wait_for_gateway(xt_server_t *s)
     }
 }
 
+void xt_server_sink(void *ctx, const xt_event_batch_t *b)
+{
+    xt_server_t *s = ctx;
+    xt_sessions_sink(&s->sessions, b);
+    xt_md_feed_batch(&s->md_feed, b);
+}
+
+/* The market-data thread lost events (the feed was full): once it has read
+ * everything, the books are written again as BOOK events, each instrument
+ * preceded by a reset record (type 0), so its depth is whole again. */
+static void md_resync(xt_server_t *s)
+{
+    xt_md_feed_t *f = &s->md_feed;
+    if (!atomic_load_explicit(&s->md_resync, memory_order_relaxed) ||
+        atomic_load_explicit(&f->tail, memory_order_acquire) != f->wpos)
+        return;
+    atomic_store(&s->md_resync, 0);
+    uint32_t n = xt_engine_instrument_count(&s->engine);
+    for (uint32_t i = 0; i < n; i++) {
+        xt_event_t ev[XT_EVENT_BATCH_MAX] = {{.type = 0, .instrument = i}};
+        uint32_t k = 1;
+        for (int side = XT_BUY; side <= XT_SELL; side++) {
+            xt_level_iter_t it;
+            xt_level_info_t l;
+            xt_level_iter_init(&it, &s->engine, i, (xt_side_t)side);
+            while (xt_level_iter_next(&it, &l)) {
+                ev[k++] = (xt_event_t){.type = XT_EV_BOOK,
+                                       .side = (uint8_t)side,
+                                       .instrument = i,
+                                       .price = l.price,
+                                       .qty = l.qty,
+                                       .u.level.orders = l.orders};
+                if (k == XT_EVENT_BATCH_MAX) {
+                    xt_md_feed_raw(f, ev, k, s->batch_ts);
+                    k = 0;
+                }
+            }
+        }
+        xt_md_feed_raw(f, ev, k, s->batch_ts);
+    }
+    xt_md_feed_publish(f);
+}
+
 static void *engine_main(void *arg)
 {
     xt_server_t *s = arg;
@@ -264,6 +307,7 @@ static void *engine_main(void *arg)
     for (;;) {
         if (atomic_exchange(&s->snapshot_request, 0))
             xt_journal_snapshot(&s->journal, xt_mono_ns());
+        md_resync(s);
         uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
         uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
         if (h == t) {
@@ -283,8 +327,10 @@ static void *engine_main(void *arg)
         atomic_store_explicit(&q->tail, t + n, memory_order_release);
         if (xt_journal_commit(&s->journal, xt_mono_ns()) != 0) {
             atomic_store(&s->journal_failed, 1); /* nothing of this batch is released, ever */
+            xt_md_feed_discard(&s->md_feed);
         } else {
             xt_outlog_release(&s->log);
+            xt_md_feed_publish(&s->md_feed);
             atomic_store_explicit(&s->answered, t + n, memory_order_release);
         }
         wake_gateway(s);

@@ -153,7 +153,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
 {
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
-    s->listen_fd = s->engine_efd = s->gateway_efd = -1;
+    s->listen_fd = s->engine_efd = s->gateway_efd = s->md_feed.efd = -1;
     raise_fd_limit();
     int rc = s->cfg.credentials[0] ? xt_creds_load(&s->creds, s->cfg.credentials, why, n) : xt_creds_demo(&s->creds);
     if (rc)
@@ -161,10 +161,12 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     if (xt_outlog_init(&s->log, s->cfg.resume_messages) ||
         xt_sessions_init(&s->sessions, &s->log, s->cfg.max_sessions, s->cfg.engine.max_orders))
         return fail(why, n, "out of memory for the sessions and the message log");
+    if (xt_md_feed_init(&s->md_feed, s->cfg.md_feed_records))
+        return fail(why, n, "out of memory for the market-data feed");
     xt_journal_config_t jc = s->cfg.journal;
     jc.ext = &s->sessions.ext;
-    rc = xt_journal_open(&s->journal, s->cfg.data_dir, &jc, NULL, &s->cfg.engine, xt_sessions_sink, &s->sessions,
-                         &s->engine, xt_mono_ns());
+    rc = xt_journal_open(&s->journal, s->cfg.data_dir, &jc, NULL, &s->cfg.engine, xt_server_sink, s, &s->engine,
+                         xt_mono_ns());
     if (rc)
         return fail(why, n, "%s: %s", s->cfg.data_dir,
                     s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc));
@@ -173,7 +175,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     if (define_instruments(s, why, n) || instrument_frames(s) || open_ring(s))
         return why[0] ? -1 : fail(why, n, "out of memory");
     xt_outlog_release(&s->log);
-    if (listen_on(s, why, n))
+    if (listen_on(s, why, n) || xt_md_server_open(s, why, n))
         return -1;
     /* The threads inherit this mask; the gateway takes the signals from a signalfd. */
     sigset_t set;
@@ -190,10 +192,15 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
 
 int xt_server_run(xt_server_t *s)
 {
-    if (xt_engine_thread_start(s))
+    if (xt_md_server_start(s))
         return -1;
+    if (xt_engine_thread_start(s)) {
+        xt_md_server_stop(s);
+        return -1;
+    }
     xt_gateway_run(s);
     xt_engine_thread_join(s);
+    xt_md_server_stop(s); /* after the engine: it has published everything */
     return 0;
 }
 
@@ -203,6 +210,8 @@ int xt_server_close(xt_server_t *s)
     if (s->journal_open)
         rc = xt_journal_close(&s->journal, xt_mono_ns());
     xt_gateway_destroy(s);
+    xt_md_server_close(s);
+    xt_md_feed_destroy(&s->md_feed);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     if (s->engine_efd >= 0)

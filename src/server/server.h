@@ -21,6 +21,7 @@
 #include "config.h"
 #include "credentials.h"
 #include "journal/journal.h"
+#include "md_feed.h"
 #include "outlog.h"
 #include "sessions.h"
 #include "xt/wire.h"
@@ -79,6 +80,13 @@ typedef struct xt_server {
     _Atomic int journal_failed;
     _Atomic int snapshot_request;
     pthread_t engine_thread;
+    /* market data (md_server.c): fed by the engine thread through md_feed */
+    xt_md_feed_t md_feed;
+    _Atomic int md_resync; /* md thread -> engine: rewrite the books into the feed */
+    struct xt_md_server *mds;
+    pthread_t md_thread;
+    int md_started;
+    uint16_t md_port; /* bound (md.listen may ask for port 0) */
     /* instrument list for logins */
     uint32_t n_instruments;
     uint8_t (*instrument_frames)[XT_LEN_INSTRUMENT];
@@ -109,6 +117,15 @@ void xt_engine_thread_join(xt_server_t *s);
  * answer is released once `answered` reaches it), or 0 when the ring is
  * full. */
 uint64_t xt_req_push(xt_server_t *s, const xt_req_t *r);
+
+/* engine_thread.c: the engine's event sink (sessions, then market data). */
+void xt_server_sink(void *ctx, const xt_event_batch_t *b);
+
+/* md_server.c: the market-data thread and its HTTP/WebSocket port. */
+int xt_md_server_open(xt_server_t *s, char *why, size_t whylen); /* listens; before the engine thread starts */
+int xt_md_server_start(xt_server_t *s);
+void xt_md_server_stop(xt_server_t *s); /* joins */
+void xt_md_server_close(xt_server_t *s);
 
 /* gateway.c */
 int xt_gateway_init(xt_server_t *s);

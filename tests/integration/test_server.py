@@ -66,7 +66,8 @@ class Server:
             self.start()
 
     def start(self, timeout=20):
-        cmd = [XT, "serve", "--data", self.data, "--listen", "127.0.0.1:0", *self.args]
+        cmd = [XT, "serve", "--data", self.data, "--listen", "127.0.0.1:0", "--md-listen", "127.0.0.1:0",
+               *self.args]
         for k, v in self.sets.items():
             cmd += ["--set", f"{k}={v}"]
         self.starts += 1

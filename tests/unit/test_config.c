@@ -677,6 +677,49 @@ static void test_creds_example(void **state)
     xt_creds_free(&d);
 }
 
+static void test_md_keys_and_tz(void **state)
+{
+    (void)state;
+    static xt_server_config_t c;
+    char why[512];
+    xt_config_defaults(&c);
+    assert_string_equal(c.md_host, "127.0.0.1");
+    assert_int_equal(c.md_port, 8080);
+    assert_int_equal(c.tz_offset[0], 8 * 3600); /* 600519.SH */
+    assert_int_equal(c.tz_offset[2], 0);        /* BTC-USDT */
+    assert_int_equal(xt_config_set(&c, "md.listen", "*:0", why, sizeof why), 0);
+    assert_string_equal(c.md_host, "0.0.0.0");
+    assert_int_equal(c.md_port, 0);
+    assert_int_not_equal(xt_config_set(&c, "md.listen", "nohost", why, sizeof why), 0);
+    assert_non_null(strstr(why, "md.listen"));
+    assert_int_not_equal(xt_config_set(&c, "md.feed_records", "5000", why, sizeof why), 0); /* a power of two */
+    assert_int_equal(xt_config_set(&c, "md.feed_records", "8192", why, sizeof why), 0);
+    assert_int_equal(c.md_feed_records, 8192);
+    assert_int_not_equal(xt_config_set(&c, "md.output_limit", "100", why, sizeof why), 0);
+    static const struct {
+        const char *s;
+        int ok;
+        int32_t off;
+    } tz[] = {{"UTC", 1, 0},
+              {"Asia/Shanghai", 1, 28800},
+              {"Asia/Kolkata", 1, 19800},
+              {"+05:45", 1, 20700},
+              {"-03:30", 1, -12600},
+              {"+14:00", 1, 50400},
+              {"+15:00", 0, 0},
+              {"+08:60", 0, 0},
+              {"08:00", 0, 0},
+              {"+8:00", 0, 0},
+              {"Europe/London", 0, 0},
+              {"", 0, 0}};
+    for (size_t i = 0; i < sizeof tz / sizeof tz[0]; i++) {
+        int32_t off = 12345;
+        assert_int_equal(xt_config_parse_tz(tz[i].s, &off) == 0, tz[i].ok);
+        if (tz[i].ok)
+            assert_int_equal(off, tz[i].off);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -697,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_creds_load),
         cmocka_unit_test(test_creds_errors),
         cmocka_unit_test(test_creds_example),
+        cmocka_unit_test(test_md_keys_and_tz),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

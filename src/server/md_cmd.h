@@ -1,0 +1,39 @@
+/* md_cmd.h - the WebSocket market-data commands (docs/websocket.md), parsed
+ * with jansson:
+ *
+ *   {"op":"subscribe","id":1,"args":["depth20.600519.SH","trades.BTC-USDT"]}
+ *   {"op":"unsubscribe","id":2,"args":[...]}   {"op":"snapshot","id":3,"args":[...]}
+ *   {"op":"list","id":4}                        {"op":"ping","id":5}
+ *
+ * `id` is optional: an integer (|id| < 2^53) or a string of up to 64 bytes,
+ * echoed in the answer. Pure: no I/O; fuzzed by fuzz_mdcmd.
+ */
+#ifndef XT_SERVER_MD_CMD_H
+#define XT_SERVER_MD_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { XT_MDOP_SUBSCRIBE = 1, XT_MDOP_UNSUBSCRIBE, XT_MDOP_SNAPSHOT, XT_MDOP_LIST, XT_MDOP_PING };
+
+#define XT_MDCMD_MAX_ARGS 64
+#define XT_MDCMD_ARG_MAX 64
+
+typedef struct xt_md_cmd {
+    int op;
+    char id[80]; /* the id as JSON text ("7", "\"abc\""), or "null" */
+    uint32_t n_args;
+    char args[XT_MDCMD_MAX_ARGS][XT_MDCMD_ARG_MAX];
+} xt_md_cmd_t;
+
+/* Parses one command. Returns 0, or -1 with a message for the client in
+ * why (and cmd->id set when the id itself could be read). */
+int xt_md_cmd_parse(const char *text, size_t len, xt_md_cmd_t *cmd, char *why, size_t whylen);
+
+/* A channel name: KIND.SYMBOL[@100ms|@1000ms] with KIND one of bbo depth5
+ * depth10 depth20 depth trades ticker timeline kline.<interval>. Returns
+ * the kind (XT_CH_*), sets *sym / *sym_len to the symbol part and
+ * *throttle to 0 (live), 1 (@100ms) or 2 (@1000ms); or returns -1. */
+int xt_md_channel_parse(const char *name, const char **sym, size_t *sym_len, int *throttle);
+
+#endif

@@ -1,0 +1,316 @@
+/* md_conn.c - the market-data thread's message pool, connection output
+ * queues and subscription tables (see md_internal.h).
+ *
+ * Messages are pooled and reference-counted: an update is framed once and
+ * the same bytes are queued to every subscriber; each connection writes its
+ * queue with writev. Pools are sized at start; an empty pool is counted
+ * (drops) and handled like a slow consumer, never a crash. */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): MSG_NOSIGNAL and friends */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "md_internal.h"
+
+/* ---- messages -------------------------------------------------------------- */
+
+uint32_t xt_mds_msg_alloc(mds_t *m, size_t payload)
+{
+    size_t need = payload + XT_WS_HEADER_MAX;
+    uint32_t *head = &m->msg_free[need <= TINY_BYTES ? MSG_TINY : need <= SMALL_BYTES ? MSG_SMALL : MSG_LARGE];
+    if (payload + XT_WS_HEADER_MAX > LARGE_BYTES || *head == NIL)
+        return NIL;
+    uint32_t i = *head;
+    *head = m->msgs[i].next_free;
+    m->msgs[i].refs = 0;
+    return i;
+}
+
+void xt_mds_msg_unref(mds_t *m, uint32_t i)
+{
+    msg_t *g = &m->msgs[i];
+    if (--g->refs == 0) {
+        uint32_t *head = &m->msg_free[g->cls];
+        g->next_free = *head;
+        *head = i;
+    }
+}
+
+/* Frames payload (len bytes, already in m->scratch) into a pooled message. */
+uint32_t xt_mds_msg_make(mds_t *m, int opcode, const char *payload, size_t len)
+{
+    uint32_t i = xt_mds_msg_alloc(m, len);
+    if (i == NIL) {
+        m->drops++;
+        return NIL;
+    }
+    msg_t *g = &m->msgs[i];
+    size_t h = xt_ws_frame_header(g->data, opcode, len);
+    memcpy(g->data + h, payload, len);
+    g->len = (uint32_t)(h + len);
+    return i;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+void xt_mds_mark_dirty(mds_t *m, uint32_t c)
+{
+    if (!m->conns[c].dirty) {
+        m->conns[c].dirty = 1;
+        m->conns[c].next_dirty = m->dirty_head;
+        m->dirty_head = c;
+    }
+}
+
+/* Drops the first queued message (sent, or the connection is closing). */
+static void pop(mds_t *m, mconn_t *k)
+{
+    uint32_t q = k->qh;
+    xt_mds_msg_unref(m, m->qnodes[q].msg);
+    k->qh = m->qnodes[q].next;
+    m->qnodes[q].next = m->free_qnode;
+    m->free_qnode = q;
+    k->qn--;
+}
+
+/* Drops every queued message but the first (whose bytes are partly sent). */
+static void drop_all_but_first(mds_t *m, mconn_t *k)
+{
+    uint32_t q = m->qnodes[k->qh].next;
+    while (q != NIL) {
+        uint32_t next = m->qnodes[q].next;
+        k->out_bytes -= m->msgs[m->qnodes[q].msg].len;
+        xt_mds_msg_unref(m, m->qnodes[q].msg);
+        m->qnodes[q].next = m->free_qnode;
+        m->free_qnode = q;
+        q = next;
+    }
+    m->qnodes[k->qh].next = NIL;
+    k->qt = k->qh;
+    k->qn = 1;
+}
+
+void xt_mds_close(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    if (k->state == C_FREE)
+        return;
+    xt_mds_unsubscribe_all(m, c);
+    while (k->qn)
+        pop(m, k);
+    epoll_ctl(m->ep, EPOLL_CTL_DEL, k->fd, NULL);
+    close(k->fd);
+    if (k->state != C_HTTP)
+        xt_ws_reader_destroy(&k->rd);
+    k->state = C_FREE;
+    k->subs = m->free_conn; /* free list through subs */
+    m->free_conn = c;
+    m->n_conns--;
+}
+
+/* Sends a connection-private frame now if it fits the socket, best effort
+ * (a CLOSE on the way out). */
+void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
+{
+    ssize_t w = send(m->conns[c].fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
+}
+
+void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
+{
+    uint8_t f[128];
+    mconn_t *k = &m->conns[c];
+    size_t n = xt_ws_close_frame(f, code, reason);
+    if (k->qoff == 0 || k->state != C_WS) { /* not inside a frame: the CLOSE goes now, the queue is dropped */
+        xt_mds_send_direct(m, c, f, n);
+        xt_mds_close(m, c);
+        return;
+    }
+    /* Inside a frame: the rest of it, then the CLOSE, then the socket is
+     * closed (flush_conn); a client that never reads is closed at the next
+     * ping round (md_server.c). */
+    xt_mds_unsubscribe_all(m, c);
+    drop_all_but_first(m, k);
+    k->pong_due = 0;
+    uint32_t g = xt_mds_msg_make(m, XT_WS_OP_CLOSE, (const char *)f + 2, n - 2);
+    k->state = C_CLOSING;
+    if (g == NIL || xt_mds_enqueue(m, c, g) != 0) {
+        xt_mds_msg_drop_if_unused(m, g);
+        xt_mds_close(m, c);
+    }
+}
+
+/* Queues message i to connection c. Returns 0, or -1 when c is over its
+ * limits (nothing queued). */
+int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
+{
+    mconn_t *k = &m->conns[c];
+    uint32_t q = m->free_qnode;
+    if (q == NIL || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit)
+        return -1;
+    m->free_qnode = m->qnodes[q].next;
+    m->qnodes[q] = (qnode_t){i, NIL};
+    if (k->qn++)
+        m->qnodes[k->qt].next = q;
+    else
+        k->qh = q;
+    k->qt = q;
+    k->out_bytes += m->msgs[i].len;
+    m->msgs[i].refs++;
+    xt_mds_mark_dirty(m, c);
+    return 0;
+}
+
+/* A reply to one connection (command answers, snapshots). */
+int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len)
+{
+    uint32_t i = xt_mds_msg_make(m, XT_WS_OP_TEXT, text, len);
+    if (i == NIL)
+        return -1;
+    int rc = xt_mds_enqueue(m, c, i);
+    if (m->msgs[i].refs == 0) { /* not queued: give it back */
+        m->msgs[i].refs = 1;
+        xt_mds_msg_unref(m, i);
+    }
+    return rc;
+}
+
+/* ---- channels and subscriptions -------------------------------------------- */
+
+uint32_t xt_mds_find_sub(mds_t *m, uint32_t c, uint32_t ch)
+{
+    for (uint32_t i = m->conns[c].subs; i != NIL; i = m->subs[i].conn_next)
+        if (m->subs[i].ch == ch)
+            return i;
+    return NIL;
+}
+
+static void sub_unlink(mds_t *m, uint32_t i)
+{
+    sub_t *x = &m->subs[i];
+    if (x->ch_prev != NIL)
+        m->subs[x->ch_prev].ch_next = x->ch_next;
+    else
+        m->ch_head[x->ch] = x->ch_next;
+    if (x->ch_next != NIL)
+        m->subs[x->ch_next].ch_prev = x->ch_prev;
+}
+
+void xt_mds_unsubscribe_all(mds_t *m, uint32_t c)
+{
+    uint32_t i = m->conns[c].subs;
+    while (i != NIL) {
+        uint32_t next = m->subs[i].conn_next;
+        sub_unlink(m, i);
+        m->subs[i].conn_next = m->free_sub;
+        m->free_sub = i;
+        i = next;
+    }
+    m->conns[c].subs = NIL;
+    m->conns[c].n_subs = 0;
+}
+
+int xt_mds_unsubscribe(mds_t *m, uint32_t c, uint32_t ch)
+{
+    uint32_t *p = &m->conns[c].subs;
+    for (; *p != NIL; p = &m->subs[*p].conn_next)
+        if (m->subs[*p].ch == ch) {
+            uint32_t i = *p;
+            *p = m->subs[i].conn_next;
+            sub_unlink(m, i);
+            m->subs[i].conn_next = m->free_sub;
+            m->free_sub = i;
+            m->conns[c].n_subs--;
+            return 0;
+        }
+    return -1;
+}
+
+uint32_t xt_mds_subscribe(mds_t *m, uint32_t c, uint32_t ch)
+{
+    uint32_t i = m->free_sub;
+    if (i == NIL)
+        return NIL;
+    m->free_sub = m->subs[i].conn_next;
+    sub_t *x = &m->subs[i];
+    *x = (sub_t){c, ch, NIL, m->ch_head[ch], m->conns[c].subs, 0};
+    if (x->ch_next != NIL)
+        m->subs[x->ch_next].ch_prev = i;
+    m->ch_head[ch] = i;
+    m->conns[c].subs = i;
+    m->conns[c].n_subs++;
+    return i;
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+static int flush_conn(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    while (k->qn) {
+        struct iovec iov[16];
+        int n = 0;
+        for (uint32_t q = k->qh, j = 0; j < k->qn && n < 16; j++, q = m->qnodes[q].next) {
+            msg_t *g = &m->msgs[m->qnodes[q].msg];
+            uint32_t off = j == 0 ? k->qoff : 0;
+            iov[n++] = (struct iovec){g->data + off, g->len - off};
+        }
+        ssize_t w = writev(k->fd, iov, n);
+        if (w < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        k->out_bytes -= (uint64_t)w;
+        while (w > 0) {
+            msg_t *g = &m->msgs[m->qnodes[k->qh].msg];
+            size_t have = g->len - k->qoff;
+            if ((size_t)w < have) {
+                k->qoff += (uint32_t)w;
+                break;
+            }
+            w -= (ssize_t)have;
+            k->qoff = 0;
+            pop(m, k);
+        }
+    }
+    if (k->has_stale) { /* drained: the conflated channels catch up with a snapshot each */
+        k->has_stale = 0;
+        for (uint32_t i = k->subs; i != NIL; i = m->subs[i].conn_next)
+            if (m->subs[i].stale) {
+                m->subs[i].stale = 0;
+                xt_mds_send_snapshot(m, c, m->subs[i].ch);
+            }
+    }
+    return k->state == C_CLOSING && k->qn == 0 ? -1 : 0;
+}
+
+void xt_mds_flush_dirty(mds_t *m)
+{
+    while (m->dirty_head != NIL) {
+        uint32_t c = m->dirty_head;
+        mconn_t *k = &m->conns[c];
+        m->dirty_head = k->next_dirty;
+        k->dirty = 0;
+        if (k->state == C_FREE)
+            continue;
+        if (flush_conn(m, c) != 0) {
+            xt_mds_close(m, c);
+            continue;
+        }
+        uint8_t want = k->qn != 0;
+        if (want != k->want_out) {
+            struct epoll_event ev = {EPOLLIN | (want ? EPOLLOUT : 0), {.u64 = c}};
+            epoll_ctl(m->ep, EPOLL_CTL_MOD, k->fd, &ev);
+            k->want_out = want;
+        }
+    }
+}
+
+void xt_mds_msg_drop_if_unused(mds_t *m, uint32_t i)
+{
+    if (i != NIL && m->msgs[i].refs == 0) {
+        m->msgs[i].refs = 1;
+        xt_mds_msg_unref(m, i);
+    }
+}

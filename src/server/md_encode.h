@@ -1,0 +1,59 @@
+/* md_encode.h - market-data messages as JSON text (docs/websocket.md), each
+ * written once into a caller buffer and shared by every subscriber.
+ *
+ * Prices and quantities are decimal strings in the instrument's own units
+ * ("1700.01", "0.0015"), times are nanoseconds since the epoch (UTC) as
+ * JSON integers; a price not known yet (no trade and no reference price)
+ * is null. Every function returns the length written, or 0 when cap
+ * is too small (the caller then sends nothing, or less).
+ */
+#ifndef XT_SERVER_MD_ENCODE_H
+#define XT_SERVER_MD_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "md/md.h"
+#include "xt/types.h"
+
+/* What the encoder needs to know of an instrument. */
+typedef struct xt_md_sym {
+    char symbol[32];
+    char suffix[8]; /* after the symbol in channel names: "", "@100ms", "@1000ms" */
+    xt_decimal_t tick, lot;
+} xt_md_sym_t;
+
+/* The channel kinds (one subscription names one kind of one instrument). */
+enum {
+    XT_CH_BBO,
+    XT_CH_DEPTH5,
+    XT_CH_DEPTH10,
+    XT_CH_DEPTH20,
+    XT_CH_DEPTH, /* the full book */
+    XT_CH_TRADES,
+    XT_CH_TICKER,
+    XT_CH_TIMELINE,
+    XT_CH_KLINE, /* + interval: XT_CH_KLINE .. XT_CH_KLINE + XT_KL_COUNT - 1 */
+    XT_CH_KINDS = XT_CH_KLINE + XT_KL_COUNT
+};
+
+/* "depth5", "kline.1m", ... (the channel name without ".SYMBOL"). */
+const char *xt_ch_kind_name(int kind, char buf[16]);
+
+/* depth5/10/20/depth and bbo: a snapshot (prev_seq < 0: none) or a delta. */
+size_t xt_md_enc_depth(char *out, size_t cap, const xt_md_sym_t *sym, int kind, int snapshot, uint64_t seq,
+                       int64_t prev_seq, int64_t ts, const xt_md_level_t *bids, uint32_t nb, const xt_md_level_t *asks,
+                       uint32_t na);
+size_t xt_md_enc_bbo(char *out, size_t cap, const xt_md_sym_t *sym, uint64_t seq, int64_t ts, const xt_md_ticker_t *t);
+size_t xt_md_enc_trades(char *out, size_t cap, const xt_md_sym_t *sym, int snapshot, int64_t ts,
+                        const xt_md_trade_t *tr, uint32_t n);
+size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t ts, const xt_md_ticker_t *t);
+size_t xt_md_enc_kline(char *out, size_t cap, const xt_md_sym_t *sym, int interval, int64_t ts,
+                       const xt_md_candle_t *c);
+size_t xt_md_enc_timeline(char *out, size_t cap, const xt_md_sym_t *sym, int snapshot, int64_t ts,
+                          const xt_md_minute_t *pts, uint32_t n);
+
+/* s as a JSON string (quotes, escapes; UTF-8 passed through), NUL-ended. */
+size_t xt_md_json_string(char *out, size_t cap, const char *s);
+
+#endif

@@ -1,0 +1,83 @@
+/* md_feed.c - the engine -> market-data ring (see md_feed.h). */
+#include "md_feed.h"
+
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+int xt_md_feed_init(xt_md_feed_t *f, uint32_t records)
+{
+    uint64_t cap = 64;
+    while (cap < records)
+        cap <<= 1;
+    f->v = calloc(cap, sizeof *f->v);
+    f->mask = cap - 1;
+    f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return f->v && f->efd >= 0 ? 0 : -1;
+}
+
+void xt_md_feed_destroy(xt_md_feed_t *f)
+{
+    free(f->v);
+    f->v = NULL;
+    if (f->efd >= 0)
+        close(f->efd);
+    f->efd = -1;
+}
+
+void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b)
+{
+    if (!f->on)
+        return;
+    uint64_t tail = atomic_load_explicit(&f->tail, memory_order_acquire);
+    for (uint32_t i = 0; i < b->n; i++) {
+        const xt_event_t *e = &b->events[i];
+        if (e->type != XT_EV_BOOK && e->type != XT_EV_TRADE)
+            continue;
+        if (f->wpos - tail > f->mask) {
+            atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
+            continue;
+        }
+        xt_md_rec_t *r = &f->v[f->wpos++ & f->mask];
+        r->seq = b->seq;
+        r->ts = b->ts;
+        r->last = 0;
+        r->ev = *e;
+    }
+    if (b->last) {
+        if (f->wpos > f->cmd_start)
+            f->v[(f->wpos - 1) & f->mask].last = 1;
+        f->cmd_start = f->wpos;
+    }
+}
+
+void xt_md_feed_publish(xt_md_feed_t *f)
+{
+    if (atomic_load_explicit(&f->head, memory_order_relaxed) == f->wpos)
+        return;
+    atomic_store_explicit(&f->head, f->wpos, memory_order_release);
+    if (atomic_exchange_explicit(&f->sleeping, 0, memory_order_seq_cst)) {
+        uint64_t one = 1;
+        ssize_t n = write(f->efd, &one, sizeof one);
+        (void)n;
+    }
+}
+
+void xt_md_feed_discard(xt_md_feed_t *f)
+{
+    f->wpos = f->cmd_start = atomic_load_explicit(&f->head, memory_order_relaxed);
+}
+
+void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t ts)
+{
+    uint64_t tail = atomic_load_explicit(&f->tail, memory_order_acquire);
+    for (uint32_t i = 0; i < n; i++) {
+        if (f->wpos - tail > f->mask) {
+            atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
+            continue;
+        }
+        xt_md_rec_t *r = &f->v[f->wpos++ & f->mask];
+        *r = (xt_md_rec_t){0, ts, i + 1 == n, ev[i]};
+    }
+    f->cmd_start = f->wpos;
+}

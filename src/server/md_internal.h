@@ -1,0 +1,145 @@
+/* md_internal.h - the market-data thread's state, shared by its three
+ * files: md_conn.c (message pool, connection queues, subscriptions),
+ * md_publish.c (encoding, fan-out, throttled channels) and md_server.c
+ * (the loop, HTTP upgrade, commands, lifecycle). Only that thread touches
+ * any of it. */
+#ifndef XT_SERVER_MD_INTERNAL_H
+#define XT_SERVER_MD_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "md/md.h"
+#include "md_encode.h"
+#include "net/ws.h"
+#include "server.h"
+
+#define NIL UINT32_MAX
+#define QNODES_PER_CONN 32 /* queue nodes in the shared pool per allowed connection */
+/* Pooled messages in three sizes (frame header + payload): most updates fit
+ * the first, snapshots of deep books need the last. */
+enum { MSG_TINY, MSG_SMALL, MSG_LARGE, MSG_CLASSES };
+#define TINY_BYTES ((size_t)512)
+#define SMALL_BYTES ((size_t)4096)
+#define LARGE_BYTES ((size_t)256 * 1024)
+#define N_LARGE 64
+#define EV_LISTEN ((uint64_t)NIL + 1)
+#define EV_FEED ((uint64_t)NIL + 2)
+#define EV_STOP ((uint64_t)NIL + 3)
+
+/* Throttles: a channel is KIND.SYMBOL with an optional @100ms / @1000ms. */
+enum { XT_TH_LIVE, XT_TH_100MS, XT_TH_1000MS, XT_TH_COUNT };
+#define XT_TH_TICK_NS 100000000LL /* the throttles' clock */
+
+typedef struct msg {
+    uint8_t *data;
+    uint32_t len, refs, next_free;
+    uint8_t cls;
+} msg_t;
+
+/* A connection's output queue is a list of nodes from a shared pool, so it
+ * is bounded by md.output_limit in bytes, not by a count per connection. */
+typedef struct qnode {
+    uint32_t msg, next;
+} qnode_t;
+
+typedef struct sub {
+    uint32_t conn, ch;
+    uint32_t ch_prev, ch_next; /* in the channel's list */
+    uint32_t conn_next;        /* in the connection's list */
+    uint8_t stale;
+} sub_t;
+
+enum { C_FREE, C_HTTP, C_WS, C_CLOSING };
+
+typedef struct mconn {
+    int fd;
+    uint8_t state, pong_due, dirty, has_stale, want_out;
+    uint32_t subs, n_subs, next_dirty;
+    uint32_t qh, qt, qn, qoff; /* queue: first and last node, count; bytes of qh's message already sent */
+    uint64_t out_bytes;
+    uint32_t in_len, msgs_this_sec;
+    int64_t sec_start;
+    xt_ws_reader_t rd;
+    uint8_t *in; /* md.max_message bytes: the HTTP head, then WebSocket messages */
+} mconn_t;
+
+typedef struct inst_pub {
+    xt_md_sym_t sym[XT_TH_COUNT]; /* one per throttle: the channel name's suffix */
+    uint64_t depth_seq[3];        /* seq of the last depth5/10/20 message */
+    uint32_t nb[3], na[3];
+    xt_md_level_t top[3][2][20]; /* last published top-N per side */
+    uint64_t book_seq_prev;
+    int64_t bb, bbq, ba, baq; /* last published bbo */
+    uint64_t bbo_seq;
+    int64_t last_ts; /* of the newest update: the ts of snapshots and throttled messages */
+} inst_pub_t;
+
+/* A throttled channel's state. */
+typedef struct ch_state {
+    uint8_t pending;        /* changed since its last message; listed in pending[] */
+    uint64_t last_trade_id; /* trades@: the last trade id sent */
+} ch_state_t;
+
+struct xt_md_server {
+    xt_server_t *s;
+    xt_md_t md;
+    int ep, lfd, stop_efd;
+    uint32_t max_conns;
+    mconn_t *conns;
+    uint8_t *inbufs;
+    uint32_t free_conn, n_conns, dirty_head;
+    sub_t *subs;
+    uint32_t n_sub_cap, free_sub;
+    uint32_t n_ch;                  /* n_inst * XT_CH_KINDS * XT_TH_COUNT */
+    uint32_t *ch_head;              /* per channel: first sub */
+    ch_state_t *chs;                /* per channel */
+    uint32_t *pending[XT_TH_COUNT]; /* per throttle: channels changed since the last tick */
+    uint32_t n_pending[XT_TH_COUNT];
+    uint32_t n_inst;
+    inst_pub_t *pub;
+    qnode_t *qnodes;
+    uint32_t n_qnodes, free_qnode;
+    msg_t *msgs;
+    uint8_t *msg_mem[MSG_CLASSES];
+    uint32_t msg_count[MSG_CLASSES], msg_free[MSG_CLASSES];
+    int64_t now, last_ping, last_advance, last_tick;
+    uint64_t ticks;
+    char *scratch; /* encode buffer, LARGE_BYTES */
+    xt_md_level_t *lv_b, *lv_a;
+    xt_md_trade_t *tape; /* tape_cap entries */
+    uint32_t tape_cap;
+    uint64_t drops, slow_closes;
+};
+
+typedef struct xt_md_server mds_t;
+
+/* md_conn.c: messages */
+uint32_t xt_mds_msg_make(mds_t *m, int opcode, const char *payload, size_t len); /* NIL when the pool is empty */
+uint32_t xt_mds_msg_alloc(mds_t *m, size_t payload);
+void xt_mds_msg_unref(mds_t *m, uint32_t i);
+void xt_mds_msg_drop_if_unused(mds_t *m, uint32_t i); /* after a fan-out that queued it nowhere */
+/* md_conn.c: connections */
+int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i); /* 0, or -1 when c is over its limits */
+int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len);
+void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n);
+void xt_mds_close(mds_t *m, uint32_t c);
+void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason);
+void xt_mds_mark_dirty(mds_t *m, uint32_t c);
+void xt_mds_flush_dirty(mds_t *m);
+/* md_conn.c: subscriptions */
+uint32_t xt_mds_find_sub(mds_t *m, uint32_t c, uint32_t ch);
+uint32_t xt_mds_subscribe(mds_t *m, uint32_t c, uint32_t ch); /* NIL when the table is full */
+int xt_mds_unsubscribe(mds_t *m, uint32_t c, uint32_t ch);
+void xt_mds_unsubscribe_all(mds_t *m, uint32_t c);
+
+/* md_publish.c */
+static inline uint32_t xt_mds_ch(uint32_t slot, int kind, int th)
+{
+    return (slot * XT_CH_KINDS + (uint32_t)kind) * XT_TH_COUNT + (uint32_t)th;
+}
+void xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch);
+void xt_mds_on_update(void *ctx, const xt_md_update_t *u); /* the md sink */
+void xt_mds_throttle_tick(mds_t *m);                       /* every XT_TH_TICK_NS */
+
+#endif

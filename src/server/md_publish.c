@@ -1,0 +1,277 @@
+/* md_publish.c - market data to subscribers: every derived update of
+ * libxtmd is encoded once per channel and fanned out (md_conn.c queues the
+ * shared bytes); snapshots on subscribe and after a slow consumer drains;
+ * the throttled channels (@100ms, @1000ms) sent from a tick.
+ *
+ * Slow consumers: a subscriber whose queue is over its limits has its
+ * depth, bbo, ticker, K-line and timeline subscriptions marked stale
+ * (updates skipped; a snapshot each once drained); a trades subscriber
+ * cannot be conflated and is closed with 1008 "slow consumer". */
+#include <string.h>
+
+#include "md_internal.h"
+
+/* ---- channels ------------------------------------------------------------ */
+
+static const int depth_n[3] = {5, 10, 20};
+#define CAP (LARGE_BYTES - XT_WS_HEADER_MAX)
+#define TRADES_SNAPSHOT 100 /* trades in a trades snapshot */
+
+static uint32_t ch_slot(uint32_t ch)
+{
+    return ch / XT_TH_COUNT / XT_CH_KINDS;
+}
+
+static int ch_kind(uint32_t ch)
+{
+    return (int)(ch / XT_TH_COUNT % XT_CH_KINDS);
+}
+
+static int ch_th(uint32_t ch)
+{
+    return (int)(ch % XT_TH_COUNT);
+}
+
+/* The trades newer than after, up to the tape size, into m->tape. */
+static uint32_t trades_after(mds_t *m, const xt_md_inst_t *in, uint64_t after)
+{
+    uint32_t n = xt_md_trades(in, m->tape, m->tape_cap), k = 0;
+    while (k < n && m->tape[k].trade_id <= after)
+        k++;
+    memmove(m->tape, m->tape + k, sizeof m->tape[0] * (n - k));
+    return n - k;
+}
+
+/* A channel's current state, encoded into m->scratch: its snapshot (for a
+ * new subscriber, a `snapshot` command, a slow consumer that drained) or,
+ * when !snapshot, what a throttled channel sends at its tick (the same,
+ * but trades since the last tick and the timeline's current minute). */
+static size_t encode_state(mds_t *m, uint32_t ch, int snapshot)
+{
+    uint32_t slot = ch_slot(ch);
+    int kind = ch_kind(ch);
+    const inst_pub_t *p = &m->pub[slot];
+    const xt_md_sym_t *sym = &p->sym[ch_th(ch)];
+    const xt_md_inst_t *in = xt_md_find(&m->md, slot);
+    char *o = m->scratch;
+    if (in == NULL)
+        return 0;
+    const xt_md_ticker_t *t = xt_md_ticker(in);
+    int64_t ts = p->last_ts ? p->last_ts : m->now;
+    switch (kind) {
+    case XT_CH_BBO: return xt_md_enc_bbo(o, CAP, sym, p->bbo_seq, ts, t);
+    case XT_CH_DEPTH5:
+    case XT_CH_DEPTH10:
+    case XT_CH_DEPTH20: {
+        int d = kind - XT_CH_DEPTH5;
+        return xt_md_enc_depth(o, CAP, sym, kind, 1, p->depth_seq[d], -1, ts, p->top[d][0], p->nb[d], p->top[d][1],
+                               p->na[d]);
+    }
+    case XT_CH_DEPTH: {
+        uint32_t lim = (uint32_t)(CAP / 64); /* what surely fits */
+        uint32_t nb = xt_md_depth(in, XT_BUY, m->lv_b, lim), na = xt_md_depth(in, XT_SELL, m->lv_a, lim);
+        return xt_md_enc_depth(o, CAP, sym, kind, 1, xt_md_book_seq(in), -1, ts, m->lv_b, nb, m->lv_a, na);
+    }
+    case XT_CH_TRADES: {
+        if (snapshot) {
+            uint32_t n = xt_md_trades(in, m->tape, TRADES_SNAPSHOT);
+            return xt_md_enc_trades(o, CAP, sym, 1, ts, m->tape, n);
+        }
+        ch_state_t *st = &m->chs[ch];
+        uint32_t n = trades_after(m, in, st->last_trade_id);
+        if (n == 0)
+            return 0;
+        st->last_trade_id = m->tape[n - 1].trade_id;
+        return xt_md_enc_trades(o, CAP, sym, 0, m->tape[n - 1].ts, m->tape, n);
+    }
+    case XT_CH_TICKER: return xt_md_enc_ticker(o, CAP, sym, ts, t);
+    case XT_CH_TIMELINE: {
+        const xt_md_minute_t *pts;
+        uint32_t n = xt_md_timeline(in, &pts);
+        if (!snapshot && n)
+            return xt_md_enc_timeline(o, CAP, sym, 0, ts, pts + n - 1, 1);
+        return xt_md_enc_timeline(o, CAP, sym, 1, ts, pts, n);
+    }
+    default: {
+        const xt_md_candle_t *cd = xt_md_candle(in, kind - XT_CH_KLINE);
+        return cd ? xt_md_enc_kline(o, CAP, sym, kind - XT_CH_KLINE, ts, cd) : 0;
+    }
+    }
+}
+
+void xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch)
+{
+    size_t n = encode_state(m, ch, 1);
+    if (n)
+        xt_mds_reply(m, c, m->scratch, n);
+}
+
+/* Sends the encoded update (m->scratch, n bytes) to every subscriber of ch. */
+static void fan_out(mds_t *m, uint32_t ch, size_t n)
+{
+    if (n == 0 || m->ch_head[ch] == NIL)
+        return;
+    uint32_t g = xt_mds_msg_make(m, XT_WS_OP_TEXT, m->scratch, n);
+    int kind = ch_kind(ch);
+    for (uint32_t i = m->ch_head[ch], next; i != NIL; i = next) {
+        next = m->subs[i].ch_next;
+        sub_t *x = &m->subs[i];
+        if (x->stale)
+            continue;
+        if (g != NIL && xt_mds_enqueue(m, x->conn, g) == 0)
+            continue;
+        if (kind == XT_CH_TRADES) { /* cannot be conflated */
+            m->slow_closes++;
+            xt_mds_close_with(m, x->conn, XT_WS_CLOSE_POLICY, "slow consumer");
+        } else {
+            x->stale = 1;
+            m->conns[x->conn].has_stale = 1;
+        }
+    }
+    xt_mds_msg_drop_if_unused(m, g);
+}
+
+/* The throttled channels of (slot, kind) have news for their next tick. */
+static void touch_throttled(mds_t *m, uint32_t slot, int kind)
+{
+    for (int th = XT_TH_100MS; th < XT_TH_COUNT; th++) {
+        uint32_t ch = xt_mds_ch(slot, kind, th);
+        if (m->ch_head[ch] != NIL && !m->chs[ch].pending) {
+            m->chs[ch].pending = 1;
+            m->pending[th][m->n_pending[th]++] = ch;
+        }
+    }
+}
+
+void xt_mds_throttle_tick(mds_t *m)
+{
+    m->ticks++;
+    for (int th = XT_TH_100MS; th < XT_TH_COUNT; th++) {
+        if (th == XT_TH_1000MS && m->ticks % 10 != 0)
+            continue;
+        for (uint32_t i = 0; i < m->n_pending[th]; i++) {
+            uint32_t ch = m->pending[th][i];
+            m->chs[ch].pending = 0;
+            if (m->ch_head[ch] != NIL)
+                fan_out(m, ch, encode_state(m, ch, 0));
+        }
+        m->n_pending[th] = 0;
+    }
+}
+
+/* ---- updates ------------------------------------------------------------- */
+
+static uint32_t diff_levels(const xt_md_level_t *old, uint32_t no, const xt_md_level_t *now, uint32_t nn,
+                            xt_md_level_t *out)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nn; i++) {
+        uint32_t j = 0;
+        while (j < no && old[j].price != now[i].price)
+            j++;
+        if (j == no || old[j].qty != now[i].qty)
+            out[k++] = now[i];
+    }
+    for (uint32_t j = 0; j < no; j++) {
+        uint32_t i = 0;
+        while (i < nn && now[i].price != old[j].price)
+            i++;
+        if (i == nn)
+            out[k++] = (xt_md_level_t){old[j].price, 0, 0};
+    }
+    return k;
+}
+
+static void on_book(mds_t *m, uint32_t slot, const xt_md_update_t *u)
+{
+    inst_pub_t *p = &m->pub[slot];
+    const xt_md_inst_t *in = xt_md_find(&m->md, u->instrument);
+    uint32_t ch = xt_mds_ch(slot, XT_CH_DEPTH, XT_TH_LIVE);
+    if (m->ch_head[ch] != NIL)
+        fan_out(m, ch,
+                xt_md_enc_depth(m->scratch, CAP, &p->sym[0], XT_CH_DEPTH, 0, u->seq, (int64_t)p->book_seq_prev, u->ts,
+                                u->changed_bids, u->n_changed_bids, u->changed_asks, u->n_changed_asks));
+    touch_throttled(m, slot, XT_CH_DEPTH);
+    p->book_seq_prev = u->seq;
+    for (int d = 0; d < 3; d++) {
+        xt_md_level_t nb[20], na[20], db[40], da[40];
+        uint32_t cb = xt_md_depth(in, XT_BUY, nb, (uint32_t)depth_n[d]);
+        uint32_t ca = xt_md_depth(in, XT_SELL, na, (uint32_t)depth_n[d]);
+        uint32_t kb = diff_levels(p->top[d][0], p->nb[d], nb, cb, db);
+        uint32_t ka = diff_levels(p->top[d][1], p->na[d], na, ca, da);
+        if (kb + ka == 0)
+            continue;
+        ch = xt_mds_ch(slot, XT_CH_DEPTH5 + d, XT_TH_LIVE);
+        if (m->ch_head[ch] != NIL)
+            fan_out(m, ch,
+                    xt_md_enc_depth(m->scratch, CAP, &p->sym[0], XT_CH_DEPTH5 + d, 0, u->seq, (int64_t)p->depth_seq[d],
+                                    u->ts, db, kb, da, ka));
+        memcpy(p->top[d][0], nb, sizeof nb[0] * cb);
+        memcpy(p->top[d][1], na, sizeof na[0] * ca);
+        p->nb[d] = cb;
+        p->na[d] = ca;
+        p->depth_seq[d] = u->seq;
+        touch_throttled(m, slot, XT_CH_DEPTH5 + d);
+    }
+}
+
+static void on_ticker(mds_t *m, uint32_t slot, const xt_md_update_t *u)
+{
+    inst_pub_t *p = &m->pub[slot];
+    const xt_md_ticker_t *t = u->ticker;
+    if (t->best_bid != p->bb || t->best_bid_qty != p->bbq || t->best_ask != p->ba || t->best_ask_qty != p->baq) {
+        p->bb = t->best_bid, p->bbq = t->best_bid_qty, p->ba = t->best_ask, p->baq = t->best_ask_qty;
+        p->bbo_seq = xt_md_book_seq(xt_md_find(&m->md, u->instrument));
+        uint32_t ch = xt_mds_ch(slot, XT_CH_BBO, XT_TH_LIVE);
+        if (m->ch_head[ch] != NIL)
+            fan_out(m, ch, xt_md_enc_bbo(m->scratch, CAP, &p->sym[0], p->bbo_seq, u->ts, t));
+        touch_throttled(m, slot, XT_CH_BBO);
+    }
+    uint32_t ch = xt_mds_ch(slot, XT_CH_TICKER, XT_TH_LIVE);
+    if (m->ch_head[ch] != NIL)
+        fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], u->ts, t));
+    touch_throttled(m, slot, XT_CH_TICKER);
+}
+
+/* A closed candle or minute goes to the throttled channels at once too: a
+ * throttle conflates changes, it never hides a close. */
+static void on_closable(mds_t *m, uint32_t slot, int kind, const xt_md_update_t *u, int closed)
+{
+    const inst_pub_t *p = &m->pub[slot];
+    for (int th = XT_TH_LIVE; th < XT_TH_COUNT; th++) {
+        uint32_t ch = xt_mds_ch(slot, kind, th);
+        if (th != XT_TH_LIVE && !closed)
+            continue;
+        if (m->ch_head[ch] == NIL)
+            continue;
+        size_t n = kind == XT_CH_TIMELINE
+                       ? xt_md_enc_timeline(m->scratch, CAP, &p->sym[th], 0, u->ts, u->minute, 1)
+                       : xt_md_enc_kline(m->scratch, CAP, &p->sym[th], u->interval, u->ts, u->candle);
+        fan_out(m, ch, n);
+    }
+    if (!closed)
+        touch_throttled(m, slot, kind);
+}
+
+/* The md sink: every derived update, encoded once per channel. */
+void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
+{
+    mds_t *m = ctx;
+    if (u->instrument >= m->n_inst) /* slot = the engine's instrument index */
+        return;
+    uint32_t slot = u->instrument, ch;
+    m->pub[slot].last_ts = u->ts;
+    switch (u->kind) {
+    case XT_MDU_BOOK: on_book(m, slot, u); break;
+    case XT_MDU_TICKER: on_ticker(m, slot, u); break;
+    case XT_MDU_TRADE:
+        ch = xt_mds_ch(slot, XT_CH_TRADES, XT_TH_LIVE);
+        if (m->ch_head[ch] != NIL)
+            fan_out(m, ch, xt_md_enc_trades(m->scratch, CAP, &m->pub[slot].sym[0], 0, u->ts, u->trade, 1));
+        touch_throttled(m, slot, XT_CH_TRADES);
+        break;
+    case XT_MDU_KLINE: on_closable(m, slot, XT_CH_KLINE + u->interval, u, u->candle->closed); break;
+    case XT_MDU_MINUTE: on_closable(m, slot, XT_CH_TIMELINE, u, u->minute->closed); break;
+    default: break;
+    }
+}

@@ -1,0 +1,636 @@
+/* md_server.c - the market-data thread: derives depth, trades, tickers,
+ * K-lines and 分时 from the engine's feed (src/md) and serves them over
+ * WebSocket on the md port (docs/websocket.md), in its own epoll loop:
+ * accepting, the HTTP upgrade, reading frames and commands, the feed, the
+ * timers (md advance, throttle ticks, pings) and the lifecycle. What goes
+ * out is built in md_publish.c and queued in md_conn.c. Nothing here ever
+ * makes the engine wait.
+ */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4, pthread_setname_np */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "md_cmd.h"
+#include "md_internal.h"
+#include "xt/decimal.h"
+#include "xt/error.h"
+/* ---- commands ---------------------------------------------------------------- */
+
+#define ANSWER_MAX 16384
+#define TAPE_BATCH_MAX 2000 /* trades in one @100ms / @1000ms trades message, at most */
+
+static void answer(mds_t *m, uint32_t c, const char *fmt_id, const char *op, const char *body)
+{
+    int n = snprintf(m->scratch, ANSWER_MAX, "{\"id\":%s,\"op\":\"%s\",%s}", fmt_id, op, body);
+    if (n > 0 && n < ANSWER_MAX)
+        xt_mds_reply(m, c, m->scratch, (size_t)n);
+}
+
+static void answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg)
+{
+    char q[512];
+    if (xt_md_json_string(q, sizeof q, msg) == 0)
+        strcpy(q, "\"?\"");
+    int n = snprintf(m->scratch, ANSWER_MAX, "{\"id\":%s,\"error\":{\"code\":%d,\"msg\":%s}}", id, code, q);
+    if (n > 0 && n < ANSWER_MAX)
+        xt_mds_reply(m, c, m->scratch, (size_t)n);
+}
+
+/* Resolves every arg to a channel id first: all or nothing. */
+static int resolve(mds_t *m, const xt_md_cmd_t *cmd, uint32_t *chs, char *why, size_t n)
+{
+    for (uint32_t a = 0; a < cmd->n_args; a++) {
+        const char *sym;
+        size_t sl;
+        int th;
+        int kind = xt_md_channel_parse(cmd->args[a], &sym, &sl, &th);
+        const xt_md_inst_t *in = kind >= 0 ? xt_md_find_symbol(&m->md, sym, sl) : NULL;
+        if (in == NULL) {
+            snprintf(why, n, "unknown channel %s", cmd->args[a]);
+            return -1;
+        }
+        chs[a] = xt_mds_ch(xt_md_inst_id(in), kind, th);
+    }
+    return 0;
+}
+
+static void list_body(mds_t *m, uint32_t c, char *body, size_t cap)
+{
+    size_t k = (size_t)snprintf(body, cap, "\"result\":[");
+    for (uint32_t i = m->conns[c].subs; i != NIL && k + 80 < cap; i = m->subs[i].conn_next) {
+        char b[16];
+        uint32_t ch = m->subs[i].ch;
+        const xt_md_sym_t *sym = &m->pub[ch / XT_TH_COUNT / XT_CH_KINDS].sym[ch % XT_TH_COUNT];
+        k += (size_t)snprintf(body + k, cap - k, "%s\"%s.%s%s\"", k > 10 ? "," : "",
+                              xt_ch_kind_name((int)(ch / XT_TH_COUNT % XT_CH_KINDS), b), sym->symbol, sym->suffix);
+    }
+    snprintf(body + k, cap - k, "]");
+}
+
+/* A throttled trades channel getting its first subscriber starts after the
+ * newest trade (its subscribers have the snapshot). */
+static void start_channel(mds_t *m, uint32_t ch)
+{
+    if (m->ch_head[ch] != NIL || ch % XT_TH_COUNT == XT_TH_LIVE || ch / XT_TH_COUNT % XT_CH_KINDS != XT_CH_TRADES)
+        return;
+    xt_md_trade_t last;
+    const xt_md_inst_t *in = xt_md_find(&m->md, ch / XT_TH_COUNT / XT_CH_KINDS);
+    m->chs[ch].last_trade_id = in && xt_md_trades(in, &last, 1) == 1 ? last.trade_id : 0;
+}
+
+static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
+{
+    xt_md_cmd_t cmd;
+    char why[160];
+    uint32_t chs[XT_MDCMD_MAX_ARGS] = {0};
+    if (xt_md_cmd_parse(text, len, &cmd, why, sizeof why) != 0) {
+        answer_error(m, c, cmd.id, 400, why);
+        return;
+    }
+    static const char *const names[] = {"", "subscribe", "unsubscribe", "snapshot", "list", "ping"};
+    if (cmd.op == XT_MDOP_PING || cmd.op == XT_MDOP_LIST) {
+        char body[8192];
+        if (cmd.op == XT_MDOP_PING)
+            snprintf(body, sizeof body, "\"result\":\"pong\",\"ts\":%lld", (long long)m->now);
+        else
+            list_body(m, c, body, sizeof body);
+        answer(m, c, cmd.id, names[cmd.op], body);
+        return;
+    }
+    if (resolve(m, &cmd, chs, why, sizeof why) != 0) {
+        answer_error(m, c, cmd.id, 404, why);
+        return;
+    }
+    uint32_t fresh = 0;
+    for (uint32_t a = 0; a < cmd.n_args; a++)
+        fresh += cmd.op == XT_MDOP_SUBSCRIBE && xt_mds_find_sub(m, c, chs[a]) == NIL;
+    if (m->conns[c].n_subs + fresh > m->s->cfg.md_max_subscriptions) {
+        answer_error(m, c, cmd.id, 429, "too many subscriptions on this connection");
+        return;
+    }
+    for (uint32_t a = 0; a < cmd.n_args; a++) {
+        if (cmd.op == XT_MDOP_UNSUBSCRIBE) {
+            xt_mds_unsubscribe(m, c, chs[a]);
+            continue;
+        }
+        if (cmd.op != XT_MDOP_SUBSCRIBE || xt_mds_find_sub(m, c, chs[a]) != NIL)
+            continue;
+        start_channel(m, chs[a]);
+        if (xt_mds_subscribe(m, c, chs[a]) == NIL) {
+            while (a-- > 0) /* all or nothing */
+                xt_mds_unsubscribe(m, c, chs[a]);
+            answer_error(m, c, cmd.id, 503, "the server's subscription table is full");
+            return;
+        }
+    }
+    answer(m, c, cmd.id, names[cmd.op], "\"result\":\"ok\"");
+    if (cmd.op != XT_MDOP_UNSUBSCRIBE)
+        for (uint32_t a = 0; a < cmd.n_args; a++)
+            xt_mds_send_snapshot(m, c, chs[a]);
+}
+
+/* ---- input --------------------------------------------------------------------- */
+
+typedef struct conn_ref { /* the reader callback's context */
+    mds_t *m;
+    uint32_t c;
+} conn_ref_t;
+
+static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
+{
+    const conn_ref_t *r = ctx;
+    mds_t *m = r->m;
+    uint32_t c = r->c;
+    mconn_t *k = &m->conns[c];
+    switch (msg->opcode) {
+    case XT_WS_OP_TEXT:
+        if (m->now - k->sec_start >= 1000000000) {
+            k->sec_start = m->now;
+            k->msgs_this_sec = 0;
+        }
+        if (++k->msgs_this_sec > m->s->cfg.md_messages_per_s) {
+            answer_error(m, c, "null", 429, "too many messages per second");
+            return 0;
+        }
+        on_command(m, c, (const char *)msg->data, msg->len);
+        return k->state == C_FREE;
+    case XT_WS_OP_BINARY: xt_mds_close_with(m, c, 1003, "text frames only"); return 1;
+    case XT_WS_OP_PING: {
+        uint32_t g = xt_mds_msg_make(m, XT_WS_OP_PONG, (const char *)msg->data, msg->len);
+        if (g != NIL && xt_mds_enqueue(m, c, g) != 0) {
+            m->msgs[g].refs = 1;
+            xt_mds_msg_unref(m, g);
+        }
+        return 0;
+    }
+    case XT_WS_OP_PONG: k->pong_due = 0; return 0;
+    case XT_WS_OP_CLOSE: xt_mds_close_with(m, c, XT_WS_CLOSE_NORMAL, ""); return 1;
+    default: return 0;
+    }
+}
+
+static void http_answer(mds_t *m, uint32_t c, int status, const char *msg)
+{
+    char body[256], out[512];
+    int bn = snprintf(body, sizeof body, "{\"code\":%d,\"msg\":\"%s\"}", status, msg);
+    int n = xt_http_response(out, sizeof out, status, "application/json", body, (size_t)bn, 0);
+    if (n > 0)
+        xt_mds_send_direct(m, c, (const uint8_t *)out, (size_t)n);
+    xt_mds_close(m, c);
+}
+
+static void on_http(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    xt_http_parser_t hp;
+    xt_http_req_t req;
+    xt_http_parser_init(&hp);
+    int rc = xt_http_parse_head(&hp, k->in, k->in_len, &req);
+    if (rc == 0 && k->in_len == m->s->cfg.md_max_message)
+        rc = XT_ERANGE;
+    if (rc == 0)
+        return;
+    if (rc < 0) {
+        http_answer(m, c, rc == XT_ERANGE ? 431 : 400, rc == XT_ERANGE ? "request head too large" : "bad request");
+        return;
+    }
+    if (strcmp(req.path, "/") != 0 && strcmp(req.path, "/ws") != 0) {
+        http_answer(m, c, 404, "not found: the market-data WebSocket is at / or /ws");
+        return;
+    }
+    if (!req.upgrade_websocket || !req.ws_version_ok || !req.ws_key[0]) {
+        http_answer(m, c, req.upgrade_websocket ? 400 : 426, "a WebSocket upgrade (version 13) is expected here");
+        return;
+    }
+    char out[512];
+    int n = xt_ws_handshake_response(req.ws_key, out, sizeof out);
+    if (n <= 0) {
+        http_answer(m, c, 400, "bad Sec-WebSocket-Key");
+        return;
+    }
+    uint8_t rest[512];
+    size_t more = k->in_len - (size_t)rc; /* frames sent right behind the head */
+    if (more > sizeof rest) {
+        http_answer(m, c, 400, "too much data behind the upgrade request");
+        return;
+    }
+    memcpy(rest, k->in + rc, more);
+    uint32_t g = xt_mds_msg_alloc(m, (size_t)n);
+    if (g == NIL || xt_ws_reader_init(&k->rd, k->in, m->s->cfg.md_max_message) != 0) {
+        if (g != NIL) {
+            m->msgs[g].refs = 1;
+            xt_mds_msg_unref(m, g);
+        }
+        http_answer(m, c, 503, "server busy");
+        return;
+    }
+    memcpy(m->msgs[g].data, out, (size_t)n);
+    m->msgs[g].len = (uint32_t)n;
+    xt_mds_enqueue(m, c, g);
+    k->state = C_WS;
+    k->in_len = 0;
+    k->pong_due = 0;
+    if (more) {
+        conn_ref_t ref = {m, c};
+        int r = xt_ws_reader_feed(&k->rd, rest, more, on_ws_msg, &ref);
+        if (r < 0)
+            xt_mds_close_with(m, c, (uint16_t)-r, "protocol error");
+    }
+}
+
+static void read_conn(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    for (int rounds = 0; rounds < 4 && k->state != C_FREE; rounds++) {
+        uint8_t buf[4096];
+        ssize_t n;
+        if (k->state == C_HTTP)
+            n = read(k->fd, k->in + k->in_len, m->s->cfg.md_max_message - k->in_len);
+        else
+            n = read(k->fd, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            xt_mds_close(m, c);
+            return;
+        }
+        if (n < 0 || k->state == C_CLOSING) /* closing: what the client sends is ignored */
+            return;
+        if (k->state == C_HTTP) {
+            k->in_len += (uint32_t)n;
+            on_http(m, c);
+            continue;
+        }
+        conn_ref_t ref = {m, c};
+        int r = xt_ws_reader_feed(&k->rd, buf, (size_t)n, on_ws_msg, &ref);
+        if (r < 0 && k->state != C_FREE) {
+            xt_mds_close_with(m, c, (uint16_t)-r, r == -XT_WS_CLOSE_TOO_BIG ? "message too big" : "protocol error");
+            return;
+        }
+        if (r > 0 || (size_t)n < sizeof buf)
+            return;
+    }
+}
+
+static void accept_conns(mds_t *m)
+{
+    for (;;) {
+        int fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        if (m->free_conn == NIL) {
+            static const char busy[] =
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            ssize_t w = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)w;
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        uint32_t c = m->free_conn;
+        mconn_t *k = &m->conns[c];
+        m->free_conn = k->subs;
+        uint8_t *in = k->in;
+        memset(k, 0, sizeof *k);
+        k->in = in;
+        k->fd = fd;
+        k->state = C_HTTP;
+        k->subs = NIL;
+        k->sec_start = m->now;
+        m->n_conns++;
+        struct epoll_event ev = {EPOLLIN, {.u64 = c}};
+        epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev);
+    }
+}
+
+/* ---- the feed and timers ------------------------------------------------------ */
+
+/* Consumes what the engine published: a command's records form one batch. */
+static void drain_feed(mds_t *m)
+{
+    xt_md_feed_t *f = &m->s->md_feed;
+    uint64_t t = atomic_load_explicit(&f->tail, memory_order_relaxed);
+    uint64_t h = atomic_load_explicit(&f->head, memory_order_acquire);
+    xt_event_t ev[XT_EVENT_BATCH_MAX];
+    uint32_t n = 0;
+    for (; t < h; t++) {
+        const xt_md_rec_t *r = &f->v[t & f->mask];
+        if (r->ev.type == 0) { /* resync: forget the instrument's book */
+            uint32_t nb = xt_md_depth(xt_md_find(&m->md, r->ev.instrument), XT_BUY, m->lv_b, UINT32_MAX >> 1);
+            uint32_t na = xt_md_depth(xt_md_find(&m->md, r->ev.instrument), XT_SELL, m->lv_a, UINT32_MAX >> 1);
+            for (uint32_t i = 0; i < nb + na; i++) {
+                const xt_md_level_t *l = i < nb ? &m->lv_b[i] : &m->lv_a[i - nb];
+                xt_event_t z = {.type = XT_EV_BOOK,
+                                .side = i < nb ? XT_BUY : XT_SELL,
+                                .instrument = r->ev.instrument,
+                                .price = l->price};
+                xt_event_batch_t b = {0, r->ts, 0, 1, 1, &z};
+                xt_md_on_batch(&m->md, &b);
+            }
+            continue;
+        }
+        ev[n++] = r->ev;
+        if (r->last || n == XT_EVENT_BATCH_MAX) {
+            xt_event_batch_t b = {r->seq, r->ts, 0, r->last, n, ev};
+            xt_md_on_batch(&m->md, &b);
+            n = 0;
+        }
+    }
+    atomic_store_explicit(&f->tail, t, memory_order_release);
+    if (atomic_load_explicit(&f->dropped, memory_order_relaxed) && !atomic_load(&m->s->md_resync)) {
+        atomic_store(&f->dropped, 0);
+        atomic_store(&m->s->md_resync, 1);
+    }
+}
+
+static void timers(mds_t *m)
+{
+    if (m->now - m->last_advance >= 100000000) {
+        m->last_advance = m->now;
+        xt_md_advance(&m->md, m->now);
+    }
+    if (m->now - m->last_tick >= XT_TH_TICK_NS) {
+        /* on the 100 ms grid; a late wake-up does not shift it */
+        m->last_tick = m->now - m->now % XT_TH_TICK_NS;
+        xt_mds_throttle_tick(m);
+    }
+    if (m->now - m->last_ping < (int64_t)m->s->cfg.md_ping_ms * 1000000)
+        return;
+    m->last_ping = m->now;
+    uint32_t g = xt_mds_msg_make(m, XT_WS_OP_PING, "xt", 2);
+    for (uint32_t c = 0; c < m->max_conns; c++) {
+        mconn_t *k = &m->conns[c];
+        if (k->state == C_CLOSING && k->pong_due++) /* a whole ping round to take its CLOSE */
+            xt_mds_close(m, c);
+        if (k->state != C_WS)
+            continue;
+        if (k->pong_due) {
+            xt_mds_close_with(m, c, XT_WS_CLOSE_POLICY, "no pong");
+            continue;
+        }
+        k->pong_due = 1;
+        if (g != NIL)
+            xt_mds_enqueue(m, c, g);
+    }
+    if (g != NIL && m->msgs[g].refs == 0) {
+        m->msgs[g].refs = 1;
+        xt_mds_msg_unref(m, g);
+    }
+}
+
+/* ---- the loop and lifecycle ------------------------------------------------------ */
+
+static void *md_main(void *arg)
+{
+    mds_t *m = arg;
+    xt_md_feed_t *f = &m->s->md_feed;
+    pthread_setname_np(pthread_self(), "xt-md");
+    struct epoll_event evs[256];
+    for (;;) {
+        atomic_store(&f->sleeping, 1);
+        int pending = atomic_load(&f->head) != atomic_load(&f->tail);
+        int64_t to_tick = (m->last_tick + XT_TH_TICK_NS - xt_now_ns()) / 1000000 + 1;
+        int timeout = pending || m->dirty_head != NIL ? 0 : to_tick < 1 ? 1 : to_tick > 100 ? 100 : (int)to_tick;
+        int n = epoll_wait(m->ep, evs, 256, timeout);
+        atomic_store(&f->sleeping, 0);
+        m->now = xt_now_ns();
+        int stop = 0;
+        for (int i = 0; i < n; i++) {
+            uint64_t id = evs[i].data.u64;
+            if (id == EV_LISTEN)
+                accept_conns(m);
+            else if (id == EV_FEED || id == EV_STOP) {
+                uint64_t v;
+                ssize_t r = read(id == EV_FEED ? f->efd : m->stop_efd, &v, sizeof v);
+                (void)r;
+                stop |= id == EV_STOP;
+            } else if (m->conns[id].state != C_FREE) {
+                if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+                    read_conn(m, (uint32_t)id);
+                if (m->conns[id].state != C_FREE && (evs[i].events & EPOLLOUT))
+                    xt_mds_mark_dirty(m, (uint32_t)id);
+            }
+        }
+        drain_feed(m);
+        timers(m);
+        xt_mds_flush_dirty(m);
+        if (stop)
+            break;
+    }
+    for (uint32_t c = 0; c < m->max_conns; c++)
+        if (m->conns[c].state != C_FREE)
+            xt_mds_close_with(m, c, XT_WS_CLOSE_GOING_AWAY, "server shutting down");
+    return NULL;
+}
+
+static int listen_md(mds_t *m, char *why, size_t n)
+{
+    const xt_server_config_t *cfg = &m->s->cfg;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(cfg->md_port)};
+    inet_pton(AF_INET, cfg->md_host, &a.sin_addr);
+    m->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(m->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (m->lfd < 0 || bind(m->lfd, (struct sockaddr *)&a, sizeof a) || listen(m->lfd, 4096)) {
+        snprintf(why, n, "md.listen %s:%u: %s", cfg->md_host, (unsigned)cfg->md_port, strerror(errno));
+        return -1;
+    }
+    socklen_t al = sizeof a;
+    getsockname(m->lfd, (struct sockaddr *)&a, &al);
+    m->s->md_port = ntohs(a.sin_port);
+    return 0;
+}
+
+static int alloc_tables(mds_t *m)
+{
+    const xt_server_config_t *cfg = &m->s->cfg;
+    m->max_conns = cfg->md_max_connections;
+    m->n_sub_cap = m->max_conns * 8 + 1024;
+    static const size_t bytes[MSG_CLASSES] = {TINY_BYTES, SMALL_BYTES, LARGE_BYTES};
+    m->msg_count[MSG_TINY] = m->max_conns * 8 + 65536;
+    m->msg_count[MSG_SMALL] = m->max_conns / 4 + 4096;
+    m->msg_count[MSG_LARGE] = N_LARGE;
+    uint32_t n_msgs = m->msg_count[0] + m->msg_count[1] + m->msg_count[2];
+    m->conns = calloc(m->max_conns, sizeof *m->conns);
+    m->inbufs = malloc((size_t)m->max_conns * cfg->md_max_message);
+    m->subs = calloc(m->n_sub_cap, sizeof *m->subs);
+    m->n_ch = m->n_inst * XT_CH_KINDS * XT_TH_COUNT;
+    m->ch_head = malloc(sizeof *m->ch_head * (m->n_ch + 1));
+    m->chs = calloc(m->n_ch + 1, sizeof *m->chs);
+    for (int th = 0; th < XT_TH_COUNT; th++)
+        m->pending[th] = malloc(sizeof *m->pending[th] * (m->n_ch / XT_TH_COUNT + 1));
+    m->tape_cap = cfg->md_tape < TAPE_BATCH_MAX ? cfg->md_tape : TAPE_BATCH_MAX;
+    m->pub = calloc(m->n_inst + 1, sizeof *m->pub);
+    m->n_qnodes = m->max_conns * QNODES_PER_CONN + 65536;
+    m->qnodes = malloc(sizeof *m->qnodes * m->n_qnodes);
+    m->msgs = calloc(n_msgs, sizeof *m->msgs);
+    for (int k = 0; k < MSG_CLASSES; k++)
+        m->msg_mem[k] = malloc(m->msg_count[k] * bytes[k]); /* pages are touched as messages are used */
+    m->scratch = malloc(LARGE_BYTES);
+    m->lv_b = calloc(cfg->md_max_levels, sizeof *m->lv_b);
+    m->lv_a = calloc(cfg->md_max_levels, sizeof *m->lv_a);
+    m->tape = calloc(m->tape_cap > 100 ? m->tape_cap : 100, sizeof *m->tape);
+    if (!m->conns || !m->inbufs || !m->subs || !m->ch_head || !m->chs || !m->pending[0] || !m->pending[1] ||
+        !m->pending[2] || !m->pub || !m->qnodes || !m->msgs || !m->msg_mem[0] || !m->msg_mem[1] || !m->msg_mem[2] ||
+        !m->scratch || !m->lv_b || !m->lv_a || !m->tape)
+        return -1;
+    m->free_conn = m->free_sub = m->msg_free[0] = m->msg_free[1] = m->msg_free[2] = m->dirty_head = m->free_qnode = NIL;
+    for (uint32_t i = m->n_qnodes; i-- > 0;) {
+        m->qnodes[i].next = m->free_qnode;
+        m->free_qnode = i;
+    }
+    for (uint32_t c = m->max_conns; c-- > 0;) {
+        m->conns[c].in = m->inbufs + (size_t)c * cfg->md_max_message;
+        m->conns[c].subs = m->free_conn;
+        m->free_conn = c;
+    }
+    for (uint32_t i = m->n_sub_cap; i-- > 0;) {
+        m->subs[i].conn_next = m->free_sub;
+        m->free_sub = i;
+    }
+    for (uint32_t i = 0; i < m->n_ch; i++)
+        m->ch_head[i] = NIL;
+    for (uint32_t i = n_msgs, k = MSG_CLASSES - 1, base = n_msgs - m->msg_count[k]; i-- > 0;) {
+        while (i < base)
+            base -= m->msg_count[--k];
+        msg_t *g = &m->msgs[i];
+        g->cls = (uint8_t)k;
+        g->data = m->msg_mem[k] + (size_t)(i - base) * bytes[k];
+        g->next_free = m->msg_free[k];
+        m->msg_free[k] = i;
+    }
+    return 0;
+}
+
+/* Instruments, then the engine's current books, into md. */
+static int load_instruments(mds_t *m)
+{
+    const xt_engine_t *e = &m->s->engine;
+    for (uint32_t i = 0; i < m->n_inst; i++) {
+        xt_instrument_info_t in;
+        xt_engine_instrument(e, i, &in);
+        int64_t ref = 0;
+        if (in.def.flags & XT_DEF_BAND)
+            xt_decimal_to_units(in.def.ref_price, in.def.tick, &ref);
+        int32_t tz = 0;
+        for (uint32_t k = 0; k < m->s->cfg.n_instruments; k++)
+            if (strcmp(m->s->cfg.instruments[k].symbol, in.symbol) == 0)
+                tz = m->s->cfg.tz_offset[k];
+        if (xt_md_add_instrument(&m->md, i, in.symbol, ref, tz))
+            return -1;
+        inst_pub_t *p = &m->pub[i];
+        static const char *const suffix[XT_TH_COUNT] = {"", "@100ms", "@1000ms"};
+        for (int th = 0; th < XT_TH_COUNT; th++) {
+            xt_md_sym_t *y = &p->sym[th];
+            snprintf(y->symbol, sizeof y->symbol, "%s", in.symbol);
+            snprintf(y->suffix, sizeof y->suffix, "%s", suffix[th]);
+            y->tick = in.def.tick;
+            y->lot = in.def.lot;
+        }
+        p->bb = p->ba = XT_PRICE_NONE;
+        for (int side = XT_BUY; side <= XT_SELL; side++) {
+            xt_level_iter_t it;
+            xt_level_info_t l;
+            xt_level_iter_init(&it, e, i, (xt_side_t)side);
+            while (xt_level_iter_next(&it, &l)) {
+                xt_event_t z = {.type = XT_EV_BOOK,
+                                .side = (uint8_t)side,
+                                .instrument = i,
+                                .price = l.price,
+                                .qty = l.qty,
+                                .u.level.orders = l.orders};
+                xt_event_batch_t b = {0, xt_now_ns(), 0, 1, 1, &z};
+                xt_md_on_batch(&m->md, &b);
+            }
+        }
+    }
+    return 0;
+}
+
+int xt_md_server_open(xt_server_t *s, char *why, size_t n)
+{
+    mds_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return -1;
+    s->mds = m;
+    m->s = s;
+    m->ep = m->lfd = m->stop_efd = -1;
+    m->n_inst = xt_engine_instrument_count(&s->engine);
+    xt_md_config_t mc = {s->cfg.engine.max_instruments, s->cfg.md_max_levels, s->cfg.md_tape};
+    if (alloc_tables(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m) || load_instruments(m)) {
+        snprintf(why, n, "market data: out of memory");
+        return -1;
+    }
+    if (listen_md(m, why, n))
+        return -1;
+    m->ep = epoll_create1(EPOLL_CLOEXEC);
+    m->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {EPOLLIN, {.u64 = EV_LISTEN}};
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->lfd, &ev);
+    ev.data.u64 = EV_FEED;
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, s->md_feed.efd, &ev);
+    ev.data.u64 = EV_STOP;
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->stop_efd, &ev);
+    s->md_feed.on = 1;
+    return 0;
+}
+
+int xt_md_server_start(xt_server_t *s)
+{
+    if (pthread_create(&s->md_thread, NULL, md_main, s->mds) != 0)
+        return -1;
+    s->md_started = 1;
+    return 0;
+}
+
+void xt_md_server_stop(xt_server_t *s)
+{
+    if (!s->md_started)
+        return;
+    uint64_t one = 1;
+    ssize_t w = write(s->mds->stop_efd, &one, sizeof one);
+    (void)w;
+    pthread_join(s->md_thread, NULL);
+    s->md_started = 0;
+}
+
+void xt_md_server_close(xt_server_t *s)
+{
+    mds_t *m = s->mds;
+    if (!m)
+        return;
+    xt_md_destroy(&m->md);
+    if (m->lfd >= 0)
+        close(m->lfd);
+    if (m->ep >= 0)
+        close(m->ep);
+    if (m->stop_efd >= 0)
+        close(m->stop_efd);
+    free(m->conns);
+    free(m->inbufs);
+    free(m->subs);
+    free(m->ch_head);
+    free(m->chs);
+    for (int th = 0; th < XT_TH_COUNT; th++)
+        free(m->pending[th]);
+    free(m->pub);
+    free(m->qnodes);
+    free(m->msgs);
+    for (int k = 0; k < MSG_CLASSES; k++)
+        free(m->msg_mem[k]);
+    free(m->scratch);
+    free(m->lv_b);
+    free(m->lv_a);
+    free(m->tape);
+    free(m);
+    s->mds = NULL;
+}

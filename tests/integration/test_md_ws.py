@@ -1,0 +1,600 @@
+#!/usr/bin/python3
+"""Integration tests of the market-data WebSocket of `xtrading serve`
+(docs/websocket.md), driven by a client nobody here wrote: Debian's
+python3-websockets. Orders come from `xtrading loadgen` and the Python
+binary client (xtclient.py) on the order-entry port.
+
+Each test starts its own server (test_server.Server: fresh data directory,
+ports chosen by the kernel). Tests wait for specific messages with
+timeouts; a fixed wait is used only to show that something does NOT
+arrive, or to let a stalled client fall behind.
+
+usage: test_md_ws.py path/to/xtrading [name-substring ...]
+"""
+import asyncio
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_server as TS  # noqa: E402
+import websockets  # noqa: E402  (python3-websockets)
+
+MD_LINE = re.compile(r"market data on ws://127\.0\.0\.1:(\d+)/")
+SYM = "BTC-USDT"
+CHANNEL_KINDS = ["bbo", "depth5", "depth10", "depth20", "depth", "trades", "ticker", "timeline"] + \
+    [f"kline.{i}" for i in ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w")]
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+check = TS.check
+
+
+def start(sets=None):
+    s = TS.Server(sets)
+    for line in s.out:
+        m = MD_LINE.search(line)
+        if m:
+            s.md_port = int(m.group(1))
+            return s
+    raise AssertionError(f"no market-data line in {s.out}")
+
+
+def url(s):
+    return f"ws://127.0.0.1:{s.md_port}/"
+
+
+def loadgen(s, seconds=1.5, conns=4, pipeline=8, extra=()):
+    """Closed-loop orders (new/cancel/amend, some crossing) for `seconds`."""
+    out = subprocess.run([TS.XT, "loadgen", "--connect", f"127.0.0.1:{s.port}", "--connections", str(conns),
+                          "--pipeline", str(pipeline), "--duration", str(seconds), "--warmup", "0", "--json",
+                          *extra], capture_output=True, timeout=60)
+    check(out.returncode == 0, f"loadgen failed: {out.stderr.decode()[-500:]}")
+    r = json.loads(out.stdout)
+    check(r["acked"] > 0, f"loadgen got nothing acked: {r}")
+    return r
+
+
+async def send(ws, **cmd):
+    await ws.send(json.dumps(cmd))
+
+
+async def recv(ws, timeout=5):
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def answer_of(ws, rid, timeout=5):
+    """Skips data messages until the answer with id rid; returns it."""
+    end = time.monotonic() + timeout
+    while True:
+        m = await recv(ws, max(0.01, end - time.monotonic()))
+        if "ch" not in m and m.get("id") == rid:
+            return m
+
+
+async def quiet(ws, t=0.3):
+    """Everything that arrives within t seconds of silence."""
+    got = []
+    while True:
+        try:
+            got.append(await recv(ws, t))
+        except asyncio.TimeoutError:
+            return got
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+# ---- a book rebuilt from depth messages -----------------------------------------
+
+class Book:
+    """A client's depth: the snapshot, then deltas with absolute quantities
+    (0 = the level is gone); seq / prev_seq detect gaps."""
+
+    def __init__(self):
+        self.side = None
+        self.seq = None
+        self.gaps = 0
+        self.deltas = 0
+
+    def apply(self, m):
+        if m["type"] == "snapshot":
+            self.side = {"bids": {p: q for p, q in m["bids"]}, "asks": {p: q for p, q in m["asks"]}}
+            self.seq = m["seq"]
+            return
+        check(self.side is not None, f"a delta before any snapshot: {m}")
+        if m["prev_seq"] != self.seq:
+            self.gaps += 1
+        self.deltas += 1
+        self.seq = m["seq"]
+        for k in ("bids", "asks"):
+            for p, q in m[k]:
+                if float(q) == 0:
+                    check(p in self.side[k], f"{m['ch']}: removes level {p} it never had")
+                    del self.side[k][p]
+                else:
+                    self.side[k][p] = q
+
+    def levels(self, k):
+        return sorted(self.side[k].items(), key=lambda pq: -float(pq[0]) if k == "bids" else float(pq[0]))
+
+
+def snapshot_levels(m, k):
+    return [tuple(x) for x in m[k]]
+
+
+async def fresh_snapshot(s, ch):
+    async with websockets.connect(url(s)) as ws:
+        await send(ws, op="subscribe", id=1, args=[ch])
+        check((await answer_of(ws, 1)).get("result") == "ok", "subscribe failed")
+        while True:
+            m = await recv(ws)
+            if m.get("ch") == ch:
+                return m
+
+
+# ---- a raw client, for what python-websockets will not send -----------------------
+
+class Raw:
+    def __init__(self, port, rcvbuf=None):
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(5)
+        self.sock.connect(("127.0.0.1", port))
+        self.buf = b""
+
+    def request(self, head):
+        self.sock.sendall(head.encode())
+        while b"\r\n\r\n" not in self.buf:
+            d = self.sock.recv(4096)
+            if not d:
+                break
+            self.buf += d
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        return head.decode()
+
+    def upgrade(self):
+        key = base64.b64encode(os.urandom(16)).decode()
+        head = self.request(f"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        check(head.startswith("HTTP/1.1 101"), f"no 101: {head}")
+
+    def frame(self, opcode, payload, mask=True, fin=True):
+        b0 = (0x80 if fin else 0) | opcode
+        n = len(payload)
+        if n < 126:
+            h = struct.pack("!BB", b0, (0x80 if mask else 0) | n)
+        elif n < 65536:
+            h = struct.pack("!BBH", b0, (0x80 if mask else 0) | 126, n)
+        else:
+            h = struct.pack("!BBQ", b0, (0x80 if mask else 0) | 127, n)
+        if mask:
+            k = os.urandom(4)
+            payload = bytes(c ^ k[i % 4] for i, c in enumerate(payload))
+            h += k
+        self.sock.sendall(h + payload)
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            d = self.sock.recv(65536)
+            if not d:
+                raise EOFError("closed")
+            self.buf += d
+
+    def read_frame(self):
+        self._need(2)
+        op, n = self.buf[0] & 0x0F, self.buf[1] & 0x7F
+        off = 2
+        if n == 126:
+            self._need(4)
+            n, off = struct.unpack("!H", self.buf[2:4])[0], 4
+        elif n == 127:
+            self._need(10)
+            n, off = struct.unpack("!Q", self.buf[2:10])[0], 10
+        self._need(off + n)
+        data, self.buf = self.buf[off:off + n], self.buf[off + n:]
+        return op, data
+
+    def until_close(self, timeout=5):
+        """Reads frames until a CLOSE; returns (code, reason, frames before)."""
+        self.sock.settimeout(timeout)
+        seen = []
+        while True:
+            op, data = self.read_frame()
+            if op == 8:
+                code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
+                return code, data[2:].decode(errors="replace"), seen
+            seen.append((op, data))
+
+    def close(self):
+        self.sock.close()
+
+
+# ---- tests --------------------------------------------------------------------------
+
+@test
+def test_every_channel_kind():
+    s = start()
+    loadgen(s, 1.0)
+
+    async def go():
+        async with websockets.connect(url(s)) as ws:
+            names = [f"{k}.{SYM}" for k in CHANNEL_KINDS]
+            await send(ws, op="subscribe", id=7, args=names)
+            a = await answer_of(ws, 7)
+            check(a == {"id": 7, "op": "subscribe", "result": "ok"}, f"ack: {a}")
+            seen = {}
+            while len(seen) < len(names):
+                m = await recv(ws)
+                check(isinstance(m.get("ts"), int) and m["ts"] > 1.6e18, f"no event timestamp: {m}")
+                seen.setdefault(m["ch"], m)
+            check(set(seen) == set(names), f"channels: {sorted(seen)}")
+            for k in ("depth5", "depth10", "depth20", "depth"):
+                m = seen[f"{k}.{SYM}"]
+                check(m["type"] == "snapshot" and m["seq"] > 0, f"{k}: {m}")
+                check(k == "depth" or len(m["bids"]) <= int(k[5:]), f"{k} too deep")
+            tk = seen[f"ticker.{SYM}"]
+            for f in ("open", "high", "low", "last", "prev_close", "change", "change_pct", "volume", "turnover",
+                      "vwap", "trades", "weibi", "weicha", "bid", "ask"):
+                check(f in tk, f"ticker lacks {f}: {tk}")
+            kl = seen[f"kline.1m.{SYM}"]["data"]
+            check(set(kl) >= {"t", "open", "high", "low", "close", "volume", "turnover", "trades", "closed"},
+                  f"kline: {kl}")
+            await send(ws, op="list", id="L")
+            a = await answer_of(ws, "L")
+            check(sorted(a["result"]) == sorted(names), f"list: {a}")
+            await send(ws, op="unsubscribe", id=8, args=names[:3])
+            check((await answer_of(ws, 8))["result"] == "ok", "unsubscribe")
+            await send(ws, op="list", id=9)
+            check(sorted((await answer_of(ws, 9))["result"]) == sorted(names[3:]), "list after unsubscribe")
+            await send(ws, op="snapshot", id=10, args=[f"depth5.{SYM}"])
+            check((await answer_of(ws, 10))["result"] == "ok", "snapshot")
+            while True:
+                m = await recv(ws)
+                if m.get("ch") == f"depth5.{SYM}" and m["type"] == "snapshot":
+                    break
+            await send(ws, op="ping", id=11)
+            a = await answer_of(ws, 11)
+            check(a["result"] == "pong" and a["ts"] > 0, f"ping: {a}")
+    run(go())
+
+
+@test
+def test_depth_rebuilt_equals_snapshot():
+    """Depth from snapshot + deltas equals a fresh snapshot, for the full
+    book and each depthN; the seq chain has no gap for a reading client."""
+    s = start()
+    loadgen(s, 0.5)  # a book to start from
+
+    async def go():
+        chans = [f"depth.{SYM}", f"depth5.{SYM}", f"depth20.{SYM}"]
+        async with websockets.connect(url(s), max_size=None) as ws:
+            await send(ws, op="subscribe", id=1, args=chans)
+            await answer_of(ws, 1)
+            books = {c: Book() for c in chans}
+            task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 2.0)
+            while not task.done():
+                try:
+                    m = await recv(ws, 0.2)
+                except asyncio.TimeoutError:
+                    continue
+                books[m["ch"]].apply(m)
+            await task
+            for m in await quiet(ws, 0.5):
+                books[m["ch"]].apply(m)
+        for c, b in books.items():
+            check(b.gaps == 0, f"{c}: {b.gaps} gaps in the seq chain of a reading client")
+            check(b.deltas > 50, f"{c}: only {b.deltas} deltas")
+            snap = await fresh_snapshot(s, c)
+            for k in ("bids", "asks"):
+                mine = b.levels(k)
+                theirs = snapshot_levels(snap, k)
+                check(mine == theirs, f"{c} {k}: rebuilt {mine[:5]}... != snapshot {theirs[:5]}...")
+            check(snap["seq"] == b.seq, f"{c}: seq {b.seq} != snapshot's {snap['seq']}")
+    run(go())
+
+
+@test
+def test_trades_ticker_kline_agree():
+    """The ticker's volume and trade count are the sum of the trades
+    channel; the 1m candle and the timeline carry the same trades."""
+    s = start()
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as ws:
+            chans = [f"trades.{SYM}", f"ticker.{SYM}", f"kline.1m.{SYM}", f"timeline.{SYM}"]
+            await send(ws, op="subscribe", id=1, args=chans)
+            await answer_of(ws, 1)
+            task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 1.5)
+            msgs = []
+            while not task.done():
+                try:
+                    msgs.append(await recv(ws, 0.2))
+                except asyncio.TimeoutError:
+                    pass
+            await task
+            msgs += await quiet(ws, 0.5)
+        trades = [t for m in msgs if m["ch"] == chans[0] and m["type"] == "update" for t in m["data"]]
+        check(len(trades) > 5, f"only {len(trades)} trades")
+        ids = [t["id"] for t in trades]
+        check(ids == sorted(ids) and len(set(ids)) == len(ids), "trade ids not increasing")
+        vol = sum(round(float(t["qty"]) * 10000) for t in trades)
+        tk = [m for m in msgs if m["ch"] == chans[1]][-1]
+        check(round(float(tk["volume"]) * 10000) == vol, f"ticker volume {tk['volume']} != trades' {vol / 1e4}")
+        check(tk["trades"] == len(trades), f"ticker trades {tk['trades']} != {len(trades)}")
+        check(tk["last"] == trades[-1]["price"], f"last {tk['last']} != {trades[-1]['price']}")
+        prices = [float(t["price"]) for t in trades]
+        check(float(tk["high"]) == max(prices) and float(tk["low"]) == min(prices), "ticker high/low")
+        turnover = sum(float(t["price"]) * float(t["qty"]) for t in trades)
+        check(abs(float(tk["turnover"]) - turnover) < 1e-6 * max(1, turnover), "ticker turnover")
+        check(abs(float(tk["vwap"]) - turnover / (vol / 1e4)) <= 0.01, f"vwap {tk['vwap']}")
+        kls = [m["data"] for m in msgs if m["ch"] == chans[2]]
+        by_t = {}
+        for k in kls:
+            by_t[k["t"]] = k
+        check(sum(k["trades"] for k in by_t.values()) == len(trades), "candles' trades != trades")
+        check(sum(round(float(k["volume"]) * 1e4) for k in by_t.values()) == vol, "candles' volume")
+        tl = [p for m in msgs if m["ch"] == chans[3] for p in m["data"]]
+        last = tl[-1]
+        check(last["price"] == trades[-1]["price"], f"timeline price {last} vs {trades[-1]}")
+        check(abs(float(last["avg_price"]) - turnover / (vol / 1e4)) <= 0.01, f"timeline avg {last}")
+    run(go())
+
+
+@test
+def test_throttled_channels_conflate():
+    s = start()
+    loadgen(s, 0.3)
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as ws:
+            chans = [f"depth5.{SYM}", f"depth5.{SYM}@1000ms", f"bbo.{SYM}@100ms", f"ticker.{SYM}@1000ms"]
+            await send(ws, op="subscribe", id=1, args=chans)
+            await answer_of(ws, 1)
+            task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 2.5)
+            got = []
+            while not task.done():
+                try:
+                    got.append((time.monotonic(), await recv(ws, 0.2)))
+                except asyncio.TimeoutError:
+                    pass
+            await task
+            t_end = time.monotonic()
+            got += [(time.monotonic(), m) for m in await quiet(ws, 1.3)]
+        live = [m for _, m in got if m["ch"] == chans[0]]
+        slow = [(t, m) for t, m in got if m["ch"] == chans[1] and m["type"] == "snapshot"]
+        fast = [m for _, m in got if m["ch"] == chans[2]]
+        check(len(live) > 50, f"only {len(live)} live depth5 messages")
+        # subscribe snapshot + one per second at most (+1 for the edges)
+        check(2 <= len(slow) <= 2 + 2.5 + 2, f"{len(slow)} depth5@1000ms messages in ~2.5 s")
+        # (receive times are not checked: a Python client reading thousands
+        # of live messages a second falls behind and reads in bursts)
+        check(len(fast) <= 1 + (t_end - got[0][0]) * 10 + 3, f"{len(fast)} bbo@100ms messages")
+        # once quiet, the throttled channel shows the same top 5 as the live one rebuilt
+        b = Book()
+        for m in live:
+            b.apply(m)
+        last = slow[-1][1]
+        for k in ("bids", "asks"):
+            check(b.levels(k) == snapshot_levels(last, k), f"depth5@1000ms {k} != live depth5 at rest")
+        check(last["ch"] == chans[1], "channel name keeps the suffix")
+    run(go())
+
+
+@test
+def test_slow_consumers():
+    """A client that stops reading: its depth is conflated (a snapshot when
+    it reads again, the seq chain restarting there), its trades connection
+    is closed with 1008; a reading client meanwhile misses nothing."""
+    s = start({"md.output_limit": 524288})
+    syms = ["600519.SH", "000001.SZ", "BTC-USDT", "ETH-USDT"]
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as good:
+            await send(good, op="subscribe", id=1, args=[f"depth.{SYM}", f"trades.{SYM}", f"ticker.{SYM}"])
+            await answer_of(good, 1)
+            slow_depth, slow_trades = Raw(s.md_port, rcvbuf=4096), Raw(s.md_port, rcvbuf=4096)
+            # the stalled clients take much more than the reading one, so they fall behind first
+            many = [f"{k}.{x}" for x in syms for k in ("depth", "depth20", "ticker", "bbo")]
+            for r, chs in ((slow_depth, many), (slow_trades, [f"trades.{x}" for x in syms] + many)):
+                r.upgrade()
+                r.frame(1, json.dumps({"op": "subscribe", "id": 1, "args": chs}).encode())
+            book = Book()
+            trade_ids = []
+            ticker = None
+            task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 3.0, 4, 8, ("--rate", "3000"))
+            while not task.done():
+                try:
+                    m = await recv(good, 0.2)
+                except asyncio.TimeoutError:
+                    continue
+                if m["ch"].startswith("depth"):
+                    book.apply(m)
+                elif m["ch"].startswith("ticker"):
+                    ticker = m
+                elif m["type"] == "update":
+                    trade_ids += [t["id"] for t in m["data"]]
+            await task
+            for m in await quiet(good, 0.5):
+                if m["ch"].startswith("depth"):
+                    book.apply(m)
+                elif m["ch"].startswith("ticker"):
+                    ticker = m
+                elif m["type"] == "update":
+                    trade_ids += [t["id"] for t in m["data"]]
+            check(book.gaps == 0, f"the reading client has {book.gaps} gaps")
+            check(trade_ids == sorted(set(trade_ids)), "trade ids not increasing")
+            check(ticker["trades"] == len(trade_ids), f"reading client got {len(trade_ids)} of {ticker['trades']} trades")
+            # the stalled trades client is closed as a slow consumer
+            code, reason, _ = slow_trades.until_close()
+            check(code == 1008 and "slow" in reason, f"trades close: {code} {reason}")
+            # the stalled depth client gets a second snapshot and a consistent chain
+            sb, snaps = Book(), 0
+            slow_depth.sock.settimeout(1.0)
+            try:
+                while True:
+                    op, data = slow_depth.read_frame()
+                    if op != 1:
+                        continue
+                    m = json.loads(data)
+                    if m.get("ch") != f"depth.{SYM}":
+                        continue
+                    snaps += m["type"] == "snapshot"
+                    sb.apply(m)
+            except socket.timeout:
+                pass
+            check(snaps >= 2, f"the stalled depth client got {snaps} snapshots (conflation expected)")
+            check(sb.gaps == 0, "the stalled client's chain breaks outside a snapshot")
+            for k in ("bids", "asks"):
+                check(sb.levels(k) == book.levels(k), f"stalled client's {k} != the reading client's")
+            slow_depth.close()
+            slow_trades.close()
+    run(go())
+
+
+@test
+def test_ping_pong():
+    s = start({"md.ping_ms": 300})
+
+    async def go():
+        # python-websockets answers pings by itself: it stays connected
+        async with websockets.connect(url(s), ping_interval=None) as ws:
+            await asyncio.sleep(1.2)
+            await send(ws, op="ping", id=1)
+            check((await answer_of(ws, 1))["result"] == "pong", "a ponging client was closed")
+    run(go())
+    r = Raw(s.md_port)
+    r.upgrade()
+    t0 = time.monotonic()
+    code, reason, seen = r.until_close()
+    check(code == 1008 and "pong" in reason, f"close {code} {reason}")
+    check(any(op == 9 for op, _ in seen), "no ping before the close")
+    check(time.monotonic() - t0 < 2.0, "closed too late")
+    r.close()
+    # a client ping is answered with a pong carrying the same data
+    r = Raw(s.md_port)
+    r.upgrade()
+    r.frame(9, b"hello")
+    while True:
+        op, data = r.read_frame()
+        if op == 10:
+            check(data == b"hello", f"pong data {data}")
+            break
+    r.close()
+
+
+@test
+def test_limits_and_errors():
+    s = start({"md.max_subscriptions": 4, "md.messages_per_s": 5, "md.max_message": 512})
+
+    async def go():
+        async with websockets.connect(url(s)) as ws:
+            await send(ws, op="subscribe", id=1, args=[f"{k}.{SYM}" for k in CHANNEL_KINDS[:5]])
+            a = await answer_of(ws, 1)
+            check(a["error"]["code"] == 429, f"too many subscriptions: {a}")
+            await send(ws, op="list", id=2)
+            check((await answer_of(ws, 2))["result"] == [], "a refused subscribe subscribed something")
+            await send(ws, op="subscribe", id=3, args=[f"depth5.{SYM}", "nosuch.BTC-USDT"])
+            a = await answer_of(ws, 3)
+            check(a["error"]["code"] == 404 and "nosuch" in a["error"]["msg"], f"unknown channel: {a}")
+            await ws.send("{not json")
+            a = await recv(ws)
+            check(a["id"] is None and a["error"]["code"] == 400, f"bad JSON: {a}")
+            await send(ws, op="subscribe", id="q", args=['a"\\\u0001.x'])
+            a = await answer_of(ws, "q")  # the error text with the name escaped is valid JSON
+            check('a"\\\u0001' in a["error"]["msg"], f"escaping: {a}")
+            await asyncio.sleep(1.05)  # md.messages_per_s = 5
+            await send(ws, op="dance", id=5)
+            check((await answer_of(ws, 5))["error"]["code"] == 400, "unknown op")
+            # over messages_per_s: refused with 429, the connection stays
+            await asyncio.sleep(1.05)
+            for i in range(8):
+                await send(ws, op="ping", id=100 + i)
+            answers = [await recv(ws) for _ in range(8)]
+            limited = [x for x in answers if "error" in x and x["error"]["code"] == 429]
+            check(len(limited) == 3, f"{len(limited)} of 8 limited at 5/s: {answers}")
+            await asyncio.sleep(1.05)
+            await send(ws, op="ping", id=200)
+            check((await answer_of(ws, 200))["result"] == "pong", "still usable after the limit")
+    run(go())
+    r = Raw(s.md_port)
+    r.upgrade()
+    r.frame(1, b"x" * 600)
+    check(r.until_close()[0] == 1009, "a message over max_message closes with 1009")
+    r = Raw(s.md_port)
+    r.upgrade()
+    r.frame(2, b"\x00\x01")
+    check(r.until_close()[0] == 1003, "a binary message closes with 1003")
+    r = Raw(s.md_port)
+    r.upgrade()
+    r.frame(1, b'{"op":"ping"}', mask=False)
+    check(r.until_close()[0] == 1002, "an unmasked frame closes with 1002")
+    r = Raw(s.md_port)
+    r.upgrade()
+    r.frame(1, b"\xff\xfe")
+    check(r.until_close()[0] == 1007, "text that is not UTF-8 closes with 1007")
+    # HTTP answers
+    r = Raw(s.md_port)
+    check(r.request("GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith("HTTP/1.1 426"), "no upgrade: 426")
+    r = Raw(s.md_port)
+    check(r.request("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").startswith("HTTP/1.1 404"), "unknown path: 404")
+    r = Raw(s.md_port)
+    check(r.request("BREW / HTCPCP/1.0\r\n\r\n").startswith("HTTP/1.1 400"), "garbage: 400")
+    # the server is still serving
+    run(fresh_snapshot(s, f"bbo.{SYM}"))
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    bindir = tempfile.mkdtemp(prefix="xt-md-bin-")
+    TS.XT = os.path.join(bindir, "xtrading")
+    shutil.copy2(os.path.abspath(sys.argv[1]), TS.XT)
+    names = sys.argv[2:]
+    failed = []
+    t_all = time.monotonic()
+    for fn in TESTS:
+        name = fn.__name__[5:]
+        if names and not any(n in name for n in names):
+            continue
+        t0 = time.monotonic()
+        try:
+            fn()
+            print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+        except Exception as e:
+            failed.append(name)
+            print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {type(e).__name__}: {e}", flush=True)
+            if not isinstance(e, AssertionError):
+                traceback.print_exc()
+            for srv in TS.SERVERS:
+                tail = srv.stderr().strip().splitlines()[-10:]
+                if tail:
+                    print("  server stderr:\n    " + "\n    ".join(tail))
+        finally:
+            for srv in TS.SERVERS:
+                srv.cleanup()
+            TS.SERVERS.clear()
+    shutil.rmtree(bindir, ignore_errors=True)
+    print(f"{len(failed)} failed{': ' + ' '.join(failed) if failed else ''} ({time.monotonic() - t_all:.0f}s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
