@@ -37,7 +37,7 @@
 #define STALL_DRAIN_NS 3000000000LL
 #define SWEEP_NS 250000000LL
 #define PROGRESS_NS 5000000000LL
-#define PUB_BUF (4 * 1024 * 1024)
+#define PUB_BUF ((size_t)4 * 1024 * 1024)
 
 static volatile sig_atomic_t g_stop;
 

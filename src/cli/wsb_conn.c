@@ -639,7 +639,7 @@ static void read_conn(wsb_t *b, wsb_conn_t *c)
             p += used;
             n -= (size_t)used;
         }
-        if (feed_frames(b, c, p, n, rx_ns) < 0 || r < WSB_RBUF)
+        if (feed_frames(b, c, p, n, rx_ns) < 0 || (size_t)r < WSB_RBUF)
             return;
     }
 }
