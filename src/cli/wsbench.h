@@ -17,11 +17,11 @@
 
 #include "histogram.h"
 
-#define WSB_PREFIX 192        /* bytes of a message kept for parsing */
-#define WSB_CH_MAX 80         /* a channel name, NUL included */
-#define WSB_MAX_PER_CONN 64   /* the server's md.max_subscriptions default */
-#define WSB_SUB_CHUNK 32      /* channels per subscribe message (md.max_message: 4096 bytes) */
-#define WSB_NATS_LINE 128     /* NATS protocol line bytes kept */
+#define WSB_PREFIX 192                /* bytes of a message kept for parsing */
+#define WSB_CH_MAX 80                 /* a channel name, NUL included */
+#define WSB_MAX_PER_CONN 64           /* the server's md.max_subscriptions default */
+#define WSB_SUB_CHUNK 32              /* channels per subscribe message (md.max_message: 4096 bytes) */
+#define WSB_NATS_LINE 128             /* NATS protocol line bytes kept */
 #define WSB_RBUF ((size_t)256 * 1024) /* the shared read buffer */
 #define WSB_READ_MAX ((size_t)64 * 1024)
 #define WSB_NIL UINT32_MAX
