@@ -34,7 +34,7 @@
 #define MAX_CHANNELS 65536
 #define FD_RESERVE 64 /* descriptors kept for stdio, epoll, /proc reads */
 #define CONNECT_TIMEOUT_NS 10000000000LL
-#define STALL_DRAIN_NS 3000000000LL
+#define STALL_DRAIN_NS 10000000000LL
 #define SWEEP_NS 250000000LL
 #define PROGRESS_NS 5000000000LL
 #define PUB_BUF ((size_t)4 * 1024 * 1024)
@@ -246,7 +246,7 @@ static int wsb_setup(wsb_t *b)
         b->n_sources = sources > 250 ? 250 : sources;
     }
     if (build_universe(b) < 0)
-        return -1;
+        return -2; /* bad --channels / --symbols / --per-conn: usage */
     b->c = calloc(b->n, sizeof *b->c);
     b->nt = b->o.nats ? calloc(b->n, sizeof *b->nt) : NULL;
     b->rbuf = malloc(WSB_RBUF);
@@ -411,7 +411,7 @@ static double per_conn_kb(const wsb_result_t *r)
 
 static void print_closes(const uint64_t *cl)
 {
-    static const char *const names[CL_N] = {"1000", "1001", "1008", "1011", "other", "eof"};
+    static const char *const names[CL_N] = {"1000", "1001", "1008", "1008_no_pong", "1011", "other", "eof"};
     const char *sep = "";
     printf("{");
     for (int k = 0; k < CL_N; k++)
@@ -437,7 +437,7 @@ static void print_json(const wsb_t *b, const wsb_result_t *r)
            "\"connect_failed\": %llu, \"handshake_failed\": %llu, \"subscribe_errors\": %llu, \"timeouts\": %llu, "
            "\"lost\": %llu, \"protocol_errors\": %llu, \"bad_messages\": %llu, \"wrong_channel\": %llu, "
            "\"negative_latency\": %llu, \"closed_by_server\": %llu, \"close_codes\": ",
-           b->o.nats ? "nats" : "xtrading", b->n, r->requested, b->n - b->failed, (unsigned long long)r->fd_limit,
+           b->o.nats ? "nats" : "xtrading", b->n, r->requested, b->subscribed, (unsigned long long)r->fd_limit,
            b->o.per_conn, b->n_ch, r->secs, b->o.warmup, r->connect_s, (double)st->messages / s,
            (double)st->updates / s, (double)st->bytes / s / 1e6,
            r->counted ? (double)st->updates / s / ((double)r->counted * b->o.per_conn) : 0,
@@ -463,7 +463,7 @@ static void print_text(const wsb_t *b, const wsb_result_t *r)
     double s = r->secs > 0 ? r->secs : 1, kb = per_conn_kb(r);
     printf("wsbench: %u of %u connections to %s %s:%u subscribed in %.1f s (%u failed), %u channels each "
            "of %u; %.1f s measured after %.1f s warmup\n",
-           b->n - b->failed, b->n, b->o.nats ? "nats-server" : "xtrading", b->o.host, (unsigned)b->o.port, r->connect_s,
+           b->subscribed, b->n, b->o.nats ? "nats-server" : "xtrading", b->o.host, (unsigned)b->o.port, r->connect_s,
            b->failed, b->o.per_conn, b->n_ch, r->secs, b->o.warmup);
     if (r->requested != b->n)
         printf("limited    %u connections requested; the open file limit %llu allows %u\n", r->requested,
@@ -484,9 +484,10 @@ static void print_text(const wsb_t *b, const wsb_result_t *r)
            (unsigned long long)st->bad_messages, (unsigned long long)st->wrong_channel);
     if (b->o.stall > 0)
         printf("stalled    %llu connections stopped reading after their ack; the server closed %llu of them "
-               "(1008: %llu, without a close frame read: %llu)\n",
+               "(1008 slow consumer: %llu, 1008 no pong: %llu, without a close frame read: %llu)\n",
                (unsigned long long)st->stalled, (unsigned long long)st->stalled_closed,
-               (unsigned long long)st->stalled_closes[CL_1008], (unsigned long long)st->stalled_closes[CL_EOF]);
+               (unsigned long long)st->stalled_closes[CL_1008], (unsigned long long)st->stalled_closes[CL_NO_PONG],
+               (unsigned long long)st->stalled_closes[CL_EOF]);
     if (b->o.server_pid)
         printf("server     pid %ld: VmRSS %ld KB before, %ld KB connected, %ld KB at the end: %.2f KB per "
                "connection\n",
@@ -547,7 +548,7 @@ static int run_publisher(wsb_t *b)
     fprintf(stderr, "xtrading wsbench: publishing %.0f messages/s over %u channels\n", b->o.rate, b->n_ch);
     while (!g_stop && (!b->o.duration_set || now < end)) {
         for (; t0 + (int64_t)((double)k * interval) <= now; k++) {
-            if (len + b->o.size + 256 < PUB_BUF)
+            if (len + 4400 < PUB_BUF) /* pub_one writes at most ~4,100 bytes */
                 len += pub_one(out + len, b->ch[k % b->n_ch], k / b->n_ch + 1, b->o.size);
             else
                 dropped++; /* nats-server does not keep up: the socket and the buffer are full */
@@ -592,7 +593,7 @@ static void usage(FILE *f)
                "  --duration S          measured seconds (default 10)\n"
                "  --warmup S            seconds before measuring (default 2)\n"
                "  --stall F             fraction of connections that stop reading after their ack (default 0)\n"
-               "  --stall-rcvbuf B      SO_RCVBUF of the stalled connections, 0: the system's (default 8192)\n"
+               "  --stall-rcvbuf B      SO_RCVBUF of the stalled connections (default 0: the system's)\n"
                "  --server-pid PID      sample the server's VmRSS before and after connecting\n"
                "  --connect-window N    connections connecting at once (default 512)\n"
                "  --nats                speak NATS over WebSocket (nats-server's websocket listener)\n"
@@ -685,7 +686,6 @@ static int parse_opts(wsb_opts_t *o, int argc, char **argv)
 {
     *o = (wsb_opts_t){.conns = 1,
                       .window = 512,
-                      .stall_rcvbuf = 8192,
                       .size = 220,
                       .duration = 10,
                       .warmup = 2,
@@ -718,7 +718,7 @@ static int wsb_run(wsb_t *b, uint32_t requested)
     connect_all(b);
     r.connect_s = (double)(wsb_mono_ns() - t0) / 1e9;
     r.rss_after = rss_kb(b->o.server_pid);
-    r.subscribed = b->live + (uint32_t)b->st.stalled;
+    r.subscribed = b->live + (uint32_t)(b->st.stalled - b->st.stalled_closed); /* open now */
     if (b->live == 0 && b->st.stalled == 0) {
         fprintf(stderr, "xtrading wsbench: no connection could subscribe at %s:%u\n", b->o.host, (unsigned)b->o.port);
         return 1;
@@ -756,9 +756,11 @@ int xt_cmd_wsbench(int argc, char **argv)
     uint32_t requested = b->o.conns;
     if (b->o.publish) {
         b->o.conns = 1;
-        rc = wsb_setup(b) < 0 ? 1 : run_publisher(b);
+        rc = wsb_setup(b);
+        rc = rc == -2 ? 2 : rc < 0 ? 1 : run_publisher(b);
     } else {
-        rc = wsb_setup(b) < 0 ? 1 : wsb_run(b, requested);
+        rc = wsb_setup(b);
+        rc = rc == -2 ? 2 : rc < 0 ? 1 : wsb_run(b, requested);
     }
     wsb_teardown(b);
     free(b);

@@ -242,6 +242,7 @@ static int send_nats_subscribe(wsb_t *b, wsb_conn_t *c)
 static void subscribed(wsb_t *b, wsb_conn_t *c)
 {
     b->inflight--;
+    b->subscribed++;
     if (c->stalled) {
         c->state = CS_STALLED; /* stops reading: only a close is noticed */
         b->st.stalled++;
@@ -272,7 +273,9 @@ static void report_bad(wsb_t *b, uint64_t *counter, const char *what, const uint
 /* A data message {"ch":...}: p[0..n) is its start. */
 static void on_data(wsb_t *b, wsb_conn_t *c, const uint8_t *p, size_t n, int64_t rx_ns)
 {
-    const uint8_t *end = p + n, *name = p + 7, *q = memchr(name, '"', (size_t)(end - name));
+    const uint8_t *end = p + n, *name = p + 7, *q = NULL;
+    if (n >= 7 && memcmp(p, "{\"ch\":\"", 7) == 0)
+        q = memchr(name, '"', (size_t)(end - name));
     if (!q || end - q < 8 || memcmp(q, "\",\"ts\":", 7) != 0 || q[7] < '0' || q[7] > '9') {
         report_bad(b, &b->st.bad_messages, "a data message without ch and ts", p, n);
         return;
@@ -281,7 +284,10 @@ static void on_data(wsb_t *b, wsb_conn_t *c, const uint8_t *p, size_t n, int64_t
     int64_t ts = 0;
     for (q += 7; q < end && *q >= '0' && *q <= '9' && ts < INT64_MAX / 10 - 9; q++)
         ts = ts * 10 + (*q - '0');
-    int snapshot = end - q >= 18 && memcmp(q, ",\"type\":\"snapshot\"", 18) == 0;
+    /* a throttled channel (name@100ms) sends its conflated state as a
+     * snapshot each time, stamped with the newest event in it: timed like
+     * an update */
+    int snapshot = end - q >= 18 && memcmp(q, ",\"type\":\"snapshot\"", 18) == 0 && !memchr(name, '@', name_len);
     b->st.all_snapshots += snapshot;
     if (c->state != CS_LIVE || !b->counting) {
         b->st.warm_messages++;
@@ -411,7 +417,7 @@ static int close_class(const uint8_t *p, size_t n)
     switch (code) {
     case 1000: return CL_1000;
     case 1001: return CL_1001;
-    case 1008: return CL_1008;
+    case 1008: return n >= 9 && memcmp(p + 2, "no pong", 7) == 0 ? CL_NO_PONG : CL_1008;
     case 1011: return CL_1011;
     default: return CL_OTHER;
     }

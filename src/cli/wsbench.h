@@ -23,14 +23,13 @@
 #define WSB_SUB_CHUNK 32              /* channels per subscribe message (md.max_message: 4096 bytes) */
 #define WSB_NATS_LINE 128             /* NATS protocol line bytes kept */
 #define WSB_RBUF ((size_t)256 * 1024) /* the shared read buffer */
-#define WSB_READ_MAX ((size_t)64 * 1024)
 #define WSB_NIL UINT32_MAX
 
 /* Connection states. */
 enum { CS_IDLE, CS_CONNECTING, CS_HTTP, CS_SUBSCRIBING, CS_LIVE, CS_STALLED, CS_DRAIN, CS_DONE };
 
 /* How a connection ended, for the close counts. */
-enum { CL_1000, CL_1001, CL_1008, CL_1011, CL_OTHER, CL_EOF, CL_N };
+enum { CL_1000, CL_1001, CL_1008, CL_NO_PONG, CL_1011, CL_OTHER, CL_EOF, CL_N }; /* CL_NO_PONG: 1008 "no pong" */
 
 /* The NATS text protocol, parsed as a stream across WebSocket frames. */
 typedef struct wsb_nats {
@@ -92,7 +91,7 @@ typedef struct wsb {
     char (*ch)[WSB_CH_MAX]; /* the channel universe */
     uint32_t n_ch, hash_mask;
     uint32_t *hash; /* name -> channel index (open addressing) */
-    uint32_t inflight, next_connect, live, failed;
+    uint32_t inflight, next_connect, live, failed, subscribed;
     int counting; /* messages received now are measured */
     uint64_t rng;
     uint8_t *rbuf;
