@@ -207,6 +207,12 @@ void xt__md_time_roll(const xt_md_t *md, xt_md_inst_t *in, int64_t t, int64_t ts
     if (!in->started || t <= in->t)
         return;
     in->t = t;
+    /* Every boundary of every interval (and of the timeline) is a minute
+     * boundary: the lengths and the week's shift are whole minutes and the
+     * zone offset is applied alike. Inside the current minute nothing rolls,
+     * which spares the common case ten 128-bit divisions. */
+    if ((__int128)t < (__int128)in->k[XT_KL_1M].open_time + MINUTE_NS)
+        return;
     for (int i = 0; i < XT_KL_COUNT; i++)
         roll_candle(md, in, i, t, ts);
     roll_timeline(md, in, t, ts);

@@ -440,7 +440,7 @@ static void touch(xt_md_t *md, xt_md_inst_t *in, int64_t ts)
     if (!in->started)
         xt__md_time_start(in, ts);
     else
-        xt__md_time_roll(md, in, ts > in->t ? ts : in->t, ts);
+        xt__md_time_roll(md, in, ts, ts); /* no-op unless ts is newer */
 }
 
 static int valid_price(int64_t p)

@@ -71,6 +71,7 @@ static const cfg_key_t keys[] = {
     {"md", "listen", K_MD_LISTEN, 0, 0, 0},
     U32("md", "max_connections", md_max_connections, 1, 1000000),
     U64("md", "output_limit", md_output_limit, 65536, UINT64_C(1) << 40),
+    U32("md", "send_buffer", md_send_buffer, 0, 1u << 30),
     U32("md", "max_subscriptions", md_max_subscriptions, 1, 4096),
     U32("md", "max_message", md_max_message, 256, 1u << 20),
     U32("md", "messages_per_s", md_messages_per_s, 1, 1000000),
@@ -225,6 +226,7 @@ void xt_config_defaults(xt_server_config_t *c)
     c->md_port = 8080;
     c->md_max_connections = 60000;
     c->md_output_limit = 4194304;
+    c->md_send_buffer = 262144;
     c->md_max_subscriptions = 64;
     c->md_max_message = 4096;
     c->md_messages_per_s = 50;

@@ -38,6 +38,7 @@
  *   md.listen = 127.0.0.1:8080           HTTP/WebSocket market data (docs/websocket.md)
  *   md.max_connections = 60000
  *   md.output_limit = 4194304            bytes queued to one WebSocket connection
+ *   md.send_buffer = 262144              SO_SNDBUF of each WebSocket socket; 0: the kernel's autotuning
  *   md.max_subscriptions = 64            per connection
  *   md.max_message = 4096                bytes of one inbound WebSocket message
  *   md.messages_per_s = 50               inbound messages per connection per second
@@ -85,7 +86,7 @@ typedef struct xt_server_config {
     /* md */
     char md_host[64];
     uint16_t md_port;
-    uint32_t md_max_connections, md_max_subscriptions, md_max_message, md_messages_per_s, md_ping_ms;
+    uint32_t md_max_connections, md_max_subscriptions, md_max_message, md_messages_per_s, md_ping_ms, md_send_buffer;
     uint64_t md_output_limit;
     uint32_t md_tape, md_max_levels, md_feed_records;
     /* debug */

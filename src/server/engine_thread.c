@@ -264,7 +264,8 @@ void xt_server_sink(void *ctx, const xt_event_batch_t *b)
 
 /* The market-data thread lost events (the feed was full): once it has read
  * everything, the books are written again as BOOK events, each instrument
- * preceded by a reset record (type 0), so its depth is whole again. */
+ * preceded by a reset record (type 0) and ending with `last`, so market
+ * data takes reset and levels as one change and sends the net difference. */
 static void md_resync(xt_server_t *s)
 {
     xt_md_feed_t *f = &s->md_feed;
@@ -288,12 +289,12 @@ static void md_resync(xt_server_t *s)
                                        .qty = l.qty,
                                        .u.level.orders = l.orders};
                 if (k == XT_EVENT_BATCH_MAX) {
-                    xt_md_feed_raw(f, ev, k, s->batch_ts);
+                    xt_md_feed_raw(f, ev, k, s->batch_ts, 0);
                     k = 0;
                 }
             }
         }
-        xt_md_feed_raw(f, ev, k, s->batch_ts);
+        xt_md_feed_raw(f, ev, k, s->batch_ts, 1);
     }
     xt_md_feed_publish(f);
 }

@@ -20,9 +20,14 @@
 uint32_t xt_mds_msg_alloc(mds_t *m, size_t payload)
 {
     size_t need = payload + XT_WS_HEADER_MAX;
-    uint32_t *head = &m->msg_free[need <= TINY_BYTES ? MSG_TINY : need <= SMALL_BYTES ? MSG_SMALL : MSG_LARGE];
-    if (payload + XT_WS_HEADER_MAX > LARGE_BYTES || *head == NIL)
+    int k = 0;
+    while (k < MSG_CLASSES && need > m->msg_bytes[k])
+        k++;
+    while (k < MSG_CLASSES && m->msg_free[k] == NIL) /* a bigger buffer rather than none */
+        k++;
+    if (k == MSG_CLASSES)
         return NIL;
+    uint32_t *head = &m->msg_free[k];
     uint32_t i = *head;
     *head = m->msgs[i].next_free;
     m->msgs[i].refs = 0;
@@ -62,6 +67,25 @@ void xt_mds_mark_dirty(mds_t *m, uint32_t c)
         m->conns[c].dirty = 1;
         m->conns[c].next_dirty = m->dirty_head;
         m->dirty_head = c;
+    }
+}
+
+void xt_mds_owe_snapshot(mds_t *m, uint32_t sub)
+{
+    uint32_t c = m->subs[sub].conn;
+    m->subs[sub].stale = 1;
+    m->conns[c].has_stale = 1;
+    xt_mds_mark_dirty(m, c);
+}
+
+void xt_mds_retry_owed(mds_t *m)
+{
+    while (m->owed_head != NIL) {
+        uint32_t c = m->owed_head;
+        m->owed_head = m->conns[c].next_owed;
+        m->conns[c].owed = 0;
+        if (m->conns[c].state == C_WS)
+            xt_mds_mark_dirty(m, c);
     }
 }
 
@@ -274,13 +298,22 @@ static int flush_conn(mds_t *m, uint32_t c)
             pop(m, k);
         }
     }
-    if (k->has_stale) { /* drained: the conflated channels catch up with a snapshot each */
+    if (k->has_stale) { /* drained: each channel that owes a snapshot gets it now */
         k->has_stale = 0;
-        for (uint32_t i = k->subs; i != NIL; i = m->subs[i].conn_next)
-            if (m->subs[i].stale) {
-                m->subs[i].stale = 0;
-                xt_mds_send_snapshot(m, c, m->subs[i].ch);
+        for (uint32_t i = k->subs; i != NIL; i = m->subs[i].conn_next) {
+            if (!m->subs[i].stale)
+                continue;
+            if (xt_mds_send_snapshot(m, c, m->subs[i].ch) != 0) { /* no buffer: retried at the next tick */
+                k->has_stale = 1;
+                if (!k->owed) {
+                    k->owed = 1;
+                    k->next_owed = m->owed_head;
+                    m->owed_head = c;
+                }
+                break;
             }
+            m->subs[i].stale = 0;
+        }
     }
     return k->state == C_CLOSING && k->qn == 0 ? -1 : 0;
 }

@@ -46,8 +46,10 @@ void xt_md_feed_destroy(xt_md_feed_t *f);
 /* Engine thread: copies the batch's BOOK and TRADE events (when on). */
 void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b);
 /* Engine thread: writes n events as given (type 0 = reset the instrument's
- * book), the last flagged last; what does not fit is dropped. */
-void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t ts);
+ * book), the last one flagged last when `last` (the end of a resync
+ * command: the reset and the levels that follow it, over several calls);
+ * what does not fit is dropped. */
+void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t ts, int last);
 /* Engine thread: after a successful commit, publishes what was written and
  * wakes the consumer if it sleeps. */
 void xt_md_feed_publish(xt_md_feed_t *f);

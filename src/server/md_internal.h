@@ -13,15 +13,18 @@
 #include "md_encode.h"
 #include "net/ws.h"
 #include "server.h"
+#include "xt/decimal.h"
 
 #define NIL UINT32_MAX
 #define QNODES_PER_CONN 32 /* queue nodes in the shared pool per allowed connection */
 /* Pooled messages in three sizes (frame header + payload): most updates fit
  * the first, snapshots of deep books need the last. */
-enum { MSG_TINY, MSG_SMALL, MSG_LARGE, MSG_CLASSES };
+enum { MSG_TINY, MSG_SMALL, MSG_MEDIUM, MSG_LARGE, MSG_CLASSES };
 #define TINY_BYTES ((size_t)512)
 #define SMALL_BYTES ((size_t)4096)
-#define LARGE_BYTES ((size_t)256 * 1024)
+#define MEDIUM_BYTES ((size_t)32768)
+#define LARGE_MIN ((size_t)256 * 1024)            /* or a whole book of md.max_levels per side, if larger */
+#define LEVEL_TEXT_MAX (2 * XT_DECIMAL_BUFSZ + 8) /* ["price","qty"], */
 #define N_LARGE 64
 #define EV_LISTEN ((uint64_t)NIL + 1)
 #define EV_FEED ((uint64_t)NIL + 2)
@@ -47,15 +50,15 @@ typedef struct sub {
     uint32_t conn, ch;
     uint32_t ch_prev, ch_next; /* in the channel's list */
     uint32_t conn_next;        /* in the connection's list */
-    uint8_t stale;
+    uint8_t stale;             /* a snapshot is owed: updates are skipped until it is queued */
 } sub_t;
 
 enum { C_FREE, C_HTTP, C_WS, C_CLOSING };
 
 typedef struct mconn {
     int fd;
-    uint8_t state, pong_due, dirty, has_stale, want_out;
-    uint32_t subs, n_subs, next_dirty;
+    uint8_t state, pong_due, dirty, has_stale, want_out, owed;
+    uint32_t subs, n_subs, next_dirty, next_owed; /* owed: on the retry list (a snapshot could not be queued) */
     uint32_t qh, qt, qn, qoff; /* queue: first and last node, count; bytes of qh's message already sent */
     uint64_t out_bytes;
     uint32_t in_len, msgs_this_sec;
@@ -69,6 +72,7 @@ typedef struct inst_pub {
     uint64_t depth_seq[3];        /* seq of the last depth5/10/20 message */
     uint32_t nb[3], na[3];
     xt_md_level_t top[3][2][20]; /* last published top-N per side */
+    uint8_t top_valid[3];        /* 0: nobody subscribed to depthN at the last book change; top is stale */
     uint64_t book_seq_prev;
     int64_t bb, bbq, ba, baq; /* last published bbo */
     uint64_t bbo_seq;
@@ -88,7 +92,7 @@ struct xt_md_server {
     uint32_t max_conns;
     mconn_t *conns;
     uint8_t *inbufs;
-    uint32_t free_conn, n_conns, dirty_head;
+    uint32_t free_conn, n_conns, dirty_head, owed_head;
     sub_t *subs;
     uint32_t n_sub_cap, free_sub;
     uint32_t n_ch;                  /* n_inst * XT_CH_KINDS * XT_TH_COUNT */
@@ -101,11 +105,12 @@ struct xt_md_server {
     qnode_t *qnodes;
     uint32_t n_qnodes, free_qnode;
     msg_t *msgs;
+    size_t msg_bytes[MSG_CLASSES]; /* buffer size of each class */
     uint8_t *msg_mem[MSG_CLASSES];
     uint32_t msg_count[MSG_CLASSES], msg_free[MSG_CLASSES];
     int64_t now, last_ping, last_advance, last_tick;
     uint64_t ticks;
-    char *scratch; /* encode buffer, LARGE_BYTES */
+    char *scratch; /* encode buffer, msg_bytes[MSG_LARGE] */
     xt_md_level_t *lv_b, *lv_a;
     xt_md_trade_t *tape; /* tape_cap entries */
     uint32_t tape_cap;
@@ -126,6 +131,8 @@ void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n);
 void xt_mds_close(mds_t *m, uint32_t c);
 void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason);
 void xt_mds_mark_dirty(mds_t *m, uint32_t c);
+void xt_mds_owe_snapshot(mds_t *m, uint32_t sub); /* sent from the flush once the queue has drained */
+void xt_mds_retry_owed(mds_t *m);                 /* each throttle tick: owed connections flush again */
 void xt_mds_flush_dirty(mds_t *m);
 /* md_conn.c: subscriptions */
 uint32_t xt_mds_find_sub(mds_t *m, uint32_t c, uint32_t ch);
@@ -138,8 +145,8 @@ static inline uint32_t xt_mds_ch(uint32_t slot, int kind, int th)
 {
     return (slot * XT_CH_KINDS + (uint32_t)kind) * XT_TH_COUNT + (uint32_t)th;
 }
-void xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch);
-void xt_mds_on_update(void *ctx, const xt_md_update_t *u); /* the md sink */
-void xt_mds_throttle_tick(mds_t *m);                       /* every XT_TH_TICK_NS */
+int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch); /* 0, or -1 when it could not be queued */
+void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
+void xt_mds_throttle_tick(mds_t *m);                         /* every XT_TH_TICK_NS */
 
 #endif

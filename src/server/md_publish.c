@@ -14,8 +14,8 @@
 /* ---- channels ------------------------------------------------------------ */
 
 static const int depth_n[3] = {5, 10, 20};
-#define CAP (LARGE_BYTES - XT_WS_HEADER_MAX)
-#define TRADES_SNAPSHOT 100 /* trades in a trades snapshot */
+#define CAP (m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX) /* the largest message there is */
+#define TRADES_SNAPSHOT 100                              /* trades in a trades snapshot */
 
 static uint32_t ch_slot(uint32_t ch)
 {
@@ -30,6 +30,26 @@ static int ch_kind(uint32_t ch)
 static int ch_th(uint32_t ch)
 {
     return (int)(ch % XT_TH_COUNT);
+}
+
+/* Whether anyone listens to (slot, kind), live or throttled. */
+static int watched(const mds_t *m, uint32_t slot, int kind)
+{
+    for (int th = XT_TH_LIVE; th < XT_TH_COUNT; th++)
+        if (m->ch_head[xt_mds_ch(slot, kind, th)] != NIL)
+            return 1;
+    return 0;
+}
+
+/* depthN's published top from the book as it is now. */
+static void refresh_top(mds_t *m, uint32_t slot, int d)
+{
+    inst_pub_t *p = &m->pub[slot];
+    const xt_md_inst_t *in = xt_md_find(&m->md, slot);
+    p->nb[d] = xt_md_depth(in, XT_BUY, p->top[d][0], (uint32_t)depth_n[d]);
+    p->na[d] = xt_md_depth(in, XT_SELL, p->top[d][1], (uint32_t)depth_n[d]);
+    p->depth_seq[d] = xt_md_book_seq(in);
+    p->top_valid[d] = 1;
 }
 
 /* The trades newer than after, up to the tape size, into m->tape. */
@@ -64,11 +84,13 @@ static size_t encode_state(mds_t *m, uint32_t ch, int snapshot)
     case XT_CH_DEPTH10:
     case XT_CH_DEPTH20: {
         int d = kind - XT_CH_DEPTH5;
+        if (!p->top_valid[d])
+            refresh_top(m, slot, d);
         return xt_md_enc_depth(o, CAP, sym, kind, 1, p->depth_seq[d], -1, ts, p->top[d][0], p->nb[d], p->top[d][1],
                                p->na[d]);
     }
     case XT_CH_DEPTH: {
-        uint32_t lim = (uint32_t)(CAP / 64); /* what surely fits */
+        uint32_t lim = m->s->cfg.md_max_levels; /* all md keeps: the large class is sized for it */
         uint32_t nb = xt_md_depth(in, XT_BUY, m->lv_b, lim), na = xt_md_depth(in, XT_SELL, m->lv_a, lim);
         return xt_md_enc_depth(o, CAP, sym, kind, 1, xt_md_book_seq(in), -1, ts, m->lv_b, nb, m->lv_a, na);
     }
@@ -99,11 +121,10 @@ static size_t encode_state(mds_t *m, uint32_t ch, int snapshot)
     }
 }
 
-void xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch)
+int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch)
 {
     size_t n = encode_state(m, ch, 1);
-    if (n)
-        xt_mds_reply(m, c, m->scratch, n);
+    return n ? xt_mds_reply(m, c, m->scratch, n) : 0; /* n == 0: nothing to send (or too big for any buffer) */
 }
 
 /* Sends the encoded update (m->scratch, n bytes) to every subscriber of ch. */
@@ -194,6 +215,16 @@ static void on_book(mds_t *m, uint32_t slot, const xt_md_update_t *u)
     touch_throttled(m, slot, XT_CH_DEPTH);
     p->book_seq_prev = u->seq;
     for (int d = 0; d < 3; d++) {
+        /* depthN is diffed only while someone listens; the top is rebuilt
+         * when someone does again (every new subscriber awaits a snapshot) */
+        if (!watched(m, slot, XT_CH_DEPTH5 + d)) {
+            p->top_valid[d] = 0;
+            continue;
+        }
+        if (!p->top_valid[d]) {
+            refresh_top(m, slot, d);
+            continue;
+        }
         xt_md_level_t nb[20], na[20], db[40], da[40];
         uint32_t cb = xt_md_depth(in, XT_BUY, nb, (uint32_t)depth_n[d]);
         uint32_t ca = xt_md_depth(in, XT_SELL, na, (uint32_t)depth_n[d]);

@@ -64,17 +64,22 @@ static int resolve(mds_t *m, const xt_md_cmd_t *cmd, uint32_t *chs, char *why, s
     return 0;
 }
 
-static void list_body(mds_t *m, uint32_t c, char *body, size_t cap)
+/* The answer to `list`, built in scratch (the large class holds 4096 names). */
+static void send_list(mds_t *m, uint32_t c, const char *id)
 {
-    size_t k = (size_t)snprintf(body, cap, "\"result\":[");
-    for (uint32_t i = m->conns[c].subs; i != NIL && k + 80 < cap; i = m->subs[i].conn_next) {
+    size_t cap = m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX;
+    int k = snprintf(m->scratch, cap, "{\"id\":%s,\"op\":\"list\",\"result\":[", id);
+    for (uint32_t i = m->conns[c].subs; i != NIL && k > 0 && (size_t)k < cap; i = m->subs[i].conn_next) {
         char b[16];
         uint32_t ch = m->subs[i].ch;
         const xt_md_sym_t *sym = &m->pub[ch / XT_TH_COUNT / XT_CH_KINDS].sym[ch % XT_TH_COUNT];
-        k += (size_t)snprintf(body + k, cap - k, "%s\"%s.%s%s\"", k > 10 ? "," : "",
-                              xt_ch_kind_name((int)(ch / XT_TH_COUNT % XT_CH_KINDS), b), sym->symbol, sym->suffix);
+        k += snprintf(m->scratch + k, cap - (size_t)k, "%s\"%s.%s%s\"", i == m->conns[c].subs ? "" : ",",
+                      xt_ch_kind_name((int)(ch / XT_TH_COUNT % XT_CH_KINDS), b), sym->symbol, sym->suffix);
     }
-    snprintf(body + k, cap - k, "]");
+    if (k > 0 && (size_t)k + 2 < cap) {
+        memcpy(m->scratch + k, "]}", 2);
+        xt_mds_reply(m, c, m->scratch, (size_t)k + 2);
+    }
 }
 
 /* A throttled trades channel getting its first subscriber starts after the
@@ -99,12 +104,13 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
     }
     static const char *const names[] = {"", "subscribe", "unsubscribe", "snapshot", "list", "ping"};
     if (cmd.op == XT_MDOP_PING || cmd.op == XT_MDOP_LIST) {
-        char body[8192];
-        if (cmd.op == XT_MDOP_PING)
+        char body[64];
+        if (cmd.op == XT_MDOP_LIST) {
+            send_list(m, c, cmd.id);
+        } else {
             snprintf(body, sizeof body, "\"result\":\"pong\",\"ts\":%lld", (long long)m->now);
-        else
-            list_body(m, c, body, sizeof body);
-        answer(m, c, cmd.id, names[cmd.op], body);
+            answer(m, c, cmd.id, names[cmd.op], body);
+        }
         return;
     }
     if (resolve(m, &cmd, chs, why, sizeof why) != 0) {
@@ -134,9 +140,15 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
         }
     }
     answer(m, c, cmd.id, names[cmd.op], "\"result\":\"ok\"");
-    if (cmd.op != XT_MDOP_UNSUBSCRIBE)
-        for (uint32_t a = 0; a < cmd.n_args; a++)
-            xt_mds_send_snapshot(m, c, chs[a]);
+    if (cmd.op == XT_MDOP_UNSUBSCRIBE)
+        return;
+    for (uint32_t a = 0; a < cmd.n_args; a++) {
+        uint32_t sub = xt_mds_find_sub(m, c, chs[a]);
+        if (sub != NIL) /* queued behind the answer; updates wait for it */
+            xt_mds_owe_snapshot(m, sub);
+        else if (xt_mds_send_snapshot(m, c, chs[a]) != 0) /* `snapshot` of a channel not subscribed */
+            answer_error(m, c, cmd.id, 503, "server busy: snapshot not sent, try again");
+    }
 }
 
 /* ---- input --------------------------------------------------------------------- */
@@ -287,21 +299,30 @@ static void accept_conns(mds_t *m)
         if (fd < 0)
             return;
         if (m->free_conn == NIL) {
-            static const char busy[] =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-            ssize_t w = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            static const char body[] = "{\"code\":503,\"msg\":\"md.max_connections reached\"}";
+            char out[256];
+            int n = xt_http_response(out, sizeof out, 503, "application/json", body, sizeof body - 1, 0);
+            ssize_t w = n > 0 ? send(fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
             (void)w;
             close(fd);
             continue;
         }
-        int one = 1;
+        int one = 1, sndbuf = (int)m->s->cfg.md_send_buffer;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (sndbuf) /* bounds what a stalled client holds in the kernel, beside md.output_limit */
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
         uint32_t c = m->free_conn;
         mconn_t *k = &m->conns[c];
         m->free_conn = k->subs;
-        uint8_t *in = k->in;
+        /* A slot closed in this round may still be on the dirty or the
+         * owed list: its links stay, or a second push would corrupt them. */
+        mconn_t keep = *k;
         memset(k, 0, sizeof *k);
-        k->in = in;
+        k->in = keep.in;
+        k->dirty = keep.dirty;
+        k->next_dirty = keep.next_dirty;
+        k->owed = keep.owed;
+        k->next_owed = keep.next_owed;
         k->fd = fd;
         k->state = C_HTTP;
         k->subs = NIL;
@@ -324,16 +345,18 @@ static void drain_feed(mds_t *m)
     uint32_t n = 0;
     for (; t < h; t++) {
         const xt_md_rec_t *r = &f->v[t & f->mask];
-        if (r->ev.type == 0) { /* resync: forget the instrument's book */
-            uint32_t nb = xt_md_depth(xt_md_find(&m->md, r->ev.instrument), XT_BUY, m->lv_b, UINT32_MAX >> 1);
-            uint32_t na = xt_md_depth(xt_md_find(&m->md, r->ev.instrument), XT_SELL, m->lv_a, UINT32_MAX >> 1);
+        if (r->ev.type == 0) { /* resync: every level gone, then the engine's levels, in one command */
+            const xt_md_inst_t *in = xt_md_find(&m->md, r->ev.instrument);
+            uint32_t cap = m->s->cfg.md_max_levels;
+            uint32_t nb = in ? xt_md_depth(in, XT_BUY, m->lv_b, cap) : 0;
+            uint32_t na = in ? xt_md_depth(in, XT_SELL, m->lv_a, cap) : 0;
             for (uint32_t i = 0; i < nb + na; i++) {
                 const xt_md_level_t *l = i < nb ? &m->lv_b[i] : &m->lv_a[i - nb];
                 xt_event_t z = {.type = XT_EV_BOOK,
                                 .side = i < nb ? XT_BUY : XT_SELL,
                                 .instrument = r->ev.instrument,
                                 .price = l->price};
-                xt_event_batch_t b = {0, r->ts, 0, 1, 1, &z};
+                xt_event_batch_t b = {0, r->ts, 0, (uint8_t)(r->last && i + 1 == nb + na), 1, &z};
                 xt_md_on_batch(&m->md, &b);
             }
             continue;
@@ -362,6 +385,7 @@ static void timers(mds_t *m)
         /* on the 100 ms grid; a late wake-up does not shift it */
         m->last_tick = m->now - m->now % XT_TH_TICK_NS;
         xt_mds_throttle_tick(m);
+        xt_mds_retry_owed(m);
     }
     if (m->now - m->last_ping < (int64_t)m->s->cfg.md_ping_ms * 1000000)
         return;
@@ -455,11 +479,19 @@ static int alloc_tables(mds_t *m)
     const xt_server_config_t *cfg = &m->s->cfg;
     m->max_conns = cfg->md_max_connections;
     m->n_sub_cap = m->max_conns * 8 + 1024;
-    static const size_t bytes[MSG_CLASSES] = {TINY_BYTES, SMALL_BYTES, LARGE_BYTES};
+    size_t book = (size_t)2 * cfg->md_max_levels * LEVEL_TEXT_MAX + 4096;
+    const size_t *bytes = m->msg_bytes;
+    m->msg_bytes[MSG_TINY] = TINY_BYTES;
+    m->msg_bytes[MSG_SMALL] = SMALL_BYTES;
+    m->msg_bytes[MSG_MEDIUM] = MEDIUM_BYTES;
+    m->msg_bytes[MSG_LARGE] = book > LARGE_MIN ? book : LARGE_MIN;
     m->msg_count[MSG_TINY] = m->max_conns * 8 + 65536;
     m->msg_count[MSG_SMALL] = m->max_conns / 4 + 4096;
+    m->msg_count[MSG_MEDIUM] = m->max_conns / 16 + 1024;
     m->msg_count[MSG_LARGE] = N_LARGE;
-    uint32_t n_msgs = m->msg_count[0] + m->msg_count[1] + m->msg_count[2];
+    uint32_t n_msgs = 0;
+    for (int k = 0; k < MSG_CLASSES; k++)
+        n_msgs += m->msg_count[k];
     m->conns = calloc(m->max_conns, sizeof *m->conns);
     m->inbufs = malloc((size_t)m->max_conns * cfg->md_max_message);
     m->subs = calloc(m->n_sub_cap, sizeof *m->subs);
@@ -475,15 +507,17 @@ static int alloc_tables(mds_t *m)
     m->msgs = calloc(n_msgs, sizeof *m->msgs);
     for (int k = 0; k < MSG_CLASSES; k++)
         m->msg_mem[k] = malloc(m->msg_count[k] * bytes[k]); /* pages are touched as messages are used */
-    m->scratch = malloc(LARGE_BYTES);
+    m->scratch = malloc(m->msg_bytes[MSG_LARGE]);
     m->lv_b = calloc(cfg->md_max_levels, sizeof *m->lv_b);
     m->lv_a = calloc(cfg->md_max_levels, sizeof *m->lv_a);
     m->tape = calloc(m->tape_cap > 100 ? m->tape_cap : 100, sizeof *m->tape);
     if (!m->conns || !m->inbufs || !m->subs || !m->ch_head || !m->chs || !m->pending[0] || !m->pending[1] ||
         !m->pending[2] || !m->pub || !m->qnodes || !m->msgs || !m->msg_mem[0] || !m->msg_mem[1] || !m->msg_mem[2] ||
-        !m->scratch || !m->lv_b || !m->lv_a || !m->tape)
+        !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape)
         return -1;
-    m->free_conn = m->free_sub = m->msg_free[0] = m->msg_free[1] = m->msg_free[2] = m->dirty_head = m->free_qnode = NIL;
+    m->free_conn = m->free_sub = m->dirty_head = m->owed_head = m->free_qnode = NIL;
+    for (int k = 0; k < MSG_CLASSES; k++)
+        m->msg_free[k] = NIL;
     for (uint32_t i = m->n_qnodes; i-- > 0;) {
         m->qnodes[i].next = m->free_qnode;
         m->free_qnode = i;

@@ -321,7 +321,9 @@ def test_trades_ticker_kline_agree():
             chans = [f"trades.{SYM}", f"ticker.{SYM}", f"kline.1m.{SYM}", f"timeline.{SYM}"]
             await send(ws, op="subscribe", id=1, args=chans)
             await answer_of(ws, 1)
-            task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 1.5)
+            # open loop: a Python client keeps up with 3,000 orders/s; closed loop
+            # outruns it, and it would rightly be closed as a slow consumer
+            task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 1.5, 4, 8, ("--rate", "3000"))
             msgs = []
             while not task.done():
                 try:
@@ -465,6 +467,71 @@ def test_slow_consumers():
                 check(sb.levels(k) == book.levels(k), f"stalled client's {k} != the reading client's")
             slow_depth.close()
             slow_trades.close()
+    run(go())
+
+
+@test
+def test_snapshots_to_many_subscribers():
+    """Every subscriber gets every snapshot, also when hundreds subscribe at
+    once to big ones (trades snapshots of ~9 KB, small pools: md.max_connections
+    sizes them)."""
+    s = start({"md.max_connections": 300})
+    syms = ["600519.SH", "000001.SZ", "BTC-USDT", "ETH-USDT"]
+    loadgen(s, 2.0)
+    chans = [f"trades.{x}" for x in syms] + [f"depth.{x}" for x in syms]
+
+    async def one(i):
+        async with websockets.connect(url(s), max_size=None) as ws:
+            await send(ws, op="subscribe", id=i, args=chans)
+            check((await answer_of(ws, i, 20)).get("result") == "ok", "subscribe failed")
+            got = {}
+            while len(got) < len(chans):
+                m = await recv(ws, 20)
+                if m.get("type") == "snapshot":
+                    got[m["ch"]] = m
+            return got
+
+    async def go():
+        results = await asyncio.gather(*(one(i) for i in range(290)))
+        big = [len(r[f"trades.{SYM}"]["data"]) for r in results]
+        check(min(big) == 100, f"trades snapshots of {min(big)}..{max(big)} trades (want 100)")
+    run(go())
+
+
+@test
+def test_feed_overflow_resync():
+    """md.feed_records at its minimum: a commit of a big batch overflows the
+    engine -> market-data ring and the books are resynced from the engine.
+    Afterwards the depth a client rebuilt still has no gap in its seq chain,
+    equals a fresh snapshot, and is empty once the engine's book is empty
+    (every account mass-cancels): no level is left over from a lost event."""
+    s = start({"md.feed_records": 1024, **TS.BIG})
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as ws:
+            await send(ws, op="subscribe", id=1, args=[f"depth.{SYM}"])
+            await answer_of(ws, 1)
+            book = Book()
+            task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 2.0, 8, 64)
+            while not task.done():
+                try:
+                    book.apply(await recv(ws, 0.2))
+                except asyncio.TimeoutError:
+                    pass
+            await task
+            for m in await quiet(ws, 0.5):
+                book.apply(m)
+            check(book.gaps == 0, f"{book.gaps} gaps")
+            snap = await fresh_snapshot(s, f"depth.{SYM}")
+            for k in ("bids", "asks"):
+                check(book.levels(k) == snapshot_levels(snap, k), f"rebuilt {k} != snapshot")
+            for account in (1001, 1002, 1003, 1004):
+                c = TS.login(s.port, account, session=900)
+                c.expect(TS.MASS_CANCEL_ACK, request_id=c.mass_cancel())
+                c.close()
+            while book.levels("bids") or book.levels("asks"):
+                book.apply(await recv(ws, 5))
+            check(book.gaps == 0, f"{book.gaps} gaps after the mass cancels")
     run(go())
 
 
