@@ -44,9 +44,8 @@ static uint64_t oldest_snapshot(const char *dir, xt_engine_t *e)
     size_t n = 0;
     xt_dir_list(dir, XT_FILE_SNAP, &snaps, &n);
     for (size_t i = 0; i < n && !found; i++) {
-        char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
-        if (xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]) == 0 &&
-            xt_snapshot_load(&xt_io_posix, path, NULL, quiet, NULL, e, NULL, why, sizeof why) == 0)
+        char why[XT_PATH_MAX + 256];
+        if (xt_snapshot_load_seq(&xt_io_posix, dir, snaps[i], NULL, quiet, NULL, e, NULL, NULL, why, sizeof why) == 0)
             found = snaps[i];
     }
     free(snaps);
@@ -160,15 +159,22 @@ static int dump(const char *dir, uint64_t from, int replay_format)
         while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
             if ((rc = follow_caps(&e, &r, &seg)) != 0)
                 break;
-            xt_replay_format_cmd(&e, &c, line);
             if (c.seq >= from || (replay_format && c.type == XT_CMD_INSTRUMENT)) {
+                xt_replay_format_cmd(&e, &c, line); /* before apply: names as the command saw them */
                 if (!replay_format)
                     printf("%llu %lld ", (unsigned long long)c.seq, (long long)c.ts);
                 fputs(line, stdout);
             }
-            xt_engine_apply(&e, &c);
+            int arc = xt_engine_apply(&e, &c); /* recovery refuses such a record too */
+            if (arc != 0) {
+                fprintf(stderr, "error: %s: record %llu does not apply: %s\n", r.path, (unsigned long long)c.seq,
+                        xt_strerror(arc));
+                status = 1;
+                rc = 0;
+                break;
+            }
         }
-        status = report_end(rc, &r);
+        status |= report_end(rc, &r);
         xt_wal_reader_close(&r);
     }
     xt_engine_destroy(&e);
@@ -433,13 +439,11 @@ static uint64_t usable_snapshot(const char *dir, uint64_t at_most)
     size_t n = 0;
     xt_dir_list(dir, XT_FILE_SNAP, &snaps, &n);
     for (size_t i = n; i-- > 0 && !found;) {
-        char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
+        char why[XT_PATH_MAX + 256];
         xt_engine_t e;
-        xt_snapshot_info_t info;
-        if (snaps[i] <= at_most && xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]) == 0 &&
-            xt_snapshot_load(&xt_io_posix, path, NULL, quiet, NULL, &e, &info, why, sizeof why) == 0) {
-            if (info.seq == snaps[i])
-                found = snaps[i];
+        if (snaps[i] <= at_most && xt_snapshot_load_seq(&xt_io_posix, dir, snaps[i], NULL, quiet, NULL, &e, NULL, NULL,
+                                                        why, sizeof why) == 0) {
+            found = snaps[i];
             xt_engine_destroy(&e);
         }
     }

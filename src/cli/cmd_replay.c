@@ -347,21 +347,17 @@ static int apply_line(run_t *r, const char *line, size_t len, unsigned long line
 {
     if (!r->journaled)
         return xt_replay_apply_line(&r->e, line, len, &r->seq, (int64_t)lineno, err);
-    xt_replay_line_t l;
-    int rc = memchr(line, '\0', len) ? XT_EPARSE : xt_replay_parse(line, len, &l, err);
-    if (rc == XT_EPARSE && memchr(line, '\0', len))
-        snprintf(err, XT_REPLAY_ERRSZ, "NUL byte in line");
-    if (rc || l.kind == XT_RL_BLANK)
-        return rc;
     xt_cmd_t cmd;
-    xt_replay_to_cmd(&r->e, &l, &cmd);
+    int kind;
+    int rc = xt_replay_line_cmd(&r->e, line, len, &cmd, &kind, err);
+    if (rc || kind == XT_RL_BLANK)
+        return rc;
     cmd.ts = wall_ns();
     rc = xt_journal_submit(&r->j, &cmd, mono_ns());
     if (rc == XT_EFAILED)
         snprintf(err, XT_REPLAY_ERRSZ, "journal failed: %s", xt_journal_failed(&r->j));
     else if (rc)
-        snprintf(err, XT_REPLAY_ERRSZ, "%s",
-                 l.kind == XT_RL_INSTRUMENT && rc == XT_EEXIST ? "instrument defined twice" : xt_strerror(rc));
+        snprintf(err, XT_REPLAY_ERRSZ, "%s", xt_replay_apply_error(kind, rc));
     return rc;
 }
 

@@ -23,6 +23,10 @@
 #include "xt/engine.h"
 
 #define XT__NIL UINT32_MAX
+/* An order's executed quantity stays below this, so the next fill (at most
+ * XT_QTY_MAX) cannot overflow; restore and verify refuse more (a snapshot is
+ * untrusted input). */
+#define XT_FILLED_MAX (INT64_MAX - XT_QTY_MAX)
 #define XT__LADDER_MAX_HEIGHT 8 /* 64^8 = 2^48 > XT_PRICE_MAX */
 
 #if defined(__GNUC__)

@@ -23,7 +23,7 @@ static int order_valid(const xt_engine_t *e, const xt_order_info_t *o)
     return o->instrument < e->n_instruments && o->id > 0 && o->account > 0 && o->side <= XT_SELL &&
            o->type == XT_LIMIT && (o->tif == XT_GTC || o->tif == XT_POST) && o->stp >= XT_STP_NONE &&
            o->stp <= XT_STP_CB && o->price > 0 && o->price <= XT_PRICE_MAX && o->qty > 0 && o->qty <= XT_QTY_MAX &&
-           o->filled >= 0;
+           o->filled >= 0 && o->filled <= XT_FILLED_MAX;
 }
 
 int xt_engine_restore_order(xt_engine_t *e, const xt_order_info_t *o)

@@ -82,6 +82,8 @@ static int verify_side(const xt_engine_t *e, uint32_t ii, int side, const char *
             const xt__order_t *o = &e->orders[oi];
             if (o->qty <= 0 || o->qty > XT_QTY_MAX)
                 FAIL("resting quantity not positive");
+            if (o->filled < 0 || o->filled > XT_FILLED_MAX)
+                FAIL("filled quantity out of range");
             if (o->id <= 0 || o->level != li || o->price != lv->price || o->side != side || o->instrument != ii)
                 FAIL("order fields disagree with its level");
             if (o->prev != prev)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "record.h"
 #include "snapshot.h"
 #include "xt/error.h"
 
@@ -116,6 +117,9 @@ static void snapshot_done(xt_journal_t *j, int ok, uint64_t seq, const char *why
     } else {
         j->snapshot_failures++;
         snprintf(j->snap_why, sizeof j->snap_why, "%s", why);
+        /* the one place every snapshot failure passes: the operator sees it */
+        fprintf(stderr, "xtrading: journal %s: snapshot at seq %llu failed: %s\n", j->dir, (unsigned long long)seq,
+                why);
     }
 }
 
@@ -130,7 +134,7 @@ static void reap(xt_journal_t *j, int wait)
         return;
     j->snap_pid = 0;
     int ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    snapshot_done(j, ok, j->snap_seq, ok ? "" : "the snapshot child failed");
+    snapshot_done(j, ok, j->snap_seq, ok ? "" : "the snapshot child failed (its reason is on stderr above)");
 }
 
 /* Takes a snapshot of the engine as it is now - durable, at a batch
@@ -161,8 +165,11 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         j->fork_ns_last = mono_ns() - t0;
     if (pid == 0) { /* the child: the engine as of this instant, copy-on-write */
         rc = xt_snapshot_write_ext(j->io, j->dir, j->e, j->cfg.ext, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
-        if (rc)
-            (void)!write(2, why, strnlen(why, sizeof why));
+        if (rc) { /* its reason (write(2): async-signal-safe); the parent reports the failure */
+            size_t n = strnlen(why, sizeof why - 1);
+            why[n] = '\n';
+            (void)!write(2, why, n + 1);
+        }
         _exit(rc ? 1 : 0);
     }
     if (pid < 0)
@@ -242,7 +249,8 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
     }
     const char *last = j->recovery.last_path[0] ? j->recovery.last_path : NULL;
     rc = xt_wal_open(&j->wal, j->io, dir, last, j->recovery.last_end, j->recovery.last_seq + 1, j->cfg.segment_bytes,
-                     (size_t)j->cfg.batch_max * 64 + 4096, last ? &j->recovery.last_caps : &want);
+                     (size_t)j->cfg.batch_max * XT_WAL_RECORD_MAX + 4096,
+                     /* a batch is one write() */ last ? &j->recovery.last_caps : &want);
     if (rc == 0)
         xt_wal_set_caps(&j->wal, &want);
     if (rc) {

@@ -19,7 +19,8 @@
  *             the last one (at commit or tick). A process crash loses
  *             nothing written; a machine crash can lose what was released
  *             in the last interval_ms
- *   none      commit writes, never syncs (benchmarks only)
+ *   none      commit writes, syncs only at a segment roll, a snapshot and
+ *             close (benchmarks only)
  *
  * Snapshots are taken at a batch boundary after a sync - so a snapshot
  * never holds a command the journal may lose - every `snapshot_every`

@@ -30,7 +30,7 @@
 #include "xt/command.h"
 
 #define XT_WAL_RECORD_HDR 24
-#define XT_WAL_RECORD_MAX 128 /* the largest record, INSTRUMENT, is 96 */
+#define XT_WAL_RECORD_MAX 128 /* the largest record, INSTRUMENT with an origin, is 108 */
 #define XT_REC_ORIGIN 0x80
 #define XT_REC_ORIGIN_BYTES 12
 

@@ -30,17 +30,10 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
     if (rc && rc != -ENOENT)
         return rc;
     for (size_t i = n; i-- > 0;) {
-        char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
-        xt_snapshot_info_t info;
-        if (xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]) == 0 &&
-            xt_snapshot_load_ext(io, path, cfg, quiet, NULL, e, ext, &info, why, sizeof why) == 0) {
-            if (info.seq == snaps[i]) {
-                rep->snapshot_seq = snaps[i];
-                break;
-            }
-            xt_engine_destroy(e); /* its name and its contents disagree */
-            if (ext)
-                ext->reset(ext->ctx);
+        char why[XT_PATH_MAX + 256];
+        if (xt_snapshot_load_seq(io, dir, snaps[i], cfg, quiet, NULL, e, ext, NULL, why, sizeof why) == 0) {
+            rep->snapshot_seq = snaps[i];
+            break;
         }
         rep->snapshots_bad++;
     }

@@ -408,3 +408,24 @@ int xt_snapshot_load_ext(xt_io_t *io, const char *path, const xt_engine_config_t
     close_in(&r);
     return rc;
 }
+
+int xt_snapshot_load_seq(xt_io_t *io, const char *dir, uint64_t seq, const xt_engine_config_t *base, xt_sink_fn sink,
+                         void *ctx, xt_engine_t *e, const xt_snap_ext_t *ext, xt_snapshot_info_t *info, char *why,
+                         size_t whylen)
+{
+    char path[XT_PATH_MAX];
+    xt_snapshot_info_t own = {0};
+    if (info == NULL)
+        info = &own;
+    if (xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, seq) != 0)
+        return -ENAMETOOLONG;
+    int rc = xt_snapshot_load_ext(io, path, base, sink, ctx, e, ext, info, why, whylen);
+    if (rc != 0 || info->seq == seq)
+        return rc;
+    xt_engine_destroy(e);
+    if (ext)
+        ext->reset(ext->ctx);
+    snprintf(why, whylen, "%s: named for seq %llu but holds the state after %llu", path, (unsigned long long)seq,
+             (unsigned long long)info->seq);
+    return XT_ECORRUPT;
+}

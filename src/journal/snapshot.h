@@ -84,6 +84,14 @@ int xt_snapshot_load(xt_io_t *io, const char *path, const xt_engine_config_t *ba
 int xt_snapshot_load_ext(xt_io_t *io, const char *path, const xt_engine_config_t *base, xt_sink_fn sink, void *ctx,
                          xt_engine_t *e, const xt_snap_ext_t *ext, xt_snapshot_info_t *info, char *why, size_t whylen);
 
+/* Loads the snapshot named for seq in dir (as xt_snapshot_load_ext) and
+ * also checks that its contents are the state after seq, as its name says:
+ * a snapshot recovery may start from. On a mismatch e is destroyed, ext
+ * reset and XT_ECORRUPT returned. */
+int xt_snapshot_load_seq(xt_io_t *io, const char *dir, uint64_t seq, const xt_engine_config_t *base, xt_sink_fn sink,
+                         void *ctx, xt_engine_t *e, const xt_snap_ext_t *ext, xt_snapshot_info_t *info, char *why,
+                         size_t whylen);
+
 /* Only reads and checks the header and checksum. */
 int xt_snapshot_check(xt_io_t *io, const char *path, xt_snapshot_info_t *info, char *why, size_t whylen);
 

@@ -539,8 +539,7 @@ size_t xt_replay_format_cmd(const xt_engine_t *e, const xt_cmd_t *c, char *b)
     return n;
 }
 
-/* Explains an engine error for a line. */
-static const char *apply_error(int kind, int rc)
+const char *xt_replay_apply_error(int kind, int rc)
 {
     if (kind == XT_RL_INSTRUMENT) {
         switch (rc) {
@@ -555,7 +554,7 @@ static const char *apply_error(int kind, int rc)
     return xt_strerror(rc);
 }
 
-int xt_replay_apply_line(xt_engine_t *e, const char *line, size_t len, uint64_t *seq, int64_t ts, char *err)
+int xt_replay_line_cmd(const xt_engine_t *e, const char *line, size_t len, xt_cmd_t *cmd, int *kind, char *err)
 {
     xt_replay_line_t l;
     if (memchr(line, '\0', len)) {
@@ -563,15 +562,26 @@ int xt_replay_apply_line(xt_engine_t *e, const char *line, size_t len, uint64_t 
         return XT_EPARSE;
     }
     int rc = xt_replay_parse(line, len, &l, err);
-    if (rc || l.kind == XT_RL_BLANK)
+    if (rc)
         return rc;
+    *kind = l.kind;
+    if (l.kind != XT_RL_BLANK)
+        xt_replay_to_cmd(e, &l, cmd);
+    return 0;
+}
+
+int xt_replay_apply_line(xt_engine_t *e, const char *line, size_t len, uint64_t *seq, int64_t ts, char *err)
+{
     xt_cmd_t cmd;
-    xt_replay_to_cmd(e, &l, &cmd);
+    int kind;
+    int rc = xt_replay_line_cmd(e, line, len, &cmd, &kind, err);
+    if (rc || kind == XT_RL_BLANK)
+        return rc;
     cmd.seq = *seq + 1;
     cmd.ts = ts;
     rc = xt_engine_apply(e, &cmd);
     if (rc) {
-        snprintf(err, XT_REPLAY_ERRSZ, "%s", apply_error(l.kind, rc));
+        snprintf(err, XT_REPLAY_ERRSZ, "%s", xt_replay_apply_error(kind, rc));
         return rc;
     }
     *seq = cmd.seq;

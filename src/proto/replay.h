@@ -72,6 +72,16 @@ size_t xt_replay_format_cmd(const xt_engine_t *e, const xt_cmd_t *cmd, char *buf
  * unchanged. Events go to the engine's sink as usual. */
 int xt_replay_apply_line(xt_engine_t *e, const char *line, size_t len, uint64_t *seq, int64_t ts, char *err);
 
+/* The first half of xt_replay_apply_line, for callers that apply commands
+ * their own way (through a journal): checks and parses one line and, unless
+ * it is blank (*kind == XT_RL_BLANK), converts it into cmd (seq and ts left
+ * to the caller). Returns 0, or XT_EPARSE / XT_ERANGE with err filled. */
+int xt_replay_line_cmd(const xt_engine_t *e, const char *line, size_t len, xt_cmd_t *cmd, int *kind, char *err);
+
+/* The message for an engine error on a line of this kind ("instrument
+ * defined twice", ...), as xt_replay_apply_line writes it. */
+const char *xt_replay_apply_error(int kind, int rc);
+
 /* Output sink for the book listing. */
 typedef void (*xt_replay_write_fn)(void *ctx, const char *p, size_t n);
 

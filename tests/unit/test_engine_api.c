@@ -427,6 +427,36 @@ static void state_hash(void **state)
     xt_engine_destroy(&e);
 }
 
+/* A snapshot is untrusted: an order whose executed quantity would overflow
+ * on its next fill is refused, as is one with a negative one. */
+static void restore_refuses_filled_out_of_range(void **state)
+{
+    (void)state;
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, nosink, NULL), 0);
+    xt_cmd_t def = instrument(1, "X");
+    assert_int_equal(xt_engine_restore_instrument(&e, &def.u.instrument), 0);
+    xt_order_info_t o = {.id = 7,
+                         .account = 1,
+                         .instrument = 0,
+                         .side = XT_BUY,
+                         .type = XT_LIMIT,
+                         .tif = XT_GTC,
+                         .stp = XT_STP_NONE,
+                         .price = 100,
+                         .qty = 5,
+                         .filled = INT64_MAX,
+                         .seq = 1};
+    assert_int_equal(xt_engine_restore_order(&e, &o), XT_EINVAL);
+    o.filled = -1;
+    assert_int_equal(xt_engine_restore_order(&e, &o), XT_EINVAL);
+    o.filled = INT64_MAX - XT_QTY_MAX;
+    assert_int_equal(xt_engine_restore_order(&e, &o), 0);
+    const char *why = NULL;
+    assert_int_equal(xt_engine_verify(&e, &why), 0);
+    xt_engine_destroy(&e);
+}
+
 static void verify_detects_corruption(void **state)
 {
     (void)state;
@@ -632,6 +662,7 @@ int main(void)
         cmocka_unit_test(book_events_can_be_turned_off),
         cmocka_unit_test(long_sweep_spans_batches),
         cmocka_unit_test(init_and_stats),
+        cmocka_unit_test(restore_refuses_filled_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
