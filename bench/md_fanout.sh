@@ -73,9 +73,12 @@ wait_line() { # file pattern [tenths]
     exit 1
 }
 
-stop() { # pid
+stop() { # pid: stopped, reaped and forgotten (cleanup must not signal a reused pid)
     kill "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
+    local keep=() p
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
 }
 
 record() { # target scenario round json [limited_by]

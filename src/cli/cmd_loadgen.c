@@ -861,22 +861,6 @@ static int parse_num(const char *opt, const char *v, double min, double *out)
     return 0;
 }
 
-static int parse_hostport(lg_opts_t *o, const char *v)
-{
-    const char *colon = v ? strrchr(v, ':') : NULL;
-    char *end;
-    unsigned long p = colon ? strtoul(colon + 1, &end, 10) : 0;
-    if (!colon || colon == v || (size_t)(colon - v) >= sizeof o->host || colon[1] == '\0' || *end || p == 0 ||
-        p > 65535) {
-        fprintf(stderr, "xtrading loadgen: --connect needs HOST:PORT, got '%s'\n", v ? v : "");
-        return -1;
-    }
-    memcpy(o->host, v, (size_t)(colon - v));
-    o->host[colon - v] = '\0';
-    o->port = (uint16_t)p;
-    return 0;
-}
-
 static void demo_account(lg_account_t *a, uint32_t id)
 {
     a->account = id;
@@ -928,7 +912,7 @@ static int parse_valued(lg_opts_t *o, const char *a, const char *v, lg_account_t
     double d;
     unsigned n;
     if (strcmp(a, "--connect") == 0)
-        return parse_hostport(o, v);
+        return xt_cli_parse_hostport(a, v, o->host, sizeof o->host, &o->port) ? 0 : -1;
     if (strcmp(a, "--connections") == 0 || strcmp(a, "--pipeline") == 0 || strcmp(a, "--session-base") == 0 ||
         strcmp(a, "--account") == 0) {
         if (!xt_cli_parse_u32(a, v, &n))
@@ -996,14 +980,10 @@ static int parse_opts(lg_opts_t *o, int argc, char **argv)
 
 static void raise_nofile(uint32_t conns)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return;
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)conns + 16)
+    uint64_t limit = xt_cli_raise_nofile();
+    if (limit < (uint64_t)conns + 16)
         fprintf(stderr, "xtrading loadgen: warning: open file limit %llu is below %u connections\n",
-                (unsigned long long)rl.rlim_cur, conns);
+                (unsigned long long)limit, conns);
 }
 
 static uint32_t pow2_at_least(uint32_t v)

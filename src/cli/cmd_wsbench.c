@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -57,10 +58,10 @@ static uint32_t hash_name(const char *s, size_t n)
     return h;
 }
 
-/* name[0..len) is channel ch, or ch without its "@..." throttle suffix. */
+/* name[0..len) is channel ch (with its throttle suffix: the server echoes it). */
 static int name_eq(const char *ch, const char *name, size_t len)
 {
-    return strncmp(ch, name, len) == 0 && (ch[len] == '\0' || ch[len] == '@');
+    return strncmp(ch, name, len) == 0 && ch[len] == '\0';
 }
 
 uint32_t wsb_channel_find(const wsb_t *b, const char *name, size_t len)
@@ -109,16 +110,19 @@ static int add_channel(wsb_t *b, const char *tmpl, const char *sym)
  * malloc'd buffer whose tokens are NUL-separated, *count of them. */
 static char *read_symbols(const char *arg, uint32_t *count)
 {
-    FILE *f = fopen(arg, "r");
+    struct stat st;
+    FILE *f = stat(arg, &st) == 0 && S_ISREG(st.st_mode) ? fopen(arg, "r") : NULL; /* else: the list itself */
     size_t cap = strlen(arg) + 1, len = 0;
     char *buf = NULL;
     if (f) {
-        fseek(f, 0, SEEK_END);
-        long sz = ftell(f);
-        rewind(f);
-        cap = sz > 0 ? (size_t)sz + 1 : 1;
+        cap = (size_t)st.st_size + 1;
         buf = malloc(cap);
         len = buf ? fread(buf, 1, cap - 1, f) : 0;
+        if (buf && ferror(f)) {
+            fprintf(stderr, "xtrading wsbench: --symbols %s: read error\n", arg);
+            free(buf);
+            buf = NULL;
+        }
         fclose(f);
     } else if ((buf = malloc(cap)) != NULL) {
         len = cap - 1;
@@ -182,12 +186,8 @@ static int build_universe(wsb_t *b)
         goto out;
     memset(b->hash, 0xff, size * sizeof *b->hash);
     b->hash_mask = size - 1;
-    for (uint32_t u = 0; u < b->n_ch; u++) {
-        const char *at = strchr(b->ch[u], '@');
+    for (uint32_t u = 0; u < b->n_ch; u++)
         hash_put(b, b->ch[u], strlen(b->ch[u]), u);
-        if (at)
-            hash_put(b, b->ch[u], (size_t)(at - b->ch[u]), u);
-    }
     if (b->o.per_conn == 0)
         b->o.per_conn = n_tmpl > n_lit ? n_tmpl - n_lit : n_lit;
     if (b->o.per_conn == 0 || b->o.per_conn > b->n_ch) {
@@ -203,17 +203,6 @@ out:
 
 /* ---- setup ---- */
 
-static uint64_t raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return 1024;
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    getrlimit(RLIMIT_NOFILE, &rl);
-    return rl.rlim_cur;
-}
-
 static int resolve(const char *host, uint16_t port, struct sockaddr_in *out)
 {
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -227,7 +216,7 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_in *out)
 
 static int wsb_setup(wsb_t *b)
 {
-    uint64_t limit = raise_nofile();
+    uint64_t limit = xt_cli_raise_nofile();
     if (b->o.conns + FD_RESERVE > limit) {
         uint32_t can = limit > FD_RESERVE ? (uint32_t)(limit - FD_RESERVE) : 1;
         fprintf(stderr,
@@ -546,21 +535,25 @@ static int run_publisher(wsb_t *b)
     int64_t t0 = wsb_mono_ns(), end = t0 + (int64_t)((b->o.warmup + b->o.duration) * 1e9), now = t0;
     double interval = 1e9 / b->o.rate;
     fprintf(stderr, "xtrading wsbench: publishing %.0f messages/s over %u channels\n", b->o.rate, b->n_ch);
+    size_t head = 0; /* out[head..len) is still to send; compacted only when the room runs short */
     while (!g_stop && (!b->o.duration_set || now < end)) {
+        if (head > 0 && (head == len || len + 4400 >= PUB_BUF)) {
+            memmove(out, out + head, len - head);
+            len -= head;
+            head = 0;
+        }
         for (; t0 + (int64_t)((double)k * interval) <= now; k++) {
             if (len + 4400 < PUB_BUF) /* pub_one writes at most ~4,100 bytes */
                 len += pub_one(out + len, b->ch[k % b->n_ch], k / b->n_ch + 1, b->o.size);
             else
                 dropped++; /* nats-server does not keep up: the socket and the buffer are full */
         }
-        struct pollfd pfd = {.fd = fd, .events = POLLIN | (len ? POLLOUT : 0)};
-        ssize_t w = len ? send(fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
-        if (w > 0) {
-            memmove(out, out + w, len - (size_t)w);
-            len -= (size_t)w;
-        }
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        ssize_t w = len > head ? send(fd, out + head, len - head, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
+        if (w > 0)
+            head += (size_t)w;
         int64_t next = t0 + (int64_t)((double)k * interval), wait = next - wsb_mono_ns();
-        pfd.events = (short)(POLLIN | (len ? POLLOUT : 0));
+        pfd.events = (short)(POLLIN | (len > head ? POLLOUT : 0));
         if (poll(&pfd, 1, wait > 0 ? (int)((wait + 999999) / 1000000) : 0) > 0 && (pfd.revents & (POLLIN | POLLHUP)) &&
             pub_read(fd, out, &len) < 0) {
             fprintf(stderr, "xtrading wsbench: nats closed the publisher's connection\n");
@@ -615,22 +608,6 @@ static int parse_num(const char *opt, const char *v, double min, double max, dou
     return 0;
 }
 
-static int parse_hostport(wsb_opts_t *o, const char *opt, const char *v)
-{
-    const char *colon = v ? strrchr(v, ':') : NULL;
-    char *end;
-    unsigned long p = colon ? strtoul(colon + 1, &end, 10) : 0;
-    if (!colon || colon == v || (size_t)(colon - v) >= sizeof o->host || colon[1] == '\0' || *end || p == 0 ||
-        p > 65535) {
-        fprintf(stderr, "xtrading wsbench: %s needs HOST:PORT, got '%s'\n", opt, v ? v : "");
-        return -1;
-    }
-    memcpy(o->host, v, (size_t)(colon - v));
-    o->host[colon - v] = '\0';
-    o->port = (uint16_t)p;
-    return 0;
-}
-
 /* One option that takes a value. Returns 0, or -1 (message printed). */
 static int parse_valued(wsb_opts_t *o, const char *a, const char *v)
 {
@@ -638,7 +615,7 @@ static int parse_valued(wsb_opts_t *o, const char *a, const char *v)
     unsigned n;
     if (strcmp(a, "--connect") == 0 || strcmp(a, "--nats-publish") == 0) {
         o->publish |= a[2] == 'n';
-        return parse_hostport(o, a, v);
+        return xt_cli_parse_hostport(a, v, o->host, sizeof o->host, &o->port) ? 0 : -1;
     }
     if (strcmp(a, "--connections") == 0 || strcmp(a, "--per-conn") == 0 || strcmp(a, "--connect-window") == 0 ||
         strcmp(a, "--size") == 0) {

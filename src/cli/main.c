@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -40,6 +41,32 @@ int xt_cli_parse_u32(const char *opt, const char *s, unsigned *out)
     }
     *out = (unsigned)v;
     return 1;
+}
+
+int xt_cli_parse_hostport(const char *opt, const char *v, char *host, size_t host_cap, uint16_t *port)
+{
+    const char *colon = v ? strrchr(v, ':') : NULL;
+    char *end;
+    unsigned long p = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (!colon || colon == v || (size_t)(colon - v) >= host_cap || colon[1] == '\0' || *end || p == 0 || p > 65535) {
+        fprintf(stderr, "xtrading: %s needs HOST:PORT, got '%s'\n", opt, v ? v : "");
+        return 0;
+    }
+    memcpy(host, v, (size_t)(colon - v));
+    host[colon - v] = '\0';
+    *port = (uint16_t)p;
+    return 1;
+}
+
+uint64_t xt_cli_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 1024;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    return rl.rlim_cur;
 }
 
 int xt_cli_parse_u64(const char *opt, const char *s, uint64_t *out)

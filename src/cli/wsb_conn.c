@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/ws.h"
 #include "wsbench.h"
 #include "xt/error.h"
 
@@ -177,19 +178,8 @@ static int conn_send(wsb_t *b, wsb_conn_t *c, const uint8_t *p, size_t n)
 /* A masked client frame (RFC 6455 §5.2) with one FIN fragment. */
 static size_t ws_frame(wsb_t *b, uint8_t *out, int opcode, const void *payload, size_t len)
 {
-    size_t h = 0;
-    out[h++] = (uint8_t)(0x80 | opcode);
-    if (len < 126) {
-        out[h++] = (uint8_t)(0x80 | len);
-    } else if (len < 65536) {
-        out[h++] = 0x80 | 126;
-        out[h++] = (uint8_t)(len >> 8);
-        out[h++] = (uint8_t)len;
-    } else {
-        out[h++] = 0x80 | 127;
-        for (int k = 7; k >= 0; k--)
-            out[h++] = (uint8_t)((uint64_t)len >> (8 * k));
-    }
+    size_t h = xt_ws_frame_header(out, opcode, len); /* the server's header, then the mask bit and key */
+    out[1] |= 0x80;
     uint64_t key = rnd(b);
     uint8_t *mask = out + h;
     memcpy(mask, &key, 4);
