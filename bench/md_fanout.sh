@@ -20,7 +20,7 @@
 #                    rate and the mean message size that a and c measured
 #                    (installed with apt-get when missing)
 # Every result is one JSON line in OUT (default
-# bench/results/DATE-md-fanout.jsonl) with "target", "scenario" and "round"
+# bench/results/DATE-TIME-md-fanout.jsonl, never overwritten) with "target", "scenario" and "round"
 # added (and "limited_by" when the connection count was capped); the
 # loadgen result of each xtrading run is a line with target "loadgen".
 # Environment: SCENARIOS (default "a b c d"), CONNS (default 50000),
@@ -28,7 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-1}
-OUT=${2:-bench/results/$(date +%F)-md-fanout.jsonl}
+OUT=${2:-bench/results/$(date +%F-%H%M%S)-md-fanout.jsonl}
 BIN=${XT_BIN:-build/xtrading}
 OE=127.0.0.1:19301
 MD=127.0.0.1:19380
@@ -43,6 +43,7 @@ PIDS=()
 
 [ -x "$BIN" ] || { echo "md_fanout.sh: $BIN is missing: run make build" >&2; exit 1; }
 mkdir -p "$(dirname "$OUT")"
+[ -s "$OUT" ] && { echo "md_fanout.sh: $OUT exists; give another file" >&2; exit 1; } # raw results are never overwritten
 : >"$OUT"
 
 cleanup() {

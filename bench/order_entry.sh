@@ -9,17 +9,19 @@
 # closed loop. Then, per round, 1,000 connections at 100,000 orders/s (open
 # loop) against the server and then the echo baseline, and
 # 10,000 idle sessions with the server's VmRSS before and after. Every
-# loadgen result is one JSON line in OUT (default bench/results/DATE-order-entry.jsonl)
+# loadgen result is one JSON line in OUT (default bench/results/DATE-TIME-order-entry.jsonl, never overwritten)
 # with "target" and "pipeline_depth" added; the summary is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
-OUT=${2:-bench/results/$(date +%F)-order-entry.jsonl}
+OUT=${2:-bench/results/$(date +%F-%H%M%S)-order-entry.jsonl}
 BIN=build/xtrading
 SRV=127.0.0.1:19201
 ECHO=127.0.0.1:19202
 DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
 PIPELINES=${PIPELINES:-"16 64 128"}
+# raw results are the evidence behind bench/RESULTS.md: never overwritten
+[ -s "$OUT" ] && { echo "order_entry.sh: $OUT exists; give another file" >&2; exit 1; }
 : >"$OUT"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
 

@@ -39,6 +39,7 @@
 
 #define MAX_INST 256
 #define MAX_OPEN 64 /* tracked open orders per connection */
+#define MAX_PIPELINE 65536
 #define MAX_ACCOUNTS 64
 #define CONNECT_WINDOW 512 /* connections connecting / logging in at once */
 #define PORTS_PER_SOURCE 20000
@@ -95,7 +96,7 @@ typedef struct lg_conn {
     int reg_fd, reg_out;
     uint8_t up, connecting, dead, dirty;
     uint64_t rng;
-    uint32_t outstanding, owed, n_open;
+    uint32_t outstanding, owed, n_open, new_out; /* new_out: NEW orders sent, not answered yet */
     int64_t owed_sched;
     lg_slot_t *slots;
     lg_open_t open[MAX_OPEN];
@@ -237,11 +238,14 @@ static int pick_type(lg_t *lg, lg_conn_t *c, lg_open_t **target)
     unsigned total = lg->o.mix[0] + lg->o.mix[1] + lg->o.mix[2];
     unsigned r = (unsigned)(rnd(c) % total);
     int type = r < lg->o.mix[0] ? REQ_NEW : r < lg->o.mix[0] + lg->o.mix[1] ? REQ_CANCEL : REQ_AMEND;
-    if (type == REQ_NEW && c->n_open >= lg->open_cap)
+    /* Orders in flight count: each may rest, and every resting order must
+     * be tracked (and so cancelled some time), or the book only grows. */
+    uint32_t may_rest = c->n_open + c->new_out;
+    if (type == REQ_NEW && may_rest >= lg->open_cap)
         type = REQ_CANCEL; /* keep the book per connection bounded */
     *target = type == REQ_NEW ? NULL : open_pick(c);
     if (type != REQ_NEW && !*target)
-        type = c->n_open >= lg->open_cap ? -1 : REQ_NEW;
+        type = may_rest >= lg->open_cap ? -1 : REQ_NEW;
     return type;
 }
 
@@ -300,6 +304,7 @@ static int send_one(lg_t *lg, lg_conn_t *c, int64_t sched, int64_t now)
     }
     s->sched_ns = sched;
     s->measured = sched >= lg->t_measure && sched < lg->t_end;
+    c->new_out += s->type == REQ_NEW;
     c->outstanding++;
     lg->total_out++;
     if (s->measured) {
@@ -325,6 +330,7 @@ static int answered(lg_conn_t *c, uint64_t clordid, int rejected, uint16_t reaso
         return -1;
     *out = *s;
     s->clordid = 0;
+    c->new_out -= out->type == REQ_NEW;
     c->outstanding--;
     lg->total_out--;
     if (!out->measured)
@@ -349,6 +355,7 @@ static void drop_outstanding(lg_t *lg, lg_conn_t *c)
     for (uint32_t i = 0; i <= lg->ring_mask && c->outstanding; i++)
         if (c->slots[i].clordid) {
             lg->st.unanswered += c->slots[i].measured;
+            c->new_out -= c->slots[i].type == REQ_NEW;
             c->slots[i].clordid = 0;
             c->outstanding--;
             lg->total_out--;
@@ -391,7 +398,7 @@ static void on_accepted(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, con
     lg_slot_t s;
     (void)cl, (void)h;
     if (answered(c, m->clordid, 0, 0, &s) != 0 || s.type != REQ_NEW || c->n_open == MAX_OPEN)
-        return;
+        return; /* (MAX_OPEN cannot be reached: NEW orders in flight count toward open_cap <= MAX_OPEN) */
     c->open[c->n_open++] = (lg_open_t){
         .clordid = m->clordid, .price = m->price, .qty = m->qty, .inst = (uint32_t)s.target, .side = m->side};
 }
@@ -837,7 +844,7 @@ static void usage(FILE *f)
                "  --connect HOST:PORT   server (default 127.0.0.1:9001)\n"
                "  --connections N       connections, each its own session (default 1)\n"
                "  --rate R              requests/s over all connections, open loop; 0: closed loop (default 0)\n"
-               "  --pipeline D          closed loop: outstanding requests per connection (default 16)\n"
+               "  --pipeline D          closed loop: outstanding requests per connection, 1..65536 (default 16)\n"
                "  --duration S          measured seconds (default 10)\n"
                "  --warmup S            seconds before measuring (default 1)\n"
                "  --accounts A,B,...    demo accounts (key id demoA, secret demo-secret-A; default 1001..1004)\n"
@@ -917,6 +924,10 @@ static int parse_valued(lg_opts_t *o, const char *a, const char *v, lg_account_t
         strcmp(a, "--account") == 0) {
         if (!xt_cli_parse_u32(a, v, &n))
             return -1;
+        if (a[2] == 'p' && n > MAX_PIPELINE) {
+            fprintf(stderr, "xtrading loadgen: --pipeline is at most %u\n", MAX_PIPELINE);
+            return -1;
+        }
         *(a[2] == 'c' ? &o->conns : a[2] == 'p' ? &o->pipeline : a[2] == 's' ? &o->session_base : &one->account) = n;
         return 0;
     }

@@ -105,7 +105,8 @@ static void print_start(const xt_server_t *s)
     printf("\nxtrading: market data on ws://%s:%u/ (WebSocket JSON, docs/websocket.md; try: "
            "{\"op\":\"subscribe\",\"id\":1,\"args\":[\"depth5.BTC-USDT\"]})\n",
            s->cfg.md_host, (unsigned)s->md_port);
-    printf("xtrading: ready: order entry on %s:%u (binary protocol, docs/protocol.md; try: build/example_client)\n",
+    printf("xtrading: ready: order entry on %s:%u (binary protocol, docs/protocol.md; try: "
+           "build/release/example_client)\n",
            s->cfg.listen_host, (unsigned)s->port);
     fflush(stdout);
 }

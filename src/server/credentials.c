@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "xt/engine.h"
 #include "xt/error.h"
 
 #define DEMO_N 4
@@ -135,21 +136,6 @@ static int parse_account(const char *s, uint32_t *out)
     return 0;
 }
 
-static int key_id_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 16)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-                 ch == '_' || ch == '-';
-        if (!ok)
-            return 0;
-    }
-    return 1;
-}
-
 static int hexval(char ch)
 {
     if (ch >= '0' && ch <= '9')
@@ -216,7 +202,7 @@ static int do_line(loader_t *L, char *s)
     e.line = L->line;
     if (parse_account(f[0], &e.cred.account))
         return fail(L, L->line, "bad account (want a number 1..4294967295)");
-    if (!key_id_valid(f[1]))
+    if (!xt_symbol_valid(f[1], strlen(f[1]))) /* key ids are spelt like symbols: [A-Za-z0-9._-]{1,16} */
         return fail(L, L->line, "bad key id (want 1..16 characters [A-Za-z0-9._-])");
     memcpy(e.cred.key_id, f[1], strlen(f[1]) + 1);
     if (parse_hex32(f[2], e.cred.sign_key))

@@ -53,6 +53,16 @@ static void wake_gateway(xt_server_t *s)
     (void)n;
 }
 
+/* After a batch is released: a write(2) only when the gateway is parked
+ * (or about to be). Pairs with the fence in xt_gateway_run: either the
+ * gateway sees the new `released` before it blocks, or this sees it asleep. */
+static void wake_gateway_if_parked(xt_server_t *s)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_exchange_explicit(&s->gateway_sleeping, 0, memory_order_relaxed))
+        wake_gateway(s);
+}
+
 void xt_req_rejected(const xt_req_t *r, int reason, xt_msg_rejected_t *m)
 {
     *m = (xt_msg_rejected_t){r->clordid,
@@ -333,8 +343,10 @@ static void *engine_main(void *arg)
             xt_outlog_release(&s->log);
             xt_md_feed_publish(&s->md_feed);
             atomic_store_explicit(&s->answered, t + n, memory_order_release);
+            wake_gateway_if_parked(s);
         }
-        wake_gateway(s);
+        if (atomic_load(&s->journal_failed))
+            wake_gateway(s);
         if (s->cfg.engine_delay_us) {
             struct timespec d = {s->cfg.engine_delay_us / 1000000, (long)(s->cfg.engine_delay_us % 1000000) * 1000};
             nanosleep(&d, NULL);

@@ -32,7 +32,6 @@
 #define CHUNK 16384
 #define INBUF 4096
 #define NIL UINT32_MAX
-#define IP_SLOTS 8192 /* distinct source addresses with live connections */
 
 typedef struct chunk {
     struct chunk *next;
@@ -88,9 +87,9 @@ typedef struct xt_gateway {
     chunk_t *chunks, *free_chunks;  /* the output pool, allocated at start */
     uint32_t n_chunks, chunks_used; /* chunks handed out at least once */
     uint32_t dirty_head;
-    uint64_t *scratch; /* resume walk */
-    uint32_t ip_keys[IP_SLOTS], ip_counts[IP_SLOTS];
-    uint8_t ip_used[IP_SLOTS];
+    uint64_t *scratch;                      /* resume walk */
+    uint32_t *ip_keys, *ip_counts, ip_mask; /* 2 x max_connections slots or more: never full */
+    uint8_t *ip_used;
     uint32_t *pending_cod, n_pending_cod; /* sessions whose cancel-on-disconnect waits for ring space */
     uint32_t *waiting, n_waiting;         /* connections in C_LOGIN_WAIT */
     uint64_t answered;                    /* requests below this ticket have their answers routed */
@@ -167,20 +166,6 @@ static uint64_t last_seq_of(const gw_t *g, const conn_t *c)
     return c->sess == NIL ? 0 : g->sess[c->sess].last_seq;
 }
 
-/* Over its output limit: the connection gets ERROR and is closed; its
- * sequenced messages stay in the outlog for a resume. */
-static void slow_consumer(xt_server_t *s, uint32_t i)
-{
-    gw_t *g = s->gw;
-    conn_t *c = &g->conns[i];
-    xt_msg_error_t m = {.code = XT_ERR_SLOW_CONSUMER};
-    snprintf(m.text, sizeof m.text, "%s", "output over server.output_limit; log in again and resume");
-    uint8_t e[XT_WIRE_MAX];
-    c->unlimited = 1; /* the ERROR itself goes past the limit */
-    send_frame(s, i, e, xt_wire_put_error(e, last_seq_of(g, c), &m));
-    c->state = C_CLOSING;
-}
-
 static void send_error(xt_server_t *s, uint32_t i, int code, const char *text)
 {
     gw_t *g = s->gw;
@@ -192,6 +177,22 @@ static void send_error(xt_server_t *s, uint32_t i, int code, const char *text)
     uint8_t f[XT_WIRE_MAX];
     send_frame(s, i, f, xt_wire_put_error(f, last_seq_of(g, c), &m));
     c->state = C_CLOSING;
+}
+
+/* ERROR to every open connection (only the logged-in ones: live_only), which closes. */
+static void error_all(xt_server_t *s, int live_only, int code, const char *text)
+{
+    for (uint32_t i = 0; i < s->gw->max_conns; i++)
+        if (!live_only || s->gw->conns[i].state == C_LIVE)
+            send_error(s, i, code, text);
+}
+
+/* Over its output limit: the connection gets ERROR (past the limit) and is
+ * closed; its sequenced messages stay in the outlog for a resume. */
+static void slow_consumer(xt_server_t *s, uint32_t i)
+{
+    s->gw->conns[i].unlimited = 1;
+    send_error(s, i, XT_ERR_SLOW_CONSUMER, "output over server.output_limit; log in again and resume");
 }
 
 /* Writes what is queued; 0, or -1 when the connection is to be closed. */
@@ -295,8 +296,8 @@ static uint32_t sess_get(gw_t *g, uint32_t account, uint32_t number)
  * slot is held by an address with live connections. */
 static uint32_t *ip_count(gw_t *g, uint32_t ip, int create)
 {
-    uint32_t h = (ip * 2654435761u) & (IP_SLOTS - 1), spare = NIL;
-    for (uint32_t k = 0; k < IP_SLOTS; k++, h = (h + 1) & (IP_SLOTS - 1)) {
+    uint32_t h = (ip * 2654435761u) & g->ip_mask, spare = NIL;
+    for (uint32_t k = 0; k <= g->ip_mask; k++, h = (h + 1) & g->ip_mask) {
         if (!g->ip_used[h]) {
             if (spare == NIL)
                 spare = h;
@@ -818,9 +819,7 @@ static void route_released(xt_server_t *s)
     if (g->n_waiting)
         finish_waiting(s, xt_mono_ns());
     if (lost) /* whose messages were lost is unknown: every session must resume */
-        for (uint32_t i = 0; i < g->max_conns; i++)
-            if (g->conns[i].state == C_LIVE)
-                send_error(s, i, XT_ERR_RESYNC, "live messages were lost; log in again and resume");
+        error_all(s, 1, XT_ERR_RESYNC, "live messages were lost; log in again and resume");
 }
 
 /* ---- timers ------------------------------------------------------------------ */
@@ -853,9 +852,7 @@ static void timers(xt_server_t *s, int64_t now)
     }
     if (atomic_load(&s->journal_failed) && !g->failed_seen) {
         g->failed_seen = 1;
-        for (uint32_t i = 0; i < g->max_conns; i++)
-            if (g->conns[i].state == C_LIVE)
-                send_error(s, i, XT_ERR_RESYNC, "journal failed: answers after the failure are unknown");
+        error_all(s, 1, XT_ERR_RESYNC, "journal failed: answers after the failure are unknown");
     }
 }
 
@@ -876,6 +873,13 @@ int xt_gateway_init(xt_server_t *s)
         g->mask <<= 1;
     g->buckets = malloc(sizeof *g->buckets * g->mask);
     g->mask -= 1;
+    g->ip_mask = 1;
+    while (g->ip_mask < 2 * g->max_conns)
+        g->ip_mask <<= 1;
+    g->ip_keys = calloc(g->ip_mask, sizeof *g->ip_keys);
+    g->ip_counts = calloc(g->ip_mask, sizeof *g->ip_counts);
+    g->ip_used = calloc(g->ip_mask, sizeof *g->ip_used);
+    g->ip_mask -= 1;
     g->sess = calloc(g->max_sess, sizeof *g->sess);
     g->scratch = calloc(s->log.cap, sizeof *g->scratch);
     g->pending_cod = calloc(g->max_sess, sizeof *g->pending_cod);
@@ -885,7 +889,7 @@ int xt_gateway_init(xt_server_t *s)
     g->n_chunks = g->max_conns * 2 > 8192 ? g->max_conns * 2 : 8192;
     g->chunks = calloc(g->n_chunks, sizeof *g->chunks);
     if (!g->conns || !g->free_next || !g->buckets || !g->sess || !g->scratch || !g->pending_cod || !g->waiting ||
-        !g->chunks)
+        !g->chunks || !g->ip_keys || !g->ip_counts || !g->ip_used)
         return -1;
     memset(g->buckets, 0xff, sizeof *g->buckets * (g->mask + 1));
     for (uint32_t i = 0; i < g->max_conns; i++)
@@ -952,7 +956,14 @@ int xt_gateway_run(xt_server_t *s)
     struct epoll_event evs[256];
     int64_t last_timers = 0, stop_deadline = 0;
     for (;;) {
-        int n = epoll_wait(g->ep, evs, 256, 50);
+        /* Parked only with nothing released to route: the engine wakes a
+         * parked gateway (wake_gateway_if_parked), never an awake one. */
+        atomic_store_explicit(&s->gateway_sleeping, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+        int work = atomic_load_explicit(&s->log.released, memory_order_relaxed) !=
+                   atomic_load_explicit(&s->log.consumed, memory_order_relaxed);
+        int n = epoll_wait(g->ep, evs, 256, work ? 0 : 50);
+        atomic_store_explicit(&s->gateway_sleeping, 0, memory_order_relaxed);
         int64_t now = xt_mono_ns();
         for (int k = 0; k < n; k++) {
             uint64_t id = evs[k].data.u64;
@@ -982,8 +993,7 @@ int xt_gateway_run(xt_server_t *s)
             route_released(s); /* the last answers, then a goodbye */
             if (!stop_deadline) {
                 stop_deadline = now + 2000000000LL;
-                for (uint32_t i = 0; i < g->max_conns; i++)
-                    send_error(s, i, XT_ERR_SHUTDOWN, "the server is stopping; log in again and resume");
+                error_all(s, 0, XT_ERR_SHUTDOWN, "the server is stopping; log in again and resume");
             }
             flush_dirty(s, now);
             if (all_flushed(g) || now > stop_deadline)
@@ -1011,6 +1021,9 @@ void xt_gateway_destroy(xt_server_t *s)
     free(g->conns);
     free(g->free_next);
     free(g->buckets);
+    free(g->ip_keys);
+    free(g->ip_counts);
+    free(g->ip_used);
     free(g->sess);
     free(g->scratch);
     free(g);

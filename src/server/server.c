@@ -43,11 +43,7 @@ static int listen_on(xt_server_t *s, char *why, size_t n)
 {
     const char *host = s->cfg.listen_host;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s->cfg.listen_port)};
-    if (strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0)
-        a.sin_addr.s_addr = htonl(INADDR_ANY);
-    else if (strcmp(host, "localhost") == 0)
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    else if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) /* config.c stored "*" and "localhost" as addresses */
         return fail(why, n, "server.listen: '%s' is not an IPv4 address", host);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;

@@ -72,6 +72,7 @@ typedef struct xt_server {
     int engine_efd;  /* wakes the engine thread */
     int gateway_efd; /* wakes the gateway thread */
     _Atomic int engine_sleeping;
+    _Atomic int gateway_sleeping; /* set by the gateway around epoll_wait: only then does a batch wake it */
     _Atomic uint64_t answered;    /* ring index below which every request's answer is released */
     int64_t *cancel_ids;          /* engine thread: scratch for mass cancels (XT_CANCEL_ROUND) */
     int64_t batch_ts, batch_mono; /* engine thread: the batch's command timestamp and its monotonic time */

@@ -14,8 +14,11 @@
  */
 #include "sessions.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "journal/codec.h"
 #include "xt/error.h"
@@ -95,6 +98,8 @@ int xt_sessions_init(xt_sessions_t *s, xt_outlog_t *log, uint32_t max_sessions, 
         xt_sessions_destroy(s);
         return XT_ENOMEM;
     }
+    if (getrandom(&s->salt, sizeof s->salt, GRND_NONBLOCK) != (ssize_t)sizeof s->salt)
+        s->salt = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL; /* no entropy yet: still not chosen by clients */
     clear(s);
     s->cur_sess = XT_NIL;
     s->ext = (xt_snap_ext_t){s, ext_size, ext_write, ext_load, ext_reset, ext_on_cmd};
@@ -117,7 +122,7 @@ void xt_sessions_destroy(xt_sessions_t *s)
 
 static uint32_t sess_bucket(const xt_sessions_t *s, uint32_t account, uint32_t number)
 {
-    return (uint32_t)(mix(((uint64_t)account << 32) | number) & s->sess_mask);
+    return (uint32_t)(mix((((uint64_t)account << 32) | number) ^ s->salt) & s->sess_mask);
 }
 
 uint32_t xt_sessions_find(const xt_sessions_t *s, uint32_t account, uint32_t number)
@@ -130,7 +135,7 @@ uint32_t xt_sessions_find(const xt_sessions_t *s, uint32_t account, uint32_t num
 
 static xt_acct_t *acct_find(const xt_sessions_t *s, uint32_t account)
 {
-    for (uint32_t i = s->acct_buckets[mix(account) & s->sess_mask]; i != XT_NIL; i = s->acct[i].hnext)
+    for (uint32_t i = s->acct_buckets[mix(account ^ s->salt) & s->sess_mask]; i != XT_NIL; i = s->acct[i].hnext)
         if (s->acct[i].account == account)
             return &s->acct[i];
     return NULL;
@@ -170,7 +175,7 @@ static uint32_t sess_get(xt_sessions_t *s, uint32_t account, uint32_t number)
         a->account = account;
         a->open = 0;
         a->first_sess = XT_NIL;
-        uint32_t ab = (uint32_t)(mix(account) & s->sess_mask);
+        uint32_t ab = (uint32_t)(mix(account ^ s->salt) & s->sess_mask);
         a->hnext = s->acct_buckets[ab];
         s->acct_buckets[ab] = s->n_acct++;
     }
@@ -187,15 +192,15 @@ static uint32_t id_bucket(const xt_sessions_t *s, int64_t id)
     return (uint32_t)((uint64_t)id & s->ref_mask);
 }
 
-/* Clients mostly number their orders in sequence: a per-session offset plus
- * the clordid keeps one session's recent orders together. A client that
- * picks clordids a table size apart puts them all in one chain, which other
- * sessions' entries may share; the chain is bounded by its account's open-
- * order limit. The murmur-mixed hash used before was unkeyed and just as
- * easy to collide. */
+/* Clients mostly number their orders in sequence: blocks of 64 clordids
+ * share a keyed hash of (session, clordid / 64) and keep their order inside
+ * it, so one session's recent orders stay together, while a client cannot
+ * choose clordids that meet in one chain (the key is random per process;
+ * which bucket an entry has is not state). */
 static uint32_t cl_bucket(const xt_sessions_t *s, uint32_t sess, uint64_t clordid)
 {
-    return (uint32_t)((mix(sess) + clordid) & s->ref_mask);
+    uint64_t block = mix((clordid >> 6) ^ s->salt ^ ((uint64_t)sess << 40));
+    return (uint32_t)(((block << 6) | (clordid & 63)) & s->ref_mask);
 }
 
 static uint32_t ref_find(const xt_sessions_t *s, int64_t id)
@@ -242,27 +247,42 @@ static void ref_add(xt_sessions_t *s, uint32_t sess, int64_t id, uint64_t clordi
     s->id_buckets[b] = i;
     b = cl_bucket(s, sess, clordid);
     r->hnext_cl = s->cl_buckets[b];
+    r->hprev_cl = XT_NIL;
+    if (r->hnext_cl != XT_NIL)
+        s->refs[r->hnext_cl].hprev_cl = i;
     s->cl_buckets[b] = i;
     xt_acct_t *a = acct_find(s, x->account);
     if (a)
         a->open++;
 }
 
-static void unchain(xt_sessions_t *s, uint32_t *head, uint32_t i, int by_id)
+/* Order ids are ours (sequence numbers): their chains stay short. */
+static void unchain_id(xt_sessions_t *s, uint32_t *head, uint32_t i)
 {
-    for (uint32_t *p = head; *p != XT_NIL; p = by_id ? &s->refs[*p].hnext_id : &s->refs[*p].hnext_cl)
+    for (uint32_t *p = head; *p != XT_NIL; p = &s->refs[*p].hnext_id)
         if (*p == i) {
-            *p = by_id ? s->refs[i].hnext_id : s->refs[i].hnext_cl;
+            *p = s->refs[i].hnext_id;
             return;
         }
+}
+
+static void unchain_cl(xt_sessions_t *s, uint32_t i)
+{
+    const xt_ordref_t *r = &s->refs[i];
+    if (r->hprev_cl != XT_NIL)
+        s->refs[r->hprev_cl].hnext_cl = r->hnext_cl;
+    else
+        s->cl_buckets[cl_bucket(s, r->sess, r->clordid)] = r->hnext_cl;
+    if (r->hnext_cl != XT_NIL)
+        s->refs[r->hnext_cl].hprev_cl = r->hprev_cl;
 }
 
 static void ref_remove(xt_sessions_t *s, uint32_t i)
 {
     xt_ordref_t *r = &s->refs[i];
     xt_sess_t *x = &s->sess[r->sess];
-    unchain(s, &s->id_buckets[id_bucket(s, r->order_id)], i, 1);
-    unchain(s, &s->cl_buckets[cl_bucket(s, r->sess, r->clordid)], i, 0);
+    unchain_id(s, &s->id_buckets[id_bucket(s, r->order_id)], i);
+    unchain_cl(s, i);
     if (r->prev != XT_NIL)
         s->refs[r->prev].next = r->next;
     else
@@ -550,13 +570,19 @@ static int load_refs(xt_sessions_t *s, uint32_t n, int (*get)(void *, void *, si
 
 static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, int (*get)(void *, void *, size_t), void *in)
 {
-    if (head < first || head - first > s->log->cap)
+    if (head < first)
         return -1;
+    /* A smaller server.resume_messages than the snapshot was taken with:
+     * the oldest messages are read and dropped (resuming that far back is
+     * refused, as it would be had they aged out). */
+    uint64_t keep_from = head - first > s->log->cap ? head - s->log->cap : first;
     uint8_t b[EXT_SLOT];
-    s->log->head = first;
+    s->log->head = keep_from;
     for (uint64_t p = first; p < head; p++) {
         if (get(in, b, EXT_SLOT) != 0)
             return -1;
+        if (p < keep_from)
+            continue;
         uint16_t len = (uint16_t)(b[20] | b[21] << 8);
         if (len > XT_OUTLOG_FRAME)
             return -1;
@@ -578,7 +604,12 @@ static int ext_load(void *ctx, uint64_t len, int (*get)(void *in, void *p, size_
         return -1;
     uint32_t ns = xt_get32(h + 8), nr = xt_get32(h + 12);
     uint64_t head = xt_get64(h + 16), first = xt_get64(h + 24);
-    if (ns > s->max_sessions || nr > s->max_refs || head < first ||
+    if (ns > s->max_sessions) { /* the one check here an operator's setting can fail */
+        fprintf(stderr, "xtrading: the snapshot holds %u sessions, more than server.max_sessions = %u: raise it\n", ns,
+                s->max_sessions);
+        return -1;
+    }
+    if (nr > s->max_refs || head < first ||
         len != EXT_HDR + (uint64_t)ns * EXT_SESS + (uint64_t)nr * EXT_REF + (head - first) * EXT_SLOT)
         return -1;
     if (load_sessions(s, ns, get, in) || load_refs(s, nr, get, in) || load_log(s, first, head, get, in))

@@ -46,7 +46,8 @@ typedef struct xt_ordref {
     uint32_t sess;       /* index; XT_NIL: a free entry */
     uint32_t prev, next; /* in the session's open list */
     uint32_t hnext_id;   /* chain by order id */
-    uint32_t hnext_cl;   /* chain by (session, clordid) */
+    uint32_t hnext_cl;   /* chain by (session, clordid), */
+    uint32_t hprev_cl;   /* doubly linked: removal does not walk a chain a client can make long */
 } xt_ordref_t;
 
 typedef struct xt_acct {
@@ -66,6 +67,7 @@ typedef struct xt_sessions {
     uint32_t max_refs, free_ref;
     xt_ordref_t *refs;
     uint32_t *id_buckets, *cl_buckets, ref_mask;
+    uint64_t salt; /* keys the hashes of client-chosen numbers (random per process; layout is not state) */
     /* the command being applied */
     const xt_cmd_t *cur;
     uint32_t cur_sess; /* XT_NIL until its first event (or without origin) */

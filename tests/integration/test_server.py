@@ -835,6 +835,28 @@ def test_resume():
 
 
 @test
+def test_restart_with_smaller_resume_window():
+    """A snapshot taken with a larger server.resume_messages still loads with
+    a smaller one: the oldest messages are dropped, the rest resumable."""
+    srv = Server()
+    A = login(srv.port, 1001, 3)
+    btc = A.inst["BTC-USDT"]
+    for i in range(40):
+        A.place(btc, SELL, 100000 + i, 1)
+    A.close()
+    check(srv.stop() == 0, "server did not stop cleanly")
+    srv.sets["server.resume_messages"] = 16
+    srv.start()
+    m = re.search(r"recovered from snapshot (\d+) \+ (\d+) journal records", srv.stderr())
+    check(m and int(m.group(1)) > 0 and int(m.group(2)) == 0, f"snapshot not used: {srv.stderr()[-400:]}")
+    B = Conn(srv.port)
+    acc = B.login(1001, session=3, resume_from=30, heartbeat_ms=HB)
+    expect_type(acc, LOGIN_ACCEPTED, next_seq=41, resume_from=30)
+    again = [B.wait(lambda m: m.sequenced, what="resent") for _ in range(11)]
+    check([x.seq for x in again] == list(range(30, 41)), f"resent {[x.seq for x in again]}")
+
+
+@test
 def test_resume_too_old():
     srv = Server(sets={"server.resume_messages": 16})
     A = login(srv.port, 1001, 1)
