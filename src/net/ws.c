@@ -1,17 +1,11 @@
-/* ws.c - HTTP/1.x request heads and WebSocket (RFC 6455) over caller
- * buffers; the contract is ws.h.
+/* ws.c - HTTP/1.x request heads and outbound WebSocket (RFC 6455) frames
+ * over caller buffers; the contract is ws.h. Inbound frames are read in
+ * ws_reader.c.
  *
  * Request heads: http-parser scans the bytes once, incrementally, its state
  * kept in the caller's xt_http_parser_t (copied in and out, so the opaque
  * bytes need no alignment); when the head is complete, one more pass over
  * the whole head with data callbacks fills the xt_http_req_t.
- *
- * Inbound frames: wslay's frame layer reads the bytes being fed through a
- * recv callback (WSLAY_ERR_WOULDBLOCK once they run out), unmasks them and
- * hands back pieces of payload. wslay itself only rejects control frames
- * over 125 bytes or without FIN and non-minimal lengths; the rest (mask,
- * reserved bits and opcodes, fragmentation order, sizes, UTF-8, CLOSE
- * payloads) is checked here on the first piece of each frame or at its end.
  */
 #include "net/ws.h"
 
@@ -23,55 +17,8 @@
 
 #include <http_parser.h>
 #include <openssl/evp.h>
-#include <wslay/wslay.h>
 
 #include "xt/error.h"
-
-/* ---- UTF-8 ------------------------------------------------------------------------ */
-
-/* 1 when s[0..n) is well-formed UTF-8 (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF, no truncated sequence). */
-static int utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint64_t w;
-        if (n - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) {
-            i += 8;
-            continue;
-        }
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need = 0;
-        uint8_t lo = 0x80, hi = 0xBF; /* the range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF)
-            need = 1;
-        else if (c == 0xE0)
-            need = 2, lo = 0xA0; /* no overlongs */
-        else if (c == 0xED)
-            need = 2, hi = 0x9F; /* no surrogates */
-        else if (c >= 0xE1 && c <= 0xEF)
-            need = 2;
-        else if (c == 0xF0)
-            need = 3, lo = 0x90; /* no overlongs */
-        else if (c >= 0xF1 && c <= 0xF3)
-            need = 3;
-        else if (c == 0xF4)
-            need = 3, hi = 0x8F; /* nothing above U+10FFFF */
-        else
-            return 0;
-        if (n - i - 1 < need || s[i + 1] < lo || s[i + 1] > hi)
-            return 0;
-        for (size_t k = 2; k <= need; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-        i += need + 1;
-    }
-    return 1;
-}
 
 /* ---- HTTP request heads: the incremental scan -------------------------------------- */
 
@@ -456,165 +403,6 @@ int xt_http_response(char *out, size_t cap, int status, const char *content_type
     if (body_len > 0)
         memcpy(out + n, body, body_len);
     return n + (int)body_len;
-}
-
-/* ---- inbound frames ------------------------------------------------------------------ */
-
-/* wslay asks for bytes: the rest of those being fed, up to len. */
-static ssize_t recv_cb(uint8_t *buf, size_t len, int flags, void *user)
-{
-    xt_ws_reader_t *r = user;
-    (void)flags;
-    size_t n = r->in_len - r->in_pos;
-    if (n == 0 || len == 0)
-        return WSLAY_ERR_WOULDBLOCK;
-    if (n > len)
-        n = len;
-    memcpy(buf, r->in + r->in_pos, n);
-    r->in_pos += n;
-    return (ssize_t)n;
-}
-
-int xt_ws_reader_init(xt_ws_reader_t *r, uint8_t *msg_buf, size_t msg_cap)
-{
-    static const struct wslay_frame_callbacks cb = {.recv_callback = recv_cb};
-    memset(r, 0, sizeof *r);
-    r->msg = msg_buf;
-    r->msg_cap = msg_buf ? msg_cap : 0;
-    wslay_frame_context_ptr fc = NULL;
-    if (wslay_frame_context_init(&fc, &cb, r) != 0)
-        return XT_ENOMEM;
-    r->frame_ctx = fc;
-    return 0;
-}
-
-void xt_ws_reader_destroy(xt_ws_reader_t *r)
-{
-    if (r->frame_ctx)
-        wslay_frame_context_free(r->frame_ctx);
-    r->frame_ctx = NULL;
-}
-
-static int fail(xt_ws_reader_t *r, int code)
-{
-    r->error = code;
-    return -code;
-}
-
-static int opcode_known(int op)
-{
-    return op == XT_WS_OP_CONT || op == XT_WS_OP_TEXT || op == XT_WS_OP_BINARY || op == XT_WS_OP_CLOSE ||
-           op == XT_WS_OP_PING || op == XT_WS_OP_PONG;
-}
-
-/* The first piece of a frame: its header is checked. */
-static int frame_start(xt_ws_reader_t *r, const struct wslay_frame_iocb *io)
-{
-    int op = io->opcode;
-    if (io->rsv != 0 || !opcode_known(op) || !io->mask)
-        return fail(r, XT_WS_CLOSE_PROTOCOL);
-    r->frame_opcode = op;
-    r->frame_fin = io->fin;
-    r->frame_left = io->payload_length;
-    if (op >= XT_WS_OP_CLOSE) {
-        if (!io->fin || io->payload_length > sizeof r->ctl)
-            return fail(r, XT_WS_CLOSE_PROTOCOL);
-        r->ctl_opcode = op;
-        r->ctl_len = 0;
-        return 0;
-    }
-    if ((op == XT_WS_OP_CONT) != (r->msg_opcode != 0))
-        return fail(r, XT_WS_CLOSE_PROTOCOL); /* continuation without a start, or a start inside */
-    if (op != XT_WS_OP_CONT) {
-        r->msg_opcode = op;
-        r->msg_len = 0;
-    }
-    if (io->payload_length > r->msg_cap - r->msg_len)
-        return fail(r, XT_WS_CLOSE_TOO_BIG);
-    return 0;
-}
-
-static int close_code_ok(unsigned c)
-{
-    return (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) || (c >= 3000 && c <= 4999);
-}
-
-/* A whole control frame is in r->ctl. */
-static int control_done(xt_ws_reader_t *r, xt_ws_msg_fn fn, void *ctx)
-{
-    xt_ws_msg_t m = {.opcode = r->ctl_opcode, .data = r->ctl, .len = r->ctl_len};
-    r->ctl_opcode = 0;
-    r->ctl_len = 0;
-    if (m.opcode == XT_WS_OP_CLOSE && m.len > 0) {
-        if (m.len == 1 || !close_code_ok((unsigned)m.data[0] << 8 | m.data[1]))
-            return fail(r, XT_WS_CLOSE_PROTOCOL);
-        if (!utf8_valid(m.data + 2, m.len - 2))
-            return fail(r, XT_WS_CLOSE_BAD_DATA);
-    }
-    return fn(ctx, &m);
-}
-
-/* A whole data message: data[0..n), in r->msg or in wslay's buffer. */
-static int message_done(xt_ws_reader_t *r, const uint8_t *data, size_t n, xt_ws_msg_fn fn, void *ctx)
-{
-    xt_ws_msg_t m = {.opcode = r->msg_opcode, .data = data, .len = n};
-    r->msg_opcode = 0;
-    r->msg_len = 0;
-    if (m.opcode == XT_WS_OP_TEXT && !utf8_valid(data, n))
-        return fail(r, XT_WS_CLOSE_BAD_DATA);
-    return fn(ctx, &m);
-}
-
-/* One piece of payload from wslay (a whole frame of 0 bytes included). */
-static int on_piece(xt_ws_reader_t *r, const struct wslay_frame_iocb *io, xt_ws_msg_fn fn, void *ctx)
-{
-    if (r->frame_left == 0) {
-        int rc = frame_start(r, io);
-        if (rc != 0)
-            return rc;
-    }
-    const uint8_t *d = io->data;
-    size_t n = io->data_length;
-    assert(n <= r->frame_left);
-    r->frame_left -= n;
-    if (r->frame_opcode >= XT_WS_OP_CLOSE) {
-        if (n > 0)
-            memcpy(r->ctl + r->ctl_len, d, n);
-        r->ctl_len += n;
-        return r->frame_left > 0 ? 0 : control_done(r, fn, ctx);
-    }
-    int last = r->frame_left == 0 && r->frame_fin;
-    if (last && r->msg_len == 0) /* the whole message in this piece: no copy */
-        return message_done(r, d, n, fn, ctx);
-    if (n > 0)
-        memcpy(r->msg + r->msg_len, d, n);
-    r->msg_len += n;
-    return last ? message_done(r, r->msg, r->msg_len, fn, ctx) : 0;
-}
-
-int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_msg_fn fn, void *ctx)
-{
-    if (r->error)
-        return -r->error;
-    r->in = data;
-    r->in_len = data ? len : 0;
-    r->in_pos = 0;
-    int rc = 0;
-    while (rc == 0) {
-        struct wslay_frame_iocb io;
-        memset(&io, 0, sizeof io);
-        ssize_t n = wslay_frame_recv(r->frame_ctx, &io);
-        if (n == WSLAY_ERR_WANT_READ) {
-            assert(r->in_pos == r->in_len);
-            break;
-        }
-        if (n < 0)
-            rc = fail(r, XT_WS_CLOSE_PROTOCOL); /* WSLAY_ERR_PROTO */
-        else
-            rc = on_piece(r, &io, fn, ctx);
-    }
-    r->in = NULL;
-    return rc;
 }
 
 /* ---- outbound frames ----------------------------------------------------------------- */

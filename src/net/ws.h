@@ -91,6 +91,7 @@ enum {
     XT_WS_CLOSE_POLICY = 1008,
     XT_WS_CLOSE_TOO_BIG = 1009,
     XT_WS_CLOSE_INTERNAL = 1011,
+    XT_WS_CLOSE_TRY_AGAIN = 1013,
 };
 
 /* One complete message: a text or binary message (fragments joined), or a
@@ -105,14 +106,43 @@ typedef struct xt_ws_msg {
 /* Returns 0 to go on, nonzero to stop feeding (the feed returns it). */
 typedef int (*xt_ws_msg_fn)(void *ctx, const xt_ws_msg_t *m);
 
-/* Per-connection reader. The caller gives the message buffer (its size is
- * the largest message accepted) and keeps it as long as the reader. The
- * reader must not move in memory between init and destroy (wslay keeps its
- * address). The fields are private. */
+/* ---- reader scratch, shared ------------------------------------------------------- */
+
+/* The readers of one thread share a pool of scratch items: wslay's frame
+ * context (it buffers up to 4 KiB of input) and a message buffer of msg_cap
+ * bytes, the largest message accepted. A reader holds an item only while a
+ * frame or a fragmented message is under way (or a callback stopped a feed
+ * with bytes left), so an idle connection costs its xt_ws_reader_t alone.
+ * Items are allocated on first need, at most max_items, and kept for reuse
+ * until the pool is destroyed: memory follows the peak number of readers
+ * caught mid-frame at once, not the number of connections. Not thread-safe:
+ * one pool per thread. */
+typedef struct xt_ws_pool xt_ws_pool_t;
+
+/* Returns 0 (*out set), XT_EINVAL (max_items 0) or XT_ENOMEM. */
+int xt_ws_pool_create(xt_ws_pool_t **out, size_t msg_cap, uint32_t max_items);
+/* Frees every item, those still held included: destroy the readers (or
+ * stop using them) first. NULL is fine. */
+void xt_ws_pool_destroy(xt_ws_pool_t *p);
+/* An item's buffer (msg_cap bytes) for another use, e.g. an HTTP request
+ * head; NULL when max_items are taken or memory is short. Give it back
+ * with xt_ws_pool_give_buffer. */
+uint8_t *xt_ws_pool_take_buffer(xt_ws_pool_t *p);
+void xt_ws_pool_give_buffer(xt_ws_pool_t *p, uint8_t *buf);
+size_t xt_ws_pool_msg_cap(const xt_ws_pool_t *p);
+/* Items held now (by readers and as buffers) and allocated so far. */
+uint32_t xt_ws_pool_in_use(const xt_ws_pool_t *p);
+uint32_t xt_ws_pool_allocated(const xt_ws_pool_t *p);
+
+/* ---- inbound frames, per connection ---------------------------------------------- */
+
+/* Per-connection reader over a shared pool. It may be moved or copied
+ * while it holds no item (xt_ws_reader_idle). The fields are private. */
 typedef struct xt_ws_reader {
-    void *frame_ctx; /* wslay_frame_context_ptr */
-    uint8_t *msg;
-    size_t msg_cap, msg_len;
+    xt_ws_pool_t *pool;
+    void *item;    /* the scratch held, NULL when idle */
+    uint64_t held; /* bytes given to wslay and not yet parsed (header or payload) */
+    size_t msg_len;
     int msg_opcode; /* of the message being reassembled, 0 = none */
     uint8_t ctl[125];
     size_t ctl_len;
@@ -124,15 +154,20 @@ typedef struct xt_ws_reader {
     int error; /* the close code after a violation, else 0 */
 } xt_ws_reader_t;
 
-/* Sets up a reader (wslay allocates its small frame context here, once per
- * connection). Returns 0 or XT_ENOMEM. */
-int xt_ws_reader_init(xt_ws_reader_t *r, uint8_t *msg_buf, size_t msg_cap);
+/* Sets up a reader; it allocates nothing (it takes an item from the pool
+ * when bytes arrive). */
+void xt_ws_reader_init(xt_ws_reader_t *r, xt_ws_pool_t *pool);
+/* Gives back the item held, if any. Twice is fine. */
 void xt_ws_reader_destroy(xt_ws_reader_t *r);
+/* 1 when the reader holds no item: nothing of a frame or message pending. */
+int xt_ws_reader_idle(const xt_ws_reader_t *r);
 
 /* Feeds bytes read from the socket (any split). Calls fn for each complete
  * message, in order. Returns 0 when all bytes were consumed, the callback's
  * nonzero value when it stopped, or a negative close code (-1002, -1007,
- * -1009) after a protocol violation: unmasked client frame, reserved bits or
+ * -1009, -1013) after a protocol violation or when no scratch item was to be
+ * had (-1013, "try again later": the pool's max_items are all held, or
+ * memory is short). Violations: unmasked client frame, reserved bits or
  * opcodes, a control frame over 125 bytes or fragmented, a continuation
  * without a start, a new message inside a fragmented one, text that is not
  * UTF-8, or a message over msg_cap; also a CLOSE of 1 byte, or with a code

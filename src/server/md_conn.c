@@ -127,8 +127,12 @@ void xt_mds_close(mds_t *m, uint32_t c)
         pop(m, k);
     epoll_ctl(m->ep, EPOLL_CTL_DEL, k->fd, NULL);
     close(k->fd);
-    if (k->state != C_HTTP)
+    if (k->state == C_HTTP) {
+        xt_ws_pool_give_buffer(m->wsp, k->in);
+        k->in = NULL;
+    } else {
         xt_ws_reader_destroy(&k->rd);
+    }
     k->state = C_FREE;
     k->subs = m->free_conn; /* free list through subs */
     m->free_conn = c;

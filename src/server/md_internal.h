@@ -64,7 +64,7 @@ typedef struct mconn {
     uint32_t in_len, msgs_this_sec;
     int64_t sec_start;
     xt_ws_reader_t rd;
-    uint8_t *in; /* md.max_message bytes: the HTTP head, then WebSocket messages */
+    uint8_t *in; /* C_HTTP: the request head so far (md.max_message bytes from wsp), else NULL */
 } mconn_t;
 
 typedef struct inst_pub {
@@ -91,7 +91,7 @@ struct xt_md_server {
     int ep, lfd, stop_efd;
     uint32_t max_conns;
     mconn_t *conns;
-    uint8_t *inbufs;
+    xt_ws_pool_t *wsp; /* scratch shared by the connections: HTTP heads, then WebSocket readers mid-frame */
     uint32_t free_conn, n_conns, dirty_head, owed_head;
     sub_t *subs;
     uint32_t n_sub_cap, free_sub;

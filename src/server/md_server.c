@@ -201,6 +201,14 @@ static void http_answer(mds_t *m, uint32_t c, int status, const char *msg)
     xt_mds_close(m, c);
 }
 
+/* The reason sent with the close code of a failed xt_ws_reader_feed. */
+static const char *feed_failure(int r)
+{
+    if (r == -XT_WS_CLOSE_TOO_BIG)
+        return "message too big";
+    return r == -XT_WS_CLOSE_TRY_AGAIN ? "server busy" : "protocol error";
+}
+
 static void on_http(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
@@ -230,34 +238,28 @@ static void on_http(mds_t *m, uint32_t c)
         http_answer(m, c, 400, "bad Sec-WebSocket-Key");
         return;
     }
-    uint8_t rest[512];
-    size_t more = k->in_len - (size_t)rc; /* frames sent right behind the head */
-    if (more > sizeof rest) {
-        http_answer(m, c, 400, "too much data behind the upgrade request");
-        return;
-    }
-    memcpy(rest, k->in + rc, more);
     uint32_t g = xt_mds_msg_alloc(m, (size_t)n);
-    if (g == NIL || xt_ws_reader_init(&k->rd, k->in, m->s->cfg.md_max_message) != 0) {
-        if (g != NIL) {
-            m->msgs[g].refs = 1;
-            xt_mds_msg_unref(m, g);
-        }
+    if (g == NIL) {
         http_answer(m, c, 503, "server busy");
         return;
     }
     memcpy(m->msgs[g].data, out, (size_t)n);
     m->msgs[g].len = (uint32_t)n;
     xt_mds_enqueue(m, c, g);
-    k->state = C_WS;
+    uint8_t *head = k->in; /* frames may have come right behind the head */
+    size_t more = k->in_len - (size_t)rc;
+    k->in = NULL;
     k->in_len = 0;
+    k->state = C_WS;
     k->pong_due = 0;
+    xt_ws_reader_init(&k->rd, m->wsp);
     if (more) {
         conn_ref_t ref = {m, c};
-        int r = xt_ws_reader_feed(&k->rd, rest, more, on_ws_msg, &ref);
-        if (r < 0)
-            xt_mds_close_with(m, c, (uint16_t)-r, "protocol error");
+        int r = xt_ws_reader_feed(&k->rd, head + rc, more, on_ws_msg, &ref);
+        if (r < 0 && k->state != C_FREE)
+            xt_mds_close_with(m, c, (uint16_t)-r, feed_failure(r));
     }
+    xt_ws_pool_give_buffer(m->wsp, head);
 }
 
 static void read_conn(mds_t *m, uint32_t c)
@@ -284,7 +286,7 @@ static void read_conn(mds_t *m, uint32_t c)
         conn_ref_t ref = {m, c};
         int r = xt_ws_reader_feed(&k->rd, buf, (size_t)n, on_ws_msg, &ref);
         if (r < 0 && k->state != C_FREE) {
-            xt_mds_close_with(m, c, (uint16_t)-r, r == -XT_WS_CLOSE_TOO_BIG ? "message too big" : "protocol error");
+            xt_mds_close_with(m, c, (uint16_t)-r, feed_failure(r));
             return;
         }
         if (r > 0 || (size_t)n < sizeof buf)
@@ -307,6 +309,11 @@ static void accept_conns(mds_t *m)
             close(fd);
             continue;
         }
+        uint8_t *head = xt_ws_pool_take_buffer(m->wsp);
+        if (!head) { /* cannot happen below md.max_connections, unless memory is short */
+            close(fd);
+            continue;
+        }
         int one = 1, sndbuf = (int)m->s->cfg.md_send_buffer;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (sndbuf) /* bounds what a stalled client holds in the kernel, beside md.output_limit */
@@ -318,12 +325,12 @@ static void accept_conns(mds_t *m)
          * owed list: its links stay, or a second push would corrupt them. */
         mconn_t keep = *k;
         memset(k, 0, sizeof *k);
-        k->in = keep.in;
         k->dirty = keep.dirty;
         k->next_dirty = keep.next_dirty;
         k->owed = keep.owed;
         k->next_owed = keep.next_owed;
         k->fd = fd;
+        k->in = head;
         k->state = C_HTTP;
         k->subs = NIL;
         k->sec_start = m->now;
@@ -493,7 +500,7 @@ static int alloc_tables(mds_t *m)
     for (int k = 0; k < MSG_CLASSES; k++)
         n_msgs += m->msg_count[k];
     m->conns = calloc(m->max_conns, sizeof *m->conns);
-    m->inbufs = malloc((size_t)m->max_conns * cfg->md_max_message);
+    xt_ws_pool_create(&m->wsp, cfg->md_max_message, m->max_conns);
     m->subs = calloc(m->n_sub_cap, sizeof *m->subs);
     m->n_ch = m->n_inst * XT_CH_KINDS * XT_TH_COUNT;
     m->ch_head = malloc(sizeof *m->ch_head * (m->n_ch + 1));
@@ -511,7 +518,7 @@ static int alloc_tables(mds_t *m)
     m->lv_b = calloc(cfg->md_max_levels, sizeof *m->lv_b);
     m->lv_a = calloc(cfg->md_max_levels, sizeof *m->lv_a);
     m->tape = calloc(m->tape_cap > 100 ? m->tape_cap : 100, sizeof *m->tape);
-    if (!m->conns || !m->inbufs || !m->subs || !m->ch_head || !m->chs || !m->pending[0] || !m->pending[1] ||
+    if (!m->conns || !m->wsp || !m->subs || !m->ch_head || !m->chs || !m->pending[0] || !m->pending[1] ||
         !m->pending[2] || !m->pub || !m->qnodes || !m->msgs || !m->msg_mem[0] || !m->msg_mem[1] || !m->msg_mem[2] ||
         !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape)
         return -1;
@@ -523,7 +530,6 @@ static int alloc_tables(mds_t *m)
         m->free_qnode = i;
     }
     for (uint32_t c = m->max_conns; c-- > 0;) {
-        m->conns[c].in = m->inbufs + (size_t)c * cfg->md_max_message;
         m->conns[c].subs = m->free_conn;
         m->free_conn = c;
     }
@@ -650,7 +656,7 @@ void xt_md_server_close(xt_server_t *s)
     if (m->stop_efd >= 0)
         close(m->stop_efd);
     free(m->conns);
-    free(m->inbufs);
+    xt_ws_pool_destroy(m->wsp);
     free(m->subs);
     free(m->ch_head);
     free(m->chs);

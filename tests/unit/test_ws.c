@@ -453,11 +453,11 @@ typedef struct result {
 static result_t run_cuts(const uint8_t *s, size_t n, size_t cap, const size_t *cuts, size_t ncuts, int stop_every)
 {
     xt_ws_reader_t r;
-    uint8_t *msg = malloc(cap ? cap : 1);
+    xt_ws_pool_t *pool = NULL;
     rec_t rec = {.log = malloc(LOG_CAP), .cap = LOG_CAP, .stop_every = stop_every};
-    assert_non_null(msg);
+    assert_int_equal(xt_ws_pool_create(&pool, cap, 1), 0);
     assert_non_null(rec.log);
-    assert_int_equal(xt_ws_reader_init(&r, msg, cap), 0);
+    xt_ws_reader_init(&r, pool);
     size_t at = 0;
     int rc = 0;
     for (size_t i = 0; i <= ncuts; i++) {
@@ -486,7 +486,8 @@ static result_t run_cuts(const uint8_t *s, size_t n, size_t cap, const size_t *c
         assert_int_equal(rec.count, before);
     }
     xt_ws_reader_destroy(&r);
-    free(msg);
+    assert_int_equal(xt_ws_pool_in_use(pool), 0);
+    xt_ws_pool_destroy(pool);
     return (result_t){.log = rec.log, .len = rec.len, .count = rec.count, .rc = rc};
 }
 
@@ -924,10 +925,11 @@ static void ws_stop_and_resume(void **state)
     put_frame(s, &n, 1, XT_WS_OP_TEXT, "one", 3);
     put_frame(s, &n, 1, XT_WS_OP_TEXT, "two", 3);
     put_frame(s, &n, 1, XT_WS_OP_CLOSE, "", 0);
-    uint8_t msg[16];
+    xt_ws_pool_t *pool = NULL;
+    assert_int_equal(xt_ws_pool_create(&pool, 16, 1), 0);
     xt_ws_reader_t r;
     rec_t rec = {.log = malloc(1024), .cap = 1024, .stop_every = 1};
-    assert_int_equal(xt_ws_reader_init(&r, msg, sizeof msg), 0);
+    xt_ws_reader_init(&r, pool);
     assert_int_equal(xt_ws_reader_feed(&r, s, n, rec_fn, &rec), 1);
     assert_int_equal(rec.count, 1);
     assert_int_equal(r.in_pos, n); /* all taken: wslay holds the rest */
@@ -937,8 +939,73 @@ static void ws_stop_and_resume(void **state)
     rec.stop_every = 0;
     assert_int_equal(xt_ws_reader_feed(&r, NULL, 0, rec_fn, &rec), 0);
     assert_int_equal(rec.count, 3);
+    assert_true(xt_ws_reader_idle(&r)); /* every byte parsed: the scratch went back */
     xt_ws_reader_destroy(&r);
     xt_ws_reader_destroy(&r); /* twice is fine */
+    xt_ws_pool_destroy(pool);
+    free(rec.log);
+}
+
+/* Readers hold scratch only mid-frame: many connections, one item; a reader
+ * that finds none fails with 1013 and the others go on. */
+static void ws_shared_scratch(void **state)
+{
+    (void)state;
+    uint8_t s[256];
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "hello", 5);
+    size_t one = n;
+    put_frame(s, &n, 0, XT_WS_OP_TEXT, "frag", 4);
+    put_frame(s, &n, 1, XT_WS_OP_CONT, "ment", 4);
+    xt_ws_pool_t *pool = NULL;
+    assert_int_equal(xt_ws_pool_create(&pool, 64, 1), 0);
+    xt_ws_reader_t r[100];
+    rec_t rec = {.log = malloc(1 << 16), .cap = 1 << 16};
+    for (int i = 0; i < 100; i++) { /* whole frames: each reader is idle again after its feed */
+        xt_ws_reader_init(&r[i], pool);
+        assert_int_equal(xt_ws_reader_feed(&r[i], s, n, rec_fn, &rec), 0);
+        assert_true(xt_ws_reader_idle(&r[i]));
+    }
+    assert_int_equal(rec.count, 200);
+    assert_int_equal(xt_ws_pool_allocated(pool), 1);
+    assert_int_equal(xt_ws_pool_in_use(pool), 0);
+    /* r[0] stops mid-header, mid-payload, mid-message: it keeps the item. */
+    size_t cuts[] = {1, 4, one + 3, one + 10, n - 2, n};
+    size_t at = 0;
+    for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+        assert_int_equal(xt_ws_reader_feed(&r[0], s + at, cuts[k] - at, rec_fn, &rec), 0);
+        at = cuts[k];
+        assert_int_equal(xt_ws_reader_idle(&r[0]), at == one || at == n);
+        if (!xt_ws_reader_idle(&r[0])) { /* r[1] finds no scratch: 1013, for good */
+            xt_ws_reader_init(&r[1], pool);
+            assert_int_equal(xt_ws_reader_feed(&r[1], s, n, rec_fn, &rec), -XT_WS_CLOSE_TRY_AGAIN);
+            assert_int_equal(r[1].error, XT_WS_CLOSE_TRY_AGAIN);
+            assert_true(xt_ws_reader_idle(&r[1]));
+        }
+    }
+    assert_int_equal(rec.count, 202);
+    assert_int_equal(xt_ws_pool_in_use(pool), 0);
+    /* A buffer taken for an HTTP head counts as an item. */
+    uint8_t *b = xt_ws_pool_take_buffer(pool);
+    assert_non_null(b);
+    assert_null(xt_ws_pool_take_buffer(pool));
+    xt_ws_reader_init(&r[2], pool);
+    assert_int_equal(xt_ws_reader_feed(&r[2], s, 3, rec_fn, &rec), -XT_WS_CLOSE_TRY_AGAIN);
+    xt_ws_pool_give_buffer(pool, b);
+    /* A reader destroyed mid-frame, and one failed mid-frame, give a usable item back. */
+    xt_ws_reader_init(&r[3], pool);
+    assert_int_equal(xt_ws_reader_feed(&r[3], s, 4, rec_fn, &rec), 0);
+    xt_ws_reader_destroy(&r[3]);
+    uint8_t bad[] = {0x81, 0x05, 'x'}; /* unmasked */
+    xt_ws_reader_init(&r[4], pool);
+    assert_int_equal(xt_ws_reader_feed(&r[4], bad, sizeof bad, rec_fn, &rec), -XT_WS_CLOSE_PROTOCOL);
+    assert_true(xt_ws_reader_idle(&r[4]));
+    xt_ws_reader_init(&r[5], pool);
+    assert_int_equal(xt_ws_reader_feed(&r[5], s, n, rec_fn, &rec), 0);
+    assert_int_equal(rec.count, 204);
+    assert_int_equal(xt_ws_pool_in_use(pool), 0);
+    assert_int_equal(xt_ws_pool_allocated(pool), 1);
+    xt_ws_pool_destroy(pool);
     free(rec.log);
 }
 
@@ -1024,6 +1091,7 @@ int main(void)
         cmocka_unit_test(ws_lengths),
         cmocka_unit_test(ws_every_split),
         cmocka_unit_test(ws_stop_and_resume),
+        cmocka_unit_test(ws_shared_scratch),
         cmocka_unit_test(ws_frame_headers),
         cmocka_unit_test(ws_close_frames),
     };

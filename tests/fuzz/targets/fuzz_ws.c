@@ -134,39 +134,60 @@ typedef struct outcome {
     uint64_t hash;
 } outcome_t;
 
-/* Feeds s[0..n) in pieces: whole (rng NULL, step 0), step bytes at a time,
- * or random sizes; resumes after each stop. */
-static outcome_t run(const uint8_t *s, size_t n, uint8_t *msg, size_t cap, int stop_every, size_t step, uint64_t *rng)
+/* One feed of reader r at *at: the rest (rng NULL, step 0), step bytes, or
+ * a random size; resumes after a stop. Returns 1 once r is done. */
+static int feed_once(xt_ws_reader_t *r, rec_t *rec, const uint8_t *s, size_t n, size_t *at, int *rc, size_t step,
+                     uint64_t *rng)
 {
-    xt_ws_reader_t r;
-    rec_t rec = {.cap = cap, .stop_every = stop_every, .hash = 0xcbf29ce484222325ull};
-    CHECK(xt_ws_reader_init(&r, msg, cap) == 0);
-    size_t at = 0;
-    int rc = 0;
-    while (at < n || rc > 0) {
-        size_t piece = n - at;
-        if (rng)
-            piece = (size_t)(next_rand(rng) % (next_rand(rng) & 1 ? 8 : 3000)) + 1;
-        else if (step)
-            piece = step;
-        if (piece > n - at)
-            piece = n - at;
-        rc = xt_ws_reader_feed(&r, s + at, piece, rec_fn, &rec);
-        if (rc > 0) {
-            CHECK(r.in_pos <= piece);
-            at += r.in_pos;
-            continue;
-        }
-        at += piece;
-        if (rc < 0) {
-            CHECK(rc == -r.error);
-            int before = rec.count;
-            CHECK(xt_ws_reader_feed(&r, s, n, rec_fn, &rec) == rc && rec.count == before);
-            break;
-        }
+    if (*rc < 0 || (*at >= n && *rc == 0))
+        return 1;
+    size_t piece = n - *at;
+    if (rng)
+        piece = (size_t)(next_rand(rng) % (next_rand(rng) & 1 ? 8 : 3000)) + 1;
+    else if (step)
+        piece = step;
+    if (piece > n - *at)
+        piece = n - *at;
+    *rc = xt_ws_reader_feed(r, s + *at, piece, rec_fn, rec);
+    if (*rc > 0) {
+        CHECK(r->in_pos <= piece);
+        *at += r->in_pos;
+        return 0;
     }
-    outcome_t o = {.rc = rc, .error = r.error, .count = rec.count, .hash = rec.hash};
-    xt_ws_reader_destroy(&r);
+    *at += piece;
+    if (*rc < 0) {
+        CHECK(*rc == -r->error && xt_ws_reader_idle(r)); /* a failed reader gives its scratch back */
+        int before = rec->count;
+        CHECK(xt_ws_reader_feed(r, s, n, rec_fn, rec) == *rc && rec->count == before);
+        return 1;
+    }
+    return 0;
+}
+
+/* Feeds s[0..n) to two readers sharing one pool, in turns, each in its own
+ * pieces; both must see the same messages. Their scratch changes hands
+ * whenever they go idle, so state left in a context given back would show. */
+static outcome_t run(const uint8_t *s, size_t n, xt_ws_pool_t *pool, int stop_every, size_t step, uint64_t *rng)
+{
+    xt_ws_reader_t r[2];
+    rec_t rec[2];
+    size_t at[2] = {0, 0};
+    int rc[2] = {0, 0}, done[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        xt_ws_reader_init(&r[k], pool);
+        rec[k] = (rec_t){.cap = xt_ws_pool_msg_cap(pool), .stop_every = stop_every, .hash = 0xcbf29ce484222325ull};
+    }
+    while (!done[0] || !done[1])
+        for (int k = 0; k < 2; k++)
+            if (!done[k])
+                done[k] = feed_once(&r[k], &rec[k], s, n, &at[k], &rc[k], step, rng);
+    CHECK(rc[0] == rc[1] && r[0].error == r[1].error && rec[0].count == rec[1].count && rec[0].hash == rec[1].hash);
+    CHECK(xt_ws_reader_idle(&r[0]) == xt_ws_reader_idle(&r[1]));
+    CHECK(xt_ws_pool_in_use(pool) == (xt_ws_reader_idle(&r[0]) ? 0u : 2u));
+    outcome_t o = {.rc = rc[0], .error = r[0].error, .count = rec[0].count, .hash = rec[0].hash};
+    xt_ws_reader_destroy(&r[0]);
+    xt_ws_reader_destroy(&r[1]);
+    CHECK(xt_ws_pool_in_use(pool) == 0);
     return o;
 }
 
@@ -214,7 +235,7 @@ static int expect_fn(void *ctx, const xt_ws_msg_t *m)
 }
 
 /* p[0..n) as the payload of one message, whole or in two fragments. */
-static void one_message(const uint8_t *p, size_t n, uint8_t *msg, size_t cap, int op, uint64_t seed)
+static void one_message(const uint8_t *p, size_t n, xt_ws_pool_t *pool, int op, uint64_t seed)
 {
     uint8_t *s = malloc(n + (size_t)3 * (XT_WS_HEADER_MAX + 4) + 125); /* three headers, a PING of up to 125 bytes */
     CHECK(s != NULL);
@@ -227,8 +248,9 @@ static void one_message(const uint8_t *p, size_t n, uint8_t *msg, size_t cap, in
         len += put_frame(s + len, 1, XT_WS_OP_PING, key, p, k < 125 ? k : 125);
         len += put_frame(s + len, 1, XT_WS_OP_CONT, key, p + k, n - k);
     }
+    size_t cap = xt_ws_pool_msg_cap(pool);
     xt_ws_reader_t r;
-    CHECK(xt_ws_reader_init(&r, msg, cap) == 0);
+    xt_ws_reader_init(&r, pool);
     xt_ws_msg_t want = {.opcode = op, .data = p, .len = n};
     int rc = xt_ws_reader_feed(&r, s, len, expect_fn, &want);
     if (n > cap)
@@ -250,20 +272,20 @@ static void fuzz_frames(const uint8_t *data, size_t size, uint64_t seed)
     int stop_every = data[2] % 4;
     const uint8_t *s = data + 3;
     size_t n = size - 3;
-    uint8_t *msg = malloc(cap ? cap : 1);
-    CHECK(msg != NULL);
-    outcome_t whole = run(s, n, msg, cap, 0, 0, NULL);
-    outcome_t bytes = run(s, n, msg, cap, 0, 1, NULL);
+    xt_ws_pool_t *pool = NULL;
+    CHECK(xt_ws_pool_create(&pool, cap, 2) == 0);
+    outcome_t whole = run(s, n, pool, 0, 0, NULL);
+    outcome_t bytes = run(s, n, pool, 0, 1, NULL);
     same(&whole, &bytes);
     uint64_t rng = seed | 1;
-    outcome_t rnd = run(s, n, msg, cap, stop_every, 0, &rng);
+    outcome_t rnd = run(s, n, pool, stop_every, 0, &rng);
     same(&whole, &rnd);
-    outcome_t stops = run(s, n, msg, cap, 1, 0, NULL);
+    outcome_t stops = run(s, n, pool, 1, 0, NULL);
     same(&whole, &stops);
-    one_message(s, n, msg, cap, data[2] & 4 ? XT_WS_OP_TEXT : XT_WS_OP_BINARY, seed);
+    one_message(s, n, pool, data[2] & 4 ? XT_WS_OP_TEXT : XT_WS_OP_BINARY, seed);
     check_header(n);
     check_header((seed >> (seed & 63)) & 0x7FFFFFFFFFFFFFFFull);
-    free(msg);
+    xt_ws_pool_destroy(pool);
 }
 
 /* ---- HTTP request heads ---- */
