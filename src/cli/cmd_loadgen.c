@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "histogram.h"
+#include "server/histogram.h"
 #include "xt/client.h"
 #include "xt/error.h"
 #include "xt/types.h"

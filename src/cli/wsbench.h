@@ -15,7 +15,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-#include "histogram.h"
+#include "server/histogram.h"
 
 #define WSB_PREFIX 192                /* bytes of a message kept for parsing */
 #define WSB_CH_MAX 80                 /* a channel name, NUL included */

@@ -12,11 +12,9 @@
 static const struct {
     const char *name;
     int op;
-} ops[] = {{"subscribe", XT_MDOP_SUBSCRIBE},
-           {"unsubscribe", XT_MDOP_UNSUBSCRIBE},
-           {"snapshot", XT_MDOP_SNAPSHOT},
-           {"list", XT_MDOP_LIST},
-           {"ping", XT_MDOP_PING}};
+} ops[] = {{"subscribe", XT_MDOP_SUBSCRIBE}, {"unsubscribe", XT_MDOP_UNSUBSCRIBE},
+           {"snapshot", XT_MDOP_SNAPSHOT},   {"list", XT_MDOP_LIST},
+           {"ping", XT_MDOP_PING},           {"stats", XT_MDOP_STATS}};
 
 static int read_id(json_t *id, xt_md_cmd_t *cmd)
 {
@@ -53,7 +51,7 @@ static int fail(char *why, size_t n, const char *msg)
 static int read_args(json_t *args, xt_md_cmd_t *cmd, char *why, size_t n)
 {
     if (args == NULL)
-        return cmd->op == XT_MDOP_LIST || cmd->op == XT_MDOP_PING ? 0 : fail(why, n, "args must be an array");
+        return cmd->op >= XT_MDOP_LIST ? 0 : fail(why, n, "args must be an array");
     if (!json_is_array(args))
         return fail(why, n, "args must be an array");
     if (json_array_size(args) > XT_MDCMD_MAX_ARGS)
@@ -92,7 +90,7 @@ int xt_md_cmd_parse(const char *text, size_t len, xt_md_cmd_t *cmd, char *why, s
         if (strcmp(op, ops[i].name) == 0)
             cmd->op = ops[i].op;
     if (cmd->op == 0) {
-        fail(why, whylen, "op must be subscribe, unsubscribe, snapshot, list or ping");
+        fail(why, whylen, "op must be subscribe, unsubscribe, snapshot, list, ping or stats");
         goto out;
     }
     rc = read_args(json_object_get(root, "args"), cmd, why, whylen);

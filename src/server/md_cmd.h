@@ -4,6 +4,7 @@
  *   {"op":"subscribe","id":1,"args":["depth20.600519.SH","trades.BTC-USDT"]}
  *   {"op":"unsubscribe","id":2,"args":[...]}   {"op":"snapshot","id":3,"args":[...]}
  *   {"op":"list","id":4}                        {"op":"ping","id":5}
+ *   {"op":"stats","id":6}
  *
  * `id` is optional: an integer (|id| < 2^53) or a string of up to 64 bytes,
  * echoed in the answer. Pure: no I/O; fuzzed by fuzz_mdcmd.
@@ -14,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { XT_MDOP_SUBSCRIBE = 1, XT_MDOP_UNSUBSCRIBE, XT_MDOP_SNAPSHOT, XT_MDOP_LIST, XT_MDOP_PING };
+enum { XT_MDOP_SUBSCRIBE = 1, XT_MDOP_UNSUBSCRIBE, XT_MDOP_SNAPSHOT, XT_MDOP_LIST, XT_MDOP_PING, XT_MDOP_STATS };
 
 #define XT_MDCMD_MAX_ARGS 64
 #define XT_MDCMD_ARG_MAX 64

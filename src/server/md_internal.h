@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "histogram.h"
 #include "md/md.h"
 #include "md_encode.h"
 #include "net/ws.h"
@@ -115,6 +116,8 @@ struct xt_md_server {
     xt_md_trade_t *tape; /* tape_cap entries */
     uint32_t tape_cap;
     uint64_t drops, slow_closes;
+    xt_hist_t feed_lag; /* µs from each command's engine timestamp to its reading here */
+    uint64_t resyncs;   /* feed overflows: the books were sent again */
 };
 
 typedef struct xt_md_server mds_t;

@@ -84,6 +84,22 @@ static void send_list(mds_t *m, uint32_t c, const char *id)
 
 /* A throttled trades channel getting its first subscriber starts after the
  * newest trade (its subscribers have the snapshot). */
+/* The md thread's own figures (docs/websocket.md, "stats"). */
+static void send_stats(mds_t *m, uint32_t c, const char *id)
+{
+    const xt_hist_t *h = &m->feed_lag;
+    char body[512];
+    snprintf(body, sizeof body,
+             "\"result\":{\"connections\":%u,\"feed_lag_us\":{\"count\":%llu,\"p50\":%llu,\"p99\":%llu,"
+             "\"p999\":%llu,\"max\":%llu},\"feed_resyncs\":%llu,\"slow_drops\":%llu,\"slow_closes\":%llu},"
+             "\"ts\":%lld",
+             m->n_conns, (unsigned long long)h->count, (unsigned long long)xt_hist_quantile(h, 0.5),
+             (unsigned long long)xt_hist_quantile(h, 0.99), (unsigned long long)xt_hist_quantile(h, 0.999),
+             (unsigned long long)(h->count ? h->max : 0), (unsigned long long)m->resyncs, (unsigned long long)m->drops,
+             (unsigned long long)m->slow_closes, (long long)m->now);
+    answer(m, c, id, "stats", body);
+}
+
 static void start_channel(mds_t *m, uint32_t ch)
 {
     if (m->ch_head[ch] != NIL || ch % XT_TH_COUNT == XT_TH_LIVE || ch / XT_TH_COUNT % XT_CH_KINDS != XT_CH_TRADES)
@@ -102,11 +118,13 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
         answer_error(m, c, cmd.id, 400, why);
         return;
     }
-    static const char *const names[] = {"", "subscribe", "unsubscribe", "snapshot", "list", "ping"};
-    if (cmd.op == XT_MDOP_PING || cmd.op == XT_MDOP_LIST) {
+    static const char *const names[] = {"", "subscribe", "unsubscribe", "snapshot", "list", "ping", "stats"};
+    if (cmd.op == XT_MDOP_PING || cmd.op == XT_MDOP_LIST || cmd.op == XT_MDOP_STATS) {
         char body[64];
         if (cmd.op == XT_MDOP_LIST) {
             send_list(m, c, cmd.id);
+        } else if (cmd.op == XT_MDOP_STATS) {
+            send_stats(m, c, cmd.id);
         } else {
             snprintf(body, sizeof body, "\"result\":\"pong\",\"ts\":%lld", (long long)m->now);
             answer(m, c, cmd.id, names[cmd.op], body);
@@ -350,6 +368,7 @@ static void drain_feed(mds_t *m)
     uint64_t h = atomic_load_explicit(&f->head, memory_order_acquire);
     xt_event_t ev[XT_EVENT_BATCH_MAX];
     uint32_t n = 0;
+    int64_t now = t < h ? xt_now_ns() : 0;
     for (; t < h; t++) {
         const xt_md_rec_t *r = &f->v[t & f->mask];
         if (r->ev.type == 0) { /* resync: every level gone, then the engine's levels, in one command */
@@ -369,6 +388,8 @@ static void drain_feed(mds_t *m)
             continue;
         }
         ev[n++] = r->ev;
+        if (r->last) /* the market-data lag: engine -> here, the journal commit included */
+            xt_hist_add(&m->feed_lag, now > r->ts ? (uint64_t)(now - r->ts) / 1000 : 0);
         if (r->last || n == XT_EVENT_BATCH_MAX) {
             xt_event_batch_t b = {r->seq, r->ts, 0, r->last, n, ev};
             xt_md_on_batch(&m->md, &b);
@@ -379,6 +400,7 @@ static void drain_feed(mds_t *m)
     if (atomic_load_explicit(&f->dropped, memory_order_relaxed) && !atomic_load(&m->s->md_resync)) {
         atomic_store(&f->dropped, 0);
         atomic_store(&m->s->md_resync, 1);
+        m->resyncs++;
     }
 }
 
@@ -603,6 +625,7 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
         return -1;
     s->mds = m;
     m->s = s;
+    xt_hist_init(&m->feed_lag);
     m->ep = m->lfd = m->stop_efd = -1;
     m->n_inst = xt_engine_instrument_count(&s->engine);
     xt_md_config_t mc = {s->cfg.engine.max_instruments, s->cfg.md_max_levels, s->cfg.md_tape};

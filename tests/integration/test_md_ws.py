@@ -532,6 +532,15 @@ def test_feed_overflow_resync():
             while book.levels("bids") or book.levels("asks"):
                 book.apply(await recv(ws, 5))
             check(book.gaps == 0, f"{book.gaps} gaps after the mass cancels")
+            # the server's own account of it: resyncs counted, lag measured
+            await send(ws, op="stats", id=9)
+            st = await answer_of(ws, 9)
+            check("result" in st, f"stats: {st}")
+            st = st["result"]
+            lag = st["feed_lag_us"]
+            check(st["feed_resyncs"] >= 1, f"stats: no resync counted: {st}")
+            check(st["connections"] >= 1 and lag["count"] > 100, f"stats: {st}")
+            check(0 <= lag["p50"] <= lag["p99"] <= lag["p999"] <= lag["max"] < 60_000_000, f"stats lag: {lag}")
     run(go())
 
 

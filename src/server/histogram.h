@@ -1,12 +1,13 @@
-/* histogram.h - a small HDR-style latency histogram for the CLI tools.
+/* histogram.h - a small HDR-style latency histogram (the CLI tools, the
+ * market-data thread).
  *
  * Log-linear buckets over microseconds: values below 128 µs have a bucket
  * each (1 µs resolution); above, every power of two is split into 64
  * linear sub-buckets (at most 1/64 = 1.6% relative error), up to 2^40 µs
  * (about 12 days). Fixed size, no allocation; the exact minimum and
  * maximum are kept beside the buckets. */
-#ifndef XT_CLI_HISTOGRAM_H
-#define XT_CLI_HISTOGRAM_H
+#ifndef XT_SERVER_HISTOGRAM_H
+#define XT_SERVER_HISTOGRAM_H
 
 #include <stdint.h>
 
