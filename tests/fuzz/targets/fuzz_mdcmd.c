@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_escape(why);
         return 0;
     }
-    CHECK(a.op >= XT_MDOP_SUBSCRIBE && a.op <= XT_MDOP_PING && a.op == b.op);
+    CHECK(a.op >= XT_MDOP_SUBSCRIBE && a.op <= XT_MDOP_STATS && a.op == b.op);
     CHECK(a.n_args <= XT_MDCMD_MAX_ARGS && a.n_args == b.n_args);
     for (uint32_t i = 0; i < a.n_args; i++) {
         CHECK(memchr(a.args[i], '\0', XT_MDCMD_ARG_MAX) != NULL);
