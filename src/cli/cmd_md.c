@@ -93,8 +93,8 @@ static void print_candle(const xt_md_candle_t *c, const xt_kl_header_t *h, int r
         v[XT_DECIMAL_BUFSZ], to[64];
     if (raw) {
         fmt_i128(to, c->turnover, 0);
-        printf("%lld %lld %lld %lld %lld %lld %s %u\n", (long long)c->open_time, (long long)c->open,
-               (long long)c->high, (long long)c->low, (long long)c->close, (long long)c->volume, to, c->trades);
+        printf("%lld %lld %lld %lld %lld %lld %s %u\n", (long long)c->open_time, (long long)c->open, (long long)c->high,
+               (long long)c->low, (long long)c->close, (long long)c->volume, to, c->trades);
         return;
     }
     fmt_time(t, sizeof t, c->open_time, h->tz_offset_s);
@@ -224,8 +224,8 @@ static void print_summary(const char *dir, const char *out, const xt_kl_rebuild_
     fmt_time(b, sizeof b, r->last_ts, 0);
     printf("%s: %llu journal records (1..%llu), %s .. %s\n", dir, (unsigned long long)r->records,
            (unsigned long long)r->last_seq, r->records ? a : "-", r->records ? b : "-");
-    printf("instruments: %u (tz from the config: %u, from history files: %u, UTC: %u)\n", r->instruments,
-           r->tz_config, r->tz_file, r->instruments - r->tz_config - r->tz_file);
+    printf("instruments: %u (tz from the config: %u, from history files: %u, UTC: %u)\n", r->instruments, r->tz_config,
+           r->tz_file, r->instruments - r->tz_config - r->tz_file);
     printf("candles written:");
     for (int i = 0; i < XT_KL_COUNT; i++)
         printf(" %s %llu", xt_kline_interval_name(i), (unsigned long long)r->candles[i]);

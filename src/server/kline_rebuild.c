@@ -16,8 +16,9 @@
 #include "xt/decimal.h"
 #include "xt/error.h"
 
-#define MD_LEVELS 20      /* candles need trades only: a shallow book will do */
-#define PENDING (1u << 16) /* records buffered between writes */
+#define MD_LEVELS 20                  /* candles need trades only: a shallow book will do */
+#define PENDING (1u << 16)            /* records buffered between writes */
+#define ADVANCE_NS INT64_C(100000000) /* the server's market-data timer */
 
 typedef struct rb {
     const xt_kl_rebuild_opts_t *o;
@@ -25,7 +26,8 @@ typedef struct rb {
     xt_engine_t e;
     xt_md_t md;
     xt_kl_store_t st;
-    int store_rc; /* the first error of an append */
+    int store_rc;         /* the first error of an append */
+    int64_t last_advance; /* time of the last xt_md_advance */
     char *why;
     size_t whylen;
 } rb_t;
@@ -74,6 +76,7 @@ static int reader_end(rb_t *r, const xt_wal_reader_t *w, int rc)
 static int open_journal(rb_t *r, xt_wal_reader_t *w)
 {
     const char *dir = r->o->data_dir;
+    memset(w, 0, sizeof *w);
     uint64_t *segs = NULL;
     size_t n = 0;
     int rc = xt_dir_list(dir, XT_FILE_WAL, &segs, &n);
@@ -156,7 +159,7 @@ static int add_instrument(rb_t *r, const xt_cmd_t *cmd)
     if (rc)
         return say(r, rc, "instrument %s: %s", in.symbol, r->st.why[0] ? r->st.why : xt_strerror(rc));
     r->res->instruments++;
-    xt_md_advance(&r->md, cmd->ts);
+    xt_md_advance(&r->md, r->last_advance = cmd->ts);
     return 0;
 }
 
@@ -170,7 +173,8 @@ static int replay_one(rb_t *r, const xt_wal_reader_t *w, const xt_cmd_t *cmd, si
         if (!xt_caps_equal(&now, &w->caps) && (rc = xt_caps_convert(&r->e, &w->caps)) != 0)
             return say(r, rc, "%s: cannot take on the capacities it records: %s", w->path, xt_strerror(rc));
     }
-    xt_md_advance(&r->md, cmd->ts);
+    if (cmd->ts - r->last_advance >= ADVANCE_NS)
+        xt_md_advance(&r->md, r->last_advance = cmd->ts);
     if ((rc = xt_engine_apply(&r->e, cmd)) != 0)
         return say(r, XT_ECORRUPT, "%s: record %llu does not apply: %s", w->path, (unsigned long long)cmd->seq,
                    xt_strerror(rc));
@@ -203,6 +207,10 @@ static int replay(rb_t *r)
             break;
     if (rc <= 0 && r->why[0] == '\0')
         rc = reader_end(r, &w, rc);
+    if (rc == 0 && r->res->records) /* time up to the last record: what closed by then is written */
+        xt_md_advance(&r->md, r->res->last_ts);
+    if (rc == 0 && r->store_rc)
+        rc = say(r, r->store_rc, "%s", r->st.why);
     xt_wal_reader_close(&w);
     xt_engine_destroy(&r->e);
     return rc;

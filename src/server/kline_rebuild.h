@@ -3,11 +3,12 @@
  *
  * Every record of the journal, from sequence number 1, goes through a fresh
  * engine (with the capacities each segment records, as recovery does) and
- * the market-data library; time advances to each record's timestamp before
- * it is applied (what the server's market-data timer does), so candles
- * close - and empty intervals are filled flat - up to the last record's
- * time. The candle still open then is not written. Instruments start when
- * the journal defines them.
+ * the market-data library. Time advances before a record that is 100 ms or
+ * more after the last advance, to its timestamp (what the server's
+ * market-data timer does), and at the end to the last record's time, so
+ * candles close - and empty intervals are filled flat - up to then; the
+ * candle still open is not written. Instruments start when the journal
+ * defines them.
  *
  * The journal is read twice: first to check all of it (a corrupt record
  * stops the rebuild before any file is touched) and count its instruments,
@@ -37,12 +38,12 @@ typedef struct xt_kl_rebuild_opts {
 typedef struct xt_kl_rebuild_result {
     uint64_t records; /* journal records replayed */
     uint64_t last_seq;
-    int64_t first_ts, last_ts;        /* of the first and last record */
-    uint32_t instruments;             /* defined by the journal */
-    uint32_t tz_config, tz_file;      /* instruments whose tz came from the config, from a history file */
-    char tz_default[256];             /* symbols that got UTC for want of either (space-separated, cut) */
-    uint64_t candles[XT_KL_COUNT];    /* records written per interval */
-    int torn_tail;                    /* the journal ends in a torn record, ignored */
+    int64_t first_ts, last_ts;     /* of the first and last record */
+    uint32_t instruments;          /* defined by the journal */
+    uint32_t tz_config, tz_file;   /* instruments whose tz came from the config, from a history file */
+    char tz_default[256];          /* symbols that got UTC for want of either (space-separated, cut) */
+    uint64_t candles[XT_KL_COUNT]; /* records written per interval */
+    int torn_tail;                 /* the journal ends in a torn record, ignored */
 } xt_kl_rebuild_result_t;
 
 /* Rebuilds; see above. tz per instrument: the config's, else the one in the

@@ -41,7 +41,7 @@ static __int128 get_i128(const uint8_t *p)
 void xt_kl_header_encode(uint8_t *out, const xt_kl_header_t *h)
 {
     memset(out, 0, HDR);
-    memcpy(out, XT_KL_MAGIC, 8);
+    memcpy(out, XT_KL_MAGIC, 8); /* NOLINT(bugprone-not-null-terminated-result): 8 bytes, no NUL */
     xt_put16(out + 8, XT_KL_VERSION);
     xt_put16(out + 10, HDR);
     xt_put16(out + 12, REC);
@@ -92,7 +92,7 @@ int xt_kl_header_decode(const uint8_t *in, xt_kl_header_t *h, char *why, size_t 
 void xt_kl_record_encode(uint8_t *out, const xt_md_candle_t *c)
 {
     const int64_t v[6] = {c->open_time, c->open, c->high, c->low, c->close, c->volume};
-    for (int i = 0; i < 6; i++)
+    for (size_t i = 0; i < 6; i++)
         xt_put64(out + 8 * i, (uint64_t)v[i]);
     put_i128(out + 48, c->turnover);
     xt_put32(out + 64, c->trades);
@@ -105,7 +105,7 @@ int xt_kl_record_decode(const uint8_t *in, xt_md_candle_t *c)
     if (xt_get32(in + 68) != xt_crc32c(in, 68))
         return XT_ECORRUPT;
     int64_t *v[6] = {&c->open_time, &c->open, &c->high, &c->low, &c->close, &c->volume};
-    for (int i = 0; i < 6; i++)
+    for (size_t i = 0; i < 6; i++)
         *v[i] = (int64_t)xt_get64(in + 8 * i);
     c->turnover = get_i128(in + 48);
     c->trades = xt_get32(in + 64);
@@ -203,8 +203,7 @@ static int set_aside(xt_kl_store_t *st, const char *path, const char *what)
     if (rc)
         return fail(st, rc, "%s: %s; cannot rename it to %s: %s", path, what, old, errname(rc));
     st->st.set_aside++;
-    fail(st, 0, "%s: %s; renamed to %s and started afresh (xtrading md rebuild regenerates history)", path, what,
-         old);
+    fail(st, 0, "%s: %s; renamed to %s and started afresh (xtrading md rebuild regenerates history)", path, what, old);
     return 0;
 }
 
@@ -416,8 +415,7 @@ int xt_kl_store_tick(xt_kl_store_t *st, int64_t now)
         st->last_flush = now; /* idle: a new record waits flush_ms from about now */
         return 0;
     }
-    if (!st->draining && now - st->last_flush < (int64_t)st->cfg.flush_ms * 1000000 &&
-        st->n_pend < st->cfg.pending / 2)
+    if (!st->draining && now - st->last_flush < (int64_t)st->cfg.flush_ms * 1000000 && st->n_pend < st->cfg.pending / 2)
         return 0;
     if (!st->draining)
         st->last_flush = now;
@@ -433,8 +431,8 @@ int xt_kl_store_tick(xt_kl_store_t *st, int64_t now)
 
 int xt_kl_store_append(xt_kl_store_t *st, uint32_t id, int interval, const xt_md_candle_t *c)
 {
-    if (id >= st->cfg.max_instruments || !st->inst[id].used || interval < 0 || interval >= XT_KL_COUNT ||
-        c == NULL || !c->closed)
+    if (id >= st->cfg.max_instruments || !st->inst[id].used || interval < 0 || interval >= XT_KL_COUNT || c == NULL ||
+        !c->closed)
         return XT_EINVAL;
     uint32_t idx = id * XT_KL_COUNT + (uint32_t)interval;
     xt_kl_file_t *f = &st->files[idx];
@@ -492,8 +490,7 @@ static int install(xt_kl_store_t *st, uint32_t idx)
     char tmp[XT_PATH_MAX], final[XT_PATH_MAX];
     int rc = file_path(st, idx, tmp, sizeof tmp);
     if (rc == 0)
-        rc = xt_kl_path(final, sizeof final, st->dir, st->inst[idx / XT_KL_COUNT].symbol, (int)(idx % XT_KL_COUNT),
-                        "");
+        rc = xt_kl_path(final, sizeof final, st->dir, st->inst[idx / XT_KL_COUNT].symbol, (int)(idx % XT_KL_COUNT), "");
     if (rc)
         return fail(st, rc, "%s: bad file name", st->dir);
     int fd = st->io->open(st->io, tmp, O_RDWR, 0);

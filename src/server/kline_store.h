@@ -79,13 +79,13 @@ int xt_kl_path(char *buf, size_t n, const char *dir, const char *symbol, int int
 /* ---- the store ------------------------------------------------------------- */
 
 typedef struct xt_kl_config {
-    const char *dir;           /* created (one level) if missing */
-    uint32_t max_instruments;  /* instrument ids 0 .. max_instruments-1 */
-    uint32_t pending;          /* records buffered at most; 0: max_instruments x 20 + 1024 */
-    uint32_t flush_ms;         /* the oldest buffered record waits at most this long (plus a tick) */
-    uint32_t files_per_tick;   /* files written per xt_kl_store_tick() at most; 0: 256 */
-    uint8_t rebuild;           /* write every file afresh as NAME.kl.tmp; commit renames */
-    xt_io_t *io;               /* NULL: the real file system */
+    const char *dir;          /* created (one level) if missing */
+    uint32_t max_instruments; /* instrument ids 0 .. max_instruments-1 */
+    uint32_t pending;         /* records buffered at most; 0: max_instruments x 20 + 1024 */
+    uint32_t flush_ms;        /* the oldest buffered record waits at most this long (plus a tick) */
+    uint32_t files_per_tick;  /* files written per xt_kl_store_tick() at most; 0: 256 */
+    uint8_t rebuild;          /* write every file afresh as NAME.kl.tmp; commit renames */
+    xt_io_t *io;              /* NULL: the real file system */
 } xt_kl_config_t;
 
 typedef struct xt_kl_file {

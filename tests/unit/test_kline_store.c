@@ -509,9 +509,8 @@ static void rebuild_from_a_journal(void **state)
     assert_int_equal(h.tz_offset_s, -3600);
     assert_true(got[0].open_time == T0 && got[0].close == 100 && got[0].volume == 2 && got[0].trades == 1);
     assert_true(got[1].trades == 0 && got[1].close == 100 && got[2].close == 100);
-    assert_true(got[3].open_time == T0 + 3 * MIN && got[3].open == 101 && got[3].high == 102 &&
-                got[3].low == 101 && got[3].close == 102 && got[3].volume == 4 && got[3].trades == 2 &&
-                got[3].turnover == 101 * 3 + 102);
+    assert_true(got[3].open_time == T0 + 3 * MIN && got[3].open == 101 && got[3].high == 102 && got[3].low == 101 &&
+                got[3].close == 102 && got[3].volume == 4 && got[3].trades == 2 && got[3].turnover == 101 * 3 + 102);
     assert_true(got[6].open_time == T0 + 6 * MIN && got[6].close == 102 && got[6].trades == 0);
     path_of(p, out, "X", XT_KL_5M, "");
     assert_int_equal(read_file(p, &h, got, 16), 1);
