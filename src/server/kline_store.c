@@ -260,8 +260,10 @@ int xt_kl_store_init(xt_kl_store_t *st, const xt_kl_config_t *cfg)
     st->io = cfg->io ? cfg->io : &xt_io_posix;
     if (snprintf(st->dir, sizeof st->dir, "%s", cfg->dir) >= (int)sizeof st->dir)
         return -ENAMETOOLONG;
-    if (st->cfg.pending == 0)
-        st->cfg.pending = cfg->max_instruments * 2 * XT_KL_COUNT + 1024;
+    if (st->cfg.pending == 0) {
+        uint64_t want = (uint64_t)cfg->max_instruments * 2 * XT_KL_COUNT + 1024;
+        st->cfg.pending = want < MAX_PENDING ? (uint32_t)want : MAX_PENDING;
+    }
     if (st->cfg.files_per_tick == 0)
         st->cfg.files_per_tick = 256;
     size_t nfiles = (size_t)cfg->max_instruments * XT_KL_COUNT;
@@ -344,7 +346,7 @@ static int write_records(xt_kl_store_t *st, uint32_t idx, size_t n)
     if (rc == 0 && size < HDR && size > 0) { /* a header torn when the file was created */
         st->st.truncated += (uint64_t)size;
         rc = st->io->ftruncate(st->io, fd, size = 0);
-    } else if (rc == 0 && f->check) {
+    } else if (rc == 0 && f->check && size >= HDR) {
         rc = check_tail(st, fd, &size, f);
     }
     const uint8_t *p = st->wbuf + HDR;

@@ -31,7 +31,7 @@ int xt_md_history_open(struct xt_server *s, xt_md_history_t **out, char *why, si
 void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u);
 
 /* From the thread's timer: writes what is due; failures go to stderr, at
- * most once a minute. now: ns. */
+ * most once a minute. now: ns of a steady clock (xt_mono_ns). */
 void xt_md_history_tick(xt_md_history_t *h, int64_t now);
 
 /* Writes everything buffered and frees h (NULL: nothing). */

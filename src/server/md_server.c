@@ -380,7 +380,7 @@ static void timers(mds_t *m)
     if (m->now - m->last_advance >= 100000000) {
         m->last_advance = m->now;
         xt_md_advance(&m->md, m->now);
-        xt_md_history_tick(m->hist, m->now);
+        xt_md_history_tick(m->hist, xt_mono_ns());
     }
     if (m->now - m->last_tick >= XT_TH_TICK_NS) {
         /* on the 100 ms grid; a late wake-up does not shift it */
