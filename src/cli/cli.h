@@ -13,6 +13,7 @@ int xt_cmd_journal(int argc, char **argv);
 int xt_cmd_serve(int argc, char **argv);
 int xt_cmd_loadgen(int argc, char **argv);
 int xt_cmd_wsbench(int argc, char **argv);
+int xt_cmd_md(int argc, char **argv);
 
 /* Parses a positive 32-bit count for option `opt`; prints an error and
  * returns 0 when it does not parse. */

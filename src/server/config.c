@@ -21,7 +21,7 @@
 
 #define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-enum kind { K_U32, K_U64, K_POW2, K_LISTEN, K_PATH, K_CREDS, K_FSYNC, K_MD_LISTEN };
+enum kind { K_U32, K_U64, K_POW2, K_LISTEN, K_PATH, K_CREDS, K_FSYNC, K_MD_LISTEN, K_BOOL, K_OPTPATH };
 
 typedef struct cfg_key {
     const char *section, *name;
@@ -79,7 +79,11 @@ static const cfg_key_t keys[] = {
     U32("md", "tape", md_tape, 1, 1000000),
     U32("md", "max_levels", md_max_levels, 20, 1u << 24),
     {"md", "feed_records", K_POW2, F(md_feed_records), 1024, 1u << 26},
+    {"md", "history", K_BOOL, F(md_history), 0, 1},
+    {"md", "history_dir", K_OPTPATH, F(md_history_dir), 0, 0},
+    U32("md", "history_flush_ms", md_history_flush_ms, 0, 60000),
     U32("debug", "engine_delay_us", engine_delay_us, 0, 1000000),
+    U32("debug", "clock_offset_ms", clock_offset_ms, 0, 604800000),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -234,6 +238,8 @@ void xt_config_defaults(xt_server_config_t *c)
     c->md_tape = 1000;
     c->md_max_levels = 10000;
     c->md_feed_records = 262144;
+    c->md_history = 1;
+    c->md_history_flush_ms = 1000;
     c->engine_delay_us = 0;
     c->n_instruments = sizeof demo_instruments / sizeof demo_instruments[0];
     for (size_t i = 0; i < c->n_instruments; i++) {
@@ -272,7 +278,8 @@ bad:
 }
 
 /* A path; relative ones are taken relative to base ("" or a directory
- * ending in '/'). Empty is allowed for the credentials (the demo ones). */
+ * ending in '/'). Empty is allowed for the credentials (the demo ones) and
+ * the optional paths (their default). */
 static int set_path(xt_server_config_t *c, const cfg_key_t *k, const char *v, const char *base, char *why,
                     size_t whylen)
 {
@@ -306,6 +313,17 @@ static int set_fsync(xt_server_config_t *c, const char *v, char *why, size_t why
     return 0;
 }
 
+static int set_bool(xt_server_config_t *c, const cfg_key_t *k, const char *v, char *why, size_t whylen)
+{
+    char q[56];
+    if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+        say(why, whylen, "%s.%s must be on or off, got %s", k->section, k->name, quoted(v, q));
+        return -1;
+    }
+    *(uint32_t *)field(c, k) = strcmp(v, "on") == 0;
+    return 0;
+}
+
 static int set_number(xt_server_config_t *c, const cfg_key_t *k, const char *v, char *why, size_t whylen)
 {
     char q[56];
@@ -330,8 +348,10 @@ static int set_value(xt_server_config_t *c, const cfg_key_t *k, const char *v, c
     case K_LISTEN: return set_listen(c->listen_host, &c->listen_port, "server.listen", v, why, whylen);
     case K_MD_LISTEN: return set_listen(c->md_host, &c->md_port, "md.listen", v, why, whylen);
     case K_PATH:
+    case K_OPTPATH:
     case K_CREDS: return set_path(c, k, v, base, why, whylen);
     case K_FSYNC: return set_fsync(c, v, why, whylen);
+    case K_BOOL: return set_bool(c, k, v, why, whylen);
     default: return set_number(c, k, v, why, whylen);
     }
 }
@@ -677,7 +697,9 @@ static void print_key(const xt_server_config_t *c, const cfg_key_t *k, FILE *f)
     case K_LISTEN: fprintf(f, "listen = %s:%u\n", c->listen_host, (unsigned)c->listen_port); break;
     case K_MD_LISTEN: fprintf(f, "listen = %s:%u\n", c->md_host, (unsigned)c->md_port); break;
     case K_PATH:
+    case K_OPTPATH:
     case K_CREDS: print_path(f, k->name, p); break;
+    case K_BOOL: fprintf(f, "%s = %s\n", k->name, *(const uint32_t *)p ? "on" : "off"); break;
     case K_FSYNC:
         if (c->journal.fsync == XT_FSYNC_INTERVAL)
             fprintf(f, "fsync = interval=%" PRIu32 "\n", c->journal.interval_ms);

@@ -46,7 +46,11 @@
  *   md.tape = 1000                       recent trades kept per instrument
  *   md.max_levels = 10000                depth levels kept per side per instrument
  *   md.feed_records = 262144             engine -> market-data ring (power of two)
+ *   md.history = on                      K-line history files (docs/kline-history.md); on | off
+ *   md.history_dir =                     empty: <journal.dir>/klines
+ *   md.history_flush_ms = 1000           closed candles are written within about this long
  *   debug.engine_delay_us = 0            test hook: the engine thread sleeps this long per batch
+ *   debug.clock_offset_ms = 0            test hook: the server's clock runs this far ahead
  *   [instrument SYM]  tick, lot (required); min, max (quantities), ref (price)
  *                     and band (percent, needs ref) optional - decimals as in
  *                     docs/replay-format.md; tz (UTC, +HH:MM, -HH:MM or
@@ -89,8 +93,11 @@ typedef struct xt_server_config {
     uint32_t md_max_connections, md_max_subscriptions, md_max_message, md_messages_per_s, md_ping_ms, md_send_buffer;
     uint64_t md_output_limit;
     uint32_t md_tape, md_max_levels, md_feed_records;
+    uint32_t md_history, md_history_flush_ms; /* K-line history files: on (1) / off (0) */
+    char md_history_dir[XT_CONFIG_PATH_MAX];  /* "": <data_dir>/klines */
     /* debug */
     uint32_t engine_delay_us;
+    uint32_t clock_offset_ms; /* xt_now_ns() runs this far ahead of the system clock */
     /* instruments, in the order given */
     uint32_t n_instruments;
     xt_instrument_def_t instruments[XT_CONFIG_MAX_INSTRUMENTS];

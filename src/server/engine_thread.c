@@ -15,11 +15,13 @@
 #include "server.h"
 #include "xt/error.h"
 
+int64_t xt__clock_offset_ns; /* debug.clock_offset_ms: set before any thread starts */
+
 int64_t xt_now_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec + xt__clock_offset_ns;
 }
 
 int64_t xt_mono_ns(void)

@@ -12,6 +12,7 @@
 #include "histogram.h"
 #include "md/md.h"
 #include "md_encode.h"
+#include "md_history.h"
 #include "net/ws.h"
 #include "server.h"
 #include "xt/decimal.h"
@@ -89,6 +90,7 @@ typedef struct ch_state {
 struct xt_md_server {
     xt_server_t *s;
     xt_md_t md;
+    xt_md_history_t *hist; /* K-line history files; NULL when md.history is off */
     int ep, lfd, stop_efd;
     uint32_t max_conns;
     mconn_t *conns;

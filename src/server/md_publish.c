@@ -301,7 +301,10 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
             fan_out(m, ch, xt_md_enc_trades(m->scratch, CAP, &m->pub[slot].sym[0], 0, u->ts, u->trade, 1));
         touch_throttled(m, slot, XT_CH_TRADES);
         break;
-    case XT_MDU_KLINE: on_closable(m, slot, XT_CH_KLINE + u->interval, u, u->candle->closed); break;
+    case XT_MDU_KLINE:
+        xt_md_history_on_update(m->hist, u);
+        on_closable(m, slot, XT_CH_KLINE + u->interval, u, u->candle->closed);
+        break;
     case XT_MDU_MINUTE: on_closable(m, slot, XT_CH_TIMELINE, u, u->minute->closed); break;
     default: break;
     }

@@ -409,6 +409,7 @@ static void timers(mds_t *m)
     if (m->now - m->last_advance >= 100000000) {
         m->last_advance = m->now;
         xt_md_advance(&m->md, m->now);
+        xt_md_history_tick(m->hist, xt_mono_ns());
     }
     if (m->now - m->last_tick >= XT_TH_TICK_NS) {
         /* on the 100 ms grid; a late wake-up does not shift it */
@@ -633,6 +634,8 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
         snprintf(why, n, "market data: out of memory");
         return -1;
     }
+    if (xt_md_history_open(s, &m->hist, why, n))
+        return -1;
     if (listen_md(m, why, n))
         return -1;
     m->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -671,6 +674,7 @@ void xt_md_server_close(xt_server_t *s)
     mds_t *m = s->mds;
     if (!m)
         return;
+    xt_md_history_close(m->hist); /* the thread has stopped: what it buffered is written */
     xt_md_destroy(&m->md);
     if (m->lfd >= 0)
         close(m->lfd);

@@ -133,7 +133,9 @@ int xt_gateway_init(xt_server_t *s);
 int xt_gateway_run(xt_server_t *s); /* returns when stopped */
 void xt_gateway_destroy(xt_server_t *s);
 
-int64_t xt_now_ns(void);  /* CLOCK_REALTIME */
+int64_t xt_now_ns(void);  /* CLOCK_REALTIME (+ xt__clock_offset_ns) */
 int64_t xt_mono_ns(void); /* CLOCK_MONOTONIC */
+
+extern int64_t xt__clock_offset_ns; /* the test hook debug.clock_offset_ms, in ns */
 
 #endif

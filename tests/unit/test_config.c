@@ -108,6 +108,10 @@ static void config_equal(const xt_server_config_t *a, const xt_server_config_t *
     assert_int_equal(a->open_orders, b->open_orders);
     assert_memory_equal(&a->engine, &b->engine, sizeof a->engine);
     assert_int_equal(a->engine_delay_us, b->engine_delay_us);
+    assert_int_equal(a->clock_offset_ms, b->clock_offset_ms);
+    assert_int_equal(a->md_history, b->md_history);
+    assert_int_equal(a->md_history_flush_ms, b->md_history_flush_ms);
+    assert_string_equal(a->md_history_dir, b->md_history_dir);
     assert_int_equal(a->n_instruments, b->n_instruments);
     for (uint32_t i = 0; i < a->n_instruments; i++)
         def_equal(&a->instruments[i], &b->instruments[i]);
@@ -677,6 +681,35 @@ static void test_creds_example(void **state)
     xt_creds_free(&d);
 }
 
+/* md.history (on/off), md.history_dir (empty: the default), the flush
+ * interval and the clock test hook; all printed and loaded back. */
+static void test_history_keys(void **state)
+{
+    (void)state;
+    static xt_server_config_t c;
+    char why[512];
+    xt_config_defaults(&c);
+    assert_int_equal(c.md_history, 1);
+    assert_string_equal(c.md_history_dir, "");
+    assert_int_equal(c.md_history_flush_ms, 1000);
+    assert_int_equal(c.clock_offset_ms, 0);
+    assert_int_equal(xt_config_set(&c, "journal.dir", "/srv/xt", why, sizeof why), 0); /* prints as it is */
+    assert_int_equal(xt_config_set(&c, "md.history", "off", why, sizeof why), 0);
+    assert_int_equal(c.md_history, 0);
+    assert_int_not_equal(xt_config_set(&c, "md.history", "yes", why, sizeof why), 0);
+    assert_non_null(strstr(why, "md.history must be on or off"));
+    assert_int_equal(xt_config_set(&c, "md.history_dir", "/var/lib/xt/klines", why, sizeof why), 0);
+    assert_string_equal(c.md_history_dir, "/var/lib/xt/klines");
+    assert_int_equal(xt_config_set(&c, "md.history_flush_ms", "0", why, sizeof why), 0);
+    assert_int_not_equal(xt_config_set(&c, "md.history_flush_ms", "60001", why, sizeof why), 0);
+    assert_int_equal(xt_config_set(&c, "debug.clock_offset_ms", "604800000", why, sizeof why), 0);
+    assert_int_not_equal(xt_config_set(&c, "debug.clock_offset_ms", "604800001", why, sizeof why), 0);
+    round_trip(&c);
+    assert_int_equal(xt_config_set(&c, "md.history_dir", "", why, sizeof why), 0);
+    assert_int_equal(xt_config_set(&c, "md.history", "on", why, sizeof why), 0);
+    round_trip(&c);
+}
+
 static void test_md_keys_and_tz(void **state)
 {
     (void)state;
@@ -741,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_creds_errors),
         cmocka_unit_test(test_creds_example),
         cmocka_unit_test(test_md_keys_and_tz),
+        cmocka_unit_test(test_history_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
