@@ -34,7 +34,7 @@ wait_line() { # file pattern
 
 start_server() {
     rm -rf "$DATA/srv"
-    "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 >"$DATA/serve.log" 2>&1 &
+    "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 --md-tcp-listen off >"$DATA/serve.log" 2>&1 &
     SPID=$!
     wait_line "$DATA/serve.log" "ready:"
 }

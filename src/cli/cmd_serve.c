@@ -10,12 +10,13 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: xtrading serve [--config FILE] [--data DIR] [--listen HOST:PORT] [--md-listen HOST:PORT]\n"
-               "                      [--credentials FILE] [--fsync batch|always|none|interval=MS] [--set "
-               "SECTION.KEY=VALUE ...]\n"
+               "                      [--md-tcp-listen HOST:PORT|off] [--credentials FILE]\n"
+               "                      [--fsync batch|always|none|interval=MS] [--set SECTION.KEY=VALUE ...]\n"
                "\n"
-               "Runs the order-entry server (docs/protocol.md) and the market-data WebSocket\n"
-               "(docs/websocket.md). Without a config it runs on the embedded defaults: demo\n"
-               "instruments, demo accounts, data in ./data, 127.0.0.1:9001 and 127.0.0.1:8080.\n"
+               "Runs the order-entry server (docs/protocol.md), the market-data WebSocket\n"
+               "(docs/websocket.md) and binary market data over TCP (docs/md-binary.md). Without\n"
+               "a config it runs on the embedded defaults: demo instruments, demo accounts, data\n"
+               "in ./data, 127.0.0.1:9001, 127.0.0.1:8080 and 127.0.0.1:9002.\n"
                "SIGTERM/SIGINT stop it cleanly (final snapshot); SIGUSR1 takes a snapshot.\n");
 }
 
@@ -33,8 +34,11 @@ static int apply_flag(xt_server_config_t *c, const char *key, const char *val)
 static int parse(int argc, char **argv, xt_server_config_t *c)
 {
     static const char *const map[][2] = {
-        {"--data", "journal.dir"},    {"--listen", "server.listen"},
-        {"--md-listen", "md.listen"}, {"--credentials", "server.credentials"},
+        {"--data", "journal.dir"},
+        {"--listen", "server.listen"},
+        {"--md-listen", "md.listen"},
+        {"--md-tcp-listen", "md.tcp_listen"},
+        {"--credentials", "server.credentials"},
         {"--fsync", "journal.fsync"},
     };
     for (int i = 1; i + 1 < argc; i++)
@@ -105,6 +109,9 @@ static void print_start(const xt_server_t *s)
     printf("\nxtrading: market data on ws://%s:%u/ (WebSocket JSON, docs/websocket.md; try: "
            "{\"op\":\"subscribe\",\"id\":1,\"args\":[\"depth5.BTC-USDT\"]})\n",
            s->cfg.md_host, (unsigned)s->md_port);
+    if (s->cfg.md_tcp_on)
+        printf("xtrading: binary market data on tcp://%s:%u/ (docs/md-binary.md)\n", s->cfg.md_tcp_host,
+               (unsigned)s->md_tcp_port);
     printf("xtrading: ready: order entry on %s:%u (binary protocol, docs/protocol.md; try: "
            "build/release/example_client)\n",
            s->cfg.listen_host, (unsigned)s->port);

@@ -21,7 +21,7 @@
 
 #define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-enum kind { K_U32, K_U64, K_POW2, K_LISTEN, K_PATH, K_CREDS, K_FSYNC, K_MD_LISTEN, K_BOOL, K_OPTPATH };
+enum kind { K_U32, K_U64, K_POW2, K_LISTEN, K_PATH, K_CREDS, K_FSYNC, K_MD_LISTEN, K_BOOL, K_OPTPATH, K_MD_TCP_LISTEN };
 
 typedef struct cfg_key {
     const char *section, *name;
@@ -69,6 +69,7 @@ static const cfg_key_t keys[] = {
     U32("engine", "max_levels", engine.max_levels, 1, UINT32_MAX - 1),
     U32("engine", "max_instruments", engine.max_instruments, 1, 1u << 24),
     {"md", "listen", K_MD_LISTEN, 0, 0, 0},
+    {"md", "tcp_listen", K_MD_TCP_LISTEN, 0, 0, 0},
     U32("md", "max_connections", md_max_connections, 1, 1000000),
     U64("md", "output_limit", md_output_limit, 65536, UINT64_C(1) << 40),
     U32("md", "send_buffer", md_send_buffer, 0, 1u << 30),
@@ -76,6 +77,7 @@ static const cfg_key_t keys[] = {
     U32("md", "max_message", md_max_message, 256, 1u << 20),
     U32("md", "messages_per_s", md_messages_per_s, 1, 1000000),
     U32("md", "ping_ms", md_ping_ms, 100, 3600000),
+    U32("md", "tcp_heartbeat_ms", md_tcp_heartbeat_ms, 100, 60000),
     U32("md", "tape", md_tape, 1, 1000000),
     U32("md", "max_levels", md_max_levels, 20, 1u << 24),
     {"md", "feed_records", K_POW2, F(md_feed_records), 1024, 1u << 26},
@@ -228,6 +230,10 @@ void xt_config_defaults(xt_server_config_t *c)
     xt_engine_config_default(&c->engine);
     set_str(c->md_host, sizeof c->md_host, "127.0.0.1");
     c->md_port = 8080;
+    set_str(c->md_tcp_host, sizeof c->md_tcp_host, "127.0.0.1");
+    c->md_tcp_port = 9002;
+    c->md_tcp_on = 1;
+    c->md_tcp_heartbeat_ms = 5000;
     c->md_max_connections = 60000;
     c->md_output_limit = 4194304;
     c->md_send_buffer = 262144;
@@ -275,6 +281,23 @@ static int set_listen(char *out_host, uint16_t *out_port, const char *key, const
 bad:
     say(why, whylen, "%s must be host:port (IPv4 address, localhost or *; port 0..65535), got %s", key, quoted(v, q));
     return -1;
+}
+
+/* md.tcp_listen: host:port, or "off" / "" for no binary market-data port. */
+static int set_tcp_listen(xt_server_config_t *c, const char *v, char *why, size_t whylen)
+{
+    char q[56];
+    if (*v == '\0' || strcmp(v, "off") == 0) {
+        c->md_tcp_on = 0;
+        return 0;
+    }
+    if (set_listen(c->md_tcp_host, &c->md_tcp_port, "md.tcp_listen", v, why, whylen) != 0) {
+        say(why, whylen, "md.tcp_listen must be host:port (IPv4 address, localhost or *; port 0..65535) or off, got %s",
+            quoted(v, q));
+        return -1;
+    }
+    c->md_tcp_on = 1;
+    return 0;
 }
 
 /* A path; relative ones are taken relative to base ("" or a directory
@@ -347,6 +370,7 @@ static int set_value(xt_server_config_t *c, const cfg_key_t *k, const char *v, c
     switch (k->kind) {
     case K_LISTEN: return set_listen(c->listen_host, &c->listen_port, "server.listen", v, why, whylen);
     case K_MD_LISTEN: return set_listen(c->md_host, &c->md_port, "md.listen", v, why, whylen);
+    case K_MD_TCP_LISTEN: return set_tcp_listen(c, v, why, whylen);
     case K_PATH:
     case K_OPTPATH:
     case K_CREDS: return set_path(c, k, v, base, why, whylen);
@@ -696,6 +720,12 @@ static void print_key(const xt_server_config_t *c, const cfg_key_t *k, FILE *f)
     switch (k->kind) {
     case K_LISTEN: fprintf(f, "listen = %s:%u\n", c->listen_host, (unsigned)c->listen_port); break;
     case K_MD_LISTEN: fprintf(f, "listen = %s:%u\n", c->md_host, (unsigned)c->md_port); break;
+    case K_MD_TCP_LISTEN:
+        if (c->md_tcp_on)
+            fprintf(f, "tcp_listen = %s:%u\n", c->md_tcp_host, (unsigned)c->md_tcp_port);
+        else
+            fprintf(f, "tcp_listen = off\n");
+        break;
     case K_PATH:
     case K_OPTPATH:
     case K_CREDS: print_path(f, k->name, p); break;

@@ -36,6 +36,7 @@
  *   engine.max_levels = 262144
  *   engine.max_instruments = 1024
  *   md.listen = 127.0.0.1:8080           HTTP/WebSocket market data (docs/websocket.md)
+ *   md.tcp_listen = 127.0.0.1:9002       binary market data (docs/md-binary.md); "off" or "": none
  *   md.max_connections = 60000
  *   md.output_limit = 4194304            bytes queued to one WebSocket connection
  *   md.send_buffer = 262144              SO_SNDBUF of each WebSocket socket; 0: the kernel's autotuning
@@ -43,6 +44,7 @@
  *   md.max_message = 4096                bytes of one inbound WebSocket message
  *   md.messages_per_s = 50               inbound messages per connection per second
  *   md.ping_ms = 20000                   server ping interval; no pong by the next: closed
+ *   md.tcp_heartbeat_ms = 5000           binary: HEARTBEAT after this long idle; silent 3x: closed
  *   md.tape = 1000                       recent trades kept per instrument
  *   md.max_levels = 10000                depth levels kept per side per instrument
  *   md.feed_records = 262144             engine -> market-data ring (power of two)
@@ -90,7 +92,11 @@ typedef struct xt_server_config {
     /* md */
     char md_host[64];
     uint16_t md_port;
+    char md_tcp_host[64];
+    uint16_t md_tcp_port;
+    uint8_t md_tcp_on; /* md.tcp_listen is not "off" */
     uint32_t md_max_connections, md_max_subscriptions, md_max_message, md_messages_per_s, md_ping_ms, md_send_buffer;
+    uint32_t md_tcp_heartbeat_ms;
     uint64_t md_output_limit;
     uint32_t md_tape, md_max_levels, md_feed_records;
     uint32_t md_history, md_history_flush_ms; /* K-line history files: on (1) / off (0) */

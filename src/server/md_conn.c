@@ -84,7 +84,7 @@ void xt_mds_retry_owed(mds_t *m)
         uint32_t c = m->owed_head;
         m->owed_head = m->conns[c].next_owed;
         m->conns[c].owed = 0;
-        if (m->conns[c].state == C_WS)
+        if (m->conns[c].state == C_WS || m->conns[c].state == C_BIN)
             xt_mds_mark_dirty(m, c);
     }
 }
@@ -117,6 +117,19 @@ static void drop_all_but_first(mds_t *m, mconn_t *k)
     k->qn = 1;
 }
 
+void xt_mds_drop_queue(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    if (k->qn && k->qoff) {
+        drop_all_but_first(m, k);
+        return;
+    }
+    while (k->qn) {
+        k->out_bytes -= m->msgs[m->qnodes[k->qh].msg].len;
+        pop(m, k);
+    }
+}
+
 void xt_mds_close(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
@@ -127,7 +140,7 @@ void xt_mds_close(mds_t *m, uint32_t c)
         pop(m, k);
     epoll_ctl(m->ep, EPOLL_CTL_DEL, k->fd, NULL);
     close(k->fd);
-    if (k->state == C_HTTP) {
+    if (k->state == C_HTTP || k->bin) { /* k->in may be NULL */
         xt_ws_pool_give_buffer(m->wsp, k->in);
         k->in = NULL;
     } else {
@@ -151,6 +164,10 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
 {
     uint8_t f[128];
     mconn_t *k = &m->conns[c];
+    if (k->bin) { /* an ERROR frame instead (md_tcp.c) */
+        xt_mds_bin_close_with(m, c, code, reason);
+        return;
+    }
     size_t n = xt_ws_close_frame(f, code, reason);
     if (k->qoff == 0 || k->state != C_WS) { /* not inside a frame: the CLOSE goes now, the queue is dropped */
         xt_mds_send_direct(m, c, f, n);
@@ -187,6 +204,7 @@ int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
         k->qh = q;
     k->qt = q;
     k->out_bytes += m->msgs[i].len;
+    k->last_out = m->now;
     m->msgs[i].refs++;
     xt_mds_mark_dirty(m, c);
     return 0;

@@ -105,7 +105,7 @@ const char *xt_ch_kind_name(int kind, char buf[16])
     static const char *const names[] = {"bbo", "depth5", "depth10", "depth20", "depth", "trades", "ticker", "timeline"};
     if (kind >= 0 && kind < XT_CH_KLINE)
         return names[kind];
-    if (kind >= XT_CH_KLINE && kind < XT_CH_KINDS) {
+    if (kind >= XT_CH_KLINE && kind < XT_CH_KLINE + XT_KL_COUNT) {
         snprintf(buf, 16, "kline.%s", xt_kline_interval_name(kind - XT_CH_KLINE));
         return buf;
     }

@@ -34,10 +34,19 @@ enum {
     XT_CH_TICKER,
     XT_CH_TIMELINE,
     XT_CH_KLINE, /* + interval: XT_CH_KLINE .. XT_CH_KLINE + XT_KL_COUNT - 1 */
-    XT_CH_KINDS = XT_CH_KLINE + XT_KL_COUNT
+    /* the binary protocol's channels (md_bin.h, docs/md-binary.md): live only, no names */
+    XT_CH_BIN_BBO = XT_CH_KLINE + XT_KL_COUNT,
+    XT_CH_BIN_DEPTH5,
+    XT_CH_BIN_DEPTH10,
+    XT_CH_BIN_DEPTH20,
+    XT_CH_BIN_DEPTH,
+    XT_CH_BIN_TRADES,
+    XT_CH_BIN_TICKER,
+    XT_CH_KINDS
 };
 
-/* "depth5", "kline.1m", ... (the channel name without ".SYMBOL"). */
+/* "depth5", "kline.1m", ... (the channel name without ".SYMBOL"); NULL for
+ * the binary kinds. */
 const char *xt_ch_kind_name(int kind, char buf[16]);
 
 /* depth5/10/20/depth and bbo: a snapshot (prev_seq < 0: none) or a delta. */

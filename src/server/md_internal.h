@@ -1,8 +1,9 @@
-/* md_internal.h - the market-data thread's state, shared by its three
- * files: md_conn.c (message pool, connection queues, subscriptions),
- * md_publish.c (encoding, fan-out, throttled channels) and md_server.c
- * (the loop, HTTP upgrade, commands, lifecycle). Only that thread touches
- * any of it. */
+/* md_internal.h - the market-data thread's state, shared by its files:
+ * md_conn.c (message pool, connection queues, subscriptions),
+ * md_publish.c (encoding, fan-out, throttled channels), md_server.c (the
+ * loop, HTTP upgrade, commands, lifecycle) and md_tcp.c (the binary
+ * protocol's connections, docs/md-binary.md). Only that thread touches any
+ * of it. */
 #ifndef XT_SERVER_MD_INTERNAL_H
 #define XT_SERVER_MD_INTERNAL_H
 
@@ -31,6 +32,7 @@ enum { MSG_TINY, MSG_SMALL, MSG_MEDIUM, MSG_LARGE, MSG_CLASSES };
 #define EV_LISTEN ((uint64_t)NIL + 1)
 #define EV_FEED ((uint64_t)NIL + 2)
 #define EV_STOP ((uint64_t)NIL + 3)
+#define EV_LISTEN_BIN ((uint64_t)NIL + 4)
 
 /* Throttles: a channel is KIND.SYMBOL with an optional @100ms / @1000ms. */
 enum { XT_TH_LIVE, XT_TH_100MS, XT_TH_1000MS, XT_TH_COUNT };
@@ -55,7 +57,7 @@ typedef struct sub {
     uint8_t stale;             /* a snapshot is owed: updates are skipped until it is queued */
 } sub_t;
 
-enum { C_FREE, C_HTTP, C_WS, C_CLOSING };
+enum { C_FREE, C_HTTP, C_WS, C_CLOSING, C_BIN };
 
 typedef struct mconn {
     int fd;
@@ -66,7 +68,11 @@ typedef struct mconn {
     uint32_t in_len, msgs_this_sec;
     int64_t sec_start;
     xt_ws_reader_t rd;
-    uint8_t *in; /* C_HTTP: the request head so far (md.max_message bytes from wsp), else NULL */
+    uint8_t *in; /* from wsp (md.max_message bytes) or NULL: C_HTTP: the request head so far; binary: the
+                  * part of a frame that has come, while there is one */
+    /* the binary protocol (md_tcp.c) */
+    uint8_t bin;               /* accepted on md.tcp_listen: C_BIN, then C_CLOSING */
+    int64_t last_in, last_out; /* when bytes last came in / a message was last queued */
 } mconn_t;
 
 typedef struct inst_pub {
@@ -120,6 +126,11 @@ struct xt_md_server {
     uint64_t drops, slow_closes;
     xt_hist_t feed_lag; /* µs from each command's engine timestamp to its reading here */
     uint64_t resyncs;   /* feed overflows: the books were sent again */
+    /* the binary protocol (md_tcp.c) */
+    int bin_lfd;
+    uint32_t bin_hi;                /* binary connections are in slots below this */
+    uint32_t *bin_list, n_bin_list; /* the INSTRUMENT frames: messages held for every greeting */
+    int64_t bin_last_scan;
 };
 
 typedef struct xt_md_server mds_t;
@@ -153,5 +164,24 @@ static inline uint32_t xt_mds_ch(uint32_t slot, int kind, int th)
 int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch); /* 0, or -1 when it could not be queued */
 void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
 void xt_mds_throttle_tick(mds_t *m);                         /* every XT_TH_TICK_NS */
+
+/* md_conn.c: drops what c has queued but the part of a message already on the wire */
+void xt_mds_drop_queue(mds_t *m, uint32_t c);
+/* md_tcp.c: the binary protocol (docs/md-binary.md) */
+static inline int xt_mds_kind_bin(int kind)
+{
+    return kind >= XT_CH_BIN_BBO;
+}
+uint32_t xt_mds_msg_raw(mds_t *m, const void *frames, size_t len); /* framed bytes; NIL when the pool is empty */
+int xt_mds_reply_raw(mds_t *m, uint32_t c, const void *frames, size_t len);
+int xt_mds_bin_open(mds_t *m, char *why, size_t n); /* after the epoll set exists; md.tcp_listen off: nothing */
+void xt_mds_bin_close(mds_t *m);
+void xt_mds_bin_refuse(mds_t *m, int fd);    /* md.max_connections reached: ERROR, close */
+void xt_mds_bin_greet(mds_t *m, uint32_t c); /* a new connection: MD_HELLO, INSTRUMENTs */
+void xt_mds_bin_read(mds_t *m, uint32_t c);  /* EPOLLIN */
+void xt_mds_bin_timers(mds_t *m);            /* heartbeats */
+/* ERROR (code: XT_ERR_*, or the WebSocket code the shared code passes:
+ * 1001 SHUTDOWN, 1008 SLOW_CONSUMER), then the close. */
+void xt_mds_bin_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason);
 
 #endif

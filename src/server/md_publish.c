@@ -6,9 +6,14 @@
  * Slow consumers: a subscriber whose queue is over its limits has its
  * depth, bbo, ticker, K-line and timeline subscriptions marked stale
  * (updates skipped; a snapshot each once drained); a trades subscriber
- * cannot be conflated and is closed with 1008 "slow consumer". */
+ * cannot be conflated and is closed with 1008 "slow consumer".
+ *
+ * The binary protocol's channels (docs/md-binary.md, XT_CH_BIN_*) are
+ * published beside the JSON ones from the same updates and diffs, encoded
+ * by md_encode_bin.c; they are live only. */
 #include <string.h>
 
+#include "md_bin.h"
 #include "md_internal.h"
 
 /* ---- channels ------------------------------------------------------------ */
@@ -16,6 +21,7 @@
 static const int depth_n[3] = {5, 10, 20};
 #define CAP (m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX) /* the largest message there is */
 #define TRADES_SNAPSHOT 100                              /* trades in a trades snapshot */
+#define BIN ((uint8_t *)m->scratch)                      /* the scratch, for binary frames */
 
 static uint32_t ch_slot(uint32_t ch)
 {
@@ -62,6 +68,35 @@ static uint32_t trades_after(mds_t *m, const xt_md_inst_t *in, uint64_t after)
     return n - k;
 }
 
+/* A binary channel's snapshot, encoded into m->scratch (encode_state). */
+static size_t encode_bin_state(mds_t *m, uint32_t ch, const xt_md_inst_t *in, int64_t ts)
+{
+    uint32_t slot = ch_slot(ch), n;
+    int kind = ch_kind(ch);
+    inst_pub_t *p = &m->pub[slot];
+    const xt_md_ticker_t *t = xt_md_ticker(in);
+    switch (kind) {
+    case XT_CH_BIN_BBO: return xt_mdb_enc_bbo(BIN, CAP, slot, 1, p->bbo_seq, ts, t);
+    case XT_CH_BIN_TICKER: return xt_mdb_enc_ticker(BIN, CAP, slot, 1, xt_md_book_seq(in), ts, t);
+    case XT_CH_BIN_TRADES:
+        n = xt_md_trades(in, m->tape, TRADES_SNAPSHOT);
+        return xt_mdb_enc_trades(BIN, CAP, slot, 1, m->tape, n);
+    case XT_CH_BIN_DEPTH: {
+        uint32_t lim = m->s->cfg.md_max_levels;
+        uint32_t nb = xt_md_depth(in, XT_BUY, m->lv_b, lim), na = xt_md_depth(in, XT_SELL, m->lv_a, lim);
+        return xt_mdb_enc_depth(BIN, CAP, XT_MDB_DEPTH_SNAPSHOT, slot, 0, xt_md_book_seq(in), 0, ts, m->lv_b, nb,
+                                m->lv_a, na);
+    }
+    default: { /* depth5, depth10, depth20: the published top, as the JSON ones */
+        int d = kind - XT_CH_BIN_DEPTH5;
+        if (!p->top_valid[d])
+            refresh_top(m, slot, d);
+        return xt_mdb_enc_depth(BIN, CAP, XT_MDB_DEPTH_SNAPSHOT, slot, (uint8_t)depth_n[d], p->depth_seq[d], 0, ts,
+                                p->top[d][0], p->nb[d], p->top[d][1], p->na[d]);
+    }
+    }
+}
+
 /* A channel's current state, encoded into m->scratch: its snapshot (for a
  * new subscriber, a `snapshot` command, a slow consumer that drained) or,
  * when !snapshot, what a throttled channel sends at its tick (the same,
@@ -78,6 +113,8 @@ static size_t encode_state(mds_t *m, uint32_t ch, int snapshot)
         return 0;
     const xt_md_ticker_t *t = xt_md_ticker(in);
     int64_t ts = p->last_ts ? p->last_ts : m->now;
+    if (xt_mds_kind_bin(kind))
+        return encode_bin_state(m, ch, in, ts);
     switch (kind) {
     case XT_CH_BBO: return xt_md_enc_bbo(o, CAP, sym, p->bbo_seq, ts, t);
     case XT_CH_DEPTH5:
@@ -124,6 +161,8 @@ static size_t encode_state(mds_t *m, uint32_t ch, int snapshot)
 int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch)
 {
     size_t n = encode_state(m, ch, 1);
+    if (n && xt_mds_kind_bin(ch_kind(ch)))
+        return xt_mds_reply_raw(m, c, m->scratch, n);
     return n ? xt_mds_reply(m, c, m->scratch, n) : 0; /* n == 0: nothing to send (or too big for any buffer) */
 }
 
@@ -132,8 +171,9 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
 {
     if (n == 0 || m->ch_head[ch] == NIL)
         return;
-    uint32_t g = xt_mds_msg_make(m, XT_WS_OP_TEXT, m->scratch, n);
     int kind = ch_kind(ch);
+    uint32_t g =
+        xt_mds_kind_bin(kind) ? xt_mds_msg_raw(m, m->scratch, n) : xt_mds_msg_make(m, XT_WS_OP_TEXT, m->scratch, n);
     for (uint32_t i = m->ch_head[ch], next; i != NIL; i = next) {
         next = m->subs[i].ch_next;
         sub_t *x = &m->subs[i];
@@ -141,7 +181,7 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
             continue;
         if (g != NIL && xt_mds_enqueue(m, x->conn, g) == 0)
             continue;
-        if (kind == XT_CH_TRADES) { /* cannot be conflated */
+        if (kind == XT_CH_TRADES || kind == XT_CH_BIN_TRADES) { /* cannot be conflated */
             m->slow_closes++;
             xt_mds_close_with(m, x->conn, XT_WS_CLOSE_POLICY, "slow consumer");
         } else {
@@ -212,12 +252,17 @@ static void on_book(mds_t *m, uint32_t slot, const xt_md_update_t *u)
         fan_out(m, ch,
                 xt_md_enc_depth(m->scratch, CAP, &p->sym[0], XT_CH_DEPTH, 0, u->seq, (int64_t)p->book_seq_prev, u->ts,
                                 u->changed_bids, u->n_changed_bids, u->changed_asks, u->n_changed_asks));
+    ch = xt_mds_ch(slot, XT_CH_BIN_DEPTH, XT_TH_LIVE);
+    if (m->ch_head[ch] != NIL)
+        fan_out(m, ch,
+                xt_mdb_enc_depth(BIN, CAP, XT_MDB_DEPTH_DELTA, slot, 0, u->seq, p->book_seq_prev, u->ts,
+                                 u->changed_bids, u->n_changed_bids, u->changed_asks, u->n_changed_asks));
     touch_throttled(m, slot, XT_CH_DEPTH);
     p->book_seq_prev = u->seq;
     for (int d = 0; d < 3; d++) {
         /* depthN is diffed only while someone listens; the top is rebuilt
          * when someone does again (every new subscriber awaits a snapshot) */
-        if (!watched(m, slot, XT_CH_DEPTH5 + d)) {
+        if (!watched(m, slot, XT_CH_DEPTH5 + d) && !watched(m, slot, XT_CH_BIN_DEPTH5 + d)) {
             p->top_valid[d] = 0;
             continue;
         }
@@ -237,6 +282,11 @@ static void on_book(mds_t *m, uint32_t slot, const xt_md_update_t *u)
             fan_out(m, ch,
                     xt_md_enc_depth(m->scratch, CAP, &p->sym[0], XT_CH_DEPTH5 + d, 0, u->seq, (int64_t)p->depth_seq[d],
                                     u->ts, db, kb, da, ka));
+        ch = xt_mds_ch(slot, XT_CH_BIN_DEPTH5 + d, XT_TH_LIVE);
+        if (m->ch_head[ch] != NIL)
+            fan_out(m, ch,
+                    xt_mdb_enc_depth(BIN, CAP, XT_MDB_DEPTH_DELTA, slot, (uint8_t)depth_n[d], u->seq, p->depth_seq[d],
+                                     u->ts, db, kb, da, ka));
         memcpy(p->top[d][0], nb, sizeof nb[0] * cb);
         memcpy(p->top[d][1], na, sizeof na[0] * ca);
         p->nb[d] = cb;
@@ -257,11 +307,25 @@ static void on_ticker(mds_t *m, uint32_t slot, const xt_md_update_t *u)
         if (m->ch_head[ch] != NIL)
             fan_out(m, ch, xt_md_enc_bbo(m->scratch, CAP, &p->sym[0], p->bbo_seq, u->ts, t));
         touch_throttled(m, slot, XT_CH_BBO);
+        ch = xt_mds_ch(slot, XT_CH_BIN_BBO, XT_TH_LIVE);
+        if (m->ch_head[ch] != NIL)
+            fan_out(m, ch, xt_mdb_enc_bbo(BIN, CAP, slot, 0, p->bbo_seq, u->ts, t));
     }
     uint32_t ch = xt_mds_ch(slot, XT_CH_TICKER, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
         fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], u->ts, t));
     touch_throttled(m, slot, XT_CH_TICKER);
+    ch = xt_mds_ch(slot, XT_CH_BIN_TICKER, XT_TH_LIVE);
+    if (m->ch_head[ch] != NIL)
+        fan_out(m, ch, xt_mdb_enc_ticker(BIN, CAP, slot, 0, xt_md_book_seq(xt_md_find(&m->md, slot)), u->ts, t));
+}
+
+/* A trade to the binary trades channel. */
+static void on_bin_trade(mds_t *m, uint32_t slot, const xt_md_update_t *u)
+{
+    uint32_t ch = xt_mds_ch(slot, XT_CH_BIN_TRADES, XT_TH_LIVE);
+    if (m->ch_head[ch] != NIL)
+        fan_out(m, ch, xt_mdb_enc_trades(BIN, CAP, slot, 0, u->trade, 1));
 }
 
 /* A closed candle or minute goes to the throttled channels at once too: a
@@ -300,6 +364,7 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
         if (m->ch_head[ch] != NIL)
             fan_out(m, ch, xt_md_enc_trades(m->scratch, CAP, &m->pub[slot].sym[0], 0, u->ts, u->trade, 1));
         touch_throttled(m, slot, XT_CH_TRADES);
+        on_bin_trade(m, slot, u);
         break;
     case XT_MDU_KLINE:
         xt_md_history_on_update(m->hist, u);

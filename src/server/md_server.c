@@ -4,7 +4,8 @@
  * accepting, the HTTP upgrade, reading frames and commands, the feed, the
  * timers (md advance, throttle ticks, pings) and the lifecycle. What goes
  * out is built in md_publish.c and queued in md_conn.c. Nothing here ever
- * makes the engine wait.
+ * makes the engine wait. The binary protocol's listener (md.tcp_listen,
+ * docs/md-binary.md) is in this loop too; its connections are md_tcp.c's.
  */
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4, pthread_setname_np */
 #include <arpa/inet.h>
@@ -312,12 +313,17 @@ static void read_conn(mds_t *m, uint32_t c)
     }
 }
 
-static void accept_conns(mds_t *m)
+/* bin: from the binary listener (md_tcp.c takes it from there). */
+static void accept_conns(mds_t *m, uint8_t bin)
 {
     for (;;) {
-        int fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(bin ? m->bin_lfd : m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
+        if (m->free_conn == NIL && bin) {
+            xt_mds_bin_refuse(m, fd);
+            continue;
+        }
         if (m->free_conn == NIL) {
             static const char body[] = "{\"code\":503,\"msg\":\"md.max_connections reached\"}";
             char out[256];
@@ -327,8 +333,8 @@ static void accept_conns(mds_t *m)
             close(fd);
             continue;
         }
-        uint8_t *head = xt_ws_pool_take_buffer(m->wsp);
-        if (!head) { /* cannot happen below md.max_connections, unless memory is short */
+        uint8_t *head = bin ? NULL : xt_ws_pool_take_buffer(m->wsp); /* for the HTTP request head */
+        if (!bin && !head) { /* cannot happen below md.max_connections, unless memory is short */
             close(fd);
             continue;
         }
@@ -348,13 +354,16 @@ static void accept_conns(mds_t *m)
         k->owed = keep.owed;
         k->next_owed = keep.next_owed;
         k->fd = fd;
-        k->in = head;
-        k->state = C_HTTP;
+        k->in = head; /* NULL for a binary connection */
+        k->state = bin ? C_BIN : C_HTTP;
+        k->bin = bin;
         k->subs = NIL;
         k->sec_start = m->now;
         m->n_conns++;
         struct epoll_event ev = {EPOLLIN, {.u64 = c}};
         epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev);
+        if (bin)
+            xt_mds_bin_greet(m, c);
     }
 }
 
@@ -417,6 +426,7 @@ static void timers(mds_t *m)
         xt_mds_throttle_tick(m);
         xt_mds_retry_owed(m);
     }
+    xt_mds_bin_timers(m);
     if (m->now - m->last_ping < (int64_t)m->s->cfg.md_ping_ms * 1000000)
         return;
     m->last_ping = m->now;
@@ -460,15 +470,17 @@ static void *md_main(void *arg)
         int stop = 0;
         for (int i = 0; i < n; i++) {
             uint64_t id = evs[i].data.u64;
-            if (id == EV_LISTEN)
-                accept_conns(m);
+            if (id == EV_LISTEN || id == EV_LISTEN_BIN)
+                accept_conns(m, id == EV_LISTEN_BIN);
             else if (id == EV_FEED || id == EV_STOP) {
                 uint64_t v;
                 ssize_t r = read(id == EV_FEED ? f->efd : m->stop_efd, &v, sizeof v);
                 (void)r;
                 stop |= id == EV_STOP;
             } else if (m->conns[id].state != C_FREE) {
-                if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+                if ((evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && m->conns[id].bin)
+                    xt_mds_bin_read(m, (uint32_t)id);
+                else if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
                     read_conn(m, (uint32_t)id);
                 if (m->conns[id].state != C_FREE && (evs[i].events & EPOLLOUT))
                     xt_mds_mark_dirty(m, (uint32_t)id);
@@ -483,6 +495,7 @@ static void *md_main(void *arg)
     for (uint32_t c = 0; c < m->max_conns; c++)
         if (m->conns[c].state != C_FREE)
             xt_mds_close_with(m, c, XT_WS_CLOSE_GOING_AWAY, "server shutting down");
+    xt_mds_flush_dirty(m); /* what fits the sockets of the CLOSEs and ERRORs queued behind partial messages */
     return NULL;
 }
 
@@ -627,7 +640,7 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     s->mds = m;
     m->s = s;
     xt_hist_init(&m->feed_lag);
-    m->ep = m->lfd = m->stop_efd = -1;
+    m->ep = m->lfd = m->stop_efd = m->bin_lfd = -1;
     m->n_inst = xt_engine_instrument_count(&s->engine);
     xt_md_config_t mc = {s->cfg.engine.max_instruments, s->cfg.md_max_levels, s->cfg.md_tape};
     if (alloc_tables(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m) || load_instruments(m)) {
@@ -646,6 +659,8 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     epoll_ctl(m->ep, EPOLL_CTL_ADD, s->md_feed.efd, &ev);
     ev.data.u64 = EV_STOP;
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->stop_efd, &ev);
+    if (xt_mds_bin_open(m, why, n))
+        return -1;
     s->md_feed.on = 1;
     return 0;
 }
@@ -676,6 +691,7 @@ void xt_md_server_close(xt_server_t *s)
         return;
     xt_md_history_close(m->hist); /* the thread has stopped: what it buffered is written */
     xt_md_destroy(&m->md);
+    xt_mds_bin_close(m);
     if (m->lfd >= 0)
         close(m->lfd);
     if (m->ep >= 0)

@@ -87,7 +87,8 @@ typedef struct xt_server {
     struct xt_md_server *mds;
     pthread_t md_thread;
     int md_started;
-    uint16_t md_port; /* bound (md.listen may ask for port 0) */
+    uint16_t md_port;     /* bound (md.listen may ask for port 0) */
+    uint16_t md_tcp_port; /* bound, when md.tcp_listen is on */
     /* instrument list for logins */
     uint32_t n_instruments;
     uint8_t (*instrument_frames)[XT_LEN_INSTRUMENT];
@@ -122,7 +123,8 @@ uint64_t xt_req_push(xt_server_t *s, const xt_req_t *r);
 /* engine_thread.c: the engine's event sink (sessions, then market data). */
 void xt_server_sink(void *ctx, const xt_event_batch_t *b);
 
-/* md_server.c: the market-data thread and its HTTP/WebSocket port. */
+/* md_server.c: the market-data thread, its HTTP/WebSocket port and its
+ * binary TCP port (md_tcp.c). */
 int xt_md_server_open(xt_server_t *s, char *why, size_t whylen); /* listens; before the engine thread starts */
 int xt_md_server_start(xt_server_t *s);
 void xt_md_server_stop(xt_server_t *s); /* joins */

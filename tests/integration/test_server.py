@@ -67,6 +67,7 @@ class Server:
 
     def start(self, timeout=20):
         cmd = [XT, "serve", "--data", self.data, "--listen", "127.0.0.1:0", "--md-listen", "127.0.0.1:0",
+               "--md-tcp-listen", "127.0.0.1:0",
                *self.args]
         for k, v in self.sets.items():
             cmd += ["--set", f"{k}={v}"]

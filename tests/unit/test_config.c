@@ -710,6 +710,49 @@ static void test_history_keys(void **state)
     round_trip(&c);
 }
 
+/* md.tcp_listen (host:port or off) and md.tcp_heartbeat_ms, set and
+ * printed back. */
+static void test_md_tcp_keys(xt_server_config_t *c)
+{
+    char why[512];
+    xt_config_defaults(c);
+    assert_int_equal(c->md_tcp_on, 1);
+    assert_string_equal(c->md_tcp_host, "127.0.0.1");
+    assert_int_equal(c->md_tcp_port, 9002);
+    assert_int_equal(c->md_tcp_heartbeat_ms, 5000);
+    assert_int_equal(xt_config_set(c, "md.tcp_listen", "off", why, sizeof why), 0);
+    assert_int_equal(c->md_tcp_on, 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    xt_config_print(c, f);
+    fclose(f);
+    assert_non_null(strstr(buf, "\ntcp_listen = off\n"));
+    free(buf);
+    assert_int_not_equal(xt_config_set(c, "md.tcp_listen", "9002", why, sizeof why), 0);
+    assert_non_null(strstr(why, "md.tcp_listen must be host:port"));
+    assert_non_null(strstr(why, "or off"));
+    assert_int_equal(c->md_tcp_on, 0); /* a bad value changes nothing */
+    assert_int_equal(xt_config_set(c, "md.tcp_listen", "*:0", why, sizeof why), 0);
+    assert_int_equal(c->md_tcp_on, 1);
+    assert_string_equal(c->md_tcp_host, "0.0.0.0");
+    assert_int_equal(c->md_tcp_port, 0);
+    assert_int_equal(xt_config_set(c, "md.tcp_listen", "", why, sizeof why), 0);
+    assert_int_equal(c->md_tcp_on, 0);
+    assert_int_equal(xt_config_set(c, "md.tcp_listen", "localhost:9100", why, sizeof why), 0);
+    assert_int_equal(xt_config_set(c, "md.tcp_heartbeat_ms", "250", why, sizeof why), 0);
+    assert_int_equal(c->md_tcp_heartbeat_ms, 250);
+    assert_int_not_equal(xt_config_set(c, "md.tcp_heartbeat_ms", "99", why, sizeof why), 0);
+    assert_int_not_equal(xt_config_set(c, "md.tcp_heartbeat_ms", "60001", why, sizeof why), 0);
+    f = open_memstream(&buf, &len);
+    xt_config_print(c, f);
+    fclose(f);
+    assert_non_null(strstr(buf, "\ntcp_listen = 127.0.0.1:9100\n"));
+    assert_non_null(strstr(buf, "\ntcp_heartbeat_ms = 250\n"));
+    free(buf);
+    xt_config_defaults(c);
+}
+
 static void test_md_keys_and_tz(void **state)
 {
     (void)state;
@@ -729,6 +772,7 @@ static void test_md_keys_and_tz(void **state)
     assert_int_equal(xt_config_set(&c, "md.feed_records", "8192", why, sizeof why), 0);
     assert_int_equal(c.md_feed_records, 8192);
     assert_int_not_equal(xt_config_set(&c, "md.output_limit", "100", why, sizeof why), 0);
+    test_md_tcp_keys(&c);
     static const struct {
         const char *s;
         int ok;

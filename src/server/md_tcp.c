@@ -1,0 +1,401 @@
+/* md_tcp.c - binary market data over TCP (docs/md-binary.md) on the
+ * market-data thread: the md.tcp_listen listener, the greeting (MD_HELLO
+ * and the INSTRUMENT list), reading and answering requests (SUBSCRIBE,
+ * UNSUBSCRIBE, SNAPSHOT, HEARTBEAT), heartbeats and ERROR-then-close.
+ *
+ * Binary connections are slots of the same connection table as the
+ * WebSocket ones (state C_BIN, flag `bin`), under the same
+ * md.max_connections, with the same output queues, message pool,
+ * subscriptions, owed snapshots and slow-consumer handling (md_conn.c,
+ * md_publish.c); their channels are the XT_CH_BIN_* kinds. Public market
+ * data: no login. Frames are parsed by md_cmd_bin.c and built by
+ * md_encode_bin.c; what goes out is raw frames (no WebSocket header). */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): MSG_NOSIGNAL and friends */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/le.h"
+#include "md_bin.h"
+#include "md_internal.h"
+
+/* ---- messages ---------------------------------------------------------------- */
+
+uint32_t xt_mds_msg_raw(mds_t *m, const void *frames, size_t len)
+{
+    uint32_t i = xt_mds_msg_alloc(m, len);
+    if (i == NIL) {
+        m->drops++;
+        return NIL;
+    }
+    memcpy(m->msgs[i].data, frames, len);
+    m->msgs[i].len = (uint32_t)len;
+    return i;
+}
+
+int xt_mds_reply_raw(mds_t *m, uint32_t c, const void *frames, size_t len)
+{
+    uint32_t i = xt_mds_msg_raw(m, frames, len);
+    if (i == NIL)
+        return -1;
+    int rc = xt_mds_enqueue(m, c, i);
+    xt_mds_msg_drop_if_unused(m, i);
+    return rc;
+}
+
+static size_t error_frame(uint8_t f[XT_WIRE_MAX], int code, const char *text)
+{
+    xt_msg_error_t e = {.code = (uint16_t)code};
+    snprintf(e.text, sizeof e.text, "%s", text);
+    return xt_wire_put_error(f, 0, &e);
+}
+
+/* ---- the listener and the greeting ------------------------------------------------ */
+
+/* The INSTRUMENT frames of order entry (s->instrument_frames) in messages
+ * of the medium class, held for good: every greeting queues the same ones. */
+static int build_list(mds_t *m)
+{
+    const uint8_t *frames = m->s->instrument_frames[0];
+    size_t per = (m->msg_bytes[MSG_MEDIUM] - XT_WS_HEADER_MAX) / XT_LEN_INSTRUMENT;
+    uint32_t chunks = (uint32_t)((m->n_inst + per - 1) / per);
+    m->bin_list = calloc(chunks ? chunks : 1, sizeof *m->bin_list);
+    if (!m->bin_list)
+        return -1;
+    for (size_t first = 0; first < m->n_inst; first += per) {
+        size_t k = m->n_inst - first < per ? m->n_inst - first : per;
+        uint32_t g = xt_mds_msg_raw(m, frames + first * XT_LEN_INSTRUMENT, k * XT_LEN_INSTRUMENT);
+        if (g == NIL)
+            return -1;
+        m->msgs[g].refs = 1;
+        m->bin_list[m->n_bin_list++] = g;
+    }
+    return 0;
+}
+
+int xt_mds_bin_open(mds_t *m, char *why, size_t n)
+{
+    const xt_server_config_t *cfg = &m->s->cfg;
+    if (!cfg->md_tcp_on)
+        return 0;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(cfg->md_tcp_port)};
+    inet_pton(AF_INET, cfg->md_tcp_host, &a.sin_addr);
+    m->bin_lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(m->bin_lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (m->bin_lfd < 0 || bind(m->bin_lfd, (struct sockaddr *)&a, sizeof a) || listen(m->bin_lfd, 4096)) {
+        snprintf(why, n, "md.tcp_listen %s:%u: %s", cfg->md_tcp_host, (unsigned)cfg->md_tcp_port, strerror(errno));
+        return -1;
+    }
+    socklen_t al = sizeof a;
+    getsockname(m->bin_lfd, (struct sockaddr *)&a, &al);
+    m->s->md_tcp_port = ntohs(a.sin_port);
+    struct epoll_event ev = {EPOLLIN, {.u64 = EV_LISTEN_BIN}};
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, m->bin_lfd, &ev);
+    if (build_list(m)) {
+        snprintf(why, n, "market data: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void xt_mds_bin_close(mds_t *m)
+{
+    if (m->bin_lfd >= 0)
+        close(m->bin_lfd);
+    m->bin_lfd = -1;
+    free(m->bin_list);
+    m->bin_list = NULL;
+}
+
+void xt_mds_bin_refuse(mds_t *m, int fd)
+{
+    uint8_t f[XT_WIRE_MAX];
+    size_t n = error_frame(f, XT_ERR_TOO_MANY_CONNECTIONS, "md.max_connections reached");
+    ssize_t w = send(fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
+    (void)m;
+    close(fd);
+}
+
+void xt_mds_bin_greet(mds_t *m, uint32_t c)
+{
+    const xt_server_config_t *cfg = &m->s->cfg;
+    mconn_t *k = &m->conns[c];
+    k->last_in = k->last_out = m->now;
+    if (c >= m->bin_hi)
+        m->bin_hi = c + 1;
+    uint8_t f[XT_MDB_LEN_HELLO];
+    xt_mdb_hello_t h = {cfg->md_tcp_heartbeat_ms, m->n_inst, cfg->md_max_subscriptions, cfg->md_messages_per_s, m->now};
+    int rc = xt_mds_reply_raw(m, c, f, xt_mdb_enc_hello(f, &h));
+    for (uint32_t i = 0; i < m->n_bin_list && rc == 0; i++)
+        rc = xt_mds_enqueue(m, c, m->bin_list[i]);
+    if (rc != 0)
+        xt_mds_close_with(m, c, XT_ERR_TOO_MANY_CONNECTIONS, "server busy: no buffer for the greeting");
+}
+
+/* ---- requests ---------------------------------------------------------------------- */
+
+static void answer(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r)
+{
+    uint8_t f[XT_MDB_LEN_ACK];
+    xt_mds_reply_raw(m, c, f, xt_mdb_enc_ack(f, type, r));
+}
+
+static int reject(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r, uint16_t reason, const char *text)
+{
+    uint8_t f[XT_MDB_LEN_REJECT];
+    xt_mds_reply_raw(m, c, f, xt_mdb_enc_reject(f, type, r, reason, text));
+    return -1;
+}
+
+/* The channels a request names (at most 4), or -1 after a REJECT. */
+static int resolve(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r, uint32_t chs[4])
+{
+    static const struct {
+        uint8_t bit;
+        int kind;
+    } other[] = {
+        {XT_MDB_CH_TRADES, XT_CH_BIN_TRADES}, {XT_MDB_CH_TICKER, XT_CH_BIN_TICKER}, {XT_MDB_CH_BBO, XT_CH_BIN_BBO}};
+    int depth = r->depth == 0    ? XT_CH_BIN_DEPTH
+                : r->depth == 5  ? XT_CH_BIN_DEPTH5
+                : r->depth == 10 ? XT_CH_BIN_DEPTH10
+                : r->depth == 20 ? XT_CH_BIN_DEPTH20
+                                 : -1;
+    if (r->instrument >= m->n_inst)
+        return reject(m, c, type, r, XT_MDB_R_UNKNOWN_INSTRUMENT, "unknown instrument id");
+    if (r->channels == 0 || (r->channels & ~XT_MDB_CH_ALL))
+        return reject(m, c, type, r, XT_MDB_R_BAD_CHANNELS, "channels: 1 depth, 2 trades, 4 ticker, 8 bbo");
+    if ((r->channels & XT_MDB_CH_DEPTH) && depth < 0)
+        return reject(m, c, type, r, XT_MDB_R_BAD_DEPTH, "depth must be 0 (whole book), 5, 10 or 20");
+    int n = 0;
+    if (r->channels & XT_MDB_CH_DEPTH)
+        chs[n++] = xt_mds_ch(r->instrument, depth, XT_TH_LIVE);
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        if (r->channels & other[i].bit)
+            chs[n++] = xt_mds_ch(r->instrument, other[i].kind, XT_TH_LIVE);
+    return n;
+}
+
+/* All or nothing; then the ACK, then a snapshot of each channel (owed:
+ * its updates wait for it). */
+static void subscribe(mds_t *m, uint32_t c, const xt_mdb_request_t *r, const uint32_t *chs, int n)
+{
+    uint32_t fresh = 0, added[4], na = 0;
+    for (int i = 0; i < n; i++)
+        fresh += xt_mds_find_sub(m, c, chs[i]) == NIL;
+    if (m->conns[c].n_subs + fresh > m->s->cfg.md_max_subscriptions) {
+        reject(m, c, XT_MDB_SUBSCRIBE, r, XT_MDB_R_TOO_MANY_SUBSCRIPTIONS, "over md.max_subscriptions");
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        if (xt_mds_find_sub(m, c, chs[i]) != NIL)
+            continue;
+        if (xt_mds_subscribe(m, c, chs[i]) == NIL) {
+            while (na-- > 0)
+                xt_mds_unsubscribe(m, c, added[na]);
+            reject(m, c, XT_MDB_SUBSCRIBE, r, XT_MDB_R_SERVER_FULL, "the server's subscription table is full");
+            return;
+        }
+        added[na++] = chs[i];
+    }
+    answer(m, c, XT_MDB_SUBSCRIBE, r);
+    for (int i = 0; i < n; i++)
+        xt_mds_owe_snapshot(m, xt_mds_find_sub(m, c, chs[i]));
+}
+
+/* ACK, then each channel's snapshot: owed when subscribed, sent now when
+ * not (a REJECT BUSY follows if no buffer is free). */
+static void snapshot(mds_t *m, uint32_t c, const xt_mdb_request_t *r, const uint32_t *chs, int n)
+{
+    answer(m, c, XT_MDB_SNAPSHOT, r);
+    for (int i = 0; i < n; i++) {
+        uint32_t sub = xt_mds_find_sub(m, c, chs[i]);
+        if (sub != NIL) {
+            xt_mds_owe_snapshot(m, sub);
+        } else if (xt_mds_send_snapshot(m, c, chs[i]) != 0) {
+            reject(m, c, XT_MDB_SNAPSHOT, r, XT_MDB_R_BUSY, "server busy: snapshot not sent, try again");
+            return;
+        }
+    }
+}
+
+static void on_frame(mds_t *m, uint32_t c, const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    mconn_t *k = &m->conns[c];
+    if (h->type == XT_MSG_HEARTBEAT)
+        return; /* it was input: last_in is set */
+    xt_mdb_request_t r;
+    uint32_t chs[4];
+    xt_mdb_get_request(f, &r);
+    if (m->now - k->sec_start >= 1000000000) {
+        k->sec_start = m->now;
+        k->msgs_this_sec = 0;
+    }
+    if (++k->msgs_this_sec > m->s->cfg.md_messages_per_s) {
+        reject(m, c, h->type, &r, XT_MDB_R_RATE_LIMIT, "over md.messages_per_s requests this second");
+        return;
+    }
+    int n = resolve(m, c, h->type, &r, chs);
+    if (n < 0)
+        return;
+    if (h->type == XT_MDB_SUBSCRIBE) {
+        subscribe(m, c, &r, chs, n);
+    } else if (h->type == XT_MDB_UNSUBSCRIBE) {
+        for (int i = 0; i < n; i++)
+            xt_mds_unsubscribe(m, c, chs[i]);
+        answer(m, c, XT_MDB_UNSUBSCRIBE, &r);
+    } else {
+        snapshot(m, c, &r, chs, n);
+    }
+}
+
+/* ---- input ------------------------------------------------------------------------- */
+
+static void bad_frame(mds_t *m, uint32_t c, int code, const uint8_t *f)
+{
+    char text[64];
+    if (code == XT_ERR_UNKNOWN_TYPE)
+        snprintf(text, sizeof text, "unknown message type 0x%02x", f[2]);
+    else if (code == XT_ERR_FRAME_TOO_LARGE)
+        snprintf(text, sizeof text, "frame of %u bytes: at most %d here", (unsigned)xt_get16(f), XT_MDB_IN_MAX);
+    else
+        snprintf(text, sizeof text, "malformed frame: bad length or reserved bytes");
+    xt_mds_close_with(m, c, (uint16_t)code, text);
+}
+
+/* Frames what arrived: n bytes at p behind the part of a frame kept from
+ * the last read (k->in, under XT_MDB_IN_MAX bytes; any longer is refused by
+ * xt_mdb_frame before it is whole). The part left at the end is kept in a
+ * buffer of the shared pool, held only while there is one, so an idle
+ * connection holds none. Returns 0, or -1 once the connection is closing or
+ * closed. */
+static int feed(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
+{
+    mconn_t *k = &m->conns[c];
+    uint8_t buf[XT_MDB_IN_MAX + 4096];
+    assert(k->in_len < XT_MDB_IN_MAX && n <= sizeof buf - XT_MDB_IN_MAX);
+    size_t len = k->in_len;
+    if (len)
+        memcpy(buf, k->in, len);
+    memcpy(buf + len, p, n);
+    len += n;
+    size_t off = 0;
+    for (;;) {
+        xt_wire_hdr_t h;
+        int r = xt_mdb_frame(buf + off, len - off, &h);
+        if (r < 0) {
+            bad_frame(m, c, -r, buf + off);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        on_frame(m, c, buf + off, &h);
+        off += (size_t)r;
+        if (k->state != C_BIN)
+            return -1;
+    }
+    k->in_len = (uint32_t)(len - off);
+    if (k->in_len == 0) {
+        xt_ws_pool_give_buffer(m->wsp, k->in);
+        k->in = NULL;
+        return 0;
+    }
+    if (!k->in && !(k->in = xt_ws_pool_take_buffer(m->wsp))) { /* only when memory is short */
+        xt_mds_bin_close_with(m, c, XT_ERR_TOO_MANY_CONNECTIONS, "server busy: no read buffer");
+        return -1;
+    }
+    memcpy(k->in, buf + off, k->in_len);
+    return 0;
+}
+
+void xt_mds_bin_read(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    for (int rounds = 0; rounds < 4 && k->state != C_FREE; rounds++) {
+        uint8_t buf[4096]; /* feed() takes at most this much at once */
+        ssize_t n = read(k->fd, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            xt_mds_close(m, c);
+            return;
+        }
+        if (n < 0 || k->state != C_BIN) /* closing: what the client sends is ignored */
+            return;
+        k->last_in = m->now;
+        if (feed(m, c, buf, (size_t)n) != 0 || (size_t)n < sizeof buf)
+            return;
+    }
+}
+
+/* ---- heartbeats and closing ---------------------------------------------------------- */
+
+/* A HEARTBEAT to each connection that had nothing queued for
+ * md.tcp_heartbeat_ms; a client silent for three of them is closed. Runs
+ * every quarter interval (at the loop's 100 ms at the longest). */
+void xt_mds_bin_timers(mds_t *m)
+{
+    int64_t hb = (int64_t)m->s->cfg.md_tcp_heartbeat_ms * 1000000;
+    if (m->bin_lfd < 0 || m->now - m->bin_last_scan < hb / 4)
+        return;
+    m->bin_last_scan = m->now;
+    uint32_t g = NIL;
+    for (uint32_t c = 0; c < m->bin_hi; c++) {
+        mconn_t *k = &m->conns[c];
+        if (k->state != C_BIN)
+            continue;
+        if (m->now - k->last_in > 3 * hb) {
+            xt_mds_close_with(m, c, XT_ERR_HEARTBEAT_TIMEOUT, "nothing received for three heartbeat intervals");
+            continue;
+        }
+        if (m->now - k->last_out < hb)
+            continue;
+        if (g == NIL) {
+            uint8_t f[XT_WIRE_HDR];
+            g = xt_mds_msg_raw(m, f, xt_wire_put_header(f, XT_MSG_SERVER_HEARTBEAT, 0, 0));
+        }
+        if (g != NIL)
+            xt_mds_enqueue(m, c, g); /* over its limit: it is busy, not idle */
+    }
+    xt_mds_msg_drop_if_unused(m, g);
+}
+
+void xt_mds_bin_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
+{
+    mconn_t *k = &m->conns[c];
+    uint8_t f[XT_WIRE_MAX];
+    if (k->state != C_BIN) { /* closing already */
+        xt_mds_close(m, c);
+        return;
+    }
+    int err = code == XT_WS_CLOSE_GOING_AWAY ? XT_ERR_SHUTDOWN
+              : code == XT_WS_CLOSE_POLICY   ? XT_ERR_SLOW_CONSUMER
+                                             : code;
+    size_t n = error_frame(f, err, reason), off = 0;
+    if (k->qn == 0) {
+        ssize_t w = send(k->fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w == (ssize_t)n) {
+            xt_mds_close(m, c);
+            return;
+        }
+        off = w > 0 ? (size_t)w : 0;
+    }
+    /* Behind the rest of a message partly on the wire, the ERROR is
+     * queued; the socket is closed once it is out (flush_conn), or at the
+     * next ping round for a client that does not read (md_server.c). */
+    xt_mds_unsubscribe_all(m, c);
+    xt_mds_drop_queue(m, c);
+    k->pong_due = 0;
+    k->state = C_CLOSING;
+    uint32_t g = xt_mds_msg_raw(m, f + off, n - off);
+    if (g == NIL || xt_mds_enqueue(m, c, g) != 0) {
+        xt_mds_msg_drop_if_unused(m, g);
+        xt_mds_close(m, c);
+    }
+}
