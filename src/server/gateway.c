@@ -8,9 +8,12 @@
  * REJECTED. Released outlog messages are routed to their session's
  * connection. Output goes through per-connection chains of pooled chunks,
  * flushed with writev once per loop iteration: many messages, one syscall.
+ * Input is read into one buffer all connections share; a connection keeps
+ * only a partial frame (under 128 bytes) between reads.
  */
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -480,12 +483,40 @@ static void on_frame(xt_server_t *s, uint32_t i, const uint8_t *f, const xt_wire
         xt__gw_error(s, i, XT_ERR_UNKNOWN_TYPE, "not a client message type");
 }
 
+/* Handles the whole frames in b[0..len); returns the bytes used. */
+static size_t on_bytes(xt_server_t *s, uint32_t i, const uint8_t *b, size_t len, int64_t now)
+{
+    const xt_gw_conn_t *c = &s->gw->conns[i];
+    size_t at = 0;
+    while (c->state == C_HELLO || c->state == C_LOGIN_WAIT || c->state == C_LIVE) {
+        xt_wire_hdr_t h;
+        int n = xt_wire_frame(b + at, len - at, s->cfg.max_frame, &h);
+        if (n == 0)
+            break;
+        if (n < 0 || h.flags != 0 || (h.type & 0x80)) {
+            int code = n < 0 ? -n : (h.type & 0x80) ? XT_ERR_UNKNOWN_TYPE : XT_ERR_MALFORMED;
+            xt__gw_error(s, i, code, n < 0 ? xt_wire_error_name(code) : "bad flags or direction");
+            break;
+        }
+        on_frame(s, i, b + at, &h, now);
+        at += (size_t)n;
+    }
+    return at;
+}
+
+/* Reads into the shared buffer, behind the partial frame the connection
+ * kept; only a partial frame is kept again. xt_wire_frame rejects a frame
+ * whose length is not its type's as soon as 3 bytes are there, so what
+ * waits for more bytes is always shorter than XT_WIRE_MAX. */
 static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
+    uint8_t *b = g->rbuf;
     for (;;) {
-        ssize_t n = read(c->fd, c->in + c->inlen, XT_GW_INBUF - c->inlen);
+        size_t have = c->inlen;
+        memcpy(b, c->in, have);
+        ssize_t n = read(c->fd, b + have, XT_GW_RBUF);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             close_conn(s, i, 1);
             return;
@@ -493,26 +524,15 @@ static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
         if (n < 0)
             return;
         c->last_recv = now;
-        c->inlen += (uint16_t)n;
-        size_t at = 0;
-        while (c->state == C_HELLO || c->state == C_LOGIN_WAIT || c->state == C_LIVE) {
-            xt_wire_hdr_t h;
-            int len = xt_wire_frame(c->in + at, c->inlen - at, s->cfg.max_frame, &h);
-            if (len == 0)
-                break;
-            if (len < 0 || h.flags != 0 || (h.type & 0x80)) {
-                int code = len < 0 ? -len : (h.type & 0x80) ? XT_ERR_UNKNOWN_TYPE : XT_ERR_MALFORMED;
-                xt__gw_error(s, i, code, len < 0 ? xt_wire_error_name(code) : "bad flags or direction");
-                break;
-            }
-            on_frame(s, i, c->in + at, &h, now);
-            at += (size_t)len;
-        }
-        memmove(c->in, c->in + at, c->inlen - at);
-        c->inlen -= (uint16_t)at;
-        if (c->state == C_CLOSING)
+        size_t len = have + (size_t)n, at = on_bytes(s, i, b, len, now);
+        if (c->state == C_CLOSING) {
+            c->inlen = 0;
             return;
-        if ((size_t)n < XT_GW_INBUF / 2)
+        }
+        assert(len - at < sizeof c->in);
+        memcpy(c->in, b + at, len - at);
+        c->inlen = (uint16_t)(len - at);
+        if ((size_t)n < XT_GW_RBUF / 2)
             return;
     }
 }
@@ -653,12 +673,13 @@ int xt_gateway_init(xt_server_t *s)
     g->ip_mask -= 1;
     g->waiting = calloc(g->max_conns, sizeof *g->waiting);
     g->resuming = calloc(g->max_conns, sizeof *g->resuming);
+    g->rbuf = malloc(XT_WIRE_MAX + XT_GW_RBUF);
     /* Output pool: two chunks per allowed connection, at least 8,192 (128
      * MiB of address space, touched only as far as it is ever used). */
     g->n_chunks = g->max_conns * 2 > 8192 ? g->max_conns * 2 : 8192;
     g->chunks = calloc(g->n_chunks, sizeof *g->chunks);
-    if (!g->conns || !g->free_next || !g->waiting || !g->resuming || !g->chunks || !g->ip_keys || !g->ip_counts ||
-        !g->ip_used || xt__gw_sessions_init(s, xt_mono_ns()) != 0)
+    if (!g->conns || !g->free_next || !g->waiting || !g->resuming || !g->rbuf || !g->chunks || !g->ip_keys ||
+        !g->ip_counts || !g->ip_used || xt__gw_sessions_init(s, xt_mono_ns()) != 0)
         return -1;
     for (uint32_t i = 0; i < g->max_conns; i++)
         g->free_next[i] = i + 1 < g->max_conns ? i + 1 : XT_NIL;
@@ -780,6 +801,7 @@ void xt_gateway_destroy(xt_server_t *s)
     free(g->chunks);
     free(g->waiting);
     free(g->resuming);
+    free(g->rbuf);
     free(g->conns);
     free(g->free_next);
     free(g->ip_keys);

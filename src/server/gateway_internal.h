@@ -17,7 +17,7 @@
 #include "server.h"
 
 #define XT_GW_CHUNK 16384
-#define XT_GW_INBUF 4096
+#define XT_GW_RBUF 65536 /* the read buffer all connections share */
 #define XT_GW_SWEEP 4096 /* sessions the lifecycle sweep looks at per timer tick */
 
 typedef struct xt_gw_chunk {
@@ -35,8 +35,8 @@ typedef struct xt_gw_conn {
     int fd;
     uint8_t state;
     uint8_t cod;
-    uint16_t inlen;
-    uint32_t sess; /* gateway session index, XT_NIL before login */
+    uint16_t inlen; /* bytes of a partial frame kept in `in` */
+    uint32_t sess;  /* gateway session index, XT_NIL before login */
     uint32_t ip;
     uint32_t heartbeat_ms;
     int64_t opened, last_recv, last_send;
@@ -49,10 +49,10 @@ typedef struct xt_gw_conn {
     uint8_t unlimited; /* the final ERROR: past output_limit */
     uint8_t resuming;  /* the resume cursor below is still behind the live stream */
     uint32_t next_dirty;
-    uint64_t rs_pos;    /* resume: the next outlog position to read */
-    uint64_t rs_seq;    /* resume: the last sequenced number queued */
-    uint64_t login_pos; /* routing position at login: engine answers from here on are this connection's */
-    uint8_t in[XT_GW_INBUF];
+    uint64_t rs_pos;         /* resume: the next outlog position to read */
+    uint64_t rs_seq;         /* resume: the last sequenced number queued */
+    uint64_t login_pos;      /* routing position at login: engine answers from here on are this connection's */
+    uint8_t in[XT_WIRE_MAX]; /* a partial frame (always shorter than its type's length) */
 } xt_gw_conn_t;
 
 typedef struct xt_gw_sess {
@@ -85,6 +85,7 @@ typedef struct xt_gateway {
     uint32_t *pending_cod; /* sessions whose cancel-on-disconnect waits for ring space */
     uint32_t *waiting;     /* connections in C_LOGIN_WAIT */
     uint32_t *resuming;    /* connections with a resume in progress */
+    uint8_t *rbuf;         /* XT_WIRE_MAX + XT_GW_RBUF: a kept partial frame, then what read() returns */
     uint64_t answered;     /* requests below this ticket have their answers routed */
     int ep, sfd;
     uint32_t max_conns, n_conns, free_head;
