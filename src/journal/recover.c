@@ -80,6 +80,27 @@ static int cut_tail(xt_io_t *io, const char *dir, const xt_wal_reader_t *r, xt_r
     return rc;
 }
 
+/* Moves e to the capacities of the segment r reads, once they are bounded
+ * (they size the engine). Returns 0 or an error with rep->why. */
+static int take_caps(xt_engine_t *e, const xt_engine_config_t *cfg, const xt_wal_reader_t *r, xt_recovery_t *rep)
+{
+    xt_caps_t now = xt_caps_of(e);
+    if (xt_caps_equal(&now, &r->caps))
+        return 0;
+    char cwhy[256];
+    int rc = xt_caps_check(&r->caps, cfg, xt_caps_mem_limit(), cwhy, sizeof cwhy);
+    if (rc) {
+        snprintf(rep->why, sizeof rep->why, "%s: %.200s", r->path, cwhy);
+        return rc;
+    }
+    if ((rc = xt_caps_convert(e, &r->caps)) != 0) {
+        snprintf(rep->why, sizeof rep->why, "%s: cannot take on the capacities it records: %s", r->path,
+                 xt_strerror(rc));
+        return rc == XT_ECAPACITY ? XT_ECORRUPT : rc;
+    }
+    return 0;
+}
+
 /* Applies every record after the snapshot. */
 static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_engine_t *e, const xt_snap_ext_t *ext,
                   int fix_tail, xt_recovery_t *rep)
@@ -103,19 +124,8 @@ static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, x
         rc = 0;                  /* 1: a record */
         if (r.seg != seg_seen) { /* a new segment: replay with its capacities */
             seg_seen = r.seg;
-            xt_caps_t now = xt_caps_of(e);
-            char cwhy[256];
-            if (!xt_caps_equal(&now, &r.caps) &&
-                (rc = xt_caps_check(&r.caps, cfg, xt_caps_mem_limit(), cwhy, sizeof cwhy)) != 0) {
-                snprintf(rep->why, sizeof rep->why, "%s: %.200s", r.path, cwhy); /* they would size the engine */
+            if ((rc = take_caps(e, cfg, &r, rep)) != 0)
                 break;
-            }
-            if (!xt_caps_equal(&now, &r.caps) && (rc = xt_caps_convert(e, &r.caps)) != 0) {
-                snprintf(rep->why, sizeof rep->why, "%s: cannot take on the capacities it records: %s", r.path,
-                         xt_strerror(rc));
-                rc = rc == XT_ECAPACITY ? XT_ECORRUPT : rc;
-                break;
-            }
         }
         if (ext)
             ext->on_cmd(ext->ctx, &cmd);

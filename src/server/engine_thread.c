@@ -234,13 +234,17 @@ static void on_status(xt_server_t *s, const xt_req_t *r)
 }
 
 /* The gateway found the session gone (docs/protocol.md#session-lifecycle).
- * Without open orders it is forgotten - journaled, so that recovery
- * forgets it at the same point - else kept. Either way the gateway gets
- * the answer in the outlog, in order with the session's messages. */
+ * Without open orders, and with no message made since the last one the
+ * gateway had routed (r->clordid: say, a mass cancel of the account that
+ * was ahead in the ring cancelled its orders), it is forgotten - journaled,
+ * so that recovery forgets it at the same point - else kept. Either way the
+ * gateway gets the answer in the outlog, in order with the session's
+ * messages. */
 static void on_session_end(xt_server_t *s, const xt_req_t *r)
 {
     uint32_t i = xt_sessions_find(&s->sessions, r->account, r->session);
-    if (i != XT_NIL && s->sessions.sess[i].n_open == 0) {
+    const xt_sess_t *x = i == XT_NIL ? NULL : &s->sessions.sess[i];
+    if (x && x->n_open == 0 && x->next_seq - 1 == r->clordid) {
         xt_cmd_t c = {.type = XT_CMD_SESSION_END};
         c.u.session_end = (xt_session_end_t){r->account, r->session};
         submit(s, NULL, &c);

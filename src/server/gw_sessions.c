@@ -155,7 +155,7 @@ void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now)
     int expired = now - x->gone_ns >= (int64_t)s->cfg.session_expiry_s * 1000000000 && aged_out(s, x);
     if (!logged_out && !expired)
         return;
-    xt_req_t r = {.kind = XT_REQ_SESSION_END, .account = x->account, .session = x->number};
+    xt_req_t r = {.kind = XT_REQ_SESSION_END, .account = x->account, .session = x->number, .clordid = x->last_seq};
     uint64_t ticket = xt_req_push(s, &r);
     if (!ticket)
         return; /* the ring is full: a later sweep asks again */

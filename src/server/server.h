@@ -48,7 +48,8 @@ typedef struct xt_req {
     uint32_t conn;
     uint32_t account, session;
     uint32_t instrument;
-    uint64_t clordid; /* NEW/CANCEL/AMEND: the client order id; MASS_CANCEL/STATUS: the request_id */
+    uint64_t clordid; /* NEW/CANCEL/AMEND: the client order id; MASS_CANCEL/STATUS: the request_id;
+                         SESSION_END: the session's last sequence number the gateway has routed */
     uint64_t orig_clordid;
     int64_t order_id, price, qty;
 } xt_req_t;

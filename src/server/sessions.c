@@ -4,13 +4,16 @@
  * Snapshot extension layout (little-endian), docs/journal-format.md:
  *   0  u32 magic "XTSE", 4 u32 version 1, 8 u32 sessions, 12 u32 refs,
  *   16 u64 outlog head, 24 u64 first position kept, 32 u64 messages made
- *   sessions, 32 bytes each: account u32, number u32, next_seq u64,
- *     last_clordid u64, last_pos1 u64
+ *   sessions (the live ones, in table order), 32 bytes each: account u32,
+ *     number u32, next_seq u64, last_clordid u64, last_pos1 u64
  *   open orders, 24 bytes each, per session in its list order: order_id i64,
- *     clordid u64, session index u32, zero u32
+ *     clordid u64, session (its place in the list above) u32, zero u32
  *   outlog slots from the first kept position to head, 112 bytes each:
  *     prev1 u64, account u32, session u32, conn u32, len u16, flags u8,
  *     zero u8, frame 88 bytes
+ * Every count is checked against this process's capacities (XT_ELIMIT,
+ * naming the setting) and against the extension's length before it is
+ * used.
  */
 #include "sessions.h"
 

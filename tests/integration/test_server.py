@@ -1383,6 +1383,29 @@ def test_logout_ends_session():
 
 
 @test
+def test_session_end_after_late_messages():
+    """A session is not forgotten when the engine made messages for it after
+    the gateway found it gone: here a mass cancel from another session of
+    the account, queued ahead of the end, cancels the logged-out session's
+    order - its CANCELED stays resumable."""
+    srv = Server(sets={"debug.engine_delay_us": 300000})
+    S = login(srv.port, 1001, 7)
+    btc = S.inst["BTC-USDT"]
+    o = S.place(btc, BUY, 1000, 1)
+    T = login(srv.port, 1001, 8)
+    T.status(order_id=o.order_id)           # the engine takes a batch, then sleeps 300 ms
+    time.sleep(0.05)
+    rid = T.mass_cancel()                   # queued while it sleeps ...
+    time.sleep(0.02)
+    S.logout()                              # ... and so is the end of session 7, behind it
+    S.expect(LOGOUT_ACK)
+    T.expect(MASS_CANCEL_ACK, request_id=rid, timeout=5)
+    m, S2 = try_login(srv.port, 1001, 7, resume_from=2)
+    expect_type(m, LOGIN_ACCEPTED, next_seq=3, resume_from=2)
+    expect_type(S2.wait(lambda m: m.sequenced), CANCELED, seq=2, order_id=o.order_id, reason=R["USER"])
+
+
+@test
 def test_session_expiry():
     """A disconnected session is forgotten server.session_expiry_s after it
     closed - but only once its messages have left the resume window and it
