@@ -34,7 +34,9 @@ wait_line() { # file pattern
 
 start_server() {
     rm -rf "$DATA/srv"
-    "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 --md-tcp-listen off >"$DATA/serve.log" 2>&1 &
+    # 10,000 idle sessions over the 4 demo accounts: past the default per-account limit of 256
+    "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 --md-tcp-listen off \
+        --set server.max_sessions_per_account=65536 >"$DATA/serve.log" 2>&1 &
     SPID=$!
     wait_line "$DATA/serve.log" "ready:"
 }

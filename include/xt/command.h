@@ -22,10 +22,11 @@ extern "C" {
 #endif
 
 typedef enum xt_cmd_type {
-    XT_CMD_INSTRUMENT = 1, /* define an instrument */
-    XT_CMD_NEW = 2,        /* new order */
-    XT_CMD_CANCEL = 3,     /* cancel a resting order */
-    XT_CMD_AMEND = 4,      /* change a resting order's price and/or quantity */
+    XT_CMD_INSTRUMENT = 1,  /* define an instrument */
+    XT_CMD_NEW = 2,         /* new order */
+    XT_CMD_CANCEL = 3,      /* cancel a resting order */
+    XT_CMD_AMEND = 4,       /* change a resting order's price and/or quantity */
+    XT_CMD_SESSION_END = 5, /* a gateway session ends (no effect on the books) */
 } xt_cmd_type_t;
 
 /* Optional fields of an instrument definition. */
@@ -78,6 +79,15 @@ typedef struct xt_order_amend {
     int64_t qty;
 } xt_order_amend_t;
 
+/* The end of a gateway session (account, session number > 0): the core
+ * only takes its sequence number and emits an empty event batch; a gateway
+ * forgets the session when it is applied (docs/protocol.md, session
+ * lifecycle). Journaled like any command, so recovery forgets it too. */
+typedef struct xt_session_end {
+    uint32_t account;
+    uint32_t session;
+} xt_session_end_t;
+
 typedef struct xt_cmd {
     uint8_t type; /* xt_cmd_type_t */
     uint64_t seq;
@@ -93,6 +103,7 @@ typedef struct xt_cmd {
         xt_order_new_t new_order;
         xt_order_cancel_t cancel;
         xt_order_amend_t amend;
+        xt_session_end_t session_end;
     } u;
 } xt_cmd_t;
 

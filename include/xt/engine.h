@@ -73,6 +73,10 @@ void xt_engine_config_default(xt_engine_config_t *cfg);
  * no destroy (destroy is harmless, though). */
 int xt_engine_init(xt_engine_t *e, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx);
 
+/* The bytes xt_engine_init allocates for the capacities in cfg (NULL:
+ * defaults), or UINT64_MAX when init would refuse them (XT_EINVAL). */
+uint64_t xt_engine_footprint(const xt_engine_config_t *cfg);
+
 /* Replaces the event sink (e.g. after recovery, to stop discarding). */
 void xt_engine_set_sink(xt_engine_t *e, xt_sink_fn sink, void *ctx);
 
@@ -85,7 +89,10 @@ void xt_engine_destroy(xt_engine_t *e);
  * and emitted nothing, when the command is malformed:
  *   XT_ESEQ      cmd->seq <= the last applied sequence number
  *   XT_EINVAL    unknown command type or enum value, id <= 0, account 0,
- *                an invalid instrument definition
+ *                an invalid instrument definition, SESSION_END with a
+ *                session 0
+ * (SESSION_END changes nothing but the last sequence number and emits an
+ * empty batch: it is gateway bookkeeping kept in the journal.)
  *   XT_EEXIST    INSTRUMENT: the symbol is already defined
  *   XT_ECAPACITY INSTRUMENT: max_instruments reached
  * A malformed command does not consume its sequence number. */

@@ -26,6 +26,7 @@ enum {
     XT_ETORN = -10010,     /* a journal ends in an incomplete (torn) record */
     XT_EFAILED = -10011,   /* the journal failed closed after a write error */
     XT_ELOCKED = -10012,   /* the data directory is in use by another process */
+    XT_ELIMIT = -10013,    /* a count or capacity read from a file exceeds what this process is set up for */
 };
 
 /* Returns a static, human-readable name for `code` (an XT_E* code or

@@ -107,13 +107,14 @@ enum {
     XT_LR_BAD_VERSION = 1,
     XT_LR_UNKNOWN_KEY = 2, /* no such key id for this account */
     XT_LR_BAD_SIGNATURE = 3,
-    XT_LR_CLOCK_SKEW = 4,     /* timestamp outside the server's window */
-    XT_LR_RESUME_TOO_OLD = 5, /* resume_from is older than the retention window */
-    XT_LR_RESUME_AHEAD = 6,   /* resume_from is beyond the next sequence number */
-    XT_LR_TOO_MANY_SESSIONS = 7,
+    XT_LR_CLOCK_SKEW = 4,        /* timestamp outside the server's window */
+    XT_LR_RESUME_TOO_OLD = 5,    /* resume_from is older than the retention window */
+    XT_LR_RESUME_AHEAD = 6,      /* resume_from is beyond the next sequence number */
+    XT_LR_TOO_MANY_SESSIONS = 7, /* the server's session table is full (server.max_sessions) */
     XT_LR_SHUTTING_DOWN = 8,
     XT_LR_ALREADY_LOGGED_IN = 9, /* a second LOGIN on one connection */
     XT_LR_BAD_FIELD = 10,        /* session 0, heartbeat out of range, ... */
+    XT_LR_SESSION_LIMIT = 11,    /* a new session beyond server.max_sessions_per_account */
 };
 
 /* ERROR codes: the server closes the connection after sending one. */

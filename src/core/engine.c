@@ -35,30 +35,52 @@ static void *alloc_lines(size_t n, size_t size)
     return aligned_alloc(64, bytes ? bytes : 64);
 }
 
+/* cfg with the defaults filled in; 0, or XT_EINVAL for a capacity beyond
+ * the limits. */
+static int effective(const xt_engine_config_t *cfg, xt_engine_config_t *c)
+{
+    xt_engine_config_default(c);
+    if (cfg) {
+        if (cfg->max_orders)
+            c->max_orders = cfg->max_orders;
+        if (cfg->max_levels)
+            c->max_levels = cfg->max_levels;
+        if (cfg->max_instruments)
+            c->max_instruments = cfg->max_instruments;
+        c->max_ladder_nodes = cfg->max_ladder_nodes;
+        c->no_book_events = cfg->no_book_events;
+        c->prefault = cfg->prefault;
+    }
+    if (c->max_ladder_nodes == 0) {
+        uint64_t n = (uint64_t)c->max_levels + 16u * (uint64_t)c->max_instruments + 64u;
+        c->max_ladder_nodes = n > LIMIT_MAX_OBJECTS ? LIMIT_MAX_OBJECTS : (uint32_t)n;
+    }
+    if (c->max_orders > LIMIT_MAX_ORDERS || c->max_levels > LIMIT_MAX_OBJECTS ||
+        c->max_ladder_nodes > LIMIT_MAX_OBJECTS || c->max_instruments > (1u << 24))
+        return XT_EINVAL;
+    return 0;
+}
+
+uint64_t xt_engine_footprint(const xt_engine_config_t *cfg)
+{
+    xt_engine_config_t c;
+    if (effective(cfg, &c) != 0)
+        return UINT64_MAX;
+    return (uint64_t)c.max_orders * sizeof(xt__order_t) + (uint64_t)c.max_levels * sizeof(xt__level_t) +
+           (uint64_t)c.max_ladder_nodes * sizeof(xt__node_t) +
+           pow2_at_least(2 * (uint64_t)c.max_orders) * sizeof(xt__islot_t) +
+           (uint64_t)c.max_instruments * sizeof(xt__instrument_t) +
+           pow2_at_least(2 * (uint64_t)c.max_instruments) * sizeof(uint32_t) +
+           (uint64_t)XT_EVENT_BATCH_MAX * sizeof(xt_event_t);
+}
+
 int xt_engine_init(xt_engine_t *e, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx)
 {
     memset(e, 0, sizeof *e);
     if (sink == NULL)
         return XT_EINVAL;
     xt_engine_config_t c;
-    xt_engine_config_default(&c);
-    if (cfg) {
-        if (cfg->max_orders)
-            c.max_orders = cfg->max_orders;
-        if (cfg->max_levels)
-            c.max_levels = cfg->max_levels;
-        if (cfg->max_instruments)
-            c.max_instruments = cfg->max_instruments;
-        c.max_ladder_nodes = cfg->max_ladder_nodes;
-        c.no_book_events = cfg->no_book_events;
-        c.prefault = cfg->prefault;
-    }
-    if (c.max_ladder_nodes == 0) {
-        uint64_t n = (uint64_t)c.max_levels + 16u * (uint64_t)c.max_instruments + 64u;
-        c.max_ladder_nodes = n > LIMIT_MAX_OBJECTS ? LIMIT_MAX_OBJECTS : (uint32_t)n;
-    }
-    if (c.max_orders > LIMIT_MAX_ORDERS || c.max_levels > LIMIT_MAX_OBJECTS || c.max_ladder_nodes > LIMIT_MAX_OBJECTS ||
-        c.max_instruments > (1u << 24))
+    if (effective(cfg, &c) != 0)
         return XT_EINVAL;
     e->cfg = c;
     e->sink = sink;
@@ -161,9 +183,13 @@ int xt_engine_apply(xt_engine_t *e, const xt_cmd_t *cmd)
             return rc;
         break;
     }
+    case XT_CMD_SESSION_END: /* no state of the core's: an empty batch */
+        if (cmd->u.session_end.account == 0 || cmd->u.session_end.session == 0)
+            return XT_EINVAL;
+        break;
     default: return XT_EINVAL;
     }
-    /* every command that gets this far emitted at least one event */
+    /* every command that gets this far emitted its events (none for SESSION_END) */
     xt__flush_events(e, 1);
     e->last_seq = cmd->seq;
     return 0;

@@ -20,6 +20,7 @@ const char *xt_strerror(int code)
     case XT_ETORN: return "torn record at the end of the journal";
     case XT_EFAILED: return "journal failed closed";
     case XT_ELOCKED: return "data directory in use by another process";
+    case XT_ELIMIT: return "a count in the file exceeds the configured capacity";
     default: break;
     }
     if (code < 0 && code > -10000)

@@ -5,6 +5,7 @@
 #ifndef XT_JOURNAL_CAPS_H
 #define XT_JOURNAL_CAPS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -57,6 +58,18 @@ static inline xt_engine_config_t xt_caps_config(const xt_caps_t *c, const xt_eng
     cfg.max_ladder_nodes = c->max_ladder_nodes;
     return cfg;
 }
+
+/* The machine's physical memory in bytes (UINT64_MAX if unknown). */
+uint64_t xt_caps_mem_limit(void);
+
+/* May capacities c, read from a segment header or a snapshot (data that
+ * sizes allocations), be taken on? Yes when each is at most the configured
+ * one (configured: the engine config in force; NULL: defaults), or - for
+ * capacities since lowered - when an engine with them fits in mem_limit
+ * bytes. Returns 0; XT_ELIMIT with why naming the first capacity beyond the
+ * configured one; XT_ECORRUPT (why says which) for a capacity of 0. */
+int xt_caps_check(const xt_caps_t *c, const xt_engine_config_t *configured, uint64_t mem_limit, char *why,
+                  size_t whylen);
 
 /* Moves the state of *e into a new engine with capacities c (keeping its
  * sink and other settings). Returns 0, or an error leaving *e as it was. */

@@ -28,6 +28,7 @@ static uint8_t *put_u64(uint8_t *p, uint64_t v)
 #define PAYLOAD_CANCEL 12
 #define PAYLOAD_AMEND 28
 #define PAYLOAD_INSTRUMENT XT_INSTRUMENT_DEF_BYTES
+#define PAYLOAD_SESSION_END 8
 
 size_t xt_record_encode(const xt_cmd_t *c, uint8_t *buf)
 {
@@ -62,6 +63,10 @@ size_t xt_record_encode(const xt_cmd_t *c, uint8_t *buf)
         xt_put_instrument_def(p, &c->u.instrument);
         p += XT_INSTRUMENT_DEF_BYTES;
         break;
+    case XT_CMD_SESSION_END:
+        p = put_u32(p, c->u.session_end.account);
+        p = put_u32(p, c->u.session_end.session);
+        break;
     default: return 0;
     }
     if (origin) {
@@ -83,6 +88,7 @@ static size_t payload_size(int type)
     case XT_CMD_CANCEL: return PAYLOAD_CANCEL;
     case XT_CMD_AMEND: return PAYLOAD_AMEND;
     case XT_CMD_INSTRUMENT: return PAYLOAD_INSTRUMENT;
+    case XT_CMD_SESSION_END: return PAYLOAD_SESSION_END;
     default: return 0;
     }
 }
@@ -136,6 +142,10 @@ int xt_record_decode(const uint8_t *buf, size_t avail, xt_cmd_t *c, size_t *len)
         c->u.amend.account = xt_get32(p + 8);
         c->u.amend.price = (int64_t)xt_get64(p + 12);
         c->u.amend.qty = (int64_t)xt_get64(p + 20);
+        break;
+    case XT_CMD_SESSION_END:
+        c->u.session_end.account = xt_get32(p);
+        c->u.session_end.session = xt_get32(p + 4);
         break;
     default: /* XT_CMD_INSTRUMENT */ xt_get_instrument_def(p, &c->u.instrument); break;
     }

@@ -6,7 +6,8 @@
  *   4      4     crc    CRC32C of bytes [8, len)
  *   8      8     seq    command sequence number
  *   16     8     ts     command timestamp
- *   24     1     type   1 INSTRUMENT, 2 NEW, 3 CANCEL, 4 AMEND (xt_cmd_type_t),
+ *   24     1     type   1 INSTRUMENT, 2 NEW, 3 CANCEL, 4 AMEND,
+ *                       5 SESSION_END (xt_cmd_type_t),
  *                       + 0x80 when an origin follows the payload
  *   25     ...   payload, fixed per type:
  *     NEW         id i64, account u32, instrument u32, side u8, ord_type u8,
@@ -15,6 +16,7 @@
  *     AMEND       id i64, account u32, price i64, qty i64           (28 bytes)
  *     INSTRUMENT  symbol 16 bytes NUL-padded, flags u8, then tick, lot,
  *                 min, max, ref, band as (m i64, scale u8)          (71 bytes)
+ *     SESSION_END account u32, session u32                          (8 bytes)
  *
  *   then, with the 0x80 bit: origin = session u32, clordid u64 (12 bytes)
  *

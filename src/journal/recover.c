@@ -19,8 +19,11 @@ static void quiet(void *ctx, const xt_event_batch_t *b)
 }
 
 /* Loads the newest snapshot that verifies into `e`. Returns 0 with
- * rep->snapshot_seq set (0: none found, e initialised fresh with cfg), or
- * an init error. */
+ * rep->snapshot_seq set (0: none found, e initialised fresh with cfg), an
+ * init error, or XT_ELIMIT with rep->why: a snapshot that checks but holds
+ * more than this process is set up for (a capacity or count read from it
+ * over its bound) stops recovery - an older snapshot would not be the
+ * newest state, and the operator has a setting to change. */
 static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_engine_t *e,
                          const xt_snap_ext_t *ext, xt_recovery_t *rep)
 {
@@ -29,10 +32,17 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
     int rc = xt_dir_list(dir, XT_FILE_SNAP, &snaps, &n);
     if (rc && rc != -ENOENT)
         return rc;
+    rc = 0;
     for (size_t i = n; i-- > 0;) {
         char why[XT_PATH_MAX + 256];
-        if (xt_snapshot_load_seq(io, dir, snaps[i], cfg, quiet, NULL, e, ext, NULL, why, sizeof why) == 0) {
+        int lrc = xt_snapshot_load_seq(io, dir, snaps[i], cfg, quiet, NULL, e, ext, NULL, why, sizeof why);
+        if (lrc == 0) {
             rep->snapshot_seq = snaps[i];
+            break;
+        }
+        if (lrc == XT_ELIMIT) {
+            snprintf(rep->why, sizeof rep->why, "%s", why);
+            rc = lrc;
             break;
         }
         rep->snapshots_bad++;
@@ -40,6 +50,8 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
     free(snaps);
     if (!rep->snapshot_seq && ext)
         ext->reset(ext->ctx);
+    if (rc)
+        return rc;
     return rep->snapshot_seq ? 0 : xt_engine_init(e, cfg, quiet, NULL);
 }
 
@@ -68,9 +80,30 @@ static int cut_tail(xt_io_t *io, const char *dir, const xt_wal_reader_t *r, xt_r
     return rc;
 }
 
+/* Moves e to the capacities of the segment r reads, once they are bounded
+ * (they size the engine). Returns 0 or an error with rep->why. */
+static int take_caps(xt_engine_t *e, const xt_engine_config_t *cfg, const xt_wal_reader_t *r, xt_recovery_t *rep)
+{
+    xt_caps_t now = xt_caps_of(e);
+    if (xt_caps_equal(&now, &r->caps))
+        return 0;
+    char cwhy[256];
+    int rc = xt_caps_check(&r->caps, cfg, xt_caps_mem_limit(), cwhy, sizeof cwhy);
+    if (rc) {
+        snprintf(rep->why, sizeof rep->why, "%s: %.200s", r->path, cwhy);
+        return rc;
+    }
+    if ((rc = xt_caps_convert(e, &r->caps)) != 0) {
+        snprintf(rep->why, sizeof rep->why, "%s: cannot take on the capacities it records: %s", r->path,
+                 xt_strerror(rc));
+        return rc == XT_ECAPACITY ? XT_ECORRUPT : rc;
+    }
+    return 0;
+}
+
 /* Applies every record after the snapshot. */
-static int replay(xt_io_t *io, const char *dir, xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail,
-                  xt_recovery_t *rep)
+static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_engine_t *e, const xt_snap_ext_t *ext,
+                  int fix_tail, xt_recovery_t *rep)
 {
     xt_wal_reader_t r;
     uint64_t from = rep->snapshot_seq + 1;
@@ -91,13 +124,8 @@ static int replay(xt_io_t *io, const char *dir, xt_engine_t *e, const xt_snap_ex
         rc = 0;                  /* 1: a record */
         if (r.seg != seg_seen) { /* a new segment: replay with its capacities */
             seg_seen = r.seg;
-            xt_caps_t now = xt_caps_of(e);
-            if (!xt_caps_equal(&now, &r.caps) && (rc = xt_caps_convert(e, &r.caps)) != 0) {
-                snprintf(rep->why, sizeof rep->why, "%s: cannot take on the capacities it records: %s", r.path,
-                         xt_strerror(rc));
-                rc = rc == XT_ECAPACITY ? XT_ECORRUPT : rc;
+            if ((rc = take_caps(e, cfg, &r, rep)) != 0)
                 break;
-            }
         }
         if (ext)
             ext->on_cmd(ext->ctx, &cmd);
@@ -152,11 +180,12 @@ int xt_recover_ext(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, 
     memset(rep, 0, sizeof *rep);
     int rc = load_snapshot(io, dir, cfg, e, ext, rep);
     if (rc) {
-        snprintf(rep->why, sizeof rep->why, "cannot create the engine: %s", xt_strerror(rc));
+        if (!rep->why[0])
+            snprintf(rep->why, sizeof rep->why, "cannot create the engine: %s", xt_strerror(rc));
         return rc;
     }
     xt_engine_set_sink(e, sink, ctx); /* replayed records' events go to the caller */
-    rc = replay(io, dir, e, ext, fix_tail, rep);
+    rc = replay(io, dir, cfg, e, ext, fix_tail, rep);
     if (rc == 0) {
         const char *bad;
         if (xt_engine_verify(e, &bad) != 0) {

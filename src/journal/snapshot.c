@@ -285,6 +285,12 @@ static int check(in_t *r, const char *path, xt_snapshot_info_t *info, char *why,
                              (unsigned __int128)info->orders * ORDER + info->ext_bytes + TRAILER;
     if (want != (unsigned __int128)r->size)
         return say(why, whylen, XT_ECORRUPT, "%s: size %lld does not match its header", path, (long long)r->size);
+    if (info->orders > info->caps.max_orders || info->instruments > info->caps.max_instruments)
+        return say(why, whylen, XT_ECORRUPT,
+                   "%s: %llu orders and %u instruments do not fit its max_orders %u and "
+                   "max_instruments %u",
+                   path, (unsigned long long)info->orders, info->instruments, info->caps.max_orders,
+                   info->caps.max_instruments);
     uint8_t t[TRAILER];
     if (xt_io_pread_all(r->io, r->fd, t, TRAILER, r->size - TRAILER) != 0 || memcmp(t, END_MAGIC, 8) != 0)
         return say(why, whylen, XT_ECORRUPT, "%s: bad trailer", path);
@@ -384,12 +390,18 @@ int xt_snapshot_load(xt_io_t *io, const char *path, const xt_engine_config_t *ba
 int xt_snapshot_load_ext(xt_io_t *io, const char *path, const xt_engine_config_t *base, xt_sink_fn sink, void *ctx,
                          xt_engine_t *e, const xt_snap_ext_t *ext, xt_snapshot_info_t *info, char *why, size_t whylen)
 {
+    memset(e, 0, sizeof *e); /* "not initialised" on every failure: destroy stays harmless */
     in_t r;
     int rc = open_in(&r, io, path, why, whylen);
     if (rc)
         return rc;
     xt_snapshot_info_t tmp = {0}, *inf = info ? info : &tmp;
     rc = check(&r, path, inf, why, whylen);
+    if (rc == 0) { /* the capacities size the engine: bounded before anything is allocated */
+        char cwhy[256];
+        if ((rc = xt_caps_check(&inf->caps, base, xt_caps_mem_limit(), cwhy, sizeof cwhy)) != 0)
+            rc = say(why, whylen, rc, "%s: %s", path, cwhy);
+    }
     if (rc == 0) {
         xt_engine_config_t cfg = xt_caps_config(&inf->caps, base);
         if ((rc = xt_engine_init(e, &cfg, sink, ctx)) != 0)
@@ -398,10 +410,13 @@ int xt_snapshot_load_ext(xt_io_t *io, const char *path, const xt_engine_config_t
             xt_engine_destroy(e);
         else if (ext) {
             ext->reset(ext->ctx);
-            if (ext->load(ext->ctx, inf->ext_bytes, in_get, &r) != 0) {
+            char ewhy[256] = "";
+            int erc = ext->load(ext->ctx, inf->ext_bytes, in_get, &r, ewhy, sizeof ewhy);
+            if (erc != 0) {
                 ext->reset(ext->ctx);
                 xt_engine_destroy(e);
-                rc = say(why, whylen, XT_ECORRUPT, "%s: the extension does not load", path);
+                rc = say(why, whylen, erc == XT_ELIMIT ? XT_ELIMIT : XT_ECORRUPT, "%s: %s", path,
+                         ewhy[0] ? ewhy : "the extension does not load");
             }
         }
     }

@@ -57,8 +57,10 @@ typedef struct xt_snap_ext {
     uint64_t (*size)(void *ctx); /* bytes write() will emit */
     void (*write)(void *ctx, void (*put)(void *out, const void *p, size_t n), void *out);
     /* Reads exactly len bytes with get() (0, or -1 at a read error);
-     * returns 0, or -1 if they do not make sense. */
-    int (*load)(void *ctx, uint64_t len, int (*get)(void *in, void *p, size_t n), void *in);
+     * returns 0, XT_ELIMIT when a count exceeds the capacity the extension
+     * was set up with, or -1 if the bytes do not make sense - with what is
+     * wrong, naming the field, in why (whylen bytes). */
+    int (*load)(void *ctx, uint64_t len, int (*get)(void *in, void *p, size_t n), void *in, char *why, size_t whylen);
     void (*reset)(void *ctx);                       /* back to empty */
     void (*on_cmd)(void *ctx, const xt_cmd_t *cmd); /* recovery: before each replayed command */
 } xt_snap_ext_t;
@@ -74,9 +76,12 @@ int xt_snapshot_write_ext(xt_io_t *io, const char *dir, const xt_engine_t *e, co
 
 /* Checks the file at path (size, magic, checksum), initialises e with the
  * capacities it records (other settings from base; sink and ctx as given),
- * restores the state and checks its hash. Returns 0, XT_ECORRUPT (why says
- * what), an engine init error, or -errno; on failure e is not initialised.
- * `info` may be NULL. */
+ * restores the state and checks its hash. The recorded capacities size the
+ * engine's memory, so they are first bounded (xt_caps_check: at most base's
+ * capacities, or an engine that fits in this machine's memory). Returns 0,
+ * XT_ECORRUPT (why says what), XT_ELIMIT (a capacity or count over those
+ * bounds; why names the field), an engine init error, or -errno; on failure
+ * e is not initialised. `info` may be NULL. */
 int xt_snapshot_load(xt_io_t *io, const char *path, const xt_engine_config_t *base, xt_sink_fn sink, void *ctx,
                      xt_engine_t *e, xt_snapshot_info_t *info, char *why, size_t whylen);
 /* The same, also loading the extension into ext (when not NULL; without

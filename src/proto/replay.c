@@ -532,6 +532,12 @@ size_t xt_replay_format_cmd(const xt_engine_t *e, const xt_cmd_t *c, char *b)
         n = put_qty(b, n, a->qty, in);
         break;
     }
+    case XT_CMD_SESSION_END: /* gateway bookkeeping: no replay command, a comment */
+        n = put_str(b, n, "# SESSION_END ");
+        n = put_i64(b, n, c->u.session_end.account);
+        b[n++] = ' ';
+        n = put_i64(b, n, c->u.session_end.session);
+        break;
     default: n = put_str(b, n, "# unknown command"); break;
     }
     b[n++] = '\n';

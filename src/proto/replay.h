@@ -61,7 +61,8 @@ size_t xt_replay_format_event(const xt_engine_t *e, const xt_event_t *ev, char *
  * symbols, ticks, lots, and an amended order's instrument). Sentinels print
  * as values that break the same rule at the same check: a missing price as
  * "-", an unconvertible price or quantity as "0", an unknown instrument as
- * "?". Returns the length. */
+ * "?". A SESSION_END (gateway bookkeeping, nothing to replay) prints as a
+ * comment, "# SESSION_END account session". Returns the length. */
 size_t xt_replay_format_cmd(const xt_engine_t *e, const xt_cmd_t *cmd, char *buf);
 
 /* Parses one line and applies it to the engine: the whole of what the

@@ -503,6 +503,7 @@ const char *xt_wire_login_reason_name(int reason)
         [XT_LR_SHUTTING_DOWN] = "SHUTTING_DOWN",
         [XT_LR_ALREADY_LOGGED_IN] = "ALREADY_LOGGED_IN",
         [XT_LR_BAD_FIELD] = "BAD_FIELD",
+        [XT_LR_SESSION_LIMIT] = "SESSION_LIMIT",
     };
     return NAME(t, reason);
 }

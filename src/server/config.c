@@ -47,6 +47,8 @@ static const cfg_key_t keys[] = {
     U32("server", "max_connections", max_connections, 1, 1000000),
     U32("server", "max_connections_per_ip", max_connections_per_ip, 1, 1000000),
     U32("server", "max_sessions", max_sessions, 1, 1u << 24),
+    U32("server", "max_sessions_per_account", max_sessions_per_account, 1, 1u << 24),
+    U32("server", "session_expiry_s", session_expiry_s, 1, 31622400),
     U32("server", "max_frame", max_frame, 104, 65535),
     U32("server", "login_timeout_ms", login_timeout_ms, 100, 600000),
     U32("server", "heartbeat_ms", heartbeat_ms, 100, 60000),
@@ -214,6 +216,8 @@ void xt_config_defaults(xt_server_config_t *c)
     c->max_connections = 20000;
     c->max_connections_per_ip = 20000;
     c->max_sessions = 65536;
+    c->max_sessions_per_account = 256;
+    c->session_expiry_s = 86400;
     c->max_frame = 256;
     c->login_timeout_ms = 5000;
     c->heartbeat_ms = 5000;

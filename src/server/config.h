@@ -13,7 +13,10 @@
  *   server.credentials = (embedded demo accounts)   path of the credentials file
  *   server.max_connections = 20000
  *   server.max_connections_per_ip = 20000
- *   server.max_sessions = 65536          sessions known to the engine (all time)
+ *   server.max_sessions = 65536          sessions known at once (live or resumable)
+ *   server.max_sessions_per_account = 256   of them, per account
+ *   server.session_expiry_s = 86400      a disconnected session is forgotten after this, once
+ *                                        nothing of it is left to resume (docs/protocol.md)
  *   server.max_frame = 256               bytes, 104..65535
  *   server.login_timeout_ms = 5000
  *   server.heartbeat_ms = 5000           default heartbeat interval
@@ -78,7 +81,7 @@ typedef struct xt_server_config {
     char listen_host[64];
     uint16_t listen_port;
     char credentials[XT_CONFIG_PATH_MAX]; /* "" : the embedded demo credentials */
-    uint32_t max_connections, max_connections_per_ip, max_sessions;
+    uint32_t max_connections, max_connections_per_ip, max_sessions, max_sessions_per_account, session_expiry_s;
     uint32_t max_frame, login_timeout_ms, heartbeat_ms, login_skew_ms;
     uint64_t output_limit, resume_messages;
     uint32_t inbound_ring;

@@ -112,12 +112,26 @@ static int64_t target(xt_server_t *s, const xt_req_t *r)
     return id ? id : XT_ORDER_ID_UNKNOWN;
 }
 
+/* A command from a session the table has no room for would be applied
+ * without an answer: it is refused instead (CAPACITY, unsequenced). The
+ * gateway admits no more sessions than the table holds, so this is a
+ * safety net; its lookup runs only when the table is full. */
+static int no_room(xt_server_t *s, const xt_req_t *r)
+{
+    if (!xt_sessions_full(&s->sessions) || xt_sessions_find(&s->sessions, r->account, r->session) != XT_NIL)
+        return 0;
+    reply_reject(s, r, XT_R_CAPACITY);
+    return 1;
+}
+
 static void on_new(xt_server_t *s, const xt_req_t *r)
 {
     if (xt_sessions_account_open(&s->sessions, r->account) >= s->cfg.open_orders) {
         reply_reject(s, r, XT_R_OPEN_ORDER_LIMIT);
         return;
     }
+    if (no_room(s, r))
+        return;
     xt_cmd_t c = {.type = XT_CMD_NEW, .session = r->session, .clordid = r->clordid};
     c.u.new_order = (xt_order_new_t){(int64_t)xt_journal_next_seq(&s->journal),
                                      r->account,
@@ -133,6 +147,8 @@ static void on_new(xt_server_t *s, const xt_req_t *r)
 
 static void on_cancel(xt_server_t *s, const xt_req_t *r)
 {
+    if (no_room(s, r))
+        return;
     xt_cmd_t c = {.type = XT_CMD_CANCEL, .session = r->session, .clordid = r->clordid};
     c.u.cancel = (xt_order_cancel_t){target(s, r), r->account};
     submit(s, r, &c);
@@ -140,6 +156,8 @@ static void on_cancel(xt_server_t *s, const xt_req_t *r)
 
 static void on_amend(xt_server_t *s, const xt_req_t *r)
 {
+    if (no_room(s, r))
+        return;
     int64_t id = target(s, r), price = r->price;
     xt_order_info_t o;
     if (price == 0)
@@ -217,10 +235,30 @@ static void on_status(xt_server_t *s, const xt_req_t *r)
     xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)len);
 }
 
+/* The gateway found the session gone (docs/protocol.md#session-lifecycle).
+ * Without open orders, and with no message made since the last one the
+ * gateway had routed (r->clordid: say, a mass cancel of the account that
+ * was ahead in the ring cancelled its orders), it is forgotten - journaled,
+ * so that recovery forgets it at the same point - else kept. Either way the
+ * gateway gets the answer in the outlog, in order with the session's
+ * messages. */
+static void on_session_end(xt_server_t *s, const xt_req_t *r)
+{
+    uint32_t i = xt_sessions_find(&s->sessions, r->account, r->session);
+    const xt_sess_t *x = i == XT_NIL ? NULL : &s->sessions.sess[i];
+    if (x && x->n_open == 0 && x->next_seq - 1 == r->clordid) {
+        xt_cmd_t c = {.type = XT_CMD_SESSION_END};
+        c.u.session_end = (xt_session_end_t){r->account, r->session};
+        submit(s, NULL, &c);
+        i = xt_sessions_find(&s->sessions, r->account, r->session);
+    }
+    xt_sessions_control(&s->sessions, r->account, r->session, i == XT_NIL ? XT_OL_ENDED : XT_OL_KEPT);
+}
+
 static void handle(xt_server_t *s, const xt_req_t *r)
 {
     if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed) && r->kind != XT_REQ_STATUS) {
-        if (r->kind != XT_REQ_SESSION_CANCEL)
+        if (r->kind != XT_REQ_SESSION_CANCEL && r->kind != XT_REQ_SESSION_END)
             reply_reject(s, r, XT_R_JOURNAL_FAILED); /* released only if a later commit succeeds: none will */
         return;
     }
@@ -230,6 +268,7 @@ static void handle(xt_server_t *s, const xt_req_t *r)
     case XT_REQ_AMEND: on_amend(s, r); break;
     case XT_REQ_MASS_CANCEL: on_mass_cancel(s, r); break;
     case XT_REQ_STATUS: on_status(s, r); break;
+    case XT_REQ_SESSION_END: on_session_end(s, r); break;
     case XT_REQ_SESSION_CANCEL: {
         uint32_t i = xt_sessions_find(&s->sessions, r->account, r->session);
         if (i != XT_NIL)

@@ -12,6 +12,11 @@
  * Ephemeral slots (unsequenced answers of the engine thread: status
  * replies, mass-cancel acks, OPEN_ORDER_LIMIT rejects) go to one
  * connection, are not linked into their session and are never resent.
+ *
+ * Control slots carry no frame: the engine thread's answer to a gateway
+ * request about a session itself (XT_REQ_SESSION_END: ended, or kept
+ * because it has open orders); `conn` holds the code (XT_OL_ENDED,
+ * XT_OL_KEPT). They are never sent to a client.
  */
 #ifndef XT_SERVER_OUTLOG_H
 #define XT_SERVER_OUTLOG_H
@@ -20,14 +25,16 @@
 #include <stdint.h>
 
 #define XT_OUTLOG_FRAME 88
+#define XT_OUTLOG_POS_MAX (UINT64_C(1) << 62) /* positions stay below it (a snapshot saying more is refused) */
 
-enum { XT_OL_EPHEMERAL = 1 };
+enum { XT_OL_EPHEMERAL = 1, XT_OL_CONTROL = 2 };
+enum { XT_OL_ENDED = 1, XT_OL_KEPT = 2 }; /* control codes */
 
 typedef struct xt_outlog_slot {
     _Atomic uint64_t stamp; /* position + 1 when complete; 0 while being written */
     uint64_t prev1;         /* position + 1 of the session's previous message; 0: none */
     uint32_t account, session;
-    uint32_t conn; /* ephemeral: the connection it answers */
+    uint32_t conn; /* ephemeral: the connection it answers; control: the code */
     uint16_t len;
     uint8_t flags;
     uint8_t pad;

@@ -27,8 +27,11 @@
 #include "xt/wire.h"
 
 /* A request from the gateway to the engine thread. Its kind is the client
- * message type it came as, or XT_REQ_SESSION_CANCEL (cancel on
- * disconnect, made by the gateway). */
+ * message type it came as, or one the gateway makes: XT_REQ_SESSION_CANCEL
+ * (cancel on disconnect) and XT_REQ_SESSION_END (forget a session that is
+ * gone, docs/protocol.md#session-lifecycle: journaled as SESSION_END when it
+ * has no open orders; answered with a control slot in the outlog, ENDED or
+ * KEPT). */
 enum {
     XT_REQ_NEW = XT_MSG_NEW_ORDER,
     XT_REQ_CANCEL = XT_MSG_CANCEL,
@@ -36,6 +39,7 @@ enum {
     XT_REQ_MASS_CANCEL = XT_MSG_MASS_CANCEL,
     XT_REQ_STATUS = XT_MSG_ORDER_STATUS,
     XT_REQ_SESSION_CANCEL = 0x40,
+    XT_REQ_SESSION_END = 0x41,
 };
 
 typedef struct xt_req {
@@ -44,7 +48,8 @@ typedef struct xt_req {
     uint32_t conn;
     uint32_t account, session;
     uint32_t instrument;
-    uint64_t clordid; /* NEW/CANCEL/AMEND: the client order id; MASS_CANCEL/STATUS: the request_id */
+    uint64_t clordid; /* NEW/CANCEL/AMEND: the client order id; MASS_CANCEL/STATUS: the request_id;
+                         SESSION_END: the session's last sequence number the gateway has routed */
     uint64_t orig_clordid;
     int64_t order_id, price, qty;
 } xt_req_t;

@@ -4,16 +4,20 @@
  * Snapshot extension layout (little-endian), docs/journal-format.md:
  *   0  u32 magic "XTSE", 4 u32 version 1, 8 u32 sessions, 12 u32 refs,
  *   16 u64 outlog head, 24 u64 first position kept, 32 u64 messages made
- *   sessions, 32 bytes each: account u32, number u32, next_seq u64,
- *     last_clordid u64, last_pos1 u64
+ *   sessions (the live ones, in table order), 32 bytes each: account u32,
+ *     number u32, next_seq u64, last_clordid u64, last_pos1 u64
  *   open orders, 24 bytes each, per session in its list order: order_id i64,
- *     clordid u64, session index u32, zero u32
+ *     clordid u64, session (its place in the list above) u32, zero u32
  *   outlog slots from the first kept position to head, 112 bytes each:
  *     prev1 u64, account u32, session u32, conn u32, len u16, flags u8,
  *     zero u8, frame 88 bytes
+ * Every count is checked against this process's capacities (XT_ELIMIT,
+ * naming the setting) and against the extension's length before it is
+ * used.
  */
 #include "sessions.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +52,9 @@ static uint32_t pow2_at_least(uint64_t n)
 
 static void clear(xt_sessions_t *s)
 {
-    s->n_sessions = 0;
+    s->n_sessions = s->n_live = 0;
     s->n_acct = 0;
+    s->free_sess = s->free_acct = XT_NIL;
     memset(s->sess_buckets, 0xff, sizeof(uint32_t) * (s->sess_mask + 1));
     memset(s->acct_buckets, 0xff, sizeof(uint32_t) * (s->sess_mask + 1));
     memset(s->id_buckets, 0xff, sizeof(uint32_t) * (s->ref_mask + 1));
@@ -72,7 +77,7 @@ static void ext_reset(void *ctx)
 
 static uint64_t ext_size(void *ctx);
 static void ext_write(void *ctx, void (*put)(void *out, const void *p, size_t n), void *out);
-static int ext_load(void *ctx, uint64_t len, int (*get)(void *in, void *p, size_t n), void *in);
+static int ext_load(void *ctx, uint64_t len, int (*get)(void *in, void *p, size_t n), void *in, char *why, size_t wn);
 
 static void ext_on_cmd(void *ctx, const xt_cmd_t *cmd)
 {
@@ -153,13 +158,24 @@ uint32_t xt_sessions_account_first(const xt_sessions_t *s, uint32_t account)
     return a ? a->first_sess : XT_NIL;
 }
 
-/* Finds or creates; XT_NIL when the table is full. */
+static uint32_t acct_bucket(const xt_sessions_t *s, uint32_t account)
+{
+    return (uint32_t)(mix(account ^ s->salt) & s->sess_mask);
+}
+
+/* Finds or creates; XT_NIL when the table is full. A free entry is reused
+ * first. */
 static uint32_t sess_get(xt_sessions_t *s, uint32_t account, uint32_t number)
 {
     uint32_t i = xt_sessions_find(s, account, number);
-    if (i != XT_NIL || s->n_sessions == s->max_sessions)
+    if (i != XT_NIL || s->n_live == s->max_sessions)
         return i;
-    i = s->n_sessions++;
+    if (s->free_sess != XT_NIL) {
+        i = s->free_sess;
+        s->free_sess = s->sess[i].hnext;
+    } else
+        i = s->n_sessions++;
+    s->n_live++;
     xt_sess_t *x = &s->sess[i];
     memset(x, 0, sizeof *x);
     x->account = account;
@@ -170,18 +186,55 @@ static uint32_t sess_get(xt_sessions_t *s, uint32_t account, uint32_t number)
     x->hnext = s->sess_buckets[b];
     s->sess_buckets[b] = i;
     xt_acct_t *a = acct_find(s, account);
-    if (!a) {
-        a = &s->acct[s->n_acct];
+    if (!a) { /* never more accounts than live sessions: an entry is free */
+        uint32_t ai = s->free_acct;
+        if (ai != XT_NIL)
+            s->free_acct = s->acct[ai].hnext;
+        else
+            ai = s->n_acct++;
+        a = &s->acct[ai];
         a->account = account;
         a->open = 0;
         a->first_sess = XT_NIL;
-        uint32_t ab = (uint32_t)(mix(account ^ s->salt) & s->sess_mask);
+        uint32_t ab = acct_bucket(s, account);
         a->hnext = s->acct_buckets[ab];
-        s->acct_buckets[ab] = s->n_acct++;
+        s->acct_buckets[ab] = ai;
     }
     x->acct_next = a->first_sess;
     a->first_sess = i;
     return i;
+}
+
+/* Forgets session i (no open orders): out of its hash chain and its
+ * account's list; the account goes too when it was its last session. */
+static void sess_free(xt_sessions_t *s, uint32_t i)
+{
+    xt_sess_t *x = &s->sess[i];
+    uint32_t *p = &s->sess_buckets[sess_bucket(s, x->account, x->number)];
+    while (*p != i)
+        p = &s->sess[*p].hnext;
+    *p = x->hnext;
+    uint32_t *ap = &s->acct_buckets[acct_bucket(s, x->account)];
+    while (s->acct[*ap].account != x->account)
+        ap = &s->acct[*ap].hnext;
+    uint32_t ai = *ap;
+    xt_acct_t *a = &s->acct[ai];
+    for (uint32_t *q = &a->first_sess; *q != XT_NIL; q = &s->sess[*q].acct_next)
+        if (*q == i) {
+            *q = x->acct_next;
+            break;
+        }
+    if (a->first_sess == XT_NIL) {
+        *ap = a->hnext;
+        a->account = 0;
+        a->hnext = s->free_acct;
+        s->free_acct = ai;
+    }
+    memset(x, 0, sizeof *x);
+    x->open_head = x->acct_next = XT_NIL;
+    x->hnext = s->free_sess;
+    s->free_sess = i;
+    s->n_live--;
 }
 
 /* Exchange order ids are journal sequence numbers, assigned here, so the
@@ -318,6 +371,12 @@ void xt_sessions_ephemeral(xt_sessions_t *s, uint32_t account, uint32_t number, 
     xt_outlog_append(s->log, account, number, 0, conn, XT_OL_EPHEMERAL, frame, len);
 }
 
+void xt_sessions_control(xt_sessions_t *s, uint32_t account, uint32_t number, uint32_t code)
+{
+    static const uint8_t none[1] = {0};
+    xt_outlog_append(s->log, account, number, 0, code, XT_OL_CONTROL, none, 0);
+}
+
 void xt_sessions_begin(xt_sessions_t *s, const xt_cmd_t *cmd)
 {
     s->cur = cmd;
@@ -444,9 +503,23 @@ static void on_amended(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b, 
     }
 }
 
+/* SESSION_END, applied: the session is forgotten (the engine thread
+ * journals one only for a session without open orders; a replayed one
+ * finds the same state). */
+static void end_session(xt_sessions_t *s)
+{
+    if (!s->cur || s->cur->type != XT_CMD_SESSION_END)
+        return;
+    uint32_t i = xt_sessions_find(s, s->cur->u.session_end.account, s->cur->u.session_end.session);
+    if (i != XT_NIL && s->sess[i].n_open == 0)
+        sess_free(s, i);
+}
+
 void xt_sessions_sink(void *ctx, const xt_event_batch_t *b)
 {
     xt_sessions_t *s = ctx;
+    if (b->cmd_type == XT_CMD_SESSION_END)
+        return end_session(s);
     uint32_t o = origin(s);
     for (uint32_t k = 0; k < b->n; k++) {
         const xt_event_t *e = &b->events[k];
@@ -481,14 +554,14 @@ static uint32_t count_refs(const xt_sessions_t *s)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < s->n_sessions; i++)
-        n += s->sess[i].n_open;
+        n += s->sess[i].n_open; /* 0 for a free entry */
     return n;
 }
 
 static uint64_t ext_size(void *ctx)
 {
     xt_sessions_t *s = ctx;
-    return EXT_HDR + (uint64_t)s->n_sessions * EXT_SESS + (uint64_t)count_refs(s) * EXT_REF +
+    return EXT_HDR + (uint64_t)s->n_live * EXT_SESS + (uint64_t)count_refs(s) * EXT_REF +
            (s->log->head - first_kept(s)) * EXT_SLOT;
 }
 
@@ -499,14 +572,16 @@ static void ext_write(void *ctx, void (*put)(void *out, const void *p, size_t n)
     memset(b, 0, sizeof b);
     xt_put32(b, EXT_MAGIC);
     xt_put32(b + 4, 1);
-    xt_put32(b + 8, s->n_sessions);
+    xt_put32(b + 8, s->n_live);
     xt_put32(b + 12, count_refs(s));
     xt_put64(b + 16, s->log->head);
     xt_put64(b + 24, first_kept(s));
     xt_put64(b + 32, s->messages);
     put(out, b, EXT_HDR);
-    for (uint32_t i = 0; i < s->n_sessions; i++) {
+    for (uint32_t i = 0; i < s->n_sessions; i++) { /* the live ones, in index order: numbered 0, 1, ... */
         const xt_sess_t *x = &s->sess[i];
+        if (x->account == 0)
+            continue;
         xt_put32(b, x->account);
         xt_put32(b + 4, x->number);
         xt_put64(b + 8, x->next_seq);
@@ -514,14 +589,18 @@ static void ext_write(void *ctx, void (*put)(void *out, const void *p, size_t n)
         xt_put64(b + 24, x->last_pos1);
         put(out, b, EXT_SESS);
     }
-    for (uint32_t i = 0; i < s->n_sessions; i++)
+    for (uint32_t i = 0, k = 0; i < s->n_sessions; i++) {
+        if (s->sess[i].account == 0)
+            continue;
         for (uint32_t r = s->sess[i].open_head; r != XT_NIL; r = s->refs[r].next) {
             memset(b, 0, EXT_REF);
             xt_put64(b, (uint64_t)s->refs[r].order_id);
             xt_put64(b + 8, s->refs[r].clordid);
-            xt_put32(b + 16, i);
+            xt_put32(b + 16, k); /* the session's number in the list above */
             put(out, b, EXT_REF);
         }
+        k++;
+    }
     for (uint64_t p = first_kept(s); p < s->log->head; p++) {
         const xt_outlog_slot_t *sl = &s->log->slots[p % s->log->cap];
         memset(b, 0, sizeof b);
@@ -537,41 +616,61 @@ static void ext_write(void *ctx, void (*put)(void *out, const void *p, size_t n)
     }
 }
 
-static int load_sessions(xt_sessions_t *s, uint32_t n, int (*get)(void *, void *, size_t), void *in)
+typedef int (*get_fn)(void *in, void *p, size_t n);
+
+static int bad(char *why, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int bad(char *why, size_t n, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, n, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+    va_end(ap);
+    return rc;
+}
+
+static int load_sessions(xt_sessions_t *s, uint32_t n, uint64_t head, get_fn get, void *in, char *why, size_t wn)
 {
     uint8_t b[EXT_SESS];
     for (uint32_t k = 0; k < n; k++) {
         if (get(in, b, EXT_SESS) != 0)
-            return -1;
-        uint32_t i = sess_get(s, xt_get32(b), xt_get32(b + 4));
+            return bad(why, wn, -1, "sessions: read error");
+        uint32_t account = xt_get32(b), number = xt_get32(b + 4);
+        uint64_t next_seq = xt_get64(b + 8), last_pos1 = xt_get64(b + 24);
+        if (account == 0 || number == 0)
+            return bad(why, wn, -1, "sessions: session %u is account %u, number %u (both must be >= 1)", k, account,
+                       number);
+        if (next_seq == 0 || last_pos1 > head)
+            return bad(why, wn, -1, "sessions: session %u (%u/%u): next_seq %llu, last message %llu of %llu", k,
+                       account, number, (unsigned long long)next_seq, (unsigned long long)last_pos1,
+                       (unsigned long long)head);
+        uint32_t i = sess_get(s, account, number);
         if (i != k)
-            return -1; /* a duplicate session */
-        s->sess[i].next_seq = xt_get64(b + 8);
+            return bad(why, wn, -1, "sessions: session %u (%u/%u) listed twice", k, account, number);
+        s->sess[i].next_seq = next_seq;
         s->sess[i].last_clordid = xt_get64(b + 16);
-        s->sess[i].last_pos1 = xt_get64(b + 24);
+        s->sess[i].last_pos1 = last_pos1;
     }
     return 0;
 }
 
-static int load_refs(xt_sessions_t *s, uint32_t n, int (*get)(void *, void *, size_t), void *in)
+static int load_refs(xt_sessions_t *s, uint32_t n, get_fn get, void *in, char *why, size_t wn)
 {
     uint8_t b[EXT_REF];
     for (uint32_t k = 0; k < n; k++) {
         if (get(in, b, EXT_REF) != 0)
-            return -1;
+            return bad(why, wn, -1, "sessions: read error");
         int64_t id = (int64_t)xt_get64(b);
         uint32_t sess = xt_get32(b + 16);
         if (sess >= s->n_sessions || id <= 0 || ref_find(s, id) != XT_NIL || s->free_ref == XT_NIL)
-            return -1;
+            return bad(why, wn, -1, "sessions: open order %u (id %lld, session %u of %u) is invalid or listed twice", k,
+                       (long long)id, sess, s->n_sessions);
         ref_add(s, sess, id, xt_get64(b + 8));
     }
     return 0;
 }
 
-static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, int (*get)(void *, void *, size_t), void *in)
+static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, get_fn get, void *in, char *why, size_t wn)
 {
-    if (head < first)
-        return -1;
     /* A smaller server.resume_messages than the snapshot was taken with:
      * the oldest messages are read and dropped (resuming that far back is
      * refused, as it would be had they aged out). */
@@ -580,12 +679,13 @@ static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, int (*get)(
     s->log->head = keep_from;
     for (uint64_t p = first; p < head; p++) {
         if (get(in, b, EXT_SLOT) != 0)
-            return -1;
+            return bad(why, wn, -1, "sessions: read error");
         if (p < keep_from)
             continue;
         uint16_t len = (uint16_t)(b[20] | b[21] << 8);
         if (len > XT_OUTLOG_FRAME)
-            return -1;
+            return bad(why, wn, -1, "sessions: message %llu is %u bytes, more than %u", (unsigned long long)p, len,
+                       XT_OUTLOG_FRAME);
         xt_outlog_append(s->log, xt_get32(b + 8), xt_get32(b + 12), xt_get64(b), xt_get32(b + 16), b[22], b + 24, len);
     }
     xt_outlog_release(s->log);
@@ -593,7 +693,30 @@ static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, int (*get)(
     return 0;
 }
 
-static int ext_load(void *ctx, uint64_t len, int (*get)(void *in, void *p, size_t n), void *in)
+/* The counts of the header, checked against the capacities this process
+ * was set up with (XT_ELIMIT) and against the extension's length (-1)
+ * before anything is read by them. */
+static int check_counts(const xt_sessions_t *s, uint64_t len, const uint8_t *h, char *why, size_t wn)
+{
+    uint32_t ns = xt_get32(h + 8), nr = xt_get32(h + 12);
+    uint64_t head = xt_get64(h + 16), first = xt_get64(h + 24);
+    if (ns > s->max_sessions)
+        return bad(why, wn, XT_ELIMIT, "sessions: %u sessions, more than server.max_sessions = %u: raise it", ns,
+                   s->max_sessions);
+    if (nr > s->max_refs)
+        return bad(why, wn, XT_ELIMIT, "sessions: %u open orders, more than engine.max_orders + 16 = %u", nr,
+                   s->max_refs);
+    if (head < first || head > XT_OUTLOG_POS_MAX)
+        return bad(why, wn, -1, "sessions: message log positions %llu..%llu", (unsigned long long)first,
+                   (unsigned long long)head);
+    uint64_t fixed = EXT_HDR + (uint64_t)ns * EXT_SESS + (uint64_t)nr * EXT_REF;
+    if (len < fixed || (len - fixed) / EXT_SLOT != head - first || (len - fixed) % EXT_SLOT != 0)
+        return bad(why, wn, -1, "sessions: %llu bytes for %u sessions, %u open orders and %llu messages",
+                   (unsigned long long)len, ns, nr, (unsigned long long)(head - first));
+    return 0;
+}
+
+static int ext_load(void *ctx, uint64_t len, get_fn get, void *in, char *why, size_t wn)
 {
     xt_sessions_t *s = ctx;
     clear(s);
@@ -601,18 +724,14 @@ static int ext_load(void *ctx, uint64_t len, int (*get)(void *in, void *p, size_
         return 0;
     uint8_t h[EXT_HDR];
     if (len < EXT_HDR || get(in, h, EXT_HDR) != 0 || xt_get32(h) != EXT_MAGIC || xt_get32(h + 4) != 1)
-        return -1;
+        return bad(why, wn, -1, "sessions: not a version 1 sessions extension");
+    int rc = check_counts(s, len, h, why, wn);
+    if (rc)
+        return rc;
     uint32_t ns = xt_get32(h + 8), nr = xt_get32(h + 12);
     uint64_t head = xt_get64(h + 16), first = xt_get64(h + 24);
-    if (ns > s->max_sessions) { /* the one check here an operator's setting can fail */
-        fprintf(stderr, "xtrading: the snapshot holds %u sessions, more than server.max_sessions = %u: raise it\n", ns,
-                s->max_sessions);
-        return -1;
-    }
-    if (nr > s->max_refs || head < first ||
-        len != EXT_HDR + (uint64_t)ns * EXT_SESS + (uint64_t)nr * EXT_REF + (head - first) * EXT_SLOT)
-        return -1;
-    if (load_sessions(s, ns, get, in) || load_refs(s, nr, get, in) || load_log(s, first, head, get, in))
+    if (load_sessions(s, ns, head, get, in, why, wn) || load_refs(s, nr, get, in, why, wn) ||
+        load_log(s, first, head, get, in, why, wn))
         return -1;
     s->messages = xt_get64(h + 32);
     return 0;

@@ -10,6 +10,12 @@
  * Use per command: xt_sessions_begin(cmd) before xt_journal_submit, the
  * engine's events into xt_sessions_sink. Fixed capacities, allocated at
  * init; nothing allocated afterwards.
+ *
+ * Lifecycle: a session is created by the first event of a journaled
+ * command from it, and forgotten when a journaled SESSION_END command for it
+ * is applied (only while it has no open orders). Freed entries are reused;
+ * table indices are not state (a snapshot lists the live sessions in index
+ * order and recovery renumbers them).
  */
 #ifndef XT_SERVER_SESSIONS_H
 #define XT_SERVER_SESSIONS_H
@@ -30,11 +36,11 @@
 #define XT_ORDER_ID_UNKNOWN INT64_MAX
 
 typedef struct xt_sess {
-    uint32_t account, number;
-    uint64_t next_seq;     /* the number the next sequenced message gets */
-    uint64_t last_clordid; /* the highest journaled client order id */
-    uint64_t last_pos1;    /* outlog position + 1 of its last message; 0: none */
-    uint32_t open_head;    /* its open orders (xt_ordref_t list) */
+    uint32_t account, number; /* account 0: a free entry (hnext links the free list) */
+    uint64_t next_seq;        /* the number the next sequenced message gets */
+    uint64_t last_clordid;    /* the highest journaled client order id */
+    uint64_t last_pos1;       /* outlog position + 1 of its last message; 0: none */
+    uint32_t open_head;       /* its open orders (xt_ordref_t list) */
     uint32_t n_open;
     uint32_t hnext;     /* hash chain */
     uint32_t acct_next; /* next session of the same account */
@@ -51,19 +57,21 @@ typedef struct xt_ordref {
 } xt_ordref_t;
 
 typedef struct xt_acct {
-    uint32_t account;
-    uint32_t open; /* open orders */
+    uint32_t account; /* 0: a free entry (hnext links the free list) */
+    uint32_t open;    /* open orders */
     uint32_t first_sess;
     uint32_t hnext;
 } xt_acct_t;
 
 typedef struct xt_sessions {
     xt_outlog_t *log;
-    uint32_t max_sessions, n_sessions;
+    uint32_t max_sessions;
+    uint32_t n_sessions; /* entries ever used (live or free): iterate sess[0..n_sessions) skipping account 0 */
+    uint32_t n_live, free_sess;
     xt_sess_t *sess;
     uint32_t *sess_buckets, sess_mask;
     xt_acct_t *acct;
-    uint32_t n_acct, *acct_buckets;
+    uint32_t n_acct, free_acct, *acct_buckets;
     uint32_t max_refs, free_ref;
     xt_ordref_t *refs;
     uint32_t *id_buckets, *cl_buckets, ref_mask;
@@ -101,5 +109,16 @@ uint32_t xt_sessions_account_first(const xt_sessions_t *s, uint32_t account);
  * (account, number); its header seq is set to the session's last number. */
 void xt_sessions_ephemeral(xt_sessions_t *s, uint32_t account, uint32_t number, uint32_t conn, uint8_t *frame,
                            uint16_t len);
+
+/* Appends a control slot (XT_OL_ENDED / XT_OL_KEPT) about (account, number)
+ * for the gateway. */
+void xt_sessions_control(xt_sessions_t *s, uint32_t account, uint32_t number, uint32_t code);
+
+/* Is the table full (a command from a session it does not know would find
+ * no entry)? */
+static inline int xt_sessions_full(const xt_sessions_t *s)
+{
+    return s->n_live >= s->max_sessions;
+}
 
 #endif

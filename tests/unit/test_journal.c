@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "faultio.h"
+#include "journal/codec.h"
+#include "journal/crc32c.h"
 #include "journal/dir.h"
 #include "journal/journal.h"
 #include "journal/record.h"
@@ -204,7 +206,7 @@ static void flip_byte(const char *path, off_t at)
 static void record_round_trip(void **state)
 {
     (void)state;
-    xt_cmd_t in[6];
+    xt_cmd_t in[7];
     memset(in, 0, sizeof in);
     in[0].type = XT_CMD_INSTRUMENT;
     strcpy(in[0].u.instrument.symbol, "ABCDEFGHIJKLMNOP");
@@ -224,7 +226,9 @@ static void record_round_trip(void **state)
     in[4].u.amend = (xt_order_amend_t){42, 7, -5, 0};
     in[5].type = XT_CMD_NEW;
     in[5].u.new_order = (xt_order_new_t){9, 2, 3, 1, 0, 2, 3, XT_PRICE_MAX, 1};
-    for (int i = 0; i < 6; i++) {
+    in[6].type = XT_CMD_SESSION_END;
+    in[6].u.session_end = (xt_session_end_t){UINT32_MAX, 3};
+    for (int i = 0; i < 7; i++) {
         in[i].seq = UINT64_MAX - (uint64_t)i;
         in[i].ts = INT64_MIN + i;
         uint8_t buf[XT_WAL_RECORD_MAX];
@@ -240,7 +244,8 @@ static void record_round_trip(void **state)
                             in[i].type == XT_CMD_INSTRUMENT ? sizeof(xt_instrument_def_t)
                             : in[i].type == XT_CMD_NEW      ? sizeof(xt_order_new_t)
                             : in[i].type == XT_CMD_CANCEL   ? sizeof(xt_order_cancel_t)
-                                                            : sizeof(xt_order_amend_t));
+                            : in[i].type == XT_CMD_AMEND    ? sizeof(xt_order_amend_t)
+                                                            : sizeof(xt_session_end_t));
         /* every byte matters: a flip anywhere is caught */
         for (size_t k = 0; k < n; k++) {
             buf[k] ^= 1;
@@ -691,6 +696,91 @@ static void capacity_outcome_survives_new_capacities(void **state)
     rmdir_all(dir);
 }
 
+/* Overwrites n bytes at `at` of the file and recomputes the CRC32C of
+ * [0, crc_at) into crc_at: a crafted file whose checksum holds. */
+static void patch_with_crc(const char *path, off_t at, const void *p, size_t n, off_t crc_from_end, off_t crc_at_abs)
+{
+    off_t size = size_of(path);
+    uint8_t *b = malloc((size_t)size);
+    assert_non_null(b);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fread(b, 1, (size_t)size, f), (size_t)size);
+    memcpy(b + at, p, n);
+    off_t crc_at = crc_at_abs >= 0 ? crc_at_abs : size - crc_from_end;
+    off_t covered = crc_at_abs >= 0 ? crc_at_abs : size - 16;
+    uint32_t crc = xt_crc32c(b, (size_t)covered);
+    xt_put32(b + crc_at, crc);
+    rewind(f);
+    assert_int_equal(fwrite(b, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    free(b);
+}
+
+/* Capacities read from a snapshot or a segment header size the engine's
+ * memory: beyond the configured ones they are taken only when such an
+ * engine fits in the machine's memory (capacities since lowered); absurd
+ * ones stop recovery with an error naming the field, before anything is
+ * allocated. */
+static void recorded_capacities_are_bounded(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    xt_cmd_t *v = gen(11, 500);
+    xt_journal_config_t c = jcfg();
+    xt_engine_config_t small = {.max_orders = 1024, .max_levels = 256, .max_instruments = 4};
+    reopened_t *a = reopen(dir, &c, &small);
+    run(&a->j, v, 0, 500, 50);
+    assert_int_equal(xt_journal_snapshot(&a->j, 0), 0);
+    done(a);
+    char snap[XT_PATH_MAX], seg[XT_PATH_MAX], why[XT_PATH_MAX + 256], cmd[5 * XT_PATH_MAX];
+    xt_dir_path(snap, sizeof snap, dir, XT_FILE_SNAP, 500);
+    last_segment(dir, seg);
+    snprintf(cmd, sizeof cmd, "cp %s %s.orig && cp %s %s.orig", snap, snap, seg, seg);
+    assert_int_equal(system(cmd), 0);
+    xt_engine_t e;
+    /* twice the configured: an engine this machine holds - loads */
+    uint8_t caps[16];
+    for (int k = 0; k < 4; k++)
+        xt_put32(caps + 4 * k, 2048);
+    patch_with_crc(snap, 56, caps, 16, 8, -1);
+    assert_int_equal(xt_snapshot_load(&xt_io_posix, snap, &small, quiet, NULL, &e, NULL, why, sizeof why), 0);
+    xt_engine_destroy(&e);
+    /* 2^30 orders and 2^32 - 2 levels and nodes: hundreds of GiB */
+    xt_put32(caps, 1u << 30);
+    xt_put32(caps + 4, UINT32_MAX - 1);
+    xt_put32(caps + 8, 4);
+    xt_put32(caps + 12, UINT32_MAX - 1);
+    patch_with_crc(snap, 56, caps, 16, 8, -1);
+    assert_int_equal(xt_snapshot_load(&xt_io_posix, snap, &small, quiet, NULL, &e, NULL, why, sizeof why), XT_ELIMIT);
+    if (!strstr(why, "max_orders 1073741824 exceeds engine.max_orders 1024"))
+        fail_msg("load says '%s'", why);
+    /* recovery stops there: no silent fallback to the journal */
+    reopened_t *b = reopen(dir, &c, &small);
+    assert_int_equal(b->rc, XT_ELIMIT);
+    assert_non_null(strstr(b->j.recovery.why, "max_orders"));
+    done(b);
+    /* the same capacities in a segment header (CRC of bytes 0..59 at 60) */
+    snprintf(cmd, sizeof cmd, "cp %s.orig %s && rm -f %s", snap, snap, snap);
+    assert_int_equal(system(cmd), 0);
+    patch_with_crc(seg, 32, caps, 16, 0, 60);
+    b = reopen(dir, &c, &small);
+    assert_int_equal(b->rc, XT_ELIMIT);
+    if (!strstr(b->j.recovery.why, "max_levels 4294967294 exceeds engine.max_levels 256") &&
+        !strstr(b->j.recovery.why, "max_orders 1073741824"))
+        fail_msg("recovery says '%s'", b->j.recovery.why);
+    done(b);
+    /* the originals recover */
+    snprintf(cmd, sizeof cmd, "cp %s.orig %s && rm -f %s.orig %s.orig", seg, seg, seg, snap);
+    assert_int_equal(system(cmd), 0);
+    b = reopen(dir, &c, &small);
+    assert_int_equal(b->rc, 0);
+    assert_int_equal(xt_engine_state_hash(&b->e), clean_hash(v, 500, &small));
+    done(b);
+    free(v);
+    rmdir_all(dir);
+}
+
 /* ---- fail closed ---------------------------------------------------------- */
 
 /* Runs with a fault, then recovers with the real file system and checks
@@ -918,6 +1008,7 @@ int main(void)
         cmocka_unit_test(stale_tmp_snapshot_removed),
         cmocka_unit_test(snapshot_ahead_of_the_journal_refuses),
         cmocka_unit_test(capacity_outcome_survives_new_capacities),
+        cmocka_unit_test(recorded_capacities_are_bounded),
         cmocka_unit_test(fails_closed_on_enospc),
         cmocka_unit_test(fails_closed_on_eio),
         cmocka_unit_test(fails_closed_after_a_short_write),

@@ -1,6 +1,8 @@
 /* test_sessions.c - the engine thread's session layer: messages made from
  * events, order ownership, and an exact rebuild after a restart (from a
- * snapshot extension plus the journal tail, and from the journal alone). */
+ * snapshot extension plus the journal tail, and from the journal alone);
+ * sessions ended by SESSION_END (and rebuilt so); snapshot counts bounded by
+ * the configured capacities. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +14,12 @@
 
 #include <cmocka.h>
 
+#include "journal/codec.h"
+#include "journal/crc32c.h"
+#include "journal/dir.h"
 #include "journal/journal.h"
 #include "server/sessions.h"
+#include "xt/error.h"
 #include "xt/wire.h"
 
 typedef struct fx {
@@ -26,22 +32,40 @@ typedef struct fx {
 
 static int64_t now = 1;
 
-static void open_fx(fx_t *f)
+static xt_engine_config_t engine_config(void)
 {
-    assert_int_equal(xt_outlog_init(&f->log, 1024), 0);
-    assert_int_equal(xt_sessions_init(&f->s, &f->log, 64, 4096), 0);
-    xt_journal_config_t jc;
-    xt_journal_config_default(&jc);
-    jc.fsync = XT_FSYNC_NONE;
-    jc.snapshot_sync = 1;
-    jc.ext = &f->s.ext;
     xt_engine_config_t ec;
     xt_engine_config_default(&ec);
     ec.max_orders = 4096;
     ec.max_levels = 1024;
     ec.max_instruments = 4;
     ec.max_ladder_nodes = 0;
-    assert_int_equal(xt_journal_open(&f->j, f->dir, &jc, NULL, &ec, xt_sessions_sink, &f->s, &f->e, now++), 0);
+    return ec;
+}
+
+/* Opens f with a session table of max_sessions; returns xt_journal_open's
+ * result (on failure the session layer is destroyed). */
+static int open_fx_with(fx_t *f, uint32_t max_sessions)
+{
+    assert_int_equal(xt_outlog_init(&f->log, 1024), 0);
+    assert_int_equal(xt_sessions_init(&f->s, &f->log, max_sessions, 4096), 0);
+    xt_journal_config_t jc;
+    xt_journal_config_default(&jc);
+    jc.fsync = XT_FSYNC_NONE;
+    jc.snapshot_sync = 1;
+    jc.ext = &f->s.ext;
+    xt_engine_config_t ec = engine_config();
+    int rc = xt_journal_open(&f->j, f->dir, &jc, NULL, &ec, xt_sessions_sink, &f->s, &f->e, now++);
+    if (rc) {
+        xt_sessions_destroy(&f->s);
+        xt_outlog_destroy(&f->log);
+    }
+    return rc;
+}
+
+static void open_fx(fx_t *f)
+{
+    assert_int_equal(open_fx_with(f, 64), 0);
 }
 
 static void close_fx(fx_t *f, int snapshot)
@@ -73,6 +97,13 @@ static void cancel(fx_t *f, uint32_t account, uint32_t session, uint64_t clordid
 {
     xt_cmd_t c = {.type = XT_CMD_CANCEL, .session = session, .clordid = clordid};
     c.u.cancel = (xt_order_cancel_t){id, account};
+    submit(f, &c);
+}
+
+static void end_session(fx_t *f, uint32_t account, uint32_t session)
+{
+    xt_cmd_t c = {.type = XT_CMD_SESSION_END};
+    c.u.session_end = (xt_session_end_t){account, session};
     submit(f, &c);
 }
 
@@ -142,12 +173,15 @@ static void test_messages_and_sequences(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-/* Compares two session layers: tables and every outlog slot. */
+/* Compares two session layers: tables (not their layout) and every outlog
+ * slot. */
 static void assert_same(const fx_t *a, const fx_t *b)
 {
-    assert_int_equal(a->s.n_sessions, b->s.n_sessions);
+    assert_int_equal(a->s.n_live, b->s.n_live);
     for (uint32_t i = 0; i < a->s.n_sessions; i++) {
         const xt_sess_t *x = &a->s.sess[i];
+        if (x->account == 0)
+            continue;
         uint32_t k = xt_sessions_find(&b->s, x->account, x->number);
         assert_int_not_equal(k, XT_NIL);
         assert_int_equal(x->next_seq, b->s.sess[k].next_seq);
@@ -167,18 +201,62 @@ static void assert_same(const fx_t *a, const fx_t *b)
     }
 }
 
-static void rebuild(int with_snapshot)
+/* Sessions ending and starting again: 8/2 ends (nothing open), 7/1 is
+ * kept while it has an open order, 8/2 comes back as a new session in a
+ * freed entry. */
+static void end_flow(fx_t *f)
+{
+    uint32_t used = f->s.n_sessions, live = f->s.n_live;
+    uint32_t s7 = xt_sessions_find(&f->s, 7, 1);
+    assert_int_not_equal(s7, XT_NIL);
+    uint64_t next7 = f->s.sess[s7].next_seq;
+    int open7 = f->s.sess[s7].n_open > 0; /* unless a tail filled it */
+    end_session(f, 8, 2);
+    end_session(f, 7, 1);
+    assert_int_equal(xt_journal_commit(&f->j, now++), 0);
+    assert_int_equal(xt_sessions_find(&f->s, 8, 2), XT_NIL);
+    assert_int_equal(xt_sessions_account_first(&f->s, 8), XT_NIL);
+    if (open7) {
+        assert_int_equal(xt_sessions_find(&f->s, 7, 1), s7);
+        assert_int_equal(f->s.sess[s7].next_seq, next7);
+    } else
+        assert_int_equal(xt_sessions_find(&f->s, 7, 1), XT_NIL);
+    assert_int_equal(f->s.n_live, live - 1 - !open7);
+    uint64_t head = f->log.head;
+    order(f, 8, 2, 1, XT_SELL, 101, 1); /* clordid 1 again: a new session */
+    assert_int_equal(xt_journal_commit(&f->j, now++), 0);
+    uint32_t s8 = xt_sessions_find(&f->s, 8, 2);
+    assert_int_not_equal(s8, XT_NIL);
+    assert_int_equal(f->s.n_sessions, used); /* the freed entry, reused */
+    assert_int_equal(f->s.sess[s8].next_seq, 2);
+    assert_int_equal(f->s.sess[s8].last_clordid, 1);
+    assert_int_equal(xt_sessions_account_open(&f->s, 8), 1);
+    xt_outlog_slot_t sl;
+    assert_int_equal(xt_outlog_read(&f->log, head, &sl), 0);
+    assert_int_equal(sl.prev1, 0); /* not chained to the old session's messages */
+    xt_wire_hdr_t h;
+    assert_true(xt_wire_frame(sl.frame, sl.len, XT_WIRE_MAX, &h) > 0);
+    assert_int_equal(h.type, XT_MSG_ACCEPTED);
+    assert_int_equal(h.seq, 1);
+}
+
+/* with_snapshot: 0 none, 1 a snapshot before the flow, 2 after it. */
+static void rebuild_flow(int with_snapshot, void (*flow)(fx_t *))
 {
     fx_t a = {0}, b = {0};
     snprintf(a.dir, 64, "/tmp/xt-test-sessions-r%d-%d", with_snapshot, (int)getpid());
     snprintf(b.dir, sizeof b.dir, "%.64s-copy", a.dir);
     open_fx(&a);
     session_flow(&a);
+    if (flow && with_snapshot == 2)
+        flow(&a); /* the snapshot then holds a table with a free entry */
     if (with_snapshot) {
         assert_int_equal(xt_journal_snapshot(&a.j, now++), 0);
         order(&a, 9, 3, 5, XT_SELL, 99, 2); /* a tail after the snapshot: fills account 7's maker */
         assert_int_equal(xt_journal_commit(&a.j, now++), 0);
     }
+    if (flow && with_snapshot != 2)
+        flow(&a);
     /* a's state stays in memory; b recovers a copy of its directory (the
      * directory lock keeps a second journal off the original) */
     char cmd[512];
@@ -192,10 +270,148 @@ static void rebuild(int with_snapshot)
     assert_int_equal(system(cmd), 0);
 }
 
+static void rebuild(int with_snapshot)
+{
+    rebuild_flow(with_snapshot, NULL);
+}
+
 static void test_rebuild_from_journal(void **state)
 {
     (void)state;
     rebuild(0);
+}
+
+/* SESSION_END forgets a session without open orders (and only such), the
+ * entry is reused, and recovery - from the journal alone, from a snapshot
+ * before the ends, or from one taken after them - gives the same table and
+ * log. */
+static void test_session_end_and_rebuild(void **state)
+{
+    (void)state;
+    rebuild_flow(0, end_flow);
+    rebuild_flow(1, end_flow);
+    rebuild_flow(2, end_flow);
+}
+
+/* ---- snapshot counts ------------------------------------------------------ */
+
+static void quiet(void *ctx, const xt_event_batch_t *b)
+{
+    (void)ctx;
+    (void)b;
+}
+
+/* Writes a snapshot of a session flow into f->dir and closes; returns its
+ * path in path, and the offset of the sessions extension in it. */
+static off_t snapshot_of_flow(fx_t *f, char *path)
+{
+    open_fx(f);
+    session_flow(f);
+    assert_int_equal(xt_journal_snapshot(&f->j, now++), 0);
+    xt_engine_stats_t st;
+    xt_engine_stats(&f->e, &st);
+    xt_dir_path(path, XT_PATH_MAX, f->dir, XT_FILE_SNAP, st.last_seq);
+    off_t ext = 80 + (off_t)st.instruments * 72 + (off_t)st.orders * 56;
+    close_fx(f, 0);
+    return ext;
+}
+
+/* Overwrites n bytes at `at` in a snapshot and fixes its CRC: a crafted
+ * file that checks. */
+static void patch_snapshot(const char *path, off_t at, const void *p, size_t n)
+{
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long size = ftell(fp);
+    assert_true(size > 16);
+    uint8_t *b = malloc((size_t)size);
+    assert_non_null(b);
+    rewind(fp);
+    assert_int_equal(fread(b, 1, (size_t)size, fp), (size_t)size);
+    memcpy(b + at, p, n);
+    xt_put32(b + size - 8, xt_crc32c(b, (size_t)size - 16));
+    rewind(fp);
+    assert_int_equal(fwrite(b, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    free(b);
+}
+
+/* Loads the snapshot at path with the sessions extension (a table of 64);
+ * returns the result, why filled. */
+static int load_crafted(const char *path, char *why, size_t n)
+{
+    xt_outlog_t log;
+    xt_sessions_t s;
+    xt_engine_t e;
+    assert_int_equal(xt_outlog_init(&log, 1024), 0);
+    assert_int_equal(xt_sessions_init(&s, &log, 64, 4096), 0);
+    xt_engine_config_t ec = engine_config();
+    why[0] = '\0';
+    int rc = xt_snapshot_load_ext(&xt_io_posix, path, &ec, quiet, NULL, &e, &s.ext, NULL, why, n);
+    if (rc == 0)
+        xt_engine_destroy(&e);
+    xt_sessions_destroy(&s);
+    xt_outlog_destroy(&log);
+    return rc;
+}
+
+/* A snapshot whose counts exceed what the server is configured for stops
+ * recovery, naming the setting, instead of falling back to an older state
+ * (here: the journal alone, rebuilding a table that silently lacks a
+ * session). */
+static void test_snapshot_sessions_over_capacity(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    char path[XT_PATH_MAX], cmd[256];
+    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-cap-%d", (int)getpid());
+    snapshot_of_flow(&f, path);
+    fx_t g = {0};
+    snprintf(g.dir, sizeof g.dir, "%s", f.dir);
+    assert_int_equal(open_fx_with(&g, 1), XT_ELIMIT); /* the snapshot holds 2 sessions */
+    if (!strstr(g.j.recovery.why, "server.max_sessions"))
+        fail_msg("recovery says '%s'", g.j.recovery.why);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Crafted extensions (CRC fixed, so they check): every count is bounded
+ * before it is used, and the error names the field. */
+static void test_snapshot_crafted_counts(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    char path[XT_PATH_MAX], why[512], cmd[2 * XT_PATH_MAX + 32];
+    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-craft-%d", (int)getpid());
+    off_t ext = snapshot_of_flow(&f, path);
+    assert_int_equal(load_crafted(path, why, sizeof why), 0);
+    snprintf(cmd, sizeof cmd, "cp %s %s.orig", path, path);
+    assert_int_equal(system(cmd), 0);
+    static const struct {
+        off_t at;
+        uint8_t bytes[8];
+        size_t n;
+        int rc;
+        const char *says;
+    } cases[] = {
+        {8, {0xff, 0xff, 0xff, 0x7f}, 4, XT_ELIMIT, "server.max_sessions"}, /* sessions */
+        {12, {0xff, 0xff, 0xff, 0xff}, 4, XT_ELIMIT, "open orders"},        /* open-order refs */
+        {24, {0, 0, 0, 0, 0, 0, 0, 0x80}, 8, XT_ECORRUPT, "positions"},     /* first kept > head */
+        {16, {0, 0, 0, 0, 0, 0, 0, 0x10}, 8, XT_ECORRUPT, "messages"},      /* 2^60 messages: the product wraps */
+        {40, {0, 0, 0, 0}, 4, XT_ECORRUPT, "account 0"},                    /* the first session's account */
+        {48, {0, 0, 0, 0, 0, 0, 0, 0}, 8, XT_ECORRUPT, "next_seq 0"},       /* its next_seq */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        snprintf(cmd, sizeof cmd, "cp %s.orig %s", path, path);
+        assert_int_equal(system(cmd), 0);
+        patch_snapshot(path, ext + cases[k].at, cases[k].bytes, cases[k].n);
+        int rc = load_crafted(path, why, sizeof why);
+        if (rc != cases[k].rc || !strstr(why, cases[k].says))
+            fail_msg("case %zu: rc %d (%s), want %d and '%s'", k, rc, why, cases[k].rc, cases[k].says);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_rebuild_from_snapshot_and_tail(void **state)
@@ -207,9 +423,9 @@ static void test_rebuild_from_snapshot_and_tail(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_messages_and_sequences),
-        cmocka_unit_test(test_rebuild_from_journal),
-        cmocka_unit_test(test_rebuild_from_snapshot_and_tail),
+        cmocka_unit_test(test_messages_and_sequences),          cmocka_unit_test(test_rebuild_from_journal),
+        cmocka_unit_test(test_rebuild_from_snapshot_and_tail),  cmocka_unit_test(test_session_end_and_rebuild),
+        cmocka_unit_test(test_snapshot_sessions_over_capacity), cmocka_unit_test(test_snapshot_crafted_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -507,7 +507,8 @@ static void names(void **state)
     assert_string_equal(xt_wire_login_reason_name(3), "BAD_SIGNATURE");
     assert_string_equal(xt_wire_login_reason_name(XT_LR_BAD_FIELD), "BAD_FIELD");
     assert_string_equal(xt_wire_login_reason_name(0), "?");
-    assert_string_equal(xt_wire_login_reason_name(11), "?");
+    assert_string_equal(xt_wire_login_reason_name(XT_LR_SESSION_LIMIT), "SESSION_LIMIT");
+    assert_string_equal(xt_wire_login_reason_name(12), "?");
 
     assert_string_equal(xt_wire_error_name(XT_ERR_MALFORMED), "MALFORMED");
     assert_string_equal(xt_wire_error_name(7), "RESYNC");

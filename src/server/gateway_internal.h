@@ -1,0 +1,138 @@
+/* gateway_internal.h - the order-entry gateway's own state (the I/O
+ * thread's; nothing here is touched by another thread), shared by its
+ * three files:
+ *
+ *   gateway.c      the epoll loop, connections, output, requests, routing
+ *                  of released outlog messages, timers
+ *   gw_login.c     LOGIN, takeover, and the resume cursor that refills a
+ *                  connection from the outlog as its socket drains
+ *   gw_sessions.c  the session table, sessions per account, and the session
+ *                  lifecycle (docs/protocol.md#session-lifecycle)
+ */
+#ifndef XT_SERVER_GATEWAY_INTERNAL_H
+#define XT_SERVER_GATEWAY_INTERNAL_H
+
+#include <stdint.h>
+
+#include "server.h"
+
+#define XT_GW_CHUNK 16384
+#define XT_GW_RBUF 65536 /* the read buffer all connections share */
+#define XT_GW_SWEEP 4096 /* sessions the lifecycle sweep looks at per timer tick */
+
+typedef struct xt_gw_chunk {
+    struct xt_gw_chunk *next;
+    uint32_t start, end;
+    uint8_t data[XT_GW_CHUNK - 24];
+} xt_gw_chunk_t;
+
+/* C_LOGIN_WAIT: the login checked out, but requests the session sent on an
+ * earlier connection are still unanswered; it is accepted once their
+ * answers are released, so that they are among the resent messages. */
+enum { C_FREE = 0, C_HELLO, C_LOGIN_WAIT, C_LIVE, C_CLOSING };
+
+typedef struct xt_gw_conn {
+    int fd;
+    uint8_t state;
+    uint8_t cod;
+    uint16_t inlen; /* bytes of a partial frame kept in `in` */
+    uint32_t sess;  /* gateway session index, XT_NIL before login */
+    uint32_t ip;
+    uint32_t heartbeat_ms;
+    int64_t opened, last_recv, last_send;
+    xt_gw_chunk_t *out_head, *out_tail;
+    uint64_t out_bytes;
+    uint8_t nonce[16];
+    xt_msg_login_t login; /* C_LOGIN_WAIT: the login to finish */
+    uint8_t dirty;
+    uint8_t want_out;  /* EPOLLOUT is armed: output waits for the socket */
+    uint8_t unlimited; /* the final ERROR: past output_limit */
+    uint8_t resuming;  /* the resume cursor below is still behind the live stream */
+    uint32_t next_dirty;
+    uint64_t rs_pos;         /* resume: the next outlog position to read */
+    uint64_t rs_seq;         /* resume: the last sequenced number queued */
+    uint64_t login_pos;      /* routing position at login: engine answers from here on are this connection's */
+    uint8_t in[XT_WIRE_MAX]; /* a partial frame (always shorter than its type's length) */
+} xt_gw_conn_t;
+
+typedef struct xt_gw_sess {
+    uint32_t account, number; /* account 0: a free entry (hnext links the free list) */
+    uint64_t last_seq;        /* last sequenced message routed */
+    uint64_t last_pos1;       /* its outlog position + 1 */
+    uint64_t last_clordid;    /* highest passed to the engine */
+    uint64_t last_ticket;     /* of its last request queued to the engine (xt_req_push) */
+    uint64_t logout_seq;      /* last_seq when LOGOUT was answered */
+    int64_t gone_ns;          /* monotonic time it lost its connection; 0 while it has one */
+    uint32_t conn;
+    uint32_t hnext;
+    double tokens;
+    int64_t refill_ns;
+    uint8_t cod_pending; /* in pending_cod */
+    uint8_t logged_out;  /* LOGOUT answered with nothing left to send */
+    uint8_t ending;      /* XT_REQ_SESSION_END queued; its answer is not routed yet */
+} xt_gw_sess_t;
+
+typedef struct xt_gateway {
+    xt_gw_conn_t *conns;
+    uint32_t *free_next;
+    xt_gw_sess_t *sess;
+    uint32_t *buckets;
+    uint32_t *acct_keys, *acct_counts; /* sessions per account (gw_sessions.c) */
+    uint8_t *acct_used;
+    xt_gw_chunk_t *chunks, *free_chunks; /* the output pool, allocated at start */
+    uint32_t *ip_keys, *ip_counts;       /* 2 x max_connections slots or more: never full */
+    uint8_t *ip_used;
+    uint32_t *pending_cod; /* sessions whose cancel-on-disconnect waits for ring space */
+    uint32_t *waiting;     /* connections in C_LOGIN_WAIT */
+    uint32_t *resuming;    /* connections with a resume in progress */
+    uint8_t *rbuf;         /* XT_WIRE_MAX + XT_GW_RBUF: a kept partial frame, then what read() returns */
+    uint64_t answered;     /* requests below this ticket have their answers routed */
+    int ep, sfd;
+    uint32_t max_conns, n_conns, free_head;
+    uint32_t n_sess; /* entries ever used (live or free) */
+    uint32_t live_sess, max_sess, free_sess, sweep_at, mask, acct_mask;
+    uint32_t n_chunks, chunks_used; /* chunks handed out at least once */
+    uint32_t dirty_head, ip_mask;
+    uint32_t n_pending_cod, n_waiting, n_resuming;
+    int stopping;
+    int failed_seen;
+} xt_gw_t;
+
+/* gateway.c */
+/* Queues a frame to connection i (dropped once it is closing; over
+ * output_limit: SLOW_CONSUMER). */
+void xt__gw_send(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n);
+/* Queues ERROR; the connection closes once it is written. */
+void xt__gw_error(xt_server_t *s, uint32_t i, int code, const char *text);
+/* The seq an unsequenced message to c carries: the last sequenced number
+ * sent on it (a resume's position while one runs). */
+uint64_t xt__gw_last_seq(const xt_gw_t *g, const xt_gw_conn_t *c);
+
+/* gw_login.c */
+/* A LOGIN frame on connection i. */
+void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now);
+/* Finishes the waiting logins whose sessions have all their answers out. */
+void xt__gw_finish_waiting(xt_server_t *s, int64_t now);
+/* Tops up every resume whose connection has room; does one have room? */
+void xt__gw_refill_all(xt_server_t *s);
+int xt__gw_resume_ready(const xt_server_t *s);
+/* Connection i is closed: no resume for it any more. */
+void xt__gw_resume_stop(xt_gw_t *g, uint32_t i);
+
+/* gw_sessions.c */
+int xt__gw_sessions_init(xt_server_t *s, int64_t now); /* tables, and the sessions as recovered */
+void xt__gw_sessions_destroy(xt_gw_t *g);
+uint32_t xt__gw_sess_find(const xt_gw_t *g, uint32_t account, uint32_t number);
+/* A new entry (XT_NIL when the table is full), disconnected since now. */
+uint32_t xt__gw_sess_new(xt_gw_t *g, uint32_t account, uint32_t number, int64_t now);
+/* Sessions the table holds for an account. */
+uint32_t xt__gw_account_sessions(xt_gw_t *g, uint32_t account);
+/* Forgets session si now, or asks the engine to, if it is gone (no
+ * connection, nothing in flight, logged out or expired). */
+void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now);
+/* Runs xt__gw_check_session over the next XT_GW_SWEEP entries. */
+void xt__gw_sweep(xt_server_t *s, int64_t now);
+/* The engine's answer to XT_REQ_SESSION_END (a control slot). */
+void xt__gw_on_control(xt_server_t *s, const xt_outlog_slot_t *sl, int64_t now);
+
+#endif

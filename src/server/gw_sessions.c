@@ -1,0 +1,238 @@
+/* gw_sessions.c - the gateway's session table and the session lifecycle
+ * (docs/protocol.md#session-lifecycle; see gateway_internal.h).
+ *
+ * An entry exists while a session is connected, has something a client may
+ * still resume, or has open orders. It is created at LOGIN (counted against
+ * server.max_sessions and server.max_sessions_per_account) or when the
+ * engine reports a message for a session it does not hold. A session is
+ * *gone* when it has no connection, no login waiting for it, no request in
+ * flight, no cancel-on-disconnect pending, and a full token bucket (so a
+ * new session is no way around the rate limit); then:
+ *
+ *   - never had a sequenced message: the engine does not know it, the entry
+ *     is freed at once;
+ *   - logged out with every message sent, or disconnected for
+ *     server.session_expiry_s with its last message out of the resume
+ *     window: the engine is asked to end it (XT_REQ_SESSION_END). It does so
+ *     - journaled, so recovery does too - unless the session has open
+ *     orders. The entry is freed when the answer is routed; a LOGIN to the
+ *     session meanwhile waits for it (last_ticket), and then finds a new
+ *     session (sequence numbers and client order ids from the start).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway_internal.h"
+
+static uint32_t sess_bucket(const xt_gw_t *g, uint32_t account, uint32_t number)
+{
+    uint64_t x = ((uint64_t)account << 32 | number) * 0x9e3779b97f4a7c15ULL;
+    return (uint32_t)(x >> 32) & g->mask;
+}
+
+uint32_t xt__gw_sess_find(const xt_gw_t *g, uint32_t account, uint32_t number)
+{
+    for (uint32_t i = g->buckets[sess_bucket(g, account, number)]; i != XT_NIL; i = g->sess[i].hnext)
+        if (g->sess[i].account == account && g->sess[i].number == number)
+            return i;
+    return XT_NIL;
+}
+
+/* The session count of an account. Open addressing over 2 x max_sessions
+ * slots or more, as the source-address table: a slot whose count fell to 0
+ * keeps its key (the probe chains through it stay intact) and is taken
+ * over by the next new account probing past it. Never full: at most
+ * max_sessions accounts have a session. */
+static uint32_t *acct_count(xt_gw_t *g, uint32_t account, int create)
+{
+    uint32_t h = (account * 2654435761u) & g->acct_mask, spare = XT_NIL;
+    for (uint32_t k = 0; k <= g->acct_mask; k++, h = (h + 1) & g->acct_mask) {
+        if (!g->acct_used[h]) {
+            if (spare == XT_NIL)
+                spare = h;
+            break;
+        }
+        if (g->acct_keys[h] == account)
+            return &g->acct_counts[h];
+        if (g->acct_counts[h] == 0 && spare == XT_NIL)
+            spare = h;
+    }
+    if (!create || spare == XT_NIL)
+        return NULL;
+    g->acct_used[spare] = 1;
+    g->acct_keys[spare] = account;
+    g->acct_counts[spare] = 0;
+    return &g->acct_counts[spare];
+}
+
+uint32_t xt__gw_account_sessions(xt_gw_t *g, uint32_t account)
+{
+    const uint32_t *n = acct_count(g, account, 0);
+    return n ? *n : 0;
+}
+
+uint32_t xt__gw_sess_new(xt_gw_t *g, uint32_t account, uint32_t number, int64_t now)
+{
+    uint32_t *count = acct_count(g, account, 1);
+    if (g->live_sess == g->max_sess || !count)
+        return XT_NIL;
+    uint32_t i = g->free_sess;
+    if (i != XT_NIL)
+        g->free_sess = g->sess[i].hnext;
+    else
+        i = g->n_sess++;
+    g->live_sess++;
+    (*count)++;
+    xt_gw_sess_t *x = &g->sess[i];
+    memset(x, 0, sizeof *x);
+    x->account = account;
+    x->number = number;
+    x->conn = XT_NIL;
+    x->gone_ns = now;
+    uint32_t b = sess_bucket(g, account, number);
+    x->hnext = g->buckets[b];
+    g->buckets[b] = i;
+    return i;
+}
+
+static void sess_free(xt_gw_t *g, uint32_t i)
+{
+    xt_gw_sess_t *x = &g->sess[i];
+    uint32_t *p = &g->buckets[sess_bucket(g, x->account, x->number)];
+    while (*p != i)
+        p = &g->sess[*p].hnext;
+    *p = x->hnext;
+    uint32_t *count = acct_count(g, x->account, 0);
+    if (count && *count)
+        (*count)--;
+    memset(x, 0, sizeof *x);
+    x->conn = XT_NIL;
+    x->hnext = g->free_sess;
+    g->free_sess = i;
+    g->live_sess--;
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+/* Is a connection waiting to log in to x (C_LOGIN_WAIT)? */
+static int login_waits(const xt_gw_t *g, const xt_gw_sess_t *x)
+{
+    for (uint32_t k = 0; k < g->n_waiting; k++) {
+        const xt_msg_login_t *m = &g->conns[g->waiting[k]].login;
+        if (m->account == x->account && m->session == x->number)
+            return 1;
+    }
+    return 0;
+}
+
+/* Would the token bucket be full by now? */
+static int bucket_full(const xt_server_t *s, const xt_gw_sess_t *x, int64_t now)
+{
+    if (x->refill_ns == 0)
+        return 1;
+    return x->tokens + (double)(now - x->refill_ns) * 1e-9 * s->cfg.rate >= (double)s->cfg.burst;
+}
+
+/* Is the session's last message out of the outlog (nothing left to resume)?
+ * Positions below consumed - cap have been written over. */
+static int aged_out(const xt_server_t *s, const xt_gw_sess_t *x)
+{
+    uint64_t routed = atomic_load_explicit(&s->log.consumed, memory_order_relaxed);
+    return x->last_pos1 == 0 || (routed > s->log.cap && x->last_pos1 - 1 < routed - s->log.cap);
+}
+
+void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now)
+{
+    xt_gw_t *g = s->gw;
+    xt_gw_sess_t *x = &g->sess[si];
+    if (g->stopping || atomic_load_explicit(&s->journal_failed, memory_order_relaxed) || x->account == 0 ||
+        x->conn != XT_NIL || x->ending || x->cod_pending || x->last_ticket > g->answered || !bucket_full(s, x, now) ||
+        login_waits(g, x))
+        return;
+    if (x->last_seq == 0) /* nothing journaled from it: the engine does not know it */
+        return sess_free(g, si);
+    int logged_out = x->logged_out && x->last_seq == x->logout_seq;
+    int expired = now - x->gone_ns >= (int64_t)s->cfg.session_expiry_s * 1000000000 && aged_out(s, x);
+    if (!logged_out && !expired)
+        return;
+    xt_req_t r = {.kind = XT_REQ_SESSION_END, .account = x->account, .session = x->number, .clordid = x->last_seq};
+    uint64_t ticket = xt_req_push(s, &r);
+    if (!ticket)
+        return; /* the ring is full: a later sweep asks again */
+    x->ending = 1;
+    x->last_ticket = ticket;
+}
+
+void xt__gw_sweep(xt_server_t *s, int64_t now)
+{
+    xt_gw_t *g = s->gw;
+    for (uint32_t k = 0; k < XT_GW_SWEEP && k < g->n_sess; k++) {
+        if (g->sweep_at >= g->n_sess)
+            g->sweep_at = 0;
+        xt__gw_check_session(s, g->sweep_at++, now);
+    }
+}
+
+void xt__gw_on_control(xt_server_t *s, const xt_outlog_slot_t *sl, int64_t now)
+{
+    xt_gw_t *g = s->gw;
+    uint32_t si = xt__gw_sess_find(g, sl->account, sl->session);
+    if (si == XT_NIL || !g->sess[si].ending)
+        return;
+    xt_gw_sess_t *x = &g->sess[si];
+    x->ending = 0;
+    if (sl->conn == XT_OL_ENDED && x->conn == XT_NIL) /* a login meanwhile waits for this answer: no connection */
+        return sess_free(g, si);
+    /* kept: it has open orders; looked at again after another expiry period */
+    x->logged_out = 0;
+    x->gone_ns = now;
+}
+
+/* ---- start and end ----------------------------------------------------------- */
+
+int xt__gw_sessions_init(xt_server_t *s, int64_t now)
+{
+    xt_gw_t *g = s->gw;
+    g->max_sess = s->cfg.max_sessions;
+    g->free_sess = XT_NIL;
+    g->mask = 1;
+    while (g->mask < 2 * g->max_sess)
+        g->mask <<= 1;
+    g->buckets = malloc(sizeof *g->buckets * g->mask);
+    g->acct_mask = g->mask;
+    g->acct_keys = calloc(g->acct_mask, sizeof *g->acct_keys);
+    g->acct_counts = calloc(g->acct_mask, sizeof *g->acct_counts);
+    g->acct_used = calloc(g->acct_mask, sizeof *g->acct_used);
+    g->mask -= 1;
+    g->acct_mask -= 1;
+    g->sess = calloc(g->max_sess, sizeof *g->sess);
+    g->pending_cod = calloc(g->max_sess, sizeof *g->pending_cod);
+    if (!g->buckets || !g->acct_keys || !g->acct_counts || !g->acct_used || !g->sess || !g->pending_cod)
+        return -1;
+    memset(g->buckets, 0xff, sizeof *g->buckets * (g->mask + 1));
+    /* the sessions as recovered; their history is not routed again */
+    const xt_sessions_t *t = &s->sessions;
+    for (uint32_t k = 0; k < t->n_sessions; k++) {
+        const xt_sess_t *e = &t->sess[k];
+        if (e->account == 0)
+            continue;
+        uint32_t i = xt__gw_sess_new(g, e->account, e->number, now);
+        if (i == XT_NIL)
+            return -1;
+        g->sess[i].last_seq = e->next_seq - 1;
+        g->sess[i].last_pos1 = e->last_pos1;
+        g->sess[i].last_clordid = e->last_clordid;
+    }
+    atomic_store(&s->log.consumed, atomic_load(&s->log.released));
+    return 0;
+}
+
+void xt__gw_sessions_destroy(xt_gw_t *g)
+{
+    free(g->buckets);
+    free(g->acct_keys);
+    free(g->acct_counts);
+    free(g->acct_used);
+    free(g->sess);
+    free(g->pending_cod);
+}
