@@ -17,7 +17,8 @@ static void usage(FILE *f)
                "(docs/websocket.md) and binary market data over TCP (docs/md-binary.md). Without\n"
                "a config it runs on the embedded defaults: demo instruments, demo accounts, data\n"
                "in ./data, 127.0.0.1:9001, 127.0.0.1:8080 and 127.0.0.1:9002.\n"
-               "SIGTERM/SIGINT stop it cleanly (final snapshot); SIGUSR1 takes a snapshot.\n");
+               "SIGTERM/SIGINT stop it cleanly (final snapshot); SIGUSR1 takes a snapshot; SIGHUP reloads the\n"
+               "credentials file and limits.rate, limits.burst, limits.open_orders.\n");
 }
 
 static int apply_flag(xt_server_config_t *c, const char *key, const char *val)
@@ -118,6 +119,22 @@ static void print_start(const xt_server_t *s)
     fflush(stdout);
 }
 
+/* SIGHUP: the config file and the flags of the start, read again. */
+typedef struct args {
+    int argc;
+    char **argv;
+} args_t;
+
+static int reload(void *ctx, xt_server_config_t *out, char *why, size_t whylen)
+{
+    const args_t *a = ctx;
+    xt_config_defaults(out);
+    if (parse(a->argc, a->argv, out) == 0)
+        return 0;
+    snprintf(why, whylen, "the config could not be read (the error is above)");
+    return -1;
+}
+
 int xt_cmd_serve(int argc, char **argv)
 {
     static xt_server_config_t cfg;
@@ -131,6 +148,10 @@ int xt_cmd_serve(int argc, char **argv)
         xt_server_close(&srv);
         return 1;
     }
+    static args_t args;
+    args = (args_t){argc, argv};
+    srv.reload = reload;
+    srv.reload_ctx = &args;
     print_start(&srv);
     int rc = xt_server_run(&srv);
     const char *failed = xt_journal_failed(&srv.journal);

@@ -126,7 +126,8 @@ static int no_room(xt_server_t *s, const xt_req_t *r)
 
 static void on_new(xt_server_t *s, const xt_req_t *r)
 {
-    if (xt_sessions_account_open(&s->sessions, r->account) >= s->cfg.open_orders) {
+    if (xt_sessions_account_open(&s->sessions, r->account) >=
+        atomic_load_explicit(&s->open_orders_limit, memory_order_relaxed)) {
         reply_reject(s, r, XT_R_OPEN_ORDER_LIMIT);
         return;
     }

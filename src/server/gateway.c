@@ -691,6 +691,7 @@ int xt_gateway_init(xt_server_t *s)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGHUP);
     g->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (g->ep < 0 || g->sfd < 0)
         return -1;
@@ -710,6 +711,8 @@ static void on_signal(xt_server_t *s)
     while (read(g->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGUSR1)
             atomic_store(&s->snapshot_request, 1);
+        else if (si.ssi_signo == SIGHUP)
+            xt__gw_reload(s);
         else if (!g->stopping) {
             g->stopping = 1;
             epoll_ctl(g->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);

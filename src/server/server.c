@@ -149,6 +149,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
 {
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
+    atomic_store_explicit(&s->open_orders_limit, cfg->open_orders, memory_order_relaxed);
     xt__clock_offset_ns = (int64_t)cfg->clock_offset_ms * 1000000;
     s->listen_fd = s->engine_efd = s->gateway_efd = s->md_feed.efd = -1;
     raise_fd_limit();
@@ -180,6 +181,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (xt_gateway_init(s))

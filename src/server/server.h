@@ -102,6 +102,13 @@ typedef struct xt_server {
     int listen_fd;
     uint16_t port;
     int journal_open;
+    /* SIGHUP (gw_reload.c): the caller's way to read the config again (the
+     * same file and flags as at start; NULL: SIGHUP only says it cannot).
+     * The engine thread reads limits.open_orders from open_orders_limit,
+     * which a reload may change. */
+    int (*reload)(void *ctx, xt_server_config_t *out, char *why, size_t whylen);
+    void *reload_ctx;
+    _Atomic uint32_t open_orders_limit;
 } xt_server_t;
 
 /* Opens everything: config in, journal recovered, instruments defined,
@@ -109,12 +116,20 @@ typedef struct xt_server {
 int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, size_t whylen);
 
 /* Runs until SIGTERM/SIGINT (signals must be blocked in the caller, which
- * is done here for the threads it starts); then drains and stops. Returns
- * 0 on a clean stop. */
+ * is done here for the threads it starts); then drains and stops. SIGUSR1
+ * takes a snapshot; SIGHUP reloads the credentials and limits.rate, burst
+ * and open_orders (xt__gw_reload). Returns 0 on a clean stop. */
 int xt_server_run(xt_server_t *s);
 
 /* Closes the journal (final snapshot) and frees everything. */
 int xt_server_close(xt_server_t *s);
+
+/* gw_reload.c: SIGHUP, on the gateway thread. Reads the config again with
+ * s->reload and applies what can change while running: the credentials
+ * (the file read again) and limits.rate, limits.burst, limits.open_orders.
+ * Anything that cannot be read leaves every setting as it was. Reports one
+ * line on stderr. Returns 0 or -1. */
+int xt__gw_reload(xt_server_t *s);
 
 /* engine_thread.c */
 #define XT_CANCEL_ROUND 4096 /* orders a mass cancel collects at a time */

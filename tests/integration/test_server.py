@@ -1831,6 +1831,74 @@ def test_credentials_file():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def wait_stderr(srv, text, after=0, timeout=10):
+    """Waits until the server's stderr (past offset `after`) holds text;
+    returns the new offset. The server writes the line when the event is
+    done, so this waits for the event itself."""
+    end = time.monotonic() + timeout
+    while True:
+        err = srv.stderr()
+        at = err.find(text, after)
+        if at >= 0:
+            return at + len(text)
+        check(time.monotonic() < end, f"no '{text}' on the server's stderr: {err[after:][-600:]}")
+        time.sleep(0.02)
+
+
+@test
+def test_sighup_reload():
+    """SIGHUP reads the config again: the credentials file and the limits
+    change without a restart; sessions logged in stay; a bad file changes
+    nothing."""
+    tmp = tempfile.mkdtemp(prefix="xt-reload-")
+    try:
+        creds, conf = os.path.join(tmp, "creds"), os.path.join(tmp, "xt.conf")
+
+        def write(keys, open_orders):
+            with open(creds, "w") as f:
+                for acct in keys:
+                    f.write(f"{acct} key{acct} {X.signing_key(f's-{acct}').hex()}\n")
+            with open(conf, "w") as f:
+                f.write(f"[server]\ncredentials = creds\n[limits]\nopen_orders = {open_orders}\n"
+                        "[instrument BTC-USDT]\ntick = 0.01\nlot = 0.0001\n")
+
+        def try_login(acct, session):
+            c = Conn(srv.port)
+            return c, c.login(acct, f"key{acct}", f"s-{acct}", session=session, heartbeat_ms=HB, expect_ok=False)
+
+        write([5001], 2)
+        srv = Server(args=["--config", conf])
+        a = Conn(srv.port)
+        a.login(5001, "key5001", "s-5001", session=1, heartbeat_ms=HB)
+        btc = a.inst["BTC-USDT"]
+        for px in (1000, 1001):
+            expect_type(a.place(btc, BUY, px, 1), ACCEPTED)
+        expect_rej(a.place(btc, BUY, 1002, 1), "OPEN_ORDER_LIMIT", False)
+        _, m = try_login(5002, 1)
+        check(m.type == LOGIN_REJECTED and m.reason == LR["UNKNOWN_KEY"], f"{m!r}")
+        # 5002 in, 5001 out, three open orders
+        write([5002], 3)
+        srv.proc.send_signal(signal.SIGHUP)
+        at = wait_stderr(srv, "xtrading: reloaded: credentials 1 keys")
+        check("limits.open_orders 3" in srv.stderr()[at - 200:at + 200], srv.stderr()[-400:])
+        _, m = try_login(5002, 1)
+        check(m.type == LOGIN_ACCEPTED, f"a key added by the reload: {m!r}")
+        _, m = try_login(5001, 2)
+        check(m.type == LOGIN_REJECTED and m.reason == LR["UNKNOWN_KEY"], f"a key removed by the reload: {m!r}")
+        expect_type(a.place(btc, BUY, 1003, 1), ACCEPTED)  # the session logged in stays, at the new limit
+        expect_rej(a.place(btc, BUY, 1004, 1), "OPEN_ORDER_LIMIT", False)
+        # a bad credentials file: nothing changes
+        with open(creds, "w") as f:
+            f.write("5003 key5003 not-hex\n")
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_stderr(srv, "; nothing changed", at)
+        _, m = try_login(5002, 2)
+        check(m.type == LOGIN_ACCEPTED, f"the keys before a failed reload: {m!r}")
+        check(srv.running(), "the server stopped on SIGHUP")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @test
 def test_sigterm_restart():
     srv = Server()
