@@ -5,9 +5,10 @@ running them: the Kubernetes manifests parse and say what the docs say
 grace period equal to the systemd unit's stop timeout) and their config
 passes `xtrading config check`; the Dockerfile's runtime packages are the
 ones the binary links (when dpkg can tell) and its server flags are real;
-the Prometheus rules pass `promtool check rules` when promtool is
-installed, and they and the Grafana dashboard use only the metric names of
-docs/deploy.md. hadolint checks the Dockerfile when it is installed.
+the Prometheus rules pass `promtool check rules` and their unit tests
+(`promtool test rules alerts_test.yml`) when promtool is installed, and
+they and the Grafana dashboard use only the metric names of docs/deploy.md.
+hadolint checks the Dockerfile when it is installed.
 
 usage: test_deploy.py path/to/xtrading SOURCE_DIR
 """
@@ -212,6 +213,9 @@ class Monitoring(unittest.TestCase):
         if not shutil.which("promtool"):
             self.skipTest("promtool not installed (Debian package prometheus)")
         r = sh("promtool", "check", "rules", path("deploy", "prometheus", "alerts.yml"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # the rules' unit tests: the alerts fire (and stay quiet) as intended
+        r = sh("promtool", "test", "rules", "alerts_test.yml", cwd=path("deploy", "prometheus"))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_grafana_dashboard(self):
