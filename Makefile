@@ -6,12 +6,16 @@
 #   make bench    the engine benchmark (release build)
 #   make fuzz     build the libFuzzer targets (FUZZ_SECONDS=600 make fuzz-run)
 #   make format   clang-format the sources in place; make lint checks it
+#   make install  build, then install under PREFIX (default /usr/local), with
+#                 DESTDIR in front of every path (docs/deploy.md)
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
+PREFIX ?= /usr/local
+DESTDIR ?=
 SOURCES := $(shell find include src bench tests -name '*.[ch]' 2>/dev/null)
 
-.PHONY: all build run test test-dev test-asan test-fuzz bench fuzz fuzz-run format lint clean deps deps-test
+.PHONY: all build install run test test-dev test-asan test-fuzz bench fuzz fuzz-run format lint clean deps deps-test
 
 all: build
 
@@ -25,6 +29,12 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 	install -m 755 build/release/xtrading build/xtrading
+
+# The release build's install rules (deploy/install.cmake): bin/xtrading,
+# etc/xtrading/xtrading.conf (/etc/xtrading with PREFIX=/usr), the systemd
+# unit in lib/systemd/system, the docs in share/doc/xtrading.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install build/release --prefix "$(PREFIX)"
 
 run: build
 	./build/xtrading serve

@@ -6,6 +6,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "server/config.h"
 
 int xt_cmd_replay(int argc, char **argv);
 int xt_cmd_bench(int argc, char **argv);
@@ -14,6 +17,20 @@ int xt_cmd_serve(int argc, char **argv);
 int xt_cmd_loadgen(int argc, char **argv);
 int xt_cmd_wsbench(int argc, char **argv);
 int xt_cmd_md(int argc, char **argv);
+int xt_cmd_config(int argc, char **argv);
+
+/* xt_cli_settings results besides 0 - the exit statuses of `config check`. */
+#define XT_CLI_INVALID 1 /* a setting or file that is not valid (message printed) */
+#define XT_CLI_USAGE 2   /* an unknown flag, a flag without its value (usage printed) */
+
+/* The server's settings as `serve` takes them (settings.c): c = the
+ * embedded defaults, then `file` (if not NULL), then every `--config FILE`
+ * in argv, then the flags (--set SECTION.KEY=VALUE, --listen, --data, ...)
+ * in order. argv[0] is skipped. Errors are printed prefixed with `prog`;
+ * --help prints usage(stdout) and exits 0. Returns 0, XT_CLI_INVALID or
+ * XT_CLI_USAGE. */
+int xt_cli_settings(xt_server_config_t *c, const char *file, int argc, char **argv, const char *prog,
+                    void (*usage)(FILE *));
 
 /* Parses a positive 32-bit count for option `opt`; prints an error and
  * returns 0 when it does not parse. */

@@ -1,8 +1,6 @@
 /* cmd_serve.c - xtrading serve: the order-entry server on the embedded
  * defaults, a config file, and flags (docs/cli.md, docs/config.md). */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "server/server.h"
@@ -19,75 +17,6 @@ static void usage(FILE *f)
                "in ./data, 127.0.0.1:9001, 127.0.0.1:8080 and 127.0.0.1:9002.\n"
                "SIGTERM/SIGINT stop it cleanly (final snapshot); SIGUSR1 takes a snapshot; SIGHUP reloads the\n"
                "credentials file and limits.rate, limits.burst, limits.open_orders.\n");
-}
-
-static int apply_flag(xt_server_config_t *c, const char *key, const char *val)
-{
-    char why[512] = "";
-    if (xt_config_set(c, key, val, why, sizeof why) != 0) {
-        fprintf(stderr, "xtrading serve: %s\n", why);
-        return -1;
-    }
-    return 0;
-}
-
-/* Config file first, then the flags in order, whatever their position. */
-static int parse(int argc, char **argv, xt_server_config_t *c)
-{
-    static const char *const map[][2] = {
-        {"--data", "journal.dir"},
-        {"--listen", "server.listen"},
-        {"--md-listen", "md.listen"},
-        {"--md-tcp-listen", "md.tcp_listen"},
-        {"--credentials", "server.credentials"},
-        {"--fsync", "journal.fsync"},
-    };
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--config") == 0) {
-            char why[1024] = "";
-            if (xt_config_load(c, argv[i + 1], why, sizeof why) != 0) {
-                fprintf(stderr, "xtrading serve: %s\n", why);
-                return -1;
-            }
-        }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "xtrading serve: %s: unknown or missing its value\n", a);
-            return -1;
-        }
-        const char *v = argv[++i];
-        int done = strcmp(a, "--config") == 0;
-        for (size_t k = 0; k < sizeof map / sizeof map[0] && !done; k++)
-            if (strcmp(a, map[k][0]) == 0) {
-                if (apply_flag(c, map[k][1], v))
-                    return -1;
-                done = 1;
-            }
-        if (!done && strcmp(a, "--set") == 0) {
-            char key[128];
-            const char *eq = strchr(v, '=');
-            if (!eq || (size_t)(eq - v) >= sizeof key) {
-                fprintf(stderr, "xtrading serve: --set needs SECTION.KEY=VALUE, got '%s'\n", v);
-                return -1;
-            }
-            memcpy(key, v, (size_t)(eq - v));
-            key[eq - v] = '\0';
-            if (apply_flag(c, key, eq + 1))
-                return -1;
-            done = 1;
-        }
-        if (!done) {
-            fprintf(stderr, "xtrading serve: unknown option '%s'\n", a);
-            usage(stderr);
-            return -1;
-        }
-    }
-    return 0;
 }
 
 static void print_start(const xt_server_t *s)
@@ -138,8 +67,7 @@ static int reload(void *ctx, xt_server_config_t *out, char *why, size_t whylen)
 int xt_cmd_serve(int argc, char **argv)
 {
     static xt_server_config_t cfg;
-    xt_config_defaults(&cfg);
-    if (parse(argc, argv, &cfg))
+    if (xt_cli_settings(&cfg, NULL, argc, argv, "xtrading serve", usage) != 0)
         return 2;
     static xt_server_t srv;
     char why[2048] = "";

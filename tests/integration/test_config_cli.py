@@ -1,0 +1,237 @@
+#!/usr/bin/python3
+"""Integration tests of `xtrading config check FILE` (docs/cli.md): it
+validates as `serve` does and prints the effective settings as a config
+file that loads again to the same settings; errors name the file and line
+(status 1), bad usage is status 2.
+
+usage: test_config_cli.py path/to/xtrading [unittest args]
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+XT = None
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SHIPPED = os.path.join(ROOT, "etc", "xtrading.conf")
+CREDS = os.path.join(ROOT, "etc", "credentials.example")
+
+VALID = """# a config with every kind of value
+[server]
+listen = *:9101
+credentials = creds
+max_frame = 512
+
+[journal]
+dir = state/journal
+fsync = interval=20
+snapshot_secs = 60
+
+[md]
+listen = localhost:8181
+tcp_listen = off
+history = off
+
+[instrument AAPL]
+tick = 0.01
+lot = 1
+min = 1
+max = 10000
+ref = 180.00
+band = 7.5
+tz = -05:00
+
+[instrument X.Y]
+tick = 0.5
+lot = 0.001
+tz = Asia/Tokyo
+"""
+
+
+def run(*args, cwd=None):
+    return subprocess.run([XT, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def settings(text):
+    """{section.key: value} of a printed config; instruments as [instrument X].key."""
+    out, sec = {}, None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            sec = line[1:-1]
+            continue
+        k, _, v = line.partition("=")
+        out[sec + "." + k.strip()] = v.strip()
+    return out
+
+
+class ConfigCheck(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="xt-config-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write(self, name, text):
+        p = os.path.join(self.dir, name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def ok(self, *args, cwd=None):
+        r = run("config", "check", *args, cwd=cwd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+        return r.stdout
+
+    def fails(self, status, *args, expect=None):
+        r = run("config", "check", *args)
+        self.assertEqual(r.returncode, status, (args, r.stdout, r.stderr))
+        self.assertEqual(r.stdout, "", "nothing printed on stdout when not valid")
+        if expect is not None:
+            self.assertIn(expect, r.stderr)
+        return r.stderr
+
+    def assert_reloads(self, out):
+        """The output is a config: checking it prints the same settings."""
+        again = self.ok(self.write("again.conf", out))
+        self.assertEqual(again, out)
+
+    def test_shipped_example(self):
+        out = self.ok(SHIPPED)
+        s = settings(out)
+        self.assertEqual(s["server.listen"], "127.0.0.1:9001")
+        self.assertEqual(s["journal.dir"], os.path.join(ROOT, "etc", "data"))
+        self.assertEqual(s["md.listen"], "127.0.0.1:8080")
+        self.assertEqual(s["md.tcp_listen"], "127.0.0.1:9002")
+        self.assertEqual(s["instrument 600519.SH.tz"], "+08:00")
+        self.assertEqual(s["instrument ETH-USDT.lot"], "0.001")
+        self.assert_reloads(out)
+
+    def test_shipped_example_is_the_defaults(self):
+        # etc/xtrading.conf lists every key with its default: the same
+        # settings as no file at all (an empty one), except journal.dir.
+        empty = settings(self.ok(self.write("empty.conf", "")))
+        shipped = settings(self.ok(SHIPPED))
+        for k in set(empty) | set(shipped):
+            if k != "journal.dir":
+                self.assertEqual(empty.get(k), shipped.get(k), k)
+
+    def test_valid_file_reloads_to_the_same_settings(self):
+        shutil.copy(CREDS, os.path.join(self.dir, "creds"))
+        out = self.ok(self.write("x.conf", VALID))
+        s = settings(out)
+        self.assertEqual(s["server.listen"], "0.0.0.0:9101")
+        self.assertEqual(s["server.max_frame"], "512")
+        self.assertEqual(s["server.credentials"], os.path.join(self.dir, "creds"))
+        self.assertEqual(s["journal.dir"], os.path.join(self.dir, "state/journal"))
+        self.assertEqual(s["journal.fsync"], "interval=20")
+        self.assertEqual(s["md.listen"], "127.0.0.1:8181")
+        self.assertEqual(s["md.tcp_listen"], "off")
+        self.assertEqual(s["md.history"], "off")
+        self.assertEqual(s["instrument AAPL.band"], "7.5")
+        self.assertEqual(s["instrument AAPL.tz"], "-05:00")
+        self.assertEqual(s["instrument X.Y.tz"], "+09:00")
+        self.assertNotIn("instrument BTC-USDT.tick", s, "file instruments replace the embedded ones")
+        self.assert_reloads(out)
+        # nothing was created: no data directory, no socket
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "state")))
+
+    def test_flags_apply_in_order_after_the_file(self):
+        out = self.ok(SHIPPED, "--data", "/var/lib/xt", "--listen", "0.0.0.0:9001", "--md-listen",
+                      "0.0.0.0:8080", "--md-tcp-listen", "off", "--fsync", "always",
+                      "--set", "limits.rate=5", "--set", "limits.rate=7", "--set", "md.history=off")
+        s = settings(out)
+        self.assertEqual(s["journal.dir"], "/var/lib/xt")
+        self.assertEqual(s["server.listen"], "0.0.0.0:9001")
+        self.assertEqual(s["md.listen"], "0.0.0.0:8080")
+        self.assertEqual(s["md.tcp_listen"], "off")
+        self.assertEqual(s["journal.fsync"], "always")
+        self.assertEqual(s["limits.rate"], "7")
+        self.assert_reloads(out)
+
+    def test_relative_data_flag_is_from_the_working_directory(self):
+        s = settings(self.ok(SHIPPED, "--data", "d", cwd=self.dir))
+        self.assertEqual(s["journal.dir"], os.path.join(os.path.realpath(self.dir), "d"))
+
+    def test_errors_name_the_file_and_line(self):
+        cases = [
+            ("[nope]\n", 1, "unknown section"),
+            ("[server]\nbogus = 1\n", 2, "bogus"),
+            ("[server]\nmax_frame = 300\nmax_frame = 400\n", 3, "max_frame"),
+            ("[server]\nmax_frame = 64\n", 2, "server.max_frame must be a whole number in 104..65535, got '64'"),
+            ("[limits]\nrate = 100 # per second\n", 2, "limits.rate"),
+            ("[server]\nlisten = example.com:9001\n", 2, "server.listen"),
+            ("[journal]\nfsync = sometimes\n", 2, "fsync"),
+            ("[md]\nhistory = maybe\n", 2, "history"),
+            ("key = value\n", 1, ""),
+            ("[server]\nthis is not a key value line\n", 2, ""),
+            ("[instrument A]\ntick = 0.01\nlot = 1\n[instrument A]\ntick = 1\nlot = 1\n", 4, "A"),
+            ("[instrument A]\ntick = 0.01\nlot = 1\nband = 10\n", None, "band needs ref"),
+            ("[instrument A]\nlot = 1\n", None, "tick"),
+            ("[instrument A]\ntick = -1\nlot = 1\n", 2, "tick"),
+            ("[instrument A]\ntick = 0.01\nlot = 1\ntz = Europe/London\n", 4, "tz"),
+            ("[instrument A]\ntick = 0.01\nlot = 10\nmin = 1\nmax = 5\n", None, "A"),
+        ]
+        for i, (text, line, what) in enumerate(cases):
+            with self.subTest(text=text):
+                p = self.write("bad%d.conf" % i, text)
+                err = self.fails(1, p, expect=what)
+                prefix = "xtrading config: %s:" % p
+                self.assertTrue(err.startswith(prefix), err)
+                if line is not None:
+                    self.assertTrue(err.startswith("%s%d: " % (prefix, line)), err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+    def test_unreadable_file(self):
+        p = os.path.join(self.dir, "missing.conf")
+        self.fails(1, p, expect="xtrading config: %s: No such file or directory" % p)
+
+    def test_bad_credentials_file(self):
+        self.write("creds", "1001 demo1001 not-hex-at-all\n")
+        p = self.write("c.conf", "[server]\ncredentials = creds\n")
+        err = self.fails(1, p, expect="%s:1:" % os.path.join(self.dir, "creds"))
+        self.assertNotIn("not-hex-at-all", err, "never quotes key material")
+        self.fails(1, p, "--credentials", os.path.join(self.dir, "absent"), expect="absent")
+        # the good file passes
+        self.ok(p, "--credentials", CREDS)
+
+    def test_bad_flag_values(self):
+        self.fails(1, SHIPPED, "--set", "limits.rate=0",
+                   expect="xtrading config: limits.rate must be a whole number in 1..1000000000, got '0'")
+        self.fails(1, SHIPPED, "--set", "nope.key=1", expect="nope.key")
+        self.fails(1, SHIPPED, "--listen", "nowhere", expect="server.listen")
+        self.fails(1, SHIPPED, "--fsync", "sometimes", expect="fsync")
+
+    def test_usage(self):
+        for args in [(), ("--data", "x"), (SHIPPED, "--bogus", "1"), (SHIPPED, "--data"),
+                     (SHIPPED, "--set", "limits.rate")]:
+            with self.subTest(args=args):
+                self.fails(2, *args, expect="usage: xtrading config check FILE")
+        for args in [("config",), ("config", "nope")]:
+            r = run(*args)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("usage:", r.stderr)
+        r = run("config", "check", "--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("usage: xtrading config check FILE", r.stdout)
+        r = run("help")
+        self.assertIn("config check FILE", r.stdout)
+
+    def test_serve_rejects_what_check_rejects(self):
+        # One code path: serve refuses the same file before opening anything.
+        p = self.write("bad.conf", "[server]\nmax_frame = 64\n")
+        r = subprocess.run([XT, "serve", "--config", p, "--data", os.path.join(self.dir, "d")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("%s:2: server.max_frame" % p, r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "d")))
+
+
+if __name__ == "__main__":
+    XT = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)

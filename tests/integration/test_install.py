@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""`make install` (deploy/install.cmake, docs/deploy.md): runs the install
+rules of a build tree into temporary DESTDIRs, under the prefixes
+/usr/local and /usr, and checks the file list, the paths written into the
+config and the systemd unit, that an existing config is kept, and that the
+installed binary runs (`--help`, `version`, `config check` on the
+installed config). The unit is checked with `systemd-analyze verify` when
+that tool is installed (the check is skipped, and says so, when it is not).
+Also checks that `make install` builds the release preset first and passes
+PREFIX and DESTDIR through (a dry run: `make -n`).
+
+usage: test_install.py CMAKE BUILD_DIR SOURCE_DIR
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+CMAKE = BUILD = SRC = None
+
+
+def sh(*args, env=None, cwd=None):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def tree(root):
+    out = set()
+    for d, _, files in os.walk(root):
+        for f in files:
+            out.add(os.path.relpath(os.path.join(d, f), root))
+    return out
+
+
+class Install(unittest.TestCase):
+    def setUp(self):
+        self.dest = tempfile.mkdtemp(prefix="xt-install-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dest, ignore_errors=True)
+
+    def install(self, prefix):
+        env = dict(os.environ, DESTDIR=self.dest)
+        r = sh(CMAKE, "--install", BUILD, "--prefix", prefix, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
+    def expected(self, prefix, confdir):
+        p = prefix.lstrip("/")
+        docs = {f for f in os.listdir(os.path.join(SRC, "docs")) if f.endswith(".md")}
+        files = {p + "/bin/xtrading", confdir.lstrip("/") + "/xtrading.conf",
+                 p + "/lib/systemd/system/xtrading.service"}
+        files |= {p + "/share/doc/xtrading/" + f for f in docs | {"README.md", "LICENSE"}}
+        files |= {p + "/share/doc/xtrading/examples/" + f for f in ("xtrading.conf", "credentials.example")}
+        return files
+
+    def check_binary(self, prefix, confdir):
+        xt = os.path.join(self.dest, prefix.lstrip("/"), "bin", "xtrading")
+        self.assertTrue(os.access(xt, os.X_OK))
+        r = sh(xt, "--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("config check FILE", r.stdout)
+        r = sh(xt, "version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^xtrading \d+\.\d+\.\d+\n$")
+        conf = os.path.join(self.dest, confdir.lstrip("/"), "xtrading.conf")
+        r = sh(xt, "config", "check", conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("\ndir = /var/lib/xtrading\n", r.stdout)
+        self.assertIn("\nlisten = 127.0.0.1:9001\n", r.stdout)
+        return xt
+
+    def check_unit(self, prefix, confdir, xt):
+        unit = os.path.join(self.dest, prefix.lstrip("/"), "lib/systemd/system/xtrading.service")
+        text = read(unit)
+        start = "ExecStart=%s/bin/xtrading serve --config %s/xtrading.conf --data /var/lib/xtrading\n" % (
+            prefix, confdir)
+        self.assertIn(start, text)
+        for line in ["User=xtrading", "StateDirectory=xtrading", "Restart=on-failure", "KillSignal=SIGTERM",
+                     "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
+                     "ReadWritePaths=/var/lib/xtrading"]:
+            self.assertRegex(text, "(?m)^" + re.escape(line) + "$")
+        nofile = int(re.search(r"(?m)^LimitNOFILE=(\d+)$", text).group(1))
+        self.assertGreaterEqual(nofile, 100000, "80,000 connections by default need the descriptors")
+        self.assertTrue(re.search(r"(?m)^TimeoutStopSec=\d+$", text))
+        if not shutil.which("systemd-analyze"):
+            print("systemd-analyze not installed: unit not verified", file=sys.stderr)
+            return
+        # verify wants ExecStart's binary to exist: point it at the installed one.
+        d = tempfile.mkdtemp(dir=self.dest)
+        p = os.path.join(d, "xtrading.service")
+        with open(p, "w") as f:
+            f.write(text.replace("ExecStart=%s/bin/xtrading" % prefix, "ExecStart=" + xt))
+        r = sh("systemd-analyze", "verify", p)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stderr.strip(), "", "systemd-analyze verify warns")
+
+    def test_prefix_usr_local(self):
+        self.install("/usr/local")
+        self.assertEqual(tree(self.dest), self.expected("/usr/local", "/usr/local/etc/xtrading"))
+        xt = self.check_binary("/usr/local", "/usr/local/etc/xtrading")
+        self.check_unit("/usr/local", "/usr/local/etc/xtrading", xt)
+
+    def test_prefix_usr_puts_the_config_in_etc(self):
+        self.install("/usr")
+        self.assertEqual(tree(self.dest), self.expected("/usr", "/etc/xtrading"))
+        xt = self.check_binary("/usr", "/etc/xtrading")
+        self.check_unit("/usr", "/etc/xtrading", xt)
+        # As installed under /usr, the unit is the checked-in one, unchanged.
+        self.assertEqual(read(os.path.join(self.dest, "usr/lib/systemd/system/xtrading.service")),
+                         read(os.path.join(SRC, "deploy/systemd/xtrading.service")))
+
+    def test_reinstall_keeps_the_config(self):
+        self.install("/opt/xt")
+        conf = os.path.join(self.dest, "opt/xt/etc/xtrading/xtrading.conf")
+        with open(conf, "a") as f:
+            f.write("# edited\n")
+        edited = read(conf)
+        out = self.install("/opt/xt")
+        self.assertIn("Keeping", out)
+        self.assertEqual(read(conf), edited)
+        self.assertTrue(os.path.exists(conf + ".new"))
+        self.assertNotIn("# edited", read(conf + ".new"))
+
+    def test_make_install_builds_release_first(self):
+        r = sh("make", "-n", "install", "PREFIX=/opt/x", "DESTDIR=/tmp/stage", cwd=SRC)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        build = r.stdout.find("cmake --build --preset release")
+        inst = r.stdout.find('DESTDIR="/tmp/stage" cmake --install build/release --prefix "/opt/x"')
+        self.assertGreaterEqual(build, 0, r.stdout)
+        self.assertGreater(inst, build, r.stdout)
+        r = sh("make", "-n", "install", cwd=SRC)
+        self.assertIn('--prefix "/usr/local"', r.stdout)
+
+
+if __name__ == "__main__":
+    CMAKE, BUILD, SRC = sys.argv[1:4]
+    del sys.argv[1:4]
+    unittest.main(verbosity=2)
