@@ -57,8 +57,7 @@ typedef struct args {
 static int reload(void *ctx, xt_server_config_t *out, char *why, size_t whylen)
 {
     const args_t *a = ctx;
-    xt_config_defaults(out);
-    if (parse(a->argc, a->argv, out) == 0)
+    if (xt_cli_settings(out, NULL, a->argc, a->argv, "xtrading serve (SIGHUP)", usage) == 0)
         return 0;
     snprintf(why, whylen, "the config could not be read (the error is above)");
     return -1;
