@@ -140,6 +140,8 @@ void xt_mds_close(mds_t *m, uint32_t c)
         pop(m, k);
     epoll_ctl(m->ep, EPOLL_CTL_DEL, k->fd, NULL);
     close(k->fd);
+    m->ws_closed += k->ws;
+    m->bin_closed += k->bin;
     if (k->state == C_HTTP || k->bin) { /* k->in may be NULL */
         xt_ws_pool_give_buffer(m->wsp, k->in);
         k->in = NULL;

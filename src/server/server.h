@@ -22,6 +22,7 @@
 #include "credentials.h"
 #include "journal/journal.h"
 #include "md_feed.h"
+#include "metrics.h"
 #include "outlog.h"
 #include "sessions.h"
 #include "xt/wire.h"
@@ -102,6 +103,7 @@ typedef struct xt_server {
     int listen_fd;
     uint16_t port;
     int journal_open;
+    xt_metrics_t met; /* published for GET /metrics and /readyz (metrics.h) */
 } xt_server_t;
 
 /* Opens everything: config in, journal recovered, instruments defined,
