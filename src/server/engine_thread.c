@@ -372,6 +372,7 @@ static void publish_metrics(xt_server_t *s)
         x->seen_syncs = j->wal.syncs;
         xt_phist_add(&x->fsync, j->sync_ns_last > 0 ? (uint64_t)j->sync_ns_last / 1000 : 0);
     }
+    atomic_store_explicit(&x->unsynced, j->wal.written_seq - j->wal.synced_seq, memory_order_relaxed);
     if (j->snapshots != x->seen_snapshots) {
         x->seen_snapshots = j->snapshots;
         atomic_store_explicit(&x->last_snapshot_mono, now, memory_order_relaxed);
@@ -426,7 +427,9 @@ static void *engine_main(void *arg)
         for (uint64_t k = 0; k < n; k++)
             handle(s, &q->v[(t + k) & q->mask]);
         atomic_store_explicit(&q->tail, t + n, memory_order_release);
-        if (xt_journal_commit(&s->journal, xt_mono_ns()) != 0) {
+        int64_t applied = xt_mono_ns();
+        xt_phist_add(&s->met.batch, (uint64_t)(applied - s->batch_mono) / 1000);
+        if (xt_journal_commit(&s->journal, applied) != 0) {
             atomic_store(&s->journal_failed, 1); /* nothing of this batch is released, ever */
             xt_md_feed_discard(&s->md_feed);
         } else {

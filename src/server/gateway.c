@@ -405,6 +405,10 @@ static void do_request(xt_server_t *s, uint32_t i, xt_req_t *r, int64_t now)
         return gw_reject(s, i, r, XT_R_OVERLOADED);
     }
     x->last_ticket = ticket;
+    if (!g->probe_ticket) { /* one request at a time is timed (xt_order_ack_latency_seconds) */
+        g->probe_ticket = ticket;
+        g->probe_t0 = now;
+    }
     if (r->kind != XT_REQ_MASS_CANCEL && r->kind != XT_REQ_STATUS)
         x->last_clordid = r->clordid;
 }
@@ -781,6 +785,10 @@ int xt_gateway_run(xt_server_t *s)
         }
         xt__gw_refill_all(s);
         flush_dirty(s, now);
+        if (g->probe_ticket && g->answered >= g->probe_ticket) { /* its answer was routed and written */
+            xt_phist_add(&s->met.ack, (uint64_t)(xt_mono_ns() - g->probe_t0) / 1000);
+            g->probe_ticket = 0;
+        }
         if (g->stopping && atomic_load(&s->engine_done)) {
             route_released(s); /* the last answers, then a goodbye */
             if (!stop_deadline) {

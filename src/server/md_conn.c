@@ -159,7 +159,7 @@ void xt_mds_close(mds_t *m, uint32_t c)
 void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
 {
     ssize_t w = send(m->conns[c].fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)w;
+    m->bytes_out += w > 0 ? (uint64_t)w : 0;
 }
 
 void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
@@ -310,6 +310,7 @@ static int flush_conn(mds_t *m, uint32_t c)
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         k->out_bytes -= (uint64_t)w;
+        m->bytes_out += (uint64_t)w;
         while (w > 0) {
             msg_t *g = &m->msgs[m->qnodes[k->qh].msg];
             size_t have = g->len - k->qoff;

@@ -84,6 +84,8 @@ static void put_orders(xt_text_t *t, const xt_metrics_t *x)
         xt_text_printf(t, "xt_rejects_total{reason=\"%s\"} %llu\n", name, (unsigned long long)v);
     }
     put_one(t, "xt_trades_total", "counter", "Trades matched.", xt_ctr_get(&x->trades));
+    xt_text_phist(t, "xt_order_ack_latency_seconds",
+                  "Gateway read of a request to its answer written (sampled: one request timed at a time).", &x->ack);
     put_one(t, "xt_order_entry_bytes_received_total", "counter", "Bytes read from order-entry connections.",
             xt_ctr_get(&x->oe_bytes_in));
     put_one(t, "xt_order_entry_bytes_sent_total", "counter", "Bytes written to order-entry connections.",
@@ -122,9 +124,35 @@ static void put_md(xt_text_t *t, const mds_t *m)
                  "From a command's engine timestamp to the market-data thread reading its events.", &m->feed_lag);
 }
 
+/* a - b of two counters read apart; 0 when that came out negative */
+static uint64_t depth(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+/* Items waiting in the rings between the threads; the md thread's bytes;
+ * the engine's time per batch. */
+static void put_rings(xt_text_t *t, const mds_t *m)
+{
+    xt_server_t *s = m->s;
+    uint64_t in = depth(atomic_load(&s->ring.head), atomic_load(&s->ring.tail));
+    uint64_t out = depth(atomic_load(&s->log.released), atomic_load(&s->log.consumed));
+    uint64_t feed = depth(atomic_load(&s->md_feed.head), atomic_load(&s->md_feed.tail));
+    xt_text_help(t, "xt_ring_depth", "gauge", "Items waiting in a ring between threads.");
+    xt_text_printf(t, "xt_ring_depth{ring=\"inbound\"} %llu\n", (unsigned long long)in);
+    xt_text_printf(t, "xt_ring_depth{ring=\"outlog\"} %llu\n", (unsigned long long)out);
+    xt_text_printf(t, "xt_ring_depth{ring=\"md_feed\"} %llu\n", (unsigned long long)feed);
+    put_one(t, "xt_md_bytes_received_total", "counter", "Bytes read from market-data connections.", m->bytes_in);
+    put_one(t, "xt_md_bytes_sent_total", "counter", "Bytes written to market-data connections.", m->bytes_out);
+    xt_text_phist(t, "xt_engine_batch_seconds", "Engine thread time applying one batch of commands, before its commit.",
+                  &s->met.batch);
+}
+
 static void put_journal(xt_text_t *t, const mds_t *m)
 {
     const xt_metrics_t *x = &m->s->met;
+    put_one(t, "xt_journal_unsynced_records", "gauge", "Journal records written but not yet synced.",
+            xt_ctr_get(&x->unsynced));
     put_one(t, "xt_journal_fsyncs_total", "counter", "Data syncs of the journal.", xt_ctr_get(&x->fsyncs));
     xt_text_phist(t, "xt_journal_fsync_seconds", "Duration of the journal sync of a batch commit.", &x->fsync);
     int64_t since = xt_mono_ns() - atomic_load_explicit(&x->last_snapshot_mono, memory_order_relaxed);
@@ -155,6 +183,7 @@ int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap)
     put_orders(&t, &m->s->met);
     put_conns(&t, m);
     put_md(&t, m);
+    put_rings(&t, m);
     put_journal(&t, m);
     put_books(&t, m);
     return t.over || t.len > (size_t)INT32_MAX ? XT_ERANGE : (int)t.len;

@@ -137,6 +137,7 @@ struct xt_md_server {
     char *http_body, *http_out;
     size_t http_cap;
     uint64_t ws_opened, ws_closed, bin_opened, bin_closed;
+    uint64_t bytes_in, bytes_out; /* on every md connection: WebSocket, plain HTTP, binary */
 };
 
 typedef struct xt_md_server mds_t;

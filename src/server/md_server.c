@@ -306,6 +306,7 @@ static void read_conn(mds_t *m, uint32_t c)
         }
         if (n < 0 || k->state == C_CLOSING) /* closing: what the client sends is ignored */
             return;
+        m->bytes_in += (uint64_t)n;
         if (k->state == C_HTTP) {
             k->in_len += (uint32_t)n;
             k->last_in = m->now;

@@ -54,11 +54,14 @@ typedef struct xt_metrics {
     _Atomic uint64_t oe_opened, oe_closed;          /* order-entry connections */
     _Atomic uint64_t oe_bytes_in, oe_bytes_out;
     _Atomic int stopping; /* a stop signal came: no longer ready */
+    xt_phist_t ack;       /* request read -> its answer written, one request in flight sampled at a time */
     /* engine thread */
     _Atomic uint64_t eng_rejects[XT_R_GATEWAY_MAX_]; /* REJECTED events and the engine thread's own rejects */
     _Atomic uint64_t trades;
     _Atomic uint64_t fsyncs;             /* the journal's data syncs, the segment headers' included */
     xt_phist_t fsync;                    /* duration of each commit's sync */
+    xt_phist_t batch;                    /* engine thread time per batch: its commands applied, before the commit */
+    _Atomic uint64_t unsynced;           /* journal records written but not yet synced, after the last commit */
     _Atomic int64_t last_snapshot_mono;  /* when the newest snapshot was written, or the server started */
     _Atomic int running;                 /* recovery done, until the engine thread stops (set in xt_server_run) */
     uint32_t n_inst;                     /* set before the threads start */

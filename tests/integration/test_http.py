@@ -267,6 +267,12 @@ def test_metrics_move():
     check(value(vals, "xt_md_lag_seconds_count") > 0, "market-data lag recorded")
     check(value(vals, "xt_md_lag_seconds_bucket", le="+Inf") == value(vals, "xt_md_lag_seconds_count"), "+Inf")
     check(value(vals, "xt_seconds_since_snapshot") >= 0, "snapshot age")
+    check(value(vals, "xt_order_ack_latency_seconds_count") > 0, "acknowledgement latency sampled")
+    check(value(vals, "xt_engine_batch_seconds_count") > 0, "engine batch time")
+    for ring in ("inbound", "outlog", "md_feed"):
+        check(value(vals, "xt_ring_depth", ring=ring) >= 0, f"ring {ring}")
+    check(value(vals, "xt_journal_unsynced_records") == 0, "fsync=batch: nothing left unsynced")
+    check(value(vals, "xt_md_bytes_sent_total") > 0, "md bytes sent (the scrapes' answers)")
     A.close()
     B.close()
     vals = wait_metric(port, lambda v: value(v, "xt_connections_closed_total", protocol="order_entry") == 2,
