@@ -2,12 +2,14 @@
 # deps.sh - installs the Debian packages xtrading needs, only those missing.
 #   scripts/deps.sh build   compiler, make, cmake
 #   scripts/deps.sh test    + cmocka, clang with its sanitizer/libFuzzer runtime, python3
-#                           (websockets, yaml for the deploy/ checks)
+#                           (websockets, yaml for the deploy/ checks), promtool (Debian's
+#                           prometheus) for the /metrics test and the alert rules
 # On a system without dpkg it only checks that the tools are on PATH.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libisal-dev libssl-dev libwslay-dev libhttp-parser-dev libjansson-dev)
-test_pkgs=(libcmocka-dev clang clang-format clang-tidy libclang-rt-14-dev llvm python3 python3-websockets python3-yaml)
+test_pkgs=(libcmocka-dev clang clang-format clang-tidy libclang-rt-14-dev llvm python3 python3-websockets python3-yaml
+           prometheus)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

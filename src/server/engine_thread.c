@@ -80,6 +80,8 @@ static void reply_reject(xt_server_t *s, const xt_req_t *r, int reason)
     uint8_t f[XT_WIRE_MAX];
     xt_msg_rejected_t m;
     xt_req_rejected(r, reason, &m);
+    if (reason > 0 && reason < XT_R_GATEWAY_MAX_)
+        xt_ctr_add(&s->met.eng_rejects[reason], 1);
     size_t n = xt_wire_put_rejected(f, 0, 0, &m);
     xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)n);
 }
@@ -310,6 +312,14 @@ static void wait_for_gateway(xt_server_t *s)
 void xt_server_sink(void *ctx, const xt_event_batch_t *b)
 {
     xt_server_t *s = ctx;
+    if (atomic_load_explicit(&s->met.running, memory_order_relaxed)) /* not what recovery replays */
+        for (uint32_t i = 0; i < b->n; i++) {
+            const xt_event_t *e = &b->events[i];
+            if (e->type == XT_EV_TRADE)
+                xt_ctr_add(&s->met.trades, 1);
+            else if (e->type == XT_EV_REJECTED && e->reason < XT_R_GATEWAY_MAX_)
+                xt_ctr_add(&s->met.eng_rejects[e->reason], 1);
+        }
     xt_sessions_sink(&s->sessions, b);
     xt_md_feed_batch(&s->md_feed, b);
 }
@@ -351,13 +361,53 @@ static void md_resync(xt_server_t *s)
     xt_md_feed_publish(f);
 }
 
+/* The journal's syncs and snapshots, and now and then the books' sizes,
+ * for GET /metrics (metrics.h). */
+static void publish_metrics(xt_server_t *s)
+{
+    xt_metrics_t *x = &s->met;
+    const xt_journal_t *j = &s->journal;
+    int64_t now = xt_mono_ns();
+    if (j->wal.syncs != x->seen_syncs) {
+        atomic_store_explicit(&x->fsyncs, j->wal.syncs, memory_order_relaxed);
+        x->seen_syncs = j->wal.syncs;
+        xt_phist_add(&x->fsync, j->sync_ns_last > 0 ? (uint64_t)j->sync_ns_last / 1000 : 0);
+    }
+    atomic_store_explicit(&x->unsynced, j->wal.written_seq - j->wal.synced_seq, memory_order_relaxed);
+    if (j->snapshots != x->seen_snapshots) {
+        x->seen_snapshots = j->snapshots;
+        atomic_store_explicit(&x->last_snapshot_mono, now, memory_order_relaxed);
+    }
+    if (now - x->last_books < 1000000000LL)
+        return;
+    x->last_books = now;
+    for (uint32_t i = 0; i < x->n_inst; i++) { /* O(levels): once a second */
+        uint64_t orders = 0, levels = 0;
+        for (int side = XT_BUY; side <= XT_SELL; side++) {
+            xt_level_iter_t it;
+            xt_level_info_t l;
+            xt_level_iter_init(&it, &s->engine, i, (xt_side_t)side);
+            while (xt_level_iter_next(&it, &l)) {
+                orders += l.orders;
+                levels++;
+            }
+        }
+        atomic_store_explicit(&x->resting[i], orders, memory_order_relaxed);
+        atomic_store_explicit(&x->levels[i], levels, memory_order_relaxed);
+    }
+}
+
 static void *engine_main(void *arg)
 {
     xt_server_t *s = arg;
     xt_req_ring_t *q = &s->ring;
     /* Named for top -H, perf and /proc/PID/task/TID/comm. */
     pthread_setname_np(pthread_self(), "xt-engine");
+    s->met.seen_syncs = s->journal.wal.syncs; /* recovery's syncs are not this process's fsyncs to time */
+    s->met.seen_snapshots = s->journal.snapshots;
+    atomic_store_explicit(&s->met.fsyncs, s->journal.wal.syncs, memory_order_relaxed);
     for (;;) {
+        publish_metrics(s);
         if (atomic_exchange(&s->snapshot_request, 0))
             xt_journal_snapshot(&s->journal, xt_mono_ns());
         md_resync(s);
@@ -378,7 +428,9 @@ static void *engine_main(void *arg)
         for (uint64_t k = 0; k < n; k++)
             handle(s, &q->v[(t + k) & q->mask]);
         atomic_store_explicit(&q->tail, t + n, memory_order_release);
-        if (xt_journal_commit(&s->journal, xt_mono_ns()) != 0) {
+        int64_t applied = xt_mono_ns();
+        xt_phist_add(&s->met.batch, (uint64_t)(applied - s->batch_mono) / 1000);
+        if (xt_journal_commit(&s->journal, applied) != 0) {
             atomic_store(&s->journal_failed, 1); /* nothing of this batch is released, ever */
             xt_md_feed_discard(&s->md_feed);
         } else {
@@ -394,6 +446,7 @@ static void *engine_main(void *arg)
             nanosleep(&d, NULL);
         }
     }
+    atomic_store(&s->met.running, 0);
     atomic_store(&s->engine_done, 1);
     wake_gateway(s);
     return NULL;

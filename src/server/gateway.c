@@ -145,6 +145,7 @@ static int flush_conn(xt_server_t *s, uint32_t i, int64_t now)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         c->last_send = now;
         c->out_bytes -= (uint64_t)w;
+        xt_ctr_add(&s->met.oe_bytes_out, (uint64_t)w);
         while (w > 0 && c->out_head) {
             xt_gw_chunk_t *k = c->out_head;
             size_t have = k->end - k->start;
@@ -262,6 +263,7 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
     g->free_next[i] = g->free_head;
     g->free_head = i;
     g->n_conns--;
+    xt_ctr_add(&s->met.oe_closed, 1);
 }
 
 static void accept_all(xt_server_t *s, int64_t now)
@@ -291,6 +293,7 @@ static void accept_all(xt_server_t *s, int64_t now)
         uint32_t i = g->free_head;
         g->free_head = g->free_next[i];
         g->n_conns++;
+        xt_ctr_add(&s->met.oe_opened, 1);
         xt_gw_conn_t *c = &g->conns[i];
         memset(c, 0, offsetof(xt_gw_conn_t, in)); /* also not resuming */
         c->fd = fd;
@@ -316,6 +319,8 @@ static void gw_reject(xt_server_t *s, uint32_t i, const xt_req_t *r, int reason)
     xt_gw_t *g = s->gw;
     xt_msg_rejected_t m;
     xt_req_rejected(r, reason, &m);
+    if (reason > 0 && reason < XT_R_GATEWAY_MAX_)
+        xt_ctr_add(&s->met.gw_rejects[reason], 1);
     uint8_t f[XT_WIRE_MAX];
     xt__gw_send(s, i, f, xt_wire_put_rejected(f, 0, xt__gw_last_seq(g, &g->conns[i]), &m));
 }
@@ -380,6 +385,9 @@ static void do_request(xt_server_t *s, uint32_t i, xt_req_t *r, int64_t now)
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
+    int kind = xt_metrics_cmd_index(r->kind);
+    if (kind >= 0)
+        xt_ctr_add(&s->met.commands[kind], 1);
     if (c->state != C_LIVE)
         return gw_reject(s, i, r, XT_R_NOT_LOGGED_IN);
     xt_gw_sess_t *x = &g->sess[c->sess];
@@ -397,6 +405,10 @@ static void do_request(xt_server_t *s, uint32_t i, xt_req_t *r, int64_t now)
         return gw_reject(s, i, r, XT_R_OVERLOADED);
     }
     x->last_ticket = ticket;
+    if (!g->probe_ticket) { /* one request at a time is timed (xt_order_ack_latency_seconds) */
+        g->probe_ticket = ticket;
+        g->probe_t0 = now;
+    }
     if (r->kind != XT_REQ_MASS_CANCEL && r->kind != XT_REQ_STATUS)
         x->last_clordid = r->clordid;
 }
@@ -523,6 +535,7 @@ static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
         }
         if (n < 0)
             return;
+        xt_ctr_add(&s->met.oe_bytes_in, (uint64_t)n);
         c->last_recv = now;
         size_t len = have + (size_t)n, at = on_bytes(s, i, b, len, now);
         if (c->state == C_CLOSING) {
@@ -715,6 +728,7 @@ static void on_signal(xt_server_t *s)
             xt__gw_reload(s);
         else if (!g->stopping) {
             g->stopping = 1;
+            atomic_store(&s->met.stopping, 1);
             epoll_ctl(g->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);
             atomic_store(&s->stop_engine, 1);
             uint64_t one = 1;
@@ -774,6 +788,10 @@ int xt_gateway_run(xt_server_t *s)
         }
         xt__gw_refill_all(s);
         flush_dirty(s, now);
+        if (g->probe_ticket && g->answered >= g->probe_ticket) { /* its answer was routed and written */
+            xt_phist_add(&s->met.ack, (uint64_t)(xt_mono_ns() - g->probe_t0) / 1000);
+            g->probe_ticket = 0;
+        }
         if (g->stopping && atomic_load(&s->engine_done)) {
             route_released(s); /* the last answers, then a goodbye */
             if (!stop_deadline) {

@@ -87,6 +87,8 @@ typedef struct xt_gateway {
     uint32_t *resuming;    /* connections with a resume in progress */
     uint8_t *rbuf;         /* XT_WIRE_MAX + XT_GW_RBUF: a kept partial frame, then what read() returns */
     uint64_t answered;     /* requests below this ticket have their answers routed */
+    uint64_t probe_ticket; /* the request whose acknowledgement latency is being timed, 0: none */
+    int64_t probe_t0;      /* when it was read */
     int ep, sfd;
     uint32_t max_conns, n_conns, free_head;
     uint32_t n_sess; /* entries ever used (live or free) */

@@ -38,6 +38,7 @@ void xt_hist_add(xt_hist_t *h, uint64_t v)
     if (v > h->max)
         h->max = v;
     h->count++;
+    h->sum += v;
     h->b[bucket_of(v)]++;
 }
 
@@ -58,4 +59,14 @@ uint64_t xt_hist_quantile(const xt_hist_t *h, double q)
         }
     }
     return h->max;
+}
+
+uint64_t xt_hist_count_le(const xt_hist_t *h, uint64_t v)
+{
+    const uint64_t top = (1ULL << XT_HIST_MAX_EXP) - 1;
+    unsigned last = bucket_of(v > top ? top : v);
+    uint64_t n = 0;
+    for (unsigned i = 0; i <= last; i++)
+        n += h->b[i];
+    return n;
 }

@@ -19,6 +19,7 @@
 typedef struct xt_hist {
     uint64_t count;
     uint64_t min, max;
+    uint64_t sum; /* of the values recorded (µs) */
     uint64_t b[XT_HIST_BUCKETS];
 } xt_hist_t;
 
@@ -31,5 +32,9 @@ void xt_hist_add(xt_hist_t *h, uint64_t v);
 /* The value at quantile q (0..1): the highest value of the bucket that
  * holds it, capped at the exact maximum; 0 when h is empty. */
 uint64_t xt_hist_quantile(const xt_hist_t *h, double q);
+
+/* The number of values recorded in the buckets up to the one holding v:
+ * the values <= v, plus at most the rest of v's bucket (1.6%). */
+uint64_t xt_hist_count_le(const xt_hist_t *h, uint64_t v);
 
 #endif

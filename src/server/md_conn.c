@@ -140,6 +140,8 @@ void xt_mds_close(mds_t *m, uint32_t c)
         pop(m, k);
     epoll_ctl(m->ep, EPOLL_CTL_DEL, k->fd, NULL);
     close(k->fd);
+    m->ws_closed += k->ws;
+    m->bin_closed += k->bin;
     if (k->state == C_HTTP || k->bin) { /* k->in may be NULL */
         xt_ws_pool_give_buffer(m->wsp, k->in);
         k->in = NULL;
@@ -157,7 +159,7 @@ void xt_mds_close(mds_t *m, uint32_t c)
 void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
 {
     ssize_t w = send(m->conns[c].fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)w;
+    m->bytes_out += w > 0 ? (uint64_t)w : 0;
 }
 
 void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
@@ -308,6 +310,7 @@ static int flush_conn(mds_t *m, uint32_t c)
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         k->out_bytes -= (uint64_t)w;
+        m->bytes_out += (uint64_t)w;
         while (w > 0) {
             msg_t *g = &m->msgs[m->qnodes[k->qh].msg];
             size_t have = g->len - k->qoff;

@@ -72,6 +72,8 @@ typedef struct mconn {
                   * part of a frame that has come, while there is one */
     /* the binary protocol (md_tcp.c) */
     uint8_t bin;               /* accepted on md.tcp_listen: C_BIN, then C_CLOSING */
+    uint8_t ws;                /* upgraded to WebSocket (counted in xt_connections{protocol="md_ws"}) */
+    uint16_t http_reqs;        /* plain HTTP requests answered on this connection (md_http.c) */
     int64_t last_in, last_out; /* when bytes last came in / a message was last queued */
 } mconn_t;
 
@@ -131,6 +133,11 @@ struct xt_md_server {
     uint32_t bin_hi;                /* binary connections are in slots below this */
     uint32_t *bin_list, n_bin_list; /* the INSTRUMENT frames: messages held for every greeting */
     int64_t bin_last_scan;
+    /* plain HTTP (md_http.c): answers and the metrics text, http_cap bytes each */
+    char *http_body, *http_out;
+    size_t http_cap;
+    uint64_t ws_opened, ws_closed, bin_opened, bin_closed;
+    uint64_t bytes_in, bytes_out; /* on every md connection: WebSocket, plain HTTP, binary */
 };
 
 typedef struct xt_md_server mds_t;
@@ -164,6 +171,17 @@ static inline uint32_t xt_mds_ch(uint32_t slot, int kind, int th)
 int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch); /* 0, or -1 when it could not be queued */
 void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
 void xt_mds_throttle_tick(mds_t *m);                         /* every XT_TH_TICK_NS */
+
+/* md_http.c: a request that is not a WebSocket upgrade, its head
+ * head_len bytes of c->in. Returns 0 when the connection stays in C_HTTP
+ * for the next request (the bytes after the head moved to the start of
+ * c->in), -1 when it is closed or closing. */
+int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len);
+/* The Prometheus text (docs/metrics.md) into out. Returns its length or
+ * XT_ERANGE when cap is too small. */
+int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap);
+/* The buffer size for n_inst instruments. */
+size_t xt_mds_http_cap(uint32_t n_inst);
 
 /* md_conn.c: drops what c has queued but the part of a message already on the wire */
 void xt_mds_drop_queue(mds_t *m, uint32_t c);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "md_cmd.h"
+#include "md_http.h"
 #include "md_internal.h"
 #include "xt/decimal.h"
 #include "xt/error.h"
@@ -228,24 +229,30 @@ static const char *feed_failure(int r)
     return r == -XT_WS_CLOSE_TRY_AGAIN ? "server busy" : "protocol error";
 }
 
+/* Request heads on a plain HTTP connection: each answered in turn (md_http.c)
+ * until one is a WebSocket upgrade, the connection closes, or more bytes
+ * are needed. */
 static void on_http(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
-    xt_http_parser_t hp;
     xt_http_req_t req;
-    xt_http_parser_init(&hp);
-    int rc = xt_http_parse_head(&hp, k->in, k->in_len, &req);
-    if (rc == 0 && k->in_len == m->s->cfg.md_max_message)
-        rc = XT_ERANGE;
-    if (rc == 0)
-        return;
-    if (rc < 0) {
-        http_answer(m, c, rc == XT_ERANGE ? 431 : 400, rc == XT_ERANGE ? "request head too large" : "bad request");
-        return;
-    }
-    if (strcmp(req.path, "/") != 0 && strcmp(req.path, "/ws") != 0) {
-        http_answer(m, c, 404, "not found: the market-data WebSocket is at / or /ws");
-        return;
+    int rc;
+    for (;;) {
+        xt_http_parser_t hp;
+        xt_http_parser_init(&hp);
+        rc = xt_http_parse_head(&hp, k->in, k->in_len, &req);
+        if (rc == 0 && k->in_len == m->s->cfg.md_max_message)
+            rc = XT_ERANGE;
+        if (rc == 0)
+            return;
+        if (rc < 0) {
+            http_answer(m, c, rc == XT_ERANGE ? 431 : 400, rc == XT_ERANGE ? "request head too large" : "bad request");
+            return;
+        }
+        if (xt_http_route(&req) == XT_ROUTE_WS)
+            break;
+        if (xt_mds_http_serve(m, c, &req, (size_t)rc) != 0)
+            return;
     }
     if (!req.upgrade_websocket || !req.ws_version_ok || !req.ws_key[0]) {
         http_answer(m, c, req.upgrade_websocket ? 400 : 426, "a WebSocket upgrade (version 13) is expected here");
@@ -270,6 +277,8 @@ static void on_http(mds_t *m, uint32_t c)
     k->in = NULL;
     k->in_len = 0;
     k->state = C_WS;
+    k->ws = 1;
+    m->ws_opened++;
     k->pong_due = 0;
     xt_ws_reader_init(&k->rd, m->wsp);
     if (more) {
@@ -297,8 +306,10 @@ static void read_conn(mds_t *m, uint32_t c)
         }
         if (n < 0 || k->state == C_CLOSING) /* closing: what the client sends is ignored */
             return;
+        m->bytes_in += (uint64_t)n;
         if (k->state == C_HTTP) {
             k->in_len += (uint32_t)n;
+            k->last_in = m->now;
             on_http(m, c);
             continue;
         }
@@ -359,7 +370,9 @@ static void accept_conns(mds_t *m, uint8_t bin)
         k->bin = bin;
         k->subs = NIL;
         k->sec_start = m->now;
+        k->last_in = m->now;
         m->n_conns++;
+        m->bin_opened += bin;
         struct epoll_event ev = {EPOLLIN, {.u64 = c}};
         epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev);
         if (bin)
@@ -435,6 +448,8 @@ static void timers(mds_t *m)
         mconn_t *k = &m->conns[c];
         if (k->state == C_CLOSING && k->pong_due++) /* a whole ping round to take its CLOSE */
             xt_mds_close(m, c);
+        if (k->state == C_HTTP && m->now - k->last_in > XT_HTTP_IDLE_NS) /* no request for a while */
+            xt_mds_close(m, c);
         if (k->state != C_WS)
             continue;
         if (k->pong_due) {
@@ -492,9 +507,13 @@ static void *md_main(void *arg)
         if (stop)
             break;
     }
-    for (uint32_t c = 0; c < m->max_conns; c++)
-        if (m->conns[c].state != C_FREE)
+    for (uint32_t c = 0; c < m->max_conns; c++) {
+        const mconn_t *k = &m->conns[c];
+        if (k->state != C_FREE && !k->ws && !k->bin) /* plain HTTP: no CLOSE frame to send */
+            xt_mds_close(m, c);
+        else if (k->state != C_FREE)
             xt_mds_close_with(m, c, XT_WS_CLOSE_GOING_AWAY, "server shutting down");
+    }
     xt_mds_flush_dirty(m); /* what fits the sockets of the CLOSEs and ERRORs queued behind partial messages */
     return NULL;
 }
@@ -554,9 +573,12 @@ static int alloc_tables(mds_t *m)
     m->lv_b = calloc(cfg->md_max_levels, sizeof *m->lv_b);
     m->lv_a = calloc(cfg->md_max_levels, sizeof *m->lv_a);
     m->tape = calloc(m->tape_cap > 100 ? m->tape_cap : 100, sizeof *m->tape);
+    m->http_cap = xt_mds_http_cap(m->n_inst);
+    m->http_body = malloc(m->http_cap);
+    m->http_out = malloc(m->http_cap + 1024); /* the body and the response head */
     if (!m->conns || !m->wsp || !m->subs || !m->ch_head || !m->chs || !m->pending[0] || !m->pending[1] ||
         !m->pending[2] || !m->pub || !m->qnodes || !m->msgs || !m->msg_mem[0] || !m->msg_mem[1] || !m->msg_mem[2] ||
-        !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape)
+        !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape || !m->http_body || !m->http_out)
         return -1;
     m->free_conn = m->free_sub = m->dirty_head = m->owed_head = m->free_qnode = NIL;
     for (int k = 0; k < MSG_CLASSES; k++)
@@ -714,6 +736,8 @@ void xt_md_server_close(xt_server_t *s)
     free(m->lv_b);
     free(m->lv_a);
     free(m->tape);
+    free(m->http_body);
+    free(m->http_out);
     free(m);
     s->mds = NULL;
 }

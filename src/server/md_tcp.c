@@ -329,6 +329,7 @@ void xt_mds_bin_read(mds_t *m, uint32_t c)
         if (n < 0 || k->state != C_BIN) /* closing: what the client sends is ignored */
             return;
         k->last_in = m->now;
+        m->bytes_in += (uint64_t)n;
         if (feed(m, c, buf, (size_t)n) != 0 || (size_t)n < sizeof buf)
             return;
     }

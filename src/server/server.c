@@ -170,7 +170,8 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
                     s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc));
     s->journal_open = 1;
     xt_outlog_release(&s->log); /* recovered messages are history: routed at once */
-    if (define_instruments(s, why, n) || instrument_frames(s) || open_ring(s))
+    if (define_instruments(s, why, n) || instrument_frames(s) || open_ring(s) ||
+        xt_metrics_init(&s->met, s->n_instruments, xt_mono_ns()))
         return why[0] ? -1 : fail(why, n, "out of memory");
     xt_outlog_release(&s->log);
     if (listen_on(s, why, n) || xt_md_server_open(s, why, n))
@@ -191,6 +192,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
 
 int xt_server_run(xt_server_t *s)
 {
+    atomic_store(&s->met.running, 1); /* recovered: ready (/readyz) and counting (/metrics) from here */
     if (xt_md_server_start(s))
         return -1;
     if (xt_engine_thread_start(s)) {
@@ -220,6 +222,7 @@ int xt_server_close(xt_server_t *s)
     free(s->ring.v);
     free(s->cancel_ids);
     free(s->instrument_frames);
+    xt_metrics_destroy(&s->met);
     if (s->journal_open)
         xt_engine_destroy(&s->engine);
     xt_sessions_destroy(&s->sessions);

@@ -22,6 +22,7 @@
 #include "credentials.h"
 #include "journal/journal.h"
 #include "md_feed.h"
+#include "metrics.h"
 #include "outlog.h"
 #include "sessions.h"
 #include "xt/wire.h"
@@ -109,6 +110,7 @@ typedef struct xt_server {
     int (*reload)(void *ctx, xt_server_config_t *out, char *why, size_t whylen);
     void *reload_ctx;
     _Atomic uint32_t open_orders_limit;
+    xt_metrics_t met; /* published for GET /metrics and /readyz (metrics.h) */
 } xt_server_t;
 
 /* Opens everything: config in, journal recovered, instruments defined,

@@ -1,0 +1,279 @@
+/* md_http.c - GET /healthz, /readyz and /metrics on the market-data port
+ * (docs/http.md, docs/metrics.md), in the md thread. A request that is not
+ * a WebSocket upgrade comes here from md_server.c's on_http; the answer is
+ * queued like any other output (bounded by md.output_limit), and the
+ * connection stays open for the next request unless the client asked for
+ * a close, sent a body, or used XT_HTTP_MAX_REQUESTS. The metrics text is
+ * rendered on request into buffers sized at start from the instrument
+ * count; a text that does not fit is refused (500), never sent cut. */
+#include <http_parser.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "md_http.h"
+#include "md_internal.h"
+#include "xt/error.h"
+
+/* ---- routing and answers (pure) ----------------------------------------------- */
+
+xt_http_route_t xt_http_route(const xt_http_req_t *req)
+{
+    static const struct {
+        const char *path;
+        xt_http_route_t route;
+    } paths[] = {{"/", XT_ROUTE_WS},
+                 {"/ws", XT_ROUTE_WS},
+                 {"/healthz", XT_ROUTE_HEALTHZ},
+                 {"/readyz", XT_ROUTE_READYZ},
+                 {"/metrics", XT_ROUTE_METRICS}};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        if (strcmp(req->path, paths[i].path) != 0)
+            continue;
+        if (paths[i].route == XT_ROUTE_WS || req->method == HTTP_GET)
+            return paths[i].route; /* the upgrade path keeps its own answers (md_server.c) */
+        return XT_ROUTE_METHOD;
+    }
+    return XT_ROUTE_NOT_FOUND;
+}
+
+int xt_http_json_answer(char *out, size_t cap, int code, const char *status, const char *reason, int keep_alive)
+{
+    char body[640], qs[160], qr[400];
+    if (xt_md_json_string(qs, sizeof qs, status) == 0 || (reason && xt_md_json_string(qr, sizeof qr, reason) == 0))
+        return XT_ERANGE;
+    int n = reason ? snprintf(body, sizeof body, "{\"status\":%s,\"reason\":%s}\n", qs, qr)
+                   : snprintf(body, sizeof body, "{\"status\":%s}\n", qs);
+    if (n < 0 || (size_t)n >= sizeof body)
+        return XT_ERANGE;
+    return xt_http_response(out, cap, code, "application/json", body, (size_t)n, keep_alive);
+}
+
+/* ---- the metrics text ------------------------------------------------------------ */
+
+/* Why the server is not ready, or NULL. */
+static const char *not_ready(const xt_server_t *s)
+{
+    if (atomic_load(&s->met.stopping))
+        return "shutting down";
+    if (atomic_load(&s->journal_failed))
+        return "the journal failed closed: no orders are accepted";
+    if (!atomic_load(&s->met.running))
+        return "starting: the engine thread is not taking orders yet";
+    return NULL;
+}
+
+static void put_one(xt_text_t *t, const char *name, const char *type, const char *help, uint64_t v)
+{
+    xt_text_help(t, name, type, help);
+    xt_text_printf(t, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void put_orders(xt_text_t *t, const xt_metrics_t *x)
+{
+    static const char *const types[XT_MET_CMD_TYPES] = {"new", "cancel", "amend", "mass_cancel", "status"};
+    xt_text_help(t, "xt_commands_total", "counter", "Order-entry requests received, by type.");
+    for (int i = 0; i < XT_MET_CMD_TYPES; i++)
+        xt_text_printf(t, "xt_commands_total{type=\"%s\"} %llu\n", types[i],
+                       (unsigned long long)xt_ctr_get(&x->commands[i]));
+    xt_text_help(t, "xt_rejects_total", "counter", "Requests rejected, by the protocol's reason name.");
+    for (int r = 1; r < XT_R_GATEWAY_MAX_; r++) {
+        const char *name = xt_wire_reason_name(r);
+        if (name[0] == '?' || (r > XT_R_CAPACITY && r < XT_R_CORE_MAX_)) /* gaps and cancel reasons */
+            continue;
+        uint64_t v = xt_ctr_get(&x->gw_rejects[r]) + xt_ctr_get(&x->eng_rejects[r]);
+        xt_text_printf(t, "xt_rejects_total{reason=\"%s\"} %llu\n", name, (unsigned long long)v);
+    }
+    put_one(t, "xt_trades_total", "counter", "Trades matched.", xt_ctr_get(&x->trades));
+    xt_text_phist(t, "xt_order_ack_latency_seconds",
+                  "Gateway read of a request to its answer written (sampled: one request timed at a time).", &x->ack);
+    put_one(t, "xt_order_entry_bytes_received_total", "counter", "Bytes read from order-entry connections.",
+            xt_ctr_get(&x->oe_bytes_in));
+    put_one(t, "xt_order_entry_bytes_sent_total", "counter", "Bytes written to order-entry connections.",
+            xt_ctr_get(&x->oe_bytes_out));
+}
+
+static void put_conns(xt_text_t *t, const mds_t *m)
+{
+    const xt_metrics_t *x = &m->s->met;
+    uint64_t oe_o = xt_ctr_get(&x->oe_opened), oe_c = xt_ctr_get(&x->oe_closed);
+    const char *proto[3] = {"order_entry", "md_ws", "md_binary"};
+    uint64_t opened[3] = {oe_o, m->ws_opened, m->bin_opened}, closed[3] = {oe_c, m->ws_closed, m->bin_closed};
+    xt_text_help(t, "xt_connections", "gauge", "Connections open now, by protocol.");
+    for (int i = 0; i < 3; i++) /* read apart: a close counted before its open reads as 0 */
+        xt_text_printf(t, "xt_connections{protocol=\"%s\"} %llu\n", proto[i],
+                       (unsigned long long)(opened[i] > closed[i] ? opened[i] - closed[i] : 0));
+    xt_text_help(t, "xt_connections_opened_total", "counter", "Connections accepted, by protocol.");
+    for (int i = 0; i < 3; i++)
+        xt_text_printf(t, "xt_connections_opened_total{protocol=\"%s\"} %llu\n", proto[i],
+                       (unsigned long long)opened[i]);
+    xt_text_help(t, "xt_connections_closed_total", "counter", "Connections closed, by protocol.");
+    for (int i = 0; i < 3; i++)
+        xt_text_printf(t, "xt_connections_closed_total{protocol=\"%s\"} %llu\n", proto[i],
+                       (unsigned long long)closed[i]);
+}
+
+static void put_md(xt_text_t *t, const mds_t *m)
+{
+    put_one(t, "xt_md_slow_consumer_drops_total", "counter",
+            "Market-data messages not sent for want of a pooled buffer.", m->drops);
+    put_one(t, "xt_md_slow_consumer_disconnects_total", "counter",
+            "Market-data connections closed for reading too slowly.", m->slow_closes);
+    put_one(t, "xt_md_feed_resyncs_total", "counter",
+            "Times the engine-to-market-data feed overflowed and the books were sent again.", m->resyncs);
+    xt_text_hist(t, "xt_md_lag_seconds",
+                 "From a command's engine timestamp to the market-data thread reading its events.", &m->feed_lag);
+}
+
+/* a - b of two counters read apart; 0 when that came out negative */
+static uint64_t depth(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+/* Items waiting in the rings between the threads; the md thread's bytes;
+ * the engine's time per batch. */
+static void put_rings(xt_text_t *t, const mds_t *m)
+{
+    xt_server_t *s = m->s;
+    uint64_t in = depth(atomic_load(&s->ring.head), atomic_load(&s->ring.tail));
+    uint64_t out = depth(atomic_load(&s->log.released), atomic_load(&s->log.consumed));
+    uint64_t feed = depth(atomic_load(&s->md_feed.head), atomic_load(&s->md_feed.tail));
+    xt_text_help(t, "xt_ring_depth", "gauge", "Items waiting in a ring between threads.");
+    xt_text_printf(t, "xt_ring_depth{ring=\"inbound\"} %llu\n", (unsigned long long)in);
+    xt_text_printf(t, "xt_ring_depth{ring=\"outlog\"} %llu\n", (unsigned long long)out);
+    xt_text_printf(t, "xt_ring_depth{ring=\"md_feed\"} %llu\n", (unsigned long long)feed);
+    put_one(t, "xt_md_bytes_received_total", "counter", "Bytes read from market-data connections.", m->bytes_in);
+    put_one(t, "xt_md_bytes_sent_total", "counter", "Bytes written to market-data connections.", m->bytes_out);
+    xt_text_phist(t, "xt_engine_batch_seconds", "Engine thread time applying one batch of commands, before its commit.",
+                  &s->met.batch);
+}
+
+static void put_journal(xt_text_t *t, const mds_t *m)
+{
+    const xt_metrics_t *x = &m->s->met;
+    put_one(t, "xt_journal_unsynced_records", "gauge", "Journal records written but not yet synced.",
+            xt_ctr_get(&x->unsynced));
+    put_one(t, "xt_journal_fsyncs_total", "counter", "Data syncs of the journal.", xt_ctr_get(&x->fsyncs));
+    xt_text_phist(t, "xt_journal_fsync_seconds", "Duration of the journal sync of a batch commit.", &x->fsync);
+    int64_t since = xt_mono_ns() - atomic_load_explicit(&x->last_snapshot_mono, memory_order_relaxed);
+    xt_text_help(t, "xt_seconds_since_snapshot", "gauge",
+                 "Seconds since this process last wrote a snapshot (or started).");
+    xt_text_printf(t, "xt_seconds_since_snapshot %.3f\n", since > 0 ? (double)since / 1e9 : 0.0);
+}
+
+static void put_books(xt_text_t *t, const mds_t *m)
+{
+    const xt_metrics_t *x = &m->s->met;
+    const char *names[2] = {"xt_resting_orders", "xt_price_levels"};
+    const char *help[2] = {"Orders resting in the book, per instrument (refreshed every second).",
+                           "Price levels in the book, both sides, per instrument (refreshed every second)."};
+    for (int k = 0; k < 2; k++) {
+        xt_text_help(t, names[k], "gauge", help[k]);
+        for (uint32_t i = 0; i < x->n_inst && i < m->n_inst; i++)
+            xt_text_printf(t, "%s{symbol=\"%s\"} %llu\n", names[k], m->pub[i].sym[0].symbol,
+                           (unsigned long long)xt_ctr_get(k ? &x->levels[i] : &x->resting[i]));
+    }
+}
+
+int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap)
+{
+    xt_text_t t = {out, cap, 0, 0};
+    put_one(&t, "xt_up", "gauge", "1 while the server runs.", 1);
+    put_one(&t, "xt_ready", "gauge", "1 when /readyz answers 200.", not_ready(m->s) == NULL);
+    put_orders(&t, &m->s->met);
+    put_conns(&t, m);
+    put_md(&t, m);
+    put_rings(&t, m);
+    put_journal(&t, m);
+    put_books(&t, m);
+    return t.over || t.len > (size_t)INT32_MAX ? XT_ERANGE : (int)t.len;
+}
+
+size_t xt_mds_http_cap(uint32_t n_inst)
+{
+    return (size_t)65536 + (size_t)n_inst * 256;
+}
+
+/* ---- serving ---------------------------------------------------------------------- */
+
+/* Queues bytes as raw pooled messages. Returns 0 or -1 (pool or limit). */
+static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
+{
+    size_t chunk = m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX;
+    while (n > 0) {
+        size_t k = n < chunk ? n : chunk;
+        uint32_t g = xt_mds_msg_alloc(m, k);
+        if (g == NIL)
+            return -1;
+        memcpy(m->msgs[g].data, p, k);
+        m->msgs[g].len = (uint32_t)k;
+        if (xt_mds_enqueue(m, c, g) != 0) {
+            m->msgs[g].refs = 1;
+            xt_mds_msg_unref(m, g);
+            return -1;
+        }
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* The answer to req in m->http_out; its length or a negative error. */
+static int answer(mds_t *m, const xt_http_req_t *req, int keep)
+{
+    char *o = m->http_out;
+    size_t cap = m->http_cap + 1024;
+    const char *why;
+    switch (xt_http_route(req)) {
+    case XT_ROUTE_HEALTHZ: return xt_http_json_answer(o, cap, 200, "ok", NULL, keep);
+    case XT_ROUTE_READYZ:
+        why = not_ready(m->s);
+        return why ? xt_http_json_answer(o, cap, 503, "not ready", why, keep)
+                   : xt_http_json_answer(o, cap, 200, "ok", NULL, keep);
+    case XT_ROUTE_METRICS: {
+        int n = xt_mds_metrics_render(m, m->http_body, m->http_cap);
+        if (n < 0)
+            return xt_http_json_answer(o, cap, 500, "error", "the metrics text does not fit its buffer", keep);
+        return xt_http_response(o, cap, 200, "text/plain; version=0.0.4; charset=utf-8", m->http_body, (size_t)n, keep);
+    }
+    case XT_ROUTE_METHOD: return xt_http_json_answer(o, cap, 405, "method not allowed", "only GET is served", keep);
+    default:
+        return xt_http_json_answer(o, cap, 404, "not found",
+                                   "served here: /healthz, /readyz, /metrics, and the WebSocket at / or /ws", keep);
+    }
+}
+
+/* Ends the HTTP part of a connection: what is queued goes, then the close. */
+static void close_after(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    xt_ws_pool_give_buffer(m->wsp, k->in);
+    k->in = NULL;
+    k->in_len = 0;
+    xt_ws_reader_init(&k->rd, m->wsp); /* what xt_mds_close expects of a connection no longer C_HTTP */
+    k->state = C_CLOSING;
+    k->pong_due = 0;
+    if (k->qn == 0)
+        xt_mds_close(m, c);
+}
+
+int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len)
+{
+    mconn_t *k = &m->conns[c];
+    int keep = req->keep_alive && req->content_length == 0 && ++k->http_reqs < XT_HTTP_MAX_REQUESTS;
+    int n = answer(m, req, keep);
+    if (n < 0)
+        n = xt_http_json_answer(m->http_out, m->http_cap + 1024, 500, "error", "the answer does not fit its buffer", 0),
+        keep = 0;
+    if (n < 0 || queue_bytes(m, c, m->http_out, (size_t)n) != 0) {
+        xt_mds_close(m, c);
+        return -1;
+    }
+    if (!keep) {
+        close_after(m, c);
+        return -1;
+    }
+    memmove(k->in, k->in + head_len, k->in_len - head_len); /* a pipelined request may follow */
+    k->in_len -= (uint32_t)head_len;
+    return 0;
+}

@@ -1,0 +1,344 @@
+#!/usr/bin/python3
+"""Integration tests of the plain HTTP endpoints on the market-data port
+(docs/http.md): GET /healthz, /readyz and /metrics (docs/metrics.md), 404
+and 405, keep-alive, pipelining, and the WebSocket upgrade after a plain
+request on the same connection. The metrics text is parsed here and, when
+`promtool` is on PATH, checked with `promtool check metrics`; when it is
+missing the test fails unless XT_NO_PROMTOOL=1 (scripts/deps.sh test
+installs Debian's prometheus package, which has it).
+
+Each test starts its own server (test_server.Server: fresh data directory,
+ports chosen by the kernel). Waits are for conditions, with timeouts.
+
+usage: test_http.py path/to/xtrading [name-substring ...]
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_server as TS  # noqa: E402
+import xtclient as X  # noqa: E402
+
+MD_LINE = re.compile(r"market data on ws://127\.0\.0\.1:(\d+)/")
+TESTS = []
+check = TS.check
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def start(sets=None):
+    s = TS.Server(sets)
+    for line in s.out:
+        m = MD_LINE.search(line)
+        if m:
+            s.md_port = int(m.group(1))
+            return s
+    raise AssertionError(f"no market-data line in {s.out}")
+
+
+class Http:
+    """One HTTP/1.1 connection; responses read by Content-Length."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buf = b""
+
+    def send(self, method, path, headers=(), body=b""):
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for h in headers:
+            head += h + "\r\n"
+        if body:
+            head += f"Content-Length: {len(body)}\r\n"
+        self.sock.sendall(head.encode() + b"\r\n" + body)
+
+    def _fill(self):
+        d = self.sock.recv(65536)
+        if not d:
+            raise EOFError("connection closed by the server")
+        self.buf += d
+
+    def response(self):
+        """(status, {header: value}, body bytes)."""
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:])}
+        n = int(hdrs.get("content-length", "0"))
+        while len(self.buf) < n:
+            self._fill()
+        body, self.buf = self.buf[:n], self.buf[n:]
+        return status, hdrs, body
+
+    def get(self, path, headers=()):
+        self.send("GET", path, headers)
+        return self.response()
+
+    def closed(self):
+        """True when the server closed the connection (nothing more comes)."""
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, socket.timeout):
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+def get_json(port, path):
+    h = Http(port)
+    st, hdrs, body = h.get(path)
+    h.close()
+    check(hdrs.get("content-type") == "application/json", f"{path}: content type {hdrs}")
+    return st, json.loads(body)
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels)): value} and {name: type}, checking each
+    sample's family has HELP and TYPE."""
+    vals, types, helps = {}, {}, set()
+    for ln in text.splitlines():
+        if ln.startswith("# HELP "):
+            helps.add(ln.split()[2])
+        elif ln.startswith("# TYPE "):
+            _, _, name, typ = ln.split()
+            types[name] = typ
+        elif ln:
+            m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)', ln)
+            check(m is not None, f"bad sample line {ln!r}")
+            labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(3) or ""))
+            vals[(m.group(1), labels)] = float(m.group(4))
+            fam = re.sub(r"_(bucket|sum|count)$", "", m.group(1))
+            check(m.group(1) in types or fam in types, f"no TYPE for {ln!r}")
+            check(m.group(1) in helps or fam in helps, f"no HELP for {ln!r}")
+    return vals, types
+
+
+def scrape(port, conn=None):
+    h = conn or Http(port)
+    st, hdrs, body = h.get("/metrics")
+    if conn is None:
+        h.close()
+    check(st == 200, f"/metrics: {st} {body[:200]!r}")
+    check(hdrs.get("content-type", "").startswith("text/plain; version=0.0.4"), f"/metrics content type {hdrs}")
+    return body.decode()
+
+
+def promtool(text):
+    tool = shutil.which("promtool")
+    if tool is None:
+        check(os.environ.get("XT_NO_PROMTOOL") == "1",
+              "promtool is not on PATH: install Debian's prometheus (scripts/deps.sh test), or XT_NO_PROMTOOL=1")
+        print("  note: promtool missing, XT_NO_PROMTOOL=1: not checked", flush=True)
+        return
+    r = subprocess.run([tool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
+    check(r.returncode == 0, f"promtool check metrics: {r.stdout.decode()} {r.stderr.decode()}")
+
+
+def value(vals, name, **labels):
+    key = (name, frozenset(labels.items()))
+    check(key in vals, f"no series {name}{labels}")
+    return vals[key]
+
+
+def wait_metric(port, pred, what, timeout=10):
+    end = time.monotonic() + timeout
+    while True:
+        vals, _ = parse_metrics(scrape(port))
+        if pred(vals):
+            return vals
+        check(time.monotonic() < end, f"metrics: still not {what} after {timeout}s")
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------------------
+
+
+@test
+def test_health_and_errors():
+    """/healthz and /readyz answer 200 {"status":"ok"} once the server has
+    recovered; an unknown path is a JSON 404, another method a 405; the
+    WebSocket path without an upgrade keeps its 426."""
+    s = start()
+    check(get_json(s.md_port, "/healthz") == (200, {"status": "ok"}), "healthz")
+    check(get_json(s.md_port, "/readyz") == (200, {"status": "ok"}), "readyz after recovery")
+    check(get_json(s.md_port, "/readyz?verbose=1") == (200, {"status": "ok"}), "a query string is ignored")
+    st, j = get_json(s.md_port, "/nothing/here")
+    check(st == 404 and j["status"] == "not found" and "reason" in j, f"404: {st} {j}")
+    h = Http(s.md_port)
+    h.send("POST", "/metrics", body=b"x=1")
+    st, hdrs, body = h.response()
+    check(st == 405 and json.loads(body)["status"] == "method not allowed", f"405: {st} {body!r}")
+    check(h.closed(), "a request with a body is answered, then the connection closed")
+    h.close()
+    h = Http(s.md_port)
+    st, _, _ = h.get("/ws")
+    check(st == 426, f"GET /ws without an upgrade: {st}")
+    check(h.closed(), "426 closes")
+    h.close()
+
+
+@test
+def test_keep_alive():
+    """Several requests on one connection, one after the other and
+    pipelined in one write; `Connection: close` is answered and closes;
+    after plain requests the same connection can still become a WebSocket."""
+    s = start()
+    h = Http(s.md_port)
+    for path in ("/healthz", "/readyz", "/metrics", "/nope", "/healthz"):
+        st, hdrs, _ = h.get(path)
+        check(hdrs.get("connection") == "keep-alive", f"{path}: {st} {hdrs}")
+    h.sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(h.response()[0] == 200 and h.response()[0] == 200, "pipelined requests")
+    st, hdrs, _ = h.get("/healthz", ["Connection: close"])
+    check(st == 200 and hdrs.get("connection") == "close", f"Connection: close answered {hdrs}")
+    check(h.closed(), "closed after a Connection: close request")
+    h.close()
+    h = Http(s.md_port)
+    check(h.get("/healthz")[0] == 200, "healthz before the upgrade")
+    h.send("GET", "/ws", ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="])
+    while b"\r\n\r\n" not in h.buf:
+        h._fill()
+    check(h.buf.startswith(b"HTTP/1.1 101"), f"upgrade after a plain request: {h.buf[:80]!r}")
+    vals, _ = parse_metrics(scrape(s.md_port))
+    check(value(vals, "xt_connections", protocol="md_ws") == 1, "the upgraded connection counts as md_ws")
+    h.close()
+    wait_metric(s.md_port, lambda v: value(v, "xt_connections_closed_total", protocol="md_ws") == 1, "ws closed")
+
+
+@test
+def test_metrics_move():
+    """Every documented series is there, valid for promtool; commands,
+    rejects, trades, connections, fsyncs and the book gauges follow what
+    the orders did."""
+    s = start()
+    port = s.md_port
+    text = scrape(port)
+    promtool(text)
+    vals, types = parse_metrics(text)
+    doc = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../docs/metrics.md")).read()
+    for name in types:
+        check(f"`{name}`" in doc, f"{name} is not described in docs/metrics.md")
+    for name in re.findall(r"^\| `(xt_[a-z_]+)`", doc, re.M):
+        check(name in types, f"docs/metrics.md lists {name}, /metrics has no such family")
+    check(value(vals, "xt_up") == 1 and value(vals, "xt_ready") == 1, "up and ready")
+    check(value(vals, "xt_trades_total") == 0, "no trades yet")
+    fsyncs0 = value(vals, "xt_journal_fsyncs_total")
+
+    A = TS.login(s.port, 1001, 1)
+    B = TS.login(s.port, 1002, 1)
+    btc = A.inst["BTC-USDT"]
+    check(A.place(btc, X.SELL, 100000, 5).type == X.ACCEPTED, "sell")
+    check(A.place(btc, X.SELL, 100200, 1).type == X.ACCEPTED, "sell 2")
+    check(B.place(btc, X.BUY, 100100, 2).type == X.ACCEPTED, "buy")
+    B.expect(X.FILL)
+    check(B.answer(B.cancel(orig_clordid=999999)).type == X.REJECTED, "cancel of an unknown order")
+    check(B.answer(B.new_order(btc, X.BUY, 100000, 1, clordid=1)).type == X.REJECTED, "duplicate clordid")
+
+    def moved(v):
+        return (value(v, "xt_resting_orders", symbol="BTC-USDT") == 2 and
+                value(v, "xt_price_levels", symbol="BTC-USDT") == 2)
+    vals = wait_metric(port, moved, "two resting orders on two levels")
+    check(value(vals, "xt_commands_total", type="new") == 4, "4 NEW_ORDERs")
+    check(value(vals, "xt_commands_total", type="cancel") == 1, "1 CANCEL")
+    check(value(vals, "xt_commands_total", type="amend") == 0, "no AMEND")
+    check(value(vals, "xt_trades_total") == 1, "one trade")
+    check(value(vals, "xt_rejects_total", reason="UNKNOWN_ORDER") == 1, "UNKNOWN_ORDER reject")
+    check(value(vals, "xt_rejects_total", reason="DUPLICATE_CLORDID") == 1, "DUPLICATE_CLORDID reject")
+    check(value(vals, "xt_connections", protocol="order_entry") == 2, "2 order-entry connections")
+    check(value(vals, "xt_connections_opened_total", protocol="order_entry") == 2, "2 opened")
+    check(value(vals, "xt_order_entry_bytes_received_total") > 0, "bytes in")
+    check(value(vals, "xt_order_entry_bytes_sent_total") > 0, "bytes out")
+    check(value(vals, "xt_journal_fsyncs_total") > fsyncs0, "the batches were synced")
+    check(value(vals, "xt_journal_fsync_seconds_count") > 0, "fsync durations")
+    check(value(vals, "xt_md_lag_seconds_count") > 0, "market-data lag recorded")
+    check(value(vals, "xt_md_lag_seconds_bucket", le="+Inf") == value(vals, "xt_md_lag_seconds_count"), "+Inf")
+    check(value(vals, "xt_seconds_since_snapshot") >= 0, "snapshot age")
+    check(value(vals, "xt_order_ack_latency_seconds_count") > 0, "acknowledgement latency sampled")
+    check(value(vals, "xt_engine_batch_seconds_count") > 0, "engine batch time")
+    for ring in ("inbound", "outlog", "md_feed"):
+        check(value(vals, "xt_ring_depth", ring=ring) >= 0, f"ring {ring}")
+    check(value(vals, "xt_journal_unsynced_records") == 0, "fsync=batch: nothing left unsynced")
+    check(value(vals, "xt_md_bytes_sent_total") > 0, "md bytes sent (the scrapes' answers)")
+    A.close()
+    B.close()
+    vals = wait_metric(port, lambda v: value(v, "xt_connections_closed_total", protocol="order_entry") == 2,
+                       "order-entry connections closed")
+    check(value(vals, "xt_connections", protocol="order_entry") == 0, "no order-entry connections")
+    promtool(scrape(port))
+
+
+@test
+def test_not_ready_while_stopping():
+    """After SIGTERM, while the engine finishes its last batch, /readyz
+    answers 503 {"status":"not ready","reason":"shutting down"} on a
+    kept-alive connection, and xt_ready is 0. The engine is held 1 s after
+    each batch (debug.engine_delay_us), so that window is certain."""
+    s = start({"debug.engine_delay_us": 1000000})
+    h = Http(s.md_port)
+    check(h.get("/readyz")[0] == 200, "ready before")
+    A = TS.login(s.port, 1001, 1)
+    check(A.place(A.inst["BTC-USDT"], X.BUY, 1000, 1).type == X.ACCEPTED, "an order: the engine now sleeps 1 s")
+    s.proc.send_signal(TS.signal.SIGTERM)
+    end = time.monotonic() + 0.9
+    while True:
+        st, _, body = h.get("/readyz")
+        if st == 503:
+            break
+        check(time.monotonic() < end, "still ready 0.9 s after SIGTERM")
+    check(json.loads(body) == {"status": "not ready", "reason": "shutting down"}, f"503 body {body!r}")
+    vals, _ = parse_metrics(scrape(s.md_port, h))
+    check(value(vals, "xt_ready") == 0, "xt_ready 0 while stopping")
+    check(s.proc.wait(30) == 0, "clean exit")
+    h.close()
+    A.close()
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    bindir = tempfile.mkdtemp(prefix="xt-http-bin-")
+    TS.XT = os.path.join(bindir, "xtrading")
+    shutil.copy2(os.path.abspath(sys.argv[1]), TS.XT)
+    names = sys.argv[2:]
+    failed = []
+    for fn in TESTS:
+        name = fn.__name__[5:]
+        if names and not any(n in name for n in names):
+            continue
+        t0 = time.monotonic()
+        try:
+            fn()
+            print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+        except Exception as e:
+            failed.append(name)
+            print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {type(e).__name__}: {e}", flush=True)
+            if not isinstance(e, AssertionError):
+                traceback.print_exc()
+            for srv in TS.SERVERS:
+                print(f"  server stderr: {srv.stderr()[-1500:]}", flush=True)
+        finally:
+            for srv in TS.SERVERS:
+                srv.cleanup()
+            TS.SERVERS.clear()
+    shutil.rmtree(bindir, ignore_errors=True)
+    print(f"{len(failed)} failed: {' '.join(failed)}" if failed else "all passed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
