@@ -101,6 +101,7 @@ CONF=$DATA/md-bench.conf
 
 start_server() { # max_connections
     rm -rf "$DATA/srv"
+    : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
     "$BIN" serve --config "$CONF" --data "$DATA/srv" --listen "$OE" --set md.listen="$MD" \
         --set md.max_connections="$1" >"$DATA/serve.log" 2>&1 &
     SPID=$!

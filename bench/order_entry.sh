@@ -35,6 +35,7 @@ wait_line() { # file pattern
 start_server() {
     rm -rf "$DATA/srv"
     # 10,000 idle sessions over the 4 demo accounts: past the default per-account limit of 256
+    : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
     "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 --md-tcp-listen off \
         --set server.max_sessions_per_account=65536 >"$DATA/serve.log" 2>&1 &
     SPID=$!
@@ -53,6 +54,7 @@ for r in $(seq "$ROUNDS"); do
         start_server
         record server "$p" "$("$BIN" loadgen --connect "$SRV" --connections 64 --pipeline "$p" --duration 5 --warmup 1 --json)"
         stop "$SPID"
+        : >"$DATA/echo.log" # emptied first: wait_line must not find the last run's line
         "$BIN" bench echo --listen "$ECHO" >"$DATA/echo.log" 2>&1 &
         EPID=$!
         wait_line "$DATA/echo.log" "listening"
@@ -66,6 +68,7 @@ for r in $(seq "$ROUNDS"); do
     start_server
     record server-1000-100k 0 "$("$BIN" loadgen --connect "$SRV" --connections 1000 --rate 100000 --duration 8 --warmup 2 --json)"
     stop "$SPID"
+    : >"$DATA/echo.log" # emptied first: wait_line must not find the last run's line
     "$BIN" bench echo --listen "$ECHO" >"$DATA/echo.log" 2>&1 &
     EPID=$!
     wait_line "$DATA/echo.log" "listening"
@@ -76,6 +79,7 @@ done
 start_server
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 before=$(rss "$SPID")
+: >"$DATA/idle.log" # emptied first: wait_line must not find the last run's line
 "$BIN" loadgen --connect "$SRV" --connections 10000 --idle --duration 20 >"$DATA/idle.log" 2>&1 &
 LPID=$!
 wait_line "$DATA/idle.log" "idle:"
