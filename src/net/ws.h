@@ -177,7 +177,8 @@ int xt_ws_reader_idle(const xt_ws_reader_t *r);
  * When fn stopped the feed, r->in_pos bytes of data were taken (the reader
  * keeps those it has not processed yet): to go on, feed data + r->in_pos
  * (len - r->in_pos bytes; 0 is fine). Any split of the same bytes gives the
- * same calls of fn and the same result. */
+ * same calls of fn and the same result. fn may destroy the reader (when
+ * its connection closes); the feed then returns fn's value at once. */
 int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_msg_fn fn, void *ctx);
 
 /* ---- outbound frames ------------------------------------------------------------ */

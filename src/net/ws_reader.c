@@ -386,6 +386,8 @@ int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_
             r->held -= header_bytes(&io);
         r->held -= (uint64_t)n;
         rc = on_piece(r, &io, fn, ctx);
+        if (!r->item) /* fn destroyed the reader (its connection closed): nothing more to read */
+            return rc;
     }
     r->pool->cur = NULL;
     r->in = NULL;

@@ -650,6 +650,31 @@ static void ws_shared_scratch(void **state)
     free(rec.log);
 }
 
+/* A callback that closes its connection destroys the reader mid-feed. */
+static int destroy_fn(void *ctx, const xt_ws_msg_t *m)
+{
+    (void)m;
+    xt_ws_reader_destroy(ctx);
+    return 0;
+}
+
+static void ws_destroyed_by_callback(void **state)
+{
+    (void)state;
+    uint8_t s[64];
+    size_t n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "one", 3);
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "two", 3);
+    xt_ws_pool_t *pool = NULL;
+    assert_int_equal(xt_ws_pool_create(&pool, 16, 1), 0);
+    xt_ws_reader_t r;
+    xt_ws_reader_init(&r, pool);
+    assert_int_equal(xt_ws_reader_feed(&r, s, n, destroy_fn, &r), 0);
+    assert_true(xt_ws_reader_idle(&r));
+    assert_int_equal(xt_ws_pool_in_use(pool), 0);
+    xt_ws_pool_destroy(pool);
+}
+
 /* ---- outbound frames ------------------------------------------------------------- */
 
 static void ws_frame_headers(void **state)
@@ -722,6 +747,7 @@ int main(void)
         cmocka_unit_test(ws_every_split),
         cmocka_unit_test(ws_stop_and_resume),
         cmocka_unit_test(ws_shared_scratch),
+        cmocka_unit_test(ws_destroyed_by_callback),
         cmocka_unit_test(ws_frame_headers),
         cmocka_unit_test(ws_close_frames),
     };
