@@ -275,7 +275,7 @@ static void one(mds_t *m, xt_rest_endpoint_t e, const char *query, rest_res_t *r
         n = xt_md_enc_timeline(o, cap, sym, 1, ts, pts, np);
         break;
     }
-    default: fail(r, 404, "%s", "/api/v1/klines is not served yet"); return;
+    default: n = xt_mds_klines_body(m, in, query, r->msg, sizeof r->msg, &r->code); break;
     }
     if (r->code != 0 && r->code != 200)
         return;
