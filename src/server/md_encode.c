@@ -223,24 +223,47 @@ size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t t
     return done(&w);
 }
 
-size_t xt_md_enc_kline(char *out, size_t cap, const xt_md_sym_t *sym, int interval, int64_t ts, const xt_md_candle_t *c)
+/* One candle as {"t":...,"closed":...}. */
+static void candle(w_t *w, const xt_md_sym_t *sym, const xt_md_candle_t *c)
 {
-    w_t w = {out, cap, 0, 0};
     unsigned money_scale = (unsigned)sym->tick.scale + sym->lot.scale;
     __int128 unit = (__int128)sym->tick.m * sym->lot.m;
-    head(&w, sym, XT_CH_KLINE + interval, ts);
-    putf(&w, ",\"data\":{\"t\":%" PRId64, c->open_time);
+    putf(w, "{\"t\":%" PRId64, c->open_time);
     const char *names[] = {"open", "high", "low", "close"};
     const int64_t vals[] = {c->open, c->high, c->low, c->close};
     for (int i = 0; i < 4; i++) {
-        putf(&w, ",\"%s\":", names[i]);
-        price(&w, vals[i], sym->tick);
+        putf(w, ",\"%s\":", names[i]);
+        price(w, vals[i], sym->tick);
     }
-    puts_(&w, ",\"volume\":");
-    units(&w, c->volume, sym->lot);
-    puts_(&w, ",\"turnover\":");
-    big(&w, c->turnover * unit, money_scale);
-    putf(&w, ",\"trades\":%" PRIu32 ",\"closed\":%s}}", c->trades, c->closed ? "true" : "false");
+    puts_(w, ",\"volume\":");
+    units(w, c->volume, sym->lot);
+    puts_(w, ",\"turnover\":");
+    big(w, c->turnover * unit, money_scale);
+    putf(w, ",\"trades\":%" PRIu32 ",\"closed\":%s}", c->trades, c->closed ? "true" : "false");
+}
+
+size_t xt_md_enc_kline(char *out, size_t cap, const xt_md_sym_t *sym, int interval, int64_t ts, const xt_md_candle_t *c)
+{
+    w_t w = {out, cap, 0, 0};
+    head(&w, sym, XT_CH_KLINE + interval, ts);
+    puts_(&w, ",\"data\":");
+    candle(&w, sym, c);
+    puts_(&w, "}");
+    return done(&w);
+}
+
+size_t xt_md_enc_klines(char *out, size_t cap, const xt_md_sym_t *sym, int interval, int64_t ts,
+                        const xt_md_candle_t *c, uint32_t n)
+{
+    w_t w = {out, cap, 0, 0};
+    head(&w, sym, XT_CH_KLINE + interval, ts);
+    puts_(&w, ",\"type\":\"snapshot\",\"data\":[");
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            put(&w, ",", 1);
+        candle(&w, sym, &c[i]);
+    }
+    puts_(&w, "]}");
     return done(&w);
 }
 

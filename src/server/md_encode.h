@@ -59,6 +59,11 @@ size_t xt_md_enc_trades(char *out, size_t cap, const xt_md_sym_t *sym, int snaps
 size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t ts, const xt_md_ticker_t *t);
 size_t xt_md_enc_kline(char *out, size_t cap, const xt_md_sym_t *sym, int interval, int64_t ts,
                        const xt_md_candle_t *c);
+/* A list of candles, oldest first (the REST klines answer, docs/rest.md):
+ * {"ch":"kline.1m.S","ts":..,"type":"snapshot","data":[CANDLE,...]}, each
+ * CANDLE as the data of xt_md_enc_kline. */
+size_t xt_md_enc_klines(char *out, size_t cap, const xt_md_sym_t *sym, int interval, int64_t ts,
+                        const xt_md_candle_t *c, uint32_t n);
 size_t xt_md_enc_timeline(char *out, size_t cap, const xt_md_sym_t *sym, int snapshot, int64_t ts,
                           const xt_md_minute_t *pts, uint32_t n);
 

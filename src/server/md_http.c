@@ -12,6 +12,7 @@
 
 #include "md_http.h"
 #include "md_internal.h"
+#include "md_rest.h"
 #include "xt/error.h"
 
 /* ---- routing and answers (pure) ----------------------------------------------- */
@@ -26,6 +27,8 @@ xt_http_route_t xt_http_route(const xt_http_req_t *req)
                  {"/healthz", XT_ROUTE_HEALTHZ},
                  {"/readyz", XT_ROUTE_READYZ},
                  {"/metrics", XT_ROUTE_METRICS}};
+    if (strncmp(req->path, XT_REST_PREFIX, sizeof XT_REST_PREFIX - 1) == 0)
+        return XT_ROUTE_REST;
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         if (strcmp(req->path, paths[i].path) != 0)
             continue;
@@ -219,7 +222,7 @@ static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
 }
 
 /* The answer to req in m->http_out; its length or a negative error. */
-static int answer(mds_t *m, const xt_http_req_t *req, int keep)
+static int answer(mds_t *m, uint32_t c, const xt_http_req_t *req, int keep)
 {
     char *o = m->http_out;
     size_t cap = m->http_cap + 1024;
@@ -236,10 +239,13 @@ static int answer(mds_t *m, const xt_http_req_t *req, int keep)
             return xt_http_json_answer(o, cap, 500, "error", "the metrics text does not fit its buffer", keep);
         return xt_http_response(o, cap, 200, "text/plain; version=0.0.4; charset=utf-8", m->http_body, (size_t)n, keep);
     }
+    case XT_ROUTE_REST: return xt_mds_rest_answer(m, c, req, keep);
     case XT_ROUTE_METHOD: return xt_http_json_answer(o, cap, 405, "method not allowed", "only GET is served", keep);
     default:
-        return xt_http_json_answer(o, cap, 404, "not found",
-                                   "served here: /healthz, /readyz, /metrics, and the WebSocket at / or /ws", keep);
+        return xt_http_json_answer(
+            o, cap, 404, "not found",
+            "served here: /healthz, /readyz, /metrics, /api/v1/... (docs/rest.md), and the WebSocket at / or /ws",
+            keep);
     }
 }
 
@@ -257,14 +263,41 @@ static void close_after(mds_t *m, uint32_t c)
         xt_mds_close(m, c);
 }
 
+/* 1 when n more bytes keep c under md.output_limit. */
+static int fits(const mds_t *m, uint32_t c, size_t n)
+{
+    return m->conns[c].out_bytes + n <= m->s->cfg.md_output_limit;
+}
+
+/* A REST answer that cannot be queued: 503, then the close (docs/rest.md).
+ * Sent at once when nothing else is queued; otherwise after what is. */
+static int busy(mds_t *m, uint32_t c)
+{
+    int n = xt_rest_error(m->http_out, m->http_cap + 1024, 503,
+                          "server busy: the answer cannot be queued (md.output_limit)", 0);
+    if (n > 0 && m->conns[c].qn == 0) {
+        xt_mds_send_direct(m, c, (const uint8_t *)m->http_out, (size_t)n);
+        xt_mds_close(m, c);
+        return -1;
+    }
+    if (n > 0 && queue_bytes(m, c, m->http_out, (size_t)n) == 0) {
+        close_after(m, c);
+        return -1;
+    }
+    xt_mds_close(m, c);
+    return -1;
+}
+
 int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len)
 {
     mconn_t *k = &m->conns[c];
     int keep = req->keep_alive && req->content_length == 0 && ++k->http_reqs < XT_HTTP_MAX_REQUESTS;
-    int n = answer(m, req, keep);
+    int n = answer(m, c, req, keep);
     if (n < 0)
         n = xt_http_json_answer(m->http_out, m->http_cap + 1024, 500, "error", "the answer does not fit its buffer", 0),
         keep = 0;
+    if (n >= 0 && xt_http_route(req) == XT_ROUTE_REST && !fits(m, c, (size_t)n))
+        return busy(m, c);
     if (n < 0 || queue_bytes(m, c, m->http_out, (size_t)n) != 0) {
         xt_mds_close(m, c);
         return -1;

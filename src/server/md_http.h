@@ -20,9 +20,10 @@ typedef enum xt_http_route {
     XT_ROUTE_METRICS,   /* GET /metrics */
     XT_ROUTE_NOT_FOUND, /* any other path: 404 */
     XT_ROUTE_METHOD,    /* a known path with a method other than GET: 405 */
+    XT_ROUTE_REST,      /* any method on a path under /api/: md_rest.h (docs/rest.md) */
 } xt_http_route_t;
 
-/* Where a parsed request goes. The query string is ignored. */
+/* Where a parsed request goes (the query string is REST's). */
 xt_http_route_t xt_http_route(const xt_http_req_t *req);
 
 /* Writes a whole response with a JSON body {"status":status} or, when

@@ -177,6 +177,12 @@ void xt_mds_throttle_tick(mds_t *m);                         /* every XT_TH_TICK
  * for the next request (the bytes after the head moved to the start of
  * c->in), -1 when it is closed or closing. */
 int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len);
+/* md_rest.c: a request for a path under /api/ (docs/rest.md): the whole
+ * response into m->http_out. Returns its length or a negative error. */
+int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, int keep);
+/* md_klines.c: the body of /api/v1/klines for in into m->http_body (its
+ * length; 0 when it does not fit), *code 200; or *code 400 with why. */
+size_t xt_mds_klines_body(mds_t *m, const xt_md_inst_t *in, const char *query, char *why, size_t whylen, int *code);
 /* The Prometheus text (docs/metrics.md) into out. Returns its length or
  * XT_ERANGE when cap is too small. */
 int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap);

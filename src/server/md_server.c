@@ -574,6 +574,8 @@ static int alloc_tables(mds_t *m)
     m->lv_a = calloc(cfg->md_max_levels, sizeof *m->lv_a);
     m->tape = calloc(m->tape_cap > 100 ? m->tape_cap : 100, sizeof *m->tape);
     m->http_cap = xt_mds_http_cap(m->n_inst);
+    if (m->http_cap < m->msg_bytes[MSG_LARGE]) /* a REST answer is as large as a WebSocket snapshot */
+        m->http_cap = m->msg_bytes[MSG_LARGE];
     m->http_body = malloc(m->http_cap);
     m->http_out = malloc(m->http_cap + 1024); /* the body and the response head */
     if (!m->conns || !m->wsp || !m->subs || !m->ch_head || !m->chs || !m->pending[0] || !m->pending[1] ||

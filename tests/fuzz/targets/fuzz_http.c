@@ -1,6 +1,7 @@
 /* fuzz_http.c - libFuzzer target for the plain HTTP endpoints' routing and
- * answers (src/server/md_http.h), over a stream of pipelined requests as the
- * market-data thread handles them.
+ * answers (src/server/md_http.h) and the REST endpoints' routing, query
+ * parsing and error answers (src/server/md_rest.h), over a stream of
+ * pipelined requests as the market-data thread handles them.
  *
  * The input is what a client sends on one connection. Request heads are
  * parsed in turn (xt_http_parse_head); each complete one is routed and
@@ -9,16 +10,23 @@
  * Content-Length is its body's, with no raw control character in the body
  * but its final newline. A connection that would close (Connection: close,
  * a body, the WebSocket path, an error) ends the stream, as in the server.
+ * A path under /api/ goes to REST: its endpoint must agree with the path,
+ * every parameter the endpoints read is parsed from the query (a decoded
+ * value holds no NUL, fits its buffer, and its length is what was
+ * returned; a number parsed is in its range), and the {"code","msg"} error
+ * answer quoting the value must be well formed.
  * The last 64 bytes of the input also go through xt_http_json_answer as a
  * reason (escaping). Any violation aborts.
  */
 #include <http_parser.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/ws.h"
 #include "server/md_http.h"
+#include "server/md_rest.h"
 #include "xt/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,6 +56,8 @@ static void check_response(const char *out, int n, int code)
 
 static int expected_route(const xt_http_req_t *req)
 {
+    if (strncmp(req->path, "/api/", 5) == 0)
+        return XT_ROUTE_REST;
     if (strcmp(req->path, "/") == 0 || strcmp(req->path, "/ws") == 0)
         return XT_ROUTE_WS;
     int known =
@@ -59,6 +69,37 @@ static int expected_route(const xt_http_req_t *req)
     return strcmp(req->path, "/healthz") == 0  ? XT_ROUTE_HEALTHZ
            : strcmp(req->path, "/readyz") == 0 ? XT_ROUTE_READYZ
                                                : XT_ROUTE_METRICS;
+}
+
+/* The REST side of a request: routing, the parameters, an error answer. */
+static void check_rest(const xt_http_req_t *req, int keep)
+{
+    static const char *const names[] = {"instruments", "depth", "trades", "ticker", "klines", "timeline"};
+    static const char *const params[] = {"symbol", "limit", "interval", "start", "end", "x"};
+    xt_rest_endpoint_t e = xt_rest_endpoint(req->path);
+    int known = -1;
+    for (int i = 0; i < 6; i++)
+        if (strncmp(req->path, "/api/v1/", 8) == 0 && strcmp(req->path + 8, names[i]) == 0)
+            known = i;
+    CHECK(known < 0 ? e == XT_REST_UNKNOWN : (int)e == known);
+    char v[64], msg[128], out[4096];
+    for (int i = 0; i < 6; i++) {
+        memset(v, 'Z', sizeof v);
+        int n = xt_query_get(req->query, params[i], v, sizeof v);
+        CHECK(n == XT_ENOENT || n == XT_EPARSE || n == XT_ERANGE || (n >= 0 && n < (int)sizeof v));
+        if (n < 0)
+            continue;
+        CHECK(v[n] == '\0' && memchr(v, '\0', (size_t)n) == NULL);
+        uint64_t u;
+        int64_t s;
+        int r = xt_query_u64(req->query, params[i], 7, 1000, 0, &u);
+        CHECK(r == XT_EPARSE || r == XT_ERANGE || (r == 0 && u >= 1 && u <= 1000));
+        r = xt_query_i64(req->query, params[i], 0, -5000, INT64_MAX, &s);
+        CHECK(r == XT_EPARSE || r == XT_ERANGE || (r == 0 && s >= -5000));
+        snprintf(msg, sizeof msg, "unknown symbol %s", v);
+        int k = xt_rest_error(out, sizeof out, 404, msg, keep);
+        check_response(out, k, 404);
+    }
 }
 
 static void check_reason(const uint8_t *data, size_t size)
@@ -88,6 +129,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (route == XT_ROUTE_WS)
             break; /* the upgrade: md_server.c's, fuzzed by fuzz_ws */
         int keep = req.keep_alive && req.content_length == 0;
+        if (route == XT_ROUTE_REST) {
+            check_rest(&req, keep);
+            if (!keep)
+                break;
+            at += (size_t)rc;
+            continue;
+        }
         static const int codes[] = {[XT_ROUTE_HEALTHZ] = 200,
                                     [XT_ROUTE_READYZ] = 503,
                                     [XT_ROUTE_METRICS] = 500,

@@ -1,0 +1,324 @@
+/* md_rest.c - the public REST endpoints (docs/rest.md, md_rest.h), in the
+ * md thread. md_http.c routes every path under /api/ here; the answer is
+ * built from the same state and with the same encoders (md_encode.h) as
+ * the WebSocket snapshots, into the md server's HTTP buffers (sized at
+ * start: nothing is allocated per request), and queued by md_http.c like
+ * any other output. K-line history is read from its files by md_klines.c,
+ * bounded by the request's limit. */
+#include "md_rest.h"
+
+#include <http_parser.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "md_internal.h"
+#include "xt/decimal.h"
+#include "xt/error.h"
+
+/* ---- pure parts ------------------------------------------------------------------ */
+
+xt_rest_endpoint_t xt_rest_endpoint(const char *path)
+{
+    static const char *const names[] = {"instruments", "depth", "trades", "ticker", "klines", "timeline"};
+    static const char v1[] = "/api/v1/";
+    if (strncmp(path, v1, sizeof v1 - 1) != 0)
+        return XT_REST_UNKNOWN;
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+        if (strcmp(path + sizeof v1 - 1, names[i]) == 0)
+            return (xt_rest_endpoint_t)i;
+    return XT_REST_UNKNOWN;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes p[0..n) into out (cap bytes with the NUL). Returns the
+ * length, XT_EPARSE or XT_ERANGE. */
+static int decode(const char *p, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    if (cap == 0)
+        return XT_ERANGE;
+    for (size_t i = 0; i < n; i++) {
+        int ch = (unsigned char)p[i];
+        if (ch == '+') {
+            ch = ' ';
+        } else if (ch == '%') {
+            if (n - i < 3)
+                return XT_EPARSE;
+            int hi = hexval(p[i + 1]), lo = hexval(p[i + 2]);
+            if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                return XT_EPARSE;
+            ch = hi * 16 + lo;
+            i += 2;
+        }
+        if (k + 1 >= cap)
+            return XT_ERANGE;
+        out[k++] = (char)ch;
+    }
+    out[k] = '\0';
+    return (int)k;
+}
+
+int xt_query_get(const char *query, const char *name, char *out, size_t cap)
+{
+    const char *p = query;
+    while (*p) {
+        size_t len = strcspn(p, "&");
+        const char *eq = memchr(p, '=', len);
+        size_t nlen = eq ? (size_t)(eq - p) : len;
+        char nb[64];
+        if (len > 0 && decode(p, nlen, nb, sizeof nb) >= 0 && strcmp(nb, name) == 0)
+            return eq ? decode(eq + 1, len - nlen - 1, out, cap) : decode(p, 0, out, cap);
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return XT_ENOENT;
+}
+
+int xt_query_u64(const char *query, const char *name, uint64_t def, uint64_t max, int zero_ok, uint64_t *out)
+{
+    char b[32];
+    int n = xt_query_get(query, name, b, sizeof b);
+    if (n == XT_ENOENT) {
+        *out = def;
+        return 0;
+    }
+    if (n == XT_ERANGE)
+        return XT_ERANGE;
+    if (n <= 0)
+        return XT_EPARSE;
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        if (b[i] < '0' || b[i] > '9')
+            return XT_EPARSE;
+        if (v > (UINT64_MAX - 9) / 10)
+            return XT_ERANGE;
+        v = v * 10 + (uint64_t)(b[i] - '0');
+    }
+    if (v > max || (v == 0 && !zero_ok))
+        return XT_ERANGE;
+    *out = v;
+    return 0;
+}
+
+int xt_query_i64(const char *query, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
+{
+    char b[32];
+    int n = xt_query_get(query, name, b, sizeof b);
+    if (n == XT_ENOENT) {
+        *out = def;
+        return 0;
+    }
+    if (n == XT_ERANGE)
+        return XT_ERANGE;
+    if (n <= 0)
+        return XT_EPARSE;
+    int neg = b[0] == '-', i = neg;
+    if (i == n)
+        return XT_EPARSE;
+    uint64_t v = 0;
+    for (; i < n; i++) {
+        if (b[i] < '0' || b[i] > '9')
+            return XT_EPARSE;
+        if (v > (UINT64_MAX - 9) / 10)
+            return XT_ERANGE;
+        v = v * 10 + (uint64_t)(b[i] - '0');
+    }
+    if (v > (uint64_t)INT64_MAX + (uint64_t)neg)
+        return XT_ERANGE;
+    int64_t s = neg ? (int64_t)(0 - v) : (int64_t)v;
+    if (s < min || s > max)
+        return XT_ERANGE;
+    *out = s;
+    return 0;
+}
+
+int xt_rest_error(char *out, size_t cap, int code, const char *msg, int keep_alive)
+{
+    char body[640], qm[560];
+    if (xt_md_json_string(qm, sizeof qm, msg) == 0)
+        return XT_ERANGE;
+    int n = snprintf(body, sizeof body, "{\"code\":%d,\"msg\":%s}\n", code, qm);
+    if (n < 0 || (size_t)n >= sizeof body)
+        return XT_ERANGE;
+    return xt_http_response(out, cap, code, "application/json", body, (size_t)n, keep_alive);
+}
+
+/* ---- answers from the market data ------------------------------------------------ */
+
+/* A request's outcome: code 200 with the body in m->http_body, or an error. */
+typedef struct rest_res {
+    int code;
+    size_t len; /* of the body (200) */
+    char msg[200];
+} rest_res_t;
+
+__attribute__((format(printf, 3, 4))) static void fail(rest_res_t *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    r->code = code;
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
+    va_end(ap);
+}
+
+/* The instrument named by the symbol parameter, or NULL with r set. */
+static const xt_md_inst_t *symbol_of(mds_t *m, const char *query, rest_res_t *r)
+{
+    char b[64];
+    int n = xt_query_get(query, "symbol", b, sizeof b);
+    if (n == XT_ENOENT) {
+        fail(r, 400, "missing parameter %s", "symbol");
+        return NULL;
+    }
+    if (n <= 0) {
+        fail(r, 400, "bad parameter %s", "symbol");
+        return NULL;
+    }
+    const xt_md_inst_t *in = xt_md_find_symbol(&m->md, b, (size_t)n);
+    if (in == NULL)
+        fail(r, 404, "unknown symbol %s", b);
+    return in;
+}
+
+/* The limit parameter (1..max, def when absent), or 0 with r set. */
+static uint32_t limit_of(const char *query, uint32_t def, uint32_t max, rest_res_t *r)
+{
+    uint64_t v;
+    if (xt_query_u64(query, "limit", def, max, 0, &v) == 0)
+        return (uint32_t)v;
+    char range[48];
+    snprintf(range, sizeof range, "an integer 1..%u", max);
+    r->code = 400;
+    snprintf(r->msg, sizeof r->msg, "bad parameter limit: expected %s", range);
+    return 0;
+}
+
+static const xt_md_sym_t *sym_of(mds_t *m, const xt_md_inst_t *in)
+{
+    return &m->pub[xt_md_inst_id(in)].sym[XT_TH_LIVE];
+}
+
+static int64_t ts_of(mds_t *m, const xt_md_inst_t *in)
+{
+    const inst_pub_t *p = &m->pub[xt_md_inst_id(in)];
+    return p->last_ts ? p->last_ts : m->now;
+}
+
+/* {"data":[{"symbol":"BTC-USDT","id":0,"tick":"0.01","lot":"0.0001"},...]} */
+static void instruments(mds_t *m, rest_res_t *r)
+{
+    char *o = m->http_body;
+    size_t cap = m->http_cap, k = 0;
+    int n = snprintf(o, cap, "{\"data\":[");
+    for (uint32_t i = 0; n > 0 && (k = (size_t)n) < cap && i < m->n_inst; i++) {
+        const xt_md_inst_t *in = xt_md_find(&m->md, i);
+        if (in == NULL)
+            continue;
+        const xt_md_sym_t *s = sym_of(m, in);
+        char tick[XT_DECIMAL_BUFSZ], lot[XT_DECIMAL_BUFSZ];
+        xt_decimal_format(s->tick, tick);
+        xt_decimal_format(s->lot, lot);
+        n += snprintf(o + k, cap - k, "%s{\"symbol\":\"%s\",\"id\":%u,\"tick\":\"%s\",\"lot\":\"%s\"}",
+                      k > 9 ? "," : "", s->symbol, xt_md_inst_id(in), tick, lot);
+    }
+    if (n > 0 && (k = (size_t)n) + 3 < cap) {
+        memcpy(o + k, "]}", 3);
+        r->code = 200;
+        r->len = k + 2;
+    } else {
+        fail(r, 500, "%s", "the answer does not fit its buffer");
+    }
+}
+
+/* One instrument's endpoints but klines. */
+static void one(mds_t *m, xt_rest_endpoint_t e, const char *query, rest_res_t *r)
+{
+    const xt_md_inst_t *in = symbol_of(m, query, r);
+    if (in == NULL)
+        return;
+    const xt_md_sym_t *sym = sym_of(m, in);
+    char *o = m->http_body;
+    size_t cap = m->http_cap, n = 0;
+    int64_t ts = ts_of(m, in);
+    uint32_t lim;
+    switch (e) {
+    case XT_REST_DEPTH: {
+        if ((lim = limit_of(query, 20, m->s->cfg.md_max_levels, r)) == 0)
+            return;
+        uint32_t nb = xt_md_depth(in, XT_BUY, m->lv_b, lim), na = xt_md_depth(in, XT_SELL, m->lv_a, lim);
+        n = xt_md_enc_depth(o, cap, sym, XT_CH_DEPTH, 1, xt_md_book_seq(in), -1, ts, m->lv_b, nb, m->lv_a, na);
+        break;
+    }
+    case XT_REST_TRADES: {
+        if ((lim = limit_of(query, 100 < m->tape_cap ? 100 : m->tape_cap, m->tape_cap, r)) == 0)
+            return;
+        uint32_t nt = xt_md_trades(in, m->tape, lim);
+        n = xt_md_enc_trades(o, cap, sym, 1, ts, m->tape, nt);
+        break;
+    }
+    case XT_REST_TICKER: n = xt_md_enc_ticker(o, cap, sym, ts, xt_md_ticker(in)); break;
+    case XT_REST_TIMELINE: {
+        const xt_md_minute_t *pts;
+        uint32_t np = xt_md_timeline(in, &pts);
+        n = xt_md_enc_timeline(o, cap, sym, 1, ts, pts, np);
+        break;
+    }
+    default: n = xt_mds_klines_body(m, in, query, r->msg, sizeof r->msg, &r->code); break;
+    }
+    if (r->code != 0 && r->code != 200)
+        return;
+    if (n == 0 || n + 1 >= cap) {
+        fail(r, 500, "%s", "the answer does not fit its buffer");
+        return;
+    }
+    o[n++] = '\n';
+    r->code = 200;
+    r->len = n;
+}
+
+/* Counts the request against md.messages_per_s; 1 when it is over. */
+static int over_rate(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    if (m->now - k->sec_start >= 1000000000LL || m->now < k->sec_start) {
+        k->sec_start = m->now;
+        k->msgs_this_sec = 0;
+    }
+    return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
+}
+
+int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, int keep)
+{
+    char *o = m->http_out;
+    size_t cap = m->http_cap + 1024;
+    rest_res_t r = {0};
+    xt_rest_endpoint_t e = xt_rest_endpoint(req->path);
+    if (e == XT_REST_UNKNOWN)
+        fail(&r, 404, "%s",
+             "unknown path; served: /api/v1/instruments, depth, trades, ticker, klines, timeline (docs/rest.md)");
+    else if (req->method != HTTP_GET)
+        fail(&r, 405, "%s", "only GET is served");
+    else if (over_rate(m, c))
+        fail(&r, 429, "%s", "too many requests: over md.messages_per_s on this connection");
+    else if (e == XT_REST_INSTRUMENTS)
+        instruments(m, &r);
+    else
+        one(m, e, req->query, &r);
+    if (r.code != 200)
+        return xt_rest_error(o, cap, r.code, r.msg, keep);
+    if (e == XT_REST_INSTRUMENTS)
+        m->http_body[r.len++] = '\n';
+    return xt_http_response(o, cap, 200, "application/json", m->http_body, r.len, keep);
+}

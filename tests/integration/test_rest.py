@@ -1,0 +1,332 @@
+#!/usr/bin/python3
+"""Integration tests of the public REST endpoints on the market-data port
+(docs/rest.md): GET /api/v1/instruments, depth, trades, ticker, klines and
+timeline, checked against the orders sent and against the WebSocket
+snapshot of the same channel; every error status with its JSON body
+{"code","msg"}; several REST requests on one kept-alive connection.
+
+Each test starts its own server (test_server.Server: fresh data directory,
+ports chosen by the kernel). Waits are for conditions, with timeouts.
+
+usage: test_rest.py path/to/xtrading [name-substring ...]
+"""
+import json
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_http as H  # noqa: E402
+import test_md_history as MH  # noqa: E402
+import test_md_ws as W  # noqa: E402
+import test_server as TS  # noqa: E402
+import xtclient as X  # noqa: E402
+
+TESTS = []
+check = TS.check
+SYM = "BTC-USDT"
+FAST = {"md.messages_per_s": "100000"}  # no 429 in the tests that do not look for it
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def get(h, path, status=200):
+    """GET on the connection h: the JSON body, after checking the status,
+    the content type and keep-alive."""
+    st, hdrs, body = h.get(path)
+    check(st == status, f"{path}: status {st}, expected {status}: {body!r}")
+    check(hdrs.get("content-type") == "application/json", f"{path}: content type {hdrs}")
+    check(hdrs.get("connection") == "keep-alive", f"{path}: not kept alive {hdrs}")
+    check(body.endswith(b"\n"), f"{path}: no final newline")
+    return json.loads(body)
+
+
+def error(h, path, status, words):
+    j = get(h, path, status)
+    check(set(j) == {"code", "msg"} and j["code"] == status, f"{path}: error body {j}")
+    for w in words:
+        check(w in j["msg"], f"{path}: {w!r} not in {j['msg']!r}")
+
+
+def trade_some(s):
+    """BTC-USDT: sells 5 @ 1000.00 and 1 @ 1002.00, a buy 2 @ 1001.00 that
+    trades 2 @ 1000.00, bids 1 @ 999.00 and 3 @ 998.00."""
+    A = TS.login(s.port, 1001, 1)
+    B = TS.login(s.port, 1002, 1)
+    btc = A.inst[SYM]
+    check(A.place(btc, X.SELL, 100000, 50000).type == X.ACCEPTED, "sell")
+    check(A.place(btc, X.SELL, 100200, 10000).type == X.ACCEPTED, "sell 2")
+    check(B.place(btc, X.BUY, 100100, 20000).type == X.ACCEPTED, "buy")
+    B.expect(X.FILL)
+    check(B.place(btc, X.BUY, 99900, 10000).type == X.ACCEPTED, "bid 1")
+    check(B.place(btc, X.BUY, 99800, 30000).type == X.ACCEPTED, "bid 2")
+    return A, B
+
+
+def wait_depth(h, pred, what, timeout=10):
+    end = time.monotonic() + timeout
+    while True:
+        j = get(h, f"/api/v1/depth?symbol={SYM}")
+        if pred(j):
+            return j
+        check(time.monotonic() < end, f"timed out waiting for {what}: {j}")
+        time.sleep(0.05)
+
+
+def ws_snapshots(port, channels):
+    """{channel: the snapshot message} from one WebSocket subscription."""
+    r = W.Raw(port)
+    r.upgrade()
+    r.frame(1, json.dumps({"op": "subscribe", "id": 1, "args": channels}).encode())
+    seen = {}
+    while len(seen) < len(channels):
+        op, data = r.read_frame()
+        m = json.loads(data)
+        if "ch" in m:
+            seen.setdefault(m["ch"], m)
+    r.close()
+    return seen
+
+
+@test
+def test_instruments():
+    s = H.start(FAST)
+    h = H.Http(s.md_port)
+    j = get(h, "/api/v1/instruments")
+    got = [(i["symbol"], i["id"], i["tick"], i["lot"]) for i in j["data"]]
+    check(got == [("600519.SH", 0, "0.01", "100"), ("000001.SZ", 1, "0.01", "100"),
+                  ("BTC-USDT", 2, "0.01", "0.0001"), ("ETH-USDT", 3, "0.01", "0.001")], f"instruments {got}")
+    h.close()
+
+
+@test
+def test_market_data_endpoints():
+    """depth, trades, ticker and timeline agree with the orders sent and
+    are, byte for byte once parsed, the WebSocket snapshots."""
+    s = H.start(FAST)
+    A, B = trade_some(s)
+    h = H.Http(s.md_port)
+    d = wait_depth(h, lambda j: len(j["bids"]) == 2, "two bid levels")
+    check(d["ch"] == f"depth.{SYM}" and d["type"] == "snapshot" and d["seq"] > 0, f"depth head {d}")
+    check(d["bids"] == [["999.00", "1.0000"], ["998.00", "3.0000"]], f"bids {d['bids']}")
+    check(d["asks"] == [["1000.00", "3.0000"], ["1002.00", "1.0000"]], f"asks {d['asks']}")
+    d1 = get(h, f"/api/v1/depth?symbol={SYM}&limit=1")
+    check(d1["bids"] == d["bids"][:1] and d1["asks"] == d["asks"][:1], f"limit=1: {d1}")
+    t = get(h, f"/api/v1/trades?symbol={SYM}")
+    check(len(t["data"]) == 1 and t["type"] == "snapshot", f"trades {t}")
+    tr = t["data"][0]
+    check((tr["price"], tr["qty"], tr["side"]) == ("1000.00", "2.0000", "buy"), f"trade {tr}")
+    tk = get(h, f"/api/v1/ticker?symbol={SYM}")
+    check((tk["last"], tk["volume"], tk["trades"], tk["bid"], tk["ask"]) == ("1000.00", "2.0000", 1, "999.00",
+                                                                            "1000.00"), f"ticker {tk}")
+    tl = get(h, f"/api/v1/timeline?symbol={SYM}")
+    check(tl["ch"] == f"timeline.{SYM}" and tl["data"] and tl["data"][-1]["price"] == "1000.00", f"timeline {tl}")
+    check(sum(float(p["volume"]) for p in tl["data"]) == 2.0, f"timeline volume {tl}")
+    ws = ws_snapshots(s.md_port, [f"depth.{SYM}", f"trades.{SYM}", f"ticker.{SYM}", f"timeline.{SYM}"])
+    check(ws[f"depth.{SYM}"] == d, f"depth: REST {d} WS {ws[f'depth.{SYM}']}")
+    check(ws[f"trades.{SYM}"] == t, f"trades: REST {t} WS {ws[f'trades.{SYM}']}")
+    check(ws[f"ticker.{SYM}"] == tk, f"ticker: REST {tk} WS {ws[f'ticker.{SYM}']}")
+    check(ws[f"timeline.{SYM}"] == tl, f"timeline: REST {tl} WS {ws[f'timeline.{SYM}']}")
+    e = get(h, "/api/v1/depth?symbol=ETH-USDT")
+    check(e["bids"] == [] and e["asks"] == [], f"an empty book {e}")
+    check(get(h, "/api/v1/trades?symbol=ETH%2DUSDT")["data"] == [], "percent-decoded symbol, no trades")
+    h.close()
+    A.close()
+    B.close()
+
+
+@test
+def test_errors():
+    """Every error is {"code":N,"msg":...} with the status N; the
+    connection stays open after each."""
+    s = H.start(FAST)
+    h = H.Http(s.md_port)
+    error(h, "/api/v1/depth", 400, ["missing parameter symbol"])
+    error(h, "/api/v1/depth?symbol=", 400, ["bad parameter symbol"])
+    error(h, "/api/v1/depth?symbol=NOPE", 404, ["unknown symbol NOPE"])
+    error(h, "/api/v1/ticker?symbol=%zz", 400, ["bad parameter symbol"])
+    error(h, f"/api/v1/depth?symbol={SYM}&limit=0", 400, ["bad parameter limit", "1..10000"])
+    error(h, f"/api/v1/depth?symbol={SYM}&limit=10001", 400, ["bad parameter limit"])
+    error(h, f"/api/v1/trades?symbol={SYM}&limit=x", 400, ["bad parameter limit", "1..1000"])
+    error(h, "/api/v1/nothing", 404, ["unknown path"])
+    error(h, "/api/v2/ticker", 404, ["unknown path"])
+    h.send("DELETE", f"/api/v1/ticker?symbol={SYM}")
+    st, hdrs, body = h.response()
+    check(st == 405 and json.loads(body) == {"code": 405, "msg": "only GET is served"}, f"405: {st} {body!r}")
+    check(get(h, "/healthz") == {"status": "ok"}, "the health endpoints keep their bodies")
+    h.close()
+
+
+@test
+def test_rate_limit():
+    """Over md.messages_per_s REST requests in a second on one connection:
+    429, and the connection stays usable."""
+    s = H.start({"md.messages_per_s": "5"})
+    h = H.Http(s.md_port)
+    codes = []
+    for _ in range(8):
+        h.send("GET", "/api/v1/instruments")
+    for _ in range(8):
+        st, _, body = h.response()
+        codes.append(st)
+        if st == 429:
+            j = json.loads(body)
+            check(j["code"] == 429 and "md.messages_per_s" in j["msg"], f"429 body {j}")
+    check(codes.count(200) == 5 and codes.count(429) == 3, f"statuses {codes}")
+    time.sleep(1.1)
+    check(get(h, "/api/v1/instruments")["data"], "allowed again the next second")
+    h.close()
+
+
+NS = 1_000_000_000
+T0 = 1704067200 * NS  # 2024-01-01 00:00 UTC
+
+
+def write_history(d, n):
+    """d/BTC-USDT.1m.kl with n closed one-minute candles from T0: candle k
+    opens at 1000.00 + k ticks, closes a tick higher, volume k+1 lots."""
+    os.makedirs(d, exist_ok=True)
+    h = struct.pack("<8sHHHBBIiqBqB6x24s52x", b"XTKLN001", 1, 128, 72, 0, 0, 60, 0, 1, 2, 1, 4, SYM.encode())
+    out = h + struct.pack("<I", MH.crc32c(h))
+    for k in range(n):
+        o = 100000 + k
+        r = struct.pack("<qqqqqqQqI", T0 + k * 60 * NS, o, o + 1, o, o + 1, k + 1, o * (k + 1), 0, 1)
+        out += r + struct.pack("<I", MH.crc32c(r))
+    with open(os.path.join(d, f"{SYM}.1m.kl"), "wb") as f:
+        f.write(out)
+
+
+@test
+def test_klines():
+    """Closed candles from the history file (by start, by end, bounded by
+    limit), then the current candle from memory, as the kline.1m
+    channel's data; the parameter errors."""
+    tmp = tempfile.mkdtemp(prefix="xt-rest-kl-")
+    write_history(tmp, 20)
+    s = H.start({**FAST, "md.history_dir": tmp})
+    h = H.Http(s.md_port)
+    base = f"/api/v1/klines?symbol={SYM}&interval=1m"
+    j = get(h, f"{base}&start={T0}&limit=3")
+    check(j["ch"] == f"kline.1m.{SYM}" and j["type"] == "snapshot", f"head {j}")
+    check([c["t"] for c in j["data"]] == [T0, T0 + 60 * NS, T0 + 120 * NS], f"start, limit 3: {j['data']}")
+    c = j["data"][1]
+    check(c == {"t": T0 + 60 * NS, "open": "1000.01", "high": "1000.02", "low": "1000.01", "close": "1000.02",
+                "volume": "0.0002", "turnover": "0.200002", "trades": 1, "closed": True}, f"candle {c}")
+    j = get(h, f"{base}&start={T0 + 90 * NS}&end={T0 + 240 * NS}")
+    check([c["t"] for c in j["data"]] == [T0 + k * 60 * NS for k in (2, 3, 4)], f"start..end: {j['data']}")
+    j = get(h, f"{base}&end={T0 + 19 * 60 * NS}&limit=4")
+    check([c["t"] for c in j["data"]] == [T0 + k * 60 * NS for k in (16, 17, 18, 19)], f"end, limit 4: {j['data']}")
+    check(len(get(h, f"{base}&end={T0 + 19 * 60 * NS}")["data"]) == 20, "every record (default limit 500)")
+    check(get(h, f"{base}&end={T0 - 1}")["data"] == [], "nothing before the file")
+    j = get(h, f"{base}&limit=2")
+    check(j["data"][0]["t"] == T0 + 19 * 60 * NS and j["data"][0]["closed"], f"the newest closed: {j['data']}")
+    cur = j["data"][1]
+    check(not cur["closed"] and cur["t"] > T0 + 19 * 60 * NS, f"the current candle: {cur}")
+    ws = ws_snapshots(s.md_port, [f"kline.1m.{SYM}"])[f"kline.1m.{SYM}"]
+    check(ws["data"]["t"] != cur["t"] or ws["data"] == cur, f"current: REST {cur} WS {ws['data']}")
+    check(get(h, f"/api/v1/klines?symbol=ETH-USDT&interval=1h&end={T0}")["data"] == [], "no file")
+    error(h, f"/api/v1/klines?symbol={SYM}", 400, ["missing parameter interval"])
+    error(h, f"{base[:-2]}2m", 400, ["bad parameter interval"])
+    error(h, f"{base}&start=abc", 400, ["bad parameter start"])
+    error(h, f"{base}&start=5&end=4", 400, ["bad parameter end"])
+    error(h, f"{base}&limit=1001", 400, ["bad parameter limit", "1..1000"])
+    error(h, "/api/v1/klines?interval=1m", 400, ["missing parameter symbol"])
+    h.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
+def test_busy():
+    """An answer that would take the connection over md.output_limit is a
+    503 {"code","msg"}, then a close; a smaller one is served."""
+    s = H.start({**FAST, "md.output_limit": "65536", "limits.rate": "1000000", "limits.burst": "1000000"})
+    A = TS.login(s.port, 1001, 1)
+    B = TS.login(s.port, 1002, 1)
+    btc = A.inst[SYM]
+    check(A.place(btc, X.SELL, 100000, 1000).type == X.ACCEPTED, "sell")
+    cls = [B.new_order(btc, X.BUY, 100000, 1) for _ in range(900)]
+    TS.collect_answers(B, cls, timeout=30)
+    h = H.Http(s.md_port)
+    end = time.monotonic() + 10
+    while len(get(h, f"/api/v1/trades?symbol={SYM}&limit=500")["data"]) < 500:
+        check(time.monotonic() < end, "500 trades on the tape")
+        time.sleep(0.05)
+    h.close()
+    h = H.Http(s.md_port)
+    h.send("GET", f"/api/v1/trades?symbol={SYM}&limit=1000")
+    st, hdrs, body = h.response()
+    check(st == 503 and hdrs.get("connection") == "close", f"503: {st} {hdrs}")
+    check(json.loads(body) == {"code": 503, "msg": "server busy: the answer cannot be queued (md.output_limit)"},
+          f"503 body {body!r}")
+    check(h.closed(), "closed after the 503")
+    h.close()
+    h = H.Http(s.md_port)
+    check(len(get(h, f"/api/v1/trades?symbol={SYM}&limit=10")["data"]) == 10, "a smaller answer is served")
+    h.close()
+    A.close()
+    B.close()
+
+
+@test
+def test_keep_alive():
+    """Several REST requests on one connection, one by one and pipelined;
+    Connection: close is answered and closes."""
+    s = H.start(FAST)
+    h = H.Http(s.md_port)
+    for p in ("/api/v1/instruments", f"/api/v1/ticker?symbol={SYM}", f"/api/v1/depth?symbol={SYM}&limit=5",
+              "/api/v1/nope", f"/api/v1/trades?symbol={SYM}", f"/api/v1/timeline?symbol={SYM}", "/healthz"):
+        h.send("GET", p)
+        st, hdrs, _ = h.response()
+        check(hdrs.get("connection") == "keep-alive", f"{p}: {st} {hdrs}")
+    h.sock.sendall(b"".join(f"GET /api/v1/ticker?symbol={SYM} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                            for _ in range(3)))
+    for _ in range(3):
+        check(h.response()[0] == 200, "pipelined")
+    st, hdrs, _ = h.get("/api/v1/instruments", ["Connection: close"])
+    check(st == 200 and hdrs.get("connection") == "close", f"close: {st} {hdrs}")
+    check(h.closed(), "closed after Connection: close")
+    h.close()
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    bindir = tempfile.mkdtemp(prefix="xt-rest-bin-")
+    TS.XT = os.path.join(bindir, "xtrading")
+    shutil.copy2(os.path.abspath(sys.argv[1]), TS.XT)
+    names = sys.argv[2:]
+    failed = []
+    for fn in TESTS:
+        name = fn.__name__[5:]
+        if names and not any(n in name for n in names):
+            continue
+        t0 = time.monotonic()
+        try:
+            fn()
+            print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+        except Exception as e:
+            failed.append(name)
+            print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {type(e).__name__}: {e}", flush=True)
+            if not isinstance(e, AssertionError):
+                traceback.print_exc()
+            for srv in TS.SERVERS:
+                print(f"  server stderr: {srv.stderr()[-1500:]}", flush=True)
+        finally:
+            for srv in TS.SERVERS:
+                srv.cleanup()
+            TS.SERVERS.clear()
+    shutil.rmtree(bindir, ignore_errors=True)
+    print(f"{len(failed)} failed: {' '.join(failed)}" if failed else "all passed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
