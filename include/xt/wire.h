@@ -319,6 +319,12 @@ size_t xt_wire_len(uint8_t type);
  * present allow, so a bad length is reported before the frame is whole. */
 int xt_wire_frame(const uint8_t *buf, size_t avail, size_t max_frame, xt_wire_hdr_t *hdr);
 
+/* The same framing for another set of messages on this header (the binary
+ * market-data port): len_of gives the length a type must have, 0 for a
+ * type that set does not take. */
+int xt_wire_frame_of(const uint8_t *buf, size_t avail, size_t max_frame, size_t (*len_of)(uint8_t type),
+                     xt_wire_hdr_t *hdr);
+
 /* Decoders: body of a frame already accepted by xt_wire_frame() with the
  * matching type. Pure field extraction; the caller checks field domains. */
 void xt_wire_get_login(const uint8_t *f, xt_msg_login_t *m);

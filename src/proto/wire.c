@@ -84,6 +84,12 @@ size_t xt_wire_len(uint8_t type)
  * of those bytes, so a stream gives the same answer however it is split. */
 int xt_wire_frame(const uint8_t *buf, size_t avail, size_t max_frame, xt_wire_hdr_t *hdr)
 {
+    return xt_wire_frame_of(buf, avail, max_frame, xt_wire_len, hdr);
+}
+
+int xt_wire_frame_of(const uint8_t *buf, size_t avail, size_t max_frame, size_t (*len_of)(uint8_t type),
+                     xt_wire_hdr_t *hdr)
+{
     if (avail < 2)
         return 0;
     size_t len = xt_get16(buf);
@@ -93,7 +99,7 @@ int xt_wire_frame(const uint8_t *buf, size_t avail, size_t max_frame, xt_wire_hd
         return -XT_ERR_MALFORMED;
     if (avail < 3)
         return 0;
-    size_t want = xt_wire_len(buf[2]);
+    size_t want = len_of(buf[2]);
     if (want == 0)
         return -XT_ERR_UNKNOWN_TYPE;
     if (len != want)

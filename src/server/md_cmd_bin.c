@@ -24,32 +24,7 @@ size_t xt_mdb_request_len(uint8_t type)
 
 int xt_mdb_frame(const uint8_t *buf, size_t avail, xt_wire_hdr_t *hdr)
 {
-    if (avail < 2)
-        return 0;
-    size_t len = xt_get16(buf);
-    if (len > XT_MDB_IN_MAX)
-        return -XT_ERR_FRAME_TOO_LARGE;
-    if (len < XT_WIRE_HDR)
-        return -XT_ERR_MALFORMED;
-    if (avail < 3)
-        return 0;
-    size_t want = xt_mdb_request_len(buf[2]);
-    if (want == 0)
-        return -XT_ERR_UNKNOWN_TYPE;
-    if (len != want)
-        return -XT_ERR_MALFORMED;
-    for (size_t i = 4; i < 8 && i < avail; i++)
-        if (buf[i] != 0)
-            return -XT_ERR_MALFORMED;
-    if (avail < len)
-        return 0;
-    if (hdr) {
-        hdr->len = (uint16_t)len;
-        hdr->type = buf[2];
-        hdr->flags = buf[3];
-        hdr->seq = xt_get64(buf + 8);
-    }
-    return (int)len;
+    return xt_wire_frame_of(buf, avail, XT_MDB_IN_MAX, xt_mdb_request_len, hdr);
 }
 
 void xt_mdb_get_request(const uint8_t *f, xt_mdb_request_t *r)
