@@ -15,15 +15,12 @@ usage: test_md_tcp.py path/to/xtrading [name-substring ...]
 import json
 import os
 import re
-import shutil
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_server as TS  # noqa: E402
@@ -675,39 +672,7 @@ def ws_port(s):
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    bindir = tempfile.mkdtemp(prefix="xt-md-tcp-bin-")
-    TS.XT = os.path.join(bindir, "xtrading")
-    shutil.copy2(os.path.abspath(sys.argv[1]), TS.XT)
-    names = sys.argv[2:]
-    failed = []
-    t_all = time.monotonic()
-    for fn in TESTS:
-        name = fn.__name__[5:]
-        if names and not any(n in name for n in names):
-            continue
-        t0 = time.monotonic()
-        try:
-            fn()
-            print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
-        except Exception as e:
-            failed.append(name)
-            print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {type(e).__name__}: {e}", flush=True)
-            if not isinstance(e, AssertionError):
-                traceback.print_exc()
-            for srv in TS.SERVERS:
-                tail = srv.stderr().strip().splitlines()[-10:]
-                if tail:
-                    print("  server stderr:\n    " + "\n    ".join(tail))
-        finally:
-            for srv in TS.SERVERS:
-                srv.cleanup()
-            TS.SERVERS.clear()
-    shutil.rmtree(bindir, ignore_errors=True)
-    print(f"{len(failed)} failed{': ' + ' '.join(failed) if failed else ''} ({time.monotonic() - t_all:.0f}s)")
-    return 1 if failed else 0
+    return TS.run_tests(TESTS, sys.argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import struct
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_http as H  # noqa: E402
@@ -296,36 +295,7 @@ def test_keep_alive():
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__)
-        return 2
-    bindir = tempfile.mkdtemp(prefix="xt-rest-bin-")
-    TS.XT = os.path.join(bindir, "xtrading")
-    shutil.copy2(os.path.abspath(sys.argv[1]), TS.XT)
-    names = sys.argv[2:]
-    failed = []
-    for fn in TESTS:
-        name = fn.__name__[5:]
-        if names and not any(n in name for n in names):
-            continue
-        t0 = time.monotonic()
-        try:
-            fn()
-            print(f"ok   {name} ({time.monotonic() - t0:.1f}s)", flush=True)
-        except Exception as e:
-            failed.append(name)
-            print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {type(e).__name__}: {e}", flush=True)
-            if not isinstance(e, AssertionError):
-                traceback.print_exc()
-            for srv in TS.SERVERS:
-                print(f"  server stderr: {srv.stderr()[-1500:]}", flush=True)
-        finally:
-            for srv in TS.SERVERS:
-                srv.cleanup()
-            TS.SERVERS.clear()
-    shutil.rmtree(bindir, ignore_errors=True)
-    print(f"{len(failed)} failed: {' '.join(failed)}" if failed else "all passed", flush=True)
-    return 1 if failed else 0
+    return TS.run_tests(TESTS, sys.argv, __doc__)
 
 
 if __name__ == "__main__":

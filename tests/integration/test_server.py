@@ -1924,26 +1924,26 @@ def test_sigterm_restart():
 
 
 # ---------------------------------------------------------------------------
-def main():
+def run_tests(tests, argv, doc, exact=False):
+    """The runner of every integration test file that uses this module's
+    Server: argv = [script, XTRADING, NAME...] runs the tests named (all
+    when none; a NAME matches a test's name exactly, or a part of it unless
+    exact), each reporting ok or FAIL with the servers' stderr tail, every
+    server cleaned up after each test. Returns the exit status."""
     global XT
-    if len(sys.argv) < 2:
-        print(__doc__)
+    if len(argv) < 2:
+        print(doc, file=sys.stderr)
         return 2
-    import resource
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < 4096:     # test_many_sessions opens 1000 sockets
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard) if hard != resource.RLIM_INFINITY else 4096,
-                                                    hard))
     # a private copy: others may relink the build tree while the tests run
-    bindir = tempfile.mkdtemp(prefix="xt-server-bin-")
+    bindir = tempfile.mkdtemp(prefix="xt-test-bin-")
     XT = os.path.join(bindir, "xtrading")
-    shutil.copy2(os.path.abspath(sys.argv[1]), XT)
-    names = sys.argv[2:]
+    shutil.copy2(os.path.abspath(argv[1]), XT)
+    names = argv[2:]
     failed = []
     t_all = time.monotonic()
-    for fn in TESTS:
+    for fn in tests:
         name = fn.__name__[5:]
-        if names and name not in names:
+        if names and not any(n == name or (not exact and n in name) for n in names):
             continue
         t0 = time.monotonic()
         try:
@@ -1966,8 +1966,17 @@ def main():
             SERVERS.clear()
     shutil.rmtree(bindir, ignore_errors=True)
     print(f"{len(failed)} failed{': ' + ' '.join(failed) if failed else ''} "
-          f"({time.monotonic() - t_all:.0f}s)")
+          f"({time.monotonic() - t_all:.0f}s)", flush=True)
     return 1 if failed else 0
+
+
+def main():
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 4096:     # test_many_sessions opens 1000 sockets
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard) if hard != resource.RLIM_INFINITY else 4096,
+                                                    hard))
+    return run_tests(TESTS, sys.argv, __doc__, exact=True)
 
 
 if __name__ == "__main__":
