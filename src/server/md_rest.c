@@ -86,45 +86,18 @@ int xt_query_get(const char *query, const char *name, char *out, size_t cap)
     return XT_ENOENT;
 }
 
-int xt_query_u64(const char *query, const char *name, uint64_t def, uint64_t max, int zero_ok, uint64_t *out)
+/* The value of parameter `name` as decimal digits after an optional '-'
+ * (when neg_ok): 0 with *mag and *neg set, XT_ENOENT when absent, XT_EPARSE
+ * or XT_ERANGE (over 2^64 - 1, or the value does not fit 32 bytes). */
+static int query_digits(const char *query, const char *name, int neg_ok, uint64_t *mag, int *neg)
 {
     char b[32];
     int n = xt_query_get(query, name, b, sizeof b);
-    if (n == XT_ENOENT) {
-        *out = def;
-        return 0;
-    }
-    if (n == XT_ERANGE)
-        return XT_ERANGE;
+    if (n == XT_ENOENT || n == XT_ERANGE)
+        return n;
     if (n <= 0)
         return XT_EPARSE;
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) {
-        if (b[i] < '0' || b[i] > '9')
-            return XT_EPARSE;
-        if (v > (UINT64_MAX - 9) / 10)
-            return XT_ERANGE;
-        v = v * 10 + (uint64_t)(b[i] - '0');
-    }
-    if (v > max || (v == 0 && !zero_ok))
-        return XT_ERANGE;
-    *out = v;
-    return 0;
-}
-
-int xt_query_i64(const char *query, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
-{
-    char b[32];
-    int n = xt_query_get(query, name, b, sizeof b);
-    if (n == XT_ENOENT) {
-        *out = def;
-        return 0;
-    }
-    if (n == XT_ERANGE)
-        return XT_ERANGE;
-    if (n <= 0)
-        return XT_EPARSE;
-    int neg = b[0] == '-', i = neg;
+    int i = *neg = neg_ok && b[0] == '-';
     if (i == n)
         return XT_EPARSE;
     uint64_t v = 0;
@@ -135,6 +108,36 @@ int xt_query_i64(const char *query, const char *name, int64_t def, int64_t min, 
             return XT_ERANGE;
         v = v * 10 + (uint64_t)(b[i] - '0');
     }
+    *mag = v;
+    return 0;
+}
+
+int xt_query_u64(const char *query, const char *name, uint64_t def, uint64_t max, int zero_ok, uint64_t *out)
+{
+    uint64_t v;
+    int neg, rc = query_digits(query, name, 0, &v, &neg);
+    if (rc == XT_ENOENT) {
+        *out = def;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    if (v > max || (v == 0 && !zero_ok))
+        return XT_ERANGE;
+    *out = v;
+    return 0;
+}
+
+int xt_query_i64(const char *query, const char *name, int64_t def, int64_t min, int64_t max, int64_t *out)
+{
+    uint64_t v;
+    int neg, rc = query_digits(query, name, 1, &v, &neg);
+    if (rc == XT_ENOENT) {
+        *out = def;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
     if (v > (uint64_t)INT64_MAX + (uint64_t)neg)
         return XT_ERANGE;
     int64_t s = neg ? (int64_t)(0 - v) : (int64_t)v;
