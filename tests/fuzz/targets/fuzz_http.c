@@ -24,18 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "net/ws.h"
 #include "server/md_http.h"
 #include "server/md_rest.h"
 #include "xt/error.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                                       \
-    do {                                                                                                               \
-        if (!(c))                                                                                                      \
-            abort();                                                                                                   \
-    } while (0)
 
 /* Checks a whole response: status line, Content-Length, the body. */
 static void check_response(const char *out, int n, int code)

@@ -23,15 +23,8 @@
 #include <string.h>
 
 #include "core/le.h"
+#include "fuzz.h"
 #include "server/md_bin.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                                       \
-    do {                                                                                                               \
-        if (!(c))                                                                                                      \
-            abort();                                                                                                   \
-    } while (0)
 
 /* From the doc: the client types and their lengths. */
 static size_t doc_len(uint8_t type)
