@@ -22,6 +22,7 @@
 #include "journal/journal.h"
 #include "journal/record.h"
 #include "journal/snapshot.h"
+#include "tmpdir.h"
 #include "xt/xt.h"
 
 /* ---- helpers --------------------------------------------------------- */
@@ -30,21 +31,6 @@ static void quiet(void *ctx, const xt_event_batch_t *b)
 {
     (void)ctx;
     (void)b;
-}
-
-static char *tmpdir(void)
-{
-    static char path[64];
-    snprintf(path, sizeof path, "/tmp/xt-journal-XXXXXX");
-    assert_non_null(mkdtemp(path));
-    return path;
-}
-
-static void rmdir_all(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 static uint64_t rnd_state;
@@ -270,7 +256,7 @@ static void record_round_trip(void **state)
 static void write_close_recover(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_cmd_t *v = gen(1, 3000);
     xt_journal_config_t c = jcfg();
     c.segment_bytes = 16 << 10; /* several segments */
@@ -297,7 +283,7 @@ static void write_close_recover(void **state)
     free(segs);
     free(v);
     free(w);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void torn_tail_is_cut(void **state)
@@ -305,7 +291,7 @@ static void torn_tail_is_cut(void **state)
     (void)state;
     xt_cmd_t *v = gen(3, 400);
     for (int cut = 1; cut < 60; cut += 3) {
-        char *dir = tmpdir();
+        char *dir = tmpdir_make("xt-journal");
         xt_journal_config_t c = jcfg();
         reopened_t *a = reopen(dir, &c, NULL);
         assert_int_equal(run(&a->j, v, 0, 400, 400), 400);
@@ -322,7 +308,7 @@ static void torn_tail_is_cut(void **state)
         /* cut back to the last whole record - unless the cut fell on one */
         assert_true(b->j.recovery.tail_cut ? size_of(seg) < size - cut : size_of(seg) == size - cut);
         done(b);
-        rmdir_all(dir);
+        tmpdir_remove(dir);
     }
     free(v);
 }
@@ -337,7 +323,7 @@ static void torn_segment_header_where_recovery_starts(void **state)
     xt_cmd_t *v = gen(31, 200);
     for (int header_bytes = 0; header_bytes <= 40; header_bytes += 40) {
         /* 1. a fresh directory whose first segment never got its header */
-        char *dir = tmpdir();
+        char *dir = tmpdir_make("xt-journal");
         char seg[XT_PATH_MAX];
         xt_dir_path(seg, sizeof seg, dir, XT_FILE_WAL, 1);
         FILE *f = fopen(seg, "wb");
@@ -378,7 +364,7 @@ static void torn_segment_header_where_recovery_starts(void **state)
         assert_false(g->j.recovery.tail_cut);
         assert_int_equal(xt_engine_state_hash(&g->e), clean_hash(v, 200, NULL));
         done(g);
-        rmdir_all(dir);
+        tmpdir_remove(dir);
     }
     free(v);
 }
@@ -388,7 +374,7 @@ static void zeros_and_garbage_after_the_end(void **state)
     (void)state;
     xt_cmd_t *v = gen(4, 300);
     for (int garbage = 0; garbage < 2; garbage++) {
-        char *dir = tmpdir();
+        char *dir = tmpdir_make("xt-journal");
         xt_journal_config_t c = jcfg();
         reopened_t *a = reopen(dir, &c, NULL);
         run(&a->j, v, 0, 300, 100);
@@ -406,7 +392,7 @@ static void zeros_and_garbage_after_the_end(void **state)
         assert_int_equal(last_seq(&b->e), 300);
         assert_int_equal(size_of(seg), size);
         done(b);
-        rmdir_all(dir);
+        tmpdir_remove(dir);
     }
     free(v);
 }
@@ -414,7 +400,7 @@ static void zeros_and_garbage_after_the_end(void **state)
 static void corruption_in_the_middle_refuses(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_cmd_t *v = gen(5, 500);
     xt_journal_config_t c = jcfg();
     reopened_t *a = reopen(dir, &c, NULL);
@@ -435,13 +421,13 @@ static void corruption_in_the_middle_refuses(void **state)
     assert_int_equal(last_seq(&d->e), 500);
     done(d);
     free(v);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void corruption_in_an_earlier_segment_refuses(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_cmd_t *v = gen(6, 2000);
     xt_journal_config_t c = jcfg();
     c.segment_bytes = 8 << 10;
@@ -461,7 +447,7 @@ static void corruption_in_an_earlier_segment_refuses(void **state)
     done(b);
     free(segs);
     free(v);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 /* ---- snapshots ----------------------------------------------------------- */
@@ -469,7 +455,7 @@ static void corruption_in_an_earlier_segment_refuses(void **state)
 static void snapshots_and_retention(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_cmd_t *v = gen(7, 5000);
     xt_journal_config_t c = jcfg();
     c.segment_bytes = 8 << 10;
@@ -519,13 +505,13 @@ static void snapshots_and_retention(void **state)
     free(snaps);
     free(segs);
     free(v);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void snapshot_in_a_child_process(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_cmd_t *v = gen(8, 3000);
     xt_journal_config_t c = jcfg();
     c.snapshot_sync = 0; /* fork */
@@ -555,7 +541,7 @@ static void snapshot_in_a_child_process(void **state)
     }
     free(snaps);
     free(v);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 /* A snapshot whose writing fails (disk full) part-way through a large book
@@ -563,7 +549,7 @@ static void snapshot_in_a_child_process(void **state)
 static void failed_snapshot_write_is_clean(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_engine_config_t ec = {.max_orders = 50000, .max_levels = 4096};
     xt_engine_t e;
     assert_int_equal(xt_engine_init(&e, &ec, quiet, NULL), 0);
@@ -600,13 +586,13 @@ static void failed_snapshot_write_is_clean(void **state)
     }
     free(buf);
     xt_engine_destroy(&e);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void stale_tmp_snapshot_removed(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     char tmp[XT_PATH_MAX];
     xt_dir_path(tmp, sizeof tmp, dir, XT_FILE_SNAP_TMP, 77);
     FILE *f = fopen(tmp, "w");
@@ -617,13 +603,13 @@ static void stale_tmp_snapshot_removed(void **state)
     assert_int_equal(a->rc, 0);
     assert_int_not_equal(access(tmp, F_OK), 0);
     done(a);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void snapshot_ahead_of_the_journal_refuses(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_cmd_t *v = gen(9, 2000);
     xt_journal_config_t c = jcfg();
     c.segment_bytes = 8 << 10;
@@ -640,7 +626,7 @@ static void snapshot_ahead_of_the_journal_refuses(void **state)
     assert_non_null(strstr(b->j.recovery.why, "ahead of the journal"));
     done(b);
     free(v);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 /* ---- capacities ----------------------------------------------------------- */
@@ -648,7 +634,7 @@ static void snapshot_ahead_of_the_journal_refuses(void **state)
 static void capacity_outcome_survives_new_capacities(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_cmd_t v[5];
     memset(v, 0, sizeof v);
     v[0].type = XT_CMD_INSTRUMENT;
@@ -693,7 +679,7 @@ static void capacity_outcome_survives_new_capacities(void **state)
     assert_int_equal(d->rc, 0);
     assert_int_equal(xt_engine_state_hash(&d->e), h2);
     done(d);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 /* Overwrites n bytes at `at` of the file and recomputes the CRC32C of
@@ -725,7 +711,7 @@ static void patch_with_crc(const char *path, off_t at, const void *p, size_t n, 
 static void recorded_capacities_are_bounded(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_cmd_t *v = gen(11, 500);
     xt_journal_config_t c = jcfg();
     xt_engine_config_t small = {.max_orders = 1024, .max_levels = 256, .max_instruments = 4};
@@ -778,7 +764,7 @@ static void recorded_capacities_are_bounded(void **state)
     assert_int_equal(xt_engine_state_hash(&b->e), clean_hash(v, 500, &small));
     done(b);
     free(v);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 /* ---- fail closed ---------------------------------------------------------- */
@@ -788,7 +774,7 @@ static void recorded_capacities_are_bounded(void **state)
  * prefix of the stream. */
 static void fault_case(unsigned fail_write, unsigned short_write, unsigned fail_sync, int err)
 {
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_cmd_t *v = gen(10 + fail_write + short_write + fail_sync, 3000);
     faultio_t f;
     faultio_init(&f);
@@ -819,7 +805,7 @@ static void fault_case(unsigned fail_write, unsigned short_write, unsigned fail_
     assert_int_equal(xt_engine_state_hash(&b->e), clean_hash(v, last, NULL));
     done(b);
     free(v);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void fails_closed_on_enospc(void **state)
@@ -857,7 +843,7 @@ static void power_loss(void **state)
     static const char *const modes[] = {"drop", "tear", "garbage"};
     for (int mode = 0; mode < 3; mode++)
         for (uint64_t seed = 1; seed <= 40; seed++) {
-            char *dir = tmpdir();
+            char *dir = tmpdir_make("xt-journal");
             rnd_state = seed * 31 + (uint64_t)mode;
             size_t n = 200 + rnd() % 2000;
             xt_cmd_t *v = gen(seed, n);
@@ -902,7 +888,7 @@ static void power_loss(void **state)
             assert_int_equal(xt_engine_state_hash(&b->e), want);
             done(b);
             free(v);
-            rmdir_all(dir);
+            tmpdir_remove(dir);
         }
 }
 
@@ -914,7 +900,7 @@ static void fsync_policies(void **state)
     xt_cmd_t *v = gen(11, 1000);
     const char *names[] = {"batch", "always", "interval=5", "none"};
     for (int p = 0; p < 4; p++) {
-        char *dir = tmpdir();
+        char *dir = tmpdir_make("xt-journal");
         faultio_t f;
         faultio_init(&f);
         xt_journal_config_t c = jcfg();
@@ -947,7 +933,7 @@ static void fsync_policies(void **state)
         }
         xt_journal_close(&j, now);
         xt_engine_destroy(&e);
-        rmdir_all(dir);
+        tmpdir_remove(dir);
     }
     xt_journal_config_t c;
     assert_int_equal(xt_fsync_policy_parse("interval=0", &c), XT_EINVAL);
@@ -959,7 +945,7 @@ static void fsync_policies(void **state)
 static void directory_is_locked(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_journal_config_t c = jcfg();
     reopened_t *a = reopen(dir, &c, NULL);
     assert_int_equal(a->rc, 0);
@@ -970,13 +956,13 @@ static void directory_is_locked(void **state)
     reopened_t *d = reopen(dir, &c, NULL); /* released at close */
     assert_int_equal(d->rc, 0);
     done(d);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void malformed_commands_are_not_journaled(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tmpdir_make("xt-journal");
     xt_journal_config_t c = jcfg();
     reopened_t *a = reopen(dir, &c, NULL);
     xt_cmd_t bad = {.type = XT_CMD_CANCEL};
@@ -989,7 +975,7 @@ static void malformed_commands_are_not_journaled(void **state)
     assert_int_equal(last_seq(&b->e), 10); /* no gap for the malformed one */
     done(b);
     free(v);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 int main(void)

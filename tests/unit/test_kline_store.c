@@ -23,6 +23,7 @@
 #include "journal/journal.h"
 #include "server/kline_rebuild.h"
 #include "server/kline_store.h"
+#include "tmpdir.h"
 #include "xt/xt.h"
 
 #define NS INT64_C(1000000000)
@@ -32,21 +33,6 @@
 #define LOT ((xt_decimal_t){1, 4})
 
 /* ---- helpers --------------------------------------------------------- */
-
-static char *tmpdir(void)
-{
-    static char path[64];
-    snprintf(path, sizeof path, "/tmp/xt-kline-XXXXXX");
-    assert_non_null(mkdtemp(path));
-    return path;
-}
-
-static void rmdir_all(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
 
 static xt_md_candle_t candle(int64_t t, int64_t o, int64_t h, int64_t l, int64_t c, int64_t v, uint32_t n)
 {
@@ -154,7 +140,7 @@ static void file_names(void **state)
 static void append_skip_flat_reopen(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), p[XT_PATH_MAX];
+    char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX];
     xt_kl_store_t st;
     open_store(&st, dir, NULL, 0, 0);
     assert_int_equal(xt_kl_store_add(&st, 2, "X", 3600, TICK, LOT), 0);
@@ -198,13 +184,13 @@ static void append_skip_flat_reopen(void **state)
     assert_int_equal(read_file(p, &h, got, 8), 4);
     assert_true(got[2].open_time == T0 + 5 * MIN && got[2].open == 105 && got[2].close == 105);
     assert_true(got[3].open == 120 && got[3].close == 125);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void torn_tails_are_cut(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), p[XT_PATH_MAX];
+    char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX];
     xt_kl_store_t st;
     open_store(&st, dir, NULL, 0, 0);
     assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
@@ -250,13 +236,13 @@ static void torn_tails_are_cut(void **state)
     assert_int_equal(xt_kl_store_flush(&st), 0);
     xt_kl_store_destroy(&st);
     assert_int_equal(read_file(p, &h, got, 8), 1);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void files_for_other_settings_set_aside(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), p[XT_PATH_MAX], old[XT_PATH_MAX + 8];
+    char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX], old[XT_PATH_MAX + 8];
     xt_kl_store_t st;
     open_store(&st, dir, NULL, 0, 0);
     assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
@@ -289,13 +275,13 @@ static void files_for_other_settings_set_aside(void **state)
     assert_int_equal(st.st.set_aside, 1);
     assert_non_null(strstr(st.why, "bad magic"));
     xt_kl_store_destroy(&st);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void written_when_due(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), p[3][XT_PATH_MAX];
+    char *dir = tmpdir_make("xt-kline"), p[3][XT_PATH_MAX];
     xt_kl_store_t st;
     xt_kl_config_t c = {.dir = dir, .max_instruments = 3, .flush_ms = 100, .files_per_tick = 2};
     assert_int_equal(xt_kl_store_init(&st, &c), 0);
@@ -316,13 +302,13 @@ static void written_when_due(void **state)
     assert_true(file_size(p[2]) > 0);
     assert_int_equal(st.n_pend, 0);
     xt_kl_store_destroy(&st);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void full_pool_is_written_at_once(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), p[XT_PATH_MAX];
+    char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX];
     xt_kl_store_t st;
     open_store(&st, dir, NULL, 4, 0);
     assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
@@ -337,7 +323,7 @@ static void full_pool_is_written_at_once(void **state)
     assert_int_equal(read_file(p, &h, got, 16), 10);
     for (int i = 0; i < 10; i++)
         assert_true(got[i].open_time == T0 + 3 * i * MIN && got[i].close == 10 + i);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void failed_writes_leave_whole_records(void **state)
@@ -345,7 +331,7 @@ static void failed_writes_leave_whole_records(void **state)
     (void)state;
     static const int how[2] = {0, 1}; /* a failed write; a short one followed by a failure */
     for (int k = 0; k < 2; k++) {
-        char *dir = tmpdir(), p[XT_PATH_MAX];
+        char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX];
         faultio_t f;
         faultio_init(&f);
         xt_kl_store_t st;
@@ -374,14 +360,14 @@ static void failed_writes_leave_whole_records(void **state)
         assert_int_equal(file_size(p), XT_KL_HEADER_SIZE + 2 * XT_KL_RECORD_SIZE);
         assert_int_equal(read_file(p, &h, got, 8), 2);
         assert_true(got[0].close == 1 && got[1].open_time == T0 + 3 * MIN && got[1].close == 4);
-        rmdir_all(dir);
+        tmpdir_remove(dir);
     }
 }
 
 static void rebuild_mode_replaces_atomically(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), p[XT_PATH_MAX], tmp[XT_PATH_MAX];
+    char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX], tmp[XT_PATH_MAX];
     xt_kl_store_t st;
     open_store(&st, dir, NULL, 0, 0);
     assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
@@ -424,7 +410,7 @@ static void rebuild_mode_replaces_atomically(void **state)
     assert_int_equal(xt_kl_file_tz(dir, "Z", &tz), 0);
     assert_int_equal(tz, 0);
     assert_int_not_equal(xt_kl_file_tz(dir, "W", &tz), 0);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 /* ---- rebuild from a journal ------------------------------------------------ */
@@ -482,7 +468,7 @@ static void write_journal(const char *dir, uint64_t segment_bytes, int rest)
 static void rebuild_from_a_journal(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), out[XT_PATH_MAX], p[XT_PATH_MAX], why[512];
+    char *dir = tmpdir_make("xt-kline"), out[XT_PATH_MAX], p[XT_PATH_MAX], why[512];
     write_journal(dir, 0, 1);
     snprintf(out, sizeof out, "%s/k", dir);
     static xt_server_config_t cfg;
@@ -522,13 +508,13 @@ static void rebuild_from_a_journal(void **state)
     assert_int_equal(xt_kl_rebuild(&o, &r2, why, sizeof why), 0);
     assert_int_equal(r2.tz_file, 1);
     assert_memory_equal(r.candles, r2.candles, sizeof r.candles);
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 static void rebuild_refuses_a_journal_not_from_the_start(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), out[XT_PATH_MAX], why[512];
+    char *dir = tmpdir_make("xt-kline"), out[XT_PATH_MAX], why[512];
     write_journal(dir, 4096, 100); /* several segments */
     uint64_t *segs = NULL;
     size_t n = 0;
@@ -550,7 +536,7 @@ static void rebuild_refuses_a_journal_not_from_the_start(void **state)
     o.data_dir = out;
     assert_int_equal(xt_kl_rebuild(&o, &r, why, sizeof why), XT_ENOENT);
     assert_non_null(strstr(why, "no journal"));
-    rmdir_all(dir);
+    tmpdir_remove(dir);
 }
 
 int main(void)
