@@ -21,7 +21,7 @@
 #define KL_LIMIT_DEFAULT 500
 #define KL_LIMIT_MAX 1000
 /* The records of one request are read into m->scratch (msg_bytes[MSG_LARGE] >= LARGE_MIN). */
-_Static_assert((size_t)KL_LIMIT_MAX * XT_KL_RECORD_SIZE <= LARGE_MIN, "klines: scratch too small for limit");
+_Static_assert((size_t)KL_LIMIT_MAX *XT_KL_RECORD_SIZE <= LARGE_MIN, "klines: scratch too small for limit");
 
 /* The candles collected: a window of at most lim, the newest kept when
  * !from_start (a ring: first is the oldest), the oldest otherwise. */
