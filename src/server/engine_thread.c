@@ -222,6 +222,13 @@ static void on_mass_cancel(xt_server_t *s, const xt_req_t *r)
     xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)len);
 }
 
+static void status_reply(xt_server_t *s, const xt_req_t *r, const xt_msg_status_reply_t *m)
+{
+    uint8_t f[XT_WIRE_MAX];
+    size_t len = xt_wire_put_status_reply(f, 0, m);
+    xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)len);
+}
+
 static void on_status(xt_server_t *s, const xt_req_t *r)
 {
     int64_t id = target(s, r);
@@ -233,9 +240,29 @@ static void on_status(xt_server_t *s, const xt_req_t *r)
             r->clordid, id,      ref ? ref->clordid : 0, o.instrument, XT_OS_OPEN, o.side, o.type, o.tif, o.price,
             o.qty,      o.filled};
     }
-    uint8_t f[XT_WIRE_MAX];
-    size_t len = xt_wire_put_status_reply(f, 0, &m);
-    xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)len);
+    status_reply(s, r, &m);
+}
+
+/* The account's open orders, from every session, then the end marker
+ * (XT_STATUS_LIST_OPEN). */
+static void on_open_orders(xt_server_t *s, const xt_req_t *r)
+{
+    const xt_sessions_t *ss = &s->sessions;
+    uint32_t listed = 0, left = 0;
+    for (uint32_t i = xt_sessions_account_first(ss, r->account); i != XT_NIL; i = ss->sess[i].acct_next)
+        for (uint32_t k = ss->sess[i].open_head; k != XT_NIL; k = ss->refs[k].next) {
+            xt_order_info_t o;
+            if (listed == XT_OPEN_ORDERS_MAX || xt_engine_order(&s->engine, ss->refs[k].order_id, &o) != 0) {
+                left++;
+                continue;
+            }
+            xt_msg_status_reply_t m = {r->clordid, ss->refs[k].order_id, ss->refs[k].clordid, o.instrument,
+                                       XT_OS_OPEN, o.side,   o.type, o.tif, o.price, o.qty, o.filled};
+            status_reply(s, r, &m);
+            listed++;
+        }
+    xt_msg_status_reply_t end = {.request_id = r->clordid, .filled = left};
+    status_reply(s, r, &end);
 }
 
 /* The gateway found the session gone (docs/protocol.md#session-lifecycle).
@@ -260,7 +287,8 @@ static void on_session_end(xt_server_t *s, const xt_req_t *r)
 
 static void handle(xt_server_t *s, const xt_req_t *r)
 {
-    if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed) && r->kind != XT_REQ_STATUS) {
+    if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed) && r->kind != XT_REQ_STATUS &&
+        r->kind != XT_REQ_OPEN_ORDERS) {
         if (r->kind != XT_REQ_SESSION_CANCEL && r->kind != XT_REQ_SESSION_END)
             reply_reject(s, r, XT_R_JOURNAL_FAILED); /* released only if a later commit succeeds: none will */
         return;
@@ -271,6 +299,7 @@ static void handle(xt_server_t *s, const xt_req_t *r)
     case XT_REQ_AMEND: on_amend(s, r); break;
     case XT_REQ_MASS_CANCEL: on_mass_cancel(s, r); break;
     case XT_REQ_STATUS: on_status(s, r); break;
+    case XT_REQ_OPEN_ORDERS: on_open_orders(s, r); break;
     case XT_REQ_SESSION_END: on_session_end(s, r); break;
     case XT_REQ_SESSION_CANCEL: {
         uint32_t i = xt_sessions_find(&s->sessions, r->account, r->session);

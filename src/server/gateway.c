@@ -247,7 +247,7 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
         }
         xt__gw_check_session(s, c->sess, now); /* one with nothing to keep goes at once */
     }
-    uint32_t *ipc = ip_count(g, c->ip, 0);
+    uint32_t *ipc = c->adopted ? NULL : ip_count(g, c->ip, 0);
     if (ipc && *ipc)
         (*ipc)--;
     close(c->fd);
@@ -266,9 +266,56 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
     xt_ctr_add(&s->met.oe_closed, 1);
 }
 
-static void accept_all(xt_server_t *s, int64_t now)
+/* Refuses a connection the gateway has no room for (or is stopping). */
+static void refuse(xt_server_t *s, int fd)
+{
+    uint8_t f[XT_WIRE_MAX];
+    xt_msg_error_t m = {.code = XT_ERR_TOO_MANY_CONNECTIONS};
+    snprintf(m.text, sizeof m.text, "%s", s->gw->stopping ? "shutting down" : "connection limit reached");
+    ssize_t w = write(fd, f, xt_wire_put_error(f, 0, &m));
+    (void)w;
+    close(fd);
+}
+
+/* A new connection: HELLO with its nonce. trusted: handed over by the md
+ * thread for REST (its LOGIN needs no signature: the md thread has checked
+ * the request's). ipc: its source address's count, NULL for one from the
+ * md thread (the md port keeps its own limits). */
+static void open_conn(xt_server_t *s, int fd, uint32_t ip, uint32_t *ipc, int trusted, int64_t now)
 {
     xt_gw_t *g = s->gw;
+    if (g->free_head == XT_NIL || g->n_conns >= s->cfg.max_connections || g->stopping ||
+        (ipc && *ipc >= s->cfg.max_connections_per_ip))
+        return refuse(s, fd);
+    if (ipc)
+        (*ipc)++;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails harmlessly on a socketpair */
+    uint32_t i = g->free_head;
+    g->free_head = g->free_next[i];
+    g->n_conns++;
+    xt_ctr_add(&s->met.oe_opened, 1);
+    xt_gw_conn_t *c = &g->conns[i];
+    memset(c, 0, offsetof(xt_gw_conn_t, in)); /* also not resuming */
+    c->fd = fd;
+    c->state = C_HELLO;
+    c->sess = XT_NIL;
+    c->ip = ip;
+    c->adopted = ipc == NULL;
+    c->trusted = (uint8_t)trusted;
+    c->heartbeat_ms = s->cfg.heartbeat_ms;
+    c->opened = c->last_recv = c->last_send = now;
+    struct epoll_event ev = {EPOLLIN, {.u64 = i}};
+    epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev);
+    RAND_bytes(c->nonce, sizeof c->nonce);
+    xt_msg_hello_t h = {XT_WIRE_VERSION, s->cfg.heartbeat_ms, {0}, xt_now_ns()};
+    memcpy(h.nonce, c->nonce, 16);
+    uint8_t f[XT_WIRE_MAX];
+    xt__gw_send(s, i, f, xt_wire_put_hello(f, 0, &h));
+}
+
+static void accept_all(xt_server_t *s, int64_t now)
+{
     for (;;) {
         struct sockaddr_in a = {0};
         socklen_t al = sizeof a;
@@ -276,40 +323,49 @@ static void accept_all(xt_server_t *s, int64_t now)
         if (fd < 0)
             return;
         uint32_t ip = a.sin_family == AF_INET ? ntohl(a.sin_addr.s_addr) : 0;
-        uint32_t *ipc = ip_count(g, ip, 1);
-        if (g->free_head == XT_NIL || g->n_conns >= s->cfg.max_connections || !ipc ||
-            *ipc >= s->cfg.max_connections_per_ip || g->stopping) {
-            uint8_t f[XT_WIRE_MAX];
-            xt_msg_error_t m = {.code = XT_ERR_TOO_MANY_CONNECTIONS};
-            snprintf(m.text, sizeof m.text, "%s", g->stopping ? "shutting down" : "connection limit reached");
-            ssize_t w = write(fd, f, xt_wire_put_error(f, 0, &m));
-            (void)w;
-            close(fd);
-            continue;
-        }
-        (*ipc)++;
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        uint32_t i = g->free_head;
-        g->free_head = g->free_next[i];
-        g->n_conns++;
-        xt_ctr_add(&s->met.oe_opened, 1);
-        xt_gw_conn_t *c = &g->conns[i];
-        memset(c, 0, offsetof(xt_gw_conn_t, in)); /* also not resuming */
-        c->fd = fd;
-        c->state = C_HELLO;
-        c->sess = XT_NIL;
-        c->ip = ip;
-        c->heartbeat_ms = s->cfg.heartbeat_ms;
-        c->opened = c->last_recv = c->last_send = now;
-        struct epoll_event ev = {EPOLLIN, {.u64 = i}};
-        epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev);
-        RAND_bytes(c->nonce, sizeof c->nonce);
-        xt_msg_hello_t h = {XT_WIRE_VERSION, s->cfg.heartbeat_ms, {0}, xt_now_ns()};
-        memcpy(h.nonce, c->nonce, 16);
-        uint8_t f[XT_WIRE_MAX];
-        xt__gw_send(s, i, f, xt_wire_put_hello(f, 0, &h));
+        uint32_t *ipc = ip_count(s->gw, ip, 1);
+        if (!ipc)
+            refuse(s, fd);
+        else
+            open_conn(s, fd, ip, ipc, 0, now);
     }
+}
+
+int xt_gateway_adopt(xt_server_t *s, int fd, int trusted)
+{
+    xt_adopt_t *q = &s->adopt;
+    pthread_mutex_lock(&q->lock);
+    int ok = q->n < XT_ADOPT_MAX && !atomic_load(&s->met.stopping);
+    if (ok) {
+        q->fd[q->n] = fd;
+        q->trusted[q->n++] = (uint8_t)trusted;
+        atomic_store(&s->adopt_pending, 1);
+    }
+    pthread_mutex_unlock(&q->lock);
+    if (!ok)
+        return XT_ELIMIT;
+    uint64_t one = 1;
+    ssize_t w = write(s->gateway_efd, &one, sizeof one);
+    (void)w;
+    return 0;
+}
+
+/* The connections the md thread has handed over since the last look. */
+static void adopt_all(xt_server_t *s, int64_t now)
+{
+    if (!atomic_exchange(&s->adopt_pending, 0))
+        return;
+    xt_adopt_t *q = &s->adopt;
+    int fd[XT_ADOPT_MAX];
+    uint8_t trusted[XT_ADOPT_MAX];
+    pthread_mutex_lock(&q->lock);
+    uint32_t n = q->n;
+    memcpy(fd, q->fd, n * sizeof fd[0]);
+    memcpy(trusted, q->trusted, n);
+    q->n = 0;
+    pthread_mutex_unlock(&q->lock);
+    for (uint32_t k = 0; k < n; k++)
+        open_conn(s, fd[k], 0, NULL, trusted[k], now);
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -330,7 +386,8 @@ static int fields_ok(const xt_req_t *r)
 {
     switch (r->kind) {
     case XT_REQ_NEW: return r->side <= XT_SELL && r->type <= XT_MARKET && r->tif <= XT_POST && r->stp <= XT_STP_CB;
-    case XT_REQ_MASS_CANCEL: return 1;
+    case XT_REQ_MASS_CANCEL:
+    case XT_REQ_OPEN_ORDERS: return 1;
     default: /* CANCEL, AMEND, STATUS: exactly one of orig_clordid / order_id */
         return (r->orig_clordid == 0) != (r->order_id == 0) && r->order_id >= 0;
     }
@@ -409,7 +466,7 @@ static void do_request(xt_server_t *s, uint32_t i, xt_req_t *r, int64_t now)
         g->probe_ticket = ticket;
         g->probe_t0 = now;
     }
-    if (r->kind != XT_REQ_MASS_CANCEL && r->kind != XT_REQ_STATUS)
+    if (r->kind != XT_REQ_MASS_CANCEL && r->kind != XT_REQ_STATUS && r->kind != XT_REQ_OPEN_ORDERS)
         x->last_clordid = r->clordid;
 }
 
@@ -489,6 +546,8 @@ static void on_frame(xt_server_t *s, uint32_t i, const uint8_t *f, const xt_wire
     default: break;
     }
     xt_req_t r = decode_request(f, h->type);
+    if (r.kind == XT_REQ_STATUS && r.order_id == XT_STATUS_LIST_OPEN && c->trusted)
+        r.kind = XT_REQ_OPEN_ORDERS; /* REST's GET /api/v1/orders?open=true (md_oe.c) */
     if (r.kind)
         do_request(s, i, &r, now);
     else
@@ -781,6 +840,7 @@ int xt_gateway_run(xt_server_t *s)
                     mark_dirty(g, i);
             }
         }
+        adopt_all(s, now);
         route_released(s);
         if (now - last_timers > 50000000) {
             timers(s, now);

@@ -48,6 +48,8 @@ typedef struct xt_gw_conn {
     uint8_t want_out;  /* EPOLLOUT is armed: output waits for the socket */
     uint8_t unlimited; /* the final ERROR: past output_limit */
     uint8_t resuming;  /* the resume cursor below is still behind the live stream */
+    uint8_t adopted;   /* handed over by the md thread (xt_gateway_adopt): no source address */
+    uint8_t trusted;   /* ... for REST: its LOGIN is not signed (the md thread checked the request) */
     uint32_t next_dirty;
     uint64_t rs_pos;         /* resume: the next outlog position to read */
     uint64_t rs_seq;         /* resume: the last sequenced number queued */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "md_internal.h"
+#include "md_oe.h"
 
 /* ---- messages -------------------------------------------------------------- */
 
@@ -135,6 +136,7 @@ void xt_mds_close(mds_t *m, uint32_t c)
     mconn_t *k = &m->conns[c];
     if (k->state == C_FREE)
         return;
+    xt_mds_oe_conn_closed(m, c);
     xt_mds_unsubscribe_all(m, c);
     while (k->qn)
         pop(m, k);

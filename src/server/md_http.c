@@ -12,6 +12,7 @@
 
 #include "md_http.h"
 #include "md_internal.h"
+#include "md_oe.h"
 #include "md_rest.h"
 #include "xt/error.h"
 
@@ -222,7 +223,7 @@ static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
 }
 
 /* The answer to req in m->http_out; its length or a negative error. */
-static int answer(mds_t *m, uint32_t c, const xt_http_req_t *req, int keep)
+static int answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const char *body, size_t body_len, int keep)
 {
     char *o = m->http_out;
     size_t cap = m->http_cap + 1024;
@@ -239,7 +240,7 @@ static int answer(mds_t *m, uint32_t c, const xt_http_req_t *req, int keep)
             return xt_http_json_answer(o, cap, 500, "error", "the metrics text does not fit its buffer", keep);
         return xt_http_response(o, cap, 200, "text/plain; version=0.0.4; charset=utf-8", m->http_body, (size_t)n, keep);
     }
-    case XT_ROUTE_REST: return xt_mds_rest_answer(m, c, req, keep);
+    case XT_ROUTE_REST: return xt_mds_rest_answer(m, c, req, body, body_len, keep);
     case XT_ROUTE_METHOD: return xt_http_json_answer(o, cap, 405, "method not allowed", "only GET is served", keep);
     default:
         return xt_http_json_answer(
@@ -288,11 +289,23 @@ static int busy(mds_t *m, uint32_t c)
     return -1;
 }
 
-int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len)
+int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len, size_t body_len)
 {
     mconn_t *k = &m->conns[c];
-    int keep = req->keep_alive && req->content_length == 0 && ++k->http_reqs < XT_HTTP_MAX_REQUESTS;
-    int n = answer(m, c, req, keep);
+    int keep = req->keep_alive && ++k->http_reqs < XT_HTTP_MAX_REQUESTS;
+    size_t used = head_len + body_len;
+    k->http_wait = 1;
+    k->http_serving = 1;
+    int n = answer(m, c, req, (const char *)k->in + head_len, body_len, keep);
+    k->http_serving = 0;
+    if (n == XT_REST_DEFERRED) { /* answered later (or already, by xt_mds_http_deferred) */
+        if (k->state != C_HTTP)
+            return -1;
+        memmove(k->in, k->in + used, k->in_len - used);
+        k->in_len -= (uint32_t)used;
+        return k->http_wait ? 1 : 0;
+    }
+    k->http_wait = 0;
     if (n < 0)
         n = xt_http_json_answer(m->http_out, m->http_cap + 1024, 500, "error", "the answer does not fit its buffer", 0),
         keep = 0;
@@ -306,7 +319,27 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
         close_after(m, c);
         return -1;
     }
-    memmove(k->in, k->in + head_len, k->in_len - head_len); /* a pipelined request may follow */
-    k->in_len -= (uint32_t)head_len;
+    memmove(k->in, k->in + used, k->in_len - used); /* a pipelined request may follow */
+    k->in_len -= (uint32_t)used;
     return 0;
+}
+
+void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int keep)
+{
+    mconn_t *k = &m->conns[c];
+    k->http_wait = 0;
+    if (k->state != C_HTTP)
+        return;
+    if (n == 0 || !fits(m, c, n)) {
+        busy(m, c);
+        return;
+    }
+    if (queue_bytes(m, c, p, n) != 0) {
+        xt_mds_close(m, c);
+        return;
+    }
+    if (!keep)
+        close_after(m, c);
+    else if (!k->http_serving) /* the requests pipelined behind it */
+        xt_mds_on_http(m, c);
 }

@@ -74,6 +74,10 @@ typedef struct mconn {
     uint8_t bin;               /* accepted on md.tcp_listen: C_BIN, then C_CLOSING */
     uint8_t ws;                /* upgraded to WebSocket (counted in xt_connections{protocol="md_ws"}) */
     uint16_t http_reqs;        /* plain HTTP requests answered on this connection (md_http.c) */
+    uint8_t http_wait;         /* a REST order request waits for its answer: nothing more is read as requests */
+    uint8_t http_serving;      /* inside xt_mds_http_serve (a deferred answer that comes at once is not re-entered) */
+    uint32_t oe;               /* its order-entry bridge + 1 (md_oe.c), 0: none */
+    uint32_t oe_pend;          /* the REST order request it waits for + 1, 0: none */
     int64_t last_in, last_out; /* when bytes last came in / a message was last queued */
 } mconn_t;
 
@@ -138,6 +142,7 @@ struct xt_md_server {
     size_t http_cap;
     uint64_t ws_opened, ws_closed, bin_opened, bin_closed;
     uint64_t bytes_in, bytes_out; /* on every md connection: WebSocket, plain HTTP, binary */
+    struct xt_oe *oe;             /* order entry through this port (md_oe.h) */
 };
 
 typedef struct xt_md_server mds_t;
@@ -176,10 +181,15 @@ void xt_mds_throttle_tick(mds_t *m);                         /* every XT_TH_TICK
  * head_len bytes of c->in. Returns 0 when the connection stays in C_HTTP
  * for the next request (the bytes after the head moved to the start of
  * c->in), -1 when it is closed or closing. */
-int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len);
+int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len, size_t body_len);
+/* md_http.c: the answer to a request that waited (xt_mds_oe_rest); the
+ * connection then reads its next request, or closes unless keep. */
+void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int keep);
+/* md_server.c: the request heads (and bodies) c has received, in turn. */
+void xt_mds_on_http(mds_t *m, uint32_t c);
 /* md_rest.c: a request for a path under /api/ (docs/rest.md): the whole
  * response into m->http_out. Returns its length or a negative error. */
-int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, int keep);
+int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const char *body, size_t body_len, int keep);
 /* md_klines.c: the body of /api/v1/klines for in into m->http_body (its
  * length; 0 when it does not fit), *code 200; or *code 400 with why. */
 size_t xt_mds_klines_body(mds_t *m, const xt_md_inst_t *in, const char *query, char *why, size_t whylen, int *code);

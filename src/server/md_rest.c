@@ -302,8 +302,10 @@ static int over_rate(mds_t *m, uint32_t c)
     return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
 }
 
-int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, int keep)
+int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const char *body, size_t body_len, int keep)
 {
+    (void)body;
+    (void)body_len;
     char *o = m->http_out;
     size_t cap = m->http_cap + 1024;
     rest_res_t r = {0};

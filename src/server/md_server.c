@@ -24,6 +24,7 @@
 #include "md_cmd.h"
 #include "md_http.h"
 #include "md_internal.h"
+#include "md_oe.h"
 #include "xt/decimal.h"
 #include "xt/error.h"
 /* ---- commands ---------------------------------------------------------------- */
@@ -190,11 +191,13 @@ static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
             k->sec_start = m->now;
             k->msgs_this_sec = 0;
         }
-        if (++k->msgs_this_sec > m->s->cfg.md_messages_per_s) {
+        /* a logged-in order session is held to the gateway's limits.rate instead */
+        if (++k->msgs_this_sec > m->s->cfg.md_messages_per_s && !k->oe) {
             answer_error(m, c, "null", 429, "too many messages per second");
             return 0;
         }
-        on_command(m, c, (const char *)msg->data, msg->len);
+        if (!xt_mds_oe_command(m, c, (const char *)msg->data, msg->len))
+            on_command(m, c, (const char *)msg->data, msg->len);
         return k->state == C_FREE;
     case XT_WS_OP_BINARY: xt_mds_close_with(m, c, 1003, "text frames only"); return 1;
     case XT_WS_OP_PING: {
@@ -230,14 +233,18 @@ static const char *feed_failure(int r)
 }
 
 /* Request heads on a plain HTTP connection: each answered in turn (md_http.c)
- * until one is a WebSocket upgrade, the connection closes, or more bytes
- * are needed. */
-static void on_http(mds_t *m, uint32_t c)
+ * until one is a WebSocket upgrade, the connection closes, a REST order
+ * request waits for its answer, or more bytes are needed. A body (REST
+ * only: Content-Length, head and body within md.max_message) is read whole
+ * before its request is served. */
+void xt_mds_on_http(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
     xt_http_req_t req;
     int rc;
     for (;;) {
+        if (k->state != C_HTTP || k->http_wait)
+            return;
         xt_http_parser_t hp;
         xt_http_parser_init(&hp);
         rc = xt_http_parse_head(&hp, k->in, k->in_len, &req);
@@ -251,7 +258,14 @@ static void on_http(mds_t *m, uint32_t c)
         }
         if (xt_http_route(&req) == XT_ROUTE_WS)
             break;
-        if (xt_mds_http_serve(m, c, &req, (size_t)rc) != 0)
+        uint64_t body = req.content_length;
+        if (body && (xt_http_route(&req) != XT_ROUTE_REST || body > m->s->cfg.md_max_message - (uint64_t)rc)) {
+            http_answer(m, c, 413, "a body is taken only by /api/ requests, within md.max_message with the head");
+            return;
+        }
+        if ((uint64_t)k->in_len < (uint64_t)rc + body)
+            return; /* the rest of the body */
+        if (xt_mds_http_serve(m, c, &req, (size_t)rc, (size_t)body) != 0)
             return;
     }
     if (!req.upgrade_websocket || !req.ws_version_ok || !req.ws_key[0]) {
@@ -296,6 +310,11 @@ static void read_conn(mds_t *m, uint32_t c)
     for (int rounds = 0; rounds < 4 && k->state != C_FREE; rounds++) {
         uint8_t buf[4096];
         ssize_t n;
+        if (k->state == C_HTTP && k->in_len == m->s->cfg.md_max_message) {
+            /* only while a REST order request waits: pipelined past the buffer */
+            http_answer(m, c, 431, "too many bytes pipelined behind a waiting order request");
+            return;
+        }
         if (k->state == C_HTTP)
             n = read(k->fd, k->in + k->in_len, m->s->cfg.md_max_message - k->in_len);
         else
@@ -310,7 +329,7 @@ static void read_conn(mds_t *m, uint32_t c)
         if (k->state == C_HTTP) {
             k->in_len += (uint32_t)n;
             k->last_in = m->now;
-            on_http(m, c);
+            xt_mds_on_http(m, c);
             continue;
         }
         conn_ref_t ref = {m, c};
@@ -440,6 +459,7 @@ static void timers(mds_t *m)
         xt_mds_retry_owed(m);
     }
     xt_mds_bin_timers(m);
+    xt_mds_oe_timers(m);
     if (m->now - m->last_ping < (int64_t)m->s->cfg.md_ping_ms * 1000000)
         return;
     m->last_ping = m->now;
@@ -492,6 +512,8 @@ static void *md_main(void *arg)
                 ssize_t r = read(id == EV_FEED ? f->efd : m->stop_efd, &v, sizeof v);
                 (void)r;
                 stop |= id == EV_STOP;
+            } else if ((id & XT_OE_EV) == XT_OE_EV) {
+                xt_mds_oe_event(m, (uint32_t)id, evs[i].events);
             } else if (m->conns[id].state != C_FREE) {
                 if ((evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && m->conns[id].bin)
                     xt_mds_bin_read(m, (uint32_t)id);
@@ -667,7 +689,7 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     m->ep = m->lfd = m->stop_efd = m->bin_lfd = -1;
     m->n_inst = xt_engine_instrument_count(&s->engine);
     xt_md_config_t mc = {s->cfg.engine.max_instruments, s->cfg.md_max_levels, s->cfg.md_tape};
-    if (alloc_tables(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m) || load_instruments(m)) {
+    if (alloc_tables(m) || xt_mds_oe_init(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m) || load_instruments(m)) {
         snprintf(why, n, "market data: out of memory");
         return -1;
     }
@@ -740,6 +762,7 @@ void xt_md_server_close(xt_server_t *s)
     free(m->tape);
     free(m->http_body);
     free(m->http_out);
+    xt_mds_oe_destroy(m);
     free(m);
     s->mds = NULL;
 }

@@ -152,6 +152,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     atomic_store_explicit(&s->open_orders_limit, cfg->open_orders, memory_order_relaxed);
     xt__clock_offset_ns = (int64_t)cfg->clock_offset_ms * 1000000;
     s->listen_fd = s->engine_efd = s->gateway_efd = s->md_feed.efd = -1;
+    pthread_mutex_init(&s->adopt.lock, NULL);
     raise_fd_limit();
     int rc = s->cfg.credentials[0] ? xt_creds_load(&s->creds, s->cfg.credentials, why, n) : xt_creds_demo(&s->creds);
     if (rc)
@@ -228,5 +229,8 @@ int xt_server_close(xt_server_t *s)
     xt_sessions_destroy(&s->sessions);
     xt_outlog_destroy(&s->log);
     xt_creds_free(&s->creds);
+    for (uint32_t k = 0; k < s->adopt.n; k++) /* handed over, never taken */
+        close(s->adopt.fd[k]);
+    pthread_mutex_destroy(&s->adopt.lock);
     return rc;
 }

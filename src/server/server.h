@@ -41,7 +41,15 @@ enum {
     XT_REQ_STATUS = XT_MSG_ORDER_STATUS,
     XT_REQ_SESSION_CANCEL = 0x40,
     XT_REQ_SESSION_END = 0x41,
+    XT_REQ_OPEN_ORDERS = 0x42,
 };
+
+/* ORDER_STATUS with this order_id on a trusted (REST) connection lists the
+ * account's open orders: one STATUS_REPLY each, XT_OPEN_ORDERS_MAX at
+ * most, then one with order_id 0 and status UNKNOWN that ends the list and
+ * carries in `filled` how many open orders were left out. */
+#define XT_STATUS_LIST_OPEN (-1)
+#define XT_OPEN_ORDERS_MAX 1000
 
 typedef struct xt_req {
     uint8_t kind;
@@ -66,6 +74,16 @@ typedef struct xt_req_ring {
     char pad[56];
     _Atomic uint64_t tail; /* consumer */
 } xt_req_ring_t;
+
+/* Connections the md thread hands to the gateway (order entry over
+ * WebSocket and REST, md_oe.c): the gateway's end of a socketpair each. */
+#define XT_ADOPT_MAX 64
+typedef struct xt_adopt {
+    pthread_mutex_t lock;
+    uint32_t n;
+    int fd[XT_ADOPT_MAX];
+    uint8_t trusted[XT_ADOPT_MAX];
+} xt_adopt_t;
 
 typedef struct xt_server {
     xt_server_config_t cfg;
@@ -103,6 +121,8 @@ typedef struct xt_server {
     int listen_fd;
     uint16_t port;
     int journal_open;
+    xt_adopt_t adopt; /* md thread -> gateway (xt_gateway_adopt) */
+    _Atomic int adopt_pending;
     /* SIGHUP (gw_reload.c): the caller's way to read the config again (the
      * same file and flags as at start; NULL: SIGHUP only says it cannot).
      * The engine thread reads limits.open_orders from open_orders_limit,
@@ -125,6 +145,13 @@ int xt_server_run(xt_server_t *s);
 
 /* Closes the journal (final snapshot) and frees everything. */
 int xt_server_close(xt_server_t *s);
+
+/* Any thread (the md thread): hands fd, a connected socket, to the gateway
+ * as an order-entry connection; it greets it with HELLO. trusted: a REST
+ * bridge, whose LOGIN is taken without a signature or clock check (the
+ * caller has authenticated the account). Returns 0, or XT_ELIMIT (fd not
+ * taken: the hand-over queue is full or the server is stopping). */
+int xt_gateway_adopt(xt_server_t *s, int fd, int trusted);
 
 /* gw_reload.c: SIGHUP, on the gateway thread. Reads the config again with
  * s->reload and applies what can change while running: the credentials

@@ -1,0 +1,461 @@
+/* md_oe.c - the bridges of order entry through the market-data port: the
+ * socketpairs handed to the gateway, their frames both ways, and the
+ * WebSocket order-entry commands (see md_oe.h; REST: md_oe_rest.c). */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): SOCK_NONBLOCK, SOCK_CLOEXEC */
+#include "md_oe.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "md_oe_internal.h"
+#include "xt/error.h"
+
+#define HEARTBEAT_NS (20 * 1000000000LL) /* bridges ask the gateway for 60 s: three of ours per interval */
+#define OUT_MAX 1024                     /* one JSON message pushed to a WebSocket */
+
+static const xt_md_sym_t *sym_by_symbol(void *ctx, const char *symbol, uint32_t *id)
+{
+    mds_t *m = ctx;
+    const xt_md_inst_t *in = xt_md_find_symbol(&m->md, symbol, strlen(symbol));
+    if (!in)
+        return NULL;
+    *id = xt_md_inst_id(in);
+    return &m->pub[*id].sym[XT_TH_LIVE];
+}
+
+static const xt_md_sym_t *sym_by_id(void *ctx, uint32_t id)
+{
+    mds_t *m = ctx;
+    return id < m->n_inst ? &m->pub[id].sym[XT_TH_LIVE] : NULL;
+}
+
+xt_oe_insts_t xt__oe_insts(mds_t *m)
+{
+    return (xt_oe_insts_t){sym_by_symbol, sym_by_id, m};
+}
+
+int xt_mds_oe_init(mds_t *m)
+{
+    xt_oe_t *o = calloc(1, sizeof *o);
+    if (!o)
+        return -1;
+    m->oe = o;
+    o->b = calloc(XT_OE_BRIDGES, sizeof *o->b);
+    o->pend = calloc(XT_OE_PENDING, sizeof *o->pend);
+    o->lists = calloc(XT_OE_LISTS, sizeof *o->lists);
+    if (!o->b || !o->pend || !o->lists)
+        return -1;
+    for (uint32_t i = 0; i < XT_OE_BRIDGES; i++) {
+        o->b[i].fd = -1;
+        o->b[i].next_free = i + 1 < XT_OE_BRIDGES ? i + 1 : NIL;
+    }
+    for (uint32_t i = 0; i < XT_OE_PENDING; i++)
+        o->pend[i].next = i + 1 < XT_OE_PENDING ? i + 1 : NIL;
+    for (uint32_t i = 0; i < XT_OE_LISTS; i++)
+        o->lists[i].pend = NIL;
+    o->free_b = 0;
+    o->free_pend = 0;
+    return 0;
+}
+
+void xt_mds_oe_destroy(mds_t *m)
+{
+    xt_oe_t *o = m->oe;
+    if (!o)
+        return;
+    for (uint32_t i = 0; o->b && i < XT_OE_BRIDGES; i++)
+        if (o->b[i].fd >= 0)
+            close(o->b[i].fd);
+    free(o->b);
+    free(o->pend);
+    free(o->lists);
+    free(o);
+    m->oe = NULL;
+}
+
+/* ---- bridges ------------------------------------------------------------------- */
+
+uint32_t xt__oe_open(mds_t *m, int rest, uint32_t owner)
+{
+    xt_oe_t *o = m->oe;
+    if (o->free_b == NIL)
+        return NIL;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+        return NIL;
+    if (xt_gateway_adopt(m->s, sv[1], rest) != 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return NIL;
+    }
+    uint32_t b = o->free_b;
+    oe_bridge_t *x = &o->b[b];
+    o->free_b = x->next_free;
+    memset(x, 0, sizeof *x);
+    x->fd = sv[0];
+    x->state = B_HELLO;
+    x->rest = (uint8_t)rest;
+    x->owner = owner;
+    x->pend_head = x->pend_tail = NIL;
+    x->last_out = x->last_used = m->now;
+    struct epoll_event ev = {EPOLLIN, {.u64 = XT_OE_EV | b}};
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, x->fd, &ev);
+    o->n_open++;
+    return b;
+}
+
+void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why)
+{
+    xt_oe_t *o = m->oe;
+    oe_bridge_t *x = &o->b[b];
+    if (x->fd < 0)
+        return;
+    epoll_ctl(m->ep, EPOLL_CTL_DEL, x->fd, NULL);
+    close(x->fd);
+    x->fd = -1;
+    if (x->rest)
+        xt__oe_rest_closed(m, b, status, why);
+    else if (x->owner != NIL && m->conns[x->owner].oe == b + 1) {
+        m->conns[x->owner].oe = 0;
+        char t[256], q[160];
+        if (xt_md_json_string(q, sizeof q, why) == 0)
+            strcpy(q, "\"?\"");
+        int n = snprintf(t, sizeof t, "{\"ch\":\"orders\",\"event\":\"closed\",\"reason\":%s}", q);
+        xt_mds_reply(m, x->owner, t, (size_t)n);
+    }
+    x->state = B_FREE;
+    x->next_free = o->free_b;
+    o->free_b = b;
+    o->n_open--;
+}
+
+int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    ssize_t w = send(x->fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w == (ssize_t)n) {
+        x->last_out = m->now;
+        return 0;
+    }
+    /* The gateway reads its sockets in every loop: a full socketpair means
+     * it is far behind; a frame cut in two would spoil the stream. */
+    xt__oe_close(m, b, 503, "order entry is overloaded: the session's connection was closed; log in again");
+    return -1;
+}
+
+void xt_mds_oe_timers(mds_t *m)
+{
+    xt_oe_t *o = m->oe;
+    if (m->now - o->last_timers < 1000000000LL)
+        return;
+    o->last_timers = m->now;
+    for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
+        oe_bridge_t *x = &o->b[b];
+        if (x->fd < 0 || x->state != B_LIVE)
+            continue;
+        if (x->rest && x->pend_head == NIL && m->now - x->last_used > 60 * 1000000000LL) {
+            uint8_t f[XT_WIRE_MAX];
+            xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_LOGOUT, 0, 0)); /* the gateway closes it */
+            x->state = B_LOGOUT;
+        } else if (m->now - x->last_out > HEARTBEAT_NS) {
+            uint8_t f[XT_WIRE_MAX];
+            xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_HEARTBEAT, 0, 0));
+        }
+    }
+}
+
+void xt_mds_oe_conn_closed(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    if (k->oe) {
+        uint32_t b = k->oe - 1;
+        k->oe = 0;
+        m->oe->b[b].owner = NIL;
+        xt__oe_close(m, b, 0, "");
+    }
+    if (k->oe_pend) {
+        m->oe->pend[k->oe_pend - 1].conn = NIL; /* its answer, when it comes, goes nowhere */
+        k->oe_pend = 0;
+    }
+}
+
+/* ---- the WebSocket side -------------------------------------------------------- */
+
+static void ws_answer(mds_t *m, uint32_t c, const char *id, const char *op, const char *result)
+{
+    char t[OUT_MAX];
+    int n = snprintf(t, sizeof t, "{\"id\":%s,\"op\":\"%s\",\"result\":%s}", id, op, result);
+    if (n > 0 && (size_t)n < sizeof t)
+        xt_mds_reply(m, c, t, (size_t)n);
+}
+
+static void ws_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg)
+{
+    char t[OUT_MAX], q[512];
+    if (xt_md_json_string(q, sizeof q, msg) == 0)
+        strcpy(q, "\"?\"");
+    int n = snprintf(t, sizeof t, "{\"id\":%s,\"error\":{\"code\":%d,\"msg\":%s}}", id, code, q);
+    if (n > 0 && (size_t)n < sizeof t)
+        xt_mds_reply(m, c, t, (size_t)n);
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static int unhex(const char *s, uint8_t *out, size_t n)
+{
+    if (!s || strlen(s) != 2 * n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", s[2 * i]) ||
+            !strchr("0123456789abcdefABCDEF", s[2 * i + 1]))
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+static void on_challenge(mds_t *m, uint32_t c, const char *id)
+{
+    mconn_t *k = &m->conns[c];
+    if (!k->oe) {
+        uint32_t b = xt__oe_open(m, 0, c);
+        if (b == NIL)
+            return ws_error(m, c, id, 503, "no room for another order-entry session; try later");
+        k->oe = b + 1;
+    }
+    oe_bridge_t *x = &m->oe->b[k->oe - 1];
+    if (x->state == B_LIVE || x->state == B_LOGIN)
+        return ws_error(m, c, id, 409, "already logged in");
+    snprintf(x->wait_id, sizeof x->wait_id, "%s", id);
+    x->wait_op = OE_WAIT_CHALLENGE;
+    if (x->state == B_READY) /* the HELLO is here already */
+        xt__oe_ws_hello(m, k->oe - 1);
+}
+
+void xt__oe_ws_hello(mds_t *m, uint32_t b)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    if (x->wait_op != OE_WAIT_CHALLENGE)
+        return;
+    char r[160], nonce[33];
+    hex(x->nonce, 16, nonce);
+    snprintf(r, sizeof r, "{\"nonce\":\"%s\",\"server_time\":%lld}", nonce, (long long)x->server_time);
+    ws_answer(m, x->owner, x->wait_id, "auth.challenge", r);
+    x->wait_op = 0;
+}
+
+/* LOGIN from {"account","key_id","session","timestamp","signature",
+ * "resume_from","cancel_on_disconnect"}. */
+static int login_frame(json_t *a, uint8_t *f, char *why, size_t n)
+{
+    xt_msg_login_t l = {.version = XT_WIRE_VERSION, .heartbeat_ms = 60000};
+    json_t *acc = json_object_get(a, "account"), *ses = json_object_get(a, "session"),
+           *ts = json_object_get(a, "timestamp"), *rf = json_object_get(a, "resume_from");
+    const char *key = json_string_value(json_object_get(a, "key_id"));
+    if (!json_is_integer(acc) || json_integer_value(acc) <= 0 || json_integer_value(acc) > UINT32_MAX ||
+        !json_is_integer(ses) || json_integer_value(ses) <= 0 || json_integer_value(ses) >= XT_OE_REST_SESSION ||
+        !json_is_integer(ts) || !key || strlen(key) > 16 || (rf && !json_is_integer(rf)) ||
+        unhex(json_string_value(json_object_get(a, "signature")), l.signature, 32) != 0) {
+        snprintf(why, n, "login needs account, key_id, session (1..4294967294), timestamp (ns), signature (64 hex)");
+        return -1;
+    }
+    l.account = (uint32_t)json_integer_value(acc);
+    l.session = (uint32_t)json_integer_value(ses);
+    l.timestamp_ns = (int64_t)json_integer_value(ts);
+    l.resume_from = rf ? (uint64_t)json_integer_value(rf) : 0;
+    memcpy(l.key_id, key, strlen(key));
+    if (json_is_true(json_object_get(a, "cancel_on_disconnect")))
+        l.flags |= XT_LOGIN_CANCEL_ON_DISCONNECT;
+    return (int)xt_wire_put_login(f, &l);
+}
+
+static void on_login(mds_t *m, uint32_t c, const char *id, json_t *args)
+{
+    mconn_t *k = &m->conns[c];
+    oe_bridge_t *x = k->oe ? &m->oe->b[k->oe - 1] : NULL;
+    if (!x || x->state == B_HELLO)
+        return ws_error(m, c, id, 400, "ask for auth.challenge first, and sign its nonce");
+    if (x->state != B_READY)
+        return ws_error(m, c, id, 409, "already logged in");
+    uint8_t f[XT_WIRE_MAX];
+    char why[160];
+    int n = login_frame(args, f, why, sizeof why);
+    if (n < 0)
+        return ws_error(m, c, id, 400, why);
+    snprintf(x->wait_id, sizeof x->wait_id, "%s", id);
+    x->wait_op = OE_WAIT_LOGIN;
+    x->state = B_LOGIN;
+    xt__oe_send(m, k->oe - 1, f, (size_t)n);
+}
+
+static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int kind, json_t *args)
+{
+    mconn_t *k = &m->conns[c];
+    oe_bridge_t *x = k->oe ? &m->oe->b[k->oe - 1] : NULL;
+    if (!x || x->state != B_LIVE)
+        return ws_error(m, c, id, 401, "not logged in");
+    uint8_t f[XT_WIRE_MAX];
+    uint64_t key = 0;
+    char why[160];
+    xt_oe_insts_t in = xt__oe_insts(m);
+    int n = xt_oe_frame(&in, kind, args ? args : json_object(), ++x->next_request, 0, f, &key, why, sizeof why);
+    if (n < 0)
+        return ws_error(m, c, id, 400, why);
+    if (xt__oe_send(m, k->oe - 1, f, (size_t)n) != 0)
+        return ws_error(m, c, id, 503, "order entry is overloaded");
+    char r[96];
+    const char *name = kind == XT_OE_MASS_CANCEL || kind == XT_OE_STATUS ? "request_id" : "client_order_id";
+    snprintf(r, sizeof r, "{\"%s\":%llu}", name, (unsigned long long)key);
+    ws_answer(m, c, id, op, r);
+}
+
+int xt_mds_oe_command(mds_t *m, uint32_t c, const char *text, size_t len)
+{
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *op = root ? json_string_value(json_object_get(root, "op")) : NULL;
+    int kind = xt_oe_op(op);
+    int mine = kind || (op && (!strcmp(op, "auth.challenge") || !strcmp(op, "login") || !strcmp(op, "logout")));
+    if (!mine) {
+        json_decref(root);
+        return 0;
+    }
+    char id[80] = "null"; /* echoed as the market-data commands echo it: an integer or a short string */
+    json_t *j = json_object_get(root, "id");
+    char *t = json_is_integer(j) || (json_is_string(j) && json_string_length(j) <= 64)
+                  ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII)
+                  : NULL;
+    if (t && strlen(t) < sizeof id)
+        memcpy(id, t, strlen(t) + 1);
+    free(t);
+    json_t *args = json_object_get(root, "args");
+    if (kind)
+        on_order(m, c, id, op, kind, args);
+    else if (!strcmp(op, "auth.challenge"))
+        on_challenge(m, c, id);
+    else if (!strcmp(op, "login"))
+        on_login(m, c, id, args);
+    else if (m->conns[c].oe && m->oe->b[m->conns[c].oe - 1].state == B_LIVE) { /* logout */
+        oe_bridge_t *x = &m->oe->b[m->conns[c].oe - 1];
+        snprintf(x->wait_id, sizeof x->wait_id, "%s", id);
+        x->wait_op = OE_WAIT_LOGOUT;
+        x->state = B_LOGOUT;
+        uint8_t f[XT_WIRE_MAX];
+        xt__oe_send(m, m->conns[c].oe - 1, f, xt_wire_put_header(f, XT_MSG_LOGOUT, 0, 0));
+    } else
+        ws_error(m, c, id, 401, "not logged in");
+    json_decref(root);
+    return 1;
+}
+
+/* A server message for a WebSocket's session: answers to login / logout,
+ * else pushed on its `orders` channel. */
+static void ws_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    uint32_t c = x->owner;
+    char t[OUT_MAX], r[256];
+    if (h->type == XT_MSG_LOGIN_ACCEPTED) {
+        xt_msg_login_accepted_t a;
+        xt_wire_get_login_accepted(f, &a);
+        x->state = B_LIVE;
+        snprintf(r, sizeof r, "{\"session\":%u,\"next_seq\":%llu,\"resume_from\":%llu,\"last_client_order_id\":%llu}",
+                 a.session, (unsigned long long)a.next_seq, (unsigned long long)a.resume_from,
+                 (unsigned long long)a.last_clordid);
+        ws_answer(m, c, x->wait_id, "login", r);
+        return;
+    }
+    if (h->type == XT_MSG_LOGIN_REJECTED) {
+        xt_msg_login_rejected_t a;
+        xt_wire_get_login_rejected(f, &a);
+        const char *why = xt_wire_login_reason_name(a.reason);
+        ws_error(m, c, x->wait_id, 401, why ? why : "login rejected");
+        return; /* the gateway closes the bridge */
+    }
+    if (h->type == XT_MSG_LOGOUT_ACK) {
+        ws_answer(m, c, x->wait_id, "logout", "\"ok\"");
+        return;
+    }
+    if (h->type == XT_MSG_ERROR) {
+        xt_msg_error_t e;
+        xt_wire_get_error(f, &e);
+        const char *name = xt_wire_error_name(e.code);
+        snprintf(x->close_why, sizeof x->close_why, "%s: %.62s", name ? name : "ERROR", e.text);
+        return;
+    }
+    xt_oe_insts_t in = xt__oe_insts(m);
+    memcpy(t, "{\"ch\":\"orders\",", 15);
+    size_t n = xt_oe_json(&in, f, h, t + 15, sizeof t - 16);
+    if (n == 0)
+        return; /* INSTRUMENT, heartbeats */
+    t[15 + n] = '}';
+    if (xt_mds_reply(m, c, t, 16 + n) != 0) /* never a gap in the stream: the client resumes instead */
+        xt_mds_close_with(m, c, XT_WS_CLOSE_POLICY, "slow consumer: log in again with resume_from");
+}
+
+static void on_frame(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    if (h->type == XT_MSG_HELLO) {
+        xt_msg_hello_t hello;
+        xt_wire_get_hello(f, &hello);
+        memcpy(x->nonce, hello.nonce, 16);
+        x->server_time = hello.server_time_ns;
+        x->state = B_READY;
+        if (x->rest)
+            xt__oe_rest_hello(m, b);
+        else
+            xt__oe_ws_hello(m, b);
+        return;
+    }
+    if (x->rest)
+        xt__oe_rest_message(m, b, f, h);
+    else if (x->owner != NIL)
+        ws_message(m, b, f, h);
+}
+
+void xt_mds_oe_event(mds_t *m, uint32_t b, uint32_t events)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    (void)events;
+    for (int rounds = 0; rounds < 8 && x->fd >= 0; rounds++) {
+        uint8_t buf[XT_WIRE_MAX + 8192];
+        memcpy(buf, x->in, x->in_len);
+        ssize_t r = read(x->fd, buf + x->in_len, sizeof buf - x->in_len);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+            xt__oe_close(m, b, 503, x->close_why[0] ? x->close_why : "the order-entry session closed");
+            return;
+        }
+        if (r < 0)
+            return;
+        size_t len = x->in_len + (size_t)r, at = 0;
+        for (;;) {
+            xt_wire_hdr_t h;
+            int fl = xt_wire_frame(buf + at, len - at, XT_WIRE_MAX, &h);
+            if (fl < 0) {
+                xt__oe_close(m, b, 500, "bad frame from the gateway");
+                return;
+            }
+            if (fl == 0)
+                break;
+            on_frame(m, b, buf + at, &h);
+            at += (size_t)fl;
+            if (x->fd < 0)
+                return;
+        }
+        x->in_len = (uint16_t)(len - at);
+        memcpy(x->in, buf + at, x->in_len);
+        if ((size_t)r < sizeof buf - XT_WIRE_MAX)
+            return;
+    }
+}

@@ -1,0 +1,65 @@
+/* md_oe.h - order entry through the market-data port (docs/websocket.md,
+ * "Order entry", and docs/rest.md, "Orders"), in the md thread.
+ *
+ * Neither WebSocket nor REST order entry has a session logic of its own:
+ * each opens a *bridge*, a socketpair whose other end the gateway adopts
+ * as an ordinary order-entry connection (xt_gateway_adopt), and speaks the
+ * binary protocol (docs/protocol.md) on it. So the session rules are the
+ * gateway's by construction: the same login check, the same reasons, the
+ * same client-order-id idempotency, token bucket, open-order limit,
+ * resume and cancel-on-disconnect.
+ *
+ *   WebSocket  one bridge per logged-in connection. `auth.challenge`
+ *              opens it and returns the gateway's HELLO nonce; `login`
+ *              sends the client's signed LOGIN through (the gateway checks
+ *              the signature); every server message of the session is then
+ *              pushed as JSON on the connection's `orders` channel.
+ *   REST       one bridge per account, logged in to session
+ *              XT_OE_REST_SESSION as a trusted connection: the md thread
+ *              has checked the request's signature (rest_auth.c). Each
+ *              request waits for its answer (the HTTP connection reads
+ *              nothing more meanwhile).
+ */
+#ifndef XT_SERVER_MD_OE_H
+#define XT_SERVER_MD_OE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/ws.h"
+
+struct xt_md_server;
+
+#define XT_REST_DEFERRED 0             /* the REST answer will be queued later */
+#define XT_OE_REST_SESSION 4294967295u /* the session number REST orders are placed in */
+#define XT_OE_BRIDGES 1024             /* bridges at once: WebSocket order sessions and REST accounts */
+#define XT_OE_PENDING 4096             /* REST requests waiting for their answers */
+#define XT_OE_LISTS 4                  /* GET /api/v1/orders?open=true answers being gathered at once */
+
+/* Tables, at start. Returns 0 or -1. */
+int xt_mds_oe_init(struct xt_md_server *m);
+void xt_mds_oe_destroy(struct xt_md_server *m);
+
+/* An epoll event on bridge b (its data is XT_OE_EV | b). */
+#define XT_OE_EV ((uint64_t)2 << 32)
+void xt_mds_oe_event(struct xt_md_server *m, uint32_t b, uint32_t events);
+
+/* Heartbeats on the bridges; REST bridges idle for a minute are closed. */
+void xt_mds_oe_timers(struct xt_md_server *m);
+
+/* A WebSocket command whose op is an order-entry one (auth.challenge,
+ * login, logout, order.*): handled, 1; any other op, 0. */
+int xt_mds_oe_command(struct xt_md_server *m, uint32_t c, const char *text, size_t len);
+
+/* Connection c is closing: its bridge goes (the gateway sees the session's
+ * connection close), its waiting REST request is forgotten. */
+void xt_mds_oe_conn_closed(struct xt_md_server *m, uint32_t c);
+
+/* Serves an authenticated /api/v1/orders request for account (key_id: the
+ * key that signed it). Returns the answer's length in m->http_out as
+ * xt_mds_rest_answer does, or XT_REST_DEFERRED when the answer will be
+ * queued later (xt_mds_http_deferred). */
+int xt_mds_oe_rest(struct xt_md_server *m, uint32_t c, uint32_t account, const char *key_id, const xt_http_req_t *req,
+                   const char *body, size_t body_len, int keep);
+
+#endif

@@ -1,0 +1,78 @@
+/* md_oe_internal.h - the state of order entry through the market-data
+ * port (md_oe.h), shared by md_oe.c (bridges, WebSocket) and md_oe_rest.c
+ * (REST). The md thread's only. */
+#ifndef XT_SERVER_MD_OE_INTERNAL_H
+#define XT_SERVER_MD_OE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "md_internal.h"
+#include "md_oe.h"
+#include "oe_json.h"
+
+/* B_HELLO: waiting for the gateway's HELLO; B_READY: HELLO here, no LOGIN
+ * sent; B_LOGIN: LOGIN sent; B_LIVE: logged in; B_LOGOUT: LOGOUT sent. */
+enum { B_FREE, B_HELLO, B_READY, B_LOGIN, B_LIVE, B_LOGOUT };
+enum { OE_WAIT_CHALLENGE = 1, OE_WAIT_LOGIN, OE_WAIT_LOGOUT };
+/* What a REST request waits for. */
+enum { P_NEW = 1, P_CANCEL, P_AMEND, P_STATUS, P_LIST };
+
+typedef struct oe_bridge {
+    int fd; /* the md thread's end; -1: free */
+    uint8_t state, rest;
+    uint8_t wait_op; /* WebSocket: the command waiting for the gateway (OE_WAIT_*) */
+    uint16_t in_len;
+    uint32_t owner; /* WebSocket: the connection (NIL once it closed); REST: the account */
+    uint32_t next_free;
+    uint64_t next_request;           /* client order ids (REST) and request ids handed out */
+    int64_t last_out, last_used;     /* a frame sent; a REST request served */
+    int64_t server_time;             /* HELLO's */
+    uint8_t nonce[16];               /* HELLO's */
+    uint32_t pend_head, pend_tail;   /* REST: requests waiting, oldest first */
+    char key_id[17];                 /* REST: the key the bridge logged in with */
+    char wait_id[80];                /* WebSocket: the id of the waiting command */
+    char close_why[96];              /* the gateway's ERROR, told when the bridge closes */
+    uint8_t in[XT_WIRE_MAX];         /* a partial frame */
+} oe_bridge_t;
+
+typedef struct oe_pend {
+    uint32_t conn; /* the HTTP connection waiting; NIL: it closed */
+    uint32_t next; /* in the bridge's list, or the free list */
+    uint8_t kind;  /* P_* */
+    uint8_t keep;  /* keep-alive after the answer */
+    uint8_t sent;  /* its frame went to the gateway (else it waits for the login) */
+    uint8_t flen;
+    uint32_t list; /* P_LIST: its slot in lists */
+    uint64_t key;  /* the clordid or request_id its answer carries */
+    uint8_t frame[XT_WIRE_MAX];
+} oe_pend_t;
+
+/* A GET /api/v1/orders?open=true answer being gathered. */
+typedef struct oe_list {
+    uint32_t pend; /* NIL: free */
+    uint32_t n;
+    xt_msg_status_reply_t v[XT_OPEN_ORDERS_MAX];
+} oe_list_t;
+
+typedef struct xt_oe {
+    oe_bridge_t *b;
+    oe_pend_t *pend;
+    oe_list_t *lists;
+    uint32_t free_b, free_pend, n_open;
+    int64_t last_timers;
+} xt_oe_t;
+
+xt_oe_insts_t xt__oe_insts(mds_t *m);
+/* A new bridge handed to the gateway; NIL when there is no room. */
+uint32_t xt__oe_open(mds_t *m, int rest, uint32_t owner);
+/* Closes bridge b; REST requests waiting on it are answered status/why. */
+void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why);
+/* Sends one frame; on failure the bridge is closed and -1 returned. */
+int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n);
+void xt__oe_ws_hello(mds_t *m, uint32_t b);
+/* md_oe_rest.c */
+void xt__oe_rest_hello(mds_t *m, uint32_t b);
+void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h);
+void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why);
+
+#endif

@@ -1,0 +1,366 @@
+/* md_oe_rest.c - the REST orders endpoints (docs/rest.md, "Orders") over
+ * one bridge per account (md_oe.h): each request becomes one binary
+ * request, waits for the message that answers it, and that message becomes
+ * the HTTP answer. */
+#include <http_parser.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "md_oe_internal.h"
+#include "md_rest.h"
+#include "xt/error.h"
+
+#define ID_OFFSET XT_WIRE_HDR /* every request's clordid / request_id is its first field */
+
+static uint32_t find_bridge(mds_t *m, uint32_t account)
+{
+    for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
+        const oe_bridge_t *x = &m->oe->b[b];
+        if (x->fd >= 0 && x->rest && x->owner == account && x->state != B_LOGOUT)
+            return b;
+    }
+    return NIL;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Sends pending request p on bridge b (live): a client order id or request
+ * id of its own unless the client chose one. */
+static void send_pend(mds_t *m, uint32_t b, oe_pend_t *p)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    uint64_t key = get_u64(p->frame + ID_OFFSET);
+    if (key == 0) {
+        key = ++x->next_request;
+        put_u64(p->frame + ID_OFFSET, key);
+    } else if (key > x->next_request && p->kind != P_STATUS && p->kind != P_LIST) {
+        x->next_request = key;
+    }
+    p->key = key;
+    p->sent = 1;
+    xt__oe_send(m, b, p->frame, p->flen);
+}
+
+/* The HTTP answer to pending request pi, which leaves its bridge's list
+ * (prev: the one before it there, NIL if first). */
+static void answer(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, int status, const char *body, size_t n)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    oe_pend_t *p = &m->oe->pend[pi];
+    if (prev == NIL)
+        x->pend_head = p->next;
+    else
+        m->oe->pend[prev].next = p->next;
+    if (x->pend_tail == pi)
+        x->pend_tail = prev;
+    if (p->kind == P_LIST)
+        m->oe->lists[p->list].pend = NIL;
+    uint32_t c = p->conn;
+    p->next = m->oe->free_pend;
+    m->oe->free_pend = pi;
+    if (c == NIL)
+        return;
+    m->conns[c].oe_pend = 0;
+    int len = xt_http_response(m->http_out, m->http_cap + 1024, status, "application/json", body, n, p->keep);
+    xt_mds_http_deferred(m, c, m->http_out, len < 0 ? 0 : (size_t)len, p->keep);
+}
+
+static void answer_error(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, int status, const char *msg)
+{
+    char body[320], q[256];
+    if (xt_md_json_string(q, sizeof q, msg) == 0)
+        strcpy(q, "\"?\"");
+    int n = snprintf(body, sizeof body, "{\"code\":%d,\"msg\":%s}\n", status, q);
+    answer(m, b, pi, prev, status, body, (size_t)n);
+}
+
+void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    while (x->pend_head != NIL)
+        answer_error(m, b, x->pend_head, NIL, status ? status : 503, why[0] ? why : "the order-entry session closed");
+}
+
+void xt__oe_rest_hello(mds_t *m, uint32_t b)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    xt_msg_login_t l = {.version = XT_WIRE_VERSION,
+                        .account = x->owner,
+                        .session = XT_OE_REST_SESSION,
+                        .heartbeat_ms = 60000,
+                        .timestamp_ns = xt_now_ns()};
+    memcpy(l.key_id, x->key_id, strlen(x->key_id));
+    uint8_t f[XT_WIRE_MAX];
+    x->state = B_LOGIN;
+    xt__oe_send(m, b, f, xt_wire_put_login(f, &l));
+}
+
+static void on_login(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    if (h->type == XT_MSG_LOGIN_REJECTED) {
+        xt_msg_login_rejected_t r;
+        xt_wire_get_login_rejected(f, &r);
+        const char *name = xt_wire_login_reason_name(r.reason);
+        snprintf(x->close_why, sizeof x->close_why, "the order session's login was rejected: %s",
+                 name ? name : "?");
+        return; /* the gateway closes the bridge: the requests are answered then */
+    }
+    xt_msg_login_accepted_t a;
+    xt_wire_get_login_accepted(f, &a);
+    x->state = B_LIVE;
+    if (a.last_clordid > x->next_request)
+        x->next_request = a.last_clordid;
+    for (uint32_t pi = x->pend_head; pi != NIL && x->fd >= 0; pi = m->oe->pend[pi].next)
+        if (!m->oe->pend[pi].sent)
+            send_pend(m, b, &m->oe->pend[pi]);
+}
+
+/* Does message type `type` answer a request of kind k? */
+static int answers(int type, int k, const uint8_t *f)
+{
+    switch (type) {
+    case XT_MSG_ACCEPTED: return k == P_NEW;
+    case XT_MSG_AMENDED: return k == P_AMEND;
+    case XT_MSG_CANCELED: return k == P_CANCEL;
+    case XT_MSG_STATUS_REPLY: return k == P_STATUS || k == P_LIST;
+    case XT_MSG_REJECTED: {
+        xt_msg_rejected_t r;
+        xt_wire_get_rejected(f, &r);
+        return (k == P_NEW && r.request == XT_MSG_NEW_ORDER) || (k == P_CANCEL && r.request == XT_MSG_CANCEL) ||
+               (k == P_AMEND && r.request == XT_MSG_AMEND);
+    }
+    default: return 0;
+    }
+}
+
+/* The list of open orders, one STATUS_REPLY more; at the end marker the answer. */
+static void list_reply(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const uint8_t *f)
+{
+    oe_list_t *l = &m->oe->lists[m->oe->pend[pi].list];
+    xt_msg_status_reply_t r;
+    xt_wire_get_status_reply(f, &r);
+    if (r.order_id != 0) {
+        if (l->n < XT_OPEN_ORDERS_MAX)
+            l->v[l->n++] = r;
+        return;
+    }
+    xt_oe_insts_t in = xt__oe_insts(m);
+    char *o = m->http_body;
+    size_t cap = m->http_cap, len = (size_t)snprintf(o, cap, "{\"data\":[");
+    for (uint32_t k = 0; k < l->n && len < cap; k++) {
+        uint8_t fr[XT_WIRE_MAX];
+        xt_wire_hdr_t h = {.type = XT_MSG_STATUS_REPLY};
+        xt_wire_put_status_reply(fr, 0, &l->v[k]);
+        if (k)
+            o[len++] = ',';
+        o[len++] = '{';
+        size_t n = len + 2 < cap ? xt_oe_json(&in, fr, &h, o + len, cap - len - 2) : 0;
+        if (n == 0) {
+            len = cap; /* does not fit */
+            break;
+        }
+        len += n;
+        o[len++] = '}';
+    }
+    if (len < cap)
+        len += (size_t)snprintf(o + len, cap - len, "],\"left_out\":%lld}\n", (long long)r.filled);
+    if (len >= cap)
+        return answer_error(m, b, pi, prev, 500, "the list does not fit the answer buffer");
+    answer(m, b, pi, prev, 200, o, len);
+}
+
+static int is_open(const uint8_t *f)
+{
+    xt_msg_status_reply_t r;
+    xt_wire_get_status_reply(f, &r);
+    return r.status == XT_OS_OPEN;
+}
+
+/* The answer for a request: the message's JSON, with the status. */
+static void reply(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    int status = 200;
+    char body[1200];
+    size_t n = 0;
+    if (h->type == XT_MSG_REJECTED) {
+        xt_msg_rejected_t r;
+        xt_wire_get_rejected(f, &r);
+        status = xt_oe_http_status(r.reason);
+        const char *name = xt_wire_reason_name(r.reason);
+        n = (size_t)snprintf(body, sizeof body, "{\"code\":%d,\"msg\":\"%s\",", status, name ? name : "REJECTED");
+    } else if (h->type == XT_MSG_STATUS_REPLY && !is_open(f)) {
+        return answer_error(m, b, pi, prev, 404, "no open order of this account has that id");
+    } else {
+        body[n++] = '{';
+    }
+    xt_oe_insts_t in = xt__oe_insts(m);
+    size_t k = xt_oe_json(&in, f, h, body + n, sizeof body - n - 2);
+    if (k == 0)
+        return answer_error(m, b, pi, prev, 500, "the answer does not fit");
+    n += k;
+    body[n++] = '}';
+    body[n++] = '\n';
+    answer(m, b, pi, prev, status, body, n);
+}
+
+void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    if (h->type == XT_MSG_LOGIN_ACCEPTED || h->type == XT_MSG_LOGIN_REJECTED)
+        return on_login(m, b, f, h);
+    if (h->type == XT_MSG_ERROR) {
+        xt_msg_error_t e;
+        xt_wire_get_error(f, &e);
+        const char *name = xt_wire_error_name(e.code);
+        snprintf(x->close_why, sizeof x->close_why, "%s: %.62s", name ? name : "ERROR", e.text);
+        return;
+    }
+    uint64_t key = xt_oe_answer_key(f, h);
+    if (key == 0)
+        return; /* fills, unsolicited cancels: GET /api/v1/fills and /orders tell them */
+    uint32_t prev = NIL;
+    for (uint32_t pi = x->pend_head; pi != NIL; prev = pi, pi = m->oe->pend[pi].next) {
+        oe_pend_t *p = &m->oe->pend[pi];
+        if (!p->sent || p->key != key || !answers(h->type, p->kind, f))
+            continue;
+        if (p->kind == P_LIST)
+            return list_reply(m, b, pi, prev, f);
+        return reply(m, b, pi, prev, f, h);
+    }
+}
+
+/* ---- requests -------------------------------------------------------------------- */
+
+/* "/api/v1/orders" -> 0, "/api/v1/orders/123" -> 123, anything else -> -1. */
+static int64_t path_id(const char *path)
+{
+    static const char base[] = "/api/v1/orders";
+    if (strncmp(path, base, sizeof base - 1) != 0)
+        return -1;
+    const char *p = path + sizeof base - 1;
+    if (*p == '\0')
+        return 0;
+    if (*p++ != '/' || *p == '\0' || strlen(p) > 18 || strspn(p, "0123456789") != strlen(p))
+        return -1;
+    int64_t v = strtoll(p, NULL, 10);
+    return v > 0 ? v : -1;
+}
+
+/* The request's frame into p (its id 0: assigned when sent), or an error
+ * answer's length in m->http_out. */
+static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t body_len, int keep, oe_pend_t *p)
+{
+    int64_t id = path_id(req->path);
+    int kind = 0, pk = 0;
+    if (id < 0)
+        return xt_rest_error(m->http_out, m->http_cap + 1024, 404, "no such endpoint", keep);
+    if (req->method == HTTP_POST && id == 0)
+        kind = XT_OE_NEW, pk = P_NEW;
+    else if (req->method == HTTP_PUT && id > 0)
+        kind = XT_OE_AMEND, pk = P_AMEND;
+    else if (req->method == HTTP_DELETE && id > 0)
+        kind = XT_OE_CANCEL, pk = P_CANCEL;
+    else if (req->method == HTTP_GET && id > 0)
+        kind = XT_OE_STATUS, pk = P_STATUS;
+    else if (req->method == HTTP_GET) {
+        char v[8];
+        if (xt_query_get(req->query, "open", v, sizeof v) != 0 || strcmp(v, "true") != 0)
+            return xt_rest_error(m->http_out, m->http_cap + 1024, 400,
+                                 "only open orders are listed (open=true); fills: /api/v1/fills", keep);
+        xt_msg_order_status_t s = {.order_id = XT_STATUS_LIST_OPEN};
+        p->flen = (uint8_t)xt_wire_put_order_status(p->frame, &s);
+        p->kind = P_LIST;
+        return 0;
+    } else
+        return xt_rest_error(m->http_out, m->http_cap + 1024, 405, "method not allowed here", keep);
+    json_t *args = body_len ? json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL) : json_object();
+    if (!json_is_object(args)) {
+        json_decref(args);
+        return xt_rest_error(m->http_out, m->http_cap + 1024, 400, "the body must be a JSON object", keep);
+    }
+    char why[160];
+    uint64_t key;
+    xt_oe_insts_t in = xt__oe_insts(m);
+    int n = xt_oe_frame(&in, kind, args, UINT64_MAX, id, p->frame, &key, why, sizeof why);
+    json_decref(args);
+    if (n < 0)
+        return xt_rest_error(m->http_out, m->http_cap + 1024, strstr(why, "unknown symbol") ? 404 : 400, why, keep);
+    if (key == UINT64_MAX) /* none given: one of ours when it is sent */
+        put_u64(p->frame + ID_OFFSET, 0);
+    p->flen = (uint8_t)n;
+    p->kind = (uint8_t)pk;
+    return 0;
+}
+
+/* A key the client chose that a request still waiting already has. */
+static int key_taken(const mds_t *m, const oe_bridge_t *x, const oe_pend_t *p)
+{
+    uint64_t key = get_u64(p->frame + ID_OFFSET);
+    for (uint32_t pi = x->pend_head; key && pi != NIL; pi = m->oe->pend[pi].next)
+        if (get_u64(m->oe->pend[pi].frame + ID_OFFSET) == key)
+            return 1;
+    return 0;
+}
+
+int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, const xt_http_req_t *req,
+                   const char *body, size_t body_len, int keep)
+{
+    xt_oe_t *o = m->oe;
+    if (o->free_pend == NIL)
+        return xt_rest_error(m->http_out, m->http_cap + 1024, 503, "too many order requests waiting; try again", 0);
+    uint32_t pi = o->free_pend;
+    oe_pend_t *p = &o->pend[pi];
+    memset(p, 0, sizeof *p);
+    int n = build(m, req, body, body_len, keep, p);
+    if (n != 0)
+        return n;
+    uint32_t b = find_bridge(m, account);
+    if (b == NIL && (b = xt__oe_open(m, 1, account)) != NIL)
+        snprintf(o->b[b].key_id, sizeof o->b[b].key_id, "%s", key_id);
+    if (b == NIL)
+        return xt_rest_error(m->http_out, m->http_cap + 1024, 503, "no room for another order session; try later", 0);
+    oe_bridge_t *x = &o->b[b];
+    if (key_taken(m, x, p))
+        return xt_rest_error(m->http_out, m->http_cap + 1024, 409, "a request with this id is still in progress",
+                             keep);
+    if (p->kind == P_LIST) {
+        uint32_t l = 0;
+        while (l < XT_OE_LISTS && o->lists[l].pend != NIL)
+            l++;
+        if (l == XT_OE_LISTS)
+            return xt_rest_error(m->http_out, m->http_cap + 1024, 503, "too many order lists being made; try again",
+                                 keep);
+        o->lists[l].pend = pi;
+        o->lists[l].n = 0;
+        p->list = l;
+    }
+    o->free_pend = p->next;
+    p->next = NIL;
+    p->conn = c;
+    p->keep = (uint8_t)keep;
+    if (x->pend_tail == NIL)
+        x->pend_head = pi;
+    else
+        o->pend[x->pend_tail].next = pi;
+    x->pend_tail = pi;
+    x->last_used = m->now;
+    m->conns[c].oe_pend = pi + 1;
+    if (x->state == B_LIVE)
+        send_pend(m, b, p);
+    return XT_REST_DEFERRED;
+}

@@ -1,0 +1,443 @@
+/* oe_json.c - order entry in JSON: requests to frames, messages to JSON
+ * (see oe_json.h). */
+#include "oe_json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "xt/decimal.h"
+#include "xt/types.h"
+
+static const struct {
+    const char *name;
+    int kind;
+} op_names[] = {{"order.new", XT_OE_NEW},
+                {"order.cancel", XT_OE_CANCEL},
+                {"order.amend", XT_OE_AMEND},
+                {"order.mass_cancel", XT_OE_MASS_CANCEL},
+                {"order.status", XT_OE_STATUS}};
+
+int xt_oe_op(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof op_names / sizeof op_names[0]; i++)
+        if (strcmp(name, op_names[i].name) == 0)
+            return op_names[i].kind;
+    return 0;
+}
+
+/* why = what + rest ("qty" " must be ..."). */
+static int fail(char *why, size_t n, const char *what, const char *rest)
+{
+    snprintf(why, n, "%s%s", what, rest);
+    return -1;
+}
+
+/* An unsigned id: a JSON integer >= 0 or a string of decimal digits (for
+ * clients whose numbers are doubles). Absent: *v untouched, 0. */
+static int get_u64(json_t *args, const char *name, uint64_t *v, char *why, size_t n)
+{
+    json_t *j = json_object_get(args, name);
+    if (!j)
+        return 0;
+    if (json_is_integer(j) && json_integer_value(j) >= 0) {
+        *v = (uint64_t)json_integer_value(j);
+        return 0;
+    }
+    const char *s = json_string_value(j);
+    size_t len = s ? json_string_length(j) : 0;
+    if (!s || len == 0 || len > 19 || strspn(s, "0123456789") != len)
+        return fail(why, n, name, " must be a non-negative integer (or a string of digits)");
+    *v = strtoull(s, NULL, 10);
+    return 0;
+}
+
+/* One of names[0..count) (case-insensitive), its index plus `base`; absent:
+ * *v untouched. */
+static int get_enum(json_t *args, const char *name, const char *const *names, int count, int base, uint8_t *v,
+                    char *why, size_t n)
+{
+    json_t *j = json_object_get(args, name);
+    if (!j)
+        return 0;
+    const char *s = json_string_value(j);
+    for (int k = 0; s && k < count; k++)
+        if (strcasecmp(s, names[k]) == 0) {
+            *v = (uint8_t)(base + k);
+            return 0;
+        }
+    return fail(why, n, name, " has an unknown value");
+}
+
+/* A price or quantity: a decimal string (or a JSON integer) that is a whole
+ * number of `unit`, as units. Absent: *v untouched. */
+static int get_units(json_t *args, const char *name, xt_decimal_t unit, int64_t *v, char *why, size_t n)
+{
+    json_t *j = json_object_get(args, name);
+    if (!j)
+        return 0;
+    char buf[64];
+    const char *s = json_string_value(j);
+    size_t len = s ? json_string_length(j) : 0;
+    if (json_is_integer(j)) {
+        len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(j));
+        s = buf;
+    }
+    xt_decimal_t d;
+    int64_t u;
+    if (!s || xt_decimal_parse(s, len, &d) != 0)
+        return fail(why, n, name, " must be a decimal string");
+    if (xt_decimal_to_units(d, unit, &u) != 0 || u <= 0)
+        return fail(why, n, name, " must be a positive whole number of the instrument's tick (price) or lot (qty)");
+    *v = u;
+    return 0;
+}
+
+static const xt_md_sym_t *get_symbol(const xt_oe_insts_t *in, json_t *args, uint32_t *id, char *why, size_t n)
+{
+    const char *s = json_string_value(json_object_get(args, "symbol"));
+    const xt_md_sym_t *sym = s ? in->by_symbol(in->ctx, s, id) : NULL;
+    if (!sym)
+        fail(why, n, s ? "unknown symbol" : "symbol is required", "");
+    return sym;
+}
+
+static int new_order(const xt_oe_insts_t *in, json_t *args, uint64_t clordid, uint8_t *f, uint64_t *key, char *why,
+                     size_t n)
+{
+    static const char *const sides[] = {"buy", "sell"}, *const types[] = {"limit", "market"},
+                             *const tifs[] = {"gtc", "ioc", "fok", "post"}, *const stps[] = {"none", "cn", "co", "cb"};
+    xt_msg_new_order_t m = {.clordid = clordid, .side = 255, .type = XT_LIMIT};
+    const xt_md_sym_t *sym = get_symbol(in, args, &m.instrument, why, n);
+    if (!sym || get_u64(args, "client_order_id", &m.clordid, why, n) ||
+        get_enum(args, "side", sides, 2, XT_BUY, &m.side, why, n) ||
+        get_enum(args, "type", types, 2, XT_LIMIT, &m.type, why, n) ||
+        get_enum(args, "tif", tifs, 4, XT_GTC, &m.tif, why, n) ||
+        get_enum(args, "stp", stps, 4, XT_STP_NONE, &m.stp, why, n) || get_units(args, "qty", sym->lot, &m.qty, why, n))
+        return -1;
+    if (m.side == 255)
+        return fail(why, n, "side is required", "");
+    if (m.qty == 0)
+        return fail(why, n, "qty is required", "");
+    if (m.clordid == 0)
+        return fail(why, n, "client_order_id is required (a positive integer)", "");
+    if (m.type == XT_LIMIT && get_units(args, "price", sym->tick, &m.price, why, n))
+        return -1;
+    if (m.type == XT_LIMIT && m.price == 0)
+        return fail(why, n, "a limit order needs a price", "");
+    if (m.type == XT_MARKET && json_object_get(args, "price"))
+        return fail(why, n, "a market order has no price", "");
+    *key = m.clordid;
+    return (int)xt_wire_put_new_order(f, &m);
+}
+
+/* The order a cancel, amend or status names: order_id (path or args) or
+ * orig_client_order_id, exactly one. */
+static int target(json_t *args, int64_t path_id, uint64_t *orig, int64_t *id, char *why, size_t n)
+{
+    uint64_t oid = 0;
+    if (get_u64(args, "orig_client_order_id", orig, why, n) || get_u64(args, "order_id", &oid, why, n))
+        return -1;
+    if (oid > INT64_MAX)
+        return fail(why, n, "order_id is out of range", "");
+    *id = path_id ? path_id : (int64_t)oid;
+    if ((*orig == 0) == (*id == 0))
+        return fail(why, n, "name the order by exactly one of order_id and orig_client_order_id", "");
+    return 0;
+}
+
+int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordid, int64_t order_id, uint8_t *f,
+                uint64_t *key, char *why, size_t n)
+{
+    why[0] = '\0';
+    if (!json_is_object(args))
+        return fail(why, n, "args must be an object", "");
+    uint64_t orig = 0;
+    int64_t id = 0;
+    switch (kind) {
+    case XT_OE_NEW: return new_order(in, args, clordid, f, key, why, n);
+    case XT_OE_CANCEL: {
+        xt_msg_cancel_t m = {.clordid = clordid};
+        if (get_u64(args, "client_order_id", &m.clordid, why, n) || target(args, order_id, &orig, &id, why, n))
+            return -1;
+        if (m.clordid == 0)
+            return fail(why, n, "client_order_id (of this cancel request) is required", "");
+        m.orig_clordid = orig;
+        m.order_id = id;
+        *key = m.clordid;
+        return (int)xt_wire_put_cancel(f, &m);
+    }
+    case XT_OE_AMEND: {
+        xt_msg_amend_t m = {.clordid = clordid};
+        uint32_t inst = 0;
+        const xt_md_sym_t *sym = get_symbol(in, args, &inst, why, n);
+        if (!sym || get_u64(args, "client_order_id", &m.clordid, why, n) ||
+            target(args, order_id, &orig, &id, why, n) || get_units(args, "price", sym->tick, &m.price, why, n) ||
+            get_units(args, "qty", sym->lot, &m.qty, why, n))
+            return -1;
+        if (m.clordid == 0 || m.qty == 0)
+            return fail(why, n, "client_order_id (of this amend request) and qty are required", "");
+        m.orig_clordid = orig;
+        m.order_id = id;
+        *key = m.clordid;
+        return (int)xt_wire_put_amend(f, &m);
+    }
+    case XT_OE_MASS_CANCEL: {
+        xt_msg_mass_cancel_t m = {clordid, UINT32_MAX};
+        if (json_object_get(args, "symbol") && !get_symbol(in, args, &m.instrument, why, n))
+            return -1;
+        *key = clordid;
+        return (int)xt_wire_put_mass_cancel(f, &m);
+    }
+    case XT_OE_STATUS: {
+        xt_msg_order_status_t m = {.request_id = clordid};
+        if (target(args, order_id, &m.orig_clordid, &m.order_id, why, n))
+            return -1;
+        *key = clordid;
+        return (int)xt_wire_put_order_status(f, &m);
+    }
+    default: return fail(why, n, "unknown op", "");
+    }
+}
+
+/* ---- server messages ------------------------------------------------------------ */
+
+typedef struct out {
+    char *p;
+    size_t cap, len;
+    int over;
+} out_t;
+
+static void put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(out_t *o, const char *fmt, ...)
+{
+    if (o->over)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= o->cap - o->len)
+        o->over = 1;
+    else
+        o->len += (size_t)k;
+}
+
+static void lower(const char *s, char *b, size_t n)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++)
+        b[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+    b[i] = '\0';
+}
+
+/* "symbol":"..","side":"buy" and, with sym, decimals in its units. */
+static const xt_md_sym_t *put_inst(const xt_oe_insts_t *in, out_t *o, uint32_t id)
+{
+    const xt_md_sym_t *sym = in->by_id(in->ctx, id);
+    if (sym)
+        put(o, ",\"symbol\":\"%s\"", sym->symbol);
+    else
+        put(o, ",\"symbol\":null");
+    return sym;
+}
+
+static void put_side(out_t *o, const char *name, int side)
+{
+    char b[16];
+    lower(xt_side_name(side), b, sizeof b);
+    put(o, ",\"%s\":\"%s\"", name, b);
+}
+
+static void put_units(out_t *o, const char *name, int64_t v, const xt_md_sym_t *sym, int lot)
+{
+    char b[XT_DECIMAL_BUFSZ];
+    if (!sym || v == XT_PRICE_NONE)
+        put(o, ",\"%s\":null", name);
+    else {
+        xt_units_format(v, lot ? sym->lot : sym->tick, b);
+        put(o, ",\"%s\":\"%s\"", name, b);
+    }
+}
+
+static void put_order_kind(out_t *o, int type, int tif, int stp)
+{
+    char a[16], b[16], c[16];
+    lower(xt_ord_type_name(type), a, sizeof a);
+    lower(xt_tif_name(tif), b, sizeof b);
+    lower(xt_stp_name(stp), c, sizeof c);
+    put(o, ",\"type\":\"%s\",\"tif\":\"%s\"", a, b);
+    if (stp >= 0)
+        put(o, ",\"stp\":\"%s\"", c);
+}
+
+static void put_reason(out_t *o, int reason)
+{
+    const char *r = xt_wire_reason_name(reason);
+    put(o, ",\"reason\":\"%s\"", r ? r : "UNKNOWN");
+}
+
+static void msg_accepted(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
+{
+    xt_msg_accepted_t m;
+    xt_wire_get_accepted(f, &m);
+    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid, (long long)m.order_id);
+    const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
+    put_side(o, "side", m.side);
+    put_order_kind(o, m.type, m.tif, m.stp);
+    put_units(o, "price", m.price, sym, 0);
+    put_units(o, "qty", m.qty, sym, 1);
+    put(o, ",\"ts\":%lld", (long long)m.ts);
+}
+
+static void msg_rejected(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
+{
+    xt_msg_rejected_t m;
+    xt_wire_get_rejected(f, &m);
+    const char *req = m.request == XT_MSG_NEW_ORDER ? "new" : m.request == XT_MSG_CANCEL ? "cancel" : "amend";
+    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"request\":\"%s\"", (unsigned long long)m.clordid,
+        (long long)m.order_id, req);
+    put_reason(o, m.reason);
+    if (m.request == XT_MSG_NEW_ORDER)
+        put_inst(in, o, m.instrument);
+    put(o, ",\"ts\":%lld", (long long)m.ts);
+}
+
+static void msg_fill(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
+{
+    xt_msg_fill_t m;
+    xt_wire_get_fill(f, &m);
+    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"trade_id\":%llu", (unsigned long long)m.clordid,
+        (long long)m.order_id, (unsigned long long)m.trade_id);
+    const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
+    put_side(o, "side", m.side);
+    put(o, ",\"liquidity\":\"%s\"", m.liquidity == XT_LIQ_MAKER ? "maker" : "taker");
+    put_units(o, "price", m.price, sym, 0);
+    put_units(o, "qty", m.qty, sym, 1);
+    put_units(o, "remaining", m.remaining, sym, 1);
+    put(o, ",\"ts\":%lld", (long long)m.ts);
+}
+
+static void msg_canceled(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
+{
+    xt_msg_canceled_t m;
+    xt_wire_get_canceled(f, &m);
+    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid, (long long)m.order_id);
+    const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
+    put_side(o, "side", m.side);
+    put_reason(o, m.reason);
+    put_units(o, "qty", m.qty, sym, 1);
+    put(o, ",\"request_client_order_id\":%llu,\"ts\":%lld", (unsigned long long)m.request_clordid, (long long)m.ts);
+}
+
+static void msg_amended(out_t *o, const uint8_t *f)
+{
+    xt_msg_amended_t m;
+    xt_wire_get_amended(f, &m);
+    /* The message does not name the instrument: price and qty in ticks and lots. */
+    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"orig_client_order_id\":%llu", (unsigned long long)m.clordid,
+        (long long)m.order_id, (unsigned long long)m.orig_clordid);
+    put(o, ",\"price_ticks\":%lld,\"qty_lots\":%lld,\"priority_kept\":%s,\"ts\":%lld", (long long)m.price,
+        (long long)m.qty, m.priority_kept ? "true" : "false", (long long)m.ts);
+}
+
+static void msg_status(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
+{
+    xt_msg_status_reply_t m;
+    xt_wire_get_status_reply(f, &m);
+    put(o, ",\"request_id\":%llu,\"status\":\"%s\"", (unsigned long long)m.request_id,
+        m.status == XT_OS_OPEN ? "open" : "unknown");
+    if (m.status != XT_OS_OPEN)
+        return;
+    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid, (long long)m.order_id);
+    const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
+    put_side(o, "side", m.side);
+    put_order_kind(o, m.type, m.tif, -1);
+    put_units(o, "price", m.price, sym, 0);
+    put_units(o, "remaining", m.remaining, sym, 1);
+    put_units(o, "filled", m.filled, sym, 1);
+}
+
+size_t xt_oe_json(const xt_oe_insts_t *in, const uint8_t *f, const xt_wire_hdr_t *h, char *out, size_t cap)
+{
+    out_t o = {out, cap, 0, 0};
+    const char *name = NULL;
+    switch (h->type) {
+    case XT_MSG_ACCEPTED: name = "accepted"; break;
+    case XT_MSG_REJECTED: name = "rejected"; break;
+    case XT_MSG_FILL: name = "fill"; break;
+    case XT_MSG_CANCELED: name = "canceled"; break;
+    case XT_MSG_AMENDED: name = "amended"; break;
+    case XT_MSG_STATUS_REPLY: name = "status"; break;
+    case XT_MSG_MASS_CANCEL_ACK: name = "mass_cancel_ack"; break;
+    default: return 0;
+    }
+    put(&o, "\"event\":\"%s\",\"seq\":%llu,\"sequenced\":%s", name, (unsigned long long)h->seq,
+        (h->flags & XT_WF_SEQUENCED) ? "true" : "false");
+    switch (h->type) {
+    case XT_MSG_ACCEPTED: msg_accepted(in, &o, f); break;
+    case XT_MSG_REJECTED: msg_rejected(in, &o, f); break;
+    case XT_MSG_FILL: msg_fill(in, &o, f); break;
+    case XT_MSG_CANCELED: msg_canceled(in, &o, f); break;
+    case XT_MSG_AMENDED: msg_amended(&o, f); break;
+    case XT_MSG_STATUS_REPLY: msg_status(in, &o, f); break;
+    default: {
+        xt_msg_mass_cancel_ack_t m;
+        xt_wire_get_mass_cancel_ack(f, &m);
+        put(&o, ",\"request_id\":%llu,\"canceled\":%u", (unsigned long long)m.request_id, m.canceled);
+    }
+    }
+    return o.over ? 0 : o.len;
+}
+
+uint64_t xt_oe_answer_key(const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    switch (h->type) {
+    case XT_MSG_ACCEPTED: {
+        xt_msg_accepted_t m;
+        xt_wire_get_accepted(f, &m);
+        return m.clordid;
+    }
+    case XT_MSG_REJECTED: {
+        xt_msg_rejected_t m;
+        xt_wire_get_rejected(f, &m);
+        return m.clordid;
+    }
+    case XT_MSG_AMENDED: {
+        xt_msg_amended_t m;
+        xt_wire_get_amended(f, &m);
+        return m.clordid;
+    }
+    case XT_MSG_CANCELED: {
+        xt_msg_canceled_t m;
+        xt_wire_get_canceled(f, &m);
+        return m.request_clordid;
+    }
+    case XT_MSG_STATUS_REPLY: {
+        xt_msg_status_reply_t m;
+        xt_wire_get_status_reply(f, &m);
+        return m.request_id;
+    }
+    case XT_MSG_MASS_CANCEL_ACK: {
+        xt_msg_mass_cancel_ack_t m;
+        xt_wire_get_mass_cancel_ack(f, &m);
+        return m.request_id;
+    }
+    default: return 0;
+    }
+}
+
+int xt_oe_http_status(int reason)
+{
+    switch (reason) {
+    case XT_R_RATE_LIMIT: return 429;
+    case XT_R_OVERLOADED:
+    case XT_R_SHUTTING_DOWN:
+    case XT_R_JOURNAL_FAILED: return 503;
+    case XT_R_DUPLICATE_CLORDID: return 409;
+    case XT_R_UNKNOWN_ORDER: return 404;
+    default: return 400;
+    }
+}

@@ -1,0 +1,59 @@
+/* oe_json.h - order entry in JSON (WebSocket order entry and the REST
+ * orders endpoints, docs/websocket.md and docs/rest.md): a JSON request
+ * object becomes a binary order-entry frame (docs/protocol.md), and a
+ * binary server message becomes JSON. Pure: no I/O, no allocation but
+ * jansson's while a request is read; fuzzed by fuzz_oejson.
+ *
+ * Prices and quantities are decimal strings in the instrument's tick and
+ * lot ("1000.00", "0.0010"); a value that is not a whole number of ticks
+ * or lots is refused here, before it reaches the gateway.
+ */
+#ifndef XT_SERVER_OE_JSON_H
+#define XT_SERVER_OE_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "md_encode.h"
+#include "xt/wire.h"
+
+/* The instruments, as the market-data thread knows them: by symbol (id
+ * out) and by id; NULL when unknown. */
+typedef struct xt_oe_insts {
+    const xt_md_sym_t *(*by_symbol)(void *ctx, const char *symbol, uint32_t *id);
+    const xt_md_sym_t *(*by_id)(void *ctx, uint32_t id);
+    void *ctx;
+} xt_oe_insts_t;
+
+enum { XT_OE_NEW = 1, XT_OE_CANCEL, XT_OE_AMEND, XT_OE_MASS_CANCEL, XT_OE_STATUS };
+
+/* The op kind of "order.new", "order.cancel", "order.amend",
+ * "order.mass_cancel", "order.status"; 0 for anything else. */
+int xt_oe_op(const char *name);
+
+/* Builds the frame of order op `kind` from its JSON object `args` (fields
+ * in docs/websocket.md#order-entry). clordid: the client order id to use
+ * when args has no client_order_id (0: it is required), and the
+ * request_id of MASS_CANCEL / ORDER_STATUS. order_id: for CANCEL, AMEND
+ * and STATUS, an order named outside args (the REST path), else 0.
+ * Returns the frame's length with *key set to the id its answer will
+ * carry (clordid or request_id), or -1 with a message in why. */
+int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordid, int64_t order_id, uint8_t *f,
+                uint64_t *key, char *why, size_t whylen);
+
+/* A server message (a whole frame, header checked) as the members of a
+ * JSON object, without the braces: "event":"accepted","seq":..,... Returns
+ * the length written, 0 when it does not fit cap or the type has no JSON
+ * form (HELLO, INSTRUMENT, heartbeats). */
+size_t xt_oe_json(const xt_oe_insts_t *in, const uint8_t *f, const xt_wire_hdr_t *h, char *out, size_t cap);
+
+/* The key a server message answers: the request's clordid or request_id
+ * (REJECTED, ACCEPTED, AMENDED: clordid; CANCELED: request_clordid;
+ * STATUS_REPLY, MASS_CANCEL_ACK: request_id); 0 for the others. */
+uint64_t xt_oe_answer_key(const uint8_t *f, const xt_wire_hdr_t *h);
+
+/* The HTTP status that best says a REJECTED reason (docs/rest.md). */
+int xt_oe_http_status(int reason);
+
+#endif

@@ -1,0 +1,239 @@
+#!/usr/bin/python3
+"""Integration tests of WebSocket order entry on the market-data port
+(docs/websocket.md, "Order entry"), with the Python `websockets` client:
+auth.challenge and a login signed as a binary LOGIN is (docs/protocol.md),
+order.new / cancel / amend / mass_cancel / status, the private `orders`
+channel (accepted, fills with maker/taker, canceled, amended), the gateway's
+session rules (DUPLICATE_CLORDID, RATE_LIMIT, bad signature, resume after a
+reconnect, cancel on disconnect), and bad requests answered without a
+disconnect.
+
+Each test starts its own server; waits are for messages, with timeouts.
+
+usage: test_ws_orders.py path/to/xtrading [name-substring ...]
+"""
+import asyncio
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_md_ws as W  # noqa: E402
+import test_server as TS  # noqa: E402
+import xtclient as X  # noqa: E402
+import websockets  # noqa: E402  (python3-websockets)
+
+TESTS = []
+check = TS.check
+SYM = "BTC-USDT"
+SECRET = {a: f"demo-secret-{a}" for a in (1001, 1002, 1003, 1004)}
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+class Client:
+    """One WebSocket connection: requests by id, and the `orders` events."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.next_id = 0
+        self.answers = {}
+        self.events = []
+
+    async def recv_one(self, timeout=5.0):
+        m = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        if m.get("ch") == "orders":
+            self.events.append(m)
+        elif "id" in m:
+            self.answers[m["id"]] = m
+        return m
+
+    async def call(self, op, args=None, timeout=5.0):
+        self.next_id += 1
+        rid = self.next_id
+        req = {"op": op, "id": rid}
+        if args is not None:
+            req["args"] = args
+        await self.ws.send(json.dumps(req))
+        deadline = time.monotonic() + timeout
+        while rid not in self.answers:
+            await self.recv_one(max(0.01, deadline - time.monotonic()))
+        return self.answers.pop(rid)
+
+    async def event(self, pred, timeout=5.0):
+        """The first `orders` event (seen or to come) that pred accepts."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for k, e in enumerate(self.events):
+                if pred(e):
+                    return self.events.pop(k)
+            await self.recv_one(max(0.01, deadline - time.monotonic()))
+
+    async def login(self, account, session=1, secret=None, resume_from=0, cod=False, ts=None, key_id=None):
+        ch = await self.call("auth.challenge")
+        check("result" in ch, f"challenge: {ch}")
+        nonce = bytes.fromhex(ch["result"]["nonce"])
+        key_id = key_id or f"demo{account}"
+        ts = ts if ts is not None else time.time_ns()
+        sig = X.sign(secret or SECRET[account], nonce, account, key_id, session, ts).hex()
+        return await self.call("login", {"account": account, "key_id": key_id, "session": session,
+                                         "timestamp": ts, "signature": sig, "resume_from": resume_from,
+                                         "cancel_on_disconnect": cod})
+
+
+async def connect(s):
+    return Client(await websockets.connect(W.url(s), max_size=None))
+
+
+def new(cl, side, price, qty, **kw):
+    a = {"symbol": SYM, "side": side, "type": "limit", "price": price, "qty": qty, "client_order_id": cl}
+    a.update(kw)
+    return a
+
+
+@test
+def test_login_order_fill_cancel():
+    s = W.start({"limits.rate": 100000, "limits.burst": 100000})
+
+    async def go():
+        a, b = await connect(s), await connect(s)
+        r = await a.login(1001)
+        check(r.get("result", {}).get("session") == 1, f"login: {r}")
+        check((await b.login(1002))["result"]["next_seq"] == 1, "b login")
+        r = await a.call("order.new", new(1, "sell", "1000.00", "0.0050"))
+        check(r["result"] == {"client_order_id": 1}, f"order.new answer {r}")
+        acc = await a.event(lambda e: e["event"] == "accepted" and e["client_order_id"] == 1)
+        check(acc["symbol"] == SYM and acc["side"] == "sell" and acc["price"] == "1000.00" and
+              acc["qty"] == "0.0050" and acc["sequenced"] and acc["seq"] == 1, f"accepted {acc}")
+        await b.call("order.new", new(7, "buy", "1000.00", "0.0020", tif="ioc"))
+        tf = await b.event(lambda e: e["event"] == "fill")
+        mf = await a.event(lambda e: e["event"] == "fill")
+        check(tf["liquidity"] == "taker" and mf["liquidity"] == "maker" and tf["trade_id"] == mf["trade_id"] and
+              tf["qty"] == "0.0020" and mf["remaining"] == "0.0030" and mf["order_id"] == acc["order_id"],
+              f"fills {tf} {mf}")
+        await a.call("order.amend", {"symbol": SYM, "client_order_id": 2, "orig_client_order_id": 1,
+                                     "qty": "0.0010"})
+        am = await a.event(lambda e: e["event"] == "amended")
+        check(am["orig_client_order_id"] == 1 and am["qty_lots"] == 10, f"amended {am}")
+        st = await a.call("order.status", {"order_id": acc["order_id"]})
+        rid = st["result"]["request_id"]
+        sr = await a.event(lambda e: e["event"] == "status" and e["request_id"] == rid)
+        check(sr["status"] == "open" and sr["remaining"] == "0.0010" and sr["filled"] == "0.0020", f"status {sr}")
+        await a.call("order.cancel", {"client_order_id": 3, "order_id": acc["order_id"]})
+        cx = await a.event(lambda e: e["event"] == "canceled")
+        check(cx["request_client_order_id"] == 3 and cx["qty"] == "0.0010", f"canceled {cx}")
+        # the same session rules as the binary gateway
+        await a.call("order.new", new(3, "sell", "1001.00", "0.0001"))
+        rj = await a.event(lambda e: e["event"] == "rejected")
+        check(rj["reason"] == "DUPLICATE_CLORDID" and not rj["sequenced"], f"duplicate {rj}")
+        await a.ws.close()
+        await b.ws.close()
+
+    asyncio.run(go())
+
+
+@test
+def test_bad_requests_and_login_failures():
+    s = W.start()
+
+    async def go():
+        a = await connect(s)
+        r = await a.call("order.new", new(1, "buy", "1.00", "0.0001"))
+        check(r["error"]["code"] == 401, f"order before login {r}")
+        r = await a.call("login", {"account": 1001})
+        check(r["error"]["code"] == 400, f"login before challenge {r}")
+        r = await a.login(1001, secret="wrong")
+        check(r["error"]["code"] == 401 and "BAD_SIGNATURE" in r["error"]["msg"], f"bad signature {r}")
+        closed = await a.event(lambda e: e["event"] == "closed")
+        check("closed" in closed["event"], "closed event")
+        r = await a.login(1001, ts=time.time_ns() - 3600 * 10**9)
+        check("CLOCK_SKEW" in r["error"]["msg"], f"skew {r}")
+        r = await a.login(1001)
+        check("result" in r, f"login after failures {r}")
+        for args, word in [({"symbol": "NOPE", "side": "buy", "price": "1", "qty": "1", "client_order_id": 1},
+                            "unknown symbol"),
+                           (new(1, "buy", "1000.001", "0.0001"), "price"),
+                           (new(1, "buy", "1000.00", "0.00001"), "qty"),
+                           (new(1, "up", "1000.00", "0.0001"), "side"),
+                           ({"symbol": SYM, "side": "buy", "qty": "0.0001", "client_order_id": 1}, "price"),
+                           (new(0, "buy", "1000.00", "0.0001"), "client_order_id")]:
+            r = await a.call("order.new", args)
+            check(r.get("error", {}).get("code") == 400 and word in r["error"]["msg"], f"{args}: {r}")
+        r = await a.call("order.cancel", {"client_order_id": 5})
+        check(r["error"]["code"] == 400, f"cancel naming no order {r}")
+        r = await a.call("order.new", "not an object")
+        check(r["error"]["code"] == 400, f"args not an object {r}")
+        r = await a.call("ping")  # market data still served on the same connection
+        check(r["result"] == "pong", f"ping {r}")
+        r = await a.call("order.new", new(1, "buy", "1000.00", "0.0001"))
+        check("result" in r, f"a good order after the bad ones {r}")
+        await a.event(lambda e: e["event"] == "accepted")
+        await a.ws.close()
+
+    asyncio.run(go())
+
+
+@test
+def test_resume_and_cancel_on_disconnect():
+    s = W.start()
+
+    async def go():
+        a = await connect(s)
+        await a.login(1001, session=5, cod=False)
+        for k in range(1, 4):
+            await a.call("order.new", new(k, "buy", f"{990 + k}.00", "0.0001"))
+        for k in range(1, 4):
+            await a.event(lambda e, k=k: e["event"] == "accepted" and e["client_order_id"] == k)
+        await a.ws.close()
+        b = await connect(s)
+        r = await b.login(1001, session=5, resume_from=2)
+        check(r["result"]["resume_from"] == 2 and r["result"]["last_client_order_id"] == 3, f"resume {r}")
+        got = [await b.event(lambda e: e["event"] == "accepted") for _ in range(2)]
+        check([e["seq"] for e in got] == [2, 3], f"resent {got}")
+        await b.ws.close()
+        c = await connect(s)
+        await c.login(1002, session=1, cod=True)
+        await c.call("order.new", new(1, "sell", "2000.00", "0.0001"))
+        await c.event(lambda e: e["event"] == "accepted")
+        await c.ws.close()
+        d = await connect(s)
+        await d.login(1002, session=1, resume_from=1)
+        cx = await d.event(lambda e: e["event"] == "canceled")
+        check(cx["reason"] != "", f"cancel on disconnect {cx}")
+        await d.ws.close()
+
+    asyncio.run(go())
+
+
+@test
+def test_rate_limit_and_mass_cancel():
+    s = W.start({"limits.rate": 5, "limits.burst": 5})
+
+    async def go():
+        a = await connect(s)
+        await a.login(1003)
+        for k in range(1, 9):
+            await a.ws.send(json.dumps({"op": "order.new", "id": 100 + k,
+                                        "args": new(k, "buy", "900.00", "0.0001")}))
+        rj = await a.event(lambda e: e["event"] == "rejected", timeout=5)
+        check(rj["reason"] == "RATE_LIMIT", f"rate limit {rj}")
+        await asyncio.sleep(1.2)  # the bucket refills at 5/s: a wait for the limit itself, not for a race
+        r = await a.call("order.mass_cancel", {"symbol": SYM})
+        rid = r["result"]["request_id"]
+        ack = await a.event(lambda e: e["event"] == "mass_cancel_ack" and e["request_id"] == rid)
+        check(ack["canceled"] == 5, f"mass cancel {ack}")
+        await a.ws.close()
+
+    asyncio.run(go())
+
+
+def main():
+    return TS.run_tests(TESTS, sys.argv, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
