@@ -121,14 +121,14 @@ static int new_order(const xt_oe_insts_t *in, json_t *args, uint64_t clordid, ui
         return fail(why, n, "side is required", "");
     if (m.qty == 0)
         return fail(why, n, "qty is required", "");
-    if (m.clordid == 0)
-        return fail(why, n, "client_order_id is required (a positive integer)", "");
     if (m.type == XT_LIMIT && get_units(args, "price", sym->tick, &m.price, why, n))
         return -1;
     if (m.type == XT_LIMIT && m.price == 0)
         return fail(why, n, "a limit order needs a price", "");
     if (m.type == XT_MARKET && json_object_get(args, "price"))
         return fail(why, n, "a market order has no price", "");
+    if (m.clordid == 0)
+        return fail(why, n, "client_order_id is required (a positive integer)", "");
     *key = m.clordid;
     return (int)xt_wire_put_new_order(f, &m);
 }

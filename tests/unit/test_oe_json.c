@@ -1,0 +1,190 @@
+/* test_oe_json.c - order entry in JSON (src/server/oe_json.h): requests to
+ * binary frames (decimals to ticks and lots, defaults, every refusal), and
+ * server messages to JSON read back with jansson. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/oe_json.h"
+#include "xt/types.h"
+
+static xt_md_sym_t btc = {.symbol = "BTC-USDT", .tick = {1, 2}, .lot = {1, 4}};
+
+static const xt_md_sym_t *by_symbol(void *ctx, const char *symbol, uint32_t *id)
+{
+    (void)ctx;
+    *id = 7;
+    return strcmp(symbol, "BTC-USDT") == 0 ? &btc : NULL;
+}
+
+static const xt_md_sym_t *by_id(void *ctx, uint32_t id)
+{
+    (void)ctx;
+    return id == 7 ? &btc : NULL;
+}
+
+static const xt_oe_insts_t insts = {by_symbol, by_id, NULL};
+
+static int frame(int kind, const char *args, uint64_t clordid, int64_t order_id, uint8_t *f, uint64_t *key, char *why)
+{
+    json_t *j = json_loads(args, 0, NULL);
+    int n = xt_oe_frame(&insts, kind, j, clordid, order_id, f, key, why, 160);
+    json_decref(j);
+    return n;
+}
+
+static void new_order_frame(void **state)
+{
+    (void)state;
+    uint8_t f[XT_WIRE_MAX];
+    uint64_t key = 0;
+    char why[160];
+    int n = frame(XT_OE_NEW,
+                  "{\"symbol\":\"BTC-USDT\",\"side\":\"SELL\",\"price\":\"1000.5\",\"qty\":\"0.0020\","
+                  "\"tif\":\"ioc\",\"stp\":\"cb\",\"client_order_id\":\"42\"}",
+                  0, 0, f, &key, why);
+    assert_int_equal(n, XT_LEN_NEW_ORDER);
+    xt_msg_new_order_t m;
+    xt_wire_get_new_order(f, &m);
+    assert_int_equal(key, 42);
+    assert_int_equal(m.clordid, 42);
+    assert_int_equal(m.instrument, 7);
+    assert_int_equal(m.side, XT_SELL);
+    assert_int_equal(m.type, XT_LIMIT);
+    assert_int_equal(m.tif, XT_IOC);
+    assert_int_equal(m.stp, XT_STP_CB);
+    assert_int_equal(m.price, 100050); /* ticks of 0.01 */
+    assert_int_equal(m.qty, 20);       /* lots of 0.0001 */
+    /* defaults: the clordid given by the caller, tif and stp the engine's */
+    n = frame(XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"type\":\"market\",\"qty\":1}", 9, 0, f, &key,
+              why);
+    assert_int_equal(n, XT_LEN_NEW_ORDER);
+    xt_wire_get_new_order(f, &m);
+    assert_int_equal(m.clordid, 9);
+    assert_int_equal(m.type, XT_MARKET);
+    assert_int_equal(m.tif, 0);
+    assert_int_equal(m.price, 0);
+    assert_int_equal(m.qty, 10000);
+}
+
+static void refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        int kind;
+        const char *args, *word;
+    } bad[] = {
+        {XT_OE_NEW, "[]", "object"},
+        {XT_OE_NEW, "{\"side\":\"buy\",\"price\":\"1\",\"qty\":\"1\"}", "symbol is required"},
+        {XT_OE_NEW, "{\"symbol\":\"X\",\"side\":\"buy\",\"price\":\"1\",\"qty\":\"1\"}", "unknown symbol"},
+        {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"up\",\"price\":\"1\",\"qty\":\"1\"}", "side"},
+        {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"1.001\",\"qty\":\"1\"}", "price"},
+        {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"-1\",\"qty\":\"1\"}", "price"},
+        {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"1\",\"qty\":\"1e3\"}", "qty"},
+        {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"qty\":\"1\"}", "needs a price"},
+        {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"type\":\"market\",\"price\":\"1\",\"qty\":\"1\"}",
+         "no price"},
+        {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"1\",\"qty\":\"1\",\"client_order_id\":-1}",
+         "client_order_id"},
+        {XT_OE_CANCEL, "{\"client_order_id\":1}", "exactly one"},
+        {XT_OE_CANCEL, "{\"client_order_id\":1,\"order_id\":5,\"orig_client_order_id\":2}", "exactly one"},
+        {XT_OE_AMEND, "{\"client_order_id\":1,\"order_id\":5,\"qty\":\"1\"}", "symbol"},
+        {XT_OE_STATUS, "{}", "exactly one"},
+        {XT_OE_MASS_CANCEL, "{\"symbol\":\"NOPE\"}", "unknown symbol"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t f[XT_WIRE_MAX];
+        uint64_t key;
+        char why[160];
+        assert_int_equal(frame(bad[i].kind, bad[i].args, 0, 0, f, &key, why), -1);
+        if (!strstr(why, bad[i].word))
+            fail_msg("%s: '%s' has no '%s'", bad[i].args, why, bad[i].word);
+    }
+}
+
+static void cancel_by_path_id(void **state)
+{
+    (void)state;
+    uint8_t f[XT_WIRE_MAX];
+    uint64_t key;
+    char why[160];
+    assert_int_equal(frame(XT_OE_CANCEL, "{}", 77, 1234, f, &key, why), XT_LEN_CANCEL);
+    xt_msg_cancel_t m;
+    xt_wire_get_cancel(f, &m);
+    assert_int_equal(m.clordid, 77);
+    assert_int_equal(m.order_id, 1234);
+    assert_int_equal(m.orig_clordid, 0);
+    assert_int_equal(key, 77);
+}
+
+/* A message's JSON, wrapped in braces, parsed back. */
+static json_t *as_json(const uint8_t *f)
+{
+    xt_wire_hdr_t h;
+    assert_true(xt_wire_frame(f, XT_WIRE_MAX, XT_WIRE_MAX, &h) > 0);
+    char out[1024];
+    out[0] = '{';
+    size_t n = xt_oe_json(&insts, f, &h, out + 1, sizeof out - 2);
+    assert_true(n > 0);
+    out[n + 1] = '}';
+    json_t *j = json_loadb(out, n + 2, 0, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+static void messages_as_json(void **state)
+{
+    (void)state;
+    uint8_t f[XT_WIRE_MAX];
+    xt_msg_fill_t fill = {5, 99, 3, 7, XT_BUY, XT_LIQ_MAKER, 100050, 20, 0, 123};
+    xt_wire_put_fill(f, XT_WF_SEQUENCED, 12, &fill);
+    json_t *j = as_json(f);
+    assert_string_equal(json_string_value(json_object_get(j, "event")), "fill");
+    assert_int_equal(json_integer_value(json_object_get(j, "seq")), 12);
+    assert_true(json_is_true(json_object_get(j, "sequenced")));
+    assert_string_equal(json_string_value(json_object_get(j, "price")), "1000.50");
+    assert_string_equal(json_string_value(json_object_get(j, "qty")), "0.0020");
+    assert_string_equal(json_string_value(json_object_get(j, "remaining")), "0.0000");
+    assert_string_equal(json_string_value(json_object_get(j, "liquidity")), "maker");
+    assert_string_equal(json_string_value(json_object_get(j, "side")), "buy");
+    assert_int_equal(xt_oe_answer_key(f, &(xt_wire_hdr_t){.type = XT_MSG_FILL}), 0);
+    json_decref(j);
+    xt_msg_rejected_t rj = {8, 0, XT_R_DUPLICATE_CLORDID, XT_MSG_NEW_ORDER, 7, 1};
+    xt_wire_put_rejected(f, 0, 12, &rj);
+    j = as_json(f);
+    assert_string_equal(json_string_value(json_object_get(j, "reason")), "DUPLICATE_CLORDID");
+    assert_string_equal(json_string_value(json_object_get(j, "request")), "new");
+    assert_false(json_is_true(json_object_get(j, "sequenced")));
+    assert_int_equal(xt_oe_answer_key(f, &(xt_wire_hdr_t){.type = XT_MSG_REJECTED}), 8);
+    assert_int_equal(xt_oe_http_status(XT_R_DUPLICATE_CLORDID), 409);
+    assert_int_equal(xt_oe_http_status(XT_R_RATE_LIMIT), 429);
+    json_decref(j);
+    xt_msg_status_reply_t st = {.request_id = 4};
+    xt_wire_put_status_reply(f, 12, &st);
+    j = as_json(f);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "unknown");
+    assert_null(json_object_get(j, "order_id"));
+    json_decref(j);
+    /* a message that does not fit its buffer is not cut */
+    xt_wire_hdr_t h;
+    xt_wire_put_fill(f, XT_WF_SEQUENCED, 12, &fill);
+    xt_wire_frame(f, XT_WIRE_MAX, XT_WIRE_MAX, &h);
+    char small[40];
+    assert_int_equal(xt_oe_json(&insts, f, &h, small, sizeof small), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(new_order_frame),
+        cmocka_unit_test(refusals),
+        cmocka_unit_test(cancel_by_path_id),
+        cmocka_unit_test(messages_as_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
