@@ -142,7 +142,8 @@ static int answers(int type, int k, const uint8_t *f)
         xt_msg_rejected_t r;
         xt_wire_get_rejected(f, &r);
         return (k == P_NEW && r.request == XT_MSG_NEW_ORDER) || (k == P_CANCEL && r.request == XT_MSG_CANCEL) ||
-               (k == P_AMEND && r.request == XT_MSG_AMEND);
+               (k == P_AMEND && r.request == XT_MSG_AMEND) ||
+               ((k == P_STATUS || k == P_LIST) && r.request == XT_MSG_ORDER_STATUS);
     }
     default: return 0;
     }
@@ -238,7 +239,7 @@ void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_h
         oe_pend_t *p = &m->oe->pend[pi];
         if (!p->sent || p->key != key || !answers(h->type, p->kind, f))
             continue;
-        if (p->kind == P_LIST)
+        if (p->kind == P_LIST && h->type == XT_MSG_STATUS_REPLY)
             return list_reply(m, b, pi, prev, f);
         return reply(m, b, pi, prev, f, h);
     }

@@ -287,7 +287,7 @@ static void msg_accepted(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
     const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
     put_side(o, "side", m.side);
     put_order_kind(o, m.type, m.tif, m.stp);
-    put_units(o, "price", m.price, sym, 0);
+    put_units(o, "price", m.type == XT_MARKET ? XT_PRICE_NONE : m.price, sym, 0);
     put_units(o, "qty", m.qty, sym, 1);
     put(o, ",\"ts\":%lld", (long long)m.ts);
 }
@@ -296,7 +296,10 @@ static void msg_rejected(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
 {
     xt_msg_rejected_t m;
     xt_wire_get_rejected(f, &m);
-    const char *req = m.request == XT_MSG_NEW_ORDER ? "new" : m.request == XT_MSG_CANCEL ? "cancel" : "amend";
+    static const char *const reqs[] = {[XT_MSG_NEW_ORDER] = "new",         [XT_MSG_CANCEL] = "cancel",
+                                       [XT_MSG_AMEND] = "amend",           [XT_MSG_MASS_CANCEL] = "mass_cancel",
+                                       [XT_MSG_ORDER_STATUS] = "status"};
+    const char *req = m.request < sizeof reqs / sizeof reqs[0] && reqs[m.request] ? reqs[m.request] : "unknown";
     put(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"request\":\"%s\"", (unsigned long long)m.clordid,
         (long long)m.order_id, req);
     put_reason(o, m.reason);
