@@ -380,7 +380,10 @@ static void ws_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr
         xt_wire_get_login_rejected(f, &a);
         const char *why = xt_wire_login_reason_name(a.reason);
         ws_error(m, c, x->wait_id, 401, why ? why : "login rejected");
-        return; /* the gateway closes the bridge */
+        m->conns[c].oe = 0; /* the bridge is spent: a new challenge opens another */
+        x->owner = NIL;
+        xt__oe_close(m, b, 0, "");
+        return;
     }
     if (h->type == XT_MSG_LOGOUT_ACK) {
         ws_answer(m, c, x->wait_id, "logout", "\"ok\"");
