@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Integration tests of the signed REST order endpoints (docs/rest.md,
+"Orders"): POST /api/v1/orders, PUT and DELETE /api/v1/orders/{id},
+GET /api/v1/orders/{id} and GET /api/v1/orders?open=true, each answered
+after the gateway's answer, with the gateway's session rules (client order
+ids, DUPLICATE_CLORDID 409, RATE_LIMIT 429, unknown order 404), errors as
+{"code","msg"}, keep-alive and pipelining behind a waiting request, orders
+from the binary protocol seen by the account's open-order list, and a
+restart (the REST session resumes its client order ids).
+
+Each test starts its own server; waits are for answers, with timeouts.
+
+usage: test_rest_orders.py path/to/xtrading [name-substring ...]
+"""
+import json
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_md_ws as W  # noqa: E402
+import test_server as TS  # noqa: E402
+import xtclient as X  # noqa: E402
+import xtrest as XR  # noqa: E402
+
+TESTS = []
+check = TS.check
+SYM = "BTC-USDT"
+FAST = {"md.messages_per_s": "100000", "limits.rate": 100000, "limits.burst": 100000}
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def client(s, account=1001):
+    return XR.RestClient(s.md_port, account, f"demo{account}", f"demo-secret-{account}")
+
+
+def order(side, price, qty, **kw):
+    o = {"symbol": SYM, "side": side, "price": price, "qty": qty}
+    o.update(kw)
+    return o
+
+
+def ok(c, method, target, body=None, status=200):
+    st, j = c.request(method, target, body)
+    check(st == status, f"{method} {target} {body}: status {st}, expected {status}: {j}")
+    if status != 200:
+        check(j["code"] == status and isinstance(j["msg"], str), f"error body {j}")
+    return j
+
+
+@test
+def test_place_fill_amend_cancel():
+    s = W.start(FAST)
+    a, b = client(s, 1001), client(s, 1002)
+    j = ok(a, "POST", "/api/v1/orders", order("sell", "1000.00", "0.0050"))
+    check(j["event"] == "accepted" and j["price"] == "1000.00" and j["qty"] == "0.0050" and
+          j["client_order_id"] == 1 and j["order_id"] > 0, f"accepted {j}")
+    oid = j["order_id"]
+    k = ok(a, "POST", "/api/v1/orders", order("sell", "1001.00", "0.0010", client_order_id=50))
+    check(k["client_order_id"] == 50, f"chosen id {k}")
+    j2 = ok(a, "POST", "/api/v1/orders", order("sell", "1002.00", "0.0010"))
+    check(j2["client_order_id"] == 51, f"ids continue after a chosen one {j2}")
+    t = ok(b, "POST", "/api/v1/orders", order("buy", "1000.00", "0.0020", tif="ioc"))
+    check(t["event"] == "accepted" and t["tif"] == "ioc", f"taker {t}")
+    st = ok(a, "GET", f"/api/v1/orders/{oid}")
+    check(st["status"] == "open" and st["remaining"] == "0.0030" and st["filled"] == "0.0020", f"status {st}")
+    am = ok(a, "PUT", f"/api/v1/orders/{oid}", {"symbol": SYM, "qty": "0.0010", "price": "1000.50"})
+    check(am["event"] == "amended" and am["qty_lots"] == 10 and am["price_ticks"] == 100050, f"amended {am}")
+    lst = ok(a, "GET", "/api/v1/orders?open=true")
+    ids = sorted(o["order_id"] for o in lst["data"])
+    check(ids == sorted([oid, k["order_id"], j2["order_id"]]) and lst["left_out"] == 0, f"open list {lst}")
+    cx = ok(a, "DELETE", f"/api/v1/orders/{oid}")
+    check(cx["event"] == "canceled" and cx["order_id"] == oid and cx["qty"] == "0.0010", f"canceled {cx}")
+    ok(a, "DELETE", f"/api/v1/orders/{oid}", status=404)  # gone: the engine's UNKNOWN_ORDER
+    ok(a, "GET", f"/api/v1/orders/{oid}", status=404)
+    ok(b, "GET", f"/api/v1/orders/{k['order_id']}", status=404)  # another account's order
+    ok(b, "DELETE", f"/api/v1/orders/{k['order_id']}", status=404)
+    check(a.last_headers.get("connection") == "keep-alive", "kept alive")
+    fills = ok(a, "GET", "/api/v1/fills")
+    check(any(f["order_id"] == oid and f["liquidity"] == "maker" for f in fills["data"]), f"fills {fills}")
+
+
+@test
+def test_errors_and_session_rules():
+    s = W.start({"md.messages_per_s": "100000", "limits.rate": 3, "limits.burst": 3})
+    a = client(s, 1003)
+    ok(a, "POST", "/api/v1/orders", order("buy", "900.00", "0.0001", client_order_id=10))
+    j = ok(a, "POST", "/api/v1/orders", order("buy", "900.00", "0.0001", client_order_id=10), status=409)
+    check(j["msg"] == "DUPLICATE_CLORDID" and j["event"] == "rejected", f"duplicate {j}")
+    for body, status, word in [("not json", 400, "JSON object"),
+                               (order("buy", "900.001", "0.0001"), 400, "price"),
+                               (order("buy", "900.00", "0"), 400, "qty"),
+                               ({"symbol": "NOPE", "side": "buy", "price": "1", "qty": "1"}, 404, "unknown symbol"),
+                               (order("sideways", "900.00", "0.0001"), 400, "side")]:
+        j = ok(a, "POST", "/api/v1/orders", body, status=status)
+        check(word in j["msg"], f"{body}: {j}")
+    ok(a, "GET", "/api/v1/orders", status=400)          # open=true only
+    ok(a, "PATCH", "/api/v1/orders/5", status=405)
+    ok(a, "POST", "/api/v1/orders/5", status=405)
+    ok(a, "GET", "/api/v1/orders/abc", status=404)
+    seen = set()
+    for _ in range(10):  # the bucket holds 3: the gateway's RATE_LIMIT, as 429
+        st, j = a.request("POST", "/api/v1/orders", order("buy", "900.00", "0.0001"))
+        seen.add(st)
+        if st == 429:
+            check(j["msg"] == "RATE_LIMIT", f"rate limit {j}")
+            break
+    check(429 in seen, f"no 429 in {seen}")
+    st, j = a.request("POST", "/api/v1/orders", order("buy", "900.00", "0.0001"), signature="00" * 32)
+    check(st == 401, f"bad signature {st} {j}")
+
+
+@test
+def test_binary_orders_listed_and_pipelining():
+    s = W.start(FAST)
+    bc = TS.login(s.port, 1004, 3)
+    bc.new_order(2, X.BUY, 99000, 7)  # BTC-USDT is instrument 2 of the embedded config
+    m = bc.expect(X.ACCEPTED)
+    a = client(s, 1004)
+    lst = ok(a, "GET", "/api/v1/orders?open=true")
+    check([o["order_id"] for o in lst["data"]] == [m.get("order_id")] and lst["data"][0]["price"] == "990.00",
+          f"binary order listed {lst}")
+    # two requests in one write: the second is read only after the first is answered
+    sock = socket.create_connection(("127.0.0.1", s.md_port))
+    reqs = b""
+    for k in (1, 2):
+        body = json.dumps(order("buy", "980.00", "0.0001", client_order_id=100 + k)).encode()
+        ts = str(int(time.time() * 1000) + k)
+        sig = XR.sign("demo-secret-1004", ts, "POST", "/api/v1/orders", body)
+        reqs += (f"POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nX-XT-Account: 1004\r\nX-XT-Key: demo1004\r\n"
+                 f"X-XT-Timestamp: {ts}\r\nX-XT-Signature: {sig}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        reqs += body
+    sock.sendall(reqs)
+    got = b""
+    sock.settimeout(5)
+    while got.count(b"HTTP/1.1 200") < 2:
+        d = sock.recv(65536)
+        check(d, f"closed after {got!r}")
+        got += d
+    check(got.index(b'"client_order_id":101') < got.index(b'"client_order_id":102'), f"in order: {got!r}")
+    sock.close()
+    # DELETE of the binary session's order through REST: the same account
+    cx = ok(a, "DELETE", f"/api/v1/orders/{m.get('order_id')}")
+    check(cx["event"] == "canceled", f"cancel {cx}")
+    c = bc.expect(X.CANCELED)
+    check(c.get("order_id") == m.get("order_id"), "the binary session sees its order cancelled")
+
+
+@test
+def test_rest_session_survives_restart():
+    s = W.start(FAST)
+    a = client(s, 1001)
+    j = ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001", client_order_id=70))
+    s.stop()
+    s.start()
+    s.md_port = next(int(W.MD_LINE.search(x).group(1)) for x in s.out if W.MD_LINE.search(x))
+    a = client(s, 1001)
+    ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001", client_order_id=70), status=409)
+    k = ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001"))
+    check(k["client_order_id"] == 71, f"ids continue after a restart {k}")
+    lst = ok(a, "GET", "/api/v1/orders?open=true")
+    check(j["order_id"] in [o["order_id"] for o in lst["data"]], f"kept {lst}")
+
+
+def main():
+    return TS.run_tests(TESTS, sys.argv, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
