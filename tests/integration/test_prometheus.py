@@ -168,6 +168,7 @@ def test_scraped_by_prometheus():
             r = p.query(f'{name}_count{{job="xtrading"}}')
             return r and r[0][1] > 0
         for h in ("xt_order_ack_latency_seconds", "xt_journal_fsync_seconds", "xt_engine_batch_seconds",
+                  "xt_engine_command_seconds",
                   "xt_md_lag_seconds"):
             p.wait(f"counting {h}", lambda h=h: counted(h))
         A.close()
