@@ -28,7 +28,7 @@ check = TS.check
 WINDOW = 32           # orders in flight per connection
 ACCOUNTS = (1001, 1002, 1003, 1004)
 STOP_BOUND = 10.0     # seconds from the signal to the exit
-RECOVERED = re.compile(r"recovered from snapshot (\d+) \+ (\d+) journal records; next sequence (\d+)")
+RECOVERED = re.compile(r'msg="recovered" .*snapshot=(\d+) records=(\d+) next_seq=(\d+)')
 
 
 def test(fn):
@@ -169,7 +169,7 @@ def stop_under_load(sig, sets=None, min_accepted=5000):
         raise AssertionError(f"still running {STOP_BOUND}s after {sig.name}") from None
     took = time.monotonic() - t0
     check(rc == 0, f"exit status {rc} after {sig.name}: {srv.stderr()[-500:]}")
-    check("stopped cleanly" in srv.stderr(), f"no clean stop reported: {srv.stderr()[-300:]}")
+    check('msg="stopped cleanly"' in srv.stderr(), f"no clean stop reported: {srv.stderr()[-300:]}")
     for cl in clients:
         cl.join(10)
         check(not cl.is_alive(), f"client {cl.c.account} still running after the server exited")
