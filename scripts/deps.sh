@@ -2,8 +2,8 @@
 # deps.sh - installs the Debian packages xtrading needs, only those missing.
 #   scripts/deps.sh build   compiler, make, cmake
 #   scripts/deps.sh test    + cmocka, clang with its sanitizer/libFuzzer runtime, python3
-#                           (websockets, yaml for the deploy/ checks), promtool (Debian's
-#                           prometheus) for the /metrics test and the alert rules
+#                           (websockets, yaml for the deploy/ checks), promtool and prometheus
+#                           (Debian's prometheus) for the /metrics tests and the alert rules
 # On a system without dpkg it only checks that the tools are on PATH.
 set -euo pipefail
 

@@ -1,8 +1,10 @@
 /* cmd_serve.c - xtrading serve: the order-entry server on the embedded
  * defaults, a config file, and flags (docs/cli.md, docs/config.md). */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
+#include "server/log.h"
 #include "server/server.h"
 
 static void usage(FILE *f)
@@ -19,12 +21,36 @@ static void usage(FILE *f)
                "credentials file and limits.rate, limits.burst, limits.open_orders.\n");
 }
 
-static void print_start(const xt_server_t *s)
+static void log_start(const xt_server_t *s)
 {
     const xt_recovery_t *r = &s->journal.recovery;
-    fprintf(stderr, "xtrading: data %s: recovered from snapshot %llu + %llu journal records; next sequence %llu\n",
-            s->cfg.data_dir, (unsigned long long)r->snapshot_seq, (unsigned long long)r->records,
-            (unsigned long long)xt_journal_next_seq(&s->journal));
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_INFO, "recovered")) {
+        xt_log_str(&e, "data", s->cfg.data_dir);
+        xt_log_u64(&e, "snapshot", r->snapshot_seq);
+        xt_log_u64(&e, "records", r->records);
+        xt_log_u64(&e, "next_seq", xt_journal_next_seq(&s->journal));
+        xt_log_end(&e);
+    }
+    char a[96];
+    if (xt_log_begin(&e, XT_LOG_INFO, "ready")) {
+        snprintf(a, sizeof a, "%s:%u", s->cfg.listen_host, (unsigned)s->port);
+        xt_log_str(&e, "order_entry", a);
+        snprintf(a, sizeof a, "%s:%u", s->cfg.md_host, (unsigned)s->md_port);
+        xt_log_str(&e, "md_http", a);
+        snprintf(a, sizeof a, "%s:%u", s->cfg.md_tcp_host, (unsigned)s->md_tcp_port);
+        xt_log_str(&e, "md_tcp", s->cfg.md_tcp_on ? a : "off");
+        xt_log_u64(&e, "instruments", xt_engine_instrument_count(&s->engine));
+        xt_log_bool(&e, "demo_accounts", !s->cfg.credentials[0]);
+        xt_log_end(&e);
+    }
+}
+
+/* The banner on stdout, for a person at a terminal (and the tests): the
+ * demo accounts, the instruments, the ports. */
+static void print_start(const xt_server_t *s)
+{
+    log_start(s);
     if (!s->cfg.credentials[0]) {
         printf("demo accounts (account key_id secret) - for trying it out only:\n");
         for (const char *const *l = xt_creds_demo_lines(); *l; l++)
@@ -63,15 +89,34 @@ static int reload(void *ctx, xt_server_config_t *out, char *why, size_t whylen)
     return -1;
 }
 
+/* An error that stops the server: to the log, and to stderr as well when
+ * the log goes to a file (so that whoever started it sees why). */
+static void log_failure(const xt_server_config_t *cfg, const char *msg, const char *why)
+{
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_ERROR, msg)) {
+        if (why && why[0])
+            xt_log_str(&e, "reason", why);
+        xt_log_end(&e);
+    }
+    if (cfg->log_file[0])
+        fprintf(stderr, "xtrading serve: %s%s%s\n", msg, why && why[0] ? ": " : "", why ? why : "");
+}
+
 int xt_cmd_serve(int argc, char **argv)
 {
     static xt_server_config_t cfg;
     if (xt_cli_settings(&cfg, NULL, argc, argv, "xtrading serve", usage) != 0)
         return 2;
+    int rc = xt_log_open((int)cfg.log_level, (int)cfg.log_format, cfg.log_file);
+    if (rc) {
+        fprintf(stderr, "xtrading serve: log.file %s: %s\n", cfg.log_file, strerror(-rc));
+        return 1;
+    }
     static xt_server_t srv;
     char why[2048] = "";
     if (xt_server_open(&srv, &cfg, why, sizeof why) != 0) {
-        fprintf(stderr, "xtrading serve: %s\n", why);
+        log_failure(&cfg, "cannot start", why);
         xt_server_close(&srv);
         return 1;
     }
@@ -80,12 +125,19 @@ int xt_cmd_serve(int argc, char **argv)
     srv.reload = reload;
     srv.reload_ctx = &args;
     print_start(&srv);
-    int rc = xt_server_run(&srv);
+    rc = xt_server_run(&srv);
     const char *failed = xt_journal_failed(&srv.journal);
+    uint64_t last = xt_journal_next_seq(&srv.journal) - 1;
     if (xt_server_close(&srv) != 0 || rc != 0 || failed) {
-        fprintf(stderr, "xtrading serve: stopped with an error%s%s\n", failed ? ": " : "", failed ? failed : "");
+        log_failure(&cfg, "stopped with an error", failed);
         return 1;
     }
-    fprintf(stderr, "xtrading: stopped cleanly\n");
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_INFO, "stopped cleanly")) {
+        xt_log_u64(&e, "last_seq", last);
+        xt_log_u64(&e, "snapshot", srv.journal.last_snap_seq);
+        xt_log_end(&e);
+    }
+    xt_log_close();
     return 0;
 }

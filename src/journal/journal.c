@@ -118,8 +118,11 @@ static void snapshot_done(xt_journal_t *j, int ok, uint64_t seq, const char *why
         j->snapshot_failures++;
         snprintf(j->snap_why, sizeof j->snap_why, "%s", why);
         /* the one place every snapshot failure passes: the operator sees it */
-        fprintf(stderr, "xtrading: journal %s: snapshot at seq %llu failed: %s\n", j->dir, (unsigned long long)seq,
-                why);
+        if (j->cfg.report)
+            j->cfg.report(j->cfg.report_ctx, seq, why);
+        else
+            fprintf(stderr, "xtrading: journal %s: snapshot at seq %llu failed: %s\n", j->dir, (unsigned long long)seq,
+                    why);
     }
 }
 

@@ -68,6 +68,9 @@ typedef struct xt_journal_config {
     uint8_t no_snapshot_on_close;
     uint8_t snapshot_sync;    /* write snapshots in this process, not a child */
     const xt_snap_ext_t *ext; /* more state in each snapshot (the server's sessions); NULL: none */
+    /* A failed snapshot is reported with this (the server's log); NULL: a line on stderr. */
+    void (*report)(void *ctx, uint64_t seq, const char *why);
+    void *report_ctx;
 } xt_journal_config_t;
 
 /* Parses "batch", "always", "none" or "interval=<ms>" into cfg. Returns 0

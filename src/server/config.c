@@ -16,12 +16,27 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "xt/decimal.h"
 #include "xt/error.h"
 
 #define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-enum kind { K_U32, K_U64, K_POW2, K_LISTEN, K_PATH, K_CREDS, K_FSYNC, K_MD_LISTEN, K_BOOL, K_OPTPATH, K_MD_TCP_LISTEN };
+enum kind {
+    K_U32,
+    K_U64,
+    K_POW2,
+    K_LISTEN,
+    K_PATH,
+    K_CREDS,
+    K_FSYNC,
+    K_MD_LISTEN,
+    K_BOOL,
+    K_OPTPATH,
+    K_MD_TCP_LISTEN,
+    K_LOG_LEVEL,
+    K_LOG_FORMAT
+};
 
 typedef struct cfg_key {
     const char *section, *name;
@@ -86,12 +101,15 @@ static const cfg_key_t keys[] = {
     {"md", "history", K_BOOL, F(md_history), 0, 1},
     {"md", "history_dir", K_OPTPATH, F(md_history_dir), 0, 0},
     U32("md", "history_flush_ms", md_history_flush_ms, 0, 60000),
+    {"log", "level", K_LOG_LEVEL, F(log_level), 0, 0},
+    {"log", "format", K_LOG_FORMAT, F(log_format), 0, 0},
+    {"log", "file", K_OPTPATH, F(log_file), 0, 0},
     U32("debug", "engine_delay_us", engine_delay_us, 0, 1000000),
     U32("debug", "clock_offset_ms", clock_offset_ms, 0, 604800000),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"server", "journal", "limits", "engine", "md", "debug"};
+static const char *const sections[] = {"server", "journal", "limits", "engine", "md", "log", "debug"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 #define SEC_NONE (-1)
 #define SEC_INSTRUMENT ((int)NSECTIONS)
@@ -250,6 +268,8 @@ void xt_config_defaults(xt_server_config_t *c)
     c->md_feed_records = 262144;
     c->md_history = 1;
     c->md_history_flush_ms = 1000;
+    c->log_level = XT_LOG_INFO;
+    c->log_format = XT_LOG_LOGFMT;
     c->engine_delay_us = 0;
     c->n_instruments = sizeof demo_instruments / sizeof demo_instruments[0];
     for (size_t i = 0; i < c->n_instruments; i++) {
@@ -351,6 +371,21 @@ static int set_bool(xt_server_config_t *c, const cfg_key_t *k, const char *v, ch
     return 0;
 }
 
+/* log.level and log.format: one of their names (log.h). */
+static int set_log_choice(xt_server_config_t *c, const cfg_key_t *k, const char *v, char *why, size_t whylen)
+{
+    char q[56];
+    int level = k->kind == K_LOG_LEVEL;
+    int x = level ? xt_log_level_parse(v) : xt_log_format_parse(v);
+    if (x < 0) {
+        say(why, whylen, "%s.%s must be %s, got %s", k->section, k->name,
+            level ? "debug, info, warn or error" : "logfmt or json", quoted(v, q));
+        return -1;
+    }
+    *(uint32_t *)field(c, k) = (uint32_t)x;
+    return 0;
+}
+
 static int set_number(xt_server_config_t *c, const cfg_key_t *k, const char *v, char *why, size_t whylen)
 {
     char q[56];
@@ -380,6 +415,8 @@ static int set_value(xt_server_config_t *c, const cfg_key_t *k, const char *v, c
     case K_CREDS: return set_path(c, k, v, base, why, whylen);
     case K_FSYNC: return set_fsync(c, v, why, whylen);
     case K_BOOL: return set_bool(c, k, v, why, whylen);
+    case K_LOG_LEVEL:
+    case K_LOG_FORMAT: return set_log_choice(c, k, v, why, whylen);
     default: return set_number(c, k, v, why, whylen);
     }
 }
@@ -539,9 +576,9 @@ static int do_section(loader_t *L, char *s)
         return fail_at(L, L->line, "[instrument] needs a symbol: [instrument SYMBOL]");
     if (strncmp(name, "instrument", 10) == 0 && is_space(name[10]))
         return begin_instrument(L, trim(name + 11));
-    return fail_at(L, L->line,
-                   "unknown section '%.40s' (want server, journal, limits, engine, md, debug or instrument SYMBOL)",
-                   name);
+    return fail_at(
+        L, L->line,
+        "unknown section '%.40s' (want server, journal, limits, engine, md, log, debug or instrument SYMBOL)", name);
 }
 
 static const struct {
@@ -734,6 +771,8 @@ static void print_key(const xt_server_config_t *c, const cfg_key_t *k, FILE *f)
     case K_OPTPATH:
     case K_CREDS: print_path(f, k->name, p); break;
     case K_BOOL: fprintf(f, "%s = %s\n", k->name, *(const uint32_t *)p ? "on" : "off"); break;
+    case K_LOG_LEVEL: fprintf(f, "level = %s\n", xt_log_level_name((int)*(const uint32_t *)p)); break;
+    case K_LOG_FORMAT: fprintf(f, "format = %s\n", xt_log_format_name((int)*(const uint32_t *)p)); break;
     case K_FSYNC:
         if (c->journal.fsync == XT_FSYNC_INTERVAL)
             fprintf(f, "fsync = interval=%" PRIu32 "\n", c->journal.interval_ms);

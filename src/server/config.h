@@ -54,6 +54,9 @@
  *   md.history = on                      K-line history files (docs/kline-history.md); on | off
  *   md.history_dir =                     empty: <journal.dir>/klines
  *   md.history_flush_ms = 1000           closed candles are written within about this long
+ *   log.level = info                     debug | info | warn | error (log.h)
+ *   log.format = logfmt                  logfmt | json
+ *   log.file =                           empty: standard error; else appended to (reopened on SIGHUP)
  *   debug.engine_delay_us = 0            test hook: the engine thread sleeps this long per batch
  *   debug.clock_offset_ms = 0            test hook: the server's clock runs this far ahead
  *   [instrument SYM]  tick, lot (required); min, max (quantities), ref (price)
@@ -104,6 +107,9 @@ typedef struct xt_server_config {
     uint32_t md_tape, md_max_levels, md_feed_records;
     uint32_t md_history, md_history_flush_ms; /* K-line history files: on (1) / off (0) */
     char md_history_dir[XT_CONFIG_PATH_MAX];  /* "": <data_dir>/klines */
+    /* log (log.h) */
+    uint32_t log_level, log_format;    /* XT_LOG_INFO, XT_LOG_LOGFMT */
+    char log_file[XT_CONFIG_PATH_MAX]; /* "": standard error */
     /* debug */
     uint32_t engine_delay_us;
     uint32_t clock_offset_ms; /* xt_now_ns() runs this far ahead of the system clock */

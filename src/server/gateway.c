@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "gateway_internal.h"
+#include "log.h"
 #include "xt/error.h"
 
 /* ---- output --------------------------------------------------------------- */
@@ -786,6 +787,11 @@ static void on_signal(xt_server_t *s)
         else if (si.ssi_signo == SIGHUP)
             xt__gw_reload(s);
         else if (!g->stopping) {
+            xt_log_ev_t e;
+            if (xt_log_begin(&e, XT_LOG_INFO, "stopping: no new connections or orders; draining")) {
+                xt_log_str(&e, "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+                xt_log_end(&e);
+            }
             g->stopping = 1;
             atomic_store(&s->met.stopping, 1);
             epoll_ctl(g->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);

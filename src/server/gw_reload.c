@@ -6,13 +6,15 @@
  * by the engine thread: it reads it from an atomic. All of the new settings
  * are read and checked before any is applied, so a bad file changes
  * nothing. Every other key keeps the value it had at start (listen
- * addresses, capacities, the journal: they need a restart), and the report
- * line says when the file asks for a different one.
+ * addresses, capacities, the journal, the log: they need a restart), and
+ * the report says when the file asks for a different one. SIGHUP also opens
+ * log.file again (logrotate).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "credentials.h"
+#include "log.h"
 #include "server.h"
 
 /* Keys whose new value needs a restart: the first one that differs, or NULL. */
@@ -26,38 +28,66 @@ static const char *restart_key(const xt_server_config_t *a, const xt_server_conf
         return "journal.dir";
     if (a->n_instruments != b->n_instruments)
         return "instruments";
+    if (a->log_level != b->log_level || a->log_format != b->log_format || strcmp(a->log_file, b->log_file) != 0)
+        return "log";
     if (a->max_sessions != b->max_sessions || a->max_connections != b->max_connections)
         return "server capacities";
     return NULL;
+}
+
+/* A reload that changes nothing: one warning with the reason. */
+static int refused(const char *why)
+{
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_WARN, "SIGHUP: reload refused; nothing changed")) {
+        xt_log_str(&e, "reason", why);
+        xt_log_end(&e);
+    }
+    return -1;
+}
+
+static void report(const xt_server_config_t *next, size_t keys, const char *restart)
+{
+    xt_log_ev_t e;
+    if (!xt_log_begin(&e, XT_LOG_INFO, "reloaded"))
+        return;
+    if (next->credentials[0]) {
+        xt_log_u64(&e, "credentials_keys", keys);
+        xt_log_str(&e, "credentials", next->credentials);
+    } else {
+        xt_log_str(&e, "credentials", "(the embedded demo accounts, unchanged)");
+    }
+    xt_log_u64(&e, "limits.rate", next->rate);
+    xt_log_u64(&e, "limits.burst", next->burst);
+    xt_log_u64(&e, "limits.open_orders", next->open_orders);
+    if (restart)
+        xt_log_str(&e, "needs_restart", restart); /* changed in the config: it takes effect at the next start */
+    xt_log_end(&e);
 }
 
 int xt__gw_reload(xt_server_t *s)
 {
     static xt_server_config_t next; /* large; the gateway thread is the only caller */
     char why[1024] = "";
-    if (!s->reload) {
-        fprintf(stderr, "xtrading: SIGHUP: this server cannot reload its config; nothing changed\n");
-        return -1;
+    int rc = xt_log_reopen(); /* log.file, moved away by logrotate: a new one */
+    xt_log_ev_t e;
+    if (rc && xt_log_begin(&e, XT_LOG_ERROR, "SIGHUP: cannot open log.file again; still writing the old one")) {
+        xt_log_str(&e, "reason", strerror(-rc));
+        xt_log_end(&e);
     }
-    if (s->reload(s->reload_ctx, &next, why, sizeof why) != 0) {
-        fprintf(stderr, "xtrading: SIGHUP: %s; nothing changed\n", why);
-        return -1;
-    }
+    if (!s->reload)
+        return refused("this server cannot reload its config");
+    if (s->reload(s->reload_ctx, &next, why, sizeof why) != 0)
+        return refused(why);
     xt_creds_t creds = {0};
-    const char *creds_note = "credentials unchanged (the embedded demo accounts)";
-    char note[XT_CONFIG_PATH_MAX + 64];
     if (next.credentials[0]) {
-        if (xt_creds_load(&creds, next.credentials, why, sizeof why) != 0) {
-            fprintf(stderr, "xtrading: SIGHUP: %s; nothing changed\n", why);
-            return -1;
-        }
-        snprintf(note, sizeof note, "credentials %zu keys from %s", creds.n, next.credentials);
-        creds_note = note;
+        if (xt_creds_load(&creds, next.credentials, why, sizeof why) != 0)
+            return refused(why);
     } else if (s->cfg.credentials[0]) {
-        fprintf(stderr, "xtrading: SIGHUP: server.credentials is empty now; the demo accounts are only for a "
-                        "start without a credentials file; nothing changed\n");
-        return -1;
+        return refused("server.credentials is empty now; the demo accounts are only for a start without a "
+                       "credentials file");
     }
+    size_t keys = creds.n;
     if (next.credentials[0]) {
         xt_creds_free(&s->creds);
         s->creds = creds;
@@ -67,9 +97,6 @@ int xt__gw_reload(xt_server_t *s)
     s->cfg.burst = next.burst;
     s->cfg.open_orders = next.open_orders;
     atomic_store_explicit(&s->open_orders_limit, next.open_orders, memory_order_relaxed);
-    const char *rk = restart_key(&s->cfg, &next);
-    fprintf(stderr, "xtrading: reloaded: %s; limits.rate %u, limits.burst %u, limits.open_orders %u%s%s%s\n",
-            creds_note, next.rate, next.burst, next.open_orders, rk ? "; " : "", rk ? rk : "",
-            rk ? " changed in the config: it takes effect at the next start" : "");
+    report(&next, keys, restart_key(&s->cfg, &next));
     return 0;
 }

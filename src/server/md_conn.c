@@ -32,6 +32,7 @@ uint32_t xt_mds_msg_alloc(mds_t *m, size_t payload)
     uint32_t i = *head;
     *head = m->msgs[i].next_free;
     m->msgs[i].refs = 0;
+    m->msgs[i].ev_ts = 0;
     return i;
 }
 
@@ -313,6 +314,7 @@ static int flush_conn(mds_t *m, uint32_t c)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         k->out_bytes -= (uint64_t)w;
         m->bytes_out += (uint64_t)w;
+        int64_t now = 0; /* read once per writev, when it ends a live update */
         while (w > 0) {
             msg_t *g = &m->msgs[m->qnodes[k->qh].msg];
             size_t have = g->len - k->qoff;
@@ -322,6 +324,10 @@ static int flush_conn(mds_t *m, uint32_t c)
             }
             w -= (ssize_t)have;
             k->qoff = 0;
+            if (g->ev_ts) {
+                now = now ? now : xt_now_ns();
+                xt_hist_add(&m->send_lag, now > g->ev_ts ? (uint64_t)(now - g->ev_ts) / 1000 : 0);
+            }
             pop(m, k);
         }
     }

@@ -1,6 +1,6 @@
 /* md_history.c - K-line history in the server (see md_history.h): the
  * store configured from the server's settings and instruments, and its
- * failures reported on stderr. */
+ * failures reported in the log (log.h). */
 #include "md_history.h"
 
 #include <inttypes.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "server.h"
 #include "xt/error.h"
 
@@ -30,12 +31,18 @@ static void add_instruments(xt_server_t *s, xt_kl_store_t *st)
         xt_engine_instrument(&s->engine, i, &in);
         uint32_t aside = st->st.set_aside;
         int rc = xt_kl_store_add(st, i, in.symbol, tz_of(&s->cfg, in.symbol), in.def.tick, in.def.lot);
-        if (rc || st->st.set_aside != aside)
-            fprintf(stderr, "xtrading: warning: K-line history: %s\n", st->why[0] ? st->why : xt_strerror(rc));
+        xt_log_ev_t e;
+        if ((rc || st->st.set_aside != aside) && xt_log_begin(&e, XT_LOG_WARN, "K-line history")) {
+            xt_log_str(&e, "symbol", in.symbol);
+            xt_log_str(&e, "reason", st->why[0] ? st->why : xt_strerror(rc));
+            xt_log_end(&e);
+        }
     }
-    if (st->st.truncated)
-        fprintf(stderr, "xtrading: K-line history: cut %" PRIu64 " bytes of torn records at the ends of files\n",
-                st->st.truncated);
+    xt_log_ev_t e;
+    if (st->st.truncated && xt_log_begin(&e, XT_LOG_WARN, "K-line history: cut torn records at the ends of files")) {
+        xt_log_u64(&e, "bytes", st->st.truncated);
+        xt_log_end(&e);
+    }
 }
 
 int xt_md_history_open(xt_server_t *s, xt_md_history_t **out, char *why, size_t whylen)
@@ -75,10 +82,13 @@ static void report(xt_md_history_t *h, int64_t now)
         return;
     h->errors_reported = t->errors;
     h->last_report = now;
-    fprintf(stderr,
-            "xtrading: warning: K-line history: %s (%" PRIu64 " failed writes, %" PRIu64
-            " candles lost so far; xtrading md rebuild regenerates the files)\n",
-            h->st.why, t->errors, t->dropped);
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_WARN, "K-line history: writes failed; xtrading md rebuild regenerates the files")) {
+        xt_log_str(&e, "reason", h->st.why);
+        xt_log_u64(&e, "failed_writes", t->errors);
+        xt_log_u64(&e, "candles_lost", t->dropped);
+        xt_log_end(&e);
+    }
 }
 
 void xt_md_history_tick(xt_md_history_t *h, int64_t now)

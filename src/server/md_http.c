@@ -126,6 +126,9 @@ static void put_md(xt_text_t *t, const mds_t *m)
             "Times the engine-to-market-data feed overflowed and the books were sent again.", m->resyncs);
     xt_text_hist(t, "xt_md_lag_seconds",
                  "From a command's engine timestamp to the market-data thread reading its events.", &m->feed_lag);
+    xt_text_hist(t, "xt_md_send_lag_seconds",
+                 "From a live update's engine timestamp to the write of a copy of it to a subscriber's socket.",
+                 &m->send_lag);
 }
 
 /* a - b of two counters read apart; 0 when that came out negative */
@@ -150,6 +153,9 @@ static void put_rings(xt_text_t *t, const mds_t *m)
     put_one(t, "xt_md_bytes_sent_total", "counter", "Bytes written to market-data connections.", m->bytes_out);
     xt_text_phist(t, "xt_engine_batch_seconds", "Engine thread time applying one batch of commands, before its commit.",
                   &s->met.batch);
+    xt_text_nhist(t, "xt_engine_command_seconds",
+                  "Engine thread time applying one request (one sampled per batch), before the commit.",
+                  &s->met.command);
 }
 
 static void put_journal(xt_text_t *t, const mds_t *m)

@@ -42,6 +42,7 @@ typedef struct msg {
     uint8_t *data;
     uint32_t len, refs, next_free;
     uint8_t cls;
+    int64_t ev_ts; /* a live update's engine timestamp (xt_md_send_lag_seconds); 0: any other message */
 } msg_t;
 
 /* A connection's output queue is a list of nodes from a shared pool, so it
@@ -131,6 +132,8 @@ struct xt_md_server {
     uint32_t tape_cap;
     uint64_t drops, slow_closes;
     xt_hist_t feed_lag; /* µs from each command's engine timestamp to its reading here */
+    xt_hist_t send_lag; /* µs from a live update's engine timestamp to the writev that ends a copy of it */
+    int64_t ev_ts;      /* the engine timestamp of the feed records being consumed (drain_feed), else 0 */
     uint64_t resyncs;   /* feed overflows: the books were sent again */
     /* the binary protocol (md_tcp.c) */
     int bin_lfd;

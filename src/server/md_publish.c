@@ -174,6 +174,8 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
     int kind = ch_kind(ch);
     uint32_t g =
         xt_mds_kind_bin(kind) ? xt_mds_msg_raw(m, m->scratch, n) : xt_mds_msg_make(m, XT_WS_OP_TEXT, m->scratch, n);
+    if (g != NIL && ch_th(ch) == XT_TH_LIVE)
+        m->msgs[g].ev_ts = m->ev_ts; /* throttled channels' messages wait for their tick by design: not timed */
     for (uint32_t i = m->ch_head[ch], next; i != NIL; i = next) {
         next = m->subs[i].ch_next;
         sub_t *x = &m->subs[i];

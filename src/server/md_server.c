@@ -413,6 +413,7 @@ static void drain_feed(mds_t *m)
     for (; t < h; t++) {
         const xt_md_rec_t *r = &f->v[t & f->mask];
         if (r->ev.type == 0) { /* resync: every level gone, then the engine's levels, in one command */
+            m->ev_ts = 0;      /* a resync's messages are not timed */
             const xt_md_inst_t *in = xt_md_find(&m->md, r->ev.instrument);
             uint32_t cap = m->s->cfg.md_max_levels;
             uint32_t nb = in ? xt_md_depth(in, XT_BUY, m->lv_b, cap) : 0;
@@ -429,7 +430,8 @@ static void drain_feed(mds_t *m)
             continue;
         }
         ev[n++] = r->ev;
-        if (r->last) /* the market-data lag: engine -> here, the journal commit included */
+        m->ev_ts = r->ts; /* stamps the live messages these events make (xt_md_send_lag_seconds) */
+        if (r->last)      /* the market-data lag: engine -> here, the journal commit included */
             xt_hist_add(&m->feed_lag, now > r->ts ? (uint64_t)(now - r->ts) / 1000 : 0);
         if (r->last || n == XT_EVENT_BATCH_MAX) {
             xt_event_batch_t b = {r->seq, r->ts, 0, r->last, n, ev};
@@ -437,6 +439,7 @@ static void drain_feed(mds_t *m)
             n = 0;
         }
     }
+    m->ev_ts = 0;
     atomic_store_explicit(&f->tail, t, memory_order_release);
     if (atomic_load_explicit(&f->dropped, memory_order_relaxed) && !atomic_load(&m->s->md_resync)) {
         atomic_store(&f->dropped, 0);
@@ -686,6 +689,7 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     s->mds = m;
     m->s = s;
     xt_hist_init(&m->feed_lag);
+    xt_hist_init(&m->send_lag);
     m->ep = m->lfd = m->stop_efd = m->bin_lfd = -1;
     m->n_inst = xt_engine_instrument_count(&s->engine);
     xt_md_config_t mc = {s->cfg.engine.max_instruments, s->cfg.md_max_levels, s->cfg.md_tape};

@@ -13,6 +13,19 @@
 const uint64_t xt_phist_bounds_us[XT_PHIST_BOUNDS] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
+const uint64_t xt_nhist_bounds_ns[XT_NHIST_BOUNDS] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+
+void xt_nhist_add(xt_nhist_t *h, uint64_t ns)
+{
+    unsigned i = 0;
+    while (i < XT_NHIST_BOUNDS && ns > xt_nhist_bounds_ns[i])
+        i++;
+    xt_ctr_add(&h->b[i], 1);
+    xt_ctr_add(&h->sum_ns, ns);
+    xt_ctr_add(&h->count, 1);
+}
+
 void xt_phist_add(xt_phist_t *h, uint64_t us)
 {
     unsigned i = 0;
@@ -75,11 +88,13 @@ void xt_text_help(xt_text_t *t, const char *name, const char *type, const char *
     xt_text_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* "0.0001" for 100 µs: seconds without trailing zeros. */
-static void put_le(xt_text_t *t, uint64_t us)
+/* "0.0001" for 100 µs (v = 100, digits = 6): seconds without trailing
+ * zeros, from v in units of 10^-digits s. */
+static void put_le(xt_text_t *t, uint64_t v, int digits)
 {
-    char b[32];
-    snprintf(b, sizeof b, "%llu.%06llu", (unsigned long long)(us / 1000000), (unsigned long long)(us % 1000000));
+    uint64_t per_s = digits == 9 ? 1000000000ULL : 1000000ULL;
+    char b[40];
+    snprintf(b, sizeof b, "%llu.%0*llu", (unsigned long long)(v / per_s), digits, (unsigned long long)(v % per_s));
     size_t n = strlen(b);
     while (b[n - 1] == '0')
         b[--n] = 0;
@@ -88,27 +103,40 @@ static void put_le(xt_text_t *t, uint64_t us)
     xt_text_printf(t, "%s", b);
 }
 
-static void put_tail(xt_text_t *t, const char *name, uint64_t count, uint64_t sum_us)
+/* +Inf, _sum (sum in units of 10^-digits s) and _count. */
+static void put_tail(xt_text_t *t, const char *name, uint64_t count, uint64_t sum, int digits)
 {
-    xt_text_printf(t, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %llu.%06llu\n%s_count %llu\n", name,
-                   (unsigned long long)count, name, (unsigned long long)(sum_us / 1000000),
-                   (unsigned long long)(sum_us % 1000000), name, (unsigned long long)count);
+    uint64_t per_s = digits == 9 ? 1000000000ULL : 1000000ULL;
+    xt_text_printf(t, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %llu.%0*llu\n%s_count %llu\n", name,
+                   (unsigned long long)count, name, (unsigned long long)(sum / per_s), digits,
+                   (unsigned long long)(sum % per_s), name, (unsigned long long)count);
+}
+
+/* Cumulative buckets of per-bucket counts b[0..n] (b[n]: over the last bound). */
+static void put_buckets(xt_text_t *t, const char *name, const uint64_t *bounds, unsigned n, int digits,
+                        const _Atomic uint64_t *b, uint64_t sum)
+{
+    uint64_t cum = 0;
+    for (unsigned i = 0; i < n; i++) {
+        cum += xt_ctr_get(&b[i]);
+        xt_text_printf(t, "%s_bucket{le=\"", name);
+        put_le(t, bounds[i], digits);
+        xt_text_printf(t, "\"} %llu\n", (unsigned long long)cum);
+    }
+    /* the count and the buckets are read apart: +Inf is their sum, so it is never below a bucket */
+    put_tail(t, name, cum + xt_ctr_get(&b[n]), sum, digits);
 }
 
 void xt_text_phist(xt_text_t *t, const char *name, const char *help, const xt_phist_t *h)
 {
     xt_text_help(t, name, "histogram", help);
-    uint64_t b[XT_PHIST_BOUNDS + 1], cum = 0;
-    for (unsigned i = 0; i <= XT_PHIST_BOUNDS; i++)
-        b[i] = xt_ctr_get(&h->b[i]);
-    for (unsigned i = 0; i < XT_PHIST_BOUNDS; i++) {
-        cum += b[i];
-        xt_text_printf(t, "%s_bucket{le=\"", name);
-        put_le(t, xt_phist_bounds_us[i]);
-        xt_text_printf(t, "\"} %llu\n", (unsigned long long)cum);
-    }
-    /* the count and the buckets are read apart: +Inf is their sum, so it is never below a bucket */
-    put_tail(t, name, cum + b[XT_PHIST_BOUNDS], xt_ctr_get(&h->sum_us));
+    put_buckets(t, name, xt_phist_bounds_us, XT_PHIST_BOUNDS, 6, h->b, xt_ctr_get(&h->sum_us));
+}
+
+void xt_text_nhist(xt_text_t *t, const char *name, const char *help, const xt_nhist_t *h)
+{
+    xt_text_help(t, name, "histogram", help);
+    put_buckets(t, name, xt_nhist_bounds_ns, XT_NHIST_BOUNDS, 9, h->b, xt_ctr_get(&h->sum_ns));
 }
 
 void xt_text_hist(xt_text_t *t, const char *name, const char *help, const xt_hist_t *h)
@@ -116,8 +144,8 @@ void xt_text_hist(xt_text_t *t, const char *name, const char *help, const xt_his
     xt_text_help(t, name, "histogram", help);
     for (unsigned i = 0; i < XT_PHIST_BOUNDS; i++) {
         xt_text_printf(t, "%s_bucket{le=\"", name);
-        put_le(t, xt_phist_bounds_us[i]);
+        put_le(t, xt_phist_bounds_us[i], 6);
         xt_text_printf(t, "\"} %llu\n", (unsigned long long)xt_hist_count_le(h, xt_phist_bounds_us[i]));
     }
-    put_tail(t, name, h->count, h->sum);
+    put_tail(t, name, h->count, h->sum, 6);
 }

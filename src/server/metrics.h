@@ -30,6 +30,16 @@ typedef struct xt_phist {
     _Atomic uint64_t count, sum_us;
 } xt_phist_t;
 
+/* The same with nanosecond buckets, for what takes well under 100 µs (the
+ * engine's time per command): le 100 ns .. 10 ms, then +Inf; the sum in ns. */
+#define XT_NHIST_BOUNDS 16
+extern const uint64_t xt_nhist_bounds_ns[XT_NHIST_BOUNDS];
+
+typedef struct xt_nhist {
+    _Atomic uint64_t b[XT_NHIST_BOUNDS + 1];
+    _Atomic uint64_t count, sum_ns;
+} xt_nhist_t;
+
 /* Adds n to a counter that only the calling thread writes. */
 static inline void xt_ctr_add(_Atomic uint64_t *c, uint64_t n)
 {
@@ -43,6 +53,8 @@ static inline uint64_t xt_ctr_get(const _Atomic uint64_t *c)
 
 /* Records one value (µs), by its single writer. */
 void xt_phist_add(xt_phist_t *h, uint64_t us);
+/* Records one value (ns), by its single writer. */
+void xt_nhist_add(xt_nhist_t *h, uint64_t ns);
 
 /* The client commands counted by type (xt_commands_total). */
 enum { XT_MET_NEW, XT_MET_CANCEL, XT_MET_AMEND, XT_MET_MASS_CANCEL, XT_MET_STATUS, XT_MET_CMD_TYPES };
@@ -61,6 +73,8 @@ typedef struct xt_metrics {
     _Atomic uint64_t fsyncs;             /* the journal's data syncs, the segment headers' included */
     xt_phist_t fsync;                    /* duration of each commit's sync */
     xt_phist_t batch;                    /* engine thread time per batch: its commands applied, before the commit */
+    xt_nhist_t command;                  /* engine thread time applying one request, one sampled per batch */
+    uint64_t batches;                    /* engine thread: batches applied (picks the request to time) */
     _Atomic uint64_t unsynced;           /* journal records written but not yet synced, after the last commit */
     _Atomic int64_t last_snapshot_mono;  /* when the newest snapshot was written, or the server started */
     _Atomic int running;                 /* recovery done, until the engine thread stops (set in xt_server_run) */
@@ -93,6 +107,8 @@ void xt_text_printf(xt_text_t *t, const char *fmt, ...) __attribute__((format(pr
 void xt_text_help(xt_text_t *t, const char *name, const char *type, const char *help);
 /* A histogram in seconds, cumulative le buckets 0.0001 .. 10 and +Inf. */
 void xt_text_phist(xt_text_t *t, const char *name, const char *help, const xt_phist_t *h);
+/* A histogram in seconds from ns buckets: le 0.0000001 .. 0.01 and +Inf. */
+void xt_text_nhist(xt_text_t *t, const char *name, const char *help, const xt_nhist_t *h);
 /* The same from a log-linear µs histogram (histogram.h) of the calling thread. */
 void xt_text_hist(xt_text_t *t, const char *name, const char *help, const xt_hist_t *h);
 

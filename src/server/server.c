@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "xt/error.h"
 
 static int fail(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -73,13 +74,30 @@ static void warn_if_changed(const xt_server_t *s, uint32_t index, const xt_instr
     xt_instrument_info_t in;
     xt_engine_instrument(&s->engine, index, &in);
     const xt_instrument_def_t *j = &in.def;
-    if (j->flags != d->flags || !same_decimal(j->tick, d->tick) || !same_decimal(j->lot, d->lot) ||
-        !same_decimal(j->min_qty, d->min_qty) || !same_decimal(j->max_qty, d->max_qty) ||
-        !same_decimal(j->ref_price, d->ref_price) || !same_decimal(j->band_pct, d->band_pct))
-        fprintf(stderr,
-                "xtrading: warning: instrument %s in the config differs from its definition in the journal; "
-                "the journal's stays in force\n",
-                d->symbol);
+    if (j->flags == d->flags && same_decimal(j->tick, d->tick) && same_decimal(j->lot, d->lot) &&
+        same_decimal(j->min_qty, d->min_qty) && same_decimal(j->max_qty, d->max_qty) &&
+        same_decimal(j->ref_price, d->ref_price) && same_decimal(j->band_pct, d->band_pct))
+        return;
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_WARN,
+                     "instrument in the config differs from its definition in the journal; "
+                     "the journal's stays in force")) {
+        xt_log_str(&e, "symbol", d->symbol);
+        xt_log_end(&e);
+    }
+}
+
+/* The journal's snapshot failures, to the log (xt_journal_config_t.report). */
+static void report_snapshot(void *ctx, uint64_t seq, const char *why)
+{
+    const xt_server_t *s = ctx;
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_ERROR, "snapshot failed")) {
+        xt_log_str(&e, "data", s->cfg.data_dir);
+        xt_log_u64(&e, "seq", seq);
+        xt_log_str(&e, "reason", why);
+        xt_log_end(&e);
+    }
 }
 
 /* Defines the configured instruments the journal does not have yet. */
@@ -164,6 +182,8 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
         return fail(why, n, "out of memory for the market-data feed");
     xt_journal_config_t jc = s->cfg.journal;
     jc.ext = &s->sessions.ext;
+    jc.report = report_snapshot;
+    jc.report_ctx = s;
     rc = xt_journal_open(&s->journal, s->cfg.data_dir, &jc, NULL, &s->cfg.engine, xt_server_sink, s, &s->engine,
                          xt_mono_ns());
     if (rc)

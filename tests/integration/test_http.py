@@ -161,6 +161,42 @@ def wait_metric(port, pred, what, timeout=10):
         time.sleep(0.05)
 
 
+def ws_subscribe(port, channel):
+    """A WebSocket (over Http) subscribed to channel, its answer and
+    snapshot read. Returns the Http with a read_text() for the next text
+    message."""
+    h = Http(port)
+    h.send("GET", "/ws", ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="])
+    while b"\r\n\r\n" not in h.buf:
+        h._fill()
+    check(h.buf.startswith(b"HTTP/1.1 101"), f"upgrade: {h.buf[:80]!r}")
+    h.buf = h.buf.split(b"\r\n\r\n", 1)[1]
+    body = json.dumps({"op": "subscribe", "id": 1, "args": [channel]}).encode()
+    key = os.urandom(4)
+    h.sock.sendall(bytes([0x81, 0x80 | len(body)]) + key + bytes(c ^ key[i % 4] for i, c in enumerate(body)))
+
+    def read_text():
+        while True:
+            while len(h.buf) < 2:
+                h._fill()
+            n, off = h.buf[1] & 0x7F, 2
+            check(n < 127, f"a message of 64 KiB or more: {h.buf[:60]!r}")
+            if n == 126:
+                while len(h.buf) < 4:
+                    h._fill()
+                n, off = int.from_bytes(h.buf[2:4], "big"), 4
+            while len(h.buf) < off + n:
+                h._fill()
+            op, data, h.buf = h.buf[0] & 0x0F, h.buf[off:off + n], h.buf[off + n:]
+            if op == 1:
+                return json.loads(data)
+    h.read_text = read_text
+    check(read_text() == {"id": 1, "op": "subscribe", "result": "ok"}, "subscribed")
+    check(read_text().get("type") == "snapshot", "the channel's snapshot")
+    return h
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -235,6 +271,9 @@ def test_metrics_move():
     check(value(vals, "xt_up") == 1 and value(vals, "xt_ready") == 1, "up and ready")
     check(value(vals, "xt_trades_total") == 0, "no trades yet")
     fsyncs0 = value(vals, "xt_journal_fsyncs_total")
+    ws = ws_subscribe(port, "trades.BTC-USDT")
+    vals, _ = parse_metrics(scrape(port))
+    check(value(vals, "xt_md_send_lag_seconds_count") == 0, "a snapshot is not a live update: not timed")
 
     A = TS.login(s.port, 1001, 1)
     B = TS.login(s.port, 1002, 1)
@@ -243,6 +282,7 @@ def test_metrics_move():
     check(A.place(btc, X.SELL, 100200, 1).type == X.ACCEPTED, "sell 2")
     check(B.place(btc, X.BUY, 100100, 2).type == X.ACCEPTED, "buy")
     B.expect(X.FILL)
+    check(ws.read_text().get("ch") == "trades.BTC-USDT", "the trade on the WebSocket")
     check(B.answer(B.cancel(orig_clordid=999999)).type == X.REJECTED, "cancel of an unknown order")
     check(B.answer(B.new_order(btc, X.BUY, 100000, 1, clordid=1)).type == X.REJECTED, "duplicate clordid")
 
@@ -267,12 +307,19 @@ def test_metrics_move():
     check(value(vals, "xt_seconds_since_snapshot") >= 0, "snapshot age")
     check(value(vals, "xt_order_ack_latency_seconds_count") > 0, "acknowledgement latency sampled")
     check(value(vals, "xt_engine_batch_seconds_count") > 0, "engine batch time")
+    n_cmd = value(vals, "xt_engine_command_seconds_count")
+    check(0 < n_cmd <= value(vals, "xt_engine_batch_seconds_count"), "engine command time: one sample per batch")
+    check(value(vals, "xt_engine_command_seconds_bucket", le="+Inf") == n_cmd, "command +Inf")
+    check(value(vals, "xt_engine_command_seconds_bucket", le="0.0000001") <= n_cmd, "ns buckets")
+    check(value(vals, "xt_md_send_lag_seconds_count") == 1, "one live trades message written to one subscriber")
+    check(value(vals, "xt_md_send_lag_seconds_sum") < 10, "send lag sum in seconds")
     for ring in ("inbound", "outlog", "md_feed"):
         check(value(vals, "xt_ring_depth", ring=ring) >= 0, f"ring {ring}")
     check(value(vals, "xt_journal_unsynced_records") == 0, "fsync=batch: nothing left unsynced")
     check(value(vals, "xt_md_bytes_sent_total") > 0, "md bytes sent (the scrapes' answers)")
     A.close()
     B.close()
+    ws.close()
     vals = wait_metric(port, lambda v: value(v, "xt_connections_closed_total", protocol="order_entry") == 2,
                        "order-entry connections closed")
     check(value(vals, "xt_connections", protocol="order_entry") == 0, "no order-entry connections")

@@ -848,7 +848,7 @@ def test_restart_with_smaller_resume_window():
     check(srv.stop() == 0, "server did not stop cleanly")
     srv.sets["server.resume_messages"] = 16
     srv.start()
-    m = re.search(r"recovered from snapshot (\d+) \+ (\d+) journal records", srv.stderr())
+    m = re.search(r'msg="recovered" .*snapshot=(\d+) records=(\d+)', srv.stderr())
     check(m and int(m.group(1)) > 0 and int(m.group(2)) == 0, f"snapshot not used: {srv.stderr()[-400:]}")
     B = Conn(srv.port)
     acc = B.login(1001, session=3, resume_from=30, heartbeat_ms=HB)
@@ -1879,8 +1879,8 @@ def test_sighup_reload():
         # 5002 in, 5001 out, three open orders
         write([5002], 3)
         srv.proc.send_signal(signal.SIGHUP)
-        at = wait_stderr(srv, "xtrading: reloaded: credentials 1 keys")
-        check("limits.open_orders 3" in srv.stderr()[at - 200:at + 200], srv.stderr()[-400:])
+        at = wait_stderr(srv, 'msg="reloaded" credentials_keys=1 ')
+        check("limits.open_orders=3" in srv.stderr()[at:at + 400], srv.stderr()[-400:])
         _, m = try_login(5002, 1)
         check(m.type == LOGIN_ACCEPTED, f"a key added by the reload: {m!r}")
         _, m = try_login(5001, 2)

@@ -1,0 +1,297 @@
+/* log.c - the server's log (log.h): events formatted as logfmt or JSON
+ * lines in the caller's buffer, written with one write(2) to stderr or a
+ * file opened for appending. */
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TAIL_RESERVE 32 /* room kept for ' truncated=true' / ',"truncated":true' and the end */
+
+static struct {
+    _Atomic int level;
+    _Atomic int format;
+    int fd; /* 2, or the file (replaced in place by xt_log_reopen with dup2) */
+    char path[PATH_MAX];
+} lg = {XT_LOG_INFO, XT_LOG_LOGFMT, 2, ""};
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const format_names[] = {"logfmt", "json"};
+
+const char *xt_log_level_name(int level)
+{
+    return level >= XT_LOG_DEBUG && level <= XT_LOG_ERROR ? level_names[level] : "?";
+}
+
+int xt_log_level_parse(const char *name)
+{
+    for (int i = XT_LOG_DEBUG; i <= XT_LOG_ERROR; i++)
+        if (strcmp(name, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *xt_log_format_name(int format)
+{
+    return format == XT_LOG_JSON ? format_names[1] : format_names[0];
+}
+
+int xt_log_format_parse(const char *name)
+{
+    for (int i = 0; i < 2; i++)
+        if (strcmp(name, format_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int open_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    return fd < 0 ? -errno : fd;
+}
+
+int xt_log_open(int level, int format, const char *file)
+{
+    int fd = 2;
+    if (file && file[0]) {
+        if (strlen(file) >= sizeof lg.path)
+            return -ENAMETOOLONG;
+        fd = open_file(file);
+        if (fd < 0)
+            return fd;
+    }
+    if (lg.fd != 2)
+        close(lg.fd);
+    lg.fd = fd;
+    snprintf(lg.path, sizeof lg.path, "%s", fd == 2 ? "" : file);
+    atomic_store(&lg.level, level);
+    atomic_store(&lg.format, format);
+    return 0;
+}
+
+int xt_log_reopen(void)
+{
+    if (lg.fd == 2)
+        return 0;
+    int fd = open_file(lg.path);
+    if (fd < 0)
+        return fd;
+    int rc = dup2(fd, lg.fd) < 0 ? -errno : 0; /* the same descriptor number: writers never see it closed */
+    close(fd);
+    return rc;
+}
+
+void xt_log_close(void)
+{
+    if (lg.fd != 2)
+        close(lg.fd);
+    lg.fd = 2;
+    lg.path[0] = 0;
+    atomic_store(&lg.level, XT_LOG_INFO);
+    atomic_store(&lg.format, XT_LOG_LOGFMT);
+}
+
+int xt_log_enabled(int level)
+{
+    return level >= atomic_load_explicit(&lg.level, memory_order_relaxed);
+}
+
+/* ---- formatting (pure) ------------------------------------------------------------ */
+
+static void put(xt_log_ev_t *e, const char *s, size_t n)
+{
+    if (e->over || e->len + n > sizeof e->buf - TAIL_RESERVE) {
+        e->over = 1;
+        return;
+    }
+    memcpy(e->buf + e->len, s, n);
+    e->len += n;
+}
+
+static void puts_(xt_log_ev_t *e, const char *s)
+{
+    put(e, s, strlen(s));
+}
+
+static int needs_quotes(const char *s)
+{
+    if (*s == 0)
+        return 1;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || *p == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* One escaped character of a quoted string, keeping a byte for the
+ * closing quote. */
+static void put_in_quotes(xt_log_ev_t *e, const char *s, size_t n)
+{
+    if (e->len + n + 1 > sizeof e->buf - TAIL_RESERVE)
+        e->over = 1;
+    if (e->over)
+        return;
+    memcpy(e->buf + e->len, s, n);
+    e->len += n;
+}
+
+/* s quoted, with ", \ and control characters escaped (the same for JSON
+ * and logfmt: \n \r \t, others as \u00XX). Cut where the buffer ends, but
+ * always closed. */
+static void put_quoted(xt_log_ev_t *e, const char *s)
+{
+    put(e, "\"", 1);
+    if (e->over)
+        return;
+    for (const unsigned char *p = (const unsigned char *)s; *p && !e->over; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            put_in_quotes(e, esc, 2);
+        } else if (*p == '\n')
+            put_in_quotes(e, "\\n", 2);
+        else if (*p == '\r')
+            put_in_quotes(e, "\\r", 2);
+        else if (*p == '\t')
+            put_in_quotes(e, "\\t", 2);
+        else if (*p < 0x20 || *p == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            put_in_quotes(e, esc, 6);
+        } else
+            put_in_quotes(e, (const char *)p, 1);
+    }
+    e->buf[e->len++] = '"'; /* put_in_quotes kept room for it */
+}
+
+/* The separator and the key: ' key=' or ',"key":'. */
+static void put_key(xt_log_ev_t *e, const char *key)
+{
+    if (e->format == XT_LOG_JSON) {
+        put(e, ",", 1);
+        put_quoted(e, key);
+        put(e, ":", 1);
+    } else {
+        put(e, " ", 1);
+        puts_(e, key);
+        put(e, "=", 1);
+    }
+}
+
+void xt_log_ev_init(xt_log_ev_t *e, int format, int64_t ts_ns, int level, const char *msg)
+{
+    e->len = 0;
+    e->over = 0;
+    e->format = format;
+    time_t secs = (time_t)(ts_ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char ts[64];
+    snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts_ns / 1000000 % 1000));
+    if (format == XT_LOG_JSON) {
+        puts_(e, "{\"ts\":\"");
+        puts_(e, ts);
+        puts_(e, "\",\"level\":\"");
+        puts_(e, xt_log_level_name(level));
+        puts_(e, "\",\"msg\":");
+    } else {
+        puts_(e, "ts=");
+        puts_(e, ts);
+        puts_(e, " level=");
+        puts_(e, xt_log_level_name(level));
+        puts_(e, " msg=");
+    }
+    put_quoted(e, msg);
+}
+
+void xt_log_str(xt_log_ev_t *e, const char *key, const char *value)
+{
+    size_t at = e->len;
+    put_key(e, key);
+    if (e->format == XT_LOG_JSON || needs_quotes(value))
+        put_quoted(e, value);
+    else
+        puts_(e, value);
+    if (e->over) /* a field is written whole or not at all */
+        e->len = at;
+}
+
+static void put_number(xt_log_ev_t *e, const char *key, const char *digits)
+{
+    size_t at = e->len;
+    put_key(e, key);
+    puts_(e, digits);
+    if (e->over)
+        e->len = at;
+}
+
+void xt_log_u64(xt_log_ev_t *e, const char *key, uint64_t value)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%llu", (unsigned long long)value);
+    put_number(e, key, b);
+}
+
+void xt_log_i64(xt_log_ev_t *e, const char *key, int64_t value)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%lld", (long long)value);
+    put_number(e, key, b);
+}
+
+void xt_log_bool(xt_log_ev_t *e, const char *key, int value)
+{
+    put_number(e, key, value ? "true" : "false");
+}
+
+size_t xt_log_ev_finish(xt_log_ev_t *e)
+{
+    const char *tail = e->format == XT_LOG_JSON ? (e->over ? ",\"truncated\":true}\n" : "}\n")
+                                                : (e->over ? " truncated=true\n" : "\n");
+    size_t n = strlen(tail); /* fits: TAIL_RESERVE was kept */
+    memcpy(e->buf + e->len, tail, n);
+    e->len += n;
+    return e->len;
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+int xt_log_begin(xt_log_ev_t *e, int level, const char *msg)
+{
+    if (!xt_log_enabled(level))
+        return 0;
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    xt_log_ev_init(e, atomic_load_explicit(&lg.format, memory_order_relaxed),
+                   (int64_t)t.tv_sec * 1000000000 + t.tv_nsec, level, msg);
+    return 1;
+}
+
+void xt_log_end(xt_log_ev_t *e)
+{
+    size_t n = xt_log_ev_finish(e);
+    const char *p = e->buf;
+    while (n > 0) { /* one write unless interrupted or short (a full disk) */
+        ssize_t w = write(lg.fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* nowhere to report it */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void xt_log(int level, const char *msg)
+{
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, level, msg))
+        xt_log_end(&e);
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""Integration tests of the server's log (docs/config.md#log): with
+log.format=json and log.file every line of the file is a JSON object with
+ts, level and msg, the server's events are there in order (recovered,
+ready, reloaded, stopping, stopped cleanly), stderr holds none of them,
+and SIGHUP opens the file again after a rename (logrotate); log.level=warn
+leaves the info events out; the default is logfmt on stderr.
+
+usage: test_log.py path/to/xtrading [name-substring ...]
+"""
+import json
+import os
+import re
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_server as TS  # noqa: E402
+
+TESTS = []
+check = TS.check
+LOGFMT = re.compile(r'ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=(debug|info|warn|error) msg="((?:[^"\\]|\\.)*)"'
+                    r'( [A-Za-z0-9_.]+=("(?:[^"\\]|\\.)*"|[^ "=]+))*$')
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def read_json_lines(path):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    out = []
+    for ln in lines:
+        try:
+            j = json.loads(ln)
+        except ValueError:
+            raise AssertionError(f"{path}: not JSON: {ln!r}") from None
+        check(isinstance(j, dict) and set(j) >= {"ts", "level", "msg"}, f"{path}: {ln!r}")
+        check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", j["ts"]), f"ts {j['ts']!r}")
+        out.append(j)
+    return out
+
+
+def wait_for(pred, what, timeout=10):
+    end = time.monotonic() + timeout
+    while not pred():
+        check(time.monotonic() < end, f"still not {what} after {timeout}s")
+        time.sleep(0.02)
+
+
+@test
+def test_json_to_a_file_reopened_on_sighup():
+    srv = TS.Server({"log.format": "json"}, start=False)
+    path = os.path.join(srv.tmp, "xt.log")
+    srv.sets["log.file"] = path
+    srv.start()
+    first = read_json_lines(path)
+    check([j["msg"] for j in first] == ["recovered", "ready"], f"start events {first}")
+    ready = first[1]
+    check(ready["level"] == "info" and ready["order_entry"] == f"127.0.0.1:{srv.port}", f"ready {ready}")
+    check(ready["demo_accounts"] is True and ready["instruments"] == 4, f"ready {ready}")
+    check(first[0]["snapshot"] == 0 and first[0]["records"] == 0, f"recovered {first[0]}")
+    os.rename(path, path + ".1")
+    srv.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: os.path.exists(path) and any(j["msg"] == "reloaded" for j in read_json_lines(path)),
+             "reloaded in a new log file")
+    check(srv.stop() == 0, "exit 0")
+    after = read_json_lines(path)
+    check([j["msg"] for j in after][0] == "reloaded", f"after the rename {after}")
+    check(after[0]["limits.rate"] == 100000 and after[0]["credentials"].startswith("(the embedded demo"),
+          f"reloaded {after[0]}")
+    stopping = [j for j in after if j["msg"].startswith("stopping")]
+    check(len(stopping) == 1 and stopping[0]["signal"] == "SIGTERM", f"stopping {after}")
+    stopped = after[-1]
+    check(stopped["msg"] == "stopped cleanly" and stopped["last_seq"] == stopped["snapshot"] == 4,
+          f"stopped {stopped}")
+    check([j["msg"] for j in read_json_lines(path + ".1")] == ["recovered", "ready"], "the old file kept")
+    check(srv.stderr() == "", f"stderr holds log lines: {srv.stderr()[-300:]}")
+
+
+@test
+def test_default_logfmt_and_level():
+    """logfmt on stderr by default, every line in the format; at
+    log.level=warn the info events are not written."""
+    srv = TS.Server()
+    check(srv.stop() == 0, "exit 0")
+    lines = srv.stderr().splitlines()
+    check([LOGFMT.match(ln).group(2) for ln in lines if LOGFMT.match(ln)] ==
+          ["recovered", "ready", "stopping: no new connections or orders; draining", "stopped cleanly"],
+          f"stderr {lines}")
+    check(all(LOGFMT.match(ln) for ln in lines), f"not logfmt: {lines}")
+    srv = TS.Server({"log.level": "warn"})
+    check(srv.stop() == 0, "exit 0")
+    check(srv.stderr() == "", f"info events at log.level=warn: {srv.stderr()}")
+
+
+@test
+def test_bad_log_settings():
+    """A bad log.level is a config error (exit 2); a log.file that cannot
+    be opened stops the start (exit 1), saying why on stderr."""
+    r = TS.subprocess.run([TS.XT, "serve", "--set", "log.level=loud"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "log.level must be debug, info, warn or error" in r.stderr, f"{r}")
+    r = TS.subprocess.run([TS.XT, "serve", "--set", "log.file=/nonexistent-dir/xt.log"], capture_output=True,
+                          text=True, timeout=30)
+    check(r.returncode == 1 and "log.file /nonexistent-dir/xt.log: No such file" in r.stderr, f"{r}")
+
+
+def main():
+    return TS.run_tests(TESTS, sys.argv, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

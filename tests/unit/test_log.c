@@ -1,0 +1,156 @@
+/* test_log.c - src/server/log.c: events formatted as logfmt and as JSON
+ * (quoting and escaping of quotes, backslashes, newlines and control
+ * characters; numbers and booleans bare), lines cut at the buffer with
+ * truncated=true and still well formed, the level and format names, and
+ * writing to a file: appended, filtered by level, opened again after a
+ * rename (logrotate). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "server/log.h"
+#include "tmpdir.h"
+
+#define TS INT64_C(1795258488123456789) /* 2026-11-21T10:54:48.123Z */
+
+static const char *finish(xt_log_ev_t *e)
+{
+    xt_log_ev_finish(e);
+    e->buf[e->len] = 0;
+    return e->buf;
+}
+
+static void add_fields(xt_log_ev_t *e)
+{
+    xt_log_str(e, "plain", "127.0.0.1:9001");
+    xt_log_str(e, "space", "a b");
+    xt_log_str(e, "quote", "say \"hi\"");
+    xt_log_str(e, "lines", "one\ntwo\r\tx\\y");
+    xt_log_str(e, "ctl", "\x01=");
+    xt_log_str(e, "empty", "");
+    xt_log_u64(e, "n", 18446744073709551615ULL);
+    xt_log_i64(e, "neg", -42);
+    xt_log_bool(e, "ok", 1);
+}
+
+static void logfmt_line(void **state)
+{
+    (void)state;
+    static xt_log_ev_t e;
+    xt_log_ev_init(&e, XT_LOG_LOGFMT, TS, XT_LOG_WARN, "disk \"full\"\nsoon");
+    add_fields(&e);
+    assert_string_equal(finish(&e), "ts=2026-11-21T10:54:48.123Z level=warn msg=\"disk \\\"full\\\"\\nsoon\""
+                                    " plain=127.0.0.1:9001 space=\"a b\" quote=\"say \\\"hi\\\"\""
+                                    " lines=\"one\\ntwo\\r\\tx\\\\y\" ctl=\"\\u0001=\" empty=\"\""
+                                    " n=18446744073709551615 neg=-42 ok=true\n");
+}
+
+static void json_line(void **state)
+{
+    (void)state;
+    static xt_log_ev_t e;
+    xt_log_ev_init(&e, XT_LOG_JSON, TS, XT_LOG_INFO, "ready");
+    add_fields(&e);
+    assert_string_equal(finish(&e), "{\"ts\":\"2026-11-21T10:54:48.123Z\",\"level\":\"info\",\"msg\":\"ready\","
+                                    "\"plain\":\"127.0.0.1:9001\",\"space\":\"a b\",\"quote\":\"say \\\"hi\\\"\","
+                                    "\"lines\":\"one\\ntwo\\r\\tx\\\\y\",\"ctl\":\"\\u0001=\",\"empty\":\"\","
+                                    "\"n\":18446744073709551615,\"neg\":-42,\"ok\":true}\n");
+}
+
+/* A message longer than the buffer is cut inside its quotes, which are
+ * closed; a field that does not fit is left out whole. */
+static void truncated(void **state)
+{
+    (void)state;
+    static char big[XT_LOG_LINE_MAX * 2];
+    memset(big, 'x', sizeof big - 1);
+    for (int f = XT_LOG_LOGFMT; f <= XT_LOG_JSON; f++) {
+        static xt_log_ev_t e;
+        xt_log_ev_init(&e, f, TS, XT_LOG_ERROR, big);
+        xt_log_str(&e, "after", "y");
+        const char *s = finish(&e);
+        assert_true(strlen(s) <= XT_LOG_LINE_MAX);
+        const char *end = f == XT_LOG_JSON ? "xxx\",\"truncated\":true}\n" : "xxx\" truncated=true\n";
+        assert_string_equal(s + strlen(s) - strlen(end), end);
+        assert_null(strstr(s, "after"));
+        xt_log_ev_init(&e, f, TS, XT_LOG_ERROR, "m");
+        big[XT_LOG_LINE_MAX - 20] = 0;
+        xt_log_str(&e, "first", "1");
+        xt_log_str(&e, "long", big); /* does not fit: left out */
+        big[XT_LOG_LINE_MAX - 20] = 'x';
+        s = finish(&e);
+        assert_non_null(strstr(s, f == XT_LOG_JSON ? "\"first\":\"1\"" : "first=1"));
+        assert_null(strstr(s, "long"));
+        assert_non_null(strstr(s, "truncated"));
+    }
+}
+
+static void names(void **state)
+{
+    (void)state;
+    assert_int_equal(xt_log_level_parse("debug"), XT_LOG_DEBUG);
+    assert_int_equal(xt_log_level_parse("warn"), XT_LOG_WARN);
+    assert_int_equal(xt_log_level_parse("error"), XT_LOG_ERROR);
+    assert_int_equal(xt_log_level_parse("warning"), -1);
+    assert_int_equal(xt_log_format_parse("json"), XT_LOG_JSON);
+    assert_int_equal(xt_log_format_parse("logfmt"), XT_LOG_LOGFMT);
+    assert_int_equal(xt_log_format_parse("text"), -1);
+    assert_string_equal(xt_log_level_name(XT_LOG_INFO), "info");
+    assert_string_equal(xt_log_format_name(XT_LOG_JSON), "json");
+}
+
+static char *slurp(const char *path)
+{
+    static char buf[8192];
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void to_a_file(void **state)
+{
+    (void)state;
+    char dir[256], path[300], moved[300];
+    snprintf(dir, sizeof dir, "%s", tmpdir_make("xt-log"));
+    snprintf(path, sizeof path, "%s/xt.log", dir);
+    snprintf(moved, sizeof moved, "%s/xt.log.1", dir);
+    FILE *f = fopen(path, "w");
+    fputs("before\n", f);
+    fclose(f);
+    assert_int_equal(xt_log_open(XT_LOG_WARN, XT_LOG_JSON, path), 0);
+    assert_false(xt_log_enabled(XT_LOG_INFO));
+    xt_log(XT_LOG_INFO, "not written");
+    xt_log(XT_LOG_ERROR, "written");
+    const char *s = slurp(path);
+    assert_int_equal(strncmp(s, "before\n{\"ts\":\"", 14), 0);
+    assert_non_null(strstr(s, "\"level\":\"error\",\"msg\":\"written\"}\n"));
+    assert_null(strstr(s, "not written"));
+    assert_int_equal(rename(path, moved), 0); /* logrotate */
+    assert_int_equal(xt_log_reopen(), 0);
+    xt_log(XT_LOG_WARN, "new file");
+    assert_non_null(strstr(slurp(path), "\"msg\":\"new file\""));
+    assert_null(strstr(slurp(moved), "new file"));
+    xt_log_close();
+    assert_true(xt_log_enabled(XT_LOG_INFO));
+    assert_int_equal(xt_log_open(XT_LOG_INFO, XT_LOG_LOGFMT, "/nonexistent-dir/xt.log"), -2); /* -ENOENT */
+    tmpdir_remove(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(logfmt_line), cmocka_unit_test(json_line), cmocka_unit_test(truncated),
+        cmocka_unit_test(names),       cmocka_unit_test(to_a_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
