@@ -298,7 +298,7 @@ static int busy(mds_t *m, uint32_t c)
 int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len, size_t body_len)
 {
     mconn_t *k = &m->conns[c];
-    int keep = req->keep_alive && ++k->http_reqs < XT_HTTP_MAX_REQUESTS;
+    int keep = req->keep_alive && req->content_length == body_len && ++k->http_reqs < XT_HTTP_MAX_REQUESTS;
     size_t used = head_len + body_len;
     k->http_wait = 1;
     k->http_serving = 1;

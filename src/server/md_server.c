@@ -258,9 +258,10 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         }
         if (xt_http_route(&req) == XT_ROUTE_WS)
             break;
-        uint64_t body = req.content_length;
-        if (body && (xt_http_route(&req) != XT_ROUTE_REST || body > m->s->cfg.md_max_message - (uint64_t)rc)) {
-            http_answer(m, c, 413, "a body is taken only by /api/ requests, within md.max_message with the head");
+        /* a body elsewhere is not read: answered, then the connection closes */
+        uint64_t body = xt_http_route(&req) == XT_ROUTE_REST ? req.content_length : 0;
+        if (body > m->s->cfg.md_max_message - (uint64_t)rc) {
+            http_answer(m, c, 413, "the request head and body together are over md.max_message bytes");
             return;
         }
         if ((uint64_t)k->in_len < (uint64_t)rc + body)
