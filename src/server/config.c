@@ -86,12 +86,16 @@ static const cfg_key_t keys[] = {
     {"md", "history", K_BOOL, F(md_history), 0, 1},
     {"md", "history_dir", K_OPTPATH, F(md_history_dir), 0, 0},
     U32("md", "history_flush_ms", md_history_flush_ms, 0, 60000),
+    U32("rest", "recv_window_ms", rest_recv_window_ms, 1, 600000),
+    U32("rest", "replay_cache", rest_replay_cache, 1, 1u << 26),
+    U32("rest", "fills", rest_fills, 1, 100000),
+    U32("rest", "fill_accounts", rest_fill_accounts, 1, 1u << 20),
     U32("debug", "engine_delay_us", engine_delay_us, 0, 1000000),
     U32("debug", "clock_offset_ms", clock_offset_ms, 0, 604800000),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"server", "journal", "limits", "engine", "md", "debug"};
+static const char *const sections[] = {"server", "journal", "limits", "engine", "md", "rest", "debug"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 #define SEC_NONE (-1)
 #define SEC_INSTRUMENT ((int)NSECTIONS)
@@ -250,6 +254,10 @@ void xt_config_defaults(xt_server_config_t *c)
     c->md_feed_records = 262144;
     c->md_history = 1;
     c->md_history_flush_ms = 1000;
+    c->rest_recv_window_ms = 5000;
+    c->rest_replay_cache = 65536;
+    c->rest_fills = 1000;
+    c->rest_fill_accounts = 4096;
     c->engine_delay_us = 0;
     c->n_instruments = sizeof demo_instruments / sizeof demo_instruments[0];
     for (size_t i = 0; i < c->n_instruments; i++) {

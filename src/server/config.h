@@ -54,6 +54,10 @@
  *   md.history = on                      K-line history files (docs/kline-history.md); on | off
  *   md.history_dir =                     empty: <journal.dir>/klines
  *   md.history_flush_ms = 1000           closed candles are written within about this long
+ *   rest.recv_window_ms = 5000           signed REST requests: |timestamp - server clock| at most this
+ *   rest.replay_cache = 65536            signatures remembered within the window (docs/rest.md)
+ *   rest.fills = 1000                    fills kept per account for GET /api/v1/fills
+ *   rest.fill_accounts = 4096            accounts whose fills are kept (the least recently updated make room)
  *   debug.engine_delay_us = 0            test hook: the engine thread sleeps this long per batch
  *   debug.clock_offset_ms = 0            test hook: the server's clock runs this far ahead
  *   [instrument SYM]  tick, lot (required); min, max (quantities), ref (price)
@@ -104,6 +108,8 @@ typedef struct xt_server_config {
     uint32_t md_tape, md_max_levels, md_feed_records;
     uint32_t md_history, md_history_flush_ms; /* K-line history files: on (1) / off (0) */
     char md_history_dir[XT_CONFIG_PATH_MAX];  /* "": <data_dir>/klines */
+    /* rest (docs/rest.md): signed requests, fills */
+    uint32_t rest_recv_window_ms, rest_replay_cache, rest_fills, rest_fill_accounts;
     /* debug */
     uint32_t engine_delay_us;
     uint32_t clock_offset_ms; /* xt_now_ns() runs this far ahead of the system clock */
