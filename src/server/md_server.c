@@ -409,6 +409,7 @@ static void drain_feed(mds_t *m)
             }
             continue;
         }
+        xt_fills_on_trade(&m->fills, &r->ev, r->ts); /* GET /api/v1/fills */
         ev[n++] = r->ev;
         if (r->last) /* the market-data lag: engine -> here, the journal commit included */
             xt_hist_add(&m->feed_lag, now > r->ts ? (uint64_t)(now - r->ts) / 1000 : 0);
@@ -667,7 +668,8 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     m->ep = m->lfd = m->stop_efd = m->bin_lfd = -1;
     m->n_inst = xt_engine_instrument_count(&s->engine);
     xt_md_config_t mc = {s->cfg.engine.max_instruments, s->cfg.md_max_levels, s->cfg.md_tape};
-    if (alloc_tables(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m) || load_instruments(m)) {
+    if (alloc_tables(m) || xt_mds_rest_init(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m) ||
+        load_instruments(m)) {
         snprintf(why, n, "market data: out of memory");
         return -1;
     }
@@ -740,6 +742,7 @@ void xt_md_server_close(xt_server_t *s)
     free(m->tape);
     free(m->http_body);
     free(m->http_out);
+    xt_mds_rest_destroy(m);
     free(m);
     s->mds = NULL;
 }
