@@ -39,11 +39,11 @@ typedef struct xt_http_auth {
 } xt_http_auth_t;
 
 typedef struct xt_http_req {
-    int method;                            /* enum http_method of http-parser (HTTP_GET = 1, ...) */
-    char path[512];                        /* the request target's path, NUL-terminated, undecoded */
-    char query[512];                       /* after '?', NUL-terminated, "" when none */
-    char target[XT_HTTP_TARGET_MAX + 1];   /* the request target exactly as on the request line */
-    xt_http_auth_t auth;                   /* the X-XT-* headers */
+    int method;                          /* enum http_method of http-parser (HTTP_GET = 1, ...) */
+    char path[512];                      /* the request target's path, NUL-terminated, undecoded */
+    char query[512];                     /* after '?', NUL-terminated, "" when none */
+    char target[XT_HTTP_TARGET_MAX + 1]; /* the request target exactly as on the request line */
+    xt_http_auth_t auth;                 /* the X-XT-* headers */
     uint8_t keep_alive;
     uint8_t upgrade_websocket; /* Upgrade: websocket and Connection: upgrade */
     uint8_t ws_version_ok;     /* Sec-WebSocket-Version: 13 */

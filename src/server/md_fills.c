@@ -151,16 +151,22 @@ static uint32_t place_of(xt_fills_t *f, uint32_t account)
 
 /* ---- fills -------------------------------------------------------------------------- */
 
+/* The i-th oldest fill of the ring of place p (i < per_account). */
+static xt_fill_t *ring_at(const xt_fills_t *f, uint32_t p, uint32_t i)
+{
+    uint32_t k = f->acct[p].head + i;
+    return &f->v[(size_t)p * f->per_account + (k >= f->per_account ? k - f->per_account : k)];
+}
+
 void xt_fills_add(xt_fills_t *f, uint32_t account, const xt_fill_t *x)
 {
     uint32_t p = place_of(f, account);
     xt_fill_acct_t *a = &f->acct[p];
-    xt_fill_t *ring = f->v + (size_t)p * f->per_account;
     if (a->n < f->per_account) {
-        ring[(a->head + a->n++) % f->per_account] = *x;
-    } else {
-        ring[a->head] = *x;
-        a->head = (a->head + 1) % f->per_account;
+        *ring_at(f, p, a->n++) = *x;
+    } else { /* the oldest goes */
+        *ring_at(f, p, 0) = *x;
+        a->head = a->head + 1 == f->per_account ? 0 : a->head + 1;
     }
 }
 
@@ -168,8 +174,7 @@ void xt_fills_on_trade(xt_fills_t *f, const xt_event_t *ev, int64_t ts)
 {
     if (ev->type != XT_EV_TRADE)
         return;
-    xt_fill_t x = {ev->u.trade.trade_id, ev->order_id, ev->price, ev->qty, ts, ev->instrument, ev->side,
-                   XT_FILL_TAKER};
+    xt_fill_t x = {ev->u.trade.trade_id, ev->order_id, ev->price, ev->qty, ts, ev->instrument, ev->side, XT_FILL_TAKER};
     xt_fills_add(f, ev->account, &x);
     x.order_id = ev->u.trade.maker_id;
     x.side = ev->side == XT_BUY ? XT_SELL : XT_BUY;
@@ -188,18 +193,18 @@ uint32_t xt_fills_query(const xt_fills_t *f, uint32_t account, uint32_t instrume
     uint32_t pos = find_pos(f, account), k = 0;
     if (pos == NONE || limit == 0)
         return 0;
-    const xt_fill_acct_t *a = &f->acct[f->index[pos] - 1];
-    const xt_fill_t *ring = f->v + (size_t)(f->index[pos] - 1) * f->per_account;
+    uint32_t p = f->index[pos] - 1;
+    const xt_fill_acct_t *a = &f->acct[p];
     if (from_id > 0) { /* the first ones from from_id, oldest first */
         for (uint32_t i = 0; i < a->n && k < limit; i++) {
-            const xt_fill_t *x = &ring[(a->head + i) % f->per_account];
+            const xt_fill_t *x = ring_at(f, p, i);
             if (wanted(x, instrument, from_id))
                 out[k++] = *x;
         }
         return k;
     }
     for (uint32_t i = a->n; i-- > 0 && k < limit;) { /* the newest ones, collected backwards */
-        const xt_fill_t *x = &ring[(a->head + i) % f->per_account];
+        const xt_fill_t *x = ring_at(f, p, i);
         if (wanted(x, instrument, 0))
             out[limit - 1 - k++] = *x;
     }
@@ -211,12 +216,12 @@ uint32_t xt_fills_query(const xt_fills_t *f, uint32_t account, uint32_t instrume
 
 size_t xt_fills_encode(char *out, size_t cap, const xt_fill_t *v, uint32_t n, xt_fills_sym_fn sym, void *ctx)
 {
-    size_t k = 0;
+    static const char open[] = "{\"data\":[";
+    size_t k = sizeof open - 1;
     int first = 1;
-    if (cap < 16)
+    if (cap < sizeof open + 2)
         return 0;
-    memcpy(out, "{\"data\":[", 9);
-    k = 9;
+    memcpy(out, open, sizeof open); /* with the NUL */
     for (uint32_t i = 0; i < n; i++) {
         const xt_md_sym_t *s = sym(ctx, v[i].instrument);
         if (s == NULL)
@@ -224,12 +229,12 @@ size_t xt_fills_encode(char *out, size_t cap, const xt_fill_t *v, uint32_t n, xt
         char price[XT_DECIMAL_BUFSZ], qty[XT_DECIMAL_BUFSZ];
         xt_units_format(v[i].price, s->tick, price);
         xt_units_format(v[i].qty, s->lot, qty);
-        int w = snprintf(out + k, cap - k,
-                         "%s{\"trade_id\":%" PRIu64 ",\"order_id\":%" PRId64 ",\"symbol\":\"%s\",\"side\":\"%s\","
-                         "\"liquidity\":\"%s\",\"price\":\"%s\",\"qty\":\"%s\",\"ts\":%" PRId64 "}",
-                         first ? "" : ",", v[i].trade_id, v[i].order_id, s->symbol,
-                         v[i].side == XT_SELL ? "sell" : "buy", v[i].liquidity == XT_FILL_MAKER ? "maker" : "taker",
-                         price, qty, v[i].ts);
+        int w =
+            snprintf(out + k, cap - k,
+                     "%s{\"trade_id\":%" PRIu64 ",\"order_id\":%" PRId64 ",\"symbol\":\"%s\",\"side\":\"%s\","
+                     "\"liquidity\":\"%s\",\"price\":\"%s\",\"qty\":\"%s\",\"ts\":%" PRId64 "}",
+                     first ? "" : ",", v[i].trade_id, v[i].order_id, s->symbol, v[i].side == XT_SELL ? "sell" : "buy",
+                     v[i].liquidity == XT_FILL_MAKER ? "maker" : "taker", price, qty, v[i].ts);
         if (w < 0 || (size_t)w >= cap - k)
             return 0;
         k += (size_t)w;

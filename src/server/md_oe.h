@@ -16,7 +16,7 @@
 /* Serves an authenticated /api/v1/orders request for account; returns the
  * answer's length in m->http_out as xt_mds_rest_answer does, or
  * XT_REST_DEFERRED when the answer will be queued later. */
-int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const xt_http_req_t *req, const char *body,
-                   size_t body_len, int keep);
+int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const xt_http_req_t *req, const char *body, size_t body_len,
+                   int keep);
 
 #endif

@@ -4,8 +4,8 @@
 
 #include "md_rest.h"
 
-int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const xt_http_req_t *req, const char *body,
-                   size_t body_len, int keep)
+int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const xt_http_req_t *req, const char *body, size_t body_len,
+                   int keep)
 {
     (void)c;
     (void)account;

@@ -24,8 +24,8 @@
 
 xt_rest_endpoint_t xt_rest_endpoint(const char *path)
 {
-    static const char *const names[] = {"instruments", "depth", "trades", "ticker", "klines", "timeline", "fills",
-                                        "orders"};
+    static const char *const names[] = {"instruments", "depth",    "trades", "ticker",
+                                        "klines",      "timeline", "fills",  "orders"};
     static const char v1[] = "/api/v1/", orders[] = "/api/v1/orders/";
     if (strncmp(path, v1, sizeof v1 - 1) != 0)
         return XT_REST_UNKNOWN;
@@ -377,8 +377,8 @@ static int private_answer(mds_t *m, uint32_t c, xt_rest_endpoint_t e, const xt_h
     xt_server_t *s = m->s;
     pthread_rwlock_rdlock(&s->creds_lock);
     xt_auth_result_t a =
-        xt_rest_authenticate(&s->creds, &m->replay, req, http_method_str((enum http_method)req->method), body,
-                             body_len, m->now / 1000000, s->cfg.rest_recv_window_ms);
+        xt_rest_authenticate(&s->creds, &m->replay, req, http_method_str((enum http_method)req->method), body, body_len,
+                             m->now / 1000000, s->cfg.rest_recv_window_ms);
     pthread_rwlock_unlock(&s->creds_lock);
     if (a.status != 0)
         return xt_rest_error(o, cap, a.status, a.msg, keep);

@@ -172,7 +172,7 @@ static int unhex32(const char *s, uint8_t out[32])
 {
     if (strlen(s) != 64)
         return -1;
-    for (int i = 0; i < 32; i++) {
+    for (size_t i = 0; i < 32; i++) {
         int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
@@ -228,8 +228,8 @@ xt_auth_result_t xt_rest_authenticate(const xt_creds_t *creds, xt_replay_cache_t
         return refuse(401, "unknown account or key");
     if (ts - now_ms > (int64_t)window_ms || now_ms - ts > (int64_t)window_ms)
         return refuse(401, "timestamp outside the receive window");
-    if (mac_run(rc->mac, cr->sign_key, req->auth.v[XT_AUTH_TIMESTAMP], method_name, req->target, body, body_len,
-                mac) != 0)
+    if (mac_run(rc->mac, cr->sign_key, req->auth.v[XT_AUTH_TIMESTAMP], method_name, req->target, body, body_len, mac) !=
+        0)
         return refuse(503, "the signature cannot be checked now: try again later");
     if (CRYPTO_memcmp(mac, sig, 32) != 0)
         return refuse(401, "bad signature");

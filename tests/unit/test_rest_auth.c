@@ -258,7 +258,8 @@ static void auth_headers(void **state)
         head(f, "GET", TARGET, "1001", "demo1001", bad_ts[i], SIG_GET);
         expect(auth(f, "GET", NULL, NOW), 400, msgs[2]);
     }
-    static const char *const bad_sig[] = {"e749", SIG_GET "0", "g749f3da926626fc21b4ab4d3e40f4f7ef6fd360f92c188418d81a5ca392f14d"};
+    static const char *const bad_sig[] = {"e749", SIG_GET "0",
+                                          "g749f3da926626fc21b4ab4d3e40f4f7ef6fd360f92c188418d81a5ca392f14d"};
     for (size_t i = 0; i < sizeof bad_sig / sizeof bad_sig[0]; i++) {
         head(f, "GET", TARGET, "1001", "demo1001", TS, bad_sig[i]);
         expect(auth(f, "GET", NULL, NOW), 400, msgs[3]);

@@ -30,8 +30,8 @@
 
 #include "fuzz.h"
 #include "net/ws.h"
-#include "server/md_http.h"
 #include "server/credentials.h"
+#include "server/md_http.h"
 #include "server/md_rest.h"
 #include "server/rest_auth.h"
 #include "xt/error.h"
@@ -73,8 +73,8 @@ static int expected_route(const xt_http_req_t *req)
 /* The REST side of a request: routing, the parameters, an error answer. */
 static void check_rest(const xt_http_req_t *req, int keep)
 {
-    static const char *const names[] = {"instruments", "depth", "trades", "ticker",
-                                        "klines",      "timeline", "fills", "orders"};
+    static const char *const names[] = {"instruments", "depth",    "trades", "ticker",
+                                        "klines",      "timeline", "fills",  "orders"};
     static const char *const params[] = {"symbol", "limit", "interval", "start", "end", "x"};
     xt_rest_endpoint_t e = xt_rest_endpoint(req->path);
     int known = -1;
@@ -124,8 +124,8 @@ static void check_auth(const xt_http_req_t *req)
         CHECK(!(req->auth.bad & (1u << i)) || req->auth.v[i][0] == '\0');
         CHECK((req->auth.seen & (1u << i)) || req->auth.v[i][0] == '\0');
     }
-    xt_auth_result_t a = xt_rest_authenticate(&creds, &rc, req, "GET", req->query, strlen(req->query),
-                                              INT64_C(1700000000000), 5000);
+    xt_auth_result_t a =
+        xt_rest_authenticate(&creds, &rc, req, "GET", req->query, strlen(req->query), INT64_C(1700000000000), 5000);
     CHECK(a.status == 0 || ((a.status == 400 || a.status == 401 || a.status == 503) && a.msg != NULL));
     CHECK(a.status != 0 || (a.account >= 1001 && a.account <= 1004));
 }
