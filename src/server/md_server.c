@@ -668,8 +668,12 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     m->ep = m->lfd = m->stop_efd = m->bin_lfd = -1;
     m->n_inst = xt_engine_instrument_count(&s->engine);
     xt_md_config_t mc = {s->cfg.engine.max_instruments, s->cfg.md_max_levels, s->cfg.md_tape};
-    if (alloc_tables(m) || xt_mds_rest_init(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m) || load_instruments(m)) {
+    if (alloc_tables(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m) || load_instruments(m)) {
         snprintf(why, n, "market data: out of memory");
+        return -1;
+    }
+    if (xt_mds_rest_init(m)) {
+        snprintf(why, n, "market data: out of memory for rest.replay_cache, or rest.fills x rest.fill_accounts");
         return -1;
     }
     if (xt_md_history_open(s, &m->hist, why, n))
