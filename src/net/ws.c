@@ -89,19 +89,21 @@ static int head_scan(head_state_t *st, const uint8_t *buf, size_t len)
 
 /* ---- HTTP request heads: the filling pass ------------------------------------------ */
 
-enum { H_OTHER, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_TRANSFER_ENCODING };
+enum { H_OTHER, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_TRANSFER_ENCODING, H_XT_AUTH };
+/* H_XT_AUTH + XT_AUTH_*: the X-XT-* headers (ws.h) */
 
 typedef struct fill {
     xt_http_req_t *req;
     int err;
     int in_value; /* the last callback was on_header_value */
+    int val_over; /* an X-XT-* value did not fit val */
     int hdr;      /* H_* of the header whose value is being read */
     int keys;     /* Sec-WebSocket-Key headers seen */
     int upgrade_ws, connection_upgrade, version_seen;
     size_t name_len, val_len, url_len;
     char name[32]; /* longer names are none of ours */
     char val[256];
-    char url[2048];
+    char url[XT_HTTP_TARGET_MAX];
 } fill_t;
 
 static const struct {
@@ -113,6 +115,10 @@ static const struct {
     {"sec-websocket-key", H_WS_KEY},
     {"sec-websocket-version", H_WS_VERSION},
     {"transfer-encoding", H_TRANSFER_ENCODING},
+    {"x-xt-account", H_XT_AUTH + XT_AUTH_ACCOUNT},
+    {"x-xt-key", H_XT_AUTH + XT_AUTH_KEY},
+    {"x-xt-timestamp", H_XT_AUTH + XT_AUTH_TIMESTAMP},
+    {"x-xt-signature", H_XT_AUTH + XT_AUTH_SIGNATURE},
 };
 
 static int header_id(const fill_t *f)
@@ -163,6 +169,21 @@ static int ws_key_ok(const char *s, size_t n)
     return 1;
 }
 
+/* An X-XT-* value (trimmed: v[0..n)), at most once each and bounded. */
+static void auth_header(fill_t *f, int i, const char *v, size_t n)
+{
+    xt_http_auth_t *a = &f->req->auth;
+    uint8_t bit = (uint8_t)(1u << i);
+    if ((a->seen & bit) || f->val_over || n > XT_AUTH_VALUE_MAX) {
+        a->bad |= bit;
+        a->v[i][0] = '\0';
+    } else if (!(a->bad & bit)) {
+        memcpy(a->v[i], v, n);
+        a->v[i][n] = '\0';
+    }
+    a->seen |= bit;
+}
+
 /* The value of the header just read is complete. */
 static void header_done(fill_t *f)
 {
@@ -187,7 +208,8 @@ static void header_done(fill_t *f)
         }
         break;
     case H_TRANSFER_ENCODING: f->err = XT_EPARSE; break;
-    default: break;
+    case H_OTHER: break;
+    default: auth_header(f, f->hdr - H_XT_AUTH, v + a, b - a); break;
     }
 }
 
@@ -229,12 +251,19 @@ static int on_header_value(http_parser *hp, const char *at, size_t n)
         f->in_value = 1;
         f->hdr = header_id(f);
         f->val_len = 0;
+        f->val_over = 0;
     } else {
         sep = 1; /* the whole head is in one buffer: only a folded line splits a value */
     }
     if (f->hdr == H_OTHER)
         return 0;
+    if (f->val_over)
+        return 0;
     if (sep + n > sizeof f->val - f->val_len) {
+        if (f->hdr >= H_XT_AUTH) { /* not a reason to refuse the head: the request is refused as unsigned */
+            f->val_over = 1;
+            return 0;
+        }
         f->err = XT_ERANGE;
         return 1;
     }
@@ -303,6 +332,8 @@ static int head_fill(const uint8_t *buf, size_t len, xt_http_req_t *req)
     memset(&u, 0, sizeof u);
     if (http_parser_parse_url(f.url, f.url_len, req->method == HTTP_CONNECT, &u) != 0)
         return XT_EPARSE;
+    memcpy(req->target, f.url, f.url_len); /* f.url_len <= XT_HTTP_TARGET_MAX: on_url checked it */
+    req->target[f.url_len] = '\0';
     int rc = url_field(&f, &u, UF_PATH, req->path, sizeof req->path);
     if (rc == 0)
         rc = url_field(&f, &u, UF_QUERY, req->query, sizeof req->query);

@@ -18,12 +18,32 @@
 
 /* ---- HTTP request heads ------------------------------------------------------ */
 
-#define XT_HTTP_HEAD_MAX 8192 /* a larger request head is refused (431) */
+#define XT_HTTP_HEAD_MAX 8192   /* a larger request head is refused (431) */
+#define XT_HTTP_TARGET_MAX 2048 /* bytes of the request target, at most */
+
+/* The signed-request headers of the private REST endpoints (docs/rest.md,
+ * "Signed requests"), trimmed of spaces around them, NUL-terminated. */
+enum {
+    XT_AUTH_ACCOUNT,   /* X-XT-Account */
+    XT_AUTH_KEY,       /* X-XT-Key */
+    XT_AUTH_TIMESTAMP, /* X-XT-Timestamp */
+    XT_AUTH_SIGNATURE, /* X-XT-Signature */
+    XT_AUTH_HEADERS
+};
+#define XT_AUTH_VALUE_MAX 80 /* a longer value is kept as "" with its bad bit set */
+
+typedef struct xt_http_auth {
+    char v[XT_AUTH_HEADERS][XT_AUTH_VALUE_MAX + 1];
+    uint8_t seen; /* bit XT_AUTH_*: the header is present */
+    uint8_t bad;  /* bit XT_AUTH_*: its value is over XT_AUTH_VALUE_MAX bytes, or it came twice */
+} xt_http_auth_t;
 
 typedef struct xt_http_req {
-    int method;      /* enum http_method of http-parser (HTTP_GET = 1, ...) */
-    char path[512];  /* the request target's path, NUL-terminated, undecoded */
-    char query[512]; /* after '?', NUL-terminated, "" when none */
+    int method;                          /* enum http_method of http-parser (HTTP_GET = 1, ...) */
+    char path[512];                      /* the request target's path, NUL-terminated, undecoded */
+    char query[512];                     /* after '?', NUL-terminated, "" when none */
+    char target[XT_HTTP_TARGET_MAX + 1]; /* the request target exactly as on the request line */
+    xt_http_auth_t auth;                 /* the X-XT-* headers */
     uint8_t keep_alive;
     uint8_t upgrade_websocket; /* Upgrade: websocket and Connection: upgrade */
     uint8_t ws_version_ok;     /* Sec-WebSocket-Version: 13 */
@@ -48,7 +68,9 @@ void xt_http_parser_init(xt_http_parser_t *p);
  * HTTP/1.x (also: a version other than 1.0 or 1.1, or a Transfer-Encoding
  * header, since only Content-Length bodies are supported), or XT_ERANGE when
  * the head passes XT_HTTP_HEAD_MAX or a field does not fit req (path, query,
- * or an Upgrade, Connection or Sec-WebSocket-* value over 255 bytes). The
+ * a target over XT_HTTP_TARGET_MAX, or an Upgrade, Connection or
+ * Sec-WebSocket-* value over 255 bytes; an X-XT-* value too long only sets
+ * its bit in req->auth.bad). The
  * bytes are scanned once, incrementally; req is filled in one more pass when
  * the head is complete. Once complete or failed, further calls return the
  * same result. */

@@ -104,12 +104,16 @@ static const cfg_key_t keys[] = {
     {"log", "level", K_LOG_LEVEL, F(log_level), 0, 0},
     {"log", "format", K_LOG_FORMAT, F(log_format), 0, 0},
     {"log", "file", K_OPTPATH, F(log_file), 0, 0},
+    U32("rest", "recv_window_ms", rest_recv_window_ms, 1, 600000),
+    U32("rest", "replay_cache", rest_replay_cache, 1, 1u << 26),
+    U32("rest", "fills", rest_fills, 1, 100000),
+    U32("rest", "fill_accounts", rest_fill_accounts, 1, 1u << 20),
     U32("debug", "engine_delay_us", engine_delay_us, 0, 1000000),
     U32("debug", "clock_offset_ms", clock_offset_ms, 0, 604800000),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"server", "journal", "limits", "engine", "md", "log", "debug"};
+static const char *const sections[] = {"server", "journal", "limits", "engine", "md", "log", "rest", "debug"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 #define SEC_NONE (-1)
 #define SEC_INSTRUMENT ((int)NSECTIONS)
@@ -270,6 +274,10 @@ void xt_config_defaults(xt_server_config_t *c)
     c->md_history_flush_ms = 1000;
     c->log_level = XT_LOG_INFO;
     c->log_format = XT_LOG_LOGFMT;
+    c->rest_recv_window_ms = 5000;
+    c->rest_replay_cache = 65536;
+    c->rest_fills = 1000;
+    c->rest_fill_accounts = 4096;
     c->engine_delay_us = 0;
     c->n_instruments = sizeof demo_instruments / sizeof demo_instruments[0];
     for (size_t i = 0; i < c->n_instruments; i++) {

@@ -57,6 +57,10 @@
  *   log.level = info                     debug | info | warn | error (log.h)
  *   log.format = logfmt                  logfmt | json
  *   log.file =                           empty: standard error; else appended to (reopened on SIGHUP)
+ *   rest.recv_window_ms = 5000           signed REST requests: |timestamp - server clock| at most this
+ *   rest.replay_cache = 65536            signatures remembered within the window (docs/rest.md)
+ *   rest.fills = 1000                    fills kept per account for GET /api/v1/fills
+ *   rest.fill_accounts = 4096            accounts whose fills are kept (the least recently updated make room)
  *   debug.engine_delay_us = 0            test hook: the engine thread sleeps this long per batch
  *   debug.clock_offset_ms = 0            test hook: the server's clock runs this far ahead
  *   [instrument SYM]  tick, lot (required); min, max (quantities), ref (price)
@@ -110,6 +114,8 @@ typedef struct xt_server_config {
     /* log (log.h) */
     uint32_t log_level, log_format;    /* XT_LOG_INFO, XT_LOG_LOGFMT */
     char log_file[XT_CONFIG_PATH_MAX]; /* "": standard error */
+    /* rest (docs/rest.md): signed requests, fills */
+    uint32_t rest_recv_window_ms, rest_replay_cache, rest_fills, rest_fill_accounts;
     /* debug */
     uint32_t engine_delay_us;
     uint32_t clock_offset_ms; /* xt_now_ns() runs this far ahead of the system clock */

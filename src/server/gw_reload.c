@@ -2,7 +2,9 @@
  * the server runs (docs/config.md, "Reloading").
  *
  * Runs on the gateway thread, which owns the credentials (logins) and the
- * token buckets (limits.rate, limits.burst). limits.open_orders is checked
+ * token buckets (limits.rate, limits.burst). The md thread reads the
+ * credentials too (signed REST requests): the swap holds creds_lock for
+ * writing, and the old ones are freed after it. limits.open_orders is checked
  * by the engine thread: it reads it from an atomic. All of the new settings
  * are read and checked before any is applied, so a bad file changes
  * nothing. Every other key keeps the value it had at start (listen
@@ -32,6 +34,9 @@ static const char *restart_key(const xt_server_config_t *a, const xt_server_conf
         return "log";
     if (a->max_sessions != b->max_sessions || a->max_connections != b->max_connections)
         return "server capacities";
+    if (a->rest_recv_window_ms != b->rest_recv_window_ms || a->rest_replay_cache != b->rest_replay_cache ||
+        a->rest_fills != b->rest_fills || a->rest_fill_accounts != b->rest_fill_accounts)
+        return "rest.*";
     return NULL;
 }
 
@@ -89,8 +94,11 @@ int xt__gw_reload(xt_server_t *s)
     }
     size_t keys = creds.n;
     if (next.credentials[0]) {
-        xt_creds_free(&s->creds);
+        xt_creds_t old = s->creds;
+        pthread_rwlock_wrlock(&s->creds_lock); /* the md thread reads them for signed REST requests */
         s->creds = creds;
+        pthread_rwlock_unlock(&s->creds_lock);
+        xt_creds_free(&old);
         memcpy(s->cfg.credentials, next.credentials, sizeof s->cfg.credentials);
     }
     s->cfg.rate = next.rate;

@@ -13,8 +13,10 @@
 #include "histogram.h"
 #include "md/md.h"
 #include "md_encode.h"
+#include "md_fills.h"
 #include "md_history.h"
 #include "net/ws.h"
+#include "rest_auth.h"
 #include "server.h"
 #include "xt/decimal.h"
 
@@ -146,6 +148,9 @@ struct xt_md_server {
     uint64_t ws_opened, ws_closed, bin_opened, bin_closed;
     uint64_t bytes_in, bytes_out; /* on every md connection: WebSocket, plain HTTP, binary */
     struct xt_oe *oe;             /* order entry through this port (md_oe.h) */
+    /* the private REST endpoints (md_rest.c, docs/rest.md) */
+    xt_replay_cache_t replay; /* signatures seen within rest.recv_window_ms */
+    xt_fills_t fills;         /* each account's newest fills, from the feed's trades */
 };
 
 typedef struct xt_md_server mds_t;
@@ -190,9 +195,15 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
 void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int keep);
 /* md_server.c: the request heads (and bodies) c has received, in turn. */
 void xt_mds_on_http(mds_t *m, uint32_t c);
-/* md_rest.c: a request for a path under /api/ (docs/rest.md): the whole
- * response into m->http_out. Returns its length or a negative error. */
+/* md_rest.c: a request for a path under /api/ (docs/rest.md), with its
+ * body (body_len bytes; NULL when 0): the whole response into m->http_out.
+ * Returns its length, XT_REST_DEFERRED (md_oe.h) when an order-entry
+ * answer will be queued later, or a negative error. */
 int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const char *body, size_t body_len, int keep);
+/* md_rest.c: the private endpoints' state (replay cache, fills), sized by
+ * rest.*; 0 or -1 (out of memory). Destroy: after the thread stopped. */
+int xt_mds_rest_init(mds_t *m);
+void xt_mds_rest_destroy(mds_t *m);
 /* md_klines.c: the body of /api/v1/klines for in into m->http_body (its
  * length; 0 when it does not fit), *code 200; or *code 400 with why. */
 size_t xt_mds_klines_body(mds_t *m, const xt_md_inst_t *in, const char *query, char *why, size_t whylen, int *code);

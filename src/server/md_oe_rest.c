@@ -280,7 +280,7 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
         kind = XT_OE_STATUS, pk = P_STATUS;
     else if (req->method == HTTP_GET) {
         char v[8];
-        if (xt_query_get(req->query, "open", v, sizeof v) != 0 || strcmp(v, "true") != 0)
+        if (xt_query_get(req->query, "open", v, sizeof v) < 0 || strcmp(v, "true") != 0)
             return xt_rest_error(m->http_out, m->http_cap + 1024, 400,
                                  "only open orders are listed (open=true); fills: /api/v1/fills", keep);
         xt_msg_order_status_t s = {.order_id = XT_STATUS_LIST_OPEN};

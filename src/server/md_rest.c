@@ -1,5 +1,8 @@
-/* md_rest.c - the public REST endpoints (docs/rest.md, md_rest.h), in the
- * md thread. md_http.c routes every path under /api/ here; the answer is
+/* md_rest.c - the REST endpoints (docs/rest.md, md_rest.h), in the md
+ * thread. The signed ones: the signature is checked (rest_auth.c) under
+ * the credentials' read lock, then /api/v1/fills is answered from the
+ * fills kept here (md_fills.c) and /api/v1/orders goes to order entry
+ * (md_oe.h). md_http.c routes every path under /api/ here; the answer is
  * built from the same state and with the same encoders (md_encode.h) as
  * the WebSocket snapshots, into the md server's HTTP buffers (sized at
  * start: nothing is allocated per request), and queued by md_http.c like
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include "md_internal.h"
+#include "md_oe.h"
 #include "xt/decimal.h"
 #include "xt/error.h"
 
@@ -20,10 +24,16 @@
 
 xt_rest_endpoint_t xt_rest_endpoint(const char *path)
 {
-    static const char *const names[] = {"instruments", "depth", "trades", "ticker", "klines", "timeline"};
-    static const char v1[] = "/api/v1/";
+    static const char *const names[] = {"instruments", "depth",    "trades", "ticker",
+                                        "klines",      "timeline", "fills",  "orders"};
+    static const char v1[] = "/api/v1/", orders[] = "/api/v1/orders/";
     if (strncmp(path, v1, sizeof v1 - 1) != 0)
         return XT_REST_UNKNOWN;
+    if (strncmp(path, orders, sizeof orders - 1) == 0) {
+        const char *id = path + sizeof orders - 1;
+        size_t n = strlen(id);
+        return n >= 1 && n <= 64 && strchr(id, '/') == NULL ? XT_REST_ORDERS : XT_REST_UNKNOWN;
+    }
     for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (strcmp(path + sizeof v1 - 1, names[i]) == 0)
             return (xt_rest_endpoint_t)i;
@@ -302,6 +312,85 @@ static int over_rate(mds_t *m, uint32_t c)
     return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
 }
 
+/* ---- the signed endpoints ----------------------------------------------------------- */
+
+int xt_mds_rest_init(mds_t *m)
+{
+    const xt_server_config_t *cfg = &m->s->cfg;
+    if (xt_replay_init(&m->replay, cfg->rest_replay_cache) != 0)
+        return -1;
+    return xt_fills_init(&m->fills, cfg->rest_fill_accounts, cfg->rest_fills) != 0 ? -1 : 0;
+}
+
+void xt_mds_rest_destroy(mds_t *m)
+{
+    xt_replay_destroy(&m->replay);
+    xt_fills_destroy(&m->fills);
+}
+
+static const xt_md_sym_t *fill_sym(void *ctx, uint32_t instrument)
+{
+    mds_t *m = ctx;
+    return instrument < m->n_inst ? &m->pub[instrument].sym[XT_TH_LIVE] : NULL;
+}
+
+/* GET /api/v1/fills?symbol=&limit=&from_id= of account into m->http_body. */
+static void fills(mds_t *m, uint32_t account, const char *query, rest_res_t *r)
+{
+    uint32_t inst = UINT32_MAX, lim;
+    char b[8];
+    if (xt_query_get(query, "symbol", b, sizeof b) != XT_ENOENT) {
+        const xt_md_inst_t *in = symbol_of(m, query, r);
+        if (in == NULL)
+            return;
+        inst = xt_md_inst_id(in);
+    }
+    if ((lim = limit_of(query, 100, XT_FILLS_LIMIT_MAX, r)) == 0)
+        return;
+    uint64_t from;
+    if (xt_query_u64(query, "from_id", 0, UINT64_MAX, 1, &from) != 0) {
+        fail(r, 400, "%s", "bad parameter from_id: expected a trade id, an integer");
+        return;
+    }
+    uint32_t n = xt_fills_query(&m->fills, account, inst, from, lim, m->fills.scratch);
+    size_t len = xt_fills_encode(m->http_body, m->http_cap, m->fills.scratch, n, fill_sym, m);
+    if (len == 0 || len + 1 >= m->http_cap) {
+        fail(r, 500, "%s", "the answer does not fit its buffer");
+        return;
+    }
+    m->http_body[len++] = '\n';
+    r->code = 200;
+    r->len = len;
+}
+
+/* A signed request: the signature checked (under the credentials' read
+ * lock: SIGHUP swaps them on the gateway thread), then fills or orders. */
+static int private_answer(mds_t *m, uint32_t c, xt_rest_endpoint_t e, const xt_http_req_t *req, const char *body,
+                          size_t body_len, int keep)
+{
+    char *o = m->http_out;
+    size_t cap = m->http_cap + 1024;
+    if (e == XT_REST_FILLS && req->method != HTTP_GET)
+        return xt_rest_error(o, cap, 405, "only GET is served", keep);
+    if (over_rate(m, c))
+        return xt_rest_error(o, cap, 429, "too many requests: over md.messages_per_s on this connection", keep);
+    xt_server_t *s = m->s;
+    pthread_rwlock_rdlock(&s->creds_lock);
+    xt_auth_result_t a =
+        xt_rest_authenticate(&s->creds, &m->replay, req, http_method_str((enum http_method)req->method), body, body_len,
+                             m->now / 1000000, s->cfg.rest_recv_window_ms);
+    pthread_rwlock_unlock(&s->creds_lock);
+    if (a.status != 0)
+        return xt_rest_error(o, cap, a.status, a.msg, keep);
+    if (e == XT_REST_ORDERS)
+        return xt_mds_oe_rest(m, c, a.account, req->auth.v[XT_AUTH_KEY], req, body, body_len, keep);
+    rest_res_t r = {0};
+    fills(m, a.account, req->query, &r);
+    if (r.code != 200)
+        return xt_rest_error(o, cap, r.code, r.msg, keep);
+    return xt_http_response(o, cap, 200, "application/json", m->http_body, r.len, keep);
+}
+
 int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const char *body, size_t body_len, int keep)
 {
     (void)body;
@@ -310,9 +399,12 @@ int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const cha
     size_t cap = m->http_cap + 1024;
     rest_res_t r = {0};
     xt_rest_endpoint_t e = xt_rest_endpoint(req->path);
+    if (e == XT_REST_FILLS || e == XT_REST_ORDERS)
+        return private_answer(m, c, e, req, body, body_len, keep);
     if (e == XT_REST_UNKNOWN)
         fail(&r, 404, "%s",
-             "unknown path; served: /api/v1/instruments, depth, trades, ticker, klines, timeline (docs/rest.md)");
+             "unknown path; served: /api/v1/instruments, depth, trades, ticker, klines, timeline, fills, orders "
+             "(docs/rest.md)");
     else if (req->method != HTTP_GET)
         fail(&r, 405, "%s", "only GET is served");
     else if (over_rate(m, c))

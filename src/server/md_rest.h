@@ -1,7 +1,8 @@
-/* md_rest.h - the public REST endpoints of the market-data port
- * (docs/rest.md): GET /api/v1/instruments, depth, trades, ticker, klines
- * and timeline, beside /healthz, /readyz, /metrics (md_http.h) and the
- * WebSocket upgrade. The routing, the query-string parser and the error
+/* md_rest.h - the REST endpoints of the market-data port (docs/rest.md):
+ * the public GET /api/v1/instruments, depth, trades, ticker, klines and
+ * timeline, and the signed /api/v1/fills and /api/v1/orders (rest_auth.h),
+ * beside /healthz, /readyz, /metrics (md_http.h) and the WebSocket
+ * upgrade. The routing, the query-string parser and the error
  * bodies are pure functions over caller buffers (unit-tested in
  * tests/unit/test_rest.c, fuzzed by tests/fuzz/targets/fuzz_http.c);
  * answering them from the market data is md_rest.c's part of the md
@@ -21,10 +22,13 @@ typedef enum xt_rest_endpoint {
     XT_REST_TICKER,      /* /api/v1/ticker?symbol= */
     XT_REST_KLINES,      /* /api/v1/klines?symbol=&interval=&start=&end=&limit= */
     XT_REST_TIMELINE,    /* /api/v1/timeline?symbol= */
+    XT_REST_FILLS,       /* /api/v1/fills?symbol=&limit=&from_id= (signed) */
+    XT_REST_ORDERS,      /* /api/v1/orders and /api/v1/orders/{id} (signed; md_oe.h) */
     XT_REST_UNKNOWN,     /* another path under /api/: 404 */
 } xt_rest_endpoint_t;
 
-/* The endpoint of a path (undecoded, without the query). */
+/* The endpoint of a path (undecoded, without the query). /api/v1/orders/X
+ * is XT_REST_ORDERS for any X of 1..64 bytes without a '/'. */
 xt_rest_endpoint_t xt_rest_endpoint(const char *path);
 
 /* The value of the first parameter called name in query (the undecoded

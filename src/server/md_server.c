@@ -430,6 +430,7 @@ static void drain_feed(mds_t *m)
             }
             continue;
         }
+        xt_fills_on_trade(&m->fills, &r->ev, r->ts); /* GET /api/v1/fills */
         ev[n++] = r->ev;
         m->ev_ts = r->ts; /* stamps the live messages these events make (xt_md_send_lag_seconds) */
         if (r->last)      /* the market-data lag: engine -> here, the journal commit included */
@@ -698,6 +699,10 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
         snprintf(why, n, "market data: out of memory");
         return -1;
     }
+    if (xt_mds_rest_init(m)) {
+        snprintf(why, n, "market data: out of memory for rest.replay_cache, or rest.fills x rest.fill_accounts");
+        return -1;
+    }
     if (xt_md_history_open(s, &m->hist, why, n))
         return -1;
     if (listen_md(m, why, n))
@@ -768,6 +773,7 @@ void xt_md_server_close(xt_server_t *s)
     free(m->http_body);
     free(m->http_out);
     xt_mds_oe_destroy(m);
+    xt_mds_rest_destroy(m);
     free(m);
     s->mds = NULL;
 }

@@ -440,7 +440,8 @@ int xt_oe_http_status(int reason)
     case XT_R_SHUTTING_DOWN:
     case XT_R_JOURNAL_FAILED: return 503;
     case XT_R_DUPLICATE_CLORDID: return 409;
-    case XT_R_UNKNOWN_ORDER: return 404;
+    case XT_R_UNKNOWN_ORDER:
+    case XT_R_NOT_OWNER: return 404; /* another account's order is not shown to exist */
     default: return 400;
     }
 }

@@ -166,6 +166,7 @@ static int open_ring(xt_server_t *s)
 int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, size_t n)
 {
     memset(s, 0, sizeof *s);
+    pthread_rwlock_init(&s->creds_lock, NULL);
     s->cfg = *cfg;
     atomic_store_explicit(&s->open_orders_limit, cfg->open_orders, memory_order_relaxed);
     xt__clock_offset_ns = (int64_t)cfg->clock_offset_ms * 1000000;
@@ -252,5 +253,6 @@ int xt_server_close(xt_server_t *s)
     for (uint32_t k = 0; k < s->adopt.n; k++) /* handed over, never taken */
         close(s->adopt.fd[k]);
     pthread_mutex_destroy(&s->adopt.lock);
+    pthread_rwlock_destroy(&s->creds_lock);
     return rc;
 }

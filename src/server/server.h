@@ -87,7 +87,9 @@ typedef struct xt_adopt {
 
 typedef struct xt_server {
     xt_server_config_t cfg;
-    xt_creds_t creds;
+    xt_creds_t creds; /* the gateway thread's (logins; replaced by SIGHUP); the md thread reads them too (signed
+                         REST requests), under a read lock of creds_lock, which the swap takes for writing */
+    pthread_rwlock_t creds_lock;
     xt_engine_t engine;
     xt_journal_t journal;
     xt_outlog_t log;

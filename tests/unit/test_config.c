@@ -112,6 +112,10 @@ static void config_equal(const xt_server_config_t *a, const xt_server_config_t *
     assert_int_equal(a->md_history, b->md_history);
     assert_int_equal(a->md_history_flush_ms, b->md_history_flush_ms);
     assert_string_equal(a->md_history_dir, b->md_history_dir);
+    assert_int_equal(a->rest_recv_window_ms, b->rest_recv_window_ms);
+    assert_int_equal(a->rest_replay_cache, b->rest_replay_cache);
+    assert_int_equal(a->rest_fills, b->rest_fills);
+    assert_int_equal(a->rest_fill_accounts, b->rest_fill_accounts);
     assert_int_equal(a->n_instruments, b->n_instruments);
     for (uint32_t i = 0; i < a->n_instruments; i++)
         def_equal(&a->instruments[i], &b->instruments[i]);
@@ -162,6 +166,10 @@ static void test_defaults(void **state)
     xt_engine_config_default(&e);
     assert_memory_equal(&c.engine, &e, sizeof e);
     assert_int_equal(c.engine_delay_us, 0);
+    assert_int_equal(c.rest_recv_window_ms, 5000);
+    assert_int_equal(c.rest_replay_cache, 65536);
+    assert_int_equal(c.rest_fills, 1000);
+    assert_int_equal(c.rest_fill_accounts, 4096);
     assert_int_equal(c.n_instruments, 4);
     assert_string_equal(c.instruments[0].symbol, "600519.SH");
     assert_string_equal(c.instruments[1].symbol, "000001.SZ");
@@ -223,6 +231,11 @@ static const char every_key[] = "# every key\n"
                                 "max_orders = 4096\n"
                                 "max_levels = 2048\n"
                                 "max_instruments = 4\n"
+                                "[rest]\n"
+                                "recv_window_ms = 250\n"
+                                "replay_cache = 8\n"
+                                "fills = 3\n"
+                                "fill_accounts = 2\n"
                                 "[debug]\n"
                                 "engine_delay_us = 10\n"
                                 "[instrument AAPL]\n"
@@ -273,6 +286,10 @@ static void test_every_key(void **state)
     assert_int_equal(c.engine.max_levels, 2048);
     assert_int_equal(c.engine.max_instruments, 4);
     assert_int_equal(c.engine_delay_us, 10);
+    assert_int_equal(c.rest_recv_window_ms, 250);
+    assert_int_equal(c.rest_replay_cache, 8);
+    assert_int_equal(c.rest_fills, 3);
+    assert_int_equal(c.rest_fill_accounts, 2);
     /* the file's instruments replace the demo ones */
     assert_int_equal(c.n_instruments, 2);
     const xt_instrument_def_t *a = &c.instruments[0], *b = &c.instruments[1];

@@ -14,7 +14,11 @@
  * every parameter the endpoints read is parsed from the query (a decoded
  * value holds no NUL, fits its buffer, and its length is what was
  * returned; a number parsed is in its range), and the {"code","msg"} error
- * answer quoting the value must be well formed.
+ * answer quoting the value must be well formed. The request target is
+ * kept whole (it begins with the path, and holds the query), the X-XT-*
+ * headers fit their bounds, and the signature check of every request
+ * (src/server/rest_auth.c, with the demo credentials) answers one of its
+ * statuses without crashing.
  * The last 64 bytes of the input also go through xt_http_json_answer as a
  * reason (escaping). Any violation aborts.
  */
@@ -26,8 +30,10 @@
 
 #include "fuzz.h"
 #include "net/ws.h"
+#include "server/credentials.h"
 #include "server/md_http.h"
 #include "server/md_rest.h"
+#include "server/rest_auth.h"
 #include "xt/error.h"
 
 /* Checks a whole response: status line, Content-Length, the body. */
@@ -67,13 +73,17 @@ static int expected_route(const xt_http_req_t *req)
 /* The REST side of a request: routing, the parameters, an error answer. */
 static void check_rest(const xt_http_req_t *req, int keep)
 {
-    static const char *const names[] = {"instruments", "depth", "trades", "ticker", "klines", "timeline"};
+    static const char *const names[] = {"instruments", "depth",    "trades", "ticker",
+                                        "klines",      "timeline", "fills",  "orders"};
     static const char *const params[] = {"symbol", "limit", "interval", "start", "end", "x"};
     xt_rest_endpoint_t e = xt_rest_endpoint(req->path);
     int known = -1;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 8; i++)
         if (strncmp(req->path, "/api/v1/", 8) == 0 && strcmp(req->path + 8, names[i]) == 0)
             known = i;
+    const char *id = req->path + 15;
+    if (strncmp(req->path, "/api/v1/orders/", 15) == 0 && *id && strlen(id) <= 64 && !strchr(id, '/'))
+        known = XT_REST_ORDERS;
     CHECK(known < 0 ? e == XT_REST_UNKNOWN : (int)e == known);
     char v[64], msg[128], out[4096];
     for (int i = 0; i < 6; i++) {
@@ -93,6 +103,31 @@ static void check_rest(const xt_http_req_t *req, int keep)
         int k = xt_rest_error(out, sizeof out, 404, msg, keep);
         check_response(out, k, 404);
     }
+}
+
+/* The raw target, the X-XT-* headers, and the signature check. */
+static void check_auth(const xt_http_req_t *req)
+{
+    static xt_creds_t creds;
+    static xt_replay_cache_t rc;
+    if (rc.v == NULL) {
+        CHECK(xt_creds_demo(&creds) == 0);
+        CHECK(xt_replay_init(&rc, 64) == 0);
+    }
+    CHECK(strlen(req->target) <= XT_HTTP_TARGET_MAX);
+    if (req->target[0] == '/')
+        CHECK(strncmp(req->target, req->path, strlen(req->path)) == 0);
+    if (req->query[0])
+        CHECK(strstr(req->target, req->query) != NULL);
+    for (int i = 0; i < XT_AUTH_HEADERS; i++) {
+        CHECK(strlen(req->auth.v[i]) <= XT_AUTH_VALUE_MAX);
+        CHECK(!(req->auth.bad & (1u << i)) || req->auth.v[i][0] == '\0');
+        CHECK((req->auth.seen & (1u << i)) || req->auth.v[i][0] == '\0');
+    }
+    xt_auth_result_t a =
+        xt_rest_authenticate(&creds, &rc, req, "GET", req->query, strlen(req->query), INT64_C(1700000000000), 5000);
+    CHECK(a.status == 0 || ((a.status == 400 || a.status == 401 || a.status == 503) && a.msg != NULL));
+    CHECK(a.status != 0 || (a.account >= 1001 && a.account <= 1004));
 }
 
 static void check_reason(const uint8_t *data, size_t size)
@@ -119,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK((size_t)rc <= size - at);
         xt_http_route_t route = xt_http_route(&req);
         CHECK((int)route == expected_route(&req));
+        check_auth(&req);
         if (route == XT_ROUTE_WS)
             break; /* the upgrade: md_server.c's, fuzzed by fuzz_ws */
         int keep = req.keep_alive && req.content_length == 0;

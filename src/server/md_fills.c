@@ -1,0 +1,247 @@
+/* md_fills.c - the newest fills of each account for GET /api/v1/fills
+ * (md_fills.h): rings per account, an account index (open addressing,
+ * deletion by backward shift), a recency list choosing the account that
+ * gives up its place, and the JSON answer. */
+#include "md_fills.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xt/decimal.h"
+#include "xt/error.h"
+
+#define NONE UINT32_MAX
+
+int xt_fills_init(xt_fills_t *f, uint32_t accounts, uint32_t per_account)
+{
+    memset(f, 0, sizeof *f);
+    if (accounts == 0 || per_account == 0 || accounts > (1u << 30))
+        return XT_EINVAL;
+    uint32_t n = 2;
+    while (n < 2 * (uint64_t)accounts) /* the index stays at most half full */
+        n <<= 1;
+    f->v = calloc((size_t)accounts * per_account, sizeof *f->v); /* pages are touched as fills come */
+    f->acct = calloc(accounts, sizeof *f->acct);
+    f->index = calloc(n, sizeof *f->index);
+    f->scratch = calloc(XT_FILLS_LIMIT_MAX, sizeof *f->scratch);
+    if (!f->v || !f->acct || !f->index || !f->scratch) {
+        xt_fills_destroy(f);
+        return XT_ENOMEM;
+    }
+    f->index_mask = n - 1;
+    f->cap_accounts = accounts;
+    f->per_account = per_account;
+    f->newest = f->oldest = NONE;
+    return 0;
+}
+
+void xt_fills_destroy(xt_fills_t *f)
+{
+    free(f->v);
+    free(f->acct);
+    free(f->index);
+    free(f->scratch);
+    f->v = NULL;
+    f->acct = NULL;
+    f->index = NULL;
+    f->scratch = NULL;
+}
+
+/* ---- the account index ------------------------------------------------------------ */
+
+static uint32_t home(const xt_fills_t *f, uint32_t account)
+{
+    return (uint32_t)(((uint64_t)account * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & f->index_mask;
+}
+
+/* The index position of account, or NONE. */
+static uint32_t find_pos(const xt_fills_t *f, uint32_t account)
+{
+    for (uint32_t i = home(f, account);; i = (i + 1) & f->index_mask) {
+        if (f->index[i] == 0)
+            return NONE;
+        if (f->acct[f->index[i] - 1].account == account)
+            return i;
+    }
+}
+
+static void index_put(xt_fills_t *f, uint32_t account, uint32_t place)
+{
+    uint32_t i = home(f, account);
+    while (f->index[i] != 0)
+        i = (i + 1) & f->index_mask;
+    f->index[i] = place + 1;
+}
+
+/* Removes position i, moving back the entries after it that may sit there. */
+static void index_remove(xt_fills_t *f, uint32_t i)
+{
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & f->index_mask;
+        if (f->index[j] == 0)
+            break;
+        uint32_t k = home(f, f->acct[f->index[j] - 1].account);
+        /* the entry at j stays unless its home is cyclically outside (i, j] */
+        int stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+        if (!stays) {
+            f->index[i] = f->index[j];
+            i = j;
+        }
+    }
+    f->index[i] = 0;
+}
+
+/* ---- the recency list ------------------------------------------------------------- */
+
+static void unlink_place(xt_fills_t *f, uint32_t p)
+{
+    xt_fill_acct_t *a = &f->acct[p];
+    if (a->prev != NONE)
+        f->acct[a->prev].next = a->next;
+    else
+        f->newest = a->next;
+    if (a->next != NONE)
+        f->acct[a->next].prev = a->prev;
+    else
+        f->oldest = a->prev;
+}
+
+static void push_newest(xt_fills_t *f, uint32_t p)
+{
+    xt_fill_acct_t *a = &f->acct[p];
+    a->prev = NONE;
+    a->next = f->newest;
+    if (f->newest != NONE)
+        f->acct[f->newest].prev = p;
+    f->newest = p;
+    if (f->oldest == NONE)
+        f->oldest = p;
+}
+
+/* The place of account, made (or taken from the least recently updated
+ * account) when it has none; it becomes the most recently updated. */
+static uint32_t place_of(xt_fills_t *f, uint32_t account)
+{
+    uint32_t pos = find_pos(f, account), p;
+    if (pos != NONE) {
+        p = f->index[pos] - 1;
+        if (f->newest != p) {
+            unlink_place(f, p);
+            push_newest(f, p);
+        }
+        return p;
+    }
+    if (f->n_accounts < f->cap_accounts) {
+        p = f->n_accounts++;
+    } else {
+        p = f->oldest;
+        index_remove(f, find_pos(f, f->acct[p].account));
+        unlink_place(f, p);
+        f->evictions++;
+    }
+    f->acct[p].account = account;
+    f->acct[p].head = f->acct[p].n = 0;
+    index_put(f, account, p);
+    push_newest(f, p);
+    return p;
+}
+
+/* ---- fills -------------------------------------------------------------------------- */
+
+/* The i-th oldest fill of the ring of place p (i < per_account). */
+static xt_fill_t *ring_at(const xt_fills_t *f, uint32_t p, uint32_t i)
+{
+    uint32_t k = f->acct[p].head + i;
+    return &f->v[(size_t)p * f->per_account + (k >= f->per_account ? k - f->per_account : k)];
+}
+
+void xt_fills_add(xt_fills_t *f, uint32_t account, const xt_fill_t *x)
+{
+    uint32_t p = place_of(f, account);
+    xt_fill_acct_t *a = &f->acct[p];
+    if (a->n < f->per_account) {
+        *ring_at(f, p, a->n++) = *x;
+    } else { /* the oldest goes */
+        *ring_at(f, p, 0) = *x;
+        a->head = a->head + 1 == f->per_account ? 0 : a->head + 1;
+    }
+}
+
+void xt_fills_on_trade(xt_fills_t *f, const xt_event_t *ev, int64_t ts)
+{
+    if (ev->type != XT_EV_TRADE)
+        return;
+    xt_fill_t x = {ev->u.trade.trade_id, ev->order_id, ev->price, ev->qty, ts, ev->instrument, ev->side, XT_FILL_TAKER};
+    xt_fills_add(f, ev->account, &x);
+    x.order_id = ev->u.trade.maker_id;
+    x.side = ev->side == XT_BUY ? XT_SELL : XT_BUY;
+    x.liquidity = XT_FILL_MAKER;
+    xt_fills_add(f, ev->u.trade.maker_account, &x);
+}
+
+static int wanted(const xt_fill_t *x, uint32_t instrument, uint64_t from_id)
+{
+    return (instrument == UINT32_MAX || x->instrument == instrument) && x->trade_id >= from_id;
+}
+
+uint32_t xt_fills_query(const xt_fills_t *f, uint32_t account, uint32_t instrument, uint64_t from_id, uint32_t limit,
+                        xt_fill_t *out)
+{
+    uint32_t pos = find_pos(f, account), k = 0;
+    if (pos == NONE || limit == 0)
+        return 0;
+    uint32_t p = f->index[pos] - 1;
+    const xt_fill_acct_t *a = &f->acct[p];
+    if (from_id > 0) { /* the first ones from from_id, oldest first */
+        for (uint32_t i = 0; i < a->n && k < limit; i++) {
+            const xt_fill_t *x = ring_at(f, p, i);
+            if (wanted(x, instrument, from_id))
+                out[k++] = *x;
+        }
+        return k;
+    }
+    for (uint32_t i = a->n; i-- > 0 && k < limit;) { /* the newest ones, collected backwards */
+        const xt_fill_t *x = ring_at(f, p, i);
+        if (wanted(x, instrument, 0))
+            out[limit - 1 - k++] = *x;
+    }
+    memmove(out, out + (limit - k), (size_t)k * sizeof *out);
+    return k;
+}
+
+/* ---- the answer --------------------------------------------------------------------- */
+
+size_t xt_fills_encode(char *out, size_t cap, const xt_fill_t *v, uint32_t n, xt_fills_sym_fn sym, void *ctx)
+{
+    static const char open[] = "{\"data\":[";
+    size_t k = sizeof open - 1;
+    int first = 1;
+    if (cap < sizeof open + 2)
+        return 0;
+    memcpy(out, open, sizeof open); /* with the NUL */
+    for (uint32_t i = 0; i < n; i++) {
+        const xt_md_sym_t *s = sym(ctx, v[i].instrument);
+        if (s == NULL)
+            continue;
+        char price[XT_DECIMAL_BUFSZ], qty[XT_DECIMAL_BUFSZ];
+        xt_units_format(v[i].price, s->tick, price);
+        xt_units_format(v[i].qty, s->lot, qty);
+        int w =
+            snprintf(out + k, cap - k,
+                     "%s{\"trade_id\":%" PRIu64 ",\"order_id\":%" PRId64 ",\"symbol\":\"%s\",\"side\":\"%s\","
+                     "\"liquidity\":\"%s\",\"price\":\"%s\",\"qty\":\"%s\",\"ts\":%" PRId64 "}",
+                     first ? "" : ",", v[i].trade_id, v[i].order_id, s->symbol, v[i].side == XT_SELL ? "sell" : "buy",
+                     v[i].liquidity == XT_FILL_MAKER ? "maker" : "taker", price, qty, v[i].ts);
+        if (w < 0 || (size_t)w >= cap - k)
+            return 0;
+        k += (size_t)w;
+        first = 0;
+    }
+    if (cap - k < 3)
+        return 0;
+    memcpy(out + k, "]}", 3);
+    return k + 2;
+}

@@ -1,0 +1,87 @@
+/* md_fills.h - the newest fills of each account, kept by the market-data
+ * thread for GET /api/v1/fills (docs/rest.md, "Fills").
+ *
+ * Every TRADE of the engine's feed makes two fills: the taker's (its
+ * order, its side, "taker") and the maker's (the resting order, the other
+ * side, "maker"); a self-trade makes both for the same account. Each
+ * account keeps its newest `per_account` fills in a ring. The table is
+ * allocated at start for `accounts` accounts (rest.fill_accounts): when a
+ * fill comes for one more account, the account updated least recently
+ * gives up its place and its fills (counted in `evictions`). Nothing is
+ * allocated after xt_fills_init. Fills are those the market-data thread
+ * has seen since the server started: not rebuilt from the journal at a
+ * restart, and a feed overflow (a resync) loses the trades it dropped.
+ * Owned by one thread.
+ */
+#ifndef XT_SERVER_MD_FILLS_H
+#define XT_SERVER_MD_FILLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "md_encode.h"
+#include "xt/event.h"
+
+#define XT_FILLS_LIMIT_MAX 1000 /* fills in one answer, at most */
+
+enum { XT_FILL_TAKER = 0, XT_FILL_MAKER = 1 };
+
+typedef struct xt_fill {
+    uint64_t trade_id;
+    int64_t order_id;
+    int64_t price; /* ticks */
+    int64_t qty;   /* lots */
+    int64_t ts;    /* the trade's command timestamp, ns since the epoch */
+    uint32_t instrument;
+    uint8_t side;      /* XT_BUY / XT_SELL: the account's order's side */
+    uint8_t liquidity; /* XT_FILL_TAKER / XT_FILL_MAKER */
+} xt_fill_t;
+
+typedef struct xt_fill_acct {
+    uint32_t account;
+    uint32_t head, n;    /* the ring: its oldest fill, its count */
+    uint32_t prev, next; /* the recency list */
+} xt_fill_acct_t;
+
+typedef struct xt_fills {
+    xt_fill_t *v;         /* cap_accounts rings of per_account */
+    xt_fill_acct_t *acct; /* cap_accounts places */
+    uint32_t *index;      /* account -> place + 1 (0: empty), open addressing, linear probes */
+    uint32_t index_mask;
+    uint32_t n_accounts, cap_accounts, per_account;
+    uint32_t newest, oldest; /* the recency list's ends (UINT32_MAX: empty) */
+    uint64_t evictions;      /* accounts that gave up their place */
+    xt_fill_t *scratch;      /* XT_FILLS_LIMIT_MAX: a query's answer */
+} xt_fills_t;
+
+/* Allocates the table. Returns 0, XT_EINVAL (a count of 0, accounts over
+ * 2^30) or XT_ENOMEM. */
+int xt_fills_init(xt_fills_t *f, uint32_t accounts, uint32_t per_account);
+/* Frees it; twice is fine. */
+void xt_fills_destroy(xt_fills_t *f);
+
+/* Keeps x as the newest fill of account (its oldest goes when full). */
+void xt_fills_add(xt_fills_t *f, uint32_t account, const xt_fill_t *x);
+/* The two fills of a TRADE event (ts: its command's timestamp); other
+ * events are ignored. */
+void xt_fills_on_trade(xt_fills_t *f, const xt_event_t *ev, int64_t ts);
+
+/* Up to limit (<= XT_FILLS_LIMIT_MAX) fills of account into out, oldest
+ * first: with from_id 0 the newest ones, else the first ones whose
+ * trade_id >= from_id; only those of instrument unless it is UINT32_MAX.
+ * Returns the count. */
+uint32_t xt_fills_query(const xt_fills_t *f, uint32_t account, uint32_t instrument, uint64_t from_id, uint32_t limit,
+                        xt_fill_t *out);
+
+/* The symbol, tick and lot of an instrument, or NULL. */
+typedef const xt_md_sym_t *(*xt_fills_sym_fn)(void *ctx, uint32_t instrument);
+
+/* {"data":[{"trade_id":..,"order_id":..,"symbol":"..","side":"buy"|"sell",
+ * "liquidity":"maker"|"taker","price":"1000.00","qty":"0.0010","ts":..},...]}
+ * with prices and quantities in the instrument's tick and lot as the
+ * market data prints them (xt_units_format); a fill of an instrument sym
+ * does not know is left out. Returns the length, or 0 when cap is too
+ * small. */
+size_t xt_fills_encode(char *out, size_t cap, const xt_fill_t *v, uint32_t n, xt_fills_sym_fn sym, void *ctx);
+
+#endif

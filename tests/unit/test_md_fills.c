@@ -1,0 +1,171 @@
+/* test_md_fills.c - the fills kept for GET /api/v1/fills
+ * (src/server/md_fills.c): a trade's two fills (a self-trade's too), the
+ * ring of each account, the queries (newest, from_id, symbol, limit), the
+ * least recently updated account giving up its place (the index stays
+ * right after many evictions), and the JSON answer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/md_fills.h"
+#include "xt/decimal.h"
+#include "xt/error.h"
+
+static xt_event_t trade(uint64_t id, uint32_t taker, uint32_t maker, int side, uint32_t inst)
+{
+    xt_event_t e = {.type = XT_EV_TRADE,
+                    .side = (uint8_t)side,
+                    .instrument = inst,
+                    .account = taker,
+                    .order_id = (int64_t)id * 10,
+                    .price = 100000,
+                    .qty = 10};
+    e.u.trade.trade_id = id;
+    e.u.trade.maker_id = (int64_t)id * 10 + 1;
+    e.u.trade.maker_account = maker;
+    return e;
+}
+
+static void two_fills(void **state)
+{
+    (void)state;
+    xt_fills_t f;
+    xt_fill_t out[8];
+    assert_int_equal(xt_fills_init(&f, 4, 4), 0);
+    xt_event_t e = trade(7, 1001, 1002, XT_BUY, 2);
+    xt_fills_on_trade(&f, &e, 555);
+    e.type = XT_EV_BOOK; /* ignored */
+    xt_fills_on_trade(&f, &e, 556);
+    assert_int_equal(xt_fills_query(&f, 1001, UINT32_MAX, 0, 8, out), 1);
+    assert_true(out[0].trade_id == 7 && out[0].order_id == 70 && out[0].side == XT_BUY &&
+                out[0].liquidity == XT_FILL_TAKER && out[0].ts == 555 && out[0].instrument == 2 &&
+                out[0].price == 100000 && out[0].qty == 10);
+    assert_int_equal(xt_fills_query(&f, 1002, UINT32_MAX, 0, 8, out), 1);
+    assert_true(out[0].trade_id == 7 && out[0].order_id == 71 && out[0].side == XT_SELL &&
+                out[0].liquidity == XT_FILL_MAKER);
+    assert_int_equal(xt_fills_query(&f, 1003, UINT32_MAX, 0, 8, out), 0);
+    e = trade(8, 1003, 1003, XT_SELL, 2); /* a self-trade */
+    xt_fills_on_trade(&f, &e, 557);
+    assert_int_equal(xt_fills_query(&f, 1003, UINT32_MAX, 0, 8, out), 2);
+    assert_true(out[0].liquidity == XT_FILL_TAKER && out[0].side == XT_SELL);
+    assert_true(out[1].liquidity == XT_FILL_MAKER && out[1].side == XT_BUY);
+    xt_fills_destroy(&f);
+    xt_fills_destroy(&f);
+    assert_int_equal(xt_fills_init(&f, 0, 4), XT_EINVAL);
+    assert_int_equal(xt_fills_init(&f, 4, 0), XT_EINVAL);
+}
+
+static void ring_and_queries(void **state)
+{
+    (void)state;
+    xt_fills_t f;
+    xt_fill_t out[16];
+    assert_int_equal(xt_fills_init(&f, 2, 5), 0);
+    for (uint64_t id = 1; id <= 8; id++) { /* instruments 0, 1, 0, 1, ... */
+        xt_event_t e = trade(id, 1, 2, XT_BUY, (uint32_t)(id % 2 == 0));
+        xt_fills_on_trade(&f, &e, (int64_t)id);
+    }
+    /* the newest 5 kept: 4..8, oldest first */
+    uint32_t n = xt_fills_query(&f, 1, UINT32_MAX, 0, 16, out);
+    assert_int_equal(n, 5);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(out[i].trade_id, 4 + i);
+    n = xt_fills_query(&f, 1, UINT32_MAX, 0, 2, out); /* the newest 2 */
+    assert_int_equal(n, 2);
+    assert_int_equal(out[0].trade_id, 7);
+    assert_int_equal(out[1].trade_id, 8);
+    n = xt_fills_query(&f, 1, 0, 0, 16, out); /* instrument 0: the odd ids */
+    assert_int_equal(n, 2);
+    assert_int_equal(out[0].trade_id, 5);
+    assert_int_equal(out[1].trade_id, 7);
+    n = xt_fills_query(&f, 1, UINT32_MAX, 6, 2, out); /* from 6, the first 2 */
+    assert_int_equal(n, 2);
+    assert_int_equal(out[0].trade_id, 6);
+    assert_int_equal(out[1].trade_id, 7);
+    n = xt_fills_query(&f, 1, 1, 5, 16, out);
+    assert_int_equal(n, 2);
+    assert_int_equal(out[0].trade_id, 6);
+    assert_int_equal(out[1].trade_id, 8);
+    assert_int_equal(xt_fills_query(&f, 1, UINT32_MAX, 9, 16, out), 0);
+    xt_fills_destroy(&f);
+}
+
+static void eviction(void **state)
+{
+    (void)state;
+    xt_fills_t f;
+    xt_fill_t out[4];
+    assert_int_equal(xt_fills_init(&f, 3, 2), 0);
+    xt_fill_t x = {.trade_id = 1, .instrument = 0};
+    xt_fills_add(&f, 10, &x);
+    xt_fills_add(&f, 11, &x);
+    xt_fills_add(&f, 12, &x);
+    xt_fills_add(&f, 10, &x); /* 11 is now the least recently updated */
+    xt_fills_add(&f, 13, &x);
+    assert_int_equal(f.evictions, 1);
+    assert_int_equal(xt_fills_query(&f, 11, UINT32_MAX, 0, 4, out), 0);
+    assert_int_equal(xt_fills_query(&f, 10, UINT32_MAX, 0, 4, out), 2);
+    assert_int_equal(xt_fills_query(&f, 12, UINT32_MAX, 0, 4, out), 1);
+    assert_int_equal(xt_fills_query(&f, 13, UINT32_MAX, 0, 4, out), 1);
+    xt_fills_destroy(&f);
+    /* many accounts through a small table: the index finds every one kept */
+    assert_int_equal(xt_fills_init(&f, 64, 1), 0);
+    for (uint32_t a = 1; a <= 100000; a++) {
+        x.trade_id = a;
+        xt_fills_add(&f, a * 7919u, &x);
+        if (a % 997 == 0)
+            for (uint32_t b = a - 63; b <= a; b++) {
+                assert_int_equal(xt_fills_query(&f, b * 7919u, UINT32_MAX, 0, 4, out), 1);
+                assert_int_equal(out[0].trade_id, b);
+            }
+    }
+    assert_int_equal(f.evictions, 100000 - 64);
+    assert_int_equal(xt_fills_query(&f, 7919u * 1, UINT32_MAX, 0, 4, out), 0);
+    xt_fills_destroy(&f);
+}
+
+static const xt_md_sym_t *sym_of(void *ctx, uint32_t instrument)
+{
+    const xt_md_sym_t *syms = ctx;
+    return instrument < 2 ? &syms[instrument] : NULL;
+}
+
+static void encode(void **state)
+{
+    (void)state;
+    xt_md_sym_t syms[2] = {{"BTC-USDT", "", {1, 2}, {1, 4}}, {"600519.SH", "", {1, 2}, {100, 0}}};
+    xt_fill_t v[3] = {{5, 50, 100000, 10, 123, 0, XT_BUY, XT_FILL_TAKER},
+                      {6, 61, 170001, 3, 124, 1, XT_SELL, XT_FILL_MAKER},
+                      {7, 70, 1, 1, 125, 9, XT_BUY, XT_FILL_MAKER}};
+    char out[1024];
+    size_t n = xt_fills_encode(out, sizeof out, v, 3, sym_of, syms);
+    assert_true(n > 0);
+    assert_string_equal(out, "{\"data\":[{\"trade_id\":5,\"order_id\":50,\"symbol\":\"BTC-USDT\",\"side\":\"buy\","
+                             "\"liquidity\":\"taker\",\"price\":\"1000.00\",\"qty\":\"0.0010\",\"ts\":123},"
+                             "{\"trade_id\":6,\"order_id\":61,\"symbol\":\"600519.SH\",\"side\":\"sell\","
+                             "\"liquidity\":\"maker\",\"price\":\"1700.01\",\"qty\":\"300\",\"ts\":124}]}");
+    assert_int_equal(n, strlen(out));
+    assert_int_equal(xt_fills_encode(out, 9, NULL, 0, sym_of, syms), 0);
+    n = xt_fills_encode(out, sizeof out, NULL, 0, sym_of, syms);
+    assert_string_equal(out, "{\"data\":[]}");
+    size_t two = xt_fills_encode(out, sizeof out, v, 2, sym_of, syms);
+    for (size_t cap = 0; cap < two + 8; cap++) /* too small: 0, never a cut answer */
+        assert_int_equal(xt_fills_encode(out, cap, v, 2, sym_of, syms), cap > two ? two : 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(two_fills),
+        cmocka_unit_test(ring_and_queries),
+        cmocka_unit_test(eviction),
+        cmocka_unit_test(encode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
