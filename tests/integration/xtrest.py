@@ -29,13 +29,17 @@ class RestClient:
         self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
         self.account, self.key_id, self.secret = account, key_id, secret
         self.last_headers = {}
+        self.last_ts = 0
 
     def request(self, method, target, body=None, ts_ms=None, signature=None, omit=(), headers=None):
         """Sends a signed request; returns (status, the JSON body or None)."""
         if isinstance(body, (dict, list)):
             body = json.dumps(body, separators=(",", ":"))
         data = body.encode() if isinstance(body, str) else (body or b"")
-        ts = str(int(time.time() * 1000) if ts_ms is None else ts_ms)
+        if ts_ms is None:  # a later timestamp than the last: two same requests are not a replay
+            ts_ms = max(int(time.time() * 1000), self.last_ts + 1)
+            self.last_ts = ts_ms
+        ts = str(ts_ms)
         h = {"X-XT-Account": str(self.account), "X-XT-Key": self.key_id, "X-XT-Timestamp": ts,
              "X-XT-Signature": signature or sign(self.secret, ts, method, target, data)}
         for name in omit:
