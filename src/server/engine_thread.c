@@ -256,8 +256,17 @@ static void on_open_orders(xt_server_t *s, const xt_req_t *r)
                 left++;
                 continue;
             }
-            xt_msg_status_reply_t m = {r->clordid, ss->refs[k].order_id, ss->refs[k].clordid, o.instrument,
-                                       XT_OS_OPEN, o.side,   o.type, o.tif, o.price, o.qty, o.filled};
+            xt_msg_status_reply_t m = {r->clordid,
+                                       ss->refs[k].order_id,
+                                       ss->refs[k].clordid,
+                                       o.instrument,
+                                       XT_OS_OPEN,
+                                       o.side,
+                                       o.type,
+                                       o.tif,
+                                       o.price,
+                                       o.qty,
+                                       o.filled};
             status_reply(s, r, &m);
             listed++;
         }

@@ -24,15 +24,15 @@ typedef struct oe_bridge {
     uint16_t in_len;
     uint32_t owner; /* WebSocket: the connection (NIL once it closed); REST: the account */
     uint32_t next_free;
-    uint64_t next_request;           /* client order ids (REST) and request ids handed out */
-    int64_t last_out, last_used;     /* a frame sent; a REST request served */
-    int64_t server_time;             /* HELLO's */
-    uint8_t nonce[16];               /* HELLO's */
-    uint32_t pend_head, pend_tail;   /* REST: requests waiting, oldest first */
-    char key_id[17];                 /* REST: the key the bridge logged in with */
-    char wait_id[80];                /* WebSocket: the id of the waiting command */
-    char close_why[96];              /* the gateway's ERROR, told when the bridge closes */
-    uint8_t in[XT_WIRE_MAX];         /* a partial frame */
+    uint64_t next_request;         /* client order ids (REST) and request ids handed out */
+    int64_t last_out, last_used;   /* a frame sent; a REST request served */
+    int64_t server_time;           /* HELLO's */
+    uint8_t nonce[16];             /* HELLO's */
+    uint32_t pend_head, pend_tail; /* REST: requests waiting, oldest first */
+    char key_id[17];               /* REST: the key the bridge logged in with */
+    char wait_id[80];              /* WebSocket: the id of the waiting command */
+    char close_why[96];            /* the gateway's ERROR, told when the bridge closes */
+    uint8_t in[XT_WIRE_MAX];       /* a partial frame */
 } oe_bridge_t;
 
 typedef struct oe_pend {

@@ -116,8 +116,7 @@ static void on_login(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t
         xt_msg_login_rejected_t r;
         xt_wire_get_login_rejected(f, &r);
         const char *name = xt_wire_login_reason_name(r.reason);
-        snprintf(x->close_why, sizeof x->close_why, "the order session's login was rejected: %s",
-                 name ? name : "?");
+        snprintf(x->close_why, sizeof x->close_why, "the order session's login was rejected: %s", name ? name : "?");
         return; /* the gateway closes the bridge: the requests are answered then */
     }
     xt_msg_login_accepted_t a;
@@ -337,8 +336,7 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
         return xt_rest_error(m->http_out, m->http_cap + 1024, 503, "no room for another order session; try later", 0);
     oe_bridge_t *x = &o->b[b];
     if (key_taken(m, x, p))
-        return xt_rest_error(m->http_out, m->http_cap + 1024, 409, "a request with this id is still in progress",
-                             keep);
+        return xt_rest_error(m->http_out, m->http_cap + 1024, 409, "a request with this id is still in progress", keep);
     if (p->kind == P_LIST) {
         uint32_t l = 0;
         while (l < XT_OE_LISTS && o->lists[l].pend != NIL)

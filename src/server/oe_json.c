@@ -2,12 +2,12 @@
  * (see oe_json.h). */
 #include "oe_json.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "metrics.h" /* xt_text_t */
 #include "xt/decimal.h"
 #include "xt/types.h"
 
@@ -204,27 +204,6 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
 
 /* ---- server messages ------------------------------------------------------------ */
 
-typedef struct out {
-    char *p;
-    size_t cap, len;
-    int over;
-} out_t;
-
-static void put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(out_t *o, const char *fmt, ...)
-{
-    if (o->over)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= o->cap - o->len)
-        o->over = 1;
-    else
-        o->len += (size_t)k;
-}
-
 static void lower(const char *s, char *b, size_t n)
 {
     size_t i = 0;
@@ -234,127 +213,133 @@ static void lower(const char *s, char *b, size_t n)
 }
 
 /* "symbol":"..","side":"buy" and, with sym, decimals in its units. */
-static const xt_md_sym_t *put_inst(const xt_oe_insts_t *in, out_t *o, uint32_t id)
+static const xt_md_sym_t *put_inst(const xt_oe_insts_t *in, xt_text_t *o, uint32_t id)
 {
     const xt_md_sym_t *sym = in->by_id(in->ctx, id);
     if (sym)
-        put(o, ",\"symbol\":\"%s\"", sym->symbol);
+        xt_text_printf(o, ",\"symbol\":\"%s\"", sym->symbol);
     else
-        put(o, ",\"symbol\":null");
+        xt_text_printf(o, ",\"symbol\":null");
     return sym;
 }
 
-static void put_side(out_t *o, const char *name, int side)
+static void put_side(xt_text_t *o, const char *name, int side)
 {
     char b[16];
     lower(xt_side_name(side), b, sizeof b);
-    put(o, ",\"%s\":\"%s\"", name, b);
+    xt_text_printf(o, ",\"%s\":\"%s\"", name, b);
 }
 
-static void put_units(out_t *o, const char *name, int64_t v, const xt_md_sym_t *sym, int lot)
+static void put_units(xt_text_t *o, const char *name, int64_t v, const xt_md_sym_t *sym, int lot)
 {
     char b[XT_DECIMAL_BUFSZ];
     if (!sym || v == XT_PRICE_NONE)
-        put(o, ",\"%s\":null", name);
+        xt_text_printf(o, ",\"%s\":null", name);
     else {
         xt_units_format(v, lot ? sym->lot : sym->tick, b);
-        put(o, ",\"%s\":\"%s\"", name, b);
+        xt_text_printf(o, ",\"%s\":\"%s\"", name, b);
     }
 }
 
-static void put_order_kind(out_t *o, int type, int tif, int stp)
+static void put_order_kind(xt_text_t *o, int type, int tif, int stp)
 {
     char a[16], b[16], c[16];
     lower(xt_ord_type_name(type), a, sizeof a);
     lower(xt_tif_name(tif), b, sizeof b);
     lower(xt_stp_name(stp), c, sizeof c);
-    put(o, ",\"type\":\"%s\",\"tif\":\"%s\"", a, b);
+    xt_text_printf(o, ",\"type\":\"%s\",\"tif\":\"%s\"", a, b);
     if (stp >= 0)
-        put(o, ",\"stp\":\"%s\"", c);
+        xt_text_printf(o, ",\"stp\":\"%s\"", c);
 }
 
-static void put_reason(out_t *o, int reason)
+static void put_reason(xt_text_t *o, int reason)
 {
     const char *r = xt_wire_reason_name(reason);
-    put(o, ",\"reason\":\"%s\"", r ? r : "UNKNOWN");
+    xt_text_printf(o, ",\"reason\":\"%s\"", r ? r : "UNKNOWN");
 }
 
-static void msg_accepted(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
+static void msg_accepted(const xt_oe_insts_t *in, xt_text_t *o, const uint8_t *f)
 {
     xt_msg_accepted_t m;
     xt_wire_get_accepted(f, &m);
-    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid, (long long)m.order_id);
+    xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid,
+                   (long long)m.order_id);
     const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
     put_side(o, "side", m.side);
     put_order_kind(o, m.type, m.tif, m.stp);
     put_units(o, "price", m.type == XT_MARKET ? XT_PRICE_NONE : m.price, sym, 0);
     put_units(o, "qty", m.qty, sym, 1);
-    put(o, ",\"ts\":%lld", (long long)m.ts);
+    xt_text_printf(o, ",\"ts\":%lld", (long long)m.ts);
 }
 
-static void msg_rejected(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
+static void msg_rejected(const xt_oe_insts_t *in, xt_text_t *o, const uint8_t *f)
 {
     xt_msg_rejected_t m;
     xt_wire_get_rejected(f, &m);
-    static const char *const reqs[] = {[XT_MSG_NEW_ORDER] = "new",         [XT_MSG_CANCEL] = "cancel",
-                                       [XT_MSG_AMEND] = "amend",           [XT_MSG_MASS_CANCEL] = "mass_cancel",
+    static const char *const reqs[] = {[XT_MSG_NEW_ORDER] = "new",
+                                       [XT_MSG_CANCEL] = "cancel",
+                                       [XT_MSG_AMEND] = "amend",
+                                       [XT_MSG_MASS_CANCEL] = "mass_cancel",
                                        [XT_MSG_ORDER_STATUS] = "status"};
     const char *req = m.request < sizeof reqs / sizeof reqs[0] && reqs[m.request] ? reqs[m.request] : "unknown";
-    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"request\":\"%s\"", (unsigned long long)m.clordid,
-        (long long)m.order_id, req);
+    xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"request\":\"%s\"", (unsigned long long)m.clordid,
+                   (long long)m.order_id, req);
     put_reason(o, m.reason);
     if (m.request == XT_MSG_NEW_ORDER)
         put_inst(in, o, m.instrument);
-    put(o, ",\"ts\":%lld", (long long)m.ts);
+    xt_text_printf(o, ",\"ts\":%lld", (long long)m.ts);
 }
 
-static void msg_fill(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
+static void msg_fill(const xt_oe_insts_t *in, xt_text_t *o, const uint8_t *f)
 {
     xt_msg_fill_t m;
     xt_wire_get_fill(f, &m);
-    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"trade_id\":%llu", (unsigned long long)m.clordid,
-        (long long)m.order_id, (unsigned long long)m.trade_id);
+    xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"trade_id\":%llu", (unsigned long long)m.clordid,
+                   (long long)m.order_id, (unsigned long long)m.trade_id);
     const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
     put_side(o, "side", m.side);
-    put(o, ",\"liquidity\":\"%s\"", m.liquidity == XT_LIQ_MAKER ? "maker" : "taker");
+    xt_text_printf(o, ",\"liquidity\":\"%s\"", m.liquidity == XT_LIQ_MAKER ? "maker" : "taker");
     put_units(o, "price", m.price, sym, 0);
     put_units(o, "qty", m.qty, sym, 1);
     put_units(o, "remaining", m.remaining, sym, 1);
-    put(o, ",\"ts\":%lld", (long long)m.ts);
+    xt_text_printf(o, ",\"ts\":%lld", (long long)m.ts);
 }
 
-static void msg_canceled(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
+static void msg_canceled(const xt_oe_insts_t *in, xt_text_t *o, const uint8_t *f)
 {
     xt_msg_canceled_t m;
     xt_wire_get_canceled(f, &m);
-    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid, (long long)m.order_id);
+    xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid,
+                   (long long)m.order_id);
     const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
     put_side(o, "side", m.side);
     put_reason(o, m.reason);
     put_units(o, "qty", m.qty, sym, 1);
-    put(o, ",\"request_client_order_id\":%llu,\"ts\":%lld", (unsigned long long)m.request_clordid, (long long)m.ts);
+    xt_text_printf(o, ",\"request_client_order_id\":%llu,\"ts\":%lld", (unsigned long long)m.request_clordid,
+                   (long long)m.ts);
 }
 
-static void msg_amended(out_t *o, const uint8_t *f)
+static void msg_amended(xt_text_t *o, const uint8_t *f)
 {
     xt_msg_amended_t m;
     xt_wire_get_amended(f, &m);
     /* The message does not name the instrument: price and qty in ticks and lots. */
-    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"orig_client_order_id\":%llu", (unsigned long long)m.clordid,
-        (long long)m.order_id, (unsigned long long)m.orig_clordid);
-    put(o, ",\"price_ticks\":%lld,\"qty_lots\":%lld,\"priority_kept\":%s,\"ts\":%lld", (long long)m.price,
-        (long long)m.qty, m.priority_kept ? "true" : "false", (long long)m.ts);
+    xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"orig_client_order_id\":%llu",
+                   (unsigned long long)m.clordid, (long long)m.order_id, (unsigned long long)m.orig_clordid);
+    xt_text_printf(o, ",\"price_ticks\":%lld,\"qty_lots\":%lld,\"priority_kept\":%s,\"ts\":%lld", (long long)m.price,
+                   (long long)m.qty, m.priority_kept ? "true" : "false", (long long)m.ts);
 }
 
-static void msg_status(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
+static void msg_status(const xt_oe_insts_t *in, xt_text_t *o, const uint8_t *f)
 {
     xt_msg_status_reply_t m;
     xt_wire_get_status_reply(f, &m);
-    put(o, ",\"request_id\":%llu,\"status\":\"%s\"", (unsigned long long)m.request_id,
-        m.status == XT_OS_OPEN ? "open" : "unknown");
+    xt_text_printf(o, ",\"request_id\":%llu,\"status\":\"%s\"", (unsigned long long)m.request_id,
+                   m.status == XT_OS_OPEN ? "open" : "unknown");
     if (m.status != XT_OS_OPEN)
         return;
-    put(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid, (long long)m.order_id);
+    xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid,
+                   (long long)m.order_id);
     const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
     put_side(o, "side", m.side);
     put_order_kind(o, m.type, m.tif, -1);
@@ -365,7 +350,7 @@ static void msg_status(const xt_oe_insts_t *in, out_t *o, const uint8_t *f)
 
 size_t xt_oe_json(const xt_oe_insts_t *in, const uint8_t *f, const xt_wire_hdr_t *h, char *out, size_t cap)
 {
-    out_t o = {out, cap, 0, 0};
+    xt_text_t o = {out, cap, 0, 0};
     const char *name = NULL;
     switch (h->type) {
     case XT_MSG_ACCEPTED: name = "accepted"; break;
@@ -377,8 +362,8 @@ size_t xt_oe_json(const xt_oe_insts_t *in, const uint8_t *f, const xt_wire_hdr_t
     case XT_MSG_MASS_CANCEL_ACK: name = "mass_cancel_ack"; break;
     default: return 0;
     }
-    put(&o, "\"event\":\"%s\",\"seq\":%llu,\"sequenced\":%s", name, (unsigned long long)h->seq,
-        (h->flags & XT_WF_SEQUENCED) ? "true" : "false");
+    xt_text_printf(&o, "\"event\":\"%s\",\"seq\":%llu,\"sequenced\":%s", name, (unsigned long long)h->seq,
+                   (h->flags & XT_WF_SEQUENCED) ? "true" : "false");
     switch (h->type) {
     case XT_MSG_ACCEPTED: msg_accepted(in, &o, f); break;
     case XT_MSG_REJECTED: msg_rejected(in, &o, f); break;
@@ -389,7 +374,7 @@ size_t xt_oe_json(const xt_oe_insts_t *in, const uint8_t *f, const xt_wire_hdr_t
     default: {
         xt_msg_mass_cancel_ack_t m;
         xt_wire_get_mass_cancel_ack(f, &m);
-        put(&o, ",\"request_id\":%llu,\"canceled\":%u", (unsigned long long)m.request_id, m.canceled);
+        xt_text_printf(&o, ",\"request_id\":%llu,\"canceled\":%u", (unsigned long long)m.request_id, m.canceled);
     }
     }
     return o.over ? 0 : o.len;
