@@ -136,7 +136,7 @@ static int parse_account(const char *s, uint32_t *out)
     return 0;
 }
 
-static int hexval(char ch)
+int xt_hex_digit(char ch)
 {
     if (ch >= '0' && ch <= '9')
         return ch - '0';
@@ -147,12 +147,12 @@ static int hexval(char ch)
     return -1;
 }
 
-static int parse_hex32(const char *s, uint8_t out[32])
+int xt_hex32_parse(const char *s, uint8_t out[32])
 {
     if (strlen(s) != 64)
         return -1;
     for (size_t i = 0; i < 32; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = xt_hex_digit(s[2 * i]), lo = xt_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);
@@ -205,7 +205,7 @@ static int do_line(loader_t *L, char *s)
     if (!xt_symbol_valid(f[1], strlen(f[1]))) /* key ids are spelt like symbols: [A-Za-z0-9._-]{1,16} */
         return fail(L, L->line, "bad key id (want 1..16 characters [A-Za-z0-9._-])");
     memcpy(e.cred.key_id, f[1], strlen(f[1]) + 1);
-    if (parse_hex32(f[2], e.cred.sign_key))
+    if (xt_hex32_parse(f[2], e.cred.sign_key))
         return fail(L, L->line,
                     "bad signing key (want 64 hex digits: SHA-256 of the secret, "
                     "printf %%s SECRET | sha256sum)");

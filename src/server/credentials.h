@@ -45,6 +45,11 @@ void xt_creds_free(xt_creds_t *c);
  * The pointer is borrowed until xt_creds_free. */
 const xt_cred_t *xt_creds_find(const xt_creds_t *c, uint32_t account, const char key_id[16]);
 
+/* The value of a hex digit (either case), or -1. */
+int xt_hex_digit(char ch);
+/* Exactly 64 hex digits into out[32]: 0, or -1 (out partly written). */
+int xt_hex32_parse(const char *s, uint8_t out[32]);
+
 /* signing key = SHA-256(secret). */
 void xt_creds_sign_key(const char *secret, size_t len, uint8_t out[32]);
 

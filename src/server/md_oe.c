@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "credentials.h"
 #include "md_oe_internal.h"
 #include "xt/error.h"
 
@@ -185,6 +186,14 @@ void xt_mds_oe_conn_closed(mds_t *m, uint32_t c)
     }
 }
 
+void xt__oe_error_why(oe_bridge_t *x, const uint8_t *f)
+{
+    xt_msg_error_t e;
+    xt_wire_get_error(f, &e);
+    const char *name = xt_wire_error_name(e.code);
+    snprintf(x->close_why, sizeof x->close_why, "%s: %.62s", name ? name : "ERROR", e.text);
+}
+
 /* ---- the WebSocket side -------------------------------------------------------- */
 
 static void ws_answer(mds_t *m, uint32_t c, const char *id, const char *op, const char *result)
@@ -209,20 +218,6 @@ static void hex(const uint8_t *p, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
         sprintf(out + 2 * i, "%02x", p[i]);
-}
-
-static int unhex(const char *s, uint8_t *out, size_t n)
-{
-    if (!s || strlen(s) != 2 * n)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", s[2 * i]) ||
-            !strchr("0123456789abcdefABCDEF", s[2 * i + 1]))
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    return 0;
 }
 
 static void on_challenge(mds_t *m, uint32_t c, const char *id)
@@ -266,7 +261,8 @@ static int login_frame(json_t *a, uint8_t *f, char *why, size_t n)
     if (!json_is_integer(acc) || json_integer_value(acc) <= 0 || json_integer_value(acc) > UINT32_MAX ||
         !json_is_integer(ses) || json_integer_value(ses) <= 0 || json_integer_value(ses) >= XT_OE_REST_SESSION ||
         !json_is_integer(ts) || !key || strlen(key) > 16 || (rf && !json_is_integer(rf)) ||
-        unhex(json_string_value(json_object_get(a, "signature")), l.signature, 32) != 0) {
+        !json_string_value(json_object_get(a, "signature")) ||
+        xt_hex32_parse(json_string_value(json_object_get(a, "signature")), l.signature) != 0) {
         snprintf(why, n, "login needs account, key_id, session (1..4294967294), timestamp (ns), signature (64 hex)");
         return -1;
     }
@@ -390,10 +386,7 @@ static void ws_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr
         return;
     }
     if (h->type == XT_MSG_ERROR) {
-        xt_msg_error_t e;
-        xt_wire_get_error(f, &e);
-        const char *name = xt_wire_error_name(e.code);
-        snprintf(x->close_why, sizeof x->close_why, "%s: %.62s", name ? name : "ERROR", e.text);
+        xt__oe_error_why(x, f);
         return;
     }
     xt_oe_insts_t in = xt__oe_insts(m);

@@ -70,6 +70,8 @@ void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why);
 /* Sends one frame; on failure the bridge is closed and -1 returned. */
 int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n);
 void xt__oe_ws_hello(mds_t *m, uint32_t b);
+/* The gateway's ERROR frame f, kept to be told when the bridge closes. */
+void xt__oe_error_why(oe_bridge_t *x, const uint8_t *f);
 /* md_oe_rest.c */
 void xt__oe_rest_hello(mds_t *m, uint32_t b);
 void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h);

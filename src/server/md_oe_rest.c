@@ -224,10 +224,7 @@ void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_h
     if (h->type == XT_MSG_LOGIN_ACCEPTED || h->type == XT_MSG_LOGIN_REJECTED)
         return on_login(m, b, f, h);
     if (h->type == XT_MSG_ERROR) {
-        xt_msg_error_t e;
-        xt_wire_get_error(f, &e);
-        const char *name = xt_wire_error_name(e.code);
-        snprintf(x->close_why, sizeof x->close_why, "%s: %.62s", name ? name : "ERROR", e.text);
+        xt__oe_error_why(x, f);
         return;
     }
     uint64_t key = xt_oe_answer_key(f, h);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "credentials.h"
 #include "md_internal.h"
 #include "md_oe.h"
 #include "xt/decimal.h"
@@ -40,17 +41,6 @@ xt_rest_endpoint_t xt_rest_endpoint(const char *path)
     return XT_REST_UNKNOWN;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes p[0..n) into out (cap bytes with the NUL). Returns the
  * length, XT_EPARSE or XT_ERANGE. */
 static int decode(const char *p, size_t n, char *out, size_t cap)
@@ -65,7 +55,7 @@ static int decode(const char *p, size_t n, char *out, size_t cap)
         } else if (ch == '%') {
             if (n - i < 3)
                 return XT_EPARSE;
-            int hi = hexval(p[i + 1]), lo = hexval(p[i + 2]);
+            int hi = xt_hex_digit(p[i + 1]), lo = xt_hex_digit(p[i + 2]);
             if (hi < 0 || lo < 0 || (hi | lo) == 0)
                 return XT_EPARSE;
             ch = hi * 16 + lo;

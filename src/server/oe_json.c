@@ -382,39 +382,18 @@ size_t xt_oe_json(const xt_oe_insts_t *in, const uint8_t *f, const xt_wire_hdr_t
 
 uint64_t xt_oe_answer_key(const uint8_t *f, const xt_wire_hdr_t *h)
 {
-    switch (h->type) {
-    case XT_MSG_ACCEPTED: {
-        xt_msg_accepted_t m;
-        xt_wire_get_accepted(f, &m);
-        return m.clordid;
-    }
-    case XT_MSG_REJECTED: {
-        xt_msg_rejected_t m;
-        xt_wire_get_rejected(f, &m);
-        return m.clordid;
-    }
-    case XT_MSG_AMENDED: {
-        xt_msg_amended_t m;
-        xt_wire_get_amended(f, &m);
-        return m.clordid;
-    }
-    case XT_MSG_CANCELED: {
+    if (h->type == XT_MSG_CANCELED) {
         xt_msg_canceled_t m;
         xt_wire_get_canceled(f, &m);
         return m.request_clordid;
     }
-    case XT_MSG_STATUS_REPLY: {
-        xt_msg_status_reply_t m;
-        xt_wire_get_status_reply(f, &m);
-        return m.request_id;
-    }
-    case XT_MSG_MASS_CANCEL_ACK: {
-        xt_msg_mass_cancel_ack_t m;
-        xt_wire_get_mass_cancel_ack(f, &m);
-        return m.request_id;
-    }
-    default: return 0;
-    }
+    if (h->type != XT_MSG_ACCEPTED && h->type != XT_MSG_REJECTED && h->type != XT_MSG_AMENDED &&
+        h->type != XT_MSG_STATUS_REPLY && h->type != XT_MSG_MASS_CANCEL_ACK)
+        return 0;
+    uint64_t v = 0; /* these carry it first: clordid or request_id, u64 LE */
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | f[XT_WIRE_HDR + i];
+    return v;
 }
 
 int xt_oe_http_status(int reason)

@@ -156,31 +156,6 @@ static int key_id_ok(const char *s)
     return 1;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* 64 hex digits into out[32]: 0, or -1. */
-static int unhex32(const char *s, uint8_t out[32])
-{
-    if (strlen(s) != 64)
-        return -1;
-    for (size_t i = 0; i < 32; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi * 16 + lo);
-    }
-    return 0;
-}
-
 static xt_auth_result_t refuse(int status, const char *msg)
 {
     xt_auth_result_t r = {status, msg, 0};
@@ -204,7 +179,7 @@ static int parse_headers(const xt_http_auth_t *a, uint32_t *account, char key_id
     memcpy(key_id, a->v[XT_AUTH_KEY], strlen(a->v[XT_AUTH_KEY]));
     if ((*ts = digits(a->v[XT_AUTH_TIMESTAMP], 15)) < 0)
         return XT_AUTH_TIMESTAMP + 1;
-    if (unhex32(a->v[XT_AUTH_SIGNATURE], sig) != 0)
+    if (xt_hex32_parse(a->v[XT_AUTH_SIGNATURE], sig) != 0)
         return XT_AUTH_SIGNATURE + 1;
     return 0;
 }
