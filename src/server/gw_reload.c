@@ -24,6 +24,8 @@ static const char *restart_key(const xt_server_config_t *a, const xt_server_conf
         return "md.listen";
     if (strcmp(a->data_dir, b->data_dir) != 0)
         return "journal.dir";
+    if (strcmp(a->admin_socket, b->admin_socket) != 0 || a->admin_off != b->admin_off)
+        return "server.admin_socket";
     if (a->n_instruments != b->n_instruments)
         return "instruments";
     if (a->max_sessions != b->max_sessions || a->max_connections != b->max_connections)
