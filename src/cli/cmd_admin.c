@@ -56,8 +56,8 @@ static int socket_path(const char *config, const char *data, char *out, size_t c
         fprintf(stderr, "xtrading admin: server.admin_socket is off in these settings; give --socket PATH\n");
         return XT_CLI_USAGE;
     }
-    int n = c.admin_socket[0] ? snprintf(out, cap, "%s", c.admin_socket)
-                              : snprintf(out, cap, "%s/admin.sock", c.data_dir);
+    int n =
+        c.admin_socket[0] ? snprintf(out, cap, "%s", c.admin_socket) : snprintf(out, cap, "%s/admin.sock", c.data_dir);
     if (n < 0 || (size_t)n >= cap) {
         fprintf(stderr, "xtrading admin: the socket path is longer than %zu bytes\n", cap - 1);
         return XT_CLI_USAGE;
@@ -108,7 +108,7 @@ static ssize_t read_answer(int fd, const char *path, char *buf, size_t cap)
         ssize_t n = len < cap ? read(fd, buf + len, cap - len) : -1;
         if (n <= 0 && !(n < 0 && errno == EINTR)) {
             fprintf(stderr, "xtrading admin: %s: %s\n", path,
-                    n == 0 ? "the server closed the connection without an answer"
+                    n == 0       ? "the server closed the connection without an answer"
                     : len >= cap ? "the answer is too long"
                                  : strerror(errno));
             return -1;
@@ -161,7 +161,7 @@ int xt_cmd_admin(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        const char **slot = strcmp(a, "--socket") == 0 ? &sock
+        const char **slot = strcmp(a, "--socket") == 0   ? &sock
                             : strcmp(a, "--config") == 0 ? &config
                             : strcmp(a, "--data") == 0   ? &data
                                                          : NULL;

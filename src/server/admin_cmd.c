@@ -147,7 +147,7 @@ static int args(size_t k, const word_t *w, size_t n, xt_admin_cmd_t *out, char *
 
 int xt_admin_parse(const char *line, size_t len, xt_admin_cmd_t *out, char *why, size_t whylen)
 {
-    word_t w[MAX_WORDS + 1];
+    word_t w[MAX_WORDS + 1] = {{NULL, 0}};
     size_t n;
     memset(out, 0, sizeof *out);
     if (len > XT_ADMIN_LINE_MAX)
@@ -166,7 +166,9 @@ int xt_admin_parse(const char *line, size_t len, xt_admin_cmd_t *out, char *why,
     }
     if (n - 1 < ops[k].min_args || n - 1 > ops[k].max_args)
         return fail(why, whylen, "%s needs %s%u argument%s (usage: %s)", ops[k].name,
-                    ops[k].min_args == ops[k].max_args ? "" : n - 1 < ops[k].min_args ? "at least " : "at most ",
+                    ops[k].min_args == ops[k].max_args ? ""
+                    : n - 1 < ops[k].min_args          ? "at least "
+                                                       : "at most ",
                     (unsigned)(n - 1 < ops[k].min_args ? ops[k].min_args : ops[k].max_args),
                     (n - 1 < ops[k].min_args ? ops[k].min_args : ops[k].max_args) == 1 ? "" : "s", ops[k].usage);
     out->op = ops[k].op;

@@ -31,10 +31,10 @@ enum {
 #define XT_ADMIN_LINE_MAX 1024 /* bytes of a request line, without its newline */
 
 typedef struct xt_admin_cmd {
-    int op;                          /* XT_ADM_* */
-    uint32_t account;                /* kick, mass-cancel; sessions: 0 for all accounts */
-    uint32_t session;                /* kick */
-    char symbol[XT_SYMBOL_MAX + 1];  /* halt, resume, mass-cancel; "" when not given */
+    int op;                         /* XT_ADM_* */
+    uint32_t account;               /* kick, mass-cancel; sessions: 0 for all accounts */
+    uint32_t session;               /* kick */
+    char symbol[XT_SYMBOL_MAX + 1]; /* halt, resume, mass-cancel; "" when not given */
 } xt_admin_cmd_t;
 
 /* Parses line[0..len) (no newline; NUL bytes are just bad bytes). Returns 0

@@ -21,8 +21,20 @@
 
 #define ATTR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-enum kind { K_U32, K_U64, K_POW2, K_LISTEN, K_PATH, K_CREDS, K_FSYNC, K_MD_LISTEN, K_BOOL, K_OPTPATH, K_MD_TCP_LISTEN,
-           K_ADMIN };
+enum kind {
+    K_U32,
+    K_U64,
+    K_POW2,
+    K_LISTEN,
+    K_PATH,
+    K_CREDS,
+    K_FSYNC,
+    K_MD_LISTEN,
+    K_BOOL,
+    K_OPTPATH,
+    K_MD_TCP_LISTEN,
+    K_ADMIN
+};
 
 typedef struct cfg_key {
     const char *section, *name;

@@ -37,10 +37,10 @@ typedef struct adm_conn {
     int fd; /* -1: free */
     uint32_t inlen;
     uint32_t out_at, out_len;
-    uint32_t events; /* the epoll mask it is registered with */
-    uint64_t ticket; /* a mass cancel waiting for the engine, 0: none */
-    uint8_t eof;     /* the client sent its last byte */
-    uint8_t closing; /* closed once the answer is written */
+    uint32_t events;        /* the epoll mask it is registered with */
+    uint64_t ticket;        /* a mass cancel waiting for the engine, 0: none */
+    uint8_t eof;            /* the client sent its last byte */
+    uint8_t closing;        /* closed once the answer is written */
     xt_admin_cmd_t pending; /* the mass cancel the ticket is for */
     char in[XT_ADMIN_LINE_MAX + 1];
     char out[XT_ADMIN_OUT];
@@ -274,8 +274,7 @@ static void stats_sessions(xt_server_t *s, xt_text_t *t)
 static void stats_engine(xt_server_t *s, xt_text_t *t)
 {
     const xt_metrics_t *m = &s->met;
-    static const char *const names[XT_MET_CMD_TYPES] = {"new_order", "cancel", "amend", "mass_cancel",
-                                                        "order_status"};
+    static const char *const names[XT_MET_CMD_TYPES] = {"new_order", "cancel", "amend", "mass_cancel", "order_status"};
     xt_text_printf(t, "\"commands\":{");
     for (int k = 0; k < XT_MET_CMD_TYPES; k++)
         xt_text_printf(t, "%s\"%s\":%llu", k ? "," : "", names[k], (unsigned long long)xt_ctr_get(&m->commands[k]));
@@ -450,8 +449,7 @@ void xt__gw_admin_tick(xt_server_t *s)
                 json_str(&t, a->pending.symbol);
             else
                 xt_text_printf(&t, "null");
-            xt_text_printf(&t, ",\"canceled\":%u}",
-                           atomic_load_explicit(&s->admin_canceled[k], memory_order_relaxed));
+            xt_text_printf(&t, ",\"canceled\":%u}", atomic_load_explicit(&s->admin_canceled[k], memory_order_relaxed));
             answer_end(a, &t);
         }
         pump(s, k);
