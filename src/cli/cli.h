@@ -18,6 +18,7 @@ int xt_cmd_loadgen(int argc, char **argv);
 int xt_cmd_wsbench(int argc, char **argv);
 int xt_cmd_md(int argc, char **argv);
 int xt_cmd_config(int argc, char **argv);
+int xt_cmd_admin(int argc, char **argv);
 
 /* xt_cli_settings results besides 0 - the exit statuses of `config check`. */
 #define XT_CLI_INVALID 1 /* a setting or file that is not valid (message printed) */

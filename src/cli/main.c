@@ -22,6 +22,8 @@ static void usage(FILE *f)
                "                           inspect, check or repair a data directory\n"
                "  serve [--config FILE]    run the order-entry server (embedded defaults without a config)\n"
                "  config check FILE        validate a config (as serve would), print the effective settings\n"
+               "  admin COMMAND [ARGS]     a running server's admin socket: sessions, kick, halt, resume,\n"
+               "                           mass-cancel, snapshot, stats (docs/admin.md)\n"
                "  md rebuild|dump          K-line history: regenerate it from the journal, print a file\n"
                "  loadgen [options]        drive a server with many connections, measure acks\n"
                "  wsbench [options]        many market-data WebSocket clients: delivered/s, latency, memory\n"
@@ -101,6 +103,8 @@ int main(int argc, char **argv)
         return xt_cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "config") == 0)
         return xt_cmd_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "admin") == 0)
+        return xt_cmd_admin(argc - 1, argv + 1);
     if (strcmp(cmd, "md") == 0)
         return xt_cmd_md(argc - 1, argv + 1);
     if (strcmp(cmd, "loadgen") == 0)

@@ -35,7 +35,8 @@ enum kind {
     K_OPTPATH,
     K_MD_TCP_LISTEN,
     K_LOG_LEVEL,
-    K_LOG_FORMAT
+    K_LOG_FORMAT,
+    K_ADMIN
 };
 
 typedef struct cfg_key {
@@ -71,6 +72,7 @@ static const cfg_key_t keys[] = {
     U64("server", "output_limit", output_limit, 65536, UINT64_C(1) << 40),
     U64("server", "resume_messages", resume_messages, 1, UINT64_C(1) << 32),
     {"server", "inbound_ring", K_POW2, F(inbound_ring), 2, 1u << 24},
+    {"server", "admin_socket", K_ADMIN, F(admin_socket), 0, 0},
     {"journal", "dir", K_PATH, F(data_dir), 0, 0},
     {"journal", "fsync", K_FSYNC, 0, 0, 0},
     U32("journal", "batch_max", journal.batch_max, 1, 1u << 20),
@@ -352,6 +354,19 @@ static int set_path(xt_server_config_t *c, const cfg_key_t *k, const char *v, co
     return 0;
 }
 
+/* server.admin_socket: "off" for none, else a path ("": the default,
+ * admin.sock inside journal.dir). */
+static int set_admin(xt_server_config_t *c, const cfg_key_t *k, const char *v, const char *base, char *why,
+                     size_t whylen)
+{
+    c->admin_off = strcmp(v, "off") == 0;
+    if (c->admin_off) {
+        c->admin_socket[0] = '\0';
+        return 0;
+    }
+    return set_path(c, k, v, base, why, whylen);
+}
+
 /* "batch", "always", "none" or "interval=<ms>"; interval_ms goes back to
  * its default with the other policies, so that printing loses nothing. */
 static int set_fsync(xt_server_config_t *c, const char *v, char *why, size_t whylen)
@@ -421,6 +436,7 @@ static int set_value(xt_server_config_t *c, const cfg_key_t *k, const char *v, c
     case K_PATH:
     case K_OPTPATH:
     case K_CREDS: return set_path(c, k, v, base, why, whylen);
+    case K_ADMIN: return set_admin(c, k, v, base, why, whylen);
     case K_FSYNC: return set_fsync(c, v, why, whylen);
     case K_BOOL: return set_bool(c, k, v, why, whylen);
     case K_LOG_LEVEL:
@@ -778,6 +794,12 @@ static void print_key(const xt_server_config_t *c, const cfg_key_t *k, FILE *f)
     case K_PATH:
     case K_OPTPATH:
     case K_CREDS: print_path(f, k->name, p); break;
+    case K_ADMIN:
+        if (c->admin_off)
+            fprintf(f, "admin_socket = off\n");
+        else
+            print_path(f, k->name, p);
+        break;
     case K_BOOL: fprintf(f, "%s = %s\n", k->name, *(const uint32_t *)p ? "on" : "off"); break;
     case K_LOG_LEVEL: fprintf(f, "level = %s\n", xt_log_level_name((int)*(const uint32_t *)p)); break;
     case K_LOG_FORMAT: fprintf(f, "format = %s\n", xt_log_format_name((int)*(const uint32_t *)p)); break;

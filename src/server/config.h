@@ -24,6 +24,8 @@
  *   server.output_limit = 4194304        bytes queued to one connection
  *   server.resume_messages = 1048576     sequenced messages kept for resume
  *   server.inbound_ring = 65536          requests queued to the engine
+ *   server.admin_socket =                the admin Unix socket (docs/admin.md); empty:
+ *                                        admin.sock inside journal.dir; "off": none
  *   journal.dir = data
  *   journal.fsync = batch                batch | always | none | interval=<ms>
  *   journal.batch_max = 4096
@@ -92,6 +94,8 @@ typedef struct xt_server_config {
     uint32_t max_frame, login_timeout_ms, heartbeat_ms, login_skew_ms;
     uint64_t output_limit, resume_messages;
     uint32_t inbound_ring;
+    char admin_socket[XT_CONFIG_PATH_MAX]; /* "": <data_dir>/admin.sock (unless admin_off) */
+    uint8_t admin_off;                     /* server.admin_socket = off: no admin socket */
     /* journal */
     char data_dir[XT_CONFIG_PATH_MAX];
     xt_journal_config_t journal;

@@ -126,8 +126,20 @@ static int no_room(xt_server_t *s, const xt_req_t *r)
     return 1;
 }
 
+/* Is instrument i halted (gw_admin.c)? The gateway set the flag before it
+ * pushed any request that must see it: the ring's release/acquire orders
+ * them. */
+static int halted(const xt_server_t *s, uint32_t i)
+{
+    return i < s->n_instruments && atomic_load_explicit(&s->halted[i], memory_order_relaxed);
+}
+
 static void on_new(xt_server_t *s, const xt_req_t *r)
 {
+    if (halted(s, r->instrument)) {
+        reply_reject(s, r, XT_R_HALTED);
+        return;
+    }
     if (xt_sessions_account_open(&s->sessions, r->account) >=
         atomic_load_explicit(&s->open_orders_limit, memory_order_relaxed)) {
         reply_reject(s, r, XT_R_OPEN_ORDER_LIMIT);
@@ -163,8 +175,13 @@ static void on_amend(xt_server_t *s, const xt_req_t *r)
         return;
     int64_t id = target(s, r), price = r->price;
     xt_order_info_t o;
+    int found = xt_engine_order(&s->engine, id, &o) == 0;
+    if (found && o.account == r->account && halted(s, o.instrument)) { /* else the core says NOT_OWNER */
+        reply_reject(s, r, XT_R_HALTED);
+        return;
+    }
     if (price == 0)
-        price = xt_engine_order(&s->engine, id, &o) == 0 ? o.price : XT_PRICE_NONE;
+        price = found ? o.price : XT_PRICE_NONE;
     xt_cmd_t c = {.type = XT_CMD_AMEND, .session = r->session, .clordid = r->clordid};
     c.u.amend = (xt_order_amend_t){id, r->account, price, r->qty};
     submit(s, r, &c);
@@ -298,7 +315,7 @@ static void handle(xt_server_t *s, const xt_req_t *r)
 {
     if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed) && r->kind != XT_REQ_STATUS &&
         r->kind != XT_REQ_OPEN_ORDERS) {
-        if (r->kind != XT_REQ_SESSION_CANCEL && r->kind != XT_REQ_SESSION_END)
+        if (r->kind != XT_REQ_SESSION_CANCEL && r->kind != XT_REQ_SESSION_END && r->kind != XT_REQ_ADMIN_CANCEL)
             reply_reject(s, r, XT_R_JOURNAL_FAILED); /* released only if a later commit succeeds: none will */
         return;
     }
@@ -310,6 +327,10 @@ static void handle(xt_server_t *s, const xt_req_t *r)
     case XT_REQ_STATUS: on_status(s, r); break;
     case XT_REQ_OPEN_ORDERS: on_open_orders(s, r); break;
     case XT_REQ_SESSION_END: on_session_end(s, r); break;
+    case XT_REQ_ADMIN_CANCEL: /* an operator's (gw_admin.c): the count goes back in admin_canceled */
+        atomic_store_explicit(&s->admin_canceled[r->conn % XT_ADMIN_CONNS],
+                              cancel_all(s, r->account, XT_NIL, r->instrument), memory_order_relaxed);
+        break;
     case XT_REQ_SESSION_CANCEL: {
         uint32_t i = xt_sessions_find(&s->sessions, r->account, r->session);
         if (i != XT_NIL)

@@ -838,6 +838,8 @@ int xt_gateway_run(xt_server_t *s)
                 (void)r;
             } else if (id == (uint64_t)XT_NIL + 3)
                 on_signal(s);
+            else if (id >= XT_GW_ADMIN_ID)
+                xt__gw_admin_event(s, id, evs[k].events);
             else {
                 uint32_t i = (uint32_t)id;
                 if (evs[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
@@ -848,6 +850,7 @@ int xt_gateway_run(xt_server_t *s)
         }
         adopt_all(s, now);
         route_released(s);
+        xt__gw_admin_tick(s);
         if (now - last_timers > 50000000) {
             timers(s, now);
             last_timers = now;

@@ -1,6 +1,6 @@
 /* gateway_internal.h - the order-entry gateway's own state (the I/O
  * thread's; nothing here is touched by another thread), shared by its
- * three files:
+ * files:
  *
  *   gateway.c      the epoll loop, connections, output, requests, routing
  *                  of released outlog messages, timers
@@ -8,6 +8,7 @@
  *                  connection from the outlog as its socket drains
  *   gw_sessions.c  the session table, sessions per account, and the session
  *                  lifecycle (docs/protocol.md#session-lifecycle)
+ *   gw_admin.c     the admin Unix socket (docs/admin.md)
  */
 #ifndef XT_SERVER_GATEWAY_INTERNAL_H
 #define XT_SERVER_GATEWAY_INTERNAL_H
@@ -100,6 +101,7 @@ typedef struct xt_gateway {
     uint32_t n_pending_cod, n_waiting, n_resuming;
     int stopping;
     int failed_seen;
+    struct xt_gw_admin *admin; /* gw_admin.c; NULL: no admin socket */
 } xt_gw_t;
 
 /* gateway.c */
@@ -122,6 +124,13 @@ void xt__gw_refill_all(xt_server_t *s);
 int xt__gw_resume_ready(const xt_server_t *s);
 /* Connection i is closed: no resume for it any more. */
 void xt__gw_resume_stop(xt_gw_t *g, uint32_t i);
+
+/* gw_admin.c: epoll ids from XT_GW_ADMIN_ID up are the admin socket's
+ * (the listener, then one per admin connection). */
+#define XT_GW_ADMIN_ID ((uint64_t)1 << 40)
+void xt__gw_admin_event(xt_server_t *s, uint64_t id, uint32_t events);
+/* Answers the admin requests whose engine work is released (after routing). */
+void xt__gw_admin_tick(xt_server_t *s);
 
 /* gw_sessions.c */
 int xt__gw_sessions_init(xt_server_t *s, int64_t now); /* tables, and the sessions as recovered */

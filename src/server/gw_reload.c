@@ -28,6 +28,8 @@ static const char *restart_key(const xt_server_config_t *a, const xt_server_conf
         return "md.listen";
     if (strcmp(a->data_dir, b->data_dir) != 0)
         return "journal.dir";
+    if (strcmp(a->admin_socket, b->admin_socket) != 0 || a->admin_off != b->admin_off)
+        return "server.admin_socket";
     if (a->n_instruments != b->n_instruments)
         return "instruments";
     if (a->log_level != b->log_level || a->log_format != b->log_format || strcmp(a->log_file, b->log_file) != 0)

@@ -147,7 +147,8 @@ static int instrument_frames(xt_server_t *s)
         xt_wire_put_instrument(s->instrument_frames[i], 0, &m);
     }
     s->n_instruments = n;
-    return 0;
+    s->halted = calloc(n ? n : 1, sizeof *s->halted); /* nothing halted at start (docs/admin.md) */
+    return s->halted ? 0 : -1;
 }
 
 static int open_ring(xt_server_t *s)
@@ -209,7 +210,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     signal(SIGPIPE, SIG_IGN);
     if (xt_gateway_init(s))
         return fail(why, n, "gateway: out of memory");
-    return 0;
+    return xt__gw_admin_open(s, why, n);
 }
 
 int xt_server_run(xt_server_t *s)
@@ -232,6 +233,7 @@ int xt_server_close(xt_server_t *s)
     int rc = 0;
     if (s->journal_open)
         rc = xt_journal_close(&s->journal, xt_mono_ns());
+    xt__gw_admin_close(s); /* removes the socket file */
     xt_gateway_destroy(s);
     xt_md_server_close(s);
     xt_md_feed_destroy(&s->md_feed);
@@ -244,6 +246,7 @@ int xt_server_close(xt_server_t *s)
     free(s->ring.v);
     free(s->cancel_ids);
     free(s->instrument_frames);
+    free((void *)s->halted);
     xt_metrics_destroy(&s->met);
     if (s->journal_open)
         xt_engine_destroy(&s->engine);

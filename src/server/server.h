@@ -32,7 +32,10 @@
  * (cancel on disconnect) and XT_REQ_SESSION_END (forget a session that is
  * gone, docs/protocol.md#session-lifecycle: journaled as SESSION_END when it
  * has no open orders; answered with a control slot in the outlog, ENDED or
- * KEPT). */
+ * KEPT). XT_REQ_ADMIN_CANCEL is an operator's mass cancel of an account
+ * (gw_admin.c, docs/admin.md): conn is the admin connection's slot, and the
+ * engine leaves the count of cancelled orders in admin_canceled[conn]
+ * before it releases the batch. */
 enum {
     XT_REQ_NEW = XT_MSG_NEW_ORDER,
     XT_REQ_CANCEL = XT_MSG_CANCEL,
@@ -42,6 +45,7 @@ enum {
     XT_REQ_SESSION_CANCEL = 0x40,
     XT_REQ_SESSION_END = 0x41,
     XT_REQ_OPEN_ORDERS = 0x42,
+    XT_REQ_ADMIN_CANCEL = 0x43,
 };
 
 /* ORDER_STATUS with this order_id on a trusted (REST) connection lists the
@@ -50,6 +54,8 @@ enum {
  * carries in `filled` how many open orders were left out. */
 #define XT_STATUS_LIST_OPEN (-1)
 #define XT_OPEN_ORDERS_MAX 1000
+
+#define XT_ADMIN_CONNS 8 /* admin socket connections at once (gw_admin.c) */
 
 typedef struct xt_req {
     uint8_t kind;
@@ -133,6 +139,11 @@ typedef struct xt_server {
     void *reload_ctx;
     _Atomic uint32_t open_orders_limit;
     xt_metrics_t met; /* published for GET /metrics and /readyz (metrics.h) */
+    /* the admin socket (gw_admin.c, docs/admin.md). halted: per instrument,
+     * written by the gateway thread, read by the engine thread, which
+     * rejects NEW_ORDER and AMEND of a halted instrument HALTED. */
+    _Atomic uint8_t *halted;
+    _Atomic uint32_t admin_canceled[XT_ADMIN_CONNS]; /* engine -> admin: XT_REQ_ADMIN_CANCEL's count */
 } xt_server_t;
 
 /* Opens everything: config in, journal recovered, instruments defined,
@@ -161,6 +172,13 @@ int xt_gateway_adopt(xt_server_t *s, int fd, int trusted);
  * Anything that cannot be read leaves every setting as it was. Reports one
  * line on stderr. Returns 0 or -1. */
 int xt__gw_reload(xt_server_t *s);
+
+/* gw_admin.c: the admin Unix socket (server.admin_socket), served by the
+ * gateway thread. Open after xt_gateway_init (creates the socket, mode
+ * 0600, replacing a stale one; nothing when the key is off); close removes
+ * the socket file. Returns 0 or -1 with why. */
+int xt__gw_admin_open(xt_server_t *s, char *why, size_t whylen);
+void xt__gw_admin_close(xt_server_t *s);
 
 /* engine_thread.c */
 #define XT_CANCEL_ROUND 4096 /* orders a mass cancel collects at a time */

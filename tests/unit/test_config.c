@@ -116,6 +116,8 @@ static void config_equal(const xt_server_config_t *a, const xt_server_config_t *
     assert_int_equal(a->rest_replay_cache, b->rest_replay_cache);
     assert_int_equal(a->rest_fills, b->rest_fills);
     assert_int_equal(a->rest_fill_accounts, b->rest_fill_accounts);
+    assert_string_equal(a->admin_socket, b->admin_socket);
+    assert_int_equal(a->admin_off, b->admin_off);
     assert_int_equal(a->n_instruments, b->n_instruments);
     for (uint32_t i = 0; i < a->n_instruments; i++)
         def_equal(&a->instruments[i], &b->instruments[i]);
@@ -727,6 +729,37 @@ static void test_history_keys(void **state)
     round_trip(&c);
 }
 
+/* server.admin_socket: empty (admin.sock in journal.dir), a path, or off;
+ * printed and loaded back; a restart key for SIGHUP. */
+static void test_admin_socket_key(void **state)
+{
+    (void)state;
+    static xt_server_config_t c;
+    char why[512];
+    xt_config_defaults(&c);
+    assert_string_equal(c.admin_socket, "");
+    assert_int_equal(c.admin_off, 0);
+    assert_int_equal(xt_config_set(&c, "journal.dir", "/srv/xt", why, sizeof why), 0); /* prints as it is */
+    round_trip(&c);
+    assert_int_equal(xt_config_set(&c, "server.admin_socket", "off", why, sizeof why), 0);
+    assert_int_equal(c.admin_off, 1);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    xt_config_print(&c, f);
+    fclose(f);
+    assert_non_null(strstr(buf, "\nadmin_socket = off\n"));
+    free(buf);
+    round_trip(&c);
+    assert_int_equal(xt_config_set(&c, "server.admin_socket", "/run/xt/admin.sock", why, sizeof why), 0);
+    assert_int_equal(c.admin_off, 0);
+    assert_string_equal(c.admin_socket, "/run/xt/admin.sock");
+    round_trip(&c);
+    assert_int_equal(xt_config_set(&c, "server.admin_socket", "", why, sizeof why), 0);
+    assert_string_equal(c.admin_socket, "");
+    assert_int_equal(c.admin_off, 0);
+}
+
 /* md.tcp_listen (host:port or off) and md.tcp_heartbeat_ms, set and
  * printed back. */
 static void test_md_tcp_keys(xt_server_config_t *c)
@@ -836,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_creds_example),
         cmocka_unit_test(test_md_keys_and_tz),
         cmocka_unit_test(test_history_keys),
+        cmocka_unit_test(test_admin_socket_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,600 @@
+/* gw_admin.c - the admin socket (docs/admin.md): a Unix stream socket
+ * (server.admin_socket, mode 0600) served by the gateway thread's epoll
+ * loop, for `xtrading admin`.
+ *
+ * Up to XT_ADMIN_CONNS connections; one more gets an error line and is
+ * closed. Each sends request lines (admin_cmd.h) and gets one JSON object
+ * per line back, in order: the next line is read only once the answer to
+ * the last one is written. A line longer than XT_ADMIN_LINE_MAX closes the
+ * connection after an error answer. A mass cancel goes through the
+ * engine's inbound ring (XT_REQ_ADMIN_CANCEL) and is answered once the
+ * engine has released it; a full ring is an error answer at once. Nothing
+ * here blocks: sockets are non-blocking, and an answer that the client
+ * does not read stays in its buffer (XT_ADMIN_OUT) until it does.
+ *
+ * Everything is allocated at open; serving allocates nothing.
+ */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4 */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "admin_cmd.h"
+#include "gateway_internal.h"
+#include "md_encode.h"
+#include "xt/error.h"
+
+#define XT_ADMIN_OUT 65536    /* bytes of one answer at most */
+#define XT_ADMIN_LIST_MAX 256 /* sessions listed in one answer at most */
+
+typedef struct adm_conn {
+    int fd; /* -1: free */
+    uint32_t inlen;
+    uint32_t out_at, out_len;
+    uint32_t events;        /* the epoll mask it is registered with */
+    uint64_t ticket;        /* a mass cancel waiting for the engine, 0: none */
+    uint8_t eof;            /* the client sent its last byte */
+    uint8_t closing;        /* closed once the answer is written */
+    xt_admin_cmd_t pending; /* the mass cancel the ticket is for */
+    char in[XT_ADMIN_LINE_MAX + 1];
+    char out[XT_ADMIN_OUT];
+} adm_conn_t;
+
+typedef struct xt_gw_admin {
+    int fd; /* the listening socket */
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    uint32_t n_conns, n_waiting; /* open; with a ticket */
+    adm_conn_t c[XT_ADMIN_CONNS];
+} xt_gw_admin_t;
+
+/* ---- the answer ------------------------------------------------------------- */
+
+/* Appends s as a JSON string. */
+static void json_str(xt_text_t *t, const char *s)
+{
+    char b[512];
+    if (xt_md_json_string(b, sizeof b, s) == 0)
+        t->over = 1;
+    else
+        xt_text_printf(t, "%s", b);
+}
+
+static xt_text_t answer_begin(adm_conn_t *a)
+{
+    return (xt_text_t){a->out, sizeof a->out - 1, 0, 0};
+}
+
+/* Ends the answer (one line) and queues it; an answer that did not fit
+ * becomes an error answer. */
+static void answer_end(adm_conn_t *a, xt_text_t *t)
+{
+    if (t->over) {
+        *t = answer_begin(a);
+        xt_text_printf(t, "{\"ok\":false,\"error\":\"the answer is too large\"}");
+    }
+    a->out[t->len++] = '\n';
+    a->out_at = 0;
+    a->out_len = (uint32_t)t->len;
+}
+
+static void answer_error(adm_conn_t *a, const char *why)
+{
+    xt_text_t t = answer_begin(a);
+    xt_text_printf(&t, "{\"ok\":false,\"error\":");
+    json_str(&t, why);
+    xt_text_printf(&t, "}");
+    answer_end(a, &t);
+}
+
+/* ---- the commands ------------------------------------------------------------ */
+
+static uint32_t find_symbol(const xt_server_t *s, const char *sym)
+{
+    for (uint32_t i = 0; i < s->n_instruments; i++) {
+        xt_msg_instrument_t m;
+        xt_wire_get_instrument(s->instrument_frames[i], &m);
+        if (strncmp(m.symbol, sym, sizeof m.symbol) == 0 && strlen(sym) <= sizeof m.symbol)
+            return i;
+    }
+    return XT_NIL;
+}
+
+static void symbol_of(const xt_server_t *s, uint32_t i, char out[XT_SYMBOL_MAX + 1])
+{
+    xt_msg_instrument_t m;
+    xt_wire_get_instrument(s->instrument_frames[i], &m);
+    memcpy(out, m.symbol, sizeof m.symbol);
+    out[sizeof m.symbol] = '\0';
+}
+
+static void cmd_help(adm_conn_t *a)
+{
+    xt_text_t t = answer_begin(a);
+    xt_text_printf(&t, "{\"ok\":true,\"commands\":[");
+    for (int op = XT_ADM_HELP; op < XT_ADM_OPS_; op++) {
+        xt_text_printf(&t, "%s", op > XT_ADM_HELP ? "," : "");
+        json_str(&t, xt_admin_op_usage(op));
+    }
+    xt_text_printf(&t, "]}");
+    answer_end(a, &t);
+}
+
+static const char *conn_state(const xt_gw_conn_t *c)
+{
+    switch (c->state) {
+    case C_HELLO: return "hello";
+    case C_LOGIN_WAIT: return "login_wait";
+    case C_LIVE: return c->resuming ? "resuming" : "live";
+    default: return "closing";
+    }
+}
+
+static void session_json(xt_server_t *s, xt_text_t *t, const xt_gw_sess_t *x)
+{
+    const xt_gw_t *g = s->gw;
+    xt_text_printf(t, "{\"account\":%u,\"session\":%u,\"connected\":%s", x->account, x->number,
+                   x->conn != XT_NIL ? "true" : "false");
+    if (x->conn != XT_NIL) {
+        const xt_gw_conn_t *c = &g->conns[x->conn];
+        xt_text_printf(t, ",\"peer\":\"%u.%u.%u.%u\",\"state\":\"%s\"", c->ip >> 24, (c->ip >> 16) & 255,
+                       (c->ip >> 8) & 255, c->ip & 255, conn_state(c));
+    } else {
+        int64_t gone = x->gone_ns ? (xt_mono_ns() - x->gone_ns) / 1000000000 : 0;
+        xt_text_printf(t, ",\"disconnected_s\":%lld", (long long)gone);
+    }
+    xt_text_printf(t, ",\"last_seq\":%llu,\"last_clordid\":%llu,\"logged_out\":%s}", (unsigned long long)x->last_seq,
+                   (unsigned long long)x->last_clordid, x->logged_out ? "true" : "false");
+}
+
+/* sessions [ACCOUNT]: the gateway's session table, XT_ADMIN_LIST_MAX at most. */
+static void cmd_sessions(xt_server_t *s, adm_conn_t *a, uint32_t account)
+{
+    const xt_gw_t *g = s->gw;
+    xt_text_t t = answer_begin(a);
+    uint32_t listed = 0, omitted = 0;
+    xt_text_printf(&t, "{\"ok\":true,\"sessions\":[");
+    for (uint32_t i = 0; i < g->n_sess; i++) {
+        const xt_gw_sess_t *x = &g->sess[i];
+        if (x->account == 0 || (account && x->account != account))
+            continue;
+        if (listed == XT_ADMIN_LIST_MAX) {
+            omitted++;
+            continue;
+        }
+        xt_text_printf(&t, "%s", listed++ ? "," : "");
+        session_json(s, &t, x);
+    }
+    xt_text_printf(&t, "],\"listed\":%u,\"omitted\":%u}", listed, omitted);
+    answer_end(a, &t);
+}
+
+static void cmd_kick(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
+{
+    xt_gw_t *g = s->gw;
+    uint32_t si = xt__gw_sess_find(g, cmd->account, cmd->session);
+    char why[128];
+    if (si == XT_NIL || g->sess[si].conn == XT_NIL) {
+        snprintf(why, sizeof why, "session %u/%u is %s", cmd->account, cmd->session,
+                 si == XT_NIL ? "not known" : "not connected");
+        return answer_error(a, why);
+    }
+    uint32_t conn = g->sess[si].conn;
+    xt__gw_error(s, conn, XT_ERR_KICKED, "closed by an operator");
+    xt_text_t t = answer_begin(a);
+    xt_text_printf(&t, "{\"ok\":true,\"kicked\":{\"account\":%u,\"session\":%u}}", cmd->account, cmd->session);
+    answer_end(a, &t);
+}
+
+/* halt / resume SYMBOL: the flag the engine thread checks. */
+static void cmd_halt(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
+{
+    uint32_t i = find_symbol(s, cmd->symbol);
+    if (i == XT_NIL) {
+        char why[64];
+        snprintf(why, sizeof why, "unknown instrument '%s'", cmd->symbol);
+        return answer_error(a, why);
+    }
+    uint8_t want = cmd->op == XT_ADM_HALT;
+    uint8_t was = atomic_exchange_explicit(&s->halted[i], want, memory_order_relaxed);
+    if (was != want)
+        fprintf(stderr, "xtrading: admin: %s %s\n", want ? "halted" : "resumed", cmd->symbol);
+    xt_text_t t = answer_begin(a);
+    xt_text_printf(&t, "{\"ok\":true,\"symbol\":\"%s\",\"halted\":%s,\"changed\":%s}", cmd->symbol,
+                   want ? "true" : "false", was != want ? "true" : "false");
+    answer_end(a, &t);
+}
+
+static void cmd_mass_cancel(xt_server_t *s, adm_conn_t *a, uint32_t slot, const xt_admin_cmd_t *cmd)
+{
+    uint32_t inst = UINT32_MAX;
+    if (cmd->symbol[0] && (inst = find_symbol(s, cmd->symbol)) == XT_NIL) {
+        char why[64];
+        snprintf(why, sizeof why, "unknown instrument '%s'", cmd->symbol);
+        return answer_error(a, why);
+    }
+    if (s->gw->stopping || atomic_load(&s->journal_failed))
+        return answer_error(a, s->gw->stopping ? "the server is stopping" : "the journal failed");
+    xt_req_t r = {.kind = XT_REQ_ADMIN_CANCEL, .conn = slot, .account = cmd->account, .instrument = inst};
+    uint64_t ticket = xt_req_push(s, &r);
+    if (!ticket)
+        return answer_error(a, "overloaded: the engine's inbound ring is full; try again");
+    a->ticket = ticket; /* answered by xt__gw_admin_tick */
+    a->pending = *cmd;
+    s->gw->admin->n_waiting++;
+}
+
+static void cmd_snapshot(xt_server_t *s, adm_conn_t *a)
+{
+    atomic_store(&s->snapshot_request, 1);
+    uint64_t one = 1;
+    ssize_t n = write(s->engine_efd, &one, sizeof one); /* a parked engine takes it now */
+    (void)n;
+    xt_text_t t = answer_begin(a);
+    xt_text_printf(&t, "{\"ok\":true,\"snapshot\":\"requested\"}");
+    answer_end(a, &t);
+}
+
+/* {"NAME":count,...} of the non-zero counters of a reject table. */
+static void rejects_json(xt_text_t *t, const _Atomic uint64_t *v)
+{
+    int first = 1;
+    xt_text_printf(t, "{");
+    for (int r = 1; r < XT_R_GATEWAY_MAX_; r++) {
+        uint64_t n = xt_ctr_get(&v[r]);
+        if (n) {
+            xt_text_printf(t, "%s\"%s\":%llu", first ? "" : ",", xt_wire_reason_name(r), (unsigned long long)n);
+            first = 0;
+        }
+    }
+    xt_text_printf(t, "}");
+}
+
+static void stats_sessions(xt_server_t *s, xt_text_t *t)
+{
+    const xt_gw_t *g = s->gw;
+    uint32_t connected = 0;
+    for (uint32_t i = 0; i < g->n_sess; i++)
+        connected += g->sess[i].account != 0 && g->sess[i].conn != XT_NIL;
+    const xt_metrics_t *m = &s->met;
+    xt_text_printf(t,
+                   "\"connections\":%u,\"connections_opened\":%llu,\"connections_closed\":%llu,"
+                   "\"sessions\":%u,\"sessions_connected\":%u,\"admin_connections\":%u,"
+                   "\"bytes_in\":%llu,\"bytes_out\":%llu,",
+                   g->n_conns, (unsigned long long)xt_ctr_get(&m->oe_opened),
+                   (unsigned long long)xt_ctr_get(&m->oe_closed), g->live_sess, connected, g->admin->n_conns,
+                   (unsigned long long)xt_ctr_get(&m->oe_bytes_in), (unsigned long long)xt_ctr_get(&m->oe_bytes_out));
+}
+
+static void stats_engine(xt_server_t *s, xt_text_t *t)
+{
+    const xt_metrics_t *m = &s->met;
+    static const char *const names[XT_MET_CMD_TYPES] = {"new_order", "cancel", "amend", "mass_cancel", "order_status"};
+    xt_text_printf(t, "\"commands\":{");
+    for (int k = 0; k < XT_MET_CMD_TYPES; k++)
+        xt_text_printf(t, "%s\"%s\":%llu", k ? "," : "", names[k], (unsigned long long)xt_ctr_get(&m->commands[k]));
+    xt_text_printf(t, "},\"rejects\":{\"gateway\":");
+    rejects_json(t, m->gw_rejects);
+    xt_text_printf(t, ",\"engine\":");
+    rejects_json(t, m->eng_rejects);
+    uint64_t head = atomic_load(&s->ring.head), tail = atomic_load(&s->ring.tail);
+    int64_t snap = atomic_load_explicit(&m->last_snapshot_mono, memory_order_relaxed);
+    xt_text_printf(t,
+                   "},\"trades\":%llu,\"ring\":{\"depth\":%llu,\"capacity\":%llu},"
+                   "\"journal\":{\"fsyncs\":%llu,\"unsynced\":%llu,\"failed\":%s,\"last_snapshot_age_s\":%.3f},",
+                   (unsigned long long)xt_ctr_get(&m->trades), (unsigned long long)(head - tail),
+                   (unsigned long long)s->ring.mask + 1, (unsigned long long)xt_ctr_get(&m->fsyncs),
+                   (unsigned long long)xt_ctr_get(&m->unsynced), atomic_load(&s->journal_failed) ? "true" : "false",
+                   (double)(xt_mono_ns() - snap) / 1e9);
+}
+
+static void cmd_stats(xt_server_t *s, adm_conn_t *a)
+{
+    xt_text_t t = answer_begin(a);
+    xt_text_printf(&t, "{\"ok\":true,\"stats\":{");
+    stats_sessions(s, &t);
+    stats_engine(s, &t);
+    xt_text_printf(&t, "\"halted\":[");
+    for (uint32_t i = 0, n = 0; i < s->n_instruments; i++)
+        if (atomic_load_explicit(&s->halted[i], memory_order_relaxed)) {
+            char sym[XT_SYMBOL_MAX + 1];
+            symbol_of(s, i, sym);
+            xt_text_printf(&t, "%s", n++ ? "," : "");
+            json_str(&t, sym);
+        }
+    xt_text_printf(&t, "],\"stopping\":%s}}", s->gw->stopping ? "true" : "false");
+    answer_end(a, &t);
+}
+
+/* One request line: its answer queued (or, for a mass cancel, its ticket set). */
+static void on_line(xt_server_t *s, uint32_t slot, const char *line, size_t len)
+{
+    adm_conn_t *a = &s->gw->admin->c[slot];
+    xt_admin_cmd_t cmd;
+    char why[256];
+    if (xt_admin_parse(line, len, &cmd, why, sizeof why) != 0)
+        return answer_error(a, why);
+    switch (cmd.op) {
+    case XT_ADM_HELP: return cmd_help(a);
+    case XT_ADM_SESSIONS: return cmd_sessions(s, a, cmd.account);
+    case XT_ADM_KICK: return cmd_kick(s, a, &cmd);
+    case XT_ADM_HALT:
+    case XT_ADM_RESUME: return cmd_halt(s, a, &cmd);
+    case XT_ADM_MASS_CANCEL: return cmd_mass_cancel(s, a, slot, &cmd);
+    case XT_ADM_SNAPSHOT: return cmd_snapshot(s, a);
+    default: return cmd_stats(s, a);
+    }
+}
+
+/* ---- connections ------------------------------------------------------------- */
+
+static void conn_close(xt_gw_admin_t *ad, uint32_t slot)
+{
+    adm_conn_t *a = &ad->c[slot];
+    close(a->fd); /* also leaves the epoll set */
+    a->fd = -1;
+    if (a->ticket) /* the cancel still runs; its count is not read */
+        ad->n_waiting--;
+    a->ticket = 0;
+    ad->n_conns--;
+}
+
+static int busy(const adm_conn_t *a)
+{
+    return a->ticket != 0 || a->out_at < a->out_len;
+}
+
+/* Writes what is queued: 0, or -1 when the connection is to be closed. */
+static int flush_out(adm_conn_t *a)
+{
+    while (a->out_at < a->out_len) {
+        ssize_t w = send(a->fd, a->out + a->out_at, a->out_len - a->out_at, MSG_NOSIGNAL);
+        if (w < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno == EINTR ? 0 : -1;
+        a->out_at += (uint32_t)w;
+    }
+    return 0;
+}
+
+/* Answers the complete lines in `in`, one at a time, while nothing is in
+ * flight. At EOF a last line without its newline counts too. */
+static void take_lines(xt_server_t *s, uint32_t slot)
+{
+    adm_conn_t *a = &s->gw->admin->c[slot];
+    while (!busy(a) && !a->closing && a->inlen > 0) {
+        char *nl = memchr(a->in, '\n', a->inlen);
+        if (!nl && !a->eof) {
+            if (a->inlen > XT_ADMIN_LINE_MAX) {
+                answer_error(a, "request line too long; closing");
+                a->closing = 1;
+            }
+            return;
+        }
+        size_t len = nl ? (size_t)(nl - a->in) : a->inlen;
+        on_line(s, slot, a->in, len);
+        size_t used = nl ? len + 1 : len;
+        memmove(a->in, a->in + used, a->inlen - used);
+        a->inlen -= (uint32_t)used;
+        if (flush_out(a) != 0) { /* the client is gone: nothing more to answer */
+            a->closing = 1;
+            a->out_at = a->out_len = 0;
+        }
+    }
+}
+
+/* Reads what the socket has, as far as `in` has room; -1 on an error. */
+static int read_in(adm_conn_t *a)
+{
+    while (!a->eof && a->inlen < sizeof a->in) {
+        ssize_t n = read(a->fd, a->in + a->inlen, sizeof a->in - a->inlen);
+        if (n == 0)
+            a->eof = 1;
+        else if (n < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+        else
+            a->inlen += (uint32_t)n;
+    }
+    return 0;
+}
+
+/* Moves connection `slot` on as far as it can go, then re-arms epoll for
+ * what it waits for: input (idle), output (an answer not written), or
+ * nothing (the engine). Closes it when it is done. */
+static void pump(xt_server_t *s, uint32_t slot)
+{
+    xt_gw_admin_t *ad = s->gw->admin;
+    adm_conn_t *a = &ad->c[slot];
+    for (int round = 0; round < 64; round++) {
+        if (flush_out(a) != 0 || (!busy(a) && !a->closing && read_in(a) != 0))
+            return conn_close(ad, slot);
+        uint32_t before = a->inlen;
+        take_lines(s, slot);
+        if (busy(a) || a->closing || a->eof || (a->inlen == before && a->inlen < sizeof a->in))
+            break;
+    }
+    if (!busy(a) && (a->closing || (a->eof && a->inlen == 0)))
+        return conn_close(ad, slot);
+    uint32_t want = a->ticket ? 0 : a->out_at < a->out_len ? EPOLLOUT : a->eof ? 0 : EPOLLIN;
+    if (want != a->events) {
+        struct epoll_event ev = {want, {.u64 = XT_GW_ADMIN_ID + 1 + slot}};
+        epoll_ctl(s->gw->ep, EPOLL_CTL_MOD, a->fd, &ev);
+        a->events = want;
+    }
+}
+
+void xt__gw_admin_tick(xt_server_t *s)
+{
+    xt_gw_admin_t *ad = s->gw->admin;
+    if (!ad || ad->n_waiting == 0)
+        return;
+    int failed = atomic_load(&s->journal_failed);
+    for (uint32_t k = 0; k < XT_ADMIN_CONNS; k++) {
+        adm_conn_t *a = &ad->c[k];
+        if (a->fd < 0 || !a->ticket || (s->gw->answered < a->ticket && !failed))
+            continue;
+        int done = s->gw->answered >= a->ticket;
+        a->ticket = 0;
+        ad->n_waiting--;
+        if (!done) {
+            answer_error(a, "the journal failed: the mass cancel is not done");
+        } else {
+            xt_text_t t = answer_begin(a);
+            xt_text_printf(&t, "{\"ok\":true,\"account\":%u,\"symbol\":", a->pending.account);
+            if (a->pending.symbol[0])
+                json_str(&t, a->pending.symbol);
+            else
+                xt_text_printf(&t, "null");
+            xt_text_printf(&t, ",\"canceled\":%u}", atomic_load_explicit(&s->admin_canceled[k], memory_order_relaxed));
+            answer_end(a, &t);
+        }
+        pump(s, k);
+    }
+}
+
+static void accept_admin(xt_server_t *s)
+{
+    xt_gw_admin_t *ad = s->gw->admin;
+    for (;;) {
+        int fd = accept4(ad->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        uint32_t k = 0;
+        while (k < XT_ADMIN_CONNS && ad->c[k].fd >= 0)
+            k++;
+        if (k == XT_ADMIN_CONNS) {
+            static const char busy_line[] = "{\"ok\":false,\"error\":\"too many admin connections\"}\n";
+            ssize_t w = send(fd, busy_line, sizeof busy_line - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)w;
+            close(fd);
+            continue;
+        }
+        adm_conn_t *a = &ad->c[k];
+        memset(a, 0, offsetof(adm_conn_t, in));
+        a->fd = fd;
+        a->events = EPOLLIN;
+        ad->n_conns++;
+        struct epoll_event ev = {EPOLLIN, {.u64 = XT_GW_ADMIN_ID + 1 + k}};
+        if (epoll_ctl(s->gw->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+            conn_close(ad, k);
+    }
+}
+
+void xt__gw_admin_event(xt_server_t *s, uint64_t id, uint32_t events)
+{
+    xt_gw_admin_t *ad = s->gw->admin;
+    if (!ad)
+        return;
+    if (id == XT_GW_ADMIN_ID)
+        return accept_admin(s);
+    uint64_t slot = id - XT_GW_ADMIN_ID - 1;
+    if (slot >= XT_ADMIN_CONNS || ad->c[slot].fd < 0)
+        return;
+    /* hung up while the engine works: nobody is left to answer (and the
+     * hang-up would be reported on every wait) */
+    if ((events & (EPOLLHUP | EPOLLERR)) && ad->c[slot].ticket)
+        return conn_close(ad, (uint32_t)slot);
+    pump(s, (uint32_t)slot);
+}
+
+/* ---- the socket ------------------------------------------------------------------ */
+
+static int fail(char *why, size_t whylen, const char *path, const char *what, int err)
+{
+    snprintf(why, whylen, "server.admin_socket %s: %s%s%s", path, what, err ? ": " : "", err ? strerror(err) : "");
+    return -1;
+}
+
+/* A socket file left by a server that was killed is removed; one that a
+ * live process listens on, or a file that is no socket, is left alone. */
+static int clear_stale(const char *path, char *why, size_t whylen)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : fail(why, whylen, path, "cannot be checked", errno);
+    if (!S_ISSOCK(st.st_mode))
+        return fail(why, whylen, path, "exists and is not a socket (not removed)", 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int live = fd >= 0 && (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 || errno == EAGAIN);
+    if (fd >= 0)
+        close(fd);
+    if (live)
+        return fail(why, whylen, path, "another server is listening on it", 0);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return fail(why, whylen, path, "the stale socket cannot be removed", errno);
+    return 0;
+}
+
+/* Binds and listens at ad->path, mode 0600. */
+static int listen_admin(xt_gw_admin_t *ad, char *why, size_t whylen)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, ad->path, strlen(ad->path) + 1);
+    ad->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (ad->fd < 0)
+        return fail(why, whylen, ad->path, "socket", errno);
+    mode_t old = umask(0177); /* no other thread runs yet: owner-only from the start */
+    int rc = bind(ad->fd, (struct sockaddr *)&sa, sizeof sa);
+    int err = errno;
+    umask(old);
+    if (rc != 0)
+        return fail(why, whylen, ad->path, "cannot be created", err);
+    if (chmod(ad->path, 0600) != 0 || listen(ad->fd, 16) != 0) {
+        err = errno;
+        unlink(ad->path);
+        return fail(why, whylen, ad->path, "cannot be set up", err);
+    }
+    return 0;
+}
+
+int xt__gw_admin_open(xt_server_t *s, char *why, size_t whylen)
+{
+    if (s->cfg.admin_off)
+        return 0;
+    char path[XT_CONFIG_PATH_MAX + 16];
+    if (s->cfg.admin_socket[0])
+        snprintf(path, sizeof path, "%s", s->cfg.admin_socket);
+    else
+        snprintf(path, sizeof path, "%s/admin.sock", s->cfg.data_dir);
+    xt_gw_admin_t *ad = calloc(1, sizeof *ad);
+    if (!ad)
+        return fail(why, whylen, path, "out of memory", 0);
+    ad->fd = -1;
+    for (uint32_t k = 0; k < XT_ADMIN_CONNS; k++)
+        ad->c[k].fd = -1;
+    s->gw->admin = ad;
+    if (strlen(path) >= sizeof ad->path)
+        return fail(why, whylen, path, "longer than 107 bytes, a Unix socket's limit; set a shorter path", 0);
+    memcpy(ad->path, path, strlen(path) + 1);
+    if (clear_stale(path, why, whylen) != 0 || listen_admin(ad, why, whylen) != 0) {
+        ad->path[0] = '\0'; /* not ours to remove */
+        return -1;
+    }
+    struct epoll_event ev = {EPOLLIN, {.u64 = XT_GW_ADMIN_ID}};
+    if (epoll_ctl(s->gw->ep, EPOLL_CTL_ADD, ad->fd, &ev) != 0)
+        return fail(why, whylen, path, "epoll", errno);
+    return 0;
+}
+
+void xt__gw_admin_close(xt_server_t *s)
+{
+    xt_gw_admin_t *ad = s->gw ? s->gw->admin : NULL;
+    if (!ad)
+        return;
+    for (uint32_t k = 0; k < XT_ADMIN_CONNS; k++)
+        if (ad->c[k].fd >= 0)
+            conn_close(ad, k);
+    if (ad->fd >= 0) {
+        close(ad->fd);
+        if (ad->path[0])
+            unlink(ad->path);
+    }
+    free(ad);
+    s->gw->admin = NULL;
+}

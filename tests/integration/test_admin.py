@@ -1,0 +1,460 @@
+#!/usr/bin/python3
+"""Integration tests of the admin socket (docs/admin.md) and `xtrading
+admin` (docs/cli.md): every command, halt/resume as order-entry clients
+see it (HALTED for NEW_ORDER and AMEND; CANCEL, MASS_CANCEL and
+ORDER_STATUS still work), kick, an operator's mass cancel over two
+sessions of an account, snapshot, stats and sessions, malformed and
+over-long request lines, the connection limit, the socket's mode and its
+removal at a clean stop, and the client's exit statuses.
+
+Each test starts its own server (test_server.Server: fresh data
+directory, ports chosen by the kernel; the admin socket is admin.sock in
+the data directory). Waits are for conditions, with deadlines.
+
+usage: test_admin.py path/to/xtrading [name-substring ...]
+"""
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_server as TS  # noqa: E402
+import xtclient as X  # noqa: E402
+from xtclient import BUY, SELL, ACCEPTED, CANCELED, AMENDED, ERROR, MASS_CANCEL_ACK, NEW_ORDER, AMEND, R, E  # noqa: E402,E501
+
+TESTS = []
+check = TS.check
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def sock_path(srv):
+    return os.path.join(srv.data, "admin.sock")
+
+
+class Admin:
+    """One admin connection: request lines out, JSON answer lines in."""
+
+    def __init__(self, path, timeout=5.0):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def line(self):
+        """The next answer line as bytes (without its newline); b"" at EOF."""
+        while b"\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                return b""
+            self.buf += d
+        ln, self.buf = self.buf.split(b"\n", 1)
+        return ln
+
+    def answer(self):
+        ln = self.line()
+        check(ln, "the admin connection closed without an answer")
+        return json.loads(ln)
+
+    def ask(self, text):
+        self.send(text.encode() + b"\n")
+        return self.answer()
+
+    def closed(self):
+        """True once the server closed the connection (nothing more to read)."""
+        try:
+            return self.s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.s.close()
+
+
+def ask(srv, text):
+    a = Admin(sock_path(srv))
+    try:
+        return a.ask(text)
+    finally:
+        a.close()
+
+
+def ok(srv, text):
+    j = ask(srv, text)
+    check(j.get("ok") is True, f"{text!r}: {j}")
+    return j
+
+
+def err(srv, text, words=()):
+    j = ask(srv, text)
+    check(j.get("ok") is False and set(j) == {"ok", "error"}, f"{text!r} should be an error answer: {j}")
+    for w in words:
+        check(w in j["error"], f"{text!r}: {w!r} not in {j['error']!r}")
+    return j
+
+
+def wait_for(cond, what, timeout=5.0):
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError(f"timeout waiting for {what}")
+        time.sleep(0.02)
+
+
+def cli(*args, timeout=20):
+    r = subprocess.run([TS.XT, "admin", *args], capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr
+
+
+# ---------------------------------------------------------------------------
+@test
+def test_socket_mode_and_lifecycle():
+    srv = TS.Server()
+    p = sock_path(srv)
+    st = os.lstat(p)
+    check(stat.S_ISSOCK(st.st_mode), f"{p} is not a socket")
+    check(stat.S_IMODE(st.st_mode) == 0o600, f"admin socket mode {oct(stat.S_IMODE(st.st_mode))}, expected 0600")
+    check(srv.stop() == 0, "server did not stop cleanly")
+    check(not os.path.exists(p), "the admin socket was not removed at a clean stop")
+    # a socket file left by a killed server is replaced
+    srv.start()
+    srv.kill()
+    check(os.path.exists(p), "a killed server cannot remove its socket (precondition)")
+    srv.start()
+    check(ok(srv, "help")["commands"], "a server started over a stale socket answers")
+    srv.kill()
+    # a file that is not a socket is not removed: the server does not start
+    os.unlink(p)
+    with open(p, "w") as f:
+        f.write("keep me\n")
+    r = subprocess.run([TS.XT, "serve", "--data", srv.data, "--listen", "127.0.0.1:0", "--md-listen",
+                        "127.0.0.1:0", "--md-tcp-listen", "off"], capture_output=True, text=True, timeout=20)
+    check(r.returncode == 1 and "server.admin_socket" in r.stderr and "not a socket" in r.stderr,
+          f"start over a regular file: rc {r.returncode}, {r.stderr[-300:]}")
+    with open(p) as f:
+        check(f.read() == "keep me\n", "the regular file was changed")
+    os.unlink(p)
+    # off: no socket; a path of its own
+    off = TS.Server({"server.admin_socket": "off"})
+    check(not os.path.exists(sock_path(off)), "server.admin_socket=off still made a socket")
+    own = os.path.join(off.tmp, "adm.sock")
+    mine = TS.Server({"server.admin_socket": own})
+    check(stat.S_ISSOCK(os.lstat(own).st_mode), "server.admin_socket path not used")
+    a = Admin(own)
+    check(a.ask("help")["ok"] is True, "help on a configured path")
+    a.close()
+    mine.stop()
+    check(not os.path.exists(own), "configured socket not removed at a clean stop")
+
+
+@test
+def test_help_and_malformed_lines():
+    srv = TS.Server()
+    j = ok(srv, "help")
+    for c in ("sessions [ACCOUNT]", "kick ACCOUNT SESSION", "halt SYMBOL", "resume SYMBOL",
+              "mass-cancel ACCOUNT [SYMBOL]", "snapshot", "stats", "help"):
+        check(c in j["commands"], f"help lacks {c!r}: {j}")
+    err(srv, "", ["empty"])
+    err(srv, "   \t ", ["empty"])
+    err(srv, "frobnicate", ["unknown command 'frobnicate'"])
+    err(srv, 'x"y\\z', ["unknown command"])
+    err(srv, "halt", ["usage: halt SYMBOL"])
+    err(srv, "halt A B", ["usage: halt SYMBOL"])
+    err(srv, "halt NOPE", ["unknown instrument 'NOPE'"])
+    err(srv, "halt BTC/USDT", ["SYMBOL"])
+    err(srv, "halt ABCDEFGHIJKLMNOPQ", ["SYMBOL"])
+    err(srv, "kick 1001", ["usage: kick ACCOUNT SESSION"])
+    err(srv, "kick 0 1", ["ACCOUNT"])
+    err(srv, "kick 1001 -1", ["SESSION"])
+    err(srv, "kick 1001 4294967296", ["SESSION"])
+    err(srv, "kick 99 1", ["not known"])
+    err(srv, "mass-cancel", ["usage: mass-cancel"])
+    err(srv, "mass-cancel x", ["ACCOUNT"])
+    err(srv, "mass-cancel 1001 NOPE", ["unknown instrument"])
+    err(srv, "sessions 1 2", ["usage: sessions"])
+    err(srv, "stats now", ["usage: stats"])
+    err(srv, "STATS", ["unknown command"])
+    ok(srv, "stats\r")  # a CRLF line
+    # bytes that are not printable ASCII, a NUL among them
+    for bad in (b"stats\x00\n", b"\x01\x02\n", b"st\xffats\n", "halt BTC-USDT\u00e9\n".encode()):
+        a = Admin(sock_path(srv))
+        a.send(bad)
+        j = a.answer()
+        check(j["ok"] is False and "printable ASCII" in j["error"], f"{bad!r}: {j}")
+        check(a.ask("stats")["ok"] is True, f"the connection serves on after {bad!r}")
+        a.close()
+    # an over-long line gets an error, then the connection is closed
+    a = Admin(sock_path(srv))
+    a.send(b"x" * 5000)
+    j = a.answer()
+    check(j["ok"] is False and "too long" in j["error"], f"over-long line: {j}")
+    check(wait_for(a.closed, "the over-long line's connection to close"), "not closed")
+    a.close()
+    # several lines in one write: one answer each, in order
+    a = Admin(sock_path(srv))
+    a.send(b"help\nbogus\nstats\n\nhalt ETH-USDT\nresume ETH-USDT\n")
+    got = [a.answer() for _ in range(6)]
+    check([g["ok"] for g in got] == [True, False, True, False, True, True], f"pipelined answers {got}")
+    check("commands" in got[0] and "stats" in got[2] and got[4]["halted"] is True and got[5]["halted"] is False,
+          f"pipelined answers out of order: {got}")
+    # the last line without its newline is answered once the client stops sending
+    a.send(b"stats")
+    a.s.shutdown(socket.SHUT_WR)
+    check(a.answer()["ok"] is True, "a final line without newline")
+    check(a.line() == b"", "closed after the last answer")
+    a.close()
+    # the server serves on: admin and order entry
+    check(ok(srv, "stats")["stats"]["connections"] == 0, "stats after malformed input")
+    A = TS.login(srv.port, 1001, 1)
+    check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == ACCEPTED, "order entry after malformed admin input")
+
+
+@test
+def test_idle_and_excess_connections():
+    srv = TS.Server()
+    conns = [Admin(sock_path(srv)) for _ in range(8)]
+    conns[0].send(b"sta")  # a partial line, never finished: blocks nothing
+    extra = Admin(sock_path(srv))
+    j = json.loads(extra.line())
+    check(j["ok"] is False and "too many admin connections" in j["error"], f"9th admin connection: {j}")
+    check(extra.line() == b"", "the 9th connection is closed")
+    extra.close()
+    for c in conns[1:]:
+        check(c.ask("stats")["stats"]["admin_connections"] == 8, "admin connections counted")
+    A = TS.login(srv.port, 1001, 1)
+    check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == ACCEPTED, "order entry with idle admin clients")
+    conns[0].send(b"ts\n")
+    check(conns[0].answer()["ok"] is True, "the partial line, finished later")
+    conns[1].close()
+
+    def room():
+        try:
+            a = Admin(sock_path(srv))
+            j = a.ask("help")
+            a.close()
+            return j["ok"]
+        except OSError:
+            return False
+    check(wait_for(room, "a free admin slot after a close"), "no slot freed")
+    for c in conns:
+        c.close()
+
+
+@test
+def test_halt_and_resume():
+    srv = TS.Server(TS.BIG)
+    A = TS.login(srv.port, 1001, 1)
+    btc, eth = A.inst["BTC-USDT"], A.inst["ETH-USDT"]
+    r1 = A.place(btc, SELL, 101000, 5)
+    r2 = A.place(btc, SELL, 101100, 4)
+    j = ok(srv, "halt BTC-USDT")
+    check(j == {"ok": True, "symbol": "BTC-USDT", "halted": True, "changed": True}, f"halt answer {j}")
+    check(ok(srv, "halt BTC-USDT")["changed"] is False, "halting twice")
+    check(ok(srv, "stats")["stats"]["halted"] == ["BTC-USDT"], "stats lists the halt")
+    # NEW_ORDER: HALTED, unsequenced, with its instrument
+    cl = A.new_order(btc, BUY, 100000, 1)
+    m = A.answer(cl)
+    TS.expect_rej(m, "HALTED", False, NEW_ORDER)
+    check(m.instrument == btc, f"HALTED REJECTED names the instrument: {m!r}")
+    # AMEND of a resting order: HALTED
+    cl = A.amend(order_id=r1.order_id, qty=3)
+    TS.expect_rej(A.answer(cl), "HALTED", False, AMEND)
+    # CANCEL, ORDER_STATUS and MASS_CANCEL work
+    cl = A.cancel(order_id=r2.order_id)
+    TS.expect_type(A.answer(cl), CANCELED, order_id=r2.order_id, reason=R["USER"])
+    check(A.query(order_id=r1.order_id).remaining == 5, "status of a halted instrument's order")
+    # another instrument trades on
+    check(A.place(eth, BUY, 200000, 1).type == ACCEPTED, "ETH order while BTC is halted")
+    st = ok(srv, "stats")["stats"]
+    check(st["rejects"]["engine"].get("HALTED") == 2, f"stats rejects {st['rejects']}")
+    j = ok(srv, "resume BTC-USDT")
+    check(j["halted"] is False and j["changed"] is True, f"resume answer {j}")
+    check(ok(srv, "stats")["stats"]["halted"] == [], "stats after resume")
+    check(A.place(btc, BUY, 100000, 1).type == ACCEPTED, "order after resume")
+    cl = A.amend(order_id=r1.order_id, qty=3)
+    TS.expect_type(A.answer(cl), AMENDED, order_id=r1.order_id, qty=3)
+    rid = A.mass_cancel(btc)
+    check(A.expect(MASS_CANCEL_ACK, request_id=rid).count == 2, "mass cancel after resume")
+    check(ok(srv, "resume BTC-USDT")["changed"] is False, "resuming what is not halted")
+
+
+@test
+def test_halt_lasts_until_restart():
+    srv = TS.Server()
+    ok(srv, "halt ETH-USDT")
+    check(srv.stop() == 0, "clean stop")
+    srv.start()
+    check(ok(srv, "stats")["stats"]["halted"] == [], "a halt is not kept over a restart")
+    A = TS.login(srv.port, 1001, 1)
+    check(A.place(A.inst["ETH-USDT"], BUY, 200000, 1).type == ACCEPTED, "ETH after restart")
+
+
+@test
+def test_kick():
+    srv = TS.Server()
+    A = TS.login(srv.port, 1001, 1)
+    B = TS.login(srv.port, 1002, 1)
+    o = A.place(A.inst["BTC-USDT"], BUY, 100000, 2)
+    j = ok(srv, "kick 1001 1")
+    check(j["kicked"] == {"account": 1001, "session": 1}, f"kick answer {j}")
+    got = A.read_until_closed()
+    errs = [m for m in got if m.type == ERROR]
+    check(len(errs) == 1 and errs[0].code == E["KICKED"], f"kicked session got {got}")
+    check(B.query(order_id=123456).type == X.STATUS_REPLY, "another session is untouched")
+
+    def gone():
+        s = ok(srv, "sessions 1001")["sessions"]
+        return s and s[0]["connected"] is False and s
+    s = wait_for(gone, "session 1001/1 to show disconnected")
+    check(s[0]["session"] == 1 and s[0]["last_seq"] == 1, f"sessions after kick {s}")
+    err(srv, "kick 1001 1", ["not connected"])
+    err(srv, "kick 1001 2", ["not known"])
+    # the session can log in again and resume; its order is still open (no cancel on disconnect asked)
+    A2 = X.Conn(srv.port)
+    A2.login(1001, session=1, resume_from=1, heartbeat_ms=TS.HB)
+    TS.expect_type(A2.expect(ACCEPTED), ACCEPTED, order_id=o.order_id)
+    check(A2.query(order_id=o.order_id).status == 1, "kicked session's order still open")
+    check(ok(srv, "sessions 1001")["sessions"][0]["connected"] is True, "logged in again")
+
+
+@test
+def test_mass_cancel():
+    srv = TS.Server(TS.BIG)
+    A1 = TS.login(srv.port, 1001, 1)
+    A2 = TS.login(srv.port, 1001, 2)
+    B = TS.login(srv.port, 1002, 1)
+    btc, eth = A1.inst["BTC-USDT"], A1.inst["ETH-USDT"]
+    x1 = A1.place(btc, BUY, 100000, 1)
+    x2 = A1.place(btc, BUY, 100100, 2)
+    x3 = A1.place(eth, BUY, 200000, 3)
+    y1 = A2.place(btc, BUY, 100200, 4)
+    z1 = B.place(btc, BUY, 100300, 5)
+    j = ok(srv, "mass-cancel 1001 BTC-USDT")
+    check(j == {"ok": True, "account": 1001, "symbol": "BTC-USDT", "canceled": 3}, f"mass-cancel answer {j}")
+    # the answer comes once the cancels are released: the CANCELED messages are on their way to each owner
+    c1 = sorted([A1.expect(CANCELED), A1.expect(CANCELED)], key=lambda m: m.order_id)
+    check([m.order_id for m in c1] == sorted([x1.order_id, x2.order_id]), f"A1 CANCELED {c1}")
+    check(all(m.reason == R["USER"] and m.request_clordid == 0 and m.sequenced for m in c1), f"{c1}")
+    TS.expect_type(A2.expect(CANCELED), CANCELED, order_id=y1.order_id, clordid=y1.clordid, reason=R["USER"])
+    check(B.query(order_id=z1.order_id).status == 1, "an operator's mass cancel touched another account")
+    check(A1.query(order_id=x3.order_id).status == 1, "mass-cancel of BTC cancelled an ETH order")
+    check(not [m for m in TS.quiet(B) if m.type == CANCELED], "B got a CANCELED")
+    j = ok(srv, "mass-cancel 1001")
+    check(j["canceled"] == 1 and j["symbol"] is None, f"mass-cancel all: {j}")
+    TS.expect_type(A1.expect(CANCELED), CANCELED, order_id=x3.order_id)
+    check(ok(srv, "mass-cancel 1001")["canceled"] == 0, "nothing left")
+    check(ok(srv, "mass-cancel 4242")["canceled"] == 0, "an account without sessions")
+    # a disconnected session's orders are cancelled too; its CANCELED waits for a resume
+    w = A2.place(btc, SELL, 110000, 1)
+    A2.close()
+    check(ok(srv, "mass-cancel 1001")["canceled"] == 1, "a disconnected session's order")
+    A2 = X.Conn(srv.port)
+    A2.login(1001, session=2, resume_from=1, heartbeat_ms=TS.HB)
+    TS.expect_type(A2.expect(CANCELED, order_id=w.order_id), CANCELED, reason=R["USER"])
+
+
+def snapshots(srv):
+    return sorted(f for f in os.listdir(srv.data) if f.startswith("snap-"))
+
+
+@test
+def test_snapshot():
+    srv = TS.Server()
+    A = TS.login(srv.port, 1001, 1)
+    A.place(A.inst["BTC-USDT"], BUY, 100000, 1)
+    before = snapshots(srv)
+    j = ok(srv, "snapshot")
+    check(j == {"ok": True, "snapshot": "requested"}, f"snapshot answer {j}")
+    after = wait_for(lambda: [f for f in snapshots(srv) if f not in before], "a new snapshot file")
+    check(len(after) == 1 and after[0].endswith(".xts"), f"new snapshot files {after}")
+    st = ok(srv, "stats")["stats"]
+    check(st["journal"]["last_snapshot_age_s"] < 30, f"stats after a snapshot {st['journal']}")
+
+
+@test
+def test_stats_and_sessions():
+    srv = TS.Server()
+    j = ok(srv, "stats")["stats"]
+    for k in ("connections", "sessions", "sessions_connected", "admin_connections", "commands", "rejects", "trades",
+              "ring", "journal", "halted", "bytes_in", "bytes_out"):
+        check(k in j, f"stats lacks {k}: {j}")
+    check(j["connections"] == 0 and j["sessions"] == 0 and j["admin_connections"] == 1, f"idle stats {j}")
+    A = TS.login(srv.port, 1001, 1)
+    B = TS.login(srv.port, 1002, 7)
+    btc = A.inst["BTC-USDT"]
+    A.place(btc, SELL, 100000, 2)
+    B.place(btc, BUY, 100000, 1)
+    A.expect(X.FILL)
+    A.send(X.encode_new_order(A.next_clordid(), 999, BUY, 1, 1))  # UNKNOWN_INSTRUMENT (gateway)
+    A.expect(X.REJECTED)
+    j = ok(srv, "stats")["stats"]
+    check(j["connections"] == 2 and j["sessions"] == 2 and j["sessions_connected"] == 2, f"stats {j}")
+    check(j["commands"]["new_order"] == 3 and j["trades"] == 1, f"stats commands/trades {j}")
+    check(j["rejects"]["gateway"] == {"UNKNOWN_INSTRUMENT": 1}, f"stats rejects {j['rejects']}")
+    check(j["ring"]["depth"] == 0 and j["ring"]["capacity"] == 65536, f"ring {j['ring']}")
+    check(j["journal"]["failed"] is False and j["journal"]["fsyncs"] >= 1, f"journal {j['journal']}")
+    s = ok(srv, "sessions")
+    check(s["listed"] == 2 and s["omitted"] == 0, f"sessions {s}")
+    by = {(x["account"], x["session"]): x for x in s["sessions"]}
+    a = by[(1001, 1)]
+    check(a["connected"] is True and a["peer"] == "127.0.0.1" and a["state"] == "live" and a["last_seq"] == 2 and
+          a["logged_out"] is False, f"session 1001/1 {a}")
+    check(by[(1002, 7)]["last_seq"] == 2, f"session 1002/7 {by[(1002, 7)]}")
+    s = ok(srv, "sessions 1002")
+    check([(x["account"], x["session"]) for x in s["sessions"]] == [(1002, 7)], f"sessions 1002 {s}")
+    check(ok(srv, "sessions 55")["sessions"] == [], "sessions of an unknown account")
+
+
+@test
+def test_cli():
+    srv = TS.Server()
+    rc, out, errtext = cli("--data", srv.data, "stats")
+    check(rc == 0 and json.loads(out)["ok"] is True and out.endswith("}\n"), f"admin stats: {rc} {out!r} {errtext}")
+    rc, out, _ = cli("--socket", sock_path(srv), "halt", "BTC-USDT")
+    check(rc == 0 and json.loads(out)["halted"] is True, f"admin halt: {rc} {out!r}")
+    rc, out, _ = cli("--socket", sock_path(srv), "halt", "NOPE")
+    check(rc == 1 and "unknown instrument" in json.loads(out)["error"], f"error answer: {rc} {out!r}")
+    rc, out, _ = cli("--data", srv.data, "bogus", "words")
+    check(rc == 1 and json.loads(out)["ok"] is False, f"unknown command: {rc} {out!r}")
+    conf = os.path.join(srv.tmp, "x.conf")
+    with open(conf, "w") as f:
+        f.write(f"[journal]\ndir = {srv.data}\n")
+    rc, out, _ = cli("--config", conf, "mass-cancel", "1001")
+    check(rc == 0 and json.loads(out)["canceled"] == 0, f"--config: {rc} {out!r}")
+    with open(conf, "w") as f:
+        f.write("[server]\nadmin_socket = off\n")
+    rc, out, errtext = cli("--config", conf, "stats")
+    check(rc == 2 and "off" in errtext, f"admin_socket off: {rc} {errtext!r}")
+    rc, out, errtext = cli("--data", os.path.join(srv.tmp, "nothing-here"), "stats")
+    check(rc == 2 and "cannot connect" in errtext and out == "", f"no server: {rc} {errtext!r}")
+    rc, out, errtext = cli("--data", srv.data)
+    check(rc == 2 and "needs a COMMAND" in errtext, f"no command: {rc} {errtext!r}")
+    rc, out, errtext = cli("--bogus", "x", "stats")
+    check(rc == 2 and "unknown option" in errtext, f"unknown option: {rc} {errtext!r}")
+    rc, out, errtext = cli("--socket")
+    check(rc == 2 and "needs a value" in errtext, f"--socket without value: {rc} {errtext!r}")
+    rc, out, errtext = cli("--data", srv.data, "halt", "a\nb")
+    check(rc == 2 and "line break" in errtext, f"newline in an argument: {rc} {errtext!r}")
+    rc, out, _ = cli("--help")
+    check(rc == 0 and "usage: xtrading admin" in out, f"--help: {rc} {out!r}")
+
+
+def main():
+    return TS.run_tests(TESTS, sys.argv, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
