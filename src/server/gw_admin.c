@@ -27,6 +27,7 @@
 
 #include "admin_cmd.h"
 #include "gateway_internal.h"
+#include "log.h"
 #include "md_encode.h"
 #include "xt/error.h"
 
@@ -202,8 +203,11 @@ static void cmd_halt(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
     }
     uint8_t want = cmd->op == XT_ADM_HALT;
     uint8_t was = atomic_exchange_explicit(&s->halted[i], want, memory_order_relaxed);
-    if (was != want)
-        fprintf(stderr, "xtrading: admin: %s %s\n", want ? "halted" : "resumed", cmd->symbol);
+    xt_log_ev_t e;
+    if (was != want && xt_log_begin(&e, XT_LOG_INFO, want ? "admin: halted" : "admin: resumed")) {
+        xt_log_str(&e, "symbol", cmd->symbol);
+        xt_log_end(&e);
+    }
     xt_text_t t = answer_begin(a);
     xt_text_printf(&t, "{\"ok\":true,\"symbol\":\"%s\",\"halted\":%s,\"changed\":%s}", cmd->symbol,
                    want ? "true" : "false", was != want ? "true" : "false");
