@@ -46,7 +46,8 @@ static void check_json(const xt_oe_insts_t *in, const uint8_t *data, size_t size
         size_t n = xt_oe_json(in, f, &h, out + 1, sizeof out - 2);
         CHECK(n > 0);
         out[n + 1] = '}';
-        json_t *j = json_loadb(out, n + 2, 0, NULL);
+        /* ids are u64: past 2^63 jansson reads them only as reals */
+        json_t *j = json_loadb(out, n + 2, JSON_DECODE_INT_AS_REAL, NULL);
         CHECK(json_is_object(j));
         json_decref(j);
     }
