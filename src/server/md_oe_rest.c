@@ -322,7 +322,9 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
         return xt_rest_error(m->http_out, m->http_cap + 1024, 503, "too many order requests waiting; try again", 0);
     uint32_t pi = o->free_pend;
     oe_pend_t *p = &o->pend[pi];
+    uint32_t next_free = p->next; /* taken off the free list only once the request is accepted below */
     memset(p, 0, sizeof *p);
+    p->next = next_free;
     int n = build(m, req, body, body_len, keep, p);
     if (n != 0)
         return n;

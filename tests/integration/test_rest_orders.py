@@ -45,6 +45,26 @@ def order(side, price, qty, **kw):
     return o
 
 
+def raw_post(account, body, nudge=0):
+    """A signed POST /api/v1/orders as bytes (its timestamp nudged by
+    `nudge` ms, so that equal bodies are not replays)."""
+    data = json.dumps(body).encode()
+    ts = str(int(time.time() * 1000) + nudge)
+    sig = XR.sign(f"demo-secret-{account}", ts, "POST", "/api/v1/orders", data)
+    return (f"POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nX-XT-Account: {account}\r\nX-XT-Key: demo{account}\r\n"
+            f"X-XT-Timestamp: {ts}\r\nX-XT-Signature: {sig}\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data
+
+
+def read_answers(sock, count):
+    got = b""
+    sock.settimeout(5)
+    while got.count(b"HTTP/1.1 ") < count or not got.endswith(b"\n"):
+        d = sock.recv(65536)
+        check(d, f"closed after {got!r}")
+        got += d
+    return got
+
+
 def ok(c, method, target, body=None, status=200):
     st, j = c.request(method, target, body)
     check(st == status, f"{method} {target} {body}: status {st}, expected {status}: {j}")
@@ -127,21 +147,10 @@ def test_binary_orders_listed_and_pipelining():
           f"binary order listed {lst}")
     # two requests in one write: the second is read only after the first is answered
     sock = socket.create_connection(("127.0.0.1", s.md_port))
-    reqs = b""
-    for k in (1, 2):
-        body = json.dumps(order("buy", "980.00", "0.0001", client_order_id=100 + k)).encode()
-        ts = str(int(time.time() * 1000) + k)
-        sig = XR.sign("demo-secret-1004", ts, "POST", "/api/v1/orders", body)
-        reqs += (f"POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nX-XT-Account: 1004\r\nX-XT-Key: demo1004\r\n"
-                 f"X-XT-Timestamp: {ts}\r\nX-XT-Signature: {sig}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
-        reqs += body
+    reqs = b"".join(raw_post(1004, order("buy", "980.00", "0.0001", client_order_id=100 + k), k) for k in (1, 2))
     sock.sendall(reqs)
-    got = b""
-    sock.settimeout(5)
-    while got.count(b"HTTP/1.1 200") < 2:
-        d = sock.recv(65536)
-        check(d, f"closed after {got!r}")
-        got += d
+    got = read_answers(sock, 2)
+    check(got.count(b"HTTP/1.1 200") == 2, f"two answers: {got!r}")
     check(got.index(b'"client_order_id":101') < got.index(b'"client_order_id":102'), f"in order: {got!r}")
     sock.close()
     # DELETE of the binary session's order through REST: the same account
@@ -149,6 +158,23 @@ def test_binary_orders_listed_and_pipelining():
     check(cx["event"] == "canceled", f"cancel {cx}")
     c = bc.expect(X.CANCELED)
     check(c.get("order_id") == m.get("order_id"), "the binary session sees its order cancelled")
+
+
+@test
+def test_concurrent_requests():
+    """Requests of several accounts and connections waiting at once each get
+    their own answer."""
+    s = W.start(FAST)
+    socks = []
+    for k in range(6):
+        sock = socket.create_connection(("127.0.0.1", s.md_port))
+        sock.sendall(raw_post(1001 + k % 2, order("buy", f"{900 + k}.00", "0.0001", client_order_id=500 + k), k))
+        socks.append(sock)
+    for k, sock in enumerate(socks):
+        got = read_answers(sock, 1)
+        check(got.startswith(b"HTTP/1.1 200") and f'"client_order_id":{500 + k}'.encode() in got and
+              f'"price":"{900 + k}.00"'.encode() in got, f"answer {k}: {got!r}")
+        sock.close()
 
 
 @test
