@@ -107,7 +107,6 @@ uint32_t xt__oe_open(mds_t *m, int rest, uint32_t owner)
     x->last_out = x->last_used = m->now;
     struct epoll_event ev = {EPOLLIN, {.u64 = XT_OE_EV | b}};
     epoll_ctl(m->ep, EPOLL_CTL_ADD, x->fd, &ev);
-    o->n_open++;
     return b;
 }
 
@@ -133,7 +132,6 @@ void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why)
     x->state = B_FREE;
     x->next_free = o->free_b;
     o->free_b = b;
-    o->n_open--;
 }
 
 int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n)
@@ -162,8 +160,8 @@ void xt_mds_oe_timers(mds_t *m)
             continue;
         if (x->rest && x->pend_head == NIL && m->now - x->last_used > 60 * 1000000000LL) {
             uint8_t f[XT_WIRE_MAX];
-            xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_LOGOUT, 0, 0)); /* the gateway closes it */
-            x->state = B_LOGOUT;
+            x->state = B_LOGOUT; /* the gateway answers and closes it; a new request opens another */
+            xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_LOGOUT, 0, 0));
         } else if (m->now - x->last_out > HEARTBEAT_NS) {
             uint8_t f[XT_WIRE_MAX];
             xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_HEARTBEAT, 0, 0));
@@ -260,10 +258,13 @@ static int login_frame(json_t *a, uint8_t *f, char *why, size_t n)
     const char *key = json_string_value(json_object_get(a, "key_id"));
     if (!json_is_integer(acc) || json_integer_value(acc) <= 0 || json_integer_value(acc) > UINT32_MAX ||
         !json_is_integer(ses) || json_integer_value(ses) <= 0 || json_integer_value(ses) >= XT_OE_REST_SESSION ||
-        !json_is_integer(ts) || !key || strlen(key) > 16 || (rf && !json_is_integer(rf)) ||
+        !json_is_integer(ts) || !key || strlen(key) > 16 ||
+        (rf && (!json_is_integer(rf) || json_integer_value(rf) < 0)) ||
         !json_string_value(json_object_get(a, "signature")) ||
         xt_hex32_parse(json_string_value(json_object_get(a, "signature")), l.signature) != 0) {
-        snprintf(why, n, "login needs account, key_id, session (1..4294967294), timestamp (ns), signature (64 hex)");
+        snprintf(why, n,
+                 "login needs account, key_id, session (1..4294967294), timestamp (ns), signature (64 hex); "
+                 "resume_from >= 0");
         return -1;
     }
     l.account = (uint32_t)json_integer_value(acc);
@@ -305,7 +306,7 @@ static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int k
     uint64_t key = 0;
     char why[160];
     xt_oe_insts_t in = xt__oe_insts(m);
-    int n = xt_oe_frame(&in, kind, args ? args : json_object(), ++x->next_request, 0, f, &key, why, sizeof why);
+    int n = xt_oe_frame(&in, kind, args, ++x->next_request, 0, f, &key, why, sizeof why);
     if (n < 0)
         return ws_error(m, c, id, 400, why);
     if (xt__oe_send(m, k->oe - 1, f, (size_t)n) != 0)

@@ -58,7 +58,7 @@ typedef struct xt_oe {
     oe_bridge_t *b;
     oe_pend_t *pend;
     oe_list_t *lists;
-    uint32_t free_b, free_pend, n_open;
+    uint32_t free_b, free_pend;
     int64_t last_timers;
 } xt_oe_t;
 

@@ -150,6 +150,10 @@ def test_bad_requests_and_login_failures():
         check(r["error"]["code"] == 401 and "BAD_SIGNATURE" in r["error"]["msg"], f"bad signature {r}")
         r = await a.login(1001, ts=time.time_ns() - 3600 * 10**9)
         check("CLOCK_SKEW" in r["error"]["msg"], f"skew {r}")
+        ch = await a.call("auth.challenge")
+        r = await a.call("login", {"account": 1001, "key_id": "demo1001", "session": 1, "timestamp": 1,
+                                   "signature": "00" * 32, "resume_from": -1})
+        check(r["error"]["code"] == 400 and "resume_from" in r["error"]["msg"], f"negative resume_from {r}")
         r = await a.login(1001)
         check("result" in r, f"login after failures {r}")
         for args, word in [({"symbol": "NOPE", "side": "buy", "price": "1", "qty": "1", "client_order_id": 1},
@@ -165,6 +169,8 @@ def test_bad_requests_and_login_failures():
         check(r["error"]["code"] == 400, f"cancel naming no order {r}")
         r = await a.call("order.new", "not an object")
         check(r["error"]["code"] == 400, f"args not an object {r}")
+        r = await a.call("order.status")
+        check(r["error"]["code"] == 400 and "args" in r["error"]["msg"], f"no args {r}")
         r = await a.call("ping")  # market data still served on the same connection
         check(r["result"] == "pong", f"ping {r}")
         r = await a.call("order.new", new(1, "buy", "1000.00", "0.0001"))
