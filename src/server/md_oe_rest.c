@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "md_oe_internal.h"
 #include "md_rest.h"
 #include "xt/error.h"
@@ -24,29 +25,15 @@ static uint32_t find_bridge(mds_t *m, uint32_t account)
     return NIL;
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* Sends pending request p on bridge b (live): a client order id or request
  * id of its own unless the client chose one. */
 static void send_pend(mds_t *m, uint32_t b, oe_pend_t *p)
 {
     oe_bridge_t *x = &m->oe->b[b];
-    uint64_t key = get_u64(p->frame + ID_OFFSET);
+    uint64_t key = xt_get64(p->frame + ID_OFFSET);
     if (key == 0) {
         key = ++x->next_request;
-        put_u64(p->frame + ID_OFFSET, key);
+        xt_put64(p->frame + ID_OFFSET, key);
     } else if (key > x->next_request && p->kind != P_STATUS && p->kind != P_LIST) {
         x->next_request = key;
     }
@@ -298,7 +285,7 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
     if (n < 0)
         return xt_rest_error(m->http_out, m->http_cap + 1024, strstr(why, "unknown symbol") ? 404 : 400, why, keep);
     if (key == UINT64_MAX) /* none given: one of ours when it is sent */
-        put_u64(p->frame + ID_OFFSET, 0);
+        xt_put64(p->frame + ID_OFFSET, 0);
     p->flen = (uint8_t)n;
     p->kind = (uint8_t)pk;
     return 0;
@@ -307,9 +294,9 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
 /* A key the client chose that a request still waiting already has. */
 static int key_taken(const mds_t *m, const oe_bridge_t *x, const oe_pend_t *p)
 {
-    uint64_t key = get_u64(p->frame + ID_OFFSET);
+    uint64_t key = xt_get64(p->frame + ID_OFFSET);
     for (uint32_t pi = x->pend_head; key && pi != NIL; pi = m->oe->pend[pi].next)
-        if (get_u64(m->oe->pend[pi].frame + ID_OFFSET) == key)
+        if (xt_get64(m->oe->pend[pi].frame + ID_OFFSET) == key)
             return 1;
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/le.h"
 #include "metrics.h" /* xt_text_t */
 #include "xt/decimal.h"
 #include "xt/types.h"
@@ -390,10 +391,7 @@ uint64_t xt_oe_answer_key(const uint8_t *f, const xt_wire_hdr_t *h)
     if (h->type != XT_MSG_ACCEPTED && h->type != XT_MSG_REJECTED && h->type != XT_MSG_AMENDED &&
         h->type != XT_MSG_STATUS_REPLY && h->type != XT_MSG_MASS_CANCEL_ACK)
         return 0;
-    uint64_t v = 0; /* these carry it first: clordid or request_id, u64 LE */
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | f[XT_WIRE_HDR + i];
-    return v;
+    return xt_get64(f + XT_WIRE_HDR); /* these carry it first: clordid or request_id */
 }
 
 int xt_oe_http_status(int reason)

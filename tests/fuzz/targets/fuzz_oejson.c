@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "fuzz.h"
 #include "server/oe_json.h"
 
@@ -71,10 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         xt_wire_hdr_t h;
         CHECK(xt_wire_frame(f, (size_t)n, XT_WIRE_MAX, &h) == n && h.type == types[kind]);
-        uint64_t id = 0;
-        for (int i = 7; i >= 0; i--)
-            id = id << 8 | f[XT_WIRE_HDR + i];
-        CHECK(id == key);
+        CHECK(xt_get64(f + XT_WIRE_HDR) == key);
         if (kind == XT_OE_NEW) {
             xt_msg_new_order_t m;
             xt_wire_get_new_order(f, &m);
