@@ -16,26 +16,26 @@ static const struct {
            {"snapshot", XT_MDOP_SNAPSHOT},   {"list", XT_MDOP_LIST},
            {"ping", XT_MDOP_PING},           {"stats", XT_MDOP_STATS}};
 
-static int read_id(json_t *id, xt_md_cmd_t *cmd)
+int xt_md_cmd_id(json_t *id, char out[XT_MDCMD_ID_MAX])
 {
     if (id == NULL || json_is_null(id)) {
-        memcpy(cmd->id, "null", 5);
+        memcpy(out, "null", 5);
         return 0;
     }
     if (json_is_integer(id)) {
         json_int_t v = json_integer_value(id);
         if (v > (json_int_t)1 << 53 || v < -((json_int_t)1 << 53))
             return -1;
-        snprintf(cmd->id, sizeof cmd->id, "%lld", (long long)v);
+        snprintf(out, XT_MDCMD_ID_MAX, "%lld", (long long)v);
         return 0;
     }
     if (json_is_string(id) && json_string_length(id) <= 64) {
         /* JSON_ENCODE_ANY re-escapes the string exactly once. */
         char *t = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
-        size_t n = t ? strlen(t) : sizeof cmd->id;
-        int ok = n < sizeof cmd->id;
+        size_t n = t ? strlen(t) : XT_MDCMD_ID_MAX;
+        int ok = n < XT_MDCMD_ID_MAX;
         if (ok)
-            memcpy(cmd->id, t, n + 1);
+            memcpy(out, t, n + 1);
         free(t);
         return ok ? 0 : -1;
     }
@@ -68,33 +68,34 @@ static int read_args(json_t *args, xt_md_cmd_t *cmd, char *why, size_t n)
     return 0;
 }
 
-int xt_md_cmd_parse(const char *text, size_t len, xt_md_cmd_t *cmd, char *why, size_t whylen)
+int xt_md_cmd_read(json_t *root, xt_md_cmd_t *cmd, char *why, size_t whylen)
 {
     memset(cmd, 0, sizeof *cmd);
     memcpy(cmd->id, "null", 5);
-    json_error_t err;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-    if (root == NULL)
-        return fail(why, whylen, "bad JSON");
-    int rc = -1;
-    if (!json_is_object(root)) {
-        fail(why, whylen, "a command is a JSON object");
-        goto out;
-    }
-    if (read_id(json_object_get(root, "id"), cmd)) {
-        fail(why, whylen, "id must be an integer or a string of up to 64 bytes");
-        goto out;
-    }
+    if (!json_is_object(root))
+        return fail(why, whylen, "a command is a JSON object");
+    if (xt_md_cmd_id(json_object_get(root, "id"), cmd->id))
+        return fail(why, whylen, "id must be an integer or a string of up to 64 bytes");
     const char *op = json_string_value(json_object_get(root, "op"));
     for (size_t i = 0; op && i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(op, ops[i].name) == 0)
             cmd->op = ops[i].op;
-    if (cmd->op == 0) {
-        fail(why, whylen, "op must be subscribe, unsubscribe, snapshot, list, ping or stats");
-        goto out;
+    if (cmd->op == 0)
+        return fail(why, whylen,
+                    "op must be subscribe, unsubscribe, snapshot, list, ping, stats, or an order-entry op "
+                    "(auth.challenge, login, logout, order.*)");
+    return read_args(json_object_get(root, "args"), cmd, why, whylen);
+}
+
+int xt_md_cmd_parse(const char *text, size_t len, xt_md_cmd_t *cmd, char *why, size_t whylen)
+{
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (root == NULL) {
+        memset(cmd, 0, sizeof *cmd);
+        memcpy(cmd->id, "null", 5);
+        return fail(why, whylen, "bad JSON");
     }
-    rc = read_args(json_object_get(root, "args"), cmd, why, whylen);
-out:
+    int rc = xt_md_cmd_read(root, cmd, why, whylen);
     json_decref(root);
     return rc;
 }

@@ -12,6 +12,7 @@
 #ifndef XT_SERVER_MD_CMD_H
 #define XT_SERVER_MD_CMD_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,10 +20,11 @@ enum { XT_MDOP_SUBSCRIBE = 1, XT_MDOP_UNSUBSCRIBE, XT_MDOP_SNAPSHOT, XT_MDOP_LIS
 
 #define XT_MDCMD_MAX_ARGS 64
 #define XT_MDCMD_ARG_MAX 64
+#define XT_MDCMD_ID_MAX 80
 
 typedef struct xt_md_cmd {
     int op;
-    char id[80]; /* the id as JSON text ("7", "\"abc\""), or "null" */
+    char id[XT_MDCMD_ID_MAX]; /* the id as JSON text ("7", "\"abc\""), or "null" */
     uint32_t n_args;
     char args[XT_MDCMD_MAX_ARGS][XT_MDCMD_ARG_MAX];
 } xt_md_cmd_t;
@@ -30,6 +32,12 @@ typedef struct xt_md_cmd {
 /* Parses one command. Returns 0, or -1 with a message for the client in
  * why (and cmd->id set when the id itself could be read). */
 int xt_md_cmd_parse(const char *text, size_t len, xt_md_cmd_t *cmd, char *why, size_t whylen);
+/* The same from a command already parsed (the caller keeps root). */
+int xt_md_cmd_read(json_t *root, xt_md_cmd_t *cmd, char *why, size_t whylen);
+/* A command's id member (NULL: absent) as the JSON text answers echo
+ * ("7", "\"abc\"", "null"). Returns 0, or -1 when it is neither an integer
+ * (|id| < 2^53) nor a string of up to 64 bytes. */
+int xt_md_cmd_id(json_t *id, char out[XT_MDCMD_ID_MAX]);
 
 /* A channel name: KIND.SYMBOL[@100ms|@1000ms] with KIND one of bbo depth5
  * depth10 depth20 depth trades ticker timeline kline.<interval>. Returns

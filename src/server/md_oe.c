@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "credentials.h"
+#include "md_cmd.h"
 #include "md_oe_internal.h"
 #include "xt/error.h"
 
@@ -317,24 +318,14 @@ static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int k
     ws_answer(m, c, id, op, r);
 }
 
-int xt_mds_oe_command(mds_t *m, uint32_t c, const char *text, size_t len)
+int xt_mds_oe_command(mds_t *m, uint32_t c, json_t *root)
 {
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    const char *op = root ? json_string_value(json_object_get(root, "op")) : NULL;
+    const char *op = json_string_value(json_object_get(root, "op"));
     int kind = xt_oe_op(op);
-    int mine = kind || (op && (!strcmp(op, "auth.challenge") || !strcmp(op, "login") || !strcmp(op, "logout")));
-    if (!mine) {
-        json_decref(root);
+    char id[XT_MDCMD_ID_MAX];
+    if (!(kind || (op && (!strcmp(op, "auth.challenge") || !strcmp(op, "login") || !strcmp(op, "logout")))) ||
+        xt_md_cmd_id(json_object_get(root, "id"), id) != 0) /* a bad id is answered as market data answers it */
         return 0;
-    }
-    char id[80] = "null"; /* echoed as the market-data commands echo it: an integer or a short string */
-    json_t *j = json_object_get(root, "id");
-    char *t = json_is_integer(j) || (json_is_string(j) && json_string_length(j) <= 64)
-                  ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII)
-                  : NULL;
-    if (t && strlen(t) < sizeof id)
-        memcpy(id, t, strlen(t) + 1);
-    free(t);
     json_t *args = json_object_get(root, "args");
     if (kind)
         on_order(m, c, id, op, kind, args);
@@ -351,7 +342,6 @@ int xt_mds_oe_command(mds_t *m, uint32_t c, const char *text, size_t len)
         xt__oe_send(m, m->conns[c].oe - 1, f, xt_wire_put_header(f, XT_MSG_LOGOUT, 0, 0));
     } else
         ws_error(m, c, id, 401, "not logged in");
-    json_decref(root);
     return 1;
 }
 

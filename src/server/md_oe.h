@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "net/ws.h"
 
 struct xt_md_server;
@@ -47,9 +49,10 @@ void xt_mds_oe_event(struct xt_md_server *m, uint32_t b, uint32_t events);
 /* Heartbeats on the bridges; REST bridges idle for a minute are closed. */
 void xt_mds_oe_timers(struct xt_md_server *m);
 
-/* A WebSocket command whose op is an order-entry one (auth.challenge,
- * login, logout, order.*): handled, 1; any other op, 0. */
-int xt_mds_oe_command(struct xt_md_server *m, uint32_t c, const char *text, size_t len);
+/* A WebSocket command (parsed; the caller keeps root) whose op is an
+ * order-entry one (auth.challenge, login, logout, order.*): handled, 1;
+ * any other op, or an id market data refuses, 0. */
+int xt_mds_oe_command(struct xt_md_server *m, uint32_t c, json_t *root);
 
 /* Connection c is closing: its bridge goes (the gateway sees the session's
  * connection close), its waiting REST request is forgotten. */

@@ -112,13 +112,21 @@ static void start_channel(mds_t *m, uint32_t ch)
     m->chs[ch].last_trade_id = in && xt_md_trades(in, &last, 1) == 1 ? last.trade_id : 0;
 }
 
+/* A command: parsed once, then order entry's (md_oe.c) or market data's. */
 static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
 {
     xt_md_cmd_t cmd;
     char why[160];
     uint32_t chs[XT_MDCMD_MAX_ARGS] = {0};
-    if (xt_md_cmd_parse(text, len, &cmd, why, sizeof why) != 0) {
-        answer_error(m, c, cmd.id, 400, why);
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (root && xt_mds_oe_command(m, c, root)) {
+        json_decref(root);
+        return;
+    }
+    int parsed = root != NULL, rc = parsed ? xt_md_cmd_read(root, &cmd, why, sizeof why) : -1;
+    json_decref(root);
+    if (rc != 0) {
+        answer_error(m, c, parsed ? cmd.id : "null", 400, parsed ? why : "bad JSON");
         return;
     }
     static const char *const names[] = {"", "subscribe", "unsubscribe", "snapshot", "list", "ping", "stats"};
@@ -196,8 +204,7 @@ static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
             answer_error(m, c, "null", 429, "too many messages per second");
             return 0;
         }
-        if (!xt_mds_oe_command(m, c, (const char *)msg->data, msg->len))
-            on_command(m, c, (const char *)msg->data, msg->len);
+        on_command(m, c, (const char *)msg->data, msg->len);
         return k->state == C_FREE;
     case XT_WS_OP_BINARY: xt_mds_close_with(m, c, 1003, "text frames only"); return 1;
     case XT_WS_OP_PING: {
