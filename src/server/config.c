@@ -600,9 +600,10 @@ static int do_section(loader_t *L, char *s)
         return fail_at(L, L->line, "[instrument] needs a symbol: [instrument SYMBOL]");
     if (strncmp(name, "instrument", 10) == 0 && is_space(name[10]))
         return begin_instrument(L, trim(name + 11));
-    return fail_at(
-        L, L->line,
-        "unknown section '%.40s' (want server, journal, limits, engine, md, log, debug or instrument SYMBOL)", name);
+    char want[128] = ""; /* from sections[], so that the list cannot fall behind it */
+    for (size_t i = 0, k = 0; i < NSECTIONS && k < sizeof want; i++)
+        k += (size_t)snprintf(want + k, sizeof want - k, "%s, ", sections[i]);
+    return fail_at(L, L->line, "unknown section '%.40s' (want %sor instrument SYMBOL)", name, want);
 }
 
 static const struct {
