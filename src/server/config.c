@@ -848,6 +848,16 @@ static void print_instrument(const xt_server_config_t *c, uint32_t i, FILE *f)
         fprintf(f, "tz = %c%02d:%02d\n", tz < 0 ? '-' : '+', (int)(a / 3600), (int)(a % 3600 / 60));
 }
 
+int xt_config_tz(const xt_server_config_t *c, const char *symbol, int32_t *offset_s)
+{
+    for (uint32_t k = 0; k < c->n_instruments; k++)
+        if (strcmp(c->instruments[k].symbol, symbol) == 0) {
+            *offset_s = c->tz_offset[k];
+            return 0;
+        }
+    return XT_ENOENT;
+}
+
 void xt_config_print(const xt_server_config_t *c, FILE *f)
 {
     const char *sec = "";

@@ -119,13 +119,11 @@ static int prescan(rb_t *r, uint32_t *n_inst)
 
 static int32_t tz_of(rb_t *r, const char *symbol)
 {
-    const xt_server_config_t *c = r->o->cfg;
-    for (uint32_t k = 0; c && k < c->n_instruments; k++)
-        if (strcmp(c->instruments[k].symbol, symbol) == 0) {
-            r->res->tz_config++;
-            return c->tz_offset[k];
-        }
     int32_t tz = 0;
+    if (r->o->cfg && xt_config_tz(r->o->cfg, symbol, &tz) == 0) {
+        r->res->tz_config++;
+        return tz;
+    }
     char live[XT_PATH_MAX];
     snprintf(live, sizeof live, "%s/klines", r->o->data_dir);
     if (xt_kl_file_tz(r->o->out_dir, symbol, &tz) == 0 || xt_kl_file_tz(live, symbol, &tz) == 0) {
