@@ -23,6 +23,7 @@ int xt_cmd_admin(int argc, char **argv);
 /* xt_cli_settings results besides 0 - the exit statuses of `config check`. */
 #define XT_CLI_INVALID 1 /* a setting or file that is not valid (message printed) */
 #define XT_CLI_USAGE 2   /* an unknown flag, a flag without its value (usage printed) */
+#define XT_CLI_HELP 3    /* xt_cli_settings_read: --help was given */
 
 /* The server's settings as `serve` takes them (settings.c): c = the
  * embedded defaults, then `file` (if not NULL), then every `--config FILE`
@@ -32,6 +33,9 @@ int xt_cmd_admin(int argc, char **argv);
  * XT_CLI_USAGE. */
 int xt_cli_settings(xt_server_config_t *c, const char *file, int argc, char **argv, const char *prog,
                     void (*usage)(FILE *));
+/* The same without printing (SIGHUP's reload): the message, without a
+ * prefix, in why. Returns 0, XT_CLI_INVALID, XT_CLI_USAGE or XT_CLI_HELP. */
+int xt_cli_settings_read(xt_server_config_t *c, const char *file, int argc, char **argv, char *why, size_t whylen);
 
 /* Parses a positive 32-bit count for option `opt`; prints an error and
  * returns 0 when it does not parse. */

@@ -83,10 +83,7 @@ typedef struct args {
 static int reload(void *ctx, xt_server_config_t *out, char *why, size_t whylen)
 {
     const args_t *a = ctx;
-    if (xt_cli_settings(out, NULL, a->argc, a->argv, "xtrading serve (SIGHUP)", usage) == 0)
-        return 0;
-    snprintf(why, whylen, "the config could not be read (the error is above)");
-    return -1;
+    return xt_cli_settings_read(out, NULL, a->argc, a->argv, why, whylen) == 0 ? 0 : -1;
 }
 
 /* An error that stops the server: to the log, and to stderr as well when

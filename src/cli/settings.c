@@ -18,80 +18,80 @@ static const char *const flag_keys[][2] = {
     {"--fsync", "journal.fsync"},
 };
 
-static int set_key(xt_server_config_t *c, const char *prog, const char *key, const char *val)
+static int set_key(xt_server_config_t *c, const char *key, const char *val, char *why, size_t whylen)
 {
-    char why[512] = "";
-    if (xt_config_set(c, key, val, why, sizeof why) != 0) {
-        fprintf(stderr, "%s: %s\n", prog, why);
-        return XT_CLI_INVALID;
-    }
-    return 0;
+    return xt_config_set(c, key, val, why, whylen) != 0 ? XT_CLI_INVALID : 0;
 }
 
-static int load_file(xt_server_config_t *c, const char *prog, const char *path)
+static int load_file(xt_server_config_t *c, const char *path, char *why, size_t whylen)
 {
-    char why[1024] = "";
-    if (xt_config_load(c, path, why, sizeof why) != 0) {
-        fprintf(stderr, "%s: %s\n", prog, why);
-        return XT_CLI_INVALID;
-    }
-    return 0;
+    return xt_config_load(c, path, why, whylen) != 0 ? XT_CLI_INVALID : 0;
 }
 
 /* --set SECTION.KEY=VALUE */
-static int set_flag(xt_server_config_t *c, const char *prog, const char *v)
+static int set_flag(xt_server_config_t *c, const char *v, char *why, size_t whylen)
 {
     char key[128];
     const char *eq = strchr(v, '=');
     if (!eq || (size_t)(eq - v) >= sizeof key) {
-        fprintf(stderr, "%s: --set needs SECTION.KEY=VALUE, got '%s'\n", prog, v);
+        snprintf(why, whylen, "--set needs SECTION.KEY=VALUE, got '%s'", v);
         return XT_CLI_USAGE;
     }
     memcpy(key, v, (size_t)(eq - v));
     key[eq - v] = '\0';
-    return set_key(c, prog, key, eq + 1);
+    return set_key(c, key, eq + 1, why, whylen);
 }
 
 /* One flag and its value; XT_CLI_USAGE for an unknown one. */
-static int apply(xt_server_config_t *c, const char *prog, const char *a, const char *v)
+static int apply(xt_server_config_t *c, const char *a, const char *v, char *why, size_t whylen)
 {
     if (strcmp(a, "--config") == 0)
         return 0; /* loaded first */
     if (strcmp(a, "--set") == 0)
-        return set_flag(c, prog, v);
+        return set_flag(c, v, why, whylen);
     for (size_t k = 0; k < sizeof flag_keys / sizeof flag_keys[0]; k++)
         if (strcmp(a, flag_keys[k][0]) == 0)
-            return set_key(c, prog, flag_keys[k][1], v);
-    fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
+            return set_key(c, flag_keys[k][1], v, why, whylen);
+    snprintf(why, whylen, "unknown option '%s'", a);
     return XT_CLI_USAGE;
+}
+
+int xt_cli_settings_read(xt_server_config_t *c, const char *file, int argc, char **argv, char *why, size_t whylen)
+{
+    int rc = 0;
+    why[0] = '\0';
+    xt_config_defaults(c);
+    if (file && (rc = load_file(c, file, why, whylen)) != 0)
+        return rc;
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0 && (rc = load_file(c, argv[i + 1], why, whylen)) != 0)
+            return rc;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return XT_CLI_HELP;
+        if (i + 1 >= argc) {
+            snprintf(why, whylen, "%s: unknown or missing its value", a);
+            return XT_CLI_USAGE;
+        }
+        if ((rc = apply(c, a, argv[++i], why, whylen)) != 0)
+            return rc;
+    }
+    return 0;
 }
 
 int xt_cli_settings(xt_server_config_t *c, const char *file, int argc, char **argv, const char *prog,
                     void (*usage)(FILE *))
 {
-    int rc = 0;
-    xt_config_defaults(c);
-    if (file && (rc = load_file(c, prog, file)) != 0)
-        return rc;
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--config") == 0 && (rc = load_file(c, prog, argv[i + 1])) != 0)
-            return rc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "%s: %s: unknown or missing its value\n", prog, a);
-            usage(stderr);
-            return XT_CLI_USAGE;
-        }
-        if ((rc = apply(c, prog, a, argv[++i])) != 0) {
-            if (rc == XT_CLI_USAGE)
-                usage(stderr);
-            return rc;
-        }
+    char why[1024];
+    int rc = xt_cli_settings_read(c, file, argc, argv, why, sizeof why);
+    if (rc == XT_CLI_HELP) {
+        usage(stdout);
+        exit(0);
     }
-    return 0;
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", prog, why);
+    if (rc == XT_CLI_USAGE)
+        usage(stderr);
+    return rc;
 }

@@ -48,3 +48,18 @@ int xt_caps_check(const xt_caps_t *c, const xt_engine_config_t *configured, uint
                  (unsigned long long)(mem_limit >> 20));
     return XT_ELIMIT;
 }
+
+int xt_caps_take(xt_engine_t *e, const xt_engine_config_t *configured, const xt_caps_t *c, char *why, size_t whylen)
+{
+    xt_caps_t now = xt_caps_of(e);
+    if (xt_caps_equal(&now, c))
+        return 0;
+    int rc = xt_caps_check(c, configured, xt_caps_mem_limit(), why, whylen);
+    if (rc)
+        return rc;
+    if ((rc = xt_caps_convert(e, c)) != 0) {
+        snprintf(why, whylen, "cannot take on the capacities it records: %s", xt_strerror(rc));
+        return rc == XT_ECAPACITY ? XT_ECORRUPT : rc;
+    }
+    return 0;
+}

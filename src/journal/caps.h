@@ -91,4 +91,12 @@ static inline int xt_caps_convert(xt_engine_t *e, const xt_caps_t *c)
     return 0;
 }
 
+/* Replay with the capacities c of a segment header (data that sizes the
+ * engine): nothing when e has them already, else xt_caps_check against
+ * `configured` and this machine's memory, then xt_caps_convert. The one
+ * step recovery and `md rebuild` share. Returns 0, or with why saying what:
+ * XT_ELIMIT or XT_ECORRUPT from the check, XT_ECORRUPT when e's state does
+ * not fit c, another error from the conversion (e unchanged on failure). */
+int xt_caps_take(xt_engine_t *e, const xt_engine_config_t *configured, const xt_caps_t *c, char *why, size_t whylen);
+
 #endif

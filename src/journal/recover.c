@@ -80,25 +80,15 @@ static int cut_tail(xt_io_t *io, const char *dir, const xt_wal_reader_t *r, xt_r
     return rc;
 }
 
-/* Moves e to the capacities of the segment r reads, once they are bounded
- * (they size the engine). Returns 0 or an error with rep->why. */
+/* Moves e to the capacities of the segment r reads (xt_caps_take).
+ * Returns 0 or an error with rep->why. */
 static int take_caps(xt_engine_t *e, const xt_engine_config_t *cfg, const xt_wal_reader_t *r, xt_recovery_t *rep)
 {
-    xt_caps_t now = xt_caps_of(e);
-    if (xt_caps_equal(&now, &r->caps))
-        return 0;
     char cwhy[256];
-    int rc = xt_caps_check(&r->caps, cfg, xt_caps_mem_limit(), cwhy, sizeof cwhy);
-    if (rc) {
+    int rc = xt_caps_take(e, cfg, &r->caps, cwhy, sizeof cwhy);
+    if (rc)
         snprintf(rep->why, sizeof rep->why, "%s: %.200s", r->path, cwhy);
-        return rc;
-    }
-    if ((rc = xt_caps_convert(e, &r->caps)) != 0) {
-        snprintf(rep->why, sizeof rep->why, "%s: cannot take on the capacities it records: %s", r->path,
-                 xt_strerror(rc));
-        return rc == XT_ECAPACITY ? XT_ECORRUPT : rc;
-    }
-    return 0;
+    return rc;
 }
 
 /* Applies every record after the snapshot. */

@@ -600,9 +600,10 @@ static int do_section(loader_t *L, char *s)
         return fail_at(L, L->line, "[instrument] needs a symbol: [instrument SYMBOL]");
     if (strncmp(name, "instrument", 10) == 0 && is_space(name[10]))
         return begin_instrument(L, trim(name + 11));
-    return fail_at(
-        L, L->line,
-        "unknown section '%.40s' (want server, journal, limits, engine, md, log, debug or instrument SYMBOL)", name);
+    char want[128] = ""; /* from sections[], so that the list cannot fall behind it */
+    for (size_t i = 0, k = 0; i < NSECTIONS && k < sizeof want; i++)
+        k += (size_t)snprintf(want + k, sizeof want - k, "%s, ", sections[i]);
+    return fail_at(L, L->line, "unknown section '%.40s' (want %sor instrument SYMBOL)", name, want);
 }
 
 static const struct {
@@ -845,6 +846,16 @@ static void print_instrument(const xt_server_config_t *c, uint32_t i, FILE *f)
         fprintf(f, "tz = UTC\n");
     else
         fprintf(f, "tz = %c%02d:%02d\n", tz < 0 ? '-' : '+', (int)(a / 3600), (int)(a % 3600 / 60));
+}
+
+int xt_config_tz(const xt_server_config_t *c, const char *symbol, int32_t *offset_s)
+{
+    for (uint32_t k = 0; k < c->n_instruments; k++)
+        if (strcmp(c->instruments[k].symbol, symbol) == 0) {
+            *offset_s = c->tz_offset[k];
+            return 0;
+        }
+    return XT_ENOENT;
 }
 
 void xt_config_print(const xt_server_config_t *c, FILE *f)

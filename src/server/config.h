@@ -152,6 +152,11 @@ int xt_config_parse_uint(const char *s, uint64_t *out);
  * Asia/Seoul, Asia/Kolkata, Asia/Dubai). Returns 0 or -1. */
 int xt_config_parse_tz(const char *s, int32_t *offset_s);
 
+/* The tz of the config's [instrument SYMBOL] into *offset_s (seconds east
+ * of UTC). Returns 0, or XT_ENOENT (*offset_s untouched) when the config
+ * does not define symbol. */
+int xt_config_tz(const xt_server_config_t *c, const char *symbol, int32_t *offset_s);
+
 /* Prints the effective settings in the config file format (loadable again). */
 void xt_config_print(const xt_server_config_t *c, FILE *f);
 

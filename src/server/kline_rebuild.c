@@ -119,13 +119,11 @@ static int prescan(rb_t *r, uint32_t *n_inst)
 
 static int32_t tz_of(rb_t *r, const char *symbol)
 {
-    const xt_server_config_t *c = r->o->cfg;
-    for (uint32_t k = 0; c && k < c->n_instruments; k++)
-        if (strcmp(c->instruments[k].symbol, symbol) == 0) {
-            r->res->tz_config++;
-            return c->tz_offset[k];
-        }
     int32_t tz = 0;
+    if (r->o->cfg && xt_config_tz(r->o->cfg, symbol, &tz) == 0) {
+        r->res->tz_config++;
+        return tz;
+    }
     char live[XT_PATH_MAX];
     snprintf(live, sizeof live, "%s/klines", r->o->data_dir);
     if (xt_kl_file_tz(r->o->out_dir, symbol, &tz) == 0 || xt_kl_file_tz(live, symbol, &tz) == 0) {
@@ -163,15 +161,22 @@ static int add_instrument(rb_t *r, const xt_cmd_t *cmd)
     return 0;
 }
 
+/* The engine capacities a segment's may be checked against: the config's,
+ * else the defaults. */
+static const xt_engine_config_t *configured(const rb_t *r)
+{
+    return r->o->cfg ? &r->o->cfg->engine : NULL;
+}
+
 /* One record: time first, then the command, then what it defined. */
 static int replay_one(rb_t *r, const xt_wal_reader_t *w, const xt_cmd_t *cmd, size_t *seg_seen)
 {
     int rc = 0;
-    if (w->seg != *seg_seen) { /* a new segment: its capacities */
+    if (w->seg != *seg_seen) { /* a new segment: its capacities, bounded as recovery bounds them */
+        char cwhy[256];
         *seg_seen = w->seg;
-        xt_caps_t now = xt_caps_of(&r->e);
-        if (!xt_caps_equal(&now, &w->caps) && (rc = xt_caps_convert(&r->e, &w->caps)) != 0)
-            return say(r, rc, "%s: cannot take on the capacities it records: %s", w->path, xt_strerror(rc));
+        if ((rc = xt_caps_take(&r->e, configured(r), &w->caps, cwhy, sizeof cwhy)) != 0)
+            return say(r, rc, "%s: %s", w->path, cwhy);
     }
     if (cmd->ts - r->last_advance >= ADVANCE_NS)
         xt_md_advance(&r->md, r->last_advance = cmd->ts);
@@ -195,8 +200,13 @@ static int replay(rb_t *r)
     int rc = open_journal(r, &w);
     if (rc)
         return rc;
+    char cwhy[256];
+    if ((rc = xt_caps_check(&w.caps, configured(r), xt_caps_mem_limit(), cwhy, sizeof cwhy)) != 0) {
+        xt_wal_reader_close(&w);
+        return say(r, rc, "%s: %s", w.path, cwhy);
+    }
     xt_engine_config_t ec = xt_caps_config(&w.caps, NULL);
-    if ((rc = xt_engine_init(&r->e, w.caps.max_orders ? &ec : NULL, engine_sink, r)) != 0) {
+    if ((rc = xt_engine_init(&r->e, &ec, engine_sink, r)) != 0) {
         xt_wal_reader_close(&w);
         return say(r, rc, "engine: %s", xt_strerror(rc));
     }

@@ -14,14 +14,6 @@
 
 #define REPORT_EVERY_NS (INT64_C(60) * 1000000000)
 
-static int32_t tz_of(const xt_server_config_t *c, const char *symbol)
-{
-    for (uint32_t k = 0; k < c->n_instruments; k++)
-        if (strcmp(c->instruments[k].symbol, symbol) == 0)
-            return c->tz_offset[k];
-    return 0;
-}
-
 /* Every instrument's files: torn tails cut, unusable files set aside. */
 static void add_instruments(xt_server_t *s, xt_kl_store_t *st)
 {
@@ -30,7 +22,9 @@ static void add_instruments(xt_server_t *s, xt_kl_store_t *st)
         xt_instrument_info_t in;
         xt_engine_instrument(&s->engine, i, &in);
         uint32_t aside = st->st.set_aside;
-        int rc = xt_kl_store_add(st, i, in.symbol, tz_of(&s->cfg, in.symbol), in.def.tick, in.def.lot);
+        int32_t tz = 0; /* UTC unless the config says (as the md thread aligns candles) */
+        xt_config_tz(&s->cfg, in.symbol, &tz);
+        int rc = xt_kl_store_add(st, i, in.symbol, tz, in.def.tick, in.def.lot);
         xt_log_ev_t e;
         if ((rc || st->st.set_aside != aside) && xt_log_begin(&e, XT_LOG_WARN, "K-line history")) {
             xt_log_str(&e, "symbol", in.symbol);

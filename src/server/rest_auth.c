@@ -11,6 +11,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "xt/engine.h"
 #include "xt/error.h"
 
 /* ---- HMAC-SHA256 ----------------------------------------------------------------- */
@@ -142,20 +143,6 @@ static int64_t digits(const char *s, size_t maxd)
     return v;
 }
 
-static int key_id_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 16)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-              ch == '_' || ch == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 static xt_auth_result_t refuse(int status, const char *msg)
 {
     xt_auth_result_t r = {status, msg, 0};
@@ -173,10 +160,11 @@ static int parse_headers(const xt_http_auth_t *a, uint32_t *account, char key_id
     if (acc <= 0 || acc > (int64_t)UINT32_MAX)
         return XT_AUTH_ACCOUNT + 1;
     *account = (uint32_t)acc;
-    if (!key_id_ok(a->v[XT_AUTH_KEY]))
+    size_t klen = strlen(a->v[XT_AUTH_KEY]);
+    if (!xt_symbol_valid(a->v[XT_AUTH_KEY], klen)) /* key ids are spelt like symbols (credentials.c) */
         return XT_AUTH_KEY + 1;
     memset(key_id, 0, 16);
-    memcpy(key_id, a->v[XT_AUTH_KEY], strlen(a->v[XT_AUTH_KEY]));
+    memcpy(key_id, a->v[XT_AUTH_KEY], klen);
     if ((*ts = digits(a->v[XT_AUTH_TIMESTAMP], 15)) < 0)
         return XT_AUTH_TIMESTAMP + 1;
     if (xt_hex32_parse(a->v[XT_AUTH_SIGNATURE], sig) != 0)

@@ -85,7 +85,7 @@ class Install(unittest.TestCase):
         self.assertIn(start, text)
         for line in ["User=xtrading", "StateDirectory=xtrading", "Restart=on-failure", "KillSignal=SIGTERM",
                      "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
-                     "ReadWritePaths=/var/lib/xtrading"]:
+                     "ReadWritePaths=/var/lib/xtrading", "ExecReload=/bin/kill -HUP $MAINPID"]:
             self.assertRegex(text, "(?m)^" + re.escape(line) + "$")
         nofile = int(re.search(r"(?m)^LimitNOFILE=(\d+)$", text).group(1))
         self.assertGreaterEqual(nofile, 100000, "80,000 connections by default need the descriptors")

@@ -3,7 +3,8 @@
 log.format=json and log.file every line of the file is a JSON object with
 ts, level and msg, the server's events are there in order (recovered,
 ready, reloaded, stopping, stopped cleanly), stderr holds none of them,
-and SIGHUP opens the file again after a rename (logrotate); log.level=warn
+and SIGHUP opens the file again after a rename (logrotate), and says in
+the log why it refused a config that no longer reads; log.level=warn
 leaves the info events out; the default is logfmt on stderr.
 
 usage: test_log.py path/to/xtrading [name-substring ...]
@@ -79,6 +80,29 @@ def test_json_to_a_file_reopened_on_sighup():
           f"stopped {stopped}")
     check([j["msg"] for j in read_json_lines(path + ".1")] == ["recovered", "ready"], "the old file kept")
     check(srv.stderr() == "", f"stderr holds log lines: {srv.stderr()[-300:]}")
+
+
+@test
+def test_refused_reload_says_why_in_the_log():
+    """A SIGHUP whose config no longer reads is refused, and the log (a
+    file here) says why - the file, the line, what is wrong - not stderr."""
+    srv = TS.Server({"log.format": "json"}, start=False)
+    path, conf = os.path.join(srv.tmp, "xt.log"), os.path.join(srv.tmp, "xt.conf")
+    with open(conf, "w") as f:
+        f.write("[limits]\nrate = 1000\n")
+    srv.sets["log.file"] = path
+    srv.args += ["--config", conf]
+    srv.start()
+    with open(conf, "w") as f:
+        f.write("[limits]\nrate = lots\n")
+    srv.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any(j["msg"].startswith("SIGHUP: reload refused") for j in read_json_lines(path)),
+             "reload refused in the log")
+    refused = [j for j in read_json_lines(path) if j["msg"].startswith("SIGHUP: reload refused")][0]
+    check(refused["level"] == "warn" and f"{conf}:2" in refused["reason"] and "limits.rate" in refused["reason"],
+          f"refused {refused}")
+    check(srv.stop() == 0, "exit 0")
+    check(srv.stderr() == "", f"stderr: {srv.stderr()[-300:]}")
 
 
 @test

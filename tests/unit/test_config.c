@@ -376,6 +376,8 @@ static void test_errors(void **state)
     (void)state;
     expect_error("[server]\nnope = 1\n", 2, "unknown key 'nope' in [server]");
     expect_error("# c\n[servers]\n", 2, "unknown section 'servers'");
+    expect_error("[rests]\n", 1,
+                 "unknown section 'rests' (want server, journal, limits, engine, md, log, rest, debug, or");
     expect_error("rate = 1\n", 1, "before any [section]");
     expect_error("[limits]\nrate\n", 2, "expected 'key = value'");
     expect_error("[limits\n", 1, "bad section header");

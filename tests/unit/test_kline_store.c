@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "faultio.h"
+#include "journal/codec.h"
+#include "journal/crc32c.h"
 #include "journal/dir.h"
 #include "journal/journal.h"
 #include "server/kline_rebuild.h"
@@ -539,6 +541,42 @@ static void rebuild_refuses_a_journal_not_from_the_start(void **state)
     tmpdir_remove(dir);
 }
 
+/* A segment header's capacities size the rebuild's engine: bounded as
+ * recovery bounds them (xt_caps_take), before anything is allocated. */
+static void rebuild_bounds_recorded_capacities(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make("xt-kline"), out[XT_PATH_MAX], seg[XT_PATH_MAX], why[512];
+    write_journal(dir, 0, 1);
+    uint64_t *segs = NULL;
+    size_t n = 0;
+    assert_int_equal(xt_dir_list(dir, XT_FILE_WAL, &segs, &n), 0);
+    assert_int_equal(xt_dir_path(seg, sizeof seg, dir, XT_FILE_WAL, segs[0]), 0);
+    free(segs);
+    uint8_t h[64];
+    FILE *f = fopen(seg, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fread(h, 1, sizeof h, f), sizeof h);
+    xt_put32(h + 32, 1u << 30);       /* max_orders */
+    xt_put32(h + 36, UINT32_MAX - 1); /* max_levels */
+    xt_put32(h + 44, UINT32_MAX - 1); /* max_ladder_nodes */
+    xt_put32(h + 60, xt_crc32c(h, 60));
+    rewind(f);
+    assert_int_equal(fwrite(h, 1, sizeof h, f), sizeof h);
+    fclose(f);
+    snprintf(out, sizeof out, "%s/k", dir);
+    xt_kl_rebuild_opts_t o = {dir, out, NULL};
+    xt_kl_rebuild_result_t r;
+    assert_int_equal(xt_kl_rebuild(&o, &r, why, sizeof why), XT_ELIMIT);
+    if (!strstr(why, "max_orders 1073741824 exceeds engine.max_orders"))
+        fail_msg("rebuild says '%s'", why);
+    char p[XT_PATH_MAX];
+    struct stat sb;
+    path_of(p, out, "X", XT_KL_1M, "");
+    assert_int_not_equal(stat(p, &sb), 0); /* nothing written */
+    tmpdir_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +591,7 @@ int main(void)
         cmocka_unit_test(rebuild_mode_replaces_atomically),
         cmocka_unit_test(rebuild_from_a_journal),
         cmocka_unit_test(rebuild_refuses_a_journal_not_from_the_start),
+        cmocka_unit_test(rebuild_bounds_recorded_capacities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
