@@ -42,6 +42,13 @@ int xt_decimal_to_units(xt_decimal_t value, xt_decimal_t unit, int64_t *out);
  * Returns the length written. */
 int xt_units_format(int64_t units, xt_decimal_t unit, char *buf);
 
+#ifdef __SIZEOF_INT128__
+/* Writes v (any sign) with `scale` decimals (at most 18) into buf (at
+ * least XT_DECIMAL_BUFSZ bytes), NUL-terminated ("-12.50"). Returns the
+ * length written. For sums past int64, such as turnovers. */
+int xt_i128_format(__int128 v, unsigned scale, char *buf);
+#endif
+
 /* Writes the decimal itself ("0.50", "-3") into buf (XT_DECIMAL_BUFSZ bytes).
  * Returns the length written. */
 int xt_decimal_format(xt_decimal_t d, char *buf);

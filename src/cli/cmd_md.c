@@ -36,26 +36,6 @@ static void usage(FILE *f)
 
 /* ---- formatting ------------------------------------------------------------------ */
 
-/* v in decimal with `scale` digits after the point. */
-static void fmt_i128(char *out, __int128 v, unsigned scale)
-{
-    char digits[48];
-    int n = 0;
-    unsigned __int128 u = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
-    do {
-        digits[n++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u || n <= (int)scale);
-    if (v < 0)
-        *out++ = '-';
-    while (n-- > 0) {
-        *out++ = digits[n];
-        if (n == (int)scale && scale)
-            *out++ = '.';
-    }
-    *out = '\0';
-}
-
 /* "+08:00", "-05:30", or utc for 0. */
 static void fmt_tz(char *out, size_t cap, int32_t tz, const char *utc)
 {
@@ -92,7 +72,7 @@ static void print_candle(const xt_md_candle_t *c, const xt_kl_header_t *h, int r
     char t[64], o[XT_DECIMAL_BUFSZ], hi[XT_DECIMAL_BUFSZ], lo[XT_DECIMAL_BUFSZ], cl[XT_DECIMAL_BUFSZ],
         v[XT_DECIMAL_BUFSZ], to[64];
     if (raw) {
-        fmt_i128(to, c->turnover, 0);
+        xt_i128_format(c->turnover, 0, to);
         printf("%lld %lld %lld %lld %lld %lld %s %u\n", (long long)c->open_time, (long long)c->open, (long long)c->high,
                (long long)c->low, (long long)c->close, (long long)c->volume, to, c->trades);
         return;
@@ -107,7 +87,7 @@ static void print_candle(const xt_md_candle_t *c, const xt_kl_header_t *h, int r
     if (__builtin_mul_overflow(c->turnover, unit, &value))
         snprintf(to, sizeof to, "overflow");
     else
-        fmt_i128(to, value, (unsigned)h->tick.scale + h->lot.scale);
+        xt_i128_format(value, (unsigned)h->tick.scale + h->lot.scale, to);
     printf("%s %s %s %s %s %s %s %u\n", t, o, hi, lo, cl, v, to, c->trades);
 }
 

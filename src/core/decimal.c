@@ -95,8 +95,7 @@ int xt_decimal_to_units(xt_decimal_t value, xt_decimal_t unit, int64_t *out)
     return 0;
 }
 
-/* Writes v (any sign) with `scale` decimals. */
-static int format_i128(__int128 v, unsigned scale, char *buf)
+int xt_i128_format(__int128 v, unsigned scale, char *buf)
 {
     char tmp[XT_DECIMAL_BUFSZ];
     int n = 0;
@@ -120,12 +119,12 @@ static int format_i128(__int128 v, unsigned scale, char *buf)
 
 int xt_units_format(int64_t units, xt_decimal_t unit, char *buf)
 {
-    return format_i128((__int128)units * unit.m, unit.scale, buf);
+    return xt_i128_format((__int128)units * unit.m, unit.scale, buf);
 }
 
 int xt_decimal_format(xt_decimal_t d, char *buf)
 {
-    return format_i128(d.m, d.scale, buf);
+    return xt_i128_format(d.m, d.scale, buf);
 }
 
 int xt_decimal_cmp(xt_decimal_t a, xt_decimal_t b)

@@ -72,23 +72,9 @@ static void price(w_t *w, int64_t v, xt_decimal_t tick)
 /* A 128-bit count of 10^-scale as a decimal string. */
 static void big(w_t *w, __int128 v, unsigned scale)
 {
-    char d[64];
-    int n = 0, neg = v < 0;
-    unsigned __int128 u = neg ? -(unsigned __int128)v : (unsigned __int128)v;
-    do {
-        d[n++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u || n <= (int)scale);
-    char b[72];
-    size_t k = 0;
-    b[k++] = '"';
-    if (neg)
-        b[k++] = '-';
-    for (int i = n - 1; i >= 0; i--) {
-        b[k++] = d[i];
-        if (i == (int)scale && scale > 0)
-            b[k++] = '.';
-    }
+    char b[XT_DECIMAL_BUFSZ + 2];
+    b[0] = '"';
+    size_t k = 1 + (size_t)xt_i128_format(v, scale, b + 1);
     b[k++] = '"';
     put(w, b, k);
 }
