@@ -152,7 +152,7 @@ static uint32_t login_session(xt_server_t *s, uint32_t i, const xt_msg_login_t *
         return si;
     if (m->resume_from > 1)
         login_reject(s, i, XT_LR_RESUME_AHEAD, 0); /* a new session's next number is 1 */
-    else if (xt__gw_account_sessions(g, m->account) >= s->cfg.max_sessions_per_account)
+    else if (xt__gw_counts_get(&g->acct_sessions, m->account) >= s->cfg.max_sessions_per_account)
         login_reject(s, i, XT_LR_SESSION_LIMIT, 0);
     else if ((si = xt__gw_sess_new(g, m->account, m->session, now)) == XT_NIL)
         login_reject(s, i, XT_LR_TOO_MANY_SESSIONS, 0);
