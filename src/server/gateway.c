@@ -192,33 +192,6 @@ static void flush_dirty(xt_server_t *s, int64_t now)
 
 /* ---- connections ---------------------------------------------------------- */
 
-/* The live-connection count of a source address. Open addressing: a slot
- * whose count fell to 0 keeps its key so that the probe chains through it
- * stay intact, and is taken over by the next new address that probes past
- * it. create 0: NULL if the address has no slot; 1: NULL only when every
- * slot is held by an address with live connections. */
-static uint32_t *ip_count(xt_gw_t *g, uint32_t ip, int create)
-{
-    uint32_t h = (ip * 2654435761u) & g->ip_mask, spare = XT_NIL;
-    for (uint32_t k = 0; k <= g->ip_mask; k++, h = (h + 1) & g->ip_mask) {
-        if (!g->ip_used[h]) {
-            if (spare == XT_NIL)
-                spare = h;
-            break;
-        }
-        if (g->ip_keys[h] == ip)
-            return &g->ip_counts[h];
-        if (g->ip_counts[h] == 0 && spare == XT_NIL)
-            spare = h;
-    }
-    if (!create || spare == XT_NIL)
-        return NULL;
-    g->ip_used[spare] = 1;
-    g->ip_keys[spare] = ip;
-    g->ip_counts[spare] = 0;
-    return &g->ip_counts[spare];
-}
-
 static void close_conn(xt_server_t *s, uint32_t i, int cod)
 {
     xt_gw_t *g = s->gw;
@@ -248,9 +221,8 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
         }
         xt__gw_check_session(s, c->sess, now); /* one with nothing to keep goes at once */
     }
-    uint32_t *ipc = c->adopted ? NULL : ip_count(g, c->ip, 0);
-    if (ipc && *ipc)
-        (*ipc)--;
+    if (!c->adopted)
+        xt__gw_counts_dec(&g->ip_conns, c->ip);
     close(c->fd);
     while (c->out_head) {
         xt_gw_chunk_t *k = c->out_head;
@@ -280,16 +252,16 @@ static void refuse(xt_server_t *s, int fd)
 
 /* A new connection: HELLO with its nonce. trusted: handed over by the md
  * thread for REST (its LOGIN needs no signature: the md thread has checked
- * the request's). ipc: its source address's count, NULL for one from the
- * md thread (the md port keeps its own limits). */
-static void open_conn(xt_server_t *s, int fd, uint32_t ip, uint32_t *ipc, int trusted, int64_t now)
+ * the request's). adopted: from the md thread, not counted against its
+ * source address (the md port keeps its own limits). */
+static void open_conn(xt_server_t *s, int fd, uint32_t ip, int adopted, int trusted, int64_t now)
 {
     xt_gw_t *g = s->gw;
+    /* fewer than max_connections are counted: ip_conns has room */
     if (g->free_head == XT_NIL || g->n_conns >= s->cfg.max_connections || g->stopping ||
-        (ipc && *ipc >= s->cfg.max_connections_per_ip))
+        (!adopted && (xt__gw_counts_get(&g->ip_conns, ip) >= s->cfg.max_connections_per_ip ||
+                      xt__gw_counts_inc(&g->ip_conns, ip) != 0)))
         return refuse(s, fd);
-    if (ipc)
-        (*ipc)++;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails harmlessly on a socketpair */
     uint32_t i = g->free_head;
@@ -302,7 +274,7 @@ static void open_conn(xt_server_t *s, int fd, uint32_t ip, uint32_t *ipc, int tr
     c->state = C_HELLO;
     c->sess = XT_NIL;
     c->ip = ip;
-    c->adopted = ipc == NULL;
+    c->adopted = (uint8_t)adopted;
     c->trusted = (uint8_t)trusted;
     c->heartbeat_ms = s->cfg.heartbeat_ms;
     c->opened = c->last_recv = c->last_send = now;
@@ -324,11 +296,7 @@ static void accept_all(xt_server_t *s, int64_t now)
         if (fd < 0)
             return;
         uint32_t ip = a.sin_family == AF_INET ? ntohl(a.sin_addr.s_addr) : 0;
-        uint32_t *ipc = ip_count(s->gw, ip, 1);
-        if (!ipc)
-            refuse(s, fd);
-        else
-            open_conn(s, fd, ip, ipc, 0, now);
+        open_conn(s, fd, ip, 0, 0, now);
     }
 }
 
@@ -366,7 +334,7 @@ static void adopt_all(xt_server_t *s, int64_t now)
     q->n = 0;
     pthread_mutex_unlock(&q->lock);
     for (uint32_t k = 0; k < n; k++)
-        open_conn(s, fd[k], 0, NULL, trusted[k], now);
+        open_conn(s, fd[k], 0, 1, trusted[k], now);
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -737,13 +705,6 @@ int xt_gateway_init(xt_server_t *s)
     g->max_conns = s->cfg.max_connections;
     g->conns = calloc(g->max_conns, sizeof *g->conns);
     g->free_next = calloc(g->max_conns, sizeof *g->free_next);
-    g->ip_mask = 1;
-    while (g->ip_mask < 2 * g->max_conns)
-        g->ip_mask <<= 1;
-    g->ip_keys = calloc(g->ip_mask, sizeof *g->ip_keys);
-    g->ip_counts = calloc(g->ip_mask, sizeof *g->ip_counts);
-    g->ip_used = calloc(g->ip_mask, sizeof *g->ip_used);
-    g->ip_mask -= 1;
     g->waiting = calloc(g->max_conns, sizeof *g->waiting);
     g->resuming = calloc(g->max_conns, sizeof *g->resuming);
     g->rbuf = malloc(XT_WIRE_MAX + XT_GW_RBUF);
@@ -751,8 +712,8 @@ int xt_gateway_init(xt_server_t *s)
      * MiB of address space, touched only as far as it is ever used). */
     g->n_chunks = g->max_conns * 2 > 8192 ? g->max_conns * 2 : 8192;
     g->chunks = calloc(g->n_chunks, sizeof *g->chunks);
-    if (!g->conns || !g->free_next || !g->waiting || !g->resuming || !g->rbuf || !g->chunks || !g->ip_keys ||
-        !g->ip_counts || !g->ip_used || xt__gw_sessions_init(s, xt_mono_ns()) != 0)
+    if (!g->conns || !g->free_next || !g->waiting || !g->resuming || !g->rbuf || !g->chunks ||
+        xt__gw_counts_init(&g->ip_conns, g->max_conns) != 0 || xt__gw_sessions_init(s, xt_mono_ns()) != 0)
         return -1;
     for (uint32_t i = 0; i < g->max_conns; i++)
         g->free_next[i] = i + 1 < g->max_conns ? i + 1 : XT_NIL;
@@ -894,9 +855,7 @@ void xt_gateway_destroy(xt_server_t *s)
     free(g->rbuf);
     free(g->conns);
     free(g->free_next);
-    free(g->ip_keys);
-    free(g->ip_counts);
-    free(g->ip_used);
+    xt__gw_counts_destroy(&g->ip_conns);
     free(g);
     s->gw = NULL;
 }

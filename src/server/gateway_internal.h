@@ -9,12 +9,15 @@
  *   gw_sessions.c  the session table, sessions per account, and the session
  *                  lifecycle (docs/protocol.md#session-lifecycle)
  *   gw_admin.c     the admin Unix socket (docs/admin.md)
+ *   gw_counts.c    the count tables of the limits per account and per
+ *                  source address (gw_counts.h)
  */
 #ifndef XT_SERVER_GATEWAY_INTERNAL_H
 #define XT_SERVER_GATEWAY_INTERNAL_H
 
 #include <stdint.h>
 
+#include "gw_counts.h"
 #include "server.h"
 
 #define XT_GW_CHUNK 16384
@@ -80,11 +83,10 @@ typedef struct xt_gateway {
     uint32_t *free_next;
     xt_gw_sess_t *sess;
     uint32_t *buckets;
-    uint32_t *acct_keys, *acct_counts; /* sessions per account (gw_sessions.c) */
-    uint8_t *acct_used;
     xt_gw_chunk_t *chunks, *free_chunks; /* the output pool, allocated at start */
-    uint32_t *ip_keys, *ip_counts;       /* 2 x max_connections slots or more: never full */
-    uint8_t *ip_used;
+    xt_gw_counts_t acct_sessions;        /* sessions per account (gw_sessions.c) */
+    xt_gw_counts_t ip_conns;             /* connections per source address; adopted ones are not counted */
+
     uint32_t *pending_cod; /* sessions whose cancel-on-disconnect waits for ring space */
     uint32_t *waiting;     /* connections in C_LOGIN_WAIT */
     uint32_t *resuming;    /* connections with a resume in progress */
@@ -95,9 +97,9 @@ typedef struct xt_gateway {
     int ep, sfd;
     uint32_t max_conns, n_conns, free_head;
     uint32_t n_sess; /* entries ever used (live or free) */
-    uint32_t live_sess, max_sess, free_sess, sweep_at, mask, acct_mask;
+    uint32_t live_sess, max_sess, free_sess, sweep_at, mask;
     uint32_t n_chunks, chunks_used; /* chunks handed out at least once */
-    uint32_t dirty_head, ip_mask;
+    uint32_t dirty_head;
     uint32_t n_pending_cod, n_waiting, n_resuming;
     int stopping;
     int failed_seen;
@@ -138,8 +140,6 @@ void xt__gw_sessions_destroy(xt_gw_t *g);
 uint32_t xt__gw_sess_find(const xt_gw_t *g, uint32_t account, uint32_t number);
 /* A new entry (XT_NIL when the table is full), disconnected since now. */
 uint32_t xt__gw_sess_new(xt_gw_t *g, uint32_t account, uint32_t number, int64_t now);
-/* Sessions the table holds for an account. */
-uint32_t xt__gw_account_sessions(xt_gw_t *g, uint32_t account);
 /* Forgets session si now, or asks the engine to, if it is gone (no
  * connection, nothing in flight, logged out or expired). */
 void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now);

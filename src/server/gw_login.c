@@ -23,7 +23,8 @@
 #include "gateway_internal.h"
 
 #define RESUME_QUEUE (256u << 10) /* bytes a resume keeps queued at most */
-#define RESUME_SCAN 65536u        /* outlog positions one top-up reads at most */
+#define RESUME_SCAN 65536u        /* outlog positions all top-ups of one loop iteration read, about */
+#define RESUME_SCAN_MIN 1024u     /* ... but one connection's top-up at least this many */
 
 static void login_reject(xt_server_t *s, uint32_t i, int reason, uint64_t oldest)
 {
@@ -72,15 +73,15 @@ static uint64_t resume_high(const xt_server_t *s)
 }
 
 /* Tops connection i up from its resume cursor, up to the high-water mark,
- * RESUME_SCAN positions at most; live once the cursor reaches the routing
+ * `scan` positions at most; live once the cursor reaches the routing
  * position. */
-static void refill(xt_server_t *s, uint32_t i)
+static void refill(xt_server_t *s, uint32_t i, uint32_t scan)
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
     const xt_gw_sess_t *x = &g->sess[c->sess];
     uint64_t end = atomic_load_explicit(&s->log.consumed, memory_order_relaxed), high = resume_high(s);
-    for (uint32_t k = 0; c->rs_pos < end && c->out_bytes < high && k < RESUME_SCAN && c->state == C_LIVE; k++) {
+    for (uint32_t k = 0; c->rs_pos < end && c->out_bytes < high && k < scan && c->state == C_LIVE; k++) {
         xt_outlog_slot_t sl;
         uint64_t p = c->rs_pos++;
         if (xt_outlog_read(&s->log, p, &sl) != 0)
@@ -106,11 +107,17 @@ void xt__gw_refill_all(xt_server_t *s)
 {
     xt_gw_t *g = s->gw;
     uint64_t high = resume_high(s);
+    /* A resume reads every position from its cursor on, its session's or
+     * not: the reads of all of them together are bounded, so that many
+     * resumes at once do not hold up the live traffic of one iteration. */
+    uint32_t scan = g->n_resuming ? RESUME_SCAN / g->n_resuming : RESUME_SCAN;
+    if (scan < RESUME_SCAN_MIN)
+        scan = RESUME_SCAN_MIN;
     for (uint32_t k = 0; k < g->n_resuming;) {
         uint32_t i = g->resuming[k];
         xt_gw_conn_t *c = &g->conns[i];
         if (c->state == C_LIVE && c->resuming && c->out_bytes < high)
-            refill(s, i);
+            refill(s, i, scan);
         if (c->state == C_LIVE && c->resuming) {
             k++;
             continue;
@@ -152,7 +159,7 @@ static uint32_t login_session(xt_server_t *s, uint32_t i, const xt_msg_login_t *
         return si;
     if (m->resume_from > 1)
         login_reject(s, i, XT_LR_RESUME_AHEAD, 0); /* a new session's next number is 1 */
-    else if (xt__gw_account_sessions(g, m->account) >= s->cfg.max_sessions_per_account)
+    else if (xt__gw_counts_get(&g->acct_sessions, m->account) >= s->cfg.max_sessions_per_account)
         login_reject(s, i, XT_LR_SESSION_LIMIT, 0);
     else if ((si = xt__gw_sess_new(g, m->account, m->session, now)) == XT_NIL)
         login_reject(s, i, XT_LR_TOO_MANY_SESSIONS, 0);
@@ -215,7 +222,7 @@ static void finish_login(xt_server_t *s, uint32_t i, int64_t now)
         c->rs_pos = start;
         c->rs_seq = m->resume_from - 1;
         g->resuming[g->n_resuming++] = i;
-        refill(s, i);
+        refill(s, i, RESUME_SCAN_MIN);
     }
 }
 

@@ -38,43 +38,10 @@ uint32_t xt__gw_sess_find(const xt_gw_t *g, uint32_t account, uint32_t number)
     return XT_NIL;
 }
 
-/* The session count of an account. Open addressing over 2 x max_sessions
- * slots or more, as the source-address table: a slot whose count fell to 0
- * keeps its key (the probe chains through it stay intact) and is taken
- * over by the next new account probing past it. Never full: at most
- * max_sessions accounts have a session. */
-static uint32_t *acct_count(xt_gw_t *g, uint32_t account, int create)
-{
-    uint32_t h = (account * 2654435761u) & g->acct_mask, spare = XT_NIL;
-    for (uint32_t k = 0; k <= g->acct_mask; k++, h = (h + 1) & g->acct_mask) {
-        if (!g->acct_used[h]) {
-            if (spare == XT_NIL)
-                spare = h;
-            break;
-        }
-        if (g->acct_keys[h] == account)
-            return &g->acct_counts[h];
-        if (g->acct_counts[h] == 0 && spare == XT_NIL)
-            spare = h;
-    }
-    if (!create || spare == XT_NIL)
-        return NULL;
-    g->acct_used[spare] = 1;
-    g->acct_keys[spare] = account;
-    g->acct_counts[spare] = 0;
-    return &g->acct_counts[spare];
-}
-
-uint32_t xt__gw_account_sessions(xt_gw_t *g, uint32_t account)
-{
-    const uint32_t *n = acct_count(g, account, 0);
-    return n ? *n : 0;
-}
-
 uint32_t xt__gw_sess_new(xt_gw_t *g, uint32_t account, uint32_t number, int64_t now)
 {
-    uint32_t *count = acct_count(g, account, 1);
-    if (g->live_sess == g->max_sess || !count)
+    /* at most max_sessions accounts have a session: acct_sessions has room */
+    if (g->live_sess == g->max_sess || xt__gw_counts_inc(&g->acct_sessions, account) != 0)
         return XT_NIL;
     uint32_t i = g->free_sess;
     if (i != XT_NIL)
@@ -82,7 +49,6 @@ uint32_t xt__gw_sess_new(xt_gw_t *g, uint32_t account, uint32_t number, int64_t 
     else
         i = g->n_sess++;
     g->live_sess++;
-    (*count)++;
     xt_gw_sess_t *x = &g->sess[i];
     memset(x, 0, sizeof *x);
     x->account = account;
@@ -102,9 +68,7 @@ static void sess_free(xt_gw_t *g, uint32_t i)
     while (*p != i)
         p = &g->sess[*p].hnext;
     *p = x->hnext;
-    uint32_t *count = acct_count(g, x->account, 0);
-    if (count && *count)
-        (*count)--;
+    xt__gw_counts_dec(&g->acct_sessions, x->account);
     memset(x, 0, sizeof *x);
     x->conn = XT_NIL;
     x->hnext = g->free_sess;
@@ -199,15 +163,10 @@ int xt__gw_sessions_init(xt_server_t *s, int64_t now)
     while (g->mask < 2 * g->max_sess)
         g->mask <<= 1;
     g->buckets = malloc(sizeof *g->buckets * g->mask);
-    g->acct_mask = g->mask;
-    g->acct_keys = calloc(g->acct_mask, sizeof *g->acct_keys);
-    g->acct_counts = calloc(g->acct_mask, sizeof *g->acct_counts);
-    g->acct_used = calloc(g->acct_mask, sizeof *g->acct_used);
     g->mask -= 1;
-    g->acct_mask -= 1;
     g->sess = calloc(g->max_sess, sizeof *g->sess);
     g->pending_cod = calloc(g->max_sess, sizeof *g->pending_cod);
-    if (!g->buckets || !g->acct_keys || !g->acct_counts || !g->acct_used || !g->sess || !g->pending_cod)
+    if (!g->buckets || !g->sess || !g->pending_cod || xt__gw_counts_init(&g->acct_sessions, g->max_sess) != 0)
         return -1;
     memset(g->buckets, 0xff, sizeof *g->buckets * (g->mask + 1));
     /* the sessions as recovered; their history is not routed again */
@@ -230,9 +189,7 @@ int xt__gw_sessions_init(xt_server_t *s, int64_t now)
 void xt__gw_sessions_destroy(xt_gw_t *g)
 {
     free(g->buckets);
-    free(g->acct_keys);
-    free(g->acct_counts);
-    free(g->acct_used);
+    xt__gw_counts_destroy(&g->acct_sessions);
     free(g->sess);
     free(g->pending_cod);
 }
