@@ -56,9 +56,7 @@ static int socket_path(const char *config, const char *data, char *out, size_t c
         fprintf(stderr, "xtrading admin: server.admin_socket is off in these settings; give --socket PATH\n");
         return XT_CLI_USAGE;
     }
-    int n =
-        c.admin_socket[0] ? snprintf(out, cap, "%s", c.admin_socket) : snprintf(out, cap, "%s/admin.sock", c.data_dir);
-    if (n < 0 || (size_t)n >= cap) {
+    if (xt_config_admin_path(&c, out, cap) < 0) {
         fprintf(stderr, "xtrading admin: the socket path is longer than %zu bytes\n", cap - 1);
         return XT_CLI_USAGE;
     }

@@ -872,3 +872,10 @@ void xt_config_print(const xt_server_config_t *c, FILE *f)
     for (uint32_t i = 0; i < c->n_instruments; i++)
         print_instrument(c, i, f);
 }
+
+int xt_config_admin_path(const xt_server_config_t *c, char *out, size_t cap)
+{
+    int n = c->admin_socket[0] ? snprintf(out, cap, "%s", c->admin_socket)
+                               : snprintf(out, cap, "%s/admin.sock", c->data_dir);
+    return n < 0 || (size_t)n >= cap ? XT_ERANGE : n;
+}

@@ -152,6 +152,11 @@ int xt_config_parse_uint(const char *s, uint64_t *out);
  * Asia/Seoul, Asia/Kolkata, Asia/Dubai). Returns 0 or -1. */
 int xt_config_parse_tz(const char *s, int32_t *offset_s);
 
+/* The admin socket's path (server.admin_socket, or <journal.dir>/admin.sock)
+ * into out. Returns its length, or XT_ERANGE when it does not fit cap
+ * (the socket is off: the caller checks admin_off first). */
+int xt_config_admin_path(const xt_server_config_t *c, char *out, size_t cap);
+
 /* The tz of the config's [instrument SYMBOL] into *offset_s (seconds east
  * of UTC). Returns 0, or XT_ENOENT (*offset_s untouched) when the config
  * does not define symbol. */

@@ -143,8 +143,12 @@ static void session_json(xt_server_t *s, xt_text_t *t, const xt_gw_sess_t *x)
                    x->conn != XT_NIL ? "true" : "false");
     if (x->conn != XT_NIL) {
         const xt_gw_conn_t *c = &g->conns[x->conn];
-        xt_text_printf(t, ",\"peer\":\"%u.%u.%u.%u\",\"state\":\"%s\"", c->ip >> 24, (c->ip >> 16) & 255,
-                       (c->ip >> 8) & 255, c->ip & 255, conn_state(c));
+        if (c->adopted) /* WebSocket or REST order entry, bridged by the md thread (md_oe.h) */
+            xt_text_printf(t, ",\"peer\":\"%s\"", c->trusted ? "rest" : "websocket");
+        else
+            xt_text_printf(t, ",\"peer\":\"%u.%u.%u.%u\"", c->ip >> 24, (c->ip >> 16) & 255, (c->ip >> 8) & 255,
+                           c->ip & 255);
+        xt_text_printf(t, ",\"state\":\"%s\"", conn_state(c));
     } else {
         int64_t gone = x->gone_ns ? (xt_mono_ns() - x->gone_ns) / 1000000000 : 0;
         xt_text_printf(t, ",\"disconnected_s\":%lld", (long long)gone);
@@ -562,10 +566,9 @@ int xt__gw_admin_open(xt_server_t *s, char *why, size_t whylen)
     if (s->cfg.admin_off)
         return 0;
     char path[XT_CONFIG_PATH_MAX + 16];
-    if (s->cfg.admin_socket[0])
-        snprintf(path, sizeof path, "%s", s->cfg.admin_socket);
-    else
-        snprintf(path, sizeof path, "%s/admin.sock", s->cfg.data_dir);
+    if (xt_config_admin_path(&s->cfg, path, sizeof path) < 0)
+        return fail(why, whylen, s->cfg.admin_socket[0] ? s->cfg.admin_socket : s->cfg.data_dir, "the path is too long",
+                    0);
     xt_gw_admin_t *ad = calloc(1, sizeof *ad);
     if (!ad)
         return fail(why, whylen, path, "out of memory", 0);
