@@ -582,7 +582,9 @@ static int alloc_tables(mds_t *m)
     for (int k = 0; k < MSG_CLASSES; k++)
         n_msgs += m->msg_count[k];
     m->conns = calloc(m->max_conns, sizeof *m->conns);
-    xt_ws_pool_create(&m->wsp, cfg->md_max_message, m->max_conns);
+    /* A connection holds at most one item, but for the moment of its upgrade: its request head is still
+     * held while its reader takes an item for the frames that came right behind the head. */
+    xt_ws_pool_create(&m->wsp, cfg->md_max_message, m->max_conns + 1);
     m->subs = calloc(m->n_sub_cap, sizeof *m->subs);
     m->n_ch = m->n_inst * XT_CH_KINDS * XT_TH_COUNT;
     m->ch_head = malloc(sizeof *m->ch_head * (m->n_ch + 1));
