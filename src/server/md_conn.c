@@ -145,12 +145,11 @@ void xt_mds_close(mds_t *m, uint32_t c)
     close(k->fd);
     m->ws_closed += k->ws;
     m->bin_closed += k->bin;
-    if (k->state == C_HTTP || k->bin) { /* k->in may be NULL */
-        xt_ws_pool_give_buffer(m->wsp, k->in);
-        k->in = NULL;
-    } else {
-        xt_ws_reader_destroy(&k->rd);
-    }
+    /* the scratch held: a request head or a binary frame's start (k->in), or a reader's item; the reader of a
+     * connection never upgraded is zeroed (accept_conns) and holds none */
+    xt_ws_pool_give_buffer(m->wsp, k->in);
+    k->in = NULL;
+    xt_ws_reader_destroy(&k->rd);
     k->state = C_FREE;
     k->subs = m->free_conn; /* free list through subs */
     m->free_conn = c;

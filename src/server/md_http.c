@@ -263,7 +263,6 @@ static void close_after(mds_t *m, uint32_t c)
     xt_ws_pool_give_buffer(m->wsp, k->in);
     k->in = NULL;
     k->in_len = 0;
-    xt_ws_reader_init(&k->rd, m->wsp); /* what xt_mds_close expects of a connection no longer C_HTTP */
     k->state = C_CLOSING;
     k->pong_due = 0;
     if (k->qn == 0)
