@@ -192,6 +192,16 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
     }
 }
 
+int xt_mds_over_rate(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    if (m->now - k->sec_start >= 1000000000LL || m->now < k->sec_start) {
+        k->sec_start = m->now;
+        k->msgs_this_sec = 0;
+    }
+    return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
+}
+
 /* Queues message i to connection c. Returns 0, or -1 when c is over its
  * limits (nothing queued). */
 int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)

@@ -291,17 +291,6 @@ static void one(mds_t *m, xt_rest_endpoint_t e, const char *query, rest_res_t *r
     r->len = n;
 }
 
-/* Counts the request against md.messages_per_s; 1 when it is over. */
-static int over_rate(mds_t *m, uint32_t c)
-{
-    mconn_t *k = &m->conns[c];
-    if (m->now - k->sec_start >= 1000000000LL || m->now < k->sec_start) {
-        k->sec_start = m->now;
-        k->msgs_this_sec = 0;
-    }
-    return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
-}
-
 /* ---- the signed endpoints ----------------------------------------------------------- */
 
 int xt_mds_rest_init(mds_t *m)
@@ -362,7 +351,7 @@ static int private_answer(mds_t *m, uint32_t c, xt_rest_endpoint_t e, const xt_h
     size_t cap = m->http_cap + 1024;
     if (e == XT_REST_FILLS && req->method != HTTP_GET)
         return xt_rest_error(o, cap, 405, "only GET is served", keep);
-    if (over_rate(m, c))
+    if (xt_mds_over_rate(m, c))
         return xt_rest_error(o, cap, 429, "too many requests: over md.messages_per_s on this connection", keep);
     xt_server_t *s = m->s;
     pthread_rwlock_rdlock(&s->creds_lock);
@@ -397,7 +386,7 @@ int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const cha
              "(docs/rest.md)");
     else if (req->method != HTTP_GET)
         fail(&r, 405, "%s", "only GET is served");
-    else if (over_rate(m, c))
+    else if (xt_mds_over_rate(m, c))
         fail(&r, 429, "%s", "too many requests: over md.messages_per_s on this connection");
     else if (e == XT_REST_INSTRUMENTS)
         instruments(m, &r);

@@ -187,12 +187,8 @@ static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
     mconn_t *k = &m->conns[c];
     switch (msg->opcode) {
     case XT_WS_OP_TEXT:
-        if (m->now - k->sec_start >= 1000000000) {
-            k->sec_start = m->now;
-            k->msgs_this_sec = 0;
-        }
         /* a logged-in order session is held to the gateway's limits.rate instead */
-        if (++k->msgs_this_sec > m->s->cfg.md_messages_per_s && !k->oe) {
+        if (xt_mds_over_rate(m, c) && !k->oe) {
             answer_error(m, c, "null", 429, "too many messages per second");
             return 0;
         }

@@ -229,17 +229,12 @@ static void snapshot(mds_t *m, uint32_t c, const xt_mdb_request_t *r, const uint
 
 static void on_frame(mds_t *m, uint32_t c, const uint8_t *f, const xt_wire_hdr_t *h)
 {
-    mconn_t *k = &m->conns[c];
     if (h->type == XT_MSG_HEARTBEAT)
         return; /* it was input: last_in is set */
     xt_mdb_request_t r;
     uint32_t chs[4];
     xt_mdb_get_request(f, &r);
-    if (m->now - k->sec_start >= 1000000000) {
-        k->sec_start = m->now;
-        k->msgs_this_sec = 0;
-    }
-    if (++k->msgs_this_sec > m->s->cfg.md_messages_per_s) {
+    if (xt_mds_over_rate(m, c)) {
         reject(m, c, h->type, &r, XT_MDB_R_RATE_LIMIT, "over md.messages_per_s requests this second");
         return;
     }
