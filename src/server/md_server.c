@@ -541,22 +541,27 @@ static void *md_main(void *arg)
     return NULL;
 }
 
-static int listen_md(mds_t *m, char *why, size_t n)
+int xt_mds_listen(const char *key, const char *host, uint16_t port, int *fd, uint16_t *bound, char *why, size_t n)
 {
-    const xt_server_config_t *cfg = &m->s->cfg;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(cfg->md_port)};
-    inet_pton(AF_INET, cfg->md_host, &a.sin_addr);
-    m->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, host, &a.sin_addr); /* config.c checked it */
+    *fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
-    setsockopt(m->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (m->lfd < 0 || bind(m->lfd, (struct sockaddr *)&a, sizeof a) || listen(m->lfd, 4096)) {
-        snprintf(why, n, "md.listen %s:%u: %s", cfg->md_host, (unsigned)cfg->md_port, strerror(errno));
+    setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof a) || listen(*fd, 4096)) {
+        snprintf(why, n, "%s %s:%u: %s", key, host, (unsigned)port, strerror(errno));
         return -1;
     }
     socklen_t al = sizeof a;
-    getsockname(m->lfd, (struct sockaddr *)&a, &al);
-    m->s->md_port = ntohs(a.sin_port);
+    getsockname(*fd, (struct sockaddr *)&a, &al);
+    *bound = ntohs(a.sin_port);
     return 0;
+}
+
+static int listen_md(mds_t *m, char *why, size_t n)
+{
+    const xt_server_config_t *cfg = &m->s->cfg;
+    return xt_mds_listen("md.listen", cfg->md_host, cfg->md_port, &m->lfd, &m->s->md_port, why, n);
 }
 
 static int alloc_tables(mds_t *m)
