@@ -231,10 +231,7 @@ int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len)
     if (i == NIL)
         return -1;
     int rc = xt_mds_enqueue(m, c, i);
-    if (m->msgs[i].refs == 0) { /* not queued: give it back */
-        m->msgs[i].refs = 1;
-        xt_mds_msg_unref(m, i);
-    }
+    xt_mds_msg_drop_if_unused(m, i);
     return rc;
 }
 

@@ -212,16 +212,8 @@ static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
     size_t chunk = m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX;
     while (n > 0) {
         size_t k = n < chunk ? n : chunk;
-        uint32_t g = xt_mds_msg_alloc(m, k);
-        if (g == NIL)
+        if (xt_mds_reply_raw(m, c, p, k) != 0)
             return -1;
-        memcpy(m->msgs[g].data, p, k);
-        m->msgs[g].len = (uint32_t)k;
-        if (xt_mds_enqueue(m, c, g) != 0) {
-            m->msgs[g].refs = 1;
-            xt_mds_msg_unref(m, g);
-            return -1;
-        }
         p += k;
         n -= k;
     }

@@ -275,14 +275,10 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         http_answer(m, c, 400, "bad Sec-WebSocket-Key");
         return;
     }
-    uint32_t g = xt_mds_msg_alloc(m, (size_t)n);
-    if (g == NIL) {
+    if (xt_mds_reply_raw(m, c, out, (size_t)n) != 0) {
         http_answer(m, c, 503, "server busy");
         return;
     }
-    memcpy(m->msgs[g].data, out, (size_t)n);
-    m->msgs[g].len = (uint32_t)n;
-    xt_mds_enqueue(m, c, g);
     uint8_t *head = k->in; /* frames may have come right behind the head */
     size_t more = k->in_len - (size_t)rc;
     k->in = NULL;
