@@ -25,6 +25,7 @@
 #include "md_http.h"
 #include "md_internal.h"
 #include "md_oe.h"
+#include "md_rest.h"
 #include "xt/decimal.h"
 #include "xt/error.h"
 /* ---- commands ---------------------------------------------------------------- */
@@ -212,9 +213,8 @@ static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
 
 static void http_answer(mds_t *m, uint32_t c, int status, const char *msg)
 {
-    char body[256], out[512];
-    int bn = snprintf(body, sizeof body, "{\"code\":%d,\"msg\":\"%s\"}", status, msg);
-    int n = xt_http_response(out, sizeof out, status, "application/json", body, (size_t)bn, 0);
+    char out[1024];
+    int n = xt_rest_error(out, sizeof out, status, msg, 0);
     if (n > 0)
         xt_mds_send_direct(m, c, (const uint8_t *)out, (size_t)n);
     xt_mds_close(m, c);
@@ -348,9 +348,8 @@ static void accept_conns(mds_t *m, uint8_t bin)
             continue;
         }
         if (m->free_conn == NIL) {
-            static const char body[] = "{\"code\":503,\"msg\":\"md.max_connections reached\"}";
-            char out[256];
-            int n = xt_http_response(out, sizeof out, 503, "application/json", body, sizeof body - 1, 0);
+            char out[512];
+            int n = xt_rest_error(out, sizeof out, 503, "md.max_connections reached", 0);
             ssize_t w = n > 0 ? send(fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
             (void)w;
             close(fd);
