@@ -219,7 +219,7 @@ static int64_t ts_of(mds_t *m, const xt_md_inst_t *in)
     return p->last_ts ? p->last_ts : m->now;
 }
 
-/* {"data":[{"symbol":"BTC-USDT","id":0,"tick":"0.01","lot":"0.0001"},...]} */
+/* {"data":[{"symbol":"BTC-USDT","id":0,"tick":"0.01","lot":"0.0001"},...]} and a newline */
 static void instruments(mds_t *m, rest_res_t *r)
 {
     char *o = m->http_body;
@@ -237,9 +237,9 @@ static void instruments(mds_t *m, rest_res_t *r)
                       k > 9 ? "," : "", s->symbol, xt_md_inst_id(in), tick, lot);
     }
     if (n > 0 && (k = (size_t)n) + 3 < cap) {
-        memcpy(o + k, "]}", 3);
+        memcpy(o + k, "]}\n", 4); /* with its NUL: k + 3 < cap */
         r->code = 200;
-        r->len = k + 2;
+        r->len = k + 3;
     } else {
         fail(r, 500, "%s", "the answer does not fit its buffer");
     }
@@ -372,8 +372,6 @@ static int private_answer(mds_t *m, uint32_t c, xt_rest_endpoint_t e, const xt_h
 
 int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const char *body, size_t body_len, int keep)
 {
-    (void)body;
-    (void)body_len;
     char *o = m->http_out;
     size_t cap = m->http_cap + 1024;
     rest_res_t r = {0};
@@ -394,7 +392,5 @@ int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const cha
         one(m, e, req->query, &r);
     if (r.code != 200)
         return xt_rest_error(o, cap, r.code, r.msg, keep);
-    if (e == XT_REST_INSTRUMENTS)
-        m->http_body[r.len++] = '\n';
     return xt_http_response(o, cap, 200, "application/json", m->http_body, r.len, keep);
 }
