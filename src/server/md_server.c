@@ -86,8 +86,6 @@ static void send_list(mds_t *m, uint32_t c, const char *id)
     }
 }
 
-/* A throttled trades channel getting its first subscriber starts after the
- * newest trade (its subscribers have the snapshot). */
 /* The md thread's own figures (docs/websocket.md, "stats"). */
 static void send_stats(mds_t *m, uint32_t c, const char *id)
 {
@@ -104,6 +102,8 @@ static void send_stats(mds_t *m, uint32_t c, const char *id)
     answer(m, c, id, "stats", body);
 }
 
+/* A throttled trades channel getting its first subscriber starts after the
+ * newest trade (its subscribers have the snapshot). */
 static void start_channel(mds_t *m, uint32_t ch)
 {
     if (m->ch_head[ch] != NIL || ch % XT_TH_COUNT == XT_TH_LIVE || ch / XT_TH_COUNT % XT_CH_KINDS != XT_CH_TRADES)
