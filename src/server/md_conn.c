@@ -145,12 +145,11 @@ void xt_mds_close(mds_t *m, uint32_t c)
     close(k->fd);
     m->ws_closed += k->ws;
     m->bin_closed += k->bin;
-    if (k->state == C_HTTP || k->bin) { /* k->in may be NULL */
-        xt_ws_pool_give_buffer(m->wsp, k->in);
-        k->in = NULL;
-    } else {
-        xt_ws_reader_destroy(&k->rd);
-    }
+    /* the scratch held: a request head or a binary frame's start (k->in), or a reader's item; the reader of a
+     * connection never upgraded is zeroed (accept_conns) and holds none */
+    xt_ws_pool_give_buffer(m->wsp, k->in);
+    k->in = NULL;
+    xt_ws_reader_destroy(&k->rd);
     k->state = C_FREE;
     k->subs = m->free_conn; /* free list through subs */
     m->free_conn = c;
@@ -193,6 +192,16 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
     }
 }
 
+int xt_mds_over_rate(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    if (m->now - k->sec_start >= 1000000000LL || m->now < k->sec_start) {
+        k->sec_start = m->now;
+        k->msgs_this_sec = 0;
+    }
+    return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
+}
+
 /* Queues message i to connection c. Returns 0, or -1 when c is over its
  * limits (nothing queued). */
 int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
@@ -222,10 +231,7 @@ int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len)
     if (i == NIL)
         return -1;
     int rc = xt_mds_enqueue(m, c, i);
-    if (m->msgs[i].refs == 0) { /* not queued: give it back */
-        m->msgs[i].refs = 1;
-        xt_mds_msg_unref(m, i);
-    }
+    xt_mds_msg_drop_if_unused(m, i);
     return rc;
 }
 

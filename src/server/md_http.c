@@ -212,16 +212,8 @@ static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
     size_t chunk = m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX;
     while (n > 0) {
         size_t k = n < chunk ? n : chunk;
-        uint32_t g = xt_mds_msg_alloc(m, k);
-        if (g == NIL)
+        if (xt_mds_reply_raw(m, c, p, k) != 0)
             return -1;
-        memcpy(m->msgs[g].data, p, k);
-        m->msgs[g].len = (uint32_t)k;
-        if (xt_mds_enqueue(m, c, g) != 0) {
-            m->msgs[g].refs = 1;
-            xt_mds_msg_unref(m, g);
-            return -1;
-        }
         p += k;
         n -= k;
     }
@@ -263,7 +255,6 @@ static void close_after(mds_t *m, uint32_t c)
     xt_ws_pool_give_buffer(m->wsp, k->in);
     k->in = NULL;
     k->in_len = 0;
-    xt_ws_reader_init(&k->rd, m->wsp); /* what xt_mds_close expects of a connection no longer C_HTTP */
     k->state = C_CLOSING;
     k->pong_due = 0;
     if (k->qn == 0)

@@ -163,6 +163,9 @@ void xt_mds_msg_drop_if_unused(mds_t *m, uint32_t i); /* after a fan-out that qu
 /* md_conn.c: connections */
 int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i); /* 0, or -1 when c is over its limits */
 int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len);
+/* Counts a request of c (a WebSocket command, a binary request, a REST call) against md.messages_per_s in
+ * the current second; 1 when it is over. */
+int xt_mds_over_rate(mds_t *m, uint32_t c);
 void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n);
 void xt_mds_close(mds_t *m, uint32_t c);
 void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason);
@@ -213,6 +216,8 @@ int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap);
 /* The buffer size for n_inst instruments. */
 size_t xt_mds_http_cap(uint32_t n_inst);
 
+/* md_server.c: a listening socket on host:port (key names it in why); *bound: the port bound. 0 or -1. */
+int xt_mds_listen(const char *key, const char *host, uint16_t port, int *fd, uint16_t *bound, char *why, size_t n);
 /* md_conn.c: drops what c has queued but the part of a message already on the wire */
 void xt_mds_drop_queue(mds_t *m, uint32_t c);
 /* md_tcp.c: the binary protocol (docs/md-binary.md) */

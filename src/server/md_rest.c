@@ -219,7 +219,7 @@ static int64_t ts_of(mds_t *m, const xt_md_inst_t *in)
     return p->last_ts ? p->last_ts : m->now;
 }
 
-/* {"data":[{"symbol":"BTC-USDT","id":0,"tick":"0.01","lot":"0.0001"},...]} */
+/* {"data":[{"symbol":"BTC-USDT","id":0,"tick":"0.01","lot":"0.0001"},...]} and a newline */
 static void instruments(mds_t *m, rest_res_t *r)
 {
     char *o = m->http_body;
@@ -237,9 +237,9 @@ static void instruments(mds_t *m, rest_res_t *r)
                       k > 9 ? "," : "", s->symbol, xt_md_inst_id(in), tick, lot);
     }
     if (n > 0 && (k = (size_t)n) + 3 < cap) {
-        memcpy(o + k, "]}", 3);
+        memcpy(o + k, "]}\n", 4); /* with its NUL: k + 3 < cap */
         r->code = 200;
-        r->len = k + 2;
+        r->len = k + 3;
     } else {
         fail(r, 500, "%s", "the answer does not fit its buffer");
     }
@@ -289,17 +289,6 @@ static void one(mds_t *m, xt_rest_endpoint_t e, const char *query, rest_res_t *r
     o[n++] = '\n';
     r->code = 200;
     r->len = n;
-}
-
-/* Counts the request against md.messages_per_s; 1 when it is over. */
-static int over_rate(mds_t *m, uint32_t c)
-{
-    mconn_t *k = &m->conns[c];
-    if (m->now - k->sec_start >= 1000000000LL || m->now < k->sec_start) {
-        k->sec_start = m->now;
-        k->msgs_this_sec = 0;
-    }
-    return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
 }
 
 /* ---- the signed endpoints ----------------------------------------------------------- */
@@ -362,7 +351,7 @@ static int private_answer(mds_t *m, uint32_t c, xt_rest_endpoint_t e, const xt_h
     size_t cap = m->http_cap + 1024;
     if (e == XT_REST_FILLS && req->method != HTTP_GET)
         return xt_rest_error(o, cap, 405, "only GET is served", keep);
-    if (over_rate(m, c))
+    if (xt_mds_over_rate(m, c))
         return xt_rest_error(o, cap, 429, "too many requests: over md.messages_per_s on this connection", keep);
     xt_server_t *s = m->s;
     pthread_rwlock_rdlock(&s->creds_lock);
@@ -383,8 +372,6 @@ static int private_answer(mds_t *m, uint32_t c, xt_rest_endpoint_t e, const xt_h
 
 int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const char *body, size_t body_len, int keep)
 {
-    (void)body;
-    (void)body_len;
     char *o = m->http_out;
     size_t cap = m->http_cap + 1024;
     rest_res_t r = {0};
@@ -397,7 +384,7 @@ int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const cha
              "(docs/rest.md)");
     else if (req->method != HTTP_GET)
         fail(&r, 405, "%s", "only GET is served");
-    else if (over_rate(m, c))
+    else if (xt_mds_over_rate(m, c))
         fail(&r, 429, "%s", "too many requests: over md.messages_per_s on this connection");
     else if (e == XT_REST_INSTRUMENTS)
         instruments(m, &r);
@@ -405,7 +392,5 @@ int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const cha
         one(m, e, req->query, &r);
     if (r.code != 200)
         return xt_rest_error(o, cap, r.code, r.msg, keep);
-    if (e == XT_REST_INSTRUMENTS)
-        m->http_body[r.len++] = '\n';
     return xt_http_response(o, cap, 200, "application/json", m->http_body, r.len, keep);
 }

@@ -25,6 +25,7 @@
 #include "md_http.h"
 #include "md_internal.h"
 #include "md_oe.h"
+#include "md_rest.h"
 #include "xt/decimal.h"
 #include "xt/error.h"
 /* ---- commands ---------------------------------------------------------------- */
@@ -85,8 +86,6 @@ static void send_list(mds_t *m, uint32_t c, const char *id)
     }
 }
 
-/* A throttled trades channel getting its first subscriber starts after the
- * newest trade (its subscribers have the snapshot). */
 /* The md thread's own figures (docs/websocket.md, "stats"). */
 static void send_stats(mds_t *m, uint32_t c, const char *id)
 {
@@ -103,6 +102,8 @@ static void send_stats(mds_t *m, uint32_t c, const char *id)
     answer(m, c, id, "stats", body);
 }
 
+/* A throttled trades channel getting its first subscriber starts after the
+ * newest trade (its subscribers have the snapshot). */
 static void start_channel(mds_t *m, uint32_t ch)
 {
     if (m->ch_head[ch] != NIL || ch % XT_TH_COUNT == XT_TH_LIVE || ch / XT_TH_COUNT % XT_CH_KINDS != XT_CH_TRADES)
@@ -195,12 +196,8 @@ static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
     mconn_t *k = &m->conns[c];
     switch (msg->opcode) {
     case XT_WS_OP_TEXT:
-        if (m->now - k->sec_start >= 1000000000) {
-            k->sec_start = m->now;
-            k->msgs_this_sec = 0;
-        }
         /* a logged-in order session is held to the gateway's limits.rate instead */
-        if (++k->msgs_this_sec > m->s->cfg.md_messages_per_s && !k->oe) {
+        if (xt_mds_over_rate(m, c) && !k->oe) {
             answer_error(m, c, "null", 429, "too many messages per second");
             return 0;
         }
@@ -223,9 +220,8 @@ static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
 
 static void http_answer(mds_t *m, uint32_t c, int status, const char *msg)
 {
-    char body[256], out[512];
-    int bn = snprintf(body, sizeof body, "{\"code\":%d,\"msg\":\"%s\"}", status, msg);
-    int n = xt_http_response(out, sizeof out, status, "application/json", body, (size_t)bn, 0);
+    char out[1024];
+    int n = xt_rest_error(out, sizeof out, status, msg, 0);
     if (n > 0)
         xt_mds_send_direct(m, c, (const uint8_t *)out, (size_t)n);
     xt_mds_close(m, c);
@@ -286,14 +282,10 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         http_answer(m, c, 400, "bad Sec-WebSocket-Key");
         return;
     }
-    uint32_t g = xt_mds_msg_alloc(m, (size_t)n);
-    if (g == NIL) {
+    if (xt_mds_reply_raw(m, c, out, (size_t)n) != 0) {
         http_answer(m, c, 503, "server busy");
         return;
     }
-    memcpy(m->msgs[g].data, out, (size_t)n);
-    m->msgs[g].len = (uint32_t)n;
-    xt_mds_enqueue(m, c, g);
     uint8_t *head = k->in; /* frames may have come right behind the head */
     size_t more = k->in_len - (size_t)rc;
     k->in = NULL;
@@ -363,9 +355,8 @@ static void accept_conns(mds_t *m, uint8_t bin)
             continue;
         }
         if (m->free_conn == NIL) {
-            static const char body[] = "{\"code\":503,\"msg\":\"md.max_connections reached\"}";
-            char out[256];
-            int n = xt_http_response(out, sizeof out, 503, "application/json", body, sizeof body - 1, 0);
+            char out[512];
+            int n = xt_rest_error(out, sizeof out, 503, "md.max_connections reached", 0);
             ssize_t w = n > 0 ? send(fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
             (void)w;
             close(fd);
@@ -552,22 +543,27 @@ static void *md_main(void *arg)
     return NULL;
 }
 
-static int listen_md(mds_t *m, char *why, size_t n)
+int xt_mds_listen(const char *key, const char *host, uint16_t port, int *fd, uint16_t *bound, char *why, size_t n)
 {
-    const xt_server_config_t *cfg = &m->s->cfg;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(cfg->md_port)};
-    inet_pton(AF_INET, cfg->md_host, &a.sin_addr);
-    m->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, host, &a.sin_addr); /* config.c checked it */
+    *fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
-    setsockopt(m->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (m->lfd < 0 || bind(m->lfd, (struct sockaddr *)&a, sizeof a) || listen(m->lfd, 4096)) {
-        snprintf(why, n, "md.listen %s:%u: %s", cfg->md_host, (unsigned)cfg->md_port, strerror(errno));
+    setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof a) || listen(*fd, 4096)) {
+        snprintf(why, n, "%s %s:%u: %s", key, host, (unsigned)port, strerror(errno));
         return -1;
     }
     socklen_t al = sizeof a;
-    getsockname(m->lfd, (struct sockaddr *)&a, &al);
-    m->s->md_port = ntohs(a.sin_port);
+    getsockname(*fd, (struct sockaddr *)&a, &al);
+    *bound = ntohs(a.sin_port);
     return 0;
+}
+
+static int listen_md(mds_t *m, char *why, size_t n)
+{
+    const xt_server_config_t *cfg = &m->s->cfg;
+    return xt_mds_listen("md.listen", cfg->md_host, cfg->md_port, &m->lfd, &m->s->md_port, why, n);
 }
 
 static int alloc_tables(mds_t *m)
@@ -589,7 +585,9 @@ static int alloc_tables(mds_t *m)
     for (int k = 0; k < MSG_CLASSES; k++)
         n_msgs += m->msg_count[k];
     m->conns = calloc(m->max_conns, sizeof *m->conns);
-    xt_ws_pool_create(&m->wsp, cfg->md_max_message, m->max_conns);
+    /* A connection holds at most one item, but for the moment of its upgrade: its request head is still
+     * held while its reader takes an item for the frames that came right behind the head. */
+    xt_ws_pool_create(&m->wsp, cfg->md_max_message, m->max_conns + 1);
     m->subs = calloc(m->n_sub_cap, sizeof *m->subs);
     m->n_ch = m->n_inst * XT_CH_KINDS * XT_TH_COUNT;
     m->ch_head = malloc(sizeof *m->ch_head * (m->n_ch + 1));

@@ -11,10 +11,8 @@
  * data: no login. Frames are parsed by md_cmd_bin.c and built by
  * md_encode_bin.c; what goes out is raw frames (no WebSocket header). */
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): MSG_NOSIGNAL and friends */
-#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,18 +83,8 @@ int xt_mds_bin_open(mds_t *m, char *why, size_t n)
     const xt_server_config_t *cfg = &m->s->cfg;
     if (!cfg->md_tcp_on)
         return 0;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(cfg->md_tcp_port)};
-    inet_pton(AF_INET, cfg->md_tcp_host, &a.sin_addr);
-    m->bin_lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(m->bin_lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (m->bin_lfd < 0 || bind(m->bin_lfd, (struct sockaddr *)&a, sizeof a) || listen(m->bin_lfd, 4096)) {
-        snprintf(why, n, "md.tcp_listen %s:%u: %s", cfg->md_tcp_host, (unsigned)cfg->md_tcp_port, strerror(errno));
+    if (xt_mds_listen("md.tcp_listen", cfg->md_tcp_host, cfg->md_tcp_port, &m->bin_lfd, &m->s->md_tcp_port, why, n))
         return -1;
-    }
-    socklen_t al = sizeof a;
-    getsockname(m->bin_lfd, (struct sockaddr *)&a, &al);
-    m->s->md_tcp_port = ntohs(a.sin_port);
     struct epoll_event ev = {EPOLLIN, {.u64 = EV_LISTEN_BIN}};
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->bin_lfd, &ev);
     if (build_list(m)) {
@@ -229,17 +217,12 @@ static void snapshot(mds_t *m, uint32_t c, const xt_mdb_request_t *r, const uint
 
 static void on_frame(mds_t *m, uint32_t c, const uint8_t *f, const xt_wire_hdr_t *h)
 {
-    mconn_t *k = &m->conns[c];
     if (h->type == XT_MSG_HEARTBEAT)
         return; /* it was input: last_in is set */
     xt_mdb_request_t r;
     uint32_t chs[4];
     xt_mdb_get_request(f, &r);
-    if (m->now - k->sec_start >= 1000000000) {
-        k->sec_start = m->now;
-        k->msgs_this_sec = 0;
-    }
-    if (++k->msgs_this_sec > m->s->cfg.md_messages_per_s) {
+    if (xt_mds_over_rate(m, c)) {
         reject(m, c, h->type, &r, XT_MDB_R_RATE_LIMIT, "over md.messages_per_s requests this second");
         return;
     }

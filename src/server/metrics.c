@@ -16,24 +16,26 @@ const uint64_t xt_phist_bounds_us[XT_PHIST_BOUNDS] = {
 const uint64_t xt_nhist_bounds_ns[XT_NHIST_BOUNDS] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
-void xt_nhist_add(xt_nhist_t *h, uint64_t ns)
+/* One value into per-bucket counts b[0..n] over bounds[0..n) (b[n]: above the last), count and sum. */
+static void hist_add(_Atomic uint64_t *b, const uint64_t *bounds, unsigned n, _Atomic uint64_t *count,
+                     _Atomic uint64_t *sum, uint64_t v)
 {
     unsigned i = 0;
-    while (i < XT_NHIST_BOUNDS && ns > xt_nhist_bounds_ns[i])
+    while (i < n && v > bounds[i])
         i++;
-    xt_ctr_add(&h->b[i], 1);
-    xt_ctr_add(&h->sum_ns, ns);
-    xt_ctr_add(&h->count, 1);
+    xt_ctr_add(&b[i], 1);
+    xt_ctr_add(sum, v);
+    xt_ctr_add(count, 1);
+}
+
+void xt_nhist_add(xt_nhist_t *h, uint64_t ns)
+{
+    hist_add(h->b, xt_nhist_bounds_ns, XT_NHIST_BOUNDS, &h->count, &h->sum_ns, ns);
 }
 
 void xt_phist_add(xt_phist_t *h, uint64_t us)
 {
-    unsigned i = 0;
-    while (i < XT_PHIST_BOUNDS && us > xt_phist_bounds_us[i])
-        i++;
-    xt_ctr_add(&h->b[i], 1);
-    xt_ctr_add(&h->sum_us, us);
-    xt_ctr_add(&h->count, 1);
+    hist_add(h->b, xt_phist_bounds_us, XT_PHIST_BOUNDS, &h->count, &h->sum_us, us);
 }
 
 int xt_metrics_init(xt_metrics_t *x, uint32_t n_inst, int64_t now_mono)

@@ -147,6 +147,23 @@ async def fresh_snapshot(s, ch):
 
 # ---- a raw client, for what python-websockets will not send -----------------------
 
+def frame_bytes(opcode, payload, mask=True, fin=True):
+    """One client frame (masked unless mask is False)."""
+    b0 = (0x80 if fin else 0) | opcode
+    n = len(payload)
+    if n < 126:
+        h = struct.pack("!BB", b0, (0x80 if mask else 0) | n)
+    elif n < 65536:
+        h = struct.pack("!BBH", b0, (0x80 if mask else 0) | 126, n)
+    else:
+        h = struct.pack("!BBQ", b0, (0x80 if mask else 0) | 127, n)
+    if mask:
+        k = os.urandom(4)
+        payload = bytes(c ^ k[i % 4] for i, c in enumerate(payload))
+        h += k
+    return h + payload
+
+
 class Raw:
     def __init__(self, port, rcvbuf=None):
         self.sock = socket.socket()
@@ -156,8 +173,8 @@ class Raw:
         self.sock.connect(("127.0.0.1", port))
         self.buf = b""
 
-    def request(self, head):
-        self.sock.sendall(head.encode())
+    def request(self, head, behind=b""):
+        self.sock.sendall(head.encode() + behind)
         while b"\r\n\r\n" not in self.buf:
             d = self.sock.recv(4096)
             if not d:
@@ -166,26 +183,15 @@ class Raw:
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
         return head.decode()
 
-    def upgrade(self):
+    def upgrade(self, behind=b""):
+        """behind: bytes sent in the same write as the request head (frames)."""
         key = base64.b64encode(os.urandom(16)).decode()
         head = self.request(f"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n", behind)
         check(head.startswith("HTTP/1.1 101"), f"no 101: {head}")
 
     def frame(self, opcode, payload, mask=True, fin=True):
-        b0 = (0x80 if fin else 0) | opcode
-        n = len(payload)
-        if n < 126:
-            h = struct.pack("!BB", b0, (0x80 if mask else 0) | n)
-        elif n < 65536:
-            h = struct.pack("!BBH", b0, (0x80 if mask else 0) | 126, n)
-        else:
-            h = struct.pack("!BBQ", b0, (0x80 if mask else 0) | 127, n)
-        if mask:
-            k = os.urandom(4)
-            payload = bytes(c ^ k[i % 4] for i, c in enumerate(payload))
-            h += k
-        self.sock.sendall(h + payload)
+        self.sock.sendall(frame_bytes(opcode, payload, mask, fin))
 
     def _need(self, n):
         while len(self.buf) < n:
@@ -569,6 +575,19 @@ def test_ping_pong():
         if op == 10:
             check(data == b"hello", f"pong data {data}")
             break
+    r.close()
+
+
+@test
+def test_frames_behind_the_upgrade_at_the_connection_limit():
+    """Every connection slot taken, and frames right behind an upgrade
+    request: the connection holds its request head while its reader takes
+    scratch for those frames, which must not be refused (1013)."""
+    s = start({"md.max_connections": 1})
+    r = Raw(s.md_port)
+    r.upgrade(frame_bytes(1, b'{"op":"ping","id":7}'))
+    op, data = r.read_frame()
+    check(op == 1 and json.loads(data).get("result") == "pong", f"answer to the ping behind the head: {op} {data}")
     r.close()
 
 
