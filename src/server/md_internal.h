@@ -189,9 +189,11 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
 void xt_mds_throttle_tick(mds_t *m);                         /* every XT_TH_TICK_NS */
 
 /* md_http.c: a request that is not a WebSocket upgrade, its head
- * head_len bytes of c->in. Returns 0 when the connection stays in C_HTTP
- * for the next request (the bytes after the head moved to the start of
- * c->in), -1 when it is closed or closing. */
+ * head_len bytes of c->in and its body the body_len bytes after. Returns 0
+ * when the connection stays in C_HTTP for the next request (the bytes after
+ * the request moved to the start of c->in), 1 when it waits for a REST
+ * order's answer (xt_mds_http_deferred; nothing more is read as requests
+ * meanwhile), -1 when it is closed or closing. */
 int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len, size_t body_len);
 /* md_http.c: the answer to a request that waited (xt_mds_oe_rest); the
  * connection then reads its next request, or closes unless keep. */

@@ -653,10 +653,8 @@ static int load_instruments(mds_t *m)
         int64_t ref = 0;
         if (in.def.flags & XT_DEF_BAND)
             xt_decimal_to_units(in.def.ref_price, in.def.tick, &ref);
-        int32_t tz = 0;
-        for (uint32_t k = 0; k < m->s->cfg.n_instruments; k++)
-            if (strcmp(m->s->cfg.instruments[k].symbol, in.symbol) == 0)
-                tz = m->s->cfg.tz_offset[k];
+        int32_t tz = 0; /* UTC for an instrument the config no longer names */
+        xt_config_tz(&m->s->cfg, in.symbol, &tz);
         if (xt_md_add_instrument(&m->md, i, in.symbol, ref, tz))
             return -1;
         inst_pub_t *p = &m->pub[i];
