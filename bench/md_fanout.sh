@@ -14,6 +14,10 @@
 #                    measured for at least 45 s
 #   c  throughput    5,000 connections x 20 channels (depth + trades of 10
 #                    symbols each)
+#   e  peak          1,000 connections x 20 channels, loadgen at 20,000
+#                    orders/s (about 200 per instrument): how many messages
+#                    a second one market-data thread delivers when each
+#                    write carries several updates
 #   d  nats-a, nats-c   the clients of a and c against nats-server 2.9 (its
 #                    WebSocket listener on 127.0.0.1:19381), fed by
 #                    `wsbench --nats-publish` at the per-subscription update
@@ -23,7 +27,7 @@
 # bench/results/DATE-TIME-md-fanout.jsonl, never overwritten) with "target", "scenario" and "round"
 # added (and "limited_by" when the connection count was capped); the
 # loadgen result of each xtrading run is a line with target "loadgen".
-# Environment: SCENARIOS (default "a b c d"), CONNS (default 50000),
+# Environment: SCENARIOS (default "a b c d"; e is run when named), CONNS (default 50000),
 # DURATION (default 20), WARMUP (default 5), XT_BIN (default build/xtrading).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,7 +103,7 @@ CONF=$DATA/md-bench.conf
     done
 } >"$CONF"
 
-start_server() { # max_connections
+start_server() { # max_connections [loadgen rate]
     rm -rf "$DATA/srv"
     : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
     "$BIN" serve --config "$CONF" --data "$DATA/srv" --listen "$OE" --set md.listen="$MD" \
@@ -107,7 +111,7 @@ start_server() { # max_connections
     SPID=$!
     PIDS+=("$SPID")
     wait_line "$DATA/serve.log" "ready:"
-    "$BIN" loadgen --connect "$OE" --rate 1000 --duration 100000 --warmup 0 --json >"$DATA/loadgen.json" 2>"$DATA/loadgen.err" &
+    "$BIN" loadgen --connect "$OE" --rate "${2:-1000}" --duration 100000 --warmup 0 --json >"$DATA/loadgen.json" 2>"$DATA/loadgen.err" &
     LPID=$!
     PIDS+=("$LPID")
     sleep 3 # the books fill
@@ -125,17 +129,19 @@ flags() {
     a) echo "--connections $N --channels bbo.{SYM},depth.{SYM},trades.{SYM} --per-conn 3" ;;
     b) echo "--connections $N --channels bbo.{SYM},depth.{SYM},trades.{SYM} --per-conn 3 --stall 0.1" ;;
     c) echo "--connections 5000 --channels depth.{SYM},trades.{SYM} --per-conn 20" ;;
+    e) echo "--connections 1000 --channels depth.{SYM},trades.{SYM} --per-conn 20" ;;
     esac
 }
-name() { case $1 in a) echo max-conns ;; b) echo max-conns-stall ;; c) echo throughput ;; esac; }
+name() { case $1 in a) echo max-conns ;; b) echo max-conns-stall ;; c) echo throughput ;; e) echo peak ;; esac; }
+rate() { case $1 in e) echo 20000 ;; *) echo 1000 ;; esac; }
 
 run_xtrading() { # scenario round
     local s=$1 lim=""
-    [ "$s" = c ] || lim=$LIMITED_BY
+    [ "$s" = c ] || [ "$s" = e ] || lim=$LIMITED_BY
     # the md subscription table holds 8 per connection (+ 1024): c needs 100,000
     local maxc=$((N + 1000))
     [ "$maxc" -ge 16000 ] || maxc=16000
-    start_server "$maxc"
+    start_server "$maxc" "$(rate "$s")"
     # b: long enough for the server's ping timeout (md.ping_ms, 20 s: a client
     # that does not answer is closed at the next ping) to act within the run
     local dur=$DURATION
@@ -209,7 +215,7 @@ EOF
 for r in $(seq "$ROUNDS"); do
     for s in $SCENARIOS; do
         case $s in
-        a | b | c) run_xtrading "$s" "$r" ;;
+        a | b | c | e) run_xtrading "$s" "$r" ;;
         d) if have_nats; then
             for x in a c; do run_nats "$x" "$r"; done
         fi ;;
@@ -221,7 +227,7 @@ done
 /usr/bin/python3 - "$OUT" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-for sc in ("max-conns", "max-conns-stall", "throughput", "nats-max-conns", "nats-throughput"):
+for sc in ("max-conns", "max-conns-stall", "throughput", "peak", "nats-max-conns", "nats-throughput"):
     rs = [r for r in rows if r.get("scenario") == sc and r.get("target") in ("xtrading", "nats")]
     if not rs:
         continue
