@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "md_encode.h" /* xt_md_json_char: the one JSON escaper */
+
 #define TAIL_RESERVE 32 /* room kept for ' truncated=true' / ',"truncated":true' and the end */
 
 static struct {
@@ -119,13 +121,19 @@ static void puts_(xt_log_ev_t *e, const char *s)
     put(e, s, strlen(s));
 }
 
+/* logfmt: a value is quoted when it is empty, holds a space or '=', or
+ * any character the escaper changes (", \, controls, ill-formed UTF-8). */
 static int needs_quotes(const char *s)
 {
     if (*s == 0)
         return 1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || *p == 0x7f)
+    for (size_t n; *s; s += n) {
+        char esc[XT_JSON_CHAR_MAX];
+        size_t len;
+        n = xt_md_json_char(s, esc, &len);
+        if (*s == ' ' || *s == '=' || len != n || memcmp(esc, s, n) != 0)
             return 1;
+    }
     return 0;
 }
 
@@ -141,31 +149,19 @@ static void put_in_quotes(xt_log_ev_t *e, const char *s, size_t n)
     e->len += n;
 }
 
-/* s quoted, with ", \ and control characters escaped (the same for JSON
- * and logfmt: \n \r \t, others as \u00XX). Cut where the buffer ends, but
- * always closed. */
+/* s quoted and escaped by xt_md_json_char (the same for JSON and logfmt:
+ * ", \, \n \r \t, other controls as \u00XX, ill-formed UTF-8 as \ufffd).
+ * Cut where the buffer ends, between two characters, but always closed. */
 static void put_quoted(xt_log_ev_t *e, const char *s)
 {
     put(e, "\"", 1);
     if (e->over)
         return;
-    for (const unsigned char *p = (const unsigned char *)s; *p && !e->over; p++) {
-        char esc[8];
-        if (*p == '"' || *p == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)*p;
-            put_in_quotes(e, esc, 2);
-        } else if (*p == '\n')
-            put_in_quotes(e, "\\n", 2);
-        else if (*p == '\r')
-            put_in_quotes(e, "\\r", 2);
-        else if (*p == '\t')
-            put_in_quotes(e, "\\t", 2);
-        else if (*p < 0x20 || *p == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            put_in_quotes(e, esc, 6);
-        } else
-            put_in_quotes(e, (const char *)p, 1);
+    for (size_t n; *s && !e->over; s += n) {
+        char esc[XT_JSON_CHAR_MAX];
+        size_t len;
+        n = xt_md_json_char(s, esc, &len);
+        put_in_quotes(e, esc, len);
     }
     e->buf[e->len++] = '"'; /* put_in_quotes kept room for it */
 }

@@ -72,7 +72,9 @@ void xt_log_ev_init(xt_log_ev_t *e, int format, int64_t ts_ns, int level, const 
 
 /* Fields: a key is [A-Za-z0-9_.]+ (not checked). A string is quoted and
  * escaped as the format needs it (logfmt: quoted when empty or holding a
- * space, '=', '"' or a control character); numbers and booleans are bare. */
+ * space, '=', '"', a backslash, a control character or ill-formed UTF-8), by the
+ * JSON answers' escaper (xt_md_json_char): ill-formed UTF-8 becomes
+ * \ufffd, so a line is always valid UTF-8. Numbers and booleans are bare. */
 void xt_log_str(xt_log_ev_t *e, const char *key, const char *value);
 void xt_log_u64(xt_log_ev_t *e, const char *key, uint64_t value);
 void xt_log_i64(xt_log_ev_t *e, const char *key, int64_t value);

@@ -272,20 +272,95 @@ size_t xt_md_enc_timeline(char *out, size_t cap, const xt_md_sym_t *sym, int sna
     return done(&w);
 }
 
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF), or 0 with *bad set to
+ * the bytes of its longest ill-formed start (1..3: those become one
+ * U+FFFD). A NUL is never a continuation byte: s is not read past it. */
+static size_t utf8_len(const unsigned char *s, size_t *bad)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF; /* lo..hi: the range of the second byte */
+    size_t need;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c == 0xE0)
+        need = 2, lo = 0xA0; /* no overlongs */
+    else if (c == 0xED)
+        need = 2, hi = 0x9F; /* no surrogates */
+    else if (c >= 0xE1 && c <= 0xEF)
+        need = 2;
+    else if (c == 0xF0)
+        need = 3, lo = 0x90; /* no overlongs */
+    else if (c >= 0xF1 && c <= 0xF3)
+        need = 3;
+    else if (c == 0xF4)
+        need = 3, hi = 0x8F; /* nothing above U+10FFFF */
+    else {
+        *bad = 1;
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xBF)) {
+            *bad = k;
+            return 0;
+        }
+    }
+    return need + 1;
+}
+
+/* The two-byte escapes: \" \\ \n \r \t; 0 for another character. */
+static char short_escape(unsigned char c)
+{
+    switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '\n': return 'n';
+    case '\r': return 'r';
+    case '\t': return 't';
+    default: return 0;
+    }
+}
+
+size_t xt_md_json_char(const char *s, char out[XT_JSON_CHAR_MAX], size_t *len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char c = (unsigned char)*s;
+    size_t n, bad = 0;
+    *len = 0;
+    if (c == 0)
+        return 0;
+    out[0] = '\\';
+    if ((out[1] = short_escape(c)) != 0) {
+        *len = 2;
+        return 1;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        memcpy(out, "\\u00", 4);
+        out[4] = hex[c >> 4];
+        out[5] = hex[c & 15];
+        *len = 6;
+        return 1;
+    }
+    if ((n = utf8_len((const unsigned char *)s, &bad)) == 0) {
+        memcpy(out, "\\ufffd", 6);
+        *len = 6;
+        return bad;
+    }
+    memcpy(out, s, n);
+    *len = n;
+    return n;
+}
+
 size_t xt_md_json_string(char *out, size_t cap, const char *s)
 {
     w_t w = {out, cap, 0, 0};
     put(&w, "\"", 1);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            char e[2] = {'\\', (char)ch};
-            put(&w, e, 2);
-        } else if (ch < 0x20) {
-            putf(&w, "\\u%04x", ch);
-        } else {
-            put(&w, s, 1);
-        }
+    for (size_t n; *s; s += n) {
+        char e[XT_JSON_CHAR_MAX];
+        size_t len;
+        n = xt_md_json_char(s, e, &len);
+        put(&w, e, len);
     }
     put(&w, "\"", 1);
     if (!w.full)

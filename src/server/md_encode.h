@@ -67,7 +67,21 @@ size_t xt_md_enc_klines(char *out, size_t cap, const xt_md_sym_t *sym, int inter
 size_t xt_md_enc_timeline(char *out, size_t cap, const xt_md_sym_t *sym, int snapshot, int64_t ts,
                           const xt_md_minute_t *pts, uint32_t n);
 
-/* s as a JSON string (quotes, escapes; UTF-8 passed through), NUL-ended. */
+/* s as a JSON string, NUL-ended: quoted, each character as
+ * xt_md_json_char writes it. Returns the length, or 0 when cap is too
+ * small. */
 size_t xt_md_json_string(char *out, size_t cap, const char *s);
+
+/* The JSON escape of the character that starts s (NUL-ended), the one
+ * escaper of the server's JSON answers and its log (log.c): into out,
+ * *len its length. '"' and '\\' are escaped, as are the control
+ * characters (\n \r \t, the others and DEL as \u00XX); well-formed UTF-8
+ * is copied, and an ill-formed sequence (its longest ill-formed start, 1..3
+ * bytes: a stray byte, a truncated sequence, an overlong, a surrogate) is
+ * written as \ufffd, so the output is always valid UTF-8. Returns the
+ * bytes of s taken (1..4); 0 at the NUL. Pure; for the answers' messages
+ * and the log, not the market-data encoders' hot path. */
+#define XT_JSON_CHAR_MAX 6
+size_t xt_md_json_char(const char *s, char out[XT_JSON_CHAR_MAX], size_t *len);
 
 #endif

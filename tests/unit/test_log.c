@@ -1,7 +1,8 @@
 /* test_log.c - src/server/log.c: events formatted as logfmt and as JSON
  * (quoting and escaping of quotes, backslashes, newlines and control
  * characters; numbers and booleans bare), lines cut at the buffer with
- * truncated=true and still well formed, the level and format names, and
+ * truncated=true and still well formed (cut between two characters),
+ * ill-formed UTF-8 written as \ufffd, the level and format names, and
  * writing to a file: appended, filtered by level, opened again after a
  * rename (logrotate). */
 #include <setjmp.h>
@@ -92,6 +93,52 @@ static void truncated(void **state)
     }
 }
 
+/* Ill-formed UTF-8 becomes \ufffd (one per longest ill-formed start) in
+ * both formats, and quotes a logfmt value; well-formed UTF-8 is kept, bare
+ * in logfmt. */
+static void invalid_utf8(void **state)
+{
+    (void)state;
+    static xt_log_ev_t e;
+    /* a stray continuation byte, a truncated 3-byte sequence, an overlong '/', a surrogate, a 0xFF, then U+1F600 */
+    const char *bad = "a\x80"
+                      "b\xe2\x82"
+                      "c\xc0\xaf"
+                      "d\xed\xa0\x80"
+                      "e\xff\xf0\x9f\x98\x80";
+    const char *esc = "a\\ufffdb\\ufffdc\\ufffd\\ufffdd\\ufffd\\ufffd\\ufffde\\ufffd\xf0\x9f\x98\x80";
+    char want[256];
+    xt_log_ev_init(&e, XT_LOG_JSON, TS, XT_LOG_INFO, bad);
+    xt_log_str(&e, "v", "caf\xc3\xa9");
+    snprintf(want, sizeof want,
+             "{\"ts\":\"2026-11-21T10:54:48.123Z\",\"level\":\"info\",\"msg\":\"%s\",\"v\":\"caf\xc3\xa9\"}\n", esc);
+    assert_string_equal(finish(&e), want);
+    xt_log_ev_init(&e, XT_LOG_LOGFMT, TS, XT_LOG_INFO, "m");
+    xt_log_str(&e, "ok", "caf\xc3\xa9");
+    xt_log_str(&e, "bad", "x\xfe");
+    xt_log_str(&e, "cut", "\xe4\xb8"); /* a 3-byte sequence without its last byte */
+    assert_string_equal(finish(&e), "ts=2026-11-21T10:54:48.123Z level=info msg=\"m\" ok=caf\xc3\xa9 bad=\"x\\ufffd\""
+                                    " cut=\"\\ufffd\"\n");
+}
+
+/* A line cut inside a string of multi-byte characters is cut between two
+ * of them: what is left is whole characters, then the closing quote. */
+static void truncated_utf8(void **state)
+{
+    (void)state;
+    static char big[XT_LOG_LINE_MAX * 2 + 1];
+    for (size_t i = 0; i + 3 < sizeof big; i += 3)
+        memcpy(big + i, "\xe4\xb8\xad", 3); /* U+4E2D */
+    for (int f = XT_LOG_LOGFMT; f <= XT_LOG_JSON; f++) {
+        static xt_log_ev_t e;
+        xt_log_ev_init(&e, f, TS, XT_LOG_ERROR, big);
+        const char *s = finish(&e);
+        const char *end = f == XT_LOG_JSON ? "\xe4\xb8\xad\",\"truncated\":true}\n" : "\xe4\xb8\xad\" truncated=true\n";
+        assert_string_equal(s + strlen(s) - strlen(end), end); /* a prefix of the message ending in a whole one */
+        assert_true(strlen(s) <= XT_LOG_LINE_MAX);
+    }
+}
+
 static void names(void **state)
 {
     (void)state;
@@ -149,8 +196,9 @@ static void to_a_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(logfmt_line), cmocka_unit_test(json_line), cmocka_unit_test(truncated),
-        cmocka_unit_test(names),       cmocka_unit_test(to_a_file),
+        cmocka_unit_test(logfmt_line),    cmocka_unit_test(json_line), cmocka_unit_test(truncated),
+        cmocka_unit_test(names),          cmocka_unit_test(to_a_file), cmocka_unit_test(invalid_utf8),
+        cmocka_unit_test(truncated_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

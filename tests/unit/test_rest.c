@@ -1,7 +1,8 @@
 /* test_rest.c - the pure parts of the REST endpoints (src/server/md_rest.h):
  * the query-string parser with its percent-decoding, the integer
  * parameters and their ranges, the endpoint routing, the JSON error
- * responses; and that md_http.c sends every path under /api/ to REST. */
+ * responses and their strings (escapes, ill-formed UTF-8 as \ufffd); and
+ * that md_http.c sends every path under /api/ to REST. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include <http_parser.h>
 
+#include "server/md_encode.h"
 #include "server/md_http.h"
 #include "server/md_rest.h"
 #include "xt/error.h"
@@ -127,11 +129,54 @@ static void errors(void **state)
     assert_int_equal(xt_rest_error(out, sizeof out, 404, big, 0), XT_ERANGE);
 }
 
+/* The JSON strings of every answer (xt_md_json_string, xt_md_json_char):
+ * escapes, well-formed UTF-8 kept, ill-formed UTF-8 as \ufffd (one per
+ * longest ill-formed start), so an echoed parameter never makes a body
+ * that is not UTF-8. */
+static void json_strings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", "\"\""},
+        {"a\"b\\c\n\r\t", "\"a\\\"b\\\\c\\n\\r\\t\""},
+        {"\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\""},
+        {"caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80\""},
+        {"\xff", "\"\\ufffd\""}, /* never a UTF-8 byte */
+        {"\x80"
+         "x",
+         "\"\\ufffdx\""}, /* a stray continuation byte */
+        {"\xe4\xb8"
+         "x",
+         "\"\\ufffdx\""},                                         /* a truncated sequence: one U+FFFD */
+        {"\xf0\x9f\x98", "\"\\ufffd\""},                          /* truncated by the end */
+        {"\xc0\xaf", "\"\\ufffd\\ufffd\""},                       /* an overlong '/' */
+        {"\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""},            /* an overlong '/' in 3 bytes */
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},            /* a surrogate */
+        {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* above U+10FFFF */
+        {"\xef\xbf\xbd", "\"\xef\xbf\xbd\""},                     /* U+FFFD itself is fine */
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = xt_md_json_string(out, sizeof out, cases[i].in);
+        assert_string_equal(out, cases[i].out);
+        assert_int_equal(n, strlen(cases[i].out));
+    }
+    assert_int_equal(xt_md_json_string(out, 8, "\xff"), 0); /* "\ufffd" and the NUL need 9 */
+    assert_int_equal(xt_md_json_string(out, 9, "\xff"), 8);
+    char b[1024];
+    int n = xt_rest_error(b, sizeof b, 404, "unknown symbol A\xff\xfe", 1); /* a decoded %FF%FE echoed */
+    assert_true(n > 0);
+    b[n] = 0;
+    assert_non_null(strstr(b, "{\"code\":404,\"msg\":\"unknown symbol A\\ufffd\\ufffd\"}\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(query_values), cmocka_unit_test(query_faults), cmocka_unit_test(query_numbers),
-        cmocka_unit_test(routing),      cmocka_unit_test(errors),
+        cmocka_unit_test(routing),      cmocka_unit_test(errors),       cmocka_unit_test(json_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
