@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/le.h"
 #include "md_internal.h"
 #include "md_rest.h"
 #include "xt/error.h"
@@ -47,20 +48,12 @@ static void take(kl_acc_t *a, const xt_md_candle_t *c)
     a->last = c->open_time;
 }
 
-static int64_t get_i64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return (int64_t)v;
-}
-
 /* open_time of record i, or INT64_MAX when it cannot be read. */
 static int64_t open_time_at(int fd, uint64_t i)
 {
     uint8_t b[8];
     off_t off = (off_t)(XT_KL_HEADER_SIZE + i * XT_KL_RECORD_SIZE);
-    return pread(fd, b, sizeof b, off) == (ssize_t)sizeof b ? get_i64(b) : INT64_MAX;
+    return pread(fd, b, sizeof b, off) == (ssize_t)sizeof b ? (int64_t)xt_get64(b) : INT64_MAX;
 }
 
 /* The first record whose open_time is >= t (after: > t), in 0..n. */
