@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h" /* xt_text_t */
 #include "xt/decimal.h"
 #include "xt/error.h"
 
@@ -216,32 +217,23 @@ uint32_t xt_fills_query(const xt_fills_t *f, uint32_t account, uint32_t instrume
 
 size_t xt_fills_encode(char *out, size_t cap, const xt_fill_t *v, uint32_t n, xt_fills_sym_fn sym, void *ctx)
 {
-    static const char open[] = "{\"data\":[";
-    size_t k = sizeof open - 1;
-    int first = 1;
-    if (cap < sizeof open + 2)
-        return 0;
-    memcpy(out, open, sizeof open); /* with the NUL */
-    for (uint32_t i = 0; i < n; i++) {
+    xt_text_t t = {out, cap, 0, 0};
+    const char *sep = "";
+    xt_text_printf(&t, "{\"data\":[");
+    for (uint32_t i = 0; i < n && !t.over; i++) {
         const xt_md_sym_t *s = sym(ctx, v[i].instrument);
         if (s == NULL)
             continue;
         char price[XT_DECIMAL_BUFSZ], qty[XT_DECIMAL_BUFSZ];
         xt_units_format(v[i].price, s->tick, price);
         xt_units_format(v[i].qty, s->lot, qty);
-        int w =
-            snprintf(out + k, cap - k,
-                     "%s{\"trade_id\":%" PRIu64 ",\"order_id\":%" PRId64 ",\"symbol\":\"%s\",\"side\":\"%s\","
-                     "\"liquidity\":\"%s\",\"price\":\"%s\",\"qty\":\"%s\",\"ts\":%" PRId64 "}",
-                     first ? "" : ",", v[i].trade_id, v[i].order_id, s->symbol, v[i].side == XT_SELL ? "sell" : "buy",
-                     v[i].liquidity == XT_FILL_MAKER ? "maker" : "taker", price, qty, v[i].ts);
-        if (w < 0 || (size_t)w >= cap - k)
-            return 0;
-        k += (size_t)w;
-        first = 0;
+        xt_text_printf(&t,
+                       "%s{\"trade_id\":%" PRIu64 ",\"order_id\":%" PRId64 ",\"symbol\":\"%s\",\"side\":\"%s\","
+                       "\"liquidity\":\"%s\",\"price\":\"%s\",\"qty\":\"%s\",\"ts\":%" PRId64 "}",
+                       sep, v[i].trade_id, v[i].order_id, s->symbol, v[i].side == XT_SELL ? "sell" : "buy",
+                       v[i].liquidity == XT_FILL_MAKER ? "maker" : "taker", price, qty, v[i].ts);
+        sep = ",";
     }
-    if (cap - k < 3)
-        return 0;
-    memcpy(out + k, "]}", 3);
-    return k + 2;
+    xt_text_printf(&t, "]}");
+    return t.over ? 0 : t.len;
 }

@@ -147,28 +147,22 @@ static void list_reply(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const u
         return;
     }
     xt_oe_insts_t in = xt__oe_insts(m);
-    char *o = m->http_body;
-    size_t cap = m->http_cap, len = (size_t)snprintf(o, cap, "{\"data\":[");
-    for (uint32_t k = 0; k < l->n && len < cap; k++) {
+    xt_text_t t = {m->http_body, m->http_cap, 0, 0};
+    xt_text_printf(&t, "{\"data\":[");
+    for (uint32_t k = 0; k < l->n && !t.over; k++) {
         uint8_t fr[XT_WIRE_MAX];
         xt_wire_hdr_t h = {.type = XT_MSG_STATUS_REPLY};
         xt_wire_put_status_reply(fr, 0, &l->v[k]);
-        if (k)
-            o[len++] = ',';
-        o[len++] = '{';
-        size_t n = len + 2 < cap ? xt_oe_json(&in, fr, &h, o + len, cap - len - 2) : 0;
-        if (n == 0) {
-            len = cap; /* does not fit */
-            break;
-        }
-        len += n;
-        o[len++] = '}';
+        xt_text_printf(&t, "%s{", k ? "," : "");
+        size_t n = t.over ? 0 : xt_oe_json(&in, fr, &h, t.p + t.len, t.cap - t.len);
+        t.over |= n == 0;
+        t.len += n;
+        xt_text_printf(&t, "}");
     }
-    if (len < cap)
-        len += (size_t)snprintf(o + len, cap - len, "],\"left_out\":%lld}\n", (long long)r.filled);
-    if (len >= cap)
+    xt_text_printf(&t, "],\"left_out\":%lld}\n", (long long)r.filled);
+    if (t.over)
         return answer_error(m, b, pi, prev, 500, "the list does not fit the answer buffer");
-    answer(m, b, pi, prev, 200, o, len);
+    answer(m, b, pi, prev, 200, t.p, t.len);
 }
 
 static int is_open(const uint8_t *f)

@@ -222,10 +222,10 @@ static int64_t ts_of(mds_t *m, const xt_md_inst_t *in)
 /* {"data":[{"symbol":"BTC-USDT","id":0,"tick":"0.01","lot":"0.0001"},...]} and a newline */
 static void instruments(mds_t *m, rest_res_t *r)
 {
-    char *o = m->http_body;
-    size_t cap = m->http_cap, k = 0;
-    int n = snprintf(o, cap, "{\"data\":[");
-    for (uint32_t i = 0; n > 0 && (k = (size_t)n) < cap && i < m->n_inst; i++) {
+    xt_text_t t = {m->http_body, m->http_cap, 0, 0};
+    const char *sep = "";
+    xt_text_printf(&t, "{\"data\":[");
+    for (uint32_t i = 0; i < m->n_inst; i++) {
         const xt_md_inst_t *in = xt_md_find(&m->md, i);
         if (in == NULL)
             continue;
@@ -233,16 +233,17 @@ static void instruments(mds_t *m, rest_res_t *r)
         char tick[XT_DECIMAL_BUFSZ], lot[XT_DECIMAL_BUFSZ];
         xt_decimal_format(s->tick, tick);
         xt_decimal_format(s->lot, lot);
-        n += snprintf(o + k, cap - k, "%s{\"symbol\":\"%s\",\"id\":%u,\"tick\":\"%s\",\"lot\":\"%s\"}",
-                      k > 9 ? "," : "", s->symbol, xt_md_inst_id(in), tick, lot);
+        xt_text_printf(&t, "%s{\"symbol\":\"%s\",\"id\":%u,\"tick\":\"%s\",\"lot\":\"%s\"}", sep, s->symbol,
+                       xt_md_inst_id(in), tick, lot);
+        sep = ",";
     }
-    if (n > 0 && (k = (size_t)n) + 3 < cap) {
-        memcpy(o + k, "]}\n", 4); /* with its NUL: k + 3 < cap */
-        r->code = 200;
-        r->len = k + 3;
-    } else {
+    xt_text_printf(&t, "]}\n");
+    if (t.over) {
         fail(r, 500, "%s", "the answer does not fit its buffer");
+        return;
     }
+    r->code = 200;
+    r->len = t.len;
 }
 
 /* One instrument's endpoints but klines. */
