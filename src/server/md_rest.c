@@ -201,10 +201,7 @@ static uint32_t limit_of(const char *query, uint32_t def, uint32_t max, rest_res
     uint64_t v;
     if (xt_query_u64(query, "limit", def, max, 0, &v) == 0)
         return (uint32_t)v;
-    char range[48];
-    snprintf(range, sizeof range, "an integer 1..%u", max);
-    r->code = 400;
-    snprintf(r->msg, sizeof r->msg, "bad parameter limit: expected %s", range);
+    fail(r, 400, "bad parameter limit: expected an integer 1..%u", max);
     return 0;
 }
 
