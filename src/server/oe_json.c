@@ -231,6 +231,17 @@ static void put_side(xt_text_t *o, const char *name, int side)
     xt_text_printf(o, ",\"%s\":\"%s\"", name, b);
 }
 
+/* "client_order_id":..,"order_id":..,"symbol":..,"side":..: the order a
+ * message is about. Returns its instrument (NULL: unknown, decimals null). */
+static const xt_md_sym_t *put_order(const xt_oe_insts_t *in, xt_text_t *o, uint64_t clordid, int64_t order_id,
+                                    uint32_t instrument, int side)
+{
+    xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)clordid, (long long)order_id);
+    const xt_md_sym_t *sym = put_inst(in, o, instrument);
+    put_side(o, "side", side);
+    return sym;
+}
+
 static void put_units(xt_text_t *o, const char *name, int64_t v, const xt_md_sym_t *sym, int lot)
 {
     char b[XT_DECIMAL_BUFSZ];
@@ -263,10 +274,7 @@ static void msg_accepted(const xt_oe_insts_t *in, xt_text_t *o, const uint8_t *f
 {
     xt_msg_accepted_t m;
     xt_wire_get_accepted(f, &m);
-    xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid,
-                   (long long)m.order_id);
-    const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
-    put_side(o, "side", m.side);
+    const xt_md_sym_t *sym = put_order(in, o, m.clordid, m.order_id, m.instrument, m.side);
     put_order_kind(o, m.type, m.tif, m.stp);
     put_units(o, "price", m.type == XT_MARKET ? XT_PRICE_NONE : m.price, sym, 0);
     put_units(o, "qty", m.qty, sym, 1);
@@ -310,10 +318,7 @@ static void msg_canceled(const xt_oe_insts_t *in, xt_text_t *o, const uint8_t *f
 {
     xt_msg_canceled_t m;
     xt_wire_get_canceled(f, &m);
-    xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid,
-                   (long long)m.order_id);
-    const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
-    put_side(o, "side", m.side);
+    const xt_md_sym_t *sym = put_order(in, o, m.clordid, m.order_id, m.instrument, m.side);
     put_reason(o, m.reason);
     put_units(o, "qty", m.qty, sym, 1);
     xt_text_printf(o, ",\"request_client_order_id\":%llu,\"ts\":%lld", (unsigned long long)m.request_clordid,
@@ -339,10 +344,7 @@ static void msg_status(const xt_oe_insts_t *in, xt_text_t *o, const uint8_t *f)
                    m.status == XT_OS_OPEN ? "open" : "unknown");
     if (m.status != XT_OS_OPEN)
         return;
-    xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld", (unsigned long long)m.clordid,
-                   (long long)m.order_id);
-    const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
-    put_side(o, "side", m.side);
+    const xt_md_sym_t *sym = put_order(in, o, m.clordid, m.order_id, m.instrument, m.side);
     put_order_kind(o, m.type, m.tif, -1);
     put_units(o, "price", m.price, sym, 0);
     put_units(o, "remaining", m.remaining, sym, 1);
