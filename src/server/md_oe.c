@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/le.h"
 #include "credentials.h"
 #include "md_cmd.h"
 #include "md_oe_internal.h"
@@ -133,6 +134,18 @@ void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why)
     x->state = B_FREE;
     x->next_free = o->free_b;
     o->free_b = b;
+}
+
+uint64_t xt__oe_take_id(oe_bridge_t *x, uint8_t *f, int ordered)
+{
+    uint64_t id = xt_get64(f + OE_ID_OFFSET);
+    if (id == 0) {
+        id = ++x->next_request;
+        xt_put64(f + OE_ID_OFFSET, id);
+    } else if (ordered && id > x->next_request) {
+        x->next_request = id;
+    }
+    return id;
 }
 
 int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n)
@@ -307,9 +320,12 @@ static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int k
     uint64_t key = 0;
     char why[160];
     xt_oe_insts_t in = xt__oe_insts(m);
-    int n = xt_oe_frame(&in, kind, args, ++x->next_request, 0, f, &key, why, sizeof why);
+    int n = xt_oe_frame(&in, kind, args, OE_ID_NEXT, 0, f, &key, why, sizeof why);
     if (n < 0)
         return ws_error(m, c, id, 400, why);
+    if (key == OE_ID_NEXT)
+        xt_put64(f + OE_ID_OFFSET, 0);
+    key = xt__oe_take_id(x, f, kind != XT_OE_MASS_CANCEL && kind != XT_OE_STATUS);
     if (xt__oe_send(m, k->oe - 1, f, (size_t)n) != 0)
         return ws_error(m, c, id, 503, "order entry is overloaded");
     char r[96];
@@ -393,6 +409,12 @@ static void ws_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr
 static void on_frame(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h)
 {
     oe_bridge_t *x = &m->oe->b[b];
+    if (h->type == XT_MSG_LOGIN_ACCEPTED) { /* ids the server chooses go on from the session's last */
+        xt_msg_login_accepted_t a;
+        xt_wire_get_login_accepted(f, &a);
+        if (a.last_clordid > x->next_request)
+            x->next_request = a.last_clordid;
+    }
     if (h->type == XT_MSG_HELLO) {
         xt_msg_hello_t hello;
         xt_wire_get_hello(f, &hello);

@@ -24,7 +24,7 @@ typedef struct oe_bridge {
     uint16_t in_len;
     uint32_t owner; /* WebSocket: the connection (NIL once it closed); REST: the account */
     uint32_t next_free;
-    uint64_t next_request;         /* client order ids (REST) and request ids handed out */
+    uint64_t next_request;         /* the highest client order id or request id used (xt__oe_take_id) */
     int64_t last_out, last_used;   /* a frame sent; a REST request served */
     int64_t server_time;           /* HELLO's */
     uint8_t nonce[16];             /* HELLO's */
@@ -67,6 +67,15 @@ xt_oe_insts_t xt__oe_insts(mds_t *m);
 uint32_t xt__oe_open(mds_t *m, int rest, uint32_t owner);
 /* Closes bridge b; REST requests waiting on it are answered status/why. */
 void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why);
+/* Every request's clordid / request_id is its first field. */
+#define OE_ID_OFFSET XT_WIRE_HDR
+#define OE_ID_NEXT UINT64_MAX /* xt_oe_frame's default id: none chosen, one is taken when sent */
+/* The id of request frame f about to go on bridge x: f's own, or, when
+ * its id field is 0 (the client chose none), one more than the highest the
+ * session has used (written into f). ordered: f's id is a client order id
+ * (NEW, CANCEL, AMEND), which the gateway wants strictly increasing: a
+ * higher one the client chose moves the count on. */
+uint64_t xt__oe_take_id(oe_bridge_t *x, uint8_t *f, int ordered);
 /* Sends one frame; on failure the bridge is closed and -1 returned. */
 int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n);
 void xt__oe_ws_hello(mds_t *m, uint32_t b);

@@ -13,8 +13,6 @@
 #include "md_rest.h"
 #include "xt/error.h"
 
-#define ID_OFFSET XT_WIRE_HDR /* every request's clordid / request_id is its first field */
-
 static uint32_t find_bridge(mds_t *m, uint32_t account)
 {
     for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
@@ -25,19 +23,11 @@ static uint32_t find_bridge(mds_t *m, uint32_t account)
     return NIL;
 }
 
-/* Sends pending request p on bridge b (live): a client order id or request
- * id of its own unless the client chose one. */
+/* Sends pending request p on bridge b (live): an id of the session's
+ * unless the client chose one. */
 static void send_pend(mds_t *m, uint32_t b, oe_pend_t *p)
 {
-    oe_bridge_t *x = &m->oe->b[b];
-    uint64_t key = xt_get64(p->frame + ID_OFFSET);
-    if (key == 0) {
-        key = ++x->next_request;
-        xt_put64(p->frame + ID_OFFSET, key);
-    } else if (key > x->next_request && p->kind != P_STATUS && p->kind != P_LIST) {
-        x->next_request = key;
-    }
-    p->key = key;
+    p->key = xt__oe_take_id(&m->oe->b[b], p->frame, p->kind != P_STATUS && p->kind != P_LIST);
     p->sent = 1;
     xt__oe_send(m, b, p->frame, p->flen);
 }
@@ -106,11 +96,7 @@ static void on_login(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t
         snprintf(x->close_why, sizeof x->close_why, "the order session's login was rejected: %s", name ? name : "?");
         return; /* the gateway closes the bridge: the requests are answered then */
     }
-    xt_msg_login_accepted_t a;
-    xt_wire_get_login_accepted(f, &a);
-    x->state = B_LIVE;
-    if (a.last_clordid > x->next_request)
-        x->next_request = a.last_clordid;
+    x->state = B_LIVE; /* next_request is past the session's last client order id (md_oe.c, on_frame) */
     for (uint32_t pi = x->pend_head; pi != NIL && x->fd >= 0; pi = m->oe->pend[pi].next)
         if (!m->oe->pend[pi].sent)
             send_pend(m, b, &m->oe->pend[pi]);
@@ -274,12 +260,12 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
     char why[160];
     uint64_t key;
     xt_oe_insts_t in = xt__oe_insts(m);
-    int n = xt_oe_frame(&in, kind, args, UINT64_MAX, id, p->frame, &key, why, sizeof why);
+    int n = xt_oe_frame(&in, kind, args, OE_ID_NEXT, id, p->frame, &key, why, sizeof why);
     json_decref(args);
     if (n < 0)
         return xt_rest_error(m->http_out, m->http_cap + 1024, strstr(why, "unknown symbol") ? 404 : 400, why, keep);
-    if (key == UINT64_MAX) /* none given: one of ours when it is sent */
-        xt_put64(p->frame + ID_OFFSET, 0);
+    if (key == OE_ID_NEXT) /* none given: one of ours when it is sent */
+        xt_put64(p->frame + OE_ID_OFFSET, 0);
     p->flen = (uint8_t)n;
     p->kind = (uint8_t)pk;
     return 0;
@@ -288,9 +274,9 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
 /* A key the client chose that a request still waiting already has. */
 static int key_taken(const mds_t *m, const oe_bridge_t *x, const oe_pend_t *p)
 {
-    uint64_t key = xt_get64(p->frame + ID_OFFSET);
+    uint64_t key = xt_get64(p->frame + OE_ID_OFFSET);
     for (uint32_t pi = x->pend_head; key && pi != NIL; pi = m->oe->pend[pi].next)
-        if (xt_get64(m->oe->pend[pi].frame + ID_OFFSET) == key)
+        if (xt_get64(m->oe->pend[pi].frame + OE_ID_OFFSET) == key)
             return 1;
     return 0;
 }

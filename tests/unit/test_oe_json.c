@@ -1,6 +1,7 @@
 /* test_oe_json.c - order entry in JSON (src/server/oe_json.h): requests to
- * binary frames (decimals to ticks and lots, defaults, every refusal), and
- * server messages to JSON read back with jansson. */
+ * binary frames (decimals to ticks and lots, defaults, every refusal),
+ * server messages to JSON read back with jansson, and the ids a bridge
+ * gives requests that name none (md_oe.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "core/le.h"
+#include "server/md_oe_internal.h"
 #include "server/oe_json.h"
 #include "xt/types.h"
 
@@ -178,13 +181,44 @@ static void messages_as_json(void **state)
     assert_int_equal(xt_oe_json(&insts, f, &h, small, sizeof small), 0);
 }
 
+/* The ids of requests sent on a bridge (md_oe.c, xt__oe_take_id): a
+ * request that names no client order id takes one more than the highest
+ * the session has used, so it is never a DUPLICATE_CLORDID after ids the
+ * client chose; request ids of status and mass cancel come from the same
+ * count, and a client's own request id does not move it. */
+static void bridge_ids(void **state)
+{
+    (void)state;
+    oe_bridge_t x = {.next_request = 5}; /* as after a login reporting last_client_order_id 5 */
+    uint8_t f[XT_WIRE_MAX];
+    uint64_t key = 0;
+    char why[160];
+    const char *omitted = "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"1\",\"qty\":\"1\"}";
+    assert_true(frame(XT_OE_NEW, omitted, OE_ID_NEXT, 0, f, &key, why) > 0);
+    assert_true(key == OE_ID_NEXT);
+    xt_put64(f + OE_ID_OFFSET, 0);
+    assert_int_equal(xt__oe_take_id(&x, f, 1), 6);
+    assert_int_equal(xt_get64(f + OE_ID_OFFSET), 6); /* written into the frame */
+    assert_true(frame(XT_OE_NEW,
+                      "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"1\",\"qty\":\"1\","
+                      "\"client_order_id\":40}",
+                      OE_ID_NEXT, 0, f, &key, why) > 0);
+    assert_int_equal(xt__oe_take_id(&x, f, 1), 40);
+    assert_int_equal(x.next_request, 40); /* the client's id moves the count on */
+    xt_put64(f + OE_ID_OFFSET, 0);
+    assert_int_equal(xt__oe_take_id(&x, f, 1), 41);
+    xt_put64(f + OE_ID_OFFSET, 90); /* a request id the client chose: not a client order id */
+    assert_int_equal(xt__oe_take_id(&x, f, 0), 90);
+    assert_int_equal(x.next_request, 41);
+    xt_put64(f + OE_ID_OFFSET, 0);
+    assert_int_equal(xt__oe_take_id(&x, f, 0), 42);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(new_order_frame),
-        cmocka_unit_test(refusals),
-        cmocka_unit_test(cancel_by_path_id),
-        cmocka_unit_test(messages_as_json),
+        cmocka_unit_test(new_order_frame),  cmocka_unit_test(refusals),   cmocka_unit_test(cancel_by_path_id),
+        cmocka_unit_test(messages_as_json), cmocka_unit_test(bridge_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
