@@ -8,7 +8,8 @@
  * answered as md_http.c does: the route must agree with the path and the
  * method, the JSON answer must be a well-formed HTTP/1.1 response whose
  * Content-Length is its body's, with no raw control character in the body
- * but its final newline. A connection that would close (Connection: close,
+ * but its final newline, and the body valid UTF-8 (ill-formed bytes of the
+ * request are quoted as \ufffd). A connection that would close (Connection: close,
  * a body, the WebSocket path, an error) ends the stream, as in the server.
  * A path under /api/ goes to REST: its endpoint must agree with the path,
  * every parameter the endpoints read is parsed from the query (a decoded
@@ -36,7 +37,31 @@
 #include "server/rest_auth.h"
 #include "xt/error.h"
 
-/* Checks a whole response: status line, Content-Length, the body. */
+/* 1 when s[0..n) is UTF-8 (RFC 3629), decoded on its own here: each
+ * sequence's code point, in the range its length may take, and no surrogate. */
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (k == 0 || n - i < k)
+            return 0;
+        uint32_t cp = k == 1 ? c : c & (0x7f >> k);
+        for (size_t j = 1; j < k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[k] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/* Checks a whole response: status line, Content-Length, the body (UTF-8
+ * whatever bytes the request had: ill-formed ones are answered as \ufffd). */
 static void check_response(const char *out, int n, int code)
 {
     CHECK(n > 0 && n < 4096);
@@ -50,7 +75,8 @@ static void check_response(const char *out, int n, int code)
     CHECK((size_t)strtoul(cl + 16, NULL, 10) == body);
     CHECK(body >= 2 && end[4] == '{' && out[n - 1] == '\n' && out[n - 2] == '}');
     for (const char *p = end + 4; p < out + n - 1; p++)
-        CHECK((unsigned char)*p >= 0x20);
+        CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+    CHECK(utf8_ok((const unsigned char *)end + 4, body));
 }
 
 static int expected_route(const xt_http_req_t *req)
