@@ -224,7 +224,7 @@ static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
 static int answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const char *body, size_t body_len, int keep)
 {
     char *o = m->http_out;
-    size_t cap = m->http_cap + 1024;
+    size_t cap = m->http_out_cap;
     const char *why;
     switch (xt_http_route(req)) {
     case XT_ROUTE_HEALTHZ: return xt_http_json_answer(o, cap, 200, "ok", NULL, keep);
@@ -271,7 +271,7 @@ static int fits(const mds_t *m, uint32_t c, size_t n)
  * Sent at once when nothing else is queued; otherwise after what is. */
 static int busy(mds_t *m, uint32_t c)
 {
-    int n = xt_rest_error(m->http_out, m->http_cap + 1024, 503,
+    int n = xt_rest_error(m->http_out, m->http_out_cap, 503,
                           "server busy: the answer cannot be queued (md.output_limit)", 0);
     if (n > 0 && m->conns[c].qn == 0) {
         xt_mds_send_direct(m, c, (const uint8_t *)m->http_out, (size_t)n);
@@ -304,7 +304,7 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
     }
     k->http_wait = 0;
     if (n < 0)
-        n = xt_http_json_answer(m->http_out, m->http_cap + 1024, 500, "error", "the answer does not fit its buffer", 0),
+        n = xt_http_json_answer(m->http_out, m->http_out_cap, 500, "error", "the answer does not fit its buffer", 0),
         keep = 0;
     if (n >= 0 && xt_http_route(req) == XT_ROUTE_REST && !fits(m, c, (size_t)n))
         return busy(m, c);

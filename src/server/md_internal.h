@@ -142,9 +142,10 @@ struct xt_md_server {
     uint32_t bin_hi;                /* binary connections are in slots below this */
     uint32_t *bin_list, n_bin_list; /* the INSTRUMENT frames: messages held for every greeting */
     int64_t bin_last_scan;
-    /* plain HTTP (md_http.c): answers and the metrics text, http_cap bytes each */
+    /* plain HTTP (md_http.c): a body (the metrics text, a REST answer) in http_body, a whole response in
+     * http_out (the body and its head) */
     char *http_body, *http_out;
-    size_t http_cap;
+    size_t http_cap, http_out_cap; /* their sizes: http_out_cap = http_cap + 1024 */
     uint64_t ws_opened, ws_closed, bin_opened, bin_closed;
     uint64_t bytes_in, bytes_out; /* on every md connection: WebSocket, plain HTTP, binary */
     struct xt_oe *oe;             /* order entry through this port (md_oe.h) */

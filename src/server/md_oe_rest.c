@@ -52,7 +52,7 @@ static void answer(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, int status,
     if (c == NIL)
         return;
     m->conns[c].oe_pend = 0;
-    int len = xt_http_response(m->http_out, m->http_cap + 1024, status, "application/json", body, n, p->keep);
+    int len = xt_http_response(m->http_out, m->http_out_cap, status, "application/json", body, n, p->keep);
     xt_mds_http_deferred(m, c, m->http_out, len < 0 ? 0 : (size_t)len, p->keep);
 }
 
@@ -232,7 +232,7 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
     int64_t id = path_id(req->path);
     int kind = 0, pk = 0;
     if (id < 0)
-        return xt_rest_error(m->http_out, m->http_cap + 1024, 404, "no such endpoint", keep);
+        return xt_rest_error(m->http_out, m->http_out_cap, 404, "no such endpoint", keep);
     if (req->method == HTTP_POST && id == 0)
         kind = XT_OE_NEW, pk = P_NEW;
     else if (req->method == HTTP_PUT && id > 0)
@@ -244,18 +244,18 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
     else if (req->method == HTTP_GET) {
         char v[8];
         if (xt_query_get(req->query, "open", v, sizeof v) < 0 || strcmp(v, "true") != 0)
-            return xt_rest_error(m->http_out, m->http_cap + 1024, 400,
+            return xt_rest_error(m->http_out, m->http_out_cap, 400,
                                  "only open orders are listed (open=true); fills: /api/v1/fills", keep);
         xt_msg_order_status_t s = {.order_id = XT_STATUS_LIST_OPEN};
         p->flen = (uint8_t)xt_wire_put_order_status(p->frame, &s);
         p->kind = P_LIST;
         return 0;
     } else
-        return xt_rest_error(m->http_out, m->http_cap + 1024, 405, "method not allowed here", keep);
+        return xt_rest_error(m->http_out, m->http_out_cap, 405, "method not allowed here", keep);
     json_t *args = body_len ? json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL) : json_object();
     if (!json_is_object(args)) {
         json_decref(args);
-        return xt_rest_error(m->http_out, m->http_cap + 1024, 400, "the body must be a JSON object", keep);
+        return xt_rest_error(m->http_out, m->http_out_cap, 400, "the body must be a JSON object", keep);
     }
     char why[160];
     uint64_t key;
@@ -263,7 +263,7 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
     int n = xt_oe_frame(&in, kind, args, OE_ID_NEXT, id, p->frame, &key, why, sizeof why);
     json_decref(args);
     if (n < 0)
-        return xt_rest_error(m->http_out, m->http_cap + 1024, strstr(why, "unknown symbol") ? 404 : 400, why, keep);
+        return xt_rest_error(m->http_out, m->http_out_cap, strstr(why, "unknown symbol") ? 404 : 400, why, keep);
     if (key == OE_ID_NEXT) /* none given: one of ours when it is sent */
         xt_put64(p->frame + OE_ID_OFFSET, 0);
     p->flen = (uint8_t)n;
@@ -286,7 +286,7 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
 {
     xt_oe_t *o = m->oe;
     if (o->free_pend == NIL)
-        return xt_rest_error(m->http_out, m->http_cap + 1024, 503, "too many order requests waiting; try again", 0);
+        return xt_rest_error(m->http_out, m->http_out_cap, 503, "too many order requests waiting; try again", 0);
     uint32_t pi = o->free_pend;
     oe_pend_t *p = &o->pend[pi];
     uint32_t next_free = p->next; /* taken off the free list only once the request is accepted below */
@@ -299,17 +299,16 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
     if (b == NIL && (b = xt__oe_open(m, 1, account)) != NIL)
         snprintf(o->b[b].key_id, sizeof o->b[b].key_id, "%s", key_id);
     if (b == NIL)
-        return xt_rest_error(m->http_out, m->http_cap + 1024, 503, "no room for another order session; try later", 0);
+        return xt_rest_error(m->http_out, m->http_out_cap, 503, "no room for another order session; try later", 0);
     oe_bridge_t *x = &o->b[b];
     if (key_taken(m, x, p))
-        return xt_rest_error(m->http_out, m->http_cap + 1024, 409, "a request with this id is still in progress", keep);
+        return xt_rest_error(m->http_out, m->http_out_cap, 409, "a request with this id is still in progress", keep);
     if (p->kind == P_LIST) {
         uint32_t l = 0;
         while (l < XT_OE_LISTS && o->lists[l].pend != NIL)
             l++;
         if (l == XT_OE_LISTS)
-            return xt_rest_error(m->http_out, m->http_cap + 1024, 503, "too many order lists being made; try again",
-                                 keep);
+            return xt_rest_error(m->http_out, m->http_out_cap, 503, "too many order lists being made; try again", keep);
         o->lists[l].pend = pi;
         o->lists[l].n = 0;
         p->list = l;

@@ -346,7 +346,7 @@ static int private_answer(mds_t *m, uint32_t c, xt_rest_endpoint_t e, const xt_h
                           size_t body_len, int keep)
 {
     char *o = m->http_out;
-    size_t cap = m->http_cap + 1024;
+    size_t cap = m->http_out_cap;
     if (e == XT_REST_FILLS && req->method != HTTP_GET)
         return xt_rest_error(o, cap, 405, "only GET is served", keep);
     if (xt_mds_over_rate(m, c))
@@ -371,7 +371,7 @@ static int private_answer(mds_t *m, uint32_t c, xt_rest_endpoint_t e, const xt_h
 int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const char *body, size_t body_len, int keep)
 {
     char *o = m->http_out;
-    size_t cap = m->http_cap + 1024;
+    size_t cap = m->http_out_cap;
     rest_res_t r = {0};
     xt_rest_endpoint_t e = xt_rest_endpoint(req->path);
     if (e == XT_REST_FILLS || e == XT_REST_ORDERS)

@@ -609,7 +609,8 @@ static int alloc_tables(mds_t *m)
     if (m->http_cap < m->msg_bytes[MSG_LARGE]) /* a REST answer is as large as a WebSocket snapshot */
         m->http_cap = m->msg_bytes[MSG_LARGE];
     m->http_body = malloc(m->http_cap);
-    m->http_out = malloc(m->http_cap + 1024); /* the body and the response head */
+    m->http_out_cap = m->http_cap + 1024; /* the body and the response head */
+    m->http_out = malloc(m->http_out_cap);
     if (!m->conns || !m->wsp || !m->subs || !m->ch_head || !m->chs || !m->pending[0] || !m->pending[1] ||
         !m->pending[2] || !m->pub || !m->qnodes || !m->msgs || !m->msg_mem[0] || !m->msg_mem[1] || !m->msg_mem[2] ||
         !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape || !m->http_body || !m->http_out)
