@@ -3,10 +3,8 @@
  * failures reported in the log (log.h). */
 #include "md_history.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "log.h"
 #include "server.h"
