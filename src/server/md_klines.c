@@ -7,10 +7,8 @@
  * 8-byte preads), one pread of at most `limit` records reads it, so a
  * request costs the md thread a bounded, small read. Candles go into the
  * md server's buffers (sized at start), never into allocated memory. */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
