@@ -22,10 +22,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 
-MD_LINE = re.compile(r"market data on ws://127\.0\.0\.1:(\d+)/")
 TESTS = []
 check = TS.check
 
@@ -33,16 +33,6 @@ check = TS.check
 def test(fn):
     TESTS.append(fn)
     return fn
-
-
-def start(sets=None):
-    s = TS.Server(sets)
-    for line in s.out:
-        m = MD_LINE.search(line)
-        if m:
-            s.md_port = int(m.group(1))
-            return s
-    raise AssertionError(f"no market-data line in {s.out}")
 
 
 class Http:
@@ -205,7 +195,7 @@ def test_health_and_errors():
     """/healthz and /readyz answer 200 {"status":"ok"} once the server has
     recovered; an unknown path is a JSON 404, another method a 405; the
     WebSocket path without an upgrade keeps its 426."""
-    s = start()
+    s = W.start()
     check(get_json(s.md_port, "/healthz") == (200, {"status": "ok"}), "healthz")
     check(get_json(s.md_port, "/readyz") == (200, {"status": "ok"}), "readyz after recovery")
     check(get_json(s.md_port, "/readyz?verbose=1") == (200, {"status": "ok"}), "a query string is ignored")
@@ -229,7 +219,7 @@ def test_keep_alive():
     """Several requests on one connection, one after the other and
     pipelined in one write; `Connection: close` is answered and closes;
     after plain requests the same connection can still become a WebSocket."""
-    s = start()
+    s = W.start()
     h = Http(s.md_port)
     for path in ("/healthz", "/readyz", "/metrics", "/nope", "/healthz"):
         st, hdrs, _ = h.get(path)
@@ -258,7 +248,7 @@ def test_metrics_move():
     """Every documented series is there, valid for promtool; commands,
     rejects, trades, connections, fsyncs and the book gauges follow what
     the orders did."""
-    s = start()
+    s = W.start()
     port = s.md_port
     text = scrape(port)
     promtool(text)
@@ -332,7 +322,7 @@ def test_not_ready_while_stopping():
     answers 503 {"status":"not ready","reason":"shutting down"} on a
     kept-alive connection, and xt_ready is 0. The engine is held 1 s after
     each batch (debug.engine_delay_us), so that window is certain."""
-    s = start({"debug.engine_delay_us": 1000000})
+    s = W.start({"debug.engine_delay_us": 1000000})
     h = Http(s.md_port)
     check(h.get("/readyz")[0] == 200, "ready before")
     A = TS.login(s.port, 1001, 1)

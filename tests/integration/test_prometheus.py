@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_http as H  # noqa: E402
+import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 
@@ -125,7 +125,7 @@ def test_scraped_by_prometheus():
     NEW_ORDERs, one trade and a cancel, xt_commands_total and
     xt_trades_total come back from /api/v1/query with those values, and
     the histograms' counts are there too."""
-    s = H.start()
+    s = W.start()
     p = Prometheus(s.md_port)
     try:
         p.wait("ready", lambda: p.get("/-/ready")[0] == 200)

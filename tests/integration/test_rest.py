@@ -96,7 +96,7 @@ def ws_snapshots(port, channels):
 
 @test
 def test_instruments():
-    s = H.start(FAST)
+    s = W.start(FAST)
     h = H.Http(s.md_port)
     j = get(h, "/api/v1/instruments")
     got = [(i["symbol"], i["id"], i["tick"], i["lot"]) for i in j["data"]]
@@ -109,7 +109,7 @@ def test_instruments():
 def test_market_data_endpoints():
     """depth, trades, ticker and timeline agree with the orders sent and
     are, byte for byte once parsed, the WebSocket snapshots."""
-    s = H.start(FAST)
+    s = W.start(FAST)
     A, B = trade_some(s)
     h = H.Http(s.md_port)
     d = wait_depth(h, lambda j: len(j["bids"]) == 2, "two bid levels")
@@ -145,7 +145,7 @@ def test_market_data_endpoints():
 def test_errors():
     """Every error is {"code":N,"msg":...} with the status N; the
     connection stays open after each."""
-    s = H.start(FAST)
+    s = W.start(FAST)
     h = H.Http(s.md_port)
     error(h, "/api/v1/depth", 400, ["missing parameter symbol"])
     error(h, "/api/v1/depth?symbol=", 400, ["bad parameter symbol"])
@@ -167,7 +167,7 @@ def test_errors():
 def test_rate_limit():
     """Over md.messages_per_s REST requests in a second on one connection:
     429, and the connection stays usable."""
-    s = H.start({"md.messages_per_s": "5"})
+    s = W.start({"md.messages_per_s": "5"})
     h = H.Http(s.md_port)
     codes = []
     for _ in range(8):
@@ -209,7 +209,7 @@ def test_klines():
     channel's data; the parameter errors."""
     tmp = tempfile.mkdtemp(prefix="xt-rest-kl-")
     write_history(tmp, 20)
-    s = H.start({**FAST, "md.history_dir": tmp})
+    s = W.start({**FAST, "md.history_dir": tmp})
     h = H.Http(s.md_port)
     base = f"/api/v1/klines?symbol={SYM}&interval=1m"
     j = get(h, f"{base}&start={T0}&limit=3")
@@ -245,7 +245,7 @@ def test_klines():
 def test_busy():
     """An answer that would take the connection over md.output_limit is a
     503 {"code","msg"}, then a close; a smaller one is served."""
-    s = H.start({**FAST, "md.output_limit": "65536", "limits.rate": "1000000", "limits.burst": "1000000"})
+    s = W.start({**FAST, "md.output_limit": "65536", "limits.rate": "1000000", "limits.burst": "1000000"})
     A = TS.login(s.port, 1001, 1)
     B = TS.login(s.port, 1002, 1)
     btc = A.inst[SYM]
@@ -277,7 +277,7 @@ def test_busy():
 def test_keep_alive():
     """Several REST requests on one connection, one by one and pipelined;
     Connection: close is answered and closes."""
-    s = H.start(FAST)
+    s = W.start(FAST)
     h = H.Http(s.md_port)
     for p in ("/api/v1/instruments", f"/api/v1/ticker?symbol={SYM}", f"/api/v1/depth?symbol={SYM}&limit=5",
               "/api/v1/nope", f"/api/v1/trades?symbol={SYM}", f"/api/v1/timeline?symbol={SYM}", "/healthz"):

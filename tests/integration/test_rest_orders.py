@@ -184,7 +184,7 @@ def test_rest_session_survives_restart():
     j = ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001", client_order_id=70))
     s.stop()
     s.start()
-    s.md_port = next(int(W.MD_LINE.search(x).group(1)) for x in s.out if W.MD_LINE.search(x))
+    s.md_port = W.md_port(s)
     a = client(s, 1001)
     ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001", client_order_id=70), status=409)
     k = ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001"))
