@@ -152,39 +152,22 @@ def wait_metric(port, pred, what, timeout=10):
 
 
 def ws_subscribe(port, channel):
-    """A WebSocket (over Http) subscribed to channel, its answer and
-    snapshot read. Returns the Http with a read_text() for the next text
+    """A WebSocket (test_md_ws.Raw) subscribed to channel, its answer and
+    snapshot read. Returns the Raw with a read_text() for the next text
     message."""
-    h = Http(port)
-    h.send("GET", "/ws", ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="])
-    while b"\r\n\r\n" not in h.buf:
-        h._fill()
-    check(h.buf.startswith(b"HTTP/1.1 101"), f"upgrade: {h.buf[:80]!r}")
-    h.buf = h.buf.split(b"\r\n\r\n", 1)[1]
-    body = json.dumps({"op": "subscribe", "id": 1, "args": [channel]}).encode()
-    key = os.urandom(4)
-    h.sock.sendall(bytes([0x81, 0x80 | len(body)]) + key + bytes(c ^ key[i % 4] for i, c in enumerate(body)))
+    r = W.Raw(port)
+    r.upgrade()
+    r.frame(1, json.dumps({"op": "subscribe", "id": 1, "args": [channel]}).encode())
 
     def read_text():
         while True:
-            while len(h.buf) < 2:
-                h._fill()
-            n, off = h.buf[1] & 0x7F, 2
-            check(n < 127, f"a message of 64 KiB or more: {h.buf[:60]!r}")
-            if n == 126:
-                while len(h.buf) < 4:
-                    h._fill()
-                n, off = int.from_bytes(h.buf[2:4], "big"), 4
-            while len(h.buf) < off + n:
-                h._fill()
-            op, data, h.buf = h.buf[0] & 0x0F, h.buf[off:off + n], h.buf[off + n:]
+            op, data = r.read_frame()
             if op == 1:
                 return json.loads(data)
-    h.read_text = read_text
+    r.read_text = read_text
     check(read_text() == {"id": 1, "op": "subscribe", "result": "ok"}, "subscribed")
     check(read_text().get("type") == "snapshot", "the channel's snapshot")
-    return h
+    return r
 
 
 # ---------------------------------------------------------------------------
