@@ -170,6 +170,20 @@ def ws_subscribe(port, channel):
     return r
 
 
+def one_trade(port):
+    """Accounts 1001 (A) and 1002 (B) logged in; on BTC-USDT A sells 5 lots
+    at 100000 and 1 at 100200, then B buys 2 at 100100, which trades: three
+    NEW_ORDERs, one trade, B's FILL read. Returns (A, B, the instrument)."""
+    A = TS.login(port, 1001, 1)
+    B = TS.login(port, 1002, 1)
+    btc = A.inst["BTC-USDT"]
+    check(A.place(btc, X.SELL, 100000, 5).type == X.ACCEPTED, "sell")
+    check(A.place(btc, X.SELL, 100200, 1).type == X.ACCEPTED, "sell 2")
+    check(B.place(btc, X.BUY, 100100, 2).type == X.ACCEPTED, "buy")
+    B.expect(X.FILL)
+    return A, B, btc
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -248,13 +262,7 @@ def test_metrics_move():
     vals, _ = parse_metrics(scrape(port))
     check(value(vals, "xt_md_send_lag_seconds_count") == 0, "a snapshot is not a live update: not timed")
 
-    A = TS.login(s.port, 1001, 1)
-    B = TS.login(s.port, 1002, 1)
-    btc = A.inst["BTC-USDT"]
-    check(A.place(btc, X.SELL, 100000, 5).type == X.ACCEPTED, "sell")
-    check(A.place(btc, X.SELL, 100200, 1).type == X.ACCEPTED, "sell 2")
-    check(B.place(btc, X.BUY, 100100, 2).type == X.ACCEPTED, "buy")
-    B.expect(X.FILL)
+    A, B, btc = one_trade(s.port)
     check(ws.read_text().get("ch") == "trades.BTC-USDT", "the trade on the WebSocket")
     check(B.answer(B.cancel(orig_clordid=999999)).type == X.REJECTED, "cancel of an unknown order")
     check(B.answer(B.new_order(btc, X.BUY, 100000, 1, clordid=1)).type == X.REJECTED, "duplicate clordid")

@@ -23,6 +23,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_http as H  # noqa: E402
 import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
@@ -143,13 +144,7 @@ def test_scraped_by_prometheus():
             return r and r[0][1] == 2
         p.wait("seeing xt_up and xt_ready at 1", up_and_ready)
 
-        A = TS.login(s.port, 1001, 1)
-        B = TS.login(s.port, 1002, 1)
-        btc = A.inst["BTC-USDT"]
-        check(A.place(btc, X.SELL, 100000, 5).type == X.ACCEPTED, "sell")
-        check(A.place(btc, X.SELL, 100200, 1).type == X.ACCEPTED, "sell 2")
-        check(B.place(btc, X.BUY, 100100, 2).type == X.ACCEPTED, "buy")
-        B.expect(X.FILL)
+        A, B, _ = H.one_trade(s.port)
         check(B.answer(B.cancel(orig_clordid=999999)).type == X.REJECTED, "cancel of an unknown order")
 
         def series(expr, want):
