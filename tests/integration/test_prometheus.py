@@ -12,6 +12,7 @@ usage: test_prometheus.py path/to/xtrading [name-substring ...]
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -30,17 +31,12 @@ import xtclient as X  # noqa: E402
 
 TESTS = []
 check = TS.check
+LISTENING = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
 
 
 def test(fn):
     TESTS.append(fn)
     return fn
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Prometheus:
@@ -56,13 +52,25 @@ class Prometheus:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                     "scrape_configs:\n  - job_name: xtrading\n    scrape_interval: 1s\n    scrape_timeout: 1s\n"
                     f"    static_configs:\n      - targets: ['127.0.0.1:{md_port}']\n")
-        self.port = free_port()
         self.logpath = os.path.join(self.tmp, "prometheus.log")
+        # port 0: the kernel's choice, read back from the log (a port found
+        # free and closed again could be taken before prometheus binds it)
         with open(self.logpath, "wb") as log:
             self.proc = subprocess.Popen(
                 [exe, f"--config.file={conf}", f"--storage.tsdb.path={os.path.join(self.tmp, 'data')}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+                 "--web.listen-address=127.0.0.1:0", "--log.level=info"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        try:
+            self.port = self.wait("listening", self.listening)
+        except BaseException:
+            self.stop()
+            raise
+
+    def listening(self):
+        """The web port, once the log says where it listens; else None."""
+        with open(self.logpath, errors="replace") as f:
+            m = LISTENING.search(f.read())
+        return m and int(m.group(1))
 
     def log(self):
         try:
