@@ -208,37 +208,39 @@ def test_klines():
     limit), then the current candle from memory, as the kline.1m
     channel's data; the parameter errors."""
     tmp = tempfile.mkdtemp(prefix="xt-rest-kl-")
-    write_history(tmp, 20)
-    s = W.start({**FAST, "md.history_dir": tmp})
-    h = H.Http(s.md_port)
-    base = f"/api/v1/klines?symbol={SYM}&interval=1m"
-    j = get(h, f"{base}&start={T0}&limit=3")
-    check(j["ch"] == f"kline.1m.{SYM}" and j["type"] == "snapshot", f"head {j}")
-    check([c["t"] for c in j["data"]] == [T0, T0 + 60 * NS, T0 + 120 * NS], f"start, limit 3: {j['data']}")
-    c = j["data"][1]
-    check(c == {"t": T0 + 60 * NS, "open": "1000.01", "high": "1000.02", "low": "1000.01", "close": "1000.02",
-                "volume": "0.0002", "turnover": "0.200002", "trades": 1, "closed": True}, f"candle {c}")
-    j = get(h, f"{base}&start={T0 + 90 * NS}&end={T0 + 240 * NS}")
-    check([c["t"] for c in j["data"]] == [T0 + k * 60 * NS for k in (2, 3, 4)], f"start..end: {j['data']}")
-    j = get(h, f"{base}&end={T0 + 19 * 60 * NS}&limit=4")
-    check([c["t"] for c in j["data"]] == [T0 + k * 60 * NS for k in (16, 17, 18, 19)], f"end, limit 4: {j['data']}")
-    check(len(get(h, f"{base}&end={T0 + 19 * 60 * NS}")["data"]) == 20, "every record (default limit 500)")
-    check(get(h, f"{base}&end={T0 - 1}")["data"] == [], "nothing before the file")
-    j = get(h, f"{base}&limit=2")
-    check(j["data"][0]["t"] == T0 + 19 * 60 * NS and j["data"][0]["closed"], f"the newest closed: {j['data']}")
-    cur = j["data"][1]
-    check(not cur["closed"] and cur["t"] > T0 + 19 * 60 * NS, f"the current candle: {cur}")
-    ws = ws_snapshots(s.md_port, [f"kline.1m.{SYM}"])[f"kline.1m.{SYM}"]
-    check(ws["data"]["t"] != cur["t"] or ws["data"] == cur, f"current: REST {cur} WS {ws['data']}")
-    check(get(h, f"/api/v1/klines?symbol=ETH-USDT&interval=1h&end={T0}")["data"] == [], "no file")
-    error(h, f"/api/v1/klines?symbol={SYM}", 400, ["missing parameter interval"])
-    error(h, f"{base[:-2]}2m", 400, ["bad parameter interval"])
-    error(h, f"{base}&start=abc", 400, ["bad parameter start"])
-    error(h, f"{base}&start=5&end=4", 400, ["bad parameter end"])
-    error(h, f"{base}&limit=1001", 400, ["bad parameter limit", "1..1000"])
-    error(h, "/api/v1/klines?interval=1m", 400, ["missing parameter symbol"])
-    h.close()
-    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        write_history(tmp, 20)
+        s = W.start({**FAST, "md.history_dir": tmp})
+        h = H.Http(s.md_port)
+        base = f"/api/v1/klines?symbol={SYM}&interval=1m"
+        j = get(h, f"{base}&start={T0}&limit=3")
+        check(j["ch"] == f"kline.1m.{SYM}" and j["type"] == "snapshot", f"head {j}")
+        check([c["t"] for c in j["data"]] == [T0, T0 + 60 * NS, T0 + 120 * NS], f"start, limit 3: {j['data']}")
+        c = j["data"][1]
+        check(c == {"t": T0 + 60 * NS, "open": "1000.01", "high": "1000.02", "low": "1000.01", "close": "1000.02",
+                    "volume": "0.0002", "turnover": "0.200002", "trades": 1, "closed": True}, f"candle {c}")
+        j = get(h, f"{base}&start={T0 + 90 * NS}&end={T0 + 240 * NS}")
+        check([c["t"] for c in j["data"]] == [T0 + k * 60 * NS for k in (2, 3, 4)], f"start..end: {j['data']}")
+        j = get(h, f"{base}&end={T0 + 19 * 60 * NS}&limit=4")
+        check([c["t"] for c in j["data"]] == [T0 + k * 60 * NS for k in (16, 17, 18, 19)], f"end, limit 4: {j['data']}")
+        check(len(get(h, f"{base}&end={T0 + 19 * 60 * NS}")["data"]) == 20, "every record (default limit 500)")
+        check(get(h, f"{base}&end={T0 - 1}")["data"] == [], "nothing before the file")
+        j = get(h, f"{base}&limit=2")
+        check(j["data"][0]["t"] == T0 + 19 * 60 * NS and j["data"][0]["closed"], f"the newest closed: {j['data']}")
+        cur = j["data"][1]
+        check(not cur["closed"] and cur["t"] > T0 + 19 * 60 * NS, f"the current candle: {cur}")
+        ws = ws_snapshots(s.md_port, [f"kline.1m.{SYM}"])[f"kline.1m.{SYM}"]
+        check(ws["data"]["t"] != cur["t"] or ws["data"] == cur, f"current: REST {cur} WS {ws['data']}")
+        check(get(h, f"/api/v1/klines?symbol=ETH-USDT&interval=1h&end={T0}")["data"] == [], "no file")
+        error(h, f"/api/v1/klines?symbol={SYM}", 400, ["missing parameter interval"])
+        error(h, f"{base[:-2]}2m", 400, ["bad parameter interval"])
+        error(h, f"{base}&start=abc", 400, ["bad parameter start"])
+        error(h, f"{base}&start=5&end=4", 400, ["bad parameter end"])
+        error(h, f"{base}&limit=1001", 400, ["bad parameter limit", "1..1000"])
+        error(h, "/api/v1/klines?interval=1m", 400, ["missing parameter symbol"])
+        h.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @test
