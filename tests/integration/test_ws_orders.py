@@ -151,6 +151,7 @@ def test_bad_requests_and_login_failures():
         r = await a.login(1001, ts=time.time_ns() - 3600 * 10**9)
         check("CLOCK_SKEW" in r["error"]["msg"], f"skew {r}")
         ch = await a.call("auth.challenge")
+        check("nonce" in ch.get("result", {}), f"challenge: {ch}")
         r = await a.call("login", {"account": 1001, "key_id": "demo1001", "session": 1, "timestamp": 1,
                                    "signature": "00" * 32, "resume_from": -1})
         check(r["error"]["code"] == 400 and "resume_from" in r["error"]["msg"], f"negative resume_from {r}")
@@ -187,7 +188,8 @@ def test_resume_and_cancel_on_disconnect():
 
     async def go():
         a = await connect(s)
-        await a.login(1001, session=5, cod=False)
+        r = await a.login(1001, session=5, cod=False)
+        check(r.get("result", {}).get("session") == 5, f"login: {r}")
         for k in range(1, 4):
             await a.call("order.new", new(k, "buy", f"{990 + k}.00", "0.0001"))
         for k in range(1, 4):
@@ -200,14 +202,17 @@ def test_resume_and_cancel_on_disconnect():
         check([e["seq"] for e in got] == [2, 3], f"resent {got}")
         await b.ws.close()
         c = await connect(s)
-        await c.login(1002, session=1, cod=True)
+        r = await c.login(1002, session=1, cod=True)
+        check("result" in r, f"login with cancel on disconnect: {r}")
         await c.call("order.new", new(1, "sell", "2000.00", "0.0001"))
-        await c.event(lambda e: e["event"] == "accepted")
+        acc = await c.event(lambda e: e["event"] == "accepted")
         await c.ws.close()
         d = await connect(s)
-        await d.login(1002, session=1, resume_from=1)
+        r = await d.login(1002, session=1, resume_from=1)
+        check(r.get("result", {}).get("resume_from") == 1, f"resume: {r}")
         cx = await d.event(lambda e: e["event"] == "canceled")
-        check(cx["reason"] != "", f"cancel on disconnect {cx}")
+        check(cx["reason"] == "USER" and cx["order_id"] == acc["order_id"] and cx["client_order_id"] == 1 and
+              cx["request_client_order_id"] == 0, f"cancel on disconnect {cx}")
         await d.ws.close()
 
     asyncio.run(go())
@@ -236,7 +241,7 @@ def test_rate_limit_and_mass_cancel():
             if ack["event"] == "mass_cancel_ack" or time.monotonic() > deadline:
                 break
             check(ack["reason"] == "RATE_LIMIT" and ack["request"] == "mass_cancel", f"mass cancel reject {ack}")
-        check(ack["canceled"] == 5, f"mass cancel {ack}")
+        check(ack["event"] == "mass_cancel_ack" and ack["canceled"] == 5, f"mass cancel {ack}")
         await a.ws.close()
 
     asyncio.run(go())
