@@ -235,7 +235,8 @@ def test_rate_limit_and_mass_cancel():
 
     async def go(connect):
         a = await connect()
-        await a.login(1003)
+        r = await a.login(1003)
+        check("result" in r, f"login: {r}")
         for k in range(1, 9):
             await a.ws.send(json.dumps({"op": "order.new", "id": f"raw{k}",
                                         "args": new(k, "buy", "900.00", "0.0001")}))
