@@ -139,7 +139,7 @@ def test_errors_and_session_rules():
 def test_binary_orders_listed_and_pipelining():
     s = W.start(FAST)
     bc = TS.login(s.port, 1004, 3)
-    bc.new_order(2, X.BUY, 99000, 7)  # BTC-USDT is instrument 2 of the embedded config
+    bc.new_order(bc.inst[SYM], X.BUY, 99000, 7)
     m = bc.expect(X.ACCEPTED)
     a = client(s, 1004)
     lst = ok(a, "GET", "/api/v1/orders?open=true")
