@@ -156,7 +156,7 @@ def test_socket_mode_and_lifecycle():
     a = Admin(own)
     check(a.ask("help")["ok"] is True, "help on a configured path")
     a.close()
-    mine.stop()
+    check(mine.stop() == 0, "server with a configured socket path did not stop cleanly")
     check(not os.path.exists(own), "configured socket not removed at a clean stop")
 
 
