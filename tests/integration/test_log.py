@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_server as TS  # noqa: E402
@@ -45,13 +44,6 @@ def read_json_lines(path):
     return out
 
 
-def wait_for(pred, what, timeout=10):
-    end = time.monotonic() + timeout
-    while not pred():
-        check(time.monotonic() < end, f"still not {what} after {timeout}s")
-        time.sleep(0.02)
-
-
 @test
 def test_json_to_a_file_reopened_on_sighup():
     srv = TS.Server({"log.format": "json"}, start=False)
@@ -66,8 +58,8 @@ def test_json_to_a_file_reopened_on_sighup():
     check(first[0]["snapshot"] == 0 and first[0]["records"] == 0, f"recovered {first[0]}")
     os.rename(path, path + ".1")
     srv.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: os.path.exists(path) and any(j["msg"] == "reloaded" for j in read_json_lines(path)),
-             "reloaded in a new log file")
+    TS.wait_for(lambda: os.path.exists(path) and any(j["msg"] == "reloaded" for j in read_json_lines(path)),
+                "reloaded in a new log file")
     check(srv.stop() == 0, "exit 0")
     after = read_json_lines(path)
     check([j["msg"] for j in after][0] == "reloaded", f"after the rename {after}")
@@ -96,8 +88,8 @@ def test_refused_reload_says_why_in_the_log():
     with open(conf, "w") as f:
         f.write("[limits]\nrate = lots\n")
     srv.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: any(j["msg"].startswith("SIGHUP: reload refused") for j in read_json_lines(path)),
-             "reload refused in the log")
+    TS.wait_for(lambda: any(j["msg"].startswith("SIGHUP: reload refused") for j in read_json_lines(path)),
+                "reload refused in the log")
     refused = [j for j in read_json_lines(path) if j["msg"].startswith("SIGHUP: reload refused")][0]
     check(refused["level"] == "warn" and f"{conf}:2" in refused["reason"] and "limits.rate" in refused["reason"],
           f"refused {refused}")
