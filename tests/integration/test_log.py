@@ -117,9 +117,14 @@ def test_default_logfmt_and_level():
 def test_bad_log_settings():
     """A bad log.level is a config error (exit 2); a log.file that cannot
     be opened stops the start (exit 1), saying why on stderr."""
-    r = TS.subprocess.run([TS.XT, "serve", "--set", "log.level=loud"], capture_output=True, text=True, timeout=30)
+    # a temporary data directory and ports of the kernel's choice: should the
+    # server start after all, it does not write ./data or take port 9001
+    srv = TS.Server(start=False)
+    serve = [TS.XT, "serve", "--data", srv.data, "--listen", "127.0.0.1:0", "--md-listen", "127.0.0.1:0",
+             "--md-tcp-listen", "off"]
+    r = TS.subprocess.run([*serve, "--set", "log.level=loud"], capture_output=True, text=True, timeout=30)
     check(r.returncode == 2 and "log.level must be debug, info, warn or error" in r.stderr, f"{r}")
-    r = TS.subprocess.run([TS.XT, "serve", "--set", "log.file=/nonexistent-dir/xt.log"], capture_output=True,
+    r = TS.subprocess.run([*serve, "--set", "log.file=/nonexistent-dir/xt.log"], capture_output=True,
                           text=True, timeout=30)
     check(r.returncode == 1 and "log.file /nonexistent-dir/xt.log: No such file" in r.stderr, f"{r}")
 
