@@ -19,7 +19,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_server as TS  # noqa: E402
@@ -103,17 +102,6 @@ def err(srv, text, words=()):
     return j
 
 
-def wait_for(cond, what, timeout=5.0):
-    end = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError(f"timeout waiting for {what}")
-        time.sleep(0.02)
-
-
 def cli(*args, timeout=20):
     r = subprocess.run([TS.XT, "admin", *args], capture_output=True, text=True, timeout=timeout)
     return r.returncode, r.stdout, r.stderr
@@ -156,7 +144,7 @@ def test_socket_mode_and_lifecycle():
     a = Admin(own)
     check(a.ask("help")["ok"] is True, "help on a configured path")
     a.close()
-    mine.stop()
+    check(mine.stop() == 0, "server with a configured socket path did not stop cleanly")
     check(not os.path.exists(own), "configured socket not removed at a clean stop")
 
 
@@ -201,7 +189,7 @@ def test_help_and_malformed_lines():
     a.send(b"x" * 5000)
     j = a.answer()
     check(j["ok"] is False and "too long" in j["error"], f"over-long line: {j}")
-    check(wait_for(a.closed, "the over-long line's connection to close"), "not closed")
+    check(TS.wait_for(a.closed, "the over-long line's connection closed"), "not closed")
     a.close()
     # several lines in one write: one answer each, in order
     a = Admin(sock_path(srv))
@@ -248,7 +236,7 @@ def test_idle_and_excess_connections():
             return j["ok"]
         except OSError:
             return False
-    check(wait_for(room, "a free admin slot after a close"), "no slot freed")
+    check(TS.wait_for(room, "a free admin slot after a close"), "no slot freed")
     for c in conns:
         c.close()
 
@@ -318,7 +306,7 @@ def test_kick():
     def gone():
         s = ok(srv, "sessions 1001")["sessions"]
         return s and s[0]["connected"] is False and s
-    s = wait_for(gone, "session 1001/1 to show disconnected")
+    s = TS.wait_for(gone, "session 1001/1 shown disconnected")
     check(s[0]["session"] == 1 and s[0]["last_seq"] == 1, f"sessions after kick {s}")
     err(srv, "kick 1001 1", ["not connected"])
     err(srv, "kick 1001 2", ["not known"])
@@ -378,7 +366,7 @@ def test_snapshot():
     before = snapshots(srv)
     j = ok(srv, "snapshot")
     check(j == {"ok": True, "snapshot": "requested"}, f"snapshot answer {j}")
-    after = wait_for(lambda: [f for f in snapshots(srv) if f not in before], "a new snapshot file")
+    after = TS.wait_for(lambda: [f for f in snapshots(srv) if f not in before], "a new snapshot file")
     check(len(after) == 1 and after[0].endswith(".xts"), f"new snapshot files {after}")
     st = ok(srv, "stats")["stats"]
     check(st["journal"]["last_snapshot_age_s"] < 30, f"stats after a snapshot {st['journal']}")

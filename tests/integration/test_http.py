@@ -22,10 +22,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 
-MD_LINE = re.compile(r"market data on ws://127\.0\.0\.1:(\d+)/")
 TESTS = []
 check = TS.check
 
@@ -33,16 +33,6 @@ check = TS.check
 def test(fn):
     TESTS.append(fn)
     return fn
-
-
-def start(sets=None):
-    s = TS.Server(sets)
-    for line in s.out:
-        m = MD_LINE.search(line)
-        if m:
-            s.md_port = int(m.group(1))
-            return s
-    raise AssertionError(f"no market-data line in {s.out}")
 
 
 class Http:
@@ -162,39 +152,36 @@ def wait_metric(port, pred, what, timeout=10):
 
 
 def ws_subscribe(port, channel):
-    """A WebSocket (over Http) subscribed to channel, its answer and
-    snapshot read. Returns the Http with a read_text() for the next text
+    """A WebSocket (test_md_ws.Raw) subscribed to channel, its answer and
+    snapshot read. Returns the Raw with a read_text() for the next text
     message."""
-    h = Http(port)
-    h.send("GET", "/ws", ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="])
-    while b"\r\n\r\n" not in h.buf:
-        h._fill()
-    check(h.buf.startswith(b"HTTP/1.1 101"), f"upgrade: {h.buf[:80]!r}")
-    h.buf = h.buf.split(b"\r\n\r\n", 1)[1]
-    body = json.dumps({"op": "subscribe", "id": 1, "args": [channel]}).encode()
-    key = os.urandom(4)
-    h.sock.sendall(bytes([0x81, 0x80 | len(body)]) + key + bytes(c ^ key[i % 4] for i, c in enumerate(body)))
+    r = W.Raw(port)
+    r.upgrade()
+    r.frame(1, json.dumps({"op": "subscribe", "id": 1, "args": [channel]}).encode())
 
     def read_text():
         while True:
-            while len(h.buf) < 2:
-                h._fill()
-            n, off = h.buf[1] & 0x7F, 2
-            check(n < 127, f"a message of 64 KiB or more: {h.buf[:60]!r}")
-            if n == 126:
-                while len(h.buf) < 4:
-                    h._fill()
-                n, off = int.from_bytes(h.buf[2:4], "big"), 4
-            while len(h.buf) < off + n:
-                h._fill()
-            op, data, h.buf = h.buf[0] & 0x0F, h.buf[off:off + n], h.buf[off + n:]
+            op, data = r.read_frame()
             if op == 1:
                 return json.loads(data)
-    h.read_text = read_text
+    r.read_text = read_text
     check(read_text() == {"id": 1, "op": "subscribe", "result": "ok"}, "subscribed")
     check(read_text().get("type") == "snapshot", "the channel's snapshot")
-    return h
+    return r
+
+
+def one_trade(port):
+    """Accounts 1001 (A) and 1002 (B) logged in; on BTC-USDT A sells 5 lots
+    at 100000 and 1 at 100200, then B buys 2 at 100100, which trades: three
+    NEW_ORDERs, one trade, B's FILL read. Returns (A, B, the instrument)."""
+    A = TS.login(port, 1001, 1)
+    B = TS.login(port, 1002, 1)
+    btc = A.inst["BTC-USDT"]
+    check(A.place(btc, X.SELL, 100000, 5).type == X.ACCEPTED, "sell")
+    check(A.place(btc, X.SELL, 100200, 1).type == X.ACCEPTED, "sell 2")
+    check(B.place(btc, X.BUY, 100100, 2).type == X.ACCEPTED, "buy")
+    B.expect(X.FILL)
+    return A, B, btc
 
 
 # ---------------------------------------------------------------------------
@@ -205,7 +192,7 @@ def test_health_and_errors():
     """/healthz and /readyz answer 200 {"status":"ok"} once the server has
     recovered; an unknown path is a JSON 404, another method a 405; the
     WebSocket path without an upgrade keeps its 426."""
-    s = start()
+    s = W.start()
     check(get_json(s.md_port, "/healthz") == (200, {"status": "ok"}), "healthz")
     check(get_json(s.md_port, "/readyz") == (200, {"status": "ok"}), "readyz after recovery")
     check(get_json(s.md_port, "/readyz?verbose=1") == (200, {"status": "ok"}), "a query string is ignored")
@@ -229,7 +216,7 @@ def test_keep_alive():
     """Several requests on one connection, one after the other and
     pipelined in one write; `Connection: close` is answered and closes;
     after plain requests the same connection can still become a WebSocket."""
-    s = start()
+    s = W.start()
     h = Http(s.md_port)
     for path in ("/healthz", "/readyz", "/metrics", "/nope", "/healthz"):
         st, hdrs, _ = h.get(path)
@@ -258,7 +245,7 @@ def test_metrics_move():
     """Every documented series is there, valid for promtool; commands,
     rejects, trades, connections, fsyncs and the book gauges follow what
     the orders did."""
-    s = start()
+    s = W.start()
     port = s.md_port
     text = scrape(port)
     promtool(text)
@@ -275,13 +262,7 @@ def test_metrics_move():
     vals, _ = parse_metrics(scrape(port))
     check(value(vals, "xt_md_send_lag_seconds_count") == 0, "a snapshot is not a live update: not timed")
 
-    A = TS.login(s.port, 1001, 1)
-    B = TS.login(s.port, 1002, 1)
-    btc = A.inst["BTC-USDT"]
-    check(A.place(btc, X.SELL, 100000, 5).type == X.ACCEPTED, "sell")
-    check(A.place(btc, X.SELL, 100200, 1).type == X.ACCEPTED, "sell 2")
-    check(B.place(btc, X.BUY, 100100, 2).type == X.ACCEPTED, "buy")
-    B.expect(X.FILL)
+    A, B, btc = one_trade(s.port)
     check(ws.read_text().get("ch") == "trades.BTC-USDT", "the trade on the WebSocket")
     check(B.answer(B.cancel(orig_clordid=999999)).type == X.REJECTED, "cancel of an unknown order")
     check(B.answer(B.new_order(btc, X.BUY, 100000, 1, clordid=1)).type == X.REJECTED, "duplicate clordid")
@@ -332,7 +313,7 @@ def test_not_ready_while_stopping():
     answers 503 {"status":"not ready","reason":"shutting down"} on a
     kept-alive connection, and xt_ready is 0. The engine is held 1 s after
     each batch (debug.engine_delay_us), so that window is certain."""
-    s = start({"debug.engine_delay_us": 1000000})
+    s = W.start({"debug.engine_delay_us": 1000000})
     h = Http(s.md_port)
     check(h.get("/readyz")[0] == 200, "ready before")
     A = TS.login(s.port, 1001, 1)

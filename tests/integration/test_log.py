@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_server as TS  # noqa: E402
@@ -45,13 +44,6 @@ def read_json_lines(path):
     return out
 
 
-def wait_for(pred, what, timeout=10):
-    end = time.monotonic() + timeout
-    while not pred():
-        check(time.monotonic() < end, f"still not {what} after {timeout}s")
-        time.sleep(0.02)
-
-
 @test
 def test_json_to_a_file_reopened_on_sighup():
     srv = TS.Server({"log.format": "json"}, start=False)
@@ -66,8 +58,8 @@ def test_json_to_a_file_reopened_on_sighup():
     check(first[0]["snapshot"] == 0 and first[0]["records"] == 0, f"recovered {first[0]}")
     os.rename(path, path + ".1")
     srv.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: os.path.exists(path) and any(j["msg"] == "reloaded" for j in read_json_lines(path)),
-             "reloaded in a new log file")
+    TS.wait_for(lambda: os.path.exists(path) and any(j["msg"] == "reloaded" for j in read_json_lines(path)),
+                "reloaded in a new log file")
     check(srv.stop() == 0, "exit 0")
     after = read_json_lines(path)
     check([j["msg"] for j in after][0] == "reloaded", f"after the rename {after}")
@@ -96,8 +88,8 @@ def test_refused_reload_says_why_in_the_log():
     with open(conf, "w") as f:
         f.write("[limits]\nrate = lots\n")
     srv.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: any(j["msg"].startswith("SIGHUP: reload refused") for j in read_json_lines(path)),
-             "reload refused in the log")
+    TS.wait_for(lambda: any(j["msg"].startswith("SIGHUP: reload refused") for j in read_json_lines(path)),
+                "reload refused in the log")
     refused = [j for j in read_json_lines(path) if j["msg"].startswith("SIGHUP: reload refused")][0]
     check(refused["level"] == "warn" and f"{conf}:2" in refused["reason"] and "limits.rate" in refused["reason"],
           f"refused {refused}")
@@ -125,9 +117,14 @@ def test_default_logfmt_and_level():
 def test_bad_log_settings():
     """A bad log.level is a config error (exit 2); a log.file that cannot
     be opened stops the start (exit 1), saying why on stderr."""
-    r = TS.subprocess.run([TS.XT, "serve", "--set", "log.level=loud"], capture_output=True, text=True, timeout=30)
+    # a temporary data directory and ports of the kernel's choice: should the
+    # server start after all, it does not write ./data or take port 9001
+    srv = TS.Server(start=False)
+    serve = [TS.XT, "serve", "--data", srv.data, "--listen", "127.0.0.1:0", "--md-listen", "127.0.0.1:0",
+             "--md-tcp-listen", "off"]
+    r = TS.subprocess.run([*serve, "--set", "log.level=loud"], capture_output=True, text=True, timeout=30)
     check(r.returncode == 2 and "log.level must be debug, info, warn or error" in r.stderr, f"{r}")
-    r = TS.subprocess.run([TS.XT, "serve", "--set", "log.file=/nonexistent-dir/xt.log"], capture_output=True,
+    r = TS.subprocess.run([*serve, "--set", "log.file=/nonexistent-dir/xt.log"], capture_output=True,
                           text=True, timeout=30)
     check(r.returncode == 1 and "log.file /nonexistent-dir/xt.log: No such file" in r.stderr, f"{r}")
 

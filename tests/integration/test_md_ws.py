@@ -41,14 +41,21 @@ def test(fn):
 check = TS.check
 
 
-def start(sets=None):
-    s = TS.Server(sets)
+def md_port(s):
+    """The market-data port of the server's latest start, from its banner
+    (a restart takes a new port: read it again after s.start())."""
     for line in s.out:
         m = MD_LINE.search(line)
         if m:
-            s.md_port = int(m.group(1))
-            return s
+            return int(m.group(1))
     raise AssertionError(f"no market-data line in {s.out}")
+
+
+def start(sets=None, args=()):
+    """A test_server.Server with its md_port."""
+    s = TS.Server(sets, args)
+    s.md_port = md_port(s)
+    return s
 
 
 def url(s):

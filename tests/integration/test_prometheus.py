@@ -12,6 +12,7 @@ usage: test_prometheus.py path/to/xtrading [name-substring ...]
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -24,22 +25,18 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_http as H  # noqa: E402
+import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 
 TESTS = []
 check = TS.check
+LISTENING = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
 
 
 def test(fn):
     TESTS.append(fn)
     return fn
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Prometheus:
@@ -55,13 +52,25 @@ class Prometheus:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                     "scrape_configs:\n  - job_name: xtrading\n    scrape_interval: 1s\n    scrape_timeout: 1s\n"
                     f"    static_configs:\n      - targets: ['127.0.0.1:{md_port}']\n")
-        self.port = free_port()
         self.logpath = os.path.join(self.tmp, "prometheus.log")
+        # port 0: the kernel's choice, read back from the log (a port found
+        # free and closed again could be taken before prometheus binds it)
         with open(self.logpath, "wb") as log:
             self.proc = subprocess.Popen(
                 [exe, f"--config.file={conf}", f"--storage.tsdb.path={os.path.join(self.tmp, 'data')}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+                 "--web.listen-address=127.0.0.1:0", "--log.level=info"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        try:
+            self.port = self.wait("listening", self.listening)
+        except BaseException:
+            self.stop()
+            raise
+
+    def listening(self):
+        """The web port, once the log says where it listens; else None."""
+        with open(self.logpath, errors="replace") as f:
+            m = LISTENING.search(f.read())
+        return m and int(m.group(1))
 
     def log(self):
         try:
@@ -125,7 +134,7 @@ def test_scraped_by_prometheus():
     NEW_ORDERs, one trade and a cancel, xt_commands_total and
     xt_trades_total come back from /api/v1/query with those values, and
     the histograms' counts are there too."""
-    s = H.start()
+    s = W.start()
     p = Prometheus(s.md_port)
     try:
         p.wait("ready", lambda: p.get("/-/ready")[0] == 200)
@@ -143,13 +152,7 @@ def test_scraped_by_prometheus():
             return r and r[0][1] == 2
         p.wait("seeing xt_up and xt_ready at 1", up_and_ready)
 
-        A = TS.login(s.port, 1001, 1)
-        B = TS.login(s.port, 1002, 1)
-        btc = A.inst["BTC-USDT"]
-        check(A.place(btc, X.SELL, 100000, 5).type == X.ACCEPTED, "sell")
-        check(A.place(btc, X.SELL, 100200, 1).type == X.ACCEPTED, "sell 2")
-        check(B.place(btc, X.BUY, 100100, 2).type == X.ACCEPTED, "buy")
-        B.expect(X.FILL)
+        A, B, _ = H.one_trade(s.port)
         check(B.answer(B.cancel(orig_clordid=999999)).type == X.REJECTED, "cancel of an unknown order")
 
         def series(expr, want):

@@ -96,7 +96,7 @@ def ws_snapshots(port, channels):
 
 @test
 def test_instruments():
-    s = H.start(FAST)
+    s = W.start(FAST)
     h = H.Http(s.md_port)
     j = get(h, "/api/v1/instruments")
     got = [(i["symbol"], i["id"], i["tick"], i["lot"]) for i in j["data"]]
@@ -109,7 +109,7 @@ def test_instruments():
 def test_market_data_endpoints():
     """depth, trades, ticker and timeline agree with the orders sent and
     are, byte for byte once parsed, the WebSocket snapshots."""
-    s = H.start(FAST)
+    s = W.start(FAST)
     A, B = trade_some(s)
     h = H.Http(s.md_port)
     d = wait_depth(h, lambda j: len(j["bids"]) == 2, "two bid levels")
@@ -145,7 +145,7 @@ def test_market_data_endpoints():
 def test_errors():
     """Every error is {"code":N,"msg":...} with the status N; the
     connection stays open after each."""
-    s = H.start(FAST)
+    s = W.start(FAST)
     h = H.Http(s.md_port)
     error(h, "/api/v1/depth", 400, ["missing parameter symbol"])
     error(h, "/api/v1/depth?symbol=", 400, ["bad parameter symbol"])
@@ -167,7 +167,7 @@ def test_errors():
 def test_rate_limit():
     """Over md.messages_per_s REST requests in a second on one connection:
     429, and the connection stays usable."""
-    s = H.start({"md.messages_per_s": "5"})
+    s = W.start({"md.messages_per_s": "5"})
     h = H.Http(s.md_port)
     codes = []
     for _ in range(8):
@@ -208,44 +208,46 @@ def test_klines():
     limit), then the current candle from memory, as the kline.1m
     channel's data; the parameter errors."""
     tmp = tempfile.mkdtemp(prefix="xt-rest-kl-")
-    write_history(tmp, 20)
-    s = H.start({**FAST, "md.history_dir": tmp})
-    h = H.Http(s.md_port)
-    base = f"/api/v1/klines?symbol={SYM}&interval=1m"
-    j = get(h, f"{base}&start={T0}&limit=3")
-    check(j["ch"] == f"kline.1m.{SYM}" and j["type"] == "snapshot", f"head {j}")
-    check([c["t"] for c in j["data"]] == [T0, T0 + 60 * NS, T0 + 120 * NS], f"start, limit 3: {j['data']}")
-    c = j["data"][1]
-    check(c == {"t": T0 + 60 * NS, "open": "1000.01", "high": "1000.02", "low": "1000.01", "close": "1000.02",
-                "volume": "0.0002", "turnover": "0.200002", "trades": 1, "closed": True}, f"candle {c}")
-    j = get(h, f"{base}&start={T0 + 90 * NS}&end={T0 + 240 * NS}")
-    check([c["t"] for c in j["data"]] == [T0 + k * 60 * NS for k in (2, 3, 4)], f"start..end: {j['data']}")
-    j = get(h, f"{base}&end={T0 + 19 * 60 * NS}&limit=4")
-    check([c["t"] for c in j["data"]] == [T0 + k * 60 * NS for k in (16, 17, 18, 19)], f"end, limit 4: {j['data']}")
-    check(len(get(h, f"{base}&end={T0 + 19 * 60 * NS}")["data"]) == 20, "every record (default limit 500)")
-    check(get(h, f"{base}&end={T0 - 1}")["data"] == [], "nothing before the file")
-    j = get(h, f"{base}&limit=2")
-    check(j["data"][0]["t"] == T0 + 19 * 60 * NS and j["data"][0]["closed"], f"the newest closed: {j['data']}")
-    cur = j["data"][1]
-    check(not cur["closed"] and cur["t"] > T0 + 19 * 60 * NS, f"the current candle: {cur}")
-    ws = ws_snapshots(s.md_port, [f"kline.1m.{SYM}"])[f"kline.1m.{SYM}"]
-    check(ws["data"]["t"] != cur["t"] or ws["data"] == cur, f"current: REST {cur} WS {ws['data']}")
-    check(get(h, f"/api/v1/klines?symbol=ETH-USDT&interval=1h&end={T0}")["data"] == [], "no file")
-    error(h, f"/api/v1/klines?symbol={SYM}", 400, ["missing parameter interval"])
-    error(h, f"{base[:-2]}2m", 400, ["bad parameter interval"])
-    error(h, f"{base}&start=abc", 400, ["bad parameter start"])
-    error(h, f"{base}&start=5&end=4", 400, ["bad parameter end"])
-    error(h, f"{base}&limit=1001", 400, ["bad parameter limit", "1..1000"])
-    error(h, "/api/v1/klines?interval=1m", 400, ["missing parameter symbol"])
-    h.close()
-    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        write_history(tmp, 20)
+        s = W.start({**FAST, "md.history_dir": tmp})
+        h = H.Http(s.md_port)
+        base = f"/api/v1/klines?symbol={SYM}&interval=1m"
+        j = get(h, f"{base}&start={T0}&limit=3")
+        check(j["ch"] == f"kline.1m.{SYM}" and j["type"] == "snapshot", f"head {j}")
+        check([c["t"] for c in j["data"]] == [T0, T0 + 60 * NS, T0 + 120 * NS], f"start, limit 3: {j['data']}")
+        c = j["data"][1]
+        check(c == {"t": T0 + 60 * NS, "open": "1000.01", "high": "1000.02", "low": "1000.01", "close": "1000.02",
+                    "volume": "0.0002", "turnover": "0.200002", "trades": 1, "closed": True}, f"candle {c}")
+        j = get(h, f"{base}&start={T0 + 90 * NS}&end={T0 + 240 * NS}")
+        check([c["t"] for c in j["data"]] == [T0 + k * 60 * NS for k in (2, 3, 4)], f"start..end: {j['data']}")
+        j = get(h, f"{base}&end={T0 + 19 * 60 * NS}&limit=4")
+        check([c["t"] for c in j["data"]] == [T0 + k * 60 * NS for k in (16, 17, 18, 19)], f"end, limit 4: {j['data']}")
+        check(len(get(h, f"{base}&end={T0 + 19 * 60 * NS}")["data"]) == 20, "every record (default limit 500)")
+        check(get(h, f"{base}&end={T0 - 1}")["data"] == [], "nothing before the file")
+        j = get(h, f"{base}&limit=2")
+        check(j["data"][0]["t"] == T0 + 19 * 60 * NS and j["data"][0]["closed"], f"the newest closed: {j['data']}")
+        cur = j["data"][1]
+        check(not cur["closed"] and cur["t"] > T0 + 19 * 60 * NS, f"the current candle: {cur}")
+        ws = ws_snapshots(s.md_port, [f"kline.1m.{SYM}"])[f"kline.1m.{SYM}"]
+        check(ws["data"]["t"] != cur["t"] or ws["data"] == cur, f"current: REST {cur} WS {ws['data']}")
+        check(get(h, f"/api/v1/klines?symbol=ETH-USDT&interval=1h&end={T0}")["data"] == [], "no file")
+        error(h, f"/api/v1/klines?symbol={SYM}", 400, ["missing parameter interval"])
+        error(h, f"{base[:-2]}2m", 400, ["bad parameter interval"])
+        error(h, f"{base}&start=abc", 400, ["bad parameter start"])
+        error(h, f"{base}&start=5&end=4", 400, ["bad parameter end"])
+        error(h, f"{base}&limit=1001", 400, ["bad parameter limit", "1..1000"])
+        error(h, "/api/v1/klines?interval=1m", 400, ["missing parameter symbol"])
+        h.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @test
 def test_busy():
     """An answer that would take the connection over md.output_limit is a
     503 {"code","msg"}, then a close; a smaller one is served."""
-    s = H.start({**FAST, "md.output_limit": "65536", "limits.rate": "1000000", "limits.burst": "1000000"})
+    s = W.start({**FAST, "md.output_limit": "65536", "limits.rate": "1000000", "limits.burst": "1000000"})
     A = TS.login(s.port, 1001, 1)
     B = TS.login(s.port, 1002, 1)
     btc = A.inst[SYM]
@@ -277,7 +279,7 @@ def test_busy():
 def test_keep_alive():
     """Several REST requests on one connection, one by one and pipelined;
     Connection: close is answered and closes."""
-    s = H.start(FAST)
+    s = W.start(FAST)
     h = H.Http(s.md_port)
     for p in ("/api/v1/instruments", f"/api/v1/ticker?symbol={SYM}", f"/api/v1/depth?symbol={SYM}&limit=5",
               "/api/v1/nope", f"/api/v1/trades?symbol={SYM}", f"/api/v1/timeline?symbol={SYM}", "/healthz"):

@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_http as H  # noqa: E402
+import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 from xtrest import RestClient, sign  # noqa: E402
@@ -39,13 +40,7 @@ def test(fn):
 
 
 def start(sets=None, args=()):
-    s = TS.Server(dict(FAST, **(sets or {})), args)
-    for line in s.out:
-        m = H.MD_LINE.search(line)
-        if m:
-            s.md_port = int(m.group(1))
-            return s
-    raise AssertionError(f"no market-data line in {s.out}")
+    return W.start(dict(FAST, **(sets or {})), args)
 
 
 def demo(s, account):

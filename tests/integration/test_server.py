@@ -198,6 +198,18 @@ def expect_type(m, typ, **fields):
     return m
 
 
+def wait_for(cond, what, timeout=10):
+    """Polls cond() until it returns something true, and returns that;
+    fails when it is still false after timeout seconds."""
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        check(time.monotonic() < end, f"still not {what} after {timeout}s")
+        time.sleep(0.02)
+
+
 def near_now(ts):
     return abs(ts - time.time_ns()) < 60 * 10**9
 

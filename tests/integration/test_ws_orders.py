@@ -85,8 +85,23 @@ class Client:
                                          "cancel_on_disconnect": cod})
 
 
-async def connect(s):
-    return Client(await websockets.connect(W.url(s), max_size=None))
+def run(s, go):
+    """asyncio.run(go(connect)): connect() opens a Client on s's market-data
+    port. Every connection opened is closed when go ends, also when a check
+    in it fails (left open, each held the event loop's end for seconds)."""
+    async def main():
+        opened = []
+
+        async def connect():
+            c = Client(await websockets.connect(W.url(s), max_size=None))
+            opened.append(c)
+            return c
+        try:
+            await go(connect)
+        finally:
+            for c in opened:
+                await c.ws.close()
+    asyncio.run(main())
 
 
 def new(cl, side, price, qty, **kw):
@@ -99,8 +114,8 @@ def new(cl, side, price, qty, **kw):
 def test_login_order_fill_cancel():
     s = W.start({"limits.rate": 100000, "limits.burst": 100000})
 
-    async def go():
-        a, b = await connect(s), await connect(s)
+    async def go(connect):
+        a, b = await connect(), await connect()
         r = await a.login(1001)
         check(r.get("result", {}).get("session") == 1, f"login: {r}")
         check((await b.login(1002))["result"]["next_seq"] == 1, "b login")
@@ -130,18 +145,16 @@ def test_login_order_fill_cancel():
         await a.call("order.new", new(3, "sell", "1001.00", "0.0001"))
         rj = await a.event(lambda e: e["event"] == "rejected")
         check(rj["reason"] == "DUPLICATE_CLORDID" and not rj["sequenced"], f"duplicate {rj}")
-        await a.ws.close()
-        await b.ws.close()
 
-    asyncio.run(go())
+    run(s, go)
 
 
 @test
 def test_bad_requests_and_login_failures():
     s = W.start()
 
-    async def go():
-        a = await connect(s)
+    async def go(connect):
+        a = await connect()
         r = await a.call("order.new", new(1, "buy", "1.00", "0.0001"))
         check(r["error"]["code"] == 401, f"order before login {r}")
         r = await a.call("login", {"account": 1001})
@@ -151,6 +164,7 @@ def test_bad_requests_and_login_failures():
         r = await a.login(1001, ts=time.time_ns() - 3600 * 10**9)
         check("CLOCK_SKEW" in r["error"]["msg"], f"skew {r}")
         ch = await a.call("auth.challenge")
+        check("nonce" in ch.get("result", {}), f"challenge: {ch}")
         r = await a.call("login", {"account": 1001, "key_id": "demo1001", "session": 1, "timestamp": 1,
                                    "signature": "00" * 32, "resume_from": -1})
         check(r["error"]["code"] == 400 and "resume_from" in r["error"]["msg"], f"negative resume_from {r}")
@@ -176,50 +190,53 @@ def test_bad_requests_and_login_failures():
         r = await a.call("order.new", new(1, "buy", "1000.00", "0.0001"))
         check("result" in r, f"a good order after the bad ones {r}")
         await a.event(lambda e: e["event"] == "accepted")
-        await a.ws.close()
 
-    asyncio.run(go())
+    run(s, go)
 
 
 @test
 def test_resume_and_cancel_on_disconnect():
     s = W.start()
 
-    async def go():
-        a = await connect(s)
-        await a.login(1001, session=5, cod=False)
+    async def go(connect):
+        a = await connect()
+        r = await a.login(1001, session=5, cod=False)
+        check(r.get("result", {}).get("session") == 5, f"login: {r}")
         for k in range(1, 4):
             await a.call("order.new", new(k, "buy", f"{990 + k}.00", "0.0001"))
         for k in range(1, 4):
             await a.event(lambda e, k=k: e["event"] == "accepted" and e["client_order_id"] == k)
         await a.ws.close()
-        b = await connect(s)
+        b = await connect()
         r = await b.login(1001, session=5, resume_from=2)
         check(r["result"]["resume_from"] == 2 and r["result"]["last_client_order_id"] == 3, f"resume {r}")
         got = [await b.event(lambda e: e["event"] == "accepted") for _ in range(2)]
         check([e["seq"] for e in got] == [2, 3], f"resent {got}")
         await b.ws.close()
-        c = await connect(s)
-        await c.login(1002, session=1, cod=True)
+        c = await connect()
+        r = await c.login(1002, session=1, cod=True)
+        check("result" in r, f"login with cancel on disconnect: {r}")
         await c.call("order.new", new(1, "sell", "2000.00", "0.0001"))
-        await c.event(lambda e: e["event"] == "accepted")
+        acc = await c.event(lambda e: e["event"] == "accepted")
         await c.ws.close()
-        d = await connect(s)
-        await d.login(1002, session=1, resume_from=1)
+        d = await connect()
+        r = await d.login(1002, session=1, resume_from=1)
+        check(r.get("result", {}).get("resume_from") == 1, f"resume: {r}")
         cx = await d.event(lambda e: e["event"] == "canceled")
-        check(cx["reason"] != "", f"cancel on disconnect {cx}")
-        await d.ws.close()
+        check(cx["reason"] == "USER" and cx["order_id"] == acc["order_id"] and cx["client_order_id"] == 1 and
+              cx["request_client_order_id"] == 0, f"cancel on disconnect {cx}")
 
-    asyncio.run(go())
+    run(s, go)
 
 
 @test
 def test_rate_limit_and_mass_cancel():
     s = W.start({"limits.rate": 5, "limits.burst": 5})
 
-    async def go():
-        a = await connect(s)
-        await a.login(1003)
+    async def go(connect):
+        a = await connect()
+        r = await a.login(1003)
+        check("result" in r, f"login: {r}")
         for k in range(1, 9):
             await a.ws.send(json.dumps({"op": "order.new", "id": f"raw{k}",
                                         "args": new(k, "buy", "900.00", "0.0001")}))
@@ -236,10 +253,9 @@ def test_rate_limit_and_mass_cancel():
             if ack["event"] == "mass_cancel_ack" or time.monotonic() > deadline:
                 break
             check(ack["reason"] == "RATE_LIMIT" and ack["request"] == "mass_cancel", f"mass cancel reject {ack}")
-        check(ack["canceled"] == 5, f"mass cancel {ack}")
-        await a.ws.close()
+        check(ack["event"] == "mass_cancel_ack" and ack["canceled"] == 5, f"mass cancel {ack}")
 
-    asyncio.run(go())
+    run(s, go)
 
 
 def main():
