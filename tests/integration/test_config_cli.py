@@ -71,10 +71,7 @@ def settings(text):
 
 class ConfigCheck(unittest.TestCase):
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="xt-config-")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = self.enterContext(tempfile.TemporaryDirectory(prefix="xt-config-"))
 
     def write(self, name, text):
         p = os.path.join(self.dir, name)

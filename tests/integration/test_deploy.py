@@ -161,20 +161,17 @@ class K8s(unittest.TestCase):
         self.assertEqual(conf_path, mounts["config"] + "/xtrading.conf")
         text = cm["data"]["xtrading.conf"]
         self.assertIn("credentials = " + mounts["credentials"] + "/credentials", text)
-        d = tempfile.mkdtemp()
-        try:
+        with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, "xtrading.conf")
             with open(p, "w") as f:
                 f.write(text)
             # the Secret's file is not here: the example credentials stand in for it
             r = sh(XT, "config", "check", p, "--credentials", path("etc", "credentials.example"),
                    *c["args"][c["args"].index("--data"):])
-            self.assertEqual(r.returncode, 0, r.stderr)
-            for key in ("listen = 0.0.0.0:9001", "listen = 0.0.0.0:8080", "tcp_listen = 0.0.0.0:9002",
-                        "dir = /var/lib/xtrading"):
-                self.assertIn("\n" + key + "\n", r.stdout)
-        finally:
-            shutil.rmtree(d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for key in ("listen = 0.0.0.0:9001", "listen = 0.0.0.0:8080", "tcp_listen = 0.0.0.0:9002",
+                    "dir = /var/lib/xtrading"):
+            self.assertIn("\n" + key + "\n", r.stdout)
 
 
 class Docker(unittest.TestCase):

@@ -41,10 +41,7 @@ def tree(root):
 
 class Install(unittest.TestCase):
     def setUp(self):
-        self.dest = tempfile.mkdtemp(prefix="xt-install-")
-
-    def tearDown(self):
-        shutil.rmtree(self.dest, ignore_errors=True)
+        self.dest = self.enterContext(tempfile.TemporaryDirectory(prefix="xt-install-"))
 
     def install(self, prefix):
         env = dict(os.environ, DESTDIR=self.dest)
