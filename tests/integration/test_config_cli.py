@@ -71,10 +71,7 @@ def settings(text):
 
 class ConfigCheck(unittest.TestCase):
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="xt-config-")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = self.enterContext(tempfile.TemporaryDirectory(prefix="xt-config-"))
 
     def write(self, name, text):
         p = os.path.join(self.dir, name)
@@ -101,16 +98,24 @@ class ConfigCheck(unittest.TestCase):
         again = self.ok(self.write("again.conf", out))
         self.assertEqual(again, out)
 
-    def test_shipped_example(self):
-        out = self.ok(SHIPPED)
+    def assert_settings(self, out, expected):
+        """The printed settings hold EXPECTED ({key: value}), and the output
+        checks again to the same text. Returns all the settings."""
         s = settings(out)
-        self.assertEqual(s["server.listen"], "127.0.0.1:9001")
-        self.assertEqual(s["journal.dir"], os.path.join(ROOT, "etc", "data"))
-        self.assertEqual(s["md.listen"], "127.0.0.1:8080")
-        self.assertEqual(s["md.tcp_listen"], "127.0.0.1:9002")
-        self.assertEqual(s["instrument 600519.SH.tz"], "+08:00")
-        self.assertEqual(s["instrument ETH-USDT.lot"], "0.001")
+        for k, v in expected.items():
+            self.assertEqual(s.get(k), v, k)
         self.assert_reloads(out)
+        return s
+
+    def test_shipped_example(self):
+        self.assert_settings(self.ok(SHIPPED), {
+            "server.listen": "127.0.0.1:9001",
+            "journal.dir": os.path.join(ROOT, "etc", "data"),
+            "md.listen": "127.0.0.1:8080",
+            "md.tcp_listen": "127.0.0.1:9002",
+            "instrument 600519.SH.tz": "+08:00",
+            "instrument ETH-USDT.lot": "0.001",
+        })
 
     def test_shipped_example_is_the_defaults(self):
         # etc/xtrading.conf lists every key with its default: the same
@@ -123,21 +128,20 @@ class ConfigCheck(unittest.TestCase):
 
     def test_valid_file_reloads_to_the_same_settings(self):
         shutil.copy(CREDS, os.path.join(self.dir, "creds"))
-        out = self.ok(self.write("x.conf", VALID))
-        s = settings(out)
-        self.assertEqual(s["server.listen"], "0.0.0.0:9101")
-        self.assertEqual(s["server.max_frame"], "512")
-        self.assertEqual(s["server.credentials"], os.path.join(self.dir, "creds"))
-        self.assertEqual(s["journal.dir"], os.path.join(self.dir, "state/journal"))
-        self.assertEqual(s["journal.fsync"], "interval=20")
-        self.assertEqual(s["md.listen"], "127.0.0.1:8181")
-        self.assertEqual(s["md.tcp_listen"], "off")
-        self.assertEqual(s["md.history"], "off")
-        self.assertEqual(s["instrument AAPL.band"], "7.5")
-        self.assertEqual(s["instrument AAPL.tz"], "-05:00")
-        self.assertEqual(s["instrument X.Y.tz"], "+09:00")
+        s = self.assert_settings(self.ok(self.write("x.conf", VALID)), {
+            "server.listen": "0.0.0.0:9101",
+            "server.max_frame": "512",
+            "server.credentials": os.path.join(self.dir, "creds"),
+            "journal.dir": os.path.join(self.dir, "state/journal"),
+            "journal.fsync": "interval=20",
+            "md.listen": "127.0.0.1:8181",
+            "md.tcp_listen": "off",
+            "md.history": "off",
+            "instrument AAPL.band": "7.5",
+            "instrument AAPL.tz": "-05:00",
+            "instrument X.Y.tz": "+09:00",
+        })
         self.assertNotIn("instrument BTC-USDT.tick", s, "file instruments replace the embedded ones")
-        self.assert_reloads(out)
         # nothing was created: no data directory, no socket
         self.assertFalse(os.path.exists(os.path.join(self.dir, "state")))
 
@@ -145,14 +149,15 @@ class ConfigCheck(unittest.TestCase):
         out = self.ok(SHIPPED, "--data", "/var/lib/xt", "--listen", "0.0.0.0:9001", "--md-listen",
                       "0.0.0.0:8080", "--md-tcp-listen", "off", "--fsync", "always",
                       "--set", "limits.rate=5", "--set", "limits.rate=7", "--set", "md.history=off")
-        s = settings(out)
-        self.assertEqual(s["journal.dir"], "/var/lib/xt")
-        self.assertEqual(s["server.listen"], "0.0.0.0:9001")
-        self.assertEqual(s["md.listen"], "0.0.0.0:8080")
-        self.assertEqual(s["md.tcp_listen"], "off")
-        self.assertEqual(s["journal.fsync"], "always")
-        self.assertEqual(s["limits.rate"], "7")
-        self.assert_reloads(out)
+        self.assert_settings(out, {
+            "journal.dir": "/var/lib/xt",
+            "server.listen": "0.0.0.0:9001",
+            "md.listen": "0.0.0.0:8080",
+            "md.tcp_listen": "off",
+            "journal.fsync": "always",
+            "limits.rate": "7",
+            "md.history": "off",
+        })
 
     def test_relative_data_flag_is_from_the_working_directory(self):
         s = settings(self.ok(SHIPPED, "--data", "d", cwd=self.dir))

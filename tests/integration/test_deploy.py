@@ -8,7 +8,10 @@ ones the binary links (when dpkg can tell) and its server flags are real;
 the Prometheus rules pass `promtool check rules` and their unit tests
 (`promtool test rules alerts_test.yml`) when promtool is installed, and
 they and the Grafana dashboard use only the metric names of docs/deploy.md.
-hadolint checks the Dockerfile when it is installed.
+Those names, the labels the rules and panels group and select by, and the
+label values they match are checked against what a real server's /metrics
+serves (a server is started for it). hadolint checks the Dockerfile when
+it is installed.
 
 usage: test_deploy.py path/to/xtrading SOURCE_DIR
 """
@@ -25,6 +28,10 @@ try:
     import yaml  # python3-yaml (scripts/deps.sh test); without it only the minimal checks run
 except ImportError:
     yaml = None
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_http as H  # noqa: E402
+import test_server as TS  # noqa: E402
 
 XT = SRC = None
 METRICS = {"xt_up", "xt_ready", "xt_commands_total", "xt_rejects_total", "xt_trades_total", "xt_connections",
@@ -57,6 +64,23 @@ def metric_names(expr):
                 m = m[: -len(suffix)]
         out.add(m)
     return out
+
+
+def expressions():
+    """(where, PromQL) of every alert rule and dashboard target."""
+    out = []
+    if yaml is not None:
+        for g in yaml.safe_load(read("deploy", "prometheus", "alerts.yml"))["groups"]:
+            out += [(r["alert"], r["expr"]) for r in g["rules"]]
+    else:  # without a YAML parser: the one-line exprs only
+        text = read("deploy", "prometheus", "alerts.yml")
+        out += [("alerts.yml", e) for e in re.findall(r"(?m)^\s+expr: ([^|\s].*)$", text)]
+    for p in json.loads(read("deploy", "grafana", "xtrading.json"))["panels"]:
+        out += [(p["title"], t["expr"]) for t in p["targets"]]
+    return out
+
+
+TARGET_LABELS = {"instance", "job"}  # added by Prometheus to every series it scrapes
 
 
 class YamlSyntax(unittest.TestCase):
@@ -137,20 +161,17 @@ class K8s(unittest.TestCase):
         self.assertEqual(conf_path, mounts["config"] + "/xtrading.conf")
         text = cm["data"]["xtrading.conf"]
         self.assertIn("credentials = " + mounts["credentials"] + "/credentials", text)
-        d = tempfile.mkdtemp()
-        try:
+        with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, "xtrading.conf")
             with open(p, "w") as f:
                 f.write(text)
             # the Secret's file is not here: the example credentials stand in for it
             r = sh(XT, "config", "check", p, "--credentials", path("etc", "credentials.example"),
                    *c["args"][c["args"].index("--data"):])
-            self.assertEqual(r.returncode, 0, r.stderr)
-            for key in ("listen = 0.0.0.0:9001", "listen = 0.0.0.0:8080", "tcp_listen = 0.0.0.0:9002",
-                        "dir = /var/lib/xtrading"):
-                self.assertIn("\n" + key + "\n", r.stdout)
-        finally:
-            shutil.rmtree(d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for key in ("listen = 0.0.0.0:9001", "listen = 0.0.0.0:8080", "tcp_listen = 0.0.0.0:9002",
+                    "dir = /var/lib/xtrading"):
+            self.assertIn("\n" + key + "\n", r.stdout)
 
 
 class Docker(unittest.TestCase):
@@ -256,7 +277,67 @@ class Monitoring(unittest.TestCase):
         self.assertEqual(used, METRICS, "every metric on the dashboard, and only those")
 
 
+class ServedMetrics(unittest.TestCase):
+    """What the rules, the dashboard and docs/deploy.md's table name, against
+    the /metrics text of a running server (test_http's helpers): a metric or
+    label renamed in src/server/md_http.c fails here, not in production."""
+
+    @classmethod
+    def setUpClass(cls):
+        srv = H.start()
+        try:
+            vals, cls.types = H.parse_metrics(H.scrape(srv.md_port))
+            srv.stop()
+        finally:
+            srv.cleanup()
+        cls.labels = {}  # family -> {label: {values}}
+        for name, labels in vals:
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            fam = base if base in cls.types else name
+            for k, v in labels:
+                cls.labels.setdefault(fam, {}).setdefault(k, set()).add(v)
+            cls.labels.setdefault(fam, {})
+
+    def test_every_metric_is_served_with_its_type(self):
+        for name in METRICS:
+            self.assertIn(name, self.types, name)
+            self.assertEqual(self.types[name] == "histogram", name in HISTOGRAMS, name)
+
+    def test_labels_and_values_used_are_served(self):
+        for where, expr in expressions():
+            names = metric_names(expr)
+            for n in names:
+                self.assertIn(n, self.types, f"{where}: {n} is not served")
+            for sel, body in re.findall(r"\b(xt_[a-z0-9_]+)\{([^}]*)\}", expr):
+                fam = metric_names(sel).pop()
+                for label, op, value in re.findall(r'(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"', body):
+                    if label in TARGET_LABELS:
+                        continue
+                    served = self.labels[fam].get(label)
+                    self.assertIsNotNone(served, f"{where}: {fam} has no label {label}")
+                    for alt in value.split("|") if op in ("=~", "!~") else [value]:
+                        if re.fullmatch(r"[\w.+-]+", alt):  # a literal, not a pattern
+                            self.assertIn(alt, served, f"{where}: {fam}{{{label}}} never has the value {alt}")
+            for group in re.findall(r"\bby\s*\(([^)]*)\)", expr):
+                for label in (x.strip() for x in group.split(",")):
+                    if label and label not in TARGET_LABELS:
+                        self.assertTrue(any(label in self.labels[n] for n in names),
+                                        f"{where}: grouped by {label}, which none of {sorted(names)} has")
+
+    def test_deploy_md_table(self):
+        """docs/deploy.md's table of what the alerts and the dashboard use:
+        exactly METRICS, each with its served type and labels."""
+        doc = read("docs", "deploy.md").split("## Monitoring", 1)[1].split("\n## ", 1)[0]
+        rows = re.findall(r"(?m)^\| `(xt_[a-z0-9_]+)(?:\{([a-z_,]+)\})?` \| (\w+) \|", doc)
+        self.assertEqual({r[0] for r in rows}, METRICS)
+        for name, labels, typ in rows:
+            self.assertEqual(self.types[name], typ, name)
+            for label in filter(None, labels.split(",")):
+                self.assertIn(label, self.labels[name], name)
+
+
 if __name__ == "__main__":
     XT, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    TS.XT = XT
     del sys.argv[1:3]
     unittest.main(verbosity=2)

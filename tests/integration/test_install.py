@@ -41,10 +41,7 @@ def tree(root):
 
 class Install(unittest.TestCase):
     def setUp(self):
-        self.dest = tempfile.mkdtemp(prefix="xt-install-")
-
-    def tearDown(self):
-        shutil.rmtree(self.dest, ignore_errors=True)
+        self.dest = self.enterContext(tempfile.TemporaryDirectory(prefix="xt-install-"))
 
     def install(self, prefix):
         env = dict(os.environ, DESTDIR=self.dest)
@@ -137,7 +134,8 @@ class Install(unittest.TestCase):
         self.assertGreaterEqual(build, 0, r.stdout)
         self.assertGreater(inst, build, r.stdout)
         r = sh("make", "-n", "install", cwd=SRC)
-        self.assertIn('--prefix "/usr/local"', r.stdout)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('DESTDIR="" cmake --install build/release --prefix "/usr/local"', r.stdout)
 
 
 if __name__ == "__main__":
