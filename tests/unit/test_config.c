@@ -849,6 +849,51 @@ static void test_md_keys_and_tz(void **state)
     }
 }
 
+/* xt_config_diff names the first setting that differs, whichever key or
+ * instrument it is (what a SIGHUP reports as needs_restart). */
+static void test_diff(void **state)
+{
+    (void)state;
+    static xt_server_config_t a, b;
+    char why[512], key[96];
+    xt_config_defaults(&a);
+    xt_config_defaults(&b);
+    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 0);
+    assert_string_equal(key, "");
+    static const struct {
+        const char *set, *value, *key;
+    } one[] = {
+        {"md.tcp_listen", "off", "md.tcp_listen"},
+        {"journal.fsync", "always", "journal.fsync"},
+        {"server.max_frame", "128", "server.max_frame"},
+        {"log.level", "warn", "log.level"},
+        {"debug.engine_delay_us", "5", "debug.engine_delay_us"},
+    };
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+        xt_config_defaults(&b);
+        assert_int_equal(xt_config_set(&b, one[i].set, one[i].value, why, sizeof why), 0);
+        assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 1);
+        assert_string_equal(key, one[i].key);
+    }
+    xt_config_defaults(&b); /* an instrument changed, dropped, added */
+    b.instruments[1].tick.m *= 10;
+    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 1);
+    assert_string_equal(key, "instrument 000001.SZ");
+    xt_config_defaults(&b);
+    b.n_instruments--;
+    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 1);
+    assert_string_equal(key, "instrument ETH-USDT");
+    assert_int_equal(xt_config_diff(&b, &a, key, sizeof key), 1);
+    assert_string_equal(key, "instrument ETH-USDT");
+    /* the first difference in print order; a small key buffer is cut */
+    assert_int_equal(xt_config_set(&b, "limits.rate", "7", why, sizeof why), 0);
+    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 1);
+    assert_string_equal(key, "limits.rate");
+    char tiny[4];
+    assert_int_equal(xt_config_diff(&a, &b, tiny, sizeof tiny), 1);
+    assert_string_equal(tiny, "lim");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -872,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_md_keys_and_tz),
         cmocka_unit_test(test_history_keys),
         cmocka_unit_test(test_admin_socket_key),
+        cmocka_unit_test(test_diff),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
