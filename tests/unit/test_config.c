@@ -322,6 +322,20 @@ static void test_no_instruments_keeps(void **state)
     assert_int_equal(c.n_instruments, 4);
 }
 
+/* c as xt_config_print prints it; the caller frees it. (Not inlined: gcc
+ * takes the stream's pointers to buf and len, kept until fclose, for
+ * dangling ones.) */
+static __attribute__((noinline)) char *printed(const xt_server_config_t *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    xt_config_print(c, f);
+    fclose(f);
+    return buf;
+}
+
 static void test_relative_paths(void **state)
 {
     (void)state;
@@ -340,11 +354,7 @@ static void test_relative_paths(void **state)
     assert_int_equal(xt_config_load(&c, "paths.conf", why, sizeof why), 0);
     assert_string_equal(c.data_dir, "d/x");
     /* printed made absolute */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    xt_config_print(&c, f);
-    fclose(f);
+    char *buf = printed(&c);
     char here[512];
     assert_non_null(getcwd(here, sizeof here));
     snprintf(want, sizeof want, "\ndir = %s/d/x\n", here);
@@ -745,11 +755,7 @@ static void test_admin_socket_key(void **state)
     round_trip(&c);
     assert_int_equal(xt_config_set(&c, "server.admin_socket", "off", why, sizeof why), 0);
     assert_int_equal(c.admin_off, 1);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    xt_config_print(&c, f);
-    fclose(f);
+    char *buf = printed(&c);
     assert_non_null(strstr(buf, "\nadmin_socket = off\n"));
     free(buf);
     round_trip(&c);
@@ -774,11 +780,7 @@ static void test_md_tcp_keys(xt_server_config_t *c)
     assert_int_equal(c->md_tcp_heartbeat_ms, 5000);
     assert_int_equal(xt_config_set(c, "md.tcp_listen", "off", why, sizeof why), 0);
     assert_int_equal(c->md_tcp_on, 0);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    xt_config_print(c, f);
-    fclose(f);
+    char *buf = printed(c);
     assert_non_null(strstr(buf, "\ntcp_listen = off\n"));
     free(buf);
     assert_int_not_equal(xt_config_set(c, "md.tcp_listen", "9002", why, sizeof why), 0);
@@ -796,9 +798,7 @@ static void test_md_tcp_keys(xt_server_config_t *c)
     assert_int_equal(c->md_tcp_heartbeat_ms, 250);
     assert_int_not_equal(xt_config_set(c, "md.tcp_heartbeat_ms", "99", why, sizeof why), 0);
     assert_int_not_equal(xt_config_set(c, "md.tcp_heartbeat_ms", "60001", why, sizeof why), 0);
-    f = open_memstream(&buf, &len);
-    xt_config_print(c, f);
-    fclose(f);
+    buf = printed(c);
     assert_non_null(strstr(buf, "\ntcp_listen = 127.0.0.1:9100\n"));
     assert_non_null(strstr(buf, "\ntcp_heartbeat_ms = 250\n"));
     free(buf);
