@@ -81,14 +81,12 @@ size_t xt_wire_len(uint8_t type)
 /* ---- framing ---- */
 
 /* Each check runs as soon as the bytes it needs are present, in the order
- * of those bytes, so a stream gives the same answer however it is split. */
-int xt_wire_frame(const uint8_t *buf, size_t avail, size_t max_frame, xt_wire_hdr_t *hdr)
-{
-    return xt_wire_frame_of(buf, avail, max_frame, xt_wire_len, hdr);
-}
-
-int xt_wire_frame_of(const uint8_t *buf, size_t avail, size_t max_frame, size_t (*len_of)(uint8_t type),
-                     xt_wire_hdr_t *hdr)
+ * of those bytes, so a stream gives the same answer however it is split.
+ * Inlined into both entry points, so that xt_wire_frame (every frame the
+ * gateway reads or routes) looks its type up directly, not through
+ * len_of. */
+static inline int frame_of(const uint8_t *buf, size_t avail, size_t max_frame, size_t (*len_of)(uint8_t type),
+                           xt_wire_hdr_t *hdr)
 {
     if (avail < 2)
         return 0;
@@ -116,6 +114,17 @@ int xt_wire_frame_of(const uint8_t *buf, size_t avail, size_t max_frame, size_t 
         hdr->seq = xt_get64(buf + 8);
     }
     return (int)len;
+}
+
+int xt_wire_frame(const uint8_t *buf, size_t avail, size_t max_frame, xt_wire_hdr_t *hdr)
+{
+    return frame_of(buf, avail, max_frame, xt_wire_len, hdr);
+}
+
+int xt_wire_frame_of(const uint8_t *buf, size_t avail, size_t max_frame, size_t (*len_of)(uint8_t type),
+                     xt_wire_hdr_t *hdr)
+{
+    return frame_of(buf, avail, max_frame, len_of, hdr);
 }
 
 /* Zeros len bytes at f and writes a header into them. */

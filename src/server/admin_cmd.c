@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "xt/engine.h"
+
 #define MAX_WORDS 4 /* the longest command has 3; one more tells "too many" */
 
 typedef struct word {
@@ -106,17 +108,11 @@ static int number(const word_t *w, uint32_t *out)
     return 0;
 }
 
+/* A symbol as the core spells one (xt_symbol_valid). */
 static int symbol(const word_t *w, char *out)
 {
-    if (w->n == 0 || w->n > XT_SYMBOL_MAX)
+    if (!w->p || !xt_symbol_valid(w->p, w->n)) /* p: NULL for a word not given */
         return -1;
-    for (size_t i = 0; i < w->n; i++) {
-        char ch = w->p[i];
-        int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-                 ch == '_' || ch == '-';
-        if (!ok)
-            return -1;
-    }
     memcpy(out, w->p, w->n);
     out[w->n] = '\0';
     return 0;

@@ -1,6 +1,7 @@
 /* config.c - the server's settings (config.h, docs/config.md): the embedded
  * defaults, the INI config file and --set overrides, all driven by one table
- * of keys, and printing them back in the file format.
+ * of keys, and printing them back in the file format (and comparing two
+ * settings by that print).
  *
  * Instrument decimals go through the project's decimal parser and every
  * definition is checked by defining it in a scratch engine, so a config that
@@ -878,4 +879,52 @@ int xt_config_admin_path(const xt_server_config_t *c, char *out, size_t cap)
     int n = c->admin_socket[0] ? snprintf(out, cap, "%s", c->admin_socket)
                                : snprintf(out, cap, "%s/admin.sock", c->data_dir);
     return n < 0 || (size_t)n >= cap ? XT_ERANGE : n;
+}
+
+/* Names the first line where the printed configs a and b differ into
+ * key: "SECTION.KEY", or the section of a line only one has ("instrument
+ * SYMBOL"); "" when they are the same. */
+static void first_diff(const char *a, const char *b, char *key, size_t keylen)
+{
+    char sec[64] = "";
+    key[0] = '\0';
+    while (*a || *b) {
+        size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
+        if (na != nb || memcmp(a, b, na) != 0) {
+            const char *head = a[0] == '[' ? a : b[0] == '[' ? b : NULL;
+            if (head)
+                snprintf(key, keylen, "%.*s", (int)strcspn(head + 1, "]\n"), head + 1);
+            else if (strncmp(sec, "instrument ", 11) == 0)
+                snprintf(key, keylen, "%s", sec);
+            else
+                snprintf(key, keylen, "%s.%.*s", sec, (int)strcspn(a, " =\n"), a);
+            return;
+        }
+        if (a[0] == '[')
+            snprintf(sec, sizeof sec, "%.*s", (int)strcspn(a + 1, "]\n"), a + 1);
+        a += na + (a[na] != '\0');
+        b += nb + (b[nb] != '\0');
+    }
+}
+
+int xt_config_diff(const xt_server_config_t *a, const xt_server_config_t *b, char *key, size_t keylen)
+{
+    char *t[2] = {NULL, NULL};
+    size_t n[2];
+    const xt_server_config_t *c[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        FILE *f = open_memstream(&t[k], &n[k]);
+        if (f) {
+            xt_config_print(c[k], f);
+            fclose(f);
+        }
+    }
+    int rc = XT_ENOMEM;
+    if (t[0] && t[1]) {
+        first_diff(t[0], t[1], key, keylen);
+        rc = key[0] != '\0';
+    }
+    free(t[0]);
+    free(t[1]);
+    return rc;
 }

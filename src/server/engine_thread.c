@@ -471,7 +471,7 @@ static void apply_batch(xt_server_t *s, uint64_t t, uint64_t n)
         int64_t t0 = xt_mono_ns();
         handle(s, &q->v[(t + k) & q->mask]);
         int64_t d = xt_mono_ns() - t0;
-        xt_nhist_add(&s->met.command, d > 0 ? (uint64_t)d : 0);
+        xt_phist_add(&s->met.command, d > 0 ? (uint64_t)d : 0);
     }
 }
 

@@ -664,9 +664,14 @@ static void timers(xt_server_t *s, int64_t now)
     xt_gw_t *g = s->gw;
     for (uint32_t i = 0; i < g->max_conns; i++) {
         xt_gw_conn_t *c = &g->conns[i];
-        if (c->state != C_HELLO && c->state != C_LOGIN_WAIT && c->state != C_LIVE)
+        if (c->state == C_FREE)
             continue;
         int64_t hb = (int64_t)c->heartbeat_ms * 1000000;
+        if (c->state == C_CLOSING) { /* its last output waits on a socket that took nothing for 3 intervals */
+            if (now - c->last_send > 3 * hb)
+                close_conn(s, i, 1);
+            continue;
+        }
         if (c->state != C_LIVE && now - c->opened > (int64_t)s->cfg.login_timeout_ms * 1000000)
             xt__gw_error(s, i, XT_ERR_LOGIN_TIMEOUT, "no login in time");
         else if (c->state == C_LIVE && now - c->last_recv > 3 * hb)

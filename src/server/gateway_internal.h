@@ -32,7 +32,9 @@ typedef struct xt_gw_chunk {
 
 /* C_LOGIN_WAIT: the login checked out, but requests the session sent on an
  * earlier connection are still unanswered; it is accepted once their
- * answers are released, so that they are among the resent messages. */
+ * answers are released, so that they are among the resent messages.
+ * C_CLOSING: closed once its last output (ERROR, LOGOUT_ACK) is written, or
+ * without it when the socket takes nothing for 3 heartbeat intervals. */
 enum { C_FREE = 0, C_HELLO, C_LOGIN_WAIT, C_LIVE, C_CLOSING };
 
 typedef struct xt_gw_conn {

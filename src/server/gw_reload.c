@@ -19,27 +19,19 @@
 #include "log.h"
 #include "server.h"
 
-/* Keys whose new value needs a restart: the first one that differs, or NULL. */
-static const char *restart_key(const xt_server_config_t *a, const xt_server_config_t *b)
+/* The first key whose value in next differs from the running one's, other
+ * than those a reload applies (xt_config_diff: every key); "" when none
+ * does. */
+static void restart_key(const xt_server_config_t *cur, const xt_server_config_t *next, char *key, size_t keylen)
 {
-    if (strcmp(a->listen_host, b->listen_host) != 0 || a->listen_port != b->listen_port)
-        return "server.listen";
-    if (strcmp(a->md_host, b->md_host) != 0 || a->md_port != b->md_port)
-        return "md.listen";
-    if (strcmp(a->data_dir, b->data_dir) != 0)
-        return "journal.dir";
-    if (strcmp(a->admin_socket, b->admin_socket) != 0 || a->admin_off != b->admin_off)
-        return "server.admin_socket";
-    if (a->n_instruments != b->n_instruments)
-        return "instruments";
-    if (a->log_level != b->log_level || a->log_format != b->log_format || strcmp(a->log_file, b->log_file) != 0)
-        return "log";
-    if (a->max_sessions != b->max_sessions || a->max_connections != b->max_connections)
-        return "server capacities";
-    if (a->rest_recv_window_ms != b->rest_recv_window_ms || a->rest_replay_cache != b->rest_replay_cache ||
-        a->rest_fills != b->rest_fills || a->rest_fill_accounts != b->rest_fill_accounts)
-        return "rest.*";
-    return NULL;
+    static xt_server_config_t want; /* next, but what a reload applies as cur has it */
+    want = *next;
+    memcpy(want.credentials, cur->credentials, sizeof want.credentials);
+    want.rate = cur->rate;
+    want.burst = cur->burst;
+    want.open_orders = cur->open_orders;
+    if (xt_config_diff(cur, &want, key, keylen) < 0)
+        snprintf(key, keylen, "? (out of memory to compare)");
 }
 
 /* A reload that changes nothing: one warning with the reason. */
@@ -67,7 +59,7 @@ static void report(const xt_server_config_t *next, size_t keys, const char *rest
     xt_log_u64(&e, "limits.rate", next->rate);
     xt_log_u64(&e, "limits.burst", next->burst);
     xt_log_u64(&e, "limits.open_orders", next->open_orders);
-    if (restart)
+    if (restart[0])
         xt_log_str(&e, "needs_restart", restart); /* changed in the config: it takes effect at the next start */
     xt_log_end(&e);
 }
@@ -95,6 +87,8 @@ int xt__gw_reload(xt_server_t *s)
                        "credentials file");
     }
     size_t keys = creds.n;
+    char restart[96];
+    restart_key(&s->cfg, &next, restart, sizeof restart);
     if (next.credentials[0]) {
         xt_creds_t old = s->creds;
         pthread_rwlock_wrlock(&s->creds_lock); /* the md thread reads them for signed REST requests */
@@ -107,6 +101,6 @@ int xt__gw_reload(xt_server_t *s)
     s->cfg.burst = next.burst;
     s->cfg.open_orders = next.open_orders;
     atomic_store_explicit(&s->open_orders_limit, next.open_orders, memory_order_relaxed);
-    report(&next, keys, restart_key(&s->cfg, &next));
+    report(&next, keys, restart);
     return 0;
 }

@@ -10,32 +10,16 @@
 #include "server.h"
 #include "xt/error.h"
 
-const uint64_t xt_phist_bounds_us[XT_PHIST_BOUNDS] = {
-    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+const uint64_t xt_phist_bounds[XT_PHIST_BOUNDS] = {100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+                                                   50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
-const uint64_t xt_nhist_bounds_ns[XT_NHIST_BOUNDS] = {
-    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
-
-/* One value into per-bucket counts b[0..n] over bounds[0..n) (b[n]: above the last), count and sum. */
-static void hist_add(_Atomic uint64_t *b, const uint64_t *bounds, unsigned n, _Atomic uint64_t *count,
-                     _Atomic uint64_t *sum, uint64_t v)
+void xt_phist_add(xt_phist_t *h, uint64_t v)
 {
     unsigned i = 0;
-    while (i < n && v > bounds[i])
+    while (i < XT_PHIST_BOUNDS && v > xt_phist_bounds[i])
         i++;
-    xt_ctr_add(&b[i], 1);
-    xt_ctr_add(sum, v);
-    xt_ctr_add(count, 1);
-}
-
-void xt_nhist_add(xt_nhist_t *h, uint64_t ns)
-{
-    hist_add(h->b, xt_nhist_bounds_ns, XT_NHIST_BOUNDS, &h->count, &h->sum_ns, ns);
-}
-
-void xt_phist_add(xt_phist_t *h, uint64_t us)
-{
-    hist_add(h->b, xt_phist_bounds_us, XT_PHIST_BOUNDS, &h->count, &h->sum_us, us);
+    xt_ctr_add(&h->b[i], 1);
+    xt_ctr_add(&h->sum, v);
 }
 
 int xt_metrics_init(xt_metrics_t *x, uint32_t n_inst, int64_t now_mono)
@@ -114,31 +98,30 @@ static void put_tail(xt_text_t *t, const char *name, uint64_t count, uint64_t su
                    (unsigned long long)(sum % per_s), name, (unsigned long long)count);
 }
 
-/* Cumulative buckets of per-bucket counts b[0..n] (b[n]: over the last bound). */
-static void put_buckets(xt_text_t *t, const char *name, const uint64_t *bounds, unsigned n, int digits,
-                        const _Atomic uint64_t *b, uint64_t sum)
+/* A histogram in seconds: cumulative le buckets from its per-bucket
+ * counts (units of 10^-digits s), +Inf, _sum and _count. */
+static void put_phist(xt_text_t *t, const char *name, const char *help, const xt_phist_t *h, int digits)
 {
+    xt_text_help(t, name, "histogram", help);
     uint64_t cum = 0;
-    for (unsigned i = 0; i < n; i++) {
-        cum += xt_ctr_get(&b[i]);
+    for (unsigned i = 0; i < XT_PHIST_BOUNDS; i++) {
+        cum += xt_ctr_get(&h->b[i]);
         xt_text_printf(t, "%s_bucket{le=\"", name);
-        put_le(t, bounds[i], digits);
+        put_le(t, xt_phist_bounds[i], digits);
         xt_text_printf(t, "\"} %llu\n", (unsigned long long)cum);
     }
     /* the count and the buckets are read apart: +Inf is their sum, so it is never below a bucket */
-    put_tail(t, name, cum + xt_ctr_get(&b[n]), sum, digits);
+    put_tail(t, name, cum + xt_ctr_get(&h->b[XT_PHIST_BOUNDS]), xt_ctr_get(&h->sum), digits);
 }
 
 void xt_text_phist(xt_text_t *t, const char *name, const char *help, const xt_phist_t *h)
 {
-    xt_text_help(t, name, "histogram", help);
-    put_buckets(t, name, xt_phist_bounds_us, XT_PHIST_BOUNDS, 6, h->b, xt_ctr_get(&h->sum_us));
+    put_phist(t, name, help, h, 6);
 }
 
 void xt_text_nhist(xt_text_t *t, const char *name, const char *help, const xt_nhist_t *h)
 {
-    xt_text_help(t, name, "histogram", help);
-    put_buckets(t, name, xt_nhist_bounds_ns, XT_NHIST_BOUNDS, 9, h->b, xt_ctr_get(&h->sum_ns));
+    put_phist(t, name, help, h, 9);
 }
 
 void xt_text_hist(xt_text_t *t, const char *name, const char *help, const xt_hist_t *h)
@@ -146,8 +129,8 @@ void xt_text_hist(xt_text_t *t, const char *name, const char *help, const xt_his
     xt_text_help(t, name, "histogram", help);
     for (unsigned i = 0; i < XT_PHIST_BOUNDS; i++) {
         xt_text_printf(t, "%s_bucket{le=\"", name);
-        put_le(t, xt_phist_bounds_us[i], 6);
-        xt_text_printf(t, "\"} %llu\n", (unsigned long long)xt_hist_count_le(h, xt_phist_bounds_us[i]));
+        put_le(t, xt_phist_bounds[i], 6);
+        xt_text_printf(t, "\"} %llu\n", (unsigned long long)xt_hist_count_le(h, xt_phist_bounds[i]));
     }
     put_tail(t, name, h->count, h->sum, 6);
 }

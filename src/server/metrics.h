@@ -18,27 +18,22 @@
 #include "histogram.h"
 #include "xt/wire.h"
 
-/* Upper bounds (le) of the Prometheus histograms, in microseconds:
- * 0.0001 .. 10 seconds. The last bucket (+Inf) is implicit. */
+/* A Prometheus histogram with one writer: counts per bucket, not
+ * cumulative (b[XT_PHIST_BOUNDS]: above the last bound, +Inf), and the sum
+ * of the values; the count is the sum of b. The bounds (le) are
+ * xt_phist_bounds, 100, 250, 500, 1000 .. 10,000,000 (1-2.5-5 steps), in
+ * the histogram's unit: microseconds for an xt_phist_t (0.0001 .. 10 s),
+ * nanoseconds for an xt_nhist_t (100 ns .. 10 ms: for what takes well
+ * under 100 µs, the engine's time per command). */
 #define XT_PHIST_BOUNDS 16
-extern const uint64_t xt_phist_bounds_us[XT_PHIST_BOUNDS];
+extern const uint64_t xt_phist_bounds[XT_PHIST_BOUNDS];
 
-/* A histogram with one writer: counts per bucket (not cumulative), the
- * count and the sum in microseconds. */
 typedef struct xt_phist {
     _Atomic uint64_t b[XT_PHIST_BOUNDS + 1];
-    _Atomic uint64_t count, sum_us;
+    _Atomic uint64_t sum; /* in the histogram's unit */
 } xt_phist_t;
 
-/* The same with nanosecond buckets, for what takes well under 100 µs (the
- * engine's time per command): le 100 ns .. 10 ms, then +Inf; the sum in ns. */
-#define XT_NHIST_BOUNDS 16
-extern const uint64_t xt_nhist_bounds_ns[XT_NHIST_BOUNDS];
-
-typedef struct xt_nhist {
-    _Atomic uint64_t b[XT_NHIST_BOUNDS + 1];
-    _Atomic uint64_t count, sum_ns;
-} xt_nhist_t;
+typedef xt_phist_t xt_nhist_t; /* the same in nanoseconds */
 
 /* Adds n to a counter that only the calling thread writes. */
 static inline void xt_ctr_add(_Atomic uint64_t *c, uint64_t n)
@@ -51,10 +46,8 @@ static inline uint64_t xt_ctr_get(const _Atomic uint64_t *c)
     return atomic_load_explicit((_Atomic uint64_t *)c, memory_order_relaxed);
 }
 
-/* Records one value (µs), by its single writer. */
-void xt_phist_add(xt_phist_t *h, uint64_t us);
-/* Records one value (ns), by its single writer. */
-void xt_nhist_add(xt_nhist_t *h, uint64_t ns);
+/* Records one value, in the histogram's unit, by its single writer. */
+void xt_phist_add(xt_phist_t *h, uint64_t v);
 
 /* The client commands counted by type (xt_commands_total). */
 enum { XT_MET_NEW, XT_MET_CANCEL, XT_MET_AMEND, XT_MET_MASS_CANCEL, XT_MET_STATUS, XT_MET_CMD_TYPES };

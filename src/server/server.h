@@ -170,7 +170,8 @@ int xt_gateway_adopt(xt_server_t *s, int fd, int trusted);
  * s->reload and applies what can change while running: the credentials
  * (the file read again) and limits.rate, limits.burst, limits.open_orders.
  * Anything that cannot be read leaves every setting as it was. Reports one
- * line on stderr. Returns 0 or -1. */
+ * event in the log (with the first other key the file changed, which needs
+ * a restart). Returns 0 or -1. */
 int xt__gw_reload(xt_server_t *s);
 
 /* gw_admin.c: the admin Unix socket (server.admin_socket), served by the

@@ -322,6 +322,20 @@ static void test_no_instruments_keeps(void **state)
     assert_int_equal(c.n_instruments, 4);
 }
 
+/* c as xt_config_print prints it; the caller frees it. (Not inlined: gcc
+ * takes the stream's pointers to buf and len, kept until fclose, for
+ * dangling ones.) */
+static __attribute__((noinline)) char *printed(const xt_server_config_t *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    xt_config_print(c, f);
+    fclose(f);
+    return buf;
+}
+
 static void test_relative_paths(void **state)
 {
     (void)state;
@@ -340,11 +354,7 @@ static void test_relative_paths(void **state)
     assert_int_equal(xt_config_load(&c, "paths.conf", why, sizeof why), 0);
     assert_string_equal(c.data_dir, "d/x");
     /* printed made absolute */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    xt_config_print(&c, f);
-    fclose(f);
+    char *buf = printed(&c);
     char here[512];
     assert_non_null(getcwd(here, sizeof here));
     snprintf(want, sizeof want, "\ndir = %s/d/x\n", here);
@@ -745,11 +755,7 @@ static void test_admin_socket_key(void **state)
     round_trip(&c);
     assert_int_equal(xt_config_set(&c, "server.admin_socket", "off", why, sizeof why), 0);
     assert_int_equal(c.admin_off, 1);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    xt_config_print(&c, f);
-    fclose(f);
+    char *buf = printed(&c);
     assert_non_null(strstr(buf, "\nadmin_socket = off\n"));
     free(buf);
     round_trip(&c);
@@ -774,11 +780,7 @@ static void test_md_tcp_keys(xt_server_config_t *c)
     assert_int_equal(c->md_tcp_heartbeat_ms, 5000);
     assert_int_equal(xt_config_set(c, "md.tcp_listen", "off", why, sizeof why), 0);
     assert_int_equal(c->md_tcp_on, 0);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    xt_config_print(c, f);
-    fclose(f);
+    char *buf = printed(c);
     assert_non_null(strstr(buf, "\ntcp_listen = off\n"));
     free(buf);
     assert_int_not_equal(xt_config_set(c, "md.tcp_listen", "9002", why, sizeof why), 0);
@@ -796,9 +798,7 @@ static void test_md_tcp_keys(xt_server_config_t *c)
     assert_int_equal(c->md_tcp_heartbeat_ms, 250);
     assert_int_not_equal(xt_config_set(c, "md.tcp_heartbeat_ms", "99", why, sizeof why), 0);
     assert_int_not_equal(xt_config_set(c, "md.tcp_heartbeat_ms", "60001", why, sizeof why), 0);
-    f = open_memstream(&buf, &len);
-    xt_config_print(c, f);
-    fclose(f);
+    buf = printed(c);
     assert_non_null(strstr(buf, "\ntcp_listen = 127.0.0.1:9100\n"));
     assert_non_null(strstr(buf, "\ntcp_heartbeat_ms = 250\n"));
     free(buf);
@@ -849,6 +849,51 @@ static void test_md_keys_and_tz(void **state)
     }
 }
 
+/* xt_config_diff names the first setting that differs, whichever key or
+ * instrument it is (what a SIGHUP reports as needs_restart). */
+static void test_diff(void **state)
+{
+    (void)state;
+    static xt_server_config_t a, b;
+    char why[512], key[96];
+    xt_config_defaults(&a);
+    xt_config_defaults(&b);
+    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 0);
+    assert_string_equal(key, "");
+    static const struct {
+        const char *set, *value, *key;
+    } one[] = {
+        {"md.tcp_listen", "off", "md.tcp_listen"},
+        {"journal.fsync", "always", "journal.fsync"},
+        {"server.max_frame", "128", "server.max_frame"},
+        {"log.level", "warn", "log.level"},
+        {"debug.engine_delay_us", "5", "debug.engine_delay_us"},
+    };
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+        xt_config_defaults(&b);
+        assert_int_equal(xt_config_set(&b, one[i].set, one[i].value, why, sizeof why), 0);
+        assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 1);
+        assert_string_equal(key, one[i].key);
+    }
+    xt_config_defaults(&b); /* an instrument changed, dropped, added */
+    b.instruments[1].tick.m *= 10;
+    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 1);
+    assert_string_equal(key, "instrument 000001.SZ");
+    xt_config_defaults(&b);
+    b.n_instruments--;
+    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 1);
+    assert_string_equal(key, "instrument ETH-USDT");
+    assert_int_equal(xt_config_diff(&b, &a, key, sizeof key), 1);
+    assert_string_equal(key, "instrument ETH-USDT");
+    /* the first difference in print order; a small key buffer is cut */
+    assert_int_equal(xt_config_set(&b, "limits.rate", "7", why, sizeof why), 0);
+    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 1);
+    assert_string_equal(key, "limits.rate");
+    char tiny[4];
+    assert_int_equal(xt_config_diff(&a, &b, tiny, sizeof tiny), 1);
+    assert_string_equal(tiny, "lim");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -872,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_md_keys_and_tz),
         cmocka_unit_test(test_history_keys),
         cmocka_unit_test(test_admin_socket_key),
+        cmocka_unit_test(test_diff),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
