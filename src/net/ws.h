@@ -16,6 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- UTF-8 ------------------------------------------------------------------------ */
+
+/* The length (1..4) of the well-formed UTF-8 sequence at s[0..n) (RFC 3629:
+ * no overlongs, no surrogates, nothing above U+10FFFF), or 0 with *bad set
+ * to the bytes of its longest ill-formed start (1..3; a truncated sequence
+ * included). Bytes are read in order up to the first that does not fit, so
+ * a NUL-terminated string may be passed with n = 4. n >= 1. */
+size_t xt_utf8_seq(const uint8_t *s, size_t n, size_t *bad);
+
 /* ---- HTTP request heads ------------------------------------------------------ */
 
 #define XT_HTTP_HEAD_MAX 8192   /* a larger request head is refused (431) */

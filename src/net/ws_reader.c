@@ -47,46 +47,53 @@ struct xt_ws_pool {
 
 /* ---- UTF-8 ------------------------------------------------------------------------ */
 
-/* 1 when s[0..n) is well-formed UTF-8 (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF, no truncated sequence). */
+size_t xt_utf8_seq(const uint8_t *s, size_t n, size_t *bad)
+{
+    uint8_t c = s[0], lo = 0x80, hi = 0xBF; /* lo..hi: the range of the second byte */
+    size_t need;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c == 0xE0)
+        need = 2, lo = 0xA0; /* no overlongs */
+    else if (c == 0xED)
+        need = 2, hi = 0x9F; /* no surrogates */
+    else if (c >= 0xE1 && c <= 0xEF)
+        need = 2;
+    else if (c == 0xF0)
+        need = 3, lo = 0x90; /* no overlongs */
+    else if (c >= 0xF1 && c <= 0xF3)
+        need = 3;
+    else if (c == 0xF4)
+        need = 3, hi = 0x8F; /* nothing above U+10FFFF */
+    else {
+        *bad = 1;
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) { /* stops at the first byte that does not fit: never reads past it */
+        if (k >= n || s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xBF)) {
+            *bad = k;
+            return 0;
+        }
+    }
+    return need + 1;
+}
+
+/* 1 when s[0..n) is well-formed UTF-8 (no truncated sequence either). */
 static int utf8_valid(const uint8_t *s, size_t n)
 {
-    size_t i = 0;
+    size_t i = 0, bad;
     while (i < n) {
         uint64_t w;
         if (n - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) {
-            i += 8;
+            i += 8; /* eight ASCII bytes at once */
             continue;
         }
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need = 0;
-        uint8_t lo = 0x80, hi = 0xBF; /* the range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF)
-            need = 1;
-        else if (c == 0xE0)
-            need = 2, lo = 0xA0; /* no overlongs */
-        else if (c == 0xED)
-            need = 2, hi = 0x9F; /* no surrogates */
-        else if (c >= 0xE1 && c <= 0xEF)
-            need = 2;
-        else if (c == 0xF0)
-            need = 3, lo = 0x90; /* no overlongs */
-        else if (c >= 0xF1 && c <= 0xF3)
-            need = 3;
-        else if (c == 0xF4)
-            need = 3, hi = 0x8F; /* nothing above U+10FFFF */
-        else
+        size_t k = xt_utf8_seq(s + i, n - i, &bad);
+        if (k == 0)
             return 0;
-        if (n - i - 1 < need || s[i + 1] < lo || s[i + 1] > hi)
-            return 0;
-        for (size_t k = 2; k <= need; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-        i += need + 1;
+        i += k;
     }
     return 1;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net/ws.h"
 #include "xt/decimal.h"
 
 /* A bounded writer: once full it stays full and the result is 0. */
@@ -272,43 +273,6 @@ size_t xt_md_enc_timeline(char *out, size_t cap, const xt_md_sym_t *sym, int sna
     return done(&w);
 }
 
-/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
- * overlongs, no surrogates, nothing above U+10FFFF), or 0 with *bad set to
- * the bytes of its longest ill-formed start (1..3: those become one
- * U+FFFD). A NUL is never a continuation byte: s is not read past it. */
-static size_t utf8_len(const unsigned char *s, size_t *bad)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF; /* lo..hi: the range of the second byte */
-    size_t need;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 1;
-    else if (c == 0xE0)
-        need = 2, lo = 0xA0; /* no overlongs */
-    else if (c == 0xED)
-        need = 2, hi = 0x9F; /* no surrogates */
-    else if (c >= 0xE1 && c <= 0xEF)
-        need = 2;
-    else if (c == 0xF0)
-        need = 3, lo = 0x90; /* no overlongs */
-    else if (c >= 0xF1 && c <= 0xF3)
-        need = 3;
-    else if (c == 0xF4)
-        need = 3, hi = 0x8F; /* nothing above U+10FFFF */
-    else {
-        *bad = 1;
-        return 0;
-    }
-    for (size_t k = 1; k <= need; k++) {
-        if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xBF)) {
-            *bad = k;
-            return 0;
-        }
-    }
-    return need + 1;
-}
-
 /* The two-byte escapes: \" \\ \n \r \t; 0 for another character. */
 static char short_escape(unsigned char c)
 {
@@ -342,7 +306,7 @@ size_t xt_md_json_char(const char *s, char out[XT_JSON_CHAR_MAX], size_t *len)
         *len = 6;
         return 1;
     }
-    if ((n = utf8_len((const unsigned char *)s, &bad)) == 0) {
+    if ((n = xt_utf8_seq((const uint8_t *)s, 4, &bad)) == 0) { /* 4: NUL-terminated, read no further */
         memcpy(out, "\\ufffd", 6);
         *len = 6;
         return bad;
