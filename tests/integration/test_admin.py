@@ -366,7 +366,10 @@ def test_snapshot():
     before = snapshots(srv)
     j = ok(srv, "snapshot")
     check(j == {"ok": True, "snapshot": "requested"}, f"snapshot answer {j}")
-    after = TS.wait_for(lambda: [f for f in snapshots(srv) if f not in before], "a new snapshot file")
+    # the child writes snap-*.tmp and renames it: wait for the finished file, then
+    # every new file (a leftover .tmp included) is looked at
+    TS.wait_for(lambda: [f for f in snapshots(srv) if f not in before and f.endswith(".xts")], "a new snapshot file")
+    after = [f for f in snapshots(srv) if f not in before]
     check(len(after) == 1 and after[0].endswith(".xts"), f"new snapshot files {after}")
     st = ok(srv, "stats")["stats"]
     check(st["journal"]["last_snapshot_age_s"] < 30, f"stats after a snapshot {st['journal']}")
