@@ -31,6 +31,7 @@ except ImportError:
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_http as H  # noqa: E402
+import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 
 XT = SRC = None
@@ -279,12 +280,12 @@ class Monitoring(unittest.TestCase):
 
 class ServedMetrics(unittest.TestCase):
     """What the rules, the dashboard and docs/deploy.md's table name, against
-    the /metrics text of a running server (test_http's helpers): a metric or
+    the /metrics text of a running server (test_md_ws.start, test_http's scrape): a metric or
     label renamed in src/server/md_http.c fails here, not in production."""
 
     @classmethod
     def setUpClass(cls):
-        srv = H.start()
+        srv = W.start()
         try:
             vals, cls.types = H.parse_metrics(H.scrape(srv.md_port))
             srv.stop()
