@@ -145,6 +145,11 @@ int xt_client_close(xt_client_t *c);
  * on connect/reconnect - re-register it with your event loop then. */
 int xt_client_fd(const xt_client_t *c);
 
+/* CLOCK_MONOTONIC ns at which the last read that returned data did: the
+ * receive time of every message being dispatched to a callback now (a
+ * latency measurement needs no clock read of its own). */
+int64_t xt_client_rx_ns(const xt_client_t *c);
+
 /* Reads what is available (until the socket would block) and dispatches
  * every whole frame to the callbacks. Returns 0 while the connection is
  * usable or after an orderly close (state CLOSED, on_close(0) called);

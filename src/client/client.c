@@ -717,3 +717,8 @@ int xt_client_fd(const xt_client_t *c)
 {
     return c->fd;
 }
+
+int64_t xt_client_rx_ns(const xt_client_t *c)
+{
+    return c->last_rx_ns;
+}
