@@ -304,13 +304,18 @@ uint32_t xt_mds_subscribe(mds_t *m, uint32_t c, uint32_t ch)
 
 /* ---- output ------------------------------------------------------------------ */
 
+/* Messages per writev. A backlog (a burst, or a client that fell behind)
+ * goes out in few syscalls: on loopback a writev's fixed cost is several
+ * times that of copying one update, and that is what bounds fan-out. */
+#define MD_WRITEV_MAX 64
+
 static int flush_conn(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
     while (k->qn) {
-        struct iovec iov[16];
+        struct iovec iov[MD_WRITEV_MAX];
         int n = 0;
-        for (uint32_t q = k->qh, j = 0; j < k->qn && n < 16; j++, q = m->qnodes[q].next) {
+        for (uint32_t q = k->qh, j = 0; j < k->qn && n < MD_WRITEV_MAX; j++, q = m->qnodes[q].next) {
             msg_t *g = &m->msgs[m->qnodes[q].msg];
             uint32_t off = j == 0 ? k->qoff : 0;
             iov[n++] = (struct iovec){g->data + off, g->len - off};
