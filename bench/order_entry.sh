@@ -3,7 +3,7 @@
 #
 #   bench/order_entry.sh [ROUNDS] [OUT.jsonl]
 #
-# Needs build/xtrading (make build). For each round and each pipeline depth,
+# Needs build/xtrading (make build), or the binary named by XT_BIN. For each round and each pipeline depth,
 # the server (fresh data directory each time, journal policy batch) and then
 # the echo baseline are driven by the same loadgen command: 64 connections,
 # closed loop. Then, per round, 1,000 connections at 100,000 orders/s (open
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 OUT=${2:-bench/results/$(date +%F-%H%M%S)-order-entry.jsonl}
-BIN=build/xtrading
+BIN=${XT_BIN:-build/xtrading}
 SRV=127.0.0.1:19201
 ECHO=127.0.0.1:19202
 DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
