@@ -25,13 +25,8 @@ import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 from xtclient import BUY, SELL, ACCEPTED, CANCELED, AMENDED, ERROR, MASS_CANCEL_ACK, NEW_ORDER, AMEND, R, E  # noqa: E402,E501
 
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 def sock_path(srv):

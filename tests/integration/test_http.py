@@ -26,13 +26,8 @@ import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 class Http:

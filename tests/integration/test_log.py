@@ -18,15 +18,10 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_server as TS  # noqa: E402
 
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
 LOGFMT = re.compile(r'ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=(debug|info|warn|error) msg="((?:[^"\\]|\\.)*)"'
                     r'( [A-Za-z0-9_.]+=("(?:[^"\\]|\\.)*"|[^ "=]+))*$')
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 def read_json_lines(path):

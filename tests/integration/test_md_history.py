@@ -31,13 +31,8 @@ SECONDS = [60, 180, 300, 900, 1800, 3600, 7200, 14400, 86400, 604800]
 BTC, SH = "BTC-USDT", "600519.SH"   # demo instruments: UTC, and Asia/Shanghai (+08:00)
 CONF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "etc", "xtrading.conf")
 LEAD = 10 * NS                      # server start to the boundary: room for start-up, logins, a trade
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 # ---- the format, from docs/kline-history.md --------------------------------------------

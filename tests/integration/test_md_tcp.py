@@ -28,7 +28,7 @@ import xtclient as X  # noqa: E402
 
 TCP_LINE = re.compile(r"binary market data on tcp://127\.0\.0\.1:(\d+)/")
 SYM = "BTC-USDT"
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
 
 # ---- the protocol, from docs/md-binary.md ------------------------------------------
@@ -229,10 +229,6 @@ def fresh_snapshot(s, inst, depth):
 
 
 # ---- harness ------------------------------------------------------------------------
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 def start(sets=None, args=()):

@@ -30,12 +30,7 @@ MD_LINE = re.compile(r"market data on ws://127\.0\.0\.1:(\d+)/")
 SYM = "BTC-USDT"
 CHANNEL_KINDS = ["bbo", "depth5", "depth10", "depth20", "depth", "trades", "ticker", "timeline"] + \
     [f"kline.{i}" for i in ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w")]
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+TESTS, test = TS.registry()
 
 
 check = TS.check

@@ -29,14 +29,9 @@ import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
 LISTENING = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 class Prometheus:

@@ -25,15 +25,10 @@ import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
 SYM = "BTC-USDT"
 FAST = {"md.messages_per_s": "100000"}  # no 429 in the tests that do not look for it
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 def get(h, path, status=200):

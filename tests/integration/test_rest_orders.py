@@ -24,15 +24,10 @@ import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 import xtrest as XR  # noqa: E402
 
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
 SYM = "BTC-USDT"
 FAST = {"md.messages_per_s": "100000", "limits.rate": 100000, "limits.burst": 100000}
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 def client(s, account=1001):

@@ -28,15 +28,10 @@ import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 from xtrest import RestClient, sign  # noqa: E402
 
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
 SYM = "BTC-USDT"
 FAST = {"md.messages_per_s": "100000"}
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 def start(sets=None, args=()):

@@ -215,12 +215,19 @@ def near_now(ts):
 
 
 # ---------------------------------------------------------------------------
-TESTS = []
+
+def registry():
+    """(tests, test): the list a test file hands to run_tests, and the
+    decorator that appends a test function to it."""
+    tests = []
+
+    def test(fn):
+        tests.append(fn)
+        return fn
+    return tests, test
 
 
-def test(fn):
-    TESTS.append(fn)
-    return fn
+TESTS, test = registry()
 
 
 @test

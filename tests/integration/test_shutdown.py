@@ -23,17 +23,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
 WINDOW = 32           # orders in flight per connection
 ACCOUNTS = (1001, 1002, 1003, 1004)
 STOP_BOUND = 10.0     # seconds from the signal to the exit
 RECOVERED = re.compile(r'msg="recovered" .*snapshot=(\d+) records=(\d+) next_seq=(\d+)')
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 class Client(threading.Thread):

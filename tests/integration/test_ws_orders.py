@@ -24,15 +24,10 @@ import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 import websockets  # noqa: E402  (python3-websockets)
 
-TESTS = []
+TESTS, test = TS.registry()
 check = TS.check
 SYM = "BTC-USDT"
 SECRET = {a: f"demo-secret-{a}" for a in (1001, 1002, 1003, 1004)}
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
 
 
 class Client:
