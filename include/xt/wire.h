@@ -269,7 +269,7 @@ typedef struct xt_msg_rejected {
     uint64_t clordid;
     int64_t order_id; /* the target of a cancel / amend, else 0 */
     uint16_t reason;
-    uint8_t request; /* XT_MSG_NEW_ORDER, XT_MSG_CANCEL or XT_MSG_AMEND */
+    uint8_t request; /* the rejected request's type: XT_MSG_NEW_ORDER .. XT_MSG_ORDER_STATUS */
     uint32_t instrument;
     int64_t ts;
 } xt_msg_rejected_t;

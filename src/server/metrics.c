@@ -45,7 +45,7 @@ void xt_metrics_destroy(xt_metrics_t *x)
 
 int xt_metrics_cmd_index(int kind)
 {
-    switch (kind) {
+    switch (xt_req_message(kind)) {
     case XT_REQ_NEW: return XT_MET_NEW;
     case XT_REQ_CANCEL: return XT_MET_CANCEL;
     case XT_REQ_AMEND: return XT_MET_AMEND;

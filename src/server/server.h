@@ -69,6 +69,14 @@ typedef struct xt_req {
     int64_t order_id, price, qty;
 } xt_req_t;
 
+/* The client message type a request of this kind came as: the kind
+ * itself, except the list of open orders, which came as ORDER_STATUS.
+ * What REJECTED's `request` and the command metrics name. */
+static inline int xt_req_message(int kind)
+{
+    return kind == XT_REQ_OPEN_ORDERS ? XT_MSG_ORDER_STATUS : kind;
+}
+
 /* The unsequenced REJECTED answering r (gateway or engine thread). */
 void xt_req_rejected(const xt_req_t *r, int reason, xt_msg_rejected_t *m);
 

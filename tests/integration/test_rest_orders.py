@@ -126,6 +126,9 @@ def test_errors_and_session_rules():
             check(j["msg"] == "RATE_LIMIT", f"rate limit {j}")
             break
     check(429 in seen and seen <= {200, 429}, f"statuses {seen}: no 429, or not only 200 before it")
+    # the list of open orders is a request too: the gateway's REJECTED for it names ORDER_STATUS
+    st, j = a.request("GET", "/api/v1/orders?open=true")
+    check(st == 429 and j["msg"] == "RATE_LIMIT", f"open orders over the rate limit: {st} {j}")
     st, j = a.request("POST", "/api/v1/orders", order("buy", "900.00", "0.0001"), signature="00" * 32)
     check(st == 401, f"bad signature {st} {j}")
 
