@@ -113,13 +113,20 @@ static void start_channel(mds_t *m, uint32_t ch)
     m->chs[ch].last_trade_id = in && xt_md_trades(in, &last, 1) == 1 ? last.trade_id : 0;
 }
 
-/* A command: parsed once, then order entry's (md_oe.c) or market data's. */
+/* A command: parsed once, counted against md.messages_per_s unless it is an
+ * order of a logged-in order session (the gateway's limits.rate holds
+ * those), then order entry's (md_oe.c) or market data's. */
 static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
 {
     xt_md_cmd_t cmd;
     char why[160];
     uint32_t chs[XT_MDCMD_MAX_ARGS] = {0};
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!(root && xt_mds_oe_is_session_order(m, c, root)) && xt_mds_over_rate(m, c)) {
+        json_decref(root);
+        answer_error(m, c, "null", 429, "too many messages per second");
+        return;
+    }
     if (root && xt_mds_oe_command(m, c, root)) {
         json_decref(root);
         return;
@@ -195,14 +202,7 @@ static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
     uint32_t c = r->c;
     mconn_t *k = &m->conns[c];
     switch (msg->opcode) {
-    case XT_WS_OP_TEXT:
-        /* a logged-in order session is held to the gateway's limits.rate instead */
-        if (xt_mds_over_rate(m, c) && !k->oe) {
-            answer_error(m, c, "null", 429, "too many messages per second");
-            return 0;
-        }
-        on_command(m, c, (const char *)msg->data, msg->len);
-        return k->state == C_FREE;
+    case XT_WS_OP_TEXT: on_command(m, c, (const char *)msg->data, msg->len); return k->state == C_FREE;
     case XT_WS_OP_BINARY: xt_mds_close_with(m, c, 1003, "text frames only"); return 1;
     case XT_WS_OP_PING: {
         uint32_t g = xt_mds_msg_make(m, XT_WS_OP_PONG, (const char *)msg->data, msg->len);

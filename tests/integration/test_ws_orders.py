@@ -253,6 +253,46 @@ def test_rate_limit_and_mass_cancel():
     run(s, go)
 
 
+@test
+def test_md_rate_holds_all_but_session_orders():
+    """md.messages_per_s holds every command of a connection, an open but
+    unfinished login included; only the order requests of a logged-in
+    session are left to the gateway's limits.rate."""
+    s = W.start({"md.messages_per_s": "5", "limits.rate": 100000, "limits.burst": 100000})
+
+    async def burst(cl, reqs):
+        """Sends reqs at once; the answers (429s carry id null) until each
+        request has one."""
+        for r in reqs:
+            await cl.ws.send(json.dumps(r))
+        got = []
+        while len(got) < len(reqs):
+            m = await cl.recv_one()
+            if "id" in m:  # not an `orders` event
+                got.append(m)
+        return got
+
+    def refused(got):
+        return sum(1 for m in got if m.get("error", {}).get("code") == 429)
+
+    async def go(connect):
+        a = await connect()
+        await a.ws.send(json.dumps({"op": "auth.challenge", "id": "c"}))
+        # 12 at once: however a second's boundary splits them, one side has more than 5
+        got = await burst(a, [{"op": "ping", "id": k} for k in range(12)])
+        check(refused(got) > 0, f"no 429 after auth.challenge: {got}")
+        b = await connect()
+        r = await b.login(1003)
+        check("result" in r, f"login: {r}")
+        got = await burst(b, [{"op": "order.new", "id": f"o{k}", "args": new(k + 1, "buy", "900.00", "0.0001")}
+                              for k in range(12)])
+        check(refused(got) == 0 and all("result" in m for m in got), f"session orders refused: {got}")
+        got = await burst(b, [{"op": "ping", "id": k} for k in range(12)])
+        check(refused(got) > 0, f"no 429 for a logged-in connection's market-data commands: {got}")
+
+    run(s, go)
+
+
 def main():
     return TS.run_tests(TESTS, sys.argv, __doc__)
 
