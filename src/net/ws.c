@@ -177,7 +177,7 @@ static void auth_header(fill_t *f, int i, const char *v, size_t n)
     if ((a->seen & bit) || f->val_over || n > XT_AUTH_VALUE_MAX) {
         a->bad |= bit;
         a->v[i][0] = '\0';
-    } else if (!(a->bad & bit)) {
+    } else { /* seen first here: bad cannot be set yet (it is only set with seen) */
         memcpy(a->v[i], v, n);
         a->v[i][n] = '\0';
     }

@@ -4,6 +4,7 @@
  * gateway. Parks on an eventfd when idle; never spins.
  */
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -327,9 +328,10 @@ static void handle(xt_server_t *s, const xt_req_t *r)
     case XT_REQ_STATUS: on_status(s, r); break;
     case XT_REQ_OPEN_ORDERS: on_open_orders(s, r); break;
     case XT_REQ_SESSION_END: on_session_end(s, r); break;
-    case XT_REQ_ADMIN_CANCEL: /* an operator's (gw_admin.c): the count goes back in admin_canceled */
-        atomic_store_explicit(&s->admin_canceled[r->conn % XT_ADMIN_CONNS],
-                              cancel_all(s, r->account, XT_NIL, r->instrument), memory_order_relaxed);
+    case XT_REQ_ADMIN_CANCEL:             /* an operator's (gw_admin.c): the count goes back in admin_canceled */
+        assert(r->conn < XT_ADMIN_CONNS); /* the admin slot that asked */
+        atomic_store_explicit(&s->admin_canceled[r->conn], cancel_all(s, r->account, XT_NIL, r->instrument),
+                              memory_order_relaxed);
         break;
     case XT_REQ_SESSION_CANCEL: {
         uint32_t i = xt_sessions_find(&s->sessions, r->account, r->session);
