@@ -11,6 +11,7 @@
 # 10,000 idle sessions with the server's VmRSS before and after. Every
 # loadgen result is one JSON line in OUT (default bench/results/DATE-TIME-order-entry.jsonl, never overwritten)
 # with "target" and "pipeline_depth" added; the summary is printed at the end.
+# Environment: XT_BIN (the binary), PIPELINES (depths, default "16 64 128").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
