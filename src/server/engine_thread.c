@@ -247,6 +247,13 @@ static void status_reply(xt_server_t *s, const xt_req_t *r, const xt_msg_status_
     xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)len);
 }
 
+/* The STATUS_REPLY to r about open order id (placed as clordid). */
+static xt_msg_status_reply_t open_reply(const xt_req_t *r, int64_t id, uint64_t clordid, const xt_order_info_t *o)
+{
+    return (xt_msg_status_reply_t){r->clordid, id,     clordid,  o->instrument, XT_OS_OPEN, o->side,
+                                   o->type,    o->tif, o->price, o->qty,        o->filled};
+}
+
 static void on_status(xt_server_t *s, const xt_req_t *r)
 {
     int64_t id = target(s, r);
@@ -254,9 +261,7 @@ static void on_status(xt_server_t *s, const xt_req_t *r)
     xt_msg_status_reply_t m = {.request_id = r->clordid};
     if (id != XT_ORDER_ID_UNKNOWN && xt_engine_order(&s->engine, id, &o) == 0 && o.account == r->account) {
         const xt_ordref_t *ref = xt_sessions_ref(&s->sessions, id);
-        m = (xt_msg_status_reply_t){
-            r->clordid, id,      ref ? ref->clordid : 0, o.instrument, XT_OS_OPEN, o.side, o.type, o.tif, o.price,
-            o.qty,      o.filled};
+        m = open_reply(r, id, ref ? ref->clordid : 0, &o);
     }
     status_reply(s, r, &m);
 }
@@ -270,21 +275,13 @@ static void on_open_orders(xt_server_t *s, const xt_req_t *r)
     for (uint32_t i = xt_sessions_account_first(ss, r->account); i != XT_NIL; i = ss->sess[i].acct_next)
         for (uint32_t k = ss->sess[i].open_head; k != XT_NIL; k = ss->refs[k].next) {
             xt_order_info_t o;
-            if (listed == XT_OPEN_ORDERS_MAX || xt_engine_order(&s->engine, ss->refs[k].order_id, &o) != 0) {
+            if (listed == XT_OPEN_ORDERS_MAX) {
                 left++;
                 continue;
             }
-            xt_msg_status_reply_t m = {r->clordid,
-                                       ss->refs[k].order_id,
-                                       ss->refs[k].clordid,
-                                       o.instrument,
-                                       XT_OS_OPEN,
-                                       o.side,
-                                       o.type,
-                                       o.tif,
-                                       o.price,
-                                       o.qty,
-                                       o.filled};
+            if (xt_engine_order(&s->engine, ss->refs[k].order_id, &o) != 0)
+                continue; /* not open: cannot happen, the open lists follow the book */
+            xt_msg_status_reply_t m = open_reply(r, ss->refs[k].order_id, ss->refs[k].clordid, &o);
             status_reply(s, r, &m);
             listed++;
         }
