@@ -164,6 +164,8 @@ void xt_mds_msg_drop_if_unused(mds_t *m, uint32_t i); /* after a fan-out that qu
 /* md_conn.c: connections */
 int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i); /* 0, or -1 when c is over its limits */
 int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len);
+/* md_server.c: {"id":ID,"error":{"code":CODE,"msg":"MSG"}} to c (id already JSON: a number, a string or null) */
+void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg);
 /* Counts a request of c (a WebSocket command, a binary request, a REST call) against md.messages_per_s in
  * the current second; 1 when it is over. */
 int xt_mds_over_rate(mds_t *m, uint32_t c);

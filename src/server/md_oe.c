@@ -216,16 +216,6 @@ static void ws_answer(mds_t *m, uint32_t c, const char *id, const char *op, cons
         xt_mds_reply(m, c, t, (size_t)n);
 }
 
-static void ws_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg)
-{
-    char t[OUT_MAX], q[512];
-    if (xt_md_json_string(q, sizeof q, msg) == 0)
-        strcpy(q, "\"?\"");
-    int n = snprintf(t, sizeof t, "{\"id\":%s,\"error\":{\"code\":%d,\"msg\":%s}}", id, code, q);
-    if (n > 0 && (size_t)n < sizeof t)
-        xt_mds_reply(m, c, t, (size_t)n);
-}
-
 static void hex(const uint8_t *p, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -238,12 +228,12 @@ static void on_challenge(mds_t *m, uint32_t c, const char *id)
     if (!k->oe) {
         uint32_t b = xt__oe_open(m, 0, c);
         if (b == NIL)
-            return ws_error(m, c, id, 503, "no room for another order-entry session; try later");
+            return xt_mds_answer_error(m, c, id, 503, "no room for another order-entry session; try later");
         k->oe = b + 1;
     }
     oe_bridge_t *x = &m->oe->b[k->oe - 1];
     if (x->state == B_LIVE || x->state == B_LOGIN)
-        return ws_error(m, c, id, 409, "already logged in");
+        return xt_mds_answer_error(m, c, id, 409, "already logged in");
     snprintf(x->wait_id, sizeof x->wait_id, "%s", id);
     x->wait_op = OE_WAIT_CHALLENGE;
     if (x->state == B_READY) /* the HELLO is here already */
@@ -296,14 +286,14 @@ static void on_login(mds_t *m, uint32_t c, const char *id, json_t *args)
     mconn_t *k = &m->conns[c];
     oe_bridge_t *x = k->oe ? &m->oe->b[k->oe - 1] : NULL;
     if (!x || x->state == B_HELLO)
-        return ws_error(m, c, id, 400, "ask for auth.challenge first, and sign its nonce");
+        return xt_mds_answer_error(m, c, id, 400, "ask for auth.challenge first, and sign its nonce");
     if (x->state != B_READY)
-        return ws_error(m, c, id, 409, "already logged in");
+        return xt_mds_answer_error(m, c, id, 409, "already logged in");
     uint8_t f[XT_WIRE_MAX];
     char why[160];
     int n = login_frame(args, f, why, sizeof why);
     if (n < 0)
-        return ws_error(m, c, id, 400, why);
+        return xt_mds_answer_error(m, c, id, 400, why);
     snprintf(x->wait_id, sizeof x->wait_id, "%s", id);
     x->wait_op = OE_WAIT_LOGIN;
     x->state = B_LOGIN;
@@ -315,19 +305,19 @@ static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int k
     mconn_t *k = &m->conns[c];
     oe_bridge_t *x = k->oe ? &m->oe->b[k->oe - 1] : NULL;
     if (!x || x->state != B_LIVE)
-        return ws_error(m, c, id, 401, "not logged in");
+        return xt_mds_answer_error(m, c, id, 401, "not logged in");
     uint8_t f[XT_WIRE_MAX];
     uint64_t key = 0;
     char why[160];
     xt_oe_insts_t in = xt__oe_insts(m);
     int n = xt_oe_frame(&in, kind, args, OE_ID_NEXT, 0, f, &key, why, sizeof why);
     if (n < 0)
-        return ws_error(m, c, id, 400, why);
+        return xt_mds_answer_error(m, c, id, 400, why);
     if (key == OE_ID_NEXT)
         xt_put64(f + OE_ID_OFFSET, 0);
     key = xt__oe_take_id(x, f, kind != XT_OE_MASS_CANCEL && kind != XT_OE_STATUS);
     if (xt__oe_send(m, k->oe - 1, f, (size_t)n) != 0)
-        return ws_error(m, c, id, 503, "order entry is overloaded");
+        return xt_mds_answer_error(m, c, id, 503, "order entry is overloaded");
     char r[96];
     const char *name = kind == XT_OE_MASS_CANCEL || kind == XT_OE_STATUS ? "request_id" : "client_order_id";
     snprintf(r, sizeof r, "{\"%s\":%llu}", name, (unsigned long long)key);
@@ -363,7 +353,7 @@ int xt_mds_oe_command(mds_t *m, uint32_t c, json_t *root)
         uint8_t f[XT_WIRE_MAX];
         xt__oe_send(m, m->conns[c].oe - 1, f, xt_wire_put_header(f, XT_MSG_LOGOUT, 0, 0));
     } else
-        ws_error(m, c, id, 401, "not logged in");
+        xt_mds_answer_error(m, c, id, 401, "not logged in");
     return 1;
 }
 
@@ -388,7 +378,7 @@ static void ws_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr
         xt_msg_login_rejected_t a;
         xt_wire_get_login_rejected(f, &a);
         const char *why = xt_wire_login_reason_name(a.reason);
-        ws_error(m, c, x->wait_id, 401, why ? why : "login rejected");
+        xt_mds_answer_error(m, c, x->wait_id, 401, why ? why : "login rejected");
         m->conns[c].oe = 0; /* the bridge is spent: a new challenge opens another */
         x->owner = NIL;
         xt__oe_close(m, b, 0, "");

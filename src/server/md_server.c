@@ -40,7 +40,7 @@ static void answer(mds_t *m, uint32_t c, const char *fmt_id, const char *op, con
         xt_mds_reply(m, c, m->scratch, (size_t)n);
 }
 
-static void answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg)
+void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg)
 {
     char q[512];
     if (xt_md_json_string(q, sizeof q, msg) == 0)
@@ -124,7 +124,7 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     if (!(root && xt_mds_oe_is_session_order(m, c, root)) && xt_mds_over_rate(m, c)) {
         json_decref(root);
-        answer_error(m, c, "null", 429, "too many messages per second");
+        xt_mds_answer_error(m, c, "null", 429, "too many messages per second");
         return;
     }
     if (root && xt_mds_oe_command(m, c, root)) {
@@ -134,7 +134,7 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
     int parsed = root != NULL, rc = parsed ? xt_md_cmd_read(root, &cmd, why, sizeof why) : -1;
     json_decref(root);
     if (rc != 0) {
-        answer_error(m, c, parsed ? cmd.id : "null", 400, parsed ? why : "bad JSON");
+        xt_mds_answer_error(m, c, parsed ? cmd.id : "null", 400, parsed ? why : "bad JSON");
         return;
     }
     static const char *const names[] = {"", "subscribe", "unsubscribe", "snapshot", "list", "ping", "stats"};
@@ -151,14 +151,14 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
         return;
     }
     if (resolve(m, &cmd, chs, why, sizeof why) != 0) {
-        answer_error(m, c, cmd.id, 404, why);
+        xt_mds_answer_error(m, c, cmd.id, 404, why);
         return;
     }
     uint32_t fresh = 0;
     for (uint32_t a = 0; a < cmd.n_args; a++)
         fresh += cmd.op == XT_MDOP_SUBSCRIBE && xt_mds_find_sub(m, c, chs[a]) == NIL;
     if (m->conns[c].n_subs + fresh > m->s->cfg.md_max_subscriptions) {
-        answer_error(m, c, cmd.id, 429, "too many subscriptions on this connection");
+        xt_mds_answer_error(m, c, cmd.id, 429, "too many subscriptions on this connection");
         return;
     }
     for (uint32_t a = 0; a < cmd.n_args; a++) {
@@ -172,7 +172,7 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
         if (xt_mds_subscribe(m, c, chs[a]) == NIL) {
             while (a-- > 0) /* all or nothing */
                 xt_mds_unsubscribe(m, c, chs[a]);
-            answer_error(m, c, cmd.id, 503, "the server's subscription table is full");
+            xt_mds_answer_error(m, c, cmd.id, 503, "the server's subscription table is full");
             return;
         }
     }
@@ -184,7 +184,7 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
         if (sub != NIL) /* queued behind the answer; updates wait for it */
             xt_mds_owe_snapshot(m, sub);
         else if (xt_mds_send_snapshot(m, c, chs[a]) != 0) /* `snapshot` of a channel not subscribed */
-            answer_error(m, c, cmd.id, 503, "server busy: snapshot not sent, try again");
+            xt_mds_answer_error(m, c, cmd.id, 503, "server busy: snapshot not sent, try again");
     }
 }
 
