@@ -263,7 +263,7 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
     int n = xt_oe_frame(&in, kind, args, OE_ID_NEXT, id, p->frame, &key, why, sizeof why);
     json_decref(args);
     if (n < 0)
-        return xt_rest_error(m->http_out, m->http_out_cap, strstr(why, "unknown symbol") ? 404 : 400, why, keep);
+        return xt_rest_error(m->http_out, m->http_out_cap, n == XT_ENOENT ? 404 : 400, why, keep);
     if (key == OE_ID_NEXT) /* none given: one of ours when it is sent */
         xt_put64(p->frame + OE_ID_OFFSET, 0);
     p->flen = (uint8_t)n;

@@ -10,6 +10,7 @@
 #include "core/le.h"
 #include "metrics.h" /* xt_text_t */
 #include "xt/decimal.h"
+#include "xt/error.h"
 #include "xt/types.h"
 
 static const struct {
@@ -96,13 +97,18 @@ static int get_units(json_t *args, const char *name, xt_decimal_t unit, int64_t 
     return 0;
 }
 
-static const xt_md_sym_t *get_symbol(const xt_oe_insts_t *in, json_t *args, uint32_t *id, char *why, size_t n)
+/* args' symbol into *sym and *id: 0, XT_ENOENT when no instrument has
+ * that name, -1 when it is missing. */
+static int get_symbol(const xt_oe_insts_t *in, json_t *args, const xt_md_sym_t **sym, uint32_t *id, char *why, size_t n)
 {
     const char *s = json_string_value(json_object_get(args, "symbol"));
-    const xt_md_sym_t *sym = s ? in->by_symbol(in->ctx, s, id) : NULL;
-    if (!sym)
-        fail(why, n, s ? "unknown symbol" : "symbol is required", "");
-    return sym;
+    if (!s)
+        return fail(why, n, "symbol is required", "");
+    if (!(*sym = in->by_symbol(in->ctx, s, id))) {
+        fail(why, n, "unknown symbol", "");
+        return XT_ENOENT;
+    }
+    return 0;
 }
 
 static int new_order(const xt_oe_insts_t *in, json_t *args, uint64_t clordid, uint8_t *f, uint64_t *key, char *why,
@@ -111,8 +117,11 @@ static int new_order(const xt_oe_insts_t *in, json_t *args, uint64_t clordid, ui
     static const char *const sides[] = {"buy", "sell"}, *const types[] = {"limit", "market"},
                              *const tifs[] = {"gtc", "ioc", "fok", "post"}, *const stps[] = {"none", "cn", "co", "cb"};
     xt_msg_new_order_t m = {.clordid = clordid, .side = 255, .type = XT_LIMIT};
-    const xt_md_sym_t *sym = get_symbol(in, args, &m.instrument, why, n);
-    if (!sym || get_u64(args, "client_order_id", &m.clordid, why, n) ||
+    const xt_md_sym_t *sym;
+    int rc = get_symbol(in, args, &sym, &m.instrument, why, n);
+    if (rc)
+        return rc;
+    if (get_u64(args, "client_order_id", &m.clordid, why, n) ||
         get_enum(args, "side", sides, 2, XT_BUY, &m.side, why, n) ||
         get_enum(args, "type", types, 2, XT_LIMIT, &m.type, why, n) ||
         get_enum(args, "tif", tifs, 4, XT_GTC, &m.tif, why, n) ||
@@ -173,10 +182,12 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
     case XT_OE_AMEND: {
         xt_msg_amend_t m = {.clordid = clordid};
         uint32_t inst = 0;
-        const xt_md_sym_t *sym = get_symbol(in, args, &inst, why, n);
-        if (!sym || get_u64(args, "client_order_id", &m.clordid, why, n) ||
-            target(args, order_id, &orig, &id, why, n) || get_units(args, "price", sym->tick, &m.price, why, n) ||
-            get_units(args, "qty", sym->lot, &m.qty, why, n))
+        const xt_md_sym_t *sym;
+        int rc = get_symbol(in, args, &sym, &inst, why, n);
+        if (rc)
+            return rc;
+        if (get_u64(args, "client_order_id", &m.clordid, why, n) || target(args, order_id, &orig, &id, why, n) ||
+            get_units(args, "price", sym->tick, &m.price, why, n) || get_units(args, "qty", sym->lot, &m.qty, why, n))
             return -1;
         if (m.clordid == 0 || m.qty == 0)
             return fail(why, n, "client_order_id (of this amend request) and qty are required", "");
@@ -187,8 +198,10 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
     }
     case XT_OE_MASS_CANCEL: {
         xt_msg_mass_cancel_t m = {clordid, UINT32_MAX};
-        if (json_object_get(args, "symbol") && !get_symbol(in, args, &m.instrument, why, n))
-            return -1;
+        const xt_md_sym_t *sym;
+        int rc = json_object_get(args, "symbol") ? get_symbol(in, args, &sym, &m.instrument, why, n) : 0;
+        if (rc)
+            return rc;
         *key = clordid;
         return (int)xt_wire_put_mass_cancel(f, &m);
     }

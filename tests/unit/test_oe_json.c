@@ -14,6 +14,7 @@
 #include "core/le.h"
 #include "server/md_oe_internal.h"
 #include "server/oe_json.h"
+#include "xt/error.h"
 #include "xt/types.h"
 
 static xt_md_sym_t btc = {.symbol = "BTC-USDT", .tick = {1, 2}, .lot = {1, 4}};
@@ -81,10 +82,11 @@ static void refusals(void **state)
     static const struct {
         int kind;
         const char *args, *word;
+        int rc; /* 0 here: -1 */
     } bad[] = {
         {XT_OE_NEW, "[]", "object"},
         {XT_OE_NEW, "{\"side\":\"buy\",\"price\":\"1\",\"qty\":\"1\"}", "symbol is required"},
-        {XT_OE_NEW, "{\"symbol\":\"X\",\"side\":\"buy\",\"price\":\"1\",\"qty\":\"1\"}", "unknown symbol"},
+        {XT_OE_NEW, "{\"symbol\":\"X\",\"side\":\"buy\",\"price\":\"1\",\"qty\":\"1\"}", "unknown symbol", XT_ENOENT},
         {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"up\",\"price\":\"1\",\"qty\":\"1\"}", "side"},
         {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"1.001\",\"qty\":\"1\"}", "price"},
         {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"-1\",\"qty\":\"1\"}", "price"},
@@ -98,13 +100,13 @@ static void refusals(void **state)
         {XT_OE_CANCEL, "{\"client_order_id\":1,\"order_id\":5,\"orig_client_order_id\":2}", "exactly one"},
         {XT_OE_AMEND, "{\"client_order_id\":1,\"order_id\":5,\"qty\":\"1\"}", "symbol"},
         {XT_OE_STATUS, "{}", "exactly one"},
-        {XT_OE_MASS_CANCEL, "{\"symbol\":\"NOPE\"}", "unknown symbol"},
+        {XT_OE_MASS_CANCEL, "{\"symbol\":\"NOPE\"}", "unknown symbol", XT_ENOENT},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t f[XT_WIRE_MAX];
         uint64_t key;
         char why[160];
-        assert_int_equal(frame(bad[i].kind, bad[i].args, 0, 0, f, &key, why), -1);
+        assert_int_equal(frame(bad[i].kind, bad[i].args, 0, 0, f, &key, why), bad[i].rc ? bad[i].rc : -1);
         if (!strstr(why, bad[i].word))
             fail_msg("%s: '%s' has no '%s'", bad[i].args, why, bad[i].word);
     }
