@@ -316,15 +316,7 @@ def test_kick():
 @test
 def test_mass_cancel():
     srv = TS.Server(TS.BIG)
-    A1 = TS.login(srv.port, 1001, 1)
-    A2 = TS.login(srv.port, 1001, 2)
-    B = TS.login(srv.port, 1002, 1)
-    btc, eth = A1.inst["BTC-USDT"], A1.inst["ETH-USDT"]
-    x1 = A1.place(btc, BUY, 100000, 1)
-    x2 = A1.place(btc, BUY, 100100, 2)
-    x3 = A1.place(eth, BUY, 200000, 3)
-    y1 = A2.place(btc, BUY, 100200, 4)
-    z1 = B.place(btc, BUY, 100300, 5)
+    A1, A2, B, btc, (x1, x2, x3, y1, z1) = TS.mass_cancel_book(srv.port, (100000, 100100, 200000, 100200, 100300))
     j = ok(srv, "mass-cancel 1001 BTC-USDT")
     check(j == {"ok": True, "account": 1001, "symbol": "BTC-USDT", "canceled": 3}, f"mass-cancel answer {j}")
     # the answer comes once the cancels are released: the CANCELED messages are on their way to each owner

@@ -521,18 +521,22 @@ def test_amend():
     expect_type(A.answer(cl), AMENDED, qty=4, price=199000, kept_priority=1)
 
 
+def mass_cancel_book(port, prices):
+    """The book of the mass-cancel tests: sessions A1 and A2 of account
+    1001 and B of 1002, and five resting buys at prices[0..4] - x1 and x2
+    (A1, BTC-USDT), x3 (A1, ETH-USDT), y1 (A2, BTC), z1 (B, BTC). Returns
+    (A1, A2, B, btc, (x1, x2, x3, y1, z1))."""
+    A1, A2, B = login(port, 1001, 1), login(port, 1001, 2), login(port, 1002, 1)
+    btc, eth = A1.inst["BTC-USDT"], A1.inst["ETH-USDT"]
+    placed = (A1.place(btc, BUY, prices[0], 1), A1.place(btc, BUY, prices[1], 2), A1.place(eth, BUY, prices[2], 3),
+              A2.place(btc, BUY, prices[3], 4), B.place(btc, BUY, prices[4], 5))
+    return A1, A2, B, btc, placed
+
+
 @test
 def test_mass_cancel():
     srv = Server()
-    A1 = login(srv.port, 1001, 1)
-    A2 = login(srv.port, 1001, 2)
-    B = login(srv.port, 1002, 1)
-    btc, eth = A1.inst["BTC-USDT"], A1.inst["ETH-USDT"]
-    x1 = A1.place(btc, BUY, 1000, 1)
-    x2 = A1.place(btc, BUY, 1001, 2)
-    x3 = A1.place(eth, BUY, 1002, 3)
-    y1 = A2.place(btc, BUY, 1003, 4)
-    z1 = B.place(btc, BUY, 1004, 5)
+    A1, A2, B, btc, (x1, x2, x3, y1, z1) = mass_cancel_book(srv.port, (1000, 1001, 1002, 1003, 1004))
     rid = A1.mass_cancel(btc)
     ack = A1.expect(MASS_CANCEL_ACK, request_id=rid)
     check(ack.count == 3 and not ack.sequenced, f"MASS_CANCEL_ACK {ack!r} (expected count 3)")
