@@ -222,14 +222,36 @@ static void hex(const uint8_t *p, size_t n, char *out)
         sprintf(out + 2 * i, "%02x", p[i]);
 }
 
+/* Refuses (answered, 1) a new login from connection c while XT_OE_LOGINS
+ * are in progress, or XT_OE_LOGINS_PER_IP from its address. */
+static int logins_full(mds_t *m, uint32_t c, const char *id)
+{
+    uint32_t all = 0, here = 0, ip = m->conns[c].ip;
+    for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
+        const oe_bridge_t *x = &m->oe->b[b];
+        if (x->fd < 0 || x->rest || x->state == B_LIVE || x->state == B_LOGOUT)
+            continue;
+        all++;
+        here += x->ip == ip;
+    }
+    if (here >= XT_OE_LOGINS_PER_IP)
+        xt_mds_answer_error(m, c, id, 429, "too many order-entry logins in progress from this address; try later");
+    else if (all >= XT_OE_LOGINS)
+        xt_mds_answer_error(m, c, id, 503, "too many order-entry logins in progress; try later");
+    return here >= XT_OE_LOGINS_PER_IP || all >= XT_OE_LOGINS;
+}
+
 static void on_challenge(mds_t *m, uint32_t c, const char *id)
 {
     mconn_t *k = &m->conns[c];
     if (!k->oe) {
+        if (logins_full(m, c, id))
+            return;
         uint32_t b = xt__oe_open(m, 0, c);
         if (b == NIL)
             return xt_mds_answer_error(m, c, id, 503, "no room for another order-entry session; try later");
         k->oe = b + 1;
+        m->oe->b[b].ip = k->ip;
     }
     oe_bridge_t *x = &m->oe->b[k->oe - 1];
     if (x->state == B_LIVE || x->state == B_LOGIN)

@@ -35,8 +35,13 @@ struct xt_md_server;
 #define XT_REST_DEFERRED 0             /* the REST answer will be queued later */
 #define XT_OE_REST_SESSION 4294967295u /* the session number REST orders are placed in */
 #define XT_OE_BRIDGES 1024             /* bridges at once: WebSocket order sessions and REST accounts */
-#define XT_OE_PENDING 4096             /* REST requests waiting for their answers */
-#define XT_OE_LISTS 4                  /* GET /api/v1/orders?open=true answers being gathered at once */
+/* WebSocket logins in progress (auth.challenge answered, no session yet;
+ * the gateway ends one after server.login_timeout_ms): capped so that
+ * anonymous clients cannot take the bridges of sessions and REST. */
+#define XT_OE_LOGINS (XT_OE_BRIDGES / 4) /* in total */
+#define XT_OE_LOGINS_PER_IP 8            /* from one IPv4 address */
+#define XT_OE_PENDING 4096               /* REST requests waiting for their answers */
+#define XT_OE_LISTS 4                    /* GET /api/v1/orders?open=true answers being gathered at once */
 
 /* Tables, at start. Returns 0 or -1. */
 int xt_mds_oe_init(struct xt_md_server *m);

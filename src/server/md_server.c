@@ -347,7 +347,9 @@ static void read_conn(mds_t *m, uint32_t c)
 static void accept_conns(mds_t *m, uint8_t bin)
 {
     for (;;) {
-        int fd = accept4(bin ? m->bin_lfd : m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_in a = {0};
+        socklen_t al = sizeof a;
+        int fd = accept4(bin ? m->bin_lfd : m->lfd, (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
         if (m->free_conn == NIL && bin) {
@@ -389,6 +391,7 @@ static void accept_conns(mds_t *m, uint8_t bin)
         k->subs = NIL;
         k->sec_start = m->now;
         k->last_in = m->now;
+        k->ip = a.sin_family == AF_INET ? ntohl(a.sin_addr.s_addr) : 0;
         m->n_conns++;
         m->bin_opened += bin;
         struct epoll_event ev = {EPOLLIN, {.u64 = c}};

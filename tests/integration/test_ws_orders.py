@@ -293,6 +293,59 @@ def test_md_rate_holds_all_but_session_orders():
     run(s, go)
 
 
+@test
+def test_logins_in_progress_are_capped():
+    """Anonymous clients cannot hold the order-entry bridges: at most 8
+    logins in progress (auth.challenge answered, no session yet) from one
+    address and 256 in total; a finished login or a closed connection
+    makes room again."""
+    s = W.start()
+
+    async def go(connect):
+        async def from_addr(ip):
+            c = Client(await websockets.connect(W.url(s), max_size=None, local_addr=(ip, 0)))
+            opened.append(c)
+            return c
+
+        def nonce(r):
+            return "nonce" in r.get("result", {})
+
+        opened = []
+        try:
+            here = [await connect() for _ in range(9)]
+            got = [await c.call("auth.challenge") for c in here]
+            check(all(nonce(r) for r in got[:8]), f"first 8 challenges: {got[:8]}")
+            check(got[8].get("error", {}).get("code") == 429 and "address" in got[8]["error"]["msg"],
+                  f"9th from one address: {got[8]}")
+            other = await from_addr("127.0.0.2")
+            r = await other.call("auth.challenge")
+            check(nonce(r), f"another address: {r}")
+            r = await here[0].login(1001)  # a new challenge on its own bridge, then a session
+            check("result" in r, f"login: {r}")
+            r = await here[8].call("auth.challenge")
+            check(nonce(r), f"after a login finished: {r}")
+            r = await (await connect()).call("auth.challenge")
+            check(r.get("error", {}).get("code") == 429, f"8 again in progress: {r}")
+            await here[1].ws.close()
+            r = await (await connect()).call("auth.challenge")
+            check(nonce(r), f"after a connection closed: {r}")
+            # 256 in total: 8 from here, 1 from 127.0.0.2, 247 more from other addresses
+            ips = [f"127.0.{1 + k // 8}.{3 + k % 8}" for k in range(247)]
+            many = [await from_addr(ip) for ip in ips]
+            got = [await c.call("auth.challenge") for c in many]
+            check(all(nonce(r) for r in got), f"up to 256: {[r for r in got if not nonce(r)][:3]}")
+            r = await (await from_addr("127.0.200.1")).call("auth.challenge")
+            check(r.get("error", {}).get("code") == 503 and "in progress" in r["error"]["msg"], f"257th: {r}")
+            r = await here[0].call("order.new", new(1, "buy", "1000.00", "0.0001"))
+            check("result" in r, f"the logged-in session still trades: {r}")
+            await here[0].event(lambda e: e["event"] == "accepted")
+        finally:
+            for c in opened:
+                await c.ws.close()
+
+    run(s, go)
+
+
 def main():
     return TS.run_tests(TESTS, sys.argv, __doc__)
 
