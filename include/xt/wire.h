@@ -305,6 +305,7 @@ typedef struct xt_msg_amended {
     int64_t price;
     int64_t qty;
     uint8_t priority_kept;
+    uint32_t instrument;
     int64_t ts;
 } xt_msg_amended_t;
 

@@ -343,6 +343,7 @@ static const field_t amended_fields[] = {
     INT(xt_msg_amended_t, 40, price),
     INT(xt_msg_amended_t, 48, qty),
     INT(xt_msg_amended_t, 56, priority_kept),
+    INT(xt_msg_amended_t, 60, instrument),
     INT(xt_msg_amended_t, 64, ts),
 };
 /* clang-format on */

@@ -338,13 +338,16 @@ static void msg_canceled(const xt_oe_insts_t *in, xt_text_t *o, const uint8_t *f
                    (long long)m.ts);
 }
 
-static void msg_amended(xt_text_t *o, const uint8_t *f)
+static void msg_amended(const xt_oe_insts_t *in, xt_text_t *o, const uint8_t *f)
 {
     xt_msg_amended_t m;
     xt_wire_get_amended(f, &m);
-    /* The message does not name the instrument: price and qty in ticks and lots. */
     xt_text_printf(o, ",\"client_order_id\":%llu,\"order_id\":%lld,\"orig_client_order_id\":%llu",
                    (unsigned long long)m.clordid, (long long)m.order_id, (unsigned long long)m.orig_clordid);
+    const xt_md_sym_t *sym = put_inst(in, o, m.instrument);
+    put_units(o, "price", m.price, sym, 0);
+    put_units(o, "qty", m.qty, sym, 1);
+    /* price_ticks / qty_lots: as before AMENDED named its instrument */
     xt_text_printf(o, ",\"price_ticks\":%lld,\"qty_lots\":%lld,\"priority_kept\":%s,\"ts\":%lld", (long long)m.price,
                    (long long)m.qty, m.priority_kept ? "true" : "false", (long long)m.ts);
 }
@@ -385,7 +388,7 @@ size_t xt_oe_json(const xt_oe_insts_t *in, const uint8_t *f, const xt_wire_hdr_t
     case XT_MSG_REJECTED: msg_rejected(in, &o, f); break;
     case XT_MSG_FILL: msg_fill(in, &o, f); break;
     case XT_MSG_CANCELED: msg_canceled(in, &o, f); break;
-    case XT_MSG_AMENDED: msg_amended(&o, f); break;
+    case XT_MSG_AMENDED: msg_amended(in, &o, f); break;
     case XT_MSG_STATUS_REPLY: msg_status(in, &o, f); break;
     default: {
         xt_msg_mass_cancel_ack_t m;

@@ -495,6 +495,7 @@ static void on_amended(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b, 
                           e->price,
                           e->qty,
                           (uint8_t)((e->flags & XT_EVF_PRIORITY_KEPT) != 0),
+                          e->instrument,
                           b->ts};
     emit(s, owner, f, xt_wire_put_amended(f, XT_WF_SEQUENCED, 0, &m));
     if (o != XT_NIL && o != owner && s->cur->clordid) {

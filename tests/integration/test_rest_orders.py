@@ -85,7 +85,8 @@ def test_place_fill_amend_cancel():
     st = ok(a, "GET", f"/api/v1/orders/{oid}")
     check(st["status"] == "open" and st["remaining"] == "0.0030" and st["filled"] == "0.0020", f"status {st}")
     am = ok(a, "PUT", f"/api/v1/orders/{oid}", {"symbol": SYM, "qty": "0.0010", "price": "1000.50"})
-    check(am["event"] == "amended" and am["qty_lots"] == 10 and am["price_ticks"] == 100050, f"amended {am}")
+    check(am["event"] == "amended" and am["symbol"] == SYM and am["qty"] == "0.0010" and am["price"] == "1000.50" and
+          am["qty_lots"] == 10 and am["price_ticks"] == 100050, f"amended {am}")
     lst = ok(a, "GET", "/api/v1/orders?open=true")
     ids = sorted(o["order_id"] for o in lst["data"])
     check(ids == sorted([oid, k["order_id"], j2["order_id"]]) and lst["left_out"] == 0, f"open list {lst}")

@@ -478,7 +478,7 @@ def test_amend():
     cl = A.amend(orig_clordid=o1.clordid, qty=6)
     m = A.answer(cl)
     expect_type(m, AMENDED, sequenced=True, seq=3, clordid=cl, order_id=o1.order_id, orig_clordid=o1.clordid,
-                price=200000, qty=6, kept_priority=1)
+                price=200000, qty=6, kept_priority=1, instrument=eth)
     check(near_now(m.ts), "AMENDED ts")
     # priority kept: a buy of 6 takes o1 only
     B.place(eth, BUY, 200000, 6)

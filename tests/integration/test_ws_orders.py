@@ -128,7 +128,8 @@ def test_login_order_fill_cancel():
         await a.call("order.amend", {"symbol": SYM, "client_order_id": 2, "orig_client_order_id": 1,
                                      "qty": "0.0010"})
         am = await a.event(lambda e: e["event"] == "amended")
-        check(am["orig_client_order_id"] == 1 and am["qty_lots"] == 10, f"amended {am}")
+        check(am["orig_client_order_id"] == 1 and am["symbol"] == SYM and am["qty"] == "0.0010" and
+              am["price"] == "1000.00" and am["qty_lots"] == 10, f"amended {am}")
         st = await a.call("order.status", {"order_id": acc["order_id"]})
         rid = st["result"]["request_id"]
         sr = await a.event(lambda e: e["event"] == "status" and e["request_id"] == rid)

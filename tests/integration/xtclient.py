@@ -136,8 +136,9 @@ SERVER_LAYOUTS = {
     CANCELED: _layout("CANCELED", 64, "QqIBBHqQq",
                       ["clordid", "order_id", "instrument", "side", "_", "reason", "qty", "request_clordid",
                        "ts"]),
-    AMENDED: _layout("AMENDED", 72, "QqQqqB7sq",
-                     ["clordid", "order_id", "orig_clordid", "price", "qty", "kept_priority", "_", "ts"]),
+    AMENDED: _layout("AMENDED", 72, "QqQqqB3sIq",
+                     ["clordid", "order_id", "orig_clordid", "price", "qty", "kept_priority", "_", "instrument",
+                      "ts"]),
 }
 SEQUENCED_TYPES = (ACCEPTED, REJECTED, FILL, CANCELED, AMENDED)  # REJECTED only sometimes
 
@@ -626,9 +627,10 @@ def _selftest():
     struct.pack_into("<HBBIQ", f, 0, 72, AMENDED, 1, 0, 9)
     struct.pack_into("<Qqqqq", f, 16, 1, 2, 3, 4, 5)
     f[56] = 1
-    struct.pack_into("<q", f, 64, 6)
+    struct.pack_into("<Iq", f, 60, 7, 6)
     d = decode(bytes(f))
-    assert (d.clordid, d.order_id, d.orig_clordid, d.price, d.qty, d.kept_priority, d.ts) == (1, 2, 3, 4, 5, 1, 6)
+    assert (d.clordid, d.order_id, d.orig_clordid, d.price, d.qty, d.kept_priority, d.instrument,
+            d.ts) == (1, 2, 3, 4, 5, 1, 7, 6)
     f = bytearray(48)
     struct.pack_into("<HBBIQ", f, 0, 48, REJECTED, 0, 0, 4)
     struct.pack_into("<QqH", f, 16, 1, 2, 66)

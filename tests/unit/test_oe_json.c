@@ -169,6 +169,17 @@ static void messages_as_json(void **state)
     assert_int_equal(xt_oe_http_status(XT_R_DUPLICATE_CLORDID), 409);
     assert_int_equal(xt_oe_http_status(XT_R_RATE_LIMIT), 429);
     json_decref(j);
+    xt_msg_amended_t am = {9, 99, 5, 100050, 10, 1, 7, 123};
+    xt_wire_put_amended(f, XT_WF_SEQUENCED, 13, &am);
+    j = as_json(f);
+    assert_string_equal(json_string_value(json_object_get(j, "event")), "amended");
+    assert_string_equal(json_string_value(json_object_get(j, "symbol")), "BTC-USDT");
+    assert_string_equal(json_string_value(json_object_get(j, "price")), "1000.50");
+    assert_string_equal(json_string_value(json_object_get(j, "qty")), "0.0010");
+    assert_int_equal(json_integer_value(json_object_get(j, "price_ticks")), 100050);
+    assert_int_equal(json_integer_value(json_object_get(j, "qty_lots")), 10);
+    assert_int_equal(xt_oe_answer_key(f, &(xt_wire_hdr_t){.type = XT_MSG_AMENDED}), 9);
+    json_decref(j);
     xt_msg_status_reply_t st = {.request_id = 4};
     xt_wire_put_status_reply(f, 12, &st);
     j = as_json(f);

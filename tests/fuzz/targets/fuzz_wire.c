@@ -116,7 +116,7 @@ static const kind_t kinds[] = {
     {0x91, 48, ARGS_FLAGS_SEQ, {{35, 1}}, {0}, rt_rejected},
     {0x92, 80, ARGS_FLAGS_SEQ, {{46, 2}}, {0}, rt_fill},
     {0x93, 64, ARGS_FLAGS_SEQ, {{37, 1}}, {0}, rt_canceled},
-    {0x94, 72, ARGS_FLAGS_SEQ, {{57, 7}}, {0}, rt_amended},
+    {0x94, 72, ARGS_FLAGS_SEQ, {{57, 3}}, {0}, rt_amended},
 };
 
 static const kind_t *find_kind(uint8_t type)
