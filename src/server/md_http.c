@@ -193,6 +193,7 @@ int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap)
     put_orders(&t, &m->s->met);
     put_conns(&t, m);
     put_md(&t, m);
+    xt_mds_oe_metrics(m, &t);
     put_rings(&t, m);
     put_journal(&t, m);
     put_books(&t, m);

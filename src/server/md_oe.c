@@ -87,14 +87,15 @@ void xt_mds_oe_destroy(mds_t *m)
 uint32_t xt__oe_open(mds_t *m, int rest, uint32_t owner)
 {
     xt_oe_t *o = m->oe;
-    if (o->free_b == NIL)
-        return NIL;
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+    if (o->free_b == NIL || socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+        o->refused[OE_REFUSED_NO_ROOM]++;
         return NIL;
+    }
     if (xt_gateway_adopt(m->s, sv[1], rest) != 0) {
         close(sv[0]);
         close(sv[1]);
+        o->refused[OE_REFUSED_NO_ROOM]++;
         return NIL;
     }
     uint32_t b = o->free_b;
@@ -183,6 +184,38 @@ void xt_mds_oe_timers(mds_t *m)
     }
 }
 
+void xt_mds_oe_metrics(const mds_t *m, xt_text_t *t)
+{
+    const xt_oe_t *o = m->oe;
+    uint64_t ws = 0, logins = 0, rest = 0, waiting = 0;
+    for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
+        const oe_bridge_t *x = &o->b[b];
+        if (x->fd < 0)
+            continue;
+        if (x->rest)
+            rest++;
+        else if (x->state == B_LIVE || x->state == B_LOGOUT)
+            ws++;
+        else
+            logins++;
+        for (uint32_t pi = x->pend_head; pi != NIL; pi = o->pend[pi].next)
+            waiting++;
+    }
+    xt_text_help(t, "xt_md_order_sessions", "gauge",
+                 "Order sessions bridged from the market-data port to the gateway, by kind.");
+    xt_text_printf(t, "xt_md_order_sessions{kind=\"websocket\"} %llu\n", (unsigned long long)ws);
+    xt_text_printf(t, "xt_md_order_sessions{kind=\"websocket_login\"} %llu\n", (unsigned long long)logins);
+    xt_text_printf(t, "xt_md_order_sessions{kind=\"rest\"} %llu\n", (unsigned long long)rest);
+    xt_text_help(t, "xt_md_order_sessions_refused_total", "counter",
+                 "New order sessions refused, by reason: logins in progress from one address or in all, no room.");
+    static const char *const why[OE_REFUSED_KINDS] = {"address", "logins", "no_room"};
+    for (int k = 0; k < OE_REFUSED_KINDS; k++)
+        xt_text_printf(t, "xt_md_order_sessions_refused_total{reason=\"%s\"} %llu\n", why[k],
+                       (unsigned long long)o->refused[k]);
+    xt_text_help(t, "xt_md_rest_orders_waiting", "gauge", "REST order requests waiting for the gateway's answer.");
+    xt_text_printf(t, "xt_md_rest_orders_waiting %llu\n", (unsigned long long)waiting);
+}
+
 void xt_mds_oe_conn_closed(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
@@ -234,10 +267,13 @@ static int logins_full(mds_t *m, uint32_t c, const char *id)
         all++;
         here += x->ip == ip;
     }
-    if (here >= XT_OE_LOGINS_PER_IP)
+    if (here >= XT_OE_LOGINS_PER_IP) {
+        m->oe->refused[OE_REFUSED_ADDRESS]++;
         xt_mds_answer_error(m, c, id, 429, "too many order-entry logins in progress from this address; try later");
-    else if (all >= XT_OE_LOGINS)
+    } else if (all >= XT_OE_LOGINS) {
+        m->oe->refused[OE_REFUSED_LOGINS]++;
         xt_mds_answer_error(m, c, id, 503, "too many order-entry logins in progress; try later");
+    }
     return here >= XT_OE_LOGINS_PER_IP || all >= XT_OE_LOGINS;
 }
 

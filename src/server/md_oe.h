@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "metrics.h"
 #include "net/ws.h"
 
 struct xt_md_server;
@@ -50,6 +51,10 @@ void xt_mds_oe_destroy(struct xt_md_server *m);
 /* An epoll event on bridge b (its data is XT_OE_EV | b). */
 #define XT_OE_EV ((uint64_t)2 << 32)
 void xt_mds_oe_event(struct xt_md_server *m, uint32_t b, uint32_t events);
+
+/* The bridges' metrics (docs/metrics.md): order sessions by kind, REST
+ * requests waiting, sessions refused. */
+void xt_mds_oe_metrics(const struct xt_md_server *m, xt_text_t *t);
 
 /* Heartbeats on the bridges; REST bridges idle for a minute are closed. */
 void xt_mds_oe_timers(struct xt_md_server *m);

@@ -55,12 +55,17 @@ typedef struct oe_list {
     xt_msg_status_reply_t v[XT_OPEN_ORDERS_MAX];
 } oe_list_t;
 
+/* Why a new order session was refused. */
+enum { OE_REFUSED_ADDRESS, OE_REFUSED_LOGINS, OE_REFUSED_NO_ROOM, OE_REFUSED_KINDS };
+
 typedef struct xt_oe {
     oe_bridge_t *b;
     oe_pend_t *pend;
     oe_list_t *lists;
     uint32_t free_b, free_pend;
     int64_t last_timers;
+    uint64_t refused[OE_REFUSED_KINDS]; /* new order sessions refused, by OE_REFUSED_*
+                                           (xt_md_order_sessions_refused_total) */
 } xt_oe_t;
 
 xt_oe_insts_t xt__oe_insts(mds_t *m);

@@ -19,6 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_http as H  # noqa: E402
 import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
@@ -87,6 +88,10 @@ def test_place_fill_amend_cancel():
     am = ok(a, "PUT", f"/api/v1/orders/{oid}", {"symbol": SYM, "qty": "0.0010", "price": "1000.50"})
     check(am["event"] == "amended" and am["symbol"] == SYM and am["qty"] == "0.0010" and am["price"] == "1000.50" and
           am["qty_lots"] == 10 and am["price_ticks"] == 100050, f"amended {am}")
+    vals, _ = H.parse_metrics(H.scrape(s.md_port))
+    n = {k: H.value(vals, "xt_md_order_sessions", kind=k) for k in ("websocket", "websocket_login", "rest")}
+    check(n == {"websocket": 0, "websocket_login": 0, "rest": 2} and H.value(vals, "xt_md_rest_orders_waiting") == 0,
+          f"order sessions of accounts a and b: {n}")
     lst = ok(a, "GET", "/api/v1/orders?open=true")
     ids = sorted(o["order_id"] for o in lst["data"])
     check(ids == sorted([oid, k["order_id"], j2["order_id"]]) and lst["left_out"] == 0, f"open list {lst}")

@@ -19,6 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_http as H  # noqa: E402
 import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
@@ -299,8 +300,8 @@ def test_logins_in_progress_are_capped():
     """Anonymous clients cannot hold the order-entry bridges: at most 8
     logins in progress (auth.challenge answered, no session yet) from one
     address and 256 in total; a finished login or a closed connection
-    makes room again."""
-    s = W.start()
+    makes room again; /metrics counts them."""
+    s = W.start({"server.login_timeout_ms": 60000})  # none ends by itself during the test
 
     async def go(connect):
         async def from_addr(ip):
@@ -337,6 +338,12 @@ def test_logins_in_progress_are_capped():
             check(all(nonce(r) for r in got), f"up to 256: {[r for r in got if not nonce(r)][:3]}")
             r = await (await from_addr("127.0.200.1")).call("auth.challenge")
             check(r.get("error", {}).get("code") == 503 and "in progress" in r["error"]["msg"], f"257th: {r}")
+            vals, _ = H.parse_metrics(H.scrape(s.md_port))
+            got = {k: H.value(vals, "xt_md_order_sessions", kind=k) for k in ("websocket", "websocket_login", "rest")}
+            check(got == {"websocket": 1, "websocket_login": 256, "rest": 0}, f"sessions {got}")
+            got = {k: H.value(vals, "xt_md_order_sessions_refused_total", reason=k)
+                   for k in ("address", "logins", "no_room")}
+            check(got == {"address": 2, "logins": 1, "no_room": 0}, f"refused {got}")
             r = await here[0].call("order.new", new(1, "buy", "1000.00", "0.0001"))
             check("result" in r, f"the logged-in session still trades: {r}")
             await here[0].event(lambda e: e["event"] == "accepted")
