@@ -38,7 +38,8 @@ XT = SRC = None
 METRICS = {"xt_up", "xt_ready", "xt_commands_total", "xt_rejects_total", "xt_trades_total", "xt_connections",
            "xt_md_slow_consumer_drops_total", "xt_md_slow_consumer_disconnects_total", "xt_md_lag_seconds",
            "xt_journal_fsyncs_total", "xt_journal_fsync_seconds", "xt_order_ack_latency_seconds",
-           "xt_seconds_since_snapshot", "xt_md_send_lag_seconds", "xt_engine_command_seconds"}
+           "xt_seconds_since_snapshot", "xt_md_send_lag_seconds", "xt_engine_command_seconds",
+           "xt_md_order_sessions", "xt_md_order_sessions_refused_total"}
 HISTOGRAMS = {"xt_md_lag_seconds", "xt_journal_fsync_seconds", "xt_order_ack_latency_seconds",
               "xt_md_send_lag_seconds", "xt_engine_command_seconds"}
 
