@@ -164,11 +164,17 @@ static int same_decimal(xt_decimal_t a, xt_decimal_t b)
 /* Cuts a partial last record and any last records whose checksum fails
  * (what a crash in the middle of a write leaves), then takes the last
  * record as the file's newest if it is newer than what f knows. *size is
- * updated. Returns 0 or -errno. */
+ * updated. Returns 0, -errno, or XT_ECORRUPT (nothing cut) when more bad
+ * records end the file than one write holds. */
 static int check_tail(xt_kl_store_t *st, int fd, off_t *size, xt_kl_file_t *f)
 {
     off_t keep = HDR + (*size - HDR) / REC * REC;
+    /* One write carries at most cfg.pending records: more bad ones at the
+     * end are not what a crash in a write leaves, and are not cut. */
+    off_t torn_max = HDR + (off_t)st->cfg.pending * REC;
     while (keep > HDR) {
+        if (keep + torn_max <= *size)
+            return XT_ECORRUPT;
         uint8_t r[REC];
         xt_md_candle_t c;
         int rc = xt_io_pread_all(st->io, fd, r, REC, keep - REC);
@@ -234,8 +240,10 @@ static int open_existing(xt_kl_store_t *st, uint32_t idx)
         else if (what[0] == '\0' && (h.tz_offset_s != want.tz_offset_s || !same_decimal(h.tick, want.tick) ||
                                      !same_decimal(h.lot, want.lot)))
             snprintf(what, sizeof what, "written for another tz, tick or lot than the instrument has now");
-        if (what[0] == '\0')
-            rc = check_tail(st, fd, &size, &st->files[idx]);
+        if (what[0] == '\0' && (rc = check_tail(st, fd, &size, &st->files[idx])) == XT_ECORRUPT) {
+            snprintf(what, sizeof what, "more unreadable records at its end than one write holds");
+            rc = 0;
+        }
     }
     st->io->close(st->io, fd);
     if (rc) {

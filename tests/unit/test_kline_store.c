@@ -241,6 +241,52 @@ static void torn_tails_are_cut(void **state)
     tmpdir_remove(dir);
 }
 
+/* More bad records at the end than one write holds (pending): not a torn
+ * write, so nothing is cut; the file is set aside whole. */
+static void damage_past_one_write_is_set_aside(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX], old[XT_PATH_MAX + 8];
+    xt_kl_store_t st;
+    open_store(&st, dir, NULL, 4, 0);
+    assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
+    for (int i = 0; i < 12; i++)
+        append_ok(&st, 0, XT_KL_1M, candle(T0 + i * MIN, 100 + i, 100 + i, 100 + i, 100 + i, 1, 1));
+    assert_int_equal(xt_kl_store_flush(&st), 0);
+    xt_kl_store_destroy(&st);
+    path_of(p, dir, "X", XT_KL_1M, "");
+    snprintf(old, sizeof old, "%s.old", p);
+    off_t size = XT_KL_HEADER_SIZE + 12 * XT_KL_RECORD_SIZE;
+    assert_int_equal(file_size(p), size);
+    for (int bad = 1; bad <= 6; bad += 5) { /* 1: a torn write, cut; 6 > 4: set aside */
+        FILE *f = fopen(p, "r+b");
+        assert_non_null(f);
+        for (int k = 0; k < bad; k++) { /* spoil the checksum of each of the last `bad` records */
+            assert_int_equal(fseek(f, size - (off_t)(k + 1) * XT_KL_RECORD_SIZE + 3, SEEK_SET), 0);
+            int ch = fgetc(f);
+            assert_int_equal(fseek(f, -1, SEEK_CUR), 0);
+            fputc(ch ^ 0x5a, f);
+        }
+        fclose(f);
+        open_store(&st, dir, NULL, 4, 0);
+        assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
+        if (bad == 1) {
+            assert_int_equal(st.st.truncated, XT_KL_RECORD_SIZE);
+            assert_int_equal(st.st.set_aside, 0);
+            size -= XT_KL_RECORD_SIZE;
+            assert_int_equal(file_size(p), size);
+        } else {
+            assert_int_equal(st.st.truncated, 0);
+            assert_int_equal(st.st.set_aside, 1);
+            assert_non_null(strstr(st.why, "than one write holds"));
+            assert_int_equal(file_size(p), -1);
+            assert_int_equal(file_size(old), size); /* kept whole */
+        }
+        xt_kl_store_destroy(&st);
+    }
+    tmpdir_remove(dir);
+}
+
 static void files_for_other_settings_set_aside(void **state)
 {
     (void)state;
@@ -584,6 +630,7 @@ int main(void)
         cmocka_unit_test(file_names),
         cmocka_unit_test(append_skip_flat_reopen),
         cmocka_unit_test(torn_tails_are_cut),
+        cmocka_unit_test(damage_past_one_write_is_set_aside),
         cmocka_unit_test(files_for_other_settings_set_aside),
         cmocka_unit_test(written_when_due),
         cmocka_unit_test(full_pool_is_written_at_once),
