@@ -189,20 +189,29 @@ static void append_skip_flat_reopen(void **state)
     tmpdir_remove(dir);
 }
 
+/* Instrument X's 1m file in dir with n candles, written by a store of
+ * `pending` (0: the default); its path into p. Returns its size. */
+static off_t one_minute_file(const char *dir, int n, uint32_t pending, char *p)
+{
+    xt_kl_store_t st;
+    open_store(&st, dir, NULL, pending, 0);
+    assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
+    for (int i = 0; i < n; i++)
+        append_ok(&st, 0, XT_KL_1M, candle(T0 + i * MIN, 100 + i, 100 + i, 100 + i, 100 + i, 1, 1));
+    assert_int_equal(xt_kl_store_flush(&st), 0);
+    xt_kl_store_destroy(&st);
+    path_of(p, dir, "X", XT_KL_1M, "");
+    off_t size = XT_KL_HEADER_SIZE + n * XT_KL_RECORD_SIZE;
+    assert_int_equal(file_size(p), size);
+    return size;
+}
+
 static void torn_tails_are_cut(void **state)
 {
     (void)state;
     char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX];
     xt_kl_store_t st;
-    open_store(&st, dir, NULL, 0, 0);
-    assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
-    for (int i = 0; i < 3; i++)
-        append_ok(&st, 0, XT_KL_1M, candle(T0 + i * MIN, 100 + i, 100 + i, 100 + i, 100 + i, 1, 1));
-    assert_int_equal(xt_kl_store_flush(&st), 0);
-    xt_kl_store_destroy(&st);
-    path_of(p, dir, "X", XT_KL_1M, "");
-    off_t good = XT_KL_HEADER_SIZE + 3 * XT_KL_RECORD_SIZE;
-    assert_int_equal(file_size(p), good);
+    off_t good = one_minute_file(dir, 3, 0, p);
     /* a bad last record and half of another after it */
     FILE *f = fopen(p, "r+b");
     assert_non_null(f);
@@ -248,16 +257,8 @@ static void damage_past_one_write_is_set_aside(void **state)
     (void)state;
     char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX], old[XT_PATH_MAX + 8];
     xt_kl_store_t st;
-    open_store(&st, dir, NULL, 4, 0);
-    assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
-    for (int i = 0; i < 12; i++)
-        append_ok(&st, 0, XT_KL_1M, candle(T0 + i * MIN, 100 + i, 100 + i, 100 + i, 100 + i, 1, 1));
-    assert_int_equal(xt_kl_store_flush(&st), 0);
-    xt_kl_store_destroy(&st);
-    path_of(p, dir, "X", XT_KL_1M, "");
+    off_t size = one_minute_file(dir, 12, 4, p);
     snprintf(old, sizeof old, "%s.old", p);
-    off_t size = XT_KL_HEADER_SIZE + 12 * XT_KL_RECORD_SIZE;
-    assert_int_equal(file_size(p), size);
     for (int bad = 1; bad <= 6; bad += 5) { /* 1: a torn write, cut; 6 > 4: set aside */
         FILE *f = fopen(p, "r+b");
         assert_non_null(f);
