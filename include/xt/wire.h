@@ -305,9 +305,12 @@ typedef struct xt_msg_amended {
     int64_t price;
     int64_t qty;
     uint8_t priority_kept;
-    uint32_t instrument;
     int64_t ts;
+    uint32_t instrument; /* XT_INSTRUMENT_UNKNOWN: resent from before AMENDED named it (last: old initialisers hold) */
 } xt_msg_amended_t;
+
+/* AMENDED's instrument when the server does not know it (docs/protocol.md). */
+#define XT_INSTRUMENT_UNKNOWN UINT32_MAX
 
 /* The length a message of this type must have, or 0 for an unknown type. */
 size_t xt_wire_len(uint8_t type);

@@ -21,6 +21,7 @@
 #define HDR XT_KL_HEADER_SIZE
 #define REC XT_KL_RECORD_SIZE
 #define DAY_S 86400
+#define DAMAGED_TAIL "more unreadable records at its end than one write holds"
 #define MAX_PENDING (UINT32_C(1) << 24)
 
 /* ---- the format ------------------------------------------------------------ */
@@ -169,11 +170,12 @@ static int same_decimal(xt_decimal_t a, xt_decimal_t b)
 static int check_tail(xt_kl_store_t *st, int fd, off_t *size, xt_kl_file_t *f)
 {
     off_t keep = HDR + (*size - HDR) / REC * REC;
-    /* One write carries at most cfg.pending records: more bad ones at the
-     * end are not what a crash in a write leaves, and are not cut. */
-    off_t torn_max = HDR + (off_t)st->cfg.pending * REC;
+    /* One write carries at most cfg.pending records (a new file's header
+     * is never among the bad bytes: a file shorter than it starts again):
+     * more bad bytes at the end are not what a crash in a write leaves. */
+    off_t torn_max = (off_t)st->cfg.pending * REC;
     while (keep > HDR) {
-        if (keep + torn_max <= *size)
+        if (*size - keep > torn_max)
             return XT_ECORRUPT;
         uint8_t r[REC];
         xt_md_candle_t c;
@@ -241,7 +243,7 @@ static int open_existing(xt_kl_store_t *st, uint32_t idx)
                                      !same_decimal(h.lot, want.lot)))
             snprintf(what, sizeof what, "written for another tz, tick or lot than the instrument has now");
         if (what[0] == '\0' && (rc = check_tail(st, fd, &size, &st->files[idx])) == XT_ECORRUPT) {
-            snprintf(what, sizeof what, "more unreadable records at its end than one write holds");
+            snprintf(what, sizeof what, "%s", DAMAGED_TAIL);
             rc = 0;
         }
     }
@@ -354,8 +356,14 @@ static int write_records(xt_kl_store_t *st, uint32_t idx, size_t n)
     if (rc == 0 && size < HDR && size > 0) { /* a header torn when the file was created */
         st->st.truncated += (uint64_t)size;
         rc = st->io->ftruncate(st->io, fd, size = 0);
-    } else if (rc == 0 && f->check && size >= HDR) {
-        rc = check_tail(st, fd, &size, f);
+    } else if (rc == 0 && f->check && size >= HDR && (rc = check_tail(st, fd, &size, f)) == XT_ECORRUPT) {
+        st->io->close(st->io, fd); /* damaged past a torn write since it was opened: kept aside, started afresh */
+        if ((rc = set_aside(st, path, DAMAGED_TAIL)) != 0)
+            return rc;
+        if ((fd = st->io->open(st->io, path, O_RDWR | O_CREAT | O_APPEND, 0644)) < 0)
+            return fail(st, fd, "%s: %s", path, errname(fd));
+        size = 0;
+        f->has_last = 0;
     }
     const uint8_t *p = st->wbuf + HDR;
     size_t len = n * REC;

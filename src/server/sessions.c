@@ -29,6 +29,9 @@
 #include "xt/wire.h"
 
 #define EXT_MAGIC 0x45535458u /* "XTSE" */
+/* Version 2: kept AMENDED frames name their instrument (bytes 60..63).
+ * Version 1's are read with XT_INSTRUMENT_UNKNOWN there (load_log). */
+#define EXT_VERSION 2
 #define EXT_HDR 40
 #define EXT_SESS 32
 #define EXT_REF 24
@@ -495,8 +498,8 @@ static void on_amended(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b, 
                           e->price,
                           e->qty,
                           (uint8_t)((e->flags & XT_EVF_PRIORITY_KEPT) != 0),
-                          e->instrument,
-                          b->ts};
+                          b->ts,
+                          e->instrument};
     emit(s, owner, f, xt_wire_put_amended(f, XT_WF_SEQUENCED, 0, &m));
     if (o != XT_NIL && o != owner && s->cur->clordid) {
         m.clordid = s->cur->clordid;
@@ -572,7 +575,7 @@ static void ext_write(void *ctx, void (*put)(void *out, const void *p, size_t n)
     uint8_t b[EXT_SLOT];
     memset(b, 0, sizeof b);
     xt_put32(b, EXT_MAGIC);
-    xt_put32(b + 4, 1);
+    xt_put32(b + 4, EXT_VERSION);
     xt_put32(b + 8, s->n_live);
     xt_put32(b + 12, count_refs(s));
     xt_put64(b + 16, s->log->head);
@@ -670,7 +673,16 @@ static int load_refs(xt_sessions_t *s, uint32_t n, get_fn get, void *in, char *w
     return 0;
 }
 
-static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, get_fn get, void *in, char *why, size_t wn)
+/* A version 1 extension's AMENDED frame had zeros where the instrument is
+ * now, and 0 is an instrument: it is told as unknown instead. */
+static void amended_v1(uint8_t *frame, uint16_t len)
+{
+    if (len == XT_LEN_AMENDED && frame[2] == XT_MSG_AMENDED)
+        xt_put32(frame + 60, XT_INSTRUMENT_UNKNOWN);
+}
+
+static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, int version, get_fn get, void *in, char *why,
+                    size_t wn)
 {
     /* A smaller server.resume_messages than the snapshot was taken with:
      * the oldest messages are read and dropped (resuming that far back is
@@ -687,6 +699,8 @@ static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, get_fn get,
         if (len > XT_OUTLOG_FRAME)
             return bad(why, wn, -1, "sessions: message %llu is %u bytes, more than %u", (unsigned long long)p, len,
                        XT_OUTLOG_FRAME);
+        if (version == 1)
+            amended_v1(b + 24, len);
         xt_outlog_append(s->log, xt_get32(b + 8), xt_get32(b + 12), xt_get64(b), xt_get32(b + 16), b[22], b + 24, len);
     }
     xt_outlog_release(s->log);
@@ -724,15 +738,16 @@ static int ext_load(void *ctx, uint64_t len, get_fn get, void *in, char *why, si
     if (len == 0)
         return 0;
     uint8_t h[EXT_HDR];
-    if (len < EXT_HDR || get(in, h, EXT_HDR) != 0 || xt_get32(h) != EXT_MAGIC || xt_get32(h + 4) != 1)
-        return bad(why, wn, -1, "sessions: not a version 1 sessions extension");
+    if (len < EXT_HDR || get(in, h, EXT_HDR) != 0 || xt_get32(h) != EXT_MAGIC ||
+        (xt_get32(h + 4) != 1 && xt_get32(h + 4) != EXT_VERSION))
+        return bad(why, wn, -1, "sessions: not a version 1 or 2 sessions extension");
     int rc = check_counts(s, len, h, why, wn);
     if (rc)
         return rc;
     uint32_t ns = xt_get32(h + 8), nr = xt_get32(h + 12);
     uint64_t head = xt_get64(h + 16), first = xt_get64(h + 24);
     if (load_sessions(s, ns, head, get, in, why, wn) || load_refs(s, nr, get, in, why, wn) ||
-        load_log(s, first, head, get, in, why, wn))
+        load_log(s, first, head, (int)xt_get32(h + 4), get, in, why, wn))
         return -1;
     s->messages = xt_get64(h + 32);
     return 0;

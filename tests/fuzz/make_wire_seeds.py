@@ -38,7 +38,7 @@ TYPES = {
     0x91: ("rejected", 48, "<QqHBxIq"),
     0x92: ("fill", 80, "<QqQIBB2xqqqq"),
     0x93: ("canceled", 64, "<QqIBxHqQq"),
-    0x94: ("amended", 72, "<QqQqqB7xq"),
+    0x94: ("amended", 72, "<QqQqqB3xIq"),
 }
 
 
@@ -75,7 +75,7 @@ VALID = {
     0x91: frame(0x91, 8, 1001, 7, 0x04, 0, TS, flags=SEQ, seq=6),
     0x92: frame(0x92, 7, 1001, 77, 1, 0, 1, 1234, 4, 6, TS, flags=SEQ, seq=7),
     0x93: frame(0x93, 7, 1001, 1, 0, 11, 6, 8, TS, flags=SEQ, seq=8),
-    0x94: frame(0x94, 9, 1001, 7, 1235, 5, 0, TS, flags=SEQ, seq=9),
+    0x94: frame(0x94, 9, 1001, 7, 1235, 5, 0, 2, TS, flags=SEQ, seq=9),
 }
 
 
@@ -112,7 +112,7 @@ def seeds():
     s["pad_instrument"] = with_bytes(VALID[0x84], {21: 9, 23: 9, 33: ord("x"), 90: 1, 95: 2})
     s["pad_login_key"] = with_bytes(VALID[0x01], {30: ord("z"), 39: ord("z"), 96: 1})
     s["pad_error_text"] = with_bytes(VALID[0x86], {40: ord("q"), 79: ord("q")})
-    s["pad_fill_amended"] = with_bytes(VALID[0x92], {46: 1, 47: 2}) + with_bytes(VALID[0x94], {57: 3, 63: 4})
+    s["pad_fill_amended"] = with_bytes(VALID[0x92], {46: 1, 47: 2}) + with_bytes(VALID[0x94], {57: 3, 59: 4})
     s["pad_every_type"] = b"".join(with_bytes(f, {o: 0xFF for o in pad_offsets(t)}) for t, f in VALID.items())
     s["client_flags_seq"] = with_bytes(VALID[0x03], {3: 0xFF, 8: 1, 15: 0x80})
     # truncated

@@ -250,6 +250,21 @@ static void torn_tails_are_cut(void **state)
     tmpdir_remove(dir);
 }
 
+/* Spoils the checksum of each of the last `bad` records of the file at p,
+ * `size` bytes long. */
+static void spoil_last(const char *p, off_t size, int bad)
+{
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    for (int k = 0; k < bad; k++) {
+        assert_int_equal(fseek(f, size - (off_t)(k + 1) * XT_KL_RECORD_SIZE + 3, SEEK_SET), 0);
+        int ch = fgetc(f);
+        assert_int_equal(fseek(f, -1, SEEK_CUR), 0);
+        fputc(ch ^ 0x5a, f);
+    }
+    fclose(f);
+}
+
 /* More bad records at the end than one write holds (pending): not a torn
  * write, so nothing is cut; the file is set aside whole. */
 static void damage_past_one_write_is_set_aside(void **state)
@@ -259,22 +274,16 @@ static void damage_past_one_write_is_set_aside(void **state)
     xt_kl_store_t st;
     off_t size = one_minute_file(dir, 12, 4, p);
     snprintf(old, sizeof old, "%s.old", p);
-    for (int bad = 1; bad <= 6; bad += 5) { /* 1: a torn write, cut; 6 > 4: set aside */
-        FILE *f = fopen(p, "r+b");
-        assert_non_null(f);
-        for (int k = 0; k < bad; k++) { /* spoil the checksum of each of the last `bad` records */
-            assert_int_equal(fseek(f, size - (off_t)(k + 1) * XT_KL_RECORD_SIZE + 3, SEEK_SET), 0);
-            int ch = fgetc(f);
-            assert_int_equal(fseek(f, -1, SEEK_CUR), 0);
-            fputc(ch ^ 0x5a, f);
-        }
-        fclose(f);
+    static const int bads[3] = {1, 4, 5}; /* up to 4 (pending): a torn write, cut; 5: set aside */
+    for (int k = 0; k < 3; k++) {
+        int bad = bads[k];
+        spoil_last(p, size, bad);
         open_store(&st, dir, NULL, 4, 0);
         assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
-        if (bad == 1) {
-            assert_int_equal(st.st.truncated, XT_KL_RECORD_SIZE);
+        if (bad <= 4) {
+            assert_int_equal(st.st.truncated, bad * XT_KL_RECORD_SIZE);
             assert_int_equal(st.st.set_aside, 0);
-            size -= XT_KL_RECORD_SIZE;
+            size -= bad * XT_KL_RECORD_SIZE;
             assert_int_equal(file_size(p), size);
         } else {
             assert_int_equal(st.st.truncated, 0);
@@ -411,6 +420,43 @@ static void failed_writes_leave_whole_records(void **state)
         assert_true(got[0].close == 1 && got[1].open_time == T0 + 3 * MIN && got[1].close == 4);
         tmpdir_remove(dir);
     }
+}
+
+/* A file checked again before a write (its last write failed) that has
+ * more bad records at its end than one write holds is set aside then, and
+ * the write starts a new file. */
+static void damage_found_before_a_write_is_set_aside(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX], old[XT_PATH_MAX + 8];
+    faultio_t f;
+    faultio_init(&f);
+    xt_kl_store_t st;
+    open_store(&st, dir, &f.io, 4, 0);
+    assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
+    for (int i = 0; i < 8; i++)
+        append_ok(&st, 0, XT_KL_1M, candle(T0 + i * MIN, 1, 1, 1, 1, 1, 1));
+    assert_int_equal(xt_kl_store_flush(&st), 0);
+    f.fail_write_at = f.writes + 1;
+    append_ok(&st, 0, XT_KL_1M, candle(T0 + 8 * MIN, 2, 2, 2, 2, 1, 1));
+    assert_int_not_equal(xt_kl_store_flush(&st), 0);
+    f.fail_write_at = 0;
+    path_of(p, dir, "X", XT_KL_1M, "");
+    snprintf(old, sizeof old, "%s.old", p);
+    off_t size = XT_KL_HEADER_SIZE + 8 * XT_KL_RECORD_SIZE;
+    assert_int_equal(file_size(p), size);
+    spoil_last(p, size, 5);
+    append_ok(&st, 0, XT_KL_1M, candle(T0 + 9 * MIN, 3, 3, 3, 3, 1, 1));
+    assert_int_equal(xt_kl_store_flush(&st), 0);
+    assert_int_equal(st.st.set_aside, 1);
+    assert_int_equal(st.st.truncated, 0);
+    xt_kl_store_destroy(&st);
+    assert_int_equal(file_size(old), size);
+    xt_kl_header_t h;
+    xt_md_candle_t got[4];
+    assert_int_equal(read_file(p, &h, got, 4), 1);
+    assert_true(got[0].open_time == T0 + 9 * MIN && got[0].close == 3);
+    tmpdir_remove(dir);
 }
 
 static void rebuild_mode_replaces_atomically(void **state)
@@ -632,6 +678,7 @@ int main(void)
         cmocka_unit_test(append_skip_flat_reopen),
         cmocka_unit_test(torn_tails_are_cut),
         cmocka_unit_test(damage_past_one_write_is_set_aside),
+        cmocka_unit_test(damage_found_before_a_write_is_set_aside),
         cmocka_unit_test(files_for_other_settings_set_aside),
         cmocka_unit_test(written_when_due),
         cmocka_unit_test(full_pool_is_written_at_once),

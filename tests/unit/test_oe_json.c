@@ -169,7 +169,7 @@ static void messages_as_json(void **state)
     assert_int_equal(xt_oe_http_status(XT_R_DUPLICATE_CLORDID), 409);
     assert_int_equal(xt_oe_http_status(XT_R_RATE_LIMIT), 429);
     json_decref(j);
-    xt_msg_amended_t am = {9, 99, 5, 100050, 10, 1, 7, 123};
+    xt_msg_amended_t am = {9, 99, 5, 100050, 10, 1, 123, 7};
     xt_wire_put_amended(f, XT_WF_SEQUENCED, 13, &am);
     j = as_json(f);
     assert_string_equal(json_string_value(json_object_get(j, "event")), "amended");

@@ -414,6 +414,77 @@ static void test_snapshot_crafted_counts(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The instrument of the first AMENDED kept in the snapshot at path, once
+ * loaded. */
+static uint32_t loaded_amended_instrument(const char *path)
+{
+    xt_outlog_t log;
+    xt_sessions_t s;
+    xt_engine_t e;
+    char why[256] = "";
+    assert_int_equal(xt_outlog_init(&log, 1024), 0);
+    assert_int_equal(xt_sessions_init(&s, &log, 64, 4096), 0);
+    xt_engine_config_t ec = engine_config();
+    if (xt_snapshot_load_ext(&xt_io_posix, path, &ec, quiet, NULL, &e, &s.ext, NULL, why, sizeof why) != 0)
+        fail_msg("load: %s", why);
+    uint32_t got = 0x12345678;
+    for (uint64_t p = 0; p < log.head && got == 0x12345678; p++) {
+        xt_wire_hdr_t h;
+        uint32_t account;
+        frame_at(&log, p, &h, &account);
+        if (h.type == XT_MSG_AMENDED) {
+            xt_outlog_slot_t sl;
+            assert_int_equal(xt_outlog_read(&log, p, &sl), 0);
+            xt_msg_amended_t m;
+            xt_wire_get_amended(sl.frame, &m);
+            got = m.instrument;
+        }
+    }
+    xt_engine_destroy(&e);
+    xt_sessions_destroy(&s);
+    xt_outlog_destroy(&log);
+    return got;
+}
+
+/* A version 1 extension (from before AMENDED named its instrument: zeros
+ * there, and 0 is an instrument) loads with the instrument unknown. */
+static void test_snapshot_v1_amended_instrument_unknown(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    char path[XT_PATH_MAX], cmd[XT_PATH_MAX + 32];
+    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-v1-%d", (int)getpid());
+    open_fx(&f);
+    session_flow(&f);
+    xt_cmd_t c = {.type = XT_CMD_AMEND, .session = 1, .clordid = 13};
+    c.u.amend = (xt_order_amend_t){2, 7, 100, 1}; /* clordid 10 (order 2): 2 left, down to 1 */
+    submit(&f, &c);
+    assert_int_equal(xt_journal_commit(&f.j, now++), 0);
+    assert_int_equal(xt_journal_snapshot(&f.j, now++), 0);
+    xt_engine_stats_t st;
+    xt_engine_stats(&f.e, &st);
+    xt_dir_path(path, XT_PATH_MAX, f.dir, XT_FILE_SNAP, st.last_seq);
+    off_t ext = 80 + (off_t)st.instruments * 72 + (off_t)st.orders * 56;
+    close_fx(&f, 0);
+    assert_int_equal(loaded_amended_instrument(path), 0); /* version 2: the instrument, 0 here */
+    /* the same as version 1 wrote it: the version field, and zeros at 60..63 (as now) */
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    uint8_t b[1 << 16];
+    size_t n = fread(b, 1, sizeof b, fp);
+    fclose(fp);
+    off_t slot = -1;
+    for (size_t at = (size_t)ext; at + 24 + 72 <= n && slot < 0; at++)
+        if (b[at + 24] == 72 && b[at + 25] == 0 && b[at + 26] == XT_MSG_AMENDED && xt_get32(b + at + 24 + 60) == 0)
+            slot = (off_t)at;
+    assert_true(slot > ext);
+    uint8_t one[4] = {1, 0, 0, 0};
+    patch_snapshot(path, ext + 4, one, 4);
+    assert_int_equal(loaded_amended_instrument(path), XT_INSTRUMENT_UNKNOWN);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_rebuild_from_snapshot_and_tail(void **state)
 {
     (void)state;
@@ -423,9 +494,13 @@ static void test_rebuild_from_snapshot_and_tail(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_messages_and_sequences),          cmocka_unit_test(test_rebuild_from_journal),
-        cmocka_unit_test(test_rebuild_from_snapshot_and_tail),  cmocka_unit_test(test_session_end_and_rebuild),
-        cmocka_unit_test(test_snapshot_sessions_over_capacity), cmocka_unit_test(test_snapshot_crafted_counts),
+        cmocka_unit_test(test_messages_and_sequences),
+        cmocka_unit_test(test_rebuild_from_journal),
+        cmocka_unit_test(test_rebuild_from_snapshot_and_tail),
+        cmocka_unit_test(test_session_end_and_rebuild),
+        cmocka_unit_test(test_snapshot_sessions_over_capacity),
+        cmocka_unit_test(test_snapshot_crafted_counts),
+        cmocka_unit_test(test_snapshot_v1_amended_instrument_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -338,7 +338,7 @@ static void round_server_sequenced(void **state)
     EQ(c, c2, clordid), EQ(c, c2, order_id), EQ(c, c2, instrument), EQ(c, c2, side), EQ(c, c2, reason);
     EQ(c, c2, qty), EQ(c, c2, request_clordid), EQ(c, c2, ts);
 
-    xt_msg_amended_t am = {26, 27, 28, 29, 30, 1, 32, 31}, am2;
+    xt_msg_amended_t am = {26, 27, 28, 29, 30, 1, 31, 32}, am2;
     check_frame(f, xt_wire_put_amended(f, XT_WF_SEQUENCED, UINT64_MAX, &am), XT_MSG_AMENDED, 1, UINT64_MAX);
     assert_int_equal(xt_get32(f + 60), 32); /* protocol.md: the instrument at 60, 57..59 reserved */
     assert_int_equal(f[57] | f[58] | f[59], 0);
