@@ -243,6 +243,24 @@ uint32_t xt_md_trades(const xt_md_inst_t *in, xt_md_trade_t *out, uint32_t max);
 /* The day's timeline so far, oldest first (up to 1440 points). */
 uint32_t xt_md_timeline(const xt_md_inst_t *in, const xt_md_minute_t **points);
 
+/* ---- the derived state as bytes (state.c; docs/journal-format.md) ---------- */
+
+/* What a server saves at a clean stop and loads at its next start, so the
+ * day goes on: per instrument its ticker (but best bid/offer and the
+ * top-five sums, which come from the book), the ten candles, the
+ * timeline, the tape, its time. Not the books. */
+size_t xt_md_state_size(const xt_md_t *md);
+/* Writes xt_md_state_size() bytes to out; 0 (nothing written) if cap is
+ * less. */
+size_t xt_md_state_encode(const xt_md_t *md, uint8_t *out, size_t cap);
+/* Loads bytes from xt_md_state_encode (untrusted: everything is checked,
+ * and bytes that do not check change nothing) into the instruments added
+ * already with the same id, symbol and time zone; others are skipped, and
+ * a tape larger than md's keeps its newest trades. Call it between
+ * commands; the books and best prices are left as they are. Returns how
+ * many instruments took their state, XT_ECORRUPT or XT_EINVAL. */
+int xt_md_state_decode(xt_md_t *md, const uint8_t *p, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

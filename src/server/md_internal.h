@@ -190,7 +190,10 @@ static inline uint32_t xt_mds_ch(uint32_t slot, int kind, int th)
 }
 int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch); /* 0, or -1 when it could not be queued */
 void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
-void xt_mds_throttle_tick(mds_t *m);                         /* every XT_TH_TICK_NS */
+/* md_state.c: the md-state file of the data directory (docs/journal-format.md) */
+void xt_mds_state_load(mds_t *m);    /* at start, after the books: the day goes on when it matches the journal */
+void xt_mds_state_save(mds_t *m);    /* once the md thread has stopped */
+void xt_mds_throttle_tick(mds_t *m); /* every XT_TH_TICK_NS */
 
 /* md_http.c: a request that is not a WebSocket upgrade, its head
  * head_len bytes of c->in and its body the body_len bytes after. Returns 0

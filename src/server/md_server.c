@@ -712,6 +712,8 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     }
     if (xt_md_history_open(s, &m->hist, why, n))
         return -1;
+    xt_mds_state_load(m); /* after the books (load_instruments); before the first advance, so what closed
+                           * while the server was down reaches the history */
     if (listen_md(m, why, n))
         return -1;
     m->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -745,6 +747,7 @@ void xt_md_server_stop(xt_server_t *s)
     (void)w;
     pthread_join(s->md_thread, NULL);
     s->md_started = 0;
+    xt_mds_state_save(s->mds); /* the engine stopped first: md has everything it published */
 }
 
 void xt_md_server_close(xt_server_t *s)

@@ -189,9 +189,10 @@ def compare(live_dir, rebuilt_dir, gap):
 @test
 def test_live_restart_rebuild():
     """Trades before a UTC midnight close candles of every interval up to
-    1d; the files survive a restart (a torn tail is cut), appends go on;
-    md rebuild gives every live record byte for byte, plus the flat
-    candles of the downtime."""
+    1d; the files survive a restart (a torn tail is cut), appends go on,
+    and after a clean stop (md-state) the candles open at the stop close
+    at the restart; md rebuild gives every live record byte for byte, plus
+    the flat candles of the downtime."""
     midnight = next_midnight(time.time_ns() + LEAD)
     clock = Clock(midnight - LEAD)
     srv = TS.Server({"md.history_flush_ms": 100, "engine.max_orders": 4096}, start=False)
@@ -231,11 +232,15 @@ def test_live_restart_rebuild():
     check('msg="K-line history: cut torn records at the ends of files" bytes=30' in srv.stderr(),
           f"torn tail not reported: {srv.stderr()[-400:]}")
     for (s, iv), old in before.items():
-        check(open(kl(hist, s, iv), "rb").read() == old, f"{s} {iv} changed by the restart")
+        check(open(kl(hist, s, iv), "rb").read().startswith(old), f"{s} {iv}: more than appended to at the restart")
+    # the stop was clean (md-state): the 00:00 minute, open at the stop, closes now, flat, as a rebuild has it
+    check("the day goes on from md-state" in srv.stderr(), "md-state was not used")
+    down = at(wait_records(kl(hist, BTC, "1m"), len(one) + 1), midnight)
+    check(flat(down) and down["c"] == 3000100, f"BTC 00:00 candle, open at the stop {down}")
     trade(a, b, BTC, 3000500, 10000)
     check(clock.now() < midnight + 120 * NS - NS // 2, "too slow: the trade did not land before 00:02")
     clock.wait_until(midnight + 120 * NS + 3 * NS // 10)
-    recs = wait_records(kl(hist, BTC, "1m"), len(one) + 1)
+    recs = wait_records(kl(hist, BTC, "1m"), len(one) + 2)
     c = at(recs, midnight + 60 * NS)
     check((c["o"], c["c"], c["v"], c["n"]) == (3000500, 3000500, 10000, 1), f"BTC 00:01 candle {c}")
     trade(a, b, BTC, 3000600, 10000)   # the journal's last record: rebuild closes 00:01

@@ -89,6 +89,58 @@ def ws_snapshots(port, channels):
     return seen
 
 
+def day_state(s):
+    """The day's market data of SYM as REST tells it: ticker, tape, the
+    timeline's volume and last price, the open day candle."""
+    h = H.Http(s.md_port)
+    tk = get(h, f"/api/v1/ticker?symbol={SYM}")
+    tape = get(h, f"/api/v1/trades?symbol={SYM}")["data"]
+    tl = get(h, f"/api/v1/timeline?symbol={SYM}")["data"]
+    day = get(h, f"/api/v1/klines?symbol={SYM}&interval=1d&limit=1")["data"]
+    h.close()
+    return tk, tape, (sum(float(p["volume"]) for p in tl), tl[-1]["price"] if tl else None), day
+
+
+def restart(s):
+    check(s.stop() == 0, "clean stop")
+    s.start()
+    s.md_port = W.md_port(s)
+
+
+@test
+def test_day_goes_on_after_a_clean_restart():
+    """A clean stop saves the md state (data/md-state) and the next start
+    goes on with it: ticker, tape, timeline and the open candles are what
+    they were. After a crash (the journal went on past the saved state) the
+    day starts afresh, as the log says."""
+    s = W.start(FAST)
+    A, B = trade_some(s)
+    btc = A.inst[SYM]
+    wait_depth(h := H.Http(s.md_port), lambda j: len(j["bids"]) == 2, "two bid levels")
+    h.close()
+    before = day_state(s)
+    check(before[0]["trades"] == 1 and before[0]["volume"] == "2.0000" and len(before[1]) == 1, f"before {before}")
+    A.close()
+    B.close()
+    restart(s)
+    after = day_state(s)
+    same = {k: v for k, v in after[0].items() if k != "ts"}  # ts: the newest message's, the books' load here
+    check(same == {k: v for k, v in before[0].items() if k != "ts"}, f"ticker: before {before[0]}, after {after[0]}")
+    check(after[1:] == before[1:], f"tape, timeline, day candle: before {before[1:]}, after {after[1:]}")
+    check("the day goes on from md-state" in s.stderr(), "the log says the state was used")
+    # a trade after the restart, then a crash: the saved state is older than the journal
+    A = TS.login(s.port, 1001, 1)
+    check(A.place(btc, X.SELL, 99900, 10000).type == X.ACCEPTED, "a sell that trades with the bid")
+    A.expect(X.FILL)
+    A.close()
+    s.kill()
+    s.start()
+    s.md_port = W.md_port(s)
+    tk = day_state(s)[0]
+    check(tk["trades"] == 0 and tk["volume"] == "0.0000", f"afresh after a crash: {tk}")
+    check("md-state not used" in s.stderr() and "another sequence number" in s.stderr(), "the log says why")
+
+
 @test
 def test_instruments():
     s = W.start(FAST)
