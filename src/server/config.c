@@ -111,6 +111,7 @@ static const cfg_key_t keys[] = {
     U32("rest", "replay_cache", rest_replay_cache, 1, 1u << 26),
     U32("rest", "fills", rest_fills, 1, 100000),
     U32("rest", "fill_accounts", rest_fill_accounts, 1, 1u << 20),
+    U32("rest", "order_timeout_ms", rest_order_timeout_ms, 100, 600000),
     U32("debug", "engine_delay_us", engine_delay_us, 0, 1000000),
     U32("debug", "clock_offset_ms", clock_offset_ms, 0, 604800000),
 };
@@ -281,6 +282,7 @@ void xt_config_defaults(xt_server_config_t *c)
     c->rest_replay_cache = 65536;
     c->rest_fills = 1000;
     c->rest_fill_accounts = 4096;
+    c->rest_order_timeout_ms = 10000;
     c->engine_delay_us = 0;
     c->n_instruments = sizeof demo_instruments / sizeof demo_instruments[0];
     for (size_t i = 0; i < c->n_instruments; i++) {

@@ -63,6 +63,7 @@
  *   rest.replay_cache = 65536            signatures remembered within the window (docs/rest.md)
  *   rest.fills = 1000                    fills kept per account for GET /api/v1/fills
  *   rest.fill_accounts = 4096            accounts whose fills are kept (the least recently updated make room)
+ *   rest.order_timeout_ms = 10000        a REST order request without an answer this long is answered 504
  *   debug.engine_delay_us = 0            test hook: the engine thread sleeps this long per batch
  *   debug.clock_offset_ms = 0            test hook: the server's clock runs this far ahead
  *   [instrument SYM]  tick, lot (required); min, max (quantities), ref (price)
@@ -119,7 +120,7 @@ typedef struct xt_server_config {
     uint32_t log_level, log_format;    /* XT_LOG_INFO, XT_LOG_LOGFMT */
     char log_file[XT_CONFIG_PATH_MAX]; /* "": standard error */
     /* rest (docs/rest.md): signed requests, fills */
-    uint32_t rest_recv_window_ms, rest_replay_cache, rest_fills, rest_fill_accounts;
+    uint32_t rest_recv_window_ms, rest_replay_cache, rest_fills, rest_fill_accounts, rest_order_timeout_ms;
     /* debug */
     uint32_t engine_delay_us;
     uint32_t clock_offset_ms; /* xt_now_ns() runs this far ahead of the system clock */

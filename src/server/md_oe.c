@@ -166,6 +166,10 @@ int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n)
 void xt_mds_oe_timers(mds_t *m)
 {
     xt_oe_t *o = m->oe;
+    if (o->waiting && m->now - o->last_deadlines >= 100000000LL) {
+        o->last_deadlines = m->now;
+        xt__oe_rest_deadlines(m);
+    }
     if (m->now - o->last_timers < 1000000000LL)
         return;
     o->last_timers = m->now;

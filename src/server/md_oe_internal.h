@@ -44,6 +44,7 @@ typedef struct oe_pend {
     uint8_t sent;  /* its frame went to the gateway (else it waits for the login) */
     uint8_t flen;
     uint32_t list; /* P_LIST: its slot in lists */
+    int64_t at;    /* when it came (rest.order_timeout_ms) */
     uint64_t key;  /* the clordid or request_id its answer carries */
     uint8_t frame[XT_WIRE_MAX];
 } oe_pend_t;
@@ -63,7 +64,8 @@ typedef struct xt_oe {
     oe_pend_t *pend;
     oe_list_t *lists;
     uint32_t free_b, free_pend;
-    int64_t last_timers;
+    int64_t last_timers, last_deadlines;
+    uint32_t waiting;                   /* REST requests waiting (taken from the free list) */
     uint64_t refused[OE_REFUSED_KINDS]; /* new order sessions refused, by OE_REFUSED_*
                                            (xt_md_order_sessions_refused_total) */
 } xt_oe_t;
@@ -91,5 +93,8 @@ void xt__oe_error_why(oe_bridge_t *x, const uint8_t *f);
 void xt__oe_rest_hello(mds_t *m, uint32_t b);
 void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h);
 void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why);
+/* Closes the REST bridges whose oldest request has waited past
+ * rest.order_timeout_ms: their requests are answered 504. */
+void xt__oe_rest_deadlines(mds_t *m);
 
 #endif

@@ -49,6 +49,7 @@ static void answer(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, int status,
     uint32_t c = p->conn;
     p->next = m->oe->free_pend;
     m->oe->free_pend = pi;
+    m->oe->waiting--;
     if (c == NIL)
         return;
     m->conns[c].oe_pend = 0;
@@ -70,6 +71,19 @@ void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why)
     oe_bridge_t *x = &m->oe->b[b];
     while (x->pend_head != NIL)
         answer_error(m, b, x->pend_head, NIL, status ? status : 503, why[0] ? why : "the order-entry session closed");
+}
+
+void xt__oe_rest_deadlines(mds_t *m)
+{
+    int64_t limit = (int64_t)m->s->cfg.rest_order_timeout_ms * 1000000;
+    for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
+        const oe_bridge_t *x = &m->oe->b[b];
+        /* the oldest waits longest: answers come in any order, requests join at the tail */
+        if (x->fd >= 0 && x->rest && x->pend_head != NIL && m->now - m->oe->pend[x->pend_head].at > limit)
+            xt__oe_close(m, b, 504,
+                         "no answer from order entry within rest.order_timeout_ms: the outcome is unknown; "
+                         "GET /api/v1/orders/{id} or /api/v1/orders?open=true tells");
+    }
 }
 
 void xt__oe_rest_hello(mds_t *m, uint32_t b)
@@ -314,8 +328,10 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
         p->list = l;
     }
     o->free_pend = p->next;
+    o->waiting++;
     p->next = NIL;
     p->conn = c;
+    p->at = m->now;
     p->keep = (uint8_t)keep;
     if (x->pend_tail == NIL)
         x->pend_head = pi;
