@@ -19,7 +19,6 @@
 #define CANDLE_BYTES 72
 #define POINT_BYTES 40 /* a timeline minute or a tape trade */
 #define TIME_MAX (INT64_C(1) << 62)
-#define TURNOVER_MAX ((__int128)1 << 100)
 #define TAPE_MAX (UINT32_C(1) << 24)
 #define MINUTE_NS (INT64_C(60) * XT__MD_NS)
 #define DAY_NS (INT64_C(86400) * XT__MD_NS)
@@ -145,6 +144,12 @@ static int price_ok(int64_t p)
     return p >= 0 && p <= XT_PRICE_MAX;
 }
 
+/* A turnover that volume lots can have made at prices up to XT_PRICE_MAX. */
+static int turnover_ok(__int128 turnover, int64_t volume)
+{
+    return volume >= 0 && turnover >= 0 && turnover <= (__int128)volume * XT_PRICE_MAX;
+}
+
 static int get_candle(const uint8_t **p, xt_md_candle_t *c)
 {
     c->open_time = get64(p);
@@ -158,7 +163,7 @@ static int get_candle(const uint8_t **p, xt_md_candle_t *c)
     c->closed = (*p)[4];
     *p += 8;
     return time_ok(c->open_time) && price_ok(c->open) && price_ok(c->high) && price_ok(c->low) && price_ok(c->close) &&
-           c->volume >= 0 && c->turnover >= 0 && c->turnover < TURNOVER_MAX && c->closed <= 1;
+           turnover_ok(c->turnover, c->volume) && c->closed <= 1;
 }
 
 static int get_ticker(const uint8_t **p, xt_md_ticker_t *t)
@@ -173,7 +178,7 @@ static int get_ticker(const uint8_t **p, xt_md_ticker_t *t)
     t->turnover = get128(p);
     t->trades = (uint64_t)get64(p);
     return time_ok(t->ts) && price_ok(t->prev_close) && price_ok(t->open) && price_ok(t->high) && price_ok(t->low) &&
-           price_ok(t->last) && t->volume >= 0 && t->turnover >= 0 && t->turnover < TURNOVER_MAX;
+           price_ok(t->last) && turnover_ok(t->turnover, t->volume);
 }
 
 /* One instrument's record at p (n bytes left): its values into v, its
@@ -193,11 +198,13 @@ static size_t get_inst(const uint8_t *p, size_t n, xt_md_inst_t *v, xt_md_minute
     v->t = get64(&q);
     v->day_start = get64(&q);
     int ok = v->symbol[XT__MD_SYMBOL_MAX] == '\0' && v->started <= 1 && time_ok(v->t) && time_ok(v->day_start) &&
-             v->tz > -86400 && v->tz < 86400 &&
-             (!v->started || xt_kline_align(XT_KL_1D, v->day_start, v->tz) == v->day_start) &&
-             get_ticker(&q, &v->ticker);
+             v->tz > -86400 && v->tz < 86400 && get_ticker(&q, &v->ticker);
     for (int i = 0; i < XT_KL_COUNT; i++)
         ok &= get_candle(&q, &v->k[i]);
+    /* started: what kline.c keeps at its time t - the open candles and the day that hold t */
+    ok &= !v->started || xt_kline_align(XT_KL_1D, v->t, v->tz) == v->day_start;
+    for (int i = 0; i < XT_KL_COUNT && v->started; i++)
+        ok &= v->k[i].open_time == xt_kline_align(i, v->t, v->tz) && v->k[i].closed == 0;
     uint32_t tl_n = xt_get32(p + INST_FIXED), tape_n = xt_get32(p + INST_FIXED + 4);
     /* started: the current minute is the last point (kline.c writes to it) */
     if (!ok || tl_n > XT_MD_TIMELINE_MAX || tape_n > TAPE_MAX || (v->started && tl_n == 0) ||
@@ -218,6 +225,9 @@ static size_t get_inst(const uint8_t *p, size_t n, xt_md_inst_t *v, xt_md_minute
         if (tl)
             tl[i] = m;
     }
+    /* started: the last point is the open minute that holds t */
+    if (v->started && (prev != xt_kline_align(XT_KL_1M, v->t, v->tz) || q[32 - POINT_BYTES] != 0))
+        return 0;
     v->tl_n = tl_n;
     uint32_t skip = tape_n > tape_cap ? tape_n - tape_cap : 0; /* a smaller tape now: the newest */
     v->tape_n = tape_n - skip;
@@ -262,6 +272,18 @@ static xt_md_inst_t *target(xt_md_t *md, const xt_md_inst_t *v)
     return in;
 }
 
+/* Has a record for this slot been seen (md->touched: the slots so far)?
+ * Notes it if not. */
+static int seen(xt_md_t *md, const xt_md_inst_t *in)
+{
+    uint32_t slot = (uint32_t)(in - md->inst);
+    for (uint32_t i = 0; i < md->n_touched; i++)
+        if (md->touched[i] == slot)
+            return 1;
+    md->touched[md->n_touched++] = slot;
+    return 0;
+}
+
 int xt_md_state_decode(xt_md_t *md, const uint8_t *p, size_t n)
 {
     if (md->inst == NULL || p == NULL || n < 4 || n > SIZE_MAX / 2 || md->in_cmd)
@@ -274,8 +296,11 @@ int xt_md_state_decode(xt_md_t *md, const uint8_t *p, size_t n)
             memset(&v, 0, sizeof v);
             xt_md_inst_t *in = NULL;
             size_t len = get_inst(p + at, n - at, &v, NULL, md->cfg.tape, NULL);
-            if (len == 0)
+            int twice = !pass && len && (in = target(md, &v)) != NULL && seen(md, in);
+            if (len == 0 || twice) { /* an instrument named twice: not a file the encoder wrote */
+                md->n_touched = 0;
                 return XT_ECORRUPT;
+            }
             if (pass && (in = target(md, &v)) != NULL) {
                 get_inst(p + at, n - at, &v, in->tl, in->tape_cap, in->tape);
                 apply(in, &v);
@@ -283,6 +308,7 @@ int xt_md_state_decode(xt_md_t *md, const uint8_t *p, size_t n)
             }
             at += len;
         }
+        md->n_touched = 0; /* the scratch of seen() */
         if (at != n)
             return XT_ECORRUPT;
     }

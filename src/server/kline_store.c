@@ -362,8 +362,7 @@ static int write_records(xt_kl_store_t *st, uint32_t idx, size_t n)
             return rc;
         if ((fd = st->io->open(st->io, path, O_RDWR | O_CREAT | O_APPEND, 0644)) < 0)
             return fail(st, fd, "%s: %s", path, errname(fd));
-        size = 0;
-        f->has_last = 0;
+        size = 0; /* f->has_last stays: the records written now were appended after it */
     }
     const uint8_t *p = st->wbuf + HDR;
     size_t len = n * REC;

@@ -44,7 +44,7 @@ typedef struct oe_pend {
     uint8_t sent;  /* its frame went to the gateway (else it waits for the login) */
     uint8_t flen;
     uint32_t list; /* P_LIST: its slot in lists */
-    int64_t at;    /* when it came (rest.order_timeout_ms) */
+    int64_t at;    /* when it came, monotonic ns (rest.order_timeout_ms) */
     uint64_t key;  /* the clordid or request_id its answer carries */
     uint8_t frame[XT_WIRE_MAX];
 } oe_pend_t;

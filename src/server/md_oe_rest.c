@@ -75,13 +75,14 @@ void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why)
 
 void xt__oe_rest_deadlines(mds_t *m)
 {
-    int64_t limit = (int64_t)m->s->cfg.rest_order_timeout_ms * 1000000;
+    int64_t limit = (int64_t)m->s->cfg.rest_order_timeout_ms * 1000000, now = xt_mono_ns();
     for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
         const oe_bridge_t *x = &m->oe->b[b];
         /* the oldest waits longest: answers come in any order, requests join at the tail */
-        if (x->fd >= 0 && x->rest && x->pend_head != NIL && m->now - m->oe->pend[x->pend_head].at > limit)
+        if (x->fd >= 0 && x->rest && x->pend_head != NIL && now - m->oe->pend[x->pend_head].at > limit)
             xt__oe_close(m, b, 504,
-                         "no answer from order entry within rest.order_timeout_ms: the outcome is unknown; "
+                         "order entry gave the account's oldest request no answer within rest.order_timeout_ms, so "
+                         "its order session was closed: the outcome of this request is unknown; "
                          "GET /api/v1/orders/{id} or /api/v1/orders?open=true tells");
     }
 }
@@ -331,7 +332,7 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
     o->waiting++;
     p->next = NIL;
     p->conn = c;
-    p->at = m->now;
+    p->at = xt_mono_ns(); /* not m->now: a step of the wall clock must not time requests out */
     p->keep = (uint8_t)keep;
     if (x->pend_tail == NIL)
         x->pend_head = pi;

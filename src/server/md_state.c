@@ -32,6 +32,7 @@ static int path_of(const mds_t *m, char *p, size_t n, const char *suffix)
     return snprintf(p, n, "%s/md-state%s", m->s->cfg.data_dir, suffix) < (int)n ? 0 : -1;
 }
 
+/* At a stop: the last command applied (the engine thread has stopped). */
 static uint64_t engine_seq(const mds_t *m)
 {
     xt_engine_stats_t st;
@@ -75,13 +76,20 @@ void xt_mds_state_load(mds_t *m)
     char path[XT_CONFIG_PATH_MAX + 16];
     if (path_of(m, path, sizeof path, ""))
         return;
-    uint64_t at = engine_seq(m);
+    /* the journal's, before this start journaled any new instrument (those make no market data) */
+    uint64_t at = m->s->journal.recovery.last_seq;
     /* the most a state of these instruments can take, with a tape of 2^24 */
     size_t max = HDR + 4 + (size_t)m->n_inst * (904 + (XT_MD_TIMELINE_MAX + (UINT64_C(1) << 24)) * 40);
     size_t n;
     uint8_t *b = read_all(path, max, &n);
+    int there = access(path, F_OK) == 0;
+    /* read once: a later start must not take it for a journal that was cut back and grew to the same seq */
+    if (there && unlink(path) != 0 && b) {
+        free(b);
+        return log_ignored("cannot be removed after reading (it could be taken again later)", 0, at);
+    }
     if (!b) {
-        if (access(path, F_OK) == 0)
+        if (there)
             log_ignored("unreadable, or of an impossible size", 0, at);
         return;
     }
@@ -123,13 +131,15 @@ void xt_mds_state_save(mds_t *m)
     char path[XT_CONFIG_PATH_MAX + 16], tmp[XT_CONFIG_PATH_MAX + 16];
     if (path_of(m, path, sizeof path, "") || path_of(m, tmp, sizeof tmp, ".tmp"))
         return;
-    /* trades the feed dropped are missing from md: no state, rather than a wrong one */
-    if (atomic_load(&m->s->md_feed.dropped) || atomic_load(&m->s->md_resync)) {
-        unlink(path);
-        return;
-    }
+    /* Trades the feed dropped (ever, in this run) or that a failed journal
+     * commit discarded are missing from md: no state, rather than a wrong one. */
+    const char *lost = atomic_load(&m->s->journal_failed)
+                           ? "the journal failed: its last batch never reached market data"
+                       : m->resyncs || atomic_load(&m->s->md_feed.dropped) || atomic_load(&m->s->md_resync)
+                           ? "the engine-to-market-data feed overflowed: trades were lost on the way"
+                           : NULL;
     size_t n = xt_md_state_size(&m->md);
-    uint8_t *b = malloc(HDR + n);
+    uint8_t *b = lost ? NULL : malloc(HDR + n);
     int rc = b ? 0 : -ENOMEM;
     if (b) {
         xt_md_state_encode(&m->md, b + HDR, n);
@@ -149,8 +159,9 @@ void xt_mds_state_save(mds_t *m)
     unlink(tmp);
     unlink(path); /* an older state must not be taken for this stop's */
     xt_log_ev_t e;
-    if (xt_log_begin(&e, XT_LOG_WARN, "market data: md-state not written; the next start begins the day afresh")) {
-        xt_log_str(&e, "reason", strerror(-rc));
+    if (xt_log_begin(&e, lost ? XT_LOG_INFO : XT_LOG_WARN,
+                     "market data: md-state not written; the next start begins the day afresh")) {
+        xt_log_str(&e, "reason", lost ? lost : strerror(-rc));
         xt_log_str(&e, "path", path);
         xt_log_end(&e);
     }

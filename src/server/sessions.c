@@ -673,11 +673,13 @@ static int load_refs(xt_sessions_t *s, uint32_t n, get_fn get, void *in, char *w
     return 0;
 }
 
-/* A version 1 extension's AMENDED frame had zeros where the instrument is
- * now, and 0 is an instrument: it is told as unknown instead. */
+/* A version 1 extension's AMENDED frame from before AMENDED named its
+ * instrument has zeros there, and 0 is an instrument: it is told as
+ * unknown instead. (Builds between the two changes wrote version 1 with
+ * the instrument in place: those are kept.) */
 static void amended_v1(uint8_t *frame, uint16_t len)
 {
-    if (len == XT_LEN_AMENDED && frame[2] == XT_MSG_AMENDED)
+    if (len == XT_LEN_AMENDED && frame[2] == XT_MSG_AMENDED && xt_get32(frame + 60) == 0)
         xt_put32(frame + 60, XT_INSTRUMENT_UNKNOWN);
 }
 

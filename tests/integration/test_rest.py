@@ -111,8 +111,9 @@ def restart(s):
 def test_day_goes_on_after_a_clean_restart():
     """A clean stop saves the md state (data/md-state) and the next start
     goes on with it: ticker, tape, timeline and the open candles are what
-    they were. After a crash (the journal went on past the saved state) the
-    day starts afresh, as the log says."""
+    they were. The start reads it once: after a crash the day starts
+    afresh; a state from another point of the journal is refused, as the
+    log says."""
     s = W.start(FAST)
     A, B = trade_some(s)
     btc = A.inst[SYM]
@@ -128,7 +129,9 @@ def test_day_goes_on_after_a_clean_restart():
     check(same == {k: v for k, v in before[0].items() if k != "ts"}, f"ticker: before {before[0]}, after {after[0]}")
     check(after[1:] == before[1:], f"tape, timeline, day candle: before {before[1:]}, after {after[1:]}")
     check("the day goes on from md-state" in s.stderr(), "the log says the state was used")
-    # a trade after the restart, then a crash: the saved state is older than the journal
+    state = os.path.join(s.data, "md-state")
+    check(not os.path.exists(state), "md-state is read once")
+    # a trade after the restart, then a crash: no state, the day starts afresh
     A = TS.login(s.port, 1001, 1)
     check(A.place(btc, X.SELL, 99900, 10000).type == X.ACCEPTED, "a sell that trades with the bid")
     A.expect(X.FILL)
@@ -138,6 +141,23 @@ def test_day_goes_on_after_a_clean_restart():
     s.md_port = W.md_port(s)
     tk = day_state(s)[0]
     check(tk["trades"] == 0 and tk["volume"] == "0.0000", f"afresh after a crash: {tk}")
+    # a state from an earlier point of the journal (a file put back): refused
+    def trade_once(price):
+        a = TS.login(s.port, 1001, 1)
+        check(a.place(btc, X.SELL, price, 10000).type == X.ACCEPTED, "a sell that trades with a bid")
+        a.expect(X.FILL)
+        a.close()
+    trade_once(99800)
+    check(s.stop() == 0, "stop")
+    old = open(state, "rb").read()  # a day of one trade
+    s.start()
+    trade_once(99800)
+    check(s.stop() == 0, "stop")
+    open(state, "wb").write(old)
+    s.start()
+    s.md_port = W.md_port(s)
+    tk = day_state(s)[0]
+    check(tk["trades"] == 0, f"afresh with a state of another seq: {tk}")
     check("md-state not used" in s.stderr() and "another sequence number" in s.stderr(), "the log says why")
 
 

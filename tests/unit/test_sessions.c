@@ -481,6 +481,10 @@ static void test_snapshot_v1_amended_instrument_unknown(void **state)
     uint8_t one[4] = {1, 0, 0, 0};
     patch_snapshot(path, ext + 4, one, 4);
     assert_int_equal(loaded_amended_instrument(path), XT_INSTRUMENT_UNKNOWN);
+    /* version 1 written by a build that already named the instrument: kept */
+    uint8_t five[4] = {5, 0, 0, 0};
+    patch_snapshot(path, slot + 24 + 60, five, 4);
+    assert_int_equal(loaded_amended_instrument(path), 5);
     snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
     assert_int_equal(system(cmd), 0);
 }
