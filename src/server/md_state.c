@@ -4,11 +4,13 @@
  * the day's ticker, the open candles, the timeline and the tape go on
  * across a restart instead of starting afresh.
  *
- * It is used only when it was written at the sequence number the journal
- * recovered to: then the md state it holds is exactly the one those
- * commands made. After a crash (the journal went further, or the file is
- * from an older stop) it is ignored, as before. Derived data: not synced;
- * a file cut or spoilt by a crash fails its checksum and is ignored.
+ * It is read once (removed at start) and used only when it was written at
+ * the sequence number the journal recovered to: then the md state it
+ * holds is exactly the one those commands made. After a crash the day
+ * starts afresh, as before. None is written when the run lost trades on
+ * their way to md (a feed overflow, a journal failure). Derived data: not
+ * synced; a file cut or spoilt by a crash fails its checksum and is
+ * ignored.
  */
 #include <errno.h>
 #include <stdio.h>
