@@ -386,10 +386,10 @@ static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int k
     ws_answer(m, c, id, op, r);
 }
 
-int xt_mds_oe_is_session_order(const mds_t *m, uint32_t c, json_t *root)
+int xt_mds_oe_live(const mds_t *m, uint32_t c)
 {
     uint32_t b = m->conns[c].oe;
-    return b && m->oe->b[b - 1].state == B_LIVE && xt_oe_op(json_string_value(json_object_get(root, "op"))) != 0;
+    return b && m->oe->b[b - 1].state == B_LIVE;
 }
 
 int xt_mds_oe_command(mds_t *m, uint32_t c, json_t *root)

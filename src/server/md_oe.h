@@ -64,10 +64,10 @@ void xt_mds_oe_timers(struct xt_md_server *m);
  * any other op, or an id market data refuses, 0. */
 int xt_mds_oe_command(struct xt_md_server *m, uint32_t c, json_t *root);
 
-/* Is root an order request (order.*) of connection c's logged-in order
- * session? Those are held to the gateway's limits.rate instead of
+/* Is connection c logged in to an order session? Its order requests
+ * (order.*) are held to the gateway's limits.rate instead of
  * md.messages_per_s; everything else, auth.* included, is not. */
-int xt_mds_oe_is_session_order(const struct xt_md_server *m, uint32_t c, json_t *root);
+int xt_mds_oe_live(const struct xt_md_server *m, uint32_t c);
 
 /* Connection c is closing: its bridge goes (the gateway sees the session's
  * connection close), its waiting REST request is forgotten. */

@@ -26,6 +26,7 @@
 #include "md_internal.h"
 #include "md_oe.h"
 #include "md_rest.h"
+#include "oe_json.h"
 #include "xt/decimal.h"
 #include "xt/error.h"
 /* ---- commands ---------------------------------------------------------------- */
@@ -113,19 +114,24 @@ static void start_channel(mds_t *m, uint32_t ch)
     m->chs[ch].last_trade_id = in && xt_md_trades(in, &last, 1) == 1 ? last.trade_id : 0;
 }
 
-/* A command: parsed once, counted against md.messages_per_s unless it is an
- * order of a logged-in order session (the gateway's limits.rate holds
- * those), then order entry's (md_oe.c) or market data's. */
+#define TOO_MANY "too many messages per second"
+
+/* A command: counted against md.messages_per_s unless it is an order of a
+ * logged-in order session (the gateway's limits.rate holds those), parsed
+ * once, then order entry's (md_oe.c) or market data's. Without such a
+ * session nothing is parsed once the count is over. */
 static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
 {
     xt_md_cmd_t cmd;
     char why[160];
     uint32_t chs[XT_MDCMD_MAX_ARGS] = {0};
+    int live = xt_mds_oe_live(m, c);
+    if (!live && xt_mds_over_rate(m, c))
+        return xt_mds_answer_error(m, c, "null", 429, TOO_MANY);
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    if (!(root && xt_mds_oe_is_session_order(m, c, root)) && xt_mds_over_rate(m, c)) {
+    if (live && !(root && xt_oe_op(json_string_value(json_object_get(root, "op")))) && xt_mds_over_rate(m, c)) {
         json_decref(root);
-        xt_mds_answer_error(m, c, "null", 429, "too many messages per second");
-        return;
+        return xt_mds_answer_error(m, c, "null", 429, TOO_MANY);
     }
     if (root && xt_mds_oe_command(m, c, root)) {
         json_decref(root);
