@@ -191,7 +191,7 @@ void xt_mds_oe_timers(mds_t *m)
 void xt_mds_oe_metrics(const mds_t *m, xt_text_t *t)
 {
     const xt_oe_t *o = m->oe;
-    uint64_t ws = 0, logins = 0, rest = 0, waiting = 0;
+    uint64_t ws = 0, logins = 0, rest = 0;
     for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
         const oe_bridge_t *x = &o->b[b];
         if (x->fd < 0)
@@ -202,8 +202,6 @@ void xt_mds_oe_metrics(const mds_t *m, xt_text_t *t)
             ws++;
         else
             logins++;
-        for (uint32_t pi = x->pend_head; pi != NIL; pi = o->pend[pi].next)
-            waiting++;
     }
     xt_text_help(t, "xt_md_order_sessions", "gauge",
                  "Order sessions bridged from the market-data port to the gateway, by kind.");
@@ -217,7 +215,7 @@ void xt_mds_oe_metrics(const mds_t *m, xt_text_t *t)
         xt_text_printf(t, "xt_md_order_sessions_refused_total{reason=\"%s\"} %llu\n", why[k],
                        (unsigned long long)o->refused[k]);
     xt_text_help(t, "xt_md_rest_orders_waiting", "gauge", "REST order requests waiting for the gateway's answer.");
-    xt_text_printf(t, "xt_md_rest_orders_waiting %llu\n", (unsigned long long)waiting);
+    xt_text_printf(t, "xt_md_rest_orders_waiting %u\n", o->waiting);
 }
 
 void xt_mds_oe_conn_closed(mds_t *m, uint32_t c)
