@@ -250,6 +250,9 @@ uint32_t xt_md_timeline(const xt_md_inst_t *in, const xt_md_minute_t **points);
  * top-five sums, which come from the book), the ten candles, the
  * timeline, the tape, its time. Not the books. */
 size_t xt_md_state_size(const xt_md_t *md);
+/* The most bytes xt_md_state_decode can take for md's instruments (a file
+ * larger cannot be one). */
+size_t xt_md_state_max_size(const xt_md_t *md);
 /* Writes xt_md_state_size() bytes to out; 0 (nothing written) if cap is
  * less. */
 size_t xt_md_state_encode(const xt_md_t *md, uint8_t *out, size_t cap);

@@ -54,6 +54,11 @@ static size_t inst_size(const xt_md_inst_t *in)
     return INST_FIXED + 8 + (size_t)(in->tl_n + in->tape_n) * POINT_BYTES;
 }
 
+size_t xt_md_state_max_size(const xt_md_t *md)
+{
+    return 4 + (size_t)md->n_inst * (INST_FIXED + 8 + (XT_MD_TIMELINE_MAX + (size_t)TAPE_MAX) * POINT_BYTES);
+}
+
 size_t xt_md_state_size(const xt_md_t *md)
 {
     size_t n = 4;

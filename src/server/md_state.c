@@ -80,8 +80,7 @@ void xt_mds_state_load(mds_t *m)
         return;
     /* the journal's, before this start journaled any new instrument (those make no market data) */
     uint64_t at = m->s->journal.recovery.last_seq;
-    /* the most a state of these instruments can take, with a tape of 2^24 */
-    size_t max = HDR + 4 + (size_t)m->n_inst * (904 + (XT_MD_TIMELINE_MAX + (UINT64_C(1) << 24)) * 40);
+    size_t max = HDR + xt_md_state_max_size(&m->md);
     size_t n;
     uint8_t *b = read_all(path, max, &n);
     int there = access(path, F_OK) == 0;
