@@ -301,12 +301,15 @@ static void quiet(void *ctx, const xt_event_batch_t *b)
     (void)b;
 }
 
-/* Writes a snapshot of a session flow into f->dir and closes; returns its
- * path in path, and the offset of the sessions extension in it. */
-static off_t snapshot_of_flow(fx_t *f, char *path)
+/* Writes a snapshot of a session flow (and what `more` adds, if given)
+ * into f->dir and closes; returns its path in path, and the offset of the
+ * sessions extension in it. */
+static off_t snapshot_of(fx_t *f, void (*more)(fx_t *), char *path)
 {
     open_fx(f);
     session_flow(f);
+    if (more)
+        more(f);
     assert_int_equal(xt_journal_snapshot(&f->j, now++), 0);
     xt_engine_stats_t st;
     xt_engine_stats(&f->e, &st);
@@ -337,9 +340,28 @@ static void patch_snapshot(const char *path, off_t at, const void *p, size_t n)
     free(b);
 }
 
+/* The instrument of the first AMENDED kept in log (0x12345678: none). */
+static uint32_t first_amended_instrument(const xt_outlog_t *log)
+{
+    for (uint64_t p = 0; p < log->head; p++) {
+        xt_wire_hdr_t h;
+        uint32_t account;
+        frame_at(log, p, &h, &account);
+        if (h.type == XT_MSG_AMENDED) {
+            xt_outlog_slot_t sl;
+            assert_int_equal(xt_outlog_read(log, p, &sl), 0);
+            xt_msg_amended_t m;
+            xt_wire_get_amended(sl.frame, &m);
+            return m.instrument;
+        }
+    }
+    return 0x12345678;
+}
+
 /* Loads the snapshot at path with the sessions extension (a table of 64);
- * returns the result, why filled. */
-static int load_crafted(const char *path, char *why, size_t n)
+ * returns the result, why filled, and (amended not NULL) the instrument
+ * of the first AMENDED it keeps. */
+static int load_crafted(const char *path, char *why, size_t n, uint32_t *amended)
 {
     xt_outlog_t log;
     xt_sessions_t s;
@@ -349,6 +371,8 @@ static int load_crafted(const char *path, char *why, size_t n)
     xt_engine_config_t ec = engine_config();
     why[0] = '\0';
     int rc = xt_snapshot_load_ext(&xt_io_posix, path, &ec, quiet, NULL, &e, &s.ext, NULL, why, n);
+    if (rc == 0 && amended)
+        *amended = first_amended_instrument(&log);
     if (rc == 0)
         xt_engine_destroy(&e);
     xt_sessions_destroy(&s);
@@ -366,7 +390,7 @@ static void test_snapshot_sessions_over_capacity(void **state)
     fx_t f = {0};
     char path[XT_PATH_MAX], cmd[256];
     snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-cap-%d", (int)getpid());
-    snapshot_of_flow(&f, path);
+    snapshot_of(&f, NULL, path);
     fx_t g = {0};
     snprintf(g.dir, sizeof g.dir, "%s", f.dir);
     assert_int_equal(open_fx_with(&g, 1), XT_ELIMIT); /* the snapshot holds 2 sessions */
@@ -384,8 +408,8 @@ static void test_snapshot_crafted_counts(void **state)
     fx_t f = {0};
     char path[XT_PATH_MAX], why[512], cmd[2 * XT_PATH_MAX + 32];
     snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-craft-%d", (int)getpid());
-    off_t ext = snapshot_of_flow(&f, path);
-    assert_int_equal(load_crafted(path, why, sizeof why), 0);
+    off_t ext = snapshot_of(&f, NULL, path);
+    assert_int_equal(load_crafted(path, why, sizeof why, NULL), 0);
     snprintf(cmd, sizeof cmd, "cp %s %s.orig", path, path);
     assert_int_equal(system(cmd), 0);
     static const struct {
@@ -406,7 +430,7 @@ static void test_snapshot_crafted_counts(void **state)
         snprintf(cmd, sizeof cmd, "cp %s.orig %s", path, path);
         assert_int_equal(system(cmd), 0);
         patch_snapshot(path, ext + cases[k].at, cases[k].bytes, cases[k].n);
-        int rc = load_crafted(path, why, sizeof why);
+        int rc = load_crafted(path, why, sizeof why, NULL);
         if (rc != cases[k].rc || !strstr(why, cases[k].says))
             fail_msg("case %zu: rc %d (%s), want %d and '%s'", k, rc, why, cases[k].rc, cases[k].says);
     }
@@ -414,36 +438,23 @@ static void test_snapshot_crafted_counts(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-/* The instrument of the first AMENDED kept in the snapshot at path, once
- * loaded. */
+/* The instrument of the first AMENDED the snapshot at path keeps, loaded. */
 static uint32_t loaded_amended_instrument(const char *path)
 {
-    xt_outlog_t log;
-    xt_sessions_t s;
-    xt_engine_t e;
-    char why[256] = "";
-    assert_int_equal(xt_outlog_init(&log, 1024), 0);
-    assert_int_equal(xt_sessions_init(&s, &log, 64, 4096), 0);
-    xt_engine_config_t ec = engine_config();
-    if (xt_snapshot_load_ext(&xt_io_posix, path, &ec, quiet, NULL, &e, &s.ext, NULL, why, sizeof why) != 0)
+    char why[256];
+    uint32_t got = 0;
+    if (load_crafted(path, why, sizeof why, &got) != 0)
         fail_msg("load: %s", why);
-    uint32_t got = 0x12345678;
-    for (uint64_t p = 0; p < log.head && got == 0x12345678; p++) {
-        xt_wire_hdr_t h;
-        uint32_t account;
-        frame_at(&log, p, &h, &account);
-        if (h.type == XT_MSG_AMENDED) {
-            xt_outlog_slot_t sl;
-            assert_int_equal(xt_outlog_read(&log, p, &sl), 0);
-            xt_msg_amended_t m;
-            xt_wire_get_amended(sl.frame, &m);
-            got = m.instrument;
-        }
-    }
-    xt_engine_destroy(&e);
-    xt_sessions_destroy(&s);
-    xt_outlog_destroy(&log);
     return got;
+}
+
+/* Amends clordid 10 (order 2, 2 left after the flow) down to 1. */
+static void amend_clordid_10(fx_t *f)
+{
+    xt_cmd_t c = {.type = XT_CMD_AMEND, .session = 1, .clordid = 13};
+    c.u.amend = (xt_order_amend_t){2, 7, 100, 1};
+    submit(f, &c);
+    assert_int_equal(xt_journal_commit(&f->j, now++), 0);
 }
 
 /* A version 1 extension (from before AMENDED named its instrument: zeros
@@ -454,18 +465,7 @@ static void test_snapshot_v1_amended_instrument_unknown(void **state)
     fx_t f = {0};
     char path[XT_PATH_MAX], cmd[XT_PATH_MAX + 32];
     snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-v1-%d", (int)getpid());
-    open_fx(&f);
-    session_flow(&f);
-    xt_cmd_t c = {.type = XT_CMD_AMEND, .session = 1, .clordid = 13};
-    c.u.amend = (xt_order_amend_t){2, 7, 100, 1}; /* clordid 10 (order 2): 2 left, down to 1 */
-    submit(&f, &c);
-    assert_int_equal(xt_journal_commit(&f.j, now++), 0);
-    assert_int_equal(xt_journal_snapshot(&f.j, now++), 0);
-    xt_engine_stats_t st;
-    xt_engine_stats(&f.e, &st);
-    xt_dir_path(path, XT_PATH_MAX, f.dir, XT_FILE_SNAP, st.last_seq);
-    off_t ext = 80 + (off_t)st.instruments * 72 + (off_t)st.orders * 56;
-    close_fx(&f, 0);
+    off_t ext = snapshot_of(&f, amend_clordid_10, path);
     assert_int_equal(loaded_amended_instrument(path), 0); /* version 2: the instrument, 0 here */
     /* the same as version 1 wrote it: the version field, and zeros at 60..63 (as now) */
     FILE *fp = fopen(path, "rb");
