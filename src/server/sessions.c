@@ -30,7 +30,7 @@
 
 #define EXT_MAGIC 0x45535458u /* "XTSE" */
 /* Version 2: kept AMENDED frames name their instrument (bytes 60..63).
- * Version 1's are read with XT_INSTRUMENT_UNKNOWN there (load_log). */
+ * Version 1's with zeros there are read as XT_INSTRUMENT_UNKNOWN (amended_v1). */
 #define EXT_VERSION 2
 #define EXT_HDR 40
 #define EXT_SESS 32
