@@ -155,6 +155,8 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
     schedule_snapshot(j, now);
     uint64_t seq = j->wal.next_seq - 1;
     char why[256];
+    if (!in_process && j->cfg.snapshot_begun)
+        j->cfg.snapshot_begun(j->cfg.report_ctx, seq);
     if (in_process || j->cfg.snapshot_sync) {
         rc = xt_snapshot_write_ext(j->io, j->dir, j->e, j->cfg.ext, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
         snapshot_done(j, rc == 0, seq, why);

@@ -70,7 +70,11 @@ typedef struct xt_journal_config {
     const xt_snap_ext_t *ext; /* more state in each snapshot (the server's sessions); NULL: none */
     /* A failed snapshot is reported with this (the server's log); NULL: a line on stderr. */
     void (*report)(void *ctx, uint64_t seq, const char *why);
-    void *report_ctx;
+    /* Told, on the thread that commits, when a snapshot of the engine as
+     * after `seq` begins (synced, at a batch boundary; not the one at
+     * close), so derived state can be saved at the same point; NULL: no. */
+    void (*snapshot_begun)(void *ctx, uint64_t seq);
+    void *report_ctx; /* for both */
 } xt_journal_config_t;
 
 /* Parses "batch", "always", "none" or "interval=<ms>" into cfg. Returns 0

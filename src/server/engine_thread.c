@@ -379,7 +379,10 @@ void xt_server_sink(void *ctx, const xt_event_batch_t *b)
                 xt_ctr_add(&s->met.eng_rejects[e->reason], 1);
         }
     xt_sessions_sink(&s->sessions, b);
-    xt_md_feed_batch(&s->md_feed, b);
+    if (s->md_feed.on)
+        xt_md_feed_batch(&s->md_feed, b);
+    else /* recovery: market data replays these from its state at the snapshot (md_state.c) */
+        xt_md_replay_add(&s->md_replay, b);
 }
 
 /* The market-data thread lost events (the feed was full): once it has read
@@ -395,7 +398,7 @@ static void md_resync(xt_server_t *s)
     atomic_store(&s->md_resync, 0);
     uint32_t n = xt_engine_instrument_count(&s->engine);
     for (uint32_t i = 0; i < n; i++) {
-        xt_event_t ev[XT_EVENT_BATCH_MAX] = {{.type = 0, .instrument = i}};
+        xt_event_t ev[XT_EVENT_BATCH_MAX] = {{.type = XT_MD_FEED_RESET, .instrument = i}};
         uint32_t k = 1;
         for (int side = XT_BUY; side <= XT_SELL; side++) {
             xt_level_iter_t it;
@@ -487,6 +490,7 @@ static void *engine_main(void *arg)
         publish_metrics(s);
         if (atomic_exchange(&s->snapshot_request, 0))
             xt_journal_snapshot(&s->journal, xt_mono_ns());
+        xt_md_feed_publish(&s->md_feed); /* a checkpoint record a snapshot between batches wrote */
         md_resync(s);
         uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
         uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
@@ -495,6 +499,7 @@ static void *engine_main(void *arg)
                 break;
             if (xt_journal_tick(&s->journal, xt_mono_ns()) == XT_EFAILED)
                 atomic_store(&s->journal_failed, 1);
+            xt_md_feed_publish(&s->md_feed);
             park(s);
             continue;
         }

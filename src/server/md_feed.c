@@ -2,6 +2,7 @@
 #include "md_feed.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -51,6 +52,17 @@ void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b)
     }
 }
 
+void xt_md_feed_mark(xt_md_feed_t *f, uint64_t seq)
+{
+    if (!f->on || f->wpos - atomic_load_explicit(&f->tail, memory_order_acquire) > f->mask)
+        return;
+    xt_md_rec_t *r = &f->v[f->wpos++ & f->mask];
+    memset(r, 0, sizeof *r);
+    r->seq = seq;
+    r->ev.type = XT_MD_FEED_CHECKPOINT;
+    f->cmd_start = f->wpos;
+}
+
 void xt_md_feed_publish(xt_md_feed_t *f)
 {
     if (atomic_load_explicit(&f->head, memory_order_relaxed) == f->wpos)
@@ -80,4 +92,38 @@ void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t t
         *r = (xt_md_rec_t){0, ts, last && i + 1 == n, ev[i]};
     }
     f->cmd_start = f->wpos;
+}
+
+void xt_md_replay_add(xt_md_replay_t *r, const xt_event_batch_t *b)
+{
+    for (uint32_t i = 0; i < b->n && !r->overflow; i++) {
+        if (b->events[i].type != XT_EV_TRADE)
+            continue;
+        if (r->n == r->cap) {
+            uint32_t cap = r->cap ? r->cap * 2 : 4096;
+            xt_md_replay_rec_t *v = cap <= XT_MD_REPLAY_MAX ? realloc(r->v, cap * sizeof *v) : NULL;
+            if (!v) { /* too many to replay (or no memory): market data starts the day afresh */
+                xt_md_replay_free(r);
+                r->overflow = 1;
+                return;
+            }
+            r->v = v;
+            r->cap = cap;
+        }
+        const xt_event_t *e = &b->events[i];
+        r->v[r->n++] = (xt_md_replay_rec_t){.seq = b->seq,
+                                            .trade_id = e->u.trade.trade_id,
+                                            .ts = b->ts,
+                                            .price = e->price,
+                                            .qty = e->qty,
+                                            .instrument = e->instrument,
+                                            .side = e->side};
+    }
+}
+
+void xt_md_replay_free(xt_md_replay_t *r)
+{
+    free(r->v);
+    r->v = NULL;
+    r->n = r->cap = 0;
 }

@@ -8,6 +8,14 @@
  * take back. The engine never waits: when the ring is full the events are
  * counted in `dropped`; the market-data thread then asks for a resync and
  * the engine thread writes its books again (engine_thread.c).
+ *
+ * Two records are not events: type XT_MD_FEED_RESET (a resync's "every
+ * level gone") and XT_MD_FEED_CHECKPOINT (a snapshot of the engine began
+ * after command `seq`: market data saves its state there, md_state.c).
+ *
+ * During recovery the feed is off; the replayed commands' trades are kept
+ * in an xt_md_replay_t instead, for market data to replay from its state
+ * at the snapshot recovery started from.
  */
 #ifndef XT_SERVER_MD_FEED_H
 #define XT_SERVER_MD_FEED_H
@@ -16,6 +24,9 @@
 #include <stdint.h>
 
 #include "xt/event.h"
+
+#define XT_MD_FEED_RESET 0
+#define XT_MD_FEED_CHECKPOINT 0xFF
 
 typedef struct xt_md_rec {
     uint64_t seq;
@@ -50,10 +61,37 @@ void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b);
  * command: the reset and the levels that follow it, over several calls);
  * what does not fit is dropped. */
 void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t ts, int last);
+/* Engine thread: a snapshot began after command seq (a checkpoint record,
+ * published with the next publish). Skipped when the ring is full: that
+ * checkpoint is not written, nothing else is lost. */
+void xt_md_feed_mark(xt_md_feed_t *f, uint64_t seq);
 /* Engine thread: after a successful commit, publishes what was written and
  * wakes the consumer if it sleeps. */
 void xt_md_feed_publish(xt_md_feed_t *f);
 /* Engine thread: after a failed commit, forgets the unpublished records. */
 void xt_md_feed_discard(xt_md_feed_t *f);
+
+/* The trades of the commands recovery replays, in order (a command's
+ * trades share its seq). Grows as needed up to XT_MD_REPLAY_MAX records;
+ * past that it is dropped (overflow set) and market data starts the day
+ * afresh. */
+#define XT_MD_REPLAY_MAX (1u << 22)
+
+typedef struct xt_md_replay_rec { /* what market data takes of a trade */
+    uint64_t seq, trade_id;
+    int64_t ts, price, qty;
+    uint32_t instrument;
+    uint8_t side;
+} xt_md_replay_rec_t;
+
+typedef struct xt_md_replay {
+    xt_md_replay_rec_t *v;
+    uint32_t n, cap;
+    int overflow;
+} xt_md_replay_t;
+
+/* Keeps the batch's trades. */
+void xt_md_replay_add(xt_md_replay_t *r, const xt_event_batch_t *b);
+void xt_md_replay_free(xt_md_replay_t *r);
 
 #endif

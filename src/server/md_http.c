@@ -124,6 +124,11 @@ static void put_md(xt_text_t *t, const mds_t *m)
             "Market-data connections closed for reading too slowly.", m->slow_closes);
     put_one(t, "xt_md_feed_resyncs_total", "counter",
             "Times the engine-to-market-data feed overflowed and the books were sent again.", m->resyncs);
+    put_one(t, "xt_md_state_saves_total", "counter",
+            "Market-data state files (md-state-<seq>) written at snapshots and at a clean stop.", m->checkpoints);
+    put_one(t, "xt_md_state_save_failures_total", "counter",
+            "Market-data state files that could not be written (I/O, memory), not counting runs that lost trades.",
+            m->checkpoint_failures);
     xt_text_hist(t, "xt_md_lag_seconds",
                  "From a command's engine timestamp to the market-data thread reading its events.", &m->feed_lag);
     xt_text_hist(t, "xt_md_send_lag_seconds",

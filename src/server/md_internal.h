@@ -138,6 +138,8 @@ struct xt_md_server {
     xt_hist_t send_lag; /* µs from a live update's engine timestamp to the writev that ends a copy of it */
     int64_t ev_ts;      /* the engine timestamp of the feed records being consumed (drain_feed), else 0 */
     uint64_t resyncs;   /* feed overflows: the books were sent again */
+    uint64_t checkpoints, checkpoint_failures; /* md-state files written at snapshots (md_state.c) */
+    int checkpoints_off;                       /* this run lost trades on the way here: none from now on */
     /* the binary protocol (md_tcp.c) */
     int bin_lfd;
     uint32_t bin_hi;                /* binary connections are in slots below this */
@@ -190,10 +192,11 @@ static inline uint32_t xt_mds_ch(uint32_t slot, int kind, int th)
 }
 int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch); /* 0, or -1 when it could not be queued */
 void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
-/* md_state.c: the md-state file of the data directory (docs/journal-format.md) */
-void xt_mds_state_load(mds_t *m);    /* at start, after the books: the day goes on when it matches the journal */
-void xt_mds_state_save(mds_t *m);    /* once the md thread has stopped */
-void xt_mds_throttle_tick(mds_t *m); /* every XT_TH_TICK_NS */
+/* md_state.c: the md-state files of the data directory (docs/journal-format.md) */
+void xt_mds_state_load(mds_t *m);                     /* at start, after the books: the day goes on */
+void xt_mds_state_checkpoint(mds_t *m, uint64_t seq); /* md thread: a snapshot began after seq */
+void xt_mds_state_save(mds_t *m);                     /* once the md thread has stopped */
+void xt_mds_throttle_tick(mds_t *m);                  /* every XT_TH_TICK_NS */
 
 /* md_http.c: a request that is not a WebSocket upgrade, its head
  * head_len bytes of c->in and its body the body_len bytes after. Returns 0

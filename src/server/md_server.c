@@ -420,8 +420,8 @@ static void drain_feed(mds_t *m)
     int64_t now = t < h ? xt_now_ns() : 0;
     for (; t < h; t++) {
         const xt_md_rec_t *r = &f->v[t & f->mask];
-        if (r->ev.type == 0) { /* resync: every level gone, then the engine's levels, in one command */
-            m->ev_ts = 0;      /* a resync's messages are not timed */
+        if (r->ev.type == XT_MD_FEED_RESET) { /* resync: every level gone, then the engine's levels, in one command */
+            m->ev_ts = 0;                     /* a resync's messages are not timed */
             const xt_md_inst_t *in = xt_md_find(&m->md, r->ev.instrument);
             uint32_t cap = m->s->cfg.md_max_levels;
             uint32_t nb = in ? xt_md_depth(in, XT_BUY, m->lv_b, cap) : 0;
@@ -435,6 +435,10 @@ static void drain_feed(mds_t *m)
                 xt_event_batch_t b = {0, r->ts, 0, (uint8_t)(r->last && i + 1 == nb + na), 1, &z};
                 xt_md_on_batch(&m->md, &b);
             }
+            continue;
+        }
+        if (r->ev.type == XT_MD_FEED_CHECKPOINT) { /* after a command's last record: n is 0 */
+            xt_mds_state_checkpoint(m, r->seq);
             continue;
         }
         xt_fills_on_trade(&m->fills, &r->ev, r->ts); /* GET /api/v1/fills */
@@ -653,7 +657,7 @@ static int alloc_tables(mds_t *m)
     return 0;
 }
 
-/* Instruments, then the engine's current books, into md. */
+/* The engine's instruments, into md. */
 static int load_instruments(mds_t *m)
 {
     const xt_engine_t *e = &m->s->engine;
@@ -677,6 +681,16 @@ static int load_instruments(mds_t *m)
             y->lot = in.def.lot;
         }
         p->bb = p->ba = XT_PRICE_NONE;
+    }
+    return 0;
+}
+
+/* The engine's current books, into md: after the day's state (md_state.c),
+ * so the trades it replays are timed by the journal, not by this start. */
+static void load_books(mds_t *m)
+{
+    const xt_engine_t *e = &m->s->engine;
+    for (uint32_t i = 0; i < m->n_inst; i++)
         for (int side = XT_BUY; side <= XT_SELL; side++) {
             xt_level_iter_t it;
             xt_level_info_t l;
@@ -692,8 +706,6 @@ static int load_instruments(mds_t *m)
                 xt_md_on_batch(&m->md, &b);
             }
         }
-    }
-    return 0;
 }
 
 int xt_md_server_open(xt_server_t *s, char *why, size_t n)
@@ -718,8 +730,8 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     }
     if (xt_md_history_open(s, &m->hist, why, n))
         return -1;
-    xt_mds_state_load(m); /* after the books (load_instruments); before the first advance, so what closed
-                           * while the server was down reaches the history */
+    xt_mds_state_load(m); /* after the history, so what the replay and the first advance close reaches it */
+    load_books(m);
     if (listen_md(m, why, n))
         return -1;
     m->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -100,6 +100,13 @@ static void report_snapshot(void *ctx, uint64_t seq, const char *why)
     }
 }
 
+/* Engine thread: market data saves its state at the snapshot's point. */
+static void snapshot_begun(void *ctx, uint64_t seq)
+{
+    xt_server_t *s = ctx;
+    xt_md_feed_mark(&s->md_feed, seq);
+}
+
 /* Defines the configured instruments the journal does not have yet. */
 static int define_instruments(xt_server_t *s, char *why, size_t n)
 {
@@ -185,6 +192,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     xt_journal_config_t jc = s->cfg.journal;
     jc.ext = &s->sessions.ext;
     jc.report = report_snapshot;
+    jc.snapshot_begun = snapshot_begun;
     jc.report_ctx = s;
     rc = xt_journal_open(&s->journal, s->cfg.data_dir, &jc, NULL, &s->cfg.engine, xt_server_sink, s, &s->engine,
                          xt_mono_ns());
@@ -237,6 +245,7 @@ int xt_server_close(xt_server_t *s)
     xt_gateway_destroy(s);
     xt_md_server_close(s);
     xt_md_feed_destroy(&s->md_feed);
+    xt_md_replay_free(&s->md_replay);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     if (s->engine_efd >= 0)

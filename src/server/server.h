@@ -123,7 +123,8 @@ typedef struct xt_server {
     pthread_t engine_thread;
     /* market data (md_server.c): fed by the engine thread through md_feed */
     xt_md_feed_t md_feed;
-    _Atomic int md_resync; /* md thread -> engine: rewrite the books into the feed */
+    xt_md_replay_t md_replay; /* recovery's trades, until market data has replayed them */
+    _Atomic int md_resync;    /* md thread -> engine: rewrite the books into the feed */
     struct xt_md_server *mds;
     pthread_t md_thread;
     int md_started;

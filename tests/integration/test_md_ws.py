@@ -549,7 +549,7 @@ def test_feed_overflow_resync():
     run(go())
     # trades were lost on the way to market data: no md-state for the next start (journal-format.md)
     check(s.stop() == 0, "stop")
-    check(not os.path.exists(os.path.join(s.data, "md-state")), "md-state written after a feed overflow")
+    check(not [n for n in os.listdir(s.data) if n.startswith("md-state")], "md-state written after a feed overflow")
     check("md-state not written" in s.stderr() and "feed overflowed" in s.stderr(), "the log says why")
 
 

@@ -13,7 +13,9 @@ usage: test_rest.py path/to/xtrading [name-substring ...]
 import json
 import os
 import shutil
+import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -107,16 +109,35 @@ def restart(s):
     s.md_port = W.md_port(s)
 
 
+def states(s):
+    """{seq: path} of the md-state files in the data directory."""
+    return {int(n[9:]): os.path.join(s.data, n) for n in os.listdir(s.data)
+            if n.startswith("md-state-") and n[9:].isdigit() and len(n) == 29}
+
+
+def wait_state(s, seq, timeout=10):
+    end = time.monotonic() + timeout
+    while seq not in states(s):
+        check(time.monotonic() < end, f"no md-state-{seq:020d}: {sorted(states(s))}")
+        time.sleep(0.05)
+
+
+def last_seq(s):
+    """The engine's last seq, from the log line of a clean stop (while the
+    stopped run's log is kept, before the next start)."""
+    for line in reversed(s.stderr().splitlines()):
+        if "stopped cleanly" in line:
+            return int(line.split("last_seq=")[1].split()[0])
+    check(False, "no 'stopped cleanly' line")
+
+
 @test
 def test_day_goes_on_after_a_clean_restart():
-    """A clean stop saves the md state (data/md-state) and the next start
-    goes on with it: ticker, tape, timeline and the open candles are what
-    they were. The start reads it once: after a crash the day starts
-    afresh; a state from another point of the journal is refused, as the
-    log says."""
+    """A clean stop saves the md state (data/md-state-<seq>, at the final
+    snapshot) and the next start goes on with it: ticker, tape, timeline
+    and the open candles are what they were."""
     s = W.start(FAST)
     A, B = trade_some(s)
-    btc = A.inst[SYM]
     wait_depth(h := H.Http(s.md_port), lambda j: len(j["bids"]) == 2, "two bid levels")
     h.close()
     before = day_state(s)
@@ -124,41 +145,147 @@ def test_day_goes_on_after_a_clean_restart():
     A.close()
     B.close()
     restart(s)
+    snap = int(s.stderr().split('msg="recovered"')[1].split("snapshot=")[1].split()[0])
+    check(sorted(states(s)) == [snap], f"one state, at the final snapshot's seq {snap}: {sorted(states(s))}")
     after = day_state(s)
     same = {k: v for k, v in after[0].items() if k != "ts"}  # ts: the newest message's, the books' load here
     check(same == {k: v for k, v in before[0].items() if k != "ts"}, f"ticker: before {before[0]}, after {after[0]}")
     check(after[1:] == before[1:], f"tape, timeline, day candle: before {before[1:]}, after {after[1:]}")
-    check("the day goes on from md-state" in s.stderr(), "the log says the state was used")
-    state = os.path.join(s.data, "md-state")
-    check(not os.path.exists(state), "md-state is read once")
-    # a trade after the restart, then a crash: no state, the day starts afresh
-    A = TS.login(s.port, 1001, 1)
-    check(A.place(btc, X.SELL, 99900, 10000).type == X.ACCEPTED, "a sell that trades with the bid")
-    A.expect(X.FILL)
+    check("the day goes on from md-state" in s.stderr() and "replayed_trades=0" in s.stderr(),
+          "the log says the state was used")
+
+
+@test
+def test_day_goes_on_after_a_crash():
+    """A snapshot writes md-state-<its seq>; after a crash market data
+    loads the state of the snapshot recovery started from and replays the
+    journal's trades after it: no trade is missing from the day. The
+    newest journal.keep_snapshots states are kept; one that does not
+    check, or of another seq, is not used (the day starts afresh, the log
+    says why); one past the journal's end (a journal since cut back) is
+    removed at start."""
+    s = W.start(dict(FAST, **{"journal.keep_snapshots": 2}))
+    A, B = trade_some(s)   # one trade; bids 1 @ 999.00 and 3 @ 998.00
     A.close()
-    s.kill()
-    s.start()
-    s.md_port = W.md_port(s)
-    tk = day_state(s)[0]
-    check(tk["trades"] == 0 and tk["volume"] == "0.0000", f"afresh after a crash: {tk}")
-    # a state from an earlier point of the journal (a file put back): refused
-    def trade_once(price):
+    B.close()
+
+    def sell_into_bid(price=99900):
         a = TS.login(s.port, 1001, 1)
-        check(a.place(btc, X.SELL, price, 10000).type == X.ACCEPTED, "a sell that trades with a bid")
+        check(a.place(a.inst[SYM], X.SELL, price, 1000).type == X.ACCEPTED, "a sell that trades with a bid")
         a.expect(X.FILL)
         a.close()
-    trade_once(99800)
-    check(s.stop() == 0, "stop")
-    old = open(state, "rb").read()  # a day of one trade
-    s.start()
-    trade_once(99800)
-    check(s.stop() == 0, "stop")
-    open(state, "wb").write(old)
+
+    def snapshot():
+        """SIGUSR1 (docs/cli.md), then the md state of that snapshot: a newer file."""
+        newest = max(states(s), default=0)
+        s.proc.send_signal(signal.SIGUSR1)
+        end = time.monotonic() + 10
+        while max(states(s), default=0) == newest:
+            check(time.monotonic() < end, f"no md-state written at the snapshot: {sorted(states(s))}")
+            time.sleep(0.05)
+        return max(states(s))
+
+    def crash():
+        s.kill()
+        s.start()
+        s.md_port = W.md_port(s)
+
+    sell_into_bid()
+    first = snapshot()                   # after 2 trades
+    sell_into_bid()                      # one more after it
+    before = day_state(s)
+    check(before[0]["trades"] == 3 and len(before[1]) == 3, f"3 trades before the crash: {before}")
+    crash()
+    after = day_state(s)
+    check({k: v for k, v in after[0].items() if k != "ts"} == {k: v for k, v in before[0].items() if k != "ts"},
+          f"ticker after the crash: before {before[0]}, after {after[0]}")
+    check(after[1:] == before[1:], f"tape, timeline, day candle: before {before[1:]}, after {after[1:]}")
+    check(f"seq={first} replayed_trades=1" in s.stderr(), "the log: the snapshot's state and one trade replayed")
+
+    # two more snapshots: the oldest state goes (keep_snapshots = 2)
+    sell_into_bid()
+    second = snapshot()
+    sell_into_bid()
+    third = snapshot()
+    check(sorted(states(s)) == [second, third], f"the newest two are kept: {sorted(states(s))}, first {first}")
+
+    # a state that does not check: not used, the day starts afresh
+    sell_into_bid(99800)
+    s.kill()
+    with open(states(s)[third], "r+b") as f:
+        f.seek(40)
+        byte = f.read(1)
+        f.seek(40)
+        f.write(bytes([byte[0] ^ 0xFF]))
     s.start()
     s.md_port = W.md_port(s)
     tk = day_state(s)[0]
-    check(tk["trades"] == 0, f"afresh with a state of another seq: {tk}")
-    check("md-state not used" in s.stderr() and "another sequence number" in s.stderr(), "the log says why")
+    check(tk["trades"] == 0 and tk["volume"] == "0.0000", f"afresh with a spoilt state: {tk}")
+    check("md-state not used" in s.stderr() and "checksum" in s.stderr(), "the log says why")
+
+    # an older state's bytes under the final snapshot's name: refused; a state past the journal's end: removed
+    sell_into_bid()
+    older = snapshot()
+    sell_into_bid()
+    check(s.stop() == 0, "stop")
+    final = last_seq(s)
+    check(sorted(states(s)) == [older, final], f"states at the stop {sorted(states(s))}")
+    ahead = final + 1000
+    shutil.copy(states(s)[final], os.path.join(s.data, f"md-state-{ahead:020d}"))
+    shutil.copy(states(s)[older], states(s)[final])
+    s.start()
+    s.md_port = W.md_port(s)
+    check(ahead not in states(s), f"a state past the journal's end is removed: {sorted(states(s))}")
+    check("another sequence number" in s.stderr(), "the log says why")
+    check(day_state(s)[0]["trades"] == 0, "afresh")
+
+
+def day_totals(s):
+    """(the sum of the tickers' trade counts, the highest trade id on the
+    tapes): equal when the day holds every trade the engine made."""
+    h = H.Http(s.md_port)
+    total = top = 0
+    for i in get(h, "/api/v1/instruments")["data"]:
+        total += get(h, f"/api/v1/ticker?symbol={i['symbol']}")["trades"]
+        tape = get(h, f"/api/v1/trades?symbol={i['symbol']}")["data"]
+        top = max([top] + [int(t["id"]) for t in tape])
+    h.close()
+    return total, top
+
+
+@test
+def test_day_survives_a_crash_under_load():
+    """Killed while orders trade on every instrument, after a snapshot:
+    the restart's day counts every trade the journal holds - those before
+    the snapshot from its md state, those after it replayed - once."""
+    s = W.start(FAST)
+    gen = subprocess.Popen([TS.XT, "loadgen", "--connect", f"127.0.0.1:{s.port}", "--connections", "4",
+                            "--rate", "5000", "--duration", "30", "--warmup", "0"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def wait_trades(n):
+            end = time.monotonic() + 20
+            while (t := day_totals(s)[0]) < n:
+                check(time.monotonic() < end, f"only {t} trades, waiting for {n}")
+                time.sleep(0.05)
+            return t
+        at_snap = wait_trades(200)
+        s.proc.send_signal(signal.SIGUSR1)
+        end = time.monotonic() + 10
+        while not states(s):
+            check(time.monotonic() < end, "no md-state written at the snapshot")
+            time.sleep(0.05)
+        wait_trades(at_snap + 300)  # well past the snapshot (market data shows committed trades only)
+        s.kill()
+    finally:
+        gen.kill()
+        gen.wait()
+    s.start()
+    s.md_port = W.md_port(s)
+    total, top = day_totals(s)
+    check(total == top and total >= at_snap + 300, f"the day's trades {total}, the last trade id {top}")
+    replayed = int(s.stderr().split("replayed_trades=")[1].split()[0])
+    check(replayed > 0, "trades after the snapshot were replayed")
 
 
 @test

@@ -452,6 +452,20 @@ static void corruption_in_an_earlier_segment_refuses(void **state)
 
 /* ---- snapshots ----------------------------------------------------------- */
 
+typedef struct begun {
+    uint64_t seq[16];
+    unsigned n;
+} begun_t;
+
+/* snapshot_begun: the seqs it was told, in order */
+static void note_begun(void *ctx, uint64_t seq)
+{
+    begun_t *b = ctx;
+    if (b->n < 16)
+        b->seq[b->n] = seq;
+    b->n++;
+}
+
 static void snapshots_and_retention(void **state)
 {
     (void)state;
@@ -461,10 +475,17 @@ static void snapshots_and_retention(void **state)
     c.segment_bytes = 8 << 10;
     c.snapshot_every = 1000;
     c.keep_snapshots = 2;
+    begun_t begun = {{0}, 0};
+    c.snapshot_begun = note_begun; /* told each snapshot's seq as it begins, not the one at close */
+    c.report_ctx = &begun;
     reopened_t *a = reopen(dir, &c, NULL);
     run(&a->j, v, 0, 5000, 100);
     assert_int_equal(a->j.snapshots, 5);
+    assert_int_equal(begun.n, 5);
+    for (unsigned i = 0; i < begun.n; i++)
+        assert_int_equal(begun.seq[i], 1000 * (i + 1));
     done(a);
+    assert_int_equal(begun.n, 5);
     uint64_t *snaps, *segs;
     size_t ns, ng;
     xt_dir_list(dir, XT_FILE_SNAP, &snaps, &ns);
