@@ -139,6 +139,7 @@ struct xt_md_server {
     int64_t ev_ts;      /* the engine timestamp of the feed records being consumed (drain_feed), else 0 */
     uint64_t resyncs;   /* feed overflows: the books were sent again */
     uint64_t checkpoints, checkpoint_failures; /* md-state files written at snapshots (md_state.c) */
+    uint64_t last_save_bytes, last_save_us;    /* the last one written: its size, the md thread's time on it */
     int checkpoints_off;                       /* this run lost trades on the way here: none from now on */
     /* the binary protocol (md_tcp.c) */
     int bin_lfd;

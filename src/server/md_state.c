@@ -280,14 +280,16 @@ static int write_state(mds_t *m, uint64_t seq, char *path, size_t pn)
 }
 
 /* Saves the state after command seq and keeps the newest files; logs why
- * not when it cannot. */
-static void save_at(mds_t *m, uint64_t seq)
+ * not when it cannot. t0: when the md thread turned to it. */
+static void save_at(mds_t *m, uint64_t seq, int64_t t0)
 {
     char path[XT_CONFIG_PATH_MAX + 48] = "";
     const char *why = lost(m);
     int rc = why ? 0 : write_state(m, seq, path, sizeof path);
     if (!why && rc == 0) {
         m->checkpoints++;
+        m->last_save_bytes = HDR + xt_md_state_size(&m->md);
+        m->last_save_us = (uint64_t)(xt_mono_ns() - t0) / 1000;
         uint32_t keep = m->s->cfg.journal.keep_snapshots;
         remove_states(m, 0, keep ? keep : 1);
         return;
@@ -311,9 +313,10 @@ void xt_mds_state_checkpoint(mds_t *m, uint64_t seq)
 {
     /* The history files get every candle closed so far: after a crash the
      * replay from this point makes the ones closed later. */
-    xt_md_history_flush(m->hist, xt_mono_ns());
+    int64_t t0 = xt_mono_ns();
+    xt_md_history_flush(m->hist, t0);
     if (!m->checkpoints_off)
-        save_at(m, seq);
+        save_at(m, seq, t0);
 }
 
 void xt_mds_state_save(mds_t *m)
@@ -322,5 +325,5 @@ void xt_mds_state_save(mds_t *m)
     xt_engine_stats_t st;
     xt_engine_stats(&m->s->engine, &st);
     if (!m->s->cfg.journal.no_snapshot_on_close) /* else recovery never starts from this point */
-        save_at(m, st.last_seq);
+        save_at(m, st.last_seq, xt_mono_ns());
 }
