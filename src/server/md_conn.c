@@ -173,16 +173,18 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
         return;
     }
     size_t n = xt_ws_close_frame(f, code, reason);
-    if (k->qoff == 0 || k->state != C_WS) { /* not inside a frame: the CLOSE goes now, the queue is dropped */
+    if (k->qn == 0 || k->state != C_WS) { /* nothing waiting to be written: the CLOSE goes now */
         xt_mds_send_direct(m, c, f, n);
         xt_mds_close(m, c);
         return;
     }
-    /* Inside a frame: the rest of it, then the CLOSE, then the socket is
-     * closed (flush_conn); a client that never reads is closed at the next
-     * ping round (md_server.c). */
+    /* The socket is backed up (a slow consumer, say), so a CLOSE sent now
+     * would be lost: the queue is dropped - but the rest of a frame begun -
+     * then the CLOSE is queued and the socket closed once it is written
+     * (flush_conn); a client that never reads is closed at the next ping
+     * round (md_server.c). */
     xt_mds_unsubscribe_all(m, c);
-    drop_all_but_first(m, k);
+    xt_mds_drop_queue(m, c);
     k->pong_due = 0;
     uint32_t g = xt_mds_msg_make(m, XT_WS_OP_CLOSE, (const char *)f + 2, n - 2);
     k->state = C_CLOSING;
