@@ -101,6 +101,7 @@ static const cfg_key_t keys[] = {
     U32("md", "tape", md_tape, 1, 1000000),
     U32("md", "max_levels", md_max_levels, 20, 1u << 24),
     {"md", "feed_records", K_POW2, F(md_feed_records), 1024, 1u << 26},
+    U32("md", "replay_trades", md_replay_trades, 0, 1u << 28),
     {"md", "history", K_BOOL, F(md_history), 0, 1},
     {"md", "history_dir", K_OPTPATH, F(md_history_dir), 0, 0},
     U32("md", "history_flush_ms", md_history_flush_ms, 0, 60000),
@@ -274,6 +275,7 @@ void xt_config_defaults(xt_server_config_t *c)
     c->md_tape = 1000;
     c->md_max_levels = 10000;
     c->md_feed_records = 262144;
+    c->md_replay_trades = 1u << 22;
     c->md_history = 1;
     c->md_history_flush_ms = 1000;
     c->log_level = XT_LOG_INFO;

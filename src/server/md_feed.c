@@ -94,36 +94,53 @@ void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t t
     f->cmd_start = f->wpos;
 }
 
+/* Room for one more trade: 0, or -1 (over max, or no memory). */
+static int replay_room(xt_md_replay_t *r)
+{
+    if (r->n >= r->max)
+        return -1;
+    if (r->n < r->n_chunks * XT_MD_REPLAY_CHUNK)
+        return 0;
+    if (!r->chunk && !(r->chunk = calloc(r->max / XT_MD_REPLAY_CHUNK + 1, sizeof *r->chunk)))
+        return -1;
+    if (!(r->chunk[r->n_chunks] = malloc(XT_MD_REPLAY_CHUNK * sizeof **r->chunk)))
+        return -1;
+    r->n_chunks++;
+    return 0;
+}
+
 void xt_md_replay_add(xt_md_replay_t *r, const xt_event_batch_t *b)
 {
     for (uint32_t i = 0; i < b->n && !r->overflow; i++) {
-        if (b->events[i].type != XT_EV_TRADE)
-            continue;
-        if (r->n == r->cap) {
-            uint32_t cap = r->cap ? r->cap * 2 : 4096;
-            xt_md_replay_rec_t *v = cap <= XT_MD_REPLAY_MAX ? realloc(r->v, cap * sizeof *v) : NULL;
-            if (!v) { /* too many to replay (or no memory): market data starts the day afresh */
-                xt_md_replay_free(r);
-                r->overflow = 1;
-                return;
-            }
-            r->v = v;
-            r->cap = cap;
-        }
         const xt_event_t *e = &b->events[i];
-        r->v[r->n++] = (xt_md_replay_rec_t){.seq = b->seq,
-                                            .trade_id = e->u.trade.trade_id,
-                                            .ts = b->ts,
-                                            .price = e->price,
-                                            .qty = e->qty,
-                                            .instrument = e->instrument,
-                                            .side = e->side};
+        if (e->type != XT_EV_TRADE)
+            continue;
+        if (replay_room(r)) { /* too many to replay (or no memory): market data starts the day afresh */
+            xt_md_replay_free(r);
+            r->overflow = 1;
+            return;
+        }
+        r->chunk[r->n / XT_MD_REPLAY_CHUNK][r->n % XT_MD_REPLAY_CHUNK] =
+            (xt_md_replay_rec_t){.seq = b->seq,
+                                 .trade_id = e->u.trade.trade_id,
+                                 .ts = b->ts,
+                                 .price = e->price,
+                                 .qty = e->qty,
+                                 .order_id = e->order_id,
+                                 .maker_id = e->u.trade.maker_id,
+                                 .instrument = e->instrument,
+                                 .account = e->account,
+                                 .maker_account = e->u.trade.maker_account,
+                                 .side = e->side};
+        r->n++;
     }
 }
 
 void xt_md_replay_free(xt_md_replay_t *r)
 {
-    free(r->v);
-    r->v = NULL;
-    r->n = r->cap = 0;
+    for (uint32_t k = 0; k < r->n_chunks; k++)
+        free(r->chunk[k]);
+    free(r->chunk);
+    r->chunk = NULL;
+    r->n = r->n_chunks = 0;
 }

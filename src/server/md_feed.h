@@ -56,8 +56,8 @@ void xt_md_feed_destroy(xt_md_feed_t *f);
 
 /* Engine thread: copies the batch's BOOK and TRADE events (when on). */
 void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b);
-/* Engine thread: writes n events as given (type 0 = reset the instrument's
- * book), the last one flagged last when `last` (the end of a resync
+/* Engine thread: writes n events as given (type XT_MD_FEED_RESET = reset
+ * the instrument's book), the last one flagged last when `last` (the end of a resync
  * command: the reset and the levels that follow it, over several calls);
  * what does not fit is dropped. */
 void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t ts, int last);
@@ -72,26 +72,32 @@ void xt_md_feed_publish(xt_md_feed_t *f);
 void xt_md_feed_discard(xt_md_feed_t *f);
 
 /* The trades of the commands recovery replays, in order (a command's
- * trades share its seq). Grows as needed up to XT_MD_REPLAY_MAX records;
- * past that it is dropped (overflow set) and market data starts the day
- * afresh. */
-#define XT_MD_REPLAY_MAX (1u << 22)
+ * trades share its seq), for market data to replay (md_state.c). At most
+ * `max` (md.replay_trades), in chunks allocated as they come (no copy on
+ * growth); past that, or without memory, they are dropped (overflow set)
+ * and market data starts the day afresh. */
+#define XT_MD_REPLAY_CHUNK 65536u
 
-typedef struct xt_md_replay_rec { /* what market data takes of a trade */
+typedef struct xt_md_replay_rec { /* what market data and the fills take of a trade */
     uint64_t seq, trade_id;
-    int64_t ts, price, qty;
-    uint32_t instrument;
+    int64_t ts, price, qty, order_id, maker_id;
+    uint32_t instrument, account, maker_account;
     uint8_t side;
 } xt_md_replay_rec_t;
 
 typedef struct xt_md_replay {
-    xt_md_replay_rec_t *v;
-    uint32_t n, cap;
+    xt_md_replay_rec_t **chunk;
+    uint32_t n, max, n_chunks;
     int overflow;
 } xt_md_replay_t;
 
 /* Keeps the batch's trades. */
 void xt_md_replay_add(xt_md_replay_t *r, const xt_event_batch_t *b);
+static inline const xt_md_replay_rec_t *xt_md_replay_at(const xt_md_replay_t *r, uint32_t i)
+{
+    return &r->chunk[i / XT_MD_REPLAY_CHUNK][i % XT_MD_REPLAY_CHUNK];
+}
+/* Frees the trades (max and overflow stay). */
 void xt_md_replay_free(xt_md_replay_t *r);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "metrics.h" /* xt_text_t */
 #include "xt/decimal.h"
 #include "xt/error.h"
@@ -210,6 +211,82 @@ uint32_t xt_fills_query(const xt_fills_t *f, uint32_t account, uint32_t instrume
     }
     memmove(out, out + (limit - k), (size_t)k * sizeof *out);
     return k;
+}
+
+/* ---- the table as bytes -------------------------------------------------------------- */
+
+size_t xt_fills_state_size(const xt_fills_t *f)
+{
+    size_t n = 0;
+    for (uint32_t p = 0; p < f->n_accounts; p++)
+        n += f->acct[p].n;
+    return 4 + n * XT_FILL_STATE_REC;
+}
+
+size_t xt_fills_state_max_size(const xt_fills_t *f)
+{
+    return 4 + (size_t)f->cap_accounts * f->per_account * XT_FILL_STATE_REC;
+}
+
+void xt_fills_state_encode(const xt_fills_t *f, uint8_t *out)
+{
+    uint8_t *q = out + 4;
+    uint32_t count = 0;
+    for (uint32_t p = f->oldest; p != NONE; p = f->acct[p].prev) /* least recently updated first */
+        for (uint32_t i = 0; i < f->acct[p].n; i++, count++, q += XT_FILL_STATE_REC) {
+            const xt_fill_t *x = ring_at(f, p, i);
+            memset(q, 0, XT_FILL_STATE_REC);
+            xt_put32(q, f->acct[p].account);
+            xt_put32(q + 4, x->instrument);
+            xt_put64(q + 8, x->trade_id);
+            xt_put64(q + 16, (uint64_t)x->order_id);
+            xt_put64(q + 24, (uint64_t)x->price);
+            xt_put64(q + 32, (uint64_t)x->qty);
+            xt_put64(q + 40, (uint64_t)x->ts);
+            q[48] = x->side;
+            q[49] = x->liquidity;
+        }
+    xt_put32(out, count);
+}
+
+static int rec_checks(const uint8_t *q)
+{
+    int64_t price = (int64_t)xt_get64(q + 24), qty = (int64_t)xt_get64(q + 32), ts = (int64_t)xt_get64(q + 40);
+    for (int i = 50; i < XT_FILL_STATE_REC; i++)
+        if (q[i])
+            return 0;
+    return q[48] <= 1 && q[49] <= 1 && price >= 1 && price <= XT_PRICE_MAX && qty >= 1 && qty <= XT_QTY_MAX &&
+           ts >= 0 && ts <= (INT64_C(1) << 62);
+}
+
+int64_t xt_fills_state_check(const uint8_t *p, size_t n, size_t *used)
+{
+    if (n < 4)
+        return XT_ECORRUPT;
+    uint32_t count = xt_get32(p);
+    if ((uint64_t)count > (n - 4) / XT_FILL_STATE_REC)
+        return XT_ECORRUPT;
+    for (uint32_t i = 0; i < count; i++)
+        if (!rec_checks(p + 4 + (size_t)i * XT_FILL_STATE_REC))
+            return XT_ECORRUPT;
+    *used = 4 + (size_t)count * XT_FILL_STATE_REC;
+    return count;
+}
+
+void xt_fills_state_load(xt_fills_t *f, const uint8_t *p, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *q = p + 4 + (size_t)i * XT_FILL_STATE_REC;
+        xt_fill_t x = {.trade_id = xt_get64(q + 8),
+                       .order_id = (int64_t)xt_get64(q + 16),
+                       .price = (int64_t)xt_get64(q + 24),
+                       .qty = (int64_t)xt_get64(q + 32),
+                       .ts = (int64_t)xt_get64(q + 40),
+                       .instrument = xt_get32(q + 4),
+                       .side = q[48],
+                       .liquidity = q[49]};
+        xt_fills_add(f, xt_get32(q), &x);
+    }
 }
 
 /* ---- the answer --------------------------------------------------------------------- */

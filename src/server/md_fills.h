@@ -8,10 +8,10 @@
  * allocated at start for `accounts` accounts (rest.fill_accounts): when a
  * fill comes for one more account, the account updated least recently
  * gives up its place and its fills (counted in `evictions`). Nothing is
- * allocated after xt_fills_init. Fills are those the market-data thread
- * has seen since the server started: not rebuilt from the journal at a
- * restart, and a feed overflow (a resync) loses the trades it dropped.
- * Owned by one thread.
+ * allocated after xt_fills_init. The table goes into the market-data
+ * state file (xt_fills_state_*, md_state.c), so it is kept across a
+ * restart; a feed overflow (a resync) loses the trades it dropped. Owned
+ * by one thread.
  */
 #ifndef XT_SERVER_MD_FILLS_H
 #define XT_SERVER_MD_FILLS_H
@@ -83,5 +83,27 @@ typedef const xt_md_sym_t *(*xt_fills_sym_fn)(void *ctx, uint32_t instrument);
  * does not know is left out. Returns the length, or 0 when cap is too
  * small. */
 size_t xt_fills_encode(char *out, size_t cap, const xt_fill_t *v, uint32_t n, xt_fills_sym_fn sym, void *ctx);
+
+/* ---- the table as bytes (docs/journal-format.md, "Market-data state") ----
+ * u32 count, then count records of XT_FILL_STATE_REC bytes, the accounts
+ * from the least recently updated to the most, each one's fills oldest
+ * first. Loading them with xt_fills_add in that order gives the same
+ * table (or, with smaller capacities, its newest part). */
+#define XT_FILL_STATE_REC 56
+
+/* Bytes xt_fills_state_encode writes. */
+size_t xt_fills_state_size(const xt_fills_t *f);
+/* The most bytes a table of these capacities can take. */
+size_t xt_fills_state_max_size(const xt_fills_t *f);
+/* Writes xt_fills_state_size(f) bytes to out. */
+void xt_fills_state_encode(const xt_fills_t *f, uint8_t *out);
+/* Checks the section at the start of p (untrusted, n bytes): returns its
+ * record count and sets *used to its length, or XT_ECORRUPT when it does
+ * not check (a count past n, a side or liquidity not 0 or 1, a price
+ * outside 1..XT_PRICE_MAX, a qty outside 1..XT_QTY_MAX, a time outside
+ * 0..2^62, padding not zero). */
+int64_t xt_fills_state_check(const uint8_t *p, size_t n, size_t *used);
+/* Adds the records of a section that checked, in order. */
+void xt_fills_state_load(xt_fills_t *f, const uint8_t *p, uint32_t count);
 
 #endif

@@ -91,14 +91,6 @@ void xt_md_history_tick(xt_md_history_t *h, int64_t now)
     report(h, now);
 }
 
-void xt_md_history_flush(xt_md_history_t *h, int64_t now)
-{
-    if (h == NULL)
-        return;
-    xt_kl_store_flush(&h->st);
-    report(h, now);
-}
-
 void xt_md_history_close(xt_md_history_t *h)
 {
     if (h == NULL)

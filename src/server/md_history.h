@@ -34,10 +34,6 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u);
  * most once a minute. now: ns of a steady clock (xt_mono_ns). */
 void xt_md_history_tick(xt_md_history_t *h, int64_t now);
 
-/* Writes everything buffered now (at a snapshot: the files then hold
- * every candle closed before it); failures as for the tick. */
-void xt_md_history_flush(xt_md_history_t *h, int64_t now);
-
 /* Writes everything buffered and frees h (NULL: nothing). */
 void xt_md_history_close(xt_md_history_t *h);
 

@@ -132,7 +132,7 @@ static void put_md(xt_text_t *t, const mds_t *m)
     put_one(t, "xt_md_state_last_save_bytes", "gauge", "Size of the last market-data state file written.",
             m->last_save_bytes);
     xt_text_help(t, "xt_md_state_last_save_seconds", "gauge",
-                 "Time the market-data thread spent on the last state file (K-lines flushed, encoded, written).");
+                 "Time the market-data thread spent on the last state file (encoded, written).");
     xt_text_printf(t, "xt_md_state_last_save_seconds %.6f\n", (double)m->last_save_us / 1e6);
     xt_text_hist(t, "xt_md_lag_seconds",
                  "From a command's engine timestamp to the market-data thread reading its events.", &m->feed_lag);

@@ -1,18 +1,20 @@
 /* md_state.c - market data's state files in the data directory
  * (docs/journal-format.md, "Market-data state"): `md-state-<seq>` holds
  * the md library's derived state (the day's ticker, the open candles, the
- * timeline, the tape) as it was after command seq, so that the trading day
- * goes on across a restart - a clean one or a crash - instead of starting
- * afresh.
+ * timeline, the tape) and the fills of GET /api/v1/fills (md_fills.h) as
+ * they were after command seq, so that the trading day goes on across a
+ * restart - a clean one or a crash - instead of starting afresh.
  *
- * Written by the md thread where a snapshot of the engine begins (the
- * engine thread puts a checkpoint record in the feed right after that
- * command's events) and once it has stopped; the newest
- * journal.keep_snapshots files are kept. At start, recovery loads the
- * engine from the snapshot after command S and replays the journal's
- * commands after it; their trades were kept (xt_md_replay_t), and here
- * md-state-S is loaded and those trades replayed into it. Market data is
- * then what the journal's commands make, as `md rebuild` computes it. With
+ * Written where a snapshot of the engine begins (the engine thread puts a
+ * checkpoint record in the feed right after that command's events; the md
+ * thread writes the file when it reads it) and at a clean stop (by the
+ * main thread, once the md thread has stopped, at the final snapshot's
+ * seq). A file is kept while the snapshot of its seq exists, and the
+ * newest one always (its snapshot may still be being written). At start,
+ * recovery loads the engine from the snapshot after command S and replays
+ * the journal's commands after it; their trades were kept
+ * (xt_md_replay_t), and here md-state-S is loaded and those trades
+ * replayed into it, so market data goes on as it was at the crash. With
  * no snapshot (S = 0) the trades are replayed into an empty state.
  *
  * None is written once this run has lost trades on their way to market
@@ -22,6 +24,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +33,13 @@
 
 #include "core/le.h"
 #include "journal/crc32c.h"
+#include "journal/dir.h"
 #include "log.h"
 #include "md_internal.h"
 #include "xt/error.h"
 
 #define MAGIC 0x444d5458u /* "XTMD" */
-#define VERSION 1
+#define VERSION 2         /* 1: no fills section (still read) */
 #define HDR 32
 #define PREFIX "md-state-"
 #define DIGITS 20
@@ -49,7 +53,8 @@ static int path_of(const mds_t *m, char *p, size_t n, uint64_t seq, const char *
                                                                                                                   : -1;
 }
 
-/* The seq a file name md-state-<20 digits><suffix> names; 0 if it is not one. */
+/* The seq a file name md-state-<20 digits><suffix> names; 0 if it is not
+ * one (or names 0, or more than 2^64 - 1: never written). */
 static uint64_t seq_of(const char *name, const char *suffix)
 {
     size_t p = sizeof PREFIX - 1;
@@ -58,9 +63,10 @@ static uint64_t seq_of(const char *name, const char *suffix)
         return 0;
     uint64_t v = 0;
     for (size_t i = p; i < p + DIGITS; i++) {
-        if (name[i] < '0' || name[i] > '9')
+        uint64_t d = (uint64_t)(name[i] - '0');
+        if (name[i] < '0' || name[i] > '9' || v > (UINT64_MAX - d) / 10)
             return 0;
-        v = v * 10 + (uint64_t)(name[i] - '0');
+        v = v * 10 + d;
     }
     return v;
 }
@@ -102,17 +108,40 @@ static uint64_t *list_states(const mds_t *m, size_t *n)
     return v;
 }
 
-/* Removes the state files after seq (from = 0: keep the newest `keep`). */
-static void remove_states(const mds_t *m, uint64_t after, size_t keep)
+static void remove_state(const mds_t *m, uint64_t seq)
+{
+    char p[XT_CONFIG_PATH_MAX + 48];
+    if (path_of(m, p, sizeof p, seq, "") == 0)
+        unlink(p);
+}
+
+/* At start: removes the files after the journal's last command (of a
+ * journal since cut back: not of this one). */
+static void remove_after(const mds_t *m, uint64_t last)
 {
     size_t n;
     uint64_t *v = list_states(m, &n);
     for (size_t i = 0; i < n; i++)
-        if ((after && v[i] > after) || (!after && i + keep < n)) {
-            char p[XT_CONFIG_PATH_MAX + 48];
-            if (path_of(m, p, sizeof p, v[i], "") == 0)
-                unlink(p);
+        if (v[i] > last)
+            remove_state(m, v[i]);
+    free(v);
+}
+
+/* After writing md-state-<newest>: removes the files whose snapshot is
+ * gone (the journal keeps journal.keep_snapshots), or never came (it
+ * failed), but not the newest, whose snapshot may still be being written. */
+static void prune(const mds_t *m, uint64_t newest)
+{
+    size_t n, ns = 0;
+    uint64_t *v = list_states(m, &n), *snaps = NULL;
+    if (xt_dir_list(m->s->cfg.data_dir, XT_FILE_SNAP, &snaps, &ns) == 0)
+        for (size_t i = 0, k = 0; i < n; i++) {
+            while (k < ns && snaps[k] < v[i])
+                k++;
+            if (v[i] != newest && (k == ns || snaps[k] != v[i]))
+                remove_state(m, v[i]);
         }
+    free(snaps);
     free(v);
 }
 
@@ -120,40 +149,53 @@ static void remove_states(const mds_t *m, uint64_t after, size_t keep)
  * max bytes; NULL otherwise. */
 static uint8_t *read_all(const char *path, size_t max, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO in its place does not block the start */
+    if (fd < 0)
         return NULL;
     struct stat st;
     uint8_t *b = NULL;
-    if (fstat(fileno(f), &st) == 0 && st.st_size >= HDR && (uint64_t)st.st_size <= max &&
-        (b = malloc((size_t)st.st_size)) != NULL && fread(b, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        free(b);
-        b = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= HDR && (uint64_t)st.st_size <= max &&
+        (b = malloc((size_t)st.st_size)) != NULL) {
+        size_t got = 0;
+        ssize_t r;
+        while (got < (size_t)st.st_size && (r = read(fd, b + got, (size_t)st.st_size - got)) > 0)
+            got += (size_t)r;
+        if (got != (size_t)st.st_size) {
+            free(b);
+            b = NULL;
+        }
     }
     *n = b ? (size_t)st.st_size : 0;
-    fclose(f);
+    close(fd);
     return b;
 }
 
-/* Loads the file at path into md when it holds the state after command
- * `want`. NULL when it did (*instruments: how many it set), else why not
- * (MISSING when there is no such file); md is unchanged then. */
+/* Loads the file at path into md and the fills when it holds the state
+ * after command `want`. NULL when it did (*instruments: how many it set),
+ * else why not (MISSING when there is no such file); nothing is changed
+ * then. */
 static const char *load_file(mds_t *m, const char *path, uint64_t want, int *instruments)
 {
     size_t n;
-    uint8_t *b = read_all(path, HDR + xt_md_state_max_size(&m->md), &n);
+    uint8_t *b = read_all(path, HDR + xt_fills_state_max_size(&m->fills) + xt_md_state_max_size(&m->md), &n);
     if (!b)
         return access(path, F_OK) == 0 ? "unreadable, or of an impossible size" : MISSING;
-    uint64_t len = xt_get64(b + 16);
+    uint32_t version = xt_get32(b + 4);
+    size_t fills_len = 0;
+    int64_t fills = 0;
     const char *why = NULL;
-    if (xt_get32(b) != MAGIC || xt_get32(b + 4) != VERSION)
-        why = "not a version 1 md-state file";
-    else if (len != n - HDR || xt_crc32c(b + HDR, n - HDR) != xt_get32(b + 24))
+    if (xt_get32(b) != MAGIC || (version != 1 && version != 2))
+        why = "not a version 1 or 2 md-state file";
+    else if (xt_get64(b + 16) != n - HDR || xt_crc32c(b + HDR, n - HDR) != xt_get32(b + 24))
         why = "cut or spoilt (length or checksum)";
     else if (xt_get64(b + 8) != want)
         why = "written at another sequence number than the snapshot recovery started from";
-    else if ((*instruments = xt_md_state_decode(&m->md, b + HDR, n - HDR)) < 0)
+    else if (version == 2 && (fills = xt_fills_state_check(b + HDR, n - HDR, &fills_len)) < 0)
+        why = "its fills do not check";
+    else if ((*instruments = xt_md_state_decode(&m->md, b + HDR + fills_len, n - HDR - fills_len)) < 0)
         why = "its contents do not check";
+    else
+        xt_fills_state_load(&m->fills, b + HDR, (uint32_t)fills);
     free(b);
     return why;
 }
@@ -165,21 +207,26 @@ static void replay(mds_t *m, const xt_md_replay_t *rp)
     xt_event_t ev[XT_EVENT_BATCH_MAX];
     int64_t advanced = 0;
     for (uint32_t i = 0, k; i < rp->n; i = k) {
-        const xt_md_replay_rec_t *r = &rp->v[i];
-        for (k = i; k < rp->n && rp->v[k].seq == r->seq && k - i < XT_EVENT_BATCH_MAX; k++) {
-            const xt_md_replay_rec_t *t = &rp->v[k];
-            ev[k - i] = (xt_event_t){.type = XT_EV_TRADE,
-                                     .side = t->side,
-                                     .instrument = t->instrument,
-                                     .price = t->price,
-                                     .qty = t->qty,
-                                     .u.trade.trade_id = t->trade_id};
+        const xt_md_replay_rec_t *r = xt_md_replay_at(rp, i);
+        for (k = i; k < rp->n && xt_md_replay_at(rp, k)->seq == r->seq && k - i < XT_EVENT_BATCH_MAX; k++) {
+            const xt_md_replay_rec_t *t = xt_md_replay_at(rp, k);
+            ev[k - i] = (xt_event_t){
+                .type = XT_EV_TRADE,
+                .side = t->side,
+                .instrument = t->instrument,
+                .account = t->account,
+                .order_id = t->order_id,
+                .price = t->price,
+                .qty = t->qty,
+                .u.trade = {.trade_id = t->trade_id, .maker_id = t->maker_id, .maker_account = t->maker_account}};
         }
         if (i == 0 || r->ts - advanced >= REPLAY_ADVANCE_NS)
             xt_md_advance(&m->md, advanced = r->ts);
-        int last = k == rp->n || rp->v[k].seq != r->seq;
+        int last = k == rp->n || xt_md_replay_at(rp, k)->seq != r->seq;
         xt_event_batch_t b = {r->seq, r->ts, 0, (uint8_t)last, k - i, ev};
         xt_md_on_batch(&m->md, &b);
+        for (uint32_t j = 0; j < k - i; j++) /* GET /api/v1/fills */
+            xt_fills_on_trade(&m->fills, &ev[j], r->ts);
     }
 }
 
@@ -208,14 +255,14 @@ void xt_mds_state_load(mds_t *m)
     const xt_recovery_t *rec = &m->s->journal.recovery;
     uint64_t from = rec->snapshot_seq, at = rec->last_seq;
     xt_md_replay_t *rp = &m->s->md_replay;
-    remove_states(m, at, 0); /* written before the journal was cut back: not of this journal */
+    remove_after(m, at);
     char path[XT_CONFIG_PATH_MAX + 48], legacy[XT_CONFIG_PATH_MAX + 16];
     snprintf(legacy, sizeof legacy, "%s/md-state", m->s->cfg.data_dir);
     const char *why = NULL;
     int instruments = 0;
     int64_t t0 = xt_mono_ns();
     if (rp->overflow)
-        why = "more trades since the snapshot than can be replayed";
+        why = "more trades since the snapshot than md.replay_trades (or no memory for them)";
     else if (from) {
         why = path_of(m, path, sizeof path, from, "") ? "data directory path too long"
                                                       : load_file(m, path, from, &instruments);
@@ -259,11 +306,12 @@ static int write_state(mds_t *m, uint64_t seq, char *path, size_t pn)
     char tmp[XT_CONFIG_PATH_MAX + 48];
     if (path_of(m, path, pn, seq, "") || path_of(m, tmp, sizeof tmp, seq, ".tmp"))
         return -ENAMETOOLONG;
-    size_t n = xt_md_state_size(&m->md);
+    size_t nf = xt_fills_state_size(&m->fills), n = nf + xt_md_state_size(&m->md);
     uint8_t *b = malloc(HDR + n); /* at a snapshot or a stop, not per event */
     if (!b)
         return -ENOMEM;
-    xt_md_state_encode(&m->md, b + HDR, n);
+    xt_fills_state_encode(&m->fills, b + HDR);
+    xt_md_state_encode(&m->md, b + HDR + nf, n - nf);
     memset(b, 0, HDR);
     xt_put32(b, MAGIC);
     xt_put32(b + 4, VERSION);
@@ -288,10 +336,9 @@ static void save_at(mds_t *m, uint64_t seq, int64_t t0)
     int rc = why ? 0 : write_state(m, seq, path, sizeof path);
     if (!why && rc == 0) {
         m->checkpoints++;
-        m->last_save_bytes = HDR + xt_md_state_size(&m->md);
+        m->last_save_bytes = HDR + xt_fills_state_size(&m->fills) + xt_md_state_size(&m->md);
         m->last_save_us = (uint64_t)(xt_mono_ns() - t0) / 1000;
-        uint32_t keep = m->s->cfg.journal.keep_snapshots;
-        remove_states(m, 0, keep ? keep : 1);
+        prune(m, seq);
         return;
     }
     m->checkpoints_off = why != NULL;
@@ -311,12 +358,8 @@ static void save_at(mds_t *m, uint64_t seq, int64_t t0)
 
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq)
 {
-    /* The history files get every candle closed so far: after a crash the
-     * replay from this point makes the ones closed later. */
-    int64_t t0 = xt_mono_ns();
-    xt_md_history_flush(m->hist, t0);
-    if (!m->checkpoints_off)
-        save_at(m, seq, t0);
+    if (!m->checkpoints_off && seq > 0)
+        save_at(m, seq, xt_mono_ns());
 }
 
 void xt_mds_state_save(mds_t *m)
@@ -324,6 +367,6 @@ void xt_mds_state_save(mds_t *m)
     /* at a stop: the last command applied (the engine thread has stopped), where the final snapshot is taken */
     xt_engine_stats_t st;
     xt_engine_stats(&m->s->engine, &st);
-    if (!m->s->cfg.journal.no_snapshot_on_close) /* else recovery never starts from this point */
+    if (!m->s->cfg.journal.no_snapshot_on_close && st.last_seq > 0) /* else recovery never starts from here */
         save_at(m, st.last_seq, xt_mono_ns());
 }

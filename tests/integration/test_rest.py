@@ -26,6 +26,7 @@ import test_md_history as MH  # noqa: E402
 import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
+from xtrest import RestClient  # noqa: E402
 
 TESTS, test = TS.registry()
 check = TS.check
@@ -115,11 +116,29 @@ def states(s):
             if n.startswith("md-state-") and n[9:].isdigit() and len(n) == 29}
 
 
-def wait_state(s, seq, timeout=10):
+def children(pid):
+    """The pids of the process's children (a snapshot being written is one)."""
+    out = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            out += open(f"/proc/{pid}/task/{t}/children").read().split()
+        except OSError:
+            pass
+    return out
+
+
+def snapshot(s, timeout=10):
+    """SIGUSR1 (docs/cli.md): a snapshot, then its md state (a newer
+    md-state file); returns its seq once the snapshot's file is there and
+    the child that wrote it has gone (it holds the directory's lock)."""
+    newest = max(states(s), default=0)
+    s.proc.send_signal(signal.SIGUSR1)
     end = time.monotonic() + timeout
-    while seq not in states(s):
-        check(time.monotonic() < end, f"no md-state-{seq:020d}: {sorted(states(s))}")
+    while max(states(s), default=0) == newest or \
+            not os.path.exists(os.path.join(s.data, f"snap-{max(states(s)):020d}.xts")) or children(s.proc.pid):
+        check(time.monotonic() < end, f"no snapshot with its md-state: {sorted(states(s))}")
         time.sleep(0.05)
+    return max(states(s))
 
 
 def last_seq(s):
@@ -155,15 +174,23 @@ def test_day_goes_on_after_a_clean_restart():
           "the log says the state was used")
 
 
+def fills_of(s, account):
+    """GET /api/v1/fills of a demo account (signed, docs/rest.md)."""
+    st, j = RestClient(s.md_port, account, f"demo{account}", f"demo-secret-{account}").request("GET", "/api/v1/fills")
+    check(st == 200, f"fills of {account}: {st} {j}")
+    return j["data"]
+
+
 @test
 def test_day_goes_on_after_a_crash():
     """A snapshot writes md-state-<its seq>; after a crash market data
     loads the state of the snapshot recovery started from and replays the
-    journal's trades after it: no trade is missing from the day. The
-    newest journal.keep_snapshots states are kept; one that does not
-    check, or of another seq, is not used (the day starts afresh, the log
-    says why); one past the journal's end (a journal since cut back) is
-    removed at start."""
+    journal's trades after it: no trade is missing from the day, nor
+    from the accounts' fills (GET /api/v1/fills). A state is kept while
+    its snapshot is (journal.keep_snapshots), and the newest always; one
+    that does not check, or of another seq, is not used (the day starts
+    afresh, the log says why); one past the journal's end (a journal since
+    cut back) is removed at start."""
     s = W.start(dict(FAST, **{"journal.keep_snapshots": 2}))
     A, B = trade_some(s)   # one trade; bids 1 @ 999.00 and 3 @ 998.00
     A.close()
@@ -175,39 +202,36 @@ def test_day_goes_on_after_a_crash():
         a.expect(X.FILL)
         a.close()
 
-    def snapshot():
-        """SIGUSR1 (docs/cli.md), then the md state of that snapshot: a newer file."""
-        newest = max(states(s), default=0)
-        s.proc.send_signal(signal.SIGUSR1)
-        end = time.monotonic() + 10
-        while max(states(s), default=0) == newest:
-            check(time.monotonic() < end, f"no md-state written at the snapshot: {sorted(states(s))}")
-            time.sleep(0.05)
-        return max(states(s))
-
     def crash():
         s.kill()
         s.start()
         s.md_port = W.md_port(s)
 
     sell_into_bid()
-    first = snapshot()                   # after 2 trades
+    first = snapshot(s)                   # after 2 trades
     sell_into_bid()                      # one more after it
     before = day_state(s)
     check(before[0]["trades"] == 3 and len(before[1]) == 3, f"3 trades before the crash: {before}")
+    fills = {a: fills_of(s, a) for a in (1001, 1002)}
+    check(len(fills[1001]) == 3 and len(fills[1002]) == 3, f"3 fills each: {fills}")
     crash()
+    check({a: fills_of(s, a) for a in (1001, 1002)} == fills, "the fills after the crash")
     after = day_state(s)
     check({k: v for k, v in after[0].items() if k != "ts"} == {k: v for k, v in before[0].items() if k != "ts"},
           f"ticker after the crash: before {before[0]}, after {after[0]}")
     check(after[1:] == before[1:], f"tape, timeline, day candle: before {before[1:]}, after {after[1:]}")
     check(f"seq={first} replayed_trades=1" in s.stderr(), "the log: the snapshot's state and one trade replayed")
 
-    # two more snapshots: the oldest state goes (keep_snapshots = 2)
-    sell_into_bid()
-    second = snapshot()
-    sell_into_bid()
-    third = snapshot()
-    check(sorted(states(s)) == [second, third], f"the newest two are kept: {sorted(states(s))}, first {first}")
+    # three more snapshots: a state goes with its snapshot (keep_snapshots = 2), the newest stays
+    for _ in range(3):
+        sell_into_bid()
+        third = snapshot(s)
+    snaps = sorted(int(n[5:25]) for n in os.listdir(s.data) if n.startswith("snap-") and n.endswith(".xts"))
+    kept = sorted(states(s))
+    # (a state goes at the save after its snapshot went: the journal removes that snapshot only once the
+    # newer one is written, after the state of the newer one)
+    check(len(snaps) == 2 and first not in kept and third in kept and len(kept) <= len(snaps) + 1,
+          f"states {kept}, snapshots {snaps}, first {first}")
 
     # a state that does not check: not used, the day starts afresh
     sell_into_bid(99800)
@@ -225,11 +249,11 @@ def test_day_goes_on_after_a_crash():
 
     # an older state's bytes under the final snapshot's name: refused; a state past the journal's end: removed
     sell_into_bid()
-    older = snapshot()
+    older = snapshot(s)
     sell_into_bid()
     check(s.stop() == 0, "stop")
     final = last_seq(s)
-    check(sorted(states(s)) == [older, final], f"states at the stop {sorted(states(s))}")
+    check(older in states(s) and max(states(s)) == final, f"states at the stop {sorted(states(s))}")
     ahead = final + 1000
     shutil.copy(states(s)[final], os.path.join(s.data, f"md-state-{ahead:020d}"))
     shutil.copy(states(s)[older], states(s)[final])
@@ -238,6 +262,33 @@ def test_day_goes_on_after_a_crash():
     check(ahead not in states(s), f"a state past the journal's end is removed: {sorted(states(s))}")
     check("another sequence number" in s.stderr(), "the log says why")
     check(day_state(s)[0]["trades"] == 0, "afresh")
+
+
+@test
+def test_replay_trades_limit():
+    """More trades since the snapshot than md.replay_trades: the day starts
+    afresh after a crash, as the log says; within it (and with no snapshot
+    at all: from an empty state) it goes on."""
+    s = W.start(dict(FAST, **{"md.replay_trades": 2}))
+    A, B = trade_some(s)
+    check(A.place(A.inst[SYM], X.SELL, 99900, 1000).type == X.ACCEPTED, "a second trade")
+    A.expect(X.FILL)
+    A.close()
+    B.close()
+    s.kill()
+    s.start()
+    s.md_port = W.md_port(s)
+    check(day_state(s)[0]["trades"] == 2, "two trades replayed from the start of the journal")
+    check(" seq=0 replayed_trades=2 " in s.stderr(), "the log: no snapshot, two trades")
+    A = TS.login(s.port, 1001, 1)
+    check(A.place(A.inst[SYM], X.SELL, 99900, 1000).type == X.ACCEPTED, "a third trade")
+    A.expect(X.FILL)
+    A.close()
+    s.kill()
+    s.start()
+    s.md_port = W.md_port(s)
+    check(day_state(s)[0]["trades"] == 0, "afresh: three trades to replay")
+    check("md-state not used" in s.stderr() and "md.replay_trades" in s.stderr(), "the log says why")
 
 
 def day_totals(s):
@@ -270,11 +321,7 @@ def test_day_survives_a_crash_under_load():
                 time.sleep(0.05)
             return t
         at_snap = wait_trades(200)
-        s.proc.send_signal(signal.SIGUSR1)
-        end = time.monotonic() + 10
-        while not states(s):
-            check(time.monotonic() < end, "no md-state written at the snapshot")
-            time.sleep(0.05)
+        snap = snapshot(s)
         wait_trades(at_snap + 300)  # well past the snapshot (market data shows committed trades only)
         s.kill()
     finally:
@@ -284,8 +331,9 @@ def test_day_survives_a_crash_under_load():
     s.md_port = W.md_port(s)
     total, top = day_totals(s)
     check(total == top and total >= at_snap + 300, f"the day's trades {total}, the last trade id {top}")
-    replayed = int(s.stderr().split("replayed_trades=")[1].split()[0])
-    check(replayed > 0, "trades after the snapshot were replayed")
+    line = s.stderr().split("the day goes on from md-state")[1].split("\n")[0]
+    check(f" seq={snap} " in line and int(line.split("replayed_trades=")[1].split()[0]) > 0,
+          f"the snapshot's state, then the trades after it: {line}")
 
 
 @test

@@ -484,8 +484,11 @@ static void snapshots_and_retention(void **state)
     assert_int_equal(begun.n, 5);
     for (unsigned i = 0; i < begun.n; i++)
         assert_int_equal(begun.seq[i], 1000 * (i + 1));
+    assert_int_equal(xt_journal_snapshot(&a->j, 0), 0); /* on request, between batches: told too */
+    assert_int_equal(begun.n, 6);
+    assert_int_equal(begun.seq[5], 5000);
     done(a);
-    assert_int_equal(begun.n, 5);
+    assert_int_equal(begun.n, 6);
     uint64_t *snaps, *segs;
     size_t ns, ng;
     xt_dir_list(dir, XT_FILE_SNAP, &snaps, &ns);

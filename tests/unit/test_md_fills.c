@@ -130,6 +130,94 @@ static void eviction(void **state)
     xt_fills_destroy(&f);
 }
 
+/* Every fill of accounts 1..n_acc in a and b is the same. */
+static void same_tables(const xt_fills_t *a, const xt_fills_t *b, uint32_t n_acc)
+{
+    xt_fill_t x[16], y[16];
+    for (uint32_t acc = 1; acc <= n_acc; acc++) {
+        uint32_t n = xt_fills_query(a, acc, UINT32_MAX, 0, 16, x);
+        assert_int_equal(xt_fills_query(b, acc, UINT32_MAX, 0, 16, y), n);
+        assert_memory_equal(x, y, n * sizeof *x);
+    }
+}
+
+static uint8_t *state_of(const xt_fills_t *f, size_t *n)
+{
+    *n = xt_fills_state_size(f);
+    assert_true(*n <= xt_fills_state_max_size(f));
+    uint8_t *b = malloc(*n);
+    assert_non_null(b);
+    xt_fills_state_encode(f, b);
+    return b;
+}
+
+/* The table as bytes (md-state's fills): loaded into a table of the same
+ * capacities it is the same, down to which account gives up its place
+ * next; into smaller ones its newest part; bytes that do not check are
+ * refused whole. */
+static void state_round_trip(void **state)
+{
+    (void)state;
+    xt_fills_t f, g, h;
+    assert_int_equal(xt_fills_init(&f, 4, 3), 0);
+    for (uint64_t id = 1; id <= 40; id++) { /* 6 accounts through 4 places, rings wrapping */
+        xt_event_t e = trade(id, 1 + (uint32_t)(id * 5 % 6), 1 + (uint32_t)(id * 7 % 6), (int)(id % 2), 1);
+        xt_fills_on_trade(&f, &e, (int64_t)id * 1000);
+    }
+    size_t n, used = 0;
+    uint8_t *b = state_of(&f, &n);
+    assert_int_equal(xt_fills_state_check(b, n, &used), (int64_t)(n - 4) / XT_FILL_STATE_REC);
+    assert_int_equal(used, n);
+    assert_int_equal(xt_fills_init(&g, 4, 3), 0);
+    xt_fills_state_load(&g, b, (uint32_t)((n - 4) / XT_FILL_STATE_REC));
+    same_tables(&f, &g, 6);
+    size_t n2;
+    uint8_t *b2 = state_of(&g, &n2); /* the same bytes again: the recency order too */
+    assert_int_equal(n2, n);
+    assert_memory_equal(b, b2, n);
+    free(b2);
+    xt_fill_t x = {.trade_id = 99, .price = 1, .qty = 1};
+    xt_fills_add(&f, 77, &x); /* both give up the same account's place */
+    xt_fills_add(&g, 77, &x);
+    same_tables(&f, &g, 6);
+    /* smaller: two places of two fills keep the two most recent accounts' newest two */
+    assert_int_equal(xt_fills_init(&h, 2, 2), 0);
+    xt_fills_state_load(&h, b, (uint32_t)((n - 4) / XT_FILL_STATE_REC));
+    xt_fill_t y[4], z[4];
+    uint32_t kept = 0;
+    for (uint32_t acc = 1; acc <= 6; acc++) {
+        uint32_t k = xt_fills_query(&h, acc, UINT32_MAX, 0, 4, y);
+        if (k == 0)
+            continue;
+        kept++;
+        assert_int_equal(k, 2);
+        uint32_t all = xt_fills_query(&g, acc, UINT32_MAX, 0, 4, z);
+        assert_memory_equal(y, z + all - 2, 2 * sizeof *y);
+    }
+    assert_int_equal(kept, 2);
+    /* refused: a count past the bytes, a side of 2, a price of 0, padding not zero, a time past 2^62 */
+    static const struct {
+        size_t at;
+        uint8_t v;
+    } spoil[] = {{3, 0x7f}, {4 + 48, 2}, {4 + 49, 2}, {4 + 24, 0}, {4 + 55, 1}, {4 + 47, 0x50}};
+    for (size_t i = 0; i < sizeof spoil / sizeof spoil[0]; i++) {
+        uint8_t *c = malloc(n);
+        memcpy(c, b, n);
+        if (spoil[i].at == 4 + 24)
+            memset(c + 4 + 24, 0, 8);
+        else
+            c[spoil[i].at] = spoil[i].v;
+        assert_int_equal(xt_fills_state_check(c, n, &used), XT_ECORRUPT);
+        free(c);
+    }
+    assert_int_equal(xt_fills_state_check(b, 3, &used), XT_ECORRUPT);
+    assert_int_equal(xt_fills_state_check(b, n - 1, &used), XT_ECORRUPT);
+    free(b);
+    xt_fills_destroy(&f);
+    xt_fills_destroy(&g);
+    xt_fills_destroy(&h);
+}
+
 static const xt_md_sym_t *sym_of(void *ctx, uint32_t instrument)
 {
     const xt_md_sym_t *syms = ctx;
@@ -162,10 +250,8 @@ static void encode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(two_fills),
-        cmocka_unit_test(ring_and_queries),
-        cmocka_unit_test(eviction),
-        cmocka_unit_test(encode),
+        cmocka_unit_test(two_fills),        cmocka_unit_test(ring_and_queries), cmocka_unit_test(eviction),
+        cmocka_unit_test(state_round_trip), cmocka_unit_test(encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
