@@ -101,9 +101,9 @@ static int replay_room(xt_md_replay_t *r)
         return -1;
     if (r->n < r->n_chunks * XT_MD_REPLAY_CHUNK)
         return 0;
-    if (!r->chunk && !(r->chunk = calloc(r->max / XT_MD_REPLAY_CHUNK + 1, sizeof *r->chunk)))
+    if (!r->chunk && !(r->chunk = calloc(r->max / XT_MD_REPLAY_CHUNK + 1, sizeof(xt_md_replay_rec_t *))))
         return -1;
-    if (!(r->chunk[r->n_chunks] = malloc(XT_MD_REPLAY_CHUNK * sizeof **r->chunk)))
+    if (!(r->chunk[r->n_chunks] = malloc(XT_MD_REPLAY_CHUNK * sizeof(xt_md_replay_rec_t))))
         return -1;
     r->n_chunks++;
     return 0;
