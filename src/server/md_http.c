@@ -125,15 +125,16 @@ static void put_md(xt_text_t *t, const mds_t *m)
     put_one(t, "xt_md_feed_resyncs_total", "counter",
             "Times the engine-to-market-data feed overflowed and the books were sent again.", m->resyncs);
     put_one(t, "xt_md_state_saves_total", "counter",
-            "Market-data state files (md-state-<seq>) written at snapshots and at a clean stop.", m->checkpoints);
+            "Market-data state files (md-state-<seq>) written at snapshots and at a clean stop.",
+            atomic_load(&m->save.written));
     put_one(t, "xt_md_state_save_failures_total", "counter",
             "Market-data state files that could not be written (I/O, memory), not counting runs that lost trades.",
-            m->checkpoint_failures);
+            atomic_load(&m->save.failures));
     put_one(t, "xt_md_state_last_save_bytes", "gauge", "Size of the last market-data state file written.",
-            m->last_save_bytes);
+            m->save.last_bytes);
     xt_text_help(t, "xt_md_state_last_save_seconds", "gauge",
-                 "Time the market-data thread spent on the last state file (encoded, written).");
-    xt_text_printf(t, "xt_md_state_last_save_seconds %.6f\n", (double)m->last_save_us / 1e6);
+                 "Time market data waited while the last state file was encoded (a helper thread writes it).");
+    xt_text_printf(t, "xt_md_state_last_save_seconds %.6f\n", (double)m->save.last_us / 1e6);
     xt_text_hist(t, "xt_md_lag_seconds",
                  "From a command's engine timestamp to the market-data thread reading its events.", &m->feed_lag);
     xt_text_hist(t, "xt_md_send_lag_seconds",

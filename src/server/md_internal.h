@@ -7,6 +7,7 @@
 #ifndef XT_SERVER_MD_INTERNAL_H
 #define XT_SERVER_MD_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -134,13 +135,20 @@ struct xt_md_server {
     xt_md_trade_t *tape; /* tape_cap entries */
     uint32_t tape_cap;
     uint64_t drops, slow_closes;
-    xt_hist_t feed_lag; /* µs from each command's engine timestamp to its reading here */
-    xt_hist_t send_lag; /* µs from a live update's engine timestamp to the writev that ends a copy of it */
-    int64_t ev_ts;      /* the engine timestamp of the feed records being consumed (drain_feed), else 0 */
-    uint64_t resyncs;   /* feed overflows: the books were sent again */
-    uint64_t checkpoints, checkpoint_failures; /* md-state files written at snapshots (md_state.c) */
-    uint64_t last_save_bytes, last_save_us;    /* the last one written: its size, the md thread's time on it */
-    int checkpoints_off;                       /* this run lost trades on the way here: none from now on */
+    xt_hist_t feed_lag;  /* µs from each command's engine timestamp to its reading here */
+    xt_hist_t send_lag;  /* µs from a live update's engine timestamp to the writev that ends a copy of it */
+    int64_t ev_ts;       /* the engine timestamp of the feed records being consumed (drain_feed), else 0 */
+    uint64_t resyncs;    /* feed overflows: the books were sent again */
+    struct {             /* md_state.c: the md-state files */
+        uint8_t *buf;    /* the last one encoded (reused) */
+        size_t cap, len; /* buf's size, the file's */
+        uint64_t seq;    /* of the file in buf */
+        pthread_t th;    /* the helper thread writing it */
+        int running;     /* th to be joined */
+        _Atomic uint64_t written, failures;
+        uint64_t last_bytes, last_us; /* the last one encoded: its size, the md thread's time on it */
+    } save;
+    int checkpoints_off; /* this run lost trades on the way here: no md-state from now on */
     /* the binary protocol (md_tcp.c) */
     int bin_lfd;
     uint32_t bin_hi;                /* binary connections are in slots below this */
@@ -197,6 +205,7 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
 void xt_mds_state_load(mds_t *m);                     /* at start, after the books: the day goes on */
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq); /* md thread: a snapshot began after seq */
 void xt_mds_state_save(mds_t *m);                     /* once the md thread has stopped */
+void xt_mds_state_close(mds_t *m);                    /* the helper thread joined, the buffer freed */
 void xt_mds_throttle_tick(mds_t *m);                  /* every XT_TH_TICK_NS */
 
 /* md_http.c: a request that is not a WebSocket upgrade, its head

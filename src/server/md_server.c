@@ -774,6 +774,7 @@ void xt_md_server_close(xt_server_t *s)
     if (!m)
         return;
     xt_md_history_close(m->hist); /* the thread has stopped: what it buffered is written */
+    xt_mds_state_close(m);
     xt_md_destroy(&m->md);
     xt_mds_bin_close(m);
     if (m->lfd >= 0)

@@ -7,7 +7,9 @@
  *
  * Written where a snapshot of the engine begins (the engine thread puts a
  * checkpoint record in the feed right after that command's events; the md
- * thread writes the file when it reads it) and at a clean stop (by the
+ * thread encodes the state when it reads it, into a buffer it reuses, and
+ * a helper thread writes the file, so market data waits for the encoding
+ * only) and at a clean stop (by the
  * main thread, once the md thread has stopped, at the final snapshot's
  * seq). A file is kept while the snapshot of its seq exists, and the
  * newest one always (its snapshot may still be being written). At start,
@@ -25,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,16 +303,72 @@ static int write_file(const char *path, const uint8_t *b, size_t n)
     return rc;
 }
 
-/* Writes md-state-<seq> (through .tmp). Returns 0 or -errno. */
-static int write_state(mds_t *m, uint64_t seq, char *path, size_t pn)
+static void log_not_written(const char *why, uint64_t seq, const char *path, int lost_trades)
 {
-    char tmp[XT_CONFIG_PATH_MAX + 48];
-    if (path_of(m, path, pn, seq, "") || path_of(m, tmp, sizeof tmp, seq, ".tmp"))
-        return -ENAMETOOLONG;
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, lost_trades ? XT_LOG_INFO : XT_LOG_WARN,
+                     lost_trades ? "market data: md-state not written (from now on in this run); a restart begins "
+                                   "the day afresh"
+                                 : "market data: md-state not written")) {
+        xt_log_str(&e, "reason", why);
+        xt_log_u64(&e, "seq", seq);
+        if (path && path[0])
+            xt_log_str(&e, "path", path);
+        xt_log_end(&e);
+    }
+}
+
+/* Writes the encoded file in m->save (through .tmp), then prunes; counts
+ * and logs the outcome. On the helper thread, or the caller's at a stop. */
+static void write_saved(mds_t *m)
+{
+    char path[XT_CONFIG_PATH_MAX + 48], tmp[XT_CONFIG_PATH_MAX + 48];
+    uint64_t seq = m->save.seq;
+    int rc = path_of(m, path, sizeof path, seq, "") || path_of(m, tmp, sizeof tmp, seq, ".tmp")
+                 ? -ENAMETOOLONG
+                 : write_file(tmp, m->save.buf, m->save.len);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc) {
+        if (rc != -ENAMETOOLONG)
+            unlink(tmp);
+        atomic_fetch_add(&m->save.failures, 1);
+        log_not_written(strerror(-rc), seq, path, 0);
+        return;
+    }
+    atomic_fetch_add(&m->save.written, 1);
+    prune(m, seq);
+}
+
+static void *writer_main(void *arg)
+{
+    write_saved(arg);
+    return NULL;
+}
+
+/* Waits for the helper thread writing the last file, if any. */
+static void join_writer(mds_t *m)
+{
+    if (m->save.running) {
+        pthread_join(m->save.th, NULL);
+        m->save.running = 0;
+    }
+}
+
+/* Encodes the state after command seq into m->save (grown as needed:
+ * rarely, at a snapshot). Returns 0 or -ENOMEM. */
+static int encode_state(mds_t *m, uint64_t seq)
+{
     size_t nf = xt_fills_state_size(&m->fills), n = nf + xt_md_state_size(&m->md);
-    uint8_t *b = malloc(HDR + n); /* at a snapshot or a stop, not per event */
-    if (!b)
-        return -ENOMEM;
+    if (HDR + n > m->save.cap) {
+        size_t cap = (HDR + n) + (HDR + n) / 4;
+        uint8_t *b = realloc(m->save.buf, cap);
+        if (!b)
+            return -ENOMEM;
+        m->save.buf = b;
+        m->save.cap = cap;
+    }
+    uint8_t *b = m->save.buf;
     xt_fills_state_encode(&m->fills, b + HDR);
     xt_md_state_encode(&m->md, b + HDR + nf, n - nf);
     memset(b, 0, HDR);
@@ -318,48 +377,42 @@ static int write_state(mds_t *m, uint64_t seq, char *path, size_t pn)
     xt_put64(b + 8, seq);
     xt_put64(b + 16, n);
     xt_put32(b + 24, xt_crc32c(b + HDR, n));
-    int rc = write_file(tmp, b, HDR + n);
-    free(b);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc)
-        unlink(tmp);
-    return rc;
+    m->save.len = HDR + n;
+    m->save.seq = seq;
+    return 0;
 }
 
-/* Saves the state after command seq and keeps the newest files; logs why
- * not when it cannot. t0: when the md thread turned to it. */
-static void save_at(mds_t *m, uint64_t seq, int64_t t0)
+/* Saves the state after command seq: encoded here (market data waits that
+ * long), written by a helper thread when `helper` (else here); logs why
+ * not when it cannot. */
+static void save_at(mds_t *m, uint64_t seq, int helper)
 {
-    char path[XT_CONFIG_PATH_MAX + 48] = "";
     const char *why = lost(m);
-    int rc = why ? 0 : write_state(m, seq, path, sizeof path);
-    if (!why && rc == 0) {
-        m->checkpoints++;
-        m->last_save_bytes = HDR + xt_fills_state_size(&m->fills) + xt_md_state_size(&m->md);
-        m->last_save_us = (uint64_t)(xt_mono_ns() - t0) / 1000;
-        prune(m, seq);
+    if (why) {
+        m->checkpoints_off = 1;
+        log_not_written(why, seq, NULL, 1);
         return;
     }
-    m->checkpoints_off = why != NULL;
-    m->checkpoint_failures += why == NULL;
-    xt_log_ev_t e;
-    if (xt_log_begin(&e, why ? XT_LOG_INFO : XT_LOG_WARN,
-                     why ? "market data: md-state not written (from now on in this run); a restart begins the day "
-                           "afresh"
-                         : "market data: md-state not written")) {
-        xt_log_str(&e, "reason", why ? why : strerror(-rc));
-        xt_log_u64(&e, "seq", seq);
-        if (path[0])
-            xt_log_str(&e, "path", path);
-        xt_log_end(&e);
+    int64_t t0 = xt_mono_ns();
+    join_writer(m); /* the last one (a snapshot ago): long done */
+    int rc = encode_state(m, seq);
+    if (rc) {
+        atomic_fetch_add(&m->save.failures, 1);
+        log_not_written(strerror(-rc), seq, NULL, 0);
+        return;
     }
+    m->save.last_bytes = m->save.len;
+    m->save.last_us = (uint64_t)(xt_mono_ns() - t0) / 1000;
+    if (helper && pthread_create(&m->save.th, NULL, writer_main, m) == 0)
+        m->save.running = 1;
+    else
+        write_saved(m);
 }
 
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq)
 {
     if (!m->checkpoints_off && seq > 0)
-        save_at(m, seq, xt_mono_ns());
+        save_at(m, seq, 1);
 }
 
 void xt_mds_state_save(mds_t *m)
@@ -368,5 +421,14 @@ void xt_mds_state_save(mds_t *m)
     xt_engine_stats_t st;
     xt_engine_stats(&m->s->engine, &st);
     if (!m->s->cfg.journal.no_snapshot_on_close && st.last_seq > 0) /* else recovery never starts from here */
-        save_at(m, st.last_seq, xt_mono_ns());
+        save_at(m, st.last_seq, 0);
+    join_writer(m);
+}
+
+void xt_mds_state_close(mds_t *m)
+{
+    join_writer(m);
+    free(m->save.buf);
+    m->save.buf = NULL;
+    m->save.cap = 0;
 }
