@@ -91,6 +91,7 @@ static const cfg_key_t keys[] = {
     {"md", "listen", K_MD_LISTEN, 0, 0, 0},
     {"md", "tcp_listen", K_MD_TCP_LISTEN, 0, 0, 0},
     U32("md", "max_connections", md_max_connections, 1, 1000000),
+    U32("md", "max_connections_per_ip", md_max_connections_per_ip, 1, 1000000),
     U64("md", "output_limit", md_output_limit, 65536, UINT64_C(1) << 40),
     U32("md", "send_buffer", md_send_buffer, 0, 1u << 30),
     U32("md", "max_subscriptions", md_max_subscriptions, 1, 4096),
@@ -266,6 +267,7 @@ void xt_config_defaults(xt_server_config_t *c)
     c->md_tcp_on = 1;
     c->md_tcp_heartbeat_ms = 5000;
     c->md_max_connections = 60000;
+    c->md_max_connections_per_ip = 60000;
     c->md_output_limit = 4194304;
     c->md_send_buffer = 262144;
     c->md_max_subscriptions = 64;

@@ -115,6 +115,7 @@ typedef struct xt_server_config {
     uint64_t md_output_limit;
     uint32_t md_tape, md_max_levels, md_feed_records;
     uint32_t md_replay_trades;                /* trades kept during recovery for market data to replay; 0: none */
+    uint32_t md_max_connections_per_ip;       /* market-data connections from one IPv4 address at most */
     uint32_t md_history, md_history_flush_ms; /* K-line history files: on (1) / off (0) */
     char md_history_dir[XT_CONFIG_PATH_MAX];  /* "": <data_dir>/klines */
     /* log (log.h) */

@@ -143,6 +143,7 @@ void xt_mds_close(mds_t *m, uint32_t c)
         pop(m, k);
     epoll_ctl(m->ep, EPOLL_CTL_DEL, k->fd, NULL);
     close(k->fd);
+    xt__gw_counts_dec(&m->ip_conns, k->ip);
     m->ws_closed += k->ws;
     m->bin_closed += k->bin;
     /* the scratch held: a request head or a binary frame's start (k->in), or a reader's item; the reader of a

@@ -124,6 +124,13 @@ static void put_md(xt_text_t *t, const mds_t *m)
             "Market-data connections closed for reading too slowly.", m->slow_closes);
     put_one(t, "xt_md_feed_resyncs_total", "counter",
             "Times the engine-to-market-data feed overflowed and the books were sent again.", m->resyncs);
+    xt_text_help(t, "xt_md_connections_refused_total", "counter",
+                 "Market-data connections refused at accept: md.max_connections open, or md.max_connections_per_ip "
+                 "from the address.");
+    xt_text_printf(t, "xt_md_connections_refused_total{reason=\"max_connections\"} %llu\n",
+                   (unsigned long long)m->refused_full);
+    xt_text_printf(t, "xt_md_connections_refused_total{reason=\"per_ip\"} %llu\n",
+                   (unsigned long long)m->refused_per_ip);
     put_one(t, "xt_md_state_saves_total", "counter",
             "Market-data state files (md-state-<seq>) written at snapshots and at a clean stop.",
             atomic_load(&m->save.written));

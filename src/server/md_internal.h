@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_counts.h"
 #include "histogram.h"
 #include "md/md.h"
 #include "md_encode.h"
@@ -159,8 +160,10 @@ struct xt_md_server {
     char *http_body, *http_out;
     size_t http_cap, http_out_cap; /* their sizes: http_out_cap = http_cap + 1024 */
     uint64_t ws_opened, ws_closed, bin_opened, bin_closed;
-    uint64_t bytes_in, bytes_out; /* on every md connection: WebSocket, plain HTTP, binary */
-    struct xt_oe *oe;             /* order entry through this port (md_oe.h) */
+    xt_gw_counts_t ip_conns;               /* open connections per IPv4 source address */
+    uint64_t refused_full, refused_per_ip; /* connections refused: md.max_connections, .._per_ip */
+    uint64_t bytes_in, bytes_out;          /* on every md connection: WebSocket, plain HTTP, binary */
+    struct xt_oe *oe;                      /* order entry through this port (md_oe.h) */
     /* the private REST endpoints (md_rest.c, docs/rest.md) */
     xt_replay_cache_t replay; /* signatures seen within rest.recv_window_ms */
     xt_fills_t fills;         /* each account's newest fills, from the feed's trades */
@@ -251,10 +254,10 @@ uint32_t xt_mds_msg_raw(mds_t *m, const void *frames, size_t len); /* framed byt
 int xt_mds_reply_raw(mds_t *m, uint32_t c, const void *frames, size_t len);
 int xt_mds_bin_open(mds_t *m, char *why, size_t n); /* after the epoll set exists; md.tcp_listen off: nothing */
 void xt_mds_bin_close(mds_t *m);
-void xt_mds_bin_refuse(mds_t *m, int fd);    /* md.max_connections reached: ERROR, close */
-void xt_mds_bin_greet(mds_t *m, uint32_t c); /* a new connection: MD_HELLO, INSTRUMENTs */
-void xt_mds_bin_read(mds_t *m, uint32_t c);  /* EPOLLIN */
-void xt_mds_bin_timers(mds_t *m);            /* heartbeats */
+void xt_mds_bin_refuse(mds_t *m, int fd, const char *why); /* over a connection limit: ERROR, close */
+void xt_mds_bin_greet(mds_t *m, uint32_t c);               /* a new connection: MD_HELLO, INSTRUMENTs */
+void xt_mds_bin_read(mds_t *m, uint32_t c);                /* EPOLLIN */
+void xt_mds_bin_timers(mds_t *m);                          /* heartbeats */
 /* ERROR (code: XT_ERR_*, or the WebSocket code the shared code passes:
  * 1001 SHUTDOWN, 1008 SLOW_CONSUMER), then the close. */
 void xt_mds_bin_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason);

@@ -349,6 +349,30 @@ static void read_conn(mds_t *m, uint32_t c)
     }
 }
 
+/* A connection over md.max_connections (full) or md.max_connections_per_ip:
+ * a binary one gets ERROR TOO_MANY_CONNECTIONS, another 503 or 429. */
+static void refuse(mds_t *m, int fd, uint8_t bin, int full)
+{
+    const char *why = full ? "md.max_connections reached" : "md.max_connections_per_ip reached from this address";
+    m->refused_full += full;
+    m->refused_per_ip += !full;
+    /* What the client sent already (a request head) is read and dropped: a
+     * socket closed with unread input is reset, and the reset can discard
+     * the answer before the client reads it. */
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+        ;
+    if (bin) {
+        xt_mds_bin_refuse(m, fd, why);
+        return;
+    }
+    char out[512];
+    int n = xt_rest_error(out, sizeof out, full ? 503 : 429, why, 0);
+    ssize_t w = n > 0 ? send(fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
+    (void)w;
+    close(fd);
+}
+
 /* bin: from the binary listener (md_tcp.c takes it from there). */
 static void accept_conns(mds_t *m, uint8_t bin)
 {
@@ -358,16 +382,10 @@ static void accept_conns(mds_t *m, uint8_t bin)
         int fd = accept4(bin ? m->bin_lfd : m->lfd, (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        if (m->free_conn == NIL && bin) {
-            xt_mds_bin_refuse(m, fd);
-            continue;
-        }
-        if (m->free_conn == NIL) {
-            char out[512];
-            int n = xt_rest_error(out, sizeof out, 503, "md.max_connections reached", 0);
-            ssize_t w = n > 0 ? send(fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
-            (void)w;
-            close(fd);
+        uint32_t ip = a.sin_family == AF_INET ? ntohl(a.sin_addr.s_addr) : 0;
+        int full = m->free_conn == NIL;
+        if (full || xt__gw_counts_get(&m->ip_conns, ip) >= m->s->cfg.md_max_connections_per_ip) {
+            refuse(m, fd, bin, full);
             continue;
         }
         uint8_t *head = bin ? NULL : xt_ws_pool_take_buffer(m->wsp); /* for the HTTP request head */
@@ -397,7 +415,8 @@ static void accept_conns(mds_t *m, uint8_t bin)
         k->subs = NIL;
         k->sec_start = m->now;
         k->last_in = m->now;
-        k->ip = a.sin_family == AF_INET ? ntohl(a.sin_addr.s_addr) : 0;
+        k->ip = ip;
+        xt__gw_counts_inc(&m->ip_conns, ip); /* room: at most max_conns addresses have connections */
         m->n_conns++;
         m->bin_opened += bin;
         struct epoll_event ev = {EPOLLIN, {.u64 = c}};
@@ -626,7 +645,8 @@ static int alloc_tables(mds_t *m)
     m->http_out = malloc(m->http_out_cap);
     if (!m->conns || !m->wsp || !m->subs || !m->ch_head || !m->chs || !m->pending[0] || !m->pending[1] ||
         !m->pending[2] || !m->pub || !m->qnodes || !m->msgs || !m->msg_mem[0] || !m->msg_mem[1] || !m->msg_mem[2] ||
-        !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape || !m->http_body || !m->http_out)
+        !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape || !m->http_body || !m->http_out ||
+        xt__gw_counts_init(&m->ip_conns, m->max_conns) != 0)
         return -1;
     m->free_conn = m->free_sub = m->dirty_head = m->owed_head = m->free_qnode = NIL;
     for (int k = 0; k < MSG_CLASSES; k++)
@@ -803,6 +823,7 @@ void xt_md_server_close(xt_server_t *s)
     free(m->http_out);
     xt_mds_oe_destroy(m);
     xt_mds_rest_destroy(m);
+    xt__gw_counts_destroy(&m->ip_conns);
     free(m);
     s->mds = NULL;
 }

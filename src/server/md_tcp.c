@@ -103,10 +103,10 @@ void xt_mds_bin_close(mds_t *m)
     m->bin_list = NULL;
 }
 
-void xt_mds_bin_refuse(mds_t *m, int fd)
+void xt_mds_bin_refuse(mds_t *m, int fd, const char *why)
 {
     uint8_t f[XT_WIRE_MAX];
-    size_t n = error_frame(f, XT_ERR_TOO_MANY_CONNECTIONS, "md.max_connections reached");
+    size_t n = error_frame(f, XT_ERR_TOO_MANY_CONNECTIONS, why);
     ssize_t w = send(fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)w;
     (void)m;

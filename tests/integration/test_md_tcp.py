@@ -23,6 +23,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_http as H  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 
@@ -97,10 +98,12 @@ def decode(f):
 class Md:
     """One connection: reads MD_HELLO and the INSTRUMENT list, then frames."""
 
-    def __init__(self, port, rcvbuf=None, greet=True):
+    def __init__(self, port, rcvbuf=None, greet=True, source=None):
         self.sock = socket.socket()
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if source:
+            self.sock.bind((source, 0))
         self.sock.settimeout(5)
         self.sock.connect(("127.0.0.1", port))
         self.buf = bytearray()
@@ -657,6 +660,42 @@ def test_connection_limit_shutdown_and_off():
     ws.close()
     off = start(args=["--md-tcp-listen", "off"])
     check(off.md_tcp is None and any("market data on ws://" in line for line in off.out), f"{off.out}")
+
+
+@test
+def test_connections_per_address():
+    """md.max_connections_per_ip counts an address's WebSocket-port and
+    binary connections together: over it a binary connection gets ERROR
+    TOO_MANY_CONNECTIONS and an HTTP one 429, each counted in
+    xt_md_connections_refused_total{reason="per_ip"}; a closed connection
+    gives its place back; another address is not limited by this one's."""
+    s = start({"md.max_connections_per_ip": 2})
+    ws = socket.create_connection(("127.0.0.1", ws_port(s)))
+    a = Md(s.md_tcp)
+    c = Md(s.md_tcp, greet=False)
+    m = c.frame()
+    check(m["type"] == ERROR and m["code"] == E_TOO_MANY_CONNECTIONS and "per_ip" in m["text"],
+          f"over md.max_connections_per_ip: {m}")
+    check(c.until_eof() == [], "more after the ERROR")
+    h = socket.create_connection(("127.0.0.1", ws_port(s)))   # answered at once, before any request
+    got = b""
+    while (d := h.recv(4096)):
+        got += d
+    check(got.startswith(b"HTTP/1.1 429") and b"max_connections_per_ip" in got, f"HTTP over the limit: {got!r}")
+    other = Md(s.md_tcp, source="127.0.0.2")   # another address has its own count
+    a.req(SUBSCRIBE, 1, a.inst[SYM], CH_DEPTH, 5)
+    check(a.answer(1)["type"] == ACK, "the address's connections are served")
+    other.close()
+    ws.close()
+    end = time.monotonic() + 10
+    while True:   # the closed WebSocket-port connection's place is free once the server has seen the close
+        st, _, body = H.Http(ws_port(s)).get("/metrics")
+        if st == 200:
+            break
+        check(time.monotonic() < end, "the place of a closed connection never came back")
+        time.sleep(0.05)
+    refused = H.value(H.parse_metrics(body.decode())[0], "xt_md_connections_refused_total", reason="per_ip")
+    check(refused >= 2, f"refusals counted: {refused}")
 
 
 def ws_port(s):
