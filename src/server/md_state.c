@@ -7,9 +7,9 @@
  *
  * Written where a snapshot of the engine begins (the engine thread puts a
  * checkpoint record in the feed right after that command's events; the md
- * thread encodes the state when it reads it, into a buffer it reuses, and
- * a helper thread writes the file, so market data waits for the encoding
- * only) and at a clean stop (by the
+ * thread encodes the state when it reads it, into a buffer it reuses
+ * (kept out of the snapshot's fork), and a helper thread writes the file,
+ * so market data waits for the encoding only) and at a clean stop (by the
  * main thread, once the md thread has stopped, at the final snapshot's
  * seq). A file is kept while the snapshot of its seq exists, and the
  * newest one always (its snapshot may still be being written). At start,
@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -355,19 +356,39 @@ static void join_writer(mds_t *m)
     }
 }
 
-/* Encodes the state after command seq into m->save (grown as needed:
- * rarely, at a snapshot). Returns 0 or -ENOMEM. */
+static void free_buffer(mds_t *m)
+{
+    if (m->save.buf)
+        munmap(m->save.buf, m->save.cap);
+    m->save.buf = NULL;
+    m->save.cap = 0;
+}
+
+/* Room for n bytes in m->save.buf (grown as needed: rarely, at a
+ * snapshot). Its own mapping, left out of fork(): the snapshot's child is
+ * forked just as this buffer is written, and every page written while the
+ * child lives would be copied first. Returns 0 or -ENOMEM. */
+static int buffer_room(mds_t *m, size_t n)
+{
+    if (n <= m->save.cap)
+        return 0;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), cap = (n + n / 4 + page - 1) / page * page;
+    void *b = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (b == MAP_FAILED)
+        return -ENOMEM;
+    madvise(b, cap, MADV_DONTFORK);
+    free_buffer(m);
+    m->save.buf = b;
+    m->save.cap = cap;
+    return 0;
+}
+
+/* Encodes the state after command seq into m->save. Returns 0 or -ENOMEM. */
 static int encode_state(mds_t *m, uint64_t seq)
 {
     size_t nf = xt_fills_state_size(&m->fills), n = nf + xt_md_state_size(&m->md);
-    if (HDR + n > m->save.cap) {
-        size_t cap = (HDR + n) + (HDR + n) / 4;
-        uint8_t *b = realloc(m->save.buf, cap);
-        if (!b)
-            return -ENOMEM;
-        m->save.buf = b;
-        m->save.cap = cap;
-    }
+    if (buffer_room(m, HDR + n))
+        return -ENOMEM;
     uint8_t *b = m->save.buf;
     xt_fills_state_encode(&m->fills, b + HDR);
     xt_md_state_encode(&m->md, b + HDR + nf, n - nf);
@@ -428,7 +449,5 @@ void xt_mds_state_save(mds_t *m)
 void xt_mds_state_close(mds_t *m)
 {
     join_writer(m);
-    free(m->save.buf);
-    m->save.buf = NULL;
-    m->save.cap = 0;
+    free_buffer(m);
 }
