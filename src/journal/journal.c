@@ -107,13 +107,16 @@ done:
 
 /* ---- snapshots ------------------------------------------------------- */
 
-static void snapshot_done(xt_journal_t *j, int ok, uint64_t seq, const char *why)
+/* retained: the child that wrote it removed what the snapshot made
+ * unneeded (else it is done here). */
+static void snapshot_done(xt_journal_t *j, int ok, uint64_t seq, const char *why, int retained)
 {
     if (ok) {
         j->snapshots++;
         if (seq > j->last_snap_seq)
             j->last_snap_seq = seq;
-        retain(j);
+        if (!retained)
+            retain(j);
     } else {
         j->snapshot_failures++;
         snprintf(j->snap_why, sizeof j->snap_why, "%s", why);
@@ -137,7 +140,7 @@ static void reap(xt_journal_t *j, int wait)
         return;
     j->snap_pid = 0;
     int ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    snapshot_done(j, ok, j->snap_seq, ok ? "" : "the snapshot child failed (its reason is on stderr above)");
+    snapshot_done(j, ok, j->snap_seq, ok ? "" : "the snapshot child failed (its reason is on stderr above)", 1);
 }
 
 /* Takes a snapshot of the engine as it is now - durable, at a batch
@@ -159,7 +162,7 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         j->cfg.snapshot_begun(j->cfg.report_ctx, seq);
     if (in_process || j->cfg.snapshot_sync) {
         rc = xt_snapshot_write_ext(j->io, j->dir, j->e, j->cfg.ext, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
-        snapshot_done(j, rc == 0, seq, why);
+        snapshot_done(j, rc == 0, seq, why, 0);
         return 0; /* a failed snapshot does not fail the journal */
     }
     /* The child leaves with _exit: it never flushes the stdio buffers it
@@ -170,6 +173,9 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         j->fork_ns_last = mono_ns() - t0;
     if (pid == 0) { /* the child: the engine as of this instant, copy-on-write */
         rc = xt_snapshot_write_ext(j->io, j->dir, j->e, j->cfg.ext, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
+        if (rc == 0) /* the old snapshots and segments go here: unlinking tens of MB and syncing the
+                      * directory took the engine thread 6-16 ms */
+            retain(j);
         if (rc) { /* its reason (write(2): async-signal-safe); the parent reports the failure */
             size_t n = strnlen(why, sizeof why - 1);
             why[n] = '\n';
@@ -178,7 +184,7 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         _exit(rc ? 1 : 0);
     }
     if (pid < 0)
-        snapshot_done(j, 0, seq, "fork failed");
+        snapshot_done(j, 0, seq, "fork failed", 0);
     else {
         j->snap_pid = pid;
         j->snap_seq = seq;
