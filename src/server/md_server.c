@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -598,6 +599,25 @@ static int listen_md(mds_t *m, char *why, size_t n)
     return xt_mds_listen("md.listen", cfg->md_host, cfg->md_port, &m->lfd, &m->s->md_port, why, n);
 }
 
+/* One of market data's big tables (zeroed): its own mapping, left out of
+ * fork(). The snapshot's child (journal.c) never reads them, so fork copies
+ * fewer page tables - it stops the engine thread for its length - and the
+ * md thread's writes while the child lives copy no pages. NULL when the
+ * mapping fails. */
+static void *table(mds_t *m, size_t bytes)
+{
+    if (m->n_tables == sizeof m->tables / sizeof m->tables[0])
+        return NULL;
+    bytes = bytes ? bytes : 1;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    madvise(p, bytes, MADV_DONTFORK);
+    m->tables[m->n_tables].p = p;
+    m->tables[m->n_tables++].bytes = bytes;
+    return p;
+}
+
 static int alloc_tables(mds_t *m)
 {
     const xt_server_config_t *cfg = &m->s->cfg;
@@ -616,11 +636,11 @@ static int alloc_tables(mds_t *m)
     uint32_t n_msgs = 0;
     for (int k = 0; k < MSG_CLASSES; k++)
         n_msgs += m->msg_count[k];
-    m->conns = calloc(m->max_conns, sizeof *m->conns);
+    m->conns = table(m, (size_t)m->max_conns * sizeof *m->conns);
     /* A connection holds at most one item, but for the moment of its upgrade: its request head is still
      * held while its reader takes an item for the frames that came right behind the head. */
     xt_ws_pool_create(&m->wsp, cfg->md_max_message, m->max_conns + 1);
-    m->subs = calloc(m->n_sub_cap, sizeof *m->subs);
+    m->subs = table(m, (size_t)m->n_sub_cap * sizeof *m->subs);
     m->n_ch = m->n_inst * XT_CH_KINDS * XT_TH_COUNT;
     m->ch_head = malloc(sizeof *m->ch_head * (m->n_ch + 1));
     m->chs = calloc(m->n_ch + 1, sizeof *m->chs);
@@ -629,10 +649,10 @@ static int alloc_tables(mds_t *m)
     m->tape_cap = cfg->md_tape < TAPE_BATCH_MAX ? cfg->md_tape : TAPE_BATCH_MAX;
     m->pub = calloc(m->n_inst + 1, sizeof *m->pub);
     m->n_qnodes = m->max_conns * QNODES_PER_CONN + 65536;
-    m->qnodes = malloc(sizeof *m->qnodes * m->n_qnodes);
-    m->msgs = calloc(n_msgs, sizeof *m->msgs);
+    m->qnodes = table(m, sizeof *m->qnodes * m->n_qnodes);
+    m->msgs = table(m, (size_t)n_msgs * sizeof *m->msgs);
     for (int k = 0; k < MSG_CLASSES; k++)
-        m->msg_mem[k] = malloc(m->msg_count[k] * bytes[k]); /* pages are touched as messages are used */
+        m->msg_mem[k] = table(m, m->msg_count[k] * bytes[k]); /* pages are touched as messages are used */
     m->scratch = malloc(m->msg_bytes[MSG_LARGE]);
     m->lv_b = calloc(cfg->md_max_levels, sizeof *m->lv_b);
     m->lv_a = calloc(cfg->md_max_levels, sizeof *m->lv_a);
@@ -803,18 +823,14 @@ void xt_md_server_close(xt_server_t *s)
         close(m->ep);
     if (m->stop_efd >= 0)
         close(m->stop_efd);
-    free(m->conns);
     xt_ws_pool_destroy(m->wsp);
-    free(m->subs);
     free(m->ch_head);
     free(m->chs);
     for (int th = 0; th < XT_TH_COUNT; th++)
         free(m->pending[th]);
     free(m->pub);
-    free(m->qnodes);
-    free(m->msgs);
-    for (int k = 0; k < MSG_CLASSES; k++)
-        free(m->msg_mem[k]);
+    for (uint32_t i = 0; i < m->n_tables; i++)
+        munmap(m->tables[i].p, m->tables[i].bytes);
     free(m->scratch);
     free(m->lv_b);
     free(m->lv_a);
