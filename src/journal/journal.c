@@ -78,31 +78,66 @@ static void schedule_snapshot(xt_journal_t *j, int64_t now)
 
 /* ---- retention ------------------------------------------------------- */
 
-/* Keeps the newest keep_snapshots snapshots and the segments they need. */
-static void retain(xt_journal_t *j)
+/* The files to remove so that the newest keep_snapshots snapshots and the
+ * segments they need stay, counting a snapshot after `with` as there when
+ * with > 0 (one being written). Their paths, malloc'd (XT_PATH_MAX each),
+ * or NULL with *n = 0. Made in the parent, so a snapshot's child removes
+ * them with unlink alone (after fork only async-signal-safe calls are
+ * sure to work in a threaded process). */
+static char (*plan_removals(const xt_journal_t *j, uint64_t with, size_t *n))[XT_PATH_MAX]
 {
     uint64_t *snaps = NULL, *segs = NULL;
     size_t ns = 0, ng = 0;
-    if (xt_dir_list(j->dir, XT_FILE_SNAP, &snaps, &ns) != 0 || ns == 0)
+    char(*out)[XT_PATH_MAX] = NULL;
+    *n = 0;
+    if (xt_dir_list(j->dir, XT_FILE_SNAP, &snaps, &ns) != 0)
+        ns = 0;
+    if (with && (ns == 0 || snaps[ns - 1] < with)) { /* the one being written, the newest */
+        uint64_t *v = realloc(snaps, (ns + 1) * sizeof *v);
+        if (!v)
+            goto done;
+        snaps = v;
+        snaps[ns++] = with;
+    }
+    if (ns == 0)
+        goto done;
+    if (xt_dir_list(j->dir, XT_FILE_WAL, &segs, &ng) != 0)
+        ng = 0;
+    if (!(out = calloc(ns + ng + 1, sizeof *out)))
         goto done;
     size_t keep = j->cfg.keep_snapshots ? j->cfg.keep_snapshots : 1;
-    char path[XT_PATH_MAX];
-    int removed = 0;
     for (size_t i = 0; i + keep < ns; i++)
-        if (xt_dir_path(path, sizeof path, j->dir, XT_FILE_SNAP, snaps[i]) == 0 && j->io->unlink(j->io, path) == 0)
-            removed = 1;
+        if (xt_dir_path(out[*n], sizeof out[*n], j->dir, XT_FILE_SNAP, snaps[i]) == 0)
+            (*n)++;
     uint64_t oldest = snaps[ns > keep ? ns - keep : 0];
     /* A segment can go when the next one starts at or before oldest + 1:
      * recovering from `oldest` never reads it. The last segment stays. */
-    if (xt_dir_list(j->dir, XT_FILE_WAL, &segs, &ng) == 0)
-        for (size_t i = 0; i + 1 < ng && segs[i + 1] <= oldest + 1; i++)
-            if (xt_dir_path(path, sizeof path, j->dir, XT_FILE_WAL, segs[i]) == 0 && j->io->unlink(j->io, path) == 0)
-                removed = 1;
-    if (removed)
-        xt_io_sync_dir(j->io, j->dir);
+    for (size_t i = 0; i + 1 < ng && segs[i + 1] <= oldest + 1; i++)
+        if (xt_dir_path(out[*n], sizeof out[*n], j->dir, XT_FILE_WAL, segs[i]) == 0)
+            (*n)++;
 done:
     free(snaps);
     free(segs);
+    return out;
+}
+
+/* Removes the planned files, then syncs the directory if any went. */
+static void remove_planned(xt_journal_t *j, char (*paths)[XT_PATH_MAX], size_t n)
+{
+    int removed = 0;
+    for (size_t i = 0; i < n; i++)
+        removed |= j->io->unlink(j->io, paths[i]) == 0;
+    if (removed)
+        xt_io_sync_dir(j->io, j->dir);
+}
+
+/* Keeps the newest keep_snapshots snapshots and the segments they need. */
+static void retain(xt_journal_t *j)
+{
+    size_t n;
+    char(*paths)[XT_PATH_MAX] = plan_removals(j, 0, &n);
+    remove_planned(j, paths, n);
+    free(paths);
 }
 
 /* ---- snapshots ------------------------------------------------------- */
@@ -165,17 +200,20 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         snapshot_done(j, rc == 0, seq, why, 0);
         return 0; /* a failed snapshot does not fail the journal */
     }
-    /* The child leaves with _exit: it never flushes the stdio buffers it
+    /* The child removes what its snapshot makes unneeded (planned here):
+     * unlinking tens of MB and syncing the directory took the engine thread
+     * 6-16 ms. It leaves with _exit: it never flushes the stdio buffers it
      * inherits, so nothing the parent has buffered is written twice. */
+    size_t n_old;
+    char(*old)[XT_PATH_MAX] = plan_removals(j, seq, &n_old);
     int64_t t0 = mono_ns();
     pid_t pid = fork();
     if (pid > 0)
         j->fork_ns_last = mono_ns() - t0;
     if (pid == 0) { /* the child: the engine as of this instant, copy-on-write */
         rc = xt_snapshot_write_ext(j->io, j->dir, j->e, j->cfg.ext, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
-        if (rc == 0) /* the old snapshots and segments go here: unlinking tens of MB and syncing the
-                      * directory took the engine thread 6-16 ms */
-            retain(j);
+        if (rc == 0)
+            remove_planned(j, old, n_old);
         if (rc) { /* its reason (write(2): async-signal-safe); the parent reports the failure */
             size_t n = strnlen(why, sizeof why - 1);
             why[n] = '\n';
@@ -183,6 +221,7 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         }
         _exit(rc ? 1 : 0);
     }
+    free(old);
     if (pid < 0)
         snapshot_done(j, 0, seq, "fork failed", 0);
     else {

@@ -163,7 +163,7 @@ struct xt_md_server {
     struct {
         void *p;
         size_t bytes;
-    } tables[8]; /* the big tables, mapped apart from fork (md_server.c) */
+    } tables[8]; /* the big tables, mapped apart from fork (md_server.c): all 8 are used */
     uint32_t n_tables;
     xt_gw_counts_t ip_conns;               /* open connections per IPv4 source address */
     uint64_t refused_full, refused_per_ip; /* connections refused: md.max_connections, .._per_ip */

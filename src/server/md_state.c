@@ -131,10 +131,11 @@ static void remove_after(const mds_t *m, uint64_t last)
     free(v);
 }
 
-/* After writing md-state-<newest>: removes the files whose snapshot is
- * gone (the journal keeps journal.keep_snapshots), or never came (it
- * failed), but not the newest, whose snapshot may still be being written. */
-static void prune(const mds_t *m, uint64_t newest)
+/* After writing a file: removes those whose snapshot is gone (the journal
+ * keeps journal.keep_snapshots) or never came (it failed). Those after the
+ * newest snapshot stay: their snapshots may still be being written (at a
+ * stop, the final one and a child's before it). */
+static void prune(const mds_t *m)
 {
     size_t n, ns = 0;
     uint64_t *v = list_states(m, &n), *snaps = NULL;
@@ -142,7 +143,7 @@ static void prune(const mds_t *m, uint64_t newest)
         for (size_t i = 0, k = 0; i < n; i++) {
             while (k < ns && snaps[k] < v[i])
                 k++;
-            if (v[i] != newest && (k == ns || snaps[k] != v[i]))
+            if (k < ns && snaps[k] != v[i]) /* a newer snapshot exists, and none of this seq */
                 remove_state(m, v[i]);
         }
     free(snaps);
@@ -338,7 +339,7 @@ static void write_saved(mds_t *m)
         return;
     }
     atomic_fetch_add(&m->save.written, 1);
-    prune(m, seq);
+    prune(m);
 }
 
 static void *writer_main(void *arg)
@@ -414,8 +415,8 @@ static void save_at(mds_t *m, uint64_t seq, int helper)
         log_not_written(why, seq, NULL, 1);
         return;
     }
-    int64_t t0 = xt_mono_ns();
     join_writer(m); /* the last one (a snapshot ago): long done */
+    int64_t t0 = xt_mono_ns();
     int rc = encode_state(m, seq);
     if (rc) {
         atomic_fetch_add(&m->save.failures, 1);

@@ -564,6 +564,29 @@ static void snapshot_in_a_child_process(void **state)
         xt_engine_destroy(&e);
     }
     free(snaps);
+    /* keep_snapshots = 1 with children: each child removes the older ones and the segments (planned by the
+     * parent); at the end one snapshot is left, and the journal recovers from it */
+    char *dir2 = tmpdir_make("xt-journal");
+    c.keep_snapshots = 1;
+    c.no_snapshot_on_close = 1;
+    c.segment_bytes = 8 << 10;
+    reopened_t *b = reopen(dir2, &c, NULL);
+    run(&b->j, v, 0, 3000, 100);
+    done(b); /* waits for the last child */
+    uint64_t *segs;
+    size_t ng;
+    xt_dir_list(dir2, XT_FILE_SNAP, &snaps, &ns);
+    xt_dir_list(dir2, XT_FILE_WAL, &segs, &ng);
+    assert_int_equal(ns, 1);
+    assert_true(segs[0] > 1 && segs[0] <= snaps[0] + 1);
+    reopened_t *r = reopen(dir2, &c, NULL);
+    assert_int_equal(r->rc, 0);
+    assert_int_equal(r->j.recovery.snapshot_seq, snaps[0]);
+    assert_int_equal(xt_engine_state_hash(&r->e), clean_hash(v, 3000, NULL));
+    done(r);
+    free(snaps);
+    free(segs);
+    tmpdir_remove(dir2);
     free(v);
     tmpdir_remove(dir);
 }
