@@ -61,6 +61,7 @@ void xt_md_feed_mark(xt_md_feed_t *f, uint64_t seq)
     r->seq = seq;
     r->ev.type = XT_MD_FEED_CHECKPOINT;
     f->cmd_start = f->wpos;
+    xt_md_feed_publish(f); /* a snapshot begins after a sync: what the ring holds is durable */
 }
 
 void xt_md_feed_publish(xt_md_feed_t *f)

@@ -458,7 +458,10 @@ static void drain_feed(mds_t *m)
             continue;
         }
         if (r->ev.type == XT_MD_FEED_CHECKPOINT) { /* after a command's last record: n is 0 */
-            xt_mds_state_checkpoint(m, r->seq);
+            /* what was read goes back to the engine first (the record too): encoding takes a while */
+            uint64_t seq = r->seq;
+            atomic_store_explicit(&f->tail, t + 1, memory_order_release);
+            xt_mds_state_checkpoint(m, seq);
             continue;
         }
         xt_fills_on_trade(&m->fills, &r->ev, r->ts); /* GET /api/v1/fills */
