@@ -166,9 +166,10 @@ int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n)
 void xt_mds_oe_timers(mds_t *m)
 {
     xt_oe_t *o = m->oe;
-    if (o->waiting && m->now - o->last_deadlines >= 100000000LL) {
-        o->last_deadlines = m->now;
-        xt__oe_rest_deadlines(m);
+    int64_t mono = o->waiting ? xt_mono_ns() : 0; /* the requests' clock (md_oe_rest.c): no wall-clock steps */
+    if (o->waiting && mono - o->last_deadlines >= 100000000LL) {
+        o->last_deadlines = mono;
+        xt__oe_rest_deadlines(m, mono);
     }
     if (m->now - o->last_timers < 1000000000LL)
         return;
@@ -360,12 +361,18 @@ static void on_login(mds_t *m, uint32_t c, const char *id, json_t *args)
     xt__oe_send(m, k->oe - 1, f, (size_t)n);
 }
 
+int xt_mds_oe_live(const mds_t *m, uint32_t c)
+{
+    uint32_t b = m->conns[c].oe;
+    return b && m->oe->b[b - 1].state == B_LIVE;
+}
+
 static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int kind, json_t *args)
 {
-    mconn_t *k = &m->conns[c];
-    oe_bridge_t *x = k->oe ? &m->oe->b[k->oe - 1] : NULL;
-    if (!x || x->state != B_LIVE)
+    if (!xt_mds_oe_live(m, c))
         return xt_mds_answer_error(m, c, id, 401, "not logged in");
+    mconn_t *k = &m->conns[c];
+    oe_bridge_t *x = &m->oe->b[k->oe - 1];
     uint8_t f[XT_WIRE_MAX];
     uint64_t key = 0;
     char why[160];
@@ -384,12 +391,6 @@ static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int k
     ws_answer(m, c, id, op, r);
 }
 
-int xt_mds_oe_live(const mds_t *m, uint32_t c)
-{
-    uint32_t b = m->conns[c].oe;
-    return b && m->oe->b[b - 1].state == B_LIVE;
-}
-
 int xt_mds_oe_command(mds_t *m, uint32_t c, json_t *root)
 {
     const char *op = json_string_value(json_object_get(root, "op"));
@@ -405,7 +406,7 @@ int xt_mds_oe_command(mds_t *m, uint32_t c, json_t *root)
         on_challenge(m, c, id);
     else if (!strcmp(op, "login"))
         on_login(m, c, id, args);
-    else if (m->conns[c].oe && m->oe->b[m->conns[c].oe - 1].state == B_LIVE) { /* logout */
+    else if (xt_mds_oe_live(m, c)) { /* logout */
         oe_bridge_t *x = &m->oe->b[m->conns[c].oe - 1];
         snprintf(x->wait_id, sizeof x->wait_id, "%s", id);
         x->wait_op = OE_WAIT_LOGOUT;

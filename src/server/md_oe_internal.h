@@ -64,7 +64,8 @@ typedef struct xt_oe {
     oe_pend_t *pend;
     oe_list_t *lists;
     uint32_t free_b, free_pend;
-    int64_t last_timers, last_deadlines;
+    int64_t last_timers;
+    int64_t last_deadlines;             /* xt_mono_ns, as the requests' times */
     uint32_t waiting;                   /* REST requests waiting (taken from the free list) */
     uint64_t refused[OE_REFUSED_KINDS]; /* new order sessions refused, by OE_REFUSED_*
                                            (xt_md_order_sessions_refused_total) */
@@ -95,6 +96,6 @@ void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_h
 void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why);
 /* Closes the REST bridges whose oldest request has waited past
  * rest.order_timeout_ms: their requests are answered 504. */
-void xt__oe_rest_deadlines(mds_t *m);
+void xt__oe_rest_deadlines(mds_t *m, int64_t now);
 
 #endif

@@ -73,9 +73,9 @@ void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why)
         answer_error(m, b, x->pend_head, NIL, status ? status : 503, why[0] ? why : "the order-entry session closed");
 }
 
-void xt__oe_rest_deadlines(mds_t *m)
+void xt__oe_rest_deadlines(mds_t *m, int64_t now)
 {
-    int64_t limit = (int64_t)m->s->cfg.rest_order_timeout_ms * 1000000, now = xt_mono_ns();
+    int64_t limit = (int64_t)m->s->cfg.rest_order_timeout_ms * 1000000;
     for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
         const oe_bridge_t *x = &m->oe->b[b];
         /* the oldest waits longest: answers come in any order, requests join at the tail */
