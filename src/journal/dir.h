@@ -3,6 +3,8 @@
  *   wal-<first seq, 20 digits>.log   journal segments
  *   snap-<seq, 20 digits>.xts        snapshots (after the command with that seq)
  *   snap-<seq, 20 digits>.tmp        a snapshot being written
+ *   md-state-<seq, 20 digits>        market data's state at that snapshot (the server's md_state.c)
+ *   md-state-<seq, 20 digits>.tmp    one being written
  *   LOCK                             held (flock) by the process writing
  */
 #ifndef XT_JOURNAL_DIR_H
@@ -13,7 +15,13 @@
 
 #define XT_PATH_MAX 4096
 
-typedef enum xt_file_kind { XT_FILE_WAL, XT_FILE_SNAP, XT_FILE_SNAP_TMP } xt_file_kind_t;
+typedef enum xt_file_kind {
+    XT_FILE_WAL,
+    XT_FILE_SNAP,
+    XT_FILE_SNAP_TMP,
+    XT_FILE_MD_STATE,
+    XT_FILE_MD_STATE_TMP
+} xt_file_kind_t;
 
 /* dir/name of a file of `kind` for `seq`. Returns 0, or -ENAMETOOLONG. */
 int xt_dir_path(char *buf, size_t n, const char *dir, xt_file_kind_t kind, uint64_t seq);

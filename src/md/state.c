@@ -19,7 +19,7 @@
 #define CANDLE_BYTES 72
 #define POINT_BYTES 40 /* a timeline minute or a tape trade */
 #define TIME_MAX (INT64_C(1) << 62)
-#define TAPE_MAX (UINT32_C(1) << 24)
+#define TAPE_MAX UINT32_C(1000000) /* the largest md.tape (server config): a file bigger than any tape is refused */
 #define MINUTE_NS (INT64_C(60) * XT__MD_NS)
 #define DAY_NS (INT64_C(86400) * XT__MD_NS)
 

@@ -147,7 +147,7 @@ struct xt_md_server {
         pthread_t th;    /* the helper thread writing it */
         int running;     /* th to be joined */
         _Atomic uint64_t written, failures;
-        uint64_t last_bytes, last_us; /* the last one encoded: its size, the md thread's time on it */
+        uint64_t last_us; /* the md thread's time on the last one encoded (its size: len) */
     } save;
     int checkpoints_off; /* this run lost trades on the way here: no md-state from now on */
     /* the binary protocol (md_tcp.c) */
@@ -213,8 +213,11 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
 void xt_mds_state_load(mds_t *m);                     /* at start, after the books: the day goes on */
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq); /* md thread: a snapshot began after seq */
 void xt_mds_state_save(mds_t *m);                     /* once the md thread has stopped */
-void xt_mds_state_close(mds_t *m);                    /* the helper thread joined, the buffer freed */
-void xt_mds_throttle_tick(mds_t *m);                  /* every XT_TH_TICK_NS */
+void xt_mds_state_close(mds_t *m);
+/* md_server.c: zeroed memory of its own mapping, left out of fork() (the
+ * snapshot's child never reads market data); NULL on failure; munmap it. */
+void *xt_mds_map_nofork(size_t bytes); /* the helper thread joined, the buffer freed */
+void xt_mds_throttle_tick(mds_t *m);   /* every XT_TH_TICK_NS */
 
 /* md_http.c: a request that is not a WebSocket upgrade, its head
  * head_len bytes of c->in and its body the body_len bytes after. Returns 0

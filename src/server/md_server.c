@@ -607,15 +607,20 @@ static int listen_md(mds_t *m, char *why, size_t n)
  * fewer page tables - it stops the engine thread for its length - and the
  * md thread's writes while the child lives copy no pages. NULL when the
  * mapping fails. */
-static void *table(mds_t *m, size_t bytes)
+void *xt_mds_map_nofork(size_t bytes)
 {
-    if (m->n_tables == sizeof m->tables / sizeof m->tables[0])
-        return NULL;
-    bytes = bytes ? bytes : 1;
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    madvise(p, bytes, MADV_DONTFORK);
+    madvise(p, bytes ? bytes : 1, MADV_DONTFORK);
+    return p;
+}
+
+static void *table(mds_t *m, size_t bytes)
+{
+    void *p = m->n_tables < sizeof m->tables / sizeof m->tables[0] ? xt_mds_map_nofork(bytes) : NULL;
+    if (!p)
+        return NULL;
     m->tables[m->n_tables].p = p;
     m->tables[m->n_tables++].bytes = bytes;
     return p;
@@ -833,7 +838,7 @@ void xt_md_server_close(xt_server_t *s)
         free(m->pending[th]);
     free(m->pub);
     for (uint32_t i = 0; i < m->n_tables; i++)
-        munmap(m->tables[i].p, m->tables[i].bytes);
+        munmap(m->tables[i].p, m->tables[i].bytes ? m->tables[i].bytes : 1);
     free(m->scratch);
     free(m->lv_b);
     free(m->lv_a);

@@ -24,14 +24,13 @@
  * is not the journal's. Derived data, not synced: a file cut or spoilt by
  * a crash fails its checksum and is not used, and the log says why.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/mman.h> /* munmap */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,77 +44,38 @@
 #define MAGIC 0x444d5458u /* "XTMD" */
 #define VERSION 2         /* 1: no fills section (still read) */
 #define HDR 32
-#define PREFIX "md-state-"
-#define DIGITS 20
 #define REPLAY_ADVANCE_NS INT64_C(100000000) /* the md thread's timer */
 
 static const char MISSING[] = "missing";
 
-static int path_of(const mds_t *m, char *p, size_t n, uint64_t seq, const char *suffix)
+static int path_of(const mds_t *m, char *p, size_t n, uint64_t seq, xt_file_kind_t kind)
 {
-    return snprintf(p, n, "%s/" PREFIX "%020llu%s", m->s->cfg.data_dir, (unsigned long long)seq, suffix) < (int)n ? 0
-                                                                                                                  : -1;
+    return xt_dir_path(p, n, m->s->cfg.data_dir, kind, seq);
 }
 
-/* The seq a file name md-state-<20 digits><suffix> names; 0 if it is not
- * one (or names 0, or more than 2^64 - 1: never written). */
-static uint64_t seq_of(const char *name, const char *suffix)
-{
-    size_t p = sizeof PREFIX - 1;
-    if (strncmp(name, PREFIX, p) != 0 || strlen(name) != p + DIGITS + strlen(suffix) ||
-        strcmp(name + p + DIGITS, suffix) != 0)
-        return 0;
-    uint64_t v = 0;
-    for (size_t i = p; i < p + DIGITS; i++) {
-        uint64_t d = (uint64_t)(name[i] - '0');
-        if (name[i] < '0' || name[i] > '9' || v > (UINT64_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    return v;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The seqs of the md-state files, ascending (malloc'd; NULL when none).
- * Leftover .tmp files (a write a crash cut short) are removed. */
+/* The seqs of the md-state files, ascending (malloc'd; NULL when none or
+ * the directory cannot be listed). Leftover .tmp files (a write a crash
+ * cut short) are removed. */
 static uint64_t *list_states(const mds_t *m, size_t *n)
 {
-    *n = 0;
-    DIR *d = opendir(m->s->cfg.data_dir);
-    if (!d)
-        return NULL;
     uint64_t *v = NULL;
-    size_t cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        uint64_t seq = seq_of(e->d_name, "");
-        if (seq_of(e->d_name, ".tmp"))
-            unlinkat(dirfd(d), e->d_name, 0);
-        if (!seq)
-            continue;
-        if (*n == cap) {
-            uint64_t *w = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof *v);
-            if (!w)
-                break;
-            v = w;
+    size_t nt;
+    if (xt_dir_list(m->s->cfg.data_dir, XT_FILE_MD_STATE_TMP, &v, &nt) == 0)
+        for (size_t i = 0; i < nt; i++) {
+            char p[XT_CONFIG_PATH_MAX + 48];
+            if (path_of(m, p, sizeof p, v[i], XT_FILE_MD_STATE_TMP) == 0)
+                unlink(p);
         }
-        v[(*n)++] = seq;
-    }
-    closedir(d);
-    if (*n)
-        qsort(v, *n, sizeof *v, cmp_u64);
+    free(v);
+    if (xt_dir_list(m->s->cfg.data_dir, XT_FILE_MD_STATE, &v, n) != 0)
+        *n = 0;
     return v;
 }
 
 static void remove_state(const mds_t *m, uint64_t seq)
 {
     char p[XT_CONFIG_PATH_MAX + 48];
-    if (path_of(m, p, sizeof p, seq, "") == 0)
+    if (path_of(m, p, sizeof p, seq, XT_FILE_MD_STATE) == 0)
         unlink(p);
 }
 
@@ -269,8 +229,8 @@ void xt_mds_state_load(mds_t *m)
     if (rp->overflow)
         why = "more trades since the snapshot than md.replay_trades (or no memory for them)";
     else if (from) {
-        why = path_of(m, path, sizeof path, from, "") ? "data directory path too long"
-                                                      : load_file(m, path, from, &instruments);
+        why = path_of(m, path, sizeof path, from, XT_FILE_MD_STATE) ? "data directory path too long"
+                                                                    : load_file(m, path, from, &instruments);
         if (why == MISSING) /* an older server's, written at a clean stop (its final snapshot) */
             why = load_file(m, legacy, from, &instruments);
         if (why == MISSING)
@@ -326,9 +286,10 @@ static void write_saved(mds_t *m)
 {
     char path[XT_CONFIG_PATH_MAX + 48], tmp[XT_CONFIG_PATH_MAX + 48];
     uint64_t seq = m->save.seq;
-    int rc = path_of(m, path, sizeof path, seq, "") || path_of(m, tmp, sizeof tmp, seq, ".tmp")
-                 ? -ENAMETOOLONG
-                 : write_file(tmp, m->save.buf, m->save.len);
+    int rc =
+        path_of(m, path, sizeof path, seq, XT_FILE_MD_STATE) || path_of(m, tmp, sizeof tmp, seq, XT_FILE_MD_STATE_TMP)
+            ? -ENAMETOOLONG
+            : write_file(tmp, m->save.buf, m->save.len);
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -errno;
     if (rc) {
@@ -373,11 +334,10 @@ static int buffer_room(mds_t *m, size_t n)
 {
     if (n <= m->save.cap)
         return 0;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), cap = (n + n / 4 + page - 1) / page * page;
-    void *b = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (b == MAP_FAILED)
+    size_t cap = n + n / 4;
+    void *b = xt_mds_map_nofork(cap);
+    if (!b)
         return -ENOMEM;
-    madvise(b, cap, MADV_DONTFORK);
     free_buffer(m);
     m->save.buf = b;
     m->save.cap = cap;
@@ -423,7 +383,6 @@ static void save_at(mds_t *m, uint64_t seq, int helper)
         log_not_written(strerror(-rc), seq, NULL, 0);
         return;
     }
-    m->save.last_bytes = m->save.len;
     m->save.last_us = (uint64_t)(xt_mono_ns() - t0) / 1000;
     if (helper && pthread_create(&m->save.th, NULL, writer_main, m) == 0)
         m->save.running = 1;
