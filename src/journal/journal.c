@@ -78,17 +78,22 @@ static void schedule_snapshot(xt_journal_t *j, int64_t now)
 
 /* ---- retention ------------------------------------------------------- */
 
+/* A file retention removes. */
+typedef struct removal {
+    xt_file_kind_t kind;
+    uint64_t seq;
+} removal_t;
+
 /* The files to remove so that the newest keep_snapshots snapshots and the
  * segments they need stay, counting a snapshot after `with` as there when
- * with > 0 (one being written). Their paths, malloc'd (XT_PATH_MAX each),
- * or NULL with *n = 0. Made in the parent, so a snapshot's child removes
- * them with unlink alone (after fork only async-signal-safe calls are
- * sure to work in a threaded process). */
-static char (*plan_removals(const xt_journal_t *j, uint64_t with, size_t *n))[XT_PATH_MAX]
+ * with > 0 (one being written). malloc'd, or NULL with *n = 0. Listed in
+ * the parent, so a snapshot's child only unlinks (after fork in a threaded
+ * process, no malloc or readdir). */
+static removal_t *plan_removals(const xt_journal_t *j, uint64_t with, size_t *n)
 {
     uint64_t *snaps = NULL, *segs = NULL;
     size_t ns = 0, ng = 0;
-    char(*out)[XT_PATH_MAX] = NULL;
+    removal_t *out = NULL;
     *n = 0;
     if (xt_dir_list(j->dir, XT_FILE_SNAP, &snaps, &ns) != 0)
         ns = 0;
@@ -103,18 +108,16 @@ static char (*plan_removals(const xt_journal_t *j, uint64_t with, size_t *n))[XT
         goto done;
     if (xt_dir_list(j->dir, XT_FILE_WAL, &segs, &ng) != 0)
         ng = 0;
-    if (!(out = calloc(ns + ng + 1, sizeof *out)))
+    if (!(out = malloc((ns + ng) * sizeof *out)))
         goto done;
     size_t keep = j->cfg.keep_snapshots ? j->cfg.keep_snapshots : 1;
     for (size_t i = 0; i + keep < ns; i++)
-        if (xt_dir_path(out[*n], sizeof out[*n], j->dir, XT_FILE_SNAP, snaps[i]) == 0)
-            (*n)++;
+        out[(*n)++] = (removal_t){XT_FILE_SNAP, snaps[i]};
     uint64_t oldest = snaps[ns > keep ? ns - keep : 0];
     /* A segment can go when the next one starts at or before oldest + 1:
      * recovering from `oldest` never reads it. The last segment stays. */
     for (size_t i = 0; i + 1 < ng && segs[i + 1] <= oldest + 1; i++)
-        if (xt_dir_path(out[*n], sizeof out[*n], j->dir, XT_FILE_WAL, segs[i]) == 0)
-            (*n)++;
+        out[(*n)++] = (removal_t){XT_FILE_WAL, segs[i]};
 done:
     free(snaps);
     free(segs);
@@ -122,11 +125,12 @@ done:
 }
 
 /* Removes the planned files, then syncs the directory if any went. */
-static void remove_planned(xt_journal_t *j, char (*paths)[XT_PATH_MAX], size_t n)
+static void remove_planned(xt_journal_t *j, const removal_t *r, size_t n)
 {
     int removed = 0;
+    char path[XT_PATH_MAX];
     for (size_t i = 0; i < n; i++)
-        removed |= j->io->unlink(j->io, paths[i]) == 0;
+        removed |= xt_dir_path(path, sizeof path, j->dir, r[i].kind, r[i].seq) == 0 && j->io->unlink(j->io, path) == 0;
     if (removed)
         xt_io_sync_dir(j->io, j->dir);
 }
@@ -135,9 +139,9 @@ static void remove_planned(xt_journal_t *j, char (*paths)[XT_PATH_MAX], size_t n
 static void retain(xt_journal_t *j)
 {
     size_t n;
-    char(*paths)[XT_PATH_MAX] = plan_removals(j, 0, &n);
-    remove_planned(j, paths, n);
-    free(paths);
+    removal_t *r = plan_removals(j, 0, &n);
+    remove_planned(j, r, n);
+    free(r);
 }
 
 /* ---- snapshots ------------------------------------------------------- */
@@ -205,7 +209,7 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
      * 6-16 ms. It leaves with _exit: it never flushes the stdio buffers it
      * inherits, so nothing the parent has buffered is written twice. */
     size_t n_old;
-    char(*old)[XT_PATH_MAX] = plan_removals(j, seq, &n_old);
+    removal_t *old = plan_removals(j, seq, &n_old);
     int64_t t0 = mono_ns();
     pid_t pid = fork();
     if (pid > 0)
