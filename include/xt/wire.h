@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xt/types.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -309,8 +311,9 @@ typedef struct xt_msg_amended {
     uint32_t instrument; /* XT_INSTRUMENT_UNKNOWN: resent from before AMENDED named it (last: old initialisers hold) */
 } xt_msg_amended_t;
 
-/* AMENDED's instrument when the server does not know it (docs/protocol.md). */
-#define XT_INSTRUMENT_UNKNOWN UINT32_MAX
+/* AMENDED's instrument when the server does not know it (docs/protocol.md):
+ * the core's "no such instrument". */
+#define XT_INSTRUMENT_UNKNOWN XT_INSTRUMENT_NONE
 
 /* The length a message of this type must have, or 0 for an unknown type. */
 size_t xt_wire_len(uint8_t type);
