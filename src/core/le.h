@@ -79,4 +79,41 @@ static inline uint64_t xt_get64(const uint8_t *p)
     return (uint64_t)xt_get32(p) | (uint64_t)xt_get32(p + 4) << 32;
 }
 
+/* The same as cursors: writes at p and returns the byte after it, or
+ * reads at *p and moves *p past it - for fixed layouts written field by
+ * field. */
+static inline uint8_t *xt_put32_next(uint8_t *p, uint32_t v)
+{
+    xt_put32(p, v);
+    return p + 4;
+}
+
+static inline uint8_t *xt_put64_next(uint8_t *p, uint64_t v)
+{
+    xt_put64(p, v);
+    return p + 8;
+}
+
+static inline uint64_t xt_get64_next(const uint8_t **p)
+{
+    uint64_t v = xt_get64(*p);
+    *p += 8;
+    return v;
+}
+
+#ifdef __SIZEOF_INT128__
+/* A signed 128-bit integer: its low 64 bits, then its high 64 bits. */
+static inline void xt_put128(uint8_t *p, __int128 v)
+{
+    unsigned __int128 u = (unsigned __int128)v;
+    xt_put64(p, (uint64_t)u);
+    xt_put64(p + 8, (uint64_t)(u >> 64));
+}
+
+static inline __int128 xt_get128(const uint8_t *p)
+{
+    return (__int128)(((unsigned __int128)xt_get64(p + 8) << 64) | xt_get64(p));
+}
+#endif
+
 #endif

@@ -12,18 +12,6 @@ static uint8_t *put_u8(uint8_t *p, uint8_t v)
     return p + 1;
 }
 
-static uint8_t *put_u32(uint8_t *p, uint32_t v)
-{
-    xt_put32(p, v);
-    return p + 4;
-}
-
-static uint8_t *put_u64(uint8_t *p, uint64_t v)
-{
-    xt_put64(p, v);
-    return p + 8;
-}
-
 #define PAYLOAD_NEW 36
 #define PAYLOAD_CANCEL 12
 #define PAYLOAD_AMEND 28
@@ -38,46 +26,46 @@ size_t xt_record_encode(const xt_cmd_t *c, uint8_t *buf)
     switch (c->type) {
     case XT_CMD_NEW: {
         const xt_order_new_t *o = &c->u.new_order;
-        p = put_u64(p, (uint64_t)o->id);
-        p = put_u32(p, o->account);
-        p = put_u32(p, o->instrument);
+        p = xt_put64_next(p, (uint64_t)o->id);
+        p = xt_put32_next(p, o->account);
+        p = xt_put32_next(p, o->instrument);
         p = put_u8(p, o->side);
         p = put_u8(p, o->type);
         p = put_u8(p, o->tif);
         p = put_u8(p, o->stp);
-        p = put_u64(p, (uint64_t)o->price);
-        p = put_u64(p, (uint64_t)o->qty);
+        p = xt_put64_next(p, (uint64_t)o->price);
+        p = xt_put64_next(p, (uint64_t)o->qty);
         break;
     }
     case XT_CMD_CANCEL:
-        p = put_u64(p, (uint64_t)c->u.cancel.id);
-        p = put_u32(p, c->u.cancel.account);
+        p = xt_put64_next(p, (uint64_t)c->u.cancel.id);
+        p = xt_put32_next(p, c->u.cancel.account);
         break;
     case XT_CMD_AMEND:
-        p = put_u64(p, (uint64_t)c->u.amend.id);
-        p = put_u32(p, c->u.amend.account);
-        p = put_u64(p, (uint64_t)c->u.amend.price);
-        p = put_u64(p, (uint64_t)c->u.amend.qty);
+        p = xt_put64_next(p, (uint64_t)c->u.amend.id);
+        p = xt_put32_next(p, c->u.amend.account);
+        p = xt_put64_next(p, (uint64_t)c->u.amend.price);
+        p = xt_put64_next(p, (uint64_t)c->u.amend.qty);
         break;
     case XT_CMD_INSTRUMENT:
         xt_put_instrument_def(p, &c->u.instrument);
         p += XT_INSTRUMENT_DEF_BYTES;
         break;
     case XT_CMD_SESSION_END:
-        p = put_u32(p, c->u.session_end.account);
-        p = put_u32(p, c->u.session_end.session);
+        p = xt_put32_next(p, c->u.session_end.account);
+        p = xt_put32_next(p, c->u.session_end.session);
         break;
     default: return 0;
     }
     if (origin) {
-        p = put_u32(p, c->session);
-        p = put_u64(p, c->clordid);
+        p = xt_put32_next(p, c->session);
+        p = xt_put64_next(p, c->clordid);
     }
     size_t len = (size_t)(p - buf);
-    put_u32(buf, (uint32_t)len);
-    put_u64(buf + 8, c->seq);
-    put_u64(buf + 16, (uint64_t)c->ts);
-    put_u32(buf + 4, xt_crc32c(buf + 8, len - 8));
+    xt_put32_next(buf, (uint32_t)len);
+    xt_put64_next(buf + 8, c->seq);
+    xt_put64_next(buf + 16, (uint64_t)c->ts);
+    xt_put32_next(buf + 4, xt_crc32c(buf + 8, len - 8));
     return len;
 }
 

@@ -25,28 +25,25 @@
 
 static uint8_t *put64(uint8_t *p, int64_t v)
 {
-    xt_put64(p, (uint64_t)v);
-    return p + 8;
+    return xt_put64_next(p, (uint64_t)v);
 }
 
 static uint8_t *put128(uint8_t *p, __int128 v)
 {
-    p = put64(p, (int64_t)(uint64_t)v);
-    return put64(p, (int64_t)(v >> 64));
+    xt_put128(p, v);
+    return p + 16;
 }
 
 static int64_t get64(const uint8_t **p)
 {
-    int64_t v = (int64_t)xt_get64(*p);
-    *p += 8;
-    return v;
+    return (int64_t)xt_get64_next(p);
 }
 
 static __int128 get128(const uint8_t **p)
 {
-    uint64_t lo = (uint64_t)get64(p);
-    int64_t hi = get64(p);
-    return (__int128)hi * ((__int128)1 << 64) + lo;
+    __int128 v = xt_get128(*p);
+    *p += 16;
+    return v;
 }
 
 static size_t inst_size(const xt_md_inst_t *in)

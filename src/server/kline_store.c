@@ -26,19 +26,6 @@
 
 /* ---- the format ------------------------------------------------------------ */
 
-static void put_i128(uint8_t *p, __int128 v)
-{
-    unsigned __int128 u = (unsigned __int128)v;
-    xt_put64(p, (uint64_t)u);
-    xt_put64(p + 8, (uint64_t)(u >> 64));
-}
-
-static __int128 get_i128(const uint8_t *p)
-{
-    unsigned __int128 u = ((unsigned __int128)xt_get64(p + 8) << 64) | xt_get64(p);
-    return (__int128)u;
-}
-
 void xt_kl_header_encode(uint8_t *out, const xt_kl_header_t *h)
 {
     memset(out, 0, HDR);
@@ -95,7 +82,7 @@ void xt_kl_record_encode(uint8_t *out, const xt_md_candle_t *c)
     const int64_t v[6] = {c->open_time, c->open, c->high, c->low, c->close, c->volume};
     for (size_t i = 0; i < 6; i++)
         xt_put64(out + 8 * i, (uint64_t)v[i]);
-    put_i128(out + 48, c->turnover);
+    xt_put128(out + 48, c->turnover);
     xt_put32(out + 64, c->trades);
     xt_put32(out + 68, xt_crc32c(out, 68));
 }
@@ -108,7 +95,7 @@ int xt_kl_record_decode(const uint8_t *in, xt_md_candle_t *c)
     int64_t *v[6] = {&c->open_time, &c->open, &c->high, &c->low, &c->close, &c->volume};
     for (size_t i = 0; i < 6; i++)
         *v[i] = (int64_t)xt_get64(in + 8 * i);
-    c->turnover = get_i128(in + 48);
+    c->turnover = xt_get128(in + 48);
     c->trades = xt_get32(in + 64);
     c->closed = 1;
     return 0;
