@@ -165,6 +165,34 @@ void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
     m->bytes_out += w > 0 ? (uint64_t)w : 0;
 }
 
+void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n)
+{
+    mconn_t *k = &m->conns[c];
+    size_t off = 0;
+    if (k->qn == 0) { /* nothing waiting: it goes now, if the socket takes it whole */
+        ssize_t w = send(k->fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        m->bytes_out += w > 0 ? (uint64_t)w : 0;
+        if (w == (ssize_t)n) {
+            xt_mds_close(m, c);
+            return;
+        }
+        off = w > 0 ? (size_t)w : 0;
+    }
+    /* The socket is backed up (a slow consumer, say), so what is not sent
+     * is queued behind the rest of a message partly on the wire (the queue
+     * is dropped), and the socket is closed once it is out (flush_conn), or
+     * at the next ping round for a client that does not read (md_server.c). */
+    xt_mds_unsubscribe_all(m, c);
+    xt_mds_drop_queue(m, c);
+    k->pong_due = 0;
+    k->state = C_CLOSING;
+    uint32_t g = xt_mds_msg_raw(m, f + off, n - off);
+    if (g == NIL || xt_mds_enqueue(m, c, g) != 0) {
+        xt_mds_msg_drop_if_unused(m, g);
+        xt_mds_close(m, c);
+    }
+}
+
 void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
 {
     uint8_t f[128];
@@ -174,25 +202,12 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
         return;
     }
     size_t n = xt_ws_close_frame(f, code, reason);
-    if (k->qn == 0 || k->state != C_WS) { /* nothing waiting to be written: the CLOSE goes now */
+    if (k->state != C_WS) { /* no WebSocket yet, or closing already: best effort */
         xt_mds_send_direct(m, c, f, n);
         xt_mds_close(m, c);
         return;
     }
-    /* The socket is backed up (a slow consumer, say), so a CLOSE sent now
-     * would be lost: the queue is dropped - but the rest of a frame begun -
-     * then the CLOSE is queued and the socket closed once it is written
-     * (flush_conn); a client that never reads is closed at the next ping
-     * round (md_server.c). */
-    xt_mds_unsubscribe_all(m, c);
-    xt_mds_drop_queue(m, c);
-    k->pong_due = 0;
-    uint32_t g = xt_mds_msg_make(m, XT_WS_OP_CLOSE, (const char *)f + 2, n - 2);
-    k->state = C_CLOSING;
-    if (g == NIL || xt_mds_enqueue(m, c, g) != 0) {
-        xt_mds_msg_drop_if_unused(m, g);
-        xt_mds_close(m, c);
-    }
+    xt_mds_close_after(m, c, f, n);
 }
 
 int xt_mds_over_rate(mds_t *m, uint32_t c)

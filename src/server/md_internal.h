@@ -190,6 +190,10 @@ void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const c
  * the current second; 1 when it is over. */
 int xt_mds_over_rate(mds_t *m, uint32_t c);
 void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n);
+/* Sends the framed bytes f as the connection's last message, then closes
+ * it (a CLOSE, a binary ERROR): at once, or behind what is partly on the
+ * wire when the socket is backed up. */
+void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n);
 void xt_mds_close(mds_t *m, uint32_t c);
 void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason);
 void xt_mds_mark_dirty(mds_t *m, uint32_t c);

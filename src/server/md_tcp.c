@@ -361,25 +361,5 @@ void xt_mds_bin_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reas
     int err = code == XT_WS_CLOSE_GOING_AWAY ? XT_ERR_SHUTDOWN
               : code == XT_WS_CLOSE_POLICY   ? XT_ERR_SLOW_CONSUMER
                                              : code;
-    size_t n = error_frame(f, err, reason), off = 0;
-    if (k->qn == 0) {
-        ssize_t w = send(k->fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w == (ssize_t)n) {
-            xt_mds_close(m, c);
-            return;
-        }
-        off = w > 0 ? (size_t)w : 0;
-    }
-    /* Behind the rest of a message partly on the wire, the ERROR is
-     * queued; the socket is closed once it is out (flush_conn), or at the
-     * next ping round for a client that does not read (md_server.c). */
-    xt_mds_unsubscribe_all(m, c);
-    xt_mds_drop_queue(m, c);
-    k->pong_due = 0;
-    k->state = C_CLOSING;
-    uint32_t g = xt_mds_msg_raw(m, f + off, n - off);
-    if (g == NIL || xt_mds_enqueue(m, c, g) != 0) {
-        xt_mds_msg_drop_if_unused(m, g);
-        xt_mds_close(m, c);
-    }
+    xt_mds_close_after(m, c, f, error_frame(f, err, reason));
 }
