@@ -179,6 +179,8 @@ static int check_tail(xt_kl_store_t *st, int fd, off_t *size, xt_kl_file_t *f)
         }
         keep -= REC;
     }
+    if (*size - keep > torn_max) /* every record bad, one write's worth and more */
+        return XT_ECORRUPT;
     if (keep < *size) {
         int rc = st->io->ftruncate(st->io, fd, keep);
         if (rc)

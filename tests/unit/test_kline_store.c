@@ -295,6 +295,18 @@ static void damage_past_one_write_is_set_aside(void **state)
         xt_kl_store_destroy(&st);
     }
     tmpdir_remove(dir);
+    /* every record bad, one more than a write holds: set aside too, not cut to the header */
+    dir = tmpdir_make("xt-kline");
+    size = one_minute_file(dir, 5, 4, p);
+    snprintf(old, sizeof old, "%s.old", p);
+    spoil_last(p, size, 5);
+    open_store(&st, dir, NULL, 4, 0);
+    assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
+    assert_int_equal(st.st.truncated, 0);
+    assert_int_equal(st.st.set_aside, 1);
+    assert_int_equal(file_size(old), size);
+    xt_kl_store_destroy(&st);
+    tmpdir_remove(dir);
 }
 
 static void files_for_other_settings_set_aside(void **state)
