@@ -11,8 +11,9 @@
  * (kept out of the snapshot's fork), and a helper thread writes the file,
  * so market data waits for the encoding only) and at a clean stop (by the
  * main thread, once the md thread has stopped, at the final snapshot's
- * seq). A file is kept while the snapshot of its seq exists, and the
- * newest one always (its snapshot may still be being written). At start,
+ * seq). A file is kept while the snapshot of its seq exists, and so are
+ * those newer than the newest snapshot (theirs may still be being
+ * written). At start,
  * recovery loads the engine from the snapshot after command S and replays
  * the journal's commands after it; their trades were kept
  * (xt_md_replay_t), and here md-state-S is loaded and those trades

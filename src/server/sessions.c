@@ -2,7 +2,7 @@
  * thread (see sessions.h).
  *
  * Snapshot extension layout (little-endian), docs/journal-format.md:
- *   0  u32 magic "XTSE", 4 u32 version 1, 8 u32 sessions, 12 u32 refs,
+ *   0  u32 magic "XTSE", 4 u32 version 2, 8 u32 sessions, 12 u32 refs,
  *   16 u64 outlog head, 24 u64 first position kept, 32 u64 messages made
  *   sessions (the live ones, in table order), 32 bytes each: account u32,
  *     number u32, next_seq u64, last_clordid u64, last_pos1 u64
