@@ -21,6 +21,60 @@ static void usage(FILE *f)
                "credentials file and limits.rate, limits.burst, limits.open_orders.\n");
 }
 
+/* The process's resident memory and the part on transparent huge pages
+ * (/proc/self/smaps_rollup), in MiB; 0 where unreadable. */
+static void memory_now(uint64_t *resident, uint64_t *huge)
+{
+    *resident = *huge = 0;
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    if (!f)
+        return;
+    char line[256];
+    unsigned long long kb;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "Rss: %llu kB", &kb) == 1)
+            *resident = kb >> 10;
+        else if (sscanf(line, "AnonHugePages: %llu kB", &kb) == 1)
+            *huge = kb >> 10;
+    }
+    fclose(f);
+}
+
+/* The system's transparent-huge-page mode: the bracketed word of
+ * /sys/kernel/mm/transparent_hugepage/enabled ("always [madvise] never"). */
+static void thp_mode(char *out, size_t n)
+{
+    snprintf(out, n, "unknown");
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f)
+        return;
+    char line[128], word[32];
+    const char *b;
+    if (fgets(line, sizeof line, f) && (b = strchr(line, '[')) && sscanf(b, "[%31[a-z]]", word) == 1)
+        snprintf(out, n, "%s", word);
+    fclose(f);
+}
+
+/* With engine.prefault the fixed tables are resident and meant to sit on
+ * 2 MiB pages (core/pages.h); the log says how much did. None (the system
+ * has transparent huge pages "never") is allowed, but then every
+ * snapshot's fork copies the page tables of all of it. */
+static void log_memory(const xt_server_t *s)
+{
+    uint64_t resident, huge;
+    char thp[32];
+    memory_now(&resident, &huge);
+    thp_mode(thp, sizeof thp);
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_INFO, "memory")) {
+        xt_log_u64(&e, "resident_mb", resident);
+        xt_log_u64(&e, "huge_pages_mb", huge);
+        xt_log_str(&e, "transparent_hugepages", thp);
+        xt_log_bool(&e, "prefault", s->cfg.prefault != 0);
+        xt_log_end(&e);
+    }
+}
+
 static void log_start(const xt_server_t *s)
 {
     const xt_recovery_t *r = &s->journal.recovery;
@@ -32,6 +86,7 @@ static void log_start(const xt_server_t *s)
         xt_log_u64(&e, "next_seq", xt_journal_next_seq(&s->journal));
         xt_log_end(&e);
     }
+    log_memory(s);
     char a[96];
     if (xt_log_begin(&e, XT_LOG_INFO, "ready")) {
         snprintf(a, sizeof a, "%s:%u", s->cfg.listen_host, (unsigned)s->port);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "pages.h"
 #include "xt/error.h"
 
 #define DEFAULT_MAX_ORDERS (1u << 20)
@@ -88,14 +89,13 @@ int xt_engine_init(xt_engine_t *e, const xt_engine_config_t *cfg, xt_sink_fn sin
 
     uint64_t islots = pow2_at_least(2 * (uint64_t)c.max_orders);
     uint32_t syms = (uint32_t)pow2_at_least(2 * (uint64_t)c.max_instruments);
-    e->orders = alloc_lines(c.max_orders, sizeof(xt__order_t));
-    e->levels = alloc_lines(c.max_levels, sizeof(xt__level_t));
-    e->nodes = alloc_lines(c.max_ladder_nodes, sizeof(xt__node_t));
-    /* The index must start zeroed. calloc gives lazily mapped zero pages,
-     * but then a prefault memset is dead code to the compiler (calloc
-     * memory is known to be zero) and gets deleted: the pages would be
-     * faulted in while matching instead. */
-    e->index = c.prefault ? alloc_lines(islots, sizeof(xt__islot_t)) : calloc(islots, sizeof(xt__islot_t));
+    /* The pools: big, so from pages.c (2 MiB pages: a snapshot's fork
+     * copies far fewer page tables). Zeroed; with prefault, faulted in. */
+    unsigned pf = c.prefault ? XT_PAGES_TOUCH : 0;
+    e->orders = xt_pages_alloc((size_t)c.max_orders * sizeof(xt__order_t), pf);
+    e->levels = xt_pages_alloc((size_t)c.max_levels * sizeof(xt__level_t), pf);
+    e->nodes = xt_pages_alloc((size_t)c.max_ladder_nodes * sizeof(xt__node_t), pf);
+    e->index = xt_pages_alloc(islots * sizeof(xt__islot_t), pf);
     e->instruments = calloc(c.max_instruments, sizeof(xt__instrument_t));
     e->symtab = malloc(syms * sizeof(uint32_t));
     e->evbuf = alloc_lines(XT_EVENT_BATCH_MAX, sizeof(xt_event_t));
@@ -104,12 +104,6 @@ int xt_engine_init(xt_engine_t *e, const xt_engine_config_t *cfg, xt_sink_fn sin
         return XT_ENOMEM;
     }
     memset(e->symtab, 0xff, syms * sizeof(uint32_t));
-    if (c.prefault) {
-        memset(e->orders, 0, (size_t)c.max_orders * sizeof(xt__order_t));
-        memset(e->levels, 0, (size_t)c.max_levels * sizeof(xt__level_t));
-        memset(e->nodes, 0, (size_t)c.max_ladder_nodes * sizeof(xt__node_t));
-        memset(e->index, 0, islots * sizeof(xt__islot_t));
-    }
     e->index_mask = islots - 1;
     e->symtab_mask = syms - 1;
     e->order_free = e->level_free = e->node_free = XT__NIL;
@@ -124,10 +118,10 @@ void xt_engine_set_sink(xt_engine_t *e, xt_sink_fn sink, void *ctx)
 
 void xt_engine_destroy(xt_engine_t *e)
 {
-    free(e->orders);
-    free(e->levels);
-    free(e->nodes);
-    free(e->index);
+    xt_pages_free(e->orders);
+    xt_pages_free(e->levels);
+    xt_pages_free(e->nodes);
+    xt_pages_free(e->index);
     free(e->instruments);
     free(e->symtab);
     free(e->evbuf);

@@ -88,6 +88,7 @@ static const cfg_key_t keys[] = {
     U32("engine", "max_orders", engine.max_orders, 1, 1u << 30),
     U32("engine", "max_levels", engine.max_levels, 1, UINT32_MAX - 1),
     U32("engine", "max_instruments", engine.max_instruments, 1, 1u << 24),
+    {"engine", "prefault", K_BOOL, F(prefault), 0, 1},
     {"md", "listen", K_MD_LISTEN, 0, 0, 0},
     {"md", "tcp_listen", K_MD_TCP_LISTEN, 0, 0, 0},
     U32("md", "max_connections", md_max_connections, 1, 1000000),
@@ -260,6 +261,7 @@ void xt_config_defaults(xt_server_config_t *c)
     c->burst = 10000;
     c->open_orders = 100000;
     xt_engine_config_default(&c->engine);
+    c->prefault = 1;
     set_str(c->md_host, sizeof c->md_host, "127.0.0.1");
     c->md_port = 8080;
     set_str(c->md_tcp_host, sizeof c->md_tcp_host, "127.0.0.1");

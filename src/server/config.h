@@ -104,6 +104,7 @@ typedef struct xt_server_config {
     uint32_t rate, burst, open_orders;
     /* engine */
     xt_engine_config_t engine;
+    uint32_t prefault; /* engine.prefault: fault the fixed tables in at start (sets engine.prefault) */
     /* md */
     char md_host[64];
     uint16_t md_port;

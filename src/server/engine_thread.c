@@ -440,6 +440,9 @@ static void publish_metrics(xt_server_t *s)
         x->seen_snapshots = j->snapshots;
         atomic_store_explicit(&x->last_snapshot_mono, now, memory_order_relaxed);
     }
+    atomic_store_explicit(&x->snapshots, j->snapshots, memory_order_relaxed);
+    atomic_store_explicit(&x->snapshot_failures, j->snapshot_failures, memory_order_relaxed);
+    atomic_store_explicit(&x->fork_ns_last, j->fork_ns_last, memory_order_relaxed);
     if (now - x->last_books < 1000000000LL)
         return;
     x->last_books = now;

@@ -28,6 +28,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/pages.h"
 #include "gateway_internal.h"
 #include "log.h"
 #include "xt/error.h"
@@ -708,7 +709,8 @@ int xt_gateway_init(xt_server_t *s)
         return -1;
     s->gw = g;
     g->max_conns = s->cfg.max_connections;
-    g->conns = calloc(g->max_conns, sizeof *g->conns);
+    /* The gateway's tables are never read by a snapshot: left out of its fork. */
+    g->conns = xt_pages_alloc(sizeof *g->conns * g->max_conns, XT_PAGES_NOFORK);
     g->free_next = calloc(g->max_conns, sizeof *g->free_next);
     g->waiting = calloc(g->max_conns, sizeof *g->waiting);
     g->resuming = calloc(g->max_conns, sizeof *g->resuming);
@@ -716,7 +718,7 @@ int xt_gateway_init(xt_server_t *s)
     /* Output pool: two chunks per allowed connection, at least 8,192 (128
      * MiB of address space, touched only as far as it is ever used). */
     g->n_chunks = g->max_conns * 2 > 8192 ? g->max_conns * 2 : 8192;
-    g->chunks = calloc(g->n_chunks, sizeof *g->chunks);
+    g->chunks = xt_pages_alloc(sizeof *g->chunks * g->n_chunks, XT_PAGES_NOFORK);
     if (!g->conns || !g->free_next || !g->waiting || !g->resuming || !g->rbuf || !g->chunks ||
         xt__gw_counts_init(&g->ip_conns, g->max_conns) != 0 || xt__gw_sessions_init(s, xt_mono_ns()) != 0)
         return -1;
@@ -854,11 +856,11 @@ void xt_gateway_destroy(xt_server_t *s)
     if (g->sfd > 0)
         close(g->sfd);
     xt__gw_sessions_destroy(g);
-    free(g->chunks);
+    xt_pages_free(g->chunks);
     free(g->waiting);
     free(g->resuming);
     free(g->rbuf);
-    free(g->conns);
+    xt_pages_free(g->conns);
     free(g->free_next);
     xt__gw_counts_destroy(&g->ip_conns);
     free(g);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pages.h"
 #include "gateway_internal.h"
 
 static uint32_t sess_bucket(const xt_gw_t *g, uint32_t account, uint32_t number)
@@ -164,7 +165,7 @@ int xt__gw_sessions_init(xt_server_t *s, int64_t now)
         g->mask <<= 1;
     g->buckets = malloc(sizeof *g->buckets * g->mask);
     g->mask -= 1;
-    g->sess = calloc(g->max_sess, sizeof *g->sess);
+    g->sess = xt_pages_alloc(sizeof *g->sess * g->max_sess, XT_PAGES_NOFORK); /* a snapshot never reads it */
     g->pending_cod = calloc(g->max_sess, sizeof *g->pending_cod);
     if (!g->buckets || !g->sess || !g->pending_cod || xt__gw_counts_init(&g->acct_sessions, g->max_sess) != 0)
         return -1;
@@ -190,6 +191,6 @@ void xt__gw_sessions_destroy(xt_gw_t *g)
 {
     free(g->buckets);
     xt__gw_counts_destroy(&g->acct_sessions);
-    free(g->sess);
+    xt_pages_free(g->sess);
     free(g->pending_cod);
 }

@@ -6,12 +6,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-int xt_md_feed_init(xt_md_feed_t *f, uint32_t records)
+#include "core/pages.h"
+
+int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, unsigned page_flags)
 {
     uint64_t cap = 64;
     while (cap < records)
         cap <<= 1;
-    f->v = calloc(cap, sizeof *f->v);
+    f->v = xt_pages_alloc(cap * sizeof *f->v, page_flags | XT_PAGES_NOFORK); /* the snapshot never reads it */
     f->mask = cap - 1;
     f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     return f->v && f->efd >= 0 ? 0 : -1;
@@ -19,7 +21,7 @@ int xt_md_feed_init(xt_md_feed_t *f, uint32_t records)
 
 void xt_md_feed_destroy(xt_md_feed_t *f)
 {
-    free(f->v);
+    xt_pages_free(f->v);
     f->v = NULL;
     if (f->efd >= 0)
         close(f->efd);

@@ -50,8 +50,9 @@ typedef struct xt_md_feed {
     _Atomic uint64_t dropped;
 } xt_md_feed_t;
 
-/* Allocates 2^k >= records entries and the eventfd. Returns 0 or -1. */
-int xt_md_feed_init(xt_md_feed_t *f, uint32_t records);
+/* Allocates 2^k >= records entries (left out of a snapshot's fork; faulted
+ * in now with XT_PAGES_TOUCH) and the eventfd. Returns 0 or -1. */
+int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, unsigned page_flags);
 void xt_md_feed_destroy(xt_md_feed_t *f);
 
 /* Engine thread: copies the batch's BOOK and TRADE events (when on). */

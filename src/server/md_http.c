@@ -182,6 +182,14 @@ static void put_journal(xt_text_t *t, const mds_t *m)
             xt_ctr_get(&x->unsynced));
     put_one(t, "xt_journal_fsyncs_total", "counter", "Data syncs of the journal.", xt_ctr_get(&x->fsyncs));
     xt_text_phist(t, "xt_journal_fsync_seconds", "Duration of the journal sync of a batch commit.", &x->fsync);
+    put_one(t, "xt_journal_snapshots_total", "counter", "Snapshots written by this process.",
+            atomic_load_explicit(&x->snapshots, memory_order_relaxed));
+    put_one(t, "xt_journal_snapshot_failures_total", "counter", "Snapshots this process failed to write.",
+            atomic_load_explicit(&x->snapshot_failures, memory_order_relaxed));
+    int64_t fork_ns = atomic_load_explicit(&x->fork_ns_last, memory_order_relaxed);
+    xt_text_help(t, "xt_journal_snapshot_fork_seconds", "gauge",
+                 "How long the last snapshot's fork() held the engine thread (0: none yet).");
+    xt_text_printf(t, "xt_journal_snapshot_fork_seconds %.6f\n", fork_ns > 0 ? (double)fork_ns / 1e9 : 0.0);
     int64_t since = xt_mono_ns() - atomic_load_explicit(&x->last_snapshot_mono, memory_order_relaxed);
     xt_text_help(t, "xt_seconds_since_snapshot", "gauge",
                  "Seconds since this process last wrote a snapshot (or started).");

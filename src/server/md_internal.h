@@ -160,10 +160,7 @@ struct xt_md_server {
     char *http_body, *http_out;
     size_t http_cap, http_out_cap; /* their sizes: http_out_cap = http_cap + 1024 */
     uint64_t ws_opened, ws_closed, bin_opened, bin_closed;
-    struct {
-        void *p;
-        size_t bytes;
-    } tables[8]; /* the big tables, mapped apart from fork (md_server.c): all 8 are used */
+    void *tables[8]; /* the big tables, mapped apart from fork (md_server.c): all 8 are used */
     uint32_t n_tables;
     xt_gw_counts_t ip_conns;               /* open connections per IPv4 source address */
     uint64_t refused_full, refused_per_ip; /* connections refused: md.max_connections, .._per_ip */
@@ -217,11 +214,8 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
 void xt_mds_state_load(mds_t *m);                     /* at start, after the books: the day goes on */
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq); /* md thread: a snapshot began after seq */
 void xt_mds_state_save(mds_t *m);                     /* once the md thread has stopped */
-void xt_mds_state_close(mds_t *m);
-/* md_server.c: zeroed memory of its own mapping, left out of fork() (the
- * snapshot's child never reads market data); NULL on failure; munmap it. */
-void *xt_mds_map_nofork(size_t bytes); /* the helper thread joined, the buffer freed */
-void xt_mds_throttle_tick(mds_t *m);   /* every XT_TH_TICK_NS */
+void xt_mds_state_close(mds_t *m);                    /* the helper thread joined, the buffer freed */
+void xt_mds_throttle_tick(mds_t *m);                  /* every XT_TH_TICK_NS */
 
 /* md_http.c: a request that is not a WebSocket upgrade, its head
  * head_len bytes of c->in and its body the body_len bytes after. Returns 0

@@ -17,11 +17,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/pages.h"
 #include "md_cmd.h"
 #include "md_http.h"
 #include "md_internal.h"
@@ -602,27 +602,15 @@ static int listen_md(mds_t *m, char *why, size_t n)
     return xt_mds_listen("md.listen", cfg->md_host, cfg->md_port, &m->lfd, &m->s->md_port, why, n);
 }
 
-/* One of market data's big tables (zeroed): its own mapping, left out of
- * fork(). The snapshot's child (journal.c) never reads them, so fork copies
- * fewer page tables - it stops the engine thread for its length - and the
- * md thread's writes while the child lives copy no pages. NULL when the
- * mapping fails. */
-void *xt_mds_map_nofork(size_t bytes)
-{
-    void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    madvise(p, bytes ? bytes : 1, MADV_DONTFORK);
-    return p;
-}
-
 static void *table(mds_t *m, size_t bytes)
 {
-    void *p = m->n_tables < sizeof m->tables / sizeof m->tables[0] ? xt_mds_map_nofork(bytes) : NULL;
+    /* Left out of fork(): the snapshot's child (journal.c) never reads them, so fork copies fewer page
+     * tables - it stops the engine thread for its length - and the md thread's writes while the child
+     * lives copy no pages. Touched as used (4 KiB pages). */
+    void *p = m->n_tables < sizeof m->tables / sizeof m->tables[0] ? xt_pages_alloc(bytes, XT_PAGES_NOFORK) : NULL;
     if (!p)
         return NULL;
-    m->tables[m->n_tables].p = p;
-    m->tables[m->n_tables++].bytes = bytes;
+    m->tables[m->n_tables++] = p;
     return p;
 }
 
@@ -838,7 +826,7 @@ void xt_md_server_close(xt_server_t *s)
         free(m->pending[th]);
     free(m->pub);
     for (uint32_t i = 0; i < m->n_tables; i++)
-        munmap(m->tables[i].p, m->tables[i].bytes ? m->tables[i].bytes : 1);
+        xt_pages_free(m->tables[i]);
     free(m->scratch);
     free(m->lv_b);
     free(m->lv_a);

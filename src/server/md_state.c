@@ -31,11 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h> /* munmap */
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/le.h"
+#include "core/pages.h"
 #include "journal/crc32c.h"
 #include "journal/dir.h"
 #include "log.h"
@@ -322,7 +322,7 @@ static void join_writer(mds_t *m)
 static void free_buffer(mds_t *m)
 {
     if (m->save.buf)
-        munmap(m->save.buf, m->save.cap);
+        xt_pages_free(m->save.buf);
     m->save.buf = NULL;
     m->save.cap = 0;
 }
@@ -336,7 +336,7 @@ static int buffer_room(mds_t *m, size_t n)
     if (n <= m->save.cap)
         return 0;
     size_t cap = n + n / 4;
-    void *b = xt_mds_map_nofork(cap);
+    void *b = xt_pages_alloc(cap, XT_PAGES_NOFORK);
     if (!b)
         return -ENOMEM;
     free_buffer(m);

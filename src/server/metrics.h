@@ -63,13 +63,15 @@ typedef struct xt_metrics {
     /* engine thread */
     _Atomic uint64_t eng_rejects[XT_R_GATEWAY_MAX_]; /* REJECTED events and the engine thread's own rejects */
     _Atomic uint64_t trades;
-    _Atomic uint64_t fsyncs;             /* the journal's data syncs, the segment headers' included */
-    xt_phist_t fsync;                    /* duration of each commit's sync */
-    xt_phist_t batch;                    /* engine thread time per batch: its commands applied, before the commit */
-    xt_nhist_t command;                  /* engine thread time applying one request, one sampled per batch */
-    uint64_t batches;                    /* engine thread: batches applied (picks the request to time) */
-    _Atomic uint64_t unsynced;           /* journal records written but not yet synced, after the last commit */
-    _Atomic int64_t last_snapshot_mono;  /* when the newest snapshot was written, or the server started */
+    _Atomic uint64_t fsyncs;            /* the journal's data syncs, the segment headers' included */
+    xt_phist_t fsync;                   /* duration of each commit's sync */
+    xt_phist_t batch;                   /* engine thread time per batch: its commands applied, before the commit */
+    xt_nhist_t command;                 /* engine thread time applying one request, one sampled per batch */
+    uint64_t batches;                   /* engine thread: batches applied (picks the request to time) */
+    _Atomic uint64_t unsynced;          /* journal records written but not yet synced, after the last commit */
+    _Atomic int64_t last_snapshot_mono; /* when the newest snapshot was written, or the server started */
+    _Atomic uint64_t snapshots, snapshot_failures; /* the journal's counts (this process) */
+    _Atomic int64_t fork_ns_last;                  /* the last snapshot's fork() on the engine thread */
     _Atomic int running;                 /* recovery done, until the engine thread stops (set in xt_server_run) */
     uint32_t n_inst;                     /* set before the threads start */
     _Atomic uint64_t *resting, *levels;  /* per instrument, refreshed at most every second */

@@ -4,15 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pages.h"
 #include "xt/error.h"
 
-int xt_outlog_init(xt_outlog_t *l, uint64_t cap)
+int xt_outlog_init(xt_outlog_t *l, uint64_t cap, unsigned page_flags)
 {
     memset(l, 0, sizeof *l);
     if (cap < 2)
         cap = 2;
-    /* calloc: the pages are only touched as the log fills */
-    l->slots = calloc(cap, sizeof *l->slots);
+    /* Read by a snapshot's child (the kept messages): no XT_PAGES_NOFORK. */
+    l->slots = cap <= SIZE_MAX / sizeof *l->slots ? xt_pages_alloc(cap * sizeof *l->slots, page_flags) : NULL;
     if (!l->slots)
         return XT_ENOMEM;
     l->cap = cap;
@@ -21,7 +22,7 @@ int xt_outlog_init(xt_outlog_t *l, uint64_t cap)
 
 void xt_outlog_destroy(xt_outlog_t *l)
 {
-    free(l->slots);
+    xt_pages_free(l->slots);
     memset(l, 0, sizeof *l);
 }
 

@@ -49,8 +49,9 @@ typedef struct xt_outlog {
     _Atomic uint64_t consumed; /* I/O thread: positions below it are read */
 } xt_outlog_t;
 
-/* cap >= 2. Returns 0 or XT_ENOMEM. */
-int xt_outlog_init(xt_outlog_t *l, uint64_t cap);
+/* cap >= 2; page_flags: XT_PAGES_TOUCH (core/pages.h) to fault the log in
+ * now, else its pages are touched as it fills. Returns 0 or XT_ENOMEM. */
+int xt_outlog_init(xt_outlog_t *l, uint64_t cap, unsigned page_flags);
 void xt_outlog_destroy(xt_outlog_t *l);
 
 /* Engine: appends a message; returns its position. */

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/pages.h"
 #include "log.h"
 #include "xt/error.h"
 
@@ -158,12 +159,19 @@ static int instrument_frames(xt_server_t *s)
     return s->halted ? 0 : -1;
 }
 
+/* engine.prefault: the fixed tables are faulted in at start (pages.h). */
+static unsigned page_flags(const xt_server_t *s)
+{
+    return s->cfg.prefault ? XT_PAGES_TOUCH : 0;
+}
+
 static int open_ring(xt_server_t *s)
 {
     uint32_t cap = 2;
     while (cap < s->cfg.inbound_ring)
         cap <<= 1;
-    s->ring.v = calloc(cap, sizeof *s->ring.v);
+    /* gateway -> engine only: a snapshot never reads it */
+    s->ring.v = xt_pages_alloc(sizeof *s->ring.v * cap, XT_PAGES_NOFORK | page_flags(s));
     s->cancel_ids = calloc(XT_CANCEL_ROUND, sizeof *s->cancel_ids);
     s->ring.mask = cap - 1;
     s->engine_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -184,11 +192,12 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     int rc = s->cfg.credentials[0] ? xt_creds_load(&s->creds, s->cfg.credentials, why, n) : xt_creds_demo(&s->creds);
     if (rc)
         return why[0] ? -1 : fail(why, n, "credentials: %s", xt_strerror(rc));
-    if (xt_outlog_init(&s->log, s->cfg.resume_messages) ||
-        xt_sessions_init(&s->sessions, &s->log, s->cfg.max_sessions, s->cfg.engine.max_orders))
+    s->cfg.engine.prefault = s->cfg.prefault != 0;
+    if (xt_outlog_init(&s->log, s->cfg.resume_messages, page_flags(s)) ||
+        xt_sessions_init(&s->sessions, &s->log, s->cfg.max_sessions, s->cfg.engine.max_orders, page_flags(s)))
         return fail(why, n, "out of memory for the sessions and the message log");
     s->md_replay.max = s->cfg.md_replay_trades;
-    if (xt_md_feed_init(&s->md_feed, s->cfg.md_feed_records))
+    if (xt_md_feed_init(&s->md_feed, s->cfg.md_feed_records, page_flags(s)))
         return fail(why, n, "out of memory for the market-data feed");
     xt_journal_config_t jc = s->cfg.journal;
     jc.ext = &s->sessions.ext;
@@ -253,7 +262,7 @@ int xt_server_close(xt_server_t *s)
         close(s->engine_efd);
     if (s->gateway_efd >= 0)
         close(s->gateway_efd);
-    free(s->ring.v);
+    xt_pages_free(s->ring.v);
     free(s->cancel_ids);
     free(s->instrument_frames);
     free((void *)s->halted);

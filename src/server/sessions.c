@@ -24,6 +24,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/pages.h"
 #include "journal/codec.h"
 #include "xt/error.h"
 #include "xt/wire.h"
@@ -87,7 +88,8 @@ static void ext_on_cmd(void *ctx, const xt_cmd_t *cmd)
     xt_sessions_begin(ctx, cmd);
 }
 
-int xt_sessions_init(xt_sessions_t *s, xt_outlog_t *log, uint32_t max_sessions, uint32_t max_orders)
+int xt_sessions_init(xt_sessions_t *s, xt_outlog_t *log, uint32_t max_sessions, uint32_t max_orders,
+                     unsigned page_flags)
 {
     memset(s, 0, sizeof *s);
     s->log = log;
@@ -95,13 +97,14 @@ int xt_sessions_init(xt_sessions_t *s, xt_outlog_t *log, uint32_t max_sessions, 
     s->sess_mask = pow2_at_least(2ull * max_sessions) - 1;
     s->max_refs = max_orders + 16;
     s->ref_mask = pow2_at_least(2ull * s->max_refs) - 1;
-    s->sess = calloc(max_sessions, sizeof *s->sess);
-    s->acct = calloc(max_sessions, sizeof *s->acct);
-    s->sess_buckets = malloc(sizeof(uint32_t) * (s->sess_mask + 1));
-    s->acct_buckets = malloc(sizeof(uint32_t) * (s->sess_mask + 1));
-    s->refs = malloc(sizeof *s->refs * s->max_refs);
-    s->id_buckets = malloc(sizeof(uint32_t) * (s->ref_mask + 1));
-    s->cl_buckets = malloc(sizeof(uint32_t) * (s->ref_mask + 1));
+    /* pages.c: read by a snapshot's child, so inherited (no XT_PAGES_NOFORK) */
+    s->sess = xt_pages_alloc(sizeof *s->sess * max_sessions, page_flags);
+    s->acct = xt_pages_alloc(sizeof *s->acct * max_sessions, page_flags);
+    s->sess_buckets = xt_pages_alloc(sizeof(uint32_t) * (s->sess_mask + 1), page_flags);
+    s->acct_buckets = xt_pages_alloc(sizeof(uint32_t) * (s->sess_mask + 1), page_flags);
+    s->refs = xt_pages_alloc(sizeof *s->refs * s->max_refs, page_flags);
+    s->id_buckets = xt_pages_alloc(sizeof(uint32_t) * (s->ref_mask + 1), page_flags);
+    s->cl_buckets = xt_pages_alloc(sizeof(uint32_t) * (s->ref_mask + 1), page_flags);
     if (!s->sess || !s->acct || !s->sess_buckets || !s->acct_buckets || !s->refs || !s->id_buckets || !s->cl_buckets) {
         xt_sessions_destroy(s);
         return XT_ENOMEM;
@@ -116,13 +119,13 @@ int xt_sessions_init(xt_sessions_t *s, xt_outlog_t *log, uint32_t max_sessions, 
 
 void xt_sessions_destroy(xt_sessions_t *s)
 {
-    free(s->sess);
-    free(s->acct);
-    free(s->sess_buckets);
-    free(s->acct_buckets);
-    free(s->refs);
-    free(s->id_buckets);
-    free(s->cl_buckets);
+    xt_pages_free(s->sess);
+    xt_pages_free(s->acct);
+    xt_pages_free(s->sess_buckets);
+    xt_pages_free(s->acct_buckets);
+    xt_pages_free(s->refs);
+    xt_pages_free(s->id_buckets);
+    xt_pages_free(s->cl_buckets);
     memset(s, 0, sizeof *s);
 }
 

@@ -83,8 +83,10 @@ typedef struct xt_sessions {
     xt_snap_ext_t ext;
 } xt_sessions_t;
 
-/* max_orders: the engine's. Returns 0 or XT_ENOMEM. */
-int xt_sessions_init(xt_sessions_t *s, xt_outlog_t *log, uint32_t max_sessions, uint32_t max_orders);
+/* max_orders: the engine's; page_flags: XT_PAGES_TOUCH (core/pages.h) to fault
+ * the tables in now. Returns 0 or XT_ENOMEM. */
+int xt_sessions_init(xt_sessions_t *s, xt_outlog_t *log, uint32_t max_sessions, uint32_t max_orders,
+                     unsigned page_flags);
 void xt_sessions_destroy(xt_sessions_t *s);
 
 /* The command about to be applied (borrowed until its last event). */

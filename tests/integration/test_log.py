@@ -2,7 +2,7 @@
 """Integration tests of the server's log (docs/config.md#log): with
 log.format=json and log.file every line of the file is a JSON object with
 ts, level and msg, the server's events are there in order (recovered,
-ready, reloaded, stopping, stopped cleanly), stderr holds none of them,
+memory, ready, reloaded, stopping, stopped cleanly), stderr holds none of them,
 and SIGHUP opens the file again after a rename (logrotate), and says in
 the log why it refused a config that no longer reads; log.level=warn
 leaves the info events out; the default is logfmt on stderr.
@@ -46,8 +46,10 @@ def test_json_to_a_file_reopened_on_sighup():
     srv.sets["log.file"] = path
     srv.start()
     first = read_json_lines(path)
-    check([j["msg"] for j in first] == ["recovered", "ready"], f"start events {first}")
-    ready = first[1]
+    check([j["msg"] for j in first] == ["recovered", "memory", "ready"], f"start events {first}")
+    mem, ready = first[1], first[2]
+    check(mem["prefault"] is True and 0 <= mem["huge_pages_mb"] <= mem["resident_mb"] and
+          mem["resident_mb"] > 256 and isinstance(mem["transparent_hugepages"], str), f"memory {mem}")
     check(ready["level"] == "info" and ready["order_entry"] == f"127.0.0.1:{srv.port}", f"ready {ready}")
     check(ready["demo_accounts"] is True and ready["instruments"] == 4, f"ready {ready}")
     check(first[0]["snapshot"] == 0 and first[0]["records"] == 0, f"recovered {first[0]}")
@@ -65,7 +67,7 @@ def test_json_to_a_file_reopened_on_sighup():
     stopped = after[-1]
     check(stopped["msg"] == "stopped cleanly" and stopped["last_seq"] == stopped["snapshot"] == 4,
           f"stopped {stopped}")
-    check([j["msg"] for j in read_json_lines(path + ".1")] == ["recovered", "ready"], "the old file kept")
+    check([j["msg"] for j in read_json_lines(path + ".1")] == ["recovered", "memory", "ready"], "the old file kept")
     check(srv.stderr() == "", f"stderr holds log lines: {srv.stderr()[-300:]}")
 
 
@@ -100,7 +102,7 @@ def test_default_logfmt_and_level():
     check(srv.stop() == 0, "exit 0")
     lines = srv.stderr().splitlines()
     check([LOGFMT.match(ln).group(2) for ln in lines if LOGFMT.match(ln)] ==
-          ["recovered", "ready", "stopping: no new connections or orders; draining", "stopped cleanly"],
+          ["recovered", "memory", "ready", "stopping: no new connections or orders; draining", "stopped cleanly"],
           f"stderr {lines}")
     check(all(LOGFMT.match(ln) for ln in lines), f"not logfmt: {lines}")
     srv = TS.Server({"log.level": "warn"})

@@ -47,8 +47,8 @@ static xt_engine_config_t engine_config(void)
  * result (on failure the session layer is destroyed). */
 static int open_fx_with(fx_t *f, uint32_t max_sessions)
 {
-    assert_int_equal(xt_outlog_init(&f->log, 1024), 0);
-    assert_int_equal(xt_sessions_init(&f->s, &f->log, max_sessions, 4096), 0);
+    assert_int_equal(xt_outlog_init(&f->log, 1024, 0), 0);
+    assert_int_equal(xt_sessions_init(&f->s, &f->log, max_sessions, 4096, 0), 0);
     xt_journal_config_t jc;
     xt_journal_config_default(&jc);
     jc.fsync = XT_FSYNC_NONE;
@@ -366,8 +366,8 @@ static int load_crafted(const char *path, char *why, size_t n, uint32_t *amended
     xt_outlog_t log;
     xt_sessions_t s;
     xt_engine_t e;
-    assert_int_equal(xt_outlog_init(&log, 1024), 0);
-    assert_int_equal(xt_sessions_init(&s, &log, 64, 4096), 0);
+    assert_int_equal(xt_outlog_init(&log, 1024, 0), 0);
+    assert_int_equal(xt_sessions_init(&s, &log, 64, 4096, 0), 0);
     xt_engine_config_t ec = engine_config();
     why[0] = '\0';
     int rc = xt_snapshot_load_ext(&xt_io_posix, path, &ec, quiet, NULL, &e, &s.ext, NULL, why, n);
