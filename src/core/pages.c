@@ -7,6 +7,7 @@
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): MADV_HUGEPAGE, MADV_DONTFORK */
 #include "pages.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,13 +55,18 @@ static size_t round_up(size_t n, size_t to)
 }
 
 /* Faults every page in, writable: the kernel's populate, or a write per
- * page where it has none (it then also zeroes nothing: the pages are new). */
-static void touch(uint8_t *p, size_t bytes, size_t page)
+ * page where it has none (EINVAL: before Linux 5.14; the writes zero
+ * nothing, the pages are new). -1 when the memory is not there (ENOMEM):
+ * a clear failure at start, rather than the OOM killer while trading. */
+static int touch(uint8_t *p, size_t bytes, size_t page)
 {
     if (madvise(p, bytes, MADV_POPULATE_WRITE) == 0)
-        return;
+        return 0;
+    if (errno != EINVAL)
+        return -1;
     for (size_t o = 0; o < bytes; o += page)
         ((volatile uint8_t *)p)[o] = 0;
+    return 0;
 }
 
 void *xt_pages_alloc(size_t bytes, unsigned flags)
@@ -86,8 +92,10 @@ void *xt_pages_alloc(size_t bytes, unsigned flags)
         (void)madvise(p, len, MADV_HUGEPAGE); /* a hint: without THP the table is on 4 KiB pages */
     if (flags & XT_PAGES_NOFORK)
         (void)madvise(head, page + len, MADV_DONTFORK);
-    if (flags & XT_PAGES_TOUCH)
-        touch(p, len, page);
+    if ((flags & XT_PAGES_TOUCH) && touch(p, len, page) != 0) {
+        munmap(head, page + len);
+        return NULL;
+    }
     return p;
 }
 
