@@ -160,8 +160,6 @@ struct xt_md_server {
     char *http_body, *http_out;
     size_t http_cap, http_out_cap; /* their sizes: http_out_cap = http_cap + 1024 */
     uint64_t ws_opened, ws_closed, bin_opened, bin_closed;
-    void *tables[8]; /* the big tables, mapped apart from fork (md_server.c): all 8 are used */
-    uint32_t n_tables;
     xt_gw_counts_t ip_conns;               /* open connections per IPv4 source address */
     uint64_t refused_full, refused_per_ip; /* connections refused: md.max_connections, .._per_ip */
     uint64_t bytes_in, bytes_out;          /* on every md connection: WebSocket, plain HTTP, binary */

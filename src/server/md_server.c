@@ -602,16 +602,12 @@ static int listen_md(mds_t *m, char *why, size_t n)
     return xt_mds_listen("md.listen", cfg->md_host, cfg->md_port, &m->lfd, &m->s->md_port, why, n);
 }
 
-static void *table(mds_t *m, size_t bytes)
+/* Market data's big tables are left out of fork(): the snapshot's child (journal.c) never reads them,
+ * so fork copies fewer page tables - it stops the engine thread for its length - and the md thread's
+ * writes while the child lives copy no pages. Touched as used (4 KiB pages). */
+static void *table(size_t bytes)
 {
-    /* Left out of fork(): the snapshot's child (journal.c) never reads them, so fork copies fewer page
-     * tables - it stops the engine thread for its length - and the md thread's writes while the child
-     * lives copy no pages. Touched as used (4 KiB pages). */
-    void *p = m->n_tables < sizeof m->tables / sizeof m->tables[0] ? xt_pages_alloc(bytes, XT_PAGES_NOFORK) : NULL;
-    if (!p)
-        return NULL;
-    m->tables[m->n_tables++] = p;
-    return p;
+    return xt_pages_alloc(bytes, XT_PAGES_NOFORK);
 }
 
 static int alloc_tables(mds_t *m)
@@ -632,11 +628,11 @@ static int alloc_tables(mds_t *m)
     uint32_t n_msgs = 0;
     for (int k = 0; k < MSG_CLASSES; k++)
         n_msgs += m->msg_count[k];
-    m->conns = table(m, (size_t)m->max_conns * sizeof *m->conns);
+    m->conns = table((size_t)m->max_conns * sizeof *m->conns);
     /* A connection holds at most one item, but for the moment of its upgrade: its request head is still
      * held while its reader takes an item for the frames that came right behind the head. */
     xt_ws_pool_create(&m->wsp, cfg->md_max_message, m->max_conns + 1);
-    m->subs = table(m, (size_t)m->n_sub_cap * sizeof *m->subs);
+    m->subs = table((size_t)m->n_sub_cap * sizeof *m->subs);
     m->n_ch = m->n_inst * XT_CH_KINDS * XT_TH_COUNT;
     m->ch_head = malloc(sizeof *m->ch_head * (m->n_ch + 1));
     m->chs = calloc(m->n_ch + 1, sizeof *m->chs);
@@ -645,10 +641,10 @@ static int alloc_tables(mds_t *m)
     m->tape_cap = cfg->md_tape < TAPE_BATCH_MAX ? cfg->md_tape : TAPE_BATCH_MAX;
     m->pub = calloc(m->n_inst + 1, sizeof *m->pub);
     m->n_qnodes = m->max_conns * QNODES_PER_CONN + 65536;
-    m->qnodes = table(m, sizeof *m->qnodes * m->n_qnodes);
-    m->msgs = table(m, (size_t)n_msgs * sizeof *m->msgs);
+    m->qnodes = table(sizeof *m->qnodes * m->n_qnodes);
+    m->msgs = table((size_t)n_msgs * sizeof *m->msgs);
     for (int k = 0; k < MSG_CLASSES; k++)
-        m->msg_mem[k] = table(m, m->msg_count[k] * bytes[k]); /* pages are touched as messages are used */
+        m->msg_mem[k] = table(m->msg_count[k] * bytes[k]); /* pages are touched as messages are used */
     m->scratch = malloc(m->msg_bytes[MSG_LARGE]);
     m->lv_b = calloc(cfg->md_max_levels, sizeof *m->lv_b);
     m->lv_a = calloc(cfg->md_max_levels, sizeof *m->lv_a);
@@ -825,8 +821,12 @@ void xt_md_server_close(xt_server_t *s)
     for (int th = 0; th < XT_TH_COUNT; th++)
         free(m->pending[th]);
     free(m->pub);
-    for (uint32_t i = 0; i < m->n_tables; i++)
-        xt_pages_free(m->tables[i]);
+    xt_pages_free(m->conns);
+    xt_pages_free(m->subs);
+    xt_pages_free(m->qnodes);
+    xt_pages_free(m->msgs);
+    for (int k = 0; k < MSG_CLASSES; k++)
+        xt_pages_free(m->msg_mem[k]);
     free(m->scratch);
     free(m->lv_b);
     free(m->lv_a);
