@@ -71,12 +71,8 @@ if [ "$N" -gt $((FDS - 200)) ]; then
 fi
 echo "md_fanout: $N connections for scenario a/b (asked $WANT; hard fd limit $FDS, $PORTS local ports per source address)" >&2
 
-wait_line() { # file pattern [tenths]
-    for _ in $(seq "${3:-300}"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-    echo "md_fanout: timed out waiting for '$2' in $1" >&2
-    cat "$1" >&2
-    exit 1
-}
+# shellcheck source=lib.sh
+. bench/lib.sh
 
 stop() { # pid: stopped, reaped and forgotten (cleanup must not signal a reused pid)
     kill "$1" 2>/dev/null || true

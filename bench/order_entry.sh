@@ -26,12 +26,8 @@ PIPELINES=${PIPELINES:-"16 64 128"}
 : >"$OUT"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
-wait_line() { # file pattern
-    for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-    echo "timed out waiting for '$2' in $1" >&2
-    cat "$1" >&2
-    exit 1
-}
+# shellcheck source=lib.sh
+. bench/lib.sh
 
 start_server() {
     rm -rf "$DATA/srv"

@@ -35,12 +35,8 @@ DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
 : >"$OUT"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
-wait_line() { # file pattern
-    for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-    echo "timed out waiting for '$2' in $1" >&2
-    cat "$1" >&2
-    exit 1
-}
+# shellcheck source=lib.sh
+. bench/lib.sh
 
 fork_seconds() { # the gauge from /metrics, or null
     /usr/bin/python3 - "$MD" <<'EOF' || echo null
