@@ -148,7 +148,7 @@ int xt_md_init(xt_md_t *md, const xt_md_config_t *cfg, xt_md_sink_fn sink, void 
 {
     memset(md, 0, sizeof *md);
     if (cfg == NULL || cfg->max_instruments == 0 || cfg->max_levels == 0 || cfg->tape == 0 ||
-        cfg->max_instruments > CFG_MAX || cfg->max_levels > CFG_MAX || cfg->tape > CFG_MAX)
+        cfg->max_instruments > CFG_MAX || cfg->max_levels > CFG_MAX || cfg->tape > XT_MD_TAPE_MAX)
         return XT_EINVAL;
     uint32_t n_slots = 2;
     while (n_slots < 2u * cfg->max_instruments)

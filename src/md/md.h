@@ -130,6 +130,7 @@ typedef struct xt_md_minute {
     uint8_t closed;
 } xt_md_minute_t;
 #define XT_MD_TIMELINE_MAX 1440 /* minutes in a day */
+#define XT_MD_TAPE_MAX 1000000  /* the longest tape (xt_md_config_t.tape, md.tape): a state file bounds it too */
 
 /* ---- updates --------------------------------------------------------------- */
 
@@ -169,7 +170,7 @@ typedef struct xt_md_config {
     uint32_t max_levels; /* per side per instrument; deeper levels are dropped from md only
                           * (the worst goes when a better one arrives on a full side; a
                           * dropped level comes back only with its next BOOK event) */
-    uint32_t tape;       /* recent trades kept per instrument */
+    uint32_t tape;       /* recent trades kept per instrument, 1..XT_MD_TAPE_MAX */
 } xt_md_config_t;
 
 typedef struct xt_md_inst xt_md_inst_t; /* private (md.c) */

@@ -19,7 +19,6 @@
 #define CANDLE_BYTES 72
 #define POINT_BYTES 40 /* a timeline minute or a tape trade */
 #define TIME_MAX (INT64_C(1) << 62)
-#define TAPE_MAX UINT32_C(1000000) /* the largest md.tape (server config): a file bigger than any tape is refused */
 #define MINUTE_NS (INT64_C(60) * XT__MD_NS)
 #define DAY_NS (INT64_C(86400) * XT__MD_NS)
 
@@ -53,7 +52,7 @@ static size_t inst_size(const xt_md_inst_t *in)
 
 size_t xt_md_state_max_size(const xt_md_t *md)
 {
-    return 4 + (size_t)md->n_inst * (INST_FIXED + 8 + (XT_MD_TIMELINE_MAX + (size_t)TAPE_MAX) * POINT_BYTES);
+    return 4 + (size_t)md->n_inst * (INST_FIXED + 8 + (XT_MD_TIMELINE_MAX + (size_t)XT_MD_TAPE_MAX) * POINT_BYTES);
 }
 
 size_t xt_md_state_size(const xt_md_t *md)
@@ -209,7 +208,7 @@ static size_t get_inst(const uint8_t *p, size_t n, xt_md_inst_t *v, xt_md_minute
         ok &= v->k[i].open_time == xt_kline_align(i, v->t, v->tz) && v->k[i].closed == 0;
     uint32_t tl_n = xt_get32(p + INST_FIXED), tape_n = xt_get32(p + INST_FIXED + 4);
     /* started: the current minute is the last point (kline.c writes to it) */
-    if (!ok || tl_n > XT_MD_TIMELINE_MAX || tape_n > TAPE_MAX || (v->started && tl_n == 0) ||
+    if (!ok || tl_n > XT_MD_TIMELINE_MAX || tape_n > XT_MD_TAPE_MAX || (v->started && tl_n == 0) ||
         (uint64_t)(tl_n + tape_n) * POINT_BYTES > n - INST_FIXED - 8)
         return 0;
     q = p + INST_FIXED + 8;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "md/md.h"
 #include "xt/decimal.h"
 #include "xt/error.h"
 
@@ -100,7 +101,7 @@ static const cfg_key_t keys[] = {
     U32("md", "messages_per_s", md_messages_per_s, 1, 1000000),
     U32("md", "ping_ms", md_ping_ms, 100, 3600000),
     U32("md", "tcp_heartbeat_ms", md_tcp_heartbeat_ms, 100, 60000),
-    U32("md", "tape", md_tape, 1, 1000000),
+    U32("md", "tape", md_tape, 1, XT_MD_TAPE_MAX),
     U32("md", "max_levels", md_max_levels, 20, 1u << 24),
     {"md", "feed_records", K_POW2, F(md_feed_records), 1024, 1u << 26},
     U32("md", "replay_trades", md_replay_trades, 0, 1u << 28),

@@ -36,6 +36,7 @@
 
 #include "core/le.h"
 #include "core/pages.h"
+#include "journal/caps.h"
 #include "journal/crc32c.h"
 #include "journal/dir.h"
 #include "log.h"
@@ -142,8 +143,12 @@ static uint8_t *read_all(const char *path, size_t max, size_t *n)
  * then. */
 static const char *load_file(mds_t *m, const char *path, uint64_t want, int *instruments)
 {
+    /* The fills section is bounded by the machine's memory, not by today's rest.fills and
+     * rest.fill_accounts: a file written with larger ones is loaded in its newest part. */
+    uint64_t mem = xt_caps_mem_limit();
+    size_t fills_max = mem < SIZE_MAX / 2 ? (size_t)mem : SIZE_MAX / 2;
     size_t n;
-    uint8_t *b = read_all(path, HDR + xt_fills_state_max_size(&m->fills) + xt_md_state_max_size(&m->md), &n);
+    uint8_t *b = read_all(path, HDR + xt_md_state_max_size(&m->md) + fills_max, &n);
     if (!b)
         return access(path, F_OK) == 0 ? "unreadable, or of an impossible size" : MISSING;
     uint32_t version = xt_get32(b + 4);
@@ -376,8 +381,8 @@ static void save_at(mds_t *m, uint64_t seq, int helper)
         log_not_written(why, seq, NULL, 1);
         return;
     }
-    join_writer(m); /* the last one (a snapshot ago): long done */
-    int64_t t0 = xt_mono_ns();
+    int64_t t0 = xt_mono_ns(); /* the wait for the last file's writer counts: md waits for it */
+    join_writer(m);            /* the last one (a snapshot ago): as a rule long done */
     int rc = encode_state(m, seq);
     if (rc) {
         atomic_fetch_add(&m->save.failures, 1);

@@ -467,6 +467,9 @@ static void test_init_and_instruments(void **state)
     assert_int_equal(xt_md_init(&md, &bad, NULL, NULL), XT_EINVAL);
     bad.max_levels = (1u << 24) + 1;
     assert_int_equal(xt_md_init(&md, &bad, NULL, NULL), XT_EINVAL);
+    bad.max_levels = 4;
+    bad.tape = XT_MD_TAPE_MAX + 1; /* a tape whose state xt_md_state_decode would refuse */
+    assert_int_equal(xt_md_init(&md, &bad, NULL, NULL), XT_EINVAL);
     xt_md_config_t cfg = {.max_instruments = 2, .max_levels = 4, .tape = 4};
     assert_int_equal(xt_md_init(&md, &cfg, NULL, NULL), 0);
     assert_int_equal(xt_md_add_instrument(&md, 5, NULL, 100, 0), XT_EINVAL);
