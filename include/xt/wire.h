@@ -314,6 +314,9 @@ typedef struct xt_msg_amended {
 /* AMENDED's instrument when the server does not know it (docs/protocol.md):
  * the core's "no such instrument". */
 #define XT_INSTRUMENT_UNKNOWN XT_INSTRUMENT_NONE
+#ifndef __cplusplus
+_Static_assert(XT_INSTRUMENT_UNKNOWN == 0xFFFFFFFFu, "docs/protocol.md fixes the wire value");
+#endif
 
 /* The length a message of this type must have, or 0 for an unknown type. */
 size_t xt_wire_len(uint8_t type);

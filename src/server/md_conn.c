@@ -201,8 +201,10 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
         xt_mds_bin_close_with(m, c, code, reason);
         return;
     }
+    if (k->state == C_CLOSING) /* its CLOSE is queued already, maybe behind a half-sent frame: a second would tear it */
+        return;
     size_t n = xt_ws_close_frame(f, code, reason);
-    if (k->state != C_WS) { /* no WebSocket yet, or closing already: best effort */
+    if (k->state != C_WS) { /* no WebSocket yet: best effort */
         xt_mds_send_direct(m, c, f, n);
         xt_mds_close(m, c);
         return;

@@ -209,7 +209,7 @@ static inline uint32_t xt_mds_ch(uint32_t slot, int kind, int th)
 int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch); /* 0, or -1 when it could not be queued */
 void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
 /* md_state.c: the md-state files of the data directory (docs/journal-format.md) */
-void xt_mds_state_load(mds_t *m);                     /* at start, after the books: the day goes on */
+void xt_mds_state_load(mds_t *m);                     /* at start, before the books: the day goes on */
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq); /* md thread: a snapshot began after seq */
 void xt_mds_state_save(mds_t *m);                     /* once the md thread has stopped */
 void xt_mds_state_close(mds_t *m);                    /* the helper thread joined, the buffer freed */
