@@ -19,22 +19,22 @@ OUT=${2:-bench/results/$(date +%F-%H%M%S)-order-entry.jsonl}
 BIN=${XT_BIN:-build/xtrading}
 SRV=127.0.0.1:19201
 ECHO=127.0.0.1:19202
-DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
 PIPELINES=${PIPELINES:-"16 64 128"}
 # raw results are the evidence behind bench/RESULTS.md: never overwritten
 [ -s "$OUT" ] && { echo "order_entry.sh: $OUT exists; give another file" >&2; exit 1; }
 : >"$OUT"
+DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
 # shellcheck source=lib.sh
 . bench/lib.sh
 
-start_server() {
+start_server() { # [serve args...]
     rm -rf "$DATA/srv"
     # 10,000 idle sessions over the 4 demo accounts: past the default per-account limit of 256
     : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
     "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 --md-tcp-listen off \
-        --set server.max_sessions_per_account=65536 >"$DATA/serve.log" 2>&1 &
+        --set server.max_sessions_per_account=65536 "$@" >"$DATA/serve.log" 2>&1 &
     SPID=$!
     wait_line "$DATA/serve.log" "ready:"
 }
@@ -73,7 +73,8 @@ for r in $(seq "$ROUNDS"); do
     stop "$EPID"
 done
 
-start_server
+# prefault off: the sessions' tables then grow with the sessions, as they are counted here
+start_server --set engine.prefault=off
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 before=$(rss "$SPID")
 : >"$DATA/idle.log" # emptied first: wait_line must not find the last run's line

@@ -56,21 +56,26 @@ static void thp_mode(char *out, size_t n)
 }
 
 /* With engine.prefault the fixed tables are resident and meant to sit on
- * 2 MiB pages (core/pages.h); the log says how much did. None (the system
- * has transparent huge pages "never") is allowed, but then every
- * snapshot's fork copies the page tables of all of it. */
+ * 2 MiB pages (core/pages.h); the log says how much did. With transparent
+ * huge pages "never" it is a warning: every snapshot's fork then copies
+ * the page tables of all of it, more than with engine.prefault=off. */
 static void log_memory(const xt_server_t *s)
 {
     uint64_t resident, huge;
     char thp[32];
     memory_now(&resident, &huge);
     thp_mode(thp, sizeof thp);
+    int warn = s->cfg.prefault && strcmp(thp, "never") == 0;
     xt_log_ev_t e;
-    if (xt_log_begin(&e, XT_LOG_INFO, "memory")) {
+    if (xt_log_begin(&e, warn ? XT_LOG_WARN : XT_LOG_INFO, "memory")) {
         xt_log_u64(&e, "resident_mb", resident);
         xt_log_u64(&e, "huge_pages_mb", huge);
         xt_log_str(&e, "transparent_hugepages", thp);
         xt_log_bool(&e, "prefault", s->cfg.prefault != 0);
+        if (warn)
+            xt_log_str(&e, "warning",
+                       "transparent huge pages are off: a snapshot's fork copies the page tables of every "
+                       "prefaulted page (set them to madvise, or engine.prefault=off)");
         xt_log_end(&e);
     }
 }

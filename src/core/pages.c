@@ -88,8 +88,9 @@ void *xt_pages_alloc(size_t bytes, unsigned flags)
     if (p + len < end)
         munmap(p + len, (size_t)(end - (p + len)));
     *(header_t *)head = (header_t){page + len, MAGIC};
-    if (huge)
-        (void)madvise(p, len, MADV_HUGEPAGE); /* a hint: without THP the table is on 4 KiB pages */
+    /* A hint: without THP the table is on 4 KiB pages. A table touched as used is kept off huge pages
+     * even where the system's THP setting is "always". */
+    (void)madvise(p, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
     if (flags & XT_PAGES_NOFORK)
         (void)madvise(head, page + len, MADV_DONTFORK);
     if ((flags & XT_PAGES_TOUCH) && touch(p, len, page) != 0) {

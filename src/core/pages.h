@@ -14,7 +14,10 @@
  * too long for a hot path.
  *
  * The memory starts zeroed. Under AddressSanitizer it comes from calloc
- * instead, so that overruns past a table's end are still caught there.
+ * instead, so that overruns past a table's end are still caught there;
+ * that build differs: XT_PAGES_NOFORK is ignored (a child would see the
+ * table), the memory is only 16-byte aligned, and xt_pages_free takes any
+ * malloc'd pointer (a normal build aborts on one that is not its own).
  */
 #ifndef XT_CORE_PAGES_H
 #define XT_CORE_PAGES_H

@@ -328,14 +328,6 @@ def test_not_ready_while_stopping():
     A.close()
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            if line.startswith("Rss:"):
-                return int(line.split()[1])
-    check(False, "no Rss in smaps_rollup")
-
-
 @test
 def test_snapshot_metrics_and_prefault():
     """The snapshot series count this process's snapshots and time the
@@ -352,9 +344,9 @@ def test_snapshot_metrics_and_prefault():
         vals = wait_metric(s.md_port, lambda v: value(v, "xt_journal_snapshots_total") == n, f"snapshot {n} counted")
         check(0 < value(vals, "xt_journal_snapshot_fork_seconds") < 5, f"fork timed: {vals}")
     check(value(vals, "xt_journal_snapshot_failures_total") == 0, "no failure")
-    on = rss_kb(s.proc.pid)
+    on = TS.rss_kb(s.proc.pid)
     off = W.start({"engine.prefault": "off"})
-    lazy = rss_kb(off.proc.pid)
+    lazy = TS.rss_kb(off.proc.pid)
     check(on - lazy > 250 * 1024, f"prefault on: {on} kB resident, off: {lazy} kB")
     off.stop()
     s.stop()
