@@ -215,8 +215,8 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
 int xt_mds_over_rate(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
-    if (m->now - k->sec_start >= 1000000000LL || m->now < k->sec_start) {
-        k->sec_start = m->now;
+    if (m->mono - k->sec_start >= 1000000000LL) {
+        k->sec_start = m->mono;
         k->msgs_this_sec = 0;
     }
     return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
@@ -238,7 +238,7 @@ int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
         k->qh = q;
     k->qt = q;
     k->out_bytes += m->msgs[i].len;
-    k->last_out = m->now;
+    k->last_out = m->mono;
     m->msgs[i].refs++;
     xt_mds_mark_dirty(m, c);
     return 0;

@@ -71,7 +71,7 @@ typedef struct mconn {
     uint32_t qh, qt, qn, qoff; /* queue: first and last node, count; bytes of qh's message already sent */
     uint64_t out_bytes;
     uint32_t in_len, msgs_this_sec;
-    int64_t sec_start;
+    int64_t sec_start; /* m->mono: when the messages_per_s window began */
     xt_ws_reader_t rd;
     uint8_t *in; /* from wsp (md.max_message bytes) or NULL: C_HTTP: the request head so far; binary: the
                   * part of a frame that has come, while there is one */
@@ -83,7 +83,7 @@ typedef struct mconn {
     uint8_t http_serving;      /* inside xt_mds_http_serve (a deferred answer that comes at once is not re-entered) */
     uint32_t oe;               /* its order-entry bridge + 1 (md_oe.c), 0: none */
     uint32_t oe_pend;          /* the REST order request it waits for + 1, 0: none */
-    int64_t last_in, last_out; /* when bytes last came in / a message was last queued */
+    int64_t last_in, last_out; /* m->mono when bytes last came in / a message was last queued */
     uint32_t ip;               /* the peer's IPv4 address, host order (0: not IPv4) */
 } mconn_t;
 
@@ -129,7 +129,9 @@ struct xt_md_server {
     size_t msg_bytes[MSG_CLASSES]; /* buffer size of each class */
     uint8_t *msg_mem[MSG_CLASSES];
     uint32_t msg_count[MSG_CLASSES], msg_free[MSG_CLASSES];
-    int64_t now, last_ping, last_advance, last_tick;
+    int64_t now;  /* the loop's wall clock (xt_now_ns): messages' times, candles, the throttle ticks */
+    int64_t mono; /* the loop's monotonic clock: every interval (pings, idle, rate windows, heartbeats) */
+    int64_t last_ping, last_advance, last_tick;
     uint64_t ticks;
     char *scratch; /* encode buffer, msg_bytes[MSG_LARGE] */
     xt_md_level_t *lv_b, *lv_a;

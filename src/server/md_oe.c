@@ -107,7 +107,7 @@ uint32_t xt__oe_open(mds_t *m, int rest, uint32_t owner)
     x->rest = (uint8_t)rest;
     x->owner = owner;
     x->pend_head = x->pend_tail = NIL;
-    x->last_out = x->last_used = m->now;
+    x->last_out = x->last_used = m->mono;
     struct epoll_event ev = {EPOLLIN, {.u64 = XT_OE_EV | b}};
     epoll_ctl(m->ep, EPOLL_CTL_ADD, x->fd, &ev);
     return b;
@@ -154,7 +154,7 @@ int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n)
     oe_bridge_t *x = &m->oe->b[b];
     ssize_t w = send(x->fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w == (ssize_t)n) {
-        x->last_out = m->now;
+        x->last_out = m->mono;
         return 0;
     }
     /* The gateway reads its sockets in every loop: a full socketpair means
@@ -166,23 +166,22 @@ int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n)
 void xt_mds_oe_timers(mds_t *m)
 {
     xt_oe_t *o = m->oe;
-    int64_t mono = o->waiting ? xt_mono_ns() : 0; /* the requests' clock (md_oe_rest.c): no wall-clock steps */
-    if (o->waiting && mono - o->last_deadlines >= 100000000LL) {
-        o->last_deadlines = mono;
-        xt__oe_rest_deadlines(m, mono);
+    if (o->waiting && m->mono - o->last_deadlines >= 100000000LL) {
+        o->last_deadlines = m->mono;
+        xt__oe_rest_deadlines(m, m->mono);
     }
-    if (m->now - o->last_timers < 1000000000LL)
+    if (m->mono - o->last_timers < 1000000000LL)
         return;
-    o->last_timers = m->now;
+    o->last_timers = m->mono;
     for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
         oe_bridge_t *x = &o->b[b];
         if (x->fd < 0 || x->state != B_LIVE)
             continue;
-        if (x->rest && x->pend_head == NIL && m->now - x->last_used > 60 * 1000000000LL) {
+        if (x->rest && x->pend_head == NIL && m->mono - x->last_used > 60 * 1000000000LL) {
             uint8_t f[XT_WIRE_MAX];
             x->state = B_LOGOUT; /* the gateway answers and closes it; a new request opens another */
             xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_LOGOUT, 0, 0));
-        } else if (m->now - x->last_out > HEARTBEAT_NS) {
+        } else if (m->mono - x->last_out > HEARTBEAT_NS) {
             uint8_t f[XT_WIRE_MAX];
             xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_HEARTBEAT, 0, 0));
         }

@@ -26,7 +26,7 @@ typedef struct oe_bridge {
     uint32_t next_free;
     uint32_t ip;                   /* WebSocket: the owner's address (XT_OE_LOGINS_PER_IP) */
     uint64_t next_request;         /* the highest client order id or request id used (xt__oe_take_id) */
-    int64_t last_out, last_used;   /* a frame sent; a REST request served */
+    int64_t last_out, last_used;   /* m->mono: a frame sent; a REST request served */
     int64_t server_time;           /* HELLO's */
     uint8_t nonce[16];             /* HELLO's */
     uint32_t pend_head, pend_tail; /* REST: requests waiting, oldest first */

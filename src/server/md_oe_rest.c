@@ -332,14 +332,14 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
     o->waiting++;
     p->next = NIL;
     p->conn = c;
-    p->at = xt_mono_ns(); /* not m->now: a step of the wall clock must not time requests out */
+    p->at = m->mono; /* not m->now: a step of the wall clock must not time requests out */
     p->keep = (uint8_t)keep;
     if (x->pend_tail == NIL)
         x->pend_head = pi;
     else
         o->pend[x->pend_tail].next = pi;
     x->pend_tail = pi;
-    x->last_used = m->now;
+    x->last_used = m->mono;
     m->conns[c].oe_pend = pi + 1;
     if (x->state == B_LIVE)
         send_pend(m, b, p);

@@ -335,7 +335,7 @@ static void read_conn(mds_t *m, uint32_t c)
         m->bytes_in += (uint64_t)n;
         if (k->state == C_HTTP) {
             k->in_len += (uint32_t)n;
-            k->last_in = m->now;
+            k->last_in = m->mono;
             xt_mds_on_http(m, c);
             continue;
         }
@@ -414,8 +414,8 @@ static void accept_conns(mds_t *m, uint8_t bin)
         k->state = bin ? C_BIN : C_HTTP;
         k->bin = bin;
         k->subs = NIL;
-        k->sec_start = m->now;
-        k->last_in = m->now;
+        k->sec_start = m->mono;
+        k->last_in = m->mono;
         k->ip = ip;
         xt__gw_counts_inc(&m->ip_conns, ip); /* room: at most max_conns addresses have connections */
         m->n_conns++;
@@ -499,15 +499,15 @@ static void timers(mds_t *m)
     }
     xt_mds_bin_timers(m);
     xt_mds_oe_timers(m);
-    if (m->now - m->last_ping < (int64_t)m->s->cfg.md_ping_ms * 1000000)
+    if (m->mono - m->last_ping < (int64_t)m->s->cfg.md_ping_ms * 1000000)
         return;
-    m->last_ping = m->now;
+    m->last_ping = m->mono;
     uint32_t g = xt_mds_msg_make(m, XT_WS_OP_PING, "xt", 2);
     for (uint32_t c = 0; c < m->max_conns; c++) {
         mconn_t *k = &m->conns[c];
         if (k->state == C_CLOSING && k->pong_due++) /* a whole ping round to take its CLOSE */
             xt_mds_close(m, c);
-        if (k->state == C_HTTP && m->now - k->last_in > XT_HTTP_IDLE_NS) /* no request for a while */
+        if (k->state == C_HTTP && m->mono - k->last_in > XT_HTTP_IDLE_NS) /* no request for a while */
             xt_mds_close(m, c);
         if (k->state != C_WS)
             continue;
@@ -541,6 +541,7 @@ static void *md_main(void *arg)
         int n = epoll_wait(m->ep, evs, 256, timeout);
         atomic_store(&f->sleeping, 0);
         m->now = xt_now_ns();
+        m->mono = xt_mono_ns(); /* a step of the wall clock must not hold off or hurry a timer */
         int stop = 0;
         for (int i = 0; i < n; i++) {
             uint64_t id = evs[i].data.u64;

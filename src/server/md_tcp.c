@@ -117,7 +117,7 @@ void xt_mds_bin_greet(mds_t *m, uint32_t c)
 {
     const xt_server_config_t *cfg = &m->s->cfg;
     mconn_t *k = &m->conns[c];
-    k->last_in = k->last_out = m->now;
+    k->last_in = k->last_out = m->mono;
     if (c >= m->bin_hi)
         m->bin_hi = c + 1;
     uint8_t f[XT_MDB_LEN_HELLO];
@@ -311,7 +311,7 @@ void xt_mds_bin_read(mds_t *m, uint32_t c)
         }
         if (n < 0 || k->state != C_BIN) /* closing: what the client sends is ignored */
             return;
-        k->last_in = m->now;
+        k->last_in = m->mono;
         m->bytes_in += (uint64_t)n;
         if (feed(m, c, buf, (size_t)n) != 0 || (size_t)n < sizeof buf)
             return;
@@ -326,19 +326,19 @@ void xt_mds_bin_read(mds_t *m, uint32_t c)
 void xt_mds_bin_timers(mds_t *m)
 {
     int64_t hb = (int64_t)m->s->cfg.md_tcp_heartbeat_ms * 1000000;
-    if (m->bin_lfd < 0 || m->now - m->bin_last_scan < hb / 4)
+    if (m->bin_lfd < 0 || m->mono - m->bin_last_scan < hb / 4)
         return;
-    m->bin_last_scan = m->now;
+    m->bin_last_scan = m->mono;
     uint32_t g = NIL;
     for (uint32_t c = 0; c < m->bin_hi; c++) {
         mconn_t *k = &m->conns[c];
         if (k->state != C_BIN)
             continue;
-        if (m->now - k->last_in > 3 * hb) {
+        if (m->mono - k->last_in > 3 * hb) {
             xt_mds_close_with(m, c, XT_ERR_HEARTBEAT_TIMEOUT, "nothing received for three heartbeat intervals");
             continue;
         }
-        if (m->now - k->last_out < hb)
+        if (m->mono - k->last_out < hb)
             continue;
         if (g == NIL) {
             uint8_t f[XT_WIRE_HDR];
