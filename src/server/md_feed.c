@@ -54,16 +54,19 @@ void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b)
     }
 }
 
-void xt_md_feed_mark(xt_md_feed_t *f, uint64_t seq)
+int xt_md_feed_mark(xt_md_feed_t *f, uint64_t seq)
 {
-    if (!f->on || f->wpos - atomic_load_explicit(&f->tail, memory_order_acquire) > f->mask)
-        return;
+    if (!f->on)
+        return 1;
+    if (f->wpos - atomic_load_explicit(&f->tail, memory_order_acquire) > f->mask)
+        return -1;
     xt_md_rec_t *r = &f->v[f->wpos++ & f->mask];
     memset(r, 0, sizeof *r);
     r->seq = seq;
     r->ev.type = XT_MD_FEED_CHECKPOINT;
     f->cmd_start = f->wpos;
     xt_md_feed_publish(f); /* a snapshot begins after a sync: what the ring holds is durable */
+    return 0;
 }
 
 void xt_md_feed_publish(xt_md_feed_t *f)

@@ -63,9 +63,10 @@ void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b);
  * what does not fit is dropped. */
 void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t ts, int last);
 /* Engine thread: a snapshot began after command seq (synced): writes a
- * checkpoint record and publishes the ring. Skipped when the ring is full:
- * that checkpoint is not written, nothing else is lost. */
-void xt_md_feed_mark(xt_md_feed_t *f, uint64_t seq);
+ * checkpoint record and publishes the ring; 0. Skipped when the feed is
+ * off (recovery; 1) or the ring is full (-1): that checkpoint is not
+ * written, nothing else is lost. */
+int xt_md_feed_mark(xt_md_feed_t *f, uint64_t seq);
 /* Engine thread: after a successful commit, publishes what was written and
  * wakes the consumer if it sleeps. */
 void xt_md_feed_publish(xt_md_feed_t *f);

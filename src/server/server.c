@@ -105,7 +105,12 @@ static void report_snapshot(void *ctx, uint64_t seq, const char *why)
 static void snapshot_begun(void *ctx, uint64_t seq)
 {
     xt_server_t *s = ctx;
-    xt_md_feed_mark(&s->md_feed, seq);
+    xt_log_ev_t e;
+    if (xt_md_feed_mark(&s->md_feed, seq) < 0 && xt_log_begin(&e, XT_LOG_WARN, "market data: md-state not written")) {
+        xt_log_u64(&e, "seq", seq); /* a crash recovering from this snapshot starts the day afresh */
+        xt_log_str(&e, "reason", "the engine-to-market-data feed was full when the snapshot began");
+        xt_log_end(&e);
+    }
 }
 
 /* Defines the configured instruments the journal does not have yet. */
