@@ -1,7 +1,8 @@
 /* md_fills.c - the newest fills of each account for GET /api/v1/fills
  * (md_fills.h): rings per account, an account index (open addressing,
  * deletion by backward shift), a recency list choosing the account that
- * gives up its place, and the JSON answer. */
+ * gives up its place, the table as bytes (also while it changes: a
+ * checkpoint) and the JSON answer. */
 #include "md_fills.h"
 
 #include <inttypes.h>
@@ -27,7 +28,10 @@ int xt_fills_init(xt_fills_t *f, uint32_t accounts, uint32_t per_account)
     f->acct = calloc(accounts, sizeof *f->acct);
     f->index = calloc(n, sizeof *f->index);
     f->scratch = calloc(XT_FILLS_LIMIT_MAX, sizeof *f->scratch);
-    if (!f->v || !f->acct || !f->index || !f->scratch) {
+    f->ck.order = calloc(accounts, sizeof *f->ck.order);
+    f->ck.at = calloc(accounts, sizeof *f->ck.at);
+    f->ck.state = calloc(accounts, sizeof *f->ck.state);
+    if (!f->v || !f->acct || !f->index || !f->scratch || !f->ck.order || !f->ck.at || !f->ck.state) {
         xt_fills_destroy(f);
         return XT_ENOMEM;
     }
@@ -44,11 +48,17 @@ void xt_fills_destroy(xt_fills_t *f)
     free(f->acct);
     free(f->index);
     free(f->scratch);
+    free(f->ck.order);
+    free(f->ck.at);
+    free((void *)f->ck.state);
     f->v = NULL;
     f->acct = NULL;
     f->index = NULL;
     f->scratch = NULL;
+    f->ck = (xt_fills_ckpt_t){0};
 }
+
+static void ckpt_guard(xt_fills_t *f, uint32_t p);
 
 /* ---- the account index ------------------------------------------------------------ */
 
@@ -129,6 +139,7 @@ static uint32_t place_of(xt_fills_t *f, uint32_t account)
     uint32_t pos = find_pos(f, account), p;
     if (pos != NONE) {
         p = f->index[pos] - 1;
+        ckpt_guard(f, p); /* its ring changes next */
         if (f->newest != p) {
             unlink_place(f, p);
             push_newest(f, p);
@@ -139,6 +150,7 @@ static uint32_t place_of(xt_fills_t *f, uint32_t account)
         p = f->n_accounts++;
     } else {
         p = f->oldest;
+        ckpt_guard(f, p); /* it changes hands */
         index_remove(f, find_pos(f, f->acct[p].account));
         unlink_place(f, p);
         f->evictions++;
@@ -228,25 +240,32 @@ size_t xt_fills_state_max_size(const xt_fills_t *f)
     return 4 + (size_t)f->cap_accounts * f->per_account * XT_FILL_STATE_REC;
 }
 
+/* Writes the records of place p at q, oldest first; returns their bytes. */
+static size_t write_place(const xt_fills_t *f, uint32_t p, uint8_t *q)
+{
+    uint32_t account = f->acct[p].account, n = f->acct[p].n;
+    for (uint32_t i = 0; i < n; i++, q += XT_FILL_STATE_REC) {
+        const xt_fill_t *x = ring_at(f, p, i);
+        memset(q, 0, XT_FILL_STATE_REC);
+        xt_put32(q, account);
+        xt_put32(q + 4, x->instrument);
+        xt_put64(q + 8, x->trade_id);
+        xt_put64(q + 16, (uint64_t)x->order_id);
+        xt_put64(q + 24, (uint64_t)x->price);
+        xt_put64(q + 32, (uint64_t)x->qty);
+        xt_put64(q + 40, (uint64_t)x->ts);
+        q[48] = x->side;
+        q[49] = x->liquidity;
+    }
+    return (size_t)n * XT_FILL_STATE_REC;
+}
+
 void xt_fills_state_encode(const xt_fills_t *f, uint8_t *out)
 {
-    uint8_t *q = out + 4;
-    uint32_t count = 0;
+    size_t at = 4;
     for (uint32_t p = f->oldest; p != NONE; p = f->acct[p].prev) /* least recently updated first */
-        for (uint32_t i = 0; i < f->acct[p].n; i++, count++, q += XT_FILL_STATE_REC) {
-            const xt_fill_t *x = ring_at(f, p, i);
-            memset(q, 0, XT_FILL_STATE_REC);
-            xt_put32(q, f->acct[p].account);
-            xt_put32(q + 4, x->instrument);
-            xt_put64(q + 8, x->trade_id);
-            xt_put64(q + 16, (uint64_t)x->order_id);
-            xt_put64(q + 24, (uint64_t)x->price);
-            xt_put64(q + 32, (uint64_t)x->qty);
-            xt_put64(q + 40, (uint64_t)x->ts);
-            q[48] = x->side;
-            q[49] = x->liquidity;
-        }
-    xt_put32(out, count);
+        at += write_place(f, p, out + at);
+    xt_put32(out, (uint32_t)((at - 4) / XT_FILL_STATE_REC));
 }
 
 static int rec_checks(const uint8_t *q)
@@ -287,6 +306,77 @@ void xt_fills_state_load(xt_fills_t *f, const uint8_t *p, uint32_t count)
                        .liquidity = q[49]};
         xt_fills_add(f, xt_get32(q), &x);
     }
+}
+
+/* ---- a checkpoint: the table as bytes while it changes ----------------------------------
+ * A place's state goes OUT (not in the checkpoint: placed after its
+ * beginning) or PENDING -> CLAIMED (by the owner's ckpt_guard or by
+ * xt_fills_ckpt_run, whichever swaps first) -> DONE. The claimant writes
+ * the place's records and releases DONE; the owner changes a place only
+ * once it has seen DONE (acquire), so every record is written as it was
+ * at the beginning. A place made after the beginning (at or past its
+ * n_accounts: places are never given back) was never set: OUT. */
+
+enum { CK_OUT = 0, CK_PENDING, CK_CLAIMED, CK_DONE };
+
+/* Claims place p and writes it; 0 when another thread claimed it first. */
+static int ckpt_claim(xt_fills_t *f, uint32_t p)
+{
+    uint8_t want = CK_PENDING;
+    if (!atomic_compare_exchange_strong_explicit(&f->ck.state[p], &want, CK_CLAIMED, memory_order_acquire,
+                                                 memory_order_acquire))
+        return 0;
+    write_place(f, p, f->ck.out + f->ck.at[p]);
+    atomic_store_explicit(&f->ck.state[p], CK_DONE, memory_order_release);
+    return 1;
+}
+
+/* Until p is DONE: the place is in the checkpoint and not written yet. */
+static void ckpt_wait(const xt_fills_t *f, uint32_t p)
+{
+    while (atomic_load_explicit(&f->ck.state[p], memory_order_acquire) == CK_CLAIMED)
+        ; /* the other thread is writing it: one ring, microseconds */
+}
+
+/* The owner is about to change place p. */
+static void ckpt_guard(xt_fills_t *f, uint32_t p)
+{
+    if (!f->ck.active)
+        return;
+    uint8_t s = atomic_load_explicit(&f->ck.state[p], memory_order_acquire);
+    if (s == CK_OUT || s == CK_DONE || ckpt_claim(f, p))
+        return;
+    ckpt_wait(f, p);
+}
+
+size_t xt_fills_ckpt_begin(xt_fills_t *f, uint8_t *out)
+{
+    size_t at = 4;
+    uint32_t k = 0;
+    for (uint32_t p = f->oldest; p != NONE; p = f->acct[p].prev, k++) {
+        f->ck.order[k] = p;
+        f->ck.at[p] = at;
+        at += (size_t)f->acct[p].n * XT_FILL_STATE_REC;
+        atomic_store_explicit(&f->ck.state[p], CK_PENDING, memory_order_relaxed); /* published by the caller's hand-over */
+    }
+    xt_put32(out, (uint32_t)((at - 4) / XT_FILL_STATE_REC));
+    f->ck.out = out;
+    f->ck.n = k;
+    f->ck.active = 1;
+    return at;
+}
+
+void xt_fills_ckpt_run(xt_fills_t *f)
+{
+    for (uint32_t i = 0; i < f->ck.n; i++)
+        ckpt_claim(f, f->ck.order[i]);
+    for (uint32_t i = 0; i < f->ck.n; i++) /* those the owner claimed first */
+        ckpt_wait(f, f->ck.order[i]);
+}
+
+void xt_fills_ckpt_end(xt_fills_t *f)
+{
+    f->ck.active = 0;
 }
 
 /* ---- the answer --------------------------------------------------------------------- */

@@ -11,11 +11,13 @@
  * allocated after xt_fills_init. The table goes into the market-data
  * state file (xt_fills_state_*, md_state.c), so it is kept across a
  * restart; a feed overflow (a resync) loses the trades it dropped. Owned
- * by one thread.
+ * by one thread; only a checkpoint (xt_fills_ckpt_*) is written by
+ * another while the owner goes on.
  */
 #ifndef XT_SERVER_MD_FILLS_H
 #define XT_SERVER_MD_FILLS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +45,19 @@ typedef struct xt_fill_acct {
     uint32_t prev, next; /* the recency list */
 } xt_fill_acct_t;
 
+/* A checkpoint under way (xt_fills_ckpt_begin): the table's bytes as they
+ * were at its beginning, written by another thread while the owner goes
+ * on. Each place the owner is about to change is written first, by
+ * whichever thread claims it. */
+typedef struct xt_fills_ckpt {
+    uint8_t *out;           /* the section being written */
+    uint32_t *order;        /* the places at the beginning, least recently updated first */
+    size_t *at;             /* by place: the offset of its first record in out */
+    _Atomic uint8_t *state; /* by place: not in it, to be written, being written, written */
+    uint32_t n;             /* places in order */
+    int active;             /* the owner's: begun and not yet ended */
+} xt_fills_ckpt_t;
+
 typedef struct xt_fills {
     xt_fill_t *v;         /* cap_accounts rings of per_account */
     xt_fill_acct_t *acct; /* cap_accounts places */
@@ -52,6 +67,7 @@ typedef struct xt_fills {
     uint32_t newest, oldest; /* the recency list's ends (UINT32_MAX: empty) */
     uint64_t evictions;      /* accounts that gave up their place */
     xt_fill_t *scratch;      /* XT_FILLS_LIMIT_MAX: a query's answer */
+    xt_fills_ckpt_t ck;
 } xt_fills_t;
 
 /* Allocates the table. Returns 0, XT_EINVAL (a count of 0, accounts over
@@ -105,5 +121,24 @@ void xt_fills_state_encode(const xt_fills_t *f, uint8_t *out);
 int64_t xt_fills_state_check(const uint8_t *p, size_t n, size_t *used);
 /* Adds the records of a section that checked, in order. */
 void xt_fills_state_load(xt_fills_t *f, const uint8_t *p, uint32_t count);
+
+/* ---- the table as bytes while it changes: a checkpoint ----
+ * The same bytes as xt_fills_state_encode at the moment of
+ * xt_fills_ckpt_begin, written by another thread while the owner goes on
+ * adding fills: the owner's pause is a walk of the accounts, not the copy
+ * of every fill (up to rest.fills x rest.fill_accounts records). A fill
+ * added to an account whose records are not yet written writes them
+ * first (or waits, a few microseconds, for the thread writing them).
+ *
+ * Begins one into out, which must hold xt_fills_state_size(f) bytes and
+ * is not touched by the caller until xt_fills_ckpt_run returns. On the
+ * owner's thread, not while one is active; returns the section's size. */
+size_t xt_fills_ckpt_begin(xt_fills_t *f, uint8_t *out);
+/* Writes the checkpoint's records; returns once every one is written
+ * (those the owner wrote too). On any one thread, once per begin. */
+void xt_fills_ckpt_run(xt_fills_t *f);
+/* Ends the checkpoint, after xt_fills_ckpt_run returned (e.g. its thread
+ * was joined). On the owner's thread; until then every add checks it. */
+void xt_fills_ckpt_end(xt_fills_t *f);
 
 #endif

@@ -139,8 +139,11 @@ static void put_md(xt_text_t *t, const mds_t *m)
             atomic_load(&m->save.failures));
     put_one(t, "xt_md_state_last_save_bytes", "gauge", "Size of the last market-data state file encoded.", m->save.len);
     xt_text_help(t, "xt_md_state_last_save_seconds", "gauge",
-                 "Time market data waited while the last state file was encoded (a helper thread writes it).");
+                 "Time market data waited while the last state file was begun (a helper thread finishes and writes it).");
     xt_text_printf(t, "xt_md_state_last_save_seconds %.6f\n", (double)m->save.last_us / 1e6);
+    xt_text_help(t, "xt_md_state_last_write_seconds", "gauge",
+                 "Time the helper thread took on the last state file: the fills' records, the checksum, the write.");
+    xt_text_printf(t, "xt_md_state_last_write_seconds %.6f\n", (double)atomic_load(&m->save.write_us) / 1e6);
     xt_text_hist(t, "xt_md_lag_seconds",
                  "From a command's engine timestamp to the market-data thread reading its events.", &m->feed_lag);
     xt_text_hist(t, "xt_md_send_lag_seconds",

@@ -7,9 +7,11 @@
  *
  * Written where a snapshot of the engine begins (the engine thread puts a
  * checkpoint record in the feed right after that command's events; the md
- * thread encodes the state when it reads it, into a buffer it reuses
- * (kept out of the snapshot's fork), and a helper thread writes the file,
- * so market data waits for the encoding only) and at a clean stop (by the
+ * thread encodes the md library's state when it reads it, into a buffer
+ * it reuses (kept out of the snapshot's fork), and begins a checkpoint of
+ * the fills; a helper thread writes the fills' records - while the md
+ * thread goes on, xt_fills_ckpt_* - sums the checksum and writes the
+ * file, so market data waits for the small part only) and at a clean stop (by the
  * main thread, once the md thread has stopped, at the final snapshot's
  * seq). A file is kept while the snapshot of its seq exists, and so are
  * those newer than the newest snapshot (theirs may still be being
@@ -286,18 +288,37 @@ static void log_not_written(const char *why, uint64_t seq, const char *path, int
     }
 }
 
-/* Writes the encoded file in m->save (through .tmp), then prunes; counts
- * and logs the outcome. On the helper thread, or the caller's at a stop. */
+/* Ends the encoding encode_state began: the fills' records, then the
+ * header with the checksum. */
+static void finish_encoding(mds_t *m)
+{
+    uint8_t *b = m->save.buf;
+    size_t n = m->save.len - HDR;
+    xt_fills_ckpt_run(&m->fills);
+    memset(b, 0, HDR);
+    xt_put32(b, MAGIC);
+    xt_put32(b + 4, VERSION);
+    xt_put64(b + 8, m->save.seq);
+    xt_put64(b + 16, n);
+    xt_put32(b + 24, xt_crc32c(b + HDR, n));
+}
+
+/* Finishes the file in m->save and writes it (through .tmp), then prunes;
+ * counts and logs the outcome. On the helper thread, or the caller's at a
+ * stop. */
 static void write_saved(mds_t *m)
 {
     char path[XT_CONFIG_PATH_MAX + 48], tmp[XT_CONFIG_PATH_MAX + 48];
     uint64_t seq = m->save.seq;
+    int64_t t0 = xt_mono_ns();
+    finish_encoding(m);
     int rc =
         path_of(m, path, sizeof path, seq, XT_FILE_MD_STATE) || path_of(m, tmp, sizeof tmp, seq, XT_FILE_MD_STATE_TMP)
             ? -ENAMETOOLONG
             : write_file(tmp, m->save.buf, m->save.len);
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -errno;
+    atomic_store(&m->save.write_us, (uint64_t)(xt_mono_ns() - t0) / 1000);
     if (rc) {
         if (rc != -ENAMETOOLONG)
             unlink(tmp);
@@ -315,13 +336,15 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Waits for the helper thread writing the last file, if any. */
+/* Waits for the helper thread writing the last file, if any; the fills'
+ * checkpoint it ran ends. */
 static void join_writer(mds_t *m)
 {
     if (m->save.running) {
         pthread_join(m->save.th, NULL);
         m->save.running = 0;
     }
+    xt_fills_ckpt_end(&m->fills);
 }
 
 static void free_buffer(mds_t *m)
@@ -350,29 +373,25 @@ static int buffer_room(mds_t *m, size_t n)
     return 0;
 }
 
-/* Encodes the state after command seq into m->save. Returns 0 or -ENOMEM. */
+/* Begins encoding the state after command seq into m->save: the md
+ * library's part here, the fills' checkpoint begun (finish_encoding ends
+ * it). Returns 0 or -ENOMEM. */
 static int encode_state(mds_t *m, uint64_t seq)
 {
     size_t nf = xt_fills_state_size(&m->fills), n = nf + xt_md_state_size(&m->md);
     if (buffer_room(m, HDR + n))
         return -ENOMEM;
     uint8_t *b = m->save.buf;
-    xt_fills_state_encode(&m->fills, b + HDR);
+    xt_fills_ckpt_begin(&m->fills, b + HDR);
     xt_md_state_encode(&m->md, b + HDR + nf, n - nf);
-    memset(b, 0, HDR);
-    xt_put32(b, MAGIC);
-    xt_put32(b + 4, VERSION);
-    xt_put64(b + 8, seq);
-    xt_put64(b + 16, n);
-    xt_put32(b + 24, xt_crc32c(b + HDR, n));
     m->save.len = HDR + n;
     m->save.seq = seq;
     return 0;
 }
 
-/* Saves the state after command seq: encoded here (market data waits that
- * long), written by a helper thread when `helper` (else here); logs why
- * not when it cannot. */
+/* Saves the state after command seq: begun here (market data waits that
+ * long), finished and written by a helper thread when `helper` (else
+ * here); logs why not when it cannot. */
 static void save_at(mds_t *m, uint64_t seq, int helper)
 {
     const char *why = lost(m);
@@ -390,10 +409,12 @@ static void save_at(mds_t *m, uint64_t seq, int helper)
         return;
     }
     m->save.last_us = (uint64_t)(xt_mono_ns() - t0) / 1000;
-    if (helper && pthread_create(&m->save.th, NULL, writer_main, m) == 0)
+    if (helper && pthread_create(&m->save.th, NULL, writer_main, m) == 0) { /* publishes the checkpoint */
         m->save.running = 1;
-    else
-        write_saved(m);
+        return;
+    }
+    write_saved(m);
+    xt_fills_ckpt_end(&m->fills);
 }
 
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq)

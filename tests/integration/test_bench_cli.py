@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""`xtrading bench engine` and `xtrading bench journal` as a user runs them:
+"""`xtrading bench engine`, `bench journal` and `bench fills` as a user runs them:
 the JSON report's shape and consistency, flows deterministic by seed,
 argument errors. Small runs; no
 performance assertions (numbers belong in bench/RESULTS.md, not in CI).
@@ -83,6 +83,26 @@ class BenchCli(unittest.TestCase):
         self.assertEqual(snap["resting"], 20000)
         self.assertEqual(snap["bytes"], 80 + 72 + 56 * 20000 + 16)  # docs/journal-format.md
         self.assertTrue(snap["forked_ok"])
+
+    def test_fills_json_report(self):
+        r = subprocess.run([XT, "bench", "fills", "--accounts", "300", "--per-account", "40", "--runs", "3", "--json"],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["accounts"], doc["per_account"], doc["runs"]), (300, 40, 3))
+        self.assertEqual(doc["fills"], 300 * 40)  # every ring full
+        self.assertEqual(doc["bytes"], 4 + 56 * 300 * 40)  # docs/journal-format.md
+        self.assertTrue(doc["identical"])
+        for key in ["whole_ms", "whole_encode_ms", "begin_ms", "helper_ms", "adds_per_s", "quiet_add_us"]:
+            self.assertGreaterEqual(doc[key], 0, key)
+        self.assertLessEqual(doc["whole_encode_ms"], doc["whole_ms"])
+        self.assertLessEqual(doc["begin_ms"], doc["begin_max_ms"])
+        bad = [["--accounts", "0"], ["--per-account", "0"], ["--runs", "16"], ["--frobnicate"]]
+        for args in bad:
+            self.assertEqual(subprocess.run([XT, "bench", "fills", *args], capture_output=True).returncode, 2, args)
+        r = subprocess.run([XT, "bench", "fills", "--accounts", "500"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("bytes identical: yes", r.stdout)
 
     def test_bad_arguments(self):
         self.assertEqual(bench("--regime", "calm").returncode, 2)

@@ -2,7 +2,10 @@
  * (src/server/md_fills.c): a trade's two fills (a self-trade's too), the
  * ring of each account, the queries (newest, from_id, symbol, limit), the
  * least recently updated account giving up its place (the index stays
- * right after many evictions), and the JSON answer. */
+ * right after many evictions), the table as bytes (also written by
+ * another thread while fills are added: a checkpoint), and the JSON
+ * answer. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -218,6 +221,84 @@ static void state_round_trip(void **state)
     xt_fills_destroy(&h);
 }
 
+/* Fills of trade ids from..to-1 among n_acc accounts (ids spread them). */
+static void add_trades(xt_fills_t *f, uint64_t from, uint64_t to, uint32_t n_acc)
+{
+    for (uint64_t id = from; id < to; id++) {
+        xt_event_t e = trade(id, 1 + (uint32_t)(id * 5 % n_acc), 1 + (uint32_t)(id * 7 % n_acc), (int)(id % 2), 1);
+        xt_fills_on_trade(f, &e, (int64_t)id * 1000);
+    }
+}
+
+/* A checkpoint gives the bytes xt_fills_state_encode gave at its
+ * beginning, however the table changed meanwhile: places the owner
+ * changed first (rings that wrap, accounts giving up their place, places
+ * made after the beginning) and places left to xt_fills_ckpt_run; and
+ * again after it ended. */
+static void checkpoint_while_adding(void **state)
+{
+    (void)state;
+    xt_fills_t f;
+    assert_int_equal(xt_fills_init(&f, 8, 5), 0);
+    add_trades(&f, 1, 7, 5); /* 5 of 8 places */
+    for (int round = 0; round < 3; round++) {
+        size_t n;
+        uint8_t *want = state_of(&f, &n), *got = malloc(n);
+        assert_non_null(got);
+        memset(got, 0xee, n);
+        assert_int_equal(xt_fills_ckpt_begin(&f, got), n);
+        add_trades(&f, 100 + 50 * (uint64_t)round, 103 + 50 * (uint64_t)round, 5);  /* a few places first */
+        add_trades(&f, 200 + 50 * (uint64_t)round, 240 + 50 * (uint64_t)round, 11); /* new accounts, evictions */
+        xt_fills_ckpt_run(&f);
+        xt_fills_ckpt_end(&f);
+        assert_memory_equal(got, want, n);
+        size_t n2;
+        uint8_t *now = state_of(&f, &n2); /* the table itself went on */
+        assert_true(n2 != n || memcmp(now, want, n) != 0);
+        free(now);
+        free(want);
+        free(got);
+    }
+    xt_fills_destroy(&f);
+}
+
+typedef struct {
+    xt_fills_t *f;
+} runner_t;
+
+static void *run_checkpoint(void *arg)
+{
+    xt_fills_ckpt_run(((runner_t *)arg)->f);
+    return NULL;
+}
+
+/* The same with the checkpoint run by another thread while this one adds
+ * fills to every account as fast as it can (the two race for places). */
+static void checkpoint_on_another_thread(void **state)
+{
+    (void)state;
+    xt_fills_t f;
+    assert_int_equal(xt_fills_init(&f, 64, 200), 0);
+    add_trades(&f, 1, 20000, 60);
+    for (int round = 0; round < 20; round++) {
+        size_t n;
+        uint8_t *want = state_of(&f, &n), *got = malloc(n);
+        assert_non_null(got);
+        xt_fills_ckpt_begin(&f, got);
+        pthread_t th;
+        runner_t r = {&f};
+        assert_int_equal(pthread_create(&th, NULL, run_checkpoint, &r), 0);
+        uint64_t from = 100000 + (uint64_t)round * 5000;
+        add_trades(&f, from, from + 5000, 70);
+        pthread_join(th, NULL);
+        xt_fills_ckpt_end(&f);
+        assert_memory_equal(got, want, n);
+        free(want);
+        free(got);
+    }
+    xt_fills_destroy(&f);
+}
+
 static const xt_md_sym_t *sym_of(void *ctx, uint32_t instrument)
 {
     const xt_md_sym_t *syms = ctx;
@@ -251,7 +332,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(two_fills),        cmocka_unit_test(ring_and_queries), cmocka_unit_test(eviction),
-        cmocka_unit_test(state_round_trip), cmocka_unit_test(encode),
+        cmocka_unit_test(state_round_trip), cmocka_unit_test(checkpoint_while_adding),
+        cmocka_unit_test(checkpoint_on_another_thread), cmocka_unit_test(encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
