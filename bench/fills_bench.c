@@ -57,8 +57,14 @@ static void add_one(xt_fills_t *f, flow_t *w, const uint64_t *i)
     w->rng = w->rng * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
     uint32_t account = 1 + (uint32_t)((i ? *i : w->rng >> 33) % w->accounts);
     uint64_t id = ++w->id;
-    xt_fill_t x = {id, (int64_t)id * 2, 100000 + (int64_t)(id % 1000), 1 + (int64_t)(id % 50), (int64_t)id * 1000,
-                   (uint32_t)(id % 4), (uint8_t)(id % 2), (uint8_t)(id / 2 % 2)};
+    xt_fill_t x = {.trade_id = id,
+                   .order_id = (int64_t)id * 2,
+                   .price = 100000 + (int64_t)(id % 1000),
+                   .qty = 1 + (int64_t)(id % 50),
+                   .ts = (int64_t)id * 1000,
+                   .instrument = (uint32_t)(id % 4),
+                   .side = (uint8_t)(id % 2),
+                   .liquidity = (uint8_t)(id / 2 % 2)};
     xt_fills_add(f, account, &x);
 }
 

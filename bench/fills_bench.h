@@ -17,15 +17,15 @@ typedef struct fills_bench_opts {
 
 typedef struct fills_bench_result {
     uint64_t fills, bytes;
-    double whole_ms;          /* the old way: encode + checksum on the md thread (median) */
-    double whole_encode_ms;   /* of which the encoding */
-    double begin_ms;          /* the checkpoint: the md thread's pause (median) */
-    double begin_max_ms;      /* its longest */
-    double helper_ms;         /* the helper: records + checksum (median) */
-    double adds_per_s;        /* fills the md thread added while the helper ran */
-    double longest_add_us;    /* its longest add then (a place written first, or waited for) */
-    double quiet_add_us;      /* its longest add with no checkpoint under way, as a baseline */
-    int identical;            /* every checkpoint equal to the old way's bytes */
+    double whole_ms;        /* the old way: encode + checksum on the md thread (median) */
+    double whole_encode_ms; /* of which the encoding */
+    double begin_ms;        /* the checkpoint: the md thread's pause (median) */
+    double begin_max_ms;    /* its longest */
+    double helper_ms;       /* the helper: records + checksum (median) */
+    double adds_per_s;      /* fills the md thread added while the helper ran */
+    double longest_add_us;  /* its longest add then (a place written first, or waited for) */
+    double quiet_add_us;    /* its longest add with no checkpoint under way, as a baseline */
+    int identical;          /* every checkpoint equal to the old way's bytes */
 } fills_bench_result_t;
 
 /* Returns 0, XT_EINVAL (a count of 0, runs outside 1..15) or XT_ENOMEM. */

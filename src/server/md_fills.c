@@ -357,7 +357,8 @@ size_t xt_fills_ckpt_begin(xt_fills_t *f, uint8_t *out)
         f->ck.order[k] = p;
         f->ck.at[p] = at;
         at += (size_t)f->acct[p].n * XT_FILL_STATE_REC;
-        atomic_store_explicit(&f->ck.state[p], CK_PENDING, memory_order_relaxed); /* published by the caller's hand-over */
+        /* relaxed: the caller's hand-over to the other thread (pthread_create) publishes it */
+        atomic_store_explicit(&f->ck.state[p], CK_PENDING, memory_order_relaxed);
     }
     xt_put32(out, (uint32_t)((at - 4) / XT_FILL_STATE_REC));
     f->ck.out = out;

@@ -138,8 +138,9 @@ static void put_md(xt_text_t *t, const mds_t *m)
             "Market-data state files that could not be written (I/O, memory), not counting runs that lost trades.",
             atomic_load(&m->save.failures));
     put_one(t, "xt_md_state_last_save_bytes", "gauge", "Size of the last market-data state file encoded.", m->save.len);
-    xt_text_help(t, "xt_md_state_last_save_seconds", "gauge",
-                 "Time market data waited while the last state file was begun (a helper thread finishes and writes it).");
+    xt_text_help(
+        t, "xt_md_state_last_save_seconds", "gauge",
+        "Time market data waited while the last state file was begun (a helper thread finishes and writes it).");
     xt_text_printf(t, "xt_md_state_last_save_seconds %.6f\n", (double)m->save.last_us / 1e6);
     xt_text_help(t, "xt_md_state_last_write_seconds", "gauge",
                  "Time the helper thread took on the last state file: the fills' records, the checksum, the write.");

@@ -149,7 +149,7 @@ struct xt_md_server {
         pthread_t th;    /* the helper thread writing it */
         int running;     /* th to be joined */
         _Atomic uint64_t written, failures;
-        uint64_t last_us; /* the md thread's time on the last one begun (its size: len) */
+        uint64_t last_us;          /* the md thread's time on the last one begun (its size: len) */
         _Atomic uint64_t write_us; /* finish_encoding and the write of the last one (on the helper) */
     } save;
     int checkpoints_off; /* this run lost trades on the way here: no md-state from now on */

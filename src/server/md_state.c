@@ -41,6 +41,7 @@
 #include "journal/caps.h"
 #include "journal/crc32c.h"
 #include "journal/dir.h"
+#include "journal/io.h"
 #include "log.h"
 #include "md_internal.h"
 #include "xt/error.h"
@@ -118,24 +119,19 @@ static void prune(const mds_t *m)
  * max bytes; NULL otherwise. */
 static uint8_t *read_all(const char *path, size_t max, size_t *n)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO in its place does not block the start */
+    xt_io_t *io = &xt_io_posix;
+    int fd = io->open(io, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0); /* a FIFO in its place does not block */
     if (fd < 0)
         return NULL;
     struct stat st;
     uint8_t *b = NULL;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= HDR && (uint64_t)st.st_size <= max &&
-        (b = malloc((size_t)st.st_size)) != NULL) {
-        size_t got = 0;
-        ssize_t r;
-        while (got < (size_t)st.st_size && (r = read(fd, b + got, (size_t)st.st_size - got)) > 0)
-            got += (size_t)r;
-        if (got != (size_t)st.st_size) {
-            free(b);
-            b = NULL;
-        }
+        (b = malloc((size_t)st.st_size)) != NULL && xt_io_pread_all(io, fd, b, (size_t)st.st_size, 0) != 0) {
+        free(b);
+        b = NULL;
     }
     *n = b ? (size_t)st.st_size : 0;
-    close(fd);
+    io->close(io, fd);
     return b;
 }
 
@@ -264,13 +260,12 @@ static const char *lost(const mds_t *m)
 
 static int write_file(const char *path, const uint8_t *b, size_t n)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -errno;
-    int rc = fwrite(b, 1, n, f) == n ? 0 : -EIO;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -EIO;
-    return rc;
+    xt_io_t *io = &xt_io_posix;
+    int fd = io->open(io, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fd;
+    int rc = xt_io_write_all(io, fd, b, n), rc2 = io->close(io, fd);
+    return rc ? rc : rc2;
 }
 
 static void log_not_written(const char *why, uint64_t seq, const char *path, int lost_trades)

@@ -10,6 +10,7 @@ ports chosen by the kernel). Waits are for conditions, with timeouts.
 
 usage: test_rest.py path/to/xtrading [name-substring ...]
 """
+import collections
 import json
 import os
 import shutil
@@ -304,12 +305,31 @@ def day_totals(s):
     return total, top
 
 
+def all_fills(s, account):
+    """Every fill GET /api/v1/fills has of a demo account, paged by from_id
+    (a page may end between a self-trade's two fills: the last trade id is
+    asked again and its fills counted once)."""
+    c = RestClient(s.md_port, account, f"demo{account}", f"demo-secret-{account}")
+    seen, frm = {}, 1
+    while True:
+        st, j = c.request("GET", f"/api/v1/fills?limit=1000&from_id={frm}")
+        check(st == 200, f"fills of {account}: {st} {j}")
+        for f in j["data"]:
+            seen[(f["trade_id"], f["liquidity"])] = f
+        if len(j["data"]) < 1000:
+            c.close()
+            return list(seen.values())
+        frm = j["data"][-1]["trade_id"]
+
+
 @test
 def test_day_survives_a_crash_under_load():
     """Killed while orders trade on every instrument, after a snapshot:
     the restart's day counts every trade the journal holds - those before
-    the snapshot from its md state, those after it replayed - once."""
-    s = W.start(FAST)
+    the snapshot from its md state, those after it replayed - once, and so
+    do the accounts' fills: the snapshot's were written by a helper thread
+    while trades went on adding to them (docs/journal-format.md)."""
+    s = W.start(dict(FAST, **{"rest.fills": "100000", "rest.fill_accounts": "16"}))  # room for every fill
     gen = subprocess.Popen([TS.XT, "loadgen", "--connect", f"127.0.0.1:{s.port}", "--connections", "4",
                             "--rate", "5000", "--duration", "30", "--warmup", "0"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -334,6 +354,10 @@ def test_day_survives_a_crash_under_load():
     line = s.stderr().split("the day goes on from md-state")[1].split("\n")[0]
     check(f" seq={snap} " in line and int(line.split("replayed_trades=")[1].split()[0]) > 0,
           f"the snapshot's state, then the trades after it: {line}")
+    per_trade = collections.Counter(f["trade_id"] for a in (1001, 1002, 1003, 1004) for f in all_fills(s, a))
+    check(per_trade == collections.Counter({t: 2 for t in range(1, top + 1)}),
+          f"a taker's and a maker's fill for each of the {top} trades: "
+          f"{sorted(t for t in range(1, top + 1) if per_trade[t] != 2)[:10]} are not")
 
 
 @test

@@ -331,9 +331,13 @@ static void encode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(two_fills),        cmocka_unit_test(ring_and_queries), cmocka_unit_test(eviction),
-        cmocka_unit_test(state_round_trip), cmocka_unit_test(checkpoint_while_adding),
-        cmocka_unit_test(checkpoint_on_another_thread), cmocka_unit_test(encode),
+        cmocka_unit_test(two_fills),
+        cmocka_unit_test(ring_and_queries),
+        cmocka_unit_test(eviction),
+        cmocka_unit_test(state_round_trip),
+        cmocka_unit_test(checkpoint_while_adding),
+        cmocka_unit_test(checkpoint_on_another_thread),
+        cmocka_unit_test(encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
