@@ -28,10 +28,11 @@ int xt_fills_init(xt_fills_t *f, uint32_t accounts, uint32_t per_account)
     f->acct = calloc(accounts, sizeof *f->acct);
     f->index = calloc(n, sizeof *f->index);
     f->scratch = calloc(XT_FILLS_LIMIT_MAX, sizeof *f->scratch);
+    f->ck.chunks = (per_account + XT_FILLS_CKPT_CHUNK - 1) / XT_FILLS_CKPT_CHUNK;
     f->ck.order = calloc(accounts, sizeof *f->ck.order);
-    f->ck.at = calloc(accounts, sizeof *f->ck.at);
-    f->ck.state = calloc(accounts, sizeof *f->ck.state);
-    if (!f->v || !f->acct || !f->index || !f->scratch || !f->ck.order || !f->ck.at || !f->ck.state) {
+    f->ck.place = calloc(accounts, sizeof *f->ck.place);
+    f->ck.state = calloc((size_t)accounts * f->ck.chunks, sizeof *f->ck.state);
+    if (!f->v || !f->acct || !f->index || !f->scratch || !f->ck.order || !f->ck.place || !f->ck.state) {
         xt_fills_destroy(f);
         return XT_ENOMEM;
     }
@@ -49,7 +50,7 @@ void xt_fills_destroy(xt_fills_t *f)
     free(f->index);
     free(f->scratch);
     free(f->ck.order);
-    free(f->ck.at);
+    free(f->ck.place);
     free((void *)f->ck.state);
     f->v = NULL;
     f->acct = NULL;
@@ -58,7 +59,7 @@ void xt_fills_destroy(xt_fills_t *f)
     f->ck = (xt_fills_ckpt_t){0};
 }
 
-static void ckpt_guard(xt_fills_t *f, uint32_t p);
+static void ckpt_guard(xt_fills_t *f, uint32_t p, uint32_t slot);
 
 /* ---- the account index ------------------------------------------------------------ */
 
@@ -139,7 +140,6 @@ static uint32_t place_of(xt_fills_t *f, uint32_t account)
     uint32_t pos = find_pos(f, account), p;
     if (pos != NONE) {
         p = f->index[pos] - 1;
-        ckpt_guard(f, p); /* its ring changes next */
         if (f->newest != p) {
             unlink_place(f, p);
             push_newest(f, p);
@@ -150,7 +150,6 @@ static uint32_t place_of(xt_fills_t *f, uint32_t account)
         p = f->n_accounts++;
     } else {
         p = f->oldest;
-        ckpt_guard(f, p); /* it changes hands */
         index_remove(f, find_pos(f, f->acct[p].account));
         unlink_place(f, p);
         f->evictions++;
@@ -175,12 +174,13 @@ void xt_fills_add(xt_fills_t *f, uint32_t account, const xt_fill_t *x)
 {
     uint32_t p = place_of(f, account);
     xt_fill_acct_t *a = &f->acct[p];
-    if (a->n < f->per_account) {
-        *ring_at(f, p, a->n++) = *x;
-    } else { /* the oldest goes */
-        *ring_at(f, p, 0) = *x;
+    xt_fill_t *slot = ring_at(f, p, a->n < f->per_account ? a->n : 0); /* when full, the oldest goes */
+    ckpt_guard(f, p, (uint32_t)(slot - &f->v[(size_t)p * f->per_account]));
+    *slot = *x;
+    if (a->n < f->per_account)
+        a->n++;
+    else
         a->head = a->head + 1 == f->per_account ? 0 : a->head + 1;
-    }
 }
 
 void xt_fills_on_trade(xt_fills_t *f, const xt_event_t *ev, int64_t ts)
@@ -240,23 +240,26 @@ size_t xt_fills_state_max_size(const xt_fills_t *f)
     return 4 + (size_t)f->cap_accounts * f->per_account * XT_FILL_STATE_REC;
 }
 
+static void put_record(uint8_t *q, uint32_t account, const xt_fill_t *x)
+{
+    memset(q, 0, XT_FILL_STATE_REC);
+    xt_put32(q, account);
+    xt_put32(q + 4, x->instrument);
+    xt_put64(q + 8, x->trade_id);
+    xt_put64(q + 16, (uint64_t)x->order_id);
+    xt_put64(q + 24, (uint64_t)x->price);
+    xt_put64(q + 32, (uint64_t)x->qty);
+    xt_put64(q + 40, (uint64_t)x->ts);
+    q[48] = x->side;
+    q[49] = x->liquidity;
+}
+
 /* Writes the records of place p at q, oldest first; returns their bytes. */
 static size_t write_place(const xt_fills_t *f, uint32_t p, uint8_t *q)
 {
-    uint32_t account = f->acct[p].account, n = f->acct[p].n;
-    for (uint32_t i = 0; i < n; i++, q += XT_FILL_STATE_REC) {
-        const xt_fill_t *x = ring_at(f, p, i);
-        memset(q, 0, XT_FILL_STATE_REC);
-        xt_put32(q, account);
-        xt_put32(q + 4, x->instrument);
-        xt_put64(q + 8, x->trade_id);
-        xt_put64(q + 16, (uint64_t)x->order_id);
-        xt_put64(q + 24, (uint64_t)x->price);
-        xt_put64(q + 32, (uint64_t)x->qty);
-        xt_put64(q + 40, (uint64_t)x->ts);
-        q[48] = x->side;
-        q[49] = x->liquidity;
-    }
+    uint32_t n = f->acct[p].n;
+    for (uint32_t i = 0; i < n; i++)
+        put_record(q + (size_t)i * XT_FILL_STATE_REC, f->acct[p].account, ring_at(f, p, i));
     return (size_t)n * XT_FILL_STATE_REC;
 }
 
@@ -309,44 +312,62 @@ void xt_fills_state_load(xt_fills_t *f, const uint8_t *p, uint32_t count)
 }
 
 /* ---- a checkpoint: the table as bytes while it changes ----------------------------------
- * A place's state goes OUT (not in the checkpoint: placed after its
- * beginning) or PENDING -> CLAIMED (by the owner's ckpt_guard or by
- * xt_fills_ckpt_run, whichever swaps first) -> DONE. The claimant writes
- * the place's records and releases DONE; the owner changes a place only
- * once it has seen DONE (acquire), so every record is written as it was
- * at the beginning. A place made after the beginning (at or past its
- * n_accounts: places are never given back) was never set: OUT. */
+ * xt_fills_ckpt_begin notes each place's account, head and count as they
+ * are (the owner may give the place to another account meanwhile) and
+ * where its records go. Its ring is then written in chunks of
+ * XT_FILLS_CKPT_CHUNK slots. A chunk's state goes PENDING -> CLAIMED (by
+ * the owner's ckpt_guard, about to write a slot of it, or by
+ * xt_fills_ckpt_run, whichever swaps first) -> DONE; the claimant writes
+ * the chunk's records and releases DONE, and the owner writes the slot
+ * only once it has seen DONE (acquire), so every record is written as it
+ * was at the beginning. A chunk with no record in the checkpoint is left
+ * as it was: OUT, or DONE from an earlier checkpoint; both mean nothing
+ * to do. */
 
 enum { CK_OUT = 0, CK_PENDING, CK_CLAIMED, CK_DONE };
 
-/* Claims place p and writes it; 0 when another thread claimed it first. */
-static int ckpt_claim(xt_fills_t *f, uint32_t p)
+/* The records of chunk c of place p at their places in the output. */
+static void write_chunk(const xt_fills_t *f, uint32_t p, uint32_t c)
+{
+    const xt_fills_ckpt_place_t *w = &f->ck.place[p];
+    uint32_t per = f->per_account, end = (c + 1) * XT_FILLS_CKPT_CHUNK;
+    for (uint32_t slot = c * XT_FILLS_CKPT_CHUNK; slot < end && slot < per; slot++) {
+        uint32_t age = slot >= w->head ? slot - w->head : slot + per - w->head; /* 0: the oldest */
+        if (age < w->n)
+            put_record(f->ck.out + w->at + (size_t)age * XT_FILL_STATE_REC, w->account, &f->v[(size_t)p * per + slot]);
+    }
+}
+
+/* Claims chunk c of place p and writes it; 0 when it is not PENDING (the
+ * other thread has it, or it has nothing to write). */
+static int ckpt_claim(xt_fills_t *f, uint32_t p, uint32_t c)
 {
     uint8_t want = CK_PENDING;
-    if (!atomic_compare_exchange_strong_explicit(&f->ck.state[p], &want, CK_CLAIMED, memory_order_acquire,
-                                                 memory_order_acquire))
+    _Atomic uint8_t *st = &f->ck.state[(size_t)p * f->ck.chunks + c];
+    if (!atomic_compare_exchange_strong_explicit(st, &want, CK_CLAIMED, memory_order_acquire, memory_order_acquire))
         return 0;
-    write_place(f, p, f->ck.out + f->ck.at[p]);
-    atomic_store_explicit(&f->ck.state[p], CK_DONE, memory_order_release);
+    write_chunk(f, p, c);
+    atomic_store_explicit(st, CK_DONE, memory_order_release);
     return 1;
 }
 
-/* Until p is DONE: the place is in the checkpoint and not written yet. */
-static void ckpt_wait(const xt_fills_t *f, uint32_t p)
+/* Returns once chunk c of place p is not being written by the other thread. */
+static void ckpt_wait(const xt_fills_t *f, uint32_t p, uint32_t c)
 {
-    while (atomic_load_explicit(&f->ck.state[p], memory_order_acquire) == CK_CLAIMED)
-        ; /* the other thread is writing it: one ring, microseconds */
+    while (atomic_load_explicit(&f->ck.state[(size_t)p * f->ck.chunks + c], memory_order_acquire) == CK_CLAIMED)
+        ; /* one chunk: microseconds */
 }
 
-/* The owner is about to change place p. */
-static void ckpt_guard(xt_fills_t *f, uint32_t p)
+/* The owner is about to write ring slot `slot` of place p. */
+static void ckpt_guard(xt_fills_t *f, uint32_t p, uint32_t slot)
 {
     if (!f->ck.active)
         return;
-    uint8_t s = atomic_load_explicit(&f->ck.state[p], memory_order_acquire);
-    if (s == CK_OUT || s == CK_DONE || ckpt_claim(f, p))
-        return;
-    ckpt_wait(f, p);
+    uint32_t c = slot / XT_FILLS_CKPT_CHUNK;
+    uint8_t s = atomic_load_explicit(&f->ck.state[(size_t)p * f->ck.chunks + c], memory_order_acquire);
+    if (s == CK_PENDING || s == CK_CLAIMED)
+        if (!ckpt_claim(f, p, c))
+            ckpt_wait(f, p, c);
 }
 
 size_t xt_fills_ckpt_begin(xt_fills_t *f, uint8_t *out)
@@ -354,11 +375,14 @@ size_t xt_fills_ckpt_begin(xt_fills_t *f, uint8_t *out)
     size_t at = 4;
     uint32_t k = 0;
     for (uint32_t p = f->oldest; p != NONE; p = f->acct[p].prev, k++) {
+        const xt_fill_acct_t *a = &f->acct[p];
         f->ck.order[k] = p;
-        f->ck.at[p] = at;
-        at += (size_t)f->acct[p].n * XT_FILL_STATE_REC;
-        /* relaxed: the caller's hand-over to the other thread (pthread_create) publishes it */
-        atomic_store_explicit(&f->ck.state[p], CK_PENDING, memory_order_relaxed);
+        f->ck.place[p] = (xt_fills_ckpt_place_t){at, a->account, a->head, a->n};
+        at += (size_t)a->n * XT_FILL_STATE_REC;
+        /* a ring not full has its records in slots 0..n-1 (head moves once it is full) */
+        uint32_t live = a->n < f->per_account ? a->n : f->per_account;
+        for (uint32_t c = 0; c * XT_FILLS_CKPT_CHUNK < live; c++) /* relaxed: published by the hand-over */
+            atomic_store_explicit(&f->ck.state[(size_t)p * f->ck.chunks + c], CK_PENDING, memory_order_relaxed);
     }
     xt_put32(out, (uint32_t)((at - 4) / XT_FILL_STATE_REC));
     f->ck.out = out;
@@ -370,9 +394,11 @@ size_t xt_fills_ckpt_begin(xt_fills_t *f, uint8_t *out)
 void xt_fills_ckpt_run(xt_fills_t *f)
 {
     for (uint32_t i = 0; i < f->ck.n; i++)
-        ckpt_claim(f, f->ck.order[i]);
+        for (uint32_t c = 0; c < f->ck.chunks; c++)
+            ckpt_claim(f, f->ck.order[i], c);
     for (uint32_t i = 0; i < f->ck.n; i++) /* those the owner claimed first */
-        ckpt_wait(f, f->ck.order[i]);
+        for (uint32_t c = 0; c < f->ck.chunks; c++)
+            ckpt_wait(f, f->ck.order[i], c);
 }
 
 void xt_fills_ckpt_end(xt_fills_t *f)

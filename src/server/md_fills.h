@@ -45,17 +45,26 @@ typedef struct xt_fill_acct {
     uint32_t prev, next; /* the recency list */
 } xt_fill_acct_t;
 
+#define XT_FILLS_CKPT_CHUNK 512 /* ring slots a checkpoint writes as one (28 KB of records) */
+
+/* A place as a checkpoint found it. */
+typedef struct xt_fills_ckpt_place {
+    size_t at;                 /* its first record's offset in the output */
+    uint32_t account, head, n; /* its ring then */
+} xt_fills_ckpt_place_t;
+
 /* A checkpoint under way (xt_fills_ckpt_begin): the table's bytes as they
  * were at its beginning, written by another thread while the owner goes
- * on. Each place the owner is about to change is written first, by
- * whichever thread claims it. */
+ * on. A chunk of a ring the owner is about to write to is written first,
+ * by whichever thread claims it. */
 typedef struct xt_fills_ckpt {
-    uint8_t *out;           /* the section being written */
-    uint32_t *order;        /* the places at the beginning, least recently updated first */
-    size_t *at;             /* by place: the offset of its first record in out */
-    _Atomic uint8_t *state; /* by place: not in it, to be written, being written, written */
-    uint32_t n;             /* places in order */
-    int active;             /* the owner's: begun and not yet ended */
+    uint8_t *out;                 /* the section being written */
+    uint32_t *order;              /* the places at the beginning, least recently updated first */
+    xt_fills_ckpt_place_t *place; /* by place */
+    _Atomic uint8_t *state;       /* by place and chunk: not in it, to be written, being written, written */
+    uint32_t n;                   /* places in order */
+    uint32_t chunks;              /* per place */
+    int active;                   /* the owner's: begun and not yet ended */
 } xt_fills_ckpt_t;
 
 typedef struct xt_fills {
@@ -127,8 +136,9 @@ void xt_fills_state_load(xt_fills_t *f, const uint8_t *p, uint32_t count);
  * xt_fills_ckpt_begin, written by another thread while the owner goes on
  * adding fills: the owner's pause is a walk of the accounts, not the copy
  * of every fill (up to rest.fills x rest.fill_accounts records). A fill
- * added to an account whose records are not yet written writes them
- * first (or waits, a few microseconds, for the thread writing them).
+ * added to a part of an account's ring whose records are not yet written
+ * writes that part (XT_FILLS_CKPT_CHUNK records) first, or waits for the
+ * thread writing it: microseconds.
  *
  * Begins one into out, which must hold xt_fills_state_size(f) bytes and
  * is not touched by the caller until xt_fills_ckpt_run returns. On the

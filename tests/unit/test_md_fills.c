@@ -231,24 +231,25 @@ static void add_trades(xt_fills_t *f, uint64_t from, uint64_t to, uint32_t n_acc
 }
 
 /* A checkpoint gives the bytes xt_fills_state_encode gave at its
- * beginning, however the table changed meanwhile: places the owner
- * changed first (rings that wrap, accounts giving up their place, places
- * made after the beginning) and places left to xt_fills_ckpt_run; and
- * again after it ended. */
-static void checkpoint_while_adding(void **state)
+ * beginning, however the table changed meanwhile: chunks the owner wrote
+ * to first (rings that wrap, accounts giving up their place, places made
+ * after the beginning) and chunks left to xt_fills_ckpt_run; and again
+ * after it ended. With rings of one chunk and of several (the last one
+ * part full, the oldest fill anywhere in the ring). */
+static void checkpoint_in(uint32_t places, uint32_t per, uint64_t before, uint64_t during)
 {
-    (void)state;
     xt_fills_t f;
-    assert_int_equal(xt_fills_init(&f, 8, 5), 0);
-    add_trades(&f, 1, 7, 5); /* 5 of 8 places */
-    for (int round = 0; round < 3; round++) {
+    assert_int_equal(xt_fills_init(&f, places, per), 0);
+    add_trades(&f, 1, 1 + before, places - 3); /* some places left */
+    for (uint64_t round = 0, id = 1 + before; round < 3; round++) {
         size_t n;
         uint8_t *want = state_of(&f, &n), *got = malloc(n);
         assert_non_null(got);
         memset(got, 0xee, n);
         assert_int_equal(xt_fills_ckpt_begin(&f, got), n);
-        add_trades(&f, 100 + 50 * (uint64_t)round, 103 + 50 * (uint64_t)round, 5);  /* a few places first */
-        add_trades(&f, 200 + 50 * (uint64_t)round, 240 + 50 * (uint64_t)round, 11); /* new accounts, evictions */
+        add_trades(&f, id, id + 3, places - 3);          /* a few places first */
+        add_trades(&f, id + 3, id + during, places + 3); /* new accounts, evictions */
+        id += during;
         xt_fills_ckpt_run(&f);
         xt_fills_ckpt_end(&f);
         assert_memory_equal(got, want, n);
@@ -260,6 +261,14 @@ static void checkpoint_while_adding(void **state)
         free(got);
     }
     xt_fills_destroy(&f);
+}
+
+static void checkpoint_while_adding(void **state)
+{
+    (void)state;
+    checkpoint_in(8, 5, 6, 40);                                  /* rings within one chunk */
+    checkpoint_in(8, 2 * XT_FILLS_CKPT_CHUNK + 100, 9000, 2500); /* three chunks, full rings wrapped */
+    checkpoint_in(8, 2 * XT_FILLS_CKPT_CHUNK + 100, 1500, 700);  /* rings not full */
 }
 
 typedef struct {
@@ -278,8 +287,8 @@ static void checkpoint_on_another_thread(void **state)
 {
     (void)state;
     xt_fills_t f;
-    assert_int_equal(xt_fills_init(&f, 64, 200), 0);
-    add_trades(&f, 1, 20000, 60);
+    assert_int_equal(xt_fills_init(&f, 64, XT_FILLS_CKPT_CHUNK + 200), 0);
+    add_trades(&f, 1, 30000, 60);
     for (int round = 0; round < 20; round++) {
         size_t n;
         uint8_t *want = state_of(&f, &n), *got = malloc(n);
