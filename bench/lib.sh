@@ -9,3 +9,16 @@ wait_line() {
     cat "$1" >&2
     exit 1
 }
+
+# bench_begin OUT: the common start of a bench script. Raw results are the
+# evidence behind bench/RESULTS.md, so OUT is never overwritten: an OUT
+# that exists and is not empty ends the script with 1; else it is created.
+# Sets DATA to a fresh temp directory, removed at exit with every
+# background job killed.
+bench_begin() {
+    [ -s "$1" ] && { echo "$(basename "$0"): $1 exists; give another file" >&2; exit 1; }
+    mkdir -p "$(dirname "$1")"
+    : >"$1"
+    DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
+    trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
+}

@@ -31,13 +31,9 @@ BIN=${XT_BIN:-build/xtrading}
 VARIANTS=${VARIANTS:-"none new${XT_BASE:+ base}"}
 SRV=127.0.0.1:19207
 MD=127.0.0.1:19208
-[ -s "$OUT" ] && { echo "md_state_stall.sh: $OUT exists; give another file" >&2; exit 1; }
-: >"$OUT"
-DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
-
 # shellcheck source=lib.sh
 . bench/lib.sh
+bench_begin "$OUT"
 
 ACCOUNTS=$(seq -s, 1001 1064)
 /usr/bin/python3 - "$DATA/credentials" <<'EOF'

@@ -20,14 +20,9 @@ BIN=${XT_BIN:-build/xtrading}
 SRV=127.0.0.1:19201
 ECHO=127.0.0.1:19202
 PIPELINES=${PIPELINES:-"16 64 128"}
-# raw results are the evidence behind bench/RESULTS.md: never overwritten
-[ -s "$OUT" ] && { echo "order_entry.sh: $OUT exists; give another file" >&2; exit 1; }
-: >"$OUT"
-DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
-
 # shellcheck source=lib.sh
 . bench/lib.sh
+bench_begin "$OUT"
 
 start_server() { # [serve args...]
     rm -rf "$DATA/srv"

@@ -30,13 +30,9 @@ BIN=${XT_BIN:-build/xtrading}
 VARIANTS=${VARIANTS:-"none on off${XT_BASE:+ base}"}
 SRV=127.0.0.1:19205
 MD=127.0.0.1:19206
-[ -s "$OUT" ] && { echo "snapshot_stall.sh: $OUT exists; give another file" >&2; exit 1; }
-: >"$OUT"
-DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
-
 # shellcheck source=lib.sh
 . bench/lib.sh
+bench_begin "$OUT"
 
 fork_seconds() { # the gauge from /metrics, or null
     /usr/bin/python3 - "$MD" <<'EOF' || echo null
