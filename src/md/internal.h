@@ -5,6 +5,8 @@
 #ifndef XT_MD_INTERNAL_H
 #define XT_MD_INTERNAL_H
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "md/md.h"
@@ -37,6 +39,33 @@ struct xt_md_inst {
     uint8_t ticker_dirty, minute_dirty;
     uint16_t kline_dirty; /* bit per interval */
 };
+
+/* A checkpoint (state.c, xt_md_ckpt_*): per slot, where its timeline and
+ * tape go in the output and what they held at the beginning; per slot,
+ * `units` claim states (core/cow.h): 0 the timeline's minutes but the
+ * last (which the owner wrote at the beginning), 1.. the tape's chunks of
+ * XT_MD_CKPT_CHUNK slots. */
+typedef struct xt__md_ckpt_inst {
+    size_t tl_at, tape_at;
+    uint32_t tl_n, tape_n, tape_oldest;
+} xt__md_ckpt_inst_t;
+
+struct xt__md_ckpt {
+    uint8_t *out;
+    xt__md_ckpt_inst_t *inst; /* by slot */
+    _Atomic uint8_t *state;   /* by slot and unit */
+    uint32_t units, n;        /* per slot; slots in it */
+    int active;
+};
+
+/* The owner is about to change unit u of in (0: its timeline's minutes,
+ * 1 + c: its tape's chunk c) while a checkpoint may be under way. */
+void xt__md_ckpt_write(const xt_md_t *md, const xt_md_inst_t *in, uint32_t u);
+static inline void xt__md_ckpt_guard(const xt_md_t *md, const xt_md_inst_t *in, uint32_t u)
+{
+    if (md->ck->active)
+        xt__md_ckpt_write(md, in, u);
+}
 
 static inline void xt__md_emit(const xt_md_t *md, const xt_md_update_t *u)
 {

@@ -179,6 +179,7 @@ static void roll_timeline(const xt_md_t *md, xt_md_inst_t *in, int64_t t, int64_
     int64_t day = xt_kline_align(XT_KL_1D, t, in->tz);
     if (day > in->day_start) {
         fill_minutes(md, in, from, (__int128)in->day_start + DAY_S * XT__MD_NS, ts);
+        xt__md_ckpt_guard(md, in, 0); /* the new day's minutes overwrite the old ones */
         new_day(in, day, ts);
         from = day;
     }

@@ -103,8 +103,14 @@ static int reserve(size_t *off, size_t count, size_t size, size_t *at)
 }
 
 typedef struct layout {
-    size_t inst, lv, tape, tl, slots, touched, scratch, total;
+    size_t inst, lv, tape, tl, slots, touched, scratch, ck, ck_inst, ck_state, total;
 } layout_t;
+
+/* A checkpoint's claim units per slot: the timeline's minutes, the tape's chunks. */
+static uint32_t ckpt_units(const xt_md_config_t *c)
+{
+    return 1u + (c->tape + XT_MD_CKPT_CHUNK - 1u) / XT_MD_CKPT_CHUNK;
+}
 
 static int plan(const xt_md_config_t *c, uint32_t n_slots, layout_t *l)
 {
@@ -115,7 +121,9 @@ static int plan(const xt_md_config_t *c, uint32_t n_slots, layout_t *l)
               reserve(&off, n, (size_t)c->tape * sizeof(xt_md_trade_t), &l->tape) |
               reserve(&off, n, XT_MD_TIMELINE_MAX * sizeof(xt_md_minute_t), &l->tl) |
               reserve(&off, n_slots, sizeof(uint32_t), &l->slots) | reserve(&off, n, sizeof(uint32_t), &l->touched) |
-              reserve(&off, (size_t)c->max_levels * 4u, sizeof(xt_md_level_t), &l->scratch);
+              reserve(&off, (size_t)c->max_levels * 4u, sizeof(xt_md_level_t), &l->scratch) |
+              reserve(&off, 1, sizeof(struct xt__md_ckpt), &l->ck) |
+              reserve(&off, n, sizeof(xt__md_ckpt_inst_t), &l->ck_inst) | reserve(&off, n, ckpt_units(c), &l->ck_state);
     l->total = off;
     return bad;
 }
@@ -127,6 +135,10 @@ static void carve(xt_md_t *md, char *base, const layout_t *l)
     md->slot_of = (uint32_t *)(void *)(base + l->slots);
     md->touched = (uint32_t *)(void *)(base + l->touched);
     md->scratch = (xt_md_level_t *)(void *)(base + l->scratch);
+    md->ck = (struct xt__md_ckpt *)(void *)(base + l->ck);
+    md->ck->inst = (xt__md_ckpt_inst_t *)(void *)(base + l->ck_inst);
+    md->ck->state = (_Atomic uint8_t *)(void *)(base + l->ck_state);
+    md->ck->units = ckpt_units(&md->cfg);
     xt_md_level_t *lv = (xt_md_level_t *)(void *)(base + l->lv);
     xt_md_trade_t *tape = (xt_md_trade_t *)(void *)(base + l->tape);
     xt_md_minute_t *tl = (xt_md_minute_t *)(void *)(base + l->tl);
@@ -367,6 +379,7 @@ static int ticker_side(xt_md_inst_t *in, int side, int64_t *best, int64_t *best_
 
 static void on_trade(const xt_md_t *md, xt_md_inst_t *in, const xt_event_t *e, int64_t ts)
 {
+    xt__md_ckpt_guard(md, in, 1u + in->tape_head / XT_MD_CKPT_CHUNK);
     xt_md_trade_t *tr = &in->tape[in->tape_head];
     *tr = (xt_md_trade_t){
         .trade_id = e->u.trade.trade_id, .ts = ts, .price = e->price, .qty = e->qty, .taker_side = e->side};
@@ -437,10 +450,12 @@ static void touch(xt_md_t *md, xt_md_inst_t *in, int64_t ts)
         return;
     in->in_cmd = 1;
     md->touched[md->n_touched++] = (uint32_t)(in - md->inst);
-    if (!in->started)
+    if (!in->started) {
+        xt__md_ckpt_guard(md, in, 0); /* a timeline from its first minute */
         xt__md_time_start(in, ts);
-    else
+    } else {
         xt__md_time_roll(md, in, ts, ts); /* no-op unless ts is newer */
+    }
 }
 
 static int valid_price(int64_t p)
@@ -490,10 +505,12 @@ void xt_md_advance(xt_md_t *md, int64_t now)
         xt_md_inst_t *in = &md->inst[s];
         if (in->in_cmd || (in->started && now <= in->t))
             continue;
-        if (!in->started)
+        if (!in->started) {
+            xt__md_ckpt_guard(md, in, 0);
             xt__md_time_start(in, now);
-        else
+        } else {
             xt__md_time_roll(md, in, now, now);
+        }
         flush(md, in, now);
     }
 }

@@ -192,6 +192,7 @@ typedef struct xt_md {
     uint8_t in_cmd;
     uint64_t cmd_seq;
     int64_t cmd_ts;
+    struct xt__md_ckpt *ck; /* a checkpoint (xt_md_ckpt_*; private, in the block) */
 } xt_md_t;
 
 /* Sets up the tables (the only allocation: one block for every instrument,
@@ -264,6 +265,28 @@ size_t xt_md_state_encode(const xt_md_t *md, uint8_t *out, size_t cap);
  * commands; the books and best prices are left as they are. Returns how
  * many instruments took their state, XT_ECORRUPT or XT_EINVAL. */
 int xt_md_state_decode(xt_md_t *md, const uint8_t *p, size_t n);
+
+/* ---- the same bytes while the state changes: a checkpoint ----------------
+ * The bytes xt_md_state_encode gives at the moment of xt_md_ckpt_begin,
+ * most of them written by another thread while the owner goes on
+ * consuming commands: the owner's pause is each instrument's fixed part
+ * (ticker, candles: ~900 bytes), not its timeline and tape (up to 40
+ * bytes x (1,440 + md.tape) each). Before the owner writes a part of a
+ * tape (XT_MD_CKPT_CHUNK trades) or starts a new day's timeline that the
+ * checkpoint has not written yet, it writes that part itself, or waits for
+ * the thread writing it (core/cow.h).
+ *
+ * Begins one into out (cap bytes, at least xt_md_state_size; not touched
+ * by the caller until xt_md_ckpt_run returns). On the owner's thread, not
+ * while one is active. Returns the bytes, or 0 (nothing begun) if cap is
+ * less. */
+#define XT_MD_CKPT_CHUNK 512
+size_t xt_md_ckpt_begin(xt_md_t *md, uint8_t *out, size_t cap);
+/* Writes the rest; returns once all of it is written (what the owner
+ * wrote too). On any one thread, once per begin. */
+void xt_md_ckpt_run(xt_md_t *md);
+/* Ends it, after xt_md_ckpt_run returned. On the owner's thread. */
+void xt_md_ckpt_end(xt_md_t *md);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "core/cow.h"
 #include "core/le.h"
 #include "md/internal.h"
 #include "xt/error.h"
@@ -78,7 +79,8 @@ static uint8_t *put_candle(uint8_t *p, const xt_md_candle_t *c)
     return p + 8;
 }
 
-static uint8_t *put_inst(uint8_t *p, const xt_md_inst_t *in)
+/* The fixed part and the two counts. */
+static uint8_t *put_fixed(uint8_t *p, const xt_md_inst_t *in)
 {
     uint8_t *start = p;
     memset(p, 0, INST_FIXED);
@@ -103,19 +105,37 @@ static uint8_t *put_inst(uint8_t *p, const xt_md_inst_t *in)
     p = start + INST_FIXED;
     xt_put32(p, in->tl_n);
     xt_put32(p + 4, in->tape_n);
-    p += 8;
-    for (uint32_t i = 0; i < in->tl_n; i++, p += POINT_BYTES) {
-        const xt_md_minute_t *m = &in->tl[i];
-        memset(p, 0, POINT_BYTES);
-        put64(put64(put64(put64(p, m->minute), m->price), m->avg_price), m->volume);
-        p[32] = m->closed;
-    }
-    uint32_t at = (in->tape_head + in->tape_cap - in->tape_n) % in->tape_cap; /* oldest first */
+    return p + 8;
+}
+
+static void put_minute(uint8_t *p, const xt_md_minute_t *m)
+{
+    memset(p, 0, POINT_BYTES);
+    put64(put64(put64(put64(p, m->minute), m->price), m->avg_price), m->volume);
+    p[32] = m->closed;
+}
+
+static void put_trade(uint8_t *p, const xt_md_trade_t *r)
+{
+    memset(p, 0, POINT_BYTES);
+    put64(put64(put64(put64(p, (int64_t)r->trade_id), r->ts), r->price), r->qty);
+    p[32] = r->taker_side;
+}
+
+/* The tape's oldest slot. */
+static uint32_t tape_oldest(const xt_md_inst_t *in)
+{
+    return (in->tape_head + in->tape_cap - in->tape_n) % in->tape_cap;
+}
+
+static uint8_t *put_inst(uint8_t *p, const xt_md_inst_t *in)
+{
+    p = put_fixed(p, in);
+    for (uint32_t i = 0; i < in->tl_n; i++, p += POINT_BYTES)
+        put_minute(p, &in->tl[i]);
+    uint32_t at = tape_oldest(in);
     for (uint32_t i = 0; i < in->tape_n; i++, p += POINT_BYTES) {
-        const xt_md_trade_t *r = &in->tape[at];
-        memset(p, 0, POINT_BYTES);
-        put64(put64(put64(put64(p, (int64_t)r->trade_id), r->ts), r->price), r->qty);
-        p[32] = r->taker_side;
+        put_trade(p, &in->tape[at]);
         at = at + 1u == in->tape_cap ? 0 : at + 1u;
     }
     return p;
@@ -131,6 +151,94 @@ size_t xt_md_state_encode(const xt_md_t *md, uint8_t *out, size_t cap)
     for (uint32_t s = 0; s < md->n_inst; s++)
         p = put_inst(p, &md->inst[s]);
     return n;
+}
+
+/* ---- a checkpoint (md.h, xt_md_ckpt_*; the protocol in core/cow.h) -------- */
+
+static _Atomic uint8_t *unit(const struct xt__md_ckpt *ck, uint32_t slot, uint32_t u)
+{
+    return &ck->state[(size_t)slot * ck->units + u];
+}
+
+/* Unit u of slot s at its place in the output. */
+static void write_unit(const xt_md_t *md, uint32_t s, uint32_t u)
+{
+    const xt_md_inst_t *in = &md->inst[s];
+    const xt__md_ckpt_inst_t *w = &md->ck->inst[s];
+    if (u == 0) { /* the minutes but the last, which begin wrote */
+        for (uint32_t i = 0; i + 1 < w->tl_n; i++)
+            put_minute(md->ck->out + w->tl_at + (size_t)i * POINT_BYTES, &in->tl[i]);
+        return;
+    }
+    uint32_t cap = in->tape_cap, end = u * XT_MD_CKPT_CHUNK;
+    for (uint32_t slot = (u - 1) * XT_MD_CKPT_CHUNK; slot < end && slot < cap; slot++) {
+        uint32_t age = slot >= w->tape_oldest ? slot - w->tape_oldest : slot + cap - w->tape_oldest;
+        if (age < w->tape_n)
+            put_trade(md->ck->out + w->tape_at + (size_t)age * POINT_BYTES, &in->tape[slot]);
+    }
+}
+
+static int claim(const xt_md_t *md, uint32_t s, uint32_t u)
+{
+    if (!xt_cow_claim(unit(md->ck, s, u)))
+        return 0;
+    write_unit(md, s, u);
+    xt_cow_done(unit(md->ck, s, u));
+    return 1;
+}
+
+void xt__md_ckpt_write(const xt_md_t *md, const xt_md_inst_t *in, uint32_t u)
+{
+    uint32_t s = (uint32_t)(in - md->inst);
+    if (s < md->ck->n && xt_cow_open(unit(md->ck, s, u)) && !claim(md, s, u))
+        xt_cow_wait(unit(md->ck, s, u));
+}
+
+size_t xt_md_ckpt_begin(xt_md_t *md, uint8_t *out, size_t cap)
+{
+    size_t n = xt_md_state_size(md), at = 4;
+    if (md->inst == NULL || n > cap)
+        return 0;
+    struct xt__md_ckpt *ck = md->ck;
+    xt_put32(out, md->n_inst);
+    for (uint32_t s = 0; s < md->n_inst; s++) {
+        const xt_md_inst_t *in = &md->inst[s];
+        xt__md_ckpt_inst_t *w = &ck->inst[s];
+        put_fixed(out + at, in);
+        w->tl_at = at + INST_FIXED + 8;
+        w->tl_n = in->tl_n;
+        w->tape_at = w->tl_at + (size_t)in->tl_n * POINT_BYTES;
+        w->tape_n = in->tape_n;
+        w->tape_oldest = tape_oldest(in);
+        if (in->tl_n > 0) /* the open minute changes with every trade: written here */
+            put_minute(out + w->tl_at + (size_t)(in->tl_n - 1) * POINT_BYTES, &in->tl[in->tl_n - 1]);
+        if (in->tl_n > 1)
+            xt_cow_mark(unit(ck, s, 0));
+        for (uint32_t u = 1; u < ck->units && in->tape_n > 0; u++)
+            xt_cow_mark(unit(ck, s, u));
+        at = w->tape_at + (size_t)in->tape_n * POINT_BYTES;
+    }
+    ck->out = out;
+    ck->n = md->n_inst;
+    ck->active = 1;
+    return n;
+}
+
+void xt_md_ckpt_run(xt_md_t *md)
+{
+    const struct xt__md_ckpt *ck = md->ck;
+    for (uint32_t s = 0; s < ck->n; s++)
+        for (uint32_t u = 0; u < ck->units; u++)
+            claim(md, s, u);
+    for (uint32_t s = 0; s < ck->n; s++) /* those the owner claimed first */
+        for (uint32_t u = 0; u < ck->units; u++)
+            xt_cow_wait(unit(ck, s, u));
+}
+
+void xt_md_ckpt_end(xt_md_t *md)
+{
+    if (md->ck)
+        md->ck->active = 0;
 }
 
 /* ---- decoding ---------------------------------------------------------------- */

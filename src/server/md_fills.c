@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cow.h"
 #include "core/le.h"
 #include "metrics.h" /* xt_text_t */
 #include "xt/decimal.h"
@@ -314,17 +315,9 @@ void xt_fills_state_load(xt_fills_t *f, const uint8_t *p, uint32_t count)
 /* ---- a checkpoint: the table as bytes while it changes ----------------------------------
  * xt_fills_ckpt_begin notes each place's account, head and count as they
  * are (the owner may give the place to another account meanwhile) and
- * where its records go. Its ring is then written in chunks of
- * XT_FILLS_CKPT_CHUNK slots. A chunk's state goes PENDING -> CLAIMED (by
- * the owner's ckpt_guard, about to write a slot of it, or by
- * xt_fills_ckpt_run, whichever swaps first) -> DONE; the claimant writes
- * the chunk's records and releases DONE, and the owner writes the slot
- * only once it has seen DONE (acquire), so every record is written as it
- * was at the beginning. A chunk with no record in the checkpoint is left
- * as it was: OUT, or DONE from an earlier checkpoint; both mean nothing
- * to do. */
-
-enum { CK_OUT = 0, CK_PENDING, CK_CLAIMED, CK_DONE };
+ * where its records go. Its ring is then written in units of
+ * XT_FILLS_CKPT_CHUNK slots, claimed as core/cow.h says: by the owner's
+ * ckpt_guard, about to write a slot of one, or by xt_fills_ckpt_run. */
 
 /* The records of chunk c of place p at their places in the output. */
 static void write_chunk(const xt_fills_t *f, uint32_t p, uint32_t c)
@@ -338,36 +331,27 @@ static void write_chunk(const xt_fills_t *f, uint32_t p, uint32_t c)
     }
 }
 
-/* Claims chunk c of place p and writes it; 0 when it is not PENDING (the
- * other thread has it, or it has nothing to write). */
-static int ckpt_claim(xt_fills_t *f, uint32_t p, uint32_t c)
+static _Atomic uint8_t *unit(const xt_fills_t *f, uint32_t p, uint32_t c)
 {
-    uint8_t want = CK_PENDING;
-    _Atomic uint8_t *st = &f->ck.state[(size_t)p * f->ck.chunks + c];
-    if (!atomic_compare_exchange_strong_explicit(st, &want, CK_CLAIMED, memory_order_acquire, memory_order_acquire))
-        return 0;
-    write_chunk(f, p, c);
-    atomic_store_explicit(st, CK_DONE, memory_order_release);
-    return 1;
+    return &f->ck.state[(size_t)p * f->ck.chunks + c];
 }
 
-/* Returns once chunk c of place p is not being written by the other thread. */
-static void ckpt_wait(const xt_fills_t *f, uint32_t p, uint32_t c)
+/* Claims chunk c of place p and writes it; 0 when it was not PENDING. */
+static int ckpt_claim(xt_fills_t *f, uint32_t p, uint32_t c)
 {
-    while (atomic_load_explicit(&f->ck.state[(size_t)p * f->ck.chunks + c], memory_order_acquire) == CK_CLAIMED)
-        ; /* one chunk: microseconds */
+    if (!xt_cow_claim(unit(f, p, c)))
+        return 0;
+    write_chunk(f, p, c);
+    xt_cow_done(unit(f, p, c));
+    return 1;
 }
 
 /* The owner is about to write ring slot `slot` of place p. */
 static void ckpt_guard(xt_fills_t *f, uint32_t p, uint32_t slot)
 {
-    if (!f->ck.active)
-        return;
     uint32_t c = slot / XT_FILLS_CKPT_CHUNK;
-    uint8_t s = atomic_load_explicit(&f->ck.state[(size_t)p * f->ck.chunks + c], memory_order_acquire);
-    if (s == CK_PENDING || s == CK_CLAIMED)
-        if (!ckpt_claim(f, p, c))
-            ckpt_wait(f, p, c);
+    if (f->ck.active && xt_cow_open(unit(f, p, c)) && !ckpt_claim(f, p, c))
+        xt_cow_wait(unit(f, p, c));
 }
 
 size_t xt_fills_ckpt_begin(xt_fills_t *f, uint8_t *out)
@@ -381,8 +365,8 @@ size_t xt_fills_ckpt_begin(xt_fills_t *f, uint8_t *out)
         at += (size_t)a->n * XT_FILL_STATE_REC;
         /* a ring not full has its records in slots 0..n-1 (head moves once it is full) */
         uint32_t live = a->n < f->per_account ? a->n : f->per_account;
-        for (uint32_t c = 0; c * XT_FILLS_CKPT_CHUNK < live; c++) /* relaxed: published by the hand-over */
-            atomic_store_explicit(&f->ck.state[(size_t)p * f->ck.chunks + c], CK_PENDING, memory_order_relaxed);
+        for (uint32_t c = 0; c * XT_FILLS_CKPT_CHUNK < live; c++)
+            xt_cow_mark(unit(f, p, c));
     }
     xt_put32(out, (uint32_t)((at - 4) / XT_FILL_STATE_REC));
     f->ck.out = out;
@@ -398,7 +382,7 @@ void xt_fills_ckpt_run(xt_fills_t *f)
             ckpt_claim(f, f->ck.order[i], c);
     for (uint32_t i = 0; i < f->ck.n; i++) /* those the owner claimed first */
         for (uint32_t c = 0; c < f->ck.chunks; c++)
-            ckpt_wait(f, f->ck.order[i], c);
+            xt_cow_wait(unit(f, f->ck.order[i], c));
 }
 
 void xt_fills_ckpt_end(xt_fills_t *f)

@@ -7,11 +7,12 @@
  *
  * Written where a snapshot of the engine begins (the engine thread puts a
  * checkpoint record in the feed right after that command's events; the md
- * thread encodes the md library's state when it reads it, into a buffer
- * it reuses (kept out of the snapshot's fork), and begins a checkpoint of
- * the fills; a helper thread writes the fills' records - while the md
- * thread goes on, xt_fills_ckpt_* - sums the checksum and writes the
- * file, so market data waits for the small part only) and at a clean stop (by the
+ * thread begins checkpoints of the md library's state and of the fills
+ * when it reads it, into a buffer it reuses (kept out of the snapshot's
+ * fork), writing only each instrument's fixed part; a helper thread
+ * writes the rest - the timelines, tapes and fills, while the md thread
+ * goes on (xt_md_ckpt_*, xt_fills_ckpt_*) - sums the checksum and writes
+ * the file, so market data waits for the small part only) and at a clean stop (by the
  * main thread, once the md thread has stopped, at the final snapshot's
  * seq). A file is kept while the snapshot of its seq exists, and so are
  * those newer than the newest snapshot (theirs may still be being
@@ -290,6 +291,7 @@ static void finish_encoding(mds_t *m)
     uint8_t *b = m->save.buf;
     size_t n = m->save.len - HDR;
     xt_fills_ckpt_run(&m->fills);
+    xt_md_ckpt_run(&m->md);
     memset(b, 0, HDR);
     xt_put32(b, MAGIC);
     xt_put32(b + 4, VERSION);
@@ -340,6 +342,7 @@ static void join_writer(mds_t *m)
         m->save.running = 0;
     }
     xt_fills_ckpt_end(&m->fills);
+    xt_md_ckpt_end(&m->md);
 }
 
 static void free_buffer(mds_t *m)
@@ -368,9 +371,10 @@ static int buffer_room(mds_t *m, size_t n)
     return 0;
 }
 
-/* Begins encoding the state after command seq into m->save: the md
- * library's part here, the fills' checkpoint begun (finish_encoding ends
- * it). Returns 0 or -ENOMEM. */
+/* Begins encoding the state after command seq into m->save: the
+ * checkpoints of the fills and of the md library's state begun (the
+ * instruments' fixed parts written here), finish_encoding ends them.
+ * Returns 0 or -ENOMEM. */
 static int encode_state(mds_t *m, uint64_t seq)
 {
     size_t nf = xt_fills_state_size(&m->fills), n = nf + xt_md_state_size(&m->md);
@@ -378,7 +382,7 @@ static int encode_state(mds_t *m, uint64_t seq)
         return -ENOMEM;
     uint8_t *b = m->save.buf;
     xt_fills_ckpt_begin(&m->fills, b + HDR);
-    xt_md_state_encode(&m->md, b + HDR + nf, n - nf);
+    xt_md_ckpt_begin(&m->md, b + HDR + nf, n - nf);
     m->save.len = HDR + n;
     m->save.seq = seq;
     return 0;
@@ -410,6 +414,7 @@ static void save_at(mds_t *m, uint64_t seq, int helper)
     }
     write_saved(m);
     xt_fills_ckpt_end(&m->fills);
+    xt_md_ckpt_end(&m->md);
 }
 
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq)

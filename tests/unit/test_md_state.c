@@ -1,7 +1,11 @@
 /* test_md_state.c - the market-data state as bytes (src/md/state.c): a
  * state saved and loaded into a fresh md (with the same book) gives the
  * same products and the same updates for whatever comes next; instruments
- * that changed are skipped; bytes that do not check change nothing. */
+ * that changed are skipped; bytes that do not check change nothing; a
+ * checkpoint written while commands go on gives the bytes of its
+ * beginning. */
+#include <pthread.h>
+
 #include "md_fixture.h"
 
 #include "core/le.h"
@@ -203,12 +207,104 @@ static void test_bad_bytes_change_nothing(void **state)
     fx_free(g);
 }
 
+/* n trades on instrument inst at ts, one command. */
+static void trades_on(fx_t *f, uint32_t inst, int64_t ts, int n)
+{
+    xt_event_t ev[64];
+    for (int i = 0; i < n && i < 64; i++) {
+        ev[i] = tr(f, i % 2 ? XT_BUY : XT_SELL, 95 + (int64_t)(next_rand() % 11), 1 + (int64_t)(next_rand() % 5));
+        ev[i].instrument = inst;
+    }
+    cmd(f, ts, ev, (uint32_t)(n < 64 ? n : 64));
+}
+
+/* Minutes of trading from ts on instruments 1..3 (2 and 3 less), with
+ * advances: tapes wrap, minutes close. Returns the time after. */
+static int64_t trade_minutes(fx_t *f, int64_t ts, int minutes, int per_minute)
+{
+    for (int m = 0; m < minutes; m++, ts += MIN) {
+        trades_on(f, 1, ts, per_minute);
+        trades_on(f, 2, ts + S(1), per_minute / 4 + 1);
+        if (m % 3 == 0)
+            trades_on(f, 3, ts + S(2), 2);
+        xt_md_advance(&f->md, ts + S(30));
+    }
+    return ts;
+}
+
+static uint8_t *begun(fx_t *f, size_t *n, uint8_t **want)
+{
+    *want = encoded(f, n);
+    uint8_t *got = malloc(*n);
+    assert_non_null(got);
+    memset(got, 0xee, *n);
+    assert_int_equal(xt_md_ckpt_begin(&f->md, got, *n - 1), 0); /* too small: nothing begun */
+    assert_int_equal(xt_md_ckpt_begin(&f->md, got, *n), *n);
+    return got;
+}
+
+static void assert_checkpoint(fx_t *f, uint8_t *got, uint8_t *want, size_t n)
+{
+    xt_md_ckpt_end(&f->md);
+    assert_memory_equal(got, want, n);
+    size_t k;
+    uint8_t *now = encoded(f, &k); /* md itself went on */
+    assert_true(k != n || memcmp(now, want, n) != 0);
+    free(now);
+    free(want);
+    free(got);
+}
+
+static void *run_checkpoint(void *md)
+{
+    xt_md_ckpt_run(md);
+    return NULL;
+}
+
+/* A checkpoint gives the bytes xt_md_state_encode gave at its beginning
+ * while the md goes on: trades into every tape chunk (a tape of three
+ * chunks that wraps, one part full), minutes closing and opening, an
+ * instrument's first time, one added after the beginning, a new day that
+ * starts its timeline over; then the same with the checkpoint on another
+ * thread. */
+static void test_checkpoint_while_trading(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(16, 2 * XT_MD_CKPT_CHUNK + 176, 8 * 3600, 100);
+    assert_int_equal(xt_md_add_instrument(&f->md, 2, "ETH-USDT", 100, 0), 0);
+    assert_int_equal(xt_md_add_instrument(&f->md, 3, "600519.SH", 100, 8 * 3600), 0);
+    int64_t ts = trade_minutes(f, AT_10H, 40, 40); /* instrument 1's tape wraps, 2's does not */
+    size_t n;
+    uint8_t *want, *got = begun(f, &n, &want);
+    ts = trade_minutes(f, ts, 3, 50); /* the owner writes first */
+    assert_int_equal(xt_md_add_instrument(&f->md, 4, "BNB-USDT", 100, 0), 0);
+    trades_on(f, 4, ts, 3);
+    xt_md_ckpt_run(&f->md);
+    assert_checkpoint(f, got, want, n);
+
+    got = begun(f, &n, &want);
+    ts = trade_minutes(f, ts + S(86400), 2, 10); /* the next day: timelines start over */
+    xt_md_ckpt_run(&f->md);
+    assert_checkpoint(f, got, want, n);
+
+    for (int round = 0; round < 10; round++) {
+        got = begun(f, &n, &want);
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, run_checkpoint, &f->md), 0);
+        ts = trade_minutes(f, ts, 30, 60);
+        pthread_join(th, NULL);
+        assert_checkpoint(f, got, want, n);
+    }
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loaded_state_goes_on_the_same),
         cmocka_unit_test(test_changed_instruments_and_smaller_tapes),
         cmocka_unit_test(test_bad_bytes_change_nothing),
+        cmocka_unit_test(test_checkpoint_while_trading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
