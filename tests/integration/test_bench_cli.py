@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""`xtrading bench engine`, `bench journal` and `bench fills` as a user runs them:
+"""`xtrading bench engine`, `bench journal`, `bench fills` and `bench mdstate` as a user runs them:
 the JSON report's shape and consistency, flows deterministic by seed,
 argument errors. Small runs; no
 performance assertions (numbers belong in bench/RESULTS.md, not in CI).
@@ -101,6 +101,27 @@ class BenchCli(unittest.TestCase):
         for args in bad:
             self.assertEqual(subprocess.run([XT, "bench", "fills", *args], capture_output=True).returncode, 2, args)
         r = subprocess.run([XT, "bench", "fills", "--accounts", "500"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("bytes identical: yes", r.stdout)
+
+    def test_mdstate_json_report(self):
+        r = subprocess.run([XT, "bench", "mdstate", "--instruments", "40", "--tape", "600", "--minutes", "30",
+                            "--runs", "3", "--json"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["instruments"], doc["tape"], doc["minutes"], doc["runs"]), (40, 600, 30, 3))
+        # docs/journal-format.md: a count, then per instrument 904 bytes and 40 per minute and per trade:
+        # tapes full, 30 minutes and the open one at least, and not an hour more
+        self.assertGreaterEqual(doc["bytes"], 4 + 40 * (904 + 40 * (31 + 600)))
+        self.assertLess(doc["bytes"], 4 + 40 * (904 + 40 * (90 + 600)))
+        self.assertTrue(doc["identical"])
+        for key in ["whole_ms", "begin_ms", "helper_ms", "commands_per_s", "longest_cmd_us", "quiet_cmd_us"]:
+            self.assertGreaterEqual(doc[key], 0, key)
+        self.assertLessEqual(doc["begin_ms"], doc["begin_max_ms"])
+        bad = [["--instruments", "0"], ["--tape", "0"], ["--minutes", "1441"], ["--runs", "0"], ["--frobnicate"]]
+        for args in bad:
+            self.assertEqual(subprocess.run([XT, "bench", "mdstate", *args], capture_output=True).returncode, 2, args)
+        r = subprocess.run([XT, "bench", "mdstate", "--instruments", "20"], capture_output=True, text=True, timeout=300)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("bytes identical: yes", r.stdout)
 
