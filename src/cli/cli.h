@@ -12,6 +12,8 @@
 
 int xt_cmd_replay(int argc, char **argv);
 int xt_cmd_bench(int argc, char **argv);
+int xt_cmd_bench_fills(int argc, char **argv);   /* cmd_bench_state.c */
+int xt_cmd_bench_mdstate(int argc, char **argv); /* cmd_bench_state.c */
 int xt_cmd_journal(int argc, char **argv);
 int xt_cmd_serve(int argc, char **argv);
 int xt_cmd_loadgen(int argc, char **argv);

@@ -10,7 +10,6 @@
 #include "engine_bench.h"
 #include "flow.h"
 #include "journal_bench.h"
-#include "state_bench.h"
 #include "xt/error.h"
 
 typedef struct report {
@@ -192,149 +191,14 @@ static int bench_journal_cmd(int argc, char **argv)
     return 0;
 }
 
-/* ---- bench fills ---- */
-
-static void fills_usage(FILE *f)
-{
-    fprintf(f, "usage: xtrading bench fills [--accounts N] [--per-account N] [--runs R] [--json]\n"
-               "  --accounts N     accounts in the fills table, rest.fill_accounts (default 4096)\n"
-               "  --per-account N  fills kept per account, rest.fills (default 1000)\n"
-               "  --runs R         snapshots measured, medians reported (default 5, max 15)\n"
-               "  --json           one JSON object: fills, bytes, whole_ms, begin_ms, helper_ms, ...\n");
-}
-
-static int bench_fills_cmd(int argc, char **argv)
-{
-    fills_bench_opts_t o = {.accounts = 4096, .per_account = 1000, .runs = 5};
-    int json = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        unsigned n;
-        if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fills_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--accounts") == 0 || strcmp(a, "--per-account") == 0 || strcmp(a, "--runs") == 0) {
-            if (!xt_cli_parse_u32(a, v, &n))
-                return 2;
-            if (a[2] == 'a')
-                o.accounts = n;
-            else if (a[2] == 'p')
-                o.per_account = n;
-            else
-                o.runs = (int)n;
-            i++;
-        } else {
-            fprintf(stderr, "xtrading bench fills: unknown option '%s'\n", a);
-            fills_usage(stderr);
-            return 2;
-        }
-    }
-    fills_bench_result_t r;
-    int rc = bench_fills(&o, &r);
-    if (rc) {
-        fprintf(stderr, "xtrading bench fills: %s\n",
-                rc == XT_EINVAL ? "--accounts 1..2^30 and --per-account >= 1, --runs 1..15" : xt_strerror(rc));
-        return rc == XT_EINVAL ? 2 : 1;
-    }
-    if (json)
-        printf("{\"accounts\": %u, \"per_account\": %u, \"runs\": %d, \"fills\": %llu, \"bytes\": %llu, "
-               "\"whole_ms\": %.3f, \"whole_encode_ms\": %.3f, \"begin_ms\": %.3f, \"begin_max_ms\": %.3f, "
-               "\"helper_ms\": %.3f, \"adds_per_s\": %.0f, \"longest_add_us\": %.1f, \"quiet_add_us\": %.1f, "
-               "\"identical\": %s}\n",
-               o.accounts, o.per_account, o.runs, (unsigned long long)r.fills, (unsigned long long)r.bytes, r.whole_ms,
-               r.whole_encode_ms, r.begin_ms, r.begin_max_ms, r.helper_ms, r.adds_per_s, r.longest_add_us,
-               r.quiet_add_us, r.identical ? "true" : "false");
-    else
-        printf("fills table: %u accounts x %u = %llu fills, %.1f MB as bytes; medians of %d snapshots\n"
-               "  old way, on the market-data thread: %.2f ms (encode %.2f ms + checksum)\n"
-               "  checkpoint: market-data thread %.3f ms (longest %.3f ms); helper thread %.2f ms\n"
-               "  adds meanwhile: %.0f/s, longest %.1f us (without a checkpoint: %.1f us)\n"
-               "  bytes identical: %s\n",
-               o.accounts, o.per_account, (unsigned long long)r.fills, (double)r.bytes / 1e6, o.runs, r.whole_ms,
-               r.whole_encode_ms, r.begin_ms, r.begin_max_ms, r.helper_ms, r.adds_per_s, r.longest_add_us,
-               r.quiet_add_us, r.identical ? "yes" : "NO");
-    return r.identical ? 0 : 1;
-}
-
-/* ---- bench mdstate ---- */
-
-static void mdstate_usage(FILE *f)
-{
-    fprintf(f, "usage: xtrading bench mdstate [--instruments N] [--tape N] [--minutes N] [--runs R] [--json]\n"
-               "  --instruments N  instruments, all trading (default 5000)\n"
-               "  --tape N         trades kept per instrument, md.tape (default 1000)\n"
-               "  --minutes N      minutes traded before the snapshots: the timelines (default 240)\n"
-               "  --runs R         snapshots measured, medians reported (default 5, max 15)\n"
-               "  --json           one JSON object: bytes, whole_ms, begin_ms, helper_ms, ...\n");
-}
-
-static int bench_mdstate_cmd(int argc, char **argv)
-{
-    mdstate_bench_opts_t o = {.instruments = 5000, .tape = 1000, .minutes = 240, .runs = 5};
-    int json = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        unsigned n;
-        if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            mdstate_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--instruments") == 0 || strcmp(a, "--tape") == 0 || strcmp(a, "--minutes") == 0 ||
-                   strcmp(a, "--runs") == 0) {
-            if (!xt_cli_parse_u32(a, v, &n))
-                return 2;
-            if (a[2] == 'i')
-                o.instruments = n;
-            else if (a[2] == 't')
-                o.tape = n;
-            else if (a[2] == 'm')
-                o.minutes = n;
-            else
-                o.runs = (int)n;
-            i++;
-        } else {
-            fprintf(stderr, "xtrading bench mdstate: unknown option '%s'\n", a);
-            mdstate_usage(stderr);
-            return 2;
-        }
-    }
-    mdstate_bench_result_t r;
-    int rc = bench_mdstate(&o, &r);
-    if (rc) {
-        fprintf(stderr, "xtrading bench mdstate: %s\n",
-                rc == XT_EINVAL ? "--instruments 1..2^24, --tape 1..1000000, --minutes 1..1440, --runs 1..15"
-                                : xt_strerror(rc));
-        return rc == XT_EINVAL ? 2 : 1;
-    }
-    if (json)
-        printf("{\"instruments\": %u, \"tape\": %u, \"minutes\": %u, \"runs\": %d, \"bytes\": %llu, "
-               "\"whole_ms\": %.3f, \"begin_ms\": %.3f, \"begin_max_ms\": %.3f, \"helper_ms\": %.3f, "
-               "\"commands_per_s\": %.0f, \"longest_cmd_us\": %.1f, \"quiet_cmd_us\": %.1f, \"identical\": %s}\n",
-               o.instruments, o.tape, o.minutes, o.runs, (unsigned long long)r.bytes, r.whole_ms, r.begin_ms,
-               r.begin_max_ms, r.helper_ms, r.commands_per_s, r.longest_cmd_us, r.quiet_cmd_us,
-               r.identical ? "true" : "false");
-    else
-        printf("instruments' state: %u instruments, tape %u, %u minutes: %.1f MB as bytes; medians of %d snapshots\n"
-               "  old way, on the market-data thread: %.2f ms (encode + checksum)\n"
-               "  checkpoint: market-data thread %.3f ms (longest %.3f ms); helper thread %.2f ms\n"
-               "  commands meanwhile: %.0f/s, longest %.1f us (without a checkpoint: %.1f us)\n"
-               "  bytes identical: %s\n",
-               o.instruments, o.tape, o.minutes, (double)r.bytes / 1e6, o.runs, r.whole_ms, r.begin_ms, r.begin_max_ms,
-               r.helper_ms, r.commands_per_s, r.longest_cmd_us, r.quiet_cmd_us, r.identical ? "yes" : "NO");
-    return r.identical ? 0 : 1;
-}
-
 int xt_cmd_bench(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "mdstate") == 0)
-        return bench_mdstate_cmd(argc, argv);
+        return xt_cmd_bench_mdstate(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "journal") == 0)
         return bench_journal_cmd(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "fills") == 0)
-        return bench_fills_cmd(argc, argv);
+        return xt_cmd_bench_fills(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "echo") == 0)
         return bench_echo_cmd(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "engine") != 0) {
