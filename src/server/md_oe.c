@@ -159,7 +159,7 @@ int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n)
     }
     /* The gateway reads its sockets in every loop: a full socketpair means
      * it is far behind; a frame cut in two would spoil the stream. */
-    xt__oe_close(m, b, 503, "order entry is overloaded: the session's connection was closed; log in again");
+    xt__oe_close(m, b, 503, "order entry is overloaded: the session's connection was closed");
     return -1;
 }
 

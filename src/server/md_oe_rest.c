@@ -24,12 +24,13 @@ static uint32_t find_bridge(mds_t *m, uint32_t account)
 }
 
 /* Sends pending request p on bridge b (live): an id of the session's
- * unless the client chose one. */
+ * unless the client chose one. A send that fails closes the bridge, which
+ * answers p as not sent (the gateway never had the whole frame). */
 static void send_pend(mds_t *m, uint32_t b, oe_pend_t *p)
 {
     p->key = xt__oe_take_id(&m->oe->b[b], p->frame, p->kind != P_STATUS && p->kind != P_LIST);
-    p->sent = 1;
-    xt__oe_send(m, b, p->frame, p->flen);
+    if (xt__oe_send(m, b, p->frame, p->flen) == 0) /* else p is answered and free */
+        p->sent = 1;
 }
 
 /* The HTTP answer to pending request pi, which leaves its bridge's list
@@ -59,18 +60,42 @@ static void answer(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, int status,
 
 static void answer_error(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, int status, const char *msg)
 {
-    char body[320], q[256];
+    char body[704], q[640];
     if (xt_md_json_string(q, sizeof q, msg) == 0)
         strcpy(q, "\"?\"");
     int n = snprintf(body, sizeof body, "{\"code\":%d,\"msg\":%s}\n", status, q);
     answer(m, b, pi, prev, status, body, (size_t)n);
 }
 
+/* The bridge closed (why, with status: 503 the session's connection
+ * closed or is overloaded, 504 a request's deadline passed, 500 a bad
+ * frame): each waiting request gets one answer that says what became of
+ * it. Not sent: 503, nothing was done. Sent, a read: the status. Sent, an
+ * order, cancel or amend: 504, its outcome unknown - the gateway may have
+ * acted on it before the session closed. */
 void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why)
 {
     oe_bridge_t *x = &m->oe->b[b];
-    while (x->pend_head != NIL)
-        answer_error(m, b, x->pend_head, NIL, status ? status : 503, why[0] ? why : "the order-entry session closed");
+    const char *reason = why[0] ? why : "the order-entry session closed";
+    char msg[512];
+    while (x->pend_head != NIL) {
+        const oe_pend_t *p = &m->oe->pend[x->pend_head];
+        int st = status ? status : 503;
+        if (!p->sent) {
+            st = 503;
+            snprintf(msg, sizeof msg, "%s before this request was sent: nothing was done", reason);
+        } else if (p->kind != P_STATUS && p->kind != P_LIST) {
+            st = 504;
+            snprintf(
+                msg, sizeof msg,
+                "%s after this request was sent: the outcome of this request is unknown; GET /api/v1/orders/{id} or "
+                "/api/v1/orders?open=true tells",
+                reason);
+        } else {
+            snprintf(msg, sizeof msg, "%s: this read may be sent again", reason);
+        }
+        answer_error(m, b, x->pend_head, NIL, st, msg);
+    }
 }
 
 void xt__oe_rest_deadlines(mds_t *m, int64_t now)
@@ -82,8 +107,7 @@ void xt__oe_rest_deadlines(mds_t *m, int64_t now)
         if (x->fd >= 0 && x->rest && x->pend_head != NIL && now - m->oe->pend[x->pend_head].at > limit)
             xt__oe_close(m, b, 504,
                          "order entry gave the account's oldest request no answer within rest.order_timeout_ms, so "
-                         "its order session was closed: the outcome of this request is unknown; "
-                         "GET /api/v1/orders/{id} or /api/v1/orders?open=true tells");
+                         "its order session was closed");
     }
 }
 
