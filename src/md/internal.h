@@ -40,18 +40,23 @@ struct xt_md_inst {
     uint16_t kline_dirty; /* bit per interval */
 };
 
-/* A checkpoint (state.c, xt_md_ckpt_*): per slot, where its timeline and
- * tape go in the output and what they held at the beginning; per slot,
- * `units` claim states (core/cow.h): 0 the timeline's minutes but the
- * last (which the owner wrote at the beginning), 1.. the tape's chunks of
- * XT_MD_CKPT_CHUNK slots. */
+/* A checkpoint (state.c, xt_md_ckpt_*): per slot, where its bytes go in
+ * the output and what its timeline and tape held at the beginning, and
+ * its fixed part and open minute as they were then (written by the owner
+ * into `fixed`, a table of its own, so that the owner touches none of the
+ * output's pages); per slot, `units` claim states (core/cow.h): 0 the
+ * fixed part and the timeline, 1.. the tape's chunks of XT_MD_CKPT_CHUNK
+ * slots. */
+#define XT__MD_CKPT_FIXED (896 + 8 + 40) /* state.c: INST_FIXED, the counts, a minute */
+
 typedef struct xt__md_ckpt_inst {
-    size_t tl_at, tape_at;
+    size_t at, tl_at, tape_at;
     uint32_t tl_n, tape_n, tape_oldest;
 } xt__md_ckpt_inst_t;
 
 struct xt__md_ckpt {
     uint8_t *out;
+    uint8_t *fixed;           /* by slot, XT__MD_CKPT_FIXED bytes */
     xt__md_ckpt_inst_t *inst; /* by slot */
     _Atomic uint8_t *state;   /* by slot and unit */
     uint32_t units, n;        /* per slot; slots in it */

@@ -103,7 +103,7 @@ static int reserve(size_t *off, size_t count, size_t size, size_t *at)
 }
 
 typedef struct layout {
-    size_t inst, lv, tape, tl, slots, touched, scratch, ck, ck_inst, ck_state, total;
+    size_t inst, lv, tape, tl, slots, touched, scratch, ck, ck_inst, ck_state, ck_fixed, total;
 } layout_t;
 
 /* A checkpoint's claim units per slot: the timeline's minutes, the tape's chunks. */
@@ -123,7 +123,8 @@ static int plan(const xt_md_config_t *c, uint32_t n_slots, layout_t *l)
               reserve(&off, n_slots, sizeof(uint32_t), &l->slots) | reserve(&off, n, sizeof(uint32_t), &l->touched) |
               reserve(&off, (size_t)c->max_levels * 4u, sizeof(xt_md_level_t), &l->scratch) |
               reserve(&off, 1, sizeof(struct xt__md_ckpt), &l->ck) |
-              reserve(&off, n, sizeof(xt__md_ckpt_inst_t), &l->ck_inst) | reserve(&off, n, ckpt_units(c), &l->ck_state);
+              reserve(&off, n, sizeof(xt__md_ckpt_inst_t), &l->ck_inst) |
+              reserve(&off, n, ckpt_units(c), &l->ck_state) | reserve(&off, n, XT__MD_CKPT_FIXED, &l->ck_fixed);
     l->total = off;
     return bad;
 }
@@ -138,6 +139,7 @@ static void carve(xt_md_t *md, char *base, const layout_t *l)
     md->ck = (struct xt__md_ckpt *)(void *)(base + l->ck);
     md->ck->inst = (xt__md_ckpt_inst_t *)(void *)(base + l->ck_inst);
     md->ck->state = (_Atomic uint8_t *)(void *)(base + l->ck_state);
+    md->ck->fixed = (uint8_t *)(base + l->ck_fixed);
     md->ck->units = ckpt_units(&md->cfg);
     xt_md_level_t *lv = (xt_md_level_t *)(void *)(base + l->lv);
     xt_md_trade_t *tape = (xt_md_trade_t *)(void *)(base + l->tape);

@@ -268,10 +268,11 @@ int xt_md_state_decode(xt_md_t *md, const uint8_t *p, size_t n);
 
 /* ---- the same bytes while the state changes: a checkpoint ----------------
  * The bytes xt_md_state_encode gives at the moment of xt_md_ckpt_begin,
- * most of them written by another thread while the owner goes on
- * consuming commands: the owner's pause is each instrument's fixed part
- * (ticker, candles: ~900 bytes), not its timeline and tape (up to 40
- * bytes x (1,440 + md.tape) each). Before the owner writes a part of a
+ * written by another thread while the owner goes on consuming commands:
+ * the owner's pause is a copy of each instrument's fixed part (ticker,
+ * candles, the open minute: ~900 bytes) into a table of md's own, not its
+ * timeline and tape (up to 40 bytes x (1,440 + md.tape) each), and it
+ * touches no page of the output but the first. Before the owner writes a part of a
  * tape (XT_MD_CKPT_CHUNK trades) or starts a new day's timeline that the
  * checkpoint has not written yet, it writes that part itself, or waits for
  * the thread writing it (core/cow.h).

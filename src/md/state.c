@@ -20,6 +20,7 @@
 #define CANDLE_BYTES 72
 #define POINT_BYTES 40 /* a timeline minute or a tape trade */
 #define TIME_MAX (INT64_C(1) << 62)
+_Static_assert(XT__MD_CKPT_FIXED == INST_FIXED + 8 + POINT_BYTES, "internal.h's record of a fixed part");
 #define MINUTE_NS (INT64_C(60) * XT__MD_NS)
 #define DAY_NS (INT64_C(86400) * XT__MD_NS)
 
@@ -165,9 +166,13 @@ static void write_unit(const xt_md_t *md, uint32_t s, uint32_t u)
 {
     const xt_md_inst_t *in = &md->inst[s];
     const xt__md_ckpt_inst_t *w = &md->ck->inst[s];
-    if (u == 0) { /* the minutes but the last, which begin wrote */
+    if (u == 0) { /* the fixed part and the open minute as begin found them, the closed minutes */
+        const uint8_t *fixed = md->ck->fixed + (size_t)s * XT__MD_CKPT_FIXED;
+        memcpy(md->ck->out + w->at, fixed, INST_FIXED + 8);
         for (uint32_t i = 0; i + 1 < w->tl_n; i++)
             put_minute(md->ck->out + w->tl_at + (size_t)i * POINT_BYTES, &in->tl[i]);
+        if (w->tl_n > 0)
+            memcpy(md->ck->out + w->tl_at + (size_t)(w->tl_n - 1) * POINT_BYTES, fixed + INST_FIXED + 8, POINT_BYTES);
         return;
     }
     uint32_t cap = in->tape_cap, end = u * XT_MD_CKPT_CHUNK;
@@ -204,16 +209,17 @@ size_t xt_md_ckpt_begin(xt_md_t *md, uint8_t *out, size_t cap)
     for (uint32_t s = 0; s < md->n_inst; s++) {
         const xt_md_inst_t *in = &md->inst[s];
         xt__md_ckpt_inst_t *w = &ck->inst[s];
-        put_fixed(out + at, in);
+        uint8_t *fixed = ck->fixed + (size_t)s * XT__MD_CKPT_FIXED;
+        put_fixed(fixed, in);
+        w->at = at;
         w->tl_at = at + INST_FIXED + 8;
         w->tl_n = in->tl_n;
         w->tape_at = w->tl_at + (size_t)in->tl_n * POINT_BYTES;
         w->tape_n = in->tape_n;
         w->tape_oldest = tape_oldest(in);
-        if (in->tl_n > 0) /* the open minute changes with every trade: written here */
-            put_minute(out + w->tl_at + (size_t)(in->tl_n - 1) * POINT_BYTES, &in->tl[in->tl_n - 1]);
-        if (in->tl_n > 1)
-            xt_cow_mark(unit(ck, s, 0));
+        if (in->tl_n > 0) /* the open minute changes with every trade: noted here */
+            put_minute(fixed + INST_FIXED + 8, &in->tl[in->tl_n - 1]);
+        xt_cow_mark(unit(ck, s, 0));
         for (uint32_t u = 1; u < ck->units && in->tape_n > 0; u++)
             xt_cow_mark(unit(ck, s, u));
         at = w->tape_at + (size_t)in->tape_n * POINT_BYTES;
