@@ -47,7 +47,9 @@ struct xt_md_inst {
  * output's pages); per slot, `units` claim states (core/cow.h): 0 the
  * fixed part and the timeline, 1.. the tape's chunks of XT_MD_CKPT_CHUNK
  * slots. */
-#define XT__MD_CKPT_FIXED (896 + 8 + 40) /* state.c: INST_FIXED, the counts, a minute */
+#define XT__MD_INST_FIXED 896 /* state.c: an instrument's record up to its counts */
+#define XT__MD_POINT_BYTES 40 /* state.c: a minute or a trade */
+#define XT__MD_CKPT_FIXED (XT__MD_INST_FIXED + 8 + XT__MD_POINT_BYTES) /* the record, its counts, a minute */
 
 typedef struct xt__md_ckpt_inst {
     size_t at, tl_at, tape_at;

@@ -16,11 +16,10 @@
 #include "md/internal.h"
 #include "xt/error.h"
 
-#define INST_FIXED 896 /* id .. candles, then the two counts */
+#define INST_FIXED XT__MD_INST_FIXED /* id .. candles, then the two counts */
 #define CANDLE_BYTES 72
-#define POINT_BYTES 40 /* a timeline minute or a tape trade */
+#define POINT_BYTES XT__MD_POINT_BYTES /* a timeline minute or a tape trade */
 #define TIME_MAX (INT64_C(1) << 62)
-_Static_assert(XT__MD_CKPT_FIXED == INST_FIXED + 8 + POINT_BYTES, "internal.h's record of a fixed part");
 #define MINUTE_NS (INT64_C(60) * XT__MD_NS)
 #define DAY_NS (INT64_C(86400) * XT__MD_NS)
 
