@@ -65,8 +65,9 @@ struct xt__md_ckpt {
     int active;
 };
 
-/* The owner is about to change unit u of in (0: its timeline's minutes,
- * 1 + c: its tape's chunk c) while a checkpoint may be under way. */
+/* The owner is about to change unit u of in (0: its timeline, whose
+ * claim also copies its fixed part; 1 + c: its tape's chunk c) while a
+ * checkpoint may be under way. */
 void xt__md_ckpt_write(const xt_md_t *md, const xt_md_inst_t *in, uint32_t u);
 static inline void xt__md_ckpt_guard(const xt_md_t *md, const xt_md_inst_t *in, uint32_t u)
 {
