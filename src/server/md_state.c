@@ -333,8 +333,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Waits for the helper thread writing the last file, if any; the fills'
- * checkpoint it ran ends. */
+/* Waits for the helper thread writing the last file, if any; the
+ * checkpoints it ran end. */
 static void join_writer(mds_t *m)
 {
     if (m->save.running) {
@@ -373,16 +373,19 @@ static int buffer_room(mds_t *m, size_t n)
 
 /* Begins encoding the state after command seq into m->save: the
  * checkpoints of the fills and of the md library's state begun (the
- * instruments' fixed parts written here), finish_encoding ends them.
- * Returns 0 or -ENOMEM. */
+ * instruments' fixed parts noted here), finish_encoding runs them.
+ * Returns 0, -ENOMEM, or -EINVAL (md's size changed between the two
+ * calls: cannot happen on one thread). */
 static int encode_state(mds_t *m, uint64_t seq)
 {
     size_t nf = xt_fills_state_size(&m->fills), n = nf + xt_md_state_size(&m->md);
     if (buffer_room(m, HDR + n))
         return -ENOMEM;
     uint8_t *b = m->save.buf;
+    /* md's first: it is the one that can refuse (a cap short of its size), and then nothing is begun */
+    if (xt_md_ckpt_begin(&m->md, b + HDR + nf, n - nf) != n - nf)
+        return -EINVAL;
     xt_fills_ckpt_begin(&m->fills, b + HDR);
-    xt_md_ckpt_begin(&m->md, b + HDR + nf, n - nf);
     m->save.len = HDR + n;
     m->save.seq = seq;
     return 0;
@@ -413,8 +416,7 @@ static void save_at(mds_t *m, uint64_t seq, int helper)
         return;
     }
     write_saved(m);
-    xt_fills_ckpt_end(&m->fills);
-    xt_md_ckpt_end(&m->md);
+    join_writer(m); /* no thread: ends the checkpoints */
 }
 
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq)
