@@ -30,10 +30,9 @@ int xt_fills_init(xt_fills_t *f, uint32_t accounts, uint32_t per_account)
     f->index = calloc(n, sizeof *f->index);
     f->scratch = calloc(XT_FILLS_LIMIT_MAX, sizeof *f->scratch);
     f->ck.chunks = (per_account + XT_FILLS_CKPT_CHUNK - 1) / XT_FILLS_CKPT_CHUNK;
-    f->ck.order = calloc(accounts, sizeof *f->ck.order);
     f->ck.place = calloc(accounts, sizeof *f->ck.place);
     f->ck.state = calloc((size_t)accounts * f->ck.chunks, sizeof *f->ck.state);
-    if (!f->v || !f->acct || !f->index || !f->scratch || !f->ck.order || !f->ck.place || !f->ck.state) {
+    if (!f->v || !f->acct || !f->index || !f->scratch || !f->ck.place || !f->ck.state) {
         xt_fills_destroy(f);
         return XT_ENOMEM;
     }
@@ -50,7 +49,6 @@ void xt_fills_destroy(xt_fills_t *f)
     free(f->acct);
     free(f->index);
     free(f->scratch);
-    free(f->ck.order);
     free(f->ck.place);
     free((void *)f->ck.state);
     f->v = NULL;
@@ -357,32 +355,29 @@ static void ckpt_guard(xt_fills_t *f, uint32_t p, uint32_t slot)
 size_t xt_fills_ckpt_begin(xt_fills_t *f, uint8_t *out)
 {
     size_t at = 4;
-    uint32_t k = 0;
-    for (uint32_t p = f->oldest; p != NONE; p = f->acct[p].prev, k++) {
+    for (uint32_t p = f->oldest; p != NONE; p = f->acct[p].prev) { /* every place in use, in the file's order */
         const xt_fill_acct_t *a = &f->acct[p];
-        f->ck.order[k] = p;
         f->ck.place[p] = (xt_fills_ckpt_place_t){at, a->account, a->head, a->n};
         at += (size_t)a->n * XT_FILL_STATE_REC;
         /* a ring not full has its records in slots 0..n-1 (head moves once it is full) */
-        uint32_t live = a->n < f->per_account ? a->n : f->per_account;
-        for (uint32_t c = 0; c * XT_FILLS_CKPT_CHUNK < live; c++)
+        for (uint32_t c = 0; c * XT_FILLS_CKPT_CHUNK < a->n; c++)
             xt_cow_mark(unit(f, p, c));
     }
     xt_put32(out, (uint32_t)((at - 4) / XT_FILL_STATE_REC));
     f->ck.out = out;
-    f->ck.n = k;
+    f->ck.n = f->n_accounts;
     f->ck.active = 1;
     return at;
 }
 
 void xt_fills_ckpt_run(xt_fills_t *f)
 {
-    for (uint32_t i = 0; i < f->ck.n; i++)
+    for (uint32_t p = 0; p < f->ck.n; p++) /* in any order: begin placed every record */
         for (uint32_t c = 0; c < f->ck.chunks; c++)
-            ckpt_claim(f, f->ck.order[i], c);
-    for (uint32_t i = 0; i < f->ck.n; i++) /* those the owner claimed first */
+            ckpt_claim(f, p, c);
+    for (uint32_t p = 0; p < f->ck.n; p++) /* those the owner claimed first */
         for (uint32_t c = 0; c < f->ck.chunks; c++)
-            xt_cow_wait(unit(f, f->ck.order[i], c));
+            xt_cow_wait(unit(f, p, c));
 }
 
 void xt_fills_ckpt_end(xt_fills_t *f)

@@ -59,10 +59,9 @@ typedef struct xt_fills_ckpt_place {
  * by whichever thread claims it. */
 typedef struct xt_fills_ckpt {
     uint8_t *out;                 /* the section being written */
-    uint32_t *order;              /* the places at the beginning, least recently updated first */
     xt_fills_ckpt_place_t *place; /* by place */
     _Atomic uint8_t *state;       /* by place and chunk: not in it, to be written, being written, written */
-    uint32_t n;                   /* places in order */
+    uint32_t n;                   /* places at the beginning: 0..n-1, every one in it */
     uint32_t chunks;              /* per place */
     int active;                   /* the owner's: begun and not yet ended */
 } xt_fills_ckpt_t;
