@@ -143,7 +143,7 @@ static void put_md(xt_text_t *t, const mds_t *m)
         "Time market data waited while the last state file was begun (a helper thread finishes and writes it).");
     xt_text_printf(t, "xt_md_state_last_save_seconds %.6f\n", (double)m->save.last_us / 1e6);
     xt_text_help(t, "xt_md_state_last_write_seconds", "gauge",
-                 "Time the helper thread took on the last state file: the fills' records, the checksum, the write.");
+                 "Time the helper thread took on the last state file: fills, instruments, checksum, write.");
     xt_text_printf(t, "xt_md_state_last_write_seconds %.6f\n", (double)atomic_load(&m->save.write_us) / 1e6);
     xt_text_hist(t, "xt_md_lag_seconds",
                  "From a command's engine timestamp to the market-data thread reading its events.", &m->feed_lag);
