@@ -136,9 +136,11 @@ static void on_login(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t
         return; /* the gateway closes the bridge: the requests are answered then */
     }
     x->state = B_LIVE; /* next_request is past the session's last client order id (md_oe.c, on_frame) */
-    for (uint32_t pi = x->pend_head; pi != NIL && x->fd >= 0; pi = m->oe->pend[pi].next)
+    for (uint32_t pi = x->pend_head, next; pi != NIL && x->fd >= 0; pi = next) {
+        next = m->oe->pend[pi].next; /* a failed send closes the bridge and frees every request */
         if (!m->oe->pend[pi].sent)
             send_pend(m, b, &m->oe->pend[pi]);
+    }
 }
 
 /* Does message type `type` answer a request of kind k? */
