@@ -701,8 +701,9 @@ static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, int version
         if (p < keep_from)
             continue;
         uint16_t len = (uint16_t)(b[20] | b[21] << 8);
-        xt_wire_hdr_t hdr; /* the frame must be one the protocol has, of the length its slot says */
-        if (len > XT_OUTLOG_FRAME || xt_wire_frame(b + 24, len, XT_OUTLOG_FRAME, &hdr) != (int)len)
+        xt_wire_hdr_t hdr; /* the frame must be one the protocol has, of the length its slot says; */
+        if (len > 0 &&     /* 0: a control slot (xt_sessions_control), no message */
+            (len > XT_OUTLOG_FRAME || xt_wire_frame(b + 24, len, XT_OUTLOG_FRAME, &hdr) != (int)len))
             return bad(why, wn, -1, "sessions: message %llu (%u bytes) is not a whole protocol message",
                        (unsigned long long)p, len);
         if (version == 1)
