@@ -577,6 +577,9 @@ static void *md_main(void *arg)
             xt_mds_close_with(m, c, XT_WS_CLOSE_GOING_AWAY, "server shutting down");
     }
     xt_mds_flush_dirty(m); /* what fits the sockets of the CLOSEs and ERRORs queued behind partial messages */
+    for (uint32_t c = 0; c < m->max_conns; c++) /* then every socket goes: those still closing too */
+        if (m->conns[c].state != C_FREE)
+            xt_mds_close(m, c);
     return NULL;
 }
 
