@@ -223,6 +223,11 @@ void xt_md_on_batch(xt_md_t *md, const xt_event_batch_t *b);
  * call. */
 void xt_md_advance(xt_md_t *md, int64_t now);
 
+/* How often the server's md thread calls xt_md_advance (ns). Recovery's
+ * replay of trades and `md rebuild` call it at the same pace in event
+ * time, so that they close the same candles as the live thread did. */
+#define XT_MD_ADVANCE_NS INT64_C(100000000)
+
 /* ---- queries (borrowed pointers valid until the next call that changes md) -- */
 
 /* The instrument's slot data, NULL if unknown. (By symbol: the first added

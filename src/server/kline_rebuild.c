@@ -16,9 +16,8 @@
 #include "xt/decimal.h"
 #include "xt/error.h"
 
-#define MD_LEVELS 20                  /* candles need trades only: a shallow book will do */
-#define PENDING (1u << 16)            /* records buffered between writes */
-#define ADVANCE_NS INT64_C(100000000) /* the server's market-data timer */
+#define MD_LEVELS 20       /* candles need trades only: a shallow book will do */
+#define PENDING (1u << 16) /* records buffered between writes */
 
 typedef struct rb {
     const xt_kl_rebuild_opts_t *o;
@@ -178,7 +177,7 @@ static int replay_one(rb_t *r, const xt_wal_reader_t *w, const xt_cmd_t *cmd, si
         if ((rc = xt_caps_take(&r->e, configured(r), &w->caps, cwhy, sizeof cwhy)) != 0)
             return say(r, rc, "%s: %s", w->path, cwhy);
     }
-    if (cmd->ts - r->last_advance >= ADVANCE_NS)
+    if (cmd->ts - r->last_advance >= XT_MD_ADVANCE_NS)
         xt_md_advance(&r->md, r->last_advance = cmd->ts);
     if ((rc = xt_engine_apply(&r->e, cmd)) != 0)
         return say(r, XT_ECORRUPT, "%s: record %llu does not apply: %s", w->path, (unsigned long long)cmd->seq,

@@ -486,7 +486,7 @@ static void drain_feed(mds_t *m)
 
 static void timers(mds_t *m)
 {
-    if (m->now - m->last_advance >= 100000000) {
+    if (m->now - m->last_advance >= XT_MD_ADVANCE_NS) {
         m->last_advance = m->now;
         xt_md_advance(&m->md, m->now);
         xt_md_history_tick(m->hist, xt_mono_ns());

@@ -50,7 +50,6 @@
 #define MAGIC 0x444d5458u /* "XTMD" */
 #define VERSION 2         /* 1: no fills section (still read) */
 #define HDR 32
-#define REPLAY_ADVANCE_NS INT64_C(100000000) /* the md thread's timer */
 
 static const char MISSING[] = "missing";
 
@@ -190,7 +189,7 @@ static void replay(mds_t *m, const xt_md_replay_t *rp)
                 .qty = t->qty,
                 .u.trade = {.trade_id = t->trade_id, .maker_id = t->maker_id, .maker_account = t->maker_account}};
         }
-        if (i == 0 || r->ts - advanced >= REPLAY_ADVANCE_NS)
+        if (i == 0 || r->ts - advanced >= XT_MD_ADVANCE_NS)
             xt_md_advance(&m->md, advanced = r->ts);
         int last = k == rp->n || xt_md_replay_at(rp, k)->seq != r->seq;
         xt_event_batch_t b = {r->seq, r->ts, 0, (uint8_t)last, k - i, ev};
