@@ -18,7 +18,7 @@ static uint8_t *put_u8(uint8_t *p, uint8_t v)
 #define PAYLOAD_INSTRUMENT XT_INSTRUMENT_DEF_BYTES
 #define PAYLOAD_SESSION_END 8
 
-size_t xt_record_encode(const xt_cmd_t *c, uint8_t *buf)
+size_t xt_record_encode_unsealed(const xt_cmd_t *c, uint8_t *buf)
 {
     uint8_t *p = buf + XT_WAL_RECORD_HDR;
     int origin = c->session != 0 || c->clordid != 0;
@@ -65,7 +65,20 @@ size_t xt_record_encode(const xt_cmd_t *c, uint8_t *buf)
     xt_put32_next(buf, (uint32_t)len);
     xt_put64_next(buf + 8, c->seq);
     xt_put64_next(buf + 16, (uint64_t)c->ts);
-    xt_put32_next(buf + 4, xt_crc32c(buf + 8, len - 8));
+    return len;
+}
+
+void xt_record_seal(uint8_t *buf)
+{
+    uint32_t len = xt_get32(buf);
+    xt_put32(buf + 4, xt_crc32c(buf + 8, len - 8));
+}
+
+size_t xt_record_encode(const xt_cmd_t *c, uint8_t *buf)
+{
+    size_t len = xt_record_encode_unsealed(c, buf);
+    if (len)
+        xt_record_seal(buf);
     return len;
 }
 

@@ -101,7 +101,7 @@ int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd)
         if (rc)
             return rc;
     }
-    size_t n = xt_record_encode(cmd, w->buf + w->len);
+    size_t n = xt_record_encode_unsealed(cmd, w->buf + w->len); /* sealed by xt_wal_write */
     if (n == 0)
         return fail(w, EINVAL, "command of unknown type for");
     w->len += n;
@@ -150,6 +150,8 @@ int xt_wal_write(xt_wal_t *w)
             return rc;
         w->roll = 0;
     }
+    for (size_t off = 0; off < w->len; off += xt_get32(w->buf + off))
+        xt_record_seal(w->buf + off);
     int rc = xt_io_write_all(w->io, w->fd, w->buf, w->len);
     if (rc)
         return fail(w, rc, "write");

@@ -32,7 +32,7 @@ typedef struct xt_wal {
     uint64_t next_seq;      /* sequence number of the next record */
     uint64_t written_seq;   /* last record handed to write() */
     uint64_t synced_seq;    /* last record made durable */
-    uint8_t *buf;           /* records not yet written */
+    uint8_t *buf;           /* records not yet written, sealed (crc) as written */
     size_t len, cap;
     int failed;
     int err;
