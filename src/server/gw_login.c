@@ -30,7 +30,10 @@ static void login_reject(xt_server_t *s, uint32_t i, int reason, uint64_t oldest
 {
     xt_msg_login_rejected_t m = {(uint16_t)reason, oldest};
     uint8_t f[XT_WIRE_MAX];
-    xt__gw_send(s, i, f, xt_wire_put_login_rejected(f, 0, &m));
+    const xt_gw_conn_t *c = &s->gw->conns[i];
+    /* seq: 0 before login; on a session's connection (ALREADY_LOGGED_IN) its last number, as any unsequenced message */
+    uint64_t seq = c->state == C_HELLO ? 0 : xt__gw_last_seq(s->gw, c);
+    xt__gw_send(s, i, f, xt_wire_put_login_rejected(f, seq, &m));
     s->gw->conns[i].state = C_CLOSING;
 }
 

@@ -309,8 +309,10 @@ def test_login_failures():
         c.close()
     # second LOGIN on one connection
     c = login(port, 1003, 1)
+    acc = expect_type(c.place(c.inst["BTC-USDT"], BUY, 1000, 1), ACCEPTED)
     m = c.login(1003, session=1, expect_ok=False)
     check(m.type == LOGIN_REJECTED and m.reason == LR["ALREADY_LOGGED_IN"], f"second LOGIN: {m!r}")
+    check(not m.sequenced and m.seq == acc.seq, f"ALREADY_LOGGED_IN carries the last sequenced number: {m!r}")
     after = c.drain(0.3)
     note(f"after ALREADY_LOGGED_IN the connection {'is closed' if c.closed else 'stays open'} ({after})")
     # the server still works

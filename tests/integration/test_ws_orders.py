@@ -256,6 +256,28 @@ def test_rate_limit_and_mass_cancel():
 
 
 @test
+def test_mass_cancel_without_args():
+    """order.mass_cancel's args are all optional: none at all cancels every
+    open order of the account, on every instrument."""
+    s = W.start({"limits.rate": 100000, "limits.burst": 100000})
+
+    async def go(connect):
+        a = await connect()
+        r = await a.login(1002)
+        check("result" in r, f"login: {r}")
+        for k, sym in ((1, SYM), (2, "ETH-USDT")):
+            r = await a.call("order.new", new(k, "buy", "900.00", "0.01", symbol=sym))
+            check("result" in r, f"order {k}: {r}")
+            await a.event(lambda e, k=k: e["event"] == "accepted" and e["client_order_id"] == k)
+        r = await a.call("order.mass_cancel")
+        check("request_id" in r.get("result", {}), f"mass cancel without args: {r}")
+        ack = await a.event(lambda e: e.get("request_id") == r["result"]["request_id"])
+        check(ack["event"] == "mass_cancel_ack" and ack["canceled"] == 2, f"mass cancel {ack}")
+
+    run(s, go)
+
+
+@test
 def test_md_rate_holds_all_but_session_orders():
     """md.messages_per_s holds every command of a connection, an open but
     unfinished login included; only the order requests of a logged-in
