@@ -162,7 +162,8 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
                 uint64_t *key, char *why, size_t n)
 {
     why[0] = '\0';
-    if (!json_is_object(args) && !(args == NULL && kind == XT_OE_MASS_CANCEL)) /* all its args are optional */
+    if (!json_is_object(args) &&
+        !((args == NULL || json_is_null(args)) && kind == XT_OE_MASS_CANCEL)) /* all optional */
         return fail(why, n, "args must be an object", "");
     uint64_t orig = 0;
     int64_t id = 0;

@@ -40,7 +40,7 @@ int xt_oe_op(const char *name);
  * Returns the frame's length with *key set to the id its answer will
  * carry (clordid or request_id), or a negative code with a message in
  * why: XT_ENOENT when the symbol names no instrument, else -1. args
- * NULL (none given) is taken as {} for MASS_CANCEL only. */
+ * NULL (none given) or JSON null is taken as {} for MASS_CANCEL only. */
 int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordid, int64_t order_id, uint8_t *f,
                 uint64_t *key, char *why, size_t whylen);
 

@@ -273,6 +273,11 @@ def test_mass_cancel_without_args():
         check("request_id" in r.get("result", {}), f"mass cancel without args: {r}")
         ack = await a.event(lambda e: e.get("request_id") == r["result"]["request_id"])
         check(ack["event"] == "mass_cancel_ack" and ack["canceled"] == 2, f"mass cancel {ack}")
+        await a.ws.send(json.dumps({"op": "order.mass_cancel", "id": "n", "args": None}))
+        while "n" not in a.answers:
+            await a.recv_one(5)
+        r = a.answers.pop("n")
+        check("request_id" in r.get("result", {}), f"mass cancel with args null: {r}")
 
     run(s, go)
 
