@@ -246,10 +246,10 @@ void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
     const xt_cred_t *cr = xt_creds_find(&s->creds, m->account, m->key_id);
     if (!cr)
         return login_reject(s, i, XT_LR_UNKNOWN_KEY, 0);
-    int64_t skew = m->timestamp_ns - xt_now_ns();
-    if (skew < 0)
-        skew = -skew;
-    if (!c->trusted && skew > (int64_t)s->cfg.login_skew_ms * 1000000)
+    int64_t now_ns = xt_now_ns(); /* the distance in uint64_t: any i64 timestamp the client sends fits */
+    uint64_t skew = m->timestamp_ns >= now_ns ? (uint64_t)m->timestamp_ns - (uint64_t)now_ns
+                                              : (uint64_t)now_ns - (uint64_t)m->timestamp_ns;
+    if (!c->trusted && skew > (uint64_t)s->cfg.login_skew_ms * 1000000)
         return login_reject(s, i, XT_LR_CLOCK_SKEW, 0);
     if (!c->trusted && !signature_ok(cr, c, m))
         return login_reject(s, i, XT_LR_BAD_SIGNATURE, 0);
