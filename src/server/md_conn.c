@@ -165,7 +165,7 @@ void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
     m->bytes_out += w > 0 ? (uint64_t)w : 0;
 }
 
-void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n)
+void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n, int drop)
 {
     mconn_t *k = &m->conns[c];
     size_t off = 0;
@@ -178,19 +178,25 @@ void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n)
         }
         off = w > 0 ? (size_t)w : 0;
     }
-    /* The socket is backed up (a slow consumer, say), so what is not sent
-     * is queued behind the rest of a message partly on the wire (the queue
-     * is dropped), and the socket is closed once it is out (flush_conn), or
-     * at the next ping round for a client that does not read (md_server.c). */
+    /* What is not sent is queued, and the socket is closed once it is out
+     * (flush_conn), or at the next ping round for a client that does not
+     * read (md_server.c). No channel adds to the queue from here on. */
     xt_mds_unsubscribe_all(m, c);
-    xt_mds_drop_queue(m, c);
+    if (drop)
+        xt_mds_drop_queue(m, c); /* all but the message partly on the wire */
     k->pong_due = 0;
     k->state = C_CLOSING;
     uint32_t g = xt_mds_msg_raw(m, f + off, n - off);
-    if (g == NIL || xt_mds_enqueue(m, c, g) != 0) {
-        xt_mds_msg_drop_if_unused(m, g);
-        xt_mds_close(m, c);
+    int rc = g == NIL ? -1 : xt_mds_enqueue(m, c, g);
+    if (rc != 0 && g != NIL && !drop) { /* the queue is at its limit: it goes instead */
+        xt_mds_drop_queue(m, c);
+        rc = xt_mds_enqueue(m, c, g);
     }
+    xt_mds_msg_drop_if_unused(m, g);
+    if (rc != 0)
+        xt_mds_close(m, c);
+    else
+        k->shut = 1;
 }
 
 void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
@@ -209,7 +215,7 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
         xt_mds_close(m, c);
         return;
     }
-    xt_mds_close_after(m, c, f, n);
+    xt_mds_close_after(m, c, f, n, code == XT_WS_CLOSE_POLICY);
 }
 
 int xt_mds_over_rate(mds_t *m, uint32_t c)
@@ -228,7 +234,7 @@ int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
 {
     mconn_t *k = &m->conns[c];
     uint32_t q = m->free_qnode;
-    if (q == NIL || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit)
+    if (q == NIL || k->shut || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit)
         return -1;
     m->free_qnode = m->qnodes[q].next;
     m->qnodes[q] = (qnode_t){i, NIL};

@@ -67,6 +67,7 @@ enum { C_FREE, C_HTTP, C_WS, C_CLOSING, C_BIN };
 typedef struct mconn {
     int fd;
     uint8_t state, pong_due, dirty, has_stale, want_out, owed;
+    uint8_t shut; /* its last message (a CLOSE, a binary ERROR) is queued: nothing may follow it */
     uint32_t subs, n_subs, next_dirty, next_owed; /* owed: on the retry list (a snapshot could not be queued) */
     uint32_t qh, qt, qn, qoff; /* queue: first and last node, count; bytes of qh's message already sent */
     uint64_t out_bytes;
@@ -189,10 +190,15 @@ void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const c
 int xt_mds_over_rate(mds_t *m, uint32_t c);
 void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n);
 /* Sends the framed bytes f as the connection's last message, then closes
- * it (a CLOSE, a binary ERROR): at once, or behind what is partly on the
- * wire when the socket is backed up. */
-void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n);
+ * it (a CLOSE, a binary ERROR). Behind what is queued, so that the answers
+ * to the client's earlier requests still reach it; with drop (a client
+ * that does not keep up), or when the queue is at md.output_limit, behind
+ * only the message partly on the wire, the rest of the queue dropped. */
+void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n, int drop);
 void xt_mds_close(mds_t *m, uint32_t c);
+/* Closes with a CLOSE of code and reason (binary: an ERROR), through
+ * xt_mds_close_after; what is queued is dropped only for 1008 (slow
+ * consumer, no pong) and the binary HEARTBEAT_TIMEOUT. */
 void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason);
 void xt_mds_mark_dirty(mds_t *m, uint32_t c);
 void xt_mds_owe_snapshot(mds_t *m, uint32_t sub); /* sent from the flush once the queue has drained */

@@ -643,6 +643,14 @@ def test_limits_and_errors():
     r.upgrade()
     r.frame(1, b'{"op":"ping"}', mask=False)
     check(r.until_close()[0] == 1002, "an unmasked frame closes with 1002")
+    # the answers to requests before the violation, in the same write, come before the CLOSE
+    r = Raw(s.md_port)
+    r.upgrade()
+    r.sock.sendall(frame_bytes(1, b'{"op":"ping","id":31}') + frame_bytes(1, b'{"op":"ping","id":32}') +
+                   frame_bytes(1, b'{"op":"ping"}', mask=False))
+    code, _, before = r.until_close()
+    ids = [json.loads(d).get("id") for op, d in before if op == 1]
+    check(code == 1002 and ids == [31, 32], f"answers before the CLOSE 1002: {ids}, code {code}")
     r = Raw(s.md_port)
     r.upgrade()
     r.frame(1, b"\xff\xfe")
