@@ -50,9 +50,29 @@ static int get_u64(json_t *args, const char *name, uint64_t *v, char *why, size_
     }
     const char *s = json_string_value(j);
     size_t len = s ? json_string_length(j) : 0;
-    if (!s || len == 0 || len > 19 || strspn(s, "0123456789") != len)
+    if (!s || len == 0 || len > 20 || strspn(s, "0123456789") != len)
         return fail(why, n, name, " must be a non-negative integer (or a string of digits)");
-    *v = strtoull(s, NULL, 10);
+    uint64_t x = 0; /* the whole u64 range, as the binary protocol's ids */
+    for (size_t k = 0; k < len; k++) {
+        unsigned d = (unsigned)(s[k] - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return fail(why, n, name, " is past 18446744073709551615");
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 0;
+}
+
+/* A client order id the request chose: any but UINT64_MAX, which stands
+ * for "none chosen" (OE_ID_NEXT, md_oe_internal.h). */
+static int get_clordid(json_t *args, uint64_t *v, char *why, size_t n)
+{
+    uint64_t x = *v;
+    if (get_u64(args, "client_order_id", &x, why, n))
+        return -1;
+    if (x == UINT64_MAX && json_object_get(args, "client_order_id"))
+        return fail(why, n, "client_order_id", " is at most 18446744073709551614 here");
+    *v = x;
     return 0;
 }
 
@@ -121,8 +141,7 @@ static int new_order(const xt_oe_insts_t *in, json_t *args, uint64_t clordid, ui
     int rc = get_symbol(in, args, &sym, &m.instrument, why, n);
     if (rc)
         return rc;
-    if (get_u64(args, "client_order_id", &m.clordid, why, n) ||
-        get_enum(args, "side", sides, 2, XT_BUY, &m.side, why, n) ||
+    if (get_clordid(args, &m.clordid, why, n) || get_enum(args, "side", sides, 2, XT_BUY, &m.side, why, n) ||
         get_enum(args, "type", types, 2, XT_LIMIT, &m.type, why, n) ||
         get_enum(args, "tif", tifs, 4, XT_GTC, &m.tif, why, n) ||
         get_enum(args, "stp", stps, 4, XT_STP_NONE, &m.stp, why, n) || get_units(args, "qty", sym->lot, &m.qty, why, n))
@@ -171,7 +190,7 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
     case XT_OE_NEW: return new_order(in, args, clordid, f, key, why, n);
     case XT_OE_CANCEL: {
         xt_msg_cancel_t m = {.clordid = clordid};
-        if (get_u64(args, "client_order_id", &m.clordid, why, n) || target(args, order_id, &orig, &id, why, n))
+        if (get_clordid(args, &m.clordid, why, n) || target(args, order_id, &orig, &id, why, n))
             return -1;
         if (m.clordid == 0)
             return fail(why, n, "client_order_id (of this cancel request) is required", "");
@@ -187,7 +206,7 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
         int rc = get_symbol(in, args, &sym, &inst, why, n);
         if (rc)
             return rc;
-        if (get_u64(args, "client_order_id", &m.clordid, why, n) || target(args, order_id, &orig, &id, why, n) ||
+        if (get_clordid(args, &m.clordid, why, n) || target(args, order_id, &orig, &id, why, n) ||
             get_units(args, "price", sym->tick, &m.price, why, n) || get_units(args, "qty", sym->lot, &m.qty, why, n))
             return -1;
         if (m.clordid == 0 || m.qty == 0)

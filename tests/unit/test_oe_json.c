@@ -101,6 +101,10 @@ static void refusals(void **state)
         {XT_OE_AMEND, "{\"client_order_id\":1,\"order_id\":5,\"qty\":\"1\"}", "symbol"},
         {XT_OE_STATUS, "{}", "exactly one"},
         {XT_OE_MASS_CANCEL, "{\"symbol\":\"NOPE\"}", "unknown symbol", XT_ENOENT},
+        {XT_OE_STATUS, "{\"orig_client_order_id\":\"18446744073709551616\"}", "past"},     /* 2^64 */
+        {XT_OE_STATUS, "{\"orig_client_order_id\":\"99999999999999999999\"}", "past"},     /* 20 digits */
+        {XT_OE_STATUS, "{\"orig_client_order_id\":\"184467440737095516150\"}", "integer"}, /* 21 */
+        {XT_OE_CANCEL, "{\"client_order_id\":\"18446744073709551615\",\"order_id\":5}", "at most"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t f[XT_WIRE_MAX];
@@ -110,6 +114,28 @@ static void refusals(void **state)
         if (!strstr(why, bad[i].word))
             fail_msg("%s: '%s' has no '%s'", bad[i].args, why, bad[i].word);
     }
+}
+
+/* Ids over 10^19, as the binary protocol takes them (a probe found them
+ * refused): up to 2^64 - 1 for the order a request names, 2^64 - 2 for
+ * the request's own id (2^64 - 1 means "none chosen"). */
+static void ids_over_ten_to_the_nineteenth(void **state)
+{
+    (void)state;
+    uint8_t f[XT_WIRE_MAX];
+    uint64_t key;
+    char why[160];
+    assert_int_equal(frame(XT_OE_STATUS, "{\"orig_client_order_id\":\"18446744073709551615\"}", 9, 0, f, &key, why),
+                     XT_LEN_ORDER_STATUS);
+    xt_msg_order_status_t st;
+    xt_wire_get_order_status(f, &st);
+    assert_true(st.orig_clordid == UINT64_MAX);
+    assert_int_equal(
+        frame(XT_OE_CANCEL, "{\"client_order_id\":\"18446744073709551614\",\"order_id\":5}", 0, 0, f, &key, why),
+        XT_LEN_CANCEL);
+    xt_msg_cancel_t c;
+    xt_wire_get_cancel(f, &c);
+    assert_true(c.clordid == UINT64_MAX - 1 && key == UINT64_MAX - 1);
 }
 
 static void cancel_by_path_id(void **state)
@@ -230,8 +256,12 @@ static void bridge_ids(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(new_order_frame),  cmocka_unit_test(refusals),   cmocka_unit_test(cancel_by_path_id),
-        cmocka_unit_test(messages_as_json), cmocka_unit_test(bridge_ids),
+        cmocka_unit_test(new_order_frame),
+        cmocka_unit_test(refusals),
+        cmocka_unit_test(ids_over_ten_to_the_nineteenth),
+        cmocka_unit_test(cancel_by_path_id),
+        cmocka_unit_test(messages_as_json),
+        cmocka_unit_test(bridge_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
