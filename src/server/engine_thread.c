@@ -462,6 +462,8 @@ static void publish_metrics(xt_server_t *s)
     }
 }
 
+#define XT_REQ_PREFETCH 4 /* requests ahead (one 64-byte line each) */
+
 /* Handles requests t .. t+n-1 of the ring. One of them, at a position
  * that moves from batch to batch, is timed for xt_engine_command_seconds
  * (two clock reads per batch, not per request). */
@@ -470,6 +472,12 @@ static void apply_batch(xt_server_t *s, uint64_t t, uint64_t n)
     xt_req_ring_t *q = &s->ring;
     uint64_t probe = s->met.batches++ % n;
     for (uint64_t k = 0; k < n; k++) {
+        /* The gateway wrote these slots on the other core: ask for one a few
+         * requests ahead, so that its line is here when its turn comes (perf:
+         * a quarter of handle's time was the wait on a request's first byte).
+         * Only within the batch: a slot past it may still be being written. */
+        if (k + XT_REQ_PREFETCH < n)
+            __builtin_prefetch(&q->v[(t + k + XT_REQ_PREFETCH) & q->mask]);
         if (k != probe) {
             handle(s, &q->v[(t + k) & q->mask]);
             continue;
