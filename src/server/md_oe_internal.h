@@ -47,6 +47,16 @@ typedef struct oe_pend {
     int64_t at;    /* when it came, monotonic ns (rest.order_timeout_ms) */
     uint64_t key;  /* the clordid or request_id its answer carries */
     uint8_t frame[XT_WIRE_MAX];
+    /* P_NEW: an ORDER_STATUS of the order goes right behind it (its
+     * request_id status_key), so that its answer ends what the order's
+     * command did (docs/rest.md): from the ACCEPTED (kept in `accepted`,
+     * stage 1) to that answer, the order's FILLs and CANCELED are gathered. */
+    uint8_t stage;
+    uint8_t no_status; /* the ORDER_STATUS was refused: answered at the ACCEPTED, outcome null */
+    uint64_t status_key;
+    xt_oe_outcome_t outcome;
+    xt_wire_hdr_t accepted_hdr;
+    uint8_t accepted[XT_LEN_ACCEPTED];
 } oe_pend_t;
 
 /* A GET /api/v1/orders?open=true answer being gathered. */

@@ -1,7 +1,9 @@
 /* md_oe_rest.c - the REST orders endpoints (docs/rest.md, "Orders") over
  * one bridge per account (md_oe.h): each request becomes one binary
  * request, waits for the message that answers it, and that message becomes
- * the HTTP answer. */
+ * the HTTP answer. A POST is followed by an ORDER_STATUS of its order: the
+ * answer waits for that status's answer too, and carries the outcome of
+ * the order's command (its FILLs and CANCELED in between). */
 #include <http_parser.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -29,8 +31,22 @@ static uint32_t find_bridge(mds_t *m, uint32_t account)
 static void send_pend(mds_t *m, uint32_t b, oe_pend_t *p)
 {
     p->key = xt__oe_take_id(&m->oe->b[b], p->frame, p->kind != P_STATUS && p->kind != P_LIST);
-    if (xt__oe_send(m, b, p->frame, p->flen) == 0) /* else p is answered and free */
-        p->sent = 1;
+    if (xt__oe_send(m, b, p->frame, p->flen) != 0) /* p is answered and free */
+        return;
+    p->sent = 1;
+    if (p->kind != P_NEW)
+        return;
+    /* The gateway answers it after every earlier request of the session is
+     * applied: its answer ends what the order's command did.
+     * Its request_id is the order's client order id with the top bit set:
+     * none of the session's ids is used up (the next POST without one still
+     * gets one more than the highest used), and it cannot be an answer to
+     * any other request (answers are told apart by type as well). */
+    uint8_t f[XT_WIRE_MAX];
+    p->status_key = UINT64_C(1) << 63 | p->key;
+    xt_msg_order_status_t st = {.request_id = p->status_key, .orig_clordid = p->key};
+    xt_wire_put_order_status(f, &st);
+    xt__oe_send(m, b, f, XT_LEN_ORDER_STATUS); /* on failure p is answered (504: sent, outcome unknown) */
 }
 
 /* The HTTP answer to pending request pi, which leaves its bridge's list
@@ -67,6 +83,26 @@ static void answer_error(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, int s
     answer(m, b, pi, prev, status, body, (size_t)n);
 }
 
+/* A POST's answer: its ACCEPTED with the outcome (r: the STATUS_REPLY
+ * behind it; NULL when none came: the state is what the FILLs and
+ * CANCELED tell, else unknown). */
+static void answer_new(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const xt_msg_status_reply_t *r)
+{
+    oe_pend_t *p = &m->oe->pend[pi];
+    char body[1400];
+    xt_oe_insts_t in = xt__oe_insts(m);
+    body[0] = '{';
+    size_t n = 1, k = xt_oe_json(&in, p->accepted, &p->accepted_hdr, body + n, sizeof body - n);
+    xt_oe_outcome_end(&p->outcome, r);
+    size_t o = k ? xt_oe_outcome_json(&in, &p->outcome, body + n + k, sizeof body - n - k - 2) : 0;
+    if (o == 0)
+        return answer_error(m, b, pi, prev, 500, "the answer does not fit");
+    n += k + o;
+    body[n++] = '}';
+    body[n++] = '\n';
+    answer(m, b, pi, prev, 200, body, n);
+}
+
 /* The bridge closed (why, with status: 503 the session's connection
  * closed or is overloaded, 504 a request's deadline passed, 500 a bad
  * frame): each waiting request gets one answer that says what became of
@@ -81,6 +117,10 @@ void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why)
     while (x->pend_head != NIL) {
         const oe_pend_t *p = &m->oe->pend[x->pend_head];
         int st = status ? status : 503;
+        if (p->kind == P_NEW && p->stage == 1) { /* accepted; what followed is not known */
+            answer_new(m, b, x->pend_head, NIL, NULL);
+            continue;
+        }
         if (!p->sent) {
             st = 503;
             snprintf(msg, sizeof msg, "%s before this request was sent: nothing was done", reason);
@@ -226,6 +266,73 @@ static void reply(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const uint8_
     answer(m, b, pi, prev, status, body, n);
 }
 
+/* A FILL or CANCELED of an order whose POST waits for the status behind it. */
+static void gather(mds_t *m, oe_bridge_t *x, const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    uint64_t clordid;
+    if (h->type == XT_MSG_FILL) {
+        xt_msg_fill_t fl;
+        xt_wire_get_fill(f, &fl);
+        clordid = fl.clordid;
+    } else {
+        xt_msg_canceled_t c;
+        xt_wire_get_canceled(f, &c);
+        clordid = c.clordid;
+    }
+    for (uint32_t pi = x->pend_head; pi != NIL; pi = m->oe->pend[pi].next) {
+        oe_pend_t *p = &m->oe->pend[pi];
+        if (p->kind == P_NEW && p->stage == 1 && p->key == clordid) {
+            xt_oe_outcome_add(&p->outcome, f, h);
+            return;
+        }
+    }
+}
+
+/* A STATUS_REPLY, or a REJECTED of an ORDER_STATUS. */
+static int is_status_answer(const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    if (h->type == XT_MSG_STATUS_REPLY)
+        return 1;
+    if (h->type != XT_MSG_REJECTED)
+        return 0;
+    xt_msg_rejected_t r;
+    xt_wire_get_rejected(f, &r);
+    return r.request == XT_MSG_ORDER_STATUS;
+}
+
+/* The answer to the status behind POST pi: after the ACCEPTED it ends the
+ * outcome; before it (the gateway refused the status at once, e.g.
+ * RATE_LIMIT) the ACCEPTED is answered when it comes, without one. */
+static void on_status_behind(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    oe_pend_t *p = &m->oe->pend[pi];
+    if (p->stage == 0) {
+        p->no_status = 1;
+        return;
+    }
+    xt_msg_status_reply_t r;
+    if (h->type == XT_MSG_STATUS_REPLY)
+        xt_wire_get_status_reply(f, &r);
+    answer_new(m, b, pi, prev, h->type == XT_MSG_STATUS_REPLY ? &r : NULL);
+}
+
+/* An ACCEPTED without the status behind it: "outcome":null. */
+static void reply_outcome_null(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const uint8_t *f,
+                               const xt_wire_hdr_t *h)
+{
+    char body[1200];
+    xt_oe_insts_t in = xt__oe_insts(m);
+    body[0] = '{';
+    size_t n = 1, k = xt_oe_json(&in, f, h, body + n, sizeof body - n);
+    size_t o = k ? xt_oe_outcome_json(&in, NULL, body + n + k, sizeof body - n - k - 2) : 0;
+    if (o == 0)
+        return answer_error(m, b, pi, prev, 500, "the answer does not fit");
+    n += k + o;
+    body[n++] = '}';
+    body[n++] = '\n';
+    answer(m, b, pi, prev, 200, body, n);
+}
+
 void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h)
 {
     oe_bridge_t *x = &m->oe->b[b];
@@ -235,16 +342,31 @@ void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_h
         xt__oe_error_why(x, f);
         return;
     }
+    if (h->type == XT_MSG_FILL || h->type == XT_MSG_CANCELED)
+        gather(m, x, f, h);
     uint64_t key = xt_oe_answer_key(f, h);
     if (key == 0)
-        return; /* fills, unsolicited cancels: GET /api/v1/fills and /orders tell them */
+        return; /* other fills and unsolicited cancels: GET /api/v1/fills and /orders tell them */
     uint32_t prev = NIL;
     for (uint32_t pi = x->pend_head; pi != NIL; prev = pi, pi = m->oe->pend[pi].next) {
         oe_pend_t *p = &m->oe->pend[pi];
+        if (p->kind == P_NEW && p->status_key == key && is_status_answer(f, h)) /* the status behind a POST */
+            return on_status_behind(m, b, pi, prev, f, h);
         if (!p->sent || p->key != key || !answers(h->type, p->kind, f))
             continue;
         if (p->kind == P_LIST && h->type == XT_MSG_STATUS_REPLY)
             return list_reply(m, b, pi, prev, f);
+        if (p->kind == P_NEW && h->type == XT_MSG_ACCEPTED && p->status_key && !p->no_status) {
+            p->stage = 1; /* the answer waits for the status behind it */
+            p->accepted_hdr = *h;
+            memcpy(p->accepted, f, sizeof p->accepted);
+            xt_msg_accepted_t a;
+            xt_wire_get_accepted(f, &a);
+            p->outcome = (xt_oe_outcome_t){.instrument = a.instrument, .remaining = a.qty};
+            return;
+        }
+        if (p->kind == P_NEW && h->type == XT_MSG_ACCEPTED)
+            return reply_outcome_null(m, b, pi, prev, f, h);
         return reply(m, b, pi, prev, f, h);
     }
 }

@@ -419,6 +419,57 @@ size_t xt_oe_json(const xt_oe_insts_t *in, const uint8_t *f, const xt_wire_hdr_t
     return o.over ? 0 : o.len;
 }
 
+void xt_oe_outcome_add(xt_oe_outcome_t *o, const uint8_t *f, const xt_wire_hdr_t *h)
+{
+    if (h->type == XT_MSG_FILL) {
+        xt_msg_fill_t m;
+        xt_wire_get_fill(f, &m);
+        o->fills++;
+        o->filled += m.qty;
+        o->remaining = m.remaining;
+    } else if (h->type == XT_MSG_CANCELED) {
+        xt_msg_canceled_t m;
+        xt_wire_get_canceled(f, &m);
+        o->state = XT_OE_CANCELED;
+        o->cancel_reason = m.reason;
+        o->remaining = 0;
+    }
+}
+
+void xt_oe_outcome_end(xt_oe_outcome_t *o, const xt_msg_status_reply_t *r)
+{
+    if (r && r->status == XT_OS_OPEN) {
+        o->state = XT_OE_OPEN;
+        o->remaining = r->remaining;
+    } else if (o->state != XT_OE_CANCELED && o->fills > 0 && o->remaining == 0) {
+        o->state = XT_OE_FILLED;
+    } else if (o->state != XT_OE_CANCELED) {
+        o->state = XT_OE_UNKNOWN; /* closed, and neither its last FILL nor a CANCELED came before the reply */
+        o->remaining = 0;
+    }
+}
+
+size_t xt_oe_outcome_json(const xt_oe_insts_t *in, const xt_oe_outcome_t *o, char *out, size_t cap)
+{
+    static const char *const states[] = {"unknown", "open", "filled", "canceled"};
+    xt_text_t t = {out, cap, 0, 0};
+    if (!o) {
+        xt_text_printf(&t, ",\"outcome\":null");
+        return t.over ? 0 : t.len;
+    }
+    const xt_md_sym_t *sym = in->by_id(in->ctx, o->instrument);
+    xt_text_printf(&t, ",\"outcome\":{\"state\":\"%s\"", states[o->state <= XT_OE_CANCELED ? o->state : 0]);
+    put_units(&t, "filled", o->filled, sym, 1);
+    put_units(&t, "remaining", o->remaining, sym, 1);
+    xt_text_printf(&t, ",\"fills\":%u", o->fills);
+    const char *r = o->state == XT_OE_CANCELED ? xt_wire_reason_name(o->cancel_reason) : NULL;
+    if (r)
+        xt_text_printf(&t, ",\"cancel_reason\":\"%s\"}", r);
+    else
+        xt_text_printf(&t, ",\"cancel_reason\":null}");
+    return t.over ? 0 : t.len;
+}
+
 uint64_t xt_oe_answer_key(const uint8_t *f, const xt_wire_hdr_t *h)
 {
     if (h->type == XT_MSG_CANCELED) {

@@ -50,6 +50,29 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
  * form (HELLO, INSTRUMENT, heartbeats). */
 size_t xt_oe_json(const xt_oe_insts_t *in, const uint8_t *f, const xt_wire_hdr_t *h, char *out, size_t cap);
 
+/* What became of a new order by the answer to an ORDER_STATUS sent right
+ * behind it (REST's POST /api/v1/orders, docs/rest.md): gathered from the
+ * session's FILLs and CANCELED of the order, and that STATUS_REPLY. */
+enum { XT_OE_UNKNOWN, XT_OE_OPEN, XT_OE_FILLED, XT_OE_CANCELED };
+typedef struct xt_oe_outcome {
+    uint32_t instrument;
+    uint32_t fills;        /* FILLs of the order */
+    int64_t filled;        /* lots */
+    int64_t remaining;     /* lots: open when state is XT_OE_OPEN, else 0 */
+    uint8_t state;         /* XT_OE_* */
+    uint8_t cancel_reason; /* CANCELED's, when state is XT_OE_CANCELED */
+} xt_oe_outcome_t;
+
+/* Folds in a FILL or a CANCELED of the order (f a whole frame of that
+ * type); then, at the STATUS_REPLY (status_reply NULL: none came, the
+ * state stays XT_OE_UNKNOWN unless filled or cancelled), the state. */
+void xt_oe_outcome_add(xt_oe_outcome_t *o, const uint8_t *f, const xt_wire_hdr_t *h);
+void xt_oe_outcome_end(xt_oe_outcome_t *o, const xt_msg_status_reply_t *status_reply);
+
+/* ,"outcome":{"state":..,"filled":..,"remaining":..,"fills":N,"cancel_reason":..}
+ * (o NULL: ,"outcome":null). Returns the length, 0 when it does not fit. */
+size_t xt_oe_outcome_json(const xt_oe_insts_t *in, const xt_oe_outcome_t *o, char *out, size_t cap);
+
 /* The key a server message answers: the request's clordid or request_id
  * (REJECTED, ACCEPTED, AMENDED: clordid; CANCELED: request_clordid;
  * STATUS_REPLY, MASS_CANCEL_ACK: request_id); 0 for the others. */

@@ -106,6 +106,39 @@ def test_place_fill_amend_cancel():
     check(any(f["order_id"] == oid and f["liquidity"] == "maker" for f in fills["data"]), f"fills {fills}")
 
 
+def outcome(j, state, filled, remaining, fills, cancel_reason=None):
+    o = j.get("outcome")
+    check(j["event"] == "accepted" and o == {"state": state, "filled": filled, "remaining": remaining,
+                                             "fills": fills, "cancel_reason": cancel_reason},
+          f"outcome {o}, want {state} {filled} {remaining} {fills} {cancel_reason}: {j}")
+
+
+@test
+def test_post_answers_the_outcome():
+    """POST's answer is the ACCEPTED with what the order's command did: an
+    ORDER_STATUS goes right behind the order and its answer ends the
+    fills and the cancel gathered."""
+    s = W.start(FAST)
+    a, b = client(s, 1001), client(s, 1002)
+    outcome(ok(a, "POST", "/api/v1/orders", order("sell", "1000.00", "0.0050")), "open", "0.0000", "0.0050", 0)
+    outcome(ok(b, "POST", "/api/v1/orders", order("buy", "1000.00", "0.0010", tif="post")),
+            "canceled", "0.0000", "0.0000", 0, "POST_ONLY")
+    outcome(ok(b, "POST", "/api/v1/orders", order("buy", "1000.00", "0.0100", tif="fok")),
+            "canceled", "0.0000", "0.0000", 0, "FOK")
+    outcome(ok(b, "POST", "/api/v1/orders", order("buy", "1000.00", "0.0020")), "filled", "0.0020", "0.0000", 1)
+    outcome(ok(a, "POST", "/api/v1/orders", order("sell", "1000.00", "0.0010")), "open", "0.0000", "0.0010", 0)
+    outcome(ok(b, "POST", "/api/v1/orders", order("buy", "1000.00", "0.0080", tif="ioc")),
+            "canceled", "0.0040", "0.0000", 2, "IOC")
+    outcome(ok(b, "POST", "/api/v1/orders", order("buy", "999.00", "0.0030")), "open", "0.0000", "0.0030", 0)
+    outcome(ok(a, "POST", "/api/v1/orders", order("sell", "999.00", "0.0050")), "open", "0.0030", "0.0020", 1)
+    j = ok(a, "POST", "/api/v1/orders", order("sell", "999.00", "0.0010"))
+    check(j["client_order_id"] == 4, f"the status behind each POST uses up none of the session's ids: {j}")
+    # the status refused at once (the session's rate limit): the ACCEPTED alone, outcome null
+    s = W.start(dict(FAST, **{"limits.rate": 1, "limits.burst": 1}))
+    j = ok(client(s, 1003), "POST", "/api/v1/orders", order("sell", "1000.00", "0.0050"))
+    check(j["event"] == "accepted" and j["outcome"] is None, f"outcome null: {j}")
+
+
 @test
 def test_errors_and_session_rules():
     s = W.start({"md.messages_per_s": "100000", "limits.rate": 3, "limits.burst": 3})
