@@ -280,6 +280,10 @@ static int feed(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
         }
         if (r == 0)
             break;
+        if (h.flags != 0) { /* as order entry: a client sends 0 */
+            xt_mds_close_with(m, c, XT_ERR_MALFORMED, "bad flags: a client sends 0");
+            return -1;
+        }
         on_frame(m, c, buf + off, &h);
         off += (size_t)r;
         if (k->state != C_BIN)

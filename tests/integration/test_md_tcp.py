@@ -497,6 +497,8 @@ def test_malformed_frames_close_only_their_connection():
            (HDR.pack(16, HEARTBEAT, 0, 0, 0), E_UNKNOWN_TYPE),                    # the server's heartbeat
            (HDR.pack(16, SUBSCRIBE, 0, 0, 0), E_MALFORMED),                       # not its length
            (HDR.pack(32, SUBSCRIBE, 0, 1, 0) + bytes(16), E_MALFORMED),           # reserved header field
+           (request(SUBSCRIBE, 2, i, CH_TICKER)[:3] + b"\x01" + request(SUBSCRIBE, 2, i, CH_TICKER)[4:],
+            E_MALFORMED),                                                         # flags
            (request(SUBSCRIBE, 2, i, CH_TICKER) + b"\x10\x00\x7f", E_UNKNOWN_TYPE)]  # good, then bad
     for data, code in bad:
         c = Md(s.md_tcp)
