@@ -141,6 +141,8 @@ uint64_t xt__oe_take_id(oe_bridge_t *x, uint8_t *f, int ordered)
 {
     uint64_t id = xt_get64(f + OE_ID_OFFSET);
     if (id == 0) {
+        if (x->next_request == UINT64_MAX)
+            return 0; /* used up: 0 is no id (the gateway refuses it, unmatched) */
         id = ++x->next_request;
         xt_put64(f + OE_ID_OFFSET, id);
     } else if (ordered && id > x->next_request) {
@@ -382,6 +384,9 @@ static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int k
     if (key == OE_ID_NEXT)
         xt_put64(f + OE_ID_OFFSET, 0);
     key = xt__oe_take_id(x, f, kind != XT_OE_MASS_CANCEL && kind != XT_OE_STATUS);
+    if (key == 0)
+        return xt_mds_answer_error(m, c, id, 409,
+                                   "the session's ids are used up (the last was 18446744073709551615): name one");
     if (xt__oe_send(m, k->oe - 1, f, (size_t)n) != 0)
         return xt_mds_answer_error(m, c, id, 503, "order entry is overloaded");
     char r[96];

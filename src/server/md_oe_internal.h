@@ -93,7 +93,9 @@ void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why);
  * its id field is 0 (the client chose none), one more than the highest the
  * session has used (written into f). ordered: f's id is a client order id
  * (NEW, CANCEL, AMEND), which the gateway wants strictly increasing: a
- * higher one the client chose moves the count on. */
+ * higher one the client chose moves the count on. 0 when f has none and
+ * the session's count is at 2^64 - 1: nothing is written, the caller
+ * refuses the request. */
 uint64_t xt__oe_take_id(oe_bridge_t *x, uint8_t *f, int ordered);
 /* Sends one frame; on failure the bridge is closed and -1 returned. */
 int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n);

@@ -25,12 +25,18 @@ static uint32_t find_bridge(mds_t *m, uint32_t account)
     return NIL;
 }
 
-/* Sends pending request p on bridge b (live): an id of the session's
- * unless the client chose one. A send that fails closes the bridge, which
- * answers p as not sent (the gateway never had the whole frame). */
-static void send_pend(mds_t *m, uint32_t b, oe_pend_t *p)
+static void refuse_used_up(mds_t *m, uint32_t b, uint32_t pi);
+
+/* Sends pending request pi on bridge b (live): an id of the session's
+ * unless the client chose one (none left: a 409). A send that fails closes
+ * the bridge, which answers pi as not sent (the gateway never had the
+ * whole frame). */
+static void send_pend(mds_t *m, uint32_t b, uint32_t pi)
 {
+    oe_pend_t *p = &m->oe->pend[pi];
     p->key = xt__oe_take_id(&m->oe->b[b], p->frame, p->kind != P_STATUS && p->kind != P_LIST);
+    if (p->key == 0)
+        return refuse_used_up(m, b, pi);
     if (xt__oe_send(m, b, p->frame, p->flen) != 0) /* p is answered and free */
         return;
     p->sent = 1;
@@ -38,12 +44,13 @@ static void send_pend(mds_t *m, uint32_t b, oe_pend_t *p)
         return;
     /* The gateway answers it after every earlier request of the session is
      * applied: its answer ends what the order's command did.
-     * Its request_id is the order's client order id with the top bit set:
+     * Its request_id is the order's client order id with the top bit flipped:
      * none of the session's ids is used up (the next POST without one still
-     * gets one more than the highest used), and it cannot be an answer to
-     * any other request (answers are told apart by type as well). */
+     * gets one more than the highest used); answers are matched by type as
+     * well, so the order's own answers never match it. (An order whose id
+     * is 2^63 gets request_id 0, which matches nothing: "outcome":null.) */
     uint8_t f[XT_WIRE_MAX];
-    p->status_key = UINT64_C(1) << 63 | p->key;
+    p->status_key = p->key ^ UINT64_C(1) << 63;
     xt_msg_order_status_t st = {.request_id = p->status_key, .orig_clordid = p->key};
     xt_wire_put_order_status(f, &st);
     xt__oe_send(m, b, f, XT_LEN_ORDER_STATUS); /* on failure p is answered (504: sent, outcome unknown) */
@@ -81,6 +88,16 @@ static void answer_error(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, int s
         strcpy(q, "\"?\"");
     int n = snprintf(body, sizeof body, "{\"code\":%d,\"msg\":%s}\n", status, q);
     answer(m, b, pi, prev, status, body, (size_t)n);
+}
+
+/* Request pi cannot be sent: the session's ids are used up. */
+static void refuse_used_up(mds_t *m, uint32_t b, uint32_t pi)
+{
+    uint32_t prev = NIL;
+    for (uint32_t q = m->oe->b[b].pend_head; q != pi; q = m->oe->pend[q].next)
+        prev = q;
+    answer_error(m, b, pi, prev, 409,
+                 "the session's ids are used up (the last was 18446744073709551615): name one (client_order_id)");
 }
 
 /* A POST's answer: its ACCEPTED with the outcome (r: the STATUS_REPLY
@@ -179,7 +196,7 @@ static void on_login(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t
     for (uint32_t pi = x->pend_head, next; pi != NIL && x->fd >= 0; pi = next) {
         next = m->oe->pend[pi].next; /* a failed send closes the bridge and frees every request */
         if (!m->oe->pend[pi].sent)
-            send_pend(m, b, &m->oe->pend[pi]);
+            send_pend(m, b, pi);
     }
 }
 
@@ -490,6 +507,6 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
     x->last_used = m->mono;
     m->conns[c].oe_pend = pi + 1;
     if (x->state == B_LIVE)
-        send_pend(m, b, p);
+        send_pend(m, b, pi);
     return XT_REST_DEFERRED;
 }

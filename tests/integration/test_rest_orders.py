@@ -133,6 +133,16 @@ def test_post_answers_the_outcome():
     outcome(ok(a, "POST", "/api/v1/orders", order("sell", "999.00", "0.0050")), "open", "0.0030", "0.0020", 1)
     j = ok(a, "POST", "/api/v1/orders", order("sell", "999.00", "0.0010"))
     check(j["client_order_id"] == 4, f"the status behind each POST uses up none of the session's ids: {j}")
+    # ids up to 2^64 - 2 chosen, 2^64 - 1 taken by the server, then none is left: 409, not an id 0 (a review
+    # found the count wrapping to 0, whose answer matched nothing: the request timed out and so did the others)
+    c = client(s, 1004)
+    j = ok(c, "POST", "/api/v1/orders", order("sell", "1500.00", "0.0001", client_order_id="18446744073709551614"))
+    check(j["client_order_id"] == 2**64 - 2 and j["outcome"]["state"] == "open", f"id 2^64-2: {j}")
+    j = ok(c, "POST", "/api/v1/orders", order("sell", "1500.00", "0.0001"))
+    check(j["client_order_id"] == 2**64 - 1 and j["outcome"]["state"] == "open", f"id 2^64-1: {j}")
+    j = ok(c, "POST", "/api/v1/orders", order("sell", "1500.00", "0.0001"), status=409)
+    check("used up" in j["msg"], f"ids used up: {j}")
+    ok(c, "GET", "/api/v1/orders?open=true", status=409)
     # the status refused at once (the session's rate limit): the ACCEPTED alone, outcome null
     s = W.start(dict(FAST, **{"limits.rate": 1, "limits.burst": 1}))
     j = ok(client(s, 1003), "POST", "/api/v1/orders", order("sell", "1000.00", "0.0050"))
