@@ -215,7 +215,9 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
         xt_mds_close(m, c);
         return;
     }
-    xt_mds_close_after(m, c, f, n, code == XT_WS_CLOSE_POLICY);
+    /* A client that does not keep up, or the server stopping (the last
+     * flush would not reach a CLOSE behind a backlog): the queue goes. */
+    xt_mds_close_after(m, c, f, n, code == XT_WS_CLOSE_POLICY || code == XT_WS_CLOSE_GOING_AWAY);
 }
 
 int xt_mds_over_rate(mds_t *m, uint32_t c)

@@ -198,7 +198,8 @@ void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n, int dr
 void xt_mds_close(mds_t *m, uint32_t c);
 /* Closes with a CLOSE of code and reason (binary: an ERROR), through
  * xt_mds_close_after; what is queued is dropped only for 1008 (slow
- * consumer, no pong) and the binary HEARTBEAT_TIMEOUT. */
+ * consumer, no pong), 1001 (the server stopping) and the binary
+ * HEARTBEAT_TIMEOUT. */
 void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason);
 void xt_mds_mark_dirty(mds_t *m, uint32_t c);
 void xt_mds_owe_snapshot(mds_t *m, uint32_t sub); /* sent from the flush once the queue has drained */
@@ -234,6 +235,10 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
 /* md_http.c: the answer to a request that waited (xt_mds_oe_rest); the
  * connection then reads its next request, or closes unless keep. */
 void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int keep);
+/* The last answer on an HTTP connection (an error about its request): it
+ * goes behind the answers still queued, then the connection closes; at
+ * once when nothing is queued (best effort). */
+void xt_mds_http_last(mds_t *m, uint32_t c, const char *p, size_t n);
 /* md_server.c: the request heads (and bodies) c has received, in turn. */
 void xt_mds_on_http(mds_t *m, uint32_t c);
 /* md_rest.c: a request for a path under /api/ (docs/rest.md), with its

@@ -230,8 +230,9 @@ static void http_answer(mds_t *m, uint32_t c, int status, const char *msg)
     char out[1024];
     int n = xt_rest_error(out, sizeof out, status, msg, 0);
     if (n > 0)
-        xt_mds_send_direct(m, c, (const uint8_t *)out, (size_t)n);
-    xt_mds_close(m, c);
+        xt_mds_http_last(m, c, out, (size_t)n); /* behind the answers to the requests before it */
+    else
+        xt_mds_close(m, c);
 }
 
 /* The reason sent with the close code of a failed xt_ws_reader_feed. */

@@ -366,5 +366,5 @@ void xt_mds_bin_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reas
               : code == XT_WS_CLOSE_POLICY   ? XT_ERR_SLOW_CONSUMER
                                              : code;
     xt_mds_close_after(m, c, f, error_frame(f, err, reason),
-                       err == XT_ERR_SLOW_CONSUMER || err == XT_ERR_HEARTBEAT_TIMEOUT);
+                       err == XT_ERR_SLOW_CONSUMER || err == XT_ERR_HEARTBEAT_TIMEOUT || err == XT_ERR_SHUTDOWN);
 }

@@ -598,6 +598,25 @@ def test_frames_behind_the_upgrade_at_the_connection_limit():
 
 
 @test
+def test_http_error_behind_pipelined_answers():
+    """A bad request pipelined behind good ones: their answers first, then
+    the 400 and the close (a review found the 400 sent ahead of them, and
+    the answers dropped)."""
+    s = start()
+    r = Raw(s.md_port)
+    r.sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
+                   b"BREW / HTCPCP/1.0\r\n\r\n")
+    got = b""
+    while True:
+        d = r.sock.recv(65536)
+        if not d:
+            break
+        got += d
+    codes = re.findall(rb"HTTP/1\.1 (\d{3}) ", got)
+    check(codes == [b"200", b"200", b"400"], f"pipelined answers: {codes} in {got!r}")
+
+
+@test
 def test_limits_and_errors():
     s = start({"md.max_subscriptions": 4, "md.messages_per_s": 5, "md.max_message": 512})
 
