@@ -100,24 +100,31 @@ static void refuse_used_up(mds_t *m, uint32_t b, uint32_t pi)
                  "the session's ids are used up (the last was 18446744073709551615): name one (client_order_id)");
 }
 
-/* A POST's answer: its ACCEPTED with the outcome (r: the STATUS_REPLY
- * behind it; NULL when none came: the state is what the FILLs and
- * CANCELED tell, else unknown). */
-static void answer_new(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const xt_msg_status_reply_t *r)
+/* A POST's answer: ACCEPTED f with its outcome o (NULL: "outcome":null). */
+static void answer_accepted(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const uint8_t *f, const xt_wire_hdr_t *h,
+                            const xt_oe_outcome_t *o)
 {
-    oe_pend_t *p = &m->oe->pend[pi];
     char body[1400];
     xt_oe_insts_t in = xt__oe_insts(m);
     body[0] = '{';
-    size_t n = 1, k = xt_oe_json(&in, p->accepted, &p->accepted_hdr, body + n, sizeof body - n);
-    xt_oe_outcome_end(&p->outcome, r);
-    size_t o = k ? xt_oe_outcome_json(&in, &p->outcome, body + n + k, sizeof body - n - k - 2) : 0;
-    if (o == 0)
+    size_t n = 1, k = xt_oe_json(&in, f, h, body + n, sizeof body - n);
+    size_t w = k ? xt_oe_outcome_json(&in, o, body + n + k, sizeof body - n - k - 2) : 0;
+    if (w == 0)
         return answer_error(m, b, pi, prev, 500, "the answer does not fit");
-    n += k + o;
+    n += k + w;
     body[n++] = '}';
     body[n++] = '\n';
     answer(m, b, pi, prev, 200, body, n);
+}
+
+/* The answer of POST pi, whose ACCEPTED came: r the STATUS_REPLY behind
+ * it; NULL when none came (the state is what the FILLs and CANCELED
+ * tell, else unknown). */
+static void answer_new(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const xt_msg_status_reply_t *r)
+{
+    oe_pend_t *p = &m->oe->pend[pi];
+    xt_oe_outcome_end(&p->outcome, r);
+    answer_accepted(m, b, pi, prev, p->accepted, &p->accepted_hdr, &p->outcome);
 }
 
 /* The bridge closed (why, with status: 503 the session's connection
@@ -333,23 +340,6 @@ static void on_status_behind(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, c
     answer_new(m, b, pi, prev, h->type == XT_MSG_STATUS_REPLY ? &r : NULL);
 }
 
-/* An ACCEPTED without the status behind it: "outcome":null. */
-static void reply_outcome_null(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const uint8_t *f,
-                               const xt_wire_hdr_t *h)
-{
-    char body[1200];
-    xt_oe_insts_t in = xt__oe_insts(m);
-    body[0] = '{';
-    size_t n = 1, k = xt_oe_json(&in, f, h, body + n, sizeof body - n);
-    size_t o = k ? xt_oe_outcome_json(&in, NULL, body + n + k, sizeof body - n - k - 2) : 0;
-    if (o == 0)
-        return answer_error(m, b, pi, prev, 500, "the answer does not fit");
-    n += k + o;
-    body[n++] = '}';
-    body[n++] = '\n';
-    answer(m, b, pi, prev, 200, body, n);
-}
-
 void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h)
 {
     oe_bridge_t *x = &m->oe->b[b];
@@ -383,7 +373,7 @@ void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_h
             return;
         }
         if (p->kind == P_NEW && h->type == XT_MSG_ACCEPTED)
-            return reply_outcome_null(m, b, pi, prev, f, h);
+            return answer_accepted(m, b, pi, prev, f, h, NULL); /* no status behind it */
         return reply(m, b, pi, prev, f, h);
     }
 }
