@@ -101,7 +101,9 @@ uint32_t xt__oe_open(mds_t *m, int rest, uint32_t owner)
     uint32_t b = o->free_b;
     oe_bridge_t *x = &o->b[b];
     o->free_b = x->next_free;
+    uint32_t gen = x->gen + 1;
     memset(x, 0, sizeof *x);
+    x->gen = gen;
     x->fd = sv[0];
     x->state = B_HELLO;
     x->rest = (uint8_t)rest;
@@ -498,6 +500,10 @@ void xt_mds_oe_event(mds_t *m, uint32_t b, uint32_t events)
 {
     oe_bridge_t *x = &m->oe->b[b];
     (void)events;
+    /* An answer can close b and reopen its slot for another bridge (an
+     * HTTP answer, the pipelined request behind it, a failed send): the
+     * rest of buf is the old bridge's then, not the new one's. */
+    uint32_t gen = x->gen;
     for (int rounds = 0; rounds < 8 && x->fd >= 0; rounds++) {
         uint8_t buf[XT_WIRE_MAX + 8192];
         memcpy(buf, x->in, x->in_len);
@@ -520,7 +526,7 @@ void xt_mds_oe_event(mds_t *m, uint32_t b, uint32_t events)
                 break;
             on_frame(m, b, buf + at, &h);
             at += (size_t)fl;
-            if (x->fd < 0)
+            if (x->fd < 0 || x->gen != gen)
                 return;
         }
         x->in_len = (uint16_t)(len - at);

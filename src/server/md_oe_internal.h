@@ -24,6 +24,7 @@ typedef struct oe_bridge {
     uint16_t in_len;
     uint32_t owner; /* WebSocket: the connection (NIL once it closed); REST: the account */
     uint32_t next_free;
+    uint32_t gen;                  /* counts the slot's bridges: one closed and another opened in it is told apart */
     uint32_t ip;                   /* WebSocket: the owner's address (XT_OE_LOGINS_PER_IP) */
     uint64_t next_request;         /* the highest client order id or request id used (xt__oe_take_id) */
     int64_t last_out, last_used;   /* m->mono: a frame sent; a REST request served */
