@@ -62,6 +62,8 @@ int xt_mds_oe_init(mds_t *m)
         o->pend[i].next = i + 1 < XT_OE_PENDING ? i + 1 : NIL;
     for (uint32_t i = 0; i < XT_OE_LISTS; i++)
         o->lists[i].pend = NIL;
+    for (uint32_t i = 0; i < XT_OE_REST_CACHE; i++)
+        o->rest_cache[i] = NIL;
     o->free_b = 0;
     o->free_pend = 0;
     return 0;

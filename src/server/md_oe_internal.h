@@ -70,7 +70,10 @@ typedef struct oe_list {
 /* Why a new order session was refused. */
 enum { OE_REFUSED_ADDRESS, OE_REFUSED_LOGINS, OE_REFUSED_NO_ROOM, OE_REFUSED_KINDS };
 
+#define XT_OE_REST_CACHE 512 /* find_bridge's cache, by account */
+
 typedef struct xt_oe {
+    uint32_t rest_cache[XT_OE_REST_CACHE]; /* a bridge that was the account's (checked on use), or NIL */
     oe_bridge_t *b;
     oe_pend_t *pend;
     oe_list_t *lists;
