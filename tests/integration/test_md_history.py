@@ -111,7 +111,13 @@ class Clock:
 
 
 def next_midnight(t):
-    return (t // DAY + 1) * DAY
+    """The next UTC midnight after t that does not start a week (a Monday's
+    would close the week's candle too: the test asserts none closes; it
+    failed when run on a Sunday)."""
+    d = t // DAY + 1
+    if (d + 3) % 7 == 0:  # day 0, 1970-01-01, was a Thursday: weekday (Monday 0) = (d + 3) % 7
+        d += 1
+    return d * DAY
 
 
 def start(srv, clock):
