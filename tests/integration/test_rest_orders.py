@@ -225,6 +225,42 @@ def test_concurrent_requests():
 
 
 @test
+def test_crossing_posts_each_get_one_outcome():
+    """Two accounts' POSTs crossing at one price, from eight connections at
+    once, five pipelined on each: every one gets exactly one 200 whose
+    outcome adds up (open: filled + remaining = qty; filled: all of it),
+    and every trade GET /fills has is in its taker's outcome."""
+    s = W.start(FAST)
+    socks = []
+    for k in range(8):
+        acct, side = (1001, "sell") if k % 2 else (1002, "buy")
+        sock = socket.create_connection(("127.0.0.1", s.md_port))
+        sock.sendall(b"".join(raw_post(acct, order(side, "1000.00", "0.0003"), 10 * k + j) for j in range(5)))
+        socks.append((acct, sock))
+    filled = {1001: 0, 1002: 0}
+    for acct, sock in socks:
+        got = read_answers(sock, 5).decode()
+        answers = [json.loads(b.split("\r\n\r\n", 1)[1]) for b in got.split("HTTP/1.1 ")[1:]]
+        check(len(answers) == 5 and got.count("HTTP/1.1 200") == 5, f"five 200s: {got!r}")
+        for j in answers:
+            o = j["outcome"]
+            f, r = int(o["filled"].replace(".", "")), int(o["remaining"].replace(".", ""))
+            check((o["state"] == "open" and f + r == 3 and r > 0) or (o["state"] == "filled" and f == 3 and r == 0),
+                  f"outcome adds up: {j}")
+            filled[acct] += f
+        sock.close()
+    total = {}
+    for acct in (1001, 1002):
+        fl = ok(client(s, acct), "GET", "/api/v1/fills")
+        total[acct] = sum(int(x["qty"].replace(".", "")) for x in fl["data"])
+    # every trade is in its taker's outcome (its own command's fill), and in its maker's only when the maker's
+    # status came after it
+    traded = total[1001]
+    check(traded > 0 and total[1002] == traded and traded <= filled[1001] + filled[1002] <= 2 * traded,
+          f"outcomes filled {filled}, fills {total}")
+
+
+@test
 def test_no_answer_in_time_is_a_504():
     """An order request the gateway does not answer within
     rest.order_timeout_ms (here: an engine that rests a second after each
