@@ -53,6 +53,30 @@ static void *helper_main(void *arg)
     return NULL;
 }
 
+/* Runs helper h on a thread while the caller's thread does step(ctx)
+ * (one timed add or command, its µs) until the helper is done; the count of
+ * steps, with the longest in *longest and their rate in *per_s. */
+static uint64_t race(helper_t *h, double (*step)(void *ctx), void *ctx, double *longest, double *per_s)
+{
+    pthread_t th;
+    uint64_t n = 0;
+    double a0 = now_us();
+    *longest = 0;
+    if (pthread_create(&th, NULL, helper_main, h) != 0) {
+        helper_main(h);
+    } else {
+        while (!atomic_load_explicit(&h->done, memory_order_acquire)) {
+            double d = step(ctx);
+            *longest = d > *longest ? d : *longest;
+            n++;
+        }
+        pthread_join(th, NULL);
+    }
+    double span = now_us() - a0;
+    *per_s = span > 0 ? (double)n * 1e6 / span : 0;
+    return n;
+}
+
 typedef struct flow {
     uint64_t id, rng;
     uint32_t accounts;
@@ -108,6 +132,17 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+typedef struct add_step {
+    xt_fills_t *f;
+    flow_t *w;
+} add_step_t;
+
+static double one_add(void *ctx)
+{
+    add_step_t *a = ctx;
+    return timed_adds(a->f, a->w, 1);
+}
+
 /* One run: the old way into ref, then a checkpoint into ck raced by adds. */
 static void one_run(xt_fills_t *f, flow_t *w, uint8_t *ref, uint8_t *ck, size_t n, fills_bench_result_t *r,
                     double *whole, double *encode, double *begin, double *helper, double *adds_per_s)
@@ -124,23 +159,11 @@ static void one_run(xt_fills_t *f, flow_t *w, uint8_t *ref, uint8_t *ck, size_t 
     xt_fills_ckpt_begin(f, ck);
     *begin = (now_us() - t0) / 1e3;
     helper_t h = {.f = f, .buf = ck, .n = size};
-    pthread_t th;
-    uint64_t adds = 0;
-    double longest = 0, a0 = now_us();
-    if (pthread_create(&th, NULL, helper_main, &h) != 0) {
-        helper_main(&h);
-    } else {
-        while (!atomic_load_explicit(&h.done, memory_order_acquire)) {
-            double d = timed_adds(f, w, 1);
-            longest = d > longest ? d : longest;
-            adds++;
-        }
-        pthread_join(th, NULL);
-    }
-    double span = now_us() - a0;
+    add_step_t st = {f, w};
+    double longest;
+    uint64_t adds = race(&h, one_add, &st, &longest, adds_per_s);
     xt_fills_ckpt_end(f);
     *helper = h.us / 1e3;
-    *adds_per_s = span > 0 ? (double)adds * 1e6 / span : 0;
     r->longest_add_us = longest > r->longest_add_us ? longest : r->longest_add_us;
     r->identical &= size == n && h.crc == crc && memcmp(ref, ck, n) == 0;
     double quiet = timed_adds(f, w, adds > 0 ? adds : 1);
@@ -265,6 +288,17 @@ static int md_fill(md_flow_t *w, const mdstate_bench_opts_t *o)
     return 0;
 }
 
+typedef struct cmd_step {
+    md_flow_t *w;
+    uint32_t instruments;
+} cmd_step_t;
+
+static double one_command(void *ctx)
+{
+    cmd_step_t *c = ctx;
+    return timed_commands(c->w, c->instruments, 1);
+}
+
 static void md_run(md_flow_t *w, const mdstate_bench_opts_t *o, uint8_t *ref, uint8_t *ck, size_t cap,
                    mdstate_bench_result_t *r, double *v /* whole, begin, helper, rate */)
 {
@@ -276,23 +310,11 @@ static void md_run(md_flow_t *w, const mdstate_bench_opts_t *o, uint8_t *ref, ui
     size_t size = xt_md_ckpt_begin(&w->md, ck, cap);
     v[1] = (now_us() - t0) / 1e3;
     helper_t h = {.md = &w->md, .buf = ck, .n = size};
-    pthread_t th;
-    uint64_t cmds = 0;
-    double longest = 0, a0 = now_us();
-    if (pthread_create(&th, NULL, helper_main, &h) != 0) {
-        helper_main(&h);
-    } else {
-        while (!atomic_load_explicit(&h.done, memory_order_acquire)) {
-            double d = timed_commands(w, o->instruments, 1);
-            longest = d > longest ? d : longest;
-            cmds++;
-        }
-        pthread_join(th, NULL);
-    }
-    double span = now_us() - a0;
+    cmd_step_t st = {w, o->instruments};
+    double longest;
+    uint64_t cmds = race(&h, one_command, &st, &longest, &v[3]);
     xt_md_ckpt_end(&w->md);
     v[2] = h.us / 1e3;
-    v[3] = span > 0 ? (double)cmds * 1e6 / span : 0;
     r->bytes = n;
     r->longest_cmd_us = longest > r->longest_cmd_us ? longest : r->longest_cmd_us;
     r->identical &= size == n && h.crc == crc && memcmp(ref, ck, n) == 0;
