@@ -303,16 +303,10 @@ static int busy(mds_t *m, uint32_t c)
 {
     int n = xt_rest_error(m->http_out, m->http_out_cap, 503,
                           "server busy: the answer cannot be queued (md.output_limit)", 0);
-    if (n > 0 && m->conns[c].qn == 0) {
-        xt_mds_send_direct(m, c, (const uint8_t *)m->http_out, (size_t)n);
+    if (n > 0)
+        xt_mds_http_last(m, c, m->http_out, (size_t)n);
+    else
         xt_mds_close(m, c);
-        return -1;
-    }
-    if (n > 0 && queue_bytes(m, c, m->http_out, (size_t)n) == 0) {
-        close_after(m, c);
-        return -1;
-    }
-    xt_mds_close(m, c);
     return -1;
 }
 
