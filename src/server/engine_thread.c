@@ -69,7 +69,7 @@ static void wake_gateway_if_parked(xt_server_t *s)
 void xt_req_rejected(const xt_req_t *r, int reason, xt_msg_rejected_t *m)
 {
     *m = (xt_msg_rejected_t){r->clordid,
-                             r->order_id == XT_ORDER_ID_UNKNOWN ? 0 : r->order_id,
+                             r->order_id, /* as sent */
                              (uint16_t)reason,
                              (uint8_t)xt_req_message(r->kind), /* a list of open orders is answered as ORDER_STATUS */
                              r->kind == XT_REQ_NEW || r->kind == XT_REQ_MASS_CANCEL ? r->instrument : 0,

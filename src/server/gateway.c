@@ -358,8 +358,9 @@ static int fields_ok(const xt_req_t *r)
     case XT_REQ_NEW: return r->side <= XT_SELL && r->type <= XT_MARKET && r->tif <= XT_POST && r->stp <= XT_STP_CB;
     case XT_REQ_MASS_CANCEL:
     case XT_REQ_OPEN_ORDERS: return 1;
-    default: /* CANCEL, AMEND, STATUS: exactly one of orig_clordid / order_id */
-        return (r->orig_clordid == 0) != (r->order_id == 0) && r->order_id >= 0;
+    default: /* CANCEL, AMEND, STATUS: exactly one of orig_clordid / order_id,
+              * which is below XT_ORDER_ID_UNKNOWN (that stands for "none") */
+        return (r->orig_clordid == 0) != (r->order_id == 0) && r->order_id >= 0 && r->order_id != XT_ORDER_ID_UNKNOWN;
     }
 }
 

@@ -169,8 +169,8 @@ static int target(json_t *args, int64_t path_id, uint64_t *orig, int64_t *id, ch
     uint64_t oid = 0;
     if (get_u64(args, "orig_client_order_id", orig, why, n) || get_u64(args, "order_id", &oid, why, n))
         return -1;
-    if (oid > INT64_MAX)
-        return fail(why, n, "order_id is out of range", "");
+    if (oid >= INT64_MAX) /* 2^63 - 1 stands for "none" on the binary protocol */
+        return fail(why, n, "order_id is out of range (at most 9223372036854775806)", "");
     *id = path_id ? path_id : (int64_t)oid;
     if ((*orig == 0) == (*id == 0))
         return fail(why, n, "name the order by exactly one of order_id and orig_client_order_id", "");

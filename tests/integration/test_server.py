@@ -751,6 +751,11 @@ def test_gateway_rejects():
     gw(X.encode_cancel(10), 10, "INVALID_FIELD", CANCEL)
     gw(X.encode_amend(10, orig_clordid=1, order_id=o.order_id, qty=1), 10, "INVALID_FIELD", AMEND)
     gw(X.encode_amend(10, qty=1), 10, "INVALID_FIELD", AMEND)
+    # 2^63 - 1 is out of order_id's domain; the reject names it as sent
+    for enc, rtype in ((lambda oid: X.encode_cancel(10, order_id=oid), CANCEL),
+                       (lambda oid: X.encode_amend(10, order_id=oid, qty=1), AMEND)):
+        m = gw(enc(2**63 - 1), 10, "INVALID_FIELD", rtype)
+        check(m.order_id == 2**63 - 1, f"REJECTED of order_id 2^63-1 names {m.order_id}")
     gw(X.encode_new_order(10, 4, BUY, 1000, 1), 10, "UNKNOWN_INSTRUMENT", NEW_ORDER)
     gw(X.encode_new_order(10, 0xFFFFFFFF, BUY, 1000, 1), 10, "UNKNOWN_INSTRUMENT", NEW_ORDER)
     # none of those used up clordid 10
@@ -771,6 +776,10 @@ def test_gateway_rejects():
     A.send(X.encode_new_order(20, btc, BUY, 1000, 0))
     expect_rej(A.answer(20), "INVALID_QTY", True, NEW_ORDER)
     gw(X.encode_new_order(20, btc, BUY, 1000, 1), 20, "DUPLICATE_CLORDID", NEW_ORDER)
+    A.send(X.encode_cancel(21, order_id=2**63 - 2))  # in the domain: the engine's UNKNOWN_ORDER
+    m = A.answer(21)
+    expect_rej(m, "UNKNOWN_ORDER", True, CANCEL)
+    check(m.order_id == 2**63 - 2, f"REJECTED of order_id 2^63-2 names {m.order_id}")
 
 
 @test

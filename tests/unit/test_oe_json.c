@@ -105,6 +105,8 @@ static void refusals(void **state)
         {XT_OE_STATUS, "{\"orig_client_order_id\":\"99999999999999999999\"}", "past"},     /* 20 digits */
         {XT_OE_STATUS, "{\"orig_client_order_id\":\"184467440737095516150\"}", "integer"}, /* 21 */
         {XT_OE_CANCEL, "{\"client_order_id\":\"18446744073709551615\",\"order_id\":5}", "at most"},
+        {XT_OE_CANCEL, "{\"client_order_id\":1,\"order_id\":\"9223372036854775807\"}", "out of range"}, /* 2^63-1 */
+        {XT_OE_STATUS, "{\"order_id\":\"9223372036854775808\"}", "out of range"},                       /* 2^63 */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t f[XT_WIRE_MAX];
@@ -136,6 +138,10 @@ static void ids_over_ten_to_the_nineteenth(void **state)
     xt_msg_cancel_t c;
     xt_wire_get_cancel(f, &c);
     assert_true(c.clordid == UINT64_MAX - 1 && key == UINT64_MAX - 1);
+    assert_int_equal(frame(XT_OE_STATUS, "{\"order_id\":\"9223372036854775806\"}", 9, 0, f, &key, why),
+                     XT_LEN_ORDER_STATUS); /* the largest order_id */
+    xt_wire_get_order_status(f, &st);
+    assert_true(st.order_id == INT64_MAX - 1);
 }
 
 static void cancel_by_path_id(void **state)
