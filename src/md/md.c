@@ -344,8 +344,13 @@ static void book_flush(const xt_md_t *md, xt_md_inst_t *in, int64_t ts)
     uint32_t nb = book_changes(in, XT_BUY, bids), na = book_changes(in, XT_SELL, asks);
     if (nb + na == 0)
         return;
-    in->book_seq++;
+    /* The version is the command's journal sequence number, so it goes on
+     * across restarts; a change at or below the current version (a
+     * resync's, whose records carry no command) steps it by one. */
+    uint64_t prev = in->book_seq;
+    in->book_seq = md->cmd_seq > prev ? md->cmd_seq : prev + 1;
     xt_md_update_t u = {0};
+    u.prev_seq = prev;
     u.kind = XT_MDU_BOOK;
     u.instrument = in->id;
     u.ts = ts;
@@ -549,6 +554,13 @@ const char *xt_md_inst_symbol(const xt_md_inst_t *in)
 uint64_t xt_md_book_seq(const xt_md_inst_t *in)
 {
     return in->book_seq;
+}
+
+void xt_md_book_seq_floor(xt_md_t *md, uint64_t seq)
+{
+    for (uint32_t s = 0; md->inst && s < md->n_inst; s++)
+        if (md->inst[s].book_seq < seq)
+            md->inst[s].book_seq = seq;
 }
 
 uint32_t xt_md_depth(const xt_md_inst_t *in, int side, xt_md_level_t *out, uint32_t max)

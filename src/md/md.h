@@ -146,8 +146,9 @@ typedef struct xt_md_update {
     uint8_t kind;
     uint8_t interval; /* KLINE */
     uint32_t instrument;
-    int64_t ts;   /* the event (or advance) time that caused it */
-    uint64_t seq; /* BOOK: the book's version after the change (1, 2, ...) */
+    int64_t ts;        /* the event (or advance) time that caused it */
+    uint64_t seq;      /* BOOK: the book's version after the change (see xt_md_book_seq) */
+    uint64_t prev_seq; /* BOOK: its version before */
     /* BOOK: the levels that changed, each with its new absolute qty (0 =
      * gone), bids then asks; prices distinct per side, best first. Net
      * changes over the command: a level changed and changed back is not
@@ -236,7 +237,14 @@ const xt_md_inst_t *xt_md_find(const xt_md_t *md, uint32_t instrument);
 const xt_md_inst_t *xt_md_find_symbol(const xt_md_t *md, const char *symbol, size_t len);
 uint32_t xt_md_inst_id(const xt_md_inst_t *in);
 const char *xt_md_inst_symbol(const xt_md_inst_t *in);
+/* The book's version: the sequence number (xt_event_batch_t.seq) of the
+ * command that last changed it, or one more than the version before when
+ * that is not higher (a command with seq 0, e.g. a resync). Strictly
+ * increasing; 0 until the first change. */
 uint64_t xt_md_book_seq(const xt_md_inst_t *in);
+/* Raises every book's version to at least seq: a server that starts from
+ * a journal whose last command is seq, so versions go on from there. */
+void xt_md_book_seq_floor(xt_md_t *md, uint64_t seq);
 /* Copies the best `max` levels of a side (XT_BUY / XT_SELL), best
  * first; returns how many. */
 uint32_t xt_md_depth(const xt_md_inst_t *in, int side, xt_md_level_t *out, uint32_t max);

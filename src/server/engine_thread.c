@@ -398,6 +398,9 @@ static void md_resync(xt_server_t *s)
         return;
     atomic_store(&s->md_resync, 0);
     uint32_t n = xt_engine_instrument_count(&s->engine);
+    xt_engine_stats_t st;
+    xt_engine_stats(&s->engine, &st);
+    uint64_t last = st.last_seq; /* every command applied is released here: the books' version */
     for (uint32_t i = 0; i < n; i++) {
         xt_event_t ev[XT_EVENT_BATCH_MAX] = {{.type = XT_MD_FEED_RESET, .instrument = i}};
         uint32_t k = 1;
@@ -413,12 +416,12 @@ static void md_resync(xt_server_t *s)
                                        .qty = l.qty,
                                        .u.level.orders = l.orders};
                 if (k == XT_EVENT_BATCH_MAX) {
-                    xt_md_feed_raw(f, ev, k, s->batch_ts, 0);
+                    xt_md_feed_raw(f, ev, k, last, s->batch_ts, 0);
                     k = 0;
                 }
             }
         }
-        xt_md_feed_raw(f, ev, k, s->batch_ts, 1);
+        xt_md_feed_raw(f, ev, k, last, s->batch_ts, 1);
     }
     xt_md_feed_publish(f);
 }

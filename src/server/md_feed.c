@@ -86,7 +86,7 @@ void xt_md_feed_discard(xt_md_feed_t *f)
     f->wpos = f->cmd_start = atomic_load_explicit(&f->head, memory_order_relaxed);
 }
 
-void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t ts, int last)
+void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, uint64_t seq, int64_t ts, int last)
 {
     uint64_t tail = atomic_load_explicit(&f->tail, memory_order_acquire);
     for (uint32_t i = 0; i < n; i++) {
@@ -95,7 +95,7 @@ void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t t
             continue;
         }
         xt_md_rec_t *r = &f->v[f->wpos++ & f->mask];
-        *r = (xt_md_rec_t){0, ts, last && i + 1 == n, ev[i]};
+        *r = (xt_md_rec_t){seq, ts, last && i + 1 == n, ev[i]};
     }
     f->cmd_start = f->wpos;
 }

@@ -59,9 +59,10 @@ void xt_md_feed_destroy(xt_md_feed_t *f);
 void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b);
 /* Engine thread: writes n events as given (type XT_MD_FEED_RESET = reset
  * the instrument's book), the last one flagged last when `last` (the end of a resync
- * command: the reset and the levels that follow it, over several calls);
+ * command: the reset and the levels that follow it, over several calls),
+ * stamped seq (the engine's last command: the books' version) and ts;
  * what does not fit is dropped. */
-void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, int64_t ts, int last);
+void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, uint64_t seq, int64_t ts, int last);
 /* Engine thread: a snapshot began after command seq (synced): writes a
  * checkpoint record and publishes the ring; 0. Skipped when the feed is
  * off (recovery; 1) or the ring is full (-1): that checkpoint is not

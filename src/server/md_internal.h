@@ -94,8 +94,7 @@ typedef struct inst_pub {
     uint32_t nb[3], na[3];
     xt_md_level_t top[3][2][20]; /* last published top-N per side */
     uint8_t top_valid[3];        /* 0: nobody subscribed to depthN at the last book change; top is stale */
-    uint64_t book_seq_prev;
-    int64_t bb, bbq, ba, baq; /* last published bbo */
+    int64_t bb, bbq, ba, baq;    /* last published bbo */
     uint64_t bbo_seq;
     int64_t last_ts; /* of the newest update: the ts of snapshots and throttled messages */
 } inst_pub_t;

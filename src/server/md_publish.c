@@ -252,15 +252,14 @@ static void on_book(mds_t *m, uint32_t slot, const xt_md_update_t *u)
     uint32_t ch = xt_mds_ch(slot, XT_CH_DEPTH, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
         fan_out(m, ch,
-                xt_md_enc_depth(m->scratch, CAP, &p->sym[0], XT_CH_DEPTH, 0, u->seq, (int64_t)p->book_seq_prev, u->ts,
+                xt_md_enc_depth(m->scratch, CAP, &p->sym[0], XT_CH_DEPTH, 0, u->seq, (int64_t)u->prev_seq, u->ts,
                                 u->changed_bids, u->n_changed_bids, u->changed_asks, u->n_changed_asks));
     ch = xt_mds_ch(slot, XT_CH_BIN_DEPTH, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
         fan_out(m, ch,
-                xt_mdb_enc_depth(BIN, CAP, XT_MDB_DEPTH_DELTA, slot, 0, u->seq, p->book_seq_prev, u->ts,
-                                 u->changed_bids, u->n_changed_bids, u->changed_asks, u->n_changed_asks));
+                xt_mdb_enc_depth(BIN, CAP, XT_MDB_DEPTH_DELTA, slot, 0, u->seq, u->prev_seq, u->ts, u->changed_bids,
+                                 u->n_changed_bids, u->changed_asks, u->n_changed_asks));
     touch_throttled(m, slot, XT_CH_DEPTH);
-    p->book_seq_prev = u->seq;
     for (int d = 0; d < 3; d++) {
         /* depthN is diffed only while someone listens; the top is rebuilt
          * when someone does again (every new subscriber awaits a snapshot) */

@@ -453,7 +453,7 @@ static void drain_feed(mds_t *m)
                                 .side = i < nb ? XT_BUY : XT_SELL,
                                 .instrument = r->ev.instrument,
                                 .price = l->price};
-                xt_event_batch_t b = {0, r->ts, 0, (uint8_t)(r->last && i + 1 == nb + na), 1, &z};
+                xt_event_batch_t b = {r->seq, r->ts, 0, (uint8_t)(r->last && i + 1 == nb + na), 1, &z};
                 xt_md_on_batch(&m->md, &b);
             }
             continue;
@@ -727,6 +727,11 @@ static int load_instruments(mds_t *m)
 static void load_books(mds_t *m)
 {
     const xt_engine_t *e = &m->s->engine;
+    xt_engine_stats_t st;
+    xt_engine_stats(e, &st);
+    /* One command at the journal's last sequence number: each book's
+     * version is that number, as if its last change were that command. */
+    int64_t now = xt_now_ns();
     for (uint32_t i = 0; i < m->n_inst; i++)
         for (int side = XT_BUY; side <= XT_SELL; side++) {
             xt_level_iter_t it;
@@ -739,10 +744,13 @@ static void load_books(mds_t *m)
                                 .price = l.price,
                                 .qty = l.qty,
                                 .u.level.orders = l.orders};
-                xt_event_batch_t b = {0, xt_now_ns(), 0, 1, 1, &z};
+                xt_event_batch_t b = {st.last_seq, now, 0, 0, 1, &z};
                 xt_md_on_batch(&m->md, &b);
             }
         }
+    xt_event_batch_t end = {st.last_seq, now, 0, 1, 0, NULL};
+    xt_md_on_batch(&m->md, &end);
+    xt_md_book_seq_floor(&m->md, st.last_seq); /* the empty books too */
 }
 
 int xt_md_server_open(xt_server_t *s, char *why, size_t n)

@@ -316,6 +316,54 @@ def test_depth_rebuilt_equals_snapshot():
 
 
 @test
+def test_depth_seq_is_the_journal_seq_across_restarts():
+    """A depth delta's seq is the journal sequence number of the command
+    that changed the book (an order's order_id is its command's), and the
+    book's version goes on after a restart, killed or stopped: a fresh
+    snapshot's seq is never below the last delta's, and the next delta
+    chains from it."""
+    s = start()
+    ch = f"depth.{SYM}"
+
+    async def next_delta(ws, prev):
+        m = await recv(ws)
+        check(m["ch"] == ch and m["type"] == "delta", f"expected a delta: {m}")
+        check(m["prev_seq"] == prev, f"delta's prev_seq {m['prev_seq']} != {prev}: {m}")
+        return m
+
+    async def round_trip(session, price):
+        """Subscribe, place one order at price, return (snapshot, delta, order)."""
+        async with websockets.connect(url(s), max_size=None) as ws:
+            await send(ws, op="subscribe", id=1, args=[ch])
+            await answer_of(ws, 1)
+            snap = await recv(ws)
+            check(snap["ch"] == ch and snap["type"] == "snapshot", f"expected the snapshot: {snap}")
+            A = TS.login(s.port, 1001, session)
+            o = A.place(A.inst[SYM], TS.BUY, price, 1)
+            TS.expect_type(o, TS.ACCEPTED)
+            A.close()
+            d = await next_delta(ws, snap["seq"])
+            return snap, d, o
+
+    snap, d, o = run(round_trip(1, 100000))
+    check(d["seq"] == o.order_id, f"delta seq {d['seq']} != the order's command seq {o.order_id}")
+    last = d["seq"]
+    for how in ("kill", "stop"):
+        if how == "kill":
+            s.kill()
+        else:
+            check(s.stop() == 0, "stop")
+        s.start()
+        s.md_port = md_port(s)
+        snap, d, o = run(round_trip(2 if how == "kill" else 3, 100100 if how == "kill" else 100200))
+        check(snap["seq"] >= last, f"after a {how}, the snapshot's seq {snap['seq']} is below {last}")
+        check(["1000.00", "0.0001"] in snap["bids"], f"after a {how}, the book lost its order: {snap}")
+        check(d["seq"] == o.order_id > snap["seq"], f"after a {how}: delta {d['seq']}, order {o.order_id}, "
+              f"snapshot {snap['seq']}")
+        last = d["seq"]
+
+
+@test
 def test_trades_ticker_kline_agree():
     """The ticker's volume and trade count are the sum of the trades
     channel; the 1m candle and the timeline carry the same trades."""

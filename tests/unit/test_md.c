@@ -66,12 +66,13 @@ static void test_book_deltas_and_seq(void **state)
     cmd(f, AT_10H, c3, 4);
     assert_int_equal(count_rec(&f->cap, XT_MDU_BOOK, 0), 0);
     assert_int_equal(xt_md_book_seq(inst1(f)), 2);
-    /* Only the order count changed: listed. */
+    /* Only the order count changed: listed. The version is the command's
+     * seq (4): the third command changed nothing. */
     xt_event_t c4 = bk(XT_BUY, 101, 9, 5);
     cmd(f, AT_10H, &c4, 1);
     r = find_rec(&f->cap, XT_MDU_BOOK, 0, 0);
     assert_non_null(r);
-    assert_int_equal(r->u.seq, 3);
+    assert_int_equal(r->u.seq, 4);
     assert_level(&r->bids[0], 101, 9, 5);
     fx_free(f);
 }
@@ -89,7 +90,7 @@ static void test_book_one_update_per_multi_batch_command(void **state)
     batch(f, 7, AT_10H, b3, 1, 1);
     assert_int_equal(count_rec(&f->cap, XT_MDU_BOOK, 0), 1);
     const rec_t *r = find_rec(&f->cap, XT_MDU_BOOK, 0, 0);
-    assert_int_equal(r->u.seq, 1);
+    assert_int_equal(r->u.seq, 7);
     assert_int_equal(r->u.n_changed_asks, 2);
     assert_level(&r->asks[0], 106, 2, 1);
     assert_level(&r->asks[1], 107, 3, 1);
@@ -101,6 +102,49 @@ static void test_book_one_update_per_multi_batch_command(void **state)
     assert_int_equal(count_rec(&f->cap, XT_MDU_BOOK, 0), 2);
     assert_level(&find_rec(&f->cap, XT_MDU_BOOK, 0, 0)->asks[0], 108, 1, 1);
     assert_level(&find_rec(&f->cap, XT_MDU_BOOK, 0, 1)->asks[0], 109, 1, 1);
+    fx_free(f);
+}
+
+/* The book's version is the sequence number of the command that last
+ * changed it, so it goes on across a restart; a change whose command is
+ * not higher (a resync's) steps it by one, and the floor lifts every
+ * book, also one that is empty. */
+static void test_book_version_is_the_commands_seq(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(16, 8, 0, 100);
+    struct {
+        uint64_t seq;
+        int64_t px, qty;
+        uint64_t version;
+    } steps[] = {
+        {10, 100, 1, 10}, /* a command's seq */
+        {0, 100, 2, 11},  /* a resync's: one more */
+        {11, 100, 3, 12}, /* not above the version: one more */
+        {20, 100, 3, 12}, /* no change: the same version */
+        {21, 101, 1, 21},
+    };
+    uint64_t before = 0;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        xt_event_t e = bk(XT_BUY, steps[i].px, steps[i].qty, 1);
+        cap_reset(&f->cap);
+        batch(f, steps[i].seq, AT_10H, &e, 1, 1);
+        assert_int_equal(xt_md_book_seq(inst1(f)), steps[i].version);
+        const rec_t *r = find_rec(&f->cap, XT_MDU_BOOK, 0, 0);
+        assert_int_equal(r != NULL, steps[i].version != before);
+        if (r) {
+            assert_int_equal(r->u.seq, steps[i].version);
+            assert_int_equal(r->u.prev_seq, before);
+        }
+        before = steps[i].version;
+    }
+    xt_md_book_seq_floor(&f->md, 30);
+    assert_int_equal(xt_md_book_seq(inst1(f)), 30);
+    xt_md_book_seq_floor(&f->md, 25); /* never down */
+    assert_int_equal(xt_md_book_seq(inst1(f)), 30);
+    assert_int_equal(xt_md_add_instrument(&f->md, 2, "EMPTY", 100, 0), 0);
+    xt_md_book_seq_floor(&f->md, 31);
+    assert_int_equal(xt_md_book_seq(xt_md_find(&f->md, 2)), 31);
     fx_free(f);
 }
 
@@ -179,7 +223,8 @@ static void mirror_run(uint32_t levels)
         cmd(f, AT_10H, ev, n);
         const rec_t *r = find_rec(&f->cap, XT_MDU_BOOK, 0, 0);
         if (r) {
-            assert_int_equal(r->u.seq, ++seq);
+            assert_int_equal(r->u.seq, f->seq); /* the command's */
+            seq = f->seq;
             for (uint32_t i = 0; i < r->u.n_changed_bids; i++) {
                 assert_true(i == 0 || r->bids[i].price < r->bids[i - 1].price);
                 mirror[XT_BUY][r->bids[i].price - 90] = r->bids[i].qty;
@@ -520,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_book_levels_sorted),
         cmocka_unit_test(test_book_deltas_and_seq),
         cmocka_unit_test(test_book_one_update_per_multi_batch_command),
+        cmocka_unit_test(test_book_version_is_the_commands_seq),
         cmocka_unit_test(test_book_full_side_drops_worst),
         cmocka_unit_test(test_depth_query),
         cmocka_unit_test(test_book_deltas_rebuild_depth),
