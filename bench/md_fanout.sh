@@ -103,7 +103,7 @@ start_server() { # max_connections [loadgen rate]
     rm -rf "$DATA/srv"
     : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
     "$BIN" serve --config "$CONF" --data "$DATA/srv" --listen "$OE" --set md.listen="$MD" \
-        --set md.max_connections="$1" >"$DATA/serve.log" 2>&1 &
+        --set md.max_connections="$1" --set server.max_connections=64 >"$DATA/serve.log" 2>&1 &
     SPID=$!
     PIDS+=("$SPID")
     wait_line "$DATA/serve.log" "ready:"

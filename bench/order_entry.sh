@@ -26,10 +26,11 @@ bench_begin "$OUT"
 
 start_server() { # [serve args...]
     rm -rf "$DATA/srv"
-    # 10,000 idle sessions over the 4 demo accounts: past the default per-account limit of 256
+    # 10,000 idle sessions over the 4 demo accounts: past the default per-account limit of 256;
+    # few market-data connections, so that an open-file limit of 20,000 leaves order entry the rest
     : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
     "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 --md-tcp-listen off \
-        --set server.max_sessions_per_account=65536 "$@" >"$DATA/serve.log" 2>&1 &
+        --set server.max_sessions_per_account=65536 --set md.max_connections=1000 "$@" >"$DATA/serve.log" 2>&1 &
     SPID=$!
     wait_line "$DATA/serve.log" "ready:"
 }

@@ -241,11 +241,12 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
 }
 
 /* Refuses a connection the gateway has no room for (or is stopping). */
-static void refuse(xt_server_t *s, int fd)
+/* why: NULL for the connection limits (or the stop). */
+static void refuse(xt_server_t *s, int fd, const char *why)
 {
     uint8_t f[XT_WIRE_MAX];
     xt_msg_error_t m = {.code = XT_ERR_TOO_MANY_CONNECTIONS};
-    snprintf(m.text, sizeof m.text, "%s", s->gw->stopping ? "shutting down" : "connection limit reached");
+    snprintf(m.text, sizeof m.text, "%s", why ? why : s->gw->stopping ? "shutting down" : "connection limit reached");
     ssize_t w = write(fd, f, xt_wire_put_error(f, 0, &m));
     (void)w;
     close(fd);
@@ -262,7 +263,7 @@ static void open_conn(xt_server_t *s, int fd, uint32_t ip, int adopted, int trus
     if (g->free_head == XT_NIL || g->n_conns >= s->cfg.max_connections || g->stopping ||
         (!adopted && (xt__gw_counts_get(&g->ip_conns, ip) >= s->cfg.max_connections_per_ip ||
                       xt__gw_counts_inc(&g->ip_conns, ip) != 0)))
-        return refuse(s, fd);
+        return refuse(s, fd, NULL);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails harmlessly on a socketpair */
     uint32_t i = g->free_head;
@@ -290,12 +291,26 @@ static void open_conn(xt_server_t *s, int fd, uint32_t ip, int adopted, int trus
 
 static void accept_all(xt_server_t *s, int64_t now)
 {
+    xt_gw_t *g = s->gw;
     for (;;) {
         struct sockaddr_in a = {0};
         socklen_t al = sizeof a;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            int err = errno;
+            al = sizeof a;
+            if ((fd = xt_fd_spare_accept(&g->spare, s->listen_fd, err, (struct sockaddr *)&a, &al)) >= 0) {
+                xt_ctr_add(&s->met.no_fd_refused[0], 1);
+                refuse(s, fd, "the server has no file descriptor left");
+                xt_fd_spare_restore(&g->spare);
+                continue;
+            }
+            if ((err == EMFILE || err == ENFILE) && !g->listen_paused) { /* no spare either: not ready again at once */
+                epoll_ctl(g->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);
+                g->listen_paused = 1;
+            }
             return;
+        }
         uint32_t ip = a.sin_family == AF_INET ? ntohl(a.sin_addr.s_addr) : 0;
         open_conn(s, fd, ip, 0, 0, now);
     }
@@ -709,6 +724,7 @@ int xt_gateway_init(xt_server_t *s)
     if (!g)
         return -1;
     s->gw = g;
+    g->spare.fd = -1;
     g->max_conns = s->cfg.max_connections;
     /* The gateway's tables are never read by a snapshot: left out of its fork. */
     g->conns = xt_pages_alloc(sizeof *g->conns * g->max_conns, XT_PAGES_NOFORK);
@@ -728,6 +744,8 @@ int xt_gateway_init(xt_server_t *s)
     g->free_head = 0;
     g->dirty_head = XT_NIL;
     g->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (xt_fd_spare_open(&g->spare) != 0)
+        return -1;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -823,6 +841,11 @@ int xt_gateway_run(xt_server_t *s)
         if (now - last_timers > 50000000) {
             timers(s, now);
             last_timers = now;
+            if (g->listen_paused && !g->stopping) { /* tried again every 50 ms */
+                struct epoll_event ev = {EPOLLIN, {.u64 = (uint64_t)XT_NIL + 1}};
+                epoll_ctl(g->ep, EPOLL_CTL_ADD, s->listen_fd, &ev);
+                g->listen_paused = 0;
+            }
         }
         xt__gw_refill_all(s);
         flush_dirty(s, now);
@@ -856,6 +879,7 @@ void xt_gateway_destroy(xt_server_t *s)
         close(g->ep);
     if (g->sfd > 0)
         close(g->sfd);
+    xt_fd_spare_close(&g->spare);
     xt__gw_sessions_destroy(g);
     xt_pages_free(g->chunks);
     free(g->waiting);

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "fd_budget.h"
 #include "gw_counts.h"
 #include "server.h"
 
@@ -106,6 +107,8 @@ typedef struct xt_gateway {
     int stopping;
     int failed_seen;
     struct xt_gw_admin *admin; /* gw_admin.c; NULL: no admin socket */
+    xt_fd_spare_t spare;       /* for a client that comes when no descriptor is left (fd_budget.h) */
+    uint8_t listen_paused;     /* out of descriptors with no spare: the listener waits for the timers */
 } xt_gw_t;
 
 /* gateway.c */

@@ -351,13 +351,22 @@ static void read_conn(mds_t *m, uint32_t c)
     }
 }
 
-/* A connection over md.max_connections (full) or md.max_connections_per_ip:
- * a binary one gets ERROR TOO_MANY_CONNECTIONS, another 503 or 429. */
-static void refuse(mds_t *m, int fd, uint8_t bin, int full)
+enum { REFUSE_FULL, REFUSE_PER_IP, REFUSE_NO_FD };
+
+/* A connection over md.max_connections (REFUSE_FULL), over
+ * md.max_connections_per_ip, or taken with the spare descriptor: a binary
+ * one gets ERROR TOO_MANY_CONNECTIONS, another 503 (429 per address). */
+static void refuse(mds_t *m, int fd, uint8_t bin, int reason)
 {
-    const char *why = full ? "md.max_connections reached" : "md.max_connections_per_ip reached from this address";
-    m->refused_full += full;
-    m->refused_per_ip += !full;
+    static const char *const whys[] = {"md.max_connections reached",
+                                       "md.max_connections_per_ip reached from this address",
+                                       "the server has no file descriptor left"};
+    const char *why = whys[reason];
+    int full = reason != REFUSE_PER_IP;
+    m->refused_full += reason == REFUSE_FULL;
+    m->refused_per_ip += reason == REFUSE_PER_IP;
+    if (reason == REFUSE_NO_FD)
+        xt_ctr_add(&m->s->met.no_fd_refused[1], 1);
     /* What the client sent already (a request head) is read and dropped: a
      * socket closed with unread input is reset, and the reset can discard
      * the answer before the client reads it. */
@@ -375,19 +384,50 @@ static void refuse(mds_t *m, int fd, uint8_t bin, int full)
     close(fd);
 }
 
+/* Out of descriptors with no spare: the listener leaves epoll (it would be
+ * ready again at once) until the timers put it back (resume_listeners). */
+static void pause_listener(mds_t *m, uint8_t bin)
+{
+    if (m->listen_paused & (1u << bin))
+        return;
+    epoll_ctl(m->ep, EPOLL_CTL_DEL, bin ? m->bin_lfd : m->lfd, NULL);
+    m->listen_paused |= (uint8_t)(1u << bin);
+}
+
+static void resume_listeners(mds_t *m)
+{
+    for (uint8_t bin = 0; bin < 2; bin++)
+        if (m->listen_paused & (1u << bin)) {
+            struct epoll_event ev = {EPOLLIN, {.u64 = bin ? EV_LISTEN_BIN : EV_LISTEN}};
+            epoll_ctl(m->ep, EPOLL_CTL_ADD, bin ? m->bin_lfd : m->lfd, &ev);
+        }
+    m->listen_paused = 0;
+}
+
 /* bin: from the binary listener (md_tcp.c takes it from there). */
 static void accept_conns(mds_t *m, uint8_t bin)
 {
     for (;;) {
         struct sockaddr_in a = {0};
         socklen_t al = sizeof a;
-        int fd = accept4(bin ? m->bin_lfd : m->lfd, (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        int lfd = bin ? m->bin_lfd : m->lfd,
+            fd = accept4(lfd, (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            al = sizeof a;
+            if ((fd = xt_fd_spare_accept(&m->spare, lfd, err, (struct sockaddr *)&a, &al)) >= 0) {
+                refuse(m, fd, bin, REFUSE_NO_FD);
+                xt_fd_spare_restore(&m->spare);
+                continue;
+            }
+            if (err == EMFILE || err == ENFILE) /* no spare either: not ready again at once */
+                pause_listener(m, bin);
             return;
+        }
         uint32_t ip = a.sin_family == AF_INET ? ntohl(a.sin_addr.s_addr) : 0;
         int full = m->free_conn == NIL;
         if (full || xt__gw_counts_get(&m->ip_conns, ip) >= m->s->cfg.md_max_connections_per_ip) {
-            refuse(m, fd, bin, full);
+            refuse(m, fd, bin, full ? REFUSE_FULL : REFUSE_PER_IP);
             continue;
         }
         uint8_t *head = bin ? NULL : xt_ws_pool_take_buffer(m->wsp); /* for the HTTP request head */
@@ -497,6 +537,7 @@ static void timers(mds_t *m)
         m->last_tick = m->now - m->now % XT_TH_TICK_NS;
         xt_mds_throttle_tick(m);
         xt_mds_retry_owed(m);
+        resume_listeners(m); /* tried again every 100 ms */
     }
     xt_mds_bin_timers(m);
     xt_mds_oe_timers(m);
@@ -762,7 +803,7 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     m->s = s;
     xt_hist_init(&m->feed_lag);
     xt_hist_init(&m->send_lag);
-    m->ep = m->lfd = m->stop_efd = m->bin_lfd = -1;
+    m->ep = m->lfd = m->stop_efd = m->bin_lfd = m->spare.fd = -1;
     m->n_inst = xt_engine_instrument_count(&s->engine);
     xt_md_config_t mc = {s->cfg.engine.max_instruments, s->cfg.md_max_levels, s->cfg.md_tape};
     if (alloc_tables(m) || xt_mds_oe_init(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m) || load_instruments(m)) {
@@ -781,6 +822,10 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
         return -1;
     m->ep = epoll_create1(EPOLL_CLOEXEC);
     m->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (m->ep < 0 || m->stop_efd < 0 || xt_fd_spare_open(&m->spare) != 0) {
+        snprintf(why, n, "market data: %s", strerror(errno));
+        return -1;
+    }
     struct epoll_event ev = {EPOLLIN, {.u64 = EV_LISTEN}};
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->lfd, &ev);
     ev.data.u64 = EV_FEED;
@@ -828,6 +873,7 @@ void xt_md_server_close(xt_server_t *s)
         close(m->ep);
     if (m->stop_efd >= 0)
         close(m->stop_efd);
+    xt_fd_spare_close(&m->spare);
     xt_ws_pool_destroy(m->wsp);
     free(m->ch_head);
     free(m->chs);

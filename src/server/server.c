@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "core/pages.h"
+#include "fd_budget.h"
 #include "log.h"
+#include "md_oe.h"
 #include "xt/error.h"
 
 static int fail(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -32,13 +34,37 @@ static int fail(char *why, size_t n, const char *fmt, ...)
     return -1;
 }
 
-static void raise_fd_limit(void)
+/* The open-file limit raised as far as allowed, and the connection limits
+ * cut to what it holds (fd_budget.h); 0, or -1 when it holds too little. */
+static int fit_fd_limit(xt_server_t *s, char *why, size_t n)
 {
     struct rlimit r;
-    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0)
+        return 0;
+    if (r.rlim_cur < r.rlim_max) {
         r.rlim_cur = r.rlim_max;
         setrlimit(RLIMIT_NOFILE, &r);
+        getrlimit(RLIMIT_NOFILE, &r);
     }
+    uint32_t gw = s->cfg.max_connections, md = s->cfg.md_max_connections;
+    uint64_t need = xt_fd_budget_need(gw, md, XT_OE_BRIDGES);
+    int cut = r.rlim_cur == RLIM_INFINITY ? 0 : xt_fd_budget_fit(&gw, &md, XT_OE_BRIDGES, r.rlim_cur);
+    if (cut < 0)
+        return fail(why, n, "the open-file limit (%llu) is below the %llu descriptors the server needs at the least",
+                    (unsigned long long)r.rlim_cur, (unsigned long long)xt_fd_budget_need(1, 1, XT_OE_BRIDGES));
+    xt_log_ev_t e;
+    if (cut && xt_log_begin(&e, XT_LOG_WARN,
+                            "connection limits cut to the open-file limit; raise it (ulimit -n, LimitNOFILE) or "
+                            "lower the limits")) {
+        xt_log_u64(&e, "open_file_limit", (uint64_t)r.rlim_cur);
+        xt_log_u64(&e, "descriptors_needed", need);
+        xt_log_u64(&e, "server.max_connections", gw);
+        xt_log_u64(&e, "md.max_connections", md);
+        xt_log_end(&e);
+    }
+    s->cfg.max_connections = gw;
+    s->cfg.md_max_connections = md;
+    return 0;
 }
 
 static int listen_on(xt_server_t *s, char *why, size_t n)
@@ -193,7 +219,8 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     xt__clock_offset_ns = (int64_t)cfg->clock_offset_ms * 1000000;
     s->listen_fd = s->engine_efd = s->gateway_efd = s->md_feed.efd = -1;
     pthread_mutex_init(&s->adopt.lock, NULL);
-    raise_fd_limit();
+    if (fit_fd_limit(s, why, n))
+        return -1;
     int rc = s->cfg.credentials[0] ? xt_creds_load(&s->creds, s->cfg.credentials, why, n) : xt_creds_demo(&s->creds);
     if (rc)
         return why[0] ? -1 : fail(why, n, "credentials: %s", xt_strerror(rc));

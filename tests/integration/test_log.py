@@ -24,6 +24,21 @@ LOGFMT = re.compile(r'ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=(debug|inf
                     r'( [A-Za-z0-9_.]+=("(?:[^"\\]|\\.)*"|[^ "=]+))*$')
 
 
+# Said at start on a host whose open-file limit cannot hold the default
+# connection limits (config.md "Open files", tested in test_server.py): a
+# fact of the host, left out of the sequences of events checked here.
+FD_CUT = "connection limits cut to the open-file limit"
+
+
+def host_free(lines):
+    """stderr lines (or JSON events) without the host's FD_CUT warning."""
+    return [ln for ln in lines if FD_CUT not in (ln if isinstance(ln, str) else ln["msg"])]
+
+
+def stderr_of(srv):
+    return "".join(ln + "\n" for ln in host_free(srv.stderr().splitlines()))
+
+
 def read_json_lines(path):
     with open(path) as f:
         lines = f.read().splitlines()
@@ -45,7 +60,7 @@ def test_json_to_a_file_reopened_on_sighup():
     path = os.path.join(srv.tmp, "xt.log")
     srv.sets["log.file"] = path
     srv.start()
-    first = read_json_lines(path)
+    first = host_free(read_json_lines(path))
     check([j["msg"] for j in first] == ["recovered", "memory", "ready"], f"start events {first}")
     mem, ready = first[1], first[2]
     check(mem["prefault"] is True and 0 <= mem["huge_pages_mb"] <= mem["resident_mb"] and
@@ -67,8 +82,9 @@ def test_json_to_a_file_reopened_on_sighup():
     stopped = after[-1]
     check(stopped["msg"] == "stopped cleanly" and stopped["last_seq"] == stopped["snapshot"] == 4,
           f"stopped {stopped}")
-    check([j["msg"] for j in read_json_lines(path + ".1")] == ["recovered", "memory", "ready"], "the old file kept")
-    check(srv.stderr() == "", f"stderr holds log lines: {srv.stderr()[-300:]}")
+    check([j["msg"] for j in host_free(read_json_lines(path + ".1"))] == ["recovered", "memory", "ready"],
+          "the old file kept")
+    check(stderr_of(srv) == "", f"stderr holds log lines: {srv.stderr()[-300:]}")
 
 
 @test
@@ -91,7 +107,7 @@ def test_refused_reload_says_why_in_the_log():
     check(refused["level"] == "warn" and f"{conf}:2" in refused["reason"] and "limits.rate" in refused["reason"],
           f"refused {refused}")
     check(srv.stop() == 0, "exit 0")
-    check(srv.stderr() == "", f"stderr: {srv.stderr()[-300:]}")
+    check(stderr_of(srv) == "", f"stderr: {srv.stderr()[-300:]}")
 
 
 @test
@@ -100,7 +116,7 @@ def test_default_logfmt_and_level():
     log.level=warn the info events are not written."""
     srv = TS.Server()
     check(srv.stop() == 0, "exit 0")
-    lines = srv.stderr().splitlines()
+    lines = host_free(srv.stderr().splitlines())
     check([LOGFMT.match(ln).group(2) for ln in lines if LOGFMT.match(ln)] ==
           ["recovered", "memory", "ready", "stopping: no new connections or orders; draining", "stopped cleanly"],
           f"stderr {lines}")
@@ -108,7 +124,7 @@ def test_default_logfmt_and_level():
     # prefault off: on a host without transparent huge pages the memory event is a warning
     srv = TS.Server({"log.level": "warn", "engine.prefault": "off"})
     check(srv.stop() == 0, "exit 0")
-    check(srv.stderr() == "", f"info events at log.level=warn: {srv.stderr()}")
+    check(stderr_of(srv) == "", f"info events at log.level=warn: {srv.stderr()}")
 
 
 @test

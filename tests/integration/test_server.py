@@ -10,10 +10,12 @@ usage: test_server.py path/to/xtrading [name-substring ...]
 Observations on points the doc leaves open are printed as "note:" lines.
 XT_KEEP=1 keeps the temporary directories; XT_SEED sets the kill test's seed.
 """
+import collections
 import fractions
 import os
 import random
 import re
+import resource
 import select
 import selectors
 import shutil
@@ -61,6 +63,7 @@ class Server:
         self.proc = None
         self.port = None
         self.starts = 0
+        self.nofile = None     # an open-file limit (soft and hard) for the server process
         SERVERS.append(self)
         if start:
             self.start()
@@ -76,8 +79,14 @@ class Server:
         self.out = []
         self.port = None
         ready = threading.Event()
+        nofile = self.nofile
+
+        def limit():
+            if nofile:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         with open(self.errpath, "wb") as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                                         preexec_fn=limit if nofile else None)
 
         def reader(proc, out):
             for raw in proc.stdout:
@@ -1548,6 +1557,46 @@ def test_idle_session_memory():
     for s, _ in conns:
         s.close()
     del warm
+
+
+@test
+def test_connection_limits_fit_the_open_file_limit():
+    """Under an open-file limit of 300 (far below what the default
+    connection limits need) the server cuts server.max_connections and
+    md.max_connections to what the limit holds and says so. Clients past
+    the cut limits are refused at once (ERROR TOO_MANY_CONNECTIONS, or 503
+    on the market-data port): none waits unanswered in the backlog while the
+    server runs out of descriptors, and it goes on serving."""
+    srv = Server(start=False)
+    srv.nofile = 300
+    srv.start()
+    m = re.search(r"connection limits cut.* open_file_limit=300 .*server\.max_connections=(\d+) "
+                  r"md\.max_connections=(\d+)", srv.stderr())
+    check(m, f"no warning of the cut: {srv.stderr()[-600:]}")
+    gw, md = int(m.group(1)), int(m.group(2))
+    check(0 < gw < 300 and 0 < md < 300, f"cut to {gw} and {md}")
+    socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(gw + 40)]
+    kinds = collections.Counter()
+    for s in socks:
+        rd = X.FrameReader()
+        got = []
+        while not got:
+            data = s.recv(4096)          # a timeout here: a client left waiting
+            check(data, "closed without a frame")
+            got = rd.feed(data)
+        kinds[(got[0].type, got[0].code if got[0].type == ERROR else None)] += 1
+    check(kinds == {(HELLO, None): gw, (ERROR, E["TOO_MANY_CONNECTIONS"]): 40}, f"first frames {kinds}")
+    md_socks = [socket.create_connection(("127.0.0.1", int(re.search(r"md_http=127\.0\.0\.1:(\d+)",
+                                                                         srv.stderr()).group(1))), timeout=5)
+                for _ in range(md + 10)]
+    answered = 0
+    for s in md_socks[md:]:
+        answered += s.recv(4096).startswith(b"HTTP/1.1 503")
+    check(answered == 10, f"{answered} of 10 market-data clients over the limit got 503")
+    for s in socks + md_socks:
+        s.close()
+    m, c = login_when(srv.port, 1001, 1, lambda m: m.type == LOGIN_ACCEPTED)
+    expect_type(c.place(c.inst["BTC-USDT"], BUY, 1000, 1), ACCEPTED, seq=1)
 
 
 @test

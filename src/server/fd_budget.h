@@ -1,0 +1,57 @@
+/* fd_budget.h - the process's file descriptors: the connection limits
+ * fitted to the open-file limit at start, and a spare descriptor that lets
+ * an accept loop answer a client when none is left.
+ *
+ * Every connection holds a descriptor, and so do the server's own files
+ * (the journal, its snapshots, the K-line history) and the bridges of
+ * order entry over WebSocket and REST. A process out of descriptors fails
+ * whatever opens the next one: the journal's next segment would fail the
+ * journal closed, and an accept loop would find its listener ready again
+ * and again without taking the client. So the connection limits are cut
+ * at start to what the limit leaves after the server's own (config.md,
+ * "Open files"), and an accept that fails all the same (EMFILE, ENFILE:
+ * another process, the system's limit) takes the client with the spare
+ * descriptor, refuses it and closes it.
+ */
+#ifndef XT_SERVER_FD_BUDGET_H
+#define XT_SERVER_FD_BUDGET_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Descriptors kept for the server's own use: standard streams, the lock,
+ * the journal's segments and directory, a snapshot, K-line and md-state
+ * files, listeners, epoll, eventfds, signalfd, the admin socket and its
+ * XT_ADMIN_CONNS connections, and the spares. */
+#define XT_FD_RESERVE 64
+
+/* Descriptors the limits can hold: gw order-entry connections (the
+ * gateway's ends of the bridges among them), md market-data connections,
+ * the md thread's ends of up to min(gw, bridges) bridges, and the reserve. */
+uint64_t xt_fd_budget_need(uint32_t gw, uint32_t md, uint32_t bridges);
+
+/* Cuts *gw and *md until xt_fd_budget_need fits limit, to fair shares of
+ * what the reserve leaves: one that asks for at most half keeps it, the
+ * other takes the rest; when both ask for more, half each. Returns 0
+ * (they fit as they are), 1 (cut), or -1 (limit is below what one
+ * connection of each needs: nothing changed). */
+int xt_fd_budget_fit(uint32_t *gw, uint32_t *md, uint32_t bridges, uint64_t limit);
+
+/* One spare descriptor per accepting thread (/dev/null, opened at start). */
+typedef struct xt_fd_spare {
+    int fd;
+} xt_fd_spare_t;
+
+/* 0, or -1 (errno). */
+int xt_fd_spare_open(xt_fd_spare_t *sp);
+void xt_fd_spare_close(xt_fd_spare_t *sp);
+/* After accept4 on lfd failed with err: when err is EMFILE or ENFILE and
+ * the spare is held, gives it up and accepts one client with it. Returns
+ * that client's descriptor, for the caller to refuse (answer and close)
+ * and then call xt_fd_spare_restore; or -1 (nothing accepted: stop). */
+int xt_fd_spare_accept(xt_fd_spare_t *sp, int lfd, int err, struct sockaddr *a, socklen_t *al);
+/* Takes the spare again (it may fail while descriptors are short: the
+ * next accept_with_spare then accepts nothing and the caller stops). */
+void xt_fd_spare_restore(xt_fd_spare_t *sp);
+
+#endif
