@@ -240,8 +240,8 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
     xt_ctr_add(&s->met.oe_closed, 1);
 }
 
-/* Refuses a connection the gateway has no room for (or is stopping). */
-/* why: NULL for the connection limits (or the stop). */
+/* Refuses a connection the gateway has no room for (or is stopping);
+ * why: NULL for the connection limits (or the stop). */
 static void refuse(xt_server_t *s, int fd, const char *why)
 {
     uint8_t f[XT_WIRE_MAX];

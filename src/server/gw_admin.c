@@ -468,17 +468,22 @@ static void accept_admin(xt_server_t *s)
 {
     xt_gw_admin_t *ad = s->gw->admin;
     for (;;) {
-        int fd = accept4(ad->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        int fd = accept4(ad->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), spared = fd < 0;
+        /* out of descriptors: taken with the gateway's spare (fd_budget.h) and refused */
+        if (spared && (fd = xt_fd_spare_accept(&s->gw->spare, ad->fd, errno, NULL, NULL)) < 0)
             return;
         uint32_t k = 0;
         while (k < XT_ADMIN_CONNS && ad->c[k].fd >= 0)
             k++;
-        if (k == XT_ADMIN_CONNS) {
+        if (k == XT_ADMIN_CONNS || spared) {
             static const char busy_line[] = "{\"ok\":false,\"error\":\"too many admin connections\"}\n";
-            ssize_t w = send(fd, busy_line, sizeof busy_line - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            static const char no_fd_line[] = "{\"ok\":false,\"error\":\"the server has no file descriptor left\"}\n";
+            const char *line = spared ? no_fd_line : busy_line;
+            ssize_t w = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)w;
             close(fd);
+            if (spared)
+                xt_fd_spare_restore(&s->gw->spare);
             continue;
         }
         adm_conn_t *a = &ad->c[k];
