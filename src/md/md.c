@@ -344,11 +344,11 @@ static void book_flush(const xt_md_t *md, xt_md_inst_t *in, int64_t ts)
     uint32_t nb = book_changes(in, XT_BUY, bids), na = book_changes(in, XT_SELL, asks);
     if (nb + na == 0)
         return;
-    /* The version is the command's journal sequence number, so it goes on
-     * across restarts; a change at or below the current version (a
-     * resync's, whose records carry no command) steps it by one. */
+    /* The version follows the journal's sequence numbers, so it goes on
+     * across restarts (md.h, xt_md_book_seq). */
     uint64_t prev = in->book_seq;
-    in->book_seq = md->cmd_seq > prev ? md->cmd_seq : prev + 1;
+    uint64_t v = md->cmd_type == XT_MD_RESYNC ? xt_md_resync_version(md->cmd_seq) : 2 * md->cmd_seq;
+    in->book_seq = v > prev ? v : prev + 1;
     xt_md_update_t u = {0};
     u.prev_seq = prev;
     u.kind = XT_MDU_BOOK;
@@ -490,11 +490,12 @@ void xt_md_on_batch(xt_md_t *md, const xt_event_batch_t *b)
 {
     if (md->inst == NULL || b == NULL)
         return;
-    if (md->in_cmd && b->seq != md->cmd_seq)
+    if (md->in_cmd && (b->seq != md->cmd_seq || b->cmd_type != md->cmd_type))
         end_command(md); /* the previous command's last batch never came */
     md->in_cmd = 1;
     md->cmd_seq = b->seq;
     md->cmd_ts = b->ts;
+    md->cmd_type = b->cmd_type;
     if (b->ts > md->now)
         md->now = b->ts;
     for (uint32_t i = 0; i < b->n; i++)
@@ -556,11 +557,11 @@ uint64_t xt_md_book_seq(const xt_md_inst_t *in)
     return in->book_seq;
 }
 
-void xt_md_book_seq_floor(xt_md_t *md, uint64_t seq)
+void xt_md_book_seq_floor(xt_md_t *md, uint64_t v)
 {
     for (uint32_t s = 0; md->inst && s < md->n_inst; s++)
-        if (md->inst[s].book_seq < seq)
-            md->inst[s].book_seq = seq;
+        if (md->inst[s].book_seq < v)
+            md->inst[s].book_seq = v;
 }
 
 uint32_t xt_md_depth(const xt_md_inst_t *in, int side, xt_md_level_t *out, uint32_t max)

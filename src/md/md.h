@@ -193,6 +193,7 @@ typedef struct xt_md {
     uint8_t in_cmd;
     uint64_t cmd_seq;
     int64_t cmd_ts;
+    uint8_t cmd_type;       /* of the command being consumed: XT_MD_RESYNC for the books written again */
     struct xt__md_ckpt *ck; /* a checkpoint (xt_md_ckpt_*; private, in the block) */
 } xt_md_t;
 
@@ -237,14 +238,25 @@ const xt_md_inst_t *xt_md_find(const xt_md_t *md, uint32_t instrument);
 const xt_md_inst_t *xt_md_find_symbol(const xt_md_t *md, const char *symbol, size_t len);
 uint32_t xt_md_inst_id(const xt_md_inst_t *in);
 const char *xt_md_inst_symbol(const xt_md_inst_t *in);
-/* The book's version: the sequence number (xt_event_batch_t.seq) of the
- * command that last changed it, or one more than the version before when
- * that is not higher (a command with seq 0, e.g. a resync). Strictly
- * increasing; 0 until the first change. */
+/* xt_event_batch_t.cmd_type of batches that write the books again as of
+ * command seq (after lost events, or at start): not a command of its own. */
+#define XT_MD_RESYNC 0xFF
+
+/* The book's version: 2 x the sequence number (xt_event_batch_t.seq) of
+ * the command that last changed it, or 2 x seq + 1 for a change written by
+ * an XT_MD_RESYNC batch of seq; one more than the version before if that
+ * is not higher. Strictly increasing, and every command and every resync
+ * of it has versions of its own; 0 until the first change. */
 uint64_t xt_md_book_seq(const xt_md_inst_t *in);
-/* Raises every book's version to at least seq: a server that starts from
- * a journal whose last command is seq, so versions go on from there. */
-void xt_md_book_seq_floor(xt_md_t *md, uint64_t seq);
+/* The version of the books as of command seq written again (XT_MD_RESYNC). */
+static inline uint64_t xt_md_resync_version(uint64_t seq)
+{
+    return 2 * seq + 1;
+}
+/* Raises every book's version to at least v: a server that starts from a
+ * journal whose last command is seq, with v = xt_md_resync_version(seq),
+ * so versions go on above every one sent before. */
+void xt_md_book_seq_floor(xt_md_t *md, uint64_t v);
 /* Copies the best `max` levels of a side (XT_BUY / XT_SELL), best
  * first; returns how many. */
 uint32_t xt_md_depth(const xt_md_inst_t *in, int side, xt_md_level_t *out, uint32_t max);

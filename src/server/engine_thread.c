@@ -400,7 +400,7 @@ static void md_resync(xt_server_t *s)
     uint32_t n = xt_engine_instrument_count(&s->engine);
     xt_engine_stats_t st;
     xt_engine_stats(&s->engine, &st);
-    uint64_t last = st.last_seq; /* every command applied is released here: the books' version */
+    uint64_t last = st.last_seq; /* every command applied is released here: the books as of this one */
     for (uint32_t i = 0; i < n; i++) {
         xt_event_t ev[XT_EVENT_BATCH_MAX] = {{.type = XT_MD_FEED_RESET, .instrument = i}};
         uint32_t k = 1;

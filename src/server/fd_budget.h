@@ -19,11 +19,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* Descriptors kept for the server's own use: standard streams, the lock,
- * the journal's segments and directory, a snapshot, K-line and md-state
- * files, listeners, epoll, eventfds, signalfd, the admin socket and its
- * XT_ADMIN_CONNS connections, and the spares. */
-#define XT_FD_RESERVE 64
+/* Descriptors kept for the server's own use: 64 for standard streams, the
+ * lock, the journal's segments and directory, a snapshot, K-line and
+ * md-state files, the log file, listeners, epoll, eventfds, signalfd, the
+ * admin socket and its XT_ADMIN_CONNS connections, and the spares; and 128
+ * for the socketpairs of up to XT_ADOPT_MAX (64) order-entry bridges on
+ * their way from the md thread to a gateway that may refuse them. */
+#define XT_FD_RESERVE 192
 
 /* Descriptors the limits can hold: gw order-entry connections (the
  * gateway's ends of the bridges among them), md market-data connections,

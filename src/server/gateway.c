@@ -305,7 +305,7 @@ static void accept_all(xt_server_t *s, int64_t now)
                 xt_fd_spare_restore(&g->spare);
                 continue;
             }
-            if ((err == EMFILE || err == ENFILE) && !g->listen_paused) { /* no spare either: not ready again at once */
+            if ((err == EMFILE || err == ENFILE) && g->spare.fd < 0 && !g->listen_paused) { /* no spare either */
                 epoll_ctl(g->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);
                 g->listen_paused = 1;
             }
@@ -841,11 +841,13 @@ int xt_gateway_run(xt_server_t *s)
         if (now - last_timers > 50000000) {
             timers(s, now);
             last_timers = now;
+            xt_fd_spare_restore(&g->spare);         /* lost to another thread's open: taken again when one is free */
             if (g->listen_paused && !g->stopping) { /* tried again every 50 ms */
                 struct epoll_event ev = {EPOLLIN, {.u64 = (uint64_t)XT_NIL + 1}};
                 epoll_ctl(g->ep, EPOLL_CTL_ADD, s->listen_fd, &ev);
                 g->listen_paused = 0;
             }
+            xt__gw_admin_resume(s);
         }
         xt__gw_refill_all(s);
         flush_dirty(s, now);

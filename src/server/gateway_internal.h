@@ -138,6 +138,8 @@ void xt__gw_resume_stop(xt_gw_t *g, uint32_t i);
 void xt__gw_admin_event(xt_server_t *s, uint64_t id, uint32_t events);
 /* Answers the admin requests whose engine work is released (after routing). */
 void xt__gw_admin_tick(xt_server_t *s);
+/* The admin listener back in epoll after a pause for want of descriptors. */
+void xt__gw_admin_resume(xt_server_t *s);
 
 /* gw_sessions.c */
 int xt__gw_sessions_init(xt_server_t *s, int64_t now); /* tables, and the sessions as recovered */

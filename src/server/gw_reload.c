@@ -22,10 +22,16 @@
 /* The first key whose value in next differs from the running one's, other
  * than those a reload applies (xt_config_diff: every key); "" when none
  * does. */
-static void restart_key(const xt_server_config_t *cur, const xt_server_config_t *next, char *key, size_t keylen)
+static void restart_key(const xt_server_t *s, const xt_server_config_t *next, char *key, size_t keylen)
 {
     static xt_server_config_t want; /* next, but what a reload applies as cur has it */
+    const xt_server_config_t *cur = &s->cfg;
     want = *next;
+    /* the connection limits as configured, not as cut to the open-file limit at start */
+    if (want.max_connections == s->asked_max_connections)
+        want.max_connections = cur->max_connections;
+    if (want.md_max_connections == s->asked_md_max_connections)
+        want.md_max_connections = cur->md_max_connections;
     memcpy(want.credentials, cur->credentials, sizeof want.credentials);
     want.rate = cur->rate;
     want.burst = cur->burst;
@@ -88,7 +94,7 @@ int xt__gw_reload(xt_server_t *s)
     }
     size_t keys = creds.n;
     char restart[96];
-    restart_key(&s->cfg, &next, restart, sizeof restart);
+    restart_key(s, &next, restart, sizeof restart);
     if (next.credentials[0]) {
         xt_creds_t old = s->creds;
         pthread_rwlock_wrlock(&s->creds_lock); /* the md thread reads them for signed REST requests */

@@ -45,6 +45,7 @@ void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b)
         r->seq = b->seq;
         r->ts = b->ts;
         r->last = 0;
+        r->resync = 0;
         r->ev = *e;
     }
     if (b->last) {
@@ -95,7 +96,7 @@ void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, uint64_t 
             continue;
         }
         xt_md_rec_t *r = &f->v[f->wpos++ & f->mask];
-        *r = (xt_md_rec_t){seq, ts, last && i + 1 == n, ev[i]};
+        *r = (xt_md_rec_t){seq, ts, last && i + 1 == n, 1, ev[i]};
     }
     f->cmd_start = f->wpos;
 }

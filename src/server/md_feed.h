@@ -31,7 +31,8 @@
 typedef struct xt_md_rec {
     uint64_t seq;
     int64_t ts;
-    uint8_t last; /* the command's final record in the ring */
+    uint8_t last;   /* the command's final record in the ring */
+    uint8_t resync; /* written by xt_md_feed_raw: the books as of command seq (XT_MD_RESYNC) */
     xt_event_t ev;
 } xt_md_rec_t;
 
@@ -60,7 +61,8 @@ void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b);
 /* Engine thread: writes n events as given (type XT_MD_FEED_RESET = reset
  * the instrument's book), the last one flagged last when `last` (the end of a resync
  * command: the reset and the levels that follow it, over several calls),
- * stamped seq (the engine's last command: the books' version) and ts;
+ * stamped seq (the engine's last command: the books as of it) and ts,
+ * flagged resync;
  * what does not fit is dropped. */
 void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, uint64_t seq, int64_t ts, int last);
 /* Engine thread: a snapshot began after command seq (synced): writes a

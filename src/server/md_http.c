@@ -117,8 +117,8 @@ static void put_conns(xt_text_t *t, const mds_t *m)
     xt_text_help(t, "xt_connections_refused_no_descriptor_total", "counter",
                  "Clients accepted with the spare descriptor and refused at once: the process had no descriptor "
                  "left (EMFILE, ENFILE).");
-    static const char *const port[2] = {"order_entry", "md"};
-    for (int i = 0; i < 2; i++)
+    static const char *const port[3] = {"order_entry", "md", "admin"};
+    for (int i = 0; i < 3; i++)
         xt_text_printf(t, "xt_connections_refused_no_descriptor_total{port=\"%s\"} %llu\n", port[i],
                        (unsigned long long)xt_ctr_get(&x->no_fd_refused[i]));
 }

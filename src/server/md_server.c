@@ -420,7 +420,7 @@ static void accept_conns(mds_t *m, uint8_t bin)
                 xt_fd_spare_restore(&m->spare);
                 continue;
             }
-            if (err == EMFILE || err == ENFILE) /* no spare either: not ready again at once */
+            if ((err == EMFILE || err == ENFILE) && m->spare.fd < 0) /* no spare either: not ready again at once */
                 pause_listener(m, bin);
             return;
         }
@@ -493,7 +493,7 @@ static void drain_feed(mds_t *m)
                                 .side = i < nb ? XT_BUY : XT_SELL,
                                 .instrument = r->ev.instrument,
                                 .price = l->price};
-                xt_event_batch_t b = {r->seq, r->ts, 0, (uint8_t)(r->last && i + 1 == nb + na), 1, &z};
+                xt_event_batch_t b = {r->seq, r->ts, XT_MD_RESYNC, (uint8_t)(r->last && i + 1 == nb + na), 1, &z};
                 xt_md_on_batch(&m->md, &b);
             }
             continue;
@@ -511,7 +511,7 @@ static void drain_feed(mds_t *m)
         if (r->last)      /* the market-data lag: engine -> here, the journal commit included */
             xt_hist_add(&m->feed_lag, now > r->ts ? (uint64_t)(now - r->ts) / 1000 : 0);
         if (r->last || n == XT_EVENT_BATCH_MAX) {
-            xt_event_batch_t b = {r->seq, r->ts, 0, r->last, n, ev};
+            xt_event_batch_t b = {r->seq, r->ts, r->resync ? XT_MD_RESYNC : 0, r->last, n, ev};
             xt_md_on_batch(&m->md, &b);
             n = 0;
         }
@@ -537,7 +537,8 @@ static void timers(mds_t *m)
         m->last_tick = m->now - m->now % XT_TH_TICK_NS;
         xt_mds_throttle_tick(m);
         xt_mds_retry_owed(m);
-        resume_listeners(m); /* tried again every 100 ms */
+        xt_fd_spare_restore(&m->spare); /* lost to another thread's open: taken again when one is free */
+        resume_listeners(m);            /* tried again every 100 ms */
     }
     xt_mds_bin_timers(m);
     xt_mds_oe_timers(m);
@@ -770,8 +771,8 @@ static void load_books(mds_t *m)
     const xt_engine_t *e = &m->s->engine;
     xt_engine_stats_t st;
     xt_engine_stats(e, &st);
-    /* One command at the journal's last sequence number: each book's
-     * version is that number, as if its last change were that command. */
+    /* The books as of the journal's last command, written as a resync of
+     * it: every version above those sent before the start (md.h). */
     int64_t now = xt_now_ns();
     for (uint32_t i = 0; i < m->n_inst; i++)
         for (int side = XT_BUY; side <= XT_SELL; side++) {
@@ -785,13 +786,15 @@ static void load_books(mds_t *m)
                                 .price = l.price,
                                 .qty = l.qty,
                                 .u.level.orders = l.orders};
-                xt_event_batch_t b = {st.last_seq, now, 0, 0, 1, &z};
+                xt_event_batch_t b = {st.last_seq, now, XT_MD_RESYNC, 0, 1, &z};
                 xt_md_on_batch(&m->md, &b);
             }
         }
-    xt_event_batch_t end = {st.last_seq, now, 0, 1, 0, NULL};
+    xt_event_batch_t end = {st.last_seq, now, XT_MD_RESYNC, 1, 0, NULL};
     xt_md_on_batch(&m->md, &end);
-    xt_md_book_seq_floor(&m->md, st.last_seq); /* the empty books too */
+    xt_md_book_seq_floor(&m->md, xt_md_resync_version(st.last_seq)); /* the empty books too */
+    for (uint32_t i = 0; i < m->n_inst; i++)                         /* bbo carries the version as of its last change */
+        m->pub[i].bbo_seq = xt_md_book_seq(xt_md_find(&m->md, i));
 }
 
 int xt_md_server_open(xt_server_t *s, char *why, size_t n)

@@ -57,7 +57,7 @@ typedef struct xt_metrics {
     _Atomic uint64_t commands[XT_MET_CMD_TYPES];
     _Atomic uint64_t gw_rejects[XT_R_GATEWAY_MAX_]; /* rejects the gateway answered itself */
     _Atomic uint64_t oe_opened, oe_closed;          /* order-entry connections */
-    _Atomic uint64_t no_fd_refused[2]; /* clients refused for want of a descriptor: order entry, md (fd_budget.h) */
+    _Atomic uint64_t no_fd_refused[3]; /* clients refused for want of a descriptor: order entry, md, admin */
     _Atomic uint64_t oe_bytes_in, oe_bytes_out;
     _Atomic int stopping; /* a stop signal came: no longer ready */
     xt_phist_t ack;       /* request read -> its answer written, one request in flight sampled at a time */

@@ -24,6 +24,8 @@
 #include "md_oe.h"
 #include "xt/error.h"
 
+_Static_assert(XT_FD_RESERVE >= 64 + 2 * XT_ADOPT_MAX, "the reserve holds the bridges on their way to the gateway");
+
 static int fail(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *why, size_t n, const char *fmt, ...)
 {
@@ -46,7 +48,8 @@ static int fit_fd_limit(xt_server_t *s, char *why, size_t n)
         setrlimit(RLIMIT_NOFILE, &r);
         getrlimit(RLIMIT_NOFILE, &r);
     }
-    uint32_t gw = s->cfg.max_connections, md = s->cfg.md_max_connections;
+    uint32_t gw = s->asked_max_connections = s->cfg.max_connections;
+    uint32_t md = s->asked_md_max_connections = s->cfg.md_max_connections;
     uint64_t need = xt_fd_budget_need(gw, md, XT_OE_BRIDGES);
     int cut = r.rlim_cur == RLIM_INFINITY ? 0 : xt_fd_budget_fit(&gw, &md, XT_OE_BRIDGES, r.rlim_cur);
     if (cut < 0)

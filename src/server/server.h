@@ -101,6 +101,7 @@ typedef struct xt_adopt {
 
 typedef struct xt_server {
     xt_server_config_t cfg;
+    uint32_t asked_max_connections, asked_md_max_connections; /* as configured; cfg has them fitted (fd_budget.h) */
     xt_creds_t creds; /* the gateway thread's (logins; replaced by SIGHUP); the md thread reads them too (signed
                          REST requests), under a read lock of creds_lock, which the swap takes for writing */
     pthread_rwlock_t creds_lock;

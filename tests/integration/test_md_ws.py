@@ -317,10 +317,10 @@ def test_depth_rebuilt_equals_snapshot():
 
 @test
 def test_depth_seq_is_the_journal_seq_across_restarts():
-    """A depth delta's seq is the journal sequence number of the command
-    that changed the book (an order's order_id is its command's), and the
-    book's version goes on after a restart, killed or stopped: a fresh
-    snapshot's seq is never below the last delta's, and the next delta
+    """A depth delta's seq is twice the journal sequence number of the
+    command that changed the book (an order's order_id is its command's),
+    and the book's version goes on after a restart, killed or stopped: a
+    fresh snapshot's seq is above the last delta's, and the next delta
     chains from it."""
     s = start()
     ch = f"depth.{SYM}"
@@ -346,7 +346,7 @@ def test_depth_seq_is_the_journal_seq_across_restarts():
             return snap, d, o
 
     snap, d, o = run(round_trip(1, 100000))
-    check(d["seq"] == o.order_id, f"delta seq {d['seq']} != the order's command seq {o.order_id}")
+    check(d["seq"] == 2 * o.order_id, f"delta seq {d['seq']} != 2 x the order's command seq {o.order_id}")
     last = d["seq"]
     for how in ("kill", "stop"):
         if how == "kill":
@@ -356,9 +356,9 @@ def test_depth_seq_is_the_journal_seq_across_restarts():
         s.start()
         s.md_port = md_port(s)
         snap, d, o = run(round_trip(2 if how == "kill" else 3, 100100 if how == "kill" else 100200))
-        check(snap["seq"] >= last, f"after a {how}, the snapshot's seq {snap['seq']} is below {last}")
+        check(snap["seq"] > last, f"after a {how}, the snapshot's seq {snap['seq']} is not above {last}")
         check(["1000.00", "0.0001"] in snap["bids"], f"after a {how}, the book lost its order: {snap}")
-        check(d["seq"] == o.order_id > snap["seq"], f"after a {how}: delta {d['seq']}, order {o.order_id}, "
+        check(d["seq"] == 2 * o.order_id > snap["seq"], f"after a {how}: delta {d['seq']}, order {o.order_id}, "
               f"snapshot {snap['seq']}")
         last = d["seq"]
 

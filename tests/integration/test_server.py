@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xtclient as X  # noqa: E402
@@ -1565,8 +1566,10 @@ def test_connection_limits_fit_the_open_file_limit():
     connection limits need) the server cuts server.max_connections and
     md.max_connections to what the limit holds and says so. Clients past
     the cut limits are refused at once (ERROR TOO_MANY_CONNECTIONS, or 503
-    on the market-data port): none waits unanswered in the backlog while the
-    server runs out of descriptors, and it goes on serving."""
+    on the market-data port), none waits unanswered in the backlog, and the
+    server goes on serving. Then, out of descriptors all the same (its limit
+    lowered while it runs), clients are taken with the spare descriptor and
+    refused at once, and counted."""
     srv = Server(start=False)
     srv.nofile = 300
     srv.start()
@@ -1575,6 +1578,10 @@ def test_connection_limits_fit_the_open_file_limit():
     check(m, f"no warning of the cut: {srv.stderr()[-600:]}")
     gw, md = int(m.group(1)), int(m.group(2))
     check(0 < gw < 300 and 0 < md < 300, f"cut to {gw} and {md}")
+    # a reload compares the file's limits with the configured ones, not the cut ones
+    srv.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: 'msg="reloaded"' in srv.stderr(), "the reload")
+    check("needs_restart" not in srv.stderr(), f"a reload of the same config asks for a restart: {srv.stderr()[-400:]}")
     socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(gw + 40)]
     kinds = collections.Counter()
     for s in socks:
@@ -1586,9 +1593,8 @@ def test_connection_limits_fit_the_open_file_limit():
             got = rd.feed(data)
         kinds[(got[0].type, got[0].code if got[0].type == ERROR else None)] += 1
     check(kinds == {(HELLO, None): gw, (ERROR, E["TOO_MANY_CONNECTIONS"]): 40}, f"first frames {kinds}")
-    md_socks = [socket.create_connection(("127.0.0.1", int(re.search(r"md_http=127\.0\.0\.1:(\d+)",
-                                                                         srv.stderr()).group(1))), timeout=5)
-                for _ in range(md + 10)]
+    md_port = int(re.search(r"md_http=127\.0\.0\.1:(\d+)", srv.stderr()).group(1))
+    md_socks = [socket.create_connection(("127.0.0.1", md_port), timeout=5) for _ in range(md + 10)]
     answered = 0
     for s in md_socks[md:]:
         answered += s.recv(4096).startswith(b"HTTP/1.1 503")
@@ -1597,6 +1603,30 @@ def test_connection_limits_fit_the_open_file_limit():
         s.close()
     m, c = login_when(srv.port, 1001, 1, lambda m: m.type == LOGIN_ACCEPTED)
     expect_type(c.place(c.inst["BTC-USDT"], BUY, 1000, 1), ACCEPTED, seq=1)
+    # Out of descriptors all the same: the running server's soft limit lowered to its lowest free
+    # descriptor, so that its next open fails (EMFILE). Each client is taken with the spare, refused
+    # at once, and counted; with the limit back, clients are served again.
+    pid = srv.proc.pid
+    held = {int(n) for n in os.listdir(f"/proc/{pid}/fd")}
+    lowest_free = min(set(range(len(held) + 1)) - held)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, 300))
+    for _ in range(5):
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+            got = X.FrameReader().feed(s.recv(4096))
+            check(got and got[0].type == ERROR and got[0].code == E["TOO_MANY_CONNECTIONS"] and
+                  "no file descriptor" in got[0].text, f"out of descriptors: {got}")
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", md_port), timeout=5) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = s.recv(4096)
+            check(got.startswith(b"HTTP/1.1 503") and b"no file descriptor" in got, f"md out of descriptors: {got!r}")
+    check(srv.running(), "the server died out of descriptors")
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (300, 300))
+    m, c2 = login_when(srv.port, 1001, 2, lambda m: m.type == LOGIN_ACCEPTED)
+    text = urllib.request.urlopen(f"http://127.0.0.1:{md_port}/metrics", timeout=5).read().decode()
+    for port, n in (("order_entry", 5), ("md", 3), ("admin", 0)):
+        got = re.search(r'^xt_connections_refused_no_descriptor_total\{port="%s"\} (\d+)$' % port, text, re.M)
+        check(got and int(got.group(1)) == n, f"refused for want of a descriptor on {port}: {got}, not {n}")
 
 
 @test

@@ -34,7 +34,7 @@ static void limits_that_fit_are_kept(void **state)
 static void limits_are_cut_to_fair_shares(void **state)
 {
     (void)state;
-    uint64_t avail = 20000 - XT_FD_RESERVE; /* 19,936 */
+    uint64_t avail = 20000 - XT_FD_RESERVE;
     /* both ask for more than half: half each (order entry's half holds its bridges too) */
     uint32_t gw = 20000, md = 60000;
     assert_int_equal(xt_fd_budget_fit(&gw, &md, 1024, 20000), 1);
@@ -52,7 +52,7 @@ static void limits_are_cut_to_fair_shares(void **state)
     assert_int_equal(gw, avail - 100 - 1024);
     /* fewer order-entry connections than bridges: each holds two */
     gw = 900, md = 900;
-    assert_int_equal(xt_fd_budget_fit(&gw, &md, 1024, 1064), 1);
+    assert_int_equal(xt_fd_budget_fit(&gw, &md, 1024, 1000 + XT_FD_RESERVE), 1);
     assert_int_equal(md, 500);
     assert_int_equal(gw, 250);
 }

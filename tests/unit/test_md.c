@@ -4,6 +4,7 @@
  * Events are built by hand; every update is captured (copied) by the sink
  * (md_fixture.c). */
 #include "md_fixture.h"
+#include "xt/command.h"
 
 /* ---- the book ------------------------------------------------------------------------ */
 
@@ -41,7 +42,7 @@ static void test_book_deltas_and_seq(void **state)
     cmd(f, AT_10H, c1, 3);
     const rec_t *r = find_rec(&f->cap, XT_MDU_BOOK, 0, 0);
     assert_non_null(r);
-    assert_int_equal(r->u.seq, 1);
+    assert_int_equal(r->u.seq, 2); /* 2 x the command's seq (xt_md_book_seq) */
     assert_int_equal(r->u.n_changed_bids, 2);
     assert_level(&r->bids[0], 101, 5, 2);
     assert_level(&r->bids[1], 100, 10, 1);
@@ -54,7 +55,7 @@ static void test_book_deltas_and_seq(void **state)
     cmd(f, AT_10H, c2, 6);
     assert_int_equal(count_rec(&f->cap, XT_MDU_BOOK, 0), 1);
     r = find_rec(&f->cap, XT_MDU_BOOK, 0, 0);
-    assert_int_equal(r->u.seq, 2);
+    assert_int_equal(r->u.seq, 4);
     assert_int_equal(r->u.n_changed_bids, 2);
     assert_level(&r->bids[0], 101, 9, 4);
     assert_level(&r->bids[1], 100, 0, 0);
@@ -65,14 +66,14 @@ static void test_book_deltas_and_seq(void **state)
     xt_event_t c3[] = {bk(XT_BUY, 102, 1, 1), bk(XT_BUY, 102, 0, 0), bk(XT_BUY, 101, 3, 1), bk(XT_BUY, 101, 9, 4)};
     cmd(f, AT_10H, c3, 4);
     assert_int_equal(count_rec(&f->cap, XT_MDU_BOOK, 0), 0);
-    assert_int_equal(xt_md_book_seq(inst1(f)), 2);
-    /* Only the order count changed: listed. The version is the command's
-     * seq (4): the third command changed nothing. */
+    assert_int_equal(xt_md_book_seq(inst1(f)), 4);
+    /* Only the order count changed: listed. The version is 2 x the
+     * command's seq (4): the third command changed nothing. */
     xt_event_t c4 = bk(XT_BUY, 101, 9, 5);
     cmd(f, AT_10H, &c4, 1);
     r = find_rec(&f->cap, XT_MDU_BOOK, 0, 0);
     assert_non_null(r);
-    assert_int_equal(r->u.seq, 4);
+    assert_int_equal(r->u.seq, 8);
     assert_level(&r->bids[0], 101, 9, 5);
     fx_free(f);
 }
@@ -90,7 +91,7 @@ static void test_book_one_update_per_multi_batch_command(void **state)
     batch(f, 7, AT_10H, b3, 1, 1);
     assert_int_equal(count_rec(&f->cap, XT_MDU_BOOK, 0), 1);
     const rec_t *r = find_rec(&f->cap, XT_MDU_BOOK, 0, 0);
-    assert_int_equal(r->u.seq, 7);
+    assert_int_equal(r->u.seq, 14);
     assert_int_equal(r->u.n_changed_asks, 2);
     assert_level(&r->asks[0], 106, 2, 1);
     assert_level(&r->asks[1], 107, 3, 1);
@@ -105,30 +106,36 @@ static void test_book_one_update_per_multi_batch_command(void **state)
     fx_free(f);
 }
 
-/* The book's version is the sequence number of the command that last
- * changed it, so it goes on across a restart; a change whose command is
- * not higher (a resync's) steps it by one, and the floor lifts every
- * book, also one that is empty. */
+/* The book's version follows the journal: 2 x the sequence number of the
+ * command that last changed it, 2 x seq + 1 for the books written again
+ * as of seq (a resync, XT_MD_RESYNC), one more when neither is higher;
+ * the floor lifts every book, also one that is empty. */
 static void test_book_version_is_the_commands_seq(void **state)
 {
     (void)state;
     fx_t *f = fx_new(16, 8, 0, 100);
     struct {
         uint64_t seq;
+        uint8_t type;
         int64_t px, qty;
         uint64_t version;
     } steps[] = {
-        {10, 100, 1, 10}, /* a command's seq */
-        {0, 100, 2, 11},  /* a resync's: one more */
-        {11, 100, 3, 12}, /* not above the version: one more */
-        {20, 100, 3, 12}, /* no change: the same version */
-        {21, 101, 1, 21},
+        {10, XT_CMD_NEW, 100, 1, 20},    /* a command's: 2 x seq */
+        {10, XT_MD_RESYNC, 100, 2, 21},  /* a resync as of the same command: one above it */
+        {11, XT_CMD_CANCEL, 100, 3, 22}, /* the next command: no drift */
+        {11, XT_MD_RESYNC, 100, 3, 22},  /* no change: the same version */
+        {12, XT_MD_RESYNC, 100, 4, 25},  /* a resync after a command that did not touch this book */
+        {12, XT_MD_RESYNC, 100, 5, 26},  /* another resync as of the same command: one more */
+        {13, XT_CMD_AMEND, 101, 1, 27},  /* not above the version: one more */
+        {20, XT_CMD_NEW, 102, 1, 40},
     };
     uint64_t before = 0;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         xt_event_t e = bk(XT_BUY, steps[i].px, steps[i].qty, 1);
+        xt_event_batch_t b = {
+            .seq = steps[i].seq, .ts = AT_10H, .cmd_type = steps[i].type, .last = 1, .n = 1, .events = &e};
         cap_reset(&f->cap);
-        batch(f, steps[i].seq, AT_10H, &e, 1, 1);
+        xt_md_on_batch(&f->md, &b);
         assert_int_equal(xt_md_book_seq(inst1(f)), steps[i].version);
         const rec_t *r = find_rec(&f->cap, XT_MDU_BOOK, 0, 0);
         assert_int_equal(r != NULL, steps[i].version != before);
@@ -138,13 +145,23 @@ static void test_book_version_is_the_commands_seq(void **state)
         }
         before = steps[i].version;
     }
-    xt_md_book_seq_floor(&f->md, 30);
-    assert_int_equal(xt_md_book_seq(inst1(f)), 30);
+    /* a resync's batches and the command before it at the same seq are two changes */
+    xt_event_t a = bk(XT_SELL, 200, 1, 1), c = bk(XT_SELL, 201, 1, 1);
+    xt_event_batch_t open = {.seq = 30, .ts = AT_10H, .cmd_type = XT_CMD_NEW, .last = 0, .n = 1, .events = &a};
+    xt_event_batch_t resync = {.seq = 30, .ts = AT_10H, .cmd_type = XT_MD_RESYNC, .last = 1, .n = 1, .events = &c};
+    cap_reset(&f->cap);
+    xt_md_on_batch(&f->md, &open); /* its last batch never came */
+    xt_md_on_batch(&f->md, &resync);
+    assert_int_equal(count_rec(&f->cap, XT_MDU_BOOK, 0), 2);
+    assert_int_equal(find_rec(&f->cap, XT_MDU_BOOK, 0, 0)->u.seq, 60);
+    assert_int_equal(find_rec(&f->cap, XT_MDU_BOOK, 0, 1)->u.seq, 61);
+    xt_md_book_seq_floor(&f->md, xt_md_resync_version(40));
+    assert_int_equal(xt_md_book_seq(inst1(f)), 81);
     xt_md_book_seq_floor(&f->md, 25); /* never down */
-    assert_int_equal(xt_md_book_seq(inst1(f)), 30);
+    assert_int_equal(xt_md_book_seq(inst1(f)), 81);
     assert_int_equal(xt_md_add_instrument(&f->md, 2, "EMPTY", 100, 0), 0);
-    xt_md_book_seq_floor(&f->md, 31);
-    assert_int_equal(xt_md_book_seq(xt_md_find(&f->md, 2)), 31);
+    xt_md_book_seq_floor(&f->md, xt_md_resync_version(41));
+    assert_int_equal(xt_md_book_seq(xt_md_find(&f->md, 2)), 83);
     fx_free(f);
 }
 
@@ -174,7 +191,7 @@ static void test_book_full_side_drops_worst(void **state)
     xt_event_t c3[] = {bk(XT_BUY, 90, 9, 1), bk(XT_SELL, 250, 9, 1)};
     cmd(f, AT_10H, c3, 2);
     assert_int_equal(count_rec(&f->cap, XT_MDU_BOOK, 0), 0);
-    assert_int_equal(xt_md_book_seq(inst1(f)), 2);
+    assert_int_equal(xt_md_book_seq(inst1(f)), 4); /* 2 x c2's seq */
     /* A level pushed in and out within one command is not listed. */
     xt_event_t c4[] = {bk(XT_BUY, 104, 1, 1), bk(XT_BUY, 105, 1, 1), bk(XT_BUY, 106, 1, 1), bk(XT_BUY, 107, 1, 1)};
     cmd(f, AT_10H, c4, 4);
@@ -223,8 +240,8 @@ static void mirror_run(uint32_t levels)
         cmd(f, AT_10H, ev, n);
         const rec_t *r = find_rec(&f->cap, XT_MDU_BOOK, 0, 0);
         if (r) {
-            assert_int_equal(r->u.seq, f->seq); /* the command's */
-            seq = f->seq;
+            assert_int_equal(r->u.seq, 2 * f->seq); /* the command's */
+            seq = 2 * f->seq;
             for (uint32_t i = 0; i < r->u.n_changed_bids; i++) {
                 assert_true(i == 0 || r->bids[i].price < r->bids[i - 1].price);
                 mirror[XT_BUY][r->bids[i].price - 90] = r->bids[i].qty;
