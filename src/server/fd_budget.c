@@ -31,17 +31,20 @@ int xt_fd_budget_fit(uint32_t *gw, uint32_t *md, uint32_t bridges, uint64_t limi
         return 0;
     if (xt_fd_budget_need(1, 1, bridges) > limit)
         return -1;
-    /* Fair shares (max-min): a side that asks for at most half of what
-     * there is keeps it and the other takes the rest; when both ask for
-     * more, each gets half. So a limit set low on purpose is never cut. */
-    uint64_t avail = limit - XT_FD_RESERVE, half = avail / 2, g = *gw, m = *md;
-    if (gw_cost(g, bridges) <= half) {
+    /* Weighted max-min shares: order entry's share is two thirds, as
+     * trading comes before quotes (market data can be served by more
+     * processes); a side that asks for at most its share keeps what it
+     * asked for and the other takes the rest. So a limit set low on
+     * purpose is never cut. */
+    uint64_t avail = limit - XT_FD_RESERVE, gw_share = avail * 2 / 3, md_share = avail - gw_share;
+    uint64_t g = *gw, m = *md;
+    if (gw_cost(g, bridges) <= gw_share) {
         m = avail - gw_cost(g, bridges);
-    } else if (m <= half) {
+    } else if (m <= md_share) {
         g = gw_most(avail - m, bridges);
     } else {
-        m = half;
-        g = gw_most(avail - half, bridges);
+        g = gw_most(gw_share, bridges);
+        m = avail - gw_cost(g, bridges);
     }
     *gw = (uint32_t)(g < *gw ? g : *gw);
     *md = (uint32_t)(m < *md ? m : *md);

@@ -32,11 +32,12 @@
  * the md thread's ends of up to min(gw, bridges) bridges, and the reserve. */
 uint64_t xt_fd_budget_need(uint32_t gw, uint32_t md, uint32_t bridges);
 
-/* Cuts *gw and *md until xt_fd_budget_need fits limit, to fair shares of
- * what the reserve leaves: one that asks for at most half keeps it, the
- * other takes the rest; when both ask for more, half each. Returns 0
- * (they fit as they are), 1 (cut), or -1 (limit is below what one
- * connection of each needs: nothing changed). */
+/* Cuts *gw and *md until xt_fd_budget_need fits limit, to shares of what
+ * the reserve leaves: two thirds for order entry (with its bridges), one
+ * third for market data. A side that asks for at most its share keeps it
+ * and the other takes the rest. Returns 0 (they fit as they are), 1 (cut),
+ * or -1 (limit is below what one connection of each needs: nothing
+ * changed). */
 int xt_fd_budget_fit(uint32_t *gw, uint32_t *md, uint32_t bridges, uint64_t limit);
 
 /* One spare descriptor per accepting thread (/dev/null, opened at start). */
