@@ -453,8 +453,11 @@ static void ws_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr
         xt__oe_close(m, b, 0, "");
         return;
     }
-    if (h->type == XT_MSG_LOGOUT_ACK) {
+    if (h->type == XT_MSG_LOGOUT_ACK) { /* the session ended as asked: no `closed` follows, the bridge goes */
         ws_answer(m, c, x->wait_id, "logout", "\"ok\"");
+        m->conns[c].oe = 0;
+        x->owner = NIL;
+        xt__oe_close(m, b, 0, "");
         return;
     }
     if (h->type == XT_MSG_ERROR) {

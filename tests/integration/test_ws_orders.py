@@ -147,6 +147,46 @@ def test_login_order_fill_cancel():
 
 
 @test
+def test_logout_ends_the_session_quietly():
+    """logout answers "ok" and ends the order session without a `closed`
+    event (that one tells of a session lost, not of one ended as asked);
+    orders are then refused 401, the connection keeps its market data, and
+    a new login goes on with the session's numbers."""
+    s = W.start()
+
+    async def go(connect):
+        a = await connect()
+        check((await a.login(1001))["result"]["next_seq"] == 1, "login")
+        await a.call("order.new", new(1, "sell", "1000.00", "0.0050"))
+        await a.event(lambda e: e["event"] == "accepted")
+        check((await a.call("subscribe", [f"bbo.{SYM}"])).get("result") == "ok", "subscribe")
+        check((await a.call("logout")).get("result") == "ok", "logout")
+        # the bridge gone (a `closed` would be queued before it goes), then a ping behind whatever was queued
+        end = time.monotonic() + 5
+        while True:
+            vals, _ = H.parse_metrics(H.scrape(s.md_port))
+            if H.value(vals, "xt_md_order_sessions", kind="websocket") == 0:
+                break
+            check(time.monotonic() < end, "the order session is still counted after logout")
+            await asyncio.sleep(0.02)
+        check((await a.call("ping")).get("result") == "pong", "ping")
+        check(not [e for e in a.events if e["event"] == "closed"], f"events after logout: {a.events}")
+        r = await a.call("order.new", new(2, "sell", "1000.00", "0.0050"))
+        check(r.get("error", {}).get("code") == 401, f"an order after logout: {r}")
+        b = await connect()  # market data still flows to a: b's order moves the best bid
+        await b.login(1002)
+        await b.call("order.new", new(1, "buy", "999.00", "0.0001"))
+        while True:
+            m = await a.recv_one()
+            if m.get("ch") == f"bbo.{SYM}" and m.get("bid") == "999.00":
+                break
+        r = await a.login(1001)
+        check(r["result"]["next_seq"] == 2 and r["result"]["last_client_order_id"] == 1, f"login again: {r}")
+
+    run(s, go)
+
+
+@test
 def test_bad_requests_and_login_failures():
     s = W.start()
 
