@@ -394,7 +394,8 @@ static void md_resync(xt_server_t *s)
 {
     xt_md_feed_t *f = &s->md_feed;
     if (!atomic_load_explicit(&s->md_resync, memory_order_relaxed) ||
-        atomic_load_explicit(&f->tail, memory_order_acquire) != f->wpos)
+        atomic_load_explicit(&f->tail, memory_order_acquire) != f->wpos ||
+        atomic_load(&s->journal_failed)) /* the books may hold commands never released */
         return;
     atomic_store(&s->md_resync, 0);
     uint32_t n = xt_engine_instrument_count(&s->engine);
@@ -408,20 +409,21 @@ static void md_resync(xt_server_t *s)
             xt_level_iter_t it;
             xt_level_info_t l;
             xt_level_iter_init(&it, &s->engine, i, (xt_side_t)side);
-            while (xt_level_iter_next(&it, &l)) {
+            /* best first, as many as market data keeps (md.max_levels) */
+            for (uint32_t taken = 0; taken < s->cfg.md_max_levels && xt_level_iter_next(&it, &l); taken++) {
+                if (k == XT_EVENT_BATCH_MAX) { /* written before the next, so the last call always has one */
+                    xt_md_feed_raw(f, ev, k, last, s->batch_ts, 0);
+                    k = 0;
+                }
                 ev[k++] = (xt_event_t){.type = XT_EV_BOOK,
                                        .side = (uint8_t)side,
                                        .instrument = i,
                                        .price = l.price,
                                        .qty = l.qty,
                                        .u.level.orders = l.orders};
-                if (k == XT_EVENT_BATCH_MAX) {
-                    xt_md_feed_raw(f, ev, k, last, s->batch_ts, 0);
-                    k = 0;
-                }
             }
         }
-        xt_md_feed_raw(f, ev, k, last, s->batch_ts, 1);
+        xt_md_feed_raw(f, ev, k, last, s->batch_ts, 1); /* k >= 1: its last record flagged last */
     }
     xt_md_feed_publish(f);
 }

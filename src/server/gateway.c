@@ -847,7 +847,8 @@ int xt_gateway_run(xt_server_t *s)
                 epoll_ctl(g->ep, EPOLL_CTL_ADD, s->listen_fd, &ev);
                 g->listen_paused = 0;
             }
-            xt__gw_admin_resume(s);
+            if (!g->stopping)
+                xt__gw_admin_resume(s);
         }
         xt__gw_refill_all(s);
         flush_dirty(s, now);

@@ -471,6 +471,14 @@ static void accept_conns(mds_t *m, uint8_t bin)
 /* ---- the feed and timers ------------------------------------------------------ */
 
 /* Consumes what the engine published: a command's records form one batch. */
+/* The n events in ev, from records like r (the same command), to md. */
+static void hand_on(mds_t *m, xt_event_t *ev, uint32_t *n, const xt_md_rec_t *r, int last)
+{
+    xt_event_batch_t b = {r->seq, r->ts, r->resync ? XT_MD_RESYNC : 0, (uint8_t)last, *n, ev};
+    xt_md_on_batch(&m->md, &b);
+    *n = 0;
+}
+
 static void drain_feed(mds_t *m)
 {
     xt_md_feed_t *f = &m->s->md_feed;
@@ -482,20 +490,24 @@ static void drain_feed(mds_t *m)
     for (; t < h; t++) {
         const xt_md_rec_t *r = &f->v[t & f->mask];
         if (r->ev.type == XT_MD_FEED_RESET) { /* resync: every level gone, then the engine's levels, in one command */
-            m->ev_ts = 0;                     /* a resync's messages are not timed */
+            if (n)                            /* a command whose last record was lost: what came of it goes first */
+                hand_on(m, ev, &n, &f->v[(t - 1) & f->mask], 0);
+            m->ev_ts = 0; /* a resync's messages are not timed */
             const xt_md_inst_t *in = xt_md_find(&m->md, r->ev.instrument);
             uint32_t cap = m->s->cfg.md_max_levels;
             uint32_t nb = in ? xt_md_depth(in, XT_BUY, m->lv_b, cap) : 0;
             uint32_t na = in ? xt_md_depth(in, XT_SELL, m->lv_a, cap) : 0;
             for (uint32_t i = 0; i < nb + na; i++) {
                 const xt_md_level_t *l = i < nb ? &m->lv_b[i] : &m->lv_a[i - nb];
-                xt_event_t z = {.type = XT_EV_BOOK,
-                                .side = i < nb ? XT_BUY : XT_SELL,
-                                .instrument = r->ev.instrument,
-                                .price = l->price};
-                xt_event_batch_t b = {r->seq, r->ts, XT_MD_RESYNC, (uint8_t)(r->last && i + 1 == nb + na), 1, &z};
-                xt_md_on_batch(&m->md, &b);
+                ev[n++] = (xt_event_t){.type = XT_EV_BOOK,
+                                       .side = i < nb ? XT_BUY : XT_SELL,
+                                       .instrument = r->ev.instrument,
+                                       .price = l->price};
+                if (n == XT_EVENT_BATCH_MAX)
+                    hand_on(m, ev, &n, r, 0);
             }
+            if (r->last) /* the engine's book is empty: the resync ends here (n may be 0) */
+                hand_on(m, ev, &n, r, 1);
             continue;
         }
         if (r->ev.type == XT_MD_FEED_CHECKPOINT) { /* after a command's last record: n is 0 */
@@ -507,15 +519,16 @@ static void drain_feed(mds_t *m)
         }
         xt_fills_on_trade(&m->fills, &r->ev, r->ts); /* GET /api/v1/fills */
         ev[n++] = r->ev;
-        m->ev_ts = r->ts; /* stamps the live messages these events make (xt_md_send_lag_seconds) */
-        if (r->last)      /* the market-data lag: engine -> here, the journal commit included */
-            xt_hist_add(&m->feed_lag, now > r->ts ? (uint64_t)(now - r->ts) / 1000 : 0);
-        if (r->last || n == XT_EVENT_BATCH_MAX) {
-            xt_event_batch_t b = {r->seq, r->ts, r->resync ? XT_MD_RESYNC : 0, r->last, n, ev};
-            xt_md_on_batch(&m->md, &b);
-            n = 0;
+        if (!r->resync) {
+            m->ev_ts = r->ts; /* stamps the live messages these events make (xt_md_send_lag_seconds) */
+            if (r->last)      /* the market-data lag: engine -> here, the journal commit included */
+                xt_hist_add(&m->feed_lag, now > r->ts ? (uint64_t)(now - r->ts) / 1000 : 0);
         }
+        if (r->last || n == XT_EVENT_BATCH_MAX)
+            hand_on(m, ev, &n, r, r->last);
     }
+    if (n) /* a command whose last record was lost (the ring was full): md ends it at the next one */
+        hand_on(m, ev, &n, &f->v[(t - 1) & f->mask], 0);
     m->ev_ts = 0;
     atomic_store_explicit(&f->tail, t, memory_order_release);
     if (atomic_load_explicit(&f->dropped, memory_order_relaxed) && !atomic_load(&m->s->md_resync)) {
