@@ -255,7 +255,7 @@ static inline uint64_t xt_md_resync_version(uint64_t seq)
 }
 /* Raises every book's version to at least v: a server that starts from a
  * journal whose last command is seq, with v = xt_md_resync_version(seq),
- * so versions go on above every one sent before. */
+ * so versions go on, never below one sent before. */
 void xt_md_book_seq_floor(xt_md_t *md, uint64_t v);
 /* Copies the best `max` levels of a side (XT_BUY / XT_SELL), best
  * first; returns how many. */
