@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 uint64_t xt_fd_budget_need(uint32_t gw, uint32_t md, uint32_t bridges)
@@ -51,8 +52,10 @@ int xt_fd_budget_fit(uint32_t *gw, uint32_t *md, uint32_t bridges, uint64_t limi
     return 1;
 }
 
-int xt_fd_spare_open(xt_fd_spare_t *sp)
+int xt_fd_spare_open(xt_fd_spare_t *sp, int ep)
 {
+    sp->ep = ep;
+    sp->n_paused = 0;
     sp->fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return sp->fd < 0 ? -1 : 0;
 }
@@ -64,20 +67,48 @@ void xt_fd_spare_close(xt_fd_spare_t *sp)
     sp->fd = -1;
 }
 
-int xt_fd_spare_accept(xt_fd_spare_t *sp, int lfd, int err, struct sockaddr *a, socklen_t *al)
+static void pause_listener(xt_fd_spare_t *sp, int lfd, uint64_t id)
 {
-    if ((err != EMFILE && err != ENFILE) || sp->fd < 0)
+    for (uint32_t i = 0; i < sp->n_paused; i++)
+        if (sp->paused[i].fd == lfd)
+            return;
+    if (sp->n_paused == XT_FD_LISTENERS || epoll_ctl(sp->ep, EPOLL_CTL_DEL, lfd, NULL) != 0)
+        return;
+    sp->paused[sp->n_paused].fd = lfd;
+    sp->paused[sp->n_paused++].id = id;
+}
+
+int xt_fd_spare_accept(xt_fd_spare_t *sp, int lfd, uint64_t id, int err, struct sockaddr *a, socklen_t *al)
+{
+    if (err != EMFILE && err != ENFILE)
         return -1;
-    close(sp->fd);
-    sp->fd = -1;
-    int fd = accept4(lfd, a, al, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
+    if (sp->fd >= 0) {
+        close(sp->fd);
+        sp->fd = -1;
+        int fd = accept4(lfd, a, al, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0)
+            return fd; /* the caller restores the spare after its refusal */
         xt_fd_spare_restore(sp);
-    return fd;
+        if (sp->fd >= 0)
+            return -1; /* no client was waiting */
+    }
+    pause_listener(sp, lfd, id);
+    return -1;
 }
 
 void xt_fd_spare_restore(xt_fd_spare_t *sp)
 {
     if (sp->fd < 0)
         sp->fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void xt_fd_spare_tick(xt_fd_spare_t *sp, int resume)
+{
+    xt_fd_spare_restore(sp); /* lost to another thread's open: taken again once one is free */
+    for (uint32_t i = 0; resume && i < sp->n_paused; i++) {
+        struct epoll_event ev = {EPOLLIN, {.u64 = sp->paused[i].id}};
+        epoll_ctl(sp->ep, EPOLL_CTL_ADD, sp->paused[i].fd, &ev);
+    }
+    if (resume)
+        sp->n_paused = 0;
 }

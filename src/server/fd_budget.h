@@ -40,21 +40,36 @@ uint64_t xt_fd_budget_need(uint32_t gw, uint32_t md, uint32_t bridges);
  * changed). */
 int xt_fd_budget_fit(uint32_t *gw, uint32_t *md, uint32_t bridges, uint64_t limit);
 
-/* One spare descriptor per accepting thread (/dev/null, opened at start). */
+#define XT_FD_LISTENERS 4 /* listeners one thread accepts on, at most */
+
+/* One spare descriptor per accepting thread (/dev/null, opened at start),
+ * and the thread's listeners taken out of its epoll for want of one. */
 typedef struct xt_fd_spare {
     int fd;
+    int ep; /* the thread's epoll */
+    uint32_t n_paused;
+    struct {
+        int fd;
+        uint64_t id; /* its epoll data */
+    } paused[XT_FD_LISTENERS];
 } xt_fd_spare_t;
 
 /* 0, or -1 (errno). */
-int xt_fd_spare_open(xt_fd_spare_t *sp);
+int xt_fd_spare_open(xt_fd_spare_t *sp, int ep);
 void xt_fd_spare_close(xt_fd_spare_t *sp);
-/* After accept4 on lfd failed with err: when err is EMFILE or ENFILE and
- * the spare is held, gives it up and accepts one client with it. Returns
- * that client's descriptor, for the caller to refuse (answer and close)
- * and then call xt_fd_spare_restore; or -1 (nothing accepted: stop). */
-int xt_fd_spare_accept(xt_fd_spare_t *sp, int lfd, int err, struct sockaddr *a, socklen_t *al);
+/* After accept4 on lfd (in the thread's epoll with data id) failed with
+ * err: when err is EMFILE or ENFILE and the spare is held, gives it up and
+ * accepts one client with it. Returns that client's descriptor, for the
+ * caller to refuse (answer and close) and then call xt_fd_spare_restore;
+ * or -1: nothing accepted, stop. When that is for want of descriptors with
+ * no spare, lfd leaves epoll (it would be ready again at once, a spin)
+ * until xt_fd_spare_tick. */
+int xt_fd_spare_accept(xt_fd_spare_t *sp, int lfd, uint64_t id, int err, struct sockaddr *a, socklen_t *al);
 /* Takes the spare again (it may fail while descriptors are short: the
- * next accept_with_spare then accepts nothing and the caller stops). */
+ * next xt_fd_spare_accept then accepts nothing and pauses the listener). */
 void xt_fd_spare_restore(xt_fd_spare_t *sp);
+/* The thread's timers: the spare taken again if it was lost, and, when
+ * resume, the paused listeners back in epoll (not while stopping). */
+void xt_fd_spare_tick(xt_fd_spare_t *sp, int resume);
 
 #endif

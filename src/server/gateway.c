@@ -299,17 +299,13 @@ static void accept_all(xt_server_t *s, int64_t now)
         if (fd < 0) {
             int err = errno;
             al = sizeof a;
-            if ((fd = xt_fd_spare_accept(&g->spare, s->listen_fd, err, (struct sockaddr *)&a, &al)) >= 0) {
-                xt_ctr_add(&s->met.no_fd_refused[0], 1);
-                refuse(s, fd, "the server has no file descriptor left");
-                xt_fd_spare_restore(&g->spare);
-                continue;
-            }
-            if ((err == EMFILE || err == ENFILE) && g->spare.fd < 0 && !g->listen_paused) { /* no spare either */
-                epoll_ctl(g->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);
-                g->listen_paused = 1;
-            }
-            return;
+            fd = xt_fd_spare_accept(&g->spare, s->listen_fd, (uint64_t)XT_NIL + 1, err, (struct sockaddr *)&a, &al);
+            if (fd < 0)
+                return;
+            xt_ctr_add(&s->met.no_fd_refused[0], 1);
+            refuse(s, fd, "the server has no file descriptor left");
+            xt_fd_spare_restore(&g->spare);
+            continue;
         }
         uint32_t ip = a.sin_family == AF_INET ? ntohl(a.sin_addr.s_addr) : 0;
         open_conn(s, fd, ip, 0, 0, now);
@@ -744,7 +740,7 @@ int xt_gateway_init(xt_server_t *s)
     g->free_head = 0;
     g->dirty_head = XT_NIL;
     g->ep = epoll_create1(EPOLL_CLOEXEC);
-    if (xt_fd_spare_open(&g->spare) != 0)
+    if (xt_fd_spare_open(&g->spare, g->ep) != 0)
         return -1;
     sigset_t set;
     sigemptyset(&set);
@@ -841,14 +837,7 @@ int xt_gateway_run(xt_server_t *s)
         if (now - last_timers > 50000000) {
             timers(s, now);
             last_timers = now;
-            xt_fd_spare_restore(&g->spare);         /* lost to another thread's open: taken again when one is free */
-            if (g->listen_paused && !g->stopping) { /* tried again every 50 ms */
-                struct epoll_event ev = {EPOLLIN, {.u64 = (uint64_t)XT_NIL + 1}};
-                epoll_ctl(g->ep, EPOLL_CTL_ADD, s->listen_fd, &ev);
-                g->listen_paused = 0;
-            }
-            if (!g->stopping)
-                xt__gw_admin_resume(s);
+            xt_fd_spare_tick(&g->spare, !g->stopping); /* paused listeners tried again every 50 ms */
         }
         xt__gw_refill_all(s);
         flush_dirty(s, now);

@@ -108,7 +108,6 @@ typedef struct xt_gateway {
     int failed_seen;
     struct xt_gw_admin *admin; /* gw_admin.c; NULL: no admin socket */
     xt_fd_spare_t spare;       /* for a client that comes when no descriptor is left (fd_budget.h) */
-    uint8_t listen_paused;     /* out of descriptors with no spare: the listener waits for the timers */
 } xt_gw_t;
 
 /* gateway.c */
@@ -138,8 +137,6 @@ void xt__gw_resume_stop(xt_gw_t *g, uint32_t i);
 void xt__gw_admin_event(xt_server_t *s, uint64_t id, uint32_t events);
 /* Answers the admin requests whose engine work is released (after routing). */
 void xt__gw_admin_tick(xt_server_t *s);
-/* The admin listener back in epoll after a pause for want of descriptors. */
-void xt__gw_admin_resume(xt_server_t *s);
 
 /* gw_sessions.c */
 int xt__gw_sessions_init(xt_server_t *s, int64_t now); /* tables, and the sessions as recovered */

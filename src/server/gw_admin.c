@@ -51,7 +51,6 @@ typedef struct xt_gw_admin {
     int fd; /* the listening socket */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     uint32_t n_conns, n_waiting; /* open; with a ticket */
-    uint8_t paused;              /* out of descriptors with no spare: out of epoll until the timers */
     adm_conn_t c[XT_ADMIN_CONNS];
 } xt_gw_admin_t;
 
@@ -471,13 +470,8 @@ static void accept_admin(xt_server_t *s)
     for (;;) {
         int fd = accept4(ad->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), spared = fd < 0, err = errno;
         /* out of descriptors: taken with the gateway's spare (fd_budget.h) and refused */
-        if (spared && (fd = xt_fd_spare_accept(&s->gw->spare, ad->fd, err, NULL, NULL)) < 0) {
-            if ((err == EMFILE || err == ENFILE) && s->gw->spare.fd < 0 && !ad->paused) {
-                epoll_ctl(s->gw->ep, EPOLL_CTL_DEL, ad->fd, NULL); /* else ready again at once */
-                ad->paused = 1;
-            }
+        if (spared && (fd = xt_fd_spare_accept(&s->gw->spare, ad->fd, XT_GW_ADMIN_ID, err, NULL, NULL)) < 0)
             return;
-        }
         if (spared)
             xt_ctr_add(&s->met.no_fd_refused[2], 1);
         uint32_t k = 0;
@@ -600,16 +594,6 @@ int xt__gw_admin_open(xt_server_t *s, char *why, size_t whylen)
     if (epoll_ctl(s->gw->ep, EPOLL_CTL_ADD, ad->fd, &ev) != 0)
         return fail(why, whylen, path, "epoll", errno);
     return 0;
-}
-
-void xt__gw_admin_resume(xt_server_t *s)
-{
-    xt_gw_admin_t *ad = s->gw->admin;
-    if (!ad || !ad->paused)
-        return;
-    struct epoll_event ev = {EPOLLIN, {.u64 = XT_GW_ADMIN_ID}};
-    epoll_ctl(s->gw->ep, EPOLL_CTL_ADD, ad->fd, &ev);
-    ad->paused = 0;
 }
 
 void xt__gw_admin_close(xt_server_t *s)

@@ -164,9 +164,8 @@ struct xt_md_server {
     char *http_body, *http_out;
     size_t http_cap, http_out_cap; /* their sizes: http_out_cap = http_cap + 1024 */
     uint64_t ws_opened, ws_closed, bin_opened, bin_closed;
-    xt_gw_counts_t ip_conns; /* open connections per IPv4 source address */
-    xt_fd_spare_t spare;     /* for a client that comes when no descriptor is left (fd_budget.h) */
-    uint8_t listen_paused;   /* out of descriptors with no spare: bit per listener (1 bin), until the timers */
+    xt_gw_counts_t ip_conns;               /* open connections per IPv4 source address */
+    xt_fd_spare_t spare;                   /* for a client that comes when no descriptor is left (fd_budget.h) */
     uint64_t refused_full, refused_per_ip; /* connections refused: md.max_connections, .._per_ip */
     uint64_t bytes_in, bytes_out;          /* on every md connection: WebSocket, plain HTTP, binary */
     struct xt_oe *oe;                      /* order entry through this port (md_oe.h) */

@@ -384,26 +384,6 @@ static void refuse(mds_t *m, int fd, uint8_t bin, int reason)
     close(fd);
 }
 
-/* Out of descriptors with no spare: the listener leaves epoll (it would be
- * ready again at once) until the timers put it back (resume_listeners). */
-static void pause_listener(mds_t *m, uint8_t bin)
-{
-    if (m->listen_paused & (1u << bin))
-        return;
-    epoll_ctl(m->ep, EPOLL_CTL_DEL, bin ? m->bin_lfd : m->lfd, NULL);
-    m->listen_paused |= (uint8_t)(1u << bin);
-}
-
-static void resume_listeners(mds_t *m)
-{
-    for (uint8_t bin = 0; bin < 2; bin++)
-        if (m->listen_paused & (1u << bin)) {
-            struct epoll_event ev = {EPOLLIN, {.u64 = bin ? EV_LISTEN_BIN : EV_LISTEN}};
-            epoll_ctl(m->ep, EPOLL_CTL_ADD, bin ? m->bin_lfd : m->lfd, &ev);
-        }
-    m->listen_paused = 0;
-}
-
 /* bin: from the binary listener (md_tcp.c takes it from there). */
 static void accept_conns(mds_t *m, uint8_t bin)
 {
@@ -415,14 +395,12 @@ static void accept_conns(mds_t *m, uint8_t bin)
         if (fd < 0) {
             int err = errno;
             al = sizeof a;
-            if ((fd = xt_fd_spare_accept(&m->spare, lfd, err, (struct sockaddr *)&a, &al)) >= 0) {
-                refuse(m, fd, bin, REFUSE_NO_FD);
-                xt_fd_spare_restore(&m->spare);
-                continue;
-            }
-            if ((err == EMFILE || err == ENFILE) && m->spare.fd < 0) /* no spare either: not ready again at once */
-                pause_listener(m, bin);
-            return;
+            if ((fd = xt_fd_spare_accept(&m->spare, lfd, bin ? EV_LISTEN_BIN : EV_LISTEN, err, (struct sockaddr *)&a,
+                                         &al)) < 0)
+                return;
+            refuse(m, fd, bin, REFUSE_NO_FD);
+            xt_fd_spare_restore(&m->spare);
+            continue;
         }
         uint32_t ip = a.sin_family == AF_INET ? ntohl(a.sin_addr.s_addr) : 0;
         int full = m->free_conn == NIL;
@@ -550,8 +528,7 @@ static void timers(mds_t *m)
         m->last_tick = m->now - m->now % XT_TH_TICK_NS;
         xt_mds_throttle_tick(m);
         xt_mds_retry_owed(m);
-        xt_fd_spare_restore(&m->spare); /* lost to another thread's open: taken again when one is free */
-        resume_listeners(m);            /* tried again every 100 ms */
+        xt_fd_spare_tick(&m->spare, 1); /* paused listeners tried again every 100 ms */
     }
     xt_mds_bin_timers(m);
     xt_mds_oe_timers(m);
@@ -838,7 +815,7 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
         return -1;
     m->ep = epoll_create1(EPOLL_CLOEXEC);
     m->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (m->ep < 0 || m->stop_efd < 0 || xt_fd_spare_open(&m->spare) != 0) {
+    if (m->ep < 0 || m->stop_efd < 0 || xt_fd_spare_open(&m->spare, m->ep) != 0) {
         snprintf(why, n, "market data: %s", strerror(errno));
         return -1;
     }

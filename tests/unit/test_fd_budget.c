@@ -1,8 +1,9 @@
 /* test_fd_budget.c - the process's descriptors (src/server/fd_budget.h):
  * the connection limits cut to an open-file limit (kept when they fit,
- * cut in proportion and never past it, refused below the least), and the
+ * cut to shares and never past it, refused below the least), and the
  * spare descriptor taking a client from a listener when the process has
- * no descriptor left, under a lowered RLIMIT_NOFILE. */
+ * no descriptor left, under a lowered RLIMIT_NOFILE, and the listener
+ * paused without one and resumed by the timers. */
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4 */
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -119,15 +121,18 @@ static void spare_takes_a_client_when_none_is_left(void **state)
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
     struct sockaddr_in a;
     int l = listener(&a), c1 = client(&a), c2 = client(&a), fds[64];
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {EPOLLIN, {.u64 = 7}};
+    assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev), 0);
     xt_fd_spare_t sp;
-    assert_int_equal(xt_fd_spare_open(&sp), 0);
+    assert_int_equal(xt_fd_spare_open(&sp, ep), 0);
     int n = exhaust(fds, 64);
     /* out of descriptors: accept4 fails, and the spare takes the client */
     assert_int_equal(accept4(l, NULL, NULL, SOCK_CLOEXEC), -1);
     int err = errno;
     assert_int_equal(err, EMFILE);
-    assert_int_equal(xt_fd_spare_accept(&sp, l, EINVAL, NULL, NULL), -1); /* not a want of descriptors */
-    int fd = xt_fd_spare_accept(&sp, l, err, NULL, NULL);
+    assert_int_equal(xt_fd_spare_accept(&sp, l, 7, EINVAL, NULL, NULL), -1); /* not a want of descriptors */
+    int fd = xt_fd_spare_accept(&sp, l, 7, err, NULL, NULL);
     assert_true(fd >= 0);
     assert_int_equal(sp.fd, -1);
     close(fd); /* refused: the client sees its connection closed, not a hang */
@@ -135,30 +140,39 @@ static void spare_takes_a_client_when_none_is_left(void **state)
     assert_int_equal(recv(c1, &b, 1, 0), 0);
     xt_fd_spare_restore(&sp);
     assert_true(sp.fd >= 0);
-    /* the spare taken by someone else: nothing is accepted, the caller stops */
+    /* the spare taken by someone else: nothing is accepted, the caller stops,
+     * and the listener leaves epoll (else it is ready again at once) */
     int thief = sp.fd;
     sp.fd = -1;
-    assert_int_equal(xt_fd_spare_accept(&sp, l, EMFILE, NULL, NULL), -1);
-    xt_fd_spare_restore(&sp); /* still none free */
+    assert_int_equal(xt_fd_spare_accept(&sp, l, 7, EMFILE, NULL, NULL), -1);
+    assert_int_equal(sp.n_paused, 1);
+    assert_int_equal(epoll_ctl(ep, EPOLL_CTL_MOD, l, &ev), -1); /* not in epoll */
+    xt_fd_spare_restore(&sp);                                   /* still none free */
     assert_int_equal(sp.fd, -1);
     close(thief);
-    xt_fd_spare_restore(&sp);
+    xt_fd_spare_tick(&sp, 0); /* stopping: the spare again, the listener stays out */
     assert_true(sp.fd >= 0);
-    fd = xt_fd_spare_accept(&sp, l, EMFILE, NULL, NULL);
+    assert_int_equal(sp.n_paused, 1);
+    xt_fd_spare_tick(&sp, 1); /* the timers: back in epoll */
+    assert_int_equal(sp.n_paused, 0);
+    assert_int_equal(epoll_ctl(ep, EPOLL_CTL_MOD, l, &ev), 0);
+    fd = xt_fd_spare_accept(&sp, l, 7, EMFILE, NULL, NULL);
     assert_true(fd >= 0);
     close(fd);
     assert_int_equal(recv(c2, &b, 1, 0), 0);
     xt_fd_spare_restore(&sp);
     assert_true(sp.fd >= 0);
-    /* no client waiting: nothing accepted, the spare is kept */
-    assert_int_equal(xt_fd_spare_accept(&sp, l, EMFILE, NULL, NULL), -1);
+    /* no client waiting: nothing accepted, the spare is kept, the listener stays */
+    assert_int_equal(xt_fd_spare_accept(&sp, l, 7, EMFILE, NULL, NULL), -1);
     assert_true(sp.fd >= 0);
+    assert_int_equal(sp.n_paused, 0);
     while (n > 0)
         close(fds[--n]);
     xt_fd_spare_close(&sp);
     assert_int_equal(sp.fd, -1);
     close(c1);
     close(c2);
+    close(ep);
     close(l);
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 }
