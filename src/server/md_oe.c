@@ -389,8 +389,7 @@ static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int k
         xt_put64(f + OE_ID_OFFSET, 0);
     key = xt__oe_take_id(x, f, kind != XT_OE_MASS_CANCEL && kind != XT_OE_STATUS);
     if (key == 0)
-        return xt_mds_answer_error(m, c, id, 409,
-                                   "the session's ids are used up (the last was 18446744073709551615): name one");
+        return xt_mds_answer_error(m, c, id, 409, XT_OE_IDS_USED_UP);
     if (xt__oe_send(m, k->oe - 1, f, (size_t)n) != 0)
         return xt_mds_answer_error(m, c, id, 503, "order entry is overloaded");
     char r[96];

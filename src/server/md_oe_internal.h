@@ -101,6 +101,9 @@ void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why);
  * the session's count is at 2^64 - 1: nothing is written, the caller
  * refuses the request. */
 uint64_t xt__oe_take_id(oe_bridge_t *x, uint8_t *f, int ordered);
+/* The 409's text when xt__oe_take_id has none left (WebSocket and REST). */
+#define XT_OE_IDS_USED_UP "the session's ids are used up (the last was 18446744073709551615): name one"
+
 /* Sends one frame; on failure the bridge is closed and -1 returned. */
 int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n);
 void xt__oe_ws_hello(mds_t *m, uint32_t b);

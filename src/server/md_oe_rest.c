@@ -105,8 +105,7 @@ static void refuse_used_up(mds_t *m, uint32_t b, uint32_t pi)
     uint32_t prev = NIL;
     for (uint32_t q = m->oe->b[b].pend_head; q != pi; q = m->oe->pend[q].next)
         prev = q;
-    answer_error(m, b, pi, prev, 409,
-                 "the session's ids are used up (the last was 18446744073709551615): name one (client_order_id)");
+    answer_error(m, b, pi, prev, 409, XT_OE_IDS_USED_UP " (client_order_id)");
 }
 
 /* A POST's answer: ACCEPTED f with its outcome o (NULL: "outcome":null). */
