@@ -77,7 +77,7 @@ int xt_cli_settings_read(xt_server_config_t *c, const char *file, int argc, char
         if ((rc = apply(c, a, argv[++i], why, whylen)) != 0)
             return rc;
     }
-    return 0;
+    return xt_config_check(c, why, whylen) ? XT_CLI_INVALID : 0;
 }
 
 int xt_cli_settings(xt_server_config_t *c, const char *file, int argc, char **argv, const char *prog,

@@ -464,6 +464,18 @@ static int check_instrument_room(const xt_server_config_t *c, char *why, size_t 
     return -1;
 }
 
+int xt_config_check(const xt_server_config_t *c, char *why, size_t whylen)
+{
+    uint64_t need = 1 + 2 * (uint64_t)c->md_max_levels;
+    if (2 * need <= c->md_feed_records)
+        return 0;
+    say(why, whylen,
+        "md.feed_records (%" PRIu32 ") is below twice one instrument's resync, 2 x (1 + 2 x md.max_levels) = "
+        "%" PRIu64 " records: raise md.feed_records or lower md.max_levels",
+        c->md_feed_records, 2 * need);
+    return -1;
+}
+
 int xt_config_set(xt_server_config_t *c, const char *key, const char *value, char *why, size_t whylen)
 {
     char section[16], q[56];

@@ -386,46 +386,82 @@ void xt_server_sink(void *ctx, const xt_event_batch_t *b)
         xt_md_replay_add(&s->md_replay, b);
 }
 
-/* The market-data thread lost events (the feed was full): once it has read
- * everything, the books are written again as BOOK events, each instrument
- * preceded by a reset record (type 0) and ending with `last`, so market
- * data takes reset and levels as one change and sends the net difference. */
+/* The records instrument i's resync takes: its reset, and its levels up to
+ * md.max_levels a side (what market data keeps). */
+static uint64_t resync_records(xt_server_t *s, uint32_t i)
+{
+    uint64_t k = 1;
+    for (int side = XT_BUY; side <= XT_SELL; side++) {
+        xt_level_iter_t it;
+        xt_level_info_t l;
+        xt_level_iter_init(&it, &s->engine, i, (xt_side_t)side);
+        for (uint32_t taken = 0; taken < s->cfg.md_max_levels && xt_level_iter_next(&it, &l); taken++)
+            k++;
+    }
+    return k;
+}
+
+/* Writes instrument i's book as of command `last`: a reset record (type 0),
+ * then its levels as BOOK events, best first, the last record flagged
+ * `last`, so market data takes reset and levels as one change and sends
+ * the net difference. */
+static void resync_one(xt_server_t *s, uint32_t i, uint64_t last)
+{
+    xt_md_feed_t *f = &s->md_feed;
+    xt_event_t ev[XT_EVENT_BATCH_MAX] = {{.type = XT_MD_FEED_RESET, .instrument = i}};
+    uint32_t k = 1;
+    for (int side = XT_BUY; side <= XT_SELL; side++) {
+        xt_level_iter_t it;
+        xt_level_info_t l;
+        xt_level_iter_init(&it, &s->engine, i, (xt_side_t)side);
+        for (uint32_t taken = 0; taken < s->cfg.md_max_levels && xt_level_iter_next(&it, &l); taken++) {
+            if (k == XT_EVENT_BATCH_MAX) { /* written before the next, so the last call always has one */
+                xt_md_feed_raw(f, ev, k, last, s->batch_ts, 0);
+                k = 0;
+            }
+            ev[k++] = (xt_event_t){.type = XT_EV_BOOK,
+                                   .side = (uint8_t)side,
+                                   .instrument = i,
+                                   .price = l.price,
+                                   .qty = l.qty,
+                                   .u.level.orders = l.orders};
+        }
+    }
+    xt_md_feed_raw(f, ev, k, last, s->batch_ts, 1); /* k >= 1: its last record flagged last */
+}
+
+/* The market-data thread lost events (the feed was full) and asks for the
+ * books again. They are written instrument by instrument, each as of the
+ * last command applied, as far as the ring has room: an instrument that
+ * does not fit waits for the next turn of the loop, and commands go on
+ * meanwhile (the engine never waits for market data). A resync never
+ * drops records of its own, which would ask for another resync, for ever:
+ * one instrument's always fits in half the ring (xt_config_check). */
 static void md_resync(xt_server_t *s)
 {
     xt_md_feed_t *f = &s->md_feed;
     if (!atomic_load_explicit(&s->md_resync, memory_order_relaxed) ||
-        atomic_load_explicit(&f->tail, memory_order_acquire) != f->wpos ||
         atomic_load(&s->journal_failed)) /* the books may hold commands never released */
         return;
-    atomic_store(&s->md_resync, 0);
     uint32_t n = xt_engine_instrument_count(&s->engine);
     xt_engine_stats_t st;
     xt_engine_stats(&s->engine, &st);
     uint64_t last = st.last_seq; /* every command applied is released here: the books as of this one */
-    for (uint32_t i = 0; i < n; i++) {
-        xt_event_t ev[XT_EVENT_BATCH_MAX] = {{.type = XT_MD_FEED_RESET, .instrument = i}};
-        uint32_t k = 1;
-        for (int side = XT_BUY; side <= XT_SELL; side++) {
-            xt_level_iter_t it;
-            xt_level_info_t l;
-            xt_level_iter_init(&it, &s->engine, i, (xt_side_t)side);
-            /* best first, as many as market data keeps (md.max_levels) */
-            for (uint32_t taken = 0; taken < s->cfg.md_max_levels && xt_level_iter_next(&it, &l); taken++) {
-                if (k == XT_EVENT_BATCH_MAX) { /* written before the next, so the last call always has one */
-                    xt_md_feed_raw(f, ev, k, last, s->batch_ts, 0);
-                    k = 0;
-                }
-                ev[k++] = (xt_event_t){.type = XT_EV_BOOK,
-                                       .side = (uint8_t)side,
-                                       .instrument = i,
-                                       .price = l.price,
-                                       .qty = l.qty,
-                                       .u.level.orders = l.orders};
-            }
-        }
-        xt_md_feed_raw(f, ev, k, last, s->batch_ts, 1); /* k >= 1: its last record flagged last */
+    uint64_t free = f->mask + 1 - (f->wpos - atomic_load_explicit(&f->tail, memory_order_acquire));
+    uint64_t most = 1 + 2 * (uint64_t)s->cfg.md_max_levels; /* counted only when the ring is that full */
+    for (uint32_t i = s->md_resync_next; i < n; i++) {
+        uint64_t need = free >= most ? most : resync_records(s, i);
+        if (need > free)
+            break;
+        resync_one(s, i, last);
+        free -= need;
+        s->md_resync_next = i + 1;
     }
     xt_md_feed_publish(f);
+    if (s->md_resync_next < n)
+        return;
+    s->md_resync_next = 0;
+    atomic_store(&s->md_resync, 0); /* market data may ask again: for events lost meanwhile */
 }
 
 /* The journal's syncs and snapshots, and now and then the books' sizes,

@@ -222,7 +222,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     xt__clock_offset_ns = (int64_t)cfg->clock_offset_ms * 1000000;
     s->listen_fd = s->engine_efd = s->gateway_efd = s->md_feed.efd = -1;
     pthread_mutex_init(&s->adopt.lock, NULL);
-    if (fit_fd_limit(s, why, n))
+    if (xt_config_check(cfg, why, n) || fit_fd_limit(s, why, n))
         return -1;
     int rc = s->cfg.credentials[0] ? xt_creds_load(&s->creds, s->cfg.credentials, why, n) : xt_creds_demo(&s->creds);
     if (rc)

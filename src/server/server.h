@@ -125,7 +125,8 @@ typedef struct xt_server {
     /* market data (md_server.c): fed by the engine thread through md_feed */
     xt_md_feed_t md_feed;
     xt_md_replay_t md_replay; /* recovery's trades, until market data has replayed them */
-    _Atomic int md_resync;    /* md thread -> engine: rewrite the books into the feed */
+    _Atomic int md_resync;    /* md thread -> engine: rewrite the books into the feed; 0 once all are */
+    uint32_t md_resync_next;  /* engine thread: the next instrument to rewrite */
     struct xt_md_server *mds;
     pthread_t md_thread;
     int md_started;

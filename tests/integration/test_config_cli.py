@@ -211,6 +211,13 @@ class ConfigCheck(unittest.TestCase):
         self.fails(1, SHIPPED, "--set", "nope.key=1", expect="nope.key")
         self.fails(1, SHIPPED, "--listen", "nowhere", expect="server.listen")
         self.fails(1, SHIPPED, "--fsync", "sometimes", expect="fsync")
+        # what no single key checks: one instrument's resync in half the feed, whatever set the keys
+        self.fails(1, SHIPPED, "--set", "md.feed_records=1024",
+                   expect="xtrading config: md.feed_records (1024) is below twice one instrument's resync, "
+                          "2 x (1 + 2 x md.max_levels) = 40002 records")
+        p = self.write("levels.conf", "[md]\nmax_levels = 255\n")
+        self.ok(p, "--set", "md.feed_records=1024")
+        self.fails(1, p, "--set", "md.feed_records=1024", "--set", "md.max_levels=256", expect="= 1026 records")
 
     def test_usage(self):
         for args in [(), ("--data", "x"), (SHIPPED, "--bogus", "1"), (SHIPPED, "--data"),

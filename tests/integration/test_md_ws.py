@@ -558,7 +558,7 @@ def test_feed_overflow_resync():
     Afterwards the depth a client rebuilt still has no gap in its seq chain,
     equals a fresh snapshot, and is empty once the engine's book is empty
     (every account mass-cancels): no level is left over from a lost event."""
-    s = start({"md.feed_records": 1024, **TS.BIG})
+    s = start({"md.feed_records": 1024, "md.max_levels": 255, **TS.BIG})
 
     async def go():
         async with websockets.connect(url(s), max_size=None) as ws:
@@ -599,6 +599,83 @@ def test_feed_overflow_resync():
     check(s.stop() == 0, "stop")
     check(not [n for n in os.listdir(s.data) if n.startswith("md-state")], "md-state written after a feed overflow")
     check("md-state not written" in s.stderr() and "feed overflowed" in s.stderr(), "the log says why")
+
+
+@test
+def test_resync_larger_than_the_feed():
+    """A resync of more records than md.feed_records holds: 40 instruments
+    with 20 levels a side need 40 x 41 = 1,640 records in a ring of 1,024.
+    A mass cancel of 1,500 orders in the last instrument overflows the ring;
+    the books are then written instrument by instrument as the ring has room. Every book ends
+    as it is in the engine, and the resyncs stop (a resync that did not fit
+    dropped records of its own and asked for itself again, for ever)."""
+    n_inst, levels = 40, 20
+    s = TS.Server(start=False)
+    cfg = os.path.join(s.tmp, "many.conf")
+    with open(cfg, "w") as f:
+        for i in range(n_inst):
+            f.write(f"[instrument X{i:02d}]\ntick = 1\nlot = 1\n\n")
+    s.args = ["--config", cfg]
+    s.sets = {"md.feed_records": 1024, "md.max_levels": levels, **TS.BIG}
+    s.start()
+    s.md_port = md_port(s)
+    a = TS.login(s.port, 1001)
+    want = {}
+    for i in range(n_inst):
+        sym, inst = f"X{i:02d}", a.inst[f"X{i:02d}"]
+        cls = [a.new_order(inst, TS.BUY, 100 + k, 1 + i) for k in range(levels)]
+        cls += [a.new_order(inst, TS.SELL, 200 + k, 1 + i) for k in range(levels)]
+        got, _ = TS.collect_answers(a, cls)
+        check(all(m.type == TS.ACCEPTED for m in got.values()), f"{sym}: not all accepted")
+        want[sym] = {"bids": [(100 + k, 1 + i) for k in reversed(range(levels))],
+                     "asks": [(200 + k, 1 + i) for k in range(levels)]}
+    b = TS.login(s.port, 1002)
+    last = b.inst[f"X{n_inst - 1:02d}"]  # written last in a resync
+    got, _ = TS.collect_answers(b, [b.new_order(last, TS.BUY, 50, 1) for _ in range(1500)], timeout=30)
+    check(all(m.type == TS.ACCEPTED for m in got.values()), "the 1,500 orders at 50 not all accepted")
+    b.expect(TS.MASS_CANCEL_ACK, request_id=b.mass_cancel(), timeout=10)
+
+    def levels_of(m, k):
+        return [(float(p), float(q)) for p, q in m[k]]
+
+    async def books():
+        """{symbol: its depth snapshot}, on one connection."""
+        async with websockets.connect(url(s), max_size=None) as ws:
+            await send(ws, op="subscribe", id=1, args=[f"depth.X{i:02d}" for i in range(n_inst)])
+            await answer_of(ws, 1)
+            got = {}
+            while len(got) < n_inst:
+                m = await recv(ws, 5)
+                if m.get("type") == "snapshot":
+                    got[m["ch"].split(".", 1)[1]] = m
+            return got
+
+    async def stats():
+        async with websockets.connect(url(s)) as ws:
+            await send(ws, op="stats", id=9)
+            return (await answer_of(ws, 9))["result"]["feed_resyncs"]
+
+    async def go():
+        end = time.monotonic() + 15
+        while True:  # until market data has every book as the engine has it
+            snaps = await books()
+            wrong = [sym for sym, w in want.items()
+                     if levels_of(snaps[sym], "bids") != w["bids"] or levels_of(snaps[sym], "asks") != w["asks"]]
+            if not wrong:
+                break
+            check(time.monotonic() < end, f"{len(wrong)} books never resynced, e.g. {wrong[:3]}: "
+                                          f"{snaps[wrong[0]]}")
+            await asyncio.sleep(0.1)
+        r0 = await stats()
+        check(r0 >= 1, "no resync counted: the ring did not overflow")
+        # one more command through the feed, then the count again: no resync in between
+        c = a.place(a.inst["X00"], TS.BUY, 120, 7)  # the best bid: within md.max_levels
+        check(c.type == TS.ACCEPTED, f"{c!r}")
+        end = time.monotonic() + 5
+        while (120.0, 7.0) not in levels_of((await books())["X00"], "bids"):
+            check(time.monotonic() < end, "the order at 120 never reached market data")
+        check(await stats() == r0, "market data is still resyncing with nothing lost")
+    run(go())
 
 
 @test

@@ -823,6 +823,22 @@ static void test_md_keys_and_tz(void **state)
     assert_int_not_equal(xt_config_set(&c, "md.feed_records", "5000", why, sizeof why), 0); /* a power of two */
     assert_int_equal(xt_config_set(&c, "md.feed_records", "8192", why, sizeof why), 0);
     assert_int_equal(c.md_feed_records, 8192);
+    /* one instrument's resync, 1 + 2 x md.max_levels records, in half the ring */
+    assert_int_not_equal(xt_config_check(&c, why, sizeof why), 0); /* 2 x 20001 > 8192 */
+    assert_non_null(strstr(why, "md.feed_records (8192)"));
+    assert_non_null(strstr(why, "40002"));
+    assert_int_equal(xt_config_set(&c, "md.max_levels", "2047", why, sizeof why), 0);
+    assert_int_equal(xt_config_check(&c, why, sizeof why), 0); /* 2 x 4095 = 8190 */
+    assert_int_equal(xt_config_set(&c, "md.max_levels", "2048", why, sizeof why), 0);
+    assert_int_not_equal(xt_config_check(&c, why, sizeof why), 0);                          /* 2 x 4097 = 8194 */
+    assert_int_equal(xt_config_set(&c, "md.feed_records", "67108864", why, sizeof why), 0); /* 2^26 */
+    assert_int_equal(xt_config_set(&c, "md.max_levels", "16777215", why, sizeof why), 0);
+    assert_int_equal(xt_config_check(&c, why, sizeof why), 0); /* 2 x (2^25 - 1) */
+    assert_int_equal(xt_config_set(&c, "md.max_levels", "16777216", why, sizeof why), 0);
+    assert_int_not_equal(xt_config_check(&c, why, sizeof why), 0); /* 2 x (2^25 + 1) */
+    xt_server_config_t d;
+    xt_config_defaults(&d);
+    assert_int_equal(xt_config_check(&d, why, sizeof why), 0);
     assert_int_not_equal(xt_config_set(&c, "md.output_limit", "100", why, sizeof why), 0);
     test_md_tcp_keys(&c);
     static const struct {
