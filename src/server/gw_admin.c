@@ -27,6 +27,7 @@
 
 #include "admin_cmd.h"
 #include "gateway_internal.h"
+#include "halts.h"
 #include "log.h"
 #include "md_encode.h"
 #include "xt/error.h"
@@ -104,14 +105,6 @@ static uint32_t find_symbol(const xt_server_t *s, const char *sym)
             return i;
     }
     return XT_NIL;
-}
-
-static void symbol_of(const xt_server_t *s, uint32_t i, char out[XT_SYMBOL_MAX + 1])
-{
-    xt_msg_instrument_t m;
-    xt_wire_get_instrument(s->instrument_frames[i], &m);
-    memcpy(out, m.symbol, sizeof m.symbol);
-    out[sizeof m.symbol] = '\0';
 }
 
 static void cmd_help(adm_conn_t *a)
@@ -212,9 +205,25 @@ static void cmd_halt(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
         xt_log_str(&e, "symbol", cmd->symbol);
         xt_log_end(&e);
     }
+    /* The file is written each time, so that one that failed before is
+     * mended by the next halt or resume. In effect either way: a halt that
+     * cannot be kept still halts until the server stops. */
+    char err[XT_CONFIG_PATH_MAX + 96] = "";
+    int saved = xt_halts_save(s, err, sizeof err) == 0;
+    if (!saved &&
+        xt_log_begin(&e, XT_LOG_WARN, "admin: the halted instruments not saved: a restart would not keep this")) {
+        xt_log_str(&e, "symbol", cmd->symbol);
+        xt_log_str(&e, "reason", err);
+        xt_log_end(&e);
+    }
     xt_text_t t = answer_begin(a);
-    xt_text_printf(&t, "{\"ok\":true,\"symbol\":\"%s\",\"halted\":%s,\"changed\":%s}", cmd->symbol,
-                   want ? "true" : "false", was != want ? "true" : "false");
+    xt_text_printf(&t, "{\"ok\":true,\"symbol\":\"%s\",\"halted\":%s,\"changed\":%s,\"saved\":%s", cmd->symbol,
+                   want ? "true" : "false", was != want ? "true" : "false", saved ? "true" : "false");
+    if (!saved) {
+        xt_text_printf(&t, ",\"error\":");
+        json_str(&t, err);
+    }
+    xt_text_printf(&t, "}");
     answer_end(a, &t);
 }
 
@@ -311,7 +320,7 @@ static void cmd_stats(xt_server_t *s, adm_conn_t *a)
     for (uint32_t i = 0, n = 0; i < s->n_instruments; i++)
         if (atomic_load_explicit(&s->halted[i], memory_order_relaxed)) {
             char sym[XT_SYMBOL_MAX + 1];
-            symbol_of(s, i, sym);
+            xt_server_symbol(s, i, sym);
             xt_text_printf(&t, "%s", n++ ? "," : "");
             json_str(&t, sym);
         }

@@ -20,6 +20,7 @@
 
 #include "core/pages.h"
 #include "fd_budget.h"
+#include "halts.h"
 #include "log.h"
 #include "md_oe.h"
 #include "xt/error.h"
@@ -189,8 +190,16 @@ static int instrument_frames(xt_server_t *s)
         xt_wire_put_instrument(s->instrument_frames[i], 0, &m);
     }
     s->n_instruments = n;
-    s->halted = calloc(n ? n : 1, sizeof *s->halted); /* nothing halted at start (docs/admin.md) */
+    s->halted = calloc(n ? n : 1, sizeof *s->halted); /* then those of the `halted` file (halts.c) */
     return s->halted ? 0 : -1;
+}
+
+void xt_server_symbol(const xt_server_t *s, uint32_t i, char out[XT_SYMBOL_MAX + 1])
+{
+    xt_msg_instrument_t m;
+    xt_wire_get_instrument(s->instrument_frames[i], &m);
+    memcpy(out, m.symbol, sizeof m.symbol);
+    out[sizeof m.symbol] = '\0';
 }
 
 /* engine.prefault: the fixed tables are faulted in at start (pages.h). */
@@ -246,7 +255,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
                     s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc));
     s->journal_open = 1;
     xt_outlog_release(&s->log); /* recovered messages are history: routed at once */
-    if (define_instruments(s, why, n) || instrument_frames(s) || open_ring(s) ||
+    if (define_instruments(s, why, n) || instrument_frames(s) || xt_halts_load(s, why, n) || open_ring(s) ||
         xt_metrics_init(&s->met, s->n_instruments, xt_mono_ns()))
         return why[0] ? -1 : fail(why, n, "out of memory");
     xt_outlog_release(&s->log);

@@ -167,6 +167,9 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
  * and open_orders (xt__gw_reload). Returns 0 on a clean stop. */
 int xt_server_run(xt_server_t *s);
 
+/* Instrument i's symbol, from its INSTRUMENT frame (any thread). */
+void xt_server_symbol(const xt_server_t *s, uint32_t i, char out[XT_SYMBOL_MAX + 1]);
+
 /* Closes the journal (final snapshot) and frees everything. */
 int xt_server_close(xt_server_t *s);
 

@@ -244,7 +244,7 @@ def test_halt_and_resume():
     r1 = A.place(btc, SELL, 101000, 5)
     r2 = A.place(btc, SELL, 101100, 4)
     j = ok(srv, "halt BTC-USDT")
-    check(j == {"ok": True, "symbol": "BTC-USDT", "halted": True, "changed": True}, f"halt answer {j}")
+    check(j == {"ok": True, "symbol": "BTC-USDT", "halted": True, "changed": True, "saved": True}, f"halt answer {j}")
     check(ok(srv, "halt BTC-USDT")["changed"] is False, "halting twice")
     check(ok(srv, "stats")["stats"]["halted"] == ["BTC-USDT"], "stats lists the halt")
     # NEW_ORDER: HALTED, unsequenced, with its instrument
@@ -275,14 +275,63 @@ def test_halt_and_resume():
 
 
 @test
-def test_halt_lasts_until_restart():
+def test_halts_outlast_restarts():
+    """A halt is kept in the data directory's `halted` file: it outlasts a
+    clean stop and a SIGKILL, and ends with `resume` (then no file). A file
+    naming an instrument the config no longer has loses that line with a
+    warning; one that is not a list of symbols stops the start, as trading
+    what may have been halted would be worse."""
     srv = TS.Server()
-    ok(srv, "halt ETH-USDT")
+    path = os.path.join(srv.data, "halted")
+    # a file that cannot be written: the halt is in effect, the answer and the log say it is not kept
+    os.mkdir(path + ".tmp")
+    j = ok(srv, "halt ETH-USDT")
+    check(j["halted"] is True and j["saved"] is False and "halted.tmp" in j["error"], f"unsaved halt {j}")
+    check(ok(srv, "stats")["stats"]["halted"] == ["ETH-USDT"], "an unsaved halt is in effect")
+    TS.wait_stderr(srv, "the halted instruments not saved")
+    os.rmdir(path + ".tmp")
+    check(not os.path.exists(path), "a file from a failed save")
+    check(ok(srv, "halt BTC-USDT")["saved"] is True, "halt not saved")
+    with open(path) as f:
+        check([ln for ln in f.read().splitlines() if not ln.startswith("#")] == ["BTC-USDT", "ETH-USDT"],
+              "the halted file")
     check(srv.stop() == 0, "clean stop")
     srv.start()
-    check(ok(srv, "stats")["stats"]["halted"] == [], "a halt is not kept over a restart")
+    check(ok(srv, "stats")["stats"]["halted"] == ["BTC-USDT", "ETH-USDT"], "halts after a clean stop")
+    check("halted instruments stay halted" in srv.stderr() and "BTC-USDT,ETH-USDT" in srv.stderr(), "the log says so")
     A = TS.login(srv.port, 1001, 1)
-    check(A.place(A.inst["ETH-USDT"], BUY, 200000, 1).type == ACCEPTED, "ETH after restart")
+    TS.expect_rej(A.answer(A.new_order(A.inst["ETH-USDT"], BUY, 200000, 1)), "HALTED", False, NEW_ORDER)
+    check(ok(srv, "resume BTC-USDT")["saved"] is True, "resume not saved")
+    srv.kill()
+    srv.start()
+    check(ok(srv, "stats")["stats"]["halted"] == ["ETH-USDT"], "halts after a SIGKILL")
+    A = TS.login(srv.port, 1001, 1)
+    check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == ACCEPTED, "BTC after its resume and a restart")
+    TS.expect_rej(A.answer(A.new_order(A.inst["ETH-USDT"], BUY, 200000, 1)), "HALTED", False, NEW_ORDER)
+    ok(srv, "resume ETH-USDT")
+    check(not os.path.exists(path), "a file with nothing halted")
+    check(srv.stop() == 0, "clean stop")
+    srv.start()
+    check(ok(srv, "stats")["stats"]["halted"] == [], "nothing halted")
+    A = TS.login(srv.port, 1001, 1)
+    check(A.place(A.inst["ETH-USDT"], BUY, 200000, 1).type == ACCEPTED, "ETH after its resume")
+    check(srv.stop() == 0, "clean stop")
+    # an instrument gone from the config: dropped with a warning; comments, blank lines and CRLF are fine
+    with open(path, "w") as f:
+        f.write("# by hand\r\n\nGONE-USDT\nBTC-USDT\r\n")
+    srv.start()
+    check(ok(srv, "stats")["stats"]["halted"] == ["BTC-USDT"], "halts from a hand-written file")
+    check("halted instrument not in the config: dropped" in srv.stderr() and "GONE-USDT" in srv.stderr(),
+          "the dropped line is logged")
+    check(srv.stop() == 0, "clean stop")
+    # not a symbol: no start, and the message names the file and line
+    for bad in ("BTC-USDT\nBTC USDT\n", "BTC-USDT\n" + "X" * 17 + "\n"):
+        with open(path, "w") as f:
+            f.write(bad)
+        r = subprocess.run([TS.XT, "serve", "--data", srv.data, "--listen", "127.0.0.1:0",
+                            "--md-listen", "127.0.0.1:0", "--md-tcp-listen", "off"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode != 0 and f"{path}:2: not a symbol" in r.stderr, f"a bad file: {r.returncode} {r.stderr}")
 
 
 @test
