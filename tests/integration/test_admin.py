@@ -21,6 +21,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_http as H  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 from xtclient import BUY, SELL, ACCEPTED, CANCELED, AMENDED, ERROR, MASS_CANCEL_ACK, NEW_ORDER, AMEND, R, E  # noqa: E402,E501
@@ -247,6 +248,13 @@ def test_halt_and_resume():
     check(j == {"ok": True, "symbol": "BTC-USDT", "halted": True, "changed": True, "saved": True}, f"halt answer {j}")
     check(ok(srv, "halt BTC-USDT")["changed"] is False, "halting twice")
     check(ok(srv, "stats")["stats"]["halted"] == ["BTC-USDT"], "stats lists the halt")
+    md = H.W.md_port(srv)
+
+    def status():
+        st, j = H.get_json(md, "/api/v1/instruments")
+        return {i["symbol"]: i["status"] for i in j["data"]}
+    check(status() == {"600519.SH": "trading", "000001.SZ": "trading", "BTC-USDT": "halted", "ETH-USDT": "trading"},
+          f"GET /api/v1/instruments while BTC is halted: {status()}")
     # NEW_ORDER: HALTED, unsequenced, with its instrument
     cl = A.new_order(btc, BUY, 100000, 1)
     m = A.answer(cl)
@@ -266,6 +274,7 @@ def test_halt_and_resume():
     j = ok(srv, "resume BTC-USDT")
     check(j["halted"] is False and j["changed"] is True, f"resume answer {j}")
     check(ok(srv, "stats")["stats"]["halted"] == [], "stats after resume")
+    check(set(status().values()) == {"trading"}, "GET /api/v1/instruments after resume")
     check(A.place(btc, BUY, 100000, 1).type == ACCEPTED, "order after resume")
     cl = A.amend(order_id=r1.order_id, qty=3)
     TS.expect_type(A.answer(cl), AMENDED, order_id=r1.order_id, qty=3)

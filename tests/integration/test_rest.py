@@ -368,6 +368,7 @@ def test_instruments():
     got = [(i["symbol"], i["id"], i["tick"], i["lot"]) for i in j["data"]]
     check(got == [("600519.SH", 0, "0.01", "100"), ("000001.SZ", 1, "0.01", "100"),
                   ("BTC-USDT", 2, "0.01", "0.0001"), ("ETH-USDT", 3, "0.01", "0.001")], f"instruments {got}")
+    check(all(i["status"] == "trading" for i in j["data"]), f"status {j}")  # "halted": test_admin
     h.close()
 
 
