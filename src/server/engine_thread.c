@@ -387,15 +387,16 @@ void xt_server_sink(void *ctx, const xt_event_batch_t *b)
 }
 
 /* The records instrument i's resync takes: its reset, and its levels up to
- * md.max_levels a side (what market data keeps). */
-static uint64_t resync_records(xt_server_t *s, uint32_t i)
+ * md.max_levels a side (what market data keeps); counted no further than
+ * limit + 1. */
+static uint64_t resync_records(xt_server_t *s, uint32_t i, uint64_t limit)
 {
     uint64_t k = 1;
-    for (int side = XT_BUY; side <= XT_SELL; side++) {
+    for (int side = XT_BUY; side <= XT_SELL && k <= limit; side++) {
         xt_level_iter_t it;
         xt_level_info_t l;
         xt_level_iter_init(&it, &s->engine, i, (xt_side_t)side);
-        for (uint32_t taken = 0; taken < s->cfg.md_max_levels && xt_level_iter_next(&it, &l); taken++)
+        for (uint32_t taken = 0; taken < s->cfg.md_max_levels && k <= limit && xt_level_iter_next(&it, &l); taken++)
             k++;
     }
     return k;
@@ -432,29 +433,33 @@ static void resync_one(xt_server_t *s, uint32_t i, uint64_t last)
 
 /* The market-data thread lost events (the feed was full) and asks for the
  * books again. They are written instrument by instrument, each as of the
- * last command applied, as far as the ring has room: an instrument that
- * does not fit waits for the next turn of the loop, and commands go on
- * meanwhile (the engine never waits for market data). A resync never
+ * last command applied, as long as half the ring stays free for the live
+ * commands' events: an instrument that does not fit waits for the next
+ * turn of the loop (after the next batch, or an idle tick), and commands go
+ * on meanwhile (the engine never waits for market data). A resync never
  * drops records of its own, which would ask for another resync, for ever:
- * one instrument's always fits in half the ring (xt_config_check). */
+ * one instrument's fits in half the ring (xt_config_check). */
 static void md_resync(xt_server_t *s)
 {
     xt_md_feed_t *f = &s->md_feed;
     if (!atomic_load_explicit(&s->md_resync, memory_order_relaxed) ||
         atomic_load(&s->journal_failed)) /* the books may hold commands never released */
         return;
+    uint64_t cap = f->mask + 1, used = f->wpos - atomic_load_explicit(&f->tail, memory_order_acquire);
+    if (used >= cap / 2)
+        return;
+    uint64_t budget = cap / 2 - used;
     uint32_t n = xt_engine_instrument_count(&s->engine);
     xt_engine_stats_t st;
     xt_engine_stats(&s->engine, &st);
     uint64_t last = st.last_seq; /* every command applied is released here: the books as of this one */
-    uint64_t free = f->mask + 1 - (f->wpos - atomic_load_explicit(&f->tail, memory_order_acquire));
-    uint64_t most = 1 + 2 * (uint64_t)s->cfg.md_max_levels; /* counted only when the ring is that full */
+    uint64_t most = 1 + 2 * (uint64_t)s->cfg.md_max_levels; /* counted only when the budget is below it */
     for (uint32_t i = s->md_resync_next; i < n; i++) {
-        uint64_t need = free >= most ? most : resync_records(s, i);
-        if (need > free)
+        uint64_t need = budget >= most ? most : resync_records(s, i, budget);
+        if (need > budget)
             break;
         resync_one(s, i, last);
-        free -= need;
+        budget -= need;
         s->md_resync_next = i + 1;
     }
     xt_md_feed_publish(f);

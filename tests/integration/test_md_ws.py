@@ -608,7 +608,8 @@ def test_resync_larger_than_the_feed():
     A mass cancel of 1,500 orders in the last instrument overflows the ring;
     the books are then written instrument by instrument as the ring has room. Every book ends
     as it is in the engine, and the resyncs stop (a resync that did not fit
-    dropped records of its own and asked for itself again, for ever)."""
+    dropped records of its own and asked for itself again, for ever). Then
+    again with live commands on every instrument going on in between."""
     n_inst, levels = 40, 20
     s = TS.Server(start=False)
     cfg = os.path.join(s.tmp, "many.conf")
@@ -675,6 +676,39 @@ def test_resync_larger_than_the_feed():
         while (120.0, 7.0) not in levels_of((await books())["X00"], "bids"):
             check(time.monotonic() < end, "the order at 120 never reached market data")
         check(await stats() == r0, "market data is still resyncing with nothing lost")
+        # again with live commands on every instrument between the instruments' turns: each depth chain
+        # rebuilt by a subscriber has no gap and ends as a fresh snapshot
+        async with websockets.connect(url(s), max_size=None) as ws:
+            chans = [f"depth.X{i:02d}" for i in range(n_inst)]
+            await send(ws, op="subscribe", id=2, args=chans)
+            await answer_of(ws, 2)
+            book = {ch: Book() for ch in chans}
+            loop = asyncio.get_running_loop()
+            live = loop.run_in_executor(None, loadgen, s, 2.0, 4, 8)
+
+            def flood():
+                c = TS.login(s.port, 1002, session=2)
+                got, _ = TS.collect_answers(c, [c.new_order(last, TS.BUY, 50, 1) for _ in range(1500)], timeout=30)
+                c.expect(TS.MASS_CANCEL_ACK, request_id=c.mass_cancel(last), timeout=10)
+                c.close()
+            flooded = loop.run_in_executor(None, flood)
+            while not (live.done() and flooded.done()):
+                try:
+                    m = await recv(ws, 0.2)
+                    book[m["ch"]].apply(m)
+                except asyncio.TimeoutError:
+                    pass
+            await live
+            await flooded
+            for m in await quiet(ws, 0.5):
+                book[m["ch"]].apply(m)
+        check(sum(b.gaps for b in book.values()) == 0, f"{sum(b.gaps for b in book.values())} gaps")
+        check(await stats() > r0, "the flood did not overflow the ring")
+        snaps = await books()
+        for ch, b in book.items():
+            sym = ch.split(".", 1)[1]
+            for k in ("bids", "asks"):
+                check(b.levels(k) == snapshot_levels(snaps[sym], k), f"{ch}: rebuilt {k} != snapshot")
     run(go())
 
 
