@@ -91,6 +91,20 @@ static void log_start(const xt_server_t *s)
         xt_log_u64(&e, "next_seq", xt_journal_next_seq(&s->journal));
         xt_log_end(&e);
     }
+    if (r->snapshots_bad &&
+        xt_log_begin(&e, XT_LOG_WARN, "newer snapshots did not load: recovered from an older one")) {
+        xt_log_u64(&e, "snapshots_bad", r->snapshots_bad);
+        xt_log_u64(&e, "snapshot", r->snapshot_seq); /* 0: from the journal's start */
+        xt_log_str(&e, "see", "xtrading journal stats DIR");
+        xt_log_end(&e);
+    }
+    if (r->tail_cut && xt_log_begin(&e, XT_LOG_WARN, "cut a torn tail of the journal")) {
+        xt_log_str(&e, "path", r->tail_path);
+        xt_log_u64(&e, "offset", (uint64_t)r->tail_offset);
+        xt_log_u64(&e, "bytes", (uint64_t)r->tail_bytes);
+        xt_log_str(&e, "reason", r->why);
+        xt_log_end(&e);
+    }
     log_memory(s);
     char a[96];
     if (xt_log_begin(&e, XT_LOG_INFO, "ready")) {

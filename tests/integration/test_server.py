@@ -1916,6 +1916,51 @@ def test_kill_restart():
 
 
 @test
+def test_start_reports_what_recovery_cut_or_skipped():
+    """A torn tail cut at start, and a newer snapshot that does not load,
+    are warnings in the log (path, offset, bytes; the snapshot used), and
+    the orders acknowledged before them are all there."""
+    srv = Server()
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    kept = [A.place(btc, BUY, 100000 + k, 1).order_id for k in range(3)]
+    check(srv.stop() == 0, "stop")  # a snapshot at the clean stop
+    srv.start()
+    check("cut a torn tail" not in srv.stderr() and "newer snapshots" not in srv.stderr(), "warned on a clean start")
+    A = login(srv.port, 1001, 1, resume_from=0)
+    kept += [A.place(btc, BUY, 100100 + k, 1).order_id for k in range(3)]
+    srv.kill()
+    segs = sorted(f for f in os.listdir(srv.data) if f.startswith("wal-"))
+    seg = os.path.join(srv.data, segs[-1])
+    size = os.path.getsize(seg)
+    os.truncate(seg, size - 5)  # the last record torn, as a crash mid-write leaves it
+    srv.start()
+    err = srv.stderr()
+    check('msg="cut a torn tail of the journal"' in err and f"path={seg}" in err, f"torn tail not reported: {err}")
+    m = re.search(r'msg="cut a torn tail of the journal".* bytes=(\d+)', err)
+    check(m and 0 < int(m.group(1)) <= size, f"bytes cut: {err}")
+    A = login(srv.port, 1001, 1, resume_from=0)
+    st = [A.query(order_id=o).status for o in kept[:5]]
+    check(st == [1] * 5, f"orders acknowledged before the torn record: {st}")
+    check(srv.stop() == 0, "stop")
+    # the newest snapshot spoilt: recovery goes back to the older one and says so
+    snaps = sorted(f for f in os.listdir(srv.data) if f.startswith("snap-") and f.endswith(".xts"))
+    check(len(snaps) >= 2, f"snapshots {snaps}")
+    newest = os.path.join(srv.data, snaps[-1])
+    with open(newest, "r+b") as f:
+        f.seek(os.path.getsize(newest) // 2)
+        b = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([b[0] ^ 0xFF]))
+    srv.start()
+    older = int(snaps[-2][5:25])
+    check(re.search(r'msg="newer snapshots did not load: recovered from an older one" snapshots_bad=1 '
+                    rf'snapshot={older}\b', srv.stderr()), f"bad snapshot not reported: {srv.stderr()}")
+    A = login(srv.port, 1001, 1, resume_from=0)
+    check([A.query(order_id=o).status for o in kept[:5]] == [1] * 5, "orders after the fall-back")
+
+
+@test
 def test_credentials_file():
     tmp = tempfile.mkdtemp(prefix="xt-cred-")
     try:
