@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "md/md.h"
+#include "text_file.h"
 #include "xt/decimal.h"
 #include "xt/error.h"
 
@@ -739,18 +740,18 @@ static int finish_file(loader_t *L)
 
 static int read_lines(loader_t *L, FILE *f)
 {
-    char *buf = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    while (rc == 0 && getline(&buf, &cap, f) >= 0) {
+    static char buf[XT_TEXT_LINE_MAX + 1]; /* one config is read at a time (start, config check, SIGHUP) */
+    int rc = 0, got;
+    while (rc == 0 && (got = xt_text_file_line(f, buf)) == 1) {
         L->line++;
         rc = do_line(L, buf);
     }
-    if (rc == 0 && ferror(f)) {
+    if (rc == 0 && got == -1)
+        rc = fail_at(L, L->line + 1, "line longer than %d bytes", XT_TEXT_LINE_MAX);
+    if (rc == 0 && got == -2) {
         say(L->why, L->whylen, "%s: %s", L->path, strerror(errno));
         rc = -1;
     }
-    free(buf);
     return rc == 0 ? finish_file(L) : rc;
 }
 
@@ -770,10 +771,8 @@ int xt_config_load(xt_server_config_t *c, const char *path, char *why, size_t wh
         goto done;
     }
     memcpy(L->base, path, bn);
-    if ((f = fopen(path, "r")) == NULL) {
-        say(why, whylen, "%s: %s", path, strerror(errno));
+    if ((f = xt_text_file_open(path, XT_CONFIG_FILE_MAX, why, whylen)) == NULL)
         goto done;
-    }
     L->c = c;
     L->path = path;
     L->section = SEC_NONE;

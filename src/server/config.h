@@ -84,6 +84,7 @@
 #include "xt/engine.h"
 
 #define XT_CONFIG_PATH_MAX 1024
+#define XT_CONFIG_FILE_MAX (1 << 20) /* bytes: a config file larger is refused */
 #define XT_CONFIG_MAX_INSTRUMENTS 256
 
 typedef struct xt_server_config {

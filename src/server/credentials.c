@@ -6,6 +6,7 @@
 #include "credentials.h"
 
 #include "config.h"
+#include "text_file.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -223,18 +224,17 @@ static int cmp_entry(const void *pa, const void *pb)
 
 static int read_lines(loader_t *L, FILE *f)
 {
-    char *buf = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    while (rc == 0 && getline(&buf, &cap, f) >= 0) {
+    char buf[XT_TEXT_LINE_MAX + 1];
+    int rc = 0, got;
+    while (rc == 0 && (got = xt_text_file_line(f, buf)) == 1) {
         L->line++;
         rc = do_line(L, buf);
     }
-    if (rc == 0 && ferror(f))
+    if (rc == 0 && got == -1)
+        rc = fail(L, L->line + 1, "line longer than %d bytes", XT_TEXT_LINE_MAX);
+    if (rc == 0 && got == -2)
         rc = fail(L, 0, "%s", strerror(errno));
-    if (buf)
-        OPENSSL_cleanse(buf, cap);
-    free(buf);
+    OPENSSL_cleanse(buf, sizeof buf);
     return rc;
 }
 
@@ -264,9 +264,9 @@ int xt_creds_load(xt_creds_t *c, const char *path, char *why, size_t whylen)
     loader_t L = {.path = path, .why = why, .whylen = whylen};
     c->v = NULL;
     c->n = 0;
-    FILE *f = fopen(path, "r");
+    FILE *f = xt_text_file_open(path, XT_CREDS_FILE_MAX, why, whylen); /* why: "PATH: what" */
     if (f == NULL)
-        return fail(&L, 0, "%s", strerror(errno));
+        return -1;
     int rc = read_lines(&L, f);
     fclose(f);
     if (rc == 0)

@@ -14,6 +14,8 @@
 #ifndef XT_SERVER_CREDENTIALS_H
 #define XT_SERVER_CREDENTIALS_H
 
+#define XT_CREDS_FILE_MAX (64 << 20) /* bytes: a credentials file larger is refused */
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -192,6 +192,24 @@ class ConfigCheck(unittest.TestCase):
                     self.assertTrue(err.startswith("%s%d: " % (prefix, line)), err)
                 self.assertEqual(len(err.strip().splitlines()), 1, err)
 
+    def test_files_that_are_not_text_files(self):
+        # not a regular file: refused at once (neither read for ever nor waited on)
+        self.fails(1, "/dev/zero", expect="xtrading config: /dev/zero: not a regular file")
+        fifo = os.path.join(self.dir, "fifo")
+        os.mkfifo(fifo)
+        self.fails(1, fifo, expect="fifo: not a regular file")
+        self.fails(1, SHIPPED, "--credentials", "/dev/zero", expect="/dev/zero: not a regular file")
+        # lines of at most 4096 bytes, a config of at most 1 MiB
+        p = self.write("long.conf", "# " + "x" * 4093 + "\n")  # 4096 with its newline: fine
+        self.ok(p)
+        p = self.write("long.conf", "[server]\n# " + "x" * 4094 + "\n")
+        self.fails(1, p, expect="long.conf:2: line longer than 4096 bytes")
+        p = self.write("big.conf", ("# " + "x" * 1000 + "\n") * 1100)
+        self.fails(1, p, expect="big.conf: too large (")
+        p = self.write("creds", "1001 k1 " + "ab" * 2100 + "\n")
+        err = self.fails(1, SHIPPED, "--credentials", p, expect="creds:1: line longer than 4096 bytes")
+        self.assertNotIn("abab", err, "never quotes key material")
+
     def test_unreadable_file(self):
         p = os.path.join(self.dir, "missing.conf")
         self.fails(1, p, expect="xtrading config: %s: No such file or directory" % p)

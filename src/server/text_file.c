@@ -1,0 +1,54 @@
+/* text_file.c - see text_file.h. */
+#include "text_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+FILE *xt_text_file_open(const char *path, off_t max, char *why, size_t whylen)
+{
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    int ok = 0;
+    if (fstat(fd, &st) != 0)
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        snprintf(why, whylen, "%s: not a regular file", path);
+    else if (st.st_size > max)
+        snprintf(why, whylen, "%s: too large (%lld bytes; at most %lld)", path, (long long)st.st_size, (long long)max);
+    else
+        ok = 1;
+    if (!ok) {
+        close(fd);
+        return NULL;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags != -1)
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "r");
+    if (f == NULL) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+int xt_text_file_line(FILE *f, char buf[XT_TEXT_LINE_MAX + 1])
+{
+    if (fgets(buf, XT_TEXT_LINE_MAX + 1, f) == NULL)
+        return ferror(f) ? -2 : 0;
+    size_t n = strlen(buf);
+    if (n == XT_TEXT_LINE_MAX && buf[n - 1] != '\n' && !feof(f)) {
+        int c = fgetc(f); /* a line of exactly XT_TEXT_LINE_MAX bytes at the end of the file is fine */
+        if (c != EOF)
+            return -1;
+    }
+    return 1;
+}
