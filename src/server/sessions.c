@@ -13,7 +13,9 @@
  *     zero u8, frame 88 bytes
  * Every count is checked against this process's capacities (XT_ELIMIT,
  * naming the setting) and against the extension's length before it is
- * used.
+ * used. Once loaded, the links are checked (check_links): a resume walks
+ * them (gw_login.c), so each must go back, stay on its session and count
+ * down by one - a crafted one could otherwise send that walk round a cycle.
  */
 #include "sessions.h"
 
@@ -686,13 +688,19 @@ static void amended_v1(uint8_t *frame, uint16_t len)
         xt_put32(frame + 60, XT_INSTRUMENT_UNKNOWN);
 }
 
+/* The first position of [first, head) the log keeps. A smaller
+ * server.resume_messages than the snapshot was taken with: the oldest
+ * messages are read and dropped (resuming that far back is refused, as it
+ * would be had they aged out). */
+static uint64_t loaded_from(const xt_sessions_t *s, uint64_t first, uint64_t head)
+{
+    return head - first > s->log->cap ? head - s->log->cap : first;
+}
+
 static int load_log(xt_sessions_t *s, uint64_t first, uint64_t head, int version, get_fn get, void *in, char *why,
                     size_t wn)
 {
-    /* A smaller server.resume_messages than the snapshot was taken with:
-     * the oldest messages are read and dropped (resuming that far back is
-     * refused, as it would be had they aged out). */
-    uint64_t keep_from = head - first > s->log->cap ? head - s->log->cap : first;
+    uint64_t keep_from = loaded_from(s, first, head);
     uint8_t b[EXT_SLOT];
     s->log->head = keep_from;
     for (uint64_t p = first; p < head; p++) {
@@ -735,6 +743,105 @@ static int check_counts(const xt_sessions_t *s, uint64_t len, const uint8_t *h, 
     if (len < fixed || (len - fixed) / EXT_SLOT != head - first || (len - fixed) % EXT_SLOT != 0)
         return bad(why, wn, -1, "sessions: %llu bytes for %u sessions, %u open orders and %llu messages",
                    (unsigned long long)len, ns, nr, (unsigned long long)(head - first));
+    uint64_t made = xt_get64(h + 32); /* each message made took one position */
+    if (made > head)
+        return bad(why, wn, -1, "sessions: %llu messages made, more than the %llu log positions",
+                   (unsigned long long)made, (unsigned long long)head);
+    return 0;
+}
+
+/* ---- links, checked once everything is loaded ---------------------------- */
+
+/* The sequence number of a kept sequenced message; -1 for another slot. */
+static int slot_seq(const xt_outlog_slot_t *sl, uint64_t *seq)
+{
+    xt_wire_hdr_t h;
+    if ((sl->flags & (XT_OL_EPHEMERAL | XT_OL_CONTROL)) || sl->len == 0 ||
+        xt_wire_frame(sl->frame, sl->len, XT_OUTLOG_FRAME, &h) != (int)sl->len || !(h.flags & XT_WF_SEQUENCED))
+        return -1;
+    *seq = h.seq;
+    return 0;
+}
+
+/* Message `seq` of (account, number), at position `at` (a session's next
+ * message: at the head), links to pos1 as emit() makes it: to nothing when
+ * it is the session's first, else strictly back, to a position the log
+ * no longer holds (below `from`: not read, a slot there may be stale) or
+ * to that session's message seq - 1. */
+static int check_link(const xt_sessions_t *s, uint64_t from, uint64_t at, uint64_t pos1, uint32_t account,
+                      uint32_t number, uint64_t seq, char *why, size_t wn)
+{
+    if ((seq == 1) != (pos1 == 0))
+        return bad(why, wn, -1, "sessions: message %llu of %u/%u at position %llu: %s", (unsigned long long)seq,
+                   account, number, (unsigned long long)at,
+                   seq == 1 ? "its session's first, yet it links to a previous one" : "it links to no previous one");
+    if (pos1 > at)
+        return bad(why, wn, -1,
+                   "sessions: message %llu of %u/%u at position %llu links to position %llu, not an earlier one",
+                   (unsigned long long)seq, account, number, (unsigned long long)at, (unsigned long long)(pos1 - 1));
+    if (pos1 == 0 || pos1 - 1 < from)
+        return 0;
+    xt_outlog_slot_t sl;
+    uint64_t prev = 0;
+    if (xt_outlog_read(s->log, pos1 - 1, &sl) != 0 || slot_seq(&sl, &prev) != 0 || sl.account != account ||
+        sl.session != number || prev != seq - 1)
+        return bad(why, wn, -1,
+                   "sessions: message %llu of %u/%u at position %llu links to position %llu, which is not its "
+                   "session's message %llu",
+                   (unsigned long long)seq, account, number, (unsigned long long)at, (unsigned long long)(pos1 - 1),
+                   (unsigned long long)(seq - 1));
+    return 0;
+}
+
+/* Every kept slot's link: a sequenced message's as check_link, none for
+ * an unsequenced or control slot (never on a chain). */
+static int check_log_links(const xt_sessions_t *s, uint64_t from, char *why, size_t wn)
+{
+    for (uint64_t p = from; p < s->log->head; p++) {
+        xt_outlog_slot_t sl;
+        uint64_t seq = 0;
+        if (xt_outlog_read(s->log, p, &sl) != 0)
+            return bad(why, wn, -1, "sessions: message %llu was not kept", (unsigned long long)p);
+        int sequenced = !(sl.flags & (XT_OL_EPHEMERAL | XT_OL_CONTROL));
+        if (!sequenced && sl.prev1 != 0)
+            return bad(why, wn, -1, "sessions: unsequenced slot %llu links to position + 1 = %llu",
+                       (unsigned long long)p, (unsigned long long)sl.prev1);
+        if (sequenced && slot_seq(&sl, &seq) != 0)
+            return bad(why, wn, -1, "sessions: message %llu is not a sequenced message", (unsigned long long)p);
+        if (sequenced && check_link(s, from, p, sl.prev1, sl.account, sl.session, seq, why, wn) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Each session's next_seq: the messages it has had (next_seq - 1) are some
+ * of those made, all sessions' together too (a session ended by SESSION_END
+ * took its own with it), and its last message, when kept, is numbered
+ * next_seq - 1. */
+static int check_session_links(const xt_sessions_t *s, uint64_t from, char *why, size_t wn)
+{
+    uint64_t sum = 0; /* each term <= messages <= XT_OUTLOG_POS_MAX (check_counts): no overflow */
+    for (uint32_t i = 0; i < s->n_sessions; i++) {
+        const xt_sess_t *x = &s->sess[i];
+        if (x->account == 0)
+            continue;
+        if (x->next_seq - 1 <= s->messages)
+            sum += x->next_seq - 1;
+        if (x->next_seq - 1 > s->messages || sum > s->messages)
+            return bad(why, wn, -1, "sessions: session %u (%u/%u): next_seq %llu, beyond the %llu messages made%s", i,
+                       x->account, x->number, (unsigned long long)x->next_seq, (unsigned long long)s->messages,
+                       x->next_seq - 1 > s->messages ? "" : " (all sessions' next_seq - 1 together)");
+        if (check_link(s, from, s->log->head, x->last_pos1, x->account, x->number, x->next_seq, why, wn) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The loaded log's positions start at `from`. */
+static int check_links(const xt_sessions_t *s, uint64_t from, char *why, size_t wn)
+{
+    if (check_log_links(s, from, why, wn) != 0 || check_session_links(s, from, why, wn) != 0)
+        return -1;
     return 0;
 }
 
@@ -757,5 +864,5 @@ static int ext_load(void *ctx, uint64_t len, get_fn get, void *in, char *why, si
         load_log(s, first, head, (int)xt_get32(h + 4), get, in, why, wn))
         return -1;
     s->messages = xt_get64(h + 32);
-    return 0;
+    return check_links(s, loaded_from(s, first, head), why, wn);
 }
