@@ -904,6 +904,43 @@ def test_restart_with_smaller_resume_window():
 
 
 @test
+def test_resume_after_crafted_snapshot():
+    """A snapshot whose sessions extension checks (CRC right) but whose
+    message chain loops back on itself and whose next_seq is 2^62 is
+    refused at start (recovery replays the journal instead): a resume then
+    gets the true messages, and SIGTERM still stops the server."""
+    import test_md_history as MH
+    srv = Server()
+    A = login(srv.port, 1001, 3)
+    btc = A.inst["BTC-USDT"]
+    for i in range(5):
+        expect_type(A.place(btc, SELL, 100000 + i, 1), ACCEPTED)
+    A.close()
+    check(srv.stop() == 0, "server did not stop cleanly")
+    snap = os.path.join(srv.data, max(f for f in os.listdir(srv.data) if f.startswith("snap-") and f.endswith(".xts")))
+    with open(snap, "rb") as f:
+        b = bytearray(f.read())
+    ext = len(b) - 16 - struct.unpack_from("<Q", b, 72)[0]
+    ns, nr, head, first = struct.unpack_from("<IIQQ", b, ext + 8)
+    check(ns == 1 and head - first == 5, f"extension: {ns} sessions, log {first}..{head}")
+    struct.pack_into("<Q", b, ext + 40 + 8, 1 << 62)          # next_seq
+    slot = ext + 40 + ns * 32 + nr * 24 + (head - 1 - first) * 112
+    struct.pack_into("<Q", b, slot, head)                     # the last message links to itself
+    struct.pack_into("<I", b, len(b) - 8, MH.crc32c(b[:len(b) - 16]))
+    with open(snap, "wb") as f:
+        f.write(b)
+    srv.start()
+    m = re.search(r'msg="recovered" .*snapshot=(\d+) records=(\d+)', srv.stderr())
+    check(m and int(m.group(1)) == 0 and int(m.group(2)) > 0, f"the crafted snapshot was used: {srv.stderr()[-400:]}")
+    B = Conn(srv.port)
+    acc = B.login(1001, session=3, resume_from=1, heartbeat_ms=HB)
+    expect_type(acc, LOGIN_ACCEPTED, next_seq=6, resume_from=1)
+    again = [B.wait(lambda m: m.sequenced, what="resent") for _ in range(5)]
+    check([x.seq for x in again] == list(range(1, 6)), f"resent {[x.seq for x in again]}")
+    check(srv.stop() == 0, "server did not stop cleanly")
+
+
+@test
 def test_resume_too_old():
     srv = Server(sets={"server.resume_messages": 16})
     A = login(srv.port, 1001, 1)

@@ -2,7 +2,8 @@
  * events, order ownership, and an exact rebuild after a restart (from a
  * snapshot extension plus the journal tail, and from the journal alone);
  * sessions ended by SESSION_END (and rebuilt so); snapshot counts bounded by
- * the configured capacities. */
+ * the configured capacities; crafted message-log links and next_seq
+ * refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -358,15 +359,15 @@ static uint32_t first_amended_instrument(const xt_outlog_t *log)
     return 0x12345678;
 }
 
-/* Loads the snapshot at path with the sessions extension (a table of 64);
- * returns the result, why filled, and (amended not NULL) the instrument
- * of the first AMENDED it keeps. */
-static int load_crafted(const char *path, char *why, size_t n, uint32_t *amended)
+/* Loads the snapshot at path with the sessions extension (a table of 64,
+ * a log of log_cap slots); returns the result, why filled, and (amended
+ * not NULL) the instrument of the first AMENDED it keeps. */
+static int load_crafted_cap(const char *path, uint64_t log_cap, char *why, size_t n, uint32_t *amended)
 {
     xt_outlog_t log;
     xt_sessions_t s;
     xt_engine_t e;
-    assert_int_equal(xt_outlog_init(&log, 1024, 0), 0);
+    assert_int_equal(xt_outlog_init(&log, log_cap, 0), 0);
     assert_int_equal(xt_sessions_init(&s, &log, 64, 4096, 0), 0);
     xt_engine_config_t ec = engine_config();
     why[0] = '\0';
@@ -378,6 +379,11 @@ static int load_crafted(const char *path, char *why, size_t n, uint32_t *amended
     xt_sessions_destroy(&s);
     xt_outlog_destroy(&log);
     return rc;
+}
+
+static int load_crafted(const char *path, char *why, size_t n, uint32_t *amended)
+{
+    return load_crafted_cap(path, 1024, why, n, amended);
 }
 
 /* A snapshot whose counts exceed what the server is configured for stops
@@ -434,6 +440,167 @@ static void test_snapshot_crafted_counts(void **state)
         if (rc != cases[k].rc || !strstr(why, cases[k].says))
             fail_msg("case %zu: rc %d (%s), want %d and '%s'", k, rc, why, cases[k].rc, cases[k].says);
     }
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* ---- crafted links ------------------------------------------------------- */
+
+/* A snapshot file read whole, and where its sessions extension's parts
+ * are. */
+typedef struct snapfile {
+    uint8_t *b;
+    size_t n;
+    off_t ext, sess, slots; /* the extension, its sessions, its log slots */
+    uint64_t first;         /* the log position of the first slot */
+} snapfile_t;
+
+static void snap_read(const char *path, off_t ext, snapfile_t *f)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    f->n = (size_t)ftell(fp);
+    rewind(fp);
+    f->b = malloc(f->n);
+    assert_non_null(f->b);
+    assert_int_equal(fread(f->b, 1, f->n, fp), f->n);
+    fclose(fp);
+    f->ext = ext;
+    f->sess = ext + 40;
+    f->slots = f->sess + (off_t)xt_get32(f->b + ext + 8) * 32 + (off_t)xt_get32(f->b + ext + 12) * 24;
+    f->first = xt_get64(f->b + ext + 24);
+}
+
+/* The log position of message seq of account's session (one per account
+ * in these flows). */
+static uint64_t snap_pos(const snapfile_t *f, uint32_t account, uint64_t seq)
+{
+    uint64_t head = xt_get64(f->b + f->ext + 16);
+    for (uint64_t p = f->first; p < head; p++) {
+        const uint8_t *sl = f->b + f->slots + (off_t)(p - f->first) * 112;
+        if (xt_get32(sl + 8) == account && sl[22] == 0 && xt_get64(sl + 24 + 8) == seq)
+            return p;
+    }
+    fail_msg("no message %llu of account %u", (unsigned long long)seq, account);
+    return 0;
+}
+
+/* The offset of the prev1 field of the slot at position p. */
+static off_t snap_prev1_at(const snapfile_t *f, uint64_t p)
+{
+    return f->slots + (off_t)(p - f->first) * 112;
+}
+
+static void put64le(uint8_t b[8], uint64_t v)
+{
+    xt_put64(b, v);
+}
+
+/* Crafted links (CRC fixed, so the file checks): a chain a resume would
+ * walk that does not go back, or leaves its session, and a session's
+ * next_seq beyond the messages made, are refused naming what is wrong;
+ * the file as written loads. Recovery falls back to the journal. */
+static void test_snapshot_crafted_links(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    char path[XT_PATH_MAX], why[512], cmd[3 * XT_PATH_MAX + 32];
+    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-links-%d", (int)getpid());
+    off_t ext = snapshot_of(&f, NULL, path);
+    if (load_crafted(path, why, sizeof why, NULL) != 0)
+        fail_msg("as written: %s", why);
+    snapfile_t sf;
+    snap_read(path, ext, &sf);
+    /* account 7 (session 0 in the list): seqs 1..4; account 8 (session 1): 1..3 */
+    uint64_t a7s2 = snap_pos(&sf, 7, 2), a7s3 = snap_pos(&sf, 7, 3), a8s3 = snap_pos(&sf, 8, 3);
+    uint64_t head = xt_get64(sf.b + ext + 16);
+    assert_true(a7s2 < a7s3 && a7s2 < a8s3);
+    snprintf(cmd, sizeof cmd, "cp %s %s.orig", path, path);
+    assert_int_equal(system(cmd), 0);
+    struct patch {
+        off_t at;
+        uint64_t v;
+    };
+    const struct {
+        struct patch p[2];
+        const char *says;
+    } cases[] = {
+        {{{snap_prev1_at(&sf, a7s2), a7s2 + 1}}, "not an earlier one"},          /* prev1: itself */
+        {{{snap_prev1_at(&sf, a7s2), a7s3 + 1}}, "not an earlier one"},          /* prev1: forward */
+        {{{snap_prev1_at(&sf, a8s3), a7s2 + 1}}, "not its session's message 2"}, /* another session's */
+        {{{snap_prev1_at(&sf, a7s2), 0}}, "no previous one"},                    /* the chain cut short */
+        {{{sf.sess + 8, UINT64_C(1) << 62}}, "beyond the 7 messages made"},      /* next_seq 2^62 */
+        {{{sf.sess + 8, UINT64_C(1) << 62}, {snap_prev1_at(&sf, a7s2), a7s2 + 1}}, "not an earlier one"},
+        {{{sf.sess + 8, 6}}, "not its session's message 5"},         /* next_seq one too many */
+        {{{sf.sess + 8, 5}, {sf.sess + 32 + 8, 4}}, ""},             /* as written: loads */
+        {{{sf.sess + 32 + 8, 5}}, "all sessions' next_seq"},         /* 4 + 4 messages of 7 made */
+        {{{sf.sess + 24, a8s3 + 1}}, "not its session's message 4"}, /* last_pos1: account 8's */
+        {{{ext + 32, head + 1}}, "more than the"},                   /* messages made > head */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        snprintf(cmd, sizeof cmd, "cp %s.orig %s", path, path);
+        assert_int_equal(system(cmd), 0);
+        for (size_t i = 0; i < 2 && cases[k].p[i].at; i++) {
+            uint8_t v[8];
+            put64le(v, cases[k].p[i].v);
+            patch_snapshot(path, cases[k].p[i].at, v, 8);
+        }
+        int rc = load_crafted(path, why, sizeof why, NULL);
+        int want = cases[k].says[0] ? XT_ECORRUPT : 0;
+        if (rc != want || (want && !strstr(why, cases[k].says)))
+            fail_msg("case %zu: rc %d (%s), want %d and '%s'", k, rc, why, want, cases[k].says);
+    }
+    /* recovery: the snapshot with a self-linked message is skipped, the
+     * journal rebuilds the same sessions */
+    snprintf(cmd, sizeof cmd, "cp %s.orig %s && rm %s.orig", path, path, path);
+    assert_int_equal(system(cmd), 0);
+    uint8_t v[8];
+    put64le(v, a7s2 + 1);
+    patch_snapshot(path, snap_prev1_at(&sf, a7s2), v, 8);
+    fx_t g = {0};
+    snprintf(g.dir, sizeof g.dir, "%s", f.dir);
+    open_fx(&g);
+    assert_int_equal(g.j.recovery.snapshot_seq, 0);
+    assert_int_equal(g.j.recovery.snapshots_bad, 1);
+    uint32_t s7 = xt_sessions_find(&g.s, 7, 1);
+    assert_int_not_equal(s7, XT_NIL);
+    assert_int_equal(g.s.sess[s7].next_seq, 5);
+    xt_outlog_slot_t sl;
+    assert_int_equal(xt_outlog_read(&g.log, a7s2, &sl), 0);
+    assert_true(sl.prev1 <= a7s2);
+    close_fx(&g, 0);
+    free(sf.b);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* 1100 orders resting from account 7: more messages than the log's 1024
+ * slots, so the snapshot's oldest links name positions it no longer has. */
+static void many_orders(fx_t *f)
+{
+    for (uint64_t k = 0; k < 1100; k++)
+        order(f, 7, 1, 100 + k, XT_BUY, 50, 1);
+    assert_int_equal(xt_journal_commit(&f->j, now++), 0);
+}
+
+/* A log that has wrapped keeps links to positions it dropped: they load,
+ * into a log as large and into a smaller one (which drops more). */
+static void test_snapshot_wrapped_links_load(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    char path[XT_PATH_MAX], why[512], cmd[XT_PATH_MAX + 32];
+    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-wrap-%d", (int)getpid());
+    off_t ext = snapshot_of(&f, many_orders, path);
+    snapfile_t sf;
+    snap_read(path, ext, &sf);
+    assert_true(sf.first > 0); /* wrapped */
+    free(sf.b);
+    if (load_crafted_cap(path, 1024, why, sizeof why, NULL) != 0)
+        fail_msg("cap 1024: %s", why);
+    if (load_crafted_cap(path, 16, why, sizeof why, NULL) != 0)
+        fail_msg("cap 16: %s", why);
     snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
     assert_int_equal(system(cmd), 0);
 }
@@ -505,6 +672,8 @@ int main(void)
         cmocka_unit_test(test_snapshot_sessions_over_capacity),
         cmocka_unit_test(test_snapshot_crafted_counts),
         cmocka_unit_test(test_snapshot_v1_amended_instrument_unknown),
+        cmocka_unit_test(test_snapshot_crafted_links),
+        cmocka_unit_test(test_snapshot_wrapped_links_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
