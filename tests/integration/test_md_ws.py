@@ -687,7 +687,7 @@ def test_resync_larger_than_the_feed():
             live = loop.run_in_executor(None, loadgen, s, 2.0, 4, 8)
 
             def flood():
-                c = TS.login(s.port, 1002, session=2)
+                c = TS.login(s.port, 1002, session=900)  # loadgen's are 1..4
                 got, _ = TS.collect_answers(c, [c.new_order(last, TS.BUY, 50, 1) for _ in range(1500)], timeout=30)
                 c.expect(TS.MASS_CANCEL_ACK, request_id=c.mass_cancel(last), timeout=10)
                 c.close()
