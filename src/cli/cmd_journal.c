@@ -475,10 +475,10 @@ static int check_recovers(const char *dir)
 }
 
 /* Cuts the journal where r stopped: keeps a copy of the rest of that
- * segment, of every later segment and of every snapshot beyond `end` in
+ * segment, of every later segment and of every snapshot beyond `keep` in
  * backup, then truncates (or removes) the segment and removes the rest.
  * Returns 0 or -errno. */
-static int cut_journal(const char *dir, const xt_wal_reader_t *r, uint64_t end, const char *backup)
+static int cut_journal(const char *dir, const xt_wal_reader_t *r, uint64_t keep, const char *backup)
 {
     int err = save_tail(r->path, r->offset, backup);
     for (size_t i = r->seg + 1; i < r->nsegs && !err; i++) {
@@ -491,7 +491,7 @@ static int cut_journal(const char *dir, const xt_wal_reader_t *r, uint64_t end, 
     size_t ns = 0;
     xt_dir_list(dir, XT_FILE_SNAP, &snaps, &ns);
     for (size_t i = 0; i < ns && !err; i++) {
-        if (snaps[i] <= end)
+        if (snaps[i] <= keep)
             continue;
         char p[XT_PATH_MAX], q[2 * XT_PATH_MAX];
         xt_dir_path(p, sizeof p, dir, XT_FILE_SNAP, snaps[i]);
@@ -511,6 +511,28 @@ static int cut_journal(const char *dir, const xt_wal_reader_t *r, uint64_t end, 
     }
     if (!err)
         err = xt_io_sync_dir(&xt_io_posix, dir);
+    return err;
+}
+
+/* The journal, as far as it reads, ends before snapshot `snap`, which
+ * holds the state recovery needs: what stopped the reading is cut as
+ * cut_journal does (not when it ended cleanly), the snapshot kept, and an
+ * empty segment that starts at snap + 1, with the snapshot's capacities,
+ * lets recovery go on from it. Returns 0 or -errno / XT_E*. */
+static int restart_at_snapshot(const char *dir, const xt_wal_reader_t *r, int cut, uint64_t snap, const char *backup)
+{
+    int err = cut ? cut_journal(dir, r, snap, backup) : 0;
+    xt_engine_t e;
+    char why[XT_PATH_MAX + 256];
+    if (!err)
+        err = xt_snapshot_load_seq(&xt_io_posix, dir, snap, NULL, quiet, NULL, &e, NULL, NULL, why, sizeof why);
+    if (err)
+        return err;
+    xt_caps_t caps = xt_caps_of(&e);
+    xt_engine_destroy(&e);
+    xt_wal_t w;
+    err = xt_wal_open(&w, &xt_io_posix, dir, NULL, 0, snap + 1, 0, 4096, &caps); /* creates it, synced */
+    xt_wal_close(&w);
     return err;
 }
 
@@ -536,20 +558,36 @@ static int repair(const char *dir)
     /* where the journal ends once cut: the last good record read, else just
      * before the segment (or snapshot) reading started at */
     uint64_t end = r.expect ? r.expect - 1 : snap;
-    if (rc == 0 || rc == -ENOENT) {
+    int bad = rc != 0 && rc != -ENOENT;
+    if (snap && (rc == -ENOENT || end < snap) && (!bad || ((rc == XT_ETORN || rc == XT_ECORRUPT) && r.path[0]))) {
+        /* Recovery refuses a journal that ends before the snapshot. The
+         * snapshot has the state: go on from it, rather than cut back to an
+         * older one and lose the commands between. */
+        char backup[XT_PATH_MAX];
+        int err = make_backup_dir(dir, backup, sizeof backup);
+        if (!err)
+            err = restart_at_snapshot(dir, &r, bad, snap, backup);
+        if (err)
+            fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(err));
+        else {
+            if (rc == -ENOENT)
+                printf("%s: snapshot %llu had no journal segment after it", dir, (unsigned long long)snap);
+            else if (!bad)
+                printf("%s: the journal ends at sequence %llu, before snapshot %llu", dir, (unsigned long long)end,
+                       (unsigned long long)snap);
+            else
+                printf("%s: %s at %s offset %lld, before snapshot %llu: cut there (removed data kept in %s)", dir,
+                       r.why, r.path, (long long)r.offset, (unsigned long long)snap, backup);
+            printf("; kept the snapshot and started the journal again after it: commands after the snapshot that "
+                   "were in the journal, if any, are lost\n");
+            status = check_recovers(dir);
+        }
+    } else if (rc == 0 || rc == -ENOENT) {
         printf("%s: recovery reads the journal without a fault, nothing to repair%s\n", dir,
                snap ? " (records before the newest snapshot are not read; 'xtrading journal verify' checks them)" : "");
         status = 0;
     } else if ((rc != XT_ETORN && rc != XT_ECORRUPT) || !r.path[0]) {
         fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, r.why[0] ? r.why : xt_strerror(rc));
-    } else if (end < snap && !usable_snapshot(dir, end) && r.segs[0] != 1) {
-        /* the damage is before the snapshot, inside the segment recovery
-         * reads through to reach it, and nothing older to fall back on */
-        fprintf(stderr,
-                "xtrading journal repair: %s: %s at %s offset %lld lies before snapshot %llu and no older "
-                "snapshot or journal start remains to recover from; restore the directory from a replica or "
-                "backup.\n",
-                dir, r.why, r.path, (long long)r.offset, (unsigned long long)snap);
     } else {
         char backup[XT_PATH_MAX];
         int err = make_backup_dir(dir, backup, sizeof backup);

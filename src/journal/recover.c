@@ -98,9 +98,16 @@ static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, x
     xt_wal_reader_t r;
     uint64_t from = rep->snapshot_seq + 1;
     int rc = xt_wal_reader_open(&r, io, dir, from);
-    if (rc == -ENOENT) { /* no journal at all */
+    if (rc == -ENOENT) { /* no journal at all: a new directory, unless a snapshot says there was one */
         xt_wal_reader_close(&r);
-        return 0;
+        if (rep->snapshot_seq == 0)
+            return 0;
+        snprintf(rep->why, sizeof rep->why,
+                 "snapshot %llu, but no journal segment: the journal files are missing; restore them from a replica "
+                 "or backup, or go on from the snapshot with 'xtrading journal repair' (commands after it, if any, "
+                 "are lost)",
+                 (unsigned long long)rep->snapshot_seq);
+        return XT_ECORRUPT;
     }
     rep->have_wal = 1;
     if (rc && rc != XT_ETORN) { /* torn: the segment to start in was being created */
@@ -128,7 +135,17 @@ static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, x
         }
         rep->records++;
     }
-    if (rc == XT_ETORN) {
+    if ((rc == 0 || rc == XT_ETORN) && r.expect < from) {
+        /* the journal would continue below the snapshot: nothing is cut, a
+         * tear there is damage to what the snapshot followed, not a crash's */
+        snprintf(rep->why, sizeof rep->why,
+                 "snapshot %llu is ahead of the journal, which ends before %llu%s%s%s: journal files are missing or "
+                 "cut; restore them from a replica or backup, or go on from the snapshot with 'xtrading journal "
+                 "repair' (commands after it, if any, are lost)",
+                 (unsigned long long)rep->snapshot_seq, (unsigned long long)r.expect, rc ? " (" : "", rc ? r.path : "",
+                 rc ? ", torn)" : "");
+        rc = XT_ECORRUPT;
+    } else if (rc == XT_ETORN) {
         rep->tail_cut = 1;
         snprintf(rep->tail_path, sizeof rep->tail_path, "%s", r.path);
         rep->tail_offset = r.offset;
@@ -138,12 +155,6 @@ static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, x
     } else if (rc < 0) {
         if (rep->why[0] == '\0')
             snprintf(rep->why, sizeof rep->why, "%s offset %lld: %s", r.path, (long long)r.offset, r.why);
-    }
-    if (rc == 0 && r.expect < from) { /* the journal would continue below the snapshot */
-        snprintf(rep->why, sizeof rep->why,
-                 "snapshot %llu is ahead of the journal, which ends before %llu: journal files are missing",
-                 (unsigned long long)rep->snapshot_seq, (unsigned long long)r.expect);
-        rc = XT_ECORRUPT;
     }
     if (rc == 0) {
         if (r.offset == 0 && rep->tail_cut) /* the last segment was removed */

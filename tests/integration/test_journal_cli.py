@@ -150,24 +150,75 @@ class JournalCli(unittest.TestCase):
             f.seek(offset)
             f.write(bytes([b[0] ^ 0xFF]))
 
-    def test_repair_falls_back_to_an_older_snapshot(self):
+    def test_repair_keeps_the_newer_snapshot(self):
         # two runs, the second with other capacities (a new segment); the
-        # snapshots at their ends are kept, the first segment is retired
+        # snapshots at their ends are kept, the first segment is retired.
+        # The second segment's first record is spoilt: recovery from the
+        # newer snapshot must read through it, and refuses. Repair keeps that
+        # snapshot (cutting back to the older one would lose the second run)
+        # and starts the journal again after it.
         a, b = stream(150), stream(150, offset=150)
         self.journal(a)
         self.journal(b, "--max-orders", "5000")
-        n1 = int(hash_of(a)[0])
+        n1, n2 = int(hash_of(a)[0]), int(hash_of(a + b)[0])
         self.assertEqual(segments(self.d), [f"wal-{n1 + 1:020d}.log"])
-        self.flip(os.path.join(self.d, segments(self.d)[0]), 64 + 30)  # its first record
+        seg = segments(self.d)[0]
+        self.flip(os.path.join(self.d, seg), 64 + 30)  # its first record
         r = run("replay", "--journal", self.d, stdin="")
         self.assertEqual(r.returncode, 1)
         rep = run("journal", "repair", self.d)
         self.assertEqual(rep.returncode, 0, rep.stderr)
-        self.assertIn(f"the journal now ends at sequence {n1};", rep.stdout)
-        self.assertIn(f"recovery now starts from snapshot {n1} and ends at sequence {n1}", rep.stdout)
+        self.assertIn(f"before snapshot {n2}: cut there", rep.stdout)
+        self.assertIn("kept the snapshot and started the journal again after it", rep.stdout)
+        self.assertIn(f"recovery now starts from snapshot {n2} and ends at sequence {n2}", rep.stdout)
+        # the spoilt segment cut where it is spoilt (here: nothing left but its header), a new one after the snapshot
+        self.assertEqual(segments(self.d), [seg, f"wal-{n2 + 1:020d}.log"])
+        self.assertEqual(os.path.getsize(os.path.join(self.d, seg)), 64)
+        backups = [f for f in os.listdir(self.d) if f.startswith("repair-")]
+        self.assertEqual(os.listdir(os.path.join(self.d, backups[0])), [seg])
         r = run("replay", "--journal", self.d, "--hash", stdin="")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.split()[1:], list(hash_of(a)))
+        self.assertEqual(r.stdout.split()[1:], list(hash_of(a + b)))
+        # and the journal goes on from there
+        c = stream(50, offset=300)
+        self.journal(c, "--max-orders", "5000")
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.stdout.split()[1:], list(hash_of(a + b + c)))
+
+    def test_journal_ending_before_the_snapshot(self):
+        # the segments after a snapshot gone (deleted, or the one it ends in
+        # cut short): start-up refuses, naming repair; repair goes on from the
+        # snapshot
+        a = stream(200)
+        self.journal(a, "--snapshot-every", "100", "--batch-max", "50")
+        n = int(hash_of(a)[0])
+        for cut in ("all", "short"):
+            with self.subTest(cut=cut):
+                if cut == "all":
+                    for f in segments(self.d):
+                        os.unlink(os.path.join(self.d, f))
+                    want = f"snapshot {n}, but no journal segment"
+                else:
+                    seg = os.path.join(self.d, segments(self.d)[-1])
+                    self.journal(stream(100, offset=200))  # records after the snapshot, in a segment from n + 1
+                    n2 = int(hash_of(a + stream(100, offset=200))[0])
+                    os.truncate(seg, 64 + 10)  # a torn record: the snapshot's own is gone
+                    want = f"snapshot {n2} is ahead of the journal"
+                    n = n2
+                    seg = os.path.basename(seg)
+                size = {f: os.path.getsize(os.path.join(self.d, f)) for f in segments(self.d)}
+                r = run("replay", "--journal", self.d, stdin="")
+                self.assertEqual(r.returncode, 1)
+                self.assertIn(want, r.stderr)
+                self.assertIn("xtrading journal repair", r.stderr)
+                self.assertEqual({f: os.path.getsize(os.path.join(self.d, f)) for f in segments(self.d)}, size,
+                                 "nothing cut by a start that refuses")
+                rep = run("journal", "repair", self.d)
+                self.assertEqual(rep.returncode, 0, rep.stderr)
+                self.assertIn(f"recovery now starts from snapshot {n} and ends at sequence {n}", rep.stdout)
+                r = run("replay", "--journal", self.d, "--hash", stdin="")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.split()[1], str(n))
 
     def test_repair_leaves_what_recovery_does_not_read(self):
         # an old segment kept only for the oldest snapshot is damaged:
