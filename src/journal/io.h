@@ -30,6 +30,10 @@ struct xt_io {
      * to trickle their data out, so that a big final flush never holds up
      * the journal's own syncs. Not a durability guarantee. */
     int (*writeback)(xt_io_t *io, int fd, off_t off, off_t len, int wait);
+    /* Optional (NULL: not offered). The first offset at or after off that
+     * holds data, past any hole (lseek(2) SEEK_DATA): -ENXIO when only a
+     * hole follows; another error, or off itself, when it cannot tell. */
+    off_t (*seek_data)(xt_io_t *io, int fd, off_t off);
 };
 
 /* The real thing. */

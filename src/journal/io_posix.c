@@ -88,8 +88,15 @@ static int p_writeback(xt_io_t *io, int fd, off_t off, off_t len, int wait)
     return neg(sync_file_range(fd, off, len, flags));
 }
 
-xt_io_t xt_io_posix = {p_open,  p_write,  p_pread,  p_fdatasync, p_fsync,    p_ftruncate,
-                       p_close, p_rename, p_unlink, p_size,      p_writeback};
+static off_t p_seek_data(xt_io_t *io, int fd, off_t off)
+{
+    (void)io;
+    off_t r = lseek(fd, off, SEEK_DATA);
+    return r < 0 ? -errno : r;
+}
+
+xt_io_t xt_io_posix = {p_open,  p_write,  p_pread,  p_fdatasync, p_fsync,     p_ftruncate,
+                       p_close, p_rename, p_unlink, p_size,      p_writeback, p_seek_data};
 
 int xt_io_write_all(xt_io_t *io, int fd, const void *buf, size_t n)
 {

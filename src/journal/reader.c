@@ -130,6 +130,16 @@ static int valid_record_after(xt_wal_reader_t *r, off_t off)
         return 1; /* cannot tell: do not call it torn */
     int found = 0;
     for (off_t at = off + 1; at + XT_WAL_RECORD_HDR < r->file_size && !found; at += WINDOW) {
+        /* A hole (never written: a file extended by truncate or a seek)
+         * holds no record; skipped unread, or a file with a terabyte hole
+         * would be read byte by byte for an hour. */
+        off_t data = r->io->seek_data ? r->io->seek_data(r->io, r->fd, at) : at;
+        if (data == -ENXIO) /* nothing but a hole to the end */
+            break;
+        if (data > at)
+            at = data;
+        if (at + XT_WAL_RECORD_HDR >= r->file_size)
+            break;
         size_t n = (size_t)(r->file_size - at);
         if (n > WINDOW + XT_WAL_RECORD_MAX)
             n = WINDOW + XT_WAL_RECORD_MAX;

@@ -80,7 +80,7 @@ static ssize_t f_write(xt_io_t *io, int fd, const void *buf, size_t n)
 
 static ssize_t f_pread(xt_io_t *io, int fd, void *buf, size_t n, off_t off)
 {
-    (void)io;
+    ((faultio_t *)io)->pread_bytes += n;
     return xt_io_posix.pread(&xt_io_posix, fd, buf, n, off);
 }
 
@@ -175,7 +175,7 @@ void faultio_init(faultio_t *f)
 {
     memset(f, 0, sizeof *f);
     f->io = (xt_io_t){f_open,  f_write,  f_pread,  f_fdatasync, f_fsync, f_ftruncate,
-                      f_close, f_rename, f_unlink, f_size,      NULL};
+                      f_close, f_rename, f_unlink, f_size,      NULL,    xt_io_posix.seek_data};
     for (int i = 0; i < FAULTIO_FILES; i++)
         f->files[i].fd = -1;
 }

@@ -35,8 +35,9 @@ typedef struct faultio {
     xt_io_t io; /* first: a faultio_t * is an xt_io_t * */
     unsigned writes, syncs, dir_syncs;
     unsigned fail_write_at, short_write_at, fail_sync_at;
-    int fail_errno; /* default EIO */
-    int failed;     /* a fault was injected */
+    int fail_errno;       /* default EIO */
+    int failed;           /* a fault was injected */
+    uint64_t pread_bytes; /* asked for by pread, all files */
     faultio_file_t files[FAULTIO_FILES];
     faultio_rename_t renames[16];
     int nrenames;
