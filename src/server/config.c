@@ -162,10 +162,16 @@ static int set_str(char *dst, size_t cap, const char *s)
 }
 
 /* A value for an error message, shortened if long. */
+/* 'text' for an error message: at most 40 bytes of it, and a control
+ * byte (a config file may be anything) as '?', so that the message never
+ * carries a terminal's escape sequences. */
 static const char *quoted(const char *s, char buf[56])
 {
-    size_t n = strlen(s);
-    snprintf(buf, 56, "'%.40s%s'", s, n > 40 ? "..." : "");
+    size_t n = strlen(s), k = 0;
+    buf[k++] = '\'';
+    for (size_t i = 0; i < n && i < 40; i++)
+        buf[k++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    snprintf(buf + k, 56 - k, "%s'", n > 40 ? "..." : "");
     return buf;
 }
 
@@ -585,7 +591,7 @@ static int begin_instrument(loader_t *L, char *sym)
 {
     xt_server_config_t *c = L->c;
     if (!xt_symbol_valid(sym, strlen(sym)))
-        return fail_at(L, L->line, "bad instrument symbol '%.40s' (want [A-Za-z0-9._-]{1,16})", sym);
+        return fail_at(L, L->line, "bad instrument symbol %s (want [A-Za-z0-9._-]{1,16})", quoted(sym, (char[56]){0}));
     if (!L->replaced) {
         c->n_instruments = 0;
         L->replaced = 1;
@@ -626,7 +632,7 @@ static int do_section(loader_t *L, char *s)
     char want[128] = ""; /* from sections[], so that the list cannot fall behind it */
     for (size_t i = 0, k = 0; i < NSECTIONS && k < sizeof want; i++)
         k += (size_t)snprintf(want + k, sizeof want - k, "%s, ", sections[i]);
-    return fail_at(L, L->line, "unknown section '%.40s' (want %sor instrument SYMBOL)", name, want);
+    return fail_at(L, L->line, "unknown section %s (want %sor instrument SYMBOL)", quoted(name, (char[56]){0}), want);
 }
 
 static const struct {
@@ -700,7 +706,7 @@ static int do_key(loader_t *L, const char *key, const char *v)
     const char *sec = sections[L->section];
     const cfg_key_t *k = find_key(sec, key);
     if (k == NULL)
-        return fail_at(L, L->line, "unknown key '%.40s' in [%s]", key, sec);
+        return fail_at(L, L->line, "unknown key %s in [%s]", quoted(key, (char[56]){0}), sec);
     size_t i = (size_t)(k - keys);
     if (L->key_line[i])
         return fail_at(L, L->line, "%s.%s already set on line %u", sec, key, L->key_line[i]);

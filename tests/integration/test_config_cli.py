@@ -192,6 +192,16 @@ class ConfigCheck(unittest.TestCase):
                     self.assertTrue(err.startswith("%s%d: " % (prefix, line)), err)
                 self.assertEqual(len(err.strip().splitlines()), 1, err)
 
+    def test_errors_never_echo_control_bytes(self):
+        # a config may be anything: what an error quotes of it has its control bytes as '?'
+        for text, want in (("[server]\nlisten\x01\x1b[2J = 1\n", "unknown key 'listen??[2J' in [server]"),
+                           ("[ser\x1bver]\n", "unknown section 'ser?ver'"),
+                           ("[instrument A\x1bB]\ntick = 1\nlot = 1\n", "bad instrument symbol 'A?B'"),
+                           ("[server]\nlisten = \x1b[31m\n", "got '?[31m'")):
+            with self.subTest(text=text):
+                err = self.fails(1, self.write("ctl.conf", text), expect=want)
+                self.assertNotIn("\x1b", err)
+
     def test_files_that_are_not_text_files(self):
         # not a regular file: refused at once (neither read for ever nor waited on)
         self.fails(1, "/dev/zero", expect="xtrading config: /dev/zero: not a regular file")

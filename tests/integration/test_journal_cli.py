@@ -285,6 +285,13 @@ class JournalCli(unittest.TestCase):
         finally:
             p.stdin.close()
             p.wait(timeout=30)
+        # a LOCK that is not a file: the message names it
+        other = tempfile.mkdtemp(prefix="xt-jcli-lock-")
+        os.mkdir(os.path.join(other, "LOCK"))
+        r = run("replay", "--journal", other, stdin="")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"data directory {other}: its LOCK file: Is a directory", r.stderr)
+        shutil.rmtree(other)
 
     def test_snapshot_on_request_and_a_clean_stop(self):
         # interval policy: results print before their sync, so only the
