@@ -95,6 +95,7 @@ static void log_start(const xt_server_t *s)
         xt_log_begin(&e, XT_LOG_WARN, "newer snapshots did not load: recovered from an older one")) {
         xt_log_u64(&e, "snapshots_bad", r->snapshots_bad);
         xt_log_u64(&e, "snapshot", r->snapshot_seq); /* 0: from the journal's start */
+        xt_log_str(&e, "reason", r->snapshot_why);   /* the newest one's */
         xt_log_str(&e, "see", "xtrading journal stats DIR");
         xt_log_end(&e);
     }

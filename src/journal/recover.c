@@ -45,7 +45,8 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
             rc = lrc;
             break;
         }
-        rep->snapshots_bad++;
+        if (rep->snapshots_bad++ == 0)
+            snprintf(rep->snapshot_why, sizeof rep->snapshot_why, "%s", why);
     }
     free(snaps);
     if (!rep->snapshot_seq && ext)

@@ -21,15 +21,16 @@
 #include "xt/engine.h"
 
 typedef struct xt_recovery {
-    uint64_t snapshot_seq;       /* snapshot used, 0 for none */
-    unsigned snapshots_bad;      /* newer snapshots skipped as unreadable */
-    uint64_t records;            /* journal records applied */
-    uint64_t last_seq;           /* the engine's state is as after this command */
-    int have_wal;                /* the journal has at least one segment */
-    char last_path[XT_PATH_MAX]; /* last segment, to append to */
-    off_t last_end;              /* end of its valid records */
-    xt_caps_t last_caps;         /* capacities its records ran with */
-    int tail_cut;                /* a torn tail was found (and cut if fix_tail) */
+    uint64_t snapshot_seq;                /* snapshot used, 0 for none */
+    unsigned snapshots_bad;               /* newer snapshots skipped as unreadable */
+    char snapshot_why[XT_PATH_MAX + 256]; /* why the newest of them was */
+    uint64_t records;                     /* journal records applied */
+    uint64_t last_seq;                    /* the engine's state is as after this command */
+    int have_wal;                         /* the journal has at least one segment */
+    char last_path[XT_PATH_MAX];          /* last segment, to append to */
+    off_t last_end;                       /* end of its valid records */
+    xt_caps_t last_caps;                  /* capacities its records ran with */
+    int tail_cut;                         /* a torn tail was found (and cut if fix_tail) */
     char tail_path[XT_PATH_MAX];
     off_t tail_offset, tail_bytes;
     char why[XT_PATH_MAX + 256]; /* on error; also describes a torn tail */

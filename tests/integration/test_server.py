@@ -1992,7 +1992,8 @@ def test_start_reports_what_recovery_cut_or_skipped():
     srv.start()
     older = int(snaps[-2][5:25])
     check(re.search(r'msg="newer snapshots did not load: recovered from an older one" snapshots_bad=1 '
-                    rf'snapshot={older}\b', srv.stderr()), f"bad snapshot not reported: {srv.stderr()}")
+                    rf'snapshot={older} reason="[^"]*{snaps[-1]}[^"]*"', srv.stderr()),
+          f"bad snapshot not reported with its reason: {srv.stderr()}")
     A = login(srv.port, 1001, 1, resume_from=0)
     check([A.query(order_id=o).status for o in kept[:5]] == [1] * 5, "orders after the fall-back")
 
