@@ -514,26 +514,63 @@ static int cut_journal(const char *dir, const xt_wal_reader_t *r, uint64_t keep,
     return err;
 }
 
-/* The journal, as far as it reads, ends before snapshot `snap`, which
- * holds the state recovery needs: what stopped the reading is cut as
- * cut_journal does (not when it ended cleanly), the snapshot kept, and an
- * empty segment that starts at snap + 1, with the snapshot's capacities,
- * lets recovery go on from it. Returns 0 or -errno / XT_E*. */
-static int restart_at_snapshot(const char *dir, const xt_wal_reader_t *r, int cut, uint64_t snap, const char *backup)
+/* An empty segment that starts at `first`, with the capacities of
+ * snapshot `snap` (created and synced). Returns 0 or an error. */
+static int new_segment(const char *dir, uint64_t first, uint64_t snap)
 {
-    int err = cut ? cut_journal(dir, r, snap, backup) : 0;
     xt_engine_t e;
     char why[XT_PATH_MAX + 256];
-    if (!err)
-        err = xt_snapshot_load_seq(&xt_io_posix, dir, snap, NULL, quiet, NULL, &e, NULL, NULL, why, sizeof why);
+    int err = xt_snapshot_load_seq(&xt_io_posix, dir, snap, NULL, quiet, NULL, &e, NULL, NULL, why, sizeof why);
     if (err)
         return err;
     xt_caps_t caps = xt_caps_of(&e);
     xt_engine_destroy(&e);
     xt_wal_t w;
-    err = xt_wal_open(&w, &xt_io_posix, dir, NULL, 0, snap + 1, 0, 4096, &caps); /* creates it, synced */
+    err = xt_wal_open(&w, &xt_io_posix, dir, NULL, 0, first, 0, 4096, &caps);
     xt_wal_close(&w);
     return err;
+}
+
+/* Does the journal hold commands after snapshot `snap` beyond where r
+ * stopped: a segment that starts after it (other than the one reading
+ * stopped in), or a valid record numbered above it after the damage? */
+static int commands_after(xt_wal_reader_t *r, int bad, uint64_t snap)
+{
+    for (size_t i = 0; i < r->nsegs; i++)
+        if (r->segs[i] > snap && !(r->path[0] && i == r->seg))
+            return 1;
+    return bad && r->path[0] && xt_wal_reader_record_after(r, snap + 1);
+}
+
+/* The journal, as far as it reads, ends before snapshot `snap`, which
+ * holds the state recovery needs, and nothing after it is in the journal:
+ * every segment (none reaches the snapshot) and every older snapshot (its
+ * journal no longer runs on) go to backup, and an empty segment that
+ * starts at snap + 1 lets recovery, and `verify`, go on from the snapshot.
+ * Returns 0 or an error. */
+static int restart_at_snapshot(const char *dir, const xt_wal_reader_t *r, uint64_t snap, const char *backup)
+{
+    int err = 0;
+    uint64_t *snaps = NULL;
+    size_t ns = 0;
+    xt_dir_list(dir, XT_FILE_SNAP, &snaps, &ns);
+    for (size_t i = 0; i < r->nsegs + ns && !err; i++) {
+        int seg = i < r->nsegs;
+        uint64_t seq = seg ? r->segs[i] : snaps[i - r->nsegs];
+        if (!seg && seq >= snap)
+            continue;
+        char p[XT_PATH_MAX], q[2 * XT_PATH_MAX];
+        xt_dir_path(p, sizeof p, dir, seg ? XT_FILE_WAL : XT_FILE_SNAP, seq);
+        snprintf(q, sizeof q, "%s/%s", backup, strrchr(p, '/') + 1);
+        if (rename(p, q) != 0)
+            err = -errno;
+    }
+    free(snaps);
+    if (!err)
+        err = xt_io_sync_dir(&xt_io_posix, backup);
+    if (!err)
+        err = xt_io_sync_dir(&xt_io_posix, dir);
+    return err ? err : new_segment(dir, snap + 1, snap);
 }
 
 /* Repairs what start-up recovery trips over: it reads the journal from
@@ -558,43 +595,52 @@ static int repair(const char *dir)
     /* where the journal ends once cut: the last good record read, else just
      * before the segment (or snapshot) reading started at */
     uint64_t end = r.expect ? r.expect - 1 : snap;
-    int bad = rc != 0 && rc != -ENOENT;
-    if (snap && (rc == -ENOENT || end < snap) && (!bad || ((rc == XT_ETORN || rc == XT_ECORRUPT) && r.path[0]))) {
-        /* Recovery refuses a journal that ends before the snapshot. The
-         * snapshot has the state: go on from it, rather than cut back to an
-         * older one and lose the commands between. */
+    int bad = rc != 0 && rc != -ENOENT, cuttable = (rc == XT_ETORN || rc == XT_ECORRUPT) && r.path[0];
+    if (snap && (rc == -ENOENT || end < snap || (bad && r.expect == 0)) && (!bad || cuttable)) {
+        /* Recovery refuses a journal that ends before the snapshot (or in
+         * the header of the segment it must start in). The snapshot has the
+         * state: go on from it, rather than cut back to an older one and
+         * lose the commands between - unless commands after it are still
+         * there, past the damage, which a cut would lose. */
         char backup[XT_PATH_MAX];
-        int err = make_backup_dir(dir, backup, sizeof backup);
-        if (!err)
-            err = restart_at_snapshot(dir, &r, bad, snap, backup);
-        if (err)
-            fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(err));
-        else {
-            if (rc == -ENOENT)
-                printf("%s: snapshot %llu had no journal segment after it", dir, (unsigned long long)snap);
-            else if (!bad)
-                printf("%s: the journal ends at sequence %llu, before snapshot %llu", dir, (unsigned long long)end,
-                       (unsigned long long)snap);
-            else
-                printf("%s: %s at %s offset %lld, before snapshot %llu: cut there (removed data kept in %s)", dir,
-                       r.why, r.path, (long long)r.offset, (unsigned long long)snap, backup);
-            printf("; kept the snapshot and started the journal again after it: commands after the snapshot that "
-                   "were in the journal, if any, are lost\n");
+        int err = 0;
+        if (commands_after(&r, bad, snap))
+            fprintf(stderr,
+                    "xtrading journal repair: %s: %s%s%s, before snapshot %llu; commands after the snapshot follow it, "
+                    "which repair would cut away: restore the directory from a replica or backup\n",
+                    dir, bad ? r.why : "the journal ends", bad ? " at " : "", bad ? r.path : "",
+                    (unsigned long long)snap);
+        else if ((err = make_backup_dir(dir, backup, sizeof backup)) == 0 &&
+                 (err = restart_at_snapshot(dir, &r, snap, backup)) == 0) {
+            printf("%s: the journal %s, before snapshot %llu: kept the snapshot and started the journal again after "
+                   "it; the segments before it and older snapshots are in %s\n",
+                   dir,
+                   rc == -ENOENT ? "has no segment"
+                   : bad         ? "is spoilt"
+                                 : "ends",
+                   (unsigned long long)snap, backup);
             status = check_recovers(dir);
         }
+        if (err)
+            fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(err));
     } else if (rc == 0 || rc == -ENOENT) {
         printf("%s: recovery reads the journal without a fault, nothing to repair%s\n", dir,
                snap ? " (records before the newest snapshot are not read; 'xtrading journal verify' checks them)" : "");
         status = 0;
-    } else if ((rc != XT_ETORN && rc != XT_ECORRUPT) || !r.path[0]) {
+    } else if (!cuttable) {
         fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, r.why[0] ? r.why : xt_strerror(rc));
     } else {
         char backup[XT_PATH_MAX];
         int err = make_backup_dir(dir, backup, sizeof backup);
         if (!err)
             err = cut_journal(dir, &r, end, backup);
+        uint64_t *segs = NULL;
+        size_t ng = 0;
+        if (!err && snap && xt_dir_list(dir, XT_FILE_WAL, &segs, &ng) == 0 && ng == 0)
+            err = new_segment(dir, end + 1, snap); /* the cut took the only segment: the journal goes on at end + 1 */
+        free(segs);
         if (err)
-            fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, strerror(-err));
+            fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(err));
         else {
             printf("%s: %s at %s offset %lld: cut there; the journal now ends at sequence %llu; removed data kept "
                    "in %s\n",

@@ -13,8 +13,8 @@
 
 #include "xt/error.h"
 
-static const char *const prefix[] = {"wal-", "snap-", "snap-", "md-state-", "md-state-"};
-static const char *const suffix[] = {".log", ".xts", ".tmp", "", ".tmp"};
+static const char *const prefix[] = {"wal-", "snap-", "snap-", "md-state-", "md-state-", "wal-"};
+static const char *const suffix[] = {".log", ".xts", ".tmp", "", ".tmp", ".tmp"};
 
 int xt_dir_path(char *buf, size_t n, const char *dir, xt_file_kind_t kind, uint64_t seq)
 {

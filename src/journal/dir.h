@@ -20,7 +20,8 @@ typedef enum xt_file_kind {
     XT_FILE_SNAP,
     XT_FILE_SNAP_TMP,
     XT_FILE_MD_STATE,
-    XT_FILE_MD_STATE_TMP
+    XT_FILE_MD_STATE_TMP,
+    XT_FILE_WAL_TMP /* a segment's new header, renamed over its empty segment */
 } xt_file_kind_t;
 
 /* dir/name of a file of `kind` for `seq`. Returns 0, or -ENAMETOOLONG. */

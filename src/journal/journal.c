@@ -249,11 +249,15 @@ static void remove_stale_tmp(xt_journal_t *j)
     uint64_t *tmps = NULL;
     size_t n = 0;
     char path[XT_PATH_MAX];
-    if (xt_dir_list(j->dir, XT_FILE_SNAP_TMP, &tmps, &n) == 0)
-        for (size_t i = 0; i < n; i++)
-            if (xt_dir_path(path, sizeof path, j->dir, XT_FILE_SNAP_TMP, tmps[i]) == 0)
-                j->io->unlink(j->io, path);
-    free(tmps);
+    for (int k = 0; k < 2; k++) {
+        xt_file_kind_t kind = k ? XT_FILE_WAL_TMP : XT_FILE_SNAP_TMP;
+        if (xt_dir_list(j->dir, kind, &tmps, &n) == 0)
+            for (size_t i = 0; i < n; i++)
+                if (xt_dir_path(path, sizeof path, j->dir, kind, tmps[i]) == 0)
+                    j->io->unlink(j->io, path);
+        free(tmps);
+        tmps = NULL;
+    }
 }
 
 int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t *cfg, xt_io_t *io,

@@ -121,9 +121,10 @@ int xt_wal_reader_open(xt_wal_reader_t *r, xt_io_t *io, const char *dir, uint64_
     return open_segment(r);
 }
 
-/* Is there a record with a later sequence number anywhere after `off` in
- * the current file? (Decides between a torn tail and corruption.) */
-static int valid_record_after(xt_wal_reader_t *r, off_t off)
+/* Is there a record numbered min_seq or above anywhere after `off` in the
+ * current file? (With r->expect: decides between a torn tail and
+ * corruption.) */
+static int valid_record_after(xt_wal_reader_t *r, off_t off, uint64_t min_seq)
 {
     uint8_t *w = malloc(WINDOW + XT_WAL_RECORD_MAX);
     if (!w)
@@ -153,7 +154,7 @@ static int valid_record_after(xt_wal_reader_t *r, off_t off)
                 continue;
             xt_cmd_t c;
             size_t l;
-            if (xt_record_decode(w + p, n - p, &c, &l) == XT_REC_OK && c.seq >= r->expect) {
+            if (xt_record_decode(w + p, n - p, &c, &l) == XT_REC_OK && c.seq >= min_seq) {
                 found = 1;
                 break;
             }
@@ -167,7 +168,7 @@ static int bad_record(xt_wal_reader_t *r, off_t off, const char *what)
 {
     if (!last_segment(r))
         return fail(r, XT_ECORRUPT, off, what, "in a segment that is not the last");
-    if (valid_record_after(r, off))
+    if (valid_record_after(r, off, r->expect))
         return fail(r, XT_ECORRUPT, off, what, "valid records follow it");
     return fail(r, XT_ETORN, off, what, "at the end of the journal");
 }
@@ -218,4 +219,11 @@ void xt_wal_reader_close(xt_wal_reader_t *r)
     r->fd = -1;
     r->segs = NULL;
     r->buf = NULL;
+}
+
+int xt_wal_reader_record_after(xt_wal_reader_t *r, uint64_t min_seq)
+{
+    if (r->fd < 0)
+        return 0;
+    return valid_record_after(r, r->offset >= XT_SEG_HDR ? r->offset : XT_SEG_HDR - 1, min_seq);
 }

@@ -60,6 +60,12 @@ int xt_wal_reader_open(xt_wal_reader_t *r, xt_io_t *io, const char *dir, uint64_
  * the sequence number the journal would continue with. */
 int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd);
 
+/* After XT_ETORN or XT_ECORRUPT: does a valid record numbered min_seq or
+ * above lie after where reading stopped, in the segment it stopped in
+ * (after its header, when the header was bad)? Returns 1 (also when it
+ * cannot tell) or 0. For repair, which must not cut such records away. */
+int xt_wal_reader_record_after(xt_wal_reader_t *r, uint64_t min_seq);
+
 void xt_wal_reader_close(xt_wal_reader_t *r);
 
 #endif

@@ -23,13 +23,21 @@ static int fail(xt_wal_t *w, int err, const char *what)
 }
 
 /* Creates the segment that starts at `first`: header written, synced, and
- * the directory synced, before any record goes in. */
-static int create_segment(xt_wal_t *w, uint64_t first, int64_t created)
+ * the directory synced, before any record goes in. With `replace`, an
+ * empty segment of that name is there: the new one is written as
+ * wal-<first>.tmp and renamed over it, so that a crash leaves one or the
+ * other - never neither, which recovery would take for a journal whose
+ * files are missing (a snapshot with no segment). */
+static int create_segment(xt_wal_t *w, uint64_t first, int64_t created, int replace)
 {
+    char tmp[XT_PATH_MAX];
     int rc = xt_dir_path(w->path, sizeof w->path, w->dir, XT_FILE_WAL, first);
+    if (rc == 0 && replace)
+        rc = xt_dir_path(tmp, sizeof tmp, w->dir, XT_FILE_WAL_TMP, first);
     if (rc)
         return fail(w, rc, "name");
-    int fd = w->io->open(w->io, w->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0644);
+    const char *at = replace ? tmp : w->path;
+    int fd = w->io->open(w->io, at, O_WRONLY | O_CREAT | (replace ? O_TRUNC : O_EXCL) | O_APPEND, 0644);
     if (fd < 0)
         return fail(w, fd, "create");
     w->fd = fd;
@@ -39,6 +47,8 @@ static int create_segment(xt_wal_t *w, uint64_t first, int64_t created)
         return fail(w, rc, "write header of");
     if ((rc = w->io->fdatasync(w->io, fd)) != 0)
         return fail(w, rc, "sync header of");
+    if (replace && (rc = w->io->rename(w->io, tmp, w->path)) != 0) /* fd now writes the segment itself */
+        return fail(w, rc, "replace");
     if ((rc = xt_io_sync_dir(w->io, w->dir)) != 0)
         return fail(w, rc, "sync directory of");
     w->seg_size = XT_SEG_HDR;
@@ -62,7 +72,7 @@ int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const char *last_path
     if (!(w->buf = malloc(w->cap)))
         return -ENOMEM;
     if (!last_path)
-        return create_segment(w, next_seq, 0);
+        return create_segment(w, next_seq, 0, 0);
     if (strlen(last_path) >= sizeof w->path)
         return -ENAMETOOLONG;
     snprintf(w->path, sizeof w->path, "%s", last_path);
@@ -123,10 +133,7 @@ static int roll_over(xt_wal_t *w)
     if (w->seg_size == XT_SEG_HDR) { /* no records yet: replace it, same name */
         w->io->close(w->io, w->fd);
         w->fd = -1;
-        int rc = w->io->unlink(w->io, w->path);
-        if (rc)
-            return fail(w, rc, "replace");
-        return create_segment(w, w->written_seq + 1, first_ts(w));
+        return create_segment(w, w->written_seq + 1, first_ts(w), 1);
     }
     int rc = w->io->fdatasync(w->io, w->fd);
     if (rc)
@@ -135,7 +142,7 @@ static int roll_over(xt_wal_t *w)
     w->syncs++;
     w->io->close(w->io, w->fd);
     w->fd = -1;
-    return create_segment(w, w->written_seq + 1, first_ts(w));
+    return create_segment(w, w->written_seq + 1, first_ts(w), 0);
 }
 
 int xt_wal_write(xt_wal_t *w)

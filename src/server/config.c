@@ -162,15 +162,15 @@ static int set_str(char *dst, size_t cap, const char *s)
 }
 
 /* A value for an error message, shortened if long. */
-/* 'text' for an error message: at most 40 bytes of it, and a control
- * byte (a config file may be anything) as '?', so that the message never
- * carries a terminal's escape sequences. */
+/* 'text' for an error message: at most 40 bytes of it, and every byte
+ * that is not printable ASCII (a config file may be anything) as '?', so
+ * that the message never carries a terminal's escape sequences. */
 static const char *quoted(const char *s, char buf[56])
 {
     size_t n = strlen(s), k = 0;
     buf[k++] = '\'';
     for (size_t i = 0; i < n && i < 40; i++)
-        buf[k++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+        buf[k++] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ? '?' : s[i]; /* C1 too */
     snprintf(buf + k, 56 - k, "%s'", n > 40 ? "..." : "");
     return buf;
 }
@@ -754,6 +754,8 @@ static int read_lines(loader_t *L, FILE *f)
     }
     if (rc == 0 && got == -1)
         rc = fail_at(L, L->line + 1, "line longer than %d bytes", XT_TEXT_LINE_MAX);
+    if (rc == 0 && got == -3)
+        rc = fail_at(L, L->line + 1, "a NUL byte: not a text file");
     if (rc == 0 && got == -2) {
         say(L->why, L->whylen, "%s: %s", L->path, strerror(errno));
         rc = -1;

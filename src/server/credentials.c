@@ -232,6 +232,8 @@ static int read_lines(loader_t *L, FILE *f)
     }
     if (rc == 0 && got == -1)
         rc = fail(L, L->line + 1, "line longer than %d bytes", XT_TEXT_LINE_MAX);
+    if (rc == 0 && got == -3)
+        rc = fail(L, L->line + 1, "a NUL byte: not a text file");
     if (rc == 0 && got == -2)
         rc = fail(L, 0, "%s", strerror(errno));
     OPENSSL_cleanse(buf, sizeof buf);

@@ -81,7 +81,7 @@ static ssize_t read_all(const char *path, char *buf, size_t cap)
         return fd;
     off_t size = 0;
     int rc = io->size(io, fd, &size);
-    if (rc == 0 && (size < 0 || (uint64_t)size >= cap))
+    if (rc == 0 && (size < 0 || (uint64_t)size > cap - 1)) /* cap - 1: the NUL */
         rc = XT_ELIMIT;
     if (rc == 0)
         rc = xt_io_pread_all(io, fd, buf, (size_t)size, 0);
@@ -107,7 +107,7 @@ int xt_halts_load(xt_server_t *s, char *why, size_t whylen)
 {
     char path[XT_CONFIG_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, XT_HALTS_FILE);
-    static char text[HALTS_MAX_BYTES];
+    static char text[HALTS_MAX_BYTES + 1];
     ssize_t len = read_all(path, text, sizeof text);
     if (len < 0) {
         fail(why, whylen, (int)len, path, len == XT_ELIMIT ? "too large" : "cannot read it");

@@ -42,13 +42,23 @@ FILE *xt_text_file_open(const char *path, off_t max, char *why, size_t whylen)
 
 int xt_text_file_line(FILE *f, char buf[XT_TEXT_LINE_MAX + 1])
 {
-    if (fgets(buf, XT_TEXT_LINE_MAX + 1, f) == NULL)
-        return ferror(f) ? -2 : 0;
-    size_t n = strlen(buf);
-    if (n == XT_TEXT_LINE_MAX && buf[n - 1] != '\n' && !feof(f)) {
-        int c = fgetc(f); /* a line of exactly XT_TEXT_LINE_MAX bytes at the end of the file is fine */
-        if (c != EOF)
-            return -1;
+    /* byte by byte (getc_unlocked: the stream is ours alone), so that a
+     * NUL is seen rather than taken for the line's end by strlen */
+    size_t n = 0;
+    int c = EOF;
+    while (n < XT_TEXT_LINE_MAX && (c = getc_unlocked(f)) != EOF) {
+        if (c == '\0')
+            return -3;
+        buf[n++] = (char)c;
+        if (c == '\n')
+            break;
     }
+    buf[n] = '\0';
+    if (c == EOF && ferror(f))
+        return -2;
+    if (n == 0)
+        return 0;
+    if (n == XT_TEXT_LINE_MAX && buf[n - 1] != '\n' && (c = getc_unlocked(f)) != EOF)
+        return -1; /* a line of exactly XT_TEXT_LINE_MAX bytes at the end of the file is fine */
     return 1;
 }

@@ -19,7 +19,8 @@ FILE *xt_text_file_open(const char *path, off_t max, char *why, size_t whylen);
 
 /* Reads the next line into buf[XT_TEXT_LINE_MAX + 1], NUL-terminated, its
  * '\n' kept. Returns 1, 0 at the end of the file, -1 for a line longer
- * than XT_TEXT_LINE_MAX, or -2 for a read error (errno set). */
+ * than XT_TEXT_LINE_MAX, -2 for a read error (errno set), or -3 for a line
+ * holding a NUL byte (not text). */
 int xt_text_file_line(FILE *f, char buf[XT_TEXT_LINE_MAX + 1]);
 
 #endif

@@ -216,6 +216,8 @@ class ConfigCheck(unittest.TestCase):
         self.fails(1, p, expect="long.conf:2: line longer than 4096 bytes")
         p = self.write("big.conf", ("# " + "x" * 1000 + "\n") * 1100)
         self.fails(1, p, expect="big.conf: too large (")
+        p = self.write("nul.conf", "[server]\n# x\0" + "y" * 5000 + "\n")  # a NUL hides nothing from the length
+        self.fails(1, p, expect="nul.conf:2: a NUL byte: not a text file")
         p = self.write("creds", "1001 k1 " + "ab" * 2100 + "\n")
         err = self.fails(1, SHIPPED, "--credentials", p, expect="creds:1: line longer than 4096 bytes")
         self.assertNotIn("abab", err, "never quotes key material")

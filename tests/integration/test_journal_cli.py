@@ -168,14 +168,14 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         rep = run("journal", "repair", self.d)
         self.assertEqual(rep.returncode, 0, rep.stderr)
-        self.assertIn(f"before snapshot {n2}: cut there", rep.stdout)
-        self.assertIn("kept the snapshot and started the journal again after it", rep.stdout)
+        self.assertIn(f"the journal is spoilt, before snapshot {n2}: kept the snapshot", rep.stdout)
         self.assertIn(f"recovery now starts from snapshot {n2} and ends at sequence {n2}", rep.stdout)
-        # the spoilt segment cut where it is spoilt (here: nothing left but its header), a new one after the snapshot
-        self.assertEqual(segments(self.d), [seg, f"wal-{n2 + 1:020d}.log"])
-        self.assertEqual(os.path.getsize(os.path.join(self.d, seg)), 64)
+        # the segments before the snapshot and the older snapshot set aside, a new segment after it
+        self.assertEqual(segments(self.d), [f"wal-{n2 + 1:020d}.log"])
         backups = [f for f in os.listdir(self.d) if f.startswith("repair-")]
-        self.assertEqual(os.listdir(os.path.join(self.d, backups[0])), [seg])
+        self.assertEqual(sorted(os.listdir(os.path.join(self.d, backups[0]))), [f"snap-{n1:020d}.xts", seg])
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
         r = run("replay", "--journal", self.d, "--hash", stdin="")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.split()[1:], list(hash_of(a + b)))
@@ -184,6 +184,37 @@ class JournalCli(unittest.TestCase):
         self.journal(c, "--max-orders", "5000")
         r = run("replay", "--journal", self.d, "--hash", stdin="")
         self.assertEqual(r.stdout.split()[1:], list(hash_of(a + b + c)))
+
+    def test_repair_of_a_spoilt_header_where_recovery_starts(self):
+        # the segment recovery starts in has a bad header (not a torn one):
+        # one repair goes on from the snapshot, and verify agrees
+        a, b = stream(150), stream(150, offset=150)
+        self.journal(a)
+        self.journal(b, "--max-orders", "5000")
+        n2 = int(hash_of(a + b)[0])
+        seg = os.path.join(self.d, segments(self.d)[-1])
+        self.flip(seg, 8)
+        self.assertEqual(run("replay", "--journal", self.d, stdin="").returncode, 1)
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 0, rep.stdout + rep.stderr)
+        self.assertIn(f"recovery now starts from snapshot {n2} and ends at sequence {n2}", rep.stdout)
+        self.assertEqual(run("journal", "verify", self.d).returncode, 0)
+
+    def test_repair_keeps_commands_after_the_snapshot(self):
+        # spoilt before the snapshot, with commands after it in the same
+        # segment: repair would have to cut them away, and refuses
+        a = stream(300)
+        self.journal(a, "--snapshot-every", "100", "--batch-max", "50", "--keep-snapshots", "3")
+        self.assertEqual(len(segments(self.d)), 1)
+        seg = os.path.join(self.d, segments(self.d)[0])
+        snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
+        os.unlink(os.path.join(self.d, snaps[-1]))  # the clean stop's: the newest is now one with commands after it
+        self.flip(seg, 64 + 30)  # the segment's first record, before the snapshot
+        before = {f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 1)
+        self.assertIn("commands after the snapshot follow it", rep.stderr)
+        self.assertEqual({f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}, before)
 
     def test_journal_ending_before_the_snapshot(self):
         # the segments after a snapshot gone (deleted, or the one it ends in
@@ -219,6 +250,8 @@ class JournalCli(unittest.TestCase):
                 r = run("replay", "--journal", self.d, "--hash", stdin="")
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(r.stdout.split()[1], str(n))
+                v = run("journal", "verify", self.d)
+                self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
 
     def test_repair_leaves_what_recovery_does_not_read(self):
         # an old segment kept only for the oldest snapshot is damaged:

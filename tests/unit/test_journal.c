@@ -23,6 +23,7 @@
 #include "journal/dir.h"
 #include "journal/journal.h"
 #include "journal/record.h"
+#include "journal/segment.h"
 #include "journal/snapshot.h"
 #include "tmpdir.h"
 #include "xt/xt.h"
@@ -408,6 +409,50 @@ static void a_hole_after_the_end_is_not_read(void **state)
                       (unsigned long long)f.pread_bytes);
     xt_journal_close(&j, 0);
     xt_engine_destroy(&e);
+    tmpdir_remove(dir);
+    free(v);
+}
+
+/* A segment with no records yet is replaced (same name) when the
+ * capacities change before its first record: through wal-<seq>.tmp renamed
+ * over it, so a crash never leaves neither (a snapshot with no segment is
+ * refused). A .tmp left by a crash is removed at the next start. */
+static void an_empty_segment_is_replaced_whole(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(6, 50);
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    xt_engine_config_t small = {.max_orders = 1024, .max_levels = 256, .max_instruments = 4};
+    xt_engine_config_t big = {.max_orders = 2048, .max_levels = 512, .max_instruments = 4};
+    reopened_t *a = reopen(dir, &c, &small); /* a new directory: wal-1, its header only */
+    assert_int_equal(a->rc, 0);
+    done(a);
+    char seg[XT_PATH_MAX], tmp[XT_PATH_MAX];
+    last_segment(dir, seg);
+    assert_int_equal(size_of(seg), XT_SEG_HDR);
+    xt_dir_path(tmp, sizeof tmp, dir, XT_FILE_WAL_TMP, 7);
+    FILE *f = fopen(tmp, "w"); /* a crash's leftover */
+    assert_non_null(f);
+    fclose(f);
+    reopened_t *b = reopen(dir, &c, &big);
+    assert_int_equal(b->rc, 0);
+    assert_int_equal(access(tmp, F_OK), -1);
+    assert_int_equal(run(&b->j, v, 0, 50, 10), 50); /* the first write replaces wal-1 */
+    done(b);
+    uint64_t *segs = NULL, *tmps = NULL;
+    size_t ns = 0, nt = 0;
+    assert_int_equal(xt_dir_list(dir, XT_FILE_WAL, &segs, &ns), 0);
+    assert_int_equal(xt_dir_list(dir, XT_FILE_WAL_TMP, &tmps, &nt), 0);
+    assert_int_equal(ns, 1);
+    assert_int_equal(segs[0], 1);
+    assert_int_equal(nt, 0);
+    free(segs);
+    free(tmps);
+    reopened_t *d = reopen(dir, &c, &big);
+    assert_int_equal(d->rc, 0);
+    assert_int_equal(xt_engine_state_hash(&d->e), clean_hash(v, 50, &big));
+    done(d);
     tmpdir_remove(dir);
     free(v);
 }
@@ -1077,6 +1122,7 @@ int main(void)
         cmocka_unit_test(torn_segment_header_where_recovery_starts),
         cmocka_unit_test(zeros_and_garbage_after_the_end),
         cmocka_unit_test(a_hole_after_the_end_is_not_read),
+        cmocka_unit_test(an_empty_segment_is_replaced_whole),
         cmocka_unit_test(corruption_in_the_middle_refuses),
         cmocka_unit_test(corruption_in_an_earlier_segment_refuses),
         cmocka_unit_test(snapshots_and_retention),
