@@ -58,7 +58,7 @@ int xt_text_file_line(FILE *f, char buf[XT_TEXT_LINE_MAX + 1])
         return -2;
     if (n == 0)
         return 0;
-    if (n == XT_TEXT_LINE_MAX && buf[n - 1] != '\n' && (c = getc_unlocked(f)) != EOF)
+    if (n == XT_TEXT_LINE_MAX && buf[n - 1] != '\n' && getc_unlocked(f) != EOF)
         return -1; /* a line of exactly XT_TEXT_LINE_MAX bytes at the end of the file is fine */
     return 1;
 }
