@@ -544,8 +544,9 @@ static int commands_after(xt_wal_reader_t *r, int bad, uint64_t snap)
 
 /* The journal, as far as it reads, ends before snapshot `snap`, which
  * holds the state recovery needs, and nothing after it is in the journal:
- * every segment (none reaches the snapshot) and every older snapshot (its
- * journal no longer runs on) go to backup, and an empty segment that
+ * every segment (none reaches the snapshot) and every other snapshot (an
+ * older one's journal no longer runs on; a newer one does not load) go to
+ * backup, and an empty segment that
  * starts at snap + 1 lets recovery, and `verify`, go on from the snapshot.
  * Returns 0 or an error. */
 static int restart_at_snapshot(const char *dir, const xt_wal_reader_t *r, uint64_t snap, const char *backup)
@@ -557,7 +558,7 @@ static int restart_at_snapshot(const char *dir, const xt_wal_reader_t *r, uint64
     for (size_t i = 0; i < r->nsegs + ns && !err; i++) {
         int seg = i < r->nsegs;
         uint64_t seq = seg ? r->segs[i] : snaps[i - r->nsegs];
-        if (!seg && seq >= snap)
+        if (!seg && seq == snap) /* older ones lead nowhere now; newer ones do not load */
             continue;
         char p[XT_PATH_MAX], q[2 * XT_PATH_MAX];
         xt_dir_path(p, sizeof p, dir, seg ? XT_FILE_WAL : XT_FILE_SNAP, seq);

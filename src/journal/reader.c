@@ -224,6 +224,7 @@ void xt_wal_reader_close(xt_wal_reader_t *r)
 int xt_wal_reader_record_after(xt_wal_reader_t *r, uint64_t min_seq)
 {
     if (r->fd < 0)
-        return 0;
-    return valid_record_after(r, r->offset >= XT_SEG_HDR ? r->offset : XT_SEG_HDR - 1, min_seq);
+        return 1;
+    /* from the record reading stopped at itself: one out of sequence is valid, and may be such a record */
+    return valid_record_after(r, (r->offset >= XT_SEG_HDR ? r->offset : XT_SEG_HDR) - 1, min_seq);
 }

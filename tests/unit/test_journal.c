@@ -457,6 +457,43 @@ static void an_empty_segment_is_replaced_whole(void **state)
     free(v);
 }
 
+/* Power loss after an empty segment was replaced (new capacities before
+ * its first record) and written to: through the fault-injecting layer,
+ * every acknowledged command is there. */
+static void power_loss_after_an_empty_segment_is_replaced(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 3; mode++) {
+        xt_cmd_t *v = gen(9 + (uint64_t)mode, 50);
+        char *dir = tmpdir_make("xt-journal");
+        xt_journal_config_t c = jcfg();
+        xt_engine_config_t small = {.max_orders = 1024, .max_levels = 256, .max_instruments = 4};
+        xt_engine_config_t big = {.max_orders = 2048, .max_levels = 512, .max_instruments = 4};
+        reopened_t *a = reopen(dir, &c, &small); /* wal-1, its header only */
+        assert_int_equal(a->rc, 0);
+        done(a);
+        faultio_t f;
+        faultio_init(&f);
+        xt_engine_t e;
+        xt_journal_t j;
+        assert_int_equal(xt_journal_open(&j, dir, &c, &f.io, &big, quiet, NULL, &e, 0), 0);
+        assert_int_equal(run(&j, v, 0, 50, 10), 50); /* the first write replaces wal-1 */
+        faultio_power_loss(&f, (faultio_loss_t)mode, 7);
+        xt_engine_destroy(&e); /* the process is gone: no close */
+        close(j.lock_fd);
+        xt_wal_close(&j.wal);
+        free(j.snap_buf);
+        reopened_t *b = reopen(dir, &c, &big);
+        if (b->rc != 0)
+            fail_msg("power loss %d after the replace: %s", mode, b->j.recovery.why);
+        assert_int_equal(last_seq(&b->e), 50);
+        assert_int_equal(xt_engine_state_hash(&b->e), clean_hash(v, 50, &big));
+        done(b);
+        tmpdir_remove(dir);
+        free(v);
+    }
+}
+
 static void zeros_and_garbage_after_the_end(void **state)
 {
     (void)state;
@@ -1123,6 +1160,7 @@ int main(void)
         cmocka_unit_test(zeros_and_garbage_after_the_end),
         cmocka_unit_test(a_hole_after_the_end_is_not_read),
         cmocka_unit_test(an_empty_segment_is_replaced_whole),
+        cmocka_unit_test(power_loss_after_an_empty_segment_is_replaced),
         cmocka_unit_test(corruption_in_the_middle_refuses),
         cmocka_unit_test(corruption_in_an_earlier_segment_refuses),
         cmocka_unit_test(snapshots_and_retention),
