@@ -174,7 +174,7 @@ size_t xt_md_enc_trades(char *out, size_t cap, const xt_md_sym_t *sym, int snaps
     return done(&w);
 }
 
-size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t ts, const xt_md_ticker_t *t)
+size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t ts, const xt_md_ticker_t *t, int halted)
 {
     w_t w = {out, cap, 0, 0};
     unsigned money_scale = (unsigned)sym->tick.scale + sym->lot.scale;
@@ -206,7 +206,7 @@ size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t t
     hundredths(&w, xt_md_weibi_bp(t));
     puts_(&w, ",\"weicha\":");
     units(&w, t->bid5_qty - t->ask5_qty, sym->lot);
-    puts_(&w, "}");
+    puts_(&w, halted ? ",\"status\":\"halted\"}" : ",\"status\":\"trading\"}");
     return done(&w);
 }
 

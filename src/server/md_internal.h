@@ -98,6 +98,7 @@ typedef struct inst_pub {
     int64_t bb, bbq, ba, baq;    /* last published bbo */
     uint64_t bbo_seq;
     int64_t last_ts; /* of the newest update: the ts of snapshots and throttled messages */
+    uint8_t halted;  /* the status the last ticker told (xt_mds_halts_tick) */
 } inst_pub_t;
 
 /* A throttled channel's state. */
@@ -219,6 +220,16 @@ static inline uint32_t xt_mds_ch(uint32_t slot, int kind, int th)
 }
 int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch); /* 0, or -1 when it could not be queued */
 void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
+
+/* Is instrument i halted now (the admin socket's flag, docs/admin.md)? */
+static inline int xt_mds_halted(const mds_t *m, uint32_t i)
+{
+    return i < m->s->n_instruments && atomic_load_explicit(&m->s->halted[i], memory_order_relaxed);
+}
+
+/* Every 100 ms: an instrument halted or resumed since sends its ticker
+ * again, with the new status. */
+void xt_mds_halts_tick(mds_t *m);
 /* md_state.c: the md-state files of the data directory (docs/journal-format.md) */
 void xt_mds_state_load(mds_t *m);                     /* at start, before the books: the day goes on */
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq); /* md thread: a snapshot began after seq */

@@ -143,7 +143,7 @@ static size_t encode_state(mds_t *m, uint32_t ch, int snapshot)
         st->last_trade_id = m->tape[n - 1].trade_id;
         return xt_md_enc_trades(o, CAP, sym, 0, m->tape[n - 1].ts, m->tape, n);
     }
-    case XT_CH_TICKER: return xt_md_enc_ticker(o, CAP, sym, ts, t);
+    case XT_CH_TICKER: return xt_md_enc_ticker(o, CAP, sym, ts, t, xt_mds_halted(m, slot));
     case XT_CH_TIMELINE: {
         const xt_md_minute_t *pts;
         uint32_t n = xt_md_timeline(in, &pts);
@@ -314,7 +314,7 @@ static void on_ticker(mds_t *m, uint32_t slot, const xt_md_update_t *u)
     }
     uint32_t ch = xt_mds_ch(slot, XT_CH_TICKER, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
-        fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], u->ts, t));
+        fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], u->ts, t, xt_mds_halted(m, u->instrument)));
     touch_throttled(m, slot, XT_CH_TICKER);
     ch = xt_mds_ch(slot, XT_CH_BIN_TICKER, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
@@ -373,5 +373,22 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
         break;
     case XT_MDU_MINUTE: on_closable(m, slot, XT_CH_TIMELINE, u, u->minute->closed); break;
     default: break;
+    }
+}
+
+void xt_mds_halts_tick(mds_t *m)
+{
+    for (uint32_t i = 0; i < m->n_inst; i++) {
+        uint8_t h = (uint8_t)xt_mds_halted(m, i);
+        const xt_md_inst_t *in = xt_md_find(&m->md, i);
+        if (h == m->pub[i].halted || in == NULL)
+            continue;
+        m->pub[i].halted = h;
+        xt_md_update_t u = {0};
+        u.kind = XT_MDU_TICKER;
+        u.instrument = i;
+        u.ts = m->now;
+        u.ticker = xt_md_ticker(in);
+        on_ticker(m, i, &u);
     }
 }

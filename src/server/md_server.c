@@ -526,6 +526,7 @@ static void timers(mds_t *m)
     if (m->now - m->last_tick >= XT_TH_TICK_NS) {
         /* on the 100 ms grid; a late wake-up does not shift it */
         m->last_tick = m->now - m->now % XT_TH_TICK_NS;
+        xt_mds_halts_tick(m); /* before the throttled channels: a status change goes out in this tick */
         xt_mds_throttle_tick(m);
         xt_mds_retry_owed(m);
         xt_fd_spare_tick(&m->spare, 1); /* paused listeners tried again every 100 ms */

@@ -13,6 +13,7 @@ the data directory). Waits are for conditions, with deadlines.
 
 usage: test_admin.py path/to/xtrading [name-substring ...]
 """
+import asyncio
 import json
 import os
 import socket
@@ -275,6 +276,28 @@ def test_halt_and_resume():
     check(j["halted"] is False and j["changed"] is True, f"resume answer {j}")
     check(ok(srv, "stats")["stats"]["halted"] == [], "stats after resume")
     check(set(status().values()) == {"trading"}, "GET /api/v1/instruments after resume")
+    # market data tells it too: the ticker carries the status, and a halt or resume sends it again
+    srv.md_port = md
+    W = H.W
+
+    async def ticker_status():
+        async with W.websockets.connect(W.url(srv)) as ws:
+            await W.send(ws, op="subscribe", id=1, args=["ticker.ETH-USDT"])
+            await W.answer_of(ws, 1)
+            seen = [(await W.recv(ws))["status"]]  # the snapshot
+            loop = asyncio.get_running_loop()
+            for cmd, want in (("halt", "halted"), ("resume", "trading")):
+                await loop.run_in_executor(None, ok, srv, f"{cmd} ETH-USDT")
+                while seen[-1] != want:
+                    m = await W.recv(ws, 5)
+                    if m.get("ch") == "ticker.ETH-USDT":
+                        seen.append(m["status"])
+            return seen
+    check(W.run(ticker_status()) == ["trading", "halted", "trading"], "ticker status")
+    ok(srv, "halt ETH-USDT")
+    st, j = H.get_json(md, "/api/v1/ticker?symbol=ETH-USDT")
+    check(st == 200 and j["status"] == "halted", f"REST ticker while halted: {j}")
+    ok(srv, "resume ETH-USDT")
     check(A.place(btc, BUY, 100000, 1).type == ACCEPTED, "order after resume")
     cl = A.amend(order_id=r1.order_id, qty=3)
     TS.expect_type(A.answer(cl), AMENDED, order_id=r1.order_id, qty=3)
