@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "journal/caps.h"
 #include "journal/dir.h"
+#include "journal/manifest.h"
 #include "journal/reader.h"
 #include "journal/recover.h"
 #include "journal/snapshot.h"
@@ -514,6 +515,24 @@ static int cut_journal(const char *dir, const xt_wal_reader_t *r, uint64_t keep,
     return err;
 }
 
+/* wal-last names the newest segment left (or goes, with none): after a
+ * repair removed or added segments. Returns 0 or -errno. */
+static int mark_newest(const char *dir)
+{
+    uint64_t *segs = NULL;
+    size_t n = 0;
+    int err = xt_dir_list(dir, XT_FILE_WAL, &segs, &n);
+    if (err == 0 && n)
+        err = xt_manifest_write(&xt_io_posix, dir, segs[n - 1]);
+    else if (err == 0) {
+        char p[XT_PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", dir, XT_MANIFEST_FILE);
+        err = unlink(p) != 0 && errno != ENOENT ? -errno : xt_io_sync_dir(&xt_io_posix, dir);
+    }
+    free(segs);
+    return err;
+}
+
 /* An empty segment that starts at `first`, with the capacities of
  * snapshot `snap` (created and synced). Returns 0 or an error. */
 static int new_segment(const char *dir, uint64_t first, uint64_t snap)
@@ -588,7 +607,10 @@ static int repair(const char *dir)
     uint64_t snap = usable_snapshot(dir, UINT64_MAX), from = snap + 1;
     xt_wal_reader_t r;
     xt_cmd_t c;
+    uint64_t marked = 0;
+    int mrc = xt_manifest_read(&xt_io_posix, dir, &marked);
     int rc = xt_wal_reader_open(&r, &xt_io_posix, dir, from);
+    uint64_t newest = r.nsegs ? r.segs[r.nsegs - 1] : 0;
     if (rc == 0)
         while ((rc = xt_wal_reader_next(&r, &c)) == 1)
             ;
@@ -624,6 +646,21 @@ static int repair(const char *dir)
         }
         if (err)
             fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(err));
+    } else if ((rc == 0 || rc == -ENOENT) && (mrc == XT_ECORRUPT || (mrc == 0 && marked > newest))) {
+        /* the newest segments are gone (or wal-last is spoilt): the journal ends where the rest ends */
+        int err = mark_newest(dir);
+        if (err)
+            fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(err));
+        else {
+            if (mrc == XT_ECORRUPT)
+                printf("%s: %s did not check: written again", dir, XT_MANIFEST_FILE);
+            else
+                printf("%s: the journal's newest segment, from sequence %llu, is missing: the journal now ends at "
+                       "sequence %llu (the commands after it are lost)",
+                       dir, (unsigned long long)marked, (unsigned long long)(r.expect ? r.expect - 1 : 0));
+            printf("\n");
+            status = check_recovers(dir);
+        }
     } else if (rc == 0 || rc == -ENOENT) {
         printf("%s: recovery reads the journal without a fault, nothing to repair%s\n", dir,
                snap ? " (records before the newest snapshot are not read; 'xtrading journal verify' checks them)" : "");
@@ -640,6 +677,8 @@ static int repair(const char *dir)
         if (!err && snap && xt_dir_list(dir, XT_FILE_WAL, &segs, &ng) == 0 && ng == 0)
             err = new_segment(dir, end + 1, snap); /* the cut took the only segment: the journal goes on at end + 1 */
         free(segs);
+        if (!err)
+            err = mark_newest(dir);
         if (err)
             fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(err));
         else {

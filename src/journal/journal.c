@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "manifest.h"
 #include "record.h"
 #include "snapshot.h"
 #include "xt/error.h"
@@ -312,6 +313,13 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
                      /* a batch is one write() */ last ? &j->recovery.last_caps : &want);
     if (rc == 0)
         xt_wal_set_caps(&j->wal, &want);
+    uint64_t marked = 0; /* appending to the last segment: wal-last names it (a directory from before the file, or a
+                            crash between a segment's creation and the file's) */
+    if (rc == 0 && last && (xt_manifest_read(j->io, dir, &marked) != 0 || marked != j->recovery.last_first) &&
+        (rc = xt_manifest_write(j->io, dir, j->recovery.last_first)) != 0) {
+        snprintf(j->wal.why, sizeof j->wal.why, "cannot write %s/%s: %s", dir, XT_MANIFEST_FILE, xt_strerror(rc));
+        j->wal.failed = 1;
+    }
     if (rc) {
         snprintf(j->recovery.why, sizeof j->recovery.why, "%s",
                  j->wal.failed ? j->wal.why : "cannot open the journal for appending");

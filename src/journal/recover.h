@@ -28,6 +28,7 @@ typedef struct xt_recovery {
     uint64_t last_seq;                    /* the engine's state is as after this command */
     int have_wal;                         /* the journal has at least one segment */
     char last_path[XT_PATH_MAX];          /* last segment, to append to */
+    uint64_t last_first;                  /* its first sequence number */
     off_t last_end;                       /* end of its valid records */
     xt_caps_t last_caps;                  /* capacities its records ran with */
     int tail_cut;                         /* a torn tail was found (and cut if fix_tail) */

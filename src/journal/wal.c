@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "manifest.h"
 #include "record.h"
 #include "segment.h"
 #include "xt/error.h"
@@ -51,6 +52,8 @@ static int create_segment(xt_wal_t *w, uint64_t first, int64_t created, int repl
         return fail(w, rc, "replace");
     if ((rc = xt_io_sync_dir(w->io, w->dir)) != 0)
         return fail(w, rc, "sync directory of");
+    if ((rc = xt_manifest_write(w->io, w->dir, first)) != 0) /* only now: it never names a segment not durable */
+        return fail(w, rc, "name as the newest (" XT_MANIFEST_FILE ")");
     w->seg_size = XT_SEG_HDR;
     return 0;
 }

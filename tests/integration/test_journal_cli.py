@@ -41,7 +41,7 @@ def hash_of(text):
 
 
 def segments(d):
-    return sorted(f for f in os.listdir(d) if f.startswith("wal-"))
+    return sorted(f for f in os.listdir(d) if re.fullmatch(r"wal-\d{20}\.log", f))
 
 
 class JournalCli(unittest.TestCase):
@@ -200,6 +200,33 @@ class JournalCli(unittest.TestCase):
         self.assertIn(f"recovery now starts from snapshot {n2} and ends at sequence {n2}", rep.stdout)
         self.assertEqual(run("journal", "verify", self.d).returncode, 0)
 
+    def test_newest_segments_missing(self):
+        # wal-last names the newest segment: with the newest segments gone
+        # (and the snapshots beyond what is left), start-up refuses instead
+        # of taking the journal for a shorter one; repair accepts the loss
+        a = stream(300)
+        self.journal(a, "--segment-bytes", "4096", "--snapshot-every", "100", "--batch-max", "50",
+                     "--keep-snapshots", "10")
+        segs = segments(self.d)
+        self.assertGreaterEqual(len(segs), 4)
+        for f in segs[-2:]:
+            os.unlink(os.path.join(self.d, f))
+        left = int(segs[-2][4:24]) - 1  # the journal now ends before the first segment removed
+        for f in os.listdir(self.d):
+            if f.startswith("snap-") and int(f[5:25]) > left:
+                os.unlink(os.path.join(self.d, f))
+        r = run("replay", "--journal", self.d, stdin="")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"the journal's newest segment, the one from sequence {int(segs[-1][4:24])}", r.stderr)
+        self.assertIn("is missing", r.stderr)
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 0, rep.stdout + rep.stderr)
+        self.assertIn(f"the journal now ends at sequence {left} (the commands after it are lost)", rep.stdout)
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split()[1], str(left))
+        self.assertEqual(run("journal", "verify", self.d).returncode, 0)
+
     def test_repair_keeps_commands_after_the_snapshot(self):
         # spoilt before the snapshot, with commands after it in the same
         # segment: repair would have to cut them away, and refuses
@@ -228,7 +255,7 @@ class JournalCli(unittest.TestCase):
                 if cut == "all":
                     for f in segments(self.d):
                         os.unlink(os.path.join(self.d, f))
-                    want = f"snapshot {n}, but no journal segment"
+                    want = "the journal's segments are all missing"  # wal-last names one
                 else:
                     seg = os.path.join(self.d, segments(self.d)[-1])
                     self.journal(stream(100, offset=200))  # records after the snapshot, in a segment from n + 1
@@ -242,6 +269,10 @@ class JournalCli(unittest.TestCase):
                 self.assertEqual(r.returncode, 1)
                 self.assertIn(want, r.stderr)
                 self.assertIn("xtrading journal repair", r.stderr)
+                if cut == "all":  # a directory from before wal-last: the snapshot tells
+                    os.unlink(os.path.join(self.d, "wal-last"))
+                    r = run("replay", "--journal", self.d, stdin="")
+                    self.assertIn(f"snapshot {n}, but no journal segment", r.stderr)
                 self.assertEqual({f: os.path.getsize(os.path.join(self.d, f)) for f in segments(self.d)}, size,
                                  "nothing cut by a start that refuses")
                 rep = run("journal", "repair", self.d)

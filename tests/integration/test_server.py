@@ -1967,7 +1967,7 @@ def test_start_reports_what_recovery_cut_or_skipped():
     A = login(srv.port, 1001, 1, resume_from=0)
     kept += [A.place(btc, BUY, 100100 + k, 1).order_id for k in range(3)]
     srv.kill()
-    segs = sorted(f for f in os.listdir(srv.data) if f.startswith("wal-"))
+    segs = sorted(f for f in os.listdir(srv.data) if f.startswith("wal-") and f.endswith(".log"))
     seg = os.path.join(srv.data, segs[-1])
     size = os.path.getsize(seg)
     os.truncate(seg, size - 5)  # the last record torn, as a crash mid-write leaves it

@@ -22,6 +22,7 @@
 #include "journal/crc32c.h"
 #include "journal/dir.h"
 #include "journal/journal.h"
+#include "journal/manifest.h"
 #include "journal/record.h"
 #include "journal/segment.h"
 #include "journal/snapshot.h"
@@ -778,6 +779,74 @@ static void stale_tmp_snapshot_removed(void **state)
     tmpdir_remove(dir);
 }
 
+static const char *dir_file(const char *dir, const char *name)
+{
+    static char p[XT_PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return p;
+}
+
+/* wal-last names the newest segment: a journal whose newest segments are
+ * gone is refused, not taken for one that ends earlier. */
+static void manifest_names_the_newest_segment(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make("xt-journal");
+    xt_cmd_t *v = gen(12, 1500);
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 8 << 10;
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(a->rc, 0);
+    uint64_t marked = 0;
+    assert_int_equal(xt_manifest_read(&xt_io_posix, dir, &marked), 0);
+    assert_int_equal(marked, 1); /* the new directory's first segment */
+    assert_int_equal(run(&a->j, v, 0, 1500, 50), 1500);
+    done(a);
+    uint64_t *segs = NULL;
+    size_t n = 0;
+    assert_int_equal(xt_dir_list(dir, XT_FILE_WAL, &segs, &n), 0);
+    assert_true(n >= 4);
+    assert_int_equal(xt_manifest_read(&xt_io_posix, dir, &marked), 0);
+    assert_int_equal(marked, segs[n - 1]);
+    /* a directory from before the file: it opens, and gets one */
+    unlink(dir_file(dir, "wal-last"));
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, 0);
+    done(b);
+    assert_int_equal(xt_manifest_read(&xt_io_posix, dir, &marked), 0);
+    assert_int_equal(marked, segs[n - 1]);
+    /* the newest two segments gone: refused, naming the one missing */
+    char p[XT_PATH_MAX];
+    for (size_t i = n - 2; i < n; i++) {
+        xt_dir_path(p, sizeof p, dir, XT_FILE_WAL, segs[i]);
+        assert_int_equal(unlink(p), 0);
+    }
+    b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, XT_ECORRUPT);
+    assert_non_null(strstr(b->j.recovery.why, "is missing"));
+    done(b);
+    /* all of them gone, and no snapshot: refused, not an empty engine */
+    for (size_t i = 0; i + 2 < n; i++) {
+        xt_dir_path(p, sizeof p, dir, XT_FILE_WAL, segs[i]);
+        assert_int_equal(unlink(p), 0);
+    }
+    b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, XT_ECORRUPT);
+    assert_non_null(strstr(b->j.recovery.why, "segments are all missing"));
+    done(b);
+    /* a spoilt file: refused, naming it */
+    FILE *f = fopen(dir_file(dir, "wal-last"), "w");
+    fputs("junk", f);
+    fclose(f);
+    b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, XT_ECORRUPT);
+    assert_non_null(strstr(b->j.recovery.why, "wal-last"));
+    done(b);
+    free(segs);
+    free(v);
+    tmpdir_remove(dir);
+}
+
 static void snapshot_ahead_of_the_journal_refuses(void **state)
 {
     (void)state;
@@ -794,6 +863,12 @@ static void snapshot_ahead_of_the_journal_refuses(void **state)
     last_segment(dir, seg);
     unlink(seg); /* the journal's end is lost, the snapshot is not */
     reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, XT_ECORRUPT);
+    assert_non_null(strstr(b->j.recovery.why, "newest segment, the one from sequence"));
+    assert_non_null(strstr(b->j.recovery.why, "is missing"));
+    done(b);
+    unlink(dir_file(dir, "wal-last")); /* a directory from before wal-last: the snapshot's check */
+    b = reopen(dir, &c, NULL);
     assert_int_equal(b->rc, XT_ECORRUPT);
     assert_non_null(strstr(b->j.recovery.why, "ahead of the journal"));
     done(b);
@@ -950,15 +1025,16 @@ static void fault_case(unsigned fail_write, unsigned short_write, unsigned fail_
     xt_cmd_t *v = gen(10 + fail_write + short_write + fail_sync, 3000);
     faultio_t f;
     faultio_init(&f);
-    f.fail_write_at = fail_write;
-    f.short_write_at = short_write;
-    f.fail_sync_at = fail_sync;
     f.fail_errno = err;
     xt_journal_config_t c = jcfg();
     c.segment_bytes = 16 << 10;
     xt_engine_t e;
     xt_journal_t j;
     assert_int_equal(xt_journal_open(&j, dir, &c, &f.io, NULL, quiet, NULL, &e, 0), 0);
+    /* counted as if the first segment's header were the only write and sync of the open (it also writes wal-last) */
+    f.fail_write_at = fail_write ? f.writes + fail_write - 1 : 0;
+    f.short_write_at = short_write ? f.writes + short_write - 1 : 0;
+    f.fail_sync_at = fail_sync ? f.syncs + fail_sync - 1 : 0;
     size_t acked = run(&j, v, 0, 3000, 64);
     assert_true(f.failed);
     assert_true(acked < 3000);
@@ -1168,6 +1244,7 @@ int main(void)
         cmocka_unit_test(failed_snapshot_write_is_clean),
         cmocka_unit_test(stale_tmp_snapshot_removed),
         cmocka_unit_test(snapshot_ahead_of_the_journal_refuses),
+        cmocka_unit_test(manifest_names_the_newest_segment),
         cmocka_unit_test(capacity_outcome_survives_new_capacities),
         cmocka_unit_test(recorded_capacities_are_bounded),
         cmocka_unit_test(fails_closed_on_enospc),

@@ -1,0 +1,72 @@
+/* manifest.c - see manifest.h. Layout, 16 bytes, little-endian: magic
+ * "XTWL" (u32 0x4C575458), CRC32C of the next 8 bytes (u32), the newest
+ * segment's first sequence number (u64). */
+#include "manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+
+#include "codec.h"
+#include "crc32c.h"
+#include "dir.h"
+#include "xt/error.h"
+
+#define MANIFEST_MAGIC 0x4C575458u /* "XTWL" */
+#define MANIFEST_LEN 16
+
+static int paths(const char *dir, char *path, char *tmp)
+{
+    int a = snprintf(path, XT_PATH_MAX, "%s/%s", dir, XT_MANIFEST_FILE);
+    int b = snprintf(tmp, XT_PATH_MAX, "%s/%s.tmp", dir, XT_MANIFEST_FILE);
+    return a < 0 || b < 0 || a >= XT_PATH_MAX || b >= XT_PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+int xt_manifest_write(xt_io_t *io, const char *dir, uint64_t first_seq)
+{
+    char path[XT_PATH_MAX], tmp[XT_PATH_MAX];
+    int rc = paths(dir, path, tmp);
+    if (rc)
+        return rc;
+    uint8_t b[MANIFEST_LEN];
+    xt_put32(b, MANIFEST_MAGIC);
+    xt_put64(b + 8, first_seq);
+    xt_put32(b + 4, xt_crc32c(b + 8, 8));
+    int fd = io->open(io, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fd;
+    rc = xt_io_write_all(io, fd, b, sizeof b);
+    if (rc == 0)
+        rc = io->fsync(io, fd);
+    int rc2 = io->close(io, fd);
+    if (rc == 0)
+        rc = rc2;
+    if (rc == 0)
+        rc = io->rename(io, tmp, path);
+    if (rc == 0)
+        rc = xt_io_sync_dir(io, dir);
+    return rc;
+}
+
+int xt_manifest_read(xt_io_t *io, const char *dir, uint64_t *first_seq)
+{
+    char path[XT_PATH_MAX], tmp[XT_PATH_MAX];
+    int rc = paths(dir, path, tmp);
+    if (rc)
+        return rc;
+    int fd = io->open(io, path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    off_t size = 0;
+    uint8_t b[MANIFEST_LEN];
+    rc = io->size(io, fd, &size);
+    if (rc == 0)
+        rc = size == MANIFEST_LEN ? xt_io_pread_all(io, fd, b, sizeof b, 0) : XT_ECORRUPT;
+    io->close(io, fd);
+    if (rc)
+        return rc == -ENODATA ? XT_ECORRUPT : rc;
+    if (xt_get32(b) != MANIFEST_MAGIC || xt_get32(b + 4) != xt_crc32c(b + 8, 8))
+        return XT_ECORRUPT;
+    *first_seq = xt_get64(b + 8);
+    return 0;
+}
