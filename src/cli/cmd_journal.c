@@ -238,6 +238,11 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
 static int verify(const char *dir)
 {
     int problems = 0;
+    char mwhy[XT_PATH_MAX + 512];
+    if (xt_manifest_check(&xt_io_posix, dir, mwhy, sizeof mwhy) != 0) { /* start-up would refuse */
+        fprintf(stderr, "error: %s\n", mwhy);
+        problems++;
+    }
     uint64_t *seqs = NULL;
     size_t ns = 0;
     xt_dir_list(dir, XT_FILE_SNAP, &seqs, &ns);
@@ -646,14 +651,14 @@ static int repair(const char *dir)
         }
         if (err)
             fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(err));
-    } else if ((rc == 0 || rc == -ENOENT) && (mrc == XT_ECORRUPT || (mrc == 0 && marked > newest))) {
+    } else if ((rc == 0 || rc == -ENOENT) && ((mrc != 0 && mrc != -ENOENT) || (mrc == 0 && marked > newest))) {
         /* the newest segments are gone (or wal-last is spoilt): the journal ends where the rest ends */
         int err = mark_newest(dir);
         if (err)
             fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(err));
         else {
-            if (mrc == XT_ECORRUPT)
-                printf("%s: %s did not check: written again", dir, XT_MANIFEST_FILE);
+            if (mrc != 0)
+                printf("%s: %s could not be read (%s): written again", dir, XT_MANIFEST_FILE, xt_strerror(mrc));
             else
                 printf("%s: the journal's newest segment, from sequence %llu, is missing: the journal now ends at "
                        "sequence %llu (the commands after it are lost)",

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "codec.h"
 #include "crc32c.h"
@@ -69,4 +70,39 @@ int xt_manifest_read(xt_io_t *io, const char *dir, uint64_t *first_seq)
         return XT_ECORRUPT;
     *first_seq = xt_get64(b + 8);
     return 0;
+}
+
+int xt_manifest_check(xt_io_t *io, const char *dir, char *why, size_t whylen)
+{
+    uint64_t marked = 0, *segs = NULL;
+    size_t n = 0;
+    int rc = xt_manifest_read(io, dir, &marked);
+    if (rc == -ENOENT) /* a new directory, or one from before the file */
+        return 0;
+    if (rc) {
+        snprintf(why, whylen, "%s/%s: %s: 'xtrading journal repair' writes it again from the segments there", dir,
+                 XT_MANIFEST_FILE, xt_strerror(rc));
+        return rc == XT_ECORRUPT ? rc : XT_ECORRUPT;
+    }
+    rc = xt_dir_list(dir, XT_FILE_WAL, &segs, &n);
+    uint64_t newest = rc == 0 && n ? segs[n - 1] : 0;
+    free(segs);
+    if (rc && rc != -ENOENT) {
+        snprintf(why, whylen, "%s: %s", dir, xt_strerror(rc));
+        return rc;
+    }
+    if (newest >= marked)
+        return 0;
+    if (n)
+        snprintf(why, whylen,
+                 "the journal's newest segment, the one from sequence %llu (%s names it), is missing; the newest "
+                 "there starts at %llu: journal files are missing; restore them from a replica or backup, or accept "
+                 "the loss with 'xtrading journal repair'",
+                 (unsigned long long)marked, XT_MANIFEST_FILE, (unsigned long long)newest);
+    else
+        snprintf(why, whylen,
+                 "the journal's segments are all missing (%s names one from sequence %llu): restore them from a "
+                 "replica or backup, or accept the loss with 'xtrading journal repair'",
+                 XT_MANIFEST_FILE, (unsigned long long)marked);
+    return XT_ECORRUPT;
 }

@@ -24,4 +24,9 @@ int xt_manifest_write(xt_io_t *io, const char *dir, uint64_t first_seq);
  * it does not check, or another -errno. */
 int xt_manifest_read(xt_io_t *io, const char *dir, uint64_t *first_seq);
 
+/* Recovery's check: the newest segment in dir is the one wal-last names,
+ * or a newer one (no file: nothing to check). Returns 0, or XT_ECORRUPT /
+ * -errno with what is wrong, and what to do, in why. */
+int xt_manifest_check(xt_io_t *io, const char *dir, char *why, size_t whylen);
+
 #endif

@@ -93,49 +93,13 @@ static int take_caps(xt_engine_t *e, const xt_engine_config_t *cfg, const xt_wal
     return rc;
 }
 
-/* The newest segment is the one wal-last names, or a newer one (manifest.h).
- * Returns 0, or XT_ECORRUPT with rep->why. */
-static int check_manifest(xt_io_t *io, const char *dir, xt_recovery_t *rep)
-{
-    uint64_t marked = 0, *segs = NULL;
-    size_t n = 0;
-    int rc = xt_manifest_read(io, dir, &marked);
-    if (rc == -ENOENT) /* a new directory, or one from before the file */
-        return 0;
-    if (rc) {
-        snprintf(rep->why, sizeof rep->why,
-                 "%s/%s: %s: 'xtrading journal repair' writes it again from the segments there", dir, XT_MANIFEST_FILE,
-                 xt_strerror(rc));
-        return XT_ECORRUPT;
-    }
-    rc = xt_dir_list(dir, XT_FILE_WAL, &segs, &n);
-    uint64_t newest = rc == 0 && n ? segs[n - 1] : 0;
-    free(segs);
-    if (rc && rc != -ENOENT)
-        return rc;
-    if (newest >= marked)
-        return 0;
-    if (n)
-        snprintf(rep->why, sizeof rep->why,
-                 "the journal's newest segment, the one from sequence %llu (%s names it), is missing; the newest "
-                 "there starts at %llu: journal files are missing; restore them from a replica or backup, or accept "
-                 "the loss with 'xtrading journal repair'",
-                 (unsigned long long)marked, XT_MANIFEST_FILE, (unsigned long long)newest);
-    else
-        snprintf(rep->why, sizeof rep->why,
-                 "the journal's segments are all missing (%s names one from sequence %llu): restore them from a "
-                 "replica or backup, or accept the loss with 'xtrading journal repair'",
-                 XT_MANIFEST_FILE, (unsigned long long)marked);
-    return XT_ECORRUPT;
-}
-
 /* Applies every record after the snapshot. */
 static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_engine_t *e, const xt_snap_ext_t *ext,
                   int fix_tail, xt_recovery_t *rep)
 {
     xt_wal_reader_t r;
     uint64_t from = rep->snapshot_seq + 1;
-    int rc = check_manifest(io, dir, rep);
+    int rc = xt_manifest_check(io, dir, rep->why, sizeof rep->why);
     if (rc)
         return rc;
     rc = xt_wal_reader_open(&r, io, dir, from);

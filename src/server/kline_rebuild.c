@@ -11,6 +11,7 @@
 
 #include "journal/caps.h"
 #include "journal/dir.h"
+#include "journal/manifest.h"
 #include "journal/reader.h"
 #include "kline_store.h"
 #include "xt/decimal.h"
@@ -78,7 +79,11 @@ static int open_journal(rb_t *r, xt_wal_reader_t *w)
     memset(w, 0, sizeof *w);
     uint64_t *segs = NULL;
     size_t n = 0;
-    int rc = xt_dir_list(dir, XT_FILE_WAL, &segs, &n);
+    char why[XT_PATH_MAX + 512];
+    int rc = xt_manifest_check(&xt_io_posix, dir, why, sizeof why); /* the newest segments are there */
+    if (rc)
+        return say(r, rc, "%s; nothing was written", why);
+    rc = xt_dir_list(dir, XT_FILE_WAL, &segs, &n);
     uint64_t first = n ? segs[0] : 0;
     free(segs);
     if (rc && rc != -ENOENT)

@@ -383,12 +383,12 @@ void xt_mds_halts_tick(mds_t *m)
         const xt_md_inst_t *in = xt_md_find(&m->md, i);
         if (h == m->pub[i].halted || in == NULL)
             continue;
-        m->pub[i].halted = h;
-        xt_md_update_t u = {0};
-        u.kind = XT_MDU_TICKER;
-        u.instrument = i;
-        u.ts = m->now;
-        u.ticker = xt_md_ticker(in);
-        on_ticker(m, i, &u);
+        inst_pub_t *p = &m->pub[i];
+        p->halted = h;
+        p->last_ts = m->now;                                  /* the throttled ticker's time too */
+        uint32_t ch = xt_mds_ch(i, XT_CH_TICKER, XT_TH_LIVE); /* the JSON ticker: the binary one has no status */
+        if (m->ch_head[ch] != NIL)
+            fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], m->now, xt_md_ticker(in), h));
+        touch_throttled(m, i, XT_CH_TICKER);
     }
 }

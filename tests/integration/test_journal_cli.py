@@ -219,6 +219,13 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"the journal's newest segment, the one from sequence {int(segs[-1][4:24])}", r.stderr)
         self.assertIn("is missing", r.stderr)
+        v = run("journal", "verify", self.d)  # what a backup check must see
+        self.assertEqual(v.returncode, 1)
+        self.assertIn("is missing", v.stderr)
+        m = run("md", "rebuild", self.d)  # nor are K-lines rebuilt from what is left
+        self.assertNotEqual(m.returncode, 0)
+        self.assertIn("is missing; the newest there starts at", m.stderr)
+        self.assertIn("nothing was written", m.stderr)
         rep = run("journal", "repair", self.d)
         self.assertEqual(rep.returncode, 0, rep.stdout + rep.stderr)
         self.assertIn(f"the journal now ends at sequence {left} (the commands after it are lost)", rep.stdout)

@@ -97,6 +97,9 @@ static int sync_common(faultio_t *f, int fd, int (*real)(xt_io_t *, int))
         f->dir_syncs++;
         for (int i = 0; i < FAULTIO_FILES; i++)
             f->files[i].new_file = 0;
+        for (int i = 0; i < f->nrenames; i++)
+            if (f->renames[i].aside[0])
+                unlink(f->renames[i].aside); /* the replaced file is gone for good */
         f->nrenames = 0;
     }
     int rc = real(&xt_io_posix, fd);
@@ -140,10 +143,17 @@ static int f_close(xt_io_t *io, int fd)
 static int f_rename(xt_io_t *io, const char *from, const char *to)
 {
     faultio_t *f = (faultio_t *)io;
+    faultio_rename_t *rn = f->nrenames < 16 ? &f->renames[f->nrenames] : NULL;
+    if (rn) { /* a file it replaces comes back if the rename is undone, as on a real file system */
+        rn->aside[0] = '\0';
+        char aside[sizeof rn->aside];
+        snprintf(aside, sizeof aside, "%s.faultio-replaced", to);
+        if (access(to, F_OK) == 0 && link(to, aside) == 0)
+            snprintf(rn->aside, sizeof rn->aside, "%s", aside);
+    }
     int rc = xt_io_posix.rename(&xt_io_posix, from, to);
     if (rc == 0) {
-        faultio_file_t *old = by_path(f, to); /* replaced: forgotten, as unlink does (a rename undone at a power
-                                                 loss does not bring it back: callers sync the directory at once) */
+        faultio_file_t *old = by_path(f, to); /* replaced: forgotten, as unlink does */
         if (old) {
             memset(old, 0, sizeof *old);
             old->fd = -1;
@@ -151,11 +161,13 @@ static int f_rename(xt_io_t *io, const char *from, const char *to)
         faultio_file_t *t = by_path(f, from);
         if (t)
             snprintf(t->path, sizeof t->path, "%s", to);
-        if (f->nrenames < 16) {
-            snprintf(f->renames[f->nrenames].from, sizeof f->renames[0].from, "%s", from);
-            snprintf(f->renames[f->nrenames].to, sizeof f->renames[0].to, "%s", to);
+        if (rn) {
+            snprintf(rn->from, sizeof rn->from, "%s", from);
+            snprintf(rn->to, sizeof rn->to, "%s", to);
             f->nrenames++;
         }
+    } else if (rn && rn->aside[0]) {
+        unlink(rn->aside);
     }
     return rc;
 }
@@ -197,8 +209,11 @@ static uint64_t next_rand(uint64_t *s)
 void faultio_power_loss(faultio_t *f, faultio_loss_t how, uint64_t seed)
 {
     uint64_t rnd = seed | 1;
-    for (int i = f->nrenames - 1; i >= 0; i--) /* undone, newest first */
+    for (int i = f->nrenames - 1; i >= 0; i--) { /* undone, newest first; a file it replaced is back */
         rename(f->renames[i].to, f->renames[i].from);
+        if (f->renames[i].aside[0])
+            rename(f->renames[i].aside, f->renames[i].to);
+    }
     for (int i = 0; i < FAULTIO_FILES; i++) {
         faultio_file_t *t = &f->files[i];
         if (!t->path[0])

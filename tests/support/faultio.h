@@ -29,6 +29,7 @@ typedef struct faultio_file {
 
 typedef struct faultio_rename {
     char from[512], to[512];
+    char aside[540]; /* the file the rename replaced, hard-linked here until the directory is synced; "" if none */
 } faultio_rename_t;
 
 typedef struct faultio {
