@@ -205,11 +205,20 @@ static void put_journal(xt_text_t *t, const mds_t *m)
     xt_text_help(t, "xt_seconds_since_snapshot", "gauge",
                  "Seconds since this process last wrote a snapshot (or started).");
     xt_text_printf(t, "xt_seconds_since_snapshot %.3f\n", since > 0 ? (double)since / 1e9 : 0.0);
+    const xt_recovery_t *r = &m->s->journal.recovery; /* written before the threads start */
+    put_one(t, "xt_journal_recovery_tail_cut_bytes", "gauge",
+            "Bytes of a torn journal tail that this start cut (0: none; logged).",
+            r->tail_cut ? (uint64_t)r->tail_bytes : 0);
+    put_one(t, "xt_journal_recovery_snapshots_skipped", "gauge",
+            "Newer snapshots that did not load at this start (recovered from an older one; logged).", r->snapshots_bad);
 }
 
 static void put_books(xt_text_t *t, const mds_t *m)
 {
     const xt_metrics_t *x = &m->s->met;
+    xt_text_help(t, "xt_instrument_halted", "gauge", "1 while an operator has halted the instrument.");
+    for (uint32_t i = 0; i < m->n_inst; i++)
+        xt_text_printf(t, "xt_instrument_halted{symbol=\"%s\"} %d\n", m->pub[i].sym[0].symbol, xt_mds_halted(m, i));
     const char *names[2] = {"xt_resting_orders", "xt_price_levels"};
     const char *help[2] = {"Orders resting in the book, per instrument (refreshed every second).",
                            "Price levels in the book, both sides, per instrument (refreshed every second)."};

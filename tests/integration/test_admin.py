@@ -256,6 +256,9 @@ def test_halt_and_resume():
         return {i["symbol"]: i["status"] for i in j["data"]}
     check(status() == {"600519.SH": "trading", "000001.SZ": "trading", "BTC-USDT": "halted", "ETH-USDT": "trading"},
           f"GET /api/v1/instruments while BTC is halted: {status()}")
+    vals, _ = H.parse_metrics(H.scrape(md))
+    check(H.value(vals, "xt_instrument_halted", symbol="BTC-USDT") == 1 and
+          H.value(vals, "xt_instrument_halted", symbol="ETH-USDT") == 0, "xt_instrument_halted")
     # NEW_ORDER: HALTED, unsequenced, with its instrument
     cl = A.new_order(btc, BUY, 100000, 1)
     m = A.answer(cl)

@@ -1952,6 +1952,16 @@ def test_kill_restart():
     check(rc == 0, f"SIGTERM exit status {rc}")
 
 
+def metric(srv, name):
+    """One unlabelled value of the running server's GET /metrics."""
+    port = next(int(m.group(1)) for m in map(re.compile(r"market data on ws://127\.0\.0\.1:(\d+)/").search, srv.out)
+                if m)
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    m = re.search(rf"^{name} (\S+)$", body, re.M)
+    check(m, f"{name} not in /metrics")
+    return float(m.group(1))
+
+
 @test
 def test_start_reports_what_recovery_cut_or_skipped():
     """A torn tail cut at start, and a newer snapshot that does not load,
@@ -1976,6 +1986,8 @@ def test_start_reports_what_recovery_cut_or_skipped():
     check('msg="cut a torn tail of the journal"' in err and f"path={seg}" in err, f"torn tail not reported: {err}")
     m = re.search(r'msg="cut a torn tail of the journal".* bytes=(\d+)', err)
     check(m and 0 < int(m.group(1)) <= size, f"bytes cut: {err}")
+    check(metric(srv, "xt_journal_recovery_tail_cut_bytes") == int(m.group(1)), "the metric of the bytes cut")
+    check(metric(srv, "xt_journal_recovery_snapshots_skipped") == 0, "no snapshot skipped")
     A = login(srv.port, 1001, 1, resume_from=0)
     st = [A.query(order_id=o).status for o in kept[:5]]
     check(st == [1] * 5, f"orders acknowledged before the torn record: {st}")
@@ -1996,6 +2008,8 @@ def test_start_reports_what_recovery_cut_or_skipped():
           f"bad snapshot not reported with its reason: {srv.stderr()}")
     A = login(srv.port, 1001, 1, resume_from=0)
     check([A.query(order_id=o).status for o in kept[:5]] == [1] * 5, "orders after the fall-back")
+    check(metric(srv, "xt_journal_recovery_snapshots_skipped") == 1, "the metric of the snapshot skipped")
+    check(metric(srv, "xt_journal_recovery_tail_cut_bytes") == 0, "nothing cut at a clean start")
 
 
 @test
