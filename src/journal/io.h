@@ -50,4 +50,10 @@ int xt_io_pread_all(xt_io_t *io, int fd, void *buf, size_t n, off_t off);
  * is durable. Returns 0 or -errno. */
 int xt_io_sync_dir(xt_io_t *io, const char *dir);
 
+/* Replaces dir/name by buf[0..n) durably: written to dir/name.tmp, synced,
+ * renamed over dir/name, the directory synced - a crash leaves the old
+ * file or the new one, never a part. Returns 0 or -errno (the .tmp is
+ * removed on failure). */
+int xt_io_replace_file(xt_io_t *io, const char *dir, const char *name, const void *buf, size_t n);
+
 #endif

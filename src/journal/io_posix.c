@@ -143,3 +143,27 @@ int xt_io_sync_dir(xt_io_t *io, const char *dir)
     io->close(io, fd);
     return rc;
 }
+
+int xt_io_replace_file(xt_io_t *io, const char *dir, const char *name, const void *buf, size_t n)
+{
+    char path[4096], tmp[4096];
+    int a = snprintf(path, sizeof path, "%s/%s", dir, name), b = snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
+    if (a < 0 || b < 0 || (size_t)b >= sizeof tmp)
+        return -ENAMETOOLONG;
+    int fd = io->open(io, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fd;
+    int rc = xt_io_write_all(io, fd, buf, n);
+    if (rc == 0)
+        rc = io->fsync(io, fd);
+    int rc2 = io->close(io, fd);
+    if (rc == 0)
+        rc = rc2;
+    if (rc == 0)
+        rc = io->rename(io, tmp, path);
+    if (rc) {
+        io->unlink(io, tmp);
+        return rc;
+    }
+    return xt_io_sync_dir(io, dir);
+}

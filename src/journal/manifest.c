@@ -16,45 +16,21 @@
 #define MANIFEST_MAGIC 0x4C575458u /* "XTWL" */
 #define MANIFEST_LEN 16
 
-static int paths(const char *dir, char *path, char *tmp)
-{
-    int a = snprintf(path, XT_PATH_MAX, "%s/%s", dir, XT_MANIFEST_FILE);
-    int b = snprintf(tmp, XT_PATH_MAX, "%s/%s.tmp", dir, XT_MANIFEST_FILE);
-    return a < 0 || b < 0 || a >= XT_PATH_MAX || b >= XT_PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
 int xt_manifest_write(xt_io_t *io, const char *dir, uint64_t first_seq)
 {
-    char path[XT_PATH_MAX], tmp[XT_PATH_MAX];
-    int rc = paths(dir, path, tmp);
-    if (rc)
-        return rc;
     uint8_t b[MANIFEST_LEN];
     xt_put32(b, MANIFEST_MAGIC);
     xt_put64(b + 8, first_seq);
     xt_put32(b + 4, xt_crc32c(b + 8, 8));
-    int fd = io->open(io, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return fd;
-    rc = xt_io_write_all(io, fd, b, sizeof b);
-    if (rc == 0)
-        rc = io->fsync(io, fd);
-    int rc2 = io->close(io, fd);
-    if (rc == 0)
-        rc = rc2;
-    if (rc == 0)
-        rc = io->rename(io, tmp, path);
-    if (rc == 0)
-        rc = xt_io_sync_dir(io, dir);
-    return rc;
+    return xt_io_replace_file(io, dir, XT_MANIFEST_FILE, b, sizeof b);
 }
 
 int xt_manifest_read(xt_io_t *io, const char *dir, uint64_t *first_seq)
 {
-    char path[XT_PATH_MAX], tmp[XT_PATH_MAX];
-    int rc = paths(dir, path, tmp);
-    if (rc)
-        return rc;
+    char path[XT_PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, XT_MANIFEST_FILE) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    int rc;
     int fd = io->open(io, path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return fd;

@@ -10,14 +10,14 @@
 #include "halts.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include "journal/io.h"
 #include "log.h"
 #include "server.h"
+#include "text_file.h"
 #include "xt/error.h"
 
 #define HALTS_MAX_BYTES 65536 /* far above XT_CONFIG_MAX_INSTRUMENTS (256) symbols */
@@ -31,9 +31,6 @@ static int fail(char *why, size_t whylen, int rc, const char *path, const char *
 int xt_halts_save(const xt_server_t *s, char *why, size_t whylen)
 {
     xt_io_t *io = &xt_io_posix;
-    char path[XT_CONFIG_PATH_MAX + 16], tmp[XT_CONFIG_PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, XT_HALTS_FILE);
-    snprintf(tmp, sizeof tmp, "%s/%s.tmp", s->cfg.data_dir, XT_HALTS_FILE);
     static char text[HALTS_MAX_BYTES]; /* the gateway thread's alone */
     size_t n = (size_t)snprintf(text, sizeof text, "# halted by an operator (xtrading admin halt/resume)\n");
     uint32_t halted = 0;
@@ -44,52 +41,17 @@ int xt_halts_save(const xt_server_t *s, char *why, size_t whylen)
             n += (size_t)snprintf(text + n, sizeof text - n, "%s\n", sym);
             halted++;
         }
+    char path[XT_CONFIG_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, XT_HALTS_FILE);
     int rc;
-    if (halted == 0) { /* nothing to keep: no file, as before any halt */
-        rc = io->unlink(io, path);
-        if (rc && rc != -ENOENT)
-            return fail(why, whylen, rc, path, "cannot remove it");
-        return (rc = xt_io_sync_dir(io, s->cfg.data_dir)) ? fail(why, whylen, rc, s->cfg.data_dir, "sync") : 0;
-    }
-    int fd = io->open(io, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return fail(why, whylen, fd, tmp, "cannot create it");
-    rc = xt_io_write_all(io, fd, text, n);
-    if (rc == 0)
-        rc = io->fsync(io, fd);
-    int rc2 = io->close(io, fd);
-    if (rc || (rc = rc2)) {
-        io->unlink(io, tmp);
-        return fail(why, whylen, rc, tmp, "cannot write it");
-    }
-    if ((rc = io->rename(io, tmp, path)) != 0) {
-        io->unlink(io, tmp);
-        return fail(why, whylen, rc, path, "cannot replace it");
-    }
+    if (halted) /* through halted.tmp, synced and renamed */
+        return (rc = xt_io_replace_file(io, s->cfg.data_dir, XT_HALTS_FILE, text, n))
+                   ? fail(why, whylen, rc, path, "cannot write it through " XT_HALTS_FILE ".tmp")
+                   : 0;
+    rc = io->unlink(io, path); /* nothing to keep: no file, as before any halt */
+    if (rc && rc != -ENOENT)
+        return fail(why, whylen, rc, path, "cannot remove it");
     return (rc = xt_io_sync_dir(io, s->cfg.data_dir)) ? fail(why, whylen, rc, s->cfg.data_dir, "sync") : 0;
-}
-
-/* The file's bytes into buf (at most cap - 1, NUL-terminated): its
- * length, 0 for no file, or a negative error. */
-static ssize_t read_all(const char *path, char *buf, size_t cap)
-{
-    xt_io_t *io = &xt_io_posix;
-    int fd = io->open(io, path, O_RDONLY | O_CLOEXEC, 0);
-    if (fd == -ENOENT)
-        return 0;
-    if (fd < 0)
-        return fd;
-    off_t size = 0;
-    int rc = io->size(io, fd, &size);
-    if (rc == 0 && (size < 0 || (uint64_t)size > cap - 1)) /* cap - 1: the NUL */
-        rc = XT_ELIMIT;
-    if (rc == 0)
-        rc = xt_io_pread_all(io, fd, buf, (size_t)size, 0);
-    io->close(io, fd);
-    if (rc)
-        return rc;
-    buf[size] = '\0';
-    return size;
 }
 
 static void log_dropped(const char *path, unsigned line, const char *sym)
@@ -107,39 +69,42 @@ int xt_halts_load(xt_server_t *s, char *why, size_t whylen)
 {
     char path[XT_CONFIG_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, XT_HALTS_FILE);
-    static char text[HALTS_MAX_BYTES + 1];
-    ssize_t len = read_all(path, text, sizeof text);
-    if (len < 0) {
-        fail(why, whylen, (int)len, path, len == XT_ELIMIT ? "too large" : "cannot read it");
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) /* nothing halted */
+        return 0;
+    FILE *f = xt_text_file_open(path, HALTS_MAX_BYTES, why, whylen); /* a regular file, bounded */
+    if (f == NULL)
         return -1;
-    }
-    char list[256] = "";
+    char buf[XT_TEXT_LINE_MAX + 1], list[256] = "";
     size_t listed = 0;
     unsigned line = 0;
-    for (char *p = text, *end = text + len; p < end;) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *eol = nl ? nl : end;
+    int got;
+    while ((got = xt_text_file_line(f, buf)) == 1) {
         line++;
-        size_t n = (size_t)(eol - p);
-        if (n && p[n - 1] == '\r')
-            n--;
-        if (n > 0 && p[0] != '#') {
-            if (!xt_symbol_valid(p, n)) {
-                snprintf(why, whylen, "%s:%u: not a symbol ([A-Za-z0-9._-]{1,16}, one a line); fix or remove the file",
-                         path, line);
-                return -1;
-            }
-            p[n] = '\0';
-            uint32_t i = xt_engine_find_symbol(&s->engine, p, n);
-            if (i == XT_INSTRUMENT_NONE || i >= s->n_instruments) {
-                log_dropped(path, line, p);
-            } else {
-                atomic_store_explicit(&s->halted[i], 1, memory_order_relaxed);
-                if (listed + n + 2 < sizeof list)
-                    listed += (size_t)snprintf(list + listed, sizeof list - listed, "%s%s", listed ? "," : "", p);
-            }
+        size_t n = strcspn(buf, "\r\n");
+        buf[n] = '\0';
+        if (n == 0 || buf[0] == '#')
+            continue;
+        if (!xt_symbol_valid(buf, n))
+            break;
+        uint32_t i = xt_engine_find_symbol(&s->engine, buf, n);
+        if (i == XT_INSTRUMENT_NONE || i >= s->n_instruments) {
+            log_dropped(path, line, buf);
+            continue;
         }
-        p = eol + (nl != NULL);
+        atomic_store_explicit(&s->halted[i], 1, memory_order_relaxed);
+        if (listed + n + 2 < sizeof list)
+            listed += (size_t)snprintf(list + listed, sizeof list - listed, "%s%s", listed ? "," : "", buf);
+    }
+    fclose(f);
+    if (got == -2) {
+        snprintf(why, whylen, "%s: cannot read it", path);
+        return -1;
+    }
+    if (got != 0) { /* a line that is not a symbol (or too long, or not text) */
+        snprintf(why, whylen, "%s:%u: not a symbol ([A-Za-z0-9._-]{1,16}, one a line); fix or remove the file", path,
+                 line + (got != 1));
+        return -1;
     }
     xt_log_ev_t e;
     if (listed && xt_log_begin(&e, XT_LOG_INFO, "halted instruments stay halted (xtrading admin resume SYMBOL)")) {

@@ -231,9 +231,8 @@ static void instruments(mds_t *m, rest_res_t *r)
         xt_decimal_format(s->tick, tick);
         xt_decimal_format(s->lot, lot);
         uint32_t id = xt_md_inst_id(in);
-        int halted = id < m->s->n_instruments && atomic_load_explicit(&m->s->halted[id], memory_order_relaxed);
         xt_text_printf(&t, "%s{\"symbol\":\"%s\",\"id\":%u,\"tick\":\"%s\",\"lot\":\"%s\",\"status\":\"%s\"}", sep,
-                       s->symbol, id, tick, lot, halted ? "halted" : "trading");
+                       s->symbol, id, tick, lot, xt_mds_halted(m, id) ? "halted" : "trading");
         sep = ",";
     }
     xt_text_printf(&t, "]}\n");
