@@ -386,36 +386,27 @@ void xt_server_sink(void *ctx, const xt_event_batch_t *b)
         xt_md_replay_add(&s->md_replay, b);
 }
 
-/* The records instrument i's resync takes: its reset, and its levels up to
- * md.max_levels a side (what market data keeps); counted no further than
+/* Instrument i's book as of command `last`: a reset record (type 0), then
+ * its levels as BOOK events, best first, up to md.max_levels a side (what
+ * market data keeps), the last record flagged `last`, so market data takes
+ * reset and levels as one change and sends the net difference. Returns the
+ * records it takes; with !write, only counts them, no further than
  * limit + 1. */
-static uint64_t resync_records(xt_server_t *s, uint32_t i, uint64_t limit)
-{
-    uint64_t k = 1;
-    for (int side = XT_BUY; side <= XT_SELL && k <= limit; side++) {
-        xt_level_iter_t it;
-        xt_level_info_t l;
-        xt_level_iter_init(&it, &s->engine, i, (xt_side_t)side);
-        for (uint32_t taken = 0; taken < s->cfg.md_max_levels && k <= limit && xt_level_iter_next(&it, &l); taken++)
-            k++;
-    }
-    return k;
-}
-
-/* Writes instrument i's book as of command `last`: a reset record (type 0),
- * then its levels as BOOK events, best first, the last record flagged
- * `last`, so market data takes reset and levels as one change and sends
- * the net difference. */
-static void resync_one(xt_server_t *s, uint32_t i, uint64_t last)
+static uint64_t resync_book(xt_server_t *s, uint32_t i, uint64_t last, int write, uint64_t limit)
 {
     xt_md_feed_t *f = &s->md_feed;
     xt_event_t ev[XT_EVENT_BATCH_MAX] = {{.type = XT_MD_FEED_RESET, .instrument = i}};
     uint32_t k = 1;
-    for (int side = XT_BUY; side <= XT_SELL; side++) {
+    uint64_t records = 1;
+    for (int side = XT_BUY; side <= XT_SELL && (write || records <= limit); side++) {
         xt_level_iter_t it;
         xt_level_info_t l;
         xt_level_iter_init(&it, &s->engine, i, (xt_side_t)side);
-        for (uint32_t taken = 0; taken < s->cfg.md_max_levels && xt_level_iter_next(&it, &l); taken++) {
+        for (uint32_t taken = 0;
+             taken < s->cfg.md_max_levels && (write || records <= limit) && xt_level_iter_next(&it, &l); taken++) {
+            records++;
+            if (!write)
+                continue;
             if (k == XT_EVENT_BATCH_MAX) { /* written before the next, so the last call always has one */
                 xt_md_feed_raw(f, ev, k, last, s->batch_ts, 0);
                 k = 0;
@@ -428,7 +419,9 @@ static void resync_one(xt_server_t *s, uint32_t i, uint64_t last)
                                    .u.level.orders = l.orders};
         }
     }
-    xt_md_feed_raw(f, ev, k, last, s->batch_ts, 1); /* k >= 1: its last record flagged last */
+    if (write)
+        xt_md_feed_raw(f, ev, k, last, s->batch_ts, 1); /* k >= 1: its last record flagged last */
+    return records;
 }
 
 /* The market-data thread lost events (the feed was full) and asks for the
@@ -455,10 +448,10 @@ static void md_resync(xt_server_t *s)
     uint64_t last = st.last_seq; /* every command applied is released here: the books as of this one */
     uint64_t most = 1 + 2 * (uint64_t)s->cfg.md_max_levels; /* counted only when the budget is below it */
     for (uint32_t i = s->md_resync_next; i < n; i++) {
-        uint64_t need = budget >= most ? most : resync_records(s, i, budget);
+        uint64_t need = budget >= most ? most : resync_book(s, i, last, 0, budget);
         if (need > budget)
             break;
-        resync_one(s, i, last);
+        resync_book(s, i, last, 1, 0);
         budget -= need;
         s->md_resync_next = i + 1;
     }
