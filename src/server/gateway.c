@@ -299,7 +299,7 @@ static void accept_all(xt_server_t *s, int64_t now)
         if (fd < 0) {
             int err = errno;
             al = sizeof a;
-            fd = xt_fd_spare_accept(&g->spare, s->listen_fd, (uint64_t)XT_NIL + 1, err, (struct sockaddr *)&a, &al);
+            fd = xt_fd_spare_accept(&g->spare, s->listen_fd, XT_GW_LISTEN_ID, err, (struct sockaddr *)&a, &al);
             if (fd < 0)
                 return;
             xt_ctr_add(&s->met.no_fd_refused[0], 1);
@@ -751,7 +751,7 @@ int xt_gateway_init(xt_server_t *s)
     g->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (g->ep < 0 || g->sfd < 0)
         return -1;
-    struct epoll_event ev = {EPOLLIN, {.u64 = (uint64_t)XT_NIL + 1}};
+    struct epoll_event ev = {EPOLLIN, {.u64 = XT_GW_LISTEN_ID}};
     epoll_ctl(g->ep, EPOLL_CTL_ADD, s->listen_fd, &ev);
     ev.data.u64 = (uint64_t)XT_NIL + 2;
     epoll_ctl(g->ep, EPOLL_CTL_ADD, s->gateway_efd, &ev);
@@ -813,7 +813,7 @@ int xt_gateway_run(xt_server_t *s)
         int64_t now = xt_mono_ns();
         for (int k = 0; k < n; k++) {
             uint64_t id = evs[k].data.u64;
-            if (id == (uint64_t)XT_NIL + 1)
+            if (id == XT_GW_LISTEN_ID)
                 accept_all(s, now);
             else if (id == (uint64_t)XT_NIL + 2) {
                 uint64_t v;

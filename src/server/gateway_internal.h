@@ -134,6 +134,8 @@ void xt__gw_resume_stop(xt_gw_t *g, uint32_t i);
 /* gw_admin.c: epoll ids from XT_GW_ADMIN_ID up are the admin socket's
  * (the listener, then one per admin connection). */
 #define XT_GW_ADMIN_ID ((uint64_t)1 << 40)
+/* The order-entry listener's epoll id (the connections' are their slots). */
+#define XT_GW_LISTEN_ID ((uint64_t)XT_NIL + 1)
 void xt__gw_admin_event(xt_server_t *s, uint64_t id, uint32_t events);
 /* Answers the admin requests whose engine work is released (after routing). */
 void xt__gw_admin_tick(xt_server_t *s);

@@ -224,15 +224,20 @@ void xt_mds_oe_metrics(const mds_t *m, xt_text_t *t)
     xt_text_printf(t, "xt_md_rest_orders_waiting %u\n", o->waiting);
 }
 
+/* Connection c lets its order-entry bridge b go: closed quietly (no
+ * `closed` event) and owned by nobody. */
+static void detach(mds_t *m, uint32_t c, uint32_t b)
+{
+    m->conns[c].oe = 0;
+    m->oe->b[b].owner = NIL;
+    xt__oe_close(m, b, 0, "");
+}
+
 void xt_mds_oe_conn_closed(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
-    if (k->oe) {
-        uint32_t b = k->oe - 1;
-        k->oe = 0;
-        m->oe->b[b].owner = NIL;
-        xt__oe_close(m, b, 0, "");
-    }
+    if (k->oe)
+        detach(m, c, k->oe - 1);
     if (k->oe_pend) {
         m->oe->pend[k->oe_pend - 1].conn = NIL; /* its answer, when it comes, goes nowhere */
         k->oe_pend = 0;
@@ -447,16 +452,12 @@ static void ws_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr
         xt_wire_get_login_rejected(f, &a);
         const char *why = xt_wire_login_reason_name(a.reason);
         xt_mds_answer_error(m, c, x->wait_id, 401, why ? why : "login rejected");
-        m->conns[c].oe = 0; /* the bridge is spent: a new challenge opens another */
-        x->owner = NIL;
-        xt__oe_close(m, b, 0, "");
+        detach(m, c, b); /* the bridge is spent: a new challenge opens another */
         return;
     }
     if (h->type == XT_MSG_LOGOUT_ACK) { /* the session ended as asked: no `closed` follows, the bridge goes */
         ws_answer(m, c, x->wait_id, "logout", "\"ok\"");
-        m->conns[c].oe = 0;
-        x->owner = NIL;
-        xt__oe_close(m, b, 0, "");
+        detach(m, c, b);
         return;
     }
     if (h->type == XT_MSG_ERROR) {
