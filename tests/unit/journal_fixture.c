@@ -166,3 +166,11 @@ void flip_byte(const char *path, off_t at)
     fputc(c ^ 0x5a, f);
     fclose(f);
 }
+
+void vanish(xt_journal_t *j, xt_engine_t *e)
+{
+    xt_engine_destroy(e);
+    close(j->lock_fd);
+    xt_wal_close(&j->wal);
+    free(j->snap_buf);
+}

@@ -47,6 +47,10 @@ void done(reopened_t *r);
 
 uint64_t last_seq(const xt_engine_t *e);
 
+/* The process is gone: the journal and engine are let go without a close
+ * (nothing more written or synced), the directory lock released. */
+void vanish(xt_journal_t *j, xt_engine_t *e);
+
 /* The path of dir's newest segment. */
 void last_segment(const char *dir, char *path);
 

@@ -319,10 +319,7 @@ static void power_loss_after_an_empty_segment_is_replaced(void **state)
         assert_int_equal(xt_journal_open(&j, dir, &c, &f.io, &big, quiet, NULL, &e, 0), 0);
         assert_int_equal(run(&j, v, 0, 50, 10), 50); /* the first write replaces wal-1 */
         faultio_power_loss(&f, (faultio_loss_t)mode, 7);
-        xt_engine_destroy(&e); /* the process is gone: no close */
-        close(j.lock_fd);
-        xt_wal_close(&j.wal);
-        free(j.snap_buf);
+        vanish(&j, &e); /* the process is gone: no close */
         reopened_t *b = reopen(dir, &c, &big);
         if (b->rc != 0)
             fail_msg("power loss %d after the replace: %s", mode, b->j.recovery.why);
@@ -952,11 +949,7 @@ static void power_loss(void **state)
             }
             xt_wal_write(&j.wal); /* written, not synced */
             faultio_power_loss(&f, (faultio_loss_t)mode, seed);
-            /* the process is gone: no close */
-            xt_engine_destroy(&e);
-            close(j.lock_fd);
-            xt_wal_close(&j.wal);
-            free(j.snap_buf);
+            vanish(&j, &e); /* the process is gone: no close */
 
             reopened_t *b = reopen(dir, &c, NULL);
             if (b->rc != 0)

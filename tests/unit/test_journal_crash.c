@@ -126,12 +126,8 @@ static int one_case(int journal, int loss, unsigned k, const xt_cmd_t *v)
     size_t acked = orc == 0 ? run(&j, v, 0, N_CMDS, BATCH) : 0;
     int crashed = ci.crashed;
     faultio_power_loss(&ci.f, (faultio_loss_t)loss, k * 7 + 1);
-    if (orc == 0) { /* the process is gone: no close */
-        xt_engine_destroy(&e);
-        close(j.lock_fd);
-        xt_wal_close(&j.wal);
-        free(j.snap_buf);
-    }
+    if (orc == 0)
+        vanish(&j, &e); /* the process is gone: no close */
     reopened_t *b = reopen(dir, &c, ecfg);
     if (b->rc != 0)
         fail_msg("journal %d, loss %d, crash at operation %u: refused: %s", journal, loss, k, b->j.recovery.why);
