@@ -355,6 +355,7 @@ static int stats(const char *dir)
         bytes += file_size(dir, XT_FILE_WAL, segs[i]);
     printf("segments: %zu, %lld bytes\n", ng, bytes);
     uint64_t count[5] = {0}, first = 0, last = 0;
+    off_t zeros = 0, zeros_at = 0;
     int status = 0;
     if (ng) { /* from its first segment, wherever that starts */
         xt_wal_reader_t r;
@@ -367,6 +368,10 @@ static int stats(const char *dir)
                 count[c.type < 5 ? c.type : 0]++;
             }
         status = report_end(rc, &r);
+        if (rc == 0) {
+            zeros = r.zero_tail;
+            zeros_at = r.end_offset;
+        }
         xt_wal_reader_close(&r);
     }
     uint64_t total = count[1] + count[2] + count[3] + count[4];
@@ -374,9 +379,14 @@ static int stats(const char *dir)
            (unsigned long long)total, (unsigned long long)count[1], (unsigned long long)count[2],
            (unsigned long long)count[3], (unsigned long long)count[4], (unsigned long long)first,
            (unsigned long long)last);
-    for (size_t i = 0; i < ng; i++)
-        printf("  wal-%020llu.log  %lld bytes\n", (unsigned long long)segs[i],
+    for (size_t i = 0; i < ng; i++) {
+        printf("  wal-%020llu.log  %lld bytes", (unsigned long long)segs[i],
                (long long)file_size(dir, XT_FILE_WAL, segs[i]));
+        if (i + 1 == ng && zeros > 0) /* a preallocated segment: records, then zeros */
+            printf(" (records end at %lld; %lld bytes of zeros follow, preallocated)", (long long)zeros_at,
+                   (long long)zeros);
+        printf("\n");
+    }
     printf("snapshots: %zu\n", ns);
     for (size_t i = 0; i < ns; i++) {
         char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
@@ -550,7 +560,7 @@ static int new_segment(const char *dir, uint64_t first, uint64_t snap)
     xt_caps_t caps = xt_caps_of(&e);
     xt_engine_destroy(&e);
     xt_wal_t w;
-    err = xt_wal_open(&w, &xt_io_posix, dir, NULL, 0, first, 0, 4096, &caps);
+    err = xt_wal_open(&w, &xt_io_posix, dir, NULL, first, 0, 4096, &caps);
     xt_wal_close(&w);
     return err;
 }

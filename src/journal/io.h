@@ -34,6 +34,10 @@ struct xt_io {
      * holds data, past any hole (lseek(2) SEEK_DATA): -ENXIO when only a
      * hole follows; another error, or off itself, when it cannot tell. */
     off_t (*seek_data)(xt_io_t *io, int fd, off_t off);
+    /* Writes at off without moving the file offset (pwrite(2)). The
+     * journal writes its records with it: into a preallocated segment they
+     * overwrite zeros, and the file's size does not change. */
+    ssize_t (*pwrite)(xt_io_t *io, int fd, const void *buf, size_t n, off_t off);
 };
 
 /* The real thing. */
@@ -42,6 +46,9 @@ extern xt_io_t xt_io_posix;
 /* Writes all of buf, retrying short writes and EINTR. Returns 0 or -errno
  * (a write that keeps returning 0 is -EIO). */
 int xt_io_write_all(xt_io_t *io, int fd, const void *buf, size_t n);
+
+/* Writes all of buf at off, as xt_io_write_all does. Returns 0 or -errno. */
+int xt_io_pwrite_all(xt_io_t *io, int fd, const void *buf, size_t n, off_t off);
 
 /* Reads exactly n bytes at off. Returns 0, -errno, or -ENODATA at end of file. */
 int xt_io_pread_all(xt_io_t *io, int fd, void *buf, size_t n, off_t off);

@@ -95,8 +95,15 @@ static off_t p_seek_data(xt_io_t *io, int fd, off_t off)
     return r < 0 ? -errno : r;
 }
 
-xt_io_t xt_io_posix = {p_open,  p_write,  p_pread,  p_fdatasync, p_fsync,     p_ftruncate,
-                       p_close, p_rename, p_unlink, p_size,      p_writeback, p_seek_data};
+static ssize_t p_pwrite(xt_io_t *io, int fd, const void *buf, size_t n, off_t off)
+{
+    (void)io;
+    ssize_t r = pwrite(fd, buf, n, off);
+    return r < 0 ? -errno : r;
+}
+
+xt_io_t xt_io_posix = {p_open,   p_write,  p_pread, p_fdatasync, p_fsync,     p_ftruncate, p_close,
+                       p_rename, p_unlink, p_size,  p_writeback, p_seek_data, p_pwrite};
 
 int xt_io_write_all(xt_io_t *io, int fd, const void *buf, size_t n)
 {
@@ -112,6 +119,25 @@ int xt_io_write_all(xt_io_t *io, int fd, const void *buf, size_t n)
             return -EIO;
         p += r;
         n -= (size_t)r;
+    }
+    return 0;
+}
+
+int xt_io_pwrite_all(xt_io_t *io, int fd, const void *buf, size_t n, off_t off)
+{
+    const char *p = buf;
+    int zero = 0;
+    while (n > 0) {
+        ssize_t r = io->pwrite(io, fd, p, n, off);
+        if (r == -EINTR)
+            continue;
+        if (r < 0)
+            return (int)r;
+        if (r == 0 && ++zero > 2)
+            return -EIO;
+        p += r;
+        n -= (size_t)r;
+        off += r;
     }
     return 0;
 }

@@ -308,7 +308,8 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
         goto fail;
     }
     const char *last = j->recovery.last_path[0] ? j->recovery.last_path : NULL;
-    rc = xt_wal_open(&j->wal, j->io, dir, last, j->recovery.last_end, j->recovery.last_seq + 1, j->cfg.segment_bytes,
+    xt_wal_last_t tail = {last, j->recovery.last_end, j->recovery.last_zeros, j->recovery.last_torn_window};
+    rc = xt_wal_open(&j->wal, j->io, dir, &tail, j->recovery.last_seq + 1, j->cfg.segment_bytes,
                      (size_t)j->cfg.batch_max * XT_WAL_RECORD_MAX + 4096,
                      /* a batch is one write() */ last ? &j->recovery.last_caps : &want);
     if (rc == 0)
@@ -327,6 +328,13 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
         xt_engine_destroy(e);
         goto fail;
     }
+    /* The next segment made ahead (spare.h): a whole segment of zeros,
+     * rounded up to pages. Not under `none`, which never syncs: nothing to
+     * gain, and its unsynced bytes would be bounded by the torn window. */
+    int mode = j->cfg.fsync == XT_FSYNC_NONE ? XT_SPARE_OFF : j->cfg.preallocate;
+    off_t spare_size = (off_t)((j->cfg.segment_bytes + 4095) & ~UINT64_C(4095));
+    if (xt_spare_start(&j->spare, j->io, dir, spare_size, mode) == 0)
+        j->wal.spare = &j->spare;
     j->last_sync = now;
     j->last_snap_seq = j->recovery.snapshot_seq;
     schedule_snapshot(j, now);
@@ -423,6 +431,7 @@ int xt_journal_close(xt_journal_t *j, int64_t now)
             take_snapshot(j, now, 1);
     }
     xt_wal_close(&j->wal);
+    xt_spare_stop(&j->spare);
     if (j->lock_fd >= 0)
         close(j->lock_fd);
     j->lock_fd = -1;

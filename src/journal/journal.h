@@ -46,6 +46,7 @@
 
 #include "io.h"
 #include "recover.h"
+#include "spare.h"
 #include "wal.h"
 #include "xt/engine.h"
 
@@ -67,6 +68,7 @@ typedef struct xt_journal_config {
     uint32_t keep_snapshots; /* default 2 */
     uint8_t no_snapshot_on_close;
     uint8_t snapshot_sync;    /* write snapshots in this process, not a child */
+    uint8_t preallocate;      /* xt_spare_mode_t: roll into preallocated segments (spare.h); not with fsync none */
     const xt_snap_ext_t *ext; /* more state in each snapshot (the server's sessions); NULL: none */
     /* A failed snapshot is reported with this (the server's log); NULL: a line on stderr. */
     void (*report)(void *ctx, uint64_t seq, const char *why);
@@ -88,6 +90,7 @@ typedef struct xt_journal {
     xt_engine_t *e;
     xt_journal_config_t cfg;
     xt_wal_t wal;
+    xt_spare_t spare;
     xt_recovery_t recovery;
     uint32_t batch_n;
     int64_t batch_start, last_sync;

@@ -70,10 +70,11 @@ static int open_segment(xt_wal_reader_t *r)
     r->pos = r->len = 0;
     r->buf_off = 0;
     r->end_offset = 0;
+    r->torn_window = 0;
     uint8_t hdr[XT_SEG_HDR];
     uint64_t first = 0;
     if (r->file_size < XT_SEG_HDR || xt_io_pread_all(r->io, r->fd, hdr, XT_SEG_HDR, 0) != 0 ||
-        !xt_segment_header_ok(hdr, &first, &r->caps)) {
+        !xt_segment_header_ok(hdr, &first, &r->caps, &r->torn_window)) {
         /* A segment created just before a crash may have no valid header;
          * if it is the last one and holds nothing else, that is a torn tail. */
         if (last_segment(r) && r->file_size <= XT_SEG_HDR) {
@@ -164,11 +165,43 @@ static int valid_record_after(xt_wal_reader_t *r, off_t off, uint64_t min_seq)
     return found;
 }
 
+/* Is everything from off to the end of the current file zeros? Holes are
+ * skipped unread. Returns 1 or 0 (also when it cannot tell). */
+static int zeros_to_end(xt_wal_reader_t *r, off_t off)
+{
+    uint8_t *w = malloc(WINDOW);
+    if (!w)
+        return 0;
+    int zero = 1;
+    for (off_t at = off; at < r->file_size && zero;) {
+        off_t data = r->io->seek_data ? r->io->seek_data(r->io, r->fd, at) : at;
+        if (data == -ENXIO)
+            break;
+        if (data > at)
+            at = data;
+        if (at >= r->file_size)
+            break;
+        size_t n = r->file_size - at < (off_t)WINDOW ? (size_t)(r->file_size - at) : WINDOW;
+        if (xt_io_pread_all(r->io, r->fd, w, n, at) != 0) {
+            zero = 0;
+            break;
+        }
+        for (size_t i = 0; i < n && zero; i++)
+            zero = w[i] == 0;
+        at += (off_t)n;
+    }
+    free(w);
+    return zero;
+}
+
 static int bad_record(xt_wal_reader_t *r, off_t off, const char *what)
 {
     if (!last_segment(r))
         return fail(r, XT_ECORRUPT, off, what, "in a segment that is not the last");
-    if (valid_record_after(r, off, r->expect))
+    /* In a preallocated segment, records within the window after the bad
+     * spot may be the unsynced rest of the last write, whose pages reached
+     * the disk in another order (segment.h); records beyond it were synced. */
+    if (valid_record_after(r, off + (off_t)r->torn_window, r->expect))
         return fail(r, XT_ECORRUPT, off, what, "valid records follow it");
     return fail(r, XT_ETORN, off, what, "at the end of the journal");
 }
@@ -177,6 +210,8 @@ int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd)
 {
     if (r->stopped)
         return r->stopped;
+    if (r->at_end)
+        return 0;
     for (;;) {
         int rc = fill(r, XT_WAL_RECORD_MAX);
         if (rc)
@@ -193,6 +228,11 @@ int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd)
         }
         size_t len = 0;
         int st = xt_record_decode(r->buf + r->pos, avail, cmd, &len);
+        if (st != XT_REC_OK && last_segment(r) && zeros_to_end(r, off)) { /* a preallocated segment's end */
+            r->at_end = 1;
+            r->zero_tail = r->file_size - off;
+            return 0;
+        }
         if (st == XT_REC_SHORT)
             return bad_record(r, off, "incomplete record");
         if (st == XT_REC_ZERO)

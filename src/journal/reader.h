@@ -9,6 +9,11 @@
  *   - XT_ECORRUPT: anything else (a bad record followed by valid ones, a
  *     bad record in an earlier segment, a sequence gap, a bad header of a
  *     segment that has records). `path`, `offset` and `why` say what.
+ * In the last segment, zeros from where a record should start to the end
+ * of the file are its clean end (a preallocated segment, segment.h), and
+ * a bad spot whose only valid records after it lie within the segment's
+ * torn_window is a torn tail.
+ *
  * The reader never changes a file.
  */
 #ifndef XT_JOURNAL_READER_H
@@ -38,10 +43,13 @@ typedef struct xt_wal_reader {
     char path[XT_PATH_MAX];
     off_t offset;
     char why[160];
-    xt_caps_t caps;    /* of the segment being read: replay with these */
-    uint64_t last_seq; /* of the last good record */
-    off_t end_offset;  /* just after the last good record in `path` */
-    int stopped;       /* why reading stopped, once it has (sticky) */
+    xt_caps_t caps;       /* of the segment being read: replay with these */
+    uint64_t last_seq;    /* of the last good record */
+    off_t end_offset;     /* just after the last good record in `path` */
+    off_t zero_tail;      /* at the clean end: the zeros after end_offset (a preallocated segment's) */
+    uint32_t torn_window; /* of the segment being read (segment.h) */
+    int stopped;          /* why reading stopped, once it has (sticky) */
+    int at_end;           /* the zeros at the end of the last segment were found */
 } xt_wal_reader_t;
 
 /* Opens the journal in dir to read records from sequence number `from`

@@ -168,6 +168,8 @@ static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, x
             snprintf(rep->last_path, sizeof rep->last_path, "%s", r.path);
             rep->last_first = r.segs[r.seg];
             rep->last_end = rep->tail_cut ? r.offset : r.end_offset;
+            rep->last_zeros = rep->tail_cut ? 0 : r.zero_tail;
+            rep->last_torn_window = r.torn_window;
             rep->last_caps = r.caps;
         }
     }

@@ -30,6 +30,8 @@ typedef struct xt_recovery {
     char last_path[XT_PATH_MAX];          /* last segment, to append to */
     uint64_t last_first;                  /* its first sequence number */
     off_t last_end;                       /* end of its valid records */
+    off_t last_zeros;                     /* zeros after them to the end of the file (preallocated) */
+    uint32_t last_torn_window;            /* its header's (segment.h) */
     xt_caps_t last_caps;                  /* capacities its records ran with */
     int tail_cut;                         /* a torn tail was found (and cut if fix_tail) */
     char tail_path[XT_PATH_MAX];

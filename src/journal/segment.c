@@ -6,7 +6,8 @@
 #include "codec.h"
 #include "crc32c.h"
 
-void xt_segment_header(uint8_t h[XT_SEG_HDR], uint64_t first_seq, int64_t created, const xt_caps_t *caps)
+void xt_segment_header(uint8_t h[XT_SEG_HDR], uint64_t first_seq, int64_t created, const xt_caps_t *caps,
+                       uint32_t torn_window)
 {
     memset(h, 0, XT_SEG_HDR);
     memcpy(h, XT_SEG_MAGIC, 8); /* NOLINT(bugprone-not-null-terminated-result): 8 bytes, no NUL */
@@ -18,10 +19,11 @@ void xt_segment_header(uint8_t h[XT_SEG_HDR], uint64_t first_seq, int64_t create
     xt_put32(h + 36, caps->max_levels);
     xt_put32(h + 40, caps->max_instruments);
     xt_put32(h + 44, caps->max_ladder_nodes);
+    xt_put32(h + 48, torn_window);
     xt_put32(h + 60, xt_crc32c(h, 60));
 }
 
-int xt_segment_header_ok(const uint8_t h[XT_SEG_HDR], uint64_t *first_seq, xt_caps_t *caps)
+int xt_segment_header_ok(const uint8_t h[XT_SEG_HDR], uint64_t *first_seq, xt_caps_t *caps, uint32_t *torn_window)
 {
     if (memcmp(h, XT_SEG_MAGIC, 8) != 0 || xt_get32(h + 8) != 1 || xt_get32(h + 12) != XT_SEG_HDR ||
         xt_get32(h + 60) != xt_crc32c(h, 60))
@@ -31,6 +33,8 @@ int xt_segment_header_ok(const uint8_t h[XT_SEG_HDR], uint64_t *first_seq, xt_ca
     caps->max_levels = xt_get32(h + 36);
     caps->max_instruments = xt_get32(h + 40);
     caps->max_ladder_nodes = xt_get32(h + 44);
+    if (torn_window)
+        *torn_window = xt_get32(h + 48);
     return *first_seq > 0 && caps->max_orders > 0 && caps->max_levels > 0 && caps->max_instruments > 0 &&
            caps->max_ladder_nodes > 0;
 }

@@ -10,11 +10,21 @@
  *                created before any record was waiting)
  *   32     16    engine capacities its commands ran with: max_orders,
  *                max_levels, max_instruments, max_ladder_nodes (u32 each)
- *   48     12    zero
+ *   48     4     torn_window: 0, or the segment was preallocated (see
+ *                below) and its writer never had more than this many
+ *                bytes written but not synced
+ *   52     8     zero
  *   60     4     CRC32C of bytes [0, 60)
  *
  * Records in a segment, and from one segment to the next, have
  * consecutive sequence numbers.
+ *
+ * A preallocated segment (spare.h) was zeros, written and synced, before
+ * its header went in; records overwrite the zeros, and the zeros after the
+ * last record are the end of the segment, not a tear. Its pages reach the
+ * disk in any order, so a crash can leave zeros in the middle of the last,
+ * unsynced, write and records of that write after them: a bad spot with
+ * valid records at most torn_window bytes after it is a torn tail there.
  */
 #ifndef XT_JOURNAL_SEGMENT_H
 #define XT_JOURNAL_SEGMENT_H
@@ -27,9 +37,11 @@
 #define XT_SEG_MAGIC "XTWAL001"
 
 /* Fills a header. */
-void xt_segment_header(uint8_t hdr[XT_SEG_HDR], uint64_t first_seq, int64_t created, const xt_caps_t *caps);
+void xt_segment_header(uint8_t hdr[XT_SEG_HDR], uint64_t first_seq, int64_t created, const xt_caps_t *caps,
+                       uint32_t torn_window);
 
-/* Checks a header; returns 1 and sets *first_seq and *caps if it is valid. */
-int xt_segment_header_ok(const uint8_t hdr[XT_SEG_HDR], uint64_t *first_seq, xt_caps_t *caps);
+/* Checks a header; returns 1 and sets *first_seq, *caps and, if not NULL,
+ * *torn_window if it is valid. */
+int xt_segment_header_ok(const uint8_t hdr[XT_SEG_HDR], uint64_t *first_seq, xt_caps_t *caps, uint32_t *torn_window);
 
 #endif

@@ -23,12 +23,37 @@ static int fail(xt_wal_t *w, int err, const char *what)
     return XT_EFAILED;
 }
 
+/* Writes the new segment's header into the spare and renames the spare to
+ * the segment's name (w->path): a crash before the rename leaves the spare,
+ * which the next start removes; after it, a segment of zeros after its
+ * header, which reads as one with no records. */
+static int from_spare(xt_wal_t *w, uint64_t first, int64_t created)
+{
+    int fd = w->io->open(w->io, w->spare->path, O_WRONLY, 0);
+    if (fd < 0)
+        return fail(w, fd, "open the spare for");
+    w->fd = fd;
+    uint8_t hdr[XT_SEG_HDR];
+    xt_segment_header(hdr, first, created, &w->caps, XT_WAL_TORN_WINDOW);
+    int rc = xt_io_pwrite_all(w->io, fd, hdr, sizeof hdr, 0);
+    if (rc)
+        return fail(w, rc, "write header of");
+    if ((rc = w->io->fdatasync(w->io, fd)) != 0)
+        return fail(w, rc, "sync header of");
+    if ((rc = w->io->rename(w->io, w->spare->path, w->path)) != 0)
+        return fail(w, rc, "rename the spare to");
+    w->file_size = w->spare->size;
+    w->torn_window = XT_WAL_TORN_WINDOW;
+    return 0;
+}
+
 /* Creates the segment that starts at `first`: header written, synced, and
- * the directory synced, before any record goes in. With `replace`, an
- * empty segment of that name is there: the new one is written as
- * wal-<first>.tmp and renamed over it, so that a crash leaves one or the
- * other - never neither, which recovery would take for a journal whose
- * files are missing (a snapshot with no segment). */
+ * the directory synced, before any record goes in - into a spare if one is
+ * ready. With `replace`, an empty segment of that name is there: the new
+ * one is written as wal-<first>.tmp (or the spare) and renamed over it, so
+ * that a crash leaves one or the other - never neither, which recovery
+ * would take for a journal whose files are missing (a snapshot with no
+ * segment). */
 static int create_segment(xt_wal_t *w, uint64_t first, int64_t created, int replace)
 {
     char tmp[XT_PATH_MAX];
@@ -37,28 +62,37 @@ static int create_segment(xt_wal_t *w, uint64_t first, int64_t created, int repl
         rc = xt_dir_path(tmp, sizeof tmp, w->dir, XT_FILE_WAL_TMP, first);
     if (rc)
         return fail(w, rc, "name");
-    const char *at = replace ? tmp : w->path;
-    int fd = w->io->open(w->io, at, O_WRONLY | O_CREAT | (replace ? O_TRUNC : O_EXCL) | O_APPEND, 0644);
-    if (fd < 0)
-        return fail(w, fd, "create");
-    w->fd = fd;
-    uint8_t hdr[XT_SEG_HDR];
-    xt_segment_header(hdr, first, created, &w->caps);
-    if ((rc = xt_io_write_all(w->io, fd, hdr, sizeof hdr)) != 0)
-        return fail(w, rc, "write header of");
-    if ((rc = w->io->fdatasync(w->io, fd)) != 0)
-        return fail(w, rc, "sync header of");
-    if (replace && (rc = w->io->rename(w->io, tmp, w->path)) != 0) /* fd now writes the segment itself */
-        return fail(w, rc, "replace");
+    int spare = w->spare && xt_spare_take(w->spare);
+    if (spare && (rc = from_spare(w, first, created)) != 0)
+        return rc;
+    if (!spare) {
+        const char *at = replace ? tmp : w->path;
+        int fd = w->io->open(w->io, at, O_WRONLY | O_CREAT | (replace ? O_TRUNC : O_EXCL), 0644);
+        if (fd < 0)
+            return fail(w, fd, "create");
+        w->fd = fd;
+        uint8_t hdr[XT_SEG_HDR];
+        xt_segment_header(hdr, first, created, &w->caps, 0);
+        if ((rc = xt_io_write_all(w->io, fd, hdr, sizeof hdr)) != 0)
+            return fail(w, rc, "write header of");
+        if ((rc = w->io->fdatasync(w->io, fd)) != 0)
+            return fail(w, rc, "sync header of");
+        if (replace && (rc = w->io->rename(w->io, tmp, w->path)) != 0) /* fd now writes the segment itself */
+            return fail(w, rc, "replace");
+        w->file_size = XT_SEG_HDR;
+        w->torn_window = 0;
+    }
     if ((rc = xt_io_sync_dir(w->io, w->dir)) != 0)
         return fail(w, rc, "sync directory of");
     if ((rc = xt_manifest_write(w->io, w->dir, first)) != 0) /* only now: it never names a segment not durable */
         return fail(w, rc, "name as the newest (" XT_MANIFEST_FILE ")");
-    w->seg_size = XT_SEG_HDR;
+    w->seg_size = w->synced_size = XT_SEG_HDR;
+    if (spare)
+        xt_spare_again(w->spare);
     return 0;
 }
 
-int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const char *last_path, off_t end, uint64_t next_seq,
+int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const xt_wal_last_t *last, uint64_t next_seq,
                 uint64_t segment_bytes, size_t batch_bytes, const xt_caps_t *caps)
 {
     memset(w, 0, sizeof *w);
@@ -74,12 +108,12 @@ int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const char *last_path
     w->cap = batch_bytes < 4096 ? 4096 : batch_bytes;
     if (!(w->buf = malloc(w->cap)))
         return -ENOMEM;
-    if (!last_path)
+    if (!last || !last->path)
         return create_segment(w, next_seq, 0, 0);
-    if (strlen(last_path) >= sizeof w->path)
+    if (strlen(last->path) >= sizeof w->path)
         return -ENAMETOOLONG;
-    snprintf(w->path, sizeof w->path, "%s", last_path);
-    int fd = io->open(io, last_path, O_WRONLY | O_APPEND, 0);
+    snprintf(w->path, sizeof w->path, "%s", last->path);
+    int fd = io->open(io, last->path, O_WRONLY, 0);
     if (fd < 0)
         return fail(w, fd, "open");
     w->fd = fd;
@@ -87,9 +121,13 @@ int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const char *last_path
     int rc = io->size(io, fd, &size);
     if (rc)
         return fail(w, rc, "stat");
-    if (size != end) /* recovery truncates a torn tail before appending */
+    if (size != last->end + last->zeros) /* recovery truncates a torn tail before appending */
         return fail(w, EINVAL, "unexpected size of");
-    w->seg_size = end;
+    if ((rc = io->fdatasync(io, fd)) != 0)
+        return fail(w, rc, "sync");
+    w->seg_size = w->synced_size = last->end;
+    w->file_size = size;
+    w->torn_window = last->torn_window;
     return 0;
 }
 
@@ -122,8 +160,6 @@ int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd)
     return 0;
 }
 
-/* Starts a new segment: the old one is made durable first, so that only the
- * last segment can ever end in a torn record. */
 /* The timestamp of the first record waiting to be written: the new
  * segment's `created`. */
 static int64_t first_ts(const xt_wal_t *w)
@@ -131,6 +167,21 @@ static int64_t first_ts(const xt_wal_t *w)
     return w->len >= XT_WAL_RECORD_HDR ? (int64_t)xt_get64(w->buf + 16) : 0;
 }
 
+/* fdatasync of the current segment: all written so far is durable. */
+static int sync_file(xt_wal_t *w)
+{
+    int rc = w->io->fdatasync(w->io, w->fd);
+    if (rc)
+        return fail(w, rc, "sync");
+    w->synced_size = w->seg_size;
+    w->synced_seq = w->written_seq;
+    w->syncs++;
+    return 0;
+}
+
+/* Starts a new segment: the old one is made durable first, with its size
+ * that of its records (the zeros of a preallocated one cut off), so that
+ * only the last segment can ever end in a torn record or in zeros. */
 static int roll_over(xt_wal_t *w)
 {
     if (w->seg_size == XT_SEG_HDR) { /* no records yet: replace it, same name */
@@ -138,11 +189,14 @@ static int roll_over(xt_wal_t *w)
         w->fd = -1;
         return create_segment(w, w->written_seq + 1, first_ts(w), 1);
     }
-    int rc = w->io->fdatasync(w->io, w->fd);
-    if (rc)
-        return fail(w, rc, "sync");
-    w->synced_seq = w->written_seq;
-    w->syncs++;
+    int rc;
+    if (w->file_size > w->seg_size) {
+        if ((rc = w->io->ftruncate(w->io, w->fd, w->seg_size)) != 0)
+            return fail(w, rc, "cut the zeros after the records of");
+        w->file_size = w->seg_size;
+    }
+    if ((rc = sync_file(w)) != 0) /* the new size too: it is what finds the data */
+        return rc;
     w->io->close(w->io, w->fd);
     w->fd = -1;
     return create_segment(w, w->written_seq + 1, first_ts(w), 0);
@@ -162,10 +216,26 @@ int xt_wal_write(xt_wal_t *w)
     }
     for (size_t off = 0; off < w->len; off += xt_get32(w->buf + off))
         xt_record_seal(w->buf + off);
-    int rc = xt_io_write_all(w->io, w->fd, w->buf, w->len);
-    if (rc)
-        return fail(w, rc, "write");
-    w->seg_size += (off_t)w->len;
+    for (size_t done = 0; done < w->len;) {
+        size_t n = w->len - done;
+        if (w->torn_window) { /* never more than the window unsynced (segment.h) */
+            if (w->seg_size - w->synced_size >= (off_t)w->torn_window) {
+                int rc = sync_file(w); /* the records written before this batch are durable then */
+                if (rc)
+                    return rc;
+            }
+            off_t room = w->synced_size + (off_t)w->torn_window - w->seg_size;
+            if ((off_t)n > room)
+                n = (size_t)room;
+        }
+        int rc = xt_io_pwrite_all(w->io, w->fd, w->buf + done, n, w->seg_size);
+        if (rc)
+            return fail(w, rc, "write");
+        w->seg_size += (off_t)n;
+        if (w->seg_size > w->file_size)
+            w->file_size = w->seg_size;
+        done += n;
+    }
     w->bytes += w->len;
     w->writes++;
     w->len = 0;
@@ -179,12 +249,7 @@ int xt_wal_sync(xt_wal_t *w)
         return XT_EFAILED;
     if (w->synced_seq == w->written_seq)
         return 0;
-    int rc = w->io->fdatasync(w->io, w->fd);
-    if (rc)
-        return fail(w, rc, "sync");
-    w->synced_seq = w->written_seq;
-    w->syncs++;
-    return 0;
+    return sync_file(w);
 }
 
 void xt_wal_close(xt_wal_t *w)

@@ -2,9 +2,13 @@
  * buffer, written with one write() per batch and made durable with one
  * fdatasync(); segments roll over at a size bound.
  *
+ * A new segment is a preallocated one (spare.h) when a spare is ready: the
+ * records then overwrite its zeros and its size does not change, so a sync
+ * writes only data. At the roll the zeros after its records are cut off.
+ *
  * Any write, sync or file error fails the journal closed: every later call
  * returns XT_EFAILED and `why` says what happened. Nothing already on disk
- * is touched - the journal only ever appends - so a failed journal is
+ * is touched - records only go after the last one - so a failed journal is
  * recovered at the next start like a crashed one. fdatasync is never
  * retried after an error (the kernel may have dropped the dirty pages).
  */
@@ -18,14 +22,24 @@
 #include "caps.h"
 #include "dir.h"
 #include "io.h"
+#include "spare.h"
 #include "xt/command.h"
+
+/* In a preallocated segment, the most bytes ever written and not yet
+ * synced: a write that would leave more is preceded by a sync. Recorded in
+ * the segment's header (segment.h) for recovery's torn-tail test. */
+#define XT_WAL_TORN_WINDOW (UINT32_C(4) << 20)
 
 typedef struct xt_wal {
     xt_io_t *io;
     char dir[XT_PATH_MAX];
     char path[XT_PATH_MAX]; /* current segment */
     int fd;
-    off_t seg_size;
+    off_t seg_size;         /* end of the records in the current segment */
+    off_t file_size;        /* of its file: larger in a preallocated segment (zeros after the records) */
+    off_t synced_size;      /* how much of it is durable */
+    uint32_t torn_window;   /* of the current segment: 0, or XT_WAL_TORN_WINDOW if preallocated */
+    xt_spare_t *spare;      /* preallocated segments to roll into; NULL: none */
     uint64_t segment_bytes; /* roll over once a segment reaches this size */
     xt_caps_t caps;         /* written into new segments' headers */
     int roll;               /* start a new segment at the next write */
@@ -41,11 +55,19 @@ typedef struct xt_wal {
     uint64_t writes, syncs, bytes;
 } xt_wal_t;
 
-/* Opens the journal in dir for appending. `last` is the last segment
- * (path, its first sequence number) and `end` the end of its valid records,
- * as recovery found them; last_path NULL means there is none and the first
- * segment is created for next_seq. Returns 0 or -errno / XT_EFAILED. */
-int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const char *last_path, off_t end, uint64_t next_seq,
+/* The last segment, as recovery found it. */
+typedef struct xt_wal_last {
+    const char *path;     /* NULL: there is none */
+    off_t end;            /* end of its valid records */
+    off_t zeros;          /* zeros after them to the end of the file (preallocated), which the records overwrite */
+    uint32_t torn_window; /* its header's */
+} xt_wal_last_t;
+
+/* Opens the journal in dir for appending after `last` (synced first: what
+ * a crashed process left in the page cache counts as written), or, with
+ * last NULL or last->path NULL, creates the first segment for next_seq.
+ * Returns 0 or -errno / XT_EFAILED. */
+int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const xt_wal_last_t *last, uint64_t next_seq,
                 uint64_t segment_bytes, size_t batch_bytes, const xt_caps_t *caps);
 
 /* The engine's capacities change: later records go into a new segment that
@@ -58,8 +80,10 @@ void xt_wal_set_caps(xt_wal_t *w, const xt_caps_t *caps);
  * caller has applied it already. */
 int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd);
 
-/* Writes the batch (rolling the segment over first if it is full).
- * Returns 0 or XT_EFAILED. */
+/* Writes the batch (rolling the segment over first if it is full) at the
+ * end of the segment's records; in a preallocated segment, with syncs
+ * between its parts where it would leave more than XT_WAL_TORN_WINDOW
+ * bytes unsynced. Returns 0 or XT_EFAILED. */
 int xt_wal_write(xt_wal_t *w);
 
 /* Makes everything written durable. Returns 0 or XT_EFAILED. */

@@ -31,6 +31,7 @@
  *   journal.batch_max = 4096
  *   journal.batch_max_us = 1000
  *   journal.segment_bytes = 67108864
+ *   journal.preallocate = on             the next segment written ahead as zeros (cheaper syncs)
  *   journal.snapshot_every = 0           commands; 0: not by count
  *   journal.snapshot_secs = 300          0: not by time
  *   journal.keep_snapshots = 2
@@ -105,7 +106,8 @@ typedef struct xt_server_config {
     uint32_t rate, burst, open_orders;
     /* engine */
     xt_engine_config_t engine;
-    uint32_t prefault; /* engine.prefault: fault the fixed tables in at start (sets engine.prefault) */
+    uint32_t prefault;            /* engine.prefault: fault the fixed tables in at start (sets engine.prefault) */
+    uint32_t journal_preallocate; /* journal.preallocate: roll into segments made ahead (journal.preallocate) */
     /* md */
     char md_host[64];
     uint16_t md_port;

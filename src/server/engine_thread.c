@@ -481,6 +481,7 @@ static void publish_metrics(xt_server_t *s)
     }
     atomic_store_explicit(&x->snapshots, j->snapshots, memory_order_relaxed);
     atomic_store_explicit(&x->snapshot_failures, j->snapshot_failures, memory_order_relaxed);
+    atomic_store_explicit(&x->spare_misses, j->spare.missed, memory_order_relaxed); /* written by this thread */
     atomic_store_explicit(&x->fork_ns_last, j->fork_ns_last, memory_order_relaxed);
     if (now - x->last_books < 1000000000LL)
         return;

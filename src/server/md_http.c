@@ -197,6 +197,9 @@ static void put_journal(xt_text_t *t, const mds_t *m)
             atomic_load_explicit(&x->snapshots, memory_order_relaxed));
     put_one(t, "xt_journal_snapshot_failures_total", "counter", "Snapshots this process failed to write.",
             atomic_load_explicit(&x->snapshot_failures, memory_order_relaxed));
+    put_one(t, "xt_journal_spare_misses_total", "counter",
+            "Segment rolls that found no preallocated segment ready (journal.preallocate).",
+            atomic_load_explicit(&x->spare_misses, memory_order_relaxed));
     int64_t fork_ns = atomic_load_explicit(&x->fork_ns_last, memory_order_relaxed);
     xt_text_help(t, "xt_journal_snapshot_fork_seconds", "gauge",
                  "How long the last snapshot's fork() held the engine thread (0: none yet).");

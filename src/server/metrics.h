@@ -72,6 +72,7 @@ typedef struct xt_metrics {
     _Atomic uint64_t unsynced;          /* journal records written but not yet synced, after the last commit */
     _Atomic int64_t last_snapshot_mono; /* when the newest snapshot was written, or the server started */
     _Atomic uint64_t snapshots, snapshot_failures; /* the journal's counts (this process) */
+    _Atomic uint64_t spare_misses;                 /* segment rolls that found no preallocated segment ready */
     _Atomic int64_t fork_ns_last;                  /* the last snapshot's fork() on the engine thread */
     _Atomic int running;                 /* recovery done, until the engine thread stops (set in xt_server_run) */
     uint32_t n_inst;                     /* set before the threads start */

@@ -1644,6 +1644,16 @@ def test_connection_limits_fit_the_open_file_limit():
     # descriptor, so that its next open fails (EMFILE). Each client is taken with the spare, refused
     # at once, and counted; with the limit back, clients are served again.
     pid = srv.proc.pid
+
+    def spare_open():  # the journal's spare-segment thread writes wal-spare at start; wait until it is done
+        for n in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{n}").endswith("/wal-spare"):
+                    return True
+            except OSError:
+                pass
+        return False
+    wait_for(lambda: os.path.exists(os.path.join(srv.data, "wal-spare")) and not spare_open(), "the spare segment")
     held = {int(n) for n in os.listdir(f"/proc/{pid}/fd")}
     lowest_free = min(set(range(len(held) + 1)) - held)
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free, 300))
@@ -1938,9 +1948,8 @@ def crash_round(srv, clients, rnd, k):
           f"{sum(c.dups for c in clients) - d0} DUPLICATE_CLORDID, {sum(c.fresh for c in clients) - f0} fresh")
 
 
-@test
-def test_kill_restart():
-    srv = Server(sets=BIG)
+def kill_restart(sets):
+    srv = Server(sets=sets)
     seed = int(os.environ.get("XT_SEED", "12345"))
     rnd = random.Random(seed)
     clients = [CrashClient(a, s, rnd) for a, s in ((1001, 1), (1002, 1), (1003, 1), (1004, 1), (1001, 2))]
@@ -1948,8 +1957,32 @@ def test_kill_restart():
         c.connect(srv.port)
     for k in (1, 2, 3):
         crash_round(srv, clients, rnd, k)
+    return srv
+
+
+@test
+def test_kill_restart():
+    srv = kill_restart(BIG)
     rc = srv.stop()
     check(rc == 0, f"SIGTERM exit status {rc}")
+
+
+@test
+def test_kill_restart_preallocated():
+    """The kill test with 64 KiB segments: the server rolls into segments
+    its spare thread wrote ahead (journal.preallocate, on by default), and
+    is killed while it writes into them, rolls, or makes the next one."""
+    srv = kill_restart({**BIG, "journal.segment_bytes": 65536})
+    segs = sorted(f for f in os.listdir(srv.data) if f.startswith("wal-") and f.endswith(".log"))
+    windows = []
+    for f in segs:
+        with open(os.path.join(srv.data, f), "rb") as fh:
+            windows.append(struct.unpack_from("<I", fh.read(64), 48)[0])
+    check(len(segs) > 3 and sum(1 for w in windows if w) >= len(segs) // 2,
+          f"few preallocated segments: torn_window {windows}")
+    rc = srv.stop()
+    check(rc == 0, f"SIGTERM exit status {rc}")
+    check(not os.path.exists(os.path.join(srv.data, "wal-spare")), "the spare is removed at a clean stop")
 
 
 def metric(srv, name):

@@ -58,23 +58,65 @@ static int f_open(xt_io_t *io, const char *path, int flags, int mode)
     return fd;
 }
 
-static ssize_t f_write(xt_io_t *io, int fd, const void *buf, size_t n)
+/* Counts a write and injects the fault due at it: returns 0 to go on
+ * (with *n perhaps halved) or -errno. */
+static int inject(faultio_t *f, size_t *n)
 {
-    faultio_t *f = (faultio_t *)io;
     unsigned k = ++f->writes;
     if (f->fail_write_at && k >= f->fail_write_at) {
         f->failed = 1;
         return -(f->fail_errno ? f->fail_errno : EIO);
     }
-    if (f->short_write_at && k == f->short_write_at && n > 1) {
-        n /= 2;
+    if (f->short_write_at && k == f->short_write_at && *n > 1) {
+        *n /= 2;
         f->fail_write_at = k + 1; /* and then the disk is full */
         f->failed = 1;
     }
+    return 0;
+}
+
+static ssize_t f_write(xt_io_t *io, int fd, const void *buf, size_t n)
+{
+    faultio_t *f = (faultio_t *)io;
+    int rc = inject(f, &n);
+    if (rc)
+        return rc;
     ssize_t r = xt_io_posix.write(&xt_io_posix, fd, buf, n);
     faultio_file_t *t = by_fd(f, fd);
     if (t && r > 0)
         t->size += r;
+    return r;
+}
+
+static ssize_t f_pwrite(xt_io_t *io, int fd, const void *buf, size_t n, off_t off)
+{
+    faultio_t *f = (faultio_t *)io;
+    int rc = inject(f, &n);
+    if (rc)
+        return rc;
+    faultio_file_t *t = by_fd(f, fd);
+    if (t && off < t->synced) { /* over durable bytes: remembered, and checked to be zeros */
+        off_t hi = off + (off_t)n < t->synced ? off + (off_t)n : t->synced;
+        char old[4096];
+        int rfd = open(t->path, O_RDONLY | O_CLOEXEC); /* fd may be write-only */
+        for (off_t at = off; at < hi; at += (off_t)sizeof old) {
+            size_t k = hi - at < (off_t)sizeof old ? (size_t)(hi - at) : sizeof old;
+            if (rfd < 0 || pread(rfd, old, k, at) != (ssize_t)k)
+                f->overwrote_data = 1;
+            for (size_t i = 0; i < k && !f->overwrote_data; i++)
+                if (old[i])
+                    f->overwrote_data = 1;
+        }
+        if (rfd >= 0)
+            close(rfd);
+        if (t->ow_hi == 0 || off < t->ow_lo)
+            t->ow_lo = off;
+        if (hi > t->ow_hi)
+            t->ow_hi = hi;
+    }
+    ssize_t r = xt_io_posix.pwrite(&xt_io_posix, fd, buf, n, off);
+    if (t && r > 0 && off + r > t->size)
+        t->size = off + r;
     return r;
 }
 
@@ -103,8 +145,10 @@ static int sync_common(faultio_t *f, int fd, int (*real)(xt_io_t *, int))
         f->nrenames = 0;
     }
     int rc = real(&xt_io_posix, fd);
-    if (rc == 0 && t)
+    if (rc == 0 && t) {
         t->synced = t->size;
+        t->ow_lo = t->ow_hi = 0;
+    }
     return rc;
 }
 
@@ -127,6 +171,8 @@ static int f_ftruncate(xt_io_t *io, int fd, off_t len)
         t->size = len;
         if (t->synced > len)
             t->synced = len;
+        if (t->ow_hi > len)
+            t->ow_hi = t->ow_lo < len ? len : 0;
     }
     return rc;
 }
@@ -192,8 +238,8 @@ static int f_size(xt_io_t *io, int fd, off_t *size)
 void faultio_init(faultio_t *f)
 {
     memset(f, 0, sizeof *f);
-    f->io = (xt_io_t){f_open,  f_write,  f_pread,  f_fdatasync, f_fsync, f_ftruncate,
-                      f_close, f_rename, f_unlink, f_size,      NULL,    xt_io_posix.seek_data};
+    f->io = (xt_io_t){f_open,   f_write, f_pread, f_fdatasync,           f_fsync, f_ftruncate, f_close, f_rename,
+                      f_unlink, f_size,  NULL,    xt_io_posix.seek_data, f_pwrite};
     for (int i = 0; i < FAULTIO_FILES; i++)
         f->files[i].fd = -1;
 }
@@ -204,6 +250,31 @@ static uint64_t next_rand(uint64_t *s)
     *s ^= *s >> 7;
     *s ^= *s << 17;
     return *s;
+}
+
+/* Puts back the zeros that pwrite overwrote since the last sync: all of
+ * them (DROP); after a random part of what was written (TEAR); after a
+ * random part turned to garbage (GARBAGE). */
+static void undo_overwrite(int fd, const faultio_file_t *t, faultio_loss_t how, uint64_t *rnd)
+{
+    off_t span = t->ow_hi - t->ow_lo, from = t->ow_lo;
+    if (how != FAULTIO_DROP)
+        from += (off_t)(next_rand(rnd) % (uint64_t)(span + 1));
+    char buf[4096];
+    if (how == FAULTIO_GARBAGE)
+        for (off_t at = t->ow_lo; at < from; at += (off_t)sizeof buf) {
+            size_t k = from - at < (off_t)sizeof buf ? (size_t)(from - at) : sizeof buf;
+            for (size_t i = 0; i < k; i++)
+                buf[i] = (char)next_rand(rnd);
+            if (pwrite(fd, buf, k, at) < 0)
+                perror("faultio pwrite");
+        }
+    memset(buf, 0, sizeof buf);
+    for (off_t at = from; at < t->ow_hi; at += (off_t)sizeof buf) {
+        size_t k = t->ow_hi - at < (off_t)sizeof buf ? (size_t)(t->ow_hi - at) : sizeof buf;
+        if (pwrite(fd, buf, k, at) < 0)
+            perror("faultio pwrite");
+    }
 }
 
 void faultio_power_loss(faultio_t *f, faultio_loss_t how, uint64_t seed)
@@ -229,6 +300,8 @@ void faultio_power_loss(faultio_t *f, faultio_loss_t how, uint64_t seed)
         int fd = open(t->path, O_RDWR);
         if (fd < 0)
             continue;
+        if (t->ow_hi > t->ow_lo)
+            undo_overwrite(fd, t, how, &rnd);
         if (how == FAULTIO_TEAR && t->size > t->synced)
             keep += (off_t)(next_rand(&rnd) % (uint64_t)(t->size - t->synced + 1));
         if (ftruncate(fd, keep) != 0)

@@ -4,8 +4,9 @@
  *   - make the n-th write short (half its bytes), then fail the next;
  *   - simulate power loss afterwards: every file loses what was written
  *     after its last sync (DROP), or keeps a random part of it (TEAR), or
- *     gets random bytes instead (GARBAGE); files created, and renames made,
- *     since their directory was last synced are undone.
+ *     gets random bytes instead (GARBAGE) - appended or written over zeros
+ *     with pwrite; files created, and renames made, since their directory
+ *     was last synced are undone.
  * Counting starts at 1; 0 means never. */
 #ifndef XT_TEST_FAULTIO_H
 #define XT_TEST_FAULTIO_H
@@ -25,6 +26,12 @@ typedef struct faultio_file {
     off_t size;   /* as written */
     off_t synced; /* durable */
     int new_file; /* created since its directory was last synced */
+    /* Bytes below `synced` overwritten by pwrite since the last sync (none
+     * when ow_hi is 0). A power loss puts zeros back there (all, some or
+     * garbage, as for appended bytes): the journal overwrites only the
+     * zeros of a preallocated segment, and faultio_t.overwrote_data says
+     * if anything else was overwritten. */
+    off_t ow_lo, ow_hi;
 } faultio_file_t;
 
 typedef struct faultio_rename {
@@ -39,6 +46,7 @@ typedef struct faultio {
     int fail_errno;       /* default EIO */
     int failed;           /* a fault was injected */
     uint64_t pread_bytes; /* asked for by pread, all files */
+    int overwrote_data;   /* a pwrite below a file's synced size replaced bytes that were not zeros */
     faultio_file_t files[FAULTIO_FILES];
     faultio_rename_t renames[16];
     int nrenames;

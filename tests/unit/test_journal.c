@@ -212,9 +212,10 @@ static void torn_segment_header_where_recovery_starts(void **state)
     free(v);
 }
 
-/* A last segment extended by a hole (a truncate, a seek past the end): the
- * hole is a torn tail, cut, and not read - telling a torn tail from
- * corruption once read a terabyte hole byte by byte. */
+/* A last segment extended by a hole (a truncate, a seek past the end):
+ * the hole reads as zeros, the end of the journal (as a preallocated
+ * segment's zeros), and is not read - telling the end from corruption once
+ * read a terabyte hole byte by byte. */
 static void a_hole_after_the_end_is_not_read(void **state)
 {
     (void)state;
@@ -238,10 +239,10 @@ static void a_hole_after_the_end_is_not_read(void **state)
     xt_engine_t e;
     xt_journal_t j;
     assert_int_equal(xt_journal_open(&j, dir, &c, &f.io, NULL, quiet, NULL, &e, 0), 0);
-    assert_true(j.recovery.tail_cut);
-    assert_int_equal(j.recovery.tail_bytes, hole);
+    assert_false(j.recovery.tail_cut);
+    assert_int_equal(j.recovery.last_zeros, hole);
     assert_int_equal(last_seq(&e), 300);
-    assert_int_equal(size_of(seg), size);
+    assert_int_equal(size_of(seg), size + hole);
     if (holes)
         assert_true(f.pread_bytes < (4u << 20)); /* the records, not the gigabyte */
     else
@@ -331,10 +332,13 @@ static void power_loss_after_an_empty_segment_is_replaced(void **state)
     }
 }
 
+/* Zeros after the last record are the end of the journal (what a
+ * preallocated segment holds there): kept, not cut, and the next records
+ * overwrite them. Garbage there is a torn tail, cut. */
 static void zeros_and_garbage_after_the_end(void **state)
 {
     (void)state;
-    xt_cmd_t *v = gen(4, 300);
+    xt_cmd_t *v = gen(4, 320);
     for (int garbage = 0; garbage < 2; garbage++) {
         char *dir = tmpdir_make("xt-journal");
         xt_journal_config_t c = jcfg();
@@ -350,12 +354,124 @@ static void zeros_and_garbage_after_the_end(void **state)
         fclose(f);
         reopened_t *b = reopen(dir, &c, NULL);
         assert_int_equal(b->rc, 0);
-        assert_true(b->j.recovery.tail_cut);
+        assert_int_equal(b->j.recovery.tail_cut, garbage);
         assert_int_equal(last_seq(&b->e), 300);
-        assert_int_equal(size_of(seg), size);
+        assert_int_equal(size_of(seg), garbage ? size : size + 4096);
+        assert_int_equal(run(&b->j, v, 300, 320, 10), 320); /* 20 records: fewer bytes than the zeros */
         done(b);
+        if (!garbage)
+            assert_int_equal(size_of(seg), size + 4096); /* written over the zeros, not after them */
+        reopened_t *d = reopen(dir, &c, NULL);
+        assert_int_equal(d->rc, 0);
+        assert_false(d->j.recovery.tail_cut);
+        assert_int_equal(last_seq(&d->e), 320);
+        assert_int_equal(xt_engine_state_hash(&d->e), clean_hash(v, 320, NULL));
+        done(d);
         tmpdir_remove(dir);
     }
+    free(v);
+}
+
+/* Rolls into preallocated segments (spare.h, made inline): the last
+ * segment keeps the spare's size while records overwrite its zeros, every
+ * earlier one is cut to its records (a reader refuses zeros in one), the
+ * spare is there while the journal is open and gone after, and a restart
+ * reads the zeros as the end and goes on over them. */
+static void rolls_into_preallocated_segments(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(6, 700);
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 8 << 10;
+    c.preallocate = XT_SPARE_INLINE;
+    char spare[XT_PATH_MAX], seg[XT_PATH_MAX];
+    snprintf(spare, sizeof spare, "%s/%s", dir, XT_SPARE_FILE);
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(a->rc, 0);
+    assert_int_equal(size_of(spare), 8 << 10);
+    assert_int_equal(run(&a->j, v, 0, 600, 20), 600);
+    assert_true(a->j.spare.made >= 3);
+    assert_int_equal(a->j.spare.missed, 0);
+    assert_int_equal(a->j.wal.torn_window, XT_WAL_TORN_WINDOW);
+    last_segment(dir, seg);
+    assert_int_equal(size_of(seg), 8 << 10);
+    off_t end = a->j.wal.seg_size;
+    assert_true(end < (8 << 10));
+    done(a);
+    assert_int_equal(access(spare, F_OK), -1);
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, 0);
+    assert_false(b->j.recovery.tail_cut);
+    assert_int_equal(b->j.recovery.last_end, end);
+    assert_int_equal(b->j.recovery.last_zeros, (8 << 10) - end);
+    assert_int_equal(last_seq(&b->e), 600);
+    assert_int_equal(run(&b->j, v, 600, 700, 20), 700);
+    done(b);
+    reopened_t *d = reopen(dir, &c, NULL);
+    assert_int_equal(d->rc, 0);
+    assert_false(d->j.recovery.tail_cut);
+    assert_int_equal(last_seq(&d->e), 700);
+    assert_int_equal(xt_engine_state_hash(&d->e), clean_hash(v, 700, NULL));
+    done(d);
+    tmpdir_remove(dir);
+    free(v);
+}
+
+static void zero_bytes(const char *path, off_t at, size_t n)
+{
+    char z[4096] = {0};
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0 && n <= sizeof z);
+    assert_int_equal(pwrite(fd, z, n, at), (ssize_t)n);
+    close(fd);
+}
+
+/* A preallocated segment's pages reach the disk in any order: a crash can
+ * leave zeros amid the last, unsynced, write with its later records intact.
+ * That is a torn tail, cut at the zeros. The same zeros with more than the
+ * torn window of records after them are damage to synced records: refused.
+ * Under a policy that syncs rarely, the journal syncs at the window. */
+static void a_torn_write_in_a_preallocated_segment(void **state)
+{
+    (void)state;
+    size_t n = 120000; /* over 4 MiB of records */
+    xt_cmd_t *v = gen(7, n);
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 16 << 20;
+    c.preallocate = XT_SPARE_INLINE;
+    c.fsync = XT_FSYNC_INTERVAL;
+    c.interval_ms = 60000; /* never by time here: only the torn window syncs */
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(run(&a->j, v, 0, 20, 20), 20); /* the first segment rolls into the spare */
+    a->j.wal.roll = 1;
+    for (size_t i = 20; i < n; i += 1000) {
+        assert_int_equal(run(&a->j, v, i, i + 1000 < n ? i + 1000 : n, 1000), i + 1000 < n ? i + 1000 : n);
+        assert_true(a->j.wal.seg_size - a->j.wal.synced_size <= (off_t)XT_WAL_TORN_WINDOW);
+    }
+    assert_int_equal(a->j.wal.torn_window, XT_WAL_TORN_WINDOW);
+    assert_true(a->j.wal.seg_size > (off_t)XT_WAL_TORN_WINDOW + 4096);
+    assert_true(a->j.wal.syncs >= 2); /* the roll's and the window's */
+    off_t end = a->j.wal.seg_size;
+    done(a);
+    char seg[XT_PATH_MAX];
+    last_segment(dir, seg);
+    zero_bytes(seg, end - 3000, 512); /* a sector of the last write never written */
+    reopened_t *b = reopen(dir, &c, NULL);
+    if (b->rc != 0)
+        fail_msg("refused: %s", b->j.recovery.why);
+    assert_true(b->j.recovery.tail_cut);
+    uint64_t last = last_seq(&b->e);
+    assert_true(last < n && last > n - 100);
+    assert_int_equal(xt_engine_state_hash(&b->e), clean_hash(v, last, NULL));
+    done(b);
+    zero_bytes(seg, XT_SEG_HDR + 4096, 512); /* early in the segment: synced records follow */
+    reopened_t *d = reopen(dir, &c, NULL);
+    assert_int_equal(d->rc, XT_ECORRUPT);
+    assert_non_null(strstr(d->j.recovery.why, "valid records follow"));
+    done(d);
+    tmpdir_remove(dir);
     free(v);
 }
 
@@ -1066,6 +1182,8 @@ int main(void)
         cmocka_unit_test(torn_tail_is_cut),
         cmocka_unit_test(torn_segment_header_where_recovery_starts),
         cmocka_unit_test(zeros_and_garbage_after_the_end),
+        cmocka_unit_test(rolls_into_preallocated_segments),
+        cmocka_unit_test(a_torn_write_in_a_preallocated_segment),
         cmocka_unit_test(a_hole_after_the_end_is_not_read),
         cmocka_unit_test(an_empty_segment_is_replaced_whole),
         cmocka_unit_test(power_loss_after_an_empty_segment_is_replaced),

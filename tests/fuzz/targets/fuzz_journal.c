@@ -64,12 +64,12 @@ static void fuzz_segment(const uint8_t *data, size_t size, int whole)
     xt_dir_path(path, sizeof path, dir, XT_FILE_WAL, 1);
     uint8_t hdr[XT_SEG_HDR];
     xt_caps_t caps = {64, 32, 4, 160};
-    xt_segment_header(hdr, 1, 0, &caps);
+    xt_segment_header(hdr, 1, 0, &caps, 0);
     if (whole) {
         /* Capacities come from the input: large ones only cost the fuzzer
          * time in allocation (the engine bounds them), so skip those. */
         uint64_t first;
-        if (size >= XT_SEG_HDR && xt_segment_header_ok(data, &first, &caps) &&
+        if (size >= XT_SEG_HDR && xt_segment_header_ok(data, &first, &caps, NULL) &&
             (caps.max_orders > 4096 || caps.max_levels > 4096 || caps.max_ladder_nodes > 4096 ||
              caps.max_instruments > 64))
             return;

@@ -1,0 +1,154 @@
+/* spare.c - the next journal segment, preallocated (see spare.h). */
+#include "spare.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Zeros are written from here (never written to: the pages stay the
+ * kernel's shared zero page, no memory). */
+static uint8_t zeros[1u << 18];
+
+#define TRICKLE (UINT64_C(4) << 20) /* written back as it goes, so that the last sync is short */
+
+/* Writes the spare: s->size zeros, synced. Returns 0 or -errno. */
+static int make(xt_spare_t *s)
+{
+    int fd = s->io->open(s->io, s->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return fd;
+    int rc = 0;
+    off_t at = 0, flushed = 0;
+    while (rc == 0 && at < s->size) {
+        size_t n = s->size - at < (off_t)sizeof zeros ? (size_t)(s->size - at) : sizeof zeros;
+        rc = xt_io_pwrite_all(s->io, fd, zeros, n, at);
+        at += (off_t)n;
+        if (rc == 0 && s->io->writeback && at - flushed >= (off_t)TRICKLE) {
+            s->io->writeback(s->io, fd, flushed, at - flushed, 1);
+            flushed = at;
+        }
+    }
+    if (rc == 0)
+        rc = s->io->fdatasync(s->io, fd);
+    int crc = s->io->close(s->io, fd);
+    if (rc == 0)
+        rc = crc;
+    if (rc)
+        s->io->unlink(s->io, s->path);
+    return rc;
+}
+
+static void *run(void *arg)
+{
+    xt_spare_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->want && !s->stop)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->stop)
+            break;
+        s->want = 0;
+        pthread_mutex_unlock(&s->mu);
+        int rc = make(s);
+        pthread_mutex_lock(&s->mu);
+        s->err = rc;
+        if (rc == 0) {
+            s->ready = 1;
+            s->made++;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static void make_inline(xt_spare_t *s)
+{
+    s->err = make(s);
+    if (s->err == 0) {
+        s->ready = 1;
+        s->made++;
+    }
+}
+
+int xt_spare_start(xt_spare_t *s, xt_io_t *io, const char *dir, off_t size, int mode)
+{
+    memset(s, 0, sizeof *s); /* mode XT_SPARE_OFF until it is started */
+    s->io = io;
+    s->size = size;
+    int k = snprintf(s->path, sizeof s->path, "%s/%s", dir, XT_SPARE_FILE);
+    if (k < 0 || (size_t)k >= sizeof s->path)
+        return -ENAMETOOLONG;
+    io->unlink(io, s->path); /* an earlier run's: how far it was made is unknown */
+    if (mode == XT_SPARE_OFF)
+        return 0;
+    s->mode = mode;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->want = 1;
+    if (mode == XT_SPARE_INLINE) {
+        s->want = 0;
+        make_inline(s);
+        return 0;
+    }
+    /* The thread takes no signals: the server handles SIGTERM and the like
+     * on its own threads (signalfd), and a signal delivered here would
+     * take the default action - end the process. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&s->thread, NULL, run, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+        s->mode = XT_SPARE_OFF;
+        return -rc;
+    }
+    s->running = 1;
+    return 0;
+}
+
+int xt_spare_take(xt_spare_t *s)
+{
+    if (s->mode == XT_SPARE_OFF)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int got = s->ready;
+    s->ready = 0;
+    if (!got)
+        s->missed++;
+    pthread_mutex_unlock(&s->mu);
+    return got;
+}
+
+void xt_spare_again(xt_spare_t *s)
+{
+    if (s->mode == XT_SPARE_INLINE)
+        make_inline(s);
+    else if (s->mode == XT_SPARE_THREAD) {
+        pthread_mutex_lock(&s->mu);
+        s->want = 1;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+void xt_spare_stop(xt_spare_t *s)
+{
+    if (s->mode == XT_SPARE_OFF)
+        return;
+    if (s->running) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->thread, NULL);
+        s->running = 0;
+    }
+    s->io->unlink(s->io, s->path);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    s->mode = XT_SPARE_OFF;
+}
