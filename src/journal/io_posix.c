@@ -105,12 +105,13 @@ static ssize_t p_pwrite(xt_io_t *io, int fd, const void *buf, size_t n, off_t of
 xt_io_t xt_io_posix = {p_open,   p_write,  p_pread, p_fdatasync, p_fsync,     p_ftruncate, p_close,
                        p_rename, p_unlink, p_size,  p_writeback, p_seek_data, p_pwrite};
 
-int xt_io_write_all(xt_io_t *io, int fd, const void *buf, size_t n)
+/* Writes all of buf, retrying short writes and EINTR: with write() when
+ * off is negative, else with pwrite() at off. */
+static int write_loop(xt_io_t *io, int fd, const char *p, size_t n, off_t off)
 {
-    const char *p = buf;
     int zero = 0;
     while (n > 0) {
-        ssize_t r = io->write(io, fd, p, n);
+        ssize_t r = off < 0 ? io->write(io, fd, p, n) : io->pwrite(io, fd, p, n, off);
         if (r == -EINTR)
             continue;
         if (r < 0)
@@ -119,27 +120,20 @@ int xt_io_write_all(xt_io_t *io, int fd, const void *buf, size_t n)
             return -EIO;
         p += r;
         n -= (size_t)r;
+        if (off >= 0)
+            off += r;
     }
     return 0;
 }
 
+int xt_io_write_all(xt_io_t *io, int fd, const void *buf, size_t n)
+{
+    return write_loop(io, fd, buf, n, -1);
+}
+
 int xt_io_pwrite_all(xt_io_t *io, int fd, const void *buf, size_t n, off_t off)
 {
-    const char *p = buf;
-    int zero = 0;
-    while (n > 0) {
-        ssize_t r = io->pwrite(io, fd, p, n, off);
-        if (r == -EINTR)
-            continue;
-        if (r < 0)
-            return (int)r;
-        if (r == 0 && ++zero > 2)
-            return -EIO;
-        p += r;
-        n -= (size_t)r;
-        off += r;
-    }
-    return 0;
+    return off < 0 ? -EINVAL : write_loop(io, fd, buf, n, off);
 }
 
 int xt_io_pread_all(xt_io_t *io, int fd, void *buf, size_t n, off_t off)

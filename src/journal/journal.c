@@ -329,10 +329,11 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
         goto fail;
     }
     /* The next segment made ahead (spare.h): a whole segment of zeros,
-     * rounded up to pages. Not under `none`, which never syncs: nothing to
+     * rounded up to pages (at most XT_SPARE_MAX). Not under `none`, which never syncs: nothing to
      * gain, and its unsynced bytes would be bounded by the torn window. */
     int mode = j->cfg.fsync == XT_FSYNC_NONE ? XT_SPARE_OFF : j->cfg.preallocate;
-    off_t spare_size = (off_t)((j->cfg.segment_bytes + 4095) & ~UINT64_C(4095));
+    uint64_t rounded = (j->cfg.segment_bytes + 4095) & ~UINT64_C(4095);
+    off_t spare_size = rounded < (uint64_t)XT_SPARE_MAX ? (off_t)rounded : XT_SPARE_MAX;
     if (xt_spare_start(&j->spare, j->io, dir, spare_size, mode) == 0)
         j->wal.spare = &j->spare;
     j->last_sync = now;

@@ -27,6 +27,19 @@ static int fail(xt_wal_reader_t *r, int rc, off_t offset, const char *what, cons
     return rc;
 }
 
+/* Did the file get shorter since it was sized? A running server's roll
+ * cuts the zeros off a preallocated segment (wal.c), never a record, so a
+ * reader beside it finds the end of that file earlier than it was. Then
+ * file_size is the new size and 1 is returned. */
+static int shrunk(xt_wal_reader_t *r)
+{
+    off_t now = 0;
+    if (r->io->size(r->io, r->fd, &now) != 0 || now >= r->file_size)
+        return 0;
+    r->file_size = now;
+    return 1;
+}
+
 /* Refills the window so that at least `need` bytes are available from pos,
  * or everything up to the end of the file. Returns 0 or -errno. */
 static int fill(xt_wal_reader_t *r, size_t need)
@@ -45,6 +58,8 @@ static int fill(xt_wal_reader_t *r, size_t need)
     if (want == 0)
         return 0;
     int rc = xt_io_pread_all(r->io, r->fd, r->buf + have, want, at);
+    if (rc == -ENODATA && shrunk(r)) /* a roll cut the zeros off: read what is left */
+        return fill(r, need);
     if (rc)
         return rc;
     r->len += want;
@@ -145,7 +160,12 @@ static int valid_record_after(xt_wal_reader_t *r, off_t off, uint64_t min_seq)
         size_t n = (size_t)(r->file_size - at);
         if (n > WINDOW + XT_WAL_RECORD_MAX)
             n = WINDOW + XT_WAL_RECORD_MAX;
-        if (xt_io_pread_all(r->io, r->fd, w, n, at) != 0) {
+        int rc = xt_io_pread_all(r->io, r->fd, w, n, at);
+        if (rc == -ENODATA && shrunk(r)) { /* cut by a roll at the end of the records: read what is left */
+            at -= WINDOW;
+            continue;
+        }
+        if (rc) {
             found = 1;
             break;
         }
@@ -182,7 +202,10 @@ static int zeros_to_end(xt_wal_reader_t *r, off_t off)
         if (at >= r->file_size)
             break;
         size_t n = r->file_size - at < (off_t)WINDOW ? (size_t)(r->file_size - at) : WINDOW;
-        if (xt_io_pread_all(r->io, r->fd, w, n, at) != 0) {
+        int rc = xt_io_pread_all(r->io, r->fd, w, n, at);
+        if (rc == -ENODATA && shrunk(r))
+            continue; /* cut by a roll at the end of the records: what is left is checked */
+        if (rc) {
             zero = 0;
             break;
         }
@@ -228,7 +251,9 @@ int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd)
         }
         size_t len = 0;
         int st = xt_record_decode(r->buf + r->pos, avail, cmd, &len);
-        if (st != XT_REC_OK && last_segment(r) && zeros_to_end(r, off)) { /* a preallocated segment's end */
+        /* Zeros to the end of a preallocated segment are its end; in one
+         * that grew by appending they are a torn tail (cut and reported). */
+        if (st != XT_REC_OK && last_segment(r) && r->torn_window && zeros_to_end(r, off)) {
             r->at_end = 1;
             r->zero_tail = r->file_size - off;
             return 0;

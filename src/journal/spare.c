@@ -126,11 +126,18 @@ int xt_spare_take(xt_spare_t *s)
 {
     if (s->mode == XT_SPARE_OFF)
         return 0;
+    if (s->mode == XT_SPARE_INLINE && !s->ready) /* the last one failed: try again now */
+        make_inline(s);
     pthread_mutex_lock(&s->mu);
     int got = s->ready;
     s->ready = 0;
-    if (!got)
+    if (!got) {
         s->missed++;
+        if (s->err && !s->want) { /* the last one failed (disk full?): ask again for the next roll */
+            s->want = 1;
+            pthread_cond_signal(&s->cv);
+        }
+    }
     pthread_mutex_unlock(&s->mu);
     return got;
 }
@@ -145,6 +152,16 @@ void xt_spare_again(xt_spare_t *s)
         pthread_cond_signal(&s->cv);
         pthread_mutex_unlock(&s->mu);
     }
+}
+
+int xt_spare_error(xt_spare_t *s)
+{
+    if (s->mode == XT_SPARE_OFF)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int err = s->err;
+    pthread_mutex_unlock(&s->mu);
+    return err;
 }
 
 void xt_spare_stop(xt_spare_t *s)

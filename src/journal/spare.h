@@ -15,7 +15,8 @@
  * take (tests that inject faults, so that every operation goes through
  * their layer in a known order). A spare that cannot be made (disk full)
  * is no failure of the journal: the roll then creates the segment as
- * before, and the next roll asks again.
+ * before (counted in `missed`), and asks for another. The spare is at most
+ * XT_SPARE_MAX bytes: a larger segment grows past it by appending.
  */
 #ifndef XT_JOURNAL_SPARE_H
 #define XT_JOURNAL_SPARE_H
@@ -28,6 +29,7 @@
 #include "io.h"
 
 #define XT_SPARE_FILE "wal-spare"
+#define XT_SPARE_MAX (INT64_C(1) << 30)
 
 typedef enum xt_spare_mode { XT_SPARE_OFF = 0, XT_SPARE_THREAD = 1, XT_SPARE_INLINE = 2 } xt_spare_mode_t;
 
@@ -56,6 +58,9 @@ int xt_spare_take(xt_spare_t *s);
 
 /* Asks for the next spare, after a take. */
 void xt_spare_again(xt_spare_t *s);
+
+/* The last failure to make a spare (-errno), 0 if the last one was made. */
+int xt_spare_error(xt_spare_t *s);
 
 /* Stops the thread and removes an unused spare. */
 void xt_spare_stop(xt_spare_t *s);

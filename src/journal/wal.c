@@ -26,12 +26,14 @@ static int fail(xt_wal_t *w, int err, const char *what)
 /* Writes the new segment's header into the spare and renames the spare to
  * the segment's name (w->path): a crash before the rename leaves the spare,
  * which the next start removes; after it, a segment of zeros after its
- * header, which reads as one with no records. */
+ * header, which reads as one with no records. Returns 0, XT_EFAILED, or 1
+ * when the spare cannot be opened (the caller creates the segment as
+ * without one). */
 static int from_spare(xt_wal_t *w, uint64_t first, int64_t created)
 {
     int fd = w->io->open(w->io, w->spare->path, O_WRONLY, 0);
-    if (fd < 0)
-        return fail(w, fd, "open the spare for");
+    if (fd < 0) /* gone (removed by hand?): the segment is created as without a spare */
+        return 1;
     w->fd = fd;
     uint8_t hdr[XT_SEG_HDR];
     xt_segment_header(hdr, first, created, &w->caps, XT_WAL_TORN_WINDOW);
@@ -63,8 +65,12 @@ static int create_segment(xt_wal_t *w, uint64_t first, int64_t created, int repl
     if (rc)
         return fail(w, rc, "name");
     int spare = w->spare && xt_spare_take(w->spare);
-    if (spare && (rc = from_spare(w, first, created)) != 0)
+    if (spare && (rc = from_spare(w, first, created)) < 0)
         return rc;
+    if (spare && rc == 1) {
+        w->spare->missed++;
+        spare = 0;
+    }
     if (!spare) {
         const char *at = replace ? tmp : w->path;
         int fd = w->io->open(w->io, at, O_WRONLY | O_CREAT | (replace ? O_TRUNC : O_EXCL), 0644);
@@ -202,6 +208,20 @@ static int roll_over(xt_wal_t *w)
     return create_segment(w, w->written_seq + 1, first_ts(w), 0);
 }
 
+/* How many bytes of whole records from buf[done] fit in what the torn
+ * window leaves unsynced: a sync then falls between two records, so that a
+ * tear begins at or after it (segment.h). 0: sync first. */
+static size_t within_window(const xt_wal_t *w, size_t done)
+{
+    off_t room = w->synced_size + (off_t)w->torn_window - w->seg_size;
+    if ((off_t)(w->len - done) <= room)
+        return w->len - done;
+    size_t n = 0;
+    while (done + n < w->len && (off_t)(n + xt_get32(w->buf + done + n)) <= room)
+        n += xt_get32(w->buf + done + n);
+    return n;
+}
+
 int xt_wal_write(xt_wal_t *w)
 {
     if (w->failed)
@@ -218,15 +238,13 @@ int xt_wal_write(xt_wal_t *w)
         xt_record_seal(w->buf + off);
     for (size_t done = 0; done < w->len;) {
         size_t n = w->len - done;
-        if (w->torn_window) { /* never more than the window unsynced (segment.h) */
-            if (w->seg_size - w->synced_size >= (off_t)w->torn_window) {
-                int rc = sync_file(w); /* the records written before this batch are durable then */
-                if (rc)
-                    return rc;
-            }
-            off_t room = w->synced_size + (off_t)w->torn_window - w->seg_size;
-            if ((off_t)n > room)
-                n = (size_t)room;
+        if (w->torn_window) /* never more than the window unsynced (segment.h) */
+            n = within_window(w, done);
+        if (n == 0) {
+            int rc = sync_file(w); /* the records written before are durable then */
+            if (rc)
+                return rc;
+            continue;
         }
         int rc = xt_io_pwrite_all(w->io, w->fd, w->buf + done, n, w->seg_size);
         if (rc)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "server.h"
 #include "xt/error.h"
 
@@ -481,7 +482,19 @@ static void publish_metrics(xt_server_t *s)
     }
     atomic_store_explicit(&x->snapshots, j->snapshots, memory_order_relaxed);
     atomic_store_explicit(&x->snapshot_failures, j->snapshot_failures, memory_order_relaxed);
-    atomic_store_explicit(&x->spare_misses, j->spare.missed, memory_order_relaxed); /* written by this thread */
+    if (j->spare.missed != x->seen_spare_misses) { /* written by this thread, at a roll */
+        x->seen_spare_misses = j->spare.missed;
+        atomic_store_explicit(&x->spare_misses, j->spare.missed, memory_order_relaxed);
+        int err = xt_spare_error(&s->journal.spare);
+        xt_log_ev_t e;
+        if (xt_log_begin(&e, XT_LOG_WARN,
+                         "journal: no preallocated segment was ready at a roll; it grows by "
+                         "appending (slower syncs)")) {
+            xt_log_u64(&e, "misses", j->spare.missed);
+            xt_log_str(&e, "spare", err ? strerror(-err) : "still being written");
+            xt_log_end(&e);
+        }
+    }
     atomic_store_explicit(&x->fork_ns_last, j->fork_ns_last, memory_order_relaxed);
     if (now - x->last_books < 1000000000LL)
         return;
