@@ -53,7 +53,9 @@ static int fill(xt_wal_reader_t *r, size_t need)
     r->len = have;
     off_t at = r->buf_off + (off_t)have;
     size_t want = r->cap - have;
-    if ((off_t)want > r->file_size - at)
+    if (at >= r->file_size)
+        want = 0;
+    else if ((off_t)want > r->file_size - at)
         want = (size_t)(r->file_size - at);
     if (want == 0)
         return 0;
@@ -251,6 +253,16 @@ int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd)
         }
         size_t len = 0;
         int st = xt_record_decode(r->buf + r->pos, avail, cmd, &len);
+        if (st != XT_REC_OK && last_segment(r) && r->torn_window && off != r->reread_at) {
+            /* Read again before deciding: beside a running server, the zeros
+             * read into the window a moment ago may be records by now. */
+            r->reread_at = off;
+            r->len = r->pos;
+            off_t now = 0;
+            if (r->io->size(r->io, r->fd, &now) == 0)
+                r->file_size = now;
+            continue;
+        }
         /* Zeros to the end of a preallocated segment are its end; in one
          * that grew by appending they are a torn tail (cut and reported). */
         if (st != XT_REC_OK && last_segment(r) && r->torn_window && zeros_to_end(r, off)) {

@@ -59,28 +59,25 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
 
 /* In a preallocated segment the torn bytes are put back to zeros, the
  * file keeping its size (and the writer its preallocated space): from the
- * tear to the last byte that is not zero. *end is that byte's end. Returns
- * 0 or -errno. */
-static int zero_torn(xt_io_t *io, const char *path, int fd, off_t from, off_t size, off_t *end)
+ * tear to the last byte that is not zero. *end is that byte's end. fd is
+ * open for reading and writing. Returns 0 or -errno. */
+static int zero_torn(xt_io_t *io, int fd, off_t from, off_t size, off_t *end)
 {
     enum { CHUNK = 1 << 20 };
     uint8_t *buf = malloc(CHUNK);
     if (!buf)
         return -ENOMEM;
-    int rfd = io->open(io, path, O_RDONLY, 0);
-    int rc = rfd < 0 ? rfd : 0;
+    int rc = 0;
     *end = from;
     for (off_t at = from; rc == 0 && at < size; at += CHUNK) {
         size_t n = size - at < CHUNK ? (size_t)(size - at) : CHUNK;
-        rc = xt_io_pread_all(io, rfd, buf, n, at);
+        rc = xt_io_pread_all(io, fd, buf, n, at);
         for (size_t i = n; rc == 0 && i > 0; i--)
             if (buf[i - 1]) {
                 *end = at + (off_t)i;
                 break;
             }
     }
-    if (rfd >= 0)
-        io->close(io, rfd);
     memset(buf, 0, CHUNK);
     for (off_t at = from; rc == 0 && at < *end; at += CHUNK)
         rc = xt_io_pwrite_all(io, fd, buf, *end - at < CHUNK ? (size_t)(*end - at) : CHUNK, at);
@@ -91,14 +88,14 @@ static int zero_torn(xt_io_t *io, const char *path, int fd, off_t from, off_t si
 /* Cuts the torn tail the reader stopped at. */
 static int cut_tail(xt_io_t *io, const char *dir, const xt_wal_reader_t *r, xt_recovery_t *rep)
 {
-    int fd = io->open(io, r->path, O_WRONLY, 0);
+    int fd = io->open(io, r->path, O_RDWR, 0);
     if (fd < 0)
         return fd;
     off_t size = 0;
     int rc = io->size(io, fd, &size);
     if (rc == 0 && r->offset >= XT_SEG_HDR && r->torn_window) { /* preallocated: zeros again, not cut off */
         off_t end = r->offset;
-        rc = zero_torn(io, r->path, fd, r->offset, size, &end);
+        rc = zero_torn(io, fd, r->offset, size, &end);
         if (rc == 0)
             rc = io->fdatasync(io, fd);
         io->close(io, fd);

@@ -62,9 +62,13 @@ static void *run(void *arg)
         if (s->stop)
             break;
         s->want = 0;
+        if (s->ready) /* one is there, perhaps being renamed in: never write over it */
+            continue;
+        s->busy = 1;
         pthread_mutex_unlock(&s->mu);
         int rc = make(s);
         pthread_mutex_lock(&s->mu);
+        s->busy = 0;
         s->err = rc;
         if (rc == 0) {
             s->ready = 1;
@@ -133,7 +137,7 @@ int xt_spare_take(xt_spare_t *s)
     s->ready = 0;
     if (!got) {
         s->missed++;
-        if (s->err && !s->want) { /* the last one failed (disk full?): ask again for the next roll */
+        if (!s->busy && !s->want) { /* none is being made (the last one failed, disk full?): ask again */
             s->want = 1;
             pthread_cond_signal(&s->cv);
         }
@@ -154,14 +158,21 @@ void xt_spare_again(xt_spare_t *s)
     }
 }
 
-int xt_spare_error(xt_spare_t *s)
+const char *xt_spare_state(xt_spare_t *s, char *buf, size_t n)
 {
     if (s->mode == XT_SPARE_OFF)
-        return 0;
+        return "off";
     pthread_mutex_lock(&s->mu);
-    int err = s->err;
+    if (s->busy)
+        snprintf(buf, n, "being written");
+    else if (s->ready)
+        snprintf(buf, n, "ready");
+    else if (s->err)
+        snprintf(buf, n, "the last one failed: %s", strerror(-s->err));
+    else
+        snprintf(buf, n, "none (removed?); asked for");
     pthread_mutex_unlock(&s->mu);
-    return err;
+    return buf;
 }
 
 void xt_spare_stop(xt_spare_t *s)

@@ -22,6 +22,7 @@
 #define XT_JOURNAL_SPARE_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -41,10 +42,10 @@ typedef struct xt_spare {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int running;           /* the thread was started */
-    int want, ready, stop; /* under mu */
-    int err;               /* the last failure to make one (-errno), 0 after a success; under mu */
-    uint64_t made, missed; /* spares made; rolls that found none ready */
+    int running;                 /* the thread was started */
+    int want, ready, stop, busy; /* under mu; busy: being written */
+    int err;                     /* the last failure to make one (-errno), 0 after a success; under mu */
+    uint64_t made, missed;       /* spares made; rolls that found none ready */
 } xt_spare_t;
 
 /* Removes a spare left by an earlier run (how far it was made is unknown)
@@ -59,8 +60,9 @@ int xt_spare_take(xt_spare_t *s);
 /* Asks for the next spare, after a take. */
 void xt_spare_again(xt_spare_t *s);
 
-/* The last failure to make a spare (-errno), 0 if the last one was made. */
-int xt_spare_error(xt_spare_t *s);
+/* What the spare is doing, in words, into buf: "being written", "ready",
+ * the last failure, or none. */
+const char *xt_spare_state(xt_spare_t *s, char *buf, size_t n);
 
 /* Stops the thread and removes an unused spare. */
 void xt_spare_stop(xt_spare_t *s);

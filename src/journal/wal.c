@@ -67,8 +67,9 @@ static int create_segment(xt_wal_t *w, uint64_t first, int64_t created, int repl
     int spare = w->spare && xt_spare_take(w->spare);
     if (spare && (rc = from_spare(w, first, created)) < 0)
         return rc;
-    if (spare && rc == 1) {
+    if (spare && rc == 1) { /* it was ready, and is gone: counted as a miss, and another asked for */
         w->spare->missed++;
+        xt_spare_again(w->spare);
         spare = 0;
     }
     if (!spare) {
@@ -219,6 +220,8 @@ static size_t within_window(const xt_wal_t *w, size_t done)
     size_t n = 0;
     while (done + n < w->len && (off_t)(n + xt_get32(w->buf + done + n)) <= room)
         n += xt_get32(w->buf + done + n);
+    if (n == 0 && w->seg_size == w->synced_size) /* a window smaller than a record (not this build's) */
+        n = xt_get32(w->buf + done);
     return n;
 }
 

@@ -485,13 +485,13 @@ static void publish_metrics(xt_server_t *s)
     if (j->spare.missed != x->seen_spare_misses) { /* written by this thread, at a roll */
         x->seen_spare_misses = j->spare.missed;
         atomic_store_explicit(&x->spare_misses, j->spare.missed, memory_order_relaxed);
-        int err = xt_spare_error(&s->journal.spare);
+        char state[160];
         xt_log_ev_t e;
         if (xt_log_begin(&e, XT_LOG_WARN,
                          "journal: no preallocated segment was ready at a roll; it grows by "
                          "appending (slower syncs)")) {
             xt_log_u64(&e, "misses", j->spare.missed);
-            xt_log_str(&e, "spare", err ? strerror(-err) : "still being written");
+            xt_log_str(&e, "spare", xt_spare_state(&s->journal.spare, state, sizeof state));
             xt_log_end(&e);
         }
     }

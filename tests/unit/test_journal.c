@@ -533,6 +533,39 @@ static void a_reader_beside_a_roll(void **state)
     free(v);
 }
 
+/* A reader beside a running server, again: it read zeros after the last
+ * record into its window, and the server has written records there since.
+ * It reads them, not a torn tail. */
+static void a_reader_beside_a_writer(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(9, 400);
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    c.preallocate = XT_SPARE_INLINE;
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(run(&a->j, v, 0, 10, 10), 10);
+    a->j.wal.roll = 1; /* into the spare */
+    assert_int_equal(run(&a->j, v, 10, 200, 50), 200);
+    xt_wal_reader_t r;
+    xt_cmd_t cmd;
+    assert_int_equal(xt_wal_reader_open(&r, &xt_io_posix, dir, 1), 0);
+    uint64_t n = 0;
+    while (n < 20) /* into the preallocated segment: its window holds the zeros after record 200 */
+        n += xt_wal_reader_next(&r, &cmd) == 1;
+    assert_int_equal(run(&a->j, v, 200, 400, 50), 400); /* written over those zeros */
+    int rc;
+    while ((rc = xt_wal_reader_next(&r, &cmd)) == 1)
+        n++;
+    if (rc != 0)
+        fail_msg("%s offset %lld: %s", r.path, (long long)r.offset, r.why);
+    assert_int_equal(n, 400);
+    xt_wal_reader_close(&r);
+    done(a);
+    tmpdir_remove(dir);
+    free(v);
+}
+
 static void corruption_in_the_middle_refuses(void **state)
 {
     (void)state;
@@ -1243,6 +1276,7 @@ int main(void)
         cmocka_unit_test(rolls_into_preallocated_segments),
         cmocka_unit_test(a_torn_write_in_a_preallocated_segment),
         cmocka_unit_test(a_reader_beside_a_roll),
+        cmocka_unit_test(a_reader_beside_a_writer),
         cmocka_unit_test(a_hole_after_the_end_is_not_read),
         cmocka_unit_test(an_empty_segment_is_replaced_whole),
         cmocka_unit_test(power_loss_after_an_empty_segment_is_replaced),
