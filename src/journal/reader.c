@@ -40,6 +40,25 @@ static int shrunk(xt_wal_reader_t *r)
     return 1;
 }
 
+/* Drops the window from pos on, so that the next fill reads the file again
+ * (as it is now, with its current size). */
+static void reload(xt_wal_reader_t *r)
+{
+    r->len = r->pos;
+    off_t now = 0;
+    if (r->io->size(r->io, r->fd, &now) == 0)
+        r->file_size = now;
+}
+
+/* Do the bytes at off (avail of them in the window, at pos) differ in the
+ * file now? 0 also when it cannot tell. */
+static int changed(xt_wal_reader_t *r, off_t off, size_t avail)
+{
+    uint8_t now[XT_WAL_RECORD_MAX];
+    size_t n = avail < sizeof now ? avail : sizeof now;
+    return xt_io_pread_all(r->io, r->fd, now, n, off) == 0 && memcmp(now, r->buf + r->pos, n) != 0;
+}
+
 /* Refills the window so that at least `need` bytes are available from pos,
  * or everything up to the end of the file. Returns 0 or -errno. */
 static int fill(xt_wal_reader_t *r, size_t need)
@@ -253,22 +272,29 @@ int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd)
         }
         size_t len = 0;
         int st = xt_record_decode(r->buf + r->pos, avail, cmd, &len);
-        if (st != XT_REC_OK && last_segment(r) && r->torn_window && off != r->reread_at) {
+        int live = st != XT_REC_OK && last_segment(r) && r->torn_window; /* a running server may write here */
+        if (live && off != r->reread_at) {
             /* Read again before deciding: beside a running server, the zeros
              * read into the window a moment ago may be records by now. */
             r->reread_at = off;
-            r->len = r->pos;
-            off_t now = 0;
-            if (r->io->size(r->io, r->fd, &now) == 0)
-                r->file_size = now;
+            r->rereads = 0;
+            reload(r);
             continue;
         }
         /* Zeros to the end of a preallocated segment are its end; in one
          * that grew by appending they are a torn tail (cut and reported). */
-        if (st != XT_REC_OK && last_segment(r) && r->torn_window && zeros_to_end(r, off)) {
+        if (live && zeros_to_end(r, off)) {
             r->at_end = 1;
             r->zero_tail = r->file_size - off;
             return 0;
+        }
+        /* Not zeros to the end, but the bytes here changed since they were
+         * read: a record written meanwhile (zeros, then a record part
+         * copied, then the whole one: a few changes at most). */
+        if (live && r->rereads < 4 && changed(r, off, avail)) {
+            r->rereads++;
+            reload(r);
+            continue;
         }
         if (st == XT_REC_SHORT)
             return bad_record(r, off, "incomplete record");

@@ -50,7 +50,8 @@ typedef struct xt_wal_reader {
     uint32_t torn_window; /* of the segment being read (segment.h) */
     int stopped;          /* why reading stopped, once it has (sticky) */
     int at_end;           /* the zeros at the end of the last segment were found */
-    off_t reread_at;      /* a bad spot read again from the file once (a preallocated last segment) */
+    off_t reread_at;      /* a bad spot read again from the file (a preallocated last segment) */
+    int rereads;          /* how often since, for bytes that changed under it */
 } xt_wal_reader_t;
 
 /* Opens the journal in dir to read records from sequence number `from`

@@ -163,7 +163,9 @@ const char *xt_spare_state(xt_spare_t *s, char *buf, size_t n)
     if (s->mode == XT_SPARE_OFF)
         return "off";
     pthread_mutex_lock(&s->mu);
-    if (s->busy)
+    if (s->busy && s->err)
+        snprintf(buf, n, "being written again; the last one failed: %s", strerror(-s->err));
+    else if (s->busy)
         snprintf(buf, n, "being written");
     else if (s->ready)
         snprintf(buf, n, "ready");
