@@ -11,12 +11,6 @@
  * kernel's shared zero page, no memory), one chunk at a time. */
 static uint8_t zeros[1u << 18];
 
-/* Writes the spare: s->size zeros, synced. Each chunk is written back
- * and waited for before the next (sync_file_range), so that the disk sees
- * a trickle, not a burst that the journal's own syncs would queue behind:
- * with 4 MiB steps a journal sync's p99 rose from 0.45 to 1.8 ms while a
- * spare was written, with 256 KiB steps it did not (bench/RESULTS.md).
- * Returns 0 or -errno. */
 /* Has the thread been told to stop? (A spare half made is then dropped,
  * so that a clean stop does not wait for a segment of zeros.) */
 static int stopping(xt_spare_t *s)
@@ -29,6 +23,12 @@ static int stopping(xt_spare_t *s)
     return stop;
 }
 
+/* Writes the spare: s->size zeros, synced. Each chunk is written back
+ * and waited for before the next (sync_file_range), so that the disk sees
+ * a trickle, not a burst that the journal's own syncs would queue behind:
+ * with 4 MiB steps a journal sync's p99 rose from 0.45 to 1.8 ms while a
+ * spare was written, with 256 KiB steps it did not (bench/RESULTS.md).
+ * Returns 0 or -errno. */
 static int make(xt_spare_t *s)
 {
     int fd = s->io->open(s->io, s->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
