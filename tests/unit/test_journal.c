@@ -566,6 +566,43 @@ static void a_reader_beside_a_writer(void **state)
     free(v);
 }
 
+/* The spare's thread (the server's mode): a spare that cannot be made
+ * (here: a directory in its place) is a miss at the next take, which asks
+ * for another; once the way is clear, it is made and taken. */
+static int spare_state_is(xt_spare_t *sp, const char *prefix)
+{
+    char buf[160];
+    return strncmp(xt_spare_state(sp, buf, sizeof buf), prefix, strlen(prefix)) == 0;
+}
+
+static void a_failed_spare_is_asked_for_again(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make("xt-journal");
+    char path[XT_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, XT_SPARE_FILE);
+    assert_int_equal(mkdir(path, 0755), 0);
+    xt_spare_t sp;
+    assert_int_equal(xt_spare_start(&sp, &xt_io_posix, dir, 8192, XT_SPARE_THREAD), 0);
+    for (int i = 0; !spare_state_is(&sp, "the last one failed"); i++) {
+        assert_true(i < 10000); /* 10 s */
+        usleep(1000);
+    }
+    assert_int_equal(rmdir(path), 0);
+    assert_int_equal(xt_spare_take(&sp), 0); /* a miss, and another asked for */
+    assert_int_equal(sp.missed, 1);
+    for (int i = 0; !spare_state_is(&sp, "ready"); i++) {
+        assert_true(i < 10000);
+        usleep(1000);
+    }
+    assert_int_equal(size_of(path), 8192);
+    assert_int_equal(xt_spare_take(&sp), 1);
+    xt_spare_again(&sp);
+    xt_spare_stop(&sp);
+    assert_int_equal(access(path, F_OK), -1);
+    tmpdir_remove(dir);
+}
+
 static void corruption_in_the_middle_refuses(void **state)
 {
     (void)state;
@@ -1277,6 +1314,7 @@ int main(void)
         cmocka_unit_test(a_torn_write_in_a_preallocated_segment),
         cmocka_unit_test(a_reader_beside_a_roll),
         cmocka_unit_test(a_reader_beside_a_writer),
+        cmocka_unit_test(a_failed_spare_is_asked_for_again),
         cmocka_unit_test(a_hole_after_the_end_is_not_read),
         cmocka_unit_test(an_empty_segment_is_replaced_whole),
         cmocka_unit_test(power_loss_after_an_empty_segment_is_replaced),
