@@ -33,8 +33,11 @@ int xt_segment_header_ok(const uint8_t h[XT_SEG_HDR], uint64_t *first_seq, xt_ca
     caps->max_levels = xt_get32(h + 36);
     caps->max_instruments = xt_get32(h + 40);
     caps->max_ladder_nodes = xt_get32(h + 44);
+    uint32_t window = xt_get32(h + 48);
+    if (window != 0 && window != XT_WAL_TORN_WINDOW)
+        return 0;
     if (torn_window)
-        *torn_window = xt_get32(h + 48);
+        *torn_window = window;
     return *first_seq > 0 && caps->max_orders > 0 && caps->max_levels > 0 && caps->max_instruments > 0 &&
            caps->max_ladder_nodes > 0;
 }

@@ -36,12 +36,18 @@
 #define XT_SEG_HDR 64
 #define XT_SEG_MAGIC "XTWAL001"
 
+/* In a preallocated segment, the most bytes ever written and not yet
+ * synced: a write that would leave more is preceded by a sync (wal.c).
+ * The only torn_window a header may carry besides 0: recovery's torn-tail
+ * test trusts it, so a larger one would let it cut synced records. */
+#define XT_WAL_TORN_WINDOW (UINT32_C(4) << 20)
+
 /* Fills a header. */
 void xt_segment_header(uint8_t hdr[XT_SEG_HDR], uint64_t first_seq, int64_t created, const xt_caps_t *caps,
                        uint32_t torn_window);
 
-/* Checks a header; returns 1 and sets *first_seq, *caps and, if not NULL,
- * *torn_window if it is valid. */
+/* Checks a header (torn_window 0 or XT_WAL_TORN_WINDOW); returns 1 and
+ * sets *first_seq, *caps and, if not NULL, *torn_window if it is valid. */
 int xt_segment_header_ok(const uint8_t hdr[XT_SEG_HDR], uint64_t *first_seq, xt_caps_t *caps, uint32_t *torn_window);
 
 #endif

@@ -220,8 +220,6 @@ static size_t within_window(const xt_wal_t *w, size_t done)
     size_t n = 0;
     while (done + n < w->len && (off_t)(n + xt_get32(w->buf + done + n)) <= room)
         n += xt_get32(w->buf + done + n);
-    if (n == 0 && w->seg_size == w->synced_size) /* a window smaller than a record (not this build's) */
-        n = xt_get32(w->buf + done);
     return n;
 }
 

@@ -25,11 +25,6 @@
 #include "spare.h"
 #include "xt/command.h"
 
-/* In a preallocated segment, the most bytes ever written and not yet
- * synced: a write that would leave more is preceded by a sync. Recorded in
- * the segment's header (segment.h) for recovery's torn-tail test. */
-#define XT_WAL_TORN_WINDOW (UINT32_C(4) << 20)
-
 typedef struct xt_wal {
     xt_io_t *io;
     char dir[XT_PATH_MAX];

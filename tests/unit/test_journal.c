@@ -603,6 +603,25 @@ static void a_failed_spare_is_asked_for_again(void **state)
     tmpdir_remove(dir);
 }
 
+/* A header's torn_window is 0 or XT_WAL_TORN_WINDOW: recovery trusts it to
+ * tell a tear from damage, so any other value makes the header bad. */
+static void a_header_with_another_torn_window_is_bad(void **state)
+{
+    (void)state;
+    xt_caps_t caps = {64, 32, 4, 160}, got;
+    uint8_t h[XT_SEG_HDR];
+    uint64_t first;
+    uint32_t window = 1;
+    for (int k = 0; k < 4; k++) {
+        uint32_t w = k == 0 ? 0 : k == 1 ? XT_WAL_TORN_WINDOW : k == 2 ? 1u << 30 : 64;
+        xt_segment_header(h, 7, 0, &caps, w);
+        int ok = xt_segment_header_ok(h, &first, &got, &window);
+        assert_int_equal(ok, k < 2);
+        if (ok)
+            assert_int_equal(window, w);
+    }
+}
+
 static void corruption_in_the_middle_refuses(void **state)
 {
     (void)state;
@@ -1315,6 +1334,7 @@ int main(void)
         cmocka_unit_test(a_reader_beside_a_roll),
         cmocka_unit_test(a_reader_beside_a_writer),
         cmocka_unit_test(a_failed_spare_is_asked_for_again),
+        cmocka_unit_test(a_header_with_another_torn_window_is_bad),
         cmocka_unit_test(a_hole_after_the_end_is_not_read),
         cmocka_unit_test(an_empty_segment_is_replaced_whole),
         cmocka_unit_test(power_loss_after_an_empty_segment_is_replaced),
