@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "manifest.h"
 #include "record.h"
 #include "snapshot.h"
 #include "xt/error.h"
@@ -308,19 +307,13 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
         goto fail;
     }
     const char *last = j->recovery.last_path[0] ? j->recovery.last_path : NULL;
-    xt_wal_last_t tail = {last, j->recovery.last_end, j->recovery.last_zeros, j->recovery.last_torn_window};
+    xt_wal_last_t tail = {last, j->recovery.last_first, j->recovery.last_end, j->recovery.last_zeros,
+                          j->recovery.last_torn_window};
     rc = xt_wal_open(&j->wal, j->io, dir, &tail, j->recovery.last_seq + 1, j->cfg.segment_bytes,
                      (size_t)j->cfg.batch_max * XT_WAL_RECORD_MAX + 4096,
                      /* a batch is one write() */ last ? &j->recovery.last_caps : &want);
     if (rc == 0)
         xt_wal_set_caps(&j->wal, &want);
-    uint64_t marked = 0; /* appending to the last segment: wal-last names it (a directory from before the file, or a
-                            crash between a segment's creation and the file's) */
-    if (rc == 0 && last && (xt_manifest_read(j->io, dir, &marked) != 0 || marked != j->recovery.last_first) &&
-        (rc = xt_manifest_write(j->io, dir, j->recovery.last_first)) != 0) {
-        snprintf(j->wal.why, sizeof j->wal.why, "cannot write %s/%s: %s", dir, XT_MANIFEST_FILE, xt_strerror(rc));
-        j->wal.failed = 1;
-    }
     if (rc) {
         snprintf(j->recovery.why, sizeof j->recovery.why, "%s",
                  j->wal.failed ? j->wal.why : "cannot open the journal for appending");

@@ -27,27 +27,26 @@ static int fail(xt_wal_reader_t *r, int rc, off_t offset, const char *what, cons
     return rc;
 }
 
-/* Did the file get shorter since it was sized? A running server's roll
+/* Sizes the current file again: a running server writes it, and its roll
  * cuts the zeros off a preallocated segment (wal.c), never a record, so a
- * reader beside it finds the end of that file earlier than it was. Then
- * file_size is the new size and 1 is returned. */
-static int shrunk(xt_wal_reader_t *r)
+ * reader beside it can find the end of that file earlier than it was.
+ * Returns whether it got shorter. */
+static int resize(xt_wal_reader_t *r)
 {
     off_t now = 0;
-    if (r->io->size(r->io, r->fd, &now) != 0 || now >= r->file_size)
+    if (r->io->size(r->io, r->fd, &now) != 0)
         return 0;
+    int shorter = now < r->file_size;
     r->file_size = now;
-    return 1;
+    return shorter;
 }
 
 /* Drops the window from pos on, so that the next fill reads the file again
- * (as it is now, with its current size). */
+ * (as it is now). */
 static void reload(xt_wal_reader_t *r)
 {
     r->len = r->pos;
-    off_t now = 0;
-    if (r->io->size(r->io, r->fd, &now) == 0)
-        r->file_size = now;
+    resize(r);
 }
 
 /* Do the bytes at off (avail of them in the window, at pos) differ in the
@@ -79,7 +78,7 @@ static int fill(xt_wal_reader_t *r, size_t need)
     if (want == 0)
         return 0;
     int rc = xt_io_pread_all(r->io, r->fd, r->buf + have, want, at);
-    if (rc == -ENODATA && shrunk(r)) /* a roll cut the zeros off: read what is left */
+    if (rc == -ENODATA && resize(r)) /* a roll cut the zeros off: read what is left */
         return fill(r, need);
     if (rc)
         return rc;
@@ -161,35 +160,49 @@ int xt_wal_reader_open(xt_wal_reader_t *r, xt_io_t *io, const char *dir, uint64_
 /* Is there a record numbered min_seq or above anywhere after `off` in the
  * current file? (With r->expect: decides between a torn tail and
  * corruption.) */
+/* Reads the current file from *at on, a hole (never written: a file
+ * extended by truncate or a seek) skipped unread - or a file with a
+ * terabyte hole would be read byte by byte for an hour - into w (at most
+ * cap bytes), *at moved past the hole. Returns the bytes read, 0 at the end
+ * of the file, -1 when it cannot read. A file a roll cut meanwhile is read
+ * as it is now. */
+static ssize_t read_window(xt_wal_reader_t *r, off_t *at, uint8_t *w, size_t cap)
+{
+    for (;;) {
+        off_t data = r->io->seek_data ? r->io->seek_data(r->io, r->fd, *at) : *at;
+        if (data == -ENXIO) /* nothing but a hole to the end */
+            return 0;
+        if (data > *at)
+            *at = data;
+        if (*at >= r->file_size)
+            return 0;
+        size_t n = r->file_size - *at < (off_t)cap ? (size_t)(r->file_size - *at) : cap;
+        int rc = xt_io_pread_all(r->io, r->fd, w, n, *at);
+        if (rc == 0)
+            return (ssize_t)n;
+        if (rc != -ENODATA || !resize(r))
+            return -1;
+    }
+}
+
+/* Is there a record numbered min_seq or above anywhere after `off` in the
+ * current file? (With r->expect: decides between a torn tail and
+ * corruption.) */
 static int valid_record_after(xt_wal_reader_t *r, off_t off, uint64_t min_seq)
 {
     uint8_t *w = malloc(WINDOW + XT_WAL_RECORD_MAX);
     if (!w)
         return 1; /* cannot tell: do not call it torn */
     int found = 0;
-    for (off_t at = off + 1; at + XT_WAL_RECORD_HDR < r->file_size && !found; at += WINDOW) {
-        /* A hole (never written: a file extended by truncate or a seek)
-         * holds no record; skipped unread, or a file with a terabyte hole
-         * would be read byte by byte for an hour. */
-        off_t data = r->io->seek_data ? r->io->seek_data(r->io, r->fd, at) : at;
-        if (data == -ENXIO) /* nothing but a hole to the end */
-            break;
-        if (data > at)
-            at = data;
-        if (at + XT_WAL_RECORD_HDR >= r->file_size)
-            break;
-        size_t n = (size_t)(r->file_size - at);
-        if (n > WINDOW + XT_WAL_RECORD_MAX)
-            n = WINDOW + XT_WAL_RECORD_MAX;
-        int rc = xt_io_pread_all(r->io, r->fd, w, n, at);
-        if (rc == -ENODATA && shrunk(r)) { /* cut by a roll at the end of the records: read what is left */
-            at -= WINDOW;
-            continue;
-        }
-        if (rc) {
-            found = 1;
+    for (off_t at = off + 1; !found; at += WINDOW) {
+        ssize_t got = read_window(r, &at, w, WINDOW + XT_WAL_RECORD_MAX);
+        if (got < 0) {
+            found = 1; /* cannot tell */
             break;
         }
+        size_t n = (size_t)got;
+        if (n <= XT_WAL_RECORD_HDR)
+            break;
         for (size_t p = 0; p < WINDOW && p + XT_WAL_RECORD_HDR < n; p++) {
             uint32_t len = xt_record_peek_len(w + p);
             if (len <= XT_WAL_RECORD_HDR || len > XT_WAL_RECORD_MAX || p + len > n)
@@ -214,25 +227,15 @@ static int zeros_to_end(xt_wal_reader_t *r, off_t off)
     if (!w)
         return 0;
     int zero = 1;
-    for (off_t at = off; at < r->file_size && zero;) {
-        off_t data = r->io->seek_data ? r->io->seek_data(r->io, r->fd, at) : at;
-        if (data == -ENXIO)
-            break;
-        if (data > at)
-            at = data;
-        if (at >= r->file_size)
-            break;
-        size_t n = r->file_size - at < (off_t)WINDOW ? (size_t)(r->file_size - at) : WINDOW;
-        int rc = xt_io_pread_all(r->io, r->fd, w, n, at);
-        if (rc == -ENODATA && shrunk(r))
-            continue; /* cut by a roll at the end of the records: what is left is checked */
-        if (rc) {
-            zero = 0;
+    for (off_t at = off; zero;) {
+        ssize_t n = read_window(r, &at, w, WINDOW);
+        if (n <= 0) {
+            zero = n == 0;
             break;
         }
-        for (size_t i = 0; i < n && zero; i++)
+        for (ssize_t i = 0; i < n && zero; i++)
             zero = w[i] == 0;
-        at += (off_t)n;
+        at += n;
     }
     free(w);
     return zero;

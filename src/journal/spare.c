@@ -122,7 +122,6 @@ int xt_spare_start(xt_spare_t *s, xt_io_t *io, const char *dir, off_t size, int 
         s->mode = XT_SPARE_OFF;
         return -rc;
     }
-    s->running = 1;
     return 0;
 }
 
@@ -158,6 +157,12 @@ void xt_spare_again(xt_spare_t *s)
     }
 }
 
+void xt_spare_lost(xt_spare_t *s)
+{
+    s->missed++; /* (only the thread that takes counts) */
+    xt_spare_again(s);
+}
+
 const char *xt_spare_state(xt_spare_t *s, char *buf, size_t n)
 {
     if (s->mode == XT_SPARE_OFF)
@@ -181,13 +186,12 @@ void xt_spare_stop(xt_spare_t *s)
 {
     if (s->mode == XT_SPARE_OFF)
         return;
-    if (s->running) {
+    if (s->mode == XT_SPARE_THREAD) { /* (a thread that could not start left mode OFF) */
         pthread_mutex_lock(&s->mu);
         s->stop = 1;
         pthread_cond_signal(&s->cv);
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->thread, NULL);
-        s->running = 0;
     }
     s->io->unlink(s->io, s->path);
     pthread_cond_destroy(&s->cv);

@@ -42,7 +42,6 @@ typedef struct xt_spare {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int running;                 /* the thread was started */
     int want, ready, stop, busy; /* under mu; busy: being written */
     int err;                     /* the last failure to make one (-errno), 0 after a success; under mu */
     uint64_t made, missed;       /* spares made; rolls that found none ready */
@@ -59,6 +58,10 @@ int xt_spare_take(xt_spare_t *s);
 
 /* Asks for the next spare, after a take. */
 void xt_spare_again(xt_spare_t *s);
+
+/* The spare taken could not be opened (removed by hand?): counted as a
+ * miss, and another asked for. */
+void xt_spare_lost(xt_spare_t *s);
 
 /* What the spare is doing, in words, into buf: "being written", "ready",
  * the last failure, or none. */

@@ -67,9 +67,8 @@ static int create_segment(xt_wal_t *w, uint64_t first, int64_t created, int repl
     int spare = w->spare && xt_spare_take(w->spare);
     if (spare && (rc = from_spare(w, first, created)) < 0)
         return rc;
-    if (spare && rc == 1) { /* it was ready, and is gone: counted as a miss, and another asked for */
-        w->spare->missed++;
-        xt_spare_again(w->spare);
+    if (spare && rc == 1) { /* it was ready, and is gone */
+        xt_spare_lost(w->spare);
         spare = 0;
     }
     if (!spare) {
@@ -132,6 +131,10 @@ int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const xt_wal_last_t *
         return fail(w, EINVAL, "unexpected size of");
     if ((rc = io->fdatasync(io, fd)) != 0)
         return fail(w, rc, "sync");
+    uint64_t marked = 0;
+    if ((xt_manifest_read(io, dir, &marked) != 0 || marked != last->first) &&
+        (rc = xt_manifest_write(io, dir, last->first)) != 0)
+        return fail(w, rc, "name as the newest (" XT_MANIFEST_FILE ")");
     w->seg_size = w->synced_size = last->end;
     w->file_size = size;
     w->torn_window = last->torn_window;

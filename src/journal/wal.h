@@ -53,13 +53,16 @@ typedef struct xt_wal {
 /* The last segment, as recovery found it. */
 typedef struct xt_wal_last {
     const char *path;     /* NULL: there is none */
+    uint64_t first;       /* its first sequence number */
     off_t end;            /* end of its valid records */
     off_t zeros;          /* zeros after them to the end of the file (preallocated), which the records overwrite */
     uint32_t torn_window; /* its header's */
 } xt_wal_last_t;
 
 /* Opens the journal in dir for appending after `last` (synced first: what
- * a crashed process left in the page cache counts as written), or, with
+ * a crashed process left in the page cache counts as written; wal-last
+ * written again if it does not name it: a directory from before the file,
+ * or a crash between a segment's creation and the file's), or, with
  * last NULL or last->path NULL, creates the first segment for next_seq.
  * Returns 0 or -errno / XT_EFAILED. */
 int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const xt_wal_last_t *last, uint64_t next_seq,
