@@ -685,7 +685,7 @@ static int inst_key(loader_t *L, const char *key, const char *v)
         if (strcmp(key, inst_keys[i]) == 0)
             k = i;
     if (k < 0)
-        return fail_at(L, L->line, "unknown instrument key '%.40s' (want tick, lot, min, max, ref or band)", key);
+        return fail_at(L, L->line, "unknown instrument key %s (want tick, lot, min, max, ref or band)", quoted(key, q));
     if (L->seen & (1u << k))
         return fail_at(L, L->line, "%s given twice in [instrument %s]", key, d->symbol);
     L->seen |= 1u << k;
@@ -702,7 +702,7 @@ static int inst_key(loader_t *L, const char *key, const char *v)
 static int do_key(loader_t *L, const char *key, const char *v)
 {
     if (L->section == SEC_NONE)
-        return fail_at(L, L->line, "'%.40s' before any [section]", key);
+        return fail_at(L, L->line, "%s before any [section]", quoted(key, (char[56]){0}));
     if (L->section == SEC_INSTRUMENT)
         return inst_key(L, key, v);
     const char *sec = sections[L->section];
@@ -754,14 +754,8 @@ static int read_lines(loader_t *L, FILE *f)
         L->line++;
         rc = do_line(L, buf);
     }
-    if (rc == 0 && got == -1)
-        rc = fail_at(L, L->line + 1, "line longer than %d bytes", XT_TEXT_LINE_MAX);
-    if (rc == 0 && got == -3)
-        rc = fail_at(L, L->line + 1, "a NUL byte: not a text file");
-    if (rc == 0 && got == -2) {
-        say(L->why, L->whylen, "%s: %s", L->path, strerror(errno));
-        rc = -1;
-    }
+    if (rc == 0 && got < 0)
+        rc = fail_at(L, L->line + 1, "%s", xt_text_file_error(got));
     return rc == 0 ? finish_file(L) : rc;
 }
 

@@ -230,12 +230,8 @@ static int read_lines(loader_t *L, FILE *f)
         L->line++;
         rc = do_line(L, buf);
     }
-    if (rc == 0 && got == -1)
-        rc = fail(L, L->line + 1, "line longer than %d bytes", XT_TEXT_LINE_MAX);
-    if (rc == 0 && got == -3)
-        rc = fail(L, L->line + 1, "a NUL byte: not a text file");
-    if (rc == 0 && got == -2)
-        rc = fail(L, 0, "%s", strerror(errno));
+    if (rc == 0 && got < 0)
+        rc = fail(L, got == -2 ? 0 : L->line + 1, "%s", xt_text_file_error(got));
     OPENSSL_cleanse(buf, sizeof buf);
     return rc;
 }

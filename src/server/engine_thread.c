@@ -390,24 +390,18 @@ void xt_server_sink(void *ctx, const xt_event_batch_t *b)
 /* Instrument i's book as of command `last`: a reset record (type 0), then
  * its levels as BOOK events, best first, up to md.max_levels a side (what
  * market data keeps), the last record flagged `last`, so market data takes
- * reset and levels as one change and sends the net difference. Returns the
- * records it takes; with !write, only counts them, no further than
- * limit + 1. */
-static uint64_t resync_book(xt_server_t *s, uint32_t i, uint64_t last, int write, uint64_t limit)
+ * reset and levels as one change and sends the net difference. At most
+ * 1 + 2 * md.max_levels records. */
+static void resync_book(xt_server_t *s, uint32_t i, uint64_t last)
 {
     xt_md_feed_t *f = &s->md_feed;
     xt_event_t ev[XT_EVENT_BATCH_MAX] = {{.type = XT_MD_FEED_RESET, .instrument = i}};
     uint32_t k = 1;
-    uint64_t records = 1;
-    for (int side = XT_BUY; side <= XT_SELL && (write || records <= limit); side++) {
+    for (int side = XT_BUY; side <= XT_SELL; side++) {
         xt_level_iter_t it;
         xt_level_info_t l;
         xt_level_iter_init(&it, &s->engine, i, (xt_side_t)side);
-        for (uint32_t taken = 0;
-             taken < s->cfg.md_max_levels && (write || records <= limit) && xt_level_iter_next(&it, &l); taken++) {
-            records++;
-            if (!write)
-                continue;
+        for (uint32_t taken = 0; taken < s->cfg.md_max_levels && xt_level_iter_next(&it, &l); taken++) {
             if (k == XT_EVENT_BATCH_MAX) { /* written before the next, so the last call always has one */
                 xt_md_feed_raw(f, ev, k, last, s->batch_ts, 0);
                 k = 0;
@@ -420,16 +414,16 @@ static uint64_t resync_book(xt_server_t *s, uint32_t i, uint64_t last, int write
                                    .u.level.orders = l.orders};
         }
     }
-    if (write)
-        xt_md_feed_raw(f, ev, k, last, s->batch_ts, 1); /* k >= 1: its last record flagged last */
-    return records;
+    xt_md_feed_raw(f, ev, k, last, s->batch_ts, 1); /* k >= 1: its last record flagged last */
 }
 
 /* The market-data thread lost events (the feed was full) and asks for the
  * books again. They are written instrument by instrument, each as of the
  * last command applied, as long as half the ring stays free for the live
- * commands' events: an instrument that does not fit waits for the next
- * turn of the loop (after the next batch, or an idle tick), and commands go
+ * commands' events: an instrument whose records at most (1 + 2 *
+ * md.max_levels) do not fit in what is left of that half waits for the
+ * next turn of the loop (after the next batch, or an idle tick; no book is
+ * walked twice to count it), and commands go
  * on meanwhile (the engine never waits for market data). A resync never
  * drops records of its own, which would ask for another resync, for ever:
  * one instrument's fits in half the ring (xt_config_check). */
@@ -447,13 +441,11 @@ static void md_resync(xt_server_t *s)
     xt_engine_stats_t st;
     xt_engine_stats(&s->engine, &st);
     uint64_t last = st.last_seq; /* every command applied is released here: the books as of this one */
-    uint64_t most = 1 + 2 * (uint64_t)s->cfg.md_max_levels; /* counted only when the budget is below it */
-    for (uint32_t i = s->md_resync_next; i < n; i++) {
-        uint64_t need = budget >= most ? most : resync_book(s, i, last, 0, budget);
-        if (need > budget)
-            break;
-        resync_book(s, i, last, 1, 0);
-        budget -= need;
+    uint64_t most = 1 + 2 * (uint64_t)s->cfg.md_max_levels;              /* an instrument's records at most */
+    for (uint32_t i = s->md_resync_next; i < n && budget >= most; i++) { /* written only where the most fits */
+        uint64_t before = f->wpos;
+        resync_book(s, i, last);
+        budget -= f->wpos - before;
         s->md_resync_next = i + 1;
     }
     xt_md_feed_publish(f);
@@ -482,9 +474,8 @@ static void publish_metrics(xt_server_t *s)
     }
     atomic_store_explicit(&x->snapshots, j->snapshots, memory_order_relaxed);
     atomic_store_explicit(&x->snapshot_failures, j->snapshot_failures, memory_order_relaxed);
-    if (j->spare.missed != x->seen_spare_misses) { /* written by this thread, at a roll */
-        x->seen_spare_misses = j->spare.missed;
-        atomic_store_explicit(&x->spare_misses, j->spare.missed, memory_order_relaxed);
+    if (j->spare.missed != atomic_load_explicit(&x->spare_misses, memory_order_relaxed)) { /* a roll missed */
+        atomic_store_explicit(&x->spare_misses, j->spare.missed, memory_order_relaxed);    /* only this thread writes */
         char state[160];
         xt_log_ev_t e;
         if (xt_log_begin(&e, XT_LOG_WARN,

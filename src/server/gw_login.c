@@ -52,13 +52,14 @@ static int signature_ok(const xt_cred_t *cr, const xt_gw_conn_t *c, const xt_msg
  * number still kept, 0 if none) when the outlog no longer holds it.
  * The chain is checked when a snapshot loads (sessions.c), but the walk
  * does not rely on it: it ends where a link does not go strictly back or
- * leaves the session, and after as many steps as the log holds slots - so
- * no log, and no last_seq, makes it spin. */
+ * leaves the session, or at a position the log no longer holds (its slot's
+ * stamp) - so at most as many steps as the log has slots, whatever the log
+ * or last_seq hold. */
 static int resume_start(xt_server_t *s, const xt_gw_sess_t *x, uint64_t from, uint64_t *pos, uint64_t *oldest)
 {
     uint64_t want = x->last_seq - from + 1, n = 0, pos1 = x->last_pos1;
     *oldest = 0;
-    while (n < want && n < s->log.cap && pos1) {
+    while (n < want && pos1) {
         xt_outlog_slot_t sl;
         if (xt_outlog_read(&s->log, pos1 - 1, &sl) != 0 || sl.account != x->account || sl.session != x->number)
             break;

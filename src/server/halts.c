@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "journal/io.h"
 #include "log.h"
@@ -69,20 +68,20 @@ int xt_halts_load(xt_server_t *s, char *why, size_t whylen)
 {
     char path[XT_CONFIG_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, XT_HALTS_FILE);
-    struct stat st;
-    if (stat(path, &st) != 0 && errno == ENOENT) /* nothing halted */
-        return 0;
     FILE *f = xt_text_file_open(path, HALTS_MAX_BYTES, why, whylen); /* a regular file, bounded */
     if (f == NULL)
-        return -1;
+        return errno == ENOENT ? 0 : -1; /* none: nothing halted */
     char buf[XT_TEXT_LINE_MAX + 1], list[256] = "";
     size_t listed = 0;
     unsigned line = 0;
     int got;
     while ((got = xt_text_file_line(f, buf)) == 1) {
         line++;
-        size_t n = strcspn(buf, "\r\n");
-        buf[n] = '\0';
+        size_t n = strlen(buf); /* the line ending goes, nothing else (a '\r' inside is not a symbol's) */
+        if (n && buf[n - 1] == '\n')
+            buf[--n] = '\0';
+        if (n && buf[n - 1] == '\r')
+            buf[--n] = '\0';
         if (n == 0 || buf[0] == '#')
             continue;
         if (!xt_symbol_valid(buf, n))
@@ -96,14 +95,16 @@ int xt_halts_load(xt_server_t *s, char *why, size_t whylen)
         if (listed + n + 2 < sizeof list)
             listed += (size_t)snprintf(list + listed, sizeof list - listed, "%s%s", listed ? "," : "", buf);
     }
+    int err = errno; /* (a read error's, for xt_text_file_error) */
     fclose(f);
-    if (got == -2) {
-        snprintf(why, whylen, "%s: cannot read it", path);
+    errno = err;
+    if (got < 0) {
+        snprintf(why, whylen, "%s:%u: %s", path, line + 1, xt_text_file_error(got));
         return -1;
     }
-    if (got != 0) { /* a line that is not a symbol (or too long, or not text) */
+    if (got != 0) { /* a line that is not a symbol */
         snprintf(why, whylen, "%s:%u: not a symbol ([A-Za-z0-9._-]{1,16}, one a line); fix or remove the file", path,
-                 line + (got != 1));
+                 line);
         return -1;
     }
     xt_log_ev_t e;

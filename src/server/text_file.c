@@ -12,7 +12,9 @@ FILE *xt_text_file_open(const char *path, off_t max, char *why, size_t whylen)
     /* O_NONBLOCK: opening a FIFO must not wait for a writer */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        int err = errno;
+        snprintf(why, whylen, "%s: %s", path, strerror(err));
+        errno = err;
         return NULL;
     }
     struct stat st;
@@ -27,6 +29,7 @@ FILE *xt_text_file_open(const char *path, off_t max, char *why, size_t whylen)
         ok = 1;
     if (!ok) {
         close(fd);
+        errno = EINVAL;
         return NULL;
     }
     int flags = fcntl(fd, F_GETFL);
@@ -61,4 +64,16 @@ int xt_text_file_line(FILE *f, char buf[XT_TEXT_LINE_MAX + 1])
     if (n == XT_TEXT_LINE_MAX && buf[n - 1] != '\n' && getc_unlocked(f) != EOF)
         return -1; /* a line of exactly XT_TEXT_LINE_MAX bytes at the end of the file is fine */
     return 1;
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char *xt_text_file_error(int got)
+{
+    switch (got) {
+    case -1: return "line longer than " STR(XT_TEXT_LINE_MAX) " bytes";
+    case -3: return "a NUL byte: not a text file";
+    default: return strerror(errno);
+    }
 }

@@ -14,7 +14,8 @@
 #define XT_TEXT_LINE_MAX 4096 /* bytes in a line, its '\n' included */
 
 /* Opens path for reading if it is a regular file of at most max bytes.
- * Returns the stream, or NULL with "PATH: what" in why. */
+ * Returns the stream, or NULL with "PATH: what" in why and errno set (ENOENT:
+ * there is no such file). */
 FILE *xt_text_file_open(const char *path, off_t max, char *why, size_t whylen);
 
 /* Reads the next line into buf[XT_TEXT_LINE_MAX + 1], NUL-terminated, its
@@ -22,5 +23,9 @@ FILE *xt_text_file_open(const char *path, off_t max, char *why, size_t whylen);
  * than XT_TEXT_LINE_MAX, -2 for a read error (errno set), or -3 for a line
  * holding a NUL byte (not text). */
 int xt_text_file_line(FILE *f, char buf[XT_TEXT_LINE_MAX + 1]);
+
+/* What a negative xt_text_file_line() result means, in words (-2: from
+ * errno, so call it before anything else sets errno). */
+const char *xt_text_file_error(int got);
 
 #endif
