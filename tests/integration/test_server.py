@@ -1646,8 +1646,17 @@ def test_connection_limits_fit_the_open_file_limit():
     pid = srv.proc.pid
 
     # No free descriptor may lie below the limit: a file opened and closed by another thread (the journal's
-    # spare segment at start) leaves a hole, and the kernel gives the lowest free number. Clients accepted
-    # take the holes; they stay connected until the end.
+    # spare segment, written at start) leaves a hole, and the kernel gives the lowest free number. So: the
+    # spare written (its descriptor closed), then clients accepted take the holes; they stay connected.
+    def spare_open():
+        for n in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{n}").endswith("/wal-spare"):
+                    return True
+            except OSError:
+                pass
+        return False
+    wait_for(lambda: os.path.exists(os.path.join(srv.data, "wal-spare")) and not spare_open(), "the spare segment")
     fillers = []
     while True:
         held = {int(n) for n in os.listdir(f"/proc/{pid}/fd")}
