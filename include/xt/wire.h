@@ -222,6 +222,10 @@ typedef struct xt_msg_login_rejected {
     uint64_t oldest_seq; /* RESUME_TOO_OLD: the oldest message still kept */
 } xt_msg_login_rejected_t;
 
+/* INSTRUMENT's status (docs/admin.md: halt and resume). */
+enum { XT_INSTRUMENT_TRADING = 0, XT_INSTRUMENT_HALTED = 1 };
+#define XT_INSTRUMENT_STATUS_OFF 21 /* its byte in the frame, set per send over a frame made once */
+
 typedef struct xt_msg_instrument {
     uint32_t id;
     uint8_t has_band;
@@ -233,6 +237,7 @@ typedef struct xt_msg_instrument {
     int64_t band_low;  /* ticks, 0 without a band */
     int64_t band_high; /* ticks, 0 without a band */
     uint8_t tick_scale, lot_scale;
+    uint8_t status; /* XT_INSTRUMENT_TRADING or XT_INSTRUMENT_HALTED, as the list is sent (last: added later) */
 } xt_msg_instrument_t;
 
 typedef struct xt_msg_error {

@@ -262,6 +262,7 @@ static const field_t login_rejected_fields[] = {
 static const field_t instrument_fields[] = {
     INT(xt_msg_instrument_t, 16, id),
     INT(xt_msg_instrument_t, 20, has_band),
+    INT(xt_msg_instrument_t, XT_INSTRUMENT_STATUS_OFF, status),
     STR(xt_msg_instrument_t, 24, symbol),
     INT(xt_msg_instrument_t, 40, tick_m),
     INT(xt_msg_instrument_t, 48, lot_m),

@@ -187,6 +187,9 @@ static void send_accepted(xt_server_t *s, uint32_t i, const xt_gw_sess_t *x, int
     xt__gw_send(s, i, out, xt_wire_put_login_accepted(out, x->last_seq, &a));
     for (uint32_t k = 0; k < s->n_instruments; k++) {
         memcpy(out, s->instrument_frames[k], XT_LEN_INSTRUMENT);
+        out[XT_INSTRUMENT_STATUS_OFF] = atomic_load_explicit(&s->halted[k], memory_order_relaxed)
+                                            ? XT_INSTRUMENT_HALTED
+                                            : XT_INSTRUMENT_TRADING; /* as of this login */
         xt_wire_set_seq(out, 0, x->last_seq);
         xt__gw_send(s, i, out, XT_LEN_INSTRUMENT);
     }

@@ -148,9 +148,10 @@ size_t xt_mdb_enc_depth(uint8_t *out, size_t cap, uint8_t type, uint32_t instrum
  * on each, FIRST on the first, LAST on the last); else each is FIRST|LAST. */
 size_t xt_mdb_enc_trades(uint8_t *out, size_t cap, uint32_t instrument, int snapshot, const xt_md_trade_t *t,
                          uint32_t n);
-/* seq: the book version the ticker's best bid/ask belong to. */
+/* seq: the book version the ticker's best bid/ask belong to; halted: the
+ * status byte (XT_INSTRUMENT_*). */
 size_t xt_mdb_enc_ticker(uint8_t *out, size_t cap, uint32_t instrument, int snapshot, uint64_t seq, int64_t ts,
-                         const xt_md_ticker_t *t);
+                         const xt_md_ticker_t *t, int halted);
 size_t xt_mdb_enc_bbo(uint8_t *out, size_t cap, uint32_t instrument, int snapshot, uint64_t seq, int64_t ts,
                       const xt_md_ticker_t *t);
 

@@ -172,12 +172,13 @@ static void best(uint8_t *p, const xt_md_ticker_t *t)
 }
 
 size_t xt_mdb_enc_ticker(uint8_t *out, size_t cap, uint32_t instrument, int snapshot, uint64_t seq, int64_t ts,
-                         const xt_md_ticker_t *t)
+                         const xt_md_ticker_t *t, int halted)
 {
     if (cap < XT_MDB_LEN_TICKER)
         return 0;
     size_t n = head(out, XT_MDB_LEN_TICKER, XT_MDB_TICKER, seq);
     data_head(out, instrument, whole(snapshot), ts);
+    out[21] = halted ? XT_INSTRUMENT_HALTED : XT_INSTRUMENT_TRADING;
     const int64_t ohlc[] = {t->prev_close, t->open, t->high, t->low, t->last};
     for (size_t i = 0; i < 5; i++)
         puti64(out + 32 + 8 * i, price(ohlc[i]));

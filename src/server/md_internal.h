@@ -159,6 +159,7 @@ struct xt_md_server {
     int bin_lfd;
     uint32_t bin_hi;                /* binary connections are in slots below this */
     uint32_t *bin_list, n_bin_list; /* the INSTRUMENT frames: messages held for every greeting */
+    uint8_t bin_list_stale;         /* a halt or resume is not in them yet (the pool was empty) */
     int64_t bin_last_scan;
     /* plain HTTP (md_http.c): a body (the metrics text, a REST answer) in http_body, a whole response in
      * http_out (the body and its head) */
@@ -230,6 +231,9 @@ static inline int xt_mds_halted(const mds_t *m, uint32_t i)
 /* Every 100 ms: an instrument halted or resumed since sends its ticker
  * again, with the new status. */
 void xt_mds_halts_tick(mds_t *m);
+/* The binary greeting's INSTRUMENT frames made again with each
+ * instrument's told status (md_tcp.c). */
+void xt_mds_bin_list_refresh(mds_t *m);
 /* md_state.c: the md-state files of the data directory (docs/journal-format.md) */
 void xt_mds_state_load(mds_t *m);                     /* at start, before the books: the day goes on */
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq); /* md thread: a snapshot began after seq */

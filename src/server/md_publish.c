@@ -77,7 +77,7 @@ static size_t encode_bin_state(mds_t *m, uint32_t ch, const xt_md_inst_t *in, in
     const xt_md_ticker_t *t = xt_md_ticker(in);
     switch (kind) {
     case XT_CH_BIN_BBO: return xt_mdb_enc_bbo(BIN, CAP, slot, 1, p->bbo_seq, ts, t);
-    case XT_CH_BIN_TICKER: return xt_mdb_enc_ticker(BIN, CAP, slot, 1, xt_md_book_seq(in), ts, t);
+    case XT_CH_BIN_TICKER: return xt_mdb_enc_ticker(BIN, CAP, slot, 1, xt_md_book_seq(in), ts, t, p->halted);
     case XT_CH_BIN_TRADES:
         n = xt_md_trades(in, m->tape, TRADES_SNAPSHOT);
         return xt_mdb_enc_trades(BIN, CAP, slot, 1, m->tape, n);
@@ -143,7 +143,7 @@ static size_t encode_state(mds_t *m, uint32_t ch, int snapshot)
         st->last_trade_id = m->tape[n - 1].trade_id;
         return xt_md_enc_trades(o, CAP, sym, 0, m->tape[n - 1].ts, m->tape, n);
     }
-    case XT_CH_TICKER: return xt_md_enc_ticker(o, CAP, sym, ts, t, xt_mds_halted(m, slot));
+    case XT_CH_TICKER: return xt_md_enc_ticker(o, CAP, sym, ts, t, m->pub[slot].halted);
     case XT_CH_TIMELINE: {
         const xt_md_minute_t *pts;
         uint32_t n = xt_md_timeline(in, &pts);
@@ -297,6 +297,18 @@ static void on_book(mds_t *m, uint32_t slot, const xt_md_update_t *u)
     }
 }
 
+/* The binary ticker channel's live message. The status is the one told
+ * (pub.halted, changed by xt_mds_halts_tick), not the live flag: a halt
+ * then shows first in the message that announces it, once. */
+static void bin_ticker(mds_t *m, uint32_t slot, int64_t ts, const xt_md_ticker_t *t)
+{
+    uint32_t ch = xt_mds_ch(slot, XT_CH_BIN_TICKER, XT_TH_LIVE);
+    if (m->ch_head[ch] != NIL)
+        fan_out(
+            m, ch,
+            xt_mdb_enc_ticker(BIN, CAP, slot, 0, xt_md_book_seq(xt_md_find(&m->md, slot)), ts, t, m->pub[slot].halted));
+}
+
 static void on_ticker(mds_t *m, uint32_t slot, const xt_md_update_t *u)
 {
     inst_pub_t *p = &m->pub[slot];
@@ -314,11 +326,9 @@ static void on_ticker(mds_t *m, uint32_t slot, const xt_md_update_t *u)
     }
     uint32_t ch = xt_mds_ch(slot, XT_CH_TICKER, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
-        fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], u->ts, t, xt_mds_halted(m, u->instrument)));
+        fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], u->ts, t, p->halted));
     touch_throttled(m, slot, XT_CH_TICKER);
-    ch = xt_mds_ch(slot, XT_CH_BIN_TICKER, XT_TH_LIVE);
-    if (m->ch_head[ch] != NIL)
-        fan_out(m, ch, xt_mdb_enc_ticker(BIN, CAP, slot, 0, xt_md_book_seq(xt_md_find(&m->md, slot)), u->ts, t));
+    bin_ticker(m, slot, u->ts, t);
 }
 
 /* A trade to the binary trades channel. */
@@ -378,6 +388,7 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
 
 void xt_mds_halts_tick(mds_t *m)
 {
+    int changed = 0;
     for (uint32_t i = 0; i < m->n_inst; i++) {
         uint8_t h = (uint8_t)xt_mds_halted(m, i);
         const xt_md_inst_t *in = xt_md_find(&m->md, i);
@@ -385,10 +396,14 @@ void xt_mds_halts_tick(mds_t *m)
             continue;
         inst_pub_t *p = &m->pub[i];
         p->halted = h;
-        p->last_ts = m->now;                                  /* the throttled ticker's time too */
-        uint32_t ch = xt_mds_ch(i, XT_CH_TICKER, XT_TH_LIVE); /* the JSON ticker: the binary one has no status */
+        p->last_ts = m->now; /* the throttled ticker's time too */
+        changed = 1;
+        uint32_t ch = xt_mds_ch(i, XT_CH_TICKER, XT_TH_LIVE);
         if (m->ch_head[ch] != NIL)
             fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], m->now, xt_md_ticker(in), h));
         touch_throttled(m, i, XT_CH_TICKER);
+        bin_ticker(m, i, m->now, xt_md_ticker(in));
     }
+    if (changed || m->bin_list_stale) /* the binary greeting's INSTRUMENT list says the status too */
+        xt_mds_bin_list_refresh(m);
 }

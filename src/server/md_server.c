@@ -751,6 +751,7 @@ static int load_instruments(mds_t *m)
             y->lot = in.def.lot;
         }
         p->bb = p->ba = XT_PRICE_NONE;
+        p->halted = (uint8_t)xt_mds_halted(m, i); /* the `halted` file's, loaded before: told from the start */
     }
     return 0;
 }

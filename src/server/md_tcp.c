@@ -58,24 +58,47 @@ static size_t error_frame(uint8_t f[XT_WIRE_MAX], int code, const char *text)
 /* ---- the listener and the greeting ------------------------------------------------ */
 
 /* The INSTRUMENT frames of order entry (s->instrument_frames) in messages
- * of the medium class, held for good: every greeting queues the same ones. */
-static int build_list(mds_t *m)
+ * of the medium class, each with the status market data has told
+ * (pub[].halted), held for every greeting to queue. Made again at a halt or
+ * a resume (xt_mds_bin_list_refresh): a greeting queued before keeps its
+ * copies. Returns 0, or -1 with the old list kept (the pool was empty). */
+static int make_list(mds_t *m)
 {
     const uint8_t *frames = m->s->instrument_frames[0];
     size_t per = (m->msg_bytes[MSG_MEDIUM] - XT_WS_HEADER_MAX) / XT_LEN_INSTRUMENT;
-    uint32_t chunks = (uint32_t)((m->n_inst + per - 1) / per);
-    m->bin_list = calloc(chunks ? chunks : 1, sizeof *m->bin_list);
-    if (!m->bin_list)
+    uint32_t chunks = (uint32_t)((m->n_inst + per - 1) / per), made = 0;
+    uint32_t *list = calloc(chunks ? chunks : 1, sizeof *list);
+    if (!list)
         return -1;
+    uint8_t *tmp = (uint8_t *)m->scratch; /* >= the large class: a chunk fits */
     for (size_t first = 0; first < m->n_inst; first += per) {
         size_t k = m->n_inst - first < per ? m->n_inst - first : per;
-        uint32_t g = xt_mds_msg_raw(m, frames + first * XT_LEN_INSTRUMENT, k * XT_LEN_INSTRUMENT);
-        if (g == NIL)
+        memcpy(tmp, frames + first * XT_LEN_INSTRUMENT, k * XT_LEN_INSTRUMENT);
+        for (size_t i = 0; i < k; i++)
+            tmp[i * XT_LEN_INSTRUMENT + XT_INSTRUMENT_STATUS_OFF] =
+                m->pub[first + i].halted ? XT_INSTRUMENT_HALTED : XT_INSTRUMENT_TRADING;
+        uint32_t g = xt_mds_msg_raw(m, tmp, k * XT_LEN_INSTRUMENT);
+        if (g == NIL) {
+            while (made > 0)
+                xt_mds_msg_unref(m, list[--made]);
+            free(list);
             return -1;
+        }
         m->msgs[g].refs = 1;
-        m->bin_list[m->n_bin_list++] = g;
+        list[made++] = g;
     }
+    for (uint32_t i = 0; i < m->n_bin_list; i++)
+        xt_mds_msg_unref(m, m->bin_list[i]);
+    free(m->bin_list);
+    m->bin_list = list;
+    m->n_bin_list = made;
     return 0;
+}
+
+void xt_mds_bin_list_refresh(mds_t *m)
+{
+    if (m->bin_lfd >= 0)
+        m->bin_list_stale = make_list(m) != 0; /* tried again at the next tick */
 }
 
 int xt_mds_bin_open(mds_t *m, char *why, size_t n)
@@ -87,7 +110,7 @@ int xt_mds_bin_open(mds_t *m, char *why, size_t n)
         return -1;
     struct epoll_event ev = {EPOLLIN, {.u64 = EV_LISTEN_BIN}};
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->bin_lfd, &ev);
-    if (build_list(m)) {
+    if (make_list(m)) {
         snprintf(why, n, "market data: out of memory");
         return -1;
     }

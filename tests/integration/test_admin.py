@@ -23,6 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_http as H  # noqa: E402
+import test_md_tcp as MT  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 from xtclient import BUY, SELL, ACCEPTED, CANCELED, AMENDED, ERROR, MASS_CANCEL_ACK, NEW_ORDER, AMEND, R, E  # noqa: E402,E501
@@ -307,6 +308,40 @@ def test_halt_and_resume():
     rid = A.mass_cancel(btc)
     check(A.expect(MASS_CANCEL_ACK, request_id=rid).count == 2, "mass cancel after resume")
     check(ok(srv, "resume BTC-USDT")["changed"] is False, "resuming what is not halted")
+
+
+@test
+def test_halts_in_the_binary_protocols():
+    """Byte 21 of INSTRUMENT (order entry's list at login, binary market
+    data's at the greeting) and of binary market data's TICKER is the
+    status, 1 while halted: as of the login or greeting, and a TICKER
+    with the new status at a halt or resume (docs/protocol.md,
+    docs/md-binary.md)."""
+    srv = TS.Server()
+    tcp = next(int(m.group(1)) for m in map(MT.TCP_LINE.search, srv.out) if m)
+    c = MT.Md(tcp)
+    check(set(c.status.values()) == {0}, f"greeting's statuses before a halt: {c.status}")
+    eth = c.inst["ETH-USDT"]
+    c.req(MT.SUBSCRIBE, 1, eth, MT.CH_TICKER)
+    check(c.answer(1)["type"] == MT.ACK, "subscribe")
+    snap, _ = c.until(lambda m: m["type"] == MT.TICKER)
+    check(snap["flags"] & MT.SNAP and snap["status"] == 0, f"ticker snapshot {snap}")
+    for cmd, want in (("halt", 1), ("resume", 0)):
+        ok(srv, f"{cmd} ETH-USDT")
+        m, _ = c.until(lambda m: m["type"] == MT.TICKER)  # nothing trades: the next ticker is the status's
+        check(m["status"] == want and m["instrument"] == eth and not m["flags"] & MT.SNAP, f"TICKER after {cmd}: {m}")
+        d = MT.Md(tcp)
+        check(d.status == {s: want if s == "ETH-USDT" else 0 for s in d.status}, f"greeting after {cmd}: {d.status}")
+        d.sock.close()
+        A = TS.login(srv.port, 1001, 1)
+        got = {i.symbol: i.status for i in A.instruments}
+        check(got == {s: want if s == "ETH-USDT" else 0 for s in got}, f"order entry's list after {cmd}: {got}")
+        A.close()
+        c.req(MT.SNAPSHOT, 2, eth, MT.CH_TICKER)
+        check(c.answer(2)["type"] == MT.ACK, "snapshot")
+        snap, _ = c.until(lambda m: m["type"] == MT.TICKER)
+        check(snap["flags"] & MT.SNAP and snap["status"] == want, f"ticker snapshot after {cmd}: {snap}")
+    c.sock.close()
 
 
 @test

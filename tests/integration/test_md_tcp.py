@@ -46,7 +46,7 @@ E_MALFORMED, E_FRAME_TOO_LARGE, E_UNKNOWN_TYPE, E_HEARTBEAT_TIMEOUT, E_SLOW_CONS
     E_TOO_MANY_CONNECTIONS = 1, 2, 3, 5, 6, 8, 12
 LENGTHS = {INSTRUMENT: 96, HEARTBEAT: 16, ERROR: 80, MD_HELLO: 48, ACK: 32, REJECT: 80, TRADE: 56, TICKER: 168,
            BBO: 64}
-TICKER_FIELDS = ["instrument", "flags", "ts", "prev_close", "open", "high", "low", "last", "volume", "turnover_lo",
+TICKER_FIELDS = ["instrument", "flags", "status", "ts", "prev_close", "open", "high", "low", "last", "volume", "turnover_lo",
                  "turnover_hi", "vwap", "trades", "bid", "bid_qty", "ask", "ask_qty", "bid5_qty", "ask5_qty",
                  "change_bp", "weibi_bp"]
 
@@ -66,9 +66,9 @@ def decode(f):
         m.update(version=v[0], heartbeat_ms=v[2], instruments=v[3], max_subscriptions=v[4], server_time=v[5],
                  messages_per_s=v[6])
     elif typ == INSTRUMENT:
-        v = struct.unpack_from("<IB3x16sqqqqqqBB", f, 16)
-        m.update(id=v[0], symbol=v[2].rstrip(b"\0").decode(), tick_m=v[3], lot_m=v[4], tick_scale=v[9],
-                 lot_scale=v[10])
+        v = struct.unpack_from("<IBB2x16sqqqqqqBB", f, 16)
+        m.update(id=v[0], status=v[2], symbol=v[3].rstrip(b"\0").decode(), tick_m=v[4], lot_m=v[5], tick_scale=v[10],
+                 lot_scale=v[11])
     elif typ == ERROR:
         code, text = struct.unpack_from("<H62s", f, 16)
         m.update(code=code, text=text.split(b"\0")[0].decode())
@@ -87,7 +87,7 @@ def decode(f):
         inst, flags, side, _, ts, tid, price, qty = struct.unpack_from("<IBBHqQqq", f, 16)
         m.update(instrument=inst, flags=flags, side=side, ts=ts, trade_id=tid, price=price, qty=qty)
     elif typ == TICKER:
-        m.update(zip(TICKER_FIELDS, struct.unpack_from("<IB3xqqqqqqqQqqQqqqqqqii", f, 16)))
+        m.update(zip(TICKER_FIELDS, struct.unpack_from("<IBB2xqqqqqqqQqqQqqqqqqii", f, 16)))
         m["turnover"] = m["turnover_hi"] << 64 | m["turnover_lo"]
     elif typ == BBO:
         m.update(zip(["instrument", "flags", "ts", "bid", "bid_qty", "ask", "ask_qty"],
@@ -108,6 +108,7 @@ class Md:
         self.sock.connect(("127.0.0.1", port))
         self.buf = bytearray()
         self.inst = {}
+        self.status = {}  # symbol -> INSTRUMENT's status byte (1: halted) as of the greeting
         if greet:
             self.hello = self.frame()
             check(self.hello["type"] == MD_HELLO, f"first message: {self.hello}")
@@ -115,6 +116,7 @@ class Md:
                 i = self.frame()
                 check(i["type"] == INSTRUMENT, f"expected INSTRUMENT: {i}")
                 self.inst[i["symbol"]] = i["id"]
+                self.status[i["symbol"]] = i["status"]
 
     def send(self, b):
         self.sock.sendall(b)

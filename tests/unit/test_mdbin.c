@@ -164,12 +164,12 @@ static void ticker_and_bbo(void **state)
                         .ask5_qty = 300};
     uint8_t f[256];
     memset(f, 0xEE, sizeof f);
-    assert_int_equal(xt_mdb_enc_ticker(f, 167, 3, 0, 9, TS, &t), 0); /* too small */
-    assert_int_equal(xt_mdb_enc_ticker(f, 168, 3, 1, 9, TS, &t), 168);
+    assert_int_equal(xt_mdb_enc_ticker(f, 167, 3, 0, 9, TS, &t, 0), 0); /* too small */
+    assert_int_equal(xt_mdb_enc_ticker(f, 168, 3, 1, 9, TS, &t, 0), 168);
     check_header(f, 168, 0xA6, 9);
     assert_int_equal(rd(f + 16, 4), 3);
     assert_int_equal(f[20], XT_MDB_F_FIRST | XT_MDB_F_LAST | XT_MDB_F_SNAPSHOT);
-    assert_int_equal(rd(f + 21, 3), 0);
+    assert_int_equal(rd(f + 21, 3), 0); /* status 0: trading */
     assert_int_equal(rdi(f + 24), TS);
     const int64_t ohlc[] = {170000, 169999, 170002, 169998, 171700};
     for (int i = 0; i < 5; i++)
@@ -190,8 +190,10 @@ static void ticker_and_bbo(void **state)
     t.last = t.prev_close = 0; /* no price yet: change 0 */
     t.bid5_qty = 100;
     t.ask5_qty = 300; /* 委比 -50 % */
-    xt_mdb_enc_ticker(f, 168, 3, 0, 9, TS, &t);
+    xt_mdb_enc_ticker(f, 168, 3, 0, 9, TS, &t, 1);
     assert_int_equal(f[20], XT_MDB_F_FIRST | XT_MDB_F_LAST);
+    assert_int_equal(f[21], 1); /* halted */
+    assert_int_equal(rd(f + 22, 2), 0);
     assert_int_equal((int32_t)rd(f + 160, 4), 0);
     assert_int_equal((int32_t)rd(f + 164, 4), -5000);
 

@@ -279,13 +279,14 @@ static void round_server_unsequenced(void **state)
     xt_wire_get_login_rejected(f, &lr2);
     EQ(lr, lr2, reason), EQ(lr, lr2, oldest_seq);
 
-    xt_msg_instrument_t in = {7, 0, "", 1, 2, 3, 4, 5, 6, 7, 8}, in2;
+    xt_msg_instrument_t in = {7, 0, "", 1, 2, 3, 4, 5, 6, 7, 8, XT_INSTRUMENT_HALTED}, in2;
     memcpy(in.symbol, "ABCDEFGHIJKLMNOP", 16); /* all 16 bytes, no NUL */
     check_frame(f, xt_wire_put_instrument(f, 2, &in), XT_MSG_INSTRUMENT, 0, 2);
+    assert_int_equal(f[XT_INSTRUMENT_STATUS_OFF], 1); /* docs/protocol.md: byte 21 */
     xt_wire_get_instrument(f, &in2);
     EQ(in, in2, id), EQ(in, in2, has_band), EQ(in, in2, tick_m), EQ(in, in2, lot_m), EQ(in, in2, min_qty);
     EQ(in, in2, max_qty), EQ(in, in2, band_low), EQ(in, in2, band_high), EQ(in, in2, tick_scale);
-    EQ(in, in2, lot_scale);
+    EQ(in, in2, lot_scale), EQ(in, in2, status);
     assert_memory_equal(in.symbol, in2.symbol, 16);
 
     xt_msg_error_t e = {XT_ERR_TAKEN_OVER, "taken over by a newer connection"}, e2;

@@ -106,7 +106,7 @@ static const kind_t kinds[] = {
     {0x81, 48, ARGS_SEQ, {{18, 2}}, {0}, rt_hello},
     {0x82, 56, ARGS_SEQ, {{52, 4}}, {0}, rt_login_accepted},
     {0x83, 32, ARGS_SEQ, {{18, 6}}, {0}, rt_login_rejected},
-    {0x84, 96, ARGS_SEQ, {{21, 3}, {90, 6}}, {24, 16}, rt_instrument},
+    {0x84, 96, ARGS_SEQ, {{22, 2}, {90, 6}}, {24, 16}, rt_instrument},
     {0x85, 16, ARGS_FLAGS_SEQ, {{0}}, {0}, rt_header},
     {0x86, 80, ARGS_SEQ, {{0}}, {18, 62}, rt_error},
     {0x87, 88, ARGS_SEQ, {{72, 16}}, {0}, rt_status_reply},
