@@ -77,7 +77,11 @@ static int make_list(mds_t *m)
         for (size_t i = 0; i < k; i++)
             tmp[i * XT_LEN_INSTRUMENT + XT_INSTRUMENT_STATUS_OFF] =
                 m->pub[first + i].halted ? XT_INSTRUMENT_HALTED : XT_INSTRUMENT_TRADING;
-        uint32_t g = xt_mds_msg_raw(m, tmp, k * XT_LEN_INSTRUMENT);
+        uint32_t g = xt_mds_msg_alloc(m, k * XT_LEN_INSTRUMENT); /* not msg_raw: no client's drop to count */
+        if (g != NIL) {
+            memcpy(m->msgs[g].data, tmp, k * XT_LEN_INSTRUMENT);
+            m->msgs[g].len = (uint32_t)(k * XT_LEN_INSTRUMENT);
+        }
         if (g == NIL) {
             while (made > 0)
                 xt_mds_msg_unref(m, list[--made]);

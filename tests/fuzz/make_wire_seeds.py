@@ -28,7 +28,7 @@ TYPES = {
     0x81: ("hello", 48, "<H2xI16sq"),
     0x82: ("login_accepted", 56, "<IIQQQI4x"),
     0x83: ("login_rejected", 32, "<H6xQ"),
-    0x84: ("instrument", 96, "<IB3x16sqqqqqqBB6x"),
+    0x84: ("instrument", 96, "<IBB2x16sqqqqqqBB6x"),
     0x85: ("server_heartbeat", 16, "<"),
     0x86: ("error", 80, "<H62s"),
     0x87: ("status_reply", 88, "<QqQIBBBBqqq16x"),
@@ -65,7 +65,7 @@ VALID = {
     0x81: frame(0x81, 1, 5000, NONCE, TS),
     0x82: frame(0x82, 3, 1000, 5, 2, 6, 2, seq=4),
     0x83: frame(0x83, 5, 17),
-    0x84: frame(0x84, 1, 1, b"BTC-USD", 1, 1, 1, 1000000, 900, 1100, 2, 8, seq=4),
+    0x84: frame(0x84, 1, 1, 1, b"BTC-USD", 1, 1, 1, 1000000, 900, 1100, 2, 8, seq=4),
     0x85: frame(0x85, seq=9),
     0x86: frame(0x86, 1, b"malformed frame"),
     0x87: frame(0x87, 11, 1001, 7, 1, 1, 0, 0, 1, 1234, 6, 4, seq=9),
@@ -109,7 +109,7 @@ def seeds():
     s["stream_client_tail"] = s["stream_client"] + VALID[0x03][:23]
     # valid, with nonzero padding the codec must drop
     s["pad_new_order"] = with_bytes(VALID[0x03], {48: 0xFF, 55: 1})
-    s["pad_instrument"] = with_bytes(VALID[0x84], {21: 9, 23: 9, 33: ord("x"), 90: 1, 95: 2})
+    s["pad_instrument"] = with_bytes(VALID[0x84], {22: 9, 23: 9, 33: ord("x"), 90: 1, 95: 2})
     s["pad_login_key"] = with_bytes(VALID[0x01], {30: ord("z"), 39: ord("z"), 96: 1})
     s["pad_error_text"] = with_bytes(VALID[0x86], {40: ord("q"), 79: ord("q")})
     s["pad_fill_amended"] = with_bytes(VALID[0x92], {46: 1, 47: 2}) + with_bytes(VALID[0x94], {57: 3, 59: 4})
