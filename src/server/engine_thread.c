@@ -437,6 +437,14 @@ static void md_resync(xt_server_t *s)
     if (used >= cap / 2)
         return;
     uint64_t budget = cap / 2 - used;
+    /* Records lost so far (only this thread writes the feed) belong to
+     * commands applied by now: this pass writes every book as of one of
+     * them or later, so they need no other resync. (Market data reset the
+     * count when it asked, but a command still being applied then may have
+     * lost more after: without this, a second resync of every book.) Losses
+     * during the pass's later turns stay counted: market data asks again. */
+    if (s->md_resync_next == 0)
+        atomic_store_explicit(&f->dropped, 0, memory_order_relaxed);
     uint32_t n = xt_engine_instrument_count(&s->engine);
     xt_engine_stats_t st;
     xt_engine_stats(&s->engine, &st);
