@@ -145,6 +145,16 @@ int xt_spare_take(xt_spare_t *s)
     return got;
 }
 
+int xt_spare_ready(xt_spare_t *s)
+{
+    if (s->mode == XT_SPARE_OFF)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int ready = s->ready;
+    pthread_mutex_unlock(&s->mu);
+    return ready;
+}
+
 void xt_spare_again(xt_spare_t *s)
 {
     if (s->mode == XT_SPARE_INLINE)

@@ -56,6 +56,10 @@ int xt_spare_start(xt_spare_t *s, xt_io_t *io, const char *dir, off_t size, int 
  * is the caller's to rename, and xt_spare_again() must follow; 0: none. */
 int xt_spare_take(xt_spare_t *s);
 
+/* Is a spare ready? Takes nothing and counts no miss: a segment that grew
+ * by appending rolls into it as soon as it is (wal.c). */
+int xt_spare_ready(xt_spare_t *s);
+
 /* Asks for the next spare, after a take. */
 void xt_spare_again(xt_spare_t *s);
 

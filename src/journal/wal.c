@@ -232,7 +232,12 @@ int xt_wal_write(xt_wal_t *w)
         return XT_EFAILED;
     if (w->len == 0)
         return 0;
-    if ((uint64_t)w->seg_size >= w->segment_bytes || w->roll) {
+    /* A segment that grew by appending (the first of a new directory, one
+     * after a roll that found no spare ready, one an older build wrote)
+     * rolls into a preallocated one as soon as a spare is ready, not a
+     * segment later: its syncs commit file-system metadata (spare.h). */
+    int to_spare = w->torn_window == 0 && w->spare && xt_spare_ready(w->spare);
+    if ((uint64_t)w->seg_size >= w->segment_bytes || w->roll || to_spare) {
         int rc = roll_over(w);
         if (rc)
             return rc;

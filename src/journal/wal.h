@@ -78,8 +78,9 @@ void xt_wal_set_caps(xt_wal_t *w, const xt_caps_t *caps);
  * caller has applied it already. */
 int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd);
 
-/* Writes the batch (rolling the segment over first if it is full) at the
- * end of the segment's records; in a preallocated segment, with syncs
+/* Writes the batch (rolling the segment over first if it is full, or if
+ * it grew by appending and a spare is ready) at the end of the segment's
+ * records; in a preallocated segment, with syncs
  * between its parts where it would leave more than XT_WAL_TORN_WINDOW
  * bytes unsynced. Returns 0 or XT_EFAILED. */
 int xt_wal_write(xt_wal_t *w);

@@ -1,0 +1,361 @@
+/* test_journal_prealloc.c - preallocated journal segments (spare.h,
+ * docs/journal-format.md#preallocated-segments): rolls into spares, zeros
+ * as the end of the last segment, torn writes within the torn window, a
+ * reader beside the writer, a spare that fails, the header's torn_window,
+ * and a segment that grew by appending moving to a spare once one is
+ * ready. */
+#define _GNU_SOURCE /* usleep, truncate */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "journal/codec.h"
+#include "journal/dir.h"
+#include "journal/journal.h"
+#include "journal/reader.h"
+#include "journal/segment.h"
+#include "journal_fixture.h"
+#include "tmpdir.h"
+#include "xt/xt.h"
+
+/* Rolls into preallocated segments (spare.h, made inline): the last
+ * segment keeps the spare's size while records overwrite its zeros, every
+ * earlier one is cut to its records (a reader refuses zeros in one), the
+ * spare is there while the journal is open and gone after, and a restart
+ * reads the zeros as the end and goes on over them. */
+static void rolls_into_preallocated_segments(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(6, 700);
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 8 << 10;
+    c.preallocate = XT_SPARE_INLINE;
+    char spare[XT_PATH_MAX], seg[XT_PATH_MAX];
+    snprintf(spare, sizeof spare, "%s/%s", dir, XT_SPARE_FILE);
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(a->rc, 0);
+    assert_int_equal(size_of(spare), 8 << 10);
+    assert_int_equal(run(&a->j, v, 0, 600, 20), 600);
+    assert_true(a->j.spare.made >= 3);
+    assert_int_equal(a->j.spare.missed, 0);
+    assert_int_equal(a->j.wal.torn_window, XT_WAL_TORN_WINDOW);
+    last_segment(dir, seg);
+    assert_int_equal(size_of(seg), 8 << 10);
+    off_t end = a->j.wal.seg_size;
+    assert_true(end < (8 << 10));
+    done(a);
+    assert_int_equal(access(spare, F_OK), -1);
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, 0);
+    assert_false(b->j.recovery.tail_cut);
+    assert_int_equal(b->j.recovery.last_end, end);
+    assert_int_equal(b->j.recovery.last_zeros, (8 << 10) - end);
+    assert_int_equal(last_seq(&b->e), 600);
+    assert_int_equal(run(&b->j, v, 600, 700, 20), 700);
+    done(b);
+    reopened_t *d = reopen(dir, &c, NULL);
+    assert_int_equal(d->rc, 0);
+    assert_false(d->j.recovery.tail_cut);
+    assert_int_equal(last_seq(&d->e), 700);
+    assert_int_equal(xt_engine_state_hash(&d->e), clean_hash(v, 700, NULL));
+    done(d);
+    tmpdir_remove(dir);
+    free(v);
+}
+
+/* Does a record of the segment at path end exactly at off? */
+static int record_boundary(const char *path, off_t off)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t len[4];
+    off_t at = XT_SEG_HDR;
+    while (at < off && fseeko(f, at, SEEK_SET) == 0 && fread(len, 1, 4, f) == 4 && xt_get32(len) > 0)
+        at += xt_get32(len);
+    fclose(f);
+    return at == off;
+}
+
+static void zero_bytes(const char *path, off_t at, size_t n)
+{
+    char z[4096] = {0};
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0 && n <= sizeof z);
+    assert_int_equal(pwrite(fd, z, n, at), (ssize_t)n);
+    close(fd);
+}
+
+/* A preallocated segment's pages reach the disk in any order: a crash can
+ * leave zeros amid the last, unsynced, write with its later records intact.
+ * That is a torn tail, cut at the zeros: its bytes become zeros again (the
+ * file keeps its preallocated size) and the journal goes on over them. The same zeros with more than the
+ * torn window of records after them are damage to synced records: refused.
+ * Under a policy that syncs rarely, the journal syncs at the window. */
+static void a_torn_write_in_a_preallocated_segment(void **state)
+{
+    (void)state;
+    size_t n = 120000; /* over 4 MiB of records */
+    xt_cmd_t *v = gen(7, n);
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 16 << 20;
+    c.preallocate = XT_SPARE_INLINE;
+    c.fsync = XT_FSYNC_INTERVAL;
+    c.interval_ms = 60000; /* never by time here: only the torn window syncs */
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(run(&a->j, v, 0, 20, 20), 20); /* the first segment rolls into the spare */
+    a->j.wal.roll = 1;
+    off_t synced = 0;
+    for (size_t i = 20; i < n; i += 1000) {
+        assert_int_equal(run(&a->j, v, i, i + 1000 < n ? i + 1000 : n, 1000), i + 1000 < n ? i + 1000 : n);
+        assert_true(a->j.wal.seg_size - a->j.wal.synced_size <= (off_t)XT_WAL_TORN_WINDOW);
+        if (a->j.wal.synced_size != synced) { /* a sync between two records: a tear begins at or after it */
+            synced = a->j.wal.synced_size;
+            assert_true(record_boundary(a->j.wal.path, synced));
+        }
+    }
+    assert_int_equal(a->j.wal.torn_window, XT_WAL_TORN_WINDOW);
+    assert_true(a->j.wal.seg_size > (off_t)XT_WAL_TORN_WINDOW + 4096);
+    assert_true(a->j.wal.syncs >= 2); /* the roll's and the window's */
+    off_t end = a->j.wal.seg_size;
+    done(a);
+    char seg[XT_PATH_MAX];
+    last_segment(dir, seg);
+    zero_bytes(seg, end - 3000, 512); /* a sector of the last write never written */
+    reopened_t *b = reopen(dir, &c, NULL);
+    if (b->rc != 0)
+        fail_msg("refused: %s", b->j.recovery.why);
+    assert_true(b->j.recovery.tail_cut); /* the torn bytes are zeros again; the file keeps its size */
+    assert_true(b->j.recovery.tail_bytes > 0 && b->j.recovery.tail_bytes <= 3000 + 128);
+    off_t size = size_of(seg);
+    assert_int_equal(size, 16 << 20);
+    assert_int_equal(b->j.recovery.last_zeros, size - b->j.recovery.tail_offset);
+    uint64_t last = last_seq(&b->e);
+    assert_true(last < n && last > n - 100);
+    assert_int_equal(xt_engine_state_hash(&b->e), clean_hash(v, last, NULL));
+    assert_int_equal(run(&b->j, v, last, last + 50, 10), last + 50); /* over the zeros, as before the tear */
+    done(b);
+    assert_int_equal(size_of(seg), size);
+    reopened_t *g = reopen(dir, &c, NULL);
+    assert_int_equal(g->rc, 0);
+    assert_false(g->j.recovery.tail_cut);
+    assert_int_equal(xt_engine_state_hash(&g->e), clean_hash(v, last + 50, NULL));
+    done(g);
+    zero_bytes(seg, XT_SEG_HDR + 4096, 512); /* early in the segment: synced records follow */
+    reopened_t *d = reopen(dir, &c, NULL);
+    assert_int_equal(d->rc, XT_ECORRUPT);
+    assert_non_null(strstr(d->j.recovery.why, "valid records follow"));
+    done(d);
+    tmpdir_remove(dir);
+    free(v);
+}
+
+/* A reader beside a running server: the roll cuts the zeros off the
+ * preallocated segment it is reading (after it was sized, before it was
+ * read to the end). The reader finds the end of the records, not damage. */
+static void a_reader_beside_a_roll(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(8, 30000); /* over 1 MiB: the reader reads it in more than one window */
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 4 << 20;
+    c.preallocate = XT_SPARE_INLINE;
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(run(&a->j, v, 0, 10, 10), 10);
+    a->j.wal.roll = 1; /* into the spare */
+    assert_int_equal(run(&a->j, v, 10, 30000, 1000), 30000);
+    off_t end = a->j.wal.seg_size;
+    char seg[XT_PATH_MAX];
+    snprintf(seg, sizeof seg, "%s", a->j.wal.path);
+    xt_wal_reader_t r;
+    xt_cmd_t cmd;
+    assert_int_equal(xt_wal_reader_open(&r, &xt_io_posix, dir, 1), 0);
+    uint64_t n = 0;
+    while (n < 20) /* into the preallocated segment: it is open and sized */
+        n += xt_wal_reader_next(&r, &cmd) == 1;
+    assert_int_equal(truncate(seg, end), 0); /* the roll, as wal.c makes it */
+    int rc;
+    while ((rc = xt_wal_reader_next(&r, &cmd)) == 1)
+        n++;
+    if (rc != 0)
+        fail_msg("%s offset %lld: %s", r.path, (long long)r.offset, r.why);
+    assert_int_equal(n, 30000);
+    xt_wal_reader_close(&r);
+    done(a);
+    tmpdir_remove(dir);
+    free(v);
+}
+
+/* A reader beside a running server, again: it read zeros after the last
+ * record into its window, and the server has written records there since.
+ * It reads them, not a torn tail. */
+static void a_reader_beside_a_writer(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(9, 400);
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    c.preallocate = XT_SPARE_INLINE;
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(run(&a->j, v, 0, 10, 10), 10);
+    a->j.wal.roll = 1; /* into the spare */
+    assert_int_equal(run(&a->j, v, 10, 200, 50), 200);
+    xt_wal_reader_t r;
+    xt_cmd_t cmd;
+    assert_int_equal(xt_wal_reader_open(&r, &xt_io_posix, dir, 1), 0);
+    uint64_t n = 0;
+    while (n < 20) /* into the preallocated segment: its window holds the zeros after record 200 */
+        n += xt_wal_reader_next(&r, &cmd) == 1;
+    assert_int_equal(run(&a->j, v, 200, 400, 50), 400); /* written over those zeros */
+    int rc;
+    while ((rc = xt_wal_reader_next(&r, &cmd)) == 1)
+        n++;
+    if (rc != 0)
+        fail_msg("%s offset %lld: %s", r.path, (long long)r.offset, r.why);
+    assert_int_equal(n, 400);
+    xt_wal_reader_close(&r);
+    done(a);
+    tmpdir_remove(dir);
+    free(v);
+}
+
+/* The spare's thread (the server's mode): a spare that cannot be made
+ * (here: a directory in its place) is a miss at the next take, which asks
+ * for another; once the way is clear, it is made and taken. */
+static int spare_state_is(xt_spare_t *sp, const char *prefix)
+{
+    char buf[160];
+    return strncmp(xt_spare_state(sp, buf, sizeof buf), prefix, strlen(prefix)) == 0;
+}
+
+static void a_failed_spare_is_asked_for_again(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make("xt-journal");
+    char path[XT_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, XT_SPARE_FILE);
+    assert_int_equal(mkdir(path, 0755), 0);
+    xt_spare_t sp;
+    assert_int_equal(xt_spare_start(&sp, &xt_io_posix, dir, 8192, XT_SPARE_THREAD), 0);
+    for (int i = 0; !spare_state_is(&sp, "the last one failed"); i++) {
+        assert_true(i < 10000); /* 10 s */
+        usleep(1000);
+    }
+    assert_int_equal(rmdir(path), 0);
+    assert_int_equal(xt_spare_take(&sp), 0); /* a miss, and another asked for */
+    assert_int_equal(sp.missed, 1);
+    for (int i = 0; !spare_state_is(&sp, "ready"); i++) {
+        assert_true(i < 10000);
+        usleep(1000);
+    }
+    assert_int_equal(size_of(path), 8192);
+    assert_int_equal(xt_spare_take(&sp), 1);
+    xt_spare_again(&sp);
+    xt_spare_stop(&sp);
+    assert_int_equal(access(path, F_OK), -1);
+    tmpdir_remove(dir);
+}
+
+/* A header's torn_window is 0 or XT_WAL_TORN_WINDOW: recovery trusts it to
+ * tell a tear from damage, so any other value makes the header bad. */
+static void a_header_with_another_torn_window_is_bad(void **state)
+{
+    (void)state;
+    xt_caps_t caps = {64, 32, 4, 160}, got;
+    uint8_t h[XT_SEG_HDR];
+    uint64_t first;
+    uint32_t window = 1;
+    for (int k = 0; k < 4; k++) {
+        uint32_t w = k == 0 ? 0 : k == 1 ? XT_WAL_TORN_WINDOW : k == 2 ? 1u << 30 : 64;
+        xt_segment_header(h, 7, 0, &caps, w);
+        int ok = xt_segment_header_ok(h, &first, &got, &window);
+        assert_int_equal(ok, k < 2);
+        if (ok)
+            assert_int_equal(window, w);
+    }
+}
+
+/* How many segments dir holds. */
+static size_t segments(const char *dir)
+{
+    uint64_t *v = NULL;
+    size_t n = 0;
+    assert_int_equal(xt_dir_list(dir, XT_FILE_WAL, &v, &n), 0);
+    free(v);
+    return n;
+}
+
+/* A segment that grew by appending moves to a preallocated one at the first
+ * write after a spare is ready, not a segment later: the first segment of
+ * a new directory (its spare made only once the journal is open), and one
+ * written with journal.preallocate off, its records kept. */
+static void an_appending_segment_rolls_into_a_spare(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(8, 300);
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 64 << 10;
+    c.preallocate = XT_SPARE_INLINE; /* ready at open */
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(a->rc, 0);
+    assert_int_equal(a->j.wal.torn_window, 0); /* created before the spare */
+    assert_int_equal(run(&a->j, v, 0, 100, 20), 100);
+    assert_int_equal(a->j.wal.torn_window, XT_WAL_TORN_WINDOW);
+    assert_int_equal(segments(dir), 1); /* the empty one replaced, same name */
+    char seg[XT_PATH_MAX];
+    last_segment(dir, seg);
+    assert_int_equal(size_of(seg), 64 << 10);
+    assert_int_equal(a->j.spare.missed, 0);
+    done(a);
+    tmpdir_remove(dir);
+
+    dir = tmpdir_make("xt-journal");
+    c.preallocate = XT_SPARE_OFF;
+    a = reopen(dir, &c, NULL);
+    assert_int_equal(run(&a->j, v, 0, 100, 20), 100);
+    assert_int_equal(a->j.wal.torn_window, 0);
+    done(a);
+    c.preallocate = XT_SPARE_INLINE;
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, 0);
+    assert_int_equal(last_seq(&b->e), 100);
+    assert_int_equal(run(&b->j, v, 100, 200, 20), 200);
+    assert_int_equal(b->j.wal.torn_window, XT_WAL_TORN_WINDOW);
+    assert_int_equal(segments(dir), 2); /* the appended one kept, cut to its records */
+    done(b);
+    reopened_t *d = reopen(dir, &c, NULL);
+    assert_int_equal(d->rc, 0);
+    assert_false(d->j.recovery.tail_cut);
+    assert_int_equal(last_seq(&d->e), 200);
+    assert_int_equal(xt_engine_state_hash(&d->e), clean_hash(v, 200, NULL));
+    done(d);
+    tmpdir_remove(dir);
+    free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rolls_into_preallocated_segments),
+        cmocka_unit_test(a_torn_write_in_a_preallocated_segment),
+        cmocka_unit_test(a_reader_beside_a_roll),
+        cmocka_unit_test(a_reader_beside_a_writer),
+        cmocka_unit_test(a_failed_spare_is_asked_for_again),
+        cmocka_unit_test(a_header_with_another_torn_window_is_bad),
+        cmocka_unit_test(an_appending_segment_rolls_into_a_spare),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
