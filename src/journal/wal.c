@@ -234,9 +234,16 @@ int xt_wal_write(xt_wal_t *w)
         return 0;
     /* A segment that grew by appending (the first of a new directory, one
      * after a roll that found no spare ready, one an older build wrote)
-     * rolls into a preallocated one as soon as a spare is ready, not a
-     * segment later: its syncs commit file-system metadata (spare.h). */
-    int to_spare = w->torn_window == 0 && w->spare && xt_spare_ready(w->spare);
+     * rolls into a preallocated one once a spare is ready, not a segment
+     * later: its syncs commit file-system metadata (spare.h). If it holds
+     * records, only past XT_WAL_EARLY_ROLL of them: a segment of a few
+     * records is not worth one of its own (retention could then drop a
+     * new directory's first records after its second snapshot), and a
+     * small journal (tests, tools) stays where it is, whenever the spare's
+     * thread is done. */
+    off_t held = w->seg_size - XT_SEG_HDR;
+    int to_spare =
+        w->torn_window == 0 && w->spare && (held == 0 || held >= XT_WAL_EARLY_ROLL) && xt_spare_ready(w->spare);
     if ((uint64_t)w->seg_size >= w->segment_bytes || w->roll || to_spare) {
         int rc = roll_over(w);
         if (rc)

@@ -78,6 +78,10 @@ void xt_wal_set_caps(xt_wal_t *w, const xt_caps_t *caps);
  * caller has applied it already. */
 int xt_wal_append(xt_wal_t *w, const xt_cmd_t *cmd);
 
+/* A segment that grew by appending rolls into a ready spare when it holds
+ * no record, or at least this many bytes of them (xt_wal_write). */
+#define XT_WAL_EARLY_ROLL (1 << 20)
+
 /* Writes the batch (rolling the segment over first if it is full, or if
  * it grew by appending and a spare is ready) at the end of the segment's
  * records; in a preallocated segment, with syncs

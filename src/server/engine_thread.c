@@ -488,7 +488,7 @@ static void publish_metrics(xt_server_t *s)
         xt_log_ev_t e;
         if (xt_log_begin(&e, XT_LOG_WARN,
                          "journal: no preallocated segment was ready at a roll; it grows by "
-                         "appending (slower syncs)")) {
+                         "appending (slower syncs) until one is")) {
             xt_log_u64(&e, "misses", j->spare.missed);
             xt_log_str(&e, "spare", xt_spare_state(&s->journal.spare, state, sizeof state));
             xt_log_end(&e);

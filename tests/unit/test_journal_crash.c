@@ -7,12 +7,15 @@
  * acknowledged is lost (but under journal.fsync=none, which promises
  * nothing), and the state is exactly that of a prefix of the stream.
  *
- * Four journals: segments of 2 KiB with a snapshot every 150 commands and
+ * Five journals: segments of 2 KiB with a snapshot every 150 commands and
  * one kept (rolls, snapshots and retention all crash); the same starting
  * from an empty first segment that new capacities replace (the replace by
- * rename); fsync=none; and the second one rolling into preallocated
- * segments (spare.h, made inline: the spare's writes and its rename crash
- * too, and a power loss puts zeros back under unsynced records). */
+ * rename); fsync=none; the second one rolling into preallocated segments
+ * (spare.h, made inline: the spare's writes and its rename crash too, and
+ * a power loss puts zeros back under unsynced records); and the first one
+ * going on from a segment with records that grew by appending (written
+ * with preallocation off, already past the segment size), which rolls into
+ * a spare at its first write. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -31,6 +34,7 @@
 
 #define N_CMDS 600
 #define BATCH 37
+#define PRE_CMDS 74 /* journal 4: two batches written before, appending */
 
 /* faultio, with every mutating operation counted, and all of them failing
  * from the crash_at-th on. */
@@ -118,7 +122,7 @@ static int one_case(int journal, int loss, unsigned k, const xt_cmd_t *v)
     c.snapshot_every = 150;
     c.keep_snapshots = 1;
     c.fsync = journal == 2 ? XT_FSYNC_NONE : XT_FSYNC_BATCH;
-    c.preallocate = journal == 3 ? XT_SPARE_INLINE : XT_SPARE_OFF;
+    c.preallocate = journal >= 3 ? XT_SPARE_INLINE : XT_SPARE_OFF;
     xt_engine_config_t small = {.max_orders = 1024, .max_levels = 256, .max_instruments = 4};
     xt_engine_config_t big = {.max_orders = 2048, .max_levels = 512, .max_instruments = 4};
     const xt_engine_config_t *ecfg = journal == 1 || journal == 3 ? &big : NULL;
@@ -127,14 +131,24 @@ static int one_case(int journal, int loss, unsigned k, const xt_cmd_t *v)
         assert_int_equal(a->rc, 0);
         done(a);
     }
+    size_t pre = 0;
+    if (journal == 4) { /* a segment that grew by appending, its records durable */
+        xt_journal_config_t off = c;
+        off.preallocate = XT_SPARE_OFF;
+        reopened_t *a = reopen(dir, &off, NULL);
+        assert_int_equal(a->rc, 0);
+        pre = run(&a->j, v, 0, PRE_CMDS, BATCH);
+        assert_int_equal(pre, PRE_CMDS);
+        done(a);
+    }
     crashio_t ci;
     crashio_init(&ci, k);
     xt_engine_t e;
     xt_journal_t j;
     int orc = xt_journal_open(&j, dir, &c, &ci.f.io, ecfg, quiet, NULL, &e, 0);
-    size_t acked = orc == 0 ? run(&j, v, 0, N_CMDS, BATCH) : 0;
+    size_t acked = orc == 0 ? run(&j, v, pre, N_CMDS, BATCH) : pre;
     int crashed = ci.crashed;
-    if (journal == 3 && orc == 0 && !crashed) /* the whole run: it did roll into spares */
+    if (journal >= 3 && orc == 0 && !crashed) /* the whole run: it did roll into spares */
         assert_true(j.spare.made >= 3 && j.spare.missed == 0 && j.wal.torn_window != 0);
     faultio_power_loss(&ci.f, (faultio_loss_t)loss, k * 7 + 1);
     if (orc == 0)
@@ -159,7 +173,7 @@ static void crash_after_every_operation(void **state)
     (void)state;
     xt_cmd_t *v = gen(5, N_CMDS);
     unsigned cases = 0;
-    for (int journal = 0; journal < 4; journal++)
+    for (int journal = 0; journal < 5; journal++)
         for (int loss = 0; loss < 3; loss++)
             for (unsigned k = 1;; k++) {
                 cases++;

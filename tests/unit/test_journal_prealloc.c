@@ -114,8 +114,8 @@ static void a_torn_write_in_a_preallocated_segment(void **state)
     c.fsync = XT_FSYNC_INTERVAL;
     c.interval_ms = 60000; /* never by time here: only the torn window syncs */
     reopened_t *a = reopen(dir, &c, NULL);
-    assert_int_equal(run(&a->j, v, 0, 20, 20), 20); /* the first segment rolls into the spare */
-    a->j.wal.roll = 1;
+    assert_int_equal(run(&a->j, v, 0, 20, 20), 20); /* the empty first segment is replaced by the spare */
+    a->j.wal.roll = 1;                              /* and a roll to the next spare: a sync of the roll's */
     off_t synced = 0;
     for (size_t i = 20; i < n; i += 1000) {
         assert_int_equal(run(&a->j, v, i, i + 1000 < n ? i + 1000 : n, 1000), i + 1000 < n ? i + 1000 : n);
@@ -173,8 +173,7 @@ static void a_reader_beside_a_roll(void **state)
     c.segment_bytes = 4 << 20;
     c.preallocate = XT_SPARE_INLINE;
     reopened_t *a = reopen(dir, &c, NULL);
-    assert_int_equal(run(&a->j, v, 0, 10, 10), 10);
-    a->j.wal.roll = 1; /* into the spare */
+    assert_int_equal(run(&a->j, v, 0, 10, 10), 10); /* the empty first segment is replaced by the spare */
     assert_int_equal(run(&a->j, v, 10, 30000, 1000), 30000);
     off_t end = a->j.wal.seg_size;
     char seg[XT_PATH_MAX];
@@ -209,8 +208,7 @@ static void a_reader_beside_a_writer(void **state)
     xt_journal_config_t c = jcfg();
     c.preallocate = XT_SPARE_INLINE;
     reopened_t *a = reopen(dir, &c, NULL);
-    assert_int_equal(run(&a->j, v, 0, 10, 10), 10);
-    a->j.wal.roll = 1; /* into the spare */
+    assert_int_equal(run(&a->j, v, 0, 10, 10), 10); /* the empty first segment is replaced by the spare */
     assert_int_equal(run(&a->j, v, 10, 200, 50), 200);
     xt_wal_reader_t r;
     xt_cmd_t cmd;
@@ -299,15 +297,17 @@ static size_t segments(const char *dir)
 
 /* A segment that grew by appending moves to a preallocated one at the first
  * write after a spare is ready, not a segment later: the first segment of
- * a new directory (its spare made only once the journal is open), and one
- * written with journal.preallocate off, its records kept. */
+ * a new directory before any record (replaced under its name), and one
+ * written with journal.preallocate off once it holds XT_WAL_EARLY_ROLL
+ * bytes of records (kept, cut to them); a smaller one stays. */
 static void an_appending_segment_rolls_into_a_spare(void **state)
 {
     (void)state;
-    xt_cmd_t *v = gen(8, 300);
+    size_t n = 20000; /* over XT_WAL_EARLY_ROLL of records */
+    xt_cmd_t *v = gen(8, n + 200);
     char *dir = tmpdir_make("xt-journal");
     xt_journal_config_t c = jcfg();
-    c.segment_bytes = 64 << 10;
+    c.segment_bytes = 64 << 20;
     c.preallocate = XT_SPARE_INLINE; /* ready at open */
     reopened_t *a = reopen(dir, &c, NULL);
     assert_int_equal(a->rc, 0);
@@ -317,32 +317,36 @@ static void an_appending_segment_rolls_into_a_spare(void **state)
     assert_int_equal(segments(dir), 1); /* the empty one replaced, same name */
     char seg[XT_PATH_MAX];
     last_segment(dir, seg);
-    assert_int_equal(size_of(seg), 64 << 10);
+    assert_int_equal(size_of(seg), 64 << 20);
     assert_int_equal(a->j.spare.missed, 0);
     done(a);
     tmpdir_remove(dir);
 
-    dir = tmpdir_make("xt-journal");
-    c.preallocate = XT_SPARE_OFF;
-    a = reopen(dir, &c, NULL);
-    assert_int_equal(run(&a->j, v, 0, 100, 20), 100);
-    assert_int_equal(a->j.wal.torn_window, 0);
-    done(a);
-    c.preallocate = XT_SPARE_INLINE;
-    reopened_t *b = reopen(dir, &c, NULL);
-    assert_int_equal(b->rc, 0);
-    assert_int_equal(last_seq(&b->e), 100);
-    assert_int_equal(run(&b->j, v, 100, 200, 20), 200);
-    assert_int_equal(b->j.wal.torn_window, XT_WAL_TORN_WINDOW);
-    assert_int_equal(segments(dir), 2); /* the appended one kept, cut to its records */
-    done(b);
-    reopened_t *d = reopen(dir, &c, NULL);
-    assert_int_equal(d->rc, 0);
-    assert_false(d->j.recovery.tail_cut);
-    assert_int_equal(last_seq(&d->e), 200);
-    assert_int_equal(xt_engine_state_hash(&d->e), clean_hash(v, 200, NULL));
-    done(d);
-    tmpdir_remove(dir);
+    for (int big = 0; big < 2; big++) {
+        size_t pre = big ? n : 100;
+        dir = tmpdir_make("xt-journal");
+        c.preallocate = XT_SPARE_OFF;
+        a = reopen(dir, &c, NULL);
+        assert_int_equal(run(&a->j, v, 0, pre, 200), pre);
+        assert_int_equal(a->j.wal.torn_window, 0);
+        assert_int_equal(a->j.wal.seg_size - XT_SEG_HDR >= XT_WAL_EARLY_ROLL, big);
+        done(a);
+        c.preallocate = XT_SPARE_INLINE;
+        reopened_t *b = reopen(dir, &c, NULL);
+        assert_int_equal(b->rc, 0);
+        assert_int_equal(last_seq(&b->e), pre);
+        assert_int_equal(run(&b->j, v, pre, pre + 200, 20), pre + 200);
+        assert_int_equal(b->j.wal.torn_window, big ? XT_WAL_TORN_WINDOW : 0);
+        assert_int_equal(segments(dir), big ? 2 : 1); /* the appended one kept, cut to its records */
+        done(b);
+        reopened_t *d = reopen(dir, &c, NULL);
+        assert_int_equal(d->rc, 0);
+        assert_false(d->j.recovery.tail_cut);
+        assert_int_equal(last_seq(&d->e), pre + 200);
+        assert_int_equal(xt_engine_state_hash(&d->e), clean_hash(v, pre + 200, NULL));
+        done(d);
+        tmpdir_remove(dir);
+    }
     free(v);
 }
 
