@@ -13,6 +13,10 @@ usage: make_kline_seeds.py
 """
 import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from crc32c import crc32c  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "kline")
 NS = 10**9
@@ -20,26 +24,6 @@ T0 = 1704067200 * NS  # 2024-01-01 00:00 UTC
 MIN = 60 * NS
 TZ = 28800
 SECONDS = [60, 180, 300, 900, 1800, 3600, 7200, 14400, 86400, 604800]
-
-
-def _table():
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-TABLE = _table()
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = (c >> 8) ^ TABLE[(c ^ b) & 0xFF]
-    return c ^ 0xFFFFFFFF
 
 
 def header(interval=0, secs=None, tz=TZ, tick=(1, 2), lot=(1, 4), symbol=b"BTC-USDT", magic=b"XTKLN001",

@@ -21,7 +21,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import test_server as TS  # noqa: E402
+from crc32c import crc32c  # noqa: E402
 from xtclient import BUY, SELL, FILL  # noqa: E402
 
 NS = 1_000_000_000
@@ -36,26 +38,6 @@ check = TS.check
 
 
 # ---- the format, from docs/kline-history.md --------------------------------------------
-
-def _crc_table():
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        t.append(c)
-    return t
-
-
-CRC_TABLE = _crc_table()
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
-
 
 def parse(path):
     """Returns (header dict, [record dict], torn tail bytes); every checksum
