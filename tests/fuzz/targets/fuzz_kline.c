@@ -36,6 +36,7 @@
 #include "fuzz.h"
 #include "journal/crc32c.h"
 #include "server/kline_store.h"
+#include "xt/decimal.h"
 #include "xt/error.h"
 
 #define HDR XT_KL_HEADER_SIZE
@@ -134,6 +135,9 @@ static void check_header_codec(const uint8_t *in)
     if (rc == 0) {
         CHECK(crc_ok(raw, HDR) && memcmp(raw, XT_KL_MAGIC, 8) == 0);
         CHECK(h.interval >= 0 && h.interval < XT_KL_COUNT);
+        CHECK(h.tz_offset_s > -86400 && h.tz_offset_s < 86400); /* the doc: within a day of UTC */
+        CHECK(h.tick.m > 0 && h.tick.scale <= XT_DECIMAL_MAX_SCALE && h.lot.m > 0 &&
+              h.lot.scale <= XT_DECIMAL_MAX_SCALE); /* positive units */
         CHECK(memchr(h.symbol, 0, sizeof h.symbol) != NULL && strlen(h.symbol) >= 1 && strlen(h.symbol) <= 16);
         xt_kl_header_encode(again, &h);
         CHECK(same_defined(again, raw));
