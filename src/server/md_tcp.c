@@ -61,7 +61,8 @@ static size_t error_frame(uint8_t f[XT_WIRE_MAX], int code, const char *text)
  * of the medium class, each with the status market data has told
  * (pub[].halted), held for every greeting to queue. Made again at a halt or
  * a resume (xt_mds_bin_list_refresh): a greeting queued before keeps its
- * copies. Returns 0, or -1 with the old list kept (the pool was empty). */
+ * copies. Returns 0, or -1 with the old list kept (the pool was empty; no
+ * client's drop to count, so not xt_mds_msg_raw). */
 static int make_list(mds_t *m)
 {
     const uint8_t *frames = m->s->instrument_frames[0];
@@ -70,24 +71,21 @@ static int make_list(mds_t *m)
     uint32_t *list = calloc(chunks ? chunks : 1, sizeof *list);
     if (!list)
         return -1;
-    uint8_t *tmp = (uint8_t *)m->scratch; /* >= the large class: a chunk fits */
     for (size_t first = 0; first < m->n_inst; first += per) {
         size_t k = m->n_inst - first < per ? m->n_inst - first : per;
-        memcpy(tmp, frames + first * XT_LEN_INSTRUMENT, k * XT_LEN_INSTRUMENT);
-        for (size_t i = 0; i < k; i++)
-            tmp[i * XT_LEN_INSTRUMENT + XT_INSTRUMENT_STATUS_OFF] =
-                m->pub[first + i].halted ? XT_INSTRUMENT_HALTED : XT_INSTRUMENT_TRADING;
-        uint32_t g = xt_mds_msg_alloc(m, k * XT_LEN_INSTRUMENT); /* not msg_raw: no client's drop to count */
-        if (g != NIL) {
-            memcpy(m->msgs[g].data, tmp, k * XT_LEN_INSTRUMENT);
-            m->msgs[g].len = (uint32_t)(k * XT_LEN_INSTRUMENT);
-        }
+        uint32_t g = xt_mds_msg_alloc(m, k * XT_LEN_INSTRUMENT);
         if (g == NIL) {
             while (made > 0)
                 xt_mds_msg_unref(m, list[--made]);
             free(list);
             return -1;
         }
+        uint8_t *d = m->msgs[g].data;
+        memcpy(d, frames + first * XT_LEN_INSTRUMENT, k * XT_LEN_INSTRUMENT);
+        for (size_t i = 0; i < k; i++)
+            d[i * XT_LEN_INSTRUMENT + XT_INSTRUMENT_STATUS_OFF] =
+                m->pub[first + i].halted ? XT_INSTRUMENT_HALTED : XT_INSTRUMENT_TRADING;
+        m->msgs[g].len = (uint32_t)(k * XT_LEN_INSTRUMENT);
         m->msgs[g].refs = 1;
         list[made++] = g;
     }

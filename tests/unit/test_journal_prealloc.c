@@ -161,6 +161,19 @@ static void a_torn_write_in_a_preallocated_segment(void **state)
     free(v);
 }
 
+/* Reads r to its end, after the n records read so far: the count of
+ * records in all. A reader error fails the test with its place and why. */
+static uint64_t read_to_end(xt_wal_reader_t *r, uint64_t n)
+{
+    xt_cmd_t cmd;
+    int rc;
+    while ((rc = xt_wal_reader_next(r, &cmd)) == 1)
+        n++;
+    if (rc != 0)
+        fail_msg("%s offset %lld: %s", r->path, (long long)r->offset, r->why);
+    return n;
+}
+
 /* A reader beside a running server: the roll cuts the zeros off the
  * preallocated segment it is reading (after it was sized, before it was
  * read to the end). The reader finds the end of the records, not damage. */
@@ -185,12 +198,7 @@ static void a_reader_beside_a_roll(void **state)
     while (n < 20) /* into the preallocated segment: it is open and sized */
         n += xt_wal_reader_next(&r, &cmd) == 1;
     assert_int_equal(truncate(seg, end), 0); /* the roll, as wal.c makes it */
-    int rc;
-    while ((rc = xt_wal_reader_next(&r, &cmd)) == 1)
-        n++;
-    if (rc != 0)
-        fail_msg("%s offset %lld: %s", r.path, (long long)r.offset, r.why);
-    assert_int_equal(n, 30000);
+    assert_int_equal(read_to_end(&r, n), 30000);
     xt_wal_reader_close(&r);
     done(a);
     tmpdir_remove(dir);
@@ -217,12 +225,7 @@ static void a_reader_beside_a_writer(void **state)
     while (n < 20) /* into the preallocated segment: its window holds the zeros after record 200 */
         n += xt_wal_reader_next(&r, &cmd) == 1;
     assert_int_equal(run(&a->j, v, 200, 400, 50), 400); /* written over those zeros */
-    int rc;
-    while ((rc = xt_wal_reader_next(&r, &cmd)) == 1)
-        n++;
-    if (rc != 0)
-        fail_msg("%s offset %lld: %s", r.path, (long long)r.offset, r.why);
-    assert_int_equal(n, 400);
+    assert_int_equal(read_to_end(&r, n), 400);
     xt_wal_reader_close(&r);
     done(a);
     tmpdir_remove(dir);
