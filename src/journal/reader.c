@@ -157,9 +157,6 @@ int xt_wal_reader_open(xt_wal_reader_t *r, xt_io_t *io, const char *dir, uint64_
     return open_segment(r);
 }
 
-/* Is there a record numbered min_seq or above anywhere after `off` in the
- * current file? (With r->expect: decides between a torn tail and
- * corruption.) */
 /* Reads the current file from *at on, a hole (never written: a file
  * extended by truncate or a seek) skipped unread - or a file with a
  * terabyte hole would be read byte by byte for an hour - into w (at most
