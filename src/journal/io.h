@@ -38,6 +38,10 @@ struct xt_io {
      * journal writes its records with it: into a preallocated segment they
      * overwrite zeros, and the file's size does not change. */
     ssize_t (*pwrite)(xt_io_t *io, int fd, const void *buf, size_t n, off_t off);
+    /* Optional (NULL: not offered). Drops the file's clean pages from the
+     * page cache (posix_fadvise(2) POSIX_FADV_DONTNEED): a rolled journal
+     * segment, read again only at a start (spare.h). */
+    int (*drop_cache)(xt_io_t *io, int fd);
 };
 
 /* The real thing. */

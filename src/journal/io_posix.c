@@ -102,8 +102,14 @@ static ssize_t p_pwrite(xt_io_t *io, int fd, const void *buf, size_t n, off_t of
     return r < 0 ? -errno : r;
 }
 
+static int p_drop_cache(xt_io_t *io, int fd)
+{
+    (void)io;
+    return -posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); /* (returns the error, not -1) */
+}
+
 xt_io_t xt_io_posix = {p_open,   p_write,  p_pread, p_fdatasync, p_fsync,     p_ftruncate, p_close,
-                       p_rename, p_unlink, p_size,  p_writeback, p_seek_data, p_pwrite};
+                       p_rename, p_unlink, p_size,  p_writeback, p_seek_data, p_pwrite,    p_drop_cache};
 
 /* Writes all of buf, retrying short writes and EINTR: with write() when
  * off is negative, else with pwrite() at off. */

@@ -327,7 +327,7 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
     int mode = j->cfg.fsync == XT_FSYNC_NONE ? XT_SPARE_OFF : j->cfg.preallocate;
     uint64_t rounded = (j->cfg.segment_bytes + 4095) & ~UINT64_C(4095);
     off_t spare_size = rounded < (uint64_t)XT_SPARE_MAX ? (off_t)rounded : XT_SPARE_MAX;
-    if (xt_spare_start(&j->spare, j->io, dir, spare_size, mode) == 0)
+    if (xt_spare_start(&j->spare, j->io, dir, spare_size, mode, j->cfg.drop_cache) == 0)
         j->wal.spare = &j->spare;
     j->last_sync = now;
     j->last_snap_seq = j->recovery.snapshot_seq;

@@ -52,13 +52,31 @@ static int make(xt_spare_t *s)
     return rc;
 }
 
+/* A rolled segment's last step: its pages dropped (with drop), closed. */
+static void release(xt_spare_t *s, int fd)
+{
+    if (s->drop && s->io->drop_cache)
+        s->io->drop_cache(s->io, fd); /* advice: a failure loses nothing */
+    s->io->close(s->io, fd);
+}
+
 static void *run(void *arg)
 {
     xt_spare_t *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->want && !s->stop)
+        while (!s->want && !s->stop && s->n_retired == 0)
             pthread_cond_wait(&s->cv, &s->mu);
+        if (s->n_retired) { /* first: the spare then takes the pages they free */
+            int fds[XT_SPARE_RETIRED], n = s->n_retired;
+            memcpy(fds, s->retired, sizeof fds);
+            s->n_retired = 0;
+            pthread_mutex_unlock(&s->mu);
+            for (int i = 0; i < n; i++)
+                release(s, fds[i]);
+            pthread_mutex_lock(&s->mu);
+            continue;
+        }
         if (s->stop)
             break;
         s->want = 0;
@@ -88,11 +106,12 @@ static void make_inline(xt_spare_t *s)
     }
 }
 
-int xt_spare_start(xt_spare_t *s, xt_io_t *io, const char *dir, off_t size, int mode)
+int xt_spare_start(xt_spare_t *s, xt_io_t *io, const char *dir, off_t size, int mode, int drop)
 {
     memset(s, 0, sizeof *s); /* mode XT_SPARE_OFF until it is started */
     s->io = io;
     s->size = size;
+    s->drop = mode != XT_SPARE_OFF && drop;
     int k = snprintf(s->path, sizeof s->path, "%s/%s", dir, XT_SPARE_FILE);
     if (k < 0 || (size_t)k >= sizeof s->path)
         return -ENAMETOOLONG;
@@ -153,6 +172,22 @@ int xt_spare_ready(xt_spare_t *s)
     int ready = s->ready;
     pthread_mutex_unlock(&s->mu);
     return ready;
+}
+
+void xt_spare_retire(xt_spare_t *s, int fd)
+{
+    if (s->mode == XT_SPARE_THREAD && s->drop) {
+        pthread_mutex_lock(&s->mu);
+        int queued = s->n_retired < XT_SPARE_RETIRED;
+        if (queued) {
+            s->retired[s->n_retired++] = fd;
+            pthread_cond_signal(&s->cv);
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (queued)
+            return;
+    }
+    release(s, fd);
 }
 
 void xt_spare_again(xt_spare_t *s)

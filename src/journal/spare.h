@@ -17,6 +17,16 @@
  * is no failure of the journal: the roll then creates the segment as
  * before (counted in `missed`), and asks for another. The spare is at most
  * XT_SPARE_MAX bytes: a larger segment grows past it by appending.
+ *
+ * The segment a roll leaves, written and synced, is handed back here
+ * (xt_spare_retire): with `drop`, its pages leave the page cache before the
+ * next spare is written, and that spare's writes take the pages just
+ * freed. Without it the page cache grows by every byte the journal writes,
+ * and on this project's VM the spare's thread then spent 20-23% of a core
+ * at 2 M orders/s copying zeros into pages the host had to fault in, 4-5%
+ * with it (bench/RESULTS.md). A rolled segment is read again only at a
+ * start (recovery, a K-line rebuild) and by the journal tools, from the
+ * disk then.
  */
 #ifndef XT_JOURNAL_SPARE_H
 #define XT_JOURNAL_SPARE_H
@@ -31,26 +41,34 @@
 
 #define XT_SPARE_FILE "wal-spare"
 #define XT_SPARE_MAX (INT64_C(1) << 30)
+/* Rolled segments waiting for the thread to drop and close them; more are
+ * dropped and closed on the caller's thread (rolls come a segment apart). */
+#define XT_SPARE_RETIRED 4
 
 typedef enum xt_spare_mode { XT_SPARE_OFF = 0, XT_SPARE_THREAD = 1, XT_SPARE_INLINE = 2 } xt_spare_mode_t;
 
 typedef struct xt_spare {
     xt_io_t *io;
     int mode;
+    int drop; /* drop rolled segments' pages from the page cache */
     char path[XT_PATH_MAX];
     off_t size;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int want, ready, stop, busy; /* under mu; busy: being written */
-    int err;                     /* the last failure to make one (-errno), 0 after a success; under mu */
-    uint64_t made, missed;       /* spares made; rolls that found none ready */
+    int want, ready, stop, busy;   /* under mu; busy: being written */
+    int err;                       /* the last failure to make one (-errno), 0 after a success; under mu */
+    int retired[XT_SPARE_RETIRED]; /* rolled segments' descriptors to drop and close; under mu */
+    int n_retired;
+    uint64_t made, missed; /* spares made; rolls that found none ready */
 } xt_spare_t;
 
 /* Removes a spare left by an earlier run (how far it was made is unknown)
  * and, unless mode is XT_SPARE_OFF, starts making one of `size` bytes for
- * dir. Returns 0 or -errno (the thread could not start). */
-int xt_spare_start(xt_spare_t *s, xt_io_t *io, const char *dir, off_t size, int mode);
+ * dir. drop: rolled segments handed to xt_spare_retire leave the page
+ * cache (not with XT_SPARE_OFF). Returns 0 or -errno (the thread could not
+ * start). */
+int xt_spare_start(xt_spare_t *s, xt_io_t *io, const char *dir, off_t size, int mode, int drop);
 
 /* Is a spare ready? 1: its file (s->path, s->size bytes of zeros, synced)
  * is the caller's to rename, and xt_spare_again() must follow; 0: none. */
@@ -59,6 +77,13 @@ int xt_spare_take(xt_spare_t *s);
 /* Is a spare ready? Takes nothing and counts no miss: a segment that grew
  * by appending rolls into it as soon as it is (wal.c). */
 int xt_spare_ready(xt_spare_t *s);
+
+/* Takes a rolled segment's descriptor (written, synced, written no more)
+ * and closes it: with drop, after dropping its pages (io->drop_cache), on
+ * the spare's thread before it makes the next spare (XT_SPARE_THREAD) or
+ * here (XT_SPARE_INLINE); otherwise at once, here. Call it before
+ * xt_spare_again(), so that the spare takes the pages freed. */
+void xt_spare_retire(xt_spare_t *s, int fd);
 
 /* Asks for the next spare, after a take. */
 void xt_spare_again(xt_spare_t *s);

@@ -207,7 +207,10 @@ static int roll_over(xt_wal_t *w)
     }
     if ((rc = sync_file(w)) != 0) /* the new size too: it is what finds the data */
         return rc;
-    w->io->close(w->io, w->fd);
+    if (w->spare) /* before the next spare is asked for: it takes the pages freed */
+        xt_spare_retire(w->spare, w->fd);
+    else
+        w->io->close(w->io, w->fd);
     w->fd = -1;
     return create_segment(w, w->written_seq + 1, first_ts(w), 0);
 }

@@ -82,6 +82,7 @@ static const cfg_key_t keys[] = {
     U32("journal", "batch_max_us", journal.batch_max_us, 0, 1000000),
     U64("journal", "segment_bytes", journal.segment_bytes, 4096, UINT64_C(1) << 40),
     {"journal", "preallocate", K_BOOL, F(journal_preallocate), 0, 1},
+    {"journal", "drop_cache", K_BOOL, F(journal_drop_cache), 0, 1},
     U64("journal", "snapshot_every", journal.snapshot_every, 0, UINT64_MAX),
     U32("journal", "snapshot_secs", journal.snapshot_secs, 0, UINT32_MAX),
     U32("journal", "keep_snapshots", journal.keep_snapshots, 1, 1000),
@@ -272,6 +273,7 @@ void xt_config_defaults(xt_server_config_t *c)
     xt_engine_config_default(&c->engine);
     c->prefault = 1;
     c->journal_preallocate = 1;
+    c->journal_drop_cache = 1;
     set_str(c->md_host, sizeof c->md_host, "127.0.0.1");
     c->md_port = 8080;
     set_str(c->md_tcp_host, sizeof c->md_tcp_host, "127.0.0.1");

@@ -32,6 +32,7 @@
  *   journal.batch_max_us = 1000
  *   journal.segment_bytes = 67108864
  *   journal.preallocate = on             the next segment written ahead as zeros (cheaper syncs)
+ *   journal.drop_cache = on              a rolled segment's pages leave the page cache
  *   journal.snapshot_every = 0           commands; 0: not by count
  *   journal.snapshot_secs = 300          0: not by time
  *   journal.keep_snapshots = 2
@@ -108,6 +109,7 @@ typedef struct xt_server_config {
     xt_engine_config_t engine;
     uint32_t prefault;            /* engine.prefault: fault the fixed tables in at start (sets engine.prefault) */
     uint32_t journal_preallocate; /* journal.preallocate: roll into segments made ahead (journal.preallocate) */
+    uint32_t journal_drop_cache;  /* journal.drop_cache: rolled segments leave the page cache */
     /* md */
     char md_host[64];
     uint16_t md_port;

@@ -249,6 +249,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     jc.snapshot_begun = snapshot_begun;
     jc.report_ctx = s;
     jc.preallocate = s->cfg.journal_preallocate ? XT_SPARE_THREAD : XT_SPARE_OFF;
+    jc.drop_cache = (uint8_t)s->cfg.journal_drop_cache;
     rc = xt_journal_open(&s->journal, s->cfg.data_dir, &jc, NULL, &s->cfg.engine, xt_server_sink, s, &s->engine,
                          xt_mono_ns());
     if (rc)

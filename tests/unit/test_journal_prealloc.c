@@ -2,11 +2,12 @@
  * docs/journal-format.md#preallocated-segments): rolls into spares, zeros
  * as the end of the last segment, torn writes within the torn window, a
  * reader beside the writer, a spare that fails, the header's torn_window,
- * and a segment that grew by appending moving to a spare once one is
- * ready. */
+ * a segment that grew by appending moving to a spare once one is
+ * ready, and rolled segments leaving the page cache. */
 #define _GNU_SOURCE /* usleep, truncate */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -249,7 +252,7 @@ static void a_failed_spare_is_asked_for_again(void **state)
     snprintf(path, sizeof path, "%s/%s", dir, XT_SPARE_FILE);
     assert_int_equal(mkdir(path, 0755), 0);
     xt_spare_t sp;
-    assert_int_equal(xt_spare_start(&sp, &xt_io_posix, dir, 8192, XT_SPARE_THREAD), 0);
+    assert_int_equal(xt_spare_start(&sp, &xt_io_posix, dir, 8192, XT_SPARE_THREAD, 0), 0);
     for (int i = 0; !spare_state_is(&sp, "the last one failed"); i++) {
         assert_true(i < 10000); /* 10 s */
         usleep(1000);
@@ -353,6 +356,122 @@ static void an_appending_segment_rolls_into_a_spare(void **state)
     free(v);
 }
 
+/* ---- rolled segments leave the page cache (spare.h) ------------------- */
+
+/* What the counting layer saw: each drop_cache's file, and how many of
+ * its pages were in the page cache before and after (-1: not measured). */
+typedef struct drop_seen {
+    pthread_mutex_t mu;
+    int n;
+    ino_t ino[64];
+    off_t size[64];
+    long before[64], after[64];
+} drop_seen_t;
+
+static drop_seen_t seen = {.mu = PTHREAD_MUTEX_INITIALIZER};
+static xt_io_t counting_io;
+
+/* Pages of fd's file in the page cache (mincore of a mapping; through a
+ * descriptor of its own: the journal's is write-only). */
+static long resident(int wfd, off_t size)
+{
+    long page = sysconf(_SC_PAGESIZE), n = (long)((size + page - 1) / page), in = 0;
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", wfd);
+    int fd = open(self, O_RDONLY);
+    assert_true(fd >= 0);
+    void *m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    assert_true(m != MAP_FAILED);
+    unsigned char *v = malloc((size_t)n);
+    assert_int_equal(mincore(m, (size_t)size, v), 0);
+    for (long i = 0; i < n; i++)
+        in += v[i] & 1;
+    free(v);
+    munmap(m, (size_t)size);
+    return in;
+}
+
+static int counting_drop(xt_io_t *io, int fd)
+{
+    (void)io;
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    long before = resident(fd, st.st_size);
+    int rc = xt_io_posix.drop_cache(&xt_io_posix, fd);
+    long after = resident(fd, st.st_size);
+    pthread_mutex_lock(&seen.mu);
+    if (seen.n < 64) {
+        seen.ino[seen.n] = st.st_ino;
+        seen.size[seen.n] = st.st_size;
+        seen.before[seen.n] = before;
+        seen.after[seen.n] = after;
+        seen.n++;
+    }
+    pthread_mutex_unlock(&seen.mu);
+    return rc;
+}
+
+/* With drop_cache, every segment a roll leaves (all but the last) has its
+ * pages dropped once, after it was cut to its records - on the spare's
+ * thread, or inline - and none is dropped without it or without spares.
+ * Where the page cache is the disk's (not tmpfs), its pages are gone. */
+static void rolled_segments_leave_the_page_cache(void **state)
+{
+    (void)state;
+    counting_io = xt_io_posix;
+    counting_io.drop_cache = counting_drop;
+    xt_cmd_t *v = gen(6, 700);
+    for (int k = 0; k < 4; k++) {
+        int mode = k == 3 ? XT_SPARE_OFF : k == 0 ? XT_SPARE_INLINE : XT_SPARE_THREAD;
+        int drop = k != 2;
+        char *dir = tmpdir_make("xt-journal");
+        struct statfs fs;
+        assert_int_equal(statfs(dir, &fs), 0);
+        xt_journal_config_t c = jcfg();
+        c.segment_bytes = 8 << 10;
+        c.preallocate = (uint8_t)mode;
+        c.drop_cache = (uint8_t)drop;
+        seen.n = 0;
+        xt_engine_t e;
+        xt_journal_t j;
+        assert_int_equal(xt_journal_open(&j, dir, &c, &counting_io, NULL, quiet, NULL, &e, 0), 0);
+        assert_int_equal(run(&j, v, 0, 600, 20), 600);
+        xt_journal_close(&j, 0); /* joins the spare's thread: every drop is done */
+        xt_engine_destroy(&e);
+        uint64_t *segs;
+        size_t n;
+        assert_int_equal(xt_dir_list(dir, XT_FILE_WAL, &segs, &n), 0);
+        assert_true(n >= 4);
+        if (mode == XT_SPARE_OFF || !drop) {
+            assert_int_equal(seen.n, 0);
+        } else {
+            assert_int_equal(seen.n, (int)n - 1);
+            for (size_t i = 0; i + 1 < n; i++) {
+                char path[XT_PATH_MAX];
+                struct stat st;
+                xt_dir_path(path, sizeof path, dir, XT_FILE_WAL, segs[i]);
+                assert_int_equal(stat(path, &st), 0);
+                int found = 0;
+                for (int d = 0; d < seen.n; d++) {
+                    if (seen.ino[d] != st.st_ino)
+                        continue;
+                    found++;
+                    assert_int_equal(seen.size[d], st.st_size); /* cut to its records before */
+                    if (fs.f_type != 0x01021994 /* TMPFS_MAGIC: its pages are the file */) {
+                        assert_true(seen.before[d] > 0);
+                        assert_int_equal(seen.after[d], 0);
+                    }
+                }
+                assert_int_equal(found, 1);
+            }
+        }
+        free(segs);
+        tmpdir_remove(dir);
+    }
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +482,7 @@ int main(void)
         cmocka_unit_test(a_failed_spare_is_asked_for_again),
         cmocka_unit_test(a_header_with_another_torn_window_is_bad),
         cmocka_unit_test(an_appending_segment_rolls_into_a_spare),
+        cmocka_unit_test(rolled_segments_leave_the_page_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
