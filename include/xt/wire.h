@@ -139,8 +139,9 @@ enum {
 enum { XT_OS_UNKNOWN = 0, XT_OS_OPEN = 1 };
 /* Fill liquidity. */
 enum { XT_LIQ_MAKER = 1, XT_LIQ_TAKER = 2 };
-/* LOGIN flags. */
-enum { XT_LOGIN_CANCEL_ON_DISCONNECT = 1u << 0 };
+/* LOGIN flags: cancel on disconnect; INSTRUMENT again, unsequenced, at
+ * each halt or resume while logged in (docs/protocol.md#0x84-instrument). */
+enum { XT_LOGIN_CANCEL_ON_DISCONNECT = 1u << 0, XT_LOGIN_STATUS_UPDATES = 1u << 1 };
 
 typedef struct xt_wire_hdr {
     uint16_t len;

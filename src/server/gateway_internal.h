@@ -42,8 +42,9 @@ typedef struct xt_gw_conn {
     int fd;
     uint8_t state;
     uint8_t cod;
-    uint16_t inlen; /* bytes of a partial frame kept in `in` */
-    uint32_t sess;  /* gateway session index, XT_NIL before login */
+    uint8_t status_updates; /* LOGIN flag: INSTRUMENT again at each halt or resume */
+    uint16_t inlen;         /* bytes of a partial frame kept in `in` */
+    uint32_t sess;          /* gateway session index, XT_NIL before login */
     uint32_t ip;
     uint32_t heartbeat_ms;
     int64_t opened, last_recv, last_send;
@@ -123,6 +124,9 @@ uint64_t xt__gw_last_seq(const xt_gw_t *g, const xt_gw_conn_t *c);
 /* gw_login.c */
 /* A LOGIN frame on connection i. */
 void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now);
+/* Instrument k was halted or resumed: INSTRUMENT k with its new status to
+ * every logged-in connection that asked for it at its LOGIN. */
+void xt__gw_status_update(xt_server_t *s, uint32_t k, int halted);
 /* Finishes the waiting logins whose sessions have all their answers out. */
 void xt__gw_finish_waiting(xt_server_t *s, int64_t now);
 /* Tops up every resume whose connection has room; does one have room? */

@@ -200,6 +200,8 @@ static void cmd_halt(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
     }
     uint8_t want = cmd->op == XT_ADM_HALT;
     uint8_t was = atomic_exchange_explicit(&s->halted[i], want, memory_order_relaxed);
+    if (was != want)
+        xt__gw_status_update(s, i, want);
     xt_log_ev_t e;
     if (was != want && xt_log_begin(&e, XT_LOG_INFO, want ? "admin: halted" : "admin: resumed")) {
         xt_log_str(&e, "symbol", cmd->symbol);

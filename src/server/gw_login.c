@@ -177,6 +177,14 @@ static uint32_t login_session(xt_server_t *s, uint32_t i, const xt_msg_login_t *
 }
 
 /* LOGIN_ACCEPTED and the instrument list. */
+/* Instrument k's INSTRUMENT frame into out, with status halted and seq. */
+static void instrument_frame(const xt_server_t *s, uint32_t k, int halted, uint64_t seq, uint8_t *out)
+{
+    memcpy(out, s->instrument_frames[k], XT_LEN_INSTRUMENT);
+    out[XT_INSTRUMENT_STATUS_OFF] = halted ? XT_INSTRUMENT_HALTED : XT_INSTRUMENT_TRADING;
+    xt_wire_set_seq(out, 0, seq);
+}
+
 static void send_accepted(xt_server_t *s, uint32_t i, const xt_gw_sess_t *x, int resend)
 {
     const xt_gw_conn_t *c = &s->gw->conns[i];
@@ -185,12 +193,24 @@ static void send_accepted(xt_server_t *s, uint32_t i, const xt_gw_sess_t *x, int
     xt_msg_login_accepted_t a = {m->session,      c->heartbeat_ms, x->last_seq + 1, resend ? m->resume_from : 0,
                                  x->last_clordid, s->n_instruments};
     xt__gw_send(s, i, out, xt_wire_put_login_accepted(out, x->last_seq, &a));
-    for (uint32_t k = 0; k < s->n_instruments; k++) {
-        memcpy(out, s->instrument_frames[k], XT_LEN_INSTRUMENT);
-        out[XT_INSTRUMENT_STATUS_OFF] = atomic_load_explicit(&s->halted[k], memory_order_relaxed)
-                                            ? XT_INSTRUMENT_HALTED
-                                            : XT_INSTRUMENT_TRADING; /* as of this login */
-        xt_wire_set_seq(out, 0, x->last_seq);
+    for (uint32_t k = 0; k < s->n_instruments; k++) { /* the status as of this login: */
+        instrument_frame(s, k, atomic_load_explicit(&s->halted[k], memory_order_relaxed), x->last_seq, out);
+        xt__gw_send(s, i, out, XT_LEN_INSTRUMENT);
+    }
+}
+
+/* Called on the gateway thread, which also finishes logins: a connection
+ * is either logged in before the flag changed (and gets this) or after
+ * (and its list at login has the new status). */
+void xt__gw_status_update(xt_server_t *s, uint32_t k, int halted)
+{
+    xt_gw_t *g = s->gw;
+    uint8_t out[XT_WIRE_MAX];
+    for (uint32_t i = 0; i < g->max_conns; i++) {
+        const xt_gw_conn_t *c = &g->conns[i];
+        if (c->state != C_LIVE || !c->status_updates)
+            continue;
+        instrument_frame(s, k, halted, xt__gw_last_seq(g, c), out);
         xt__gw_send(s, i, out, XT_LEN_INSTRUMENT);
     }
 }
@@ -226,6 +246,7 @@ static void finish_login(xt_server_t *s, uint32_t i, int64_t now)
     c->sess = si;
     c->state = C_LIVE;
     c->cod = (m->flags & XT_LOGIN_CANCEL_ON_DISCONNECT) != 0;
+    c->status_updates = (m->flags & XT_LOGIN_STATUS_UPDATES) != 0;
     c->login_pos = atomic_load_explicit(&s->log.consumed, memory_order_relaxed);
     if (m->heartbeat_ms)
         c->heartbeat_ms = m->heartbeat_ms;

@@ -345,6 +345,47 @@ def test_halts_in_the_binary_protocols():
 
 
 @test
+def test_status_updates_on_order_entry():
+    """A session that logs in with LOGIN flag bit 1 (status updates) gets
+    INSTRUMENT again, unsequenced, at each halt or resume while it is
+    logged in, before anything the server answers after it; one that logs
+    in without the flag gets none; a halt of what is halted sends nothing;
+    a login in between has the status in its list (docs/protocol.md)."""
+    srv = TS.Server()
+    A = TS.login(srv.port, 1001, 1, flags=2)
+    B = TS.login(srv.port, 1002, 1)
+    eth = A.inst["ETH-USDT"]
+
+    def since(conn, n):
+        """Queries the session (the answer comes after anything queued before) and returns the
+        (type, instrument, status) of the INSTRUMENT messages among what arrived since log[n]."""
+        conn.query(order_id=123456)
+        return [(m.type, m.instrument, m.status) for m in conn.log[n:] if m.type == X.INSTRUMENT]
+    a, b = len(A.log), len(B.log)
+    ok(srv, "halt ETH-USDT")
+    check(since(A, a) == [(X.INSTRUMENT, eth, 1)], f"A after the halt: {A.log[a:]}")
+    check(since(B, b) == [], f"B (no flag) after the halt: {B.log[b:]}")
+    a = len(A.log)
+    check(ok(srv, "halt ETH-USDT")["changed"] is False, "a second halt")
+    check(since(A, a) == [], f"A after a halt of what is halted: {A.log[a:]}")
+    C = TS.login(srv.port, 1003, 1, flags=3)  # with cancel on disconnect too
+    check({i.symbol: i.status for i in C.instruments}["ETH-USDT"] == 1, "C's list at login")
+    a, b, c = len(A.log), len(B.log), len(C.log)
+    ok(srv, "resume ETH-USDT")
+    check(since(A, a) == [(X.INSTRUMENT, eth, 0)], f"A after the resume: {A.log[a:]}")
+    check(since(C, c) == [(X.INSTRUMENT, eth, 0)], f"C after the resume: {C.log[c:]}")
+    check(since(B, b) == [], f"B after the resume: {B.log[b:]}")
+    # the pushed frame is the login list's, but for the status
+    m = next(m for m in A.log[a:] if m.type == X.INSTRUMENT)
+    first = next(i for i in A.instruments if i.instrument == eth)
+    fields = ("instrument", "has_band", "symbol", "tick_m", "lot_m", "min_qty", "max_qty", "band_low", "band_high",
+              "tick_scale", "lot_scale")
+    check(not m.sequenced and all(m.get(f) == first.get(f) for f in fields), f"pushed {m!r} against {first!r}")
+    for conn in (A, B, C):
+        conn.close()
+
+
+@test
 def test_halts_outlast_restarts():
     """A halt is kept in the data directory's `halted` file: it outlasts a
     clean stop and a SIGKILL, and ends with `resume` (then no file). A file
