@@ -1597,13 +1597,19 @@ def test_idle_session_memory():
     del warm
 
 
-def server_sides(ports):
-    """How many IPv4 connections accepted on these local ports the server
-    still holds open (/proc/net/tcp: ESTABLISHED 01 or CLOSE_WAIT 08 - the
-    peer's close not taken in yet, or not answered by the server's)."""
-    with open("/proc/net/tcp") as f:
-        rows = [line.split() for line in f.readlines()[1:]]
-    return sum(1 for r in rows if int(r[1].split(":")[1], 16) in ports and r[3] in ("01", "08"))
+def socket_fds(pid):
+    """How many sockets process pid holds open (/proc/PID/fd). A client's
+    close reaches the server's descriptor only when the server reads the
+    end: whether the client sent FIN (the server's side then ESTABLISHED or
+    CLOSE_WAIT) or RST (its side already gone from /proc/net/tcp, the
+    descriptor still open)."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass  # closed meanwhile
+    return n
 
 
 @test
@@ -1628,6 +1634,7 @@ def test_connection_limits_fit_the_open_file_limit():
     srv.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: 'msg="reloaded"' in srv.stderr(), "the reload")
     check("needs_restart" not in srv.stderr(), f"a reload of the same config asks for a restart: {srv.stderr()[-400:]}")
+    base = socket_fds(srv.proc.pid)  # the listeners
     socks = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(gw + 40)]
     kinds = collections.Counter()
     for s in socks:
@@ -1647,10 +1654,10 @@ def test_connection_limits_fit_the_open_file_limit():
     check(answered == 10, f"{answered} of 10 market-data clients over the limit got 503")
     for s in socks + md_socks:
         s.close()
-    # The server closes its side of each when it reads the end: until then its socket is ESTABLISHED (the
-    # end not yet taken in) or CLOSE_WAIT, and its descriptor, closed later, would leave a hole below the
-    # limit lowered further down. No client is connected to these ports now.
-    wait_for(lambda: not server_sides({srv.port, md_port}), "the server's close of the clients that left")
+    # The server closes its side of each when it reads the end (a FIN, or a RST from a client that left
+    # bytes unread): until then its descriptor, closed later, would leave a hole below the limit lowered
+    # further down. No client is connected to these ports now.
+    wait_for(lambda: socket_fds(srv.proc.pid) == base, "the server's close of the clients that left")
     m, c = login_when(srv.port, 1001, 1, lambda m: m.type == LOGIN_ACCEPTED)
     expect_type(c.place(c.inst["BTC-USDT"], BUY, 1000, 1), ACCEPTED, seq=1)
     # Out of descriptors all the same: the running server's soft limit lowered to its lowest free
