@@ -40,7 +40,7 @@ struct xt_io {
     ssize_t (*pwrite)(xt_io_t *io, int fd, const void *buf, size_t n, off_t off);
     /* Optional (NULL: not offered). Drops the file's clean pages from the
      * page cache (posix_fadvise(2) POSIX_FADV_DONTNEED): a rolled journal
-     * segment, read again only at a start (spare.h). */
+     * segment, which the server does not read again (spare.h). */
     int (*drop_cache)(xt_io_t *io, int fd);
 };
 

@@ -1,4 +1,5 @@
 /* spare.c - the next journal segment, preallocated (see spare.h). */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
 #include "spare.h"
 
 #include <errno.h>
@@ -55,7 +56,7 @@ static int make(xt_spare_t *s)
 /* A rolled segment's last step: its pages dropped (with drop), closed. */
 static void release(xt_spare_t *s, int fd)
 {
-    if (s->drop && s->io->drop_cache)
+    if (s->drop)
         s->io->drop_cache(s->io, fd); /* advice: a failure loses nothing */
     s->io->close(s->io, fd);
 }
@@ -63,6 +64,7 @@ static void release(xt_spare_t *s, int fd)
 static void *run(void *arg)
 {
     xt_spare_t *s = arg;
+    pthread_setname_np(pthread_self(), "xt-spare"); /* in top, perf and /proc/PID/task */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->want && !s->stop && s->n_retired == 0)
@@ -111,7 +113,7 @@ int xt_spare_start(xt_spare_t *s, xt_io_t *io, const char *dir, off_t size, int 
     memset(s, 0, sizeof *s); /* mode XT_SPARE_OFF until it is started */
     s->io = io;
     s->size = size;
-    s->drop = mode != XT_SPARE_OFF && drop;
+    s->drop = mode != XT_SPARE_OFF && drop && io->drop_cache; /* else closed where it was, as before */
     int k = snprintf(s->path, sizeof s->path, "%s/%s", dir, XT_SPARE_FILE);
     if (k < 0 || (size_t)k >= sizeof s->path)
         return -ENAMETOOLONG;

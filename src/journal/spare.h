@@ -20,13 +20,13 @@
  *
  * The segment a roll leaves, written and synced, is handed back here
  * (xt_spare_retire): with `drop`, its pages leave the page cache before the
- * next spare is written, and that spare's writes take the pages just
- * freed. Without it the page cache grows by every byte the journal writes,
- * and on this project's VM the spare's thread then spent 20-23% of a core
- * at 2 M orders/s copying zeros into pages the host had to fault in, 4-5%
- * with it (bench/RESULTS.md). A rolled segment is read again only at a
- * start (recovery, a K-line rebuild) and by the journal tools, from the
- * disk then.
+ * next spare is written, and that spare's writes can take the pages just
+ * freed. Without it the page cache grows by every byte the journal writes
+ * until the kernel reclaims, and on this project's VM (memory mostly
+ * free) the spare's thread then spent a quarter of a core at 2 M orders/s
+ * copying zeros into new pages (bench/RESULTS.md). The server does not read
+ * a rolled segment while it runs: recovery and the journal tools read it
+ * from the disk.
  */
 #ifndef XT_JOURNAL_SPARE_H
 #define XT_JOURNAL_SPARE_H
