@@ -176,7 +176,6 @@ static uint32_t login_session(xt_server_t *s, uint32_t i, const xt_msg_login_t *
     return si;
 }
 
-/* LOGIN_ACCEPTED and the instrument list. */
 /* Instrument k's INSTRUMENT frame into out, with status halted and seq. */
 static void instrument_frame(const xt_server_t *s, uint32_t k, int halted, uint64_t seq, uint8_t *out)
 {
@@ -185,6 +184,7 @@ static void instrument_frame(const xt_server_t *s, uint32_t k, int halted, uint6
     xt_wire_set_seq(out, 0, seq);
 }
 
+/* LOGIN_ACCEPTED and the instrument list. */
 static void send_accepted(xt_server_t *s, uint32_t i, const xt_gw_sess_t *x, int resend)
 {
     const xt_gw_conn_t *c = &s->gw->conns[i];
