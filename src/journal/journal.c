@@ -2,6 +2,7 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,22 @@ static void reap(xt_journal_t *j, int wait)
     snapshot_done(j, ok, j->snap_seq, ok ? "" : "the snapshot child failed (its reason is on stderr above)", 1);
 }
 
+/* A snapshot written (and synced) leaves the page cache as rolled segments
+ * do (spare.h, journal.drop_cache): it is read again only at a start. Not
+ * the one of a clean stop, which the next start reads. */
+static void drop_snapshot_pages(xt_journal_t *j, uint64_t seq)
+{
+    if (!j->spare.drop) /* only where rolled segments are dropped, and the I/O layer can */
+        return;
+    char path[XT_PATH_MAX];
+    xt_dir_path(path, sizeof path, j->dir, XT_FILE_SNAP, seq);
+    int fd = j->io->open(j->io, path, O_RDONLY, 0);
+    if (fd < 0)
+        return;
+    j->io->drop_cache(j->io, fd); /* advice: a failure loses nothing */
+    j->io->close(j->io, fd);
+}
+
 /* Takes a snapshot of the engine as it is now - durable, at a batch
  * boundary. */
 static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
@@ -201,6 +218,8 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         j->cfg.snapshot_begun(j->cfg.report_ctx, seq);
     if (in_process || j->cfg.snapshot_sync) {
         rc = xt_snapshot_write_ext(j->io, j->dir, j->e, j->cfg.ext, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
+        if (rc == 0 && !in_process)
+            drop_snapshot_pages(j, seq);
         snapshot_done(j, rc == 0, seq, why, 0);
         return 0; /* a failed snapshot does not fail the journal */
     }
@@ -216,8 +235,10 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         j->fork_ns_last = mono_ns() - t0;
     if (pid == 0) { /* the child: the engine as of this instant, copy-on-write */
         rc = xt_snapshot_write_ext(j->io, j->dir, j->e, j->cfg.ext, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
-        if (rc == 0)
+        if (rc == 0) {
+            drop_snapshot_pages(j, seq);
             remove_planned(j, old, n_old);
+        }
         if (rc) { /* its reason (write(2): async-signal-safe); the parent reports the failure */
             size_t n = strnlen(why, sizeof why - 1);
             why[n] = '\n';

@@ -511,6 +511,50 @@ static void rolled_segments_leave_the_page_cache(void **state)
     free(v);
 }
 
+/* A snapshot taken while the journal runs (in a child, or in process with
+ * snapshot_sync) leaves the page cache too when rolled segments do, and
+ * stays in it when they do not. Checked where the file system caches. */
+static void snapshots_leave_the_page_cache(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(7, 600);
+    for (int k = 0; k < 4; k++) {
+        int drop = k < 2, in_child = k % 2;
+        char *dir = tmpdir_make("xt-journal");
+        struct statfs fs;
+        assert_int_equal(statfs(dir, &fs), 0);
+        xt_journal_config_t c = jcfg();
+        c.preallocate = XT_SPARE_THREAD;
+        c.drop_cache = (uint8_t)drop;
+        c.snapshot_sync = (uint8_t)!in_child;
+        xt_engine_t e;
+        xt_journal_t j;
+        assert_int_equal(xt_journal_open(&j, dir, &c, NULL, NULL, quiet, NULL, &e, 0), 0);
+        assert_int_equal(run(&j, v, 0, 600, 20), 600);
+        assert_int_equal(xt_journal_snapshot(&j, 0), 0);
+        xt_journal_close(&j, 0); /* waits for the child; no snapshot of its own (jcfg) */
+        xt_engine_destroy(&e);
+        assert_int_equal(j.snapshots, 1);
+        char path[XT_PATH_MAX];
+        xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, 600);
+        int fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        struct stat st;
+        assert_int_equal(fstat(fd, &st), 0);
+        long in = resident(fd, st.st_size);
+        close(fd);
+        assert_true(in >= 0);
+        if (page_cached_fs(&fs)) {
+            if (drop)
+                assert_int_equal(in, 0);
+            else
+                assert_true(in > 0);
+        }
+        tmpdir_remove(dir);
+    }
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,6 +566,7 @@ int main(void)
         cmocka_unit_test(a_header_with_another_torn_window_is_bad),
         cmocka_unit_test(an_appending_segment_rolls_into_a_spare),
         cmocka_unit_test(rolled_segments_leave_the_page_cache),
+        cmocka_unit_test(snapshots_leave_the_page_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
