@@ -30,6 +30,8 @@ static void on_instrument(void *user, xt_client_t *c, const xt_wire_hdr_t *h, co
            (long long)m->max_qty);
     if (m->has_band)
         printf(" band %lld..%lld", (long long)m->band_low, (long long)m->band_high);
+    if (m->status == XT_INSTRUMENT_HALTED) /* at login, or later: a halt (XT_LOGIN_STATUS_UPDATES) */
+        printf(" HALTED");
     printf("\n");
     if (strncmp(m->symbol, app->symbol, sizeof m->symbol) == 0) {
         app->inst = *m;
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
                               .key_id = "demo1001",
                               .secret = "demo-secret-1001",
                               .session = 1,
+                              .login_flags = XT_LOGIN_STATUS_UPDATES, /* INSTRUMENT again at a halt or resume */
                               .cb = {.on_instrument = on_instrument,
                                      .on_accepted = on_accepted,
                                      .on_rejected = on_rejected,
