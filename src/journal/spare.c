@@ -141,6 +141,7 @@ int xt_spare_start(xt_spare_t *s, xt_io_t *io, const char *dir, off_t size, int 
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);
         s->mode = XT_SPARE_OFF;
+        s->drop = 0; /* nothing dropped either (journal.c reads it for snapshots) */
         return -rc;
     }
     return 0;

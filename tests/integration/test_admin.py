@@ -355,6 +355,8 @@ def test_status_updates_on_order_entry():
     A = TS.login(srv.port, 1001, 1, flags=2)
     B = TS.login(srv.port, 1002, 1)
     eth = A.inst["ETH-USDT"]
+    # a sequenced message first, so that the pushes' seq (the last sequenced number) is checked against 1
+    check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == ACCEPTED and A.last_seq == 1, "A's first order")
 
     def since(conn, n):
         """Queries the session (the answer comes after anything queued before) and returns the
