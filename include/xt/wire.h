@@ -387,6 +387,9 @@ size_t xt_wire_put_amended(uint8_t *f, uint8_t flags, uint64_t seq, const xt_msg
 
 /* Rewrites the flags and seq of an encoded frame in place. */
 void xt_wire_set_seq(uint8_t *f, uint8_t flags, uint64_t seq);
+/* Rewrites the status of an encoded INSTRUMENT frame in place: halted
+ * (nonzero) or trading. */
+void xt_wire_set_instrument_status(uint8_t *f, int halted);
 
 /* The login signature: HMAC-SHA256 keyed with the 32-byte signing key
  * (SHA-256 of the API secret) over the 56 bytes

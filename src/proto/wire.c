@@ -166,6 +166,11 @@ void xt_wire_set_seq(uint8_t *f, uint8_t flags, uint64_t seq)
     xt_put64(f + 8, seq);
 }
 
+void xt_wire_set_instrument_status(uint8_t *f, int halted)
+{
+    f[XT_INSTRUMENT_STATUS_OFF] = halted ? XT_INSTRUMENT_HALTED : XT_INSTRUMENT_TRADING;
+}
+
 /* ---- message layouts ----
  *
  * Each message is a table of its body's fields: offset in the frame, then

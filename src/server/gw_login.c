@@ -180,7 +180,7 @@ static uint32_t login_session(xt_server_t *s, uint32_t i, const xt_msg_login_t *
 static void instrument_frame(const xt_server_t *s, uint32_t k, int halted, uint64_t seq, uint8_t *out)
 {
     memcpy(out, s->instrument_frames[k], XT_LEN_INSTRUMENT);
-    out[XT_INSTRUMENT_STATUS_OFF] = halted ? XT_INSTRUMENT_HALTED : XT_INSTRUMENT_TRADING;
+    xt_wire_set_instrument_status(out, halted);
     xt_wire_set_seq(out, 0, seq);
 }
 

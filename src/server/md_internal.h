@@ -159,6 +159,7 @@ struct xt_md_server {
     int bin_lfd;
     uint32_t bin_hi;                /* binary connections are in slots below this */
     uint32_t *bin_list, n_bin_list; /* the INSTRUMENT frames: messages held for every greeting */
+    uint32_t *bin_list_next;        /* as large: the next list is made into it (make_list), then they swap */
     uint8_t bin_list_stale;         /* a halt or resume is not in them yet (the pool was empty) */
     int64_t bin_last_scan;
     /* plain HTTP (md_http.c): a body (the metrics text, a REST answer) in http_body, a whole response in

@@ -57,41 +57,43 @@ static size_t error_frame(uint8_t f[XT_WIRE_MAX], int code, const char *text)
 
 /* ---- the listener and the greeting ------------------------------------------------ */
 
+/* INSTRUMENT frames per message of the medium class. */
+static size_t list_per(const mds_t *m)
+{
+    return (m->msg_bytes[MSG_MEDIUM] - XT_WS_HEADER_MAX) / XT_LEN_INSTRUMENT;
+}
+
 /* The INSTRUMENT frames of order entry (s->instrument_frames) in messages
  * of the medium class, each with the status market data has told
  * (pub[].halted), held for every greeting to queue. Made again at a halt or
- * a resume (xt_mds_bin_list_refresh): a greeting queued before keeps its
- * copies. Returns 0, or -1 with the old list kept (the pool was empty; no
- * client's drop to count, so not xt_mds_msg_raw). */
+ * a resume (xt_mds_bin_list_refresh) into the second array made at start,
+ * then the two swap: a greeting queued before keeps its copies. Returns 0,
+ * or -1 with the old list kept (the pool was empty; no client's drop to
+ * count, so not xt_mds_msg_raw). */
 static int make_list(mds_t *m)
 {
     const uint8_t *frames = m->s->instrument_frames[0];
-    size_t per = (m->msg_bytes[MSG_MEDIUM] - XT_WS_HEADER_MAX) / XT_LEN_INSTRUMENT;
-    uint32_t chunks = (uint32_t)((m->n_inst + per - 1) / per), made = 0;
-    uint32_t *list = calloc(chunks ? chunks : 1, sizeof *list);
-    if (!list)
-        return -1;
+    size_t per = list_per(m);
+    uint32_t *list = m->bin_list_next, made = 0;
     for (size_t first = 0; first < m->n_inst; first += per) {
         size_t k = m->n_inst - first < per ? m->n_inst - first : per;
         uint32_t g = xt_mds_msg_alloc(m, k * XT_LEN_INSTRUMENT);
         if (g == NIL) {
             while (made > 0)
                 xt_mds_msg_unref(m, list[--made]);
-            free(list);
             return -1;
         }
         uint8_t *d = m->msgs[g].data;
         memcpy(d, frames + first * XT_LEN_INSTRUMENT, k * XT_LEN_INSTRUMENT);
         for (size_t i = 0; i < k; i++)
-            d[i * XT_LEN_INSTRUMENT + XT_INSTRUMENT_STATUS_OFF] =
-                m->pub[first + i].halted ? XT_INSTRUMENT_HALTED : XT_INSTRUMENT_TRADING;
+            xt_wire_set_instrument_status(d + i * XT_LEN_INSTRUMENT, m->pub[first + i].halted);
         m->msgs[g].len = (uint32_t)(k * XT_LEN_INSTRUMENT);
         m->msgs[g].refs = 1;
         list[made++] = g;
     }
     for (uint32_t i = 0; i < m->n_bin_list; i++)
         xt_mds_msg_unref(m, m->bin_list[i]);
-    free(m->bin_list);
+    m->bin_list_next = m->bin_list;
     m->bin_list = list;
     m->n_bin_list = made;
     return 0;
@@ -112,7 +114,10 @@ int xt_mds_bin_open(mds_t *m, char *why, size_t n)
         return -1;
     struct epoll_event ev = {EPOLLIN, {.u64 = EV_LISTEN_BIN}};
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->bin_lfd, &ev);
-    if (make_list(m)) {
+    size_t chunks = (m->n_inst + list_per(m) - 1) / list_per(m) + 1; /* (+1: none is 0 bytes) */
+    m->bin_list = calloc(chunks, sizeof *m->bin_list);
+    m->bin_list_next = calloc(chunks, sizeof *m->bin_list_next);
+    if (!m->bin_list || !m->bin_list_next || make_list(m)) {
         snprintf(why, n, "market data: out of memory");
         return -1;
     }
@@ -125,7 +130,8 @@ void xt_mds_bin_close(mds_t *m)
         close(m->bin_lfd);
     m->bin_lfd = -1;
     free(m->bin_list);
-    m->bin_list = NULL;
+    free(m->bin_list_next);
+    m->bin_list = m->bin_list_next = NULL;
 }
 
 void xt_mds_bin_refuse(mds_t *m, int fd, const char *why)
