@@ -28,19 +28,13 @@ for r in $(seq "$ROUNDS"); do
     for b in base new; do
         bin=$BASE
         [ "$b" = new ] && bin=$NEW
-        rm -rf "$DATA/srv"
-        : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
-        "$bin" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 --md-tcp-listen off \
-            >"$DATA/serve.log" 2>&1 &
-        SPID=$!
-        wait_line "$DATA/serve.log" "ready:"
+        serve_fresh "$bin" "$SRV"
         md=$(grep -o 'md_http=127.0.0.1:[0-9]*' "$DATA/serve.log" | head -1 | cut -d= -f2)
         lg=$("$bin" loadgen --connect "$SRV" --connections 64 --rate "$RATE" --duration 5 --warmup 1 --json)
         misses=$(/usr/bin/python3 -c 'import sys, urllib.request
 t = urllib.request.urlopen("http://%s/metrics" % sys.argv[1], timeout=5).read().decode()
 print(next((l.split()[1] for l in t.splitlines() if l.startswith("xt_journal_spare_misses_total ")), "null"))' "$md")
-        kill "$SPID"
-        wait "$SPID" || true
+        stop_pid "$SPID"
         /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.update(build=sys.argv[2], round=int(sys.argv[3]), rate=int(sys.argv[4]), spare_misses=json.loads(sys.argv[5])); print(json.dumps(d))' \
             "$lg" "$b" "$r" "$RATE" "$misses" >>"$OUT"
     done

@@ -43,23 +43,16 @@ run() { # off|on|echo connect-address
 
 for r in $(seq "$ROUNDS"); do
     for p in off on; do
-        rm -rf "$DATA/srv"
-        : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
-        "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 --md-tcp-listen off \
-            --set "journal.$KEY=$p" --set md.max_connections=1000 >"$DATA/serve.log" 2>&1 &
-        SPID=$!
-        wait_line "$DATA/serve.log" "ready:"
+        serve_fresh "$BIN" "$SRV" --set "journal.$KEY=$p" --set md.max_connections=1000
         run "$p" "$SRV"
-        kill "$SPID"
-        wait "$SPID" || true
+        stop_pid "$SPID"
     done
     : >"$DATA/echo.log"
     "$BIN" bench echo --listen "$ECHO" >"$DATA/echo.log" 2>&1 &
     EPID=$!
     wait_line "$DATA/echo.log" "listening"
     run echo "$ECHO"
-    kill "$EPID"
-    wait "$EPID" || true
+    stop_pid "$EPID"
     echo "round $r done" >&2
 done
 

@@ -1,4 +1,5 @@
 # lib.sh - helpers the bench/*.sh scripts source (bash).
+# shellcheck shell=bash
 
 # wait_line FILE PATTERN [TENTHS]: returns once PATTERN is in FILE (a
 # server's or a tool's log); after TENTHS tenths of a second (default 300)
@@ -21,4 +22,26 @@ bench_begin() {
     : >"$1"
     DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
     trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
+}
+
+# serve_fresh BIN ADDR [serve args...]: a server with a new data directory
+# ($DATA/srv), order entry on ADDR, market data's HTTP on a free port and no
+# binary market data, its log in $DATA/serve.log; returns once it is
+# ready, its pid in SPID.
+serve_fresh() {
+    local bin=$1 addr=$2
+    shift 2
+    rm -rf "$DATA/srv"
+    : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
+    "$bin" serve --data "$DATA/srv" --listen "$addr" --md-listen 127.0.0.1:0 --md-tcp-listen off "$@" \
+        >"$DATA/serve.log" 2>&1 &
+    # shellcheck disable=SC2034 # read by the scripts that source this
+    SPID=$!
+    wait_line "$DATA/serve.log" "ready:"
+}
+
+# stop_pid PID: SIGTERM, then waits for it (its exit status ignored).
+stop_pid() {
+    kill "$1"
+    wait "$1" || true
 }

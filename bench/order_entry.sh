@@ -25,17 +25,10 @@ PIPELINES=${PIPELINES:-"16 64 128"}
 bench_begin "$OUT"
 
 start_server() { # [serve args...]
-    rm -rf "$DATA/srv"
     # 10,000 idle sessions over the 4 demo accounts: past the default per-account limit of 256;
     # few market-data connections, so that an open-file limit of 20,000 leaves order entry the rest
-    : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
-    "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 --md-tcp-listen off \
-        --set server.max_sessions_per_account=65536 --set md.max_connections=1000 "$@" >"$DATA/serve.log" 2>&1 &
-    SPID=$!
-    wait_line "$DATA/serve.log" "ready:"
+    serve_fresh "$BIN" "$SRV" --set server.max_sessions_per_account=65536 --set md.max_connections=1000 "$@"
 }
-
-stop() { kill "$1"; wait "$1" || true; }
 
 record() { # target pipeline json
     /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[3]); d["target"]=sys.argv[1]; d["pipeline_depth"]=int(sys.argv[2]); print(json.dumps(d))' \
@@ -46,13 +39,13 @@ for r in $(seq "$ROUNDS"); do
     for p in $PIPELINES; do
         start_server
         record server "$p" "$("$BIN" loadgen --connect "$SRV" --connections 64 --pipeline "$p" --duration 5 --warmup 1 --json)"
-        stop "$SPID"
+        stop_pid "$SPID"
         : >"$DATA/echo.log" # emptied first: wait_line must not find the last run's line
         "$BIN" bench echo --listen "$ECHO" >"$DATA/echo.log" 2>&1 &
         EPID=$!
         wait_line "$DATA/echo.log" "listening"
         record echo "$p" "$("$BIN" loadgen --connect "$ECHO" --connections 64 --pipeline "$p" --duration 5 --warmup 1 --json)"
-        stop "$EPID"
+        stop_pid "$EPID"
         echo "round $r pipeline $p done" >&2
     done
 done
@@ -60,13 +53,13 @@ done
 for r in $(seq "$ROUNDS"); do
     start_server
     record server-1000-100k 0 "$("$BIN" loadgen --connect "$SRV" --connections 1000 --rate 100000 --duration 8 --warmup 2 --json)"
-    stop "$SPID"
+    stop_pid "$SPID"
     : >"$DATA/echo.log" # emptied first: wait_line must not find the last run's line
     "$BIN" bench echo --listen "$ECHO" >"$DATA/echo.log" 2>&1 &
     EPID=$!
     wait_line "$DATA/echo.log" "listening"
     record echo-1000-100k 0 "$("$BIN" loadgen --connect "$ECHO" --connections 1000 --rate 100000 --duration 8 --warmup 2 --json)"
-    stop "$EPID"
+    stop_pid "$EPID"
 done
 
 # prefault off: the sessions' tables then grow with the sessions, as they are counted here
@@ -78,8 +71,8 @@ before=$(rss "$SPID")
 LPID=$!
 wait_line "$DATA/idle.log" "idle:"
 after=$(rss "$SPID")
-stop "$LPID"
-stop "$SPID"
+stop_pid "$LPID"
+stop_pid "$SPID"
 echo "{\"target\": \"idle-10000\", \"rss_before_kb\": $before, \"rss_after_kb\": $after, \"kb_per_session\": $(((after - before) * 10 / 10000))e-1}" >>"$OUT"
 
 /usr/bin/python3 - "$OUT" <<'EOF'

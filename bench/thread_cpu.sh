@@ -34,12 +34,7 @@ ticks() { # PID: "tid name ticks" per thread
 
 for r in $(seq "$ROUNDS"); do
     for v in off on; do
-        rm -rf "$DATA/srv"
-        : >"$DATA/serve.log"
-        "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen 127.0.0.1:0 --md-tcp-listen off \
-            --set "journal.$KEY=$v" >"$DATA/serve.log" 2>&1 &
-        SPID=$!
-        wait_line "$DATA/serve.log" "ready:"
+        serve_fresh "$BIN" "$SRV" --set "journal.$KEY=$v"
         "$BIN" loadgen --connect "$SRV" --connections 64 --pipeline 64 --duration 6 --warmup 1 --json >"$DATA/lg.json" &
         LPID=$!
         sleep 2
@@ -47,8 +42,7 @@ for r in $(seq "$ROUNDS"); do
         sleep 4
         ticks "$SPID" >"$DATA/b"
         wait "$LPID"
-        kill "$SPID"
-        wait "$SPID" || true
+        stop_pid "$SPID"
         /usr/bin/python3 - "$DATA" "$SPID" "$KEY" "$v" "$(getconf CLK_TCK)" >>"$OUT" <<'PY'
 import json, sys
 data, pid, key, variant, hz = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
