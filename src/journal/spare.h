@@ -22,9 +22,11 @@
  * (xt_spare_retire): with `drop`, its pages leave the page cache before the
  * next spare is written, and that spare's writes can take the pages just
  * freed. Without it the page cache grows by every byte the journal writes
- * until the kernel reclaims, and on this project's VM (memory mostly
- * free) the spare's thread then spent a quarter of a core at 2 M orders/s
- * copying zeros into new pages (bench/RESULTS.md). The server does not read
+ * until the kernel reclaims (under a container's memory limit too). On
+ * this project's VM, while its free memory was new to the host, the
+ * spare's thread then spent a quarter of a core at 2 M orders/s copying
+ * zeros into new pages; once the memory had been used, a few percent
+ * either way (bench/RESULTS.md). The server does not read
  * a rolled segment while it runs: recovery and the journal tools read it
  * from the disk.
  */
