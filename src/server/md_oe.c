@@ -157,8 +157,15 @@ uint64_t xt__oe_take_id(oe_bridge_t *x, uint8_t *f, int ordered)
 
 int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n)
 {
+    return xt__oe_send_first(m, b, f, n, n, NULL);
+}
+
+int xt__oe_send_first(mds_t *m, uint32_t b, const uint8_t *f, size_t n, size_t first, uint8_t *first_sent)
+{
     oe_bridge_t *x = &m->oe->b[b];
     ssize_t w = send(x->fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w >= (ssize_t)first && first_sent)
+        *first_sent = 1; /* the gateway has the first frame whole, whatever becomes of the rest */
     if (w == (ssize_t)n) {
         x->last_out = m->mono;
         return 0;

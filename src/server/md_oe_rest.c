@@ -38,31 +38,36 @@ static void refuse_used_up(mds_t *m, uint32_t b, uint32_t pi);
 
 /* Sends pending request pi on bridge b (live): an id of the session's
  * unless the client chose one (none left: a 409). A send that fails closes
- * the bridge, which answers pi as not sent (the gateway never had the
- * whole frame). */
+ * the bridge, which answers pi as not sent when the gateway never had the
+ * whole frame, else as sent. */
 static void send_pend(mds_t *m, uint32_t b, uint32_t pi)
 {
     oe_pend_t *p = &m->oe->pend[pi];
     p->key = xt__oe_take_id(&m->oe->b[b], p->frame, p->kind != P_STATUS && p->kind != P_LIST);
     if (p->key == 0)
         return refuse_used_up(m, b, pi);
-    if (xt__oe_send(m, b, p->frame, p->flen) != 0) /* p is answered and free */
+    if (p->kind != P_NEW) {
+        xt__oe_send_first(m, b, p->frame, p->flen, p->flen, &p->sent); /* on failure p is answered and free */
         return;
-    p->sent = 1;
-    if (p->kind != P_NEW)
-        return;
-    /* The gateway answers it after every earlier request of the session is
-     * applied: its answer ends what the order's command did.
+    }
+    /* An ORDER_STATUS of the order goes right behind it: the gateway
+     * answers it after every earlier request of the session is applied,
+     * so its answer ends what the order's command did.
+     * Both go in one write: the gateway reads them together, so a status
+     * it refuses at once (RATE_LIMIT) is answered before the order's
+     * ACCEPTED, never after it (docs/rest.md: "outcome":null).
      * Its request_id is the order's client order id with the top bit flipped:
      * none of the session's ids is used up (the next POST without one still
      * gets one more than the highest used); answers are matched by type as
      * well, so the order's own answers never match it. (An order whose id
      * is 2^63 gets request_id 0, which matches nothing: "outcome":null.) */
-    uint8_t f[XT_WIRE_MAX];
+    uint8_t f[2 * XT_WIRE_MAX];
+    memcpy(f, p->frame, p->flen);
     p->status_key = p->key ^ UINT64_C(1) << 63;
     xt_msg_order_status_t st = {.request_id = p->status_key, .orig_clordid = p->key};
-    xt_wire_put_order_status(f, &st);
-    xt__oe_send(m, b, f, XT_LEN_ORDER_STATUS); /* on failure p is answered (504: sent, outcome unknown) */
+    xt_wire_put_order_status(f + p->flen, &st);
+    /* on failure p is answered: 503 when the order did not go whole, else 504 (sent, outcome unknown) */
+    xt__oe_send_first(m, b, f, (size_t)p->flen + XT_LEN_ORDER_STATUS, p->flen, &p->sent);
 }
 
 /* The HTTP answer to pending request pi, which leaves its bridge's list
