@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "server/log.h"
+#include "server/proc_stats.h"
 #include "server/server.h"
 
 static void usage(FILE *f)
@@ -19,25 +20,6 @@ static void usage(FILE *f)
                "in ./data, 127.0.0.1:9001, 127.0.0.1:8080 and 127.0.0.1:9002.\n"
                "SIGTERM/SIGINT stop it cleanly (final snapshot); SIGUSR1 takes a snapshot; SIGHUP reloads the\n"
                "credentials file and limits.rate, limits.burst, limits.open_orders.\n");
-}
-
-/* The process's resident memory and the part on transparent huge pages
- * (/proc/self/smaps_rollup), in MiB; 0 where unreadable. */
-static void memory_now(uint64_t *resident, uint64_t *huge)
-{
-    *resident = *huge = 0;
-    FILE *f = fopen("/proc/self/smaps_rollup", "r");
-    if (!f)
-        return;
-    char line[256];
-    unsigned long long kb;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "Rss: %llu kB", &kb) == 1)
-            *resident = kb >> 10;
-        else if (sscanf(line, "AnonHugePages: %llu kB", &kb) == 1)
-            *huge = kb >> 10;
-    }
-    fclose(f);
 }
 
 /* The system's transparent-huge-page mode: the bracketed word of
@@ -61,15 +43,15 @@ static void thp_mode(char *out, size_t n)
  * the page tables of all of it, more than with engine.prefault=off. */
 static void log_memory(const xt_server_t *s)
 {
-    uint64_t resident, huge;
+    xt_proc_mem_t mem;
     char thp[32];
-    memory_now(&resident, &huge);
+    xt_proc_memory(&mem);
     thp_mode(thp, sizeof thp);
     int warn = s->cfg.prefault && strcmp(thp, "never") == 0;
     xt_log_ev_t e;
     if (xt_log_begin(&e, warn ? XT_LOG_WARN : XT_LOG_INFO, "memory")) {
-        xt_log_u64(&e, "resident_mb", resident);
-        xt_log_u64(&e, "huge_pages_mb", huge);
+        xt_log_u64(&e, "resident_mb", mem.resident >> 20);
+        xt_log_u64(&e, "huge_pages_mb", mem.huge >> 20);
         xt_log_str(&e, "transparent_hugepages", thp);
         xt_log_bool(&e, "prefault", s->cfg.prefault != 0);
         if (warn)

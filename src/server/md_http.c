@@ -14,6 +14,7 @@
 #include "md_internal.h"
 #include "md_oe.h"
 #include "md_rest.h"
+#include "proc_stats.h"
 #include "xt/error.h"
 
 /* ---- routing and answers (pure) ----------------------------------------------- */
@@ -245,6 +246,7 @@ int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap)
     put_rings(&t, m);
     put_journal(&t, m);
     put_books(&t, m);
+    xt_proc_metrics(&t);
     return t.over || t.len > (size_t)INT32_MAX ? XT_ERANGE : (int)t.len;
 }
 

@@ -39,7 +39,8 @@ METRICS = {"xt_up", "xt_ready", "xt_commands_total", "xt_rejects_total", "xt_tra
            "xt_md_slow_consumer_drops_total", "xt_md_slow_consumer_disconnects_total", "xt_md_lag_seconds",
            "xt_journal_fsyncs_total", "xt_journal_fsync_seconds", "xt_order_ack_latency_seconds",
            "xt_seconds_since_snapshot", "xt_md_send_lag_seconds", "xt_engine_command_seconds",
-           "xt_md_order_sessions", "xt_md_order_sessions_refused_total"}
+           "xt_md_order_sessions", "xt_md_order_sessions_refused_total", "xt_memory_huge_pages_bytes",
+           "process_cpu_seconds_total", "process_resident_memory_bytes"}
 HISTOGRAMS = {"xt_md_lag_seconds", "xt_journal_fsync_seconds", "xt_order_ack_latency_seconds",
               "xt_md_send_lag_seconds", "xt_engine_command_seconds"}
 
@@ -58,9 +59,9 @@ def sh(*args, **kw):
 
 
 def metric_names(expr):
-    """The xt_* names an expression uses, histogram suffixes taken off."""
+    """The xt_* and process_* names an expression uses, histogram suffixes taken off."""
     out = set()
-    for m in re.findall(r"\bxt_[a-z0-9_]+", expr):
+    for m in re.findall(r"\b(?:xt|process)_[a-z0-9_]+", expr):
         for suffix in ("_bucket", "_sum", "_count"):
             if m.endswith(suffix) and m[: -len(suffix)] in HISTOGRAMS:
                 m = m[: -len(suffix)]
@@ -310,7 +311,7 @@ class ServedMetrics(unittest.TestCase):
             names = metric_names(expr)
             for n in names:
                 self.assertIn(n, self.types, f"{where}: {n} is not served")
-            for sel, body in re.findall(r"\b(xt_[a-z0-9_]+)\{([^}]*)\}", expr):
+            for sel, body in re.findall(r"\b((?:xt|process)_[a-z0-9_]+)\{([^}]*)\}", expr):
                 fam = metric_names(sel).pop()
                 for label, op, value in re.findall(r'(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"', body):
                     if label in TARGET_LABELS:
@@ -330,7 +331,7 @@ class ServedMetrics(unittest.TestCase):
         """docs/deploy.md's table of what the alerts and the dashboard use:
         exactly METRICS, each with its served type and labels."""
         doc = read("docs", "deploy.md").split("## Monitoring", 1)[1].split("\n## ", 1)[0]
-        rows = re.findall(r"(?m)^\| `(xt_[a-z0-9_]+)(?:\{([a-z_,]+)\})?` \| (\w+) \|", doc)
+        rows = re.findall(r"(?m)^\| `((?:xt|process)_[a-z0-9_]+)(?:\{([a-z_,]+)\})?` \| (\w+) \|", doc)
         self.assertEqual({r[0] for r in rows}, METRICS)
         for name, labels, typ in rows:
             self.assertEqual(self.types[name], typ, name)

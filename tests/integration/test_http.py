@@ -352,6 +352,60 @@ def test_snapshot_metrics_and_prefault():
     s.stop()
 
 
+def proc_fields(pid):
+    """What the kernel says of process pid, for the process_* series: {name: value}."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            k, _, rest = line.partition(":")
+            if k in ("Rss", "AnonHugePages"):
+                out[k] = int(rest.split()[0]) * 1024
+    with open(f"/proc/{pid}/statm") as f:
+        out["virtual"] = int(f.read().split()[0]) * os.sysconf("SC_PAGESIZE")
+    with open(f"/proc/{pid}/limits") as f:
+        out["max_fds"] = int(next(ln for ln in f if ln.startswith("Max open files")).split()[3])
+    out["threads"] = len(os.listdir(f"/proc/{pid}/task"))
+    return out
+
+
+@test
+def test_process_metrics():
+    """The process_* series every Prometheus client exports, and the part
+    of memory on huge pages, agree with what /proc says of the server:
+    resident, virtual and huge-page bytes within 8 MiB of its own reading
+    (the server prefaults its tables, so they hardly move), the open-file
+    limit and thread count exactly, the start time between the test's
+    clock before the start and after it, and CPU time that grows with
+    load."""
+    before = time.time()
+    s = W.start()
+    after = time.time()
+    text = scrape(s.md_port)
+    k = proc_fields(s.proc.pid)
+    vals, types = parse_metrics(text)
+    for name, typ in (("process_cpu_seconds_total", "counter"), ("process_resident_memory_bytes", "gauge"),
+                      ("process_virtual_memory_bytes", "gauge"), ("process_start_time_seconds", "gauge"),
+                      ("process_max_fds", "gauge"), ("process_threads", "gauge"),
+                      ("xt_memory_huge_pages_bytes", "gauge")):
+        check(types.get(name) == typ, f"{name}: TYPE {types.get(name)}, want {typ}")
+    mib = 1 << 20
+    for name, key in (("process_resident_memory_bytes", "Rss"), ("process_virtual_memory_bytes", "virtual"),
+                      ("xt_memory_huge_pages_bytes", "AnonHugePages")):
+        check(abs(value(vals, name) - k[key]) <= 8 * mib, f"{name} {value(vals, name)}, /proc says {k[key]}")
+    check(value(vals, "process_resident_memory_bytes") > 100 * mib, f"prefaulted tables resident: {vals}")
+    check(value(vals, "xt_memory_huge_pages_bytes") <= value(vals, "process_resident_memory_bytes"), "huge <= rss")
+    check(value(vals, "process_max_fds") == k["max_fds"], f"max fds {value(vals, 'process_max_fds')} vs {k}")
+    check(value(vals, "process_threads") == k["threads"], f"threads {value(vals, 'process_threads')} vs {k}")
+    start = value(vals, "process_start_time_seconds")
+    check(before - 1 <= start <= after + 1, f"start time {start}, test's clock {before} .. {after}")
+    cpu0 = value(vals, "process_cpu_seconds_total")
+    check(cpu0 > 0, "the start-up's CPU time (prefault, recovery)")
+    W.loadgen(s, seconds=1)
+    cpu1 = value(parse_metrics(scrape(s.md_port))[0], "process_cpu_seconds_total")
+    check(cpu1 > cpu0 + 0.05, f"CPU time under load: {cpu0} then {cpu1}")
+    s.stop()
+
+
 def main():
     return TS.run_tests(TESTS, sys.argv, __doc__)
 
