@@ -76,6 +76,7 @@ static const cfg_key_t keys[] = {
     U64("server", "resume_messages", resume_messages, 1, UINT64_C(1) << 32),
     {"server", "inbound_ring", K_POW2, F(inbound_ring), 2, 1u << 24},
     {"server", "admin_socket", K_ADMIN, F(admin_socket), 0, 0},
+    U32("server", "busy_poll_us", busy_poll_us, 0, 1000000),
     {"journal", "dir", K_PATH, F(data_dir), 0, 0},
     {"journal", "fsync", K_FSYNC, 0, 0, 0},
     U32("journal", "batch_max", journal.batch_max, 1, 1u << 20),

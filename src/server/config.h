@@ -26,6 +26,8 @@
  *   server.inbound_ring = 65536          requests queued to the engine
  *   server.admin_socket =                the admin Unix socket (docs/admin.md); empty:
  *                                        admin.sock inside journal.dir; "off": none
+ *   server.busy_poll_us = 0              the gateway and engine threads poll this long for
+ *                                        work before they park; 0: park at once
  *   journal.dir = data
  *   journal.fsync = batch                batch | always | none | interval=<ms>
  *   journal.batch_max = 4096
@@ -100,6 +102,7 @@ typedef struct xt_server_config {
     uint32_t inbound_ring;
     char admin_socket[XT_CONFIG_PATH_MAX]; /* "": <data_dir>/admin.sock (unless admin_off) */
     uint8_t admin_off;                     /* server.admin_socket = off: no admin socket */
+    uint32_t busy_poll_us;                 /* poll this long for work before parking (gateway, engine) */
     /* journal */
     char data_dir[XT_CONFIG_PATH_MAX];
     xt_journal_config_t journal;

@@ -342,9 +342,30 @@ static void handle(xt_server_t *s, const xt_req_t *r)
     }
 }
 
+/* server.busy_poll_us: polls the ring until that long after the last
+ * batch (s->batch_mono). Returns 1 when a request came (or the server
+ * stops), 0 when the time ran out. Meanwhile engine_sleeping stays 0, so
+ * the gateway makes no write(2) to wake it. */
+static int busy_poll(xt_server_t *s)
+{
+    xt_req_ring_t *q = &s->ring;
+    int64_t end = s->batch_mono + (int64_t)s->cfg.busy_poll_us * 1000;
+    for (uint32_t k = 0;; k++) {
+        if (atomic_load_explicit(&q->head, memory_order_acquire) !=
+                atomic_load_explicit(&q->tail, memory_order_relaxed) ||
+            atomic_load_explicit(&s->stop_engine, memory_order_relaxed))
+            return 1;
+        if ((k & 63) == 0 && xt_mono_ns() >= end) /* a clock read per 64 looks */
+            return 0;
+        xt_cpu_relax();
+    }
+}
+
 /* Waits for work: a request, or the next journal tick. */
 static void park(xt_server_t *s)
 {
+    if (s->cfg.busy_poll_us && busy_poll(s))
+        return;
     atomic_store(&s->engine_sleeping, 1);
     xt_req_ring_t *q = &s->ring;
     if (atomic_load(&q->head) == atomic_load(&q->tail) && !atomic_load(&s->stop_engine)) {

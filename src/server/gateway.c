@@ -802,15 +802,24 @@ int xt_gateway_run(xt_server_t *s)
     for (;;) {
         /* Parked only with nothing released to route and no resume that
          * could be topped up: the engine wakes a parked gateway
-         * (wake_gateway_if_parked), never an awake one. */
-        atomic_store_explicit(&s->gateway_sleeping, 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_seq_cst);
+         * (wake_gateway_if_parked), never an awake one. Within
+         * server.busy_poll_us of the last work it polls instead, awake:
+         * the engine then writes nothing to wake it. */
+        int spin = g->spin_until && xt_mono_ns() < g->spin_until;
+        if (!spin) {
+            atomic_store_explicit(&s->gateway_sleeping, 1, memory_order_relaxed);
+            atomic_thread_fence(memory_order_seq_cst);
+        }
         int work = atomic_load_explicit(&s->log.released, memory_order_relaxed) !=
                        atomic_load_explicit(&s->log.consumed, memory_order_relaxed) ||
                    xt__gw_resume_ready(s);
-        int n = epoll_wait(g->ep, evs, 256, work ? 0 : 50);
+        int n = epoll_wait(g->ep, evs, 256, work || spin ? 0 : 50);
         atomic_store_explicit(&s->gateway_sleeping, 0, memory_order_relaxed);
         int64_t now = xt_mono_ns();
+        if (s->cfg.busy_poll_us && (n > 0 || work))
+            g->spin_until = now + (int64_t)s->cfg.busy_poll_us * 1000;
+        else if (spin && n == 0)
+            xt_cpu_relax();
         for (int k = 0; k < n; k++) {
             uint64_t id = evs[k].data.u64;
             if (id == XT_GW_LISTEN_ID)

@@ -98,6 +98,7 @@ typedef struct xt_gateway {
     uint64_t answered;     /* requests below this ticket have their answers routed */
     uint64_t probe_ticket; /* the request whose acknowledgement latency is being timed, 0: none */
     int64_t probe_t0;      /* when it was read */
+    int64_t spin_until;    /* server.busy_poll_us: epoll is polled, not waited on, until then (0: never) */
     int ep, sfd;
     uint32_t max_conns, n_conns, free_head;
     uint32_t n_sess; /* entries ever used (live or free) */

@@ -416,6 +416,65 @@ def test_new_order_and_fill():
     check(not [m for m in quiet(A) + quiet(B) if m.type in (FILL, CANCELED)], "unexpected extra messages")
 
 
+def thread_cpu(pid):
+    """{thread name: CPU seconds so far} of process pid; its main thread,
+    the gateway, as "gateway"."""
+    hz, out = os.sysconf("SC_CLK_TCK"), {}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/comm") as f:
+                comm = f.read().strip()
+            with open(f"/proc/{pid}/task/{t}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()  # from field 3 (state) on
+        except OSError:
+            continue  # a thread that ended meanwhile
+        name = "gateway" if t == str(pid) else comm
+        out[name] = out.get(name, 0) + (int(fields[11]) + int(fields[12])) / hz  # utime, stime
+    return out
+
+
+@test
+def test_busy_poll():
+    """server.busy_poll_us (docs/config.md): orders go through while the
+    gateway and the engine poll for work; while requests keep coming within
+    the window both poll (hold CPU) instead of parking; idle for longer than
+    it, both park again and use next to none. (With the option off both
+    stay under a few percent at this pace: the first check fails.)"""
+    srv = Server({"server.busy_poll_us": 300000})
+    A = login(srv.port, 1001, 1)
+    B = login(srv.port, 1002, 1)
+    btc = A.inst["BTC-USDT"]
+    a = A.place(btc, SELL, 100000, 5)
+    expect_type(a, ACCEPTED, seq=1)
+    expect_type(B.place(btc, BUY, 100000, 2), ACCEPTED, seq=1)
+    expect_type(B.expect(FILL), FILL, qty=2, remaining=0)
+    expect_type(A.expect(FILL), FILL, qty=2, remaining=3)
+
+    def busy(seconds, every=None):
+        """Each thread's share of a core over `seconds`, a status request
+        sent every `every` seconds meanwhile (None: none)."""
+        c0, t0 = thread_cpu(srv.proc.pid), time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            if every:
+                expect_type(A.query(order_id=a.order_id), STATUS_REPLY, remaining=3)
+            time.sleep(every or seconds)
+        c1, dt = thread_cpu(srv.proc.pid), time.monotonic() - t0
+        return {k: (c1[k] - c0.get(k, 0)) / dt for k in c1}
+
+    steady = busy(1.5, every=0.05)
+    for t in ("gateway", "xt-engine"):
+        check(steady.get(t, 0) > 0.15, f"{t} did not poll between requests 50 ms apart: {steady}")
+    time.sleep(0.5)  # past the window: both park
+    idle = busy(1.0)
+    for t in ("gateway", "xt-engine"):
+        check(idle.get(t, 1) < 0.1, f"{t} still busy {idle[t]:.2f} a second after the last request: {idle}")
+    expect_type(B.place(btc, BUY, 100000, 3), ACCEPTED, seq=3)  # and a parked engine still wakes
+    expect_type(B.expect(FILL), FILL, qty=3, remaining=0)
+    A.close()
+    B.close()
+    srv.stop()
+
+
 @test
 def test_cancel():
     srv = Server()
