@@ -108,7 +108,9 @@ uint64_t xt__oe_take_id(oe_bridge_t *x, uint8_t *f, int ordered);
 int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n);
 /* Sends the n bytes of frames f in one write, so that the gateway reads
  * them together; sets *first_sent once the first `first` bytes (a whole
- * frame) went, even when the rest did not and the bridge is closed. */
+ * frame) went, even when the rest did not and the bridge is closed. (On
+ * Linux a send this small to a Unix stream socket goes whole or not at
+ * all, EAGAIN; the partial case is kept right all the same.) */
 int xt__oe_send_first(mds_t *m, uint32_t b, const uint8_t *f, size_t n, size_t first, uint8_t *first_sent);
 void xt__oe_ws_hello(mds_t *m, uint32_t b);
 /* The gateway's ERROR frame f, kept to be told when the bridge closes. */

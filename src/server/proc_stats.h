@@ -9,23 +9,28 @@
 
 #include "metrics.h"
 
-/* Bytes; 0 where unreadable. */
+/* Bytes. */
 typedef struct xt_proc_mem {
-    uint64_t resident;  /* Rss */
-    uint64_t huge;      /* AnonHugePages: on transparent huge pages */
-    uint64_t virtual_b; /* the address space's size */
+    uint64_t resident;  /* resident set (rss of /proc/self/stat) */
+    uint64_t virtual_b; /* the address space's size (vsize) */
+    uint64_t huge;      /* AnonHugePages of /proc/self/smaps_rollup: on transparent huge pages */
+    int have_huge;      /* 0: smaps_rollup could not be read (kernel < 4.14, no descriptor left) */
 } xt_proc_mem_t;
 
-/* Reads /proc/self/smaps_rollup (a walk of the page tables: ~0.2 ms for
- * the server's ~0.5 GB, most of it on 2 MiB pages) and /proc/self/statm. */
-void xt_proc_memory(xt_proc_mem_t *m);
+/* Reads /proc/self/stat and /proc/self/smaps_rollup; the latter walks the
+ * page tables under the address space's lock (~0.2 ms for the server's
+ * ~0.5 GB, most of it on 2 MiB pages; more on 4 KiB pages, and it waits
+ * while a snapshot's fork copies them). Returns 0, or -1 when
+ * /proc/self/stat could not be read (then all is 0). */
+int xt_proc_memory(xt_proc_mem_t *m);
 
-/* process_cpu_seconds_total, process_resident_memory_bytes,
- * process_virtual_memory_bytes, process_start_time_seconds,
- * process_max_fds, process_threads and xt_memory_huge_pages_bytes.
- * Not process_open_fds: counting /proc/self/fd takes milliseconds at
- * 20,000 descriptors, on the thread that sends market data
- * (xt_connections counts what the server holds). */
+/* process_cpu_seconds_total, process_threads, process_start_time_seconds,
+ * process_virtual_memory_bytes, process_resident_memory_bytes,
+ * xt_memory_huge_pages_bytes and process_max_fds; a series whose source
+ * cannot be read is left out, never sent as 0. Not process_open_fds:
+ * counting /proc/self/fd takes milliseconds at 20,000 descriptors, on the
+ * thread that sends market data (xt_connections counts what the server
+ * holds). To be called from one thread only (the start time is read once). */
 void xt_proc_metrics(xt_text_t *t);
 
 #endif
