@@ -235,6 +235,21 @@ static int f_size(xt_io_t *io, int fd, off_t *size)
     return xt_io_posix.size(&xt_io_posix, fd, size);
 }
 
+static int f_drop_cache(xt_io_t *io, int fd)
+{
+    faultio_t *f = (faultio_t *)io;
+    const faultio_file_t *t = by_fd(f, fd);
+    f->drops++;
+    if (t && (t->synced < t->size || t->ow_hi))
+        f->drops_unsynced++;
+    return xt_io_posix.drop_cache(&xt_io_posix, fd);
+}
+
+void faultio_offer_drop(faultio_t *f)
+{
+    f->io.drop_cache = f_drop_cache;
+}
+
 void faultio_init(faultio_t *f)
 {
     memset(f, 0, sizeof *f);
