@@ -342,21 +342,27 @@ static void handle(xt_server_t *s, const xt_req_t *r)
     }
 }
 
-/* server.busy_poll_us: polls the ring until that long after the last
- * batch (s->batch_mono). Returns 1 when a request came (or the server
- * stops), 0 when the time ran out. Meanwhile engine_sleeping stays 0, so
- * the gateway makes no write(2) to wake it. */
+/* server.busy_poll_us: polls the ring, while less than that has passed
+ * since the last batch (s->batch_mono), for 10 ms at most: the loop's
+ * journal tick, snapshot requests and market-data resyncs keep the pace
+ * the sleep in park gives them. Meanwhile engine_sleeping stays 0, so the
+ * gateway makes no write(2) to wake it. Returns 0 once the window is
+ * over (park then sleeps), else 1. */
 static int busy_poll(xt_server_t *s)
 {
     xt_req_ring_t *q = &s->ring;
-    int64_t end = s->batch_mono + (int64_t)s->cfg.busy_poll_us * 1000;
-    for (uint32_t k = 0;; k++) {
+    int64_t now = xt_mono_ns(), end = s->batch_mono + (int64_t)s->cfg.busy_poll_us * 1000;
+    if (now >= end)
+        return 0;
+    if (end - now > 10000000)
+        end = now + 10000000;
+    for (uint32_t k = 1;; k++) {
         if (atomic_load_explicit(&q->head, memory_order_acquire) !=
                 atomic_load_explicit(&q->tail, memory_order_relaxed) ||
             atomic_load_explicit(&s->stop_engine, memory_order_relaxed))
             return 1;
         if ((k & 63) == 0 && xt_mono_ns() >= end) /* a clock read per 64 looks */
-            return 0;
+            return 1;
         xt_cpu_relax();
     }
 }

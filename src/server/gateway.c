@@ -558,13 +558,14 @@ static size_t on_bytes(xt_server_t *s, uint32_t i, const uint8_t *b, size_t len,
 }
 
 /* Reads into the shared buffer, behind the partial frame the connection
- * kept; only a partial frame is kept again. Every frame of what is there
- * is handled before the loop routes any engine answer (route_released):
- * the REST bridge counts on it, sending an order and the ORDER_STATUS
- * behind it in one write so that a status refused at once is answered
- * before the order's ACCEPTED (md_oe_rest.c send_pend, docs/rest.md). xt_wire_frame rejects a frame
+ * kept; only a partial frame is kept again. xt_wire_frame rejects a frame
  * whose length is not its type's as soon as 3 bytes are there, so what
- * waits for more bytes is always shorter than XT_WIRE_MAX. */
+ * waits for more bytes is always shorter than XT_WIRE_MAX.
+ * Every frame of what is there is handled before the loop routes any
+ * engine answer (route_released): the REST bridge counts on it, sending an
+ * order and the ORDER_STATUS behind it in one write so that a status
+ * refused at once is answered before the order's ACCEPTED (md_oe_rest.c
+ * send_pend, docs/rest.md). */
 static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
 {
     xt_gw_t *g = s->gw;
