@@ -1,7 +1,8 @@
 /* engine_thread.c - the single writer: drains the inbound ring in batches,
  * journals and applies each request, commits the batch with one write and
  * (per policy) one fdatasync, then releases the batch's messages to the
- * gateway. Parks on an eventfd when idle; never spins.
+ * gateway. Parks on an eventfd when idle; polls the ring first only with
+ * server.busy_poll_us (busy_poll).
  */
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
 #include <assert.h>

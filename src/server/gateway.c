@@ -821,10 +821,7 @@ int xt_gateway_run(xt_server_t *s)
         int n = epoll_wait(g->ep, evs, 256, work || spin ? 0 : 50);
         atomic_store_explicit(&s->gateway_sleeping, 0, memory_order_relaxed);
         int64_t now = xt_mono_ns();
-        if (s->cfg.busy_poll_us && (n > 0 || work))
-            g->spin_until = now + (int64_t)s->cfg.busy_poll_us * 1000;
-        else if (spin && n == 0)
-            xt_cpu_relax();
+        uint64_t pushed = atomic_load_explicit(&s->ring.head, memory_order_relaxed); /* only this thread moves it */
         for (int k = 0; k < n; k++) {
             uint64_t id = evs[k].data.u64;
             if (id == XT_GW_LISTEN_ID)
@@ -847,6 +844,13 @@ int xt_gateway_run(xt_server_t *s)
         }
         adopt_all(s, now);
         route_released(s); /* after every read of the loop (read_conn) */
+        /* server.busy_poll_us: the window runs from the last request sent
+         * to the engine or answer routed, not from heartbeats, timers or
+         * the admin socket, which would keep it open on an idle server. */
+        if (s->cfg.busy_poll_us && (work || atomic_load_explicit(&s->ring.head, memory_order_relaxed) != pushed))
+            g->spin_until = now + (int64_t)s->cfg.busy_poll_us * 1000;
+        else if (spin && n == 0)
+            xt_cpu_relax();
         xt__gw_admin_tick(s);
         if (now - last_timers > 50000000) {
             timers(s, now);

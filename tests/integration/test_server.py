@@ -416,9 +416,9 @@ def test_new_order_and_fill():
     check(not [m for m in quiet(A) + quiet(B) if m.type in (FILL, CANCELED)], "unexpected extra messages")
 
 
-def thread_cpu(pid):
-    """{thread name: CPU seconds so far} of process pid; its main thread,
-    the gateway, as "gateway"."""
+def thread_stats(pid):
+    """{thread name: (CPU seconds so far, voluntary context switches so
+    far)} of process pid; its main thread, the gateway, as "gateway"."""
     hz, out = os.sysconf("SC_CLK_TCK"), {}
     for t in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -426,20 +426,26 @@ def thread_cpu(pid):
                 comm = f.read().strip()
             with open(f"/proc/{pid}/task/{t}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()  # from field 3 (state) on
+            with open(f"/proc/{pid}/task/{t}/status") as f:
+                sleeps = int(next(ln for ln in f if ln.startswith("voluntary_ctxt_switches:")).split()[1])
         except OSError:
             continue  # a thread that ended meanwhile
         name = "gateway" if t == str(pid) else comm
-        out[name] = out.get(name, 0) + (int(fields[11]) + int(fields[12])) / hz  # utime, stime
+        cpu, n = out.get(name, (0, 0))
+        out[name] = (cpu + (int(fields[11]) + int(fields[12])) / hz, n + sleeps)  # utime, stime
     return out
 
 
 @test
 def test_busy_poll():
     """server.busy_poll_us (docs/config.md): orders go through while the
-    gateway and the engine poll for work; while requests keep coming within
-    the window both poll (hold CPU) instead of parking; idle for longer than
-    it, both park again and use next to none. (With the option off both
-    stay under a few percent at this pace: the first check fails.)"""
+    gateway and the engine poll for work. While requests keep coming within
+    the window neither goes to sleep (no voluntary context switch, however
+    loaded the machine; parked, each sleeps about once a request); idle for
+    longer than the window both park and use next to no CPU; and requests
+    spaced wider than the window, each to parked threads, are answered at
+    once (median under 20 ms: a wake-up of the gateway lost at the end of
+    its window would leave each to its 50 ms timeout)."""
     srv = Server({"server.busy_poll_us": 300000})
     A = login(srv.port, 1001, 1)
     B = login(srv.port, 1002, 1)
@@ -449,26 +455,33 @@ def test_busy_poll():
     expect_type(B.place(btc, BUY, 100000, 2), ACCEPTED, seq=1)
     expect_type(B.expect(FILL), FILL, qty=2, remaining=0)
     expect_type(A.expect(FILL), FILL, qty=2, remaining=3)
+    threads = ("gateway", "xt-engine")
 
-    def busy(seconds, every=None):
-        """Each thread's share of a core over `seconds`, a status request
-        sent every `every` seconds meanwhile (None: none)."""
-        c0, t0 = thread_cpu(srv.proc.pid), time.monotonic()
-        while time.monotonic() - t0 < seconds:
-            if every:
-                expect_type(A.query(order_id=a.order_id), STATUS_REPLY, remaining=3)
-            time.sleep(every or seconds)
-        c1, dt = thread_cpu(srv.proc.pid), time.monotonic() - t0
-        return {k: (c1[k] - c0.get(k, 0)) / dt for k in c1}
+    def status():
+        t0 = time.monotonic()
+        expect_type(A.query(order_id=a.order_id), STATUS_REPLY, remaining=3)
+        return time.monotonic() - t0
 
-    steady = busy(1.5, every=0.05)
-    for t in ("gateway", "xt-engine"):
-        check(steady.get(t, 0) > 0.15, f"{t} did not poll between requests 50 ms apart: {steady}")
+    s0 = thread_stats(srv.proc.pid)
+    for _ in range(30):  # 50 ms apart, within the window
+        status()
+        time.sleep(0.05)
+    s1 = thread_stats(srv.proc.pid)
+    for t in threads:
+        check(s1[t][1] - s0[t][1] <= 3, f"{t} slept {s1[t][1] - s0[t][1]} times between 30 requests 50 ms apart")
     time.sleep(0.5)  # past the window: both park
-    idle = busy(1.0)
-    for t in ("gateway", "xt-engine"):
-        check(idle.get(t, 1) < 0.1, f"{t} still busy {idle[t]:.2f} a second after the last request: {idle}")
-    expect_type(B.place(btc, BUY, 100000, 3), ACCEPTED, seq=3)  # and a parked engine still wakes
+    s2, t2 = thread_stats(srv.proc.pid), time.monotonic()
+    time.sleep(1.0)
+    s3, t3 = thread_stats(srv.proc.pid), time.monotonic()
+    for t in threads:
+        cpu = (s3[t][0] - s2[t][0]) / (t3 - t2)
+        check(cpu < 0.1, f"{t} still busy ({cpu:.2f} of a core) a second after the last request")
+    waits = []
+    for _ in range(5):  # 0.4 s apart: each finds both threads parked
+        time.sleep(0.4)
+        waits.append(status())
+    check(sorted(waits)[2] < 0.02, f"requests to parked threads answered late (s): {waits}")
+    expect_type(B.place(btc, BUY, 100000, 3), ACCEPTED, seq=3)
     expect_type(B.expect(FILL), FILL, qty=3, remaining=0)
     A.close()
     B.close()

@@ -240,6 +240,9 @@ static int f_drop_cache(xt_io_t *io, int fd)
     faultio_t *f = (faultio_t *)io;
     const faultio_file_t *t = by_fd(f, fd);
     f->drops++;
+    const char *base = t ? strrchr(t->path, '/') : NULL;
+    if (base && strncmp(base + 1, "wal-", 4) == 0)
+        f->drops_seg++;
     if (t && (t->synced < t->size || t->ow_hi))
         f->drops_unsynced++;
     return xt_io_posix.drop_cache(&xt_io_posix, fd);

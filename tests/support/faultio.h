@@ -47,11 +47,13 @@ typedef struct faultio {
     int failed;           /* a fault was injected */
     uint64_t pread_bytes; /* asked for by pread, all files */
     int overwrote_data;   /* a pwrite below a file's synced size replaced bytes that were not zeros */
-    /* With faultio_offer_drop: drop_cache calls, and those on a file with
-     * bytes not yet synced (the journal drops a segment only once it is
-     * cut and synced; a drop before would be a bug, though the kernel
-     * writes dirty pages back rather than lose them). */
-    unsigned drops, drops_unsynced;
+    /* With faultio_offer_drop: drop_cache calls, those of journal segments
+     * (wal-*), and those on a file with bytes written since its last sync
+     * (the journal drops a segment only once it is cut and synced, and a
+     * snapshot once synced: a guard, which the fsync=batch journals of the
+     * crash test cannot trip; the kernel would write dirty pages back
+     * rather than lose them). */
+    unsigned drops, drops_seg, drops_unsynced;
     faultio_file_t files[FAULTIO_FILES];
     faultio_rename_t renames[16];
     int nrenames;
@@ -59,10 +61,11 @@ typedef struct faultio {
 
 void faultio_init(faultio_t *f);
 
-/* Offers the optional drop_cache op (io.h), which faultio_init leaves out:
- * with it the journal's spare thread would close files from its own
- * thread, and faultio is not thread-safe. Only for inline spares
- * (XT_SPARE_INLINE) or no spare. */
+/* Offers the optional drop_cache op (io.h), which faultio_init leaves out,
+ * so that tests that run the spare's thread through faultio (it makes
+ * spares with opens, writes, syncs and closes on that thread) do not also
+ * have it close rolled segments there; faultio is not thread-safe. For
+ * inline spares (XT_SPARE_INLINE) or none. */
 void faultio_offer_drop(faultio_t *f);
 
 /* Applies a power loss to every file touched, as described above. */
