@@ -6,6 +6,7 @@
  * Instrument decimals go through the project's decimal parser and every
  * definition is checked by defining it in a scratch engine, so a config that
  * loads is one the engine accepts. */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): cpu_set_t (cpus.h) */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpus.h"
 #include "log.h"
 #include "md/md.h"
 #include "text_file.h"
@@ -39,7 +41,8 @@ enum kind {
     K_MD_TCP_LISTEN,
     K_LOG_LEVEL,
     K_LOG_FORMAT,
-    K_ADMIN
+    K_ADMIN,
+    K_CPUS
 };
 
 typedef struct cfg_key {
@@ -77,6 +80,9 @@ static const cfg_key_t keys[] = {
     {"server", "inbound_ring", K_POW2, F(inbound_ring), 2, 1u << 24},
     {"server", "admin_socket", K_ADMIN, F(admin_socket), 0, 0},
     U32("server", "busy_poll_us", busy_poll_us, 0, 1000000),
+    {"server", "gateway_cpus", K_CPUS, F(gateway_cpus), 0, 0},
+    {"server", "engine_cpus", K_CPUS, F(engine_cpus), 0, 0},
+    {"server", "md_cpus", K_CPUS, F(md_cpus), 0, 0},
     {"journal", "dir", K_PATH, F(data_dir), 0, 0},
     {"journal", "fsync", K_FSYNC, 0, 0, 0},
     U32("journal", "batch_max", journal.batch_max, 1, 1u << 20),
@@ -389,6 +395,25 @@ static int set_admin(xt_server_config_t *c, const cfg_key_t *k, const char *v, c
     return set_path(c, k, v, base, why, whylen);
 }
 
+/* server.*_cpus: a CPU list (cpus.h), or empty; whether this process may
+ * run on those CPUs is checked at start (xt_cpus_prepare). */
+static int set_cpus(xt_server_config_t *c, const cfg_key_t *k, const char *v, char *why, size_t whylen)
+{
+    cpu_set_t set;
+    char w[128], q[56];
+    if (strlen(v) >= XT_CPUS_TEXT) {
+        say(why, whylen, "%s.%s: a CPU list of at most %d characters, got %s", k->section, k->name, XT_CPUS_TEXT - 1,
+            quoted(v, q));
+        return -1;
+    }
+    if (xt_cpus_parse(v, &set, w, sizeof w)) {
+        say(why, whylen, "%s.%s: %s, got %s", k->section, k->name, w, quoted(v, q));
+        return -1;
+    }
+    set_str(field(c, k), XT_CPUS_TEXT, v);
+    return 0;
+}
+
 /* "batch", "always", "none" or "interval=<ms>"; interval_ms goes back to
  * its default with the other policies, so that printing loses nothing. */
 static int set_fsync(xt_server_config_t *c, const char *v, char *why, size_t whylen)
@@ -459,6 +484,7 @@ static int set_value(xt_server_config_t *c, const cfg_key_t *k, const char *v, c
     case K_OPTPATH:
     case K_CREDS: return set_path(c, k, v, base, why, whylen);
     case K_ADMIN: return set_admin(c, k, v, base, why, whylen);
+    case K_CPUS: return set_cpus(c, k, v, why, whylen);
     case K_FSYNC: return set_fsync(c, v, why, whylen);
     case K_BOOL: return set_bool(c, k, v, why, whylen);
     case K_LOG_LEVEL:
@@ -830,6 +856,7 @@ static void print_key(const xt_server_config_t *c, const cfg_key_t *k, FILE *f)
             print_path(f, k->name, p);
         break;
     case K_BOOL: fprintf(f, "%s = %s\n", k->name, *(const uint32_t *)p ? "on" : "off"); break;
+    case K_CPUS: fprintf(f, "%s =%s%s\n", k->name, *(const char *)p ? " " : "", (const char *)p); break;
     case K_LOG_LEVEL: fprintf(f, "level = %s\n", xt_log_level_name((int)*(const uint32_t *)p)); break;
     case K_LOG_FORMAT: fprintf(f, "format = %s\n", xt_log_format_name((int)*(const uint32_t *)p)); break;
     case K_FSYNC:

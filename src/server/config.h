@@ -28,6 +28,9 @@
  *                                        admin.sock inside journal.dir; "off": none
  *   server.busy_poll_us = 0              the gateway and engine threads poll this long for
  *                                        work before they park; 0: park at once
+ *   server.gateway_cpus =                CPU lists the gateway, engine and market-data threads
+ *   server.engine_cpus =                 are pinned to ("2", "2-3", "0,2"); empty: not pinned
+ *   server.md_cpus =
  *   journal.dir = data
  *   journal.fsync = batch                batch | always | none | interval=<ms>
  *   journal.batch_max = 4096
@@ -90,6 +93,7 @@
 #define XT_CONFIG_PATH_MAX 1024
 #define XT_CONFIG_FILE_MAX (1 << 20) /* bytes: a config file larger is refused */
 #define XT_CONFIG_MAX_INSTRUMENTS 256
+#define XT_CPUS_TEXT 64 /* server.*_cpus: the longest CPU list accepted, NUL included (cpus.h) */
 
 typedef struct xt_server_config {
     /* server */
@@ -103,6 +107,9 @@ typedef struct xt_server_config {
     char admin_socket[XT_CONFIG_PATH_MAX]; /* "": <data_dir>/admin.sock (unless admin_off) */
     uint8_t admin_off;                     /* server.admin_socket = off: no admin socket */
     uint32_t busy_poll_us;                 /* poll this long for work before parking (gateway, engine) */
+    char gateway_cpus[XT_CPUS_TEXT];       /* CPU lists the threads are pinned to (cpus.h); "": not pinned */
+    char engine_cpus[XT_CPUS_TEXT];
+    char md_cpus[XT_CPUS_TEXT];
     /* journal */
     char data_dir[XT_CONFIG_PATH_MAX];
     xt_journal_config_t journal;

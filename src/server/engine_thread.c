@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpus.h"
 #include "log.h"
 #include "server.h"
 #include "xt/error.h"
@@ -575,6 +576,7 @@ static void *engine_main(void *arg)
     xt_req_ring_t *q = &s->ring;
     /* Named for top -H, perf and /proc/PID/task/TID/comm. */
     pthread_setname_np(pthread_self(), "xt-engine");
+    xt_cpus_pin(&s->cpus->engine, "engine");
     s->met.seen_syncs = s->journal.wal.syncs; /* recovery's syncs are not this process's fsyncs to time */
     s->met.seen_snapshots = s->journal.snapshots;
     atomic_store_explicit(&s->met.fsyncs, s->journal.wal.syncs, memory_order_relaxed);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/pages.h"
+#include "cpus.h"
 #include "md_cmd.h"
 #include "md_http.h"
 #include "md_internal.h"
@@ -566,6 +567,7 @@ static void *md_main(void *arg)
     mds_t *m = arg;
     xt_md_feed_t *f = &m->s->md_feed;
     pthread_setname_np(pthread_self(), "xt-md");
+    xt_cpus_pin(&m->s->cpus->md, "md");
     struct epoll_event evs[256];
     for (;;) {
         atomic_store(&f->sleeping, 1);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/pages.h"
+#include "cpus.h"
 #include "fd_budget.h"
 #include "halts.h"
 #include "log.h"
@@ -233,6 +234,10 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     pthread_mutex_init(&s->adopt.lock, NULL);
     if (xt_config_check(cfg, why, n) || fit_fd_limit(s, why, n))
         return -1;
+    if (!(s->cpus = calloc(1, sizeof *s->cpus)))
+        return fail(why, n, "out of memory");
+    if (xt_cpus_prepare(s->cpus, s->cfg.gateway_cpus, s->cfg.engine_cpus, s->cfg.md_cpus, why, n))
+        return -1;
     int rc = s->cfg.credentials[0] ? xt_creds_load(&s->creds, s->cfg.credentials, why, n) : xt_creds_demo(&s->creds);
     if (rc)
         return why[0] ? -1 : fail(why, n, "credentials: %s", xt_strerror(rc));
@@ -286,6 +291,7 @@ int xt_server_run(xt_server_t *s)
         xt_md_server_stop(s);
         return -1;
     }
+    xt_cpus_pin(&s->cpus->gateway, "gateway"); /* after the threads began: they do not inherit it */
     xt_gateway_run(s);
     xt_engine_thread_join(s);
     xt_md_server_stop(s); /* after the engine: it has published everything */
@@ -310,6 +316,7 @@ int xt_server_close(xt_server_t *s)
         close(s->gateway_efd);
     xt_pages_free(s->ring.v);
     free(s->cancel_ids);
+    free(s->cpus);
     free(s->instrument_frames);
     free((void *)s->halted);
     xt_metrics_destroy(&s->met);

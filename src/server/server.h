@@ -135,6 +135,7 @@ typedef struct xt_server {
     /* instrument list for logins */
     uint32_t n_instruments;
     uint8_t (*instrument_frames)[XT_LEN_INSTRUMENT];
+    struct xt_cpus *cpus; /* the CPUs each thread is pinned to (cpus.h; server.*_cpus) */
     /* the gateway's own state (gateway.c) */
     struct xt_gateway *gw;
     int listen_fd;

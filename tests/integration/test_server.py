@@ -488,6 +488,55 @@ def test_busy_poll():
     srv.stop()
 
 
+def cpus_allowed(pid):
+    """{thread name: Cpus_allowed_list} of process pid; its main thread as "gateway"."""
+    out = {}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{t}/comm") as f:
+            name = "gateway" if t == str(pid) else f.read().strip()
+        with open(f"/proc/{pid}/task/{t}/status") as f:
+            out[name] = next(ln for ln in f if ln.startswith("Cpus_allowed_list:")).split()[1]
+    return out
+
+
+@test
+def test_pinned_threads():
+    """server.gateway_cpus, engine_cpus and md_cpus (docs/config.md): each
+    thread runs on its list (the gateway on the first CPU this process may
+    use, the engine on the last, market data on both), the others (the
+    spare's writer) where the process may, orders go through; a CPU the
+    process may not use stops the start with the key named."""
+    allowed = sorted(os.sched_getaffinity(0))
+    lo, hi = allowed[0], allowed[-1]
+    both = f"{lo}" if lo == hi else f"{lo},{hi}"
+    srv = Server({"server.gateway_cpus": lo, "server.engine_cpus": hi, "server.md_cpus": both})
+    end = time.monotonic() + 10
+    while True:  # "ready" comes before the threads start and pin themselves
+        got = cpus_allowed(srv.proc.pid)
+        if got["gateway"] == str(lo) and "xt-engine" in got and "xt-md" in got:
+            break
+        check(time.monotonic() < end, f"threads not pinned 10 s after ready: {got}")
+        time.sleep(0.05)
+    check(got["xt-engine"] == str(hi), f"pinned: {got}")
+    check(got["xt-md"] in (both, f"{lo}-{hi}"), f"market data on {both}: {got}")
+    whole = sorted(os.sched_getaffinity(srv.proc.pid))  # the main thread's: the gateway's now
+    check(whole == [lo], f"the process's main thread {whole}")
+    spare = {int(x) for part in got["xt-spare"].split(",") for x in range(int(part.split("-")[0]),
+                                                                             int(part.split("-")[-1]) + 1)}
+    check(sorted(spare) == allowed, f"the spare's writer is not pinned: {got}")
+    A = login(srv.port, 1001, 1)
+    expect_type(A.place(A.inst["BTC-USDT"], SELL, 100000, 5), ACCEPTED, seq=1)
+    A.close()
+    check(srv.stop() == 0, "clean stop")
+    free = next(c for c in range(1024) if c not in allowed)
+    bad = Server({"server.engine_cpus": free}, start=False)
+    try:
+        bad.start(timeout=10)
+        check(False, "started on a CPU it may not use")
+    except AssertionError as e:
+        check("server.engine_cpus: CPU" in str(e) and "not one this process may run on" in str(e), f"refusal: {e}")
+
+
 @test
 def test_cancel():
     srv = Server()

@@ -119,6 +119,9 @@ static void config_equal(const xt_server_config_t *a, const xt_server_config_t *
     assert_string_equal(a->admin_socket, b->admin_socket);
     assert_int_equal(a->admin_off, b->admin_off);
     assert_int_equal(a->busy_poll_us, b->busy_poll_us);
+    assert_string_equal(a->gateway_cpus, b->gateway_cpus);
+    assert_string_equal(a->engine_cpus, b->engine_cpus);
+    assert_string_equal(a->md_cpus, b->md_cpus);
     assert_int_equal(a->n_instruments, b->n_instruments);
     for (uint32_t i = 0; i < a->n_instruments; i++)
         def_equal(&a->instruments[i], &b->instruments[i]);
@@ -218,6 +221,7 @@ static const char every_key[] = "# every key\n"
                                 "resume_messages = 1000\n"
                                 "inbound_ring = 1024\n"
                                 "busy_poll_us = 250\n"
+                                "engine_cpus = 0,2-3\n"
                                 "  [ journal ]  \n"
                                 "dir = /var/lib/xt\n"
                                 "fsync = interval=50\n"
@@ -275,6 +279,8 @@ static void test_every_key(void **state)
     assert_int_equal(c.resume_messages, 1000);
     assert_int_equal(c.inbound_ring, 1024);
     assert_int_equal(c.busy_poll_us, 250);
+    assert_string_equal(c.engine_cpus, "0,2-3");
+    assert_string_equal(c.gateway_cpus, "");
     assert_string_equal(c.data_dir, "/var/lib/xt");
     assert_int_equal(c.journal.fsync, XT_FSYNC_INTERVAL);
     assert_int_equal(c.journal.interval_ms, 50);
