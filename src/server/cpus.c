@@ -12,10 +12,10 @@
 
 #define SYNTAX "a CPU list is numbers and ranges separated by commas, e.g. 2 or 0,2-3"
 
-/* The process's mask before any thread was pinned: a fork's child goes
- * back to it (pthread_atfork's handlers take no argument, hence file scope;
- * written before the threads start, read in a child). */
-static cpu_set_t whole;
+/* Where a fork's child goes (xt_cpus_t.rest): pthread_atfork's handlers
+ * take no argument, hence file scope; written before the threads start,
+ * read in a child. */
+static cpu_set_t child_mask;
 static pthread_once_t child_handler_once = PTHREAD_ONCE_INIT;
 
 /* A decimal CPU number at *p, moved past it. */
@@ -88,14 +88,16 @@ static void list_text(const cpu_set_t *set, char *out, size_t n)
     }
 }
 
-static void child_whole_mask(void)
+/* A child starts on its parent's CPU and a wider mask would not move it:
+ * only a mask without that CPU does. */
+static void child_leaves_pinned_cpus(void)
 {
-    (void)sched_setaffinity(0, sizeof whole, &whole); /* a system call: fine in a fork's child */
+    (void)sched_setaffinity(0, sizeof child_mask, &child_mask); /* a system call: fine in a fork's child */
 }
 
 static void register_child_handler(void)
 {
-    (void)pthread_atfork(NULL, NULL, child_whole_mask);
+    (void)pthread_atfork(NULL, NULL, child_leaves_pinned_cpus);
 }
 
 int xt_cpus_prepare(xt_cpus_t *c, const char *gateway, const char *engine, const char *md, char *why, size_t n)
@@ -103,10 +105,11 @@ int xt_cpus_prepare(xt_cpus_t *c, const char *gateway, const char *engine, const
     const char *keys[3] = {"server.gateway_cpus", "server.engine_cpus", "server.md_cpus"};
     const char *lists[3] = {gateway, engine, md};
     cpu_set_t *sets[3] = {&c->gateway, &c->engine, &c->md};
-    cpu_set_t allowed;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
-        CPU_ZERO(&allowed);
-    int any = 0;
+    memset(c, 0, sizeof *c);
+    if (sched_getaffinity(0, sizeof c->allowed, &c->allowed) != 0) {
+        snprintf(why, n, "cannot read the CPUs this process may run on: %s", strerror(errno));
+        return -1;
+    }
     for (int i = 0; i < 3; i++) {
         char w[128];
         if (xt_cpus_parse(lists[i], sets[i], w, sizeof w)) {
@@ -114,21 +117,26 @@ int xt_cpus_prepare(xt_cpus_t *c, const char *gateway, const char *engine, const
             return -1;
         }
         for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-            if (CPU_ISSET(cpu, sets[i]) && !CPU_ISSET(cpu, &allowed)) {
+            if (CPU_ISSET(cpu, sets[i]) && !CPU_ISSET(cpu, &c->allowed)) {
                 char may[64];
-                list_text(&allowed, may, sizeof may);
+                list_text(&c->allowed, may, sizeof may);
                 snprintf(why, n,
                          "%s: CPU %d is not one this process may run on (%s: the machine's, or what taskset or "
                          "the container's cpuset allow)",
                          keys[i], cpu, may);
                 return -1;
             }
-        any |= CPU_COUNT(sets[i]) > 0;
+        c->any |= CPU_COUNT(sets[i]) > 0;
     }
-    if (any) {
-        whole = allowed;
+    cpu_set_t pinned;
+    CPU_OR(&pinned, &c->gateway, &c->engine);
+    CPU_OR(&pinned, &pinned, &c->md);
+    CPU_XOR(&c->rest, &c->allowed, &pinned); /* pinned is within allowed */
+    if (CPU_COUNT(&c->rest) == 0)
+        c->rest = c->allowed;
+    child_mask = c->any ? c->rest : c->allowed; /* a handler registered before stays harmless */
+    if (c->any)
         (void)pthread_once(&child_handler_once, register_child_handler);
-    }
     return 0;
 }
 

@@ -10,19 +10,22 @@
 #include "config.h" /* XT_CPUS_TEXT */
 
 /* Parses list into *set (empty: an empty set). Returns 0, or -1 with why
- * (e.g. "CPU 4096 is past the highest, 1023"). */
+ * (e.g. "CPU 4096 is past the highest that can be named, 1023"). */
 int xt_cpus_parse(const char *list, cpu_set_t *set, char *why, size_t n);
 
 typedef struct xt_cpus {
     cpu_set_t gateway, engine, md; /* each empty: that thread not pinned */
+    cpu_set_t allowed;             /* what the process may run on, at start */
+    cpu_set_t rest;                /* allowed but none of the three lists (allowed if that leaves none) */
+    int any;                       /* some list is set */
 } xt_cpus_t;
 
 /* Parses the three lists and checks that each names only CPUs this process
- * may run on (sched_getaffinity: a container's or taskset's mask). When
- * any is set, a fork's child (the snapshot writer, forked by the engine
- * thread) goes back to the process's whole mask, so that it never runs on
- * the engine's CPUs. Before the threads start. Returns 0, or -1 with why
- * naming the key. */
+ * may run on (sched_getaffinity: a container's cpuset, taskset, systemd's
+ * CPUAffinity=). When any is set, a fork's child (the snapshot writer,
+ * forked by the engine thread) moves to `rest` at once, so that it does
+ * not write the snapshot on the engine's CPU. Before the threads start.
+ * Returns 0, or -1 with why naming the key. */
 int xt_cpus_prepare(xt_cpus_t *c, const char *gateway, const char *engine, const char *md, char *why, size_t n);
 
 /* Pins the calling thread to set (nothing when it is empty); a failure

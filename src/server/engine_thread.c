@@ -575,8 +575,8 @@ static void *engine_main(void *arg)
     xt_server_t *s = arg;
     xt_req_ring_t *q = &s->ring;
     /* Named for top -H, perf and /proc/PID/task/TID/comm. */
+    xt_cpus_pin(&s->cpus->engine, "engine"); /* before the name: a thread named is a thread pinned */
     pthread_setname_np(pthread_self(), "xt-engine");
-    xt_cpus_pin(&s->cpus->engine, "engine");
     s->met.seen_syncs = s->journal.wal.syncs; /* recovery's syncs are not this process's fsyncs to time */
     s->met.seen_snapshots = s->journal.snapshots;
     atomic_store_explicit(&s->met.fsyncs, s->journal.wal.syncs, memory_order_relaxed);

@@ -566,8 +566,8 @@ static void *md_main(void *arg)
 {
     mds_t *m = arg;
     xt_md_feed_t *f = &m->s->md_feed;
+    xt_cpus_pin(&m->s->cpus->md, "md"); /* before the name: a thread named is a thread pinned */
     pthread_setname_np(pthread_self(), "xt-md");
-    xt_cpus_pin(&m->s->cpus->md, "md");
     struct epoll_event evs[256];
     for (;;) {
         atomic_store(&f->sleeping, 1);

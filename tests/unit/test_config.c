@@ -222,6 +222,8 @@ static const char every_key[] = "# every key\n"
                                 "inbound_ring = 1024\n"
                                 "busy_poll_us = 250\n"
                                 "engine_cpus = 0,2-3\n"
+                                "gateway_cpus = 1\n"
+                                "md_cpus = 4-5\n"
                                 "  [ journal ]  \n"
                                 "dir = /var/lib/xt\n"
                                 "fsync = interval=50\n"
@@ -280,7 +282,8 @@ static void test_every_key(void **state)
     assert_int_equal(c.inbound_ring, 1024);
     assert_int_equal(c.busy_poll_us, 250);
     assert_string_equal(c.engine_cpus, "0,2-3");
-    assert_string_equal(c.gateway_cpus, "");
+    assert_string_equal(c.gateway_cpus, "1");
+    assert_string_equal(c.md_cpus, "4-5");
     assert_string_equal(c.data_dir, "/var/lib/xt");
     assert_int_equal(c.journal.fsync, XT_FSYNC_INTERVAL);
     assert_int_equal(c.journal.interval_ms, 50);
@@ -520,6 +523,9 @@ static void round_trip(const xt_server_config_t *c)
     d.n_instruments = 1;
     d.rate = 1;
     d.journal.fsync = XT_FSYNC_NONE;
+    strcpy(d.gateway_cpus, "9"); /* an empty list printed must load as empty */
+    strcpy(d.engine_cpus, "9");
+    strcpy(d.md_cpus, "9");
     if (xt_config_load(&d, p, why, sizeof why) != 0)
         fail_msg("%s", why);
     config_equal(c, &d);
