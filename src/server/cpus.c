@@ -140,6 +140,21 @@ int xt_cpus_prepare(xt_cpus_t *c, const char *gateway, const char *engine, const
     return 0;
 }
 
+void xt_cpus_log(const xt_cpus_t *c)
+{
+    xt_log_ev_t e;
+    if (!c->any || !xt_log_begin(&e, XT_LOG_INFO, "threads pinned"))
+        return;
+    const char *names[4] = {"gateway", "engine", "md", "others"};
+    const cpu_set_t *sets[4] = {&c->gateway, &c->engine, &c->md, &c->rest};
+    for (int i = 0; i < 4; i++) {
+        char t[64];
+        list_text(CPU_COUNT(sets[i]) ? sets[i] : &c->allowed, t, sizeof t);
+        xt_log_str(&e, names[i], t);
+    }
+    xt_log_end(&e);
+}
+
 int xt_cpus_pin(const cpu_set_t *set, const char *thread)
 {
     if (CPU_COUNT(set) == 0)

@@ -238,6 +238,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
         return fail(why, n, "out of memory");
     if (xt_cpus_prepare(s->cpus, s->cfg.gateway_cpus, s->cfg.engine_cpus, s->cfg.md_cpus, why, n))
         return -1;
+    xt_cpus_log(s->cpus);
     int rc = s->cfg.credentials[0] ? xt_creds_load(&s->creds, s->cfg.credentials, why, n) : xt_creds_demo(&s->creds);
     if (rc)
         return why[0] ? -1 : fail(why, n, "credentials: %s", xt_strerror(rc));

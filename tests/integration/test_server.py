@@ -529,6 +529,9 @@ def test_pinned_threads():
     check(got["xt-engine"] == str(hi) and got["xt-md"] == str(lo), f"pinned: {got}")
     rest = [c for c in allowed if c not in (lo, hi)] or allowed
     check(cpu_list(got["xt-spare"]) == rest, f"the spare's writer on {rest}: {got}")
+    ev = next((ln for ln in srv.stderr().splitlines() if 'msg="threads pinned"' in ln), "")
+    check(f"gateway={lo} engine={hi} md={lo} others=" in ev and cpu_list(ev.split("others=")[1].split()[0]) == rest,
+          f"the log's threads pinned event: {ev!r}")
     A = login(srv.port, 1001, 1)
     expect_type(A.place(A.inst["BTC-USDT"], SELL, 100000, 5), ACCEPTED, seq=1)
     A.close()
