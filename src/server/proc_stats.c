@@ -31,15 +31,18 @@ static int stat_fields(unsigned long long v[4])
                : -1;
 }
 
-int xt_proc_memory(xt_proc_mem_t *m)
+void xt_proc_memory(xt_proc_mem_t *m)
 {
     memset(m, 0, sizeof *m);
     unsigned long long v[4];
     long page = sysconf(_SC_PAGESIZE);
-    if (stat_fields(v) != 0 || page <= 0)
-        return -1;
-    m->virtual_b = v[2];
-    m->resident = v[3] * (unsigned long long)page;
+    if (stat_fields(v) == 0 && page > 0) {
+        m->have_stat = 1;
+        m->threads = v[0];
+        m->start_tck = v[1];
+        m->virtual_b = v[2];
+        m->resident = v[3] * (unsigned long long)page;
+    }
     FILE *f = fopen("/proc/self/smaps_rollup", "re");
     if (f) {
         char line[256];
@@ -52,7 +55,6 @@ int xt_proc_memory(xt_proc_mem_t *m)
             }
         fclose(f);
     }
-    return 0;
 }
 
 /* The process's start, seconds since the Unix epoch: the boot time
@@ -82,27 +84,24 @@ void xt_proc_metrics(xt_text_t *t)
         xt_text_help(t, "process_cpu_seconds_total", "counter", "User and system CPU time of all threads, seconds.");
         xt_text_printf(t, "process_cpu_seconds_total %.6f\n", cpu);
     }
-    unsigned long long v[4];
-    long page = sysconf(_SC_PAGESIZE);
-    if (stat_fields(v) == 0) { /* a series that cannot be read is left out, never sent as 0 */
+    xt_proc_mem_t m;
+    xt_proc_memory(&m);
+    if (m.have_stat) { /* a series that cannot be read is left out, never sent as 0 */
         xt_text_help(t, "process_threads", "gauge", "Threads of the process.");
-        xt_text_printf(t, "process_threads %llu\n", v[0]);
+        xt_text_printf(t, "process_threads %llu\n", (unsigned long long)m.threads);
         if (started == 0)
-            started = start_time(v[1]);
+            started = start_time(m.start_tck);
         if (started > 0) {
             xt_text_help(t, "process_start_time_seconds", "gauge",
                          "Start time of the process since the Unix epoch, seconds.");
             xt_text_printf(t, "process_start_time_seconds %.2f\n", started);
         }
         xt_text_help(t, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-        xt_text_printf(t, "process_virtual_memory_bytes %llu\n", v[2]);
-        if (page > 0) {
-            xt_text_help(t, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-            xt_text_printf(t, "process_resident_memory_bytes %llu\n", v[3] * (unsigned long long)page);
-        }
+        xt_text_printf(t, "process_virtual_memory_bytes %llu\n", (unsigned long long)m.virtual_b);
+        xt_text_help(t, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+        xt_text_printf(t, "process_resident_memory_bytes %llu\n", (unsigned long long)m.resident);
     }
-    xt_proc_mem_t m;
-    if (xt_proc_memory(&m) == 0 && m.have_huge) {
+    if (m.have_huge) {
         xt_text_help(t, "xt_memory_huge_pages_bytes", "gauge",
                      "Resident memory on transparent huge pages (AnonHugePages), bytes.");
         xt_text_printf(t, "xt_memory_huge_pages_bytes %llu\n", (unsigned long long)m.huge);

@@ -9,20 +9,23 @@
 
 #include "metrics.h"
 
-/* Bytes. */
+/* The process, as /proc/self tells it; memory in bytes. */
 typedef struct xt_proc_mem {
-    uint64_t resident;  /* resident set (rss of /proc/self/stat) */
-    uint64_t virtual_b; /* the address space's size (vsize) */
-    uint64_t huge;      /* AnonHugePages of /proc/self/smaps_rollup: on transparent huge pages */
-    int have_huge;      /* 0: smaps_rollup could not be read (kernel < 4.14, no descriptor left) */
+    int have_stat;                /* 0: /proc/self/stat could not be read (the next four are 0) */
+    uint64_t resident;            /* resident set (rss of /proc/self/stat) */
+    uint64_t virtual_b;           /* the address space's size (vsize) */
+    uint64_t threads;             /* num_threads */
+    unsigned long long start_tck; /* starttime: clock ticks after boot */
+    int have_huge;                /* 0: smaps_rollup could not be read (kernel < 4.14, no descriptor left) */
+    uint64_t huge;                /* AnonHugePages of /proc/self/smaps_rollup: on transparent huge pages */
 } xt_proc_mem_t;
 
-/* Reads /proc/self/stat and /proc/self/smaps_rollup; the latter walks the
+/* Reads /proc/self/stat, then /proc/self/smaps_rollup, which walks the
  * page tables under the address space's lock (~0.2 ms for the server's
  * ~0.5 GB, most of it on 2 MiB pages; more on 4 KiB pages, and it waits
- * while a snapshot's fork copies them). Returns 0, or -1 when
- * /proc/self/stat could not be read (then all is 0). */
-int xt_proc_memory(xt_proc_mem_t *m);
+ * while a snapshot's fork copies them). What cannot be read is 0, its
+ * have_ flag 0. */
+void xt_proc_memory(xt_proc_mem_t *m);
 
 /* process_cpu_seconds_total, process_threads, process_start_time_seconds,
  * process_virtual_memory_bytes, process_resident_memory_bytes,
