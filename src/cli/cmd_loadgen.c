@@ -38,7 +38,7 @@
 #include "xt/types.h"
 
 #define MAX_INST 256
-#define MAX_OPEN 64 /* tracked open orders per connection */
+#define MIN_OPEN 64 /* tracked open orders per connection, at least (the account share allowing) */
 #define MAX_PIPELINE 65536
 #define MAX_ACCOUNTS 64
 #define CONNECT_WINDOW 512 /* connections connecting / logging in at once */
@@ -99,7 +99,10 @@ typedef struct lg_conn {
     uint32_t outstanding, owed, n_open, new_out; /* new_out: NEW orders sent, not answered yet */
     int64_t owed_sched;
     lg_slot_t *slots;
-    lg_open_t open[MAX_OPEN];
+    /* Open orders: dense (open_pick draws from it), found by clordid
+     * through an open-addressed index of positions + 1 (0: empty). */
+    lg_open_t *open;
+    uint32_t *open_ix;
 } lg_conn_t;
 
 typedef struct lg_stats {
@@ -112,7 +115,7 @@ typedef struct lg_stats {
 typedef struct lg {
     lg_opts_t o;
     lg_conn_t *c;
-    uint32_t n, n_init, ring_mask, max_out, open_cap; /* n_init: clients initialised */
+    uint32_t n, n_init, ring_mask, max_out, open_cap, open_mask; /* n_init: clients initialised */
     int ep, phase;
     lg_inst_t inst[MAX_INST];
     uint32_t n_inst;
@@ -156,18 +159,53 @@ static double rnd01(lg_conn_t *c)
 
 /* ---- the connection's open orders ---- */
 
+static uint32_t open_home(const lg_conn_t *c, uint64_t clordid)
+{
+    return (uint32_t)((clordid * 0x9E3779B97F4A7C15ULL) >> 32) & c->lg->open_mask;
+}
+
+/* The index slot that holds clordid's position, or the empty one where it would go. */
+static uint32_t open_slot(const lg_conn_t *c, uint64_t clordid)
+{
+    uint32_t h = open_home(c, clordid);
+    while (c->open_ix[h] && c->open[c->open_ix[h] - 1u].clordid != clordid)
+        h = (h + 1u) & c->lg->open_mask;
+    return h;
+}
+
 static lg_open_t *open_find(lg_conn_t *c, uint64_t clordid)
 {
-    for (uint32_t i = 0; i < c->n_open; i++)
-        if (c->open[i].clordid == clordid)
-            return &c->open[i];
-    return NULL;
+    uint32_t at = c->open_ix[open_slot(c, clordid)];
+    return at ? &c->open[at - 1u] : NULL;
+}
+
+/* Appends an order; the caller keeps n_open below open_cap. */
+static void open_add(lg_conn_t *c, const lg_open_t *o)
+{
+    c->open[c->n_open] = *o;
+    c->open_ix[open_slot(c, o->clordid)] = ++c->n_open;
 }
 
 static void open_remove(lg_conn_t *c, lg_open_t *o)
 {
-    if (o)
-        *o = c->open[--c->n_open];
+    if (!o)
+        return;
+    uint32_t mask = c->lg->open_mask, hole = open_slot(c, o->clordid);
+    /* Backward-shift deletion: later entries of the probe run that may sit
+     * at the hole move into it, so lookups never need tombstones. */
+    for (uint32_t j = (hole + 1u) & mask; c->open_ix[j]; j = (j + 1u) & mask) {
+        uint32_t home = open_home(c, c->open[c->open_ix[j] - 1u].clordid);
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            c->open_ix[hole] = c->open_ix[j];
+            hole = j;
+        }
+    }
+    c->open_ix[hole] = 0;
+    lg_open_t *last = &c->open[--c->n_open];
+    if (o != last) { /* the last one takes the freed position */
+        *o = *last;
+        c->open_ix[open_slot(c, o->clordid)] = (uint32_t)(o - c->open) + 1u;
+    }
 }
 
 /* A random open order with no cancel/amend in flight, or NULL. */
@@ -426,10 +464,11 @@ static void on_accepted(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, con
     lg_conn_t *c = user;
     lg_slot_t s;
     (void)cl, (void)h;
-    if (answered(c, m->clordid, 0, 0, &s) != 0 || s.type != REQ_NEW || c->n_open == MAX_OPEN)
-        return; /* (MAX_OPEN cannot be reached: NEW orders in flight count toward open_cap <= MAX_OPEN) */
-    c->open[c->n_open++] = (lg_open_t){
-        .clordid = m->clordid, .price = m->price, .qty = m->qty, .inst = (uint32_t)s.target, .side = m->side};
+    if (answered(c, m->clordid, 0, 0, &s) != 0 || s.type != REQ_NEW || c->n_open == c->lg->open_cap)
+        return; /* (open_cap cannot be reached: NEW orders in flight count toward it) */
+    open_add(c,
+             &(lg_open_t){
+                 .clordid = m->clordid, .price = m->price, .qty = m->qty, .inst = (uint32_t)s.target, .side = m->side});
 }
 
 static void on_rejected(void *user, xt_client_t *cl, const xt_wire_hdr_t *h, const xt_msg_rejected_t *m)
@@ -686,7 +725,9 @@ static int conn_init(lg_t *lg, uint32_t i)
     c->reg_fd = -1;
     c->rng = 0x9E3779B97F4A7C15ULL * (i + 1) ^ (uint64_t)mono_ns();
     c->slots = calloc((size_t)lg->ring_mask + 1, sizeof *c->slots);
-    if (!c->slots)
+    c->open = calloc(lg->open_cap, sizeof *c->open);
+    c->open_ix = calloc((size_t)lg->open_mask + 1, sizeof *c->open_ix);
+    if (!c->slots || !c->open || !c->open_ix)
         return XT_ENOMEM;
     return xt_client_init(&c->cl, &cfg);
 }
@@ -797,6 +838,13 @@ static int rate_achieved(const lg_t *lg)
     return (double)lg->st.sent >= 0.99 * want && lg->st.max_delay_ns < 100 * LATE_NS;
 }
 
+/* The mean latency, µs: with the throughput it gives the requests
+ * outstanding on average (Little's law), the window a closed loop kept. */
+static double mean_us(const lg_stats_t *st)
+{
+    return st->hist.count ? (double)st->hist.sum / (double)st->hist.count : 0;
+}
+
 static void print_json(const lg_t *lg)
 {
     const lg_stats_t *st = &lg->st;
@@ -804,7 +852,7 @@ static void print_json(const lg_t *lg)
     uint64_t errors = st->unanswered + st->lost + st->server_errors + st->seq_gaps;
     printf("{\"sent\": %llu, \"acked\": %llu, \"rejected\": %llu, \"errors\": %llu, \"orders_per_s\": %.0f, "
            "\"p50_us\": %llu, \"p90_us\": %llu, \"p99_us\": %llu, \"p999_us\": %llu, \"max_us\": %llu, "
-           "\"connections\": %u, \"failed_connections\": %u, \"rate\": %.0f, \"rate_achieved\": %s, "
+           "\"mean_us\": %.1f, \"connections\": %u, \"failed_connections\": %u, \"rate\": %.0f, \"rate_achieved\": %s, "
            "\"pipeline\": %u, \"duration_s\": %.3f, \"warmup_s\": %.3f, \"unanswered\": %llu, "
            "\"lost_connections\": %llu, \"unsent\": %llu, \"late\": %llu, \"max_send_delay_us\": %lld, "
            "\"fills\": %llu, \"rejects\": {",
@@ -812,11 +860,11 @@ static void print_json(const lg_t *lg)
            (unsigned long long)errors, secs > 0 ? (double)(st->acked + st->rejected) / secs : 0,
            (unsigned long long)xt_hist_quantile(&st->hist, 0.5), (unsigned long long)xt_hist_quantile(&st->hist, 0.9),
            (unsigned long long)xt_hist_quantile(&st->hist, 0.99),
-           (unsigned long long)xt_hist_quantile(&st->hist, 0.999), (unsigned long long)st->hist.max, lg->logged_in,
-           lg->failed, lg->o.rate, rate_achieved(lg) ? "true" : "false", lg->o.rate > 0 ? 0 : lg->o.pipeline, secs,
-           lg->o.warmup, (unsigned long long)st->unanswered, (unsigned long long)st->lost,
-           (unsigned long long)st->unsent, (unsigned long long)st->late, (long long)(st->max_delay_ns / 1000),
-           (unsigned long long)st->fills);
+           (unsigned long long)xt_hist_quantile(&st->hist, 0.999), (unsigned long long)st->hist.max, mean_us(st),
+           lg->logged_in, lg->failed, lg->o.rate, rate_achieved(lg) ? "true" : "false",
+           lg->o.rate > 0 ? 0 : lg->o.pipeline, secs, lg->o.warmup, (unsigned long long)st->unanswered,
+           (unsigned long long)st->lost, (unsigned long long)st->unsent, (unsigned long long)st->late,
+           (long long)(st->max_delay_ns / 1000), (unsigned long long)st->fills);
     const char *sep = "";
     for (int r = 0; r < 256; r++)
         if (st->rejects[r]) {
@@ -853,10 +901,10 @@ static void print_text(const lg_t *lg)
     printf("fills       %llu\n", (unsigned long long)st->fills);
     printf("orders/s    %.0f (answered requests per second)\n",
            secs > 0 ? (double)(st->acked + st->rejected) / secs : 0);
-    printf("latency us  p50 %llu  p90 %llu  p99 %llu  p99.9 %llu  max %llu\n",
+    printf("latency us  p50 %llu  p90 %llu  p99 %llu  p99.9 %llu  max %llu  mean %.1f\n",
            (unsigned long long)xt_hist_quantile(&st->hist, 0.5), (unsigned long long)xt_hist_quantile(&st->hist, 0.9),
            (unsigned long long)xt_hist_quantile(&st->hist, 0.99),
-           (unsigned long long)xt_hist_quantile(&st->hist, 0.999), (unsigned long long)st->hist.max);
+           (unsigned long long)xt_hist_quantile(&st->hist, 0.999), (unsigned long long)st->hist.max, mean_us(st));
     if (lg->o.rate > 0)
         printf("rate        target %.0f/s %s: sent %.1f%% of schedule, %llu sent > 1 ms late, max send delay %lld us, "
                "%llu never sent\n",
@@ -1041,8 +1089,15 @@ static void size_windows(lg_t *lg)
     open_loop = open_loop < 32 ? 32 : open_loop > 2048 ? 2048 : open_loop;
     lg->max_out = lg->o.rate > 0 ? open_loop : lg->o.pipeline;
     lg->ring_mask = pow2_at_least(lg->max_out * 2) - 1;
-    uint32_t cap = (uint32_t)(60000ULL * lg->o.n_acct / lg->n);
-    lg->open_cap = cap < 2 ? 2 : cap > MAX_OPEN ? MAX_OPEN : cap;
+    /* Open orders per connection: the connections' share of 60,000 per
+     * account (under the server's default open_orders, 100,000), and at
+     * most MIN_OPEN - or, closed loop, the pipeline if deeper: with fewer
+     * than `pipeline` tracked orders every one could have a cancel in
+     * flight, and the window could not fill. */
+    uint32_t share = (uint32_t)(60000ULL * lg->o.n_acct / lg->n);
+    uint32_t most = lg->o.rate == 0 && lg->o.pipeline > MIN_OPEN ? lg->o.pipeline : MIN_OPEN;
+    lg->open_cap = share < 2 ? 2 : share > most ? most : share;
+    lg->open_mask = pow2_at_least(lg->open_cap * 2) - 1;
     lg->interval_ns = lg->o.rate > 0 ? 1e9 / lg->o.rate : 0;
 }
 
@@ -1075,6 +1130,8 @@ static void lg_teardown(lg_t *lg)
         if (i < lg->n_init)
             xt_client_destroy(&lg->c[i].cl);
         free(lg->c[i].slots);
+        free(lg->c[i].open);
+        free(lg->c[i].open_ix);
     }
     if (lg->ep >= 0)
         close(lg->ep);

@@ -1932,6 +1932,32 @@ def test_many_sessions():
     check(c.expect(MASS_CANCEL_ACK, request_id=rid, timeout=10).count == n // 4, "mass cancel count")
 
 
+@test
+def test_loadgen_keeps_its_window():
+    """`xtrading loadgen` in the closed loop keeps `--pipeline` requests
+    outstanding on every connection (docs/cli.md), also past the 64 open
+    orders a connection tracks by default: throughput times the mean
+    latency (Little's law) must come to connections x pipeline. The load
+    generator once tracked at most 64 open orders per connection; a deeper
+    window then ran out of orders to cancel and stalled at about twice that,
+    so `--pipeline 128` measured what 64 did."""
+    import json
+    srv = Server(sets={"limits.rate": 1000000000, "limits.burst": 1000000000})
+    conns, depth = 2, 300
+    out = subprocess.run([XT, "loadgen", "--connect", f"127.0.0.1:{srv.port}", "--connections", str(conns),
+                          "--pipeline", str(depth), "--duration", "1.5", "--warmup", "0.5", "--json"],
+                         capture_output=True, text=True, timeout=60)
+    check(out.returncode == 0, f"loadgen failed: {out.stderr[-500:]}")
+    r = json.loads(out.stdout)
+    check(r["errors"] == 0 and r["connections"] == conns, f"loadgen: {r}")
+    check(r["acked"] + r["rejected"] > 10 * conns * depth, f"too few answers to judge: {r}")
+    window = r["orders_per_s"] * r["mean_us"] / 1e6
+    print(f"  {r['orders_per_s']:.0f} answers/s x mean {r['mean_us']:.0f} us = {window:.0f} outstanding "
+          f"(want {conns * depth})")
+    check(0.8 * conns * depth <= window <= 1.2 * conns * depth,
+          f"{window:.0f} requests outstanding on average, not {conns} x {depth}: {r}")
+
+
 class CrashClient:
     """One session of the kill test, with a model of its orders built only
     from what it receives."""
