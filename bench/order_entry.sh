@@ -11,7 +11,7 @@
 # 10,000 idle sessions with the server's VmRSS before and after. Every
 # loadgen result is one JSON line in OUT (default bench/results/DATE-TIME-order-entry.jsonl, never overwritten)
 # with "target" and "pipeline_depth" added; the summary is printed at the end.
-# Environment: XT_BIN (the binary), PIPELINES (depths, default "16 64 128").
+# Environment: XT_BIN (the binary), PIPELINES (depths, default "16 64 128 256").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
@@ -19,7 +19,7 @@ OUT=${2:-bench/results/$(date +%F-%H%M%S)-order-entry.jsonl}
 BIN=${XT_BIN:-build/xtrading}
 SRV=127.0.0.1:19201
 ECHO=127.0.0.1:19202
-PIPELINES=${PIPELINES:-"16 64 128"}
+PIPELINES=${PIPELINES:-"16 64 128 256"}
 # shellcheck source=lib.sh
 . bench/lib.sh
 bench_begin "$OUT"
@@ -84,7 +84,11 @@ for p in deps:
     e = [r["orders_per_s"] for r in rows if r.get("target") == "echo" and r["pipeline_depth"] == p]
     s99 = [r["p99_us"] for r in rows if r.get("target") == "server" and r["pipeline_depth"] == p]
     ratios = [a / b for a, b in zip(s, e)]
-    print(f"64 conns, pipeline {p}: server {statistics.median(s)/1e6:.2f} M/s (p99 {statistics.median(s99)} us), "
+    # requests outstanding on average (Little's law; 64 x p when the window was kept full)
+    win = [r["orders_per_s"] * r["mean_us"] / 1e6 for r in rows
+           if r.get("target") == "server" and r["pipeline_depth"] == p and "mean_us" in r]
+    kept = f", outstanding {statistics.median(win):.0f} of {64 * p}" if win else ""
+    print(f"64 conns, pipeline {p}: server {statistics.median(s)/1e6:.2f} M/s (p99 {statistics.median(s99)} us{kept}), "
           f"echo {statistics.median(e)/1e6:.2f} M/s, ratio {statistics.median(ratios):.2f} "
           f"(runs: {', '.join(f'{x/1e3:.0f}k' for x in s)})")
 for t in ("server-1000-100k", "echo-1000-100k"):
