@@ -460,8 +460,10 @@ static void md_resync(xt_server_t *s)
 {
     xt_md_feed_t *f = &s->md_feed;
     if (!atomic_load_explicit(&s->md_resync, memory_order_relaxed) ||
-        atomic_load(&s->journal_failed)) /* the books may hold commands never released */
+        atomic_load(&s->journal_failed)) { /* the books may hold commands never released */
+        f->covered_from = UINT32_MAX;
         return;
+    }
     uint64_t cap = f->mask + 1, used = f->wpos - atomic_load_explicit(&f->tail, memory_order_acquire);
     if (used >= cap / 2)
         return;
@@ -471,7 +473,8 @@ static void md_resync(xt_server_t *s)
      * them or later, so they need no other resync. (Market data reset the
      * count when it asked, but a command still being applied then may have
      * lost more after: without this, a second resync of every book.) Losses
-     * during the pass's later turns stay counted: market data asks again. */
+     * between the pass's turns count only for the books it already wrote
+     * (f->covered_from): market data then asks again. */
     if (s->md_resync_next == 0)
         atomic_store_explicit(&f->dropped, 0, memory_order_relaxed);
     uint32_t n = xt_engine_instrument_count(&s->engine);
@@ -486,9 +489,12 @@ static void md_resync(xt_server_t *s)
         s->md_resync_next = i + 1;
     }
     xt_md_feed_publish(f);
-    if (s->md_resync_next < n)
+    if (s->md_resync_next < n) {
+        f->covered_from = s->md_resync_next; /* the books still to write, as of a later command */
         return;
+    }
     s->md_resync_next = 0;
+    f->covered_from = UINT32_MAX;
     atomic_store(&s->md_resync, 0); /* market data may ask again: for events lost meanwhile */
 }
 

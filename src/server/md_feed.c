@@ -15,6 +15,7 @@ int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, unsigned page_flags)
         cap <<= 1;
     f->v = xt_pages_alloc(cap * sizeof *f->v, page_flags | XT_PAGES_NOFORK); /* the snapshot never reads it */
     f->mask = cap - 1;
+    f->covered_from = UINT32_MAX;
     f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     return f->v && f->efd >= 0 ? 0 : -1;
 }
@@ -38,7 +39,8 @@ void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b)
         if (e->type != XT_EV_BOOK && e->type != XT_EV_TRADE)
             continue;
         if (f->wpos - tail > f->mask) {
-            atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
+            if (e->instrument < f->covered_from) /* else the resync under way writes its book later */
+                atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
             continue;
         }
         xt_md_rec_t *r = &f->v[f->wpos++ & f->mask];

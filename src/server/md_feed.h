@@ -7,7 +7,9 @@
  * sessions' messages: market data never shows a trade that a crash could
  * take back. The engine never waits: when the ring is full the events are
  * counted in `dropped`; the market-data thread then asks for a resync and
- * the engine thread writes its books again (engine_thread.c).
+ * the engine thread writes its books again (engine_thread.c) - except
+ * events of the instruments whose books a resync under way is still to
+ * write (covered_from), which that resync covers.
  *
  * Two records are not events: type XT_MD_FEED_RESET (a resync's "every
  * level gone") and XT_MD_FEED_CHECKPOINT (a snapshot of the engine began
@@ -42,7 +44,11 @@ typedef struct xt_md_feed {
     uint64_t wpos;      /* engine thread: next record to write (unpublished from head on) */
     uint64_t cmd_start; /* engine thread: wpos when the current command began */
     int on;             /* engine thread: feeding (off during recovery) */
-    int efd;            /* wakes the market-data thread */
+    /* engine thread: a resync under way writes the books of instruments
+     * >= this later, so their lost events need no other resync and are not
+     * counted in `dropped`; UINT32_MAX: none under way */
+    uint32_t covered_from;
+    int efd; /* wakes the market-data thread */
     _Atomic int sleeping;
     char pad0[64];
     _Atomic uint64_t head; /* published */

@@ -669,9 +669,10 @@ def test_resync_larger_than_the_feed():
             await asyncio.sleep(0.1)
         r0 = await stats()
         check(r0 >= 1, "no resync counted: the ring did not overflow")
-        # one more command through the feed, then the count again: no resync in between. Records a
-        # pass's later turns lost (the 1,500 orders overflow the ring too, and a slow market-data
-        # thread - ASan - may lose them while the mass cancel's pass runs) ask for one more pass,
+        # one more command through the feed, then the count again: no resync in between. Records
+        # lost between a pass's turns for a book it already wrote (the 1,500 orders overflow the
+        # ring too, and a slow market-data thread - ASan - may lose them while the mass cancel's
+        # pass runs; those of books still to write are covered by the pass) ask for one more pass,
         # which may begin after the books already match: a second round then sees none. A resync
         # that asks for itself for ever would show in every round.
         for k in range(3):
