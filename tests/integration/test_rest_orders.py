@@ -5,8 +5,9 @@ GET /api/v1/orders/{id} and GET /api/v1/orders?open=true, each answered
 after the gateway's answer, with the gateway's session rules (client order
 ids, DUPLICATE_CLORDID 409, RATE_LIMIT 429, unknown order 404), errors as
 {"code","msg"}, keep-alive and pipelining behind a waiting request, orders
-from the binary protocol seen by the account's open-order list, and a
-restart (the REST session resumes its client order ids).
+from the binary protocol seen by the account's open-order list, a restart
+(the REST session resumes its client order ids), and a POST whose order
+session closed between its `accepted` and the status behind it.
 
 Each test starts its own server; waits are for answers, with timeouts.
 
@@ -291,6 +292,47 @@ def test_no_answer_in_time_is_a_504():
     s.md_port = W.md_port(s)
     j = ok(client(s), "GET", "/api/v1/orders?open=true")
     check([o["price"] for o in j["data"]] == ["1000.00"], f"open orders {j}")
+
+
+@test
+def test_session_closed_after_the_accepted():
+    """A POST whose `accepted` came, but whose order session then closed
+    before the status behind the order was answered, is answered 200 with
+    what was gathered (docs/rest.md: "When the session closes after the
+    `accepted` but before the status's answer ..."), not 504 and not at the
+    deadline. Made so without a race: the order sweeps 900 resting orders
+    in one command, whose ACCEPTED and FILLs are released together and
+    queued to the REST bridge in one go, and server.output_limit is at its
+    minimum, 65,536 bytes: the ACCEPTED (64 bytes) and 818 FILLs (80 each)
+    fit, the 819th makes the bridge a slow consumer, which the gateway
+    closes behind them (ERROR SLOW_CONSUMER), so the status's answer never
+    comes. The answer: `state` unknown (the order's last FILL did not
+    come), `filled` and `fills` as gathered, `remaining` 0; the next
+    request logs in again, and GET /api/v1/orders/{id} and /fills tell the
+    rest, as the docs promise."""
+    s = W.start(dict(FAST, **{"server.output_limit": 65536}))
+    bc = TS.login(s.port, 1002, 1)
+    for _ in range(3):  # 900 sells of one lot at one price, 300 a write (their ACCEPTEDs stay under the limit)
+        cls = [bc.next_clordid() for _ in range(300)]
+        bc.send(b"".join(X.encode_new_order(cl, bc.inst[SYM], X.SELL, 100000, 1) for cl in cls))
+        for cl in cls:
+            check(bc.answer(cl).type == X.ACCEPTED, f"maker {cl} not accepted")
+    bc.close()  # its 900 maker FILLs would overflow it too: a disconnected session just keeps them
+    a = client(s, 1001)
+    ok(a, "GET", "/api/v1/orders?open=true")  # the account's order session logged in, its output sent
+    j = ok(a, "POST", "/api/v1/orders", order("buy", "1000.00", "0.1000"))
+    oid = j["order_id"]
+    outcome(j, "unknown", "0.0818", "0.0000", 818)  # (65536 - 64) // 80 FILLs fit behind the ACCEPTED
+    check(j["qty"] == "0.1000" and j["price"] == "1000.00" and j["side"] == "buy", f"accepted {j}")
+    # the rest: the order swept all 900 and rests with 100 lots, its fills all kept
+    st = ok(a, "GET", f"/api/v1/orders/{oid}")
+    check(st["status"] == "open" and st["filled"] == "0.0900" and st["remaining"] == "0.0100", f"status {st}")
+    fl = ok(a, "GET", f"/api/v1/fills?symbol={SYM}&limit=1000")
+    mine = [f for f in fl["data"] if f["order_id"] == oid]
+    check(len(mine) == 900 and all(f["liquidity"] == "taker" and f["qty"] == "0.0001" for f in mine),
+          f"{len(mine)} taker fills of order {oid} in /fills")
+    vals, _ = H.parse_metrics(H.scrape(s.md_port))
+    check(H.value(vals, "xt_md_rest_orders_waiting") == 0, "requests still counted as waiting")
 
 
 @test

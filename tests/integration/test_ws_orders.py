@@ -5,8 +5,9 @@ auth.challenge and a login signed as a binary LOGIN is (docs/protocol.md),
 order.new / cancel / amend / mass_cancel / status, the private `orders`
 channel (accepted, fills with maker/taker, canceled, amended), the gateway's
 session rules (DUPLICATE_CLORDID, RATE_LIMIT, bad signature, resume after a
-reconnect, cancel on disconnect), and bad requests answered without a
-disconnect.
+reconnect, cancel on disconnect), bad requests answered without a
+disconnect, and nothing sent behind a connection's CLOSE (a raw WebSocket,
+test_md_ws.Raw, logged in by hand).
 
 Each test starts its own server; waits are for messages, with timeouts.
 
@@ -15,10 +16,12 @@ usage: test_ws_orders.py path/to/xtrading [name-substring ...]
 import asyncio
 import json
 import os
+import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_admin as A  # noqa: E402
 import test_http as H  # noqa: E402
 import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
@@ -417,6 +420,125 @@ def test_logins_in_progress_are_capped():
         finally:
             for c in opened:
                 await c.ws.close()
+
+    run(s, go)
+
+
+def text(cmd):
+    """One masked text frame holding the JSON command."""
+    return W.frame_bytes(1, json.dumps(cmd).encode())
+
+
+def raw_call(r, cmd):
+    """Sends cmd on the raw WebSocket r (test_md_ws.Raw) and reads until its
+    answer; returns it."""
+    r.sock.sendall(text(cmd))
+    while True:
+        op, data = r.read_frame()
+        m = json.loads(data) if op == 1 else {}
+        if "ch" not in m and m.get("id") == cmd["id"]:
+            return m
+
+
+def raw_login(r, account, session=1):
+    """auth.challenge and login on the raw WebSocket r, signed as a binary
+    LOGIN (docs/websocket.md, "Logging in"); returns the login's answer."""
+    ch = raw_call(r, {"op": "auth.challenge", "id": "challenge"})
+    check("result" in ch, f"challenge: {ch}")
+    ts = time.time_ns()
+    sig = X.sign(SECRET[account], bytes.fromhex(ch["result"]["nonce"]), account, f"demo{account}", session, ts)
+    return raw_call(r, {"op": "login", "id": "login", "args": {
+        "account": account, "key_id": f"demo{account}", "session": session, "timestamp": ts,
+        "signature": sig.hex()}})
+
+
+def gateway_session(s, account, session):
+    """The admin socket's view of one session (docs/admin.md, `sessions`)."""
+    got = [x for x in A.ok(s, f"sessions {account}")["sessions"] if x["session"] == session]
+    check(len(got) == 1, f"session {account}/{session}: {got}")
+    return got[0]
+
+
+def wait_session(s, account, session, pred, what, timeout=10):
+    end = time.monotonic() + timeout
+    while True:
+        x = gateway_session(s, account, session)
+        if pred(x):
+            return x
+        check(time.monotonic() < end, f"session {account}/{session} still not {what} after {timeout}s: {x}")
+        time.sleep(0.02)
+
+
+@test
+def test_nothing_follows_the_close():
+    """An `orders` event that reaches a connection after its CLOSE is
+    queued is not sent behind it (docs/websocket.md: "Nothing follows a
+    CLOSE: an order answered after it (its result came before) is among
+    the session's messages, which a login with resume_from replays").
+
+    Made so without a race, on a raw WebSocket that stops reading: 20,000
+    pings, whose answers (~1.3 MB, under md.output_limit) the small socket
+    buffers (md.send_buffer, the client's SO_RCVBUF) cannot take, leave the
+    connection a backlog queued on the server; then order.new and the
+    client's CLOSE in one write, read by the server together: the order
+    goes to the gateway and the CLOSE (1000) is queued behind the backlog,
+    both before any answer of the gateway can be read. Once the gateway
+    has routed the order's ACCEPTED to the session (the admin socket's
+    last_seq), `kick` closes the session's bridge behind it, and once the
+    bridge is gone (/metrics) the server has had both the `accepted` and
+    the `closed` event for this connection. The client then reads to the
+    end: the answers, the order's `result`, the CLOSE, and nothing after
+    it. A new login with resume_from gets the `accepted`. (That the
+    connection was still open, its CLOSE held back, when its bridge went
+    is checked too (xt_connections): without a backlog the test would show
+    nothing, and it fails instead.)"""
+    s = W.start({"md.messages_per_s": 1000000, "md.send_buffer": 4096, "md.ping_ms": 3600000,
+                 "limits.rate": 100000, "limits.burst": 100000})
+    r = W.Raw(s.md_port, rcvbuf=4096)
+    r.upgrade()
+    check("result" in raw_login(r, 1001), "raw login")
+    pings = 20000
+    r.sock.sendall(b"".join(text({"op": "ping", "id": k}) for k in range(pings)) +
+                   text({"op": "order.new", "id": "o1", "args": new(1, "sell", "2000.00", "0.0001")}))
+    # the order behind them reached the gateway: every ping before it has been answered (queued)
+    wait_session(s, 1001, 1, lambda x: x["last_seq"] == 1, "past the first order's ACCEPTED")
+    r.sock.sendall(text({"op": "order.new", "id": "o2", "args": new(2, "sell", "2001.00", "0.0001")}) +
+                   W.frame_bytes(8, struct.pack("!H", 1000)))
+    wait_session(s, 1001, 1, lambda x: x["last_seq"] == 2 and x["connected"], "past the second order's ACCEPTED")
+    A.ok(s, "kick 1001 1")
+    vals = H.wait_metric(s.md_port, lambda v: H.value(v, "xt_md_order_sessions", kind="websocket") == 0,
+                         "without the kicked WebSocket order session")
+    check(H.value(vals, "xt_connections", protocol="md_ws") == 1,
+          "the WebSocket closed before its bridge: its backlog did not hold its CLOSE back, nothing was shown")
+    frames = []
+    r.sock.settimeout(10)
+    while True:  # until the server closes the connection
+        try:
+            frames.append(r.read_frame())
+        except EOFError:
+            break
+    r.close()
+    ops = [op for op, _ in frames]
+    after = [d for _, d in frames[ops.index(8) + 1:]] if 8 in ops else "no CLOSE at all"
+    check(8 in ops and ops.index(8) == len(ops) - 1, f"the CLOSE is not the last frame; after it: {after}")
+    check(struct.unpack("!H", frames[-1][1][:2])[0] == 1000, f"close code {frames[-1][1]!r}")
+    got = [json.loads(d) for op, d in frames[:-1]]
+    check(ops[:-1] == [1] * len(got), f"opcodes {set(ops)}")
+    check([m.get("id") for m in got[:pings]] == list(range(pings)) and
+          all(m.get("result") == "pong" for m in got[:pings]), "the pings' answers, in order")
+    rest = got[pings:]
+    check(len(rest) == 3 and rest[0] == {"id": "o1", "op": "order.new", "result": {"client_order_id": 1}} and
+          rest[1].get("event") == "accepted" and rest[1].get("seq") == 1 and
+          rest[2] == {"id": "o2", "op": "order.new", "result": {"client_order_id": 2}},
+          f"before the CLOSE: o1's result, its accepted, o2's result; got {rest}")
+
+    async def go(connect):
+        c = await connect()
+        r = await c.login(1001, resume_from=2)
+        check(r.get("result", {}).get("resume_from") == 2, f"resume: {r}")
+        acc = await c.event(lambda e: e["event"] == "accepted")
+        check(acc["seq"] == 2 and acc["client_order_id"] == 2 and acc["price"] == "2001.00",
+              f"the accepted the closing connection did not get, resent: {acc}")
 
     run(s, go)
 
