@@ -14,14 +14,15 @@ wait_line() {
 # bench_begin OUT: the common start of a bench script. Raw results are the
 # evidence behind bench/RESULTS.md, so OUT is never overwritten: an OUT
 # that exists and is not empty ends the script with 1; else it is created.
-# Sets DATA to a fresh temp directory, removed at exit with every
-# background job killed.
+# Sets DATA to a fresh temp directory; at exit every background job is
+# killed and waited for (a server writes in its data directory as it
+# stops), then DATA is removed.
 bench_begin() {
     [ -s "$1" ] && { echo "$(basename "$0"): $1 exists; give another file" >&2; exit 1; }
     mkdir -p "$(dirname "$1")"
     : >"$1"
     DATA=$(mktemp -d /tmp/xt-bench-XXXXXX)
-    trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DATA"' EXIT
+    trap 'kill $(jobs -p) 2>/dev/null || true; wait; rm -rf "$DATA"' EXIT
 }
 
 # serve_fresh BIN ADDR [serve args...]: a server with a new data directory
@@ -29,11 +30,18 @@ bench_begin() {
 # binary market data, its log in $DATA/serve.log; returns once it is
 # ready, its pid in SPID.
 serve_fresh() {
-    local bin=$1 addr=$2
-    shift 2
+    serve_fresh_md "$1" "$2" 127.0.0.1:0 "${@:3}"
+}
+
+# serve_fresh_md BIN ADDR MD_ADDR [serve args...]: serve_fresh with market
+# data's HTTP and WebSocket on MD_ADDR (--md-listen), for a script that
+# connects there.
+serve_fresh_md() {
+    local bin=$1 addr=$2 md=$3
+    shift 3
     rm -rf "$DATA/srv"
     : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
-    "$bin" serve --data "$DATA/srv" --listen "$addr" --md-listen 127.0.0.1:0 --md-tcp-listen off "$@" \
+    "$bin" serve --data "$DATA/srv" --listen "$addr" --md-listen "$md" --md-tcp-listen off "$@" \
         >"$DATA/serve.log" 2>&1 &
     # shellcheck disable=SC2034 # read by the scripts that source this
     SPID=$!

@@ -5,9 +5,9 @@
 #
 # Needs build/xtrading (make build). Per round, each scenario gets a fresh
 # server (100 instruments SYM000..SYM099, fresh data directory, order entry
-# on 127.0.0.1:19301, market data on 127.0.0.1:19380) driven by
-# `xtrading loadgen --rate 1000` (about 10 orders/s per instrument), and
-# `xtrading wsbench` measures it:
+# on 127.0.0.1:19301, market data on 127.0.0.1:19380, no binary market
+# data) driven by `xtrading loadgen --rate 1000` (about 10 orders/s per
+# instrument), and `xtrading wsbench` measures it:
 #   a  max-conns     as many connections as allowed (50,000 or the open file
 #                    limit), bbo + depth + trades of one symbol each
 #   b  max-conns-stall  the same, 10% of them stop reading (--stall 0.1),
@@ -42,20 +42,11 @@ SCENARIOS=${SCENARIOS:-"a b c d"}
 WANT=${CONNS:-50000}
 DURATION=${DURATION:-20}
 WARMUP=${WARMUP:-5}
-DATA=$(mktemp -d /tmp/xt-mdbench-XXXXXX)
-PIDS=()
 
 [ -x "$BIN" ] || { echo "md_fanout.sh: $BIN is missing: run make build" >&2; exit 1; }
-mkdir -p "$(dirname "$OUT")"
-[ -s "$OUT" ] && { echo "md_fanout.sh: $OUT exists; give another file" >&2; exit 1; } # raw results are never overwritten
-: >"$OUT"
-
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$DATA"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+. bench/lib.sh
+bench_begin "$OUT"
 
 # --- what this machine allows ---------------------------------------------
 ulimit -n "$(ulimit -Hn)"
@@ -71,15 +62,9 @@ if [ "$N" -gt $((FDS - 200)) ]; then
 fi
 echo "md_fanout: $N connections for scenario a/b (asked $WANT; hard fd limit $FDS, $PORTS local ports per source address)" >&2
 
-# shellcheck source=lib.sh
-. bench/lib.sh
-
-stop() { # pid: stopped, reaped and forgotten (cleanup must not signal a reused pid)
+stop() { # pid: stopped and reaped, also when it has already exited (unlike stop_pid)
     kill "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
-    local keep=() p
-    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
 }
 
 record() { # target scenario round json [limited_by]
@@ -100,16 +85,9 @@ CONF=$DATA/md-bench.conf
 } >"$CONF"
 
 start_server() { # max_connections [loadgen rate]
-    rm -rf "$DATA/srv"
-    : >"$DATA/serve.log" # emptied first: wait_line must not find the last run's line
-    "$BIN" serve --config "$CONF" --data "$DATA/srv" --listen "$OE" --set md.listen="$MD" \
-        --set md.max_connections="$1" --set server.max_connections=64 >"$DATA/serve.log" 2>&1 &
-    SPID=$!
-    PIDS+=("$SPID")
-    wait_line "$DATA/serve.log" "ready:"
+    serve_fresh_md "$BIN" "$OE" "$MD" --config "$CONF" --set md.max_connections="$1" --set server.max_connections=64
     "$BIN" loadgen --connect "$OE" --rate "${2:-1000}" --duration 100000 --warmup 0 --json >"$DATA/loadgen.json" 2>"$DATA/loadgen.err" &
     LPID=$!
-    PIDS+=("$LPID")
     sleep 3 # the books fill
 }
 
@@ -184,7 +162,6 @@ websocket {
 EOF
     nats-server -c "$DATA/nats.conf" >"$DATA/nats.log" 2>&1 &
     NPID=$!
-    PIDS+=("$NPID")
     wait_line "$DATA/nats.log" "Server is ready"
     # shellcheck disable=SC2046
     set -- $(flags "$s")
@@ -192,7 +169,6 @@ EOF
     "$BIN" wsbench --nats-publish "127.0.0.1:$NATS_PORT" --channels "$chans" --symbols "$SYMS" --rate "$rate" \
         --size "$size" --json >"$DATA/pub.json" 2>"$DATA/pub.err" &
     PPID_=$!
-    PIDS+=("$PPID_")
     echo "md_fanout: round $round nats-$s: publishing $rate msgs/s of $size bytes; wsbench --nats $(flags "$s")" >&2
     # shellcheck disable=SC2046
     if res=$("$BIN" wsbench --nats --connect "$NATS_WS" $(flags "$s") --symbols "$SYMS" --duration "$DURATION" \

@@ -91,19 +91,13 @@ EOF
 run() { # variant
     local bin=$BIN
     [ "$1" = base ] && bin=$XT_BASE
-    rm -rf "$DATA/srv"
-    : >"$DATA/serve.log"
-    "$bin" serve --data "$DATA/srv" --listen "$SRV" --md-listen "$MD" --md-tcp-listen off \
-        --credentials "$DATA/credentials" --fsync none --set rest.fills=64000 --set rest.fill_accounts=64 \
-        --set journal.snapshot_secs=0 >"$DATA/serve.log" 2>&1 &
-    local spid=$!
-    wait_line "$DATA/serve.log" "ready:"
+    serve_fresh_md "$bin" "$SRV" "$MD" --credentials "$DATA/credentials" --fsync none \
+        --set rest.fills=64000 --set rest.fill_accounts=64 --set journal.snapshot_secs=0
     "$BIN" loadgen --connect "$SRV" --connections 64 --accounts "$ACCOUNTS" --rate 0 --pipeline 16 --duration 30 \
         --json >/dev/null
-    window "$1" 1 "$spid"
-    window "$1" 2 "$spid"
-    kill "$spid"
-    wait "$spid" || true
+    window "$1" 1 "$SPID"
+    window "$1" 2 "$SPID"
+    stop_pid "$SPID"
 }
 
 for r in $(seq "$ROUNDS"); do

@@ -46,37 +46,25 @@ EOF
 run() { # variant
     local bin=$BIN prefault=on
     case $1 in off) prefault=off ;; base) bin=$XT_BASE ;; esac
-    rm -rf "$DATA/srv"
-    : >"$DATA/serve.log"
     local sets=(--set journal.snapshot_secs=0)
     [ "$1" != base ] && sets+=(--set "engine.prefault=$prefault")
-    "$bin" serve --data "$DATA/srv" --listen "$SRV" --md-listen "$MD" --md-tcp-listen off "${sets[@]}" \
-        >"$DATA/serve.log" 2>&1 &
-    local spid=$!
-    wait_line "$DATA/serve.log" "ready:"
+    serve_fresh_md "$bin" "$SRV" "$MD" "${sets[@]}"
     "$BIN" loadgen --connect "$SRV" --connections 64 --rate 50000 --duration 8 --warmup 1 --json >"$DATA/lg.json" &
     local lpid=$!
     sleep 5
-    [ "$1" != none ] && kill -USR1 "$spid"
+    [ "$1" != none ] && kill -USR1 "$SPID"
     wait "$lpid"
     local fork=null
     case $1 in on | off) fork=$(fork_seconds) ;; esac
-    kill "$spid"
-    wait "$spid" || true
+    stop_pid "$SPID"
     /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["variant"]=sys.argv[2]; d["fork_seconds"]=json.loads(sys.argv[3]); print(json.dumps(d))' \
         "$DATA/lg.json" "$1" "$fork" >>"$OUT"
 }
 
 warm_up() { # a lazy server under the same load: its first touches take the host's faults
-    rm -rf "$DATA/srv"
-    : >"$DATA/serve.log"
-    "$BIN" serve --data "$DATA/srv" --listen "$SRV" --md-listen "$MD" --md-tcp-listen off \
-        --set engine.prefault=off >"$DATA/serve.log" 2>&1 &
-    local spid=$!
-    wait_line "$DATA/serve.log" "ready:"
+    serve_fresh_md "$BIN" "$SRV" "$MD" --set engine.prefault=off
     "$BIN" loadgen --connect "$SRV" --connections 64 --rate 50000 --duration 4 --warmup 0 --json >/dev/null
-    kill "$spid"
-    wait "$spid" || true
+    stop_pid "$SPID"
 }
 
 last=lazy
