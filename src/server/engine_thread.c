@@ -447,7 +447,8 @@ static void resync_book(xt_server_t *s, uint32_t i, uint64_t last)
 }
 
 /* The market-data thread lost events (the feed was full) and asks for the
- * books again. They are written instrument by instrument, each as of the
+ * books again: those of the instruments whose events were lost (md_feed.h,
+ * `lost`). They are written instrument by instrument, each as of the
  * last command applied, as long as half the ring stays free for the live
  * commands' events: an instrument whose records at most (1 + 2 *
  * md.max_levels) do not fit in what is left of that half waits for the
@@ -469,12 +470,12 @@ static void md_resync(xt_server_t *s)
         return;
     uint64_t budget = cap / 2 - used;
     /* Records lost so far (only this thread writes the feed) belong to
-     * commands applied by now: this pass writes every book as of one of
-     * them or later, so they need no other resync. (Market data reset the
+     * commands applied by now: this pass writes every marked book as of one
+     * of them or later, so they need no other resync. (Market data reset the
      * count when it asked, but a command still being applied then may have
-     * lost more after: without this, a second resync of every book.) Losses
-     * between the pass's turns count only for the books it already wrote
-     * (f->covered_from): market data then asks again. */
+     * lost more after: without this, a second resync.) Losses between the
+     * pass's turns count only for the books it has passed (f->covered_from):
+     * market data then asks again, for those. */
     if (s->md_resync_next == 0)
         atomic_store_explicit(&f->dropped, 0, memory_order_relaxed);
     uint32_t n = xt_engine_instrument_count(&s->engine);
@@ -483,10 +484,13 @@ static void md_resync(xt_server_t *s)
     uint64_t last = st.last_seq; /* every command applied is released here: the books as of this one */
     uint64_t most = 1 + 2 * (uint64_t)s->cfg.md_max_levels;              /* an instrument's records at most */
     for (uint32_t i = s->md_resync_next; i < n && budget >= most; i++) { /* written only where the most fits */
+        s->md_resync_next = f->covered_from = i + 1; /* a loss of its own from here on needs another pass */
+        if (i >= f->n_lost || !f->lost[i])
+            continue;
+        f->lost[i] = 0;
         uint64_t before = f->wpos;
         resync_book(s, i, last);
         budget -= f->wpos - before;
-        s->md_resync_next = i + 1;
     }
     xt_md_feed_publish(f);
     if (s->md_resync_next < n) {

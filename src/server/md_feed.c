@@ -8,7 +8,7 @@
 
 #include "core/pages.h"
 
-int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, unsigned page_flags)
+int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, uint32_t instruments, unsigned page_flags)
 {
     uint64_t cap = 64;
     while (cap < records)
@@ -16,17 +16,32 @@ int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, unsigned page_flags)
     f->v = xt_pages_alloc(cap * sizeof *f->v, page_flags | XT_PAGES_NOFORK); /* the snapshot never reads it */
     f->mask = cap - 1;
     f->covered_from = UINT32_MAX;
+    f->lost = calloc(instruments ? instruments : 1, 1);
+    f->n_lost = instruments;
     f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    return f->v && f->efd >= 0 ? 0 : -1;
+    return f->v && f->lost && f->efd >= 0 ? 0 : -1;
 }
 
 void xt_md_feed_destroy(xt_md_feed_t *f)
 {
     xt_pages_free(f->v);
     f->v = NULL;
+    free(f->lost);
+    f->lost = NULL;
     if (f->efd >= 0)
         close(f->efd);
     f->efd = -1;
+}
+
+/* Event e did not fit: its book is to be written again (a lost trade
+ * cannot be sent again, but market data learns that it was lost). */
+static void lose(xt_md_feed_t *f, const xt_event_t *e)
+{
+    uint32_t i = e->instrument;
+    if (i < f->n_lost && e->type != XT_EV_TRADE)
+        f->lost[i] = 1;
+    if (i >= f->n_lost || i < f->covered_from) /* else the resync under way writes its book later */
+        atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
 }
 
 void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b)
@@ -39,8 +54,7 @@ void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b)
         if (e->type != XT_EV_BOOK && e->type != XT_EV_TRADE)
             continue;
         if (f->wpos - tail > f->mask) {
-            if (e->instrument < f->covered_from) /* else the resync under way writes its book later */
-                atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
+            lose(f, e);
             continue;
         }
         xt_md_rec_t *r = &f->v[f->wpos++ & f->mask];
@@ -94,7 +108,7 @@ void xt_md_feed_raw(xt_md_feed_t *f, const xt_event_t *ev, uint32_t n, uint64_t 
     uint64_t tail = atomic_load_explicit(&f->tail, memory_order_acquire);
     for (uint32_t i = 0; i < n; i++) {
         if (f->wpos - tail > f->mask) {
-            atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
+            lose(f, &ev[i]);
             continue;
         }
         xt_md_rec_t *r = &f->v[f->wpos++ & f->mask];

@@ -6,10 +6,11 @@
  * them only after the batch's journal commit, as it does with the
  * sessions' messages: market data never shows a trade that a crash could
  * take back. The engine never waits: when the ring is full the events are
- * counted in `dropped`; the market-data thread then asks for a resync and
- * the engine thread writes its books again (engine_thread.c) - except
- * events of the instruments whose books a resync under way is still to
- * write (covered_from), which that resync covers.
+ * counted in `dropped` and their instruments marked in `lost`; the
+ * market-data thread then asks for a resync and the engine thread writes
+ * the marked instruments' books again (engine_thread.c). Events of an
+ * instrument whose book a resync under way is still to write (covered_from)
+ * are only marked: that resync covers them.
  *
  * Two records are not events: type XT_MD_FEED_RESET (a resync's "every
  * level gone") and XT_MD_FEED_CHECKPOINT (a snapshot of the engine began
@@ -48,7 +49,9 @@ typedef struct xt_md_feed {
      * >= this later, so their lost events need no other resync and are not
      * counted in `dropped`; UINT32_MAX: none under way */
     uint32_t covered_from;
-    int efd; /* wakes the market-data thread */
+    uint32_t n_lost; /* instruments in lost */
+    uint8_t *lost;   /* engine thread: by instrument, events lost since a resync last wrote its book */
+    int efd;         /* wakes the market-data thread */
     _Atomic int sleeping;
     char pad0[64];
     _Atomic uint64_t head; /* published */
@@ -58,8 +61,9 @@ typedef struct xt_md_feed {
 } xt_md_feed_t;
 
 /* Allocates 2^k >= records entries (left out of a snapshot's fork; faulted
- * in now with XT_PAGES_TOUCH) and the eventfd. Returns 0 or -1. */
-int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, unsigned page_flags);
+ * in now with XT_PAGES_TOUCH), the lost marks of `instruments` and the
+ * eventfd. Returns 0 or -1. */
+int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, uint32_t instruments, unsigned page_flags);
 void xt_md_feed_destroy(xt_md_feed_t *f);
 
 /* Engine thread: copies the batch's BOOK and TRADE events (when on). */

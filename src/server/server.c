@@ -247,7 +247,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
         xt_sessions_init(&s->sessions, &s->log, s->cfg.max_sessions, s->cfg.engine.max_orders, page_flags(s)))
         return fail(why, n, "out of memory for the sessions and the message log");
     s->md_replay.max = s->cfg.md_replay_trades;
-    if (xt_md_feed_init(&s->md_feed, s->cfg.md_feed_records, page_flags(s)))
+    if (xt_md_feed_init(&s->md_feed, s->cfg.md_feed_records, s->cfg.engine.max_instruments, page_flags(s)))
         return fail(why, n, "out of memory for the market-data feed");
     xt_journal_config_t jc = s->cfg.journal;
     jc.ext = &s->sessions.ext;

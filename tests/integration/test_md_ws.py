@@ -605,11 +605,14 @@ def test_feed_overflow_resync():
 def test_resync_larger_than_the_feed():
     """A resync of more records than md.feed_records holds: 40 instruments
     with 20 levels a side need 40 x 41 = 1,640 records in a ring of 1,024.
-    A mass cancel of 1,500 orders in the last instrument overflows the ring;
-    the books are then written instrument by instrument as the ring has room. Every book ends
-    as it is in the engine, and the resyncs stop (a resync that did not fit
-    dropped records of its own and asked for itself again, for ever). Then
-    again with live commands on every instrument going on in between."""
+    One mass cancel of 1,520 orders, 38 price levels in each instrument,
+    overflows the ring and loses events of every instrument (their levels
+    go in turn); the books that lost events are then written instrument by
+    instrument as the ring has room. Every book ends as it is in the engine,
+    and the resyncs stop (a resync that did not fit dropped records of its
+    own and asked for itself again, for ever). Then again, with a flood in
+    the last instrument only, while live commands on every instrument go on
+    in between."""
     n_inst, levels = 40, 20
     s = TS.Server(start=False)
     cfg = os.path.join(s.tmp, "many.conf")
@@ -632,8 +635,9 @@ def test_resync_larger_than_the_feed():
                      "asks": [(200 + k, 1 + i) for k in range(levels)]}
     b = TS.login(s.port, 1002)
     last = b.inst[f"X{n_inst - 1:02d}"]  # written last in a resync
-    got, _ = TS.collect_answers(b, [b.new_order(last, TS.BUY, 50, 1) for _ in range(1500)], timeout=30)
-    check(all(m.type == TS.ACCEPTED for m in got.values()), "the 1,500 orders at 50 not all accepted")
+    flood = [b.new_order(b.inst[f"X{i:02d}"], TS.BUY, 50 + k, 1) for k in range(38) for i in range(n_inst)]
+    got, _ = TS.collect_answers(b, flood, timeout=30)
+    check(all(m.type == TS.ACCEPTED for m in got.values()), "the 1,520 orders at 50..87 not all accepted")
     b.expect(TS.MASS_CANCEL_ACK, request_id=b.mass_cancel(), timeout=10)
 
     def levels_of(m, k):

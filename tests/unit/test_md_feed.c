@@ -1,9 +1,11 @@
 /* test_md_feed.c - the engine -> market-data ring (src/server/md_feed.h):
  * records written, published and consumed in order with their command's
- * last record flagged; a full ring drops events and counts them; while a
- * resync is under way (covered_from), the events of instruments whose books
- * it is still to write are dropped without being counted, since that
- * resync covers them, and the others still count. */
+ * last record flagged; a full ring drops events, counts them and marks
+ * their instruments' books lost (a lost trade is counted, not marked: no
+ * book to write again); while a resync is under way (covered_from), the
+ * events of instruments whose books it is still to write are dropped and
+ * marked without being counted, since that resync covers them, and the
+ * others still count. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,7 +41,7 @@ static int setup(void **state)
 {
     xt_md_feed_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    assert_int_equal(xt_md_feed_init(f, 64, 0), 0); /* 64 records */
+    assert_int_equal(xt_md_feed_init(f, 64, 8, 0), 0); /* 64 records, 8 instruments */
     f->on = 1;
     *state = f;
     return 0;
@@ -79,10 +81,17 @@ static void full_ring_counts_drops(void **state)
     assert_int_equal(dropped(f), 0);
     command(f, 9, 2, 5);
     assert_int_equal(dropped(f), 5);
+    for (uint32_t i = 0; i < 8; i++)
+        assert_int_equal(f->lost[i], i == 2);
+    xt_event_t tr = {.type = XT_EV_TRADE, .instrument = 3, .price = 100, .qty = 1};
+    xt_event_batch_t b = {.seq = 10, .ts = 10, .last = 1, .n = 1, .events = &tr};
+    xt_md_feed_batch(f, &b);
+    assert_int_equal(dropped(f), 6);
+    assert_int_equal(f->lost[3], 0);
     xt_md_feed_publish(f);
     consume_all(f);
-    command(f, 10, 2, 5); /* room again */
-    assert_int_equal(dropped(f), 5);
+    command(f, 11, 2, 5); /* room again */
+    assert_int_equal(dropped(f), 6);
 }
 
 /* A resync under way that is still to write instruments >= 2: what they
@@ -99,6 +108,8 @@ static void resync_covers_books_still_to_write(void **state)
     command(f, 11, 1, 2);
     command(f, 12, 0, 1);
     assert_int_equal(dropped(f), 3);
+    assert_true(f->lost[0] && f->lost[1] && f->lost[2] && f->lost[7]); /* covered or not, each book is marked */
+    assert_true(!f->lost[3] && !f->lost[4]);
     f->covered_from = 0; /* a pass begun, nothing written yet: every book is still to come */
     command(f, 13, 0, 6);
     assert_int_equal(dropped(f), 3);
