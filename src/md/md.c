@@ -525,6 +525,15 @@ void xt_md_advance(xt_md_t *md, int64_t now)
 
 /* ---- queries ------------------------------------------------------------------- */
 
+int64_t xt_md_time(const xt_md_t *md)
+{
+    int64_t t = md->now;
+    for (uint32_t s = 0; md->inst && s < md->n_inst; s++)
+        if (md->inst[s].started && md->inst[s].t > t)
+            t = md->inst[s].t;
+    return t;
+}
+
 const xt_md_inst_t *xt_md_find(const xt_md_t *md, uint32_t instrument)
 {
     return lookup(md, instrument);

@@ -234,6 +234,9 @@ void xt_md_advance(xt_md_t *md, int64_t now);
 
 /* The instrument's slot data, NULL if unknown. (By symbol: the first added
  * with that symbol.) */
+/* The latest time md has applied (a batch's, an advance's, or one loaded
+ * with xt_md_state_decode); INT64_MIN before any. */
+int64_t xt_md_time(const xt_md_t *md);
 const xt_md_inst_t *xt_md_find(const xt_md_t *md, uint32_t instrument);
 const xt_md_inst_t *xt_md_find_symbol(const xt_md_t *md, const char *symbol, size_t len);
 uint32_t xt_md_inst_id(const xt_md_inst_t *in);

@@ -19,22 +19,6 @@
 #include "server.h"
 #include "xt/error.h"
 
-int64_t xt__clock_offset_ns; /* debug.clock_offset_ms: set before any thread starts */
-
-int64_t xt_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec + xt__clock_offset_ns;
-}
-
-int64_t xt_mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 uint64_t xt_req_push(xt_server_t *s, const xt_req_t *r)
 {
     xt_req_ring_t *q = &s->ring;
@@ -410,10 +394,12 @@ void xt_server_sink(void *ctx, const xt_event_batch_t *b)
                 xt_ctr_add(&s->met.eng_rejects[e->reason], 1);
         }
     xt_sessions_sink(&s->sessions, b);
-    if (s->md_feed.on)
+    if (s->md_feed.on) {
         xt_md_feed_batch(&s->md_feed, b);
-    else /* recovery: market data replays these from its state at the snapshot (md_state.c) */
+    } else { /* recovery: market data replays these from its state at the snapshot (md_state.c) */
         xt_md_replay_add(&s->md_replay, b);
+        xt_market_floor(b->ts); /* the market's time goes on from the journal's (clock.h) */
+    }
 }
 
 /* Instrument i's book as of command `last`: a reset record (type 0), then
@@ -607,7 +593,7 @@ static void *engine_main(void *arg)
         }
         wait_for_gateway(s);
         uint64_t n = h - t < s->cfg.journal.batch_max ? h - t : s->cfg.journal.batch_max;
-        s->batch_ts = xt_now_ns(); /* one clock read per batch: its commands share the timestamp */
+        s->batch_ts = xt_market_ns(); /* one clock read per batch: its commands share the timestamp */
         s->batch_mono = xt_mono_ns();
         apply_batch(s, t, n);
         atomic_store_explicit(&q->tail, t + n, memory_order_release);

@@ -17,7 +17,9 @@ struct xt_server;
 
 typedef struct xt_md_history {
     xt_kl_store_t st;
-    uint64_t errors_reported; /* store errors already told on stderr */
+    uint64_t errors_reported;  /* store errors already told on stderr */
+    uint64_t skipped_reported; /* candles skipped, already told (at most once a minute) */
+    int64_t last_skip_report;
     int64_t last_report;
 } xt_md_history_t;
 
@@ -26,6 +28,10 @@ typedef struct xt_md_history {
  * reported on stderr. Returns 0, or -1 with a message in why (the
  * directory cannot be made, out of memory). */
 int xt_md_history_open(struct xt_server *s, xt_md_history_t **out, char *why, size_t whylen);
+
+/* The end of the newest candle in the files (ns; INT64_MIN for none, or
+ * h NULL): market data's clock had passed it when that candle was written. */
+int64_t xt_md_history_newest(const xt_md_history_t *h);
 
 /* The md sink's share: appends a closed candle (anything else is ignored). */
 void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u);

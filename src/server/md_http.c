@@ -239,6 +239,9 @@ int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap)
     xt_text_t t = {out, cap, 0, 0};
     put_one(&t, "xt_up", "gauge", "1 while the server runs.", 1);
     put_one(&t, "xt_ready", "gauge", "1 when /readyz answers 200.", not_ready(m->s) == NULL);
+    xt_text_help(&t, "xt_market_clock_behind_seconds", "gauge",
+                 "How far the system clock is behind the market's time, which holds meanwhile (0: not behind).");
+    xt_text_printf(&t, "xt_market_clock_behind_seconds %.3f\n", (double)xt_market_held_ns() / 1e9);
     put_orders(&t, &m->s->met);
     put_conns(&t, m);
     put_md(&t, m);

@@ -133,7 +133,8 @@ struct xt_md_server {
     uint32_t msg_count[MSG_CLASSES], msg_free[MSG_CLASSES];
     int64_t now;  /* the loop's wall clock (xt_now_ns): messages' times, candles, the throttle ticks */
     int64_t mono; /* the loop's monotonic clock: every interval (pings, idle, rate windows, heartbeats) */
-    int64_t last_ping, last_advance, last_tick;
+    int64_t last_ping, last_advance, last_tick; /* xt_mono_ns */
+    uint8_t clock_behind;                       /* the wall clock was last seen behind the market's (logged) */
     uint64_t ticks;
     char *scratch; /* encode buffer, msg_bytes[MSG_LARGE] */
     xt_md_level_t *lv_b, *lv_a;

@@ -23,6 +23,7 @@
 
 #include "core/pages.h"
 #include "cpus.h"
+#include "log.h"
 #include "md_cmd.h"
 #include "md_http.h"
 #include "md_internal.h"
@@ -465,7 +466,7 @@ static void drain_feed(mds_t *m)
     uint64_t h = atomic_load_explicit(&f->head, memory_order_acquire);
     xt_event_t ev[XT_EVENT_BATCH_MAX];
     uint32_t n = 0;
-    int64_t now = t < h ? xt_now_ns() : 0;
+    int64_t now = t < h ? xt_market_ns() : 0;
     for (; t < h; t++) {
         const xt_md_rec_t *r = &f->v[t & f->mask];
         if (r->ev.type == XT_MD_FEED_RESET) { /* resync: every level gone, then the engine's levels, in one command */
@@ -517,16 +518,40 @@ static void drain_feed(mds_t *m)
     }
 }
 
+/* The wall clock behind the market's time (clock.h) by more than a
+ * second, or no longer: told in the log once each way. */
+static void clock_check(mds_t *m)
+{
+    int64_t held = xt_market_held_ns();
+    int behind = held > INT64_C(1000000000) || (m->clock_behind && held > 0);
+    if (behind == m->clock_behind)
+        return;
+    m->clock_behind = (uint8_t)behind;
+    xt_log_ev_t e;
+    if (behind && xt_log_begin(&e, XT_LOG_WARN,
+                               "the system clock is behind the market's time: market time holds until it catches up")) {
+        xt_log_i64(&e, "behind_ms", held / 1000000);
+        xt_log_i64(&e, "market_time_ns", xt_market_ns());
+        xt_log_end(&e);
+    } else if (!behind && xt_log_begin(&e, XT_LOG_INFO, "the system clock caught up with the market's time")) {
+        xt_log_end(&e);
+    }
+}
+
+/* The intervals run on the monotonic clock: the market's (m->now) holds
+ * still while the wall clock is behind it (clock.h), and the timers must
+ * not. */
 static void timers(mds_t *m)
 {
-    if (m->now - m->last_advance >= XT_MD_ADVANCE_NS) {
-        m->last_advance = m->now;
+    if (m->mono - m->last_advance >= XT_MD_ADVANCE_NS) {
+        m->last_advance = m->mono;
         xt_md_advance(&m->md, m->now);
-        xt_md_history_tick(m->hist, xt_mono_ns());
+        xt_md_history_tick(m->hist, m->mono);
+        clock_check(m);
     }
-    if (m->now - m->last_tick >= XT_TH_TICK_NS) {
-        /* on the 100 ms grid; a late wake-up does not shift it */
-        m->last_tick = m->now - m->now % XT_TH_TICK_NS;
+    if (m->mono - m->last_tick >= XT_TH_TICK_NS) {
+        /* on a 100 ms grid; a late wake-up does not shift it */
+        m->last_tick = m->mono - m->mono % XT_TH_TICK_NS;
         xt_mds_halts_tick(m); /* before the throttled channels: a status change goes out in this tick */
         xt_mds_throttle_tick(m);
         xt_mds_retry_owed(m);
@@ -572,11 +597,11 @@ static void *md_main(void *arg)
     for (;;) {
         atomic_store(&f->sleeping, 1);
         int pending = atomic_load(&f->head) != atomic_load(&f->tail);
-        int64_t to_tick = (m->last_tick + XT_TH_TICK_NS - xt_now_ns()) / 1000000 + 1;
+        int64_t to_tick = (m->last_tick + XT_TH_TICK_NS - xt_mono_ns()) / 1000000 + 1;
         int timeout = pending || m->dirty_head != NIL ? 0 : to_tick < 1 ? 1 : to_tick > 100 ? 100 : (int)to_tick;
         int n = epoll_wait(m->ep, evs, 256, timeout);
         atomic_store(&f->sleeping, 0);
-        m->now = xt_now_ns();
+        m->now = xt_market_ns();
         m->mono = xt_mono_ns(); /* a step of the wall clock must not hold off or hurry a timer */
         int stop = 0;
         for (int i = 0; i < n; i++) {
@@ -767,7 +792,7 @@ static void load_books(mds_t *m)
     xt_engine_stats(e, &st);
     /* The books as of the journal's last command, written as a resync of
      * it: every version above those sent before the start (md.h). */
-    int64_t now = xt_now_ns();
+    int64_t now = xt_market_ns();
     for (uint32_t i = 0; i < m->n_inst; i++)
         for (int side = XT_BUY; side <= XT_SELL; side++) {
             xt_level_iter_t it;
@@ -813,7 +838,14 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     }
     if (xt_md_history_open(s, &m->hist, why, n))
         return -1;
+    /* The market's time goes on from the latest this data shows (clock.h):
+     * the journal's records (replayed: xt_server_sink), the history's
+     * candles and market data's state. */
+    xt_market_floor(xt_md_history_newest(m->hist));
     xt_mds_state_load(m); /* after the history, so what the replay and the first advance close reaches it */
+    xt_market_floor(xt_md_time(&m->md));
+    m->now = xt_market_ns();
+    clock_check(m);
     load_books(m);
     if (listen_md(m, why, n))
         return -1;

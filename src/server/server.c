@@ -155,7 +155,7 @@ static int define_instruments(xt_server_t *s, char *why, size_t n)
             warn_if_changed(s, have, d);
             continue;
         }
-        xt_cmd_t c = {.type = XT_CMD_INSTRUMENT, .ts = xt_now_ns()};
+        xt_cmd_t c = {.type = XT_CMD_INSTRUMENT, .ts = xt_market_ns()};
         c.u.instrument = *d;
         xt_sessions_begin(&s->sessions, &c);
         int rc = xt_journal_submit(&s->journal, &c, xt_mono_ns());

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "config.h"
 #include "credentials.h"
 #include "journal/journal.h"
@@ -220,9 +221,6 @@ int xt_gateway_init(xt_server_t *s);
 int xt_gateway_run(xt_server_t *s); /* returns when stopped */
 void xt_gateway_destroy(xt_server_t *s);
 
-int64_t xt_now_ns(void);  /* CLOCK_REALTIME (+ xt__clock_offset_ns) */
-int64_t xt_mono_ns(void); /* CLOCK_MONOTONIC */
-
 /* A hint inside a spin-wait (server.busy_poll_us): x86's PAUSE, which
  * leaves the core's pipeline to its sibling hyperthread and keeps the
  * loop's exit from being mispredicted; nothing elsewhere but a compiler
@@ -237,7 +235,5 @@ static inline void xt_cpu_relax(void)
     __asm__ __volatile__("" ::: "memory");
 #endif
 }
-
-extern int64_t xt__clock_offset_ns; /* the test hook debug.clock_offset_ms, in ns */
 
 #endif

@@ -175,6 +175,58 @@ def test_day_goes_on_after_a_clean_restart():
           "the log says the state was used")
 
 
+def tape_and_minutes(s):
+    """SYM's trade tape [(id, ts)] and its 1m candles [(t, trades)] from REST."""
+    h = H.Http(s.md_port)
+    tape = [(x["id"], x["ts"]) for x in get(h, f"/api/v1/trades?symbol={SYM}")["data"]]
+    kl = [(c["t"], c["trades"]) for c in get(h, f"/api/v1/klines?symbol={SYM}&interval=1m&limit=1000")["data"]]
+    h.close()
+    return tape, kl
+
+
+@test
+def test_clock_behind_the_market():
+    """The market's time never goes back (docs/deploy.md, "The clock"): a
+    server that traded two hours ahead (debug.clock_offset_ms) starts again
+    on the system clock, two hours behind the journal. It says so (log,
+    xt_market_clock_behind_seconds), and a trade now is stamped no earlier
+    than the one before it and lands in a 1m candle no earlier than its
+    (before, it was stamped two hours back, in a candle before the last);
+    a crash and a start after it give the same tape and candles."""
+    two_h = 7_200_000
+    s = W.start(dict(FAST, **{"debug.clock_offset_ms": two_h, "journal.snapshot_secs": 0,
+                              "server.login_skew_ms": 3 * two_h}))  # the test client signs with the system clock
+    A, B = trade_some(s)
+    A.close()
+    B.close()
+    tape0, kl0 = tape_and_minutes(s)
+    check(len(tape0) == 1 and tape0[0][1] > time.time_ns() + two_h * 1_000_000 * 0.9, f"a trade two hours ahead: {tape0}")
+    check(s.stop() == 0, "clean stop")
+    s.sets["debug.clock_offset_ms"] = 0
+    s.start()
+    s.md_port = W.md_port(s)
+    check("the system clock is behind the market's time" in s.stderr(), "the log says the clock is behind")
+    vals, _ = H.parse_metrics(H.scrape(s.md_port))
+    behind = H.value(vals, "xt_market_clock_behind_seconds")
+    check(6000 < behind <= 7300, f"xt_market_clock_behind_seconds {behind}")
+    A = TS.login(s.port, 1001, 1)
+    check(A.place(A.inst[SYM], X.SELL, 99900, 10000).type == X.ACCEPTED, "a sell into 1002's bid at 999.00")
+    A.expect(X.FILL)
+    A.close()
+    deadline = time.monotonic() + 10
+    while len((live := tape_and_minutes(s))[0]) < 2:
+        check(time.monotonic() < deadline, f"the second trade never reached market data: {live}")
+        time.sleep(0.05)
+    tape1, kl1 = live
+    check(tape1[1][1] >= tape1[0][1], f"the trade after the start stamped before the one before it: {tape1}")
+    traded = [t for t, n in kl1 if n]
+    check(traded == sorted(traded) and traded[0] == kl0[-1][0], f"1m candles with trades: {kl1}, before {kl0}")
+    s.kill()
+    s.start()
+    s.md_port = W.md_port(s)
+    check(tape_and_minutes(s) == live, f"after a crash: {tape_and_minutes(s)}, live {live}")
+
+
 def fills_of(s, account):
     """GET /api/v1/fills of a demo account (signed, docs/rest.md)."""
     st, j = RestClient(s.md_port, account, f"demo{account}", f"demo-secret-{account}").request("GET", "/api/v1/fills")
