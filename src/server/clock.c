@@ -43,6 +43,6 @@ void xt_market_floor(int64_t t)
 
 int64_t xt_market_held_ns(void)
 {
-    int64_t d = atomic_load_explicit(&market_floor, memory_order_relaxed) - xt_now_ns();
-    return d > 0 ? d : 0;
+    int64_t f = atomic_load_explicit(&market_floor, memory_order_relaxed), now = xt_now_ns();
+    return f > now ? f - now : 0; /* (never f - now unchecked: f starts at INT64_MIN) */
 }

@@ -75,6 +75,7 @@ static const cfg_key_t keys[] = {
     U32("server", "login_timeout_ms", login_timeout_ms, 100, 600000),
     U32("server", "heartbeat_ms", heartbeat_ms, 100, 60000),
     U32("server", "login_skew_ms", login_skew_ms, 1, 86400000),
+    U32("server", "clock_hold_max_s", clock_hold_max_s, 0, 31622400),
     U64("server", "output_limit", output_limit, 65536, UINT64_C(1) << 40),
     U64("server", "resume_messages", resume_messages, 1, UINT64_C(1) << 32),
     {"server", "inbound_ring", K_POW2, F(inbound_ring), 2, 1u << 24},
@@ -268,6 +269,7 @@ void xt_config_defaults(xt_server_config_t *c)
     c->login_timeout_ms = 5000;
     c->heartbeat_ms = 5000;
     c->login_skew_ms = 30000;
+    c->clock_hold_max_s = 300;
     c->output_limit = 4194304;
     c->resume_messages = 1048576;
     c->inbound_ring = 65536;

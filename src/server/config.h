@@ -21,6 +21,8 @@
  *   server.login_timeout_ms = 5000
  *   server.heartbeat_ms = 5000           default heartbeat interval
  *   server.login_skew_ms = 30000
+ *   server.clock_hold_max_s = 300        a start with the system clock further behind the
+ *                                        market's time (clock.h) is refused
  *   server.output_limit = 4194304        bytes queued to one connection
  *   server.resume_messages = 1048576     sequenced messages kept for resume
  *   server.inbound_ring = 65536          requests queued to the engine
@@ -102,6 +104,7 @@ typedef struct xt_server_config {
     char credentials[XT_CONFIG_PATH_MAX]; /* "" : the embedded demo credentials */
     uint32_t max_connections, max_connections_per_ip, max_sessions, max_sessions_per_account, session_expiry_s;
     uint32_t max_frame, login_timeout_ms, heartbeat_ms, login_skew_ms;
+    uint32_t clock_hold_max_s; /* the most the clock may be behind the market's time at start */
     uint64_t output_limit, resume_messages;
     uint32_t inbound_ring;
     char admin_socket[XT_CONFIG_PATH_MAX]; /* "": <data_dir>/admin.sock (unless admin_off) */

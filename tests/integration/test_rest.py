@@ -188,8 +188,10 @@ def tape_and_minutes(s):
 def test_clock_behind_the_market():
     """The market's time never goes back (docs/deploy.md, "The clock"): a
     server that traded two hours ahead (debug.clock_offset_ms) starts again
-    on the system clock, two hours behind the journal. It says so (log,
-    xt_market_clock_behind_seconds), and a trade now is stamped no earlier
+    on the system clock, two hours behind the journal: refused by default
+    (server.clock_hold_max_s, 300 s), naming the key; with the key raised
+    it starts and says so (log, xt_market_clock_behind_seconds), and a
+    trade now is stamped no earlier
     than the one before it and lands in a 1m candle no earlier than its
     (before, it was stamped two hours back, in a candle before the last);
     a crash and a start after it give the same tape and candles."""
@@ -203,6 +205,15 @@ def test_clock_behind_the_market():
     check(len(tape0) == 1 and tape0[0][1] > time.time_ns() + two_h * 1_000_000 * 0.9, f"a trade two hours ahead: {tape0}")
     check(s.stop() == 0, "clean stop")
     s.sets["debug.clock_offset_ms"] = 0
+    try:
+        s.start(timeout=10)
+        refused = False
+    except AssertionError:
+        refused = True
+    check(refused and not s.running(), "a start two hours behind the journal was not refused")
+    check("server.clock_hold_max_s" in s.stderr() and "behind the market's time" in s.stderr(),
+          f"the refusal does not say why: {s.stderr()[-600:]}")
+    s.sets["server.clock_hold_max_s"] = 3 * 3600
     s.start()
     s.md_port = W.md_port(s)
     check("the system clock is behind the market's time" in s.stderr(), "the log says the clock is behind")

@@ -36,6 +36,7 @@ static void floor_from_start(void **state)
 static void process_clock(void **state)
 {
     (void)state;
+    assert_int_equal(xt_market_held_ns(), 0); /* nothing given yet: not behind (the floor is INT64_MIN) */
     int64_t ahead = xt_now_ns() + INT64_C(3600000000000);
     xt_market_floor(ahead);
     assert_true(xt_market_ns() >= ahead);

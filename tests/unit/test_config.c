@@ -98,6 +98,7 @@ static void config_equal(const xt_server_config_t *a, const xt_server_config_t *
     assert_int_equal(a->login_timeout_ms, b->login_timeout_ms);
     assert_int_equal(a->heartbeat_ms, b->heartbeat_ms);
     assert_int_equal(a->login_skew_ms, b->login_skew_ms);
+    assert_int_equal(a->clock_hold_max_s, b->clock_hold_max_s);
     assert_int_equal(a->output_limit, b->output_limit);
     assert_int_equal(a->resume_messages, b->resume_messages);
     assert_int_equal(a->inbound_ring, b->inbound_ring);
@@ -217,6 +218,7 @@ static const char every_key[] = "# every key\n"
                                 "login_timeout_ms = 1000\n"
                                 "heartbeat_ms = 100\n"
                                 "login_skew_ms = 5000\n"
+                                "clock_hold_max_s = 0\n"
                                 "output_limit = 65536\n"
                                 "resume_messages = 1000\n"
                                 "inbound_ring = 1024\n"
@@ -277,6 +279,7 @@ static void test_every_key(void **state)
     assert_int_equal(c.login_timeout_ms, 1000);
     assert_int_equal(c.heartbeat_ms, 100);
     assert_int_equal(c.login_skew_ms, 5000);
+    assert_int_equal(c.clock_hold_max_s, 0);
     assert_int_equal(c.output_limit, 65536);
     assert_int_equal(c.resume_messages, 1000);
     assert_int_equal(c.inbound_ring, 1024);
