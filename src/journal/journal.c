@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,8 +323,15 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
      * into a segment that records them. */
     xt_caps_t want = xt_caps_from_config(ecfg), have = xt_caps_of(e);
     if (!xt_caps_equal(&want, &have) && (rc = xt_caps_convert(e, &want)) != 0) {
+        xt_engine_stats_t st;
+        xt_engine_stats(e, &st);
         snprintf(j->recovery.why, sizeof j->recovery.why,
-                 "the recovered state does not fit the configured capacities: %s", xt_strerror(rc));
+                 "the recovered state does not fit the configured capacities (%s): it holds %" PRIu32
+                 " resting orders at %" PRIu32 " price levels in %" PRIu32 " instruments, against engine.max_orders "
+                 "= %" PRIu32 ", engine.max_levels = %" PRIu32 " and engine.max_instruments = %" PRIu32
+                 ": raise what is below",
+                 xt_strerror(rc), st.orders, st.levels, st.instruments, want.max_orders, want.max_levels,
+                 want.max_instruments);
         xt_engine_destroy(e);
         goto fail;
     }

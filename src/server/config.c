@@ -312,6 +312,7 @@ void xt_config_defaults(xt_server_config_t *c)
     c->rest_order_timeout_ms = 10000;
     c->engine_delay_us = 0;
     c->n_instruments = sizeof demo_instruments / sizeof demo_instruments[0];
+    c->n_instruments_default = 1;
     for (size_t i = 0; i < c->n_instruments; i++) {
         demo_instrument(&c->instruments[i], i);
         c->tz_offset[i] = demo_instruments[i].ref ? 8 * 3600 : 0; /* the A-shares trade in Asia/Shanghai */
@@ -627,6 +628,7 @@ static int begin_instrument(loader_t *L, char *sym)
         return fail_at(L, L->line, "bad instrument symbol %s (want [A-Za-z0-9._-]{1,16})", quoted(sym, (char[56]){0}));
     if (!L->replaced) {
         c->n_instruments = 0;
+        c->n_instruments_default = 0;
         L->replaced = 1;
     }
     for (uint32_t i = 0; i < c->n_instruments; i++)

@@ -147,6 +147,7 @@ typedef struct xt_server_config {
     uint32_t clock_offset_ms; /* xt_now_ns() runs this far ahead of the system clock */
     /* instruments, in the order given */
     uint32_t n_instruments;
+    uint8_t n_instruments_default; /* the demo instruments: no [instrument] section was read */
     xt_instrument_def_t instruments[XT_CONFIG_MAX_INSTRUMENTS];
     int32_t tz_offset[XT_CONFIG_MAX_INSTRUMENTS]; /* seconds east of UTC, per instrument */
 } xt_server_config_t;

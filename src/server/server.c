@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -94,29 +95,77 @@ static int listen_on(xt_server_t *s, char *why, size_t n)
     return 0;
 }
 
+/* The same value (0.010 is 0.01). */
 static int same_decimal(xt_decimal_t a, xt_decimal_t b)
 {
-    return a.m == b.m && a.scale == b.scale;
+    if (a.scale > b.scale) {
+        xt_decimal_t t = a;
+        a = b;
+        b = t;
+    }
+    __int128 m = a.m;
+    for (unsigned k = a.scale; k < b.scale; k++) {
+        m *= 10;
+        if (m > INT64_MAX || m < INT64_MIN)
+            return 0;
+    }
+    return m == b.m;
 }
 
 /* An instrument is defined once, in the journal; a config that now says
- * something else about it has no effect, and the operator is told so. */
+ * something else about it has no effect, and the operator is told so,
+ * field by field. */
 static void warn_if_changed(const xt_server_t *s, uint32_t index, const xt_instrument_def_t *d)
 {
     xt_instrument_info_t in;
     xt_engine_instrument(&s->engine, index, &in);
     const xt_instrument_def_t *j = &in.def;
-    if (j->flags == d->flags && same_decimal(j->tick, d->tick) && same_decimal(j->lot, d->lot) &&
-        same_decimal(j->min_qty, d->min_qty) && same_decimal(j->max_qty, d->max_qty) &&
-        same_decimal(j->ref_price, d->ref_price) && same_decimal(j->band_pct, d->band_pct))
-        return;
+    char fields[96] = "";
+    const struct {
+        const char *name;
+        int same;
+    } f[] = {{"tick", same_decimal(j->tick, d->tick)},
+             {"lot", same_decimal(j->lot, d->lot)},
+             {"min_qty", same_decimal(j->min_qty, d->min_qty)},
+             {"max_qty", same_decimal(j->max_qty, d->max_qty)},
+             {"ref_price", same_decimal(j->ref_price, d->ref_price)},
+             {"band", same_decimal(j->band_pct, d->band_pct) && j->flags == d->flags}};
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+        if (!f[k].same)
+            snprintf(fields + strlen(fields), sizeof fields - strlen(fields), "%s%s", fields[0] ? "," : "", f[k].name);
     xt_log_ev_t e;
-    if (xt_log_begin(&e, XT_LOG_WARN,
-                     "instrument in the config differs from its definition in the journal; "
-                     "the journal's stays in force")) {
+    if (fields[0] && xt_log_begin(&e, XT_LOG_WARN,
+                                  "instrument in the config differs from its definition in the journal; "
+                                  "the journal's stays in force")) {
         xt_log_str(&e, "symbol", d->symbol);
+        xt_log_str(&e, "fields", fields);
         xt_log_end(&e);
     }
+}
+
+/* Every instrument the journal defines must still be in the config: one
+ * left out would go on trading (it stays defined), under another time zone
+ * and with its market-data day reset, without a word. */
+static int check_kept(const xt_server_t *s, char *why, size_t n)
+{
+    for (uint32_t i = 0; i < xt_engine_instrument_count(&s->engine); i++) {
+        xt_instrument_info_t in;
+        xt_engine_instrument(&s->engine, i, &in);
+        uint32_t k = 0;
+        while (k < s->cfg.n_instruments && strcmp(s->cfg.instruments[k].symbol, in.symbol) != 0)
+            k++;
+        if (k == s->cfg.n_instruments)
+            return fail(why, n,
+                        "instrument %s is defined in the journal but not in the config%s: instruments cannot be "
+                        "removed or renamed; keep its [instrument %s] section (to stop its trading, halt it: "
+                        "xtrading admin halt %s)",
+                        in.symbol,
+                        s->cfg.n_instruments_default ? " (which has no [instrument] sections: the demo "
+                                                       "instruments were taken)"
+                                                     : "",
+                        in.symbol, in.symbol);
+    }
+    return 0;
 }
 
 /* The journal's snapshot failures, to the log (xt_journal_config_t.report). */
@@ -147,6 +196,8 @@ static void snapshot_begun(void *ctx, uint64_t seq)
 /* Defines the configured instruments the journal does not have yet. */
 static int define_instruments(xt_server_t *s, char *why, size_t n)
 {
+    if (check_kept(s, why, n))
+        return -1;
     int added = 0;
     for (uint32_t k = 0; k < s->cfg.n_instruments; k++) {
         const xt_instrument_def_t *d = &s->cfg.instruments[k];
@@ -159,6 +210,11 @@ static int define_instruments(xt_server_t *s, char *why, size_t n)
         c.u.instrument = *d;
         xt_sessions_begin(&s->sessions, &c);
         int rc = xt_journal_submit(&s->journal, &c, xt_mono_ns());
+        if (rc == XT_ECAPACITY)
+            return fail(why, n,
+                        "instrument %s: the journal defines %" PRIu32 " instruments and the config more: "
+                        "engine.max_instruments (%" PRIu32 ") is too small",
+                        d->symbol, xt_engine_instrument_count(&s->engine), s->cfg.engine.max_instruments);
         if (rc)
             return fail(why, n, "instrument %s: %s", d->symbol, xt_strerror(rc));
         added = 1;

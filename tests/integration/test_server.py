@@ -1932,6 +1932,72 @@ def test_many_sessions():
     check(c.expect(MASS_CANCEL_ACK, request_id=rid, timeout=10).count == n // 4, "mass cancel count")
 
 
+def start_refused(srv, timeout=10):
+    """srv.start() that must fail: the server exits (status 1) before it is ready."""
+    try:
+        srv.start(timeout=timeout)
+    except AssertionError:
+        check(not srv.running(), "refused, but still running")
+        return srv.stderr()
+    raise AssertionError("the server started")
+
+
+@test
+def test_config_changes_across_restarts():
+    """What an operator may change in the config between two runs on one
+    data directory (docs/config.md, [instrument]): an instrument's
+    definition is the journal's for good - a changed tick is named in the
+    log, field by field, and the resting orders keep their prices; the same
+    value written otherwise (0.010 for 0.01) is no change. Removing or
+    renaming an instrument is refused, naming it (it would go on trading,
+    its market-data day reset), and so is a config without [instrument]
+    sections on a directory that has others (the demo instruments would be
+    added to it). Capacities below what the book holds are refused naming
+    the keys and the counts."""
+    cfg = lambda text: (open(path, "w").write(text), path)[1]  # noqa: E731
+    srv = Server(start=False)
+    path = os.path.join(srv.tmp, "inst.conf")
+    two = "[instrument AAA]\ntick = 0.01\nlot = 1\n\n[instrument BBB]\ntick = 0.5\nlot = 10\n"
+    srv.args = ["--config", cfg(two)]
+    srv.start()
+    c = login(srv.port, 1001)
+    for k in range(3):
+        check(c.place(c.inst["AAA"], BUY, 9900 - k, 1).type == ACCEPTED, "a bid on AAA")
+    check(c.place(c.inst["BBB"], SELL, 300, 1).type == ACCEPTED, "an ask on BBB")
+    c.close()
+    check(srv.stop() == 0, "stop")
+
+    # AAA's tick written 0.05 (changed) and BBB's 0.50 (the same): the journal's stays, AAA named with "tick"
+    srv.args = ["--config", cfg("[instrument AAA]\ntick = 0.05\nlot = 1\n\n"
+                                "[instrument BBB]\ntick = 0.50\nlot = 10\n")]
+    srv.start()
+    log = srv.stderr()
+    changed = [ln for ln in log.splitlines() if "differs from its definition in the journal" in ln]
+    check(len(changed) == 1 and "symbol=AAA" in changed[0] and "fields=tick" in changed[0], f"warnings: {changed}")
+    c = login(srv.port, 1001)
+    check(c.query(orig_clordid=1).price == 9900, "AAA's first bid keeps its price in ticks")
+    c.close()
+    check(srv.stop() == 0, "stop")
+
+    # BBB left out: refused, naming it; a config without [instrument] sections: the same, saying why
+    srv.args = ["--config", cfg("[instrument AAA]\ntick = 0.01\nlot = 1\n")]
+    why = start_refused(srv)
+    check("instrument BBB is defined in the journal but not in the config" in why and "admin halt BBB" in why,
+          f"removed: {why[-500:]}")
+    srv.args = ["--config", cfg("[server]\nheartbeat_ms = 5000\n")]
+    why = start_refused(srv)
+    check("not in the config (which has no [instrument] sections" in why, f"no sections: {why[-500:]}")
+
+    # capacities below the book: the keys and the counts
+    srv.args = ["--config", cfg(two)]
+    srv.sets = {"engine.max_orders": 2}
+    why = start_refused(srv)
+    check("it holds 4 resting orders" in why and "engine.max_orders = 2" in why, f"capacities: {why[-600:]}")
+    srv.sets = {}
+    srv.start()
+    check(srv.stop() == 0, "as it was: starts")
+
+
 @test
 def test_loadgen_keeps_its_window():
     """`xtrading loadgen` in the closed loop keeps `--pipeline` requests
