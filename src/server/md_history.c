@@ -82,20 +82,11 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u)
 static void report(xt_md_history_t *h, int64_t now)
 {
     const xt_kl_stats_t *t = &h->st.st;
-    xt_log_ev_t e;
-    if (t->skipped != h->skipped_reported && (!h->last_skip_report || now - h->last_skip_report >= REPORT_EVERY_NS) &&
-        xt_log_begin(&e, XT_LOG_WARN,
-                     "K-line history: closed candles not after a file's last record were not written; xtrading md "
-                     "rebuild regenerates the files from the journal")) {
-        xt_log_u64(&e, "candles_skipped", t->skipped - h->skipped_reported);
-        xt_log_end(&e);
-        h->skipped_reported = t->skipped;
-        h->last_skip_report = now;
-    }
     if (t->errors == h->errors_reported || (h->errors_reported && now - h->last_report < REPORT_EVERY_NS))
         return;
     h->errors_reported = t->errors;
     h->last_report = now;
+    xt_log_ev_t e;
     if (xt_log_begin(&e, XT_LOG_WARN, "K-line history: writes failed; xtrading md rebuild regenerates the files")) {
         xt_log_str(&e, "reason", h->st.why);
         xt_log_u64(&e, "failed_writes", t->errors);

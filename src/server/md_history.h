@@ -17,9 +17,7 @@ struct xt_server;
 
 typedef struct xt_md_history {
     xt_kl_store_t st;
-    uint64_t errors_reported;  /* store errors already told on stderr */
-    uint64_t skipped_reported; /* candles skipped, already told (at most once a minute) */
-    int64_t last_skip_report;
+    uint64_t errors_reported; /* store errors already told on stderr */
     int64_t last_report;
 } xt_md_history_t;
 

@@ -358,7 +358,7 @@ static int private_answer(mds_t *m, uint32_t c, xt_rest_endpoint_t e, const xt_h
     pthread_rwlock_rdlock(&s->creds_lock);
     xt_auth_result_t a =
         xt_rest_authenticate(&s->creds, &m->replay, req, http_method_str((enum http_method)req->method), body, body_len,
-                             m->now / 1000000, s->cfg.rest_recv_window_ms);
+                             xt_now_ns() / 1000000, s->cfg.rest_recv_window_ms); /* the client's clock: the wall's */
     pthread_rwlock_unlock(&s->creds_lock);
     if (a.status != 0)
         return xt_rest_error(o, cap, a.status, a.msg, keep);

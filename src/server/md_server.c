@@ -103,7 +103,7 @@ static void send_stats(mds_t *m, uint32_t c, const char *id)
              m->n_conns, (unsigned long long)h->count, (unsigned long long)xt_hist_quantile(h, 0.5),
              (unsigned long long)xt_hist_quantile(h, 0.99), (unsigned long long)xt_hist_quantile(h, 0.999),
              (unsigned long long)(h->count ? h->max : 0), (unsigned long long)m->resyncs, (unsigned long long)m->drops,
-             (unsigned long long)m->slow_closes, (long long)m->now);
+             (unsigned long long)m->slow_closes, (long long)xt_now_ns());
     answer(m, c, id, "stats", body);
 }
 
@@ -155,7 +155,7 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
         } else if (cmd.op == XT_MDOP_STATS) {
             send_stats(m, c, cmd.id);
         } else {
-            snprintf(body, sizeof body, "\"result\":\"pong\",\"ts\":%lld", (long long)m->now);
+            snprintf(body, sizeof body, "\"result\":\"pong\",\"ts\":%lld", (long long)xt_now_ns()); /* wall clock */
             answer(m, c, cmd.id, names[cmd.op], body);
         }
         return;

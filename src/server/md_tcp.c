@@ -152,7 +152,8 @@ void xt_mds_bin_greet(mds_t *m, uint32_t c)
     if (c >= m->bin_hi)
         m->bin_hi = c + 1;
     uint8_t f[XT_MDB_LEN_HELLO];
-    xt_mdb_hello_t h = {cfg->md_tcp_heartbeat_ms, m->n_inst, cfg->md_max_subscriptions, cfg->md_messages_per_s, m->now};
+    xt_mdb_hello_t h = {cfg->md_tcp_heartbeat_ms, m->n_inst, cfg->md_max_subscriptions, cfg->md_messages_per_s,
+                        xt_now_ns()};
     int rc = xt_mds_reply_raw(m, c, f, xt_mdb_enc_hello(f, &h));
     for (uint32_t i = 0; i < m->n_bin_list && rc == 0; i++)
         rc = xt_mds_enqueue(m, c, m->bin_list[i]);

@@ -194,7 +194,8 @@ def test_clock_behind_the_market():
     trade now is stamped no earlier
     than the one before it and lands in a 1m candle no earlier than its
     (before, it was stamped two hours back, in a candle before the last);
-    a crash and a start after it give the same tape and candles."""
+    signed REST requests, timed by the wall clock, are still served; a
+    crash and a start after it give the same tape and candles."""
     two_h = 7_200_000
     s = W.start(dict(FAST, **{"debug.clock_offset_ms": two_h, "journal.snapshot_secs": 0,
                               "server.login_skew_ms": 3 * two_h}))  # the test client signs with the system clock
@@ -220,6 +221,7 @@ def test_clock_behind_the_market():
     vals, _ = H.parse_metrics(H.scrape(s.md_port))
     behind = H.value(vals, "xt_market_clock_behind_seconds")
     check(6000 < behind <= 7300, f"xt_market_clock_behind_seconds {behind}")
+    fills_of(s, 1002)  # a signed request, timed by the client's (the wall) clock: 200 while the market's holds
     A = TS.login(s.port, 1001, 1)
     check(A.place(A.inst[SYM], X.SELL, 99900, 10000).type == X.ACCEPTED, "a sell into 1002's bid at 999.00")
     A.expect(X.FILL)
