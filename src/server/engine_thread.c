@@ -74,6 +74,25 @@ static void reply_reject(xt_server_t *s, const xt_req_t *r, int reason)
     xt_sessions_ephemeral(&s->sessions, r->account, r->session, r->conn, f, (uint16_t)n);
 }
 
+/* The journal failed: from now on no order is accepted (fail closed) until
+ * a restart. Said once, with why, in the log; /readyz and the
+ * xt_journal_failed gauge say it too. */
+static void journal_fail(xt_server_t *s)
+{
+    if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed))
+        return;
+    const char *why = xt_journal_failed(&s->journal);
+    why = why ? why : "unknown";
+    snprintf(s->journal_why, sizeof s->journal_why, "the journal failed closed: no orders are accepted (%s)", why);
+    atomic_store(&s->journal_failed, 1); /* after journal_why: a reader that sees the flag sees the text */
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_ERROR, "the journal failed closed: no order is accepted until a restart")) {
+        xt_log_str(&e, "data", s->cfg.data_dir);
+        xt_log_str(&e, "reason", why);
+        xt_log_end(&e);
+    }
+}
+
 /* Journals and applies one command; answers the request itself when the
  * command cannot be journaled. */
 static void submit(xt_server_t *s, const xt_req_t *r, xt_cmd_t *c)
@@ -82,7 +101,7 @@ static void submit(xt_server_t *s, const xt_req_t *r, xt_cmd_t *c)
     xt_sessions_begin(&s->sessions, c);
     int rc = xt_journal_submit(&s->journal, c, s->batch_mono);
     if (rc == XT_EFAILED) {
-        atomic_store(&s->journal_failed, 1);
+        journal_fail(s);
         if (r)
             reply_reject(s, r, XT_R_JOURNAL_FAILED);
     } else if (rc != 0 && r) {
@@ -587,7 +606,7 @@ static void *engine_main(void *arg)
             if (atomic_load(&s->stop_engine))
                 break;
             if (xt_journal_tick(&s->journal, xt_mono_ns()) == XT_EFAILED)
-                atomic_store(&s->journal_failed, 1);
+                journal_fail(s);
             park(s);
             continue;
         }
@@ -600,7 +619,7 @@ static void *engine_main(void *arg)
         int64_t applied = xt_mono_ns();
         xt_phist_add(&s->met.batch, (uint64_t)(applied - s->batch_mono) / 1000);
         if (xt_journal_commit(&s->journal, applied) != 0) {
-            atomic_store(&s->journal_failed, 1); /* nothing of this batch is released, ever */
+            journal_fail(s); /* nothing of this batch is released, ever */
             xt_md_feed_discard(&s->md_feed);
         } else {
             xt_outlog_release(&s->log);

@@ -43,7 +43,7 @@ xt_http_route_t xt_http_route(const xt_http_req_t *req)
 
 int xt_http_json_answer(char *out, size_t cap, int code, const char *status, const char *reason, int keep_alive)
 {
-    char body[640], qs[160], qr[400];
+    char body[1280], qs[160], qr[1024]; /* qr: the journal's failure with its path, escaped */
     if (xt_md_json_string(qs, sizeof qs, status) == 0 || (reason && xt_md_json_string(qr, sizeof qr, reason) == 0))
         return XT_ERANGE;
     int n = reason ? snprintf(body, sizeof body, "{\"status\":%s,\"reason\":%s}\n", qs, qr)
@@ -60,8 +60,8 @@ static const char *not_ready(const xt_server_t *s)
 {
     if (atomic_load(&s->met.stopping))
         return "shutting down";
-    if (atomic_load(&s->journal_failed))
-        return "the journal failed closed: no orders are accepted";
+    if (atomic_load(&s->journal_failed)) /* (journal_why: written before the flag, never after) */
+        return s->journal_why[0] ? s->journal_why : "the journal failed closed: no orders are accepted";
     if (!atomic_load(&s->met.running))
         return "starting: the engine thread is not taking orders yet";
     return NULL;
@@ -239,6 +239,8 @@ int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap)
     xt_text_t t = {out, cap, 0, 0};
     put_one(&t, "xt_up", "gauge", "1 while the server runs.", 1);
     put_one(&t, "xt_ready", "gauge", "1 when /readyz answers 200.", not_ready(m->s) == NULL);
+    put_one(&t, "xt_journal_failed", "gauge", "1 once the journal failed: no order is accepted until a restart.",
+            (uint64_t)atomic_load(&m->s->journal_failed));
     xt_text_help(&t, "xt_market_clock_behind_seconds", "gauge",
                  "How far the system clock is behind the market's time, which holds meanwhile (0: not behind).");
     xt_text_printf(&t, "xt_market_clock_behind_seconds %.3f\n", (double)xt_market_held_ns() / 1e9);

@@ -121,6 +121,7 @@ typedef struct xt_server {
     _Atomic int stop_engine;      /* drain the ring, then stop */
     _Atomic int engine_done;
     _Atomic int journal_failed;
+    char journal_why[384]; /* /readyz's reason, with why it failed: written once, before journal_failed is set */
     _Atomic int snapshot_request;
     pthread_t engine_thread;
     /* market data (md_server.c): fed by the engine thread through md_feed */

@@ -35,7 +35,7 @@ import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 
 XT = SRC = None
-METRICS = {"xt_up", "xt_ready", "xt_commands_total", "xt_rejects_total", "xt_trades_total", "xt_connections",
+METRICS = {"xt_up", "xt_ready", "xt_journal_failed", "xt_commands_total", "xt_rejects_total", "xt_trades_total", "xt_connections",
            "xt_md_slow_consumer_drops_total", "xt_md_slow_consumer_disconnects_total", "xt_md_lag_seconds",
            "xt_journal_fsyncs_total", "xt_journal_fsync_seconds", "xt_order_ack_latency_seconds",
            "xt_seconds_since_snapshot", "xt_md_send_lag_seconds", "xt_engine_command_seconds",

@@ -65,6 +65,7 @@ class Server:
         self.port = None
         self.starts = 0
         self.nofile = None     # an open-file limit (soft and hard) for the server process
+        self.fsize = None      # a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored): writes past it fail EFBIG
         SERVERS.append(self)
         if start:
             self.start()
@@ -80,14 +81,17 @@ class Server:
         self.out = []
         self.port = None
         ready = threading.Event()
-        nofile = self.nofile
+        nofile, fsize = self.nofile, self.fsize
 
         def limit():
             if nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+            if fsize:
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # kept across exec: a write past it fails EFBIG
+                resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         with open(self.errpath, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                                         preexec_fn=limit if nofile else None)
+                                         preexec_fn=limit if nofile or fsize else None)
 
         def reader(proc, out):
             for raw in proc.stdout:
@@ -1996,6 +2000,65 @@ def test_config_changes_across_restarts():
     srv.sets = {}
     srv.start()
     check(srv.stop() == 0, "as it was: starts")
+
+
+@test
+def test_journal_fails_closed():
+    """A journal write that fails (the disk full; here a file-size limit,
+    RLIMIT_FSIZE, which fails a write past it with EFBIG as ENOSPC would)
+    fails the server closed, and says why on every channel: the log's
+    error with the reason, /readyz 503 with it, xt_journal_failed 1,
+    xt_ready 0; the connected session's client gets ERROR RESYNC, a new
+    session's order REJECTED JOURNAL_FAILED. Nothing acknowledged is lost:
+    after a restart without the limit every ACCEPTED order is there."""
+    import json as _json
+    srv = Server(sets={"journal.preallocate": "off", "journal.snapshot_secs": 0, "limits.rate": 1000000000,
+                       "limits.burst": 1000000000}, start=False)
+    srv.fsize = 256 * 1024  # the first segment grows by appending: ~4,000 orders in
+    srv.start()
+    c = login(srv.port, 1001)
+    inst = c.inst["BTC-USDT"]
+    accepted, failed, k = [], False, 0
+    while not failed and k < 20000:
+        try:
+            cls = [c.new_order(inst, BUY, 10000 + (k + j) % 5000, 1) for j in range(200)]
+            k += 200
+            got, other = collect_answers(c, cls, timeout=10)
+        except (AssertionError, OSError, X.Closed):
+            failed = True  # the batch that failed gets no answer: the session is told RESYNC and closed
+            got, other = {}, []
+            resync = [m for m in c.log if m.type == ERROR]
+            check(resync and resync[-1].code_name == "RESYNC", f"the session was not told RESYNC: {c.log[-3:]}")
+        for cl, m in got.items():
+            if m.type == ACCEPTED:
+                accepted.append(cl)
+            else:
+                check(m.type == REJECTED and m.reason_name == "JOURNAL_FAILED", f"{m!r}")
+                failed = True
+    check(failed and len(accepted) > 1000, f"the journal never failed ({len(accepted)} accepted)")
+    wait_for(lambda: "the journal failed closed" in srv.stderr(), "the log's error")
+    line = [ln for ln in srv.stderr().splitlines() if "the journal failed closed" in ln][0]
+    check("level=error" in line and "File too large" in line, f"log: {line}")
+    md = int(re.search(r"md_http=127\.0\.0\.1:(\d+)", srv.stderr()).group(1))
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{md}/readyz", timeout=5)
+        st, j = 200, {}
+    except urllib.error.HTTPError as e:
+        st, j = e.code, _json.loads(e.read())
+    check(st == 503 and "failed closed" in j["reason"] and "File too large" in j["reason"], f"/readyz {st} {j}")
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{md}/metrics", timeout=5).read().decode()
+    check("\nxt_journal_failed 1\n" in metrics and "\nxt_ready 0\n" in metrics, "xt_journal_failed 1, xt_ready 0")
+    d = login(srv.port, 1002)
+    m = d.place(d.inst["BTC-USDT"], SELL, 20000, 1)
+    check(m.type == REJECTED and m.reason_name == "JOURNAL_FAILED", f"a new session's order: {m!r}")
+    d.close()
+    srv.stop()
+    srv.fsize = None
+    srv.start()
+    c = login(srv.port, 1001, resume_from=0)
+    for cl in accepted[:5] + accepted[-50:]:
+        q = c.query(orig_clordid=cl)
+        check(q.status == 1 and q.remaining == 1, f"acknowledged order {cl} not open after the restart: {q!r}")
 
 
 @test
