@@ -714,6 +714,7 @@ static void timers(xt_server_t *s, int64_t now)
     if (atomic_load(&s->journal_failed) && !g->failed_seen) {
         g->failed_seen = 1;
         error_all(s, 1, XT_ERR_RESYNC, "journal failed: answers after the failure are unknown");
+        xt__gw_finish_waiting(s, now); /* logins waiting for answers that will not come */
     }
 }
 

@@ -260,6 +260,16 @@ static void finish_login(xt_server_t *s, uint32_t i, int64_t now)
     }
 }
 
+/* Does the session have requests the engine has not answered yet? Its new
+ * connection waits for their answers (they come first, in order). Once the
+ * journal failed none will come (that batch is never released): the login
+ * goes ahead, and their outcome is unknown to the client (docs/protocol.md). */
+static int awaits_answers(const xt_server_t *s, uint32_t si)
+{
+    const xt_gw_t *g = s->gw;
+    return si != XT_NIL && g->sess[si].last_ticket > g->answered && !atomic_load(&s->journal_failed);
+}
+
 void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
 {
     xt_gw_t *g = s->gw;
@@ -286,7 +296,7 @@ void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
         return login_reject(s, i, XT_LR_BAD_SIGNATURE, 0);
     RAND_bytes(c->nonce, sizeof c->nonce); /* the nonce is spent */
     uint32_t si = xt__gw_sess_find(g, m->account, m->session);
-    if (si != XT_NIL && g->sess[si].last_ticket > g->answered) {
+    if (awaits_answers(s, si)) {
         c->state = C_LOGIN_WAIT; /* also while the session is ending: then it starts anew */
         g->waiting[g->n_waiting++] = i;
         return;
@@ -301,7 +311,7 @@ void xt__gw_finish_waiting(xt_server_t *s, int64_t now)
         uint32_t i = g->waiting[k];
         xt_gw_conn_t *c = &g->conns[i];
         uint32_t si = xt__gw_sess_find(g, c->login.account, c->login.session);
-        if (c->state == C_LOGIN_WAIT && si != XT_NIL && g->sess[si].last_ticket > g->answered) {
+        if (c->state == C_LOGIN_WAIT && awaits_answers(s, si)) {
             k++;
             continue;
         }

@@ -2008,8 +2008,10 @@ def test_journal_fails_closed():
     RLIMIT_FSIZE, which fails a write past it with EFBIG as ENOSPC would)
     fails the server closed, and says why on every channel: the log's
     error with the reason, /readyz 503 with it, xt_journal_failed 1,
-    xt_ready 0; the connected session's client gets ERROR RESYNC, a new
-    session's order REJECTED JOURNAL_FAILED. Nothing acknowledged is lost:
+    xt_ready 0; the connected session's client gets ERROR RESYNC, and logs
+    in again at once (the answers its requests in flight would have had
+    never come); a new session's order is REJECTED JOURNAL_FAILED. Nothing
+    acknowledged is lost:
     after a restart without the limit every ACCEPTED order is there."""
     import json as _json
     srv = Server(sets={"journal.preallocate": "off", "journal.snapshot_secs": 0, "limits.rate": 1000000000,
@@ -2048,6 +2050,10 @@ def test_journal_fails_closed():
     check(st == 503 and "failed closed" in j["reason"] and "File too large" in j["reason"], f"/readyz {st} {j}")
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{md}/metrics", timeout=5).read().decode()
     check("\nxt_journal_failed 1\n" in metrics and "\nxt_ready 0\n" in metrics, "xt_journal_failed 1, xt_ready 0")
+    t0 = time.monotonic()  # its session's requests in the failed batch get no answer: its LOGIN does not wait
+    c = login(srv.port, 1001)  # for them (it once timed out, LOGIN_TIMEOUT after login_timeout_ms)
+    check(time.monotonic() - t0 < 2, f"the login waited {time.monotonic() - t0:.1f}s")
+    c.close()
     d = login(srv.port, 1002)
     m = d.place(d.inst["BTC-USDT"], SELL, 20000, 1)
     check(m.type == REJECTED and m.reason_name == "JOURNAL_FAILED", f"a new session's order: {m!r}")
