@@ -247,7 +247,14 @@ int xt_wal_write(xt_wal_t *w)
     off_t held = w->seg_size - XT_SEG_HDR;
     int to_spare =
         w->torn_window == 0 && w->spare && (held == 0 || held >= XT_WAL_EARLY_ROLL) && xt_spare_ready(w->spare);
-    if ((uint64_t)w->seg_size >= w->segment_bytes || w->roll || to_spare) {
+    /* A batch that would run past a preallocated segment's end goes into
+     * the next one when it is ready: past the end the file grows, which
+     * its sync must commit, and on a full disk fails while the spare's
+     * space, reserved for this, lies unused. (Not a segment_bytes over the
+     * spare's 1 GiB: that one goes on growing.) */
+    int past_end = w->file_size > w->seg_size && (uint64_t)w->file_size >= w->segment_bytes &&
+                   w->seg_size + (off_t)w->len > w->file_size && w->spare && xt_spare_ready(w->spare);
+    if ((uint64_t)w->seg_size >= w->segment_bytes || w->roll || to_spare || past_end) {
         int rc = roll_over(w);
         if (rc)
             return rc;
