@@ -280,6 +280,12 @@ static void remove_stale_tmp(xt_journal_t *j)
         free(tmps);
         tmps = NULL;
     }
+    /* A spare an earlier run left (never part of the journal) goes now, not
+     * when the spare's writer starts after recovery: recovery may write
+     * (wal-last, a torn tail's zeros), and on a full disk the spare's
+     * segment of space is what lets it. */
+    if (snprintf(path, sizeof path, "%s/%s", j->dir, XT_SPARE_FILE) < (int)sizeof path)
+        j->io->unlink(j->io, path);
 }
 
 int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t *cfg, xt_io_t *io,
