@@ -272,8 +272,9 @@ static void log_not_written(const char *why, uint64_t seq, const char *path, int
 {
     xt_log_ev_t e;
     if (xt_log_begin(&e, lost_trades ? XT_LOG_INFO : XT_LOG_WARN,
-                     lost_trades ? "market data: md-state not written (from now on in this run); a restart begins "
-                                   "the day afresh"
+                     lost_trades ? "market data: md-state not written (from now on in this run); a restart goes "
+                                   "on from an earlier one only if recovery starts at its snapshot, else begins the "
+                                   "day afresh"
                                  : "market data: md-state not written")) {
         xt_log_str(&e, "reason", why);
         xt_log_u64(&e, "seq", seq);
