@@ -1,4 +1,5 @@
 /* journal.c - the journaled engine (see journal.h). */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pipe2 */
 #include "journal.h"
 
 #include <errno.h>
@@ -181,7 +182,15 @@ static void reap(xt_journal_t *j, int wait)
         return;
     j->snap_pid = 0;
     int ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    snapshot_done(j, ok, j->snap_seq, ok ? "" : "the snapshot child failed (its reason is on stderr above)", 1);
+    char why[256] = "the snapshot child failed";
+    if (j->snap_why_fd >= 0) { /* the child has ended: what it wrote is there, then end of file */
+        ssize_t n = ok ? 0 : read(j->snap_why_fd, why, sizeof why - 1);
+        if (n > 0)
+            why[n] = '\0';
+        close(j->snap_why_fd);
+        j->snap_why_fd = -1;
+    }
+    snapshot_done(j, ok, j->snap_seq, ok ? "" : why, 1);
 }
 
 /* A snapshot written (and synced) leaves the page cache as rolled segments
@@ -230,6 +239,9 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
      * inherits, so nothing the parent has buffered is written twice. */
     size_t n_old;
     removal_t *old = plan_removals(j, seq, &n_old);
+    int why_pipe[2] = {-1, -1}; /* the child's reason for a failure, for the parent's log */
+    if (pipe2(why_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        why_pipe[0] = why_pipe[1] = -1;
     int64_t t0 = mono_ns();
     pid_t pid = fork();
     if (pid > 0)
@@ -240,18 +252,20 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
             drop_snapshot_pages(j, seq);
             remove_planned(j, old, n_old);
         }
-        if (rc) { /* its reason (write(2): async-signal-safe); the parent reports the failure */
-            size_t n = strnlen(why, sizeof why - 1);
-            why[n] = '\n';
-            (void)!write(2, why, n + 1);
-        }
+        if (rc) /* its reason, for the parent to report (write(2): async-signal-safe) */
+            (void)!write(why_pipe[1] >= 0 ? why_pipe[1] : 2, why, strnlen(why, sizeof why - 1));
         _exit(rc ? 1 : 0);
     }
     free(old);
-    if (pid < 0)
+    if (why_pipe[1] >= 0)
+        close(why_pipe[1]);
+    if (pid < 0) {
+        if (why_pipe[0] >= 0)
+            close(why_pipe[0]);
         snapshot_done(j, 0, seq, "fork failed", 0);
-    else {
+    } else {
         j->snap_pid = pid;
+        j->snap_why_fd = why_pipe[0];
         j->snap_seq = seq;
     }
     return 0;
@@ -292,6 +306,7 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
                     const xt_engine_config_t *ecfg, xt_sink_fn sink, void *ctx, xt_engine_t *e, int64_t now)
 {
     memset(j, 0, sizeof *j);
+    j->snap_why_fd = -1;
     j->io = io ? io : &xt_io_posix;
     j->e = e;
     j->lock_fd = -1;

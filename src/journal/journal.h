@@ -99,6 +99,7 @@ typedef struct xt_journal {
     int64_t snap_due_time; /* or when now reaches this; 0: never */
     int snap_requested;
     pid_t snap_pid;
+    int snap_why_fd;        /* the child's reason for a failure comes through this pipe (-1: none) */
     uint64_t snap_seq;      /* of the snapshot being written */
     uint64_t last_snap_seq; /* of the newest snapshot written or found */
     uint8_t *snap_buf;

@@ -525,6 +525,25 @@ def test_snapshot():
 
 
 @test
+def test_failed_snapshot_says_why():
+    """A snapshot that fails in its child process (here its file cannot be
+    made: a directory holds its .tmp name) is logged by the server with the
+    child's own reason (docs/journal.md: `snapshot failed` with `reason`;
+    it once said only "the snapshot child failed (its reason is on stderr
+    above)"), counted, and does not stop trading."""
+    srv = TS.Server()
+    A = TS.login(srv.port, 1001, 1)
+    A.place(A.inst["BTC-USDT"], BUY, 100000, 1)
+    for seq in range(1, 40):  # whatever the last command's number is
+        os.mkdir(os.path.join(srv.data, f"snap-{seq:020d}.tmp"))
+    check(ok(srv, "snapshot")["ok"] is True, "snapshot requested")
+    TS.wait_for(lambda: "snapshot failed" in srv.stderr(), "the failure in the log")
+    line = [ln for ln in srv.stderr().splitlines() if "snapshot failed" in ln][0]
+    check("level=error" in line and "Is a directory" in line, f"log: {line}")
+    check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == X.ACCEPTED, "trading goes on")
+
+
+@test
 def test_stats_and_sessions():
     srv = TS.Server()
     j = ok(srv, "stats")["stats"]
