@@ -128,6 +128,7 @@ static const cfg_key_t keys[] = {
     U32("rest", "fill_accounts", rest_fill_accounts, 1, 1u << 20),
     U32("rest", "order_timeout_ms", rest_order_timeout_ms, 100, 600000),
     U32("debug", "engine_delay_us", engine_delay_us, 0, 1000000),
+    U32("debug", "output_chunks", output_chunks, 0, 16777216),
     U32("debug", "clock_offset_ms", clock_offset_ms, 0, 604800000),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -144,6 +144,7 @@ typedef struct xt_server_config {
     uint32_t rest_recv_window_ms, rest_replay_cache, rest_fills, rest_fill_accounts, rest_order_timeout_ms;
     /* debug */
     uint32_t engine_delay_us;
+    uint32_t output_chunks;   /* the order-entry output pool's 16 KiB chunks; 0: as sized at start (tests) */
     uint32_t clock_offset_ms; /* xt_now_ns() runs this far ahead of the system clock */
     /* instruments, in the order given */
     uint32_t n_instruments;

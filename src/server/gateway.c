@@ -66,6 +66,59 @@ static void mark_dirty(xt_gw_t *g, uint32_t i)
 
 static void close_conn(xt_server_t *s, uint32_t i, int cod);
 
+/* Returns connection c's queued chunks to the pool, but the one being
+ * written (its stream stays whole frames: a chunk holds whole frames) and,
+ * with keep_tail, the last (a closing connection's ERROR is there). Its
+ * sequenced messages stay in the outlog for a resume. Returns whether any
+ * came free. */
+static int shed(xt_gw_t *g, xt_gw_conn_t *c, int keep_tail)
+{
+    xt_gw_chunk_t *head = c->out_head, *stop = keep_tail ? c->out_tail : NULL;
+    if (!head || head == stop)
+        return 0;
+    int freed = 0;
+    for (xt_gw_chunk_t *k = head->next, *next; k && k != stop; k = next) {
+        next = k->next;
+        c->out_bytes -= k->end - k->start;
+        k->next = g->free_chunks;
+        g->free_chunks = k;
+        freed = 1;
+    }
+    head->next = stop;
+    c->out_tail = stop ? stop : head;
+    return freed;
+}
+
+/* The output pool is empty and connection `except` needs a chunk: the
+ * connection with the most output queued, if that is more than `than`,
+ * loses it (shed) and is closed SLOW_CONSUMER - so clients that do not
+ * read cannot take every other client's buffers: the one that asks keeps
+ * its place. Returns whether chunks came free. */
+static int evict_hog(xt_server_t *s, uint32_t except, uint64_t than)
+{
+    xt_gw_t *g = s->gw;
+    uint32_t hog = XT_NIL;
+    uint64_t most = than;
+    for (uint32_t k = 0; k < g->max_conns; k++) { /* a scan, only when the pool is empty */
+        const xt_gw_conn_t *c = &g->conns[k];
+        if (k != except && c->state != C_FREE && c->out_bytes > most) {
+            most = c->out_bytes;
+            hog = k;
+        }
+    }
+    if (hog == XT_NIL)
+        return 0;
+    xt_gw_conn_t *h = &g->conns[hog];
+    int closing = h->state == C_CLOSING; /* already told: its ERROR is its last chunk */
+    if (!shed(g, h, closing))
+        return 0;
+    if (!closing) {
+        h->unlimited = 1; /* as slow_consumer(), with its own words */
+        xt__gw_error(s, hog, XT_ERR_SLOW_CONSUMER, "output buffers ran out; this connection held the most");
+    }
+    return 1;
+}
+
 void xt__gw_send(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n)
 {
     xt_gw_t *g = s->gw;
@@ -77,9 +130,14 @@ void xt__gw_send(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n)
     xt_gw_chunk_t *t = c->out_tail;
     if (!t || t->end + n > sizeof t->data) {
         xt_gw_chunk_t *nc = chunk_get(g);
-        if (!nc) { /* the pool is exhausted: the connection holding more is closed */
-            if (!c->unlimited)
-                slow_consumer(s, i);
+        if (!nc && evict_hog(s, i, c->out_bytes + n))
+            nc = chunk_get(g);
+        if (!nc) { /* the pool is exhausted, and this one holds the most: it is closed, its queue dropped */
+            shed(g, c, 0);
+            if (!c->unlimited) {
+                c->unlimited = 1;
+                xt__gw_error(s, i, XT_ERR_SLOW_CONSUMER, "output buffers ran out; this connection held the most");
+            }
             c->state = C_CLOSING;
             mark_dirty(g, i);
             return;
@@ -737,6 +795,8 @@ int xt_gateway_init(xt_server_t *s)
     /* Output pool: two chunks per allowed connection, at least 8,192 (128
      * MiB of address space, touched only as far as it is ever used). */
     g->n_chunks = g->max_conns * 2 > 8192 ? g->max_conns * 2 : 8192;
+    if (s->cfg.output_chunks) /* debug.output_chunks: a small pool, for tests */
+        g->n_chunks = s->cfg.output_chunks;
     g->chunks = xt_pages_alloc(sizeof *g->chunks * g->n_chunks, XT_PAGES_NOFORK);
     if (!g->conns || !g->free_next || !g->waiting || !g->resuming || !g->rbuf || !g->chunks ||
         xt__gw_counts_init(&g->ip_conns, g->max_conns) != 0 || xt__gw_sessions_init(s, xt_mono_ns()) != 0)

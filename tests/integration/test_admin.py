@@ -544,6 +544,48 @@ def test_failed_snapshot_says_why():
 
 
 @test
+def test_output_pool_goes_to_the_readers():
+    """Order-entry output buffers come from one pool (debug.output_chunks
+    makes it small here: 64 chunks of 16 KiB). Three sessions that send
+    30,000 ORDER_STATUS each and never read fill it; a session that reads
+    then asks for one more buffer. The connection holding the most output
+    is closed SLOW_CONSUMER ("held the most") and its queue dropped, so the
+    buffers come free, and the one that reads is served (docs/protocol.md):
+    the asker once was the one closed, with its queue kept, so clients that
+    do not read held the pool and disconnected every other one.""" 
+    srv = TS.Server(sets={"debug.output_chunks": 64, "server.output_limit": 1 << 26, "limits.rate": 1000000000,
+                          "limits.burst": 1000000000})
+    reader = TS.login(srv.port, 1002, 1)
+    before = ok(srv, "stats")["stats"]["bytes_in"]
+    hogs, sent = [], 0
+    for k in range(3):
+        h = X.Conn(srv.port, read_hello=False)
+        h.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        h.hello = h.expect(X.HELLO)
+        h.login(1001, session=10 + k, heartbeat_ms=60000)  # not closed for silence meanwhile
+        hogs.append(h)
+    logins = ok(srv, "stats")["stats"]["bytes_in"] - before
+    for h in hogs:
+        burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 30001))
+        h.sock.setblocking(True)
+        h.sock.sendall(burst)
+        sent += len(burst)
+    # every request read: the engine answers them in order, before the reader's below
+    TS.wait_for(lambda: ok(srv, "stats")["stats"]["bytes_in"] - before >= logins + sent, "the bursts read")
+    q = reader.query(orig_clordid=1, timeout=15)
+    check(q.type == X.STATUS_REPLY, f"the reader's answer: {q!r}")
+    ends = []
+    for h in hogs:  # each hog's queue was dropped when it held the most: its socket's replies, the ERROR, the end
+        h.sock.setblocking(False)
+        h.read_until_closed(30)
+        errs = [m for m in h.log if m.type == ERROR]
+        ends.append(errs[-1] if errs else None)
+    check(all(e and e.code == E["SLOW_CONSUMER"] and "held the most" in e.text for e in ends), f"hogs' ends: {ends}")
+    check(ok(srv, "sessions 1002")["sessions"][0]["state"] == "live", "the reader is still live")
+    check(reader.query(orig_clordid=1).type == X.STATUS_REPLY, "the reader goes on")
+
+
+@test
 def test_stats_and_sessions():
     srv = TS.Server()
     j = ok(srv, "stats")["stats"]
