@@ -139,7 +139,7 @@ static uint8_t *read_all(const char *path, size_t max, size_t *n)
  * after command `want`. NULL when it did (*instruments: how many it set),
  * else why not (MISSING when there is no such file); nothing is changed
  * then. */
-static const char *load_file(mds_t *m, const char *path, uint64_t want, int *instruments)
+static const char *load_file(mds_t *m, const char *path, uint64_t want, int *instruments, int *skipped)
 {
     /* The fills section is bounded by the machine's memory, not by today's rest.fills and
      * rest.fill_accounts: a file written with larger ones is loaded in its newest part. */
@@ -163,8 +163,11 @@ static const char *load_file(mds_t *m, const char *path, uint64_t want, int *ins
         why = "its fills do not check";
     else if ((*instruments = xt_md_state_decode(&m->md, b + HDR + fills_len, n - HDR - fills_len)) < 0)
         why = "its contents do not check";
-    else
+    else {
         xt_fills_state_load(&m->fills, b + HDR, (uint32_t)fills);
+        /* records for no instrument as it is now: instruments cannot be removed or renamed, so a changed tz */
+        *skipped = (int)xt_get32(b + HDR + fills_len) - *instruments;
+    }
     free(b);
     return why;
 }
@@ -199,9 +202,17 @@ static void replay(mds_t *m, const xt_md_replay_t *rp)
     }
 }
 
-static void log_outcome(const char *why, uint64_t from, uint64_t at, int instruments, uint32_t trades, int64_t ns)
+static void log_outcome(const char *why, uint64_t from, uint64_t at, int instruments, int skipped, uint32_t trades,
+                        int64_t ns)
 {
     xt_log_ev_t e;
+    if (!why && skipped > 0 &&
+        xt_log_begin(&e, XT_LOG_WARN,
+                     "market data: md-state records of instruments whose time zone (tz) changed are not used; "
+                     "their day starts afresh")) {
+        xt_log_u64(&e, "instruments", (uint64_t)skipped);
+        xt_log_end(&e);
+    }
     if (why && xt_log_begin(&e, XT_LOG_INFO, "market data: md-state not used; the day's market data starts afresh")) {
         xt_log_str(&e, "reason", why);
         xt_log_u64(&e, "snapshot_seq", from);
@@ -228,15 +239,15 @@ void xt_mds_state_load(mds_t *m)
     char path[XT_CONFIG_PATH_MAX + 48], legacy[XT_CONFIG_PATH_MAX + 16];
     snprintf(legacy, sizeof legacy, "%s/md-state", m->s->cfg.data_dir);
     const char *why = NULL;
-    int instruments = 0;
+    int instruments = 0, skipped = 0;
     int64_t t0 = xt_mono_ns();
     if (rp->overflow)
         why = "more trades since the snapshot than md.replay_trades (or no memory for them)";
     else if (from) {
         why = path_of(m, path, sizeof path, from, XT_FILE_MD_STATE) ? "data directory path too long"
-                                                                    : load_file(m, path, from, &instruments);
+                                                                    : load_file(m, path, from, &instruments, &skipped);
         if (why == MISSING) /* an older server's, written at a clean stop (its final snapshot) */
-            why = load_file(m, legacy, from, &instruments);
+            why = load_file(m, legacy, from, &instruments, &skipped);
         if (why == MISSING)
             why = "there is none for the snapshot recovery started from (a crash before it was written, or a "
                   "run that lost trades on the way to market data)";
@@ -245,7 +256,7 @@ void xt_mds_state_load(mds_t *m)
     if (!why)
         replay(m, rp);
     if (from || rp->n || rp->overflow) /* else a first start: nothing to say */
-        log_outcome(why, from, at, instruments, why ? 0 : rp->n, xt_mono_ns() - t0);
+        log_outcome(why, from, at, instruments, skipped, why ? 0 : rp->n, xt_mono_ns() - t0);
     xt_md_replay_free(rp);
 }
 

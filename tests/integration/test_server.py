@@ -1952,7 +1952,9 @@ def test_config_changes_across_restarts():
     data directory (docs/config.md, [instrument]): an instrument's
     definition is the journal's for good - a changed tick is named in the
     log, field by field, and the resting orders keep their prices; the same
-    value written otherwise (0.010 for 0.01) is no change. Removing or
+    value written otherwise (0.010 for 0.01) is no change; a changed time
+    zone starts the instrument's market-data day afresh, told in the log.
+    Removing or
     renaming an instrument is refused, naming it (it would go on trading,
     its market-data day reset), and so is a config without [instrument]
     sections on a directory that has others (the demo instruments would be
@@ -1981,6 +1983,14 @@ def test_config_changes_across_restarts():
     c = login(srv.port, 1001)
     check(c.query(orig_clordid=1).price == 9900, "AAA's first bid keeps its price in ticks")
     c.close()
+    check(srv.stop() == 0, "stop")
+
+    # AAA's time zone changed: its market-data day starts afresh, and the log says so
+    srv.args = ["--config", cfg("[instrument AAA]\ntick = 0.01\nlot = 1\ntz = +08:00\n\n"
+                                "[instrument BBB]\ntick = 0.5\nlot = 10\n")]
+    srv.start()
+    tz = [ln for ln in srv.stderr().splitlines() if "time zone (tz) changed" in ln]
+    check(len(tz) == 1 and "instruments=1" in tz[0], f"the tz change is not told: {tz}")
     check(srv.stop() == 0, "stop")
 
     # BBB left out: refused, naming it; a config without [instrument] sections: the same, saying why
