@@ -66,56 +66,57 @@ static void mark_dirty(xt_gw_t *g, uint32_t i)
 
 static void close_conn(xt_server_t *s, uint32_t i, int cod);
 
-/* Returns connection c's queued chunks to the pool, but the one being
- * written (its stream stays whole frames: a chunk holds whole frames) and,
- * with keep_tail, the last (a closing connection's ERROR is there). Its
- * sequenced messages stay in the outlog for a resume. Returns whether any
- * came free. */
-static int shed(xt_gw_t *g, xt_gw_conn_t *c, int keep_tail)
+/* Can live connection c lose its queue to the pool (shed)? Not one whose
+ * session logged out: its session ends with the connection, and what it
+ * dropped could not be resumed. */
+static int sheddable(const xt_gw_t *g, const xt_gw_conn_t *c)
 {
-    xt_gw_chunk_t *head = c->out_head, *stop = keep_tail ? c->out_tail : NULL;
-    if (!head || head == stop)
-        return 0;
-    int freed = 0;
-    for (xt_gw_chunk_t *k = head->next, *next; k && k != stop; k = next) {
+    return c->state == C_LIVE && !c->unlimited && c->out_head && (c->sess == XT_NIL || !g->sess[c->sess].logged_out);
+}
+
+/* Returns live connection i's queued chunks to the pool, all but the one
+ * being written (its stream stays whole frames: a chunk holds whole
+ * frames), and queues ERROR SLOW_CONSUMER behind it; the connection
+ * closes once that is written. Its sequenced messages stay in the outlog
+ * for a resume from the last one it got. */
+static void shed(xt_server_t *s, uint32_t i)
+{
+    xt_gw_t *g = s->gw;
+    xt_gw_conn_t *c = &g->conns[i];
+    xt_gw_chunk_t *head = c->out_head;
+    for (xt_gw_chunk_t *k = head->next, *next; k; k = next) {
         next = k->next;
         c->out_bytes -= k->end - k->start;
         k->next = g->free_chunks;
         g->free_chunks = k;
-        freed = 1;
     }
-    head->next = stop;
-    c->out_tail = stop ? stop : head;
-    return freed;
+    head->next = NULL;
+    c->out_tail = head;
+    c->unlimited = 1; /* as slow_consumer(), with its own words */
+    xt__gw_error(s, i, XT_ERR_SLOW_CONSUMER, "output buffers ran out; this connection held the most");
 }
 
-/* The output pool is empty and connection `except` needs a chunk: the
- * connection with the most output queued, if that is more than `than`,
- * loses it (shed) and is closed SLOW_CONSUMER - so clients that do not
- * read cannot take every other client's buffers: the one that asks keeps
- * its place. Returns whether chunks came free. */
+/* The output pool is empty and connection `except` needs a chunk: the live
+ * connection with the most output queued, if that is more than `than` and
+ * spans at least three chunks (so that shedding it frees some even after
+ * its ERROR takes one), is shed - so clients that do not read cannot take
+ * every other client's buffers: the one that asks keeps its place.
+ * Returns whether one was. */
 static int evict_hog(xt_server_t *s, uint32_t except, uint64_t than)
 {
     xt_gw_t *g = s->gw;
     uint32_t hog = XT_NIL;
-    uint64_t most = than;
+    uint64_t most = than > 2 * sizeof g->chunks[0].data ? than : 2 * sizeof g->chunks[0].data;
     for (uint32_t k = 0; k < g->max_conns; k++) { /* a scan, only when the pool is empty */
         const xt_gw_conn_t *c = &g->conns[k];
-        if (k != except && c->state != C_FREE && c->out_bytes > most) {
+        if (k != except && c->out_bytes > most && sheddable(g, c)) {
             most = c->out_bytes;
             hog = k;
         }
     }
     if (hog == XT_NIL)
         return 0;
-    xt_gw_conn_t *h = &g->conns[hog];
-    int closing = h->state == C_CLOSING; /* already told: its ERROR is its last chunk */
-    if (!shed(g, h, closing))
-        return 0;
-    if (!closing) {
-        h->unlimited = 1; /* as slow_consumer(), with its own words */
-        xt__gw_error(s, hog, XT_ERR_SLOW_CONSUMER, "output buffers ran out; this connection held the most");
-    }
+    shed(s, hog);
     return 1;
 }
 
@@ -130,14 +131,13 @@ void xt__gw_send(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n)
     xt_gw_chunk_t *t = c->out_tail;
     if (!t || t->end + n > sizeof t->data) {
         xt_gw_chunk_t *nc = chunk_get(g);
-        if (!nc && evict_hog(s, i, c->out_bytes + n))
+        while (!nc && !c->unlimited && evict_hog(s, i, c->out_bytes + n))
             nc = chunk_get(g);
-        if (!nc) { /* the pool is exhausted, and this one holds the most: it is closed, its queue dropped */
-            shed(g, c, 0);
-            if (!c->unlimited) {
-                c->unlimited = 1;
-                xt__gw_error(s, i, XT_ERR_SLOW_CONSUMER, "output buffers ran out; this connection held the most");
-            }
+        if (!nc) { /* the pool is exhausted, and this one holds the most: it is closed */
+            if (sheddable(g, c) && c->out_head != c->out_tail)
+                shed(s, i); /* its queue goes too */
+            else if (!c->unlimited)
+                slow_consumer(s, i);
             c->state = C_CLOSING;
             mark_dirty(g, i);
             return;

@@ -267,7 +267,7 @@ static void finish_login(xt_server_t *s, uint32_t i, int64_t now)
 static int awaits_answers(const xt_server_t *s, uint32_t si)
 {
     const xt_gw_t *g = s->gw;
-    return si != XT_NIL && g->sess[si].last_ticket > g->answered && !atomic_load(&s->journal_failed);
+    return si != XT_NIL && g->sess[si].last_ticket > g->answered && !g->failed_seen; /* (told RESYNC by then) */
 }
 
 void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)

@@ -126,9 +126,9 @@ static void warn_if_changed(const xt_server_t *s, uint32_t index, const xt_instr
         int same;
     } f[] = {{"tick", same_decimal(j->tick, d->tick)},
              {"lot", same_decimal(j->lot, d->lot)},
-             {"min_qty", same_decimal(j->min_qty, d->min_qty)},
-             {"max_qty", same_decimal(j->max_qty, d->max_qty)},
-             {"ref_price", same_decimal(j->ref_price, d->ref_price)},
+             {"min", same_decimal(j->min_qty, d->min_qty)},
+             {"max", same_decimal(j->max_qty, d->max_qty)},
+             {"ref", same_decimal(j->ref_price, d->ref_price)},
              {"band", same_decimal(j->band_pct, d->band_pct) && j->flags == d->flags}};
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
         if (!f[k].same)
