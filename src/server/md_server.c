@@ -10,7 +10,6 @@
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4, pthread_setname_np */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -845,16 +844,8 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     xt_market_floor(xt_md_history_newest(m->hist));
     xt_mds_state_load(m); /* after the history, so what the replay and the first advance close reaches it */
     xt_market_floor(xt_md_time(&m->md));
-    int64_t held = xt_market_held_ns();
-    if (held > (int64_t)s->cfg.clock_hold_max_s * INT64_C(1000000000)) {
-        snprintf(why, n,
-                 "the system clock is %.0f s behind the market's time (the latest the journal, market data's state "
-                 "or the K-line history shows), over server.clock_hold_max_s (%" PRIu32
-                 "): set the clock right (chronyc makestep), or raise the key to start and hold the market's "
-                 "time until the clock catches up (docs/deploy.md, The clock)",
-                 (double)held / 1e9, s->cfg.clock_hold_max_s);
+    if (xt_server_clock_check(s, why, n)) /* with what market data showed too */
         return -1;
-    }
     m->now = xt_market_ns();
     clock_check(m);
     load_books(m);

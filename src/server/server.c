@@ -193,9 +193,24 @@ static void snapshot_begun(void *ctx, uint64_t seq)
     }
 }
 
+int xt_server_clock_check(const xt_server_t *s, char *why, size_t n)
+{
+    int64_t held = xt_market_held_ns();
+    if (held <= (int64_t)s->cfg.clock_hold_max_s * INT64_C(1000000000))
+        return 0;
+    return fail(why, n,
+                "the system clock is %.0f s behind the market's time (the latest the journal, market data's state "
+                "or the K-line history shows), over server.clock_hold_max_s (%" PRIu32
+                "): set the clock right (chronyc makestep), or raise the key to start and hold the market's time "
+                "until the clock catches up (docs/deploy.md, The clock)",
+                (double)held / 1e9, s->cfg.clock_hold_max_s);
+}
+
 /* Defines the configured instruments the journal does not have yet. */
 static int define_instruments(xt_server_t *s, char *why, size_t n)
 {
+    if (xt_server_clock_check(s, why, n)) /* the journal's time: before this start journals anything */
+        return -1;
     if (check_kept(s, why, n))
         return -1;
     int added = 0;

@@ -217,6 +217,10 @@ int xt_md_server_start(xt_server_t *s);
 void xt_md_server_stop(xt_server_t *s); /* joins */
 void xt_md_server_close(xt_server_t *s);
 
+/* server.c: 0, or -1 with why when the system clock is further behind
+ * the market's time than server.clock_hold_max_s (clock.h). */
+int xt_server_clock_check(const xt_server_t *s, char *why, size_t n);
+
 /* gateway.c */
 int xt_gateway_init(xt_server_t *s);
 int xt_gateway_run(xt_server_t *s); /* returns when stopped */
