@@ -209,6 +209,8 @@ int xt_server_clock_check(const xt_server_t *s, char *why, size_t n)
 /* Defines the configured instruments the journal does not have yet. */
 static int define_instruments(xt_server_t *s, char *why, size_t n)
 {
+    /* the journal's last record, also when recovery started from a snapshot at its end (none replayed) */
+    xt_market_floor(s->journal.recovery.last_ts);
     if (xt_server_clock_check(s, why, n)) /* the journal's time: before this start journals anything */
         return -1;
     if (check_kept(s, why, n))
