@@ -201,6 +201,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                     route == XT_ROUTE_HEALTHZ ? NULL : req.path, keep);
         if (n == XT_ERANGE) /* a path too long to quote in the reason: not what the server sends */
             n = xt_http_json_answer(out, sizeof out, codes[route], "status", NULL, keep);
+        CHECK(n > 0 && n < (int)sizeof out);
+        out[n] = '\0'; /* the answer is n bytes, not a string: the checks below search it as one */
         check_response(out, n, codes[route]);
         CHECK((strstr(out, "Connection: keep-alive") != NULL) == (keep != 0));
         if (!keep)
