@@ -66,9 +66,11 @@ int64_t xt_md_history_newest(const xt_md_history_t *h)
     int64_t newest = INT64_MIN;
     for (size_t i = 0; h && i < (size_t)h->st.cfg.max_instruments * XT_KL_COUNT; i++) {
         const xt_kl_file_t *f = &h->st.files[i];
-        int64_t end = f->last_open + xt_kline_interval_seconds((int)(i % XT_KL_COUNT)) * INT64_C(1000000000);
-        if (f->has_last && end > newest)
-            newest = end;
+        int64_t len = xt_kline_interval_seconds((int)(i % XT_KL_COUNT)) * INT64_C(1000000000);
+        if (!f->has_last || f->last_open > INT64_MAX - len) /* (a file's time, checked by its CRC only) */
+            continue;
+        if (f->last_open + len > newest)
+            newest = f->last_open + len;
     }
     return newest;
 }
