@@ -364,7 +364,7 @@ static int flush_conn(mds_t *m, uint32_t c)
             w -= (ssize_t)have;
             k->qoff = 0;
             if (g->ev_ts) {
-                now = now ? now : xt_market_ns();
+                now = now ? now : xt_now_ns(); /* for the lag only: the wall clock, no shared write */
                 xt_hist_add(&m->send_lag, now > g->ev_ts ? (uint64_t)(now - g->ev_ts) / 1000 : 0);
             }
             pop(m, k);

@@ -466,7 +466,7 @@ static void drain_feed(mds_t *m)
     uint64_t h = atomic_load_explicit(&f->head, memory_order_acquire);
     xt_event_t ev[XT_EVENT_BATCH_MAX];
     uint32_t n = 0;
-    int64_t now = t < h ? xt_market_ns() : 0;
+    int64_t now = t < h ? xt_now_ns() : 0; /* for the lag only: the wall clock, no shared write */
     for (; t < h; t++) {
         const xt_md_rec_t *r = &f->v[t & f->mask];
         if (r->ev.type == XT_MD_FEED_RESET) { /* resync: every level gone, then the engine's levels, in one command */
@@ -839,7 +839,7 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     if (xt_md_history_open(s, &m->hist, why, n))
         return -1;
     /* The market's time goes on from the latest this data shows (clock.h):
-     * the journal's records (replayed: xt_server_sink), the history's
+     * the journal's latest record (xt_server_open), the history's
      * candles and market data's state. */
     xt_market_floor(xt_md_history_newest(m->hist));
     xt_mds_state_load(m); /* after the history, so what the replay and the first advance close reaches it */
