@@ -307,7 +307,7 @@ int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd)
         r->pos += len;
         r->expect++;
         r->last_seq = cmd->seq;
-        r->last_ts = cmd->ts;
+        r->max_ts = cmd->ts > r->max_ts ? cmd->ts : r->max_ts;
         r->end_offset = r->buf_off + (off_t)r->pos;
         if (cmd->seq >= r->from)
             return 1;

@@ -45,7 +45,7 @@ typedef struct xt_wal_reader {
     char why[160];
     xt_caps_t caps;       /* of the segment being read: replay with these */
     uint64_t last_seq;    /* of the last good record */
-    int64_t last_ts;      /* its timestamp (records below `from` included) */
+    int64_t max_ts;       /* the latest timestamp of the good records (those below `from` included) */
     off_t end_offset;     /* just after the last good record in `path` */
     off_t zero_tail;      /* at the clean end: the zeros after end_offset (a preallocated segment's) */
     uint32_t torn_window; /* of the segment being read (segment.h) */

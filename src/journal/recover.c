@@ -178,7 +178,7 @@ static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, x
         }
         rep->records++;
     }
-    rep->last_ts = r.last_ts; /* the records below the snapshot are read too: its time when none follow */
+    rep->max_ts = r.max_ts; /* the records below the snapshot are read too: its time when none follow */
     if ((rc == 0 || rc == XT_ETORN) && r.expect < from) {
         /* the journal would continue below the snapshot: nothing is cut, a
          * tear there is damage to what the snapshot followed, not a crash's */

@@ -26,7 +26,7 @@ typedef struct xt_recovery {
     char snapshot_why[XT_PATH_MAX + 256]; /* why the newest of them was */
     uint64_t records;                     /* journal records applied */
     uint64_t last_seq;                    /* the engine's state is as after this command */
-    int64_t last_ts;                      /* the timestamp of the journal's last record read (0: none) */
+    int64_t max_ts;                       /* the latest timestamp of the journal's records read (0: none) */
     int have_wal;                         /* the journal has at least one segment */
     char last_path[XT_PATH_MAX];          /* last segment, to append to */
     uint64_t last_first;                  /* its first sequence number */

@@ -413,12 +413,10 @@ void xt_server_sink(void *ctx, const xt_event_batch_t *b)
                 xt_ctr_add(&s->met.eng_rejects[e->reason], 1);
         }
     xt_sessions_sink(&s->sessions, b);
-    if (s->md_feed.on) {
+    if (s->md_feed.on)
         xt_md_feed_batch(&s->md_feed, b);
-    } else { /* recovery: market data replays these from its state at the snapshot (md_state.c) */
+    else /* recovery: market data replays these from its state at the snapshot (md_state.c) */
         xt_md_replay_add(&s->md_replay, b);
-        xt_market_floor(b->ts); /* the market's time goes on from the journal's (clock.h) */
-    }
 }
 
 /* Instrument i's book as of command `last`: a reset record (type 0), then

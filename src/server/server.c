@@ -209,12 +209,6 @@ int xt_server_clock_check(const xt_server_t *s, char *why, size_t n)
 /* Defines the configured instruments the journal does not have yet. */
 static int define_instruments(xt_server_t *s, char *why, size_t n)
 {
-    /* the journal's last record, also when recovery started from a snapshot at its end (none replayed) */
-    xt_market_floor(s->journal.recovery.last_ts);
-    if (xt_server_clock_check(s, why, n)) /* the journal's time: before this start journals anything */
-        return -1;
-    if (check_kept(s, why, n))
-        return -1;
     int added = 0;
     for (uint32_t k = 0; k < s->cfg.n_instruments; k++) {
         const xt_instrument_def_t *d = &s->cfg.instruments[k];
@@ -340,7 +334,11 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
                     s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc));
     s->journal_open = 1;
     xt_outlog_release(&s->log); /* recovered messages are history: routed at once */
-    if (define_instruments(s, why, n) || instrument_frames(s) || xt_halts_load(s, why, n) || open_ring(s) ||
+    /* The market's time goes on from the journal's latest record (read also below a snapshot at its end,
+     * when nothing is replayed), checked before this start journals anything. */
+    xt_market_floor(s->journal.recovery.max_ts);
+    if (xt_server_clock_check(s, why, n) || check_kept(s, why, n) || define_instruments(s, why, n) ||
+        instrument_frames(s) || xt_halts_load(s, why, n) || open_ring(s) ||
         xt_metrics_init(&s->met, s->n_instruments, xt_mono_ns()))
         return why[0] ? -1 : fail(why, n, "out of memory");
     xt_outlog_release(&s->log);
