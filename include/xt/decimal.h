@@ -47,6 +47,15 @@ int xt_units_format(int64_t units, xt_decimal_t unit, char *buf);
  * least XT_DECIMAL_BUFSZ bytes), NUL-terminated ("-12.50"). Returns the
  * length written. For sums past int64, such as turnovers. */
 int xt_i128_format(__int128 v, unsigned scale, char *buf);
+
+/* Holds a product xt_i128_mul_format writes: 77 digits, sign, point, NUL. */
+#define XT_PRODUCT_BUFSZ 96
+/* Writes a * b (any signs) exactly, with `scale` decimals (at most 36),
+ * into buf (at least XT_PRODUCT_BUFSZ bytes), NUL-terminated. The product
+ * may pass 128 bits: a turnover in ticks x lots times one tick x one lot
+ * (mantissas) does, for instruments with long ticks and lots. Returns the
+ * length written. */
+int xt_i128_mul_format(__int128 a, __int128 b, unsigned scale, char *buf);
 #endif
 
 /* Writes the decimal itself ("0.50", "-3") into buf (XT_DECIMAL_BUFSZ bytes).

@@ -70,7 +70,7 @@ static void fmt_time(char *out, size_t cap, int64_t ns, int32_t tz)
 static void print_candle(const xt_md_candle_t *c, const xt_kl_header_t *h, int raw)
 {
     char t[64], o[XT_DECIMAL_BUFSZ], hi[XT_DECIMAL_BUFSZ], lo[XT_DECIMAL_BUFSZ], cl[XT_DECIMAL_BUFSZ],
-        v[XT_DECIMAL_BUFSZ], to[64];
+        v[XT_DECIMAL_BUFSZ], to[XT_PRODUCT_BUFSZ];
     if (raw) {
         xt_i128_format(c->turnover, 0, to);
         printf("%lld %lld %lld %lld %lld %lld %s %u\n", (long long)c->open_time, (long long)c->open, (long long)c->high,
@@ -83,11 +83,7 @@ static void print_candle(const xt_md_candle_t *c, const xt_kl_header_t *h, int r
     xt_units_format(c->low, h->tick, lo);
     xt_units_format(c->close, h->tick, cl);
     xt_units_format(c->volume, h->lot, v);
-    __int128 unit = (__int128)h->tick.m * h->lot.m, value;
-    if (__builtin_mul_overflow(c->turnover, unit, &value))
-        snprintf(to, sizeof to, "overflow");
-    else
-        xt_i128_format(value, (unsigned)h->tick.scale + h->lot.scale, to);
+    xt_i128_mul_format(c->turnover, (__int128)h->tick.m * h->lot.m, (unsigned)h->tick.scale + h->lot.scale, to);
     printf("%s %s %s %s %s %s %s %u\n", t, o, hi, lo, cl, v, to, c->trades);
 }
 

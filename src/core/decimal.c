@@ -64,8 +64,18 @@ int xt_decimal_parse(const char *s, size_t len, xt_decimal_t *out)
     for (int r = 0; r < 2; r++) {
         for (const char *p = runs[r][0]; p < runs[r][1]; p++) {
             unsigned dgt = (unsigned)(*p - '0');
-            if (m > (lim - dgt) / 10)
-                return XT_ERANGE;
+            if (m > (lim - dgt) / 10) {
+                /* Trailing fractional zeros go where the mantissa has no
+                 * room for them: "246.91357802469134000" is the value
+                 * 246.91357802469134 printed at a longer scale. */
+                const char *q = p, *end = runs[r][1];
+                while (r == 1 && q < end && *q == '0')
+                    q++;
+                if (r == 0 || q != end)
+                    return XT_ERANGE;
+                frac_end = (size_t)(p - s);
+                break;
+            }
             m = m * 10 + dgt;
         }
     }
@@ -107,6 +117,59 @@ int xt_i128_format(__int128 v, unsigned scale, char *buf)
     } while (u != 0 || n <= (int)scale);
     int len = 0;
     if (neg)
+        buf[len++] = '-';
+    for (int k = n - 1; k >= 0; k--) {
+        buf[len++] = tmp[k];
+        if (k == (int)scale && scale > 0)
+            buf[len++] = '.';
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+static unsigned __int128 magnitude(__int128 v)
+{
+    return v < 0 ? (unsigned __int128)(-(v + 1)) + 1 : (unsigned __int128)v;
+}
+
+int xt_i128_mul_format(__int128 a, __int128 b, unsigned scale, char *buf)
+{
+    __int128 v;
+    if (!__builtin_mul_overflow(a, b, &v))
+        return xt_i128_format(v, scale, buf);
+    /* 128 x 128 -> 256 bits in 64-bit limbs, least significant first. */
+    unsigned __int128 x = magnitude(a), y = magnitude(b);
+    uint64_t xl[2] = {(uint64_t)x, (uint64_t)(x >> 64)}, yl[2] = {(uint64_t)y, (uint64_t)(y >> 64)}, p[4] = {0};
+    for (int i = 0; i < 2; i++) {
+        unsigned __int128 carry = 0;
+        for (int j = 0; j < 2; j++) {
+            unsigned __int128 t = (unsigned __int128)xl[i] * yl[j] + p[i + j] + carry;
+            p[i + j] = (uint64_t)t;
+            carry = t >> 64;
+        }
+        p[i + 2] = (uint64_t)carry;
+    }
+    /* Digits, least significant first, 19 at a time (the remainders of
+     * dividing by 10^19). At most 78 of them: 2^256 < 10^78. */
+    const uint64_t chunk = UINT64_C(10000000000000000000);
+    char tmp[XT_PRODUCT_BUFSZ];
+    int n = 0;
+    while (p[0] | p[1] | p[2] | p[3]) {
+        unsigned __int128 r = 0;
+        for (int k = 3; k >= 0; k--) {
+            unsigned __int128 cur = r << 64 | p[k];
+            p[k] = (uint64_t)(cur / chunk);
+            r = cur % chunk;
+        }
+        for (int d = 0; d < 19; d++, r /= 10)
+            tmp[n++] = (char)('0' + (int)(r % 10));
+    }
+    while (n > (int)scale + 1 && tmp[n - 1] == '0') /* the top chunk's leading zeros */
+        n--;
+    while (n <= (int)scale)
+        tmp[n++] = '0';
+    int len = 0;
+    if ((a < 0) != (b < 0))
         buf[len++] = '-';
     for (int k = n - 1; k >= 0; k--) {
         buf[len++] = tmp[k];

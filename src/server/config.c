@@ -617,6 +617,16 @@ static int finish_instrument(loader_t *L)
                        "[instrument %s]: invalid definition: no whole lot between min and max, or a price band "
                        "outside the price range",
                        d->symbol);
+    if (d->flags & XT_DEF_BAND) { /* what the engine takes but no price or market data could use */
+        int64_t ref = 0, low = 0, high = 0;
+        char tick[XT_DECIMAL_BUFSZ];
+        xt_decimal_format(d->tick, tick);
+        if (xt_decimal_to_units(d->ref_price, d->tick, &ref) == XT_EINVAL)
+            return fail_at(L, line, "[instrument %s]: ref must be a whole number of ticks (tick %s)", d->symbol, tick);
+        if (ref > XT_PRICE_MAX || xt_band_limits(d, &low, &high) != 0) /* a ref in range lies in its band */
+            return fail_at(L, line, "[instrument %s]: ref is above the largest price, 2^48 - 1 ticks of %s", d->symbol,
+                           tick);
+    }
     L->c->tz_offset[L->c->n_instruments] = L->tz;
     L->c->instruments[L->c->n_instruments++] = *d;
     return 0;

@@ -71,11 +71,13 @@ static void price(w_t *w, int64_t v, xt_decimal_t tick)
 }
 
 /* A 128-bit count of 10^-scale as a decimal string. */
-static void big(w_t *w, __int128 v, unsigned scale)
+/* A turnover: v (ticks x lots) times unit (one tick x one lot), exact -
+ * it may pass 128 bits. */
+static void big(w_t *w, __int128 v, __int128 unit, unsigned scale)
 {
-    char b[XT_DECIMAL_BUFSZ + 2];
+    char b[XT_PRODUCT_BUFSZ + 2];
     b[0] = '"';
-    size_t k = 1 + (size_t)xt_i128_format(v, scale, b + 1);
+    size_t k = 1 + (size_t)xt_i128_mul_format(v, unit, scale, b + 1);
     b[k++] = '"';
     put(w, b, k);
 }
@@ -196,7 +198,7 @@ size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t t
     puts_(&w, ",\"volume\":");
     units(&w, t->volume, sym->lot);
     puts_(&w, ",\"turnover\":");
-    big(&w, t->turnover * unit, money_scale);
+    big(&w, t->turnover, unit, money_scale);
     puts_(&w, ",\"vwap\":");
     units(&w, t->volume ? xt_md_vwap(t) : XT_PRICE_NONE, sym->tick);
     putf(&w, ",\"trades\":%" PRIu64, t->trades);
@@ -225,7 +227,7 @@ static void candle(w_t *w, const xt_md_sym_t *sym, const xt_md_candle_t *c)
     puts_(w, ",\"volume\":");
     units(w, c->volume, sym->lot);
     puts_(w, ",\"turnover\":");
-    big(w, c->turnover * unit, money_scale);
+    big(w, c->turnover, unit, money_scale);
     putf(w, ",\"trades\":%" PRIu32 ",\"closed\":%s}", c->trades, c->closed ? "true" : "false");
 }
 

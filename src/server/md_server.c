@@ -10,6 +10,7 @@
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4, pthread_setname_np */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -761,9 +762,10 @@ static int load_instruments(mds_t *m)
     for (uint32_t i = 0; i < m->n_inst; i++) {
         xt_instrument_info_t in;
         xt_engine_instrument(e, i, &in);
-        int64_t ref = 0;
-        if (in.def.flags & XT_DEF_BAND)
-            xt_decimal_to_units(in.def.ref_price, in.def.tick, &ref);
+        int64_t ref = 0; /* the previous close; unknown (0) for a ref that is no price (an older config's) */
+        if ((in.def.flags & XT_DEF_BAND) &&
+            (xt_decimal_to_units(in.def.ref_price, in.def.tick, &ref) != 0 || ref < 0 || ref > XT_PRICE_MAX))
+            ref = 0;
         int32_t tz = 0; /* UTC for an instrument the config no longer names */
         xt_config_tz(&m->s->cfg, in.symbol, &tz);
         if (xt_md_add_instrument(&m->md, i, in.symbol, ref, tz))
@@ -828,8 +830,15 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     m->ep = m->lfd = m->stop_efd = m->bin_lfd = m->spare.fd = -1;
     m->n_inst = xt_engine_instrument_count(&s->engine);
     xt_md_config_t mc = {s->cfg.engine.max_instruments, s->cfg.md_max_levels, s->cfg.md_tape};
-    if (alloc_tables(m) || xt_mds_oe_init(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m) || load_instruments(m)) {
-        snprintf(why, n, "market data: out of memory");
+    if (alloc_tables(m) || xt_mds_oe_init(m) || xt_md_init(&m->md, &mc, xt_mds_on_update, m)) {
+        snprintf(why, n,
+                 "market data: out of memory (its tables are sized by engine.max_instruments = %" PRIu32
+                 " and md.max_connections = %" PRIu32 ")",
+                 s->cfg.engine.max_instruments, s->cfg.md_max_connections);
+        return -1;
+    }
+    if (load_instruments(m)) {
+        snprintf(why, n, "market data: cannot take the engine's instruments");
         return -1;
     }
     if (xt_mds_rest_init(m)) {

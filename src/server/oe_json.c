@@ -109,7 +109,10 @@ static int get_units(json_t *args, const char *name, xt_decimal_t unit, int64_t 
     }
     xt_decimal_t d;
     int64_t u;
-    if (!s || xt_decimal_parse(s, len, &d) != 0)
+    int rc = s ? xt_decimal_parse(s, len, &d) : XT_EPARSE;
+    if (rc == XT_ERANGE)
+        return fail(why, n, name, " is out of range: more digits than a 63-bit mantissa holds (18 always fit)");
+    if (rc != 0)
         return fail(why, n, name, " must be a decimal string");
     if (xt_decimal_to_units(d, unit, &u) != 0 || u <= 0)
         return fail(why, n, name, " must be a positive whole number of the instrument's tick (price) or lot (qty)");

@@ -485,6 +485,56 @@ def test_market_data_endpoints():
 
 
 @test
+def test_long_ticks_and_lots():
+    """Money past 128 bits prints exactly: with tick = lot =
+    0.12345678901234567, one tick x one lot is a 33-digit mantissa, and a
+    turnover of 2,000 ticks x 1,000 lots (an ODD trade) passes 2^127 - it
+    came out negative once (the ticker and the K-lines, on REST and the
+    WebSocket). BIG's trade at the largest price and quantity too."""
+    from decimal import Decimal, getcontext
+    getcontext().prec = 100
+    d = tempfile.mkdtemp(prefix="xt-long-")
+    conf = os.path.join(d, "long.conf")
+    with open(conf, "w") as f:
+        f.write("[instrument ODD]\ntick = 0.12345678901234567\nlot = 0.12345678901234567\n\n"
+                "[instrument BIG]\ntick = 1000000\nlot = 1000000\n")
+    s = W.start(FAST, ["--config", conf])
+    A = TS.login(s.port, 1001, 1)
+    B = TS.login(s.port, 1002, 1)
+    pmax, qmax = (1 << 48) - 1, (1 << 40) - 1
+    for sym, px, qty in (("ODD", 2000, 1000), ("BIG", pmax, qmax)):
+        check(A.place(A.inst[sym], X.SELL, px, qty).type == X.ACCEPTED, f"{sym}: sell")
+        check(B.place(B.inst[sym], X.BUY, px, qty).type == X.ACCEPTED, f"{sym}: buy")
+        B.expect(X.FILL)
+    h = H.Http(s.md_port)
+    for sym, tick, px, qty in (("ODD", "0.12345678901234567", 2000, 1000), ("BIG", "1000000", pmax, qmax)):
+        unit = Decimal(tick)
+        want = Decimal(px) * unit * Decimal(qty) * unit
+        tk = wait_for(lambda: get(h, f"/api/v1/ticker?symbol={sym}"), lambda j: j["trades"] == 1, f"{sym} ticker")
+        check(Decimal(tk["turnover"]) == want and not tk["turnover"].startswith("-"),
+              f"{sym}: turnover {tk['turnover']}, want {want}")
+        k = get(h, f"/api/v1/klines?symbol={sym}&interval=1m")
+        check(Decimal(k["data"][-1]["turnover"]) == want, f"{sym}: 1m candle's turnover {k['data'][-1]}")
+        ws = ws_snapshots(s.md_port, [f"ticker.{sym}"])
+        check(ws[f"ticker.{sym}"]["turnover"] == tk["turnover"], f"{sym}: WebSocket {ws[f'ticker.{sym}']}")
+    h.close()
+    A.close()
+    B.close()
+    s.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def wait_for(get_one, pred, what, timeout=10):
+    end = time.monotonic() + timeout
+    while True:
+        j = get_one()
+        if pred(j):
+            return j
+        check(time.monotonic() < end, f"{what}: {j}")
+        time.sleep(0.02)
+
+
+@test
 def test_errors():
     """Every error is {"code":N,"msg":...} with the status N; the
     connection stays open after each."""

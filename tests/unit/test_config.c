@@ -396,6 +396,15 @@ static void expect_error(const char *text, unsigned line, const char *part)
         fail_msg("got \"%s\", want \"%s...%s...\"", why, prefix, part);
 }
 
+static void expect_loads(const char *text)
+{
+    xt_server_config_t c;
+    char why[512] = "";
+    xt_config_defaults(&c);
+    if (xt_config_load(&c, write_file("good.conf", text), why, sizeof why) != 0)
+        fail_msg("refused: %s", why);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -453,6 +462,14 @@ static void test_instrument_errors(void **state)
     expect_error("[instrument A]\ntick = 1\nlot = 1\nmin = 10\nmax = 5\n", 1, "max is below min");
     /* no whole lot between min and max: the engine's own check */
     expect_error("[instrument A]\ntick = 1\nlot = 10\nmin = 11\nmax = 19\n", 1, "invalid definition");
+    /* what the engine takes but no price or market data could use */
+    expect_error("[instrument A]\ntick = 0.01\nlot = 1\nref = 10.005\nband = 10\n", 1,
+                 "ref must be a whole number of ticks (tick 0.01)");
+    expect_error("[instrument A]\ntick = 1\nlot = 1\nref = 312749974122950\nband = 10\n", 1,
+                 "ref is above the largest price, 2^48 - 1 ticks of 1");
+    expect_error("[instrument A]\ntick = 1\nlot = 1\nref = 0.4\nband = 10\n", 1, "ref must be a whole number");
+    expect_loads("[instrument A]\ntick = 1\nlot = 1\nref = 281474976710655\nband = 0\n");
+    expect_loads("[instrument A]\ntick = 0.5\nlot = 1\nref = 1.50\nband = 10\n");
 }
 
 static void test_missing_file(void **state)

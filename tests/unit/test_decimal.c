@@ -37,6 +37,18 @@ static void parse_valid(void **state)
     /* zeros beyond 18 decimals are dropped, not refused */
     d = dec("1.50000000000000000000000");
     assert_int_equal(xt_decimal_cmp(d, dec("1.5")), 0);
+    /* and so are those the mantissa has no room for: a price printed at
+     * the scale of a tick of 17 decimals parses back */
+    d = dec("246.91357802469134000"); /* only as many as needed go */
+    assert_int_equal(d.m, INT64_C(2469135780246913400));
+    assert_int_equal(d.scale, 16);
+    assert_int_equal(xt_decimal_cmp(d, dec("246.91357802469134")), 0);
+    d = dec("92233720368547758.070");
+    assert_int_equal(d.m, INT64_MAX);
+    assert_int_equal(d.scale, 2);
+    d = dec("922337203685477580.700");
+    assert_int_equal(d.m, INT64_MAX);
+    assert_int_equal(d.scale, 1);
 }
 
 static void parse_invalid(void **state)
@@ -49,6 +61,8 @@ static void parse_invalid(void **state)
     assert_int_equal(xt_decimal_parse("9223372036854775808", 19, &d), XT_ERANGE);
     assert_int_equal(xt_decimal_parse("0.0000000000000000001", 21, &d), XT_ERANGE);
     assert_int_equal(xt_decimal_parse("92233720368547758.08", 20, &d), XT_ERANGE);
+    assert_int_equal(xt_decimal_parse("92233720368547758.0700001", 25, &d), XT_ERANGE);
+    assert_int_equal(xt_decimal_parse("9223372036854775808.0", 21, &d), XT_ERANGE); /* the integer part never */
 }
 
 static void to_units(void **state)
@@ -100,6 +114,32 @@ static void format(void **state)
     assert_true(xt_decimal_cmp(dec("-1"), dec("-2")) > 0);
 }
 
+/* Products past 128 bits (turnovers of long ticks and lots) print exactly;
+ * the expected strings are a * b written out by Python's integers. */
+static void product_format(void **state)
+{
+    (void)state;
+    char b[XT_PRODUCT_BUFSZ];
+    const __int128 m = 12345678901234567; /* tick = lot = 0.12345678901234567 */
+    xt_i128_mul_format(2000 * 1000, m * m, 34, b);
+    assert_string_equal(b, "30483.1575064776691053193511354978000000");
+    xt_i128_mul_format((__int128)((INT64_C(1) << 48) - 1) * ((INT64_C(1) << 40) - 1), (__int128)1000000000000, 0, b);
+    assert_string_equal(b, "309485009821062494236442625000000000000");
+    xt_i128_mul_format(-((__int128)1 << 100), (__int128)1 << 30, 5, b);
+    assert_string_equal(b, "-13611294676837538538534984297270728.45824");
+    xt_i128_mul_format((__int128)1 << 70, (__int128)1 << 70, 36, b);
+    assert_string_equal(b, "1393796.574908163946345982392040522594123776");
+    xt_i128_mul_format(3, (__int128)1 << 126, 36, b);
+    assert_string_equal(b, "255.211775190703847597530955573826158592");
+    __int128 most = (__int128)(((unsigned __int128)1 << 127) - 1);
+    assert_int_equal(xt_i128_mul_format(most, most, 0, b), 77);
+    assert_string_equal(b, "28948022309329048855892746252171976962977213799489202546401021394546514198529");
+    xt_i128_mul_format(-most - 1, -1, 0, b); /* INT128_MIN's magnitude */
+    assert_string_equal(b, "170141183460469231731687303715884105728");
+    xt_i128_mul_format(7, 3, 4, b); /* within 128 bits: as xt_i128_format */
+    assert_string_equal(b, "0.0021");
+}
+
 static xt_instrument_def_t band_def(const char *tick, const char *ref, const char *band)
 {
     xt_instrument_def_t d;
@@ -149,8 +189,8 @@ static void band_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parse_valid), cmocka_unit_test(parse_invalid), cmocka_unit_test(to_units),
-        cmocka_unit_test(format),      cmocka_unit_test(band_limits),
+        cmocka_unit_test(parse_valid), cmocka_unit_test(parse_invalid),  cmocka_unit_test(to_units),
+        cmocka_unit_test(format),      cmocka_unit_test(product_format), cmocka_unit_test(band_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
