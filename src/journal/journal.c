@@ -1,5 +1,5 @@
 /* journal.c - the journaled engine (see journal.h). */
-#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pipe2 */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pipe2, close_range */
 #include "journal.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,6 +210,40 @@ static void drop_snapshot_pages(xt_journal_t *j, uint64_t seq)
     j->io->close(j->io, fd);
 }
 
+/* Closes fds from..to (inclusive) in a snapshot's child: close_range(2),
+ * or one close a descriptor where the kernel lacks it. */
+static void close_fds(unsigned from, unsigned to)
+{
+    if (from > to || close_range(from, to, 0) == 0)
+        return;
+    struct rlimit rl;
+    unsigned top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < to ? (unsigned)rl.rlim_cur : to;
+    for (unsigned fd = from; fd <= top && fd < (1u << 20); fd++)
+        close((int)fd);
+}
+
+/* A snapshot's child keeps stdio, the pipe for its reason and the data
+ * directory's lock - no other process may write the directory while it
+ * does, a server restarted after a crash included - and closes the rest
+ * it inherits, which would stay open as long as it writes (seconds on a
+ * slow disk): the server's sockets (a client the server had closed saw no
+ * end of its connection, a listening port took connections nobody would
+ * answer) and the journal's files. It opens what it writes itself. */
+static void close_inherited(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    unsigned from = 3;
+    if (lo >= 3) {
+        close_fds(from, (unsigned)lo - 1);
+        from = (unsigned)lo + 1;
+    }
+    if (hi >= 3 && hi != lo) {
+        close_fds(from, (unsigned)hi - 1);
+        from = (unsigned)hi + 1;
+    }
+    close_fds(from, ~0u);
+}
+
 /* Takes a snapshot of the engine as it is now - durable, at a batch
  * boundary. */
 static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
@@ -247,6 +282,11 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
     if (pid > 0)
         j->fork_ns_last = mono_ns() - t0;
     if (pid == 0) { /* the child: the engine as of this instant, copy-on-write */
+        close_inherited(why_pipe[1], j->lock_fd);
+        if (j->cfg.child_delay_ms) {
+            struct timespec d = {j->cfg.child_delay_ms / 1000, (long)(j->cfg.child_delay_ms % 1000) * 1000000};
+            nanosleep(&d, NULL);
+        }
         rc = xt_snapshot_write_ext(j->io, j->dir, j->e, j->cfg.ext, j->snap_buf, XT_SNAP_BUF, why, sizeof why);
         if (rc == 0) {
             drop_snapshot_pages(j, seq);

@@ -70,6 +70,7 @@ typedef struct xt_journal_config {
     uint8_t snapshot_sync;    /* write snapshots in this process, not a child */
     uint8_t preallocate;      /* xt_spare_mode_t: roll into preallocated segments (spare.h); not with fsync none */
     uint8_t drop_cache;       /* with preallocate: a rolled segment's pages leave the page cache (spare.h) */
+    uint32_t child_delay_ms;  /* tests: a snapshot's child waits this long before it writes */
     const xt_snap_ext_t *ext; /* more state in each snapshot (the server's sessions); NULL: none */
     /* A failed snapshot is reported with this (the server's log); NULL: a line on stderr. */
     void (*report)(void *ctx, uint64_t seq, const char *why);

@@ -75,6 +75,7 @@
  *   rest.order_timeout_ms = 10000        a REST order request without an answer this long is answered 504
  *   debug.engine_delay_us = 0            test hook: the engine thread sleeps this long per batch
  *   debug.clock_offset_ms = 0            test hook: the server's clock runs this far ahead
+ *   debug.snapshot_delay_ms = 0          test hook: a snapshot's child waits this long before it writes
  *   [instrument SYM]  tick, lot (required); min, max (quantities), ref (price)
  *                     and band (percent, needs ref) optional - decimals as in
  *                     docs/replay-format.md; tz (UTC, +HH:MM, -HH:MM or
@@ -144,8 +145,9 @@ typedef struct xt_server_config {
     uint32_t rest_recv_window_ms, rest_replay_cache, rest_fills, rest_fill_accounts, rest_order_timeout_ms;
     /* debug */
     uint32_t engine_delay_us;
-    uint32_t output_chunks;   /* the order-entry output pool's 16 KiB chunks; 0: as sized at start (tests) */
-    uint32_t clock_offset_ms; /* xt_now_ns() runs this far ahead of the system clock */
+    uint32_t output_chunks;     /* the order-entry output pool's 16 KiB chunks; 0: as sized at start (tests) */
+    uint32_t clock_offset_ms;   /* xt_now_ns() runs this far ahead of the system clock */
+    uint32_t snapshot_delay_ms; /* a snapshot's child waits this long before it writes (tests) */
     /* instruments, in the order given */
     uint32_t n_instruments;
     uint8_t n_instruments_default; /* the demo instruments: no [instrument] section was read */

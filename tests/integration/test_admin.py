@@ -16,6 +16,7 @@ usage: test_admin.py path/to/xtrading [name-substring ...]
 import asyncio
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -541,6 +542,45 @@ def test_failed_snapshot_says_why():
     line = [ln for ln in srv.stderr().splitlines() if "snapshot failed" in ln][0]
     check("level=error" in line and "Is a directory" in line, f"log: {line}")
     check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == X.ACCEPTED, "trading goes on")
+
+
+@test
+def test_snapshot_child_holds_no_sockets():
+    """A snapshot's child process (forked) keeps only stdio, the pipe for
+    its reason and the data directory's lock: it once kept every socket
+    and file the server had open, for as long as it wrote (seconds on a
+    slow disk), so a client the server closed saw no end of its connection
+    and the listening ports took connections nobody answered.
+    debug.snapshot_delay_ms holds the child while its descriptors are read."""
+    srv = TS.Server(sets={"debug.snapshot_delay_ms": 20000})
+    A = TS.login(srv.port, 1001, 1)
+    check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == X.ACCEPTED, "an order")
+    check(ok(srv, "snapshot")["ok"] is True, "snapshot requested")
+    kids = TS.wait_for(lambda: children(srv.proc.pid), "the snapshot's child")
+    fds = {}
+    for fd in os.listdir(f"/proc/{kids[0]}/fd"):
+        try:
+            fds[int(fd)] = os.readlink(f"/proc/{kids[0]}/fd/{fd}")
+        except OSError:
+            pass
+    os.kill(int(kids[0]), signal.SIGKILL)  # the test's delay; trading goes on without the snapshot
+    beyond = {fd: what for fd, what in fds.items() if fd > 2}
+    check(not any(w.startswith("socket:") for w in beyond.values()), f"the child holds sockets: {beyond}")
+    check(sorted(os.path.basename(w) if w.startswith("/") else w.split(":")[0] for w in beyond.values()) ==
+          ["LOCK", "pipe"], f"the child's descriptors: {beyond}")
+    check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == X.ACCEPTED, "trading goes on")
+    A.close()
+
+
+def children(pid):
+    """The pids of the process's children (a snapshot being written is one)."""
+    out = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            out += open(f"/proc/{pid}/task/{t}/children").read().split()
+        except OSError:
+            pass
+    return out
 
 
 @test
