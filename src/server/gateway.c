@@ -748,7 +748,10 @@ static void timers(xt_server_t *s, int64_t now)
                 close_conn(s, i, 1);
             continue;
         }
-        if (c->state != C_LIVE && now - c->opened > (int64_t)s->cfg.login_timeout_ms * 1000000)
+        /* (not C_LOGIN_WAIT: its LOGIN came in time, and waits for the
+         * engine's answers to requests in flight - as long as a stalled
+         * journal takes) */
+        if (c->state == C_HELLO && now - c->opened > (int64_t)s->cfg.login_timeout_ms * 1000000)
             xt__gw_error(s, i, XT_ERR_LOGIN_TIMEOUT, "no login in time");
         else if (c->state == C_LIVE && now - c->last_recv > 3 * hb)
             xt__gw_error(s, i, XT_ERR_HEARTBEAT_TIMEOUT, "nothing received for three heartbeat intervals");

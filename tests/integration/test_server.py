@@ -1623,6 +1623,29 @@ def test_session_end_after_late_messages():
 
 
 @test
+def test_login_waits_past_the_login_timeout():
+    """A LOGIN that came in time, for a session with requests the engine has
+    not answered yet, waits for their answers however long that takes (a
+    stalled journal disk, here an engine that sleeps 1 s after each batch)
+    and is then accepted, the answers among the resent messages: it once
+    got ERROR LOGIN_TIMEOUT after server.login_timeout_ms, so a client could
+    not come back for as long as the disk stalled."""
+    srv = Server(sets={"debug.engine_delay_us": 1000000, "server.login_timeout_ms": 300})
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    first = A.place(btc, BUY, 1000, 1)      # answered; then the engine sleeps
+    expect_type(first, ACCEPTED)
+    A.new_order(btc, BUY, 1001, 1)          # in the ring while it sleeps (or the batch before
+    A.new_order(btc, BUY, 1002, 1)          # this one, which sleeps after it)
+    A.close()
+    m, B = try_login(srv.port, 1001, 1, resume_from=1)
+    expect_type(m, LOGIN_ACCEPTED, resume_from=1)
+    got = [B.wait(lambda m: m.sequenced, 5) for _ in range(3)]
+    check([g.type for g in got] == [ACCEPTED] * 3 and [g.seq for g in got] == [1, 2, 3], f"resent {got}")
+    B.close()
+
+
+@test
 def test_session_expiry():
     """A disconnected session is forgotten server.session_expiry_s after it
     closed - but only once its messages have left the resume window and it
