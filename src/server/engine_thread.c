@@ -390,6 +390,15 @@ static void park(xt_server_t *s)
     atomic_store(&s->engine_sleeping, 0);
 }
 
+/* The engine thread is in the journal's write or sync (since `since`),
+ * or out of it (0): xt_journal_stalled_seconds, and the gateway's log of
+ * a stall (gateway.c journal_watch), read it. A disk that hangs shows
+ * while it hangs, not only once its sync returns. */
+static void journal_busy(xt_server_t *s, int64_t since)
+{
+    atomic_store_explicit(&s->met.journal_busy_since, since, memory_order_relaxed);
+}
+
 /* Back-pressure: the gateway must have read most of the outlog before the
  * engine writes more, so nothing unread is overwritten. */
 static void wait_for_gateway(xt_server_t *s)
@@ -595,15 +604,23 @@ static void *engine_main(void *arg)
     atomic_store_explicit(&s->met.fsyncs, s->journal.wal.syncs, memory_order_relaxed);
     for (;;) {
         publish_metrics(s);
-        if (atomic_exchange(&s->snapshot_request, 0))
-            xt_journal_snapshot(&s->journal, xt_mono_ns());
+        if (atomic_exchange(&s->snapshot_request, 0)) {
+            int64_t t0 = xt_mono_ns();
+            journal_busy(s, t0); /* its sync first */
+            xt_journal_snapshot(&s->journal, t0);
+            journal_busy(s, 0);
+        }
         md_resync(s);
         uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
         uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
         if (h == t) {
             if (atomic_load(&s->stop_engine))
                 break;
-            if (xt_journal_tick(&s->journal, xt_mono_ns()) == XT_EFAILED)
+            int64_t t0 = xt_mono_ns();
+            journal_busy(s, t0); /* an interval sync, a snapshot */
+            int rc = xt_journal_tick(&s->journal, t0);
+            journal_busy(s, 0);
+            if (rc == XT_EFAILED)
                 journal_fail(s);
             park(s);
             continue;
@@ -616,7 +633,10 @@ static void *engine_main(void *arg)
         atomic_store_explicit(&q->tail, t + n, memory_order_release);
         int64_t applied = xt_mono_ns();
         xt_phist_add(&s->met.batch, (uint64_t)(applied - s->batch_mono) / 1000);
-        if (xt_journal_commit(&s->journal, applied) != 0) {
+        journal_busy(s, applied);
+        int rc = xt_journal_commit(&s->journal, applied);
+        journal_busy(s, 0);
+        if (rc != 0) {
             journal_fail(s); /* nothing of this batch is released, ever */
             xt_md_feed_discard(&s->md_feed);
         } else {

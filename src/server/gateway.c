@@ -353,6 +353,8 @@ static void accept_all(xt_server_t *s, int64_t now)
     for (;;) {
         struct sockaddr_in a = {0};
         socklen_t al = sizeof a;
+        if (s->listen_fd < 0) /* closed: stopping */
+            return;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             int err = errno;
@@ -735,6 +737,34 @@ static void route_released(xt_server_t *s)
 
 /* ---- timers ------------------------------------------------------------------ */
 
+/* The log tells of a journal write or sync that has held the engine for a
+ * second, while it lasts (the fsync histogram has it only once it
+ * returns), and when it is over: meanwhile requests are taken and queue
+ * up in the inbound ring (OVERLOADED once it is full), their answers
+ * wait, heartbeats go on. */
+static void journal_watch(xt_server_t *s, int64_t now)
+{
+    xt_gw_t *g = s->gw;
+    int64_t since = atomic_load_explicit(&s->met.journal_busy_since, memory_order_relaxed);
+    xt_log_ev_t e;
+    if (g->stall_logged && since != g->stall_logged) {
+        if (xt_log_begin(&e, XT_LOG_INFO, "journal: the disk answered; answers flow again")) {
+            xt_log_u64(&e, "stalled_ms", (uint64_t)(now - g->stall_logged) / 1000000); /* to within 50 ms */
+            xt_log_end(&e);
+        }
+        g->stall_logged = 0;
+    }
+    if (since && since != g->stall_logged && now - since >= 1000000000) {
+        if (xt_log_begin(&e, XT_LOG_WARN,
+                         "journal: the engine has waited over a second on the disk (a write or sync of the journal); "
+                         "requests queue up and their answers wait")) {
+            xt_log_str(&e, "data", s->cfg.data_dir);
+            xt_log_end(&e);
+        }
+        g->stall_logged = since;
+    }
+}
+
 static void timers(xt_server_t *s, int64_t now)
 {
     xt_gw_t *g = s->gw;
@@ -847,6 +877,8 @@ static void on_signal(xt_server_t *s)
             g->stopping = 1;
             atomic_store(&s->met.stopping, 1);
             epoll_ctl(g->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);
+            close(s->listen_fd); /* new connections are refused at once, not left unanswered in the backlog */
+            s->listen_fd = -1;
             atomic_store(&s->stop_engine, 1);
             uint64_t one = 1;
             ssize_t n = write(s->engine_efd, &one, sizeof one);
@@ -918,6 +950,7 @@ int xt_gateway_run(xt_server_t *s)
         xt__gw_admin_tick(s);
         if (now - last_timers > 50000000) {
             timers(s, now);
+            journal_watch(s, now);
             last_timers = now;
             xt_fd_spare_tick(&g->spare, !g->stopping); /* paused listeners tried again every 50 ms */
         }

@@ -96,6 +96,7 @@ typedef struct xt_gateway {
     uint32_t *resuming;    /* connections with a resume in progress */
     uint8_t *rbuf;         /* XT_WIRE_MAX + XT_GW_RBUF: a kept partial frame, then what read() returns */
     uint64_t answered;     /* requests below this ticket have their answers routed */
+    int64_t stall_logged;  /* the journal_busy_since of a stall the log has told of (timers); 0: none */
     uint64_t probe_ticket; /* the request whose acknowledgement latency is being timed, 0: none */
     int64_t probe_t0;      /* when it was read */
     int64_t spin_until;    /* server.busy_poll_us: epoll is polled, not waited on, until then (0: never) */

@@ -193,6 +193,10 @@ static void put_journal(xt_text_t *t, const mds_t *m)
     put_one(t, "xt_journal_unsynced_records", "gauge", "Journal records written but not yet synced.",
             xt_ctr_get(&x->unsynced));
     put_one(t, "xt_journal_fsyncs_total", "counter", "Data syncs of the journal.", xt_ctr_get(&x->fsyncs));
+    int64_t busy = atomic_load_explicit(&x->journal_busy_since, memory_order_relaxed), now = xt_mono_ns();
+    xt_text_help(t, "xt_journal_stalled_seconds", "gauge",
+                 "How long the engine thread has been in its current journal write or sync (0: in none).");
+    xt_text_printf(t, "xt_journal_stalled_seconds %.3f\n", busy && now > busy ? (double)(now - busy) / 1e9 : 0.0);
     xt_text_phist(t, "xt_journal_fsync_seconds", "Duration of the journal sync of a batch commit.", &x->fsync);
     put_one(t, "xt_journal_snapshots_total", "counter", "Snapshots written by this process.",
             atomic_load_explicit(&x->snapshots, memory_order_relaxed));

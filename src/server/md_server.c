@@ -895,6 +895,15 @@ void xt_md_server_stop(xt_server_t *s)
     (void)w;
     pthread_join(s->md_thread, NULL);
     s->md_started = 0;
+    /* Its ports are closed now, not after the final snapshot (xtrading
+     * stop, then xt_md_server_close): a probe of /readyz or a new client
+     * is refused at once instead of waiting for an answer nobody sends. */
+    if (s->mds->lfd >= 0)
+        close(s->mds->lfd);
+    s->mds->lfd = -1;
+    if (s->mds->bin_lfd >= 0)
+        close(s->mds->bin_lfd);
+    s->mds->bin_lfd = -1;
     xt_mds_state_save(s->mds); /* the engine stopped first: md has everything it published */
 }
 

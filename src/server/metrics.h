@@ -70,6 +70,7 @@ typedef struct xt_metrics {
     xt_nhist_t command;                 /* engine thread time applying one request, one sampled per batch */
     uint64_t batches;                   /* engine thread: batches applied (picks the request to time) */
     _Atomic uint64_t unsynced;          /* journal records written but not yet synced, after the last commit */
+    _Atomic int64_t journal_busy_since; /* monotonic ns since the engine thread is in a journal write or sync; 0: not */
     _Atomic int64_t last_snapshot_mono; /* when the newest snapshot was written, or the server started */
     _Atomic uint64_t snapshots, snapshot_failures; /* the journal's counts (this process) */
     _Atomic uint64_t spare_misses;                 /* segment rolls that found no preallocated segment ready */

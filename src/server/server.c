@@ -378,9 +378,9 @@ int xt_server_run(xt_server_t *s)
 int xt_server_close(xt_server_t *s)
 {
     int rc = 0;
+    xt__gw_admin_close(s); /* removes the socket file: before the final snapshot, which may take a while */
     if (s->journal_open)
         rc = xt_journal_close(&s->journal, xt_mono_ns());
-    xt__gw_admin_close(s); /* removes the socket file */
     xt_gateway_destroy(s);
     xt_md_server_close(s);
     xt_md_feed_destroy(&s->md_feed);

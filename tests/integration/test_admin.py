@@ -16,11 +16,13 @@ usage: test_admin.py path/to/xtrading [name-substring ...]
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_http as H  # noqa: E402
@@ -544,6 +546,67 @@ def test_failed_snapshot_says_why():
     check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == X.ACCEPTED, "trading goes on")
 
 
+STALL_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+/* fdatasync waits while the file XT_TEST_STALL_FILE exists: a disk that hangs. */
+int fdatasync(int fd)
+{
+    static int (*real)(int);
+    if (!real)
+        real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    const char *p = getenv("XT_TEST_STALL_FILE");
+    struct timespec t = {0, 5000000};
+    while (p && access(p, F_OK) == 0)
+        nanosleep(&t, NULL);
+    return real(fd);
+}
+"""
+
+
+@test
+def test_journal_stall_is_told():
+    """A journal disk that hangs (an LD_PRELOAD'ed fdatasync that waits
+    while a file exists) shows while it hangs: xt_journal_stalled_seconds
+    grows and after a second the log says the engine waits on the disk -
+    the fsync histogram would have it only once the sync returned, and
+    nothing said so before. The gateway goes on meanwhile (another session
+    logs in); once the disk answers, the order is ACCEPTED, the log says
+    so with how long it took, and the gauge is back to 0."""
+    tmp = tempfile.mkdtemp(prefix="xt-stall-")
+    src, lib, flag = (os.path.join(tmp, n) for n in ("stall.c", "stall.so", "stall"))
+    open(src, "w").write(STALL_SHIM)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    check(cc is not None, "a C compiler for the test's fdatasync shim")
+    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", lib, src, "-ldl"], check=True)
+    srv = TS.Server(start=False)
+    srv.env = dict(os.environ, LD_PRELOAD=lib, XT_TEST_STALL_FILE=flag,
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+    srv.start()
+    md = H.W.md_port(srv)
+    A = TS.login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    check(A.place(btc, BUY, 100000, 1).type == X.ACCEPTED, "an order before")
+    open(flag, "w").close()
+    cl = A.new_order(btc, BUY, 100001, 1)  # its batch's sync hangs
+    TS.wait_for(lambda: "waited over a second on the disk" in srv.stderr(), "the stall in the log")
+    vals = H.wait_metric(md, lambda v: H.value(v, "xt_journal_stalled_seconds") >= 1, "the stall in the gauge")
+    B = TS.login(srv.port, 1002, 1)  # the gateway is not held by the disk
+    B.close()
+    os.unlink(flag)
+    m = A.answer(cl)
+    check(m.type == X.ACCEPTED, f"the order, once the disk answered: {m!r}")
+    TS.wait_for(lambda: "the disk answered" in srv.stderr(), "the end of the stall in the log")
+    line = [ln for ln in srv.stderr().splitlines() if "the disk answered" in ln][0]
+    check(int(line.split("stalled_ms=")[1].split()[0]) >= 1000, f"how long: {line}")
+    H.wait_metric(md, lambda v: H.value(v, "xt_journal_stalled_seconds") < 1, "the gauge back to 0")
+    A.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 @test
 def test_snapshot_child_holds_no_sockets():
     """A snapshot's child process (forked) keeps only stdio, the pipe for
@@ -570,6 +633,30 @@ def test_snapshot_child_holds_no_sockets():
           ["LOCK", "pipe"], f"the child's descriptors: {beyond}")
     check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == X.ACCEPTED, "trading goes on")
     A.close()
+
+
+@test
+def test_stopping_server_refuses_connections():
+    """Once SIGTERM has drained the server, its ports refuse new
+    connections while it waits for a snapshot's child and writes the final
+    snapshot (seconds, on a slow disk): they were open until the process
+    ended, so a client's connection or a /readyz probe was taken and never
+    answered."""
+    srv = TS.Server(sets={"debug.snapshot_delay_ms": 5000})
+    md = H.W.md_port(srv)
+    srv.proc.send_signal(signal.SIGUSR1)  # a snapshot: its child waits 5 s
+    TS.wait_for(lambda: children(srv.proc.pid), "the snapshot's child")
+    srv.proc.send_signal(signal.SIGTERM)
+
+    def refused(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return False
+        except ConnectionRefusedError:
+            return True
+    TS.wait_for(lambda: refused(srv.port) and refused(md), "the ports refusing")
+    check(srv.proc.poll() is None, "the server had ended already: nothing shown")
+    check(srv.proc.wait(20) == 0, "the stop's exit status")
 
 
 def children(pid):

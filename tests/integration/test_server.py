@@ -66,6 +66,7 @@ class Server:
         self.starts = 0
         self.nofile = None     # an open-file limit (soft and hard) for the server process
         self.fsize = None      # a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored): writes past it fail EFBIG
+        self.env = None        # the server process's environment (None: this one's)
         SERVERS.append(self)
         if start:
             self.start()
@@ -91,7 +92,7 @@ class Server:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         with open(self.errpath, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                                         preexec_fn=limit if nofile or fsize else None)
+                                         preexec_fn=limit if nofile or fsize else None, env=self.env)
 
         def reader(proc, out):
             for raw in proc.stdout:
