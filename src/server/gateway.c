@@ -257,11 +257,8 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
     xt_gw_conn_t *c = &g->conns[i];
     if (c->state == C_FREE)
         return;
-    for (uint32_t k = 0; c->state == C_LOGIN_WAIT && k < g->n_waiting; k++)
-        if (g->waiting[k] == i) { /* listed once: only a C_HELLO login waits */
-            g->waiting[k] = g->waiting[--g->n_waiting];
-            break;
-        }
+    if (c->state == C_LOGIN_WAIT)
+        xt__gw_unwait(g, i);
     xt__gw_resume_stop(g, i);
     if (c->sess != XT_NIL && g->sess[c->sess].conn == i) {
         xt_gw_sess_t *x = &g->sess[c->sess];
@@ -887,6 +884,34 @@ static void on_signal(xt_server_t *s)
     }
 }
 
+/* The loop comes round at least every 50 ms; a gap of over a second means
+ * this thread did not run (the process was stopped - SIGSTOP, a paused
+ * VM - or starved, or blocked). Its clients' silence meanwhile is not
+ * held against them: their heartbeats and LOGINs wait unread in the
+ * sockets. Each connection's clocks move on by the gap, so that a
+ * connection is judged on what it sent before and after, and the log
+ * says so once. */
+#define XT_GW_STALL_NS INT64_C(1000000000)
+
+static void stalled(xt_server_t *s, int64_t gap)
+{
+    xt_gw_t *g = s->gw;
+    for (uint32_t i = 0; i < g->max_conns; i++) {
+        xt_gw_conn_t *c = &g->conns[i];
+        if (c->state == C_FREE)
+            continue;
+        c->opened += gap;
+        c->last_recv += gap;
+    }
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_WARN,
+                     "gateway: the thread did not run for over a second (the process stopped or starved); "
+                     "clients are not timed out for that while")) {
+        xt_log_u64(&e, "ms", (uint64_t)gap / 1000000);
+        xt_log_end(&e);
+    }
+}
+
 static int all_flushed(const xt_gw_t *g)
 {
     for (uint32_t i = 0; i < g->max_conns; i++)
@@ -899,7 +924,7 @@ int xt_gateway_run(xt_server_t *s)
 {
     xt_gw_t *g = s->gw;
     struct epoll_event evs[256];
-    int64_t last_timers = 0, stop_deadline = 0;
+    int64_t last_timers = 0, stop_deadline = 0, last_now = 0;
     for (;;) {
         /* Parked only with nothing released to route and no resume that
          * could be topped up: the engine wakes a parked gateway
@@ -917,6 +942,9 @@ int xt_gateway_run(xt_server_t *s)
         int n = epoll_wait(g->ep, evs, 256, work || spin ? 0 : 50);
         atomic_store_explicit(&s->gateway_sleeping, 0, memory_order_relaxed);
         int64_t now = xt_mono_ns();
+        if (last_now && now - last_now > XT_GW_STALL_NS)
+            stalled(s, now - last_now);
+        last_now = now;
         uint64_t pushed = atomic_load_explicit(&s->ring.head, memory_order_relaxed); /* only this thread moves it */
         for (int k = 0; k < n; k++) {
             uint64_t id = evs[k].data.u64;
@@ -948,7 +976,7 @@ int xt_gateway_run(xt_server_t *s)
         else if (spin && n == 0)
             xt_cpu_relax();
         xt__gw_admin_tick(s);
-        if (now - last_timers > 50000000) {
+        if (now - last_timers > 50000000 && n >= 0) { /* not after an EINTR (SIGCONT): the sockets are read first */
             timers(s, now);
             journal_watch(s, now);
             last_timers = now;

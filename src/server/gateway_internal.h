@@ -61,6 +61,7 @@ typedef struct xt_gw_conn {
     uint32_t next_dirty;
     uint64_t rs_pos;         /* resume: the next outlog position to read */
     uint64_t rs_seq;         /* resume: the last sequenced number queued */
+    uint64_t rs_last;        /* resume: the session's last sequenced number at login (before login_pos) */
     uint64_t login_pos;      /* routing position at login: engine answers from here on are this connection's */
     uint8_t in[XT_WIRE_MAX]; /* a partial frame (always shorter than its type's length) */
 } xt_gw_conn_t;
@@ -93,6 +94,7 @@ typedef struct xt_gateway {
 
     uint32_t *pending_cod; /* sessions whose cancel-on-disconnect waits for ring space */
     uint32_t *waiting;     /* connections in C_LOGIN_WAIT */
+    uint32_t resume_turn;  /* where the next round of resume top-ups begins (gw_login.c) */
     uint32_t *resuming;    /* connections with a resume in progress */
     uint8_t *rbuf;         /* XT_WIRE_MAX + XT_GW_RBUF: a kept partial frame, then what read() returns */
     uint64_t answered;     /* requests below this ticket have their answers routed */
@@ -133,6 +135,8 @@ void xt__gw_status_update(xt_server_t *s, uint32_t k, int halted);
 void xt__gw_finish_waiting(xt_server_t *s, int64_t now);
 /* Tops up every resume whose connection has room; does one have room? */
 void xt__gw_refill_all(xt_server_t *s);
+/* Takes connection i off the list of logins waiting for answers. */
+void xt__gw_unwait(xt_gw_t *g, uint32_t i);
 int xt__gw_resume_ready(const xt_server_t *s);
 /* Connection i is closed: no resume for it any more. */
 void xt__gw_resume_stop(xt_gw_t *g, uint32_t i);

@@ -24,7 +24,7 @@
 
 #define RESUME_QUEUE (256u << 10) /* bytes a resume keeps queued at most */
 #define RESUME_SCAN 65536u        /* outlog positions all top-ups of one loop iteration read, about */
-#define RESUME_SCAN_MIN 1024u     /* ... but one connection's top-up at least this many */
+#define RESUME_SCAN_MIN 64u       /* ... but one connection's top-up at least this many */
 
 static void login_reject(xt_server_t *s, uint32_t i, int reason, uint64_t oldest)
 {
@@ -92,6 +92,13 @@ static void refill(xt_server_t *s, uint32_t i, uint32_t scan)
     const xt_gw_sess_t *x = &g->sess[c->sess];
     uint64_t end = atomic_load_explicit(&s->log.consumed, memory_order_relaxed), high = resume_high(s);
     for (uint32_t k = 0; c->rs_pos < end && c->out_bytes < high && k < scan && c->state == C_LIVE; k++) {
+        /* Before login_pos only the session's own messages matter (its
+         * engine answers come after): past the last of them, the cursor
+         * skips the other sessions' messages in between. */
+        if (c->rs_seq >= c->rs_last && c->rs_pos < c->login_pos)
+            c->rs_pos = c->login_pos;
+        if (c->rs_pos >= end)
+            break;
         xt_outlog_slot_t sl;
         uint64_t p = c->rs_pos++;
         if (xt_outlog_read(&s->log, p, &sl) != 0)
@@ -117,13 +124,22 @@ void xt__gw_refill_all(xt_server_t *s)
 {
     xt_gw_t *g = s->gw;
     uint64_t high = resume_high(s);
+    uint32_t n0 = g->n_resuming;
+    if (n0 == 0)
+        return;
     /* A resume reads every position from its cursor on, its session's or
      * not: the reads of all of them together are bounded, so that many
-     * resumes at once do not hold up the live traffic of one iteration. */
-    uint32_t scan = g->n_resuming ? RESUME_SCAN / g->n_resuming : RESUME_SCAN;
-    if (scan < RESUME_SCAN_MIN)
-        scan = RESUME_SCAN_MIN;
-    for (uint32_t k = 0; k < g->n_resuming;) {
+     * resumes at once do not hold up the live traffic of one iteration.
+     * Past RESUME_SCAN / RESUME_SCAN_MIN resumes (1,024), one iteration
+     * tops up that many, from a place that moves round: the bound holds
+     * however many resume at once (thousands after a restart), each in
+     * its turn. */
+    uint32_t scan = RESUME_SCAN / n0 > RESUME_SCAN_MIN ? RESUME_SCAN / n0 : RESUME_SCAN_MIN;
+    uint32_t most = RESUME_SCAN / scan < n0 ? RESUME_SCAN / scan : n0;
+    uint32_t k = most < n0 ? g->resume_turn % n0 : 0;
+    for (uint32_t done = 0; done < most && g->n_resuming > 0; done++) {
+        if (k >= g->n_resuming)
+            k = 0;
         uint32_t i = g->resuming[k];
         xt_gw_conn_t *c = &g->conns[i];
         if (c->state == C_LIVE && c->resuming && c->out_bytes < high)
@@ -135,6 +151,7 @@ void xt__gw_refill_all(xt_server_t *s)
         c->resuming = 0; /* done, or closing */
         g->resuming[k] = g->resuming[--g->n_resuming];
     }
+    g->resume_turn = k;
 }
 
 int xt__gw_resume_ready(const xt_server_t *s)
@@ -255,6 +272,7 @@ static void finish_login(xt_server_t *s, uint32_t i, int64_t now)
         c->resuming = 1;
         c->rs_pos = start;
         c->rs_seq = m->resume_from - 1;
+        c->rs_last = x->last_seq;
         g->resuming[g->n_resuming++] = i;
         refill(s, i, RESUME_SCAN_MIN);
     }
@@ -270,11 +288,22 @@ static int awaits_answers(const xt_server_t *s, uint32_t si)
     return si != XT_NIL && g->sess[si].last_ticket > g->answered && !g->failed_seen; /* (told RESYNC by then) */
 }
 
+void xt__gw_unwait(xt_gw_t *g, uint32_t i)
+{
+    for (uint32_t k = 0; k < g->n_waiting; k++)
+        if (g->waiting[k] == i) { /* listed once: only a C_HELLO login waits */
+            g->waiting[k] = g->waiting[--g->n_waiting];
+            return;
+        }
+}
+
 void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
     xt_msg_login_t *m = &c->login;
+    if (c->state == C_LOGIN_WAIT) /* a second LOGIN before the first's answer: off the list, then refused */
+        xt__gw_unwait(g, i);
     if (c->state != C_HELLO)
         return login_reject(s, i, XT_LR_ALREADY_LOGGED_IN, 0);
     xt_wire_get_login(f, m);

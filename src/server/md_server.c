@@ -588,6 +588,18 @@ static void timers(mds_t *m)
 
 /* ---- the loop and lifecycle ------------------------------------------------------ */
 
+/* As the gateway's (gateway.c, stalled): the loop comes round at least
+ * every 100 ms, so a gap of over a second means this thread did not run -
+ * and its clients' silence meanwhile is not held against them: every
+ * connection's last input and the ping round move on by the gap. */
+static void stalled(mds_t *m, int64_t gap)
+{
+    for (uint32_t c = 0; c < m->max_conns; c++)
+        if (m->conns[c].state != C_FREE)
+            m->conns[c].last_in += gap;
+    m->last_ping += gap;
+}
+
 static void *md_main(void *arg)
 {
     mds_t *m = arg;
@@ -595,6 +607,7 @@ static void *md_main(void *arg)
     xt_cpus_pin(&m->s->cpus->md, "md"); /* before the name: a thread named is a thread pinned */
     pthread_setname_np(pthread_self(), "xt-md");
     struct epoll_event evs[256];
+    int64_t last_mono = 0;
     for (;;) {
         atomic_store(&f->sleeping, 1);
         int pending = atomic_load(&f->head) != atomic_load(&f->tail);
@@ -604,6 +617,9 @@ static void *md_main(void *arg)
         atomic_store(&f->sleeping, 0);
         m->now = xt_market_ns();
         m->mono = xt_mono_ns(); /* a step of the wall clock must not hold off or hurry a timer */
+        if (last_mono && m->mono - last_mono > INT64_C(1000000000))
+            stalled(m, m->mono - last_mono);
+        last_mono = m->mono;
         int stop = 0;
         for (int i = 0; i < n; i++) {
             uint64_t id = evs[i].data.u64;
@@ -626,7 +642,8 @@ static void *md_main(void *arg)
             }
         }
         drain_feed(m);
-        timers(m);
+        if (n >= 0) /* not after an EINTR (SIGCONT): the sockets are read first */
+            timers(m);
         xt_mds_flush_dirty(m);
         if (stop)
             break;

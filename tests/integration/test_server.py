@@ -1647,6 +1647,38 @@ def test_login_waits_past_the_login_timeout():
 
 
 @test
+def test_a_stopped_server_blames_no_client():
+    """A server process stopped (SIGSTOP: a paused VM, a debugger) for
+    longer than three heartbeat intervals and the login timeout, while its
+    clients went on: their heartbeats, a LOGIN and an order wait unread in
+    the sockets. After SIGCONT nobody is timed out - every connection once
+    got HEARTBEAT_TIMEOUT or LOGIN_TIMEOUT, its order never read - and the
+    log says the gateway did not run."""
+    srv = Server(sets={"server.login_timeout_ms": 300})
+    A = login(srv.port, 1001, 1, heartbeat_ms=100)
+    btc = A.inst["BTC-USDT"]
+    C = Conn(srv.port)                    # HELLO read; its LOGIN comes during the stop
+    srv.proc.send_signal(signal.SIGSTOP)
+    try:
+        cl = A.new_order(btc, BUY, 1000, 1)
+        C.send(X.encode_login(1002, *X.DEMO[1002], 1, C.hello.nonce, 0, 0, 30000, None, X.VERSION, None))
+        for _ in range(15):               # 1.5 s: 15 heartbeat intervals, 5 login timeouts
+            A.heartbeat()
+            time.sleep(0.1)
+    finally:
+        srv.proc.send_signal(signal.SIGCONT)
+    o = A.answer(cl)
+    check(o.type == ACCEPTED, f"the order sent during the stop: {o!r}")
+    m = C.wait(lambda m: m.type in (LOGIN_ACCEPTED, LOGIN_REJECTED, ERROR), 5, "login answer")
+    check(m.type == LOGIN_ACCEPTED, f"the LOGIN sent during the stop: {m!r}")
+    check(A.query(order_id=o.order_id).order_id == o.order_id, "A is still live")
+    check(not any(x.type == ERROR for x in A.inbox), f"A was told {A.inbox}")
+    wait_for(lambda: "the thread did not run for over a second" in srv.stderr(), "the stop in the log")
+    A.close()
+    C.close()
+
+
+@test
 def test_session_expiry():
     """A disconnected session is forgotten server.session_expiry_s after it
     closed - but only once its messages have left the resume window and it
