@@ -39,8 +39,10 @@ typedef struct adm_conn {
     int fd; /* -1: free */
     uint32_t inlen;
     uint32_t out_at, out_len;
-    uint32_t events;        /* the epoll mask it is registered with */
-    uint64_t ticket;        /* a mass cancel waiting for the engine, 0: none */
+    uint32_t events;    /* the epoll mask it is registered with */
+    uint64_t ticket;    /* a mass cancel waiting for the engine, 0: none */
+    uint64_t halt_save; /* a halt or resume waiting for its file (xt_halts_saved), 0: none */
+    uint8_t halt_want, halt_changed;
     uint8_t eof;            /* the client sent its last byte */
     uint8_t closing;        /* closed once the answer is written */
     xt_admin_cmd_t pending; /* the mass cancel the ticket is for */
@@ -51,7 +53,7 @@ typedef struct adm_conn {
 typedef struct xt_gw_admin {
     int fd; /* the listening socket */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    uint32_t n_conns, n_waiting; /* open; with a ticket */
+    uint32_t n_conns, n_waiting; /* open; with a ticket or a halt's save */
     adm_conn_t c[XT_ADMIN_CONNS];
 } xt_gw_admin_t;
 
@@ -208,20 +210,30 @@ static void cmd_halt(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
         xt_log_end(&e);
     }
     /* The file is written each time, so that one that failed before is
-     * mended by the next halt or resume. In effect either way: a halt that
-     * cannot be kept still halts until the server stops. */
-    char err[XT_CONFIG_PATH_MAX + 96] = "";
-    int saved = xt_halts_save(s, err, sizeof err) == 0;
-    if (!saved &&
+     * mended by the next halt or resume - by the saver's thread, the
+     * answer once it is (xt__gw_admin_tick). In effect either way: a halt
+     * that cannot be kept still halts until the server stops. */
+    a->halt_save = xt_halts_save_later(&s->halts_saver);
+    a->halt_want = want;
+    a->halt_changed = was != want;
+    a->pending = *cmd;
+    s->gw->admin->n_waiting++;
+}
+
+/* The answer to a halt or resume whose file is written (saved 1) or not (-1). */
+static void halt_answer(adm_conn_t *a, int saved, const char *err)
+{
+    xt_log_ev_t e;
+    if (saved < 0 &&
         xt_log_begin(&e, XT_LOG_WARN, "admin: the halted instruments not saved: a restart would not keep this")) {
-        xt_log_str(&e, "symbol", cmd->symbol);
+        xt_log_str(&e, "symbol", a->pending.symbol);
         xt_log_str(&e, "reason", err);
         xt_log_end(&e);
     }
     xt_text_t t = answer_begin(a);
-    xt_text_printf(&t, "{\"ok\":true,\"symbol\":\"%s\",\"halted\":%s,\"changed\":%s,\"saved\":%s", cmd->symbol,
-                   want ? "true" : "false", was != want ? "true" : "false", saved ? "true" : "false");
-    if (!saved) {
+    xt_text_printf(&t, "{\"ok\":true,\"symbol\":\"%s\",\"halted\":%s,\"changed\":%s,\"saved\":%s", a->pending.symbol,
+                   a->halt_want ? "true" : "false", a->halt_changed ? "true" : "false", saved > 0 ? "true" : "false");
+    if (saved < 0) {
         xt_text_printf(&t, ",\"error\":");
         json_str(&t, err);
     }
@@ -357,15 +369,21 @@ static void conn_close(xt_gw_admin_t *ad, uint32_t slot)
     adm_conn_t *a = &ad->c[slot];
     close(a->fd); /* also leaves the epoll set */
     a->fd = -1;
-    if (a->ticket) /* the cancel still runs; its count is not read */
+    if (a->ticket || a->halt_save) /* the cancel or the save still runs; its outcome is not read */
         ad->n_waiting--;
-    a->ticket = 0;
+    a->ticket = a->halt_save = 0;
     ad->n_conns--;
+}
+
+/* Waiting for the engine (a mass cancel) or the halts' saver. */
+static int waits(const adm_conn_t *a)
+{
+    return a->ticket != 0 || a->halt_save != 0;
 }
 
 static int busy(const adm_conn_t *a)
 {
-    return a->ticket != 0 || a->out_at < a->out_len;
+    return waits(a) || a->out_at < a->out_len;
 }
 
 /* Writes what is queued: 0, or -1 when the connection is to be closed. */
@@ -438,7 +456,7 @@ static void pump(xt_server_t *s, uint32_t slot)
     }
     if (!busy(a) && (a->closing || (a->eof && a->inlen == 0)))
         return conn_close(ad, slot);
-    uint32_t want = a->ticket ? 0 : a->out_at < a->out_len ? EPOLLOUT : a->eof ? 0 : EPOLLIN;
+    uint32_t want = waits(a) ? 0 : a->out_at < a->out_len ? EPOLLOUT : a->eof ? 0 : EPOLLIN;
     if (want != a->events) {
         struct epoll_event ev = {want, {.u64 = XT_GW_ADMIN_ID + 1 + slot}};
         epoll_ctl(s->gw->ep, EPOLL_CTL_MOD, a->fd, &ev);
@@ -454,6 +472,17 @@ void xt__gw_admin_tick(xt_server_t *s)
     int failed = atomic_load(&s->journal_failed);
     for (uint32_t k = 0; k < XT_ADMIN_CONNS; k++) {
         adm_conn_t *a = &ad->c[k];
+        if (a->fd >= 0 && a->halt_save) {
+            char err[512] = "";
+            int saved = xt_halts_saved(&s->halts_saver, a->halt_save, err, sizeof err);
+            if (saved == 0)
+                continue;
+            a->halt_save = 0;
+            ad->n_waiting--;
+            halt_answer(a, saved, err);
+            pump(s, k);
+            continue;
+        }
         if (a->fd < 0 || !a->ticket || (s->gw->answered < a->ticket && !failed))
             continue;
         int done = s->gw->answered >= a->ticket;
@@ -522,7 +551,7 @@ void xt__gw_admin_event(xt_server_t *s, uint64_t id, uint32_t events)
         return;
     /* hung up while the engine works: nobody is left to answer (and the
      * hang-up would be reported on every wait) */
-    if ((events & (EPOLLHUP | EPOLLERR)) && ad->c[slot].ticket)
+    if ((events & (EPOLLHUP | EPOLLERR)) && waits(&ad->c[slot]))
         return conn_close(ad, (uint32_t)slot);
     pump(s, (uint32_t)slot);
 }

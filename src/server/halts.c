@@ -7,11 +7,13 @@
  * journal gives the same state with or without it. What must survive is
  * the operator's decision, and a small file that is synced before the
  * admin answer says "saved" keeps it. */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
 #include "halts.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "journal/io.h"
 #include "log.h"
@@ -30,7 +32,7 @@ static int fail(char *why, size_t whylen, int rc, const char *path, const char *
 int xt_halts_save(const xt_server_t *s, char *why, size_t whylen)
 {
     xt_io_t *io = &xt_io_posix;
-    static char text[HALTS_MAX_BYTES]; /* the gateway thread's alone */
+    static char text[HALTS_MAX_BYTES]; /* one call at a time (halts.h) */
     size_t n = (size_t)snprintf(text, sizeof text, "# halted by an operator (xtrading admin halt/resume)\n");
     uint32_t halted = 0;
     for (uint32_t i = 0; i < s->n_instruments; i++)
@@ -51,6 +53,84 @@ int xt_halts_save(const xt_server_t *s, char *why, size_t whylen)
     if (rc && rc != -ENOENT)
         return fail(why, whylen, rc, path, "cannot remove it");
     return (rc = xt_io_sync_dir(io, s->cfg.data_dir)) ? fail(why, whylen, rc, s->cfg.data_dir, "sync") : 0;
+}
+
+static void *saver_main(void *arg)
+{
+    xt_halts_saver_t *h = arg;
+    pthread_setname_np(pthread_self(), "xt-halts");
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (h->done == h->want && !h->stop)
+            pthread_cond_wait(&h->cv, &h->mu);
+        if (h->done == h->want)
+            break;
+        uint64_t n = h->want; /* the state now covers every save asked for so far */
+        pthread_mutex_unlock(&h->mu);
+        char why[sizeof h->why] = "";
+        int rc = xt_halts_save(h->s, why, sizeof why);
+        pthread_mutex_lock(&h->mu);
+        h->done = n;
+        h->rc = rc;
+        memcpy(h->why, why, sizeof why);
+        uint64_t one = 1;
+        ssize_t w = write(h->wake_fd, &one, sizeof one); /* the admin's answer waits */
+        (void)w;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+int xt_halts_saver_start(xt_halts_saver_t *h, const xt_server_t *s, int wake_fd)
+{
+    memset(h, 0, sizeof *h);
+    h->s = s;
+    h->wake_fd = wake_fd;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    h->on = pthread_create(&h->thread, NULL, saver_main, h) == 0;
+    return 0;
+}
+
+uint64_t xt_halts_save_later(xt_halts_saver_t *h)
+{
+    pthread_mutex_lock(&h->mu);
+    uint64_t n = ++h->want;
+    if (h->on) {
+        pthread_cond_signal(&h->cv);
+    } else { /* no thread: here, now */
+        h->rc = xt_halts_save(h->s, h->why, sizeof h->why);
+        h->done = n;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}
+
+int xt_halts_saved(xt_halts_saver_t *h, uint64_t n, char *why, size_t whylen)
+{
+    pthread_mutex_lock(&h->mu);
+    int r = h->done < n ? 0 : h->rc == 0 ? 1 : -1;
+    if (r < 0)
+        snprintf(why, whylen, "%s", h->why);
+    pthread_mutex_unlock(&h->mu);
+    return r;
+}
+
+void xt_halts_saver_stop(xt_halts_saver_t *h)
+{
+    if (!h->s)
+        return;
+    if (h->on) {
+        pthread_mutex_lock(&h->mu);
+        h->stop = 1;
+        pthread_cond_signal(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+        pthread_join(h->thread, NULL);
+        h->on = 0;
+    }
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    h->s = NULL;
 }
 
 static void log_dropped(const char *path, unsigned line, const char *sym)

@@ -552,19 +552,46 @@ STALL_SHIM = r"""
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-/* fdatasync waits while the file XT_TEST_STALL_FILE exists: a disk that hangs. */
+/* fdatasync and fsync wait while the file XT_TEST_STALL_FILE exists: a disk that hangs. */
+static void stall(void)
+{
+    const char *p = getenv("XT_TEST_STALL_FILE");
+    struct timespec t = {0, 5000000};
+    while (p && access(p, F_OK) == 0)
+        nanosleep(&t, NULL);
+}
 int fdatasync(int fd)
 {
     static int (*real)(int);
     if (!real)
         real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-    const char *p = getenv("XT_TEST_STALL_FILE");
-    struct timespec t = {0, 5000000};
-    while (p && access(p, F_OK) == 0)
-        nanosleep(&t, NULL);
+    stall();
+    return real(fd);
+}
+int fsync(int fd)
+{
+    static int (*real)(int);
+    if (!real)
+        real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    stall();
     return real(fd);
 }
 """
+
+
+def stalling_server(tmp, sets=None):
+    """A server whose fdatasync and fsync hang while the file `stall` in tmp
+    exists (STALL_SHIM, LD_PRELOAD'ed); returns (server, that file's path)."""
+    src, lib, flag = (os.path.join(tmp, n) for n in ("stall.c", "stall.so", "stall"))
+    open(src, "w").write(STALL_SHIM)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    check(cc is not None, "a C compiler for the test's fdatasync shim")
+    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", lib, src, "-ldl"], check=True)
+    srv = TS.Server(sets, start=False)
+    srv.env = dict(os.environ, LD_PRELOAD=lib, XT_TEST_STALL_FILE=flag,
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+    srv.start()
+    return srv, flag
 
 
 @test
@@ -577,15 +604,7 @@ def test_journal_stall_is_told():
     logs in); once the disk answers, the order is ACCEPTED, the log says
     so with how long it took, and the gauge is back to 0."""
     tmp = tempfile.mkdtemp(prefix="xt-stall-")
-    src, lib, flag = (os.path.join(tmp, n) for n in ("stall.c", "stall.so", "stall"))
-    open(src, "w").write(STALL_SHIM)
-    cc = shutil.which("cc") or shutil.which("gcc")
-    check(cc is not None, "a C compiler for the test's fdatasync shim")
-    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", lib, src, "-ldl"], check=True)
-    srv = TS.Server(start=False)
-    srv.env = dict(os.environ, LD_PRELOAD=lib, XT_TEST_STALL_FILE=flag,
-                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
-    srv.start()
+    srv, flag = stalling_server(tmp)
     md = H.W.md_port(srv)
     A = TS.login(srv.port, 1001, 1)
     btc = A.inst["BTC-USDT"]
@@ -604,6 +623,32 @@ def test_journal_stall_is_told():
     check(int(line.split("stalled_ms=")[1].split()[0]) >= 1000, f"how long: {line}")
     H.wait_metric(md, lambda v: H.value(v, "xt_journal_stalled_seconds") < 1, "the gauge back to 0")
     A.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
+def test_halt_on_a_hung_disk():
+    """An operator halts an instrument while the disk hangs (fsync waits):
+    the halt takes effect and the gateway goes on serving - a session logs
+    in - while the `halted` file waits for the disk; the answer comes once
+    it is written. The file was written on the gateway thread, which held
+    every connection (heartbeats, logins, answers) for as long as the sync
+    took."""
+    tmp = tempfile.mkdtemp(prefix="xt-stall-")
+    srv, flag = stalling_server(tmp)
+    A = TS.login(srv.port, 1001, 1)
+    open(flag, "w").close()
+    adm = Admin(sock_path(srv), timeout=20)
+    adm.send(b"halt BTC-USDT\n")
+    B = TS.login(srv.port, 1002, 1)  # the gateway is not held by the halt's sync
+    check(B.inst["BTC-USDT"] is not None, "B logged in")
+    os.unlink(flag)
+    j = adm.answer()
+    check(j == {"ok": True, "symbol": "BTC-USDT", "halted": True, "changed": True, "saved": True}, f"answer {j}")
+    check(open(os.path.join(srv.data, "halted")).read().splitlines()[-1] == "BTC-USDT", "the file")
+    adm.close()
+    A.close()
+    B.close()
     shutil.rmtree(tmp, ignore_errors=True)
 
 
