@@ -622,9 +622,11 @@ static int finish_instrument(loader_t *L)
         int64_t ref = 0, low = 0, high = 0;
         char tick[XT_DECIMAL_BUFSZ];
         xt_decimal_format(d->tick, tick);
-        if (xt_decimal_to_units(d->ref_price, d->tick, &ref) == XT_EINVAL)
+        int conv = xt_decimal_to_units(d->ref_price, d->tick, &ref);
+        if (conv == XT_EINVAL)
             return fail_at(L, line, "[instrument %s]: ref must be a whole number of ticks (tick %s)", d->symbol, tick);
-        if (ref > XT_PRICE_MAX || xt_band_limits(d, &low, &high) != 0) /* a ref in range lies in its band */
+        if (conv != 0 || ref > XT_PRICE_MAX ||
+            xt_band_limits(d, &low, &high) != 0) /* a ref in range lies in its band */
             return fail_at(L, line, "[instrument %s]: ref is above the largest price, 2^48 - 1 ticks of %s", d->symbol,
                            tick);
     }

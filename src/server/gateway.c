@@ -902,6 +902,7 @@ static void stalled(xt_server_t *s, int64_t gap)
             continue;
         c->opened += gap;
         c->last_recv += gap;
+        c->last_send += gap; /* a closing one's last output: written once the socket is looked at */
     }
     xt_log_ev_t e;
     if (xt_log_begin(&e, XT_LOG_WARN,

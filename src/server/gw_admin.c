@@ -641,9 +641,19 @@ void xt__gw_admin_close(xt_server_t *s)
     xt_gw_admin_t *ad = s->gw ? s->gw->admin : NULL;
     if (!ad)
         return;
-    for (uint32_t k = 0; k < XT_ADMIN_CONNS; k++)
-        if (ad->c[k].fd >= 0)
+    for (uint32_t k = 0; k < XT_ADMIN_CONNS; k++) {
+        adm_conn_t *a = &ad->c[k];
+        if (a->fd >= 0 && a->halt_save) { /* asked for before the stop: the saver has written it by now */
+            char err[512] = "";
+            int saved = xt_halts_saved(&s->halts_saver, a->halt_save, err, sizeof err);
+            a->halt_save = 0;
+            ad->n_waiting--;
+            halt_answer(a, saved ? saved : -1, saved ? err : "the server stopped before the file was written");
+            flush_out(a); /* one short line: the socket takes it */
+        }
+        if (a->fd >= 0)
             conn_close(ad, k);
+    }
     if (ad->fd >= 0) {
         close(ad->fd);
         if (ad->path[0])

@@ -59,6 +59,11 @@ void xt_mds_oe_metrics(const struct xt_md_server *m, xt_text_t *t);
 /* Heartbeats on the bridges; REST bridges idle for a minute are closed. */
 void xt_mds_oe_timers(struct xt_md_server *m);
 
+/* The md thread did not run for `gap` ns (md_server.c): the bridges'
+ * clocks and the REST requests' waits move on by it, so a stop of the
+ * server's own is not answered 504 (rest.order_timeout_ms). */
+void xt_mds_oe_stalled(struct xt_md_server *m, int64_t gap);
+
 /* A WebSocket command (parsed; the caller keeps root) whose op is an
  * order-entry one (auth.challenge, login, logout, order.*): handled, 1;
  * any other op, or an id market data refuses, 0. */

@@ -175,6 +175,19 @@ void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why)
     }
 }
 
+void xt_mds_oe_stalled(mds_t *m, int64_t gap)
+{
+    for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
+        oe_bridge_t *x = &m->oe->b[b];
+        if (x->fd < 0)
+            continue;
+        x->last_out += gap;
+        x->last_used += gap;
+        for (uint32_t pi = x->pend_head; pi != NIL; pi = m->oe->pend[pi].next)
+            m->oe->pend[pi].at += gap;
+    }
+}
+
 void xt__oe_rest_deadlines(mds_t *m, int64_t now)
 {
     int64_t limit = (int64_t)m->s->cfg.rest_order_timeout_ms * 1000000;

@@ -598,6 +598,7 @@ static void stalled(mds_t *m, int64_t gap)
         if (m->conns[c].state != C_FREE)
             m->conns[c].last_in += gap;
     m->last_ping += gap;
+    xt_mds_oe_stalled(m, gap);
 }
 
 static void *md_main(void *arg)

@@ -653,6 +653,29 @@ def test_halt_on_a_hung_disk():
 
 
 @test
+def test_halt_answered_across_a_stop():
+    """A halt whose file is still being written when the server stops
+    (SIGTERM; the disk hangs until market data's port has closed, the
+    gateway's loop long over) is answered once the file is written, before
+    the server ends: the answer was lost."""
+    tmp = tempfile.mkdtemp(prefix="xt-stall-")
+    srv, flag = stalling_server(tmp)
+    md = H.W.md_port(srv)
+    open(flag, "w").close()
+    adm = Admin(sock_path(srv), timeout=20)
+    adm.send(b"halt BTC-USDT\n")
+    TS.wait_for(lambda: "admin: halted" in srv.stderr(), "the halt in effect")
+    srv.proc.send_signal(signal.SIGTERM)
+    TS.wait_for(lambda: refused(md), "market data's port closed: the loops are over")
+    os.unlink(flag)
+    j = adm.answer()
+    check(j.get("saved") is True and j.get("halted") is True, f"answer {j}")
+    check(srv.proc.wait(20) == 0, "the stop's exit status")
+    adm.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
 def test_snapshot_child_holds_no_sockets():
     """A snapshot's child process (forked) keeps only stdio, the pipe for
     its reason and the data directory's lock: it once kept every socket
@@ -665,17 +688,28 @@ def test_snapshot_child_holds_no_sockets():
     check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == X.ACCEPTED, "an order")
     check(ok(srv, "snapshot")["ok"] is True, "snapshot requested")
     kids = TS.wait_for(lambda: children(srv.proc.pid), "the snapshot's child")
-    fds = {}
-    for fd in os.listdir(f"/proc/{kids[0]}/fd"):
-        try:
-            fds[int(fd)] = os.readlink(f"/proc/{kids[0]}/fd/{fd}")
-        except OSError:
-            pass
+
+    def beyond_stdio():
+        fds = {}
+        for fd in os.listdir(f"/proc/{kids[0]}/fd"):
+            try:
+                fds[int(fd)] = os.readlink(f"/proc/{kids[0]}/fd/{fd}")
+            except OSError:
+                pass
+        return {fd: what for fd, what in fds.items() if fd > 2}
+    last = {}
+
+    def closed():  # the child closes them first thing, but it may not have run yet
+        last.clear()
+        last.update(beyond_stdio())
+        return not any(w.startswith("socket:") or "/wal-" in w for w in last.values())
+    try:
+        TS.wait_for(closed, "the child's inherited sockets and files closed")
+    except AssertionError:
+        raise AssertionError(f"the child holds: {last}")
     os.kill(int(kids[0]), signal.SIGKILL)  # the test's delay; trading goes on without the snapshot
-    beyond = {fd: what for fd, what in fds.items() if fd > 2}
-    check(not any(w.startswith("socket:") for w in beyond.values()), f"the child holds sockets: {beyond}")
-    check(sorted(os.path.basename(w) if w.startswith("/") else w.split(":")[0] for w in beyond.values()) ==
-          ["LOCK", "pipe"], f"the child's descriptors: {beyond}")
+    check(sorted(os.path.basename(w) if w.startswith("/") else w.split(":")[0] for w in last.values()) ==
+          ["LOCK", "pipe"], f"the child's descriptors: {last}")
     check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == X.ACCEPTED, "trading goes on")
     A.close()
 
@@ -692,16 +726,18 @@ def test_stopping_server_refuses_connections():
     srv.proc.send_signal(signal.SIGUSR1)  # a snapshot: its child waits 5 s
     TS.wait_for(lambda: children(srv.proc.pid), "the snapshot's child")
     srv.proc.send_signal(signal.SIGTERM)
-
-    def refused(port):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return False
-        except ConnectionRefusedError:
-            return True
     TS.wait_for(lambda: refused(srv.port) and refused(md), "the ports refusing")
     check(srv.proc.poll() is None, "the server had ended already: nothing shown")
     check(srv.proc.wait(20) == 0, "the stop's exit status")
+
+
+def refused(port):
+    """Is a TCP connection to the port refused?"""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return False
+    except ConnectionRefusedError:
+        return True
 
 
 def children(pid):

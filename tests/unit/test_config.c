@@ -468,6 +468,8 @@ static void test_instrument_errors(void **state)
     expect_error("[instrument A]\ntick = 1\nlot = 1\nref = 312749974122950\nband = 10\n", 1,
                  "ref is above the largest price, 2^48 - 1 ticks of 1");
     expect_error("[instrument A]\ntick = 1\nlot = 1\nref = 0.4\nband = 10\n", 1, "ref must be a whole number");
+    expect_error("[instrument A]\ntick = 0.000001\nlot = 1\nref = 9000000000000000000\nband = 100\n", 1,
+                 "ref is above the largest price"); /* past int64 ticks */
     expect_loads("[instrument A]\ntick = 1\nlot = 1\nref = 281474976710655\nband = 0\n");
     expect_loads("[instrument A]\ntick = 0.5\nlot = 1\nref = 1.50\nband = 10\n");
 }
