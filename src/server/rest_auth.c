@@ -196,7 +196,10 @@ xt_auth_result_t xt_rest_authenticate(const xt_creds_t *creds, xt_replay_cache_t
         return refuse(503, "the signature cannot be checked now: try again later");
     if (CRYPTO_memcmp(mac, sig, 32) != 0)
         return refuse(401, "bad signature");
-    int r = xt_replay_add(rc, sig, ts + (int64_t)window_ms, now_ms);
+    /* Kept until the first millisecond the window refuses it: ts + window
+     * itself is accepted above, so an entry expiring then would let
+     * every copy through in that millisecond. */
+    int r = xt_replay_add(rc, sig, ts + (int64_t)window_ms + 1, now_ms);
     if (r == XT_EEXIST)
         return refuse(401, "replayed request");
     if (r != 0)

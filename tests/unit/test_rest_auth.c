@@ -286,6 +286,8 @@ static void auth_refusals(void **state)
     /* a bad signature is not recorded: the right one still passes, at the window's edges */
     head(f, "GET", TARGET, "1001", "demo1001", TS, SIG_GET);
     expect(auth(f, "GET", NULL, NOW + 5000), 0, NULL);
+    /* in the window's last millisecond too: it was taken as expired then, every copy let through */
+    expect(auth(f, "GET", NULL, NOW + 5000), 401, "replayed request");
     expect(auth(f, "GET", NULL, NOW - 5000), 401, "replayed request");
 }
 
@@ -298,7 +300,9 @@ static void auth_cache_full(void **state)
     expect(auth(f, "GET", NULL, NOW), 0, NULL);
     head(f, "GET", "/api/v1/fills?", "1001", "demo1001", TS, SIG_EMPTY_QUERY);
     expect(auth(f, "GET", NULL, NOW), 503, NULL);
-    expect(auth(f, "GET", NULL, NOW + 5000), 0, NULL); /* the first one expired at NOW + 5000 */
+    expect(auth(f, "GET", NULL, NOW + 5000), 503, NULL); /* the first one is kept through NOW + 5000 */
+    /* ... and then refused anyway */
+    expect(auth(f, "GET", NULL, NOW + 5001), 401, "timestamp outside the receive window");
 }
 
 int main(void)
