@@ -135,10 +135,19 @@ static int exchange(const char *path, const char *line)
         return XT_CLI_USAGE;
     }
     ssize_t n = send(fd, line, strlen(line), MSG_NOSIGNAL);
-    if (n == (ssize_t)strlen(line))
+    if (n == (ssize_t)strlen(line)) {
         n = read_answer(fd, path, buf, sizeof buf - 1);
-    else
-        fprintf(stderr, "xtrading admin: %s: %s\n", path, n < 0 ? strerror(errno) : "short write");
+    } else {
+        /* A server that refuses the connection (too many admin
+         * connections) writes why and closes: the send may fail on that
+         * close, and its line is what to print. */
+        int err = n < 0 ? errno : 0;
+        n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        if (n <= 0 || buf[n - 1] != '\n') {
+            fprintf(stderr, "xtrading admin: %s: %s\n", path, err ? strerror(err) : "short write");
+            n = -1;
+        }
+    }
     close(fd);
     if (n <= 0)
         return XT_CLI_USAGE;

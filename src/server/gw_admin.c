@@ -200,6 +200,8 @@ static void cmd_halt(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
         snprintf(why, sizeof why, "unknown instrument '%s'", cmd->symbol);
         return answer_error(a, why);
     }
+    if (s->gw->stopping) /* as a mass cancel: once the drain began, nothing changes */
+        return answer_error(a, "the server is stopping");
     uint8_t want = cmd->op == XT_ADM_HALT;
     uint8_t was = atomic_exchange_explicit(&s->halted[i], want, memory_order_relaxed);
     if (was != want)
@@ -649,10 +651,11 @@ void xt__gw_admin_close(xt_server_t *s)
             a->halt_save = 0;
             ad->n_waiting--;
             halt_answer(a, saved ? saved : -1, saved ? err : "the server stopped before the file was written");
-            flush_out(a); /* one short line: the socket takes it */
         }
-        if (a->fd >= 0)
+        if (a->fd >= 0) {
+            flush_out(a); /* answers queued at the stop: short lines, the socket takes them */
             conn_close(ad, k);
+        }
     }
     if (ad->fd >= 0) {
         close(ad->fd);

@@ -293,6 +293,17 @@ static int open_ring(xt_server_t *s)
 int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, size_t n)
 {
     memset(s, 0, sizeof *s);
+    /* A reload (SIGHUP: systemctl reload, logrotate) or a snapshot request
+     * (SIGUSR1) during the start - recovery may take a while - waits for
+     * the gateway, which takes it from its signalfd once running: their
+     * default action ended the process (status 129), which systemd counts
+     * as a clean exit and does not restart. SIGTERM and SIGINT still end a
+     * start at once (what recovery writes is crash-safe). */
+    sigset_t early;
+    sigemptyset(&early);
+    sigaddset(&early, SIGHUP);
+    sigaddset(&early, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &early, NULL);
     pthread_rwlock_init(&s->creds_lock, NULL);
     s->cfg = *cfg;
     atomic_store_explicit(&s->open_orders_limit, cfg->open_orders, memory_order_relaxed);

@@ -671,8 +671,29 @@ def test_halt_answered_across_a_stop():
     j = adm.answer()
     check(j.get("saved") is True and j.get("halted") is True, f"answer {j}")
     check(srv.proc.wait(20) == 0, "the stop's exit status")
+    check(open(os.path.join(srv.data, "halted")).read().splitlines()[-1] == "BTC-USDT", "the file")
     adm.close()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
+def test_halt_refused_while_stopping():
+    """Once a stop signal has come, halt and resume are refused (as a mass
+    cancel is) and answered: one sent during the drain was applied and its
+    answer lost, so the operator's last answer could disagree with the
+    file the next start reads."""
+    srv = TS.Server(sets={"debug.engine_delay_us": 1000000})
+    A = TS.login(srv.port, 1001, 1)
+    A.place(A.inst["BTC-USDT"], BUY, 100000, 1)  # answered; the engine sleeps 1 s after each batch
+    A.new_order(A.inst["BTC-USDT"], BUY, 100001, 1)  # so the drain takes a while
+    adm = Admin(sock_path(srv))
+    srv.proc.send_signal(signal.SIGTERM)
+    TS.wait_for(lambda: "stopping: no new connections" in srv.stderr(), "the drain")
+    j = adm.ask("halt BTC-USDT")
+    check(j == {"ok": False, "error": "the server is stopping"}, f"answer {j}")
+    check(srv.proc.wait(20) == 0, "the stop's exit status")
+    check(not os.path.exists(os.path.join(srv.data, "halted")), "nothing halted")
+    adm.close()
 
 
 @test

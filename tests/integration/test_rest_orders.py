@@ -161,7 +161,10 @@ def test_errors_and_session_rules():
                                (order("buy", "900.001", "0.0001"), 400, "price"),
                                (order("buy", "900.00", "0"), 400, "qty"),
                                ({"symbol": "NOPE", "side": "buy", "price": "1", "qty": "1"}, 404, "unknown symbol"),
-                               (order("sideways", "900.00", "0.0001"), 400, "side")]:
+                               (order("sideways", "900.00", "0.0001"), 400, "side"),
+                               # a JSON number past 2^63 - 1 (jansson's limit) is told as such
+                               (order("buy", "900.00", "0.0001", client_order_id=2**64 - 2), 400,
+                                "send ids as strings")]:
         j = ok(a, "POST", "/api/v1/orders", body, status=status)
         check(word in j["msg"], f"{body}: {j}")
     ok(a, "GET", "/api/v1/orders", status=400)          # open=true only

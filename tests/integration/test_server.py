@@ -1679,6 +1679,29 @@ def test_a_stopped_server_blames_no_client():
 
 
 @test
+def test_reload_during_the_start():
+    """SIGHUP and SIGUSR1 that arrive while the server starts (here right
+    after its first log line, which the open-file limit set low makes it
+    write before it allocates and recovers) wait for it to be ready and are
+    then taken: they ended the process (status 129), which systemd counts
+    as a clean exit and does not restart."""
+    srv = Server(start=False)
+    srv.nofile = 4096
+    started = threading.Thread(target=srv.start, daemon=True)
+    started.start()
+    wait_for(lambda: "connection limits cut" in srv.stderr() or (srv.proc and srv.proc.poll() is not None),
+             "the start's first line")
+    srv.proc.send_signal(signal.SIGHUP)
+    srv.proc.send_signal(signal.SIGUSR1)
+    started.join(30)
+    check(srv.proc.poll() is None and srv.port, f"the server did not survive its start: rc {srv.proc.poll()}")
+    wait_for(lambda: 'msg="reloaded"' in srv.stderr(), "the reload, once ready")
+    c = login(srv.port, 1001)
+    expect_type(c.place(c.inst["BTC-USDT"], BUY, 1000, 1), ACCEPTED)
+    c.close()
+
+
+@test
 def test_session_expiry():
     """A disconnected session is forgotten server.session_expiry_s after it
     closed - but only once its messages have left the resume window and it
