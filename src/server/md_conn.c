@@ -91,6 +91,20 @@ void xt_mds_retry_owed(mds_t *m)
     }
 }
 
+/* A connection's queue length becomes n: the nodes past its own
+ * QNODES_PER_CONN come from (or go back to) the part all share. Every
+ * connection can so always queue QNODES_PER_CONN messages, however many
+ * others stopped reading: a few clients that never read took the whole
+ * pool, and then every subscriber was conflated or closed, and HTTP
+ * answers and upgrades failed, until pings closed them (~40 s). */
+static void queue_len(mds_t *m, mconn_t *k, uint32_t n)
+{
+    uint32_t before = k->qn > QNODES_PER_CONN ? k->qn - QNODES_PER_CONN : 0,
+             after = n > QNODES_PER_CONN ? n - QNODES_PER_CONN : 0;
+    m->q_shared = m->q_shared - before + after;
+    k->qn = n;
+}
+
 /* Drops the first queued message (sent, or the connection is closing). */
 static void pop(mds_t *m, mconn_t *k)
 {
@@ -99,7 +113,7 @@ static void pop(mds_t *m, mconn_t *k)
     k->qh = m->qnodes[q].next;
     m->qnodes[q].next = m->free_qnode;
     m->free_qnode = q;
-    k->qn--;
+    queue_len(m, k, k->qn - 1);
 }
 
 /* Drops every queued message but the first (whose bytes are partly sent). */
@@ -116,7 +130,7 @@ static void drop_all_but_first(mds_t *m, mconn_t *k)
     }
     m->qnodes[k->qh].next = NIL;
     k->qt = k->qh;
-    k->qn = 1;
+    queue_len(m, k, 1);
 }
 
 void xt_mds_drop_queue(mds_t *m, uint32_t c)
@@ -238,12 +252,17 @@ int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
     uint32_t q = m->free_qnode;
     if (q == NIL || k->shut || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit)
         return -1;
+    if (k->qn >= QNODES_PER_CONN && (k->qn >= QNODES_PER_CONN + QNODES_SHARED_MAX || m->q_shared >= QNODES_SHARED)) {
+        m->drops++; /* its share of the pool is used up: as past md.output_limit (queue_len) */
+        return -1;
+    }
     m->free_qnode = m->qnodes[q].next;
     m->qnodes[q] = (qnode_t){i, NIL};
-    if (k->qn++)
+    if (k->qn)
         m->qnodes[k->qt].next = q;
     else
         k->qh = q;
+    queue_len(m, k, k->qn + 1);
     k->qt = q;
     k->out_bytes += m->msgs[i].len;
     k->last_out = m->mono;

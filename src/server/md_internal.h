@@ -24,7 +24,9 @@
 #include "xt/decimal.h"
 
 #define NIL UINT32_MAX
-#define QNODES_PER_CONN 32 /* queue nodes in the shared pool per allowed connection */
+#define QNODES_PER_CONN 32     /* queue nodes in the shared pool per allowed connection */
+#define QNODES_SHARED 65536    /* and beyond those, for all connections together ... */
+#define QNODES_SHARED_MAX 4096 /* ... of which one connection holds this many at most */
 /* Pooled messages in three sizes (frame header + payload): most updates fit
  * the first, snapshots of deep books need the last. */
 enum { MSG_TINY, MSG_SMALL, MSG_MEDIUM, MSG_LARGE, MSG_CLASSES };
@@ -140,6 +142,7 @@ struct xt_md_server {
     xt_md_level_t *lv_b, *lv_a;
     xt_md_trade_t *tape; /* tape_cap entries */
     uint32_t tape_cap;
+    uint32_t q_shared; /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
     uint64_t drops, slow_closes;
     xt_hist_t feed_lag;  /* µs from each command's engine timestamp to its reading here */
     xt_hist_t send_lag;  /* µs from a live update's engine timestamp to the writev that ends a copy of it */

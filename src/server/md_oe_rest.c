@@ -448,7 +448,7 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
         return 0;
     } else
         return xt_rest_error(m->http_out, m->http_out_cap, 405, "method not allowed here", keep);
-    json_error_t jerr;
+    json_error_t jerr = {0}; /* only json_loadb fills it */
     json_t *args = body_len ? json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
     if (!json_is_object(args)) {
         int big = !args && json_error_code(&jerr) == json_error_numeric_overflow; /* an id past 2^63 - 1 */

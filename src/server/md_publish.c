@@ -166,11 +166,35 @@ int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch)
     return n ? xt_mds_reply(m, c, m->scratch, n) : 0; /* n == 0: nothing to send (or too big for any buffer) */
 }
 
+/* The shared part of the queue nodes (md_conn.c queue_len) has less than
+ * one connection's most left: the subscriber holding the most of it - one
+ * that stopped reading - is closed as a slow consumer, so that the ones
+ * that read do not find it empty and get conflated or closed in its
+ * place. Here, before a fan-out, not inside one: a close changes the
+ * subscriber lists a fan-out walks. */
+static void evict_hog(mds_t *m)
+{
+    uint32_t hog = NIL, most = QNODES_PER_CONN;
+    for (uint32_t c = 0; c < m->max_conns; c++) {
+        const mconn_t *k = &m->conns[c];
+        if ((k->state == C_WS || k->state == C_BIN) && !k->shut && k->qn > most) {
+            most = k->qn;
+            hog = c;
+        }
+    }
+    if (hog == NIL)
+        return;
+    m->slow_closes++;
+    xt_mds_close_with(m, hog, XT_WS_CLOSE_POLICY, "slow consumer: it held the most of the shared queue");
+}
+
 /* Sends the encoded update (m->scratch, n bytes) to every subscriber of ch. */
 static void fan_out(mds_t *m, uint32_t ch, size_t n)
 {
     if (n == 0 || m->ch_head[ch] == NIL)
         return;
+    if (m->q_shared > QNODES_SHARED - QNODES_SHARED_MAX)
+        evict_hog(m);
     int kind = ch_kind(ch);
     uint32_t g =
         xt_mds_kind_bin(kind) ? xt_mds_msg_raw(m, m->scratch, n) : xt_mds_msg_make(m, XT_WS_OP_TEXT, m->scratch, n);

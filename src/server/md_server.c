@@ -576,9 +576,16 @@ static void timers(mds_t *m)
             xt_mds_close_with(m, c, XT_WS_CLOSE_POLICY, "no pong");
             continue;
         }
+        /* A ping that cannot be queued for want of a pooled buffer (the
+         * message, or the shared part of the queue nodes, which clients
+         * that stopped reading may hold) is no fault of this connection's:
+         * no pong is owed for it. One whose own queue is full is not
+         * keeping up, and owes one as before. */
+        int queued = g != NIL && xt_mds_enqueue(m, c, g) == 0;
+        if (!queued && (g == NIL || (m->q_shared >= QNODES_SHARED && k->qn < QNODES_PER_CONN + QNODES_SHARED_MAX &&
+                                     k->out_bytes + m->msgs[g].len <= m->s->cfg.md_output_limit)))
+            continue;
         k->pong_due = 1;
-        if (g != NIL)
-            xt_mds_enqueue(m, c, g);
     }
     if (g != NIL && m->msgs[g].refs == 0) {
         m->msgs[g].refs = 1;
@@ -724,7 +731,7 @@ static int alloc_tables(mds_t *m)
         m->pending[th] = malloc(sizeof *m->pending[th] * (m->n_ch / XT_TH_COUNT + 1));
     m->tape_cap = cfg->md_tape < TAPE_BATCH_MAX ? cfg->md_tape : TAPE_BATCH_MAX;
     m->pub = calloc(m->n_inst + 1, sizeof *m->pub);
-    m->n_qnodes = m->max_conns * QNODES_PER_CONN + 65536;
+    m->n_qnodes = m->max_conns * QNODES_PER_CONN + QNODES_SHARED;
     m->qnodes = table(sizeof *m->qnodes * m->n_qnodes);
     m->msgs = table((size_t)n_msgs * sizeof *m->msgs);
     for (int k = 0; k < MSG_CLASSES; k++)

@@ -110,9 +110,11 @@ class Book:
         self.seq = None
         self.gaps = 0
         self.deltas = 0
+        self.snapshots = 0
 
     def apply(self, m):
         if m["type"] == "snapshot":
+            self.snapshots += 1
             self.side = {"bids": {p: q for p, q in m["bids"]}, "asks": {p: q for p, q in m["asks"]}}
             self.seq = m["seq"]
             return
@@ -521,6 +523,80 @@ def test_slow_consumers():
             slow_depth.close()
             slow_trades.close()
     run(go())
+
+
+@test
+def test_stalled_clients_leave_the_pool_to_readers():
+    """Twenty clients that subscribe to every depth, bbo and ticker channel
+    and never read: each may hold only its share of the queue nodes all
+    connections draw on, and once they hold most of it the one holding
+    the most is closed 1008. A handful of them once took the whole pool,
+    and then the reading client was closed as a slow consumer, /readyz went
+    unanswered and new connections were refused, for as long as the pings
+    took to close them (~40 s)."""
+    s = start()
+    syms = ["600519.SH", "000001.SZ", "BTC-USDT", "ETH-USDT"]
+    many = [f"{k}.{x}" for x in syms for k in ("depth", "depth5", "depth10", "depth20", "bbo", "ticker")]
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as good:
+            await send(good, op="subscribe", id=1, args=[f"depth.{SYM}", f"trades.{SYM}", f"ticker.{SYM}"])
+            await answer_of(good, 1)
+            stalled = []
+            for _ in range(20):
+                r = Raw(s.md_port, rcvbuf=4096)
+                r.upgrade()
+                r.frame(1, json.dumps({"op": "subscribe", "id": 1, "args": many}).encode())
+                stalled.append(r)
+            book, trade_ids, ticker, ready = Book(), [], None, []
+            task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 4.0, 4, 8, ("--rate", "3000"))
+            while not task.done():
+                try:
+                    m = await recv(good, 0.2)
+                except asyncio.TimeoutError:
+                    continue
+                if m["ch"].startswith("depth"):
+                    book.apply(m)
+                elif m["ch"].startswith("ticker"):
+                    ticker = m
+                elif m["type"] == "update":
+                    trade_ids += [t["id"] for t in m["data"]]
+                if len(ready) < 8 and len(trade_ids) > 50 * (len(ready) + 1):  # while the load runs
+                    ready.append(await asyncio.get_running_loop().run_in_executor(None, readyz, s))
+            await task
+            for m in await quiet(good, 0.5):
+                if m["ch"].startswith("depth"):
+                    book.apply(m)
+                elif m["ch"].startswith("ticker"):
+                    ticker = m
+                elif m["type"] == "update":
+                    trade_ids += [t["id"] for t in m["data"]]
+            check(book.snapshots == 1 and book.gaps == 0, f"the reading client: {book.snapshots} snapshots, "
+                                                          f"{book.gaps} gaps (conflated or broken)")
+            check(ticker["trades"] == len(trade_ids), f"reading client got {len(trade_ids)} of {ticker['trades']} trades")
+            check(ready and all(r == 200 for r in ready), f"/readyz during the load: {ready}")
+            def closed_1008(r):
+                try:
+                    return r.until_close(0.3)[0] == 1008
+                except (socket.timeout, OSError):
+                    return False
+            closed = sum(1 for r in stalled if closed_1008(r))
+            check(closed >= 1, "no stalled client was closed: the pool was not under pressure (test too weak)")
+            for r in stalled:
+                r.close()
+    run(go())
+
+
+def readyz(s):
+    """GET /readyz's status, or the exception's name."""
+    import urllib.error
+    import urllib.request
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{s.md_port}/readyz", timeout=2).status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except Exception as e:  # noqa: BLE001 - the test reports it
+        return type(e).__name__
 
 
 @test
