@@ -476,8 +476,9 @@ def test_nothing_follows_the_close():
     CLOSE: an order answered after it (its result came before) is among
     the session's messages, which a login with resume_from replays").
 
-    Made so without a race, on a raw WebSocket that stops reading: 20,000
-    pings, whose answers (~1.3 MB, under md.output_limit) the small socket
+    Made so without a race, on a raw WebSocket that stops reading: 3,000
+    pings, whose answers (~200 KB, under md.output_limit and a connection's
+    4,128 queue nodes, docs/websocket.md) the small socket
     buffers (md.send_buffer, the client's SO_RCVBUF) cannot take, leave the
     connection a backlog queued on the server; then order.new and the
     client's CLOSE in one write, read by the server together: the order
@@ -497,7 +498,7 @@ def test_nothing_follows_the_close():
     r = W.Raw(s.md_port, rcvbuf=4096)
     r.upgrade()
     check("result" in raw_login(r, 1001), "raw login")
-    pings = 20000
+    pings = 3000  # a backlog the socket buffers cannot take, within a connection's 4,128 queue nodes
     r.sock.sendall(b"".join(text({"op": "ping", "id": k}) for k in range(pings)) +
                    text({"op": "order.new", "id": "o1", "args": new(1, "sell", "2000.00", "0.0001")}))
     # the order behind them reached the gateway: every ping before it has been answered (queued)
