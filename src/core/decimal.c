@@ -105,16 +105,10 @@ int xt_decimal_to_units(xt_decimal_t value, xt_decimal_t unit, int64_t *out)
     return 0;
 }
 
-int xt_i128_format(__int128 v, unsigned scale, char *buf)
+/* Writes the n digits in tmp (least significant first, n > scale) with
+ * their sign and a point before the last `scale` of them. */
+static int put_digits(const char *tmp, int n, unsigned scale, int neg, char *buf)
 {
-    char tmp[XT_DECIMAL_BUFSZ];
-    int n = 0;
-    int neg = v < 0;
-    unsigned __int128 u = neg ? (unsigned __int128)(-(v + 1)) + 1 : (unsigned __int128)v;
-    do {
-        tmp[n++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u != 0 || n <= (int)scale);
     int len = 0;
     if (neg)
         buf[len++] = '-';
@@ -125,6 +119,19 @@ int xt_i128_format(__int128 v, unsigned scale, char *buf)
     }
     buf[len] = '\0';
     return len;
+}
+
+int xt_i128_format(__int128 v, unsigned scale, char *buf)
+{
+    char tmp[XT_DECIMAL_BUFSZ];
+    int n = 0;
+    int neg = v < 0;
+    unsigned __int128 u = neg ? (unsigned __int128)(-(v + 1)) + 1 : (unsigned __int128)v;
+    do {
+        tmp[n++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u != 0 || n <= (int)scale);
+    return put_digits(tmp, n, scale, neg, buf);
 }
 
 static unsigned __int128 magnitude(__int128 v)
@@ -168,16 +175,7 @@ int xt_i128_mul_format(__int128 a, __int128 b, unsigned scale, char *buf)
         n--;
     while (n <= (int)scale)
         tmp[n++] = '0';
-    int len = 0;
-    if ((a < 0) != (b < 0))
-        buf[len++] = '-';
-    for (int k = n - 1; k >= 0; k--) {
-        buf[len++] = tmp[k];
-        if (k == (int)scale && scale > 0)
-            buf[len++] = '.';
-    }
-    buf[len] = '\0';
-    return len;
+    return put_digits(tmp, n, scale, (a < 0) != (b < 0), buf);
 }
 
 int xt_units_format(int64_t units, xt_decimal_t unit, char *buf)

@@ -708,7 +708,7 @@ def test_snapshot_child_holds_no_sockets():
     A = TS.login(srv.port, 1001, 1)
     check(A.place(A.inst["BTC-USDT"], BUY, 100000, 1).type == X.ACCEPTED, "an order")
     check(ok(srv, "snapshot")["ok"] is True, "snapshot requested")
-    kids = TS.wait_for(lambda: children(srv.proc.pid), "the snapshot's child")
+    kids = TS.wait_for(lambda: TS.children(srv.proc.pid), "the snapshot's child")
 
     def beyond_stdio():
         fds = {}
@@ -745,7 +745,7 @@ def test_stopping_server_refuses_connections():
     srv = TS.Server(sets={"debug.snapshot_delay_ms": 5000})
     md = H.W.md_port(srv)
     srv.proc.send_signal(signal.SIGUSR1)  # a snapshot: its child waits 5 s
-    TS.wait_for(lambda: children(srv.proc.pid), "the snapshot's child")
+    TS.wait_for(lambda: TS.children(srv.proc.pid), "the snapshot's child")
     srv.proc.send_signal(signal.SIGTERM)
     TS.wait_for(lambda: refused(srv.port) and refused(md), "the ports refusing")
     check(srv.proc.poll() is None, "the server had ended already: nothing shown")
@@ -759,17 +759,6 @@ def refused(port):
         return False
     except ConnectionRefusedError:
         return True
-
-
-def children(pid):
-    """The pids of the process's children (a snapshot being written is one)."""
-    out = []
-    for t in os.listdir(f"/proc/{pid}/task"):
-        try:
-            out += open(f"/proc/{pid}/task/{t}/children").read().split()
-        except OSError:
-            pass
-    return out
 
 
 @test

@@ -135,6 +135,22 @@ class Book:
         return sorted(self.side[k].items(), key=lambda pq: -float(pq[0]) if k == "bids" else float(pq[0]))
 
 
+class Reading:
+    """What a reading client keeps of its depth, trades and ticker channels:
+    the depth book, the trade ids in order, the last ticker."""
+
+    def __init__(self):
+        self.book, self.trade_ids, self.ticker = Book(), [], None
+
+    def take(self, m):
+        if m["ch"].startswith("depth"):
+            self.book.apply(m)
+        elif m["ch"].startswith("ticker"):
+            self.ticker = m
+        elif m["type"] == "update":
+            self.trade_ids += [t["id"] for t in m["data"]]
+
+
 def snapshot_levels(m, k):
     return [tuple(x) for x in m[k]]
 
@@ -472,29 +488,18 @@ def test_slow_consumers():
             for r, chs in ((slow_depth, many), (slow_trades, [f"trades.{x}" for x in syms] + many)):
                 r.upgrade()
                 r.frame(1, json.dumps({"op": "subscribe", "id": 1, "args": chs}).encode())
-            book = Book()
-            trade_ids = []
-            ticker = None
+            got = Reading()
             task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 3.0, 4, 8, ("--rate", "3000"))
             while not task.done():
                 try:
                     m = await recv(good, 0.2)
                 except asyncio.TimeoutError:
                     continue
-                if m["ch"].startswith("depth"):
-                    book.apply(m)
-                elif m["ch"].startswith("ticker"):
-                    ticker = m
-                elif m["type"] == "update":
-                    trade_ids += [t["id"] for t in m["data"]]
+                got.take(m)
             await task
             for m in await quiet(good, 0.5):
-                if m["ch"].startswith("depth"):
-                    book.apply(m)
-                elif m["ch"].startswith("ticker"):
-                    ticker = m
-                elif m["type"] == "update":
-                    trade_ids += [t["id"] for t in m["data"]]
+                got.take(m)
+            book, trade_ids, ticker = got.book, got.trade_ids, got.ticker
             check(book.gaps == 0, f"the reading client has {book.gaps} gaps")
             check(trade_ids == sorted(set(trade_ids)), "trade ids not increasing")
             check(ticker["trades"] == len(trade_ids), f"reading client got {len(trade_ids)} of {ticker['trades']} trades")
@@ -548,29 +553,20 @@ def test_stalled_clients_leave_the_pool_to_readers():
                 r.upgrade()
                 r.frame(1, json.dumps({"op": "subscribe", "id": 1, "args": many}).encode())
                 stalled.append(r)
-            book, trade_ids, ticker, ready = Book(), [], None, []
+            got, ready = Reading(), []
             task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 4.0, 4, 8, ("--rate", "3000"))
             while not task.done():
                 try:
                     m = await recv(good, 0.2)
                 except asyncio.TimeoutError:
                     continue
-                if m["ch"].startswith("depth"):
-                    book.apply(m)
-                elif m["ch"].startswith("ticker"):
-                    ticker = m
-                elif m["type"] == "update":
-                    trade_ids += [t["id"] for t in m["data"]]
-                if len(ready) < 8 and len(trade_ids) > 50 * (len(ready) + 1):  # while the load runs
+                got.take(m)
+                if len(ready) < 8 and len(got.trade_ids) > 50 * (len(ready) + 1):  # while the load runs
                     ready.append(await asyncio.get_running_loop().run_in_executor(None, readyz, s))
             await task
             for m in await quiet(good, 0.5):
-                if m["ch"].startswith("depth"):
-                    book.apply(m)
-                elif m["ch"].startswith("ticker"):
-                    ticker = m
-                elif m["type"] == "update":
-                    trade_ids += [t["id"] for t in m["data"]]
+                got.take(m)
+            book, trade_ids, ticker = got.book, got.trade_ids, got.ticker
             check(book.snapshots == 1 and book.gaps == 0, f"the reading client: {book.snapshots} snapshots, "
                                                           f"{book.gaps} gaps (conflated or broken)")
             check(ticker["trades"] == len(trade_ids), f"reading client got {len(trade_ids)} of {ticker['trades']} trades")

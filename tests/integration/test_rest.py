@@ -117,17 +117,6 @@ def states(s):
             if n.startswith("md-state-") and n[9:].isdigit() and len(n) == 29}
 
 
-def children(pid):
-    """The pids of the process's children (a snapshot being written is one)."""
-    out = []
-    for t in os.listdir(f"/proc/{pid}/task"):
-        try:
-            out += open(f"/proc/{pid}/task/{t}/children").read().split()
-        except OSError:
-            pass
-    return out
-
-
 def snapshot(s, timeout=10):
     """SIGUSR1 (docs/cli.md): a snapshot, then its md state (a newer
     md-state file); returns its seq once the snapshot's file is there and
@@ -136,7 +125,7 @@ def snapshot(s, timeout=10):
     s.proc.send_signal(signal.SIGUSR1)
     end = time.monotonic() + timeout
     while max(states(s), default=0) == newest or \
-            not os.path.exists(os.path.join(s.data, f"snap-{max(states(s)):020d}.xts")) or children(s.proc.pid):
+            not os.path.exists(os.path.join(s.data, f"snap-{max(states(s)):020d}.xts")) or TS.children(s.proc.pid):
         check(time.monotonic() < end, f"no snapshot with its md-state: {sorted(states(s))}")
         time.sleep(0.05)
     return max(states(s))
