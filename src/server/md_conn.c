@@ -250,11 +250,12 @@ int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
 {
     mconn_t *k = &m->conns[c];
     uint32_t q = m->free_qnode;
-    if (q == NIL || k->shut || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit)
-        return -1;
-    if (k->qn >= QNODES_PER_CONN && (k->qn >= QNODES_PER_CONN + QNODES_SHARED_MAX || m->q_shared >= QNODES_SHARED)) {
-        m->drops++; /* its share of the pool is used up: as past md.output_limit (queue_len) */
-        return -1;
+    if (k->shut || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit ||
+        k->qn >= QNODES_PER_CONN + QNODES_SHARED_MAX)
+        return XT_MDS_FULL;
+    if (q == NIL || (k->qn >= QNODES_PER_CONN && m->q_shared >= QNODES_SHARED)) {
+        m->drops++; /* the shared part is used up (queue_len) */
+        return XT_MDS_NO_POOL;
     }
     m->free_qnode = m->qnodes[q].next;
     m->qnodes[q] = (qnode_t){i, NIL};

@@ -189,7 +189,11 @@ uint32_t xt_mds_msg_alloc(mds_t *m, size_t payload);
 void xt_mds_msg_unref(mds_t *m, uint32_t i);
 void xt_mds_msg_drop_if_unused(mds_t *m, uint32_t i); /* after a fan-out that queued it nowhere */
 /* md_conn.c: connections */
-int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i); /* 0, or -1 when c is over its limits */
+/* 0; XT_MDS_FULL when c is over its own limits (md.output_limit, its
+ * share of the queue nodes, a last message queued); XT_MDS_NO_POOL when the
+ * nodes all connections share are used up - no fault of c's. */
+enum { XT_MDS_FULL = -1, XT_MDS_NO_POOL = -2 };
+int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i);
 int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len);
 /* md_server.c: {"id":ID,"error":{"code":CODE,"msg":"MSG"}} to c (id already JSON: a number, a string or null) */
 void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg);

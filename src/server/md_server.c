@@ -577,13 +577,11 @@ static void timers(mds_t *m)
             continue;
         }
         /* A ping that cannot be queued for want of a pooled buffer (the
-         * message, or the shared part of the queue nodes, which clients
-         * that stopped reading may hold) is no fault of this connection's:
-         * no pong is owed for it. One whose own queue is full is not
-         * keeping up, and owes one as before. */
-        int queued = g != NIL && xt_mds_enqueue(m, c, g) == 0;
-        if (!queued && (g == NIL || (m->q_shared >= QNODES_SHARED && k->qn < QNODES_PER_CONN + QNODES_SHARED_MAX &&
-                                     k->out_bytes + m->msgs[g].len <= m->s->cfg.md_output_limit)))
+         * message, or the shared queue nodes, which clients that stopped
+         * reading may hold) is no fault of this connection's: no pong is
+         * owed for it. One over its own limits is not keeping up, and owes
+         * one as before. */
+        if ((g == NIL ? XT_MDS_NO_POOL : xt_mds_enqueue(m, c, g)) == XT_MDS_NO_POOL)
             continue;
         k->pong_due = 1;
     }

@@ -482,12 +482,9 @@ def test_slow_consumers():
         async with websockets.connect(url(s), max_size=None) as good:
             await send(good, op="subscribe", id=1, args=[f"depth.{SYM}", f"trades.{SYM}", f"ticker.{SYM}"])
             await answer_of(good, 1)
-            slow_depth, slow_trades = Raw(s.md_port, rcvbuf=4096), Raw(s.md_port, rcvbuf=4096)
             # the stalled clients take much more than the reading one, so they fall behind first
             many = [f"{k}.{x}" for x in syms for k in ("depth", "depth20", "ticker", "bbo")]
-            for r, chs in ((slow_depth, many), (slow_trades, [f"trades.{x}" for x in syms] + many)):
-                r.upgrade()
-                r.frame(1, json.dumps({"op": "subscribe", "id": 1, "args": chs}).encode())
+            slow_depth, slow_trades = stalled_client(s, many), stalled_client(s, [f"trades.{x}" for x in syms] + many)
             got = Reading()
             task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 3.0, 4, 8, ("--rate", "3000"))
             while not task.done():
@@ -547,12 +544,7 @@ def test_stalled_clients_leave_the_pool_to_readers():
         async with websockets.connect(url(s), max_size=None) as good:
             await send(good, op="subscribe", id=1, args=[f"depth.{SYM}", f"trades.{SYM}", f"ticker.{SYM}"])
             await answer_of(good, 1)
-            stalled = []
-            for _ in range(20):
-                r = Raw(s.md_port, rcvbuf=4096)
-                r.upgrade()
-                r.frame(1, json.dumps({"op": "subscribe", "id": 1, "args": many}).encode())
-                stalled.append(r)
+            stalled = [stalled_client(s, many) for _ in range(20)]
             got, ready = Reading(), []
             task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 4.0, 4, 8, ("--rate", "3000"))
             while not task.done():
@@ -581,6 +573,15 @@ def test_stalled_clients_leave_the_pool_to_readers():
             for r in stalled:
                 r.close()
     run(go())
+
+
+def stalled_client(s, channels):
+    """A WebSocket client with a small receive buffer, subscribed to the
+    channels, that reads nothing until the test says so."""
+    r = Raw(s.md_port, rcvbuf=4096)
+    r.upgrade()
+    r.frame(1, json.dumps({"op": "subscribe", "id": 1, "args": channels}).encode())
+    return r
 
 
 def readyz(s):
