@@ -23,6 +23,13 @@ struct xt_md_inst {
      * before it (qty 0: absent), sorted like the book, 2 x max_levels. */
     xt_md_level_t *lv[2], *chg[2];
     uint32_t n_lv[2], n_chg[2];
+    /* A side that was full (max_levels) may hold fewer levels than the
+     * engine: cut[side] is then the worst price it is complete down to
+     * (0: complete). A level worse than it is not taken - levels between
+     * would be missing - and once such a side falls below half its
+     * capacity the instrument asks for its book again (refill). */
+    int64_t cut[2];
+    uint8_t refill; /* asked (xt_md_take_refills), not yet written again (xt_md_book_reset) */
     uint64_t book_seq;
     /* The tape: a ring of tape_cap trades; head is the next write. */
     xt_md_trade_t *tape;

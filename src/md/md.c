@@ -103,7 +103,7 @@ static int reserve(size_t *off, size_t count, size_t size, size_t *at)
 }
 
 typedef struct layout {
-    size_t inst, lv, tape, tl, slots, touched, scratch, ck, ck_inst, ck_state, ck_fixed, total;
+    size_t inst, lv, tape, tl, slots, touched, refills, scratch, ck, ck_inst, ck_state, ck_fixed, total;
 } layout_t;
 
 /* A checkpoint's claim units per slot: the timeline's minutes, the tape's chunks. */
@@ -121,6 +121,7 @@ static int plan(const xt_md_config_t *c, uint32_t n_slots, layout_t *l)
               reserve(&off, n, (size_t)c->tape * sizeof(xt_md_trade_t), &l->tape) |
               reserve(&off, n, XT_MD_TIMELINE_MAX * sizeof(xt_md_minute_t), &l->tl) |
               reserve(&off, n_slots, sizeof(uint32_t), &l->slots) | reserve(&off, n, sizeof(uint32_t), &l->touched) |
+              reserve(&off, n, sizeof(uint32_t), &l->refills) |
               reserve(&off, (size_t)c->max_levels * 4u, sizeof(xt_md_level_t), &l->scratch) |
               reserve(&off, 1, sizeof(struct xt__md_ckpt), &l->ck) |
               reserve(&off, n, sizeof(xt__md_ckpt_inst_t), &l->ck_inst) |
@@ -135,6 +136,7 @@ static void carve(xt_md_t *md, char *base, const layout_t *l)
     md->inst = (xt_md_inst_t *)(void *)(base + l->inst);
     md->slot_of = (uint32_t *)(void *)(base + l->slots);
     md->touched = (uint32_t *)(void *)(base + l->touched);
+    md->refills = (uint32_t *)(void *)(base + l->refills);
     md->scratch = (xt_md_level_t *)(void *)(base + l->scratch);
     md->ck = (struct xt__md_ckpt *)(void *)(base + l->ck);
     md->ck->inst = (xt__md_ckpt_inst_t *)(void *)(base + l->ck_inst);
@@ -287,7 +289,23 @@ static void chg_gone(xt_md_inst_t *in, int side, uint32_t pos)
     memmove(c + pos, c + pos + 1, (size_t)(in->n_chg[side] - pos) * sizeof *c);
 }
 
-static void book_apply(const xt_md_t *md, xt_md_inst_t *in, int side, int64_t price, int64_t qty, uint32_t orders)
+/* A level of a cut side left: below half its capacity, the instrument
+ * asks for its book again (xt_md_take_refills), once until it is reset. */
+static void cut_shrunk(xt_md_t *md, xt_md_inst_t *in, int side)
+{
+    if (in->cut[side] == 0 || in->refill || in->n_lv[side] >= md->cfg.max_levels / 2u)
+        return;
+    in->refill = 1;
+    md->refills[md->n_refills++] = in->id; /* at most once per instrument: room for all */
+    md->refills_asked++;
+}
+
+static int worse(int side, int64_t price, int64_t than)
+{
+    return side == XT_BUY ? price < than : price > than;
+}
+
+static void book_apply(xt_md_t *md, xt_md_inst_t *in, int side, int64_t price, int64_t qty, uint32_t orders)
 {
     xt_md_level_t *a = in->lv[side];
     uint32_t n = in->n_lv[side];
@@ -302,10 +320,11 @@ static void book_apply(const xt_md_t *md, xt_md_inst_t *in, int side, int64_t pr
         in->n_lv[side] = n - 1u;
         memmove(a + pos, a + pos + 1, (size_t)(n - pos - 1u) * sizeof *a);
         chg_gone(in, side, c);
+        cut_shrunk(md, in, side);
         return;
     }
-    if (qty == 0)
-        return;
+    if (qty == 0 || (in->cut[side] != 0 && worse(side, price, in->cut[side])))
+        return; /* gone, or past where a cut side is complete: not tracked */
     if (n == md->cfg.max_levels) {
         if (pos == 0)
             return; /* worse than every kept level */
@@ -315,10 +334,12 @@ static void book_apply(const xt_md_t *md, xt_md_inst_t *in, int side, int64_t pr
         pos--;
     } else {
         memmove(a + pos + 1, a + pos, (size_t)(n - pos) * sizeof *a);
-        in->n_lv[side] = n + 1u;
+        in->n_lv[side] = ++n;
     }
     a[pos] = (xt_md_level_t){.price = price, .qty = qty, .orders = orders};
     chg_touch(md, in, side, price, NULL);
+    if (n == md->cfg.max_levels) /* full: the engine may hold worse levels */
+        in->cut[side] = a[0].price;
 }
 
 /* The net changes of the command, best first, into out; returns how many. */
@@ -521,6 +542,32 @@ void xt_md_advance(xt_md_t *md, int64_t now)
         }
         flush(md, in, now);
     }
+}
+
+uint32_t xt_md_take_refills(xt_md_t *md, uint32_t *out, uint32_t max)
+{
+    uint32_t n = md->n_refills < max ? md->n_refills : max;
+    memcpy(out, md->refills, (size_t)n * sizeof *out);
+    md->n_refills -= n;
+    memmove(md->refills, md->refills + n, (size_t)md->n_refills * sizeof *out);
+    return n;
+}
+
+void xt_md_book_reset(xt_md_t *md, uint32_t instrument)
+{
+    xt_md_inst_t *in = lookup(md, instrument);
+    if (in == NULL)
+        return;
+    in->cut[XT_BUY] = in->cut[XT_SELL] = 0;
+    if (!in->refill)
+        return;
+    in->refill = 0; /* and off the list, if it is still there */
+    for (uint32_t i = 0; i < md->n_refills; i++)
+        if (md->refills[i] == instrument) {
+            md->n_refills--;
+            memmove(md->refills + i, md->refills + i + 1, (size_t)(md->n_refills - i) * sizeof *md->refills);
+            break;
+        }
 }
 
 /* ---- queries ------------------------------------------------------------------- */

@@ -153,7 +153,8 @@ typedef struct xt_md_update {
      * gone), bids then asks; prices distinct per side, best first. Net
      * changes over the command: a level changed and changed back is not
      * listed. A level pushed out of a full side (max_levels) is listed as
-     * gone; a level worse than all kept on a full side is not tracked. */
+     * gone; a level worse than a side that was ever full kept is not
+     * tracked (xt_md_take_refills). */
     const xt_md_level_t *changed_bids, *changed_asks;
     uint32_t n_changed_bids, n_changed_asks;
     const xt_md_trade_t *trade;   /* TRADE */
@@ -169,8 +170,8 @@ typedef void (*xt_md_sink_fn)(void *ctx, const xt_md_update_t *u);
 typedef struct xt_md_config {
     uint32_t max_instruments;
     uint32_t max_levels; /* per side per instrument; deeper levels are dropped from md only
-                          * (the worst goes when a better one arrives on a full side; a
-                          * dropped level comes back only with its next BOOK event) */
+                          * (the worst goes when a better one arrives on a full side); a
+                          * side cut so is refilled from the engine (xt_md_take_refills) */
     uint32_t tape;       /* recent trades kept per instrument, 1..XT_MD_TAPE_MAX */
 } xt_md_config_t;
 
@@ -190,6 +191,11 @@ typedef struct xt_md {
     /* The command being consumed: the slots it touched, in order. */
     uint32_t *touched;
     uint32_t n_touched;
+    /* Instruments whose books are to be written again (xt_md_take_refills),
+     * at most one entry each; and how many were ever asked. */
+    uint32_t *refills;
+    uint32_t n_refills;
+    uint64_t refills_asked;
     uint8_t in_cmd;
     uint64_t cmd_seq;
     int64_t cmd_ts;
@@ -217,6 +223,21 @@ int xt_md_add_instrument(xt_md_t *md, uint32_t id, const char *symbol, int64_t r
  * (its `last` batch lost) ends that command first. A batch ts earlier than
  * an instrument's time counts as its time (time never goes back). */
 void xt_md_on_batch(xt_md_t *md, const xt_event_batch_t *b);
+
+/* Depth beyond max_levels. A side that reaches max_levels levels is
+ * taken to be cut there: the engine may hold more, worse ones. md keeps
+ * it complete down to its worst kept price (levels worse than that are
+ * not taken, even as room comes free, since levels between them would be
+ * missing), and once cancels and trades bring such a side below
+ * max_levels / 2 levels, its instrument is listed here, once, for its
+ * book to be written again by the engine: a reset (xt_md_book_reset),
+ * then the engine's best levels as an XT_MD_RESYNC command. Takes up to
+ * max listed instruments into out, oldest first; returns how many. */
+uint32_t xt_md_take_refills(xt_md_t *md, uint32_t *out, uint32_t max);
+/* The instrument's book is about to be written again from the engine (its
+ * levels deleted, then the engine's, best first): no side is cut until
+ * one is full again, and it may be listed for a refill again. */
+void xt_md_book_reset(xt_md_t *md, uint32_t instrument);
 
 /* Closes candles and timeline minutes whose time is over at `now` (ns,
  * UTC), opening the flat ones that follow (gap-free). Time never goes

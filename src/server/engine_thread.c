@@ -460,7 +460,7 @@ static void resync_book(xt_server_t *s, uint32_t i, uint64_t last)
 
 /* The market-data thread lost events (the feed was full) and asks for the
  * books again: those of the instruments whose events were lost (md_feed.h,
- * `lost`). They are written instrument by instrument, each as of the
+ * `lost`), and those it asked to have refilled (`want`). They are written instrument by instrument, each as of the
  * last command applied, as long as half the ring stays free for the live
  * commands' events: an instrument whose records at most (1 + 2 *
  * md.max_levels) do not fit in what is left of that half waits for the
@@ -488,8 +488,10 @@ static void md_resync(xt_server_t *s)
      * lost more after: without this, a second resync.) Losses between the
      * pass's turns count only for the books it has passed (f->covered_from):
      * market data then asks again, for those. */
-    if (s->md_resync_next == 0)
+    if (s->md_resync_next == 0) {
         atomic_store_explicit(&f->dropped, 0, memory_order_relaxed);
+        atomic_store(&f->want_any, 0); /* the refills asked so far: this pass sees them */
+    }
     uint32_t n = xt_engine_instrument_count(&s->engine);
     xt_engine_stats_t st;
     xt_engine_stats(&s->engine, &st);
@@ -497,7 +499,11 @@ static void md_resync(xt_server_t *s)
     uint64_t most = 1 + 2 * (uint64_t)s->cfg.md_max_levels;              /* an instrument's records at most */
     for (uint32_t i = s->md_resync_next; i < n && budget >= most; i++) { /* written only where the most fits */
         s->md_resync_next = f->covered_from = i + 1; /* a loss of its own from here on needs another pass */
-        if (i >= f->n_lost || !f->lost[i])
+        if (i >= f->n_lost)
+            continue;
+        int refill = atomic_load_explicit(&f->want[i], memory_order_relaxed) &&
+                     atomic_exchange_explicit(&f->want[i], 0, memory_order_relaxed);
+        if (!f->lost[i] && !refill)
             continue;
         f->lost[i] = 0;
         uint64_t before = f->wpos;
@@ -512,6 +518,11 @@ static void md_resync(xt_server_t *s)
     s->md_resync_next = 0;
     f->covered_from = UINT32_MAX;
     atomic_store(&s->md_resync, 0); /* market data may ask again: for events lost meanwhile */
+    /* A refill asked during the pass may be for a book it had passed. Read
+     * after the store above: a refill asked after this read sets md_resync
+     * after it too. */
+    if (atomic_exchange(&f->want_any, 0))
+        atomic_store(&s->md_resync, 1);
 }
 
 /* The journal's syncs and snapshots, and now and then the books' sizes,

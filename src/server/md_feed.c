@@ -18,8 +18,9 @@ int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, uint32_t instruments, uns
     f->covered_from = UINT32_MAX;
     f->lost = calloc(instruments ? instruments : 1, 1);
     f->n_lost = instruments;
+    f->want = calloc(instruments ? instruments : 1, sizeof *f->want);
     f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    return f->v && f->lost && f->efd >= 0 ? 0 : -1;
+    return f->v && f->lost && f->want && f->efd >= 0 ? 0 : -1;
 }
 
 void xt_md_feed_destroy(xt_md_feed_t *f)
@@ -28,6 +29,8 @@ void xt_md_feed_destroy(xt_md_feed_t *f)
     f->v = NULL;
     free(f->lost);
     f->lost = NULL;
+    free((void *)f->want);
+    f->want = NULL;
     if (f->efd >= 0)
         close(f->efd);
     f->efd = -1;

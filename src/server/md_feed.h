@@ -10,7 +10,9 @@
  * market-data thread then asks for a resync and the engine thread writes
  * the marked instruments' books again (engine_thread.c). Events of an
  * instrument whose book a resync under way is still to write (covered_from)
- * are only marked: that resync covers them.
+ * are only marked: that resync covers them. Market data also asks for a
+ * book when one it keeps only the best md.max_levels of runs low
+ * (`want`): the same pass writes those.
  *
  * Two records are not events: type XT_MD_FEED_RESET (a resync's "every
  * level gone") and XT_MD_FEED_CHECKPOINT (a snapshot of the engine began
@@ -51,7 +53,13 @@ typedef struct xt_md_feed {
     uint32_t covered_from;
     uint32_t n_lost; /* instruments in lost */
     uint8_t *lost;   /* engine thread: by instrument, events lost since a resync last wrote its book */
-    int efd;         /* wakes the market-data thread */
+    /* market-data thread -> engine thread: by instrument, a book market data
+     * cut at md.max_levels ran low and is to be written again (a refill,
+     * xt_md_take_refills); want_any: one was asked since the engine's
+     * resync pass began (the pass may have gone past it) */
+    _Atomic uint8_t *want;
+    _Atomic int want_any;
+    int efd; /* wakes the market-data thread */
     _Atomic int sleeping;
     char pad0[64];
     _Atomic uint64_t head; /* published */

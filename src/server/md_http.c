@@ -132,6 +132,9 @@ static void put_md(xt_text_t *t, const mds_t *m)
             "Market-data connections closed for reading too slowly.", m->slow_closes);
     put_one(t, "xt_md_feed_resyncs_total", "counter",
             "Times the engine-to-market-data feed overflowed and the books were sent again.", m->resyncs);
+    put_one(t, "xt_md_book_refills_total", "counter",
+            "Books market data kept only the best md.max_levels of, asked again from the engine as they ran low.",
+            m->md.refills_asked);
     xt_text_help(t, "xt_md_connections_refused_total", "counter",
                  "Market-data connections refused at accept: md.max_connections open, or md.max_connections_per_ip "
                  "from the address.");

@@ -98,12 +98,13 @@ static void send_stats(mds_t *m, uint32_t c, const char *id)
     char body[512];
     snprintf(body, sizeof body,
              "\"result\":{\"connections\":%u,\"feed_lag_us\":{\"count\":%llu,\"p50\":%llu,\"p99\":%llu,"
-             "\"p999\":%llu,\"max\":%llu},\"feed_resyncs\":%llu,\"slow_drops\":%llu,\"slow_closes\":%llu},"
-             "\"ts\":%lld",
+             "\"p999\":%llu,\"max\":%llu},\"feed_resyncs\":%llu,\"book_refills\":%llu,\"slow_drops\":%llu,"
+             "\"slow_closes\":%llu},\"ts\":%lld",
              m->n_conns, (unsigned long long)h->count, (unsigned long long)xt_hist_quantile(h, 0.5),
              (unsigned long long)xt_hist_quantile(h, 0.99), (unsigned long long)xt_hist_quantile(h, 0.999),
-             (unsigned long long)(h->count ? h->max : 0), (unsigned long long)m->resyncs, (unsigned long long)m->drops,
-             (unsigned long long)m->slow_closes, (long long)xt_now_ns());
+             (unsigned long long)(h->count ? h->max : 0), (unsigned long long)m->resyncs,
+             (unsigned long long)m->md.refills_asked, (unsigned long long)m->drops, (unsigned long long)m->slow_closes,
+             (long long)xt_now_ns());
     answer(m, c, id, "stats", body);
 }
 
@@ -460,6 +461,26 @@ static void hand_on(mds_t *m, xt_event_t *ev, uint32_t *n, const xt_md_rec_t *r,
     *n = 0;
 }
 
+/* The books md cut at md.max_levels that ran low, to be written again by
+ * the engine's resync pass (md_feed.h, `want`): the flag of each, then
+ * want_any, then md_resync (the pass reads them in the other order). */
+static void ask_refills(mds_t *m)
+{
+    xt_md_feed_t *f = &m->s->md_feed;
+    uint32_t ids[64], n;
+    int any = 0;
+    while ((n = xt_md_take_refills(&m->md, ids, 64)) > 0)
+        for (uint32_t i = 0; i < n; i++)
+            if (ids[i] < f->n_lost) {
+                atomic_store_explicit(&f->want[ids[i]], 1, memory_order_relaxed);
+                any = 1;
+            }
+    if (!any)
+        return;
+    atomic_store(&f->want_any, 1);
+    atomic_store(&m->s->md_resync, 1);
+}
+
 static void drain_feed(mds_t *m)
 {
     xt_md_feed_t *f = &m->s->md_feed;
@@ -474,6 +495,7 @@ static void drain_feed(mds_t *m)
             if (n)                            /* a command whose last record was lost: what came of it goes first */
                 hand_on(m, ev, &n, &f->v[(t - 1) & f->mask], 0);
             m->ev_ts = 0; /* a resync's messages are not timed */
+            xt_md_book_reset(&m->md, r->ev.instrument);
             const xt_md_inst_t *in = xt_md_find(&m->md, r->ev.instrument);
             uint32_t cap = m->s->cfg.md_max_levels;
             uint32_t nb = in ? xt_md_depth(in, XT_BUY, m->lv_b, cap) : 0;
@@ -517,6 +539,7 @@ static void drain_feed(mds_t *m)
         atomic_store(&m->s->md_resync, 1);
         m->resyncs++;
     }
+    ask_refills(m);
 }
 
 /* The wall clock behind the market's time (clock.h) by more than a

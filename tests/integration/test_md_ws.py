@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_server as TS  # noqa: E402
@@ -796,6 +797,72 @@ def test_resync_larger_than_the_feed():
             sym = ch.split(".", 1)[1]
             for k in ("bids", "asks"):
                 check(b.levels(k) == snapshot_levels(snaps[sym], k), f"{ch}: rebuilt {k} != snapshot")
+    run(go())
+
+
+@test
+def test_deep_book_refilled():
+    """A book deeper than md.max_levels: market data keeps the best 20 bids
+    of 60, and as the best 50 are cancelled it asks the engine for the book
+    again whenever fewer than 10 are left, so a subscriber's depth ends with
+    the 10 bids the engine still holds (before, an empty side: the levels
+    behind the kept ones never came back), with no gap in its chain and as
+    a fresh snapshot has it; a side that was never full is never asked for,
+    and no feed overflow is counted."""
+    s = TS.Server(start=False)
+    cfg = os.path.join(s.tmp, "deep.conf")
+    with open(cfg, "w") as f:
+        f.write("[instrument DEEP]\ntick = 1\nlot = 1\n")
+    s.args = ["--config", cfg]
+    s.sets = {"md.max_levels": 20, **TS.BIG}
+    s.start()
+    s.md_port = md_port(s)
+    a = TS.login(s.port, 1001)
+    inst = a.inst["DEEP"]
+    bids = {100 + k: a.new_order(inst, TS.BUY, 100 + k, 1 + k) for k in range(60)}
+    asks = [a.new_order(inst, TS.SELL, 300 + k, 2) for k in range(10)]
+    got, _ = TS.collect_answers(a, list(bids.values()) + asks)
+    check(all(m.type == TS.ACCEPTED for m in got.values()), "not all accepted")
+
+    def levels_of(book, k):
+        return [(float(p), float(q)) for p, q in book.levels(k)]
+
+    async def stats():
+        async with websockets.connect(url(s)) as ws:
+            await send(ws, op="stats", id=9)
+            return (await answer_of(ws, 9))["result"]
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as ws:
+            await send(ws, op="subscribe", id=1, args=["depth.DEEP"])
+            await answer_of(ws, 1)
+            book = Book()
+            book.apply(await recv(ws))
+            check(levels_of(book, "bids") == [(159.0 - k, 60.0 - k) for k in range(20)],
+                  f"kept bids: {book.levels('bids')[:3]}...")
+            cancels = [a.cancel(orig_clordid=bids[p]) for p in range(159, 109, -1)]
+            got, _ = TS.collect_answers(a, cancels)
+            check(all(m.type == TS.CANCELED for m in got.values()), "not all cancelled")
+            want = [(109.0 - k, 10.0 - k) for k in range(10)]
+            end = time.monotonic() + 10
+            while levels_of(book, "bids") != want:
+                check(time.monotonic() < end, f"bids never refilled: {book.levels('bids')}")
+                try:
+                    book.apply(await recv(ws, 0.5))
+                except asyncio.TimeoutError:
+                    pass
+            for m in await quiet(ws, 0.3):
+                book.apply(m)
+            check(book.gaps == 0, f"{book.gaps} gaps")
+            check(levels_of(book, "asks") == [(300.0 + k, 2.0) for k in range(10)], "asks")
+            snap = await fresh_snapshot(s, "depth.DEEP")
+            for k in ("bids", "asks"):
+                check(book.levels(k) == snapshot_levels(snap, k), f"rebuilt {k} != snapshot")
+        st = await stats()
+        check(st["book_refills"] >= 1 and st["feed_resyncs"] == 0, f"stats: {st}")
+        with urllib.request.urlopen(f"http://127.0.0.1:{s.md_port}/metrics", timeout=5) as r:
+            metrics = r.read().decode()
+        check(re.search(r"^xt_md_book_refills_total [1-9]", metrics, re.M), "no refill in /metrics")
     run(go())
 
 

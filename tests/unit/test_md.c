@@ -203,6 +203,64 @@ static void test_book_full_side_drops_worst(void **state)
     fx_free(f);
 }
 
+static uint32_t depth_prices(const fx_t *f, int side, int64_t *out)
+{
+    xt_md_level_t lv[MAX_LV];
+    uint32_t n = xt_md_depth(inst1(f), side, lv, MAX_LV);
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = lv[i].price;
+    return n;
+}
+
+/* A side that was full is complete only down to its worst kept price: a
+ * worse level is not taken even with room (the engine may hold levels in
+ * between), and once it is down to below half, the instrument is listed,
+ * once, for its book to be written again; a reset makes it whole again. */
+static void test_book_cut_side_refills(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(4, 8, 0, 100);
+    uint32_t ids[4];
+    int64_t px[MAX_LV];
+    xt_event_t full[] = {bk(XT_BUY, 100, 1, 1), bk(XT_BUY, 101, 1, 1),  bk(XT_BUY, 102, 1, 1),
+                         bk(XT_BUY, 103, 1, 1), bk(XT_SELL, 200, 1, 1), bk(XT_SELL, 201, 1, 1)};
+    cmd(f, AT_10H, full, 6);
+    xt_event_t c1[] = {bk(XT_BUY, 103, 0, 0), bk(XT_BUY, 99, 5, 1)}; /* 99: past the cut, room or not */
+    cmd(f, AT_10H, c1, 2);
+    assert_int_equal(depth_prices(f, XT_BUY, px), 3);
+    assert_int_equal(px[2], 100);
+    xt_event_t c2[] = {bk(XT_BUY, 102, 0, 0), bk(XT_SELL, 200, 0, 0), bk(XT_SELL, 201, 0, 0)};
+    cmd(f, AT_10H, c2, 3); /* 2 of 4 left: not below half; the asks were never full */
+    assert_int_equal(xt_md_take_refills(&f->md, ids, 4), 0);
+    xt_event_t c3[] = {bk(XT_BUY, 101, 0, 0)};
+    cmd(f, AT_10H, c3, 1);
+    xt_event_t c4[] = {bk(XT_BUY, 100, 0, 0)}; /* empty: still listed once */
+    cmd(f, AT_10H, c4, 1);
+    assert_int_equal(f->md.refills_asked, 1);
+    assert_int_equal(xt_md_take_refills(&f->md, ids, 4), 1);
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(xt_md_take_refills(&f->md, ids, 4), 0);
+    /* The engine's book written again: 99 and the levels under it come back. */
+    xt_md_book_reset(&f->md, 1);
+    xt_event_t again[] = {bk(XT_BUY, 99, 5, 1), bk(XT_BUY, 98, 1, 1), bk(XT_BUY, 97, 1, 1)};
+    cmd(f, AT_10H, again, 3);
+    assert_int_equal(depth_prices(f, XT_BUY, px), 3);
+    assert_int_equal(px[0], 99);
+    assert_int_equal(px[2], 97);
+    xt_event_t c5[] = {bk(XT_BUY, 96, 1, 1)}; /* not cut: taken, and now full */
+    cmd(f, AT_10H, c5, 1);
+    xt_event_t c6[] = {bk(XT_BUY, 95, 1, 1), bk(XT_BUY, 99, 0, 0), bk(XT_BUY, 98, 0, 0), bk(XT_BUY, 97, 0, 0)};
+    cmd(f, AT_10H, c6, 4);
+    assert_int_equal(depth_prices(f, XT_BUY, px), 1);
+    assert_int_equal(px[0], 96);
+    /* listed again; a reset before it is taken takes it off the list */
+    assert_int_equal(f->md.refills_asked, 2);
+    xt_md_book_reset(&f->md, 1);
+    assert_int_equal(xt_md_take_refills(&f->md, ids, 4), 0);
+    xt_md_book_reset(&f->md, 77); /* unknown: nothing */
+    fx_free(f);
+}
+
 static void test_depth_query(void **state)
 {
     (void)state;
@@ -584,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_book_one_update_per_multi_batch_command),
         cmocka_unit_test(test_book_version_is_the_commands_seq),
         cmocka_unit_test(test_book_full_side_drops_worst),
+        cmocka_unit_test(test_book_cut_side_refills),
         cmocka_unit_test(test_depth_query),
         cmocka_unit_test(test_book_deltas_rebuild_depth),
         cmocka_unit_test(test_tape_ring_wraps),
