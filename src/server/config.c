@@ -795,7 +795,7 @@ static int finish_file(loader_t *L)
 
 static int read_lines(loader_t *L, FILE *f)
 {
-    static char buf[XT_TEXT_LINE_MAX + 1]; /* one config is read at a time (start, config check, SIGHUP) */
+    static char buf[XT_TEXT_LINE_MAX + 1]; /* one config is read at a time (start, config check, SIGHUP's loader) */
     int rc = 0, got;
     while (rc == 0 && (got = xt_text_file_line(f, buf)) == 1) {
         L->line++;

@@ -977,6 +977,7 @@ int xt_gateway_run(xt_server_t *s)
         else if (spin && n == 0)
             xt_cpu_relax();
         xt__gw_admin_tick(s);
+        xt__gw_reload_poll(s);
         if (now - last_timers > 50000000 && n >= 0) { /* not after an EINTR (SIGCONT): the sockets are read first */
             timers(s, now);
             journal_watch(s, now);
@@ -1011,6 +1012,7 @@ void xt_gateway_destroy(xt_server_t *s)
     xt_gw_t *g = s->gw;
     if (!g)
         return;
+    xt__gw_reload_destroy(s);
     if (g->ep > 0)
         close(g->ep);
     if (g->sfd > 0)

@@ -111,8 +111,9 @@ typedef struct xt_gateway {
     uint32_t n_pending_cod, n_waiting, n_resuming;
     int stopping;
     int failed_seen;
-    struct xt_gw_admin *admin; /* gw_admin.c; NULL: no admin socket */
-    xt_fd_spare_t spare;       /* for a client that comes when no descriptor is left (fd_budget.h) */
+    struct xt_gw_admin *admin;   /* gw_admin.c; NULL: no admin socket */
+    struct xt_gw_reload *reload; /* gw_reload.c: the SIGHUP loader; NULL until the first */
+    xt_fd_spare_t spare;         /* for a client that comes when no descriptor is left (fd_budget.h) */
 } xt_gw_t;
 
 /* gateway.c */

@@ -1,23 +1,51 @@
 /* gw_reload.c - SIGHUP: the credentials and the limits read again while
  * the server runs (docs/config.md, "Reloading").
  *
- * Runs on the gateway thread, which owns the credentials (logins) and the
- * token buckets (limits.rate, limits.burst). The md thread reads the
- * credentials too (signed REST requests): the swap holds creds_lock for
- * writing, and the old ones are freed after it. limits.open_orders is checked
- * by the engine thread: it reads it from an atomic. All of the new settings
- * are read and checked before any is applied, so a bad file changes
- * nothing. Every other key keeps the value it had at start (listen
+ * The files are read on a thread of its own (a credentials file of a
+ * million keys takes the best part of a second to read and hash), so
+ * order entry goes on meanwhile; the gateway thread, which owns the
+ * credentials (logins) and the token buckets (limits.rate, limits.burst),
+ * applies the result when the loader is done (xt__gw_reload_poll). The md
+ * thread reads the credentials too (signed REST requests): the swap holds
+ * creds_lock for writing, and the old ones are freed after it.
+ * limits.open_orders is checked by the engine thread: it reads it from an
+ * atomic. All of the new settings are read and checked before any is
+ * applied, so a bad file changes nothing. A SIGHUP while a load is under
+ * way reads the files once more after it (the last one wins). Every other key keeps the value it had at start (listen
  * addresses, capacities, the journal, the log: they need a restart), and
  * the report says when the file asks for a different one. SIGHUP also opens
  * log.file again (logrotate).
  */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "credentials.h"
+#include "gateway_internal.h"
 #include "log.h"
 #include "server.h"
+
+/* One load: what the loader thread read, for the gateway thread to apply. */
+struct xt_gw_reload {
+    xt_server_t *s;
+    pthread_t th;
+    int running;      /* gateway thread: th is to be joined */
+    int again;        /* gateway thread: a SIGHUP came during the load */
+    _Atomic int done; /* loader -> gateway: the fields below are set */
+    /* A stop during a load (a file on a disk that hangs) does not wait for
+     * it: the gateway sets `abandoned` and the loader frees this when it
+     * ends. mu orders that with the loader's wake-up of the gateway. */
+    pthread_mutex_t mu;
+    int abandoned;
+    int rc; /* 0: next (and creds, when next names a file) read */
+    xt_creds_t creds;
+    char why[1024];
+    xt_server_config_t next;
+};
 
 /* The first key whose value in next differs from the running one's, other
  * than those a reload applies (xt_config_diff: every key); "" when none
@@ -70,43 +98,143 @@ static void report(const xt_server_config_t *next, size_t keys, const char *rest
     xt_log_end(&e);
 }
 
-int xt__gw_reload(xt_server_t *s)
+/* The config, then the credentials file it names. */
+static void load(struct xt_gw_reload *r)
 {
-    static xt_server_config_t next; /* large; the gateway thread is the only caller */
-    char why[1024] = "";
+    xt_server_t *s = r->s;
+    r->why[0] = '\0';
+    r->creds = (xt_creds_t){0};
+    r->rc = s->reload(s->reload_ctx, &r->next, r->why, sizeof r->why);
+    if (r->rc == 0 && r->next.credentials[0])
+        r->rc = xt_creds_load(&r->creds, r->next.credentials, r->why, sizeof r->why) ? -1 : 0;
+}
+
+/* The loader thread: a load, then the gateway woken to apply it (or, after
+ * a stop, r freed). */
+static void *load_main(void *arg)
+{
+    struct xt_gw_reload *r = arg;
+    xt_server_t *s = r->s;
+    pthread_setname_np(pthread_self(), "xt-reload");
+    load(r);
+    pthread_mutex_lock(&r->mu);
+    atomic_store_explicit(&r->done, 1, memory_order_release);
+    int orphan = r->abandoned;
+    if (!orphan) {
+        uint64_t one = 1;
+        ssize_t n = write(s->gateway_efd, &one, sizeof one); /* the gateway applies it at once */
+        (void)n;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (orphan) { /* the server stopped meanwhile */
+        xt_creds_free(&r->creds);
+        pthread_mutex_destroy(&r->mu);
+        free(r);
+    }
+    return NULL;
+}
+
+/* What the loader read, applied (or refused): on the gateway thread. */
+static int apply(xt_server_t *s, struct xt_gw_reload *r)
+{
+    if (r->rc != 0)
+        return refused(r->why);
+    xt_server_config_t *next = &r->next;
+    xt_creds_t creds = r->creds;
+    r->creds = (xt_creds_t){0};
+    if (!next->credentials[0] && s->cfg.credentials[0])
+        return refused("server.credentials is empty now; the demo accounts are only for a start without a "
+                       "credentials file");
+    size_t keys = creds.n;
+    char restart[96];
+    restart_key(s, next, restart, sizeof restart);
+    if (next->credentials[0]) {
+        xt_creds_t old = s->creds;
+        pthread_rwlock_wrlock(&s->creds_lock); /* the md thread reads them for signed REST requests */
+        s->creds = creds;
+        pthread_rwlock_unlock(&s->creds_lock);
+        xt_creds_free(&old);
+        memcpy(s->cfg.credentials, next->credentials, sizeof s->cfg.credentials);
+    }
+    s->cfg.rate = next->rate;
+    s->cfg.burst = next->burst;
+    s->cfg.open_orders = next->open_orders;
+    atomic_store_explicit(&s->open_orders_limit, next->open_orders, memory_order_relaxed);
+    report(next, keys, restart);
+    return 0;
+}
+
+static void start_load(xt_server_t *s, struct xt_gw_reload *r)
+{
+    r->again = 0;
+    atomic_store_explicit(&r->done, 0, memory_order_relaxed);
+    if (pthread_create(&r->th, NULL, load_main, r) == 0) {
+        r->running = 1;
+        return;
+    }
+    load(r); /* no thread: read here, order entry waits meanwhile */
+    apply(s, r);
+    xt_creds_free(&r->creds); /* refused: what was read */
+}
+
+void xt__gw_reload(xt_server_t *s)
+{
     int rc = xt_log_reopen(); /* log.file, moved away by logrotate: a new one */
     xt_log_ev_t e;
     if (rc && xt_log_begin(&e, XT_LOG_ERROR, "SIGHUP: cannot open log.file again; still writing the old one")) {
         xt_log_str(&e, "reason", strerror(-rc));
         xt_log_end(&e);
     }
-    if (!s->reload)
-        return refused("this server cannot reload its config");
-    if (s->reload(s->reload_ctx, &next, why, sizeof why) != 0)
-        return refused(why);
-    xt_creds_t creds = {0};
-    if (next.credentials[0]) {
-        if (xt_creds_load(&creds, next.credentials, why, sizeof why) != 0)
-            return refused(why);
-    } else if (s->cfg.credentials[0]) {
-        return refused("server.credentials is empty now; the demo accounts are only for a start without a "
-                       "credentials file");
+    if (!s->reload) {
+        refused("this server cannot reload its config");
+        return;
     }
-    size_t keys = creds.n;
-    char restart[96];
-    restart_key(s, &next, restart, sizeof restart);
-    if (next.credentials[0]) {
-        xt_creds_t old = s->creds;
-        pthread_rwlock_wrlock(&s->creds_lock); /* the md thread reads them for signed REST requests */
-        s->creds = creds;
-        pthread_rwlock_unlock(&s->creds_lock);
-        xt_creds_free(&old);
-        memcpy(s->cfg.credentials, next.credentials, sizeof s->cfg.credentials);
+    xt_gw_t *g = s->gw;
+    if (!g->reload) {
+        if (!(g->reload = calloc(1, sizeof *g->reload))) {
+            refused("out of memory");
+            return;
+        }
+        pthread_mutex_init(&g->reload->mu, NULL);
     }
-    s->cfg.rate = next.rate;
-    s->cfg.burst = next.burst;
-    s->cfg.open_orders = next.open_orders;
-    atomic_store_explicit(&s->open_orders_limit, next.open_orders, memory_order_relaxed);
-    report(&next, keys, restart);
-    return 0;
+    g->reload->s = s;
+    if (g->reload->running)
+        g->reload->again = 1; /* read again once this load is applied: the files may have changed since it began */
+    else
+        start_load(s, g->reload);
+}
+
+void xt__gw_reload_poll(xt_server_t *s)
+{
+    struct xt_gw_reload *r = s->gw->reload;
+    if (!r || !r->running || !atomic_load_explicit(&r->done, memory_order_acquire))
+        return;
+    pthread_join(r->th, NULL);
+    r->running = 0;
+    apply(s, r);
+    xt_creds_free(&r->creds); /* refused: what was read */
+    if (r->again)
+        start_load(s, r);
+}
+
+void xt__gw_reload_destroy(xt_server_t *s)
+{
+    struct xt_gw_reload *r = s->gw ? s->gw->reload : NULL;
+    if (!r)
+        return;
+    s->gw->reload = NULL;
+    if (r->running) { /* a stop during a load: what it reads is not applied */
+        pthread_mutex_lock(&r->mu);
+        int done = atomic_load(&r->done);
+        r->abandoned = !done;
+        pthread_mutex_unlock(&r->mu);
+        if (!done) { /* it may never end (a hung disk): the stop does not wait, the loader frees r */
+            pthread_detach(r->th);
+            return;
+        }
+        pthread_join(r->th, NULL);
+    }
+    xt_creds_free(&r->creds);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
 }

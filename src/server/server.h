@@ -185,13 +185,17 @@ int xt_server_close(xt_server_t *s);
  * taken: the hand-over queue is full or the server is stopping). */
 int xt_gateway_adopt(xt_server_t *s, int fd, int trusted);
 
-/* gw_reload.c: SIGHUP, on the gateway thread. Reads the config again with
- * s->reload and applies what can change while running: the credentials
- * (the file read again) and limits.rate, limits.burst, limits.open_orders.
- * Anything that cannot be read leaves every setting as it was. Reports one
- * event in the log (with the first other key the file changed, which needs
- * a restart). Returns 0 or -1. */
-int xt__gw_reload(xt_server_t *s);
+/* gw_reload.c: SIGHUP, on the gateway thread. Opens log.file again, and
+ * starts reading the config again with s->reload on a thread of its own;
+ * xt__gw_reload_poll, called by the gateway's loop, then applies what can
+ * change while running: the credentials (the file read again) and
+ * limits.rate, limits.burst, limits.open_orders. Anything that cannot be
+ * read leaves every setting as it was. Reports one event in the log (with
+ * the first other key the file changed, which needs a restart).
+ * xt__gw_reload_destroy waits for a load under way and frees it. */
+void xt__gw_reload(xt_server_t *s);
+void xt__gw_reload_poll(xt_server_t *s);
+void xt__gw_reload_destroy(xt_server_t *s);
 
 /* gw_admin.c: the admin Unix socket (server.admin_socket), served by the
  * gateway thread. Open after xt_gateway_init (creates the socket, mode

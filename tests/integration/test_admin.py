@@ -549,16 +549,52 @@ def test_failed_snapshot_says_why():
 STALL_SHIM = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
-/* fdatasync and fsync wait while the file XT_TEST_STALL_FILE exists: a disk that hangs. */
-static void stall(void)
+/* fdatasync and fsync wait while the file XT_TEST_STALL_FILE exists: a disk
+ * that hangs; so does opening the file XT_TEST_STALL_OPEN while the file
+ * XT_TEST_STALL_OPEN_FLAG exists. */
+static void stall_while(const char *p)
 {
-    const char *p = getenv("XT_TEST_STALL_FILE");
     struct timespec t = {0, 5000000};
     while (p && access(p, F_OK) == 0)
         nanosleep(&t, NULL);
+}
+static void stall(void)
+{
+    stall_while(getenv("XT_TEST_STALL_FILE"));
+}
+static int open_stalled(const char *path, int flags, va_list ap, const char *name)
+{
+    static int (*real[2])(const char *, int, ...);
+    int k = name[4] != '\0';
+    if (!real[k])
+        real[k] = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, name);
+    mode_t mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+    const char *p = getenv("XT_TEST_STALL_OPEN");
+    if (p && strcmp(p, path) == 0)
+        stall_while(getenv("XT_TEST_STALL_OPEN_FLAG"));
+    return real[k](path, flags, mode);
+}
+int open(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    int fd = open_stalled(path, flags, ap, "open");
+    va_end(ap);
+    return fd;
+}
+int open64(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    int fd = open_stalled(path, flags, ap, "open64");
+    va_end(ap);
+    return fd;
 }
 int fdatasync(int fd)
 {
@@ -579,19 +615,83 @@ int fsync(int fd)
 """
 
 
-def stalling_server(tmp, sets=None):
+def stalling_server(tmp, sets=None, args=(), stall_open=""):
     """A server whose fdatasync and fsync hang while the file `stall` in tmp
-    exists (STALL_SHIM, LD_PRELOAD'ed); returns (server, that file's path)."""
+    exists, and whose open of the path stall_open hangs while `stall-open`
+    in tmp exists (STALL_SHIM, LD_PRELOAD'ed); returns (server, the path of
+    `stall`)."""
     src, lib, flag = (os.path.join(tmp, n) for n in ("stall.c", "stall.so", "stall"))
     open(src, "w").write(STALL_SHIM)
     cc = shutil.which("cc") or shutil.which("gcc")
     check(cc is not None, "a C compiler for the test's fdatasync shim")
     subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", lib, src, "-ldl"], check=True)
-    srv = TS.Server(sets, start=False)
-    srv.env = dict(os.environ, LD_PRELOAD=lib, XT_TEST_STALL_FILE=flag,
+    srv = TS.Server(sets, args, start=False)
+    srv.env = dict(os.environ, LD_PRELOAD=lib, XT_TEST_STALL_FILE=flag, XT_TEST_STALL_OPEN=stall_open,
+                   XT_TEST_STALL_OPEN_FLAG=os.path.join(tmp, "stall-open"),
                    ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
     srv.start()
     return srv, flag
+
+
+def threads(srv):
+    """The names of the server's threads."""
+    names = []
+    for t in os.listdir(f"/proc/{srv.proc.pid}/task"):
+        try:
+            names.append(open(f"/proc/{srv.proc.pid}/task/{t}/comm").read().strip())
+        except OSError:
+            pass  # ended meanwhile
+    return names
+
+
+@test
+def test_reload_reads_off_the_gateway():
+    """SIGHUP reads the files on a thread of its own: while the credentials
+    file cannot be opened (an LD_PRELOAD'ed open that waits while a file
+    exists; 650,000 keys held order entry ~0.25 s as they were read), orders
+    are answered and logins go on; a second SIGHUP meanwhile reads the files
+    again once the first is applied; and a stop during a load that never
+    ends does not wait for it."""
+    tmp = tempfile.mkdtemp(prefix="xt-stall-")
+    creds = os.path.join(tmp, "creds")
+
+    def write(accounts):
+        with open(creds, "w") as f:
+            for acct in accounts:
+                f.write(f"{acct} key{acct} {X.signing_key(f's-{acct}').hex()}\n")
+
+    def login(acct, session):
+        c = X.Conn(srv.port)
+        return c.login(acct, f"key{acct}", f"s-{acct}", session=session, expect_ok=False)
+
+    write([5001])
+    srv, _ = stalling_server(tmp, {"server.credentials": creds}, stall_open=creds)
+    gate = os.path.join(tmp, "stall-open")
+    A = X.Conn(srv.port)
+    A.login(5001, "key5001", "s-5001", session=1)
+    btc = A.inst["BTC-USDT"]
+    write([5001, 5002])
+    open(gate, "w").close()
+    srv.proc.send_signal(signal.SIGHUP)
+    TS.wait_for(lambda: "xt-reload" in threads(srv), "the loader thread")
+    srv.proc.send_signal(signal.SIGHUP)  # during the load: read again after it
+    for k in range(20):  # the gateway goes on while the loader waits on the file
+        check(A.place(btc, BUY, 1000 + k, 1).type == X.ACCEPTED, "an order during the load")
+    check(login(5001, 2).type == X.LOGIN_ACCEPTED, "a login during the load")
+    check(login(5002, 1).type == X.LOGIN_REJECTED, "the new key before the load is applied")
+    check('msg="reloaded"' not in srv.stderr(), "applied while the file could not be opened")
+    os.unlink(gate)
+    TS.wait_for(lambda: srv.stderr().count('msg="reloaded" credentials_keys=2 ') == 2, "both reloads applied")
+    check(login(5002, 1).type == X.LOGIN_ACCEPTED, "the new key after the load")
+    # a stop while a load hangs: the server ends all the same
+    open(gate, "w").close()
+    srv.proc.send_signal(signal.SIGHUP)
+    check(A.place(btc, BUY, 2000, 1).type == X.ACCEPTED, "an order during the hung load")
+    srv.proc.send_signal(signal.SIGTERM)
+    check(srv.proc.wait(20) == 0, "the stop's exit status")
+    check(srv.stderr().count('msg="reloaded"') == 2, "the hung load applied")
+    os.unlink(gate)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @test
