@@ -29,8 +29,9 @@ typedef struct xt_cpus {
 int xt_cpus_prepare(xt_cpus_t *c, const char *gateway, const char *engine, const char *md, char *why, size_t n);
 
 /* The log's "threads pinned" event (info): each thread's CPU list (the
- * process's whole one where not pinned), "others" for the spare's writer
- * and a snapshot's child. Nothing when no list is set. */
+ * process's whole one where not pinned), "others" for the spare's writer,
+ * a snapshot's child, the K-line history's writer and the reload's
+ * reader. Nothing when no list is set. */
 void xt_cpus_log(const xt_cpus_t *c);
 
 /* Pins the calling thread to set (nothing when it is empty); a failure

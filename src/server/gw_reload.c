@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpus.h"
 #include "credentials.h"
 #include "gateway_internal.h"
 #include "log.h"
@@ -115,6 +116,8 @@ static void *load_main(void *arg)
 {
     struct xt_gw_reload *r = arg;
     xt_server_t *s = r->s;
+    if (s->cpus && s->cpus->any) /* off the pinned CPUs: not on the gateway's, which it was started from */
+        xt_cpus_pin(&s->cpus->rest, "reload");
     pthread_setname_np(pthread_self(), "xt-reload");
     load(r);
     pthread_mutex_lock(&r->mu);

@@ -277,10 +277,21 @@ int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len)
 {
     uint32_t i = xt_mds_msg_make(m, XT_WS_OP_TEXT, text, len);
     if (i == NIL)
-        return -1;
+        return XT_MDS_NO_POOL;
     int rc = xt_mds_enqueue(m, c, i);
     xt_mds_msg_drop_if_unused(m, i);
     return rc;
+}
+
+void xt_mds_unanswered(mds_t *m, uint32_t c, int rc)
+{
+    const mconn_t *k = &m->conns[c];
+    if (rc == 0 || k->shut || k->state == C_CLOSING || k->state == C_FREE)
+        return; /* closing already: its answers end with the close */
+    if (rc == XT_MDS_FULL)
+        xt_mds_close_with(m, c, XT_WS_CLOSE_POLICY, "slow consumer: answers not read");
+    else
+        xt_mds_close_with(m, c, XT_WS_CLOSE_TRY_AGAIN, "server busy: no buffer for an answer");
 }
 
 /* ---- channels and subscriptions -------------------------------------------- */

@@ -1,16 +1,24 @@
 /* md_history.c - K-line history in the server (see md_history.h): the
- * store configured from the server's settings and instruments, and its
- * failures reported in the log (log.h). */
+ * store configured from the server's settings and instruments, its writer
+ * thread, and its failures reported in the log (log.h). */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
 #include "md_history.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
+#include "clock.h"
+#include "cpus.h"
 #include "log.h"
 #include "server.h"
 #include "xt/error.h"
 
 #define REPORT_EVERY_NS (INT64_C(60) * 1000000000)
+
+static int64_t newest_in(const xt_kl_store_t *st);
+static void *writer_main(void *arg);
 
 /* Every instrument's files: torn tails cut, unusable files set aside. */
 static void add_instruments(xt_server_t *s, xt_kl_store_t *st)
@@ -57,15 +65,52 @@ int xt_md_history_open(xt_server_t *s, xt_md_history_t **out, char *why, size_t 
         return -1;
     }
     add_instruments(s, &h->st);
+    h->newest = newest_in(&h->st);
+    h->max_instruments = kc.max_instruments;
+    uint64_t cap = 64;
+    while (cap < h->st.cfg.pending)
+        cap <<= 1;
+    h->mask = cap - 1;
+    h->ring = calloc(cap, sizeof *h->ring);
+    h->recent = calloc((size_t)kc.max_instruments * XT_KL_COUNT, sizeof *h->recent);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (s->cpus && s->cpus->any) { /* off the pinned CPUs, as the spare's writer */
+        h->rest = s->cpus->rest;
+        h->pin = 1;
+    }
+    /* Created with every signal blocked: it must never take the gateway's
+     * (SIGTERM's default action would end the process). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int created = h->ring && h->recent && pthread_create(&h->th, NULL, writer_main, h) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!created) {
+        snprintf(why, whylen, "K-line history: %s (md.history = off runs without it)",
+                 h->ring && h->recent ? "cannot start its writer thread" : "out of memory");
+        xt_md_history_close(h);
+        return -1;
+    }
+    h->started = 1;
     *out = h;
     return 0;
 }
 
 int64_t xt_md_history_newest(const xt_md_history_t *h)
 {
+    return h ? h->newest : INT64_MIN;
+}
+
+static int64_t newest_in(const xt_kl_store_t *st)
+{
     int64_t newest = INT64_MIN;
-    for (size_t i = 0; h && i < (size_t)h->st.cfg.max_instruments * XT_KL_COUNT; i++) {
-        const xt_kl_file_t *f = &h->st.files[i];
+    for (size_t i = 0; i < (size_t)st->cfg.max_instruments * XT_KL_COUNT; i++) {
+        const xt_kl_file_t *f = &st->files[i];
         int64_t len = xt_kline_interval_seconds((int)(i % XT_KL_COUNT)) * INT64_C(1000000000);
         if (!f->has_last || f->last_open > INT64_MAX - len) /* (a file's time, checked by its CRC only) */
             continue;
@@ -77,40 +122,132 @@ int64_t xt_md_history_newest(const xt_md_history_t *h)
 
 void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u)
 {
-    if (h && u->kind == XT_MDU_KLINE && u->candle->closed)
-        xt_kl_store_append(&h->st, u->instrument, u->interval, u->candle);
+    if (!h || u->kind != XT_MDU_KLINE || !u->candle->closed || u->instrument >= h->max_instruments ||
+        u->interval >= XT_KL_COUNT)
+        return;
+    xt_md_history_recent_t *r = &h->recent[u->instrument * XT_KL_COUNT + u->interval];
+    r->c[r->head] = *u->candle;
+    r->head = (r->head + 1) % XT_MD_HISTORY_RECENT;
+    r->n += r->n < XT_MD_HISTORY_RECENT;
+    uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
+    while (head - atomic_load_explicit(&h->tail, memory_order_acquire) > h->mask) {
+        if (h->live) { /* the writer is stuck (the disk): market data does not wait for it */
+            atomic_fetch_add_explicit(&h->lost, 1, memory_order_relaxed);
+            return;
+        }
+        pthread_mutex_lock(&h->mu); /* the replay at start: the writer makes room */
+        pthread_cond_signal(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+        struct timespec t = {0, 1000000};
+        nanosleep(&t, NULL);
+    }
+    h->ring[head & h->mask] = (xt_md_history_msg_t){u->instrument, u->interval, *u->candle};
+    atomic_store_explicit(&h->head, head + 1, memory_order_release);
+    if (head + 1 - atomic_load_explicit(&h->tail, memory_order_relaxed) == (h->mask + 1) / 2) {
+        pthread_mutex_lock(&h->mu); /* half full: the writer takes them now, not at its next tick */
+        pthread_cond_signal(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+    }
+}
+
+void xt_md_history_live(xt_md_history_t *h)
+{
+    if (h)
+        h->live = 1;
+}
+
+uint32_t xt_md_history_recent(const xt_md_history_t *h, uint32_t id, int interval, xt_md_candle_t *out)
+{
+    if (!h || id >= h->max_instruments || interval < 0 || interval >= XT_KL_COUNT)
+        return 0;
+    const xt_md_history_recent_t *r = &h->recent[id * XT_KL_COUNT + (uint32_t)interval];
+    for (uint32_t i = 0; i < r->n; i++)
+        out[i] = r->c[(r->head + XT_MD_HISTORY_RECENT - r->n + i) % XT_MD_HISTORY_RECENT];
+    return r->n;
 }
 
 static void report(xt_md_history_t *h, int64_t now)
 {
     const xt_kl_stats_t *t = &h->st.st;
-    if (t->errors == h->errors_reported || (h->errors_reported && now - h->last_report < REPORT_EVERY_NS))
+    uint64_t lost = atomic_load_explicit(&h->lost, memory_order_relaxed);
+    if ((t->errors == h->errors_reported && lost == h->lost_reported) ||
+        ((h->errors_reported || h->lost_reported) && now - h->last_report < REPORT_EVERY_NS))
         return;
     h->errors_reported = t->errors;
+    h->lost_reported = lost;
     h->last_report = now;
     xt_log_ev_t e;
-    if (xt_log_begin(&e, XT_LOG_WARN, "K-line history: writes failed; xtrading md rebuild regenerates the files")) {
-        xt_log_str(&e, "reason", h->st.why);
+    if (xt_log_begin(&e, XT_LOG_WARN,
+                     "K-line history: candles not written; xtrading md rebuild regenerates the files")) {
+        xt_log_str(&e, "reason", t->errors ? h->st.why : "the writer fell behind (a slow disk): its queue was full");
         xt_log_u64(&e, "failed_writes", t->errors);
-        xt_log_u64(&e, "candles_lost", t->dropped);
+        xt_log_u64(&e, "candles_lost", t->dropped + lost);
         xt_log_end(&e);
     }
 }
 
-void xt_md_history_tick(xt_md_history_t *h, int64_t now)
+/* The candles handed over, into the store. */
+static void take_all(xt_md_history_t *h)
 {
-    if (h == NULL)
-        return;
-    xt_kl_store_tick(&h->st, now);
-    report(h, now);
+    uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
+    for (; tail < head; tail++) {
+        const xt_md_history_msg_t *x = &h->ring[tail & h->mask];
+        xt_kl_store_append(&h->st, x->id, (int)x->interval, &x->c); /* a full pool is written at once */
+        atomic_store_explicit(&h->tail, tail + 1, memory_order_release);
+    }
+}
+
+/* The writer: every 100 ms (or when the ring is half full) the candles
+ * handed over, then what is due (md.history_flush_ms); at the stop,
+ * everything. */
+static void *writer_main(void *arg)
+{
+    xt_md_history_t *h = arg;
+    if (h->pin)
+        xt_cpus_pin(&h->rest, "klines");
+    pthread_setname_np(pthread_self(), "xt-klines");
+    for (;;) {
+        pthread_mutex_lock(&h->mu);
+        if (!h->stop) {
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            t.tv_nsec += 100000000;
+            if (t.tv_nsec >= 1000000000) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&h->cv, &h->mu, &t);
+        }
+        int stop = h->stop;
+        pthread_mutex_unlock(&h->mu);
+        take_all(h);
+        int64_t now = xt_mono_ns();
+        if (stop) {
+            xt_kl_store_flush(&h->st);
+            report(h, h->last_report + REPORT_EVERY_NS);
+            return NULL;
+        }
+        xt_kl_store_tick(&h->st, now);
+        report(h, now);
+    }
 }
 
 void xt_md_history_close(xt_md_history_t *h)
 {
     if (h == NULL)
         return;
-    xt_kl_store_flush(&h->st);
-    report(h, h->last_report + REPORT_EVERY_NS);
+    if (h->started) {
+        pthread_mutex_lock(&h->mu);
+        h->stop = 1;
+        pthread_cond_signal(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+        pthread_join(h->th, NULL); /* it writes everything handed over first */
+    }
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
     xt_kl_store_destroy(&h->st);
+    free(h->ring);
+    free(h->recent);
     free(h);
 }

@@ -1,12 +1,22 @@
-/* md_history.h - the market-data thread's K-line history files
- * (kline_store.h, docs/kline-history.md) as the server runs them: opened
- * for every instrument at start (md.history, md.history_dir), fed every
- * closed candle from the md sink, written from the thread's timer
- * (md.history_flush_ms) and at close. Only the market-data thread touches
- * it once the server runs. */
+/* md_history.h - the K-line history files (kline_store.h,
+ * docs/kline-history.md) as the server runs them: opened for every
+ * instrument at start (md.history, md.history_dir), fed every closed
+ * candle from the md sink, and written by a thread of its own
+ * (`xt-klines`), so that a disk that is slow or hangs never holds the
+ * market-data thread (its subscribers, /readyz, /metrics, REST) up.
+ *
+ * The market-data thread hands closed candles over through a ring and
+ * keeps the last few of each file (RECENT) for GET /api/v1/klines, which
+ * reads the file and then those: what the writer has not written yet is
+ * still answered. A ring with no room (the writer stuck on the disk for
+ * longer than the ring holds) loses candles, counted and told in the log;
+ * `xtrading md rebuild` regenerates the files from the journal. */
 #ifndef XT_SERVER_MD_HISTORY_H
 #define XT_SERVER_MD_HISTORY_H
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,30 +25,65 @@
 
 struct xt_server;
 
+#define XT_MD_HISTORY_RECENT 8 /* closed candles kept per file for REST */
+
+typedef struct xt_md_history_msg {
+    uint32_t id, interval;
+    xt_md_candle_t c;
+} xt_md_history_msg_t;
+
+typedef struct xt_md_history_recent {
+    xt_md_candle_t c[XT_MD_HISTORY_RECENT]; /* a ring: the newest at (head - 1) */
+    uint32_t head, n;
+} xt_md_history_recent_t;
+
 typedef struct xt_md_history {
-    xt_kl_store_t st;
-    uint64_t errors_reported; /* store errors already told on stderr */
+    xt_kl_store_t st; /* the writer thread's once it runs (dir: read by any) */
+    int64_t newest;   /* xt_md_history_newest, found at open */
+    /* market-data thread -> writer: single producer, single consumer */
+    xt_md_history_msg_t *ring;
+    uint64_t mask;
+    _Atomic uint64_t head, tail;
+    _Atomic uint64_t lost;          /* candles the ring had no room for */
+    xt_md_history_recent_t *recent; /* market-data thread: by file (instrument x interval) */
+    uint32_t max_instruments;
+    int live; /* the market-data thread runs: a full ring loses a candle instead of waiting */
+    pthread_t th;
+    cpu_set_t rest; /* where the writer runs when pin (server.*_cpus set) */
+    int pin;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop, started; /* stop: under mu */
+    /* writer thread: what the log has been told */
+    uint64_t errors_reported, lost_reported;
     int64_t last_report;
 } xt_md_history_t;
 
-/* Allocates and opens the history for every instrument of s->engine, or
- * sets *out to NULL when md.history is off. Files cut or set aside are
- * reported on stderr. Returns 0, or -1 with a message in why (the
- * directory cannot be made, out of memory). */
+/* Allocates and opens the history for every instrument of s->engine and
+ * starts its writer thread, or sets *out to NULL when md.history is off.
+ * Files cut or set aside are reported in the log. Returns 0, or -1 with a
+ * message in why (the directory cannot be made, out of memory, no thread). */
 int xt_md_history_open(struct xt_server *s, xt_md_history_t **out, char *why, size_t whylen);
 
 /* The end of the newest candle in the files (ns; INT64_MIN for none, or
  * h NULL): market data's clock had passed it when that candle was written. */
 int64_t xt_md_history_newest(const xt_md_history_t *h);
 
-/* The md sink's share: appends a closed candle (anything else is ignored). */
+/* The md sink's share: hands a closed candle to the writer (anything else
+ * is ignored). Until xt_md_history_live, a full ring is waited for (the
+ * replay at start loses nothing); after, a candle that finds it full is
+ * lost and counted. */
 void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u);
+/* The market-data thread runs from now on: on_update never waits. */
+void xt_md_history_live(xt_md_history_t *h);
 
-/* From the thread's timer: writes what is due; failures go to stderr, at
- * most once a minute. now: ns of a steady clock (xt_mono_ns). */
-void xt_md_history_tick(xt_md_history_t *h, int64_t now);
+/* The last closed candles handed over for instrument id and interval,
+ * oldest first, into out (XT_MD_HISTORY_RECENT at most); returns how
+ * many. Market-data thread. */
+uint32_t xt_md_history_recent(const xt_md_history_t *h, uint32_t id, int interval, xt_md_candle_t *out);
 
-/* Writes everything buffered and frees h (NULL: nothing). */
+/* Stops the writer once it has written everything handed over, and frees
+ * h (NULL: nothing). */
 void xt_md_history_close(xt_md_history_t *h);
 
 #endif

@@ -194,7 +194,15 @@ void xt_mds_msg_drop_if_unused(mds_t *m, uint32_t i); /* after a fan-out that qu
  * nodes all connections share are used up - no fault of c's. */
 enum { XT_MDS_FULL = -1, XT_MDS_NO_POOL = -2 };
 int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i);
+/* A text message to c alone: 0, XT_MDS_FULL or XT_MDS_NO_POOL (also when
+ * no message buffer is free). */
 int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len);
+/* After a command's answer was not queued (rc from xt_mds_reply or
+ * xt_mds_reply_raw, nonzero): closes c saying why - 1008 "slow consumer"
+ * when its own queue is full (it sends commands and does not read the
+ * answers), 1013 "server busy" when the shared pools are out - so that no
+ * command is left without an answer on a connection that stays open. */
+void xt_mds_unanswered(mds_t *m, uint32_t c, int rc);
 /* md_server.c: {"id":ID,"error":{"code":CODE,"msg":"MSG"}} to c (id already JSON: a number, a string or null) */
 void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg);
 /* Counts a request of c (a WebSocket command, a binary request, a REST call) against md.messages_per_s in

@@ -1,7 +1,8 @@
 /* md_klines.c - GET /api/v1/klines (docs/rest.md), in the md thread: the
  * closed candles of one instrument and interval from its history file
- * (kline_store.h, docs/kline-history.md), then those buffered for it but
- * not written yet, then the current candle from memory, each when its
+ * (kline_store.h, docs/kline-history.md), then the last few handed to its
+ * writer, which may not have written them yet (md_history.h), then the
+ * current candle from memory, each when its
  * open_time is in [start, end]. The file's records are fixed-size in
  * strictly increasing open_time: a binary search finds the range (a few
  * 8-byte preads), one pread of at most `limit` records reads it, so a
@@ -106,16 +107,14 @@ static void from_file(mds_t *m, const char *symbol, int interval, kl_acc_t *a)
     }
 }
 
-/* Closed candles buffered for the file but not written yet. */
-static void from_pending(mds_t *m, uint32_t id, int interval, kl_acc_t *a)
+/* The last closed candles handed to the writer, which may not have
+ * written them yet (md_history.h): those newer than the file's. */
+static void from_recent(mds_t *m, uint32_t id, int interval, kl_acc_t *a)
 {
-    const xt_kl_store_t *st = &m->hist->st;
-    const xt_kl_file_t *f = &st->files[id * XT_KL_COUNT + (uint32_t)interval];
-    for (uint32_t p = f->head; p != UINT32_MAX; p = st->pend[p].next) {
-        xt_md_candle_t c;
-        if (xt_kl_record_decode(st->pend[p].rec, &c) == 0)
-            take(a, &c);
-    }
+    xt_md_candle_t c[XT_MD_HISTORY_RECENT];
+    uint32_t n = xt_md_history_recent(m->hist, id, interval, c);
+    for (uint32_t i = 0; i < n; i++)
+        take(a, &c[i]);
 }
 
 /* The parameters but symbol and limit; 0 or 400 with why set. */
@@ -164,7 +163,7 @@ size_t xt_mds_klines_body(mds_t *m, const xt_md_inst_t *in, const char *query, c
     const xt_md_sym_t *sym = &m->pub[id].sym[XT_TH_LIVE];
     if (m->hist) {
         from_file(m, sym->symbol, interval, &a);
-        from_pending(m, id, interval, &a);
+        from_recent(m, id, interval, &a);
     }
     const xt_md_candle_t *cur = xt_md_candle(in, interval);
     if (cur)

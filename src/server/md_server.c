@@ -42,7 +42,7 @@ static void answer(mds_t *m, uint32_t c, const char *fmt_id, const char *op, con
 {
     int n = snprintf(m->scratch, ANSWER_MAX, "{\"id\":%s,\"op\":\"%s\",%s}", fmt_id, op, body);
     if (n > 0 && n < ANSWER_MAX)
-        xt_mds_reply(m, c, m->scratch, (size_t)n);
+        xt_mds_unanswered(m, c, xt_mds_reply(m, c, m->scratch, (size_t)n));
 }
 
 void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg)
@@ -52,7 +52,7 @@ void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const c
         strcpy(q, "\"?\"");
     int n = snprintf(m->scratch, ANSWER_MAX, "{\"id\":%s,\"error\":{\"code\":%d,\"msg\":%s}}", id, code, q);
     if (n > 0 && n < ANSWER_MAX)
-        xt_mds_reply(m, c, m->scratch, (size_t)n);
+        xt_mds_unanswered(m, c, xt_mds_reply(m, c, m->scratch, (size_t)n));
 }
 
 /* Resolves every arg to a channel id first: all or nothing. */
@@ -87,7 +87,7 @@ static void send_list(mds_t *m, uint32_t c, const char *id)
     }
     if (k > 0 && (size_t)k + 2 < cap) {
         memcpy(m->scratch + k, "]}", 2);
-        xt_mds_reply(m, c, m->scratch, (size_t)k + 2);
+        xt_mds_unanswered(m, c, xt_mds_reply(m, c, m->scratch, (size_t)k + 2));
     }
 }
 
@@ -570,7 +570,6 @@ static void timers(mds_t *m)
     if (m->mono - m->last_advance >= XT_MD_ADVANCE_NS) {
         m->last_advance = m->mono;
         xt_md_advance(&m->md, m->now);
-        xt_md_history_tick(m->hist, m->mono);
         clock_check(m);
     }
     if (m->mono - m->last_tick >= XT_TH_TICK_NS) {
@@ -635,6 +634,7 @@ static void *md_main(void *arg)
     xt_md_feed_t *f = &m->s->md_feed;
     xt_cpus_pin(&m->s->cpus->md, "md"); /* before the name: a thread named is a thread pinned */
     pthread_setname_np(pthread_self(), "xt-md");
+    xt_md_history_live(m->hist); /* from now on a writer stuck on the disk loses candles, never holds this thread */
     struct epoll_event evs[256];
     int64_t last_mono = 0;
     for (;;) {
@@ -958,7 +958,7 @@ void xt_md_server_close(xt_server_t *s)
     mds_t *m = s->mds;
     if (!m)
         return;
-    xt_md_history_close(m->hist); /* the thread has stopped: what it buffered is written */
+    xt_md_history_close(m->hist); /* the thread has stopped: what it handed over is written */
     xt_mds_state_close(m);
     xt_md_destroy(&m->md);
     xt_mds_bin_close(m);

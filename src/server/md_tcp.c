@@ -42,7 +42,7 @@ int xt_mds_reply_raw(mds_t *m, uint32_t c, const void *frames, size_t len)
 {
     uint32_t i = xt_mds_msg_raw(m, frames, len);
     if (i == NIL)
-        return -1;
+        return XT_MDS_NO_POOL;
     int rc = xt_mds_enqueue(m, c, i);
     xt_mds_msg_drop_if_unused(m, i);
     return rc;
@@ -166,13 +166,13 @@ void xt_mds_bin_greet(mds_t *m, uint32_t c)
 static void answer(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r)
 {
     uint8_t f[XT_MDB_LEN_ACK];
-    xt_mds_reply_raw(m, c, f, xt_mdb_enc_ack(f, type, r));
+    xt_mds_unanswered(m, c, xt_mds_reply_raw(m, c, f, xt_mdb_enc_ack(f, type, r)));
 }
 
 static int reject(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r, uint16_t reason, const char *text)
 {
     uint8_t f[XT_MDB_LEN_REJECT];
-    xt_mds_reply_raw(m, c, f, xt_mdb_enc_reject(f, type, r, reason, text));
+    xt_mds_unanswered(m, c, xt_mds_reply_raw(m, c, f, xt_mdb_enc_reject(f, type, r, reason, text)));
     return -1;
 }
 
@@ -394,9 +394,10 @@ void xt_mds_bin_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reas
         xt_mds_close(m, c);
         return;
     }
-    int err = code == XT_WS_CLOSE_GOING_AWAY ? XT_ERR_SHUTDOWN
-              : code == XT_WS_CLOSE_POLICY   ? XT_ERR_SLOW_CONSUMER
-                                             : code;
+    int err = code == XT_WS_CLOSE_GOING_AWAY  ? XT_ERR_SHUTDOWN
+              : code == XT_WS_CLOSE_POLICY    ? XT_ERR_SLOW_CONSUMER
+              : code == XT_WS_CLOSE_TRY_AGAIN ? XT_ERR_TOO_MANY_CONNECTIONS /* "server busy" */
+                                              : code;
     xt_mds_close_after(m, c, f, error_frame(f, err, reason),
                        err == XT_ERR_SLOW_CONSUMER || err == XT_ERR_HEARTBEAT_TIMEOUT || err == XT_ERR_SHUTDOWN);
 }

@@ -556,7 +556,8 @@ STALL_SHIM = r"""
 #include <time.h>
 #include <unistd.h>
 /* fdatasync and fsync wait while the file XT_TEST_STALL_FILE exists: a disk
- * that hangs; so does opening the file XT_TEST_STALL_OPEN while the file
+ * that hangs; so does opening the file XT_TEST_STALL_OPEN (for writing only
+ * when XT_TEST_STALL_OPEN_WRITES is set) while the file
  * XT_TEST_STALL_OPEN_FLAG exists. */
 static void stall_while(const char *p)
 {
@@ -576,7 +577,7 @@ static int open_stalled(const char *path, int flags, va_list ap, const char *nam
         real[k] = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, name);
     mode_t mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
     const char *p = getenv("XT_TEST_STALL_OPEN");
-    if (p && strcmp(p, path) == 0)
+    if (p && strcmp(p, path) == 0 && (!getenv("XT_TEST_STALL_OPEN_WRITES") || (flags & O_ACCMODE) != O_RDONLY))
         stall_while(getenv("XT_TEST_STALL_OPEN_FLAG"));
     return real[k](path, flags, mode);
 }
@@ -615,22 +616,31 @@ int fsync(int fd)
 """
 
 
-def stalling_server(tmp, sets=None, args=(), stall_open=""):
-    """A server whose fdatasync and fsync hang while the file `stall` in tmp
-    exists, and whose open of the path stall_open hangs while `stall-open`
-    in tmp exists (STALL_SHIM, LD_PRELOAD'ed); returns (server, the path of
-    `stall`)."""
+def stall_env(tmp, stall_open="", writes_only=False):
+    """The environment of a server whose fdatasync and fsync hang while the
+    file `stall` in tmp exists, and whose open of the path stall_open (for
+    writing only, with writes_only) hangs while `stall-open` in tmp exists
+    (STALL_SHIM, built in tmp and LD_PRELOAD'ed)."""
     src, lib, flag = (os.path.join(tmp, n) for n in ("stall.c", "stall.so", "stall"))
     open(src, "w").write(STALL_SHIM)
     cc = shutil.which("cc") or shutil.which("gcc")
     check(cc is not None, "a C compiler for the test's fdatasync shim")
     subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", lib, src, "-ldl"], check=True)
+    env = dict(os.environ, LD_PRELOAD=lib, XT_TEST_STALL_FILE=flag, XT_TEST_STALL_OPEN=stall_open,
+               XT_TEST_STALL_OPEN_FLAG=os.path.join(tmp, "stall-open"),
+               ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+    if writes_only:
+        env["XT_TEST_STALL_OPEN_WRITES"] = "1"
+    return env
+
+
+def stalling_server(tmp, sets=None, args=(), stall_open=""):
+    """A server with stall_env(tmp, stall_open), started; returns (server,
+    the path of `stall`)."""
     srv = TS.Server(sets, args, start=False)
-    srv.env = dict(os.environ, LD_PRELOAD=lib, XT_TEST_STALL_FILE=flag, XT_TEST_STALL_OPEN=stall_open,
-                   XT_TEST_STALL_OPEN_FLAG=os.path.join(tmp, "stall-open"),
-                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+    srv.env = stall_env(tmp, stall_open)
     srv.start()
-    return srv, flag
+    return srv, os.path.join(tmp, "stall")
 
 
 def threads(srv):

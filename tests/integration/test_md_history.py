@@ -22,6 +22,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import test_admin as A  # noqa: E402
+import test_http as H  # noqa: E402
 import test_server as TS  # noqa: E402
 from crc32c import crc32c  # noqa: E402
 from xtclient import BUY, SELL, FILL  # noqa: E402
@@ -253,6 +255,47 @@ def test_live_restart_rebuild():
         for iv in INTERVALS:
             check(open(kl(hist, s, iv), "rb").read() == open(kl(out, s, iv), "rb").read(), f"{s} {iv} in place")
     check(not [n for n in os.listdir(hist) if n.endswith(".tmp")], "temporary files left")
+
+
+@test
+def test_a_hung_disk_holds_only_the_writer():
+    """The files are written by a thread of their own: while writing the 1m
+    file hangs (an LD_PRELOAD'ed open for writing that waits while a file
+    exists: a disk that throttles or hangs on writes), market data goes on -
+    /readyz answers, and GET /api/v1/klines has the minute that closed, from
+    memory - where before its thread waited with the write. Once the disk
+    answers, the record is written."""
+    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
+    clock = Clock(minute - LEAD)
+    srv = TS.Server({"md.history_flush_ms": 0}, start=False)
+    path = kl(os.path.join(srv.data, "klines"), BTC, "1m")
+    srv.env = A.stall_env(srv.tmp, stall_open=path, writes_only=True)
+    gate = os.path.join(srv.tmp, "stall-open")
+    a, b = start(srv, clock)
+    md = H.W.md_port(srv)
+    trade(a, b, BTC, 3000000, 20000)
+    open(gate, "w").close()
+    check(clock.now() < minute - NS // 2, "too slow: the trade did not land before the boundary")
+    clock.wait_until(minute + 3 * NS // 10)
+    http = H.Http(md)
+    end = time.monotonic() + 10
+    while True:  # the minute closed: REST has it while the writer waits on the disk
+        st, _, body = http.get(f"/api/v1/klines?symbol={BTC}&interval=1m&limit=2")
+        check(st == 200, f"klines: {st} {body!r}")
+        data = H.json.loads(body)["data"]
+        if data and data[0]["t"] == minute - 60 * NS and data[0]["closed"]:
+            break
+        check(time.monotonic() < end, f"the closed minute never came: {data}")
+        time.sleep(0.05)
+    check(data[0]["trades"] == 1 and data[0]["close"] == "30000.00", f"candle {data[0]}")
+    st, _, _ = http.get("/readyz")
+    check(st == 200, f"/readyz {st} while the disk hangs")
+    check(records(path) == [], "written while the open of the file hung")
+    os.unlink(gate)
+    r = wait_records(path, 1)[0]
+    check((r["t"], r["c"], r["n"]) == (minute - 60 * NS, 3000000, 1), f"the record {r}")
+    http.close()
+    check(srv.stop() == 0, "stop")
 
 
 @test

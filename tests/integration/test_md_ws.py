@@ -867,6 +867,28 @@ def test_deep_book_refilled():
 
 
 @test
+def test_unread_answers_close_not_drop():
+    """A client that sends commands faster than it reads their answers,
+    until its queue is full (4,128 messages, docs/websocket.md), is closed
+    with 1008 "slow consumer" (what was queued goes, as for any slow
+    consumer): the answers it gets are in order, with no gap, and then the
+    CLOSE. Before, the answers that did not fit were dropped and the
+    connection went on, so a client waiting for an answer by its id waited
+    for ever."""
+    s = start({"md.messages_per_s": 1000000, "md.send_buffer": 4096, "md.ping_ms": 3600000})
+    r = Raw(s.md_port, rcvbuf=4096)
+    r.upgrade()
+    n = 8000  # past the queue's 4,128 messages plus what the socket buffers hold
+    r.sock.sendall(b"".join(frame_bytes(1, json.dumps({"op": "list", "id": k}).encode()) for k in range(n)))
+    code, reason, frames = r.until_close(timeout=10)
+    ids = [json.loads(d)["id"] for op, d in frames if op == 1]
+    check(ids == list(range(len(ids))), f"answers out of order or missing: {ids[:3]}...{ids[-3:]}")
+    check(len(ids) < n, "every answer came: the queue never filled, the test shows nothing")
+    check(code == 1008 and reason == "slow consumer: answers not read", f"close {code} {reason!r}")
+    r.close()
+
+
+@test
 def test_ping_pong():
     s = start({"md.ping_ms": 300})
 
