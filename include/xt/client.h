@@ -200,6 +200,9 @@ int xt_client_wait_login(xt_client_t *c, int timeout_ms);
 int xt_client_new_order(xt_client_t *c, xt_msg_new_order_t *m);
 int xt_client_cancel(xt_client_t *c, xt_msg_cancel_t *m);
 int xt_client_amend(xt_client_t *c, xt_msg_amend_t *m);
+/* AMEND_CHECKED: an amend that names the order's instrument (m->instrument);
+ * refused WRONG_INSTRUMENT when the order is on another. */
+int xt_client_amend_checked(xt_client_t *c, xt_msg_amend_t *m);
 int xt_client_mass_cancel(xt_client_t *c, const xt_msg_mass_cancel_t *m);
 int xt_client_order_status(xt_client_t *c, const xt_msg_order_status_t *m);
 int xt_client_heartbeat(xt_client_t *c);

@@ -44,6 +44,7 @@ typedef enum xt_msg_type {
     XT_MSG_MASS_CANCEL = 0x06,
     XT_MSG_ORDER_STATUS = 0x07,
     XT_MSG_LOGOUT = 0x08,
+    XT_MSG_AMEND_CHECKED = 0x09, /* AMEND naming the order's instrument (docs/protocol.md) */
     /* server -> client, never sequenced */
     XT_MSG_HELLO = 0x81,
     XT_MSG_LOGIN_ACCEPTED = 0x82,
@@ -72,6 +73,7 @@ enum {
     XT_LEN_MASS_CANCEL = 32,
     XT_LEN_ORDER_STATUS = 40,
     XT_LEN_LOGOUT = 16,
+    XT_LEN_AMEND_CHECKED = 64,
     XT_LEN_HELLO = 48,
     XT_LEN_LOGIN_ACCEPTED = 56,
     XT_LEN_LOGIN_REJECTED = 32,
@@ -101,7 +103,8 @@ enum {
     XT_R_JOURNAL_FAILED = 71,    /* the journal failed closed; nothing is accepted */
     XT_R_INVALID_FIELD = 72,     /* a field out of its domain (side 7, clordid 0, ...) */
     XT_R_UNKNOWN_INSTRUMENT = 73,
-    XT_R_GATEWAY_MAX_ = 74,
+    XT_R_WRONG_INSTRUMENT = 74, /* AMEND_CHECKED of an order on another instrument */
+    XT_R_GATEWAY_MAX_ = 75,
 };
 
 /* LOGIN_REJECTED reasons. */
@@ -185,8 +188,9 @@ typedef struct xt_msg_amend {
     uint64_t clordid;
     uint64_t orig_clordid;
     int64_t order_id;
-    int64_t price; /* ticks; 0: unchanged */
-    int64_t qty;   /* new remaining quantity, lots */
+    int64_t price;       /* ticks; 0: unchanged */
+    int64_t qty;         /* new remaining quantity, lots */
+    uint32_t instrument; /* AMEND_CHECKED only: the order's, as the client knows it (price and qty are in its units) */
 } xt_msg_amend_t;
 
 typedef struct xt_msg_mass_cancel {
@@ -347,6 +351,7 @@ void xt_wire_get_login(const uint8_t *f, xt_msg_login_t *m);
 void xt_wire_get_new_order(const uint8_t *f, xt_msg_new_order_t *m);
 void xt_wire_get_cancel(const uint8_t *f, xt_msg_cancel_t *m);
 void xt_wire_get_amend(const uint8_t *f, xt_msg_amend_t *m);
+void xt_wire_get_amend_checked(const uint8_t *f, xt_msg_amend_t *m);
 void xt_wire_get_mass_cancel(const uint8_t *f, xt_msg_mass_cancel_t *m);
 void xt_wire_get_order_status(const uint8_t *f, xt_msg_order_status_t *m);
 void xt_wire_get_hello(const uint8_t *f, xt_msg_hello_t *m);
@@ -370,6 +375,7 @@ size_t xt_wire_put_login(uint8_t *f, const xt_msg_login_t *m);
 size_t xt_wire_put_new_order(uint8_t *f, const xt_msg_new_order_t *m);
 size_t xt_wire_put_cancel(uint8_t *f, const xt_msg_cancel_t *m);
 size_t xt_wire_put_amend(uint8_t *f, const xt_msg_amend_t *m);
+size_t xt_wire_put_amend_checked(uint8_t *f, const xt_msg_amend_t *m);
 size_t xt_wire_put_mass_cancel(uint8_t *f, const xt_msg_mass_cancel_t *m);
 size_t xt_wire_put_order_status(uint8_t *f, const xt_msg_order_status_t *m);
 size_t xt_wire_put_hello(uint8_t *f, uint64_t seq, const xt_msg_hello_t *m);

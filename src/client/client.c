@@ -640,6 +640,17 @@ int xt_client_amend(xt_client_t *c, xt_msg_amend_t *m)
     return 0;
 }
 
+int xt_client_amend_checked(xt_client_t *c, xt_msg_amend_t *m)
+{
+    int rc;
+    uint8_t *f = request_room(c, &rc);
+    if (!f)
+        return rc;
+    take_clordid(c, &m->clordid);
+    c->wlen += xt_wire_put_amend_checked(f, m);
+    return 0;
+}
+
 int xt_client_mass_cancel(xt_client_t *c, const xt_msg_mass_cancel_t *m)
 {
     int rc;

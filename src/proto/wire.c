@@ -64,6 +64,7 @@ static const kind_t kinds[256] = {
     [XT_MSG_MASS_CANCEL] = {XT_LEN_MASS_CANCEL, "MASS_CANCEL"},
     [XT_MSG_ORDER_STATUS] = {XT_LEN_ORDER_STATUS, "ORDER_STATUS"},
     [XT_MSG_LOGOUT] = {XT_LEN_LOGOUT, "LOGOUT"},
+    [XT_MSG_AMEND_CHECKED] = {XT_LEN_AMEND_CHECKED, "AMEND_CHECKED"},
     [XT_MSG_HELLO] = {XT_LEN_HELLO, "HELLO"},
     [XT_MSG_LOGIN_ACCEPTED] = {XT_LEN_LOGIN_ACCEPTED, "LOGIN_ACCEPTED"},
     [XT_MSG_LOGIN_REJECTED] = {XT_LEN_LOGIN_REJECTED, "LOGIN_REJECTED"},
@@ -230,6 +231,11 @@ static const field_t amend_fields[] = {
     INT(xt_msg_amend_t, 32, order_id),
     INT(xt_msg_amend_t, 40, price),
     INT(xt_msg_amend_t, 48, qty),
+};
+
+static const field_t amend_checked_fields[] = { /* AMEND's, then the instrument (60: reserved, zero) */
+    INT(xt_msg_amend_t, 16, clordid), INT(xt_msg_amend_t, 24, orig_clordid), INT(xt_msg_amend_t, 32, order_id),
+    INT(xt_msg_amend_t, 40, price),   INT(xt_msg_amend_t, 48, qty),          INT(xt_msg_amend_t, 56, instrument),
 };
 
 static const field_t mass_cancel_fields[] = {
@@ -469,6 +475,7 @@ CODEC_CLIENT(login, xt_msg_login_t, XT_MSG_LOGIN)
 CODEC_CLIENT(new_order, xt_msg_new_order_t, XT_MSG_NEW_ORDER)
 CODEC_CLIENT(cancel, xt_msg_cancel_t, XT_MSG_CANCEL)
 CODEC_CLIENT(amend, xt_msg_amend_t, XT_MSG_AMEND)
+CODEC_CLIENT(amend_checked, xt_msg_amend_t, XT_MSG_AMEND_CHECKED)
 CODEC_CLIENT(mass_cancel, xt_msg_mass_cancel_t, XT_MSG_MASS_CANCEL)
 CODEC_CLIENT(order_status, xt_msg_order_status_t, XT_MSG_ORDER_STATUS)
 CODEC_SERVER(hello, xt_msg_hello_t, XT_MSG_HELLO)
@@ -515,6 +522,7 @@ const char *xt_wire_reason_name(int reason)
         [XT_R_JOURNAL_FAILED] = "JOURNAL_FAILED",
         [XT_R_INVALID_FIELD] = "INVALID_FIELD",
         [XT_R_UNKNOWN_INSTRUMENT] = "UNKNOWN_INSTRUMENT",
+        [XT_R_WRONG_INSTRUMENT] = "WRONG_INSTRUMENT",
     };
     if (reason >= 1 && reason < XT_R_CORE_MAX_)
         return xt_reason_name(reason); /* core reasons, 1..15 */

@@ -183,6 +183,10 @@ static void on_amend(xt_server_t *s, const xt_req_t *r)
     int64_t id = target(s, r), price = r->price;
     xt_order_info_t o;
     int found = xt_engine_order(&s->engine, id, &o) == 0;
+    if (found && o.account == r->account && r->instrument != UINT32_MAX && o.instrument != r->instrument) {
+        reply_reject(s, r, XT_R_WRONG_INSTRUMENT); /* AMEND_CHECKED: its price and qty are in another's units */
+        return;
+    }
     if (found && o.account == r->account && halted(s, o.instrument)) { /* else the core says NOT_OWNER */
         reply_reject(s, r, XT_R_HALTED);
         return;

@@ -467,7 +467,8 @@ static int gateway_reason(xt_server_t *s, xt_gw_sess_t *x, const xt_req_t *r, in
         return XT_R_JOURNAL_FAILED;
     if ((ordered && r->clordid == 0) || !fields_ok(r))
         return XT_R_INVALID_FIELD;
-    int names_instrument = r->kind == XT_REQ_NEW || (r->kind == XT_REQ_MASS_CANCEL && r->instrument != UINT32_MAX);
+    int names_instrument = r->kind == XT_REQ_NEW ||
+                           ((r->kind == XT_REQ_MASS_CANCEL || r->kind == XT_REQ_AMEND) && r->instrument != UINT32_MAX);
     if (names_instrument && r->instrument >= s->n_instruments)
         return XT_R_UNKNOWN_INSTRUMENT;
     if (ordered && r->clordid <= x->last_clordid)
@@ -535,14 +536,20 @@ static xt_req_t decode_request(const uint8_t *f, uint8_t type)
         r.order_id = m.order_id;
         return r;
     }
-    case XT_MSG_AMEND: {
-        xt_msg_amend_t m;
-        xt_wire_get_amend(f, &m);
+    case XT_MSG_AMEND:
+    case XT_MSG_AMEND_CHECKED: { /* one kind of request: the engine thread checks the instrument */
+        xt_msg_amend_t m = {.instrument = UINT32_MAX};
+        if (type == XT_MSG_AMEND)
+            xt_wire_get_amend(f, &m);
+        else
+            xt_wire_get_amend_checked(f, &m);
+        r.kind = XT_REQ_AMEND;
         r.clordid = m.clordid;
         r.orig_clordid = m.orig_clordid;
         r.order_id = m.order_id;
         r.price = m.price;
         r.qty = m.qty;
+        r.instrument = m.instrument; /* UINT32_MAX: not checked */
         return r;
     }
     case XT_MSG_MASS_CANCEL: {

@@ -216,8 +216,9 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
             return fail(why, n, "client_order_id (of this amend request) and qty are required", "");
         m.orig_clordid = orig;
         m.order_id = id;
+        m.instrument = inst; /* the order must be on it: price and qty were read in its units */
         *key = m.clordid;
-        return (int)xt_wire_put_amend(f, &m);
+        return (int)xt_wire_put_amend_checked(f, &m);
     }
     case XT_OE_MASS_CANCEL: {
         xt_msg_mass_cancel_t m = {clordid, UINT32_MAX};

@@ -25,6 +25,7 @@ TYPES = {
     0x06: ("mass_cancel", 32, "<QI4x"),
     0x07: ("order_status", 40, "<QQq"),
     0x08: ("logout", 16, "<"),
+    0x09: ("amend_checked", 64, "<QQqqqI4x"),
     0x81: ("hello", 48, "<H2xI16sq"),
     0x82: ("login_accepted", 56, "<IIQQQI4x"),
     0x83: ("login_rejected", 32, "<H6xQ"),
@@ -62,6 +63,7 @@ VALID = {
     0x06: frame(0x06, 10, 0xFFFFFFFF),
     0x07: frame(0x07, 11, 7, 0),
     0x08: frame(0x08),
+    0x09: frame(0x09, 12, 0, 1001, 1235, 5, 1),
     0x81: frame(0x81, 1, 5000, NONCE, TS),
     0x82: frame(0x82, 3, 1000, 5, 2, 6, 2, seq=4),
     0x83: frame(0x83, 5, 17),
@@ -101,7 +103,7 @@ def seeds():
     s = {}
     for t, f in VALID.items():
         s["valid_" + TYPES[t][0]] = f
-    client = [0x01, 0x03, 0x03, 0x05, 0x04, 0x06, 0x07, 0x02, 0x08]
+    client = [0x01, 0x03, 0x03, 0x05, 0x09, 0x04, 0x06, 0x07, 0x02, 0x08]
     server = [0x81, 0x82, 0x84, 0x84, 0x90, 0x92, 0x93, 0x94, 0x91, 0x87, 0x88, 0x85, 0x89]
     s["stream_client"] = b"".join(VALID[t] for t in client)
     s["stream_server"] = b"".join(VALID[t] for t in server)

@@ -107,6 +107,25 @@ def test_place_fill_amend_cancel():
     check(any(f["order_id"] == oid and f["liquidity"] == "maker" for f in fills["data"]), f"fills {fills}")
 
 
+@test
+def test_amend_names_the_orders_instrument():
+    """PUT reads qty and price in the tick and lot of the body's symbol: an
+    order on another instrument is refused 400 WRONG_INSTRUMENT and left
+    as it was (the amend goes to the gateway as AMEND_CHECKED). Before, an
+    ETH order amended with symbol BTC-USDT took 0.0030 BTC's 30 lots as
+    30 of ETH's: 0.030 ETH, ten times the size meant."""
+    s = W.start(FAST)
+    a = client(s, 1002)
+    eth = ok(a, "POST", "/api/v1/orders", {"symbol": "ETH-USDT", "side": "sell", "price": "50000.00", "qty": "0.005"})
+    oid = eth["order_id"]
+    j = ok(a, "PUT", f"/api/v1/orders/{oid}", {"symbol": SYM, "qty": "0.0030"}, status=400)
+    check(j["msg"] == "WRONG_INSTRUMENT" and j["event"] == "rejected", f"wrong symbol: {j}")
+    st = ok(a, "GET", f"/api/v1/orders/{oid}")
+    check(st["remaining"] == "0.005" and st["price"] == "50000.00", f"the order changed: {st}")
+    am = ok(a, "PUT", f"/api/v1/orders/{oid}", {"symbol": "ETH-USDT", "qty": "0.003"})
+    check(am["event"] == "amended" and am["qty"] == "0.003" and am["qty_lots"] == 3, f"amended {am}")
+
+
 def outcome(j, state, filled, remaining, fills, cancel_reason=None):
     o = j.get("outcome")
     check(j["event"] == "accepted" and o == {"state": state, "filled": filled, "remaining": remaining,

@@ -678,6 +678,20 @@ def test_amend():
     # unchanged amend is accepted and keeps priority
     cl = A.amend(order_id=o2.order_id, qty=4)
     expect_type(A.answer(cl), AMENDED, qty=4, price=199000, kept_priority=1)
+    # AMEND_CHECKED: the order must be on the instrument it names (its units); answered as an AMEND
+    btc = A.inst["BTC-USDT"]
+    cl = A.amend_checked(btc, order_id=o2.order_id, qty=40)
+    m = A.answer(cl)
+    expect_rej(m, "WRONG_INSTRUMENT", False, AMEND)
+    check(m.order_id == o2.order_id, f"REJECTED order_id {m!r}")
+    cl = A.amend_checked(0xFFFFFF00, order_id=o2.order_id, qty=40)
+    expect_rej(A.answer(cl), "UNKNOWN_INSTRUMENT", False, AMEND)
+    s = A.query(orig_clordid=o2.clordid)
+    expect_type(s, STATUS_REPLY, remaining=4, price=199000)
+    cl = A.amend_checked(eth, order_id=o2.order_id, qty=3)
+    expect_type(A.answer(cl), AMENDED, order_id=o2.order_id, qty=3, price=199000, kept_priority=1, instrument=eth)
+    cl = A.amend_checked(btc, order_id=987654321, qty=1)  # no such order: the engine's answer, as for AMEND
+    expect_rej(A.answer(cl), "UNKNOWN_ORDER", True, AMEND)
 
 
 def mass_cancel_book(port, prices):

@@ -31,7 +31,7 @@ HEADER_LEN = 16
 SEQUENCED = 0x01
 
 # client -> server
-LOGIN, HEARTBEAT, NEW_ORDER, CANCEL, AMEND, MASS_CANCEL, ORDER_STATUS, LOGOUT = range(1, 9)
+LOGIN, HEARTBEAT, NEW_ORDER, CANCEL, AMEND, MASS_CANCEL, ORDER_STATUS, LOGOUT, AMEND_CHECKED = range(1, 10)
 # server -> client
 HELLO, LOGIN_ACCEPTED, LOGIN_REJECTED, INSTRUMENT, SRV_HEARTBEAT, ERROR, STATUS_REPLY, \
     MASS_CANCEL_ACK, LOGOUT_ACK = range(0x81, 0x8A)
@@ -53,6 +53,7 @@ REASONS = {
     64: "RATE_LIMIT", 65: "OVERLOADED", 66: "DUPLICATE_CLORDID", 67: "NOT_LOGGED_IN", 68: "HALTED",
     69: "SHUTTING_DOWN", 70: "OPEN_ORDER_LIMIT", 71: "JOURNAL_FAILED", 72: "INVALID_FIELD",
     73: "UNKNOWN_INSTRUMENT",
+    74: "WRONG_INSTRUMENT",
 }
 LOGIN_REASONS = {
     1: "BAD_VERSION", 2: "UNKNOWN_KEY", 3: "BAD_SIGNATURE", 4: "CLOCK_SKEW", 5: "RESUME_TOO_OLD",
@@ -104,6 +105,8 @@ CLIENT_LAYOUTS = {
                        ["clordid", "instrument", "side", "ord_type", "tif", "stp", "price", "qty", "_"]),
     CANCEL: _layout("CANCEL", 40, "QQq", ["clordid", "orig_clordid", "order_id"]),
     AMEND: _layout("AMEND", 56, "QQqqq", ["clordid", "orig_clordid", "order_id", "price", "qty"]),
+    AMEND_CHECKED: _layout("AMEND_CHECKED", 64, "QQqqqII",
+                           ["clordid", "orig_clordid", "order_id", "price", "qty", "instrument", "_"]),
     MASS_CANCEL: _layout("MASS_CANCEL", 32, "QII", ["request_id", "instrument", "_"]),
     ORDER_STATUS: _layout("ORDER_STATUS", 40, "QQq", ["request_id", "orig_clordid", "order_id"]),
     LOGOUT: _layout("LOGOUT", 16, "", []),
@@ -282,6 +285,11 @@ def encode_cancel(clordid, orig_clordid=0, order_id=0):
 
 def encode_amend(clordid, orig_clordid=0, order_id=0, price=0, qty=0):
     return encode(AMEND, clordid=clordid, orig_clordid=orig_clordid, order_id=order_id, price=price, qty=qty)
+
+
+def encode_amend_checked(clordid, instrument, orig_clordid=0, order_id=0, price=0, qty=0):
+    return encode(AMEND_CHECKED, clordid=clordid, orig_clordid=orig_clordid, order_id=order_id, price=price,
+                  qty=qty, instrument=instrument)
 
 
 def encode_mass_cancel(request_id, instrument=ALL_INSTRUMENTS):
@@ -517,6 +525,11 @@ class Conn:
         self.send(encode_amend(cl, orig_clordid, order_id, price, qty))
         return cl
 
+    def amend_checked(self, instrument, orig_clordid=0, order_id=0, price=0, qty=0, clordid=None):
+        cl = self.next_clordid() if clordid is None else clordid
+        self.send(encode_amend_checked(cl, instrument, orig_clordid, order_id, price, qty))
+        return cl
+
     def mass_cancel(self, instrument=ALL_INSTRUMENTS, request_id=None):
         if request_id is None:
             self.req_id += 1
@@ -574,6 +587,8 @@ def _selftest():
     assert len(b) == 40 and b[2] == 4 and struct.unpack_from("<QQq", b, 16) == (7, 8, 9)
     b = encode_amend(7, 0, 9, 10, 11)
     assert len(b) == 56 and b[2] == 5 and struct.unpack_from("<QQqqq", b, 16) == (7, 0, 9, 10, 11)
+    b = encode_amend_checked(7, 3, 0, 9, 10, 11)  # AMEND's fields, then 56 instrument, 60 reserved
+    assert len(b) == 64 and b[2] == 9 and struct.unpack_from("<QQqqqII", b, 16) == (7, 0, 9, 10, 11, 3, 0)
     b = encode_mass_cancel(5)
     assert len(b) == 32 and b[2] == 6 and b[16:24] == (5).to_bytes(8, "little") and b[24:28] == b"\xff" * 4
     b = encode_status(3, 4, 0)

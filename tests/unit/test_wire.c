@@ -243,6 +243,14 @@ static void round_client(void **state)
     check_frame(f, xt_wire_put_amend(f, &a), XT_MSG_AMEND, 0, 0);
     xt_wire_get_amend(f, &a2);
     EQ(a, a2, clordid), EQ(a, a2, orig_clordid), EQ(a, a2, order_id), EQ(a, a2, price), EQ(a, a2, qty);
+    a.instrument = 0xA1B2C3D4u;
+    check_frame(f, xt_wire_put_amend_checked(f, &a), XT_MSG_AMEND_CHECKED, 0, 0);
+    memset(&a2, 0, sizeof a2);
+    xt_wire_get_amend_checked(f, &a2);
+    EQ(a, a2, clordid), EQ(a, a2, orig_clordid), EQ(a, a2, order_id), EQ(a, a2, price), EQ(a, a2, qty);
+    EQ(a, a2, instrument);
+    assert_int_equal(f[56], 0xD4); /* docs/protocol.md: u32 instrument at 56, reserved zero at 60 */
+    assert_int_equal(f[60] | f[61] | f[62] | f[63], 0);
 
     xt_msg_mass_cancel_t mc = {12, UINT32_MAX}, mc2;
     check_frame(f, xt_wire_put_mass_cancel(f, &mc), XT_MSG_MASS_CANCEL, 0, 0);
@@ -358,8 +366,8 @@ static void frame_lengths(void **state)
         size_t len;
     } t[] = {
         {0x01, 104}, {0x02, 16}, {0x03, 56}, {0x04, 40}, {0x05, 56}, {0x06, 32}, {0x07, 40}, {0x08, 16},
-        {0x81, 48},  {0x82, 56}, {0x83, 32}, {0x84, 96}, {0x85, 16}, {0x86, 80}, {0x87, 88}, {0x88, 32},
-        {0x89, 16},  {0x90, 64}, {0x91, 48}, {0x92, 80}, {0x93, 64}, {0x94, 72},
+        {0x09, 64},  {0x81, 48}, {0x82, 56}, {0x83, 32}, {0x84, 96}, {0x85, 16}, {0x86, 80}, {0x87, 88},
+        {0x88, 32},  {0x89, 16}, {0x90, 64}, {0x91, 48}, {0x92, 80}, {0x93, 64}, {0x94, 72},
     };
     int known = 0;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -414,7 +422,7 @@ static void frame_errors(void **state)
     expect_at(b, 104, 100, 2, -XT_ERR_FRAME_TOO_LARGE);
     expect_at(b, 104, 104, 104, 104);
     b[0] = 16;
-    static const uint8_t unknown[] = {0x00, 0x09, 0x10, 0x7F, 0x80, 0x8A, 0x8F, 0x95, 0xFF};
+    static const uint8_t unknown[] = {0x00, 0x0A, 0x10, 0x7F, 0x80, 0x8A, 0x8F, 0x95, 0xFF};
     for (size_t i = 0; i < sizeof unknown; i++) {
         b[2] = unknown[i];
         expect_at(b, 16, MAXF, 3, -XT_ERR_UNKNOWN_TYPE);
@@ -503,7 +511,8 @@ static void names(void **state)
     assert_string_equal(xt_wire_reason_name(66), "DUPLICATE_CLORDID");
     assert_string_equal(xt_wire_reason_name(71), "JOURNAL_FAILED");
     assert_string_equal(xt_wire_reason_name(XT_R_UNKNOWN_INSTRUMENT), "UNKNOWN_INSTRUMENT");
-    static const int bad_reasons[] = {0, 16, 63, 74, -1, 1000, INT32_MIN};
+    assert_string_equal(xt_wire_reason_name(XT_R_WRONG_INSTRUMENT), "WRONG_INSTRUMENT");
+    static const int bad_reasons[] = {0, 16, 63, 75, -1, 1000, INT32_MIN};
     for (size_t i = 0; i < sizeof bad_reasons / sizeof bad_reasons[0]; i++)
         assert_string_equal(xt_wire_reason_name(bad_reasons[i]), "?");
 

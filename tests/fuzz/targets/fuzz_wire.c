@@ -76,6 +76,15 @@ RT_FLAGS_SEQ(fill)
 RT_FLAGS_SEQ(canceled)
 RT_FLAGS_SEQ(amended)
 
+static size_t rt_amend_checked(const uint8_t *in, uint8_t flags, uint64_t seq, uint8_t *out)
+{
+    xt_msg_amend_t m; /* AMEND's struct, with its instrument */
+    memset(&m, 0, sizeof m);
+    xt_wire_get_amend_checked(in, &m);
+    (void)flags, (void)seq;
+    return xt_wire_put_amend_checked(out, &m);
+}
+
 static size_t rt_header(const uint8_t *in, uint8_t flags, uint64_t seq, uint8_t *out)
 {
     return xt_wire_put_header(out, in[2], flags, seq);
@@ -103,6 +112,7 @@ static const kind_t kinds[] = {
     {0x06, 32, ARGS_NONE, {{28, 4}}, {0}, rt_mass_cancel},
     {0x07, 40, ARGS_NONE, {{0}}, {0}, rt_order_status},
     {0x08, 16, ARGS_FLAGS_SEQ, {{0}}, {0}, rt_header},
+    {0x09, 64, ARGS_NONE, {{60, 4}}, {0}, rt_amend_checked},
     {0x81, 48, ARGS_SEQ, {{18, 2}}, {0}, rt_hello},
     {0x82, 56, ARGS_SEQ, {{52, 4}}, {0}, rt_login_accepted},
     {0x83, 32, ARGS_SEQ, {{18, 6}}, {0}, rt_login_rejected},
