@@ -293,7 +293,7 @@ static void chg_gone(xt_md_inst_t *in, int side, uint32_t pos)
  * asks for its book again (xt_md_take_refills), once until it is reset. */
 static void cut_shrunk(xt_md_t *md, xt_md_inst_t *in, int side)
 {
-    if (in->cut[side] == 0 || in->refill || in->n_lv[side] >= md->cfg.max_levels / 2u)
+    if (in->cut[side] == 0 || in->refill || 2u * in->n_lv[side] >= md->cfg.max_levels)
         return;
     in->refill = 1;
     md->refills[md->n_refills++] = in->id; /* at most once per instrument: room for all */

@@ -228,8 +228,8 @@ void xt_md_on_batch(xt_md_t *md, const xt_event_batch_t *b);
  * taken to be cut there: the engine may hold more, worse ones. md keeps
  * it complete down to its worst kept price (levels worse than that are
  * not taken, even as room comes free, since levels between them would be
- * missing), and once cancels and trades bring such a side below
- * max_levels / 2 levels, its instrument is listed here, once, for its
+ * missing), and once cancels and trades bring such a side below half
+ * of max_levels, its instrument is listed here, once, for its
  * book to be written again by the engine: a reset (xt_md_book_reset),
  * then the engine's best levels as an XT_MD_RESYNC command. Takes up to
  * max listed instruments into out, oldest first; returns how many. */

@@ -476,7 +476,7 @@ static void resync_book(xt_server_t *s, uint32_t i, uint64_t last)
 static void md_resync(xt_server_t *s)
 {
     xt_md_feed_t *f = &s->md_feed;
-    if (!atomic_load_explicit(&s->md_resync, memory_order_relaxed) ||
+    if (!atomic_load_explicit(&s->md_resync, memory_order_acquire) ||
         atomic_load(&s->journal_failed)) { /* the books may hold commands never released */
         f->covered_from = UINT32_MAX;
         return;
@@ -494,7 +494,7 @@ static void md_resync(xt_server_t *s)
      * market data then asks again, for those. */
     if (s->md_resync_next == 0) {
         atomic_store_explicit(&f->dropped, 0, memory_order_relaxed);
-        atomic_store(&f->want_any, 0); /* the refills asked so far: this pass sees them */
+        (void)atomic_exchange(&f->want_any, 0); /* the refills asked so far: this pass sees them (an acquire) */
     }
     uint32_t n = xt_engine_instrument_count(&s->engine);
     xt_engine_stats_t st;

@@ -36,6 +36,7 @@ enum { MSG_TINY, MSG_SMALL, MSG_MEDIUM, MSG_LARGE, MSG_CLASSES };
 #define LARGE_MIN ((size_t)256 * 1024)            /* or a whole book of md.max_levels per side, if larger */
 #define LEVEL_TEXT_MAX (2 * XT_DECIMAL_BUFSZ + 8) /* ["price","qty"], */
 #define N_LARGE 64
+#define XT_MDS_TRADE_BATCH 128 /* live trades in one message at most (a medium one) */
 #define EV_LISTEN ((uint64_t)NIL + 1)
 #define EV_FEED ((uint64_t)NIL + 2)
 #define EV_STOP ((uint64_t)NIL + 3)
@@ -142,6 +143,12 @@ struct xt_md_server {
     xt_md_level_t *lv_b, *lv_a;
     xt_md_trade_t *tape; /* tape_cap entries */
     uint32_t tape_cap;
+    /* The live trades of the command being read, of one instrument, sent as
+     * one message per channel (md_publish.c, xt_mds_flush_trades): a sweep
+     * of thousands of levels is not thousands of messages per subscriber. */
+    xt_md_trade_t trade_batch[XT_MDS_TRADE_BATCH];
+    uint32_t n_trade_batch, trade_batch_slot;
+    int64_t trade_batch_ts;
     uint32_t q_shared; /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
     uint64_t drops, slow_closes;
     xt_hist_t feed_lag;  /* µs from each command's engine timestamp to its reading here */
@@ -238,6 +245,7 @@ static inline uint32_t xt_mds_ch(uint32_t slot, int kind, int th)
 }
 int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch); /* 0, or -1 when it could not be queued */
 void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
+void xt_mds_flush_trades(mds_t *m); /* the trades on_update holds back, out (after the feed is read) */
 
 /* Is instrument i halted now (the admin socket's flag, docs/admin.md)? */
 static inline int xt_mds_halted(const mds_t *m, uint32_t i)

@@ -355,12 +355,21 @@ static void on_ticker(mds_t *m, uint32_t slot, const xt_md_update_t *u)
     bin_ticker(m, slot, u->ts, t);
 }
 
-/* A trade to the binary trades channel. */
-static void on_bin_trade(mds_t *m, uint32_t slot, const xt_md_update_t *u)
+/* The trades held back (xt_mds_on_update) to the live trades channels,
+ * WebSocket and binary: one message each. */
+void xt_mds_flush_trades(mds_t *m)
 {
-    uint32_t ch = xt_mds_ch(slot, XT_CH_BIN_TRADES, XT_TH_LIVE);
+    uint32_t n = m->n_trade_batch, slot = m->trade_batch_slot;
+    if (n == 0)
+        return;
+    m->n_trade_batch = 0;
+    uint32_t ch = xt_mds_ch(slot, XT_CH_TRADES, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
-        fan_out(m, ch, xt_mdb_enc_trades(BIN, CAP, slot, 0, u->trade, 1));
+        fan_out(m, ch,
+                xt_md_enc_trades(m->scratch, CAP, &m->pub[slot].sym[0], 0, m->trade_batch_ts, m->trade_batch, n));
+    ch = xt_mds_ch(slot, XT_CH_BIN_TRADES, XT_TH_LIVE);
+    if (m->ch_head[ch] != NIL)
+        fan_out(m, ch, xt_mdb_enc_trades(BIN, CAP, slot, 0, m->trade_batch, n));
 }
 
 /* A closed candle or minute goes to the throttled channels at once too: a
@@ -389,17 +398,20 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
     mds_t *m = ctx;
     if (u->instrument >= m->n_inst) /* slot = the engine's instrument index */
         return;
-    uint32_t slot = u->instrument, ch;
+    uint32_t slot = u->instrument;
+    /* A command's trades are held back and go out together, before anything
+     * else: its BOOK and TICKER come after them (md.h), as before. */
+    if (u->kind != XT_MDU_TRADE || slot != m->trade_batch_slot || m->n_trade_batch == XT_MDS_TRADE_BATCH)
+        xt_mds_flush_trades(m);
     m->pub[slot].last_ts = u->ts;
     switch (u->kind) {
     case XT_MDU_BOOK: on_book(m, slot, u); break;
     case XT_MDU_TICKER: on_ticker(m, slot, u); break;
     case XT_MDU_TRADE:
-        ch = xt_mds_ch(slot, XT_CH_TRADES, XT_TH_LIVE);
-        if (m->ch_head[ch] != NIL)
-            fan_out(m, ch, xt_md_enc_trades(m->scratch, CAP, &m->pub[slot].sym[0], 0, u->ts, u->trade, 1));
+        m->trade_batch_slot = slot;
+        m->trade_batch_ts = u->ts;
+        m->trade_batch[m->n_trade_batch++] = *u->trade;
         touch_throttled(m, slot, XT_CH_TRADES);
-        on_bin_trade(m, slot, u);
         break;
     case XT_MDU_KLINE:
         xt_md_history_on_update(m->hist, u);

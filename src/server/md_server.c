@@ -479,6 +479,11 @@ static void ask_refills(mds_t *m)
         return;
     atomic_store(&f->want_any, 1);
     atomic_store(&m->s->md_resync, 1);
+    if (atomic_exchange(&m->s->engine_sleeping, 0)) { /* an idle engine writes it now, not at its next tick */
+        uint64_t one = 1;
+        ssize_t w = write(m->s->engine_efd, &one, sizeof one);
+        (void)w;
+    }
 }
 
 static void drain_feed(mds_t *m)
@@ -532,6 +537,7 @@ static void drain_feed(mds_t *m)
     }
     if (n) /* a command whose last record was lost (the ring was full): md ends it at the next one */
         hand_on(m, ev, &n, &f->v[(t - 1) & f->mask], 0);
+    xt_mds_flush_trades(m); /* timed as the command's (ev_ts) */
     m->ev_ts = 0;
     atomic_store_explicit(&f->tail, t, memory_order_release);
     if (atomic_load_explicit(&f->dropped, memory_order_relaxed) && !atomic_load(&m->s->md_resync)) {
@@ -904,6 +910,7 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     m->now = xt_market_ns();
     clock_check(m);
     load_books(m);
+    xt_mds_flush_trades(m); /* the replay's last ones: nobody subscribes yet, none is sent later */
     if (listen_md(m, why, n))
         return -1;
     m->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -128,7 +128,9 @@ static int get_symbol(const xt_oe_insts_t *in, json_t *args, const xt_md_sym_t *
     if (!s)
         return fail(why, n, "symbol is required", "");
     if (!(*sym = in->by_symbol(in->ctx, s, id))) {
-        fail(why, n, "unknown symbol", "");
+        size_t len = json_string_length(json_object_get(args, "symbol"));
+        /* named as GET's answers name it, when it could be a symbol at all (no cut UTF-8 sequence) */
+        snprintf(why, n, "unknown symbol%s%s", len <= XT_SYMBOL_MAX ? " " : "", len <= XT_SYMBOL_MAX ? s : "");
         return XT_ENOENT;
     }
     return 0;

@@ -867,6 +867,48 @@ def test_deep_book_refilled():
 
 
 @test
+def test_a_sweep_reaches_trades_subscribers():
+    """One market order through 4,200 price levels: a trades subscriber
+    that reads gets all 4,200 trades, in order, in messages of at most 128
+    trades (a command's trades go out together), and stays connected.
+    Before, each trade was a message of its own, and 4,200 of them at once
+    passed a connection's 4,128 queued messages: every trades subscriber
+    was closed "slow consumer", however fast it read."""
+    s = TS.Server(start=False)
+    cfg = os.path.join(s.tmp, "sweep.conf")
+    with open(cfg, "w") as f:
+        f.write("[instrument SWEEP]\ntick = 1\nlot = 1\n")
+    s.args = ["--config", cfg]
+    s.sets = dict(TS.BIG)
+    s.start()
+    s.md_port = md_port(s)
+    a, b = TS.login(s.port, 1001), TS.login(s.port, 1002)
+    inst = a.inst["SWEEP"]
+    n = 4200
+    got, _ = TS.collect_answers(a, [a.new_order(inst, TS.BUY, 1000 + k, 1) for k in range(n)], timeout=60)
+    check(all(m.type == TS.ACCEPTED for m in got.values()), "not all bids accepted")
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as ws:
+            await send(ws, op="subscribe", id=1, args=["trades.SWEEP"])
+            await answer_of(ws, 1)
+            cl = b.new_order(inst, TS.SELL, 0, n, ord_type=TS.MARKET)
+            ids, msgs = [], 0
+            while len(ids) < n:
+                m = await recv(ws, 10)
+                if m.get("ch") == "trades.SWEEP" and m["type"] == "update":
+                    msgs += 1
+                    check(len(m["data"]) <= 128, f"{len(m['data'])} trades in one message")
+                    ids += [t["id"] for t in m["data"]]
+            check(ids == sorted(ids) and len(set(ids)) == n, "trades out of order or repeated")
+            check(msgs < n // 100, f"{msgs} messages for {n} trades")
+            b.answer(cl)
+            await send(ws, op="ping", id=2)
+            check((await answer_of(ws, 2)).get("result") == "pong", "the connection after the sweep")
+    run(go())
+
+
+@test
 def test_unread_answers_close_not_drop():
     """A client that sends commands faster than it reads their answers,
     until its queue is full (4,128 messages, docs/websocket.md), is closed

@@ -179,7 +179,7 @@ def test_errors_and_session_rules():
     for body, status, word in [("not json", 400, "JSON object"),
                                (order("buy", "900.001", "0.0001"), 400, "price"),
                                (order("buy", "900.00", "0"), 400, "qty"),
-                               ({"symbol": "NOPE", "side": "buy", "price": "1", "qty": "1"}, 404, "unknown symbol"),
+                               ({"symbol": "NOPE", "side": "buy", "price": "1", "qty": "1"}, 404, "unknown symbol NOPE"),
                                (order("sideways", "900.00", "0.0001"), 400, "side"),
                                # a JSON number past 2^63 - 1 (jansson's limit) is told as such
                                (order("buy", "900.00", "0.0001", client_order_id=2**64 - 2), 400,

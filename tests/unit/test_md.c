@@ -259,6 +259,14 @@ static void test_book_cut_side_refills(void **state)
     assert_int_equal(xt_md_take_refills(&f->md, ids, 4), 0);
     xt_md_book_reset(&f->md, 77); /* unknown: nothing */
     fx_free(f);
+    /* One level a side: a cut side asks once it is empty (half of 1 is 0 levels) */
+    f = fx_new(1, 8, 0, 100);
+    xt_event_t one[] = {bk(XT_SELL, 200, 1, 1), bk(XT_SELL, 201, 1, 1)};
+    cmd(f, AT_10H, one, 2);
+    xt_event_t gone[] = {bk(XT_SELL, 200, 0, 0)};
+    cmd(f, AT_10H, gone, 1);
+    assert_int_equal(xt_md_take_refills(&f->md, ids, 4), 1);
+    fx_free(f);
 }
 
 static void test_depth_query(void **state)
