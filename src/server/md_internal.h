@@ -142,13 +142,12 @@ struct xt_md_server {
     char *scratch; /* encode buffer, msg_bytes[MSG_LARGE] */
     xt_md_level_t *lv_b, *lv_a;
     xt_md_trade_t *tape; /* tape_cap entries */
-    uint32_t tape_cap;
     /* The live trades of the command being read, of one instrument, sent as
      * one message per channel (md_publish.c, xt_mds_flush_trades): a sweep
      * of thousands of levels is not thousands of messages per subscriber. */
-    xt_md_trade_t trade_batch[XT_MDS_TRADE_BATCH];
-    uint32_t n_trade_batch, trade_batch_slot;
+    xt_md_trade_t *trade_batch; /* XT_MDS_TRADE_BATCH */
     int64_t trade_batch_ts;
+    uint32_t tape_cap, n_trade_batch, trade_batch_slot;
     uint32_t q_shared; /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
     uint64_t drops, slow_closes;
     xt_hist_t feed_lag;  /* µs from each command's engine timestamp to its reading here */

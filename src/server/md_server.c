@@ -767,6 +767,7 @@ static int alloc_tables(mds_t *m)
     m->lv_b = calloc(cfg->md_max_levels, sizeof *m->lv_b);
     m->lv_a = calloc(cfg->md_max_levels, sizeof *m->lv_a);
     m->tape = calloc(m->tape_cap > 100 ? m->tape_cap : 100, sizeof *m->tape);
+    m->trade_batch = calloc(XT_MDS_TRADE_BATCH, sizeof *m->trade_batch);
     m->http_cap = xt_mds_http_cap(m->n_inst);
     if (m->http_cap < m->msg_bytes[MSG_LARGE]) /* a REST answer is as large as a WebSocket snapshot */
         m->http_cap = m->msg_bytes[MSG_LARGE];
@@ -775,8 +776,8 @@ static int alloc_tables(mds_t *m)
     m->http_out = malloc(m->http_out_cap);
     if (!m->conns || !m->wsp || !m->subs || !m->ch_head || !m->chs || !m->pending[0] || !m->pending[1] ||
         !m->pending[2] || !m->pub || !m->qnodes || !m->msgs || !m->msg_mem[0] || !m->msg_mem[1] || !m->msg_mem[2] ||
-        !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape || !m->http_body || !m->http_out ||
-        xt__gw_counts_init(&m->ip_conns, m->max_conns) != 0)
+        !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape || !m->trade_batch || !m->http_body ||
+        !m->http_out || xt__gw_counts_init(&m->ip_conns, m->max_conns) != 0)
         return -1;
     m->free_conn = m->free_sub = m->dirty_head = m->owed_head = m->free_qnode = NIL;
     for (int k = 0; k < MSG_CLASSES; k++)
@@ -992,6 +993,7 @@ void xt_md_server_close(xt_server_t *s)
     free(m->lv_b);
     free(m->lv_a);
     free(m->tape);
+    free(m->trade_batch);
     free(m->http_body);
     free(m->http_out);
     xt_mds_oe_destroy(m);
