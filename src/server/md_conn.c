@@ -74,6 +74,8 @@ void xt_mds_mark_dirty(mds_t *m, uint32_t c)
 
 void xt_mds_owe_snapshot(mds_t *m, uint32_t sub)
 {
+    if (sub == NIL) /* its connection closed meanwhile (an answer that did not fit) */
+        return;
     uint32_t c = m->subs[sub].conn;
     m->subs[sub].stale = 1;
     m->conns[c].has_stale = 1;
@@ -250,7 +252,7 @@ int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
 {
     mconn_t *k = &m->conns[c];
     uint32_t q = m->free_qnode;
-    if (k->shut || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit ||
+    if (k->state == C_FREE || k->shut || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit ||
         k->qn >= QNODES_PER_CONN + QNODES_SHARED_MAX)
         return XT_MDS_FULL;
     if (q == NIL || (k->qn >= QNODES_PER_CONN && m->q_shared >= QNODES_SHARED)) {
@@ -283,15 +285,19 @@ int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len)
     return rc;
 }
 
-void xt_mds_unanswered(mds_t *m, uint32_t c, int rc)
+int xt_mds_unanswered(mds_t *m, uint32_t c, int rc)
 {
     const mconn_t *k = &m->conns[c];
-    if (rc == 0 || k->shut || k->state == C_CLOSING || k->state == C_FREE)
-        return; /* closing already: its answers end with the close */
-    if (rc == XT_MDS_FULL)
+    if (rc == 0)
+        return 0;
+    if (k->shut || k->state == C_CLOSING || k->state == C_FREE)
+        return -1; /* closing already: its answers end with the close */
+    if (rc == XT_MDS_FULL) {
+        m->slow_closes++;
         xt_mds_close_with(m, c, XT_WS_CLOSE_POLICY, "slow consumer: answers not read");
-    else
+    } else
         xt_mds_close_with(m, c, XT_WS_CLOSE_TRY_AGAIN, "server busy: no buffer for an answer");
+    return -1;
 }
 
 /* ---- channels and subscriptions -------------------------------------------- */
@@ -431,7 +437,20 @@ void xt_mds_flush_dirty(mds_t *m)
         if (k->state == C_FREE)
             continue;
         if (flush_conn(m, c) != 0) {
-            xt_mds_close(m, c);
+            /* Its last message is written. Closing now, with requests of
+             * the client's still unread, would send a reset, and a reset
+             * can discard that message at the client before it is read (a
+             * slow consumer's ERROR, its reason lost): the write side is
+             * shut instead, what comes is read and dropped, and the socket
+             * closes at the client's end of input, or after a ping round
+             * (md_server.c). */
+            if (!k->fin) {
+                k->fin = 1;
+                shutdown(k->fd, SHUT_WR);
+                struct epoll_event ev = {EPOLLIN, {.u64 = c}}; /* its end of input, not writability */
+                epoll_ctl(m->ep, EPOLL_CTL_MOD, k->fd, &ev);
+                k->want_out = 0;
+            }
             continue;
         }
         uint8_t want = k->qn != 0;

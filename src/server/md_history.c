@@ -67,17 +67,24 @@ int xt_md_history_open(xt_server_t *s, xt_md_history_t **out, char *why, size_t 
     add_instruments(s, &h->st);
     h->newest = newest_in(&h->st);
     h->max_instruments = kc.max_instruments;
+    h->recent = calloc((size_t)kc.max_instruments * XT_KL_COUNT, sizeof *h->recent);
+    for (size_t i = 0; h->recent && i < (size_t)kc.max_instruments * XT_KL_COUNT; i++) {
+        const xt_kl_file_t *f = &h->st.files[i]; /* before the writer runs: its to change from now on */
+        h->recent[i].has_last = f->has_last;
+        h->recent[i].last_open = f->last_open;
+        h->recent[i].last_close = f->last_close;
+    }
     uint64_t cap = 64;
     while (cap < h->st.cfg.pending)
         cap <<= 1;
     h->mask = cap - 1;
     h->ring = calloc(cap, sizeof *h->ring);
-    h->recent = calloc((size_t)kc.max_instruments * XT_KL_COUNT, sizeof *h->recent);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, &ca);
+    pthread_cond_init(&h->flushed, NULL);
     pthread_condattr_destroy(&ca);
     if (s->cpus && s->cpus->any) { /* off the pinned CPUs, as the spare's writer */
         h->rest = s->cpus->rest;
@@ -126,7 +133,15 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u)
         u->interval >= XT_KL_COUNT)
         return;
     xt_md_history_recent_t *r = &h->recent[u->instrument * XT_KL_COUNT + u->interval];
-    r->c[r->head] = *u->candle;
+    xt_md_candle_t c = *u->candle;
+    if (r->has_last && c.open_time <= r->last_open)
+        return; /* the file has it (the store would skip it too) */
+    if (c.trades == 0 && r->has_last)
+        c.open = c.high = c.low = c.close = r->last_close; /* as the store writes it */
+    r->has_last = 1;
+    r->last_open = c.open_time;
+    r->last_close = c.close;
+    r->c[r->head] = c;
     r->head = (r->head + 1) % XT_MD_HISTORY_RECENT;
     r->n += r->n < XT_MD_HISTORY_RECENT;
     uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
@@ -141,7 +156,7 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u)
         struct timespec t = {0, 1000000};
         nanosleep(&t, NULL);
     }
-    h->ring[head & h->mask] = (xt_md_history_msg_t){u->instrument, u->interval, *u->candle};
+    h->ring[head & h->mask] = (xt_md_history_msg_t){u->instrument, u->interval, c};
     atomic_store_explicit(&h->head, head + 1, memory_order_release);
     if (head + 1 - atomic_load_explicit(&h->tail, memory_order_relaxed) == (h->mask + 1) / 2) {
         pthread_mutex_lock(&h->mu); /* half full: the writer takes them now, not at its next tick */
@@ -152,8 +167,15 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u)
 
 void xt_md_history_live(xt_md_history_t *h)
 {
-    if (h)
-        h->live = 1;
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    uint64_t want = ++h->flush_asked;
+    pthread_cond_signal(&h->cv);
+    while (h->flush_done < want)
+        pthread_cond_wait(&h->flushed, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    h->live = 1;
 }
 
 uint32_t xt_md_history_recent(const xt_md_history_t *h, uint32_t id, int interval, xt_md_candle_t *out)
@@ -209,7 +231,7 @@ static void *writer_main(void *arg)
     pthread_setname_np(pthread_self(), "xt-klines");
     for (;;) {
         pthread_mutex_lock(&h->mu);
-        if (!h->stop) {
+        if (!h->stop && h->flush_asked == h->flush_done) {
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
             t.tv_nsec += 100000000;
@@ -220,9 +242,17 @@ static void *writer_main(void *arg)
             pthread_cond_timedwait(&h->cv, &h->mu, &t);
         }
         int stop = h->stop;
+        uint64_t flush = h->flush_asked;
         pthread_mutex_unlock(&h->mu);
         take_all(h);
         int64_t now = xt_mono_ns();
+        if (flush != h->flush_done) { /* flush_done: written only here */
+            xt_kl_store_flush(&h->st);
+            pthread_mutex_lock(&h->mu);
+            h->flush_done = flush;
+            pthread_cond_broadcast(&h->flushed);
+            pthread_mutex_unlock(&h->mu);
+        }
         if (stop) {
             xt_kl_store_flush(&h->st);
             report(h, h->last_report + REPORT_EVERY_NS);
@@ -245,6 +275,7 @@ void xt_md_history_close(xt_md_history_t *h)
         pthread_join(h->th, NULL); /* it writes everything handed over first */
     }
     pthread_cond_destroy(&h->cv);
+    pthread_cond_destroy(&h->flushed);
     pthread_mutex_destroy(&h->mu);
     xt_kl_store_destroy(&h->st);
     free(h->ring);

@@ -32,9 +32,14 @@ typedef struct xt_md_history_msg {
     xt_md_candle_t c;
 } xt_md_history_msg_t;
 
+/* Per file, on the market-data thread: its last candles as the store
+ * writes them (kline_store.h: a candle not after the file's last is
+ * skipped, a candle without trades is flat at the last close). */
 typedef struct xt_md_history_recent {
     xt_md_candle_t c[XT_MD_HISTORY_RECENT]; /* a ring: the newest at (head - 1) */
+    int64_t last_open, last_close;          /* of the file's newest candle, as the store has it (has_last) */
     uint32_t head, n;
+    uint8_t has_last;
 } xt_md_history_recent_t;
 
 typedef struct xt_md_history {
@@ -52,8 +57,9 @@ typedef struct xt_md_history {
     cpu_set_t rest; /* where the writer runs when pin (server.*_cpus set) */
     int pin;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop, started; /* stop: under mu */
+    pthread_cond_t cv, flushed;
+    uint64_t flush_asked, flush_done; /* under mu: xt_md_history_live waits for the writer */
+    int stop, started;                /* stop: under mu */
     /* writer thread: what the log has been told */
     uint64_t errors_reported, lost_reported;
     int64_t last_report;
@@ -74,7 +80,10 @@ int64_t xt_md_history_newest(const xt_md_history_t *h);
  * replay at start loses nothing); after, a candle that finds it full is
  * lost and counted. */
 void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u);
-/* The market-data thread runs from now on: on_update never waits. */
+/* The market-data thread runs from now on: on_update never waits. Waits
+ * for the writer to write what start-up handed over (the replay, the
+ * first advance after a downtime: maybe more than the RECENT candles
+ * GET /api/v1/klines has besides the files). */
 void xt_md_history_live(xt_md_history_t *h);
 
 /* The last closed candles handed over for instrument id and interval,

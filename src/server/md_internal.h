@@ -72,6 +72,7 @@ typedef struct mconn {
     int fd;
     uint8_t state, pong_due, dirty, has_stale, want_out, owed;
     uint8_t shut; /* its last message (a CLOSE, a binary ERROR) is queued: nothing may follow it */
+    uint8_t fin;  /* ... and written: the write side is shut, the socket closes at the client's end of input */
     uint32_t subs, n_subs, next_dirty, next_owed; /* owed: on the retry list (a snapshot could not be queued) */
     uint32_t qh, qt, qn, qoff; /* queue: first and last node, count; bytes of qh's message already sent */
     uint64_t out_bytes;
@@ -207,8 +208,10 @@ int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len);
  * xt_mds_reply_raw, nonzero): closes c saying why - 1008 "slow consumer"
  * when its own queue is full (it sends commands and does not read the
  * answers), 1013 "server busy" when the shared pools are out - so that no
- * command is left without an answer on a connection that stays open. */
-void xt_mds_unanswered(mds_t *m, uint32_t c, int rc);
+ * command is left without an answer on a connection that stays open.
+ * Returns 0 when rc is (the answer was queued), else -1: c is closing or
+ * closed, and nothing more is to be done for it (no snapshot owed). */
+int xt_mds_unanswered(mds_t *m, uint32_t c, int rc);
 /* md_server.c: {"id":ID,"error":{"code":CODE,"msg":"MSG"}} to c (id already JSON: a number, a string or null) */
 void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg);
 /* Counts a request of c (a WebSocket command, a binary request, a REST call) against md.messages_per_s in

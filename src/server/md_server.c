@@ -38,11 +38,11 @@
 #define ANSWER_MAX 16384
 #define TAPE_BATCH_MAX 2000 /* trades in one @100ms / @1000ms trades message, at most */
 
-static void answer(mds_t *m, uint32_t c, const char *fmt_id, const char *op, const char *body)
+/* 0, or -1 when the answer did not fit and c is closing (xt_mds_unanswered). */
+static int answer(mds_t *m, uint32_t c, const char *fmt_id, const char *op, const char *body)
 {
     int n = snprintf(m->scratch, ANSWER_MAX, "{\"id\":%s,\"op\":\"%s\",%s}", fmt_id, op, body);
-    if (n > 0 && n < ANSWER_MAX)
-        xt_mds_unanswered(m, c, xt_mds_reply(m, c, m->scratch, (size_t)n));
+    return n > 0 && n < ANSWER_MAX ? xt_mds_unanswered(m, c, xt_mds_reply(m, c, m->scratch, (size_t)n)) : 0;
 }
 
 void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg)
@@ -187,9 +187,8 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
             return;
         }
     }
-    answer(m, c, cmd.id, names[cmd.op], "\"result\":\"ok\"");
-    if (cmd.op == XT_MDOP_UNSUBSCRIBE)
-        return;
+    if (answer(m, c, cmd.id, names[cmd.op], "\"result\":\"ok\"") != 0 || cmd.op == XT_MDOP_UNSUBSCRIBE)
+        return; /* closing (the answer did not fit): no snapshot is owed */
     for (uint32_t a = 0; a < cmd.n_args; a++) {
         uint32_t sub = xt_mds_find_sub(m, c, chs[a]);
         if (sub != NIL) /* queued behind the answer; updates wait for it */
@@ -911,6 +910,12 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     m->now = xt_market_ns();
     clock_check(m);
     load_books(m);
+    /* The intervals the server was down for close now, not at the thread's
+     * first tick: so the history's writer has them before market data
+     * serves (xt_md_history_live), more than the few GET /api/v1/klines
+     * keeps in memory when the downtime was long. */
+    m->now = xt_market_ns(); /* not before load_books' time: an advance to an earlier one is ignored */
+    xt_md_advance(&m->md, m->now);
     xt_mds_flush_trades(m); /* the replay's last ones: nobody subscribes yet, none is sent later */
     if (listen_md(m, why, n))
         return -1;

@@ -163,10 +163,11 @@ void xt_mds_bin_greet(mds_t *m, uint32_t c)
 
 /* ---- requests ---------------------------------------------------------------------- */
 
-static void answer(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r)
+/* 0, or -1 when the ACK did not fit and c is closing (xt_mds_unanswered). */
+static int answer(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r)
 {
     uint8_t f[XT_MDB_LEN_ACK];
-    xt_mds_unanswered(m, c, xt_mds_reply_raw(m, c, f, xt_mdb_enc_ack(f, type, r)));
+    return xt_mds_unanswered(m, c, xt_mds_reply_raw(m, c, f, xt_mdb_enc_ack(f, type, r)));
 }
 
 static int reject(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r, uint16_t reason, const char *text)
@@ -226,7 +227,8 @@ static void subscribe(mds_t *m, uint32_t c, const xt_mdb_request_t *r, const uin
         }
         added[na++] = chs[i];
     }
-    answer(m, c, XT_MDB_SUBSCRIBE, r);
+    if (answer(m, c, XT_MDB_SUBSCRIBE, r) != 0)
+        return; /* closing: no snapshot is owed */
     for (int i = 0; i < n; i++)
         xt_mds_owe_snapshot(m, xt_mds_find_sub(m, c, chs[i]));
 }
@@ -235,7 +237,8 @@ static void subscribe(mds_t *m, uint32_t c, const xt_mdb_request_t *r, const uin
  * not (a REJECT BUSY follows if no buffer is free). */
 static void snapshot(mds_t *m, uint32_t c, const xt_mdb_request_t *r, const uint32_t *chs, int n)
 {
-    answer(m, c, XT_MDB_SNAPSHOT, r);
+    if (answer(m, c, XT_MDB_SNAPSHOT, r) != 0)
+        return;
     for (int i = 0; i < n; i++) {
         uint32_t sub = xt_mds_find_sub(m, c, chs[i]);
         if (sub != NIL) {

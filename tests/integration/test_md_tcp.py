@@ -24,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_http as H  # noqa: E402
+import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
 import xtclient as X  # noqa: E402
 
@@ -583,6 +584,37 @@ def test_slow_consumers():
         check(sb.levels(k) == book.levels(k), f"stalled client's side {k} != the reading client's")
     for c in (good, slow_depth, slow_trades):
         c.close()
+
+
+@test
+def test_unread_answers_close_not_drop():
+    """A client that sends SUBSCRIBEs (each owing snapshots) faster than it
+    reads, until an ACK does not fit its queue, is closed with ERROR
+    SLOW_CONSUMER after answers in order with no gap, and the server goes
+    on. Before, an ACK that did not fit was dropped; then, closing the
+    connection there, the snapshots still to be owed named subscriptions
+    the close had removed: the server crashed (a review found it)."""
+    s = start({"md.messages_per_s": 1000000, "md.send_buffer": 4096, "md.ping_ms": 3600000})
+    c = Md(s.md_tcp, rcvbuf=4096)
+    btc = c.inst[SYM]
+    n = 12000  # past the queue's 4,128 messages plus what the socket buffers hold
+    reqs = b"".join(request(SUBSCRIBE if k % 2 == 0 else UNSUBSCRIBE, k, btc, CH_BBO) for k in range(n))
+    s.md_port = ws_port(s)
+    base = W.md_metric(s, "xt_md_bytes_received_total")
+    c.send(reqs)
+    # nothing is read until the server has read (and so answered) them or closed the connection for them: a
+    # slow server (ASan) would keep up
+    TS.wait_for(lambda: W.md_metric(s, "xt_md_bytes_received_total") >= base + len(reqs) or
+                W.md_metric(s, "xt_md_slow_consumer_disconnects_total") > 0, "the requests read", 30)
+    got = expect_error(c, E_SLOW_CONSUMER)
+    rids = [m["request_id"] for m in got if m["type"] == ACK]
+    check(rids == list(range(len(rids))) and len(rids) < n, f"ACKs out of order, missing or all there: {len(rids)}")
+    c.close()
+    d = Md(s.md_tcp)  # the server is still there
+    d.req(SUBSCRIBE, 1, d.inst[SYM], CH_BBO)
+    check(d.answer(1)["type"] == ACK, "a new connection's SUBSCRIBE")
+    d.close()
+    check(s.running(), "the server ended")
 
 
 @test

@@ -37,6 +37,14 @@ TESTS, test = TS.registry()
 check = TS.check
 
 
+def md_metric(s, name):
+    """A metric without labels from the market-data port's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{s.md_port}/metrics", timeout=5) as r:
+        m = re.search(rf"^{name} (\S+)$", r.read().decode(), re.M)
+    check(m is not None, f"no {name} in /metrics")
+    return float(m.group(1))
+
+
 def md_port(s):
     """The market-data port of the server's latest start, from its banner
     (a restart takes a new port: read it again after s.start())."""
@@ -921,7 +929,13 @@ def test_unread_answers_close_not_drop():
     r = Raw(s.md_port, rcvbuf=4096)
     r.upgrade()
     n = 8000  # past the queue's 4,128 messages plus what the socket buffers hold
-    r.sock.sendall(b"".join(frame_bytes(1, json.dumps({"op": "list", "id": k}).encode()) for k in range(n)))
+    cmds = b"".join(frame_bytes(1, json.dumps({"op": "list", "id": k}).encode()) for k in range(n))
+    base = md_metric(s, "xt_md_bytes_received_total")
+    r.sock.sendall(cmds)
+    # nothing is read until the server has read (and so answered) the commands, or closed the connection
+    # for them; else a slow server (ASan) keeps up with the reading client and the queue never fills
+    TS.wait_for(lambda: md_metric(s, "xt_md_bytes_received_total") >= base + len(cmds) or
+                md_metric(s, "xt_md_slow_consumer_disconnects_total") > 0, "the commands read", 30)
     code, reason, frames = r.until_close(timeout=10)
     ids = [json.loads(d)["id"] for op, d in frames if op == 1]
     check(ids == list(range(len(ids))), f"answers out of order or missing: {ids[:3]}...{ids[-3:]}")
