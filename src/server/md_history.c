@@ -69,7 +69,7 @@ int xt_md_history_open(xt_server_t *s, xt_md_history_t **out, char *why, size_t 
     h->max_instruments = kc.max_instruments;
     h->recent = calloc((size_t)kc.max_instruments * XT_KL_COUNT, sizeof *h->recent);
     for (size_t i = 0; h->recent && i < (size_t)kc.max_instruments * XT_KL_COUNT; i++) {
-        const xt_kl_file_t *f = &h->st.files[i]; /* before the writer runs: its to change from now on */
+        const xt_kl_file_t *f = &h->st.files[i]; /* before the writer runs, whose they are from then on */
         h->recent[i].has_last = f->has_last;
         h->recent[i].last_open = f->last_open;
         h->recent[i].last_close = f->last_close;
