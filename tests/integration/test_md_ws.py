@@ -104,6 +104,19 @@ async def quiet(ws, t=0.3):
             return got
 
 
+async def read_while(ws, task, take, tail=0.5):
+    """Gives take() every message until task (a load in an executor) is
+    done, then those that come within tail seconds of silence."""
+    while not task.done():
+        try:
+            take(await recv(ws, 0.2))
+        except asyncio.TimeoutError:
+            pass
+    await task
+    for m in await quiet(ws, tail):
+        take(m)
+
+
 def run(coro):
     return asyncio.run(coro)
 
@@ -321,15 +334,7 @@ def test_depth_rebuilt_equals_snapshot():
             await answer_of(ws, 1)
             books = {c: Book() for c in chans}
             task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 2.0)
-            while not task.done():
-                try:
-                    m = await recv(ws, 0.2)
-                except asyncio.TimeoutError:
-                    continue
-                books[m["ch"]].apply(m)
-            await task
-            for m in await quiet(ws, 0.5):
-                books[m["ch"]].apply(m)
+            await read_while(ws, task, lambda m: books[m["ch"]].apply(m))
         for c, b in books.items():
             check(b.gaps == 0, f"{c}: {b.gaps} gaps in the seq chain of a reading client")
             check(b.deltas > 50, f"{c}: only {b.deltas} deltas")
@@ -405,13 +410,7 @@ def test_trades_ticker_kline_agree():
             # outruns it, and it would rightly be closed as a slow consumer
             task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 1.5, 4, 8, ("--rate", "3000"))
             msgs = []
-            while not task.done():
-                try:
-                    msgs.append(await recv(ws, 0.2))
-                except asyncio.TimeoutError:
-                    pass
-            await task
-            msgs += await quiet(ws, 0.5)
+            await read_while(ws, task, msgs.append)
         trades = [t for m in msgs if m["ch"] == chans[0] and m["type"] == "update" for t in m["data"]]
         check(len(trades) > 5, f"only {len(trades)} trades")
         ids = [t["id"] for t in trades]
@@ -496,15 +495,7 @@ def test_slow_consumers():
             slow_depth, slow_trades = stalled_client(s, many), stalled_client(s, [f"trades.{x}" for x in syms] + many)
             got = Reading()
             task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 3.0, 4, 8, ("--rate", "3000"))
-            while not task.done():
-                try:
-                    m = await recv(good, 0.2)
-                except asyncio.TimeoutError:
-                    continue
-                got.take(m)
-            await task
-            for m in await quiet(good, 0.5):
-                got.take(m)
+            await read_while(good, task, got.take)
             book, trade_ids, ticker = got.book, got.trade_ids, got.ticker
             check(book.gaps == 0, f"the reading client has {book.gaps} gaps")
             check(trade_ids == sorted(set(trade_ids)), "trade ids not increasing")
@@ -648,14 +639,7 @@ def test_feed_overflow_resync():
             await answer_of(ws, 1)
             book = Book()
             task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 2.0, 8, 64)
-            while not task.done():
-                try:
-                    book.apply(await recv(ws, 0.2))
-                except asyncio.TimeoutError:
-                    pass
-            await task
-            for m in await quiet(ws, 0.5):
-                book.apply(m)
+            await read_while(ws, task, book.apply)
             check(book.gaps == 0, f"{book.gaps} gaps")
             snap = await fresh_snapshot(s, f"depth.{SYM}")
             for k in ("bids", "asks"):
