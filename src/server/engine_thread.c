@@ -28,12 +28,17 @@ uint64_t xt_req_push(xt_server_t *s, const xt_req_t *r)
         return 0;
     q->v[h & q->mask] = *r;
     atomic_store_explicit(&q->head, h + 1, memory_order_release);
+    xt_engine_wake(s);
+    return h + 1;
+}
+
+void xt_engine_wake(xt_server_t *s)
+{
     if (atomic_exchange_explicit(&s->engine_sleeping, 0, memory_order_seq_cst)) { /* one wake-up per park */
         uint64_t one = 1;
         ssize_t n = write(s->engine_efd, &one, sizeof one);
         (void)n;
     }
-    return h + 1;
 }
 
 static void wake_gateway(xt_server_t *s)
@@ -183,13 +188,14 @@ static void on_amend(xt_server_t *s, const xt_req_t *r)
     int64_t id = target(s, r), price = r->price;
     xt_order_info_t o;
     int found = xt_engine_order(&s->engine, id, &o) == 0;
-    if (found && o.account == r->account && r->instrument != UINT32_MAX && o.instrument != r->instrument) {
-        reply_reject(s, r, XT_R_WRONG_INSTRUMENT); /* AMEND_CHECKED: its price and qty are in another's units */
-        return;
-    }
-    if (found && o.account == r->account && halted(s, o.instrument)) { /* else the core says NOT_OWNER */
-        reply_reject(s, r, XT_R_HALTED);
-        return;
+    if (found && o.account == r->account) { /* else the core says NOT_OWNER */
+        int why = r->check_instrument && o.instrument != r->instrument ? XT_R_WRONG_INSTRUMENT /* another's units */
+                  : halted(s, o.instrument)                            ? XT_R_HALTED
+                                                                       : 0;
+        if (why) {
+            reply_reject(s, r, why);
+            return;
+        }
     }
     if (price == 0)
         price = found ? o.price : XT_PRICE_NONE;

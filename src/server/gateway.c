@@ -257,7 +257,7 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
     xt_gw_conn_t *c = &g->conns[i];
     if (c->state == C_FREE)
         return;
-    if (c->state == C_LOGIN_WAIT)
+    if (g->n_waiting) /* also one a refusal moved on from C_LOGIN_WAIT: its slot may be reused */
         xt__gw_unwait(g, i);
     xt__gw_resume_stop(g, i);
     if (c->sess != XT_NIL && g->sess[c->sess].conn == i) {
@@ -467,8 +467,8 @@ static int gateway_reason(xt_server_t *s, xt_gw_sess_t *x, const xt_req_t *r, in
         return XT_R_JOURNAL_FAILED;
     if ((ordered && r->clordid == 0) || !fields_ok(r))
         return XT_R_INVALID_FIELD;
-    int names_instrument = r->kind == XT_REQ_NEW ||
-                           ((r->kind == XT_REQ_MASS_CANCEL || r->kind == XT_REQ_AMEND) && r->instrument != UINT32_MAX);
+    int names_instrument =
+        r->kind == XT_REQ_NEW || r->check_instrument || (r->kind == XT_REQ_MASS_CANCEL && r->instrument != UINT32_MAX);
     if (names_instrument && r->instrument >= s->n_instruments)
         return XT_R_UNKNOWN_INSTRUMENT;
     if (ordered && r->clordid <= x->last_clordid)
@@ -538,18 +538,19 @@ static xt_req_t decode_request(const uint8_t *f, uint8_t type)
     }
     case XT_MSG_AMEND:
     case XT_MSG_AMEND_CHECKED: { /* one kind of request: the engine thread checks the instrument */
-        xt_msg_amend_t m = {.instrument = UINT32_MAX};
+        xt_msg_amend_t m = {0};
         if (type == XT_MSG_AMEND)
             xt_wire_get_amend(f, &m);
         else
             xt_wire_get_amend_checked(f, &m);
         r.kind = XT_REQ_AMEND;
+        r.check_instrument = type == XT_MSG_AMEND_CHECKED;
         r.clordid = m.clordid;
         r.orig_clordid = m.orig_clordid;
         r.order_id = m.order_id;
         r.price = m.price;
         r.qty = m.qty;
-        r.instrument = m.instrument; /* UINT32_MAX: not checked */
+        r.instrument = m.instrument;
         return r;
     }
     case XT_MSG_MASS_CANCEL: {

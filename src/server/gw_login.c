@@ -302,9 +302,7 @@ void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
     xt_msg_login_t *m = &c->login;
-    if (c->state == C_LOGIN_WAIT) /* a second LOGIN before the first's answer: off the list, then refused */
-        xt__gw_unwait(g, i);
-    if (c->state != C_HELLO)
+    if (c->state != C_HELLO) /* a second LOGIN (one before the first's answer leaves the waiting list at its close) */
         return login_reject(s, i, XT_LR_ALREADY_LOGGED_IN, 0);
     xt_wire_get_login(f, m);
     if (g->stopping)

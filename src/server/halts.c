@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpus.h"
 #include "journal/io.h"
 #include "log.h"
 #include "server.h"
@@ -58,6 +59,8 @@ int xt_halts_save(const xt_server_t *s, char *why, size_t whylen)
 static void *saver_main(void *arg)
 {
     xt_halts_saver_t *h = arg;
+    if (h->s->cpus && h->s->cpus->any) /* off the pinned CPUs, as the other helper threads */
+        xt_cpus_pin(&h->s->cpus->rest, "halts");
     pthread_setname_np(pthread_self(), "xt-halts");
     pthread_mutex_lock(&h->mu);
     for (;;) {
@@ -128,6 +131,12 @@ void xt_halts_saver_stop(xt_halts_saver_t *h)
         pthread_join(h->thread, NULL);
         h->on = 0;
     }
+}
+
+void xt_halts_saver_destroy(xt_halts_saver_t *h)
+{
+    if (!h->s)
+        return;
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     h->s = NULL;

@@ -44,8 +44,11 @@ uint64_t xt_halts_save_later(xt_halts_saver_t *h);
  * number: it is the file's. */
 int xt_halts_saved(xt_halts_saver_t *h, uint64_t n, char *why, size_t whylen);
 
-/* Makes the saves asked for, ends the thread. Safe on one never started. */
+/* Makes the saves asked for, ends the thread; xt_halts_saved still
+ * answers. Safe on one never started. */
 void xt_halts_saver_stop(xt_halts_saver_t *h);
+/* Frees what the saver holds, after its last xt_halts_saved. */
+void xt_halts_saver_destroy(xt_halts_saver_t *h);
 
 /* Writes the halted instruments' symbols, one a line, to DIR/halted
  * through DIR/halted.tmp: written, synced, renamed, the directory synced.

@@ -365,11 +365,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (s->cpus->any) /* off the pinned CPUs, as the spare's writer */
-        xt_cpus_pin(&s->cpus->rest, "gateway");
     xt_halts_saver_start(&s->halts_saver, s, s->gateway_efd); /* after the mask: a thread of its own */
-    if (s->cpus->any)
-        xt_cpus_pin(&s->cpus->allowed, "gateway");
     if (xt_gateway_init(s))
         return fail(why, n, "gateway: out of memory");
     return xt__gw_admin_open(s, why, n);
@@ -399,6 +395,7 @@ int xt_server_close(xt_server_t *s)
     if (s->journal_open)
         rc = xt_journal_close(&s->journal, xt_mono_ns());
     xt_gateway_destroy(s);
+    xt_halts_saver_destroy(&s->halts_saver); /* after the admin socket's last answers (xt_halts_saved) */
     xt_md_server_close(s);
     xt_md_feed_destroy(&s->md_feed);
     xt_md_replay_free(&s->md_replay);

@@ -62,6 +62,7 @@ enum {
 typedef struct xt_req {
     uint8_t kind;
     uint8_t side, type, tif, stp;
+    uint8_t check_instrument; /* AMEND_CHECKED: the order must be on `instrument` */
     uint32_t conn;
     uint32_t account, session;
     uint32_t instrument;
@@ -212,6 +213,8 @@ void xt_engine_thread_join(xt_server_t *s);
  * answer is released once `answered` reaches it), or 0 when the ring is
  * full. */
 uint64_t xt_req_push(xt_server_t *s, const xt_req_t *r);
+/* Any thread: wakes the engine thread if it is parked (once per park). */
+void xt_engine_wake(xt_server_t *s);
 
 /* engine_thread.c: the engine's event sink (sessions, then market data). */
 void xt_server_sink(void *ctx, const xt_event_batch_t *b);
