@@ -452,8 +452,7 @@ int xt_kl_store_append(xt_kl_store_t *st, uint32_t id, int interval, const xt_md
     }
     int rc = st->free_pend == NIL ? xt_kl_store_flush(st) : 0; /* a full pool is written at once */
     xt_md_candle_t k = *c;
-    if (k.trades == 0 && f->has_last)
-        k.open = k.high = k.low = k.close = f->last_close;
+    xt_kl_as_filed(&k, f->has_last, f->last_close);
     uint32_t p = st->free_pend;
     st->free_pend = st->pend[p].next;
     st->n_pend++;

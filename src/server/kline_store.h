@@ -71,6 +71,14 @@ void xt_kl_record_encode(uint8_t *out, const xt_md_candle_t *c); /* XT_KL_RECORD
 /* Returns 0 (c filled, closed = 1) or XT_ECORRUPT (checksum). */
 int xt_kl_record_decode(const uint8_t *in, xt_md_candle_t *c);
 
+/* A closed candle as a file holds it: one without trades is flat at the
+ * close of the file's last record, when it has one (see above). */
+static inline void xt_kl_as_filed(xt_md_candle_t *c, int has_last, int64_t last_close)
+{
+    if (c->trades == 0 && has_last)
+        c->open = c->high = c->low = c->close = last_close;
+}
+
 /* DIR/SYMBOL.INTERVAL.kl followed by suffix ("" or ".tmp"). Returns 0,
  * XT_EINVAL (a symbol xt_symbol_valid refuses, an interval out of range)
  * or -ENAMETOOLONG. */

@@ -74,8 +74,6 @@ void xt_mds_mark_dirty(mds_t *m, uint32_t c)
 
 void xt_mds_owe_snapshot(mds_t *m, uint32_t sub)
 {
-    if (sub == NIL) /* its connection closed meanwhile (an answer that did not fit) */
-        return;
     uint32_t c = m->subs[sub].conn;
     m->subs[sub].stale = 1;
     m->conns[c].has_stale = 1;
@@ -252,7 +250,7 @@ int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
 {
     mconn_t *k = &m->conns[c];
     uint32_t q = m->free_qnode;
-    if (k->state == C_FREE || k->shut || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit ||
+    if (k->shut || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit ||
         k->qn >= QNODES_PER_CONN + QNODES_SHARED_MAX)
         return XT_MDS_FULL;
     if (q == NIL || (k->qn >= QNODES_PER_CONN && m->q_shared >= QNODES_SHARED)) {
@@ -285,19 +283,32 @@ int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len)
     return rc;
 }
 
-int xt_mds_unanswered(mds_t *m, uint32_t c, int rc)
+static int closing(const mconn_t *k)
 {
-    const mconn_t *k = &m->conns[c];
+    return k->shut || k->state == C_CLOSING || k->state == C_FREE;
+}
+
+/* rc: the answer's xt_mds_reply(_raw); c not closing. */
+static int answered(mds_t *m, uint32_t c, int rc)
+{
     if (rc == 0)
         return 0;
-    if (k->shut || k->state == C_CLOSING || k->state == C_FREE)
-        return -1; /* closing already: its answers end with the close */
     if (rc == XT_MDS_FULL) {
         m->slow_closes++;
         xt_mds_close_with(m, c, XT_WS_CLOSE_POLICY, "slow consumer: answers not read");
     } else
         xt_mds_close_with(m, c, XT_WS_CLOSE_TRY_AGAIN, "server busy: no buffer for an answer");
     return -1;
+}
+
+int xt_mds_answer(mds_t *m, uint32_t c, const char *text, size_t len)
+{
+    return closing(&m->conns[c]) ? -1 : answered(m, c, xt_mds_reply(m, c, text, len));
+}
+
+int xt_mds_answer_raw(mds_t *m, uint32_t c, const void *frames, size_t len)
+{
+    return closing(&m->conns[c]) ? -1 : answered(m, c, xt_mds_reply_raw(m, c, frames, len));
 }
 
 /* ---- channels and subscriptions -------------------------------------------- */

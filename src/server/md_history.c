@@ -136,8 +136,7 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u)
     xt_md_candle_t c = *u->candle;
     if (r->has_last && c.open_time <= r->last_open)
         return; /* the file has it (the store would skip it too) */
-    if (c.trades == 0 && r->has_last)
-        c.open = c.high = c.low = c.close = r->last_close; /* as the store writes it */
+    xt_kl_as_filed(&c, r->has_last, r->last_close);
     r->has_last = 1;
     r->last_open = c.open_time;
     r->last_close = c.close;

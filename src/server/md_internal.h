@@ -146,10 +146,10 @@ struct xt_md_server {
     /* The live trades of the command being read, of one instrument, sent as
      * one message per channel (md_publish.c, xt_mds_flush_trades): a sweep
      * of thousands of levels is not thousands of messages per subscriber. */
-    xt_md_trade_t *trade_batch; /* XT_MDS_TRADE_BATCH */
-    int64_t trade_batch_ts;
-    uint32_t tape_cap, n_trade_batch, trade_batch_slot;
-    uint32_t q_shared; /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
+    uint32_t tape_cap;
+    uint32_t n_trade_batch, trade_batch_slot; /* the last n of the slot's tape (md) */
+    uint32_t hog_none_at; /* q_shared when evict_hog last found nobody to close: not looked again below it */
+    uint32_t q_shared;    /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
     uint64_t drops, slow_closes;
     xt_hist_t feed_lag;  /* µs from each command's engine timestamp to its reading here */
     xt_hist_t send_lag;  /* µs from a live update's engine timestamp to the writev that ends a copy of it */
@@ -204,14 +204,15 @@ int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i);
 /* A text message to c alone: 0, XT_MDS_FULL or XT_MDS_NO_POOL (also when
  * no message buffer is free). */
 int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len);
-/* After a command's answer was not queued (rc from xt_mds_reply or
- * xt_mds_reply_raw, nonzero): closes c saying why - 1008 "slow consumer"
- * when its own queue is full (it sends commands and does not read the
- * answers), 1013 "server busy" when the shared pools are out - so that no
- * command is left without an answer on a connection that stays open.
- * Returns 0 when rc is (the answer was queued), else -1: c is closing or
- * closed, and nothing more is to be done for it (no snapshot owed). */
-int xt_mds_unanswered(mds_t *m, uint32_t c, int rc);
+/* A command's answer to c: text (a WebSocket text message) or frames
+ * (binary). One that cannot be queued closes c saying why - 1008 "slow
+ * consumer" when its own queue is full (it sends commands and does not
+ * read the answers), 1013 "server busy" when the shared pools are out - so
+ * that no command is left without an answer on a connection that stays
+ * open. Returns 0, or -1 when c is closing or closed (by this, or before):
+ * nothing more is to be done for it (no snapshot owed). */
+int xt_mds_answer(mds_t *m, uint32_t c, const char *text, size_t len);
+int xt_mds_answer_raw(mds_t *m, uint32_t c, const void *frames, size_t len);
 /* md_server.c: {"id":ID,"error":{"code":CODE,"msg":"MSG"}} to c (id already JSON: a number, a string or null) */
 void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg);
 /* Counts a request of c (a WebSocket command, a binary request, a REST call) against md.messages_per_s in

@@ -134,7 +134,7 @@ void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why)
         if (xt_md_json_string(q, sizeof q, why) == 0)
             strcpy(q, "\"?\"");
         int n = snprintf(t, sizeof t, "{\"ch\":\"orders\",\"event\":\"closed\",\"reason\":%s}", q);
-        xt_mds_unanswered(m, x->owner, xt_mds_reply(m, x->owner, t, (size_t)n));
+        xt_mds_answer(m, x->owner, t, (size_t)n);
     }
     x->state = B_FREE;
     x->next_free = o->free_b;
@@ -266,7 +266,7 @@ static void ws_answer(mds_t *m, uint32_t c, const char *id, const char *op, cons
     char t[OUT_MAX];
     int n = snprintf(t, sizeof t, "{\"id\":%s,\"op\":\"%s\",\"result\":%s}", id, op, result);
     if (n > 0 && (size_t)n < sizeof t)
-        xt_mds_unanswered(m, c, xt_mds_reply(m, c, t, (size_t)n));
+        xt_mds_answer(m, c, t, (size_t)n);
 }
 
 static void hex(const uint8_t *p, size_t n, char *out)

@@ -182,6 +182,7 @@ static void evict_hog(mds_t *m)
             hog = c;
         }
     }
+    m->hog_none_at = hog == NIL ? m->q_shared : 0;
     if (hog == NIL)
         return;
     m->slow_closes++;
@@ -193,8 +194,8 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
 {
     if (n == 0 || m->ch_head[ch] == NIL)
         return;
-    if (m->q_shared > QNODES_SHARED - QNODES_SHARED_MAX)
-        evict_hog(m);
+    if (m->q_shared > QNODES_SHARED - QNODES_SHARED_MAX && m->q_shared > m->hog_none_at)
+        evict_hog(m); /* not again per fan-out while it finds nobody and the shared part does not grow */
     int kind = ch_kind(ch);
     uint32_t g =
         xt_mds_kind_bin(kind) ? xt_mds_msg_raw(m, m->scratch, n) : xt_mds_msg_make(m, XT_WS_OP_TEXT, m->scratch, n);
@@ -363,13 +364,17 @@ void xt_mds_flush_trades(mds_t *m)
     if (n == 0)
         return;
     m->n_trade_batch = 0;
-    uint32_t ch = xt_mds_ch(slot, XT_CH_TRADES, XT_TH_LIVE);
-    if (m->ch_head[ch] != NIL)
-        fan_out(m, ch,
-                xt_md_enc_trades(m->scratch, CAP, &m->pub[slot].sym[0], 0, m->trade_batch_ts, m->trade_batch, n));
-    ch = xt_mds_ch(slot, XT_CH_BIN_TRADES, XT_TH_LIVE);
-    if (m->ch_head[ch] != NIL)
-        fan_out(m, ch, xt_mdb_enc_trades(BIN, CAP, slot, 0, m->trade_batch, n));
+    uint32_t ws = xt_mds_ch(slot, XT_CH_TRADES, XT_TH_LIVE), bin = xt_mds_ch(slot, XT_CH_BIN_TRADES, XT_TH_LIVE);
+    const xt_md_inst_t *in = xt_md_find(&m->md, slot);
+    if ((m->ch_head[ws] == NIL && m->ch_head[bin] == NIL) || in == NULL)
+        return;
+    n = xt_md_trades(in, m->tape, n); /* the batch: the newest n of the tape (n <= tape_cap, md.tape) */
+    if (n == 0)
+        return;
+    if (m->ch_head[ws] != NIL)
+        fan_out(m, ws, xt_md_enc_trades(m->scratch, CAP, &m->pub[slot].sym[0], 0, m->tape[n - 1].ts, m->tape, n));
+    if (m->ch_head[bin] != NIL)
+        fan_out(m, bin, xt_mdb_enc_trades(BIN, CAP, slot, 0, m->tape, n));
 }
 
 /* A closed candle or minute goes to the throttled channels at once too: a
@@ -401,16 +406,16 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
     uint32_t slot = u->instrument;
     /* A command's trades are held back and go out together, before anything
      * else: its BOOK and TICKER come after them (md.h), as before. */
-    if (u->kind != XT_MDU_TRADE || slot != m->trade_batch_slot || m->n_trade_batch == XT_MDS_TRADE_BATCH)
+    if (u->kind != XT_MDU_TRADE || slot != m->trade_batch_slot)
         xt_mds_flush_trades(m);
     m->pub[slot].last_ts = u->ts;
     switch (u->kind) {
     case XT_MDU_BOOK: on_book(m, slot, u); break;
     case XT_MDU_TICKER: on_ticker(m, slot, u); break;
     case XT_MDU_TRADE:
-        m->trade_batch_slot = slot;
-        m->trade_batch_ts = u->ts;
-        m->trade_batch[m->n_trade_batch++] = *u->trade;
+        m->trade_batch_slot = slot; /* the trade is in md's tape: counted only */
+        if (++m->n_trade_batch == XT_MDS_TRADE_BATCH || m->n_trade_batch == m->tape_cap)
+            xt_mds_flush_trades(m); /* now: the slot's next trade goes into the tape before its update */
         touch_throttled(m, slot, XT_CH_TRADES);
         break;
     case XT_MDU_KLINE:

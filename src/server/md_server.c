@@ -38,11 +38,11 @@
 #define ANSWER_MAX 16384
 #define TAPE_BATCH_MAX 2000 /* trades in one @100ms / @1000ms trades message, at most */
 
-/* 0, or -1 when the answer did not fit and c is closing (xt_mds_unanswered). */
+/* 0, or -1 when c is closing (xt_mds_answer). */
 static int answer(mds_t *m, uint32_t c, const char *fmt_id, const char *op, const char *body)
 {
     int n = snprintf(m->scratch, ANSWER_MAX, "{\"id\":%s,\"op\":\"%s\",%s}", fmt_id, op, body);
-    return n > 0 && n < ANSWER_MAX ? xt_mds_unanswered(m, c, xt_mds_reply(m, c, m->scratch, (size_t)n)) : 0;
+    return n > 0 && n < ANSWER_MAX ? xt_mds_answer(m, c, m->scratch, (size_t)n) : 0;
 }
 
 void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const char *msg)
@@ -52,7 +52,7 @@ void xt_mds_answer_error(mds_t *m, uint32_t c, const char *id, int code, const c
         strcpy(q, "\"?\"");
     int n = snprintf(m->scratch, ANSWER_MAX, "{\"id\":%s,\"error\":{\"code\":%d,\"msg\":%s}}", id, code, q);
     if (n > 0 && n < ANSWER_MAX)
-        xt_mds_unanswered(m, c, xt_mds_reply(m, c, m->scratch, (size_t)n));
+        xt_mds_answer(m, c, m->scratch, (size_t)n);
 }
 
 /* Resolves every arg to a channel id first: all or nothing. */
@@ -87,7 +87,7 @@ static void send_list(mds_t *m, uint32_t c, const char *id)
     }
     if (k > 0 && (size_t)k + 2 < cap) {
         memcpy(m->scratch + k, "]}", 2);
-        xt_mds_unanswered(m, c, xt_mds_reply(m, c, m->scratch, (size_t)k + 2));
+        xt_mds_answer(m, c, m->scratch, (size_t)k + 2);
     }
 }
 
@@ -478,11 +478,7 @@ static void ask_refills(mds_t *m)
         return;
     atomic_store(&f->want_any, 1);
     atomic_store(&m->s->md_resync, 1);
-    if (atomic_exchange(&m->s->engine_sleeping, 0)) { /* an idle engine writes it now, not at its next tick */
-        uint64_t one = 1;
-        ssize_t w = write(m->s->engine_efd, &one, sizeof one);
-        (void)w;
-    }
+    xt_engine_wake(m->s); /* an idle engine writes it now, not at its next tick */
 }
 
 static void drain_feed(mds_t *m)
@@ -766,7 +762,6 @@ static int alloc_tables(mds_t *m)
     m->lv_b = calloc(cfg->md_max_levels, sizeof *m->lv_b);
     m->lv_a = calloc(cfg->md_max_levels, sizeof *m->lv_a);
     m->tape = calloc(m->tape_cap > 100 ? m->tape_cap : 100, sizeof *m->tape);
-    m->trade_batch = calloc(XT_MDS_TRADE_BATCH, sizeof *m->trade_batch);
     m->http_cap = xt_mds_http_cap(m->n_inst);
     if (m->http_cap < m->msg_bytes[MSG_LARGE]) /* a REST answer is as large as a WebSocket snapshot */
         m->http_cap = m->msg_bytes[MSG_LARGE];
@@ -775,8 +770,8 @@ static int alloc_tables(mds_t *m)
     m->http_out = malloc(m->http_out_cap);
     if (!m->conns || !m->wsp || !m->subs || !m->ch_head || !m->chs || !m->pending[0] || !m->pending[1] ||
         !m->pending[2] || !m->pub || !m->qnodes || !m->msgs || !m->msg_mem[0] || !m->msg_mem[1] || !m->msg_mem[2] ||
-        !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape || !m->trade_batch || !m->http_body ||
-        !m->http_out || xt__gw_counts_init(&m->ip_conns, m->max_conns) != 0)
+        !m->msg_mem[3] || !m->scratch || !m->lv_b || !m->lv_a || !m->tape || !m->http_body || !m->http_out ||
+        xt__gw_counts_init(&m->ip_conns, m->max_conns) != 0)
         return -1;
     m->free_conn = m->free_sub = m->dirty_head = m->owed_head = m->free_qnode = NIL;
     for (int k = 0; k < MSG_CLASSES; k++)
@@ -998,7 +993,6 @@ void xt_md_server_close(xt_server_t *s)
     free(m->lv_b);
     free(m->lv_a);
     free(m->tape);
-    free(m->trade_batch);
     free(m->http_body);
     free(m->http_out);
     xt_mds_oe_destroy(m);

@@ -163,17 +163,17 @@ void xt_mds_bin_greet(mds_t *m, uint32_t c)
 
 /* ---- requests ---------------------------------------------------------------------- */
 
-/* 0, or -1 when the ACK did not fit and c is closing (xt_mds_unanswered). */
+/* 0, or -1 when c is closing (xt_mds_answer_raw). */
 static int answer(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r)
 {
     uint8_t f[XT_MDB_LEN_ACK];
-    return xt_mds_unanswered(m, c, xt_mds_reply_raw(m, c, f, xt_mdb_enc_ack(f, type, r)));
+    return xt_mds_answer_raw(m, c, f, xt_mdb_enc_ack(f, type, r));
 }
 
 static int reject(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r, uint16_t reason, const char *text)
 {
     uint8_t f[XT_MDB_LEN_REJECT];
-    xt_mds_unanswered(m, c, xt_mds_reply_raw(m, c, f, xt_mdb_enc_reject(f, type, r, reason, text)));
+    xt_mds_answer_raw(m, c, f, xt_mdb_enc_reject(f, type, r, reason, text));
     return -1;
 }
 
