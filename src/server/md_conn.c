@@ -244,13 +244,16 @@ int xt_mds_over_rate(mds_t *m, uint32_t c)
     return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
 }
 
-/* Queues message i to connection c. Returns 0, or -1 when c is over its
- * limits (nothing queued). */
+/* Queues message i to connection c. Returns 0, or XT_MDS_FULL / NO_POOL
+ * when c is over its limits (nothing queued). md.output_limit bounds what
+ * piles up: one message always goes onto an empty queue, so an answer or a
+ * snapshot larger than the limit (a `list` of 4,096 channels at the 64 KiB
+ * minimum) is sent, not taken for a slow consumer. */
 int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
 {
     mconn_t *k = &m->conns[c];
     uint32_t q = m->free_qnode;
-    if (k->shut || k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit ||
+    if (k->shut || (k->out_bytes && k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit) ||
         k->qn >= QNODES_PER_CONN + QNODES_SHARED_MAX)
         return XT_MDS_FULL;
     if (q == NIL || (k->qn >= QNODES_PER_CONN && m->q_shared >= QNODES_SHARED)) {

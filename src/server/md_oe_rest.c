@@ -253,7 +253,7 @@ static int answers(int type, int k, const uint8_t *f)
 }
 
 /* The list of open orders, one STATUS_REPLY more; at the end marker the answer. */
-static void list_reply(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const uint8_t *f)
+static void list_reply(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const uint8_t *f, const xt_wire_hdr_t *end)
 {
     oe_list_t *l = &m->oe->lists[m->oe->pend[pi].list];
     xt_msg_status_reply_t r;
@@ -268,7 +268,8 @@ static void list_reply(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const u
     xt_text_printf(&t, "{\"data\":[");
     for (uint32_t k = 0; k < l->n && !t.over; k++) {
         uint8_t fr[XT_WIRE_MAX];
-        xt_wire_hdr_t h = {.type = XT_MSG_STATUS_REPLY};
+        /* the items were made with the end marker, so its seq is theirs: the session's last sequenced number */
+        xt_wire_hdr_t h = {.type = XT_MSG_STATUS_REPLY, .seq = end->seq};
         xt_wire_put_status_reply(fr, 0, &l->v[k]);
         xt_text_printf(&t, "%s{", k ? "," : "");
         size_t n = t.over ? 0 : xt_oe_json(&in, fr, &h, t.p + t.len, t.cap - t.len);
@@ -388,7 +389,7 @@ void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_h
         if (!p->sent || p->key != key || !answers(h->type, p->kind, f))
             continue;
         if (p->kind == P_LIST && h->type == XT_MSG_STATUS_REPLY)
-            return list_reply(m, b, pi, prev, f);
+            return list_reply(m, b, pi, prev, f, h);
         if (p->kind == P_NEW && h->type == XT_MSG_ACCEPTED && p->status_key && !p->no_status) {
             p->stage = 1; /* the answer waits for the status behind it */
             p->accepted_hdr = *h;

@@ -189,6 +189,36 @@ static void evict_hog(mds_t *m)
     xt_mds_close_with(m, hog, XT_WS_CLOSE_POLICY, "slow consumer: it held the most of the shared queue");
 }
 
+/* A message pool is out: the subscriber with the most bytes queued - the
+ * one furthest behind, pinning messages no one else still holds - is closed
+ * as a slow consumer, as evict_hog does for the queue nodes. Without it,
+ * subscribers that stopped reading at different times (each pinning up to
+ * md.output_limit of trade batches of their own) could use up a size class,
+ * and every trades subscriber of the next update would be closed in their
+ * place. Returns 0 when nobody holds anything. */
+static int evict_buffer_holder(mds_t *m)
+{
+    uint32_t hog = NIL;
+    uint64_t most = 0;
+    for (uint32_t c = 0; c < m->max_conns; c++) {
+        const mconn_t *k = &m->conns[c];
+        if ((k->state == C_WS || k->state == C_BIN) && !k->shut && k->out_bytes > most) {
+            most = k->out_bytes;
+            hog = c;
+        }
+    }
+    if (hog == NIL)
+        return 0;
+    m->slow_closes++;
+    xt_mds_close_with(m, hog, XT_WS_CLOSE_POLICY, "slow consumer: it held the most of the message buffers");
+    return 1;
+}
+
+static uint32_t make_update(mds_t *m, int kind, size_t n)
+{
+    return xt_mds_kind_bin(kind) ? xt_mds_msg_raw(m, m->scratch, n) : xt_mds_msg_make(m, XT_WS_OP_TEXT, m->scratch, n);
+}
+
 /* Sends the encoded update (m->scratch, n bytes) to every subscriber of ch. */
 static void fan_out(mds_t *m, uint32_t ch, size_t n)
 {
@@ -197,8 +227,13 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
     if (m->q_shared > QNODES_SHARED - QNODES_SHARED_MAX && m->q_shared > m->hog_none_at)
         evict_hog(m); /* not again per fan-out while it finds nobody and the shared part does not grow */
     int kind = ch_kind(ch);
-    uint32_t g =
-        xt_mds_kind_bin(kind) ? xt_mds_msg_raw(m, m->scratch, n) : xt_mds_msg_make(m, XT_WS_OP_TEXT, m->scratch, n);
+    uint32_t g = make_update(m, kind, n);
+    /* A few at most: when every subscriber holds the same messages (one
+     * sweep's batches, all queued within one read of the feed), a close
+     * frees nothing, and the update is conflated or closes as below. */
+    int fits = n + XT_WS_HEADER_MAX <= m->msg_bytes[MSG_LARGE]; /* else no close would help */
+    for (int tries = 0; g == NIL && fits && tries < 4 && m->ch_head[ch] != NIL && evict_buffer_holder(m); tries++)
+        g = make_update(m, kind, n);
     if (g != NIL && ch_th(ch) == XT_TH_LIVE)
         m->msgs[g].ev_ts = m->ev_ts; /* throttled channels' messages wait for their tick by design: not timed */
     for (uint32_t i = m->ch_head[ch], next; i != NIL; i = next) {

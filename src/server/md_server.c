@@ -73,7 +73,11 @@ static int resolve(mds_t *m, const xt_md_cmd_t *cmd, uint32_t *chs, char *why, s
     return 0;
 }
 
-/* The answer to `list`, built in scratch (the large class holds 4096 names). */
+/* Every name of md.max_subscriptions' largest 4,096 fits one large message:
+ * kind (< 16), '.', symbol, suffix (< 8), quotes and comma. */
+_Static_assert(4096 * (15 + 1 + XT_SYMBOL_MAX + 7 + 3) + 128 <= LARGE_MIN, "a list answer fits a large message");
+
+/* The answer to `list`, built in scratch. */
 static void send_list(mds_t *m, uint32_t c, const char *id)
 {
     size_t cap = m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX;

@@ -16,15 +16,18 @@ import base64
 import json
 import os
 import re
+import select
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_server as TS  # noqa: E402
+import xtclient as X  # noqa: E402
 import websockets  # noqa: E402  (python3-websockets)
 
 MD_LINE = re.compile(r"market data on ws://127\.0\.0\.1:(\d+)/")
@@ -901,6 +904,69 @@ def test_a_sweep_reaches_trades_subscribers():
 
 
 @test
+def test_stalled_subscribers_leave_the_buffers_to_readers():
+    """A trades subscriber that stopped reading pins every trade batch made
+    since (up to md.output_limit). Once such batches use up the message
+    buffers (1,089 of 32 KiB and up with md.max_connections 16), the
+    subscriber holding the most is closed as a slow consumer, and a
+    subscriber that reads gets all 140,800 trades of 11 sweeps and stays
+    connected. Before, the update that found no buffer closed every trades
+    subscriber of its channel, the reader as well."""
+    s = TS.Server(start=False)
+    cfg = os.path.join(s.tmp, "pool.conf")
+    with open(cfg, "w") as f:
+        f.write("[instrument POOL]\ntick = 1\nlot = 1\n")
+    s.args = ["--config", cfg]
+    s.sets = {**TS.BIG, "md.max_connections": 16, "md.output_limit": 1 << 26, "md.send_buffer": 4096,
+              "md.ping_ms": 3600000, "md.messages_per_s": 100000, "server.output_limit": 1 << 30}
+    s.start()
+    s.md_port = md_port(s)
+    a, b = TS.login(s.port, 1001), TS.login(s.port, 1002)
+    inst = a.inst["POOL"]
+    sweeps, per = 11, 100 * 128  # 100 batches of 128 trades (~10 KB: a 32 KiB buffer) a sweep
+    for k in range(0, sweeps * per, 8192):  # in steps the inbound ring holds (else OVERLOADED)
+        ids = range(k + 1, min(k + 8192, sweeps * per) + 1)
+        a.send(b"".join(X.encode_new_order(i, inst, TS.BUY, 1000, 1) for i in ids))
+        got, _ = TS.collect_answers(a, ids, timeout=30)
+        check(all(m.type == TS.ACCEPTED for m in got.values()), "not all bids accepted")
+    done = threading.Event()
+
+    def discard():  # the sweeps' fills: the gateway reads no more from a session that does not read
+        while not done.is_set():
+            for x in select.select([a.sock, b.sock], [], [], 0.1)[0]:
+                try:
+                    check(x.recv(1 << 20) != b"", "an order session closed")
+                except BlockingIOError:
+                    pass
+    stalled = Raw(s.md_port, rcvbuf=4096)
+    stalled.upgrade(frame_bytes(1, json.dumps({"op": "subscribe", "id": 1, "args": ["trades.POOL"]}).encode()))
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as ws:
+            await send(ws, op="subscribe", id=1, args=["trades.POOL"])
+            await answer_of(ws, 1)
+            got = 0
+            for k in range(sweeps):
+                b.new_order(inst, TS.SELL, 0, per, ord_type=TS.MARKET)
+                while got < (k + 1) * per:
+                    m = await recv(ws, 20)
+                    check(m.get("ch") == "trades.POOL", f"after {got} trades: {m}")
+                    got += len(m["data"]) if m["type"] == "update" else 0
+            await send(ws, op="ping", id=2)
+            check((await answer_of(ws, 2)).get("result") == "pong", "the reader after the sweeps")
+    reader = threading.Thread(target=discard)
+    reader.start()
+    try:
+        run(go())
+    finally:
+        done.set()
+        reader.join()
+    code, reason, _ = stalled.until_close(timeout=10)
+    check(code == 1008 and reason == "slow consumer: it held the most of the message buffers",
+          f"the stalled subscriber: {code} {reason!r}")
+
+
+@test
 def test_unread_answers_close_not_drop():
     """A client that sends commands faster than it reads their answers,
     until its queue is full (4,128 messages, docs/websocket.md), is closed
@@ -926,6 +992,39 @@ def test_unread_answers_close_not_drop():
     check(len(ids) < n, "every answer came: the queue never filled, the test shows nothing")
     check(code == 1008 and reason == "slow consumer: answers not read", f"close {code} {reason!r}")
     r.close()
+
+
+@test
+def test_a_list_larger_than_the_output_limit():
+    """md.output_limit bounds what piles up on a connection, not one
+    message: `list` of 4,096 channels (~115 KB) at the 64 KiB minimum is
+    answered in full. Before, it was taken for a slow consumer and the
+    connection closed 1008."""
+    s = TS.Server(start=False)
+    cfg = os.path.join(s.tmp, "many.conf")
+    kinds = ["bbo", "depth5", "depth10", "depth20", "depth", "trades", "ticker", "timeline"] + \
+        [f"kline.{i}" for i in ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w")]
+    syms = [f"LIST{i:012d}" for i in range(4096 // len(kinds) + 1)]
+    with open(cfg, "w") as f:
+        f.writelines(f"[instrument {x}]\ntick = 1\nlot = 1\n\n" for x in syms)
+    s.args = ["--config", cfg]
+    s.sets = {"md.output_limit": 65536, "md.max_subscriptions": 4096, "md.messages_per_s": 100000}
+    s.start()
+    s.md_port = md_port(s)
+    names = [f"{k}.{x}" for x in syms for k in kinds][:4096]
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as ws:
+            for k in range(0, len(names), 64):
+                await send(ws, op="subscribe", id=k, args=names[k:k + 64])
+                check((await answer_of(ws, k))["result"] == "ok", f"subscribe {k}")
+            await send(ws, op="list", id="L")
+            return (await answer_of(ws, "L", timeout=20))["result"]
+
+    got = run(go())
+    check(sorted(got) == sorted(names), f"{len(got)} of {len(names)} channels listed")
+    check(len(json.dumps(got)) > 65536, "the list fits the output limit: the test shows nothing")
+    check(md_metric(s, "xt_md_slow_consumer_disconnects_total") == 0, "a slow-consumer close")
 
 
 @test

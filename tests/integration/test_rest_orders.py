@@ -96,6 +96,9 @@ def test_place_fill_amend_cancel():
     lst = ok(a, "GET", "/api/v1/orders?open=true")
     ids = sorted(o["order_id"] for o in lst["data"])
     check(ids == sorted([oid, k["order_id"], j2["order_id"]]) and lst["left_out"] == 0, f"open list {lst}")
+    one = ok(a, "GET", f"/api/v1/orders/{oid}")
+    check(one["seq"] > 0 and all(o["seq"] == one["seq"] and not o["sequenced"] for o in lst["data"]),
+          f"list items carry the session's last seq, as a single GET does: {one['seq']} {lst}")
     cx = ok(a, "DELETE", f"/api/v1/orders/{oid}")
     check(cx["event"] == "canceled" and cx["order_id"] == oid and cx["qty"] == "0.0010", f"canceled {cx}")
     ok(a, "DELETE", f"/api/v1/orders/{oid}", status=404)  # gone: the engine's UNKNOWN_ORDER
