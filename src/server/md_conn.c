@@ -420,6 +420,8 @@ static int flush_conn(mds_t *m, uint32_t c)
             }
             pop(m, k);
         }
+        if (k->oe) /* a paused order session reads on at half */
+            xt_mds_oe_drained(m, c);
     }
     if (k->has_stale) { /* drained: each channel that owes a snapshot gets it now */
         k->has_stale = 0;

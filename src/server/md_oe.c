@@ -227,6 +227,9 @@ void xt_mds_oe_metrics(const mds_t *m, xt_text_t *t)
     for (int k = 0; k < OE_REFUSED_KINDS; k++)
         xt_text_printf(t, "xt_md_order_sessions_refused_total{reason=\"%s\"} %llu\n", why[k],
                        (unsigned long long)o->refused[k]);
+    xt_text_help(t, "xt_md_order_session_pauses_total", "counter",
+                 "Times a WebSocket order session's messages waited in order entry for its client to read.");
+    xt_text_printf(t, "xt_md_order_session_pauses_total %llu\n", (unsigned long long)o->pauses);
     xt_text_help(t, "xt_md_rest_orders_waiting", "gauge", "REST order requests waiting for the gateway's answer.");
     xt_text_printf(t, "xt_md_rest_orders_waiting %u\n", o->waiting);
 }
@@ -508,6 +511,48 @@ static void on_frame(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t
         ws_message(m, b, f, h);
 }
 
+/* Flow control of a WebSocket's order session (docs/websocket.md): the
+ * gateway's frames are read only as far as the owner's queue can take
+ * their messages, so a client that reads is never closed for a backlog
+ * (a long resume, a sweep's fills) - the rest waits in the gateway, which
+ * paces a resume to the bridge's socket and holds live messages up to
+ * server.output_limit, as for a binary client. A frame of at least
+ * OE_FRAME_MIN bytes (MASS_CANCEL_ACK) makes one message of at most
+ * OE_GROWTH times its size (an ACCEPTED with a 16-byte symbol: ~5). */
+#define OE_FRAME_MIN 32
+#define OE_GROWTH 8
+#define OE_QUEUE_MAX (QNODES_PER_CONN + QNODES_SHARED_MAX)
+
+/* The bytes of frames bridge x may read now. */
+static size_t ws_budget(const mds_t *m, const oe_bridge_t *x)
+{
+    const mconn_t *k = &m->conns[x->owner];
+    uint64_t lim = m->s->cfg.md_output_limit;
+    uint64_t bytes = k->out_bytes >= lim ? 0 : (lim - k->out_bytes) / OE_GROWTH;
+    uint64_t frames = k->qn >= OE_QUEUE_MAX ? 0 : (uint64_t)(OE_QUEUE_MAX - k->qn) * OE_FRAME_MIN;
+    return (size_t)(bytes < frames ? bytes : frames);
+}
+
+static void pause_bridge(mds_t *m, uint32_t b)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    epoll_ctl(m->ep, EPOLL_CTL_DEL, x->fd, NULL);
+    x->paused = 1;
+    m->oe->pauses++;
+}
+
+void xt_mds_oe_drained(mds_t *m, uint32_t c)
+{
+    const mconn_t *k = &m->conns[c];
+    oe_bridge_t *x = &m->oe->b[k->oe - 1];
+    /* again at half: not a pause and a read per message */
+    if (!x->paused || x->fd < 0 || k->out_bytes > m->s->cfg.md_output_limit / 2 || k->qn > OE_QUEUE_MAX / 2)
+        return;
+    x->paused = 0;
+    struct epoll_event ev = {EPOLLIN, {.u64 = XT_OE_EV | (k->oe - 1)}};
+    epoll_ctl(m->ep, EPOLL_CTL_ADD, x->fd, &ev);
+}
+
 void xt_mds_oe_event(mds_t *m, uint32_t b, uint32_t events)
 {
     oe_bridge_t *x = &m->oe->b[b];
@@ -518,8 +563,15 @@ void xt_mds_oe_event(mds_t *m, uint32_t b, uint32_t events)
     uint32_t gen = x->gen;
     for (int rounds = 0; rounds < 8 && x->fd >= 0; rounds++) {
         uint8_t buf[XT_WIRE_MAX + 8192];
+        size_t room = sizeof buf - x->in_len;
+        if (!x->rest && x->owner != NIL) {
+            size_t budget = ws_budget(m, x);
+            if (budget < (size_t)x->in_len + XT_WIRE_MAX) /* not a whole frame more: wait for the client to read */
+                return pause_bridge(m, b);
+            room = budget - x->in_len < room ? budget - x->in_len : room;
+        }
         memcpy(buf, x->in, x->in_len);
-        ssize_t r = read(x->fd, buf + x->in_len, sizeof buf - x->in_len);
+        ssize_t r = read(x->fd, buf + x->in_len, room);
         if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
             xt__oe_close(m, b, 503, x->close_why[0] ? x->close_why : "the order-entry session closed");
             return;
@@ -543,7 +595,7 @@ void xt_mds_oe_event(mds_t *m, uint32_t b, uint32_t events)
         }
         x->in_len = (uint16_t)(len - at);
         memcpy(x->in, buf + at, x->in_len);
-        if ((size_t)r < sizeof buf - XT_WIRE_MAX)
+        if ((size_t)r < room)
             return;
     }
 }

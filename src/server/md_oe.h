@@ -56,6 +56,10 @@ void xt_mds_oe_event(struct xt_md_server *m, uint32_t b, uint32_t events);
  * requests waiting, sessions refused. */
 void xt_mds_oe_metrics(const struct xt_md_server *m, xt_text_t *t);
 
+/* Connection c's queue has drained (md_conn.c flush_conn): its order
+ * session's bridge, paused while the queue was full, is read again. */
+void xt_mds_oe_drained(struct xt_md_server *m, uint32_t c);
+
 /* Heartbeats on the bridges; REST bridges idle for a minute are closed. */
 void xt_mds_oe_timers(struct xt_md_server *m);
 

@@ -21,6 +21,7 @@ typedef struct oe_bridge {
     int fd; /* the md thread's end; -1: free */
     uint8_t state, rest;
     uint8_t wait_op; /* WebSocket: the command waiting for the gateway (OE_WAIT_*) */
+    uint8_t paused;  /* WebSocket: not read (out of epoll) until the owner's queue drains (xt_mds_oe_drained) */
     uint16_t in_len;
     uint32_t owner; /* WebSocket: the connection (NIL once it closed); REST: the account */
     uint32_t next_free;
@@ -83,6 +84,7 @@ typedef struct xt_oe {
     uint32_t waiting;                   /* REST requests waiting (taken from the free list) */
     uint64_t refused[OE_REFUSED_KINDS]; /* new order sessions refused, by OE_REFUSED_*
                                            (xt_md_order_sessions_refused_total) */
+    uint64_t pauses; /* a WebSocket session's bridge paused for its client (xt_md_order_session_pauses_total) */
 } xt_oe_t;
 
 xt_oe_insts_t xt__oe_insts(mds_t *m);

@@ -270,6 +270,41 @@ def test_resume_and_cancel_on_disconnect():
 
 
 @test
+def test_a_reading_client_gets_any_backlog():
+    """The `orders` channel is paced to the client: a resume of 3,000
+    messages (~1 MB of JSON) and then one taker's 3,000 fills, each far past
+    md.output_limit (64 KiB here), reach a client that reads, in sequence
+    and without a close; the rest waits in order entry meanwhile
+    (xt_md_order_session_pauses_total). Before, the server read the
+    session's messages as fast as order entry sent them and closed the
+    client "slow consumer" at 64 KiB, on every login again: the resume
+    could never finish."""
+    s = W.start({**TS.BIG, "md.output_limit": 65536})
+    n = 3000
+    a = TS.login(s.port, 1001, session=7)
+    inst = a.inst[SYM]
+    got, _ = TS.collect_answers(a, [a.new_order(inst, TS.BUY, 100000, 1) for _ in range(n)], timeout=30)
+    check(all(m.type == TS.ACCEPTED for m in got.values()), "not all bids accepted")
+
+    async def go(connect):
+        c = await connect()
+        r = await c.login(1001, session=7, resume_from=1)
+        check(r.get("result", {}).get("resume_from") == 1, f"resume: {r}")
+        seqs = [(await c.event(lambda e: e["event"] == "accepted", timeout=20))["seq"] for _ in range(n)]
+        check(seqs == list(range(1, n + 1)), f"resent {seqs[:3]}...{seqs[-3:]}")
+        b = TS.login(s.port, 1002)
+        b.new_order(inst, TS.SELL, 0, n, ord_type=TS.MARKET)
+        fills = [await c.event(lambda e: e["event"] == "fill", timeout=20) for _ in range(n)]
+        check([f["seq"] for f in fills] == list(range(n + 1, 2 * n + 1)) and
+              all(f["liquidity"] == "maker" for f in fills), f"fills {fills[:2]}...")
+        check((await c.call("ping")).get("result") == "pong", "the connection after the backlog")
+        b.close()
+    run(s, go)
+    check(W.md_metric(s, "xt_md_order_session_pauses_total") > 0, "never paused: the test shows nothing")
+    check(W.md_metric(s, "xt_md_slow_consumer_disconnects_total") == 0, "a slow-consumer close")
+
+
+@test
 def test_rate_limit_and_mass_cancel():
     s = W.start({"limits.rate": 5, "limits.burst": 5})
 
