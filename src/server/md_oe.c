@@ -315,6 +315,10 @@ static void on_challenge(mds_t *m, uint32_t c, const char *id)
     oe_bridge_t *x = &m->oe->b[k->oe - 1];
     if (x->state == B_LIVE || x->state == B_LOGIN)
         return xt_mds_answer_error(m, c, id, 409, "already logged in");
+    if (x->state == B_LOGOUT) /* its answer carries wait_id: the logout's */
+        return xt_mds_answer_error(m, c, id, 409, "logging out: wait for the logout's answer");
+    if (x->wait_op == OE_WAIT_CHALLENGE) /* one id waits for the HELLO: a second would take its answer */
+        return xt_mds_answer_error(m, c, id, 409, "an auth.challenge is waiting for its answer");
     snprintf(x->wait_id, sizeof x->wait_id, "%s", id);
     x->wait_op = OE_WAIT_CHALLENGE;
     if (x->state == B_READY) /* the HELLO is here already */
@@ -369,7 +373,8 @@ static void on_login(mds_t *m, uint32_t c, const char *id, json_t *args)
     if (!x || x->state == B_HELLO)
         return xt_mds_answer_error(m, c, id, 400, "ask for auth.challenge first, and sign its nonce");
     if (x->state != B_READY)
-        return xt_mds_answer_error(m, c, id, 409, "already logged in");
+        return xt_mds_answer_error(
+            m, c, id, 409, x->state == B_LOGOUT ? "logging out: wait for the logout's answer" : "already logged in");
     uint8_t f[XT_WIRE_MAX];
     char why[160];
     int n = login_frame(args, f, why, sizeof why);

@@ -487,6 +487,40 @@ def raw_login(r, account, session=1):
         "signature": sig.hex()}})
 
 
+@test
+def test_every_challenge_is_answered():
+    """Two auth.challenge in one write, before the gateway's HELLO is here:
+    the first gets the nonce, the second a 409 at once. Before, the second
+    took the first's place and the first was never answered. A challenge
+    while a logout waits is refused too (its answer would have taken the
+    logout's id); the logout is answered, and a new challenge after it is."""
+    s = W.start()
+    r = W.Raw(s.md_port)
+    r.upgrade(text({"op": "auth.challenge", "id": 1}) + text({"op": "auth.challenge", "id": 2}))
+    got = {}
+    while len(got) < 2:
+        op, data = r.read_frame()
+        m = json.loads(data)
+        check(m.get("id") in (1, 2) and m["id"] not in got, f"unexpected {m}")
+        got[m["id"]] = m
+    check(len(got[1]["result"]["nonce"]) == 32, f"the first challenge: {got[1]}")
+    check(got[2]["error"] == {"code": 409, "msg": "an auth.challenge is waiting for its answer"}, f"{got[2]}")
+    r.close()
+    r = W.Raw(s.md_port)
+    r.upgrade()
+    check("result" in raw_login(r, 1001), "login")
+    r.sock.sendall(text({"op": "logout", "id": "out"}) + text({"op": "auth.challenge", "id": "again"}))
+    got = {}
+    while len(got) < 2:
+        op, data = r.read_frame()
+        m = json.loads(data)
+        got[m["id"]] = m
+    check(got["out"].get("result") == "ok", f"logout {got['out']}")
+    check(got["again"]["error"]["code"] == 409, f"challenge during the logout {got['again']}")
+    check("result" in raw_call(r, {"op": "auth.challenge", "id": "after"}), "a challenge after the logout")
+    r.close()
+
+
 def gateway_session(s, account, session):
     """The admin socket's view of one session (docs/admin.md, `sessions`)."""
     got = [x for x in A.ok(s, f"sessions {account}")["sessions"] if x["session"] == session]
