@@ -182,34 +182,29 @@ void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
 void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n, int drop)
 {
     mconn_t *k = &m->conns[c];
-    size_t off = 0;
-    if (k->qn == 0) { /* nothing waiting: it goes now, if the socket takes it whole */
-        ssize_t w = send(k->fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        m->bytes_out += w > 0 ? (uint64_t)w : 0;
-        if (w == (ssize_t)n) {
-            xt_mds_close(m, c);
-            return;
-        }
-        off = w > 0 ? (size_t)w : 0;
-    }
-    /* What is not sent is queued, and the socket is closed once it is out
-     * (flush_conn), or at the next ping round for a client that does not
-     * read (md_server.c). No channel adds to the queue from here on. */
+    /* Queued even when nothing waits: once it is out, flush_dirty shuts
+     * the write side and the socket closes at the client's end of input
+     * (or the next ping round, md_server.c). Closed at once, a client still
+     * sending (the rest of an oversized message) would get a reset, which
+     * can discard the CLOSE before it is read. No channel adds to the
+     * queue from here on. */
     xt_mds_unsubscribe_all(m, c);
     if (drop)
         xt_mds_drop_queue(m, c); /* all but the message partly on the wire */
     k->pong_due = 0;
     k->state = C_CLOSING;
-    uint32_t g = xt_mds_msg_raw(m, f + off, n - off);
+    uint32_t g = xt_mds_msg_raw(m, f, n);
     int rc = g == NIL ? -1 : xt_mds_enqueue(m, c, g);
     if (rc != 0 && g != NIL && !drop) { /* the queue is at its limit: it goes instead */
         xt_mds_drop_queue(m, c);
         rc = xt_mds_enqueue(m, c, g);
     }
     xt_mds_msg_drop_if_unused(m, g);
-    if (rc != 0)
+    if (rc != 0) {
+        if (k->qn == 0) /* no buffer for it: sent if the socket takes it */
+            xt_mds_send_direct(m, c, f, n);
         xt_mds_close(m, c);
-    else
+    } else
         k->shut = 1;
 }
 

@@ -381,7 +381,8 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
 void xt_mds_http_last(mds_t *m, uint32_t c, const char *p, size_t n)
 {
     mconn_t *k = &m->conns[c];
-    if (k->qn == 0 || !fits(m, c, n) || queue_bytes(m, c, p, n) != 0) {
+    /* queued even when nothing waits: the socket then lingers (xt_mds_close_after) */
+    if (!fits(m, c, n) || queue_bytes(m, c, p, n) != 0) {
         if (k->qn == 0) /* else the bytes would land inside an answer partly sent */
             xt_mds_send_direct(m, c, (const uint8_t *)p, n);
         xt_mds_close(m, c);

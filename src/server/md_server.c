@@ -10,6 +10,7 @@
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4, pthread_setname_np */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <http_parser.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -287,8 +288,12 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         if (xt_mds_http_serve(m, c, &req, (size_t)rc, (size_t)body) != 0)
             return;
     }
-    if (!req.upgrade_websocket || !req.ws_version_ok || !req.ws_key[0]) {
-        http_answer(m, c, req.upgrade_websocket ? 400 : 426, "a WebSocket upgrade (version 13) is expected here");
+    /* RFC 6455 4.1-4.2: a GET without a body; a version the server does
+     * not speak is a 426, which names the one it does (xt_http_response) */
+    if (!req.upgrade_websocket || !req.ws_version_ok || !req.ws_key[0] || req.method != HTTP_GET ||
+        req.content_length) {
+        http_answer(m, c, req.upgrade_websocket && req.ws_version_ok ? 400 : 426,
+                    "a WebSocket upgrade (GET, version 13, no body) is expected here");
         return;
     }
     char out[512];

@@ -1128,6 +1128,14 @@ def test_limits_and_errors():
     r.upgrade()
     r.frame(1, b"x" * 600)
     check(r.until_close()[0] == 1009, "a message over max_message closes with 1009")
+    # the rest of an oversized message still coming is read and dropped: the CLOSE and then the end of the
+    # stream reach the client, never a reset (before, the socket was closed with input unread)
+    r = Raw(s.md_port)
+    r.upgrade()
+    r.sock.sendall(frame_bytes(1, b"x" * 300000))
+    check(r.until_close()[0] == 1009, "a large message over max_message closes with 1009")
+    check(r.sock.recv(65536) == b"", "the end of the stream after the CLOSE")
+    r.close()
     r = Raw(s.md_port)
     r.upgrade()
     r.frame(2, b"\x00\x01")
@@ -1153,6 +1161,16 @@ def test_limits_and_errors():
     check(r.request("GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith("HTTP/1.1 426"), "no upgrade: 426")
     r = Raw(s.md_port)
     check(r.request("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").startswith("HTTP/1.1 404"), "unknown path: 404")
+    up = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    for head, want in ((f"POST / HTTP/1.1\r\nHost: x\r\n{up}Sec-WebSocket-Version: 13\r\n\r\n", "400"),
+                       (f"GET / HTTP/1.1\r\nHost: x\r\n{up}Sec-WebSocket-Version: 13\r\nContent-Length: 2\r\n\r\nab",
+                        "400"),
+                       (f"GET / HTTP/1.1\r\nHost: x\r\n{up}Sec-WebSocket-Version: 8\r\n\r\n", "426")):
+        r = Raw(s.md_port)
+        got = r.request(head)
+        check(got.startswith(f"HTTP/1.1 {want}"), f"{head!r}: {got}")
+        check(want != "426" or "\r\nSec-WebSocket-Version: 13" in got, f"a 426 names the version: {got}")
+        r.close()
     r = Raw(s.md_port)
     check(r.request("BREW / HTCPCP/1.0\r\n\r\n").startswith("HTTP/1.1 400"), "garbage: 400")
     # the server is still serving
