@@ -453,9 +453,9 @@ static int open_journal(run_t *r, const opts_t *o)
     if (rec->snapshots_bad)
         fprintf(stderr,
                 "xtrading replay: warning: %u newer snapshot(s) did not load (see 'xtrading journal stats'); "
-                "recovered from %s %llu\n",
+                "recovered from %s %llu; %u set aside as NAME.bad\n",
                 rec->snapshots_bad, rec->snapshot_seq ? "snapshot" : "the journal's start",
-                (unsigned long long)(rec->snapshot_seq ? rec->snapshot_seq : 1));
+                (unsigned long long)(rec->snapshot_seq ? rec->snapshot_seq : 1), rec->set_aside);
     if (rec->tail_cut)
         fprintf(stderr, "xtrading replay: warning: cut a torn tail of %lld bytes: %s\n", (long long)rec->tail_bytes,
                 rec->why);

@@ -48,6 +48,8 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
         }
         if (rep->snapshots_bad++ == 0)
             snprintf(rep->snapshot_why, sizeof rep->snapshot_why, "%s", why);
+        if (lrc == XT_ECORRUPT && rep->n_bad < XT_RECOVER_BAD_MAX)
+            rep->bad_seq[rep->n_bad++] = snaps[i];
     }
     free(snaps);
     if (!rep->snapshot_seq && ext)
@@ -223,6 +225,40 @@ int xt_recover(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_s
     return xt_recover_ext(io, dir, cfg, sink, ctx, e, NULL, fix_tail, rep);
 }
 
+/* rep->why, followed by what the snapshots that did not load said. */
+static void say_snapshots_bad(xt_recovery_t *rep)
+{
+    char head[64];
+    snprintf(head, sizeof head, "; %u newer snapshot%s did not load (", rep->snapshots_bad,
+             rep->snapshots_bad == 1 ? "" : "s");
+    const char *parts[] = {head, rep->snapshot_why, ")"};
+    size_t n = strnlen(rep->why, sizeof rep->why - 1);
+    for (size_t i = 0; i < 3; i++) { /* cut when long */
+        size_t k = strlen(parts[i]);
+        k = k < sizeof rep->why - 1 - n ? k : sizeof rep->why - 1 - n;
+        memcpy(rep->why + n, parts[i], k);
+        n += k;
+    }
+    rep->why[n] = 0;
+}
+
+/* Renames the snapshots that failed their checks to NAME.bad: kept for
+ * the operator, no longer counted by retention (journal.c), which would
+ * otherwise keep a bad newest one and delete the older good one this
+ * start recovered from. */
+static void set_aside(xt_io_t *io, const char *dir, xt_recovery_t *rep)
+{
+    for (unsigned i = 0; i < rep->n_bad; i++) {
+        char path[XT_PATH_MAX], bad[XT_PATH_MAX + 8];
+        if (xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, rep->bad_seq[i]) != 0)
+            continue;
+        snprintf(bad, sizeof bad, "%s.bad", path);
+        rep->set_aside += io->rename(io, path, bad) == 0;
+    }
+    if (rep->set_aside)
+        xt_io_sync_dir(io, dir);
+}
+
 int xt_recover_ext(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,
                    xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail, xt_recovery_t *rep)
 {
@@ -243,9 +279,13 @@ int xt_recover_ext(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, 
         }
     }
     if (rc) {
+        if (rep->snapshots_bad) /* the cause may be theirs: with them, the journal would have sufficed */
+            say_snapshots_bad(rep);
         xt_engine_destroy(e);
         return rc;
     }
+    if (fix_tail)
+        set_aside(io, dir, rep);
     xt_engine_stats_t st;
     xt_engine_stats(e, &st);
     rep->last_seq = st.last_seq;

@@ -24,6 +24,13 @@ typedef struct xt_recovery {
     uint64_t snapshot_seq;                /* snapshot used, 0 for none */
     unsigned snapshots_bad;               /* newer snapshots skipped as unreadable */
     char snapshot_why[XT_PATH_MAX + 256]; /* why the newest of them was */
+    /* Those of them that failed their checks (XT_ECORRUPT, not a read
+     * error), the newest XT_RECOVER_BAD_MAX; with fix_tail they are renamed
+     * to NAME.bad once recovery succeeds (set_aside of them), so that
+     * retention never keeps one in place of a good snapshot. */
+#define XT_RECOVER_BAD_MAX 16
+    uint64_t bad_seq[XT_RECOVER_BAD_MAX];
+    unsigned n_bad, set_aside;
     uint64_t records;                     /* journal records applied */
     uint64_t last_seq;                    /* the engine's state is as after this command */
     int64_t max_ts;                       /* the latest timestamp of the journal's records read (0: none) */

@@ -482,6 +482,13 @@ static void snapshots_and_retention(void **state)
     assert_int_equal(d->j.recovery.snapshots_bad, 1);
     assert_int_equal(d->j.recovery.records, 1000);
     assert_int_equal(xt_engine_state_hash(&d->e), h);
+    /* set aside as snap-....xts.bad: retention no longer counts it as one
+     * of the two it keeps, and would not delete 4000 for it */
+    assert_int_equal(d->j.recovery.set_aside, 1);
+    char bad[XT_PATH_MAX + 8];
+    snprintf(bad, sizeof bad, "%s.bad", snap);
+    assert_int_equal(access(bad, F_OK), 0);
+    assert_int_not_equal(access(snap, F_OK), 0);
     done(d);
 
     /* both damaged (a flipped byte): the journal no longer starts at 1 */
@@ -491,6 +498,8 @@ static void snapshots_and_retention(void **state)
     reopened_t *g = reopen(dir, &c, NULL);
     assert_int_equal(g->rc, XT_ECORRUPT);
     assert_non_null(strstr(g->j.recovery.why, "starts at"));
+    assert_non_null(strstr(g->j.recovery.why, "; 1 newer snapshot did not load (")); /* the cause told */
+    assert_int_equal(access(snap, F_OK), 0); /* a failed start renames nothing */
     done(g);
     free(snaps);
     free(segs);
