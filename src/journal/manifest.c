@@ -11,6 +11,7 @@
 #include "codec.h"
 #include "crc32c.h"
 #include "dir.h"
+#include "segment.h"
 #include "xt/error.h"
 
 #define MANIFEST_MAGIC 0x4C575458u /* "XTWL" */
@@ -48,6 +49,28 @@ int xt_manifest_read(xt_io_t *io, const char *dir, uint64_t *first_seq)
     return 0;
 }
 
+/* 1 when segment `first` has a header that checks (what a crash while it
+ * was being created can leave without: it is not named then), or cannot
+ * be read at all (the reader reports that). */
+static int header_synced(xt_io_t *io, const char *dir, uint64_t first)
+{
+    char path[XT_PATH_MAX];
+    if (xt_dir_path(path, sizeof path, dir, XT_FILE_WAL, first) != 0)
+        return 1;
+    int fd = io->open(io, path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 1;
+    uint8_t hdr[XT_SEG_HDR];
+    uint64_t seq;
+    xt_caps_t caps;
+    uint32_t window;
+    off_t size = 0;
+    int ok = io->size(io, fd, &size) == 0 && size >= XT_SEG_HDR && xt_io_pread_all(io, fd, hdr, sizeof hdr, 0) == 0 &&
+             xt_segment_header_ok(hdr, &seq, &caps, &window);
+    io->close(io, fd);
+    return ok;
+}
+
 int xt_manifest_check(xt_io_t *io, const char *dir, char *why, size_t whylen)
 {
     uint64_t marked = 0, *segs = NULL;
@@ -66,6 +89,15 @@ int xt_manifest_check(xt_io_t *io, const char *dir, char *why, size_t whylen)
     if (rc && rc != -ENOENT) {
         snprintf(why, whylen, "%s: %s", dir, xt_strerror(rc));
         return rc;
+    }
+    if (newest == marked && !header_synced(io, dir, newest)) {
+        snprintf(why, whylen,
+                 "the journal's newest segment, the one from sequence %llu (%s names it), has no valid header: "
+                 "%s is written only after a segment's header is synced, so the segment was cut or damaged "
+                 "since, and the commands in it are lost; restore it from a replica or backup, or accept the "
+                 "loss with 'xtrading journal repair'",
+                 (unsigned long long)marked, XT_MANIFEST_FILE, XT_MANIFEST_FILE);
+        return XT_ECORRUPT;
     }
     if (newest >= marked)
         return 0;

@@ -234,6 +234,37 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(r.stdout.split()[1], str(left))
         self.assertEqual(run("journal", "verify", self.d).returncode, 0)
 
+    def test_newest_segment_cut_to_nothing(self):
+        # wal-last is written only after its segment's header is synced: the
+        # segment it names with no header (cut to 0 or 30 bytes) was damaged,
+        # not torn by a crash while it was created. Before, start-up took it
+        # for such a tear, removed it, and said "bytes=0": its commands were
+        # lost without a word
+        a = stream(300)
+        self.journal(a, "--segment-bytes", "4096", "--snapshot-every", "100", "--batch-max", "50",
+                     "--keep-snapshots", "10")
+        segs = segments(self.d)
+        self.assertGreaterEqual(len(segs), 3)
+        left = int(segs[-1][4:24]) - 1
+        for f in os.listdir(self.d):
+            if f.startswith("snap-") and int(f[5:25]) > left:
+                os.unlink(os.path.join(self.d, f))
+        for size in (30, 0):
+            os.truncate(os.path.join(self.d, segs[-1]), size)
+            r = run("replay", "--journal", self.d, stdin="")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(f"the journal's newest segment, the one from sequence {left + 1} (wal-last names it), "
+                          "has no valid header", r.stderr)
+            v = run("journal", "verify", self.d)
+            self.assertEqual(v.returncode, 1)
+            self.assertIn("has no valid header", v.stderr)
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 0, rep.stdout + rep.stderr)
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split()[1], str(left))
+        self.assertEqual(run("journal", "verify", self.d).returncode, 0)
+
     def test_repair_keeps_commands_after_the_snapshot(self):
         # spoilt before the snapshot, with commands after it in the same
         # segment: repair would have to cut them away, and refuses
