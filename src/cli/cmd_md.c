@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "journal/dir.h"
+#include "server/clock.h"
 #include "server/config.h"
 #include "server/kline_rebuild.h"
 #include "server/kline_store.h"
@@ -19,7 +20,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: xtrading md rebuild DIR [--config FILE] [--out DIR]\n"
+    fprintf(f, "usage: xtrading md rebuild DIR [--config FILE] [--out DIR] [--until now|last|NS]\n"
                "       xtrading md dump FILE [--limit N | --tail N] [--raw]\n"
                "\n"
                "rebuild  replays the journal in data directory DIR (serve's --data) from its first\n"
@@ -27,6 +28,8 @@ static void usage(FILE *f)
                "         each atomically. --config: the instruments' tz (and md.history_dir); without\n"
                "         it the tz in the existing files, else UTC. --out: write there instead of the\n"
                "         server's history directory (DIR/klines); without --out DIR must not be in use.\n"
+               "         --until: candles close up to now (default: what the server's clock closed),\n"
+               "         the last record's time (last), or NS ns since the epoch.\n"
                "dump     prints a history file: a header comment, then one candle per line:\n"
                "         open time (the file's tz), open, high, low, close, volume, turnover, trades.\n"
                "         --raw: open time in ns and integer ticks, lots, tick x lot units.\n"
@@ -200,6 +203,10 @@ static void print_summary(const char *dir, const char *out, const xt_kl_rebuild_
     fmt_time(b, sizeof b, r->last_ts, 0);
     printf("%s: %llu journal records (1..%llu), %s .. %s\n", dir, (unsigned long long)r->records,
            (unsigned long long)r->last_seq, r->records ? a : "-", r->records ? b : "-");
+    if (r->records) {
+        fmt_time(a, sizeof a, r->until_ts, 0);
+        printf("candles closed up to %s\n", a);
+    }
     printf("instruments: %u (tz from the config: %u, from history files: %u, UTC: %u)\n", r->instruments, r->tz_config,
            r->tz_file, r->instruments - r->tz_config - r->tz_file);
     printf("candles written:");
@@ -231,10 +238,24 @@ static int lock_data(const char *dir)
 static int cmd_rebuild(int argc, char **argv)
 {
     const char *dir = NULL, *cfg_path = NULL, *out = NULL;
+    int64_t until = xt_now_ns();
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--out") == 0) && i + 1 < argc) {
             *(argv[i][2] == 'c' ? &cfg_path : &out) = argv[i + 1];
             i++;
+        } else if (strcmp(argv[i], "--until") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            char *end = NULL;
+            errno = 0;
+            long long ns = v[0] >= '1' && v[0] <= '9' ? strtoll(v, &end, 10) : 0;
+            if (strcmp(v, "now") == 0 || strcmp(v, "last") == 0) {
+                until = v[0] == 'n' ? xt_now_ns() : 0;
+            } else if (end && *end == '\0' && errno == 0) {
+                until = (int64_t)ns;
+            } else {
+                fprintf(stderr, "xtrading md rebuild: --until must be now, last or ns since the epoch, got '%s'\n", v);
+                return 2;
+            }
         } else if (argv[i][0] != '-' && dir == NULL)
             dir = argv[i];
         else {
@@ -261,7 +282,7 @@ static int cmd_rebuild(int argc, char **argv)
         if ((lock = lock_data(dir)) < 0)
             return 1;
     }
-    xt_kl_rebuild_opts_t o = {dir, out ? out : outbuf, cfg_path ? &cfg : NULL};
+    xt_kl_rebuild_opts_t o = {dir, out ? out : outbuf, cfg_path ? &cfg : NULL, until};
     xt_kl_rebuild_result_t res;
     int rc = xt_kl_rebuild(&o, &res, why, sizeof why);
     if (rc)

@@ -221,8 +221,10 @@ static int replay(rb_t *r)
             break;
     if (rc <= 0 && r->why[0] == '\0')
         rc = reader_end(r, &w, rc);
-    if (rc == 0 && r->res->records) /* time up to the last record: what closed by then is written */
-        xt_md_advance(&r->md, r->res->last_ts);
+    if (rc == 0 && r->res->records) { /* what closed by then is written */
+        r->res->until_ts = r->o->until_ns > r->res->last_ts ? r->o->until_ns : r->res->last_ts;
+        xt_md_advance(&r->md, r->res->until_ts);
+    }
     if (rc == 0 && r->store_rc)
         rc = say(r, r->store_rc, "%s", r->st.why);
     xt_wal_reader_close(&w);

@@ -5,7 +5,9 @@
  * engine (with the capacities each segment records, as recovery does) and
  * the market-data library. Time advances before a record that is 100 ms or
  * more after the last advance, to its timestamp (what the server's
- * market-data timer does), and at the end to the last record's time, so
+ * market-data timer does), and at the end to until_ns (what the server's
+ * clock closed meanwhile: the wall clock, for the server's own files), or
+ * to the last record's time when that is later or until_ns is 0, so
  * candles close - and empty intervals are filled flat - up to then; the
  * candle still open is not written. Instruments start when the journal
  * defines them.
@@ -33,12 +35,14 @@ typedef struct xt_kl_rebuild_opts {
     const char *data_dir;          /* the journal's directory */
     const char *out_dir;           /* where the history files go (created if missing) */
     const xt_server_config_t *cfg; /* tz of each symbol; NULL: none */
+    int64_t until_ns;              /* time closes up to at the end (above); 0: the last record's */
 } xt_kl_rebuild_opts_t;
 
 typedef struct xt_kl_rebuild_result {
     uint64_t records; /* journal records replayed */
     uint64_t last_seq;
     int64_t first_ts, last_ts;     /* of the first and last record */
+    int64_t until_ts;              /* time advanced to at the end */
     uint32_t instruments;          /* defined by the journal */
     uint32_t tz_config, tz_file;   /* instruments whose tz came from the config, from a history file */
     char tz_default[256];          /* symbols that got UTC for want of either (space-separated, cut) */

@@ -328,6 +328,38 @@ def test_klines_after_a_downtime():
 
 
 @test
+def test_rebuild_closes_what_the_clock_closed():
+    """A market quiet since its last trade: the server's clock closed the
+    traded minute and the flat ones after it (here at a start two hours
+    on), and md rebuild closes them too, up to --until (default: now), so
+    a rebuild in place gives the live records back byte for byte. Before,
+    it stopped at the last record's time: the traded minute, open then,
+    and every one after it were dropped, from the live files too."""
+    srv = TS.Server({"md.history_flush_ms": 100}, start=False)
+    hist = os.path.join(srv.data, "klines")
+    a, b = start(srv, Clock(time.time_ns()))
+    trade(a, b, BTC, 3000000, 20000)
+    check(srv.stop() == 0, "stop")
+    later = Clock(time.time_ns() + 2 * 3600 * NS)
+    start(srv, later)
+    wait_records(kl(hist, BTC, "1m"), 120)
+    check(srv.stop() == 0, "second stop")
+    until = later.now()
+    live = open(kl(hist, BTC, "1m"), "rb").read()
+    out = os.path.join(srv.tmp, "last")
+    run("md", "rebuild", srv.data, "--out", out, "--until", "last")
+    check(records(kl(out, BTC, "1m")) == [], "--until last: the traded minute is still open at the last record")
+    p = run("md", "rebuild", srv.data, "--until", str(until))
+    check("candles closed up to " in p.stdout, p.stdout)
+    rebuilt = open(kl(hist, BTC, "1m"), "rb").read()
+    check(rebuilt.startswith(live), f"in place: {len(rebuilt)} bytes, not the live {len(live)} and more")
+    recs = records(kl(hist, BTC, "1m"))
+    check(recs[0]["n"] == 1 and recs[0]["c"] == 3000000 and all(flat(r) for r in recs[1:]) and len(recs) >= 120,
+          f"the traded minute, then flat ones: {len(recs)} records, first {recs[0]}")
+    run("md", "rebuild", srv.data, "--until", "soon", expect=2)
+
+
+@test
 def test_dump():
     """md dump prints what the parser reads; --raw integers, decimals by
     default in the file's time zone; --limit and --tail."""
