@@ -7,6 +7,7 @@ file that loads again to the same settings; errors name the file and line
 usage: test_config_cli.py path/to/xtrading [unittest args]
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -125,6 +126,16 @@ class ConfigCheck(unittest.TestCase):
         for k in set(empty) | set(shipped):
             if k != "journal.dir":
                 self.assertEqual(empty.get(k), shipped.get(k), k)
+        # and every key is written out in it, none left to its default unseen
+        section, written = None, set()
+        with open(SHIPPED) as f:
+            for line in f:
+                m = re.match(r"\[(\w+)\]\s*$", line)
+                section = m.group(1) if m else section
+                m = re.match(r"(\w+) =", line)
+                if m and section:
+                    written.add(f"{section}.{m.group(1)}")
+        self.assertEqual(sorted(k for k in empty if not k.startswith("instrument") and k not in written), [])
 
     def test_valid_file_reloads_to_the_same_settings(self):
         shutil.copy(CREDS, os.path.join(self.dir, "creds"))
