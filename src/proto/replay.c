@@ -228,6 +228,26 @@ static int parse_cancel_amend(tok_t *tk, int nt, xt_replay_line_t *out, char *er
     return 0;
 }
 
+/* SESSION_END <account> <session>: a gateway session's end, which the
+ * journal holds and which takes a sequence number (docs/journal-format.md),
+ * so that a dump replays to the same sequence numbers and state hash. */
+static int parse_session_end(tok_t *tk, int nt, xt_replay_line_t *out, char *err)
+{
+    if (nt != 3) {
+        snprintf(err, XT_REPLAY_ERRSZ, "SESSION_END takes 3 fields, got %d", nt);
+        return XT_EPARSE;
+    }
+    uint64_t v;
+    int rc = parse_account(tk[1], &out->account, err);
+    if (rc)
+        return rc;
+    if ((rc = parse_positive(tk[2], UINT32_MAX, &v)) != 0)
+        return fail(err, rc, rc == XT_EPARSE ? "bad session" : "session must be 1..2^32-1, got", tk[2]);
+    out->session = (uint32_t)v;
+    out->kind = XT_RL_SESSION_END;
+    return 0;
+}
+
 int xt_replay_parse(const char *line, size_t len, xt_replay_line_t *out, char *err)
 {
     memset(out, 0, sizeof *out);
@@ -274,6 +294,8 @@ int xt_replay_parse(const char *line, size_t len, xt_replay_line_t *out, char *e
         return parse_cancel_amend(tk, nt, out, err, 0);
     if (tok_is(tk[0], "AMEND"))
         return parse_cancel_amend(tk, nt, out, err, 1);
+    if (tok_is(tk[0], "SESSION_END"))
+        return parse_session_end(tk, nt, out, err);
     return fail(err, XT_EPARSE, "unknown command", tk[0]);
 }
 
@@ -343,6 +365,11 @@ void xt_replay_to_cmd(const xt_engine_t *e, const xt_replay_line_t *l, xt_cmd_t 
         }
         break;
     }
+    case XT_RL_SESSION_END:
+        cmd->type = XT_CMD_SESSION_END;
+        cmd->u.session_end.account = l->account;
+        cmd->u.session_end.session = l->session;
+        break;
     default: break;
     }
 }
@@ -532,8 +559,8 @@ size_t xt_replay_format_cmd(const xt_engine_t *e, const xt_cmd_t *c, char *b)
         n = put_qty(b, n, a->qty, in);
         break;
     }
-    case XT_CMD_SESSION_END: /* gateway bookkeeping: no replay command, a comment */
-        n = put_str(b, n, "# SESSION_END ");
+    case XT_CMD_SESSION_END:
+        n = put_str(b, n, "SESSION_END ");
         n = put_i64(b, n, c->u.session_end.account);
         b[n++] = ' ';
         n = put_i64(b, n, c->u.session_end.session);

@@ -19,6 +19,7 @@ typedef enum xt_replay_kind {
     XT_RL_NEW,
     XT_RL_CANCEL,
     XT_RL_AMEND,
+    XT_RL_SESSION_END,
 } xt_replay_kind_t;
 
 /* A parsed line, decimals as written. */
@@ -27,6 +28,7 @@ typedef struct xt_replay_line {
     xt_instrument_def_t def;
     int64_t id;
     uint32_t account;
+    uint32_t session;               /* SESSION_END */
     char symbol[XT_SYMBOL_MAX + 1]; /* NEW; empty if the token cannot be a symbol */
     uint8_t side, type, tif, stp;
     uint8_t has_price; /* 0 for "-" */
@@ -61,8 +63,8 @@ size_t xt_replay_format_event(const xt_engine_t *e, const xt_event_t *ev, char *
  * symbols, ticks, lots, and an amended order's instrument). Sentinels print
  * as values that break the same rule at the same check: a missing price as
  * "-", an unconvertible price or quantity as "0", an unknown instrument as
- * "?". A SESSION_END (gateway bookkeeping, nothing to replay) prints as a
- * comment, "# SESSION_END account session". Returns the length. */
+ * "?". A SESSION_END (gateway bookkeeping: it only takes its sequence
+ * number) prints as "SESSION_END account session". Returns the length. */
 size_t xt_replay_format_cmd(const xt_engine_t *e, const xt_cmd_t *cmd, char *buf);
 
 /* Parses one line and applies it to the engine: the whole of what the

@@ -1623,6 +1623,17 @@ def test_logout_ends_session():
     check(got._raw == n._raw, f"after the restart session 7 resends {got!r}, not its new session's {n!r}")
     m, _ = try_login(srv.port, 1001, 9)
     expect_type(m, LOGIN_ACCEPTED, next_seq=2)
+    # the journal's SESSION_END records dump as replay commands: replayed, the dump ends at the journal's own
+    # sequence number and state hash (before, they were comments, and the sequence numbers fell behind)
+    check(srv.stop() == 0, "stop")
+    v = subprocess.run([XT, "journal", "verify", srv.data], capture_output=True, text=True, timeout=60)
+    want = re.search(r"last seq (\d+), state hash ([0-9a-f]{16})", v.stdout)
+    d = subprocess.run([XT, "journal", "dump", srv.data, "--format", "replay"], capture_output=True, text=True,
+                       timeout=60)
+    check(want and re.search(r"^SESSION_END 1001 7$", d.stdout, re.M), f"verify {v.stdout!r}, dump {d.stdout!r}")
+    r = subprocess.run([XT, "replay", "--hash"], input=d.stdout, capture_output=True, text=True, timeout=60)
+    got = re.search(r"^HASH (\d+) ([0-9a-f]{16})$", r.stdout, re.M)
+    check(got and got.groups() == want.groups(), f"replayed {got and got.groups()}, journal {want.groups()}")
 
 
 @test
