@@ -343,17 +343,18 @@ static int login_frame(json_t *a, uint8_t *f, char *why, size_t n)
 {
     xt_msg_login_t l = {.version = XT_WIRE_VERSION, .heartbeat_ms = 60000};
     json_t *acc = json_object_get(a, "account"), *ses = json_object_get(a, "session"),
-           *ts = json_object_get(a, "timestamp"), *rf = json_object_get(a, "resume_from");
+           *ts = json_object_get(a, "timestamp"), *rf = json_object_get(a, "resume_from"),
+           *cod = json_object_get(a, "cancel_on_disconnect");
     const char *key = json_string_value(json_object_get(a, "key_id"));
     if (!json_is_integer(acc) || json_integer_value(acc) <= 0 || json_integer_value(acc) > UINT32_MAX ||
         !json_is_integer(ses) || json_integer_value(ses) <= 0 || json_integer_value(ses) >= XT_OE_REST_SESSION ||
         !json_is_integer(ts) || !key || strlen(key) > 16 ||
-        (rf && (!json_is_integer(rf) || json_integer_value(rf) < 0)) ||
+        (rf && (!json_is_integer(rf) || json_integer_value(rf) < 0)) || (cod && !json_is_boolean(cod)) ||
         !json_string_value(json_object_get(a, "signature")) ||
         xt_hex32_parse(json_string_value(json_object_get(a, "signature")), l.signature) != 0) {
         snprintf(why, n,
                  "login needs account, key_id, session (1..4294967294), timestamp (ns), signature (64 hex); "
-                 "resume_from >= 0");
+                 "resume_from >= 0; cancel_on_disconnect true or false");
         return -1;
     }
     l.account = (uint32_t)json_integer_value(acc);
@@ -361,7 +362,7 @@ static int login_frame(json_t *a, uint8_t *f, char *why, size_t n)
     l.timestamp_ns = (int64_t)json_integer_value(ts);
     l.resume_from = rf ? (uint64_t)json_integer_value(rf) : 0;
     memcpy(l.key_id, key, strlen(key));
-    if (json_is_true(json_object_get(a, "cancel_on_disconnect")))
+    if (json_is_true(cod))
         l.flags |= XT_LOGIN_CANCEL_ON_DISCONNECT;
     return (int)xt_wire_put_login(f, &l);
 }

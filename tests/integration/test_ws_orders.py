@@ -208,6 +208,10 @@ def test_bad_requests_and_login_failures():
         r = await a.call("login", {"account": 1001, "key_id": "demo1001", "session": 1, "timestamp": 1,
                                    "signature": "00" * 32, "resume_from": -1})
         check(r["error"]["code"] == 400 and "resume_from" in r["error"]["msg"], f"negative resume_from {r}")
+        r = await a.call("login", {"account": 1001, "key_id": "demo1001", "session": 1, "timestamp": 1,
+                                   "signature": "00" * 32, "cancel_on_disconnect": 1})
+        check(r["error"]["code"] == 400 and "cancel_on_disconnect" in r["error"]["msg"],
+              f"cancel_on_disconnect not a boolean (before: taken as false, silently) {r}")
         r = await a.login(1001)
         check("result" in r, f"login after failures {r}")
         for args, word in [({"symbol": "NOPE", "side": "buy", "price": "1", "qty": "1", "client_order_id": 1},
