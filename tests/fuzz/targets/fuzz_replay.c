@@ -22,7 +22,7 @@ static void sink(void *p, const xt_event_batch_t *b)
 {
     ctx_t *c = p;
     char line[XT_REPLAY_LINESZ];
-    if (b->n == 0 || b->n > XT_EVENT_BATCH_MAX)
+    if (b->n > XT_EVENT_BATCH_MAX) /* 0: a SESSION_END, which only takes its sequence number */
         abort();
     for (uint32_t i = 0; i < b->n; i++) {
         size_t n = xt_replay_format_event(c->e, &b->events[i], line);
