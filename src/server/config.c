@@ -732,7 +732,8 @@ static int inst_key(loader_t *L, const char *key, const char *v)
         if (strcmp(key, inst_keys[i]) == 0)
             k = i;
     if (k < 0)
-        return fail_at(L, L->line, "unknown instrument key %s (want tick, lot, min, max, ref or band)", quoted(key, q));
+        return fail_at(L, L->line, "unknown instrument key %s (want tick, lot, min, max, ref, band or tz)",
+                       quoted(key, q));
     if (L->seen & (1u << k))
         return fail_at(L, L->line, "%s given twice in [instrument %s]", key, d->symbol);
     L->seen |= 1u << k;

@@ -192,6 +192,8 @@ class ConfigCheck(unittest.TestCase):
             ("[instrument A]\ntick = -1\nlot = 1\n", 2, "tick"),
             ("[instrument A]\ntick = 0.01\nlot = 1\ntz = Europe/London\n", 4, "tz"),
             ("[instrument A]\ntick = 0.01\nlot = 10\nmin = 1\nmax = 5\n", None, "A"),
+            ("[instrument A]\ntick = 0.01\nlot = 1\nsize = 3\n", 4,
+             "unknown instrument key 'size' (want tick, lot, min, max, ref, band or tz)"),
         ]
         for i, (text, line, what) in enumerate(cases):
             with self.subTest(text=text):
