@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cpus.h"
@@ -387,8 +388,23 @@ static int set_path(xt_server_config_t *c, const cfg_key_t *k, const char *v, co
     return 0;
 }
 
+/* The longest path a Unix socket binds: sun_path less its NUL (107). */
+#define ADMIN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+/* The admin socket's path, n bytes, fits a Unix socket: refused here, or
+ * `config check` would accept what `serve` cannot bind. */
+static int admin_path_fits(size_t n, const char *what, char *why, size_t whylen)
+{
+    if (n <= ADMIN_PATH_MAX)
+        return 0;
+    say(why, whylen, "server.admin_socket must be at most %zu bytes (a Unix socket path), got %zu%s", ADMIN_PATH_MAX, n,
+        what);
+    return -1;
+}
+
 /* server.admin_socket: "off" for none, else a path ("": the default,
- * admin.sock inside journal.dir). */
+ * admin.sock inside journal.dir, checked with the final journal.dir by
+ * xt_config_check). */
 static int set_admin(xt_server_config_t *c, const cfg_key_t *k, const char *v, const char *base, char *why,
                      size_t whylen)
 {
@@ -397,7 +413,9 @@ static int set_admin(xt_server_config_t *c, const cfg_key_t *k, const char *v, c
         c->admin_socket[0] = '\0';
         return 0;
     }
-    return set_path(c, k, v, base, why, whylen);
+    if (set_path(c, k, v, base, why, whylen) != 0)
+        return -1;
+    return admin_path_fits(strlen(c->admin_socket), "", why, whylen);
 }
 
 /* server.*_cpus: a CPU list (cpus.h), or empty; whether this process may
@@ -509,6 +527,11 @@ static int check_instrument_room(const xt_server_config_t *c, char *why, size_t 
 
 int xt_config_check(const xt_server_config_t *c, char *why, size_t whylen)
 {
+    if (!c->admin_off && c->admin_socket[0] == '\0' &&
+        admin_path_fits(strlen(c->data_dir) + strlen("/admin.sock"),
+                        " (the default, admin.sock in journal.dir): set server.admin_socket to a shorter path, or off",
+                        why, whylen) != 0)
+        return -1;
     uint64_t need = 1 + 2 * (uint64_t)c->md_max_levels;
     if (2 * need <= c->md_feed_records)
         return 0;

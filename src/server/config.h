@@ -168,9 +168,10 @@ int xt_config_load(xt_server_config_t *c, const char *path, char *why, size_t wh
  * --set section.key=value flag does. Returns 0 or -1 with a message. */
 int xt_config_set(xt_server_config_t *c, const char *key, const char *value, char *why, size_t whylen);
 
-/* What no single key can check, once every source is read: one
- * instrument's market-data resync (1 + 2 x md.max_levels records) must fit
- * in half of md.feed_records. Returns 0 or -1 with a message. */
+/* What no single key can check, once every source is read: the default
+ * admin socket (admin.sock in journal.dir) must fit a Unix socket path,
+ * and one instrument's market-data resync (1 + 2 x md.max_levels records)
+ * must fit in half of md.feed_records. Returns 0 or -1 with a message. */
 int xt_config_check(const xt_server_config_t *c, char *why, size_t whylen);
 
 /* A whole number, decimal digits only, up to UINT64_MAX: 0, or -1 for

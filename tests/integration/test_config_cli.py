@@ -194,6 +194,8 @@ class ConfigCheck(unittest.TestCase):
             ("[instrument A]\ntick = 0.01\nlot = 10\nmin = 1\nmax = 5\n", None, "A"),
             ("[instrument A]\ntick = 0.01\nlot = 1\nsize = 3\n", 4,
              "unknown instrument key 'size' (want tick, lot, min, max, ref, band or tz)"),
+            ("[server]\nadmin_socket = /" + "s" * 107 + "\n", 2,
+             "server.admin_socket must be at most 107 bytes (a Unix socket path), got 108"),
         ]
         for i, (text, line, what) in enumerate(cases):
             with self.subTest(text=text):
@@ -261,6 +263,29 @@ class ConfigCheck(unittest.TestCase):
         p = self.write("levels.conf", "[md]\nmax_levels = 255\n")
         self.ok(p, "--set", "md.feed_records=1024")
         self.fails(1, p, "--set", "md.feed_records=1024", "--set", "md.max_levels=256", expect="= 1026 records")
+
+    def test_admin_socket_fits_a_unix_socket(self):
+        # serve cannot bind a path over 107 bytes (sun_path): check refuses it too
+        self.ok(SHIPPED, "--set", "server.admin_socket=/" + "s" * 106)
+        self.fails(1, SHIPPED, "--set", "server.admin_socket=/" + "s" * 107,
+                   expect="xtrading config: server.admin_socket must be at most 107 bytes (a Unix socket path), "
+                          "got 108\n")
+        # the default, admin.sock in journal.dir, whatever set journal.dir
+        deep = "/" + "d" * 96  # + /admin.sock = 108
+        self.fails(1, SHIPPED, "--data", deep, expect="got 108 (the default, admin.sock in journal.dir)")
+        p = self.write("deep.conf", "[journal]\ndir = %s\n" % deep)
+        self.fails(1, p, expect="got 108 (the default, admin.sock in journal.dir)")
+        self.ok(SHIPPED, "--data", deep, "--set", "server.admin_socket=off")
+        self.ok(SHIPPED, "--data", deep, "--set", "server.admin_socket=/tmp/xt.sock")
+        self.ok(SHIPPED, "--data", deep[:-1])
+        # and serve refuses it the same way, before it opens anything
+        data = os.path.join(self.dir, "d")
+        r = subprocess.run([XT, "serve", "--data", data, "--listen", "127.0.0.1:0", "--md-listen", "127.0.0.1:0",
+                            "--set", "server.admin_socket=" + self.dir + "/" + "s" * 120],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("server.admin_socket must be at most 107 bytes", r.stderr)
+        self.assertFalse(os.path.exists(data))
 
     def test_usage(self):
         for args in [(), ("--data", "x"), (SHIPPED, "--bogus", "1"), (SHIPPED, "--data"),
