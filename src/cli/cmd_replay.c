@@ -155,6 +155,7 @@ static void write_out(void *ctx, const char *p, size_t n)
 typedef struct opts {
     int book, seq_prefix, print_hash;
     const char *path, *journal;
+    const char *journal_opt; /* the first option given that only --journal uses */
     xt_engine_config_t ecfg;
     xt_journal_config_t jcfg;
 } opts_t;
@@ -170,7 +171,8 @@ static void usage(FILE *f)
                "  --max-levels N         price-level capacity (default 262144)\n"
                "  --max-instruments N    instrument capacity (default 1024)\n"
                "  --journal DIR          journal every command in DIR (recovering it first);\n"
-               "                         events print once their command is durable\n"
+               "                         events print once their command is durable; the options\n"
+               "                         below set how the journal works and need --journal\n"
                "  --fsync POLICY         batch (default), always, interval=<ms>, none\n"
                "  --snapshot-every N     snapshot every N commands\n"
                "  --snapshot-secs S      snapshot every S seconds\n"
@@ -180,6 +182,17 @@ static void usage(FILE *f)
                "Exit status: 0 done, 1 I/O or journal failure, 2 bad usage or a malformed line.\n");
 }
 
+/* Is a one of the options that set how the journal works? */
+static int journal_only(const char *a)
+{
+    static const char *const names[] = {"--fsync",         "--batch-max",      "--snapshot-every",
+                                        "--snapshot-secs", "--keep-snapshots", "--segment-bytes"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(a, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Returns -1 to go on, else an exit status. */
 static int parse_args(int argc, char **argv, opts_t *o)
 {
@@ -187,6 +200,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         unsigned *u32 = NULL;
         uint64_t *u64 = NULL, tmp64;
+        if (!o->journal_opt && journal_only(a))
+            o->journal_opt = a;
         if (strcmp(a, "--book") == 0)
             o->book = 1;
         else if (strcmp(a, "--seq") == 0)
@@ -245,6 +260,10 @@ static int parse_args(int argc, char **argv, opts_t *o)
             *u64 = tmp64;
             i++;
         }
+    }
+    if (o->journal_opt && !o->journal) { /* there is no journal for it to set: a mistake, not a no-op */
+        fprintf(stderr, "xtrading replay: %s needs --journal DIR (it sets how the journal works)\n", o->journal_opt);
+        return 2;
     }
     return -1;
 }

@@ -92,6 +92,20 @@ class Errors(unittest.TestCase):
         self.assertEqual(run().returncode, 2)
         self.assertEqual(run("frobnicate").returncode, 2)
 
+    def test_journal_options_need_a_journal(self):
+        # without --journal they set nothing: refused, not ignored
+        for opt, val in (("--fsync", "always"), ("--batch-max", "8"), ("--snapshot-every", "10"),
+                         ("--snapshot-secs", "5"), ("--keep-snapshots", "3"), ("--segment-bytes", "65536")):
+            with self.subTest(opt=opt):
+                r = run("replay", opt, val, stdin="INSTRUMENT X tick=1 lot=1\n")
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertEqual(r.stdout, "")
+                self.assertIn(f"xtrading replay: {opt} needs --journal DIR", r.stderr)
+        with tempfile.TemporaryDirectory(prefix="xt-replay-") as d:
+            r = run("replay", "--fsync", "always", "--journal", os.path.join(d, "data"), "--hash",
+                    stdin="INSTRUMENT X tick=1 lot=1\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_help_and_version(self):
         r = run("replay", "--help")
         self.assertEqual(r.returncode, 0)
