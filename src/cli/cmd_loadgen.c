@@ -812,8 +812,11 @@ static void run_load(lg_t *lg)
 static void run_idle(lg_t *lg)
 {
     int64_t end = mono_ns() + (int64_t)(lg->o.duration * 1e9);
-    printf("idle: %u sessions logged in\n", lg->logged_in);
-    fflush(stdout);
+    /* the line says the sessions are up (scripts wait for it); with --json
+     * it goes to stderr, so that stdout is the one JSON object */
+    FILE *f = lg->o.json ? stderr : stdout;
+    fprintf(f, "idle: %u sessions logged in\n", lg->logged_in);
+    fflush(f);
     lg->phase = PH_RUN;
     while (!g_stop && (!lg->o.duration_set || mono_ns() < end)) {
         wait_events(lg, mono_ns() + TICK_NS);
@@ -928,9 +931,9 @@ static void usage(FILE *f)
                "  --account A --key-id K --secret S   one account with its own credentials\n"
                "  --session-base N      connection i uses session N + i (default 1)\n"
                "  --mix new=60,cancel=30,amend=10     request mix, weights\n"
-               "  --idle                log in, print 'idle: N sessions logged in', send only heartbeats\n"
-               "                        until SIGINT/SIGTERM (or --duration if given)\n"
-               "  --json                one JSON object\n");
+               "  --idle                log in, print 'idle: N sessions logged in' (on stderr with --json),\n"
+               "                        send only heartbeats until SIGINT/SIGTERM (or --duration if given)\n"
+               "  --json                one JSON object on stdout\n");
 }
 
 static int parse_num(const char *opt, const char *v, double min, double *out)

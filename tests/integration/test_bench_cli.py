@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`xtrading bench engine`, `bench journal`, `bench fills` and `bench mdstate` as a user runs them:
 the JSON report's shape and consistency, flows deterministic by seed,
-argument errors. Small runs; no
+argument errors; `loadgen --idle --json` against `bench echo`. Small runs; no
 performance assertions (numbers belong in bench/RESULTS.md, not in CI).
 
 usage: test_bench_cli.py path/to/xtrading
@@ -124,6 +124,31 @@ class BenchCli(unittest.TestCase):
         r = subprocess.run([XT, "bench", "mdstate", "--instruments", "20"], capture_output=True, text=True, timeout=300)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("bytes identical: yes", r.stdout)
+
+    def test_loadgen_idle_json_is_one_object(self):
+        # with --json stdout is the JSON object alone; the "idle: N sessions
+        # logged in" line (what scripts wait for) goes to stderr
+        echo = subprocess.Popen([XT, "bench", "echo", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            line = echo.stdout.readline()
+            self.assertTrue(line.startswith("echo: listening on 127.0.0.1:"), line)
+            addr = line.split()[-1]
+            r = subprocess.run([XT, "loadgen", "--connect", addr, "--connections", "3", "--idle", "--duration", "0.3",
+                                "--json"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            doc = json.loads(r.stdout)
+            self.assertEqual((doc["idle_sessions"], doc["failed_connections"]), (3, 0))
+            self.assertIn("idle: 3 sessions logged in\n", r.stderr)
+            r = subprocess.run([XT, "loadgen", "--connect", addr, "--connections", "2", "--idle", "--duration", "0.3"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, "idle: 2 sessions logged in\n")  # without --json: on stdout, as before
+        finally:
+            echo.terminate()
+            echo.wait(timeout=30)
+            echo.stdout.close()
+            echo.stderr.close()
 
     def test_bad_arguments(self):
         self.assertEqual(bench("--regime", "calm").returncode, 2)
