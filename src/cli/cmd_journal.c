@@ -354,7 +354,8 @@ static int stats(const char *dir)
     for (size_t i = 0; i < ng; i++)
         bytes += file_size(dir, XT_FILE_WAL, segs[i]);
     printf("segments: %zu, %lld bytes\n", ng, bytes);
-    uint64_t count[5] = {0}, first = 0, last = 0;
+    /* every record counts, whatever its type: the total is the journal's length */
+    uint64_t count[XT_CMD_SESSION_END + 1] = {0}, total = 0, first = 0, last = 0;
     off_t zeros = 0, zeros_at = 0;
     int status = 0;
     if (ng) { /* from its first segment, wherever that starts */
@@ -365,7 +366,9 @@ static int stats(const char *dir)
                 if (!first)
                     first = c.seq;
                 last = c.seq;
-                count[c.type < 5 ? c.type : 0]++;
+                total++;
+                if ((unsigned)c.type < sizeof count / sizeof count[0])
+                    count[c.type]++;
             }
         status = report_end(rc, &r);
         if (rc == 0) {
@@ -374,11 +377,12 @@ static int stats(const char *dir)
         }
         xt_wal_reader_close(&r);
     }
-    uint64_t total = count[1] + count[2] + count[3] + count[4];
-    printf("records: %llu (instrument %llu, new %llu, cancel %llu, amend %llu), sequence %llu..%llu\n",
-           (unsigned long long)total, (unsigned long long)count[1], (unsigned long long)count[2],
-           (unsigned long long)count[3], (unsigned long long)count[4], (unsigned long long)first,
-           (unsigned long long)last);
+    printf("records: %llu (instrument %llu, new %llu, cancel %llu, amend %llu, session_end %llu), sequence "
+           "%llu..%llu\n",
+           (unsigned long long)total, (unsigned long long)count[XT_CMD_INSTRUMENT],
+           (unsigned long long)count[XT_CMD_NEW], (unsigned long long)count[XT_CMD_CANCEL],
+           (unsigned long long)count[XT_CMD_AMEND], (unsigned long long)count[XT_CMD_SESSION_END],
+           (unsigned long long)first, (unsigned long long)last);
     for (size_t i = 0; i < ng; i++) {
         printf("  wal-%020llu.log  %lld bytes", (unsigned long long)segs[i],
                (long long)file_size(dir, XT_FILE_WAL, segs[i]));
