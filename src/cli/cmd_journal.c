@@ -104,6 +104,35 @@ static int report_end(int rc, const xt_wal_reader_t *r)
     return 1;
 }
 
+/* What start-up recovery refuses besides a bad record, which `verify` and
+ * `stats` report the same way: wal-last naming a newest segment that is
+ * missing or has no valid header (xt_manifest_check, recovery's own
+ * check). Returns 0, or 1 after reporting it. */
+static int manifest_problem(const char *dir)
+{
+    char why[XT_PATH_MAX + 512];
+    if (xt_manifest_check(&xt_io_posix, dir, why, sizeof why) == 0)
+        return 0;
+    fprintf(stderr, "error: %s\n", why);
+    return 1;
+}
+
+/* The other thing start-up refuses that reads as sound: a snapshot (one
+ * that checks) beyond the journal's end `end`, or with no journal segment
+ * at all (have_wal 0) - recovery would start from it and stops there
+ * (recover.c). Returns 0, or 1 after reporting it. */
+static int snapshot_ahead(uint64_t snap, int have_wal, uint64_t end)
+{
+    if (have_wal && snap <= end)
+        return 0;
+    if (have_wal)
+        fprintf(stderr, "error: snapshot %llu is ahead of the journal's end %llu\n", (unsigned long long)snap,
+                (unsigned long long)end);
+    else
+        fprintf(stderr, "error: snapshot %llu, but no journal segment\n", (unsigned long long)snap);
+    return 1;
+}
+
 /* ---- dump ------------------------------------------------------------- */
 
 /* Prints the state of a snapshot base as replay commands that rebuild it. */
@@ -237,12 +266,7 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
 
 static int verify(const char *dir)
 {
-    int problems = 0;
-    char mwhy[XT_PATH_MAX + 512];
-    if (xt_manifest_check(&xt_io_posix, dir, mwhy, sizeof mwhy) != 0) { /* start-up would refuse */
-        fprintf(stderr, "error: %s\n", mwhy);
-        problems++;
-    }
+    int problems = manifest_problem(dir);
     uint64_t *seqs = NULL;
     size_t ns = 0;
     xt_dir_list(dir, XT_FILE_SNAP, &seqs, &ns);
@@ -293,14 +317,14 @@ static int verify(const char *dir)
            base ? base : 1);
     /* 2. from each snapshot to the end: the same final state */
     for (size_t i = 0; i < ns; i++) {
-        if (!snaps[i].ok || (long long)snaps[i].seq == base)
+        if (!snaps[i].ok)
             continue;
-        if (snaps[i].seq > st.last_seq) {
-            fprintf(stderr, "error: snapshot %llu is ahead of the journal's end %llu\n",
-                    (unsigned long long)snaps[i].seq, (unsigned long long)st.last_seq);
+        if (snapshot_ahead(snaps[i].seq, !no_wal, st.last_seq)) {
             problems++;
             continue;
         }
+        if ((long long)snaps[i].seq == base)
+            continue;
         char path[XT_PATH_MAX], w[XT_PATH_MAX + 256];
         xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i].seq);
         if (xt_snapshot_load(&xt_io_posix, path, NULL, quiet, NULL, &e, NULL, w, sizeof w) != 0) {
@@ -355,9 +379,9 @@ static int stats(const char *dir)
         bytes += file_size(dir, XT_FILE_WAL, segs[i]);
     printf("segments: %zu, %lld bytes\n", ng, bytes);
     /* every record counts, whatever its type: the total is the journal's length */
-    uint64_t count[XT_CMD_SESSION_END + 1] = {0}, total = 0, first = 0, last = 0;
+    uint64_t count[XT_CMD_SESSION_END + 1] = {0}, total = 0, first = 0, last = 0, end = 0;
     off_t zeros = 0, zeros_at = 0;
-    int status = 0;
+    int status = manifest_problem(dir), read_ok = 1;
     if (ng) { /* from its first segment, wherever that starts */
         xt_wal_reader_t r;
         xt_cmd_t c;
@@ -370,7 +394,9 @@ static int stats(const char *dir)
                 if ((unsigned)c.type < sizeof count / sizeof count[0])
                     count[c.type]++;
             }
-        status = report_end(rc, &r);
+        status |= report_end(rc, &r);
+        read_ok = rc == 0 || rc == XT_ETORN; /* else where the journal ends is not known */
+        end = r.expect ? r.expect - 1 : 0;   /* an empty newest segment included, as recovery takes it */
         if (rc == 0) {
             zeros = r.zero_tail;
             zeros_at = r.end_offset;
@@ -396,11 +422,13 @@ static int stats(const char *dir)
         char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
         xt_snapshot_info_t info;
         xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]);
-        if (xt_snapshot_check(&xt_io_posix, path, &info, why, sizeof why) == 0)
+        if (xt_snapshot_check(&xt_io_posix, path, &info, why, sizeof why) == 0) {
             printf("  snap-%020llu.xts  %lld bytes, %llu orders, %u instruments, state hash %016llx\n",
                    (unsigned long long)snaps[i], (long long)file_size(dir, XT_FILE_SNAP, snaps[i]),
                    (unsigned long long)info.orders, info.instruments, (unsigned long long)info.state_hash);
-        else {
+            if (read_ok)
+                status |= snapshot_ahead(snaps[i], ng > 0, end);
+        } else {
             printf("  snap-%020llu.xts  BAD: %s\n", (unsigned long long)snaps[i], why);
             status = 1;
         }

@@ -143,6 +143,52 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(v.returncode, 0, v.stderr)
         self.assertIn(f"last seq {seq + 1},", v.stdout)
 
+    def test_stats_fails_where_start_up_refuses(self):
+        # stats exited 0 on a directory start-up refuses; it reports what
+        # verify reports (the same checks), on stderr, and exits 1
+        def refused(want):
+            self.assertEqual(run("replay", "--journal", self.d, stdin="").returncode, 1)
+            for cmd in ("stats", "verify"):
+                r = run("journal", cmd, self.d)
+                self.assertEqual(r.returncode, 1, (cmd, r.stdout, r.stderr))
+                self.assertIn(want, r.stderr, cmd)
+
+        def fresh():
+            shutil.rmtree(self.d, ignore_errors=True)
+            self.journal(stream(300), "--segment-bytes", "4096", "--snapshot-every", "100", "--batch-max", "50",
+                         "--keep-snapshots", "10")
+            return segments(self.d)
+
+        def drop_snapshots_after(seq):
+            for f in os.listdir(self.d):
+                if f.startswith("snap-") and int(f[5:25]) > seq:
+                    os.unlink(os.path.join(self.d, f))
+
+        with self.subTest("the newest segment, the one wal-last names, is missing"):
+            segs = fresh()
+            os.unlink(os.path.join(self.d, segs[-1]))
+            drop_snapshots_after(int(segs[-1][4:24]) - 1)  # nothing else wrong
+            refused(f"the one from sequence {int(segs[-1][4:24])} (wal-last names it), is missing")
+        with self.subTest("a snapshot ahead of the journal's end"):
+            segs = fresh()
+            os.unlink(os.path.join(self.d, segs[-1]))
+            os.unlink(os.path.join(self.d, "wal-last"))  # a directory from before wal-last
+            end = int(segs[-1][4:24]) - 1
+            snap = max(int(f[5:25]) for f in os.listdir(self.d) if f.startswith("snap-"))
+            self.assertGreater(snap, end)
+            refused(f"snapshot {snap} is ahead of the journal's end {end}")
+        with self.subTest("snapshots, but no journal segment"):
+            segs = fresh()
+            for f in segs:
+                os.unlink(os.path.join(self.d, f))
+            os.unlink(os.path.join(self.d, "wal-last"))
+            snap = max(int(f[5:25]) for f in os.listdir(self.d) if f.startswith("snap-"))
+            refused(f"snapshot {snap}, but no journal segment")
+        with self.subTest("a sound directory"):
+            fresh()
+            s = run("journal", "stats", self.d)
+            self.assertEqual((s.returncode, s.stderr), (0, ""))
+
     def test_corruption_in_the_middle_stops_start_up_and_repair_cuts_it(self):
         self.journal(stream(500))
         seg = os.path.join(self.d, segments(self.d)[0])
