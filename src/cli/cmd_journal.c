@@ -267,9 +267,16 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
 static int verify(const char *dir)
 {
     int problems = manifest_problem(dir);
-    uint64_t *seqs = NULL;
-    size_t ns = 0;
+    uint64_t *seqs = NULL, *segs = NULL;
+    size_t ns = 0, ng = 0;
     xt_dir_list(dir, XT_FILE_SNAP, &seqs, &ns);
+    xt_dir_list(dir, XT_FILE_WAL, &segs, &ng);
+    free(segs);
+    if (ns == 0 && ng == 0) { /* a backup copy that failed, a wrong path: not a journal that checks */
+        fprintf(stderr, "xtrading journal: %s: no journal segment and no snapshot: nothing to verify\n", dir);
+        free(seqs);
+        return 1;
+    }
     snap_t *snaps = calloc(ns ? ns : 1, sizeof *snaps);
     if (!snaps) {
         fprintf(stderr, "xtrading journal: out of memory\n");

@@ -152,9 +152,12 @@ def main():
             torn += was_torn
             if not finished:
                 kills += 1
-            if not os.path.isdir(data):  # killed before it made the directory
+            if not os.path.isdir(data) or not any(re.fullmatch(r"(wal|snap)-\d{20}\.(log|xts)", f)
+                                                  for f in os.listdir(data)):
+                # killed before it made the directory or its first segment
+                # (verify refuses a directory without either: nothing to verify)
                 if printed or durable:
-                    raise AssertionError(f"round {kills}: the journal directory is gone")
+                    raise AssertionError(f"round {kills}: the journal directory is gone or empty")
                 continue
             seq, h = verify(data)
             want = clean_hash(lines, seq, tmp)

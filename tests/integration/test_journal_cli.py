@@ -189,6 +189,19 @@ class JournalCli(unittest.TestCase):
             s = run("journal", "stats", self.d)
             self.assertEqual((s.returncode, s.stderr), (0, ""))
 
+    def test_verify_an_empty_directory(self):
+        # no segment and no snapshot: a backup copy that failed is not "verified"
+        os.mkdir(self.d)
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 1, v.stdout)
+        self.assertIn(f"{self.d}: no journal segment and no snapshot: nothing to verify", v.stderr)
+        self.assertNotIn("verified", v.stdout)
+        self.assertEqual(run("journal", "verify", os.path.join(self.tmp, "nope")).returncode, 2)  # not a directory
+        self.journal("")  # what a first start leaves: an empty segment, and that verifies
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 0, v.stderr)
+        self.assertIn("last seq 0,", v.stdout)
+
     def test_corruption_in_the_middle_stops_start_up_and_repair_cuts_it(self):
         self.journal(stream(500))
         seg = os.path.join(self.d, segments(self.d)[0])
