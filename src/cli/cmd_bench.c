@@ -140,7 +140,7 @@ static int bench_journal_cmd(int argc, char **argv)
         size_t *target = NULL;
         if (strcmp(a, "--json") == 0)
             rep.json = 1;
-        else if (strcmp(a, "--help") == 0) {
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             journal_usage(stdout);
             return 0;
         } else if (strcmp(a, "--dir") == 0 && v) {

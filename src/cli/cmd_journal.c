@@ -763,9 +763,19 @@ static void usage(FILE *f)
                "              removed in DIR/repair-<time>/\n");
 }
 
+/* --help or -h anywhere: `journal dump --help` asks for help, it does not
+ * name a directory (and no option here takes "--help" as its value). */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
 int xt_cmd_journal(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (wants_help(argc, argv)) {
         usage(stdout);
         return 0;
     }

@@ -37,6 +37,11 @@ static void usage(FILE *f)
                "Exit status: 0 done, 1 failure (or a bad record found by dump), 2 bad usage.\n");
 }
 
+static int is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
 /* ---- formatting ------------------------------------------------------------------ */
 
 /* "+08:00", "-05:30", or utc for 0. */
@@ -176,7 +181,10 @@ static int cmd_dump(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--raw") == 0)
             o.raw = 1;
-        else if (strcmp(a, "--limit") == 0 || strcmp(a, "--tail") == 0) {
+        else if (is_help(a)) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--limit") == 0 || strcmp(a, "--tail") == 0) {
             if (!xt_cli_parse_u64(a, i + 1 < argc ? argv[i + 1] : NULL, a[2] == 'l' ? &o.limit : &o.tail))
                 return 2;
             i++;
@@ -240,7 +248,10 @@ static int cmd_rebuild(int argc, char **argv)
     const char *dir = NULL, *cfg_path = NULL, *out = NULL;
     int64_t until = xt_now_ns();
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--out") == 0) && i + 1 < argc) {
+        if (is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        } else if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--out") == 0) && i + 1 < argc) {
             *(argv[i][2] == 'c' ? &cfg_path : &out) = argv[i + 1];
             i++;
         } else if (strcmp(argv[i], "--until") == 0 && i + 1 < argc) {
@@ -296,7 +307,7 @@ static int cmd_rebuild(int argc, char **argv)
 
 int xt_cmd_md(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (argc < 2 || is_help(argv[1])) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }

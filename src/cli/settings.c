@@ -56,11 +56,23 @@ static int apply(xt_server_config_t *c, const char *a, const char *v, char *why,
     return XT_CLI_USAGE;
 }
 
+/* --help or -h where a flag may stand (every flag takes a value): looked
+ * for first, so that help is given even when a file does not load. */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i += 2)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
 int xt_cli_settings_read(xt_server_config_t *c, const char *file, int argc, char **argv, char *why, size_t whylen)
 {
     int rc = 0;
     why[0] = '\0';
     xt_config_defaults(c);
+    if (wants_help(argc, argv))
+        return XT_CLI_HELP;
     if (file && (rc = load_file(c, file, why, whylen)) != 0)
         return rc;
     for (int i = 1; i + 1 < argc; i++)
@@ -68,8 +80,6 @@ int xt_cli_settings_read(xt_server_config_t *c, const char *file, int argc, char
             return rc;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-            return XT_CLI_HELP;
         if (i + 1 >= argc) {
             snprintf(why, whylen, "%s: unknown or missing its value", a);
             return XT_CLI_USAGE;

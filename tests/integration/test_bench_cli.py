@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """`xtrading bench engine`, `bench journal`, `bench fills` and `bench mdstate` as a user runs them:
 the JSON report's shape and consistency, flows deterministic by seed,
-argument errors; `loadgen --idle --json` against `bench echo`. Small runs; no
+argument errors; `loadgen --idle --json` against `bench echo`; every
+benchmark's --help. Small runs; no
 performance assertions (numbers belong in bench/RESULTS.md, not in CI).
 
 usage: test_bench_cli.py path/to/xtrading
@@ -149,6 +150,15 @@ class BenchCli(unittest.TestCase):
             echo.wait(timeout=30)
             echo.stdout.close()
             echo.stderr.close()
+
+    def test_help(self):
+        for args in (["bench", "--help"], ["bench", "engine", "--help"], ["bench", "journal", "-h"],
+                     ["bench", "fills", "--help"], ["bench", "mdstate", "--help"], ["bench", "echo", "--help"],
+                     ["loadgen", "--help"], ["loadgen", "--json", "-h"], ["wsbench", "--help"]):
+            with self.subTest(args=args):
+                r = subprocess.run([XT, *args], capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertTrue(r.stdout.startswith("usage: xtrading " + args[0]), r.stdout)
 
     def test_bad_arguments(self):
         self.assertEqual(bench("--regime", "calm").returncode, 2)

@@ -287,6 +287,17 @@ class ConfigCheck(unittest.TestCase):
         self.assertIn("server.admin_socket must be at most 107 bytes", r.stderr)
         self.assertFalse(os.path.exists(data))
 
+    def test_help_even_when_the_file_does_not_load(self):
+        for args in (("config", "check", "--help"), ("config", "check", "-h"), ("config", "--help"),
+                     ("config", "check", SHIPPED, "--help"), ("config", "check", SHIPPED, "--data", "x", "-h"),
+                     ("config", "check", os.path.join(self.dir, "missing.conf"), "--help"),
+                     ("serve", "--help"), ("serve", "--config", os.path.join(self.dir, "missing.conf"), "--help")):
+            with self.subTest(args=args):
+                r = run(*args)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertTrue(r.stdout.startswith("usage: xtrading " + args[0]), r.stdout)
+                self.assertEqual(r.stderr, "")
+
     def test_usage(self):
         for args in [(), ("--data", "x"), (SHIPPED, "--bogus", "1"), (SHIPPED, "--data"),
                      (SHIPPED, "--set", "limits.rate")]:

@@ -202,6 +202,16 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(v.returncode, 0, v.stderr)
         self.assertIn("last seq 0,", v.stdout)
 
+    def test_help(self):
+        # `journal SUB --help` asks for help: it does not name a directory
+        for args in (["--help"], ["-h"], ["dump", "--help"], ["verify", "--help"], ["stats", "-h"],
+                     ["repair", "--help"], ["dump", self.tmp, "--help"], ["stats", self.tmp, "--help"]):
+            with self.subTest(args=args):
+                r = run("journal", *args)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertTrue(r.stdout.startswith("usage: xtrading journal"), r.stdout)
+                self.assertEqual(r.stderr, "")
+
     def test_corruption_in_the_middle_stops_start_up_and_repair_cuts_it(self):
         self.journal(stream(500))
         seg = os.path.join(self.d, segments(self.d)[0])

@@ -432,6 +432,11 @@ def test_history_off_and_errors():
     run("md", "rebuild", expect=2)
     run("md", "dump", expect=2)
     run("md", "frobnicate", expect=2)
+    # --help is help wherever it stands, not an unexpected argument
+    for args in (["--help"], ["dump", "--help"], ["rebuild", "--help"], ["rebuild", "-h"],
+                 ["dump", kl(srv.data, BTC, "1m"), "-h"], ["rebuild", srv.data, "--out", empty, "--help"]):
+        p = run("md", *args)
+        check(p.stdout.startswith("usage: xtrading md rebuild") and p.stderr == "", f"md {args}: {p.stdout!r}")
 
 
 def main():
