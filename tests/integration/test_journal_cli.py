@@ -138,7 +138,7 @@ class JournalCli(unittest.TestCase):
         total, *by_type, last = (int(g) for g in m.groups())
         self.assertEqual((total, last, by_type[-1]), (seq + 1, seq + 1, 1))
         self.assertEqual(sum(by_type), total)
-        self.assertIn("# SESSION_END 1001 7", run("journal", "dump", self.d).stdout)
+        self.assertRegex(run("journal", "dump", self.d).stdout, rf"(?m)^{seq + 1} \d+ SESSION_END 1001 7$")
         v = run("journal", "verify", self.d)
         self.assertEqual(v.returncode, 0, v.stderr)
         self.assertIn(f"last seq {seq + 1},", v.stdout)
