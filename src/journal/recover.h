@@ -31,17 +31,17 @@ typedef struct xt_recovery {
 #define XT_RECOVER_BAD_MAX 16
     uint64_t bad_seq[XT_RECOVER_BAD_MAX];
     unsigned n_bad, set_aside;
-    uint64_t records;                     /* journal records applied */
-    uint64_t last_seq;                    /* the engine's state is as after this command */
-    int64_t max_ts;                       /* the latest timestamp of the journal's records read (0: none) */
-    int have_wal;                         /* the journal has at least one segment */
-    char last_path[XT_PATH_MAX];          /* last segment, to append to */
-    uint64_t last_first;                  /* its first sequence number */
-    off_t last_end;                       /* end of its valid records */
-    off_t last_zeros;                     /* zeros after them to the end of the file (preallocated) */
-    uint32_t last_torn_window;            /* its header's (segment.h) */
-    xt_caps_t last_caps;                  /* capacities its records ran with */
-    int tail_cut;                         /* a torn tail was found (and cut if fix_tail) */
+    uint64_t records;            /* journal records applied */
+    uint64_t last_seq;           /* the engine's state is as after this command */
+    int64_t max_ts;              /* the latest timestamp of the journal's records read (0: none) */
+    int have_wal;                /* the journal has at least one segment */
+    char last_path[XT_PATH_MAX]; /* last segment, to append to */
+    uint64_t last_first;         /* its first sequence number */
+    off_t last_end;              /* end of its valid records */
+    off_t last_zeros;            /* zeros after them to the end of the file (preallocated) */
+    uint32_t last_torn_window;   /* its header's (segment.h) */
+    xt_caps_t last_caps;         /* capacities its records ran with */
+    int tail_cut;                /* a torn tail was found (and cut if fix_tail) */
     char tail_path[XT_PATH_MAX];
     off_t tail_offset, tail_bytes;
     char why[XT_PATH_MAX + 256]; /* on error; also describes a torn tail */
