@@ -137,6 +137,15 @@ int xt_client_connect(xt_client_t *c);
  * answer is among the resent messages). Returns as xt_client_connect(). */
 int xt_client_reconnect(xt_client_t *c);
 
+/* What the next login asks for, while the client is closed: resume_from N
+ * (resend from N), or 0 (only new messages; then last_seq starts again at
+ * the login's next_seq - 1). After LOGIN_REJECTED RESUME_TOO_OLD, pass its
+ * oldest kept number to accept the loss of those before it; after
+ * RESUME_AHEAD the session has ended (a LOGOUT with nothing open, or
+ * server.session_expiry_s) and its numbers start again: pass 0. Returns 0,
+ * or -EISCONN while a connection is open. */
+int xt_client_set_resume(xt_client_t *c, uint64_t resume_from);
+
 /* Closes the socket now, without LOGOUT; calls on_close(0) if a connection
  * was open. Returns 0. */
 int xt_client_close(xt_client_t *c);
@@ -171,7 +180,9 @@ int xt_client_wants_write(const xt_client_t *c);
 
 /* Timers: queues a HEARTBEAT when nothing was written for heartbeat_ms,
  * and closes the connection with -ETIMEDOUT when nothing was read for
- * 3 x heartbeat_ms (or no HELLO/login answer within 10 s). Returns the
+ * 3 x heartbeat_ms and nothing waits unread in the socket (a caller that
+ * did not poll for a while is not taken for a silent server), or no
+ * HELLO/login answer came within 10 s. Returns the
  * milliseconds until it wants to run again (>= 1) or a negative code if
  * the connection was closed by the check; with no connection, 1000. */
 int xt_client_tick(xt_client_t *c);
@@ -185,7 +196,8 @@ int xt_client_poll(xt_client_t *c, int timeout_ms);
 
 /* Blocking convenience: polls until logged in with every announced
  * INSTRUMENT received, for up to timeout_ms. Returns 0; -EACCES if the
- * login was rejected (see on_login_rejected); -ETIMEDOUT; another negative
+ * login was rejected (see on_login_rejected); -ETIMEDOUT (the connection
+ * is left as it is: poll on, or xt_client_close()); another negative
  * code if the connection failed. */
 int xt_client_wait_login(xt_client_t *c, int timeout_ms);
 
@@ -193,7 +205,9 @@ int xt_client_wait_login(xt_client_t *c, int timeout_ms);
  * written until xt_client_flush()/on_writable()/poll(), or until the
  * buffer is full (then it is written first). A clordid of 0 is replaced
  * by xt_client_next_clordid() and written back into *m. All return 0;
- * -ENOTCONN unless logged in; -EAGAIN if the output buffer is full and the
+ * -ENOTCONN unless logged in; -ESHUTDOWN once the server sent ERROR (it
+ * closes the connection: on_server_error, then on_close; the request was
+ * not sent); -EAGAIN if the output buffer is full and the
  * socket would block (wait for writability, then retry); a negative code
  * if the connection failed while writing. The server's answer arrives
  * through the callbacks (docs/protocol.md, "Answers per request"). */
@@ -246,8 +260,9 @@ struct xt_client {
     uint64_t last_clordid;
     uint32_t hb_ms;
     uint32_t instruments_left;
-    unsigned gen; /* bumped on every close, to stop dispatching */
-    int have_seq; /* last_seq is meaningful */
+    unsigned gen;       /* bumped on every close, to stop dispatching */
+    int have_seq;       /* last_seq is meaningful */
+    int server_closing; /* an ERROR came: the server closes; requests are refused -ESHUTDOWN */
     int64_t last_tx_ns, last_rx_ns, state_ns;
 };
 

@@ -124,6 +124,7 @@ static int shut(xt_client_t *c, int err)
     close(c->fd);
     c->fd = -1;
     c->state = XT_CLIENT_CLOSED;
+    c->server_closing = 0;
     c->rlen = c->wlen = c->woff = 0;
     c->gen++;
     if (err && c->cfg.cb.on_error)
@@ -394,6 +395,7 @@ static int on_session_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t 
         xt_msg_error_t m;
         xt_wire_get_error(f, &m);
         m.text[sizeof m.text - 1] = '\0';
+        c->server_closing = 1; /* the server closes the connection behind an ERROR */
         if (cb->on_server_error)
             cb->on_server_error(u, c, h, &m);
         return 0;
@@ -533,8 +535,15 @@ int xt_client_tick(xt_client_t *c)
             return shut(c, -ETIMEDOUT);
         return 100;
     }
-    if (now - c->last_rx_ns > 3 * hb)
-        return shut(c, -ETIMEDOUT);
+    if (now - c->last_rx_ns > 3 * hb) {
+        /* Silent only if nothing waits unread: a caller that did not poll
+         * for a while has the server's heartbeats (or its ERROR, or its
+         * end) in the socket, and on_readable takes them next. */
+        uint8_t b;
+        if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0)
+            return shut(c, -ETIMEDOUT);
+        c->last_rx_ns = now;
+    }
     if (c->state == XT_CLIENT_LOGGED_IN && now - c->last_tx_ns >= hb) {
         int rc = xt_client_heartbeat(c);
         if (rc == 0)
@@ -592,8 +601,8 @@ int xt_client_wait_login(xt_client_t *c, int timeout_ms)
 /* Room for a request frame when logged in, else NULL with *rc set. */
 static uint8_t *request_room(xt_client_t *c, int *rc)
 {
-    if (c->state != XT_CLIENT_LOGGED_IN) {
-        *rc = -ENOTCONN;
+    if (c->state != XT_CLIENT_LOGGED_IN || c->server_closing) {
+        *rc = c->state == XT_CLIENT_LOGGED_IN ? -ESHUTDOWN : -ENOTCONN;
         return NULL;
     }
     return out_room(c, rc);
@@ -689,6 +698,15 @@ int xt_client_logout(xt_client_t *c)
         return rc;
     c->wlen += xt_wire_put_header(f, XT_MSG_LOGOUT, 0, 0);
     c->state = XT_CLIENT_LOGGING_OUT;
+    return 0;
+}
+
+int xt_client_set_resume(xt_client_t *c, uint64_t resume_from)
+{
+    if (c->fd >= 0)
+        return -EISCONN;
+    c->have_seq = resume_from != 0;
+    c->last_seq = resume_from ? resume_from - 1 : 0;
     return 0;
 }
 

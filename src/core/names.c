@@ -14,7 +14,7 @@ const char *xt_strerror(int code)
     case XT_EEXIST: return "already exists";
     case XT_ERANGE: return "number out of range";
     case XT_ECAPACITY: return "capacity exhausted";
-    case XT_ESEQ: return "sequence number not increasing";
+    case XT_ESEQ: return "sequence number out of order (not increasing, or a gap)";
     case XT_ECORRUPT: return "state corrupt";
     case XT_EPARSE: return "does not parse";
     case XT_ETORN: return "torn record at the end of the journal";

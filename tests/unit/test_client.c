@@ -1,0 +1,227 @@
+/* test_client.c - the C client SDK (include/xt/client.h, docs/client.md)
+ * against a fake server in the same thread: a listening socket on
+ * 127.0.0.1 that speaks the binary protocol's frames (xt/wire.h) as the
+ * test tells it. What is checked here is the SDK's own logic: its silence
+ * check, what it does after the server's ERROR, and the resume point a
+ * login asks for. */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): accept4 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "xt/client.h"
+#include "xt/wire.h"
+
+typedef struct fake {
+    int lfd, fd;
+    uint16_t port;
+    uint8_t in[4096];
+    size_t in_len;
+} fake_t;
+
+static void fake_listen(fake_t *f)
+{
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(f->lfd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(f->lfd, 4), 0);
+    socklen_t al = sizeof a;
+    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &al), 0);
+    f->port = ntohs(a.sin_port);
+}
+
+static void fake_close(fake_t *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    close(f->lfd);
+}
+
+static void fake_send(fake_t *f, const uint8_t *b, size_t n)
+{
+    assert_int_equal(send(f->fd, b, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Drives the client until the fake has a whole frame from it; returns its
+ * type with the frame in *out (XT_WIRE_MAX bytes). */
+static int fake_read(fake_t *f, xt_client_t *c, uint8_t *out)
+{
+    for (int rounds = 0; rounds < 500; rounds++) {
+        xt_wire_hdr_t h;
+        int n = xt_wire_frame(f->in, f->in_len, XT_WIRE_MAX, &h);
+        assert_true(n >= 0);
+        if (n > 0) {
+            memcpy(out, f->in, (size_t)n);
+            memmove(f->in, f->in + n, f->in_len - (size_t)n);
+            f->in_len -= (size_t)n;
+            return h.type;
+        }
+        xt_client_poll(c, 10);
+        ssize_t r = recv(f->fd, f->in + f->in_len, sizeof f->in - f->in_len, MSG_DONTWAIT);
+        if (r > 0)
+            f->in_len += (size_t)r;
+    }
+    fail_msg("no frame from the client");
+    return -1;
+}
+
+/* Accepts the client's connection, sends HELLO, reads its LOGIN (into
+ * *login) and accepts it with heartbeat hb_ms and next_seq. */
+static void fake_login(fake_t *f, xt_client_t *c, uint32_t hb_ms, uint64_t next_seq, xt_msg_login_t *login)
+{
+    for (int i = 0; i < 200 && f->fd < 0; i++) {
+        xt_client_poll(c, 5);
+        f->fd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    }
+    assert_true(f->fd >= 0);
+    f->in_len = 0;
+    uint8_t b[XT_WIRE_MAX];
+    xt_msg_hello_t hello = {.version = XT_WIRE_VERSION, .heartbeat_ms = hb_ms};
+    fake_send(f, b, xt_wire_put_hello(b, 0, &hello));
+    assert_int_equal(fake_read(f, c, b), XT_MSG_LOGIN);
+    xt_wire_get_login(b, login);
+    xt_msg_login_accepted_t acc = {.session = login->session, .heartbeat_ms = hb_ms, .next_seq = next_seq};
+    fake_send(f, b, xt_wire_put_login_accepted(b, next_seq - 1, &acc));
+    assert_int_equal(xt_client_wait_login(c, 2000), 0);
+}
+
+static void fake_drop(fake_t *f)
+{
+    close(f->fd);
+    f->fd = -1;
+}
+
+static void client_for(xt_client_t *c, const fake_t *f)
+{
+    xt_client_config_t cfg = {.host = "127.0.0.1",
+                              .port = f->port,
+                              .account = 1001,
+                              .key_id = "demo1001",
+                              .secret = "s",
+                              .session = 1,
+                              .heartbeat_ms = 100};
+    assert_int_equal(xt_client_init(c, &cfg), 0);
+    assert_int_equal(xt_client_connect(c), 0);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* A program that stalls (here 450 ms, over three 100 ms intervals) and
+ * then ticks has the server's heartbeats in its socket: the server was not
+ * silent, and the connection stays. It closed with -ETIMEDOUT before,
+ * the heartbeats unread. A server that is silent is still found so. */
+static void a_stall_is_not_a_silent_server(void **state)
+{
+    (void)state;
+    fake_t f;
+    fake_listen(&f);
+    xt_client_t c;
+    client_for(&c, &f);
+    xt_msg_login_t login;
+    fake_login(&f, &c, 100, 1, &login);
+    uint8_t b[XT_WIRE_MAX];
+    for (int i = 0; i < 4; i++) { /* the server's heartbeats during the stall, unread */
+        sleep_ms(110);
+        fake_send(&f, b, xt_wire_put_header(b, XT_MSG_SERVER_HEARTBEAT, 0, 0));
+    }
+    assert_true(xt_client_tick(&c) > 0);
+    assert_int_equal(xt_client_state(&c), XT_CLIENT_LOGGED_IN);
+    while (xt_client_poll(&c, 0) > 0) /* they are read */
+        ;
+    sleep_ms(350); /* now a silent server: nothing comes */
+    assert_int_equal(xt_client_tick(&c), -ETIMEDOUT);
+    assert_int_equal(xt_client_state(&c), XT_CLIENT_CLOSED);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* After the server's ERROR the connection is closing: a request is refused
+ * -ESHUTDOWN, not queued to be lost with it. */
+static void requests_after_an_error_are_refused(void **state)
+{
+    (void)state;
+    fake_t f;
+    fake_listen(&f);
+    xt_client_t c;
+    client_for(&c, &f);
+    xt_msg_login_t login;
+    fake_login(&f, &c, 1000, 1, &login);
+    xt_msg_new_order_t o = {.instrument = 0, .side = XT_BUY, .type = XT_LIMIT, .price = 100, .qty = 1};
+    assert_int_equal(xt_client_new_order(&c, &o), 0);
+    uint8_t b[XT_WIRE_MAX];
+    xt_msg_error_t e = {.code = XT_ERR_SHUTDOWN};
+    strcpy(e.text, "the server is stopping");
+    fake_send(&f, b, xt_wire_put_error(b, 0, &e));
+    for (int i = 0; i < 100 && xt_client_new_order(&c, &o) == 0; i++)
+        xt_client_poll(&c, 10);
+    o.clordid = 0;
+    assert_int_equal(xt_client_new_order(&c, &o), -ESHUTDOWN);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* The resume point of the next login: last_seq + 1 by default (after a
+ * message was seen), and what xt_client_set_resume() says, which is
+ * refused while connected. Before it, a session that ended (RESUME_AHEAD)
+ * or lost its start (RESUME_TOO_OLD) could only be left by a new client. */
+static void the_next_login_resumes_as_set(void **state)
+{
+    (void)state;
+    fake_t f;
+    fake_listen(&f);
+    xt_client_t c;
+    client_for(&c, &f);
+    xt_msg_login_t login;
+    fake_login(&f, &c, 1000, 41, &login);
+    assert_int_equal(login.resume_from, 0);
+    assert_int_equal(xt_client_last_seq(&c), 40);
+    assert_int_equal(xt_client_set_resume(&c, 7), -EISCONN);
+    xt_client_close(&c);
+    fake_drop(&f);
+    assert_int_equal(xt_client_connect(&c), 0);
+    fake_login(&f, &c, 1000, 41, &login);
+    assert_int_equal(login.resume_from, 41); /* by default: after the last seen */
+    xt_client_close(&c);
+    fake_drop(&f);
+    assert_int_equal(xt_client_set_resume(&c, 0), 0); /* the session ended: only new messages */
+    assert_int_equal(xt_client_connect(&c), 0);
+    fake_login(&f, &c, 1000, 1, &login);
+    assert_int_equal(login.resume_from, 0);
+    assert_int_equal(xt_client_last_seq(&c), 0);
+    xt_client_close(&c);
+    fake_drop(&f);
+    assert_int_equal(xt_client_set_resume(&c, 301), 0); /* RESUME_TOO_OLD's oldest kept */
+    assert_int_equal(xt_client_connect(&c), 0);
+    fake_login(&f, &c, 1000, 400, &login);
+    assert_int_equal(login.resume_from, 301);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_stall_is_not_a_silent_server),
+        cmocka_unit_test(requests_after_an_error_are_refused),
+        cmocka_unit_test(the_next_login_resumes_as_set),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
