@@ -261,10 +261,12 @@ static int cmd_rebuild(int argc, char **argv)
             long long ns = v[0] >= '1' && v[0] <= '9' ? strtoll(v, &end, 10) : 0;
             if (strcmp(v, "now") == 0 || strcmp(v, "last") == 0) {
                 until = v[0] == 'n' ? xt_now_ns() : 0;
-            } else if (end && *end == '\0' && errno == 0) {
-                until = (int64_t)ns;
+            } else if (end && *end == '\0' && errno == 0 && ns >= 1000000000000000000LL) {
+                until = (int64_t)ns; /* from 2001-09-09 on: a time in s or ms is refused, not taken for 1970 */
             } else {
-                fprintf(stderr, "xtrading md rebuild: --until must be now, last or ns since the epoch, got '%s'\n", v);
+                fprintf(stderr,
+                        "xtrading md rebuild: --until must be now, last or ns since the epoch (19 digits), got '%s'\n",
+                        v);
                 return 2;
             }
         } else if (argv[i][0] != '-' && dir == NULL)

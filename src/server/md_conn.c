@@ -187,8 +187,10 @@ void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n, int dr
      * (or the next ping round, md_server.c). Closed at once, a client still
      * sending (the rest of an oversized message) would get a reset, which
      * can discard the CLOSE before it is read. No channel adds to the
-     * queue from here on. */
+     * queue from here on, and its order session ends now (cancel on
+     * disconnect is not held up by the lingering). */
     xt_mds_unsubscribe_all(m, c);
+    xt_mds_oe_conn_closed(m, c);
     if (drop)
         xt_mds_drop_queue(m, c); /* all but the message partly on the wire */
     k->pong_due = 0;
@@ -227,6 +229,17 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
     /* A client that does not keep up, or the server stopping (the last
      * flush would not reach a CLOSE behind a backlog): the queue goes. */
     xt_mds_close_after(m, c, f, n, code == XT_WS_CLOSE_POLICY || code == XT_WS_CLOSE_GOING_AWAY);
+}
+
+static int flush_conn(mds_t *m, uint32_t c);
+
+void xt_mds_close_gone(mds_t *m, uint32_t c, uint16_t code, const char *reason)
+{
+    xt_mds_close_with(m, c, code, reason);
+    if (m->conns[c].state != C_FREE) {
+        flush_conn(m, c);
+        xt_mds_close(m, c);
+    }
 }
 
 int xt_mds_over_rate(mds_t *m, uint32_t c)
@@ -415,9 +428,9 @@ static int flush_conn(mds_t *m, uint32_t c)
             }
             pop(m, k);
         }
-        if (k->oe) /* a paused order session reads on at half */
-            xt_mds_oe_drained(m, c);
     }
+    if (k->oe) /* drained: a paused order session reads on, behind the owed snapshots below */
+        xt_mds_oe_drained(m, c);
     if (k->has_stale) { /* drained: each channel that owes a snapshot gets it now */
         k->has_stale = 0;
         for (uint32_t i = k->subs; i != NIL; i = m->subs[i].conn_next) {

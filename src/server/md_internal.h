@@ -148,8 +148,9 @@ struct xt_md_server {
      * of thousands of levels is not thousands of messages per subscriber. */
     uint32_t tape_cap;
     uint32_t n_trade_batch, trade_batch_slot; /* the last n of the slot's tape (md) */
-    uint32_t hog_none_at; /* q_shared when evict_hog last found nobody to close: not looked again below it */
-    uint32_t q_shared;    /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
+    uint32_t hog_none_at;     /* q_shared when evict_hog last found nobody to close: not looked again below it */
+    int64_t evict_rest_until; /* md_publish.c evict_buffer_holder: closes that freed no buffer rest until then */
+    uint32_t q_shared;        /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
     uint64_t drops, slow_closes;
     xt_hist_t feed_lag;  /* µs from each command's engine timestamp to its reading here */
     xt_hist_t send_lag;  /* µs from a live update's engine timestamp to the writev that ends a copy of it */
@@ -231,6 +232,10 @@ void xt_mds_close(mds_t *m, uint32_t c);
  * consumer, no pong), 1001 (the server stopping) and the binary
  * HEARTBEAT_TIMEOUT. */
 void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason);
+/* The same for a peer presumed gone (no pong, no heartbeat): the CLOSE (or
+ * ERROR) goes if the socket takes it now, and the connection closes at
+ * once instead of lingering for the peer's end of input. */
+void xt_mds_close_gone(mds_t *m, uint32_t c, uint16_t code, const char *reason);
 void xt_mds_mark_dirty(mds_t *m, uint32_t c);
 void xt_mds_owe_snapshot(mds_t *m, uint32_t sub); /* sent from the flush once the queue has drained */
 void xt_mds_retry_owed(mds_t *m);                 /* each throttle tick: owed connections flush again */

@@ -522,19 +522,22 @@ static void on_frame(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t
  * their messages, so a client that reads is never closed for a backlog
  * (a long resume, a sweep's fills) - the rest waits in the gateway, which
  * paces a resume to the bridge's socket and holds live messages up to
- * server.output_limit, as for a binary client. A frame of at least
- * OE_FRAME_MIN bytes (MASS_CANCEL_ACK) makes one message of at most
- * OE_GROWTH times its size (an ACCEPTED with a 16-byte symbol: ~5). */
+ * server.output_limit, as for a binary client. The orders take at most
+ * half the connection's limits (md.output_limit, and a quarter of the
+ * shared queue nodes one connection may hold), so its market data and
+ * command answers keep room. A frame of at least OE_FRAME_MIN bytes
+ * (MASS_CANCEL_ACK) makes one message of at most OE_GROWTH times its size
+ * (an ACCEPTED with a 16-byte symbol: ~5). */
 #define OE_FRAME_MIN 32
 #define OE_GROWTH 8
-#define OE_QUEUE_MAX (QNODES_PER_CONN + QNODES_SHARED_MAX)
+#define OE_QUEUE_MAX (QNODES_PER_CONN + QNODES_SHARED_MAX / 4)
 
 /* The bytes of frames bridge x may read now. */
 static size_t ws_budget(const mds_t *m, const oe_bridge_t *x)
 {
     const mconn_t *k = &m->conns[x->owner];
-    uint64_t lim = m->s->cfg.md_output_limit;
-    uint64_t bytes = k->out_bytes >= lim ? 0 : (lim - k->out_bytes) / OE_GROWTH;
+    uint64_t half = m->s->cfg.md_output_limit / 2;
+    uint64_t bytes = k->out_bytes >= half ? 0 : (half - k->out_bytes) / OE_GROWTH;
     uint64_t frames = k->qn >= OE_QUEUE_MAX ? 0 : (uint64_t)(OE_QUEUE_MAX - k->qn) * OE_FRAME_MIN;
     return (size_t)(bytes < frames ? bytes : frames);
 }
@@ -551,8 +554,10 @@ void xt_mds_oe_drained(mds_t *m, uint32_t c)
 {
     const mconn_t *k = &m->conns[c];
     oe_bridge_t *x = &m->oe->b[k->oe - 1];
-    /* again at half: not a pause and a read per message */
-    if (!x->paused || x->fd < 0 || k->out_bytes > m->s->cfg.md_output_limit / 2 || k->qn > OE_QUEUE_MAX / 2)
+    /* again once the queue is empty: not a pause and a read per message,
+     * and the snapshots a conflated channel owes (sent at an empty queue,
+     * flush_conn) are not starved by a long backlog */
+    if (!x->paused || x->fd < 0 || k->qn)
         return;
     x->paused = 0;
     struct epoll_event ev = {EPOLLIN, {.u64 = XT_OE_EV | (k->oe - 1)}};

@@ -232,8 +232,12 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
      * sweep's batches, all queued within one read of the feed), a close
      * frees nothing, and the update is conflated or closes as below. */
     int fits = n + XT_WS_HEADER_MAX <= m->msg_bytes[MSG_LARGE]; /* else no close would help */
-    for (int tries = 0; g == NIL && fits && tries < 4 && m->ch_head[ch] != NIL && evict_buffer_holder(m); tries++)
-        g = make_update(m, kind, n);
+    if (g == NIL && fits && m->mono >= m->evict_rest_until) {
+        for (int tries = 0; g == NIL && tries < 4 && m->ch_head[ch] != NIL && evict_buffer_holder(m); tries++)
+            g = make_update(m, kind, n);
+        if (g == NIL) /* nobody's close freed one: not again for every update of the burst */
+            m->evict_rest_until = m->mono + 100000000LL;
+    }
     if (g != NIL && ch_th(ch) == XT_TH_LIVE)
         m->msgs[g].ev_ts = m->ev_ts; /* throttled channels' messages wait for their tick by design: not timed */
     for (uint32_t i = m->ch_head[ch], next; i != NIL; i = next) {

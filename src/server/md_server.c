@@ -605,7 +605,7 @@ static void timers(mds_t *m)
         if (k->state != C_WS)
             continue;
         if (k->pong_due) {
-            xt_mds_close_with(m, c, XT_WS_CLOSE_POLICY, "no pong");
+            xt_mds_close_gone(m, c, XT_WS_CLOSE_POLICY, "no pong");
             continue;
         }
         /* A ping that cannot be queued for want of a pooled buffer (the

@@ -374,7 +374,7 @@ void xt_mds_bin_timers(mds_t *m)
         if (k->state != C_BIN)
             continue;
         if (m->mono - k->last_in > 3 * hb) {
-            xt_mds_close_with(m, c, XT_ERR_HEARTBEAT_TIMEOUT, "nothing received for three heartbeat intervals");
+            xt_mds_close_gone(m, c, XT_ERR_HEARTBEAT_TIMEOUT, "nothing received for three heartbeat intervals");
             continue;
         }
         if (m->mono - k->last_out < hb)

@@ -19,6 +19,7 @@ import os
 import struct
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_admin as A  # noqa: E402
@@ -492,6 +493,82 @@ def raw_login(r, account, session=1):
 
 
 @test
+def test_a_paced_backlog_leaves_room_for_market_data():
+    """The orders channel's backlog takes at most half of md.output_limit:
+    a client that stopped reading during a long resume still has room for
+    its market data, and 40 trades of other accounts meanwhile do not close
+    it (trades cannot be conflated). Before, the backlog filled the queue to
+    within ~1 KB of the limit, and the trades closed it "slow consumer"."""
+    s = W.start({**TS.BIG, "md.output_limit": 65536, "md.send_buffer": 4096, "md.ping_ms": 3600000})
+    a = TS.login(s.port, 1001, session=7)
+    inst = a.inst[SYM]
+    got, _ = TS.collect_answers(a, [a.new_order(inst, TS.BUY, 100000, 1) for _ in range(3000)], timeout=30)
+    check(all(m.type == TS.ACCEPTED for m in got.values()), "not all bids accepted")
+    r = W.Raw(s.md_port, rcvbuf=4096)
+    r.upgrade()
+    check(raw_call(r, {"op": "subscribe", "id": "s", "args": [f"trades.{SYM}"]}).get("result") == "ok", "subscribe")
+    ch = raw_call(r, {"op": "auth.challenge", "id": "c"})
+    ts = time.time_ns()
+    sig = X.sign(SECRET[1001], bytes.fromhex(ch["result"]["nonce"]), 1001, "demo1001", 7, ts)
+    login = raw_call(r, {"op": "login", "id": "l", "args": {"account": 1001, "key_id": "demo1001", "session": 7,
+                                                            "timestamp": ts, "signature": sig.hex(),
+                                                            "resume_from": 1}})
+    check("result" in login, f"login {login}")
+    TS.wait_for(lambda: W.md_metric(s, "xt_md_order_session_pauses_total") > 0, "the backlog paused", 20)
+    c3, c4 = TS.login(s.port, 1003), TS.login(s.port, 1004)
+    for _ in range(40):
+        c3.place(inst, TS.SELL, 200000, 1)
+        c4.answer(c4.new_order(inst, TS.BUY, 200000, 1))
+
+    def traded():
+        with urllib.request.urlopen(f"http://127.0.0.1:{s.md_port}/api/v1/trades?symbol={SYM}&limit=100") as h:
+            return len(json.loads(h.read())["data"]) >= 40
+    TS.wait_for(traded, "the trades at market data", 20)
+    check(W.md_metric(s, "xt_md_slow_consumer_disconnects_total") == 0, "the stalled reader was closed")
+    seqs, trades = [], 0
+    while len(seqs) < 3000 or trades < 40:
+        op, data = r.read_frame()
+        check(op == 1, f"frame {op} {data[:80]!r}")
+        m = json.loads(data)
+        if m.get("ch") == "orders" and m["event"] == "accepted":
+            seqs.append(m["seq"])
+        elif m.get("ch") == f"trades.{SYM}" and m.get("type") == "update":
+            trades += len(m["data"])
+    check(seqs == list(range(1, 3001)), f"resent {seqs[:3]}...{seqs[-3:]}")
+    r.close()
+
+
+@test
+def test_cancel_on_disconnect_at_the_close():
+    """A WebSocket closed by its client (CLOSE answered, the TCP connection
+    still open while the server lingers for its end) ends its order session
+    at once: cancel on disconnect cancels the resting order now. Before,
+    it waited for the client's end of input or up to two md.ping_ms rounds
+    (an hour here)."""
+    s = W.start({"md.ping_ms": 3600000})
+    r = W.Raw(s.md_port)
+    r.upgrade()
+    ch = raw_call(r, {"op": "auth.challenge", "id": "c"})
+    ts = time.time_ns()
+    sig = X.sign(SECRET[1001], bytes.fromhex(ch["result"]["nonce"]), 1001, "demo1001", 3, ts)
+    login = raw_call(r, {"op": "login", "id": "l", "args": {"account": 1001, "key_id": "demo1001", "session": 3,
+                                                            "timestamp": ts, "signature": sig.hex(),
+                                                            "cancel_on_disconnect": True}})
+    check("result" in login, f"login {login}")
+    r.sock.sendall(text({"op": "order.new", "id": "o", "args": new(1, "buy", "1000.00", "0.0001")}))
+    oid = None
+    while oid is None:
+        op, data = r.read_frame()
+        m = json.loads(data)
+        oid = m["order_id"] if m.get("ch") == "orders" and m["event"] == "accepted" else None
+    r.frame(8, struct.pack("!H", 1000))
+    check(r.until_close()[0] == 1000, "the server's answer to the CLOSE")
+    b = TS.login(s.port, 1001, session=4)
+    TS.wait_for(lambda: b.query(order_id=oid).status != 1, "cancel on disconnect of the closed WebSocket", 10)
+    r.close()
+
+
+@test
 def test_every_challenge_is_answered():
     """Two auth.challenge in one write, before the gateway's HELLO is here:
     the first gets the nonce, the second a 409 at once. Before, the second
@@ -556,16 +633,15 @@ def test_nothing_follows_the_close():
     connection a backlog queued on the server; then order.new and the
     client's CLOSE in one write, read by the server together: the order
     goes to the gateway and the CLOSE (1000) is queued behind the backlog,
-    both before any answer of the gateway can be read. Once the gateway
-    has routed the order's ACCEPTED to the session (the admin socket's
-    last_seq), `kick` closes the session's bridge behind it, and once the
-    bridge is gone (/metrics) the server has had both the `accepted` and
-    the `closed` event for this connection. The client then reads to the
-    end: the answers, the order's `result`, the CLOSE, and nothing after
-    it. A new login with resume_from gets the `accepted`. (That the
-    connection was still open, its CLOSE held back, when its bridge went
-    is checked too (xt_connections): without a backlog the test would show
-    nothing, and it fails instead.)"""
+    both before any answer of the gateway can be read. The CLOSE ends the
+    order session at once (its bridge goes: cancel on disconnect is not
+    held up by the backlog), after the gateway had the order, whose
+    ACCEPTED is among the session's messages (the admin socket's last_seq).
+    The client then reads to the end: the answers, the order's `result`,
+    the CLOSE, and nothing after it. A new login with resume_from gets the
+    `accepted`. (That the connection was still open, its CLOSE held back,
+    when its bridge went is checked too (xt_connections): without a backlog
+    the test would show nothing, and it fails instead.)"""
     s = W.start({"md.messages_per_s": 1000000, "md.send_buffer": 4096, "md.ping_ms": 3600000,
                  "limits.rate": 100000, "limits.burst": 100000})
     r = W.Raw(s.md_port, rcvbuf=4096)
@@ -578,10 +654,10 @@ def test_nothing_follows_the_close():
     wait_session(s, 1001, 1, lambda x: x["last_seq"] == 1, "past the first order's ACCEPTED")
     r.sock.sendall(text({"op": "order.new", "id": "o2", "args": new(2, "sell", "2001.00", "0.0001")}) +
                    W.frame_bytes(8, struct.pack("!H", 1000)))
-    wait_session(s, 1001, 1, lambda x: x["last_seq"] == 2 and x["connected"], "past the second order's ACCEPTED")
-    A.ok(s, "kick 1001 1")
+    wait_session(s, 1001, 1, lambda x: x["last_seq"] == 2 and not x["connected"],
+                 "past the second order's ACCEPTED, its connection gone with the CLOSE")
     vals = H.wait_metric(s.md_port, lambda v: H.value(v, "xt_md_order_sessions", kind="websocket") == 0,
-                         "without the kicked WebSocket order session")
+                         "without the closed WebSocket's order session")
     check(H.value(vals, "xt_connections", protocol="md_ws") == 1,
           "the WebSocket closed before its bridge: its backlog did not hold its CLOSE back, nothing was shown")
     frames = []
@@ -601,18 +677,19 @@ def test_nothing_follows_the_close():
     check([m.get("id") for m in got[:pings]] == list(range(pings)) and
           all(m.get("result") == "pong" for m in got[:pings]), "the pings' answers, in order")
     rest = got[pings:]
-    check(len(rest) == 3 and rest[0] == {"id": "o1", "op": "order.new", "result": {"client_order_id": 1}} and
-          rest[1].get("event") == "accepted" and rest[1].get("seq") == 1 and
-          rest[2] == {"id": "o2", "op": "order.new", "result": {"client_order_id": 2}},
-          f"before the CLOSE: o1's result, its accepted, o2's result; got {rest}")
+    # the orders' events wait while the backlog holds the queue (over the 1,056 messages they may fill): with
+    # the session gone at the CLOSE, they are among the session's messages only
+    check(rest == [{"id": "o1", "op": "order.new", "result": {"client_order_id": 1}},
+                   {"id": "o2", "op": "order.new", "result": {"client_order_id": 2}}],
+          f"before the CLOSE: o1's and o2's results; got {rest}")
 
     async def go(connect):
         c = await connect()
-        r = await c.login(1001, resume_from=2)
-        check(r.get("result", {}).get("resume_from") == 2, f"resume: {r}")
-        acc = await c.event(lambda e: e["event"] == "accepted")
-        check(acc["seq"] == 2 and acc["client_order_id"] == 2 and acc["price"] == "2001.00",
-              f"the accepted the closing connection did not get, resent: {acc}")
+        r = await c.login(1001, resume_from=1)
+        check(r.get("result", {}).get("resume_from") == 1, f"resume: {r}")
+        acc = [await c.event(lambda e: e["event"] == "accepted") for _ in range(2)]
+        check([(e["seq"], e["client_order_id"], e["price"]) for e in acc] == [(1, 1, "2000.00"), (2, 2, "2001.00")],
+              f"the accepted events the closing connection did not get, resent: {acc}")
 
     run(s, go)
 
