@@ -118,6 +118,14 @@ static void client_for(xt_client_t *c, const fake_t *f)
     assert_int_equal(xt_client_connect(c), 0);
 }
 
+/* A fake server and a client logged in to it. */
+static void logged_in(fake_t *f, xt_client_t *c, uint32_t hb_ms, uint64_t next_seq, xt_msg_login_t *login)
+{
+    fake_listen(f);
+    client_for(c, f);
+    fake_login(f, c, hb_ms, next_seq, login);
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
@@ -132,11 +140,9 @@ static void a_stall_is_not_a_silent_server(void **state)
 {
     (void)state;
     fake_t f;
-    fake_listen(&f);
     xt_client_t c;
-    client_for(&c, &f);
     xt_msg_login_t login;
-    fake_login(&f, &c, 100, 1, &login);
+    logged_in(&f, &c, 100, 1, &login);
     uint8_t b[XT_WIRE_MAX];
     for (int i = 0; i < 4; i++) { /* the server's heartbeats during the stall, unread */
         sleep_ms(110);
@@ -159,11 +165,9 @@ static void requests_after_an_error_are_refused(void **state)
 {
     (void)state;
     fake_t f;
-    fake_listen(&f);
     xt_client_t c;
-    client_for(&c, &f);
     xt_msg_login_t login;
-    fake_login(&f, &c, 1000, 1, &login);
+    logged_in(&f, &c, 1000, 1, &login);
     xt_msg_new_order_t o = {.instrument = 0, .side = XT_BUY, .type = XT_LIMIT, .price = 100, .qty = 1};
     assert_int_equal(xt_client_new_order(&c, &o), 0);
     uint8_t b[XT_WIRE_MAX];
@@ -186,11 +190,9 @@ static void the_next_login_resumes_as_set(void **state)
 {
     (void)state;
     fake_t f;
-    fake_listen(&f);
     xt_client_t c;
-    client_for(&c, &f);
     xt_msg_login_t login;
-    fake_login(&f, &c, 1000, 41, &login);
+    logged_in(&f, &c, 1000, 41, &login);
     assert_int_equal(login.resume_from, 0);
     assert_int_equal(xt_client_last_seq(&c), 40);
     assert_int_equal(xt_client_set_resume(&c, 7), -EISCONN);
