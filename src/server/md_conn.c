@@ -184,7 +184,7 @@ void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n, int dr
     mconn_t *k = &m->conns[c];
     /* Queued even when nothing waits: once it is out, flush_dirty shuts
      * the write side and the socket closes at the client's end of input
-     * (or the next ping round, md_server.c). Closed at once, a client still
+     * (or the second ping round, md_server.c). Closed at once, a client still
      * sending (the rest of an oversized message) would get a reset, which
      * can discard the CLOSE before it is read. No channel adds to the
      * queue from here on, and its order session ends now (cancel on
