@@ -53,4 +53,7 @@ uint64_t xt_cli_raise_nofile(void);
 /* The same for a positive 64-bit number (sequence numbers, sizes). */
 int xt_cli_parse_u64(const char *opt, const char *s, uint64_t *out);
 
+/* Is argument a "--help" or "-h"? */
+int xt_cli_is_help(const char *a);
+
 #endif

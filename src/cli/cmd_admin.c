@@ -164,7 +164,7 @@ int xt_cmd_admin(int argc, char **argv)
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i += 2) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (xt_cli_is_help(a)) {
             usage(stdout);
             return 0;
         }

@@ -140,7 +140,7 @@ static int bench_journal_cmd(int argc, char **argv)
         size_t *target = NULL;
         if (strcmp(a, "--json") == 0)
             rep.json = 1;
-        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        else if (xt_cli_is_help(a)) {
             journal_usage(stdout);
             return 0;
         } else if (strcmp(a, "--dir") == 0 && v) {
@@ -202,7 +202,7 @@ int xt_cmd_bench(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "echo") == 0)
         return bench_echo_cmd(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "engine") != 0) {
-        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        if (argc >= 2 && xt_cli_is_help(argv[1])) {
             usage(stdout);
             return 0;
         }
@@ -218,7 +218,7 @@ int xt_cmd_bench(int argc, char **argv)
             rep.json = 1;
         else if (strcmp(a, "--inthread") == 0)
             o.inthread_only = 1;
-        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        else if (xt_cli_is_help(a)) {
             usage(stdout);
             return 0;
         } else if (strcmp(a, "--orders") == 0 || strcmp(a, "--seed") == 0 || strcmp(a, "--runs") == 0) {

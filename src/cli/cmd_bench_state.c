@@ -25,7 +25,7 @@ static int parse(int argc, char **argv, const char *cmd, const u32_opt_t *opts, 
             *json = 1;
             continue;
         }
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (xt_cli_is_help(a)) {
             usage(stdout);
             return 0;
         }

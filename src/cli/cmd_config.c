@@ -41,7 +41,7 @@ static int check(int argc, char **argv)
 {
     static xt_server_config_t cfg;
     /* argv[0] is "check"; FILE comes first, the flags after it. */
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (argc >= 2 && xt_cli_is_help(argv[1])) {
         usage(stdout);
         return 0;
     }
@@ -67,7 +67,7 @@ int xt_cmd_config(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return check(argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (argc >= 2 && xt_cli_is_help(argv[1])) {
         usage(stdout);
         return 0;
     }

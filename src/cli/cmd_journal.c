@@ -768,7 +768,7 @@ static void usage(FILE *f)
 static int wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        if (xt_cli_is_help(argv[i]))
             return 1;
     return 0;
 }

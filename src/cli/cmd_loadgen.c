@@ -1042,7 +1042,7 @@ static int parse_opts(lg_opts_t *o, int argc, char **argv)
     o->n_acct = 4;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+        if (xt_cli_is_help(a))
             return 1;
         if (strcmp(a, "--idle") == 0 || strcmp(a, "--json") == 0) {
             *(a[2] == 'i' ? &o->idle : &o->json) = 1;

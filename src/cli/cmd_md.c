@@ -37,11 +37,6 @@ static void usage(FILE *f)
                "Exit status: 0 done, 1 failure (or a bad record found by dump), 2 bad usage.\n");
 }
 
-static int is_help(const char *a)
-{
-    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
-}
-
 /* ---- formatting ------------------------------------------------------------------ */
 
 /* "+08:00", "-05:30", or utc for 0. */
@@ -181,7 +176,7 @@ static int cmd_dump(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--raw") == 0)
             o.raw = 1;
-        else if (is_help(a)) {
+        else if (xt_cli_is_help(a)) {
             usage(stdout);
             return 0;
         } else if (strcmp(a, "--limit") == 0 || strcmp(a, "--tail") == 0) {
@@ -248,7 +243,7 @@ static int cmd_rebuild(int argc, char **argv)
     const char *dir = NULL, *cfg_path = NULL, *out = NULL;
     int64_t until = xt_now_ns();
     for (int i = 1; i < argc; i++) {
-        if (is_help(argv[i])) {
+        if (xt_cli_is_help(argv[i])) {
             usage(stdout);
             return 0;
         } else if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--out") == 0) && i + 1 < argc) {
@@ -309,7 +304,7 @@ static int cmd_rebuild(int argc, char **argv)
 
 int xt_cmd_md(int argc, char **argv)
 {
-    if (argc < 2 || is_help(argv[1])) {
+    if (argc < 2 || xt_cli_is_help(argv[1])) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }

@@ -208,7 +208,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->seq_prefix = 1;
         else if (strcmp(a, "--hash") == 0)
             o->print_hash = 1;
-        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        else if (xt_cli_is_help(a)) {
             usage(stdout);
             return 0;
         } else if (strcmp(a, "--max-orders") == 0)

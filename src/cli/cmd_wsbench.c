@@ -673,7 +673,7 @@ static int parse_opts(wsb_opts_t *o, int argc, char **argv)
     o->port = 8080;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+        if (xt_cli_is_help(a))
             return 1;
         if (strcmp(a, "--json") == 0 || strcmp(a, "--nats") == 0) {
             *(a[2] == 'j' ? &o->json : &o->nats) = 1;

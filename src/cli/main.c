@@ -73,6 +73,11 @@ uint64_t xt_cli_raise_nofile(void)
     return rl.rlim_cur;
 }
 
+int xt_cli_is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
 int xt_cli_parse_u64(const char *opt, const char *s, uint64_t *out)
 {
     char *end;
@@ -115,7 +120,7 @@ int main(int argc, char **argv)
         printf("xtrading %s\n", XT_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    if (strcmp(cmd, "help") == 0 || xt_cli_is_help(cmd)) {
         usage(stdout);
         return 0;
     }

@@ -61,7 +61,7 @@ static int apply(xt_server_config_t *c, const char *a, const char *v, char *why,
 static int wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i += 2)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        if (xt_cli_is_help(argv[i]))
             return 1;
     return 0;
 }
