@@ -166,6 +166,29 @@ int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch)
     return n ? xt_mds_reply(m, c, m->scratch, n) : 0; /* n == 0: nothing to send (or too big for any buffer) */
 }
 
+/* The open subscriber connection holding the most - queue nodes, or with
+ * by_bytes queued bytes - above `floor`; NIL when none does. */
+static uint32_t biggest_holder(const mds_t *m, int by_bytes, uint64_t floor)
+{
+    uint32_t hog = NIL;
+    for (uint32_t c = 0; c < m->max_conns; c++) {
+        const mconn_t *k = &m->conns[c];
+        uint64_t held = by_bytes ? k->out_bytes : k->qn;
+        if ((k->state == C_WS || k->state == C_BIN) && !k->shut && held > floor) {
+            floor = held;
+            hog = c;
+        }
+    }
+    return hog;
+}
+
+/* Closes connection c as a slow consumer (counted in slow_closes). */
+static void evict(mds_t *m, uint32_t c, const char *why)
+{
+    m->slow_closes++;
+    xt_mds_close_with(m, c, XT_WS_CLOSE_POLICY, why);
+}
+
 /* The shared part of the queue nodes (md_conn.c queue_len) has less than
  * one connection's most left: the subscriber holding the most of it - one
  * that stopped reading - is closed as a slow consumer, so that the ones
@@ -174,19 +197,10 @@ int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch)
  * subscriber lists a fan-out walks. */
 static void evict_hog(mds_t *m)
 {
-    uint32_t hog = NIL, most = QNODES_PER_CONN;
-    for (uint32_t c = 0; c < m->max_conns; c++) {
-        const mconn_t *k = &m->conns[c];
-        if ((k->state == C_WS || k->state == C_BIN) && !k->shut && k->qn > most) {
-            most = k->qn;
-            hog = c;
-        }
-    }
+    uint32_t hog = biggest_holder(m, 0, QNODES_PER_CONN);
     m->hog_none_at = hog == NIL ? m->q_shared : 0;
-    if (hog == NIL)
-        return;
-    m->slow_closes++;
-    xt_mds_close_with(m, hog, XT_WS_CLOSE_POLICY, "slow consumer: it held the most of the shared queue");
+    if (hog != NIL)
+        evict(m, hog, "slow consumer: it held the most of the shared queue");
 }
 
 /* A message pool is out: the subscriber with the most bytes queued - the
@@ -198,20 +212,10 @@ static void evict_hog(mds_t *m)
  * place. Returns 0 when nobody holds anything. */
 static int evict_buffer_holder(mds_t *m)
 {
-    uint32_t hog = NIL;
-    uint64_t most = 0;
-    for (uint32_t c = 0; c < m->max_conns; c++) {
-        const mconn_t *k = &m->conns[c];
-        if ((k->state == C_WS || k->state == C_BIN) && !k->shut && k->out_bytes > most) {
-            most = k->out_bytes;
-            hog = c;
-        }
-    }
-    if (hog == NIL)
-        return 0;
-    m->slow_closes++;
-    xt_mds_close_with(m, hog, XT_WS_CLOSE_POLICY, "slow consumer: it held the most of the message buffers");
-    return 1;
+    uint32_t hog = biggest_holder(m, 1, 0);
+    if (hog != NIL)
+        evict(m, hog, "slow consumer: it held the most of the message buffers");
+    return hog != NIL;
 }
 
 static uint32_t make_update(mds_t *m, int kind, size_t n)
@@ -231,8 +235,8 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
     /* A few at most: when every subscriber holds the same messages (one
      * sweep's batches, all queued within one read of the feed), a close
      * frees nothing, and the update is conflated or closes as below. */
-    int fits = n + XT_WS_HEADER_MAX <= m->msg_bytes[MSG_LARGE]; /* else no close would help */
-    if (g == NIL && fits && m->mono >= m->evict_rest_until) {
+    if (g == NIL && n + XT_WS_HEADER_MAX <= m->msg_bytes[MSG_LARGE] /* else no close would help */ &&
+        m->mono >= m->evict_rest_until) {
         for (int tries = 0; g == NIL && tries < 4 && m->ch_head[ch] != NIL && evict_buffer_holder(m); tries++)
             g = make_update(m, kind, n);
         if (g == NIL) /* nobody's close freed one: not again for every update of the burst */
