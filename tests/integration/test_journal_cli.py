@@ -297,21 +297,30 @@ class JournalCli(unittest.TestCase):
         self.assertIn(f"recovery now starts from snapshot {n2} and ends at sequence {n2}", rep.stdout)
         self.assertEqual(run("journal", "verify", self.d).returncode, 0)
 
+    def small_segments(self, at_least):
+        """300 commands journaled in 4 KiB segments (at least `at_least` of
+        them) with a snapshot every 100; returns the segment names."""
+        self.journal(stream(300), "--segment-bytes", "4096", "--snapshot-every", "100", "--batch-max", "50",
+                     "--keep-snapshots", "10")
+        segs = segments(self.d)
+        self.assertGreaterEqual(len(segs), at_least)
+        return segs
+
+    def drop_snapshots_after(self, seq):
+        """Removes the snapshots beyond seq: they would recover past a loss."""
+        for f in os.listdir(self.d):
+            if f.startswith("snap-") and int(f[5:25]) > seq:
+                os.unlink(os.path.join(self.d, f))
+
     def test_newest_segments_missing(self):
         # wal-last names the newest segment: with the newest segments gone
         # (and the snapshots beyond what is left), start-up refuses instead
         # of taking the journal for a shorter one; repair accepts the loss
-        a = stream(300)
-        self.journal(a, "--segment-bytes", "4096", "--snapshot-every", "100", "--batch-max", "50",
-                     "--keep-snapshots", "10")
-        segs = segments(self.d)
-        self.assertGreaterEqual(len(segs), 4)
+        segs = self.small_segments(4)
         for f in segs[-2:]:
             os.unlink(os.path.join(self.d, f))
         left = int(segs[-2][4:24]) - 1  # the journal now ends before the first segment removed
-        for f in os.listdir(self.d):
-            if f.startswith("snap-") and int(f[5:25]) > left:
-                os.unlink(os.path.join(self.d, f))
+        self.drop_snapshots_after(left)
         r = run("replay", "--journal", self.d, stdin="")
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"the journal's newest segment, the one from sequence {int(segs[-1][4:24])}", r.stderr)
@@ -337,15 +346,9 @@ class JournalCli(unittest.TestCase):
         # not torn by a crash while it was created. Before, start-up took it
         # for such a tear, removed it, and said "bytes=0": its commands were
         # lost without a word
-        a = stream(300)
-        self.journal(a, "--segment-bytes", "4096", "--snapshot-every", "100", "--batch-max", "50",
-                     "--keep-snapshots", "10")
-        segs = segments(self.d)
-        self.assertGreaterEqual(len(segs), 3)
+        segs = self.small_segments(3)
         left = int(segs[-1][4:24]) - 1
-        for f in os.listdir(self.d):
-            if f.startswith("snap-") and int(f[5:25]) > left:
-                os.unlink(os.path.join(self.d, f))
+        self.drop_snapshots_after(left)
         for size in (30, 0):
             os.truncate(os.path.join(self.d, segs[-1]), size)
             r = run("replay", "--journal", self.d, stdin="")
