@@ -30,8 +30,9 @@ static const xt_md_sym_t *by_id(void *ctx, uint32_t id)
     return id == 0 ? &sym : NULL;
 }
 
+/* An amend names the instrument its price and qty were read in (AMEND_CHECKED). */
 static const uint8_t types[] = {
-    0, XT_MSG_NEW_ORDER, XT_MSG_CANCEL, XT_MSG_AMEND, XT_MSG_MASS_CANCEL, XT_MSG_ORDER_STATUS};
+    0, XT_MSG_NEW_ORDER, XT_MSG_CANCEL, XT_MSG_AMEND_CHECKED, XT_MSG_MASS_CANCEL, XT_MSG_ORDER_STATUS};
 
 /* The answer types' JSON, from an arbitrary body of the input's bytes. */
 static void check_json(const xt_oe_insts_t *in, const uint8_t *data, size_t size)
