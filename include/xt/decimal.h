@@ -8,7 +8,8 @@
  * Trailing zeros after the point are kept in `scale` (so "0.50" has scale
  * 2 and prints with two decimals) unless keeping them would exceed 18
  * decimals, in which case they are dropped. A value that does not fit in
- * int64 with at most 18 decimals is XT_ERANGE.
+ * int64 with at most 18 decimals is XT_ERANGE ("-9223372036854775808" fits,
+ * its positive does not).
  */
 #ifndef XT_DECIMAL_H
 #define XT_DECIMAL_H
@@ -39,13 +40,14 @@ int xt_decimal_to_units(xt_decimal_t value, xt_decimal_t unit, int64_t *out);
 
 /* Writes units * unit with exactly unit.scale decimals ("11.03", "500",
  * "1.5") into buf (at least XT_DECIMAL_BUFSZ bytes) and NUL-terminates it.
- * Returns the length written. */
+ * Returns the length written (0, an empty string, for a scale above 36). */
 int xt_units_format(int64_t units, xt_decimal_t unit, char *buf);
 
 #ifdef __SIZEOF_INT128__
-/* Writes v (any sign) with `scale` decimals (at most 18) into buf (at
+/* Writes v (any sign) with `scale` decimals (at most 36) into buf (at
  * least XT_DECIMAL_BUFSZ bytes), NUL-terminated ("-12.50"). Returns the
- * length written. For sums past int64, such as turnovers. */
+ * length written; a scale above 36 writes an empty string and returns 0.
+ * For sums past int64, such as turnovers. */
 int xt_i128_format(__int128 v, unsigned scale, char *buf);
 
 /* Holds a product xt_i128_mul_format writes: 77 digits, sign, point, NUL. */
@@ -54,12 +56,13 @@ int xt_i128_format(__int128 v, unsigned scale, char *buf);
  * into buf (at least XT_PRODUCT_BUFSZ bytes), NUL-terminated. The product
  * may pass 128 bits: a turnover in ticks x lots times one tick x one lot
  * (mantissas) does, for instruments with long ticks and lots. Returns the
- * length written. */
+ * length written; a scale above 36 writes an empty string and returns 0. */
 int xt_i128_mul_format(__int128 a, __int128 b, unsigned scale, char *buf);
 #endif
 
 /* Writes the decimal itself ("0.50", "-3") into buf (XT_DECIMAL_BUFSZ bytes).
- * Returns the length written. */
+ * Returns the length written (0, an empty string, for a scale above 36:
+ * a decimal's scale is 0..18). */
 int xt_decimal_format(xt_decimal_t d, char *buf);
 
 /* Compares two decimals by value: <0, 0 or >0. */

@@ -59,6 +59,7 @@ typedef struct xt_engine {
     xt_event_batch_t batch;
     xt_event_t *evbuf;
     uint32_t nev;
+    uint8_t in_sink; /* the sink is running: a call back into the engine is XT_EBUSY */
 } xt_engine_t;
 
 /* Fills `cfg` with the defaults. */
@@ -95,6 +96,8 @@ void xt_engine_destroy(xt_engine_t *e);
  * empty batch: it is gateway bookkeeping kept in the journal.)
  *   XT_EEXIST    INSTRUMENT: the symbol is already defined
  *   XT_ECAPACITY INSTRUMENT: max_instruments reached
+ *   XT_EBUSY     called from inside the engine's own sink (event.h): the
+ *                command being applied has not finished
  * A malformed command does not consume its sequence number. */
 int xt_engine_apply(xt_engine_t *e, const xt_cmd_t *cmd);
 
@@ -125,8 +128,11 @@ int xt_engine_instrument(const xt_engine_t *e, uint32_t index, xt_instrument_inf
 int xt_symbol_valid(const char *s, size_t len);
 
 /* Computes the band limits of a definition exactly as the engine does:
- * each rounded half-up to the tick, a lower limit <= 0 becoming one tick.
- * Returns 0, XT_EINVAL (no band or bad values) or XT_ERANGE. */
+ * each rounded half-up to the tick, a lower limit <= 0 becoming one tick,
+ * an upper one above XT_PRICE_MAX becoming XT_PRICE_MAX. Returns 0,
+ * XT_EINVAL (no band or bad values) or XT_ERANGE: the band holds no price
+ * (its lower limit above XT_PRICE_MAX, or its upper one below one tick). An
+ * instrument definition whose band fails here is XT_EINVAL. */
 int xt_band_limits(const xt_instrument_def_t *def, int64_t *low, int64_t *high);
 
 /* ---- queries -------------------------------------------------------- */

@@ -20,13 +20,14 @@ enum {
     XT_EEXIST = -10004,    /* object already exists (instrument defined twice) */
     XT_ERANGE = -10005,    /* number out of the representable range */
     XT_ECAPACITY = -10006, /* a fixed-capacity table is full */
-    XT_ESEQ = -10007,      /* command sequence number not increasing */
+    XT_ESEQ = -10007,      /* sequence number out of order (engine: not increasing; client: a gap) */
     XT_ECORRUPT = -10008,  /* an internal invariant does not hold */
     XT_EPARSE = -10009,    /* text that does not parse */
     XT_ETORN = -10010,     /* a journal ends in an incomplete (torn) record */
     XT_EFAILED = -10011,   /* the journal failed closed after a write error */
     XT_ELOCKED = -10012,   /* the data directory is in use by another process */
     XT_ELIMIT = -10013,    /* a count or capacity read from a file exceeds what this process is set up for */
+    XT_EBUSY = -10014,     /* the engine was called from inside its own event sink */
 };
 
 /* Returns a static, human-readable name for `code` (an XT_E* code or

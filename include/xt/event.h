@@ -7,8 +7,11 @@
  * XT_EVENT_BATCH_MAX events, the last one flagged `last`. The batch header
  * carries what all of a command's events share (sequence number, timestamp,
  * command type). Batches and events are borrowed: valid only during the
- * sink call, so copy what you keep. The sink must not call back into the
- * engine.
+ * sink call, so copy what you keep. The sink must not change the engine:
+ * xt_engine_apply() from inside it returns XT_EBUSY (and the restore
+ * functions XT_EINVAL) without touching the command in progress. Read-only
+ * queries are fine; before a command's last batch they see its book
+ * part-way through the command.
  *
  * For one command the order is:
  *   NEW     REJECTED, or ACCEPTED then its TRADEs and CANCELEDs in the order
@@ -19,8 +22,12 @@
  *   INSTRUMENT  INSTRUMENT.
  * BOOK events (price-level changes, when enabled) are interleaved: one per
  * level each time the engine finishes changing that level, after the
- * TRADE/CANCELED events that changed it. Replaying BOOK events onto an empty
- * book rebuilds the aggregated (L2) book exactly.
+ * TRADE/CANCELED events that changed it. A level may be reported more than
+ * once in a command, passing through a state no one saw between commands:
+ * an amend that raises a quantity at the same price takes the order out of
+ * its level (one BOOK) and puts it back at the end (another). Replaying
+ * BOOK events onto an empty book rebuilds the aggregated (L2) book exactly;
+ * a command's last BOOK for a level is its state after the command.
  */
 #ifndef XT_EVENT_H
 #define XT_EVENT_H
@@ -59,7 +66,8 @@ enum {
  *  INSTRUMENT  0                    -                 -                -
  *
  * `side` is the order's side (taker's side for TRADE, the level's side for
- * BOOK). ord_type/tif/stp are the order's, resolved (never DEFAULT), on
+ * BOOK); on REJECTED it is 0 whatever the command's side was (keep the
+ * command to know it). ord_type/tif/stp are the order's, resolved (never DEFAULT), on
  * ACCEPTED, TRADE (taker), CANCELED and AMENDED. Prices are ticks and
  * quantities lots of `instrument`; XT_PRICE_NONE for a MARKET order.
  * Fields a type does not use are zero.

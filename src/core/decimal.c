@@ -59,7 +59,7 @@ int xt_decimal_parse(const char *s, size_t len, xt_decimal_t *out)
         return XT_ERANGE;
 
     uint64_t m = 0;
-    const uint64_t lim = (uint64_t)INT64_MAX;
+    const uint64_t lim = (uint64_t)INT64_MAX + (uint64_t)neg; /* -2^63 fits, 2^63 does not */
     const char *runs[2][2] = {{s + int_start, s + int_end}, {s + frac_start, s + frac_end}};
     for (int r = 0; r < 2; r++) {
         for (const char *p = runs[r][0]; p < runs[r][1]; p++) {
@@ -79,7 +79,7 @@ int xt_decimal_parse(const char *s, size_t len, xt_decimal_t *out)
             m = m * 10 + dgt;
         }
     }
-    out->m = neg ? -(int64_t)m : (int64_t)m;
+    out->m = neg ? (int64_t)(0 - m) : (int64_t)m; /* 0 - m in uint64_t: -2^63 without overflow */
     out->scale = (uint8_t)(frac_end - frac_start);
     return 0;
 }
@@ -123,6 +123,11 @@ static int put_digits(const char *tmp, int n, unsigned scale, int neg, char *buf
 
 int xt_i128_format(__int128 v, unsigned scale, char *buf)
 {
+    /* 39 digits at most, or scale + 1: with sign, point and NUL within buf */
+    if (scale > 2 * XT_DECIMAL_MAX_SCALE) { /* out of contract: nothing, rather than past buf */
+        buf[0] = '\0';
+        return 0;
+    }
     char tmp[XT_DECIMAL_BUFSZ];
     int n = 0;
     int neg = v < 0;
@@ -141,6 +146,10 @@ static unsigned __int128 magnitude(__int128 v)
 
 int xt_i128_mul_format(__int128 a, __int128 b, unsigned scale, char *buf)
 {
+    if (scale > 2 * XT_DECIMAL_MAX_SCALE) { /* out of contract: nothing, rather than past buf */
+        buf[0] = '\0';
+        return 0;
+    }
     __int128 v;
     if (!__builtin_mul_overflow(a, b, &v))
         return xt_i128_format(v, scale, buf);

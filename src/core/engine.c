@@ -144,12 +144,16 @@ void xt__flush_events(xt_engine_t *e, int last)
     e->batch.last = (uint8_t)last;
     e->batch.n = e->nev;
     e->batch.events = e->evbuf;
+    e->in_sink = 1;
     e->sink(e->sink_ctx, &e->batch);
+    e->in_sink = 0;
     e->nev = 0;
 }
 
 int xt_engine_apply(xt_engine_t *e, const xt_cmd_t *cmd)
 {
+    if (e->in_sink) /* the sink called back: the command in progress would be spoiled */
+        return XT_EBUSY;
     if (cmd->seq <= e->last_seq)
         return XT_ESEQ;
     e->batch.seq = cmd->seq;

@@ -68,7 +68,7 @@ int xt_band_limits(const xt_instrument_def_t *def, int64_t *low, int64_t *high)
         if (*low <= 0)
             *low = 1;
     }
-    if (*low > XT_PRICE_MAX)
+    if (*low > XT_PRICE_MAX || *high < 1) /* wholly above the prices, or below one tick: no price in it */
         return XT_ERANGE;
     if (*high > XT_PRICE_MAX)
         *high = XT_PRICE_MAX;

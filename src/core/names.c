@@ -14,13 +14,14 @@ const char *xt_strerror(int code)
     case XT_EEXIST: return "already exists";
     case XT_ERANGE: return "number out of range";
     case XT_ECAPACITY: return "capacity exhausted";
-    case XT_ESEQ: return "sequence number out of order (not increasing, or a gap)";
+    case XT_ESEQ: return "sequence number out of order (a command's not above the last; a gap in a client's)";
     case XT_ECORRUPT: return "state corrupt";
     case XT_EPARSE: return "does not parse";
     case XT_ETORN: return "torn record at the end of the journal";
     case XT_EFAILED: return "journal failed closed";
     case XT_ELOCKED: return "data directory in use by another process";
     case XT_ELIMIT: return "a count in the file exceeds the configured capacity";
+    case XT_EBUSY: return "the engine was called from inside its own event sink";
     default: break;
     }
     if (code < 0 && code > -10000)

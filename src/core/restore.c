@@ -4,11 +4,12 @@
 #include "ladder.h"
 #include "xt/error.h"
 
-/* Fresh: no command applied and no counters set. Instruments and orders
- * may already have been restored. */
+/* Fresh: no command applied and no counters set, and none being applied
+ * (the first command's sink runs before its sequence number is taken).
+ * Instruments and orders may already have been restored. */
 static int fresh(const xt_engine_t *e)
 {
-    return e->last_seq == 0 && e->trades == 0;
+    return e->last_seq == 0 && e->trades == 0 && !e->in_sink;
 }
 
 int xt_engine_restore_instrument(xt_engine_t *e, const xt_instrument_def_t *def)

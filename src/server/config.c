@@ -633,15 +633,10 @@ static int finish_instrument(loader_t *L)
     if ((s & 12u) == 12u && xt_decimal_cmp(d->max_qty, d->min_qty) < 0)
         return fail_at(L, line, "[instrument %s]: max is below min", d->symbol);
     d->flags = (uint8_t)(((s & 4u) ? XT_DEF_MIN : 0) | ((s & 8u) ? XT_DEF_MAX : 0) | ((s & 16u) ? XT_DEF_BAND : 0));
-    int rc = engine_accepts(d);
-    if (rc == XT_ENOMEM)
-        return fail_at(L, line, "out of memory");
-    if (rc)
-        return fail_at(L, line,
-                       "[instrument %s]: invalid definition: no whole lot between min and max, or a price band "
-                       "outside the price range",
-                       d->symbol);
-    if (d->flags & XT_DEF_BAND) { /* what the engine takes but no price or market data could use */
+    /* A band's faults named, before the engine's general refusal below (it
+     * takes some no price or market data could use); a tick, ref or band
+     * that is not positive is left to it. */
+    if ((d->flags & XT_DEF_BAND) && d->tick.m > 0 && d->ref_price.m > 0 && d->band_pct.m >= 0) {
         int64_t ref = 0, low = 0, high = 0;
         char tick[XT_DECIMAL_BUFSZ];
         xt_decimal_format(d->tick, tick);
@@ -653,6 +648,14 @@ static int finish_instrument(loader_t *L)
             return fail_at(L, line, "[instrument %s]: ref is above the largest price, 2^48 - 1 ticks of %s", d->symbol,
                            tick);
     }
+    int rc = engine_accepts(d);
+    if (rc == XT_ENOMEM)
+        return fail_at(L, line, "out of memory");
+    if (rc)
+        return fail_at(L, line,
+                       "[instrument %s]: invalid definition: no whole lot between min and max, or a price band "
+                       "outside the price range",
+                       d->symbol);
     L->c->tz_offset[L->c->n_instruments] = L->tz;
     L->c->instruments[L->c->n_instruments++] = *d;
     return 0;

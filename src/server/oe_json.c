@@ -93,6 +93,18 @@ static int get_enum(json_t *args, const char *name, const char *const *names, in
     return fail(why, n, name, " has an unknown value");
 }
 
+/* Decimals of s[0..len) after its point, trailing zeros not counted. */
+static size_t decimals(const char *s, size_t len)
+{
+    const char *dot = memchr(s, '.', len);
+    if (!dot)
+        return 0;
+    size_t n = len - (size_t)(dot + 1 - s);
+    while (n > 0 && dot[n] == '0')
+        n--;
+    return n;
+}
+
 /* A price or quantity: a decimal string (or a JSON integer) that is a whole
  * number of `unit`, as units. Absent: *v untouched. */
 static int get_units(json_t *args, const char *name, xt_decimal_t unit, int64_t *v, char *why, size_t n)
@@ -110,6 +122,8 @@ static int get_units(json_t *args, const char *name, xt_decimal_t unit, int64_t 
     xt_decimal_t d;
     int64_t u;
     int rc = s ? xt_decimal_parse(s, len, &d) : XT_EPARSE;
+    if (rc == XT_ERANGE && decimals(s, len) > XT_DECIMAL_MAX_SCALE)
+        return fail(why, n, name, " is out of range: more than 18 decimals");
     if (rc == XT_ERANGE)
         return fail(why, n, name, " is out of range: more digits than a 63-bit mantissa holds (18 always fit)");
     if (rc != 0)

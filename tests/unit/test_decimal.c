@@ -31,6 +31,18 @@ static void parse_valid(void **state)
     assert_int_equal(d.scale, 0);
     d = dec("9223372036854775807");
     assert_int_equal(d.m, INT64_MAX);
+    /* the range is int64's: -2^63 fits (and formats back to the same text) */
+    d = dec("-9223372036854775808");
+    assert_true(d.m == INT64_MIN);
+    char b[XT_DECIMAL_BUFSZ];
+    xt_decimal_format(d, b);
+    assert_string_equal(b, "-9223372036854775808");
+    d = dec("-9.223372036854775808");
+    assert_true(d.m == INT64_MIN);
+    assert_int_equal(d.scale, 18);
+    d = dec("-922337203685477580.800"); /* a zero the mantissa has no room for */
+    assert_true(d.m == INT64_MIN);
+    assert_int_equal(d.scale, 1);
     d = dec("0.000000000000000001");
     assert_int_equal(d.m, 1);
     assert_int_equal(d.scale, 18);
@@ -59,6 +71,8 @@ static void parse_invalid(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(xt_decimal_parse(bad[i], strlen(bad[i]), &d), XT_EPARSE);
     assert_int_equal(xt_decimal_parse("9223372036854775808", 19, &d), XT_ERANGE);
+    assert_int_equal(xt_decimal_parse("-9223372036854775809", 20, &d), XT_ERANGE);
+    assert_int_equal(xt_decimal_parse("-922337203685477580.9", 21, &d), XT_ERANGE);
     assert_int_equal(xt_decimal_parse("0.0000000000000000001", 21, &d), XT_ERANGE);
     assert_int_equal(xt_decimal_parse("92233720368547758.08", 20, &d), XT_ERANGE);
     assert_int_equal(xt_decimal_parse("92233720368547758.0700001", 25, &d), XT_ERANGE);
@@ -109,6 +123,18 @@ static void format(void **state)
     assert_string_equal(b, "85070591730234615847396907784232501249");
     xt_decimal_format(dec("-0.50"), b);
     assert_string_equal(b, "-0.50");
+    /* a scale out of contract writes nothing rather than past the buffer
+     * (the widest in contract: -1 at 36 decimals, 39 bytes with the NUL) */
+    assert_int_equal(xt_i128_format(-1, 36, b), 39);
+    assert_string_equal(b, "-0.000000000000000000000000000000000001");
+    memset(b, 'x', sizeof b);
+    assert_int_equal(xt_decimal_format((xt_decimal_t){1, 46}, b), 0);
+    assert_string_equal(b, "");
+    assert_int_equal(xt_i128_format(-1, 80, b), 0);
+    assert_int_equal(xt_units_format(1, (xt_decimal_t){1, 50}, b), 0);
+    char p[XT_PRODUCT_BUFSZ];
+    assert_int_equal(xt_i128_mul_format(-1, 1, 93, p), 0);
+    assert_string_equal(p, "");
     assert_true(xt_decimal_cmp(dec("1.5"), dec("1.50")) == 0);
     assert_true(xt_decimal_cmp(dec("1.49"), dec("1.5")) < 0);
     assert_true(xt_decimal_cmp(dec("-1"), dec("-2")) > 0);

@@ -38,6 +38,12 @@ static void record(void *ctx, const xt_event_batch_t *b)
     }
 }
 
+static void nosink(void *ctx, const xt_event_batch_t *b)
+{
+    (void)ctx;
+    (void)b;
+}
+
 static xt_decimal_t dec(int64_t m, uint8_t scale)
 {
     return (xt_decimal_t){m, scale};
@@ -315,6 +321,24 @@ static void band_limits_round_half_up_at_extreme_scales(void **state)
     assert_int_equal(xt_band_limits(&d, &lo, &hi), 0);
     assert_int_equal(lo, 180);
     assert_int_equal(hi, 221);
+    /* a band that holds no price: 0.004 +/- 10 % on a 0.01 tick is 0.0036 ..
+     * 0.0044, nothing from one tick up; the definition is refused, not a
+     * book where every order is PRICE_BAND */
+    d.tick = dec(1, 2);
+    d.ref_price = dec(4, 3);
+    assert_int_equal(xt_band_limits(&d, &lo, &hi), XT_ERANGE);
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, NULL, nosink, NULL), 0);
+    xt_cmd_t c = {.type = XT_CMD_INSTRUMENT, .seq = 1, .u.instrument = d};
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EINVAL);
+    d.ref_price = dec(5, 3); /* 0.0045 .. 0.0055: one tick, 0.01 (half up) */
+    c.u.instrument = d;
+    assert_int_equal(xt_engine_apply(&e, &c), 0);
+    xt_instrument_info_t in;
+    assert_int_equal(xt_engine_instrument(&e, 0, &in), 0);
+    assert_int_equal(in.band_low, 1);
+    assert_int_equal(in.band_high, 1);
+    xt_engine_destroy(&e);
 }
 
 static void queries_and_iterators(void **state)
@@ -379,12 +403,6 @@ static void queries_and_iterators(void **state)
     assert_int_equal(xt_engine_order(&e, 0, &o), XT_ENOENT);
     assert_int_equal(xt_engine_verify(&e, NULL), 0);
     xt_engine_destroy(&e);
-}
-
-static void nosink(void *ctx, const xt_event_batch_t *b)
-{
-    (void)ctx;
-    (void)b;
 }
 
 /* Applies the same little session to an engine with the given capacities. */
@@ -613,6 +631,65 @@ static void long_sweep_spans_batches(void **state)
     free(r);
 }
 
+/* A sink that calls back into its engine: apply, restore and copy. */
+typedef struct reenter {
+    xt_engine_t *e;
+    int calls, apply_rc, restore_rc, copy_rc;
+    xt_level_info_t best;
+    int best_rc;
+} reenter_t;
+
+static void reentering(void *ctx, const xt_event_batch_t *b)
+{
+    reenter_t *r = ctx;
+    (void)b;
+    r->calls++;
+    r->apply_rc = xt_engine_apply(
+        r->e,
+        &(xt_cmd_t){.type = XT_CMD_NEW,
+                    .seq = 100,
+                    .u.new_order = {.id = 77, .account = 9, .side = XT_BUY, .type = XT_LIMIT, .price = 150, .qty = 1}});
+    r->restore_rc = xt_engine_restore_counters(r->e, 50, 0);
+    r->copy_rc = xt_engine_copy(r->e, r->e);
+    r->best_rc = xt_engine_best(r->e, 0, XT_SELL, &r->best);
+}
+
+static void the_sink_cannot_change_its_engine(void **state)
+{
+    (void)state;
+    xt_engine_t e;
+    reenter_t r = {.e = &e};
+    assert_int_equal(xt_engine_init(&e, NULL, reentering, &r), 0);
+    /* the first command: its sink runs while the engine still looks fresh */
+    xt_cmd_t c = instrument(1, "X");
+    assert_int_equal(xt_engine_apply(&e, &c), 0);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.apply_rc, XT_EBUSY);
+    assert_int_equal(r.restore_rc, XT_EINVAL);
+    assert_int_equal(r.copy_rc, XT_EINVAL);
+    c = new_order(3, 1, 1, XT_SELL, 200, 2);
+    assert_int_equal(xt_engine_apply(&e, &c), 0);
+    assert_int_equal(r.apply_rc, XT_EBUSY);
+    assert_int_equal(r.best_rc, 0); /* a query is fine: the order it is told about rests */
+    assert_int_equal(r.best.price, 200);
+    /* nothing of the inner calls happened: the last sequence number is the
+     * outer command's, order 77 does not exist, and 4 is next */
+    xt_engine_stats_t st;
+    xt_engine_stats(&e, &st);
+    assert_int_equal(st.last_seq, 3);
+    assert_int_equal(st.orders, 1);
+    xt_order_info_t o;
+    assert_int_equal(xt_engine_order(&e, 77, &o), XT_ENOENT);
+    c = cancel(2, 1, 1);
+    assert_int_equal(xt_engine_apply(&e, &c), XT_ESEQ);
+    r.e = NULL; /* from here the sink is a plain one */
+    xt_engine_set_sink(&e, nosink, NULL);
+    apply_ok(&e, cancel(4, 1, 1));
+    const char *why = NULL;
+    assert_int_equal(xt_engine_verify(&e, &why), 0);
+    xt_engine_destroy(&e);
+}
+
 static void init_and_stats(void **state)
 {
     (void)state;
@@ -661,6 +738,7 @@ int main(void)
         cmocka_unit_test(extreme_values),
         cmocka_unit_test(book_events_can_be_turned_off),
         cmocka_unit_test(long_sweep_spans_batches),
+        cmocka_unit_test(the_sink_cannot_change_its_engine),
         cmocka_unit_test(init_and_stats),
         cmocka_unit_test(restore_refuses_filled_out_of_range),
     };

@@ -107,6 +107,11 @@ static void refusals(void **state)
         {XT_OE_CANCEL, "{\"client_order_id\":\"18446744073709551615\",\"order_id\":5}", "at most"},
         {XT_OE_CANCEL, "{\"client_order_id\":1,\"order_id\":\"9223372036854775807\"}", "out of range"}, /* 2^63-1 */
         {XT_OE_STATUS, "{\"order_id\":\"9223372036854775808\"}", "out of range"},                       /* 2^63 */
+        /* a 19th decimal is named as such, not as too many digits (the mantissa, 15, is small) */
+        {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"0.0000000000000000015\",\"qty\":\"1\"}",
+         "price is out of range: more than 18 decimals"},
+        {XT_OE_NEW, "{\"symbol\":\"BTC-USDT\",\"side\":\"buy\",\"price\":\"1\",\"qty\":\"99999999999999999999\"}",
+         "qty is out of range: more digits than a 63-bit mantissa"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t f[XT_WIRE_MAX];
