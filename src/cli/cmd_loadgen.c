@@ -49,7 +49,7 @@
 #define LATE_NS 1000000LL
 
 enum { REQ_NEW, REQ_CANCEL, REQ_AMEND };
-enum { PH_CONNECT, PH_RUN, PH_DRAIN, PH_DONE };
+enum { PH_CONNECT, PH_RUN, PH_IDLE, PH_DRAIN, PH_DONE }; /* PH_IDLE: --idle, heartbeats only */
 
 typedef struct lg_account {
     uint32_t account;
@@ -817,7 +817,7 @@ static void run_idle(lg_t *lg)
     FILE *f = lg->o.json ? stderr : stdout;
     fprintf(f, "idle: %u sessions logged in\n", lg->logged_in);
     fflush(f);
-    lg->phase = PH_RUN;
+    lg->phase = PH_IDLE; /* not PH_RUN: every read (a heartbeat) would top the window up with orders */
     while (!g_stop && (!lg->o.duration_set || mono_ns() < end)) {
         wait_events(lg, mono_ns() + TICK_NS);
         tick_all(lg);

@@ -2218,6 +2218,25 @@ def test_loadgen_keeps_its_window():
           f"{window:.0f} requests outstanding on average, not {conns} x {depth}: {r}")
 
 
+@test
+def test_loadgen_idle_sends_no_orders():
+    """`xtrading loadgen --idle` holds its sessions with heartbeats only
+    (docs/cli.md). It once took the server's first heartbeat for a reason
+    to top its window up, and sent ~6,000 real orders a second per
+    connection from then on - journaled and traded, with the report still
+    saying "idle"."""
+    srv = Server(sets={"server.heartbeat_ms": 100})  # 15 of the server's heartbeats during the run
+    out = subprocess.run([XT, "loadgen", "--connect", f"127.0.0.1:{srv.port}", "--connections", "2", "--idle",
+                          "--duration", "1.5"], capture_output=True, text=True, timeout=60)
+    check(out.returncode == 0 and out.stdout == "idle: 2 sessions logged in\n", f"loadgen: {out}")
+    port = next(int(m.group(1)) for m in map(re.compile(r"market data on ws://127\.0\.0\.1:(\d+)/").search, srv.out)
+                if m)
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    news = re.search(r'^xt_commands_total\{type="new"\} (\S+)$', body, re.M)
+    check(news and float(news.group(1)) == 0, f"orders sent by an idle load generator: {news and news.group(0)}")
+    srv.stop()
+
+
 class CrashClient:
     """One session of the kill test, with a model of its orders built only
     from what it receives."""
