@@ -463,6 +463,8 @@ static int gateway_reason(xt_server_t *s, xt_gw_sess_t *x, const xt_req_t *r, in
     int ordered = r->kind == XT_REQ_NEW || r->kind == XT_REQ_CANCEL || r->kind == XT_REQ_AMEND;
     if (s->gw->stopping)
         return XT_R_SHUTTING_DOWN;
+    /* ORDER_STATUS too: the books in memory may hold the failed batch's
+     * commands, which are not on disk (docs/protocol.md) */
     if (atomic_load(&s->journal_failed))
         return XT_R_JOURNAL_FAILED;
     if ((ordered && r->clordid == 0) || !fields_ok(r))
@@ -506,8 +508,10 @@ static void do_request(xt_server_t *s, uint32_t i, xt_req_t *r, int64_t now)
         g->probe_ticket = ticket;
         g->probe_t0 = now;
     }
-    if (r->kind != XT_REQ_MASS_CANCEL && r->kind != XT_REQ_STATUS && r->kind != XT_REQ_OPEN_ORDERS)
+    if (r->kind != XT_REQ_MASS_CANCEL && r->kind != XT_REQ_STATUS && r->kind != XT_REQ_OPEN_ORDERS) {
+        x->prev_clordid = x->last_clordid;
         x->last_clordid = r->clordid;
+    }
 }
 
 /* A client request frame as an xt_req_t (kind 0 for any other type). */
@@ -675,8 +679,13 @@ static void unuse_clordid(xt_gw_t *g, const xt_outlog_slot_t *sl)
     xt_wire_get_rejected(sl->frame, &m);
     uint32_t si = xt__gw_sess_find(g, sl->account, sl->session);
     int ordered = m.request == XT_MSG_NEW_ORDER || m.request == XT_MSG_CANCEL || m.request == XT_MSG_AMEND;
-    if (ordered && si != XT_NIL && m.clordid && g->sess[si].last_clordid == m.clordid)
-        g->sess[si].last_clordid = m.clordid - 1;
+    /* The highest goes back to what it was before this request raised it:
+     * not to clordid - 1, which the client may never have sent (ids need
+     * not be consecutive). Requests sent after it hold it up: then this
+     * one stays counted, as one in flight would. */
+    xt_gw_sess_t *x = si == XT_NIL ? NULL : &g->sess[si];
+    if (ordered && x && m.clordid && x->last_clordid == m.clordid && x->prev_clordid < m.clordid)
+        x->last_clordid = x->prev_clordid;
 }
 
 /* Does an engine answer (ephemeral slot) go out to its connection now:

@@ -71,6 +71,7 @@ typedef struct xt_gw_sess {
     uint64_t last_seq;        /* last sequenced message routed */
     uint64_t last_pos1;       /* its outlog position + 1 */
     uint64_t last_clordid;    /* highest passed to the engine */
+    uint64_t prev_clordid;    /* last_clordid before the latest request raised it (unuse_clordid) */
     uint64_t last_ticket;     /* of its last request queued to the engine (xt_req_push) */
     uint64_t logout_seq;      /* last_seq when LOGOUT was answered */
     int64_t gone_ns;          /* monotonic time it lost its connection; 0 while it has one */
