@@ -391,6 +391,18 @@ static int set_path(xt_server_config_t *c, const cfg_key_t *k, const char *v, co
 /* The longest path a Unix socket binds: sun_path less its NUL (107). */
 #define ADMIN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
+/* The length of path p made absolute as print_path prints it: a relative
+ * path is checked as what it names from the working directory, so that a
+ * config is valid or not wherever it was named from, and the text `config
+ * check` prints (absolute) loads as the config it came from. */
+static size_t absolute_len(const char *p)
+{
+    char cwd[XT_CONFIG_PATH_MAX];
+    if (*p == '/' || getcwd(cwd, sizeof cwd) == NULL)
+        return strlen(p);
+    return strlen(cwd) + 1 + strlen(p);
+}
+
 /* The admin socket's path, n bytes, fits a Unix socket: refused here, or
  * `config check` would accept what `serve` cannot bind. */
 static int admin_path_fits(size_t n, const char *what, char *why, size_t whylen)
@@ -415,7 +427,8 @@ static int set_admin(xt_server_config_t *c, const cfg_key_t *k, const char *v, c
     }
     if (set_path(c, k, v, base, why, whylen) != 0)
         return -1;
-    return admin_path_fits(strlen(c->admin_socket), "", why, whylen);
+    return admin_path_fits(absolute_len(c->admin_socket),
+                           c->admin_socket[0] == '/' ? "" : " (relative: from the working directory)", why, whylen);
 }
 
 /* server.*_cpus: a CPU list (cpus.h), or empty; whether this process may
@@ -528,7 +541,7 @@ static int check_instrument_room(const xt_server_config_t *c, char *why, size_t 
 int xt_config_check(const xt_server_config_t *c, char *why, size_t whylen)
 {
     if (!c->admin_off && c->admin_socket[0] == '\0' &&
-        admin_path_fits(strlen(c->data_dir) + strlen("/admin.sock"),
+        admin_path_fits(absolute_len(c->data_dir) + strlen("/admin.sock"),
                         " (the default, admin.sock in journal.dir): set server.admin_socket to a shorter path, or off",
                         why, whylen) != 0)
         return -1;

@@ -287,6 +287,31 @@ class ConfigCheck(unittest.TestCase):
         self.assertIn("server.admin_socket must be at most 107 bytes", r.stderr)
         self.assertFalse(os.path.exists(data))
 
+    def test_admin_socket_relative_is_checked_from_the_working_directory(self):
+        # A relative path is checked as the absolute one it names (and prints as): once it was checked as
+        # written, so `check r.conf` passed and `check /abs/r.conf` - or check on its own output - did not.
+        base = os.path.realpath(self.dir)
+        deep = os.path.join(base, "w" * (101 - len(base) - 1))  # len(deep) == 101: deep/a.sock is 108 bytes
+        os.makedirs(deep)
+        for name, sock, fits in (("r.conf", "a.sock", False), ("s.conf", "b.so", True)):
+            with open(os.path.join(deep, name), "w") as f:
+                f.write("[server]\nadmin_socket = %s\n" % sock)
+            for cfg in (name, os.path.join(deep, name)):
+                r = run("config", "check", cfg, cwd=deep)
+                if fits:
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    again = os.path.join(self.dir, "again.conf")
+                    with open(again, "w") as f:
+                        f.write(r.stdout)
+                    self.assertEqual(run("config", "check", again, cwd=deep).returncode, 0)
+                else:
+                    self.assertEqual(r.returncode, 1, (cfg, r.stdout, r.stderr))
+                    self.assertIn("server.admin_socket must be at most 107 bytes (a Unix socket path), got 108", r.stderr)
+        # the default, admin.sock in a relative journal.dir, the same way
+        r = run("config", "check", SHIPPED, "--data", "dd", cwd=deep)  # deep/dd/admin.sock: 115 bytes
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("got 115 (the default, admin.sock in journal.dir)", r.stderr)
+
     def test_help_even_when_the_file_does_not_load(self):
         for args in (("config", "check", "--help"), ("config", "check", "-h"), ("config", "--help"),
                      ("config", "check", SHIPPED, "--help"), ("config", "check", SHIPPED, "--data", "x", "-h"),
