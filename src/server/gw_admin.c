@@ -53,6 +53,8 @@ typedef struct adm_conn {
 typedef struct xt_gw_admin {
     int fd; /* the listening socket */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    dev_t dev; /* the socket file made at start: removed at the stop only if the path is still it */
+    ino_t ino;
     uint32_t n_conns, n_waiting; /* open; with a ticket or a halt's save */
     adm_conn_t c[XT_ADMIN_CONNS];
 } xt_gw_admin_t;
@@ -602,11 +604,14 @@ static int listen_admin(xt_gw_admin_t *ad, char *why, size_t whylen)
     umask(old);
     if (rc != 0)
         return fail(why, whylen, ad->path, "cannot be created", err);
-    if (chmod(ad->path, 0600) != 0 || listen(ad->fd, 16) != 0) {
+    struct stat st;
+    if (chmod(ad->path, 0600) != 0 || lstat(ad->path, &st) != 0 || listen(ad->fd, 16) != 0) {
         err = errno;
         unlink(ad->path);
         return fail(why, whylen, ad->path, "cannot be set up", err);
     }
+    ad->dev = st.st_dev;
+    ad->ino = st.st_ino;
     return 0;
 }
 
@@ -659,7 +664,10 @@ void xt__gw_admin_close(xt_server_t *s)
     }
     if (ad->fd >= 0) {
         close(ad->fd);
-        if (ad->path[0])
+        /* Not a file someone put at the path since (another server's socket,
+         * after this one's was deleted): only the one made at start. */
+        struct stat st;
+        if (ad->path[0] && lstat(ad->path, &st) == 0 && st.st_dev == ad->dev && st.st_ino == ad->ino)
             unlink(ad->path);
     }
     free(ad);

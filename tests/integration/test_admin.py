@@ -147,6 +147,16 @@ def test_socket_mode_and_lifecycle():
     a.close()
     check(mine.stop() == 0, "server with a configured socket path did not stop cleanly")
     check(not os.path.exists(own), "configured socket not removed at a clean stop")
+    # a clean stop removes only the socket it made: once its path was deleted and another server's socket
+    # made there, the first server's stop removed the second's, which went on without an admin socket
+    first = TS.Server({"server.admin_socket": own})
+    os.unlink(own)
+    second = TS.Server({"server.admin_socket": own})
+    check(first.stop() == 0 and os.path.exists(own), "the first server's stop removed the second's socket")
+    a = Admin(own)
+    check(a.ask("help")["ok"] is True, "the second server's socket answers")
+    a.close()
+    check(second.stop() == 0 and not os.path.exists(own), "the second server's own socket stays after its stop")
 
 
 @test
