@@ -266,6 +266,10 @@ static void cmd_mass_cancel(xt_server_t *s, adm_conn_t *a, uint32_t slot, const 
 
 static void cmd_snapshot(xt_server_t *s, adm_conn_t *a)
 {
+    /* neither takes one: not an "ok" for nothing */
+    if (s->gw->stopping || atomic_load(&s->journal_failed))
+        return answer_error(a, s->gw->stopping ? "the server is stopping (its last snapshot is taken at the stop)"
+                                               : "the journal failed: no snapshot is taken until a restart");
     atomic_store(&s->snapshot_request, 1);
     uint64_t one = 1;
     ssize_t n = write(s->engine_efd, &one, sizeof one); /* a parked engine takes it now */

@@ -2177,6 +2177,18 @@ def test_journal_fails_closed():
     check(st == 503 and "failed closed" in j["reason"] and "File too large" in j["reason"], f"/readyz {st} {j}")
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{md}/metrics", timeout=5).read().decode()
     check("\nxt_journal_failed 1\n" in metrics and "\nxt_ready 0\n" in metrics, "xt_journal_failed 1, xt_ready 0")
+    # the admin socket's snapshot says none is taken (docs/admin.md): it once answered ok for nothing
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as a:
+        a.settimeout(10)
+        a.connect(os.path.join(srv.data, "admin.sock"))
+        a.sendall(b"snapshot\n")
+        got = b""
+        while not got.endswith(b"\n"):
+            d = a.recv(4096)
+            check(d, "the admin socket closed without an answer")
+            got += d
+    check(_json.loads(got) == {"ok": False, "error": "the journal failed: no snapshot is taken until a restart"},
+          f"snapshot after the failure: {got!r}")
     t0 = time.monotonic()  # its session's requests in the failed batch get no answer: its LOGIN does not wait
     c = login(srv.port, 1001)  # for them (it once timed out, LOGIN_TIMEOUT after login_timeout_ms)
     check(time.monotonic() - t0 < 2, f"the login waited {time.monotonic() - t0:.1f}s")
