@@ -187,8 +187,15 @@ int xt_cmd_serve(int argc, char **argv)
         log_failure(&cfg, "stopped with an error", failed);
         return 1;
     }
+    /* Commands after the newest snapshot: its final one failed ("snapshot
+     * failed" said why). Nothing is lost - the journal has them, synced -
+     * but the next start replays them: said, not hidden in snapshot=N. */
+    int unsaved = last > srv.journal.last_snap_seq;
     xt_log_ev_t e;
-    if (xt_log_begin(&e, XT_LOG_INFO, "stopped cleanly")) {
+    if (xt_log_begin(&e, unsaved ? XT_LOG_WARN : XT_LOG_INFO,
+                     unsaved ? "stopped cleanly, but the final snapshot failed: the next start replays the journal "
+                               "after the snapshot named"
+                             : "stopped cleanly")) {
         xt_log_u64(&e, "last_seq", last);
         xt_log_u64(&e, "snapshot", srv.journal.last_snap_seq);
         xt_log_end(&e);

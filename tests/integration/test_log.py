@@ -88,6 +88,25 @@ def test_json_to_a_file_reopened_on_sighup():
 
 
 @test
+def test_a_failed_final_snapshot_is_a_warning():
+    """A stop whose final snapshot fails (a directory stands where its file
+    goes, as a full disk would fail it) says so: the `snapshot failed`
+    error, then `stopped cleanly, but the final snapshot failed: ...` as a
+    warning, with the snapshot the next start uses (none: 0); exit 0, the
+    journal having every command. It once said `stopped cleanly ...
+    snapshot=0` at info, as for a journal with nothing to save."""
+    srv = TS.Server({"log.format": "json", "journal.snapshot_secs": 0})
+    os.mkdir(os.path.join(srv.data, "snap-%020d.tmp" % 4))  # the stop's snapshot: after the 4 instruments
+    check(srv.stop() == 0, "exit 0")
+    lines = [json.loads(ln) for ln in srv.stderr().splitlines() if ln.startswith("{")]
+    failed = [j for j in lines if j["msg"] == "snapshot failed"]
+    check(len(failed) == 1 and failed[0]["level"] == "error" and failed[0]["seq"] == 4, f"{lines}")
+    stopped = lines[-1]
+    check(stopped["level"] == "warn" and stopped["msg"].startswith("stopped cleanly, but the final snapshot failed")
+          and stopped["last_seq"] == 4 and stopped["snapshot"] == 0, f"stopped {stopped}")
+
+
+@test
 def test_refused_reload_says_why_in_the_log():
     """A SIGHUP whose config no longer reads is refused, and the log (a
     file here) says why - the file, the line, what is wrong - not stderr."""
