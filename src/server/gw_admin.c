@@ -45,6 +45,7 @@ typedef struct adm_conn {
     uint8_t halt_want, halt_changed;
     uint8_t eof;            /* the client sent its last byte */
     uint8_t closing;        /* closed once the answer is written */
+    int64_t last_active;    /* monotonic ns: accepted, or the client's last bytes (make_room) */
     xt_admin_cmd_t pending; /* the mass cancel the ticket is for */
     char in[XT_ADMIN_LINE_MAX + 1];
     char out[XT_ADMIN_OUT];
@@ -441,8 +442,10 @@ static int read_in(adm_conn_t *a)
             a->eof = 1;
         else if (n < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
-        else
+        else {
             a->inlen += (uint32_t)n;
+            a->last_active = xt_mono_ns();
+        }
     }
     return 0;
 }
@@ -512,6 +515,31 @@ void xt__gw_admin_tick(xt_server_t *s)
     }
 }
 
+/* All slots taken: the connection idle longest - nothing asked in flight,
+ * no answer unwritten, silent for XT_ADMIN_IDLE_NS - is closed with a line
+ * saying why, so that forgotten sessions (a `socat` left open) do not lock
+ * the operators out. Returns its slot, or XT_ADMIN_CONNS when every one is
+ * in use. */
+#define XT_ADMIN_IDLE_NS (5 * 1000000000LL)
+static uint32_t make_room(xt_gw_admin_t *ad, int64_t now)
+{
+    uint32_t idle = XT_ADMIN_CONNS;
+    for (uint32_t k = 0; k < XT_ADMIN_CONNS; k++) {
+        const adm_conn_t *a = &ad->c[k];
+        if (!busy(a) && !a->closing && now - a->last_active >= XT_ADMIN_IDLE_NS &&
+            (idle == XT_ADMIN_CONNS || a->last_active < ad->c[idle].last_active))
+            idle = k;
+    }
+    if (idle == XT_ADMIN_CONNS)
+        return idle;
+    static const char line[] = "{\"ok\":false,\"error\":\"closed: idle, and another admin connection needed its "
+                               "place\"}\n";
+    ssize_t w = send(ad->c[idle].fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
+    conn_close(ad, idle);
+    return idle;
+}
+
 static void accept_admin(xt_server_t *s)
 {
     xt_gw_admin_t *ad = s->gw->admin;
@@ -525,6 +553,9 @@ static void accept_admin(xt_server_t *s)
         uint32_t k = 0;
         while (k < XT_ADMIN_CONNS && ad->c[k].fd >= 0)
             k++;
+        int64_t now = xt_mono_ns();
+        if (k == XT_ADMIN_CONNS && !spared)
+            k = make_room(ad, now);
         if (k == XT_ADMIN_CONNS || spared) {
             static const char busy_line[] = "{\"ok\":false,\"error\":\"too many admin connections\"}\n";
             static const char no_fd_line[] = "{\"ok\":false,\"error\":\"the server has no file descriptor left\"}\n";
@@ -540,6 +571,7 @@ static void accept_admin(xt_server_t *s)
         memset(a, 0, offsetof(adm_conn_t, in));
         a->fd = fd;
         a->events = EPOLLIN;
+        a->last_active = now;
         ad->n_conns++;
         struct epoll_event ev = {EPOLLIN, {.u64 = XT_GW_ADMIN_ID + 1 + k}};
         if (epoll_ctl(s->gw->ep, EPOLL_CTL_ADD, fd, &ev) != 0)

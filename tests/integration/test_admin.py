@@ -23,6 +23,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_http as H  # noqa: E402
@@ -249,6 +250,30 @@ def test_idle_and_excess_connections():
             return False
     check(TS.wait_for(room, "a free admin slot after a close"), "no slot freed")
     for c in conns:
+        c.close()
+
+
+@test
+def test_an_idle_admin_connection_makes_room():
+    """With all 8 admin connections taken, one more closes the one silent
+    longest - if it has been for 5 s - with a line saying why, and takes its
+    place: forgotten sessions once locked the operators out for as long as
+    they stayed open. One that spoke within the 5 s, or waits for an
+    answer, stays."""
+    srv = TS.Server()
+    conns = [Admin(sock_path(srv)) for _ in range(8)]
+    time.sleep(5.2)  # the idle time this is about (not a race): every connection silent for 5 s
+    check(conns[0].ask("help")["ok"] is True, "conns[0] speaks: no longer the longest silent")
+    extra = Admin(sock_path(srv))
+    check(extra.ask("help")["ok"] is True, "the 9th connection took an idle one's place")
+    j = json.loads(conns[1].line())
+    check(j == {"ok": False, "error": "closed: idle, and another admin connection needed its place"}, f"{j}")
+    check(conns[1].line() == b"", "the idle connection is closed")
+    for c in conns[2:]:  # the others stay, and answer
+        check(c.ask("help")["ok"] is True, "another idle connection was closed too")
+    j = json.loads(Admin(sock_path(srv)).line())  # all of them spoke just now: none is idle
+    check(j["ok"] is False and "too many admin connections" in j["error"], f"a 10th: {j}")
+    for c in conns + [extra]:
         c.close()
 
 
