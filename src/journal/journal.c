@@ -367,8 +367,11 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
         goto fail;
     }
     if ((rc = xt_dir_lock(dir)) < 0) {
-        snprintf(j->recovery.why, sizeof j->recovery.why, "data directory %s: %s%s", dir,
-                 rc == XT_ELOCKED ? "" : "its LOCK file: ", xt_strerror(rc));
+        if (rc == XT_ELOCKED) /* not xt_strerror's words: they would name the data directory twice */
+            snprintf(j->recovery.why, sizeof j->recovery.why, "data directory %s: in use by another process", dir);
+        else
+            snprintf(j->recovery.why, sizeof j->recovery.why, "data directory %s: its LOCK file: %s", dir,
+                     xt_strerror(rc));
         goto fail;
     }
     j->lock_fd = rc;

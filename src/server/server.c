@@ -341,9 +341,10 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
                          xt_mono_ns());
     if (s->cpus->any) /* the engine and market-data threads, unless pinned, inherit this */
         xt_cpus_pin(&s->cpus->allowed, "gateway");
-    if (rc)
-        return fail(why, n, "%s: %s", s->cfg.data_dir,
-                    s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc));
+    if (rc) { /* the directory named once: most of the journal's reasons name it (a path in it) */
+        const char *jwhy = s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc);
+        return strstr(jwhy, s->cfg.data_dir) ? fail(why, n, "%s", jwhy) : fail(why, n, "%s: %s", s->cfg.data_dir, jwhy);
+    }
     s->journal_open = 1;
     xt_outlog_release(&s->log); /* recovered messages are history: routed at once */
     /* The market's time goes on from the journal's latest record (read also below a snapshot at its end,
