@@ -363,6 +363,13 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
     if (n < 0)
         n = xt_http_json_answer(m->http_out, m->http_out_cap, 500, "error", "the answer does not fit its buffer", 0),
         keep = 0;
+    if (n > 0 && req->method == HTTP_HEAD) { /* the head alone (RFC 9110): a client reads no body after a HEAD */
+        for (int i = 0; i + 4 <= n; i++)
+            if (memcmp(m->http_out + i, "\r\n\r\n", 4) == 0) {
+                n = i + 4;
+                break;
+            }
+    }
     if (n >= 0 && xt_http_route(req) == XT_ROUTE_REST && !fits(m, c, (size_t)n))
         return busy(m, c);
     if (n < 0 || queue_bytes(m, c, m->http_out, (size_t)n) != 0) {
