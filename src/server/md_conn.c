@@ -261,7 +261,7 @@ int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
 {
     mconn_t *k = &m->conns[c];
     uint32_t q = m->free_qnode;
-    if (k->shut || (k->out_bytes && k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit) ||
+    if (k->shut || (!m->whole_answer && k->out_bytes && k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit) ||
         k->qn >= QNODES_PER_CONN + QNODES_SHARED_MAX)
         return XT_MDS_FULL;
     if (q == NIL || (k->qn >= QNODES_PER_CONN && m->q_shared >= QNODES_SHARED)) {

@@ -269,18 +269,23 @@ size_t xt_mds_http_cap(uint32_t n_inst)
 
 /* ---- serving ---------------------------------------------------------------------- */
 
-/* Queues bytes as raw pooled messages. Returns 0 or -1 (pool or limit). */
+/* Queues bytes as raw pooled messages. Returns 0 or -1 (pool or queue
+ * nodes). The caller admitted the bytes (fits): md.output_limit is not
+ * checked again piece by piece, or an answer alone over it would be cut
+ * after its first piece. */
 static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
 {
     size_t chunk = m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX;
-    while (n > 0) {
+    int rc = 0;
+    m->whole_answer = 1;
+    while (n > 0 && rc == 0) {
         size_t k = n < chunk ? n : chunk;
-        if (xt_mds_reply_raw(m, c, p, k) != 0)
-            return -1;
+        rc = xt_mds_reply_raw(m, c, p, k) != 0 ? -1 : 0;
         p += k;
         n -= k;
     }
-    return 0;
+    m->whole_answer = 0;
+    return rc;
 }
 
 /* The answer to req in m->http_out; its length or a negative error. */
@@ -324,10 +329,13 @@ static void close_after(mds_t *m, uint32_t c)
         xt_mds_close(m, c);
 }
 
-/* 1 when n more bytes keep c under md.output_limit. */
+/* 1 when n more bytes keep c under md.output_limit - or c has nothing
+ * queued: the limit bounds what piles up, not one answer (a GET of 1,000
+ * trades may pass a low limit; WebSocket messages go the same way). */
 static int fits(const mds_t *m, uint32_t c, size_t n)
 {
-    return m->conns[c].out_bytes + n <= m->s->cfg.md_output_limit;
+    uint64_t q = m->conns[c].out_bytes;
+    return q == 0 || q + n <= m->s->cfg.md_output_limit;
 }
 
 /* A REST answer that cannot be queued: 503, then the close (docs/rest.md).
@@ -388,8 +396,12 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
 void xt_mds_http_last(mds_t *m, uint32_t c, const char *p, size_t n)
 {
     mconn_t *k = &m->conns[c];
-    /* queued even when nothing waits: the socket then lingers (xt_mds_close_after) */
-    if (!fits(m, c, n) || queue_bytes(m, c, p, n) != 0) {
+    /* queued even when nothing waits: the socket then lingers (xt_mds_close_after).
+     * A last error line (a few hundred bytes; nothing follows it) is queued
+     * past md.output_limit too: behind an answer alone over the limit
+     * (fits), a pipelined request's 503 would else close the connection
+     * and drop that answer with it. */
+    if ((n > 1024 && !fits(m, c, n)) || queue_bytes(m, c, p, n) != 0) {
         if (k->qn == 0) /* else the bytes would land inside an answer partly sent */
             xt_mds_send_direct(m, c, (const uint8_t *)p, n);
         xt_mds_close(m, c);

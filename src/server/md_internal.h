@@ -150,7 +150,8 @@ struct xt_md_server {
     uint32_t n_trade_batch, trade_batch_slot; /* the last n of the slot's tape (md) */
     uint32_t hog_none_at;     /* q_shared when evict_hog last found nobody to close: not looked again below it */
     int64_t evict_rest_until; /* md_publish.c evict_buffer_holder: closes that freed no buffer rest until then */
-    uint32_t q_shared;        /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
+    uint8_t whole_answer; /* md_http.c queue_bytes: its pieces pass md.output_limit (the answer was admitted whole) */
+    uint32_t q_shared;    /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
     uint64_t drops, slow_closes;
     xt_hist_t feed_lag;  /* µs from each command's engine timestamp to its reading here */
     xt_hist_t send_lag;  /* µs from a live update's engine timestamp to the writev that ends a copy of it */

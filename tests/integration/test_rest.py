@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -628,8 +629,11 @@ def test_klines():
 @test
 def test_busy():
     """An answer that would take the connection over md.output_limit is a
-    503 {"code","msg"}, then a close; a smaller one is served."""
-    s = W.start({**FAST, "md.output_limit": "65536", "limits.rate": "1000000", "limits.burst": "1000000"})
+    503 {"code","msg"}, then a close; one alone on an idle connection is
+    served, however large (the limit bounds what piles up: it once refused
+    a GET of 1,000 trades, ~100 KB, on any connection at 64 KiB)."""
+    s = W.start({**FAST, "md.output_limit": "65536", "md.send_buffer": "4096", "limits.rate": "1000000",
+                 "limits.burst": "1000000"})
     A = TS.login(s.port, 1001, 1)
     B = TS.login(s.port, 1002, 1)
     btc = A.inst[SYM]
@@ -643,7 +647,16 @@ def test_busy():
         time.sleep(0.05)
     h.close()
     h = H.Http(s.md_port)
-    h.send("GET", f"/api/v1/trades?symbol={SYM}&limit=1000")
+    check(len(get(h, f"/api/v1/trades?symbol={SYM}&limit=1000")["data"]) == 900, "a large answer alone (900 trades)")
+    h.close()
+    # two pipelined, unread: the second finds the first still queued (md.send_buffer 4 KiB, the client's
+    # receive buffer small) and over the limit with it
+    h = H.Http(s.md_port)
+    h.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    req = f"GET /api/v1/trades?symbol={SYM}&limit=1000 HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    h.sock.sendall(req + req)
+    st, _, body = h.response()
+    check(st == 200 and len(json.loads(body)["data"]) == 900, f"the first: {st}")
     st, hdrs, body = h.response()
     check(st == 503 and hdrs.get("connection") == "close", f"503: {st} {hdrs}")
     check(json.loads(body) == {"code": 503, "msg": "server busy: the answer cannot be queued (md.output_limit)"},
