@@ -184,6 +184,14 @@ int xt_cmd_admin(int argc, char **argv)
         usage(stderr);
         return XT_CLI_USAGE;
     }
+    /* `admin halt --help` is asked of this tool, not the server (which
+     * would take it for a symbol); not -h after the command: a symbol may
+     * be "-h" */
+    for (int k = i; k < argc; k++)
+        if (strcmp(argv[k], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
     char path[XT_CONFIG_PATH_MAX + 16], line[XT_ADMIN_LINE_MAX + 2];
     if (!sock && socket_path(config, data, path, sizeof path) != 0)
         return XT_CLI_USAGE;

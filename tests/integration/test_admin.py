@@ -1019,6 +1019,9 @@ def test_cli():
     check(rc == 2 and "line break" in errtext, f"newline in an argument: {rc} {errtext!r}")
     rc, out, _ = cli("--help")
     check(rc == 0 and "usage: xtrading admin" in out, f"--help: {rc} {out!r}")
+    # after the command too, without asking the server (no socket here): it once sent "halt --help"
+    rc, out, errtext = cli("--socket", "/nonexistent/admin.sock", "halt", "--help")
+    check(rc == 0 and "usage: xtrading admin" in out, f"halt --help: {rc} {out!r} {errtext!r}")
 
 
 def main():
