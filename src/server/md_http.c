@@ -270,9 +270,9 @@ size_t xt_mds_http_cap(uint32_t n_inst)
 /* ---- serving ---------------------------------------------------------------------- */
 
 /* Queues bytes as raw pooled messages. Returns 0 or -1 (pool or queue
- * nodes). The caller admitted the bytes (fits): md.output_limit is not
- * checked again piece by piece, or an answer alone over it would be cut
- * after its first piece. */
+ * nodes). Every caller admitted the bytes first (fits, or a last error
+ * line): md.output_limit is not checked again piece by piece, or an
+ * answer alone over it would be cut after its first piece. */
 static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
 {
     size_t chunk = m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX;
@@ -378,8 +378,12 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
                 break;
             }
     }
-    if (n >= 0 && xt_http_route(req) == XT_ROUTE_REST && !fits(m, c, (size_t)n))
-        return busy(m, c);
+    if (n >= 0 && !fits(m, c, (size_t)n)) { /* queue_bytes checks no limit: every answer is admitted here */
+        if (xt_http_route(req) == XT_ROUTE_REST)
+            return busy(m, c);
+        xt_mds_close(m, c); /* /metrics and the rest: closed, as a slow consumer */
+        return -1;
+    }
     if (n < 0 || queue_bytes(m, c, m->http_out, (size_t)n) != 0) {
         xt_mds_close(m, c);
         return -1;

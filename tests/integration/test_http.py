@@ -247,6 +247,30 @@ def test_keep_alive():
 
 
 @test
+def test_unread_answers_are_bounded():
+    """Answers pile up under md.output_limit on a connection that does not
+    read them: 300 pipelined GET /metrics (tens of KB each) are not all
+    queued; the connection is closed as a slow consumer. (A change that let
+    one answer alone pass the limit once let every answer but REST's pass
+    it: 300 were queued, ~5 MB.)"""
+    s = W.start({"md.output_limit": 65536, "md.send_buffer": 4096})
+    h = Http(s.md_port)
+    h.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    h.sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 300)
+    got = 0
+    try:
+        while True:
+            st, _, body = h.response()
+            check(st == 200, f"answer {got}: {st}")
+            got += 1
+    except (EOFError, ConnectionResetError):
+        pass
+    print(f"  {got} answers before the close")
+    check(got <= 8, f"{got} answers were queued past md.output_limit (64 KiB: a few of tens of KB)")
+    h.close()
+
+
+@test
 def test_metrics_move():
     """Every documented series is there, valid for promtool; commands,
     rejects, trades, connections, fsyncs and the book gauges follow what
