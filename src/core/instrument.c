@@ -46,24 +46,37 @@ static int band_ticks(xt_decimal_t ref, i128 factor, unsigned bs, xt_decimal_t t
     return 0;
 }
 
+/* d without the trailing zeros of its mantissa (the same value): "2.000000"
+ * as 2, so that ref * (100 + band) does not overflow 128 bits for values
+ * merely written with many decimals. */
+static xt_decimal_t trimmed(xt_decimal_t d)
+{
+    while (d.scale > 0 && d.m % 10 == 0) {
+        d.m /= 10;
+        d.scale--;
+    }
+    return d;
+}
+
 int xt_band_limits(const xt_instrument_def_t *def, int64_t *low, int64_t *high)
 {
     if (!(def->flags & XT_DEF_BAND) || def->ref_price.m <= 0 || def->band_pct.m < 0 || def->tick.m <= 0 ||
         def->band_pct.scale > XT_DECIMAL_MAX_SCALE || def->ref_price.scale > XT_DECIMAL_MAX_SCALE ||
         def->tick.scale > XT_DECIMAL_MAX_SCALE)
         return XT_EINVAL;
-    unsigned bs = def->band_pct.scale;
+    xt_decimal_t ref = trimmed(def->ref_price), band = trimmed(def->band_pct), tick = trimmed(def->tick);
+    unsigned bs = band.scale;
     i128 hundred;
     pow10_i128((int)bs, &hundred);
     hundred *= 100;
-    int rc = band_ticks(def->ref_price, hundred + def->band_pct.m, bs, def->tick, high);
+    int rc = band_ticks(ref, hundred + band.m, bs, tick, high);
     if (rc)
         return rc;
-    i128 lf = hundred - def->band_pct.m;
+    i128 lf = hundred - band.m;
     if (lf <= 0)
         *low = 1;
     else {
-        if ((rc = band_ticks(def->ref_price, lf, bs, def->tick, low)))
+        if ((rc = band_ticks(ref, lf, bs, tick, low)))
             return rc;
         if (*low <= 0)
             *low = 1;

@@ -656,10 +656,14 @@ static int finish_instrument(loader_t *L)
         int conv = xt_decimal_to_units(d->ref_price, d->tick, &ref);
         if (conv == XT_EINVAL)
             return fail_at(L, line, "[instrument %s]: ref must be a whole number of ticks (tick %s)", d->symbol, tick);
-        if (conv != 0 || ref > XT_PRICE_MAX ||
-            xt_band_limits(d, &low, &high) != 0) /* a ref in range lies in its band */
+        if (conv != 0 || ref > XT_PRICE_MAX)
             return fail_at(L, line, "[instrument %s]: ref is above the largest price, 2^48 - 1 ticks of %s", d->symbol,
                            tick);
+        if (xt_band_limits(d, &low, &high) != 0) /* a ref in range lies in its band: digits past 128 bits */
+            return fail_at(L, line,
+                           "[instrument %s]: ref and band have too many significant digits to compute the band "
+                           "exactly (at most 38 between them)",
+                           d->symbol);
     }
     int rc = engine_accepts(d);
     if (rc == XT_ENOMEM)

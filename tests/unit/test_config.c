@@ -472,6 +472,12 @@ static void test_instrument_errors(void **state)
                  "ref is above the largest price"); /* past int64 ticks */
     expect_loads("[instrument A]\ntick = 1\nlot = 1\nref = 281474976710655\nband = 0\n");
     expect_loads("[instrument A]\ntick = 0.5\nlot = 1\nref = 1.50\nband = 10\n");
+    /* trailing zeros are no digits: once "ref is above the largest price" for a ref of 200 ticks */
+    expect_loads("[instrument A]\ntick = 0.01\nlot = 1\nref = 2.000000000000000000\nband = 1.000000000000000000\n");
+    /* 2^48 - 1 ticks of 0.009999: a mantissa of 2.8e18, times (100 + 1e-18) % past 128 bits */
+    expect_error("[instrument A]\ntick = 0.009999\nlot = 1\nref = 2814468292129.839345\n"
+                 "band = 0.000000000000000001\n",
+                 1, "ref and band have too many significant digits to compute the band exactly");
 }
 
 static void test_missing_file(void **state)

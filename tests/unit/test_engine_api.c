@@ -313,8 +313,20 @@ static void band_limits_round_half_up_at_extreme_scales(void **state)
     assert_int_equal(xt_band_limits(&d, &lo, &hi), 0);
     assert_int_equal(lo, 1);
     assert_int_equal(hi, 1);
-    d.ref_price = dec(1800000000000000000, 18); /* 1.8e18 * 1e20 > 2^127 */
+    /* 1.799999999999999999 * (100 + 1e-18) %: 1.8e18 * 1e20 > 2^127, no
+     * trailing zero to drop */
+    d.ref_price = dec(1799999999999999999, 18);
+    d.band_pct = dec(1, 18);
     assert_int_equal(xt_band_limits(&d, &lo, &hi), XT_ERANGE);
+    /* the same sizes written with trailing zeros are the small values they
+     * are: 2.000000000000000000 +/- 1.000000000000000000 % on a 0.01 tick
+     * (once refused, the product overflowing; found by review) */
+    d.tick = dec(1, 2);
+    d.ref_price = dec(2000000000000000000, 18);
+    d.band_pct = dec(1000000000000000000, 18);
+    assert_int_equal(xt_band_limits(&d, &lo, &hi), 0);
+    assert_int_equal(lo, 198);
+    assert_int_equal(hi, 202);
     d.tick = dec(5, 2); /* 10.025 +/- 10 % on a 0.05 tick: 9.0225 -> 180.45, 11.0275 -> 220.55 */
     d.ref_price = dec(10025, 3);
     d.band_pct = dec(10, 0);
@@ -634,6 +646,7 @@ static void long_sweep_spans_batches(void **state)
 /* A sink that calls back into its engine: apply, restore and copy. */
 typedef struct reenter {
     xt_engine_t *e;
+    const xt_engine_t *empty; /* a fresh engine with nothing in it: what the sink copies into its own */
     int calls, apply_rc, restore_rc, copy_rc;
     xt_level_info_t best;
     int best_rc;
@@ -650,23 +663,29 @@ static void reentering(void *ctx, const xt_event_batch_t *b)
                     .seq = 100,
                     .u.new_order = {.id = 77, .account = 9, .side = XT_BUY, .type = XT_LIMIT, .price = 150, .qty = 1}});
     r->restore_rc = xt_engine_restore_counters(r->e, 50, 0);
-    r->copy_rc = xt_engine_copy(r->e, r->e);
+    r->copy_rc = xt_engine_copy(r->e, r->empty);
     r->best_rc = xt_engine_best(r->e, 0, XT_SELL, &r->best);
 }
 
 static void the_sink_cannot_change_its_engine(void **state)
 {
     (void)state;
-    xt_engine_t e;
-    reenter_t r = {.e = &e};
+    xt_engine_t e, empty;
+    reenter_t r = {.e = &e, .empty = &empty};
+    assert_int_equal(xt_engine_init(&empty, NULL, nosink, NULL), 0);
     assert_int_equal(xt_engine_init(&e, NULL, reentering, &r), 0);
-    /* the first command: its sink runs while the engine still looks fresh */
-    xt_cmd_t c = instrument(1, "X");
+    /* the first command, one that changes nothing: its sink runs while the
+     * engine looks fresh (no sequence number taken yet), so only the guard
+     * refuses the restore functions and the copy into it there */
+    xt_cmd_t c = {.type = XT_CMD_SESSION_END, .seq = 1, .u.session_end = {1, 1}};
     assert_int_equal(xt_engine_apply(&e, &c), 0);
     assert_int_equal(r.calls, 1);
     assert_int_equal(r.apply_rc, XT_EBUSY);
     assert_int_equal(r.restore_rc, XT_EINVAL);
     assert_int_equal(r.copy_rc, XT_EINVAL);
+    c = instrument(2, "X");
+    assert_int_equal(xt_engine_apply(&e, &c), 0);
+    assert_int_equal(r.apply_rc, XT_EBUSY);
     c = new_order(3, 1, 1, XT_SELL, 200, 2);
     assert_int_equal(xt_engine_apply(&e, &c), 0);
     assert_int_equal(r.apply_rc, XT_EBUSY);
@@ -688,6 +707,7 @@ static void the_sink_cannot_change_its_engine(void **state)
     const char *why = NULL;
     assert_int_equal(xt_engine_verify(&e, &why), 0);
     xt_engine_destroy(&e);
+    xt_engine_destroy(&empty);
 }
 
 static void init_and_stats(void **state)
