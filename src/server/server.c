@@ -290,6 +290,20 @@ static int open_ring(xt_server_t *s)
     return s->ring.v && s->cancel_ids && s->engine_efd >= 0 && s->gateway_efd >= 0 ? 0 : -1;
 }
 
+/* Does text name directory dir: dir as a word of its own, or a path in it
+ * ("data/wal-...log", "data directory data: ...")? Not a word of the text
+ * that happens to be dir (a directory named "e" or "the"). */
+static int names_dir(const char *text, const char *dir)
+{
+    size_t n = strlen(dir);
+    for (const char *p = text; n && (p = strstr(p, dir)) != NULL; p++) {
+        char after = p[n];
+        if ((p == text || p[-1] == ' ') && (after == '/' || after == ':' || after == '\0' || after == ' '))
+            return 1;
+    }
+    return 0;
+}
+
 int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, size_t n)
 {
     memset(s, 0, sizeof *s);
@@ -343,7 +357,8 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
         xt_cpus_pin(&s->cpus->allowed, "gateway");
     if (rc) { /* the directory named once: most of the journal's reasons name it (a path in it) */
         const char *jwhy = s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc);
-        return strstr(jwhy, s->cfg.data_dir) ? fail(why, n, "%s", jwhy) : fail(why, n, "%s: %s", s->cfg.data_dir, jwhy);
+        return names_dir(jwhy, s->cfg.data_dir) ? fail(why, n, "%s", jwhy)
+                                                : fail(why, n, "%s: %s", s->cfg.data_dir, jwhy);
     }
     s->journal_open = 1;
     xt_outlog_release(&s->log); /* recovered messages are history: routed at once */
