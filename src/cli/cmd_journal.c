@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -647,6 +648,39 @@ static int restart_at_snapshot(const char *dir, const xt_wal_reader_t *r, uint64
     return err ? err : new_segment(dir, snap + 1, snap);
 }
 
+/* verify on a directory nothing writes meanwhile. A server holds its LOCK
+ * (exclusively) while it runs, and so does the snapshot child of a server
+ * killed mid-snapshot until that snapshot is written and old files are
+ * deleted: read then, verify saw files vanish and reported DISAGREEMENT.
+ * So the LOCK is taken shared (a server does not start meanwhile), waiting
+ * up to 10 s for such a child; a directory without a LOCK file (a copy) is
+ * read as it is. */
+static int verify_quiet_dir(const char *dir)
+{
+    char path[XT_PATH_MAX];
+    int fd = snprintf(path, sizeof path, "%s/LOCK", dir) < (int)sizeof path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    for (int tries = 0; fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0; tries++) {
+        if (errno != EWOULDBLOCK) { /* cannot be locked here (a file system without locks): read as it is */
+            close(fd);
+            fd = -1;
+            break;
+        }
+        if (tries == 500) {
+            fprintf(stderr,
+                    "xtrading journal verify: %s is in use (a running server, or the snapshot the child of a killed "
+                    "server is still writing): stop the server, or verify when the snapshot is done\n",
+                    dir);
+            close(fd);
+            return 1;
+        }
+        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+    }
+    int rc = verify(dir);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 /* Repairs what start-up recovery trips over: it reads the journal from
  * where recovery would (after the newest snapshot that loads), and cuts it
  * at the first bad place found there - nothing recovery does not read is
@@ -811,7 +845,7 @@ int xt_cmd_journal(int argc, char **argv)
         return 2;
     }
     if (strcmp(sub, "verify") == 0)
-        return verify(dir);
+        return verify_quiet_dir(dir);
     if (strcmp(sub, "stats") == 0)
         return stats(dir);
     if (strcmp(sub, "repair") == 0)

@@ -6,6 +6,7 @@ and the directory lock.
 
 usage: test_journal_cli.py path/to/xtrading   (run from the repository root)
 """
+import fcntl
 import os
 import re
 import select
@@ -94,6 +95,31 @@ class JournalCli(unittest.TestCase):
         late = run("journal", "dump", self.d, "--from", "5000000000")  # sequence numbers are 64-bit
         self.assertEqual(late.returncode, 0, late.stderr)
         self.assertEqual([l for l in late.stdout.splitlines() if not l.startswith("#")], [])
+
+    def test_verify_waits_for_the_lock(self):
+        # verify reads a directory nothing writes: a killed server's snapshot child holds the LOCK until its
+        # snapshot is written and old files deleted (verify, reading meanwhile, saw files vanish and said
+        # DISAGREEMENT); it waits for such a holder, and refuses a directory still held after 10 s
+        self.journal(stream(50))
+        fd = os.open(os.path.join(self.d, "LOCK"), os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        t0 = time.monotonic()
+        v = subprocess.Popen([XT, "journal", "verify", self.d], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        time.sleep(0.5)  # the holder's time: verify must not read (or end) before the release
+        self.assertIsNone(v.poll(), "verify did not wait for the LOCK's holder")
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        out, err = v.communicate(timeout=60)
+        self.assertEqual(v.returncode, 0, err)
+        self.assertIn(": verified", out)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.5)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held past 10 s: a running server
+        r = run("journal", "verify", self.d)
+        os.close(fd)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("is in use (a running server, or the snapshot the child of a killed server is still writing)",
+                      r.stderr)
+        self.assertEqual(r.stdout, "")
 
     def test_verify_and_stats(self):
         # Snapshots are forked one at a time, so where a second one in the
