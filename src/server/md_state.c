@@ -213,7 +213,8 @@ static void log_outcome(const char *why, uint64_t from, uint64_t at, int instrum
         xt_log_u64(&e, "instruments", (uint64_t)skipped);
         xt_log_end(&e);
     }
-    if (why && xt_log_begin(&e, XT_LOG_INFO, "market data: md-state not used; the day's market data starts afresh")) {
+    /* a warning: the day's tickers, candles and trades are gone from market data (the journal has them) */
+    if (why && xt_log_begin(&e, XT_LOG_WARN, "market data: md-state not used; the day's market data starts afresh")) {
         xt_log_str(&e, "reason", why);
         xt_log_u64(&e, "snapshot_seq", from);
         xt_log_u64(&e, "journal_seq", at);

@@ -313,6 +313,8 @@ def test_day_goes_on_after_a_crash():
     tk = day_state(s)[0]
     check(tk["trades"] == 0 and tk["volume"] == "0.0000", f"afresh with a spoilt state: {tk}")
     check("md-state not used" in s.stderr() and "checksum" in s.stderr(), "the log says why")
+    check(any("level=warn" in ln for ln in s.stderr().splitlines() if "md-state not used" in ln),
+          "a warning: the day's market data is gone (it was an info line)")
 
     # an older state's bytes under the final snapshot's name: refused; a state past the journal's end: removed
     sell_into_bid()
