@@ -479,7 +479,7 @@ void xt_mds_flush_dirty(mds_t *m)
         }
         uint8_t want = k->qn != 0;
         if (want != k->want_out) {
-            struct epoll_event ev = {EPOLLIN | (want ? EPOLLOUT : 0), {.u64 = c}};
+            struct epoll_event ev = {(k->in_paused ? 0u : EPOLLIN) | (want ? EPOLLOUT : 0u), {.u64 = c}};
             epoll_ctl(m->ep, EPOLL_CTL_MOD, k->fd, &ev);
             k->want_out = want;
         }

@@ -71,8 +71,9 @@ enum { C_FREE, C_HTTP, C_WS, C_CLOSING, C_BIN };
 typedef struct mconn {
     int fd;
     uint8_t state, pong_due, dirty, has_stale, want_out, owed;
-    uint8_t shut; /* its last message (a CLOSE, a binary ERROR) is queued: nothing may follow it */
-    uint8_t fin;  /* ... and written: the write side is shut, the socket closes at the client's end of input */
+    uint8_t shut;      /* its last message (a CLOSE, a binary ERROR) is queued: nothing may follow it */
+    uint8_t fin;       /* ... and written: the write side is shut, the socket closes at the client's end of input */
+    uint8_t in_paused; /* HTTP: not read (no EPOLLIN) while a REST order request waits and its buffer is full */
     uint32_t subs, n_subs, next_dirty, next_owed; /* owed: on the retry list (a snapshot could not be queued) */
     uint32_t qh, qt, qn, qoff; /* queue: first and last node, count; bytes of qh's message already sent */
     uint64_t out_bytes;
@@ -285,6 +286,10 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
 /* md_http.c: the answer to a request that waited (xt_mds_oe_rest); the
  * connection then reads its next request, or closes unless keep. */
 void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int keep);
+/* md_http.c: c's input buffer is full of requests pipelined behind one
+ * that waits: c is not read until that one's answer (epoll without EPOLLIN;
+ * xt_mds_http_deferred turns it on again once there is room). */
+void xt_mds_http_pause(mds_t *m, uint32_t c);
 /* The last answer on an HTTP connection (an error about its request): it
  * goes behind the answers still queued, then the connection closes; at
  * once when nothing is queued (best effort). */

@@ -15,6 +15,7 @@ usage: test_rest_orders.py path/to/xtrading [name-substring ...]
 """
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -225,6 +226,18 @@ def test_binary_orders_listed_and_pipelining():
     got = read_answers(sock, 2)
     check(got.count(b"HTTP/1.1 200") == 2, f"two answers: {got!r}")
     check(got.index(b'"client_order_id":101') < got.index(b'"client_order_id":102'), f"in order: {got!r}")
+    sock.close()
+    # 20 in one write, ~6 KB: more than a connection's buffer (md.max_message, 4 KiB) holds behind the waiting
+    # first. The rest waits in the socket, not read, and every one is answered, in order. Once the full buffer
+    # was a 431 and a close: the first order placed with no answer, the ones behind it unanswered.
+    sock = socket.create_connection(("127.0.0.1", s.md_port))
+    reqs = b"".join(raw_post(1004, order("buy", "970.00", "0.0001", client_order_id=200 + k), k) for k in range(20))
+    check(len(reqs) > 4096, f"{len(reqs)} bytes: not past the buffer, the test would show nothing")
+    sock.sendall(reqs)
+    got = read_answers(sock, 20)
+    check(got.count(b"HTTP/1.1 200") == 20, f"20 answers: {got[:300]!r}")
+    ids = [int(x) for x in re.findall(rb'"client_order_id":(\d+)', got)]
+    check(ids == list(range(200, 220)), f"in order: {ids}")
     sock.close()
     # DELETE of the binary session's order through REST: the same account
     cx = ok(a, "DELETE", f"/api/v1/orders/{m.get('order_id')}")
