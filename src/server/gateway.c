@@ -251,6 +251,23 @@ static void flush_dirty(xt_server_t *s, int64_t now)
 
 /* ---- connections ---------------------------------------------------------- */
 
+void xt__gw_logout(xt_server_t *s, uint32_t i)
+{
+    xt_gw_t *g = s->gw;
+    xt_gw_conn_t *c = &g->conns[i];
+    c->logout_wait = 0;
+    if (c->state == C_LIVE && !c->resuming) { /* everything routed is queued: the session may end */
+        xt_gw_sess_t *x = &g->sess[c->sess];
+        x->logged_out = 1;
+        x->logout_seq = x->last_seq;
+    }
+    uint8_t o[XT_WIRE_MAX];
+    xt__gw_send(s, i, o, xt_wire_put_header(o, XT_MSG_LOGOUT_ACK, 0, xt__gw_last_seq(g, c)));
+    if (c->state != C_FREE)
+        c->state = C_CLOSING;
+    mark_dirty(g, i);
+}
+
 static void close_conn(xt_server_t *s, uint32_t i, int cod)
 {
     xt_gw_t *g = s->gw;
@@ -580,20 +597,23 @@ static void on_frame(xt_server_t *s, uint32_t i, const uint8_t *f, const xt_wire
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
+    if (c->logout_wait) /* after its LOGOUT: not taken (docs/protocol.md) */
+        return;
     switch (h->type) {
     case XT_MSG_LOGIN: xt__gw_login(s, i, f, now); return;
     case XT_MSG_HEARTBEAT: return;
-    case XT_MSG_LOGOUT: {
-        if (c->state == C_LIVE && !c->resuming) { /* everything routed is queued: the session may end */
-            xt_gw_sess_t *x = &g->sess[c->sess];
-            x->logged_out = 1;
-            x->logout_seq = x->last_seq;
+    case XT_MSG_LOGOUT:
+        /* Requests read before it are answered on this connection first:
+         * the ACK waits for them (xt__gw_finish_waiting), and nothing read
+         * after it is taken. (It once came at once, the connection closed
+         * under their answers: the orders stood, answered only to a
+         * resume.) */
+        if (c->state == C_LIVE && !c->resuming && xt__gw_in_flight(s, c->sess)) {
+            c->logout_wait = 1;
+            g->waiting[g->n_waiting++] = i;
+            return;
         }
-        uint8_t o[XT_WIRE_MAX];
-        xt__gw_send(s, i, o, xt_wire_put_header(o, XT_MSG_LOGOUT_ACK, 0, xt__gw_last_seq(g, c)));
-        c->state = C_CLOSING;
-        return;
-    }
+        return xt__gw_logout(s, i);
     default: break;
     }
     xt_req_t r = decode_request(f, h->type);

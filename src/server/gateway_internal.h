@@ -53,11 +53,12 @@ typedef struct xt_gw_conn {
     uint8_t nonce[16];
     xt_msg_login_t login; /* C_LOGIN_WAIT: the login to finish */
     uint8_t dirty;
-    uint8_t want_out;  /* EPOLLOUT is armed: output waits for the socket */
-    uint8_t unlimited; /* the final ERROR: past output_limit */
-    uint8_t resuming;  /* the resume cursor below is still behind the live stream */
-    uint8_t adopted;   /* handed over by the md thread (xt_gateway_adopt): no source address */
-    uint8_t trusted;   /* ... for REST: its LOGIN is not signed (the md thread checked the request) */
+    uint8_t want_out;    /* EPOLLOUT is armed: output waits for the socket */
+    uint8_t unlimited;   /* the final ERROR: past output_limit */
+    uint8_t resuming;    /* the resume cursor below is still behind the live stream */
+    uint8_t logout_wait; /* its LOGOUT came with requests in flight: LOGOUT_ACK waits for their answers */
+    uint8_t adopted;     /* handed over by the md thread (xt_gateway_adopt): no source address */
+    uint8_t trusted;     /* ... for REST: its LOGIN is not signed (the md thread checked the request) */
     uint32_t next_dirty;
     uint64_t rs_pos;         /* resume: the next outlog position to read */
     uint64_t rs_seq;         /* resume: the last sequenced number queued */
@@ -133,8 +134,14 @@ void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now);
 /* Instrument k was halted or resumed: INSTRUMENT k with its new status to
  * every logged-in connection that asked for it at its LOGIN. */
 void xt__gw_status_update(xt_server_t *s, uint32_t k, int halted);
-/* Finishes the waiting logins whose sessions have all their answers out. */
+/* Finishes the waiting logins (and LOGOUTs) whose sessions have all their
+ * answers out. */
 void xt__gw_finish_waiting(xt_server_t *s, int64_t now);
+/* Are answers to session si's requests still to come from the engine? */
+int xt__gw_in_flight(const xt_server_t *s, uint32_t si);
+/* gateway.c: LOGOUT_ACK on connection i, which then closes; the session
+ * ends once nothing of it is left. */
+void xt__gw_logout(xt_server_t *s, uint32_t i);
 /* Tops up every resume whose connection has room; does one have room? */
 void xt__gw_refill_all(xt_server_t *s);
 /* Takes connection i off the list of logins waiting for answers. */

@@ -288,6 +288,11 @@ static int awaits_answers(const xt_server_t *s, uint32_t si)
     return si != XT_NIL && g->sess[si].last_ticket > g->answered && !g->failed_seen; /* (told RESYNC by then) */
 }
 
+int xt__gw_in_flight(const xt_server_t *s, uint32_t si)
+{
+    return awaits_answers(s, si);
+}
+
 void xt__gw_unwait(xt_gw_t *g, uint32_t i)
 {
     for (uint32_t k = 0; k < g->n_waiting; k++)
@@ -337,6 +342,18 @@ void xt__gw_finish_waiting(xt_server_t *s, int64_t now)
     for (uint32_t k = 0; k < g->n_waiting;) {
         uint32_t i = g->waiting[k];
         xt_gw_conn_t *c = &g->conns[i];
+        if (c->logout_wait) { /* a LOGOUT's ACK, once the requests before it are answered */
+            if (c->state == C_LIVE && awaits_answers(s, c->sess)) {
+                k++;
+                continue;
+            }
+            g->waiting[k] = g->waiting[--g->n_waiting];
+            if (c->state == C_LIVE)
+                xt__gw_logout(s, i);
+            else
+                c->logout_wait = 0;
+            continue;
+        }
         uint32_t si = xt__gw_sess_find(g, c->login.account, c->login.session);
         if (c->state == C_LOGIN_WAIT && awaits_answers(s, si)) {
             k++;

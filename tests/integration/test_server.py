@@ -1589,6 +1589,29 @@ def test_session_limits():
 
 
 @test
+def test_requests_before_a_logout_are_answered_first():
+    """Orders read before a LOGOUT (one write: NEW_ORDER x 3, LOGOUT, then
+    one more NEW_ORDER) are answered on the connection, then LOGOUT_ACK,
+    then the close; the order after the LOGOUT is not taken. The ACK once
+    came at once and the connection closed under the orders' answers: they
+    stood, answered only to a later resume."""
+    srv = Server()
+    A = login(srv.port, 1001, 7)
+    btc = A.inst["BTC-USDT"]
+    A.send(b"".join(X.encode_new_order(cl, btc, BUY, 1000 + cl, 1) for cl in (1, 2, 3)) + X.encode_logout() +
+           X.encode_new_order(4, btc, BUY, 1004, 1))
+    got = A.read_until_closed(10)
+    kinds = [(m.type, getattr(m, "clordid", None)) for m in got if m.type != X.SRV_HEARTBEAT]
+    check(kinds == [(ACCEPTED, 1), (ACCEPTED, 2), (ACCEPTED, 3), (X.LOGOUT_ACK, None)],
+          f"the orders' answers, then LOGOUT_ACK: {got}")
+    ack = got[-1]
+    check(ack.seq == 3, f"LOGOUT_ACK carries the last sequenced number sent: {ack!r}")
+    B = login(srv.port, 1001, 8)
+    rid = B.mass_cancel()
+    check(B.expect(X.MASS_CANCEL_ACK, request_id=rid).count == 3, "three orders rested; the fourth was not taken")
+
+
+@test
 def test_logout_ends_session():
     """LOGOUT with nothing open and nothing left to send ends the session
     (journaled): a later LOGIN to the number starts a new one, also after a
