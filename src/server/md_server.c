@@ -337,7 +337,7 @@ static void read_conn(mds_t *m, uint32_t c)
         if (k->state == C_HTTP && k->in_len == m->s->cfg.md_max_message) {
             /* Only while a REST order request waits: the requests pipelined
              * behind it fill the buffer. The rest waits in the socket, not
-             * read, until its answer comes (xt_mds_http_resume). (A 431 and
+             * read, until its answer comes (xt_mds_http_deferred). (A 431 and
              * a close here once left the waiting order placed with no
              * answer, and the requests behind it unanswered.) */
             xt_mds_http_pause(m, c);
