@@ -662,7 +662,7 @@ static int finish_instrument(loader_t *L)
         if (xt_band_limits(d, &low, &high) != 0) /* a ref in range lies in its band: digits past 128 bits */
             return fail_at(L, line,
                            "[instrument %s]: ref and band have too many significant digits to compute the band "
-                           "exactly (at most 38 between them)",
+                           "exactly",
                            d->symbol);
     }
     int rc = engine_accepts(d);
