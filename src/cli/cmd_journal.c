@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -657,24 +656,19 @@ static int restart_at_snapshot(const char *dir, const xt_wal_reader_t *r, uint64
  * read as it is. */
 static int verify_quiet_dir(const char *dir)
 {
-    char path[XT_PATH_MAX];
-    int fd = snprintf(path, sizeof path, "%s/LOCK", dir) < (int)sizeof path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    for (int tries = 0; fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0; tries++) {
-        if (errno != EWOULDBLOCK) { /* cannot be locked here (a file system without locks): read as it is */
-            close(fd);
-            fd = -1;
-            break;
-        }
+    int fd = xt_dir_lock_shared(dir);
+    for (int tries = 0; fd == XT_ELOCKED; tries++) {
         if (tries == 500) {
             fprintf(stderr,
                     "xtrading journal verify: %s is in use (a running server, or the snapshot the child of a killed "
                     "server is still writing): stop the server, or verify when the snapshot is done\n",
                     dir);
-            close(fd);
             return 1;
         }
         nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+        fd = xt_dir_lock_shared(dir);
     }
+    /* fd < 0 otherwise: no LOCK file (a copy), or one that cannot be locked here - read as it is */
     int rc = verify(dir);
     if (fd >= 0)
         close(fd);

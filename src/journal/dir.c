@@ -91,18 +91,29 @@ int xt_dir_ensure(const char *dir)
     return -errno;
 }
 
-int xt_dir_lock(const char *dir)
+/* DIR/LOCK opened with flags and flock()ed with op (LOCK_NB added). */
+static int lock_file(const char *dir, int flags, int op)
 {
     char path[XT_PATH_MAX];
     if (snprintf(path, sizeof path, "%s/LOCK", dir) >= (int)sizeof path)
         return -ENAMETOOLONG;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, flags | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (flock(fd, op | LOCK_NB) != 0) {
         int e = errno;
         close(fd);
         return e == EWOULDBLOCK ? XT_ELOCKED : -e;
     }
     return fd;
+}
+
+int xt_dir_lock(const char *dir)
+{
+    return lock_file(dir, O_RDWR | O_CREAT, LOCK_EX);
+}
+
+int xt_dir_lock_shared(const char *dir)
+{
+    return lock_file(dir, O_RDONLY, LOCK_SH);
 }

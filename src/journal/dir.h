@@ -37,5 +37,9 @@ int xt_dir_ensure(const char *dir);
 /* Takes the directory's lock file; returns its fd (keep it open) or
  * XT_ELOCKED / -errno. */
 int xt_dir_lock(const char *dir);
+/* The same lock shared, for a reader that wants nothing written meanwhile
+ * (a writer's xt_dir_lock then fails); the file is not created: -ENOENT
+ * for a directory without one (a copy). */
+int xt_dir_lock_shared(const char *dir);
 
 #endif
