@@ -257,11 +257,11 @@ int xt_mds_over_rate(mds_t *m, uint32_t c)
  * piles up: one message always goes onto an empty queue, so an answer or a
  * snapshot larger than the limit (a `list` of 4,096 channels at the 64 KiB
  * minimum) is sent, not taken for a slow consumer. */
-int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
+static int enqueue(mds_t *m, uint32_t c, uint32_t i, int limited)
 {
     mconn_t *k = &m->conns[c];
     uint32_t q = m->free_qnode;
-    if (k->shut || (!m->whole_answer && k->out_bytes && k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit) ||
+    if (k->shut || (limited && k->out_bytes && k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit) ||
         k->qn >= QNODES_PER_CONN + QNODES_SHARED_MAX)
         return XT_MDS_FULL;
     if (q == NIL || (k->qn >= QNODES_PER_CONN && m->q_shared >= QNODES_SHARED)) {
@@ -281,6 +281,16 @@ int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
     m->msgs[i].refs++;
     xt_mds_mark_dirty(m, c);
     return 0;
+}
+
+int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
+{
+    return enqueue(m, c, i, 1);
+}
+
+int xt_mds_enqueue_admitted(mds_t *m, uint32_t c, uint32_t i)
+{
+    return enqueue(m, c, i, 0);
 }
 
 /* A reply to one connection (command answers, snapshots). */

@@ -277,16 +277,17 @@ size_t xt_mds_http_cap(uint32_t n_inst)
 static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
 {
     size_t chunk = m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX;
-    int rc = 0;
-    m->whole_answer = 1;
-    while (n > 0 && rc == 0) {
+    while (n > 0) {
         size_t k = n < chunk ? n : chunk;
-        rc = xt_mds_reply_raw(m, c, p, k) != 0 ? -1 : 0;
+        uint32_t i = xt_mds_msg_raw(m, p, k);
+        int rc = i == NIL ? XT_MDS_NO_POOL : xt_mds_enqueue_admitted(m, c, i);
+        xt_mds_msg_drop_if_unused(m, i);
+        if (rc != 0)
+            return -1;
         p += k;
         n -= k;
     }
-    m->whole_answer = 0;
-    return rc;
+    return 0;
 }
 
 /* The answer to req in m->http_out; its length or a negative error. */

@@ -151,8 +151,7 @@ struct xt_md_server {
     uint32_t n_trade_batch, trade_batch_slot; /* the last n of the slot's tape (md) */
     uint32_t hog_none_at;     /* q_shared when evict_hog last found nobody to close: not looked again below it */
     int64_t evict_rest_until; /* md_publish.c evict_buffer_holder: closes that freed no buffer rest until then */
-    uint8_t whole_answer; /* md_http.c queue_bytes: its pieces pass md.output_limit (the answer was admitted whole) */
-    uint32_t q_shared;    /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
+    uint32_t q_shared;        /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
     uint64_t drops, slow_closes;
     xt_hist_t feed_lag;  /* µs from each command's engine timestamp to its reading here */
     xt_hist_t send_lag;  /* µs from a live update's engine timestamp to the writev that ends a copy of it */
@@ -204,6 +203,10 @@ void xt_mds_msg_drop_if_unused(mds_t *m, uint32_t i); /* after a fan-out that qu
  * nodes all connections share are used up - no fault of c's. */
 enum { XT_MDS_FULL = -1, XT_MDS_NO_POOL = -2 };
 int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i);
+/* The same without md.output_limit's check: for the pieces of an answer
+ * the caller admitted whole (md_http.c: an answer alone may pass the limit,
+ * and cut after its first piece it would be spoilt). */
+int xt_mds_enqueue_admitted(mds_t *m, uint32_t c, uint32_t i);
 /* A text message to c alone: 0, XT_MDS_FULL or XT_MDS_NO_POOL (also when
  * no message buffer is free). */
 int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len);
