@@ -461,6 +461,20 @@ static int flush_conn(mds_t *m, uint32_t c)
     return k->state == C_CLOSING && k->qn == 0 ? -1 : 0;
 }
 
+/* c's epoll mask: input unless paused, output while something is queued. */
+static void arm(mds_t *m, uint32_t c)
+{
+    const mconn_t *k = &m->conns[c];
+    struct epoll_event ev = {(k->in_paused ? 0u : EPOLLIN) | (k->want_out ? EPOLLOUT : 0u), {.u64 = c}};
+    epoll_ctl(m->ep, EPOLL_CTL_MOD, k->fd, &ev);
+}
+
+void xt_mds_set_input(mds_t *m, uint32_t c, int on)
+{
+    m->conns[c].in_paused = (uint8_t)!on;
+    arm(m, c);
+}
+
 void xt_mds_flush_dirty(mds_t *m)
 {
     while (m->dirty_head != NIL) {
@@ -489,9 +503,8 @@ void xt_mds_flush_dirty(mds_t *m)
         }
         uint8_t want = k->qn != 0;
         if (want != k->want_out) {
-            struct epoll_event ev = {(k->in_paused ? 0u : EPOLLIN) | (want ? EPOLLOUT : 0u), {.u64 = c}};
-            epoll_ctl(m->ep, EPOLL_CTL_MOD, k->fd, &ev);
             k->want_out = want;
+            arm(m, c);
         }
     }
 }

@@ -9,7 +9,6 @@
 #include <http_parser.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include "md_http.h"
 #include "md_internal.h"
@@ -416,20 +415,6 @@ void xt_mds_http_last(mds_t *m, uint32_t c, const char *p, size_t n)
     close_after(m, c);
 }
 
-/* Input on or off for c: EPOLLIN with the EPOLLOUT it has. */
-static void set_input(mds_t *m, uint32_t c, int on)
-{
-    mconn_t *k = &m->conns[c];
-    k->in_paused = (uint8_t)!on;
-    struct epoll_event ev = {(on ? EPOLLIN : 0u) | (k->want_out ? EPOLLOUT : 0u), {.u64 = c}};
-    epoll_ctl(m->ep, EPOLL_CTL_MOD, k->fd, &ev);
-}
-
-void xt_mds_http_pause(mds_t *m, uint32_t c)
-{
-    set_input(m, c, 0);
-}
-
 void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int keep)
 {
     mconn_t *k = &m->conns[c];
@@ -449,6 +434,6 @@ void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int kee
     else if (!k->http_serving) { /* the requests pipelined behind it */
         xt_mds_on_http(m, c);
         if (k->state == C_HTTP && k->in_paused && !(k->http_wait && k->in_len == m->s->cfg.md_max_message))
-            set_input(m, c, 1); /* room again: what waits in the socket is read */
+            xt_mds_set_input(m, c, 1); /* room again: what waits in the socket is read */
     }
 }

@@ -242,6 +242,10 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason);
  * once instead of lingering for the peer's end of input. */
 void xt_mds_close_gone(mds_t *m, uint32_t c, uint16_t code, const char *reason);
 void xt_mds_mark_dirty(mds_t *m, uint32_t c);
+/* c read or not (EPOLLIN on or off; its EPOLLOUT kept): off while an HTTP
+ * connection's buffer is full of requests pipelined behind one that waits
+ * for the gateway, on again by xt_mds_http_deferred once there is room. */
+void xt_mds_set_input(mds_t *m, uint32_t c, int on);
 void xt_mds_owe_snapshot(mds_t *m, uint32_t sub); /* sent from the flush once the queue has drained */
 void xt_mds_retry_owed(mds_t *m);                 /* each throttle tick: owed connections flush again */
 void xt_mds_flush_dirty(mds_t *m);
@@ -289,10 +293,6 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
 /* md_http.c: the answer to a request that waited (xt_mds_oe_rest); the
  * connection then reads its next request, or closes unless keep. */
 void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int keep);
-/* md_http.c: c's input buffer is full of requests pipelined behind one
- * that waits: c is not read until that one's answer (epoll without EPOLLIN;
- * xt_mds_http_deferred turns it on again once there is room). */
-void xt_mds_http_pause(mds_t *m, uint32_t c);
 /* The last answer on an HTTP connection (an error about its request): it
  * goes behind the answers still queued, then the connection closes; at
  * once when nothing is queued (best effort). */

@@ -327,20 +327,20 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
 static void read_conn(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
+    if (k->in_paused) { /* woken with input off: a hang-up or an error, the client is gone */
+        xt_mds_close(m, c);
+        return;
+    }
     for (int rounds = 0; rounds < 4 && k->state != C_FREE; rounds++) {
         uint8_t buf[4096];
         ssize_t n;
-        if (k->in_paused) { /* woken with input off: a hang-up or an error, the client is gone */
-            xt_mds_close(m, c);
-            return;
-        }
         if (k->state == C_HTTP && k->in_len == m->s->cfg.md_max_message) {
             /* Only while a REST order request waits: the requests pipelined
              * behind it fill the buffer. The rest waits in the socket, not
              * read, until its answer comes (xt_mds_http_deferred). (A 431 and
              * a close here once left the waiting order placed with no
              * answer, and the requests behind it unanswered.) */
-            xt_mds_http_pause(m, c);
+            xt_mds_set_input(m, c, 0);
             return;
         }
         if (k->state == C_HTTP)
