@@ -263,9 +263,7 @@ void xt__gw_logout(xt_server_t *s, uint32_t i)
     }
     uint8_t o[XT_WIRE_MAX];
     xt__gw_send(s, i, o, xt_wire_put_header(o, XT_MSG_LOGOUT_ACK, 0, xt__gw_last_seq(g, c)));
-    if (c->state != C_FREE)
-        c->state = C_CLOSING;
-    mark_dirty(g, i);
+    c->state = C_CLOSING;
 }
 
 static void close_conn(xt_server_t *s, uint32_t i, int cod)

@@ -282,15 +282,10 @@ static void finish_login(xt_server_t *s, uint32_t i, int64_t now)
  * connection waits for their answers (they come first, in order). Once the
  * journal failed none will come (that batch is never released): the login
  * goes ahead, and their outcome is unknown to the client (docs/protocol.md). */
-static int awaits_answers(const xt_server_t *s, uint32_t si)
+int xt__gw_in_flight(const xt_server_t *s, uint32_t si)
 {
     const xt_gw_t *g = s->gw;
     return si != XT_NIL && g->sess[si].last_ticket > g->answered && !g->failed_seen; /* (told RESYNC by then) */
-}
-
-int xt__gw_in_flight(const xt_server_t *s, uint32_t si)
-{
-    return awaits_answers(s, si);
 }
 
 void xt__gw_unwait(xt_gw_t *g, uint32_t i)
@@ -328,7 +323,7 @@ void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
         return login_reject(s, i, XT_LR_BAD_SIGNATURE, 0);
     RAND_bytes(c->nonce, sizeof c->nonce); /* the nonce is spent */
     uint32_t si = xt__gw_sess_find(g, m->account, m->session);
-    if (awaits_answers(s, si)) {
+    if (xt__gw_in_flight(s, si)) {
         c->state = C_LOGIN_WAIT; /* also while the session is ending: then it starts anew */
         g->waiting[g->n_waiting++] = i;
         return;
@@ -343,7 +338,7 @@ void xt__gw_finish_waiting(xt_server_t *s, int64_t now)
         uint32_t i = g->waiting[k];
         xt_gw_conn_t *c = &g->conns[i];
         if (c->logout_wait) { /* a LOGOUT's ACK, once the requests before it are answered */
-            if (c->state == C_LIVE && awaits_answers(s, c->sess)) {
+            if (c->state == C_LIVE && xt__gw_in_flight(s, c->sess)) {
                 k++;
                 continue;
             }
@@ -355,7 +350,7 @@ void xt__gw_finish_waiting(xt_server_t *s, int64_t now)
             continue;
         }
         uint32_t si = xt__gw_sess_find(g, c->login.account, c->login.session);
-        if (c->state == C_LOGIN_WAIT && awaits_answers(s, si)) {
+        if (c->state == C_LOGIN_WAIT && xt__gw_in_flight(s, si)) {
             k++;
             continue;
         }
