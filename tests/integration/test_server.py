@@ -1966,6 +1966,11 @@ def test_connection_limits_fit_the_open_file_limit():
             got = X.FrameReader().feed(s.recv(4096))
             check(got and got[0].type == ERROR and got[0].code == E["TOO_MANY_CONNECTIONS"] and
                   "no file descriptor" in got[0].text, f"out of descriptors: {got}")
+    # The gateway sends each refusal before it closes that client's descriptor and takes its spare back:
+    # until then one descriptor is free, and the market-data thread could take it for the next client.
+    # (Seen once in CI under ASan: the first /healthz below was served.) Wait for the table to be full.
+    wait_for(lambda: {int(n) for n in os.listdir(f"/proc/{pid}/fd")} == set(range(lowest_free)),
+             "the gateway's spare descriptor taken back")
     for _ in range(3):
         with socket.create_connection(("127.0.0.1", md_port), timeout=5) as s:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
