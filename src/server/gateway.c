@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/rand.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -37,19 +39,31 @@
 
 /* A chunk from the pool: a returned one, else the next never used (so
  * the pool's pages are touched only as far as it is ever needed). NULL
- * when the pool is exhausted. */
-static xt_gw_chunk_t *chunk_get(xt_gw_t *g)
+ * when the pool is exhausted. The last `chunks_reserved` are kept for
+ * last words (last_word: an ERROR or LOGOUT_ACK that closes its
+ * connection), so that running the pool out never costs a client the
+ * ERROR that says why it is closed (it once closed with a FIN and
+ * nothing). */
+static xt_gw_chunk_t *chunk_get(xt_gw_t *g, int last_word)
 {
+    if (g->chunks_busy + (last_word ? 0 : g->chunks_reserved) >= g->n_chunks)
+        return NULL;
     xt_gw_chunk_t *c = g->free_chunks;
     if (c)
         g->free_chunks = c->next;
-    else if (g->chunks_used < g->n_chunks)
-        c = &g->chunks[g->chunks_used++];
-    if (c) {
-        c->next = NULL;
-        c->start = c->end = 0;
-    }
+    else
+        c = &g->chunks[g->chunks_used++]; /* chunks_used >= chunks_busy: the free list holds the difference */
+    g->chunks_busy++;
+    c->next = NULL;
+    c->start = c->end = 0;
     return c;
+}
+
+static void chunk_put(xt_gw_t *g, xt_gw_chunk_t *k)
+{
+    k->next = g->free_chunks;
+    g->free_chunks = k;
+    g->chunks_busy--;
 }
 
 static void slow_consumer(xt_server_t *s, uint32_t i);
@@ -65,6 +79,7 @@ static void mark_dirty(xt_gw_t *g, uint32_t i)
 }
 
 static void close_conn(xt_server_t *s, uint32_t i, int cod);
+static void shut(xt_server_t *s, uint32_t i);
 
 /* Can live connection c lose its queue to the pool (shed)? Not one whose
  * session logged out: its session ends with the connection, and what it
@@ -87,8 +102,7 @@ static void shed(xt_server_t *s, uint32_t i)
     for (xt_gw_chunk_t *k = head->next, *next; k; k = next) {
         next = k->next;
         c->out_bytes -= k->end - k->start;
-        k->next = g->free_chunks;
-        g->free_chunks = k;
+        chunk_put(g, k);
     }
     head->next = NULL;
     c->out_tail = head;
@@ -130,14 +144,16 @@ void xt__gw_send(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n)
         return slow_consumer(s, i);
     xt_gw_chunk_t *t = c->out_tail;
     if (!t || t->end + n > sizeof t->data) {
-        xt_gw_chunk_t *nc = chunk_get(g);
+        xt_gw_chunk_t *nc = chunk_get(g, c->unlimited);
         while (!nc && !c->unlimited && evict_hog(s, i, c->out_bytes + n))
-            nc = chunk_get(g);
+            nc = chunk_get(g, 0);
         if (!nc) { /* the pool is exhausted, and this one holds the most: it is closed */
             if (sheddable(g, c) && c->out_head != c->out_tail)
                 shed(s, i); /* its queue goes too */
-            else if (!c->unlimited)
-                slow_consumer(s, i);
+            else if (!c->unlimited) {
+                c->unlimited = 1; /* its ERROR takes a reserved chunk */
+                xt__gw_error(s, i, XT_ERR_SLOW_CONSUMER, "output buffers ran out; this connection held the most");
+            }
             c->state = C_CLOSING;
             mark_dirty(g, i);
             return;
@@ -170,6 +186,7 @@ void xt__gw_error(xt_server_t *s, uint32_t i, int code, const char *text)
     xt_msg_error_t m = {.code = (uint16_t)code};
     snprintf(m.text, sizeof m.text, "%s", text);
     uint8_t f[XT_WIRE_MAX];
+    c->unlimited = 1; /* a last word: past output_limit, and from the pool's reserve if need be */
     xt__gw_send(s, i, f, xt_wire_put_error(f, xt__gw_last_seq(g, c), &m));
     c->state = C_CLOSING;
 }
@@ -190,7 +207,8 @@ static void slow_consumer(xt_server_t *s, uint32_t i)
     xt__gw_error(s, i, XT_ERR_SLOW_CONSUMER, "output over server.output_limit; log in again and resume");
 }
 
-/* Writes what is queued; 0, or -1 when the connection is to be closed. */
+/* Writes what is queued; 0, 1 when a closing connection's last output is
+ * written, -1 when the socket failed. */
 static int flush_conn(xt_server_t *s, uint32_t i, int64_t now)
 {
     xt_gw_t *g = s->gw;
@@ -215,13 +233,12 @@ static int flush_conn(xt_server_t *s, uint32_t i, int64_t now)
             }
             w -= (ssize_t)have;
             c->out_head = k->next;
-            k->next = g->free_chunks;
-            g->free_chunks = k;
+            chunk_put(g, k);
         }
         if (!c->out_head)
             c->out_tail = NULL;
     }
-    return c->state == C_CLOSING ? -1 : 0;
+    return c->state == C_CLOSING;
 }
 
 static void flush_dirty(xt_server_t *s, int64_t now)
@@ -232,12 +249,15 @@ static void flush_dirty(xt_server_t *s, int64_t now)
         xt_gw_conn_t *c = &g->conns[i];
         g->dirty_head = c->next_dirty;
         c->dirty = 0;
-        if (c->state == C_FREE)
+        if (c->state == C_FREE || c->fin)
             continue;
-        if (flush_conn(s, i, now) != 0) {
+        int r = flush_conn(s, i, now);
+        if (r < 0)
             close_conn(s, i, 1);
+        if (r > 0)
+            shut(s, i);
+        if (r != 0)
             continue;
-        }
         /* Only a short write arms EPOLLOUT; most flushes drain at once and
          * cost no epoll_ctl. */
         uint8_t want = c->out_head != NULL;
@@ -251,27 +271,13 @@ static void flush_dirty(xt_server_t *s, int64_t now)
 
 /* ---- connections ---------------------------------------------------------- */
 
-void xt__gw_logout(xt_server_t *s, uint32_t i)
+/* Connection i's session (and the waiting and resume lists) let go of it:
+ * at its close, or when its last output is written (shut). cod: its
+ * cancel-on-disconnect applies. */
+static void let_go(xt_server_t *s, uint32_t i, int cod)
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
-    c->logout_wait = 0;
-    if (c->state == C_LIVE && !c->resuming) { /* everything routed is queued: the session may end */
-        xt_gw_sess_t *x = &g->sess[c->sess];
-        x->logged_out = 1;
-        x->logout_seq = x->last_seq;
-    }
-    uint8_t o[XT_WIRE_MAX];
-    xt__gw_send(s, i, o, xt_wire_put_header(o, XT_MSG_LOGOUT_ACK, 0, xt__gw_last_seq(g, c)));
-    c->state = C_CLOSING;
-}
-
-static void close_conn(xt_server_t *s, uint32_t i, int cod)
-{
-    xt_gw_t *g = s->gw;
-    xt_gw_conn_t *c = &g->conns[i];
-    if (c->state == C_FREE)
-        return;
     if (g->n_waiting) /* also one a refusal moved on from C_LOGIN_WAIT: its slot may be reused */
         xt__gw_unwait(g, i);
     xt__gw_resume_stop(g, i);
@@ -292,14 +298,82 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
         }
         xt__gw_check_session(s, c->sess, now); /* one with nothing to keep goes at once */
     }
+}
+
+/* A closing connection's last output is written. Closed now, it would
+ * answer what the client still sends with a reset, and a reset discards
+ * what the socket had not delivered yet: the ERROR that says why, to a
+ * client that sends faster than it reads (a slow consumer). Instead the
+ * write side is shut (its FIN follows the output), the session lets go
+ * of it at once, and what comes in is read and dropped; the socket is
+ * closed at the client's end of input, once the client has taken
+ * everything (timers: nothing left in the socket's send queue), or 3
+ * heartbeat intervals after the last write. */
+static void shut(xt_server_t *s, uint32_t i)
+{
+    xt_gw_t *g = s->gw;
+    xt_gw_conn_t *c = &g->conns[i];
+    let_go(s, i, 1);
+    c->fin = 1;
+    shutdown(c->fd, SHUT_WR);
+    struct epoll_event ev = {EPOLLIN, {.u64 = i}};
+    epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &ev);
+    c->want_out = 0;
+}
+
+/* Has the client of a shut connection taken all its output? (What the
+ * socket's send queue still holds; a failed ioctl counts as taken.) */
+static int delivered(const xt_gw_conn_t *c)
+{
+    int queued = 0;
+    return ioctl(c->fd, SIOCOUTQ, &queued) != 0 || queued == 0;
+}
+
+/* Reads and drops what a shut connection's client still sends; closes it
+ * at the end of its input. */
+static void drop_input(xt_server_t *s, uint32_t i)
+{
+    xt_gw_conn_t *c = &s->gw->conns[i];
+    for (int rounds = 0; rounds < 4; rounds++) { /* a client that keeps sending cannot hold the thread */
+        ssize_t n = read(c->fd, s->gw->rbuf, XT_GW_RBUF);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return close_conn(s, i, 1);
+        if (n < 0)
+            return;
+        xt_ctr_add(&s->met.oe_bytes_in, (uint64_t)n);
+    }
+}
+
+void xt__gw_logout(xt_server_t *s, uint32_t i)
+{
+    xt_gw_t *g = s->gw;
+    xt_gw_conn_t *c = &g->conns[i];
+    c->logout_wait = 0;
+    if (c->state == C_LIVE && !c->resuming) { /* everything routed is queued: the session may end */
+        xt_gw_sess_t *x = &g->sess[c->sess];
+        x->logged_out = 1;
+        x->logout_seq = x->last_seq;
+    }
+    uint8_t o[XT_WIRE_MAX];
+    c->unlimited = 1; /* a last word, as an ERROR */
+    xt__gw_send(s, i, o, xt_wire_put_header(o, XT_MSG_LOGOUT_ACK, 0, xt__gw_last_seq(g, c)));
+    c->state = C_CLOSING;
+}
+
+static void close_conn(xt_server_t *s, uint32_t i, int cod)
+{
+    xt_gw_t *g = s->gw;
+    xt_gw_conn_t *c = &g->conns[i];
+    if (c->state == C_FREE)
+        return;
+    let_go(s, i, cod);
     if (!c->adopted)
         xt__gw_counts_dec(&g->ip_conns, c->ip);
     close(c->fd);
     while (c->out_head) {
         xt_gw_chunk_t *k = c->out_head;
         c->out_head = k->next;
-        k->next = g->free_chunks;
-        g->free_chunks = k;
+        chunk_put(g, k);
     }
     c->out_tail = NULL;
     c->out_bytes = 0;
@@ -658,6 +732,8 @@ static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
     uint8_t *b = g->rbuf;
+    if (c->fin)
+        return drop_input(s, i);
     for (;;) {
         size_t have = c->inlen;
         memcpy(b, c->in, have);
@@ -806,7 +882,7 @@ static void timers(xt_server_t *s, int64_t now)
             continue;
         int64_t hb = (int64_t)c->heartbeat_ms * 1000000;
         if (c->state == C_CLOSING) { /* its last output waits on a socket that took nothing for 3 intervals */
-            if (now - c->last_send > 3 * hb)
+            if (now - c->last_send > 3 * hb || (c->fin && delivered(c)))
                 close_conn(s, i, 1);
             continue;
         }
@@ -862,6 +938,9 @@ int xt_gateway_init(xt_server_t *s)
     g->n_chunks = g->max_conns * 2 > 8192 ? g->max_conns * 2 : 8192;
     if (s->cfg.output_chunks) /* debug.output_chunks: a small pool, for tests */
         g->n_chunks = s->cfg.output_chunks;
+    /* and a reserve for last words (chunk_get): 1/64 of it, 1 to 64 chunks */
+    g->chunks_reserved = g->n_chunks / 64 < 1 ? 1 : g->n_chunks / 64 > 64 ? 64 : g->n_chunks / 64;
+    g->n_chunks += g->chunks_reserved;
     g->chunks = xt_pages_alloc(sizeof *g->chunks * g->n_chunks, XT_PAGES_NOFORK);
     if (!g->conns || !g->free_next || !g->waiting || !g->resuming || !g->rbuf || !g->chunks ||
         xt__gw_counts_init(&g->ip_conns, g->max_conns) != 0 || xt__gw_sessions_init(s, xt_mono_ns()) != 0)
@@ -948,10 +1027,12 @@ static void stalled(xt_server_t *s, int64_t gap)
     }
 }
 
+/* Stopping: has every connection's output reached its client? (shut:
+ * closed by the timers once delivered) */
 static int all_flushed(const xt_gw_t *g)
 {
     for (uint32_t i = 0; i < g->max_conns; i++)
-        if (g->conns[i].state != C_FREE && g->conns[i].out_head)
+        if (g->conns[i].state != C_FREE && (g->conns[i].out_head || g->conns[i].fin))
             return 0;
     return 1;
 }

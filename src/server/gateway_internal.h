@@ -34,8 +34,10 @@ typedef struct xt_gw_chunk {
 /* C_LOGIN_WAIT: the login checked out, but requests the session sent on an
  * earlier connection are still unanswered; it is accepted once their
  * answers are released, so that they are among the resent messages.
- * C_CLOSING: closed once its last output (ERROR, LOGOUT_ACK) is written, or
- * without it when the socket takes nothing for 3 heartbeat intervals. */
+ * C_CLOSING: its last output (ERROR, LOGOUT_ACK) queued; once that is
+ * written the write side is shut (fin) and it is closed at the client's
+ * end of input or once the client has it all; closed without it when the
+ * socket takes nothing for 3 heartbeat intervals. */
 enum { C_FREE = 0, C_HELLO, C_LOGIN_WAIT, C_LIVE, C_CLOSING };
 
 typedef struct xt_gw_conn {
@@ -54,7 +56,8 @@ typedef struct xt_gw_conn {
     xt_msg_login_t login; /* C_LOGIN_WAIT: the login to finish */
     uint8_t dirty;
     uint8_t want_out;    /* EPOLLOUT is armed: output waits for the socket */
-    uint8_t unlimited;   /* the final ERROR: past output_limit */
+    uint8_t unlimited;   /* its last word (ERROR, LOGOUT_ACK): past output_limit, from the pool's reserve */
+    uint8_t fin;         /* C_CLOSING, its last output written: the write side is shut, input dropped (shut) */
     uint8_t resuming;    /* the resume cursor below is still behind the live stream */
     uint8_t logout_wait; /* its LOGOUT came with requests in flight: LOGOUT_ACK waits for their answers */
     uint8_t adopted;     /* handed over by the md thread (xt_gateway_adopt): no source address */
@@ -109,6 +112,8 @@ typedef struct xt_gateway {
     uint32_t n_sess; /* entries ever used (live or free) */
     uint32_t live_sess, max_sess, free_sess, sweep_at, mask;
     uint32_t n_chunks, chunks_used; /* chunks handed out at least once */
+    uint32_t chunks_busy;           /* handed out now */
+    uint32_t chunks_reserved;       /* of n_chunks, for last words only (gateway.c chunk_get) */
     uint32_t dirty_head;
     uint32_t n_pending_cod, n_waiting, n_resuming;
     int stopping;

@@ -16,6 +16,7 @@ usage: test_admin.py path/to/xtrading [name-substring ...]
 import asyncio
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -23,6 +24,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -951,6 +953,99 @@ def test_output_pool_goes_to_the_readers():
         h.close()
     check(ok(srv, "sessions 1002")["sessions"][0]["state"] == "live", "the reader is still live")
     check(reader.query(orig_clordid=1).type == X.STATUS_REPLY, "the reader goes on")
+
+
+def session_state(srv, account, session):
+    return next((x.get("state") for x in ok(srv, f"sessions {account}")["sessions"] if x["session"] == session), None)
+
+
+def last_words(c, srv, account, session, send):
+    """Runs send(c) over and over from a thread until the session's
+    connection is closing (admin `sessions`), then reads everything, 4 KiB
+    a millisecond, while the thread goes on sending: a client that sends
+    faster than it reads, still sending when the server is done with it.
+    Returns the messages read."""
+    stop = threading.Event()
+
+    def sender():
+        try:
+            while not stop.is_set():
+                send(c)
+        except OSError:
+            pass  # reset or closed: the server is done with it
+
+    c.sock.setblocking(True)  # sendall waits for room; the reads below wait in select
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    try:
+        t0 = time.monotonic()
+        TS.wait_for(lambda: session_state(srv, account, session) != "live", "the connection closing", timeout=60)
+        got, t1, how = [], time.monotonic(), "no end in 60 s"
+        while time.monotonic() < t1 + 60:
+            if not select.select([c.sock], [], [], 1)[0]:
+                continue
+            try:
+                data = c.sock.recv(4096)
+            except ConnectionResetError:
+                how = "a reset"
+                break
+            if not data:
+                how = "end of file"
+                break
+            got += c.reader.feed(data)
+            time.sleep(0.001)  # the slow reader this is about, not a wait for the server
+        print(f"  closing after {t1 - t0:.1f} s; {len(got)} messages read in {time.monotonic() - t1:.1f} s, "
+              f"then {how}")
+        return got
+    finally:
+        stop.set()
+        t.join(30)
+
+
+@test
+def test_a_closed_slow_consumer_is_told_why():
+    """A client that sends faster than it reads goes over
+    server.output_limit and is closed with ERROR SLOW_CONSUMER behind
+    what its socket holds. It keeps sending after the server is done
+    with it: the server shuts its write side and reads on, so the ERROR
+    arrives (docs/protocol.md). (It once closed the socket at once; what
+    the client sent next drew a reset, and the reset discarded what the
+    socket still held for the client: the ERROR with it.)"""
+    srv = TS.Server(sets={"server.output_limit": 65536, **TS.BIG})
+    c = X.Conn(srv.port, read_hello=False)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.hello = c.expect(X.HELLO)
+    c.login(1001, session=1, heartbeat_ms=60000)
+    burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 1001))
+    got = last_words(c, srv, 1001, 1, lambda c: c.sock.sendall(burst))
+    errs = [m for m in got if m.type == ERROR]
+    check(errs and got[-1] is errs[-1] and errs[-1].code == E["SLOW_CONSUMER"],
+          f"the last message is ERROR SLOW_CONSUMER: {got[-3:]!r}")
+    check("output_limit" in errs[-1].text, f"the ERROR names the limit: {errs[-1].text!r}")
+    check(srv.running(), "server died")
+    TS.login(srv.port, 1001, 1).close()
+
+
+@test
+def test_the_last_error_has_a_buffer_kept_for_it():
+    """Order-entry output buffers come from one pool, and part of it is
+    kept for last words: the ERROR that closes a connection. Here the
+    pool holds one buffer (debug.output_chunks) besides them; a client
+    that does not read fills it, and is closed ERROR SLOW_CONSUMER
+    "output buffers ran out" - which it reads once it reads. (When no
+    buffer was left for the ERROR, the connection closed with a FIN and
+    no reason.)"""
+    srv = TS.Server(sets={"debug.output_chunks": 1, "server.output_limit": 1 << 26, **TS.BIG})
+    c = X.Conn(srv.port, read_hello=False)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.hello = c.expect(X.HELLO)
+    c.login(1001, session=1, heartbeat_ms=60000)
+    burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 1001))
+    got = last_words(c, srv, 1001, 1, lambda c: c.sock.sendall(burst))
+    check(got and got[-1].type == ERROR and got[-1].code == E["SLOW_CONSUMER"],
+          f"the last message is ERROR SLOW_CONSUMER: {got[-3:]!r}")
+    check("buffers ran out" in got[-1].text, f"the ERROR says why: {got[-1].text!r}")
+    check(srv.running(), "server died")
 
 
 @test
