@@ -132,6 +132,7 @@ static const cfg_key_t keys[] = {
     U32("debug", "output_chunks", output_chunks, 0, 16777216),
     U32("debug", "clock_offset_ms", clock_offset_ms, 0, 604800000),
     U32("debug", "snapshot_delay_ms", snapshot_delay_ms, 0, 600000),
+    U32("debug", "bridge_sndbuf", bridge_sndbuf, 0, 16777216),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 

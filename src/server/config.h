@@ -148,6 +148,7 @@ typedef struct xt_server_config {
     uint32_t output_chunks;     /* the order-entry output pool's 16 KiB chunks; 0: as sized at start (tests) */
     uint32_t clock_offset_ms;   /* xt_now_ns() runs this far ahead of the system clock */
     uint32_t snapshot_delay_ms; /* a snapshot's child waits this long before it writes (tests) */
+    uint32_t bridge_sndbuf;     /* SO_SNDBUF asked for a WebSocket/REST order bridge; 0: 1 MiB (tests) */
     /* instruments, in the order given */
     uint32_t n_instruments;
     uint8_t n_instruments_default; /* the demo instruments: no [instrument] section was read */

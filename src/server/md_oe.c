@@ -6,10 +6,13 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <linux/sockios.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +24,15 @@
 
 #define HEARTBEAT_NS (20 * 1000000000LL) /* bridges ask the gateway for 60 s: three of ours per interval */
 #define OUT_MAX 1024                     /* one JSON message pushed to a WebSocket */
+/* A bridge's socket: each frame sent is a buffer of its own in the kernel,
+ * charged at about 768 bytes however short it is (a bridge sends one per
+ * message), so the send buffer is asked for large: 1 MiB (the kernel
+ * doubles it, within net.core.wmem_max). */
+#define BRIDGE_SNDBUF (1 << 20)
+#define FRAME_CHARGE 1024 /* at most, of the send buffer, one frame to the gateway */
+#define WS_MSG_MIN                                                                                                     \
+    16 /* bytes of WebSocket input at least per message that sends a frame (a 6-byte head, `{"op":...}`) */
+#define READ_MIN 256 /* input read at a time at least; less room pauses it */
 
 static const xt_md_sym_t *sym_by_symbol(void *ctx, const char *symbol, uint32_t *id)
 {
@@ -112,9 +124,62 @@ uint32_t xt__oe_open(mds_t *m, int rest, uint32_t owner)
     x->owner = owner;
     x->pend_head = x->pend_tail = NIL;
     x->last_out = x->last_used = m->mono;
+    int want = m->s->cfg.bridge_sndbuf ? (int)m->s->cfg.bridge_sndbuf : BRIDGE_SNDBUF, got = 0;
+    socklen_t gl = sizeof got;
+    setsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+    x->sndbuf = getsockopt(x->fd, SOL_SOCKET, SO_SNDBUF, &got, &gl) == 0 && got > 0 ? (uint32_t)got : 0;
     struct epoll_event ev = {EPOLLIN, {.u64 = XT_OE_EV | b}};
     epoll_ctl(m->ep, EPOLL_CTL_ADD, x->fd, &ev);
+    x->armed = 1;
     return b;
+}
+
+/* Bridge b's epoll registration: EPOLLIN unless paused for its client's
+ * reading, EPOLLOUT while its client's input waits for room. */
+static void bridge_arm(mds_t *m, uint32_t b)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    uint32_t want = (x->paused ? 0u : (uint32_t)EPOLLIN) | (x->full ? (uint32_t)EPOLLOUT : 0u);
+    struct epoll_event ev = {want, {.u64 = XT_OE_EV | b}};
+    if (want)
+        epoll_ctl(m->ep, x->armed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, x->fd, &ev);
+    else if (x->armed)
+        epoll_ctl(m->ep, EPOLL_CTL_DEL, x->fd, NULL);
+    x->armed = want != 0;
+}
+
+size_t xt_mds_oe_input_room(mds_t *m, uint32_t c)
+{
+    uint32_t b = m->conns[c].oe;
+    oe_bridge_t *x = b ? &m->oe->b[b - 1] : NULL;
+    int queued = 0;
+    if (!x || x->fd < 0 || ioctl(x->fd, SIOCOUTQ, &queued) != 0)
+        return SIZE_MAX;
+    size_t room = x->sndbuf > (uint32_t)queued ? x->sndbuf - (uint32_t)queued : 0;
+    size_t bytes = room / FRAME_CHARGE * WS_MSG_MIN;
+    /* (a bridge at most a quarter full is read on however little: its
+     * EPOLLOUT, which comes at a quarter, would wake a pause at once; the
+     * smallest send buffer the kernel keeps has room for 3 frames then) */
+    if (bytes >= READ_MIN || (bytes && (uint64_t)queued * 4 <= x->sndbuf))
+        return bytes;
+    x->full = 1;
+    bridge_arm(m, b - 1);
+    xt_mds_set_input(m, c, 0);
+    m->oe->input_pauses++;
+    return 0;
+}
+
+/* Bridge b has room again, or is closing: its client's input goes on. */
+static void bridge_unfull(mds_t *m, uint32_t b)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    if (!x->full)
+        return;
+    x->full = 0;
+    if (x->fd >= 0)
+        bridge_arm(m, b);
+    if (x->owner != NIL && m->conns[x->owner].oe == b + 1)
+        xt_mds_set_input(m, x->owner, 1);
 }
 
 void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why)
@@ -126,6 +191,8 @@ void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why)
     epoll_ctl(m->ep, EPOLL_CTL_DEL, x->fd, NULL);
     close(x->fd);
     x->fd = -1;
+    x->armed = 0;
+    bridge_unfull(m, b); /* its client reads on: what it sends now is answered "not logged in" */
     if (x->rest)
         xt__oe_rest_closed(m, b, status, why);
     else if (x->owner != NIL && m->conns[x->owner].oe == b + 1) {
@@ -230,6 +297,9 @@ void xt_mds_oe_metrics(const mds_t *m, xt_text_t *t)
     xt_text_help(t, "xt_md_order_session_pauses_total", "counter",
                  "Times a WebSocket order session's messages waited in order entry for its client to read.");
     xt_text_printf(t, "xt_md_order_session_pauses_total %llu\n", (unsigned long long)o->pauses);
+    xt_text_help(t, "xt_md_order_session_input_pauses_total", "counter",
+                 "Times a WebSocket order session's client was not read until order entry took its messages.");
+    xt_text_printf(t, "xt_md_order_session_input_pauses_total %llu\n", (unsigned long long)o->input_pauses);
     xt_text_help(t, "xt_md_rest_orders_waiting", "gauge", "REST order requests waiting for the gateway's answer.");
     xt_text_printf(t, "xt_md_rest_orders_waiting %u\n", o->waiting);
 }
@@ -545,8 +615,8 @@ static size_t ws_budget(const mds_t *m, const oe_bridge_t *x)
 static void pause_bridge(mds_t *m, uint32_t b)
 {
     oe_bridge_t *x = &m->oe->b[b];
-    epoll_ctl(m->ep, EPOLL_CTL_DEL, x->fd, NULL);
     x->paused = 1;
+    bridge_arm(m, b);
     m->oe->pauses++;
 }
 
@@ -560,14 +630,16 @@ void xt_mds_oe_drained(mds_t *m, uint32_t c)
     if (!x->paused || x->fd < 0 || k->qn)
         return;
     x->paused = 0;
-    struct epoll_event ev = {EPOLLIN, {.u64 = XT_OE_EV | (k->oe - 1)}};
-    epoll_ctl(m->ep, EPOLL_CTL_ADD, x->fd, &ev);
+    bridge_arm(m, k->oe - 1);
 }
 
 void xt_mds_oe_event(mds_t *m, uint32_t b, uint32_t events)
 {
     oe_bridge_t *x = &m->oe->b[b];
-    (void)events;
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) /* room again, or the gateway's end is gone */
+        bridge_unfull(m, b);
+    if (x->paused || !(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        return;
     /* An answer can close b and reopen its slot for another bridge (an
      * HTTP answer, the pipelined request behind it, a failed send): the
      * rest of buf is the old bridge's then, not the new one's. */

@@ -60,6 +60,14 @@ void xt_mds_oe_metrics(const struct xt_md_server *m, xt_text_t *t);
  * session's bridge, paused while the queue was full, is read again. */
 void xt_mds_oe_drained(struct xt_md_server *m, uint32_t c);
 
+/* How many bytes connection c (a WebSocket) may be read now: what its
+ * messages could send to its order-entry bridge must fit the bridge's
+ * socket (each message sends at most one frame; SIZE_MAX: no bridge).
+ * 0: too little room; its input is paused until the gateway has read
+ * some (the bridge's EPOLLOUT resumes it). A burst of orders waits in the
+ * client's socket instead of closing its session as overloaded. */
+size_t xt_mds_oe_input_room(struct xt_md_server *m, uint32_t c);
+
 /* Heartbeats on the bridges; REST bridges idle for a minute are closed. */
 void xt_mds_oe_timers(struct xt_md_server *m);
 

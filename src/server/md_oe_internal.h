@@ -22,6 +22,8 @@ typedef struct oe_bridge {
     uint8_t state, rest;
     uint8_t wait_op; /* WebSocket: the command waiting for the gateway (OE_WAIT_*) */
     uint8_t paused;  /* WebSocket: not read (out of epoll) until the owner's queue drains (xt_mds_oe_drained) */
+    uint8_t full;    /* WebSocket: too full for what the owner may send next: its input waits for EPOLLOUT */
+    uint8_t armed;   /* in epoll (bridge_arm) */
     uint16_t in_len;
     uint32_t owner; /* WebSocket: the connection (NIL once it closed); REST: the account */
     uint32_t next_free;
@@ -30,6 +32,7 @@ typedef struct oe_bridge {
     uint64_t next_request;         /* the highest client order id or request id used (xt__oe_take_id) */
     int64_t last_out, last_used;   /* m->mono: a frame sent; a REST request served */
     int64_t server_time;           /* HELLO's */
+    uint32_t sndbuf;               /* the send buffer of fd, as the kernel counts it (xt_mds_oe_input_room) */
     uint8_t nonce[16];             /* HELLO's */
     uint32_t pend_head, pend_tail; /* REST: requests waiting, oldest first */
     char key_id[17];               /* REST: the key the bridge logged in with */
@@ -85,6 +88,8 @@ typedef struct xt_oe {
     uint64_t refused[OE_REFUSED_KINDS]; /* new order sessions refused, by OE_REFUSED_*
                                            (xt_md_order_sessions_refused_total) */
     uint64_t pauses; /* a WebSocket session's bridge paused for its client (xt_md_order_session_pauses_total) */
+    uint64_t
+        input_pauses; /* a WebSocket client's input paused for its bridge (xt_md_order_session_input_pauses_total) */
 } xt_oe_t;
 
 xt_oe_insts_t xt__oe_insts(mds_t *m);

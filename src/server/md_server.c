@@ -343,10 +343,17 @@ static void read_conn(mds_t *m, uint32_t c)
             xt_mds_set_input(m, c, 0);
             return;
         }
+        size_t want = sizeof buf;
+        if (k->state == C_WS && k->oe) { /* what it sends must fit its order-entry bridge */
+            size_t room = xt_mds_oe_input_room(m, c);
+            if (room == 0)
+                return; /* paused; the bridge's EPOLLOUT resumes it */
+            want = room < want ? room : want;
+        }
         if (k->state == C_HTTP)
             n = read(k->fd, k->in + k->in_len, m->s->cfg.md_max_message - k->in_len);
         else
-            n = read(k->fd, buf, sizeof buf);
+            n = read(k->fd, buf, want);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             xt_mds_close(m, c);
             return;
@@ -366,7 +373,7 @@ static void read_conn(mds_t *m, uint32_t c)
             xt_mds_close_with(m, c, (uint16_t)-r, feed_failure(r));
             return;
         }
-        if (r > 0 || (size_t)n < sizeof buf)
+        if (r > 0 || (size_t)n < want)
             return;
     }
 }
@@ -612,7 +619,7 @@ static void timers(mds_t *m)
             xt_mds_close(m, c);
         if (k->state != C_WS)
             continue;
-        if (k->pong_due) {
+        if (k->pong_due && !k->in_paused) { /* (paused for its order-entry bridge: its pong waits unread) */
             xt_mds_close_gone(m, c, XT_WS_CLOSE_POLICY, "no pong");
             continue;
         }
