@@ -186,9 +186,15 @@ int xt_cmd_admin(int argc, char **argv)
     }
     /* `admin halt --help` is asked of this tool, not the server (which
      * would take it for a symbol); not -h after the command: a symbol may
-     * be "-h" */
-    for (int k = i; k < argc; k++)
-        if (strcmp(argv[k], "--help") == 0) {
+     * be "-h". A "--" after the command ends that: it is dropped, and the
+     * words after it are sent as they are (`admin halt -- --help` halts
+     * the instrument "--help"). */
+    for (int k = i + 1; k < argc; k++)
+        if (strcmp(argv[k], "--") == 0) {
+            memmove(&argv[k], &argv[k + 1], (size_t)(argc - k - 1) * sizeof argv[0]);
+            argc--;
+            break;
+        } else if (strcmp(argv[k], "--help") == 0) {
             usage(stdout);
             return 0;
         }

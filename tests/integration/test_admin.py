@@ -1117,6 +1117,12 @@ def test_cli():
     # after the command too, without asking the server (no socket here): it once sent "halt --help"
     rc, out, errtext = cli("--socket", "/nonexistent/admin.sock", "halt", "--help")
     check(rc == 0 and "usage: xtrading admin" in out, f"halt --help: {rc} {out!r} {errtext!r}")
+    # an instrument named like an option: after "--" (which is not sent), a word is a word
+    rc, out, errtext = cli("--data", srv.data, "halt", "--", "--help")
+    check(rc == 1 and json.loads(out) == {"ok": False, "error": "unknown instrument '--help'"},
+          f"halt -- --help: {rc} {out!r} {errtext!r}")
+    rc, out, errtext = cli("--data", srv.data, "halt", "--", "BTC-USDT")
+    check(rc == 0 and json.loads(out)["halted"] is True, f"halt -- BTC-USDT: {rc} {out!r} {errtext!r}")
 
 
 def main():
