@@ -238,8 +238,15 @@ int xt__oe_send_first(mds_t *m, uint32_t b, const uint8_t *f, size_t n, size_t f
         return 0;
     }
     /* The gateway reads its sockets in every loop: a full socketpair means
-     * it is far behind; a frame cut in two would spoil the stream. */
-    xt__oe_close(m, b, 503, "order entry is overloaded: the session's connection was closed");
+     * it is far behind; a frame cut in two would spoil the stream. A
+     * closed one: the gateway ended the session (its ERROR, if it sent
+     * one, is behind frames the paused bridge has not read: the client
+     * was not reading). It was once told as "overloaded". */
+    int gone = w < 0 && (errno == EPIPE || errno == ECONNRESET);
+    xt__oe_close(m, b, 503,
+                 !gone             ? "order entry is overloaded: the session's connection was closed"
+                 : x->close_why[0] ? x->close_why
+                                   : "the order-entry session closed");
     return -1;
 }
 
@@ -481,8 +488,8 @@ static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int k
     key = xt__oe_take_id(x, f, kind != XT_OE_MASS_CANCEL && kind != XT_OE_STATUS);
     if (key == 0)
         return xt_mds_answer_error(m, c, id, 409, XT_OE_IDS_USED_UP);
-    if (xt__oe_send(m, k->oe - 1, f, (size_t)n) != 0)
-        return xt_mds_answer_error(m, c, id, 503, "order entry is overloaded");
+    if (xt__oe_send(m, k->oe - 1, f, (size_t)n) != 0) /* the bridge closed: its `closed` event says why */
+        return xt_mds_answer_error(m, c, id, 503, "not passed on: the order session closed");
     char r[96];
     const char *name = kind == XT_OE_MASS_CANCEL || kind == XT_OE_STATUS ? "request_id" : "client_order_id";
     snprintf(r, sizeof r, "{\"%s\":%llu}", name, (unsigned long long)key);
