@@ -148,28 +148,60 @@ static void bridge_arm(mds_t *m, uint32_t b)
     x->armed = want != 0;
 }
 
+/* Bytes bridge x's socket takes before a send fails; its fill (a quarter
+ * or less: the EPOLLOUT that ends a wait would come at once) in
+ * *low. SIZE_MAX when that is not known. */
+static size_t bridge_room(const oe_bridge_t *x, int *low)
+{
+    int queued = 0;
+    if (ioctl(x->fd, SIOCOUTQ, &queued) != 0 || queued < 0)
+        return SIZE_MAX;
+    *low = (uint64_t)queued * 4 <= x->sndbuf;
+    return x->sndbuf > (uint32_t)queued ? x->sndbuf - (uint32_t)queued : 0;
+}
+
+static void mark_full(mds_t *m, uint32_t b)
+{
+    m->oe->b[b].full = 1;
+    bridge_arm(m, b);
+}
+
+int xt__oe_fits(mds_t *m, uint32_t b, size_t frames)
+{
+    oe_bridge_t *x = &m->oe->b[b];
+    int low = 0;
+    if (x->full)
+        return 0; /* (what waits goes first) */
+    if (bridge_room(x, &low) / FRAME_CHARGE >= frames)
+        return 1;
+    mark_full(m, b);
+    return 0;
+}
+
 size_t xt_mds_oe_input_room(mds_t *m, uint32_t c)
 {
     uint32_t b = m->conns[c].oe;
     oe_bridge_t *x = b ? &m->oe->b[b - 1] : NULL;
-    int queued = 0;
-    if (!x || x->fd < 0 || ioctl(x->fd, SIOCOUTQ, &queued) != 0)
+    int low = 0;
+    if (!x || x->fd < 0)
         return SIZE_MAX;
-    size_t room = x->sndbuf > (uint32_t)queued ? x->sndbuf - (uint32_t)queued : 0;
+    size_t room = bridge_room(x, &low);
+    if (room == SIZE_MAX)
+        return SIZE_MAX;
     size_t bytes = room / FRAME_CHARGE * WS_MSG_MIN;
     /* (a bridge at most a quarter full is read on however little: its
      * EPOLLOUT, which comes at a quarter, would wake a pause at once; the
      * smallest send buffer the kernel keeps has room for 3 frames then) */
-    if (bytes >= READ_MIN || (bytes && (uint64_t)queued * 4 <= x->sndbuf))
+    if (bytes >= READ_MIN || (bytes && low))
         return bytes;
-    x->full = 1;
-    bridge_arm(m, b - 1);
+    mark_full(m, b - 1);
     xt_mds_set_input(m, c, 0);
     m->oe->input_pauses++;
     return 0;
 }
 
-/* Bridge b has room again, or is closing: its client's input goes on. */
+/* Bridge b has room again, or is closing: its WebSocket client's input
+ * goes on; a REST bridge's requests waiting for room are sent. */
 static void bridge_unfull(mds_t *m, uint32_t b)
 {
     oe_bridge_t *x = &m->oe->b[b];
@@ -178,7 +210,10 @@ static void bridge_unfull(mds_t *m, uint32_t b)
     x->full = 0;
     if (x->fd >= 0)
         bridge_arm(m, b);
-    if (x->owner != NIL && m->conns[x->owner].oe == b + 1)
+    if (x->rest) {
+        if (x->fd >= 0 && x->state == B_LIVE)
+            xt__oe_rest_send_unsent(m, b);
+    } else if (x->owner != NIL && m->conns[x->owner].oe == b + 1)
         xt_mds_set_input(m, x->owner, 1);
 }
 

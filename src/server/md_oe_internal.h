@@ -111,6 +111,11 @@ uint64_t xt__oe_take_id(oe_bridge_t *x, uint8_t *f, int ordered);
 /* The 409's text when xt__oe_take_id has none left (WebSocket and REST). */
 #define XT_OE_IDS_USED_UP "the session's ids are used up (the last was 18446744073709551615): name one"
 
+/* Can bridge b take `frames` more frames now (its socket's send buffer)?
+ * If not it is marked full and armed for EPOLLOUT, which sends a REST
+ * bridge's unsent requests (xt__oe_rest_send_unsent) or reads a WebSocket
+ * owner's input on. */
+int xt__oe_fits(mds_t *m, uint32_t b, size_t frames);
 /* Sends one frame; on failure the bridge is closed and -1 returned. */
 int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n);
 /* Sends the n bytes of frames f in one write, so that the gateway reads
@@ -126,6 +131,9 @@ void xt__oe_error_why(oe_bridge_t *x, const uint8_t *f);
 void xt__oe_rest_hello(mds_t *m, uint32_t b);
 void xt__oe_rest_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t *h);
 void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why);
+/* Sends REST bridge b's requests not sent yet, oldest first, as far as
+ * it takes them (the login's answer came, or room came back). */
+void xt__oe_rest_send_unsent(mds_t *m, uint32_t b);
 /* Closes the REST bridges whose oldest request has waited past
  * rest.order_timeout_ms: their requests are answered 504. */
 void xt__oe_rest_deadlines(mds_t *m, int64_t now);

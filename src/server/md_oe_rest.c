@@ -226,10 +226,19 @@ static void on_login(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t
         return; /* the gateway closes the bridge: the requests are answered then */
     }
     x->state = B_LIVE; /* next_request is past the session's last client order id (md_oe.c, on_frame) */
+    xt__oe_rest_send_unsent(m, b);
+}
+
+void xt__oe_rest_send_unsent(mds_t *m, uint32_t b)
+{
+    oe_bridge_t *x = &m->oe->b[b];
     for (uint32_t pi = x->pend_head, next; pi != NIL && x->fd >= 0; pi = next) {
         next = m->oe->pend[pi].next; /* a failed send closes the bridge and frees every request */
-        if (!m->oe->pend[pi].sent)
+        if (!m->oe->pend[pi].sent) {
+            if (!xt__oe_fits(m, b, 2)) /* the rest waits for room, in order (EPOLLOUT) */
+                return;
             send_pend(m, b, pi);
+        }
     }
 }
 
@@ -530,7 +539,7 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
     x->pend_tail = pi;
     x->last_used = m->mono;
     m->conns[c].oe_pend = pi + 1;
-    if (x->state == B_LIVE)
+    if (x->state == B_LIVE && xt__oe_fits(m, b, 2)) /* else it waits its turn: the login, or room (EPOLLOUT) */
         send_pend(m, b, pi);
     return XT_REST_DEFERRED;
 }
