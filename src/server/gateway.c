@@ -252,9 +252,9 @@ static void flush_dirty(xt_server_t *s, int64_t now)
         if (c->state == C_FREE || c->fin)
             continue;
         int r = flush_conn(s, i, now);
-        if (r < 0)
+        if (r < 0 || (r > 0 && c->adopted)) /* (a bridge's Unix socket: the md thread reads what it holds) */
             close_conn(s, i, 1);
-        if (r > 0)
+        else if (r > 0)
             shut(s, i);
         if (r != 0)
             continue;

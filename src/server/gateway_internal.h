@@ -35,7 +35,8 @@ typedef struct xt_gw_chunk {
  * earlier connection are still unanswered; it is accepted once their
  * answers are released, so that they are among the resent messages.
  * C_CLOSING: its last output (ERROR, LOGOUT_ACK) queued; once that is
- * written the write side is shut (fin) and it is closed at the client's
+ * written (a bridge from the md thread is closed then) the write side is
+ * shut (fin) and it is closed at the client's
  * end of input or once the client has it all; closed without it when the
  * socket takes nothing for 3 heartbeat intervals. */
 enum { C_FREE = 0, C_HELLO, C_LOGIN_WAIT, C_LIVE, C_CLOSING };

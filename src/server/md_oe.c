@@ -350,6 +350,7 @@ void xt_mds_oe_metrics(const mds_t *m, xt_text_t *t)
  * `closed` event) and owned by nobody. */
 static void detach(mds_t *m, uint32_t c, uint32_t b)
 {
+    bridge_unfull(m, b); /* while c is its owner: c's input, paused for it, goes on (a lingering close reads) */
     m->conns[c].oe = 0;
     m->oe->b[b].owner = NIL;
     xt__oe_close(m, b, 0, "");

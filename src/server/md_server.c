@@ -327,7 +327,7 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
 static void read_conn(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
-    if (k->in_paused) { /* woken with input off: a hang-up or an error, the client is gone */
+    if (k->in_paused && !k->fin) { /* woken with input off: a hang-up or an error, the client is gone */
         xt_mds_close(m, c);
         return;
     }

@@ -549,24 +549,25 @@ def burst(sets, n):
     check("result" in raw_login(r, 1001), "login")
     data = b"".join(text({"op": "order.new", "id": k, "args": new(k, "buy", "1000", "0.0001")})
                     for k in range(1, n + 1))
+    r.sock.settimeout(120)  # for the whole sendall, which waits while the server holds the client back
     sender = threading.Thread(target=r.sock.sendall, args=(data,), daemon=True)
     sender.start()  # the server reads it as it can while this thread reads the answers
-    results, accepted, other = set(), set(), []
+    results, accepted, other = [], [], []
     deadline = time.monotonic() + 120
     while (len(results) < n or len(accepted) < n) and time.monotonic() < deadline:
         op, payload = r.read_frame()
         check(op == 1, f"frame {op} {payload[:80]!r}")
         m = json.loads(payload)
         if m.get("ch") == "orders" and m.get("event") == "accepted":
-            accepted.add(m["client_order_id"])
+            accepted.append(m["client_order_id"])
         elif "result" in m and m.get("op") == "order.new":
-            results.add(m["id"])
+            results.append(m["id"])
         else:
             other.append(m)
             check(len(other) < 5, f"not an order's answer: {other}")
     sender.join(10)
-    check(results == set(range(1, n + 1)), f"{len(results)} results of {n}; also {other[:3]}")
-    check(accepted == set(range(1, n + 1)), f"{len(accepted)} accepted of {n}; also {other[:3]}")
+    check(results == list(range(1, n + 1)), f"{len(results)} results of {n}, in order; also {other[:3]}")
+    check(accepted == list(range(1, n + 1)), f"{len(accepted)} accepted of {n}, in order; also {other[:3]}")
     r.close()
     return s
 
