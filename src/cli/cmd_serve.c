@@ -62,6 +62,12 @@ static void log_memory(const xt_server_t *s)
     }
 }
 
+/* Is host (a listen address) reachable from this host only? */
+static int loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0;
+}
+
 static void log_start(const xt_server_t *s)
 {
     const xt_recovery_t *r = &s->journal.recovery;
@@ -90,6 +96,14 @@ static void log_start(const xt_server_t *s)
         xt_log_end(&e);
     }
     log_memory(s);
+    if (!s->cfg.credentials[0] && (!loopback(s->cfg.listen_host) || !loopback(s->cfg.md_host)) &&
+        xt_log_begin(&e, XT_LOG_WARN,
+                     "the demo accounts, whose secrets are published, are open on an address other hosts may reach; "
+                     "set server.credentials (docs/config.md#credentials)")) {
+        xt_log_str(&e, "order_entry", s->cfg.listen_host);
+        xt_log_str(&e, "md_http", s->cfg.md_host);
+        xt_log_end(&e);
+    }
     char a[96];
     if (xt_log_begin(&e, XT_LOG_INFO, "ready")) {
         snprintf(a, sizeof a, "%s:%u", s->cfg.listen_host, (unsigned)s->port);

@@ -9,6 +9,7 @@
 #include <http_parser.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "md_http.h"
 #include "md_internal.h"
@@ -56,6 +57,16 @@ int xt_http_json_answer(char *out, size_t cap, int code, const char *status, con
 /* ---- the metrics text ------------------------------------------------------------ */
 
 /* Why the server is not ready, or NULL. */
+/* Bytes free to the server on the data directory's filesystem;
+ * UINT64_MAX when that is not known. */
+static uint64_t disk_free(const xt_server_t *s)
+{
+    struct statvfs v;
+    if (statvfs(s->cfg.data_dir, &v) != 0)
+        return UINT64_MAX;
+    return (uint64_t)v.f_bavail * v.f_frsize;
+}
+
 static const char *not_ready(const xt_server_t *s)
 {
     if (atomic_load(&s->met.stopping))
@@ -64,6 +75,11 @@ static const char *not_ready(const xt_server_t *s)
         return s->journal_why[0] ? s->journal_why : "the journal failed closed: no orders are accepted";
     if (!atomic_load(&s->met.running))
         return "starting: the engine thread is not taking orders yet";
+    /* A server restarted on a full disk recovered, and would fail closed
+     * at its first order, or its next segment: it is not ready for them. */
+    if (disk_free(s) < s->cfg.journal.segment_bytes)
+        return "the data directory's filesystem has less than one journal segment (journal.segment_bytes) free: "
+               "the journal fails at its next segment, or sooner";
     return NULL;
 }
 
@@ -205,6 +221,10 @@ static void put_journal(xt_text_t *t, const mds_t *m)
             atomic_load_explicit(&x->snapshots, memory_order_relaxed));
     put_one(t, "xt_journal_snapshot_failures_total", "counter", "Snapshots this process failed to write.",
             atomic_load_explicit(&x->snapshot_failures, memory_order_relaxed));
+    uint64_t free_bytes = disk_free(m->s);
+    if (free_bytes != UINT64_MAX)
+        put_one(t, "xt_journal_disk_free_bytes", "gauge",
+                "Bytes free to the server on the data directory's filesystem (statvfs f_bavail).", free_bytes);
     put_one(t, "xt_journal_spare_misses_total", "counter",
             "Segment rolls that found no preallocated segment ready (journal.preallocate).",
             atomic_load_explicit(&x->spare_misses, memory_order_relaxed));

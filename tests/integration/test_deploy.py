@@ -37,7 +37,7 @@ import test_server as TS  # noqa: E402
 XT = SRC = None
 METRICS = {"xt_up", "xt_ready", "xt_journal_failed", "xt_commands_total", "xt_rejects_total", "xt_trades_total", "xt_connections",
            "xt_md_slow_consumer_drops_total", "xt_md_slow_consumer_disconnects_total", "xt_md_lag_seconds",
-           "xt_journal_fsyncs_total", "xt_journal_fsync_seconds", "xt_journal_stalled_seconds",
+           "xt_journal_fsyncs_total", "xt_journal_fsync_seconds", "xt_journal_stalled_seconds", "xt_journal_disk_free_bytes",
            "xt_order_ack_latency_seconds",
            "xt_seconds_since_snapshot", "xt_md_send_lag_seconds", "xt_engine_command_seconds",
            "xt_md_order_sessions", "xt_md_order_sessions_refused_total", "xt_memory_huge_pages_bytes",

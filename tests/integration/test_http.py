@@ -183,6 +183,25 @@ def one_trade(port):
 
 
 @test
+def test_not_ready_without_room_for_a_journal_segment():
+    """/readyz answers 503 while the data directory's filesystem has less
+    free than one journal segment: a server restarted on a full disk
+    recovered, but would fail closed at its first order or its next
+    segment (it once answered 200). Here the segment is made larger than
+    any disk: 2^40 bytes (preallocation off, so that it can start). The
+    free space is in /metrics either way."""
+    s = W.start({"journal.segment_bytes": 1 << 40, "journal.preallocate": "off"})
+    st, j = get_json(s.md_port, "/readyz")
+    check(st == 503 and "less than one journal segment" in j.get("reason", ""), f"readyz: {st} {j}")
+    check(TS.metric(s, "xt_ready") == 0, "xt_ready")
+    free = TS.metric(s, "xt_journal_disk_free_bytes")
+    check(0 < free < 1 << 40, f"free bytes {free}")
+    t = W.start()
+    check(get_json(t.md_port, "/readyz") == (200, {"status": "ok"}), "readyz with room")
+    check(TS.metric(t, "xt_journal_disk_free_bytes") >= 64 << 20, "free bytes with room")
+
+
+@test
 def test_health_and_errors():
     """/healthz and /readyz answer 200 {"status":"ok"} once the server has
     recovered; an unknown path is a JSON 404, another method a 405; the

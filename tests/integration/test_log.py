@@ -147,6 +147,20 @@ def test_default_logfmt_and_level():
 
 
 @test
+def test_demo_accounts_on_a_reachable_address_are_a_warning():
+    """Without a credentials file the demo accounts, whose secrets are in
+    the docs, log in; on a non-loopback address (market data on 0.0.0.0
+    here) the start says so, as a warning naming the addresses (it once
+    said only demo_accounts=true, at info). On loopback it does not
+    (test_default_logfmt_and_level)."""
+    srv = TS.Server({"md.listen": "0.0.0.0:0"})
+    check(srv.stop() == 0, "exit 0")
+    warn = [ln for ln in host_free(srv.stderr().splitlines()) if "level=warn" in ln]
+    check(len(warn) == 1 and "the demo accounts, whose secrets are published" in warn[0] and
+          "md_http=0.0.0.0" in warn[0] and "order_entry=127.0.0.1" in warn[0], f"warnings: {warn}")
+
+
+@test
 def test_bad_log_settings():
     """A bad log.level is a config error (exit 2); a log.file that cannot
     be opened stops the start (exit 1), saying why on stderr."""
