@@ -9,7 +9,6 @@
 #include <http_parser.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/statvfs.h>
 
 #include "md_http.h"
 #include "md_internal.h"
@@ -57,14 +56,20 @@ int xt_http_json_answer(char *out, size_t cap, int code, const char *status, con
 /* ---- the metrics text ------------------------------------------------------------ */
 
 /* Why the server is not ready, or NULL. */
-/* Bytes free to the server on the data directory's filesystem;
- * UINT64_MAX when that is not known. */
+/* Bytes free to the server on the data directory's filesystem, sampled
+ * each second off this thread (disk_watch.h); UINT64_MAX when not known. */
 static uint64_t disk_free(const xt_server_t *s)
 {
-    struct statvfs v;
-    if (statvfs(s->cfg.data_dir, &v) != 0)
-        return UINT64_MAX;
-    return (uint64_t)v.f_bavail * v.f_frsize;
+    return xt_disk_watch_free(&s->disk);
+}
+
+/* Readiness wants this much free: a journal segment, at most 64 MiB (a
+ * full disk is caught whatever the segment; a segment of gigabytes grows
+ * by appends and would hold a server with room for hours not ready). */
+static uint64_t disk_floor(const xt_server_t *s)
+{
+    uint64_t seg = s->cfg.journal.segment_bytes;
+    return seg < (UINT64_C(64) << 20) ? seg : UINT64_C(64) << 20;
 }
 
 static const char *not_ready(const xt_server_t *s)
@@ -77,9 +82,9 @@ static const char *not_ready(const xt_server_t *s)
         return "starting: the engine thread is not taking orders yet";
     /* A server restarted on a full disk recovered, and would fail closed
      * at its first order, or its next segment: it is not ready for them. */
-    if (disk_free(s) < s->cfg.journal.segment_bytes)
-        return "the data directory's filesystem has less than one journal segment (journal.segment_bytes) free: "
-               "the journal fails at its next segment, or sooner";
+    if (disk_free(s) < disk_floor(s))
+        return "the data directory's filesystem has less free than a journal segment (journal.segment_bytes, "
+               "at most 64 MiB): the journal fails when it cannot write";
     return NULL;
 }
 

@@ -303,7 +303,7 @@ void xt_mds_oe_timers(mds_t *m)
             uint8_t f[XT_WIRE_MAX];
             x->state = B_LOGOUT; /* the gateway answers and closes it; a new request opens another */
             xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_LOGOUT, 0, 0));
-        } else if (m->mono - x->last_out > HEARTBEAT_NS) {
+        } else if (m->mono - x->last_out > HEARTBEAT_NS && !x->full) { /* full: the gateway is reading it */
             uint8_t f[XT_WIRE_MAX];
             xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_HEARTBEAT, 0, 0));
         }
@@ -362,7 +362,7 @@ void xt_mds_oe_conn_closed(mds_t *m, uint32_t c)
     if (k->oe)
         detach(m, c, k->oe - 1);
     if (k->oe_pend) {
-        m->oe->pend[k->oe_pend - 1].conn = NIL; /* its answer, when it comes, goes nowhere */
+        xt__oe_rest_forget(m, k->oe_pend - 1);
         k->oe_pend = 0;
     }
 }
@@ -679,7 +679,12 @@ void xt_mds_oe_drained(mds_t *m, uint32_t c)
 void xt_mds_oe_event(mds_t *m, uint32_t b, uint32_t events)
 {
     oe_bridge_t *x = &m->oe->b[b];
-    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) /* room again, or the gateway's end is gone */
+    /* Room again; or the gateway's end is gone: a WebSocket's client reads
+     * on (and a paused bridge leaves epoll), while a REST bridge reads what
+     * the gateway sent first - its answers, its ERROR - and closes at the
+     * end of it (sending its waiting requests now would close it first,
+     * answering them all "outcome unknown"). */
+    if ((events & EPOLLOUT && !(events & (EPOLLERR | EPOLLHUP))) || (events & (EPOLLERR | EPOLLHUP) && !x->rest))
         bridge_unfull(m, b);
     if (x->paused || !(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
         return;

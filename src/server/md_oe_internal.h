@@ -48,9 +48,10 @@ typedef struct oe_pend {
     uint8_t keep;  /* keep-alive after the answer */
     uint8_t sent;  /* its frame went to the gateway (else it waits for the login) */
     uint8_t flen;
-    uint32_t list; /* P_LIST: its slot in lists */
-    int64_t at;    /* when it came, monotonic ns (rest.order_timeout_ms) */
-    uint64_t key;  /* the clordid or request_id its answer carries */
+    uint32_t list;   /* P_LIST: its slot in lists */
+    uint32_t bridge; /* the bridge whose list holds it */
+    int64_t at;      /* when it came, monotonic ns (rest.order_timeout_ms) */
+    uint64_t key;    /* the clordid or request_id its answer carries */
     uint8_t frame[XT_WIRE_MAX];
     /* P_NEW: an ORDER_STATUS of the order goes right behind it (its
      * request_id status_key), so that its answer ends what the order's
@@ -134,6 +135,10 @@ void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why);
 /* Sends REST bridge b's requests not sent yet, oldest first, as far as
  * it takes them (the login's answer came, or room came back). */
 void xt__oe_rest_send_unsent(mds_t *m, uint32_t b);
+/* The HTTP connection of waiting request pi closed: its answer goes
+ * nowhere; not sent to the gateway yet, it is dropped (nothing done: a
+ * client that sends it again does not place it twice). */
+void xt__oe_rest_forget(mds_t *m, uint32_t pi);
 /* Closes the REST bridges whose oldest request has waited past
  * rest.order_timeout_ms: their requests are answered 504. */
 void xt__oe_rest_deadlines(mds_t *m, int64_t now);

@@ -229,6 +229,19 @@ static void on_login(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr_t
     xt__oe_rest_send_unsent(m, b);
 }
 
+void xt__oe_rest_forget(mds_t *m, uint32_t pi)
+{
+    oe_pend_t *p = &m->oe->pend[pi];
+    p->conn = NIL;
+    if (p->sent)
+        return; /* the gateway has it: its answer is awaited, and goes nowhere */
+    oe_bridge_t *x = &m->oe->b[p->bridge];
+    uint32_t prev = NIL;
+    for (uint32_t q = x->pend_head; q != NIL && q != pi; q = m->oe->pend[q].next)
+        prev = q;
+    answer(m, p->bridge, pi, prev, 0, NULL, 0); /* (to no one: the entry goes) */
+}
+
 void xt__oe_rest_send_unsent(mds_t *m, uint32_t b)
 {
     oe_bridge_t *x = &m->oe->b[b];
@@ -530,6 +543,7 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
     o->waiting++;
     p->next = NIL;
     p->conn = c;
+    p->bridge = b;
     p->at = m->mono; /* not m->now: a step of the wall clock must not time requests out */
     p->keep = (uint8_t)keep;
     if (x->pend_tail == NIL)

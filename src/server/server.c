@@ -382,6 +382,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     xt_halts_saver_start(&s->halts_saver, s, s->gateway_efd); /* after the mask: a thread of its own */
+    xt_disk_watch_start(&s->disk, s);
     if (xt_gateway_init(s))
         return fail(why, n, "gateway: out of memory");
     return xt__gw_admin_open(s, why, n);
@@ -407,6 +408,7 @@ int xt_server_close(xt_server_t *s)
 {
     int rc = 0;
     xt_halts_saver_stop(&s->halts_saver); /* a halt's file asked for is written */
+    xt_disk_watch_stop(&s->disk);
     xt__gw_admin_close(s); /* removes the socket file: before the final snapshot, which may take a while */
     if (s->journal_open)
         rc = xt_journal_close(&s->journal, xt_mono_ns());

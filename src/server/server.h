@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "config.h"
 #include "credentials.h"
+#include "disk_watch.h"
 #include "halts.h"
 #include "journal/journal.h"
 #include "md_feed.h"
@@ -160,6 +161,7 @@ typedef struct xt_server {
      * rejects NEW_ORDER and AMEND of a halted instrument HALTED. */
     _Atomic uint8_t *halted;
     xt_halts_saver_t halts_saver;                    /* writes the `halted` file off the gateway thread (halts.h) */
+    xt_disk_watch_t disk;                            /* the data directory's free space (disk_watch.h) */
     _Atomic uint32_t admin_canceled[XT_ADMIN_CONNS]; /* engine -> admin: XT_REQ_ADMIN_CANCEL's count */
 } xt_server_t;
 

@@ -545,6 +545,7 @@ def test_pinned_threads():
     check(got["xt-engine"] == str(hi) and got["xt-md"] == str(lo), f"pinned: {got}")
     rest = [c for c in allowed if c not in (lo, hi)] or allowed
     check(cpu_list(got["xt-spare"]) == rest, f"the spare's writer on {rest}: {got}")
+    check(cpu_list(got["xt-disk"]) == rest, f"the free-space sampler on {rest}: {got}")
     ev = next((ln for ln in srv.stderr().splitlines() if 'msg="threads pinned"' in ln), "")
     check(f"gateway={lo} engine={hi} md={lo} others=" in ev and cpu_list(ev.split("others=")[1].split()[0]) == rest,
           f"the log's threads pinned event: {ev!r}")
