@@ -397,13 +397,8 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
     if (n < 0)
         n = xt_http_json_answer(m->http_out, m->http_out_cap, 500, "error", "the answer does not fit its buffer", 0),
         keep = 0;
-    if (n > 0 && req->method == HTTP_HEAD) { /* the head alone (RFC 9110): a client reads no body after a HEAD */
-        for (int i = 0; i + 4 <= n; i++)
-            if (memcmp(m->http_out + i, "\r\n\r\n", 4) == 0) {
-                n = i + 4;
-                break;
-            }
-    }
+    if (n > 0 && req->method == HTTP_HEAD) /* the head alone: a client reads no body after a HEAD */
+        n = (int)xt_mds_http_head_only(m->http_out, (size_t)n);
     if (n >= 0 && !fits(m, c, (size_t)n)) { /* queue_bytes checks no limit: every answer is admitted here */
         if (xt_http_route(req) == XT_ROUTE_REST)
             return busy(m, c);
@@ -421,6 +416,14 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
     memmove(k->in, k->in + used, k->in_len - used); /* a pipelined request may follow */
     k->in_len -= (uint32_t)used;
     return 0;
+}
+
+size_t xt_mds_http_head_only(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 4 <= n; i++)
+        if (memcmp(p + i, "\r\n\r\n", 4) == 0)
+            return i + 4;
+    return n;
 }
 
 void xt_mds_http_last(mds_t *m, uint32_t c, const char *p, size_t n)

@@ -297,6 +297,9 @@ void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int kee
  * goes behind the answers still queued, then the connection closes; at
  * once when nothing is queued (best effort). */
 void xt_mds_http_last(mds_t *m, uint32_t c, const char *p, size_t n);
+/* The length of answer p[0..n) without its body: the answer to a HEAD
+ * request (RFC 9110), its Content-Length still the body's. */
+size_t xt_mds_http_head_only(const char *p, size_t n);
 /* md_server.c: the request heads (and bodies) c has received, in turn. */
 void xt_mds_on_http(mds_t *m, uint32_t c);
 /* md_rest.c: a request for a path under /api/ (docs/rest.md), with its

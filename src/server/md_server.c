@@ -233,12 +233,13 @@ static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
     }
 }
 
-static void http_answer(mds_t *m, uint32_t c, int status, const char *msg)
+/* head: the request was a HEAD (known once its head parsed): no body. */
+static void http_answer(mds_t *m, uint32_t c, int status, const char *msg, int head)
 {
     char out[1024];
     int n = xt_rest_error(out, sizeof out, status, msg, 0);
-    if (n > 0)
-        xt_mds_http_last(m, c, out, (size_t)n); /* behind the answers to the requests before it */
+    if (n > 0) /* behind the answers to the requests before it */
+        xt_mds_http_last(m, c, out, head ? xt_mds_http_head_only(out, (size_t)n) : (size_t)n);
     else
         xt_mds_close(m, c);
 }
@@ -272,7 +273,8 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         if (rc == 0)
             return;
         if (rc < 0) {
-            http_answer(m, c, rc == XT_ERANGE ? 431 : 400, rc == XT_ERANGE ? "request head too large" : "bad request");
+            http_answer(m, c, rc == XT_ERANGE ? 431 : 400, rc == XT_ERANGE ? "request head too large" : "bad request",
+                        0);
             return;
         }
         if (xt_http_route(&req) == XT_ROUTE_WS)
@@ -280,7 +282,8 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         /* a body elsewhere is not read: answered, then the connection closes */
         uint64_t body = xt_http_route(&req) == XT_ROUTE_REST ? req.content_length : 0;
         if (body > m->s->cfg.md_max_message - (uint64_t)rc) {
-            http_answer(m, c, 413, "the request head and body together are over md.max_message bytes");
+            http_answer(m, c, 413, "the request head and body together are over md.max_message bytes",
+                        req.method == HTTP_HEAD);
             return;
         }
         if ((uint64_t)k->in_len < (uint64_t)rc + body)
@@ -293,17 +296,17 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
     if (!req.upgrade_websocket || !req.ws_version_ok || !req.ws_key[0] || req.method != HTTP_GET ||
         req.content_length) {
         http_answer(m, c, req.upgrade_websocket && req.ws_version_ok ? 400 : 426,
-                    "a WebSocket upgrade (GET, version 13, no body) is expected here");
+                    "a WebSocket upgrade (GET, version 13, no body) is expected here", req.method == HTTP_HEAD);
         return;
     }
     char out[512];
     int n = xt_ws_handshake_response(req.ws_key, out, sizeof out);
     if (n <= 0) {
-        http_answer(m, c, 400, "bad Sec-WebSocket-Key");
+        http_answer(m, c, 400, "bad Sec-WebSocket-Key", 0);
         return;
     }
     if (xt_mds_reply_raw(m, c, out, (size_t)n) != 0) {
-        http_answer(m, c, 503, "server busy");
+        http_answer(m, c, 503, "server busy", 0);
         return;
     }
     uint8_t *head = k->in; /* frames may have come right behind the head */

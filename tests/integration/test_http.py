@@ -247,6 +247,18 @@ def test_keep_alive():
               f"HEAD {path}: after its head {rest[:60]!r}")
         h.buf = rest
         check(h.response()[0] == 200, f"the GET after HEAD {path}")
+    # ... also the answers that close the connection: a HEAD of the WebSocket path (426) is the head alone
+    g = Http(s.md_port)
+    g.sock.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while True:
+        d = g.sock.recv(65536)
+        if not d:
+            break
+        got += d
+    check(got.startswith(b"HTTP/1.1 426") and got.endswith(b"\r\n\r\n") and got.count(b"\r\n\r\n") == 1,
+          f"HEAD / answered {got!r}")
+    g.close()
     st, hdrs, _ = h.get("/healthz", ["Connection: close"])
     check(st == 200 and hdrs.get("connection") == "close", f"Connection: close answered {hdrs}")
     check(h.closed(), "closed after a Connection: close request")
