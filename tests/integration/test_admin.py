@@ -1002,6 +1002,18 @@ def last_words(c, srv, account, session, send):
         t.join(30)
 
 
+def flood_of_status_requests(srv):
+    """Session (1001, 1) on a 4 KiB receive buffer sends ORDER_STATUS in
+    bursts of 1,000 from a thread until the server closes it (last_words);
+    returns the messages read."""
+    c = X.Conn(srv.port, read_hello=False)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.hello = c.expect(X.HELLO)
+    c.login(1001, session=1, heartbeat_ms=60000)
+    burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 1001))
+    return last_words(c, srv, 1001, 1, lambda c: c.sock.sendall(burst))
+
+
 @test
 def test_a_closed_slow_consumer_is_told_why():
     """A client that sends faster than it reads goes over
@@ -1012,12 +1024,7 @@ def test_a_closed_slow_consumer_is_told_why():
     the client sent next drew a reset, and the reset discarded what the
     socket still held for the client: the ERROR with it.)"""
     srv = TS.Server(sets={"server.output_limit": 65536, **TS.BIG})
-    c = X.Conn(srv.port, read_hello=False)
-    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    c.hello = c.expect(X.HELLO)
-    c.login(1001, session=1, heartbeat_ms=60000)
-    burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 1001))
-    got = last_words(c, srv, 1001, 1, lambda c: c.sock.sendall(burst))
+    got = flood_of_status_requests(srv)
     errs = [m for m in got if m.type == ERROR]
     check(errs and got[-1] is errs[-1] and errs[-1].code == E["SLOW_CONSUMER"],
           f"the last message is ERROR SLOW_CONSUMER: {got[-3:]!r}")
@@ -1036,12 +1043,7 @@ def test_the_last_error_has_a_buffer_kept_for_it():
     buffer was left for the ERROR, the connection closed with a FIN and
     no reason.)"""
     srv = TS.Server(sets={"debug.output_chunks": 1, "server.output_limit": 1 << 26, **TS.BIG})
-    c = X.Conn(srv.port, read_hello=False)
-    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    c.hello = c.expect(X.HELLO)
-    c.login(1001, session=1, heartbeat_ms=60000)
-    burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 1001))
-    got = last_words(c, srv, 1001, 1, lambda c: c.sock.sendall(burst))
+    got = flood_of_status_requests(srv)
     check(got and got[-1].type == ERROR and got[-1].code == E["SLOW_CONSUMER"],
           f"the last message is ERROR SLOW_CONSUMER: {got[-3:]!r}")
     check("buffers ran out" in got[-1].text, f"the ERROR says why: {got[-1].text!r}")
