@@ -88,6 +88,14 @@ static void log_start(const xt_server_t *s)
         xt_log_str(&e, "see", "xtrading journal stats DIR");
         xt_log_end(&e);
     }
+    if (r->snapshots_passed &&
+        xt_log_begin(&e, XT_LOG_INFO,
+                     "recovered from the snapshot before the newest, which has no market-data state (a stop during "
+                     "its writing): the day's market data goes on")) {
+        xt_log_u64(&e, "snapshot", r->snapshot_seq);
+        xt_log_u64(&e, "snapshots_passed", r->snapshots_passed);
+        xt_log_end(&e);
+    }
     if (r->tail_cut && xt_log_begin(&e, XT_LOG_WARN, "cut a torn tail of the journal")) {
         xt_log_str(&e, "path", r->tail_path);
         xt_log_u64(&e, "offset", (uint64_t)r->tail_offset);

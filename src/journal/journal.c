@@ -380,7 +380,7 @@ int xt_journal_open(xt_journal_t *j, const char *dir, const xt_journal_config_t 
         goto fail;
     }
     remove_stale_tmp(j);
-    if ((rc = xt_recover_ext(j->io, dir, ecfg, sink, ctx, e, j->cfg.ext, 1, &j->recovery)) != 0)
+    if ((rc = xt_recover_from(j->io, dir, ecfg, sink, ctx, e, j->cfg.ext, 1, j->cfg.recover_from, &j->recovery)) != 0)
         goto fail;
     /* Capacities configured now may differ from the journal's: move the
      * state into an engine with the new ones, and let later records go

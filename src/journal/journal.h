@@ -72,6 +72,7 @@ typedef struct xt_journal_config {
     uint8_t drop_cache;       /* with preallocate: a rolled segment's pages leave the page cache (spare.h) */
     uint32_t child_delay_ms;  /* tests: a snapshot's child waits this long before it writes */
     const xt_snap_ext_t *ext; /* more state in each snapshot (the server's sessions); NULL: none */
+    uint64_t recover_from;    /* recovery starts from this snapshot exactly (xt_recover_from); 0: the newest */
     /* A failed snapshot is reported with this (the server's log); NULL: a line on stderr. */
     void (*report)(void *ctx, uint64_t seq, const char *why);
     /* Told, on the thread that commits, when a snapshot of the engine as

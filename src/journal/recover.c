@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static void quiet(void *ctx, const xt_event_batch_t *b)
  * over its bound) stops recovery - an older snapshot would not be the
  * newest state, and the operator has a setting to change. */
 static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_engine_t *e,
-                         const xt_snap_ext_t *ext, xt_recovery_t *rep)
+                         const xt_snap_ext_t *ext, uint64_t from, xt_recovery_t *rep)
 {
     uint64_t *snaps = NULL;
     size_t n = 0;
@@ -36,9 +37,18 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
     rc = 0;
     for (size_t i = n; i-- > 0;) {
         char why[XT_PATH_MAX + 256];
+        if (from && snaps[i] != from) { /* xt_recover_from: that one only */
+            rep->snapshots_passed += snaps[i] > from;
+            continue;
+        }
         int lrc = xt_snapshot_load_seq(io, dir, snaps[i], cfg, quiet, NULL, e, ext, NULL, why, sizeof why);
         if (lrc == 0) {
             rep->snapshot_seq = snaps[i];
+            break;
+        }
+        if (from) {
+            snprintf(rep->why, sizeof rep->why, "%s", why);
+            rc = lrc == XT_ELIMIT ? lrc : XT_ECORRUPT;
             break;
         }
         if (lrc == XT_ELIMIT) {
@@ -52,6 +62,10 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
             rep->bad_seq[rep->n_bad++] = snaps[i];
     }
     free(snaps);
+    if (from && !rep->snapshot_seq && !rc) {
+        snprintf(rep->why, sizeof rep->why, "no snapshot %" PRIu64, from);
+        rc = -ENOENT;
+    }
     if (!rep->snapshot_seq && ext)
         ext->reset(ext->ctx);
     if (rc)
@@ -262,8 +276,14 @@ static void set_aside(xt_io_t *io, const char *dir, xt_recovery_t *rep)
 int xt_recover_ext(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,
                    xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail, xt_recovery_t *rep)
 {
+    return xt_recover_from(io, dir, cfg, sink, ctx, e, ext, fix_tail, 0, rep);
+}
+
+int xt_recover_from(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,
+                    xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail, uint64_t from, xt_recovery_t *rep)
+{
     memset(rep, 0, sizeof *rep);
-    int rc = load_snapshot(io, dir, cfg, e, ext, rep);
+    int rc = load_snapshot(io, dir, cfg, e, ext, from, rep);
     if (rc) {
         if (!rep->why[0])
             snprintf(rep->why, sizeof rep->why, "cannot create the engine: %s", xt_strerror(rc));

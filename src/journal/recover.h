@@ -22,6 +22,7 @@
 
 typedef struct xt_recovery {
     uint64_t snapshot_seq;                /* snapshot used, 0 for none */
+    unsigned snapshots_passed;            /* newer snapshots passed over for the one asked for (xt_recover_from) */
     unsigned snapshots_bad;               /* newer snapshots skipped as unreadable */
     char snapshot_why[XT_PATH_MAX + 256]; /* why the newest of them was */
     /* Those of them that failed their checks (XT_ECORRUPT, not a read
@@ -63,5 +64,14 @@ int xt_recover(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_s
  * before it is applied. */
 int xt_recover_ext(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,
                    xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail, xt_recovery_t *rep);
+
+/* The same from snapshot `from` exactly (0: the newest that loads), the
+ * newer ones passed over (counted in rep->snapshots_passed): the state at
+ * the end is the same, replayed from further back. When that snapshot
+ * does not load it is an error (XT_ECORRUPT or -ENOENT, rep->why), before
+ * the sink saw anything; a caller that wants the newest state then
+ * recovers again with 0. */
+int xt_recover_from(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,
+                    xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail, uint64_t from, xt_recovery_t *rep);
 
 #endif

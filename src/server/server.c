@@ -23,6 +23,7 @@
 #include "cpus.h"
 #include "fd_budget.h"
 #include "halts.h"
+#include "journal/dir.h"
 #include "log.h"
 #include "md_oe.h"
 #include "xt/error.h"
@@ -304,6 +305,38 @@ static int names_dir(const char *text, const char *dir)
     return 0;
 }
 
+/* The snapshot before the newest when the newest has no market-data
+ * state and that one has: a kill while the newest was being written
+ * leaves it so (its child finishes the snapshot, the dead server's state
+ * file never comes). Recovering from it replays one snapshot's interval
+ * more and keeps the day's market data (md_state.c); 0: recover from the
+ * newest. */
+static uint64_t snapshot_with_md_state(const xt_server_t *s)
+{
+    uint64_t *snaps = NULL, got = 0;
+    size_t n = 0;
+    char path[XT_CONFIG_PATH_MAX + 48];
+    if (xt_dir_list(s->cfg.data_dir, XT_FILE_SNAP, &snaps, &n) == 0 && n >= 2 &&
+        xt_dir_path(path, sizeof path, s->cfg.data_dir, XT_FILE_MD_STATE, snaps[n - 1]) == 0 &&
+        access(path, F_OK) != 0 &&
+        xt_dir_path(path, sizeof path, s->cfg.data_dir, XT_FILE_MD_STATE, snaps[n - 2]) == 0 && access(path, F_OK) == 0)
+        got = snaps[n - 2];
+    free(snaps);
+    return got;
+}
+
+/* What a recovery that failed had replayed into the sessions, their
+ * message log and the trades kept for market data goes, for another. */
+static int recovery_undone(xt_server_t *s)
+{
+    xt_sessions_destroy(&s->sessions);
+    xt_outlog_destroy(&s->log);
+    xt_md_replay_free(&s->md_replay);
+    s->md_replay.overflow = 0;
+    return xt_outlog_init(&s->log, s->cfg.resume_messages, page_flags(s)) ||
+           xt_sessions_init(&s->sessions, &s->log, s->cfg.max_sessions, s->cfg.engine.max_orders, page_flags(s));
+}
+
 int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, size_t n)
 {
     memset(s, 0, sizeof *s);
@@ -351,8 +384,23 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     jc.child_delay_ms = s->cfg.snapshot_delay_ms;
     if (s->cpus->any) /* the spare segment's writer, which the open starts, inherits this: off the pinned CPUs */
         xt_cpus_pin(&s->cpus->rest, "gateway");
+    jc.recover_from = snapshot_with_md_state(s);
     rc = xt_journal_open(&s->journal, s->cfg.data_dir, &jc, NULL, &s->cfg.engine, xt_server_sink, s, &s->engine,
                          xt_mono_ns());
+    if (rc && jc.recover_from) { /* from the newest, as without it: the day's market data starts afresh */
+        xt_log_ev_t e;
+        if (xt_log_begin(&e, XT_LOG_WARN,
+                         "recovery from the snapshot with market-data state failed; recovering from the newest")) {
+            xt_log_u64(&e, "snapshot", jc.recover_from);
+            xt_log_str(&e, "reason", s->journal.recovery.why[0] ? s->journal.recovery.why : xt_strerror(rc));
+            xt_log_end(&e);
+        }
+        jc.recover_from = 0;
+        if (recovery_undone(s))
+            return fail(why, n, "out of memory for the sessions and the message log");
+        rc = xt_journal_open(&s->journal, s->cfg.data_dir, &jc, NULL, &s->cfg.engine, xt_server_sink, s, &s->engine,
+                             xt_mono_ns());
+    }
     if (s->cpus->any) /* the engine and market-data threads, unless pinned, inherit this */
         xt_cpus_pin(&s->cpus->allowed, "gateway");
     if (rc) { /* the directory named once: most of the journal's reasons name it (a path in it) */

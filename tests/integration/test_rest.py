@@ -429,6 +429,88 @@ def test_day_survives_a_crash_under_load():
 
 
 @test
+def test_day_survives_a_kill_during_a_snapshot():
+    """A kill while a snapshot is written can leave the snapshot (its child
+    finishes it) without its md-state file (the dead server's). The next
+    start recovers from the snapshot before it, whose md-state there is,
+    replaying one interval more, so the day's market data goes on with
+    every trade (docs/journal-format.md); it once started the day afresh.
+    Here: two snapshots under load, the newest's md-state removed, a kill."""
+    s = W.start(FAST)  # journal.keep_snapshots = 2: the snapshot before the newest is kept, with its segments
+    gen = subprocess.Popen([TS.XT, "loadgen", "--connect", f"127.0.0.1:{s.port}", "--connections", "4",
+                            "--rate", "5000", "--duration", "30", "--warmup", "0"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def wait_trades(n):
+            end = time.monotonic() + 20
+            while (t := day_totals(s)[0]) < n:
+                check(time.monotonic() < end, f"only {t} trades, waiting for {n}")
+                time.sleep(0.05)
+            return t
+        first = snapshot(s)
+        wait_trades(day_totals(s)[0] + 200)
+        newest = snapshot(s)
+        wait_trades(day_totals(s)[0] + 200)
+        s.kill()
+    finally:
+        gen.kill()
+        gen.wait()
+    os.unlink(states(s)[newest])
+    s.start()
+    s.md_port = W.md_port(s)
+    total, top = day_totals(s)
+    check(total == top and total >= 400, f"the day's trades {total}, the last trade id {top}")
+    err = s.stderr()
+    check(f"snapshot={first} snapshots_passed=1" in err, f"recovered from the snapshot before the newest: {err}")
+    line = err.split("the day goes on from md-state")[1].split("\n")[0]
+    check(f" seq={first} " in line, f"the older snapshot's state: {line}")
+
+
+@test
+def test_a_failed_recovery_from_the_older_snapshot_starts_from_the_newest():
+    """When recovering from the snapshot before the newest (the newest has
+    no md-state) fails - here a journal segment between the two is gone -
+    the server recovers again from the newest, as it did before, with what
+    the failed attempt had replayed until then undone: the day's market data starts
+    afresh, and a session's resent messages are those it got, once each."""
+    s = W.start(dict(FAST, **{"journal.keep_snapshots": "3", "journal.segment_bytes": "16384"}))
+    a, b = TS.login(s.port, 1001, 1), TS.login(s.port, 1002, 1)
+    inst = a.inst[SYM]
+
+    def trades(n):
+        for _ in range(n):
+            check(a.place(inst, TS.SELL, 100000, 1).type == TS.ACCEPTED, "sell")
+            check(b.place(inst, TS.BUY, 100000, 1).type == TS.ACCEPTED, "buy")
+    trades(5)
+    first = snapshot(s)
+    trades(600)  # over 100 KiB of journal: whole segments between the two snapshots
+    newest = snapshot(s)
+    trades(5)
+    a.query(orig_clordid=1)  # answered behind the fills of b's last buy: a has every message
+    sent = [m for m in a.log if m.sequenced]
+    s.kill()
+    os.unlink(states(s)[newest])
+    segs = sorted(int(n[4:24]) for n in os.listdir(s.data) if n.startswith("wal-") and n.endswith(".log"))
+    # a segment the older snapshot's replay reaches after others, which the newest's does not need
+    gap = next((f for f, nxt in zip(segs, segs[1:]) if first + 1 < f and nxt <= newest + 1), None)
+    check(gap, f"no segment between the snapshots {first} and {newest}: {segs}")
+    with open(os.path.join(s.data, f"wal-{gap:020d}.log"), "r+b") as f:  # spoilt in its middle: not a torn tail
+        f.seek(8192)
+        f.write(b"\xff" * 64)
+    s.start()
+    s.md_port = W.md_port(s)
+    err = s.stderr()
+    check("recovery from the snapshot with market-data state failed; recovering from the newest" in err and
+          f"snapshot={first}" in err and "md-state not used" in err, f"the start's log: {err}")
+    c = X.Conn(s.port)
+    acc = c.login(1001, session=1, resume_from=1)
+    check(acc.next_seq - 1 == sent[-1].seq, f"next_seq {acc.next_seq} after {sent[-1].seq}")
+    got = [c.wait(lambda m: m.sequenced, what="resent") for _ in range(sent[-1].seq)]
+    check([(m.seq, m.type) for m in got] == [(m.seq, m.type) for m in sent], "resent messages differ")
+    check(c.query(orig_clordid=1).type == TS.STATUS_REPLY, "the session goes on")
+
+
+@test
 def test_instruments():
     s = W.start(FAST)
     h = H.Http(s.md_port)
