@@ -278,6 +278,17 @@ int xt__oe_send_first(mds_t *m, uint32_t b, const uint8_t *f, size_t n, size_t f
      * one, is behind frames the paused bridge has not read: the client
      * was not reading). It was once told as "overloaded". */
     int gone = w < 0 && (errno == EPIPE || errno == ECONNRESET);
+    if (gone && !x->draining) {
+        /* What the gateway sent before it closed is read first - the
+         * answers, the ERROR that says why (a kick during a burst lost
+         * both); the reading ends in the bridge's close, at its end. */
+        uint32_t gen = x->gen;
+        x->draining = 1;
+        xt_mds_oe_event(m, b, EPOLLIN);
+        if (x->gen != gen || x->fd < 0) /* closed (and its slot maybe another bridge's now) */
+            return -1;
+        x->draining = 0;
+    }
     xt__oe_close(m, b, 503,
                  !gone             ? "order entry is overloaded: the session's connection was closed"
                  : x->close_why[0] ? x->close_why

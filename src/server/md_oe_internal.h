@@ -20,10 +20,11 @@ enum { P_NEW = 1, P_CANCEL, P_AMEND, P_STATUS, P_LIST };
 typedef struct oe_bridge {
     int fd; /* the md thread's end; -1: free */
     uint8_t state, rest;
-    uint8_t wait_op; /* WebSocket: the command waiting for the gateway (OE_WAIT_*) */
-    uint8_t paused;  /* WebSocket: not read (out of epoll) until the owner's queue drains (xt_mds_oe_drained) */
-    uint8_t full;    /* WebSocket: too full for what the owner may send next: its input waits for EPOLLOUT */
-    uint8_t armed;   /* in epoll (bridge_arm) */
+    uint8_t wait_op;  /* WebSocket: the command waiting for the gateway (OE_WAIT_*) */
+    uint8_t paused;   /* WebSocket: not read (out of epoll) until the owner's queue drains (xt_mds_oe_drained) */
+    uint8_t full;     /* WebSocket: too full for what the owner may send next: its input waits for EPOLLOUT */
+    uint8_t armed;    /* in epoll (bridge_arm) */
+    uint8_t draining; /* a send found the gateway's end closed: what it sent is being read (xt__oe_send_first) */
     uint16_t in_len;
     uint32_t owner; /* WebSocket: the connection (NIL once it closed); REST: the account */
     uint32_t next_free;
