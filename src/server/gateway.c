@@ -39,23 +39,18 @@
 
 /* A chunk from the pool: a returned one, else the next never used (so
  * the pool's pages are touched only as far as it is ever needed). NULL
- * when the pool is exhausted. The last `chunks_reserved` are kept for
- * last words (last_word: an ERROR or LOGOUT_ACK that closes its
- * connection), so that running the pool out never costs a client the
- * ERROR that says why it is closed (it once closed with a FIN and
- * nothing). */
-static xt_gw_chunk_t *chunk_get(xt_gw_t *g, int last_word)
+ * when the pool is exhausted. */
+static xt_gw_chunk_t *chunk_get(xt_gw_t *g)
 {
-    if (g->chunks_busy + (last_word ? 0 : g->chunks_reserved) >= g->n_chunks)
-        return NULL;
     xt_gw_chunk_t *c = g->free_chunks;
     if (c)
         g->free_chunks = c->next;
-    else
-        c = &g->chunks[g->chunks_used++]; /* chunks_used >= chunks_busy: the free list holds the difference */
-    g->chunks_busy++;
-    c->next = NULL;
-    c->start = c->end = 0;
+    else if (g->chunks_used < g->n_chunks)
+        c = &g->chunks[g->chunks_used++];
+    if (c) {
+        c->next = NULL;
+        c->start = c->end = 0;
+    }
     return c;
 }
 
@@ -63,7 +58,6 @@ static void chunk_put(xt_gw_t *g, xt_gw_chunk_t *k)
 {
     k->next = g->free_chunks;
     g->free_chunks = k;
-    g->chunks_busy--;
 }
 
 static void slow_consumer(xt_server_t *s, uint32_t i);
@@ -144,16 +138,23 @@ void xt__gw_send(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n)
         return slow_consumer(s, i);
     xt_gw_chunk_t *t = c->out_tail;
     if (!t || t->end + n > sizeof t->data) {
-        xt_gw_chunk_t *nc = chunk_get(g, c->unlimited);
+        xt_gw_chunk_t *nc = chunk_get(g);
         while (!nc && !c->unlimited && evict_hog(s, i, c->out_bytes + n))
-            nc = chunk_get(g, 0);
+            nc = chunk_get(g);
+        if (!nc && c->unlimited && !c->last_len && n <= sizeof c->last) {
+            /* A last word with no chunk to be had: it waits in the
+             * connection's own room, written once the queue is (running
+             * the pool out once cost a client the ERROR that says why). */
+            memcpy(c->last, f, n);
+            c->last_len = (uint8_t)n;
+            mark_dirty(g, i);
+            return;
+        }
         if (!nc) { /* the pool is exhausted, and this one holds the most: it is closed */
             if (sheddable(g, c) && c->out_head != c->out_tail)
                 shed(s, i); /* its queue goes too */
-            else if (!c->unlimited) {
-                c->unlimited = 1; /* its ERROR takes a reserved chunk */
+            else if (!c->unlimited)
                 xt__gw_error(s, i, XT_ERR_SLOW_CONSUMER, "output buffers ran out; this connection held the most");
-            }
             c->state = C_CLOSING;
             mark_dirty(g, i);
             return;
@@ -186,7 +187,7 @@ void xt__gw_error(xt_server_t *s, uint32_t i, int code, const char *text)
     xt_msg_error_t m = {.code = (uint16_t)code};
     snprintf(m.text, sizeof m.text, "%s", text);
     uint8_t f[XT_WIRE_MAX];
-    c->unlimited = 1; /* a last word: past output_limit, and from the pool's reserve if need be */
+    c->unlimited = 1; /* a last word: past output_limit, and in c->last when no chunk is left */
     xt__gw_send(s, i, f, xt_wire_put_error(f, xt__gw_last_seq(g, c), &m));
     c->state = C_CLOSING;
 }
@@ -238,6 +239,14 @@ static int flush_conn(xt_server_t *s, uint32_t i, int64_t now)
         if (!c->out_head)
             c->out_tail = NULL;
     }
+    while (c->last_off < c->last_len) { /* a last word kept in the connection (xt__gw_send) */
+        ssize_t w = write(c->fd, c->last + c->last_off, c->last_len - c->last_off);
+        if (w < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        c->last_off += (uint8_t)w;
+        c->last_send = now;
+        xt_ctr_add(&s->met.oe_bytes_out, (uint64_t)w);
+    }
     return c->state == C_CLOSING;
 }
 
@@ -260,7 +269,7 @@ static void flush_dirty(xt_server_t *s, int64_t now)
             continue;
         /* Only a short write arms EPOLLOUT; most flushes drain at once and
          * cost no epoll_ctl. */
-        uint8_t want = c->out_head != NULL;
+        uint8_t want = c->out_head != NULL || c->last_off < c->last_len;
         if (want != c->want_out) {
             struct epoll_event ev = {EPOLLIN | (want ? EPOLLOUT : 0), {.u64 = i}};
             epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &ev);
@@ -938,9 +947,6 @@ int xt_gateway_init(xt_server_t *s)
     g->n_chunks = g->max_conns * 2 > 8192 ? g->max_conns * 2 : 8192;
     if (s->cfg.output_chunks) /* debug.output_chunks: a small pool, for tests */
         g->n_chunks = s->cfg.output_chunks;
-    /* and a reserve for last words (chunk_get): 1/64 of it, 1 to 64 chunks */
-    g->chunks_reserved = g->n_chunks / 64 < 1 ? 1 : g->n_chunks / 64 > 64 ? 64 : g->n_chunks / 64;
-    g->n_chunks += g->chunks_reserved;
     g->chunks = xt_pages_alloc(sizeof *g->chunks * g->n_chunks, XT_PAGES_NOFORK);
     if (!g->conns || !g->free_next || !g->waiting || !g->resuming || !g->rbuf || !g->chunks ||
         xt__gw_counts_init(&g->ip_conns, g->max_conns) != 0 || xt__gw_sessions_init(s, xt_mono_ns()) != 0)
@@ -1032,7 +1038,8 @@ static void stalled(xt_server_t *s, int64_t gap)
 static int all_flushed(const xt_gw_t *g)
 {
     for (uint32_t i = 0; i < g->max_conns; i++)
-        if (g->conns[i].state != C_FREE && (g->conns[i].out_head || g->conns[i].fin))
+        if (g->conns[i].state != C_FREE &&
+            (g->conns[i].out_head || g->conns[i].last_off < g->conns[i].last_len || g->conns[i].fin))
             return 0;
     return 1;
 }

@@ -56,18 +56,20 @@ typedef struct xt_gw_conn {
     uint8_t nonce[16];
     xt_msg_login_t login; /* C_LOGIN_WAIT: the login to finish */
     uint8_t dirty;
-    uint8_t want_out;    /* EPOLLOUT is armed: output waits for the socket */
-    uint8_t unlimited;   /* its last word (ERROR, LOGOUT_ACK): past output_limit, from the pool's reserve */
-    uint8_t fin;         /* C_CLOSING, its last output written: the write side is shut, input dropped (shut) */
-    uint8_t resuming;    /* the resume cursor below is still behind the live stream */
+    uint8_t want_out;  /* EPOLLOUT is armed: output waits for the socket */
+    uint8_t unlimited; /* its last word (ERROR, LOGOUT_ACK, LOGIN_REJECTED): past output_limit, in `last` if need be */
+    uint8_t fin;       /* C_CLOSING, its last output written: the write side is shut, input dropped (shut) */
+    uint8_t resuming;  /* the resume cursor below is still behind the live stream */
     uint8_t logout_wait; /* its LOGOUT came with requests in flight: LOGOUT_ACK waits for their answers */
     uint8_t adopted;     /* handed over by the md thread (xt_gateway_adopt): no source address */
     uint8_t trusted;     /* ... for REST: its LOGIN is not signed (the md thread checked the request) */
     uint32_t next_dirty;
-    uint64_t rs_pos;         /* resume: the next outlog position to read */
-    uint64_t rs_seq;         /* resume: the last sequenced number queued */
-    uint64_t rs_last;        /* resume: the session's last sequenced number at login (before login_pos) */
-    uint64_t login_pos;      /* routing position at login: engine answers from here on are this connection's */
+    uint64_t rs_pos;            /* resume: the next outlog position to read */
+    uint64_t rs_seq;            /* resume: the last sequenced number queued */
+    uint64_t rs_last;           /* resume: the session's last sequenced number at login (before login_pos) */
+    uint64_t login_pos;         /* routing position at login: engine answers from here on are this connection's */
+    uint8_t last_len, last_off; /* a last word in `last` (no chunk was left for it), written after the queue */
+    uint8_t last[XT_WIRE_MAX];
     uint8_t in[XT_WIRE_MAX]; /* a partial frame (always shorter than its type's length) */
 } xt_gw_conn_t;
 
@@ -113,8 +115,6 @@ typedef struct xt_gateway {
     uint32_t n_sess; /* entries ever used (live or free) */
     uint32_t live_sess, max_sess, free_sess, sweep_at, mask;
     uint32_t n_chunks, chunks_used; /* chunks handed out at least once */
-    uint32_t chunks_busy;           /* handed out now */
-    uint32_t chunks_reserved;       /* of n_chunks, for last words only (gateway.c chunk_get) */
     uint32_t dirty_head;
     uint32_t n_pending_cod, n_waiting, n_resuming;
     int stopping;

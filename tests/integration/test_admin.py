@@ -1003,11 +1003,13 @@ def last_words(c, srv, account, session, send):
 
 
 def flood_of_status_requests(srv):
-    """Session (1001, 1) on a 4 KiB receive buffer sends ORDER_STATUS in
+    """Session (1001, 1) on a 64 KiB receive buffer sends ORDER_STATUS in
     bursts of 1,000 from a thread until the server closes it (last_words);
-    returns the messages read."""
+    returns the messages read. (Not smaller: under an MSS of loopback's
+    64 KiB, set after the connect, TCP's window updates can stall the
+    reading for tens of seconds, a minute once.)"""
     c = X.Conn(srv.port, read_hello=False)
-    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     c.hello = c.expect(X.HELLO)
     c.login(1001, session=1, heartbeat_ms=60000)
     burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 1001))
@@ -1035,9 +1037,9 @@ def test_a_closed_slow_consumer_is_told_why():
 
 @test
 def test_the_last_error_has_a_buffer_kept_for_it():
-    """Order-entry output buffers come from one pool, and part of it is
-    kept for last words: the ERROR that closes a connection. Here the
-    pool holds one buffer (debug.output_chunks) besides them; a client
+    """Order-entry output buffers come from one pool; the ERROR that closes
+    a connection is kept in the connection's own room when no buffer is
+    left. Here the pool holds one buffer (debug.output_chunks); a client
     that does not read fills it, and is closed ERROR SLOW_CONSUMER
     "output buffers ran out" - which it reads once it reads. (When no
     buffer was left for the ERROR, the connection closed with a FIN and
@@ -1047,6 +1049,41 @@ def test_the_last_error_has_a_buffer_kept_for_it():
     check(got and got[-1].type == ERROR and got[-1].code == E["SLOW_CONSUMER"],
           f"the last message is ERROR SLOW_CONSUMER: {got[-3:]!r}")
     check("buffers ran out" in got[-1].text, f"the ERROR says why: {got[-1].text!r}")
+    check(srv.running(), "server died")
+
+
+@test
+def test_every_connection_closed_for_the_pool_is_told_why():
+    """30 clients that do not read run a pool of 16 buffers out at once:
+    each of those closed for it (10 at least) has ERROR SLOW_CONSUMER as
+    its last message, read once it reads. (A reserve of the pool held one ERROR per buffer: 25 of
+    30 once got a bare end of file.)"""
+    srv = TS.Server(sets={"debug.output_chunks": 16, "server.output_limit": 1 << 26, **TS.BIG,
+                          "server.max_sessions_per_account": 64})
+    conns = []
+    for k in range(30):
+        c = X.Conn(srv.port, read_hello=False)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        c.hello = c.expect(X.HELLO)
+        c.login(1001 + k % 4, session=100 + k, heartbeat_ms=60000)
+        conns.append(c)
+    burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 3001))
+    for c in conns:
+        c.sock.setblocking(True)
+        try:
+            c.sock.sendall(burst)
+        except OSError:
+            pass  # closed before it took everything
+
+    def closing():  # those the server closes (the others' output fits their sockets and stays)
+        return [k for k in range(30) if session_state(srv, 1001 + k % 4, 100 + k) != "live"]
+    TS.wait_for(lambda: len(closing()) >= 10, "the pool running out", timeout=60)
+    closed, bare = closing(), []
+    for k in closed:
+        got = conns[k].read_until_closed(60)
+        if not got or got[-1].type != ERROR or got[-1].code != E["SLOW_CONSUMER"]:
+            bare.append((k, got[-1:]))
+    check(not bare, f"{len(bare)} of {len(closed)} closed without their ERROR: {bare[:3]}")
     check(srv.running(), "server died")
 
 
