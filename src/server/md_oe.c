@@ -30,8 +30,8 @@
  * doubles it, within net.core.wmem_max). */
 #define BRIDGE_SNDBUF (1 << 20)
 #define FRAME_CHARGE 1024 /* at most, of the send buffer, one frame to the gateway */
-#define WS_MSG_MIN                                                                                                     \
-    16 /* bytes of WebSocket input at least per message that sends a frame (a 6-byte head, `{"op":...}`) */
+/* bytes of WebSocket input at least per message that sends a frame (a 6-byte head, `{"op":...}`) */
+#define WS_MSG_MIN 16
 #define READ_MIN 256 /* input read at a time at least; less room pauses it */
 
 static const xt_md_sym_t *sym_by_symbol(void *ctx, const char *symbol, uint32_t *id)
@@ -284,7 +284,8 @@ int xt__oe_send_first(mds_t *m, uint32_t b, const uint8_t *f, size_t n, size_t f
          * both); the reading ends in the bridge's close, at its end. */
         uint32_t gen = x->gen;
         x->draining = 1;
-        xt_mds_oe_event(m, b, EPOLLIN);
+        for (int k = 0; k < 64 && x->gen == gen && x->fd >= 0; k++) /* up to its end (a paused one reads nothing) */
+            xt_mds_oe_event(m, b, EPOLLIN);
         if (x->gen != gen || x->fd < 0) /* closed (and its slot maybe another bridge's now) */
             return -1;
         x->draining = 0;
