@@ -390,6 +390,23 @@ def all_fills(s, account):
         frm = j["data"][-1]["trade_id"]
 
 
+def trading(s):
+    """loadgen trading on every instrument of s at 5,000 orders/s (30 s at
+    most): kill it when done."""
+    return subprocess.Popen([TS.XT, "loadgen", "--connect", f"127.0.0.1:{s.port}", "--connections", "4",
+                             "--rate", "5000", "--duration", "30", "--warmup", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_trades(s, n):
+    """Waits until the day holds n trades; returns how many it holds."""
+    end = time.monotonic() + 20
+    while (t := day_totals(s)[0]) < n:
+        check(time.monotonic() < end, f"only {t} trades, waiting for {n}")
+        time.sleep(0.05)
+    return t
+
+
 @test
 def test_day_survives_a_crash_under_load():
     """Killed while orders trade on every instrument, after a snapshot:
@@ -398,19 +415,11 @@ def test_day_survives_a_crash_under_load():
     do the accounts' fills: the snapshot's were written by a helper thread
     while trades went on adding to them (docs/journal-format.md)."""
     s = W.start(dict(FAST, **{"rest.fills": "100000", "rest.fill_accounts": "16"}))  # room for every fill
-    gen = subprocess.Popen([TS.XT, "loadgen", "--connect", f"127.0.0.1:{s.port}", "--connections", "4",
-                            "--rate", "5000", "--duration", "30", "--warmup", "0"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gen = trading(s)
     try:
-        def wait_trades(n):
-            end = time.monotonic() + 20
-            while (t := day_totals(s)[0]) < n:
-                check(time.monotonic() < end, f"only {t} trades, waiting for {n}")
-                time.sleep(0.05)
-            return t
-        at_snap = wait_trades(200)
+        at_snap = wait_trades(s, 200)
         snap = snapshot(s)
-        wait_trades(at_snap + 300)  # well past the snapshot (market data shows committed trades only)
+        wait_trades(s, at_snap + 300)  # well past the snapshot (market data shows committed trades only)
         s.kill()
     finally:
         gen.kill()
@@ -437,20 +446,12 @@ def test_day_survives_a_kill_during_a_snapshot():
     every trade (docs/journal-format.md); it once started the day afresh.
     Here: two snapshots under load, the newest's md-state removed, a kill."""
     s = W.start(FAST)  # journal.keep_snapshots = 2: the snapshot before the newest is kept, with its segments
-    gen = subprocess.Popen([TS.XT, "loadgen", "--connect", f"127.0.0.1:{s.port}", "--connections", "4",
-                            "--rate", "5000", "--duration", "30", "--warmup", "0"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gen = trading(s)
     try:
-        def wait_trades(n):
-            end = time.monotonic() + 20
-            while (t := day_totals(s)[0]) < n:
-                check(time.monotonic() < end, f"only {t} trades, waiting for {n}")
-                time.sleep(0.05)
-            return t
         first = snapshot(s)
-        wait_trades(day_totals(s)[0] + 200)
+        wait_trades(s, day_totals(s)[0] + 200)
         newest = snapshot(s)
-        wait_trades(day_totals(s)[0] + 200)
+        wait_trades(s, day_totals(s)[0] + 200)
         s.kill()
     finally:
         gen.kill()
