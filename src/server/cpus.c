@@ -155,6 +155,15 @@ void xt_cpus_log(const xt_cpus_t *c)
     xt_log_end(&e);
 }
 
+void xt_cpus_helper(const xt_cpus_t *c, const char *name)
+{
+    if (c && c->any)
+        xt_cpus_pin(&c->rest, name);
+    char comm[16]; /* the kernel's limit, with its NUL */
+    snprintf(comm, sizeof comm, "xt-%s", name);
+    pthread_setname_np(pthread_self(), comm);
+}
+
 int xt_cpus_pin(const cpu_set_t *set, const char *thread)
 {
     if (CPU_COUNT(set) == 0)

@@ -39,4 +39,9 @@ void xt_cpus_log(const xt_cpus_t *c);
  * the thread runs where the kernel puts it. Returns 0 or -errno. */
 int xt_cpus_pin(const cpu_set_t *set, const char *thread);
 
+/* A helper thread's start, on itself: named "xt-<name>" (top, perf,
+ * /proc/PID/task) and, when a list is set (c not NULL), pinned to `rest`,
+ * off the CPUs the lists name. */
+void xt_cpus_helper(const xt_cpus_t *c, const char *name);
+
 #endif

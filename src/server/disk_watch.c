@@ -1,5 +1,5 @@
 /* disk_watch.c - see disk_watch.h. */
-#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_timedjoin_np */
 #include "disk_watch.h"
 
 #include <pthread.h>
@@ -22,9 +22,7 @@ static void sample(xt_disk_watch_t *w)
 static void *watch_main(void *arg)
 {
     xt_disk_watch_t *w = arg;
-    if (w->s->cpus && w->s->cpus->any) /* off the pinned CPUs, as the other helper threads */
-        xt_cpus_pin(&w->s->cpus->rest, "disk");
-    pthread_setname_np(pthread_self(), "xt-disk");
+    xt_cpus_helper(w->s->cpus, "disk");
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         struct timespec at;

@@ -16,7 +16,6 @@
  * the report says when the file asks for a different one. SIGHUP also opens
  * log.file again (logrotate).
  */
-#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -116,9 +115,7 @@ static void *load_main(void *arg)
 {
     struct xt_gw_reload *r = arg;
     xt_server_t *s = r->s;
-    if (s->cpus && s->cpus->any) /* off the pinned CPUs: not on the gateway's, which it was started from */
-        xt_cpus_pin(&s->cpus->rest, "reload");
-    pthread_setname_np(pthread_self(), "xt-reload");
+    xt_cpus_helper(s->cpus, "reload"); /* off the pinned CPUs: not on the gateway's, which it was started from */
     load(r);
     pthread_mutex_lock(&r->mu);
     atomic_store_explicit(&r->done, 1, memory_order_release);

@@ -7,7 +7,6 @@
  * journal gives the same state with or without it. What must survive is
  * the operator's decision, and a small file that is synced before the
  * admin answer says "saved" keeps it. */
-#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
 #include "halts.h"
 
 #include <errno.h>
@@ -59,9 +58,7 @@ int xt_halts_save(const xt_server_t *s, char *why, size_t whylen)
 static void *saver_main(void *arg)
 {
     xt_halts_saver_t *h = arg;
-    if (h->s->cpus && h->s->cpus->any) /* off the pinned CPUs, as the other helper threads */
-        xt_cpus_pin(&h->s->cpus->rest, "halts");
-    pthread_setname_np(pthread_self(), "xt-halts");
+    xt_cpus_helper(h->s->cpus, "halts");
     pthread_mutex_lock(&h->mu);
     for (;;) {
         while (h->done == h->want && !h->stop)
