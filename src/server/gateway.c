@@ -54,6 +54,12 @@ static xt_gw_chunk_t *chunk_get(xt_gw_t *g)
     return c;
 }
 
+/* Is output of c's waiting to be written (its queue, or a last word kept in it)? */
+static int has_output(const xt_gw_conn_t *c)
+{
+    return c->out_head || c->last_off < c->last_len;
+}
+
 static void chunk_put(xt_gw_t *g, xt_gw_chunk_t *k)
 {
     k->next = g->free_chunks;
@@ -100,7 +106,6 @@ static void shed(xt_server_t *s, uint32_t i)
     }
     head->next = NULL;
     c->out_tail = head;
-    c->unlimited = 1; /* as slow_consumer(), with its own words */
     xt__gw_error(s, i, XT_ERR_SLOW_CONSUMER, "output buffers ran out; this connection held the most");
 }
 
@@ -178,18 +183,24 @@ uint64_t xt__gw_last_seq(const xt_gw_t *g, const xt_gw_conn_t *c)
     return c->resuming ? c->rs_seq : g->sess[c->sess].last_seq;
 }
 
+void xt__gw_send_last(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n)
+{
+    xt_gw_conn_t *c = &s->gw->conns[i];
+    if (c->state == C_FREE || c->state == C_CLOSING)
+        return;
+    c->unlimited = 1; /* past output_limit, and in c->last when no chunk is left */
+    xt__gw_send(s, i, f, n);
+    c->state = C_CLOSING;
+}
+
 void xt__gw_error(xt_server_t *s, uint32_t i, int code, const char *text)
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
-    if (c->state == C_FREE || c->state == C_CLOSING)
-        return;
     xt_msg_error_t m = {.code = (uint16_t)code};
     snprintf(m.text, sizeof m.text, "%s", text);
     uint8_t f[XT_WIRE_MAX];
-    c->unlimited = 1; /* a last word: past output_limit, and in c->last when no chunk is left */
-    xt__gw_send(s, i, f, xt_wire_put_error(f, xt__gw_last_seq(g, c), &m));
-    c->state = C_CLOSING;
+    xt__gw_send_last(s, i, f, xt_wire_put_error(f, xt__gw_last_seq(g, c), &m));
 }
 
 /* ERROR to every open connection (only the logged-in ones: live_only), which closes. */
@@ -204,7 +215,6 @@ static void error_all(xt_server_t *s, int live_only, int code, const char *text)
  * closed; its sequenced messages stay in the outlog for a resume. */
 static void slow_consumer(xt_server_t *s, uint32_t i)
 {
-    s->gw->conns[i].unlimited = 1;
     xt__gw_error(s, i, XT_ERR_SLOW_CONSUMER, "output over server.output_limit; log in again and resume");
 }
 
@@ -269,7 +279,7 @@ static void flush_dirty(xt_server_t *s, int64_t now)
             continue;
         /* Only a short write arms EPOLLOUT; most flushes drain at once and
          * cost no epoll_ctl. */
-        uint8_t want = c->out_head != NULL || c->last_off < c->last_len;
+        uint8_t want = has_output(c);
         if (want != c->want_out) {
             struct epoll_event ev = {EPOLLIN | (want ? EPOLLOUT : 0), {.u64 = i}};
             epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &ev);
@@ -364,9 +374,7 @@ void xt__gw_logout(xt_server_t *s, uint32_t i)
         x->logout_seq = x->last_seq;
     }
     uint8_t o[XT_WIRE_MAX];
-    c->unlimited = 1; /* a last word, as an ERROR */
-    xt__gw_send(s, i, o, xt_wire_put_header(o, XT_MSG_LOGOUT_ACK, 0, xt__gw_last_seq(g, c)));
-    c->state = C_CLOSING;
+    xt__gw_send_last(s, i, o, xt_wire_put_header(o, XT_MSG_LOGOUT_ACK, 0, xt__gw_last_seq(g, c)));
 }
 
 static void close_conn(xt_server_t *s, uint32_t i, int cod)
@@ -1038,8 +1046,7 @@ static void stalled(xt_server_t *s, int64_t gap)
 static int all_flushed(const xt_gw_t *g)
 {
     for (uint32_t i = 0; i < g->max_conns; i++)
-        if (g->conns[i].state != C_FREE &&
-            (g->conns[i].out_head || g->conns[i].last_off < g->conns[i].last_len || g->conns[i].fin))
+        if (g->conns[i].state != C_FREE && (has_output(&g->conns[i]) || g->conns[i].fin))
             return 0;
     return 1;
 }

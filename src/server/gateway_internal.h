@@ -128,7 +128,12 @@ typedef struct xt_gateway {
 /* Queues a frame to connection i (dropped once it is closing; over
  * output_limit: SLOW_CONSUMER). */
 void xt__gw_send(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n);
-/* Queues ERROR; the connection closes once it is written. */
+/* Queues connection i's last message (ERROR, LOGOUT_ACK, LOGIN_REJECTED):
+ * past output_limit, and kept in the connection itself when the output
+ * pool has no chunk left; the connection closes once it is written
+ * (gateway.c shut). Nothing once it is closing. */
+void xt__gw_send_last(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n);
+/* Queues ERROR as the last message. */
 void xt__gw_error(xt_server_t *s, uint32_t i, int code, const char *text);
 /* The seq an unsequenced message to c carries: the last sequenced number
  * sent on it (a resume's position while one runs). */

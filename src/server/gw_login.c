@@ -33,9 +33,7 @@ static void login_reject(xt_server_t *s, uint32_t i, int reason, uint64_t oldest
     const xt_gw_conn_t *c = &s->gw->conns[i];
     /* seq: 0 before login; on a session's connection (ALREADY_LOGGED_IN) its last number, as any unsequenced message */
     uint64_t seq = c->state == C_HELLO ? 0 : xt__gw_last_seq(s->gw, c);
-    s->gw->conns[i].unlimited = 1; /* a last word, as an ERROR (gateway.c xt__gw_send) */
-    xt__gw_send(s, i, f, xt_wire_put_login_rejected(f, seq, &m));
-    s->gw->conns[i].state = C_CLOSING;
+    xt__gw_send_last(s, i, f, xt_wire_put_login_rejected(f, seq, &m));
 }
 
 static int signature_ok(const xt_cred_t *cr, const xt_gw_conn_t *c, const xt_msg_login_t *m)
