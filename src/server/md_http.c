@@ -55,14 +55,6 @@ int xt_http_json_answer(char *out, size_t cap, int code, const char *status, con
 
 /* ---- the metrics text ------------------------------------------------------------ */
 
-/* Why the server is not ready, or NULL. */
-/* Bytes free to the server on the data directory's filesystem, sampled
- * each second off this thread (disk_watch.h); UINT64_MAX when not known. */
-static uint64_t disk_free(const xt_server_t *s)
-{
-    return xt_disk_watch_free(&s->disk);
-}
-
 /* Readiness wants this much free: a journal segment, at most 64 MiB (a
  * full disk is caught whatever the segment; a segment of gigabytes grows
  * by appends and would hold a server with room for hours not ready). */
@@ -72,6 +64,7 @@ static uint64_t disk_floor(const xt_server_t *s)
     return seg < (UINT64_C(64) << 20) ? seg : UINT64_C(64) << 20;
 }
 
+/* Why the server is not ready, or NULL. */
 static const char *not_ready(const xt_server_t *s)
 {
     if (atomic_load(&s->met.stopping))
@@ -82,7 +75,7 @@ static const char *not_ready(const xt_server_t *s)
         return "starting: the engine thread is not taking orders yet";
     /* A server restarted on a full disk recovered, and would fail closed
      * at its first order, or its next segment: it is not ready for them. */
-    if (disk_free(s) < disk_floor(s))
+    if (xt_disk_watch_free(&s->disk) < disk_floor(s)) /* (sampled off this thread: disk_watch.h) */
         return "the data directory's filesystem has less free than a journal segment (journal.segment_bytes, "
                "at most 64 MiB): the journal fails when it cannot write";
     return NULL;
@@ -226,7 +219,7 @@ static void put_journal(xt_text_t *t, const mds_t *m)
             atomic_load_explicit(&x->snapshots, memory_order_relaxed));
     put_one(t, "xt_journal_snapshot_failures_total", "counter", "Snapshots this process failed to write.",
             atomic_load_explicit(&x->snapshot_failures, memory_order_relaxed));
-    uint64_t free_bytes = disk_free(m->s);
+    uint64_t free_bytes = xt_disk_watch_free(&m->s->disk);
     if (free_bytes != UINT64_MAX)
         put_one(t, "xt_journal_disk_free_bytes", "gauge",
                 "Bytes free to the server on the data directory's filesystem (statvfs f_bavail).", free_bytes);

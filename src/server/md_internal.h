@@ -73,7 +73,8 @@ typedef struct mconn {
     uint8_t state, pong_due, dirty, has_stale, want_out, owed;
     uint8_t shut;      /* its last message (a CLOSE, a binary ERROR) is queued: nothing may follow it */
     uint8_t fin;       /* ... and written: the write side is shut, the socket closes at the client's end of input */
-    uint8_t in_paused; /* HTTP: not read (no EPOLLIN) while a REST order request waits and its buffer is full */
+    uint8_t in_paused; /* not read (no EPOLLIN): HTTP, its buffer full behind a waiting REST order request;
+                          WebSocket, its order-entry bridge full (xt_mds_oe_input_room) */
     uint32_t subs, n_subs, next_dirty, next_owed; /* owed: on the retry list (a snapshot could not be queued) */
     uint32_t qh, qt, qn, qoff; /* queue: first and last node, count; bytes of qh's message already sent */
     uint64_t out_bytes;
@@ -244,7 +245,8 @@ void xt_mds_close_gone(mds_t *m, uint32_t c, uint16_t code, const char *reason);
 void xt_mds_mark_dirty(mds_t *m, uint32_t c);
 /* c read or not (EPOLLIN on or off; its EPOLLOUT kept): off while an HTTP
  * connection's buffer is full of requests pipelined behind one that waits
- * for the gateway, on again by xt_mds_http_deferred once there is room. */
+ * for the gateway (on again by xt_mds_http_deferred once there is room),
+ * or while a WebSocket's order-entry bridge is full (md_oe.c). */
 void xt_mds_set_input(mds_t *m, uint32_t c, int on);
 void xt_mds_owe_snapshot(mds_t *m, uint32_t sub); /* sent from the flush once the queue has drained */
 void xt_mds_retry_owed(mds_t *m);                 /* each throttle tick: owed connections flush again */

@@ -148,16 +148,21 @@ static void bridge_arm(mds_t *m, uint32_t b)
     x->armed = want != 0;
 }
 
-/* Bytes bridge x's socket takes before a send fails; its fill (a quarter
- * or less: the EPOLLOUT that ends a wait would come at once) in
- * *low. SIZE_MAX when that is not known. */
-static size_t bridge_room(const oe_bridge_t *x, int *low)
+/* Bytes bridge x's socket holds for the gateway (what its send buffer is
+ * charged); -1 when that is not known (no send buffer size, a failed
+ * ioctl): the bridge is not paced then. */
+static int64_t bridge_queued(const oe_bridge_t *x)
 {
     int queued = 0;
-    if (ioctl(x->fd, SIOCOUTQ, &queued) != 0 || queued < 0)
-        return SIZE_MAX;
-    *low = (uint64_t)queued * 4 <= x->sndbuf;
-    return x->sndbuf > (uint32_t)queued ? x->sndbuf - (uint32_t)queued : 0;
+    if (!x->sndbuf || ioctl(x->fd, SIOCOUTQ, &queued) != 0 || queued < 0)
+        return -1;
+    return queued;
+}
+
+/* What bridge x's socket takes before a send fails, given what it holds. */
+static size_t bridge_room(const oe_bridge_t *x, int64_t queued)
+{
+    return (uint64_t)queued < x->sndbuf ? x->sndbuf - (size_t)queued : 0;
 }
 
 static void mark_full(mds_t *m, uint32_t b)
@@ -169,10 +174,10 @@ static void mark_full(mds_t *m, uint32_t b)
 int xt__oe_fits(mds_t *m, uint32_t b, size_t frames)
 {
     oe_bridge_t *x = &m->oe->b[b];
-    int low = 0;
     if (x->full)
         return 0; /* (what waits goes first) */
-    if (bridge_room(x, &low) / FRAME_CHARGE >= frames)
+    int64_t queued = bridge_queued(x);
+    if (queued < 0 || bridge_room(x, queued) / FRAME_CHARGE >= frames)
         return 1;
     mark_full(m, b);
     return 0;
@@ -182,17 +187,14 @@ size_t xt_mds_oe_input_room(mds_t *m, uint32_t c)
 {
     uint32_t b = m->conns[c].oe;
     oe_bridge_t *x = b ? &m->oe->b[b - 1] : NULL;
-    int low = 0;
-    if (!x || x->fd < 0)
+    int64_t queued = x && x->fd >= 0 ? bridge_queued(x) : -1;
+    if (queued < 0)
         return SIZE_MAX;
-    size_t room = bridge_room(x, &low);
-    if (room == SIZE_MAX)
-        return SIZE_MAX;
-    size_t bytes = room / FRAME_CHARGE * WS_MSG_MIN;
+    size_t bytes = bridge_room(x, queued) / FRAME_CHARGE * WS_MSG_MIN;
     /* (a bridge at most a quarter full is read on however little: its
      * EPOLLOUT, which comes at a quarter, would wake a pause at once; the
      * smallest send buffer the kernel keeps has room for 3 frames then) */
-    if (bytes >= READ_MIN || (bytes && low))
+    if (bytes >= READ_MIN || (bytes && (uint64_t)queued * 4 <= x->sndbuf))
         return bytes;
     mark_full(m, b - 1);
     xt_mds_set_input(m, c, 0);

@@ -22,7 +22,7 @@ typedef struct oe_bridge {
     uint8_t state, rest;
     uint8_t wait_op;  /* WebSocket: the command waiting for the gateway (OE_WAIT_*) */
     uint8_t paused;   /* WebSocket: not read (out of epoll) until the owner's queue drains (xt_mds_oe_drained) */
-    uint8_t full;     /* WebSocket: too full for what the owner may send next: its input waits for EPOLLOUT */
+    uint8_t full;     /* too full for what comes next: the owner's input, or REST's requests, wait for EPOLLOUT */
     uint8_t armed;    /* in epoll (bridge_arm) */
     uint8_t draining; /* a send found the gateway's end closed: what it sent is being read (xt__oe_send_first) */
     uint16_t in_len;
@@ -89,9 +89,8 @@ typedef struct xt_oe {
     uint32_t waiting;                   /* REST requests waiting (taken from the free list) */
     uint64_t refused[OE_REFUSED_KINDS]; /* new order sessions refused, by OE_REFUSED_*
                                            (xt_md_order_sessions_refused_total) */
-    uint64_t pauses; /* a WebSocket session's bridge paused for its client (xt_md_order_session_pauses_total) */
-    uint64_t
-        input_pauses; /* a WebSocket client's input paused for its bridge (xt_md_order_session_input_pauses_total) */
+    uint64_t pauses;       /* a WebSocket session's bridge paused for its client (xt_md_order_session_pauses_total) */
+    uint64_t input_pauses; /* a WebSocket client not read for its full bridge (..._input_pauses_total) */
 } xt_oe_t;
 
 xt_oe_insts_t xt__oe_insts(mds_t *m);
