@@ -62,10 +62,11 @@ static void log_memory(const xt_server_t *s)
     }
 }
 
-/* Is host (a listen address) reachable from this host only? */
+/* Is host (a listen address, dotted IPv4: the config stores "localhost"
+ * as 127.0.0.1 and "*" as 0.0.0.0) reachable from this host only? */
 static int loopback(const char *host)
 {
-    return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0;
+    return strncmp(host, "127.", 4) == 0;
 }
 
 static void log_start(const xt_server_t *s)
@@ -90,8 +91,8 @@ static void log_start(const xt_server_t *s)
     }
     if (r->snapshots_passed &&
         xt_log_begin(&e, XT_LOG_INFO,
-                     "recovered from the snapshot before the newest, which has no market-data state (a stop during "
-                     "its writing): the day's market data goes on")) {
+                     "recovered from the snapshot before the newest, which has no market-data state (a kill while "
+                     "it was written), so that the day's market data can go on")) {
         xt_log_u64(&e, "snapshot", r->snapshot_seq);
         xt_log_u64(&e, "snapshots_passed", r->snapshots_passed);
         xt_log_end(&e);

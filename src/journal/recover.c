@@ -236,7 +236,7 @@ static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, x
 int xt_recover(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx, xt_engine_t *e,
                int fix_tail, xt_recovery_t *rep)
 {
-    return xt_recover_ext(io, dir, cfg, sink, ctx, e, NULL, fix_tail, rep);
+    return xt_recover_from(io, dir, cfg, sink, ctx, e, NULL, fix_tail, 0, rep);
 }
 
 /* rep->why, followed by what the snapshots that did not load said. */
@@ -271,12 +271,6 @@ static void set_aside(xt_io_t *io, const char *dir, xt_recovery_t *rep)
     }
     if (rep->set_aside)
         xt_io_sync_dir(io, dir);
-}
-
-int xt_recover_ext(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,
-                   xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail, xt_recovery_t *rep)
-{
-    return xt_recover_from(io, dir, cfg, sink, ctx, e, ext, fix_tail, 0, rep);
 }
 
 int xt_recover_from(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,
