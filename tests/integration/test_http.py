@@ -250,12 +250,7 @@ def test_keep_alive():
     # ... also the answers that close the connection: a HEAD of the WebSocket path (426) is the head alone
     g = Http(s.md_port)
     g.sock.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
-    got = b""
-    while True:
-        d = g.sock.recv(65536)
-        if not d:
-            break
-        got += d
+    got = W.read_to_end(g.sock)
     check(got.startswith(b"HTTP/1.1 426") and got.endswith(b"\r\n\r\n") and got.count(b"\r\n\r\n") == 1,
           f"HEAD / answered {got!r}")
     g.close()

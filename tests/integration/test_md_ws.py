@@ -58,6 +58,14 @@ def md_port(s):
     raise AssertionError(f"no market-data line in {s.out}")
 
 
+def read_to_end(sock):
+    """Everything sock receives until the server closes it."""
+    got = b""
+    while d := sock.recv(65536):
+        got += d
+    return got
+
+
 def start(sets=None, args=()):
     """A test_server.Server with its md_port."""
     s = TS.Server(sets, args)
@@ -1080,12 +1088,7 @@ def test_http_error_behind_pipelined_answers():
     r = Raw(s.md_port)
     r.sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
                    b"BREW / HTCPCP/1.0\r\n\r\n")
-    got = b""
-    while True:
-        d = r.sock.recv(65536)
-        if not d:
-            break
-        got += d
+    got = read_to_end(r.sock)
     codes = re.findall(rb"HTTP/1\.1 (\d{3}) ", got)
     check(codes == [b"200", b"200", b"400"], f"pipelined answers: {codes} in {got!r}")
 
