@@ -4,7 +4,11 @@
 #   <prefix>/bin/xtrading
 #   <prefix>/etc/xtrading/xtrading.conf     /etc/xtrading/xtrading.conf when the prefix is /usr
 #   <prefix>/lib/systemd/system/xtrading.service
-#   <prefix>/share/doc/xtrading/            README.md, LICENSE, docs/*.md, examples/
+#   <prefix>/share/doc/xtrading/            README.md and LICENSE, with docs/, etc/,
+#                                           examples/, deploy/ and bench/RESULTS.md
+#                                           (and its raw results/) below them as
+#                                           in the source tree, so that the docs'
+#                                           relative links resolve there too
 #
 # The prefix is the one given at install time (cmake --install --prefix,
 # which the Makefile's PREFIX sets); DESTDIR in the environment is put in
@@ -13,7 +17,12 @@
 
 install(TARGETS xtrading RUNTIME DESTINATION bin)
 install(FILES README.md LICENSE DESTINATION share/doc/xtrading)
-install(DIRECTORY docs/ DESTINATION share/doc/xtrading FILES_MATCHING PATTERN "*.md")
-install(FILES etc/xtrading.conf etc/credentials.example DESTINATION share/doc/xtrading/examples)
+install(DIRECTORY docs/ DESTINATION share/doc/xtrading/docs FILES_MATCHING PATTERN "*.md")
+install(FILES etc/xtrading.conf etc/credentials.example DESTINATION share/doc/xtrading/etc)
+install(DIRECTORY examples/ DESTINATION share/doc/xtrading/examples)
+install(DIRECTORY deploy/ DESTINATION share/doc/xtrading/deploy)
+install(FILES .dockerignore DESTINATION share/doc/xtrading)
+install(FILES bench/RESULTS.md DESTINATION share/doc/xtrading/bench)
+install(DIRECTORY bench/results/ DESTINATION share/doc/xtrading/bench/results)
 install(CODE "set(XT_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")\nset(XT_STAGE_DIR \"${PROJECT_BINARY_DIR}/xt-install\")")
 install(SCRIPT deploy/install-files.cmake)

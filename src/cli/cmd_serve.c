@@ -2,6 +2,7 @@
  * defaults, a config file, and flags (docs/cli.md, docs/config.md). */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "server/log.h"
@@ -149,9 +150,12 @@ static void print_start(const xt_server_t *s)
     if (s->cfg.md_tcp_on)
         printf("xtrading: binary market data on tcp://%s:%u/ (docs/md-binary.md)\n", s->cfg.md_tcp_host,
                (unsigned)s->md_tcp_port);
-    printf("xtrading: ready: order entry on %s:%u (binary protocol, docs/protocol.md; try: "
-           "build/release/example_client)\n",
-           s->cfg.listen_host, (unsigned)s->port);
+    /* The example client is named where it was built (make run's tree); an
+     * installed server has none: the SDK's docs then. */
+    const char *client = "build/release/example_client";
+    const char *try_it = access(client, X_OK) == 0 ? "try: " : "a client: docs/client.md";
+    printf("xtrading: ready: order entry on %s:%u (binary protocol, docs/protocol.md; %s%s)\n", s->cfg.listen_host,
+           (unsigned)s->port, try_it, *try_it == 't' ? client : "");
     fflush(stdout);
 }
 

@@ -31,9 +31,10 @@ def read(path):
         return f.read()
 
 
-def tree(root):
+def tree(root, skip=()):
     out = set()
-    for d, _, files in os.walk(root):
+    for d, dirs, files in os.walk(root):
+        dirs[:] = [x for x in dirs if x not in skip]
         for f in files:
             out.add(os.path.relpath(os.path.join(d, f), root))
     return out
@@ -51,12 +52,31 @@ class Install(unittest.TestCase):
 
     def expected(self, prefix, confdir):
         p = prefix.lstrip("/")
-        docs = {f for f in os.listdir(os.path.join(SRC, "docs")) if f.endswith(".md")}
+        doc = p + "/share/doc/xtrading/"
         files = {p + "/bin/xtrading", confdir.lstrip("/") + "/xtrading.conf",
                  p + "/lib/systemd/system/xtrading.service"}
-        files |= {p + "/share/doc/xtrading/" + f for f in docs | {"README.md", "LICENSE"}}
-        files |= {p + "/share/doc/xtrading/examples/" + f for f in ("xtrading.conf", "credentials.example")}
+        files |= {doc + f for f in ("README.md", "LICENSE", ".dockerignore", "bench/RESULTS.md",
+                                    "etc/xtrading.conf", "etc/credentials.example")}
+        files |= {doc + "docs/" + f for f in os.listdir(os.path.join(SRC, "docs")) if f.endswith(".md")}
+        for d in ("examples", "deploy", "bench/results"):
+            files |= {doc + d + "/" + f for f in tree(os.path.join(SRC, d))}
         return files
+
+    def check_links(self, root, skip=()):
+        """Every relative link of the Markdown files under root (but in the
+        directories named in skip) names a file or directory that is there."""
+        bad = []
+        for f in sorted(tree(root, skip)):
+            if not f.endswith(".md"):
+                continue
+            text = read(os.path.join(root, f))
+            for target in re.findall(r"\]\(([^)\s]+)\)", text):
+                path = target.split("#", 1)[0]
+                if not path or re.match(r"^[a-z]+:", path):
+                    continue  # an anchor in the same file, or http:, mailto:, ...
+                if not os.path.exists(os.path.normpath(os.path.join(root, os.path.dirname(f), path))):
+                    bad.append("%s: %s" % (f, target))
+        self.assertEqual(bad, [], "links that lead nowhere")
 
     def check_binary(self, prefix, confdir):
         xt = os.path.join(self.dest, prefix.lstrip("/"), "bin", "xtrading")
@@ -102,6 +122,7 @@ class Install(unittest.TestCase):
     def test_prefix_usr_local(self):
         self.install("/usr/local")
         self.assertEqual(tree(self.dest), self.expected("/usr/local", "/usr/local/etc/xtrading"))
+        self.check_links(os.path.join(self.dest, "usr/local/share/doc/xtrading"))
         xt = self.check_binary("/usr/local", "/usr/local/etc/xtrading")
         self.check_unit("/usr/local", "/usr/local/etc/xtrading", xt)
 
@@ -125,6 +146,12 @@ class Install(unittest.TestCase):
         self.assertEqual(read(conf), edited)
         self.assertTrue(os.path.exists(conf + ".new"))
         self.assertNotIn("# edited", read(conf + ".new"))
+
+    def test_the_source_trees_docs_links_resolve(self):
+        for d in ("docs", "bench"):
+            self.assertTrue(os.path.isdir(os.path.join(SRC, d)))
+        # The source tree's own Markdown: README, docs/, bench/, deploy/, ...
+        self.check_links(SRC, skip={".git", "build", os.path.basename(os.path.normpath(BUILD))})
 
     def test_make_install_builds_release_first(self):
         r = sh("make", "-n", "install", "PREFIX=/opt/x", "DESTDIR=/tmp/stage", cwd=SRC)
