@@ -163,13 +163,13 @@ static int bench_policy(const journal_bench_opts_t *o, const flow_t *f, const ch
             uint64_t before = j.wal.syncs;
             rc = xt_journal_submit(&j, &c, 0);
             if (j.wal.syncs != before && nsyncs < cap)
-                lat[nsyncs++] = j.sync_ns_last;
+                lat[nsyncs++] = j.wal.sync_ns_last;
         }
         uint64_t before = j.wal.syncs;
         if (rc == 0)
             rc = xt_journal_commit(&j, now_ns());
         if (j.wal.syncs != before && nsyncs < cap)
-            lat[nsyncs++] = j.sync_ns_last;
+            lat[nsyncs++] = j.wal.sync_ns_last;
     }
     int64_t t1 = now_ns();
     journal_policy_result_t r = {.policy = policy, .commands = commands, .bytes = j.wal.bytes, .syncs = nsyncs};
@@ -377,8 +377,8 @@ static int bench_snapshot(const journal_bench_opts_t *o, const flow_t *f, journa
                 rc = xt_journal_commit(&j, 0);
                 if (phase == 1 && started && fork_ns == 0 && j.snap_pid > 0)
                     fork_ns = j.fork_ns_last;
-                else if (phase == 1 && started && j.sync_ns_last > longest_sync)
-                    longest_sync = j.sync_ns_last;
+                else if (phase == 1 && started && j.wal.sync_ns_last > longest_sync)
+                    longest_sync = j.wal.sync_ns_last;
             }
             int64_t d = now_ns() - a;
             if (d > worst)

@@ -107,7 +107,6 @@ typedef struct xt_journal {
     uint8_t *snap_buf;
     uint64_t snapshots, snapshot_failures;
     char snap_why[256];
-    int64_t sync_ns_last; /* duration of the last sync */
     int64_t fork_ns_last; /* duration of the last snapshot fork() */
 } xt_journal_t;
 

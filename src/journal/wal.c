@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec.h"
 #include "manifest.h"
@@ -29,6 +30,27 @@ static int fail(xt_wal_t *w, int err, const char *what)
  * header, which reads as one with no records. Returns 0, XT_EFAILED, or 1
  * when the spare cannot be opened (the caller creates the segment as
  * without one). */
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* fdatasync(fd), timed and counted (syncs, sync_us): 0 or -errno. */
+static int timed_sync(xt_wal_t *w, int fd)
+{
+    int64_t t0 = mono_ns();
+    int rc = w->io->fdatasync(w->io, fd);
+    if (rc)
+        return rc;
+    w->sync_ns_last = mono_ns() - t0;
+    uint64_t us = (uint64_t)w->sync_ns_last / 1000u;
+    w->sync_us[w->syncs % XT_WAL_SYNC_LOG] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    w->syncs++;
+    return 0;
+}
+
 static int from_spare(xt_wal_t *w, uint64_t first, int64_t created)
 {
     int fd = w->io->open(w->io, w->spare->path, O_WRONLY, 0);
@@ -40,7 +62,7 @@ static int from_spare(xt_wal_t *w, uint64_t first, int64_t created)
     int rc = xt_io_pwrite_all(w->io, fd, hdr, sizeof hdr, 0);
     if (rc)
         return fail(w, rc, "write header of");
-    if ((rc = w->io->fdatasync(w->io, fd)) != 0)
+    if ((rc = timed_sync(w, fd)) != 0)
         return fail(w, rc, "sync header of");
     if ((rc = w->io->rename(w->io, w->spare->path, w->path)) != 0)
         return fail(w, rc, "rename the spare to");
@@ -129,7 +151,7 @@ int xt_wal_open(xt_wal_t *w, xt_io_t *io, const char *dir, const xt_wal_last_t *
         return fail(w, rc, "stat");
     if (size != last->end + last->zeros) /* recovery truncates a torn tail before appending */
         return fail(w, EINVAL, "unexpected size of");
-    if ((rc = io->fdatasync(io, fd)) != 0)
+    if ((rc = timed_sync(w, fd)) != 0)
         return fail(w, rc, "sync");
     uint64_t marked = 0;
     if ((xt_manifest_read(io, dir, &marked) != 0 || marked != last->first) &&
@@ -180,12 +202,11 @@ static int64_t first_ts(const xt_wal_t *w)
 /* fdatasync of the current segment: all written so far is durable. */
 static int sync_file(xt_wal_t *w)
 {
-    int rc = w->io->fdatasync(w->io, w->fd);
+    int rc = timed_sync(w, w->fd);
     if (rc)
         return fail(w, rc, "sync");
     w->synced_size = w->seg_size;
     w->synced_seq = w->written_seq;
-    w->syncs++;
     return 0;
 }
 

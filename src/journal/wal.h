@@ -25,6 +25,8 @@
 #include "spare.h"
 #include "xt/command.h"
 
+#define XT_WAL_SYNC_LOG 64
+
 typedef struct xt_wal {
     xt_io_t *io;
     char dir[XT_PATH_MAX];
@@ -48,6 +50,12 @@ typedef struct xt_wal {
     char why[XT_PATH_MAX + 256];
     /* statistics */
     uint64_t writes, syncs, bytes;
+    int64_t sync_ns_last; /* duration of the last sync */
+    /* The last syncs' durations in microseconds, at [n % XT_WAL_SYNC_LOG]
+     * for the n-th (syncs counts them): every one, the torn window's and
+     * the rolls' within a write as well as a commit's, for the server's
+     * histogram, which reads them between batches. */
+    uint32_t sync_us[XT_WAL_SYNC_LOG];
 } xt_wal_t;
 
 /* The last segment, as recovery found it. */

@@ -543,9 +543,14 @@ static void publish_metrics(xt_server_t *s)
     const xt_journal_t *j = &s->journal;
     int64_t now = xt_mono_ns();
     if (j->wal.syncs != x->seen_syncs) {
-        atomic_store_explicit(&x->fsyncs, j->wal.syncs, memory_order_relaxed);
-        x->seen_syncs = j->wal.syncs;
-        xt_phist_add(&x->fsync, j->sync_ns_last > 0 ? (uint64_t)j->sync_ns_last / 1000 : 0);
+        /* Every sync since the last look (the last XT_WAL_SYNC_LOG of
+         * them): a commit's, and those of the torn window and the rolls
+         * within its writes. */
+        uint64_t n = j->wal.syncs, from = n - x->seen_syncs > XT_WAL_SYNC_LOG ? n - XT_WAL_SYNC_LOG : x->seen_syncs;
+        for (uint64_t i = from; i < n; i++)
+            xt_phist_add(&x->fsync, j->wal.sync_us[i % XT_WAL_SYNC_LOG]);
+        atomic_store_explicit(&x->fsyncs, n, memory_order_relaxed);
+        x->seen_syncs = n;
     }
     atomic_store_explicit(&x->unsynced, j->wal.written_seq - j->wal.synced_seq, memory_order_relaxed);
     if (j->snapshots != x->seen_snapshots) {

@@ -363,6 +363,25 @@ def test_metrics_move():
 
 
 @test
+def test_every_sync_is_timed():
+    """xt_journal_fsync_seconds has a sample for each sync that
+    xt_journal_fsyncs_total counts, the syncs of rolls and new segments'
+    headers within a batch's write too (64 KiB segments: hundreds of rolls
+    in a second of load)."""
+    s = W.start({"journal.segment_bytes": 65536})
+    vals, _ = parse_metrics(scrape(s.md_port))
+    fsyncs0, count0 = value(vals, "xt_journal_fsyncs_total"), value(vals, "xt_journal_fsync_seconds_count")
+    W.loadgen(s, seconds=1)
+    vals, _ = parse_metrics(scrape(s.md_port))
+    fsyncs, count = value(vals, "xt_journal_fsyncs_total"), value(vals, "xt_journal_fsync_seconds_count")
+    segments = len([f for f in os.listdir(s.data) if f.startswith("wal-") and f.endswith(".log")])
+    print(f"  {fsyncs - fsyncs0:.0f} syncs, {count - count0:.0f} timed, {segments} segments")
+    check(segments > 20, f"only {segments} segments: too few rolls to tell")
+    check(fsyncs - fsyncs0 == count - count0, f"{fsyncs - fsyncs0} syncs, {count - count0} timed")
+    s.stop()
+
+
+@test
 def test_not_ready_while_stopping():
     """After SIGTERM, while the engine finishes its last batch, /readyz
     answers 503 {"status":"not ready","reason":"shutting down"} on a
