@@ -24,12 +24,6 @@ static int fail(xt_wal_t *w, int err, const char *what)
     return XT_EFAILED;
 }
 
-/* Writes the new segment's header into the spare and renames the spare to
- * the segment's name (w->path): a crash before the rename leaves the spare,
- * which the next start removes; after it, a segment of zeros after its
- * header, which reads as one with no records. Returns 0, XT_EFAILED, or 1
- * when the spare cannot be opened (the caller creates the segment as
- * without one). */
 static int64_t mono_ns(void)
 {
     struct timespec ts;
@@ -51,6 +45,12 @@ static int timed_sync(xt_wal_t *w, int fd)
     return 0;
 }
 
+/* Writes the new segment's header into the spare and renames the spare to
+ * the segment's name (w->path): a crash before the rename leaves the spare,
+ * which the next start removes; after it, a segment of zeros after its
+ * header, which reads as one with no records. Returns 0, XT_EFAILED, or 1
+ * when the spare cannot be opened (the caller creates the segment as
+ * without one). */
 static int from_spare(xt_wal_t *w, uint64_t first, int64_t created)
 {
     int fd = w->io->open(w->io, w->spare->path, O_WRONLY, 0);
