@@ -57,13 +57,6 @@ const char *xt_journal_failed(const xt_journal_t *j)
     return j->wal.failed ? j->wal.why : NULL;
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
 static int sync_now(xt_journal_t *j, int64_t now)
 {
     int rc = xt_wal_sync(&j->wal);
@@ -275,10 +268,10 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
     int why_pipe[2] = {-1, -1}; /* the child's reason for a failure, for the parent's log */
     if (pipe2(why_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         why_pipe[0] = why_pipe[1] = -1;
-    int64_t t0 = mono_ns();
+    int64_t t0 = xt_wal_mono_ns();
     pid_t pid = fork();
     if (pid > 0)
-        j->fork_ns_last = mono_ns() - t0;
+        j->fork_ns_last = xt_wal_mono_ns() - t0;
     if (pid == 0) { /* the child: the engine as of this instant, copy-on-write */
         close_inherited(why_pipe[1], j->lock_fd);
         if (j->cfg.child_delay_ms) {

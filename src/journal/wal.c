@@ -24,7 +24,7 @@ static int fail(xt_wal_t *w, int err, const char *what)
     return XT_EFAILED;
 }
 
-static int64_t mono_ns(void)
+int64_t xt_wal_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -34,11 +34,11 @@ static int64_t mono_ns(void)
 /* fdatasync(fd), timed and counted (syncs, sync_us): 0 or -errno. */
 static int timed_sync(xt_wal_t *w, int fd)
 {
-    int64_t t0 = mono_ns();
+    int64_t t0 = xt_wal_mono_ns();
     int rc = w->io->fdatasync(w->io, fd);
     if (rc)
         return rc;
-    w->sync_ns_last = mono_ns() - t0;
+    w->sync_ns_last = xt_wal_mono_ns() - t0;
     uint64_t us = (uint64_t)w->sync_ns_last / 1000u;
     w->sync_us[w->syncs % XT_WAL_SYNC_LOG] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     w->syncs++;

@@ -58,6 +58,9 @@ typedef struct xt_wal {
     uint32_t sync_us[XT_WAL_SYNC_LOG];
 } xt_wal_t;
 
+/* CLOCK_MONOTONIC in ns: the journal's durations (syncs, a snapshot's fork). */
+int64_t xt_wal_mono_ns(void);
+
 /* The last segment, as recovery found it. */
 typedef struct xt_wal_last {
     const char *path;     /* NULL: there is none */
