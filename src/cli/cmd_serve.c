@@ -153,9 +153,9 @@ static void print_start(const xt_server_t *s)
     /* The example client is named where it was built (make run's tree); an
      * installed server has none: the SDK's docs then. */
     const char *client = "build/release/example_client";
-    const char *try_it = access(client, X_OK) == 0 ? "try: " : "a client: docs/client.md";
+    int built = access(client, X_OK) == 0;
     printf("xtrading: ready: order entry on %s:%u (binary protocol, docs/protocol.md; %s%s)\n", s->cfg.listen_host,
-           (unsigned)s->port, try_it, *try_it == 't' ? client : "");
+           (unsigned)s->port, built ? "try: " : "a client: docs/client.md", built ? client : "");
     fflush(stdout);
 }
 
