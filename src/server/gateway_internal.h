@@ -69,6 +69,7 @@ typedef struct xt_gw_conn {
     uint64_t rs_last;           /* resume: the session's last sequenced number at login (before login_pos) */
     uint64_t login_pos;         /* routing position at login: engine answers from here on are this connection's */
     uint8_t last_len, last_off; /* a last word in `last` (no chunk was left for it), written after the queue */
+    _Static_assert(XT_WIRE_MAX <= UINT8_MAX, "last_len and last_off count bytes of one message");
     uint8_t last[XT_WIRE_MAX];
     uint8_t in[XT_WIRE_MAX]; /* a partial frame (always shorter than its type's length) */
 } xt_gw_conn_t;
