@@ -64,10 +64,9 @@ int xt_recover(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_s
  * command before it is applied, and from snapshot `from` exactly (0: the
  * newest that loads), the newer ones passed over (counted in
  * rep->snapshots_passed): the state at the end is the same, replayed from
- * further back. When that snapshot
- * does not load it is an error (XT_ECORRUPT or -ENOENT, rep->why), before
- * the sink saw anything; a caller that wants the newest state then
- * recovers again with 0. */
+ * further back. When that snapshot does not load it is an error
+ * (XT_ECORRUPT or -ENOENT, rep->why), before the sink saw anything; a
+ * caller that wants the newest state then recovers again with 0. */
 int xt_recover_from(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,
                     xt_engine_t *e, const xt_snap_ext_t *ext, int fix_tail, uint64_t from, xt_recovery_t *rep);
 

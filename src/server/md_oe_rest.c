@@ -245,8 +245,9 @@ void xt__oe_rest_forget(mds_t *m, uint32_t pi)
 void xt__oe_rest_send_unsent(mds_t *m, uint32_t b)
 {
     oe_bridge_t *x = &m->oe->b[b];
-    uint32_t gen =
-        x->gen; /* a failed send closes the bridge, frees every request, and the answers may reopen the slot */
+    /* A failed send closes the bridge and frees every request, and the
+     * answers may reopen the slot: its generation tells. */
+    uint32_t gen = x->gen;
     for (uint32_t pi = x->pend_head, next; pi != NIL && x->fd >= 0 && x->gen == gen; pi = next) {
         next = m->oe->pend[pi].next;
         if (!m->oe->pend[pi].sent) {
