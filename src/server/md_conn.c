@@ -439,6 +439,10 @@ static int flush_conn(mds_t *m, uint32_t c)
             pop(m, k);
         }
     }
+    if (k->oe_backlog) { /* drained: its answers read, the client's requests are read on */
+        k->oe_backlog = 0;
+        xt_mds_set_input(m, c, 1);
+    }
     if (k->oe) /* drained: a paused order session reads on, behind the owed snapshots below */
         xt_mds_oe_drained(m, c);
     if (k->has_stale) { /* drained: each channel that owes a snapshot gets it now */

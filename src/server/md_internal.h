@@ -71,10 +71,11 @@ enum { C_FREE, C_HTTP, C_WS, C_CLOSING, C_BIN };
 typedef struct mconn {
     int fd;
     uint8_t state, pong_due, dirty, has_stale, want_out, owed;
-    uint8_t shut;      /* its last message (a CLOSE, a binary ERROR) is queued: nothing may follow it */
-    uint8_t fin;       /* ... and written: the write side is shut, the socket closes at the client's end of input */
-    uint8_t in_paused; /* not read (no EPOLLIN): HTTP, its buffer full behind a waiting REST order request;
-                          WebSocket, its order-entry bridge full (xt_mds_oe_input_room) */
+    uint8_t shut;       /* its last message (a CLOSE, a binary ERROR) is queued: nothing may follow it */
+    uint8_t fin;        /* ... and written: the write side is shut, the socket closes at the client's end of input */
+    uint8_t in_paused;  /* not read (no EPOLLIN): HTTP, its buffer full behind a waiting REST order request;
+                           WebSocket, its order-entry bridge full or its own queue (xt_mds_oe_input_room) */
+    uint8_t oe_backlog; /* ... paused for the answers in its own queue: read on once it drains (flush_conn) */
     uint32_t subs, n_subs, next_dirty, next_owed; /* owed: on the retry list (a snapshot could not be queued) */
     uint32_t qh, qt, qn, qoff; /* queue: first and last node, count; bytes of qh's message already sent */
     uint64_t out_bytes;

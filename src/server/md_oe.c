@@ -183,23 +183,54 @@ int xt__oe_fits(mds_t *m, uint32_t b, size_t frames)
     return 0;
 }
 
+/* Input of connection k that its own queue has room to answer: each
+ * request read is answered at once (its `result`, or an error) into that
+ * queue, which also holds the session's `orders` events (paced to half of
+ * it, xt_mds_oe_drained). The answers may fill the other half: in queued
+ * messages, and in bytes at most OUT_MAX each, per WS_MSG_MIN read. */
+static size_t answers_room(const mds_t *m, const mconn_t *k)
+{
+    const uint32_t max_msgs = (QNODES_PER_CONN + QNODES_SHARED_MAX) / 2;
+    uint64_t half = m->s->cfg.md_output_limit / 2;
+    if (k->qn >= max_msgs || k->out_bytes >= half)
+        return 0;
+    uint64_t by_msgs = (uint64_t)(max_msgs - k->qn) * WS_MSG_MIN;
+    uint64_t by_bytes = (half - k->out_bytes) / (OUT_MAX / WS_MSG_MIN);
+    return (size_t)(by_msgs < by_bytes ? by_msgs : by_bytes);
+}
+
+static size_t pause_input(mds_t *m, uint32_t c)
+{
+    xt_mds_set_input(m, c, 0);
+    m->oe->input_pauses++;
+    return 0;
+}
+
 size_t xt_mds_oe_input_room(mds_t *m, uint32_t c)
 {
-    uint32_t b = m->conns[c].oe;
+    mconn_t *k = &m->conns[c];
+    /* A client that sends faster than it reads its answers waits for its
+     * queue to drain (an empty queue has room for READ_MIN: the drain comes,
+     * flush_conn reads on), rather than be closed "answers not read". */
+    size_t own = answers_room(m, k);
+    if (own < READ_MIN) {
+        k->oe_backlog = 1;
+        return pause_input(m, c);
+    }
+    uint32_t b = k->oe;
     oe_bridge_t *x = b ? &m->oe->b[b - 1] : NULL;
     int64_t queued = x && x->fd >= 0 ? bridge_queued(x) : -1;
     if (queued < 0)
-        return SIZE_MAX;
+        return own;
     size_t bytes = bridge_room(x, queued) / FRAME_CHARGE * WS_MSG_MIN;
+    bytes = bytes < own ? bytes : own;
     /* (a bridge at most a quarter full is read on however little: its
      * EPOLLOUT, which comes at a quarter, would wake a pause at once; the
      * smallest send buffer the kernel keeps has room for 3 frames then) */
     if (bytes >= READ_MIN || (bytes && (uint64_t)queued * 4 <= x->sndbuf))
         return bytes;
     mark_full(m, b - 1);
-    xt_mds_set_input(m, c, 0);
-    m->oe->input_pauses++;
-    return 0;
+    return pause_input(m, c);
 }
 
 /* Bridge b has room again, or is closing: its WebSocket client's input

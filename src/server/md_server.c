@@ -622,7 +622,9 @@ static void timers(mds_t *m)
             xt_mds_close(m, c);
         if (k->state != C_WS)
             continue;
-        if (k->pong_due && !k->in_paused) { /* (paused for its order-entry bridge: its pong waits unread) */
+        /* (paused for its order-entry bridge, its pong waits unread; paused
+         * for its own unread answers, it has had a round to read them) */
+        if (k->pong_due && (!k->in_paused || k->oe_backlog)) {
             xt_mds_close_gone(m, c, XT_WS_CLOSE_POLICY, "no pong");
             continue;
         }

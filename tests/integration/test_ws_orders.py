@@ -539,9 +539,10 @@ def test_a_paced_backlog_leaves_room_for_market_data():
     r.close()
 
 
-def burst(sets, n):
+def burst(sets, n, read_after_a_pause=False):
     """n order.new in one write on a logged-in raw WebSocket, sent by a
-    thread while this one reads: every order gets its `result` and its
+    thread while this one reads (once the server has paused the client's
+    input, with read_after_a_pause): every order gets its `result` and its
     `accepted`, and nothing else comes. Returns the server."""
     s = W.start({**TS.BIG, **sets})
     r = W.Raw(s.md_port)
@@ -552,8 +553,10 @@ def burst(sets, n):
     r.sock.settimeout(120)  # for the whole sendall, which waits while the server holds the client back
     sender = threading.Thread(target=r.sock.sendall, args=(data,), daemon=True)
     sender.start()  # the server reads it as it can while this thread reads the answers
-    results, accepted, other = [], [], []
     deadline = time.monotonic() + 120
+    while read_after_a_pause and not W.md_metric(s, "xt_md_order_session_input_pauses_total"):
+        check(time.monotonic() < deadline - 90, "the client's input was never paused")
+    results, accepted, other = [], [], []
     while (len(results) < n or len(accepted) < n) and time.monotonic() < deadline:
         op, payload = r.read_frame()
         check(op == 1, f"frame {op} {payload[:80]!r}")
@@ -582,6 +585,19 @@ def test_a_burst_waits_for_the_gateway():
     the 280th.)"""
     s = burst({}, 20000)
     print(f"  input paused {W.md_metric(s, 'xt_md_order_session_input_pauses_total'):.0f} times")
+
+
+@test
+def test_a_client_that_reads_its_answers_late_is_paced():
+    """A client that sends 20,000 order.new and reads nothing until the
+    server stops reading it, with a queue of 64 KiB (md.output_limit: a few
+    hundred answers): its input waits while its own unread answers fill
+    half of the queue, and every order is passed on and answered, in order,
+    once it reads. (Its input used to be read on as far as the bridge took
+    it, and the connection was closed 1008 "slow consumer: answers not
+    read" - also when a reader merely fell behind, as a loaded CI machine
+    once made this file's 20,000-order test do.)"""
+    burst({"md.output_limit": 65536}, 20000, read_after_a_pause=True)
 
 
 @test
@@ -733,9 +749,10 @@ def test_nothing_follows_the_close():
     CLOSE: an order answered after it (its result came before) is among
     the session's messages, which a login with resume_from replays").
 
-    Made so without a race, on a raw WebSocket that stops reading: 3,000
-    pings, whose answers (~200 KB, under md.output_limit and a connection's
-    4,128 queue nodes, docs/websocket.md) the small socket
+    Made so without a race, on a raw WebSocket that stops reading: 1,500
+    pings, whose answers (~100 KB, under half of md.output_limit and of a
+    connection's 4,128 queue nodes, as far as a logged-in client's input is
+    read while its answers wait unread, docs/websocket.md) the small socket
     buffers (md.send_buffer, the client's SO_RCVBUF) cannot take, leave the
     connection a backlog queued on the server; then order.new and the
     client's CLOSE in one write, read by the server together: the order
@@ -754,7 +771,7 @@ def test_nothing_follows_the_close():
     r = W.Raw(s.md_port, rcvbuf=4096)
     r.upgrade()
     check("result" in raw_login(r, 1001), "raw login")
-    pings = 3000  # a backlog the socket buffers cannot take, within a connection's 4,128 queue nodes
+    pings = 1500  # a backlog the socket buffers cannot take, within the 2,064 queued answers read on
     r.sock.sendall(b"".join(text({"op": "ping", "id": k}) for k in range(pings)) +
                    text({"op": "order.new", "id": "o1", "args": new(1, "sell", "2000.00", "0.0001")}))
     # the order behind them reached the gateway: every ping before it has been answered (queued)
