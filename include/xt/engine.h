@@ -23,6 +23,14 @@
 extern "C" {
 #endif
 
+/* Revisions of the matching rules (docs/matching.md). A rule that changes
+ * outcomes gets a new revision; the journal records the revision each
+ * segment's commands ran under, so that an old journal replays exactly as
+ * it ran. */
+#define XT_RULES_1 1 /* an amend's new remaining quantity must be >= min */
+#define XT_RULES_2 2 /* ... or, with what the order filled, add up to min */
+#define XT_RULES_CURRENT XT_RULES_2
+
 /* Fixed capacities, chosen at init. Zero means the default. */
 typedef struct xt_engine_config {
     uint32_t max_orders;       /* resting orders (default 1,048,576) */
@@ -34,6 +42,7 @@ typedef struct xt_engine_config {
     uint8_t prefault;          /* 1: touch every page at init, so that no page
                                   fault (a hidden allocation) ever happens
                                   while matching; costs the full memory */
+    uint8_t rules;             /* XT_RULES_*; 0: XT_RULES_CURRENT */
 } xt_engine_config_t;
 
 /* The engine. All fields are private: use the functions below. */
@@ -68,9 +77,9 @@ void xt_engine_config_default(xt_engine_config_t *cfg);
 /* Initialises `e` with the capacities in `cfg` (NULL: defaults) and the
  * event sink (must not be NULL; `ctx` is passed back to it). Allocates all
  * memory the engine will ever use; untouched pages are not committed by the
- * OS until used, unless cfg->prefault. Returns 0, XT_EINVAL (no sink, or a
+ * OS until used, unless cfg->prefault. Returns 0, XT_EINVAL (no sink, a
  * capacity too large: max_orders > 2^30, max_levels or max_ladder_nodes
- * >= 2^32 - 1, max_instruments > 2^24) or XT_ENOMEM. On failure `e` needs
+ * >= 2^32 - 1, max_instruments > 2^24, or rules unknown) or XT_ENOMEM. On failure `e` needs
  * no destroy (destroy is harmless, though). */
 int xt_engine_init(xt_engine_t *e, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx);
 
@@ -80,6 +89,11 @@ uint64_t xt_engine_footprint(const xt_engine_config_t *cfg);
 
 /* Replaces the event sink (e.g. after recovery, to stop discarding). */
 void xt_engine_set_sink(xt_engine_t *e, xt_sink_fn sink, void *ctx);
+
+/* Applies the matching-rule revision `rules` (XT_RULES_*; 0: current) to
+ * the commands from now on: replaying a journal written under an older one
+ * (between commands only). Returns 0, or XT_EINVAL for an unknown one. */
+int xt_engine_set_rules(xt_engine_t *e, unsigned rules);
 
 /* Frees everything xt_engine_init allocated. Safe on a zeroed struct. */
 void xt_engine_destroy(xt_engine_t *e);

@@ -18,6 +18,7 @@ void xt_engine_config_default(xt_engine_config_t *cfg)
     cfg->max_orders = DEFAULT_MAX_ORDERS;
     cfg->max_levels = DEFAULT_MAX_LEVELS;
     cfg->max_instruments = DEFAULT_MAX_INSTRUMENTS;
+    cfg->rules = XT_RULES_CURRENT;
 }
 
 static uint64_t pow2_at_least(uint64_t n)
@@ -51,13 +52,15 @@ static int effective(const xt_engine_config_t *cfg, xt_engine_config_t *c)
         c->max_ladder_nodes = cfg->max_ladder_nodes;
         c->no_book_events = cfg->no_book_events;
         c->prefault = cfg->prefault;
+        if (cfg->rules)
+            c->rules = cfg->rules;
     }
     if (c->max_ladder_nodes == 0) {
         uint64_t n = (uint64_t)c->max_levels + 16u * (uint64_t)c->max_instruments + 64u;
         c->max_ladder_nodes = n > LIMIT_MAX_OBJECTS ? LIMIT_MAX_OBJECTS : (uint32_t)n;
     }
     if (c->max_orders > LIMIT_MAX_ORDERS || c->max_levels > LIMIT_MAX_OBJECTS ||
-        c->max_ladder_nodes > LIMIT_MAX_OBJECTS || c->max_instruments > (1u << 24))
+        c->max_ladder_nodes > LIMIT_MAX_OBJECTS || c->max_instruments > (1u << 24) || c->rules > XT_RULES_CURRENT)
         return XT_EINVAL;
     return 0;
 }
@@ -114,6 +117,14 @@ void xt_engine_set_sink(xt_engine_t *e, xt_sink_fn sink, void *ctx)
 {
     e->sink = sink;
     e->sink_ctx = ctx;
+}
+
+int xt_engine_set_rules(xt_engine_t *e, unsigned rules)
+{
+    if (rules > XT_RULES_CURRENT)
+        return XT_EINVAL;
+    e->cfg.rules = (uint8_t)(rules ? rules : XT_RULES_CURRENT);
+    return 0;
 }
 
 void xt_engine_destroy(xt_engine_t *e)

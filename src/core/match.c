@@ -307,6 +307,17 @@ static int qty_ok(const xt__instrument_t *in, int64_t qty)
     return qty != XT_QTY_INVALID && qty >= in->min_lots && qty <= in->max_lots;
 }
 
+/* An amend's new remaining quantity: a lot count up to max, and at least
+ * min - or, under XT_RULES_2, at least min together with what the order
+ * filled already, so that a partly filled order's small remainder can be
+ * repriced or reduced while no order is ever smaller than min in all. */
+static int amend_qty_ok(const xt_engine_t *e, const xt__instrument_t *in, const xt__order_t *o, int64_t qty)
+{
+    if (e->cfg.rules == XT_RULES_1 || qty == XT_QTY_INVALID || qty >= in->min_lots)
+        return qty_ok(in, qty);
+    return qty > 0 && o->filled >= in->min_lots - qty;
+}
+
 static int price_ok(int64_t price)
 {
     return price > 0 && price <= XT_PRICE_MAX; /* also rules out the sentinels */
@@ -481,7 +492,7 @@ void xt__on_amend(xt_engine_t *e, const xt_order_amend_t *a)
     int reason = XT_R_NONE;
     if (o->account != a->account)
         reason = XT_R_NOT_OWNER;
-    else if (!qty_ok(in, a->qty))
+    else if (!amend_qty_ok(e, in, o, a->qty))
         reason = XT_R_INVALID_QTY;
     else if (!price_ok(a->price))
         reason = XT_R_INVALID_PRICE;

@@ -22,6 +22,11 @@ int xt_caps_check(const xt_caps_t *c, const xt_engine_config_t *configured, uint
     xt_caps_t cfg = xt_caps_from_config(configured);
     const uint32_t have[] = {c->max_orders, c->max_levels, c->max_instruments, c->max_ladder_nodes};
     const uint32_t allowed[] = {cfg.max_orders, cfg.max_levels, cfg.max_instruments, cfg.max_ladder_nodes};
+    if (c->rules == 0 || c->rules > XT_RULES_CURRENT) {
+        snprintf(why, whylen, "matching rules %u are unknown to this build (%u is the newest)", c->rules,
+                 XT_RULES_CURRENT);
+        return XT_ECORRUPT;
+    }
     int over = -1;
     for (int k = 0; k < 4; k++) {
         if (have[k] == 0) {

@@ -1,7 +1,9 @@
-/* caps.h - an engine's capacities as the journal records them. Replaying a
- * command gives the same result only with the same capacities (a CAPACITY
- * reject must stay a reject), so every segment header and every snapshot
- * says which capacities its commands ran with. */
+/* caps.h - an engine's capacities and matching rules as the journal records
+ * them. Replaying a command gives the same result only with the same
+ * capacities (a CAPACITY reject must stay a reject) and the same rules (an
+ * amend refused under one revision may be taken under the next), so every
+ * segment header says which ones its commands ran with, and every snapshot
+ * which capacities. */
 #ifndef XT_JOURNAL_CAPS_H
 #define XT_JOURNAL_CAPS_H
 
@@ -13,6 +15,7 @@
 
 typedef struct xt_caps {
     uint32_t max_orders, max_levels, max_instruments, max_ladder_nodes;
+    uint32_t rules; /* XT_RULES_*, never 0 */
 } xt_caps_t;
 
 /* The effective capacities of an engine. */
@@ -20,7 +23,7 @@ static inline xt_caps_t xt_caps_of(const xt_engine_t *e)
 {
     xt_engine_stats_t st = {0};
     xt_engine_stats(e, &st);
-    xt_caps_t c = {st.cfg.max_orders, st.cfg.max_levels, st.cfg.max_instruments, st.cfg.max_ladder_nodes};
+    xt_caps_t c = {st.cfg.max_orders, st.cfg.max_levels, st.cfg.max_instruments, st.cfg.max_ladder_nodes, st.cfg.rules};
     return c;
 }
 
@@ -31,7 +34,8 @@ static inline xt_caps_t xt_caps_from_config(const xt_engine_config_t *cfg)
     xt_engine_config_default(&d);
     xt_caps_t c = {cfg && cfg->max_orders ? cfg->max_orders : d.max_orders,
                    cfg && cfg->max_levels ? cfg->max_levels : d.max_levels,
-                   cfg && cfg->max_instruments ? cfg->max_instruments : d.max_instruments, 0};
+                   cfg && cfg->max_instruments ? cfg->max_instruments : d.max_instruments, 0,
+                   cfg && cfg->rules ? cfg->rules : d.rules};
     uint64_t nodes = (uint64_t)c.max_levels + 16u * (uint64_t)c.max_instruments + 64u;
     c.max_ladder_nodes = cfg && cfg->max_ladder_nodes ? cfg->max_ladder_nodes
                          : nodes > UINT32_MAX - 1u    ? UINT32_MAX - 1u
@@ -56,6 +60,7 @@ static inline xt_engine_config_t xt_caps_config(const xt_caps_t *c, const xt_eng
     cfg.max_levels = c->max_levels;
     cfg.max_instruments = c->max_instruments;
     cfg.max_ladder_nodes = c->max_ladder_nodes;
+    cfg.rules = (uint8_t)c->rules;
     return cfg;
 }
 
@@ -72,11 +77,15 @@ int xt_caps_check(const xt_caps_t *c, const xt_engine_config_t *configured, uint
                   size_t whylen);
 
 /* Moves the state of *e into a new engine with capacities c (keeping its
- * sink and other settings). Returns 0, or an error leaving *e as it was. */
+ * sink and other settings); when only the rules differ, *e takes them in
+ * place. Returns 0, or an error leaving *e as it was. */
 static inline int xt_caps_convert(xt_engine_t *e, const xt_caps_t *c)
 {
     xt_engine_stats_t st = {0};
     xt_engine_stats(e, &st);
+    xt_caps_t now = {st.cfg.max_orders, st.cfg.max_levels, st.cfg.max_instruments, st.cfg.max_ladder_nodes, c->rules};
+    if (xt_caps_equal(&now, c))
+        return xt_engine_set_rules(e, c->rules);
     xt_engine_config_t cfg = xt_caps_config(c, &st.cfg);
     xt_engine_t n;
     int rc = xt_engine_init(&n, &cfg, e->sink, e->sink_ctx);

@@ -11,7 +11,10 @@ void xt_segment_header(uint8_t h[XT_SEG_HDR], uint64_t first_seq, int64_t create
 {
     memset(h, 0, XT_SEG_HDR);
     memcpy(h, XT_SEG_MAGIC, 8); /* NOLINT(bugprone-not-null-terminated-result): 8 bytes, no NUL */
-    xt_put32(h + 8, 1);
+    /* Version 2 records the matching rules at offset 52; version 1, with
+     * zeros there, stands for XT_RULES_1 (the rules before they had a
+     * revision), so a segment under them is still written as one. */
+    xt_put32(h + 8, caps->rules == XT_RULES_1 ? 1u : 2u);
     xt_put32(h + 12, XT_SEG_HDR);
     xt_put64(h + 16, first_seq);
     xt_put64(h + 24, (uint64_t)created);
@@ -20,14 +23,20 @@ void xt_segment_header(uint8_t h[XT_SEG_HDR], uint64_t first_seq, int64_t create
     xt_put32(h + 40, caps->max_instruments);
     xt_put32(h + 44, caps->max_ladder_nodes);
     xt_put32(h + 48, torn_window);
+    if (caps->rules != XT_RULES_1)
+        xt_put32(h + 52, caps->rules);
     xt_put32(h + 60, xt_crc32c(h, 60));
 }
 
 int xt_segment_header_ok(const uint8_t h[XT_SEG_HDR], uint64_t *first_seq, xt_caps_t *caps, uint32_t *torn_window)
 {
-    if (memcmp(h, XT_SEG_MAGIC, 8) != 0 || xt_get32(h + 8) != 1 || xt_get32(h + 12) != XT_SEG_HDR ||
+    uint32_t version = xt_get32(h + 8);
+    if (memcmp(h, XT_SEG_MAGIC, 8) != 0 || (version != 1 && version != 2) || xt_get32(h + 12) != XT_SEG_HDR ||
         xt_get32(h + 60) != xt_crc32c(h, 60))
         return 0;
+    caps->rules = version == 1 ? XT_RULES_1 : xt_get32(h + 52);
+    if (version == 2 && (caps->rules < XT_RULES_2 || caps->rules > XT_RULES_CURRENT))
+        return 0; /* version 2 names a revision after XT_RULES_1 that this build knows */
     *first_seq = xt_get64(h + 16);
     caps->max_orders = xt_get32(h + 32);
     caps->max_levels = xt_get32(h + 36);

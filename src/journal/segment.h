@@ -3,7 +3,7 @@
  *
  *   offset size  field
  *   0      8     magic "XTWAL001"
- *   8      4     version (1)
+ *   8      4     version: 2, or 1 for a segment under XT_RULES_1
  *   12     4     header length (64)
  *   16     8     first_seq: the sequence number of its first record
  *   24     8     created: the timestamp of its first record (0 if it was
@@ -13,7 +13,9 @@
  *   48     4     torn_window: 0, or the segment was preallocated (see
  *                below) and its writer never had more than this many
  *                bytes written but not synced
- *   52     8     zero
+ *   52     4     version 2: the matching rules (XT_RULES_*) its commands ran
+ *                under; version 1: zero, standing for XT_RULES_1
+ *   56     4     zero
  *   60     4     CRC32C of bytes [0, 60)
  *
  * Records in a segment, and from one segment to the next, have

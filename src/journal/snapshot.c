@@ -280,6 +280,7 @@ static int check(in_t *r, const char *path, xt_snapshot_info_t *info, char *why,
     info->caps.max_levels = xt_get32(h + 60);
     info->caps.max_instruments = xt_get32(h + 64);
     info->caps.max_ladder_nodes = xt_get32(h + 68);
+    info->caps.rules = XT_RULES_CURRENT; /* state does not depend on them; the segments after it say which */
     info->ext_bytes = xt_get64(h + 72);
     unsigned __int128 want = (unsigned __int128)HDR + (unsigned __int128)info->instruments * INST +
                              (unsigned __int128)info->orders * ORDER + info->ext_bytes + TRAILER;

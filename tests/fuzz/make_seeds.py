@@ -79,6 +79,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from crc32c import crc32c  # noqa: E402
+
 if len(sys.argv) > 1:
     J = "tests/fuzz/corpus/journal"
     os.makedirs(J, exist_ok=True)
@@ -90,6 +93,12 @@ if len(sys.argv) > 1:
         snap = open(os.path.join(data, "snap-00000000000000000025.xts"), "rb").read()
     open(os.path.join(J, "segment-records"), "wb").write(b"\x00" + wal[64:])
     open(os.path.join(J, "segment-whole"), "wb").write(b"\x02" + wal)
+    # the same as a version-1 segment (the first matching rules: zeros at 52)
+    v1 = bytearray(wal[:64])
+    struct.pack_into("<I", v1, 8, 1)
+    struct.pack_into("<I", v1, 52, 0)
+    struct.pack_into("<I", v1, 60, crc32c(bytes(v1[:60])))
+    open(os.path.join(J, "segment-whole-v1"), "wb").write(b"\x02" + bytes(v1) + wal[64:])
     open(os.path.join(J, "segment-torn"), "wb").write(b"\x00" + wal[64:-7])
     ninst, = struct.unpack_from("<I", snap, 40)
     seq, = struct.unpack_from("<Q", snap, 16)

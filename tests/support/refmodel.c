@@ -74,6 +74,7 @@ typedef struct incoming {
     uint32_t account, inst;
     int side, type, tif, stp;
     int64_t qty, limit;
+    int64_t filled; /* traded before this entry (an amended order's) */
 } incoming_t;
 
 /* Matches; returns the quantity left, -1 if STP cancelled the incoming order. */
@@ -103,6 +104,7 @@ static int64_t match(ref_model_t *m, const incoming_t *in)
              (long long)in->id);
         left -= q;
         r->qty -= q;
+        r->filled += q;
         if (r->qty == 0)
             remove_at(m, b);
     }
@@ -122,6 +124,7 @@ static void rest(ref_model_t *m, const incoming_t *in, int64_t qty)
     r->stp = in->stp;
     r->price = in->limit;
     r->qty = qty;
+    r->filled = in->filled + (in->qty - qty);
     r->time = ++m->clock;
 }
 
@@ -167,7 +170,8 @@ static void on_new(ref_model_t *m, const xt_order_new_t *o)
         return;
     }
     const ref_inst_t *ins = &m->inst[o->instrument];
-    incoming_t in = {o->id, o->account, o->instrument, o->side, o->type, tif, o->stp ? o->stp : XT_STP_CN, o->qty, 0};
+    incoming_t in = {o->id, o->account, o->instrument, o->side, o->type, tif, o->stp ? o->stp : XT_STP_CN, o->qty,
+                     0,     0};
     in.limit = o->type == XT_LIMIT ? o->price : (o->side == XT_BUY ? ins->band_high : ins->band_low);
     EMIT(m, "ACCEPTED %lld\n", (long long)o->id);
     if (tif == XT_POST && would_cross(m, in.inst, in.side, in.limit)) {
@@ -230,8 +234,9 @@ static void on_amend(ref_model_t *m, const xt_order_amend_t *a)
         const ref_inst_t *ins = &m->inst[r->inst];
         if (r->account != a->account)
             why = "NOT_OWNER";
-        else if (!qty_ok(ins, a->qty))
-            why = "INVALID_QTY";
+        else if (!qty_ok(ins, a->qty) && !(a->qty != XT_QTY_INVALID && a->qty > 0 && a->qty <= ins->max_lots &&
+                                           r->filled + a->qty >= ins->min_lots))
+            why = "INVALID_QTY"; /* matching.md: min counts what the order filled too */
         else if (!price_ok(a->price))
             why = "INVALID_PRICE";
         else if (a->price < ins->band_low || a->price > ins->band_high)
@@ -250,7 +255,7 @@ static void on_amend(ref_model_t *m, const xt_order_amend_t *a)
         return;
     }
     remove_at(m, i);
-    incoming_t in = {r.id, r.account, r.inst, r.side, XT_LIMIT, r.tif, r.stp, a->qty, a->price};
+    incoming_t in = {r.id, r.account, r.inst, r.side, XT_LIMIT, r.tif, r.stp, a->qty, a->price, r.filled};
     int64_t left = match(m, &in);
     if (left > 0)
         rest(m, &in, left);

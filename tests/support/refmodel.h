@@ -35,7 +35,8 @@ typedef struct ref_order {
     uint32_t inst;
     int side, tif, stp;
     int64_t price, qty;
-    uint64_t time; /* arrival in the queue: smaller is older */
+    int64_t filled; /* traded so far, over all its amends */
+    uint64_t time;  /* arrival in the queue: smaller is older */
 } ref_order_t;
 
 typedef struct ref_model {

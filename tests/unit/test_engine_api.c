@@ -186,6 +186,42 @@ static void events_carry_what_clients_need(void **state)
     xt_engine_destroy(&e);
 }
 
+/* The rules revision: the first refuses an amend below min however much the
+ * order filled (a journal written under it replays so); the current one
+ * counts the fills. Unknown revisions are refused. */
+static void rules_revisions(void **state)
+{
+    (void)state;
+    xt_engine_config_t cfg = {.rules = XT_RULES_CURRENT + 1};
+    xt_engine_t e;
+    assert_int_equal(xt_engine_init(&e, &cfg, nosink, NULL), XT_EINVAL);
+    cfg.rules = XT_RULES_1;
+    assert_int_equal(xt_engine_init(&e, &cfg, nosink, NULL), 0);
+    xt_engine_stats_t st;
+    xt_engine_stats(&e, &st);
+    assert_int_equal(st.cfg.rules, XT_RULES_1);
+    xt_cmd_t in = instrument(1, "M");
+    in.u.instrument.min_qty = dec(3, 0);
+    in.u.instrument.flags = XT_DEF_MIN;
+    apply_ok(&e, in);
+    apply_ok(&e, new_order(2, 1, 1, XT_SELL, 1000, 5));
+    apply_ok(&e, new_order(3, 2, 2, XT_BUY, 1000, 3)); /* 2 of order 1 left */
+    apply_ok(&e, amend(4, 1, 1, 1001, 2));
+    xt_order_info_t o;
+    assert_int_equal(xt_engine_order(&e, 1, &o), 0);
+    assert_int_equal(o.price, 1000); /* refused */
+    assert_int_equal(xt_engine_set_rules(&e, XT_RULES_CURRENT + 1), XT_EINVAL);
+    assert_int_equal(xt_engine_set_rules(&e, 0), 0);
+    xt_engine_stats(&e, &st);
+    assert_int_equal(st.cfg.rules, XT_RULES_CURRENT);
+    apply_ok(&e, amend(5, 1, 1, 1001, 2));
+    assert_int_equal(xt_engine_order(&e, 1, &o), 0);
+    assert_int_equal(o.price, 1001); /* taken: 3 filled + 2 */
+    xt_engine_destroy(&e);
+    xt_engine_config_default(&cfg);
+    assert_int_equal(cfg.rules, XT_RULES_CURRENT);
+}
+
 static void malformed_commands_change_nothing(void **state)
 {
     (void)state;
@@ -748,6 +784,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(events_carry_what_clients_need),
         cmocka_unit_test(malformed_commands_change_nothing),
+        cmocka_unit_test(rules_revisions),
         cmocka_unit_test(instrument_definitions),
         cmocka_unit_test(band_limits_round_half_up_at_extreme_scales),
         cmocka_unit_test(queries_and_iterators),

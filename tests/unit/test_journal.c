@@ -778,6 +778,91 @@ static void capacity_outcome_survives_new_capacities(void **state)
     tmpdir_remove(dir);
 }
 
+/* The version of a segment's header (offset 8) and its rules (offset 52). */
+static void segment_version(const char *dir, uint64_t first, uint32_t *version, uint32_t *rules)
+{
+    char path[XT_PATH_MAX];
+    xt_dir_path(path, sizeof path, dir, XT_FILE_WAL, first);
+    uint8_t h[XT_SEG_HDR];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(h, 1, sizeof h, f), sizeof h);
+    fclose(f);
+    *version = xt_get32(h + 8);
+    *rules = xt_get32(h + 52);
+}
+
+/* A journal written under the first matching rules (a format-1 segment)
+ * replays under them: an amend they refused stays refused, though the
+ * current rules take it. Commands after the restart go into a new segment
+ * (version 2, recording the rules), and both segments replay each under
+ * its own, through a snapshot taken under the old rules too. */
+static void amend_outcome_survives_new_rules(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make("xt-journal");
+    xt_cmd_t v[5];
+    memset(v, 0, sizeof v);
+    v[0].type = XT_CMD_INSTRUMENT;
+    strcpy(v[0].u.instrument.symbol, "R");
+    v[0].u.instrument.tick = (xt_decimal_t){1, 0};
+    v[0].u.instrument.lot = (xt_decimal_t){1, 0};
+    v[0].u.instrument.min_qty = (xt_decimal_t){3, 0};
+    v[0].u.instrument.flags = XT_DEF_MIN;
+    v[1].type = XT_CMD_NEW;
+    v[1].u.new_order = (xt_order_new_t){.id = 1, .account = 1, .side = XT_SELL, .price = 10, .qty = 5};
+    v[2].type = XT_CMD_NEW; /* fills 3 of order 1: 2 left, below min */
+    v[2].u.new_order = (xt_order_new_t){.id = 2, .account = 2, .side = XT_BUY, .price = 10, .qty = 3};
+    v[3].type = XT_CMD_AMEND; /* reprices the 2 left */
+    v[3].u.amend = (xt_order_amend_t){.id = 1, .account = 1, .price = 11, .qty = 2};
+    v[4] = v[3];
+    xt_journal_config_t c = jcfg();
+    c.snapshot_every = 2; /* a snapshot under the old rules, before the amend */
+    xt_engine_config_t old_rules = {.rules = XT_RULES_1};
+    reopened_t *a = reopen(dir, &c, &old_rules);
+    assert_int_equal(a->rc, 0);
+    run(&a->j, v, 0, 4, 1);
+    xt_order_info_t o;
+    assert_int_equal(xt_engine_order(&a->e, 1, &o), 0);
+    assert_int_equal(o.price, 10); /* refused: 2 < min */
+    uint64_t h = xt_engine_state_hash(&a->e);
+    vanish(&a->j, &a->e); /* a crash: recovery replays the journal's end */
+    free(a);
+    uint32_t version, rules;
+    segment_version(dir, 1, &version, &rules);
+    assert_int_equal(version, 1);
+    assert_int_equal(rules, 0);
+
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, 0);
+    assert_int_equal(xt_engine_state_hash(&b->e), h); /* still refused */
+    xt_engine_stats_t st;
+    xt_engine_stats(&b->e, &st);
+    assert_int_equal(st.cfg.rules, XT_RULES_CURRENT);
+    run(&b->j, v, 4, 5, 1); /* the same amend, live: now taken */
+    assert_int_equal(xt_engine_order(&b->e, 1, &o), 0);
+    assert_int_equal(o.price, 11);
+    assert_int_equal(o.qty, 2);
+    uint64_t h2 = xt_engine_state_hash(&b->e);
+    vanish(&b->j, &b->e);
+    free(b);
+    uint64_t *segs;
+    size_t n;
+    xt_dir_list(dir, XT_FILE_WAL, &segs, &n);
+    assert_int_equal(n, 2); /* the new rules started a new segment */
+    segment_version(dir, segs[1], &version, &rules);
+    assert_int_equal(segs[1], 5);
+    free(segs);
+    assert_int_equal(version, 2);
+    assert_int_equal(rules, XT_RULES_CURRENT);
+
+    reopened_t *d = reopen(dir, &c, NULL);
+    assert_int_equal(d->rc, 0);
+    assert_int_equal(xt_engine_state_hash(&d->e), h2);
+    done(d);
+    tmpdir_remove(dir);
+}
+
 /* Overwrites n bytes at `at` of the file and recomputes the CRC32C of
  * [0, crc_at) into crc_at: a crafted file whose checksum holds. */
 static void patch_with_crc(const char *path, off_t at, const void *p, size_t n, off_t crc_from_end, off_t crc_at_abs)
@@ -1091,6 +1176,7 @@ int main(void)
         cmocka_unit_test(snapshot_ahead_of_the_journal_refuses),
         cmocka_unit_test(manifest_names_the_newest_segment),
         cmocka_unit_test(capacity_outcome_survives_new_capacities),
+        cmocka_unit_test(amend_outcome_survives_new_rules),
         cmocka_unit_test(recorded_capacities_are_bounded),
         cmocka_unit_test(fails_closed_on_enospc),
         cmocka_unit_test(fails_closed_on_eio),

@@ -300,7 +300,7 @@ static void a_failed_spare_is_asked_for_again(void **state)
 static void a_header_with_another_torn_window_is_bad(void **state)
 {
     (void)state;
-    xt_caps_t caps = {64, 32, 4, 160}, got;
+    xt_caps_t caps = {64, 32, 4, 160, XT_RULES_CURRENT}, got;
     uint8_t h[XT_SEG_HDR];
     uint64_t first;
     uint32_t window = 1;

@@ -496,6 +496,35 @@ static void amend_rejects_in_order(void **state)
                   "BOOK Y BUY 11.00 1:100\n");
 }
 
+/* min counts what the order filled: a partly filled order's remainder below
+ * min may stay, be repriced or be reduced; an order that filled nothing may
+ * not go below min, and max still bounds the remainder. */
+static void amend_below_min_counts_what_filled(void **state)
+{
+    (void)state;
+    EXPECT_SCRIPT(Y "NEW 1 1 Y SELL LIMIT 10.00 50\n"
+                    "NEW 2 2 Y BUY LIMIT 10.00 40\n"
+                    "AMEND 1 1 10.00 10\n"
+                    "AMEND 1 1 10.50 10\n"
+                    "NEW 3 1 Y SELL LIMIT 10.20 20\n"
+                    "AMEND 3 1 10.20 10\n"
+                    "AMEND 1 1 10.50 0\n"
+                    "AMEND 1 1 10.50 110\n"
+                    "NEW 4 3 Y BUY LIMIT 10.20 30\n" /* fills 3, then 10 of 4 rest */
+                    "AMEND 4 3 10.10 10\n",          /* 20 filled + 10: taken */
+                  "ACCEPTED 1\nACCEPTED 2\nTRADE Y 10.00 40 1 2\n"
+                  "AMENDED 1 10.00 10\n"
+                  "AMENDED 1 10.50 10\n"
+                  "ACCEPTED 3\n"
+                  "REJECTED 3 INVALID_QTY\n"
+                  "REJECTED 1 INVALID_QTY\n"
+                  "REJECTED 1 INVALID_QTY\n"
+                  "ACCEPTED 4\nTRADE Y 10.20 20 3 4\n"
+                  "AMENDED 4 10.10 10\n"
+                  "BOOK Y BUY 10.10 4:10\n"
+                  "BOOK Y SELL 10.50 1:10\n");
+}
+
 /* ---- new-order checks ------------------------------------------------------ */
 
 static void new_order_rejects_in_order(void **state)
@@ -778,6 +807,7 @@ int main(void)
         cmocka_unit_test(amend_into_cross_fully_filled),
         cmocka_unit_test(amend_into_cross_uses_its_stp),
         cmocka_unit_test(amend_post_only),
+        cmocka_unit_test(amend_below_min_counts_what_filled),
         cmocka_unit_test(amend_rejects_in_order),
         cmocka_unit_test(new_order_rejects_in_order),
         cmocka_unit_test(min_quantity_not_a_lot_multiple),

@@ -63,7 +63,7 @@ static void fuzz_segment(const uint8_t *data, size_t size, int whole)
     char path[XT_PATH_MAX];
     xt_dir_path(path, sizeof path, dir, XT_FILE_WAL, 1);
     uint8_t hdr[XT_SEG_HDR];
-    xt_caps_t caps = {64, 32, 4, 160};
+    xt_caps_t caps = {64, 32, 4, 160, XT_RULES_CURRENT};
     xt_segment_header(hdr, 1, 0, &caps, 0);
     if (whole) {
         /* Capacities come from the input: large ones only cost the fuzzer
