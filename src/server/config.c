@@ -102,6 +102,7 @@ static const cfg_key_t keys[] = {
     U32("engine", "max_levels", engine.max_levels, 1, UINT32_MAX - 1),
     U32("engine", "max_instruments", engine.max_instruments, 1, 1u << 24),
     {"engine", "prefault", K_BOOL, F(prefault), 0, 1},
+    U32("engine", "rules", rules, XT_RULES_1, XT_RULES_CURRENT),
     {"md", "listen", K_MD_LISTEN, 0, 0, 0},
     {"md", "tcp_listen", K_MD_TCP_LISTEN, 0, 0, 0},
     U32("md", "max_connections", md_max_connections, 1, 1000000),
@@ -128,6 +129,7 @@ static const cfg_key_t keys[] = {
     U32("rest", "fills", rest_fills, 1, 100000),
     U32("rest", "fill_accounts", rest_fill_accounts, 1, 1u << 20),
     U32("rest", "order_timeout_ms", rest_order_timeout_ms, 100, 600000),
+    U32("rest", "idle_ms", rest_idle_ms, 1000, 86400000),
     U32("debug", "engine_delay_us", engine_delay_us, 0, 1000000),
     U32("debug", "output_chunks", output_chunks, 0, 16777216),
     U32("debug", "clock_offset_ms", clock_offset_ms, 0, 604800000),
@@ -286,6 +288,7 @@ void xt_config_defaults(xt_server_config_t *c)
     c->open_orders = 100000;
     xt_engine_config_default(&c->engine);
     c->prefault = 1;
+    c->rules = XT_RULES_CURRENT;
     c->journal_preallocate = 1;
     c->journal_drop_cache = 1;
     set_str(c->md_host, sizeof c->md_host, "127.0.0.1");
@@ -315,6 +318,7 @@ void xt_config_defaults(xt_server_config_t *c)
     c->rest_fills = 1000;
     c->rest_fill_accounts = 4096;
     c->rest_order_timeout_ms = 10000;
+    c->rest_idle_ms = 60000;
     c->engine_delay_us = 0;
     c->n_instruments = sizeof demo_instruments / sizeof demo_instruments[0];
     c->n_instruments_default = 1;

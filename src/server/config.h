@@ -73,6 +73,7 @@
  *   rest.fills = 1000                    fills kept per account for GET /api/v1/fills
  *   rest.fill_accounts = 4096            accounts whose fills are kept (the least recently updated make room)
  *   rest.order_timeout_ms = 10000        a REST order request without an answer this long is answered 504
+ *   rest.idle_ms = 60000                 an account's REST order connection idle this long is closed (no LOGOUT)
  *   debug.engine_delay_us = 0            test hook: the engine thread sleeps this long per batch
  *   debug.clock_offset_ms = 0            test hook: the server's clock runs this far ahead
  *   debug.snapshot_delay_ms = 0          test hook: a snapshot's child waits this long before it writes
@@ -122,6 +123,7 @@ typedef struct xt_server_config {
     /* engine */
     xt_engine_config_t engine;
     uint32_t prefault;            /* engine.prefault: fault the fixed tables in at start (sets engine.prefault) */
+    uint32_t rules;               /* engine.rules: the matching rules new segments run under (sets engine.rules) */
     uint32_t journal_preallocate; /* journal.preallocate: roll into segments made ahead (journal.preallocate) */
     uint32_t journal_drop_cache;  /* journal.drop_cache: rolled segments leave the page cache */
     /* md */
@@ -143,6 +145,7 @@ typedef struct xt_server_config {
     char log_file[XT_CONFIG_PATH_MAX]; /* "": standard error */
     /* rest (docs/rest.md): signed requests, fills */
     uint32_t rest_recv_window_ms, rest_replay_cache, rest_fills, rest_fill_accounts, rest_order_timeout_ms;
+    uint32_t rest_idle_ms;
     /* debug */
     uint32_t engine_delay_us;
     uint32_t output_chunks;     /* the order-entry output pool's 16 KiB chunks; 0: as sized at start (tests) */

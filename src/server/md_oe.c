@@ -344,10 +344,14 @@ void xt_mds_oe_timers(mds_t *m)
         oe_bridge_t *x = &o->b[b];
         if (x->fd < 0 || x->state != B_LIVE)
             continue;
-        if (x->rest && x->pend_head == NIL && m->mono - x->last_used > 60 * 1000000000LL) {
-            uint8_t f[XT_WIRE_MAX];
-            x->state = B_LOGOUT; /* the gateway answers and closes it; a new request opens another */
-            xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_LOGOUT, 0, 0));
+        if (x->rest && x->pend_head == NIL && m->mono - x->last_used > (int64_t)m->s->cfg.rest_idle_ms * 1000000) {
+            /* Closed without a LOGOUT: a session logged out with nothing
+             * open ends at once, and its client order ids with it, so a
+             * client's retry of an order it already placed would place it
+             * again. Disconnected, the session lasts as any other does
+             * (protocol.md, "Session lifecycle"); the next request logs in
+             * to it again. */
+            xt__oe_close(m, b, 0, "");
         } else if (m->mono - x->last_out > HEARTBEAT_NS && !x->full) { /* full: the gateway is reading it */
             uint8_t f[XT_WIRE_MAX];
             xt__oe_send(m, b, f, xt_wire_put_header(f, XT_MSG_HEARTBEAT, 0, 0));

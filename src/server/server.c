@@ -368,6 +368,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     if (rc)
         return why[0] ? -1 : fail(why, n, "credentials: %s", xt_strerror(rc));
     s->cfg.engine.prefault = s->cfg.prefault != 0;
+    s->cfg.engine.rules = (uint8_t)s->cfg.rules;
     if (xt_outlog_init(&s->log, s->cfg.resume_messages, page_flags(s)) ||
         xt_sessions_init(&s->sessions, &s->log, s->cfg.max_sessions, s->cfg.engine.max_orders, page_flags(s)))
         return fail(why, n, "out of memory for the sessions and the message log");

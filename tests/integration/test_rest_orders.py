@@ -413,6 +413,34 @@ def test_rest_session_survives_restart():
     check(j["order_id"] in [o["order_id"] for o in lst["data"]], f"kept {lst}")
 
 
+def rest_sessions(s):
+    body = H.scrape(s.md_port)
+    m = re.search(r'^xt_md_order_sessions\{kind="rest"\} (\d+)$', body, re.M)
+    check(m, "xt_md_order_sessions{kind=\"rest\"} not in /metrics")
+    return int(m.group(1))
+
+
+@test
+def test_ids_survive_the_idle_close():
+    """An account's REST order session idle for rest.idle_ms is closed
+    without a LOGOUT: with no order open, a LOGOUT would end the session
+    and its client order ids with it, so a retry after the pause placed the
+    order again (a helper's probe found it). Its ids go on instead."""
+    s = W.start(dict(FAST, **{"rest.idle_ms": 1000}))
+    a = client(s, 1002)
+    j = ok(a, "POST", "/api/v1/orders", order("buy", "1.00", "0.0001", tif="ioc", client_order_id=500))
+    check(j["event"] == "accepted" and j["outcome"]["state"] == "canceled", f"an IOC that rests nothing {j}")
+    check(rest_sessions(s) == 1, "the REST session's bridge is open")
+    deadline = time.monotonic() + 10  # idle_ms, checked once a second
+    while rest_sessions(s) != 0:
+        check(time.monotonic() < deadline, "the idle REST bridge was not closed within 10 s")
+        time.sleep(0.1)
+    j = ok(a, "POST", "/api/v1/orders", order("buy", "1.00", "0.0001", tif="ioc", client_order_id=500), status=409)
+    check(j["msg"] == "DUPLICATE_CLORDID", f"the retry is a duplicate {j}")
+    k = ok(a, "POST", "/api/v1/orders", order("buy", "1.00", "0.0001", tif="ioc"))
+    check(k["client_order_id"] == 501, f"ids go on after the idle close {k}")
+
+
 def main():
     return TS.run_tests(TESTS, sys.argv, __doc__)
 

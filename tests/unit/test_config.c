@@ -114,6 +114,8 @@ static void config_equal(const xt_server_config_t *a, const xt_server_config_t *
     assert_int_equal(a->md_history_flush_ms, b->md_history_flush_ms);
     assert_string_equal(a->md_history_dir, b->md_history_dir);
     assert_int_equal(a->rest_recv_window_ms, b->rest_recv_window_ms);
+    assert_int_equal(a->rest_idle_ms, b->rest_idle_ms);
+    assert_int_equal(a->rules, b->rules);
     assert_int_equal(a->rest_replay_cache, b->rest_replay_cache);
     assert_int_equal(a->rest_fills, b->rest_fills);
     assert_int_equal(a->rest_fill_accounts, b->rest_fill_accounts);
@@ -174,6 +176,7 @@ static void test_defaults(void **state)
     assert_memory_equal(&c.engine, &e, sizeof e);
     assert_int_equal(c.engine_delay_us, 0);
     assert_int_equal(c.rest_recv_window_ms, 5000);
+    assert_int_equal(c.rest_idle_ms, 60000);
     assert_int_equal(c.rest_replay_cache, 65536);
     assert_int_equal(c.rest_fills, 1000);
     assert_int_equal(c.rest_fill_accounts, 4096);
@@ -243,8 +246,10 @@ static const char every_key[] = "# every key\n"
                                 "max_orders = 4096\n"
                                 "max_levels = 2048\n"
                                 "max_instruments = 4\n"
+                                "rules = 1\n"
                                 "[rest]\n"
                                 "recv_window_ms = 250\n"
+                                "idle_ms = 2000\n"
                                 "replay_cache = 8\n"
                                 "fills = 3\n"
                                 "fill_accounts = 2\n"
@@ -302,8 +307,10 @@ static void test_every_key(void **state)
     assert_int_equal(c.engine.max_orders, 4096);
     assert_int_equal(c.engine.max_levels, 2048);
     assert_int_equal(c.engine.max_instruments, 4);
+    assert_int_equal(c.rules, XT_RULES_1);
     assert_int_equal(c.engine_delay_us, 10);
     assert_int_equal(c.rest_recv_window_ms, 250);
+    assert_int_equal(c.rest_idle_ms, 2000);
     assert_int_equal(c.rest_replay_cache, 8);
     assert_int_equal(c.rest_fills, 3);
     assert_int_equal(c.rest_fill_accounts, 2);
@@ -434,6 +441,8 @@ static void test_errors(void **state)
     expect_error("[journal]\ndir =\n", 2, "journal.dir needs a path");
     expect_error("[journal]\nkeep_snapshots = 0\n", 2, "journal.keep_snapshots must be");
     expect_error("[engine]\nmax_orders = 0\n", 2, "engine.max_orders must be");
+    expect_error("[engine]\nrules = 3\n", 2, "engine.rules must be a whole number in 1..2");
+    expect_error("[engine]\nrules = 0\n", 2, "engine.rules must be a whole number in 1..2");
     expect_error("[engine]\nmax_instruments = 3\n", 2,
                  "engine.max_instruments (3) is below the number of instruments (4)");
     expect_error("[engine]\nmax_instruments = 1\n[instrument A]\ntick=1\nlot=1\n[instrument B]\ntick=1\nlot=1\n", 2,
