@@ -28,6 +28,7 @@ enum {
     XT_ELOCKED = -10012,   /* the data directory is in use by another process */
     XT_ELIMIT = -10013,    /* a count or capacity read from a file exceeds what this process is set up for */
     XT_EBUSY = -10014,     /* the engine was called from inside its own event sink */
+    XT_ENOTFILE = -10015,  /* a FIFO, device or socket where a regular file was expected */
 };
 
 /* Returns a static, human-readable name for `code` (an XT_E* code or

@@ -2,6 +2,7 @@
  * (docs/kline-history.md). rebuild regenerates them from a data
  * directory's journal; dump prints one file as text. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "cli.h"
 #include "journal/dir.h"
+#include "journal/io.h"
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/kline_rebuild.h"
@@ -140,13 +142,16 @@ static int dump_records(FILE *f, const xt_kl_header_t *h, uint64_t from, uint64_
 
 static int dump(const dump_opts_t *o)
 {
-    FILE *f = fopen(o->path, "rb");
+    int fd = xt_open_regular(o->path, O_RDONLY, 0); /* a FIFO is refused, not read for ever */
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     uint8_t raw[XT_KL_HEADER_SIZE];
     struct stat sb;
     xt_kl_header_t h;
     char why[160] = "";
+    if (fd >= 0 && f == NULL)
+        close(fd);
     if (f == NULL || fstat(fileno(f), &sb) != 0) {
-        fprintf(stderr, "xtrading md dump: %s: %s\n", o->path, strerror(errno));
+        fprintf(stderr, "xtrading md dump: %s: %s\n", o->path, xt_strerror(fd < 0 ? fd : -errno));
         if (f)
             fclose(f);
         return 1;

@@ -22,6 +22,7 @@ const char *xt_strerror(int code)
     case XT_ELOCKED: return "data directory in use by another process";
     case XT_ELIMIT: return "a count in the file exceeds the configured capacity";
     case XT_EBUSY: return "the engine was called from inside its own event sink";
+    case XT_ENOTFILE: return "not a regular file (a FIFO, device or socket)";
     default: break;
     }
     if (code < 0 && code > -10000)

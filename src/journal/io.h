@@ -44,8 +44,15 @@ struct xt_io {
     int (*drop_cache)(xt_io_t *io, int fd);
 };
 
-/* The real thing. */
+/* The real thing. Its open refuses what is not a regular file (a FIFO,
+ * device or socket, where reading would block for ever or never end) with
+ * XT_ENOTFILE, unless flags ask for a directory. */
 extern xt_io_t xt_io_posix;
+
+/* open(2) of path with O_CLOEXEC, refusing anything but a regular file
+ * (O_DIRECTORY in flags: a directory) with XT_ENOTFILE - without blocking on
+ * a FIFO's open. Returns the fd or a negative code (-errno). */
+int xt_open_regular(const char *path, int flags, int mode);
 
 /* Writes all of buf, retrying short writes and EINTR. Returns 0 or -errno
  * (a write that keeps returning 0 is -EIO). */

@@ -7,16 +7,43 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "xt/error.h"
 
 static int neg(int rc)
 {
     return rc < 0 ? -errno : rc;
 }
 
+int xt_open_regular(const char *path, int flags, int mode)
+{
+    if (flags & O_DIRECTORY)
+        return neg(open(path, flags | O_CLOEXEC, mode));
+    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer */
+    int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK, mode);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return XT_ENOTFILE;
+    }
+    if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
 static int p_open(xt_io_t *io, const char *path, int flags, int mode)
 {
     (void)io;
-    return neg(open(path, flags | O_CLOEXEC, mode));
+    return xt_open_regular(path, flags, mode);
 }
 
 static ssize_t p_write(xt_io_t *io, int fd, const void *buf, size_t n)

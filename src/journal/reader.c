@@ -98,7 +98,7 @@ static int open_segment(xt_wal_reader_t *r)
     if ((r->fd = r->io->open(r->io, r->path, O_RDONLY, 0)) < 0) {
         rc = r->fd;
         r->fd = -1;
-        return fail(r, rc, 0, "cannot open", strerror(-rc));
+        return fail(r, rc, 0, "cannot open", xt_strerror(rc));
     }
     if ((rc = r->io->size(r->io, r->fd, &r->file_size)) != 0)
         return rc;
@@ -259,7 +259,7 @@ int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd)
     for (;;) {
         int rc = fill(r, XT_WAL_RECORD_MAX);
         if (rc)
-            return fail(r, rc, r->buf_off + (off_t)r->pos, "read error", strerror(-rc));
+            return fail(r, rc, r->buf_off + (off_t)r->pos, "read error", xt_strerror(rc));
         size_t avail = r->len - r->pos;
         off_t off = r->buf_off + (off_t)r->pos;
         if (avail == 0) { /* end of this file */

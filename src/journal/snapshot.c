@@ -246,14 +246,14 @@ static int open_in(in_t *r, xt_io_t *io, const char *path, char *why, size_t why
     r->io = io;
     r->fd = io->open(io, path, O_RDONLY, 0);
     if (r->fd < 0)
-        return say(why, whylen, r->fd, "open %s: %s", path, strerror(-r->fd));
+        return say(why, whylen, r->fd, "open %s: %s", path, xt_strerror(r->fd));
     int rc = io->size(io, r->fd, &r->size);
     r->cap = XT_SNAP_BUF;
     if (rc == 0 && !(r->buf = malloc(r->cap)))
         rc = -ENOMEM;
     if (rc) {
         io->close(io, r->fd);
-        return say(why, whylen, rc, "read %s: %s", path, strerror(-rc));
+        return say(why, whylen, rc, "read %s: %s", path, xt_strerror(rc));
     }
     return 0;
 }

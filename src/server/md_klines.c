@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/le.h"
+#include "journal/io.h"
 #include "md_internal.h"
 #include "md_rest.h"
 #include "xt/error.h"
@@ -79,7 +80,7 @@ static void from_file(mds_t *m, const char *symbol, int interval, kl_acc_t *a)
     struct stat sb;
     if (xt_kl_path(path, sizeof path, m->hist->st.dir, symbol, interval, "") != 0)
         return;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = xt_open_regular(path, O_RDONLY, 0); /* a FIFO there must not hold the market-data thread */
     if (fd < 0)
         return;
     if (fstat(fd, &sb) != 0 || sb.st_size < XT_KL_HEADER_SIZE || pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||

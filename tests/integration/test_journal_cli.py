@@ -323,6 +323,27 @@ class JournalCli(unittest.TestCase):
         self.assertIn(f"recovery now starts from snapshot {n2} and ends at sequence {n2}", rep.stdout)
         self.assertEqual(run("journal", "verify", self.d).returncode, 0)
 
+    def test_a_fifo_in_place_of_a_file_is_refused(self):
+        # a FIFO where a segment, snapshot or K-line file should be is no
+        # file to read: refused at once (before: the tools, and a server's
+        # recovery, waited for a writer for ever); run's timeout catches a hang
+        self.journal(stream(60), "--snapshot-every", "30")
+        seg = os.path.join(self.d, segments(self.d)[0])
+        os.unlink(seg)
+        os.mkfifo(seg)
+        for cmd in ("verify", "stats", "dump", "repair"):
+            r = run("journal", cmd, self.d)
+            self.assertEqual(r.returncode, 1, f"{cmd}: {r.stdout} {r.stderr}")
+            self.assertIn("not a regular file", r.stderr, cmd)
+        r = run("replay", "--journal", self.d, stdin="")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("not a regular file", r.stderr)
+        fifo = os.path.join(self.tmp, "candles")
+        os.mkfifo(fifo)
+        r = run("md", "dump", fifo)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("not a regular file", r.stderr)
+
     def small_segments(self, at_least):
         """300 commands journaled in 4 KiB segments (at least `at_least` of
         them) with a snapshot every 100; returns the segment names."""
