@@ -566,8 +566,8 @@ static void on_order(mds_t *m, uint32_t c, const char *id, const char *op, int k
     char why[160];
     xt_oe_insts_t in = xt__oe_insts(m);
     int n = xt_oe_frame(&in, kind, args, OE_ID_NEXT, 0, f, &key, why, sizeof why);
-    if (n < 0)
-        return xt_mds_answer_error(m, c, id, 400, why);
+    if (n < 0) /* an unknown symbol is a 404, as over REST and for channels */
+        return xt_mds_answer_error(m, c, id, n == XT_ENOENT ? 404 : 400, why);
     if (key == OE_ID_NEXT)
         xt_put64(f + OE_ID_OFFSET, 0);
     key = xt__oe_take_id(x, f, kind != XT_OE_MASS_CANCEL && kind != XT_OE_STATUS);

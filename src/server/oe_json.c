@@ -228,8 +228,10 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
         if (get_clordid(args, &m.clordid, why, n) || target(args, order_id, &orig, &id, why, n) ||
             get_units(args, "price", sym->tick, &m.price, why, n) || get_units(args, "qty", sym->lot, &m.qty, why, n))
             return -1;
-        if (m.clordid == 0 || m.qty == 0)
-            return fail(why, n, "client_order_id (of this amend request) and qty are required", "");
+        if (m.qty == 0)
+            return fail(why, n, "qty is required", "");
+        if (m.clordid == 0) /* none given, and the session's next is past the last */
+            return fail(why, n, "client_order_id (of this amend request) is required", "");
         m.orig_clordid = orig;
         m.order_id = id;
         m.instrument = inst; /* the order must be on it: price and qty were read in its units */

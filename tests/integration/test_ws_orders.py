@@ -217,14 +217,18 @@ def test_bad_requests_and_login_failures():
         r = await a.login(1001)
         check("result" in r, f"login after failures {r}")
         for args, word in [({"symbol": "NOPE", "side": "buy", "price": "1", "qty": "1", "client_order_id": 1},
-                            "unknown symbol"),
+                            "unknown symbol"),  # a 404, as over REST and for channels (websocket.md)
                            (new(1, "buy", "1000.001", "0.0001"), "price"),
                            (new(1, "buy", "1000.00", "0.00001"), "qty"),
                            (new(1, "up", "1000.00", "0.0001"), "side"),
                            ({"symbol": SYM, "side": "buy", "qty": "0.0001", "client_order_id": 1}, "price"),
                            (new(0, "buy", "1000.00", "0.0001"), "client_order_id")]:
             r = await a.call("order.new", args)
-            check(r.get("error", {}).get("code") == 400 and word in r["error"]["msg"], f"{args}: {r}")
+            code = 404 if word == "unknown symbol" else 400
+            check(r.get("error", {}).get("code") == code and word in r["error"]["msg"], f"{args}: {r}")
+        r = await a.call("order.amend", {"symbol": SYM, "order_id": 5, "price": "1000.00"})
+        check(r["error"]["code"] == 400 and r["error"]["msg"] == "qty is required",
+              f"an amend without qty is told so (before: 'client_order_id and qty are required') {r}")
         r = await a.call("order.cancel", {"client_order_id": 5})
         check(r["error"]["code"] == 400, f"cancel naming no order {r}")
         r = await a.call("order.new", "not an object")
