@@ -425,6 +425,7 @@ static int stats(const char *dir)
         printf("\n");
     }
     printf("snapshots: %zu\n", ns);
+    uint64_t newest_good = 0; /* the snapshot recovery would start from */
     for (size_t i = 0; i < ns; i++) {
         char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
         xt_snapshot_info_t info;
@@ -433,12 +434,20 @@ static int stats(const char *dir)
             printf("  snap-%020llu.xts  %lld bytes, %llu orders, %u instruments, state hash %016llx\n",
                    (unsigned long long)snaps[i], (long long)file_size(dir, XT_FILE_SNAP, snaps[i]),
                    (unsigned long long)info.orders, info.instruments, (unsigned long long)info.state_hash);
+            newest_good = snaps[i] > newest_good ? snaps[i] : newest_good;
             if (read_ok)
                 status |= snapshot_ahead(snaps[i], ng > 0, end);
         } else {
             printf("  snap-%020llu.xts  BAD: %s\n", (unsigned long long)snaps[i], why);
             status = 1;
         }
+    }
+    if (ng && segs[0] > newest_good + 1) { /* as recovery's reader refuses it */
+        fprintf(stderr,
+                "error: the journal starts at sequence %llu, after %llu: the commands between are in no segment "
+                "and no snapshot\n",
+                (unsigned long long)segs[0], (unsigned long long)newest_good + 1);
+        status = 1;
     }
     free(segs);
     free(snaps);

@@ -210,6 +210,17 @@ class JournalCli(unittest.TestCase):
             os.unlink(os.path.join(self.d, "wal-last"))
             snap = max(int(f[5:25]) for f in os.listdir(self.d) if f.startswith("snap-"))
             refused(f"snapshot {snap}, but no journal segment")
+        with self.subTest("the journal's start gone, and no snapshot reaches it"):
+            segs = fresh()
+            os.unlink(os.path.join(self.d, segs[0]))
+            drop_snapshots_after(0)
+            self.assertEqual(run("replay", "--journal", self.d, stdin="").returncode, 1)
+            r = run("journal", "stats", self.d)  # before: 0
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(f"the journal starts at sequence {int(segs[1][4:24])}, after 1", r.stderr)
+            r = run("journal", "verify", self.d)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("the journal does not start at 1 and no snapshot loads", r.stderr)
         with self.subTest("a sound directory"):
             fresh()
             s = run("journal", "stats", self.d)
