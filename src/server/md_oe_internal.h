@@ -15,7 +15,7 @@
 enum { B_FREE, B_HELLO, B_READY, B_LOGIN, B_LIVE, B_LOGOUT };
 enum { OE_WAIT_CHALLENGE = 1, OE_WAIT_LOGIN, OE_WAIT_LOGOUT };
 /* What a REST request waits for. */
-enum { P_NEW = 1, P_CANCEL, P_AMEND, P_STATUS, P_LIST };
+enum { P_NEW = 1, P_CANCEL, P_AMEND, P_STATUS, P_LIST, P_MASS };
 
 typedef struct oe_bridge {
     int fd; /* the md thread's end; -1: free */

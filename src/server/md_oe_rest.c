@@ -43,7 +43,8 @@ static void refuse_used_up(mds_t *m, uint32_t b, uint32_t pi);
 static void send_pend(mds_t *m, uint32_t b, uint32_t pi)
 {
     oe_pend_t *p = &m->oe->pend[pi];
-    p->key = xt__oe_take_id(&m->oe->b[b], p->frame, p->kind != P_STATUS && p->kind != P_LIST);
+    /* request ids (status, list, mass cancel) need not increase, as on a WebSocket */
+    p->key = xt__oe_take_id(&m->oe->b[b], p->frame, p->kind != P_STATUS && p->kind != P_LIST && p->kind != P_MASS);
     if (p->key == 0)
         return refuse_used_up(m, b, pi);
     if (p->kind != P_NEW) {
@@ -266,12 +267,14 @@ static int answers(int type, int k, const uint8_t *f)
     case XT_MSG_AMENDED: return k == P_AMEND;
     case XT_MSG_CANCELED: return k == P_CANCEL;
     case XT_MSG_STATUS_REPLY: return k == P_STATUS || k == P_LIST;
+    case XT_MSG_MASS_CANCEL_ACK: return k == P_MASS;
     case XT_MSG_REJECTED: {
         xt_msg_rejected_t r;
         xt_wire_get_rejected(f, &r);
         return (k == P_NEW && r.request == XT_MSG_NEW_ORDER) || (k == P_CANCEL && r.request == XT_MSG_CANCEL) ||
                (k == P_AMEND && r.request == XT_MSG_AMEND) ||
-               ((k == P_STATUS || k == P_LIST) && r.request == XT_MSG_ORDER_STATUS);
+               ((k == P_STATUS || k == P_LIST) && r.request == XT_MSG_ORDER_STATUS) ||
+               (k == P_MASS && r.request == XT_MSG_MASS_CANCEL);
     }
     default: return 0;
     }
@@ -461,6 +464,8 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
         kind = XT_OE_AMEND, pk = P_AMEND;
     else if (req->method == HTTP_DELETE && id > 0)
         kind = XT_OE_CANCEL, pk = P_CANCEL;
+    else if (req->method == HTTP_DELETE) /* every open order of the account, or of ?symbol= */
+        kind = XT_OE_MASS_CANCEL, pk = P_MASS;
     else if (req->method == HTTP_GET && id > 0)
         kind = XT_OE_STATUS, pk = P_STATUS;
     else if (req->method == HTTP_GET) {
@@ -476,6 +481,22 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
         return xt_rest_error(m->http_out, m->http_out_cap, 405, "method not allowed here", keep);
     json_error_t jerr = {0}; /* only json_loadb fills it */
     json_t *args = body_len ? json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
+    char sym[XT_SYMBOL_MAX + 2];
+    int qs = pk == P_MASS ? xt_query_get(req->query, "symbol", sym, sizeof sym) : XT_ENOENT;
+    if (qs < 0 && qs != XT_ENOENT) {
+        json_decref(args);
+        return xt_rest_error(m->http_out, m->http_out_cap, qs == XT_ERANGE ? 404 : 400,
+                             qs == XT_ERANGE ? "unknown symbol" : "the query's symbol does not decode", keep);
+    }
+    if (qs >= 0 && json_is_object(args) && json_object_get(args, "symbol")) {
+        json_decref(args);
+        return xt_rest_error(m->http_out, m->http_out_cap, 400, "symbol both in the query and in the body", keep);
+    }
+    /* a symbol that cannot be set must not leave the request without one: that cancels everything */
+    if (qs >= 0 && json_is_object(args) && json_object_set_new(args, "symbol", json_string(sym)) != 0) {
+        json_decref(args);
+        return xt_rest_error(m->http_out, m->http_out_cap, 404, "unknown symbol", keep);
+    }
     if (!json_is_object(args)) {
         int big = !args && json_error_code(&jerr) == json_error_numeric_overflow; /* an id past 2^63 - 1 */
         json_decref(args);

@@ -413,6 +413,32 @@ def test_rest_session_survives_restart():
     check(j["order_id"] in [o["order_id"] for o in lst["data"]], f"kept {lst}")
 
 
+@test
+def test_mass_cancel():
+    """DELETE /api/v1/orders cancels the account's open orders (of
+    ?symbol= only, or all), from every session, and answers how many."""
+    s = W.start(FAST)
+    a, b = client(s, 1001), client(s, 1002)
+    mine = [ok(a, "POST", "/api/v1/orders", order("buy", p, "0.0001"))["order_id"] for p in ("900.00", "901.00")]
+    eth = ok(a, "POST", "/api/v1/orders", {"symbol": "ETH-USDT", "side": "buy", "price": "100.00", "qty": "0.001"})
+    other = ok(b, "POST", "/api/v1/orders", order("buy", "902.00", "0.0001"))["order_id"]
+    j = ok(a, "DELETE", "/api/v1/orders?symbol=BTC-USDT")
+    check(j["event"] == "mass_cancel_ack" and j["canceled"] == 2, f"mass cancel of one symbol {j}")
+    open_ids = [o["order_id"] for o in ok(a, "GET", "/api/v1/orders?open=true")["data"]]
+    check(open_ids == [eth["order_id"]], f"left open: {open_ids}, expected the ETH order only (cancelled {mine})")
+    for target, body, status in [("/api/v1/orders?symbol=NOPE", None, 404),
+                                 ("/api/v1/orders?symbol=", None, 404),
+                                 ("/api/v1/orders?symbol=ETH-USDT", {"symbol": "ETH-USDT"}, 400)]:
+        ok(a, "DELETE", target, body, status=status)
+    check([o["order_id"] for o in ok(a, "GET", "/api/v1/orders?open=true")["data"]] == [eth["order_id"]],
+          "a refused mass cancel cancels nothing")
+    j = ok(a, "DELETE", "/api/v1/orders")
+    check(j["canceled"] == 1, f"mass cancel of all {j}")
+    check(ok(a, "GET", "/api/v1/orders?open=true")["data"] == [], "nothing left open")
+    check([o["order_id"] for o in ok(b, "GET", "/api/v1/orders?open=true")["data"]] == [other],
+          "another account's order is not touched")
+
+
 def rest_sessions(s):
     body = H.scrape(s.md_port)
     m = re.search(r'^xt_md_order_sessions\{kind="rest"\} (\d+)$', body, re.M)
