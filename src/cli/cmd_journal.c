@@ -27,14 +27,19 @@ static void quiet(void *ctx, const xt_event_batch_t *b)
     (void)b;
 }
 
-/* Reads segment capacities as they come and keeps the engine in step. */
+/* Reads segment capacities and rules as they come and keeps the engine in
+ * step, bounded as recovery bounds them (xt_caps_take, against the
+ * defaults); a refusal is reported here, naming the file and the field. */
 static int follow_caps(xt_engine_t *e, const xt_wal_reader_t *r, size_t *seg_seen)
 {
     if (r->seg == *seg_seen)
         return 0;
     *seg_seen = r->seg;
-    xt_caps_t now = xt_caps_of(e);
-    return xt_caps_equal(&now, &r->caps) ? 0 : xt_caps_convert(e, &r->caps);
+    char why[256];
+    int rc = xt_caps_take(e, NULL, &r->caps, why, sizeof why);
+    if (rc)
+        fprintf(stderr, "error: %s: %s\n", r->path, why);
+    return rc;
 }
 
 /* The oldest snapshot that loads, for a journal that no longer starts at 1.
@@ -187,8 +192,11 @@ static int dump(const char *dir, uint64_t from, int replay_format)
         char line[XT_REPLAY_LINESZ];
         size_t seg = (size_t)-1;
         while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
-            if ((rc = follow_caps(&e, &r, &seg)) != 0)
+            if ((rc = follow_caps(&e, &r, &seg)) != 0) {
+                status = 1; /* reported */
+                rc = 0;
                 break;
+            }
             if (c.seq >= from || (replay_format && c.type == XT_CMD_INSTRUMENT)) {
                 xt_replay_format_cmd(&e, &c, line); /* before apply: names as the command saw them */
                 if (!replay_format)
@@ -240,7 +248,11 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
     xt_cmd_t c;
     size_t seg = (size_t)-1, k = 0;
     while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
-        if ((rc = follow_caps(e, &r, &seg)) != 0 || (rc = xt_engine_apply(e, &c)) != 0) {
+        if ((rc = follow_caps(e, &r, &seg)) != 0) {
+            (*problems)++; /* reported */
+            break;
+        }
+        if ((rc = xt_engine_apply(e, &c)) != 0) {
             fprintf(stderr, "error: %s: record %llu does not apply: %s\n", r.path, (unsigned long long)c.seq,
                     xt_strerror(rc));
             (*problems)++;
@@ -392,8 +404,17 @@ static int stats(const char *dir)
     if (ng) { /* from its first segment, wherever that starts */
         xt_wal_reader_t r;
         xt_cmd_t c;
+        size_t seg = (size_t)-1;
         if ((rc = xt_wal_reader_open(&r, &xt_io_posix, dir, segs[0])) == 0)
             while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
+                char why[256];
+                if (r.seg != seg) {
+                    seg = r.seg;
+                    if (xt_caps_check(&r.caps, NULL, xt_caps_mem_limit(), why, sizeof why) != 0) {
+                        fprintf(stderr, "error: %s: %s\n", r.path, why); /* start-up refuses them */
+                        status = 1;
+                    }
+                }
                 if (!first)
                     first = c.seq;
                 last = c.seq;

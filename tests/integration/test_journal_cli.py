@@ -226,6 +226,24 @@ class JournalCli(unittest.TestCase):
             s = run("journal", "stats", self.d)
             self.assertEqual((s.returncode, s.stderr), (0, ""))
 
+    def test_capacities_no_engine_here_can_take_are_named(self):
+        # a segment header's capacities, its CRC made good, beyond the
+        # defaults and this machine: stats said 0, verify and dump "offset 0:
+        # invalid argument"; each now names the file and the field, as
+        # start-up does, and fails
+        self.journal(stream(100))
+        seg = os.path.join(self.d, segments(self.d)[0])
+        with open(seg, "r+b") as f:
+            h = bytearray(f.read(64))
+            struct.pack_into("<I", h, 32, 0xFFFFFFFF)  # max_orders
+            struct.pack_into("<I", h, 60, crc32c(bytes(h[:60])))
+            f.seek(0)
+            f.write(h)
+        for cmd in ("stats", "verify", "dump"):
+            r = run("journal", cmd, self.d)
+            self.assertEqual(r.returncode, 1, (cmd, r.stderr))
+            self.assertIn(f"{os.path.basename(seg)}: max_orders 4294967295 exceeds engine.max_orders", r.stderr, cmd)
+
     def test_verify_an_empty_directory(self):
         # no segment and no snapshot: a backup copy that failed is not "verified"
         os.mkdir(self.d)
