@@ -92,12 +92,35 @@ int xt_cli_parse_u64(const char *opt, const char *s, uint64_t *out)
     return 1;
 }
 
+/* --help or -h after options: the command's words before its first option
+ * and the help alone, so that help is printed wherever it stands
+ * (docs/cli.md) - even after an option a command would refuse first, or
+ * take the help as its value. Returns the new argc (argv rewritten in
+ * place), or argc unchanged. */
+static int help_after_options(int argc, char **argv)
+{
+    int first_opt = 0;
+    for (int i = 2; i < argc; i++) {
+        if (xt_cli_is_help(argv[i])) {
+            if (!first_opt || first_opt == i)
+                return argc; /* no option before it: the command sees it as it is */
+            argv[first_opt] = argv[i];
+            argv[first_opt + 1] = NULL;
+            return first_opt + 1;
+        }
+        if (!first_opt && argv[i][0] == '-' && argv[i][1] != '\0')
+            first_opt = i;
+    }
+    return argc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
+    argc = help_after_options(argc, argv);
     const char *cmd = argv[1];
     if (strcmp(cmd, "replay") == 0)
         return xt_cmd_replay(argc - 1, argv + 1);

@@ -42,6 +42,16 @@ static int set_flag(xt_server_config_t *c, const char *v, char *why, size_t whyl
     return set_key(c, key, eq + 1, why, whylen);
 }
 
+static int known_flag(const char *a)
+{
+    if (strcmp(a, "--config") == 0 || strcmp(a, "--set") == 0)
+        return 1;
+    for (size_t k = 0; k < sizeof flag_keys / sizeof flag_keys[0]; k++)
+        if (strcmp(a, flag_keys[k][0]) == 0)
+            return 1;
+    return 0;
+}
+
 /* One flag and its value; XT_CLI_USAGE for an unknown one. */
 static int apply(xt_server_config_t *c, const char *a, const char *v, char *why, size_t whylen)
 {
@@ -73,6 +83,11 @@ int xt_cli_settings_read(xt_server_config_t *c, const char *file, int argc, char
     xt_config_defaults(c);
     if (wants_help(argc, argv))
         return XT_CLI_HELP;
+    for (int i = 1; i < argc; i += 2) /* bad usage is told before any file is read (status 2, not 1) */
+        if (!known_flag(argv[i]) || i + 1 >= argc) {
+            snprintf(why, whylen, known_flag(argv[i]) ? "%s: missing its value" : "unknown option '%s'", argv[i]);
+            return XT_CLI_USAGE;
+        }
     if (file && (rc = load_file(c, file, why, whylen)) != 0)
         return rc;
     for (int i = 1; i + 1 < argc; i++)

@@ -316,7 +316,11 @@ class ConfigCheck(unittest.TestCase):
         for args in (("config", "check", "--help"), ("config", "check", "-h"), ("config", "--help"),
                      ("config", "check", SHIPPED, "--help"), ("config", "check", SHIPPED, "--data", "x", "-h"),
                      ("config", "check", os.path.join(self.dir, "missing.conf"), "--help"),
-                     ("serve", "--help"), ("serve", "--config", os.path.join(self.dir, "missing.conf"), "--help")):
+                     ("serve", "--help"), ("serve", "--config", os.path.join(self.dir, "missing.conf"), "--help"),
+                     # after an option the command would refuse, or take the help as its value (before: 1 or 2)
+                     ("config", "check", os.path.join(self.dir, "missing.conf"), "--bogus", "--help"),
+                     ("serve", "--bogus", "--help"), ("replay", "--max-orders", "0", "--help"),
+                     ("admin", "--bogus", "-h")):
             with self.subTest(args=args):
                 r = run(*args)
                 self.assertEqual(r.returncode, 0, r.stderr)
@@ -325,7 +329,9 @@ class ConfigCheck(unittest.TestCase):
 
     def test_usage(self):
         for args in [(), ("--data", "x"), (SHIPPED, "--bogus", "1"), (SHIPPED, "--data"),
-                     (SHIPPED, "--set", "limits.rate")]:
+                     (SHIPPED, "--set", "limits.rate"),
+                     # bad usage is told before the file is read (before: 1, the file's error)
+                     (os.path.join(self.dir, "missing.conf"), "--bogus", "1")]:
             with self.subTest(args=args):
                 self.fails(2, *args, expect="usage: xtrading config check FILE")
         for args in [("config",), ("config", "nope")]:
