@@ -101,6 +101,8 @@ static int help_after_options(int argc, char **argv)
 {
     int first_opt = 0;
     for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return argc; /* what follows is arguments, not options (admin halt -- --help) */
         if (xt_cli_is_help(argv[i])) {
             if (!first_opt || first_opt == i)
                 return argc; /* no option before it: the command sees it as it is */
