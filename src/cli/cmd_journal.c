@@ -192,7 +192,7 @@ static int dump(const char *dir, uint64_t from, int replay_format)
         char line[XT_REPLAY_LINESZ];
         size_t seg = (size_t)-1;
         while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
-            if ((rc = follow_caps(&e, &r, &seg)) != 0) {
+            if (follow_caps(&e, &r, &seg) != 0) {
                 status = 1; /* reported */
                 rc = 0;
                 break;
