@@ -5,7 +5,8 @@
  * socket and two buffers, and is driven from outside -
  *
  *   poll/epoll on xt_client_fd() for reading, and for writing while
- *   xt_client_wants_write() is true;
+ *   xt_client_wants_write() is true (register the fd again after every
+ *   connect/reconnect, whatever its number: see xt_client_fd());
  *   on readiness call xt_client_on_readable() / xt_client_on_writable();
  *   call xt_client_tick() now and then (it returns when it wants to run
  *   again): client heartbeats and the server-silence check.
@@ -32,9 +33,15 @@
  * xt_client_reconnect(); they must not call xt_client_destroy().
  *
  * Return codes: 0 on success, a negative -errno (socket errors, -EAGAIN
- * output buffer full, -ENOTCONN not logged in, -EPROTO the server broke
- * the protocol, -ETIMEDOUT, -EACCES login rejected) or a negative XT_E*
- * code (include/xt/error.h). xt_strerror() names both.
+ * output buffer full, -ENOTCONN not logged in, -ESHUTDOWN a request after
+ * the server's ERROR, -EPROTO the server broke the protocol, -ETIMEDOUT,
+ * -EACCES login rejected, -EPIPE a write to a closed connection) or a
+ * negative XT_E* code (include/xt/error.h). xt_strerror() names both.
+ *
+ * Signals: the SDK writes with send(MSG_NOSIGNAL) and never raises
+ * SIGPIPE; a write to a connection the peer closed fails with -EPIPE (or
+ * -ECONNRESET) and closes the client (on_error, then on_close, with that
+ * code), whatever the program's SIGPIPE disposition.
  */
 #ifndef XT_CLIENT_H
 #define XT_CLIENT_H
@@ -69,7 +76,9 @@ typedef struct xt_client_callbacks {
     void (*on_login_rejected)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_login_rejected_t *m);
     void (*on_instrument)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_instrument_t *m);
     void (*on_heartbeat)(void *user, xt_client_t *c, const xt_wire_hdr_t *h);
-    /* the server's ERROR message (the server closes the connection next) */
+    /* the server's ERROR message (the server closes the connection next:
+     * requests are refused -ESHUTDOWN from here, and the client reads on
+     * until the close, on_close(-ECONNRESET); see xt_client_tick()) */
     void (*on_server_error)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_error_t *m);
     void (*on_status_reply)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_status_reply_t *m);
     void (*on_mass_cancel_ack)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_mass_cancel_ack_t *m);
@@ -81,12 +90,19 @@ typedef struct xt_client_callbacks {
     void (*on_amended)(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_amended_t *m);
     /* A local problem: `err` is a negative code. Not fatal by itself -
      * XT_ESEQ reports a gap in the sequence numbers; a fatal error is
-     * followed by on_close with the same code. */
+     * followed by on_close with the same code: every close with a nonzero
+     * code (login rejected -EACCES, -ECONNRESET, -ECONNREFUSED, -EPROTO,
+     * -ETIMEDOUT, -EPIPE, ...) calls on_error(err) first, then
+     * on_close(err). A close with 0 calls on_close only. */
     void (*on_error)(void *user, xt_client_t *c, int err);
-    /* The connection is closed: `err` is 0 after LOGOUT_ACK or
-     * xt_client_close(), else why (-ECONNRESET when the server closed,
-     * -ECONNREFUSED, -EPROTO, -ETIMEDOUT, -EACCES after LOGIN_REJECTED,
-     * ...). The client may be reconnected from here. */
+    /* The connection is closed: `err` is 0 after LOGOUT_ACK,
+     * xt_client_close() or xt_client_reconnect(), else why (-ECONNRESET
+     * when the server closed, also after its ERROR; -ECONNREFUSED;
+     * -EPROTO; -ETIMEDOUT; -EACCES after LOGIN_REJECTED; -EPIPE a write to
+     * a connection the server had closed; another -errno of the socket).
+     * The socket is already closed (xt_client_fd() is -1), which also took
+     * it out of any epoll set. The client may be reconnected from here;
+     * register the new socket then (xt_client_fd()). */
     void (*on_close)(void *user, xt_client_t *c, int err);
 } xt_client_callbacks_t;
 
@@ -95,7 +111,8 @@ typedef struct xt_client_callbacks {
 typedef struct xt_client_config {
     const char *host;      /* server name or address (IPv4/IPv6) */
     uint16_t port;         /* server port */
-    const char *bind_addr; /* source address to bind before connecting, or NULL */
+    const char *bind_addr; /* numeric source address (IPv4/IPv6) to bind before
+                            * connecting, or NULL; a name is refused: -ENOENT */
     uint32_t account;      /* >= 1 */
     const char *key_id;    /* API key id, at most 16 characters */
     const char *secret;    /* API secret; only SHA-256(secret) is kept */
@@ -110,10 +127,14 @@ typedef struct xt_client_config {
 } xt_client_config_t;
 
 /* Initialises c from cfg: resolves cfg->host (getaddrinfo, may block) and
- * cfg->bind_addr (numeric only) and derives the signing key. Does not
- * connect. Returns 0; XT_EINVAL (account 0, session 0, key id longer than
- * 16, missing host/key/secret, bad heartbeat, buffer sizes below 256);
- * -ENOENT if the host does not resolve. On error nothing needs destroying. */
+ * cfg->bind_addr (numeric only: getaddrinfo with AI_NUMERICHOST) and
+ * derives the signing key. Does not connect. Returns 0; XT_EINVAL
+ * (account 0, session 0, key id longer than 16, missing host/key/secret,
+ * bad heartbeat, buffer sizes below 256); -ENOENT if the host does not
+ * resolve or bind_addr is not a numeric address (a name such as
+ * "localhost" included). A bind_addr that is not on this host, or of the
+ * other family than the host's address, passes here and fails in
+ * xt_client_connect() (bind). On error nothing needs destroying. */
 int xt_client_init(xt_client_t *c, const xt_client_config_t *cfg);
 
 /* Closes the socket (without LOGOUT, on_close not called) and frees the
@@ -129,7 +150,8 @@ void xt_client_destroy(xt_client_t *c);
  * (-EADDRNOTAVAIL when local ports ran out, ...). */
 int xt_client_connect(xt_client_t *c);
 
-/* Closes the current connection (if any) and connects again; the login
+/* Closes the current connection (if any: on_close(0)) and connects again
+ * (a new socket: register xt_client_fd() again); the login
  * asks for resume_from = xt_client_last_seq() + 1, or the configured
  * resume_from if nothing was ever received. Unwritten output is discarded:
  * resend requests whose answer never came with the same clordid (the
@@ -150,8 +172,15 @@ int xt_client_set_resume(xt_client_t *c, uint64_t resume_from);
  * was open. Returns 0. */
 int xt_client_close(xt_client_t *c);
 
-/* The socket, or -1 when closed. Borrowed: do not close it. It changes
- * on connect/reconnect - re-register it with your event loop then. */
+/* The socket, or -1 when closed. Borrowed: do not close it. Every
+ * connect/reconnect opens a new socket, and the close before it took the
+ * old one out of any epoll set - yet the new one often has the same
+ * number (close(), then socket() takes the lowest free number). So after
+ * every xt_client_connect()/xt_client_reconnect() that returned 0
+ * (including one made in on_close), register xt_client_fd() with your
+ * event loop again whatever its number (epoll: EPOLL_CTL_ADD, or
+ * EPOLL_CTL_MOD falling back to ADD on ENOENT); never compare numbers to
+ * decide whether it changed. */
 int xt_client_fd(const xt_client_t *c);
 
 /* CLOCK_MONOTONIC ns at which the last read that returned data did: the
@@ -171,7 +200,11 @@ int xt_client_on_readable(xt_client_t *c);
 int xt_client_on_writable(xt_client_t *c);
 
 /* Same as xt_client_on_writable(): write queued output now. Call it after
- * queueing a batch of requests. */
+ * queueing a batch of requests. It returns 0 also when not everything was
+ * written: the socket took only part (it would block), or the connect is
+ * still in progress. The rest stays queued - xt_client_pending() > 0,
+ * xt_client_wants_write() 1 - until xt_client_on_writable() (on
+ * writability), a later flush, or xt_client_poll() writes it. */
 int xt_client_flush(xt_client_t *c);
 
 /* 1 while the caller should wait for writability (connect in progress or
@@ -182,16 +215,23 @@ int xt_client_wants_write(const xt_client_t *c);
  * and closes the connection with -ETIMEDOUT when nothing was read for
  * 3 x heartbeat_ms and nothing waits unread in the socket (a caller that
  * did not poll for a while is not taken for a silent server), or no
- * HELLO/login answer came within 10 s. Returns the
- * milliseconds until it wants to run again (>= 1) or a negative code if
- * the connection was closed by the check; with no connection, 1000. */
+ * HELLO/login answer came within 10 s. After the server's ERROR it sends
+ * no heartbeat (the server reads no more; that is no failure) and only
+ * waits for the server's close, which on_readable reads (on_close with
+ * -ECONNRESET); if the server has not closed 3 x heartbeat_ms after the
+ * ERROR (and no end of file waits unread), it closes the connection with
+ * -ETIMEDOUT. Returns the milliseconds until it wants to run again (>= 1)
+ * or a negative code if the connection was closed by the check (or by
+ * the failed write of a heartbeat); with no connection, 1000. */
 int xt_client_tick(xt_client_t *c);
 
 /* Blocking convenience: runs xt_client_tick(), waits up to timeout_ms
  * (-1: until the next timer is due) for the socket, handles it and
  * flushes queued output. It may return early when a timer is due. Returns
  * 1 if the socket was ready, 0 on timeout, or a negative code (the
- * connection failed; -ENOTCONN when it is closed). */
+ * connection failed and was closed, on_close called with that code;
+ * -ENOTCONN when it is closed). After the server's ERROR it goes on
+ * reading until the server closes: then it returns -ECONNRESET. */
 int xt_client_poll(xt_client_t *c, int timeout_ms);
 
 /* Blocking convenience: polls until logged in with every announced
@@ -264,6 +304,7 @@ struct xt_client {
     int have_seq;       /* last_seq is meaningful */
     int server_closing; /* an ERROR came: the server closes; requests are refused -ESHUTDOWN */
     int64_t last_tx_ns, last_rx_ns, state_ns;
+    int64_t closing_ns; /* when the ERROR came (server_closing) */
 };
 
 #ifdef __cplusplus

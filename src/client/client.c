@@ -395,7 +395,9 @@ static int on_session_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t 
         xt_msg_error_t m;
         xt_wire_get_error(f, &m);
         m.text[sizeof m.text - 1] = '\0';
-        c->server_closing = 1; /* the server closes the connection behind an ERROR */
+        if (!c->server_closing)
+            c->closing_ns = c->last_rx_ns; /* the time of the read that brought it */
+        c->server_closing = 1;             /* the server closes the connection behind an ERROR */
         if (cb->on_server_error)
             cb->on_server_error(u, c, h, &m);
         return 0;
@@ -525,16 +527,35 @@ int xt_client_on_readable(xt_client_t *c)
 
 /* ---- timers and the blocking helpers ---- */
 
+/* After the server's ERROR: no heartbeats (the server reads nothing more,
+ * and xt_client_heartbeat() would refuse -ESHUTDOWN), only the wait for
+ * the server's close, for `limit` ns from the ERROR. A close that waits
+ * unread in the socket is left to on_readable (on_close(-ECONNRESET)). */
+static int closing_tick(xt_client_t *c, int64_t now, int64_t limit)
+{
+    int64_t left = c->closing_ns + limit - now;
+    if (left >= 0)
+        return (int)(left / 1000000) + 1;
+    uint8_t b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0)
+        return 1;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return shut(c, -errno);
+    return shut(c, -ETIMEDOUT);
+}
+
 int xt_client_tick(xt_client_t *c)
 {
     if (c->fd < 0)
         return 1000;
     int64_t now = now_ns(), hb = (int64_t)c->hb_ms * 1000000;
-    if (c->state < XT_CLIENT_LOGGED_IN) {
-        if (now - c->state_ns > LOGIN_TIMEOUT_NS)
-            return shut(c, -ETIMEDOUT);
+    if (c->state < XT_CLIENT_LOGGED_IN && now - c->state_ns > LOGIN_TIMEOUT_NS)
+        return shut(c, -ETIMEDOUT);
+    if (c->server_closing)
+        return closing_tick(c, now, 3 * hb);
+    if (c->state < XT_CLIENT_LOGGED_IN)
         return 100;
-    }
     if (now - c->last_rx_ns > 3 * hb) {
         /* Silent only if nothing waits unread: a caller that did not poll
          * for a while has the server's heartbeats (or its ERROR, or its

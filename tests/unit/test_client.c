@@ -105,7 +105,31 @@ static void fake_drop(fake_t *f)
     f->fd = -1;
 }
 
-static void client_for(xt_client_t *c, const fake_t *f)
+/* What the client reported through on_error and on_close. */
+typedef struct seen {
+    int errors, last_error;
+    int closes, close_err;
+} seen_t;
+
+static void seen_error(void *user, xt_client_t *c, int err)
+{
+    seen_t *s = user;
+    (void)c;
+    s->errors++;
+    s->last_error = err;
+}
+
+static void seen_close(void *user, xt_client_t *c, int err)
+{
+    seen_t *s = user;
+    (void)c;
+    s->closes++;
+    s->close_err = err;
+}
+
+/* A client of the fake, connecting; `seen` (may be NULL) records its
+ * on_error and on_close calls. */
+static void client_seen(xt_client_t *c, const fake_t *f, seen_t *seen)
 {
     xt_client_config_t cfg = {.host = "127.0.0.1",
                               .port = f->port,
@@ -114,8 +138,19 @@ static void client_for(xt_client_t *c, const fake_t *f)
                               .secret = "s",
                               .session = 1,
                               .heartbeat_ms = 100};
+    if (seen) {
+        memset(seen, 0, sizeof *seen);
+        cfg.cb.on_error = seen_error;
+        cfg.cb.on_close = seen_close;
+        cfg.user = seen;
+    }
     assert_int_equal(xt_client_init(c, &cfg), 0);
     assert_int_equal(xt_client_connect(c), 0);
+}
+
+static void client_for(xt_client_t *c, const fake_t *f)
+{
+    client_seen(c, f, NULL);
 }
 
 /* A fake server and a client logged in to it. */
@@ -182,6 +217,107 @@ static void requests_after_an_error_are_refused(void **state)
     fake_close(&f);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Drops whatever the client sent the fake so far. */
+static void fake_discard(fake_t *f)
+{
+    uint8_t b[4096];
+    while (recv(f->fd, b, sizeof b, MSG_DONTWAIT) > 0)
+        ;
+    f->in_len = 0;
+}
+
+/* After the server's ERROR the client keeps reading until the server
+ * closes: a heartbeat that falls due meanwhile is not sent (the server
+ * reads no more) and is no failure, poll() waits on the socket, and the
+ * server's close ends in on_close(-ECONNRESET). Before, once the
+ * heartbeat fell due tick() and poll() returned -ESHUTDOWN without
+ * reading: a loop on poll() spun, and on_close never came. */
+static void after_an_error_poll_reads_until_the_server_closes(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    xt_msg_login_t login;
+    seen_t seen;
+    fake_listen(&f);
+    client_seen(&c, &f, &seen);
+    fake_login(&f, &c, 200, 1, &login);
+    fake_discard(&f);
+    uint8_t b[XT_WIRE_MAX];
+    xt_msg_error_t e = {.code = XT_ERR_SHUTDOWN};
+    strcpy(e.text, "the server is stopping");
+    fake_send(&f, b, xt_wire_put_error(b, 0, &e));
+    /* 400 ms: past the heartbeat due at 200 ms, short of 3 intervals */
+    int calls = 0;
+    for (int64_t end = mono_ms() + 400; mono_ms() < end; calls++) {
+        assert_true(xt_client_poll(&c, 50) >= 0);
+        assert_true(calls < 100); /* it waits on the socket: no spinning */
+    }
+    assert_int_equal(xt_client_state(&c), XT_CLIENT_LOGGED_IN);
+    assert_true(xt_client_fd(&c) >= 0);
+    assert_int_equal(seen.closes, 0);
+    assert_int_equal(seen.errors, 0);
+    assert_true(xt_client_tick(&c) > 0);
+    assert_int_equal(xt_client_heartbeat(&c), -ESHUTDOWN);
+    assert_int_equal(xt_client_pending(&c), 0);
+    assert_int_equal(recv(f.fd, b, sizeof b, MSG_DONTWAIT), -1); /* no heartbeat came */
+    assert_int_equal(shutdown(f.fd, SHUT_WR), 0);                /* the server's close (FIN) */
+    int rc = 0;
+    for (int i = 0; i < 20 && rc >= 0; i++)
+        rc = xt_client_poll(&c, 50);
+    assert_int_equal(rc, -ECONNRESET);
+    assert_int_equal(seen.closes, 1);
+    assert_int_equal(seen.close_err, -ECONNRESET);
+    assert_int_equal(xt_client_state(&c), XT_CLIENT_CLOSED);
+    assert_int_equal(xt_client_fd(&c), -1);
+    assert_int_equal(xt_client_poll(&c, 0), -ENOTCONN);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* A server that sends ERROR and then never closes - here it even goes on
+ * sending heartbeats - does not hold the client: 3 heartbeat intervals
+ * after the ERROR it is closed with -ETIMEDOUT. */
+static void an_error_without_a_close_times_out(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    xt_msg_login_t login;
+    seen_t seen;
+    fake_listen(&f);
+    client_seen(&c, &f, &seen);
+    fake_login(&f, &c, 100, 1, &login);
+    uint8_t b[XT_WIRE_MAX];
+    xt_msg_error_t e = {.code = XT_ERR_SHUTDOWN};
+    fake_send(&f, b, xt_wire_put_error(b, 0, &e));
+    int64_t t0 = mono_ms(), hb_at = t0;
+    int rc = 0;
+    while (rc >= 0 && mono_ms() - t0 < 2000) {
+        if (mono_ms() - hb_at >= 50) {
+            hb_at = mono_ms();
+            fake_send(&f, b, xt_wire_put_header(b, XT_MSG_SERVER_HEARTBEAT, 0, 0));
+        }
+        rc = xt_client_poll(&c, 20);
+    }
+    int64_t took = mono_ms() - t0;
+    assert_int_equal(rc, -ETIMEDOUT);
+    assert_true(took >= 290 && took < 1000);
+    assert_int_equal(seen.closes, 1);
+    assert_int_equal(seen.close_err, -ETIMEDOUT);
+    assert_int_equal(seen.last_error, -ETIMEDOUT);
+    assert_int_equal(xt_client_state(&c), XT_CLIENT_CLOSED);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
 /* The resume point of the next login: last_seq + 1 by default (after a
  * message was seen), and what xt_client_set_resume() says, which is
  * refused while connected. Before it, a session that ended (RESUME_AHEAD)
@@ -223,6 +359,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_stall_is_not_a_silent_server),
         cmocka_unit_test(requests_after_an_error_are_refused),
+        cmocka_unit_test(after_an_error_poll_reads_until_the_server_closes),
+        cmocka_unit_test(an_error_without_a_close_times_out),
         cmocka_unit_test(the_next_login_resumes_as_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
