@@ -450,6 +450,21 @@ static int64_t path_id(const char *path)
     return v > 0 ? v : -1;
 }
 
+/* Does the query string name nothing but symbol (or nothing at all)? A
+ * mass cancel refuses anything else - ?Symbol=, ?sym=, ?symbol[]= - rather
+ * than ignore it and cancel every instrument. */
+static int only_symbol(const char *q)
+{
+    while (*q) {
+        size_t len = strcspn(q, "&");
+        if (!(len >= 6 && strncmp(q, "symbol", 6) == 0 && (len == 6 || q[6] == '=')))
+            return 0;
+        q += len;
+        q += *q == '&';
+    }
+    return 1;
+}
+
 /* The request's frame into p (its id 0: assigned when sent), or an error
  * answer's length in m->http_out. */
 static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t body_len, int keep, oe_pend_t *p)
@@ -482,6 +497,11 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
     json_error_t jerr = {0}; /* only json_loadb fills it */
     json_t *args = body_len ? json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
     char sym[XT_SYMBOL_MAX + 2];
+    if (pk == P_MASS && !only_symbol(req->query)) {
+        json_decref(args); /* ?Symbol=X, ?sym=X: not a cancel of everything */
+        return xt_rest_error(m->http_out, m->http_out_cap, 400,
+                             "a mass cancel's query takes only symbol (none: every instrument)", keep);
+    }
     int qs = pk == P_MASS ? xt_query_get(req->query, "symbol", sym, sizeof sym) : XT_ENOENT;
     if (qs < 0 && qs != XT_ENOENT) {
         json_decref(args);

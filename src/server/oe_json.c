@@ -241,6 +241,13 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
     case XT_OE_MASS_CANCEL: {
         xt_msg_mass_cancel_t m = {clordid, UINT32_MAX};
         const xt_md_sym_t *sym;
+        /* a misspelt symbol must not widen the cancel to every instrument */
+        for (void *it = json_is_object(args) ? json_object_iter(args) : NULL; it;
+             it = json_object_iter_next(args, it)) {
+            const char *k = json_object_iter_key(it);
+            if (strcmp(k, "symbol") != 0)
+                return fail(why, n, "a mass cancel takes only symbol (left out: every instrument), not ", k);
+        }
         int rc = json_object_get(args, "symbol") ? get_symbol(in, args, &sym, &m.instrument, why, n) : 0;
         if (rc)
             return rc;

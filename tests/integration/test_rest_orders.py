@@ -428,7 +428,13 @@ def test_mass_cancel():
     check(open_ids == [eth["order_id"]], f"left open: {open_ids}, expected the ETH order only (cancelled {mine})")
     for target, body, status in [("/api/v1/orders?symbol=NOPE", None, 404),
                                  ("/api/v1/orders?symbol=", None, 404),
-                                 ("/api/v1/orders?symbol=ETH-USDT", {"symbol": "ETH-USDT"}, 400)]:
+                                 ("/api/v1/orders?symbol=ETH-USDT", {"symbol": "ETH-USDT"}, 400),
+                                 # misspelt: refused, not taken as "every instrument" (a review found it)
+                                 ("/api/v1/orders?Symbol=ETH-USDT", None, 400),
+                                 ("/api/v1/orders?symbol[]=ETH-USDT", None, 400),
+                                 ("/api/v1/orders?symbol=ETH-USDT&all=1", None, 400),
+                                 ("/api/v1/orders", {"Symbol": "ETH-USDT"}, 400),
+                                 ("/api/v1/orders", {"symbols": ["ETH-USDT"]}, 400)]:
         ok(a, "DELETE", target, body, status=status)
     check([o["order_id"] for o in ok(a, "GET", "/api/v1/orders?open=true")["data"]] == [eth["order_id"]],
           "a refused mass cancel cancels nothing")

@@ -357,6 +357,8 @@ def test_mass_cancel_without_args():
             r = await a.call("order.new", new(k, "buy", "900.00", "0.01", symbol=sym))
             check("result" in r, f"order {k}: {r}")
             await a.event(lambda e, k=k: e["event"] == "accepted" and e["client_order_id"] == k)
+        r = await a.call("order.mass_cancel", {"Symbol": SYM})  # misspelt: refused, not "every instrument"
+        check(r.get("error", {}).get("code") == 400 and "only symbol" in r["error"]["msg"], f"misspelt {r}")
         r = await a.call("order.mass_cancel")
         check("request_id" in r.get("result", {}), f"mass cancel without args: {r}")
         ack = await a.event(lambda e: e.get("request_id") == r["result"]["request_id"])
