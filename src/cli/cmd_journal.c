@@ -82,6 +82,11 @@ static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, 
         fprintf(stderr, "xtrading journal: out of memory\n");
         return -1;
     }
+    if (rc == XT_ELIMIT) { /* a newer build's segment: not a journal that starts late */
+        fprintf(stderr, "xtrading journal: %s: %s\n", r->path[0] ? r->path : dir, r->why);
+        xt_wal_reader_close(r);
+        return -1;
+    }
     xt_wal_reader_close(r);
     uint64_t s = oldest_snapshot(dir, e);
     if (!s) {
@@ -628,6 +633,10 @@ static int new_segment(const char *dir, uint64_t first, uint64_t snap)
         return err;
     xt_caps_t caps = xt_caps_of(&e);
     xt_engine_destroy(&e);
+    /* It holds no record, so its rules change no replay: the first ones,
+     * which every build reads (a rollback build too, engine.rules = 1); a
+     * server under other rules replaces it at its first command. */
+    caps.rules = XT_RULES_1;
     xt_wal_t w;
     err = xt_wal_open(&w, &xt_io_posix, dir, NULL, first, 0, 4096, &caps);
     xt_wal_close(&w);

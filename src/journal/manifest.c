@@ -65,8 +65,9 @@ static int header_synced(xt_io_t *io, const char *dir, uint64_t first)
     xt_caps_t caps;
     uint32_t window;
     off_t size = 0;
+    uint32_t version, rules; /* a newer build's header was synced too: reading it says what it is */
     int ok = io->size(io, fd, &size) == 0 && size >= XT_SEG_HDR && xt_io_pread_all(io, fd, hdr, sizeof hdr, 0) == 0 &&
-             xt_segment_header_ok(hdr, &seq, &caps, &window);
+             (xt_segment_header_ok(hdr, &seq, &caps, &window) || xt_segment_header_newer(hdr, &version, &rules));
     io->close(io, fd);
     return ok;
 }

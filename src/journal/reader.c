@@ -117,6 +117,15 @@ static int open_segment(xt_wal_reader_t *r)
                 r->expect = name_seq;
             return fail(r, XT_ETORN, 0, "incomplete segment header", NULL);
         }
+        uint32_t version, rules;
+        if (r->file_size >= XT_SEG_HDR && xt_segment_header_newer(hdr, &version, &rules)) {
+            char what[sizeof r->why]; /* not damage: refused, and never cut (XT_ELIMIT: repair leaves it) */
+            snprintf(what, sizeof what,
+                     "written by a newer build (segment version %u, rules %u): this build cannot replay it; do not "
+                     "repair it, run that build",
+                     version, rules);
+            return fail(r, XT_ELIMIT, 0, what, NULL);
+        }
         return fail(r, XT_ECORRUPT, 0, "bad segment header", NULL);
     }
     if (first != name_seq)

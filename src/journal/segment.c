@@ -14,7 +14,8 @@ void xt_segment_header(uint8_t h[XT_SEG_HDR], uint64_t first_seq, int64_t create
     /* Version 2 records the matching rules at offset 52; version 1, with
      * zeros there, stands for XT_RULES_1 (the rules before they had a
      * revision), so a segment under them is still written as one. */
-    xt_put32(h + 8, caps->rules == XT_RULES_1 ? 1u : 2u);
+    uint32_t rules = caps->rules ? caps->rules : XT_RULES_CURRENT;
+    xt_put32(h + 8, rules == XT_RULES_1 ? 1u : 2u);
     xt_put32(h + 12, XT_SEG_HDR);
     xt_put64(h + 16, first_seq);
     xt_put64(h + 24, (uint64_t)created);
@@ -23,9 +24,18 @@ void xt_segment_header(uint8_t h[XT_SEG_HDR], uint64_t first_seq, int64_t create
     xt_put32(h + 40, caps->max_instruments);
     xt_put32(h + 44, caps->max_ladder_nodes);
     xt_put32(h + 48, torn_window);
-    if (caps->rules != XT_RULES_1)
-        xt_put32(h + 52, caps->rules);
+    if (rules != XT_RULES_1)
+        xt_put32(h + 52, rules);
     xt_put32(h + 60, xt_crc32c(h, 60));
+}
+
+int xt_segment_header_newer(const uint8_t h[XT_SEG_HDR], uint32_t *version, uint32_t *rules)
+{
+    if (memcmp(h, XT_SEG_MAGIC, 8) != 0 || xt_get32(h + 12) != XT_SEG_HDR || xt_get32(h + 60) != xt_crc32c(h, 60))
+        return 0;
+    *version = xt_get32(h + 8);
+    *rules = xt_get32(h + 52);
+    return *version > 2 || (*version == 2 && *rules > XT_RULES_CURRENT);
 }
 
 int xt_segment_header_ok(const uint8_t h[XT_SEG_HDR], uint64_t *first_seq, xt_caps_t *caps, uint32_t *torn_window)

@@ -52,4 +52,9 @@ void xt_segment_header(uint8_t hdr[XT_SEG_HDR], uint64_t first_seq, int64_t crea
  * sets *first_seq, *caps and, if not NULL, *torn_window if it is valid. */
 int xt_segment_header_ok(const uint8_t hdr[XT_SEG_HDR], uint64_t *first_seq, xt_caps_t *caps, uint32_t *torn_window);
 
+/* Is h a header that checks (magic, length, CRC) but of a segment format
+ * version or matching-rule revision newer than this build knows - written
+ * by a newer build, not damaged? Sets *version and *rules. */
+int xt_segment_header_newer(const uint8_t h[XT_SEG_HDR], uint32_t *version, uint32_t *rules);
+
 #endif

@@ -884,6 +884,34 @@ static void patch_with_crc(const char *path, off_t at, const void *p, size_t n, 
     free(b);
 }
 
+/* A segment whose header checks but names a newer format version or rule
+ * revision was written by a newer build: refused as that (XT_ELIMIT, which
+ * repair does not cut), never as damage, whose advice is to cut it. */
+static void a_newer_builds_segment_is_not_damage(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        char *dir = tmpdir_make("xt-journal");
+        xt_cmd_t *v = gen(5, 200);
+        xt_journal_config_t c = jcfg();
+        reopened_t *a = reopen(dir, &c, NULL);
+        run(&a->j, v, 0, 200, 50);
+        vanish(&a->j, &a->e);
+        free(a);
+        char seg[XT_PATH_MAX];
+        last_segment(dir, seg);
+        uint8_t w[4];
+        xt_put32(w, 3); /* version 3, or version 2 with rules 3 */
+        patch_with_crc(seg, k == 0 ? 8 : 52, w, sizeof w, 0, 60);
+        reopened_t *b = reopen(dir, &c, NULL);
+        assert_int_equal(b->rc, XT_ELIMIT);
+        assert_non_null(strstr(b->j.recovery.why, "written by a newer build"));
+        done(b);
+        free(v);
+        tmpdir_remove(dir);
+    }
+}
+
 /* Capacities read from a snapshot or a segment header size the engine's
  * memory: beyond the configured ones they are taken only when such an
  * engine fits in the machine's memory (capacities since lowered); absurd
@@ -1177,6 +1205,7 @@ int main(void)
         cmocka_unit_test(manifest_names_the_newest_segment),
         cmocka_unit_test(capacity_outcome_survives_new_capacities),
         cmocka_unit_test(amend_outcome_survives_new_rules),
+        cmocka_unit_test(a_newer_builds_segment_is_not_damage),
         cmocka_unit_test(recorded_capacities_are_bounded),
         cmocka_unit_test(fails_closed_on_enospc),
         cmocka_unit_test(fails_closed_on_eio),
