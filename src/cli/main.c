@@ -103,7 +103,8 @@ static int help_after_options(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
             return argc; /* what follows is arguments, not options (admin halt -- --help) */
-        if (xt_cli_is_help(argv[i])) {
+        /* admin: "-h" after its command is a symbol (cli.md), only --help is help */
+        if (xt_cli_is_help(argv[i]) && !(strcmp(argv[1], "admin") == 0 && strcmp(argv[i], "-h") == 0)) {
             if (!first_opt || first_opt == i)
                 return argc; /* no option before it: the command sees it as it is */
             argv[first_opt] = argv[i];

@@ -229,7 +229,7 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
             get_units(args, "price", sym->tick, &m.price, why, n) || get_units(args, "qty", sym->lot, &m.qty, why, n))
             return -1;
         if (m.qty == 0)
-            return fail(why, n, "qty is required", "");
+            return fail(why, n, "qty is required, above 0", "");
         if (m.clordid == 0) /* none given, and the session's next is past the last */
             return fail(why, n, "client_order_id (of this amend request) is required", "");
         m.orig_clordid = orig;

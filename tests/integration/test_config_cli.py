@@ -320,7 +320,7 @@ class ConfigCheck(unittest.TestCase):
                      # after an option the command would refuse, or take the help as its value (before: 1 or 2)
                      ("config", "check", os.path.join(self.dir, "missing.conf"), "--bogus", "--help"),
                      ("serve", "--bogus", "--help"), ("replay", "--max-orders", "0", "--help"),
-                     ("admin", "--bogus", "-h")):
+                     ("admin", "--bogus", "--help")):
             with self.subTest(args=args):
                 r = run(*args)
                 self.assertEqual(r.returncode, 0, r.stderr)

@@ -227,7 +227,7 @@ def test_bad_requests_and_login_failures():
             code = 404 if word == "unknown symbol" else 400
             check(r.get("error", {}).get("code") == code and word in r["error"]["msg"], f"{args}: {r}")
         r = await a.call("order.amend", {"symbol": SYM, "order_id": 5, "price": "1000.00"})
-        check(r["error"]["code"] == 400 and r["error"]["msg"] == "qty is required",
+        check(r["error"]["code"] == 400 and r["error"]["msg"] == "qty is required, above 0",
               f"an amend without qty is told so (before: 'client_order_id and qty are required') {r}")
         r = await a.call("order.cancel", {"client_order_id": 5})
         check(r["error"]["code"] == 400, f"cancel naming no order {r}")
