@@ -12,10 +12,12 @@
 
 #include "cli.h"
 #include "journal/caps.h"
+#include "journal/codec.h"
 #include "journal/dir.h"
 #include "journal/manifest.h"
 #include "journal/reader.h"
 #include "journal/recover.h"
+#include "journal/segment.h"
 #include "journal/snapshot.h"
 #include "proto/replay.h"
 #include "xt/error.h"
@@ -388,6 +390,27 @@ static off_t file_size(const char *dir, xt_file_kind_t kind, uint64_t seq)
     return st.st_size;
 }
 
+/* ", format N, rules R" of segment seq's header, for stats: which builds
+ * can read it (docs/journal-format.md, "Compatibility"). */
+static void print_segment_kind(const char *dir, uint64_t seq)
+{
+    char path[XT_PATH_MAX];
+    uint8_t h[XT_SEG_HDR];
+    uint64_t first;
+    xt_caps_t caps;
+    uint32_t version = 0, rules = 0;
+    int fd = xt_dir_path(path, sizeof path, dir, XT_FILE_WAL, seq) == 0 ? xt_open_regular(path, O_RDONLY, 0) : -1;
+    int got = fd >= 0 && xt_io_pread_all(&xt_io_posix, fd, h, sizeof h, 0) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (got && xt_segment_header_ok(h, &first, &caps, NULL))
+        printf(", format %u, rules %u", xt_get32(h + 8), caps.rules);
+    else if (got && xt_segment_header_newer(h, &version, &rules))
+        printf(", format %u, rules %u (a newer build's)", version, rules);
+    else
+        printf(", header bad");
+}
+
 static int stats(const char *dir)
 {
     uint64_t *segs = NULL, *snaps = NULL;
@@ -445,6 +468,7 @@ static int stats(const char *dir)
     for (size_t i = 0; i < ng; i++) {
         printf("  wal-%020llu.log  %lld bytes", (unsigned long long)segs[i],
                (long long)file_size(dir, XT_FILE_WAL, segs[i]));
+        print_segment_kind(dir, segs[i]);
         if (i + 1 == ng && zeros > 0) /* a preallocated segment: records, then zeros */
             printf(" (records end at %lld; %lld bytes of zeros follow, preallocated)", (long long)zeros_at,
                    (long long)zeros);

@@ -144,6 +144,9 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(s.returncode, 0, s.stderr)
         self.assertIn(f"sequence 1..{seq}", s.stdout)
         self.assertIn(f"snapshots: {len(snaps)}", s.stdout)
+        # each segment's format and rules: which builds can read it
+        for seg in segments(self.d):
+            self.assertRegex(s.stdout, rf"{seg}  \d+ bytes, format 2, rules 2")
 
     def test_stats_counts_every_record_type(self):
         # a SESSION_END record (the server's; docs/journal-format.md) appended
