@@ -103,7 +103,7 @@ static int create_segment(xt_wal_t *w, uint64_t first, int64_t created, int repl
         xt_segment_header(hdr, first, created, &w->caps, 0);
         if ((rc = xt_io_write_all(w->io, fd, hdr, sizeof hdr)) != 0)
             return fail(w, rc, "write header of");
-        if ((rc = w->io->fdatasync(w->io, fd)) != 0)
+        if ((rc = timed_sync(w, fd)) != 0)
             return fail(w, rc, "sync header of");
         if (replace && (rc = w->io->rename(w->io, tmp, w->path)) != 0) /* fd now writes the segment itself */
             return fail(w, rc, "replace");

@@ -368,12 +368,24 @@ def test_every_sync_is_timed():
     xt_journal_fsyncs_total counts, the syncs of rolls and new segments'
     headers within a batch's write too (64 KiB segments: hundreds of rolls
     in a second of load)."""
+    def settled():
+        # the two series are published one after the other, and a scrape
+        # between the two reads one ahead (CI under ASan once read 3748
+        # against 3747): a pair is read once two scrapes in a row agree
+        deadline, last = time.monotonic() + 10, None
+        while True:
+            vals, _ = parse_metrics(scrape(s.md_port))
+            pair = value(vals, "xt_journal_fsyncs_total"), value(vals, "xt_journal_fsync_seconds_count")
+            if pair == last:
+                return pair
+            check(time.monotonic() < deadline, f"the sync counts did not settle: {last} then {pair}")
+            last = pair
+            time.sleep(0.05)
+
     s = W.start({"journal.segment_bytes": 65536})
-    vals, _ = parse_metrics(scrape(s.md_port))
-    fsyncs0, count0 = value(vals, "xt_journal_fsyncs_total"), value(vals, "xt_journal_fsync_seconds_count")
+    fsyncs0, count0 = settled()
     W.loadgen(s, seconds=1)
-    vals, _ = parse_metrics(scrape(s.md_port))
-    fsyncs, count = value(vals, "xt_journal_fsyncs_total"), value(vals, "xt_journal_fsync_seconds_count")
+    fsyncs, count = settled()
     segments = len([f for f in os.listdir(s.data) if f.startswith("wal-") and f.endswith(".log")])
     print(f"  {fsyncs - fsyncs0:.0f} syncs, {count - count0:.0f} timed, {segments} segments")
     check(segments > 20, f"only {segments} segments: too few rolls to tell")
