@@ -738,11 +738,31 @@ static int verify_quiet_dir(const char *dir)
     return rc;
 }
 
+/* Corruption with sound data after it (valid records past the damage, or
+ * later segments: what was synced, so perhaps acknowledged orders) is cut
+ * only when the operator says so: says what a cut would remove and how to
+ * go on. A torn tail holds nothing acknowledged and needs no --force. */
+static void refuse_cut(const char *dir, const xt_wal_reader_t *r, uint64_t end)
+{
+    size_t later = r->nsegs - r->seg - 1;
+    fprintf(stderr,
+            "xtrading journal repair: %s: %s at %s offset %lld: a cut there would remove the valid data after it", dir,
+            r->why, r->path, (long long)r->offset);
+    if (later)
+        fprintf(stderr,
+                ", and %zu later segment%s (the newest from sequence %llu; the cut would end the journal at %llu)",
+                later, later == 1 ? "" : "s", (unsigned long long)r->segs[r->nsegs - 1], (unsigned long long)end);
+    fprintf(stderr,
+            ", which may hold acknowledged orders: restore the directory from a replica or backup; to cut anyway (no "
+            "copy exists, or what follows was never acknowledged), run 'xtrading journal repair %s --force'\n",
+            dir);
+}
+
 /* Repairs what start-up recovery trips over: it reads the journal from
  * where recovery would (after the newest snapshot that loads), and cuts it
  * at the first bad place found there - nothing recovery does not read is
- * touched. */
-static int repair(const char *dir)
+ * touched. Corruption with sound data after it is cut only with `force`. */
+static int repair(const char *dir, int force)
 {
     int lock = xt_dir_lock(dir);
     if (lock < 0) {
@@ -812,6 +832,8 @@ static int repair(const char *dir)
         status = 0;
     } else if (!cuttable) {
         fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, r.why[0] ? r.why : xt_strerror(rc));
+    } else if (rc == XT_ECORRUPT && !force) {
+        refuse_cut(dir, &r, end);
     } else {
         char backup[XT_PATH_MAX];
         int err = make_backup_dir(dir, backup, sizeof backup);
@@ -850,8 +872,10 @@ static void usage(FILE *f)
                "  verify DIR  check every record and snapshot; replay from the start and from each\n"
                "              snapshot; print the final state hash; exit 1 on any disagreement\n"
                "  stats DIR   segments, records by type, sequence range, snapshots\n"
-               "  repair DIR  cut the journal at its first bad record, keeping a copy of what is\n"
-               "              removed in DIR/repair-<time>/\n");
+               "  repair DIR [--force]\n"
+               "              cut the journal at its first bad record, keeping a copy of what is\n"
+               "              removed in DIR/repair-<time>/; valid records after the damage (or\n"
+               "              later segments) are cut only with --force\n");
 }
 
 /* --help or -h anywhere: `journal dump --help` asks for help, it does not
@@ -897,6 +921,8 @@ int xt_cmd_journal(int argc, char **argv)
         }
         return dump(dir, from, replay_format);
     }
+    if (strcmp(sub, "repair") == 0 && argc == 4 && strcmp(argv[3], "--force") == 0)
+        return repair(dir, 1);
     if (argc != 3) {
         usage(stderr);
         return 2;
@@ -906,7 +932,7 @@ int xt_cmd_journal(int argc, char **argv)
     if (strcmp(sub, "stats") == 0)
         return stats(dir);
     if (strcmp(sub, "repair") == 0)
-        return repair(dir);
+        return repair(dir, 0);
     fprintf(stderr, "xtrading journal: unknown subcommand '%s'\n", sub);
     usage(stderr);
     return 2;

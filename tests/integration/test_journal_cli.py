@@ -285,7 +285,16 @@ class JournalCli(unittest.TestCase):
         self.assertRegex(r.stderr, r"wal-0+1\.log offset \d+: .*valid records follow")
         v = run("journal", "verify", self.d)
         self.assertEqual(v.returncode, 1)
+        # valid records follow the damage: they may be acknowledged orders,
+        # so repair cuts them only when told to, and says so
+        before = {f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}
         rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 1, rep.stdout)
+        self.assertRegex(rep.stderr, r"valid records follow it at .*wal-0+1\.log offset \d+: a cut there would remove")
+        self.assertIn(f"run 'xtrading journal repair {self.d} --force'", rep.stderr)
+        self.assertEqual({f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}, before)
+        self.assertEqual(run("journal", "repair", self.d, "--frce").returncode, 2)
+        rep = run("journal", "repair", self.d, "--force")
         self.assertEqual(rep.returncode, 0, rep.stderr)
         self.assertIn("cut there", rep.stdout)
         backups = [f for f in os.listdir(self.d) if f.startswith("repair-")]
@@ -390,6 +399,26 @@ class JournalCli(unittest.TestCase):
         for f in os.listdir(self.d):
             if f.startswith("snap-") and int(f[5:25]) > seq:
                 os.unlink(os.path.join(self.d, f))
+
+    def test_repair_names_the_later_segments_it_would_cut(self):
+        # damage in an early segment: a cut there takes every later segment,
+        # sound as they are; without --force repair refuses and names them
+        segs = self.small_segments(4)
+        self.drop_snapshots_after(int(segs[1][4:24]) - 1)  # recovery reads the segment from its start
+        self.flip(os.path.join(self.d, segs[1]), 64 + 30)
+        before = {f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 1, rep.stdout)
+        end = int(segs[1][4:24]) - 1
+        self.assertIn(f"and {len(segs) - 2} later segments (the newest from sequence {int(segs[-1][4:24])}; "
+                      f"the cut would end the journal at {end})", rep.stderr)
+        self.assertEqual({f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}, before)
+        rep = run("journal", "repair", self.d, "--force")
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        self.assertIn(f"the journal now ends at sequence {end}", rep.stdout)
+        backups = [f for f in os.listdir(self.d) if f.startswith("repair-")]
+        self.assertEqual(sorted(os.listdir(os.path.join(self.d, backups[0]))), segs[1:])
+        self.assertEqual(run("journal", "verify", self.d).returncode, 0)
 
     def test_newest_segments_missing(self):
         # wal-last names the newest segment: with the newest segments gone
