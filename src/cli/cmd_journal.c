@@ -147,9 +147,13 @@ static int snapshot_ahead(uint64_t snap, int have_wal, uint64_t end)
 
 /* ---- dump ------------------------------------------------------------- */
 
-/* Prints the state of a snapshot base as replay commands that rebuild it. */
-static void dump_state(const xt_engine_t *e)
+/* Prints the state of a snapshot base as replay commands that rebuild it.
+ * Returns how many of its resting orders had filled part of their
+ * quantity: a NEW line carries only what remains (the format has no way to
+ * say what filled), which the rules may answer otherwise. */
+static uint64_t dump_state(const xt_engine_t *e)
 {
+    uint64_t partly_filled = 0;
     char line[XT_REPLAY_LINESZ];
     uint32_t n = xt_engine_instrument_count(e);
     for (uint32_t i = 0; i < n; i++) {
@@ -175,9 +179,11 @@ static void dump_state(const xt_engine_t *e)
                         (xt_order_new_t){o.id, o.account, o.instrument, o.side, o.type, o.tif, o.stp, o.price, o.qty};
                     xt_replay_format_cmd(e, &c, line);
                     fputs(line, stdout);
+                    partly_filled += o.filled > 0;
                 }
             }
         }
+    return partly_filled;
 }
 
 static int dump(const char *dir, uint64_t from, int replay_format)
@@ -190,7 +196,16 @@ static int dump(const char *dir, uint64_t from, int replay_format)
         return 1;
     if (base > 0 && replay_format) {
         printf("# the state of snapshot %lld, as commands that rebuild it\n", base);
-        dump_state(&e);
+        uint64_t partly_filled = dump_state(&e);
+        if (partly_filled)
+            fprintf(stderr,
+                    "xtrading journal dump: %llu resting order%s of snapshot %lld had filled part of %s quantity: "
+                    "%s NEW %s only what remains, which 'replay' refuses where it is below the "
+                    "instrument's min (INVALID_QTY), and an amend of %s may be answered otherwise than in the "
+                    "journal\n",
+                    (unsigned long long)partly_filled, partly_filled == 1 ? "" : "s", base,
+                    partly_filled == 1 ? "its" : "their", partly_filled == 1 ? "its" : "their",
+                    partly_filled == 1 ? "line carries" : "lines carry", partly_filled == 1 ? "it" : "them");
     } else if (base > 0)
         printf("# the journal starts after snapshot %lld\n", base);
     int rc = 0, status = 0;
@@ -198,11 +213,21 @@ static int dump(const char *dir, uint64_t from, int replay_format)
         xt_cmd_t c;
         char line[XT_REPLAY_LINESZ];
         size_t seg = (size_t)-1;
+        uint32_t rules = XT_RULES_CURRENT, revisions = 0; /* older revisions seen: a bit each */
+        uint64_t older_to = 0;
         while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
             if (follow_caps(&e, &r, &seg) != 0) {
                 status = 1; /* reported */
                 rc = 0;
                 break;
+            }
+            if (r.caps.rules != rules) { /* `replay` runs one revision: say where the segments' change */
+                rules = r.caps.rules;
+                printf("# matching rules %u from sequence %llu\n", rules, (unsigned long long)c.seq);
+            }
+            if (rules != XT_RULES_CURRENT) {
+                revisions |= 1u << rules;
+                older_to = c.seq;
             }
             if (c.seq >= from || (replay_format && c.type == XT_CMD_INSTRUMENT)) {
                 xt_replay_format_cmd(&e, &c, line); /* before apply: names as the command saw them */
@@ -221,6 +246,12 @@ static int dump(const char *dir, uint64_t from, int replay_format)
         }
         status |= report_end(rc, &r);
         xt_wal_reader_close(&r);
+        if (replay_format && revisions)
+            fprintf(stderr,
+                    "xtrading journal dump: the commands up to sequence %llu ran under older matching rules%s: "
+                    "'xtrading replay --rules R' re-creates those of revision R exactly (the '# matching rules' "
+                    "lines say where they change); 'xtrading journal verify' replays each segment under its own\n",
+                    (unsigned long long)older_to, rules != XT_RULES_CURRENT ? "" : " than the later ones");
     }
     xt_engine_destroy(&e);
     if (fflush(stdout) != 0)

@@ -170,6 +170,8 @@ static void usage(FILE *f)
                "  --max-orders N         resting-order capacity (default 1048576)\n"
                "  --max-levels N         price-level capacity (default 262144)\n"
                "  --max-instruments N    instrument capacity (default 1024)\n"
+               "  --rules R              matching-rule revision, 1 or 2 (default 2, the newest);\n"
+               "                         a journal's version-1 segments ran under 1\n"
                "  --journal DIR          journal every command in DIR (recovering it first);\n"
                "                         events print once their command is durable; the options\n"
                "                         below set how the journal works and need --journal\n"
@@ -217,7 +219,18 @@ static int parse_args(int argc, char **argv, opts_t *o)
             u32 = &o->ecfg.max_levels;
         else if (strcmp(a, "--max-instruments") == 0)
             u32 = &o->ecfg.max_instruments;
-        else if (strcmp(a, "--snapshot-secs") == 0)
+        else if (strcmp(a, "--rules") == 0) {
+            unsigned rules = 0;
+            if (!xt_cli_parse_u32(a, v, &rules))
+                return 2;
+            if (rules < XT_RULES_1 || rules > XT_RULES_CURRENT) {
+                fprintf(stderr, "xtrading replay: --rules wants a matching-rule revision from %d to %d, got %u\n",
+                        XT_RULES_1, XT_RULES_CURRENT, rules);
+                return 2;
+            }
+            o->ecfg.rules = (uint8_t)rules;
+            i++;
+        } else if (strcmp(a, "--snapshot-secs") == 0)
             u32 = &o->jcfg.snapshot_secs;
         else if (strcmp(a, "--keep-snapshots") == 0)
             u32 = &o->jcfg.keep_snapshots;

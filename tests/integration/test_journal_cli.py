@@ -420,6 +420,49 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(os.path.join(self.d, backups[0]))), segs[1:])
         self.assertEqual(run("journal", "verify", self.d).returncode, 0)
 
+    def test_replay_under_the_first_rules(self):
+        # an amend of a partly filled order below min: refused under rules 1,
+        # taken under 2. `replay --rules 1 --journal` writes a version-1
+        # segment; its dump says so, and replays exactly only with --rules 1
+        text = ("INSTRUMENT Z tick=0.01 lot=1 min=5\n"
+                "NEW 1 1 Z SELL LIMIT 10.00 10\n"
+                "NEW 2 2 Z BUY LIMIT 10.00 7\n"
+                "AMEND 1 1 10.00 2\n")
+        self.assertIn("AMENDED 1 10.00 2", run("replay", stdin=text).stdout)
+        self.assertIn("REJECTED 1 INVALID_QTY", run("replay", "--rules", "1", stdin=text).stdout)
+        for bad in ("0", "3", "x"):
+            r = run("replay", "--rules", bad, stdin=text)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("--rules", r.stderr)
+        j = self.journal(text, "--rules", "1")
+        self.assertIn("REJECTED 1 INVALID_QTY", j.stdout)
+        want = j.stdout.split("HASH ")[1].split()
+        self.assertIn("format 1, rules 1", run("journal", "stats", self.d).stdout)
+        v = run("journal", "verify", self.d)
+        self.assertIn(f"state hash {want[1]}: verified", v.stdout)
+        d = run("journal", "dump", self.d, "--format", "replay")
+        self.assertEqual(d.returncode, 0, d.stderr)
+        self.assertTrue(d.stdout.startswith("# matching rules 1 from sequence 1\n"), d.stdout)
+        self.assertIn("'xtrading replay --rules R' re-creates those of revision R", d.stderr)
+        self.assertEqual(hash_of(d.stdout), tuple(want[:1] + [hash_of(text)[1]]))  # the newest rules: another state
+        self.assertNotEqual(hash_of(d.stdout)[1], want[1])
+        r = run("replay", "--rules", "1", "--hash", stdin=d.stdout)
+        self.assertEqual(r.stdout.split("HASH ")[1].split(), want)
+        # continued under the newest rules: a version-2 segment after the
+        # clean stop's snapshot, which retention leaves alone; nothing older
+        self.journal("AMEND 1 1 10.00 2\n", "--keep-snapshots", "5")
+        self.assertIn("format 2, rules 2", run("journal", "stats", self.d).stdout)
+        d = run("journal", "dump", self.d, "--format", "replay")
+        self.assertEqual(d.returncode, 0, d.stderr)
+        self.assertNotIn("# matching", d.stdout)
+        self.assertNotIn("older matching rules", d.stderr)
+        # the snapshot's order 1 had filled 7 of 10: its NEW line carries
+        # the 3 left, below min, and the dump says what that means
+        self.assertIn("NEW 1 1 Z SELL LIMIT 10.00 3 ", d.stdout)
+        self.assertIn("1 resting order of snapshot 4 had filled part of its quantity: its NEW line carries only what "
+                      "remains, which 'replay' refuses where it is below the instrument's min", d.stderr)
+        self.assertIn("REJECTED 1 INVALID_QTY", run("replay", stdin=d.stdout).stdout)
+
     def test_newest_segments_missing(self):
         # wal-last names the newest segment: with the newest segments gone
         # (and the snapshots beyond what is left), start-up refuses instead
