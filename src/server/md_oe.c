@@ -261,9 +261,21 @@ void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why)
     x->fd = -1;
     x->armed = 0;
     bridge_unfull(m, b); /* its client reads on: what it sends now is answered "not logged in" */
+    /* Closed before its HELLO: the gateway refused the connection (at
+     * server.max_connections: ERROR TOO_MANY_CONNECTIONS; or stopping). No
+     * session began: a WebSocket's challenge is answered, not told closed. */
+    int refused = x->state == B_HELLO, no_room = refused && strncmp(why, "TOO_MANY_CONNECTIONS", 20) == 0 &&
+                                                 !strstr(why, "shutting down"); /* refuse() in gateway.c */
+    if (no_room)
+        o->refused[OE_REFUSED_NO_ROOM]++;
     if (x->rest)
         xt__oe_rest_closed(m, b, status, why);
-    else if (x->owner != NIL && m->conns[x->owner].oe == b + 1) {
+    else if (refused && x->owner != NIL && m->conns[x->owner].oe == b + 1) {
+        m->conns[x->owner].oe = 0;
+        if (x->wait_op == OE_WAIT_CHALLENGE)
+            xt_mds_answer_error(m, x->owner, x->wait_id, 503,
+                                no_room ? "no room for another order-entry session; try later" : why);
+    } else if (x->owner != NIL && m->conns[x->owner].oe == b + 1) {
         m->conns[x->owner].oe = 0;
         char t[256], q[160];
         if (xt_md_json_string(q, sizeof q, why) == 0)

@@ -731,6 +731,35 @@ def test_every_challenge_is_answered():
     r.close()
 
 
+@test
+def test_a_challenge_at_the_gateways_limit_is_answered():
+    """With the gateway at server.max_connections the bridge's connection is
+    refused: the challenge is answered 503 and counted no_room. Before, it
+    was never answered (a stray `closed` event came instead)."""
+    s = W.start({"server.max_connections": 1})
+    c = X.Conn(s.port)  # the one connection the gateway takes (its HELLO read: the gateway holds it)
+    r = W.Raw(s.md_port)
+    r.upgrade(text({"op": "auth.challenge", "id": 1}))
+    op, data = r.read_frame()
+    m = json.loads(data)
+    check(m == {"id": 1, "error": {"code": 503, "msg": "no room for another order-entry session; try later"}},
+          f"the challenge's answer: {m}")
+    vals, _ = H.parse_metrics(H.scrape(s.md_port))
+    got = H.value(vals, "xt_md_order_sessions_refused_total", reason="no_room")
+    check(got == 1, f"no_room {got}")
+    check(H.value(vals, "xt_md_order_sessions", kind="websocket_login") == 0, "no login in progress")
+    c.close()
+    m = raw_call(r, {"op": "auth.challenge", "id": 2})  # room again once a connection goes
+    for _ in range(100):
+        if "result" in m:
+            break
+        check(m.get("error", {}).get("code") == 503, f"challenge 2: {m}")
+        time.sleep(0.05)  # the gateway sees the binary connection's close in its next loop
+        m = raw_call(r, {"op": "auth.challenge", "id": 2})
+    check(len(m.get("result", {}).get("nonce", "")) == 32, f"a challenge with room: {m}")
+    r.close()
+
+
 def gateway_session(s, account, session):
     """The admin socket's view of one session (docs/admin.md, `sessions`)."""
     got = [x for x in A.ok(s, f"sessions {account}")["sessions"] if x["session"] == session]
