@@ -246,9 +246,18 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
         rc = sync_now(j, now);
     if (rc)
         return rc;
+    int asked = j->snap_requested;
     j->snap_requested = 0;
     schedule_snapshot(j, now);
     uint64_t seq = j->wal.next_seq - 1;
+    /* Only the clock made it due, and the newest snapshot holds every
+     * command: writing the same state again would cost a fork and the
+     * file's bytes for nothing. One asked for (SIGUSR1, admin) is written:
+     * an operator waits for it before a backup copy. */
+    if (!asked && !in_process && seq == j->last_snap_seq && seq != 0) {
+        j->snapshots_current++;
+        return 0;
+    }
     char why[256];
     if (!in_process && j->cfg.snapshot_begun)
         j->cfg.snapshot_begun(j->cfg.report_ctx, seq);

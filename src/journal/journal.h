@@ -106,6 +106,7 @@ typedef struct xt_journal {
     uint64_t last_snap_seq; /* of the newest snapshot written or found */
     uint8_t *snap_buf;
     uint64_t snapshots, snapshot_failures;
+    uint64_t snapshots_current; /* timed snapshots not written: the newest held every command already */
     char snap_why[256];
     int64_t fork_ns_last; /* duration of the last snapshot fork() */
 } xt_journal_t;

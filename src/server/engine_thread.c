@@ -553,8 +553,10 @@ static void publish_metrics(xt_server_t *s)
         x->seen_syncs = n;
     }
     atomic_store_explicit(&x->unsynced, j->wal.written_seq - j->wal.synced_seq, memory_order_relaxed);
-    if (j->snapshots != x->seen_snapshots) {
-        x->seen_snapshots = j->snapshots;
+    /* A timed snapshot not written because the newest holds every command
+     * counts as one: the journal tail recovery would replay is no longer. */
+    if (j->snapshots + j->snapshots_current != x->seen_snapshots) {
+        x->seen_snapshots = j->snapshots + j->snapshots_current;
         atomic_store_explicit(&x->last_snapshot_mono, now, memory_order_relaxed);
     }
     atomic_store_explicit(&x->snapshots, j->snapshots, memory_order_relaxed);
@@ -626,7 +628,7 @@ static void *engine_main(void *arg)
     xt_cpus_pin(&s->cpus->engine, "engine"); /* before the name: a thread named is a thread pinned */
     pthread_setname_np(pthread_self(), "xt-engine");
     s->met.seen_syncs = s->journal.wal.syncs; /* recovery's syncs are not this process's fsyncs to time */
-    s->met.seen_snapshots = s->journal.snapshots;
+    s->met.seen_snapshots = s->journal.snapshots + s->journal.snapshots_current;
     atomic_store_explicit(&s->met.fsyncs, s->journal.wal.syncs, memory_order_relaxed);
     for (;;) {
         publish_metrics(s);

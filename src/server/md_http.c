@@ -232,7 +232,8 @@ static void put_journal(xt_text_t *t, const mds_t *m)
     xt_text_printf(t, "xt_journal_snapshot_fork_seconds %.6f\n", fork_ns > 0 ? (double)fork_ns / 1e9 : 0.0);
     int64_t since = xt_mono_ns() - atomic_load_explicit(&x->last_snapshot_mono, memory_order_relaxed);
     xt_text_help(t, "xt_seconds_since_snapshot", "gauge",
-                 "Seconds since this process last wrote a snapshot (or started).");
+                 "Seconds since this process last wrote a snapshot, or found at a timed one that the newest holds "
+                 "every command (or started).");
     xt_text_printf(t, "xt_seconds_since_snapshot %.3f\n", since > 0 ? (double)since / 1e9 : 0.0);
     const xt_recovery_t *r = &m->s->journal.recovery; /* written before the threads start */
     put_one(t, "xt_journal_recovery_tail_cut_bytes", "gauge",

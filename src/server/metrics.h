@@ -79,7 +79,8 @@ typedef struct xt_metrics {
     uint32_t n_inst;                     /* set before the threads start */
     _Atomic uint64_t *resting, *levels;  /* per instrument, refreshed at most every second */
     int64_t last_books;                  /* engine thread: when resting/levels were last refreshed */
-    uint64_t seen_syncs, seen_snapshots; /* engine thread: journal counters already published */
+    uint64_t seen_syncs, seen_snapshots; /* engine thread: journal counters already published (snapshots:
+                                            written and timed ones found current) */
 } xt_metrics_t;
 
 /* Allocates the per-instrument gauges. Returns 0 or XT_ENOMEM. */

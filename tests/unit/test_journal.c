@@ -1148,6 +1148,48 @@ static void fsync_policies(void **state)
     free(v);
 }
 
+/* journal.snapshot_secs on an idle journal: a timed snapshot whose state
+ * the newest snapshot holds already is not written again (the probe saw a
+ * 118 MB snapshot rewritten every interval); one asked for is. */
+static void a_timed_snapshot_with_nothing_new_is_not_written(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(12, 200);
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    c.snapshot_secs = 1;
+    xt_engine_t e;
+    xt_journal_t j;
+    assert_int_equal(xt_journal_open(&j, dir, &c, NULL, NULL, quiet, NULL, &e, 0), 0);
+    const int64_t s = 1000000000;
+    for (size_t k = 0; k < 100; k++) {
+        xt_cmd_t cmd = v[k];
+        assert_int_equal(xt_journal_submit(&j, &cmd, 1), 0);
+    }
+    assert_int_equal(xt_journal_commit(&j, 1), 0);
+    assert_int_equal(xt_journal_tick(&j, s + s / 10), 0); /* due, 100 new commands: written */
+    assert_int_equal(j.snapshots, 1);
+    assert_int_equal(j.last_snap_seq, 100);
+    assert_int_equal(xt_journal_tick(&j, 2 * s + s / 5), 0); /* due, nothing new */
+    assert_int_equal(j.snapshots, 1);
+    assert_int_equal(j.snapshots_current, 1);
+    assert_int_equal(xt_journal_tick(&j, 2 * s + s / 2), 0); /* not due again until a second later */
+    assert_int_equal(j.snapshots_current, 1);
+    assert_int_equal(xt_journal_snapshot(&j, 3 * s), 0); /* asked for: written, new or not */
+    assert_int_equal(j.snapshots, 2);
+    xt_cmd_t cmd = v[100];
+    assert_int_equal(xt_journal_submit(&j, &cmd, 3 * s), 0);
+    assert_int_equal(xt_journal_commit(&j, 3 * s), 0);
+    assert_int_equal(xt_journal_tick(&j, 4 * s + s / 10), 0); /* due, one new command */
+    assert_int_equal(j.snapshots, 3);
+    assert_int_equal(j.last_snap_seq, 101);
+    assert_int_equal(j.snapshots_current, 1);
+    xt_journal_close(&j, 5 * s);
+    xt_engine_destroy(&e);
+    tmpdir_remove(dir);
+    free(v);
+}
+
 static void directory_is_locked(void **state)
 {
     (void)state;
@@ -1213,6 +1255,7 @@ int main(void)
         cmocka_unit_test(fails_closed_when_fsync_fails),
         cmocka_unit_test(power_loss),
         cmocka_unit_test(fsync_policies),
+        cmocka_unit_test(a_timed_snapshot_with_nothing_new_is_not_written),
         cmocka_unit_test(directory_is_locked),
         cmocka_unit_test(malformed_commands_are_not_journaled),
     };
