@@ -342,6 +342,17 @@ int xt__oe_send_first(mds_t *m, uint32_t b, const uint8_t *f, size_t n, size_t f
     return -1;
 }
 
+void xt_mds_oe_read_to_end(mds_t *m)
+{
+    for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
+        const oe_bridge_t *x = &m->oe->b[b];
+        uint32_t gen = x->gen;
+        /* a paused bridge reads nothing: its client's queue is full, and its close says the rest */
+        for (int k = 0; k < 64 && x->fd >= 0 && x->gen == gen && !x->paused; k++)
+            xt_mds_oe_event(m, b, EPOLLIN);
+    }
+}
+
 void xt_mds_oe_timers(mds_t *m)
 {
     xt_oe_t *o = m->oe;

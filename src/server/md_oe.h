@@ -68,6 +68,12 @@ void xt_mds_oe_drained(struct xt_md_server *m, uint32_t c);
  * client's socket instead of closing its session as overloaded. */
 size_t xt_mds_oe_input_room(struct xt_md_server *m, uint32_t c);
 
+/* At a stop, after the gateway has closed every connection: what each
+ * bridge still holds - its last answers, the ERROR SHUTDOWN - is read to
+ * its end, so a WebSocket hears its `closed` event before the close frame
+ * (its epoll event may not have come before the md thread's stop did). */
+void xt_mds_oe_read_to_end(struct xt_md_server *m);
+
 /* Heartbeats on the bridges; REST bridges idle for a minute are closed. */
 void xt_mds_oe_timers(struct xt_md_server *m);
 

@@ -707,6 +707,7 @@ static void *md_main(void *arg)
         if (stop)
             break;
     }
+    xt_mds_oe_read_to_end(m); /* the gateway's last words to the order sessions, before the CLOSEs */
     for (uint32_t c = 0; c < m->max_conns; c++) {
         const mconn_t *k = &m->conns[c];
         if (k->state != C_FREE && !k->ws && !k->bin) /* plain HTTP: no CLOSE frame to send */
