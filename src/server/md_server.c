@@ -708,6 +708,7 @@ static void *md_main(void *arg)
             break;
     }
     xt_mds_oe_read_to_end(m); /* the gateway's last words to the order sessions, before the CLOSEs */
+    xt_mds_flush_dirty(m);    /* what fits the sockets now: a 1001 CLOSE drops what is still queued */
     for (uint32_t c = 0; c < m->max_conns; c++) {
         const mconn_t *k = &m->conns[c];
         if (k->state != C_FREE && !k->ws && !k->bin) /* plain HTTP: no CLOSE frame to send */

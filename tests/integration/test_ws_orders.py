@@ -16,6 +16,7 @@ usage: test_ws_orders.py path/to/xtrading [name-substring ...]
 import asyncio
 import json
 import os
+import signal
 import struct
 import sys
 import threading
@@ -758,6 +759,30 @@ def test_a_challenge_at_the_gateways_limit_is_answered():
         m = raw_call(r, {"op": "auth.challenge", "id": 2})
     check(len(m.get("result", {}).get("nonce", "")) == 32, f"a challenge with room: {m}")
     r.close()
+
+
+@test
+def test_a_stop_tells_the_order_session_before_the_close():
+    """SIGTERM with orders in flight: the WebSocket's order session hears
+    the gateway's SHUTDOWN (a `closed` event) before the 1001 close. Before,
+    the market-data thread could stop before it had read the bridge, and the
+    event was lost in most runs. Three stops, each with its own server."""
+    for round_ in range(3):
+        s = W.start()
+        r = W.Raw(s.md_port)
+        r.upgrade()
+        check("result" in raw_login(r, 1001), "login")
+        r.sock.sendall(b"".join(text({"op": "order.new", "id": 100 + k, "args": new(k + 1, "buy", "900.00", "0.0001")})
+                                for k in range(20)))
+        s.proc.send_signal(signal.SIGTERM)
+        code, reason, seen = r.until_close(10)
+        msgs = [json.loads(d) for op, d in seen if op == 1]
+        closed = [m for m in msgs if m.get("ch") == "orders" and m.get("event") == "closed"]
+        check(code == 1001, f"round {round_}: close {code} {reason}")
+        check(len(closed) == 1 and closed[0]["reason"].startswith("SHUTDOWN"),
+              f"round {round_}: closed events {closed}; last messages {msgs[-3:]}")
+        r.close()
+        check(s.proc.wait(10) == 0, f"round {round_}: exit status")
 
 
 def gateway_session(s, account, session):
