@@ -182,7 +182,8 @@ typedef struct xt_ws_reader {
     uint64_t frame_left; /* payload bytes of the current frame still to come */
     const uint8_t *in;   /* the bytes being fed */
     size_t in_len, in_pos;
-    int error; /* the close code after a violation, else 0 */
+    uint8_t tail[14]; /* the last bytes given to wslay: a header it holds back until payload comes */
+    int error;        /* the close code after a violation, else 0 */
 } xt_ws_reader_t;
 
 /* Sets up a reader; it allocates nothing (it takes an item from the pool

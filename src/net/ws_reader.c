@@ -197,6 +197,9 @@ static ssize_t recv_cb(uint8_t *buf, size_t len, int flags, void *user)
     memcpy(buf, r->in + r->in_pos, n);
     r->in_pos += n;
     r->held += n;
+    size_t keep = sizeof r->tail - (n < sizeof r->tail ? n : sizeof r->tail); /* of the old tail */
+    memmove(r->tail, r->tail + sizeof r->tail - keep, keep);
+    memcpy(r->tail + keep, r->in + r->in_pos - (sizeof r->tail - keep), sizeof r->tail - keep);
     return (ssize_t)n;
 }
 
@@ -362,6 +365,34 @@ static uint64_t header_bytes(const struct wslay_frame_iocb *io)
     return 2u + (n < 126 ? 0u : n <= 0xFFFF ? 2u : 8u) + (io->mask ? 4u : 0u);
 }
 
+/* wslay hands a frame back only with its first byte of payload: a header
+ * announcing more than a message may hold would wait for bytes that never
+ * need to come (a client can send the header alone and stop). Between
+ * frames, what wslay holds unparsed (r->held, at most a 14-byte header) is
+ * the next frame's header: its length is read here, from r->tail. */
+static int header_too_big(const xt_ws_reader_t *r)
+{
+    if (r->frame_left != 0 || r->held < 2 || r->held > sizeof r->tail)
+        return 0;
+    const uint8_t *h = r->tail + sizeof r->tail - r->held;
+    int op = h[0] & 0x0F;
+    uint64_t len = h[1] & 0x7F;
+    if (op > XT_WS_OP_BINARY)
+        return 0; /* control frames: wslay refuses over 125 itself */
+    if (len == 126) {
+        if (r->held < 4)
+            return 0;
+        len = (uint64_t)h[2] << 8 | h[3];
+    } else if (len == 127) {
+        if (r->held < 10)
+            return 0;
+        len = 0;
+        for (int i = 2; i < 10; i++)
+            len = len << 8 | h[i];
+    }
+    return len > r->pool->msg_cap - (op == XT_WS_OP_CONT ? r->msg_len : 0);
+}
+
 int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_msg_fn fn, void *ctx)
 {
     if (r->error)
@@ -383,6 +414,8 @@ int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_
         ssize_t n = wslay_frame_recv(item(r)->fc, &io);
         if (n == WSLAY_ERR_WANT_READ) {
             assert(r->in_pos == r->in_len);
+            if (header_too_big(r))
+                rc = fail(r, XT_WS_CLOSE_TOO_BIG);
             break;
         }
         if (n < 0) {

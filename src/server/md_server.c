@@ -249,6 +249,8 @@ static const char *feed_failure(int r)
 {
     if (r == -XT_WS_CLOSE_TOO_BIG)
         return "message too big";
+    if (r == -XT_WS_CLOSE_BAD_DATA)
+        return "text that is not UTF-8";
     return r == -XT_WS_CLOSE_TRY_AGAIN ? "server busy" : "protocol error";
 }
 

@@ -1209,7 +1209,13 @@ def test_limits_and_errors():
     r = Raw(s.md_port)
     r.upgrade()
     r.frame(1, b"\xff\xfe")
-    check(r.until_close()[0] == 1007, "text that is not UTF-8 closes with 1007")
+    got = r.until_close()[:2]
+    check(got == (1007, "text that is not UTF-8"), f"text that is not UTF-8 closes with 1007: {got}")
+    r = Raw(s.md_port)  # a header announcing more than md.max_message: closed on the header alone
+    r.upgrade()
+    r.sock.sendall(b"\x81\xff" + (1 << 20).to_bytes(8, "big") + b"\x01\x02\x03\x04")
+    got = r.until_close()[:2]
+    check(got == (1009, "message too big"), f"a header over md.max_message: {got}")
     # HTTP answers
     r = Raw(s.md_port)
     check(r.request("GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith("HTTP/1.1 426"), "no upgrade: 426")

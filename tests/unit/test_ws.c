@@ -380,6 +380,39 @@ static void ws_too_big(void **state)
     check_fails(s, n, 0, -XT_WS_CLOSE_TOO_BIG, 2);
 }
 
+/* A header announcing more than a message may hold is refused on its own:
+ * wslay hands a frame back only with payload, so a client that sends the
+ * header and stops was left open (probe). Within the cap it waits. */
+static void ws_too_big_on_its_header(void **state)
+{
+    (void)state;
+    uint8_t s[32];
+    size_t n = 0;
+    s[n++] = 0x81; /* TEXT, 16-bit length 300 > the cap of 299 */
+    s[n++] = 0xFE;
+    s[n++] = 0x01;
+    s[n++] = 0x2C;
+    memcpy(s + n, mask_key, 4);
+    check_fails(s, n + 4, 299, -XT_WS_CLOSE_TOO_BIG, 0);
+    check_fails(s, n + 4, 300, 0, 0); /* the cap: it waits for the payload */
+    n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, "ab", 2); /* a message before it is delivered first */
+    s[n++] = 0x82;                               /* BINARY, 64-bit length 2^40 */
+    s[n++] = 0xFF;
+    static const uint8_t len[8] = {0, 0, 0, 1, 0, 0, 0, 0};
+    memcpy(s + n, len, 8);
+    n += 8;
+    memcpy(s + n, mask_key, 4);
+    check_fails(s, n + 4, 1000, -XT_WS_CLOSE_TOO_BIG, 1);
+    n = 0; /* a continuation counts what its message holds already */
+    put_frame(s, &n, 0, XT_WS_OP_TEXT, "abcdef", 6);
+    s[n++] = 0x80; /* CONT, length 5: 11 in all */
+    s[n++] = 0x85;
+    memcpy(s + n, mask_key, 4);
+    check_fails(s, n + 4, 10, -XT_WS_CLOSE_TOO_BIG, 0);
+    check_fails(s, n + 4, 11, 0, 0);
+}
+
 static void ws_bad_utf8(void **state)
 {
     (void)state;
@@ -733,23 +766,15 @@ static void ws_close_frames(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ws_text_single),
-        cmocka_unit_test(ws_fragmented_with_ping),
-        cmocka_unit_test(ws_unmasked),
-        cmocka_unit_test(ws_rsv_and_opcodes),
-        cmocka_unit_test(ws_bad_control),
-        cmocka_unit_test(ws_bad_fragmentation),
-        cmocka_unit_test(ws_too_big),
-        cmocka_unit_test(ws_bad_utf8),
-        cmocka_unit_test(ws_utf8_split_fragments),
-        cmocka_unit_test(ws_close_payloads),
-        cmocka_unit_test(ws_lengths),
-        cmocka_unit_test(ws_every_split),
-        cmocka_unit_test(ws_stop_and_resume),
-        cmocka_unit_test(ws_shared_scratch),
-        cmocka_unit_test(ws_destroyed_by_callback),
-        cmocka_unit_test(ws_frame_headers),
-        cmocka_unit_test(ws_close_frames),
+        cmocka_unit_test(ws_text_single),    cmocka_unit_test(ws_fragmented_with_ping),
+        cmocka_unit_test(ws_unmasked),       cmocka_unit_test(ws_rsv_and_opcodes),
+        cmocka_unit_test(ws_bad_control),    cmocka_unit_test(ws_bad_fragmentation),
+        cmocka_unit_test(ws_too_big),        cmocka_unit_test(ws_too_big_on_its_header),
+        cmocka_unit_test(ws_bad_utf8),       cmocka_unit_test(ws_utf8_split_fragments),
+        cmocka_unit_test(ws_close_payloads), cmocka_unit_test(ws_lengths),
+        cmocka_unit_test(ws_every_split),    cmocka_unit_test(ws_stop_and_resume),
+        cmocka_unit_test(ws_shared_scratch), cmocka_unit_test(ws_destroyed_by_callback),
+        cmocka_unit_test(ws_frame_headers),  cmocka_unit_test(ws_close_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
