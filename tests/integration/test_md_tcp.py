@@ -570,8 +570,6 @@ def test_slow_consumers():
     check(book.gaps == 0 and book.snapshots == 1, f"reading client: {book.gaps} gaps, {book.snapshots} snapshots")
     check(trade_ids == sorted(set(trade_ids)) and trade_ids, "trade ids not increasing")
     check(ticker["trades"] == len(trade_ids), f"reading client got {len(trade_ids)} of {ticker['trades']} trades")
-    # the stalled trades client: closed, with the reason
-    expect_error(slow_trades, E_SLOW_CONSUMER)
     # the stalled depth client: a second snapshot, a consistent chain, the same book
     sb = Book()
     for m in slow_depth.quiet(1.0):
@@ -582,7 +580,13 @@ def test_slow_consumers():
     check(sb.gaps == 0 and sb.complete, "the stalled client's chain breaks outside a snapshot")
     for k in (0, 1):
         check(sb.levels(k) == book.levels(k), f"stalled client's side {k} != the reading client's")
-    for c in (good, slow_depth, slow_trades):
+    # the stalled trades client: closed, with the reason, once its trades fill the last quarter
+    # of its queue (the rest holds conflated updates): more load if need be
+    good.close()
+    s.md_port = ws_port(s)  # its /metrics
+    W.load_until_slow_close(s, 0, "the stalled trades client")
+    expect_error(slow_trades, E_SLOW_CONSUMER)
+    for c in (slow_depth, slow_trades):
         c.close()
 
 

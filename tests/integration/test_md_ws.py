@@ -511,9 +511,6 @@ def test_slow_consumers():
             check(book.gaps == 0, f"the reading client has {book.gaps} gaps")
             check(trade_ids == sorted(set(trade_ids)), "trade ids not increasing")
             check(ticker["trades"] == len(trade_ids), f"reading client got {len(trade_ids)} of {ticker['trades']} trades")
-            # the stalled trades client is closed as a slow consumer
-            code, reason, _ = slow_trades.until_close()
-            check(code == 1008 and "slow" in reason, f"trades close: {code} {reason}")
             # the stalled depth client gets a second snapshot and a consistent chain
             sb, snaps = Book(), 0
             slow_depth.sock.settimeout(1.0)
@@ -533,6 +530,12 @@ def test_slow_consumers():
             check(sb.gaps == 0, "the stalled client's chain breaks outside a snapshot")
             for k in ("bids", "asks"):
                 check(sb.levels(k) == book.levels(k), f"stalled client's {k} != the reading client's")
+            # the stalled trades client is closed as a slow consumer, once its trades fill the
+            # last quarter of its queue (the rest holds conflated updates): more load if need be
+            await good.close()
+            load_until_slow_close(s, 0, "the stalled trades client")
+            code, reason, _ = slow_trades.until_close()
+            check(code == 1008 and "slow" in reason, f"trades close: {code} {reason}")
             slow_depth.close()
             slow_trades.close()
     run(go())
@@ -540,8 +543,10 @@ def test_slow_consumers():
 
 @test
 def test_stalled_clients_leave_the_pool_to_readers():
-    """Twenty clients that subscribe to every depth, bbo and ticker channel
-    and never read: each may hold only its share of the queue nodes all
+    """Twenty-four clients that subscribe to every depth, bbo and ticker
+    channel and never read (each holds at most three quarters of its 4,128
+    queued messages: the rest is kept for trades and answers, so twenty
+    would not press the pool): each may hold only its share of the queue nodes all
     connections draw on, and once they hold most of it the one holding
     the most is closed 1008. A handful of them once took the whole pool,
     and then the reading client was closed as a slow consumer, /readyz went
@@ -555,7 +560,7 @@ def test_stalled_clients_leave_the_pool_to_readers():
         async with websockets.connect(url(s), max_size=None) as good:
             await send(good, op="subscribe", id=1, args=[f"depth.{SYM}", f"trades.{SYM}", f"ticker.{SYM}"])
             await answer_of(good, 1)
-            stalled = [stalled_client(s, many) for _ in range(20)]
+            stalled = [stalled_client(s, many) for _ in range(24)]
             got, ready = Reading(), []
             task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 4.0, 4, 8, ("--rate", "3000"))
             while not task.done():
@@ -584,6 +589,17 @@ def test_stalled_clients_leave_the_pool_to_readers():
             for r in stalled:
                 r.close()
     run(go())
+
+
+def load_until_slow_close(s, before, what):
+    """More load until a slow-consumer close beyond `before`: a stalled
+    trades subscriber is closed once trades alone fill the last quarter of
+    its queue (conflatable updates stop at three quarters), which can take
+    more trades than a short load brings."""
+    end = time.monotonic() + 60
+    while md_metric(s, "xt_md_slow_consumer_disconnects_total") <= before:
+        check(time.monotonic() < end, f"{what} still open after a minute of load")
+        loadgen(s, 1.0, 4, 8, ("--rate", "3000"))
 
 
 def stalled_client(s, channels):
