@@ -1,5 +1,6 @@
 /* dir.c - the data directory's names, listings and lock (see dir.h). */
 #include "dir.h"
+#include "io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -97,9 +98,9 @@ static int lock_file(const char *dir, int flags, int op)
     char path[XT_PATH_MAX];
     if (snprintf(path, sizeof path, "%s/LOCK", dir) >= (int)sizeof path)
         return -ENAMETOOLONG;
-    int fd = open(path, flags | O_CLOEXEC, 0644);
+    int fd = xt_open_regular(path, flags, 0644); /* a FIFO named LOCK would block the open */
     if (fd < 0)
-        return -errno;
+        return fd;
     if (flock(fd, op | LOCK_NB) != 0) {
         int e = errno;
         close(fd);

@@ -384,6 +384,19 @@ class JournalCli(unittest.TestCase):
         r = run("md", "dump", fifo)
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("not a regular file", r.stderr)
+        # the directory's LOCK too: verify opened it read-only, which waited
+        # for a writer; now it reads the directory as one without a LOCK (a
+        # copy), and what takes the lock refuses
+        lock = os.path.join(self.d, "LOCK")
+        os.unlink(lock)
+        os.mkfifo(lock)
+        r = run("journal", "verify", self.d)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("not a regular file", r.stderr)  # the FIFO segment: it got past the LOCK
+        for args in (["journal", "repair", self.d], ["replay", "--journal", self.d]):
+            r = run(*args, stdin="")
+            self.assertEqual(r.returncode, 1, f"{args}: {r.stdout} {r.stderr}")
+            self.assertIn("not a regular file", r.stderr, args)
 
     def small_segments(self, at_least):
         """300 commands journaled in 4 KiB segments (at least `at_least` of
