@@ -3,8 +3,11 @@
  * prints the effective settings in the config file format, so that the
  * output is itself a config giving the same settings (docs/cli.md). No
  * socket is opened and the data directory is not touched. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "server/credentials.h"
@@ -37,6 +40,39 @@ static int check_credentials(const xt_server_config_t *c)
     return 0;
 }
 
+/* log.file as serve would open it (appending, created if missing), without
+ * creating it: its directory must let the server create it, an existing
+ * one be a file it may write. */
+static int check_log_file(const xt_server_config_t *c)
+{
+    const char *f = c->log_file;
+    if (f[0] == '\0')
+        return 0;
+    char dir[sizeof c->log_file];
+    snprintf(dir, sizeof dir, "%s", f);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    struct stat st;
+    const char *why = NULL;
+    if (stat(f, &st) == 0)
+        why = S_ISDIR(st.st_mode) ? "is a directory" : access(f, W_OK) != 0 ? strerror(errno) : NULL;
+    else if (errno != ENOENT)
+        why = strerror(errno);
+    else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        why = "its directory does not exist";
+    else if (access(dir, W_OK | X_OK) != 0)
+        why = "its directory cannot be written";
+    if (!why)
+        return 0;
+    fprintf(stderr, "xtrading config: log.file %s: %s\n", f, why);
+    return XT_CLI_INVALID;
+}
+
 static int check(int argc, char **argv)
 {
     static xt_server_config_t cfg;
@@ -53,6 +89,8 @@ static int check(int argc, char **argv)
     int rc = xt_cli_settings(&cfg, argv[1], argc - 1, argv + 1, "xtrading config", usage);
     if (rc == 0)
         rc = check_credentials(&cfg);
+    if (rc == 0)
+        rc = check_log_file(&cfg);
     if (rc != 0)
         return rc;
     xt_config_print(&cfg, stdout);

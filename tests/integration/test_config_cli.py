@@ -250,6 +250,17 @@ class ConfigCheck(unittest.TestCase):
         # the good file passes
         self.ok(p, "--credentials", CREDS)
 
+    def test_log_file_serve_could_not_open(self):
+        # serve opens log.file (appending, created if missing) and stops if
+        # it cannot; check says so too, without creating it
+        missing = os.path.join(self.dir, "no-such-dir", "x.log")
+        self.fails(1, SHIPPED, "--set", f"log.file={missing}",
+                   expect=f"xtrading config: log.file {missing}: its directory does not exist")
+        self.fails(1, SHIPPED, "--set", f"log.file={self.dir}", expect=f"log.file {self.dir}: is a directory")
+        fine = os.path.join(self.dir, "x.log")
+        self.ok(SHIPPED, "--set", f"log.file={fine}")
+        self.assertFalse(os.path.exists(fine), "check created the log file")
+
     def test_bad_flag_values(self):
         self.fails(1, SHIPPED, "--set", "limits.rate=0",
                    expect="xtrading config: limits.rate must be a whole number in 1..1000000000, got '0'")
