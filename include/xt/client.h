@@ -156,7 +156,8 @@ int xt_client_connect(xt_client_t *c);
  * resume_from if nothing was ever received. Unwritten output is discarded:
  * resend requests whose answer never came with the same clordid (the
  * server answers a duplicate with DUPLICATE_CLORDID and the original
- * answer is among the resent messages). Returns as xt_client_connect(). */
+ * answer is among the resent messages). Returns as xt_client_connect();
+ * 0 too when on_close itself connected (that connection is kept). */
 int xt_client_reconnect(xt_client_t *c);
 
 /* What the next login asks for, while the client is closed: resume_from N

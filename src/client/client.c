@@ -199,8 +199,11 @@ int xt_client_connect(xt_client_t *c)
 
 int xt_client_reconnect(xt_client_t *c)
 {
-    if (c->fd >= 0)
+    if (c->fd >= 0) {
         shut(c, 0);
+        if (c->fd >= 0) /* its on_close connected already (a usual reconnect policy): one connection, not -EISCONN */
+            return 0;
+    }
     return xt_client_connect(c);
 }
 

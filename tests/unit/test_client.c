@@ -355,6 +355,50 @@ static void the_next_login_resumes_as_set(void **state)
     fake_close(&f);
 }
 
+/* on_close that reconnects (a usual policy: connect again whenever the
+ * connection goes) inside xt_client_reconnect(): the reconnect returned
+ * -EISCONN before, as if it had failed, though on_close's connection was
+ * there; now 0, and that one connection logs in. */
+static int reconnects;
+
+static void reconnect_on_close(void *user, xt_client_t *c, int err)
+{
+    (void)user;
+    (void)err;
+    reconnects++;
+    assert_int_equal(xt_client_connect(c), 0);
+}
+
+static void a_reconnect_whose_on_close_connects(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    xt_msg_login_t login;
+    fake_listen(&f);
+    xt_client_config_t cfg = {.host = "127.0.0.1",
+                              .port = f.port,
+                              .account = 1001,
+                              .key_id = "demo1001",
+                              .secret = "s",
+                              .session = 1,
+                              .heartbeat_ms = 1000};
+    cfg.cb.on_close = reconnect_on_close;
+    assert_int_equal(xt_client_init(&c, &cfg), 0);
+    assert_int_equal(xt_client_connect(&c), 0);
+    fake_login(&f, &c, 1000, 11, &login);
+    reconnects = 0;
+    assert_int_equal(xt_client_reconnect(&c), 0);
+    assert_int_equal(reconnects, 1);
+    fake_drop(&f); /* the old connection's end; the new one is in the backlog */
+    fake_login(&f, &c, 1000, 11, &login);
+    assert_int_equal(login.resume_from, 11);
+    struct pollfd p = {f.lfd, POLLIN, 0};
+    assert_int_equal(poll(&p, 1, 50), 0); /* one connection, not a second waiting */
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +407,7 @@ int main(void)
         cmocka_unit_test(after_an_error_poll_reads_until_the_server_closes),
         cmocka_unit_test(an_error_without_a_close_times_out),
         cmocka_unit_test(the_next_login_resumes_as_set),
+        cmocka_unit_test(a_reconnect_whose_on_close_connects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
