@@ -273,30 +273,36 @@ static int opcode_known(int op)
            op == XT_WS_OP_PING || op == XT_WS_OP_PONG;
 }
 
+/* What a frame's header says of it, checked in one order wherever it is
+ * read (a first piece, or a header alone: header_too_big), so that any
+ * split of the same bytes closes with the same code. 0 or a close code. */
+static int header_check(const xt_ws_reader_t *r, int rsv, int op, int mask, int fin, uint64_t len)
+{
+    if (rsv != 0 || !opcode_known(op) || !mask)
+        return XT_WS_CLOSE_PROTOCOL;
+    if (op >= XT_WS_OP_CLOSE)
+        return !fin || len > sizeof r->ctl ? XT_WS_CLOSE_PROTOCOL : 0;
+    if ((op == XT_WS_OP_CONT) != (r->msg_opcode != 0))
+        return XT_WS_CLOSE_PROTOCOL; /* continuation without a start, or a start inside */
+    return len > r->pool->msg_cap - (op == XT_WS_OP_CONT ? r->msg_len : 0) ? XT_WS_CLOSE_TOO_BIG : 0;
+}
+
 /* The first piece of a frame: its header is checked. */
 static int frame_start(xt_ws_reader_t *r, const struct wslay_frame_iocb *io)
 {
-    int op = io->opcode;
-    if (io->rsv != 0 || !opcode_known(op) || !io->mask)
-        return fail(r, XT_WS_CLOSE_PROTOCOL);
+    int op = io->opcode, code = header_check(r, io->rsv, op, io->mask, io->fin, io->payload_length);
+    if (code)
+        return fail(r, code);
     r->frame_opcode = op;
     r->frame_fin = io->fin;
     r->frame_left = io->payload_length;
     if (op >= XT_WS_OP_CLOSE) {
-        if (!io->fin || io->payload_length > sizeof r->ctl)
-            return fail(r, XT_WS_CLOSE_PROTOCOL);
         r->ctl_opcode = op;
         r->ctl_len = 0;
-        return 0;
-    }
-    if ((op == XT_WS_OP_CONT) != (r->msg_opcode != 0))
-        return fail(r, XT_WS_CLOSE_PROTOCOL); /* continuation without a start, or a start inside */
-    if (op != XT_WS_OP_CONT) {
+    } else if (op != XT_WS_OP_CONT) {
         r->msg_opcode = op;
         r->msg_len = 0;
     }
-    if (io->payload_length > r->pool->msg_cap - r->msg_len)
-        return fail(r, XT_WS_CLOSE_TOO_BIG);
     return 0;
 }
 
@@ -375,10 +381,7 @@ static int header_too_big(const xt_ws_reader_t *r)
     if (r->frame_left != 0 || r->held < 2 || r->held > sizeof r->tail)
         return 0;
     const uint8_t *h = r->tail + sizeof r->tail - r->held;
-    int op = h[0] & 0x0F;
     uint64_t len = h[1] & 0x7F;
-    if (op > XT_WS_OP_BINARY)
-        return 0; /* control frames: wslay refuses over 125 itself */
     if (len == 126) {
         if (r->held < 4)
             return 0;
@@ -390,7 +393,8 @@ static int header_too_big(const xt_ws_reader_t *r)
         for (int i = 2; i < 10; i++)
             len = len << 8 | h[i];
     }
-    return len > r->pool->msg_cap - (op == XT_WS_OP_CONT ? r->msg_len : 0);
+    /* only a refusal for its size: any other fault waits for the first piece, as before */
+    return header_check(r, h[0] >> 4 & 7, h[0] & 0x0F, h[1] >> 7, h[0] >> 7, len) == XT_WS_CLOSE_TOO_BIG;
 }
 
 int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_msg_fn fn, void *ctx)
