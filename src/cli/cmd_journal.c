@@ -213,8 +213,9 @@ static int dump(const char *dir, uint64_t from, int replay_format)
         xt_cmd_t c;
         char line[XT_REPLAY_LINESZ];
         size_t seg = (size_t)-1;
-        uint32_t rules = XT_RULES_CURRENT, revisions = 0; /* older revisions seen: a bit each */
+        uint32_t rules = XT_RULES_CURRENT, revisions = 0; /* older revisions dumped: a bit each */
         uint64_t older_to = 0;
+        int rules_told = 1; /* the rules of what is dumped next are said (the newest need no line) */
         while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
             if (follow_caps(&e, &r, &seg) != 0) {
                 status = 1; /* reported */
@@ -223,13 +224,16 @@ static int dump(const char *dir, uint64_t from, int replay_format)
             }
             if (r.caps.rules != rules) { /* `replay` runs one revision: say where the segments' change */
                 rules = r.caps.rules;
-                printf("# matching rules %u from sequence %llu\n", rules, (unsigned long long)c.seq);
-            }
-            if (rules != XT_RULES_CURRENT) {
-                revisions |= 1u << rules;
-                older_to = c.seq;
+                rules_told = 0;
             }
             if (c.seq >= from || (replay_format && c.type == XT_CMD_INSTRUMENT)) {
+                if (!rules_told) /* at the first line dumped under them */
+                    printf("# matching rules %u from sequence %llu\n", rules, (unsigned long long)c.seq);
+                rules_told = 1;
+                if (rules != XT_RULES_CURRENT) {
+                    revisions |= 1u << rules;
+                    older_to = c.seq;
+                }
                 xt_replay_format_cmd(&e, &c, line); /* before apply: names as the command saw them */
                 if (!replay_format)
                     printf("%llu %lld ", (unsigned long long)c.seq, (long long)c.ts);
@@ -777,8 +781,9 @@ static void refuse_cut(const char *dir, const xt_wal_reader_t *r, uint64_t end)
 {
     size_t later = r->nsegs - r->seg - 1;
     fprintf(stderr,
-            "xtrading journal repair: %s: %s at %s offset %lld: a cut there would remove the valid data after it", dir,
-            r->why, r->path, (long long)r->offset);
+            "xtrading journal repair: %s: %s at %s offset %lld: a cut there would remove what follows, valid records "
+            "among it",
+            dir, r->why, r->path, (long long)r->offset);
     if (later)
         fprintf(stderr,
                 ", and %zu later segment%s (the newest from sequence %llu; the cut would end the journal at %llu)",

@@ -21,10 +21,12 @@ int xt_open_regular(const char *path, int flags, int mode)
     /* O_NONBLOCK: opening a FIFO for reading would wait for a writer */
     int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK, mode);
     struct stat st;
-    if (fd < 0 && errno == ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return XT_ENOTFILE; /* a FIFO opened for writing with no reader, a socket */
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+            return XT_ENOTFILE; /* a FIFO opened for writing with no reader, a socket */
+        return -e;
+    }
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);

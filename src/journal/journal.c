@@ -254,7 +254,8 @@ static int take_snapshot(xt_journal_t *j, int64_t now, int in_process)
      * command: writing the same state again would cost a fork and the
      * file's bytes for nothing. One asked for (SIGUSR1, admin) is written:
      * an operator waits for it before a backup copy. */
-    if (!asked && !in_process && seq == j->last_snap_seq && seq != 0) {
+    if (!asked && !in_process && seq == j->last_snap_seq && seq != 0 &&
+        (!j->cfg.snapshot_current || j->cfg.snapshot_current(j->cfg.report_ctx, seq))) {
         j->snapshots_current++;
         return 0;
     }

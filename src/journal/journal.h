@@ -79,7 +79,12 @@ typedef struct xt_journal_config {
      * after `seq` begins (synced, at a batch boundary; not the one at
      * close), so derived state can be saved at the same point; NULL: no. */
     void (*snapshot_begun)(void *ctx, uint64_t seq);
-    void *report_ctx; /* for both */
+    /* Asked when a timed snapshot finds snapshot `seq` holding every
+     * command already: 1 when what snapshot_begun saves beside it is there
+     * too (the snapshot is not written again), 0 to write it anyway (and
+     * call snapshot_begun). NULL: 1. */
+    int (*snapshot_current)(void *ctx, uint64_t seq);
+    void *report_ctx; /* for all three */
 } xt_journal_config_t;
 
 /* Parses "batch", "always", "none" or "interval=<ms>" into cfg. Returns 0

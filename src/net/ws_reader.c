@@ -274,7 +274,7 @@ static int opcode_known(int op)
 }
 
 /* What a frame's header says of it, checked in one order wherever it is
- * read (a first piece, or a header alone: header_too_big), so that any
+ * read (a first piece, or a header alone: header_fault), so that any
  * split of the same bytes closes with the same code. 0 or a close code. */
 static int header_check(const xt_ws_reader_t *r, int rsv, int op, int mask, int fin, uint64_t len)
 {
@@ -372,11 +372,12 @@ static uint64_t header_bytes(const struct wslay_frame_iocb *io)
 }
 
 /* wslay hands a frame back only with its first byte of payload: a header
- * announcing more than a message may hold would wait for bytes that never
- * need to come (a client can send the header alone and stop). Between
- * frames, what wslay holds unparsed (r->held, at most a 14-byte header) is
- * the next frame's header: its length is read here, from r->tail. */
-static int header_too_big(const xt_ws_reader_t *r)
+ * that breaks the rules, or announces more than a message may hold, would
+ * wait for bytes that never need to come (a client can send the header
+ * alone and stop). Between frames, what wslay holds unparsed (r->held, at
+ * most a 14-byte header) is the next frame's header: it is read here, from
+ * r->tail, and checked as its first piece would be. 0 or a close code. */
+static int header_fault(const xt_ws_reader_t *r)
 {
     if (r->frame_left != 0 || r->held < 2 || r->held > sizeof r->tail)
         return 0;
@@ -393,8 +394,7 @@ static int header_too_big(const xt_ws_reader_t *r)
         for (int i = 2; i < 10; i++)
             len = len << 8 | h[i];
     }
-    /* only a refusal for its size: any other fault waits for the first piece, as before */
-    return header_check(r, h[0] >> 4 & 7, h[0] & 0x0F, h[1] >> 7, h[0] >> 7, len) == XT_WS_CLOSE_TOO_BIG;
+    return header_check(r, h[0] >> 4 & 7, h[0] & 0x0F, h[1] >> 7, h[0] >> 7, len);
 }
 
 int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_msg_fn fn, void *ctx)
@@ -418,8 +418,9 @@ int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_
         ssize_t n = wslay_frame_recv(item(r)->fc, &io);
         if (n == WSLAY_ERR_WANT_READ) {
             assert(r->in_pos == r->in_len);
-            if (header_too_big(r))
-                rc = fail(r, XT_WS_CLOSE_TOO_BIG);
+            int code = header_fault(r);
+            if (code)
+                rc = fail(r, code);
             break;
         }
         if (n < 0) {

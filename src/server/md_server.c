@@ -709,8 +709,13 @@ static void *md_main(void *arg)
         if (stop)
             break;
     }
-    xt_mds_oe_read_to_end(m); /* the gateway's last words to the order sessions, before the CLOSEs */
-    xt_mds_flush_dirty(m);    /* what fits the sockets now: a 1001 CLOSE drops what is still queued */
+    /* The gateway's last words to the order sessions, before the CLOSEs: a
+     * flush can drain a paused bridge's client and so let it read on, once
+     * more. What fits the sockets goes now: a 1001 CLOSE drops the rest. */
+    for (int k = 0; k < 2; k++) {
+        xt_mds_oe_read_to_end(m);
+        xt_mds_flush_dirty(m);
+    }
     for (uint32_t c = 0; c < m->max_conns; c++) {
         const mconn_t *k = &m->conns[c];
         if (k->state != C_FREE && !k->ws && !k->bin) /* plain HTTP: no CLOSE frame to send */

@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/pages.h"
@@ -192,6 +193,19 @@ static void snapshot_begun(void *ctx, uint64_t seq)
         xt_log_str(&e, "reason", "the engine-to-market-data feed was full when the snapshot began");
         xt_log_end(&e);
     }
+}
+
+/* Engine thread, at a timed snapshot with nothing new since snapshot seq:
+ * is its md-state there (written by the md thread after snapshot_begun)?
+ * If not - the feed was full, a write failed - the snapshot is taken again
+ * and market data saves its state with it. */
+static int snapshot_current(void *ctx, uint64_t seq)
+{
+    const xt_server_t *s = ctx;
+    char p[XT_PATH_MAX];
+    struct stat st;
+    return xt_dir_path(p, sizeof p, s->cfg.data_dir, XT_FILE_MD_STATE, seq) == 0 && stat(p, &st) == 0 &&
+           S_ISREG(st.st_mode);
 }
 
 int xt_server_clock_check(const xt_server_t *s, char *why, size_t n)
@@ -379,6 +393,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     jc.ext = &s->sessions.ext;
     jc.report = report_snapshot;
     jc.snapshot_begun = snapshot_begun;
+    jc.snapshot_current = snapshot_current;
     jc.report_ctx = s;
     jc.preallocate = s->cfg.journal_preallocate ? XT_SPARE_THREAD : XT_SPARE_OFF;
     jc.drop_cache = (uint8_t)s->cfg.journal_drop_cache;

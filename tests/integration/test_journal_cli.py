@@ -461,6 +461,8 @@ class JournalCli(unittest.TestCase):
         self.assertNotEqual(hash_of(d.stdout)[1], want[1])
         r = run("replay", "--rules", "1", "--hash", stdin=d.stdout)
         self.assertEqual(r.stdout.split("HASH ")[1].split(), want)
+        t = run("journal", "dump", self.d, "--from", "3").stdout  # the line comes with the first one dumped
+        self.assertTrue(t.startswith("# matching rules 1 from sequence 3\n3 "), t)
         # continued under the newest rules: a version-2 segment after the
         # clean stop's snapshot, which retention leaves alone; nothing older
         self.journal("AMEND 1 1 10.00 2\n", "--keep-snapshots", "5")

@@ -584,7 +584,7 @@ def test_slow_consumers():
     # of its queue (the rest holds conflated updates): more load if need be
     good.close()
     s.md_port = ws_port(s)  # its /metrics
-    W.load_until_slow_close(s, 0, "the stalled trades client")
+    W.load_until_slow_close(s, 0, "the stalled trades client")  # the only one that can be closed
     expect_error(slow_trades, E_SLOW_CONSUMER)
     for c in (slow_depth, slow_trades):
         c.close()

@@ -1148,6 +1148,21 @@ static void fsync_policies(void **state)
     free(v);
 }
 
+static int beside_saved;
+static uint64_t begun_seq;
+
+static int saved_beside(void *ctx, uint64_t seq)
+{
+    (void)ctx;
+    (void)seq;
+    return beside_saved;
+}
+
+static void begun(void *ctx, uint64_t seq)
+{
+    *(uint64_t *)ctx = seq;
+}
+
 /* journal.snapshot_secs on an idle journal: a timed snapshot whose state
  * the newest snapshot holds already is not written again (the probe saw a
  * 118 MB snapshot rewritten every interval); one asked for is. */
@@ -1184,7 +1199,20 @@ static void a_timed_snapshot_with_nothing_new_is_not_written(void **state)
     assert_int_equal(j.snapshots, 3);
     assert_int_equal(j.last_snap_seq, 101);
     assert_int_equal(j.snapshots_current, 1);
-    xt_journal_close(&j, 5 * s);
+    /* what is saved beside the snapshot (the server's md-state) is missing:
+     * the snapshot is taken again, and snapshot_begun told */
+    j.cfg.snapshot_current = saved_beside;
+    j.cfg.snapshot_begun = begun;
+    j.cfg.report_ctx = &begun_seq;
+    beside_saved = 0;
+    assert_int_equal(xt_journal_tick(&j, 5 * s + s / 10), 0);
+    assert_int_equal(j.snapshots, 4);
+    assert_int_equal(begun_seq, 101);
+    beside_saved = 1;
+    assert_int_equal(xt_journal_tick(&j, 6 * s + s / 5), 0);
+    assert_int_equal(j.snapshots, 4);
+    assert_int_equal(j.snapshots_current, 2);
+    xt_journal_close(&j, 7 * s);
     xt_engine_destroy(&e);
     tmpdir_remove(dir);
     free(v);

@@ -380,9 +380,10 @@ static void ws_too_big(void **state)
     check_fails(s, n, 0, -XT_WS_CLOSE_TOO_BIG, 2);
 }
 
-/* A header announcing more than a message may hold is refused on its own:
- * wslay hands a frame back only with payload, so a client that sends the
- * header and stops was left open (probe). Within the cap it waits. */
+/* A header announcing more than a message may hold is refused on its own
+ * (so is one that breaks the rules): wslay hands a frame back only with
+ * payload, so a client that sends the header and stops was left open
+ * (probe). Within the cap it waits. */
 static void ws_too_big_on_its_header(void **state)
 {
     (void)state;
@@ -411,6 +412,12 @@ static void ws_too_big_on_its_header(void **state)
     memcpy(s + n, mask_key, 4);
     check_fails(s, n + 4, 10, -XT_WS_CLOSE_TOO_BIG, 0);
     check_fails(s, n + 4, 11, 0, 0);
+    /* any fault a header shows is found on it alone, in the order a first
+     * piece is checked: unmasked before too big */
+    static const uint8_t unmasked[2] = {0x81, 0x05};
+    check_fails(unmasked, 2, 10, -XT_WS_CLOSE_PROTOCOL, 0);
+    static const uint8_t rsv[6] = {0xC1, 0x85, 1, 2, 3, 4};
+    check_fails(rsv, 6, 1000, -XT_WS_CLOSE_PROTOCOL, 0);
 }
 
 static void ws_bad_utf8(void **state)
