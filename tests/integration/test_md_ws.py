@@ -885,6 +885,20 @@ def test_deep_book_refilled():
     run(go())
 
 
+def one_instrument_server(symbol):
+    """A server (TS.BIG) whose config defines one instrument, tick 1 and lot
+    1, with its md_port."""
+    s = TS.Server(start=False)
+    cfg = os.path.join(s.tmp, "one.conf")
+    with open(cfg, "w") as f:
+        f.write(f"[instrument {symbol}]\ntick = 1\nlot = 1\n")
+    s.args = ["--config", cfg]
+    s.sets = dict(TS.BIG)
+    s.start()
+    s.md_port = md_port(s)
+    return s
+
+
 @test
 def test_a_sweep_reaches_trades_subscribers():
     """One market order through 4,200 price levels: a trades subscriber
@@ -893,14 +907,7 @@ def test_a_sweep_reaches_trades_subscribers():
     Before, each trade was a message of its own, and 4,200 of them at once
     passed a connection's 4,128 queued messages: every trades subscriber
     was closed "slow consumer", however fast it read."""
-    s = TS.Server(start=False)
-    cfg = os.path.join(s.tmp, "sweep.conf")
-    with open(cfg, "w") as f:
-        f.write("[instrument SWEEP]\ntick = 1\nlot = 1\n")
-    s.args = ["--config", cfg]
-    s.sets = dict(TS.BIG)
-    s.start()
-    s.md_port = md_port(s)
+    s = one_instrument_server("SWEEP")
     a, b = TS.login(s.port, 1001), TS.login(s.port, 1002)
     inst = a.inst["SWEEP"]
     n = 4200
@@ -936,14 +943,7 @@ def test_a_mass_cancel_leaves_trades_subscribers_connected():
     each once drained) and keeps room for the trade behind them. Before, the
     conflatable updates filled the queue and the trade closed it 1008 "slow
     consumer"."""
-    s = TS.Server(start=False)
-    cfg = os.path.join(s.tmp, "burst.conf")
-    with open(cfg, "w") as f:
-        f.write("[instrument BURST]\ntick = 1\nlot = 1\n")
-    s.args = ["--config", cfg]
-    s.sets = dict(TS.BIG)
-    s.start()
-    s.md_port = md_port(s)
+    s = one_instrument_server("BURST")
     a, b, c = TS.login(s.port, 1001), TS.login(s.port, 1002), TS.login(s.port, 1003)
     inst = a.inst["BURST"]
     n = 3000
