@@ -376,6 +376,12 @@ static void on_line(xt_server_t *s, uint32_t slot, const char *line, size_t len)
 static void conn_close(xt_gw_admin_t *ad, uint32_t slot)
 {
     adm_conn_t *a = &ad->c[slot];
+    /* What the client sent and nobody read (the rest of a line too long):
+     * a Unix socket closed with it unread resets the peer, whose read of
+     * the answer before then fails ECONNRESET instead of ending in EOF. */
+    char sink[4096];
+    for (int k = 0; k < 16 && recv(a->fd, sink, sizeof sink, MSG_DONTWAIT) > 0; k++)
+        ;
     close(a->fd); /* also leaves the epoll set */
     a->fd = -1;
     if (a->ticket || a->halt_save) /* the cancel or the save still runs; its outcome is not read */
