@@ -445,12 +445,7 @@ static int frame_end(wsb_t *b, wsb_conn_t *c, int64_t rx_ns)
 static int frame_begin(wsb_t *b, wsb_conn_t *c, int64_t rx_ns)
 {
     const uint8_t *h = c->hdr;
-    uint64_t len = h[1] & 0x7f;
-    if (len == 126)
-        len = (uint64_t)h[2] << 8 | h[3];
-    else if (len == 127)
-        for (int k = 0; k < 8; k++)
-            len = (k ? len << 8 : 0) | h[2 + k];
+    uint64_t len = xt_ws_header_payload_len(h);
     c->opcode = h[0] & 0x0f;
     c->fin = h[0] >> 7;
     c->hdr_len = 0;
@@ -470,24 +465,16 @@ static int frame_begin(wsb_t *b, wsb_conn_t *c, int64_t rx_ns)
     return len == 0 ? frame_end(b, c, rx_ns) : 0;
 }
 
-static size_t hdr_size(const uint8_t *h, size_t have)
-{
-    if (have < 2)
-        return 2;
-    size_t len7 = h[1] & 0x7f;
-    return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((h[1] & 0x80) ? 4 : 0);
-}
-
 /* Frames from the server. Returns -1 when the connection closed. */
 static int feed_frames(wsb_t *b, wsb_conn_t *c, const uint8_t *p, size_t n, int64_t rx_ns)
 {
     const uint8_t *end = p + n;
     while (p < end) {
         if (!c->in_frame) {
-            size_t need = hdr_size(c->hdr, c->hdr_len);
+            size_t need = xt_ws_header_size(c->hdr, c->hdr_len);
             while (c->hdr_len < need && p < end) {
                 c->hdr[c->hdr_len++] = *p++;
-                need = hdr_size(c->hdr, c->hdr_len);
+                need = xt_ws_header_size(c->hdr, c->hdr_len);
             }
             if (c->hdr_len == need && frame_begin(b, c, rx_ns) < 0)
                 return -1;

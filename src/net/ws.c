@@ -459,6 +459,27 @@ size_t xt_ws_frame_header(uint8_t out[XT_WS_HEADER_MAX], int opcode, uint64_t le
     return 10;
 }
 
+size_t xt_ws_header_size(const uint8_t *h, size_t have)
+{
+    if (have < 2)
+        return 2;
+    size_t len7 = h[1] & 0x7F;
+    return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((h[1] & 0x80) ? 4 : 0);
+}
+
+uint64_t xt_ws_header_payload_len(const uint8_t *h)
+{
+    uint64_t len = h[1] & 0x7F;
+    if (len == 126)
+        return (uint64_t)h[2] << 8 | h[3];
+    if (len == 127) {
+        len = 0;
+        for (int i = 2; i < 10; i++)
+            len = len << 8 | h[i];
+    }
+    return len;
+}
+
 size_t xt_ws_close_frame(uint8_t *out, uint16_t code, const char *reason)
 {
     size_t rn = 0;

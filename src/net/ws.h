@@ -221,6 +221,13 @@ int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_
  * payload bytes. Returns the header length (2, 4 or 10). */
 size_t xt_ws_frame_header(uint8_t out[XT_WS_HEADER_MAX], int opcode, uint64_t len);
 
+/* Reading a frame header h of which `have` bytes are there: how long the
+ * whole header is, its mask key included (2 while have < 2: the second
+ * byte tells); and, once its length field is there (the size less a mask
+ * key's 4 bytes), the payload length it announces. */
+size_t xt_ws_header_size(const uint8_t *h, size_t have);
+uint64_t xt_ws_header_payload_len(const uint8_t *h);
+
 /* Writes a whole CLOSE frame (code, then reason cut to fit 123 bytes, at a
  * UTF-8 character boundary) into out (at least 127 bytes). Code 0 writes a
  * CLOSE without payload (no code, no reason). Returns its length. */

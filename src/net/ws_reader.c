@@ -197,9 +197,9 @@ static ssize_t recv_cb(uint8_t *buf, size_t len, int flags, void *user)
     memcpy(buf, r->in + r->in_pos, n);
     r->in_pos += n;
     r->held += n;
-    size_t keep = sizeof r->tail - (n < sizeof r->tail ? n : sizeof r->tail); /* of the old tail */
-    memmove(r->tail, r->tail + sizeof r->tail - keep, keep);
-    memcpy(r->tail + keep, r->in + r->in_pos - (sizeof r->tail - keep), sizeof r->tail - keep);
+    size_t t = sizeof r->tail, fresh = n < t ? n : t; /* the tail: its last t - fresh bytes, then these */
+    memmove(r->tail, r->tail + fresh, t - fresh);
+    memcpy(r->tail + t - fresh, r->in + r->in_pos - fresh, fresh);
     return (ssize_t)n;
 }
 
@@ -382,19 +382,9 @@ static int header_fault(const xt_ws_reader_t *r)
     if (r->frame_left != 0 || r->held < 2 || r->held > sizeof r->tail)
         return 0;
     const uint8_t *h = r->tail + sizeof r->tail - r->held;
-    uint64_t len = h[1] & 0x7F;
-    if (len == 126) {
-        if (r->held < 4)
-            return 0;
-        len = (uint64_t)h[2] << 8 | h[3];
-    } else if (len == 127) {
-        if (r->held < 10)
-            return 0;
-        len = 0;
-        for (int i = 2; i < 10; i++)
-            len = len << 8 | h[i];
-    }
-    return header_check(r, h[0] >> 4 & 7, h[0] & 0x0F, h[1] >> 7, h[0] >> 7, len);
+    if (r->held < xt_ws_header_size(h, r->held) - (h[1] & 0x80 ? 4 : 0)) /* its length not all there yet */
+        return 0;
+    return header_check(r, h[0] >> 4 & 7, h[0] & 0x0F, h[1] >> 7, h[0] >> 7, xt_ws_header_payload_len(h));
 }
 
 int xt_ws_reader_feed(xt_ws_reader_t *r, const uint8_t *data, size_t len, xt_ws_msg_fn fn, void *ctx)
