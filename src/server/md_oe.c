@@ -262,10 +262,11 @@ void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why)
     x->armed = 0;
     bridge_unfull(m, b); /* its client reads on: what it sends now is answered "not logged in" */
     /* Closed before its HELLO: the gateway refused the connection (at
-     * server.max_connections: ERROR TOO_MANY_CONNECTIONS; or stopping). No
-     * session began: a WebSocket's challenge is answered, not told closed. */
-    int refused = x->state == B_HELLO, no_room = refused && strncmp(why, "TOO_MANY_CONNECTIONS", 20) == 0 &&
-                                                 !strstr(why, "shutting down"); /* refuse() in gateway.c */
+     * server.max_connections: ERROR TOO_MANY_CONNECTIONS, the code it also
+     * gives while stopping). No session began: a WebSocket's challenge is
+     * answered, not told closed. */
+    int refused = x->state == B_HELLO,
+        no_room = refused && x->close_code == XT_ERR_TOO_MANY_CONNECTIONS && !atomic_load(&m->s->met.stopping);
     if (no_room)
         o->refused[OE_REFUSED_NO_ROOM]++;
     if (x->rest)
@@ -445,6 +446,7 @@ void xt__oe_error_why(oe_bridge_t *x, const uint8_t *f)
     xt_wire_get_error(f, &e);
     const char *name = xt_wire_error_name(e.code);
     snprintf(x->close_why, sizeof x->close_why, "%s: %.62s", name ? name : "ERROR", e.text);
+    x->close_code = e.code;
 }
 
 /* ---- the WebSocket side -------------------------------------------------------- */

@@ -39,6 +39,7 @@ typedef struct oe_bridge {
     char key_id[17];               /* REST: the key the bridge logged in with */
     char wait_id[80];              /* WebSocket: the id of the waiting command */
     char close_why[96];            /* the gateway's ERROR, told when the bridge closes */
+    uint16_t close_code;           /* and its code (XT_ERR_*; 0: none came) */
     uint8_t in[XT_WIRE_MAX];       /* a partial frame */
 } oe_bridge_t;
 
