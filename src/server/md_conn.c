@@ -257,12 +257,15 @@ int xt_mds_over_rate(mds_t *m, uint32_t c)
  * piles up: one message always goes onto an empty queue, so an answer or a
  * snapshot larger than the limit (a `list` of 4,096 channels at the 64 KiB
  * minimum) is sent, not taken for a slow consumer. */
-static int enqueue(mds_t *m, uint32_t c, uint32_t i, int limited)
+/* quarters: of c's limits the queue may fill (4: all; 0: md.output_limit
+ * is not checked, for the pieces of an admitted answer). */
+static int enqueue(mds_t *m, uint32_t c, uint32_t i, unsigned quarters)
 {
     mconn_t *k = &m->conns[c];
     uint32_t q = m->free_qnode;
-    if (k->shut || (limited && k->out_bytes && k->out_bytes + m->msgs[i].len > m->s->cfg.md_output_limit) ||
-        k->qn >= QNODES_PER_CONN + QNODES_SHARED_MAX)
+    uint64_t limit = m->s->cfg.md_output_limit, bytes = limit - limit / 4 * (4 - quarters);
+    if (k->shut || (quarters && k->out_bytes && k->out_bytes + m->msgs[i].len > bytes) ||
+        k->qn >= QNODES_CONN_MAX / 4 * (quarters ? quarters : 4))
         return XT_MDS_FULL;
     if (q == NIL || (k->qn >= QNODES_PER_CONN && m->q_shared >= QNODES_SHARED)) {
         m->drops++; /* the shared part is used up (queue_len) */
@@ -285,7 +288,12 @@ static int enqueue(mds_t *m, uint32_t c, uint32_t i, int limited)
 
 int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i)
 {
-    return enqueue(m, c, i, 1);
+    return enqueue(m, c, i, 4);
+}
+
+int xt_mds_enqueue_conflatable(mds_t *m, uint32_t c, uint32_t i)
+{
+    return enqueue(m, c, i, 3);
 }
 
 int xt_mds_enqueue_admitted(mds_t *m, uint32_t c, uint32_t i)

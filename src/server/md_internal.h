@@ -27,6 +27,7 @@
 #define QNODES_PER_CONN 32     /* queue nodes in the shared pool per allowed connection */
 #define QNODES_SHARED 65536    /* and beyond those, for all connections together ... */
 #define QNODES_SHARED_MAX 4096 /* ... of which one connection holds this many at most */
+#define QNODES_CONN_MAX (QNODES_PER_CONN + QNODES_SHARED_MAX) /* a connection's queue at most */
 /* Pooled messages in three sizes (frame header + payload): most updates fit
  * the first, snapshots of deep books need the last. */
 enum { MSG_TINY, MSG_SMALL, MSG_MEDIUM, MSG_LARGE, MSG_CLASSES };
@@ -205,6 +206,13 @@ void xt_mds_msg_drop_if_unused(mds_t *m, uint32_t i); /* after a fan-out that qu
  * nodes all connections share are used up - no fault of c's. */
 enum { XT_MDS_FULL = -1, XT_MDS_NO_POOL = -2 };
 int xt_mds_enqueue(mds_t *m, uint32_t c, uint32_t i);
+/* The same for an update that can be conflated: XT_MDS_FULL already at
+ * three quarters of c's limits (messages and md.output_limit), so that the
+ * last quarter is kept for what cannot be - trades, answers. Else one
+ * engine batch (a mass cancel of thousands of orders: a depth delta each on
+ * every depth channel) filled the queue before the socket could drain it,
+ * and the trade behind it closed a client reading as fast as it could. */
+int xt_mds_enqueue_conflatable(mds_t *m, uint32_t c, uint32_t i);
 /* The same without md.output_limit's check: for the pieces of an answer
  * the caller admitted whole (md_http.c: an answer alone may pass the limit,
  * and cut after its first piece it would be spoilt). */

@@ -190,7 +190,7 @@ int xt__oe_fits(mds_t *m, uint32_t b, size_t frames)
  * messages, and in bytes at most OUT_MAX each, per WS_MSG_MIN read. */
 static size_t answers_room(const mds_t *m, const mconn_t *k)
 {
-    const uint32_t max_msgs = (QNODES_PER_CONN + QNODES_SHARED_MAX) / 2;
+    const uint32_t max_msgs = QNODES_CONN_MAX / 2;
     uint64_t half = m->s->cfg.md_output_limit / 2;
     if (k->qn >= max_msgs || k->out_bytes >= half)
         return 0;

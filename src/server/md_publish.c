@@ -223,20 +223,6 @@ static uint32_t make_update(mds_t *m, int kind, size_t n)
     return xt_mds_kind_bin(kind) ? xt_mds_msg_raw(m, m->scratch, n) : xt_mds_msg_make(m, XT_WS_OP_TEXT, m->scratch, n);
 }
 
-/* Updates that can be conflated stop at three quarters of a connection's
- * limits (queued messages, md.output_limit): the last quarter is kept for
- * what cannot - trades, answers. Else one engine batch (a mass cancel of
- * thousands of orders: a depth delta each on every depth channel) filled
- * the queue before the socket could drain it, and the trade behind it
- * closed a client that was reading as fast as it could. */
-static int conflate_now(const mds_t *m, uint32_t c, uint32_t g)
-{
-    const mconn_t *k = &m->conns[c];
-    uint64_t limit = m->s->cfg.md_output_limit;
-    return k->qn >= (QNODES_PER_CONN + QNODES_SHARED_MAX) / 4 * 3 ||
-           (k->out_bytes && k->out_bytes + m->msgs[g].len > limit - limit / 4);
-}
-
 /* Sends the encoded update (m->scratch, n bytes) to every subscriber of ch. */
 static void fan_out(mds_t *m, uint32_t ch, size_t n)
 {
@@ -264,7 +250,7 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
         if (x->stale)
             continue;
         int trades = kind == XT_CH_TRADES || kind == XT_CH_BIN_TRADES; /* cannot be conflated */
-        if (g != NIL && (trades || !conflate_now(m, x->conn, g)) && xt_mds_enqueue(m, x->conn, g) == 0)
+        if (g != NIL && (trades ? xt_mds_enqueue : xt_mds_enqueue_conflatable)(m, x->conn, g) == 0)
             continue;
         if (trades) {
             m->slow_closes++;
