@@ -4,6 +4,7 @@
  * output is itself a config giving the same settings (docs/cli.md). No
  * socket is opened and the data directory is not touched. */
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,23 +51,14 @@ static int check_log_file(const xt_server_config_t *c)
         return 0;
     char dir[sizeof c->log_file];
     snprintf(dir, sizeof dir, "%s", f);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
     struct stat st;
     const char *why = NULL;
     if (stat(f, &st) == 0)
         why = S_ISDIR(st.st_mode) ? "is a directory" : access(f, W_OK) != 0 ? strerror(errno) : NULL;
     else if (errno != ENOENT)
         why = strerror(errno);
-    else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        why = "its directory does not exist";
-    else if (access(dir, W_OK | X_OK) != 0)
-        why = "its directory cannot be written";
+    else if (access(dirname(dir), W_OK | X_OK) != 0)
+        why = errno == ENOENT || errno == ENOTDIR ? "its directory does not exist" : "its directory cannot be written";
     if (!why)
         return 0;
     fprintf(stderr, "xtrading config: log.file %s: %s\n", f, why);

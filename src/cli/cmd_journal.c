@@ -213,9 +213,9 @@ static int dump(const char *dir, uint64_t from, int replay_format)
         xt_cmd_t c;
         char line[XT_REPLAY_LINESZ];
         size_t seg = (size_t)-1;
-        uint32_t rules = XT_RULES_CURRENT, revisions = 0; /* older revisions dumped: a bit each */
-        uint64_t older_to = 0;
-        int rules_told = 1; /* the rules of what is dumped next are said (the newest need no line) */
+        uint32_t rules = XT_RULES_CURRENT;
+        uint64_t older_to = 0; /* the last command dumped of older rules, 0: none */
+        int rules_told = 1;    /* the rules of what is dumped next are said (the newest need no line) */
         while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
             if (follow_caps(&e, &r, &seg) != 0) {
                 status = 1; /* reported */
@@ -230,10 +230,8 @@ static int dump(const char *dir, uint64_t from, int replay_format)
                 if (!rules_told) /* at the first line dumped under them */
                     printf("# matching rules %u from sequence %llu\n", rules, (unsigned long long)c.seq);
                 rules_told = 1;
-                if (rules != XT_RULES_CURRENT) {
-                    revisions |= 1u << rules;
+                if (rules != XT_RULES_CURRENT)
                     older_to = c.seq;
-                }
                 xt_replay_format_cmd(&e, &c, line); /* before apply: names as the command saw them */
                 if (!replay_format)
                     printf("%llu %lld ", (unsigned long long)c.seq, (long long)c.ts);
@@ -250,7 +248,7 @@ static int dump(const char *dir, uint64_t from, int replay_format)
         }
         status |= report_end(rc, &r);
         xt_wal_reader_close(&r);
-        if (replay_format && revisions)
+        if (replay_format && older_to)
             fprintf(stderr,
                     "xtrading journal dump: the commands up to sequence %llu ran under older matching rules%s: "
                     "'xtrading replay --rules R' re-creates those of revision R exactly (the '# matching rules' "
