@@ -331,8 +331,9 @@ int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap);
 /* The buffer size for n_inst instruments. */
 size_t xt_mds_http_cap(uint32_t n_inst);
 
-/* md_server.c: a listening socket on host:port (key names it in why); *bound: the port bound. 0 or -1. */
-int xt_mds_listen(const char *key, const char *host, uint16_t port, int *fd, uint16_t *bound, char *why, size_t n);
+/* md_server.c: listens on the socket xt_server_open bound to host:port (ports.h) and takes it from *bound_fd
+ * into *fd; key names it in why. 0 or -1. */
+int xt_mds_listen(const char *key, const char *host, uint16_t port, int *bound_fd, int *fd, char *why, size_t n);
 /* md_conn.c: drops what c has queued but the part of a message already on the wire */
 void xt_mds_drop_queue(mds_t *m, uint32_t c);
 /* md_tcp.c: the binary protocol (docs/md-binary.md) */

@@ -32,6 +32,7 @@
 #include "md_oe.h"
 #include "md_rest.h"
 #include "oe_json.h"
+#include "ports.h"
 #include "xt/decimal.h"
 #include "xt/error.h"
 /* ---- commands ---------------------------------------------------------------- */
@@ -730,27 +731,17 @@ static void *md_main(void *arg)
     return NULL;
 }
 
-int xt_mds_listen(const char *key, const char *host, uint16_t port, int *fd, uint16_t *bound, char *why, size_t n)
+int xt_mds_listen(const char *key, const char *host, uint16_t port, int *bound_fd, int *fd, char *why, size_t n)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    inet_pton(AF_INET, host, &a.sin_addr); /* config.c checked it */
-    *fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof a) || listen(*fd, 4096)) {
-        snprintf(why, n, "%s %s:%u: %s", key, host, (unsigned)port, strerror(errno));
-        return -1;
-    }
-    socklen_t al = sizeof a;
-    getsockname(*fd, (struct sockaddr *)&a, &al);
-    *bound = ntohs(a.sin_port);
-    return 0;
+    *fd = *bound_fd;
+    *bound_fd = -1;
+    return xt_port_listen(key, host, port, *fd, why, n);
 }
 
 static int listen_md(mds_t *m, char *why, size_t n)
 {
     const xt_server_config_t *cfg = &m->s->cfg;
-    return xt_mds_listen("md.listen", cfg->md_host, cfg->md_port, &m->lfd, &m->s->md_port, why, n);
+    return xt_mds_listen("md.listen", cfg->md_host, cfg->md_port, &m->s->md_lfd, &m->lfd, why, n);
 }
 
 /* Market data's big tables are left out of fork(): the snapshot's child (journal.c) never reads them,

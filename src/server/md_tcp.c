@@ -110,7 +110,7 @@ int xt_mds_bin_open(mds_t *m, char *why, size_t n)
     const xt_server_config_t *cfg = &m->s->cfg;
     if (!cfg->md_tcp_on)
         return 0;
-    if (xt_mds_listen("md.tcp_listen", cfg->md_tcp_host, cfg->md_tcp_port, &m->bin_lfd, &m->s->md_tcp_port, why, n))
+    if (xt_mds_listen("md.tcp_listen", cfg->md_tcp_host, cfg->md_tcp_port, &m->s->md_tcp_lfd, &m->bin_lfd, why, n))
         return -1;
     struct epoll_event ev = {EPOLLIN, {.u64 = EV_LISTEN_BIN}};
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->bin_lfd, &ev);

@@ -27,6 +27,7 @@
 #include "journal/dir.h"
 #include "log.h"
 #include "md_oe.h"
+#include "ports.h"
 #include "xt/error.h"
 
 _Static_assert(XT_FD_RESERVE >= 64 + 2 * XT_ADOPT_MAX, "the reserve holds the bridges on their way to the gateway");
@@ -75,26 +76,14 @@ static int fit_fd_limit(xt_server_t *s, char *why, size_t n)
     return 0;
 }
 
-static int listen_on(xt_server_t *s, char *why, size_t n)
+/* The ports, bound before recovery (ports.h): a port in use ends the start before it touches the data. */
+static int bind_ports(xt_server_t *s, char *why, size_t n)
 {
-    const char *host = s->cfg.listen_host;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s->cfg.listen_port)};
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) /* config.c stored "*" and "localhost" as addresses */
-        return fail(why, n, "server.listen: '%s' is not an IPv4 address", host);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4096) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return fail(why, n, "listen on %s:%u: %s", host, (unsigned)s->cfg.listen_port, strerror(e));
-    }
-    socklen_t al = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &al);
-    s->listen_fd = fd;
-    s->port = ntohs(a.sin_port);
-    return 0;
+    const xt_server_config_t *c = &s->cfg;
+    return xt_port_bind("server.listen", c->listen_host, c->listen_port, &s->listen_fd, &s->port, why, n) ||
+           xt_port_bind("md.listen", c->md_host, c->md_port, &s->md_lfd, &s->md_port, why, n) ||
+           (c->md_tcp_on &&
+            xt_port_bind("md.tcp_listen", c->md_tcp_host, c->md_tcp_port, &s->md_tcp_lfd, &s->md_tcp_port, why, n));
 }
 
 /* The same value (0.010 is 0.01). */
@@ -369,9 +358,9 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     s->cfg = *cfg;
     atomic_store_explicit(&s->open_orders_limit, cfg->open_orders, memory_order_relaxed);
     xt__clock_offset_ns = (int64_t)cfg->clock_offset_ms * 1000000;
-    s->listen_fd = s->engine_efd = s->gateway_efd = s->md_feed.efd = -1;
+    s->listen_fd = s->md_lfd = s->md_tcp_lfd = s->engine_efd = s->gateway_efd = s->md_feed.efd = -1;
     pthread_mutex_init(&s->adopt.lock, NULL);
-    if (xt_config_check(cfg, why, n) || fit_fd_limit(s, why, n))
+    if (xt_config_check(cfg, why, n) || fit_fd_limit(s, why, n) || bind_ports(s, why, n))
         return -1;
     if (!(s->cpus = calloc(1, sizeof *s->cpus)))
         return fail(why, n, "out of memory");
@@ -434,7 +423,8 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
         xt_metrics_init(&s->met, s->n_instruments, xt_mono_ns()))
         return why[0] ? -1 : fail(why, n, "out of memory");
     xt_outlog_release(&s->log);
-    if (listen_on(s, why, n) || xt_md_server_open(s, why, n))
+    if (xt_port_listen("server.listen", s->cfg.listen_host, s->cfg.listen_port, s->listen_fd, why, n) ||
+        xt_md_server_open(s, why, n))
         return -1;
     /* The threads inherit this mask; the gateway takes the signals from a signalfd. */
     sigset_t set;
@@ -483,6 +473,10 @@ int xt_server_close(xt_server_t *s)
     xt_md_replay_free(&s->md_replay);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
+    if (s->md_lfd >= 0) /* bound, and the start failed before market data took it */
+        close(s->md_lfd);
+    if (s->md_tcp_lfd >= 0)
+        close(s->md_tcp_lfd);
     if (s->engine_efd >= 0)
         close(s->engine_efd);
     if (s->gateway_efd >= 0)

@@ -137,6 +137,8 @@ typedef struct xt_server {
     int md_started;
     uint16_t md_port;     /* bound (md.listen may ask for port 0) */
     uint16_t md_tcp_port; /* bound, when md.tcp_listen is on */
+    int md_lfd;           /* bound before recovery (ports.h); market data listens on it and takes it */
+    int md_tcp_lfd;       /* likewise, when md.tcp_listen is on */
     /* instrument list for logins */
     uint32_t n_instruments;
     uint8_t (*instrument_frames)[XT_LEN_INSTRUMENT];

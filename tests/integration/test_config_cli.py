@@ -9,6 +9,7 @@ usage: test_config_cli.py path/to/xtrading [unittest args]
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -364,6 +365,24 @@ class ConfigCheck(unittest.TestCase):
         self.assertIn("%s:2: server.max_frame" % p, r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "d")))
 
+    def test_serve_with_a_port_in_use_touches_no_data(self):
+        # The ports are bound before recovery: a port in use ends the start
+        # before it creates the data directory (docs/cli.md).
+        held = self.enterContext(socket.socket())
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        busy = "127.0.0.1:%d" % held.getsockname()[1]
+        for key, flag in (("server.listen", "--listen"), ("md.listen", "--md-listen"),
+                          ("md.tcp_listen", "--md-tcp-listen")):
+            with self.subTest(key):
+                ports = {"--listen": "127.0.0.1:0", "--md-listen": "127.0.0.1:0", "--md-tcp-listen": "127.0.0.1:0"}
+                ports[flag] = busy
+                data = os.path.join(self.dir, "d-" + key)
+                r = subprocess.run([XT, "serve", "--data", data, *[a for kv in ports.items() for a in kv]],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn("%s %s: Address already in use" % (key, busy), r.stderr)
+                self.assertFalse(os.path.exists(data))
 
 if __name__ == "__main__":
     XT = os.path.abspath(sys.argv.pop(1))

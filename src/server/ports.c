@@ -1,0 +1,46 @@
+/* Binding the server's ports before recovery, listening after it (ports.h). */
+#include "ports.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int xt_port_bind(const char *key, const char *host, uint16_t port, int *fd, uint16_t *bound, char *why, size_t n)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    *fd = -1;
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+        snprintf(why, n, "%s: '%s' is not an IPv4 address", key, host);
+        return -1;
+    }
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (s < 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        int e = errno;
+        if (s >= 0)
+            close(s);
+        snprintf(why, n, "%s %s:%u: %s", key, host, (unsigned)port, strerror(e));
+        return -1;
+    }
+    socklen_t al = sizeof a;
+    getsockname(s, (struct sockaddr *)&a, &al);
+    *fd = s;
+    *bound = ntohs(a.sin_port);
+    return 0;
+}
+
+int xt_port_listen(const char *key, const char *host, uint16_t port, int fd, char *why, size_t n)
+{
+    /* Two starts may both bind a port with SO_REUSEADDR while neither listens; the second's listen()
+     * fails here (EADDRINUSE). */
+    if (listen(fd, 4096) != 0) {
+        snprintf(why, n, "%s %s:%u: %s", key, host, (unsigned)port, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
