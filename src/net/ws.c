@@ -288,6 +288,7 @@ static int fill_headers_complete(http_parser *hp)
     }
     req->method = (int)hp->method;
     req->keep_alive = (uint8_t)(http_should_keep_alive(hp) != 0);
+    req->http_1_1 = (uint8_t)(hp->http_minor == 1);
     req->upgrade_websocket = (uint8_t)(f->upgrade_ws && f->connection_upgrade);
     req->content_length = (hp->flags & F_CONTENTLENGTH) ? hp->content_length : 0;
     return 1; /* no body: the caller reads it */

@@ -54,6 +54,7 @@ typedef struct xt_http_req {
     char target[XT_HTTP_TARGET_MAX + 1]; /* the request target exactly as on the request line */
     xt_http_auth_t auth;                 /* the X-XT-* headers */
     uint8_t keep_alive;
+    uint8_t http_1_1;          /* HTTP/1.1 (else 1.0; other versions are refused) */
     uint8_t upgrade_websocket; /* Upgrade: websocket and Connection: upgrade */
     uint8_t ws_version_ok;     /* Sec-WebSocket-Version: 13 */
     char ws_key[64];           /* Sec-WebSocket-Key, "" when absent or not

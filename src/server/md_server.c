@@ -294,12 +294,14 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         if (xt_mds_http_serve(m, c, &req, (size_t)rc, (size_t)body) != 0)
             return;
     }
-    /* RFC 6455 4.1-4.2: a GET without a body; a version the server does
-     * not speak is a 426, which names the one it does (xt_http_response) */
+    /* RFC 6455 4.1-4.2: an HTTP/1.1 GET without a body; a version the
+     * server does not speak is a 426, which names the one it does
+     * (xt_http_response) */
     if (!req.upgrade_websocket || !req.ws_version_ok || !req.ws_key[0] || req.method != HTTP_GET ||
-        req.content_length) {
+        req.content_length || !req.http_1_1) {
         http_answer(m, c, req.upgrade_websocket && req.ws_version_ok ? 400 : 426,
-                    "a WebSocket upgrade (GET, version 13, no body) is expected here", req.method == HTTP_HEAD);
+                    "a WebSocket upgrade (HTTP/1.1 GET, version 13, no body) is expected here",
+                    req.method == HTTP_HEAD);
         return;
     }
     char out[512];

@@ -1246,6 +1246,7 @@ def test_limits_and_errors():
     for head, want in ((f"POST / HTTP/1.1\r\nHost: x\r\n{up}Sec-WebSocket-Version: 13\r\n\r\n", "400"),
                        (f"GET / HTTP/1.1\r\nHost: x\r\n{up}Sec-WebSocket-Version: 13\r\nContent-Length: 2\r\n\r\nab",
                         "400"),
+                       (f"GET / HTTP/1.0\r\nHost: x\r\n{up}Sec-WebSocket-Version: 13\r\n\r\n", "400"),
                        (f"GET / HTTP/1.1\r\nHost: x\r\n{up}Sec-WebSocket-Version: 8\r\n\r\n", "426")):
         r = Raw(s.md_port)
         got = r.request(head)
