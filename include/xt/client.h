@@ -157,7 +157,8 @@ int xt_client_connect(xt_client_t *c);
  * resend requests whose answer never came with the same clordid (the
  * server answers a duplicate with DUPLICATE_CLORDID and the original
  * answer is among the resent messages). Returns as xt_client_connect();
- * 0 too when on_close itself connected (that connection is kept). */
+ * 0 too when on_close itself connected (that connection is kept). When
+ * on_close's own connect failed at once, this one tries again, once. */
 int xt_client_reconnect(xt_client_t *c);
 
 /* What the next login asks for, while the client is closed: resume_from N
