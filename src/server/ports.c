@@ -27,6 +27,11 @@ int xt_port_bind(const char *key, const char *host, uint16_t port, int *fd, uint
         snprintf(why, n, "%s %s:%u: %s", key, host, (unsigned)port, strerror(e));
         return -1;
     }
+    /* SO_REUSEADDR lets the bind pass a restart's TIME_WAIT connections, but while it is set another
+     * socket with it may bind the same port as long as neither listens: a second server would get
+     * through its recovery before one of the two listen()s failed. Off until the listen. */
+    int zero = 0;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof zero);
     socklen_t al = sizeof a;
     getsockname(s, (struct sockaddr *)&a, &al);
     *fd = s;
@@ -36,9 +41,8 @@ int xt_port_bind(const char *key, const char *host, uint16_t port, int *fd, uint
 
 int xt_port_listen(const char *key, const char *host, uint16_t port, int fd, char *why, size_t n)
 {
-    /* Two starts may both bind a port with SO_REUSEADDR while neither listens; the second's listen()
-     * fails here (EADDRINUSE). */
-    if (listen(fd, 4096) != 0) {
+    int one = 1; /* on again: listen() checks the port again, and would fail on a TIME_WAIT without it */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 || listen(fd, 4096) != 0) {
         snprintf(why, n, "%s %s:%u: %s", key, host, (unsigned)port, strerror(errno));
         return -1;
     }

@@ -423,8 +423,9 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
         xt_metrics_init(&s->met, s->n_instruments, xt_mono_ns()))
         return why[0] ? -1 : fail(why, n, "out of memory");
     xt_outlog_release(&s->log);
-    if (xt_port_listen("server.listen", s->cfg.listen_host, s->cfg.listen_port, s->listen_fd, why, n) ||
-        xt_md_server_open(s, why, n))
+    /* market data loads its history and state before it listens; order entry listens after it */
+    if (xt_md_server_open(s, why, n) ||
+        xt_port_listen("server.listen", s->cfg.listen_host, s->cfg.listen_port, s->listen_fd, why, n))
         return -1;
     /* The threads inherit this mask; the gateway takes the signals from a signalfd. */
     sigset_t set;

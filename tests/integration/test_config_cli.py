@@ -367,7 +367,8 @@ class ConfigCheck(unittest.TestCase):
 
     def test_serve_with_a_port_in_use_touches_no_data(self):
         # The ports are bound before recovery: a port in use ends the start
-        # before it creates the data directory (docs/cli.md).
+        # before it creates the data directory (docs/cli.md; a port bound by
+        # a server still recovering: tests/unit/test_ports.c).
         held = self.enterContext(socket.socket())
         held.bind(("127.0.0.1", 0))
         held.listen()
@@ -383,6 +384,7 @@ class ConfigCheck(unittest.TestCase):
                 self.assertEqual(r.returncode, 1, r.stderr)
                 self.assertIn("%s %s: Address already in use" % (key, busy), r.stderr)
                 self.assertFalse(os.path.exists(data))
+
 
 if __name__ == "__main__":
     XT = os.path.abspath(sys.argv.pop(1))
