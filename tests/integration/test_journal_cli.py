@@ -99,7 +99,7 @@ class JournalCli(unittest.TestCase):
     def test_verify_waits_for_the_lock(self):
         # verify reads a directory nothing writes: a killed server's snapshot child holds the LOCK until its
         # snapshot is written and old files deleted (verify, reading meanwhile, saw files vanish and said
-        # DISAGREEMENT); it waits for such a holder, and refuses a directory still held after 10 s
+        # NOT verified); it waits for such a holder, and refuses a directory still held after 10 s
         self.journal(stream(50))
         fd = os.open(os.path.join(self.d, "LOCK"), os.O_RDWR)
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -285,6 +285,7 @@ class JournalCli(unittest.TestCase):
         self.assertRegex(r.stderr, r"wal-0+1\.log offset \d+: .*valid records follow")
         v = run("journal", "verify", self.d)
         self.assertEqual(v.returncode, 1)
+        self.assertRegex(v.stdout, r"state hash [0-9a-f]{16}: NOT verified \(1 problem: the errors above\)\n$")
         # valid records follow the damage: they may be acknowledged orders,
         # so repair cuts them only when told to, and says so
         before = {f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}
