@@ -106,8 +106,14 @@ static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, 
 /* Reports how reading ended. Returns 0 (clean or torn tail) or 1. */
 static int report_end(int rc, const xt_wal_reader_t *r)
 {
+    static char told[XT_PATH_MAX + 32]; /* verify replays from each snapshot: a bad record is told (and counted) once */
+    char at[sizeof told];
     if (rc == 0)
         return 0;
+    snprintf(at, sizeof at, "%s@%lld", r->path, (long long)r->offset);
+    if (strcmp(at, told) == 0)
+        return 0;
+    memcpy(told, at, sizeof told);
     if (rc == XT_ETORN) {
         fprintf(stderr, "warning: %s offset %lld: %s (recovery cuts it)\n", r->path, (long long)r->offset, r->why);
         return 0;
@@ -405,7 +411,7 @@ static int verify(const char *dir)
                    (unsigned long long)snaps[i].seq);
         xt_engine_destroy(&e);
     }
-    if (problems) /* a replay from each snapshot that reaches a bad record says so again: count them, not lines */
+    if (problems)
         printf("last seq %llu, state hash %016llx: NOT verified (%d problem%s: the errors above)\n",
                (unsigned long long)st.last_seq, (unsigned long long) final, problems, problems == 1 ? "" : "s");
     else

@@ -270,6 +270,24 @@ class JournalCli(unittest.TestCase):
                 self.assertTrue(r.stdout.startswith("usage: xtrading journal"), r.stdout)
                 self.assertEqual(r.stderr, "")
 
+    def test_verify_tells_a_bad_record_once(self):
+        # the replays from the start and from each snapshot all reach it
+        for part in (stream(120), stream(120, offset=120), stream(120, offset=240)):
+            self.journal(part, "--keep-snapshots", "10")  # a snapshot at each run's end
+        snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
+        os.unlink(os.path.join(self.d, snaps.pop()))  # the one at the end: the others lie before the damage
+        self.assertEqual(len(snaps), 2)
+        seg = os.path.join(self.d, segments(self.d)[-1])
+        with open(seg, "r+b") as f:
+            f.seek(os.path.getsize(seg) - 200)  # past the last snapshot, with valid records after it
+            b = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([b[0] ^ 0xFF]))
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 1)
+        self.assertEqual(len([l for l in v.stderr.splitlines() if l.startswith("error:")]), 1, v.stderr)
+        self.assertRegex(v.stdout, r": NOT verified \(1 problem: the errors above\)\n$")
+
     def test_corruption_in_the_middle_stops_start_up_and_repair_cuts_it(self):
         self.journal(stream(500))
         seg = os.path.join(self.d, segments(self.d)[0])
