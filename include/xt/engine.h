@@ -108,7 +108,10 @@ void xt_engine_destroy(xt_engine_t *e);
  *                session 0
  * (SESSION_END changes nothing but the last sequence number and emits an
  * empty batch: it is gateway bookkeeping kept in the journal.)
- *   XT_EEXIST    INSTRUMENT: the symbol is already defined
+ *   XT_EEXIST    INSTRUMENT: the symbol is already defined, and not only
+ *                its band differs (a definition that differs at most in
+ *                ref and band moves the instrument's band: an
+ *                XT_EV_INSTRUMENT event of its index; resting orders stay)
  *   XT_ECAPACITY INSTRUMENT: max_instruments reached
  *   XT_EBUSY     called from inside the engine's own sink (event.h): the
  *                command being applied has not finished

@@ -47,7 +47,7 @@ typedef enum xt_event_type {
     XT_EV_CANCELED = 4,   /* (the rest of) an order is gone without trading */
     XT_EV_AMENDED = 5,    /* an amend took effect */
     XT_EV_BOOK = 6,       /* a price level's aggregate changed */
-    XT_EV_INSTRUMENT = 7, /* an instrument was defined */
+    XT_EV_INSTRUMENT = 7, /* an instrument was defined, or its band moved (engine.h) */
 } xt_event_type_t;
 
 enum {

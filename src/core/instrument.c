@@ -178,14 +178,44 @@ static int derive(const xt_instrument_def_t *def, xt__instrument_t *in)
     return 0;
 }
 
+static int same_value(xt_decimal_t a, xt_decimal_t b)
+{
+    a = trimmed(a);
+    b = trimmed(b);
+    return a.m == b.m && a.scale == b.scale;
+}
+
+/* A definition of a symbol already defined that differs at most in its
+ * band (ref and band, given or not) moves the band: a daily limit around
+ * the previous close (A shares). Resting orders stay where they are, also
+ * outside the new band (docs/matching.md). Anything else is XT_EEXIST. */
+static int move_band(xt_engine_t *e, uint32_t idx, const xt__instrument_t *to)
+{
+    xt__instrument_t *in = &e->instruments[idx];
+    const unsigned given = XT_DEF_MIN | XT_DEF_MAX;
+    if (!same_value(in->def.tick, to->def.tick) || !same_value(in->def.lot, to->def.lot) ||
+        (in->def.flags & given) != (to->def.flags & given) || !same_value(in->def.min_qty, to->def.min_qty) ||
+        !same_value(in->def.max_qty, to->def.max_qty))
+        return XT_EEXIST;
+    in->def.flags = (uint8_t)((in->def.flags & ~XT_DEF_BAND) | (to->def.flags & XT_DEF_BAND));
+    in->def.ref_price = to->def.ref_price;
+    in->def.band_pct = to->def.band_pct;
+    in->has_band = to->has_band;
+    in->band_low = to->band_low;
+    in->band_high = to->band_high;
+    xt__event(e, XT_EV_INSTRUMENT)->instrument = idx;
+    return 0;
+}
+
 int xt__add_instrument(xt_engine_t *e, const xt_instrument_def_t *def, int emit)
 {
     xt__instrument_t tmp;
     int rc = derive(def, &tmp);
     if (rc)
         return rc;
-    if (xt_engine_find_symbol(e, tmp.def.symbol, tmp.symlen) != XT_INSTRUMENT_NONE)
-        return XT_EEXIST;
+    uint32_t have = xt_engine_find_symbol(e, tmp.def.symbol, tmp.symlen);
+    if (have != XT_INSTRUMENT_NONE)
+        return emit ? move_band(e, have, &tmp) : XT_EEXIST; /* (a restore defines each once) */
     if (e->n_instruments >= e->cfg.max_instruments)
         return XT_ECAPACITY;
     uint32_t idx = e->n_instruments++;

@@ -576,7 +576,8 @@ const char *xt_replay_apply_error(int kind, int rc)
 {
     if (kind == XT_RL_INSTRUMENT) {
         switch (rc) {
-        case XT_EEXIST: return "instrument defined twice";
+        case XT_EEXIST:
+            return "instrument defined again with another tick, lot, min or max (only ref and band may change)";
         case XT_ECAPACITY: return "too many instruments (see --max-instruments)";
         case XT_EINVAL:
             return "invalid instrument definition: no whole lot between min and max, or a price band outside the price "

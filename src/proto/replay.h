@@ -82,7 +82,7 @@ int xt_replay_apply_line(xt_engine_t *e, const char *line, size_t len, uint64_t 
 int xt_replay_line_cmd(const xt_engine_t *e, const char *line, size_t len, xt_cmd_t *cmd, int *kind, char *err);
 
 /* The message for an engine error on a line of this kind ("instrument
- * defined twice", ...), as xt_replay_apply_line writes it. */
+ * defined again with another tick, ...", ...), as xt_replay_apply_line writes it. */
 const char *xt_replay_apply_error(int kind, int rc);
 
 /* Output sink for the book listing. */

@@ -115,7 +115,7 @@ static int prescan(rb_t *r, uint32_t *n_inst)
     xt_cmd_t cmd;
     *n_inst = 0;
     while ((rc = xt_wal_reader_next(&w, &cmd)) == 1)
-        *n_inst += cmd.type == XT_CMD_INSTRUMENT;
+        *n_inst += cmd.type == XT_CMD_INSTRUMENT; /* at most: a band move is one too */
     rc = reader_end(r, &w, rc);
     xt_wal_reader_close(&w);
     return rc;
@@ -184,10 +184,12 @@ static int replay_one(rb_t *r, const xt_wal_reader_t *w, const xt_cmd_t *cmd, si
     }
     if (cmd->ts - r->last_advance >= XT_MD_ADVANCE_NS)
         xt_md_advance(&r->md, r->last_advance = cmd->ts);
+    uint32_t defined = xt_engine_instrument_count(&r->e);
     if ((rc = xt_engine_apply(&r->e, cmd)) != 0)
         return say(r, XT_ECORRUPT, "%s: record %llu does not apply: %s", w->path, (unsigned long long)cmd->seq,
                    xt_strerror(rc));
-    if (cmd->type == XT_CMD_INSTRUMENT && (rc = add_instrument(r, cmd)) != 0)
+    /* (an INSTRUMENT of a symbol defined before moved its band: nothing of market data's) */
+    if (xt_engine_instrument_count(&r->e) > defined && (rc = add_instrument(r, cmd)) != 0)
         return rc;
     if (r->store_rc)
         return say(r, r->store_rc, "%s", r->st.why);

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "md_oe.h"
 #include "ports.h"
+#include "xt/decimal.h"
 #include "xt/error.h"
 
 _Static_assert(XT_FD_RESERVE >= 64 + 2 * XT_ADOPT_MAX, "the reserve holds the bridges on their way to the gateway");
@@ -103,10 +104,12 @@ static int same_decimal(xt_decimal_t a, xt_decimal_t b)
     return m == b.m;
 }
 
-/* An instrument is defined once, in the journal; a config that now says
- * something else about it has no effect, and the operator is told so,
- * field by field. */
-static void warn_if_changed(const xt_server_t *s, uint32_t index, const xt_instrument_def_t *d)
+/* An instrument is defined once, in the journal. A config that now gives
+ * it another ref or band moves its band (returns 1: journaled as a new
+ * definition, docs/config.md); one that says something else about it has
+ * no effect, and the operator is told so, field by field (returns -1). 0:
+ * the same. */
+static int config_changes(const xt_server_t *s, uint32_t index, const xt_instrument_def_t *d)
 {
     xt_instrument_info_t in;
     xt_engine_instrument(&s->engine, index, &in);
@@ -121,15 +124,44 @@ static void warn_if_changed(const xt_server_t *s, uint32_t index, const xt_instr
              {"max", same_decimal(j->max_qty, d->max_qty)},
              {"ref", same_decimal(j->ref_price, d->ref_price)},
              {"band", same_decimal(j->band_pct, d->band_pct) && j->flags == d->flags}};
+    int band_only = 1;
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
-        if (!f[k].same)
+        if (!f[k].same) {
             snprintf(fields + strlen(fields), sizeof fields - strlen(fields), "%s%s", fields[0] ? "," : "", f[k].name);
+            band_only &= k >= 4; /* ref, band */
+        }
+    if (!fields[0])
+        return 0;
+    if (band_only)
+        return 1;
     xt_log_ev_t e;
-    if (fields[0] && xt_log_begin(&e, XT_LOG_WARN,
-                                  "instrument in the config differs from its definition in the journal; "
-                                  "the journal's stays in force")) {
+    if (xt_log_begin(&e, XT_LOG_WARN,
+                     "instrument in the config differs from its definition in the journal; "
+                     "the journal's stays in force (only ref and band may change)")) {
         xt_log_str(&e, "symbol", d->symbol);
         xt_log_str(&e, "fields", fields);
+        xt_log_end(&e);
+    }
+    return -1;
+}
+
+static void log_band_moved(const xt_server_t *s, const xt_instrument_def_t *d)
+{
+    xt_instrument_info_t in;
+    xt_engine_instrument(&s->engine, xt_engine_find_symbol(&s->engine, d->symbol, strlen(d->symbol)), &in);
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_INFO, "instrument's price band moved, as the config says")) {
+        char b[XT_DECIMAL_BUFSZ];
+        xt_log_str(&e, "symbol", d->symbol);
+        if (in.has_band) {
+            xt_decimal_format(d->ref_price, b);
+            xt_log_str(&e, "ref", b);
+            xt_decimal_format(d->band_pct, b);
+            xt_log_str(&e, "band", b);
+            xt_log_i64(&e, "low_ticks", in.band_low);
+            xt_log_i64(&e, "high_ticks", in.band_high);
+        } else
+            xt_log_str(&e, "band", "none");
         xt_log_end(&e);
     }
 }
@@ -210,17 +242,17 @@ int xt_server_clock_check(const xt_server_t *s, char *why, size_t n)
                 (double)held / 1e9, s->cfg.clock_hold_max_s);
 }
 
-/* Defines the configured instruments the journal does not have yet. */
+/* Defines the configured instruments the journal does not have yet, and
+ * moves the bands the config moved. */
 static int define_instruments(xt_server_t *s, char *why, size_t n)
 {
     int added = 0;
     for (uint32_t k = 0; k < s->cfg.n_instruments; k++) {
         const xt_instrument_def_t *d = &s->cfg.instruments[k];
         uint32_t have = xt_engine_find_symbol(&s->engine, d->symbol, strlen(d->symbol));
-        if (have != XT_INSTRUMENT_NONE) {
-            warn_if_changed(s, have, d);
+        int moved = have != XT_INSTRUMENT_NONE && config_changes(s, have, d) == 1;
+        if (have != XT_INSTRUMENT_NONE && !moved)
             continue;
-        }
         xt_cmd_t c = {.type = XT_CMD_INSTRUMENT, .ts = xt_market_ns()};
         c.u.instrument = *d;
         xt_sessions_begin(&s->sessions, &c);
@@ -232,6 +264,8 @@ static int define_instruments(xt_server_t *s, char *why, size_t n)
                         d->symbol, xt_engine_instrument_count(&s->engine), s->cfg.engine.max_instruments);
         if (rc)
             return fail(why, n, "instrument %s: %s", d->symbol, xt_strerror(rc));
+        if (moved)
+            log_band_moved(s, d);
         added = 1;
     }
     if (added && xt_journal_commit(&s->journal, xt_mono_ns()) != 0)

@@ -67,10 +67,28 @@ class Errors(unittest.TestCase):
         self.assertEqual(r.stdout, "ACCEPTED 1\n")  # events before it, no book
         self.assertEqual(r.stderr, "line 3: bad quantity 'five'\n")
 
-    def test_instrument_defined_twice(self):
-        r = run("replay", stdin="INSTRUMENT X tick=0.01 lot=1\n\nINSTRUMENT X tick=0.01 lot=1\n")
+    def test_instrument_defined_again(self):
+        # only its band may move (docs/replay-format.md): another lot stops the run
+        r = run("replay", stdin="INSTRUMENT X tick=0.01 lot=1\n\nINSTRUMENT X tick=0.01 lot=2\n")
         self.assertEqual(r.returncode, 2)
-        self.assertEqual(r.stderr, "line 3: instrument defined twice\n")
+        self.assertEqual(r.stderr,
+                         "line 3: instrument defined again with another tick, lot, min or max (only ref and band may change)\n")
+
+    def test_a_band_moves(self):
+        # ref 10.00 +-10%, then ref 10.50 +-10% ([9.45, 11.55]), then none; the order resting outside stays
+        text = ("INSTRUMENT X tick=0.01 lot=1 ref=10.00 band=10\n"
+                "NEW 1 7 X SELL LIMIT 10.90 5\nNEW 2 8 X BUY LIMIT 11.50 5\n"
+                "INSTRUMENT X tick=0.010 lot=1 ref=10.50 band=10\n"
+                "NEW 3 8 X BUY LIMIT 11.50 1\nNEW 4 8 X BUY LIMIT 9.40 5\n"
+                "INSTRUMENT X tick=0.01 lot=1 min=1\n"
+                "INSTRUMENT X tick=0.01 lot=1\nNEW 5 8 X BUY LIMIT 99.00 1\n")
+        r = run("replay", stdin=text)
+        self.assertEqual(r.returncode, 2, r.stderr)  # min given where it was not: not a band move
+        self.assertEqual(r.stdout, "ACCEPTED 1\nREJECTED 2 PRICE_BAND\nACCEPTED 3\nTRADE X 10.90 1 1 3\n"
+                                   "REJECTED 4 PRICE_BAND\n")
+        r = run("replay", stdin=text.replace("INSTRUMENT X tick=0.01 lot=1 min=1\n", ""))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.endswith("ACCEPTED 5\nTRADE X 10.90 1 1 5\n"), r.stdout)
 
     def test_rejects_are_not_errors(self):
         r = run("replay", stdin="INSTRUMENT X tick=0.01 lot=1\nCANCEL 5 1\nNEW 1 1 NOPE BUY LIMIT 1 1\n")

@@ -2157,6 +2157,73 @@ def test_config_changes_across_restarts():
 
 
 @test
+def test_a_band_moves_with_the_config():
+    """A changed ref or band in the config moves the instrument's band at
+    the next start (docs/config.md): journaled, so recovery and the tools
+    replay it; the login's INSTRUMENT carries it; a resting order stays
+    where it is. Changed with the tick, nothing of it changes."""
+    cfg = lambda text: (open(path, "w").write(text), path)[1]  # noqa: E731
+    aaa = "[instrument AAA]\ntick = {tick}\nlot = 1\nref = {ref}\nband = 10\n"
+    srv = Server(start=False)
+    path = os.path.join(srv.tmp, "band.conf")
+    srv.args = ["--config", cfg(aaa.format(tick="0.01", ref="100.00"))]
+    srv.start()
+    c = login(srv.port, 1001)
+    a = c.inst["AAA"]
+    band = lambda cl: next((i.band_low, i.band_high) for i in cl.instruments if i.symbol == "AAA")  # noqa: E731
+    check(band(c) == (9000, 11000), f"the band at first: {band(c)}")
+    expect_type(c.place(a, BUY, 10500, 1), ACCEPTED)
+    expect_rej(c.place(a, BUY, 11200, 1), "PRICE_BAND", True, NEW_ORDER)
+    c.close()
+    check(srv.stop() == 0, "stop")
+
+    # ref 110.00: [99.00, 121.00]
+    srv.args = ["--config", cfg(aaa.format(tick="0.01", ref="110.00"))]
+    srv.start()
+    moved = [ln for ln in srv.stderr().splitlines() if "price band moved" in ln]
+    check(len(moved) == 1 and "symbol=AAA" in moved[0] and "ref=110.00" in moved[0] and "low_ticks=9900" in moved[0],
+          f"the move is not told: {moved}")
+    check(not [ln for ln in srv.stderr().splitlines() if "differs from its definition" in ln], "warned")
+    c = login(srv.port, 1001)
+    check(band(c) == (9900, 12100), f"the login's band: {band(c)}")
+    expect_type(c.place(a, BUY, 11200, 1), ACCEPTED)
+    expect_rej(c.place(a, BUY, 9800, 1), "PRICE_BAND", True, NEW_ORDER)
+    check(c.query(orig_clordid=1).price == 10500, "the resting bid stays")
+    c.close()
+    check(srv.stop() == 0, "stop")
+
+    # the same config again: recovered (from the final snapshot, then after a kill from the journal), not moved again
+    for how in ("stop", "kill"):
+        srv.start()
+        check(not [ln for ln in srv.stderr().splitlines() if "price band moved" in ln], f"moved again ({how})")
+        c = login(srv.port, 1001)
+        check(band(c) == (9900, 12100), f"the band after a {how}: {band(c)}")
+        c.close()
+        if how == "stop":
+            check(srv.stop() == 0, "stop")
+            for f in os.listdir(srv.data):
+                if f.startswith("snap-"):
+                    os.unlink(os.path.join(srv.data, f))  # the next start replays the journal from record 1
+        else:
+            srv.kill()
+
+    # the tick changed too: nothing of it applies, and the log names both
+    srv.args = ["--config", cfg(aaa.format(tick="0.05", ref="120.00"))]
+    srv.start()
+    warned = [ln for ln in srv.stderr().splitlines() if "differs from its definition" in ln]
+    check(len(warned) == 1 and "fields=tick,ref" in warned[0], f"warnings: {warned}")
+    c = login(srv.port, 1001)
+    check(band(c) == (9900, 12100), f"the band after a refused change: {band(c)}")
+    c.close()
+    check(srv.stop() == 0, "stop")
+    v = subprocess.run([XT, "journal", "verify", srv.data], capture_output=True, text=True, timeout=60)
+    check(v.returncode == 0, f"verify: {v.stdout[-300:]} {v.stderr[-300:]}")
+    d = subprocess.run([XT, "journal", "dump", srv.data, "--format", "replay"], capture_output=True, text=True,
+                       timeout=60)
+    check(d.stdout.count("INSTRUMENT AAA ") == 2, f"the dump's definitions: {d.stdout[:400]}")
+
+
+@test
 def test_journal_fails_closed():
     """A journal write that fails (the disk full; here a file-size limit,
     RLIMIT_FSIZE, which fails a write past it with EFBIG as ENOSPC would)

@@ -495,6 +495,81 @@ static void state_hash(void **state)
 
 /* A snapshot is untrusted: an order whose executed quantity would overflow
  * on its next fill is refused, as is one with a negative one. */
+/* An INSTRUMENT of a symbol defined before that differs only in ref and
+ * band moves the band (matching.md): a command of its own, an event, the
+ * state hash; the resting order outside the new band stays. Any other
+ * difference is refused, consuming nothing. */
+static void a_band_moves(void **state)
+{
+    (void)state;
+    rec_t r = {0};
+    xt_engine_t e, copy;
+    assert_int_equal(xt_engine_init(&e, NULL, record, &r), 0);
+    xt_cmd_t c = instrument(1, "X");
+    c.u.instrument.flags = XT_DEF_BAND;
+    c.u.instrument.ref_price = dec(1000, 2);
+    c.u.instrument.band_pct = dec(10, 0);
+    apply_ok(&e, c);
+    apply_ok(&e, new_order(2, 1, 7, XT_SELL, 1090, 5));
+    uint64_t h0 = xt_engine_state_hash(&e);
+    r.n = 0;
+    c.seq = 3;
+    c.u.instrument.tick = dec(10, 3); /* 0.010: the same tick */
+    c.u.instrument.ref_price = dec(105, 1);
+    apply_ok(&e, c);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ev[0].type, XT_EV_INSTRUMENT);
+    assert_int_equal(r.ev[0].instrument, 0);
+    assert_int_equal(r.seq[0], 3);
+    assert_int_equal(xt_engine_instrument_count(&e), 1);
+    xt_instrument_info_t in;
+    assert_int_equal(xt_engine_instrument(&e, 0, &in), 0);
+    assert_true(in.has_band);
+    assert_int_equal(in.band_low, 945);
+    assert_int_equal(in.band_high, 1155);
+    assert_true(xt_engine_state_hash(&e) != h0);
+    r.n = 0;
+    apply_ok(&e, new_order(4, 2, 8, XT_SELL, 940, 1));
+    assert_int_equal(r.ev[0].type, XT_EV_REJECTED);
+    assert_int_equal(r.ev[0].reason, XT_R_PRICE_BAND);
+    r.n = 0;
+    apply_ok(&e, new_order(5, 3, 8, XT_BUY, 1150, 1)); /* trades with the resting 10.90 */
+    assert_int_equal(r.ev[1].type, XT_EV_TRADE);
+    assert_int_equal(r.ev[1].price, 1090);
+
+    /* a copy (as a snapshot restores) keeps the band in force */
+    assert_int_equal(xt_engine_init(&copy, NULL, nosink, NULL), 0);
+    assert_int_equal(xt_engine_copy(&copy, &e), 0);
+    assert_int_equal(xt_engine_state_hash(&copy), xt_engine_state_hash(&e));
+    assert_int_equal(xt_engine_instrument(&copy, 0, &in), 0);
+    assert_int_equal(in.band_low, 945);
+    xt_engine_destroy(&copy);
+
+    /* anything but the band: refused, and the sequence number is not taken */
+    c.seq = 6;
+    c.u.instrument.lot = dec(2, 0);
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EEXIST);
+    c.u.instrument.lot = dec(1, 0);
+    c.u.instrument.flags = XT_DEF_BAND | XT_DEF_MIN;
+    c.u.instrument.min_qty = dec(1, 0); /* one lot, as without it: still another definition */
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EEXIST);
+    c.u.instrument.tick = dec(5, 2);
+    c.u.instrument.flags = XT_DEF_BAND;
+    assert_int_equal(xt_engine_apply(&e, &c), XT_EEXIST);
+    /* the band taken away */
+    c.u.instrument.tick = dec(1, 2);
+    c.u.instrument.flags = 0;
+    apply_ok(&e, c);
+    assert_int_equal(xt_engine_instrument(&e, 0, &in), 0);
+    assert_false(in.has_band);
+    assert_int_equal(in.band_low, 1);
+    assert_int_equal(in.band_high, XT_PRICE_MAX);
+    assert_int_equal(in.def.ref_price.m, 0);
+    const char *why = NULL;
+    assert_int_equal(xt_engine_verify(&e, &why), 0);
+    xt_engine_destroy(&e);
+}
+
 static void restore_refuses_filled_out_of_range(void **state)
 {
     (void)state;
@@ -798,6 +873,7 @@ int main(void)
         cmocka_unit_test(the_sink_cannot_change_its_engine),
         cmocka_unit_test(init_and_stats),
         cmocka_unit_test(restore_refuses_filled_out_of_range),
+        cmocka_unit_test(a_band_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

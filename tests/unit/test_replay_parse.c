@@ -95,7 +95,8 @@ static void malformed_lines(void **state)
     expect_error("INSTRUMENT X tick=0.01 lot=100 min=150 max=190\n", "", 1, "invalid instrument definition");
     expect_error("INSTRUMENT BAD/SYM tick=0.01 lot=1\n", "", 1, "bad symbol");
     expect_error("INSTRUMENT ABCDEFGHIJKLMNOPQ tick=0.01 lot=1\n", "", 1, "bad symbol");
-    expect_error(X X, "", 2, "instrument defined twice");
+    expect_error(X "INSTRUMENT X tick=0.001 lot=1\n", "", 2,
+                 "instrument defined again with another tick, lot, min or max (only ref and band may change)");
     expect_error(X "NEW 1 1 X BUY LIMIT 10.00 5\nNEW 2 1 X BUY\x01 LIMIT 10.00 5\n", "ACCEPTED 1\n", 3,
                  "control character");
 }
