@@ -17,7 +17,7 @@ enum {
     XT_EINVAL = -10001,    /* malformed argument (bad enum, id <= 0, ...) */
     XT_ENOMEM = -10002,    /* allocation failed (only at init) */
     XT_ENOENT = -10003,    /* no such object (query found nothing) */
-    XT_EEXIST = -10004,    /* object already exists (instrument defined twice) */
+    XT_EEXIST = -10004,    /* object already exists (an instrument defined again, not only its band) */
     XT_ERANGE = -10005,    /* number out of the representable range */
     XT_ECAPACITY = -10006, /* a fixed-capacity table is full */
     XT_ESEQ = -10007,      /* sequence number out of order (engine: not increasing; client: a gap) */

@@ -114,9 +114,29 @@ static int prescan(rb_t *r, uint32_t *n_inst)
         return rc;
     xt_cmd_t cmd;
     *n_inst = 0;
-    while ((rc = xt_wal_reader_next(&w, &cmd)) == 1)
-        *n_inst += cmd.type == XT_CMD_INSTRUMENT; /* at most: a band move is one too */
-    rc = reader_end(r, &w, rc);
+    /* the symbols defined: a band move is an INSTRUMENT record too, of a symbol defined before */
+    char(*seen)[XT_SYMBOL_MAX + 1] = NULL;
+    uint32_t cap = 0;
+    while ((rc = xt_wal_reader_next(&w, &cmd)) == 1) {
+        if (cmd.type != XT_CMD_INSTRUMENT)
+            continue;
+        uint32_t k = 0;
+        while (k < *n_inst && strcmp(seen[k], cmd.u.instrument.symbol) != 0)
+            k++;
+        if (k < *n_inst)
+            continue;
+        if (*n_inst == cap) {
+            void *more = realloc(seen, sizeof *seen * (cap = cap ? cap * 2 : 64));
+            if (!more) {
+                rc = XT_ENOMEM;
+                break;
+            }
+            seen = more;
+        }
+        memcpy(seen[(*n_inst)++], cmd.u.instrument.symbol, sizeof *seen);
+    }
+    free(seen);
+    rc = rc == XT_ENOMEM ? say(r, rc, "out of memory") : reader_end(r, &w, rc);
     xt_wal_reader_close(&w);
     return rc;
 }

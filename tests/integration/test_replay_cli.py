@@ -89,6 +89,15 @@ class Errors(unittest.TestCase):
         r = run("replay", stdin=text.replace("INSTRUMENT X tick=0.01 lot=1 min=1\n", ""))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(r.stdout.endswith("ACCEPTED 5\nTRADE X 10.90 1 1 5\n"), r.stdout)
+        # journaled, the moves verify, and md rebuild takes them for the one instrument they are
+        with tempfile.TemporaryDirectory(prefix="xt-replay-") as d:
+            j = os.path.join(d, "data")
+            r = run("replay", "--journal", j, stdin=text.replace("INSTRUMENT X tick=0.01 lot=1 min=1\n", ""))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(run("journal", "verify", j).returncode, 0)
+            rb = run("md", "rebuild", j, "--out", os.path.join(d, "kl"))
+            self.assertEqual(rb.returncode, 0, rb.stderr)
+            self.assertIn("instruments: 1 ", rb.stdout)
 
     def test_rejects_are_not_errors(self):
         r = run("replay", stdin="INSTRUMENT X tick=0.01 lot=1\nCANCEL 5 1\nNEW 1 1 NOPE BUY LIMIT 1 1\n")

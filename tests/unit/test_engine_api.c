@@ -493,8 +493,6 @@ static void state_hash(void **state)
     xt_engine_destroy(&e);
 }
 
-/* A snapshot is untrusted: an order whose executed quantity would overflow
- * on its next fill is refused, as is one with a negative one. */
 /* An INSTRUMENT of a symbol defined before that differs only in ref and
  * band moves the band (matching.md): a command of its own, an event, the
  * state hash; the resting order outside the new band stays. Any other
@@ -570,6 +568,8 @@ static void a_band_moves(void **state)
     xt_engine_destroy(&e);
 }
 
+/* A snapshot is untrusted: an order whose executed quantity would overflow
+ * on its next fill is refused, as is one with a negative one. */
 static void restore_refuses_filled_out_of_range(void **state)
 {
     (void)state;
