@@ -178,13 +178,6 @@ static int derive(const xt_instrument_def_t *def, xt__instrument_t *in)
     return 0;
 }
 
-static int same_value(xt_decimal_t a, xt_decimal_t b)
-{
-    a = trimmed(a);
-    b = trimmed(b);
-    return a.m == b.m && a.scale == b.scale;
-}
-
 /* A definition of a symbol already defined that differs at most in its
  * band (ref and band, given or not) moves the band: a daily limit around
  * the previous close (A shares). Resting orders stay where they are, also
@@ -193,9 +186,9 @@ static int move_band(xt_engine_t *e, uint32_t idx, const xt__instrument_t *to)
 {
     xt__instrument_t *in = &e->instruments[idx];
     const unsigned given = XT_DEF_MIN | XT_DEF_MAX;
-    if (!same_value(in->def.tick, to->def.tick) || !same_value(in->def.lot, to->def.lot) ||
-        (in->def.flags & given) != (to->def.flags & given) || !same_value(in->def.min_qty, to->def.min_qty) ||
-        !same_value(in->def.max_qty, to->def.max_qty))
+    if (xt_decimal_cmp(in->def.tick, to->def.tick) || xt_decimal_cmp(in->def.lot, to->def.lot) ||
+        (in->def.flags & given) != (to->def.flags & given) || xt_decimal_cmp(in->def.min_qty, to->def.min_qty) ||
+        xt_decimal_cmp(in->def.max_qty, to->def.max_qty))
         return XT_EEXIST;
     in->def.flags = (uint8_t)((in->def.flags & ~XT_DEF_BAND) | (to->def.flags & XT_DEF_BAND));
     in->def.ref_price = to->def.ref_price;

@@ -252,13 +252,14 @@ int xt_mds_over_rate(mds_t *m, uint32_t c)
     return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
 }
 
-/* Queues message i to connection c. Returns 0, or XT_MDS_FULL / NO_POOL
- * when c is over its limits (nothing queued). md.output_limit bounds what
- * piles up: one message always goes onto an empty queue, so an answer or a
- * snapshot larger than the limit (a `list` of 4,096 channels at the 64 KiB
- * minimum) is sent, not taken for a slow consumer. */
-/* quarters: of c's limits the queue may fill (4: all; 0: md.output_limit
- * is not checked, for the pieces of an admitted answer). */
+/* Queues message i to connection c, within `quarters` of its limits (4:
+ * all of them; 3: an update that can be conflated; 0: md.output_limit is
+ * not checked, for the pieces of an admitted answer). Returns 0, or
+ * XT_MDS_FULL / NO_POOL when c is over its limits (nothing queued).
+ * md.output_limit bounds what piles up: one message always goes onto an
+ * empty queue, so an answer or a snapshot larger than the limit (a `list`
+ * of 4,096 channels at the 64 KiB minimum) is sent, not taken for a slow
+ * consumer. */
 static int enqueue(mds_t *m, uint32_t c, uint32_t i, unsigned quarters)
 {
     mconn_t *k = &m->conns[c];

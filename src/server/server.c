@@ -90,18 +90,7 @@ static int bind_ports(xt_server_t *s, char *why, size_t n)
 /* The same value (0.010 is 0.01). */
 static int same_decimal(xt_decimal_t a, xt_decimal_t b)
 {
-    if (a.scale > b.scale) {
-        xt_decimal_t t = a;
-        a = b;
-        b = t;
-    }
-    __int128 m = a.m;
-    for (unsigned k = a.scale; k < b.scale; k++) {
-        m *= 10;
-        if (m > INT64_MAX || m < INT64_MIN)
-            return 0;
-    }
-    return m == b.m;
+    return xt_decimal_cmp(a, b) == 0;
 }
 
 /* An instrument is defined once, in the journal. A config that now gives
@@ -145,10 +134,10 @@ static int config_changes(const xt_server_t *s, uint32_t index, const xt_instrum
     return -1;
 }
 
-static void log_band_moved(const xt_server_t *s, const xt_instrument_def_t *d)
+static void log_band_moved(const xt_server_t *s, uint32_t index, const xt_instrument_def_t *d)
 {
     xt_instrument_info_t in;
-    xt_engine_instrument(&s->engine, xt_engine_find_symbol(&s->engine, d->symbol, strlen(d->symbol)), &in);
+    xt_engine_instrument(&s->engine, index, &in);
     xt_log_ev_t e;
     if (xt_log_begin(&e, XT_LOG_INFO, "instrument's price band moved, as the config says")) {
         char b[XT_DECIMAL_BUFSZ];
@@ -265,7 +254,7 @@ static int define_instruments(xt_server_t *s, char *why, size_t n)
         if (rc)
             return fail(why, n, "instrument %s: %s", d->symbol, xt_strerror(rc));
         if (moved)
-            log_band_moved(s, d);
+            log_band_moved(s, have, d);
         added = 1;
     }
     if (added && xt_journal_commit(&s->journal, xt_mono_ns()) != 0)
