@@ -99,8 +99,8 @@ static void journal_fail(xt_server_t *s)
 }
 
 /* Journals and applies one command; answers the request itself when the
- * command cannot be journaled. */
-static void submit(xt_server_t *s, const xt_req_t *r, xt_cmd_t *c)
+ * command cannot be journaled. Returns what the journal did (0: applied). */
+static int submit(xt_server_t *s, const xt_req_t *r, xt_cmd_t *c)
 {
     c->ts = s->batch_ts;
     xt_sessions_begin(&s->sessions, c);
@@ -113,6 +113,7 @@ static void submit(xt_server_t *s, const xt_req_t *r, xt_cmd_t *c)
         reply_reject(s, r, XT_R_INVALID_FIELD);
     }
     xt_sessions_begin(&s->sessions, NULL);
+    return rc;
 }
 
 /* The order a request names: by order id, or by clordid in its session
@@ -325,11 +326,30 @@ static void on_session_end(xt_server_t *s, const xt_req_t *r)
     xt_sessions_control(&s->sessions, r->account, r->session, i == XT_NIL ? XT_OL_ENDED : XT_OL_KEPT);
 }
 
+/* A SIGHUP moved r->instrument's band (gw_bands.c): its definition in
+ * force with the band r carries, journaled. The gateway reads the outcome
+ * once the batch is released. */
+static void on_band_move(xt_server_t *s, const xt_req_t *r)
+{
+    xt_instrument_info_t in;
+    int rc = xt_engine_instrument(&s->engine, r->instrument, &in);
+    if (rc == 0) {
+        xt_cmd_t c = {.type = XT_CMD_INSTRUMENT};
+        c.u.instrument = in.def;
+        xt_req_band(r, &c.u.instrument);
+        rc = submit(s, NULL, &c);
+    }
+    if (r->instrument < s->n_instruments)
+        atomic_store_explicit(&s->band_rc[r->instrument], rc, memory_order_relaxed);
+}
+
 static void handle(xt_server_t *s, const xt_req_t *r)
 {
     if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed) && r->kind != XT_REQ_STATUS &&
         r->kind != XT_REQ_OPEN_ORDERS) {
-        if (r->kind != XT_REQ_SESSION_CANCEL && r->kind != XT_REQ_SESSION_END && r->kind != XT_REQ_ADMIN_CANCEL)
+        if (r->kind == XT_REQ_BAND_MOVE && r->instrument < s->n_instruments)
+            atomic_store_explicit(&s->band_rc[r->instrument], XT_EFAILED, memory_order_relaxed);
+        else if (r->kind != XT_REQ_SESSION_CANCEL && r->kind != XT_REQ_SESSION_END && r->kind != XT_REQ_ADMIN_CANCEL)
             reply_reject(s, r, XT_R_JOURNAL_FAILED); /* released only if a later commit succeeds: none will */
         return;
     }
@@ -347,6 +367,7 @@ static void handle(xt_server_t *s, const xt_req_t *r)
         if (r->conn < XT_ADMIN_CONNS)
             atomic_store_explicit(&s->admin_canceled[r->conn], n, memory_order_relaxed);
         break;
+    case XT_REQ_BAND_MOVE: on_band_move(s, r); break;
     case XT_REQ_SESSION_CANCEL: {
         uint32_t i = xt_sessions_find(&s->sessions, r->account, r->session);
         if (i != XT_NIL)

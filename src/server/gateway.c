@@ -1108,6 +1108,7 @@ int xt_gateway_run(xt_server_t *s)
             xt_cpu_relax();
         xt__gw_admin_tick(s);
         xt__gw_reload_poll(s);
+        xt__gw_bands_poll(s);
         if (now - last_timers > 50000000 && n >= 0) { /* not after an EINTR (SIGCONT): the sockets are read first */
             timers(s, now);
             journal_watch(s, now);
@@ -1143,6 +1144,7 @@ void xt_gateway_destroy(xt_server_t *s)
     if (!g)
         return;
     xt__gw_reload_destroy(s);
+    xt__gw_bands_destroy(s);
     if (g->ep > 0)
         close(g->ep);
     if (g->sfd > 0)

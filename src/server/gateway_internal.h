@@ -122,6 +122,7 @@ typedef struct xt_gateway {
     int failed_seen;
     struct xt_gw_admin *admin;   /* gw_admin.c; NULL: no admin socket */
     struct xt_gw_reload *reload; /* gw_reload.c: the SIGHUP loader; NULL until the first */
+    struct xt_gw_bands *bands;   /* gw_bands.c: the band moves of SIGHUPs; NULL until the first */
     xt_fd_spare_t spare;         /* for a client that comes when no descriptor is left (fd_budget.h) */
 } xt_gw_t;
 
@@ -146,6 +147,13 @@ void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now);
 /* Instrument k was halted or resumed: INSTRUMENT k with its new status to
  * every logged-in connection that asked for it at its LOGIN. */
 void xt__gw_status_update(xt_server_t *s, uint32_t k, int halted);
+
+/* gw_bands.c: the price bands a reload's config moved (next: its config),
+ * queued to the engine; returns how many (-1: out of memory). The poll,
+ * from the gateway's loop, queues them and applies the engine's answers. */
+int xt__gw_bands_reload(xt_server_t *s, const xt_server_config_t *next);
+void xt__gw_bands_poll(xt_server_t *s);
+void xt__gw_bands_destroy(xt_server_t *s);
 /* Finishes the waiting logins (and LOGOUTs) whose sessions have all their
  * answers out. */
 void xt__gw_finish_waiting(xt_server_t *s, int64_t now);

@@ -1,5 +1,6 @@
 /* gw_reload.c - SIGHUP: the credentials and the limits read again while
- * the server runs (docs/config.md, "Reloading").
+ * the server runs, and the price bands moved (gw_bands.c) (docs/config.md,
+ * "Reloading").
  *
  * The files are read on a thread of its own (a credentials file of a
  * million keys takes the best part of a second to read and hash), so
@@ -64,6 +65,15 @@ static void restart_key(const xt_server_t *s, const xt_server_config_t *next, ch
     want.rate = cur->rate;
     want.burst = cur->burst;
     want.open_orders = cur->open_orders;
+    for (uint32_t k = 0; k < want.n_instruments && k < cur->n_instruments; k++) { /* bands: gw_bands.c */
+        xt_instrument_def_t *w = &want.instruments[k];
+        const xt_instrument_def_t *c = &cur->instruments[k];
+        if (strcmp(w->symbol, c->symbol) == 0) {
+            w->ref_price = c->ref_price;
+            w->band_pct = c->band_pct;
+            w->flags = (uint8_t)((w->flags & ~XT_DEF_BAND) | (c->flags & XT_DEF_BAND));
+        }
+    }
     if (xt_config_diff(cur, &want, key, keylen) < 0)
         snprintf(key, keylen, "? (out of memory to compare)");
 }
@@ -79,7 +89,7 @@ static int refused(const char *why)
     return -1;
 }
 
-static void report(const xt_server_config_t *next, size_t keys, const char *restart)
+static void report(const xt_server_config_t *next, size_t keys, int bands, const char *restart)
 {
     xt_log_ev_t e;
     if (!xt_log_begin(&e, XT_LOG_INFO, "reloaded"))
@@ -93,6 +103,8 @@ static void report(const xt_server_config_t *next, size_t keys, const char *rest
     xt_log_u64(&e, "limits.rate", next->rate);
     xt_log_u64(&e, "limits.burst", next->burst);
     xt_log_u64(&e, "limits.open_orders", next->open_orders);
+    if (bands > 0)
+        xt_log_u64(&e, "bands_moving", (uint64_t)bands); /* each told once the engine has journaled it */
     if (restart[0])
         xt_log_str(&e, "needs_restart", restart); /* changed in the config: it takes effect at the next start */
     xt_log_end(&e);
@@ -160,7 +172,13 @@ static int apply(xt_server_t *s, struct xt_gw_reload *r)
     s->cfg.burst = next->burst;
     s->cfg.open_orders = next->open_orders;
     atomic_store_explicit(&s->open_orders_limit, next->open_orders, memory_order_relaxed);
-    report(next, keys, restart);
+    int bands = xt__gw_bands_reload(s, next);
+    if (bands < 0) {
+        xt_log_ev_t e;
+        if (xt_log_begin(&e, XT_LOG_ERROR, "SIGHUP: out of memory: no price band moves"))
+            xt_log_end(&e);
+    }
+    report(next, keys, bands, restart);
     return 0;
 }
 

@@ -177,6 +177,7 @@ struct xt_md_server {
     uint32_t *bin_list, n_bin_list; /* the INSTRUMENT frames: messages held for every greeting */
     uint32_t *bin_list_next;        /* as large: the next list is made into it (make_list), then they swap */
     uint8_t bin_list_stale;         /* a halt or resume is not in them yet (the pool was empty) */
+    uint32_t bin_list_gen;          /* the frames_gen of the frames they were made of (a band moved since: again) */
     int64_t bin_last_scan;
     /* plain HTTP (md_http.c): a body (the metrics text, a REST answer) in http_body, a whole response in
      * http_out (the body and its head) */

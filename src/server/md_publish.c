@@ -489,6 +489,8 @@ void xt_mds_halts_tick(mds_t *m)
         touch_throttled(m, i, XT_CH_TICKER);
         bin_ticker(m, i, m->now, xt_md_ticker(in));
     }
-    if (changed || m->bin_list_stale) /* the binary greeting's INSTRUMENT list says the status too */
+    /* the binary greeting's INSTRUMENT list says the status and the band too */
+    if (changed || m->bin_list_stale ||
+        atomic_load_explicit(&m->s->frames_gen, memory_order_relaxed) != m->bin_list_gen)
         xt_mds_bin_list_refresh(m);
 }

@@ -65,16 +65,19 @@ static size_t list_per(const mds_t *m)
 
 /* The INSTRUMENT frames of order entry (s->instrument_frames) in messages
  * of the medium class, each with the status market data has told
- * (pub[].halted), held for every greeting to queue. Made again at a halt or
- * a resume (xt_mds_bin_list_refresh) into the second array made at start,
+ * (pub[].halted), held for every greeting to queue. Made again at a halt, a
+ * resume or a band move (xt_mds_bin_list_refresh) into the second array made at start,
  * then the two swap: a greeting queued before keeps its copies. Returns 0,
  * or -1 with the old list kept (the pool was empty; no client's drop to
  * count, so not xt_mds_msg_raw). */
 static int make_list(mds_t *m)
 {
-    const uint8_t *frames = m->s->instrument_frames[0];
+    xt_server_t *s = m->s;
+    const uint8_t *frames = s->instrument_frames[0];
     size_t per = list_per(m);
     uint32_t *list = m->bin_list_next, made = 0;
+    uint32_t gen =
+        atomic_load_explicit(&s->frames_gen, memory_order_acquire); /* before the copy: a later move comes again */
     for (size_t first = 0; first < m->n_inst; first += per) {
         size_t k = m->n_inst - first < per ? m->n_inst - first : per;
         uint32_t g = xt_mds_msg_alloc(m, k * XT_LEN_INSTRUMENT);
@@ -84,7 +87,9 @@ static int make_list(mds_t *m)
             return -1;
         }
         uint8_t *d = m->msgs[g].data;
+        pthread_mutex_lock(&s->frames_lock); /* the gateway moves a band in them (gw_bands.c) */
         memcpy(d, frames + first * XT_LEN_INSTRUMENT, k * XT_LEN_INSTRUMENT);
+        pthread_mutex_unlock(&s->frames_lock);
         for (size_t i = 0; i < k; i++)
             xt_wire_set_instrument_status(d + i * XT_LEN_INSTRUMENT, m->pub[first + i].halted);
         m->msgs[g].len = (uint32_t)(k * XT_LEN_INSTRUMENT);
@@ -96,6 +101,7 @@ static int make_list(mds_t *m)
     m->bin_list_next = m->bin_list;
     m->bin_list = list;
     m->n_bin_list = made;
+    m->bin_list_gen = gen;
     return 0;
 }
 

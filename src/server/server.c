@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "band_move.h"
 #include "core/pages.h"
 #include "cpus.h"
 #include "fd_budget.h"
@@ -85,74 +86,6 @@ static int bind_ports(xt_server_t *s, char *why, size_t n)
            xt_port_bind("md.listen", c->md_host, c->md_port, &s->md_lfd, &s->md_port, why, n) ||
            (c->md_tcp_on &&
             xt_port_bind("md.tcp_listen", c->md_tcp_host, c->md_tcp_port, &s->md_tcp_lfd, &s->md_tcp_port, why, n));
-}
-
-/* The same value (0.010 is 0.01). */
-static int same_decimal(xt_decimal_t a, xt_decimal_t b)
-{
-    return xt_decimal_cmp(a, b) == 0;
-}
-
-/* An instrument is defined once, in the journal. A config that now gives
- * it another ref or band moves its band (returns 1: journaled as a new
- * definition, docs/config.md); one that says something else about it has
- * no effect, and the operator is told so, field by field (returns -1). 0:
- * the same. */
-static int config_changes(const xt_server_t *s, uint32_t index, const xt_instrument_def_t *d)
-{
-    xt_instrument_info_t in;
-    xt_engine_instrument(&s->engine, index, &in);
-    const xt_instrument_def_t *j = &in.def;
-    char fields[96] = "";
-    const struct {
-        const char *name;
-        int same;
-    } f[] = {{"tick", same_decimal(j->tick, d->tick)},
-             {"lot", same_decimal(j->lot, d->lot)},
-             {"min", same_decimal(j->min_qty, d->min_qty)},
-             {"max", same_decimal(j->max_qty, d->max_qty)},
-             {"ref", same_decimal(j->ref_price, d->ref_price)},
-             {"band", same_decimal(j->band_pct, d->band_pct) && j->flags == d->flags}};
-    int band_only = 1;
-    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
-        if (!f[k].same) {
-            snprintf(fields + strlen(fields), sizeof fields - strlen(fields), "%s%s", fields[0] ? "," : "", f[k].name);
-            band_only &= k >= 4; /* ref, band */
-        }
-    if (!fields[0])
-        return 0;
-    if (band_only)
-        return 1;
-    xt_log_ev_t e;
-    if (xt_log_begin(&e, XT_LOG_WARN,
-                     "instrument in the config differs from its definition in the journal; "
-                     "the journal's stays in force (only ref and band may change)")) {
-        xt_log_str(&e, "symbol", d->symbol);
-        xt_log_str(&e, "fields", fields);
-        xt_log_end(&e);
-    }
-    return -1;
-}
-
-static void log_band_moved(const xt_server_t *s, uint32_t index, const xt_instrument_def_t *d)
-{
-    xt_instrument_info_t in;
-    xt_engine_instrument(&s->engine, index, &in);
-    xt_log_ev_t e;
-    if (xt_log_begin(&e, XT_LOG_INFO, "instrument's price band moved, as the config says")) {
-        char b[XT_DECIMAL_BUFSZ];
-        xt_log_str(&e, "symbol", d->symbol);
-        if (in.has_band) {
-            xt_decimal_format(d->ref_price, b);
-            xt_log_str(&e, "ref", b);
-            xt_decimal_format(d->band_pct, b);
-            xt_log_str(&e, "band", b);
-            xt_log_i64(&e, "low_ticks", in.band_low);
-            xt_log_i64(&e, "high_ticks", in.band_high);
-        } else
-            xt_log_str(&e, "band", "none");
-        xt_log_end(&e);
-    }
 }
 
 /* Every instrument the journal defines must still be in the config: one
@@ -239,11 +172,13 @@ static int define_instruments(xt_server_t *s, char *why, size_t n)
     for (uint32_t k = 0; k < s->cfg.n_instruments; k++) {
         const xt_instrument_def_t *d = &s->cfg.instruments[k];
         uint32_t have = xt_engine_find_symbol(&s->engine, d->symbol, strlen(d->symbol));
-        int moved = have != XT_INSTRUMENT_NONE && config_changes(s, have, d) == 1;
+        xt_instrument_info_t in;
+        int moved = have != XT_INSTRUMENT_NONE && xt_engine_instrument(&s->engine, have, &in) == 0 &&
+                    xt_band_move_check(&in.def, d) == 1;
         if (have != XT_INSTRUMENT_NONE && !moved)
             continue;
         xt_cmd_t c = {.type = XT_CMD_INSTRUMENT, .ts = xt_market_ns()};
-        c.u.instrument = *d;
+        c.u.instrument = moved ? xt_band_moved(&in.def, d) : *d;
         xt_sessions_begin(&s->sessions, &c);
         int rc = xt_journal_submit(&s->journal, &c, xt_mono_ns());
         if (rc == XT_ECAPACITY)
@@ -254,7 +189,7 @@ static int define_instruments(xt_server_t *s, char *why, size_t n)
         if (rc)
             return fail(why, n, "instrument %s: %s", d->symbol, xt_strerror(rc));
         if (moved)
-            log_band_moved(s, have, d);
+            xt_band_move_log(&c.u.instrument);
         added = 1;
     }
     if (added && xt_journal_commit(&s->journal, xt_mono_ns()) != 0)
@@ -266,7 +201,10 @@ static int instrument_frames(xt_server_t *s)
 {
     uint32_t n = xt_engine_instrument_count(&s->engine);
     s->instrument_frames = calloc(n ? n : 1, sizeof *s->instrument_frames);
-    if (!s->instrument_frames)
+    s->symbols = calloc(n ? n : 1, sizeof *s->symbols);
+    s->inst_defs = calloc(n ? n : 1, sizeof *s->inst_defs);
+    s->band_rc = calloc(n ? n : 1, sizeof *s->band_rc);
+    if (!s->instrument_frames || !s->symbols || !s->inst_defs || !s->band_rc)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
         xt_instrument_info_t in;
@@ -283,6 +221,8 @@ static int instrument_frames(xt_server_t *s)
                                  .lot_scale = in.def.lot.scale};
         memcpy(m.symbol, in.symbol, strnlen(in.symbol, sizeof m.symbol));
         xt_wire_put_instrument(s->instrument_frames[i], 0, &m);
+        memcpy(s->symbols[i], m.symbol, sizeof m.symbol);
+        s->inst_defs[i] = in.def;
     }
     s->n_instruments = n;
     s->halted = calloc(n ? n : 1, sizeof *s->halted); /* then those of the `halted` file (halts.c) */
@@ -291,10 +231,7 @@ static int instrument_frames(xt_server_t *s)
 
 void xt_server_symbol(const xt_server_t *s, uint32_t i, char out[XT_SYMBOL_MAX + 1])
 {
-    xt_msg_instrument_t m;
-    xt_wire_get_instrument(s->instrument_frames[i], &m);
-    memcpy(out, m.symbol, sizeof m.symbol);
-    out[sizeof m.symbol] = '\0';
+    memcpy(out, s->symbols[i], XT_SYMBOL_MAX + 1);
 }
 
 /* engine.prefault: the fixed tables are faulted in at start (pages.h). */
@@ -383,6 +320,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     xt__clock_offset_ns = (int64_t)cfg->clock_offset_ms * 1000000;
     s->listen_fd = s->md_lfd = s->md_tcp_lfd = s->engine_efd = s->gateway_efd = s->md_feed.efd = -1;
     pthread_mutex_init(&s->adopt.lock, NULL);
+    pthread_mutex_init(&s->frames_lock, NULL);
     if (xt_config_check(cfg, why, n) || fit_fd_limit(s, why, n) || bind_ports(s, why, n))
         return -1;
     if (!(s->cpus = calloc(1, sizeof *s->cpus)))
@@ -509,6 +447,9 @@ int xt_server_close(xt_server_t *s)
     free(s->cancel_ids);
     free(s->cpus);
     free(s->instrument_frames);
+    free(s->symbols);
+    free(s->inst_defs);
+    free((void *)s->band_rc);
     free((void *)s->halted);
     xt_metrics_destroy(&s->met);
     if (s->journal_open)
@@ -519,6 +460,7 @@ int xt_server_close(xt_server_t *s)
     for (uint32_t k = 0; k < s->adopt.n; k++) /* handed over, never taken */
         close(s->adopt.fd[k]);
     pthread_mutex_destroy(&s->adopt.lock);
+    pthread_mutex_destroy(&s->frames_lock);
     pthread_rwlock_destroy(&s->creds_lock);
     return rc;
 }

@@ -38,7 +38,10 @@
  * KEPT). XT_REQ_ADMIN_CANCEL is an operator's mass cancel of an account
  * (gw_admin.c, docs/admin.md): conn is the admin connection's slot, and the
  * engine leaves the count of cancelled orders in admin_canceled[conn]
- * before it releases the batch. */
+ * before it releases the batch. XT_REQ_BAND_MOVE moves instrument's price
+ * band (a SIGHUP's, gw_bands.c): the engine journals its definition with
+ * the ref and band the request carries (xt_req_band) and leaves the outcome
+ * in band_rc[instrument]. */
 enum {
     XT_REQ_NEW = XT_MSG_NEW_ORDER,
     XT_REQ_CANCEL = XT_MSG_CANCEL,
@@ -49,6 +52,7 @@ enum {
     XT_REQ_SESSION_END = 0x41,
     XT_REQ_OPEN_ORDERS = 0x42,
     XT_REQ_ADMIN_CANCEL = 0x43,
+    XT_REQ_BAND_MOVE = 0x44,
 };
 
 /* ORDER_STATUS with this order_id on a trusted (REST) connection lists the
@@ -72,6 +76,26 @@ typedef struct xt_req {
     uint64_t orig_clordid;
     int64_t order_id, price, qty;
 } xt_req_t;
+
+/* XT_REQ_BAND_MOVE carries d's ref and band in the order fields: ref in
+ * price and type (mantissa, scale), band in qty and tif, side 1 when the
+ * band is given (XT_DEF_BAND). */
+static inline void xt_req_set_band(xt_req_t *r, const xt_instrument_def_t *d)
+{
+    r->price = d->ref_price.m;
+    r->type = d->ref_price.scale;
+    r->qty = d->band_pct.m;
+    r->tif = d->band_pct.scale;
+    r->side = (d->flags & XT_DEF_BAND) != 0;
+}
+
+/* def with the band r carries. */
+static inline void xt_req_band(const xt_req_t *r, xt_instrument_def_t *def)
+{
+    def->ref_price = (xt_decimal_t){r->price, r->type};
+    def->band_pct = (xt_decimal_t){r->qty, r->tif};
+    def->flags = (uint8_t)((def->flags & ~XT_DEF_BAND) | (r->side ? XT_DEF_BAND : 0));
+}
 
 /* The client message type a request of this kind came as: the kind
  * itself, except the list of open orders, which came as ORDER_STATUS.
@@ -139,9 +163,22 @@ typedef struct xt_server {
     uint16_t md_tcp_port; /* bound, when md.tcp_listen is on */
     int md_lfd;           /* bound before recovery (ports.h); market data listens on it and takes it */
     int md_tcp_lfd;       /* likewise, when md.tcp_listen is on */
-    /* instrument list for logins */
+    /* instrument list for logins. The frames' band moves at a SIGHUP
+     * (gw_bands.c): the gateway thread writes them holding frames_lock and
+     * then raises frames_gen; another thread reads them only holding the
+     * lock (the md thread's binary greeting, md_tcp.c). The symbols are
+     * the frames' and never change: any thread reads them (xt_server_symbol). */
     uint32_t n_instruments;
     uint8_t (*instrument_frames)[XT_LEN_INSTRUMENT];
+    char (*symbols)[XT_SYMBOL_MAX + 1];
+    pthread_mutex_t frames_lock;
+    _Atomic uint32_t frames_gen;
+    /* the definitions in force (the engine's, read at start); after the
+     * start the gateway thread's alone (gw_bands.c) */
+    xt_instrument_def_t *inst_defs;
+    /* engine -> gateway: the outcome of an XT_REQ_BAND_MOVE, per
+     * instrument (0 or an XT_E* code), stored before its batch is released */
+    _Atomic int32_t *band_rc;
     struct xt_cpus *cpus; /* the CPUs each thread is pinned to (cpus.h; server.*_cpus) */
     /* the gateway's own state (gateway.c) */
     struct xt_gateway *gw;
@@ -174,7 +211,8 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
 /* Runs until SIGTERM/SIGINT (signals must be blocked in the caller, which
  * is done here for the threads it starts); then drains and stops. SIGUSR1
  * takes a snapshot; SIGHUP reloads the credentials and limits.rate, burst
- * and open_orders (xt__gw_reload). Returns 0 on a clean stop. */
+ * and open_orders, and moves the price bands the config moved
+ * (xt__gw_reload, gw_bands.c). Returns 0 on a clean stop. */
 int xt_server_run(xt_server_t *s);
 
 /* Instrument i's symbol, from its INSTRUMENT frame (any thread). */
@@ -193,8 +231,9 @@ int xt_gateway_adopt(xt_server_t *s, int fd, int trusted);
 /* gw_reload.c: SIGHUP, on the gateway thread. Opens log.file again, and
  * starts reading the config again with s->reload on a thread of its own;
  * xt__gw_reload_poll, called by the gateway's loop, then applies what can
- * change while running: the credentials (the file read again) and
- * limits.rate, limits.burst, limits.open_orders. Anything that cannot be
+ * change while running: the credentials (the file read again),
+ * limits.rate, limits.burst, limits.open_orders, and the price bands
+ * (queued to the engine: gw_bands.c). Anything that cannot be
  * read leaves every setting as it was. Reports one event in the log (with
  * the first other key the file changed, which needs a restart).
  * xt__gw_reload_destroy waits for a load under way and frees it. */

@@ -68,8 +68,8 @@ def decode(f):
                  messages_per_s=v[6])
     elif typ == INSTRUMENT:
         v = struct.unpack_from("<IBB2x16sqqqqqqBB", f, 16)
-        m.update(id=v[0], status=v[2], symbol=v[3].rstrip(b"\0").decode(), tick_m=v[4], lot_m=v[5], tick_scale=v[10],
-                 lot_scale=v[11])
+        m.update(id=v[0], has_band=v[1], status=v[2], symbol=v[3].rstrip(b"\0").decode(), tick_m=v[4], lot_m=v[5],
+                 band=(v[1], v[8], v[9]), tick_scale=v[10], lot_scale=v[11])
     elif typ == ERROR:
         code, text = struct.unpack_from("<H62s", f, 16)
         m.update(code=code, text=text.split(b"\0")[0].decode())
@@ -110,6 +110,7 @@ class Md:
         self.buf = bytearray()
         self.inst = {}
         self.status = {}  # symbol -> INSTRUMENT's status byte (1: halted) as of the greeting
+        self.band = {}  # symbol -> (has_band, band low, band high) as of the greeting
         if greet:
             self.hello = self.frame()
             check(self.hello["type"] == MD_HELLO, f"first message: {self.hello}")
@@ -118,6 +119,7 @@ class Md:
                 check(i["type"] == INSTRUMENT, f"expected INSTRUMENT: {i}")
                 self.inst[i["symbol"]] = i["id"]
                 self.status[i["symbol"]] = i["status"]
+                self.band[i["symbol"]] = i["band"]
 
     def send(self, b):
         self.sock.sendall(b)
@@ -751,6 +753,26 @@ def ws_port(s):
         if m:
             return int(m.group(1))
     raise AssertionError("no WebSocket line")
+
+
+@test
+def test_greeting_after_a_band_move():
+    """A band moved by a SIGHUP (docs/config.md, Reloading) is in the
+    INSTRUMENT list of every greeting after it, as in order entry's login
+    list; the one before it had the old band."""
+    path = os.path.join(TS.tempfile.mkdtemp(prefix="xt-md-band-"), "band.conf")
+    conf = "[instrument AAA]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\n"
+    with open(path, "w") as f:
+        f.write(conf.format(ref="100.00"))
+    s = start(args=["--config", path])
+    check(Md(s.md_tcp).band["AAA"] == (1, 9000, 11000), "the band at first")
+    with open(path, "w") as f:
+        f.write(conf.format(ref="110.00"))
+    s.proc.send_signal(TS.signal.SIGHUP)
+    TS.wait_stderr(s, "price band moved")
+    # market data makes its list again at its next tick after the move
+    TS.wait_for(lambda: Md(s.md_tcp).band["AAA"] == (1, 9900, 12100), "the moved band in a greeting")
+    check(TS.login(s.port, 1001).instruments[0].band_low == 9900, "order entry's list")
 
 
 def main():

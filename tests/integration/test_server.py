@@ -2224,6 +2224,106 @@ def test_a_band_moves_with_the_config():
 
 
 @test
+def test_a_band_moves_at_a_reload():
+    """SIGHUP moves the bands the config moved, as a start does
+    (docs/config.md, Reloading): journaled among the orders, so an order
+    after it is checked against the new band; a connection logged in with
+    status updates gets INSTRUMENT again with it, one without does not; a
+    login after it has it; a resting order stays. A change with the tick
+    moves nothing and is named; a new instrument needs a restart. The move
+    outlasts a SIGKILL without being made again."""
+    cfg = lambda text: (open(path, "w").write(text), path)[1]  # noqa: E731
+    conf = ("[instrument AAA]\ntick = {tick}\nlot = 1\nref = {ref}\nband = 10\n\n"
+            "[instrument BBB]\ntick = 0.5\nlot = 10\n{bbb}")
+    srv = Server(start=False)
+    path = os.path.join(srv.tmp, "band.conf")
+    srv.args = ["--config", cfg(conf.format(tick="0.01", ref="100.00", bbb=""))]
+    srv.start()
+    A = login(srv.port, 1001, flags=2)  # status updates
+    B = login(srv.port, 1002)
+    a = A.inst["AAA"]
+    band = lambda insts, sym="AAA": next((i.has_band, i.band_low, i.band_high)  # noqa: E731
+                                         for i in insts if i.symbol == sym)
+    check(band(A.instruments) == (1, 9000, 11000), f"the band at first: {band(A.instruments)}")
+    expect_type(A.place(a, BUY, 10500, 1), ACCEPTED)
+    expect_rej(A.place(a, BUY, 11200, 1), "PRICE_BAND", True, NEW_ORDER)
+
+    def updates(conn, n):
+        """The INSTRUMENT pushes among what conn got since log[n] (a query's answer comes after them)."""
+        conn.query(order_id=123456)
+        return [m for m in conn.log[n:] if m.type == X.INSTRUMENT]
+
+    def reload(text, after_log):
+        n = len(srv.stderr())
+        cfg(text)
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_stderr(srv, after_log, n)
+        return srv.stderr()[n:]
+
+    # ref 110.00: [99.00, 121.00]
+    na, nb = len(A.log), len(B.log)
+    log = reload(conf.format(tick="0.01", ref="110.00", bbb=""), "price band moved")
+    line = next(ln for ln in log.splitlines() if 'msg="reloaded"' in ln)
+    check("bands_moving=1" in line and "needs_restart" not in line, f"the reload's line: {line}")
+    moved = [ln for ln in log.splitlines() if "price band moved" in ln]
+    check(len(moved) == 1 and "symbol=AAA" in moved[0] and "low_ticks=9900" in moved[0], f"moved: {moved}")
+    got = updates(A, na)
+    check(len(got) == 1 and not got[0].sequenced and got[0].instrument == a and
+          band([got[0]]) == (1, 9900, 12100), f"A's update: {got}")
+    check(updates(B, nb) == [], f"B (no status updates) got {B.log[nb:]}")
+    expect_type(A.place(a, BUY, 11200, 1), ACCEPTED)
+    expect_rej(B.place(B.inst["AAA"], BUY, 9800, 1), "PRICE_BAND", True, NEW_ORDER)
+    check(A.query(orig_clordid=1).price == 10500, "the resting bid stays")
+    C = login(srv.port, 1003)
+    check(band(C.instruments) == (1, 9900, 12100), f"a later login's band: {band(C.instruments)}")
+
+    # BBB given a band, AAA's taken away: both move
+    na = len(A.log)
+    log = reload(conf.format(tick="0.01", ref="", bbb="ref = 20.0\nband = 5\n").replace("ref = \nband = 10\n", ""),
+                 'msg="reloaded"')
+    wait_for(lambda: srv.stderr().count("price band moved") == 3, "the two moves")
+    got = updates(A, na)
+    check(sorted((m.symbol, band([m], m.symbol)) for m in got) == [("AAA", (0, 0, 0)), ("BBB", (1, 38, 42))],
+          f"A's updates: {got}")
+    expect_type(A.place(a, BUY, 30000, 1), ACCEPTED)
+    expect_rej(A.place(A.inst["BBB"], SELL, 43, 1), "PRICE_BAND", True, NEW_ORDER)
+
+    # the tick changed with the ref: nothing moves, the log names both; the same file again: nothing either
+    n_moved = srv.stderr().count("price band moved")
+    log = reload(conf.format(tick="0.05", ref="120.00", bbb="ref = 20.0\nband = 5\n"), 'msg="reloaded"')
+    check("fields=tick,ref,band" in log and "bands_moving" not in log and "needs_restart" in log, f"log: {log}")
+    log = reload(conf.format(tick="0.01", ref="", bbb="ref = 20.0\nband = 5\n").replace("ref = \nband = 10\n", ""),
+                 'msg="reloaded"')
+    check("bands_moving" not in log and "needs_restart" not in log, f"the same file again: {log}")
+    # a new instrument: a restart's
+    log = reload(open(path).read() + "\n[instrument CCC]\ntick = 1\nlot = 1\nref = 10\nband = 10\n",
+                 'msg="reloaded"')
+    check('needs_restart="instrument CCC"' in log and "bands_moving" not in log, f"a new instrument: {log}")
+    check(srv.stderr().count("price band moved") == n_moved, "moved by a refused change")
+    seen = [m._raw for m in A.log if m.sequenced]
+    for conn in (A, B, C):
+        conn.close()
+
+    # a kill, then the same config: the moves are the journal's, made again by nobody; A's session resumes
+    # across them with every message as it was
+    srv.kill()
+    cfg(conf.format(tick="0.01", ref="", bbb="ref = 20.0\nband = 5\n").replace("ref = \nband = 10\n", ""))
+    srv.start()
+    check("price band moved" not in srv.stderr(), "moved again at the start")
+    D = Conn(srv.port)
+    acc = D.login(1001, session=1, resume_from=1, heartbeat_ms=HB)
+    expect_type(acc, LOGIN_ACCEPTED, next_seq=len(seen) + 1, resume_from=1)
+    again = [D.wait(lambda m: m.sequenced, what="resent") for _ in seen]
+    check([m._raw for m in again] == seen, "the resent messages differ from the originals")
+    check(band(D.instruments) == (0, 0, 0) and band(D.instruments, "BBB") == (1, 38, 42),
+          f"after the kill: {D.instruments}")
+    D.close()
+    check(srv.stop() == 0, "stop")
+    v = subprocess.run([XT, "journal", "verify", srv.data], capture_output=True, text=True, timeout=60)
+    check(v.returncode == 0, f"verify: {v.stdout[-300:]} {v.stderr[-300:]}")
+
+
+@test
 def test_journal_fails_closed():
     """A journal write that fails (the disk full; here a file-size limit,
     RLIMIT_FSIZE, which fails a write past it with EFBIG as ENOSPC would)

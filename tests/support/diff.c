@@ -123,6 +123,28 @@ int diff_define_fixture(diff_t *d)
     return 0;
 }
 
+xt_cmd_t diff_band_move_b(diff_t *d, int64_t ref)
+{
+    xt_cmd_t c;
+    memset(&c, 0, sizeof c);
+    c.type = XT_CMD_INSTRUMENT;
+    xt_instrument_info_t in;
+    if (xt_engine_instrument(&d->e, 1, &in) != 0)
+        abort();
+    c.u.instrument = in.def;
+    if (ref == 0) {
+        c.u.instrument.flags &= (uint8_t)~XT_DEF_BAND;
+        c.u.instrument.ref_price = c.u.instrument.band_pct = (xt_decimal_t){0, 0};
+        ref_expect_band(&d->m, 1, 1, XT_PRICE_MAX);
+    } else {
+        c.u.instrument.flags |= XT_DEF_BAND;
+        c.u.instrument.ref_price = (xt_decimal_t){ref, 2};
+        c.u.instrument.band_pct = (xt_decimal_t){5, 0};
+        ref_expect_band(&d->m, 1, ref - ref / 20, ref + ref / 20);
+    }
+    return c;
+}
+
 /* Appends the engine's book of one instrument in the model's text form. */
 static void engine_book(const xt_engine_t *e, uint32_t inst, strbuf_t *out)
 {

@@ -46,6 +46,12 @@ int diff_instrument(diff_t *d, const xt_instrument_def_t *def, int64_t min_lots,
  * Returns 0 or the first engine error. */
 int diff_define_fixture(diff_t *d);
 
+/* The INSTRUMENT command that moves fixture instrument B's band to ref
+ * (ticks, a multiple of 20, so that its 5% is whole ticks) or, with ref 0,
+ * takes it away; the model is told the limits (ref_expect_band). Pass it
+ * to diff_step. */
+xt_cmd_t diff_band_move_b(diff_t *d, int64_t ref);
+
 /* Applies cmd (seq/ts assigned here) to both and compares. Returns NULL when
  * they agree, else a description (details on stderr). */
 const char *diff_step(diff_t *d, xt_cmd_t *cmd);

@@ -261,6 +261,26 @@ static void on_amend(ref_model_t *m, const xt_order_amend_t *a)
         rest(m, &in, left);
 }
 
+void ref_expect_band(ref_model_t *m, uint32_t inst, int64_t band_low, int64_t band_high)
+{
+    m->next_band.set = 1;
+    m->next_band.inst = inst;
+    m->next_band.band_low = band_low;
+    m->next_band.band_high = band_high;
+}
+
+/* Only the band changes: orders resting outside it stay (docs/matching.md). */
+static void on_band_move(ref_model_t *m)
+{
+    if (!m->next_band.set || m->next_band.inst >= m->n_inst)
+        return;
+    ref_inst_t *in = &m->inst[m->next_band.inst];
+    in->band_low = m->next_band.band_low;
+    in->band_high = m->next_band.band_high;
+    m->next_band.set = 0;
+    sb_printf(&m->out, "INSTRUMENT %u\n", m->next_band.inst);
+}
+
 void ref_apply(ref_model_t *m, const xt_cmd_t *cmd)
 {
     sb_clear(&m->out);
@@ -268,6 +288,7 @@ void ref_apply(ref_model_t *m, const xt_cmd_t *cmd)
     case XT_CMD_NEW: on_new(m, &cmd->u.new_order); break;
     case XT_CMD_CANCEL: on_cancel(m, &cmd->u.cancel); break;
     case XT_CMD_AMEND: on_amend(m, &cmd->u.amend); break;
+    case XT_CMD_INSTRUMENT: on_band_move(m); break;
     default: break;
     }
 }
@@ -322,6 +343,7 @@ void ref_format_event(const xt_event_t *ev, strbuf_t *out)
     case XT_EV_AMENDED:
         sb_printf(out, "AMENDED %lld %lld %lld\n", (long long)ev->order_id, (long long)ev->price, (long long)ev->qty);
         break;
+    case XT_EV_INSTRUMENT: sb_printf(out, "INSTRUMENT %u\n", ev->instrument); break;
     default: break;
     }
 }

@@ -12,6 +12,8 @@
  *       254 the price maximum, 255 a far price; otherwise an offset
  *   b4-5 price offset from the instrument's mid (int16, scaled by b3 & 7)
  *   b6-7 quantity (b7 = 255: invalid; else 1 + (b6 | b7 << 8) % 400)
+ * A CANCEL whose b2 has bits 0-5 all set is instead a move of instrument
+ * B's price band: ref 9.00 + 0.20 * (b3 % 11), or no band when b3 >= 220.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             o->stp = ((b[2] >> 3) & 7) > 4 ? 0 : (uint8_t)((b[2] >> 3) & 7);
             o->price = o->type == XT_MARKET && b[3] < 128 ? XT_PRICE_NONE : decode_price(b, inst);
             o->qty = decode_qty(b);
+        } else if (kind == 2 && (b[2] & 63) == 63) { /* B's band moved (or taken away: b[3] >= 220) */
+            c = diff_band_move_b(d, b[3] >= 220 ? 0 : 900 + 20 * (b[3] % 11));
         } else if (kind == 2) {
             c.type = XT_CMD_CANCEL;
             c.u.cancel.id = id;

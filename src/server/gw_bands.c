@@ -1,0 +1,158 @@
+/* gw_bands.c - a SIGHUP moves the price bands the config moved
+ * (docs/config.md, "Reloading"), as a start does (server.c): an A-share
+ * daily limit around the previous close, set before the open without a
+ * restart.
+ *
+ * The gateway thread queues one XT_REQ_BAND_MOVE per instrument moved to
+ * the engine, where it is journaled like any command and takes its place
+ * among the orders: an order the engine took before the move was checked
+ * against the old band, one after it against the new. Once the engine's
+ * answer is routed (its batch committed), the login list's frame carries
+ * the new band, each logged-in connection that asked for status updates is
+ * sent it, and the market-data thread, seeing frames_gen move, makes its
+ * binary greeting's list again. One move per instrument is in flight at a
+ * time; a reload during it queues the next once it is answered. Nothing
+ * here is on the order path: the poll returns at once with no move queued
+ * or in flight.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "band_move.h"
+#include "gateway_internal.h"
+#include "log.h"
+#include "xt/engine.h"
+#include "xt/error.h"
+
+struct xt_gw_bands {
+    xt_instrument_def_t *want; /* the latest asked for: in force, once what is queued and in flight is applied */
+    xt_instrument_def_t *sent; /* the move in flight */
+    uint64_t *ticket;          /* its ticket (xt_req_push), 0: none */
+    uint8_t *queued;           /* want is yet to be sent */
+    uint32_t n_queued, n_flight;
+};
+
+static struct xt_gw_bands *bands(xt_server_t *s)
+{
+    xt_gw_t *g = s->gw;
+    if (g->bands)
+        return g->bands;
+    uint32_t n = s->n_instruments ? s->n_instruments : 1;
+    struct xt_gw_bands *b = calloc(1, sizeof *b);
+    if (!b || !(b->want = calloc(n, sizeof *b->want)) || !(b->sent = calloc(n, sizeof *b->sent)) ||
+        !(b->ticket = calloc(n, sizeof *b->ticket)) || !(b->queued = calloc(n, 1))) {
+        if (b) {
+            free(b->want);
+            free(b->sent);
+            free(b->ticket);
+        }
+        free(b);
+        return NULL;
+    }
+    memcpy(b->want, s->inst_defs, s->n_instruments * sizeof *b->want);
+    return g->bands = b;
+}
+
+static uint32_t find_symbol(const xt_server_t *s, const char *symbol)
+{
+    for (uint32_t i = 0; i < s->n_instruments; i++)
+        if (strcmp(s->symbols[i], symbol) == 0)
+            return i;
+    return XT_NIL;
+}
+
+int xt__gw_bands_reload(xt_server_t *s, const xt_server_config_t *next)
+{
+    struct xt_gw_bands *b = bands(s);
+    if (!b)
+        return -1;
+    int moves = 0;
+    for (uint32_t k = 0; k < next->n_instruments; k++) {
+        const xt_instrument_def_t *d = &next->instruments[k];
+        uint32_t i = find_symbol(s, d->symbol); /* none: a new instrument, which needs a restart (gw_reload.c) */
+        if (i == XT_NIL || xt_band_move_check(&b->want[i], d) != 1)
+            continue;
+        b->want[i] = xt_band_moved(&b->want[i], d);
+        b->n_queued += !b->queued[i];
+        b->queued[i] = 1;
+        moves++;
+    }
+    xt__gw_bands_poll(s);
+    return moves;
+}
+
+/* Instrument i's frame with d's band, for the logins and greetings to come. */
+static void set_frame(xt_server_t *s, uint32_t i, const xt_instrument_def_t *d)
+{
+    xt_msg_instrument_t m;
+    int64_t low = 0, high = 0;
+    int has = (d->flags & XT_DEF_BAND) && xt_band_limits(d, &low, &high) == 0; /* as the core derives it */
+    pthread_mutex_lock(&s->frames_lock);
+    xt_wire_get_instrument(s->instrument_frames[i], &m);
+    m.has_band = (uint8_t)has;
+    m.band_low = has ? low : 0;
+    m.band_high = has ? high : 0;
+    xt_wire_put_instrument(s->instrument_frames[i], 0, &m);
+    pthread_mutex_unlock(&s->frames_lock);
+    atomic_fetch_add_explicit(&s->frames_gen, 1, memory_order_release);
+}
+
+/* The engine's answer to instrument i's move is routed. */
+static void answered(xt_server_t *s, struct xt_gw_bands *b, uint32_t i)
+{
+    b->ticket[i] = 0;
+    b->n_flight--;
+    int rc = atomic_load_explicit(&s->band_rc[i], memory_order_relaxed); /* stored before the batch's release */
+    if (rc != 0) {
+        xt_log_ev_t e;
+        if (xt_log_begin(&e, XT_LOG_ERROR, "SIGHUP: the price band did not move")) {
+            xt_log_str(&e, "symbol", s->symbols[i]);
+            xt_log_str(&e, "reason", xt_strerror(rc));
+            xt_log_end(&e);
+        }
+        if (!b->queued[i]) /* a later reload asking for it tries again */
+            b->want[i] = s->inst_defs[i];
+        return;
+    }
+    s->inst_defs[i] = b->sent[i];
+    set_frame(s, i, &b->sent[i]);
+    xt_band_move_log(&b->sent[i]);
+    xt__gw_status_update(s, i, atomic_load_explicit(&s->halted[i], memory_order_relaxed));
+}
+
+void xt__gw_bands_poll(xt_server_t *s)
+{
+    xt_gw_t *g = s->gw;
+    struct xt_gw_bands *b = g->bands;
+    if (!b || (!b->n_queued && !b->n_flight))
+        return;
+    for (uint32_t i = 0; i < s->n_instruments; i++) {
+        if (b->ticket[i] && g->answered >= b->ticket[i])
+            answered(s, b, i);
+        if (!b->queued[i] || b->ticket[i] || g->stopping || atomic_load(&s->journal_failed))
+            continue; /* (queued at a stop or after a failure: the next start moves it, as the config says) */
+        xt_req_t r = {.kind = XT_REQ_BAND_MOVE, .instrument = i};
+        xt_req_set_band(&r, &b->want[i]);
+        uint64_t t = xt_req_push(s, &r);
+        if (!t)
+            continue; /* the ring is full: tried again at the next poll */
+        b->ticket[i] = t;
+        b->sent[i] = b->want[i];
+        b->queued[i] = 0;
+        b->n_queued--;
+        b->n_flight++;
+    }
+}
+
+void xt__gw_bands_destroy(xt_server_t *s)
+{
+    struct xt_gw_bands *b = s->gw ? s->gw->bands : NULL;
+    if (!b)
+        return;
+    s->gw->bands = NULL;
+    free(b->want);
+    free(b->sent);
+    free(b->ticket);
+    free(b->queued);
+    free(b);
+}
