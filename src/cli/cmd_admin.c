@@ -32,6 +32,7 @@ static void usage(FILE *f)
                "  mass-cancel ACCOUNT [SYMBOL]  cancel the account's open orders (all its sessions)\n"
                "  snapshot                      take a snapshot now\n"
                "  stats                         live statistics\n"
+               "  instruments [SYMBOL]          the definitions in force: tick, lot, price band, halted\n"
                "  help                          the commands the server knows\n"
                "The socket: --socket PATH, else server.admin_socket of --config FILE and --data DIR\n"
                "(default: admin.sock in the data directory). docs/admin.md has the answers.\n"

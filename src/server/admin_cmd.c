@@ -31,6 +31,7 @@ static const struct {
     {"mass-cancel", XT_ADM_MASS_CANCEL, 1, 2, "mass-cancel ACCOUNT [SYMBOL]"},
     {"snapshot", XT_ADM_SNAPSHOT, 0, 0, "snapshot"},
     {"stats", XT_ADM_STATS, 0, 0, "stats"},
+    {"instruments", XT_ADM_INSTRUMENTS, 0, 1, "instruments [SYMBOL]"},
 };
 #define NOPS (sizeof ops / sizeof ops[0])
 
@@ -132,6 +133,8 @@ static int args(size_t k, const word_t *w, size_t n, xt_admin_cmd_t *out, char *
         sym = &w[1];
     if (op == XT_ADM_MASS_CANCEL && n > 2)
         sym = &w[2];
+    if (op == XT_ADM_INSTRUMENTS && n > 1)
+        sym = &w[1];
     if (acct && number(acct, &out->account) != 0)
         return fail(why, whylen, "ACCOUNT must be a number 1..4294967295 (usage: %s)", use);
     if (sess && number(sess, &out->session) != 0)

@@ -2,7 +2,8 @@
  * from untrusted bytes into a command. Pure: no I/O, no allocation.
  *
  *   help | sessions [ACCOUNT] | kick ACCOUNT SESSION | halt SYMBOL |
- *   resume SYMBOL | mass-cancel ACCOUNT [SYMBOL] | snapshot | stats
+ *   resume SYMBOL | mass-cancel ACCOUNT [SYMBOL] | snapshot | stats |
+ *   instruments [SYMBOL]
  *
  * Words are separated by spaces or tabs; a trailing CR is ignored. Numbers
  * are decimal digits, 1..4294967295. A symbol is 1..16 bytes of
@@ -25,6 +26,7 @@ enum {
     XT_ADM_MASS_CANCEL,
     XT_ADM_SNAPSHOT,
     XT_ADM_STATS,
+    XT_ADM_INSTRUMENTS,
     XT_ADM_OPS_ /* one past the last */
 };
 
@@ -34,7 +36,7 @@ typedef struct xt_admin_cmd {
     int op;                         /* XT_ADM_* */
     uint32_t account;               /* kick, mass-cancel; sessions: 0 for all accounts */
     uint32_t session;               /* kick */
-    char symbol[XT_SYMBOL_MAX + 1]; /* halt, resume, mass-cancel; "" when not given */
+    char symbol[XT_SYMBOL_MAX + 1]; /* halt, resume, mass-cancel, instruments; "" when not given */
 } xt_admin_cmd_t;
 
 /* Parses line[0..len) (no newline; NUL bytes are just bad bytes). Returns 0

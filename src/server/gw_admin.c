@@ -30,6 +30,7 @@
 #include "halts.h"
 #include "log.h"
 #include "md_encode.h"
+#include "xt/decimal.h"
 #include "xt/error.h"
 
 #define XT_ADMIN_OUT 65536    /* bytes of one answer at most */
@@ -351,6 +352,55 @@ static void cmd_stats(xt_server_t *s, adm_conn_t *a)
     answer_end(a, &t);
 }
 
+/* One instrument's definition in force: the one a SIGHUP's band move
+ * updates (gw_bands.c), on this thread. Prices and quantities as
+ * decimals, the band's limits as prices too. */
+static void instrument_json(xt_server_t *s, xt_text_t *t, uint32_t i)
+{
+    const xt_instrument_def_t *d = &s->inst_defs[i];
+    xt_msg_instrument_t m;
+    xt_wire_get_instrument(s->instrument_frames[i], &m);
+    char tick[XT_DECIMAL_BUFSZ], lot[XT_DECIMAL_BUFSZ], min[XT_DECIMAL_BUFSZ], max[XT_DECIMAL_BUFSZ];
+    xt_decimal_format(d->tick, tick);
+    xt_decimal_format(d->lot, lot);
+    xt_units_format(m.min_qty, d->lot, min);
+    xt_units_format(m.max_qty, d->lot, max);
+    xt_text_printf(t, "{\"id\":%u,\"symbol\":", i);
+    json_str(t, s->symbols[i]);
+    xt_text_printf(t, ",\"tick\":\"%s\",\"lot\":\"%s\",\"min\":\"%s\",\"max\":\"%s\",\"band\":", tick, lot, min, max);
+    if (m.has_band) {
+        char ref[XT_DECIMAL_BUFSZ], pct[XT_DECIMAL_BUFSZ], low[XT_DECIMAL_BUFSZ], high[XT_DECIMAL_BUFSZ];
+        xt_decimal_format(d->ref_price, ref);
+        xt_decimal_format(d->band_pct, pct);
+        xt_units_format(m.band_low, d->tick, low);
+        xt_units_format(m.band_high, d->tick, high);
+        xt_text_printf(t, "{\"ref\":\"%s\",\"pct\":\"%s\",\"low\":\"%s\",\"high\":\"%s\"}", ref, pct, low, high);
+    } else {
+        xt_text_printf(t, "null");
+    }
+    xt_text_printf(t, ",\"halted\":%s}", atomic_load_explicit(&s->halted[i], memory_order_relaxed) ? "true" : "false");
+}
+
+/* instruments [SYMBOL]: the definitions in force, bands and halts. */
+static void cmd_instruments(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
+{
+    uint32_t only = XT_NIL;
+    if (cmd->symbol[0] && (only = find_symbol(s, cmd->symbol)) == XT_NIL) {
+        char why[64];
+        snprintf(why, sizeof why, "unknown instrument '%s'", cmd->symbol);
+        return answer_error(a, why);
+    }
+    xt_text_t t = answer_begin(a);
+    xt_text_printf(&t, "{\"ok\":true,\"instruments\":[");
+    for (uint32_t i = 0, n = 0; i < s->n_instruments; i++)
+        if (only == XT_NIL || i == only) {
+            xt_text_printf(&t, "%s", n++ ? "," : "");
+            instrument_json(s, &t, i);
+        }
+    xt_text_printf(&t, "]}");
+    answer_end(a, &t);
+}
+
 /* One request line: its answer queued (or, for a mass cancel, its ticket set). */
 static void on_line(xt_server_t *s, uint32_t slot, const char *line, size_t len)
 {
@@ -365,6 +415,7 @@ static void on_line(xt_server_t *s, uint32_t slot, const char *line, size_t len)
     case XT_ADM_KICK: return cmd_kick(s, a, &cmd);
     case XT_ADM_HALT:
     case XT_ADM_RESUME: return cmd_halt(s, a, &cmd);
+    case XT_ADM_INSTRUMENTS: return cmd_instruments(s, a, &cmd);
     case XT_ADM_MASS_CANCEL: return cmd_mass_cancel(s, a, slot, &cmd);
     case XT_ADM_SNAPSHOT: return cmd_snapshot(s, a);
     default: return cmd_stats(s, a);

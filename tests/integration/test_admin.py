@@ -167,7 +167,7 @@ def test_help_and_malformed_lines():
     srv = TS.Server()
     j = ok(srv, "help")
     for c in ("sessions [ACCOUNT]", "kick ACCOUNT SESSION", "halt SYMBOL", "resume SYMBOL",
-              "mass-cancel ACCOUNT [SYMBOL]", "snapshot", "stats", "help"):
+              "mass-cancel ACCOUNT [SYMBOL]", "snapshot", "stats", "instruments [SYMBOL]", "help"):
         check(c in j["commands"], f"help lacks {c!r}: {j}")
     err(srv, "", ["empty"])
     err(srv, "   \t ", ["empty"])
@@ -354,6 +354,59 @@ def test_halt_and_resume():
     rid = A.mass_cancel(btc)
     check(A.expect(MASS_CANCEL_ACK, request_id=rid).count == 2, "mass cancel after resume")
     check(ok(srv, "resume BTC-USDT")["changed"] is False, "resuming what is not halted")
+
+
+@test
+def test_instruments():
+    """`instruments [SYMBOL]` lists the definitions in force, as order
+    entry's login list has them (ids, ticks, lots, band limits); a halt and
+    a band moved by a SIGHUP show in it; an unknown symbol is an error; 256
+    instruments with long symbols and scales fit in one answer."""
+    from decimal import Decimal
+    srv = TS.Server()
+    A = TS.login(srv.port, 1001, 1)
+    j = ok(srv, "instruments")
+    got = j["instruments"]
+    check([i["id"] for i in got] == list(range(len(A.instruments))), f"ids: {got}")
+    for i, m in zip(got, A.instruments):
+        tick, lot = Decimal(m.tick_m).scaleb(-m.tick_scale), Decimal(m.lot_m).scaleb(-m.lot_scale)
+        check(i["symbol"] == m.symbol and Decimal(i["tick"]) == tick and Decimal(i["lot"]) == lot and
+              Decimal(i["min"]) == m.min_qty * lot and Decimal(i["max"]) == m.max_qty * lot, f"{i} against {m!r}")
+        if m.has_band:
+            check(Decimal(i["band"]["low"]) == m.band_low * tick and Decimal(i["band"]["high"]) == m.band_high * tick,
+                  f"band {i} against {m!r}")
+        else:
+            check(i["band"] is None, f"no band: {i}")
+        check(i["halted"] is False, f"halted: {i}")
+    sh = next(i for i in got if i["symbol"] == "600519.SH")
+    check(sh["band"] == {"ref": "1700.00", "pct": "10", "low": "1530.00", "high": "1870.00"}, f"600519.SH: {sh}")
+    ok(srv, "halt ETH-USDT")
+    one = ok(srv, "instruments ETH-USDT")["instruments"]
+    check(len(one) == 1 and one[0]["symbol"] == "ETH-USDT" and one[0]["halted"] is True, f"one: {one}")
+    err(srv, "instruments NOPE", ["unknown instrument 'NOPE'"])
+    err(srv, "instruments A B", ["at most 1 argument", "instruments [SYMBOL]"])
+    check(srv.stop() == 0, "stop")
+
+    # a config of its own: 256 instruments (the most a config may have), then a band moved by a SIGHUP
+    path = os.path.join(srv.tmp, "many.conf")
+
+    def write(ref):
+        with open(path, "w") as f:
+            for k in range(256):
+                f.write(f"[instrument SYM-{k:04d}.LONGXX]\ntick = 0.000001\nlot = 0.00000001\n"
+                        f"max = 1000000\nref = {ref + k}.123456\nband = 12.5\n\n")
+    write(1000)
+    srv = TS.Server(args=["--config", path])
+    got = ok(srv, "instruments")["instruments"]
+    check(len(got) == 256 and got[255]["symbol"] == "SYM-0255.LONGXX", f"{len(got)} instruments")
+    check(got[0]["band"]["ref"] == "1000.123456" and got[0]["band"]["low"] == "875.108024", f"{got[0]}")
+    write(2000)
+    n = len(srv.stderr())
+    srv.proc.send_signal(TS.signal.SIGHUP)
+    TS.wait_for(lambda: srv.stderr().count("price band moved", n) == 256, "the 256 moves")
+    got = ok(srv, "instruments SYM-0000.LONGXX")["instruments"][0]
+    check(got["band"]["ref"] == "2000.123456" and got["band"]["low"] == "1750.108024", f"after the reload: {got}")
+    check(srv.stop() == 0, "stop")
 
 
 @test

@@ -50,6 +50,12 @@ static void commands(void **state)
     assert_int_equal(c.op, XT_ADM_SNAPSHOT);
     assert_int_equal(parse("stats", &c, why, sizeof why), 0);
     assert_int_equal(c.op, XT_ADM_STATS);
+    assert_int_equal(parse("instruments", &c, why, sizeof why), 0);
+    assert_int_equal(c.op, XT_ADM_INSTRUMENTS);
+    assert_string_equal(c.symbol, "");
+    assert_int_equal(parse("instruments 600519.SH", &c, why, sizeof why), 0);
+    assert_int_equal(c.op, XT_ADM_INSTRUMENTS);
+    assert_string_equal(c.symbol, "600519.SH");
     assert_string_equal(xt_admin_op_name(XT_ADM_MASS_CANCEL), "mass-cancel");
     assert_string_equal(xt_admin_op_usage(XT_ADM_KICK), "kick ACCOUNT SESSION");
     assert_string_equal(xt_admin_op_name(0), "?");
@@ -76,6 +82,8 @@ static void errors(void **state)
     bad("mass-cancel", "mass-cancel needs at least 1 argument");
     bad("mass-cancel 1 A B", "mass-cancel needs at most 2 arguments");
     bad("stats x", "stats needs 0 arguments");
+    bad("instruments A B", "instruments needs at most 1 argument");
+    bad("instruments A/B", "SYMBOL must be");
     bad("a b c d e f g", "unknown command 'a'");
     bad("kick 0 1", "ACCOUNT must be a number");
     bad("kick 1 0", "SESSION must be a number");

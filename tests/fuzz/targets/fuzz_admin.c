@@ -32,7 +32,8 @@ static void check_cmd(const xt_admin_cmd_t *c)
     CHECK(c->op == XT_ADM_KICK ? c->session > 0 : c->session == 0);
     CHECK(acct || c->op == XT_ADM_SESSIONS || c->account == 0);
     check_symbol(c->symbol, c->op == XT_ADM_HALT || c->op == XT_ADM_RESUME);
-    CHECK(c->op == XT_ADM_HALT || c->op == XT_ADM_RESUME || c->op == XT_ADM_MASS_CANCEL || c->symbol[0] == '\0');
+    CHECK(c->op == XT_ADM_HALT || c->op == XT_ADM_RESUME || c->op == XT_ADM_MASS_CANCEL ||
+          c->op == XT_ADM_INSTRUMENTS || c->symbol[0] == '\0');
 }
 
 /* The command as the line that asks for it. */
