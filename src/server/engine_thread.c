@@ -327,8 +327,8 @@ static void on_session_end(xt_server_t *s, const xt_req_t *r)
 }
 
 /* A SIGHUP moved r->instrument's band (gw_bands.c): its definition in
- * force with the band r carries, journaled. The gateway reads the outcome
- * once the batch is released. */
+ * force with the band r carries, journaled. The outcome goes to the
+ * gateway in its place among the answers (outlog.h, XT_OL_BAND). */
 static void on_band_move(xt_server_t *s, const xt_req_t *r)
 {
     xt_instrument_info_t in;
@@ -339,17 +339,15 @@ static void on_band_move(xt_server_t *s, const xt_req_t *r)
         xt_req_band(r, &c.u.instrument);
         rc = submit(s, NULL, &c);
     }
-    if (r->instrument < s->n_instruments)
-        atomic_store_explicit(&s->band_rc[r->instrument], rc, memory_order_relaxed);
+    xt_sessions_control(&s->sessions, (uint32_t)-rc, r->instrument, XT_OL_BAND);
 }
 
 static void handle(xt_server_t *s, const xt_req_t *r)
 {
     if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed) && r->kind != XT_REQ_STATUS &&
         r->kind != XT_REQ_OPEN_ORDERS) {
-        if (r->kind == XT_REQ_BAND_MOVE && r->instrument < s->n_instruments)
-            atomic_store_explicit(&s->band_rc[r->instrument], XT_EFAILED, memory_order_relaxed);
-        else if (r->kind != XT_REQ_SESSION_CANCEL && r->kind != XT_REQ_SESSION_END && r->kind != XT_REQ_ADMIN_CANCEL)
+        if (r->kind != XT_REQ_SESSION_CANCEL && r->kind != XT_REQ_SESSION_END && r->kind != XT_REQ_ADMIN_CANCEL &&
+            r->kind != XT_REQ_BAND_MOVE)             /* (the gateway tells the log a move's end: gw_bands.c) */
             reply_reject(s, r, XT_R_JOURNAL_FAILED); /* released only if a later commit succeeds: none will */
         return;
     }

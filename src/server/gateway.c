@@ -829,7 +829,10 @@ static void route_released(xt_server_t *s)
             continue;
         }
         if (sl.flags & XT_OL_CONTROL) {
-            xt__gw_on_control(s, &sl, now);
+            if (sl.conn == XT_OL_BAND) /* before the answers after it: their orders met the new band */
+                xt__gw_band_answer(s, sl.session, -(int)sl.account);
+            else
+                xt__gw_on_control(s, &sl, now);
             continue;
         }
         if (sl.flags & XT_OL_EPHEMERAL) {

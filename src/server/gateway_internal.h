@@ -150,9 +150,12 @@ void xt__gw_status_update(xt_server_t *s, uint32_t k, int halted);
 
 /* gw_bands.c: the price bands a reload's config moved (next: its config),
  * queued to the engine; returns how many (-1: out of memory). The poll,
- * from the gateway's loop, queues them and applies the engine's answers. */
+ * from the gateway's loop, sends what the ring had no room for. The
+ * answer comes routed as an XT_OL_BAND control slot: instrument i's move
+ * made (rc 0) or refused (an XT_E* code). */
 int xt__gw_bands_reload(xt_server_t *s, const xt_server_config_t *next);
 void xt__gw_bands_poll(xt_server_t *s);
+void xt__gw_band_answer(xt_server_t *s, uint32_t i, int rc);
 void xt__gw_bands_destroy(xt_server_t *s);
 /* Finishes the waiting logins (and LOGOUTs) whose sessions have all their
  * answers out. */

@@ -6,14 +6,20 @@
  * The gateway thread queues one XT_REQ_BAND_MOVE per instrument moved to
  * the engine, where it is journaled like any command and takes its place
  * among the orders: an order the engine took before the move was checked
- * against the old band, one after it against the new. Once the engine's
- * answer is routed (its batch committed), the login list's frame carries
- * the new band, each logged-in connection that asked for status updates is
- * sent it, and the market-data thread, seeing frames_gen move, makes its
- * binary greeting's list again. One move per instrument is in flight at a
- * time; a reload during it queues the next once it is answered. Nothing
- * here is on the order path: the poll returns at once with no move queued
- * or in flight.
+ * against the old band, one after it against the new. The engine's answer
+ * is a control slot in the outlog (XT_OL_BAND), in its place among the
+ * answers, released with its batch; routing it (xt__gw_band_answer) puts
+ * the new band in the login list's frame and pushes that frame to each
+ * logged-in connection that asked for status updates, before any answer
+ * of a request the engine took after the move. The market-data thread,
+ * seeing frames_gen move, makes its binary greeting's list again. One move
+ * per instrument is in flight at a time; a reload during it queues the
+ * next, sent once it is answered. None of this is on the order path: the
+ * poll returns at once with nothing queued or in flight.
+ *
+ * A move is not made once the journal has failed closed or the server is
+ * stopping (the log says so for each; the next start moves the band, as
+ * the config says).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +33,7 @@
 struct xt_gw_bands {
     xt_instrument_def_t *want; /* the latest asked for: in force, once what is queued and in flight is applied */
     xt_instrument_def_t *sent; /* the move in flight */
-    uint64_t *ticket;          /* its ticket (xt_req_push), 0: none */
+    uint8_t *flight;           /* sent, not answered yet */
     uint8_t *queued;           /* want is yet to be sent */
     uint32_t n_queued, n_flight;
 };
@@ -40,11 +46,11 @@ static struct xt_gw_bands *bands(xt_server_t *s)
     uint32_t n = s->n_instruments ? s->n_instruments : 1;
     struct xt_gw_bands *b = calloc(1, sizeof *b);
     if (!b || !(b->want = calloc(n, sizeof *b->want)) || !(b->sent = calloc(n, sizeof *b->sent)) ||
-        !(b->ticket = calloc(n, sizeof *b->ticket)) || !(b->queued = calloc(n, 1))) {
+        !(b->flight = calloc(n, 1)) || !(b->queued = calloc(n, 1))) {
         if (b) {
             free(b->want);
             free(b->sent);
-            free(b->ticket);
+            free(b->flight);
         }
         free(b);
         return NULL;
@@ -61,17 +67,42 @@ static uint32_t find_symbol(const xt_server_t *s, const char *symbol)
     return XT_NIL;
 }
 
+/* Why no move can be made now, or NULL. */
+static const char *cannot_move(const xt_server_t *s)
+{
+    if (atomic_load(&s->journal_failed))
+        return "the journal failed closed; the next start moves it, as the config says";
+    if (s->gw->stopping)
+        return "the server is stopping; the next start moves it, as the config says";
+    return NULL;
+}
+
+static void not_moved(const xt_server_t *s, uint32_t i, const char *why)
+{
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_ERROR, "SIGHUP: the price band did not move")) {
+        xt_log_str(&e, "symbol", s->symbols[i]);
+        xt_log_str(&e, "reason", why);
+        xt_log_end(&e);
+    }
+}
+
 int xt__gw_bands_reload(xt_server_t *s, const xt_server_config_t *next)
 {
     struct xt_gw_bands *b = bands(s);
     if (!b)
         return -1;
+    const char *why = cannot_move(s);
     int moves = 0;
     for (uint32_t k = 0; k < next->n_instruments; k++) {
         const xt_instrument_def_t *d = &next->instruments[k];
         uint32_t i = find_symbol(s, d->symbol); /* none: a new instrument, which needs a restart (gw_reload.c) */
         if (i == XT_NIL || xt_band_move_check(&b->want[i], d) != 1)
             continue;
+        if (why) {
+            not_moved(s, i, why);
+            continue;
+        }
         b->want[i] = xt_band_moved(&b->want[i], d);
         b->n_queued += !b->queued[i];
         b->queued[i] = 1;
@@ -97,19 +128,15 @@ static void set_frame(xt_server_t *s, uint32_t i, const xt_instrument_def_t *d)
     atomic_fetch_add_explicit(&s->frames_gen, 1, memory_order_release);
 }
 
-/* The engine's answer to instrument i's move is routed. */
-static void answered(xt_server_t *s, struct xt_gw_bands *b, uint32_t i)
+void xt__gw_band_answer(xt_server_t *s, uint32_t i, int rc)
 {
-    b->ticket[i] = 0;
+    struct xt_gw_bands *b = s->gw->bands;
+    if (!b || i >= s->n_instruments || !b->flight[i])
+        return;
+    b->flight[i] = 0;
     b->n_flight--;
-    int rc = atomic_load_explicit(&s->band_rc[i], memory_order_relaxed); /* stored before the batch's release */
-    if (rc != 0) {
-        xt_log_ev_t e;
-        if (xt_log_begin(&e, XT_LOG_ERROR, "SIGHUP: the price band did not move")) {
-            xt_log_str(&e, "symbol", s->symbols[i]);
-            xt_log_str(&e, "reason", xt_strerror(rc));
-            xt_log_end(&e);
-        }
+    if (rc != 0) { /* the core refused it: not expected, as the comparison is the core's own */
+        not_moved(s, i, xt_strerror(rc));
         if (!b->queued[i]) /* a later reload asking for it tries again */
             b->want[i] = s->inst_defs[i];
         return;
@@ -122,22 +149,28 @@ static void answered(xt_server_t *s, struct xt_gw_bands *b, uint32_t i)
 
 void xt__gw_bands_poll(xt_server_t *s)
 {
-    xt_gw_t *g = s->gw;
-    struct xt_gw_bands *b = g->bands;
+    struct xt_gw_bands *b = s->gw->bands;
     if (!b || (!b->n_queued && !b->n_flight))
         return;
+    const char *why = cannot_move(s);
+    int failed = atomic_load(&s->journal_failed); /* nothing in flight will be answered */
     for (uint32_t i = 0; i < s->n_instruments; i++) {
-        if (b->ticket[i] && g->answered >= b->ticket[i])
-            answered(s, b, i);
-        if (!b->queued[i] || b->ticket[i] || g->stopping || atomic_load(&s->journal_failed))
-            continue; /* (queued at a stop or after a failure: the next start moves it, as the config says) */
+        if ((b->flight[i] && failed) || (b->queued[i] && why)) {
+            not_moved(s, i, why);
+            b->n_flight -= b->flight[i];
+            b->n_queued -= b->queued[i];
+            b->flight[i] = b->queued[i] = 0;
+            b->want[i] = s->inst_defs[i];
+            continue;
+        }
+        if (!b->queued[i] || b->flight[i])
+            continue;
         xt_req_t r = {.kind = XT_REQ_BAND_MOVE, .instrument = i};
         xt_req_set_band(&r, &b->want[i]);
-        uint64_t t = xt_req_push(s, &r);
-        if (!t)
+        if (!xt_req_push(s, &r))
             continue; /* the ring is full: tried again at the next poll */
-        b->ticket[i] = t;
         b->sent[i] = b->want[i];
+        b->flight[i] = 1;
         b->queued[i] = 0;
         b->n_queued--;
         b->n_flight++;
@@ -152,7 +185,7 @@ void xt__gw_bands_destroy(xt_server_t *s)
     s->gw->bands = NULL;
     free(b->want);
     free(b->sent);
-    free(b->ticket);
+    free(b->flight);
     free(b->queued);
     free(b);
 }

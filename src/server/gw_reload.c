@@ -48,6 +48,29 @@ struct xt_gw_reload {
     xt_server_config_t next;
 };
 
+/* want's instruments in cur's order, those cur lacks after them: the
+ * sections' order does not matter (docs/config.md), and the comparison
+ * below is of the printed configs, line by line. */
+static void order_like(xt_server_config_t *want, const xt_server_config_t *cur)
+{
+    static xt_instrument_def_t in[XT_CONFIG_MAX_INSTRUMENTS];
+    int32_t tz[XT_CONFIG_MAX_INSTRUMENTS];
+    uint8_t taken[XT_CONFIG_MAX_INSTRUMENTS] = {0};
+    uint32_t n = 0;
+    for (uint32_t k = 0; k <= cur->n_instruments; k++)
+        for (uint32_t j = 0; j < want->n_instruments; j++) /* (k == n_instruments: the rest) */
+            if (!taken[j] &&
+                (k == cur->n_instruments || strcmp(want->instruments[j].symbol, cur->instruments[k].symbol) == 0)) {
+                in[n] = want->instruments[j];
+                tz[n++] = want->tz_offset[j]; /* its time zone with it */
+                taken[j] = 1;
+                if (k < cur->n_instruments)
+                    break;
+            }
+    memcpy(want->instruments, in, n * sizeof *in);
+    memcpy(want->tz_offset, tz, n * sizeof *tz);
+}
+
 /* The first key whose value in next differs from the running one's, other
  * than those a reload applies (xt_config_diff: every key); "" when none
  * does. */
@@ -65,6 +88,7 @@ static void restart_key(const xt_server_t *s, const xt_server_config_t *next, ch
     want.rate = cur->rate;
     want.burst = cur->burst;
     want.open_orders = cur->open_orders;
+    order_like(&want, cur);
     for (uint32_t k = 0; k < want.n_instruments && k < cur->n_instruments; k++) { /* bands: gw_bands.c */
         xt_instrument_def_t *w = &want.instruments[k];
         const xt_instrument_def_t *c = &cur->instruments[k];

@@ -16,7 +16,10 @@
  * Control slots carry no frame: the engine thread's answer to a gateway
  * request about a session itself (XT_REQ_SESSION_END: ended, or kept
  * because it has open orders); `conn` holds the code (XT_OL_ENDED,
- * XT_OL_KEPT). They are never sent to a client.
+ * XT_OL_KEPT). XT_OL_BAND answers an XT_REQ_BAND_MOVE in its place among
+ * the answers: `session` is the instrument, `account` 0 when the band
+ * moved, else the refusal's XT_E* code negated (account 0 is no session's,
+ * so a resume never meets it). They are never sent to a client.
  */
 #ifndef XT_SERVER_OUTLOG_H
 #define XT_SERVER_OUTLOG_H
@@ -28,7 +31,7 @@
 #define XT_OUTLOG_POS_MAX (UINT64_C(1) << 62) /* positions stay below it (a snapshot saying more is refused) */
 
 enum { XT_OL_EPHEMERAL = 1, XT_OL_CONTROL = 2 };
-enum { XT_OL_ENDED = 1, XT_OL_KEPT = 2 }; /* control codes */
+enum { XT_OL_ENDED = 1, XT_OL_KEPT = 2, XT_OL_BAND = 3 }; /* control codes */
 
 typedef struct xt_outlog_slot {
     _Atomic uint64_t stamp; /* position + 1 when complete; 0 while being written */

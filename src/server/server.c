@@ -203,8 +203,7 @@ static int instrument_frames(xt_server_t *s)
     s->instrument_frames = calloc(n ? n : 1, sizeof *s->instrument_frames);
     s->symbols = calloc(n ? n : 1, sizeof *s->symbols);
     s->inst_defs = calloc(n ? n : 1, sizeof *s->inst_defs);
-    s->band_rc = calloc(n ? n : 1, sizeof *s->band_rc);
-    if (!s->instrument_frames || !s->symbols || !s->inst_defs || !s->band_rc)
+    if (!s->instrument_frames || !s->symbols || !s->inst_defs)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
         xt_instrument_info_t in;
@@ -449,7 +448,6 @@ int xt_server_close(xt_server_t *s)
     free(s->instrument_frames);
     free(s->symbols);
     free(s->inst_defs);
-    free((void *)s->band_rc);
     free((void *)s->halted);
     xt_metrics_destroy(&s->met);
     if (s->journal_open)

@@ -40,8 +40,8 @@
  * engine leaves the count of cancelled orders in admin_canceled[conn]
  * before it releases the batch. XT_REQ_BAND_MOVE moves instrument's price
  * band (a SIGHUP's, gw_bands.c): the engine journals its definition with
- * the ref and band the request carries (xt_req_band) and leaves the outcome
- * in band_rc[instrument]. */
+ * the ref and band the request carries (xt_req_band) and answers with a
+ * control slot (outlog.h, XT_OL_BAND). */
 enum {
     XT_REQ_NEW = XT_MSG_NEW_ORDER,
     XT_REQ_CANCEL = XT_MSG_CANCEL,
@@ -176,9 +176,6 @@ typedef struct xt_server {
     /* the definitions in force (the engine's, read at start); after the
      * start the gateway thread's alone (gw_bands.c) */
     xt_instrument_def_t *inst_defs;
-    /* engine -> gateway: the outcome of an XT_REQ_BAND_MOVE, per
-     * instrument (0 or an XT_E* code), stored before its batch is released */
-    _Atomic int32_t *band_rc;
     struct xt_cpus *cpus; /* the CPUs each thread is pinned to (cpus.h; server.*_cpus) */
     /* the gateway's own state (gateway.c) */
     struct xt_gateway *gw;

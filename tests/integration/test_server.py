@@ -2300,6 +2300,18 @@ def test_a_band_moves_at_a_reload():
                  'msg="reloaded"')
     check('needs_restart="instrument CCC"' in log and "bands_moving" not in log, f"a new instrument: {log}")
     check(srv.stderr().count("price band moved") == n_moved, "moved by a refused change")
+    # the sections in another order, BBB's ref moved, BBB halted: it moves (no restart asked for), and the
+    # pushed frame keeps the status halted
+    na = len(A.log)
+    halted = admin_line(srv, "halt BBB")
+    check(halted.get("halted") is True, f"halt: {halted}")
+    log = reload("[instrument BBB]\ntick = 0.5\nlot = 10\nref = 30.0\nband = 5\n\n"
+                 "[instrument AAA]\ntick = 0.01\nlot = 1\n", "price band moved")
+    check("bands_moving=1" in log and "needs_restart" not in log, f"reordered: {log}")
+    got = updates(A, na)
+    check([(m.symbol, m.status, band([m], "BBB")) for m in got] == [("BBB", 1, (1, 38, 42)), ("BBB", 1, (1, 57, 63))],
+          f"the halt's push, then the move's: {got}")
+    admin_line(srv, "resume BBB")
     seen = [m._raw for m in A.log if m.sequenced]
     for conn in (A, B, C):
         conn.close()
@@ -2307,7 +2319,6 @@ def test_a_band_moves_at_a_reload():
     # a kill, then the same config: the moves are the journal's, made again by nobody; A's session resumes
     # across them with every message as it was
     srv.kill()
-    cfg(conf.format(tick="0.01", ref="", bbb="ref = 20.0\nband = 5\n").replace("ref = \nband = 10\n", ""))
     srv.start()
     check("price band moved" not in srv.stderr(), "moved again at the start")
     D = Conn(srv.port)
@@ -2315,12 +2326,91 @@ def test_a_band_moves_at_a_reload():
     expect_type(acc, LOGIN_ACCEPTED, next_seq=len(seen) + 1, resume_from=1)
     again = [D.wait(lambda m: m.sequenced, what="resent") for _ in seen]
     check([m._raw for m in again] == seen, "the resent messages differ from the originals")
-    check(band(D.instruments) == (0, 0, 0) and band(D.instruments, "BBB") == (1, 38, 42),
+    check(band(D.instruments) == (0, 0, 0) and band(D.instruments, "BBB") == (1, 57, 63),
           f"after the kill: {D.instruments}")
     D.close()
     check(srv.stop() == 0, "stop")
     v = subprocess.run([XT, "journal", "verify", srv.data], capture_output=True, text=True, timeout=60)
     check(v.returncode == 0, f"verify: {v.stdout[-300:]} {v.stderr[-300:]}")
+
+
+def admin_line(srv, text):
+    """One request on the admin socket (docs/admin.md), its JSON answer."""
+    import json as _json
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as a:
+        a.settimeout(10)
+        a.connect(os.path.join(srv.data, "admin.sock"))
+        a.sendall(text.encode() + b"\n")
+        got = b""
+        while not got.endswith(b"\n"):
+            d = a.recv(65536)
+            check(d, "the admin socket closed without an answer")
+            got += d
+    return _json.loads(got)
+
+
+@test
+def test_band_moves_queued_behind_one_in_flight():
+    """Reloads that come while a band move waits for the engine (a slow
+    one: debug.engine_delay_us) are made after it, in order: the last
+    config wins, and each move is told once."""
+    srv = Server(sets={"debug.engine_delay_us": 300000}, start=False)
+    path = os.path.join(srv.tmp, "band.conf")
+    conf = "[instrument AAA]\ntick = 0.01\nlot = 1\nref = {}\nband = 10\n"
+    with open(path, "w") as f:
+        f.write(conf.format("100.00"))
+    srv.args = ["--config", path]
+    srv.start()
+    at = 0
+    for ref in ("101.00", "102.00", "100.00"):
+        with open(path, "w") as f:
+            f.write(conf.format(ref))
+        srv.proc.send_signal(signal.SIGHUP)
+        at = wait_stderr(srv, 'msg="reloaded"', at)
+    wait_for(lambda: srv.stderr().count("price band moved") == 3, "three moves")
+    refs = re.findall(r"price band moved.* ref=(\S+)", srv.stderr())
+    check(refs == ["101.00", "102.00", "100.00"], f"the moves' order: {refs}")
+    check(admin_line(srv, "instruments AAA")["instruments"][0]["band"]["low"] == "90.00", "the band in force")
+    check(srv.stop() == 0, "stop")
+    d = subprocess.run([XT, "journal", "dump", srv.data, "--format", "replay"], capture_output=True, text=True,
+                       timeout=60)
+    check(d.stdout.count("INSTRUMENT AAA ") == 4, f"the journal's definitions: {d.stdout[:600]}")
+
+
+@test
+def test_no_band_move_after_the_journal_failed():
+    """A reload after the journal failed closed moves no band, and says so
+    for each (the next start moves it, as the config says)."""
+    srv = Server(sets={"journal.preallocate": "off", "journal.snapshot_secs": 0, "limits.rate": 1000000000,
+                       "limits.burst": 1000000000}, start=False)
+    path = os.path.join(srv.tmp, "band.conf")
+    conf = "[instrument AAA]\ntick = 0.01\nlot = 1\nref = {}\nband = 10\n"
+    with open(path, "w") as f:
+        f.write(conf.format("100.00"))
+    srv.args = ["--config", path]
+    srv.fsize = 256 * 1024
+    srv.start()
+    c = login(srv.port, 1001)
+    a, k = c.inst["AAA"], 0
+    while "the journal failed closed" not in srv.stderr() and k < 40000:
+        for j in range(200):
+            c.new_order(a, BUY, 9500 + (k + j) % 1000, 1)
+        k += 200
+        try:
+            c.query(order_id=123456, timeout=10)
+        except (AssertionError, OSError, X.Closed):
+            break  # told RESYNC and closed
+    wait_for(lambda: "the journal failed closed" in srv.stderr(), "the journal's failure")
+    with open(path, "w") as f:
+        f.write(conf.format("110.00"))
+    n = len(srv.stderr())
+    srv.proc.send_signal(signal.SIGHUP)
+    wait_stderr(srv, 'msg="reloaded"', n)
+    log = srv.stderr()[n:]
+    check("bands_moving" not in log and "price band moved" not in log, f"moved: {log}")
+    check('msg="SIGHUP: the price band did not move" symbol=AAA reason="the journal failed closed' in log,
+          f"not told: {log}")
+    check(admin_line(srv, "instruments AAA")["instruments"][0]["band"]["low"] == "90.00", "the band in force")
 
 
 @test
