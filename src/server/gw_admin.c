@@ -102,17 +102,6 @@ static void answer_error(adm_conn_t *a, const char *why)
 
 /* ---- the commands ------------------------------------------------------------ */
 
-static uint32_t find_symbol(const xt_server_t *s, const char *sym)
-{
-    for (uint32_t i = 0; i < s->n_instruments; i++) {
-        xt_msg_instrument_t m;
-        xt_wire_get_instrument(s->instrument_frames[i], &m);
-        if (strncmp(m.symbol, sym, sizeof m.symbol) == 0 && strlen(sym) <= sizeof m.symbol)
-            return i;
-    }
-    return XT_NIL;
-}
-
 static void cmd_help(adm_conn_t *a)
 {
     xt_text_t t = answer_begin(a);
@@ -198,7 +187,7 @@ static void cmd_kick(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
 /* halt / resume SYMBOL: the flag the engine thread checks. */
 static void cmd_halt(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
 {
-    uint32_t i = find_symbol(s, cmd->symbol);
+    uint32_t i = xt_server_find_symbol(s, cmd->symbol);
     if (i == XT_NIL) {
         char why[64];
         snprintf(why, sizeof why, "unknown instrument '%s'", cmd->symbol);
@@ -250,7 +239,7 @@ static void halt_answer(adm_conn_t *a, int saved, const char *err)
 static void cmd_mass_cancel(xt_server_t *s, adm_conn_t *a, uint32_t slot, const xt_admin_cmd_t *cmd)
 {
     uint32_t inst = UINT32_MAX;
-    if (cmd->symbol[0] && (inst = find_symbol(s, cmd->symbol)) == XT_NIL) {
+    if (cmd->symbol[0] && (inst = xt_server_find_symbol(s, cmd->symbol)) == XT_NIL) {
         char why[64];
         snprintf(why, sizeof why, "unknown instrument '%s'", cmd->symbol);
         return answer_error(a, why);
@@ -385,7 +374,7 @@ static void instrument_json(xt_server_t *s, xt_text_t *t, uint32_t i)
 static void cmd_instruments(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
 {
     uint32_t only = XT_NIL;
-    if (cmd->symbol[0] && (only = find_symbol(s, cmd->symbol)) == XT_NIL) {
+    if (cmd->symbol[0] && (only = xt_server_find_symbol(s, cmd->symbol)) == XT_NIL) {
         char why[64];
         snprintf(why, sizeof why, "unknown instrument '%s'", cmd->symbol);
         return answer_error(a, why);

@@ -59,14 +59,6 @@ static struct xt_gw_bands *bands(xt_server_t *s)
     return g->bands = b;
 }
 
-static uint32_t find_symbol(const xt_server_t *s, const char *symbol)
-{
-    for (uint32_t i = 0; i < s->n_instruments; i++)
-        if (strcmp(s->symbols[i], symbol) == 0)
-            return i;
-    return XT_NIL;
-}
-
 /* Why no move can be made now, or NULL. */
 static const char *cannot_move(const xt_server_t *s)
 {
@@ -96,7 +88,8 @@ int xt__gw_bands_reload(xt_server_t *s, const xt_server_config_t *next)
     int moves = 0;
     for (uint32_t k = 0; k < next->n_instruments; k++) {
         const xt_instrument_def_t *d = &next->instruments[k];
-        uint32_t i = find_symbol(s, d->symbol); /* none: a new instrument, which needs a restart (gw_reload.c) */
+        uint32_t i =
+            xt_server_find_symbol(s, d->symbol); /* none: a new instrument, which needs a restart (gw_reload.c) */
         if (i == XT_NIL || xt_band_move_check(&b->want[i], d) != 1)
             continue;
         if (why) {

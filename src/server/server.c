@@ -233,6 +233,14 @@ void xt_server_symbol(const xt_server_t *s, uint32_t i, char out[XT_SYMBOL_MAX +
     memcpy(out, s->symbols[i], XT_SYMBOL_MAX + 1);
 }
 
+uint32_t xt_server_find_symbol(const xt_server_t *s, const char *symbol)
+{
+    for (uint32_t i = 0; i < s->n_instruments; i++)
+        if (strcmp(s->symbols[i], symbol) == 0)
+            return i;
+    return XT_NIL;
+}
+
 /* engine.prefault: the fixed tables are faulted in at start (pages.h). */
 static unsigned page_flags(const xt_server_t *s)
 {

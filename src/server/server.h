@@ -212,8 +212,10 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
  * (xt__gw_reload, gw_bands.c). Returns 0 on a clean stop. */
 int xt_server_run(xt_server_t *s);
 
-/* Instrument i's symbol, from its INSTRUMENT frame (any thread). */
+/* Instrument i's symbol (any thread). */
 void xt_server_symbol(const xt_server_t *s, uint32_t i, char out[XT_SYMBOL_MAX + 1]);
+/* The instrument named symbol (NUL-terminated), or XT_NIL (any thread). */
+uint32_t xt_server_find_symbol(const xt_server_t *s, const char *symbol);
 
 /* Closes the journal (final snapshot) and frees everything. */
 int xt_server_close(xt_server_t *s);
