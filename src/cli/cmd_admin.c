@@ -18,7 +18,7 @@
 #include "cli.h"
 #include "server/admin_cmd.h"
 
-#define ANSWER_MAX 65536
+#define ANSWER_MAX 131072 /* the server's XT_ADMIN_OUT */
 #define TIMEOUT_MS 10000
 
 static void usage(FILE *f)

@@ -20,7 +20,8 @@ static void usage(FILE *f)
                "a config it runs on the embedded defaults: demo instruments, demo accounts, data\n"
                "in ./data, 127.0.0.1:9001, 127.0.0.1:8080 and 127.0.0.1:9002.\n"
                "SIGTERM/SIGINT stop it cleanly (final snapshot); SIGUSR1 takes a snapshot; SIGHUP reloads the\n"
-               "credentials file and limits.rate, limits.burst, limits.open_orders.\n");
+               "credentials file and limits.rate, limits.burst, limits.open_orders, and moves the price bands\n"
+               "(ref, band) the config moved.\n");
 }
 
 /* The system's transparent-huge-page mode: the bracketed word of

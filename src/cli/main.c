@@ -23,7 +23,7 @@ static void usage(FILE *f)
                "  serve [--config FILE]    run the order-entry server (embedded defaults without a config)\n"
                "  config check FILE        validate a config (as serve would), print the effective settings\n"
                "  admin COMMAND [ARGS]     a running server's admin socket: sessions, kick, halt, resume,\n"
-               "                           mass-cancel, snapshot, stats (docs/admin.md)\n"
+               "                           mass-cancel, snapshot, stats, instruments (docs/admin.md)\n"
                "  md rebuild|dump          K-line history: regenerate it from the journal, print a file\n"
                "  loadgen [options]        drive a server with many connections, measure acks\n"
                "  wsbench [options]        many market-data WebSocket clients: delivered/s, latency, memory\n"

@@ -33,7 +33,7 @@
 #include "xt/decimal.h"
 #include "xt/error.h"
 
-#define XT_ADMIN_OUT 65536    /* bytes of one answer at most */
+#define XT_ADMIN_OUT 131072   /* bytes of one answer at most: `instruments` of 256 at any scale */
 #define XT_ADMIN_LIST_MAX 256 /* sessions listed in one answer at most */
 
 typedef struct adm_conn {

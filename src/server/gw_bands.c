@@ -145,15 +145,25 @@ void xt__gw_bands_poll(xt_server_t *s)
     struct xt_gw_bands *b = s->gw->bands;
     if (!b || (!b->n_queued && !b->n_flight))
         return;
+    /* After a journal failure nothing more is released (the engine stores
+     * `released` before the flag): once what was is routed, a move still
+     * in flight will never be answered. During a stop one in flight is
+     * (the engine drains its ring); what is queued is not sent. The flag
+     * first, so that why is set whenever it is. */
+    int failed = atomic_load(&s->journal_failed);
     const char *why = cannot_move(s);
-    int failed = atomic_load(&s->journal_failed); /* nothing in flight will be answered */
+    int unanswered = failed && atomic_load_explicit(&s->log.released, memory_order_acquire) ==
+                                   atomic_load_explicit(&s->log.consumed, memory_order_relaxed);
     for (uint32_t i = 0; i < s->n_instruments; i++) {
-        if ((b->flight[i] && failed) || (b->queued[i] && why)) {
+        if ((b->flight[i] && unanswered) || (b->queued[i] && why)) {
             not_moved(s, i, why);
-            b->n_flight -= b->flight[i];
             b->n_queued -= b->queued[i];
-            b->flight[i] = b->queued[i] = 0;
-            b->want[i] = s->inst_defs[i];
+            b->queued[i] = 0;
+            if (unanswered) {
+                b->n_flight -= b->flight[i];
+                b->flight[i] = 0;
+            }
+            b->want[i] = b->flight[i] ? b->sent[i] : s->inst_defs[i]; /* what is or will be in force */
             continue;
         }
         if (!b->queued[i] || b->flight[i])

@@ -18,8 +18,9 @@
  * because it has open orders); `conn` holds the code (XT_OL_ENDED,
  * XT_OL_KEPT). XT_OL_BAND answers an XT_REQ_BAND_MOVE in its place among
  * the answers: `session` is the instrument, `account` 0 when the band
- * moved, else the refusal's XT_E* code negated (account 0 is no session's,
- * so a resume never meets it). They are never sent to a client.
+ * moved, else the refusal's XT_E* code negated. Every reader of the log
+ * skips control slots (XT_OL_CONTROL) but the gateway's routing, and
+ * none is on a session's chain (prev1). They are never sent to a client.
  */
 #ifndef XT_SERVER_OUTLOG_H
 #define XT_SERVER_OUTLOG_H

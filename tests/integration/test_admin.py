@@ -387,25 +387,30 @@ def test_instruments():
     err(srv, "instruments A B", ["at most 1 argument", "instruments [SYMBOL]"])
     check(srv.stop() == 0, "stop")
 
-    # a config of its own: 256 instruments (the most a config may have), then a band moved by a SIGHUP
+    # a config of its own: 256 instruments (the most a config may have) with the longest symbols and
+    # scales, and no max (the longest quantity), then a band moved by a SIGHUP
     path = os.path.join(srv.tmp, "many.conf")
 
     def write(ref):
         with open(path, "w") as f:
             for k in range(256):
-                f.write(f"[instrument SYM-{k:04d}.LONGXX]\ntick = 0.000001\nlot = 0.00000001\n"
-                        f"max = 1000000\nref = {ref + k}.123456\nband = 12.5\n\n")
-    write(1000)
+                f.write(f"[instrument SYM-{k:04d}.LONGXX]\ntick = 0.000000000000000001\n"
+                        f"lot = 0.000000000000000001\nref = 0.000{ref}{k:014d}\nband = 0.999999999999999999\n\n")
+    write(1)
     srv = TS.Server(args=["--config", path])
-    got = ok(srv, "instruments")["instruments"]
+    j = ok(srv, "instruments")
+    got = j["instruments"]
     check(len(got) == 256 and got[255]["symbol"] == "SYM-0255.LONGXX", f"{len(got)} instruments")
-    check(got[0]["band"]["ref"] == "1000.123456" and got[0]["band"]["low"] == "875.108024", f"{got[0]}")
-    write(2000)
+    check(len(json.dumps(j)) > 65536, "the answer is not past the 64 KiB it once had")
+    check(got[0]["band"]["ref"] == "0.000100000000000000" and got[0]["max"] == "0.000001099511627775", f"{got[0]}")
+    low = Decimal(got[0]["band"]["low"])
+    write(2)
     n = len(srv.stderr())
     srv.proc.send_signal(TS.signal.SIGHUP)
     TS.wait_for(lambda: srv.stderr().count("price band moved", n) == 256, "the 256 moves")
     got = ok(srv, "instruments SYM-0000.LONGXX")["instruments"][0]
-    check(got["band"]["ref"] == "2000.123456" and got["band"]["low"] == "1750.108024", f"after the reload: {got}")
+    check(got["band"]["ref"] == "0.000200000000000000" and Decimal(got["band"]["low"]) > 2 * low - Decimal("1e-18"),
+          f"after the reload: {got}")
     check(srv.stop() == 0, "stop")
 
 

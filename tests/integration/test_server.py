@@ -2351,30 +2351,56 @@ def admin_line(srv, text):
 
 @test
 def test_band_moves_queued_behind_one_in_flight():
-    """Reloads that come while a band move waits for the engine (a slow
-    one: debug.engine_delay_us) are made after it, in order: the last
-    config wins, and each move is told once."""
-    srv = Server(sets={"debug.engine_delay_us": 300000}, start=False)
+    """Reloads that come while a band move waits for the engine are queued
+    behind it, the last config winning (one move per instrument in flight);
+    a stop makes the move in flight and tells that the queued one is not
+    made, which the next start then makes. The engine is held with
+    debug.engine_delay_us, which it sleeps after each batch: an order's
+    answer starts the sleep, and the reloads all land within it."""
+    srv = Server(sets={"debug.engine_delay_us": 1000000}, start=False)
     path = os.path.join(srv.tmp, "band.conf")
     conf = "[instrument AAA]\ntick = 0.01\nlot = 1\nref = {}\nband = 10\n"
     with open(path, "w") as f:
         f.write(conf.format("100.00"))
     srv.args = ["--config", path]
     srv.start()
-    at = 0
-    for ref in ("101.00", "102.00", "100.00"):
-        with open(path, "w") as f:
-            f.write(conf.format(ref))
-        srv.proc.send_signal(signal.SIGHUP)
-        at = wait_stderr(srv, 'msg="reloaded"', at)
-    wait_for(lambda: srv.stderr().count("price band moved") == 3, "three moves")
+    c = login(srv.port, 1001)
+
+    def reloads(*refs):
+        """An order answered (the engine then sleeps 1 s), then a reload per ref, each applied."""
+        expect_type(c.place(c.inst["AAA"], BUY, 10000, 1), ACCEPTED)
+        at = len(srv.stderr())
+        for ref in refs:
+            with open(path, "w") as f:
+                f.write(conf.format(ref))
+            srv.proc.send_signal(signal.SIGHUP)
+            at = wait_stderr(srv, 'msg="reloaded"', at)
+            check("bands_moving=1" in srv.stderr()[at:at + 200], f"the reload for {ref}: {srv.stderr()[-300:]}")
+        return at
+
+    # 101 goes to the engine, which sleeps; 102 is queued, then replaced by 100
+    at = reloads("101.00", "102.00", "100.00")
+    check("price band moved" not in srv.stderr(), f"a move before the three reloads were in: {srv.stderr()[-600:]}")
+    wait_for(lambda: srv.stderr().count("price band moved") == 2, "two moves")
     refs = re.findall(r"price band moved.* ref=(\S+)", srv.stderr())
-    check(refs == ["101.00", "102.00", "100.00"], f"the moves' order: {refs}")
+    check(refs == ["101.00", "100.00"], f"the moves: {refs}")
     check(admin_line(srv, "instruments AAA")["instruments"][0]["band"]["low"] == "90.00", "the band in force")
-    check(srv.stop() == 0, "stop")
+
+    # a stop with 105 at the engine and 106 queued: 105 is made and told, 106 is told not made
+    reloads("105.00", "106.00")
+    srv.proc.send_signal(signal.SIGTERM)
+    check(srv.proc.wait(timeout=30) == 0, "stop")
+    log = srv.stderr()
+    check(re.findall(r"price band moved.* ref=(\S+)", log)[2:] == ["105.00"], f"the stop's move: {log[-800:]}")
+    check('did not move" symbol=AAA reason="the server is stopping' in log, f"the queued move: {log[-800:]}")
     d = subprocess.run([XT, "journal", "dump", srv.data, "--format", "replay"], capture_output=True, text=True,
                        timeout=60)
-    check(d.stdout.count("INSTRUMENT AAA ") == 4, f"the journal's definitions: {d.stdout[:600]}")
+    got = re.findall(r"INSTRUMENT AAA \S+ \S+ ref=(\S+)", d.stdout)
+    check(got == ["100.00", "101.00", "100.00", "105.00"], f"the journal's definitions: {got} {d.stdout[:300]}")
+    # the next start makes the move the stop did not
+    srv.start()
+    check(re.findall(r"price band moved.* ref=(\S+)", srv.stderr()) == ["106.00"], f"the start: {srv.stderr()}")
+    check(srv.stop() == 0, "stop")
 
 
 @test
