@@ -105,8 +105,9 @@ typedef struct inst_pub {
     uint8_t top_valid[3];        /* 0: nobody subscribed to depthN at the last book change; top is stale */
     int64_t bb, bbq, ba, baq;    /* last published bbo */
     uint64_t bbo_seq;
-    int64_t last_ts; /* of the newest update: the ts of snapshots and throttled messages */
-    uint8_t halted;  /* the status the last ticker told (xt_mds_halts_tick) */
+    int64_t last_ts;             /* of the newest update: the ts of snapshots and throttled messages */
+    uint8_t halted;              /* the status the last ticker told (xt_mds_halts_tick) */
+    int64_t band_low, band_high; /* the price band in force, ticks (order entry's frames); 0: none */
 } inst_pub_t;
 
 /* A throttled channel's state. */
@@ -178,6 +179,7 @@ struct xt_md_server {
     uint32_t *bin_list_next;        /* as large: the next list is made into it (make_list), then they swap */
     uint8_t bin_list_stale;         /* a halt or resume is not in them yet (the pool was empty) */
     uint32_t bin_list_gen;          /* the frames_gen of the frames they were made of (a band moved since: again) */
+    uint32_t bands_gen;             /* the frames_gen pub[].band_* were read at (xt_mds_bands_read) */
     int64_t bin_last_scan;
     /* plain HTTP (md_http.c): a body (the metrics text, a REST answer) in http_body, a whole response in
      * http_out (the body and its head) */
@@ -288,6 +290,9 @@ void xt_mds_halts_tick(mds_t *m);
 /* The binary greeting's INSTRUMENT frames made again with each
  * instrument's told status (md_tcp.c). */
 void xt_mds_bin_list_refresh(mds_t *m);
+/* pub[].band_low/high read from order entry's frames: at start, and when
+ * a reload has moved a band since (frames_gen; md_publish.c). */
+void xt_mds_bands_read(mds_t *m);
 /* md_state.c: the md-state files of the data directory (docs/journal-format.md) */
 void xt_mds_state_load(mds_t *m);                     /* at start, before the books: the day goes on */
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq); /* md thread: a snapshot began after seq */

@@ -471,6 +471,20 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
     }
 }
 
+void xt_mds_bands_read(mds_t *m)
+{
+    xt_server_t *s = m->s;
+    m->bands_gen = atomic_load_explicit(&s->frames_gen, memory_order_acquire); /* before: a later move reads again */
+    pthread_mutex_lock(&s->frames_lock); /* the gateway moves a band in them (gw_bands.c) */
+    for (uint32_t i = 0; i < m->n_inst && i < s->n_instruments; i++) {
+        xt_msg_instrument_t f;
+        xt_wire_get_instrument(s->instrument_frames[i], &f);
+        m->pub[i].band_low = f.has_band ? f.band_low : 0;
+        m->pub[i].band_high = f.has_band ? f.band_high : 0;
+    }
+    pthread_mutex_unlock(&s->frames_lock);
+}
+
 void xt_mds_halts_tick(mds_t *m)
 {
     int changed = 0;
@@ -489,8 +503,10 @@ void xt_mds_halts_tick(mds_t *m)
         touch_throttled(m, i, XT_CH_TICKER);
         bin_ticker(m, i, m->now, xt_md_ticker(in));
     }
+    uint32_t gen = atomic_load_explicit(&m->s->frames_gen, memory_order_relaxed);
+    if (gen != m->bands_gen)
+        xt_mds_bands_read(m);
     /* the binary greeting's INSTRUMENT list says the status and the band too */
-    if (changed || m->bin_list_stale ||
-        atomic_load_explicit(&m->s->frames_gen, memory_order_relaxed) != m->bin_list_gen)
+    if (changed || m->bin_list_stale || gen != m->bin_list_gen)
         xt_mds_bin_list_refresh(m);
 }

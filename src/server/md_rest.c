@@ -231,8 +231,18 @@ static void instruments(mds_t *m, rest_res_t *r)
         xt_decimal_format(s->tick, tick);
         xt_decimal_format(s->lot, lot);
         uint32_t id = xt_md_inst_id(in);
-        xt_text_printf(&t, "%s{\"symbol\":\"%s\",\"id\":%u,\"tick\":\"%s\",\"lot\":\"%s\",\"status\":\"%s\"}", sep,
+        xt_text_printf(&t,
+                       "%s{\"symbol\":\"%s\",\"id\":%u,\"tick\":\"%s\",\"lot\":\"%s\",\"status\":\"%s\",\"band\":", sep,
                        s->symbol, id, tick, lot, xt_mds_halted(m, id) ? "halted" : "trading");
+        const inst_pub_t *p = &m->pub[id];
+        if (p->band_high) {
+            char low[XT_DECIMAL_BUFSZ], high[XT_DECIMAL_BUFSZ];
+            xt_units_format(p->band_low, s->tick, low);
+            xt_units_format(p->band_high, s->tick, high);
+            xt_text_printf(&t, "{\"low\":\"%s\",\"high\":\"%s\"}}", low, high);
+        } else {
+            xt_text_printf(&t, "null}");
+        }
         sep = ",";
     }
     xt_text_printf(&t, "]}\n");

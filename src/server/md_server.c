@@ -860,6 +860,7 @@ static int load_instruments(mds_t *m)
         p->bb = p->ba = XT_PRICE_NONE;
         p->halted = (uint8_t)xt_mds_halted(m, i); /* the `halted` file's, loaded before: told from the start */
     }
+    xt_mds_bands_read(m);
     return 0;
 }
 

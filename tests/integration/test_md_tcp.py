@@ -759,19 +759,23 @@ def ws_port(s):
 def test_greeting_after_a_band_move():
     """A band moved by a SIGHUP (docs/config.md, Reloading) is in the
     INSTRUMENT list of every greeting after it, as in order entry's login
-    list; the one before it had the old band."""
+    list, and in GET /api/v1/instruments; the one before it had the old
+    band."""
     path = os.path.join(TS.tempfile.mkdtemp(prefix="xt-md-band-"), "band.conf")
     conf = "[instrument AAA]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\n"
     with open(path, "w") as f:
         f.write(conf.format(ref="100.00"))
     s = start(args=["--config", path])
     check(Md(s.md_tcp).band["AAA"] == (1, 9000, 11000), "the band at first")
+    rest_band = lambda: H.get_json(ws_port(s), "/api/v1/instruments")[1]["data"][0]["band"]  # noqa: E731
+    check(rest_band() == {"low": "90.00", "high": "110.00"}, f"REST at first: {rest_band()}")
     with open(path, "w") as f:
         f.write(conf.format(ref="110.00"))
     s.proc.send_signal(TS.signal.SIGHUP)
     TS.wait_stderr(s, "price band moved")
     # market data makes its list again at its next tick after the move
     TS.wait_for(lambda: Md(s.md_tcp).band["AAA"] == (1, 9900, 12100), "the moved band in a greeting")
+    TS.wait_for(lambda: rest_band() == {"low": "99.00", "high": "121.00"}, "the moved band in REST")
     check(TS.login(s.port, 1001).instruments[0].band_low == 9900, "order entry's list")
 
 

@@ -520,6 +520,9 @@ def test_instruments():
     check(got == [("600519.SH", 0, "0.01", "100"), ("000001.SZ", 1, "0.01", "100"),
                   ("BTC-USDT", 2, "0.01", "0.0001"), ("ETH-USDT", 3, "0.01", "0.001")], f"instruments {got}")
     check(all(i["status"] == "trading" for i in j["data"]), f"status {j}")  # "halted": test_admin
+    bands = [i["band"] for i in j["data"]]  # 1700.00 and 11.50 ±10%; a band moved by a reload: test_md_tcp
+    check(bands == [{"low": "1530.00", "high": "1870.00"}, {"low": "10.35", "high": "12.65"}, None, None],
+          f"bands {bands}")
     h.close()
 
 
