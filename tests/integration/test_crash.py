@@ -46,6 +46,9 @@ def gen_stream(path, n, seed):
             ids += 1
         elif k < 0.9:
             lines.append(f"CANCEL {rnd.randint(max(1, ids - 200), ids)} {rnd.randint(1, 9)}")
+        elif k > 0.99:  # OTHER's band moved (docs/matching.md "Moving the band"), or taken away
+            band = rnd.choice([f" ref={rnd.randint(190, 210) / 2:.1f} band=20"] * 4 + [""])
+            lines.append(f"INSTRUMENT OTHER tick=0.5 lot=0.001{band}")
         else:
             lines.append(f"AMEND {rnd.randint(max(1, ids - 200), ids)} {rnd.randint(1, 9)} "
                          f"{rnd.randint(995, 1005) / 100:.2f} {rnd.randint(1, 30)}")
