@@ -20,13 +20,16 @@ static int same(xt_decimal_t a, xt_decimal_t b)
 int xt_band_move_check(const xt_instrument_def_t *j, const xt_instrument_def_t *d)
 {
     char fields[96] = "";
+    unsigned given = (unsigned)(j->flags ^ d->flags); /* min, max, band: given in one and not in the other */
     const struct {
         const char *name;
         int same;
-    } f[] = {
-        {"tick", same(j->tick, d->tick)},          {"lot", same(j->lot, d->lot)},
-        {"min", same(j->min_qty, d->min_qty)},     {"max", same(j->max_qty, d->max_qty)},
-        {"ref", same(j->ref_price, d->ref_price)}, {"band", same(j->band_pct, d->band_pct) && j->flags == d->flags}};
+    } f[] = {{"tick", same(j->tick, d->tick)},
+             {"lot", same(j->lot, d->lot)},
+             {"min", same(j->min_qty, d->min_qty) && !(given & XT_DEF_MIN)},
+             {"max", same(j->max_qty, d->max_qty) && !(given & XT_DEF_MAX)},
+             {"ref", same(j->ref_price, d->ref_price)},
+             {"band", same(j->band_pct, d->band_pct) && !(given & XT_DEF_BAND)}};
     int band_only = 1;
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
         if (!f[k].same) {
@@ -43,6 +46,8 @@ int xt_band_move_check(const xt_instrument_def_t *j, const xt_instrument_def_t *
                      "the journal's stays in force (only ref and band may change)")) {
         xt_log_str(&e, "symbol", d->symbol);
         xt_log_str(&e, "fields", fields);
+        if (strstr(fields, "ref") || strstr(fields, "band")) /* asked for with the others: not made either */
+            xt_log_str(&e, "band", "not moved");
         xt_log_end(&e);
     }
     return -1;

@@ -11,10 +11,12 @@
  * (gw_bands.c) decide with this what a config's instrument asks of the
  * definition in force. */
 
-/* 0: cfg says what in_force says (0.010 is 0.01). 1: it changes the band
- * only (ref, band, given or not): a band move. -1: it changes something
- * else too; nothing of it is applied, and the log is told which fields
- * (one warning). */
+/* 0: cfg says what in_force says (0.010 is 0.01; min, max and band given
+ * or not as there). 1: it changes the band only (ref, band, given or not):
+ * a band move. -1: it changes something else too (tick, lot, or min or max,
+ * also a min or max written where there was none, at its default value
+ * too, as the core compares them); nothing of it is applied, and the log
+ * is told which fields (one warning). */
 int xt_band_move_check(const xt_instrument_def_t *in_force, const xt_instrument_def_t *cfg);
 
 /* in_force with cfg's band: the definition a band move journals. */

@@ -89,15 +89,12 @@ static void restart_key(const xt_server_t *s, const xt_server_config_t *next, ch
     want.burst = cur->burst;
     want.open_orders = cur->open_orders;
     order_like(&want, cur);
-    for (uint32_t k = 0; k < want.n_instruments && k < cur->n_instruments; k++) { /* bands: gw_bands.c */
-        xt_instrument_def_t *w = &want.instruments[k];
-        const xt_instrument_def_t *c = &cur->instruments[k];
-        if (strcmp(w->symbol, c->symbol) == 0) {
-            w->ref_price = c->ref_price;
-            w->band_pct = c->band_pct;
-            w->flags = (uint8_t)((w->flags & ~XT_DEF_BAND) | (c->flags & XT_DEF_BAND));
-        }
-    }
+    /* An instrument the server has keeps its definition: a reload moves its
+     * band (gw_bands.c), and a restart would not change the rest either (the
+     * journal's stays; band_move.c warns of it). Its tz is a restart's. */
+    for (uint32_t k = 0; k < want.n_instruments && k < cur->n_instruments; k++)
+        if (strcmp(want.instruments[k].symbol, cur->instruments[k].symbol) == 0)
+            want.instruments[k] = cur->instruments[k];
     if (xt_config_diff(cur, &want, key, keylen) < 0)
         snprintf(key, keylen, "? (out of memory to compare)");
 }

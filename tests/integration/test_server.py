@@ -2288,13 +2288,19 @@ def test_a_band_moves_at_a_reload():
     expect_type(A.place(a, BUY, 30000, 1), ACCEPTED)
     expect_rej(A.place(A.inst["BBB"], SELL, 43, 1), "PRICE_BAND", True, NEW_ORDER)
 
-    # the tick changed with the ref: nothing moves, the log names both; the same file again: nothing either
+    # the tick changed with the ref: nothing moves, the log names both; the same file again: nothing either;
+    # a max written where there was none: named alone, not as a band change
     n_moved = srv.stderr().count("price band moved")
     log = reload(conf.format(tick="0.05", ref="120.00", bbb="ref = 20.0\nband = 5\n"), 'msg="reloaded"')
-    check("fields=tick,ref,band" in log and "bands_moving" not in log and "needs_restart" in log, f"log: {log}")
+    # (no needs_restart: a restart keeps the journal's definition too)
+    check('fields=tick,ref,band band="not moved"' in log and "bands_moving" not in log and "needs_restart" not in log,
+          f"log: {log}")
     log = reload(conf.format(tick="0.01", ref="", bbb="ref = 20.0\nband = 5\n").replace("ref = \nband = 10\n", ""),
                  'msg="reloaded"')
     check("bands_moving" not in log and "needs_restart" not in log, f"the same file again: {log}")
+    log = reload(conf.format(tick="0.01", ref="", bbb="max = 1000\nref = 20.0\nband = 5\n").replace(
+        "ref = \nband = 10\n", ""), 'msg="reloaded"')
+    check("symbol=BBB fields=max\n" in log and "bands_moving" not in log, f"a max added: {log}")
     # a new instrument: a restart's
     log = reload(open(path).read() + "\n[instrument CCC]\ntick = 1\nlot = 1\nref = 10\nband = 10\n",
                  'msg="reloaded"')
