@@ -176,7 +176,8 @@ size_t xt_md_enc_trades(char *out, size_t cap, const xt_md_sym_t *sym, int snaps
     return done(&w);
 }
 
-size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t ts, const xt_md_ticker_t *t, int halted)
+size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t ts, const xt_md_ticker_t *t,
+                        xt_md_trading_t tr)
 {
     w_t w = {out, cap, 0, 0};
     unsigned money_scale = (unsigned)sym->tick.scale + sym->lot.scale;
@@ -208,7 +209,16 @@ size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t t
     hundredths(&w, xt_md_weibi_bp(t));
     puts_(&w, ",\"weicha\":");
     units(&w, t->bid5_qty - t->ask5_qty, sym->lot);
-    puts_(&w, halted ? ",\"status\":\"halted\"}" : ",\"status\":\"trading\"}");
+    puts_(&w, tr.halted ? ",\"status\":\"halted\",\"band\":" : ",\"status\":\"trading\",\"band\":");
+    if (tr.band_high) {
+        puts_(&w, "{\"low\":");
+        price(&w, tr.band_low, sym->tick);
+        puts_(&w, ",\"high\":");
+        price(&w, tr.band_high, sym->tick);
+        puts_(&w, "}}");
+    } else {
+        puts_(&w, "null}");
+    }
     return done(&w);
 }
 

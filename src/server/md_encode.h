@@ -56,7 +56,14 @@ size_t xt_md_enc_depth(char *out, size_t cap, const xt_md_sym_t *sym, int kind, 
 size_t xt_md_enc_bbo(char *out, size_t cap, const xt_md_sym_t *sym, uint64_t seq, int64_t ts, const xt_md_ticker_t *t);
 size_t xt_md_enc_trades(char *out, size_t cap, const xt_md_sym_t *sym, int snapshot, int64_t ts,
                         const xt_md_trade_t *tr, uint32_t n);
-size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t ts, const xt_md_ticker_t *t, int halted);
+/* What the ticker says of trading on the instrument: halted, and the
+ * price band in force (ticks; band_high 0: none). */
+typedef struct xt_md_trading {
+    int halted;
+    int64_t band_low, band_high;
+} xt_md_trading_t;
+size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t ts, const xt_md_ticker_t *t,
+                        xt_md_trading_t tr);
 size_t xt_md_enc_kline(char *out, size_t cap, const xt_md_sym_t *sym, int interval, int64_t ts,
                        const xt_md_candle_t *c);
 /* A list of candles, oldest first (the REST klines answer, docs/rest.md):

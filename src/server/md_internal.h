@@ -108,6 +108,7 @@ typedef struct inst_pub {
     int64_t last_ts;             /* of the newest update: the ts of snapshots and throttled messages */
     uint8_t halted;              /* the status the last ticker told (xt_mds_halts_tick) */
     int64_t band_low, band_high; /* the price band in force, ticks (order entry's frames); 0: none */
+    uint8_t band_moved;          /* since the last ticker: its ticker is sent again (xt_mds_halts_tick) */
 } inst_pub_t;
 
 /* A throttled channel's state. */
@@ -284,8 +285,15 @@ static inline int xt_mds_halted(const mds_t *m, uint32_t i)
     return i < m->s->n_instruments && atomic_load_explicit(&m->s->halted[i], memory_order_relaxed);
 }
 
-/* Every 100 ms: an instrument halted or resumed since sends its ticker
- * again, with the new status. */
+/* What instrument i's ticker says of trading: halted (as given) and its
+ * price band as market data last read it (pub[]). */
+static inline xt_md_trading_t xt_mds_trading(const mds_t *m, uint32_t i, int halted)
+{
+    return (xt_md_trading_t){halted, m->pub[i].band_low, m->pub[i].band_high};
+}
+
+/* Every 100 ms: an instrument halted or resumed since, or whose band a
+ * reload moved, sends its ticker again, with the new status and band. */
 void xt_mds_halts_tick(mds_t *m);
 /* The binary greeting's INSTRUMENT frames made again with each
  * instrument's told status (md_tcp.c). */

@@ -143,7 +143,7 @@ static size_t encode_state(mds_t *m, uint32_t ch, int snapshot)
         st->last_trade_id = m->tape[n - 1].trade_id;
         return xt_md_enc_trades(o, CAP, sym, 0, m->tape[n - 1].ts, m->tape, n);
     }
-    case XT_CH_TICKER: return xt_md_enc_ticker(o, CAP, sym, ts, t, m->pub[slot].halted);
+    case XT_CH_TICKER: return xt_md_enc_ticker(o, CAP, sym, ts, t, xt_mds_trading(m, slot, m->pub[slot].halted));
     case XT_CH_TIMELINE: {
         const xt_md_minute_t *pts;
         uint32_t n = xt_md_timeline(in, &pts);
@@ -395,7 +395,7 @@ static void on_ticker(mds_t *m, uint32_t slot, const xt_md_update_t *u)
     }
     uint32_t ch = xt_mds_ch(slot, XT_CH_TICKER, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
-        fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], u->ts, t, p->halted));
+        fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], u->ts, t, xt_mds_trading(m, slot, p->halted)));
     touch_throttled(m, slot, XT_CH_TICKER);
     bin_ticker(m, slot, u->ts, t);
 }
@@ -479,33 +479,41 @@ void xt_mds_bands_read(mds_t *m)
     for (uint32_t i = 0; i < m->n_inst && i < s->n_instruments; i++) {
         xt_msg_instrument_t f;
         xt_wire_get_instrument(s->instrument_frames[i], &f);
-        m->pub[i].band_low = f.has_band ? f.band_low : 0;
-        m->pub[i].band_high = f.has_band ? f.band_high : 0;
+        inst_pub_t *p = &m->pub[i];
+        int64_t low = f.has_band ? f.band_low : 0, high = f.has_band ? f.band_high : 0;
+        p->band_moved |= low != p->band_low || high != p->band_high;
+        p->band_low = low;
+        p->band_high = high;
     }
     pthread_mutex_unlock(&s->frames_lock);
 }
 
 void xt_mds_halts_tick(mds_t *m)
 {
+    uint32_t gen = atomic_load_explicit(&m->s->frames_gen, memory_order_relaxed);
+    if (gen != m->bands_gen)
+        xt_mds_bands_read(m);
     int changed = 0;
     for (uint32_t i = 0; i < m->n_inst; i++) {
         uint8_t h = (uint8_t)xt_mds_halted(m, i);
         const xt_md_inst_t *in = xt_md_find(&m->md, i);
-        if (h == m->pub[i].halted || in == NULL)
-            continue;
         inst_pub_t *p = &m->pub[i];
+        int moved = p->band_moved;
+        p->band_moved = 0;
+        if ((h == p->halted && !moved) || in == NULL)
+            continue;
+        int status = h != p->halted;
         p->halted = h;
         p->last_ts = m->now; /* the throttled ticker's time too */
-        changed = 1;
+        changed |= status;
         uint32_t ch = xt_mds_ch(i, XT_CH_TICKER, XT_TH_LIVE);
         if (m->ch_head[ch] != NIL)
-            fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], m->now, xt_md_ticker(in), h));
+            fan_out(m, ch,
+                    xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], m->now, xt_md_ticker(in), xt_mds_trading(m, i, h)));
         touch_throttled(m, i, XT_CH_TICKER);
-        bin_ticker(m, i, m->now, xt_md_ticker(in));
+        if (status) /* (the binary ticker has no band: docs/md-binary.md) */
+            bin_ticker(m, i, m->now, xt_md_ticker(in));
     }
-    uint32_t gen = atomic_load_explicit(&m->s->frames_gen, memory_order_relaxed);
-    if (gen != m->bands_gen)
-        xt_mds_bands_read(m);
     /* the binary greeting's INSTRUMENT list says the status and the band too */
     if (changed || m->bin_list_stale || gen != m->bin_list_gen)
         xt_mds_bin_list_refresh(m);

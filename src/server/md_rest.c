@@ -281,7 +281,8 @@ static void one(mds_t *m, xt_rest_endpoint_t e, const char *query, rest_res_t *r
         break;
     }
     case XT_REST_TICKER:
-        n = xt_md_enc_ticker(o, cap, sym, ts, xt_md_ticker(in), xt_mds_halted(m, xt_md_inst_id(in)));
+        n = xt_md_enc_ticker(o, cap, sym, ts, xt_md_ticker(in),
+                             xt_mds_trading(m, xt_md_inst_id(in), xt_mds_halted(m, xt_md_inst_id(in))));
         break;
     case XT_REST_TIMELINE: {
         const xt_md_minute_t *pts;

@@ -759,19 +759,36 @@ def ws_port(s):
 def test_greeting_after_a_band_move():
     """A band moved by a SIGHUP (docs/config.md, Reloading) is in the
     INSTRUMENT list of every greeting after it, as in order entry's login
-    list, and in GET /api/v1/instruments; the one before it had the old
-    band."""
+    list, and in GET /api/v1/instruments and the ticker (a WebSocket
+    subscriber is sent it again); the one before it had the old band."""
     path = os.path.join(TS.tempfile.mkdtemp(prefix="xt-md-band-"), "band.conf")
     conf = "[instrument AAA]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\n"
     with open(path, "w") as f:
         f.write(conf.format(ref="100.00"))
     s = start(args=["--config", path])
+    s.md_port = ws_port(s)
     check(Md(s.md_tcp).band["AAA"] == (1, 9000, 11000), "the band at first")
-    rest_band = lambda: H.get_json(ws_port(s), "/api/v1/instruments")[1]["data"][0]["band"]  # noqa: E731
+    rest_band = lambda: H.get_json(s.md_port, "/api/v1/instruments")[1]["data"][0]["band"]  # noqa: E731
     check(rest_band() == {"low": "90.00", "high": "110.00"}, f"REST at first: {rest_band()}")
-    with open(path, "w") as f:
-        f.write(conf.format(ref="110.00"))
-    s.proc.send_signal(TS.signal.SIGHUP)
+
+    async def ticker_bands():
+        """The ticker's band: its snapshot's, then the one sent again after the reload."""
+        async with W.websockets.connect(W.url(s)) as ws:
+            await W.send(ws, op="subscribe", id=1, args=["ticker.AAA"])
+            await W.answer_of(ws, 1)
+            seen = [(await W.recv(ws))["band"]]
+            with open(path, "w") as f:
+                f.write(conf.format(ref="110.00"))
+            s.proc.send_signal(TS.signal.SIGHUP)
+            while len(seen) < 2:
+                m = await W.recv(ws, 5)
+                if m.get("ch") == "ticker.AAA":
+                    seen.append(m["band"])
+            return seen
+    got = W.run(ticker_bands())
+    check(got == [{"low": "90.00", "high": "110.00"}, {"low": "99.00", "high": "121.00"}], f"the ticker's bands: {got}")
+    st, j = H.get_json(s.md_port, "/api/v1/ticker?symbol=AAA")
+    check(j["band"] == {"low": "99.00", "high": "121.00"} and j["status"] == "trading", f"REST ticker: {j}")
     TS.wait_stderr(s, "price band moved")
     # market data makes its list again at its next tick after the move
     TS.wait_for(lambda: Md(s.md_tcp).band["AAA"] == (1, 9900, 12100), "the moved band in a greeting")

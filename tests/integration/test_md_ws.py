@@ -307,7 +307,7 @@ def test_every_channel_kind():
                 check(k == "depth" or len(m["bids"]) <= int(k[5:]), f"{k} too deep")
             tk = seen[f"ticker.{SYM}"]
             for f in ("open", "high", "low", "last", "prev_close", "change", "change_pct", "volume", "turnover",
-                      "vwap", "trades", "weibi", "weicha", "bid", "ask"):
+                      "vwap", "trades", "weibi", "weicha", "bid", "ask", "status", "band"):
                 check(f in tk, f"ticker lacks {f}: {tk}")
             kl = seen[f"kline.1m.{SYM}"]["data"]
             check(set(kl) >= {"t", "open", "high", "low", "close", "volume", "turnover", "trades", "closed"},
