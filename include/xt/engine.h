@@ -152,6 +152,23 @@ int xt_symbol_valid(const char *s, size_t len);
  * instrument definition whose band fails here is XT_EINVAL. */
 int xt_band_limits(const xt_instrument_def_t *def, int64_t *low, int64_t *high);
 
+/* What differs between two definitions of a symbol, by value (0.010 is
+ * 0.01): XT_DIFF_* bits, 0 when nothing does. A min, max or band given in
+ * one and not the other differs (even at its default); one given in
+ * neither does not, whatever its fields hold. A definition of a defined
+ * symbol that differs in nothing but XT_DIFF_REF and XT_DIFF_BAND moves its
+ * band (XT_EEXIST above); anything else is refused. */
+enum {
+    XT_DIFF_TICK = 1u << 0,
+    XT_DIFF_LOT = 1u << 1,
+    XT_DIFF_MIN = 1u << 2,
+    XT_DIFF_MAX = 1u << 3,
+    XT_DIFF_REF = 1u << 4,
+    XT_DIFF_BAND = 1u << 5,
+};
+#define XT_DIFF_BAND_ONLY (XT_DIFF_REF | XT_DIFF_BAND)
+unsigned xt_instrument_def_diff(const xt_instrument_def_t *a, const xt_instrument_def_t *b);
+
 /* ---- queries -------------------------------------------------------- */
 
 typedef struct xt_level_info {

@@ -178,6 +178,28 @@ static int derive(const xt_instrument_def_t *def, xt__instrument_t *in)
     return 0;
 }
 
+/* A field given (flag) in a or b: the same when given in neither, or in
+ * both with the same value. */
+static int given_differs(const xt_instrument_def_t *a, const xt_instrument_def_t *b, unsigned flag, xt_decimal_t va,
+                         xt_decimal_t vb)
+{
+    if ((a->flags & flag) != (b->flags & flag))
+        return 1;
+    return (a->flags & flag) && xt_decimal_cmp(va, vb) != 0;
+}
+
+unsigned xt_instrument_def_diff(const xt_instrument_def_t *a, const xt_instrument_def_t *b)
+{
+    unsigned d = 0;
+    d |= xt_decimal_cmp(a->tick, b->tick) ? XT_DIFF_TICK : 0u;
+    d |= xt_decimal_cmp(a->lot, b->lot) ? XT_DIFF_LOT : 0u;
+    d |= given_differs(a, b, XT_DEF_MIN, a->min_qty, b->min_qty) ? XT_DIFF_MIN : 0u;
+    d |= given_differs(a, b, XT_DEF_MAX, a->max_qty, b->max_qty) ? XT_DIFF_MAX : 0u;
+    d |= given_differs(a, b, XT_DEF_BAND, a->ref_price, b->ref_price) ? XT_DIFF_REF : 0u;
+    d |= given_differs(a, b, XT_DEF_BAND, a->band_pct, b->band_pct) ? XT_DIFF_BAND : 0u;
+    return d;
+}
+
 /* A definition of a symbol already defined that differs at most in its
  * band (ref and band, given or not) moves the band: a daily limit around
  * the previous close (A shares). Resting orders stay where they are, also
@@ -185,10 +207,7 @@ static int derive(const xt_instrument_def_t *def, xt__instrument_t *in)
 static int move_band(xt_engine_t *e, uint32_t idx, const xt__instrument_t *to)
 {
     xt__instrument_t *in = &e->instruments[idx];
-    const unsigned given = XT_DEF_MIN | XT_DEF_MAX;
-    if (xt_decimal_cmp(in->def.tick, to->def.tick) || xt_decimal_cmp(in->def.lot, to->def.lot) ||
-        (in->def.flags & given) != (to->def.flags & given) || xt_decimal_cmp(in->def.min_qty, to->def.min_qty) ||
-        xt_decimal_cmp(in->def.max_qty, to->def.max_qty))
+    if (xt_instrument_def_diff(&in->def, &to->def) & ~(unsigned)XT_DIFF_BAND_ONLY)
         return XT_EEXIST;
     in->def.flags = (uint8_t)((in->def.flags & ~XT_DEF_BAND) | (to->def.flags & XT_DEF_BAND));
     in->def.ref_price = to->def.ref_price;

@@ -346,8 +346,7 @@ static void handle(xt_server_t *s, const xt_req_t *r)
 {
     if (atomic_load_explicit(&s->journal_failed, memory_order_relaxed) && r->kind != XT_REQ_STATUS &&
         r->kind != XT_REQ_OPEN_ORDERS) {
-        if (r->kind != XT_REQ_SESSION_CANCEL && r->kind != XT_REQ_SESSION_END && r->kind != XT_REQ_ADMIN_CANCEL &&
-            r->kind != XT_REQ_BAND_MOVE)             /* (the gateway tells the log a move's end: gw_bands.c) */
+        if (xt_req_from_client(r->kind))             /* (the gateway's own: it sees journal_failed itself) */
             reply_reject(s, r, XT_R_JOURNAL_FAILED); /* released only if a later commit succeeds: none will */
         return;
     }

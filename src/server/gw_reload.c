@@ -48,10 +48,13 @@ struct xt_gw_reload {
     xt_server_config_t next;
 };
 
-/* want's instruments in cur's order, those cur lacks after them: the
- * sections' order does not matter (docs/config.md), and the comparison
- * below is of the printed configs, line by line. */
-static void order_like(xt_server_config_t *want, const xt_server_config_t *cur)
+/* want's instruments as a restart would take them: those cur has, in
+ * cur's order and with cur's definitions (a reload moves their bands,
+ * gw_bands.c, and a restart would not change the rest: the journal's
+ * stays, band_move.c warns of it), each with want's tz (a restart's); then
+ * those cur lacks. The sections' order does not matter (docs/config.md),
+ * and xt_config_diff compares the printed configs line by line. */
+static void as_a_restart_takes(xt_server_config_t *want, const xt_server_config_t *cur)
 {
     static xt_instrument_def_t in[XT_CONFIG_MAX_INSTRUMENTS];
     int32_t tz[XT_CONFIG_MAX_INSTRUMENTS];
@@ -61,8 +64,8 @@ static void order_like(xt_server_config_t *want, const xt_server_config_t *cur)
         for (uint32_t j = 0; j < want->n_instruments; j++) /* (k == n_instruments: the rest) */
             if (!taken[j] &&
                 (k == cur->n_instruments || strcmp(want->instruments[j].symbol, cur->instruments[k].symbol) == 0)) {
-                in[n] = want->instruments[j];
-                tz[n++] = want->tz_offset[j]; /* its time zone with it */
+                in[n] = k < cur->n_instruments ? cur->instruments[k] : want->instruments[j];
+                tz[n++] = want->tz_offset[j];
                 taken[j] = 1;
                 if (k < cur->n_instruments)
                     break;
@@ -88,13 +91,7 @@ static void restart_key(const xt_server_t *s, const xt_server_config_t *next, ch
     want.rate = cur->rate;
     want.burst = cur->burst;
     want.open_orders = cur->open_orders;
-    order_like(&want, cur);
-    /* An instrument the server has keeps its definition: a reload moves its
-     * band (gw_bands.c), and a restart would not change the rest either (the
-     * journal's stays; band_move.c warns of it). Its tz is a restart's. */
-    for (uint32_t k = 0; k < want.n_instruments && k < cur->n_instruments; k++)
-        if (strcmp(want.instruments[k].symbol, cur->instruments[k].symbol) == 0)
-            want.instruments[k] = cur->instruments[k];
+    as_a_restart_takes(&want, cur);
     if (xt_config_diff(cur, &want, key, keylen) < 0)
         snprintf(key, keylen, "? (out of memory to compare)");
 }

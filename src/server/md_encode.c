@@ -210,16 +210,28 @@ size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t t
     puts_(&w, ",\"weicha\":");
     units(&w, t->bid5_qty - t->ask5_qty, sym->lot);
     puts_(&w, tr.halted ? ",\"status\":\"halted\",\"band\":" : ",\"status\":\"trading\",\"band\":");
+    char band[XT_MD_BAND_BUFSZ];
+    xt_md_enc_band(band, tr, sym->tick);
+    puts_(&w, band);
+    puts_(&w, "}");
+    return done(&w);
+}
+
+size_t xt_md_enc_band(char out[XT_MD_BAND_BUFSZ], xt_md_trading_t tr, xt_decimal_t tick)
+{
+    w_t w = {out, XT_MD_BAND_BUFSZ - 1, 0, 0};
     if (tr.band_high) {
         puts_(&w, "{\"low\":");
-        price(&w, tr.band_low, sym->tick);
+        price(&w, tr.band_low, tick);
         puts_(&w, ",\"high\":");
-        price(&w, tr.band_high, sym->tick);
-        puts_(&w, "}}");
+        price(&w, tr.band_high, tick);
+        puts_(&w, "}");
     } else {
-        puts_(&w, "null}");
+        puts_(&w, "null");
     }
-    return done(&w);
+    size_t n = done(&w);
+    out[n] = '\0';
+    return n;
 }
 
 /* One candle as {"t":...,"closed":...}. */

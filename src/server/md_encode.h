@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "md/md.h"
+#include "xt/decimal.h"
 #include "xt/types.h"
 
 /* What the encoder needs to know of an instrument. */
@@ -64,6 +65,10 @@ typedef struct xt_md_trading {
 } xt_md_trading_t;
 size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t ts, const xt_md_ticker_t *t,
                         xt_md_trading_t tr);
+/* The band of tr as JSON: {"low":"1530.00","high":"1870.00"} or null (the
+ * ticker's and GET /api/v1/instruments'). Returns the length, NUL-terminated. */
+#define XT_MD_BAND_BUFSZ (2 * XT_DECIMAL_BUFSZ + 32)
+size_t xt_md_enc_band(char out[XT_MD_BAND_BUFSZ], xt_md_trading_t tr, xt_decimal_t tick);
 size_t xt_md_enc_kline(char *out, size_t cap, const xt_md_sym_t *sym, int interval, int64_t ts,
                        const xt_md_candle_t *c);
 /* A list of candles, oldest first (the REST klines answer, docs/rest.md):

@@ -299,8 +299,9 @@ void xt_mds_halts_tick(mds_t *m);
  * instrument's told status (md_tcp.c). */
 void xt_mds_bin_list_refresh(mds_t *m);
 /* pub[].band_low/high read from order entry's frames: at start, and when
- * a reload has moved a band since (frames_gen; md_publish.c). */
-void xt_mds_bands_read(mds_t *m);
+ * a reload has moved a band since (frames_gen; md_publish.c). announce:
+ * a changed band's ticker is sent again (pub[].band_moved). */
+void xt_mds_bands_read(mds_t *m, int announce);
 /* md_state.c: the md-state files of the data directory (docs/journal-format.md) */
 void xt_mds_state_load(mds_t *m);                     /* at start, before the books: the day goes on */
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq); /* md thread: a snapshot began after seq */

@@ -471,7 +471,7 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
     }
 }
 
-void xt_mds_bands_read(mds_t *m)
+void xt_mds_bands_read(mds_t *m, int announce)
 {
     xt_server_t *s = m->s;
     m->bands_gen = atomic_load_explicit(&s->frames_gen, memory_order_acquire); /* before: a later move reads again */
@@ -481,7 +481,7 @@ void xt_mds_bands_read(mds_t *m)
         xt_wire_get_instrument(s->instrument_frames[i], &f);
         inst_pub_t *p = &m->pub[i];
         int64_t low = f.has_band ? f.band_low : 0, high = f.has_band ? f.band_high : 0;
-        p->band_moved |= low != p->band_low || high != p->band_high;
+        p->band_moved |= announce && (low != p->band_low || high != p->band_high);
         p->band_low = low;
         p->band_high = high;
     }
@@ -492,7 +492,7 @@ void xt_mds_halts_tick(mds_t *m)
 {
     uint32_t gen = atomic_load_explicit(&m->s->frames_gen, memory_order_relaxed);
     if (gen != m->bands_gen)
-        xt_mds_bands_read(m);
+        xt_mds_bands_read(m, 1);
     int changed = 0;
     for (uint32_t i = 0; i < m->n_inst; i++) {
         uint8_t h = (uint8_t)xt_mds_halted(m, i);

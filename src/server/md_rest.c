@@ -234,15 +234,9 @@ static void instruments(mds_t *m, rest_res_t *r)
         xt_text_printf(&t,
                        "%s{\"symbol\":\"%s\",\"id\":%u,\"tick\":\"%s\",\"lot\":\"%s\",\"status\":\"%s\",\"band\":", sep,
                        s->symbol, id, tick, lot, xt_mds_halted(m, id) ? "halted" : "trading");
-        const inst_pub_t *p = &m->pub[id];
-        if (p->band_high) {
-            char low[XT_DECIMAL_BUFSZ], high[XT_DECIMAL_BUFSZ];
-            xt_units_format(p->band_low, s->tick, low);
-            xt_units_format(p->band_high, s->tick, high);
-            xt_text_printf(&t, "{\"low\":\"%s\",\"high\":\"%s\"}}", low, high);
-        } else {
-            xt_text_printf(&t, "null}");
-        }
+        char band[XT_MD_BAND_BUFSZ];
+        xt_md_enc_band(band, xt_mds_trading(m, id, 0), s->tick);
+        xt_text_printf(&t, "%s}", band);
         sep = ",";
     }
     xt_text_printf(&t, "]}\n");

@@ -860,9 +860,7 @@ static int load_instruments(mds_t *m)
         p->bb = p->ba = XT_PRICE_NONE;
         p->halted = (uint8_t)xt_mds_halted(m, i); /* the `halted` file's, loaded before: told from the start */
     }
-    xt_mds_bands_read(m);
-    for (uint32_t i = 0; i < m->n_inst; i++)
-        m->pub[i].band_moved = 0; /* the start's band: no ticker to send again */
+    xt_mds_bands_read(m, 0); /* the start's bands: no ticker to send again */
     return 0;
 }
 

@@ -29,7 +29,6 @@
 #include "log.h"
 #include "md_oe.h"
 #include "ports.h"
-#include "xt/decimal.h"
 #include "xt/error.h"
 
 _Static_assert(XT_FD_RESERVE >= 64 + 2 * XT_ADOPT_MAX, "the reserve holds the bridges on their way to the gateway");

@@ -97,6 +97,13 @@ static inline void xt_req_band(const xt_req_t *r, xt_instrument_def_t *def)
     def->flags = (uint8_t)((def->flags & ~XT_DEF_BAND) | (r->side ? XT_DEF_BAND : 0));
 }
 
+/* A request a client sent (it is answered), not one the gateway made for
+ * itself (0x40 on, but the open-order list, which came as ORDER_STATUS). */
+static inline int xt_req_from_client(int kind)
+{
+    return kind < XT_REQ_SESSION_CANCEL || kind == XT_REQ_OPEN_ORDERS;
+}
+
 /* The client message type a request of this kind came as: the kind
  * itself, except the list of open orders, which came as ORDER_STATUS.
  * What REJECTED's `request` and the command metrics name. */

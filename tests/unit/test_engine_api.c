@@ -497,6 +497,40 @@ static void state_hash(void **state)
  * band moves the band (matching.md): a command of its own, an event, the
  * state hash; the resting order outside the new band stays. Any other
  * difference is refused, consuming nothing. */
+/* xt_instrument_def_diff: by value, and by what is given. */
+static void definitions_compared(void **state)
+{
+    (void)state;
+    xt_instrument_def_t a = instrument(1, "X").u.instrument, b = a;
+    a.flags = b.flags = XT_DEF_BAND;
+    a.ref_price = dec(1000, 2);
+    b.ref_price = dec(10, 0);
+    a.band_pct = b.band_pct = dec(10, 0);
+    b.tick = dec(10, 3);   /* 0.010 */
+    a.min_qty = dec(7, 0); /* not given in either: whatever it holds */
+    assert_int_equal(xt_instrument_def_diff(&a, &b), 0);
+    b.flags |= XT_DEF_MIN; /* given in one only, at the default too */
+    b.min_qty = a.lot;
+    assert_int_equal(xt_instrument_def_diff(&a, &b), XT_DIFF_MIN);
+    a.flags |= XT_DEF_MIN | XT_DEF_MAX;
+    b.flags |= XT_DEF_MAX;
+    a.min_qty = b.min_qty;
+    a.max_qty = dec(100, 0);
+    b.max_qty = dec(200, 0);
+    assert_int_equal(xt_instrument_def_diff(&a, &b), XT_DIFF_MAX);
+    b.max_qty = a.max_qty;
+    b.band_pct = dec(5, 0);
+    assert_int_equal(xt_instrument_def_diff(&a, &b), XT_DIFF_BAND);
+    b.ref_price = dec(11, 0);
+    assert_int_equal(xt_instrument_def_diff(&a, &b), XT_DIFF_BAND_ONLY);
+    b.flags &= (uint8_t)~XT_DEF_BAND; /* taken away */
+    b.ref_price = b.band_pct = dec(0, 0);
+    assert_int_equal(xt_instrument_def_diff(&a, &b), XT_DIFF_BAND_ONLY);
+    b.tick = dec(5, 2);
+    b.lot = dec(2, 0);
+    assert_int_equal(xt_instrument_def_diff(&a, &b), XT_DIFF_TICK | XT_DIFF_LOT | XT_DIFF_BAND_ONLY);
+}
+
 static void a_band_moves(void **state)
 {
     (void)state;
@@ -861,6 +895,7 @@ int main(void)
         cmocka_unit_test(malformed_commands_change_nothing),
         cmocka_unit_test(rules_revisions),
         cmocka_unit_test(instrument_definitions),
+        cmocka_unit_test(definitions_compared),
         cmocka_unit_test(band_limits_round_half_up_at_extreme_scales),
         cmocka_unit_test(queries_and_iterators),
         cmocka_unit_test(state_hash),
