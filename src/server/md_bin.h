@@ -65,7 +65,15 @@ enum {
 #define XT_MDB_REJECT_TEXT 46
 
 /* SUBSCRIBE / UNSUBSCRIBE / SNAPSHOT channel bits. */
-enum { XT_MDB_CH_DEPTH = 1, XT_MDB_CH_TRADES = 2, XT_MDB_CH_TICKER = 4, XT_MDB_CH_BBO = 8, XT_MDB_CH_ALL = 15 };
+enum {
+    XT_MDB_CH_DEPTH = 1,
+    XT_MDB_CH_TRADES = 2,
+    XT_MDB_CH_TICKER = 4,
+    XT_MDB_CH_BBO = 8,
+    XT_MDB_CH_INSTRUMENT = 16, /* INSTRUMENT, then again at each change of its band or status */
+    XT_MDB_CH_ALL = 31,
+};
+#define XT_MDB_CHANNELS_MAX 5 /* the subscriptions one request names, at most */
 
 /* Data message flags (body byte 20). A message may span frames: FIRST on
  * its first, LAST on its last (both on a one-frame message). SNAPSHOT:

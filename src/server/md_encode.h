@@ -43,6 +43,7 @@ enum {
     XT_CH_BIN_DEPTH,
     XT_CH_BIN_TRADES,
     XT_CH_BIN_TICKER,
+    XT_CH_BIN_INSTRUMENT,
     XT_CH_KINDS
 };
 

@@ -298,6 +298,9 @@ void xt_mds_halts_tick(mds_t *m);
 /* The binary greeting's INSTRUMENT frames made again with each
  * instrument's told status (md_tcp.c). */
 void xt_mds_bin_list_refresh(mds_t *m);
+/* Instrument slot's INSTRUMENT frame into out (XT_LEN_INSTRUMENT bytes):
+ * order entry's, with the status market data has told (md_tcp.c). */
+size_t xt_mds_bin_instrument(mds_t *m, uint32_t slot, uint8_t *out);
 /* pub[].band_low/high read from order entry's frames: at start, and when
  * a reload has moved a band since (frames_gen; md_publish.c). announce:
  * a changed band's ticker is sent again (pub[].band_moved). */

@@ -78,6 +78,7 @@ static size_t encode_bin_state(mds_t *m, uint32_t ch, const xt_md_inst_t *in, in
     switch (kind) {
     case XT_CH_BIN_BBO: return xt_mdb_enc_bbo(BIN, CAP, slot, 1, p->bbo_seq, ts, t);
     case XT_CH_BIN_TICKER: return xt_mdb_enc_ticker(BIN, CAP, slot, 1, xt_md_book_seq(in), ts, t, p->halted);
+    case XT_CH_BIN_INSTRUMENT: return xt_mds_bin_instrument(m, slot, BIN);
     case XT_CH_BIN_TRADES:
         n = xt_md_trades(in, m->tape, TRADES_SNAPSHOT);
         return xt_mdb_enc_trades(BIN, CAP, slot, 1, m->tape, n);
@@ -511,7 +512,11 @@ void xt_mds_halts_tick(mds_t *m)
             fan_out(m, ch,
                     xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], m->now, xt_md_ticker(in), xt_mds_trading(m, i, h)));
         touch_throttled(m, i, XT_CH_TICKER);
-        if (status) /* (the binary ticker has no band: docs/md-binary.md) */
+        /* the binary ticker has no band: the instrument channel tells both */
+        ch = xt_mds_ch(i, XT_CH_BIN_INSTRUMENT, XT_TH_LIVE);
+        if (m->ch_head[ch] != NIL)
+            fan_out(m, ch, xt_mds_bin_instrument(m, i, BIN));
+        if (status)
             bin_ticker(m, i, m->now, xt_md_ticker(in));
     }
     /* the binary greeting's INSTRUMENT list says the status and the band too */

@@ -105,6 +105,16 @@ static int make_list(mds_t *m)
     return 0;
 }
 
+size_t xt_mds_bin_instrument(mds_t *m, uint32_t slot, uint8_t *out)
+{
+    xt_server_t *s = m->s;
+    pthread_mutex_lock(&s->frames_lock); /* the gateway moves a band in them (gw_bands.c) */
+    memcpy(out, s->instrument_frames[slot], XT_LEN_INSTRUMENT);
+    pthread_mutex_unlock(&s->frames_lock);
+    xt_wire_set_instrument_status(out, m->pub[slot].halted);
+    return XT_LEN_INSTRUMENT;
+}
+
 void xt_mds_bin_list_refresh(mds_t *m)
 {
     if (m->bin_lfd >= 0)
@@ -183,14 +193,16 @@ static int reject(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r,
     return -1;
 }
 
-/* The channels a request names (at most 4), or -1 after a REJECT. */
-static int resolve(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r, uint32_t chs[4])
+/* The channels a request names, or -1 after a REJECT. */
+static int resolve(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r, uint32_t chs[XT_MDB_CHANNELS_MAX])
 {
     static const struct {
         uint8_t bit;
         int kind;
-    } other[] = {
-        {XT_MDB_CH_TRADES, XT_CH_BIN_TRADES}, {XT_MDB_CH_TICKER, XT_CH_BIN_TICKER}, {XT_MDB_CH_BBO, XT_CH_BIN_BBO}};
+    } other[] = {{XT_MDB_CH_TRADES, XT_CH_BIN_TRADES},
+                 {XT_MDB_CH_TICKER, XT_CH_BIN_TICKER},
+                 {XT_MDB_CH_BBO, XT_CH_BIN_BBO},
+                 {XT_MDB_CH_INSTRUMENT, XT_CH_BIN_INSTRUMENT}};
     int depth = r->depth == 0    ? XT_CH_BIN_DEPTH
                 : r->depth == 5  ? XT_CH_BIN_DEPTH5
                 : r->depth == 10 ? XT_CH_BIN_DEPTH10
@@ -199,7 +211,8 @@ static int resolve(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r
     if (r->instrument >= m->n_inst)
         return reject(m, c, type, r, XT_MDB_R_UNKNOWN_INSTRUMENT, "unknown instrument id");
     if (r->channels == 0 || (r->channels & ~XT_MDB_CH_ALL))
-        return reject(m, c, type, r, XT_MDB_R_BAD_CHANNELS, "channels: 1 depth, 2 trades, 4 ticker, 8 bbo");
+        return reject(m, c, type, r, XT_MDB_R_BAD_CHANNELS,
+                      "channels: 1 depth, 2 trades, 4 ticker, 8 bbo, 16 instrument");
     if ((r->channels & XT_MDB_CH_DEPTH) && depth < 0)
         return reject(m, c, type, r, XT_MDB_R_BAD_DEPTH, "depth must be 0 (whole book), 5, 10 or 20");
     int n = 0;
@@ -215,7 +228,7 @@ static int resolve(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r
  * its updates wait for it). */
 static void subscribe(mds_t *m, uint32_t c, const xt_mdb_request_t *r, const uint32_t *chs, int n)
 {
-    uint32_t fresh = 0, added[4], na = 0;
+    uint32_t fresh = 0, added[XT_MDB_CHANNELS_MAX], na = 0;
     for (int i = 0; i < n; i++)
         fresh += xt_mds_find_sub(m, c, chs[i]) == NIL;
     if (m->conns[c].n_subs + fresh > m->s->cfg.md_max_subscriptions) {
@@ -261,7 +274,7 @@ static void on_frame(mds_t *m, uint32_t c, const uint8_t *f, const xt_wire_hdr_t
     if (h->type == XT_MSG_HEARTBEAT)
         return; /* it was input: last_in is set */
     xt_mdb_request_t r;
-    uint32_t chs[4];
+    uint32_t chs[XT_MDB_CHANNELS_MAX];
     xt_mdb_get_request(f, &r);
     if (xt_mds_over_rate(m, c)) {
         reject(m, c, h->type, &r, XT_MDB_R_RATE_LIMIT, "over md.messages_per_s requests this second");

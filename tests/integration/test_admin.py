@@ -419,21 +419,28 @@ def test_halts_in_the_binary_protocols():
     """Byte 21 of INSTRUMENT (order entry's list at login, binary market
     data's at the greeting) and of binary market data's TICKER is the
     status, 1 while halted: as of the login or greeting, and a TICKER
-    with the new status at a halt or resume (docs/protocol.md,
-    docs/md-binary.md)."""
+    with the new status at a halt or resume, just after an INSTRUMENT
+    on the instrument channel (docs/protocol.md, docs/md-binary.md)."""
     srv = TS.Server()
     tcp = next(int(m.group(1)) for m in map(MT.TCP_LINE.search, srv.out) if m)
     c = MT.Md(tcp)
     check(set(c.status.values()) == {0}, f"greeting's statuses before a halt: {c.status}")
     eth = c.inst["ETH-USDT"]
-    c.req(MT.SUBSCRIBE, 1, eth, MT.CH_TICKER)
+    c.req(MT.SUBSCRIBE, 1, eth, MT.CH_TICKER | MT.CH_INSTRUMENT)
     check(c.answer(1)["type"] == MT.ACK, "subscribe")
-    snap, _ = c.until(lambda m: m["type"] == MT.TICKER)
+    snaps = {}
+    while len(snaps) < 2:  # the two snapshots, in no particular order
+        m = c.frame()
+        snaps[m["type"]] = m
+    snap = snaps[MT.TICKER]
     check(snap["flags"] & MT.SNAP and snap["status"] == 0, f"ticker snapshot {snap}")
+    check((snaps[MT.INSTRUMENT]["id"], snaps[MT.INSTRUMENT]["status"]) == (eth, 0), f"instrument snapshot {snaps}")
     for cmd, want in (("halt", 1), ("resume", 0)):
         ok(srv, f"{cmd} ETH-USDT")
-        m, _ = c.until(lambda m: m["type"] == MT.TICKER)  # nothing trades: the next ticker is the status's
+        m, before = c.until(lambda m: m["type"] == MT.TICKER)  # nothing trades: the next ticker is the status's
         check(m["status"] == want and m["instrument"] == eth and not m["flags"] & MT.SNAP, f"TICKER after {cmd}: {m}")
+        check([(b["type"], b["id"], b["status"], b["band"]) for b in before] ==
+              [(MT.INSTRUMENT, eth, want, c.band["ETH-USDT"])], f"INSTRUMENT before the TICKER after {cmd}: {before}")
         d = MT.Md(tcp)
         check(d.status == {s: want if s == "ETH-USDT" else 0 for s in d.status}, f"greeting after {cmd}: {d.status}")
         d.sock.close()

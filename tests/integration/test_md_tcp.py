@@ -39,7 +39,7 @@ HDR = struct.Struct("<HBBIQ")  # len, type, flags, reserved, seq
 C_HEARTBEAT, SUBSCRIBE, UNSUBSCRIBE, SNAPSHOT = 0x02, 0x20, 0x21, 0x22
 INSTRUMENT, HEARTBEAT, ERROR = 0x84, 0x85, 0x86
 MD_HELLO, ACK, REJECT, DEPTH_SNAPSHOT, DEPTH_DELTA, TRADE, TICKER, BBO = range(0xA0, 0xA8)
-CH_DEPTH, CH_TRADES, CH_TICKER, CH_BBO = 1, 2, 4, 8
+CH_DEPTH, CH_TRADES, CH_TICKER, CH_BBO, CH_INSTRUMENT = 1, 2, 4, 8, 16
 FIRST, LAST, SNAP = 1, 2, 4
 R_UNKNOWN_INSTRUMENT, R_BAD_CHANNELS, R_BAD_DEPTH, R_TOO_MANY_SUBSCRIPTIONS, R_SERVER_FULL, R_RATE_LIMIT, \
     R_BUSY = range(1, 8)
@@ -657,7 +657,7 @@ def test_limits_and_rejects():
     i = c.inst[SYM]
     cases = [(SUBSCRIBE, 99, CH_TRADES, 0, R_UNKNOWN_INSTRUMENT),
              (SUBSCRIBE, i, 0, 0, R_BAD_CHANNELS),
-             (SNAPSHOT, i, 0x10 | CH_BBO, 0, R_BAD_CHANNELS),
+             (SNAPSHOT, i, 0x20 | CH_BBO, 0, R_BAD_CHANNELS),
              (UNSUBSCRIBE, i, CH_DEPTH, 7, R_BAD_DEPTH),
              (SUBSCRIBE, i, CH_DEPTH | CH_TRADES | CH_TICKER | CH_BBO, 5, R_TOO_MANY_SUBSCRIPTIONS)]
     for k, (typ, inst, ch, depth, reason) in enumerate(cases):
@@ -760,7 +760,9 @@ def test_greeting_after_a_band_move():
     """A band moved by a SIGHUP (docs/config.md, Reloading) is in the
     INSTRUMENT list of every greeting after it, as in order entry's login
     list, and in GET /api/v1/instruments and the ticker (a WebSocket
-    subscriber is sent it again); the one before it had the old band."""
+    subscriber is sent it again); the one before it had the old band. A
+    connection greeted before it is sent INSTRUMENT again on the
+    instrument channel (docs/md-binary.md, Instrument), once."""
     path = os.path.join(TS.tempfile.mkdtemp(prefix="xt-md-band-"), "band.conf")
     conf = "[instrument AAA]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\n"
     with open(path, "w") as f:
@@ -768,6 +770,14 @@ def test_greeting_after_a_band_move():
     s = start(args=["--config", path])
     s.md_port = ws_port(s)
     check(Md(s.md_tcp).band["AAA"] == (1, 9000, 11000), "the band at first")
+    old, plain = Md(s.md_tcp), Md(s.md_tcp)  # greeted before the move
+    aaa = old.inst["AAA"]
+    old.req(SUBSCRIBE, 1, aaa, CH_INSTRUMENT)
+    snap, before = old.until(lambda m: m["type"] == INSTRUMENT)
+    check([m["type"] for m in before] == [ACK] and (snap["id"], snap["band"], snap["status"]) == (aaa, (1, 9000, 11000), 0),
+          f"the instrument channel's snapshot: {before} {snap}")
+    plain.req(SUBSCRIBE, 1, aaa, CH_TICKER)
+    check(plain.answer(1)["type"] == ACK, "subscribe ticker")
     rest_band = lambda: H.get_json(s.md_port, "/api/v1/instruments")[1]["data"][0]["band"]  # noqa: E731
     check(rest_band() == {"low": "90.00", "high": "110.00"}, f"REST at first: {rest_band()}")
 
@@ -794,6 +804,18 @@ def test_greeting_after_a_band_move():
     TS.wait_for(lambda: Md(s.md_tcp).band["AAA"] == (1, 9900, 12100), "the moved band in a greeting")
     TS.wait_for(lambda: rest_band() == {"low": "99.00", "high": "121.00"}, "the moved band in REST")
     check(TS.login(s.port, 1001).instruments[0].band_low == 9900, "order entry's list")
+    # the connection greeted before: the new band on its instrument channel, once; the ticker's alone: nothing
+    m, before = old.until(lambda m: m["type"] == INSTRUMENT)
+    check(before == [] and (m["id"], m["band"], m["status"], m["symbol"]) == (aaa, (1, 9900, 12100), 0, "AAA"),
+          f"the instrument channel after the move: {before} {m}")
+    for c in (old, plain):  # an ACK comes behind anything queued before it
+        c.req(UNSUBSCRIBE, 2, aaa, CH_INSTRUMENT)
+        a, before = c.until(lambda m: m["type"] == ACK)
+        check(a["request_id"] == 2 and [m["type"] for m in before if m["type"] != TICKER] == [],
+              f"nothing else of the move: {before}")
+    old.req(SNAPSHOT, 3, aaa, CH_INSTRUMENT)  # unsubscribed: a snapshot is sent now, the band in force
+    check(old.answer(3)["type"] == ACK, "snapshot")
+    check(old.until(lambda m: m["type"] == INSTRUMENT)[0]["band"] == (1, 9900, 12100), "the snapshot after the move")
 
 
 def main():
