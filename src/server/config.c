@@ -1003,29 +1003,73 @@ int xt_config_admin_path(const xt_server_config_t *c, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? XT_ERANGE : n;
 }
 
-/* Names the first line where the printed configs a and b differ into
- * key: "SECTION.KEY", or the section of a line only one has ("instrument
- * SYMBOL"); "" when they are the same. */
-static void first_diff(const char *a, const char *b, char *key, size_t keylen)
+/* One setting of a printed config: "SECTION.KEY" and its line, or a whole
+ * "[instrument SYMBOL]" section (its lines compared together). */
+typedef struct {
+    char name[80];
+    const char *body;
+    size_t len;
+} setting_t;
+
+/* The settings of printed config text t into *out (malloc'd); their count, or -1. */
+static long settings_of(const char *t, setting_t **out)
 {
+    size_t n = 0, cap = 64;
+    setting_t *v = malloc(cap * sizeof *v);
     char sec[64] = "";
-    key[0] = '\0';
-    while (*a || *b) {
-        size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
-        if (na != nb || memcmp(a, b, na) != 0) {
-            const char *head = a[0] == '[' ? a : b[0] == '[' ? b : NULL;
-            if (head)
-                snprintf(key, keylen, "%.*s", (int)strcspn(head + 1, "]\n"), head + 1);
-            else if (strncmp(sec, "instrument ", 11) == 0)
-                snprintf(key, keylen, "%s", sec);
-            else
-                snprintf(key, keylen, "%s.%.*s", sec, (int)strcspn(a, " =\n"), a);
-            return;
+    while (v && *t) {
+        size_t len = strcspn(t, "\n");
+        if (t[0] == '[') {
+            snprintf(sec, sizeof sec, "%.*s", (int)strcspn(t + 1, "]\n"), t + 1);
+        } else if (len > 0) {
+            int whole = strncmp(sec, "instrument ", 11) == 0;
+            if (whole && n > 0 && strcmp(v[n - 1].name, sec) == 0) {
+                v[n - 1].len = (size_t)(t + len - v[n - 1].body); /* the section's lines are together */
+            } else {
+                if (n == cap) {
+                    setting_t *w = realloc(v, (cap *= 2) * sizeof *v);
+                    if (w == NULL)
+                        break;
+                    v = w;
+                }
+                if (whole)
+                    snprintf(v[n].name, sizeof v[n].name, "%s", sec);
+                else
+                    snprintf(v[n].name, sizeof v[n].name, "%s.%.*s", sec, (int)strcspn(t, " =\n"), t);
+                v[n].body = t;
+                v[n++].len = len;
+            }
         }
-        if (a[0] == '[')
-            snprintf(sec, sizeof sec, "%.*s", (int)strcspn(a + 1, "]\n"), a + 1);
-        a += na + (a[na] != '\0');
-        b += nb + (b[nb] != '\0');
+        t += len + (t[len] != '\0');
+    }
+    if (v == NULL || *t) {
+        free(v);
+        return -1;
+    }
+    *out = v;
+    return (long)n;
+}
+
+static const setting_t *find_setting(const setting_t *v, long n, const char *name)
+{
+    for (long i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return &v[i];
+    return NULL;
+}
+
+/* Appends name to the list in key (", "-less: "a,b"); once one does not
+ * fit whole, "..." ends the list. */
+static void list_name(char *key, size_t keylen, const char *name, int *full)
+{
+    size_t have = strlen(key), need = strlen(name) + (have ? 1 : 0);
+    if (*full)
+        return;
+    if (have + need + 4 <= keylen) { /* room for a later "..." too */
+        snprintf(key + have, keylen - have, "%s%s", have ? "," : "", name);
+    } else {
+        *full = 1;
+        snprintf(key + have, keylen - have, "%s", have + 3 < keylen ? "..." : "");
     }
 }
 
@@ -1034,18 +1078,33 @@ int xt_config_diff(const xt_server_config_t *a, const xt_server_config_t *b, cha
     char *t[2] = {NULL, NULL};
     size_t n[2];
     const xt_server_config_t *c[2] = {a, b};
+    setting_t *v[2] = {NULL, NULL};
+    long nv[2] = {-1, -1};
     for (int k = 0; k < 2; k++) {
         FILE *f = open_memstream(&t[k], &n[k]);
         if (f) {
             xt_config_print(c[k], f);
             fclose(f);
         }
+        if (t[k])
+            nv[k] = settings_of(t[k], &v[k]);
     }
-    int rc = XT_ENOMEM;
-    if (t[0] && t[1]) {
-        first_diff(t[0], t[1], key, keylen);
-        rc = key[0] != '\0';
+    int rc = XT_ENOMEM, full = 0;
+    if (nv[0] >= 0 && nv[1] >= 0) {
+        rc = 0;
+        if (keylen > 0)
+            key[0] = '\0';
+        for (int k = 0; k < 2; k++) /* a's settings in print order, then those only b has */
+            for (long i = 0; i < nv[k]; i++) {
+                const setting_t *o = find_setting(v[!k], nv[!k], v[k][i].name);
+                if (o == NULL || (k == 0 && (o->len != v[k][i].len || memcmp(o->body, v[k][i].body, o->len) != 0))) {
+                    rc++;
+                    list_name(key, keylen, v[k][i].name, &full);
+                }
+            }
     }
+    free(v[0]);
+    free(v[1]);
     free(t[0]);
     free(t[1]);
     return rc;

@@ -199,11 +199,12 @@ int xt_config_admin_path(const xt_server_config_t *c, char *out, size_t cap);
  * does not define symbol. */
 int xt_config_tz(const xt_server_config_t *c, const char *symbol, int32_t *offset_s);
 
-/* The first setting that differs between a and b, compared as
- * xt_config_print prints them (so every key is), into key: "SECTION.KEY",
- * or "instrument SYMBOL" for an instrument that differs or that only one
- * defines. Returns 1 (key set), 0 when they are the same (key ""), or
- * XT_ENOMEM. */
+/* The settings that differ between a and b, compared as xt_config_print
+ * prints them (so every key is), listed into key, comma-separated: each
+ * "SECTION.KEY", or "instrument SYMBOL" for an instrument that differs or
+ * that only one defines; a's in print order, then those only b has. When
+ * keylen is short, as many whole names as fit, then "...". Returns how
+ * many differ (0: key ""), or XT_ENOMEM. */
 int xt_config_diff(const xt_server_config_t *a, const xt_server_config_t *b, char *key, size_t keylen);
 
 /* Prints the effective settings in the config file format (loadable again). */

@@ -74,8 +74,8 @@ static void as_a_restart_takes(xt_server_config_t *want, const xt_server_config_
     memcpy(want->tz_offset, tz, n * sizeof *tz);
 }
 
-/* The first key whose value in next differs from the running one's, other
- * than those a reload applies (xt_config_diff: every key); "" when none
+/* The keys whose values in next differ from the running one's, other than
+ * those a reload applies (xt_config_diff: every key, listed); "" when none
  * does. */
 static void restart_key(const xt_server_t *s, const xt_server_config_t *next, char *key, size_t keylen)
 {
@@ -176,7 +176,7 @@ static int apply(xt_server_t *s, struct xt_gw_reload *r)
         return refused("server.credentials is empty now; the demo accounts are only for a start without a "
                        "credentials file");
     size_t keys = creds.n;
-    char restart[96];
+    char restart[256];
     restart_key(s, next, restart, sizeof restart);
     if (next->credentials[0]) {
         xt_creds_t old = s->creds;

@@ -2301,10 +2301,11 @@ def test_a_band_moves_at_a_reload():
     log = reload(conf.format(tick="0.01", ref="", bbb="max = 1000\nref = 20.0\nband = 5\n").replace(
         "ref = \nband = 10\n", ""), 'msg="reloaded"')
     check("symbol=BBB fields=max\n" in log and "bands_moving" not in log, f"a max added: {log}")
-    # a new instrument: a restart's
-    log = reload(open(path).read() + "\n[instrument CCC]\ntick = 1\nlot = 1\nref = 10\nband = 10\n",
-                 'msg="reloaded"')
-    check('needs_restart="instrument CCC"' in log and "bands_moving" not in log, f"a new instrument: {log}")
+    # a new instrument and two keys: a restart's, each named
+    log = reload("[server]\nmax_frame = 128\n[log]\nlevel = warn\n" + open(path).read() +
+                 "\n[instrument CCC]\ntick = 1\nlot = 1\nref = 10\nband = 10\n", 'msg="reloaded"')
+    check('needs_restart="server.max_frame,log.level,instrument CCC"' in log and "bands_moving" not in log,
+          f"a new instrument: {log}")
     check(srv.stderr().count("price band moved") == n_moved, "moved by a refused change")
     # the sections in another order, BBB's ref moved, BBB halted: it moves (no restart asked for), and the
     # pushed frame keeps the status halted

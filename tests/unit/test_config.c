@@ -917,8 +917,8 @@ static void test_md_keys_and_tz(void **state)
     }
 }
 
-/* xt_config_diff names the first setting that differs, whichever key or
- * instrument it is (what a SIGHUP reports as needs_restart). */
+/* xt_config_diff lists the settings that differ, whichever key or
+ * instrument each is (what a SIGHUP reports as needs_restart). */
 static void test_diff(void **state)
 {
     (void)state;
@@ -953,13 +953,21 @@ static void test_diff(void **state)
     assert_string_equal(key, "instrument ETH-USDT");
     assert_int_equal(xt_config_diff(&b, &a, key, sizeof key), 1);
     assert_string_equal(key, "instrument ETH-USDT");
-    /* the first difference in print order; a small key buffer is cut */
+    /* every difference: a's in print order, then what only b has; a short buffer ends in "..." */
     assert_int_equal(xt_config_set(&b, "limits.rate", "7", why, sizeof why), 0);
-    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 1);
-    assert_string_equal(key, "limits.rate");
-    char tiny[4];
-    assert_int_equal(xt_config_diff(&a, &b, tiny, sizeof tiny), 1);
-    assert_string_equal(tiny, "lim");
+    assert_int_equal(xt_config_set(&b, "log.level", "warn", why, sizeof why), 0);
+    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 3);
+    assert_string_equal(key, "limits.rate,log.level,instrument ETH-USDT");
+    assert_int_equal(xt_config_diff(&b, &a, key, sizeof key), 3);
+    assert_string_equal(key, "limits.rate,log.level,instrument ETH-USDT");
+    b.instruments[0].lot.m *= 10;
+    assert_int_equal(xt_config_diff(&a, &b, key, sizeof key), 4);
+    assert_string_equal(key, "limits.rate,log.level,instrument 600519.SH,instrument ETH-USDT");
+    char small[25], tiny[4];
+    assert_int_equal(xt_config_diff(&a, &b, small, sizeof small), 4);
+    assert_string_equal(small, "limits.rate,log.level...");
+    assert_int_equal(xt_config_diff(&a, &b, tiny, sizeof tiny), 4);
+    assert_string_equal(tiny, "...");
 }
 
 int main(void)
