@@ -109,6 +109,10 @@ typedef struct inst_pub {
     uint8_t halted;              /* the status the last ticker told (xt_mds_halts_tick) */
     int64_t band_low, band_high; /* the price band in force, ticks (order entry's frames); 0: none */
     uint8_t band_moved;          /* since the last ticker: its ticker is sent again (xt_mds_halts_tick) */
+    /* order entry's INSTRUMENT frame as market data last read it (with
+     * band_low/high): the binary greeting, the instrument channel's
+     * snapshot and its pushes all send this one, with `halted` */
+    uint8_t frame[XT_LEN_INSTRUMENT];
 } inst_pub_t;
 
 /* A throttled channel's state. */
@@ -179,7 +183,7 @@ struct xt_md_server {
     uint32_t *bin_list, n_bin_list; /* the INSTRUMENT frames: messages held for every greeting */
     uint32_t *bin_list_next;        /* as large: the next list is made into it (make_list), then they swap */
     uint8_t bin_list_stale;         /* a halt or resume is not in them yet (the pool was empty) */
-    uint32_t bin_list_gen;          /* the frames_gen of the frames they were made of (a band moved since: again) */
+    uint32_t bin_list_gen;          /* the bands_gen of the frames they were made of (a band moved since: again) */
     uint32_t bands_gen;             /* the frames_gen pub[].band_* were read at (xt_mds_bands_read) */
     int64_t bin_last_scan;
     /* plain HTTP (md_http.c): a body (the metrics text, a REST answer) in http_body, a whole response in
@@ -299,11 +303,13 @@ void xt_mds_halts_tick(mds_t *m);
  * instrument's told status (md_tcp.c). */
 void xt_mds_bin_list_refresh(mds_t *m);
 /* Instrument slot's INSTRUMENT frame into out (XT_LEN_INSTRUMENT bytes):
- * order entry's, with the status market data has told (md_tcp.c). */
+ * order entry's as market data last read it, with the status it has told
+ * (md_tcp.c). */
 size_t xt_mds_bin_instrument(mds_t *m, uint32_t slot, uint8_t *out);
-/* pub[].band_low/high read from order entry's frames: at start, and when
- * a reload has moved a band since (frames_gen; md_publish.c). announce:
- * a changed band's ticker is sent again (pub[].band_moved). */
+/* pub[].frame and band_low/high read from order entry's frames: at start,
+ * and when a reload has moved a band since (frames_gen; md_publish.c).
+ * announce: a changed band's ticker and INSTRUMENT are sent again
+ * (pub[].band_moved). */
 void xt_mds_bands_read(mds_t *m, int announce);
 /* md_state.c: the md-state files of the data directory (docs/journal-format.md) */
 void xt_mds_state_load(mds_t *m);                     /* at start, before the books: the day goes on */

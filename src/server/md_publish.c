@@ -4,7 +4,7 @@
  * the throttled channels (@100ms, @1000ms) sent from a tick.
  *
  * Slow consumers: a subscriber whose queue is over its limits has its
- * depth, bbo, ticker, K-line and timeline subscriptions marked stale
+ * depth, bbo, ticker, K-line, timeline and (binary) instrument subscriptions marked stale
  * (updates skipped; a snapshot each once drained); a trades subscriber
  * cannot be conflated and is closed with 1008 "slow consumer".
  *
@@ -481,6 +481,7 @@ void xt_mds_bands_read(mds_t *m, int announce)
         xt_msg_instrument_t f;
         xt_wire_get_instrument(s->instrument_frames[i], &f);
         inst_pub_t *p = &m->pub[i];
+        memcpy(p->frame, s->instrument_frames[i], XT_LEN_INSTRUMENT);
         int64_t low = f.has_band ? f.band_low : 0, high = f.has_band ? f.band_high : 0;
         p->band_moved |= announce && (low != p->band_low || high != p->band_high);
         p->band_low = low;
@@ -520,6 +521,6 @@ void xt_mds_halts_tick(mds_t *m)
             bin_ticker(m, i, m->now, xt_md_ticker(in));
     }
     /* the binary greeting's INSTRUMENT list says the status and the band too */
-    if (changed || m->bin_list_stale || gen != m->bin_list_gen)
+    if (changed || m->bin_list_stale || m->bands_gen != m->bin_list_gen)
         xt_mds_bin_list_refresh(m);
 }

@@ -63,21 +63,17 @@ static size_t list_per(const mds_t *m)
     return (m->msg_bytes[MSG_MEDIUM] - XT_WS_HEADER_MAX) / XT_LEN_INSTRUMENT;
 }
 
-/* The INSTRUMENT frames of order entry (s->instrument_frames) in messages
- * of the medium class, each with the status market data has told
- * (pub[].halted), held for every greeting to queue. Made again at a halt, a
+/* The INSTRUMENT frames of order entry as market data last read them
+ * (pub[].frame), in messages of the medium class, each with the status
+ * market data has told (pub[].halted), held for every greeting to queue. Made again at a halt, a
  * resume or a band move (xt_mds_bin_list_refresh) into the second array made at start,
  * then the two swap: a greeting queued before keeps its copies. Returns 0,
  * or -1 with the old list kept (the pool was empty; no client's drop to
  * count, so not xt_mds_msg_raw). */
 static int make_list(mds_t *m)
 {
-    xt_server_t *s = m->s;
-    const uint8_t *frames = s->instrument_frames[0];
     size_t per = list_per(m);
     uint32_t *list = m->bin_list_next, made = 0;
-    uint32_t gen =
-        atomic_load_explicit(&s->frames_gen, memory_order_acquire); /* before the copy: a later move comes again */
     for (size_t first = 0; first < m->n_inst; first += per) {
         size_t k = m->n_inst - first < per ? m->n_inst - first : per;
         uint32_t g = xt_mds_msg_alloc(m, k * XT_LEN_INSTRUMENT);
@@ -87,11 +83,8 @@ static int make_list(mds_t *m)
             return -1;
         }
         uint8_t *d = m->msgs[g].data;
-        pthread_mutex_lock(&s->frames_lock); /* the gateway moves a band in them (gw_bands.c) */
-        memcpy(d, frames + first * XT_LEN_INSTRUMENT, k * XT_LEN_INSTRUMENT);
-        pthread_mutex_unlock(&s->frames_lock);
         for (size_t i = 0; i < k; i++)
-            xt_wire_set_instrument_status(d + i * XT_LEN_INSTRUMENT, m->pub[first + i].halted);
+            xt_mds_bin_instrument(m, (uint32_t)(first + i), d + i * XT_LEN_INSTRUMENT);
         m->msgs[g].len = (uint32_t)(k * XT_LEN_INSTRUMENT);
         m->msgs[g].refs = 1;
         list[made++] = g;
@@ -101,16 +94,13 @@ static int make_list(mds_t *m)
     m->bin_list_next = m->bin_list;
     m->bin_list = list;
     m->n_bin_list = made;
-    m->bin_list_gen = gen;
+    m->bin_list_gen = m->bands_gen;
     return 0;
 }
 
 size_t xt_mds_bin_instrument(mds_t *m, uint32_t slot, uint8_t *out)
 {
-    xt_server_t *s = m->s;
-    pthread_mutex_lock(&s->frames_lock); /* the gateway moves a band in them (gw_bands.c) */
-    memcpy(out, s->instrument_frames[slot], XT_LEN_INSTRUMENT);
-    pthread_mutex_unlock(&s->frames_lock);
+    memcpy(out, m->pub[slot].frame, XT_LEN_INSTRUMENT);
     xt_wire_set_instrument_status(out, m->pub[slot].halted);
     return XT_LEN_INSTRUMENT;
 }
@@ -211,8 +201,7 @@ static int resolve(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r
     if (r->instrument >= m->n_inst)
         return reject(m, c, type, r, XT_MDB_R_UNKNOWN_INSTRUMENT, "unknown instrument id");
     if (r->channels == 0 || (r->channels & ~XT_MDB_CH_ALL))
-        return reject(m, c, type, r, XT_MDB_R_BAD_CHANNELS,
-                      "channels: 1 depth, 2 trades, 4 ticker, 8 bbo, 16 instrument");
+        return reject(m, c, type, r, XT_MDB_R_BAD_CHANNELS, "channels must be nonzero, within 0x1F");
     if ((r->channels & XT_MDB_CH_DEPTH) && depth < 0)
         return reject(m, c, type, r, XT_MDB_R_BAD_DEPTH, "depth must be 0 (whole book), 5, 10 or 20");
     int n = 0;
