@@ -200,6 +200,21 @@ unsigned xt_instrument_def_diff(const xt_instrument_def_t *a, const xt_instrumen
     return d;
 }
 
+/* The INSTRUMENT event of instrument idx: its band's ref in ticks (what
+ * market data may take as the previous close), or XT_PRICE_NONE without
+ * a band or with a ref that is no whole number of ticks. */
+static void instrument_event(xt_engine_t *e, uint32_t idx)
+{
+    const xt__instrument_t *in = &e->instruments[idx];
+    xt_event_t *ev = xt__event(e, XT_EV_INSTRUMENT);
+    int64_t ref;
+    ev->instrument = idx;
+    ev->price = in->has_band && xt_decimal_to_units(in->def.ref_price, in->def.tick, &ref) == 0 && ref > 0 &&
+                        ref <= XT_PRICE_MAX
+                    ? ref
+                    : XT_PRICE_NONE;
+}
+
 /* A definition of a symbol already defined that differs at most in its
  * band (ref and band, given or not) moves the band: a daily limit around
  * the previous close (A shares). Resting orders stay where they are, also
@@ -215,7 +230,7 @@ static int move_band(xt_engine_t *e, uint32_t idx, const xt__instrument_t *to)
     in->has_band = to->has_band;
     in->band_low = to->band_low;
     in->band_high = to->band_high;
-    xt__event(e, XT_EV_INSTRUMENT)->instrument = idx;
+    instrument_event(e, idx);
     return 0;
 }
 
@@ -238,7 +253,7 @@ int xt__add_instrument(xt_engine_t *e, const xt_instrument_def_t *def, int emit)
     e->symtab[h] = idx;
 
     if (emit)
-        xt__event(e, XT_EV_INSTRUMENT)->instrument = idx;
+        instrument_event(e, idx);
     return 0;
 }
 

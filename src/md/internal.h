@@ -40,9 +40,10 @@ struct xt_md_inst {
     xt_md_minute_t *tl;
     uint32_t tl_n;
     int64_t day_start;
-    int64_t t;       /* the latest time applied (valid once started) */
-    uint8_t started; /* some time was seen: candles and timeline exist */
-    uint8_t in_cmd;  /* touched by the command being consumed */
+    int64_t t;          /* the latest time applied (valid once started) */
+    uint8_t started;    /* some time was seen: candles and timeline exist */
+    uint8_t in_cmd;     /* touched by the command being consumed */
+    uint8_t follow_ref; /* prev_close is the band's ref (xt_md_follow_ref), not the day's close */
     uint8_t ticker_dirty, minute_dirty;
     uint16_t kline_dirty; /* bit per interval */
 };

@@ -491,8 +491,40 @@ static int valid_price(int64_t p)
     return p > 0 && p <= XT_PRICE_MAX;
 }
 
+int xt_md_follow_ref(xt_md_t *md, uint32_t id, int on)
+{
+    xt_md_inst_t *in = lookup(md, id);
+    if (in == NULL)
+        return XT_EINVAL;
+    in->follow_ref = on != 0;
+    return 0;
+}
+
+/* A band moved (or was defined) with a ref: an instrument that follows it
+ * takes it as its previous close - the day's prices too before its first
+ * trade, so that its change is 0 until one. */
+static void on_ref(xt_md_t *md, const xt_event_t *e, int64_t ts)
+{
+    xt_md_inst_t *in = lookup(md, e->instrument);
+    if (in == NULL || !in->follow_ref || !valid_price(e->price))
+        return;
+    touch(md, in, ts); /* after the time's day roll: the move is in the day it came in */
+    xt_md_ticker_t *t = &in->ticker;
+    if (t->prev_close == e->price && (t->trades > 0 || t->last == e->price))
+        return;
+    t->prev_close = e->price;
+    if (t->trades == 0)
+        t->open = t->high = t->low = t->last = e->price;
+    t->ts = ts;
+    in->ticker_dirty = 1;
+}
+
 static void on_event(xt_md_t *md, const xt_event_t *e, int64_t ts)
 {
+    if (e->type == XT_EV_INSTRUMENT) {
+        on_ref(md, e, ts);
+        return;
+    }
     if ((e->type != XT_EV_BOOK && e->type != XT_EV_TRADE) || e->side > XT_SELL || !valid_price(e->price))
         return;
     if (e->type == XT_EV_BOOK ? e->qty < 0 : e->qty <= 0 || e->qty > XT_QTY_MAX)

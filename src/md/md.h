@@ -216,8 +216,18 @@ void xt_md_destroy(xt_md_t *md);
  * 0..XT_PRICE_MAX, |tz| >= 1 day). */
 int xt_md_add_instrument(xt_md_t *md, uint32_t id, const char *symbol, int64_t ref_price, int32_t tz_offset_s);
 
+/* on: the instrument's previous close is the ref of its price band (the
+ * A-share 前收盘, which an ex-rights day adjusts), not the last close:
+ * each INSTRUMENT event with a ref (event.h) sets prev_close to it - and
+ * open, high, low and last too while the day has no trade - and a new
+ * day keeps prev_close, starting open, high, low and last at it. Off (as
+ * added): INSTRUMENT events are ignored and a new day's prev_close is the
+ * last close. Returns 0, or XT_EINVAL for an instrument not added. */
+int xt_md_follow_ref(xt_md_t *md, uint32_t id, int on);
+
 /* Consumes one batch of engine events (every batch, in order). BOOK and
- * TRADE events drive the products; the rest are ignored. Events of an
+ * TRADE events drive the products, and INSTRUMENT events the previous
+ * close of an instrument that follows its ref; the rest are ignored. Events of an
  * instrument that was not added, or with a price, quantity or side out of
  * range, are ignored. A batch with a new seq while a command is still open
  * (its `last` batch lost) ends that command first. A batch ts earlier than

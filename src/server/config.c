@@ -600,6 +600,7 @@ typedef struct loader {
     int in_inst;
     unsigned seen;
     int32_t tz;
+    uint8_t prev_close_ref; /* `prev_close = ref` in this [instrument] */
     xt_instrument_def_t def;
     char *why;
     size_t whylen;
@@ -649,6 +650,8 @@ static int finish_instrument(loader_t *L)
         return fail_at(L, line, "[instrument %s]: band needs ref", d->symbol);
     if ((s & 48u) == 16u)
         return fail_at(L, line, "[instrument %s]: ref needs band", d->symbol);
+    if (L->prev_close_ref && !(s & 16u))
+        return fail_at(L, line, "[instrument %s]: prev_close = ref needs ref and band", d->symbol);
     if ((s & 12u) == 12u && xt_decimal_cmp(d->max_qty, d->min_qty) < 0)
         return fail_at(L, line, "[instrument %s]: max is below min", d->symbol);
     d->flags = (uint8_t)(((s & 4u) ? XT_DEF_MIN : 0) | ((s & 8u) ? XT_DEF_MAX : 0) | ((s & 16u) ? XT_DEF_BAND : 0));
@@ -680,6 +683,7 @@ static int finish_instrument(loader_t *L)
                        "outside the price range",
                        d->symbol);
     L->c->tz_offset[L->c->n_instruments] = L->tz;
+    L->c->prev_close_ref[L->c->n_instruments] = L->prev_close_ref;
     L->c->instruments[L->c->n_instruments++] = *d;
     return 0;
 }
@@ -704,6 +708,7 @@ static int begin_instrument(loader_t *L, char *sym)
     L->inst_line[c->n_instruments] = L->line;
     L->seen = 0;
     L->tz = 0;
+    L->prev_close_ref = 0;
     L->in_inst = 1;
     L->section = SEC_INSTRUMENT;
     return 0;
@@ -773,6 +778,13 @@ static int inst_key(loader_t *L, const char *key, const char *v)
                            quoted(v, q));
         return 0;
     }
+    if (strcmp(key, "prev_close") == 0) {
+        char q[56];
+        if (strcmp(v, "ref") != 0 && strcmp(v, "close") != 0)
+            return fail_at(L, L->line, "bad prev_close %s (want close or ref)", quoted(v, q));
+        L->prev_close_ref = strcmp(v, "ref") == 0;
+        return 0;
+    }
     xt_instrument_def_t *d = &L->def;
     xt_decimal_t *vals[NINST_KEYS] = {&d->tick, &d->lot, &d->min_qty, &d->max_qty, &d->ref_price, &d->band_pct};
     char q[56];
@@ -781,7 +793,7 @@ static int inst_key(loader_t *L, const char *key, const char *v)
         if (strcmp(key, inst_keys[i]) == 0)
             k = i;
     if (k < 0)
-        return fail_at(L, L->line, "unknown instrument key %s (want tick, lot, min, max, ref, band or tz)",
+        return fail_at(L, L->line, "unknown instrument key %s (want tick, lot, min, max, ref, band, tz or prev_close)",
                        quoted(key, q));
     if (L->seen & (1u << k))
         return fail_at(L, L->line, "%s given twice in [instrument %s]", key, d->symbol);
@@ -969,6 +981,8 @@ static void print_instrument(const xt_server_config_t *c, uint32_t i, FILE *f)
         fprintf(f, "tz = UTC\n");
     else
         fprintf(f, "tz = %c%02d:%02d\n", tz < 0 ? '-' : '+', (int)(a / 3600), (int)(a % 3600 / 60));
+    if (c->prev_close_ref[i])
+        fprintf(f, "prev_close = ref\n");
 }
 
 int xt_config_tz(const xt_server_config_t *c, const char *symbol, int32_t *offset_s)
@@ -979,6 +993,14 @@ int xt_config_tz(const xt_server_config_t *c, const char *symbol, int32_t *offse
             return 0;
         }
     return XT_ENOENT;
+}
+
+int xt_config_prev_close_ref(const xt_server_config_t *c, const char *symbol)
+{
+    for (uint32_t k = 0; k < c->n_instruments; k++)
+        if (strcmp(c->instruments[k].symbol, symbol) == 0)
+            return c->prev_close_ref[k];
+    return 0;
 }
 
 void xt_config_print(const xt_server_config_t *c, FILE *f)

@@ -158,6 +158,9 @@ typedef struct xt_server_config {
     uint8_t n_instruments_default; /* the demo instruments: no [instrument] section was read */
     xt_instrument_def_t instruments[XT_CONFIG_MAX_INSTRUMENTS];
     int32_t tz_offset[XT_CONFIG_MAX_INSTRUMENTS]; /* seconds east of UTC, per instrument */
+    /* `prev_close = ref`: market data's previous close is the band's ref
+     * (xt_md_follow_ref), not the day's last close; per instrument */
+    uint8_t prev_close_ref[XT_CONFIG_MAX_INSTRUMENTS];
 } xt_server_config_t;
 
 /* The embedded defaults: the settings above, and the demo instruments of
@@ -198,6 +201,8 @@ int xt_config_admin_path(const xt_server_config_t *c, char *out, size_t cap);
  * of UTC). Returns 0, or XT_ENOENT (*offset_s untouched) when the config
  * does not define symbol. */
 int xt_config_tz(const xt_server_config_t *c, const char *symbol, int32_t *offset_s);
+/* Whether the config's instrument symbol has `prev_close = ref` (0 for one it lacks). */
+int xt_config_prev_close_ref(const xt_server_config_t *c, const char *symbol);
 
 /* The settings that differ between a and b, compared as xt_config_print
  * prints them (so every key is), listed into key, comma-separated: each

@@ -51,13 +51,14 @@ struct xt_gw_reload {
 /* want's instruments as a restart would take them: those cur has, in
  * cur's order and with cur's definitions (a reload moves their bands,
  * gw_bands.c, and a restart would not change the rest: the journal's
- * stays, band_move.c warns of it), each with want's tz (a restart's); then
- * those cur lacks. The sections' order does not matter (docs/config.md),
+ * stays, band_move.c warns of it), each with want's tz and prev_close (a
+ * restart's); then those cur lacks. The sections' order does not matter (docs/config.md),
  * and xt_config_diff compares the printed configs line by line. */
 static void as_a_restart_takes(xt_server_config_t *want, const xt_server_config_t *cur)
 {
     static xt_instrument_def_t in[XT_CONFIG_MAX_INSTRUMENTS];
     int32_t tz[XT_CONFIG_MAX_INSTRUMENTS];
+    uint8_t follow[XT_CONFIG_MAX_INSTRUMENTS];
     uint8_t taken[XT_CONFIG_MAX_INSTRUMENTS] = {0};
     uint32_t n = 0;
     for (uint32_t k = 0; k <= cur->n_instruments; k++)
@@ -65,13 +66,15 @@ static void as_a_restart_takes(xt_server_config_t *want, const xt_server_config_
             if (!taken[j] &&
                 (k == cur->n_instruments || strcmp(want->instruments[j].symbol, cur->instruments[k].symbol) == 0)) {
                 in[n] = k < cur->n_instruments ? cur->instruments[k] : want->instruments[j];
-                tz[n++] = want->tz_offset[j];
+                tz[n] = want->tz_offset[j];
+                follow[n++] = want->prev_close_ref[j];
                 taken[j] = 1;
                 if (k < cur->n_instruments)
                     break;
             }
     memcpy(want->instruments, in, n * sizeof *in);
     memcpy(want->tz_offset, tz, n * sizeof *tz);
+    memcpy(want->prev_close_ref, follow, n * sizeof *follow);
 }
 
 /* The keys whose values in next differ from the running one's, other than

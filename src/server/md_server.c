@@ -846,7 +846,8 @@ static int load_instruments(mds_t *m)
             ref = 0;
         int32_t tz = 0; /* UTC for an instrument the config no longer names */
         xt_config_tz(&m->s->cfg, in.symbol, &tz);
-        if (xt_md_add_instrument(&m->md, i, in.symbol, ref, tz))
+        if (xt_md_add_instrument(&m->md, i, in.symbol, ref, tz) ||
+            xt_md_follow_ref(&m->md, i, xt_config_prev_close_ref(&m->s->cfg, in.symbol)))
             return -1;
         inst_pub_t *p = &m->pub[i];
         static const char *const suffix[XT_TH_COUNT] = {"", "@100ms", "@1000ms"};

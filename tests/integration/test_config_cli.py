@@ -194,7 +194,7 @@ class ConfigCheck(unittest.TestCase):
             ("[instrument A]\ntick = 0.01\nlot = 1\ntz = Europe/London\n", 4, "tz"),
             ("[instrument A]\ntick = 0.01\nlot = 10\nmin = 1\nmax = 5\n", None, "A"),
             ("[instrument A]\ntick = 0.01\nlot = 1\nsize = 3\n", 4,
-             "unknown instrument key 'size' (want tick, lot, min, max, ref, band or tz)"),
+             "unknown instrument key 'size' (want tick, lot, min, max, ref, band, tz or prev_close)"),
             ("[server]\nadmin_socket = /" + "s" * 107 + "\n", 2,
              "server.admin_socket must be at most 107 bytes (a Unix socket path), got 108"),
         ]

@@ -249,6 +249,53 @@ def fills_of(s, account):
 
 
 @test
+def test_prev_close_follows_the_ref():
+    """`prev_close = ref` (docs/config.md, [instrument]): the ticker's
+    previous close is the band's ref - a reload that moves it (an
+    ex-rights day's adjusted 前收盘) moves prev_close and the change with
+    it; an instrument without the key keeps the day's. It outlasts a crash
+    (the move replayed after the snapshot's md-state) and a clean
+    restart."""
+    path = os.path.join(tempfile.mkdtemp(prefix="xt-prevclose-"), "ref.conf")
+    conf = ("[instrument AAA]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\nprev_close = ref\n\n"
+            "[instrument BBB]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\n")
+    with open(path, "w") as f:
+        f.write(conf.format(ref="100.00"))
+    s = W.start(FAST, ["--config", path])
+    A, B = TS.login(s.port, 1001, 1), TS.login(s.port, 1002, 1)
+    for sym in ("AAA", "BBB"):  # a trade at 105.00 each
+        check(A.place(A.inst[sym], X.SELL, 10500, 1).type == X.ACCEPTED, f"{sym} sell")
+        check(B.place(B.inst[sym], X.BUY, 10500, 1).type == X.ACCEPTED, f"{sym} buy")
+        A.expect(X.FILL)
+    A.close()
+    B.close()
+
+    def tickers():
+        h = H.Http(s.md_port)
+        t = {sym: get(h, f"/api/v1/ticker?symbol={sym}") for sym in ("AAA", "BBB")}
+        h.close()
+        return {sym: (v["prev_close"], v["last"], v["change"], v["change_pct"]) for sym, v in t.items()}
+    before = {"AAA": ("100.00", "105.00", "5.00", "5.00"), "BBB": ("100.00", "105.00", "5.00", "5.00")}
+    TS.wait_for(lambda: tickers() == before, f"the tickers before the move: {tickers()}")
+    snap = snapshot(s)  # md-state with prev_close 100.00: the move after it is replayed after a crash
+    n = len(s.stderr())
+    with open(path, "w") as f:
+        f.write(conf.format(ref="104.50"))
+    s.proc.send_signal(signal.SIGHUP)
+    TS.wait_for(lambda: s.stderr()[n:].count("price band moved") == 2, "both bands moved")
+    after = {"AAA": ("104.50", "105.00", "0.50", "0.48"), "BBB": ("100.00", "105.00", "5.00", "5.00")}
+    TS.wait_for(lambda: tickers() == after, f"the tickers after the move: {tickers()}")
+    s.kill()
+    s.start()
+    s.md_port = W.md_port(s)
+    check(f"seq={snap} replayed_trades=0" in s.stderr(), f"the snapshot's md-state, the move replayed: "
+          f"{s.stderr()[-600:]}")
+    check(tickers() == after, f"the tickers after a crash: {tickers()}")
+    restart(s)
+    check(tickers() == after, f"the tickers after a clean restart: {tickers()}")
+
+
+@test
 def test_day_goes_on_after_a_crash():
     """A snapshot writes md-state-<its seq>; after a crash market data
     loads the state of the snapshot recovery started from and replays the

@@ -126,8 +126,11 @@ static void config_equal(const xt_server_config_t *a, const xt_server_config_t *
     assert_string_equal(a->engine_cpus, b->engine_cpus);
     assert_string_equal(a->md_cpus, b->md_cpus);
     assert_int_equal(a->n_instruments, b->n_instruments);
-    for (uint32_t i = 0; i < a->n_instruments; i++)
+    for (uint32_t i = 0; i < a->n_instruments; i++) {
         def_equal(&a->instruments[i], &b->instruments[i]);
+        assert_int_equal(a->tz_offset[i], b->tz_offset[i]);
+        assert_int_equal(a->prev_close_ref[i], b->prev_close_ref[i]);
+    }
 }
 
 static xt_decimal_t D(const char *s)
@@ -262,7 +265,9 @@ static const char every_key[] = "# every key\n"
                                 "max = 10000\n"
                                 "ref = 190.50\n"
                                 "band = 7.5\n"
+                                "prev_close = ref\n"
                                 "[instrument X.Y_Z-1]\n"
+                                "prev_close = close\n"
                                 "\ttick=0.5\t\r\n"
                                 "lot=0.001\n";
 
@@ -329,6 +334,11 @@ static void test_every_key(void **state)
     assert_int_equal(b->flags, 0);
     dec_equal(b->tick, D("0.5"));
     dec_equal(b->lot, D("0.001"));
+    assert_int_equal(c.prev_close_ref[0], 1);
+    assert_int_equal(c.prev_close_ref[1], 0);
+    assert_int_equal(xt_config_prev_close_ref(&c, "AAPL"), 1);
+    assert_int_equal(xt_config_prev_close_ref(&c, "X.Y_Z-1"), 0);
+    assert_int_equal(xt_config_prev_close_ref(&c, "NONE"), 0);
 }
 
 /* A file with no instrument sections keeps the instruments it had. */
@@ -468,6 +478,9 @@ static void test_instrument_errors(void **state)
     expect_error("# x\n[instrument A]\nlot = 1\n", 2, "[instrument A] needs tick and lot");
     expect_error("[instrument A]\ntick = 1\nlot = 1\nband = 10\n", 1, "band needs ref");
     expect_error("[instrument A]\ntick = 1\nlot = 1\nref = 10\n", 1, "ref needs band");
+    expect_error("[instrument A]\ntick = 1\nlot = 1\nprev_close = ref\n", 1, "prev_close = ref needs ref and band");
+    expect_error("[instrument A]\ntick = 1\nlot = 1\nprev_close = last\n", 4,
+                 "bad prev_close 'last' (want close or ref)");
     expect_error("[instrument A]\ntick = 1\nlot = 1\nmin = 10\nmax = 5\n", 1, "max is below min");
     /* no whole lot between min and max: the engine's own check */
     expect_error("[instrument A]\ntick = 1\nlot = 10\nmin = 11\nmax = 19\n", 1, "invalid definition");

@@ -101,6 +101,7 @@ static void events_carry_what_clients_need(void **state)
     assert_int_equal(r.n, 1);
     assert_int_equal(r.ev[0].type, XT_EV_INSTRUMENT);
     assert_int_equal(r.ev[0].instrument, 0);
+    assert_true(r.ev[0].price == XT_PRICE_NONE); /* no band: no ref */
 
     r.n = 0;
     apply_ok(&e, new_order(2, 10, 7, XT_SELL, 1000, 5));
@@ -541,7 +542,9 @@ static void a_band_moves(void **state)
     c.u.instrument.flags = XT_DEF_BAND;
     c.u.instrument.ref_price = dec(1000, 2);
     c.u.instrument.band_pct = dec(10, 0);
+    r.n = 0;
     apply_ok(&e, c);
+    assert_int_equal(r.ev[0].price, 1000); /* the ref, ticks */
     apply_ok(&e, new_order(2, 1, 7, XT_SELL, 1090, 5));
     uint64_t h0 = xt_engine_state_hash(&e);
     r.n = 0;
@@ -552,6 +555,7 @@ static void a_band_moves(void **state)
     assert_int_equal(r.n, 1);
     assert_int_equal(r.ev[0].type, XT_EV_INSTRUMENT);
     assert_int_equal(r.ev[0].instrument, 0);
+    assert_int_equal(r.ev[0].price, 1050); /* 10.5 in ticks of 0.010 */
     assert_int_equal(r.seq[0], 3);
     assert_int_equal(xt_engine_instrument_count(&e), 1);
     xt_instrument_info_t in;
@@ -591,7 +595,9 @@ static void a_band_moves(void **state)
     /* the band taken away */
     c.u.instrument.tick = dec(1, 2);
     c.u.instrument.flags = 0;
+    r.n = 0;
     apply_ok(&e, c);
+    assert_true(r.ev[0].price == XT_PRICE_NONE);
     assert_int_equal(xt_engine_instrument(&e, 0, &in), 0);
     assert_false(in.has_band);
     assert_int_equal(in.band_low, 1);

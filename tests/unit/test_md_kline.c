@@ -392,6 +392,57 @@ static void test_day_reset_shanghai(void **state)
     fx_free(f);
 }
 
+/* An INSTRUMENT event (a band moved) with its ref, instrument 1. */
+static xt_event_t ref_ev(int64_t ref)
+{
+    return (xt_event_t){.type = XT_EV_INSTRUMENT, .instrument = 1, .price = ref};
+}
+
+/* xt_md_follow_ref: the previous close is the band's ref (an ex-rights
+ * day's adjusted one), through the day's start; off, a move changes
+ * nothing. */
+static void test_prev_close_follows_the_ref(void **state)
+{
+    (void)state;
+    const int64_t day2 = S(WED_2024_01_03 + 16 * HOUR); /* Thursday 00:00 Shanghai */
+    for (int on = 0; on < 2; on++) {
+        fx_t *f = fx_new(8, 8, 28800, 1000);
+        assert_int_equal(xt_md_follow_ref(&f->md, 1, on), 0);
+        const xt_md_ticker_t *t = xt_md_ticker(inst1(f));
+        trade_at(f, day2 - 2 * HOUR * INT64_C(1000000000), 1100, 3); /* 22:00 local, day 1 */
+        cap_reset(&f->cap);
+        xt_event_t e = ref_ev(1050);
+        cmd(f, day2 - S(HOUR), &e, 1); /* the evening's move (23:00): in force from now on */
+        assert_int_equal(t->prev_close, on ? 1050 : 1000);
+        assert_int_equal(t->last, 1100); /* the day has a trade: its prices stay */
+        assert_int_equal(count_rec(&f->cap, XT_MDU_TICKER, 0), on ? 1 : 0);
+        cap_reset(&f->cap);
+        cmd(f, day2 - S(HOUR) + S(1), &e, 1); /* the same ref again: nothing to tell */
+        assert_int_equal(count_rec(&f->cap, XT_MDU_TICKER, 0), 0);
+        xt_md_advance(&f->md, day2 + S(30)); /* day 2: the ref's, or the close */
+        assert_int_equal(t->prev_close, on ? 1050 : 1100);
+        assert_int_equal(t->open, on ? 1050 : 1100);
+        assert_int_equal(t->last, on ? 1050 : 1100);
+        assert_int_equal(xt_md_change_bp(t), 0);
+        e = ref_ev(990); /* the morning's move, before the first trade: the day's prices with it */
+        cmd(f, day2 + S(HOUR), &e, 1);
+        assert_int_equal(t->prev_close, on ? 990 : 1100);
+        assert_int_equal(t->open, on ? 990 : 1100);
+        assert_int_equal(t->high, on ? 990 : 1100);
+        assert_int_equal(t->low, on ? 990 : 1100);
+        assert_int_equal(t->last, on ? 990 : 1100);
+        e = ref_ev(XT_PRICE_NONE); /* the band taken away: nothing to follow */
+        cmd(f, day2 + S(HOUR) + S(1), &e, 1);
+        assert_int_equal(t->prev_close, on ? 990 : 1100);
+        trade_at(f, day2 + S(2 * HOUR), 1089, 1);
+        assert_int_equal(xt_md_change_bp(t), on ? 1000 : -100);
+        fx_free(f);
+    }
+    fx_t *f = fx_new(8, 8, 0, 1000);
+    assert_int_equal(xt_md_follow_ref(&f->md, 2, 1), XT_EINVAL); /* not added */
+    fx_free(f);
+}
+
 static void test_day_reset_across_days_by_trade(void **state)
 {
     (void)state;
@@ -450,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_timeline_minutes_and_average),
         cmocka_unit_test(test_day_reset_shanghai),
         cmocka_unit_test(test_day_reset_across_days_by_trade),
+        cmocka_unit_test(test_prev_close_follows_the_ref),
         cmocka_unit_test(test_timeline_full_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,7 @@ static void make(xt_md_t *md)
     CHECK(xt_md_add_instrument(md, 1, "BTC-USDT", 100, 0) == 0);
     CHECK(xt_md_add_instrument(md, 2, "ETH-USDT", 50, 0) == 0);
     CHECK(xt_md_add_instrument(md, 3, "600519.SH", 170000, 8 * 3600) == 0);
+    CHECK(xt_md_follow_ref(md, 3, 1) == 0); /* its previous close is its band's ref */
     xt_event_t ev[2] = {{.type = XT_EV_BOOK, .side = XT_BUY, .instrument = 1, .price = 99, .qty = 5},
                         {.type = XT_EV_TRADE, .side = XT_BUY, .instrument = 1, .price = 101, .qty = 2}};
     ev[0].u.level.orders = 1;
@@ -67,9 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(twice);
         xt_md_destroy(&again);
     }
-    xt_event_t t = {.type = XT_EV_TRADE, .side = XT_SELL, .instrument = 1, .price = 100, .qty = 3};
-    t.u.trade.trade_id = 2;
-    xt_event_batch_t b = {.seq = 2, .ts = T0 + INT64_C(3600000000000), .last = 1, .n = 1, .events = &t};
+    xt_event_t t[2] = {{.type = XT_EV_TRADE, .side = XT_SELL, .instrument = 1, .price = 100, .qty = 3},
+                       {.type = XT_EV_INSTRUMENT, .instrument = 3, .price = 168000}}; /* a band move */
+    t[0].u.trade.trade_id = 2;
+    xt_event_batch_t b = {.seq = 2, .ts = T0 + INT64_C(3600000000000), .last = 1, .n = 2, .events = t};
     xt_md_on_batch(&md, &b);
     xt_md_advance(&md, T0 + INT64_C(86400000000000));
     free(before);
