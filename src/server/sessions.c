@@ -433,13 +433,22 @@ static void on_accepted(xt_sessions_t *s, uint32_t o, const xt_event_t *e, int64
     emit(s, o, f, xt_wire_put_accepted(f, XT_WF_SEQUENCED, 0, &m));
 }
 
+/* Another account's open order is answered as one that is not open
+ * (UNKNOWN_ORDER), as ORDER_STATUS answers it: no account learns which of
+ * another's orders are open. (The core's reason is still counted,
+ * xt_rejects_total{reason="NOT_OWNER"}, for the operator.) */
+static uint8_t told_reason(uint8_t reason)
+{
+    return reason == XT_R_NOT_OWNER ? XT_R_UNKNOWN_ORDER : reason;
+}
+
 static void on_rejected(xt_sessions_t *s, uint32_t o, const xt_event_batch_t *b, const xt_event_t *e)
 {
     uint8_t f[XT_WIRE_MAX];
     int is_new = b->cmd_type == XT_CMD_NEW;
     int64_t named = is_new || e->order_id == XT_ORDER_ID_UNKNOWN ? 0 : e->order_id;
     xt_msg_rejected_t m = {
-        s->cur->clordid, named, e->reason, request_type(b->cmd_type), is_new ? e->instrument : 0, b->ts};
+        s->cur->clordid, named, told_reason(e->reason), request_type(b->cmd_type), is_new ? e->instrument : 0, b->ts};
     emit(s, o, f, xt_wire_put_rejected(f, XT_WF_SEQUENCED, 0, &m));
 }
 

@@ -843,14 +843,20 @@ def test_core_rejects():
     rej("INVALID_TIF", btc, BUY, 0, 1, ord_type=MARKET, tif=POST)
     expect_type(A.place(sh, BUY, 153000, 1), ACCEPTED)   # band limits are inclusive
     expect_type(A.place(sh, SELL, 187000, 1), ACCEPTED)
-    # NOT_OWNER: cancel / amend another account's order by order_id
+    # another account's open order: answered as one that is not open (UNKNOWN_ORDER), as a gone one is,
+    # so that no account learns which of another's orders are open; the operator's count says NOT_OWNER
     b = B.place(btc, SELL, 150000, 2)
-    cl = A.cancel(order_id=b.order_id)
-    m = A.answer(cl)
-    expect_rej(m, "NOT_OWNER", True, CANCEL)
-    check(m.order_id == b.order_id, f"{m!r}")
-    expect_rej(A.answer(A.amend(order_id=b.order_id, qty=1)), "NOT_OWNER", True, AMEND)
-    check(B.query(order_id=b.order_id).remaining == 2, "NOT_OWNER cancel changed the order")
+    gone = B.place(btc, SELL, 150001, 1)
+    expect_type(B.answer(B.cancel(order_id=gone.order_id)), CANCELED)
+    for oid in (b.order_id, gone.order_id):
+        m = A.answer(A.cancel(order_id=oid))
+        expect_rej(m, "UNKNOWN_ORDER", True, CANCEL)
+        check(m.order_id == oid and m.instrument == 0, f"{m!r}")
+        m = A.answer(A.amend(order_id=oid, qty=1))
+        expect_rej(m, "UNKNOWN_ORDER", True, AMEND)
+        check(m.order_id == oid and m.instrument == 0, f"{m!r}")
+    check(B.query(order_id=b.order_id).remaining == 2, "another account's cancel changed the order")
+    check(metric(srv, re.escape('xt_rejects_total{reason="NOT_OWNER"}')) == 2, "the operator's count")
     # POST_ONLY: would trade -> ACCEPTED then CANCELED POST_ONLY
     a = A.place(btc, BUY, 150000, 1, tif=POST)
     expect_type(a, ACCEPTED, tif=POST)
