@@ -367,6 +367,7 @@ static void instrument_json(xt_server_t *s, xt_text_t *t, uint32_t i)
     } else {
         xt_text_printf(t, "null");
     }
+    xt_text_printf(t, ",\"prev_close\":\"%s\"", xt_config_prev_close_ref(&s->cfg, s->symbols[i]) ? "ref" : "close");
     xt_text_printf(t, ",\"halted\":%s}", atomic_load_explicit(&s->halted[i], memory_order_relaxed) ? "true" : "false");
 }
 

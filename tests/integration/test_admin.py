@@ -378,6 +378,7 @@ def test_instruments():
         else:
             check(i["band"] is None, f"no band: {i}")
         check(i["halted"] is False, f"halted: {i}")
+        check(i["prev_close"] == "close", f"prev_close: {i}")
     sh = next(i for i in got if i["symbol"] == "600519.SH")
     check(sh["band"] == {"ref": "1700.00", "pct": "10", "low": "1530.00", "high": "1870.00"}, f"600519.SH: {sh}")
     ok(srv, "halt ETH-USDT")
@@ -395,7 +396,8 @@ def test_instruments():
         with open(path, "w") as f:
             for k in range(256):
                 f.write(f"[instrument SYM-{k:04d}.LONGXX]\ntick = 0.000000000000000001\n"
-                        f"lot = 0.000000000000000001\nref = 0.000{ref}{k:014d}\nband = 0.999999999999999999\n\n")
+                        f"lot = 0.000000000000000001\nref = 0.000{ref}{k:014d}\nband = 0.999999999999999999\n"
+                        + ("prev_close = ref\n\n" if k == 0 else "\n"))
     write(1)
     srv = TS.Server(args=["--config", path])
     j = ok(srv, "instruments")
@@ -403,6 +405,7 @@ def test_instruments():
     check(len(got) == 256 and got[255]["symbol"] == "SYM-0255.LONGXX", f"{len(got)} instruments")
     check(len(json.dumps(j)) > 65536, "the answer is not past the 64 KiB it once had")
     check(got[0]["band"]["ref"] == "0.000100000000000000" and got[0]["max"] == "0.000001099511627775", f"{got[0]}")
+    check([g["prev_close"] for g in got[:2]] == ["ref", "close"], f"prev_close: {got[:2]}")
     low = Decimal(got[0]["band"]["low"])
     write(2)
     n = len(srv.stderr())
