@@ -152,6 +152,11 @@ int xt_symbol_valid(const char *s, size_t len);
  * instrument definition whose band fails here is XT_EINVAL. */
 int xt_band_limits(const xt_instrument_def_t *def, int64_t *low, int64_t *high);
 
+/* A definition's band's ref in ticks (what XT_EV_INSTRUMENT carries):
+ * XT_PRICE_NONE without a band, or for a ref that is no whole number of
+ * ticks within 1..XT_PRICE_MAX. */
+int64_t xt_instrument_ref_ticks(const xt_instrument_def_t *def);
+
 /* What differs between two definitions of a symbol, by value (0.010 is
  * 0.01): XT_DIFF_* bits, 0 when nothing does. A min, max or band given in
  * one and not the other differs (even at its default); one given in

@@ -203,16 +203,20 @@ unsigned xt_instrument_def_diff(const xt_instrument_def_t *a, const xt_instrumen
 /* The INSTRUMENT event of instrument idx: its band's ref in ticks (what
  * market data may take as the previous close), or XT_PRICE_NONE without
  * a band or with a ref that is no whole number of ticks. */
+int64_t xt_instrument_ref_ticks(const xt_instrument_def_t *def)
+{
+    int64_t ref;
+    return (def->flags & XT_DEF_BAND) && xt_decimal_to_units(def->ref_price, def->tick, &ref) == 0 && ref > 0 &&
+                   ref <= XT_PRICE_MAX
+               ? ref
+               : XT_PRICE_NONE;
+}
+
 static void instrument_event(xt_engine_t *e, uint32_t idx)
 {
-    const xt__instrument_t *in = &e->instruments[idx];
     xt_event_t *ev = xt__event(e, XT_EV_INSTRUMENT);
-    int64_t ref;
     ev->instrument = idx;
-    ev->price = in->has_band && xt_decimal_to_units(in->def.ref_price, in->def.tick, &ref) == 0 && ref > 0 &&
-                        ref <= XT_PRICE_MAX
-                    ? ref
-                    : XT_PRICE_NONE;
+    ev->price = xt_instrument_ref_ticks(&e->instruments[idx].def);
 }
 
 /* A definition of a symbol already defined that differs at most in its

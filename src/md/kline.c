@@ -156,9 +156,7 @@ static void fill_minutes(const xt_md_t *md, xt_md_inst_t *in, __int128 from, __i
 static void new_day(xt_md_inst_t *in, int64_t day, int64_t ts)
 {
     xt_md_ticker_t *t = &in->ticker;
-    if (in->follow_ref && t->prev_close > 0) /* the ref's (xt_md_follow_ref): the day's prices start at it */
-        t->last = t->prev_close;
-    else
+    if (!in->follow_ref || t->prev_close == 0) /* else the ref's stays (xt_md_follow_ref) */
         t->prev_close = t->last;
     t->open = t->high = t->low = t->last;
     t->volume = 0;

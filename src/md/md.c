@@ -79,7 +79,7 @@ int32_t xt_md_weibi_bp(const xt_md_ticker_t *t)
 
 int32_t xt_md_change_bp(const xt_md_ticker_t *t)
 {
-    if (t->prev_close == 0)
+    if (t->prev_close == 0 || t->trades == 0) /* no change before the day's first trade, whatever the ref */
         return 0;
     return div_half_away32(((__int128)t->last - t->prev_close) * 10000, t->prev_close);
 }
@@ -500,23 +500,37 @@ int xt_md_follow_ref(xt_md_t *md, uint32_t id, int on)
     return 0;
 }
 
-/* A band moved (or was defined) with a ref: an instrument that follows it
- * takes it as its previous close - the day's prices too before its first
- * trade, so that its change is 0 until one. */
+/* The previous close of an instrument that follows its ref. Only the
+ * ticker's prev_close (and so its change) moves: the day's prices, the
+ * candles and the timeline are the trades', whatever the ref. */
+static int take_ref(xt_md_inst_t *in, int64_t ref, int64_t ts)
+{
+    xt_md_ticker_t *t = &in->ticker;
+    if (!in->follow_ref || !valid_price(ref) || t->prev_close == ref)
+        return 0;
+    t->prev_close = ref;
+    t->ts = ts;
+    in->ticker_dirty = 1;
+    return 1;
+}
+
+int xt_md_set_ref(xt_md_t *md, uint32_t id, int64_t ref)
+{
+    xt_md_inst_t *in = lookup(md, id);
+    if (in == NULL)
+        return XT_EINVAL;
+    take_ref(in, ref, in->ticker.ts);
+    return 0;
+}
+
+/* A band moved (or was defined) with a ref (its TICKER at the command's end). */
 static void on_ref(xt_md_t *md, const xt_event_t *e, int64_t ts)
 {
     xt_md_inst_t *in = lookup(md, e->instrument);
-    if (in == NULL || !in->follow_ref || !valid_price(e->price))
+    if (in == NULL || !in->follow_ref || !valid_price(e->price) || in->ticker.prev_close == e->price)
         return;
     touch(md, in, ts); /* after the time's day roll: the move is in the day it came in */
-    xt_md_ticker_t *t = &in->ticker;
-    if (t->prev_close == e->price && (t->trades > 0 || t->last == e->price))
-        return;
-    t->prev_close = e->price;
-    if (t->trades == 0)
-        t->open = t->high = t->low = t->last = e->price;
-    t->ts = ts;
-    in->ticker_dirty = 1;
+    take_ref(in, e->price, ts);
 }
 
 static void on_event(xt_md_t *md, const xt_event_t *e, int64_t ts)

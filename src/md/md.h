@@ -116,7 +116,8 @@ typedef struct xt_md_ticker {
  * are empty; 委差 = bid5_qty - ask5_qty. Rounded half away from zero. */
 int32_t xt_md_weibi_bp(const xt_md_ticker_t *t);
 /* 涨跌 = last - prev_close, and 涨跌幅 in hundredths of a percent, rounded
- * half away from zero (0 when prev_close is 0). */
+ * half away from zero (0 when prev_close is 0, and before the day's first
+ * trade: last is then the close before, which a ref followed may not be). */
 int32_t xt_md_change_bp(const xt_md_ticker_t *t);
 /* VWAP in ticks (turnover / volume rounded half up), or 0 without volume. */
 int64_t xt_md_vwap(const xt_md_ticker_t *t);
@@ -218,12 +219,17 @@ int xt_md_add_instrument(xt_md_t *md, uint32_t id, const char *symbol, int64_t r
 
 /* on: the instrument's previous close is the ref of its price band (the
  * A-share 前收盘, which an ex-rights day adjusts), not the last close:
- * each INSTRUMENT event with a ref (event.h) sets prev_close to it - and
- * open, high, low and last too while the day has no trade - and a new
- * day keeps prev_close, starting open, high, low and last at it. Off (as
+ * each INSTRUMENT event with a ref (event.h) sets prev_close to it, and a
+ * new day keeps it. Only prev_close (and so the change) follows the ref:
+ * the day's prices, candles and timeline are the trades' as ever. Off (as
  * added): INSTRUMENT events are ignored and a new day's prev_close is the
  * last close. Returns 0, or XT_EINVAL for an instrument not added. */
 int xt_md_follow_ref(xt_md_t *md, uint32_t id, int on);
+/* The ref in force now, for an instrument that follows it: prev_close
+ * set to it (a start whose saved state predates the setting, or a feed
+ * that lost a move). Nothing for one that does not, or an invalid ref.
+ * Returns 0, or XT_EINVAL for an instrument not added. */
+int xt_md_set_ref(xt_md_t *md, uint32_t id, int64_t ref);
 
 /* Consumes one batch of engine events (every batch, in order). BOOK and
  * TRADE events drive the products, and INSTRUMENT events the previous

@@ -176,8 +176,6 @@ static int add_instrument(rb_t *r, const xt_cmd_t *cmd)
         xt_decimal_to_units(in.def.ref_price, in.def.tick, &ref);
     int32_t tz = tz_of(r, in.symbol);
     int rc = xt_md_add_instrument(&r->md, id, in.symbol, ref, tz);
-    if (rc == 0 && r->o->cfg) /* as the server's market data: a day with no trade is flat at the ref */
-        rc = xt_md_follow_ref(&r->md, id, xt_config_prev_close_ref(r->o->cfg, in.symbol));
     if (rc == 0)
         rc = xt_kl_store_add(&r->st, id, in.symbol, tz, in.def.tick, in.def.lot);
     if (rc)

@@ -190,7 +190,8 @@ size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t t
         price(&w, vals[i], sym->tick);
     }
     puts_(&w, ",\"change\":");
-    units(&w, t->last && t->prev_close ? t->last - t->prev_close : XT_PRICE_NONE, sym->tick);
+    units(&w, t->last && t->prev_close ? (t->trades ? t->last - t->prev_close : 0) : XT_PRICE_NONE,
+          sym->tick); /* (0 before the day's first trade: xt_md_change_bp) */
     puts_(&w, ",\"change_pct\":");
     if (t->last && t->prev_close)
         hundredths(&w, xt_md_change_bp(t));

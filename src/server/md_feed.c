@@ -140,9 +140,8 @@ void xt_md_replay_add(xt_md_replay_t *r, const xt_event_batch_t *b)
 {
     for (uint32_t i = 0; i < b->n && !r->overflow; i++) {
         const xt_event_t *e = &b->events[i];
-        if (e->type != XT_EV_TRADE && (e->type != XT_EV_INSTRUMENT || e->price == XT_PRICE_NONE || !r->keeps_ref ||
-                                       !r->keeps_ref(r->keeps_ref_ctx, e->instrument)))
-            continue;         /* (an INSTRUMENT's ref: the previous close of one that follows it, xt_md_follow_ref) */
+        if (e->type != XT_EV_TRADE)
+            continue;
         if (replay_room(r)) { /* too many to replay (or no memory): market data starts the day afresh */
             xt_md_replay_free(r);
             r->overflow = 1;
@@ -159,8 +158,7 @@ void xt_md_replay_add(xt_md_replay_t *r, const xt_event_batch_t *b)
                                  .instrument = e->instrument,
                                  .account = e->account,
                                  .maker_account = e->u.trade.maker_account,
-                                 .side = e->side,
-                                 .type = e->type};
+                                 .side = e->side};
         r->n++;
     }
 }

@@ -96,33 +96,26 @@ void xt_md_feed_publish(xt_md_feed_t *f);
 void xt_md_feed_discard(xt_md_feed_t *f);
 
 /* The trades of the commands recovery replays, in order (a command's
- * trades share its seq), and their INSTRUMENT events (a band moved), for
- * market data to replay (md_state.c). At most
+ * trades share its seq), for market data to replay (md_state.c). At most
  * `max` (md.replay_trades), in chunks allocated as they come (no copy on
  * growth); past that, or without memory, they are dropped (overflow set)
  * and market data starts the day afresh. */
 #define XT_MD_REPLAY_CHUNK 65536u
 
-typedef struct xt_md_replay_rec { /* what market data and the fills take of a trade (or INSTRUMENT event) */
+typedef struct xt_md_replay_rec { /* what market data and the fills take of a trade */
     uint64_t seq, trade_id;
     int64_t ts, price, qty, order_id, maker_id;
     uint32_t instrument, account, maker_account;
     uint8_t side;
-    uint8_t type; /* XT_EV_TRADE, or XT_EV_INSTRUMENT: instrument and price (the ref) only */
 } xt_md_replay_rec_t;
 
 typedef struct xt_md_replay {
     xt_md_replay_rec_t **chunk;
     uint32_t n, max, n_chunks;
     int overflow;
-    /* Whether instrument i's INSTRUMENT events are kept: its previous close
-     * follows its ref (xt_md_follow_ref); NULL: none is. */
-    int (*keeps_ref)(void *ctx, uint32_t instrument);
-    void *keeps_ref_ctx;
 } xt_md_replay_t;
 
-/* Keeps the batch's trades, and the INSTRUMENT events with a ref of the
- * instruments keeps_ref names. */
+/* Keeps the batch's trades. */
 void xt_md_replay_add(xt_md_replay_t *r, const xt_event_batch_t *b);
 static inline const xt_md_replay_rec_t *xt_md_replay_at(const xt_md_replay_t *r, uint32_t i)
 {

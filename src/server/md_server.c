@@ -528,6 +528,8 @@ static void drain_feed(mds_t *m)
                 hand_on(m, ev, &n, &f->v[(t - 1) & f->mask], 0);
             m->ev_ts = 0; /* a resync's messages are not timed */
             xt_md_book_reset(&m->md, r->ev.instrument);
+            /* the band's ref in force: a band move among the events lost (xt_md_follow_ref) */
+            ev[n++] = (xt_event_t){.type = XT_EV_INSTRUMENT, .instrument = r->ev.instrument, .price = r->ev.price};
             const xt_md_inst_t *in = xt_md_find(&m->md, r->ev.instrument);
             uint32_t cap = m->s->cfg.md_max_levels;
             uint32_t nb = in ? xt_md_depth(in, XT_BUY, m->lv_b, cap) : 0;
@@ -833,6 +835,26 @@ static int alloc_tables(mds_t *m)
     return 0;
 }
 
+/* The engine's instrument i's band's ref in force, ticks: 0 without a
+ * band, or for a ref that is no price (an older config's). */
+static int64_t ref_of(const xt_instrument_info_t *in)
+{
+    int64_t ref = xt_instrument_ref_ticks(&in->def);
+    return ref == XT_PRICE_NONE ? 0 : ref;
+}
+
+/* The instruments that follow their ref (`prev_close = ref`) take the one
+ * in force, after the saved state: a state saved before the setting was
+ * made has the close (a move replayed gives it already). */
+static void refs_in_force(mds_t *m)
+{
+    for (uint32_t i = 0; i < m->n_inst; i++) {
+        xt_instrument_info_t in;
+        xt_engine_instrument(&m->s->engine, i, &in);
+        xt_md_set_ref(&m->md, i, ref_of(&in));
+    }
+}
+
 /* The engine's instruments, into md. */
 static int load_instruments(mds_t *m)
 {
@@ -840,11 +862,8 @@ static int load_instruments(mds_t *m)
     for (uint32_t i = 0; i < m->n_inst; i++) {
         xt_instrument_info_t in;
         xt_engine_instrument(e, i, &in);
-        int64_t ref = 0; /* the previous close; unknown (0) for a ref that is no price (an older config's) */
-        if ((in.def.flags & XT_DEF_BAND) &&
-            (xt_decimal_to_units(in.def.ref_price, in.def.tick, &ref) != 0 || ref < 0 || ref > XT_PRICE_MAX))
-            ref = 0;
-        int32_t tz = 0; /* UTC for an instrument the config no longer names */
+        int64_t ref = ref_of(&in); /* the previous close */
+        int32_t tz = 0;            /* UTC for an instrument the config no longer names */
         xt_config_tz(&m->s->cfg, in.symbol, &tz);
         if (xt_md_add_instrument(&m->md, i, in.symbol, ref, tz) ||
             xt_md_follow_ref(&m->md, i, xt_config_prev_close_ref(&m->s->cfg, in.symbol)))
@@ -932,6 +951,7 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
      * candles and market data's state. */
     xt_market_floor(xt_md_history_newest(m->hist));
     xt_mds_state_load(m); /* after the history, so what the replay and the first advance close reaches it */
+    refs_in_force(m);
     xt_market_floor(xt_md_time(&m->md));
     if (xt_server_clock_check(s, why, n)) /* with what market data showed too */
         return -1;

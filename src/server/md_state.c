@@ -172,23 +172,16 @@ static const char *load_file(mds_t *m, const char *path, uint64_t want, int *ins
     return why;
 }
 
-/* The trades (and band moves) of the commands recovery replayed, in order,
- * one batch per command, with the md thread's timer (every 100 ms) kept in
- * event time. Returns the number of trades. */
-static uint32_t replay(mds_t *m, const xt_md_replay_t *rp)
+/* The trades of the commands recovery replayed, in order, one batch per
+ * command, with the md thread's timer (every 100 ms) kept in event time. */
+static void replay(mds_t *m, const xt_md_replay_t *rp)
 {
     xt_event_t ev[XT_EVENT_BATCH_MAX];
     int64_t advanced = 0;
-    uint32_t trades = 0;
     for (uint32_t i = 0, k; i < rp->n; i = k) {
         const xt_md_replay_rec_t *r = xt_md_replay_at(rp, i);
         for (k = i; k < rp->n && xt_md_replay_at(rp, k)->seq == r->seq && k - i < XT_EVENT_BATCH_MAX; k++) {
             const xt_md_replay_rec_t *t = xt_md_replay_at(rp, k);
-            if (t->type == XT_EV_INSTRUMENT) {
-                ev[k - i] = (xt_event_t){.type = XT_EV_INSTRUMENT, .instrument = t->instrument, .price = t->price};
-                continue;
-            }
-            trades++;
             ev[k - i] = (xt_event_t){
                 .type = XT_EV_TRADE,
                 .side = t->side,
@@ -207,7 +200,6 @@ static uint32_t replay(mds_t *m, const xt_md_replay_t *rp)
         for (uint32_t j = 0; j < k - i; j++) /* GET /api/v1/fills */
             xt_fills_on_trade(&m->fills, &ev[j], r->ts);
     }
-    return trades;
 }
 
 static void log_outcome(const char *why, uint64_t from, uint64_t at, int instruments, int skipped, uint32_t trades,
@@ -262,9 +254,10 @@ void xt_mds_state_load(mds_t *m)
                   "run that lost trades on the way to market data)";
     }
     unlink(legacy); /* read once, as that server did */
-    uint32_t trades = why ? 0 : replay(m, rp);
-    if (from || trades || rp->overflow) /* else a first start: nothing to say */
-        log_outcome(why, from, at, instruments, skipped, trades, xt_mono_ns() - t0);
+    if (!why)
+        replay(m, rp);
+    if (from || rp->n || rp->overflow) /* else a first start: nothing to say */
+        log_outcome(why, from, at, instruments, skipped, why ? 0 : rp->n, xt_mono_ns() - t0);
     xt_md_replay_free(rp);
 }
 

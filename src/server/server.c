@@ -165,16 +165,6 @@ int xt_server_clock_check(const xt_server_t *s, char *why, size_t n)
 
 /* Defines the configured instruments the journal does not have yet, and
  * moves the bands the config moved. */
-/* Whether market data's previous close of the engine's instrument i
- * follows its ref (`prev_close = ref`): its band moves are kept for the
- * md replay (md_feed.h). */
-static int follows_ref(void *ctx, uint32_t i)
-{
-    xt_server_t *s = ctx;
-    xt_instrument_info_t in;
-    return xt_engine_instrument(&s->engine, i, &in) == 0 && xt_config_prev_close_ref(&s->cfg, in.symbol);
-}
-
 static int define_instruments(xt_server_t *s, char *why, size_t n)
 {
     int added = 0;
@@ -353,8 +343,6 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
         xt_sessions_init(&s->sessions, &s->log, s->cfg.max_sessions, s->cfg.engine.max_orders, page_flags(s)))
         return fail(why, n, "out of memory for the sessions and the message log");
     s->md_replay.max = s->cfg.md_replay_trades;
-    s->md_replay.keeps_ref = follows_ref;
-    s->md_replay.keeps_ref_ctx = s;
     if (xt_md_feed_init(&s->md_feed, s->cfg.md_feed_records, s->cfg.engine.max_instruments, page_flags(s)))
         return fail(why, n, "out of memory for the market-data feed");
     xt_journal_config_t jc = s->cfg.journal;

@@ -254,8 +254,8 @@ def test_prev_close_follows_the_ref():
     previous close is the band's ref - a reload that moves it (an
     ex-rights day's adjusted 前收盘) moves prev_close and the change with
     it; an instrument without the key keeps the day's. It outlasts a crash
-    (the move replayed after the snapshot's md-state) and a clean
-    restart."""
+    (after the snapshot's md-state) and a clean restart; an instrument set
+    to follow its ref at a restart takes the ref in force."""
     path = os.path.join(tempfile.mkdtemp(prefix="xt-prevclose-"), "ref.conf")
     conf = ("[instrument AAA]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\nprev_close = ref\n\n"
             "[instrument BBB]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\n")
@@ -293,6 +293,11 @@ def test_prev_close_follows_the_ref():
     check(tickers() == after, f"the tickers after a crash: {tickers()}")
     restart(s)
     check(tickers() == after, f"the tickers after a clean restart: {tickers()}")
+    # BBB set to follow its ref too (a restart's): the ref in force at once, over its saved close
+    with open(path, "w") as f:
+        f.write(conf.format(ref="104.50") + "prev_close = ref\n")
+    restart(s)
+    check(tickers() == {"AAA": after["AAA"], "BBB": after["AAA"]}, f"BBB switched: {tickers()}")
 
 
 @test

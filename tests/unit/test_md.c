@@ -448,7 +448,7 @@ static int32_t weibi(int64_t bid5, int64_t ask5)
 
 static int32_t change(int64_t prev, int64_t last)
 {
-    xt_md_ticker_t t = {.prev_close = prev, .last = last};
+    xt_md_ticker_t t = {.prev_close = prev, .last = last, .trades = 1};
     return xt_md_change_bp(&t);
 }
 
@@ -484,7 +484,9 @@ static void test_change_bp_rounding(void **state)
     assert_int_equal(change(3, 4), 3333);
     assert_int_equal(change(3, 2), -3333);
     assert_int_equal(change(0, 5), 0);
-    assert_int_equal(change(1, XT_PRICE_MAX), INT32_MAX); /* clamped */
+    assert_int_equal(change(1, XT_PRICE_MAX), INT32_MAX);       /* clamped */
+    xt_md_ticker_t none = {.prev_close = 10000, .last = 10050}; /* no trade this day: no change */
+    assert_int_equal(xt_md_change_bp(&none), 0);
 }
 
 static void test_vwap_half_up(void **state)

@@ -399,8 +399,9 @@ static xt_event_t ref_ev(int64_t ref)
 }
 
 /* xt_md_follow_ref: the previous close is the band's ref (an ex-rights
- * day's adjusted one), through the day's start; off, a move changes
- * nothing. */
+ * day's adjusted one), through the day's start; only prev_close and the
+ * change follow it, the day's prices and candles stay the trades'; off, a
+ * move changes nothing. */
 static void test_prev_close_follows_the_ref(void **state)
 {
     (void)state;
@@ -414,32 +415,36 @@ static void test_prev_close_follows_the_ref(void **state)
         xt_event_t e = ref_ev(1050);
         cmd(f, day2 - S(HOUR), &e, 1); /* the evening's move (23:00): in force from now on */
         assert_int_equal(t->prev_close, on ? 1050 : 1000);
-        assert_int_equal(t->last, 1100); /* the day has a trade: its prices stay */
+        assert_int_equal(t->last, 1100);
+        assert_int_equal(xt_md_change_bp(t), on ? 476 : 1000); /* 50 / 1050 */
         assert_int_equal(count_rec(&f->cap, XT_MDU_TICKER, 0), on ? 1 : 0);
         cap_reset(&f->cap);
         cmd(f, day2 - S(HOUR) + S(1), &e, 1); /* the same ref again: nothing to tell */
         assert_int_equal(count_rec(&f->cap, XT_MDU_TICKER, 0), 0);
-        xt_md_advance(&f->md, day2 + S(30)); /* day 2: the ref's, or the close */
+        xt_md_advance(&f->md, day2 + S(30)); /* day 2: the ref's, or the close; the prices the close's */
         assert_int_equal(t->prev_close, on ? 1050 : 1100);
-        assert_int_equal(t->open, on ? 1050 : 1100);
-        assert_int_equal(t->last, on ? 1050 : 1100);
-        assert_int_equal(xt_md_change_bp(t), 0);
-        e = ref_ev(990); /* the morning's move, before the first trade: the day's prices with it */
+        assert_int_equal(t->open, 1100);
+        assert_int_equal(t->last, 1100);
+        assert_int_equal(xt_md_change_bp(t), 0); /* no trade yet: no change, whatever the ref */
+        e = ref_ev(990);                         /* the morning's move, before the first trade */
         cmd(f, day2 + S(HOUR), &e, 1);
         assert_int_equal(t->prev_close, on ? 990 : 1100);
-        assert_int_equal(t->open, on ? 990 : 1100);
-        assert_int_equal(t->high, on ? 990 : 1100);
-        assert_int_equal(t->low, on ? 990 : 1100);
-        assert_int_equal(t->last, on ? 990 : 1100);
-        e = ref_ev(XT_PRICE_NONE); /* the band taken away: nothing to follow */
+        assert_int_equal(t->last, 1100);
+        assert_int_equal(xt_md_change_bp(t), 0);
+        assert_int_equal(xt_md_candle(inst1(f), XT_KL_1D)->open, 1100); /* the candles are the trades' */
+        e = ref_ev(XT_PRICE_NONE);                                      /* the band taken away: nothing to follow */
         cmd(f, day2 + S(HOUR) + S(1), &e, 1);
         assert_int_equal(t->prev_close, on ? 990 : 1100);
         trade_at(f, day2 + S(2 * HOUR), 1089, 1);
         assert_int_equal(xt_md_change_bp(t), on ? 1000 : -100);
+        /* the ref in force set at a start (a state saved before the setting): only when followed */
+        assert_int_equal(xt_md_set_ref(&f->md, 1, 1000), 0);
+        assert_int_equal(t->prev_close, on ? 1000 : 1100);
         fx_free(f);
     }
     fx_t *f = fx_new(8, 8, 0, 1000);
     assert_int_equal(xt_md_follow_ref(&f->md, 2, 1), XT_EINVAL); /* not added */
+    assert_int_equal(xt_md_set_ref(&f->md, 2, 1000), XT_EINVAL);
     fx_free(f);
 }
 
