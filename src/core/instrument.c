@@ -200,9 +200,6 @@ unsigned xt_instrument_def_diff(const xt_instrument_def_t *a, const xt_instrumen
     return d;
 }
 
-/* The INSTRUMENT event of instrument idx: its band's ref in ticks (what
- * market data may take as the previous close), or XT_PRICE_NONE without
- * a band or with a ref that is no whole number of ticks. */
 int64_t xt_instrument_ref_ticks(const xt_instrument_def_t *def)
 {
     int64_t ref;
@@ -212,6 +209,8 @@ int64_t xt_instrument_ref_ticks(const xt_instrument_def_t *def)
                : XT_PRICE_NONE;
 }
 
+/* The INSTRUMENT event of instrument idx, with its band's ref in ticks
+ * (what market data may take as the previous close). */
 static void instrument_event(xt_engine_t *e, uint32_t idx)
 {
     xt_event_t *ev = xt__event(e, XT_EV_INSTRUMENT);

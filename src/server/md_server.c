@@ -844,8 +844,9 @@ static int64_t ref_of(const xt_instrument_info_t *in)
 }
 
 /* The instruments that follow their ref (`prev_close = ref`) take the one
- * in force, after the saved state: a state saved before the setting was
- * made has the close (a move replayed gives it already). */
+ * in force, after the saved state: one saved before a move since (the
+ * replay after it has trades only), or before the setting was made, has
+ * an older one. */
 static void refs_in_force(mds_t *m)
 {
     for (uint32_t i = 0; i < m->n_inst; i++) {
