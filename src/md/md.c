@@ -77,11 +77,17 @@ int32_t xt_md_weibi_bp(const xt_md_ticker_t *t)
     return div_half_away32(((__int128)t->bid5_qty - t->ask5_qty) * 10000, sum);
 }
 
+int64_t xt_md_change(const xt_md_ticker_t *t)
+{
+    if (t->last == 0 || t->prev_close == 0)
+        return XT_PRICE_NONE;
+    return t->trades ? t->last - t->prev_close : 0; /* none before the day's first trade, whatever the ref */
+}
+
 int32_t xt_md_change_bp(const xt_md_ticker_t *t)
 {
-    if (t->prev_close == 0 || t->trades == 0) /* no change before the day's first trade, whatever the ref */
-        return 0;
-    return div_half_away32(((__int128)t->last - t->prev_close) * 10000, t->prev_close);
+    int64_t c = xt_md_change(t);
+    return c == XT_PRICE_NONE ? 0 : div_half_away32((__int128)c * 10000, t->prev_close);
 }
 
 int64_t xt_md_vwap(const xt_md_ticker_t *t)
@@ -211,6 +217,8 @@ static xt_md_inst_t *lookup(const xt_md_t *md, uint32_t id)
 int xt_md_add_instrument(xt_md_t *md, uint32_t id, const char *symbol, int64_t ref_price, int32_t tz_offset_s)
 {
     size_t len = symbol ? strnlen(symbol, XT__MD_SYMBOL_MAX + 1) : 0;
+    if (ref_price == XT_PRICE_NONE)
+        ref_price = 0;
     if (md->inst == NULL || len == 0 || len > XT__MD_SYMBOL_MAX || id == XT_INSTRUMENT_NONE || ref_price < 0 ||
         ref_price > XT_PRICE_MAX || tz_offset_s <= -86400 || tz_offset_s >= 86400)
         return XT_EINVAL;
@@ -500,18 +508,21 @@ int xt_md_follow_ref(xt_md_t *md, uint32_t id, int on)
     return 0;
 }
 
-/* The previous close of an instrument that follows its ref. Only the
- * ticker's prev_close (and so its change) moves: the day's prices, the
- * candles and the timeline are the trades', whatever the ref. */
-static int take_ref(xt_md_inst_t *in, int64_t ref, int64_t ts)
+/* Whether ref is a new previous close for in: it follows its ref, and
+ * this one is a price and another than the one it has. */
+static int ref_moves(const xt_md_inst_t *in, int64_t ref)
 {
-    xt_md_ticker_t *t = &in->ticker;
-    if (!in->follow_ref || !valid_price(ref) || t->prev_close == ref)
-        return 0;
-    t->prev_close = ref;
-    t->ts = ts;
+    return in != NULL && in->follow_ref && valid_price(ref) && in->ticker.prev_close != ref;
+}
+
+/* Only the ticker's prev_close (and so its change) follows the ref: the
+ * day's prices, the candles and the timeline are the trades', whatever
+ * the ref. */
+static void take_ref(xt_md_inst_t *in, int64_t ref, int64_t ts)
+{
+    in->ticker.prev_close = ref;
+    in->ticker.ts = ts;
     in->ticker_dirty = 1;
-    return 1;
 }
 
 int xt_md_set_ref(xt_md_t *md, uint32_t id, int64_t ref)
@@ -519,7 +530,8 @@ int xt_md_set_ref(xt_md_t *md, uint32_t id, int64_t ref)
     xt_md_inst_t *in = lookup(md, id);
     if (in == NULL)
         return XT_EINVAL;
-    take_ref(in, ref, in->ticker.ts);
+    if (ref_moves(in, ref))
+        take_ref(in, ref, in->ticker.ts);
     return 0;
 }
 
@@ -527,7 +539,7 @@ int xt_md_set_ref(xt_md_t *md, uint32_t id, int64_t ref)
 static void on_ref(xt_md_t *md, const xt_event_t *e, int64_t ts)
 {
     xt_md_inst_t *in = lookup(md, e->instrument);
-    if (in == NULL || !in->follow_ref || !valid_price(e->price) || in->ticker.prev_close == e->price)
+    if (!ref_moves(in, e->price))
         return;
     touch(md, in, ts); /* after the time's day roll: the move is in the day it came in */
     take_ref(in, e->price, ts);

@@ -115,9 +115,12 @@ typedef struct xt_md_ticker {
 /* 委比 in basis points of a percent (x100: 2550 = 25.50 %), 0 when both sides
  * are empty; 委差 = bid5_qty - ask5_qty. Rounded half away from zero. */
 int32_t xt_md_weibi_bp(const xt_md_ticker_t *t);
-/* 涨跌 = last - prev_close, and 涨跌幅 in hundredths of a percent, rounded
- * half away from zero (0 when prev_close is 0, and before the day's first
- * trade: last is then the close before, which a ref followed may not be). */
+/* 涨跌 = last - prev_close in ticks: XT_PRICE_NONE without last or
+ * prev_close, 0 before the day's first trade (last is then the close
+ * before, which a ref followed may not be). */
+int64_t xt_md_change(const xt_md_ticker_t *t);
+/* 涨跌幅: xt_md_change / prev_close in hundredths of a percent, rounded
+ * half away from zero (0 where xt_md_change is 0 or XT_PRICE_NONE). */
 int32_t xt_md_change_bp(const xt_md_ticker_t *t);
 /* VWAP in ticks (turnover / volume rounded half up), or 0 without volume. */
 int64_t xt_md_vwap(const xt_md_ticker_t *t);
@@ -211,7 +214,8 @@ int xt_md_init(xt_md_t *md, const xt_md_config_t *cfg, xt_md_sink_fn sink, void 
 void xt_md_destroy(xt_md_t *md);
 
 /* Starts tracking an instrument. symbol (1..31 bytes) is copied.
- * ref_price is the previous close for the first day. Returns 0,
+ * ref_price is the previous close for the first day (0 or XT_PRICE_NONE:
+ * none, as xt_instrument_ref_ticks gives it without a band). Returns 0,
  * XT_EEXIST (id or symbol taken), XT_ECAPACITY or XT_EINVAL (symbol NULL,
  * empty or longer than 31 bytes, id XT_INSTRUMENT_NONE, ref_price outside
  * 0..XT_PRICE_MAX, |tz| >= 1 day). */

@@ -1080,13 +1080,13 @@ static const setting_t *find_setting(const setting_t *v, long n, const char *nam
     return NULL;
 }
 
-/* Appends name to the list in key (", "-less: "a,b"); once one does not
- * fit whole, "..." ends the list. */
+/* Appends name to the comma-separated list in key ("a,b"); once one does
+ * not fit whole, "..." ends the list. */
 static void list_name(char *key, size_t keylen, const char *name, int *full)
 {
-    size_t have = strlen(key), need = strlen(name) + (have ? 1 : 0);
-    if (*full)
+    if (*full || keylen == 0)
         return;
+    size_t have = strlen(key), need = strlen(name) + (have ? 1 : 0);
     if (have + need + 4 <= keylen) { /* room for a later "..." too */
         snprintf(key + have, keylen - have, "%s%s", have ? "," : "", name);
     } else {

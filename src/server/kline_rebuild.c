@@ -14,7 +14,6 @@
 #include "journal/manifest.h"
 #include "journal/reader.h"
 #include "kline_store.h"
-#include "xt/decimal.h"
 #include "xt/error.h"
 
 #define MD_LEVELS 20       /* candles need trades only: a shallow book will do */
@@ -171,11 +170,8 @@ static int add_instrument(rb_t *r, const xt_cmd_t *cmd)
     if (id == XT_INSTRUMENT_NONE || xt_engine_instrument(&r->e, id, &in) != 0)
         return say(r, XT_ECORRUPT, "record %llu: instrument %s not found after its definition",
                    (unsigned long long)cmd->seq, sym);
-    int64_t ref = 0;
-    if (in.def.flags & XT_DEF_BAND)
-        xt_decimal_to_units(in.def.ref_price, in.def.tick, &ref);
     int32_t tz = tz_of(r, in.symbol);
-    int rc = xt_md_add_instrument(&r->md, id, in.symbol, ref, tz);
+    int rc = xt_md_add_instrument(&r->md, id, in.symbol, xt_instrument_ref_ticks(&in.def), tz); /* as the server's */
     if (rc == 0)
         rc = xt_kl_store_add(&r->st, id, in.symbol, tz, in.def.tick, in.def.lot);
     if (rc)

@@ -189,11 +189,11 @@ size_t xt_md_enc_ticker(char *out, size_t cap, const xt_md_sym_t *sym, int64_t t
         putf(&w, ",\"%s\":", names[i]);
         price(&w, vals[i], sym->tick);
     }
+    int64_t change = xt_md_change(t);
     puts_(&w, ",\"change\":");
-    units(&w, t->last && t->prev_close ? (t->trades ? t->last - t->prev_close : 0) : XT_PRICE_NONE,
-          sym->tick); /* (0 before the day's first trade: xt_md_change_bp) */
+    units(&w, change, sym->tick);
     puts_(&w, ",\"change_pct\":");
-    if (t->last && t->prev_close)
+    if (change != XT_PRICE_NONE)
         hundredths(&w, xt_md_change_bp(t));
     else
         puts_(&w, "null");

@@ -33,7 +33,6 @@
 #include "md_rest.h"
 #include "oe_json.h"
 #include "ports.h"
-#include "xt/decimal.h"
 #include "xt/error.h"
 /* ---- commands ---------------------------------------------------------------- */
 
@@ -835,14 +834,6 @@ static int alloc_tables(mds_t *m)
     return 0;
 }
 
-/* The engine's instrument i's band's ref in force, ticks: 0 without a
- * band, or for a ref that is no price (an older config's). */
-static int64_t ref_of(const xt_instrument_info_t *in)
-{
-    int64_t ref = xt_instrument_ref_ticks(&in->def);
-    return ref == XT_PRICE_NONE ? 0 : ref;
-}
-
 /* The instruments that follow their ref (`prev_close = ref`) take the one
  * in force, after the saved state: one saved before a move since (the
  * replay after it has trades only), or before the setting was made, has
@@ -852,7 +843,7 @@ static void refs_in_force(mds_t *m)
     for (uint32_t i = 0; i < m->n_inst; i++) {
         xt_instrument_info_t in;
         xt_engine_instrument(&m->s->engine, i, &in);
-        xt_md_set_ref(&m->md, i, ref_of(&in));
+        xt_md_set_ref(&m->md, i, xt_instrument_ref_ticks(&in.def));
     }
 }
 
@@ -863,10 +854,10 @@ static int load_instruments(mds_t *m)
     for (uint32_t i = 0; i < m->n_inst; i++) {
         xt_instrument_info_t in;
         xt_engine_instrument(e, i, &in);
-        int64_t ref = ref_of(&in); /* the previous close */
-        int32_t tz = 0;            /* UTC for an instrument the config no longer names */
+        int32_t tz = 0; /* UTC for an instrument the config no longer names */
         xt_config_tz(&m->s->cfg, in.symbol, &tz);
-        if (xt_md_add_instrument(&m->md, i, in.symbol, ref, tz) ||
+        /* the previous close: the ref (none without a band, or for one that is no price: an older config's) */
+        if (xt_md_add_instrument(&m->md, i, in.symbol, xt_instrument_ref_ticks(&in.def), tz) ||
             xt_md_follow_ref(&m->md, i, xt_config_prev_close_ref(&m->s->cfg, in.symbol)))
             return -1;
         inst_pub_t *p = &m->pub[i];

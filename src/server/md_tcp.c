@@ -193,6 +193,7 @@ static int resolve(mds_t *m, uint32_t c, uint8_t type, const xt_mdb_request_t *r
                  {XT_MDB_CH_TICKER, XT_CH_BIN_TICKER},
                  {XT_MDB_CH_BBO, XT_CH_BIN_BBO},
                  {XT_MDB_CH_INSTRUMENT, XT_CH_BIN_INSTRUMENT}};
+    _Static_assert(1 + sizeof other / sizeof other[0] == XT_MDB_CHANNELS_MAX, "depth and the others: chs[] holds all");
     int depth = r->depth == 0    ? XT_CH_BIN_DEPTH
                 : r->depth == 5  ? XT_CH_BIN_DEPTH5
                 : r->depth == 10 ? XT_CH_BIN_DEPTH10

@@ -487,6 +487,10 @@ static void test_change_bp_rounding(void **state)
     assert_int_equal(change(1, XT_PRICE_MAX), INT32_MAX);       /* clamped */
     xt_md_ticker_t none = {.prev_close = 10000, .last = 10050}; /* no trade this day: no change */
     assert_int_equal(xt_md_change_bp(&none), 0);
+    assert_int_equal(xt_md_change(&none), 0);
+    xt_md_ticker_t unpriced = {.prev_close = 10000, .trades = 1}; /* no last: no change at all */
+    assert_true(xt_md_change(&unpriced) == XT_PRICE_NONE);
+    assert_int_equal(xt_md_change_bp(&unpriced), 0);
 }
 
 static void test_vwap_half_up(void **state)
