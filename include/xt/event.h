@@ -63,7 +63,7 @@ enum {
  *  CANCELED    the cancelled order  its price         cancelled qty    0
  *  AMENDED     the order            new price         new qty          new qty
  *  BOOK        0                    level price       level total qty  0
- *  INSTRUMENT  0                    band's ref (1)    -                -
+ *  INSTRUMENT  0                    band's ref (1)    band's low (1)   band's high (1)
  *
  * `side` is the order's side (taker's side for TRADE, the level's side for
  * BOOK); on REJECTED it is 0 whatever the command's side was (keep the
@@ -72,7 +72,9 @@ enum {
  * quantities lots of `instrument`; XT_PRICE_NONE for a MARKET order.
  * Fields a type does not use are zero. (1) INSTRUMENT's price is the
  * ref of the band now in force, in ticks; XT_PRICE_NONE without a band or
- * when the ref is no whole number of ticks.
+ * when the ref is no whole number of ticks. Its qty and remaining are the
+ * band's lowest and highest price in ticks (the limits orders are checked
+ * against), both 0 without a band.
  */
 typedef struct xt_event {
     uint8_t type;   /* xt_event_type_t */

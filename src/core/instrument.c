@@ -210,12 +210,16 @@ int64_t xt_instrument_ref_ticks(const xt_instrument_def_t *def)
 }
 
 /* The INSTRUMENT event of instrument idx, with its band's ref in ticks
- * (what market data may take as the previous close). */
+ * (what market data may take as the previous close) and its limits, so
+ * that market data tells the ticker's previous close and band together. */
 static void instrument_event(xt_engine_t *e, uint32_t idx)
 {
+    const xt__instrument_t *in = &e->instruments[idx];
     xt_event_t *ev = xt__event(e, XT_EV_INSTRUMENT);
     ev->instrument = idx;
-    ev->price = xt_instrument_ref_ticks(&e->instruments[idx].def);
+    ev->price = xt_instrument_ref_ticks(&in->def);
+    ev->qty = in->has_band ? in->band_low : 0;
+    ev->remaining = in->has_band ? in->band_high : 0;
 }
 
 /* A definition of a symbol already defined that differs at most in its

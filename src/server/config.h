@@ -148,11 +148,12 @@ typedef struct xt_server_config {
     uint32_t rest_idle_ms;
     /* debug */
     uint32_t engine_delay_us;
-    uint32_t output_chunks;     /* the order-entry output pool's 16 KiB chunks; 0: as sized at start (tests) */
-    uint32_t clock_offset_ms;   /* xt_now_ns() runs this far ahead of the system clock */
-    uint32_t snapshot_delay_ms; /* a snapshot's child waits this long before it writes (tests) */
-    uint32_t bridge_sndbuf;     /* SO_SNDBUF asked for a WebSocket/REST order bridge; 0: 1 MiB (tests) */
-    uint64_t disk_free_bytes;   /* the free space disk_watch reports instead of statvfs's; 0: statvfs's (tests) */
+    uint32_t output_chunks;      /* the order-entry output pool's 16 KiB chunks; 0: as sized at start (tests) */
+    uint32_t clock_offset_ms;    /* xt_now_ns() runs this far ahead of the system clock */
+    uint32_t snapshot_delay_ms;  /* a snapshot's child waits this long before it writes (tests) */
+    uint32_t bridge_sndbuf;      /* SO_SNDBUF asked for a WebSocket/REST order bridge; 0: 1 MiB (tests) */
+    uint32_t md_lose_band_moves; /* the md feed loses INSTRUMENT events as a full ring would (tests) */
+    uint64_t disk_free_bytes;    /* the free space disk_watch reports instead of statvfs's; 0: statvfs's (tests) */
     /* instruments, in the order given */
     uint32_t n_instruments;
     uint8_t n_instruments_default; /* the demo instruments: no [instrument] section was read */

@@ -57,7 +57,7 @@ void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b)
         const xt_event_t *e = &b->events[i];
         if (e->type != XT_EV_BOOK && e->type != XT_EV_TRADE && e->type != XT_EV_INSTRUMENT) /* (a band's ref) */
             continue;
-        if (f->wpos - tail > f->mask) {
+        if (f->wpos - tail > f->mask || (e->type == XT_EV_INSTRUMENT && f->lose_bands)) {
             lose(f, e);
             continue;
         }

@@ -47,6 +47,7 @@ typedef struct xt_md_feed {
     uint64_t wpos;      /* engine thread: next record to write (unpublished from head on) */
     uint64_t cmd_start; /* engine thread: wpos when the current command began */
     int on;             /* engine thread: feeding (off during recovery) */
+    int lose_bands;     /* INSTRUMENT events are lost as in a full ring (debug.md_lose_band_moves) */
     /* engine thread: a resync under way writes the books of instruments
      * >= this later, so their lost events need no other resync and are not
      * counted in `dropped`; UINT32_MAX: none under way */

@@ -105,13 +105,18 @@ typedef struct inst_pub {
     uint8_t top_valid[3];        /* 0: nobody subscribed to depthN at the last book change; top is stale */
     int64_t bb, bbq, ba, baq;    /* last published bbo */
     uint64_t bbo_seq;
-    int64_t last_ts;             /* of the newest update: the ts of snapshots and throttled messages */
-    uint8_t halted;              /* the status the last ticker told (xt_mds_halts_tick) */
-    int64_t band_low, band_high; /* the price band in force, ticks (order entry's frames); 0: none */
-    uint8_t band_moved;          /* since the last ticker: its ticker is sent again (xt_mds_halts_tick) */
-    /* order entry's INSTRUMENT frame as market data last read it (with
-     * band_low/high): the binary greeting, the instrument channel's
-     * snapshot and its pushes all send this one, with `halted` */
+    int64_t last_ts; /* of the newest update: the ts of snapshots and throttled messages */
+    uint8_t halted;  /* the status the last ticker told (xt_mds_halts_tick) */
+    /* the price band in force, ticks, 0: none: at start order entry's
+     * frame's, then as the engine's INSTRUMENT events tell it, in their
+     * place among the commands (xt_mds_take_band), so that one ticker
+     * tells a move's previous close and band together */
+    int64_t band_low, band_high;
+    uint8_t band_moved;  /* since the last WebSocket ticker: sent at the drain's end (xt_mds_bands_tell) */
+    uint8_t frame_moved; /* frame's band, since the instrument channel last had it (xt_mds_halts_tick) */
+    /* order entry's INSTRUMENT frame as market data last read it: the
+     * binary greeting, the instrument channel's snapshot and its pushes
+     * all send this one, with `halted` */
     uint8_t frame[XT_LEN_INSTRUMENT];
 } inst_pub_t;
 
@@ -183,6 +188,7 @@ struct xt_md_server {
     uint32_t *bin_list, n_bin_list; /* the INSTRUMENT frames: messages held for every greeting */
     uint32_t *bin_list_next;        /* as large: the next list is made into it (make_list), then they swap */
     uint8_t bin_list_stale;         /* a halt or resume is not in them yet (the pool was empty) */
+    uint8_t bands_untold;           /* some pub[].band_moved is set (xt_mds_bands_tell) */
     uint32_t bin_list_gen;          /* the bands_gen of the frames they were made of (a band moved since: again) */
     uint32_t bands_gen;             /* the frames_gen pub[].band_* were read at (xt_mds_bands_read) */
     int64_t bin_last_scan;
@@ -290,15 +296,24 @@ static inline int xt_mds_halted(const mds_t *m, uint32_t i)
 }
 
 /* What instrument i's ticker says of trading: halted (as given) and its
- * price band as market data last read it (pub[]). */
+ * price band in force (pub[]). */
 static inline xt_md_trading_t xt_mds_trading(const mds_t *m, uint32_t i, int halted)
 {
     return (xt_md_trading_t){halted, m->pub[i].band_low, m->pub[i].band_high};
 }
 
-/* Every 100 ms: an instrument halted or resumed since, or whose band a
- * reload moved, sends its ticker again, with the new status and band. */
+/* Every 100 ms: an instrument halted or resumed since sends its ticker
+ * again with the new status; one whose frame's band moved since, or
+ * whose status changed, its INSTRUMENT on the binary instrument channel. */
 void xt_mds_halts_tick(mds_t *m);
+/* The feed's INSTRUMENT event e (a band move, or a resync's band in
+ * force): the band it carries becomes pub[].band_low/high, before md
+ * takes the event (its previous close), so the ticker that follows tells
+ * both. */
+void xt_mds_take_band(mds_t *m, const xt_event_t *e);
+/* At the end of a drain of the feed: a band that moved without a ticker
+ * going out since (prev_close stayed) sends the ticker now. */
+void xt_mds_bands_tell(mds_t *m);
 /* The binary greeting's INSTRUMENT frames made again with each
  * instrument's told status (md_tcp.c). */
 void xt_mds_bin_list_refresh(mds_t *m);
@@ -306,10 +321,10 @@ void xt_mds_bin_list_refresh(mds_t *m);
  * order entry's as market data last read it, with the status it has told
  * (md_tcp.c). */
 size_t xt_mds_bin_instrument(mds_t *m, uint32_t slot, uint8_t *out);
-/* pub[].frame and band_low/high read from order entry's frames: at start,
- * and when a reload has moved a band since (frames_gen; md_publish.c).
- * announce: a changed band's ticker and INSTRUMENT are sent again
- * (pub[].band_moved). */
+/* pub[].frame read from order entry's frames: at start (with
+ * band_low/high), and when a reload has moved a band since (frames_gen;
+ * md_publish.c). announce: a changed band's INSTRUMENT is sent again on
+ * the binary instrument channel (pub[].frame_moved). */
 void xt_mds_bands_read(mds_t *m, int announce);
 /* md_state.c: the md-state files of the data directory (docs/journal-format.md) */
 void xt_mds_state_load(mds_t *m);                     /* at start, before the books: the day goes on */

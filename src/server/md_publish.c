@@ -398,6 +398,7 @@ static void on_ticker(mds_t *m, uint32_t slot, const xt_md_update_t *u)
     if (m->ch_head[ch] != NIL)
         fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], u->ts, t, xt_mds_trading(m, slot, p->halted)));
     touch_throttled(m, slot, XT_CH_TICKER);
+    p->band_moved = 0; /* told */
     bin_ticker(m, slot, u->ts, t);
 }
 
@@ -481,13 +482,58 @@ void xt_mds_bands_read(mds_t *m, int announce)
         xt_msg_instrument_t f;
         xt_wire_get_instrument(s->instrument_frames[i], &f);
         inst_pub_t *p = &m->pub[i];
+        xt_msg_instrument_t was;
+        xt_wire_get_instrument(p->frame, &was);
+        p->frame_moved |=
+            announce && (was.has_band != f.has_band || was.band_low != f.band_low || was.band_high != f.band_high);
         memcpy(p->frame, s->instrument_frames[i], XT_LEN_INSTRUMENT);
-        int64_t low = f.has_band ? f.band_low : 0, high = f.has_band ? f.band_high : 0;
-        p->band_moved |= announce && (low != p->band_low || high != p->band_high);
-        p->band_low = low;
-        p->band_high = high;
+        if (!announce) { /* the start's: later the engine's events move it (xt_mds_take_band) */
+            p->band_low = f.has_band ? f.band_low : 0;
+            p->band_high = f.has_band ? f.band_high : 0;
+        }
     }
     pthread_mutex_unlock(&s->frames_lock);
+}
+
+void xt_mds_take_band(mds_t *m, const xt_event_t *e)
+{
+    if (e->instrument >= m->n_inst)
+        return;
+    inst_pub_t *p = &m->pub[e->instrument];
+    int has = e->qty > 0 && e->remaining >= e->qty; /* (0, 0): none */
+    int64_t low = has ? e->qty : 0, high = has ? e->remaining : 0;
+    if (low == p->band_low && high == p->band_high)
+        return;
+    p->band_low = low;
+    p->band_high = high;
+    p->band_moved = 1;
+    m->bands_untold = 1;
+}
+
+/* Instrument i's WebSocket ticker, sent again now (its status or band). */
+static void ticker_again(mds_t *m, uint32_t i, const xt_md_inst_t *in)
+{
+    inst_pub_t *p = &m->pub[i];
+    p->last_ts = m->now; /* the throttled ticker's time too */
+    p->band_moved = 0;
+    uint32_t ch = xt_mds_ch(i, XT_CH_TICKER, XT_TH_LIVE);
+    if (m->ch_head[ch] != NIL)
+        fan_out(
+            m, ch,
+            xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], m->now, xt_md_ticker(in), xt_mds_trading(m, i, p->halted)));
+    touch_throttled(m, i, XT_CH_TICKER);
+}
+
+void xt_mds_bands_tell(mds_t *m)
+{
+    if (!m->bands_untold)
+        return;
+    m->bands_untold = 0;
+    for (uint32_t i = 0; i < m->n_inst; i++) {
+        const xt_md_inst_t *in = xt_md_find(&m->md, i);
+        if (m->pub[i].band_moved && in != NULL)
+            ticker_again(m, i, in);
+    }
 }
 
 void xt_mds_halts_tick(mds_t *m)
@@ -500,21 +546,17 @@ void xt_mds_halts_tick(mds_t *m)
         uint8_t h = (uint8_t)xt_mds_halted(m, i);
         const xt_md_inst_t *in = xt_md_find(&m->md, i);
         inst_pub_t *p = &m->pub[i];
-        int moved = p->band_moved;
-        p->band_moved = 0;
+        int moved = p->frame_moved;
+        p->frame_moved = 0;
         if ((h == p->halted && !moved) || in == NULL)
             continue;
         int status = h != p->halted;
         p->halted = h;
-        p->last_ts = m->now; /* the throttled ticker's time too */
         changed |= status;
-        uint32_t ch = xt_mds_ch(i, XT_CH_TICKER, XT_TH_LIVE);
-        if (m->ch_head[ch] != NIL)
-            fan_out(m, ch,
-                    xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], m->now, xt_md_ticker(in), xt_mds_trading(m, i, h)));
-        touch_throttled(m, i, XT_CH_TICKER);
+        if (status)
+            ticker_again(m, i, in);
         /* the binary ticker has no band: the instrument channel tells both */
-        ch = xt_mds_ch(i, XT_CH_BIN_INSTRUMENT, XT_TH_LIVE);
+        uint32_t ch = xt_mds_ch(i, XT_CH_BIN_INSTRUMENT, XT_TH_LIVE);
         if (m->ch_head[ch] != NIL)
             fan_out(m, ch, xt_mds_bin_instrument(m, i, BIN));
         if (status)

@@ -527,8 +527,10 @@ static void drain_feed(mds_t *m)
                 hand_on(m, ev, &n, &f->v[(t - 1) & f->mask], 0);
             m->ev_ts = 0; /* a resync's messages are not timed */
             xt_md_book_reset(&m->md, r->ev.instrument);
-            /* the band's ref in force: a band move among the events lost (xt_md_follow_ref) */
-            ev[n++] = (xt_event_t){.type = XT_EV_INSTRUMENT, .instrument = r->ev.instrument, .price = r->ev.price};
+            /* the band in force: a band move among the events lost (its limits, its ref: xt_md_follow_ref) */
+            ev[n] = r->ev;
+            ev[n].type = XT_EV_INSTRUMENT;
+            xt_mds_take_band(m, &ev[n++]);
             const xt_md_inst_t *in = xt_md_find(&m->md, r->ev.instrument);
             uint32_t cap = m->s->cfg.md_max_levels;
             uint32_t nb = in ? xt_md_depth(in, XT_BUY, m->lv_b, cap) : 0;
@@ -554,6 +556,8 @@ static void drain_feed(mds_t *m)
             continue;
         }
         xt_fills_on_trade(&m->fills, &r->ev, r->ts); /* GET /api/v1/fills */
+        if (r->ev.type == XT_EV_INSTRUMENT)          /* before md takes it: its ticker tells the new band */
+            xt_mds_take_band(m, &r->ev);
         ev[n++] = r->ev;
         if (!r->resync) {
             m->ev_ts = r->ts; /* stamps the live messages these events make (xt_md_send_lag_seconds) */
@@ -566,6 +570,7 @@ static void drain_feed(mds_t *m)
     if (n) /* a command whose last record was lost (the ring was full): md ends it at the next one */
         hand_on(m, ev, &n, &f->v[(t - 1) & f->mask], 0);
     xt_mds_flush_trades(m); /* timed as the command's (ev_ts) */
+    xt_mds_bands_tell(m);
     m->ev_ts = 0;
     atomic_store_explicit(&f->tail, t, memory_order_release);
     if (atomic_load_explicit(&f->dropped, memory_order_relaxed) && !atomic_load(&m->s->md_resync)) {

@@ -345,6 +345,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     s->md_replay.max = s->cfg.md_replay_trades;
     if (xt_md_feed_init(&s->md_feed, s->cfg.md_feed_records, s->cfg.engine.max_instruments, page_flags(s)))
         return fail(why, n, "out of memory for the market-data feed");
+    s->md_feed.lose_bands = s->cfg.md_lose_band_moves != 0;
     xt_journal_config_t jc = s->cfg.journal;
     jc.ext = &s->sessions.ext;
     jc.report = report_snapshot;

@@ -759,12 +759,15 @@ def ws_port(s):
 def test_greeting_after_a_band_move():
     """A band moved by a SIGHUP (docs/config.md, Reloading) is in the
     INSTRUMENT list of every greeting after it, as in order entry's login
-    list, and in GET /api/v1/instruments and the ticker (a WebSocket
-    subscriber is sent it again); the one before it had the old band. A
+    list, and in GET /api/v1/instruments and the ticker: a WebSocket
+    subscriber is sent it once, in the ticker that has the new previous
+    close too (prev_close = ref), or once with the band alone (BBB, whose
+    previous close is the day's); the one before it had the old band. A
     connection greeted before it is sent INSTRUMENT again on the
     instrument channel (docs/md-binary.md, Instrument), once."""
     path = os.path.join(TS.tempfile.mkdtemp(prefix="xt-md-band-"), "band.conf")
-    conf = "[instrument AAA]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\n"
+    conf = ("[instrument AAA]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\nprev_close = ref\n"
+            "[instrument BBB]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\n")
     with open(path, "w") as f:
         f.write(conf.format(ref="100.00"))
     s = start(args=["--config", path])
@@ -781,22 +784,42 @@ def test_greeting_after_a_band_move():
     rest_band = lambda: H.get_json(s.md_port, "/api/v1/instruments")[1]["data"][0]["band"]  # noqa: E731
     check(rest_band() == {"low": "90.00", "high": "110.00"}, f"REST at first: {rest_band()}")
 
-    async def ticker_bands():
-        """The ticker's band: its snapshot's, then the one sent again after the reload."""
+    async def tickers_of_the_move():
+        """The ticker's previous close and band: its snapshot's, then every
+        ticker from the reload on until a trade's, which is placed once the
+        instrument channel had the move (market data's 100 ms pass that
+        used to send the ticker again has then run)."""
         async with W.websockets.connect(W.url(s)) as ws:
-            await W.send(ws, op="subscribe", id=1, args=["ticker.AAA"])
+            await W.send(ws, op="subscribe", id=1, args=["ticker.AAA", "ticker.BBB"])
             await W.answer_of(ws, 1)
-            seen = [(await W.recv(ws))["band"]]
+            seen, bbb = [], []
+            while not seen or not bbb:
+                m = await W.recv(ws)
+                (seen if m["ch"] == "ticker.AAA" else bbb).append((m["prev_close"], m["band"], m["last"], m["ask"]))
             with open(path, "w") as f:
                 f.write(conf.format(ref="110.00"))
             s.proc.send_signal(TS.signal.SIGHUP)
-            while len(seen) < 2:
+            m, before = old.until(lambda m: m["type"] == INSTRUMENT)
+            check(before == [] and (m["id"], m["band"], m["status"], m["symbol"]) == (aaa, (1, 9900, 12100), 0, "AAA"),
+                  f"the instrument channel after the move: {before} {m}")
+            A, B = TS.login(s.port, 1001), TS.login(s.port, 1002)
+            check(A.place(A.inst["AAA"], X.SELL, 10500, 1).type == X.ACCEPTED, "sell")
+            check(B.place(B.inst["AAA"], X.BUY, 10500, 1).type == X.ACCEPTED, "buy")
+            A.close()
+            B.close()
+            while seen[-1][2] != "105.00":
                 m = await W.recv(ws, 5)
-                if m.get("ch") == "ticker.AAA":
-                    seen.append(m["band"])
-            return seen
-    got = W.run(ticker_bands())
-    check(got == [{"low": "90.00", "high": "110.00"}, {"low": "99.00", "high": "121.00"}], f"the ticker's bands: {got}")
+                if m.get("ch") in ("ticker.AAA", "ticker.BBB"):
+                    (seen if m["ch"] == "ticker.AAA" else bbb).append(
+                        (m["prev_close"], m["band"], m["last"], m["ask"]))
+            return seen, bbb
+    got, bbb = W.run(tickers_of_the_move())
+    old_band, new_band = {"low": "90.00", "high": "110.00"}, {"low": "99.00", "high": "121.00"}
+    check(got[0] == ("100.00", old_band, "100.00", None) and got[1] == ("110.00", new_band, "100.00", None) and
+          got[2] == ("110.00", new_band, "100.00", "105.00") and got[-1] == ("110.00", new_band, "105.00", None) and
+          len(got) == 4, f"the tickers: the snapshot, the move's once, the sell's, the trade's: {got}")
+    check(bbb == [("100.00", old_band, "100.00", None), ("100.00", new_band, "100.00", None)],
+          f"BBB's: the snapshot, the move's once: {bbb}")
     st, j = H.get_json(s.md_port, "/api/v1/ticker?symbol=AAA")
     check(j["band"] == {"low": "99.00", "high": "121.00"} and j["status"] == "trading", f"REST ticker: {j}")
     TS.wait_stderr(s, "price band moved")
@@ -804,10 +827,8 @@ def test_greeting_after_a_band_move():
     TS.wait_for(lambda: Md(s.md_tcp).band["AAA"] == (1, 9900, 12100), "the moved band in a greeting")
     TS.wait_for(lambda: rest_band() == {"low": "99.00", "high": "121.00"}, "the moved band in REST")
     check(TS.login(s.port, 1001).instruments[0].band_low == 9900, "order entry's list")
-    # the connection greeted before: the new band on its instrument channel, once; the ticker's alone: nothing
-    m, before = old.until(lambda m: m["type"] == INSTRUMENT)
-    check(before == [] and (m["id"], m["band"], m["status"], m["symbol"]) == (aaa, (1, 9900, 12100), 0, "AAA"),
-          f"the instrument channel after the move: {before} {m}")
+    # the connection greeted before had the new band on its instrument channel once (above); the ticker's
+    # alone: nothing but the trade's tickers
     for c in (old, plain):  # an ACK comes behind anything queued before it
         c.req(UNSUBSCRIBE, 2, aaa, CH_INSTRUMENT)
         a, before = c.until(lambda m: m["type"] == ACK)

@@ -301,6 +301,40 @@ def test_prev_close_follows_the_ref():
 
 
 @test
+def test_a_lost_band_move_comes_with_the_resync():
+    """A band move lost on its way to market data (a full feed, which
+    debug.md_lose_band_moves makes of every move) is learnt from the
+    resync that follows (docs/websocket.md, ticker): the ticker's band
+    and, for an instrument that follows its ref, its previous close are
+    the move's, as for a move that got through."""
+    path = os.path.join(tempfile.mkdtemp(prefix="xt-lostmove-"), "ref.conf")
+    conf = ("[instrument AAA]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\nprev_close = ref\n\n"
+            "[instrument BBB]\ntick = 0.01\nlot = 1\nref = {ref}\nband = 10\n")
+    with open(path, "w") as f:
+        f.write(conf.format(ref="100.00"))
+    s = W.start({**FAST, "debug.md_lose_band_moves": "on"}, ["--config", path])
+
+    def tickers():
+        h = H.Http(s.md_port)
+        t = {sym: get(h, f"/api/v1/ticker?symbol={sym}") for sym in ("AAA", "BBB")}
+        h.close()
+        return {sym: (v["prev_close"], v["band"]) for sym, v in t.items()}
+
+    def resyncs():
+        return H.value(H.parse_metrics(H.scrape(s.md_port))[0], "xt_md_feed_resyncs_total")
+    was = {"low": "90.00", "high": "110.00"}
+    check(tickers() == {"AAA": ("100.00", was), "BBB": ("100.00", was)}, f"the tickers at first: {tickers()}")
+    check(resyncs() == 0, "a resync before the move")
+    with open(path, "w") as f:
+        f.write(conf.format(ref="104.50"))
+    s.proc.send_signal(signal.SIGHUP)
+    now = {"low": "94.05", "high": "114.95"}
+    want = {"AAA": ("104.50", now), "BBB": ("100.00", now)}
+    TS.wait_for(lambda: tickers() == want, f"the tickers after the move, {want}")
+    check(resyncs() >= 1, "the move was not lost: no resync counted")
+
+
+@test
 def test_day_goes_on_after_a_crash():
     """A snapshot writes md-state-<its seq>; after a crash market data
     loads the state of the snapshot recovery started from and replays the

@@ -102,6 +102,8 @@ static void events_carry_what_clients_need(void **state)
     assert_int_equal(r.ev[0].type, XT_EV_INSTRUMENT);
     assert_int_equal(r.ev[0].instrument, 0);
     assert_true(r.ev[0].price == XT_PRICE_NONE); /* no band: no ref */
+    assert_int_equal(r.ev[0].qty, 0);            /* and no limits */
+    assert_int_equal(r.ev[0].remaining, 0);
 
     r.n = 0;
     apply_ok(&e, new_order(2, 10, 7, XT_SELL, 1000, 5));
@@ -545,6 +547,8 @@ static void a_band_moves(void **state)
     r.n = 0;
     apply_ok(&e, c);
     assert_int_equal(r.ev[0].price, 1000); /* the ref, ticks */
+    assert_int_equal(r.ev[0].qty, 900);    /* the limits, ticks */
+    assert_int_equal(r.ev[0].remaining, 1100);
     apply_ok(&e, new_order(2, 1, 7, XT_SELL, 1090, 5));
     uint64_t h0 = xt_engine_state_hash(&e);
     r.n = 0;
@@ -556,6 +560,8 @@ static void a_band_moves(void **state)
     assert_int_equal(r.ev[0].type, XT_EV_INSTRUMENT);
     assert_int_equal(r.ev[0].instrument, 0);
     assert_int_equal(r.ev[0].price, 1050); /* 10.5 in ticks of 0.010 */
+    assert_int_equal(r.ev[0].qty, 945);    /* the new limits, as the orders are checked against */
+    assert_int_equal(r.ev[0].remaining, 1155);
     assert_int_equal(r.seq[0], 3);
     assert_int_equal(xt_engine_instrument_count(&e), 1);
     xt_instrument_info_t in;
@@ -598,6 +604,8 @@ static void a_band_moves(void **state)
     r.n = 0;
     apply_ok(&e, c);
     assert_true(r.ev[0].price == XT_PRICE_NONE);
+    assert_int_equal(r.ev[0].qty, 0); /* no limits told, though orders are checked within 1..XT_PRICE_MAX */
+    assert_int_equal(r.ev[0].remaining, 0);
     assert_int_equal(xt_engine_instrument(&e, 0, &in), 0);
     assert_false(in.has_band);
     assert_int_equal(in.band_low, 1);
