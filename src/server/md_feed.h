@@ -1,7 +1,8 @@
 /* md_feed.h - the engine thread's hand-off to the market-data thread.
  *
  * A single-producer single-consumer ring of the events market data needs
- * (BOOK and TRADE), each with its command's sequence number and timestamp.
+ * (BOOK, TRADE, and INSTRUMENT: a band move), each with its command's
+ * sequence number and timestamp.
  * The engine thread writes a batch's events as they come and publishes
  * them only after the batch's journal commit, as it does with the
  * sessions' messages: market data never shows a trade that a crash could
@@ -76,7 +77,7 @@ typedef struct xt_md_feed {
 int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, uint32_t instruments, unsigned page_flags);
 void xt_md_feed_destroy(xt_md_feed_t *f);
 
-/* Engine thread: copies the batch's BOOK and TRADE events (when on). */
+/* Engine thread: copies the batch's BOOK, TRADE and INSTRUMENT events (when on). */
 void xt_md_feed_batch(xt_md_feed_t *f, const xt_event_batch_t *b);
 /* Engine thread: writes n events as given (type XT_MD_FEED_RESET = reset
  * the instrument's book), the last one flagged last when `last` (the end of a resync

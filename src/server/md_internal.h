@@ -181,16 +181,16 @@ struct xt_md_server {
         uint64_t last_us;          /* the md thread's time on the last one begun (its size: len) */
         _Atomic uint64_t write_us; /* finish_encoding and the write of the last one (on the helper) */
     } save;
-    int checkpoints_off; /* this run lost trades on the way here: no md-state from now on */
+    int checkpoints_off;  /* this run lost trades on the way here: no md-state from now on */
+    uint8_t bands_untold; /* some pub[].band_moved is set: its WebSocket ticker is due (xt_mds_bands_tell) */
     /* the binary protocol (md_tcp.c) */
     int bin_lfd;
     uint32_t bin_hi;                /* binary connections are in slots below this */
     uint32_t *bin_list, n_bin_list; /* the INSTRUMENT frames: messages held for every greeting */
     uint32_t *bin_list_next;        /* as large: the next list is made into it (make_list), then they swap */
     uint8_t bin_list_stale;         /* a halt or resume is not in them yet (the pool was empty) */
-    uint8_t bands_untold;           /* some pub[].band_moved is set (xt_mds_bands_tell) */
     uint32_t bin_list_gen;          /* the bands_gen of the frames they were made of (a band moved since: again) */
-    uint32_t bands_gen;             /* the frames_gen pub[].band_* were read at (xt_mds_bands_read) */
+    uint32_t bands_gen;             /* the frames_gen pub[].frame were read at (xt_mds_frames_read) */
     int64_t bin_last_scan;
     /* plain HTTP (md_http.c): a body (the metrics text, a REST answer) in http_body, a whole response in
      * http_out (the body and its head) */
@@ -311,9 +311,11 @@ void xt_mds_halts_tick(mds_t *m);
  * takes the event (its previous close), so the ticker that follows tells
  * both. */
 void xt_mds_take_band(mds_t *m, const xt_event_t *e);
-/* At the end of a drain of the feed: a band that moved without a ticker
- * going out since (prev_close stayed) sends the ticker now. */
-void xt_mds_bands_tell(mds_t *m);
+/* At the end of a command taken from the feed (and of the drain): a band
+ * that moved without a ticker going out since (prev_close stayed) sends
+ * the ticker now, stamped ts (the command's; never before the
+ * instrument's last message). */
+void xt_mds_bands_tell(mds_t *m, int64_t ts);
 /* The binary greeting's INSTRUMENT frames made again with each
  * instrument's told status (md_tcp.c). */
 void xt_mds_bin_list_refresh(mds_t *m);
@@ -321,11 +323,12 @@ void xt_mds_bin_list_refresh(mds_t *m);
  * order entry's as market data last read it, with the status it has told
  * (md_tcp.c). */
 size_t xt_mds_bin_instrument(mds_t *m, uint32_t slot, uint8_t *out);
-/* pub[].frame read from order entry's frames: at start (with
- * band_low/high), and when a reload has moved a band since (frames_gen;
- * md_publish.c). announce: a changed band's INSTRUMENT is sent again on
- * the binary instrument channel (pub[].frame_moved). */
-void xt_mds_bands_read(mds_t *m, int announce);
+/* pub[].frame read from order entry's frames, when a reload has moved a
+ * band since (frames_gen; md_publish.c): a changed band's INSTRUMENT is
+ * sent again on the binary instrument channel (pub[].frame_moved). */
+void xt_mds_frames_read(mds_t *m);
+/* At start: pub[].frame and the band in force (band_low/high) from them. */
+void xt_mds_frames_start(mds_t *m);
 /* md_state.c: the md-state files of the data directory (docs/journal-format.md) */
 void xt_mds_state_load(mds_t *m);                     /* at start, before the books: the day goes on */
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq); /* md thread: a snapshot began after seq */

@@ -473,26 +473,38 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
     }
 }
 
-void xt_mds_bands_read(mds_t *m, int announce)
+/* Order entry's frames into pub[].frame; each changed band's
+ * frame_moved set when `announce`. */
+static void copy_frames(mds_t *m, int announce)
 {
     xt_server_t *s = m->s;
     m->bands_gen = atomic_load_explicit(&s->frames_gen, memory_order_acquire); /* before: a later move reads again */
     pthread_mutex_lock(&s->frames_lock); /* the gateway moves a band in them (gw_bands.c) */
     for (uint32_t i = 0; i < m->n_inst && i < s->n_instruments; i++) {
-        xt_msg_instrument_t f;
-        xt_wire_get_instrument(s->instrument_frames[i], &f);
-        inst_pub_t *p = &m->pub[i];
-        xt_msg_instrument_t was;
-        xt_wire_get_instrument(p->frame, &was);
-        p->frame_moved |=
-            announce && (was.has_band != f.has_band || was.band_low != f.band_low || was.band_high != f.band_high);
-        memcpy(p->frame, s->instrument_frames[i], XT_LEN_INSTRUMENT);
-        if (!announce) { /* the start's: later the engine's events move it (xt_mds_take_band) */
-            p->band_low = f.has_band ? f.band_low : 0;
-            p->band_high = f.has_band ? f.band_high : 0;
-        }
+        xt_msg_instrument_t now, was;
+        xt_wire_get_instrument(s->instrument_frames[i], &now);
+        xt_wire_get_instrument(m->pub[i].frame, &was);
+        m->pub[i].frame_moved |= announce && (was.has_band != now.has_band || was.band_low != now.band_low ||
+                                              was.band_high != now.band_high);
+        memcpy(m->pub[i].frame, s->instrument_frames[i], XT_LEN_INSTRUMENT);
     }
     pthread_mutex_unlock(&s->frames_lock);
+}
+
+void xt_mds_frames_read(mds_t *m)
+{
+    copy_frames(m, 1);
+}
+
+void xt_mds_frames_start(mds_t *m)
+{
+    copy_frames(m, 0);
+    for (uint32_t i = 0; i < m->n_inst; i++) { /* later the engine's events move it (xt_mds_take_band) */
+        xt_msg_instrument_t f;
+        xt_wire_get_instrument(m->pub[i].frame, &f);
+        m->pub[i].band_low = f.has_band ? f.band_low : 0;
+        m->pub[i].band_high = f.has_band ? f.band_high : 0;
+    }
 }
 
 void xt_mds_take_band(mds_t *m, const xt_event_t *e)
@@ -510,29 +522,32 @@ void xt_mds_take_band(mds_t *m, const xt_event_t *e)
     m->bands_untold = 1;
 }
 
-/* Instrument i's WebSocket ticker, sent again now (its status or band). */
-static void ticker_again(mds_t *m, uint32_t i, const xt_md_inst_t *in)
+/* Instrument i's WebSocket ticker, sent again (its status or band),
+ * stamped ts or, were that earlier, its last message's time: a ticker's
+ * time never goes back. */
+static void ticker_again(mds_t *m, uint32_t i, const xt_md_inst_t *in, int64_t ts)
 {
     inst_pub_t *p = &m->pub[i];
-    p->last_ts = m->now; /* the throttled ticker's time too */
+    if (ts < p->last_ts)
+        ts = p->last_ts;
+    p->last_ts = ts; /* the throttled ticker's time too */
     p->band_moved = 0;
     uint32_t ch = xt_mds_ch(i, XT_CH_TICKER, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
-        fan_out(
-            m, ch,
-            xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], m->now, xt_md_ticker(in), xt_mds_trading(m, i, p->halted)));
+        fan_out(m, ch,
+                xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], ts, xt_md_ticker(in), xt_mds_trading(m, i, p->halted)));
     touch_throttled(m, i, XT_CH_TICKER);
 }
 
-void xt_mds_bands_tell(mds_t *m)
+void xt_mds_bands_tell(mds_t *m, int64_t ts)
 {
     if (!m->bands_untold)
         return;
     m->bands_untold = 0;
-    for (uint32_t i = 0; i < m->n_inst; i++) {
+    for (uint32_t i = 0; i < m->n_inst; i++) { /* (engine.max_instruments at most; a move is rare) */
         const xt_md_inst_t *in = xt_md_find(&m->md, i);
         if (m->pub[i].band_moved && in != NULL)
-            ticker_again(m, i, in);
+            ticker_again(m, i, in, ts);
     }
 }
 
@@ -540,7 +555,7 @@ void xt_mds_halts_tick(mds_t *m)
 {
     uint32_t gen = atomic_load_explicit(&m->s->frames_gen, memory_order_relaxed);
     if (gen != m->bands_gen)
-        xt_mds_bands_read(m, 1);
+        xt_mds_frames_read(m);
     int changed = 0;
     for (uint32_t i = 0; i < m->n_inst; i++) {
         uint8_t h = (uint8_t)xt_mds_halted(m, i);
@@ -554,7 +569,7 @@ void xt_mds_halts_tick(mds_t *m)
         p->halted = h;
         changed |= status;
         if (status)
-            ticker_again(m, i, in);
+            ticker_again(m, i, in, m->now);
         /* the binary ticker has no band: the instrument channel tells both */
         uint32_t ch = xt_mds_ch(i, XT_CH_BIN_INSTRUMENT, XT_TH_LIVE);
         if (m->ch_head[ch] != NIL)

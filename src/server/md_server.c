@@ -544,8 +544,10 @@ static void drain_feed(mds_t *m)
                 if (n == XT_EVENT_BATCH_MAX)
                     hand_on(m, ev, &n, r, 0);
             }
-            if (r->last) /* the engine's book is empty: the resync ends here (n may be 0) */
+            if (r->last) { /* the engine's book is empty: the resync ends here (n may be 0) */
                 hand_on(m, ev, &n, r, 1);
+                xt_mds_bands_tell(m, r->ts);
+            }
             continue;
         }
         if (r->ev.type == XT_MD_FEED_CHECKPOINT) { /* after a command's last record: n is 0 */
@@ -566,11 +568,13 @@ static void drain_feed(mds_t *m)
         }
         if (r->last || n == XT_EVENT_BATCH_MAX)
             hand_on(m, ev, &n, r, r->last);
+        if (r->last && m->bands_untold) /* a band move's ticker, when no other told it: in the command's place */
+            xt_mds_bands_tell(m, r->ts);
     }
     if (n) /* a command whose last record was lost (the ring was full): md ends it at the next one */
         hand_on(m, ev, &n, &f->v[(t - 1) & f->mask], 0);
-    xt_mds_flush_trades(m); /* timed as the command's (ev_ts) */
-    xt_mds_bands_tell(m);
+    xt_mds_flush_trades(m);       /* timed as the command's (ev_ts) */
+    xt_mds_bands_tell(m, m->now); /* a command whose last record was lost */
     m->ev_ts = 0;
     atomic_store_explicit(&f->tail, t, memory_order_release);
     if (atomic_load_explicit(&f->dropped, memory_order_relaxed) && !atomic_load(&m->s->md_resync)) {
@@ -877,7 +881,7 @@ static int load_instruments(mds_t *m)
         p->bb = p->ba = XT_PRICE_NONE;
         p->halted = (uint8_t)xt_mds_halted(m, i); /* the `halted` file's, loaded before: told from the start */
     }
-    xt_mds_bands_read(m, 0); /* the start's bands: no ticker to send again */
+    xt_mds_frames_start(m); /* the start's bands: no ticker to send again */
     return 0;
 }
 

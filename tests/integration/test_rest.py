@@ -329,8 +329,15 @@ def test_a_lost_band_move_comes_with_the_resync():
         f.write(conf.format(ref="104.50"))
     s.proc.send_signal(signal.SIGHUP)
     now = {"low": "94.05", "high": "114.95"}
-    want = {"AAA": ("104.50", now), "BBB": ("100.00", now)}
-    TS.wait_for(lambda: tickers() == want, f"the tickers after the move, {want}")
+    want, got = {"AAA": ("104.50", now), "BBB": ("100.00", now)}, [None]
+
+    def moved():
+        got[0] = tickers()
+        return got[0] == want
+    try:
+        TS.wait_for(moved, "the tickers after the move")
+    except AssertionError:
+        raise AssertionError(f"the tickers after the move: {got[0]}, want {want}")
     check(resyncs() >= 1, "the move was not lost: no resync counted")
 
 
