@@ -99,9 +99,10 @@ static void restart_key(const xt_server_t *s, const xt_server_config_t *next, ch
         snprintf(key, keylen, "? (out of memory to compare)");
 }
 
-/* A reload that changes nothing: one warning with the reason. */
-static int refused(const char *why)
+/* A reload that changes nothing: one warning with the reason, counted. */
+static int refused(xt_server_t *s, const char *why)
 {
+    xt_metrics_reload(&s->met, 1, 0);
     xt_log_ev_t e;
     if (xt_log_begin(&e, XT_LOG_WARN, "SIGHUP: reload refused; nothing changed")) {
         xt_log_str(&e, "reason", why);
@@ -171,13 +172,13 @@ static void *load_main(void *arg)
 static int apply(xt_server_t *s, struct xt_gw_reload *r)
 {
     if (r->rc != 0)
-        return refused(r->why);
+        return refused(s, r->why);
     xt_server_config_t *next = &r->next;
     xt_creds_t creds = r->creds;
     r->creds = (xt_creds_t){0};
     if (!next->credentials[0] && s->cfg.credentials[0])
-        return refused("server.credentials is empty now; the demo accounts are only for a start without a "
-                       "credentials file");
+        return refused(s, "server.credentials is empty now; the demo accounts are only for a start without a "
+                          "credentials file");
     size_t keys = creds.n;
     char restart[256];
     restart_key(s, next, restart, sizeof restart);
@@ -200,6 +201,7 @@ static int apply(xt_server_t *s, struct xt_gw_reload *r)
             xt_log_end(&e);
     }
     report(next, keys, bands, restart);
+    xt_metrics_reload(&s->met, 0, restart[0] != '\0');
     return 0;
 }
 
@@ -225,13 +227,13 @@ void xt__gw_reload(xt_server_t *s)
         xt_log_end(&e);
     }
     if (!s->reload) {
-        refused("this server cannot reload its config");
+        refused(s, "this server cannot reload its config");
         return;
     }
     xt_gw_t *g = s->gw;
     if (!g->reload) {
         if (!(g->reload = calloc(1, sizeof *g->reload))) {
-            refused("out of memory");
+            refused(s, "out of memory");
             return;
         }
         pthread_mutex_init(&g->reload->mu, NULL);

@@ -243,6 +243,28 @@ static void put_journal(xt_text_t *t, const mds_t *m)
             "Newer snapshots that did not load at this start (recovered from an older one; logged).", r->snapshots_bad);
 }
 
+/* SIGHUP reloads (docs/config.md, Reloading): an operator's alert on a
+ * refused one, on a file that asks for a restart, or on a daily reload
+ * (A-share bands) that did not come. */
+static void put_config(xt_text_t *t, const xt_metrics_t *x)
+{
+    xt_text_help(t, "xt_config_reloads_total", "counter", "SIGHUP reloads of the config, by result.");
+    xt_text_printf(t, "xt_config_reloads_total{result=\"applied\"} %llu\n",
+                   (unsigned long long)xt_ctr_get(&x->reloads[0]));
+    xt_text_printf(t, "xt_config_reloads_total{result=\"refused\"} %llu\n",
+                   (unsigned long long)xt_ctr_get(&x->reloads[1]));
+    put_one(t, "xt_config_last_reload_successful", "gauge",
+            "0 when the last SIGHUP reload was refused (nothing changed; the log says why), else 1.",
+            !atomic_load_explicit(&x->reload_refused, memory_order_relaxed));
+    xt_text_help(t, "xt_config_last_reload_success_timestamp_seconds", "gauge",
+                 "When the config was last read and applied: the last reload applied, or the start.");
+    xt_text_printf(t, "xt_config_last_reload_success_timestamp_seconds %.3f\n",
+                   (double)atomic_load_explicit(&x->config_applied_ns, memory_order_relaxed) / 1e9);
+    put_one(t, "xt_config_needs_restart", "gauge",
+            "1 when the last reload applied found keys that only a restart takes (its log line's needs_restart).",
+            (uint64_t)atomic_load_explicit(&x->reload_needs_restart, memory_order_relaxed));
+}
+
 static void put_books(xt_text_t *t, const mds_t *m)
 {
     const xt_metrics_t *x = &m->s->met;
@@ -276,6 +298,7 @@ int xt_mds_metrics_render(const mds_t *m, char *out, size_t cap)
     xt_mds_oe_metrics(m, &t);
     put_rings(&t, m);
     put_journal(&t, m);
+    put_config(&t, &m->s->met);
     put_books(&t, m);
     xt_proc_metrics(&t);
     return t.over || t.len > (size_t)INT32_MAX ? XT_ERANGE : (int)t.len;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server.h"
 #include "xt/error.h"
@@ -22,6 +23,15 @@ void xt_phist_add(xt_phist_t *h, uint64_t v)
     xt_ctr_add(&h->sum, v);
 }
 
+/* The system's time, not the market's (debug.clock_offset_ms): for
+ * Prometheus' time() in an alert. */
+static int64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int xt_metrics_init(xt_metrics_t *x, uint32_t n_inst, int64_t now_mono)
 {
     memset(x, 0, sizeof *x);
@@ -29,11 +39,22 @@ int xt_metrics_init(xt_metrics_t *x, uint32_t n_inst, int64_t now_mono)
     x->resting = calloc(n_inst ? n_inst : 1, sizeof *x->resting);
     x->levels = calloc(n_inst ? n_inst : 1, sizeof *x->levels);
     atomic_store(&x->last_snapshot_mono, now_mono);
+    atomic_store(&x->config_applied_ns, real_ns()); /* the start's config */
     if (!x->resting || !x->levels) {
         xt_metrics_destroy(x);
         return XT_ENOMEM;
     }
     return 0;
+}
+
+void xt_metrics_reload(xt_metrics_t *x, int refused, int needs_restart)
+{
+    xt_ctr_add(&x->reloads[refused != 0], 1);
+    atomic_store_explicit(&x->reload_refused, refused != 0, memory_order_relaxed);
+    if (refused)
+        return;
+    atomic_store_explicit(&x->config_applied_ns, real_ns(), memory_order_relaxed);
+    atomic_store_explicit(&x->reload_needs_restart, needs_restart != 0, memory_order_relaxed);
 }
 
 void xt_metrics_destroy(xt_metrics_t *x)

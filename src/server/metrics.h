@@ -61,6 +61,12 @@ typedef struct xt_metrics {
     _Atomic uint64_t oe_bytes_in, oe_bytes_out;
     _Atomic int stopping; /* a stop signal came: no longer ready */
     xt_phist_t ack;       /* request read -> its answer written, one request in flight sampled at a time */
+    /* SIGHUP reloads (gw_reload.c): applied, refused; whether the last
+     * was refused; whether the last applied one found keys only a restart
+     * takes; when the config was last read and applied (or the start) */
+    _Atomic uint64_t reloads[2];
+    _Atomic int reload_refused, reload_needs_restart;
+    _Atomic int64_t config_applied_ns; /* CLOCK_REALTIME, ns since the epoch */
     /* engine thread */
     _Atomic uint64_t eng_rejects[XT_R_GATEWAY_MAX_]; /* REJECTED events and the engine thread's own rejects */
     _Atomic uint64_t trades;
@@ -83,9 +89,14 @@ typedef struct xt_metrics {
                                             written and timed ones found current) */
 } xt_metrics_t;
 
-/* Allocates the per-instrument gauges. Returns 0 or XT_ENOMEM. */
+/* Allocates the per-instrument gauges (and takes now as the time the
+ * config was applied). Returns 0 or XT_ENOMEM. */
 int xt_metrics_init(xt_metrics_t *x, uint32_t n_inst, int64_t now_mono);
 void xt_metrics_destroy(xt_metrics_t *x);
+
+/* A SIGHUP's outcome, counted: refused (nothing changed), or applied and
+ * whether keys were left for a restart. */
+void xt_metrics_reload(xt_metrics_t *x, int refused, int needs_restart);
 
 /* The metrics index of a request kind (XT_REQ_*), or -1. */
 int xt_metrics_cmd_index(int kind);

@@ -2904,7 +2904,7 @@ def wait_stderr(srv, text, after=0, timeout=10):
 def test_sighup_reload():
     """SIGHUP reads the config again: the credentials file and the limits
     change without a restart; sessions logged in stay; a bad file changes
-    nothing."""
+    nothing. /metrics counts them (docs/metrics.md, xt_config_*)."""
     tmp = tempfile.mkdtemp(prefix="xt-reload-")
     try:
         creds, conf = os.path.join(tmp, "creds"), os.path.join(tmp, "xt.conf")
@@ -2921,8 +2921,23 @@ def test_sighup_reload():
             c = Conn(srv.port)
             return c, c.login(acct, f"key{acct}", f"s-{acct}", session=session, heartbeat_ms=HB, expect_ok=False)
 
+        def config_metrics():
+            return {n: metric(srv, n) for n in ("xt_config_last_reload_successful", "xt_config_needs_restart",
+                                                 "xt_config_last_reload_success_timestamp_seconds")}
+
+        def reloads(result):
+            port = next(int(m.group(1)) for m in
+                        map(re.compile(r"market data on ws://127\.0\.0\.1:(\d+)/").search, srv.out) if m)
+            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+            return int(re.search(rf'^xt_config_reloads_total{{result="{result}"}} (\d+)$', body, re.M).group(1))
+
         write([5001], 2)
+        before_start = time.time()
         srv = Server(args=["--config", conf])
+        m0 = config_metrics()
+        check(m0["xt_config_last_reload_successful"] == 1 and m0["xt_config_needs_restart"] == 0 and
+              before_start - 1 <= m0["xt_config_last_reload_success_timestamp_seconds"] <= time.time() + 1 and
+              reloads("applied") == 0 and reloads("refused") == 0, f"the start's: {m0}")
         a = Conn(srv.port)
         a.login(5001, "key5001", "s-5001", session=1, heartbeat_ms=HB)
         btc = a.inst["BTC-USDT"]
@@ -2942,6 +2957,10 @@ def test_sighup_reload():
         check(m.type == LOGIN_REJECTED and m.reason == LR["UNKNOWN_KEY"], f"a key removed by the reload: {m!r}")
         expect_type(a.place(btc, BUY, 1003, 1), ACCEPTED)  # the session logged in stays, at the new limit
         expect_rej(a.place(btc, BUY, 1004, 1), "OPEN_ORDER_LIMIT", False)
+        m1 = config_metrics()
+        check(m1["xt_config_last_reload_successful"] == 1 and m1["xt_config_needs_restart"] == 0 and
+              m1["xt_config_last_reload_success_timestamp_seconds"] > m0["xt_config_last_reload_success_timestamp_seconds"]
+              and reloads("applied") == 1 and reloads("refused") == 0, f"after a reload: {m1}")
         # a bad credentials file: nothing changes
         with open(creds, "w") as f:
             f.write("5003 key5003 not-hex\n")
@@ -2949,6 +2968,20 @@ def test_sighup_reload():
         wait_stderr(srv, "; nothing changed", at)
         _, m = try_login(5002, 2)
         check(m.type == LOGIN_ACCEPTED, f"the keys before a failed reload: {m!r}")
+        m2 = config_metrics()
+        check(m2["xt_config_last_reload_successful"] == 0 and reloads("refused") == 1 and
+              m2["xt_config_last_reload_success_timestamp_seconds"] ==
+              m1["xt_config_last_reload_success_timestamp_seconds"], f"after a refused reload: {m2}")
+        # a key only a restart takes: applied, and named
+        write([5002], 3)
+        with open(conf, "a") as f:
+            f.write("[server]\nmax_frame = 128\n")
+        at = len(srv.stderr())
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_stderr(srv, 'needs_restart=server.max_frame', at)
+        m3 = config_metrics()
+        check(m3["xt_config_last_reload_successful"] == 1 and m3["xt_config_needs_restart"] == 1 and
+              reloads("applied") == 2, f"after a reload that needs a restart: {m3}")
         # a credentials path naming what never ends (a review made it /dev/zero: the gateway read it for ever)
         os.unlink(creds)
         os.symlink("/dev/zero", creds)
