@@ -124,13 +124,18 @@ typedef struct xt_client_config {
     size_t wbuf_size;      /* output buffer bytes (0: 65536; at least 256) */
     xt_client_callbacks_t cb;
     void *user; /* passed to every callback */
+    /* ms added to the wall clock for the login's timestamp (0: none): for a
+     * server whose clock runs ahead (debug.clock_offset_ms) or behind this
+     * host's by more than its server.login_skew_ms */
+    int64_t clock_offset_ms;
 } xt_client_config_t;
 
 /* Initialises c from cfg: resolves cfg->host (getaddrinfo, may block) and
  * cfg->bind_addr (numeric only: getaddrinfo with AI_NUMERICHOST) and
  * derives the signing key. Does not connect. Returns 0; XT_EINVAL
  * (account 0, session 0, key id longer than 16, missing host/key/secret,
- * bad heartbeat, buffer sizes below 256); -ENOENT if the host does not
+ * bad heartbeat, buffer sizes below 256, a clock_offset_ms beyond a year
+ * either way); -ENOENT if the host does not
  * resolve or bind_addr is not a numeric address (a name such as
  * "localhost" included). A bind_addr that is not on this host, or of the
  * other family than the host's address, passes here and fails in

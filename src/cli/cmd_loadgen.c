@@ -62,6 +62,7 @@ typedef struct lg_opts {
     uint16_t port;
     uint32_t conns, pipeline, session_base;
     double rate, duration, warmup;
+    int64_t clock_offset_ms; /* the logins' timestamps run this far ahead (xt_client_config_t) */
     int duration_set, idle, json;
     unsigned mix[3]; /* weights: new, cancel, amend */
     lg_account_t acct[MAX_ACCOUNTS];
@@ -707,6 +708,7 @@ static int conn_init(lg_t *lg, uint32_t i)
                               .secret = a->secret,
                               .session = lg->o.session_base + i,
                               .login_flags = XT_LOGIN_CANCEL_ON_DISCONNECT,
+                              .clock_offset_ms = lg->o.clock_offset_ms,
                               .rbuf_size = buf,
                               .wbuf_size = buf,
                               .cb = {.on_login_accepted = on_login_accepted,
@@ -931,6 +933,8 @@ static void usage(FILE *f)
                "  --account A --key-id K --secret S   one account with its own credentials\n"
                "  --session-base N      connection i uses session N + i (default 1)\n"
                "  --mix new=60,cancel=30,amend=10     request mix, weights\n"
+               "  --clock-offset-ms N   sign logins N ms ahead of this host's clock, for a server run with\n"
+               "                        debug.clock_offset_ms = N (default 0)\n"
                "  --idle                log in, print 'idle: N sessions logged in' (on stderr with --json),\n"
                "                        send only heartbeats until SIGINT/SIGTERM (or --duration if given)\n"
                "  --json                one JSON object on stdout\n");
@@ -1024,6 +1028,16 @@ static int parse_valued(lg_opts_t *o, const char *a, const char *v, lg_account_t
         return snprintf(one->secret, sizeof one->secret, "%s", v) < 0;
     if (strcmp(a, "--accounts") == 0)
         return parse_accounts(o, v);
+    if (strcmp(a, "--clock-offset-ms") == 0) { /* as the server's debug.clock_offset_ms: 1..604,800,000 */
+        if (!xt_cli_parse_u32(a, v, &n))
+            return -1;
+        if (n > 604800000u) {
+            fprintf(stderr, "xtrading loadgen: --clock-offset-ms is at most 604800000 (debug.clock_offset_ms)\n");
+            return -1;
+        }
+        o->clock_offset_ms = n;
+        return 0;
+    }
     if (strcmp(a, "--mix") == 0)
         return parse_mix(o, v);
     fprintf(stderr, "xtrading loadgen: unknown option or bad value: %s %s\n", a, v ? v : "");

@@ -24,6 +24,7 @@
 
 #define DEFAULT_BUF 65536
 #define MIN_BUF 256
+#define CLOCK_OFFSET_MAX_MS (INT64_C(366) * 86400 * 1000) /* a year: far beyond any skew, no overflow */
 #define MAX_FRAME 256
 #define LOGIN_TIMEOUT_NS 10000000000LL
 
@@ -70,6 +71,8 @@ static int check_config(const xt_client_config_t *cfg)
     if ((cfg->rbuf_size && cfg->rbuf_size < MIN_BUF) || (cfg->wbuf_size && cfg->wbuf_size < MIN_BUF))
         return XT_EINVAL;
     if (cfg->rbuf_size > 0xffffffffu || cfg->wbuf_size > 0xffffffffu)
+        return XT_EINVAL;
+    if (cfg->clock_offset_ms > CLOCK_OFFSET_MAX_MS || cfg->clock_offset_ms < -CLOCK_OFFSET_MAX_MS)
         return XT_EINVAL;
     return 0;
 }
@@ -302,7 +305,7 @@ static int send_login(xt_client_t *c, const xt_msg_hello_t *h)
                         .session = c->cfg.session,
                         .heartbeat_ms = c->cfg.heartbeat_ms,
                         .resume_from = c->have_seq ? c->last_seq + 1 : 0,
-                        .timestamp_ns = wall_ns()};
+                        .timestamp_ns = wall_ns() + c->cfg.clock_offset_ms * 1000000};
     memcpy(m.key_id, c->key_id, sizeof m.key_id);
     uint8_t msg[XT_LOGIN_SIGNED_LEN];
     unsigned len = sizeof m.signature;

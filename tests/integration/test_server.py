@@ -2579,6 +2579,27 @@ def test_loadgen_idle_sends_no_orders():
     srv.stop()
 
 
+@test
+def test_loadgen_under_a_clock_offset():
+    """A server run with debug.clock_offset_ms refuses logins signed with
+    this host's clock (server.login_skew_ms); `xtrading loadgen
+    --clock-offset-ms` (docs/cli.md) signs them as far ahead, and its
+    orders go in."""
+    import json
+    hour = 3600000
+    srv = Server(sets={"debug.clock_offset_ms": hour})
+    run = lambda *extra: subprocess.run(  # noqa: E731
+        [XT, "loadgen", "--connect", f"127.0.0.1:{srv.port}", "--connections", "2", "--duration", "0.3",
+         "--warmup", "0", "--json", *extra], capture_output=True, text=True, timeout=60)
+    out = run()
+    check(out.returncode != 0 and "CLOCK_SKEW" in out.stderr, f"a login on this host's clock: {out}")
+    out = run("--clock-offset-ms", str(hour))
+    check(out.returncode == 0, f"loadgen failed: {out.stderr[-500:]}")
+    r = json.loads(out.stdout)
+    check(r["errors"] == 0 and r["acked"] > 0, f"loadgen with the offset: {r}")
+    srv.stop()
+
+
 class CrashClient:
     """One session of the kill test, with a model of its orders built only
     from what it receives."""

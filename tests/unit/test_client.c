@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "xt/client.h"
+#include "xt/error.h"
 #include "xt/wire.h"
 
 typedef struct fake {
@@ -355,6 +356,44 @@ static void the_next_login_resumes_as_set(void **state)
     fake_close(&f);
 }
 
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* clock_offset_ms moves the login's timestamp (a server whose clock runs
+ * ahead, debug.clock_offset_ms); beyond a year either way it is refused. */
+static void the_login_is_stamped_with_the_offset(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    xt_msg_login_t login;
+    fake_listen(&f);
+    xt_client_config_t cfg = {.host = "127.0.0.1",
+                              .port = f.port,
+                              .account = 1001,
+                              .key_id = "demo1001",
+                              .secret = "s",
+                              .session = 1,
+                              .clock_offset_ms = -3600000};
+    assert_int_equal(xt_client_init(&c, &cfg), 0);
+    assert_int_equal(xt_client_connect(&c), 0);
+    int64_t before = wall_ns();
+    fake_login(&f, &c, 1000, 1, &login);
+    int64_t after = wall_ns(), hour = INT64_C(3600000000000);
+    assert_true(login.timestamp_ns >= before - hour - 1000000000 && login.timestamp_ns <= after - hour);
+    xt_client_destroy(&c);
+    fake_close(&f);
+    xt_client_t d;
+    cfg.clock_offset_ms = INT64_C(367) * 86400 * 1000;
+    assert_int_equal(xt_client_init(&d, &cfg), XT_EINVAL);
+    cfg.clock_offset_ms = -cfg.clock_offset_ms;
+    assert_int_equal(xt_client_init(&d, &cfg), XT_EINVAL);
+}
+
 /* on_close that reconnects (a usual policy: connect again whenever the
  * connection goes) inside xt_client_reconnect(): the reconnect returned
  * -EISCONN before, as if it had failed, though on_close's connection was
@@ -407,6 +446,7 @@ int main(void)
         cmocka_unit_test(after_an_error_poll_reads_until_the_server_closes),
         cmocka_unit_test(an_error_without_a_close_times_out),
         cmocka_unit_test(the_next_login_resumes_as_set),
+        cmocka_unit_test(the_login_is_stamped_with_the_offset),
         cmocka_unit_test(a_reconnect_whose_on_close_connects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
