@@ -44,6 +44,13 @@ static int follow_caps(xt_engine_t *e, const xt_wal_reader_t *r, size_t *seg_see
     return rc;
 }
 
+/* Whether replay's flags (--max-orders, --max-levels, --max-instruments)
+ * give the same capacities for a and b. */
+static int same_replay_caps(const xt_caps_t *a, const xt_caps_t *b)
+{
+    return a->max_orders == b->max_orders && a->max_levels == b->max_levels && a->max_instruments == b->max_instruments;
+}
+
 /* The oldest snapshot that loads, for a journal that no longer starts at 1.
  * Returns its seq (e initialised), or 0. */
 static uint64_t oldest_snapshot(const char *dir, xt_engine_t *e)
@@ -222,6 +229,8 @@ static int dump(const char *dir, uint64_t from, int replay_format)
         uint32_t rules = XT_RULES_CURRENT;
         uint64_t older_to = 0; /* the last command dumped of older rules, 0: none */
         int rules_told = 1;    /* the rules of what is dumped next are said (the newest need no line) */
+        xt_caps_t caps = xt_caps_from_config(NULL); /* replay's defaults need no line either */
+        int caps_told = 1;
         while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
             if (follow_caps(&e, &r, &seg) != 0) {
                 status = 1; /* reported */
@@ -232,10 +241,17 @@ static int dump(const char *dir, uint64_t from, int replay_format)
                 rules = r.caps.rules;
                 rules_told = 0;
             }
+            if (!same_replay_caps(&r.caps, &caps)) { /* nor does it follow the capacities: say them */
+                caps = r.caps;
+                caps_told = 0;
+            }
             if (c.seq >= from || (replay_format && c.type == XT_CMD_INSTRUMENT)) {
                 if (!rules_told) /* at the first line dumped under them */
                     printf("# matching rules %u from sequence %llu\n", rules, (unsigned long long)c.seq);
-                rules_told = 1;
+                if (!caps_told) /* as replay's flags */
+                    printf("# capacities --max-orders %u --max-levels %u --max-instruments %u from sequence %llu\n",
+                           caps.max_orders, caps.max_levels, caps.max_instruments, (unsigned long long)c.seq);
+                rules_told = caps_told = 1;
                 if (rules != XT_RULES_CURRENT)
                     older_to = c.seq;
                 xt_replay_format_cmd(&e, &c, line); /* before apply: names as the command saw them */
@@ -434,7 +450,8 @@ static off_t file_size(const char *dir, xt_file_kind_t kind, uint64_t seq)
 }
 
 /* ", format N, rules R" of segment seq's header, for stats: which builds
- * can read it (docs/journal-format.md, "Compatibility"). */
+ * can read it (docs/journal-format.md, "Compatibility"); then the
+ * capacities its commands ran with. */
 static void print_segment_kind(const char *dir, uint64_t seq)
 {
     char path[XT_PATH_MAX];
@@ -447,7 +464,8 @@ static void print_segment_kind(const char *dir, uint64_t seq)
     if (fd >= 0)
         close(fd);
     if (got && xt_segment_header_ok(h, &first, &caps, NULL))
-        printf(", format %u, rules %u", xt_get32(h + 8), caps.rules);
+        printf(", format %u, rules %u, max_orders %u, max_levels %u, max_instruments %u", xt_get32(h + 8), caps.rules,
+               caps.max_orders, caps.max_levels, caps.max_instruments);
     else if (got && xt_segment_header_newer(h, &version, &rules))
         printf(", format %u, rules %u (a newer build's)", version, rules);
     else

@@ -333,6 +333,31 @@ class JournalCli(unittest.TestCase):
             f.seek(offset)
             f.write(bytes([b[0] ^ 0xFF]))
 
+    def test_stats_and_dump_tell_the_capacities(self):
+        # a second run with another capacity starts a segment recording it:
+        # stats shows each segment's, and dump says it where it changes, as
+        # replay's flags (replay runs at its own: docs/journal.md)
+        a, b = stream(150), stream(150, offset=150)
+
+        def stats_says(max_orders):
+            s = run("journal", "stats", self.d)
+            self.assertEqual(s.returncode, 0, s.stderr)
+            self.assertRegex(s.stdout, rf"{segments(self.d)[-1]}  \d+ bytes, format 2, rules 2, "
+                             rf"max_orders {max_orders}, max_levels 262144, max_instruments 1024\n")
+        self.journal(a)
+        stats_says(1048576)
+        d = run("journal", "dump", self.d)
+        self.assertEqual(d.returncode, 0, d.stderr)
+        self.assertNotIn("# capacities", d.stdout)  # replay's defaults: no line
+        self.journal(b, "--max-orders", "5000")
+        stats_says(5000)
+        n1 = int(hash_of(a)[0])
+        d = run("journal", "dump", self.d)
+        self.assertEqual(d.returncode, 0, d.stderr)
+        told = [ln for ln in d.stdout.splitlines() if ln.startswith("# capacities")]
+        self.assertEqual(told, [f"# capacities --max-orders 5000 --max-levels 262144 --max-instruments 1024 "
+                                f"from sequence {n1 + 1}"])
+
     def test_repair_keeps_the_newer_snapshot(self):
         # two runs, the second with other capacities (a new segment); the
         # snapshots at their ends are kept, the first segment is retired.
