@@ -128,17 +128,23 @@ static void seen_close(void *user, xt_client_t *c, int err)
     s->close_err = err;
 }
 
+/* A config for a client of the fake: account 1001, session 1. */
+static xt_client_config_t fake_client_config(const fake_t *f, uint32_t heartbeat_ms)
+{
+    return (xt_client_config_t){.host = "127.0.0.1",
+                                .port = f->port,
+                                .account = 1001,
+                                .key_id = "demo1001",
+                                .secret = "s",
+                                .session = 1,
+                                .heartbeat_ms = heartbeat_ms};
+}
+
 /* A client of the fake, connecting; `seen` (may be NULL) records its
  * on_error and on_close calls. */
 static void client_seen(xt_client_t *c, const fake_t *f, seen_t *seen)
 {
-    xt_client_config_t cfg = {.host = "127.0.0.1",
-                              .port = f->port,
-                              .account = 1001,
-                              .key_id = "demo1001",
-                              .secret = "s",
-                              .session = 1,
-                              .heartbeat_ms = 100};
+    xt_client_config_t cfg = fake_client_config(f, 100);
     if (seen) {
         memset(seen, 0, sizeof *seen);
         cfg.cb.on_error = seen_error;
@@ -372,13 +378,8 @@ static void the_login_is_stamped_with_the_offset(void **state)
     xt_client_t c;
     xt_msg_login_t login;
     fake_listen(&f);
-    xt_client_config_t cfg = {.host = "127.0.0.1",
-                              .port = f.port,
-                              .account = 1001,
-                              .key_id = "demo1001",
-                              .secret = "s",
-                              .session = 1,
-                              .clock_offset_ms = -3600000};
+    xt_client_config_t cfg = fake_client_config(&f, 0);
+    cfg.clock_offset_ms = -3600000;
     assert_int_equal(xt_client_init(&c, &cfg), 0);
     assert_int_equal(xt_client_connect(&c), 0);
     int64_t before = wall_ns();
@@ -415,13 +416,7 @@ static void a_reconnect_whose_on_close_connects(void **state)
     xt_client_t c;
     xt_msg_login_t login;
     fake_listen(&f);
-    xt_client_config_t cfg = {.host = "127.0.0.1",
-                              .port = f.port,
-                              .account = 1001,
-                              .key_id = "demo1001",
-                              .secret = "s",
-                              .session = 1,
-                              .heartbeat_ms = 1000};
+    xt_client_config_t cfg = fake_client_config(&f, 1000);
     cfg.cb.on_close = reconnect_on_close;
     assert_int_equal(xt_client_init(&c, &cfg), 0);
     assert_int_equal(xt_client_connect(&c), 0);
