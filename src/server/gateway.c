@@ -686,7 +686,7 @@ static void on_frame(xt_server_t *s, uint32_t i, const uint8_t *f, const xt_wire
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
-    if (c->logout_wait) /* after its LOGOUT: not taken (docs/protocol.md) */
+    if (c->logout_wait || c->kick_wait) /* after its LOGOUT or a kick: not taken (docs/protocol.md, admin.md) */
         return;
     switch (h->type) {
     case XT_MSG_LOGIN: xt__gw_login(s, i, f, now); return;

@@ -61,6 +61,7 @@ typedef struct xt_gw_conn {
     uint8_t fin;       /* C_CLOSING, its last output written: the write side is shut, input dropped (shut) */
     uint8_t resuming;  /* the resume cursor below is still behind the live stream */
     uint8_t logout_wait; /* its LOGOUT came with requests in flight: LOGOUT_ACK waits for their answers */
+    uint8_t kick_wait;   /* kicked with requests in flight: its ERROR KICKED waits for their answers */
     uint8_t adopted;     /* handed over by the md thread (xt_gateway_adopt): no source address */
     uint8_t trusted;     /* ... for REST: its LOGIN is not signed (the md thread checked the request) */
     uint32_t next_dirty;
@@ -160,6 +161,12 @@ void xt__gw_bands_destroy(xt_server_t *s);
 /* Finishes the waiting logins (and LOGOUTs) whose sessions have all their
  * answers out. */
 void xt__gw_finish_waiting(xt_server_t *s, int64_t now);
+/* An operator's kick of connection i: ERROR KICKED, and the close - after
+ * the answers to the requests it sent before, which the engine has yet
+ * to give (as a LOGOUT's ACK waits for them), on a binary connection;
+ * what it sends after is not taken. */
+void xt__gw_kick(xt_server_t *s, uint32_t i);
+#define KICKED_TEXT "closed by an operator"
 /* Are answers to session si's requests still to come from the engine? */
 int xt__gw_in_flight(const xt_server_t *s, uint32_t si);
 /* gateway.c: LOGOUT_ACK on connection i, which then closes; the session

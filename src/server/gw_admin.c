@@ -178,7 +178,7 @@ static void cmd_kick(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
         return answer_error(a, why);
     }
     uint32_t conn = g->sess[si].conn;
-    xt__gw_error(s, conn, XT_ERR_KICKED, "closed by an operator");
+    xt__gw_kick(s, conn);
     xt_text_t t = answer_begin(a);
     xt_text_printf(&t, "{\"ok\":true,\"kicked\":{\"account\":%u,\"session\":%u}}", cmd->account, cmd->session);
     answer_end(a, &t);

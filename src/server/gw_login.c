@@ -287,6 +287,24 @@ int xt__gw_in_flight(const xt_server_t *s, uint32_t si)
     return si != XT_NIL && g->sess[si].last_ticket > g->answered && !g->failed_seen; /* (told RESYNC by then) */
 }
 
+void xt__gw_kick(xt_server_t *s, uint32_t i)
+{
+    xt_gw_t *g = s->gw;
+    xt_gw_conn_t *c = &g->conns[i];
+    if (c->logout_wait || c->kick_wait) /* closes once its answers are out: as its LOGOUT asked, or kicked */
+        return;
+    /* A WebSocket or REST session's bridge (adopted) is told at once, as
+     * before: its market-data side reads what comes before the ERROR only
+     * as far as its client lets it (md_oe.c, xt__oe_send_first), and the
+     * answers of a burst in flight would bury the ERROR out of its reach. */
+    if (c->state == C_LIVE && !c->resuming && !c->adopted && xt__gw_in_flight(s, c->sess)) {
+        c->kick_wait = 1; /* nothing read from now on is taken (on_frame) */
+        g->waiting[g->n_waiting++] = i;
+        return;
+    }
+    xt__gw_error(s, i, XT_ERR_KICKED, KICKED_TEXT);
+}
+
 void xt__gw_unwait(xt_gw_t *g, uint32_t i)
 {
     for (uint32_t k = 0; k < g->n_waiting; k++)
@@ -336,16 +354,21 @@ void xt__gw_finish_waiting(xt_server_t *s, int64_t now)
     for (uint32_t k = 0; k < g->n_waiting;) {
         uint32_t i = g->waiting[k];
         xt_gw_conn_t *c = &g->conns[i];
-        if (c->logout_wait) { /* a LOGOUT's ACK, once the requests before it are answered */
+        if (c->logout_wait ||
+            c->kick_wait) { /* a LOGOUT's ACK or a kick's ERROR, once the requests before are answered */
             if (c->state == C_LIVE && xt__gw_in_flight(s, c->sess)) {
                 k++;
                 continue;
             }
             g->waiting[k] = g->waiting[--g->n_waiting];
-            if (c->state == C_LIVE)
-                xt__gw_logout(s, i);
-            else
+            int kicked = c->kick_wait; /* (never with logout_wait: xt__gw_kick, on_frame) */
+            c->kick_wait = 0;
+            if (c->state != C_LIVE)
                 c->logout_wait = 0;
+            else if (kicked)
+                xt__gw_error(s, i, XT_ERR_KICKED, KICKED_TEXT);
+            else
+                xt__gw_logout(s, i);
             continue;
         }
         uint32_t si = xt__gw_sess_find(g, c->login.account, c->login.session);

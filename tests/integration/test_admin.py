@@ -590,6 +590,30 @@ def test_kick():
 
 
 @test
+def test_a_kick_answers_what_came_before():
+    """Requests the gateway read before a kick are answered on the
+    connection before its ERROR KICKED (docs/admin.md), as a LOGOUT's ACK
+    waits for them; one sent after the kick is not taken. The engine is
+    slowed (debug.engine_delay_us) so that the orders are still with it
+    at the kick: the ERROR once went out at once, and their answers came
+    only in the next login's resend."""
+    srv = TS.Server(sets={"debug.engine_delay_us": 300000})
+    A = TS.login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    TS.expect_type(A.place(btc, BUY, 100000, 1), ACCEPTED)
+    sent = [A.new_order(btc, BUY, 100000 - k, 1) for k in range(1, 4)]
+    TS.wait_for(lambda: ok(srv, "sessions 1001")["sessions"][0]["last_clordid"] == sent[-1],
+                "the orders passed on to the engine")
+    j = ok(srv, "kick 1001 1")
+    check(j["kicked"] == {"account": 1001, "session": 1}, f"kick answer {j}")
+    late = A.new_order(btc, BUY, 99000, 1)  # after the kick: not taken
+    got = A.read_until_closed()
+    check([(m.type, m.clordid) for m in got[:-1]] == [(ACCEPTED, c) for c in sent] and got[-1].type == ERROR and
+          got[-1].code == E["KICKED"], f"the answers, then ERROR KICKED: {got}")
+    check(ok(srv, "sessions 1001")["sessions"][0]["last_clordid"] == sent[-1], f"order {late} was taken")
+
+
+@test
 def test_mass_cancel():
     srv = TS.Server(TS.BIG)
     A1, A2, B, btc, (x1, x2, x3, y1, z1) = TS.mass_cancel_book(srv.port, (100000, 100100, 200000, 100200, 100300))
