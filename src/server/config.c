@@ -131,6 +131,7 @@ static const cfg_key_t keys[] = {
     U32("rest", "order_timeout_ms", rest_order_timeout_ms, 100, 600000),
     U32("rest", "idle_ms", rest_idle_ms, 1000, 86400000),
     U32("debug", "engine_delay_us", engine_delay_us, 0, 1000000),
+    U32("debug", "commit_delay_us", commit_delay_us, 0, 1000000),
     U32("debug", "output_chunks", output_chunks, 0, 16777216),
     U32("debug", "clock_offset_ms", clock_offset_ms, 0, 604800000),
     U32("debug", "snapshot_delay_ms", snapshot_delay_ms, 0, 600000),

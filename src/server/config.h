@@ -148,6 +148,7 @@ typedef struct xt_server_config {
     uint32_t rest_idle_ms;
     /* debug */
     uint32_t engine_delay_us;
+    uint32_t commit_delay_us;    /* the engine thread sleeps this long before each commit: a slow disk (tests) */
     uint32_t output_chunks;      /* the order-entry output pool's 16 KiB chunks; 0: as sized at start (tests) */
     uint32_t clock_offset_ms;    /* xt_now_ns() runs this far ahead of the system clock */
     uint32_t snapshot_delay_ms;  /* a snapshot's child waits this long before it writes (tests) */

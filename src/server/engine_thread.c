@@ -438,6 +438,13 @@ static void wait_for_gateway(xt_server_t *s)
     }
 }
 
+/* The test hooks' sleeps (debug.engine_delay_us, commit_delay_us). */
+static void sleep_us(uint32_t us)
+{
+    struct timespec d = {us / 1000000, (long)(us % 1000000) * 1000};
+    nanosleep(&d, NULL);
+}
+
 void xt_server_sink(void *ctx, const xt_event_batch_t *b)
 {
     xt_server_t *s = ctx;
@@ -685,6 +692,8 @@ static void *engine_main(void *arg)
         s->batch_mono = xt_mono_ns();
         apply_batch(s, t, n);
         atomic_store_explicit(&q->tail, t + n, memory_order_release);
+        if (s->cfg.commit_delay_us) /* a test hook: a disk that takes this long, the batch stamped before it */
+            sleep_us(s->cfg.commit_delay_us);
         int64_t applied = xt_mono_ns();
         xt_phist_add(&s->met.batch, (uint64_t)(applied - s->batch_mono) / 1000);
         journal_busy(s, applied);
@@ -701,10 +710,8 @@ static void *engine_main(void *arg)
         }
         if (atomic_load(&s->journal_failed))
             wake_gateway(s);
-        if (s->cfg.engine_delay_us) {
-            struct timespec d = {s->cfg.engine_delay_us / 1000000, (long)(s->cfg.engine_delay_us % 1000000) * 1000};
-            nanosleep(&d, NULL);
-        }
+        if (s->cfg.engine_delay_us)
+            sleep_us(s->cfg.engine_delay_us);
     }
     atomic_store(&s->met.running, 0);
     atomic_store(&s->engine_done, 1);

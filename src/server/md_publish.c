@@ -367,6 +367,16 @@ static void on_book(mds_t *m, uint32_t slot, const xt_md_update_t *u)
     }
 }
 
+/* A live ticker's time: ts, or the last ticker's should ts be before it
+ * (an order the engine took before the clock that stamped a candle's
+ * close reached market data, after it). */
+static int64_t ticker_time(inst_pub_t *p, int64_t ts)
+{
+    if (ts < p->ticker_ts)
+        ts = p->ticker_ts;
+    return p->ticker_ts = ts;
+}
+
 /* The binary ticker channel's live message. The status is the one told
  * (pub.halted, changed by xt_mds_halts_tick), not the live flag: a halt
  * then shows first in the message that announces it, once. */
@@ -394,12 +404,13 @@ static void on_ticker(mds_t *m, uint32_t slot, const xt_md_update_t *u)
         if (m->ch_head[ch] != NIL)
             fan_out(m, ch, xt_mdb_enc_bbo(BIN, CAP, slot, 0, p->bbo_seq, u->ts, t));
     }
+    int64_t ts = ticker_time(p, u->ts);
     uint32_t ch = xt_mds_ch(slot, XT_CH_TICKER, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
-        fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], u->ts, t, xt_mds_trading(m, slot, p->halted)));
+        fan_out(m, ch, xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], ts, t, xt_mds_trading(m, slot, p->halted)));
     touch_throttled(m, slot, XT_CH_TICKER);
     p->band_moved = 0; /* told */
-    bin_ticker(m, slot, u->ts, t);
+    bin_ticker(m, slot, ts, t);
 }
 
 /* The trades held back (xt_mds_on_update) to the live trades channels,
@@ -454,7 +465,8 @@ void xt_mds_on_update(void *ctx, const xt_md_update_t *u)
      * else: its BOOK and TICKER come after them (md.h), as before. */
     if (u->kind != XT_MDU_TRADE || slot != m->trade_batch_slot)
         xt_mds_flush_trades(m);
-    m->pub[slot].last_ts = u->ts;
+    if (u->ts > m->pub[slot].last_ts)
+        m->pub[slot].last_ts = u->ts;
     switch (u->kind) {
     case XT_MDU_BOOK: on_book(m, slot, u); break;
     case XT_MDU_TICKER: on_ticker(m, slot, u); break;
@@ -531,6 +543,7 @@ static void ticker_again(mds_t *m, uint32_t i, const xt_md_inst_t *in, int64_t t
     if (ts < p->last_ts)
         ts = p->last_ts;
     p->last_ts = ts; /* the throttled ticker's time too */
+    ts = ticker_time(p, ts);
     p->band_moved = 0;
     uint32_t ch = xt_mds_ch(i, XT_CH_TICKER, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
@@ -568,14 +581,17 @@ void xt_mds_halts_tick(mds_t *m)
         int status = h != p->halted;
         p->halted = h;
         changed |= status;
+        /* stamped with the instrument's newest update, not the clock: an
+         * order the engine took before this tick may still be on its way
+         * here, and its ticker would go back in time */
         if (status)
-            ticker_again(m, i, in, m->now);
+            ticker_again(m, i, in, p->last_ts ? p->last_ts : m->now);
         /* the binary ticker has no band: the instrument channel tells both */
         uint32_t ch = xt_mds_ch(i, XT_CH_BIN_INSTRUMENT, XT_TH_LIVE);
         if (m->ch_head[ch] != NIL)
             fan_out(m, ch, xt_mds_bin_instrument(m, i, BIN));
         if (status)
-            bin_ticker(m, i, m->now, xt_md_ticker(in));
+            bin_ticker(m, i, p->ticker_ts, xt_md_ticker(in));
     }
     /* the binary greeting's INSTRUMENT list says the status and the band too */
     if (changed || m->bin_list_stale || m->bands_gen != m->bin_list_gen)

@@ -357,6 +357,48 @@ def test_halt_and_resume():
 
 
 @test
+def test_a_halts_ticker_does_not_go_ahead_of_an_order():
+    """A ticker's `ts` never goes back (docs/websocket.md). An order the
+    engine took before a halt (its commit slowed by debug.commit_delay_us, so that
+    it reaches market data after market data's 100 ms check saw the halt)
+    has an earlier time than that check: the halt's ticker is stamped
+    with the instrument's newest update, not the clock, and the order's
+    ticker after it does not go back. The halt's once carried the clock's
+    time, and the order's came hundreds of ms before it, on the
+    WebSocket and the binary ticker alike (a soak found it)."""
+    srv = MT.start({"debug.commit_delay_us": 400000})
+    srv.md_port = H.W.md_port(srv)
+    W = H.W
+    A = TS.login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    b = MT.Md(srv.md_tcp)
+    b.req(MT.SUBSCRIBE, 1, btc, MT.CH_TICKER)
+    check(b.answer(1)["type"] == MT.ACK, "binary subscribe")
+
+    async def tickers():
+        async with W.websockets.connect(W.url(srv)) as ws:
+            await W.send(ws, op="subscribe", id=1, args=["ticker.BTC-USDT"])
+            await W.answer_of(ws, 1)
+            seen = [await W.recv(ws)]  # the snapshot
+            cl = A.new_order(btc, BUY, 100000, 1)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, lambda: TS.wait_for(
+                lambda: ok(srv, "sessions 1001")["sessions"][0]["last_clordid"] == cl, "the order with the engine"))
+            await loop.run_in_executor(None, ok, srv, "halt BTC-USDT")
+            while not (seen[-1]["status"] == "halted" and any(m["bid"] for m in seen)):
+                m = await W.recv(ws, 5)
+                if m.get("ch") == "ticker.BTC-USDT":
+                    seen.append(m)
+            return seen
+    got = W.run(tickers())
+    check(got[-1]["bid"] or got[-2]["bid"], f"the order's ticker: {got}")
+    ts = [m["ts"] for m in got]
+    check(ts == sorted(ts), f"the WebSocket ticker's ts went back: {[(m['status'], m['bid'], m['ts']) for m in got]}")
+    bts = [m["ts"] for m in b.quiet(0.3) if m["type"] == MT.TICKER]
+    check(len(bts) >= 3 and bts == sorted(bts), f"the binary ticker's ts went back: {bts}")
+
+
+@test
 def test_instruments():
     """`instruments [SYMBOL]` lists the definitions in force, as order
     entry's login list has them (ids, ticks, lots, band limits); a halt and
