@@ -1028,14 +1028,14 @@ static int parse_valued(lg_opts_t *o, const char *a, const char *v, lg_account_t
         return snprintf(one->secret, sizeof one->secret, "%s", v) < 0;
     if (strcmp(a, "--accounts") == 0)
         return parse_accounts(o, v);
-    if (strcmp(a, "--clock-offset-ms") == 0) { /* as the server's debug.clock_offset_ms: 1..604,800,000 */
-        if (!xt_cli_parse_u32(a, v, &n))
+    if (strcmp(a, "--clock-offset-ms") == 0) { /* as the server's debug.clock_offset_ms: 0..604,800,000 */
+        if (parse_num(a, v, 0, &d) < 0)
             return -1;
-        if (n > 604800000u) {
-            fprintf(stderr, "xtrading loadgen: --clock-offset-ms is at most 604800000 (debug.clock_offset_ms)\n");
+        if (d > 604800000 || d != (double)(int64_t)d) {
+            fprintf(stderr, "xtrading loadgen: --clock-offset-ms is a whole number 0..604800000\n");
             return -1;
         }
-        o->clock_offset_ms = n;
+        o->clock_offset_ms = (int64_t)d;
         return 0;
     }
     if (strcmp(a, "--mix") == 0)

@@ -54,7 +54,7 @@ typedef struct xt_gw_conn {
     xt_gw_chunk_t *out_head, *out_tail;
     uint64_t out_bytes;
     uint8_t nonce[16];
-    xt_msg_login_t login; /* C_LOGIN_WAIT: the login to finish */
+    xt_msg_login_t login; /* C_LOGIN_WAIT: the login to finish (then, the login it made) */
     uint8_t dirty;
     uint8_t want_out;  /* EPOLLOUT is armed: output waits for the socket */
     uint8_t unlimited; /* its last word (ERROR, LOGOUT_ACK, LOGIN_REJECTED): past output_limit, in `last` if need be */
@@ -103,7 +103,7 @@ typedef struct xt_gateway {
     xt_gw_counts_t ip_conns;             /* connections per source address; adopted ones are not counted */
 
     uint32_t *pending_cod; /* sessions whose cancel-on-disconnect waits for ring space */
-    uint32_t *waiting;     /* connections in C_LOGIN_WAIT */
+    uint32_t *waiting;     /* connections waiting for their session's answers: C_LOGIN_WAIT, logout_wait, kick_wait */
     uint32_t resume_turn;  /* where the next round of resume top-ups begins (gw_login.c) */
     uint32_t *resuming;    /* connections with a resume in progress */
     uint8_t *rbuf;         /* XT_WIRE_MAX + XT_GW_RBUF: a kept partial frame, then what read() returns */
@@ -158,8 +158,8 @@ int xt__gw_bands_reload(xt_server_t *s, const xt_server_config_t *next);
 void xt__gw_bands_poll(xt_server_t *s);
 void xt__gw_band_answer(xt_server_t *s, uint32_t i, int rc);
 void xt__gw_bands_destroy(xt_server_t *s);
-/* Finishes the waiting logins (and LOGOUTs) whose sessions have all their
- * answers out. */
+/* Finishes the waiting logins (and LOGOUTs, and kicks) whose sessions
+ * have all their answers out. */
 void xt__gw_finish_waiting(xt_server_t *s, int64_t now);
 /* An operator's kick of connection i: ERROR KICKED, and the close - after
  * the answers to the requests it sent before, which the engine has yet

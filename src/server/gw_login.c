@@ -308,7 +308,7 @@ void xt__gw_kick(xt_server_t *s, uint32_t i)
 void xt__gw_unwait(xt_gw_t *g, uint32_t i)
 {
     for (uint32_t k = 0; k < g->n_waiting; k++)
-        if (g->waiting[k] == i) { /* listed once: only a C_HELLO login waits */
+        if (g->waiting[k] == i) { /* listed once: a C_HELLO login, or a live one's LOGOUT or kick */
             g->waiting[k] = g->waiting[--g->n_waiting];
             return;
         }

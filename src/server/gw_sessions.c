@@ -79,12 +79,13 @@ static void sess_free(xt_gw_t *g, uint32_t i)
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
-/* Is a connection waiting to log in to x (C_LOGIN_WAIT)? */
+/* Is a connection waiting to log in to x (C_LOGIN_WAIT)? (The list also
+ * holds live connections waiting to log out or be kicked.) */
 static int login_waits(const xt_gw_t *g, const xt_gw_sess_t *x)
 {
     for (uint32_t k = 0; k < g->n_waiting; k++) {
-        const xt_msg_login_t *m = &g->conns[g->waiting[k]].login;
-        if (m->account == x->account && m->session == x->number)
+        const xt_gw_conn_t *c = &g->conns[g->waiting[k]];
+        if (c->state == C_LOGIN_WAIT && c->login.account == x->account && c->login.session == x->number)
             return 1;
     }
     return 0;

@@ -105,10 +105,11 @@ typedef struct inst_pub {
     uint8_t top_valid[3];        /* 0: nobody subscribed to depthN at the last book change; top is stale */
     int64_t bb, bbq, ba, baq;    /* last published bbo */
     uint64_t bbo_seq;
-    int64_t last_ts;   /* of the newest update (the latest, should the clock's run ahead of an order's): the ts
-                          of snapshots and throttled messages */
-    int64_t ticker_ts; /* of the last live ticker, WebSocket and binary: a ticker's never goes back */
-    uint8_t halted;    /* the status the last ticker told (xt_mds_halts_tick) */
+    /* the latest time of its updates (a candle the clock closed may be
+     * later than an order taken before it and read after it): the ts of
+     * snapshots and throttled messages, and the least a live ticker's */
+    int64_t last_ts;
+    uint8_t halted; /* the status the last ticker told (xt_mds_halts_tick) */
     /* the price band in force, ticks, 0: none: at start order entry's
      * frame's, then as the engine's INSTRUMENT events tell it, in their
      * place among the commands (xt_mds_take_band), so that one ticker

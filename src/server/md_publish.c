@@ -367,14 +367,13 @@ static void on_book(mds_t *m, uint32_t slot, const xt_md_update_t *u)
     }
 }
 
-/* A live ticker's time: ts, or the last ticker's should ts be before it
- * (an order the engine took before the clock that stamped a candle's
- * close reached market data, after it). */
-static int64_t ticker_time(inst_pub_t *p, int64_t ts)
+/* A live ticker's time: ts, or the instrument's latest update's should
+ * ts be before it (an order the engine took before a candle the clock
+ * closed, read after it): no ticker goes back from another or from a
+ * snapshot, which carries that time too. */
+static int64_t ticker_time(const inst_pub_t *p, int64_t ts)
 {
-    if (ts < p->ticker_ts)
-        ts = p->ticker_ts;
-    return p->ticker_ts = ts;
+    return ts < p->last_ts ? p->last_ts : ts;
 }
 
 /* The binary ticker channel's live message. The status is the one told
@@ -535,21 +534,19 @@ void xt_mds_take_band(mds_t *m, const xt_event_t *e)
 }
 
 /* Instrument i's WebSocket ticker, sent again (its status or band),
- * stamped ts or, were that earlier, its last message's time: a ticker's
- * time never goes back. */
-static void ticker_again(mds_t *m, uint32_t i, const xt_md_inst_t *in, int64_t ts)
+ * stamped ts or, were that earlier, its latest update's time (the
+ * throttled ticker's too). Returns the ts it carries. */
+static int64_t ticker_again(mds_t *m, uint32_t i, const xt_md_inst_t *in, int64_t ts)
 {
     inst_pub_t *p = &m->pub[i];
-    if (ts < p->last_ts)
-        ts = p->last_ts;
-    p->last_ts = ts; /* the throttled ticker's time too */
-    ts = ticker_time(p, ts);
+    ts = p->last_ts = ticker_time(p, ts);
     p->band_moved = 0;
     uint32_t ch = xt_mds_ch(i, XT_CH_TICKER, XT_TH_LIVE);
     if (m->ch_head[ch] != NIL)
         fan_out(m, ch,
                 xt_md_enc_ticker(m->scratch, CAP, &p->sym[0], ts, xt_md_ticker(in), xt_mds_trading(m, i, p->halted)));
     touch_throttled(m, i, XT_CH_TICKER);
+    return ts;
 }
 
 void xt_mds_bands_tell(mds_t *m, int64_t ts)
@@ -584,14 +581,13 @@ void xt_mds_halts_tick(mds_t *m)
         /* stamped with the instrument's newest update, not the clock: an
          * order the engine took before this tick may still be on its way
          * here, and its ticker would go back in time */
-        if (status)
-            ticker_again(m, i, in, p->last_ts ? p->last_ts : m->now);
+        int64_t ts = status ? ticker_again(m, i, in, p->last_ts ? p->last_ts : m->now) : 0;
         /* the binary ticker has no band: the instrument channel tells both */
         uint32_t ch = xt_mds_ch(i, XT_CH_BIN_INSTRUMENT, XT_TH_LIVE);
         if (m->ch_head[ch] != NIL)
             fan_out(m, ch, xt_mds_bin_instrument(m, i, BIN));
         if (status)
-            bin_ticker(m, i, p->ticker_ts, xt_md_ticker(in));
+            bin_ticker(m, i, ts, xt_md_ticker(in));
     }
     /* the binary greeting's INSTRUMENT list says the status and the band too */
     if (changed || m->bin_list_stale || m->bands_gen != m->bin_list_gen)

@@ -377,23 +377,29 @@ def test_a_halts_ticker_does_not_go_ahead_of_an_order():
 
     async def tickers():
         async with W.websockets.connect(W.url(srv)) as ws:
-            await W.send(ws, op="subscribe", id=1, args=["ticker.BTC-USDT"])
+            await W.send(ws, op="subscribe", id=1, args=["ticker.BTC-USDT", "bbo.BTC-USDT"])
             await W.answer_of(ws, 1)
-            seen = [await W.recv(ws)]  # the snapshot
+            seen, bbo = [], []
+            while not seen or not bbo:  # the snapshots
+                m = await W.recv(ws)
+                (seen if m["ch"] == "ticker.BTC-USDT" else bbo).append(m)
             cl = A.new_order(btc, BUY, 100000, 1)
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, lambda: TS.wait_for(
                 lambda: ok(srv, "sessions 1001")["sessions"][0]["last_clordid"] == cl, "the order with the engine"))
             await loop.run_in_executor(None, ok, srv, "halt BTC-USDT")
-            while not (seen[-1]["status"] == "halted" and any(m["bid"] for m in seen)):
+            while not (seen[-1]["status"] == "halted" and any(m["bid"] for m in seen) and bbo[-1]["bid"]):
                 m = await W.recv(ws, 5)
-                if m.get("ch") == "ticker.BTC-USDT":
-                    seen.append(m)
-            return seen
-    got = W.run(tickers())
+                if m.get("ch") in ("ticker.BTC-USDT", "bbo.BTC-USDT"):
+                    (seen if m["ch"] == "ticker.BTC-USDT" else bbo).append(m)
+            return seen, bbo[-1]["ts"]
+    got, order_ts = W.run(tickers())
     check(got[-1]["bid"] or got[-2]["bid"], f"the order's ticker: {got}")
     ts = [m["ts"] for m in got]
     check(ts == sorted(ts), f"the WebSocket ticker's ts went back: {[(m['status'], m['bid'], m['ts']) for m in got]}")
+    halt = next(m for m in got if m["status"] == "halted")
+    check(halt["ts"] <= order_ts, f"the halt's ticker ({halt['ts']}) is later than the order it came before "
+          f"({order_ts}, its bbo's time)")
     bts = [m["ts"] for m in b.quiet(0.3) if m["type"] == MT.TICKER]
     check(len(bts) >= 3 and bts == sorted(bts), f"the binary ticker's ts went back: {bts}")
 
