@@ -152,6 +152,14 @@ int xt_symbol_valid(const char *s, size_t len);
  * instrument definition whose band fails here is XT_EINVAL. */
 int xt_band_limits(const xt_instrument_def_t *def, int64_t *low, int64_t *high);
 
+/* The XT_EV_INSTRUMENT event of instrument `index` as it stands now
+ * (event.h): its band's ref in ticks (what market data may take as the
+ * previous close) and its limits, so that market data tells the ticker's
+ * previous close and band together. The engine emits it at a definition
+ * and a band move; the server sends it again with a book it resyncs.
+ * Returns 0 or XT_ENOENT. */
+int xt_engine_instrument_event(const xt_engine_t *e, uint32_t index, xt_event_t *out);
+
 /* A definition's band's ref in ticks (what XT_EV_INSTRUMENT carries):
  * XT_PRICE_NONE without a band, or for a ref that is no whole number of
  * ticks within 1..XT_PRICE_MAX. */

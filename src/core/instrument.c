@@ -209,17 +209,22 @@ int64_t xt_instrument_ref_ticks(const xt_instrument_def_t *def)
                : XT_PRICE_NONE;
 }
 
-/* The INSTRUMENT event of instrument idx, with its band's ref in ticks
- * (what market data may take as the previous close) and its limits, so
- * that market data tells the ticker's previous close and band together. */
+int xt_engine_instrument_event(const xt_engine_t *e, uint32_t index, xt_event_t *out)
+{
+    if (index >= e->n_instruments)
+        return XT_ENOENT;
+    const xt__instrument_t *in = &e->instruments[index];
+    *out = (xt_event_t){.type = XT_EV_INSTRUMENT,
+                        .instrument = index,
+                        .price = xt_instrument_ref_ticks(&in->def),
+                        .qty = in->has_band ? in->band_low : 0,
+                        .remaining = in->has_band ? in->band_high : 0};
+    return 0;
+}
+
 static void instrument_event(xt_engine_t *e, uint32_t idx)
 {
-    const xt__instrument_t *in = &e->instruments[idx];
-    xt_event_t *ev = xt__event(e, XT_EV_INSTRUMENT);
-    ev->instrument = idx;
-    ev->price = xt_instrument_ref_ticks(&in->def);
-    ev->qty = in->has_band ? in->band_low : 0;
-    ev->remaining = in->has_band ? in->band_high : 0;
+    xt_engine_instrument_event(e, idx, xt__event(e, XT_EV_INSTRUMENT));
 }
 
 /* A definition of a symbol already defined that differs at most in its

@@ -463,9 +463,8 @@ void xt_server_sink(void *ctx, const xt_event_batch_t *b)
         xt_md_replay_add(&s->md_replay, b);
 }
 
-/* Instrument i's book as of command `last`: a reset record (type 0, with
- * the band in force as an INSTRUMENT event carries it: a lost band
- * move's), then its
+/* Instrument i's book as of command `last`: a reset record (type 0, else
+ * the INSTRUMENT event of the band in force: a lost band move's), then its
  * levels as BOOK events, best first, up to md.max_levels a side (what
  * market data keeps), the last record flagged `last`, so market data takes
  * reset and levels as one change and sends the net difference. At most
@@ -473,13 +472,10 @@ void xt_server_sink(void *ctx, const xt_event_batch_t *b)
 static void resync_book(xt_server_t *s, uint32_t i, uint64_t last)
 {
     xt_md_feed_t *f = &s->md_feed;
-    xt_instrument_info_t info;
-    int known = xt_engine_instrument(&s->engine, i, &info) == 0, band = known && info.has_band;
-    xt_event_t ev[XT_EVENT_BATCH_MAX] = {{.type = XT_MD_FEED_RESET,
-                                          .instrument = i,
-                                          .price = known ? xt_instrument_ref_ticks(&info.def) : XT_PRICE_NONE,
-                                          .qty = band ? info.band_low : 0,
-                                          .remaining = band ? info.band_high : 0}};
+    xt_event_t ev[XT_EVENT_BATCH_MAX];
+    if (xt_engine_instrument_event(&s->engine, i, &ev[0]) != 0)
+        ev[0] = (xt_event_t){.instrument = i, .price = XT_PRICE_NONE};
+    ev[0].type = XT_MD_FEED_RESET;
     uint32_t k = 1;
     for (int side = XT_BUY; side <= XT_SELL; side++) {
         xt_level_iter_t it;

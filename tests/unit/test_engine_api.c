@@ -562,6 +562,11 @@ static void a_band_moves(void **state)
     assert_int_equal(r.ev[0].price, 1050); /* 10.5 in ticks of 0.010 */
     assert_int_equal(r.ev[0].qty, 945);    /* the new limits, as the orders are checked against */
     assert_int_equal(r.ev[0].remaining, 1155);
+    xt_event_t now; /* the same event made again, as a market-data resync sends it */
+    assert_int_equal(xt_engine_instrument_event(&e, 0, &now), 0);
+    assert_true(now.type == XT_EV_INSTRUMENT && now.instrument == 0 && now.price == r.ev[0].price &&
+                now.qty == r.ev[0].qty && now.remaining == r.ev[0].remaining);
+    assert_int_equal(xt_engine_instrument_event(&e, 1, &now), XT_ENOENT);
     assert_int_equal(r.seq[0], 3);
     assert_int_equal(xt_engine_instrument_count(&e), 1);
     xt_instrument_info_t in;
