@@ -8,11 +8,16 @@ int64_t xt__clock_offset_ns; /* debug.clock_offset_ms: set before any thread sta
 /* The latest market time given (or set by xt_market_floor). */
 static _Atomic int64_t market_floor = INT64_MIN;
 
-int64_t xt_now_ns(void)
+int64_t xt_system_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec + xt__clock_offset_ns;
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+int64_t xt_now_ns(void)
+{
+    return xt_system_ns() + xt__clock_offset_ns;
 }
 
 int64_t xt_mono_ns(void)

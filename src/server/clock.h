@@ -20,8 +20,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-int64_t xt_now_ns(void);  /* CLOCK_REALTIME (+ xt__clock_offset_ns) */
-int64_t xt_mono_ns(void); /* CLOCK_MONOTONIC */
+int64_t xt_now_ns(void);    /* CLOCK_REALTIME (+ xt__clock_offset_ns) */
+int64_t xt_system_ns(void); /* CLOCK_REALTIME alone: the host's time, for operators (metrics' timestamps) */
+int64_t xt_mono_ns(void);   /* CLOCK_MONOTONIC */
 
 /* The market's time now (above); any thread. */
 int64_t xt_market_ns(void);

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "server.h"
 #include "xt/error.h"
 
@@ -23,15 +23,6 @@ void xt_phist_add(xt_phist_t *h, uint64_t v)
     xt_ctr_add(&h->sum, v);
 }
 
-/* The system's time, not the market's (debug.clock_offset_ms): for
- * Prometheus' time() in an alert. */
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int xt_metrics_init(xt_metrics_t *x, uint32_t n_inst, int64_t now_mono)
 {
     memset(x, 0, sizeof *x);
@@ -39,7 +30,7 @@ int xt_metrics_init(xt_metrics_t *x, uint32_t n_inst, int64_t now_mono)
     x->resting = calloc(n_inst ? n_inst : 1, sizeof *x->resting);
     x->levels = calloc(n_inst ? n_inst : 1, sizeof *x->levels);
     atomic_store(&x->last_snapshot_mono, now_mono);
-    atomic_store(&x->config_applied_ns, real_ns()); /* the start's config */
+    atomic_store(&x->config_applied_ns, xt_system_ns()); /* the start's config; the host's time: for time() */
     if (!x->resting || !x->levels) {
         xt_metrics_destroy(x);
         return XT_ENOMEM;
@@ -53,7 +44,7 @@ void xt_metrics_reload(xt_metrics_t *x, int refused, int needs_restart)
     atomic_store_explicit(&x->reload_refused, refused != 0, memory_order_relaxed);
     if (refused)
         return;
-    atomic_store_explicit(&x->config_applied_ns, real_ns(), memory_order_relaxed);
+    atomic_store_explicit(&x->config_applied_ns, xt_system_ns(), memory_order_relaxed);
     atomic_store_explicit(&x->reload_needs_restart, needs_restart != 0, memory_order_relaxed);
 }
 
