@@ -367,7 +367,7 @@ void xt__gw_logout(xt_server_t *s, uint32_t i)
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
-    c->logout_wait = 0;
+    c->close_after = C_AFTER_NONE;
     if (c->state == C_LIVE && !c->resuming) { /* everything routed is queued: the session may end */
         xt_gw_sess_t *x = &g->sess[c->sess];
         x->logged_out = 1;
@@ -686,7 +686,7 @@ static void on_frame(xt_server_t *s, uint32_t i, const uint8_t *f, const xt_wire
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
-    if (c->logout_wait || c->kick_wait) /* after its LOGOUT or a kick: not taken (docs/protocol.md, admin.md) */
+    if (c->close_after) /* after its LOGOUT or a kick: not taken (docs/protocol.md, admin.md) */
         return;
     switch (h->type) {
     case XT_MSG_LOGIN: xt__gw_login(s, i, f, now); return;
@@ -697,11 +697,8 @@ static void on_frame(xt_server_t *s, uint32_t i, const uint8_t *f, const xt_wire
          * after it is taken. (It once came at once, the connection closed
          * under their answers: the orders stood, answered only to a
          * resume.) */
-        if (c->state == C_LIVE && !c->resuming && xt__gw_in_flight(s, c->sess)) {
-            c->logout_wait = 1;
-            g->waiting[g->n_waiting++] = i;
+        if (xt__gw_close_after(s, i, C_AFTER_LOGOUT))
             return;
-        }
         return xt__gw_logout(s, i);
     default: break;
     }

@@ -40,6 +40,8 @@ typedef struct xt_gw_chunk {
  * end of input or once the client has it all; closed without it when the
  * socket takes nothing for 3 heartbeat intervals. */
 enum { C_FREE = 0, C_HELLO, C_LOGIN_WAIT, C_LIVE, C_CLOSING };
+/* What a live connection does once its session's answers are out (close_after). */
+enum { C_AFTER_NONE = 0, C_AFTER_LOGOUT, C_AFTER_KICK };
 
 typedef struct xt_gw_conn {
     int fd;
@@ -60,10 +62,12 @@ typedef struct xt_gw_conn {
     uint8_t unlimited; /* its last word (ERROR, LOGOUT_ACK, LOGIN_REJECTED): past output_limit, in `last` if need be */
     uint8_t fin;       /* C_CLOSING, its last output written: the write side is shut, input dropped (shut) */
     uint8_t resuming;  /* the resume cursor below is still behind the live stream */
-    uint8_t logout_wait; /* its LOGOUT came with requests in flight: LOGOUT_ACK waits for their answers */
-    uint8_t kick_wait;   /* kicked with requests in flight: its ERROR KICKED waits for their answers */
-    uint8_t adopted;     /* handed over by the md thread (xt_gateway_adopt): no source address */
-    uint8_t trusted;     /* ... for REST: its LOGIN is not signed (the md thread checked the request) */
+    /* its LOGOUT or a kick came with requests in flight (C_AFTER_*): the
+     * LOGOUT_ACK or ERROR KICKED waits for their answers, and nothing read
+     * after it is taken (xt__gw_close_after) */
+    uint8_t close_after;
+    uint8_t adopted; /* handed over by the md thread (xt_gateway_adopt): no source address */
+    uint8_t trusted; /* ... for REST: its LOGIN is not signed (the md thread checked the request) */
     uint32_t next_dirty;
     uint64_t rs_pos;            /* resume: the next outlog position to read */
     uint64_t rs_seq;            /* resume: the last sequenced number queued */
@@ -103,7 +107,7 @@ typedef struct xt_gateway {
     xt_gw_counts_t ip_conns;             /* connections per source address; adopted ones are not counted */
 
     uint32_t *pending_cod; /* sessions whose cancel-on-disconnect waits for ring space */
-    uint32_t *waiting;     /* connections waiting for their session's answers: C_LOGIN_WAIT, logout_wait, kick_wait */
+    uint32_t *waiting;     /* connections waiting for their session's answers: C_LOGIN_WAIT, close_after */
     uint32_t resume_turn;  /* where the next round of resume top-ups begins (gw_login.c) */
     uint32_t *resuming;    /* connections with a resume in progress */
     uint8_t *rbuf;         /* XT_WIRE_MAX + XT_GW_RBUF: a kept partial frame, then what read() returns */
@@ -161,9 +165,13 @@ void xt__gw_bands_destroy(xt_server_t *s);
 /* Finishes the waiting logins (and LOGOUTs, and kicks) whose sessions
  * have all their answers out. */
 void xt__gw_finish_waiting(xt_server_t *s, int64_t now);
+/* Live connection i's LOGOUT_ACK or ERROR KICKED (C_AFTER_LOGOUT, _KICK)
+ * waits for the engine's answers to the requests it sent before, when
+ * some are still to come: 1 (listed in `waiting`; xt__gw_finish_waiting
+ * sends it), else 0 (send it now). */
+int xt__gw_close_after(xt_server_t *s, uint32_t i, int what);
 /* An operator's kick of connection i: ERROR KICKED, and the close - after
- * the answers to the requests it sent before, which the engine has yet
- * to give (as a LOGOUT's ACK waits for them), on a binary connection;
+ * the answers to the requests it sent before, on a binary connection;
  * what it sends after is not taken. */
 void xt__gw_kick(xt_server_t *s, uint32_t i);
 #define KICKED_TEXT "closed by an operator"

@@ -287,22 +287,28 @@ int xt__gw_in_flight(const xt_server_t *s, uint32_t si)
     return si != XT_NIL && g->sess[si].last_ticket > g->answered && !g->failed_seen; /* (told RESYNC by then) */
 }
 
-void xt__gw_kick(xt_server_t *s, uint32_t i)
+int xt__gw_close_after(xt_server_t *s, uint32_t i, int what)
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
-    if (c->logout_wait || c->kick_wait) /* closes once its answers are out: as its LOGOUT asked, or kicked */
+    if (c->state != C_LIVE || c->resuming || !xt__gw_in_flight(s, c->sess))
+        return 0;
+    c->close_after = (uint8_t)what; /* listed once: it takes nothing more (on_frame) */
+    g->waiting[g->n_waiting++] = i;
+    return 1;
+}
+
+void xt__gw_kick(xt_server_t *s, uint32_t i)
+{
+    xt_gw_conn_t *c = &s->gw->conns[i];
+    if (c->close_after) /* closes once its answers are out: as its LOGOUT asked, or kicked */
         return;
-    /* A WebSocket or REST session's bridge (adopted) is told at once, as
-     * before: its market-data side reads what comes before the ERROR only
-     * as far as its client lets it (md_oe.c, xt__oe_send_first), and the
-     * answers of a burst in flight would bury the ERROR out of its reach. */
-    if (c->state == C_LIVE && !c->resuming && !c->adopted && xt__gw_in_flight(s, c->sess)) {
-        c->kick_wait = 1; /* nothing read from now on is taken (on_frame) */
-        g->waiting[g->n_waiting++] = i;
-        return;
-    }
-    xt__gw_error(s, i, XT_ERR_KICKED, KICKED_TEXT);
+    /* A WebSocket or REST session's bridge (adopted) is told at once: its
+     * market-data side reads what comes before the ERROR only as far as
+     * its client lets it (md_oe.c, xt__oe_send_first), and the answers of
+     * a burst in flight would bury the ERROR out of its reach. */
+    if (c->adopted || !xt__gw_close_after(s, i, C_AFTER_KICK))
+        xt__gw_error(s, i, XT_ERR_KICKED, KICKED_TEXT);
 }
 
 void xt__gw_unwait(xt_gw_t *g, uint32_t i)
@@ -354,20 +360,17 @@ void xt__gw_finish_waiting(xt_server_t *s, int64_t now)
     for (uint32_t k = 0; k < g->n_waiting;) {
         uint32_t i = g->waiting[k];
         xt_gw_conn_t *c = &g->conns[i];
-        if (c->logout_wait ||
-            c->kick_wait) { /* a LOGOUT's ACK or a kick's ERROR, once the requests before are answered */
+        if (c->close_after) { /* a LOGOUT's ACK or a kick's ERROR, once the requests before are answered */
             if (c->state == C_LIVE && xt__gw_in_flight(s, c->sess)) {
                 k++;
                 continue;
             }
             g->waiting[k] = g->waiting[--g->n_waiting];
-            int kicked = c->kick_wait; /* (never with logout_wait: xt__gw_kick, on_frame) */
-            c->kick_wait = 0;
-            if (c->state != C_LIVE)
-                c->logout_wait = 0;
-            else if (kicked)
+            int what = c->close_after;
+            c->close_after = C_AFTER_NONE;
+            if (c->state == C_LIVE && what == C_AFTER_KICK)
                 xt__gw_error(s, i, XT_ERR_KICKED, KICKED_TEXT);
-            else
+            else if (c->state == C_LIVE)
                 xt__gw_logout(s, i);
             continue;
         }
