@@ -115,7 +115,7 @@ typedef struct inst_pub {
      * place among the commands (xt_mds_take_band), so that one ticker
      * tells a move's previous close and band together */
     int64_t band_low, band_high;
-    uint8_t band_moved;  /* since the last WebSocket ticker: sent at the drain's end (xt_mds_bands_tell) */
+    uint8_t band_moved;  /* since the last WebSocket ticker: sent at its command's end (xt_mds_bands_tell) */
     uint8_t frame_moved; /* frame's band, since the instrument channel last had it (xt_mds_halts_tick) */
     /* order entry's INSTRUMENT frame as market data last read it: the
      * binary greeting, the instrument channel's snapshot and its pushes
@@ -314,10 +314,12 @@ void xt_mds_halts_tick(mds_t *m);
  * takes the event (its previous close), so the ticker that follows tells
  * both. */
 void xt_mds_take_band(mds_t *m, const xt_event_t *e);
-/* At the end of a command taken from the feed (and of the drain): a band
- * that moved without a ticker going out since (prev_close stayed) sends
- * the ticker now, stamped ts (the command's; never before the
- * instrument's last message). */
+/* At the end of a command taken from the feed: a band that moved without
+ * a ticker going out since (prev_close stayed) sends the ticker now,
+ * stamped ts (the command's; never before the instrument's latest
+ * update). A move is a command of its own, always its last record (a
+ * lost one comes with its book's resync, which ends in a last record
+ * too). */
 void xt_mds_bands_tell(mds_t *m, int64_t ts);
 /* The binary greeting's INSTRUMENT frames made again with each
  * instrument's told status (md_tcp.c). */

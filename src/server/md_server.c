@@ -573,8 +573,7 @@ static void drain_feed(mds_t *m)
     }
     if (n) /* a command whose last record was lost (the ring was full): md ends it at the next one */
         hand_on(m, ev, &n, &f->v[(t - 1) & f->mask], 0);
-    xt_mds_flush_trades(m);       /* timed as the command's (ev_ts) */
-    xt_mds_bands_tell(m, m->now); /* a command whose last record was lost */
+    xt_mds_flush_trades(m); /* timed as the command's (ev_ts) */
     m->ev_ts = 0;
     atomic_store_explicit(&f->tail, t, memory_order_release);
     if (atomic_load_explicit(&f->dropped, memory_order_relaxed) && !atomic_load(&m->s->md_resync)) {
