@@ -144,6 +144,9 @@ static void put_md(xt_text_t *t, const mds_t *m)
             "Market-data messages not sent for want of a pooled buffer.", m->drops);
     put_one(t, "xt_md_slow_consumer_disconnects_total", "counter",
             "Market-data connections closed for reading too slowly.", m->slow_closes);
+    put_one(t, "xt_md_conflations_total", "counter",
+            "Market-data subscriptions that fell behind and skipped their updates until a fresh snapshot.",
+            m->conflations);
     put_one(t, "xt_md_feed_resyncs_total", "counter",
             "Times the engine-to-market-data feed overflowed and the books were sent again.", m->resyncs);
     put_one(t, "xt_md_book_refills_total", "counter",

@@ -169,8 +169,8 @@ struct xt_md_server {
     uint32_t hog_none_at;     /* q_shared when evict_hog last found nobody to close: not looked again below it */
     int64_t evict_rest_until; /* md_publish.c evict_buffer_holder: closes that freed no buffer rest until then */
     uint32_t q_shared;        /* queue nodes connections hold beyond their QNODES_PER_CONN (md_conn.c) */
-    uint64_t drops, slow_closes;
-    xt_hist_t feed_lag;  /* µs from each command's engine timestamp to its reading here */
+    uint64_t drops, slow_closes, conflations; /* conflations: subscriptions that fell behind (md_publish.c) */
+    xt_hist_t feed_lag;                       /* µs from each command's engine timestamp to its reading here */
     xt_hist_t send_lag;  /* µs from a live update's engine timestamp to the writev that ends a copy of it */
     int64_t ev_ts;       /* the engine timestamp of the feed records being consumed (drain_feed), else 0 */
     uint64_t resyncs;    /* feed overflows: the books were sent again */

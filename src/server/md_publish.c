@@ -257,8 +257,9 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
             m->slow_closes++;
             xt_mds_close_with(m, x->conn, XT_WS_CLOSE_POLICY, "slow consumer");
         } else {
-            x->stale = 1;
+            x->stale = 1; /* stale ones were skipped above: each conflation counts once */
             m->conns[x->conn].has_stale = 1;
+            m->conflations++;
         }
     }
     xt_mds_msg_drop_if_unused(m, g);

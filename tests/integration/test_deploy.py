@@ -36,7 +36,8 @@ import test_server as TS  # noqa: E402
 
 XT = SRC = None
 METRICS = {"xt_up", "xt_ready", "xt_journal_failed", "xt_commands_total", "xt_rejects_total", "xt_trades_total", "xt_connections",
-           "xt_md_slow_consumer_drops_total", "xt_md_slow_consumer_disconnects_total", "xt_md_lag_seconds",
+           "xt_md_slow_consumer_drops_total", "xt_md_slow_consumer_disconnects_total", "xt_md_conflations_total",
+           "xt_md_lag_seconds",
            "xt_journal_fsyncs_total", "xt_journal_fsync_seconds", "xt_journal_stalled_seconds", "xt_journal_disk_free_bytes",
            "xt_order_ack_latency_seconds",
            "xt_seconds_since_snapshot", "xt_md_send_lag_seconds", "xt_engine_command_seconds",
