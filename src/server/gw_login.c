@@ -303,11 +303,10 @@ void xt__gw_kick(xt_server_t *s, uint32_t i)
     xt_gw_conn_t *c = &s->gw->conns[i];
     if (c->close_after) /* closes once its answers are out: as its LOGOUT asked, or kicked */
         return;
-    /* A WebSocket or REST session's bridge (adopted) is told at once: its
-     * market-data side reads what comes before the ERROR only as far as
-     * its client lets it (md_oe.c, xt__oe_send_first), and the answers of
-     * a burst in flight would bury the ERROR out of its reach. */
-    if (c->adopted || !xt__gw_close_after(s, i, C_AFTER_KICK))
+    /* (WebSocket and REST sessions' bridges too: market data reads a
+     * bridge to its end, the ERROR after the answers, md_oe.c
+     * xt__oe_send_first.) */
+    if (!xt__gw_close_after(s, i, C_AFTER_KICK))
         xt__gw_error(s, i, XT_ERR_KICKED, KICKED_TEXT);
 }
 

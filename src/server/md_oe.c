@@ -311,6 +311,8 @@ int xt__oe_send(mds_t *m, uint32_t b, const uint8_t *f, size_t n)
 int xt__oe_send_first(mds_t *m, uint32_t b, const uint8_t *f, size_t n, size_t first, uint8_t *first_sent)
 {
     oe_bridge_t *x = &m->oe->b[b];
+    if (x->ended)
+        return -1;
     ssize_t w = send(x->fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w >= (ssize_t)first && first_sent)
         *first_sent = 1; /* the gateway has the first frame whole, whatever becomes of the rest */
@@ -321,9 +323,21 @@ int xt__oe_send_first(mds_t *m, uint32_t b, const uint8_t *f, size_t n, size_t f
     /* The gateway reads its sockets in every loop: a full socketpair means
      * it is far behind; a frame cut in two would spoil the stream. A
      * closed one: the gateway ended the session (its ERROR, if it sent
-     * one, is behind frames the paused bridge has not read: the client
-     * was not reading). It was once told as "overloaded". */
+     * one, may be behind frames not read yet). It was once told as
+     * "overloaded". */
     int gone = w < 0 && (errno == EPIPE || errno == ECONNRESET);
+    if (gone && !x->rest) {
+        /* A WebSocket's bridge is read to its end at its client's pace, as
+         * epoll reports it (xt_mds_oe_event): the answers the gateway sent
+         * before it closed - a kick's ERROR waits for the answers to what
+         * the gateway had read, however many - then the ERROR that says
+         * why, told in the `closed` event at the end. Nothing more is
+         * passed on meanwhile. (It once read at most 64 rounds here, none
+         * while paused, and closed: the ERROR of a kick during a burst was
+         * lost.) */
+        x->ended = 1;
+        return -1;
+    }
     if (gone && !x->draining) {
         /* What the gateway sent before it closed is read first - the
          * answers, the ERROR that says why (a kick during a burst lost

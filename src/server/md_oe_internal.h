@@ -24,7 +24,8 @@ typedef struct oe_bridge {
     uint8_t paused;   /* WebSocket: not read (out of epoll) until the owner's queue drains (xt_mds_oe_drained) */
     uint8_t full;     /* too full for what comes next: the owner's input, or REST's requests, wait for EPOLLOUT */
     uint8_t armed;    /* in epoll (bridge_arm) */
-    uint8_t draining; /* a send found the gateway's end closed: what it sent is being read (xt__oe_send_first) */
+    uint8_t draining; /* REST: a send found the gateway's end closed: what it sent is being read (xt__oe_send_first) */
+    uint8_t ended; /* WebSocket: a send found the gateway's end closed: nothing more is sent, it is read to its end */
     uint16_t in_len;
     uint32_t owner; /* WebSocket: the connection (NIL once it closed); REST: the account */
     uint32_t next_free;

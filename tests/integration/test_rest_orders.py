@@ -18,9 +18,11 @@ import os
 import re
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_admin as A  # noqa: E402
 import test_http as H  # noqa: E402
 import test_md_ws as W  # noqa: E402
 import test_server as TS  # noqa: E402
@@ -443,6 +445,36 @@ def test_mass_cancel():
     check(ok(a, "GET", "/api/v1/orders?open=true")["data"] == [], "nothing left open")
     check([o["order_id"] for o in ok(b, "GET", "/api/v1/orders?open=true")["data"]] == [other],
           "another account's order is not touched")
+
+
+@test
+def test_a_kick_answers_the_post_the_gateway_had():
+    """An operator kicks the account's REST order session while a POST is
+    with the engine (slowed, debug.engine_delay_us): the POST gets its
+    order's outcome, as a binary connection's requests are answered before
+    its ERROR KICKED (docs/admin.md), and the next request logs in again.
+    The kick once told the REST bridge at once: the POST was answered 504,
+    its outcome unknown."""
+    s = W.start(dict(FAST, **{"debug.engine_delay_us": 300000}))
+    a, b = client(s, 1001), client(s, 1001)  # (one request at a time on each)
+    ok(a, "GET", "/api/v1/orders?open=true")  # the account's order session logged in
+
+    def rest_session():
+        ss = [x for x in A.ok(s, "sessions 1001")["sessions"] if x.get("peer") == "rest"]
+        check(len(ss) == 1, f"the REST session in {ss}")
+        return ss[0]
+    before, got = rest_session()["last_clordid"], {}
+    t = threading.Thread(target=lambda: got.update(r=a.request("POST", "/api/v1/orders",
+                                                               order("buy", "1000.00", "0.0001"))))
+    t.start()
+    TS.wait_for(lambda: rest_session()["last_clordid"] > before, "the POST passed on to the engine")
+    A.ok(s, f"kick 1001 {rest_session()['session']}")
+    t.join(30)
+    check(not t.is_alive(), "the POST got no answer")
+    st, j = got["r"]
+    check(st == 200, f"the POST: {st} {j}")
+    outcome(j, "open", "0.0000", "0.0001", 0)
+    check(ok(b, "GET", f"/api/v1/orders/{j['order_id']}")["status"] == "open", "the order after the kick")
 
 
 def rest_sessions(s):

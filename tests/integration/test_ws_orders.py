@@ -624,11 +624,13 @@ def test_a_full_bridge_pauses_its_client():
 def test_a_kick_during_a_burst_is_told_after_what_came_before():
     """An operator kicks a WebSocket order session while a burst of
     order.new waits for room in a tiny bridge (debug.bridge_sndbuf): the
-    `closed` event says KICKED, behind the `accepted` events of what the
-    gateway answered before it. (The server found the gateway's end closed
-    when it next sent, and closed the bridge without reading what the
-    gateway had written: the ERROR and the last answers; `closed` then said
-    "the order-entry session closed".)"""
+    `closed` event says KICKED, behind the `accepted` events of every order
+    the gateway took, as on a binary connection (admin.md). (The server
+    found the gateway's end closed when it next sent, and closed the bridge
+    without reading what the gateway had written: the ERROR and the last
+    answers; `closed` then said "the order-entry session closed". Later the
+    kick told a WebSocket session at once, and the orders the engine still
+    had were answered only in the next login's resend.)"""
     s = W.start({**TS.BIG, "debug.bridge_sndbuf": 4096})
     r = W.Raw(s.md_port)
     r.upgrade()
@@ -664,8 +666,58 @@ def test_a_kick_during_a_burst_is_told_after_what_came_before():
     acc = c.login(1002, session=5, resume_from=1)
     resent = [c.wait(lambda m: m.sequenced, what="resent") for _ in range(acc.next_seq - 1)]
     placed = {m.clordid for m in resent if m.type == X.ACCEPTED}
-    # (orders the engine had when the ERROR was queued are answered in the resend only: docs/protocol.md)
     check(accepted and accepted <= placed, f"{len(accepted - placed)} accepted events of orders not placed")
+    check(placed <= accepted, f"{len(placed - accepted)} orders placed without an accepted event before `closed`")
+
+
+@test
+def test_a_kick_of_a_slow_reader_is_told_after_every_answer():
+    """An operator kicks a WebSocket order session whose client reads
+    slowly, thousands of answers still to read, and goes on sending
+    orders: every order the gateway took is told `accepted` before
+    `closed`, which says KICKED; the orders sent after the gateway closed
+    the session are answered 503. (The server found the gateway's end
+    closed at such an order, read only what the client's queue had room
+    for, and closed the bridge: `closed` said "the order-entry session
+    closed", and the answers still unread were lost.)"""
+    s = W.start({**TS.BIG, "md.output_limit": 65536})
+    r = W.Raw(s.md_port, rcvbuf=4096)
+    r.upgrade()
+    check("result" in raw_login(r, 1002, 7), "login")
+    n = 3000
+    r.sock.settimeout(60)
+    burst = b"".join(text({"op": "order.new", "id": k, "args": new(k, "buy", "1000", "0.0001")})
+                     for k in range(1, n + 1))
+    sender = threading.Thread(target=r.sock.sendall, args=(burst,), daemon=True)
+    sender.start()
+    accepted, closed, kicked, frames, not_passed, cl = set(), None, False, 0, 0, n
+    while closed is None:
+        op, payload = r.read_frame()
+        check(op == 1, f"frame {op} {payload[:80]!r}")
+        m = json.loads(payload)
+        frames += 1
+        if m.get("ch") == "orders" and m.get("event") == "accepted":
+            accepted.add(m["client_order_id"])
+        elif m.get("ch") == "orders" and m.get("event") == "closed":
+            closed = m["reason"]
+        elif "error" in m:
+            check(m["error"]["code"] == 503, f"an order refused otherwise: {m}")
+            not_passed += 1
+        if not kicked and len(accepted) >= 100 and not sender.is_alive():  # (one writer at a time)
+            A.ok(s, "kick 1002 7")
+            kicked = True
+        if kicked and frames % 20 == 0:  # more orders as the client reads on: one finds the gateway gone
+            cl += 1
+            r.sock.sendall(text({"op": "order.new", "id": cl, "args": new(cl, "buy", "1000", "0.0001")}))
+    check(closed.startswith("KICKED:"), f"closed: {closed!r}")
+    r.close()
+    c = X.Conn(s.port)
+    acc = c.login(1002, session=7, resume_from=1)
+    resent = [c.wait(lambda m: m.sequenced, what="resent") for _ in range(acc.next_seq - 1)]
+    placed = {m.clordid for m in resent if m.type == X.ACCEPTED}
+    check(accepted == placed, f"{len(placed - accepted)} orders placed without an accepted event before `closed`, "
+                              f"{len(accepted - placed)} accepted events of orders not placed")
+    check(not_passed >= 1, "no order was sent after the gateway closed the session (test too weak)")
 
 
 @test
