@@ -652,6 +652,8 @@ def test_a_kick_answers_what_came_before():
     sent = [A.new_order(btc, BUY, 100000 - k, 1) for k in range(1, 4)]
     TS.wait_for(lambda: ok(srv, "sessions 1001")["sessions"][0]["last_clordid"] == sent[-1],
                 "the orders passed on to the engine")
+    # still with the engine when the kick comes (else this proves nothing): none answered yet
+    check(ok(srv, "sessions 1001")["sessions"][0]["last_seq"] == 1, "the orders were answered before the kick")
     j = ok(srv, "kick 1001 1")
     check(j["kicked"] == {"account": 1001, "session": 1}, f"kick answer {j}")
     late = A.new_order(btc, BUY, 99000, 1)  # after the kick: not taken
