@@ -22,8 +22,8 @@
 
 typedef struct xt_recovery {
     uint64_t snapshot_seq;                /* snapshot used, 0 for none */
-    unsigned snapshots_passed;            /* newer snapshots passed over for the one asked for (xt_recover_from) */
-    unsigned snapshots_bad;               /* newer snapshots skipped as unreadable */
+    unsigned snapshots_passed;            /* newer good snapshots passed over for the one asked for (xt_recover_from) */
+    unsigned snapshots_bad;               /* newer snapshots skipped as unreadable (or passed over, and unreadable) */
     char snapshot_why[XT_PATH_MAX + 256]; /* why the newest of them was */
     /* Those of them that failed their checks (XT_ECORRUPT, not a read
      * error), the newest XT_RECOVER_BAD_MAX; with fix_tail they are renamed
@@ -63,8 +63,9 @@ int xt_recover(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_s
  * the snapshot (reset when none is used) and told of every replayed
  * command before it is applied, and from snapshot `from` exactly (0: the
  * newest that loads), the newer ones passed over (counted in
- * rep->snapshots_passed): the state at the end is the same, replayed from
- * further back. When that snapshot does not load it is an error
+ * rep->snapshots_passed when they pass their checks, else in
+ * snapshots_bad and set aside as above): the state at the end is the
+ * same, replayed from further back. When that snapshot does not load it is an error
  * (XT_ECORRUPT or -ENOENT, rep->why), before the sink saw anything; a
  * caller that wants the newest state then recovers again with 0. */
 int xt_recover_from(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_sink_fn sink, void *ctx,

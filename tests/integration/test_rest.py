@@ -561,6 +561,45 @@ def test_day_survives_a_kill_during_a_snapshot():
 
 
 @test
+def test_a_damaged_snapshot_without_md_state_is_set_aside():
+    """The newest snapshot, without its md-state (so passed over for the
+    one before it, as above), is also damaged: it is set aside as
+    snap-<seq>.xts.bad with a warning, as a damaged newest snapshot with
+    its md-state is. It was kept: retention then counted it as the newest
+    and deleted the older good one this start had recovered from, with the
+    segments it needs (a probe found it; journal verify failed from then
+    on, and one more damaged snapshot left a server that would not start)."""
+    s = W.start(FAST)  # journal.keep_snapshots = 2
+    gen = trading(s)
+    try:
+        first = snapshot(s)
+        wait_trades(s, day_totals(s)[0] + 200)
+        newest = snapshot(s)
+        wait_trades(s, day_totals(s)[0] + 200)
+        s.kill()
+    finally:
+        gen.kill()
+        gen.wait()
+    os.unlink(states(s)[newest])
+    snap = os.path.join(s.data, f"snap-{newest:020d}.xts")
+    with open(snap, "r+b") as f:
+        f.seek(os.path.getsize(snap) // 2)
+        b = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([b[0] ^ 0xFF]))
+    s.start()
+    err = s.stderr()
+    check("newer snapshots did not load" in err and "set_aside=1" in err and f"snapshot={first}" in err,
+          f"the start's log: {err}")
+    check(os.path.exists(snap + ".bad") and not os.path.exists(snap), "the damaged snapshot not set aside")
+    check(s.stop() == 0, "the clean stop")  # its snapshot, then retention: two kept
+    kept = sorted(int(n[5:25]) for n in os.listdir(s.data) if n.startswith("snap-") and n.endswith(".xts"))
+    check(len(kept) == 2 and kept[0] == first, f"retention kept {kept}, not the good {first} and the stop's")
+    v = subprocess.run([TS.XT, "journal", "verify", s.data], capture_output=True, text=True, timeout=120)
+    check(v.returncode == 0, f"journal verify: {v.stdout} {v.stderr}")
+
+
+@test
 def test_a_failed_recovery_from_the_older_snapshot_starts_from_the_newest():
     """When recovering from the snapshot before the newest (the newest has
     no md-state) fails - here a journal segment between the two is gone -
