@@ -671,8 +671,15 @@ static void *engine_main(void *arg)
         uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
         uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
         if (h == t) {
-            if (atomic_load(&s->stop_engine))
-                break;
+            if (atomic_load(&s->stop_engine)) {
+                /* The ring read again once the stop is seen: a request the
+                 * gateway pushed before it set the stop may have come after
+                 * h was read, and is done and answered first (it could be
+                 * left in the ring, taken and never answered). */
+                if (atomic_load_explicit(&q->head, memory_order_acquire) == t)
+                    break;
+                continue;
+            }
             int64_t t0 = xt_mono_ns();
             journal_busy(s, t0); /* an interval sync, a snapshot */
             int rc = xt_journal_tick(&s->journal, t0);
