@@ -177,6 +177,16 @@ void xt_md_history_live(xt_md_history_t *h)
     h->live = 1;
 }
 
+void xt_md_history_flush_soon(xt_md_history_t *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->flush_asked++;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
 uint32_t xt_md_history_recent(const xt_md_history_t *h, uint32_t id, int interval, xt_md_candle_t *out)
 {
     if (!h || id >= h->max_instruments || interval < 0 || interval >= XT_KL_COUNT)

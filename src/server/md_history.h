@@ -85,6 +85,12 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u);
  * first advance after a downtime: maybe more than the RECENT candles
  * GET /api/v1/klines has besides the files). */
 void xt_md_history_live(xt_md_history_t *h);
+/* Asks the writer to write everything handed over so far, now rather
+ * than md.history_flush_ms later, without waiting for it: at each
+ * snapshot's md-state, whose restart remakes only the candles that close
+ * after it (a kill within md.history_flush_ms of the snapshot lost those
+ * closed just before). */
+void xt_md_history_flush_soon(xt_md_history_t *h);
 
 /* The last closed candles handed over for instrument id and interval,
  * oldest first, into out (XT_MD_HISTORY_RECENT at most); returns how

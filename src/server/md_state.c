@@ -435,6 +435,10 @@ void xt_mds_state_checkpoint(mds_t *m, uint64_t seq)
 {
     if (!m->checkpoints_off && seq > 0)
         save_at(m, seq, 1);
+    /* The candles closed before this point are in no restart's replay:
+     * written now, not md.history_flush_ms later (a kill in between lost
+     * them), by the history's own thread. */
+    xt_md_history_flush_soon(m->hist);
 }
 
 void xt_mds_state_save(mds_t *m)

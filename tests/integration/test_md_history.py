@@ -328,6 +328,37 @@ def test_klines_after_a_downtime():
 
 
 @test
+def test_a_snapshot_writes_the_candles_closed_before_it():
+    """The candles that closed before a snapshot are written at the
+    snapshot, not md.history_flush_ms (a minute here) later: a restart
+    from the snapshot's md-state remakes only those that close after it,
+    so a kill in between lost them for good (a probe found the traded
+    minute gone after a kill 0.4 s after a snapshot). Here: the minute
+    closes, a snapshot, its file within seconds, a kill, and the minute is
+    there after the restart."""
+    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
+    clock = Clock(minute - LEAD)
+    srv = TS.Server({"md.history_flush_ms": 60000}, start=False)
+    hist = os.path.join(srv.data, "klines")
+    a, b = start(srv, clock)
+    trade(a, b, BTC, 3000000, 20000)
+    check(clock.now() < minute - NS // 2, "too slow: the trade did not land before the boundary")
+    clock.wait_until(minute + 3 * NS // 10)  # the clock has closed the minute (a 100 ms tick)
+    check(A.ok(srv, "snapshot")["ok"], "snapshot")
+    recs = wait_records(kl(hist, BTC, "1m"), 1, timeout=5)  # not the minute md.history_flush_ms waits
+    check(recs[0]["t"] == minute - 60 * NS and recs[0]["n"] == 1, f"the record {recs[0]}")
+    srv.kill()
+    start(srv, Clock(clock.now()))
+    http = H.Http(H.W.md_port(srv))
+    st, _, body = http.get(f"/api/v1/klines?symbol={BTC}&interval=1m&limit=5")
+    check(st == 200, f"klines {st} {body!r}")
+    data = [c for c in H.json.loads(body)["data"] if c["closed"]]
+    check(data and data[0]["t"] == minute - 60 * NS and data[0]["trades"] == 1, f"closed minutes {data}")
+    http.close()
+    check(srv.stop() == 0, "stop")
+
+
+@test
 def test_rebuild_closes_what_the_clock_closed():
     """A market quiet since its last trade: the server's clock closed the
     traded minute and the flat ones after it (here at a start two hours
