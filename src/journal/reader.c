@@ -247,6 +247,41 @@ static int zeros_to_end(xt_wal_reader_t *r, off_t off)
     return zero;
 }
 
+#define SECTOR 512 /* what a disk writes whole, at least */
+
+/* Could the bad record at off be a tear in a preallocated segment? Its
+ * bytes were zeros before the writes, which only append; a sector that
+ * reached the disk holds what its page held then - the bytes written so
+ * far, zeros after them - so a record the last writes did not wholly
+ * reach has a sector whose trailing zeros begin inside it (or the file
+ * ends inside it). One whose sectors all run on past it was written
+ * whole: it was damaged afterwards, and the records after it, within the
+ * window too, were synced and acknowledged. Returns 1 (torn, or cannot
+ * tell) or 0. */
+static int may_be_torn(xt_wal_reader_t *r, off_t off)
+{
+    uint8_t b[SECTOR];
+    if (off + 4 > r->file_size || xt_io_pread_all(r->io, r->fd, b, 4, off) != 0)
+        return 1;
+    uint32_t len = xt_record_peek_len(b);
+    off_t end = off + (len > XT_WAL_RECORD_HDR && len <= XT_WAL_RECORD_MAX ? (off_t)len : 4); /* else: its length */
+    if (end > r->file_size)
+        return 1;
+    for (off_t s = off / SECTOR * SECTOR; s < end; s += SECTOR) {
+        size_t n = r->file_size - s < SECTOR ? (size_t)(r->file_size - s) : SECTOR;
+        if (xt_io_pread_all(r->io, r->fd, b, n, s) != 0)
+            return 1;
+        size_t z = n; /* where the sector's trailing zeros begin */
+        while (z > 0 && b[z - 1] == 0)
+            z--;
+        off_t in_end =
+            end < s + (off_t)n ? end : s + (off_t)n; /* the record's part of the sector: [max(off, s), in_end) */
+        if (s + (off_t)z < in_end)
+            return 1;
+    }
+    return 0;
+}
+
 static int bad_record(xt_wal_reader_t *r, off_t off, const char *what)
 {
     if (!last_segment(r))
@@ -256,6 +291,10 @@ static int bad_record(xt_wal_reader_t *r, off_t off, const char *what)
      * the disk in another order (segment.h); records beyond it were synced. */
     if (valid_record_after(r, off + (off_t)r->torn_window, r->expect))
         return fail(r, XT_ECORRUPT, off, what, "valid records follow it");
+    /* ... unless the bad record itself was written whole (may_be_torn). */
+    if (r->torn_window && !may_be_torn(r, off) && valid_record_after(r, off, r->expect))
+        return fail(r, XT_ECORRUPT, off, what,
+                    "damaged after it was written (no tear: its sectors are whole), and valid records follow it");
     return fail(r, XT_ETORN, off, what, "at the end of the journal");
 }
 

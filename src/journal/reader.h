@@ -12,7 +12,9 @@
  * In the last segment, zeros from where a record should start to the end
  * of the file are its clean end (a preallocated segment, segment.h), and
  * a bad spot whose only valid records after it lie within the segment's
- * torn_window is a torn tail.
+ * torn_window is a torn tail - if it looks torn: a record whole on the
+ * disk that fails its checksum, with valid records after it, is
+ * corruption (reader.c may_be_torn).
  *
  * The reader never changes a file.
  */

@@ -187,6 +187,119 @@ static void a_torn_write_in_a_preallocated_segment(void **state)
     free(v);
 }
 
+/* A byte flipped in a synced record within the torn window of a
+ * preallocated segment's end: the record is whole on disk (no sector of
+ * it holds the zeros a tear leaves), so it was damaged after it was
+ * written, and the records after it were synced and acknowledged: refused
+ * as corruption, as anywhere else. It was cut as a torn tail, with every
+ * record after it (a probe lost 666 acknowledged commands to one byte).
+ * A flip in the very last record, with nothing after it, is still cut. */
+static void a_flipped_byte_in_the_window_is_corruption(void **state)
+{
+    (void)state;
+    size_t n = 3000;
+    xt_cmd_t *v = gen(8, n);
+    char *dir = tmpdir_make("xt-journal");
+    xt_journal_config_t c = jcfg();
+    c.segment_bytes = 16 << 20;
+    c.preallocate = XT_SPARE_INLINE;
+    reopened_t *a = reopen(dir, &c, NULL);
+    assert_int_equal(run(&a->j, v, 0, 20, 20), 20); /* the empty first segment is replaced by the spare */
+    a->j.wal.roll = 1;
+    assert_int_equal(run(&a->j, v, 20, n, 100), n);
+    assert_int_equal(a->j.wal.torn_window, XT_WAL_TORN_WINDOW);
+    off_t end = a->j.wal.seg_size;
+    assert_true(end < (off_t)XT_WAL_TORN_WINDOW); /* every record within the window */
+    done(a);
+    char seg[XT_PATH_MAX];
+    last_segment(dir, seg);
+    flip_byte(seg, end / 2);
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, XT_ECORRUPT);
+    assert_non_null(strstr(b->j.recovery.why, "damaged after it was written"));
+    done(b);
+    flip_byte(seg, end / 2);  /* back */
+    flip_byte(seg, end - 10); /* the last record: nothing after it */
+    reopened_t *d = reopen(dir, &c, NULL);
+    assert_int_equal(d->rc, 0);
+    assert_true(d->j.recovery.tail_cut);
+    assert_int_equal(last_seq(&d->e), n - 1);
+    done(d);
+    tmpdir_remove(dir);
+    free(v);
+}
+
+/* Power losses as a disk makes them, within the torn window of a
+ * preallocated segment written without a sync: each sector of the
+ * unsynced part reached the disk as its page was at some moment - whole,
+ * or its records up to one of them and zeros after (a write appends whole
+ * records), or none of it. Every such image recovers (a torn tail, never
+ * "damaged after it was written"), to a prefix of the commands, with every
+ * synced command kept: the sectors' test of a tear (reader.c
+ * may_be_torn) never takes a power loss for damage. */
+static void power_losses_in_the_window_are_tears(void **state)
+{
+    (void)state;
+    size_t n = 4000;
+    xt_cmd_t *v = gen(9, n);
+    for (int round = 0; round < 24; round++) {
+        char *dir = tmpdir_make("xt-journal");
+        xt_journal_config_t c = jcfg();
+        c.segment_bytes = 16 << 20;
+        c.preallocate = XT_SPARE_INLINE;
+        c.fsync = XT_FSYNC_INTERVAL;
+        c.interval_ms = 600000; /* no sync by time: the window's records stay unsynced */
+        reopened_t *a = reopen(dir, &c, NULL);
+        assert_int_equal(run(&a->j, v, 0, 20, 20), 20);
+        a->j.wal.roll = 1; /* into the spare, synced at the roll */
+        size_t synced_n = 20 + (size_t)(rnd() % 1000);
+        assert_int_equal(run(&a->j, v, 20, synced_n, 50), synced_n);
+        assert_int_equal(xt_wal_sync(&a->j.wal), 0);
+        off_t synced = a->j.wal.synced_size, end;
+        assert_int_equal(run(&a->j, v, synced_n, n, 1 + rnd() % 200), n);
+        end = a->j.wal.seg_size;
+        done(a);
+        char seg[XT_PATH_MAX];
+        last_segment(dir, seg);
+        int fd = open(seg, O_RDWR);
+        assert_true(fd >= 0);
+        for (off_t s = synced / 512 * 512; s < end; s += 512) {
+            uint8_t b[512];
+            assert_int_equal(pread(fd, b, 512, s), 512);
+            off_t cut = 512; /* where this sector's zeros begin: whole */
+            unsigned pick = (unsigned)(rnd() % 4);
+            if (pick == 0) {
+                cut = 0;            /* none of it */
+            } else if (pick == 1) { /* up to a record that starts in it (at or after the synced end) */
+                off_t at = XT_SEG_HDR, starts[16];
+                int k = 0;
+                uint8_t len[4];
+                while (at < s + 512 && pread(fd, len, 4, at) == 4 && xt_get32(len) > 0) {
+                    if (at >= s && at >= synced && k < 16)
+                        starts[k++] = at;
+                    at += xt_get32(len);
+                }
+                if (k)
+                    cut = starts[rnd() % (uint64_t)k] - s;
+            }
+            if (s + cut < synced)
+                cut = synced - s; /* synced bytes are on the disk */
+            memset(b + cut, 0, 512 - (size_t)cut);
+            assert_int_equal(pwrite(fd, b, 512, s), 512);
+        }
+        close(fd);
+        reopened_t *b = reopen(dir, &c, NULL);
+        if (b->rc != 0)
+            fail_msg("round %d refused: %s", round, b->j.recovery.why);
+        uint64_t last = last_seq(&b->e);
+        assert_true(last >= synced_n && last <= n);
+        assert_int_equal(xt_engine_state_hash(&b->e), clean_hash(v, last, NULL));
+        done(b);
+        tmpdir_remove(dir);
+    }
+    free(v);
+}
+
 /* Reads r to its end, after the n records read so far: the count of
  * records in all. A reader error fails the test with its place and why. */
 static uint64_t read_to_end(xt_wal_reader_t *r, uint64_t n)
@@ -585,6 +698,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rolls_into_preallocated_segments),
         cmocka_unit_test(a_torn_write_in_a_preallocated_segment),
+        cmocka_unit_test(a_flipped_byte_in_the_window_is_corruption),
+        cmocka_unit_test(power_losses_in_the_window_are_tears),
         cmocka_unit_test(a_reader_beside_a_roll),
         cmocka_unit_test(a_reader_beside_a_writer),
         cmocka_unit_test(a_failed_spare_is_asked_for_again),
