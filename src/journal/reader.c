@@ -284,8 +284,12 @@ static int may_be_torn(xt_wal_reader_t *r, off_t off)
 
 static int bad_record(xt_wal_reader_t *r, off_t off, const char *what)
 {
-    if (!last_segment(r))
-        return fail(r, XT_ECORRUPT, off, what, "in a segment that is not the last");
+    if (!last_segment(r)) { /* the one after it named: a stray file with a segment's name is seen there */
+        char next[96];
+        snprintf(next, sizeof next, "in a segment that is not the last (wal-%020llu.log follows it)",
+                 (unsigned long long)r->segs[r->seg + 1]);
+        return fail(r, XT_ECORRUPT, off, what, next);
+    }
     /* In a preallocated segment, records within the window after the bad
      * spot may be the unsynced rest of the last write, whose pages reached
      * the disk in another order (segment.h); records beyond it were synced. */

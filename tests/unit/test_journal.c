@@ -410,6 +410,9 @@ static void corruption_in_an_earlier_segment_refuses(void **state)
     reopened_t *b = reopen(dir, &c, NULL);
     assert_int_equal(b->rc, XT_ECORRUPT);
     assert_non_null(strstr(b->j.recovery.why, "not the last"));
+    char next[64]; /* the segment after it named: a stray file with a segment's name would be seen there */
+    snprintf(next, sizeof next, "wal-%020llu.log follows it", (unsigned long long)segs[2]);
+    assert_non_null(strstr(b->j.recovery.why, next));
     done(b);
     free(segs);
     free(v);
