@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "record.h"
 #include "segment.h"
 #include "xt/error.h"
@@ -249,37 +250,47 @@ static int zeros_to_end(xt_wal_reader_t *r, off_t off)
 
 #define SECTOR 512 /* what a disk writes whole, at least */
 
-/* Could the bad record at off be a tear in a preallocated segment? Its
- * bytes were zeros before the writes, which only append; a sector that
- * reached the disk holds what its page held then - the bytes written so
- * far, zeros after them - so a record the last writes did not wholly
- * reach has a sector whose trailing zeros begin inside it (or the file
- * ends inside it). One whose sectors all run on past it was written
- * whole: it was damaged afterwards, and the records after it, within the
- * window too, were synced and acknowledged. Returns 1 (torn, or cannot
- * tell) or 0. */
-static int may_be_torn(xt_wal_reader_t *r, off_t off)
+/* Was the bad record at off written whole, and damaged afterwards? In a
+ * preallocated segment its bytes were zeros before the writes, which only
+ * append whole records, so a sector that reached the disk holds what its
+ * page held then: the bytes written so far, zeros after them. A record
+ * the last writes did not wholly reach therefore has a sector whose
+ * trailing zeros begin inside it, or the file ends inside it: a tear. One
+ * whose sectors all run on past it was written whole, and the records
+ * after it were synced and acknowledged - if it also carries the sequence
+ * number expected there (not stale bytes a file system showed where the
+ * segment grew by appending) and its bytes are still those read a moment
+ * ago and still bad (not a record a running server was writing). seen:
+ * the n_seen bytes read at off. Returns 1, or 0 (a tear, or cannot tell). */
+static int written_whole(xt_wal_reader_t *r, off_t off, const uint8_t *seen, size_t n_seen)
 {
-    uint8_t b[SECTOR];
-    if (off + 4 > r->file_size || xt_io_pread_all(r->io, r->fd, b, 4, off) != 0)
-        return 1;
-    uint32_t len = xt_record_peek_len(b);
-    off_t end = off + (len > XT_WAL_RECORD_HDR && len <= XT_WAL_RECORD_MAX ? (off_t)len : 4); /* else: its length */
-    if (end > r->file_size)
-        return 1;
-    for (off_t s = off / SECTOR * SECTOR; s < end; s += SECTOR) {
-        size_t n = r->file_size - s < SECTOR ? (size_t)(r->file_size - s) : SECTOR;
-        if (xt_io_pread_all(r->io, r->fd, b, n, s) != 0)
-            return 1;
-        size_t z = n; /* where the sector's trailing zeros begin */
-        while (z > 0 && b[z - 1] == 0)
+    uint8_t b[2 * SECTOR]; /* a record (at most XT_WAL_RECORD_MAX bytes) spans two sectors at most */
+    off_t first = off / SECTOR * SECTOR;
+    size_t n = r->file_size - first < (off_t)sizeof b ? (size_t)(r->file_size - first) : sizeof b;
+    size_t at = (size_t)(off - first); /* at most SECTOR - 1: the record and the next one end within b */
+    if (n < at + XT_WAL_RECORD_HDR || xt_io_pread_all(r->io, r->fd, b, n, first) != 0)
+        return 0;
+    const uint8_t *rec = b + at;
+    uint32_t len = xt_record_peek_len(rec);
+    size_t ext = len > XT_WAL_RECORD_HDR && len <= XT_WAL_RECORD_MAX ? len : XT_WAL_RECORD_HDR; /* else its header */
+    xt_cmd_t cmd;
+    size_t l;
+    /* ours: the sequence number expected here, or (that field the damaged
+     * one) the next record, valid, right after it with the next number */
+    int ours = xt_get64(rec + 8) == r->expect ||
+               (ext == len && at + ext < n && xt_record_decode(rec + ext, n - at - ext, &cmd, &l) == XT_REC_OK &&
+                cmd.seq == r->expect + 1);
+    if (!ours || at + ext > n || memcmp(rec, seen, n_seen < ext ? n_seen : ext) != 0 ||
+        xt_record_decode(rec, n - at, &cmd, &l) == XT_REC_OK)
+        return 0;
+    for (size_t s = 0; s < at + ext; s += SECTOR) {
+        size_t sn = n - s < SECTOR ? n - s : SECTOR, z = sn; /* z: where the sector's trailing zeros begin */
+        while (z > 0 && b[s + z - 1] == 0)
             z--;
-        off_t in_end =
-            end < s + (off_t)n ? end : s + (off_t)n; /* the record's part of the sector: [max(off, s), in_end) */
-        if (s + (off_t)z < in_end)
-            return 1;
+        if (s + z < (at + ext < s + sn ? at + ext : s + sn)) /* inside the record's part of the sector */
+            return 0;
     }
-    return 0;
+    return 1;
 }
 
 static int bad_record(xt_wal_reader_t *r, off_t off, const char *what)
@@ -292,13 +303,14 @@ static int bad_record(xt_wal_reader_t *r, off_t off, const char *what)
     }
     /* In a preallocated segment, records within the window after the bad
      * spot may be the unsynced rest of the last write, whose pages reached
-     * the disk in another order (segment.h); records beyond it were synced. */
-    if (valid_record_after(r, off + (off_t)r->torn_window, r->expect))
-        return fail(r, XT_ECORRUPT, off, what, "valid records follow it");
-    /* ... unless the bad record itself was written whole (may_be_torn). */
-    if (r->torn_window && !may_be_torn(r, off) && valid_record_after(r, off, r->expect))
+     * the disk in another order (segment.h); records beyond it were synced
+     * - and so were all after a record written whole (looked at first,
+     * before the scan a running server's writes can outrun). */
+    int whole = r->torn_window && written_whole(r, off, r->buf + r->pos, r->len - r->pos);
+    if (valid_record_after(r, whole ? off : off + (off_t)r->torn_window, r->expect))
         return fail(r, XT_ECORRUPT, off, what,
-                    "damaged after it was written (no tear: its sectors are whole), and valid records follow it");
+                    whole ? "damaged after it was written (no tear: its sectors are whole), and valid records follow it"
+                          : "valid records follow it");
     return fail(r, XT_ETORN, off, what, "at the end of the journal");
 }
 

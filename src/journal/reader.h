@@ -14,7 +14,7 @@
  * a bad spot whose only valid records after it lie within the segment's
  * torn_window is a torn tail - if it looks torn: a record whole on the
  * disk that fails its checksum, with valid records after it, is
- * corruption (reader.c may_be_torn).
+ * corruption (reader.c written_whole).
  *
  * The reader never changes a file.
  */

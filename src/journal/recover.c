@@ -26,27 +26,6 @@ static void quiet(void *ctx, const xt_event_batch_t *b)
  * more than this process is set up for (a capacity or count read from it
  * over its bound) stops recovery - an older snapshot would not be the
  * newest state, and the operator has a setting to change. */
-/* A newer snapshot than the one recovery was asked to start from (its
- * market-data state missing: a kill while that was written) is still
- * checked - its size, checksum and sequence - so that one that fails is
- * set aside as any bad newer snapshot is: kept, retention would count it
- * as the newest and delete the older good one recovery started from, and
- * the segments that one needs. Returns 0 or XT_ECORRUPT / -errno with why. */
-static int passed_check(xt_io_t *io, const char *dir, uint64_t seq, char *why, size_t whylen)
-{
-    char path[XT_PATH_MAX];
-    xt_snapshot_info_t info;
-    int rc = xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, seq);
-    if (rc == 0)
-        rc = xt_snapshot_check(io, path, &info, why, whylen);
-    if (rc == 0 && info.seq != seq) {
-        snprintf(why, whylen, "%s: holds the state after command %llu, not %llu as its name says", path,
-                 (unsigned long long)info.seq, (unsigned long long)seq);
-        rc = XT_ECORRUPT;
-    }
-    return rc;
-}
-
 static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, xt_engine_t *e,
                          const xt_snap_ext_t *ext, uint64_t from, xt_recovery_t *rep)
 {
@@ -60,8 +39,14 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
         char why[XT_PATH_MAX + 256];
         if (from && snaps[i] < from)
             continue;
-        int passed = from && snaps[i] > from; /* xt_recover_from: that one only; a newer one passed over is checked */
-        int lrc = passed ? passed_check(io, dir, snaps[i], why, sizeof why)
+        /* xt_recover_from: that one only. A newer one passed over (its
+         * market-data state missing: a kill while that was written) is still
+         * checked - size, checksum, sequence - so that one that fails is set
+         * aside as any bad newer snapshot is: kept, retention would count it
+         * as the newest and delete the older good one recovery started from,
+         * and the segments that one needs. */
+        int passed = from && snaps[i] > from;
+        int lrc = passed ? xt_snapshot_check_seq(io, dir, snaps[i], why, sizeof why)
                          : xt_snapshot_load_seq(io, dir, snaps[i], cfg, quiet, NULL, e, ext, NULL, why, sizeof why);
         if (lrc == 0 && passed) {
             rep->snapshots_passed++;

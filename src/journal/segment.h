@@ -26,7 +26,9 @@
  * last record are the end of the segment, not a tear. Its pages reach the
  * disk in any order, so a crash can leave zeros in the middle of the last,
  * unsynced, write and records of that write after them: a bad spot with
- * valid records at most torn_window bytes after it is a torn tail there.
+ * valid records at most torn_window bytes after it is a torn tail there -
+ * if it looks torn (reader.c written_whole: a record whole on the disk
+ * that fails its checksum was damaged after it was written).
  */
 #ifndef XT_JOURNAL_SEGMENT_H
 #define XT_JOURNAL_SEGMENT_H

@@ -425,6 +425,24 @@ int xt_snapshot_load_ext(xt_io_t *io, const char *path, const xt_engine_config_t
     return rc;
 }
 
+/* The file at path, named for seq, holds another state. */
+static int named_wrong(const char *path, uint64_t seq, uint64_t holds, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "%s: named for seq %llu but holds the state after %llu", path, (unsigned long long)seq,
+             (unsigned long long)holds);
+    return XT_ECORRUPT;
+}
+
+int xt_snapshot_check_seq(xt_io_t *io, const char *dir, uint64_t seq, char *why, size_t whylen)
+{
+    char path[XT_PATH_MAX];
+    xt_snapshot_info_t info = {0};
+    if (xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, seq) != 0)
+        return -ENAMETOOLONG;
+    int rc = xt_snapshot_check(io, path, &info, why, whylen);
+    return rc != 0 || info.seq == seq ? rc : named_wrong(path, seq, info.seq, why, whylen);
+}
+
 int xt_snapshot_load_seq(xt_io_t *io, const char *dir, uint64_t seq, const xt_engine_config_t *base, xt_sink_fn sink,
                          void *ctx, xt_engine_t *e, const xt_snap_ext_t *ext, xt_snapshot_info_t *info, char *why,
                          size_t whylen)
@@ -441,7 +459,5 @@ int xt_snapshot_load_seq(xt_io_t *io, const char *dir, uint64_t seq, const xt_en
     xt_engine_destroy(e);
     if (ext)
         ext->reset(ext->ctx);
-    snprintf(why, whylen, "%s: named for seq %llu but holds the state after %llu", path, (unsigned long long)seq,
-             (unsigned long long)info->seq);
-    return XT_ECORRUPT;
+    return named_wrong(path, seq, info->seq, why, whylen);
 }

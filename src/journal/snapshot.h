@@ -99,5 +99,8 @@ int xt_snapshot_load_seq(xt_io_t *io, const char *dir, uint64_t seq, const xt_en
 
 /* Only reads and checks the header and checksum. */
 int xt_snapshot_check(xt_io_t *io, const char *path, xt_snapshot_info_t *info, char *why, size_t whylen);
+/* The same for the snapshot named for seq in dir, which must also hold the
+ * state after seq, as xt_snapshot_load_seq checks (XT_ECORRUPT if not). */
+int xt_snapshot_check_seq(xt_io_t *io, const char *dir, uint64_t seq, char *why, size_t whylen);
 
 #endif

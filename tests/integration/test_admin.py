@@ -645,7 +645,7 @@ def test_a_kick_answers_what_came_before():
     slowed (debug.engine_delay_us) so that the orders are still with it
     at the kick: the ERROR once went out at once, and their answers came
     only in the next login's resend."""
-    srv = TS.Server(sets={"debug.engine_delay_us": 300000})
+    srv = TS.Server(sets={"debug.engine_delay_us": 1000000})  # a second: the kick comes well within it
     A = TS.login(srv.port, 1001, 1)
     btc = A.inst["BTC-USDT"]
     TS.expect_type(A.place(btc, BUY, 100000, 1), ACCEPTED)

@@ -508,16 +508,15 @@ def test_slow_consumers():
             slow_depth, slow_trades = stalled_client(s, many), stalled_client(s, [f"trades.{x}" for x in syms] + many)
             got = Reading()
             # load, then read what the stalled depth client has: until it got a second snapshot (how much
-            # load that takes depends on the machine's speed, so more rounds of load if need be); the
-            # reading client reads throughout. A round the stalled client was not conflated in leaves
-            # its chain whole.
+            # load that takes depends on the machine's speed, so more rounds of load if need be, each as
+            # long as the first, from the empty queue the reading left); the reading client reads
+            # throughout. A round the stalled client was not conflated in leaves its chain whole.
             sb, rounds = Book(), 0
             while sb.snapshots < 2:
-                check(rounds < 20, f"the stalled depth client got {sb.snapshots} snapshots in {rounds} rounds "
+                check(rounds < 10, f"the stalled depth client got {sb.snapshots} snapshots in {rounds} rounds "
                                    f"of load (conflation expected; xt_md_conflations_total "
                                    f"{md_metric(s, 'xt_md_conflations_total')})")
-                task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 3.0 if rounds == 0 else 1.0,
-                                                                  4, 8, ("--rate", "3000"))
+                task = asyncio.get_running_loop().run_in_executor(None, loadgen, s, 3.0, 4, 8, ("--rate", "3000"))
                 await read_while(good, task, got.take)
                 slow_depth.sock.settimeout(1.0)
                 try:

@@ -455,7 +455,7 @@ def test_a_kick_answers_the_post_the_gateway_had():
     its ERROR KICKED (docs/admin.md), and the next request logs in again.
     The kick once told the REST bridge at once: the POST was answered 504,
     its outcome unknown."""
-    s = W.start(dict(FAST, **{"debug.engine_delay_us": 300000}))
+    s = W.start(dict(FAST, **{"debug.engine_delay_us": 1000000}))  # a second: the kick comes well within it
     a, b = client(s, 1001), client(s, 1001)  # (one request at a time on each)
     ok(a, "GET", "/api/v1/orders?open=true")  # the account's order session logged in
 
@@ -463,11 +463,13 @@ def test_a_kick_answers_the_post_the_gateway_had():
         ss = [x for x in A.ok(s, "sessions 1001")["sessions"] if x.get("peer") == "rest"]
         check(len(ss) == 1, f"the REST session in {ss}")
         return ss[0]
-    before, got = rest_session()["last_clordid"], {}
+    first, got = rest_session(), {}
     t = threading.Thread(target=lambda: got.update(r=a.request("POST", "/api/v1/orders",
                                                                order("buy", "1000.00", "0.0001"))))
     t.start()
-    TS.wait_for(lambda: rest_session()["last_clordid"] > before, "the POST passed on to the engine")
+    TS.wait_for(lambda: rest_session()["last_clordid"] > first["last_clordid"], "the POST passed on to the engine")
+    # still with the engine when the kick comes (else this proves nothing): not answered yet
+    check(rest_session()["last_seq"] == first["last_seq"], "the POST was answered before the kick")
     A.ok(s, f"kick 1001 {rest_session()['session']}")
     t.join(30)
     check(not t.is_alive(), "the POST got no answer")
