@@ -1298,6 +1298,32 @@ def test_overload():
 
 
 @test
+def test_overloaded_gives_the_token_back():
+    """A request refused OVERLOADED gives its session's token back
+    (docs/protocol.md): it did nothing, and the server's queue refused it,
+    not the session's pace. So a burst into a full queue is answered
+    OVERLOADED, never RATE_LIMIT while the bucket holds what the accepted
+    ones left, and those tokens are there for the orders after it."""
+    burst = 50
+    srv = Server(sets={**BIG, "server.inbound_ring": 4, "debug.engine_delay_us": 20000, "limits.rate": 1,
+                       "limits.burst": burst})
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    n = 400
+    A.send(b"".join(X.encode_new_order(cl, btc, BUY, 1000 + cl % 50, 1) for cl in range(1, n + 1)))
+    got, _ = collect_answers(A, range(1, n + 1), timeout=30)
+    acc = [cl for cl, m in got.items() if m.type == ACCEPTED]
+    reasons = {m.reason for m in got.values() if m.type == REJECTED}
+    check(reasons == {R["OVERLOADED"]} and len(acc) < burst // 2,
+          f"{len(acc)} accepted, reasons {reasons}: OVERLOADED only expected (a token taken by each)")
+    left = burst - len(acc)  # (the bucket refills one a second besides)
+    A.clordid = n  # the client's own numbering goes on after the burst's
+    for k in range(left):
+        m = A.place(btc, BUY, 900, 1)
+        check(m.type == ACCEPTED, f"order {k + 1} of the {left} tokens left: {m!r}")
+
+
+@test
 def test_open_order_limit():
     srv = Server(sets={"limits.open_orders": 3})
     A1 = login(srv.port, 1001, 1)
