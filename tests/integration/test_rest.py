@@ -530,14 +530,10 @@ def test_day_survives_a_crash_under_load():
           f"{sorted(t for t in range(1, top + 1) if per_trade[t] != 2)[:10]} are not")
 
 
-@test
-def test_day_survives_a_kill_during_a_snapshot():
-    """A kill while a snapshot is written can leave the snapshot (its child
-    finishes it) without its md-state file (the dead server's). The next
-    start recovers from the snapshot before it, whose md-state there is,
-    replaying one interval more, so the day's market data goes on with
-    every trade (docs/journal-format.md); it once started the day afresh.
-    Here: two snapshots under load, the newest's md-state removed, a kill."""
+def two_snapshots_and_a_kill():
+    """A server trading under load takes two snapshots and is killed; the
+    newest's md-state is removed, as a kill while it was written leaves it.
+    Returns (the server, the older snapshot's seq, the newest's)."""
     s = W.start(FAST)  # journal.keep_snapshots = 2: the snapshot before the newest is kept, with its segments
     gen = trading(s)
     try:
@@ -550,6 +546,18 @@ def test_day_survives_a_kill_during_a_snapshot():
         gen.kill()
         gen.wait()
     os.unlink(states(s)[newest])
+    return s, first, newest
+
+
+@test
+def test_day_survives_a_kill_during_a_snapshot():
+    """A kill while a snapshot is written can leave the snapshot (its child
+    finishes it) without its md-state file (the dead server's). The next
+    start recovers from the snapshot before it, whose md-state there is,
+    replaying one interval more, so the day's market data goes on with
+    every trade (docs/journal-format.md); it once started the day afresh.
+    Here: two snapshots under load, the newest's md-state removed, a kill."""
+    s, first, _ = two_snapshots_and_a_kill()
     s.start()
     s.md_port = W.md_port(s)
     total, top = day_totals(s)
@@ -569,24 +577,9 @@ def test_a_damaged_snapshot_without_md_state_is_set_aside():
     and deleted the older good one this start had recovered from, with the
     segments it needs (a probe found it; journal verify failed from then
     on, and one more damaged snapshot left a server that would not start)."""
-    s = W.start(FAST)  # journal.keep_snapshots = 2
-    gen = trading(s)
-    try:
-        first = snapshot(s)
-        wait_trades(s, day_totals(s)[0] + 200)
-        newest = snapshot(s)
-        wait_trades(s, day_totals(s)[0] + 200)
-        s.kill()
-    finally:
-        gen.kill()
-        gen.wait()
-    os.unlink(states(s)[newest])
+    s, first, newest = two_snapshots_and_a_kill()
     snap = os.path.join(s.data, f"snap-{newest:020d}.xts")
-    with open(snap, "r+b") as f:
-        f.seek(os.path.getsize(snap) // 2)
-        b = f.read(1)
-        f.seek(-1, os.SEEK_CUR)
-        f.write(bytes([b[0] ^ 0xFF]))
+    TS.spoil_middle(snap)
     s.start()
     err = s.stderr()
     check("newer snapshots did not load" in err and "set_aside=1" in err and f"snapshot={first}" in err,

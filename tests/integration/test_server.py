@@ -242,6 +242,15 @@ def near_now(ts):
 
 # ---------------------------------------------------------------------------
 
+def spoil_middle(path):
+    """Flips the bits of the byte in the middle of the file at path."""
+    with open(path, "r+b") as f:
+        f.seek(os.path.getsize(path) // 2)
+        b = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([b[0] ^ 0xFF]))
+
+
 def registry():
     """(tests, test): the list a test file hands to run_tests, and the
     decorator that appends a test function to it."""
@@ -2885,11 +2894,7 @@ def test_start_reports_what_recovery_cut_or_skipped():
     snaps = sorted(f for f in os.listdir(srv.data) if f.startswith("snap-") and f.endswith(".xts"))
     check(len(snaps) >= 2, f"snapshots {snaps}")
     newest = os.path.join(srv.data, snaps[-1])
-    with open(newest, "r+b") as f:
-        f.seek(os.path.getsize(newest) // 2)
-        b = f.read(1)
-        f.seek(-1, os.SEEK_CUR)
-        f.write(bytes([b[0] ^ 0xFF]))
+    spoil_middle(newest)
     srv.start()
     older = int(snaps[-2][5:25])
     check(re.search(r'msg="newer snapshots did not load: recovered from an older one" snapshots_bad=1 '

@@ -126,6 +126,33 @@ static off_t record_len(const char *path, off_t off)
     return (off_t)xt_get32(len);
 }
 
+/* The first record of the segment at path that starts at or after at. */
+static off_t record_at_or_after(const char *path, off_t at)
+{
+    off_t rec = XT_SEG_HDR;
+    while (rec < at)
+        rec += record_len(path, rec);
+    return rec;
+}
+
+/* Journals the n commands v in dir, the last segment preallocated (the
+ * empty first one rolled into the spare), with *c set up for it; returns
+ * where its records end. */
+static off_t in_a_preallocated_segment(const char *dir, const xt_cmd_t *v, size_t n, xt_journal_config_t *c)
+{
+    *c = jcfg();
+    c->segment_bytes = 16 << 20;
+    c->preallocate = XT_SPARE_INLINE;
+    reopened_t *a = reopen(dir, c, NULL);
+    assert_int_equal(run(&a->j, v, 0, 20, 20), 20);
+    a->j.wal.roll = 1;
+    assert_int_equal(run(&a->j, v, 20, n, 100), n);
+    assert_int_equal(a->j.wal.torn_window, XT_WAL_TORN_WINDOW);
+    off_t end = a->j.wal.seg_size;
+    done(a);
+    return end;
+}
+
 static void zero_bytes(const char *path, off_t at, size_t n)
 {
     char z[4096] = {0};
@@ -213,22 +240,12 @@ static void a_flipped_byte_in_the_window_is_corruption(void **state)
     size_t n = 3000;
     xt_cmd_t *v = gen(8, n);
     char *dir = tmpdir_make("xt-journal");
-    xt_journal_config_t c = jcfg();
-    c.segment_bytes = 16 << 20;
-    c.preallocate = XT_SPARE_INLINE;
-    reopened_t *a = reopen(dir, &c, NULL);
-    assert_int_equal(run(&a->j, v, 0, 20, 20), 20); /* the empty first segment is replaced by the spare */
-    a->j.wal.roll = 1;
-    assert_int_equal(run(&a->j, v, 20, n, 100), n);
-    assert_int_equal(a->j.wal.torn_window, XT_WAL_TORN_WINDOW);
-    off_t end = a->j.wal.seg_size;
+    xt_journal_config_t c;
+    off_t end = in_a_preallocated_segment(dir, v, n, &c);
     assert_true(end < (off_t)XT_WAL_TORN_WINDOW); /* every record within the window */
-    done(a);
     char seg[XT_PATH_MAX];
     last_segment(dir, seg);
-    off_t rec = XT_SEG_HDR; /* a record about halfway */
-    while (rec < end / 2)
-        rec += record_len(seg, rec);
+    off_t rec = record_at_or_after(seg, end / 2);
     static const off_t where[] = {30, 8}; /* in its payload; in its sequence number (the next record vouches) */
     for (int k = 0; k < 2; k++) {
         flip_byte(seg, rec + where[k]);
@@ -351,19 +368,10 @@ static void a_record_being_written_beside_a_reader(void **state)
     size_t n = 3000;
     xt_cmd_t *v = gen(10, n);
     char *dir = tmpdir_make("xt-journal");
-    xt_journal_config_t c = jcfg();
-    c.segment_bytes = 16 << 20;
-    c.preallocate = XT_SPARE_INLINE;
-    reopened_t *a = reopen(dir, &c, NULL);
-    assert_int_equal(run(&a->j, v, 0, 20, 20), 20);
-    a->j.wal.roll = 1;
-    assert_int_equal(run(&a->j, v, 20, n, 100), n);
-    off_t end = a->j.wal.seg_size;
-    done(a);
+    xt_journal_config_t c;
+    off_t end = in_a_preallocated_segment(dir, v, n, &c);
     last_segment(dir, mid.path);
-    off_t rec = XT_SEG_HDR;
-    while (rec < end / 2)
-        rec += record_len(mid.path, rec);
+    off_t rec = record_at_or_after(mid.path, end / 2);
     mid.at = rec + record_len(mid.path, rec) / 2; /* the copy stopped halfway through it */
     mid.n = (size_t)(end - mid.at);
     mid.saved = malloc(mid.n);
