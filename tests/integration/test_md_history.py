@@ -120,10 +120,13 @@ def trade(a, b, sym, price, qty):
 
 
 def wait_records(path, n, timeout=10):
-    """Polls until the file holds at least n records; returns them."""
+    """Polls until the file holds at least n records; returns them. (A file
+    shorter than a header is one the writer has opened to create and not
+    written yet - it opens, writes once, closes: no records so far. A poll
+    once met one and failed "no header".)"""
     end = time.monotonic() + timeout
     while True:
-        recs = records(path)
+        recs = records(path) if not os.path.exists(path) or os.path.getsize(path) >= 128 else []
         if len(recs) >= n or time.monotonic() > end:
             check(len(recs) >= n, f"{path}: {len(recs)} records after {timeout}s, want {n}")
             return recs
