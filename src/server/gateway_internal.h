@@ -171,8 +171,8 @@ void xt__gw_finish_waiting(xt_server_t *s, int64_t now);
  * sends it), else 0 (send it now). */
 int xt__gw_close_after(xt_server_t *s, uint32_t i, int what);
 /* An operator's kick of connection i: ERROR KICKED, and the close - after
- * the answers to the requests it sent before, on a binary connection;
- * what it sends after is not taken. */
+ * the answers to the requests it sent before (binary, WebSocket and REST
+ * alike); what it sends after is not taken. */
 void xt__gw_kick(xt_server_t *s, uint32_t i);
 #define KICKED_TEXT "closed by an operator"
 /* Are answers to session si's requests still to come from the engine? */

@@ -164,13 +164,23 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u)
     }
 }
 
+/* Asks the writer to write everything handed over so far; returns the
+ * ask's number, which flush_done reaches once it is done. */
+static uint64_t ask_flush(xt_md_history_t *h)
+{
+    pthread_mutex_lock(&h->mu);
+    uint64_t want = ++h->flush_asked;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return want;
+}
+
 void xt_md_history_live(xt_md_history_t *h)
 {
     if (!h)
         return;
+    uint64_t want = ask_flush(h);
     pthread_mutex_lock(&h->mu);
-    uint64_t want = ++h->flush_asked;
-    pthread_cond_signal(&h->cv);
     while (h->flush_done < want)
         pthread_cond_wait(&h->flushed, &h->mu);
     pthread_mutex_unlock(&h->mu);
@@ -179,12 +189,8 @@ void xt_md_history_live(xt_md_history_t *h)
 
 void xt_md_history_flush_soon(xt_md_history_t *h)
 {
-    if (!h)
-        return;
-    pthread_mutex_lock(&h->mu);
-    h->flush_asked++;
-    pthread_cond_signal(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    if (h)
+        ask_flush(h);
 }
 
 uint32_t xt_md_history_recent(const xt_md_history_t *h, uint32_t id, int interval, xt_md_candle_t *out)
