@@ -146,7 +146,11 @@ static void answer_new(mds_t *m, uint32_t b, uint32_t pi, uint32_t prev, const x
  * frame): each waiting request gets one answer that says what became of
  * it. Not sent: 503, nothing was done. Sent, a read: the status. Sent, an
  * order, cancel or amend: 504, its outcome unknown - the gateway may have
- * acted on it before the session closed. */
+ * acted on it before the session closed - unless the gateway's ERROR was
+ * KICKED: it came after the answers to every request the gateway took
+ * before the kick, and the gateway took nothing after it (gw_login.c
+ * xt__gw_kick; a REST session never resumes, so it is always waited
+ * for), so a request still unanswered was not taken: 503, nothing done. */
 void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why)
 {
     oe_bridge_t *x = &m->oe->b[b];
@@ -162,6 +166,9 @@ void xt__oe_rest_closed(mds_t *m, uint32_t b, int status, const char *why)
         if (!p->sent) {
             st = 503;
             snprintf(msg, sizeof msg, "%s before this request was sent: nothing was done", reason);
+        } else if (x->close_code == XT_ERR_KICKED) {
+            st = 503;
+            snprintf(msg, sizeof msg, "%s after this request was sent, and it was not taken: nothing was done", reason);
         } else if (p->kind != P_STATUS && p->kind != P_LIST) {
             st = 504;
             snprintf(

@@ -454,7 +454,10 @@ def test_a_kick_answers_the_post_the_gateway_had():
     order's outcome, as a binary connection's requests are answered before
     its ERROR KICKED (docs/admin.md), and the next request logs in again.
     The kick once told the REST bridge at once: the POST was answered 504,
-    its outcome unknown."""
+    its outcome unknown. A POST sent after the kick, while the gateway
+    waits for the first one's answer, is not taken: 503, nothing was done
+    (it was answered 504, outcome unknown), and it may be sent again as it
+    was."""
     s = W.start(dict(FAST, **{"debug.engine_delay_us": 1000000}))  # a second: the kick comes well within it
     a, b = client(s, 1001), client(s, 1001)  # (one request at a time on each)
     ok(a, "GET", "/api/v1/orders?open=true")  # the account's order session logged in
@@ -471,12 +474,19 @@ def test_a_kick_answers_the_post_the_gateway_had():
     # still with the engine when the kick comes (else this proves nothing): not answered yet
     check(rest_session()["last_seq"] == first["last_seq"], "the POST was answered before the kick")
     A.ok(s, f"kick 1001 {rest_session()['session']}")
+    late = order("buy", "999.00", "0.0001", client_order_id=first["last_clordid"] + 10)
+    st, j = client(s, 1001).request("POST", "/api/v1/orders", late)  # answered once the first one is
+    check(st == 503 and j["msg"].endswith("after this request was sent, and it was not taken: nothing was done"),
+          f"the POST sent after the kick: {st} {j}")
     t.join(30)
     check(not t.is_alive(), "the POST got no answer")
     st, j = got["r"]
     check(st == 200, f"the POST: {st} {j}")
     outcome(j, "open", "0.0000", "0.0001", 0)
     check(ok(b, "GET", f"/api/v1/orders/{j['order_id']}")["status"] == "open", "the order after the kick")
+    check([o["order_id"] for o in ok(b, "GET", "/api/v1/orders?open=true")["data"]] == [j["order_id"]],
+          "only the POST before the kick placed an order")
+    outcome(ok(b, "POST", "/api/v1/orders", late), "open", "0.0000", "0.0001", 0)  # its id unused: it is taken now
 
 
 def rest_sessions(s):
