@@ -417,12 +417,16 @@ int bench_echo_cmd(int argc, char **argv)
             printf("usage: xtrading bench echo [--listen HOST:PORT]   (default 127.0.0.1:9101)\n");
             return 0;
         }
-        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc &&
-            parse_hostport(argv[i + 1], host, sizeof host, &port) == 0) {
+        if (strcmp(argv[i], "--listen") == 0) {
+            const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+            if (!v || parse_hostport(v, host, sizeof host, &port) != 0) {
+                fprintf(stderr, "xtrading bench echo: --listen needs HOST:PORT, got '%s'\n", v ? v : "");
+                return 2;
+            }
             i++;
             continue;
         }
-        fprintf(stderr, "xtrading bench echo: bad option '%s'\nusage: xtrading bench echo [--listen HOST:PORT]\n",
+        fprintf(stderr, "xtrading bench echo: unknown option '%s'\nusage: xtrading bench echo [--listen HOST:PORT]\n",
                 argv[i]);
         return 2;
     }

@@ -122,7 +122,9 @@ static void journal_usage(FILE *f)
                "  --recovery-records N  journal length for the recovery figure (default 10000000)\n"
                "  --resting N           resting orders for the snapshot figures (default 1000000)\n"
                "  --runs R              recovery: best of R (default 3)\n"
-               "  --dir DIR             where the files go (default $TMPDIR or /tmp)\n");
+               "  --dir DIR             where the files go (default $TMPDIR or /tmp)\n"
+               "  --only WHICH          one part: policies, recovery or snapshot (default all three)\n"
+               "  --json                one JSON object instead of the readable report\n");
 }
 
 static int bench_journal_cmd(int argc, char **argv)
@@ -143,11 +145,19 @@ static int bench_journal_cmd(int argc, char **argv)
         else if (xt_cli_is_help(a)) {
             journal_usage(stdout);
             return 0;
-        } else if (strcmp(a, "--dir") == 0 && v) {
+        } else if (strcmp(a, "--dir") == 0) {
+            if (!v || !v[0]) {
+                fprintf(stderr, "xtrading bench journal: --dir needs a directory\n");
+                return 2;
+            }
             o.dir = v;
             i++;
-        } else if (strcmp(a, "--only") == 0 && v &&
-                   (strcmp(v, "policies") == 0 || strcmp(v, "recovery") == 0 || strcmp(v, "snapshot") == 0)) {
+        } else if (strcmp(a, "--only") == 0) {
+            if (!v || (strcmp(v, "policies") != 0 && strcmp(v, "recovery") != 0 && strcmp(v, "snapshot") != 0)) {
+                fprintf(stderr, "xtrading bench journal: --only takes policies, recovery or snapshot, got '%s'\n",
+                        v ? v : "");
+                return 2;
+            }
             o.only = v;
             i++;
         } else if (strcmp(a, "--runs") == 0) {

@@ -971,13 +971,19 @@ int xt_cmd_journal(int argc, char **argv)
         int replay_format = 0;
         for (int i = 3; i < argc; i++) {
             const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-            if (strcmp(argv[i], "--from") == 0 && xt_cli_parse_u64("--from", v, &from)) {
+            if (strcmp(argv[i], "--from") == 0) {
+                if (!xt_cli_parse_u64("--from", v, &from)) /* (it said why) */
+                    return 2;
                 i++;
-            } else if (strcmp(argv[i], "--format") == 0 && v && (strcmp(v, "text") == 0 || strcmp(v, "replay") == 0)) {
+            } else if (strcmp(argv[i], "--format") == 0) {
+                if (!v || (strcmp(v, "text") != 0 && strcmp(v, "replay") != 0)) {
+                    fprintf(stderr, "xtrading journal dump: --format takes text or replay, got '%s'\n", v ? v : "");
+                    return 2;
+                }
                 replay_format = strcmp(v, "replay") == 0;
                 i++;
             } else {
-                fprintf(stderr, "xtrading journal dump: bad option '%s'\n", argv[i]);
+                fprintf(stderr, "xtrading journal dump: unknown option '%s'\n", argv[i]);
                 return 2;
             }
         }

@@ -195,13 +195,50 @@ static int journal_only(const char *a)
     return 0;
 }
 
+/* The capacity and journal flags stand for config keys (docs/config.md):
+ * read as those keys are, with their ranges and errors, so that replay
+ * runs what `serve` could. */
+static const struct {
+    const char *flag, *key;
+} as_key[] = {{"--max-orders", "engine.max_orders"},           {"--max-levels", "engine.max_levels"},
+              {"--max-instruments", "engine.max_instruments"}, {"--snapshot-secs", "journal.snapshot_secs"},
+              {"--keep-snapshots", "journal.keep_snapshots"},  {"--batch-max", "journal.batch_max"},
+              {"--snapshot-every", "journal.snapshot_every"},  {"--segment-bytes", "journal.segment_bytes"}};
+
+/* Flag a (one of as_key) with its value v, into o: 0, or -1 said why. */
+static int set_as_key(opts_t *o, const char *a, const char *v)
+{
+    static xt_server_config_t c; /* (large) only its engine and journal settings are used */
+    char why[512];
+    for (size_t k = 0; k < sizeof as_key / sizeof as_key[0]; k++) {
+        if (strcmp(a, as_key[k].flag) != 0)
+            continue;
+        c.engine = o->ecfg;
+        c.journal = o->jcfg;
+        if (!v || xt_config_set(&c, as_key[k].key, v, why, sizeof why) != 0) {
+            fprintf(stderr, "xtrading replay: %s: %s\n", a, v ? why : "needs a value");
+            return -1;
+        }
+        o->ecfg = c.engine;
+        o->jcfg = c.journal;
+        return 0;
+    }
+    return -1; /* (not one of them: never asked) */
+}
+
+static int is_key_flag(const char *a)
+{
+    for (size_t k = 0; k < sizeof as_key / sizeof as_key[0]; k++)
+        if (strcmp(a, as_key[k].flag) == 0)
+            return 1;
+    return 0;
+}
+
 /* Returns -1 to go on, else an exit status. */
 static int parse_args(int argc, char **argv, opts_t *o)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        unsigned *u32 = NULL;
-        uint64_t *u64 = NULL, tmp64;
         if (!o->journal_opt && journal_only(a))
             o->journal_opt = a;
         if (strcmp(a, "--book") == 0)
@@ -213,13 +250,11 @@ static int parse_args(int argc, char **argv, opts_t *o)
         else if (xt_cli_is_help(a)) {
             usage(stdout);
             return 0;
-        } else if (strcmp(a, "--max-orders") == 0)
-            u32 = &o->ecfg.max_orders;
-        else if (strcmp(a, "--max-levels") == 0)
-            u32 = &o->ecfg.max_levels;
-        else if (strcmp(a, "--max-instruments") == 0)
-            u32 = &o->ecfg.max_instruments;
-        else if (strcmp(a, "--rules") == 0) {
+        } else if (is_key_flag(a)) {
+            if (set_as_key(o, a, v) != 0)
+                return 2;
+            i++;
+        } else if (strcmp(a, "--rules") == 0) {
             unsigned rules = 0;
             if (!xt_cli_parse_u32(a, v, &rules))
                 return 2;
@@ -230,17 +265,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
             }
             o->ecfg.rules = (uint8_t)rules;
             i++;
-        } else if (strcmp(a, "--snapshot-secs") == 0)
-            u32 = &o->jcfg.snapshot_secs;
-        else if (strcmp(a, "--keep-snapshots") == 0)
-            u32 = &o->jcfg.keep_snapshots;
-        else if (strcmp(a, "--batch-max") == 0)
-            u32 = &o->jcfg.batch_max;
-        else if (strcmp(a, "--snapshot-every") == 0)
-            u64 = &o->jcfg.snapshot_every;
-        else if (strcmp(a, "--segment-bytes") == 0)
-            u64 = &o->jcfg.segment_bytes;
-        else if (strcmp(a, "--journal") == 0) {
+        } else if (strcmp(a, "--journal") == 0) {
             if (!v || !*v) {
                 fprintf(stderr, "xtrading replay: --journal needs a directory\n");
                 return 2;
@@ -263,16 +288,6 @@ static int parse_args(int argc, char **argv, opts_t *o)
             return 2;
         } else
             o->path = a;
-        if (u32) {
-            if (!xt_cli_parse_u32(a, v, u32))
-                return 2;
-            i++;
-        } else if (u64) {
-            if (!xt_cli_parse_u64(a, v, &tmp64))
-                return 2;
-            *u64 = tmp64;
-            i++;
-        }
     }
     if (o->journal_opt && !o->journal) { /* there is no journal for it to set: a mistake, not a no-op */
         fprintf(stderr, "xtrading replay: %s needs --journal DIR (it sets how the journal works)\n", o->journal_opt);

@@ -140,14 +140,23 @@ static void print_start(const xt_server_t *s)
             printf("  %s\n", *l);
     }
     printf("instruments:");
-    for (uint32_t i = 0; i < xt_engine_instrument_count(&s->engine); i++) {
+    char example[XT_SYMBOL_MAX + 1] = "BTC-USDT"; /* the demo's, else the config's first */
+    uint32_t n = xt_engine_instrument_count(&s->engine);
+    int demo = 0;
+    for (uint32_t i = 0; i < n; i++) {
         xt_instrument_info_t in;
         xt_engine_instrument(&s->engine, i, &in);
         printf(" %u=%s", i, in.symbol);
+        demo |= strcmp(in.symbol, example) == 0;
+    }
+    if (!demo && n) {
+        xt_instrument_info_t in;
+        xt_engine_instrument(&s->engine, 0, &in);
+        snprintf(example, sizeof example, "%s", in.symbol);
     }
     printf("\nxtrading: market data on ws://%s:%u/ (WebSocket JSON, docs/websocket.md; try: "
-           "{\"op\":\"subscribe\",\"id\":1,\"args\":[\"depth5.BTC-USDT\"]})\n",
-           s->cfg.md_host, (unsigned)s->md_port);
+           "{\"op\":\"subscribe\",\"id\":1,\"args\":[\"depth5.%s\"]})\n",
+           s->cfg.md_host, (unsigned)s->md_port, example);
     if (s->cfg.md_tcp_on)
         printf("xtrading: binary market data on tcp://%s:%u/ (docs/md-binary.md)\n", s->cfg.md_tcp_host,
                (unsigned)s->md_tcp_port);
@@ -194,7 +203,7 @@ int xt_cmd_serve(int argc, char **argv)
     int rc = xt_log_open((int)cfg.log_level, (int)cfg.log_format, cfg.log_file);
     if (rc) {
         fprintf(stderr, "xtrading serve: log.file %s: %s\n", cfg.log_file, strerror(-rc));
-        return 1;
+        return 2; /* a bad setting, as `config check` says (docs/cli.md): a restart does not mend it */
     }
     static xt_server_t srv;
     char why[2048] = "";

@@ -882,7 +882,8 @@ int xt_config_load(xt_server_config_t *c, const char *path, char *why, size_t wh
     FILE *f = NULL;
     int rc = -1;
     if (bn >= sizeof L->base) {
-        say(why, whylen, "%s: path too long", path);
+        /* the reason first: a path this long would push it past the message's end */
+        say(why, whylen, "path too long (the config file's directory at most %zu bytes): %s", sizeof L->base - 2, path);
         goto done;
     }
     memcpy(L->base, path, bn);

@@ -217,7 +217,8 @@ static void put_journal(xt_text_t *t, const mds_t *m)
     xt_text_help(t, "xt_journal_stalled_seconds", "gauge",
                  "How long the engine thread has been in its current journal write or sync (0: in none).");
     xt_text_printf(t, "xt_journal_stalled_seconds %.3f\n", busy && now > busy ? (double)(now - busy) / 1e9 : 0.0);
-    xt_text_phist(t, "xt_journal_fsync_seconds", "Duration of the journal sync of a batch commit.", &x->fsync);
+    xt_text_phist(t, "xt_journal_fsync_seconds",
+                  "Duration of a journal sync (a commit's, a roll's; not the start-up's).", &x->fsync);
     put_one(t, "xt_journal_snapshots_total", "counter", "Snapshots written by this process.",
             atomic_load_explicit(&x->snapshots, memory_order_relaxed));
     put_one(t, "xt_journal_snapshot_failures_total", "counter", "Snapshots this process failed to write.",

@@ -242,6 +242,19 @@ class ConfigCheck(unittest.TestCase):
         p = os.path.join(self.dir, "missing.conf")
         self.fails(1, p, expect="xtrading config: %s: No such file or directory" % p)
 
+    def test_paths_too_long(self):
+        # a file in a directory past 1022 bytes: the reason comes first (the path once pushed it out of the message)
+        deep = self.dir
+        while len(deep) <= 1100:
+            deep = os.path.join(deep, "d" * 200)
+        os.makedirs(deep)
+        p = os.path.join(deep, "empty.conf")
+        open(p, "w").close()
+        err = self.fails(1, p, expect="xtrading config: path too long (the config file's directory at most 1022 bytes): ")
+        self.assertTrue(p.startswith(err.split(": ", 2)[2].rstrip("\n")), err)  # the path, cut where the message ends
+        self.fails(1, SHIPPED, "--set", "log.file=/" + "l" * 1023, expect="log.file: path too long (at most 1023 bytes)")
+        self.ok(SHIPPED, "--set", "journal.dir=/" + "j" * 1022, "--set", "server.admin_socket=off")
+
     def test_bad_credentials_file(self):
         self.write("creds", "1001 demo1001 not-hex-at-all\n")
         p = self.write("c.conf", "[server]\ncredentials = creds\n")
@@ -261,6 +274,15 @@ class ConfigCheck(unittest.TestCase):
         fine = os.path.join(self.dir, "x.log")
         self.ok(SHIPPED, "--set", f"log.file={fine}")
         self.assertFalse(os.path.exists(fine), "check created the log file")
+        # and serve stops on them with status 2, a bad setting (systemd's
+        # RestartPreventExitStatus=2, docs/deploy.md), before it opens anything
+        data = os.path.join(self.dir, "d")
+        for path, why in ((missing, "No such file or directory"), (self.dir, "Is a directory")):
+            r = subprocess.run([XT, "serve", "--data", data, "--listen", "127.0.0.1:0", "--md-listen", "127.0.0.1:0",
+                                "--set", f"log.file={path}"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertEqual(r.stderr, f"xtrading serve: log.file {path}: {why}\n")
+        self.assertFalse(os.path.exists(data))
 
     def test_bad_flag_values(self):
         self.fails(1, SHIPPED, "--set", "limits.rate=0",

@@ -894,7 +894,8 @@ def test_deep_book_refilled():
 
 def one_instrument_server(symbol):
     """A server (TS.BIG) whose config defines one instrument, tick 1 and lot
-    1, with its md_port."""
+    1, with its md_port. Its banner's example subscribes to that
+    instrument (it once named BTC-USDT whatever the config had)."""
     s = TS.Server(start=False)
     cfg = os.path.join(s.tmp, "one.conf")
     with open(cfg, "w") as f:
@@ -903,6 +904,7 @@ def one_instrument_server(symbol):
     s.sets = dict(TS.BIG)
     s.start()
     s.md_port = md_port(s)
+    check(any(f'"args":["depth5.{symbol}"]' in line for line in s.out), f"the banner's example: {s.out}")
     return s
 
 

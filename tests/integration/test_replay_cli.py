@@ -119,6 +119,29 @@ class Errors(unittest.TestCase):
         self.assertEqual(run().returncode, 2)
         self.assertEqual(run("frobnicate").returncode, 2)
 
+    def test_capacities_and_journal_numbers_have_the_config_ranges(self):
+        # the flags are serve's config keys, read with their ranges (docs/cli.md): once replay took any
+        # positive number, and a capacity the engine refuses said only "cannot create the engine"
+        with tempfile.TemporaryDirectory(prefix="xt-replay-") as d:
+            j = os.path.join(d, "data")
+            for args, want in ((("--max-levels", "4294967295"), "engine.max_levels must be a whole number in "
+                                                                 "1..4294967294, got '4294967295'"),
+                               (("--max-instruments", "16777217"), "engine.max_instruments"),
+                               (("--journal", j, "--keep-snapshots", "1001"), "journal.keep_snapshots must be a "
+                                                                              "whole number in 1..1000, got '1001'"),
+                               (("--journal", j, "--segment-bytes", "4095"), "journal.segment_bytes"),
+                               (("--journal", j, "--batch-max", "0"), "journal.batch_max")):
+                with self.subTest(args=args):
+                    r = run("replay", *args, stdin="INSTRUMENT X tick=1 lot=1\n")
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertEqual(r.stdout, "")
+                    self.assertEqual(r.stderr, f"xtrading replay: {args[-2]}: {r.stderr.split(': ', 2)[2]}")
+                    self.assertIn(want, r.stderr)
+            self.assertFalse(os.path.exists(j), "a refused flag opened the journal")
+            r = run("replay", "--journal", j, "--snapshot-secs", "0", "--snapshot-every", "0", "--keep-snapshots",
+                    "1000", "--segment-bytes", "4096", "--hash", stdin="INSTRUMENT X tick=1 lot=1\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_journal_options_need_a_journal(self):
         # without --journal they set nothing: refused, not ignored
         for opt, val in (("--fsync", "always"), ("--batch-max", "8"), ("--snapshot-every", "10"),
