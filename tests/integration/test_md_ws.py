@@ -720,7 +720,7 @@ def test_resync_larger_than_the_feed():
         for i in range(n_inst):
             f.write(f"[instrument X{i:02d}]\ntick = 1\nlot = 1\n\n")
     s.args = ["--config", cfg]
-    s.sets = {"md.feed_records": 1024, "md.max_levels": levels, **TS.BIG}
+    s.sets = {"md.feed_records": 1024, "md.max_levels": 64, **TS.BIG}  # the least: 20 levels a side are not cut
     s.start()
     s.md_port = md_port(s)
     a = TS.login(s.port, 1001)
@@ -828,24 +828,26 @@ def test_resync_larger_than_the_feed():
 
 @test
 def test_deep_book_refilled():
-    """A book deeper than md.max_levels: market data keeps the best 20 bids
-    of 60, and as the best 50 are cancelled it asks the engine for the book
-    again whenever fewer than 10 are left, so a subscriber's depth ends with
-    the 10 bids the engine still holds (before, an empty side: the levels
-    behind the kept ones never came back), with no gap in its chain and as
-    a fresh snapshot has it; a side that was never full is never asked for,
-    and no feed overflow is counted."""
+    """A book deeper than md.max_levels: market data keeps the best 64 bids
+    of 200, and as the best 190 are cancelled it asks the engine for the
+    book again whenever fewer than 32 are left, so a subscriber's depth ends
+    with the 10 bids the engine still holds (before, an empty side: the
+    levels behind the kept ones never came back), with no gap in its chain
+    and as a fresh snapshot has it; a side that was never full is never
+    asked for, and no feed overflow is counted. Its depth20 holds the best
+    20 throughout (below the minimum of 64 it once held fewer: with 20 kept,
+    the best 6 cancelled left 14 until half were gone)."""
     s = TS.Server(start=False)
     cfg = os.path.join(s.tmp, "deep.conf")
     with open(cfg, "w") as f:
         f.write("[instrument DEEP]\ntick = 1\nlot = 1\n")
     s.args = ["--config", cfg]
-    s.sets = {"md.max_levels": 20, **TS.BIG}
+    s.sets = {"md.max_levels": 64, **TS.BIG}  # the least md.max_levels
     s.start()
     s.md_port = md_port(s)
     a = TS.login(s.port, 1001)
     inst = a.inst["DEEP"]
-    bids = {100 + k: a.new_order(inst, TS.BUY, 100 + k, 1 + k) for k in range(60)}
+    bids = {100 + k: a.new_order(inst, TS.BUY, 100 + k, 1 + k) for k in range(200)}
     asks = [a.new_order(inst, TS.SELL, 300 + k, 2) for k in range(10)]
     got, _ = TS.collect_answers(a, list(bids.values()) + asks)
     check(all(m.type == TS.ACCEPTED for m in got.values()), "not all accepted")
@@ -859,14 +861,29 @@ def test_deep_book_refilled():
             return (await answer_of(ws, 9))["result"]
 
     async def go():
-        async with websockets.connect(url(s), max_size=None) as ws:
+        async with websockets.connect(url(s), max_size=None) as ws, \
+                websockets.connect(url(s), max_size=None) as top:
             await send(ws, op="subscribe", id=1, args=["depth.DEEP"])
             await answer_of(ws, 1)
             book = Book()
             book.apply(await recv(ws))
-            check(levels_of(book, "bids") == [(159.0 - k, 60.0 - k) for k in range(20)],
+            check(levels_of(book, "bids") == [(299.0 - k, 200.0 - k) for k in range(64)],
                   f"kept bids: {book.levels('bids')[:3]}...")
-            cancels = [a.cancel(orig_clordid=bids[p]) for p in range(159, 109, -1)]
+            await send(top, op="subscribe", id=2, args=["depth20.DEEP"])
+            await answer_of(top, 2)
+            top20 = Book()
+            top20.apply(await recv(top))
+            # one at a time, each answered first: the top 20 after each is the next 20 (32 kept at the end: no refill)
+            for p in range(299, 267, -1):
+                got, _ = TS.collect_answers(a, [a.cancel(orig_clordid=bids[p])])
+                check(all(m.type == TS.CANCELED for m in got.values()), f"{p} not cancelled")
+                want20 = [(p - 1.0 - k, p - 100.0 - k) for k in range(20)]
+                end = time.monotonic() + 10
+                while levels_of(top20, "bids") != want20:
+                    check(time.monotonic() < end, f"depth20 after {p} went: {top20.levels('bids')}")
+                    top20.apply(await recv(top, 5))
+            check(top20.gaps == 0, f"{top20.gaps} gaps in depth20")
+            cancels = [a.cancel(orig_clordid=bids[p]) for p in range(267, 109, -1)]
             got, _ = TS.collect_answers(a, cancels)
             check(all(m.type == TS.CANCELED for m in got.values()), "not all cancelled")
             want = [(109.0 - k, 10.0 - k) for k in range(10)]

@@ -892,6 +892,10 @@ static void test_md_keys_and_tz(void **state)
     assert_int_not_equal(xt_config_check(&c, why, sizeof why), 0); /* 2 x 20001 > 8192 */
     assert_non_null(strstr(why, "md.feed_records (8192)"));
     assert_non_null(strstr(why, "40002"));
+    /* at least 64, so that the top-20 channels of a cut side stay whole until its refill (docs/config.md) */
+    assert_int_not_equal(xt_config_set(&c, "md.max_levels", "63", why, sizeof why), 0);
+    assert_non_null(strstr(why, "md.max_levels must be a whole number in 64..16777216, got '63'"));
+    assert_int_equal(xt_config_set(&c, "md.max_levels", "64", why, sizeof why), 0);
     assert_int_equal(xt_config_set(&c, "md.max_levels", "2047", why, sizeof why), 0);
     assert_int_equal(xt_config_check(&c, why, sizeof why), 0); /* 2 x 4095 = 8190 */
     assert_int_equal(xt_config_set(&c, "md.max_levels", "2048", why, sizeof why), 0);
