@@ -274,15 +274,7 @@ class ConfigCheck(unittest.TestCase):
         fine = os.path.join(self.dir, "x.log")
         self.ok(SHIPPED, "--set", f"log.file={fine}")
         self.assertFalse(os.path.exists(fine), "check created the log file")
-        # and serve stops on them with status 2, a bad setting (systemd's
-        # RestartPreventExitStatus=2, docs/deploy.md), before it opens anything
-        data = os.path.join(self.dir, "d")
-        for path, why in ((missing, "No such file or directory"), (self.dir, "Is a directory")):
-            r = subprocess.run([XT, "serve", "--data", data, "--listen", "127.0.0.1:0", "--md-listen", "127.0.0.1:0",
-                                "--set", f"log.file={path}"], capture_output=True, text=True, timeout=60)
-            self.assertEqual(r.returncode, 2, r.stderr)
-            self.assertEqual(r.stderr, f"xtrading serve: log.file {path}: {why}\n")
-        self.assertFalse(os.path.exists(data))
+        # (serve stops on them with status 2: test_log.py bad_log_settings)
 
     def test_bad_flag_values(self):
         self.fails(1, SHIPPED, "--set", "limits.rate=0",

@@ -119,7 +119,7 @@ class Server:
         try:
             with open(self.errpath, errors="replace") as f:
                 return f.read()
-        except OSError:
+        except (OSError, AttributeError):  # (AttributeError: never started, no errpath: a failed test's tail)
             return ""
 
     def running(self):
