@@ -115,7 +115,7 @@ static const cfg_key_t keys[] = {
     U32("md", "ping_ms", md_ping_ms, 100, 3600000),
     U32("md", "tcp_heartbeat_ms", md_tcp_heartbeat_ms, 100, 60000),
     U32("md", "tape", md_tape, 1, XT_MD_TAPE_MAX),
-    /* at least 64: a cut side is asked for again below half, so the top-20 channels keep 12 levels of slack */
+    /* at least 64: a cut side is asked for again below half (at 31), so the top-20 channels keep 11 levels of slack */
     U32("md", "max_levels", md_max_levels, 64, 1u << 24),
     {"md", "feed_records", K_POW2, F(md_feed_records), 1024, 1u << 26},
     U32("md", "replay_trades", md_replay_trades, 0, 1u << 28),

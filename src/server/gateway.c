@@ -203,6 +203,8 @@ void xt__gw_error(xt_server_t *s, uint32_t i, int code, const char *text)
     xt__gw_send_last(s, i, f, xt_wire_put_error(f, xt__gw_last_seq(g, c), &m));
 }
 
+#define RESYNC_TEXT "live messages were lost; log in again and resume"
+
 /* ERROR to every open connection (only the logged-in ones: live_only), which closes. */
 static void error_all(xt_server_t *s, int live_only, int code, const char *text)
 {
@@ -854,10 +856,19 @@ static void route_released(xt_server_t *s)
     }
     atomic_store_explicit(&s->log.consumed, to, memory_order_release);
     g->answered = answered;
+    /* Whose messages were lost is unknown: every session must resume. Told
+     * before the kicks and LOGOUTs that waited for these answers are
+     * finished: their ERROR KICKED or LOGOUT_ACK would say every answer
+     * came (a REST bridge then answers its requests still waiting "not
+     * taken", md_oe_rest.c), and a LOGOUT would end the session, its lost
+     * messages never resumed. And again after: a login finished now must
+     * resume too. */
+    if (lost)
+        error_all(s, 1, XT_ERR_RESYNC, RESYNC_TEXT);
     if (g->n_waiting)
         xt__gw_finish_waiting(s, now);
-    if (lost) /* whose messages were lost is unknown: every session must resume */
-        error_all(s, 1, XT_ERR_RESYNC, "live messages were lost; log in again and resume");
+    if (lost)
+        error_all(s, 1, XT_ERR_RESYNC, RESYNC_TEXT);
 }
 
 /* ---- timers ------------------------------------------------------------------ */

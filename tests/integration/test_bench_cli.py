@@ -170,6 +170,15 @@ class BenchCli(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         r = subprocess.run([XT, "bench", "--help"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0)
+        # a bad value is named as one, not as an unknown option
+        for args, err in ((["journal", "--only", "bogus"], "xtrading bench journal: --only takes policies, recovery "
+                                                            "or snapshot, got 'bogus'\n"),
+                          (["journal", "--dir"], "xtrading bench journal: --dir needs a directory\n"),
+                          (["echo", "--listen", "nowhere"], "xtrading bench echo: --listen needs HOST:PORT, got "
+                                                            "'nowhere'\n")):
+            with self.subTest(args=args):
+                r = subprocess.run([XT, "bench", *args], capture_output=True, text=True, timeout=30)
+                self.assertEqual((r.returncode, r.stdout, r.stderr), (2, "", err))
 
 
 if __name__ == "__main__":

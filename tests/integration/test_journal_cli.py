@@ -762,7 +762,12 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(run("journal", "dump").returncode, 2)
         self.assertEqual(run("journal", "frob", self.tmp).returncode, 2)
         self.assertEqual(run("journal", "verify", os.path.join(self.tmp, "nope")).returncode, 2)
-        self.assertEqual(run("journal", "dump", self.tmp, "--format", "xml").returncode, 2)
+        for args, err in ((["--format", "xml"], "xtrading journal dump: --format takes text or replay, got 'xml'\n"),
+                          (["--from", "x"], "xtrading: --from needs a positive integer, got 'x'\n"),
+                          (["--frob"], "xtrading journal dump: unknown option '--frob'\n")):
+            with self.subTest(args=args):
+                r = run("journal", "dump", self.tmp, *args)
+                self.assertEqual((r.returncode, r.stdout, r.stderr), (2, "", err))
 
 
 if __name__ == "__main__":

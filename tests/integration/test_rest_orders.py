@@ -461,19 +461,9 @@ def test_a_kick_answers_the_post_the_gateway_had():
     s = W.start(dict(FAST, **{"debug.engine_delay_us": 1000000}))  # a second: the kick comes well within it
     a, b = client(s, 1001), client(s, 1001)  # (one request at a time on each)
     ok(a, "GET", "/api/v1/orders?open=true")  # the account's order session logged in
-
-    def rest_session():
-        ss = [x for x in A.ok(s, "sessions 1001")["sessions"] if x.get("peer") == "rest"]
-        check(len(ss) == 1, f"the REST session in {ss}")
-        return ss[0]
-    first, got = rest_session(), {}
-    t = threading.Thread(target=lambda: got.update(r=a.request("POST", "/api/v1/orders",
-                                                               order("buy", "1000.00", "0.0001"))))
-    t.start()
-    TS.wait_for(lambda: rest_session()["last_clordid"] > first["last_clordid"], "the POST passed on to the engine")
-    # still with the engine when the kick comes (else this proves nothing): not answered yet
-    check(rest_session()["last_seq"] == first["last_seq"], "the POST was answered before the kick")
-    A.ok(s, f"kick 1001 {rest_session()['session']}")
+    first, got = rest_session(s), {}
+    t = post_in_flight(s, a, first, got)
+    A.ok(s, f"kick 1001 {rest_session(s)['session']}")
     late = order("buy", "999.00", "0.0001", client_order_id=first["last_clordid"] + 10)
     st, j = client(s, 1001).request("POST", "/api/v1/orders", late)  # answered once the first one is
     check(st == 503 and j["msg"].endswith("after this request was sent, and it was not taken: nothing was done"),
@@ -487,6 +477,55 @@ def test_a_kick_answers_the_post_the_gateway_had():
     check([o["order_id"] for o in ok(b, "GET", "/api/v1/orders?open=true")["data"]] == [j["order_id"]],
           "only the POST before the kick placed an order")
     outcome(ok(b, "POST", "/api/v1/orders", late), "open", "0.0000", "0.0001", 0)  # its id unused: it is taken now
+
+
+def rest_session(s):
+    """The admin's view of account 1001's REST order session."""
+    ss = [x for x in A.ok(s, "sessions 1001")["sessions"] if x.get("peer") == "rest"]
+    check(len(ss) == 1, f"the REST session in {ss}")
+    return ss[0]
+
+
+def post_in_flight(s, a, first, got):
+    """A POST on client a (in a thread; its (status, body) into got["r"]),
+    passed on to the engine and not yet answered: the engine is slowed
+    (debug.engine_delay_us). first: rest_session(s) before it."""
+    t = threading.Thread(target=lambda: got.update(r=a.request("POST", "/api/v1/orders",
+                                                               order("buy", "1000.00", "0.0001"))))
+    t.start()
+    TS.wait_for(lambda: rest_session(s)["last_clordid"] > first["last_clordid"], "the POST passed on to the engine")
+    # still with the engine when the kick comes (else this proves nothing): not answered yet
+    check(rest_session(s)["last_seq"] == first["last_seq"], "the POST was answered before the kick")
+    return t
+
+
+@test
+def test_a_kick_that_lost_answers_says_resync():
+    """A kick whose wait ends with answers lost (one engine batch wrote
+    more than half of server.resume_messages, so the gateway could not read
+    them all): the session is told RESYNC, not KICKED, and the POST in
+    flight is answered 504, outcome unknown - its order was placed. Told
+    KICKED (the gateway finished the kick before it saw the loss), the
+    REST bridge took every request still waiting for "not taken" and
+    answered the POST 503 "nothing was done"."""
+    s = W.start(dict(FAST, **{"debug.engine_delay_us": 1000000, "server.resume_messages": 16}))
+    a, b = client(s, 1001), client(s, 1001)
+    ok(a, "GET", "/api/v1/orders?open=true")
+    other = TS.login(s.port, 1002)
+    inst = other.inst[SYM]
+    check(other.place(inst, TS.BUY, 100000, 1).type == TS.ACCEPTED, "the first order")  # the engine sleeps now
+    first, got = rest_session(s), {}
+    t = post_in_flight(s, a, first, got)
+    for _ in range(20):  # in the POST's batch: 22 answers, over the 8 the gateway may fall behind by
+        other.new_order(inst, TS.BUY, 100000, 1)
+    A.ok(s, f"kick 1001 {rest_session(s)['session']}")
+    t.join(30)
+    check(not t.is_alive(), "the POST got no answer")
+    st, j = got["r"]
+    check(st == 504 and j["msg"].startswith("RESYNC: ") and "the outcome of this request is unknown" in j["msg"],
+          f"the POST whose answer was lost: {st} {j}")
+    placed = ok(b, "GET", "/api/v1/orders?open=true")["data"]
+    check(len(placed) == 1 and placed[0]["price"] == "1000.00", f"the POST's order is open: {placed}")
 
 
 def rest_sessions(s):
