@@ -72,6 +72,7 @@ int xt_replay_init(xt_replay_cache_t *c, uint32_t capacity)
         return XT_ENOMEM;
     }
     c->mask = n - 1;
+    c->earlier_run_until_ms = INT64_MIN;
     return 0;
 }
 
@@ -196,6 +197,12 @@ xt_auth_result_t xt_rest_authenticate(const xt_creds_t *creds, xt_replay_cache_t
         return refuse(503, "the signature cannot be checked now: try again later");
     if (CRYPTO_memcmp(mac, sig, 32) != 0)
         return refuse(401, "bad signature");
+    /* A restart empties the cache: a signature an earlier run took would
+     * pass again. That run took only timestamps up to its end plus the
+     * window; after the window none is left, and a client may sign ahead
+     * (up to the window) to be served at once. */
+    if (ts <= rc->earlier_run_until_ms)
+        return refuse(503, XT_REST_SIGNED_BEFORE_START);
     /* Kept until the first millisecond the window refuses it: ts + window
      * itself is accepted above, so an entry expiring then would let
      * every copy through in that millisecond. */

@@ -35,6 +35,10 @@ typedef struct xt_replay_cache {
     uint32_t mask;
     uint64_t seed;
     void *mac; /* an OpenSSL EVP_MAC_CTX for HMAC-SHA256, made once for xt_rest_authenticate */
+    /* Timestamps up to this (ms) may have been signed for an earlier run of
+     * the server, which could have taken them; its cache is gone with it.
+     * INT64_MIN (xt_replay_init): none. */
+    int64_t earlier_run_until_ms;
 } xt_replay_cache_t;
 
 #define XT_REPLAY_PROBES 64 /* places looked at for one signature, at most */
@@ -69,6 +73,7 @@ typedef struct xt_auth_result {
  *   401 "timestamp outside the receive window"  (|timestamp - now_ms| >
  *       window_ms)
  *   401 "bad signature"
+ *   503 XT_REST_SIGNED_BEFORE_START  (timestamp <= rc->earlier_run_until_ms)
  *   401 "replayed request"  (this signature was accepted before)
  *   503 "too many signed requests in the receive window: try again later"
  *       (the replay cache is full of live signatures)
@@ -76,6 +81,10 @@ typedef struct xt_auth_result {
  * body_len is 0. A signature is recorded in rc only once it verified,
  * until timestamp + window_ms (after which the window check refuses it).
  * creds must not change during the call (the caller's read lock). */
+#define XT_REST_SIGNED_BEFORE_START                                                                                    \
+    "signed for a time an earlier run of the server could have taken it, and its replay cache is gone with it: "       \
+    "sign it again with a later timestamp (rest.recv_window_ms after the server's start)"
+
 xt_auth_result_t xt_rest_authenticate(const xt_creds_t *creds, xt_replay_cache_t *rc, const xt_http_req_t *req,
                                       const char *method_name, const char *body, size_t body_len, int64_t now_ms,
                                       uint32_t window_ms);

@@ -354,8 +354,8 @@ def test_no_answer_in_time_is_a_504():
     s.sets["debug.engine_delay_us"] = 0
     s.start()
     s.md_port = W.md_port(s)
-    j = ok(client(s), "GET", "/api/v1/orders?open=true")
-    check([o["price"] for o in j["data"]] == ["1000.00"], f"open orders {j}")
+    st, j = client(s).request_after_restart("GET", "/api/v1/orders?open=true")
+    check(st == 200 and [o["price"] for o in j["data"]] == ["1000.00"], f"open orders {st} {j}")
 
 
 @test
@@ -399,18 +399,44 @@ def test_session_closed_after_the_accepted():
     check(H.value(vals, "xt_md_rest_orders_waiting") == 0, "requests still counted as waiting")
 
 
+def send_raw(s, data):
+    """One raw request on a connection of its own: (status, JSON body)."""
+    with socket.create_connection(("127.0.0.1", s.md_port), timeout=5) as sock:
+        sock.sendall(data)
+        got = read_answers(sock, 1)
+    head, _, body = got.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
 @test
 def test_rest_session_survives_restart():
+    """The REST session's ids go on after a restart; and a signed request
+    taken before it is not taken again: the replay cache starts empty, so
+    for rest.recv_window_ms after the start a timestamp the earlier run
+    could have taken is refused 503 (a replayed POST without a
+    client_order_id placed a second order, a helper's probe found)."""
     s = W.start(FAST)
     a = client(s, 1001)
     j = ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001", client_order_id=70))
+    ahead = raw_post(1001, order("buy", "991.00", "0.0001"), nudge=3000)  # within the window for 8 s
+    st, first = send_raw(s, ahead)
+    check(st == 200 and first["event"] == "accepted", f"the POST signed ahead: {st} {first}")
     check(s.stop() == 0, "the server did not stop cleanly")
     s.start()
     s.md_port = W.md_port(s)
+    st, again = send_raw(s, ahead)
+    check(st == 503 and again["msg"].startswith("signed for a time an earlier run of the server could have taken it"),
+          f"the same POST after the restart: {st} {again}")
     a = client(s, 1001)
+    st, _ = a.request("GET", "/api/v1/orders?open=true")  # signed now: within the window of the start as well
+    check(st == 503, f"signed at the restart: {st}")
+    st, lst = a.request_after_restart("GET", "/api/v1/orders?open=true")
+    check(st == 200, f"served once the window passed: {st} {lst}")
+    check(sorted(o["order_id"] for o in lst["data"]) == sorted([j["order_id"], first["order_id"]]),
+          f"the POST was placed once: {lst}")
     ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001", client_order_id=70), status=409)
     k = ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001"))
-    check(k["client_order_id"] == 71, f"ids continue after a restart {k}")
+    check(k["client_order_id"] > first["client_order_id"] == 71, f"ids continue after a restart {k}")
     lst = ok(a, "GET", "/api/v1/orders?open=true")
     check(j["order_id"] in [o["order_id"] for o in lst["data"]], f"kept {lst}")
 

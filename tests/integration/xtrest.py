@@ -17,6 +17,9 @@ import json
 import time
 
 
+SIGNED_BEFORE_START = "signed for a time an earlier run of the server could have taken it"
+
+
 def sign(secret, ts, method, target, body=b""):
     """The hex signature of a request."""
     key = hashlib.sha256(secret.encode()).digest()
@@ -55,6 +58,21 @@ class RestClient:
             return r.status, json.loads(raw) if raw else None
         except ValueError:
             return r.status, raw
+
+    def request_after_restart(self, method, target, body=None, timeout=15):
+        """request(), signed again while it is refused for the restart's
+        window (docs/rest.md: for rest.recv_window_ms after a start on a
+        data directory with a journal, 503 SIGNED_BEFORE_START) - as a
+        client does after a restart. A read, or a request with its own
+        client_order_id: a retry places nothing twice."""
+        end = time.monotonic() + timeout
+        while True:
+            st, j = self.request(method, target, body)
+            if not (st == 503 and isinstance(j, dict) and j["msg"].startswith(SIGNED_BEFORE_START)):
+                return st, j
+            if time.monotonic() > end:
+                raise AssertionError(f"still refused for the restart's window after {timeout}s: {j}")
+            time.sleep(0.05)
 
     def close(self):
         self.conn.close()

@@ -291,6 +291,22 @@ static void auth_refusals(void **state)
     expect(auth(f, "GET", NULL, NOW - 5000), 401, "replayed request");
 }
 
+/* After a restart the cache is empty: a timestamp an earlier run could
+ * have taken (up to its end plus the window) is refused, the rest served. */
+static void auth_signed_before_a_restart(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(f->rc.earlier_run_until_ms, INT64_MIN); /* none, as made */
+    f->rc.earlier_run_until_ms = NOW;                        /* the request's own timestamp: an earlier run's */
+    head(f, "GET", TARGET, "1001", "demo1001", TS, SIG_GET);
+    expect(auth(f, "GET", "x", NOW + 100), 401, "bad signature"); /* told only to a signer */
+    expect(auth(f, "GET", NULL, NOW + 100), 503, XT_REST_SIGNED_BEFORE_START);
+    expect(auth(f, "GET", NULL, NOW + 100), 503, XT_REST_SIGNED_BEFORE_START); /* not recorded */
+    f->rc.earlier_run_until_ms = NOW - 1;                                      /* signed after: served once */
+    expect(auth(f, "GET", NULL, NOW + 100), 0, NULL);
+    expect(auth(f, "GET", NULL, NOW + 100), 401, "replayed request");
+}
+
 static void auth_cache_full(void **state)
 {
     fx_t *f = *state;
@@ -316,6 +332,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(auth_uppercase_hex, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(auth_signed_before_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_cache_full, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
