@@ -65,6 +65,11 @@ typedef struct xt_auth_result {
     uint32_t account;
 } xt_auth_result_t;
 
+/* The refusal of a timestamp an earlier run could have taken (below). */
+#define XT_REST_SIGNED_BEFORE_START                                                                                    \
+    "signed for a time an earlier run of the server could have taken it, and its replay cache is gone with it: "       \
+    "sign it again with a later timestamp (rest.recv_window_ms after the server's start)"
+
 /* Checks req's signature, in this order (each failure its own answer):
  *   400 "missing or malformed X-XT-<name> header"  (account: 1..2^32-1
  *       decimal; key: 1..16 of [A-Za-z0-9._-]; timestamp: decimal
@@ -81,10 +86,6 @@ typedef struct xt_auth_result {
  * body_len is 0. A signature is recorded in rc only once it verified,
  * until timestamp + window_ms (after which the window check refuses it).
  * creds must not change during the call (the caller's read lock). */
-#define XT_REST_SIGNED_BEFORE_START                                                                                    \
-    "signed for a time an earlier run of the server could have taken it, and its replay cache is gone with it: "       \
-    "sign it again with a later timestamp (rest.recv_window_ms after the server's start)"
-
 xt_auth_result_t xt_rest_authenticate(const xt_creds_t *creds, xt_replay_cache_t *rc, const xt_http_req_t *req,
                                       const char *method_name, const char *body, size_t body_len, int64_t now_ms,
                                       uint32_t window_ms);
