@@ -184,17 +184,6 @@ static void usage(FILE *f)
                "Exit status: 0 done, 1 I/O or journal failure, 2 bad usage or a malformed line.\n");
 }
 
-/* Is a one of the options that set how the journal works? */
-static int journal_only(const char *a)
-{
-    static const char *const names[] = {"--fsync",         "--batch-max",      "--snapshot-every",
-                                        "--snapshot-secs", "--keep-snapshots", "--segment-bytes"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(a, names[i]) == 0)
-            return 1;
-    return 0;
-}
-
 /* The capacity and journal flags stand for config keys (docs/config.md):
  * read as those keys are, with their ranges and errors, so that replay
  * runs what `serve` could. */
@@ -205,32 +194,36 @@ static const struct {
               {"--keep-snapshots", "journal.keep_snapshots"},  {"--batch-max", "journal.batch_max"},
               {"--snapshot-every", "journal.snapshot_every"},  {"--segment-bytes", "journal.segment_bytes"}};
 
-/* Flag a (one of as_key) with its value v, into o: 0, or -1 said why. */
-static int set_as_key(opts_t *o, const char *a, const char *v)
-{
-    static xt_server_config_t c; /* (large) only its engine and journal settings are used */
-    char why[512];
-    for (size_t k = 0; k < sizeof as_key / sizeof as_key[0]; k++) {
-        if (strcmp(a, as_key[k].flag) != 0)
-            continue;
-        c.engine = o->ecfg;
-        c.journal = o->jcfg;
-        if (!v || xt_config_set(&c, as_key[k].key, v, why, sizeof why) != 0) {
-            fprintf(stderr, "xtrading replay: %s: %s\n", a, v ? why : "needs a value");
-            return -1;
-        }
-        o->ecfg = c.engine;
-        o->jcfg = c.journal;
-        return 0;
-    }
-    return -1; /* (not one of them: never asked) */
-}
-
-static int is_key_flag(const char *a)
+/* Flag a's place in as_key, or -1. */
+static int key_flag(const char *a)
 {
     for (size_t k = 0; k < sizeof as_key / sizeof as_key[0]; k++)
         if (strcmp(a, as_key[k].flag) == 0)
-            return 1;
+            return (int)k;
+    return -1;
+}
+
+/* Is a one of the options that set how the journal works (--fsync, and
+ * the flags of journal.* keys)? */
+static int journal_only(const char *a)
+{
+    int k = key_flag(a);
+    return strcmp(a, "--fsync") == 0 || (k >= 0 && strncmp(as_key[k].key, "journal.", 8) == 0);
+}
+
+/* as_key[k]'s flag with its value v, into o: 0, or -1 said why. */
+static int set_as_key(opts_t *o, int k, const char *v)
+{
+    static xt_server_config_t c; /* (large) only its engine and journal settings are used */
+    char why[512];
+    c.engine = o->ecfg;
+    c.journal = o->jcfg;
+    if (!v || xt_config_set(&c, as_key[k].key, v, why, sizeof why) != 0) {
+        fprintf(stderr, "xtrading replay: %s: %s\n", as_key[k].flag, v ? why : "needs a value");
+        return -1;
+    }
+    o->ecfg = c.engine;
+    o->jcfg = c.journal;
     return 0;
 }
 
@@ -239,6 +232,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int k = key_flag(a);
         if (!o->journal_opt && journal_only(a))
             o->journal_opt = a;
         if (strcmp(a, "--book") == 0)
@@ -250,8 +244,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
         else if (xt_cli_is_help(a)) {
             usage(stdout);
             return 0;
-        } else if (is_key_flag(a)) {
-            if (set_as_key(o, a, v) != 0)
+        } else if (k >= 0) {
+            if (set_as_key(o, k, v) != 0)
                 return 2;
             i++;
         } else if (strcmp(a, "--rules") == 0) {

@@ -140,19 +140,13 @@ static void print_start(const xt_server_t *s)
             printf("  %s\n", *l);
     }
     printf("instruments:");
-    char example[XT_SYMBOL_MAX + 1] = "BTC-USDT"; /* the demo's, else the config's first */
-    uint32_t n = xt_engine_instrument_count(&s->engine);
-    int demo = 0;
-    for (uint32_t i = 0; i < n; i++) {
+    char example[XT_SYMBOL_MAX + 1] = "BTC-USDT"; /* the demo's if the config has it, else its first */
+    for (uint32_t i = 0; i < xt_engine_instrument_count(&s->engine); i++) {
         xt_instrument_info_t in;
         xt_engine_instrument(&s->engine, i, &in);
         printf(" %u=%s", i, in.symbol);
-        demo |= strcmp(in.symbol, example) == 0;
-    }
-    if (!demo && n) {
-        xt_instrument_info_t in;
-        xt_engine_instrument(&s->engine, 0, &in);
-        snprintf(example, sizeof example, "%s", in.symbol);
+        if (i == 0 || strcmp(in.symbol, "BTC-USDT") == 0)
+            snprintf(example, sizeof example, "%s", in.symbol);
     }
     printf("\nxtrading: market data on ws://%s:%u/ (WebSocket JSON, docs/websocket.md; try: "
            "{\"op\":\"subscribe\",\"id\":1,\"args\":[\"depth5.%s\"]})\n",
