@@ -97,8 +97,9 @@ static inline int64_t xt__md_sat_add(int64_t a, int64_t b)
 
 /* n / d rounded half up (to +infinity at .5), d > 0, clamped to int64. */
 int64_t xt__md_div_half_up(__int128 n, int64_t d);
-/* The day's average price: turnover / volume half up, prev_close without volume. */
-int64_t xt__md_day_avg(const xt_md_ticker_t *t);
+/* The day's average price: turnover / volume half up; without volume the
+ * last price (prev_close for an instrument that follows its ref). */
+int64_t xt__md_day_avg(const xt_md_inst_t *in);
 
 /* kline.c: the instrument's time. start: the first time seen opens flat
  * candles and the first timeline minute. roll: moves to t > in->t, closing

@@ -140,7 +140,7 @@ static xt_md_minute_t *add_minute(xt_md_inst_t *in, int64_t minute, uint8_t clos
     xt_md_minute_t *m = &in->tl[in->tl_n - 1];
     m->minute = minute;
     m->price = in->ticker.last;
-    m->avg_price = xt__md_day_avg(&in->ticker);
+    m->avg_price = xt__md_day_avg(in);
     m->volume = 0;
     m->closed = closed;
     return m;
@@ -240,7 +240,7 @@ void xt__md_time_trade(xt_md_inst_t *in, int64_t price, int64_t qty)
     xt_md_minute_t *m = &in->tl[in->tl_n - 1];
     m->price = price;
     m->volume = xt__md_sat_add(m->volume, qty);
-    m->avg_price = xt__md_day_avg(&in->ticker);
+    m->avg_price = xt__md_day_avg(in);
     in->minute_dirty = 1;
 }
 

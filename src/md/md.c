@@ -46,9 +46,12 @@ int64_t xt__md_div_half_up(__int128 n, int64_t d)
     return q < INT64_MIN ? INT64_MIN : (int64_t)q;
 }
 
-int64_t xt__md_day_avg(const xt_md_ticker_t *t)
+int64_t xt__md_day_avg(const xt_md_inst_t *in)
 {
-    return t->volume > 0 ? xt__md_div_half_up(t->turnover, t->volume) : t->prev_close;
+    const xt_md_ticker_t *t = &in->ticker;
+    if (t->volume > 0)
+        return xt__md_div_half_up(t->turnover, t->volume);
+    return in->follow_ref ? t->prev_close : t->last; /* the last close, or a seed (xt_md_seed_last) */
 }
 
 /* n / d rounded half away from zero, d != 0, clamped to int32. */
@@ -240,6 +243,18 @@ int xt_md_add_instrument(xt_md_t *md, uint32_t id, const char *symbol, int64_t r
     while (md->slot_of[h] != EMPTY_SLOT)
         h = (h + 1u) & md->slot_mask;
     md->slot_of[h] = slot;
+    return 0;
+}
+
+int xt_md_seed_last(xt_md_t *md, uint32_t id, int64_t price)
+{
+    xt_md_inst_t *in = lookup(md, id);
+    if (in == NULL || price <= 0 || price > XT_PRICE_MAX)
+        return XT_EINVAL;
+    if (in->started)
+        return 1;
+    xt_md_ticker_t *t = &in->ticker;
+    t->open = t->high = t->low = t->last = price;
     return 0;
 }
 

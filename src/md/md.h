@@ -221,6 +221,15 @@ void xt_md_destroy(xt_md_t *md);
  * 0..XT_PRICE_MAX, |tz| >= 1 day). */
 int xt_md_add_instrument(xt_md_t *md, uint32_t id, const char *symbol, int64_t ref_price, int32_t tz_offset_s);
 
+/* The last price of an instrument market data has no trade of (after a
+ * start without its saved day: the K-line history's newest close): the
+ * ticker's last, open, high and low until its first trade, and so the
+ * flat candles and timeline points before it. prev_close stays as it is
+ * (the ref). Only before the instrument's first time (xt_md_advance or a
+ * batch): returns 0, 1 when it has had one (nothing changed), or
+ * XT_EINVAL (not added, price outside 1..XT_PRICE_MAX). */
+int xt_md_seed_last(xt_md_t *md, uint32_t id, int64_t price);
+
 /* on: the instrument's previous close is the ref of its price band (the
  * A-share 前收盘, which an ex-rights day adjusts), not the last close:
  * each INSTRUMENT event with a ref (event.h) sets prev_close to it, and a

@@ -451,12 +451,10 @@ int xt_kl_store_append(xt_kl_store_t *st, uint32_t id, int interval, const xt_md
         return 0;
     }
     int rc = st->free_pend == NIL ? xt_kl_store_flush(st) : 0; /* a full pool is written at once */
-    xt_md_candle_t k = *c;
-    xt_kl_as_filed(&k, f->has_last, f->last_close);
     uint32_t p = st->free_pend;
     st->free_pend = st->pend[p].next;
     st->n_pend++;
-    xt_kl_record_encode(st->pend[p].rec, &k);
+    xt_kl_record_encode(st->pend[p].rec, c);
     st->pend[p].next = NIL;
     if (f->n++)
         st->pend[f->tail].next = p;
@@ -471,8 +469,8 @@ int xt_kl_store_append(xt_kl_store_t *st, uint32_t id, int interval, const xt_md
             st->files[st->dirty_tail].next_dirty = idx;
         st->dirty_tail = idx;
     }
-    f->last_open = k.open_time;
-    f->last_close = k.close;
+    f->last_open = c->open_time;
+    f->last_close = c->close;
     f->has_last = 1;
     st->st.appended++;
     return rc;

@@ -20,9 +20,9 @@
  * Records are closed candles in strictly increasing open_time: a candle
  * whose open_time is not after the file's last one is skipped, so a
  * restart or a replay that offers candles again changes nothing. A candle
- * without trades is written flat at the close of the file's last record
- * (a restarted server's market data does not know the last price; the
- * file does).
+ * is written as it comes: one without trades is flat at the price market
+ * data had (after a start without its saved day, the newest close of the
+ * instrument's files: md_state.c).
  *
  * Writing: candles are buffered in a pool of records allocated at init
  * (no allocation per candle) and written per file - open, one write,
@@ -70,14 +70,6 @@ int xt_kl_header_decode(const uint8_t *in, xt_kl_header_t *h, char *why, size_t 
 void xt_kl_record_encode(uint8_t *out, const xt_md_candle_t *c); /* XT_KL_RECORD_SIZE bytes */
 /* Returns 0 (c filled, closed = 1) or XT_ECORRUPT (checksum). */
 int xt_kl_record_decode(const uint8_t *in, xt_md_candle_t *c);
-
-/* A closed candle as a file holds it: one without trades is flat at the
- * close of the file's last record, when it has one (see above). */
-static inline void xt_kl_as_filed(xt_md_candle_t *c, int has_last, int64_t last_close)
-{
-    if (c->trades == 0 && has_last)
-        c->open = c->high = c->low = c->close = last_close;
-}
 
 /* DIR/SYMBOL.INTERVAL.kl followed by suffix ("" or ".tmp"). Returns 0,
  * XT_EINVAL (a symbol xt_symbol_valid refuses, an interval out of range)

@@ -113,6 +113,20 @@ int64_t xt_md_history_newest(const xt_md_history_t *h)
     return h ? h->newest : INT64_MIN;
 }
 
+int64_t xt_md_history_last_price(const xt_md_history_t *h, uint32_t id)
+{
+    int64_t price = XT_PRICE_NONE, end = INT64_MIN;
+    for (int i = 0; h && id < h->max_instruments && i < XT_KL_COUNT; i++) {
+        const xt_md_history_recent_t *r = &h->recent[id * XT_KL_COUNT + (uint32_t)i];
+        int64_t len = xt_kline_interval_seconds(i) * INT64_C(1000000000);
+        if (r->has_last && r->last_open <= INT64_MAX - len && r->last_open + len > end) { /* strictly: 1m on a tie */
+            end = r->last_open + len;
+            price = r->last_close;
+        }
+    }
+    return price;
+}
+
 static int64_t newest_in(const xt_kl_store_t *st)
 {
     int64_t newest = INT64_MIN;
@@ -136,7 +150,6 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u)
     xt_md_candle_t c = *u->candle;
     if (r->has_last && c.open_time <= r->last_open)
         return; /* the file has it (the store would skip it too) */
-    xt_kl_as_filed(&c, r->has_last, r->last_close);
     r->has_last = 1;
     r->last_open = c.open_time;
     r->last_close = c.close;

@@ -34,7 +34,7 @@ typedef struct xt_md_history_msg {
 
 /* Per file, on the market-data thread: its last candles as the store
  * writes them (kline_store.h: a candle not after the file's last is
- * skipped, a candle without trades is flat at the last close). */
+ * skipped). */
 typedef struct xt_md_history_recent {
     xt_md_candle_t c[XT_MD_HISTORY_RECENT]; /* a ring: the newest at (head - 1) */
     int64_t last_open, last_close;          /* of the file's newest candle, as the store has it (has_last) */
@@ -96,6 +96,13 @@ void xt_md_history_flush_soon(xt_md_history_t *h);
  * oldest first, into out (XT_MD_HISTORY_RECENT at most); returns how
  * many. Market-data thread. */
 uint32_t xt_md_history_recent(const xt_md_history_t *h, uint32_t id, int interval, xt_md_candle_t *out);
+
+/* The close of the newest candle (the latest end) in instrument id's
+ * files as they were at open, the 1m file's on a tie: the last price the
+ * history knows, for market data that knows none (a start without its
+ * saved day). XT_PRICE_NONE with no record (or h NULL). Market-data
+ * thread, before it hands candles over. */
+int64_t xt_md_history_last_price(const xt_md_history_t *h, uint32_t id);
 
 /* Stops the writer once it has written everything handed over, and frees
  * h (NULL: nothing). */

@@ -22,6 +22,8 @@
  * (xt_md_replay_t), and here md-state-S is loaded and those trades
  * replayed into it, so market data goes on as it was at the crash. With
  * no snapshot (S = 0) the trades are replayed into an empty state.
+ * Instruments the state does not restore (all, when it is not used) take
+ * their last price from the K-line history first, not the ref.
  *
  * None is written once this run has lost trades on their way to market
  * data (a feed overflow, a failed journal commit): from then on the state
@@ -202,8 +204,22 @@ static void replay(mds_t *m, const xt_md_replay_t *rp)
     }
 }
 
+/* The instruments the saved day did not restore (all of them when it was
+ * not used) know no trade: their last price is the K-line history's, so
+ * their flat candles until the next trade are those the files go on from.
+ * Before the replay, whose trades come after it. Returns how many took one. */
+static uint32_t seed_from_history(mds_t *m)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; m->hist && i < m->n_inst; i++) {
+        int64_t px = xt_md_history_last_price(m->hist, i);
+        n += px != XT_PRICE_NONE && xt_md_seed_last(&m->md, i, px) == 0;
+    }
+    return n;
+}
+
 static void log_outcome(const char *why, uint64_t from, uint64_t at, int instruments, int skipped, uint32_t trades,
-                        int64_t ns)
+                        uint32_t seeded, int64_t ns)
 {
     xt_log_ev_t e;
     if (!why && skipped > 0 &&
@@ -216,6 +232,7 @@ static void log_outcome(const char *why, uint64_t from, uint64_t at, int instrum
     /* a warning: the day's tickers, candles and trades are gone from market data (the journal has them) */
     if (why && xt_log_begin(&e, XT_LOG_WARN, "market data: md-state not used; the day's market data starts afresh")) {
         xt_log_str(&e, "reason", why);
+        xt_log_u64(&e, "prices_from_history", seeded);
         xt_log_u64(&e, "snapshot_seq", from);
         xt_log_u64(&e, "journal_seq", at);
         xt_log_end(&e);
@@ -254,10 +271,11 @@ void xt_mds_state_load(mds_t *m)
                   "run that lost trades on the way to market data)";
     }
     unlink(legacy); /* read once, as that server did */
+    uint32_t seeded = seed_from_history(m);
     if (!why)
         replay(m, rp);
     if (from || rp->n || rp->overflow) /* else a first start: nothing to say */
-        log_outcome(why, from, at, instruments, skipped, why ? 0 : rp->n, xt_mono_ns() - t0);
+        log_outcome(why, from, at, instruments, skipped, why ? 0 : rp->n, seeded, xt_mono_ns() - t0);
     xt_md_replay_free(rp);
 }
 

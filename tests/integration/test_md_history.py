@@ -15,6 +15,7 @@ deadlines, not guesses) and polls the files for what must appear.
 usage: test_md_history.py path/to/xtrading [name-substring ...]
 """
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -359,6 +360,71 @@ def test_a_snapshot_writes_the_candles_closed_before_it():
     check(data and data[0]["t"] == minute - 60 * NS and data[0]["trades"] == 1, f"closed minutes {data}")
     http.close()
     check(srv.stop() == 0, "stop")
+
+
+@test
+def test_a_start_without_md_state_goes_on_from_the_files_price():
+    """After a start without market data's saved day (md-state not used),
+    market data knows no trade: it takes each instrument's last price from
+    its history files - the newest record's close - so the ticker and the
+    flat candles until the next trade are at it, live and in the files
+    alike. Here the 3m file's last record closed at P1, a newer 1m record
+    at P2: the restart's ticker, open 3m candle and the flat 3m record it
+    closes are at P2. (Before: the ticker and the live candles were at the
+    ref - none for BTC-USDT: no price at all - and the file wrote the flat
+    record at its own last close, P1.)"""
+    three = 180 * NS
+    b3 = (time.time_ns() + LEAD) // three * three + three    # a 3m boundary
+    p1, p2 = 3000100, 3000700
+    srv = TS.Server({"md.history_flush_ms": 100}, start=False)
+    hist = os.path.join(srv.data, "klines")
+    clock = Clock(b3 - LEAD)
+    a, b = start(srv, clock)
+    trade(a, b, BTC, p1, 10000)
+    check(clock.now() < b3 - NS // 2, "too slow: the trade did not land before the boundary")
+    clock.wait_until(b3 + 3 * NS // 10)
+    trade(a, b, BTC, p2, 10000)                              # in the minute and the 3m candle from b3
+    check(at(wait_records(kl(hist, BTC, "3m"), 1), b3 - three)["c"] == p1, "the 3m record before the boundary")
+    check(srv.stop() == 0, "stop")
+    start(srv, Clock(b3 + 62 * NS))                          # md-state: the minute from b3 closes at P2
+    check("the day goes on from md-state" in srv.stderr(), "md-state used at the first restart")
+    check(at(wait_records(kl(hist, BTC, "1m"), 2), b3)["c"] == p2, "the 1m record at P2")
+    check(srv.stop() == 0, "second stop")
+    states = [n for n in os.listdir(srv.data) if n.startswith("md-state")]
+    check(states, f"no md-state in {sorted(os.listdir(srv.data))}")
+    for n in states:
+        os.unlink(os.path.join(srv.data, n))
+
+    clock = Clock(b3 + 2 * three - 5 * NS)                   # 5 s before the next 3m boundary
+    start(srv, clock)
+    # every instrument with records takes its price (the others' flat ones, at their refs)
+    check("md-state not used" in srv.stderr() and re.search(r" prices_from_history=[1-9]", srv.stderr()),
+          f"the log: {srv.stderr()[-600:]}")
+    http = H.Http(H.W.md_port(srv))
+
+    def get(path):
+        st, _, body = http.get(path)
+        check(st == 200, f"{path}: {st} {body!r}")
+        return H.json.loads(body)
+
+    tk = get(f"/api/v1/ticker?symbol={BTC}")
+    check((tk["last"], tk["open"], tk["high"], tk["low"], tk["trades"]) == ("30007.00",) * 4 + (0,),
+          f"ticker after the restart: {tk}")
+    live = get(f"/api/v1/klines?symbol={BTC}&interval=3m&limit=1")["data"]
+    check(len(live) == 1 and live[0]["t"] == b3 + three and not live[0]["closed"] and live[0]["close"] == "30007.00",
+          f"the open 3m candle: {live}")
+    tl = get(f"/api/v1/timeline?symbol={BTC}")["data"]
+    check(tl and tl[-1]["price"] == "30007.00" and tl[-1]["avg_price"] == "30007.00", f"the timeline: {tl}")
+    check(clock.now() < b3 + 2 * three, "too slow: the checks of the open candle ran past its end")
+    clock.wait_until(b3 + 2 * three + 3 * NS // 10)
+    r3 = at(wait_records(kl(hist, BTC, "3m"), 2), b3 + three)
+    check(flat(r3) and r3["c"] == p2, f"the flat 3m record the restart closed: {r3}")
+    r1 = at(wait_records(kl(hist, BTC, "1m"), 3), b3 + 2 * three - 60 * NS)
+    check(flat(r1) and r1["c"] == p2, f"the flat 1m record: {r1}")
+    closed = [c for c in get(f"/api/v1/klines?symbol={BTC}&interval=3m&limit=3")["data"] if c["t"] == b3 + three]
+    check(len(closed) == 1 and closed[0]["closed"] and closed[0]["close"] == "30007.00", f"REST: {closed}")
+    http.close()
+    check(srv.stop() == 0, "third stop")
 
 
 @test

@@ -1,7 +1,7 @@
 /* test_kline_store.c - the K-line history files (src/server/kline_store.c)
  * and their rebuild from a journal (kline_rebuild.c): the codecs, file
  * names, buffered appends and when they are written, the skip rule, flat
- * candles at the file's last close, torn tails and headers, files for other
+ * candles as market data closed them, torn tails and headers, files for other
  * settings set aside, failed writes (injected), rebuild mode's
  * write-sync-rename, and a rebuild from a journal written here with chosen
  * timestamps - including one whose first segment is gone. */
@@ -153,8 +153,8 @@ static void append_skip_flat_reopen(void **state)
     c.closed = 0;
     assert_int_equal(xt_kl_store_append(&st, 2, XT_KL_1M, &c), XT_EINVAL); /* still open */
     append_ok(&st, 2, XT_KL_1M, candle(T0, 100, 110, 90, 105, 7, 3));
-    /* flat: at the file's last close, whatever md says */
-    append_ok(&st, 2, XT_KL_1M, candle(T0 + MIN, 1, 1, 1, 1, 0, 0));
+    /* flat: as market data closed it (it knows the last price: md_state.c) */
+    append_ok(&st, 2, XT_KL_1M, candle(T0 + MIN, 105, 105, 105, 105, 0, 0));
     c = candle(T0 + MIN, 200, 200, 200, 200, 1, 1);
     assert_int_equal(xt_kl_store_append(&st, 2, XT_KL_1M, &c), 1); /* not after the last */
     c.open_time = T0;
@@ -179,12 +179,12 @@ static void append_skip_flat_reopen(void **state)
     assert_int_equal(xt_kl_store_add(&st, 0, "X", 3600, TICK, LOT), 0);
     c = candle(T0 + MIN, 5, 5, 5, 5, 1, 1);
     assert_int_equal(xt_kl_store_append(&st, 0, XT_KL_1M, &c), 1);
-    append_ok(&st, 0, XT_KL_1M, candle(T0 + 5 * MIN, 9, 9, 9, 9, 0, 0)); /* flat after a gap: last close */
+    append_ok(&st, 0, XT_KL_1M, candle(T0 + 5 * MIN, 9, 9, 9, 9, 0, 0)); /* flat after a gap: as given */
     append_ok(&st, 0, XT_KL_1M, candle(T0 + 6 * MIN, 120, 130, 120, 125, 2, 2));
     assert_int_equal(xt_kl_store_flush(&st), 0);
     xt_kl_store_destroy(&st);
     assert_int_equal(read_file(p, &h, got, 8), 4);
-    assert_true(got[2].open_time == T0 + 5 * MIN && got[2].open == 105 && got[2].close == 105);
+    assert_true(got[2].open_time == T0 + 5 * MIN && got[2].open == 9 && got[2].close == 9 && got[2].volume == 0);
     assert_true(got[3].open == 120 && got[3].close == 125);
     tmpdir_remove(dir);
 }
@@ -226,13 +226,13 @@ static void torn_tails_are_cut(void **state)
     assert_int_equal(st.st.truncated, 40 + XT_KL_RECORD_SIZE);
     assert_int_equal(file_size(p), good - XT_KL_RECORD_SIZE);
     /* the cut record's interval comes again (the server restarted within it) */
-    append_ok(&st, 0, XT_KL_1M, candle(T0 + 2 * MIN, 7, 7, 7, 7, 0, 0));
+    append_ok(&st, 0, XT_KL_1M, candle(T0 + 2 * MIN, 7, 8, 6, 7, 1, 1));
     assert_int_equal(xt_kl_store_flush(&st), 0);
     xt_kl_store_destroy(&st);
     xt_kl_header_t h;
     xt_md_candle_t got[8];
     assert_int_equal(read_file(p, &h, got, 8), 3);
-    assert_int_equal(got[2].close, 101);
+    assert_true(got[2].open_time == T0 + 2 * MIN && got[2].close == 7 && got[2].trades == 1);
 
     /* a header torn when the file was created: the file starts again */
     path_of(p, dir, "X", XT_KL_5M, "");

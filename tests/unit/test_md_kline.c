@@ -448,6 +448,45 @@ static void test_prev_close_follows_the_ref(void **state)
     fx_free(f);
 }
 
+/* xt_md_seed_last: an instrument market data has no trade of takes a
+ * last price (the history's, at a start without the saved day): its
+ * first flat candles and timeline points are at it, prev_close stays the
+ * ref and the change zero; the first trade makes the day as ever. Once
+ * the instrument has had a time, a seed changes nothing. */
+static void test_seed_last_before_the_first_time(void **state)
+{
+    (void)state;
+    const int64_t t0 = S(WED_2024_01_03 + 10 * HOUR);
+    fx_t *f = fx_new(8, 8, 0, 1000);
+    const xt_md_ticker_t *t = xt_md_ticker(inst1(f));
+    assert_int_equal(xt_md_seed_last(&f->md, 2, 1200), XT_EINVAL); /* not added */
+    assert_int_equal(xt_md_seed_last(&f->md, 1, 0), XT_EINVAL);
+    assert_int_equal(xt_md_seed_last(&f->md, 1, XT_PRICE_MAX + 1), XT_EINVAL);
+    assert_int_equal(xt_md_seed_last(&f->md, 1, 1200), 0);
+    xt_md_advance(&f->md, t0 + S(30));
+    assert_int_equal(t->last, 1200);
+    assert_true(t->open == 1200 && t->high == 1200 && t->low == 1200);
+    assert_int_equal(t->prev_close, 1000); /* the ref */
+    assert_int_equal(xt_md_change_bp(t), 0);
+    for (int i = 0; i < XT_KL_COUNT; i++) {
+        const xt_md_candle_t *c = xt_md_candle(inst1(f), i);
+        assert_true(c->open == 1200 && c->close == 1200 && c->volume == 0);
+    }
+    cap_reset(&f->cap);
+    xt_md_advance(&f->md, t0 + S(150)); /* two minutes close, flat at the seed */
+    assert_int_equal(f->cap.closed[XT_KL_1M], 2);
+    const xt_md_minute_t *pts;
+    uint32_t n = xt_md_timeline(inst1(f), &pts);
+    assert_true(n == 3 && pts[0].price == 1200 && pts[0].avg_price == 1200);
+    assert_int_equal(xt_md_seed_last(&f->md, 1, 1300), 1); /* started: nothing changes */
+    assert_int_equal(t->last, 1200);
+    trade_at(f, t0 + S(200), 1190, 2);
+    assert_true(t->open == 1190 && t->high == 1190 && t->low == 1190 && t->last == 1190);
+    assert_int_equal(xt_md_change_bp(t), 1900); /* 190 / 1000 */
+    assert_int_equal(xt_md_candle(inst1(f), XT_KL_1M)->open, 1190);
+    fx_free(f);
+}
+
 static void test_day_reset_across_days_by_trade(void **state)
 {
     (void)state;
@@ -507,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_day_reset_shanghai),
         cmocka_unit_test(test_day_reset_across_days_by_trade),
         cmocka_unit_test(test_prev_close_follows_the_ref),
+        cmocka_unit_test(test_seed_last_before_the_first_time),
         cmocka_unit_test(test_timeline_full_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
