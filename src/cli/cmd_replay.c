@@ -497,6 +497,12 @@ static int open_journal(run_t *r, const opts_t *o)
                 "recovered from %s %llu; %u set aside as NAME.bad\n",
                 rec->snapshots_bad, rec->snapshot_seq ? "snapshot" : "the journal's start",
                 (unsigned long long)(rec->snapshot_seq ? rec->snapshot_seq : 1), rec->set_aside);
+    if (rec->skipped_records)
+        fprintf(stderr,
+                "xtrading replay: warning: read past %llu damaged record(s) before snapshot %llu (%lld bytes at %s "
+                "offset %lld): the snapshot holds their effect\n",
+                (unsigned long long)rec->skipped_records, (unsigned long long)rec->snapshot_seq,
+                (long long)rec->skipped_bytes, rec->skipped_path, (long long)rec->skipped_offset);
     if (rec->tail_cut)
         fprintf(stderr, "xtrading replay: warning: cut a torn tail of %lld bytes: %s\n", (long long)rec->tail_bytes,
                 rec->why);

@@ -99,6 +99,18 @@ static void log_start(const xt_server_t *s)
         xt_log_u64(&e, "snapshots_passed", r->snapshots_passed);
         xt_log_end(&e);
     }
+    if (r->skipped_records &&
+        xt_log_begin(&e, XT_LOG_WARN,
+                     "damaged journal records before the snapshot read past: the snapshot holds their effect, so "
+                     "nothing is lost, but 'xtrading journal verify' and 'md rebuild' need them (restore the file "
+                     "from a replica or backup)")) {
+        xt_log_str(&e, "path", r->skipped_path);
+        xt_log_u64(&e, "offset", (uint64_t)r->skipped_offset);
+        xt_log_u64(&e, "records", r->skipped_records);
+        xt_log_u64(&e, "bytes", (uint64_t)r->skipped_bytes);
+        xt_log_u64(&e, "snapshot", r->snapshot_seq);
+        xt_log_end(&e);
+    }
     if (r->tail_cut && xt_log_begin(&e, XT_LOG_WARN, "cut a torn tail of the journal")) {
         xt_log_str(&e, "path", r->tail_path);
         xt_log_u64(&e, "offset", (uint64_t)r->tail_offset);

@@ -192,19 +192,20 @@ static ssize_t read_window(xt_wal_reader_t *r, off_t *at, uint8_t *w, size_t cap
     }
 }
 
-/* Is there a record numbered min_seq or above anywhere after `off` in the
- * current file? (With r->expect: decides between a torn tail and
- * corruption.) */
-static int valid_record_after(xt_wal_reader_t *r, off_t off, uint64_t min_seq)
+/* The first valid record numbered min_seq..max_seq after `off` in the
+ * current file: 1 with its offset and number in *at_out and *seq_out, 0
+ * for none, -1 when it cannot tell. */
+static int find_record_after(xt_wal_reader_t *r, off_t off, uint64_t min_seq, uint64_t max_seq, off_t *at_out,
+                             uint64_t *seq_out)
 {
     uint8_t *w = malloc(WINDOW + XT_WAL_RECORD_MAX);
     if (!w)
-        return 1; /* cannot tell: do not call it torn */
+        return -1;
     int found = 0;
     for (off_t at = off + 1; !found; at += WINDOW) {
         ssize_t got = read_window(r, &at, w, WINDOW + XT_WAL_RECORD_MAX);
         if (got < 0) {
-            found = 1; /* cannot tell */
+            found = -1;
             break;
         }
         size_t n = (size_t)got;
@@ -216,7 +217,9 @@ static int valid_record_after(xt_wal_reader_t *r, off_t off, uint64_t min_seq)
                 continue;
             xt_cmd_t c;
             size_t l;
-            if (xt_record_decode(w + p, n - p, &c, &l) == XT_REC_OK && c.seq >= min_seq) {
+            if (xt_record_decode(w + p, n - p, &c, &l) == XT_REC_OK && c.seq >= min_seq && c.seq <= max_seq) {
+                *at_out = at + (off_t)p;
+                *seq_out = c.seq;
                 found = 1;
                 break;
             }
@@ -224,6 +227,41 @@ static int valid_record_after(xt_wal_reader_t *r, off_t off, uint64_t min_seq)
     }
     free(w);
     return found;
+}
+
+/* Is there a record numbered min_seq or above anywhere after `off` in the
+ * current file? (With r->expect: decides between a torn tail and
+ * corruption.) 1 also when it cannot tell. */
+static int valid_record_after(xt_wal_reader_t *r, off_t off, uint64_t min_seq)
+{
+    off_t at;
+    uint64_t seq;
+    return find_record_after(r, off, min_seq, UINT64_MAX, &at, &seq) != 0;
+}
+
+/* A bad spot at off where record r->expect should be, below `from`: the
+ * records up to `from` are read only to reach it (a snapshot holds their
+ * effect), so damage among them need not stop the reading. Reading goes on
+ * at the next valid record numbered after the bad one and not after
+ * `from`, found by a scan of this file (its checksum and number make a
+ * false find as unlikely as a checksum collision); the records passed over
+ * are counted (skipped_*). Returns 1 when it did, 0 when there is none. */
+static int skip_unneeded(xt_wal_reader_t *r, off_t off)
+{
+    off_t at;
+    uint64_t seq;
+    if (r->expect >= r->from || find_record_after(r, off, r->expect + 1, r->from, &at, &seq) != 1)
+        return 0;
+    if (r->skipped_records == 0) {
+        snprintf(r->skipped_path, sizeof r->skipped_path, "%s", r->path);
+        r->skipped_offset = off;
+    }
+    r->skipped_records += seq - r->expect;
+    r->skipped_bytes += at - off;
+    r->expect = seq;
+    r->buf_off = at;
+    r->pos = r->len = 0;
+    return 1;
 }
 
 /* Is everything from off to the end of the current file zeros? Holes are
@@ -360,6 +398,8 @@ int xt_wal_reader_next(xt_wal_reader_t *r, xt_cmd_t *cmd)
             reload(r);
             continue;
         }
+        if (st != XT_REC_OK && skip_unneeded(r, off))
+            continue;
         if (st == XT_REC_SHORT)
             return bad_record(r, off, "incomplete record");
         if (st == XT_REC_ZERO)

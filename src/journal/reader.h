@@ -16,6 +16,12 @@
  * disk that fails its checksum, with valid records after it, is
  * corruption (reader.c written_whole).
  *
+ * Records below `from` are read only to reach it (the caller has their
+ * effect: a snapshot). A bad spot among them does not stop the reading
+ * when a valid record numbered after it and not after `from` follows in
+ * the same segment: reading goes on there, and the records passed over
+ * are counted (skipped_*); the caller says so.
+ *
  * The reader never changes a file.
  */
 #ifndef XT_JOURNAL_READER_H
@@ -55,6 +61,11 @@ typedef struct xt_wal_reader {
     int at_end;           /* the zeros at the end of the last segment were found */
     off_t reread_at;      /* a bad spot read again from the file (a preallocated last segment) */
     int rereads;          /* how often since, for bytes that changed under it */
+    /* Damage below `from` read past (reader.c skip_unneeded): the records
+     * passed over, the bytes, and where the first such spot is. */
+    uint64_t skipped_records;
+    off_t skipped_bytes, skipped_offset;
+    char skipped_path[XT_PATH_MAX];
 } xt_wal_reader_t;
 
 /* Opens the journal in dir to read records from sequence number `from`

@@ -205,6 +205,10 @@ static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, x
         rep->records++;
     }
     rep->max_ts = r.max_ts; /* the records below the snapshot are read too: its time when none follow */
+    rep->skipped_records = r.skipped_records;
+    rep->skipped_bytes = r.skipped_bytes;
+    rep->skipped_offset = r.skipped_offset;
+    snprintf(rep->skipped_path, sizeof rep->skipped_path, "%s", r.skipped_path);
     if ((rc == 0 || rc == XT_ETORN) && r.expect < from) {
         /* the journal would continue below the snapshot: nothing is cut, a
          * tear there is damage to what the snapshot followed, not a crash's */

@@ -4,7 +4,9 @@
  *
  * A torn tail - an incomplete or bad last record with nothing valid after
  * it, what a crash leaves - is cut off (the file truncated there, synced)
- * when `fix_tail` is set, and reported. Corruption anywhere else stops
+ * when `fix_tail` is set, and reported. Damage among the records before
+ * the snapshot's end, in the segment it ends in, is read past when valid
+ * records follow it up to there (reader.h), and reported. Corruption anywhere else stops
  * recovery with the file and offset: `xtrading journal repair` is the tool
  * for that, deliberately not start-up.
  */
@@ -42,7 +44,12 @@ typedef struct xt_recovery {
     off_t last_zeros;            /* zeros after them to the end of the file (preallocated) */
     uint32_t last_torn_window;   /* its header's (segment.h) */
     xt_caps_t last_caps;         /* capacities its records ran with */
-    int tail_cut;                /* a torn tail was found (and cut if fix_tail) */
+    /* Damage among the records the snapshot already holds, read past
+     * (reader.h): the records and bytes passed over, the first spot. */
+    uint64_t skipped_records;
+    off_t skipped_bytes, skipped_offset;
+    char skipped_path[XT_PATH_MAX];
+    int tail_cut; /* a torn tail was found (and cut if fix_tail) */
     char tail_path[XT_PATH_MAX];
     off_t tail_offset, tail_bytes;
     char why[XT_PATH_MAX + 256]; /* on error; also describes a torn tail */

@@ -361,8 +361,9 @@ class JournalCli(unittest.TestCase):
     def test_repair_keeps_the_newer_snapshot(self):
         # two runs, the second with other capacities (a new segment); the
         # snapshots at their ends are kept, the first segment is retired.
-        # The second segment's first record is spoilt: recovery from the
-        # newer snapshot must read through it, and refuses. Repair keeps that
+        # The second segment's last record is spoilt: recovery from the
+        # newer snapshot must read through it, finds no record after it to
+        # go on from (it is the snapshot's last), and refuses. Repair keeps that
         # snapshot (cutting back to the older one would lose the second run)
         # and starts the journal again after it.
         a, b = stream(150), stream(150, offset=150)
@@ -371,7 +372,7 @@ class JournalCli(unittest.TestCase):
         n1, n2 = int(hash_of(a)[0]), int(hash_of(a + b)[0])
         self.assertEqual(segments(self.d), [f"wal-{n1 + 1:020d}.log"])
         seg = segments(self.d)[0]
-        self.flip(os.path.join(self.d, seg), 64 + 30)  # its first record
+        self.flip(os.path.join(self.d, seg), os.path.getsize(os.path.join(self.d, seg)) - 3)  # its last record
         r = run("replay", "--journal", self.d, stdin="")
         self.assertEqual(r.returncode, 1)
         rep = run("journal", "repair", self.d)
@@ -575,21 +576,45 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(r.stdout.split()[1], str(left))
         self.assertEqual(run("journal", "verify", self.d).returncode, 0)
 
-    def test_repair_keeps_commands_after_the_snapshot(self):
+    def test_damage_before_the_snapshot_is_read_past(self):
         # spoilt before the snapshot, with commands after it in the same
-        # segment: repair would have to cut them away, and refuses
+        # segment: the snapshot holds the spoilt records' effect, so
+        # recovery reads past them (with a warning) to the snapshot's end
+        # and goes on; repair has nothing to cut; verify, which replays
+        # from the start too, reports the damage once, and checks the rest
+        # from the snapshots after it (it stopped at the damage, and called
+        # every later snapshot one "ahead of the journal's end")
         a = stream(300)
         self.journal(a, "--snapshot-every", "100", "--batch-max", "50", "--keep-snapshots", "3")
         self.assertEqual(len(segments(self.d)), 1)
         seg = os.path.join(self.d, segments(self.d)[0])
         snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
         os.unlink(os.path.join(self.d, snaps[-1]))  # the clean stop's: the newest is now one with commands after it
+        newest = int(snaps[-2][5:25])
         self.flip(seg, 64 + 30)  # the segment's first record, before the snapshot
         before = {f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}
         rep = run("journal", "repair", self.d)
-        self.assertEqual(rep.returncode, 1)
-        self.assertIn("commands after the snapshot follow it", rep.stderr)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        self.assertIn("nothing to repair", rep.stdout)
         self.assertEqual({f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}, before)
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 1)
+        errors = [ln for ln in v.stderr.splitlines() if ln.startswith("error:")]
+        self.assertEqual(len(errors), 1, v.stderr)
+        self.assertRegex(errors[0], r"wal-0+1\.log offset 64: ")
+        self.assertNotIn("ahead", v.stderr)
+        self.assertRegex(v.stdout, r"snapshot \d+: replaying the rest of the journal from it reaches its end, "
+                                   r"past the damage\n")
+        n, h = hash_of(a)
+        self.assertRegex(v.stdout, rf"last seq {n}, state hash {h}: NOT verified \(1 problem: the errors above\)\n$")
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split()[1:], [n, h])
+        self.assertRegex(r.stderr, rf"warning: read past 1 damaged record\(s\) before snapshot {newest} \(\d+ bytes at "
+                                   r".*wal-0+1\.log offset 64\)")
+        self.assertEqual({f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)
+                          if not f.startswith("snap-")},
+                         {f: s for f, s in before.items() if not f.startswith("snap-")})  # nothing cut
 
     def test_journal_ending_before_the_snapshot(self):
         # the segments after a snapshot gone (deleted, or the one it ends in

@@ -390,6 +390,77 @@ static void corruption_in_the_middle_refuses(void **state)
     tmpdir_remove(dir);
 }
 
+/* Damage among the records a snapshot holds, in the segment recovery
+ * starts in: they are read only to reach the snapshot's end, so recovery
+ * reads past the bad record (a flipped byte; a length so spoilt that it
+ * points past the segment) to the next valid one, says so, and ends in
+ * the same state; damage after the snapshot's end still refuses. */
+static void damage_before_the_snapshot_is_read_past(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make("xt-journal");
+    xt_cmd_t *v = gen(8, 600);
+    xt_journal_config_t c = jcfg();
+    reopened_t *a = reopen(dir, &c, NULL);
+    run(&a->j, v, 0, 400, 50);
+    assert_int_equal(xt_journal_snapshot(&a->j, 0), 0);
+    run(&a->j, v, 400, 600, 50);
+    done(a);
+    uint64_t h = clean_hash(v, 600, NULL);
+    char seg[XT_PATH_MAX];
+    last_segment(dir, seg); /* one segment: records 1..600 */
+    flip_byte(seg, 64 + 1000);
+    reopened_t *b = reopen(dir, &c, NULL);
+    assert_int_equal(b->rc, 0);
+    assert_int_equal(b->j.recovery.snapshot_seq, 400);
+    assert_int_equal(b->j.recovery.records, 200);
+    assert_int_equal(xt_engine_state_hash(&b->e), h);
+    assert_true(b->j.recovery.skipped_records >= 1 && b->j.recovery.skipped_records < 400);
+    assert_true(b->j.recovery.skipped_offset <= 64 + 1000 && b->j.recovery.skipped_bytes > 0);
+    assert_string_equal(b->j.recovery.skipped_path, seg);
+    assert_int_equal(b->j.recovery.tail_cut, 0);
+    done(b);
+    assert_int_equal(size_of(seg) > 64 + 1000, 1); /* nothing cut */
+    /* a record's length spoilt too (its first byte): the scan finds the next one */
+    xt_wal_reader_t r;
+    assert_int_equal(xt_wal_reader_open(&r, &xt_io_posix, dir, 1), 0);
+    xt_cmd_t cmd;
+    off_t rec10 = 0;
+    while (xt_wal_reader_next(&r, &cmd) == 1 && cmd.seq < 9)
+        ;
+    rec10 = r.end_offset; /* record 9's end: record 10 starts here */
+    xt_wal_reader_close(&r);
+    flip_byte(seg, rec10 + 3);
+    reopened_t *d = reopen(dir, &c, NULL);
+    assert_int_equal(d->rc, 0);
+    assert_int_equal(xt_engine_state_hash(&d->e), h);
+    assert_int_equal(d->j.recovery.skipped_offset, rec10);
+    done(d);
+    /* reading from 1 still stops at the first: nothing is skipped there */
+    assert_int_equal(xt_wal_reader_open(&r, &xt_io_posix, dir, 1), 0);
+    int rc;
+    while ((rc = xt_wal_reader_next(&r, &cmd)) == 1)
+        ;
+    assert_int_equal(rc, XT_ECORRUPT);
+    assert_int_equal(r.offset, rec10);
+    assert_int_equal(r.skipped_records, 0);
+    xt_wal_reader_close(&r);
+    /* damage after the snapshot's end: refused as ever */
+    assert_int_equal(xt_wal_reader_open(&r, &xt_io_posix, dir, 401), 0);
+    off_t rec450 = 0;
+    while (xt_wal_reader_next(&r, &cmd) == 1 && cmd.seq < 449)
+        ;
+    rec450 = r.end_offset;
+    xt_wal_reader_close(&r);
+    flip_byte(seg, rec450 + 20);
+    reopened_t *g = reopen(dir, &c, NULL);
+    assert_int_equal(g->rc, XT_ECORRUPT);
+    assert_non_null(strstr(g->j.recovery.why, "valid records follow"));
+    done(g);
+    free(v);
+    tmpdir_remove(dir);
+}
+
 static void corruption_in_an_earlier_segment_refuses(void **state)
 {
     (void)state;
@@ -1269,6 +1340,7 @@ int main(void)
         cmocka_unit_test(an_empty_segment_is_replaced_whole),
         cmocka_unit_test(power_loss_after_an_empty_segment_is_replaced),
         cmocka_unit_test(corruption_in_the_middle_refuses),
+        cmocka_unit_test(damage_before_the_snapshot_is_read_past),
         cmocka_unit_test(corruption_in_an_earlier_segment_refuses),
         cmocka_unit_test(snapshots_and_retention),
         cmocka_unit_test(snapshot_in_a_child_process),
