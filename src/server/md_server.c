@@ -965,6 +965,12 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     m->now = xt_market_ns(); /* not before load_books' time: an advance to an earlier one is ignored */
     xt_md_advance(&m->md, m->now);
     xt_mds_flush_trades(m); /* the replay's last ones: nobody subscribes yet, none is sent later */
+    /* An instrument this start made no update of (no level, no trade, no
+     * candle closed: a restart within the minute) is as of the start: its
+     * snapshots' time stays, and no later ticker goes back from it. */
+    for (uint32_t i = 0; i < m->n_inst; i++)
+        if (m->pub[i].last_ts == 0)
+            m->pub[i].last_ts = m->now;
     if (listen_md(m, why, n))
         return -1;
     m->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -407,6 +407,51 @@ def test_depth_seq_is_the_journal_seq_across_restarts():
 
 
 @test
+def test_a_snapshot_before_the_first_update_keeps_the_start_time():
+    """An instrument with no update since a restart (none before it either:
+    ETH-USDT here; the restart within the minute, so no candle closes):
+    its snapshots carry the time market data started, the same in every
+    one, and the ticker of its first order does not go back from them
+    (a probe saw the snapshot's ts move with the clock after a restart,
+    and a ticker after it earlier than it)."""
+    eth = "ETH-USDT"
+    while time.time() % 60 > 45:  # the restart and the reads within one minute: no 1m candle closes meanwhile
+        time.sleep(1)
+    s = start()
+    A = TS.login(s.port, 1001, 1)
+    TS.expect_type(A.place(A.inst[SYM], TS.BUY, 100000, 1), TS.ACCEPTED)
+    A.close()
+    check(s.stop() == 0, "stop")
+    s.start()
+    s.md_port = md_port(s)
+    started = time.time_ns()
+
+    def ticker_ts():
+        with urllib.request.urlopen(f"http://127.0.0.1:{s.md_port}/api/v1/ticker?symbol={eth}") as r:
+            return json.loads(r.read())["ts"]
+
+    first = ticker_ts()
+    time.sleep(0.3)
+    again = ticker_ts()
+
+    async def snapshot_then_order():
+        async with websockets.connect(url(s), max_size=None) as ws:
+            await send(ws, op="subscribe", id=1, args=[f"ticker.{eth}"])
+            await answer_of(ws, 1)
+            snap = await recv(ws)
+            B = TS.login(s.port, 1002, 2)
+            TS.expect_type(B.place(B.inst[eth], TS.BUY, 100000, 1000), TS.ACCEPTED)
+            B.close()
+            return snap, await recv(ws)
+
+    snap, live = run(snapshot_then_order())
+    check(first <= started and again == first == snap["ts"],
+          f"before the first update: REST {first}, then {again}, the snapshot {snap['ts']} (start {started})")
+    check(live["ch"] == f"ticker.{eth}" and live["ts"] >= snap["ts"], f"the order's ticker {live} after {snap}")
+    check(s.stop() == 0, "second stop")
+
+
+@test
 def test_trades_ticker_kline_agree():
     """The ticker's volume and trade count are the sum of the trades
     channel; the 1m candle and the timeline carry the same trades."""
