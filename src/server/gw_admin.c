@@ -651,9 +651,10 @@ static int fail(char *why, size_t whylen, const char *path, const char *what, in
     return -1;
 }
 
-/* A socket file left by a server that was killed is removed; one that a
- * live process listens on, or a file that is no socket, is left alone. */
-static int clear_stale(const char *path, char *why, size_t whylen)
+/* 0: nothing at the path; 1: a socket file left by a server that was
+ * killed; -1 (why): one that a live process listens on, or a file that is
+ * no socket, which is left alone. */
+static int check_path(const char *path, char *why, size_t whylen)
 {
     struct stat st;
     if (lstat(path, &st) != 0)
@@ -666,10 +667,50 @@ static int clear_stale(const char *path, char *why, size_t whylen)
     int live = fd >= 0 && (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 || errno == EAGAIN);
     if (fd >= 0)
         close(fd);
-    if (live)
-        return fail(why, whylen, path, "another server is listening on it", 0);
-    if (unlink(path) != 0 && errno != ENOENT)
+    return live ? fail(why, whylen, path, "another server is listening on it", 0) : 1;
+}
+
+static int clear_stale(const char *path, char *why, size_t whylen)
+{
+    int rc = check_path(path, why, whylen);
+    if (rc == 1 && unlink(path) != 0 && errno != ENOENT)
         return fail(why, whylen, path, "the stale socket cannot be removed", errno);
+    return rc < 0 ? -1 : 0;
+}
+
+static int admin_path(const xt_server_t *s, char *path, size_t n, char *why, size_t whylen)
+{
+    if (xt_config_admin_path(&s->cfg, path, n) < 0)
+        return fail(why, whylen, s->cfg.admin_socket[0] ? s->cfg.admin_socket : s->cfg.data_dir, "the path is too long",
+                    0);
+    if (strlen(path) >= sizeof((xt_gw_admin_t *)0)->path)
+        return fail(why, whylen, path, "longer than 107 bytes, a Unix socket's limit; set a shorter path", 0);
+    return 0;
+}
+
+int xt__gw_admin_precheck(const xt_server_t *s, char *why, size_t whylen)
+{
+    if (s->cfg.admin_off)
+        return 0;
+    char path[XT_CONFIG_PATH_MAX + 16];
+    if (admin_path(s, path, sizeof path, why, whylen) || check_path(path, why, whylen) < 0)
+        return -1;
+    if (!s->cfg.admin_socket[0]) /* in the data directory, which recovery creates */
+        return 0;
+    char dir[sizeof path];
+    memcpy(dir, path, strlen(path) + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    struct stat st;
+    if (stat(slash ? dir : ".", &st) != 0)
+        return fail(why, whylen, path, "its directory cannot be used", errno);
+    if (!S_ISDIR(st.st_mode))
+        return fail(why, whylen, path, "its directory cannot be used", ENOTDIR);
+    if (access(slash ? dir : ".", W_OK | X_OK) != 0)
+        return fail(why, whylen, path, "its directory cannot be used", errno);
     return 0;
 }
 
@@ -703,9 +744,8 @@ int xt__gw_admin_open(xt_server_t *s, char *why, size_t whylen)
     if (s->cfg.admin_off)
         return 0;
     char path[XT_CONFIG_PATH_MAX + 16];
-    if (xt_config_admin_path(&s->cfg, path, sizeof path) < 0)
-        return fail(why, whylen, s->cfg.admin_socket[0] ? s->cfg.admin_socket : s->cfg.data_dir, "the path is too long",
-                    0);
+    if (admin_path(s, path, sizeof path, why, whylen))
+        return -1;
     xt_gw_admin_t *ad = calloc(1, sizeof *ad);
     if (!ad)
         return fail(why, whylen, path, "out of memory", 0);
@@ -713,8 +753,6 @@ int xt__gw_admin_open(xt_server_t *s, char *why, size_t whylen)
     for (uint32_t k = 0; k < XT_ADMIN_CONNS; k++)
         ad->c[k].fd = -1;
     s->gw->admin = ad;
-    if (strlen(path) >= sizeof ad->path)
-        return fail(why, whylen, path, "longer than 107 bytes, a Unix socket's limit; set a shorter path", 0);
     memcpy(ad->path, path, strlen(path) + 1);
     if (clear_stale(path, why, whylen) != 0 || listen_admin(ad, why, whylen) != 0) {
         ad->path[0] = '\0'; /* not ours to remove */

@@ -7,10 +7,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "clock.h"
 #include "cpus.h"
+#include "journal/dir.h"
 #include "log.h"
 #include "server.h"
 #include "xt/error.h"
@@ -43,6 +45,16 @@ static void add_instruments(xt_server_t *s, xt_kl_store_t *st)
         xt_log_u64(&e, "bytes", st->st.truncated);
         xt_log_end(&e);
     }
+}
+
+int xt_md_history_precheck(const xt_server_t *s, char *why, size_t whylen)
+{
+    const char *d = s->cfg.md_history_dir;
+    int rc = s->cfg.md_history && d[0] ? xt_dir_ensure(d) : 0;
+    if (rc)
+        snprintf(why, whylen, "K-line history (md.history_dir) %s: %s (md.history = off runs without it)", d,
+                 strerror(-rc));
+    return rc ? -1 : 0;
 }
 
 int xt_md_history_open(xt_server_t *s, xt_md_history_t **out, char *why, size_t whylen)

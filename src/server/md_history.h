@@ -71,6 +71,12 @@ typedef struct xt_md_history {
  * message in why (the directory cannot be made, out of memory, no thread). */
 int xt_md_history_open(struct xt_server *s, xt_md_history_t **out, char *why, size_t whylen);
 
+/* Before recovery, so that a bad md.history_dir ends the start before it
+ * journals anything: creates the configured directory if missing (one
+ * level, as the open). The default, in the data directory, is left to the
+ * open. Returns 0, or -1 with a message in why. */
+int xt_md_history_precheck(const struct xt_server *s, char *why, size_t whylen);
+
 /* The end of the newest candle in the files (ns; INT64_MIN for none, or
  * h NULL): market data's clock had passed it when that candle was written. */
 int64_t xt_md_history_newest(const xt_md_history_t *h);

@@ -27,6 +27,7 @@
 #include "halts.h"
 #include "journal/dir.h"
 #include "log.h"
+#include "md_history.h"
 #include "md_oe.h"
 #include "ports.h"
 #include "xt/error.h"
@@ -327,7 +328,9 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     s->listen_fd = s->md_lfd = s->md_tcp_lfd = s->engine_efd = s->gateway_efd = s->md_feed.efd = -1;
     pthread_mutex_init(&s->adopt.lock, NULL);
     pthread_mutex_init(&s->frames_lock, NULL);
-    if (xt_config_check(cfg, why, n) || fit_fd_limit(s, why, n) || bind_ports(s, why, n))
+    /* What the config alone can refuse ends the start before recovery, which may journal (instruments, a snapshot) */
+    if (xt_config_check(cfg, why, n) || fit_fd_limit(s, why, n) || bind_ports(s, why, n) ||
+        xt__gw_admin_precheck(s, why, n) || xt_md_history_precheck(s, why, n))
         return -1;
     if (!(s->cpus = calloc(1, sizeof *s->cpus)))
         return fail(why, n, "out of memory");

@@ -251,6 +251,9 @@ void xt__gw_reload_destroy(xt_server_t *s);
  * gateway thread. Open after xt_gateway_init (creates the socket, mode
  * 0600, replacing a stale one; nothing when the key is off); close removes
  * the socket file. Returns 0 or -1 with why. */
+/* Before recovery: the admin socket's path is free (or a stale socket's)
+ * and, when configured, its directory usable; -1 and why if not. */
+int xt__gw_admin_precheck(const xt_server_t *s, char *why, size_t whylen);
 int xt__gw_admin_open(xt_server_t *s, char *why, size_t whylen);
 void xt__gw_admin_close(xt_server_t *s);
 

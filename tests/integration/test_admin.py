@@ -163,6 +163,47 @@ def test_socket_mode_and_lifecycle():
 
 
 @test
+def test_a_start_the_config_refuses_leaves_the_data_alone():
+    """An admin socket another server listens on, or an md.history_dir that
+    cannot be made, ends the start before recovery: its data directory is
+    neither created nor written (a probe saw such a start journal the
+    config's instruments and a snapshot first)."""
+    first = TS.Server()
+    own = sock_path(first)
+    fresh = os.path.join(first.tmp, "fresh")
+
+    def serve(*sets):
+        cmd = [TS.XT, "serve", "--data", fresh, "--listen", "127.0.0.1:0", "--md-listen", "127.0.0.1:0",
+               "--md-tcp-listen", "off"]
+        for kv in sets:
+            cmd += ["--set", kv]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+
+    r = serve(f"server.admin_socket={own}")
+    check(r.returncode == 1 and "another server is listening on it" in r.stderr,
+          f"a second server on the first's admin socket: rc {r.returncode}, {r.stderr[-300:]}")
+    check(not os.path.exists(fresh), f"the refused start made {os.listdir(fresh) if os.path.exists(fresh) else ''}")
+    plain = os.path.join(first.tmp, "plain")
+    with open(plain, "w") as f:
+        f.write("a file\n")
+    r = serve(f"md.history_dir={plain}/klines")
+    check(r.returncode == 1 and "md.history_dir" in r.stderr and f"{plain}/klines" in r.stderr,
+          f"md.history_dir under a file: rc {r.returncode}, {r.stderr[-300:]}")
+    check(not os.path.exists(fresh), "the start with a bad md.history_dir made the data directory")
+    unusable = os.path.join(first.tmp, "nodir", "adm.sock")
+    r = serve(f"server.admin_socket={unusable}")
+    check(r.returncode == 1 and "server.admin_socket" in r.stderr and "directory" in r.stderr,
+          f"an admin socket in a missing directory: rc {r.returncode}, {r.stderr[-300:]}")
+    check(not os.path.exists(fresh), "the start with an unusable admin socket made the data directory")
+    # the same data directory with a usable config starts; the first server goes on
+    second = TS.Server(start=False)
+    second.data = fresh
+    second.start()
+    check(ok(second, "help")["commands"] and ok(first, "help")["commands"], "both servers answer")
+    check(second.stop() == 0 and first.stop() == 0, "clean stops")
+
+
+@test
 def test_help_and_malformed_lines():
     srv = TS.Server()
     j = ok(srv, "help")
