@@ -8,6 +8,7 @@
 #include "server/log.h"
 #include "server/proc_stats.h"
 #include "server/server.h"
+#include "server/start_signals.h"
 
 static void usage(FILE *f)
 {
@@ -203,6 +204,7 @@ static void log_failure(const xt_server_config_t *cfg, const char *msg, const ch
 
 int xt_cmd_serve(int argc, char **argv)
 {
+    xt_start_signals_block(); /* a SIGHUP from the moment of exec waits for the gateway, not the default action */
     static xt_server_config_t cfg;
     if (xt_cli_settings(&cfg, NULL, argc, argv, "xtrading serve", usage) != 0)
         return 2;
@@ -211,9 +213,13 @@ int xt_cmd_serve(int argc, char **argv)
         fprintf(stderr, "xtrading serve: log.file %s: %s\n", cfg.log_file, strerror(-rc));
         return 2; /* a bad setting, as `config check` says (docs/cli.md): a restart does not mend it */
     }
+    static xt_start_signals_t start_signals;
+    xt_start_signals_watch(&start_signals);
     static xt_server_t srv;
     char why[2048] = "";
-    if (xt_server_open(&srv, &cfg, why, sizeof why) != 0) {
+    int opened = xt_server_open(&srv, &cfg, why, sizeof why);
+    xt_start_signals_end(&start_signals); /* from here the gateway takes SIGTERM: a clean stop */
+    if (opened != 0) {
         log_failure(&cfg, "cannot start", why);
         xt_server_close(&srv);
         return 1;

@@ -314,8 +314,9 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
      * (SIGUSR1) during the start - recovery may take a while - waits for
      * the gateway, which takes it from its signalfd once running: their
      * default action ended the process (status 129), which systemd counts
-     * as a clean exit and does not restart. SIGTERM and SIGINT still end a
-     * start at once (what recovery writes is crash-safe). */
+     * as a clean exit and does not restart. `serve` blocks them from its
+     * first line, and SIGTERM and SIGINT too: during the start those end
+     * the process at once, logged (start_signals.h). */
     sigset_t early;
     sigemptyset(&early);
     sigaddset(&early, SIGHUP);

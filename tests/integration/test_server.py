@@ -1803,6 +1803,34 @@ def test_reload_during_the_start():
 
 
 @test
+def test_stop_during_the_start():
+    """SIGTERM while the server starts (right after its first log line, as
+    above; before it allocates and recovers, which a large order table
+    makes last) ends it with status 0 and a log line saying so: it ended
+    the process by the signal's default action, status 143 and no word in
+    the log. Should the start win the race, it is a clean stop after it.
+    The next start recovers the data as usual."""
+    srv = Server(sets={"engine.max_orders": 5000000}, start=False)
+    srv.nofile = 4096
+    started = threading.Thread(target=srv.start, daemon=True)
+    started.start()
+    wait_for(lambda: "connection limits cut" in srv.stderr() or (srv.proc and srv.proc.poll() is not None),
+             "the start's first line")
+    srv.proc.send_signal(signal.SIGTERM)
+    rc = srv.proc.wait(30)
+    started.join(30)
+    log = srv.stderr()
+    during = 'msg="stopped during the start: recovery did not finish; the next start recovers again" signal=SIGTERM'
+    check(rc == 0 and (during in log) != ('msg="stopped cleanly"' in log), f"rc {rc}: {log[-600:]}")
+    check(during not in log or 'msg="ready"' not in log, "stopped during the start after it was ready")
+    srv.start()
+    c = login(srv.port, 1001)
+    expect_type(c.place(c.inst["BTC-USDT"], BUY, 1000, 1), ACCEPTED)
+    c.close()
+    check(srv.stop() == 0, "the next start's stop")
+
+
+@test
 def test_session_expiry():
     """A disconnected session is forgotten server.session_expiry_s after it
     closed - but only once its messages have left the resume window and it
