@@ -63,6 +63,10 @@ static ssize_t input_line(input_t *in, char *line, int wait)
             ssize_t r = read(in->fd, in->buf, sizeof in->buf);
             if (r < 0 && errno == EINTR)
                 continue;
+            if (r < 0 && errno == EAGAIN && !wait) { /* a FIFO's, opened non-blocking: nothing yet */
+                in->partial = n;
+                return -4;
+            }
             if (r < 0) {
                 in->err = errno;
                 return -3;
@@ -531,7 +535,11 @@ int xt_cmd_replay(int argc, char **argv)
         return 1;
     }
     in->fd = 0;
-    if (o.path && strcmp(o.path, "-") != 0 && (in->fd = open(o.path, O_RDONLY | O_CLOEXEC)) < 0) {
+    /* With a journal, a FIFO's open does not wait for its writer: SIGTERM
+     * stops the run cleanly meanwhile (signals are taken while waiting for
+     * input, which waits for the writer instead). */
+    int flags = O_RDONLY | O_CLOEXEC | (o.journal ? O_NONBLOCK : 0);
+    if (o.path && strcmp(o.path, "-") != 0 && (in->fd = open(o.path, flags)) < 0) {
         fprintf(stderr, "xtrading replay: %s: %s\n", o.path, strerror(errno));
         free(in);
         free(r);

@@ -730,6 +730,40 @@ class JournalCli(unittest.TestCase):
         self.assertIn(f"data directory {other}: its LOCK file: Is a directory", r.stderr)
         shutil.rmtree(other)
 
+    def test_a_stop_while_a_fifo_has_no_writer(self):
+        # the input a FIFO nobody has opened yet: its open waited for a writer
+        # before the signals were set up, and SIGTERM ended the run (143) with
+        # no word; now the run waits for input as for a pipe's, and stops cleanly
+        fifo = os.path.join(tempfile.mkdtemp(prefix="xt-jcli-fifo-"), "in")
+        os.mkfifo(fifo)
+        p = subprocess.Popen([XT, "replay", "--journal", self.d, "--seq", fifo],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertTrue(self._wait_lock(), "the journal opened")
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(timeout=60), 0)
+            self.assertEqual(p.stderr.read(), "xtrading replay: stopped by a signal after sequence 0\n")
+        finally:
+            p.kill()
+            p.wait()
+            p.stdout.close()
+            p.stderr.close()
+        # a writer's lines, then its end: the run ends with the input
+        p = subprocess.Popen([XT, "replay", "--journal", self.d, "--seq", fifo],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with open(fifo, "w") as w:
+            w.write("INSTRUMENT L tick=1 lot=1\nNEW 1 1 L BUY LIMIT 1 1\n")
+        out, err = p.communicate(timeout=60)
+        self.assertEqual((p.returncode, out, err), (0, "2 ACCEPTED 1\n", ""))
+
+    def _wait_lock(self):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if os.path.exists(os.path.join(self.d, "LOCK")):
+                return True
+            time.sleep(0.01)
+        return False
+
     def test_snapshot_on_request_and_a_clean_stop(self):
         # interval policy: results print before their sync, so only the
         # clean stop's final sync puts command 3 in the journal
