@@ -570,6 +570,7 @@ static int stats(const char *dir)
                 status |= snapshot_ahead(snaps[i], ng > 0, end);
         } else {
             printf("  snap-%020llu.xts  BAD: %s\n", (unsigned long long)snaps[i], why);
+            fprintf(stderr, "error: %s\n", why); /* as verify reports it (cli.md) */
             status = 1;
         }
     }
