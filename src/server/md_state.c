@@ -284,7 +284,7 @@ static const char *lost(const mds_t *m)
 {
     return atomic_load(&m->s->journal_failed) ? "the journal failed: its last batch never reached market data"
            : m->resyncs || atomic_load(&m->s->md_feed.dropped_total) /* md_resync: also a refill, nothing lost */
-               ? "the engine-to-market-data feed overflowed: trades were lost on the way"
+               ? "the engine-to-market-data feed overflowed: events (trades among them, perhaps) were lost on the way"
                : NULL;
 }
 

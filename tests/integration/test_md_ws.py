@@ -740,7 +740,7 @@ def test_feed_overflow_resync():
             check(st["connections"] >= 1 and lag["count"] > 100, f"stats: {st}")
             check(0 <= lag["p50"] <= lag["p99"] <= lag["p999"] <= lag["max"] < 60_000_000, f"stats lag: {lag}")
     run(go())
-    # trades were lost on the way to market data: no md-state for the next start (journal-format.md)
+    # events were lost on the way to market data: no md-state for the next start (journal-format.md)
     check(s.stop() == 0, "stop")
     check(not [n for n in os.listdir(s.data) if n.startswith("md-state")], "md-state written after a feed overflow")
     check("md-state not written" in s.stderr() and "feed overflowed" in s.stderr(), "the log says why")
