@@ -1,9 +1,11 @@
 /* cmd_bench.c - `xtrading bench engine|journal|fills|echo`: the
  * benchmarks of bench/ (docs/bench.md). Each prints a table or lines, or
  * with --json one JSON object. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "echo_server.h"
@@ -190,6 +192,14 @@ static int bench_journal_cmd(int argc, char **argv)
     if (o.orders < 1000 || o.batch == 0) {
         fprintf(stderr, "xtrading bench journal: --orders must be >= 1000\n");
         return 2;
+    }
+    struct stat st; /* named here: the benchmark's own error would not say which directory */
+    const char *tmp = getenv("TMPDIR"), *base = o.dir ? o.dir : tmp ? tmp : "/tmp";
+    int bad = stat(base, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+    if (bad) {
+        fprintf(stderr, "xtrading bench journal: %s %s: %s\n", o.dir ? "--dir" : "the temporary directory", base,
+                strerror(bad));
+        return 1;
     }
     int rc = bench_journal(&o, on_journal, &rep);
     if (rep.json)

@@ -981,16 +981,33 @@ int xt_cmd_journal(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    const char *sub = argv[1], *dir = argv[2];
+    /* DIR is the one argument that is neither an option nor an option's
+     * value, wherever it stands (`dump --from 3 DIR` as `dump DIR --from 3`) */
+    const char *sub = argv[1], *dir = NULL;
+    int dir_at = 0;
+    for (int i = 2; i < argc && !dir; i++) {
+        if (strcmp(argv[i], "--from") == 0 || strcmp(argv[i], "--format") == 0)
+            i++;
+        else if (strncmp(argv[i], "--", 2) != 0)
+            dir = argv[dir_at = i];
+    }
+    if (!dir) {
+        fprintf(stderr, "xtrading journal %s: no DIR given\n", sub);
+        usage(stderr);
+        return 2;
+    }
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "xtrading journal: %s: not a directory\n", dir);
+    int bad = stat(dir, &st) != 0 ? errno : 0;
+    if (bad || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "xtrading journal: %s: %s\n", dir, bad ? strerror(bad) : "not a directory");
         return 2;
     }
     if (strcmp(sub, "dump") == 0) {
         uint64_t from = 1;
         int replay_format = 0;
-        for (int i = 3; i < argc; i++) {
+        for (int i = 2; i < argc; i++) {
+            if (i == dir_at)
+                continue;
             const char *v = i + 1 < argc ? argv[i + 1] : NULL;
             if (strcmp(argv[i], "--from") == 0) {
                 if (!xt_cli_parse_u64("--from", v, &from)) /* (it said why) */
@@ -1010,7 +1027,7 @@ int xt_cmd_journal(int argc, char **argv)
         }
         return dump(dir, from, replay_format);
     }
-    if (strcmp(sub, "repair") == 0 && argc == 4 && strcmp(argv[3], "--force") == 0)
+    if (strcmp(sub, "repair") == 0 && argc == 4 && strcmp(argv[dir_at == 2 ? 3 : 2], "--force") == 0)
         return repair(dir, 1);
     if (argc != 3) {
         usage(stderr);

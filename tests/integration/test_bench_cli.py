@@ -179,6 +179,12 @@ class BenchCli(unittest.TestCase):
             with self.subTest(args=args):
                 r = subprocess.run([XT, "bench", *args], capture_output=True, text=True, timeout=30)
                 self.assertEqual((r.returncode, r.stdout, r.stderr), (2, "", err))
+        # a --dir that is not there is named (it said only "No such file or directory")
+        missing = os.path.join(tempfile.mkdtemp(prefix="xt-bench-cli-"), "nope")
+        r = subprocess.run([XT, "bench", "journal", "--dir", missing, "--only", "recovery"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout, r.stderr),
+                         (1, "", f"xtrading bench journal: --dir {missing}: No such file or directory\n"))
 
 
 if __name__ == "__main__":

@@ -86,6 +86,9 @@ class JournalCli(unittest.TestCase):
         book = "\n".join(l for l in book if l.startswith("BOOK")) + "\n"
         dump = run("journal", "dump", self.d, "--format", "replay")
         self.assertEqual(dump.returncode, 0, dump.stderr)
+        # the options before DIR: the same (DIR was taken to be "--format": "not a directory")
+        first = run("journal", "dump", "--format", "replay", self.d)
+        self.assertEqual((first.returncode, first.stdout, first.stderr), (0, dump.stdout, dump.stderr))
         replayed = run("replay", "--book", stdin=dump.stdout).stdout.split("\n")
         self.assertEqual("\n".join(l for l in replayed if l.startswith("BOOK")) + "\n", book)
         # retention removed the early segments: the text dump starts after a snapshot and says so
