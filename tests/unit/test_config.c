@@ -431,6 +431,9 @@ static void test_errors(void **state)
                  "unknown section 'rests' (want server, journal, limits, engine, md, log, rest, debug, or");
     expect_error("rate = 1\n", 1, "before any [section]");
     expect_error("[limits]\nrate\n", 2, "expected 'key = value'");
+    /* a Windows editor's mark: named (it was "expected 'key = value'") */
+    expect_error("\xef\xbb\xbf[limits]\nrate = 1\n", 1, "starts with a UTF-8 byte-order mark (EF BB BF)");
+    expect_error("\xef\xbb\xbf# c\n", 1, "byte-order mark");
     expect_error("[limits\n", 1, "bad section header");
     expect_error("[limits]\nrate = 1\nburst = 2\nrate = 3\n", 4, "limits.rate already set on line 2");
     expect_error("[limits]\nrate = 0\n", 2, "limits.rate must be a whole number in 1..1000000000, got '0'");
