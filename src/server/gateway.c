@@ -1158,6 +1158,12 @@ void xt_gateway_destroy(xt_server_t *s)
     xt__gw_bands_destroy(s);
     if (g->ep > 0)
         close(g->ep);
+    struct signalfd_siginfo si; /* what came after the loop's last read: a SIGHUP is told, not lost unsaid */
+    int hup = 0;
+    while (g->sfd > 0 && read(g->sfd, &si, sizeof si) == (ssize_t)sizeof si)
+        hup |= si.ssi_signo == SIGHUP;
+    if (hup)
+        xt__gw_reload_too_late();
     if (g->sfd > 0)
         close(g->sfd);
     xt_fd_spare_close(&g->spare);

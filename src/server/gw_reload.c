@@ -231,6 +231,10 @@ void xt__gw_reload(xt_server_t *s)
         return;
     }
     xt_gw_t *g = s->gw;
+    if (g->stopping) { /* the log reopened all the same: logrotate's */
+        xt__gw_reload_too_late();
+        return;
+    }
     if (!g->reload) {
         if (!(g->reload = calloc(1, sizeof *g->reload))) {
             refused(s, "out of memory");
@@ -258,6 +262,13 @@ void xt__gw_reload_poll(xt_server_t *s)
         start_load(s, r);
 }
 
+void xt__gw_reload_too_late(void)
+{
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_WARN, "SIGHUP during the stop: nothing reloaded"))
+        xt_log_end(&e);
+}
+
 void xt__gw_reload_destroy(xt_server_t *s)
 {
     struct xt_gw_reload *r = s->gw ? s->gw->reload : NULL;
@@ -265,6 +276,7 @@ void xt__gw_reload_destroy(xt_server_t *s)
         return;
     s->gw->reload = NULL;
     if (r->running) { /* a stop during a load: what it reads is not applied */
+        xt__gw_reload_too_late();
         pthread_mutex_lock(&r->mu);
         int done = atomic_load(&r->done);
         r->abandoned = !done;

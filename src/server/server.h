@@ -242,10 +242,13 @@ int xt_gateway_adopt(xt_server_t *s, int fd, int trusted);
  * (queued to the engine: gw_bands.c). Anything that cannot be
  * read leaves every setting as it was. Reports one event in the log (with
  * the first other key the file changed, which needs a restart).
- * xt__gw_reload_destroy waits for a load under way and frees it. */
+ * xt__gw_reload_destroy waits for a load under way and frees it. A
+ * SIGHUP once the stop began, and a load it cuts short, reload nothing:
+ * xt__gw_reload_too_late says so in the log. */
 void xt__gw_reload(xt_server_t *s);
 void xt__gw_reload_poll(xt_server_t *s);
 void xt__gw_reload_destroy(xt_server_t *s);
+void xt__gw_reload_too_late(void);
 
 /* gw_admin.c: the admin Unix socket (server.admin_socket), served by the
  * gateway thread. Open after xt_gateway_init (creates the socket, mode

@@ -1831,6 +1831,29 @@ def test_stop_during_the_start():
 
 
 @test
+def test_reload_during_the_stop():
+    """A SIGHUP once the stop began reloads nothing and says so (it was
+    dropped without a word). The stop is held by a client that reads
+    nothing: the gateway gives its output up to 2 s to leave."""
+    srv = Server(sets={"server.output_limit": 1 << 26, **BIG})
+    c = Conn(srv.port, read_hello=False)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.hello = c.expect(HELLO)
+    c.login(1001, session=1, heartbeat_ms=HB)
+    btc = c.inst["BTC-USDT"]
+    n = 100000   # 6.4 MB of ACCEPTED that the client does not read: more than the sockets hold
+    c.send(b"".join(X.encode_new_order(cl, btc, BUY, 1000 + cl % 100, 1) for cl in range(1, n + 1)))
+    srv.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: 'msg="stopping: ' in srv.stderr(), "the stop's first line")
+    srv.proc.send_signal(signal.SIGHUP)
+    rc = srv.proc.wait(30)
+    log = srv.stderr()
+    check(rc == 0 and 'msg="SIGHUP during the stop: nothing reloaded"' in log and 'msg="reloaded"' not in log,
+          f"rc {rc}: {log[-800:]}")
+    c.close()
+
+
+@test
 def test_session_expiry():
     """A disconnected session is forgotten server.session_expiry_s after it
     closed - but only once its messages have left the resume window and it
