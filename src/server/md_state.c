@@ -101,8 +101,10 @@ static void remove_after(const mds_t *m, uint64_t last)
 /* After writing a file: removes those whose snapshot is gone (the journal
  * keeps journal.keep_snapshots) or never came (it failed). Those after the
  * newest snapshot stay: their snapshots may still be being written (at a
- * stop, the final one and a child's before it). */
-static void prune(const mds_t *m)
+ * stop, the final one and a child's before it) - but not at the start
+ * (`starting`), when none is: every file without its snapshot goes then
+ * (one set aside as .bad, deleted, or cut short by a crash). */
+static void prune(const mds_t *m, int starting)
 {
     size_t n, ns = 0;
     uint64_t *v = list_states(m, &n), *snaps = NULL;
@@ -110,7 +112,7 @@ static void prune(const mds_t *m)
         for (size_t i = 0, k = 0; i < n; i++) {
             while (k < ns && snaps[k] < v[i])
                 k++;
-            if (k < ns && snaps[k] != v[i]) /* a newer snapshot exists, and none of this seq */
+            if (k < ns ? snaps[k] != v[i] : starting) /* none of this seq, and a newer one exists or none is due */
                 remove_state(m, v[i]);
         }
     free(snaps);
@@ -254,6 +256,7 @@ void xt_mds_state_load(mds_t *m)
     uint64_t from = rec->snapshot_seq, at = rec->last_seq;
     xt_md_replay_t *rp = &m->s->md_replay;
     remove_after(m, at);
+    prune(m, 1); /* and those of snapshots gone since (set aside, deleted): a run that writes none kept them */
     char path[XT_CONFIG_PATH_MAX + 48], legacy[XT_CONFIG_PATH_MAX + 16];
     snprintf(legacy, sizeof legacy, "%s/md-state", m->s->cfg.data_dir);
     const char *why = NULL;
@@ -354,7 +357,7 @@ static void write_saved(mds_t *m)
         return;
     }
     atomic_fetch_add(&m->save.written, 1);
-    prune(m);
+    prune(m, 0);
 }
 
 static void *writer_main(void *arg)
@@ -430,6 +433,7 @@ static void save_at(mds_t *m, uint64_t seq, int helper)
     if (why) {
         m->checkpoints_off = 1;
         log_not_written(why, seq, NULL, 1);
+        prune(m, 0); /* the older files go all the same, as retention removes their snapshots */
         return;
     }
     int64_t t0 = xt_mono_ns(); /* the wait for the last file's writer counts: md waits for it */

@@ -704,6 +704,44 @@ def test_snapshots_to_many_subscribers():
 
 
 @test
+def test_md_state_without_its_snapshot_is_removed_at_the_start():
+    """An md-state file whose snapshot is gone - deleted, set aside as .bad
+    when it failed its checks, or removed by retention after the file of
+    the snapshot that made it go was written - is removed at the next start
+    (it stayed until a later run wrote a file of its own, for ever in runs
+    that write none)."""
+    s = start()
+
+    def run_once(session):
+        c = TS.login(s.port, 1001, session)
+        TS.expect_type(c.place(c.inst[SYM], TS.BUY, 100000, 1), TS.ACCEPTED)
+        c.close()
+        check(s.stop() == 0, "stop")
+
+    def files(prefix):
+        return sorted(n for n in os.listdir(s.data) if n.startswith(prefix) and not n.endswith(".bad"))
+
+    run_once(1)
+    s.start()
+    run_once(2)
+    s.start()
+    run_once(3)
+    snaps, states = files("snap-"), files("md-state-")
+    check(len(snaps) == 2 and {n[len("snap-"):-len(".xts")] for n in snaps} <= {n[len("md-state-"):] for n in states},
+          f"two snapshots, each with its md-state: {snaps} {states}")
+    os.unlink(os.path.join(s.data, snaps[0]))   # the older snapshot deleted
+    with open(os.path.join(s.data, snaps[1]), "r+b") as f:   # the newer one damaged: set aside, recovery from the start
+        f.seek(100)
+        b = f.read(1)
+        f.seek(100)
+        f.write(bytes([b[0] ^ 0xFF]))
+    s.start()
+    s.md_port = md_port(s)
+    check(files("md-state-") == [], f"md-state files of snapshots that are gone: {files('md-state-')}")
+    check(s.stop() == 0, "the last stop")
+
+
+@test
 def test_feed_overflow_resync():
     """md.feed_records at its minimum: a commit of a big batch overflows the
     engine -> market-data ring and the books are resynced from the engine.
