@@ -497,9 +497,11 @@ static int open_journal(run_t *r, const opts_t *o)
     const xt_recovery_t *rec = &r->j.recovery;
     if (rec->snapshots_bad)
         fprintf(stderr,
-                "xtrading replay: warning: %u newer snapshot(s) did not load (see 'xtrading journal stats'); "
+                "xtrading replay: warning: %u newer snapshot(s) did not load (the newest: %s)%s; "
                 "recovered from %s %llu; %u set aside as NAME.bad\n",
-                rec->snapshots_bad, rec->snapshot_seq ? "snapshot" : "the journal's start",
+                rec->snapshots_bad, rec->snapshot_why,
+                rec->set_aside < rec->snapshots_bad ? " (see 'xtrading journal stats')" : "",
+                rec->snapshot_seq ? "snapshot" : "the journal's start",
                 (unsigned long long)(rec->snapshot_seq ? rec->snapshot_seq : 1), rec->set_aside);
     if (rec->skipped_records)
         fprintf(stderr,

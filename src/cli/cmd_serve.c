@@ -89,7 +89,8 @@ static void log_start(const xt_server_t *s)
         xt_log_u64(&e, "snapshot", r->snapshot_seq); /* 0: from the journal's start */
         xt_log_str(&e, "reason", r->snapshot_why);   /* the newest one's */
         xt_log_u64(&e, "set_aside", r->set_aside);   /* renamed NAME.bad: those that failed their checks */
-        xt_log_str(&e, "see", "xtrading journal stats DIR");
+        if (r->set_aside < r->snapshots_bad)         /* the others are NAME.bad: stats lists them no more */
+            xt_log_str(&e, "see", "xtrading journal stats DIR");
         xt_log_end(&e);
     }
     if (r->snapshots_passed &&

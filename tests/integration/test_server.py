@@ -2951,6 +2951,8 @@ def test_start_reports_what_recovery_cut_or_skipped():
     check(re.search(r'msg="newer snapshots did not load: recovered from an older one" snapshots_bad=1 '
                     rf'snapshot={older} reason="[^"]*{snaps[-1]}[^"]*"', srv.stderr()),
           f"bad snapshot not reported with its reason: {srv.stderr()}")
+    told = [l for l in srv.stderr().splitlines() if "newer snapshots did not load" in l]
+    check("set_aside=1" in told[0] and "see=" not in told[0], f"a hint to stats, which no longer lists it: {told}")
     check(os.path.exists(newest + ".bad") and not os.path.exists(newest), "the bad snapshot set aside as .bad")
     A = login(srv.port, 1001, 1, resume_from=0)
     check([A.query(order_id=o).status for o in kept[:5]] == [1] * 5, "orders after the fall-back")
