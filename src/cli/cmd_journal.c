@@ -103,7 +103,7 @@ static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, 
         return -1;
     }
     if ((rc = xt_wal_reader_open(r, &xt_io_posix, dir, s + 1)) != 0) {
-        fprintf(stderr, "xtrading journal: %s: %s\n", dir, r->why[0] ? r->why : xt_strerror(rc));
+        fprintf(stderr, "xtrading journal: %s: %s\n", r->path[0] ? r->path : dir, r->why[0] ? r->why : xt_strerror(rc));
         xt_engine_destroy(e);
         return -1;
     }

@@ -34,7 +34,7 @@ int xt_open_regular(const char *path, int flags, int mode)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return XT_ENOTFILE;
+        return S_ISDIR(st.st_mode) ? -EISDIR : XT_ENOTFILE; /* "Is a directory": said as what it is */
     }
     if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
         int e = errno;

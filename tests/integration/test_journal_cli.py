@@ -424,6 +424,16 @@ class JournalCli(unittest.TestCase):
             r = run("journal", cmd, self.d)
             self.assertEqual(r.returncode, 1, f"{cmd}: {r.stdout} {r.stderr}")
             self.assertIn("not a regular file", r.stderr, cmd)
+        # a directory there is called one (it was "not a regular file (a FIFO, device or socket)")
+        os.unlink(seg)
+        os.mkdir(seg)
+        for cmd in ("verify", "stats", "dump"):
+            r = run("journal", cmd, self.d)
+            self.assertEqual(r.returncode, 1, f"{cmd}: {r.stdout} {r.stderr}")
+            self.assertTrue(any(seg in l and "cannot open: Is a directory" in l for l in r.stderr.splitlines()),
+                            f"{cmd}: {r.stderr}")
+        os.rmdir(seg)
+        os.mkfifo(seg)
         r = run("replay", "--journal", self.d, stdin="")
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("not a regular file", r.stderr)
