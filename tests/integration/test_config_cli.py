@@ -225,6 +225,13 @@ class ConfigCheck(unittest.TestCase):
         os.mkfifo(fifo)
         self.fails(1, fifo, expect="fifo: not a regular file")
         self.fails(1, SHIPPED, "--credentials", "/dev/zero", expect="/dev/zero: not a regular file")
+        # a UTF-8 byte-order mark (a Windows editor's) is named, in the config and the credentials file alike
+        bom = "the file starts with a UTF-8 byte-order mark (EF BB BF): save it without one"
+        with open(SHIPPED) as f:
+            self.fails(1, self.write("bom.conf", "\ufeff" + f.read()), expect=f"bom.conf:1: {bom}")
+        with open(os.path.join(os.path.dirname(SHIPPED), "credentials.example")) as f:
+            creds = self.write("bom.creds", "\ufeff" + f.read())
+        self.fails(1, SHIPPED, "--credentials", creds, expect=f"bom.creds:1: {bom}")
         # lines of at most 4096 bytes, a config of at most 1 MiB
         p = self.write("long.conf", "# " + "x" * 4093 + "\n")  # 4096 with its newline: fine
         self.ok(p)
