@@ -272,7 +272,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             i++;
         } else if (strcmp(a, "--fsync") == 0) {
             if (!v || xt_fsync_policy_parse(v, &o->jcfg) != 0) {
-                fprintf(stderr, "xtrading replay: --fsync wants batch, always, interval=<ms> or none, got '%s'\n",
+                fprintf(stderr,
+                        "xtrading replay: --fsync wants batch, always, interval=<ms> (1..60000) or none, got '%s'\n",
                         v ? v : "");
                 return 2;
             }

@@ -35,13 +35,17 @@ static void usage(FILE *f)
                "Run 'xtrading <command> --help' for a command's options; docs/cli.md has them all.\n");
 }
 
+/* The command's name in the parsers' messages: "xtrading journal dump",
+ * as the command's own messages say it (main sets it). */
+static char prog[64] = "xtrading";
+
 int xt_cli_parse_u32(const char *opt, const char *s, unsigned *out)
 {
     char *end;
     errno = 0;
     unsigned long v = s ? strtoul(s, &end, 10) : 0;
     if (!s || *s == '\0' || *s == '-' || *end != '\0' || errno || v == 0 || v > 0xffffffffUL) {
-        fprintf(stderr, "xtrading: %s needs a positive integer, got '%s'\n", opt, s ? s : "");
+        fprintf(stderr, "%s: %s needs a positive integer, got '%s'\n", prog, opt, s ? s : "");
         return 0;
     }
     *out = (unsigned)v;
@@ -54,7 +58,7 @@ int xt_cli_parse_hostport(const char *opt, const char *v, char *host, size_t hos
     char *end;
     unsigned long p = colon ? strtoul(colon + 1, &end, 10) : 0;
     if (!colon || colon == v || (size_t)(colon - v) >= host_cap || colon[1] == '\0' || *end || p == 0 || p > 65535) {
-        fprintf(stderr, "xtrading: %s needs HOST:PORT, got '%s'\n", opt, v ? v : "");
+        fprintf(stderr, "%s: %s needs HOST:PORT, got '%s'\n", prog, opt, v ? v : "");
         return 0;
     }
     memcpy(host, v, (size_t)(colon - v));
@@ -85,7 +89,7 @@ int xt_cli_parse_u64(const char *opt, const char *s, uint64_t *out)
     errno = 0;
     unsigned long long v = s ? strtoull(s, &end, 10) : 0;
     if (!s || *s < '0' || *s > '9' || *end != '\0' || errno || v == 0) {
-        fprintf(stderr, "xtrading: %s needs a positive integer, got '%s'\n", opt, s ? s : "");
+        fprintf(stderr, "%s: %s needs a positive integer, got '%s'\n", prog, opt, s ? s : "");
         return 0;
     }
     *out = v;
@@ -125,6 +129,9 @@ int main(int argc, char **argv)
     }
     argc = help_after_options(argc, argv);
     const char *cmd = argv[1];
+    int sub = (strcmp(cmd, "journal") == 0 || strcmp(cmd, "md") == 0 || strcmp(cmd, "bench") == 0) && argc > 2 &&
+              argv[2][0] != '-';
+    snprintf(prog, sizeof prog, "xtrading %.20s%s%.20s", cmd, sub ? " " : "", sub ? argv[2] : "");
     if (strcmp(cmd, "replay") == 0)
         return xt_cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)

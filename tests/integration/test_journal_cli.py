@@ -837,12 +837,15 @@ class JournalCli(unittest.TestCase):
 
     def test_bad_options(self):
         self.assertEqual(run("replay", "--journal", self.d, "--fsync", "often").returncode, 2)
+        r = run("replay", "--journal", self.d, "--fsync", "interval=0")  # the range is said
+        self.assertEqual((r.returncode, r.stderr), (2, "xtrading replay: --fsync wants batch, always, "
+                                                       "interval=<ms> (1..60000) or none, got 'interval=0'\n"))
         self.assertEqual(run("replay", "--journal").returncode, 2)
         self.assertEqual(run("journal", "dump").returncode, 2)
         self.assertEqual(run("journal", "frob", self.tmp).returncode, 2)
         self.assertEqual(run("journal", "verify", os.path.join(self.tmp, "nope")).returncode, 2)
         for args, err in ((["--format", "xml"], "xtrading journal dump: --format takes text or replay, got 'xml'\n"),
-                          (["--from", "x"], "xtrading: --from needs a positive integer, got 'x'\n"),
+                          (["--from", "x"], "xtrading journal dump: --from needs a positive integer, got 'x'\n"),
                           (["--frob"], "xtrading journal dump: unknown option '--frob'\n")):
             with self.subTest(args=args):
                 r = run("journal", "dump", self.tmp, *args)
