@@ -848,8 +848,9 @@ static void refuse_cut(const char *dir, const xt_wal_reader_t *r, uint64_t end)
 static int repair(const char *dir, int force)
 {
     int lock = xt_dir_lock(dir);
-    if (lock < 0) {
-        fprintf(stderr, "xtrading journal repair: %s: %s\n", dir, xt_strerror(lock));
+    if (lock < 0) { /* as recovery says it: the LOCK file named, when it is what failed */
+        fprintf(stderr, "xtrading journal repair: %s: %s%s\n", dir,
+                lock == XT_ELOCKED ? "" : "its LOCK file: ", xt_strerror(lock));
         return 1;
     }
     uint64_t snap = usable_snapshot(dir, UINT64_MAX), from = snap + 1;

@@ -748,6 +748,9 @@ class JournalCli(unittest.TestCase):
         r = run("replay", "--journal", other, stdin="")
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"data directory {other}: its LOCK file: Is a directory", r.stderr)
+        r = run("journal", "repair", other)  # the file named as recovery names it (it said only DIR: Is a directory)
+        self.assertEqual((r.returncode, r.stderr),
+                         (1, f"xtrading journal repair: {other}: its LOCK file: Is a directory\n"))
         shutil.rmtree(other)
 
     def test_a_stop_while_a_fifo_has_no_writer(self):
