@@ -111,7 +111,7 @@ static removal_t *plan_removals(const xt_journal_t *j, uint64_t with, size_t *n)
     uint64_t oldest = snaps[ns > keep ? ns - keep : 0];
     /* A segment can go when the next one starts at or before oldest + 1:
      * recovering from `oldest` never reads it. The last segment stays. */
-    for (size_t i = 0; i + 1 < ng && segs[i + 1] <= oldest + 1; i++)
+    for (size_t i = 0; !j->cfg.keep_all_segments && i + 1 < ng && segs[i + 1] <= oldest + 1; i++)
         out[(*n)++] = (removal_t){XT_FILE_WAL, segs[i]};
 done:
     free(snaps);

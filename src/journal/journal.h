@@ -58,14 +58,15 @@ typedef enum xt_fsync_policy {
 } xt_fsync_policy_t;
 
 typedef struct xt_journal_config {
-    int fsync;               /* xt_fsync_policy_t; default batch */
-    uint32_t interval_ms;    /* XT_FSYNC_INTERVAL; default 10 */
-    uint32_t batch_max;      /* commands per batch before commit is due; default 4096 */
-    uint32_t batch_max_us;   /* age of a batch before commit is due; default 1000 */
-    uint64_t segment_bytes;  /* default 64 MiB */
-    uint64_t snapshot_every; /* commands between snapshots; 0: not by count */
-    uint32_t snapshot_secs;  /* seconds between snapshots; 0: not by time */
-    uint32_t keep_snapshots; /* default 2 */
+    int fsync;                 /* xt_fsync_policy_t; default batch */
+    uint32_t interval_ms;      /* XT_FSYNC_INTERVAL; default 10 */
+    uint32_t batch_max;        /* commands per batch before commit is due; default 4096 */
+    uint32_t batch_max_us;     /* age of a batch before commit is due; default 1000 */
+    uint64_t segment_bytes;    /* default 64 MiB */
+    uint64_t snapshot_every;   /* commands between snapshots; 0: not by count */
+    uint32_t snapshot_secs;    /* seconds between snapshots; 0: not by time */
+    uint32_t keep_snapshots;   /* default 2 */
+    uint8_t keep_all_segments; /* retention deletes old snapshots only, never a segment (md rebuild needs record 1) */
     uint8_t no_snapshot_on_close;
     uint8_t snapshot_sync;    /* write snapshots in this process, not a child */
     uint8_t preallocate;      /* xt_spare_mode_t: roll into preallocated segments (spare.h); not with fsync none */

@@ -95,6 +95,7 @@ static const cfg_key_t keys[] = {
     U64("journal", "snapshot_every", journal.snapshot_every, 0, UINT64_MAX),
     U32("journal", "snapshot_secs", journal.snapshot_secs, 0, UINT32_MAX),
     U32("journal", "keep_snapshots", journal.keep_snapshots, 1, 1000),
+    {"journal", "keep_all_segments", K_BOOL, F(journal_keep_all), 0, 1},
     U32("limits", "rate", rate, 1, 1000000000),
     U32("limits", "burst", burst, 1, 1000000000),
     U32("limits", "open_orders", open_orders, 1, 1u << 30),

@@ -126,6 +126,7 @@ typedef struct xt_server_config {
     uint32_t rules;               /* engine.rules: the matching rules new segments run under (sets engine.rules) */
     uint32_t journal_preallocate; /* journal.preallocate: roll into segments made ahead (journal.preallocate) */
     uint32_t journal_drop_cache;  /* journal.drop_cache: rolled segments leave the page cache */
+    uint32_t journal_keep_all;    /* journal.keep_all_segments: retention deletes no segment */
     /* md */
     char md_host[64];
     uint16_t md_port;

@@ -358,6 +358,7 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
     jc.report_ctx = s;
     jc.preallocate = s->cfg.journal_preallocate ? XT_SPARE_THREAD : XT_SPARE_OFF;
     jc.drop_cache = (uint8_t)s->cfg.journal_drop_cache;
+    jc.keep_all_segments = s->cfg.journal_keep_all != 0;
     jc.child_delay_ms = s->cfg.snapshot_delay_ms;
     if (s->cpus->any) /* the spare segment's writer, which the open starts, inherits this: off the pinned CPUs */
         xt_cpus_pin(&s->cpus->rest, "gateway");

@@ -262,6 +262,36 @@ def test_live_restart_rebuild():
 
 
 @test
+def test_keep_all_segments_keeps_history_rebuildable():
+    """Retention deletes the segments only old snapshots need, and md
+    rebuild, which reads from record 1, refuses once the first is gone;
+    journal.keep_all_segments = on keeps every segment (and still deletes
+    old snapshots), so history can be rebuilt from the journal for ever."""
+    for keep_all in ("off", "on"):
+        srv = TS.Server({"journal.segment_bytes": 4096, "journal.keep_snapshots": 1, "journal.preallocate": "off",
+                         "journal.keep_all_segments": keep_all, **TS.BIG})
+        a = TS.login(srv.port, 1001, 1)
+        for i in range(200):   # ~16 KB of records: four segments or more
+            TS.expect_type(a.place(a.inst[BTC], BUY, 100000 + i, 1), TS.ACCEPTED)
+        a.close()
+        check(srv.stop() == 0, "stop")
+        segs = sorted(n for n in os.listdir(srv.data) if n.startswith("wal-") and n.endswith(".log"))
+        snaps = [n for n in os.listdir(srv.data) if n.startswith("snap-")]
+        check(len(snaps) == 1, f"keep_snapshots 1: {snaps}")
+        out = os.path.join(srv.tmp, "rebuilt")
+        if keep_all == "off":
+            check(len(segs) == 1 and segs[0] != "wal-00000000000000000001.log", f"retention kept {segs}")
+            p = run("md", "rebuild", srv.data, "--out", out, expect=1)
+            check("the journal starts at record" in p.stderr, p.stderr)
+        else:
+            check(len(segs) >= 4 and segs[0] == "wal-00000000000000000001.log", f"every segment kept: {segs}")
+            p = run("md", "rebuild", srv.data, "--out", out)
+            check("instruments: 4 " in p.stdout, p.stdout)
+            v = run("journal", "verify", srv.data)
+            check("verified" in v.stdout, v.stdout)
+
+
+@test
 def test_a_hung_disk_holds_only_the_writer():
     """The files are written by a thread of their own: while writing the 1m
     file hangs (an LD_PRELOAD'ed open for writing that waits while a file
