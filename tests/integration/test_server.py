@@ -1779,6 +1779,18 @@ def test_a_stopped_server_blames_no_client():
     C.close()
 
 
+def starting(srv):
+    """srv started on a thread, returned with the thread once the start
+    wrote its first log line (the open-file limit set low makes it write
+    one before it allocates and recovers)."""
+    srv.nofile = 4096
+    started = threading.Thread(target=srv.start, daemon=True)
+    started.start()
+    wait_for(lambda: "connection limits cut" in srv.stderr() or (srv.proc and srv.proc.poll() is not None),
+             "the start's first line")
+    return srv, started
+
+
 @test
 def test_reload_during_the_start():
     """SIGHUP and SIGUSR1 that arrive while the server starts (here right
@@ -1786,12 +1798,7 @@ def test_reload_during_the_start():
     write before it allocates and recovers) wait for it to be ready and are
     then taken: they ended the process (status 129), which systemd counts
     as a clean exit and does not restart."""
-    srv = Server(start=False)
-    srv.nofile = 4096
-    started = threading.Thread(target=srv.start, daemon=True)
-    started.start()
-    wait_for(lambda: "connection limits cut" in srv.stderr() or (srv.proc and srv.proc.poll() is not None),
-             "the start's first line")
+    srv, started = starting(Server(start=False))
     srv.proc.send_signal(signal.SIGHUP)
     srv.proc.send_signal(signal.SIGUSR1)
     started.join(30)
@@ -1810,12 +1817,7 @@ def test_stop_during_the_start():
     the process by the signal's default action, status 143 and no word in
     the log. Should the start win the race, it is a clean stop after it.
     The next start recovers the data as usual."""
-    srv = Server(sets={"engine.max_orders": 5000000}, start=False)
-    srv.nofile = 4096
-    started = threading.Thread(target=srv.start, daemon=True)
-    started.start()
-    wait_for(lambda: "connection limits cut" in srv.stderr() or (srv.proc and srv.proc.poll() is not None),
-             "the start's first line")
+    srv, started = starting(Server(sets={"engine.max_orders": 5000000}, start=False))
     srv.proc.send_signal(signal.SIGTERM)
     rc = srv.proc.wait(30)
     started.join(30)
