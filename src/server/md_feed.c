@@ -41,7 +41,8 @@ void xt_md_feed_destroy(xt_md_feed_t *f)
 static void lose(xt_md_feed_t *f, const xt_event_t *e)
 {
     uint32_t i = e->instrument;
-    atomic_fetch_add_explicit(&f->dropped_total, 1, memory_order_relaxed);
+    if (e->type != XT_EV_BOOK)
+        atomic_fetch_add_explicit(&f->trades_lost, 1, memory_order_relaxed);
     if (i < f->n_lost && e->type != XT_EV_TRADE)
         f->lost[i] = 1;
     if (i >= f->n_lost || i < f->covered_from) /* else the resync under way writes its book later */

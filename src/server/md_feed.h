@@ -68,7 +68,9 @@ typedef struct xt_md_feed {
     char pad1[56];
     _Atomic uint64_t tail; /* consumed */
     _Atomic uint64_t dropped;
-    _Atomic uint64_t dropped_total; /* never reset: market data's state is not the journal's once nonzero */
+    /* never reset: TRADE and INSTRUMENT events lost (a resync sends the books
+     * again, not these): market data's state is not the journal's once nonzero */
+    _Atomic uint64_t trades_lost;
 } xt_md_feed_t;
 
 /* Allocates 2^k >= records entries (left out of a snapshot's fork; faulted

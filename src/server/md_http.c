@@ -149,6 +149,10 @@ static void put_md(xt_text_t *t, const mds_t *m)
             m->conflations);
     put_one(t, "xt_md_feed_resyncs_total", "counter",
             "Times the engine-to-market-data feed overflowed and the books were sent again.", m->resyncs);
+    put_one(t, "xt_md_feed_trades_lost_total", "counter",
+            "Trades (and band moves) the full engine-to-market-data feed lost: tickers, candles and fills miss them, "
+            "and market data's state is not saved for a restart in this run.",
+            atomic_load_explicit(&m->s->md_feed.trades_lost, memory_order_relaxed));
     put_one(t, "xt_md_book_refills_total", "counter",
             "Books market data kept only the best md.max_levels of, asked again from the engine as they ran low.",
             m->md.refills_asked);

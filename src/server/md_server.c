@@ -100,16 +100,18 @@ static void send_list(mds_t *m, uint32_t c, const char *id)
 static void send_stats(mds_t *m, uint32_t c, const char *id)
 {
     const xt_hist_t *h = &m->feed_lag;
-    char body[512];
+    char body[768];
     snprintf(body, sizeof body,
              "\"result\":{\"connections\":%u,\"feed_lag_us\":{\"count\":%llu,\"p50\":%llu,\"p99\":%llu,"
              "\"p999\":%llu,\"max\":%llu},\"feed_resyncs\":%llu,\"book_refills\":%llu,\"slow_drops\":%llu,"
-             "\"slow_closes\":%llu,\"conflations\":%llu},\"ts\":%lld",
+             "\"slow_closes\":%llu,\"conflations\":%llu,\"feed_trades_lost\":%llu},\"ts\":%lld",
              m->n_conns, (unsigned long long)h->count, (unsigned long long)xt_hist_quantile(h, 0.5),
              (unsigned long long)xt_hist_quantile(h, 0.99), (unsigned long long)xt_hist_quantile(h, 0.999),
              (unsigned long long)(h->count ? h->max : 0), (unsigned long long)m->resyncs,
              (unsigned long long)m->md.refills_asked, (unsigned long long)m->drops, (unsigned long long)m->slow_closes,
-             (unsigned long long)m->conflations, (long long)xt_now_ns());
+             (unsigned long long)m->conflations,
+             (unsigned long long)atomic_load_explicit(&m->s->md_feed.trades_lost, memory_order_relaxed),
+             (long long)xt_now_ns());
     answer(m, c, id, "stats", body);
 }
 

@@ -286,8 +286,8 @@ void xt_mds_state_load(mds_t *m)
 static const char *lost(const mds_t *m)
 {
     return atomic_load(&m->s->journal_failed) ? "the journal failed: its last batch never reached market data"
-           : m->resyncs || atomic_load(&m->s->md_feed.dropped_total) /* md_resync: also a refill, nothing lost */
-               ? "the engine-to-market-data feed overflowed: events (trades among them, perhaps) were lost on the way"
+           : atomic_load(&m->s->md_feed.trades_lost) /* lost levels only: the resync sent the books again */
+               ? "the engine-to-market-data feed overflowed: trades (or band moves) were lost on the way"
                : NULL;
 }
 
