@@ -972,6 +972,24 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
+/* A directory with no segment and no snapshot (a wrong path, a copy that
+ * failed) is no empty journal: said as verify says it, status 1 (and
+ * repair leaves no LOCK there). */
+static int no_journal(const char *dir, const char *verb)
+{
+    uint64_t *seqs = NULL;
+    size_t n = 0, m = 0;
+    xt_dir_list(dir, XT_FILE_SNAP, &seqs, &n);
+    free(seqs);
+    seqs = NULL;
+    xt_dir_list(dir, XT_FILE_WAL, &seqs, &m);
+    free(seqs);
+    if (n || m)
+        return 0;
+    fprintf(stderr, "xtrading journal: %s: no journal segment and no snapshot: nothing to %s\n", dir, verb);
+    return 1;
+}
+
 int xt_cmd_journal(int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
@@ -1026,10 +1044,10 @@ int xt_cmd_journal(int argc, char **argv)
                 return 2;
             }
         }
-        return dump(dir, from, replay_format);
+        return no_journal(dir, "dump") ? 1 : dump(dir, from, replay_format);
     }
     if (strcmp(sub, "repair") == 0 && argc == 4 && strcmp(argv[dir_at == 2 ? 3 : 2], "--force") == 0)
-        return repair(dir, 1);
+        return no_journal(dir, "repair") ? 1 : repair(dir, 1);
     if (argc != 3) {
         usage(stderr);
         return 2;
@@ -1037,9 +1055,9 @@ int xt_cmd_journal(int argc, char **argv)
     if (strcmp(sub, "verify") == 0)
         return verify_quiet_dir(dir);
     if (strcmp(sub, "stats") == 0)
-        return stats(dir);
+        return no_journal(dir, "count") ? 1 : stats(dir);
     if (strcmp(sub, "repair") == 0)
-        return repair(dir, 0);
+        return no_journal(dir, "repair") ? 1 : repair(dir, 0);
     fprintf(stderr, "xtrading journal: unknown subcommand '%s'\n", sub);
     usage(stderr);
     return 2;

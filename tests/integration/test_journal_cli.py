@@ -258,6 +258,12 @@ class JournalCli(unittest.TestCase):
         self.assertIn(f"{self.d}: no journal segment and no snapshot: nothing to verify", v.stderr)
         self.assertNotIn("verified", v.stdout)
         self.assertEqual(run("journal", "verify", os.path.join(self.tmp, "nope")).returncode, 2)  # not a directory
+        # the other tools alike (they printed zeros or nothing, status 0, and repair left a LOCK behind)
+        for cmd, verb in (("dump", "dump"), ("stats", "count"), ("repair", "repair")):
+            r = run("journal", cmd, self.d)
+            self.assertEqual((r.returncode, r.stdout, r.stderr),
+                             (1, "", f"xtrading journal: {self.d}: no journal segment and no snapshot: nothing to {verb}\n"))
+        self.assertEqual(os.listdir(self.d), [])
         self.journal("")  # what a first start leaves: an empty segment, and that verifies
         v = run("journal", "verify", self.d)
         self.assertEqual(v.returncode, 0, v.stderr)
@@ -748,6 +754,7 @@ class JournalCli(unittest.TestCase):
         r = run("replay", "--journal", other, stdin="")
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"data directory {other}: its LOCK file: Is a directory", r.stderr)
+        open(os.path.join(other, "wal-00000000000000000001.log"), "w").close()  # a journal to repair
         r = run("journal", "repair", other)  # the file named as recovery names it (it said only DIR: Is a directory)
         self.assertEqual((r.returncode, r.stderr),
                          (1, f"xtrading journal repair: {other}: its LOCK file: Is a directory\n"))
