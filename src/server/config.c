@@ -834,8 +834,6 @@ static int do_key(loader_t *L, const char *key, const char *v)
 
 static int do_line(loader_t *L, char *s)
 {
-    if (L->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
-        return fail_at(L, 1, "the file starts with a UTF-8 byte-order mark (EF BB BF): save it without one");
     s = trim(s);
     if (*s == '\0' || *s == '#' || *s == ';')
         return 0;

@@ -228,9 +228,7 @@ static int read_lines(loader_t *L, FILE *f)
     int rc = 0, got;
     while (rc == 0 && (got = xt_text_file_line(f, buf)) == 1) {
         L->line++;
-        rc = L->line == 1 && strncmp(buf, "\xef\xbb\xbf", 3) == 0
-                 ? fail(L, 1, "the file starts with a UTF-8 byte-order mark (EF BB BF): save it without one")
-                 : do_line(L, buf);
+        rc = do_line(L, buf);
     }
     if (rc == 0 && got < 0)
         rc = fail(L, got == -2 ? 0 : L->line + 1, "%s", xt_text_file_error(got));

@@ -63,6 +63,8 @@ int xt_text_file_line(FILE *f, char buf[XT_TEXT_LINE_MAX + 1])
         return 0;
     if (n == XT_TEXT_LINE_MAX && buf[n - 1] != '\n' && getc_unlocked(f) != EOF)
         return -1; /* a line of exactly XT_TEXT_LINE_MAX bytes at the end of the file is fine */
+    if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 && ftello(f) == (off_t)n) /* the first line (a regular file) */
+        return -4;
     return 1;
 }
 
@@ -74,6 +76,7 @@ const char *xt_text_file_error(int got)
     switch (got) {
     case -1: return "line longer than " STR(XT_TEXT_LINE_MAX) " bytes";
     case -3: return "a NUL byte: not a text file";
+    case -4: return "the file starts with a UTF-8 byte-order mark (EF BB BF): save it without one";
     default: return strerror(errno);
     }
 }

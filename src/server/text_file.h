@@ -20,8 +20,9 @@ FILE *xt_text_file_open(const char *path, off_t max, char *why, size_t whylen);
 
 /* Reads the next line into buf[XT_TEXT_LINE_MAX + 1], NUL-terminated, its
  * '\n' kept. Returns 1, 0 at the end of the file, -1 for a line longer
- * than XT_TEXT_LINE_MAX, -2 for a read error (errno set), or -3 for a line
- * holding a NUL byte (not text). */
+ * than XT_TEXT_LINE_MAX, -2 for a read error (errno set), -3 for a line
+ * holding a NUL byte (not text), or -4 for a first line that starts with a
+ * UTF-8 byte-order mark (some Windows editors write one; refused as such). */
 int xt_text_file_line(FILE *f, char buf[XT_TEXT_LINE_MAX + 1]);
 
 /* What a negative xt_text_file_line() result means, in words (-2: from
