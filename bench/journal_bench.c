@@ -78,11 +78,16 @@ static void rm_rf(const char *dir)
 
 /* Every phase starts with nothing dirty in the page cache, so that the
  * writeback of an earlier phase does not land in this one's figures. */
+const char *bench_journal_base(const journal_bench_opts_t *o)
+{
+    const char *tmp = getenv("TMPDIR");
+    return o->dir ? o->dir : tmp ? tmp : "/tmp";
+}
+
 static int make_dir(const journal_bench_opts_t *o, char *out, size_t n)
 {
     sync();
-    const char *base = o->dir ? o->dir : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(out, n, "%s/xt-bench-journal-XXXXXX", base);
+    snprintf(out, n, "%s/xt-bench-journal-XXXXXX", bench_journal_base(o));
     return mkdtemp(out) ? 0 : -errno;
 }
 

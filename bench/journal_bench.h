@@ -43,5 +43,7 @@ typedef struct journal_snapshot_result {
 typedef void (*journal_bench_report_fn)(void *ctx, const char *kind, const void *r);
 
 int bench_journal(const journal_bench_opts_t *o, journal_bench_report_fn report, void *ctx);
+/* Where the benchmark makes its directories: o->dir, else $TMPDIR, else /tmp. */
+const char *bench_journal_base(const journal_bench_opts_t *o);
 
 #endif

@@ -194,7 +194,7 @@ static int bench_journal_cmd(int argc, char **argv)
         return 2;
     }
     struct stat st; /* named here: the benchmark's own error would not say which directory */
-    const char *tmp = getenv("TMPDIR"), *base = o.dir ? o.dir : tmp ? tmp : "/tmp";
+    const char *base = bench_journal_base(&o);
     int bad = stat(base, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
     if (bad) {
         fprintf(stderr, "xtrading bench journal: %s %s: %s\n", o.dir ? "--dir" : "the temporary directory", base,

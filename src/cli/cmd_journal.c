@@ -343,19 +343,32 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
     return bad;
 }
 
+/* A directory with no segment and no snapshot (a wrong path, a copy that
+ * failed) is no empty journal: said as verify says it, status 1 (and
+ * repair leaves no LOCK there). */
+static int no_journal(const char *dir, const char *verb)
+{
+    uint64_t *seqs = NULL;
+    size_t n = 0, m = 0;
+    xt_dir_list(dir, XT_FILE_SNAP, &seqs, &n);
+    free(seqs);
+    seqs = NULL;
+    xt_dir_list(dir, XT_FILE_WAL, &seqs, &m);
+    free(seqs);
+    if (n || m)
+        return 0;
+    fprintf(stderr, "xtrading journal: %s: no journal segment and no snapshot: nothing to %s\n", dir, verb);
+    return 1;
+}
+
 static int verify(const char *dir)
 {
     int problems = manifest_problem(dir);
-    uint64_t *seqs = NULL, *segs = NULL;
-    size_t ns = 0, ng = 0;
-    xt_dir_list(dir, XT_FILE_SNAP, &seqs, &ns);
-    xt_dir_list(dir, XT_FILE_WAL, &segs, &ng);
-    free(segs);
-    if (ns == 0 && ng == 0) { /* a backup copy that failed, a wrong path: not a journal that checks */
-        fprintf(stderr, "xtrading journal: %s: no journal segment and no snapshot: nothing to verify\n", dir);
-        free(seqs);
+    if (no_journal(dir, "verify"))
         return 1;
-    }
+    uint64_t *seqs = NULL;
+    size_t ns = 0;
+    xt_dir_list(dir, XT_FILE_SNAP, &seqs, &ns);
     snap_t *snaps = calloc(ns ? ns : 1, sizeof *snaps);
     if (!snaps) {
         fprintf(stderr, "xtrading journal: out of memory\n");
@@ -970,24 +983,6 @@ static int wants_help(int argc, char **argv)
         if (xt_cli_is_help(argv[i]))
             return 1;
     return 0;
-}
-
-/* A directory with no segment and no snapshot (a wrong path, a copy that
- * failed) is no empty journal: said as verify says it, status 1 (and
- * repair leaves no LOCK there). */
-static int no_journal(const char *dir, const char *verb)
-{
-    uint64_t *seqs = NULL;
-    size_t n = 0, m = 0;
-    xt_dir_list(dir, XT_FILE_SNAP, &seqs, &n);
-    free(seqs);
-    seqs = NULL;
-    xt_dir_list(dir, XT_FILE_WAL, &seqs, &m);
-    free(seqs);
-    if (n || m)
-        return 0;
-    fprintf(stderr, "xtrading journal: %s: no journal segment and no snapshot: nothing to %s\n", dir, verb);
-    return 1;
 }
 
 int xt_cmd_journal(int argc, char **argv)
