@@ -304,11 +304,6 @@ int xt_mds_rest_init(mds_t *m)
     const xt_server_config_t *cfg = &m->s->cfg;
     if (xt_replay_init(&m->replay, cfg->rest_replay_cache) != 0)
         return -1;
-    /* A data directory with a journal had an earlier run (one that wrote
-     * no segment served no request: it never got ready). Its signatures
-     * are not known: refused for a window from now (rest_auth.h). */
-    if (m->s->journal.recovery.have_wal)
-        m->replay.earlier_run_until_ms = xt_now_ns() / 1000000 + cfg->rest_recv_window_ms;
     return xt_fills_init(&m->fills, cfg->rest_fill_accounts, cfg->rest_fills) != 0 ? -1 : 0;
 }
 

@@ -33,6 +33,7 @@
 #include "md_rest.h"
 #include "oe_json.h"
 #include "ports.h"
+#include "rest_signed.h"
 #include "xt/error.h"
 /* ---- commands ---------------------------------------------------------------- */
 
@@ -989,6 +990,12 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
     epoll_ctl(m->ep, EPOLL_CTL_ADD, m->stop_efd, &ev);
     if (xt_mds_bin_open(m, why, n))
         return -1;
+    /* Last, as it removes the clean stop's file (rest_signed.h). A data
+     * directory with a journal had an earlier run (one that wrote no
+     * segment served no request: it never got ready). */
+    if (xt_rest_signed_load(s->cfg.data_dir, s->journal.recovery.have_wal, xt_now_ns() / 1000000,
+                            s->cfg.rest_recv_window_ms, &m->replay, why, n))
+        return -1;
     s->md_feed.on = 1;
     return 0;
 }
@@ -1010,6 +1017,7 @@ void xt_md_server_stop(xt_server_t *s)
     (void)w;
     pthread_join(s->md_thread, NULL);
     s->md_started = 0;
+    xt_rest_signed_save(s->cfg.data_dir, &s->mds->replay); /* no signature is checked any more */
     /* Its ports are closed now, not after the final snapshot (xtrading
      * stop, then xt_md_server_close): a probe of /readyz or a new client
      * is refused at once instead of waiting for an answer nobody sends. */

@@ -72,7 +72,7 @@ int xt_replay_init(xt_replay_cache_t *c, uint32_t capacity)
         return XT_ENOMEM;
     }
     c->mask = n - 1;
-    c->earlier_run_until_ms = INT64_MIN;
+    c->earlier_run_until_ms = c->latest_taken_ms = INT64_MIN;
     return 0;
 }
 
@@ -211,6 +211,8 @@ xt_auth_result_t xt_rest_authenticate(const xt_creds_t *creds, xt_replay_cache_t
         return refuse(401, "replayed request");
     if (r != 0)
         return refuse(503, "too many signed requests in the receive window: try again later");
+    if (ts > rc->latest_taken_ms)
+        rc->latest_taken_ms = ts;
     xt_auth_result_t ok = {0, NULL, account};
     return ok;
 }

@@ -39,6 +39,9 @@ typedef struct xt_replay_cache {
      * the server, which could have taken them; its cache is gone with it.
      * INT64_MIN (xt_replay_init): none. */
     int64_t earlier_run_until_ms;
+    /* The latest timestamp taken in this run (INT64_MIN: none), which a
+     * clean stop hands to the next start (rest_signed.h). */
+    int64_t latest_taken_ms;
 } xt_replay_cache_t;
 
 #define XT_REPLAY_PROBES 64 /* places looked at for one signature, at most */
@@ -68,7 +71,8 @@ typedef struct xt_auth_result {
 /* The refusal of a timestamp an earlier run could have taken (below). */
 #define XT_REST_SIGNED_BEFORE_START                                                                                    \
     "signed for a time an earlier run of the server could have taken it, and its replay cache is gone with it: "       \
-    "sign it again with a later timestamp (rest.recv_window_ms after the server's start)"
+    "sign it again with a later timestamp (after the latest the earlier run took, when it stopped cleanly; else "      \
+    "rest.recv_window_ms after the server's start)"
 
 /* Checks req's signature, in this order (each failure its own answer):
  *   400 "missing or malformed X-XT-<name> header"  (account: 1..2^32-1

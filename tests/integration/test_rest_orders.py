@@ -45,11 +45,11 @@ def order(side, price, qty, **kw):
     return o
 
 
-def raw_post(account, body, nudge=0):
-    """A signed POST /api/v1/orders as bytes (its timestamp nudged by
-    `nudge` ms, so that equal bodies are not replays)."""
+def raw_post(account, body, nudge=0, ts_ms=None):
+    """A signed POST /api/v1/orders as bytes (its timestamp ts_ms, or now
+    nudged by `nudge` ms, so that equal bodies are not replays)."""
     data = json.dumps(body).encode()
-    ts = str(int(time.time() * 1000) + nudge)
+    ts = str(ts_ms if ts_ms is not None else int(time.time() * 1000) + nudge)
     sig = XR.sign(f"demo-secret-{account}", ts, "POST", "/api/v1/orders", data)
     return (f"POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nX-XT-Account: {account}\r\nX-XT-Key: demo{account}\r\n"
             f"X-XT-Timestamp: {ts}\r\nX-XT-Signature: {sig}\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data
@@ -408,37 +408,73 @@ def send_raw(s, data):
     return int(head.split()[1]), json.loads(body)
 
 
+def rest_signed_mark(s):
+    """The timestamps of DATA/rest-signed (docs/journal-format.md), or None
+    when there is no file."""
+    try:
+        with open(os.path.join(s.data, "rest-signed")) as f:
+            return [int(line) for line in f.read().splitlines() if line and not line.startswith("#")]
+    except FileNotFoundError:
+        return None
+
+
 @test
 def test_rest_session_survives_restart():
     """The REST session's ids go on after a restart; and a signed request
-    taken before it is not taken again: the replay cache starts empty, so
-    for rest.recv_window_ms after the start a timestamp the earlier run
-    could have taken is refused 503 (a replayed POST without a
-    client_order_id placed a second order, a helper's probe found)."""
+    taken before it is not taken again, though the replay cache starts
+    empty (a replayed POST without a client_order_id placed a second
+    order, a helper's probe found). A clean stop leaves the latest
+    timestamp it took in DATA/rest-signed: the next start refuses those up
+    to it only and serves a later one at once (it refused every one for
+    rest.recv_window_ms after the start). After a crash nothing is known:
+    refused for the window from the start, and a clean stop then hands
+    that bound on."""
     s = W.start(FAST)
     a = client(s, 1001)
     j = ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001", client_order_id=70))
-    ahead = raw_post(1001, order("buy", "991.00", "0.0001"), nudge=3000)  # within the window for 8 s
+    ahead_ts = int(time.time() * 1000) + 4000  # signed ahead, within the window for 9 s
+    ahead = raw_post(1001, order("buy", "991.00", "0.0001"), ts_ms=ahead_ts)
     st, first = send_raw(s, ahead)
     check(st == 200 and first["event"] == "accepted", f"the POST signed ahead: {st} {first}")
+    check(rest_signed_mark(s) is None, "rest-signed is there while the server runs")
     check(s.stop() == 0, "the server did not stop cleanly")
+    check(rest_signed_mark(s) == [ahead_ts], f"rest-signed after the clean stop: {rest_signed_mark(s)}, "
+          f"the latest timestamp taken {ahead_ts}")
     s.start()
     s.md_port = W.md_port(s)
+    check(rest_signed_mark(s) is None, "rest-signed is left after the start")
     st, again = send_raw(s, ahead)
-    check(st == 503 and again["msg"].startswith("signed for a time an earlier run of the server could have taken it"),
-          f"the same POST after the restart: {st} {again}")
+    check(st == 503 and again["msg"].startswith(XR.SIGNED_BEFORE_START), f"the same POST after the restart: {st} {again}")
     a = client(s, 1001)
-    st, _ = a.request("GET", "/api/v1/orders?open=true")  # signed now: within the window of the start as well
-    check(st == 503, f"signed at the restart: {st}")
-    st, lst = a.request_after_restart("GET", "/api/v1/orders?open=true")
-    check(st == 200, f"served once the window passed: {st} {lst}")
+    st, _ = a.request("GET", "/api/v1/orders?open=true", ts_ms=ahead_ts)  # any request of a timestamp taken
+    check(st == 503, f"a GET signed at the latest timestamp taken: {st}")
+    st, lst = a.request("GET", "/api/v1/orders?open=true", ts_ms=ahead_ts + 1)
+    check(st == 200, f"a GET signed after the latest timestamp taken, at once: {st} {lst}")
+    a.last_ts = ahead_ts + 1  # (the clock may not have passed it yet)
     check(sorted(o["order_id"] for o in lst["data"]) == sorted([j["order_id"], first["order_id"]]),
           f"the POST was placed once: {lst}")
     ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001", client_order_id=70), status=409)
     k = ok(a, "POST", "/api/v1/orders", order("buy", "990.00", "0.0001"))
     check(k["client_order_id"] > first["client_order_id"] == 71, f"ids continue after a restart {k}")
-    lst = ok(a, "GET", "/api/v1/orders?open=true")
-    check(j["order_id"] in [o["order_id"] for o in lst["data"]], f"kept {lst}")
+    # a crash: its requests are not known
+    s.kill()
+    before = int(time.time() * 1000)
+    s.start()
+    s.md_port = W.md_port(s)
+    a = client(s, 1001)
+    st, _ = a.request("GET", "/api/v1/orders?open=true")  # signed now: within the window of the start
+    check(st == 503, f"signed at the restart after a crash: {st}")
+    check(s.stop() == 0, "the server did not stop cleanly")
+    mark = rest_signed_mark(s)
+    check(mark and len(mark) == 1 and mark[0] >= before + 5000,
+          f"rest-signed after a run that took nothing: {mark}, the start's window ends after {before + 5000}")
+    s.start()
+    s.md_port = W.md_port(s)
+    a = client(s, 1001)
+    st, lst = a.request_after_restart("GET", "/api/v1/orders?open=true")
+    check(st == 200, f"served once the window passed: {st} {lst}")
+    check(j["order_id"] in [o["order_id"] for o in lst["data"]] and
+          k["order_id"] in [o["order_id"] for o in lst["data"]], f"kept {lst}")
 
 
 @test

@@ -2,7 +2,9 @@
  * docs/rest.md "Signed requests"): the replay cache (a duplicate, reuse of
  * expired entries, full), the request head's target and X-XT-* headers
  * (src/net/ws.c), and the authenticator: a known answer computed apart
- * with Python's hmac, and every check in its order with its status. */
+ * with Python's hmac, and every check in its order with its status; and
+ * the rest-signed file a clean stop leaves for the next start
+ * (src/server/rest_signed.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,12 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "net/ws.h"
 #include "server/credentials.h"
 #include "server/rest_auth.h"
+#include "server/rest_signed.h"
+#include "tmpdir.h"
 #include "xt/error.h"
 
 /* ---- the replay cache ------------------------------------------------------------ */
@@ -302,9 +308,100 @@ static void auth_signed_before_a_restart(void **state)
     expect(auth(f, "GET", "x", NOW + 100), 401, "bad signature"); /* told only to a signer */
     expect(auth(f, "GET", NULL, NOW + 100), 503, XT_REST_SIGNED_BEFORE_START);
     expect(auth(f, "GET", NULL, NOW + 100), 503, XT_REST_SIGNED_BEFORE_START); /* not recorded */
+    assert_int_equal(f->rc.latest_taken_ms, INT64_MIN);                        /* nothing taken yet */
     f->rc.earlier_run_until_ms = NOW - 1;                                      /* signed after: served once */
     expect(auth(f, "GET", NULL, NOW + 100), 0, NULL);
     expect(auth(f, "GET", NULL, NOW + 100), 401, "replayed request");
+    assert_int_equal(f->rc.latest_taken_ms, NOW); /* the request's timestamp, not the server's clock */
+}
+
+/* ---- what a clean stop hands to the next start (rest_signed.c) ----------------------- */
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+/* Loads dir's file into a fresh cache; returns its bound. */
+static int64_t load(const char *dir, int have_run, int expect_rc)
+{
+    xt_replay_cache_t c;
+    assert_int_equal(xt_replay_init(&c, 4), 0);
+    char why[512] = "";
+    assert_int_equal(xt_rest_signed_load(dir, have_run, NOW, 5000, &c, why, sizeof why), expect_rc);
+    if (expect_rc)
+        assert_non_null(strstr(why, "rest-signed: cannot remove it"));
+    int64_t bound = c.earlier_run_until_ms;
+    xt_replay_destroy(&c);
+    return bound;
+}
+
+static void signed_file_across_restarts(void **state)
+{
+    (void)state;
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s", tmpdir_make("xt-rest-signed"));
+    xt_replay_cache_t c;
+    assert_int_equal(xt_replay_init(&c, 4), 0);
+    /* no file: a data directory with a journal had a run whose signatures are not known */
+    assert_int_equal(load(dir, 1, 0), NOW + 5000);
+    assert_int_equal(load(dir, 0, 0), INT64_MIN);
+    /* a clean stop writes the latest taken; the next start takes it and removes the file */
+    c.latest_taken_ms = NOW - 7;
+    xt_rest_signed_save(dir, &c);
+    assert_true(exists(dir, XT_REST_SIGNED_FILE) && !exists(dir, XT_REST_SIGNED_FILE ".tmp"));
+    assert_int_equal(load(dir, 1, 0), NOW - 7);
+    assert_false(exists(dir, XT_REST_SIGNED_FILE)); /* a crash after this start leaves none to believe */
+    assert_int_equal(load(dir, 1, 0), NOW + 5000);
+    /* the bound this run refused up to, when later than what it took */
+    c.earlier_run_until_ms = NOW + 3;
+    xt_rest_signed_save(dir, &c);
+    assert_int_equal(load(dir, 0, 0), NOW + 3);
+    /* nothing taken and no bound: 0 */
+    c.earlier_run_until_ms = c.latest_taken_ms = INT64_MIN;
+    xt_rest_signed_save(dir, &c);
+    assert_int_equal(load(dir, 1, 0), 0);
+    /* by hand: comments, blank lines and \r\n */
+    write_text(dir, XT_REST_SIGNED_FILE, "# x\r\n\r\n1700000000042\r\n\n");
+    assert_int_equal(load(dir, 0, 0), NOW + 42);
+    /* not one timestamp: not used (as no file, with or without a journal), and removed */
+    static const char *const bad[] = {"",
+                                      "12x\n",
+                                      "1 2\n",
+                                      "1\n2\n",
+                                      "-5\n",
+                                      "1234567890123456\n",
+                                      "\xef\xbb\xbf"
+                                      "1\n",
+                                      "# only\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_text(dir, XT_REST_SIGNED_FILE, bad[i]);
+        assert_int_equal(load(dir, (int)(i % 2), 0), NOW + 5000);
+        assert_false(exists(dir, XT_REST_SIGNED_FILE));
+    }
+    /* one that cannot be removed stops the start */
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/%s", dir, XT_REST_SIGNED_FILE);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    load(dir, 1, -1);
+    assert_int_equal(rmdir(sub), 0);
+    xt_replay_destroy(&c);
+    tmpdir_remove(dir);
 }
 
 static void auth_cache_full(void **state)
@@ -334,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(auth_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_signed_before_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_cache_full, setup, teardown),
+        cmocka_unit_test(signed_file_across_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
