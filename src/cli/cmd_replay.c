@@ -183,6 +183,7 @@ static void usage(FILE *f)
                "  --snapshot-every N     snapshot every N commands\n"
                "  --snapshot-secs S      snapshot every S seconds\n"
                "  --keep-snapshots K     snapshots kept (default 2)\n"
+               "  --keep-all-segments    delete old snapshots only, never a segment\n"
                "  --segment-bytes B      journal segment size (default 67108864)\n"
                "  --batch-max N          commands per journal batch at most (default 4096)\n"
                "Exit status: 0 done, 1 I/O or journal failure, 2 bad usage or a malformed line.\n");
@@ -207,12 +208,13 @@ static int key_flag(const char *a)
     return -1;
 }
 
-/* Is a one of the options that set how the journal works (--fsync, and
- * the flags of journal.* keys)? */
+/* Is a one of the options that set how the journal works (--fsync,
+ * --keep-all-segments, and the flags of journal.* keys)? */
 static int journal_only(const char *a)
 {
     int k = key_flag(a);
-    return strcmp(a, "--fsync") == 0 || (k >= 0 && strncmp(as_key[k].key, "journal.", 8) == 0);
+    return strcmp(a, "--fsync") == 0 || strcmp(a, "--keep-all-segments") == 0 ||
+           (k >= 0 && strncmp(as_key[k].key, "journal.", 8) == 0);
 }
 
 /* as_key[k]'s flag with its value v, into o: 0, or -1 said why. */
@@ -245,6 +247,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->seq_prefix = 1;
         else if (strcmp(a, "--hash") == 0)
             o->print_hash = 1;
+        else if (strcmp(a, "--keep-all-segments") == 0) /* journal.keep_all_segments */
+            o->jcfg.keep_all_segments = 1;
         else if (xt_cli_is_help(a)) {
             usage(stdout);
             return 0;

@@ -67,6 +67,26 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return r
 
+    def test_keep_all_segments(self):
+        """Retention deletes the segments only old snapshots needed; with
+        --keep-all-segments (journal.keep_all_segments) it deletes none,
+        so the journal still starts at record 1."""
+        extra = ("--segment-bytes", "4096", "--snapshot-every", "100", "--batch-max", "50", "--keep-snapshots", "1")
+        self.journal(stream(300), *extra)
+        first = "wal-00000000000000000001.log"
+        self.assertNotIn(first, segments(self.d))
+        shutil.rmtree(self.d)
+        self.journal(stream(300), *extra, "--keep-all-segments")
+        segs = segments(self.d)
+        self.assertEqual(segs[0], first)
+        self.assertGreater(len(segs), 3)
+        self.assertEqual(len([f for f in os.listdir(self.d) if f.endswith(".xts")]), 1)
+        r = run("journal", "verify", self.d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run("replay", "--keep-all-segments", stdin="")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--keep-all-segments needs --journal DIR", r.stderr)
+
     def test_events_and_book_as_without_a_journal(self):
         with open(DEMO) as f:
             text = f.read()
