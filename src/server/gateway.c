@@ -283,14 +283,21 @@ static void flush_dirty(xt_server_t *s, int64_t now)
          * cost no epoll_ctl. */
         uint8_t want = has_output(c);
         if (want != c->want_out) {
-            struct epoll_event ev = {EPOLLIN | (want ? EPOLLOUT : 0), {.u64 = i}};
-            epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &ev);
             c->want_out = want;
+            xt__gw_events(s, i);
         }
     }
 }
 
 /* ---- connections ---------------------------------------------------------- */
+
+void xt__gw_events(xt_server_t *s, uint32_t i)
+{
+    xt_gw_t *g = s->gw;
+    const xt_gw_conn_t *c = &g->conns[i];
+    struct epoll_event ev = {(c->state == C_LOGIN_WAIT ? 0u : EPOLLIN) | (c->want_out ? EPOLLOUT : 0u), {.u64 = i}};
+    epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
 
 /* Connection i's session (and the waiting and resume lists) let go of it:
  * at its close, or when its last output is written (shut). cod: its
@@ -743,6 +750,17 @@ static size_t on_bytes(xt_server_t *s, uint32_t i, const uint8_t *b, size_t len,
  * order and the ORDER_STATUS behind it in one write so that a status
  * refused at once is answered before the order's ACCEPTED (md_oe_rest.c
  * send_pend, docs/rest.md). */
+/* The bytes to read before a login to end the frame begun in b[0..have):
+ * its header, then the rest of its length (a bad length is refused once
+ * the header is there). */
+static size_t hello_want(const uint8_t *b, size_t have)
+{
+    if (have < XT_WIRE_HDR)
+        return XT_WIRE_HDR - have;
+    size_t len = (size_t)b[0] | (size_t)b[1] << 8;
+    return len > have && len <= XT_WIRE_MAX ? len - have : 1;
+}
+
 static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
 {
     xt_gw_t *g = s->gw;
@@ -750,10 +768,18 @@ static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
     uint8_t *b = g->rbuf;
     if (c->fin)
         return drop_input(s, i);
+    if (c->state == C_LOGIN_WAIT) /* waits for no input (xt__gw_events): an error or hang-up, the client gone */
+        return close_conn(s, i, 1);
     for (;;) {
         size_t have = c->inlen;
         memcpy(b, c->in, have);
-        ssize_t n = read(c->fd, b + have, XT_GW_RBUF);
+        /* Before the login, a frame at a time: what a client sends behind a
+         * LOGIN that waits for its session's answers (C_LOGIN_WAIT) stays in
+         * the socket, unread, until the login is answered (xt__gw_events),
+         * and is then taken as a logged-in client's - not refused
+         * NOT_LOGGED_IN ahead of the LOGIN_ACCEPTED. */
+        size_t want = c->state == C_HELLO ? hello_want(b, have) : XT_GW_RBUF;
+        ssize_t n = read(c->fd, b + have, want);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             close_conn(s, i, 1);
             return;
@@ -770,7 +796,9 @@ static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
         assert(len - at < sizeof c->in);
         memcpy(c->in, b + at, len - at);
         c->inlen = (uint16_t)(len - at);
-        if ((size_t)n < XT_GW_RBUF / 2)
+        if (c->state == C_LOGIN_WAIT) /* its input waits in the socket */
+            return xt__gw_events(s, i);
+        if ((size_t)n < (want < XT_GW_RBUF ? want : XT_GW_RBUF / 2))
             return;
     }
 }
@@ -1126,7 +1154,7 @@ int xt_gateway_run(xt_server_t *s)
             last_timers = now;
             xt_fd_spare_tick(&g->spare, !g->stopping); /* paused listeners tried again every 50 ms */
         }
-        xt__gw_refill_all(s);
+        xt__gw_refill_all(s, now);
         flush_dirty(s, now);
         if (g->probe_ticket && g->answered >= g->probe_ticket) { /* its answer was routed and written */
             xt_phist_add(&s->met.ack, (uint64_t)(xt_mono_ns() - g->probe_t0) / 1000);

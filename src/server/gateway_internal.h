@@ -140,6 +140,11 @@ void xt__gw_send(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n);
  * pool has no chunk left; the connection closes once it is written
  * (gateway.c shut). Nothing once it is closing. */
 void xt__gw_send_last(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n);
+/* Sets the epoll events connection i waits for from its state: input,
+ * but not while its LOGIN waits (C_LOGIN_WAIT: what the client sent
+ * behind it stays unread until it is answered); output while some is
+ * queued (want_out). */
+void xt__gw_events(xt_server_t *s, uint32_t i);
 /* Queues ERROR as the last message. */
 void xt__gw_error(xt_server_t *s, uint32_t i, int code, const char *text);
 /* The seq an unsequenced message to c carries: the last sequenced number
@@ -167,8 +172,9 @@ void xt__gw_bands_destroy(xt_server_t *s);
 void xt__gw_finish_waiting(xt_server_t *s, int64_t now);
 /* Live connection i's LOGOUT_ACK or ERROR KICKED (C_AFTER_LOGOUT, _KICK)
  * waits for the engine's answers to the requests it sent before, when
- * some are still to come: 1 (listed in `waiting`; xt__gw_finish_waiting
- * sends it), else 0 (send it now). */
+ * some are still to come, and a LOGOUT_ACK for the resume still running:
+ * 1 (listed in `waiting`; xt__gw_finish_waiting sends it), else 0 (send
+ * it now). */
 int xt__gw_close_after(xt_server_t *s, uint32_t i, int what);
 /* An operator's kick of connection i: ERROR KICKED, and the close - after
  * the answers to the requests it sent before (binary, WebSocket and REST
@@ -180,8 +186,9 @@ int xt__gw_in_flight(const xt_server_t *s, uint32_t si);
 /* gateway.c: LOGOUT_ACK on connection i, which then closes; the session
  * ends once nothing of it is left. */
 void xt__gw_logout(xt_server_t *s, uint32_t i);
-/* Tops up every resume whose connection has room; does one have room? */
-void xt__gw_refill_all(xt_server_t *s);
+/* Tops up every resume whose connection has room (and finishes the
+ * LOGOUTs that waited for one that ended); does one have room? */
+void xt__gw_refill_all(xt_server_t *s, int64_t now);
 /* Takes connection i off the list of logins waiting for answers. */
 void xt__gw_unwait(xt_gw_t *g, uint32_t i);
 int xt__gw_resume_ready(const xt_server_t *s);

@@ -119,7 +119,7 @@ static void refill(xt_server_t *s, uint32_t i, uint32_t scan)
         c->resuming = 0;
 }
 
-void xt__gw_refill_all(xt_server_t *s)
+void xt__gw_refill_all(xt_server_t *s, int64_t now)
 {
     xt_gw_t *g = s->gw;
     uint64_t high = resume_high(s);
@@ -136,6 +136,7 @@ void xt__gw_refill_all(xt_server_t *s)
     uint32_t scan = RESUME_SCAN / n0 > RESUME_SCAN_MIN ? RESUME_SCAN / n0 : RESUME_SCAN_MIN;
     uint32_t most = RESUME_SCAN / scan < n0 ? RESUME_SCAN / scan : n0;
     uint32_t k = most < n0 ? g->resume_turn % n0 : 0;
+    int logout = 0;
     for (uint32_t done = 0; done < most && g->n_resuming > 0; done++) {
         if (k >= g->n_resuming)
             k = 0;
@@ -149,8 +150,11 @@ void xt__gw_refill_all(xt_server_t *s)
         }
         c->resuming = 0; /* done, or closing */
         g->resuming[k] = g->resuming[--g->n_resuming];
+        logout |= c->state == C_LIVE && c->close_after;
     }
     g->resume_turn = k;
+    if (logout) /* its ACK waited for the resume */
+        xt__gw_finish_waiting(s, now);
 }
 
 int xt__gw_resume_ready(const xt_server_t *s)
@@ -291,7 +295,14 @@ int xt__gw_close_after(xt_server_t *s, uint32_t i, int what)
 {
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
-    if (c->state != C_LIVE || c->resuming || !xt__gw_in_flight(s, c->sess))
+    if (c->state != C_LIVE)
+        return 0;
+    /* A LOGOUT waits for a resume still running too: the answers to the
+     * requests before it come after the resent messages (it took LOGOUT_ACK
+     * at once, the rest of the resume and those answers cut off). A kick
+     * does not: a slow reader's resume would hold it (docs/admin.md). */
+    int in_flight = xt__gw_in_flight(s, c->sess);
+    if (what == C_AFTER_KICK ? c->resuming || !in_flight : !c->resuming && !in_flight)
         return 0;
     c->close_after = (uint8_t)what; /* listed once: it takes nothing more (on_frame) */
     g->waiting[g->n_waiting++] = i;
@@ -301,8 +312,13 @@ int xt__gw_close_after(xt_server_t *s, uint32_t i, int what)
 void xt__gw_kick(xt_server_t *s, uint32_t i)
 {
     xt_gw_conn_t *c = &s->gw->conns[i];
-    if (c->close_after) /* closes once its answers are out: as its LOGOUT asked, or kicked */
+    if (c->close_after) {  /* closes once its answers are out: as its LOGOUT asked, or kicked */
+        if (c->resuming) { /* a LOGOUT waiting for its resume: a kick does not wait for one */
+            xt__gw_unwait(s->gw, i);
+            xt__gw_logout(s, i);
+        }
         return;
+    }
     /* (WebSocket and REST sessions' bridges too: market data reads a
      * bridge to its end, the ERROR after the answers, md_oe.c
      * xt__oe_send_first.) */
@@ -360,7 +376,7 @@ void xt__gw_finish_waiting(xt_server_t *s, int64_t now)
         uint32_t i = g->waiting[k];
         xt_gw_conn_t *c = &g->conns[i];
         if (c->close_after) { /* a LOGOUT's ACK or a kick's ERROR, once the requests before are answered */
-            if (c->state == C_LIVE && xt__gw_in_flight(s, c->sess)) {
+            if (c->state == C_LIVE && (xt__gw_in_flight(s, c->sess) || c->resuming)) { /* (a LOGOUT's resume) */
                 k++;
                 continue;
             }
@@ -379,7 +395,10 @@ void xt__gw_finish_waiting(xt_server_t *s, int64_t now)
             continue;
         }
         g->waiting[k] = g->waiting[--g->n_waiting];
-        if (c->state == C_LOGIN_WAIT)
+        if (c->state == C_LOGIN_WAIT) {
+            c->last_recv = now; /* its input was left unread meanwhile: the server's wait, not the client's silence */
             finish_login(s, i, now);
+            xt__gw_events(s, i); /* what it sent behind the LOGIN is read now */
+        }
     }
 }

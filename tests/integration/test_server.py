@@ -1748,6 +1748,58 @@ def test_login_waits_past_the_login_timeout():
 
 
 @test
+def test_requests_behind_a_waiting_login():
+    """Requests a client sends right behind a LOGIN that waits for the
+    session's requests still in flight (the reconnect-and-resend case) are
+    taken once the login is accepted, as behind one accepted at once: they
+    were refused NOT_LOGGED_IN, that answer even ahead of LOGIN_ACCEPTED, a
+    probe found."""
+    srv = Server(sets={"debug.engine_delay_us": 300000})
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    expect_type(A.place(btc, BUY, 1000, 1), ACCEPTED)  # answered; then the engine sleeps 300 ms
+    A.new_order(btc, BUY, 1001, 1)                     # clordid 2: in flight while B logs in
+    A.close()
+    B = Conn(srv.port)
+    B.send(X.encode_login(1001, *X.DEMO[1001], 1, B.hello.nonce, 1) + X.encode_new_order(2, btc, BUY, 1001, 1) +
+           X.encode_new_order(3, btc, BUY, 1002, 1))
+    m = B.wait(lambda m: m.type != X.SRV_HEARTBEAT, 5, "the first answer")
+    expect_type(m, LOGIN_ACCEPTED, resume_from=1)
+    got = [B.wait(lambda m: m.type in (ACCEPTED, REJECTED), 5, "answers") for _ in range(4)]
+    kinds = [(g.type, g.clordid, g.seq) for g in got]
+    check(kinds[:2] == [(ACCEPTED, 1, 1), (ACCEPTED, 2, 2)], f"the resent answers: {got}")
+    check(got[2].type == REJECTED and got[2].reason == R["DUPLICATE_CLORDID"] and got[2].clordid == 2,
+          f"the resend of clordid 2, in flight at the login, is a duplicate: {got[2]!r}")
+    check((got[3].type, got[3].clordid, got[3].seq) == (ACCEPTED, 3, 3), f"the new order behind the LOGIN: {got}")
+    B.close()
+
+
+@test
+def test_logout_during_a_resume():
+    """A LOGOUT behind a LOGIN whose resume is long: LOGOUT_ACK comes after
+    every resent message and the answers to the requests before it, as for
+    any LOGOUT - it came at once, the rest of the resume and those answers
+    cut off (the orders stood), a probe found."""
+    srv = Server(sets=BIG)
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    n = 150
+    A.send(b"".join(X.encode_new_order(cl, btc, BUY, 1000, 1, tif=IOC) for cl in range(1, n + 1)))
+    for cl in range(1, n + 1):
+        A.answer(cl)
+    A.close()
+    B = Conn(srv.port)
+    B.send(X.encode_login(1001, *X.DEMO[1001], 1, B.hello.nonce, 1) + X.encode_new_order(n + 1, btc, BUY, 999, 1) +
+           X.encode_logout())
+    got = [m for m in B.read_until_closed(10) if m.type != X.SRV_HEARTBEAT]
+    seqs = [m.seq for m in got if m.sequenced]
+    check(seqs == list(range(1, 2 * n + 2)), f"every resent message and the new order's answer: {len(seqs)} "
+          f"sequenced, the last {seqs[-3:]}")
+    check(got[-2].type == ACCEPTED and got[-2].clordid == n + 1, f"the new order's answer: {got[-3:]}")
+    check(got[-1].type == X.LOGOUT_ACK and got[-1].seq == 2 * n + 1, f"then LOGOUT_ACK: {got[-1]!r}")
+
+
+@test
 def test_a_stopped_server_blames_no_client():
     """A server process stopped (SIGSTOP: a paused VM, a debugger) for
     longer than three heartbeat intervals and the login timeout, while its
