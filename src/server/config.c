@@ -906,17 +906,47 @@ done:
 
 /* ---- printing --------------------------------------------------------- */
 
+/* Path p (NUL-terminated, in place) with what a lookup reads the same way
+ * taken out: an empty or "." component ("//", "/./", a leading "./", a
+ * trailing "/" or "/."). ".." stays: after a symbolic link it is not the
+ * parent of the link's directory. */
+static void clean_path(char *p)
+{
+    int absolute = *p == '/';
+    char *o = p;
+    for (const char *r = p; *r;) {
+        const char *end = strchr(r, '/');
+        size_t n = end ? (size_t)(end - r) : strlen(r);
+        if (n > 0 && !(n == 1 && r[0] == '.')) {
+            if (o > p || absolute)
+                *o++ = '/';
+            memmove(o, r, n);
+            o += n;
+        }
+        r += n + (end != NULL);
+    }
+    if (o == p) /* nothing but separators and dots */
+        *o++ = absolute ? '/' : '.';
+    *o = '\0';
+}
+
 /* Relative paths print made absolute (from the working directory), so the
- * output means the same wherever it is stored and loaded from. */
+ * output means the same wherever it is stored and loaded from; and cleaned
+ * (clean_path), so that a reload compares what the paths name - `./a`,
+ * `a/` and `a` alike - not how they are spelt (xt_config_diff). */
 static void print_path(FILE *f, const char *name, const char *p)
 {
-    char cwd[XT_CONFIG_PATH_MAX];
-    if (*p == '\0')
+    char cwd[XT_CONFIG_PATH_MAX], full[2 * XT_CONFIG_PATH_MAX + 2];
+    if (*p == '\0') {
         fprintf(f, "%s =\n", name);
-    else if (*p == '/' || getcwd(cwd, sizeof cwd) == NULL)
-        fprintf(f, "%s = %s\n", name, p);
+        return;
+    }
+    if (*p == '/' || getcwd(cwd, sizeof cwd) == NULL)
+        snprintf(full, sizeof full, "%s", p);
     else
-        fprintf(f, "%s = %s/%s\n", name, cwd, p);
+        snprintf(full, sizeof full, "%s/%s", cwd, p);
+    clean_path(full);
+    fprintf(f, "%s = %s\n", name, full);
 }
 
 static void print_key(const xt_server_config_t *c, const cfg_key_t *k, FILE *f)

@@ -1017,7 +1017,6 @@ void xt_md_server_stop(xt_server_t *s)
     (void)w;
     pthread_join(s->md_thread, NULL);
     s->md_started = 0;
-    xt_rest_signed_save(s->cfg.data_dir, &s->mds->replay); /* no signature is checked any more */
     /* Its ports are closed now, not after the final snapshot (xtrading
      * stop, then xt_md_server_close): a probe of /readyz or a new client
      * is refused at once instead of waiting for an answer nobody sends. */
@@ -1027,6 +1026,7 @@ void xt_md_server_stop(xt_server_t *s)
     if (s->mds->bin_lfd >= 0)
         close(s->mds->bin_lfd);
     s->mds->bin_lfd = -1;
+    xt_rest_signed_save(s->cfg.data_dir, &s->mds->replay); /* no signature is checked any more */
     xt_mds_state_save(s->mds); /* the engine stopped first: md has everything it published */
 }
 

@@ -174,6 +174,10 @@ class ConfigCheck(unittest.TestCase):
     def test_relative_data_flag_is_from_the_working_directory(self):
         s = settings(self.ok(SHIPPED, "--data", "d", cwd=self.dir))
         self.assertEqual(s["journal.dir"], os.path.join(os.path.realpath(self.dir), "d"))
+        # printed as what they name: no "." or empty component, no trailing "/" (".." kept)
+        s = settings(self.ok(SHIPPED, "--data", "./d//e/./", "--set", "md.history_dir=/x/../y/.", cwd=self.dir))
+        self.assertEqual(s["journal.dir"], os.path.join(os.path.realpath(self.dir), "d", "e"))
+        self.assertEqual(s["md.history_dir"], "/x/../y")
 
     def test_errors_name_the_file_and_line(self):
         cases = [

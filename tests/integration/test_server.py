@@ -2031,6 +2031,38 @@ def socket_fds(pid):
 
 
 @test
+def test_reload_compares_what_paths_name():
+    """A reload compares paths by what they name: the same directory spelt
+    with "./", "//" or a trailing "/" asks for no restart (it named
+    server.admin_socket, journal.dir and md.history_dir in needs_restart,
+    and xt_config_needs_restart stayed 1 however often the server was
+    restarted, a probe found); another directory does."""
+    srv = Server(start=False)
+    path = os.path.join(srv.tmp, "paths.conf")
+    os.makedirs(os.path.join(srv.tmp, "kl"))
+    os.makedirs(os.path.join(srv.tmp, "kl2"))
+
+    def cfg(history_dir, admin):
+        with open(path, "w") as f:
+            f.write(f"[server]\nadmin_socket = {admin}\n[md]\nhistory_dir = {history_dir}\n")
+    cfg(os.path.join(srv.tmp, "kl"), os.path.join(srv.tmp, "a.sock"))
+    srv.args = ["--config", path]
+    srv.start()
+
+    def reload():
+        n = len(srv.stderr())
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_stderr(srv, 'msg="reloaded"', n)
+        return next(ln for ln in srv.stderr()[n:].splitlines() if 'msg="reloaded"' in ln)
+    cfg(srv.tmp + "/./kl/", srv.tmp + "//a.sock")
+    line = reload()
+    check("needs_restart" not in line, f"the same paths spelt otherwise: {line}")
+    cfg(srv.tmp + "/kl2", srv.tmp + "/a.sock")
+    line = reload()
+    check('needs_restart=md.history_dir' in line, f"another history directory: {line}")
+
+
+@test
 def test_connection_limits_fit_the_open_file_limit():
     """Under an open-file limit of 300 (far below what the default
     connection limits need) the server cuts server.max_connections and
