@@ -220,12 +220,7 @@ static void start_load(xt_server_t *s, struct xt_gw_reload *r)
 
 void xt__gw_reload(xt_server_t *s)
 {
-    int rc = xt_log_reopen(); /* log.file, moved away by logrotate: a new one */
-    xt_log_ev_t e;
-    if (rc && xt_log_begin(&e, XT_LOG_ERROR, "SIGHUP: cannot open log.file again; still writing the old one")) {
-        xt_log_str(&e, "reason", strerror(-rc));
-        xt_log_end(&e);
-    }
+    xt_log_reopen_for_sighup();
     if (!s->reload) {
         refused(s, "this server cannot reload its config");
         return;

@@ -89,6 +89,16 @@ int xt_log_reopen(void)
     return rc;
 }
 
+void xt_log_reopen_for_sighup(void)
+{
+    int rc = xt_log_reopen(); /* log.file, moved away by logrotate: a new one */
+    xt_log_ev_t e;
+    if (rc && xt_log_begin(&e, XT_LOG_ERROR, "SIGHUP: cannot open log.file again; still writing the old one")) {
+        xt_log_str(&e, "reason", strerror(-rc));
+        xt_log_end(&e);
+    }
+}
+
 void xt_log_close(void)
 {
     if (lg.fd != 2)

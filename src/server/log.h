@@ -55,6 +55,9 @@ int xt_log_open(int level, int format, const char *file);
 /* Opens the file again (after logrotate moved it). Returns 0 (also when
  * logging to stderr), or -errno with the old file kept. */
 int xt_log_reopen(void);
+/* xt_log_reopen for a SIGHUP, an error logged when it fails (the old file
+ * is still written). */
+void xt_log_reopen_for_sighup(void);
 
 /* Back to the defaults (stderr, logfmt, info); closes the file. */
 void xt_log_close(void);

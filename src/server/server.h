@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "outlog.h"
 #include "sessions.h"
+#include "start_signals.h"
 #include "xt/wire.h"
 
 /* A request from the gateway to the engine thread. Its kind is the client
@@ -166,10 +167,12 @@ typedef struct xt_server {
     struct xt_md_server *mds;
     pthread_t md_thread;
     int md_started;
-    uint16_t md_port;     /* bound (md.listen may ask for port 0) */
-    uint16_t md_tcp_port; /* bound, when md.tcp_listen is on */
-    int md_lfd;           /* bound before recovery (ports.h); market data listens on it and takes it */
-    int md_tcp_lfd;       /* likewise, when md.tcp_listen is on */
+    int stop_watched;                /* stop_signals started (xt_server_run) */
+    xt_start_signals_t stop_signals; /* SIGHUP once the gateway's loop is over */
+    uint16_t md_port;                /* bound (md.listen may ask for port 0) */
+    uint16_t md_tcp_port;            /* bound, when md.tcp_listen is on */
+    int md_lfd;                      /* bound before recovery (ports.h); market data listens on it and takes it */
+    int md_tcp_lfd;                  /* likewise, when md.tcp_listen is on */
     /* instrument list for logins. The frames' band moves at a SIGHUP
      * (gw_bands.c): the gateway thread writes them holding frames_lock and
      * then raises frames_gen; another thread reads them only holding the

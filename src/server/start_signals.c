@@ -37,27 +37,39 @@ static void *watch(void *arg)
         if (p[1].revents)
             return NULL;
         struct signalfd_siginfo si;
-        if (p[0].revents && read(w->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (!p[0].revents || read(w->sfd, &si, sizeof si) != (ssize_t)sizeof si)
+            continue;
+        if (w->stopping) { /* SIGHUP */
+            xt_log_reopen_for_sighup();
             xt_log_ev_t e;
-            if (xt_log_begin(&e, XT_LOG_WARN,
-                             "stopped during the start: recovery did not finish; the next start recovers again")) {
-                xt_log_str(&e, "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+            if (xt_log_begin(&e, XT_LOG_WARN, "SIGHUP during the stop: nothing reloaded"))
                 xt_log_end(&e);
-            }
-            _exit(0); /* at once, as the signal's own action did: the journal's files are crash-safe */
+            continue;
         }
+        xt_log_ev_t e;
+        if (xt_log_begin(&e, XT_LOG_WARN,
+                         "stopped during the start: recovery did not finish; the next start recovers again")) {
+            xt_log_str(&e, "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+            xt_log_end(&e);
+        }
+        _exit(0); /* at once, as the signal's own action did: the journal's files are crash-safe */
     }
 }
 
-void xt_start_signals_watch(xt_start_signals_t *w)
+static void start(xt_start_signals_t *w, int stopping)
 {
     w->on = 0;
+    w->stopping = stopping;
     w->sfd = w->efd = -1;
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    w->sfd = signalfd(-1, &stop, SFD_CLOEXEC);
+    sigset_t take;
+    sigemptyset(&take);
+    if (stopping) {
+        sigaddset(&take, SIGHUP);
+    } else {
+        sigaddset(&take, SIGTERM);
+        sigaddset(&take, SIGINT);
+    }
+    w->sfd = signalfd(-1, &take, SFD_CLOEXEC);
     w->efd = eventfd(0, EFD_CLOEXEC);
     sigset_t all, old;
     sigfillset(&all);
@@ -66,6 +78,16 @@ void xt_start_signals_watch(xt_start_signals_t *w)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!w->on)
         xt_start_signals_end(w);
+}
+
+void xt_start_signals_watch(xt_start_signals_t *w)
+{
+    start(w, 0);
+}
+
+void xt_stop_signals_watch(xt_start_signals_t *w)
+{
+    start(w, 1);
 }
 
 void xt_start_signals_end(xt_start_signals_t *w)

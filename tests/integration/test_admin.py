@@ -1013,6 +1013,31 @@ def test_halt_answered_across_a_stop():
 
 
 @test
+def test_log_reopened_during_the_final_wait():
+    """A SIGHUP (logrotate's postrotate) once the gateway's loop is over,
+    while the stop waits for a snapshot being written, opens log.file
+    again: the stop's last lines go to the new file. It was taken only at
+    the end, the rotated file got them, a probe found."""
+    srv = TS.Server(sets={"debug.snapshot_delay_ms": 4000}, start=False)
+    logf = os.path.join(srv.tmp, "srv.log")
+    srv.sets["log.file"] = logf
+    srv.start()
+    md = H.W.md_port(srv)
+    srv.proc.send_signal(signal.SIGUSR1)  # a snapshot's child, held 4 s
+    TS.wait_for(lambda: TS.children(srv.proc.pid), "the snapshot's child")
+    srv.proc.send_signal(signal.SIGTERM)
+    TS.wait_for(lambda: refused(md), "market data's port closed: the gateway's loop is over")
+    check(TS.children(srv.proc.pid), "the child is still writing: the stop waits for it")
+    os.rename(logf, logf + ".1")
+    srv.proc.send_signal(signal.SIGHUP)
+    check(srv.proc.wait(30) == 0, "the stop's exit status")
+    new = open(logf).read() if os.path.exists(logf) else ""
+    check('msg="SIGHUP during the stop: nothing reloaded"' in new and 'msg="stopped cleanly"' in new,
+          f"the new log.file: {new[-600:]!r}")
+    check('msg="stopped cleanly"' not in open(logf + ".1").read(), "the rotated file got the last line")
+
+
+@test
 def test_halt_refused_while_stopping():
     """Once a stop signal has come, halt and resume are refused (as a mass
     cancel is) and answered: one sent during the drain was applied and its
