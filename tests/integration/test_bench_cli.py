@@ -57,6 +57,26 @@ class BenchCli(unittest.TestCase):
         self.assertEqual(shape("5"), shape("5"))
         self.assertNotEqual(shape("5"), shape("6"))
 
+    def test_inthread_says_what_it_did_not_measure(self):
+        """--inthread runs no ring and times no message: those figures are
+        null (JSON) or "-" (table), and the worst is the in-thread one,
+        named so. They were the in-thread figure, labelled ring, and
+        zeros, a probe found."""
+        r = bench("--orders", "2000", "--runs", "1", "--regime", "normal", "--inthread", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        reg = doc["normal"]
+        for key in ["msgs_per_s", "p50_ns", "p99_ns", "p999_ns", "max_ns"]:
+            self.assertIsNone(reg[key], key)
+        self.assertGreater(reg["inthread_msgs_per_s"], 0)
+        self.assertNotIn("worst_msgs_per_s", doc)
+        self.assertEqual(doc["worst_inthread_msgs_per_s"], reg["inthread_msgs_per_s"])
+        r = bench("--orders", "2000", "--runs", "1", "--regime", "normal", "--inthread")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        row = next(ln.split() for ln in r.stdout.splitlines() if ln.startswith("normal"))
+        self.assertEqual((row[2], row[4], row[7]), ("-", "-", "-"))
+        self.assertRegex(r.stdout, r"worst: normal at \d+ msgs/s \(in-thread\)")
+
     def test_table_output(self):
         r = bench("--orders", "2000", "--runs", "1", "--regime", "normal")
         self.assertEqual(r.returncode, 0, r.stderr)
