@@ -89,6 +89,7 @@ typedef struct xt_gw_sess {
     uint64_t logout_seq;      /* last_seq when LOGOUT was answered */
     int64_t gone_ns;          /* monotonic time it lost its connection; 0 while it has one */
     uint32_t conn;
+    uint32_t closing_conn; /* its connection's last bytes still leaving (shut), XT_NIL: none (admin's "closing") */
     uint32_t hnext;
     double tokens;
     int64_t refill_ns;

@@ -127,10 +127,11 @@ static const char *conn_state(const xt_gw_conn_t *c)
 static void session_json(xt_server_t *s, xt_text_t *t, const xt_gw_sess_t *x)
 {
     const xt_gw_t *g = s->gw;
+    uint32_t ci = x->conn != XT_NIL ? x->conn : x->closing_conn; /* (one closing: its last bytes leaving) */
     xt_text_printf(t, "{\"account\":%u,\"session\":%u,\"connected\":%s", x->account, x->number,
-                   x->conn != XT_NIL ? "true" : "false");
-    if (x->conn != XT_NIL) {
-        const xt_gw_conn_t *c = &g->conns[x->conn];
+                   ci != XT_NIL ? "true" : "false");
+    if (ci != XT_NIL) {
+        const xt_gw_conn_t *c = &g->conns[ci];
         if (c->adopted) /* WebSocket or REST order entry, bridged by the md thread (md_oe.h) */
             xt_text_printf(t, ",\"peer\":\"%s\"", c->trusted ? "rest" : "websocket");
         else
@@ -290,7 +291,7 @@ static void stats_sessions(xt_server_t *s, xt_text_t *t)
     const xt_gw_t *g = s->gw;
     uint32_t connected = 0;
     for (uint32_t i = 0; i < g->n_sess; i++)
-        connected += g->sess[i].account != 0 && g->sess[i].conn != XT_NIL;
+        connected += g->sess[i].account != 0 && (g->sess[i].conn != XT_NIL || g->sess[i].closing_conn != XT_NIL);
     const xt_metrics_t *m = &s->met;
     xt_text_printf(t,
                    "\"connections\":%u,\"connections_opened\":%llu,\"connections_closed\":%llu,"

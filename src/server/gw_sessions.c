@@ -54,7 +54,7 @@ uint32_t xt__gw_sess_new(xt_gw_t *g, uint32_t account, uint32_t number, int64_t 
     memset(x, 0, sizeof *x);
     x->account = account;
     x->number = number;
-    x->conn = XT_NIL;
+    x->conn = x->closing_conn = XT_NIL;
     x->gone_ns = now;
     uint32_t b = sess_bucket(g, account, number);
     x->hnext = g->buckets[b];
@@ -71,7 +71,7 @@ static void sess_free(xt_gw_t *g, uint32_t i)
     *p = x->hnext;
     xt__gw_counts_dec(&g->acct_sessions, x->account);
     memset(x, 0, sizeof *x);
-    x->conn = XT_NIL;
+    x->conn = x->closing_conn = XT_NIL;
     x->hnext = g->free_sess;
     g->free_sess = i;
     g->live_sess--;

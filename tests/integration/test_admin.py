@@ -1038,6 +1038,48 @@ def test_log_reopened_during_the_final_wait():
 
 
 @test
+def test_draining_sessions_shown_while_stopping():
+    """While a stop drains a connection (its client reads slowly, its last
+    bytes in the sockets), the admin socket shows its session connected, in state "closing", with its
+    peer, and counts it in sessions_connected, as deploy.md says: once its
+    last bytes were handed to the socket it was listed disconnected and not
+    counted, so the drain's holder could not be found, a probe found."""
+    srv = TS.Server(sets={"server.output_limit": 1 << 26, **TS.BIG})
+    c = TS.Conn(srv.port, read_hello=False)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.hello = c.expect(X.HELLO)
+    c.login(1001, session=5, heartbeat_ms=TS.HB)
+    btc = c.inst["BTC-USDT"]
+    # 0.5 MB of ACCEPTED the client does not read: the server's socket takes it all (the connection is
+    # shut, its last bytes handed over), the client's does not: the drain waits for the client
+    n = 8000
+    c.send(b"".join(X.encode_new_order(cl, btc, BUY, 1000 + cl % 100, 1) for cl in range(1, n + 1)))
+    adm = Admin(sock_path(srv))
+    TS.wait_for(lambda: adm.ask("stats")["stats"]["commands"]["new_order"] >= n, "the orders taken")
+    srv.proc.send_signal(signal.SIGTERM)
+    TS.wait_for(lambda: "stopping: no new connections" in srv.stderr(), "the drain")
+    seen = []
+
+    def closing():
+        try:
+            st, ss = adm.ask("stats")["stats"], adm.ask("sessions")
+        except (OSError, AssertionError) as e:  # the stop is over
+            seen.append((None, str(e)))
+            return True
+        mine = [x for x in ss["sessions"] if x["session"] == 5]
+        seen.append((st["sessions_connected"], mine))
+        return st["stopping"] and mine and mine[0].get("state") == "closing"
+    TS.wait_for(closing, "the session shown closing", timeout=5)
+    count, mine = seen[-1]
+    check(count is not None and mine, f"never shown closing during the drain: {seen[-3:]}")
+    check(count == 1 and mine[0]["connected"] is True and mine[0]["peer"] == "127.0.0.1",
+          f"sessions_connected {count}, the session {mine}")
+    adm.close()
+    c.close()
+    check(srv.proc.wait(30) == 0, "the stop's exit status")
+
+
+@test
 def test_halt_refused_while_stopping():
     """Once a stop signal has come, halt and resume are refused (as a mass
     cancel is) and answered: one sent during the drain was applied and its
