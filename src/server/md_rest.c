@@ -337,6 +337,10 @@ static void fills(mds_t *m, uint32_t account, const char *query, rest_res_t *r)
         fail(r, 400, "%s", "bad parameter from_id: expected a trade id, an integer");
         return;
     }
+    /* Given, it pages from the oldest up (0 too: trade ids start at 1);
+     * xt_fills_query's 0 is its absence, the newest. */
+    if (from == 0 && xt_query_get(query, "from_id", b, sizeof b) != XT_ENOENT)
+        from = 1;
     uint32_t n = xt_fills_query(&m->fills, account, inst, from, lim, m->fills.scratch);
     size_t len = xt_fills_encode(m->http_body, m->http_cap, m->fills.scratch, n, fill_sym, m);
     if (len == 0 || len + 1 >= m->http_cap) {

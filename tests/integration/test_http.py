@@ -217,6 +217,12 @@ def test_health_and_errors():
     check(st == 405 and json.loads(body)["status"] == "method not allowed", f"405: {st} {body!r}")
     check(h.closed(), "a request with a body is answered, then the connection closed")
     h.close()
+    for path in ("/api/v1/ticker?symbol=BTC-USDT", "/api/v1/instruments", "/api/v1/nothing"):
+        h = Http(s.md_port)  # a REST path that takes no body: the same (it was kept alive, a probe found)
+        h.send("GET", path, body=b"abc")
+        st, hdrs, body = h.response()
+        check(st in (200, 404) and h.closed(), f"GET {path} with a body: {st}, answered then closed")
+        h.close()
     h = Http(s.md_port)
     st, _, _ = h.get("/ws")
     check(st == 426, f"GET /ws without an upgrade: {st}")

@@ -177,6 +177,9 @@ def test_fills():
     check([f["trade_id"] for f in j] == [bf.trade_id + 2], f"limit=1: the newest {j}")
     j = cb.request("GET", f"/api/v1/fills?from_id={bf.trade_id + 1}&limit=1")[1]["data"]
     check([f["trade_id"] for f in j] == [bf.trade_id + 1], f"from_id {j}")
+    for zero in ("0", "000"):  # the oldest first, as any from_id: it was taken as none, the newest (a probe)
+        j = cb.request("GET", f"/api/v1/fills?from_id={zero}&limit=1")[1]["data"]
+        check([f["trade_id"] for f in j] == [bf.trade_id], f"from_id={zero}: the oldest {j}")
     j = cb.request("GET", f"/api/v1/fills?symbol={SYM}&from_id={bf.trade_id + 2}")[1]["data"]
     check(j == [], f"from_id past the symbol's fills {j}")
     check(cc.request("GET", "/api/v1/fills") == (200, {"data": []}), "another account sees none")
