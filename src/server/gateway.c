@@ -295,7 +295,9 @@ void xt__gw_events(xt_server_t *s, uint32_t i)
 {
     xt_gw_t *g = s->gw;
     const xt_gw_conn_t *c = &g->conns[i];
-    struct epoll_event ev = {(c->state == C_LOGIN_WAIT ? 0u : EPOLLIN) | (c->want_out ? EPOLLOUT : 0u), {.u64 = i}};
+    /* (waiting, only its hang-up: a client gone is closed, not logged in) */
+    struct epoll_event ev = {(c->state == C_LOGIN_WAIT ? EPOLLRDHUP : EPOLLIN) | (c->want_out ? EPOLLOUT : 0u),
+                             {.u64 = i}};
     epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -388,6 +390,15 @@ void xt__gw_logout(xt_server_t *s, uint32_t i)
     }
     uint8_t o[XT_WIRE_MAX];
     xt__gw_send_last(s, i, o, xt_wire_put_header(o, XT_MSG_LOGOUT_ACK, 0, xt__gw_last_seq(g, c)));
+}
+
+void xt__gw_close(xt_server_t *s, uint32_t i)
+{
+    /* a reset: what the socket still holds for a client that takes
+     * nothing is dropped, not left to the kernel to retry */
+    struct linger now = {1, 0};
+    setsockopt(s->gw->conns[i].fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    close_conn(s, i, 1);
 }
 
 static void close_conn(xt_server_t *s, uint32_t i, int cod)
@@ -774,7 +785,7 @@ static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
     uint8_t *b = g->rbuf;
     if (c->fin)
         return drop_input(s, i);
-    if (c->state == C_LOGIN_WAIT) /* waits for no input (xt__gw_events): an error or hang-up, the client gone */
+    if (c->state == C_LOGIN_WAIT) /* waits for its hang-up only (xt__gw_events): the client gone */
         return close_conn(s, i, 1);
     for (;;) {
         size_t have = c->inlen;
@@ -804,7 +815,11 @@ static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
         c->inlen = (uint16_t)(len - at);
         if (c->state == C_LOGIN_WAIT) /* its input waits in the socket */
             return xt__gw_events(s, i);
-        if ((size_t)n < (want < XT_GW_RBUF ? want : XT_GW_RBUF / 2))
+        /* Before the login one read a call (a client that keeps the
+         * socket full of frames before logging in held the loop, every
+         * other connection waiting); once logged in, on while reads fill
+         * the buffer. */
+        if (want < XT_GW_RBUF ? c->state != C_LIVE : (size_t)n < XT_GW_RBUF / 2)
             return;
     }
 }
@@ -1136,7 +1151,7 @@ int xt_gateway_run(xt_server_t *s)
                 xt__gw_admin_event(s, id, evs[k].events);
             else {
                 uint32_t i = (uint32_t)id;
-                if (evs[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+                if (evs[k].events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP))
                     read_conn(s, i, now);
                 if (g->conns[i].state != C_FREE && (evs[k].events & EPOLLOUT))
                     mark_dirty(g, i);

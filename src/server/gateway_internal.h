@@ -142,10 +142,14 @@ void xt__gw_send(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n);
  * (gateway.c shut). Nothing once it is closing. */
 void xt__gw_send_last(xt_server_t *s, uint32_t i, const uint8_t *f, size_t n);
 /* Sets the epoll events connection i waits for from its state: input,
- * but not while its LOGIN waits (C_LOGIN_WAIT: what the client sent
- * behind it stays unread until it is answered); output while some is
- * queued (want_out). */
+ * but only its hang-up while its LOGIN waits (C_LOGIN_WAIT: what the
+ * client sent behind it stays unread until it is answered; a client gone
+ * meanwhile is closed, not logged in); output while some is queued
+ * (want_out). */
 void xt__gw_events(xt_server_t *s, uint32_t i);
+/* Closes connection i now, with a reset: what it still has to send, in
+ * its queue or its socket, is dropped. */
+void xt__gw_close(xt_server_t *s, uint32_t i);
 /* Queues ERROR as the last message. */
 void xt__gw_error(xt_server_t *s, uint32_t i, int code, const char *text);
 /* The seq an unsequenced message to c carries: the last sequenced number

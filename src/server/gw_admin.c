@@ -173,13 +173,15 @@ static void cmd_kick(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
     xt_gw_t *g = s->gw;
     uint32_t si = xt__gw_sess_find(g, cmd->account, cmd->session);
     char why[128];
-    if (si == XT_NIL || g->sess[si].conn == XT_NIL) {
+    if (si == XT_NIL || (g->sess[si].conn == XT_NIL && g->sess[si].closing_conn == XT_NIL)) {
         snprintf(why, sizeof why, "session %u/%u is %s", cmd->account, cmd->session,
                  si == XT_NIL ? "not known" : "not connected");
         return answer_error(a, why);
     }
-    uint32_t conn = g->sess[si].conn;
-    xt__gw_kick(s, conn);
+    if (g->sess[si].conn != XT_NIL)
+        xt__gw_kick(s, g->sess[si].conn);
+    else /* "closing": its last bytes in the socket, the client not taking them - a stop's drain it holds */
+        xt__gw_close(s, g->sess[si].closing_conn);
     xt_text_t t = answer_begin(a);
     xt_text_printf(&t, "{\"ok\":true,\"kicked\":{\"account\":%u,\"session\":%u}}", cmd->account, cmd->session);
     answer_end(a, &t);

@@ -40,7 +40,7 @@ static int read_mark(FILE *f, const char *path, int64_t *ms)
     }
     if (got < 0)
         bad = xt_text_file_error(got);
-    if (got <= 0 && found)
+    if (got == 0 && found)
         return 1;
     xt_log_ev_t e;
     if (xt_log_begin(&e, XT_LOG_WARN, "the REST requests the earlier run signed are not known: file not used")) {

@@ -1043,7 +1043,8 @@ def test_draining_sessions_shown_while_stopping():
     bytes in the sockets), the admin socket shows its session connected, in state "closing", with its
     peer, and counts it in sessions_connected, as deploy.md says: once its
     last bytes were handed to the socket it was listed disconnected and not
-    counted, so the drain's holder could not be found, a probe found."""
+    counted, so the drain's holder could not be found, a probe found. A
+    kick closes it at once."""
     srv = TS.Server(sets={"server.output_limit": 1 << 26, **TS.BIG})
     c = TS.Conn(srv.port, read_hello=False)
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -1074,9 +1075,50 @@ def test_draining_sessions_shown_while_stopping():
     check(count is not None and mine, f"never shown closing during the drain: {seen[-3:]}")
     check(count == 1 and mine[0]["connected"] is True and mine[0]["peer"] == "127.0.0.1",
           f"sessions_connected {count}, the session {mine}")
+    # a kick closes it at once: the client gets what the sockets took, not the rest
+    k = adm.ask("kick 1001 5")
+    check(k.get("kicked") == {"account": 1001, "session": 5}, f"the kick of a closing session: {k}")
+    try:
+        got = [m for m in c.read_until_closed(10) if m.type == ACCEPTED]
+    except (ConnectionResetError, X.Closed):
+        got = []
+    check(len(got) < n, f"{len(got)} of {n} answers read after the kick")
     adm.close()
     c.close()
     check(srv.proc.wait(30) == 0, "the stop's exit status")
+
+
+@test
+def test_kick_does_not_wait_for_a_logouts_resume():
+    """A LOGOUT behind a LOGIN's resume waits for the resume (its ACK after
+    the last resent message); a kick of that connection does not: its
+    LOGOUT_ACK goes at once, behind what is queued, and the resume stops
+    there - a client that reads nothing cannot hold the kick."""
+    srv = TS.Server(sets=TS.BIG)
+    A = TS.login(srv.port, 1001, 3)
+    btc = A.inst["BTC-USDT"]
+    n = 35000  # 70,000 messages, 5.6 MB to resend: more than the sockets hold (4 MB here) for a client that reads nothing
+    A.send(b"".join(X.encode_new_order(cl, btc, BUY, 1000, 1, tif=X.IOC) for cl in range(1, n + 1)))
+    A.answer(n, timeout=60)
+    A.close()
+    B = TS.Conn(srv.port, read_hello=False)
+    B.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    B.hello = B.expect(X.HELLO)
+    B.send(X.encode_login(1001, *X.DEMO[1001], 3, B.hello.nonce, 1) + X.encode_logout())
+    adm = Admin(sock_path(srv))
+
+    def state():
+        mine = [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 3]
+        return mine and mine[0].get("state")
+    TS.wait_for(lambda: state() == "resuming", "the resume running, held by the reader")
+    k = adm.ask("kick 1001 3")
+    check(k.get("kicked") == {"account": 1001, "session": 3}, f"the kick's answer {k}")
+    got = [m for m in B.read_until_closed(30) if m.type != X.SRV_HEARTBEAT]
+    seqs = [m.seq for m in got if m.sequenced]
+    check(got[-1].type == X.LOGOUT_ACK, f"the connection's last message: {got[-1]!r}")
+    check(seqs == list(range(1, len(seqs) + 1)) and len(seqs) < 2 * n,
+          f"the resume cut at the kick: {len(seqs)} of {2 * n} resent")
+    adm.close()
 
 
 @test

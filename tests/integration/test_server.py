@@ -1775,6 +1775,60 @@ def test_requests_behind_a_waiting_login():
 
 
 @test
+def test_a_client_gone_while_its_login_waits():
+    """A client that closes while its LOGIN waits for the session's
+    requests in flight is closed, not logged in: the session's live
+    connection is not taken over, nor are its orders cancelled on that
+    dead connection's disconnect."""
+    srv = Server(sets={"debug.engine_delay_us": 1000000})
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    expect_type(A.place(btc, BUY, 1000, 1), ACCEPTED)  # answered; then the engine sleeps 1 s
+    cl = A.new_order(btc, BUY, 1001, 1)                 # in flight
+    B = Conn(srv.port)
+    B.send(X.encode_login(1001, *X.DEMO[1001], 1, B.hello.nonce, 0, flags=X.LOGIN_CANCEL_ON_DISCONNECT,
+                          heartbeat_ms=30000))
+    B.close()  # read with its LOGIN or after it: either way while the LOGIN waits (the engine sleeps)
+    expect_type(A.answer(cl, 5), ACCEPTED)
+    expect_type(A.place(btc, BUY, 1002, 1), ACCEPTED)   # A still has the session
+    check(not any(m.type == ERROR for m in A.log), f"A was told {[m for m in A.log if m.type == ERROR]}")
+    A.close()
+
+
+@test
+def test_frames_before_a_login_do_not_hold_the_gateway():
+    """A client that keeps the socket full of HEARTBEATs before logging in
+    (read a frame at a time before a login) does not hold the gateway: a
+    logged-in client's orders are answered and a new connection gets its
+    HELLO meanwhile (the loop read the flood to its end, a review found)."""
+    srv = Server()
+    D = login(srv.port, 1002, 1)
+    btc = D.inst["BTC-USDT"]
+    stop = threading.Event()
+    flood = socket.create_connection(("127.0.0.1", srv.port))
+    flood.recv(4096)  # HELLO
+
+    def run():
+        chunk = X.encode_heartbeat() * 65536
+        try:
+            while not stop.is_set():
+                flood.sendall(chunk)
+        except OSError:
+            pass
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    try:
+        wait_for(lambda: admin_line(srv, "stats")["stats"]["bytes_in"] > 8 << 20, "the flood under way")
+        for k in range(3):
+            expect_type(D.answer(D.new_order(btc, BUY, 1001 + k, 1), 5), ACCEPTED)
+        Conn(srv.port, timeout=5).close()
+    finally:
+        stop.set()
+        flood.close()
+        th.join(10)
+
+
+@test
 def test_logout_during_a_resume():
     """A LOGOUT behind a LOGIN whose resume is long: LOGOUT_ACK comes after
     every resent message and the answers to the requests before it, as for
