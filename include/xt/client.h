@@ -97,7 +97,9 @@ typedef struct xt_client_callbacks {
     void (*on_error)(void *user, xt_client_t *c, int err);
     /* The connection is closed: `err` is 0 after LOGOUT_ACK,
      * xt_client_close() or xt_client_reconnect(), else why (-ECONNRESET
-     * when the server closed, also after its ERROR; -ECONNREFUSED;
+     * when the server closed, also after its ERROR, and after a LOGOUT it
+     * answered with an ERROR (RESYNC: resume) instead of LOGOUT_ACK;
+     * -ECONNREFUSED;
      * -EPROTO; -ETIMEDOUT; -EACCES after LOGIN_REJECTED; -EPIPE a write to
      * a connection the server had closed; another -errno of the socket).
      * The socket is already closed (xt_client_fd() is -1), which also took
@@ -151,7 +153,8 @@ void xt_client_destroy(xt_client_t *c);
  * was configured) and allocates the buffers on first use. Login then
  * proceeds by itself as the socket is driven. Returns 0 (state
  * CONNECTING, or AWAIT_HELLO when the connect finished at once); -EISCONN
- * if a connection is open; XT_ENOMEM; -errno from socket/bind/connect
+ * if a connection is open; -EINVAL for a client destroyed (initialise it
+ * again first); XT_ENOMEM; -errno from socket/bind/connect
  * (-EADDRNOTAVAIL when local ports ran out, ...). */
 int xt_client_connect(xt_client_t *c);
 
@@ -243,9 +246,12 @@ int xt_client_poll(xt_client_t *c, int timeout_ms);
 
 /* Blocking convenience: polls until logged in with every announced
  * INSTRUMENT received, for up to timeout_ms. Returns 0; -EACCES if the
- * login was rejected (see on_login_rejected); -ETIMEDOUT (the connection
- * is left as it is: poll on, or xt_client_close()); another negative
- * code if the connection failed. */
+ * login was rejected (see on_login_rejected); -ETIMEDOUT when timeout_ms
+ * ran out (the connection is left as it is: poll on, or
+ * xt_client_close()) - or when the client's own timers closed the
+ * connection (no HELLO or login answer in 10 s, a silent server:
+ * on_close(-ETIMEDOUT) was called, xt_client_state() is
+ * XT_CLIENT_CLOSED); another negative code if the connection failed. */
 int xt_client_wait_login(xt_client_t *c, int timeout_ms);
 
 /* Requests. Each encodes one frame into the output buffer; nothing is
@@ -303,13 +309,15 @@ struct xt_client {
     uint8_t key[32]; /* SHA-256(secret) */
     uint8_t *rbuf, *wbuf;
     size_t rlen, wlen, woff;
-    uint64_t last_seq; /* last sequenced message delivered */
+    uint64_t last_seq;         /* last sequenced message delivered */
+    uint64_t gap_from, gap_to; /* the first gap seen and not resent yet (0: none): the next login resumes from it */
     uint64_t last_clordid;
     uint32_t hb_ms;
     uint32_t instruments_left;
     unsigned gen;       /* bumped on every close, to stop dispatching */
     int have_seq;       /* last_seq is meaningful */
     int server_closing; /* an ERROR came: the server closes; requests are refused -ESHUTDOWN */
+    int draining;       /* a send failed: what the socket holds is read before the close */
     int64_t last_tx_ns, last_rx_ns, state_ns;
     int64_t closing_ns; /* when the ERROR came (server_closing) */
 };

@@ -115,6 +115,7 @@ void xt_client_destroy(xt_client_t *c)
     free(c->wbuf);
     c->rbuf = c->wbuf = NULL;
     memset(c->key, 0, sizeof c->key);
+    c->hb_ms = 0; /* xt_client_connect refuses it from here */
 }
 
 /* ---- closing ---- */
@@ -176,6 +177,8 @@ static int alloc_buffers(xt_client_t *c)
 
 int xt_client_connect(xt_client_t *c)
 {
+    if (c->hb_ms == 0) /* destroyed (or never initialised): its key is gone */
+        return -EINVAL;
     if (c->fd >= 0)
         return -EISCONN;
     int rc = alloc_buffers(c);
@@ -231,6 +234,30 @@ static int finish_connect(xt_client_t *c)
 
 /* ---- writing ---- */
 
+/* A send failed (the server closed: its reset): what it sent before -
+ * the answers, its ERROR saying why - is still in the socket, and is
+ * read and delivered first (docs/protocol.md); then the close with err,
+ * unless reading closed it already. Requests from the callbacks meanwhile
+ * are refused (-ESHUTDOWN: the server is closing). */
+static int write_failed(xt_client_t *c, int err)
+{
+    if (c->draining)
+        return err;
+    c->draining = 1;
+    c->server_closing = 1;
+    c->closing_ns = now_ns();
+    unsigned gen = c->gen;
+    int rc = 0;
+    char one;
+    do /* (on_readable stops at a short read: on while the socket holds more) */
+        rc = xt_client_on_readable(c);
+    while (rc == 0 && c->gen == gen && recv(c->fd, &one, 1, MSG_PEEK | MSG_DONTWAIT) == 1);
+    c->draining = 0;
+    if (c->gen != gen || c->fd < 0) /* closed while reading: told why there */
+        return rc ? rc : -ECONNRESET;
+    return shut(c, err);
+}
+
 static int write_out(xt_client_t *c)
 {
     if (c->state == XT_CLIENT_CONNECTING) {
@@ -246,7 +273,7 @@ static int write_out(xt_client_t *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
-            return shut(c, -errno);
+            return write_failed(c, -errno);
         }
         c->woff += (size_t)n;
         wrote = 1;
@@ -304,7 +331,9 @@ static int send_login(xt_client_t *c, const xt_msg_hello_t *h)
                         .account = c->cfg.account,
                         .session = c->cfg.session,
                         .heartbeat_ms = c->cfg.heartbeat_ms,
-                        .resume_from = c->have_seq ? c->last_seq + 1 : 0,
+                        .resume_from = !c->have_seq  ? 0
+                                       : c->gap_from ? c->gap_from
+                                                     : c->last_seq + 1,
                         .timestamp_ns = wall_ns() + c->cfg.clock_offset_ms * 1000000};
     memcpy(m.key_id, c->key_id, sizeof m.key_id);
     uint8_t msg[XT_LOGIN_SIGNED_LEN];
@@ -333,6 +362,7 @@ static void login_accepted(xt_client_t *c, const xt_msg_login_accepted_t *m)
         uint64_t first = m->resume_from ? m->resume_from : m->next_seq;
         c->last_seq = first ? first - 1 : 0;
         c->have_seq = 1;
+        c->gap_from = c->gap_to = 0; /* nothing to resend: no gap left to fill */
     }
 }
 
@@ -344,10 +374,23 @@ static int sequenced(xt_client_t *c, const xt_wire_hdr_t *h)
 {
     if (!(h->flags & XT_WF_SEQUENCED))
         return 1;
-    if (c->have_seq && h->seq <= c->last_seq)
-        return 0;
-    if (c->have_seq && h->seq != c->last_seq + 1 && c->cfg.cb.on_error)
-        c->cfg.cb.on_error(c->cfg.user, c, XT_ESEQ);
+    if (c->have_seq && h->seq <= c->last_seq) {
+        if (!c->gap_from || h->seq < c->gap_from || h->seq > c->gap_to)
+            return 0;            /* a duplicate */
+        if (h->seq == c->gap_to) /* a missed one, resent: the gap is filled up to it */
+            c->gap_from = c->gap_to = 0;
+        else
+            c->gap_from = h->seq + 1;
+        return 1;
+    }
+    if (c->have_seq && h->seq != c->last_seq + 1) {
+        if (!c->gap_from) { /* the first gap: the next login resumes from it */
+            c->gap_from = c->last_seq + 1;
+            c->gap_to = h->seq - 1;
+        }
+        if (c->cfg.cb.on_error)
+            c->cfg.cb.on_error(c->cfg.user, c, XT_ESEQ);
+    }
     c->last_seq = h->seq;
     c->have_seq = 1;
     return 1;
@@ -520,7 +563,7 @@ int xt_client_on_readable(xt_client_t *c)
             return shut(c, -errno);
         }
         if (n == 0)
-            return shut(c, c->state == XT_CLIENT_LOGGING_OUT ? 0 : -ECONNRESET);
+            return shut(c, -ECONNRESET); /* (a LOGOUT_ACK closed it with 0: here the server closed without one) */
         c->rlen += (size_t)n;
         c->last_rx_ns = now_ns();
         int rc = dispatch(c);
@@ -734,6 +777,7 @@ int xt_client_set_resume(xt_client_t *c, uint64_t resume_from)
         return -EISCONN;
     c->have_seq = resume_from != 0;
     c->last_seq = resume_from ? resume_from - 1 : 0;
+    c->gap_from = c->gap_to = 0;
     return 0;
 }
 

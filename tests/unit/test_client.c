@@ -362,6 +362,216 @@ static void the_next_login_resumes_as_set(void **state)
     fake_close(&f);
 }
 
+/* What the client delivered: ACCEPTED seqs, ERRORs, XT_ESEQ reports. */
+typedef struct got {
+    seen_t seen;
+    uint64_t acc[16];
+    int n_acc, server_errors, gaps;
+} got_t;
+
+static void got_accepted(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_accepted_t *m)
+{
+    got_t *g = user;
+    (void)c;
+    (void)m;
+    if (g->n_acc < 16)
+        g->acc[g->n_acc++] = h->seq;
+}
+
+static void got_server_error(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_error_t *m)
+{
+    got_t *g = user;
+    (void)c;
+    (void)h;
+    (void)m;
+    g->server_errors++;
+}
+
+static void got_error(void *user, xt_client_t *c, int err)
+{
+    got_t *g = user;
+    g->gaps += err == XT_ESEQ;
+    if (err != XT_ESEQ)
+        seen_error(&g->seen, c, err);
+}
+
+static void got_close(void *user, xt_client_t *c, int err)
+{
+    seen_close(&((got_t *)user)->seen, c, err);
+}
+
+static void client_got(xt_client_t *c, const fake_t *f, got_t *g)
+{
+    xt_client_config_t cfg = fake_client_config(f, 100);
+    memset(g, 0, sizeof *g);
+    cfg.cb.on_accepted = got_accepted;
+    cfg.cb.on_server_error = got_server_error;
+    cfg.cb.on_error = got_error;
+    cfg.cb.on_close = got_close;
+    cfg.user = g;
+    assert_int_equal(xt_client_init(c, &cfg), 0);
+    assert_int_equal(xt_client_connect(c), 0);
+}
+
+static void send_accepted(fake_t *f, uint64_t seq)
+{
+    uint8_t b[XT_WIRE_MAX];
+    xt_msg_accepted_t a = {.clordid = seq, .order_id = (int64_t)seq};
+    fake_send(f, b, xt_wire_put_accepted(b, XT_WF_SEQUENCED, seq, &a));
+}
+
+static void poll_for(xt_client_t *c, const int *count, int want)
+{
+    for (int i = 0; i < 200 && *count < want; i++)
+        xt_client_poll(c, 10);
+    assert_int_equal(*count, want);
+}
+
+/* After a gap in the sequence numbers the next login resumes from the
+ * first missing message (it asked from after the last one delivered, so
+ * the server's RESUME_TOO_OLD, or the missing messages, never came), and
+ * of what is resent only the missing ones are delivered. */
+static void a_gap_is_resumed_from_its_start(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    got_t g;
+    xt_msg_login_t login;
+    fake_listen(&f);
+    client_got(&c, &f, &g);
+    fake_login(&f, &c, 1000, 1, &login);
+    send_accepted(&f, 1);
+    send_accepted(&f, 2);
+    send_accepted(&f, 5); /* 3 and 4 lost */
+    send_accepted(&f, 6);
+    poll_for(&c, &g.n_acc, 4);
+    assert_int_equal(g.gaps, 1);
+    assert_int_equal(xt_client_last_seq(&c), 6);
+    xt_client_close(&c);
+    fake_drop(&f);
+    assert_int_equal(xt_client_connect(&c), 0);
+    for (int i = 0; i < 200 && f.fd < 0; i++) {
+        xt_client_poll(&c, 5);
+        f.fd = accept4(f.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    }
+    uint8_t b[XT_WIRE_MAX];
+    xt_msg_hello_t hello = {.version = XT_WIRE_VERSION, .heartbeat_ms = 1000};
+    f.in_len = 0;
+    fake_send(&f, b, xt_wire_put_hello(b, 0, &hello));
+    assert_int_equal(fake_read(&f, &c, b), XT_MSG_LOGIN);
+    xt_wire_get_login(b, &login);
+    assert_int_equal(login.resume_from, 3); /* the gap's start, not 7 */
+    xt_msg_login_accepted_t acc = {.session = 1, .heartbeat_ms = 1000, .next_seq = 7, .resume_from = 3};
+    fake_send(&f, b, xt_wire_put_login_accepted(b, 2, &acc));
+    for (uint64_t q = 3; q <= 6; q++) /* the resend */
+        send_accepted(&f, q);
+    send_accepted(&f, 7);
+    poll_for(&c, &g.n_acc, 7);
+    for (int i = 0; i < 10; i++)
+        xt_client_poll(&c, 10);
+    assert_int_equal(g.n_acc, 7); /* 3, 4 and 7: 5 and 6 were delivered before */
+    assert_int_equal(g.acc[4], 3);
+    assert_int_equal(g.acc[5], 4);
+    assert_int_equal(g.acc[6], 7);
+    assert_int_equal(g.gaps, 1);
+    xt_client_close(&c);
+    fake_drop(&f);
+    assert_int_equal(xt_client_connect(&c), 0);
+    fake_login(&f, &c, 1000, 8, &login);
+    assert_int_equal(login.resume_from, 8); /* the gap filled */
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* A LOGOUT the server answers with an ERROR (RESYNC: resume) and a close,
+ * not LOGOUT_ACK, is a close -ECONNRESET with on_error: it was on_close(0),
+ * as if the session had ended. */
+static void a_logout_answered_by_an_error(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    got_t g;
+    xt_msg_login_t login;
+    fake_listen(&f);
+    client_got(&c, &f, &g);
+    fake_login(&f, &c, 1000, 1, &login);
+    assert_int_equal(xt_client_logout(&c), 0);
+    uint8_t b[XT_WIRE_MAX];
+    assert_int_equal(fake_read(&f, &c, b), XT_MSG_LOGOUT);
+    xt_msg_error_t e = {.code = XT_ERR_RESYNC};
+    strcpy(e.text, "live messages were lost; log in again and resume");
+    fake_send(&f, b, xt_wire_put_error(b, 0, &e));
+    fake_drop(&f);
+    poll_for(&c, &g.seen.closes, 1);
+    assert_int_equal(g.server_errors, 1);
+    assert_int_equal(g.seen.close_err, -ECONNRESET);
+    assert_int_equal(g.seen.errors, 1);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* A send that fails (the server closed with a reset) reads what the
+ * socket holds first: the answers before and the ERROR saying why are
+ * delivered, then the close. They were dropped with the socket. */
+static void a_failed_send_reads_what_came_first(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    got_t g;
+    xt_msg_login_t login;
+    fake_listen(&f);
+    client_got(&c, &f, &g);
+    fake_login(&f, &c, 1000, 1, &login);
+    xt_msg_new_order_t o = {.instrument = 0, .side = XT_BUY, .type = XT_LIMIT, .price = 100, .qty = 1};
+    assert_int_equal(xt_client_new_order(&c, &o), 0);
+    assert_int_equal(xt_client_flush(&c), 0);
+    uint8_t b[XT_WIRE_MAX];
+    for (int i = 0; i < 100 && recv(f.fd, b, 1, MSG_PEEK | MSG_DONTWAIT) != 1; i++)
+        sleep_ms(5); /* the order is in the fake's socket, unread: its close is a reset */
+    /* in one write, as the server's last flush: after a reset the kernel
+     * gives up what it holds at a segment's end */
+    uint8_t two[2 * XT_WIRE_MAX];
+    xt_msg_accepted_t a = {.clordid = 1, .order_id = 1};
+    size_t n = xt_wire_put_accepted(two, XT_WF_SEQUENCED, 1, &a);
+    xt_msg_error_t e = {.code = XT_ERR_SLOW_CONSUMER};
+    strcpy(e.text, "output over server.output_limit");
+    n += xt_wire_put_error(two + n, 1, &e);
+    fake_send(&f, two, n);
+    fake_drop(&f);
+    struct pollfd p = {.fd = xt_client_fd(&c), .events = POLLIN};
+    for (int i = 0; i < 200 && !(p.revents & (POLLHUP | POLLERR)); i++)
+        poll(&p, 1, 10); /* the reset has come */
+    o.clordid = 0;
+    int rc = xt_client_new_order(&c, &o);
+    if (rc == 0)
+        rc = xt_client_flush(&c);
+    assert_true(rc < 0);
+    assert_int_equal(g.n_acc, 1);
+    assert_int_equal(g.server_errors, 1);
+    assert_int_equal(g.seen.closes, 1);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* A client destroyed is not used again by mistake: connect refuses it
+ * (it logged in with a zeroed key, seen as bad credentials). */
+static void connect_after_destroy_is_refused(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    fake_listen(&f);
+    client_for(&c, &f);
+    xt_client_destroy(&c);
+    assert_int_equal(xt_client_connect(&c), -EINVAL);
+    client_for(&c, &f); /* initialised again: fine */
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
 static int64_t wall_ns(void)
 {
     struct timespec ts;
@@ -443,6 +653,10 @@ int main(void)
         cmocka_unit_test(the_next_login_resumes_as_set),
         cmocka_unit_test(the_login_is_stamped_with_the_offset),
         cmocka_unit_test(a_reconnect_whose_on_close_connects),
+        cmocka_unit_test(a_gap_is_resumed_from_its_start),
+        cmocka_unit_test(a_logout_answered_by_an_error),
+        cmocka_unit_test(a_failed_send_reads_what_came_first),
+        cmocka_unit_test(connect_after_destroy_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
