@@ -888,22 +888,24 @@ static int repair(const char *dir, int force)
          * lose the commands between - unless commands after it are still
          * there, past the damage, which a cut would lose. */
         char backup[XT_PATH_MAX];
-        int err = 0;
-        if (commands_after(&r, bad, snap))
+        int err = 0, lost = commands_after(&r, bad, snap);
+        if (lost && !force)
             fprintf(stderr,
                     "xtrading journal repair: %s: %s%s%s, before snapshot %llu; commands after the snapshot follow it, "
-                    "which repair would cut away: restore the directory from a replica or backup\n",
+                    "which repair would cut away: restore the directory from a replica or backup, or (no copy "
+                    "exists) run 'xtrading journal repair %s --force' to go on from the snapshot without them\n",
                     dir, bad ? r.why : "the journal ends", bad ? " at " : "", bad ? r.path : "",
-                    (unsigned long long)snap);
+                    (unsigned long long)snap, dir);
         else if ((err = make_backup_dir(dir, backup, sizeof backup)) == 0 &&
                  (err = restart_at_snapshot(dir, &r, snap, backup)) == 0) {
             printf("%s: the journal %s, before snapshot %llu: kept the snapshot and started the journal again after "
-                   "it; the segments before it and older snapshots are in %s\n",
+                   "it; the segments%s and older snapshots are in %s\n",
                    dir,
                    rc == -ENOENT ? "has no segment"
                    : bad         ? "is spoilt"
                                  : "ends",
-                   (unsigned long long)snap, backup);
+                   (unsigned long long)snap,
+                   lost ? " (with the commands after the snapshot, which are lost: --force)" : " before it", backup);
             status = check_recovers(dir);
         }
         if (err)

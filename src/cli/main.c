@@ -1,5 +1,6 @@
 /* main.c - the xtrading binary: dispatches to subcommands. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,11 @@ static int help_after_options(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A write past the file-size limit (RLIMIT_FSIZE) fails EFBIG, as a
+     * full disk fails ENOSPC, and is handled as one (the journal fails
+     * closed, a snapshot fails and says why): SIGXFSZ's own action killed
+     * the process, not a word logged. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

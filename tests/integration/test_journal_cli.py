@@ -655,6 +655,37 @@ class JournalCli(unittest.TestCase):
                           if not f.startswith("snap-")},
                          {f: s for f, s in before.items() if not f.startswith("snap-")})  # nothing cut
 
+    def test_bad_header_of_the_segment_a_snapshot_ends_in(self):
+        # the newest segment's header spoilt, the newest snapshot inside it,
+        # commands after that: start-up refuses and names repair; repair
+        # refuses (it would cut them) and names --force, with which it goes
+        # on from the snapshot (it refused even then: no tool led on)
+        a = stream(300)
+        self.journal(a, "--snapshot-every", "100", "--batch-max", "50", "--keep-snapshots", "3")
+        self.assertEqual(len(segments(self.d)), 1)
+        seg = os.path.join(self.d, segments(self.d)[0])
+        snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
+        os.unlink(os.path.join(self.d, snaps[-1]))  # the clean stop's: the newest is now one with commands after it
+        newest = int(snaps[-2][5:25])
+        self.flip(seg, 28)  # in the header
+        r = run("replay", "--journal", self.d, stdin="")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("xtrading journal repair", r.stderr)
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 1)
+        self.assertIn(f"before snapshot {newest}; commands after the snapshot follow it", rep.stderr)
+        self.assertIn(f"run 'xtrading journal repair {self.d} --force'", rep.stderr)
+        rep = run("journal", "repair", self.d, "--force")
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        self.assertIn("with the commands after the snapshot, which are lost", rep.stdout)
+        n, h = hash_of("\n".join(a.splitlines()[:newest]) + "\n")
+        self.assertEqual(int(n), newest)
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split()[1:], [n, h])
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
     def test_journal_ending_before_the_snapshot(self):
         # the segments after a snapshot gone (deleted, or the one it ends in
         # cut short): start-up refuses, naming repair; repair goes on from the

@@ -65,7 +65,7 @@ class Server:
         self.port = None
         self.starts = 0
         self.nofile = None     # an open-file limit (soft and hard) for the server process
-        self.fsize = None      # a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored): writes past it fail EFBIG
+        self.fsize = None      # a file-size limit (RLIMIT_FSIZE): writes past it fail EFBIG (the server ignores SIGXFSZ)
         self.env = None        # the server process's environment (None: this one's)
         SERVERS.append(self)
         if start:
@@ -87,8 +87,8 @@ class Server:
         def limit():
             if nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-            if fsize:
-                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # kept across exec: a write past it fails EFBIG
+            if fsize:  # SIGXFSZ as a shell leaves it (its default action, which kills): the server ignores it
+                signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
                 resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         with open(self.errpath, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
