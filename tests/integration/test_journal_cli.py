@@ -615,6 +615,16 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(r.stdout.split()[1], str(left))
         self.assertEqual(run("journal", "verify", self.d).returncode, 0)
 
+    def snapshot_with_commands_after(self):
+        """A journal of one segment whose newest snapshot has commands after
+        it: (the commands, the segment's path, the snapshot's sequence)."""
+        a = stream(300)
+        self.journal(a, "--snapshot-every", "100", "--batch-max", "50", "--keep-snapshots", "3")
+        self.assertEqual(len(segments(self.d)), 1)
+        snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
+        os.unlink(os.path.join(self.d, snaps[-1]))  # the clean stop's: the newest is now one with commands after it
+        return a, os.path.join(self.d, segments(self.d)[0]), int(snaps[-2][5:25])
+
     def test_damage_before_the_snapshot_is_read_past(self):
         # spoilt before the snapshot, with commands after it in the same
         # segment: the snapshot holds the spoilt records' effect, so
@@ -623,13 +633,7 @@ class JournalCli(unittest.TestCase):
         # from the start too, reports the damage once, and checks the rest
         # from the snapshots after it (it stopped at the damage, and called
         # every later snapshot one "ahead of the journal's end")
-        a = stream(300)
-        self.journal(a, "--snapshot-every", "100", "--batch-max", "50", "--keep-snapshots", "3")
-        self.assertEqual(len(segments(self.d)), 1)
-        seg = os.path.join(self.d, segments(self.d)[0])
-        snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
-        os.unlink(os.path.join(self.d, snaps[-1]))  # the clean stop's: the newest is now one with commands after it
-        newest = int(snaps[-2][5:25])
+        a, seg, newest = self.snapshot_with_commands_after()
         self.flip(seg, 64 + 30)  # the segment's first record, before the snapshot
         before = {f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}
         rep = run("journal", "repair", self.d)
@@ -660,13 +664,7 @@ class JournalCli(unittest.TestCase):
         # commands after that: start-up refuses and names repair; repair
         # refuses (it would cut them) and names --force, with which it goes
         # on from the snapshot (it refused even then: no tool led on)
-        a = stream(300)
-        self.journal(a, "--snapshot-every", "100", "--batch-max", "50", "--keep-snapshots", "3")
-        self.assertEqual(len(segments(self.d)), 1)
-        seg = os.path.join(self.d, segments(self.d)[0])
-        snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
-        os.unlink(os.path.join(self.d, snaps[-1]))  # the clean stop's: the newest is now one with commands after it
-        newest = int(snaps[-2][5:25])
+        a, seg, newest = self.snapshot_with_commands_after()
         self.flip(seg, 28)  # in the header
         r = run("replay", "--journal", self.d, stdin="")
         self.assertEqual(r.returncode, 1)

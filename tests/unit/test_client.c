@@ -413,6 +413,14 @@ static void client_got(xt_client_t *c, const fake_t *f, got_t *g)
     assert_int_equal(xt_client_connect(c), 0);
 }
 
+/* A fake server and a client of it logged in, recording into g. */
+static void got_logged_in(fake_t *f, xt_client_t *c, got_t *g, xt_msg_login_t *login)
+{
+    fake_listen(f);
+    client_got(c, f, g);
+    fake_login(f, c, 1000, 1, login);
+}
+
 static void send_accepted(fake_t *f, uint64_t seq)
 {
     uint8_t b[XT_WIRE_MAX];
@@ -438,9 +446,7 @@ static void a_gap_is_resumed_from_its_start(void **state)
     xt_client_t c;
     got_t g;
     xt_msg_login_t login;
-    fake_listen(&f);
-    client_got(&c, &f, &g);
-    fake_login(&f, &c, 1000, 1, &login);
+    got_logged_in(&f, &c, &g, &login);
     send_accepted(&f, 1);
     send_accepted(&f, 2);
     send_accepted(&f, 5); /* 3 and 4 lost */
@@ -494,9 +500,7 @@ static void a_logout_answered_by_an_error(void **state)
     xt_client_t c;
     got_t g;
     xt_msg_login_t login;
-    fake_listen(&f);
-    client_got(&c, &f, &g);
-    fake_login(&f, &c, 1000, 1, &login);
+    got_logged_in(&f, &c, &g, &login);
     assert_int_equal(xt_client_logout(&c), 0);
     uint8_t b[XT_WIRE_MAX];
     assert_int_equal(fake_read(&f, &c, b), XT_MSG_LOGOUT);
@@ -522,9 +526,7 @@ static void a_failed_send_reads_what_came_first(void **state)
     xt_client_t c;
     got_t g;
     xt_msg_login_t login;
-    fake_listen(&f);
-    client_got(&c, &f, &g);
-    fake_login(&f, &c, 1000, 1, &login);
+    got_logged_in(&f, &c, &g, &login);
     xt_msg_new_order_t o = {.instrument = 0, .side = XT_BUY, .type = XT_LIMIT, .price = 100, .qty = 1};
     assert_int_equal(xt_client_new_order(&c, &o), 0);
     assert_int_equal(xt_client_flush(&c), 0);
