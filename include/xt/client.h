@@ -309,8 +309,7 @@ struct xt_client {
     uint8_t key[32]; /* SHA-256(secret) */
     uint8_t *rbuf, *wbuf;
     size_t rlen, wlen, woff;
-    uint64_t last_seq;         /* last sequenced message delivered */
-    uint64_t gap_from, gap_to; /* the first gap seen and not resent yet (0: none): the next login resumes from it */
+    uint64_t last_seq; /* last sequenced message delivered */
     uint64_t last_clordid;
     uint32_t hb_ms;
     uint32_t instruments_left;
@@ -318,6 +317,7 @@ struct xt_client {
     int have_seq;       /* last_seq is meaningful */
     int server_closing; /* an ERROR came: the server closes; requests are refused -ESHUTDOWN */
     int draining;       /* a send failed: what the socket holds is read before the close */
+    int dispatching;    /* callbacks run: a failed send leaves the reading to the read under way */
     int64_t last_tx_ns, last_rx_ns, state_ns;
     int64_t closing_ns; /* when the ERROR came (server_closing) */
 };

@@ -241,8 +241,11 @@ static int finish_connect(xt_client_t *c)
  * are refused (-ESHUTDOWN: the server is closing). */
 static int write_failed(xt_client_t *c, int err)
 {
-    if (c->draining)
+    if (c->draining || c->dispatching) { /* (in a callback: the read under way goes on to the close) */
+        c->server_closing = 1;
+        c->wlen = c->woff = 0;
         return err;
+    }
     c->draining = 1;
     c->server_closing = 1;
     c->closing_ns = now_ns();
@@ -331,9 +334,7 @@ static int send_login(xt_client_t *c, const xt_msg_hello_t *h)
                         .account = c->cfg.account,
                         .session = c->cfg.session,
                         .heartbeat_ms = c->cfg.heartbeat_ms,
-                        .resume_from = !c->have_seq  ? 0
-                                       : c->gap_from ? c->gap_from
-                                                     : c->last_seq + 1,
+                        .resume_from = c->have_seq ? c->last_seq + 1 : 0,
                         .timestamp_ns = wall_ns() + c->cfg.clock_offset_ms * 1000000};
     memcpy(m.key_id, c->key_id, sizeof m.key_id);
     uint8_t msg[XT_LOGIN_SIGNED_LEN];
@@ -362,7 +363,6 @@ static void login_accepted(xt_client_t *c, const xt_msg_login_accepted_t *m)
         uint64_t first = m->resume_from ? m->resume_from : m->next_seq;
         c->last_seq = first ? first - 1 : 0;
         c->have_seq = 1;
-        c->gap_from = c->gap_to = 0; /* nothing to resend: no gap left to fill */
     }
 }
 
@@ -374,23 +374,10 @@ static int sequenced(xt_client_t *c, const xt_wire_hdr_t *h)
 {
     if (!(h->flags & XT_WF_SEQUENCED))
         return 1;
-    if (c->have_seq && h->seq <= c->last_seq) {
-        if (!c->gap_from || h->seq < c->gap_from || h->seq > c->gap_to)
-            return 0;            /* a duplicate */
-        if (h->seq == c->gap_to) /* a missed one, resent: the gap is filled up to it */
-            c->gap_from = c->gap_to = 0;
-        else
-            c->gap_from = h->seq + 1;
-        return 1;
-    }
-    if (c->have_seq && h->seq != c->last_seq + 1) {
-        if (!c->gap_from) { /* the first gap: the next login resumes from it */
-            c->gap_from = c->last_seq + 1;
-            c->gap_to = h->seq - 1;
-        }
-        if (c->cfg.cb.on_error)
-            c->cfg.cb.on_error(c->cfg.user, c, XT_ESEQ);
-    }
+    if (c->have_seq && h->seq <= c->last_seq)
+        return 0;
+    if (c->have_seq && h->seq != c->last_seq + 1 && c->cfg.cb.on_error)
+        c->cfg.cb.on_error(c->cfg.user, c, XT_ESEQ);
     c->last_seq = h->seq;
     c->have_seq = 1;
     return 1;
@@ -514,27 +501,40 @@ static int on_order_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t *h
     return shut(c, -EPROTO); /* a client->server type from the server */
 }
 
-/* Dispatches every whole frame in the input buffer. Returns 0, or the
- * error that closed the connection. */
-static int dispatch(xt_client_t *c)
+/* Dispatches the whole frames in the input buffer from *off on, moving
+ * *off past each. Returns 0, or the error that closed the connection. */
+static int dispatch_frames(xt_client_t *c, size_t *off)
 {
-    size_t off = 0;
     unsigned gen = c->gen;
-    while (off < c->rlen) {
+    while (*off < c->rlen) {
         xt_wire_hdr_t h;
-        int n = xt_wire_frame(c->rbuf + off, c->rlen - off, MAX_FRAME, &h);
+        int n = xt_wire_frame(c->rbuf + *off, c->rlen - *off, MAX_FRAME, &h);
         if (n == 0)
             break;
         if (n < 0)
             return shut(c, -EPROTO);
-        const uint8_t *f = c->rbuf + off;
-        off += (size_t)n;
+        const uint8_t *f = c->rbuf + *off;
+        *off += (size_t)n;
         int rc = on_session_msg(c, f, &h);
         if (rc == 1)
             rc = on_order_msg(c, f, &h);
         if (rc || c->gen != gen)
             return rc;
     }
+    return 0;
+}
+
+/* Dispatches every whole frame in the input buffer. Returns 0, or the
+ * error that closed the connection. */
+static int dispatch(xt_client_t *c)
+{
+    size_t off = 0;
+    unsigned gen = c->gen;
+    c->dispatching = 1; /* a send failing in a callback does not read again meanwhile (write_failed) */
+    int rc = dispatch_frames(c, &off);
+    c->dispatching = 0;
+    if (rc || c->gen != gen)
+        return rc;
     if (off > 0) {
         memmove(c->rbuf, c->rbuf + off, c->rlen - off);
         c->rlen -= off;
@@ -777,7 +777,6 @@ int xt_client_set_resume(xt_client_t *c, uint64_t resume_from)
         return -EISCONN;
     c->have_seq = resume_from != 0;
     c->last_seq = resume_from ? resume_from - 1 : 0;
-    c->gap_from = c->gap_to = 0;
     return 0;
 }
 
