@@ -386,8 +386,7 @@ static void signed_file_across_restarts(void **state)
                                       "1\n2\n",
                                       "-5\n",
                                       "1234567890123456\n",
-                                      "\xef\xbb\xbf"
-                                      "1\n",
+                                      "\357\273\2771\n", /* a byte-order mark, then 1 */
                                       "# only\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_text(dir, XT_REST_SIGNED_FILE, bad[i]);
