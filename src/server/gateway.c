@@ -758,15 +758,6 @@ static size_t on_bytes(xt_server_t *s, uint32_t i, const uint8_t *b, size_t len,
     return at;
 }
 
-/* Reads into the shared buffer, behind the partial frame the connection
- * kept; only a partial frame is kept again. xt_wire_frame rejects a frame
- * whose length is not its type's as soon as 3 bytes are there, so what
- * waits for more bytes is always shorter than XT_WIRE_MAX.
- * Every frame of what is there is handled before the loop routes any
- * engine answer (route_released): the REST bridge counts on it, sending an
- * order and the ORDER_STATUS behind it in one write so that a status
- * refused at once is answered before the order's ACCEPTED (md_oe_rest.c
- * send_pend, docs/rest.md). */
 /* The bytes to read before a login to end the frame begun in b[0..have):
  * its header, then the rest of its length (a bad length is refused once
  * the header is there). */
@@ -778,6 +769,15 @@ static size_t hello_want(const uint8_t *b, size_t have)
     return len > have && len <= XT_WIRE_MAX ? len - have : 1;
 }
 
+/* Reads into the shared buffer, behind the partial frame the connection
+ * kept; only a partial frame is kept again. xt_wire_frame rejects a frame
+ * whose length is not its type's as soon as 3 bytes are there, so what
+ * waits for more bytes is always shorter than XT_WIRE_MAX.
+ * Every frame of what is there is handled before the loop routes any
+ * engine answer (route_released): the REST bridge counts on it, sending an
+ * order and the ORDER_STATUS behind it in one write so that a status
+ * refused at once is answered before the order's ACCEPTED (md_oe_rest.c
+ * send_pend, docs/rest.md). */
 static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
 {
     xt_gw_t *g = s->gw;

@@ -17,6 +17,17 @@
 #define REST_SIGNED_MAX_BYTES 4096
 #define TS_DIGITS_MAX 15 /* as the X-XT-Timestamp header's (rest_auth.h) */
 
+/* A file there that tells nothing: the warning. */
+static void not_used(const char *path, const char *why)
+{
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_WARN, "the REST requests the earlier run signed are not known: file not used")) {
+        xt_log_str(&e, "path", path);
+        xt_log_str(&e, "why", why);
+        xt_log_end(&e);
+    }
+}
+
 /* The file's timestamp into *ms: 1, or 0 when it holds none (logged). */
 static int read_mark(FILE *f, const char *path, int64_t *ms)
 {
@@ -42,12 +53,7 @@ static int read_mark(FILE *f, const char *path, int64_t *ms)
         bad = xt_text_file_error(got);
     if (got == 0 && found)
         return 1;
-    xt_log_ev_t e;
-    if (xt_log_begin(&e, XT_LOG_WARN, "the REST requests the earlier run signed are not known: file not used")) {
-        xt_log_str(&e, "path", path);
-        xt_log_str(&e, "why", bad);
-        xt_log_end(&e);
-    }
+    not_used(path, bad);
     return 0;
 }
 
@@ -66,12 +72,7 @@ int xt_rest_signed_load(const char *dir, int have_run, int64_t now_ms, uint32_t 
         known = read_mark(f, path, &ms);
         fclose(f);
     } else if (there) {
-        xt_log_ev_t e;
-        if (xt_log_begin(&e, XT_LOG_WARN, "the REST requests the earlier run signed are not known: file not used")) {
-            xt_log_str(&e, "path", path);
-            xt_log_str(&e, "why", open_why);
-            xt_log_end(&e);
-        }
+        not_used(path, open_why);
     }
     if (known) {
         rc->earlier_run_until_ms = ms;
