@@ -428,7 +428,6 @@ int xt_server_run(xt_server_t *s)
     xt_cpus_pin(&s->cpus->gateway, "gateway"); /* after the threads began: they do not inherit it */
     xt_gateway_run(s);
     xt_stop_signals_watch(&s->stop_signals); /* the gateway takes no more: logrotate's SIGHUP, till the end */
-    s->stop_watched = 1;
     xt_engine_thread_join(s);
     xt_md_server_stop(s); /* after the engine: it has published everything */
     return 0;
@@ -442,9 +441,7 @@ int xt_server_close(xt_server_t *s)
     xt__gw_admin_close(s); /* removes the socket file: before the final snapshot, which may take a while */
     if (s->journal_open)
         rc = xt_journal_close(&s->journal, xt_mono_ns());
-    if (s->stop_watched) /* a SIGHUP from here on: the gateway's last look tells of it */
-        xt_start_signals_end(&s->stop_signals);
-    s->stop_watched = 0;
+    xt_start_signals_end(&s->stop_signals); /* a SIGHUP from here on: the gateway's last look tells of it */
     xt_gateway_destroy(s);
     xt_halts_saver_destroy(&s->halts_saver); /* after the admin socket's last answers (xt_halts_saved) */
     xt_md_server_close(s);

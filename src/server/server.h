@@ -167,7 +167,6 @@ typedef struct xt_server {
     struct xt_md_server *mds;
     pthread_t md_thread;
     int md_started;
-    int stop_watched;                /* stop_signals started (xt_server_run) */
     xt_start_signals_t stop_signals; /* SIGHUP once the gateway's loop is over */
     uint16_t md_port;                /* bound (md.listen may ask for port 0) */
     uint16_t md_tcp_port;            /* bound, when md.tcp_listen is on */

@@ -76,8 +76,13 @@ static void start(xt_start_signals_t *w, int stopping)
     pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread takes no signal but through its signalfd */
     w->on = w->sfd >= 0 && w->efd >= 0 && pthread_create(&w->thread, NULL, watch, w) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!w->on)
-        xt_start_signals_end(w);
+    if (w->on)
+        return;
+    if (w->sfd >= 0)
+        close(w->sfd);
+    if (w->efd >= 0)
+        close(w->efd);
+    w->sfd = w->efd = -1;
 }
 
 void xt_start_signals_watch(xt_start_signals_t *w)
@@ -92,16 +97,14 @@ void xt_stop_signals_watch(xt_start_signals_t *w)
 
 void xt_start_signals_end(xt_start_signals_t *w)
 {
-    if (w->on) {
-        uint64_t one = 1;
-        while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR) /* a fresh eventfd takes it */
-            ;
-        pthread_join(w->thread, NULL);
-        w->on = 0;
-    }
-    if (w->sfd >= 0)
-        close(w->sfd);
-    if (w->efd >= 0)
-        close(w->efd);
+    if (!w->on) /* never started (a zeroed one too), or ended */
+        return;
+    uint64_t one = 1;
+    while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR) /* a fresh eventfd takes it */
+        ;
+    pthread_join(w->thread, NULL);
+    w->on = 0;
+    close(w->sfd);
+    close(w->efd);
     w->sfd = w->efd = -1;
 }

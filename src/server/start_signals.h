@@ -33,7 +33,8 @@ void xt_start_signals_watch(xt_start_signals_t *w);
  * Without it a SIGHUP waits for the gateway's last look (a warning only). */
 void xt_stop_signals_watch(xt_start_signals_t *w);
 /* Stops and joins the thread; a SIGTERM it has not taken stays pending for
- * the gateway. Twice, or without a watch, is fine. */
+ * the gateway. Twice, or without a watch (a zeroed one, or one whose
+ * thread did not start), is fine. */
 void xt_start_signals_end(xt_start_signals_t *w);
 
 #endif
