@@ -30,6 +30,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/le.h"
 #include "core/pages.h"
 #include "gateway_internal.h"
 #include "log.h"
@@ -765,7 +766,7 @@ static size_t hello_want(const uint8_t *b, size_t have)
 {
     if (have < XT_WIRE_HDR)
         return XT_WIRE_HDR - have;
-    size_t len = (size_t)b[0] | (size_t)b[1] << 8;
+    size_t len = xt_get16(b); /* the frame's length (xt/wire.h) */
     return len > have && len <= XT_WIRE_MAX ? len - have : 1;
 }
 

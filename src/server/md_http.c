@@ -402,15 +402,21 @@ static int busy(mds_t *m, uint32_t c)
     return -1;
 }
 
+/* Does req's path take a body? Only the signed REST requests' do; a body
+ * elsewhere is answered, then the connection closed (docs/http.md). */
+static int takes_body(const xt_http_req_t *req)
+{
+    if (xt_http_route(req) != XT_ROUTE_REST)
+        return 0;
+    xt_rest_endpoint_t e = xt_rest_endpoint(req->path);
+    return e == XT_REST_FILLS || e == XT_REST_ORDERS;
+}
+
 int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len, size_t body_len)
 {
     mconn_t *k = &m->conns[c];
-    /* A body where none is taken (only the signed REST requests have
-     * one): answered, then the close (docs/http.md). */
-    xt_rest_endpoint_t e = xt_http_route(req) == XT_ROUTE_REST ? xt_rest_endpoint(req->path) : XT_REST_UNKNOWN;
-    int body_taken = body_len == 0 || e == XT_REST_FILLS || e == XT_REST_ORDERS;
-    int keep =
-        req->keep_alive && req->content_length == body_len && body_taken && ++k->http_reqs < XT_HTTP_MAX_REQUESTS;
+    int keep = req->keep_alive && req->content_length == body_len && (body_len == 0 || takes_body(req)) &&
+               ++k->http_reqs < XT_HTTP_MAX_REQUESTS;
     size_t used = head_len + body_len;
     k->http_wait = 1;
     k->http_serving = 1;
