@@ -443,6 +443,26 @@ static void poll_for(xt_client_t *c, const int *count, int want)
     assert_int_equal(*count, want);
 }
 
+/* The server's last words, then a reset: the client sends an order that
+ * the fake leaves unread (so its close is a reset), the fake sends
+ * frames[0..n) in one write - as the server's last flush: after a reset
+ * the kernel gives up what it holds at a segment's end - and closes; on
+ * return the reset has reached the client's socket. */
+static void last_words_then_reset(fake_t *f, xt_client_t *c, const uint8_t *frames, size_t n)
+{
+    xt_msg_new_order_t o = {.instrument = 0, .side = XT_BUY, .type = XT_LIMIT, .price = 100, .qty = 1};
+    assert_int_equal(xt_client_new_order(c, &o), 0);
+    assert_int_equal(xt_client_flush(c), 0);
+    uint8_t b[1];
+    for (int i = 0; i < 100 && recv(f->fd, b, 1, MSG_PEEK | MSG_DONTWAIT) != 1; i++)
+        sleep_ms(5); /* until the order is there */
+    fake_send(f, frames, n);
+    fake_drop(f);
+    struct pollfd p = {.fd = xt_client_fd(c), .events = POLLIN};
+    for (int i = 0; i < 200 && !(p.revents & (POLLHUP | POLLERR)); i++)
+        poll(&p, 1, 10);
+}
+
 /* A request from a callback whose send fails (the server reset the
  * connection) while the read that called it is being dispatched: the rest
  * of that read is delivered once, and the ERROR after it, then the close.
@@ -458,12 +478,7 @@ static void a_failed_send_in_a_callback(void **state)
     xt_msg_login_t login;
     got_logged_in(&f, &c, &g, &login);
     g.send_in_callback = 1;
-    xt_msg_new_order_t o = {.instrument = 0, .side = XT_BUY, .type = XT_LIMIT, .price = 100, .qty = 1};
-    assert_int_equal(xt_client_new_order(&c, &o), 0);
-    assert_int_equal(xt_client_flush(&c), 0);
-    uint8_t b[XT_WIRE_MAX], three[3 * XT_WIRE_MAX];
-    for (int i = 0; i < 100 && recv(f.fd, b, 1, MSG_PEEK | MSG_DONTWAIT) != 1; i++)
-        sleep_ms(5); /* the order is in the fake's socket, unread: its close is a reset */
+    uint8_t three[3 * XT_WIRE_MAX];
     xt_msg_rejected_t r = {.clordid = 1, .reason = 1};
     size_t n = xt_wire_put_rejected(three, 0, 0, &r);
     xt_msg_accepted_t a = {.clordid = 2, .order_id = 2};
@@ -471,11 +486,7 @@ static void a_failed_send_in_a_callback(void **state)
     xt_msg_error_t e = {.code = XT_ERR_SHUTDOWN};
     strcpy(e.text, "the server is stopping");
     n += xt_wire_put_error(three + n, 1, &e);
-    fake_send(&f, three, n);
-    fake_drop(&f);
-    struct pollfd p = {.fd = xt_client_fd(&c), .events = POLLIN};
-    for (int i = 0; i < 200 && !(p.revents & (POLLHUP | POLLERR)); i++)
-        poll(&p, 1, 10); /* the reset has come */
+    last_words_then_reset(&f, &c, three, n);
     poll_for(&c, &g.seen.closes, 1);
     assert_int_equal(g.rejected, 1);
     assert_true(g.callback_send_rc < 0);
@@ -522,26 +533,14 @@ static void a_failed_send_reads_what_came_first(void **state)
     got_t g;
     xt_msg_login_t login;
     got_logged_in(&f, &c, &g, &login);
-    xt_msg_new_order_t o = {.instrument = 0, .side = XT_BUY, .type = XT_LIMIT, .price = 100, .qty = 1};
-    assert_int_equal(xt_client_new_order(&c, &o), 0);
-    assert_int_equal(xt_client_flush(&c), 0);
-    uint8_t b[XT_WIRE_MAX];
-    for (int i = 0; i < 100 && recv(f.fd, b, 1, MSG_PEEK | MSG_DONTWAIT) != 1; i++)
-        sleep_ms(5); /* the order is in the fake's socket, unread: its close is a reset */
-    /* in one write, as the server's last flush: after a reset the kernel
-     * gives up what it holds at a segment's end */
     uint8_t two[2 * XT_WIRE_MAX];
     xt_msg_accepted_t a = {.clordid = 1, .order_id = 1};
     size_t n = xt_wire_put_accepted(two, XT_WF_SEQUENCED, 1, &a);
     xt_msg_error_t e = {.code = XT_ERR_SLOW_CONSUMER};
     strcpy(e.text, "output over server.output_limit");
     n += xt_wire_put_error(two + n, 1, &e);
-    fake_send(&f, two, n);
-    fake_drop(&f);
-    struct pollfd p = {.fd = xt_client_fd(&c), .events = POLLIN};
-    for (int i = 0; i < 200 && !(p.revents & (POLLHUP | POLLERR)); i++)
-        poll(&p, 1, 10); /* the reset has come */
-    o.clordid = 0;
+    last_words_then_reset(&f, &c, two, n);
+    xt_msg_new_order_t o = {.instrument = 0, .side = XT_BUY, .type = XT_LIMIT, .price = 100, .qty = 1};
     int rc = xt_client_new_order(&c, &o);
     if (rc == 0)
         rc = xt_client_flush(&c);
