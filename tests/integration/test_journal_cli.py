@@ -72,11 +72,11 @@ class JournalCli(unittest.TestCase):
         --keep-all-segments (journal.keep_all_segments) it deletes none,
         so the journal still starts at record 1."""
         extra = ("--segment-bytes", "4096", "--snapshot-every", "100", "--batch-max", "50", "--keep-snapshots", "1")
-        self.journal(stream(300), *extra)
+        self.journal(stream(600), *extra)
         first = "wal-00000000000000000001.log"
         self.assertNotIn(first, segments(self.d))
         shutil.rmtree(self.d)
-        self.journal(stream(300), *extra, "--keep-all-segments")
+        self.journal(stream(600), *extra, "--keep-all-segments")
         segs = segments(self.d)
         self.assertEqual(segs[0], first)
         self.assertGreater(len(segs), 3)
@@ -207,14 +207,9 @@ class JournalCli(unittest.TestCase):
 
         def fresh():
             shutil.rmtree(self.d, ignore_errors=True)
-            self.journal(stream(300), "--segment-bytes", "4096", "--snapshot-every", "100", "--batch-max", "50",
-                         "--keep-snapshots", "10")
-            return segments(self.d)
+            return self.small_segments(2)
 
-        def drop_snapshots_after(seq):
-            for f in os.listdir(self.d):
-                if f.startswith("snap-") and int(f[5:25]) > seq:
-                    os.unlink(os.path.join(self.d, f))
+        drop_snapshots_after = self.drop_snapshots_after
 
         with self.subTest("the newest segment, the one wal-last names, is missing"):
             segs = fresh()
