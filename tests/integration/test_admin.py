@@ -1214,7 +1214,8 @@ def refused(port):
 def test_output_pool_goes_to_the_readers():
     """Order-entry output buffers come from one pool (debug.output_chunks
     makes it small here: 64 chunks of 16 KiB). Three sessions that send
-    30,000 ORDER_STATUS each and never read fill it; a session that reads
+    more ORDER_STATUS than their sockets can take the answers to and never
+    read fill it; a session that reads
     then asks for one more buffer. The connection holding the most output
     is closed SLOW_CONSUMER ("held the most") and its queue dropped, so the
     buffers come free, and the one that reads is served (docs/protocol.md):
@@ -1230,8 +1231,14 @@ def test_output_pool_goes_to_the_readers():
         h.hello = h.expect(X.HELLO)
         h.login(1001, session=10 + k, heartbeat_ms=60000)  # not closed for silence meanwhile
         hogs.append(h)
+    # each hog's answers (88-byte STATUS_REPLYs) must be more than its socket can take in, whatever the
+    # kernel's autotuning made of the server's send buffer (up to tcp_wmem's maximum: 30,000 answers, 2.6 MB,
+    # once fitted there under load, and nothing ran out), and more than the pool besides
+    with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+        wmem_max = int(f.read().split()[2])
+    answers = (wmem_max + 64 * 16384) * 3 // 2 // 88
     for h in hogs:
-        burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 30001))
+        burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, answers + 1))
         h.sock.setblocking(True)
         try:
             h.sock.sendall(burst)
