@@ -323,7 +323,7 @@ static void on_session_end(xt_server_t *s, const xt_req_t *r)
         submit(s, NULL, &c);
         i = xt_sessions_find(&s->sessions, r->account, r->session);
     }
-    xt_sessions_control(&s->sessions, r->account, r->session, i == XT_NIL ? XT_OL_ENDED : XT_OL_KEPT);
+    xt_sessions_answer(&s->sessions, r->account, r->session, i == XT_NIL ? XT_OL_ENDED : XT_OL_KEPT);
 }
 
 /* A SIGHUP moved r->instrument's band (gw_bands.c): its definition in
@@ -358,6 +358,7 @@ static void handle(xt_server_t *s, const xt_req_t *r)
     case XT_REQ_STATUS: on_status(s, r); break;
     case XT_REQ_OPEN_ORDERS: on_open_orders(s, r); break;
     case XT_REQ_SESSION_END: on_session_end(s, r); break;
+    case XT_REQ_SESSION_SEQ: xt_sessions_answer(&s->sessions, r->account, r->session, XT_OL_SEQ); break;
     case XT_REQ_ADMIN_CANCEL:             /* an operator's (gw_admin.c): the count goes back in admin_canceled */
         assert(r->conn < XT_ADMIN_CONNS); /* the admin slot that asked; a release build still checks */
         uint32_t n = cancel_all(s, r->account, XT_NIL, r->instrument);

@@ -875,6 +875,7 @@ static void route_released(xt_server_t *s)
         xt_outlog_slot_t sl;
         if (xt_outlog_read(&s->log, p, &sl) != 0) { /* overwritten: only if one batch overflowed the log */
             lost = 1;
+            g->loss_gen++; /* whose it was is unknown: every session's numbers, until told again */
             continue;
         }
         if (sl.flags & XT_OL_CONTROL) {
@@ -903,6 +904,7 @@ static void route_released(xt_server_t *s)
         if (xt_wire_frame(sl.frame, sl.len, XT_WIRE_MAX, &h) > 0)
             x->last_seq = h.seq;
         x->last_pos1 = p + 1;
+        x->seen_gen = g->loss_gen;
     }
     atomic_store_explicit(&s->log.consumed, to, memory_order_release);
     g->answered = answered;

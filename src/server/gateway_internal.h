@@ -87,6 +87,7 @@ typedef struct xt_gw_sess {
     uint64_t prev_clordid;    /* last_clordid before the latest request raised it (unuse_clordid) */
     uint64_t last_ticket;     /* of its last request queued to the engine (xt_req_push) */
     uint64_t logout_seq;      /* last_seq when LOGOUT was answered */
+    uint64_t seen_gen;        /* g->loss_gen when last_seq was last known right (xt__gw_seq_unknown) */
     int64_t gone_ns;          /* monotonic time it lost its connection; 0 while it has one */
     uint32_t conn;
     uint32_t closing_conn; /* its connection's last bytes still leaving (shut), XT_NIL: none (admin's "closing") */
@@ -126,6 +127,7 @@ typedef struct xt_gateway {
     uint32_t n_pending_cod, n_waiting, n_resuming;
     int stopping;
     int failed_seen;
+    uint64_t loss_gen;           /* outlog positions found written over before they were routed (route_released) */
     struct xt_gw_admin *admin;   /* gw_admin.c; NULL: no admin socket */
     struct xt_gw_reload *reload; /* gw_reload.c: the SIGHUP loader; NULL until the first */
     struct xt_gw_bands *bands;   /* gw_bands.c: the band moves of SIGHUPs; NULL until the first */
@@ -220,7 +222,13 @@ uint32_t xt__gw_sess_new(xt_gw_t *g, uint32_t account, uint32_t number, int64_t 
 void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now);
 /* Runs xt__gw_check_session over the next XT_GW_SWEEP entries. */
 void xt__gw_sweep(xt_server_t *s, int64_t now);
-/* The engine's answer to XT_REQ_SESSION_END (a control slot). */
+/* The engine's answer to XT_REQ_SESSION_END or XT_REQ_SESSION_SEQ (a
+ * control slot). */
 void xt__gw_on_control(xt_server_t *s, const xt_outlog_slot_t *sl, int64_t now);
+/* Are session si's numbers (last_seq, last_pos1) unknown, messages having
+ * been lost since its last one routed? Then the engine is asked for them
+ * (XT_REQ_SESSION_SEQ) once nothing of the session is in flight, and
+ * the login or sweep waits: 1. 0 when known (or si is XT_NIL). */
+int xt__gw_seq_unknown(xt_server_t *s, uint32_t si);
 
 #endif

@@ -361,7 +361,7 @@ void xt__gw_login(xt_server_t *s, uint32_t i, const uint8_t *f, int64_t now)
         return login_reject(s, i, XT_LR_BAD_SIGNATURE, 0);
     RAND_bytes(c->nonce, sizeof c->nonce); /* the nonce is spent */
     uint32_t si = xt__gw_sess_find(g, m->account, m->session);
-    if (xt__gw_in_flight(s, si)) {
+    if (xt__gw_in_flight(s, si) || xt__gw_seq_unknown(s, si)) {
         c->state = C_LOGIN_WAIT; /* also while the session is ending: then it starts anew */
         g->waiting[g->n_waiting++] = i;
         return;
@@ -390,7 +390,7 @@ void xt__gw_finish_waiting(xt_server_t *s, int64_t now)
             continue;
         }
         uint32_t si = xt__gw_sess_find(g, c->login.account, c->login.session);
-        if (c->state == C_LOGIN_WAIT && xt__gw_in_flight(s, si)) {
+        if (c->state == C_LOGIN_WAIT && (xt__gw_in_flight(s, si) || xt__gw_seq_unknown(s, si))) {
             k++;
             continue;
         }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "core/pages.h"
 #include "gateway_internal.h"
 
@@ -56,6 +57,7 @@ uint32_t xt__gw_sess_new(xt_gw_t *g, uint32_t account, uint32_t number, int64_t 
     x->number = number;
     x->conn = x->closing_conn = XT_NIL;
     x->gone_ns = now;
+    x->seen_gen = g->loss_gen; /* new to the gateway now: what the engine says of it comes after */
     uint32_t b = sess_bucket(g, account, number);
     x->hnext = g->buckets[b];
     g->buckets[b] = i;
@@ -115,6 +117,8 @@ void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now)
         x->conn != XT_NIL || x->ending || x->cod_pending || x->last_ticket > g->answered || !bucket_full(s, x, now) ||
         login_waits(g, x))
         return;
+    if (xt__gw_seq_unknown(s, si)) /* what follows needs them */
+        return;
     if (x->last_seq == 0) /* nothing journaled from it: the engine does not know it */
         return sess_free(g, si);
     int logged_out = x->logged_out && x->last_seq == x->logout_seq;
@@ -127,6 +131,24 @@ void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now)
         return; /* the ring is full: a later sweep asks again */
     x->ending = 1;
     x->last_ticket = ticket;
+}
+
+int xt__gw_seq_unknown(xt_server_t *s, uint32_t si)
+{
+    xt_gw_t *g = s->gw;
+    if (si == XT_NIL)
+        return 0;
+    xt_gw_sess_t *x = &g->sess[si];
+    /* once the journal failed nothing more is answered (nor sent) */
+    if (x->seen_gen == g->loss_gen || g->failed_seen)
+        return 0;
+    if (x->last_ticket <= g->answered) { /* else: asked, or its requests' answers may tell */
+        xt_req_t r = {.kind = XT_REQ_SESSION_SEQ, .account = x->account, .session = x->number};
+        uint64_t ticket = xt_req_push(s, &r);
+        if (ticket) /* else the ring is full: asked again at the next look */
+            x->last_ticket = ticket;
+    }
+    return 1;
 }
 
 void xt__gw_sweep(xt_server_t *s, int64_t now)
@@ -143,9 +165,16 @@ void xt__gw_on_control(xt_server_t *s, const xt_outlog_slot_t *sl, int64_t now)
 {
     xt_gw_t *g = s->gw;
     uint32_t si = xt__gw_sess_find(g, sl->account, sl->session);
-    if (si == XT_NIL || !g->sess[si].ending)
+    if (si == XT_NIL)
         return;
     xt_gw_sess_t *x = &g->sess[si];
+    if (sl->conn == XT_OL_SEQ || sl->conn == XT_OL_KEPT) { /* the engine's numbers, as of this place in the log */
+        x->last_seq = xt_get64(sl->frame);
+        x->last_pos1 = xt_get64(sl->frame + 8);
+        x->seen_gen = g->loss_gen;
+    }
+    if (sl->conn == XT_OL_SEQ || !x->ending)
+        return;
     x->ending = 0;
     if (sl->conn == XT_OL_ENDED && x->conn == XT_NIL) /* a login meanwhile waits for this answer: no connection */
         return sess_free(g, si);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "core/pages.h"
 #include "xt/error.h"
 
@@ -26,8 +27,10 @@ void xt_outlog_destroy(xt_outlog_t *l)
     memset(l, 0, sizeof *l);
 }
 
-uint64_t xt_outlog_append(xt_outlog_t *l, uint32_t account, uint32_t session, uint64_t prev1, uint32_t conn,
-                          uint8_t flags, const uint8_t *frame, uint16_t len)
+/* Writes the next slot: n bytes of frame, len its frame's length (a
+ * control slot's values are not a frame: len 0). */
+static uint64_t put(xt_outlog_t *l, uint32_t account, uint32_t session, uint64_t prev1, uint32_t conn, uint8_t flags,
+                    const uint8_t *bytes, size_t n, uint16_t len)
 {
     uint64_t pos = l->head++;
     xt_outlog_slot_t *s = &l->slots[pos % l->cap];
@@ -39,9 +42,24 @@ uint64_t xt_outlog_append(xt_outlog_t *l, uint32_t account, uint32_t session, ui
     s->conn = conn;
     s->len = len;
     s->flags = flags;
-    memcpy(s->frame, frame, len);
+    memcpy(s->frame, bytes, n);
     atomic_store_explicit(&s->stamp, pos + 1, memory_order_release);
     return pos;
+}
+
+uint64_t xt_outlog_append(xt_outlog_t *l, uint32_t account, uint32_t session, uint64_t prev1, uint32_t conn,
+                          uint8_t flags, const uint8_t *frame, uint16_t len)
+{
+    return put(l, account, session, prev1, conn, flags, frame, len, len);
+}
+
+uint64_t xt_outlog_append_control(xt_outlog_t *l, uint32_t account, uint32_t session, uint32_t code, uint64_t v0,
+                                  uint64_t v1)
+{
+    uint8_t values[XT_OL_CONTROL_VALUES];
+    xt_put64(values, v0);
+    xt_put64(values + 8, v1);
+    return put(l, account, session, 0, code, XT_OL_CONTROL, values, sizeof values, 0);
 }
 
 int xt_outlog_read(const xt_outlog_t *l, uint64_t pos, xt_outlog_slot_t *out)
@@ -58,7 +76,7 @@ int xt_outlog_read(const xt_outlog_t *l, uint64_t pos, xt_outlog_slot_t *out)
     out->flags = s->flags;
     if (out->len > XT_OUTLOG_FRAME)
         return -1;
-    memcpy(out->frame, s->frame, out->len);
+    memcpy(out->frame, s->frame, (out->flags & XT_OL_CONTROL) ? XT_OL_CONTROL_VALUES : out->len);
     atomic_thread_fence(memory_order_acquire);
     uint64_t b = atomic_load_explicit(&s->stamp, memory_order_relaxed);
     return b == pos + 1 ? 0 : -1;

@@ -15,12 +15,17 @@
  *
  * Control slots carry no frame: the engine thread's answer to a gateway
  * request about a session itself (XT_REQ_SESSION_END: ended, or kept
- * because it has open orders); `conn` holds the code (XT_OL_ENDED,
- * XT_OL_KEPT). XT_OL_BAND answers an XT_REQ_BAND_MOVE in its place among
- * the answers: `session` is the instrument, `account` 0 when the band
- * moved, else the refusal's XT_E* code negated. Every reader of the log
- * skips control slots (XT_OL_CONTROL) but the gateway's routing, and
- * none is on a session's chain (prev1). They are never sent to a client.
+ * because it has open orders; XT_REQ_SESSION_SEQ: its numbers); `conn`
+ * holds the code (XT_OL_ENDED, XT_OL_KEPT, XT_OL_SEQ). KEPT and SEQ carry
+ * the session's last sequence number and its last message's position + 1
+ * (0 and 0: none) as two little-endian u64 in frame[0..16), with len 0:
+ * a snapshot loads len bytes of a frame, so a loaded control slot has no
+ * values - and none is routed again (the gateway starts at the log's
+ * head). XT_OL_BAND answers an XT_REQ_BAND_MOVE in its place among the
+ * answers: `session` is the instrument, `account` 0 when the band moved,
+ * else the refusal's XT_E* code negated. Every reader of the log skips
+ * control slots (XT_OL_CONTROL) but the gateway's routing, and none is on
+ * a session's chain (prev1). They are never sent to a client.
  */
 #ifndef XT_SERVER_OUTLOG_H
 #define XT_SERVER_OUTLOG_H
@@ -32,7 +37,8 @@
 #define XT_OUTLOG_POS_MAX (UINT64_C(1) << 62) /* positions stay below it (a snapshot saying more is refused) */
 
 enum { XT_OL_EPHEMERAL = 1, XT_OL_CONTROL = 2 };
-enum { XT_OL_ENDED = 1, XT_OL_KEPT = 2, XT_OL_BAND = 3 }; /* control codes */
+enum { XT_OL_ENDED = 1, XT_OL_KEPT = 2, XT_OL_BAND = 3, XT_OL_SEQ = 4 }; /* control codes */
+#define XT_OL_CONTROL_VALUES 16 /* the bytes of frame a control slot's values take */
 
 typedef struct xt_outlog_slot {
     _Atomic uint64_t stamp; /* position + 1 when complete; 0 while being written */
@@ -61,6 +67,10 @@ void xt_outlog_destroy(xt_outlog_t *l);
 /* Engine: appends a message; returns its position. */
 uint64_t xt_outlog_append(xt_outlog_t *l, uint32_t account, uint32_t session, uint64_t prev1, uint32_t conn,
                           uint8_t flags, const uint8_t *frame, uint16_t len);
+
+/* Engine: appends a control slot (len 0) whose frame holds v0 and v1. */
+uint64_t xt_outlog_append_control(xt_outlog_t *l, uint32_t account, uint32_t session, uint32_t code, uint64_t v0,
+                                  uint64_t v1);
 
 /* Engine: everything appended so far may be sent. */
 static inline void xt_outlog_release(xt_outlog_t *l)

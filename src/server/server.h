@@ -42,7 +42,9 @@
  * before it releases the batch. XT_REQ_BAND_MOVE moves instrument's price
  * band (a SIGHUP's, gw_bands.c): the engine journals its definition with
  * the ref and band the request carries (xt_req_band) and answers with a
- * control slot (outlog.h, XT_OL_BAND). */
+ * control slot (outlog.h, XT_OL_BAND). XT_REQ_SESSION_SEQ asks for a
+ * session's numbers after the gateway lost messages (gw_sessions.c
+ * xt__gw_seq_unknown): answered with a control slot, XT_OL_SEQ. */
 enum {
     XT_REQ_NEW = XT_MSG_NEW_ORDER,
     XT_REQ_CANCEL = XT_MSG_CANCEL,
@@ -54,6 +56,7 @@ enum {
     XT_REQ_OPEN_ORDERS = 0x42,
     XT_REQ_ADMIN_CANCEL = 0x43,
     XT_REQ_BAND_MOVE = 0x44,
+    XT_REQ_SESSION_SEQ = 0x45,
 };
 
 /* ORDER_STATUS with this order_id on a trusted (REST) connection lists the

@@ -385,6 +385,13 @@ void xt_sessions_control(xt_sessions_t *s, uint32_t account, uint32_t number, ui
     xt_outlog_append(s->log, account, number, 0, code, XT_OL_CONTROL, none, 0);
 }
 
+void xt_sessions_answer(xt_sessions_t *s, uint32_t account, uint32_t number, uint32_t code)
+{
+    uint32_t i = xt_sessions_find(s, account, number);
+    const xt_sess_t *x = i == XT_NIL ? NULL : &s->sess[i];
+    xt_outlog_append_control(s->log, account, number, code, x ? x->next_seq - 1 : 0, x ? x->last_pos1 : 0);
+}
+
 void xt_sessions_begin(xt_sessions_t *s, const xt_cmd_t *cmd)
 {
     s->cur = cmd;

@@ -112,9 +112,14 @@ uint32_t xt_sessions_account_first(const xt_sessions_t *s, uint32_t account);
 void xt_sessions_ephemeral(xt_sessions_t *s, uint32_t account, uint32_t number, uint32_t conn, uint8_t *frame,
                            uint16_t len);
 
-/* Appends a control slot (XT_OL_ENDED / XT_OL_KEPT) about (account, number)
- * for the gateway. */
+/* Appends a control slot (XT_OL_BAND's) for the gateway. */
 void xt_sessions_control(xt_sessions_t *s, uint32_t account, uint32_t number, uint32_t code);
+
+/* Appends the answer (XT_OL_ENDED, XT_OL_KEPT, XT_OL_SEQ) to a gateway's
+ * request about session (account, number), with the session's last
+ * sequence number and its last message's position + 1 (0 and 0 if the
+ * table does not have it). */
+void xt_sessions_answer(xt_sessions_t *s, uint32_t account, uint32_t number, uint32_t code);
 
 /* Is the table full (a command from a session it does not know would find
  * no entry)? */

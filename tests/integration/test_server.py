@@ -1137,6 +1137,45 @@ def test_resume_too_old():
 
 
 @test
+def test_session_numbers_after_lost_messages():
+    """One engine batch that makes more messages than server.resume_messages
+    writes over some before the gateway routes them, and every connection
+    is told RESYNC. A session whose lost messages were its last ones (here a
+    maker not connected, filled first by a sweep whose later fills are
+    another session's) had its last number stay behind the engine's in the
+    gateway: a LOGIN resuming from the number after its last one was told
+    nothing was missing, and its next message came with a gap. The login
+    now asks the engine for the session's numbers first: the resume is
+    refused RESUME_TOO_OLD (none of the lost messages is kept), and a login
+    with resume_from 0 gets the engine's next number."""
+    srv = Server(sets={"server.resume_messages": 64})
+    B = login(srv.port, 1001, 3)
+    btc = B.inst["BTC-USDT"]
+    for _ in range(5):
+        expect_type(B.place(btc, SELL, 1000, 1), ACCEPTED)  # B's 1..5
+    B.close()
+    C = login(srv.port, 1001, 4)
+    for _ in range(40):
+        expect_type(C.place(btc, SELL, 1001, 1), ACCEPTED)
+    C.close()
+    A = login(srv.port, 1002, 1)
+    A.last_seq = None  # its own messages have a gap where they were lost, before the RESYNC: not checked
+    A.new_order(btc, BUY, 1001, 45)  # B's five fills (6..10) first, then C's forty: 91 messages in one command
+    errs = [m for m in A.read_until_closed(10) if m.type == ERROR]
+    check(errs and errs[-1].code == E["RESYNC"], f"the sweep's connection was not told RESYNC: {errs}")
+    c = Conn(srv.port)
+    m = c.login(1001, session=3, resume_from=6, heartbeat_ms=HB, expect_ok=False)
+    check(m.type == LOGIN_REJECTED and m.reason == LR["RESUME_TOO_OLD"] and m.oldest_seq == 0,
+          f"B's fills 6..10 were lost, yet: {m!r}")
+    B = Conn(srv.port)
+    acc = B.login(1001, session=3, resume_from=0, heartbeat_ms=HB)
+    check(acc.next_seq == 11, f"B's next number: {acc!r}")
+    q = B.place(btc, SELL, 1000, 1)
+    check(q.type == ACCEPTED and q.seq == 11, f"B's next message: {q!r}")
+    check(srv.stop() == 0, "server did not stop cleanly")
+
+
+@test
 def test_takeover():
     srv = Server()
     c1 = login(srv.port, 1001, 1, flags=X.LOGIN_CANCEL_ON_DISCONNECT)

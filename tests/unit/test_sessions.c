@@ -3,7 +3,7 @@
  * snapshot extension plus the journal tail, and from the journal alone);
  * sessions ended by SESSION_END (and rebuilt so); snapshot counts bounded by
  * the configured capacities; crafted message-log links and next_seq
- * refused. */
+ * refused; the answers to the gateway's questions about a session. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -656,6 +656,55 @@ static void test_snapshot_v1_amended_instrument_unknown(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The answer to a gateway's question about a session (XT_REQ_SESSION_SEQ
+ * after lost messages, SESSION_END's KEPT): a control slot with no frame
+ * whose values are the session's last number and its last message's
+ * position + 1 - 0 and 0 for a session the table does not have. A
+ * snapshot holding it loads (it saves the slot's len, 0, not its values). */
+static void test_session_answers(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    char path[XT_PATH_MAX], why[256], cmd[160];
+    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-answer-%d", (int)getpid());
+    open_fx(&f);
+    session_flow(&f);
+    uint32_t i = xt_sessions_find(&f.s, 7, 1);
+    assert_int_not_equal(i, XT_NIL);
+    uint64_t last = f.s.sess[i].next_seq - 1, pos1 = f.s.sess[i].last_pos1;
+    assert_int_equal(last, 4); /* ACCEPTED, ACCEPTED, FILL, CANCELED */
+    assert_true(pos1 > 0 && pos1 <= f.log.head);
+    uint64_t at = f.log.head;
+    xt_sessions_answer(&f.s, 7, 1, XT_OL_SEQ);
+    xt_sessions_answer(&f.s, 9, 9, XT_OL_SEQ);
+    xt_sessions_answer(&f.s, 7, 1, XT_OL_KEPT);
+    static const struct {
+        uint32_t account, code;
+        uint64_t last;
+    } want[] = {{7, XT_OL_SEQ, 4}, {9, XT_OL_SEQ, 0}, {7, XT_OL_KEPT, 4}};
+    for (size_t k = 0; k < 3; k++) {
+        xt_outlog_slot_t sl;
+        assert_int_equal(xt_outlog_read(&f.log, at + k, &sl), 0);
+        assert_int_equal(sl.flags, XT_OL_CONTROL);
+        assert_int_equal(sl.len, 0);
+        assert_int_equal(sl.prev1, 0); /* on no session's chain */
+        assert_int_equal(sl.account, want[k].account);
+        assert_int_equal(sl.conn, want[k].code);
+        assert_int_equal(xt_get64(sl.frame), want[k].last);
+        assert_int_equal(xt_get64(sl.frame + 8), want[k].account == 7 ? pos1 : 0);
+    }
+    assert_int_equal(f.log.head, at + 3);
+    assert_int_equal(xt_journal_commit(&f.j, now++), 0);
+    assert_int_equal(xt_journal_snapshot(&f.j, now++), 0);
+    xt_engine_stats_t st;
+    xt_engine_stats(&f.e, &st);
+    xt_dir_path(path, sizeof path, f.dir, XT_FILE_SNAP, st.last_seq);
+    close_fx(&f, 0);
+    assert_int_equal(load_crafted(path, why, sizeof why, NULL), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_rebuild_from_snapshot_and_tail(void **state)
 {
     (void)state;
@@ -674,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_v1_amended_instrument_unknown),
         cmocka_unit_test(test_snapshot_crafted_links),
         cmocka_unit_test(test_snapshot_wrapped_links_load),
+        cmocka_unit_test(test_session_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
