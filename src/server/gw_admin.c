@@ -124,10 +124,23 @@ static const char *conn_state(const xt_gw_conn_t *c)
     }
 }
 
+/* The connection whose LOGIN to x waits (C_LOGIN_WAIT), XT_NIL if none: it
+ * becomes x's connection only once logged in. */
+static uint32_t login_waiting(const xt_gw_t *g, const xt_gw_sess_t *x)
+{
+    for (uint32_t k = 0; k < g->n_waiting; k++) {
+        const xt_gw_conn_t *c = &g->conns[g->waiting[k]];
+        if (c->state == C_LOGIN_WAIT && c->login.account == x->account && c->login.session == x->number)
+            return g->waiting[k];
+    }
+    return XT_NIL;
+}
+
 static void session_json(xt_server_t *s, xt_text_t *t, const xt_gw_sess_t *x)
 {
     const xt_gw_t *g = s->gw;
-    uint32_t ci = x->conn != XT_NIL ? x->conn : x->closing_conn; /* (one closing: its last bytes leaving) */
+    /* its connection; else one closing (its last bytes leaving), or one whose login waits */
+    uint32_t ci = x->conn != XT_NIL ? x->conn : x->closing_conn != XT_NIL ? x->closing_conn : login_waiting(g, x);
     xt_text_printf(t, "{\"account\":%u,\"session\":%u,\"connected\":%s", x->account, x->number,
                    ci != XT_NIL ? "true" : "false");
     if (ci != XT_NIL) {
@@ -294,6 +307,12 @@ static void stats_sessions(xt_server_t *s, xt_text_t *t)
     uint32_t connected = 0;
     for (uint32_t i = 0; i < g->n_sess; i++)
         connected += g->sess[i].account != 0 && (g->sess[i].conn != XT_NIL || g->sess[i].closing_conn != XT_NIL);
+    for (uint32_t k = 0; k < g->n_waiting; k++) { /* and those shown by a login that waits (session_json) */
+        const xt_gw_conn_t *c = &g->conns[g->waiting[k]];
+        uint32_t si = c->state == C_LOGIN_WAIT ? xt__gw_sess_find(g, c->login.account, c->login.session) : XT_NIL;
+        connected += si != XT_NIL && g->sess[si].conn == XT_NIL && g->sess[si].closing_conn == XT_NIL &&
+                     login_waiting(g, &g->sess[si]) == g->waiting[k];
+    }
     const xt_metrics_t *m = &s->met;
     xt_text_printf(t,
                    "\"connections\":%u,\"connections_opened\":%llu,\"connections_closed\":%llu,"

@@ -1089,6 +1089,42 @@ def test_draining_sessions_shown_while_stopping():
 
 
 @test
+def test_waiting_login_shown():
+    """A LOGIN that waits for the answers to its session's requests still in
+    flight (here a batch whose commit debug.commit_delay_us holds a second)
+    shows the session connected, in state "login_wait", as admin.md says,
+    and `stats` counts it in sessions_connected: a connection became the
+    session's only once logged in, so the state was never shown (the
+    session was listed disconnected)."""
+    srv = TS.Server(sets={"debug.commit_delay_us": 1000000})
+    adm = Admin(sock_path(srv))
+    a = TS.login(srv.port, 1001, 6)
+    a.new_order(a.inst["BTC-USDT"], BUY, 1000, 1)
+    a.close()
+    b = TS.Conn(srv.port)
+    accepted = []
+    t = threading.Thread(target=lambda: accepted.append(b.login(1001, session=6, heartbeat_ms=TS.HB)))
+    t.start()
+    states, counted = [], []
+
+    def waiting():
+        mine = [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 6]
+        states.append(mine[0].get("state") if mine else None)
+        if states[-1] == "login_wait":
+            counted.append(adm.ask("stats")["stats"]["sessions_connected"])
+        return states[-1] == "login_wait" or accepted
+    TS.wait_for(waiting, "the login waiting or done", timeout=10)
+    t.join(10)
+    check("login_wait" in states, f"the states seen: {states}")
+    check(counted == [1], f"sessions_connected while the login waits: {counted}")
+    check(accepted and accepted[0].next_seq == 2, f"the login: {accepted}")
+    mine = [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 6]
+    check(mine[0]["state"] == "live" and mine[0]["connected"] is True, f"after the login: {mine}")
+    b.close()
+    adm.close()
+
+
+@test
 def test_kick_does_not_wait_for_a_logouts_resume():
     """A LOGOUT behind a LOGIN's resume waits for the resume (its ACK after
     the last resent message); a kick of that connection does not: its
