@@ -859,6 +859,22 @@ static int deliverable(const xt_gw_t *g, const xt_outlog_slot_t *sl)
            g->sess[c->sess].number == sl->session;
 }
 
+/* Messages the engine wrote over before they were routed: counted
+ * (xt_order_entry_messages_lost_total) and logged - every connection is
+ * closed with RESYNC for it. */
+static void report_lost(xt_server_t *s, uint64_t lost)
+{
+    xt_ctr_add(&s->met.oe_lost, lost);
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_WARN,
+                     "order entry: one engine batch made more messages than server.resume_messages holds; those "
+                     "written over before they were routed are lost, and every connection is told RESYNC")) {
+        xt_log_u64(&e, "lost", lost);
+        xt_log_u64(&e, "resume_messages", s->log.cap);
+        xt_log_end(&e);
+    }
+}
+
 /* Sends the released messages to their sessions' connections - except to
  * one that is resuming: its cursor reaches them in the outlog, in order. */
 static void route_released(xt_server_t *s)
@@ -870,11 +886,11 @@ static void route_released(xt_server_t *s)
     uint64_t answered = atomic_load_explicit(&s->answered, memory_order_acquire);
     uint64_t from = atomic_load_explicit(&s->log.consumed, memory_order_relaxed);
     uint64_t to = atomic_load_explicit(&s->log.released, memory_order_acquire);
-    int lost = 0;
+    uint64_t lost = 0;
     for (uint64_t p = from; p < to; p++) {
         xt_outlog_slot_t sl;
         if (xt_outlog_read(&s->log, p, &sl) != 0) { /* overwritten: only if one batch overflowed the log */
-            lost = 1;
+            lost++;
             g->loss_gen++; /* whose it was is unknown: every session's numbers, until told again */
             continue;
         }
@@ -908,6 +924,8 @@ static void route_released(xt_server_t *s)
     }
     atomic_store_explicit(&s->log.consumed, to, memory_order_release);
     g->answered = answered;
+    if (lost)
+        report_lost(s, lost);
     /* Whose messages were lost is unknown: every session must resume. Told
      * before the kicks and LOGOUTs that waited for these answers are
      * finished: their ERROR KICKED or LOGOUT_ACK would say every answer

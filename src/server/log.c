@@ -21,7 +21,9 @@ static struct {
     _Atomic int format;
     int fd; /* 2, or the file (replaced in place by xt_log_reopen with dup2) */
     char path[PATH_MAX];
-} lg = {XT_LOG_INFO, XT_LOG_LOGFMT, 2, ""};
+    _Atomic uint64_t lost; /* lines whose write failed */
+    _Atomic int failing;   /* the last write failed: said once on stderr */
+} lg = {XT_LOG_INFO, XT_LOG_LOGFMT, 2, "", 0, 0};
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const format_names[] = {"logfmt", "json"};
@@ -280,6 +282,22 @@ int xt_log_begin(xt_log_ev_t *e, int level, const char *msg)
     return 1;
 }
 
+/* A line not written (or not whole): counted (xt_log_lines_lost_total);
+ * the first of a run of failures is told on stderr when the log is a
+ * file - a full disk or the file-size limit (SIGXFSZ is ignored, main.c)
+ * would otherwise lose lines without a word. */
+static void lost_line(int err)
+{
+    atomic_fetch_add_explicit(&lg.lost, 1, memory_order_relaxed);
+    if (lg.fd != 2 && !atomic_exchange_explicit(&lg.failing, 1, memory_order_relaxed)) {
+        errno = err;
+        dprintf(2,
+                "xtrading: log.file %s: a write failed (%m): log lines are lost until one succeeds, counted in "
+                "xt_log_lines_lost_total\n",
+                lg.path);
+    }
+}
+
 void xt_log_end(xt_log_ev_t *e)
 {
     size_t n = xt_log_ev_finish(e);
@@ -289,10 +307,16 @@ void xt_log_end(xt_log_ev_t *e)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return; /* nowhere to report it */
+            return lost_line(w < 0 ? errno : ENOSPC);
         p += w;
         n -= (size_t)w;
     }
+    atomic_store_explicit(&lg.failing, 0, memory_order_relaxed);
+}
+
+uint64_t xt_log_lines_lost(void)
+{
+    return atomic_load_explicit(&lg.lost, memory_order_relaxed);
 }
 
 void xt_log(int level, const char *msg)

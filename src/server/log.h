@@ -62,6 +62,9 @@ void xt_log_reopen_for_sighup(void);
 /* Back to the defaults (stderr, logfmt, info); closes the file. */
 void xt_log_close(void);
 
+/* Lines whose write failed since the start (xt_log_lines_lost_total). */
+uint64_t xt_log_lines_lost(void);
+
 /* 1 when an event at level would be written. */
 int xt_log_enabled(int level);
 

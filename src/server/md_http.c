@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "md_http.h"
 #include "md_internal.h"
 #include "md_oe.h"
@@ -109,6 +110,10 @@ static void put_orders(xt_text_t *t, const xt_metrics_t *x)
             xt_ctr_get(&x->oe_bytes_in));
     put_one(t, "xt_order_entry_bytes_sent_total", "counter", "Bytes written to order-entry connections.",
             xt_ctr_get(&x->oe_bytes_out));
+    put_one(t, "xt_order_entry_messages_lost_total", "counter",
+            "Order-entry messages an engine batch wrote over before they were routed (past server.resume_messages); "
+            "every connection was told RESYNC.",
+            xt_ctr_get(&x->oe_lost));
 }
 
 static void put_conns(xt_text_t *t, const mds_t *m)
@@ -271,6 +276,9 @@ static void put_config(xt_text_t *t, const xt_metrics_t *x)
     put_one(t, "xt_config_needs_restart", "gauge",
             "1 when the last reload applied found keys that only a restart takes (its log line's needs_restart).",
             (uint64_t)atomic_load_explicit(&x->reload_needs_restart, memory_order_relaxed));
+    put_one(t, "xt_log_lines_lost_total", "counter",
+            "Log lines not written: the write failed (log.file on a full disk or at the file-size limit).",
+            xt_log_lines_lost());
 }
 
 static void put_books(xt_text_t *t, const mds_t *m)

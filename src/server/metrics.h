@@ -59,8 +59,9 @@ typedef struct xt_metrics {
     _Atomic uint64_t oe_opened, oe_closed;          /* order-entry connections */
     _Atomic uint64_t no_fd_refused[3]; /* clients refused for want of a descriptor: order entry, md, admin */
     _Atomic uint64_t oe_bytes_in, oe_bytes_out;
-    _Atomic int stopping; /* a stop signal came: no longer ready */
-    xt_phist_t ack;       /* request read -> its answer written, one request in flight sampled at a time */
+    _Atomic uint64_t oe_lost; /* outlog messages written over before the gateway routed them (RESYNC) */
+    _Atomic int stopping;     /* a stop signal came: no longer ready */
+    xt_phist_t ack;           /* request read -> its answer written, one request in flight sampled at a time */
     /* SIGHUP reloads (gw_reload.c): applied, refused; whether the last
      * was refused; whether the last applied one found keys only a restart
      * takes; when the config was last read and applied (or the start) */

@@ -161,6 +161,27 @@ def test_demo_accounts_on_a_reachable_address_are_a_warning():
 
 
 @test
+def test_lines_lost_are_counted():
+    """log.file whose writes fail (here /dev/full: ENOSPC, as a full disk; a
+    file at RLIMIT_FSIZE fails EFBIG alike) lost every line without a word.
+    Now stderr says so once for a run of failures, and
+    xt_log_lines_lost_total counts the lines (docs/metrics.md)."""
+    srv = TS.Server(start=False)
+    srv.sets["log.file"] = "/dev/full"
+    srv.start()
+    lost = TS.metric(srv, "xt_log_lines_lost_total")
+    check(lost >= 3, f"recovered, memory, ready: {lost} lines counted")
+    told = [l for l in srv.stderr().splitlines() if "xtrading: log.file /dev/full: a write failed" in l]
+    check(len(told) == 1 and "(No space left on device)" in told[0] and "xt_log_lines_lost_total" in told[0],
+          f"stderr: {srv.stderr()[-800:]}")
+    srv.proc.send_signal(signal.SIGHUP)  # a reload: one more line lost, not told again
+    TS.wait_for(lambda: TS.metric(srv, "xt_log_lines_lost_total") > lost, "the reload's line counted")
+    check(srv.stop() == 0, "exit 0")
+    told = [l for l in srv.stderr().splitlines() if "a write failed" in l]
+    check(len(told) == 1, f"told {len(told)} times: {told}")
+
+
+@test
 def test_bad_log_settings():
     """A bad log.level is a config error (exit 2); so is a log.file that
     cannot be opened, as `config check` says (it was exit 1, which systemd's

@@ -1147,7 +1147,8 @@ def test_session_numbers_after_lost_messages():
     nothing was missing, and its next message came with a gap. The login
     now asks the engine for the session's numbers first: the resume is
     refused RESUME_TOO_OLD (none of the lost messages is kept), and a login
-    with resume_from 0 gets the engine's next number."""
+    with resume_from 0 gets the engine's next number. The loss is counted
+    (xt_order_entry_messages_lost_total) and logged: it was neither."""
     srv = Server(sets={"server.resume_messages": 64})
     B = login(srv.port, 1001, 3)
     btc = B.inst["BTC-USDT"]
@@ -1163,6 +1164,12 @@ def test_session_numbers_after_lost_messages():
     A.new_order(btc, BUY, 1001, 45)  # B's five fills (6..10) first, then C's forty: 91 messages in one command
     errs = [m for m in A.read_until_closed(10) if m.type == ERROR]
     check(errs and errs[-1].code == E["RESYNC"], f"the sweep's connection was not told RESYNC: {errs}")
+    # counted and logged (they were neither): A's ACCEPTED and 45 fills, B's 5, C's 40 - all but the last 64
+    lost = 1 + 45 + 5 + 40 - 64
+    check(metric(srv, "xt_order_entry_messages_lost_total") == lost, "xt_order_entry_messages_lost_total")
+    line = "one engine batch made more messages than server.resume_messages holds"
+    check(any(line in l and f"lost={lost} resume_messages=64" in l for l in srv.stderr().splitlines()),
+          f"the log: {srv.stderr()[-600:]}")
     c = Conn(srv.port)
     m = c.login(1001, session=3, resume_from=6, heartbeat_ms=HB, expect_ok=False)
     check(m.type == LOGIN_REJECTED and m.reason == LR["RESUME_TOO_OLD"] and m.oldest_seq == 0,
