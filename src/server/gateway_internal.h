@@ -97,6 +97,7 @@ typedef struct xt_gw_sess {
     uint8_t cod_pending; /* in pending_cod */
     uint8_t logged_out;  /* LOGOUT answered with nothing left to send */
     uint8_t ending;      /* XT_REQ_SESSION_END queued; its answer is not routed yet */
+    uint8_t admin_mark;  /* gw_admin.c: counted once (0 between its commands) */
 } xt_gw_sess_t;
 
 typedef struct xt_gateway {
@@ -128,6 +129,7 @@ typedef struct xt_gateway {
     int stopping;
     int failed_seen;
     uint64_t loss_gen;           /* outlog positions found written over before they were routed (route_released) */
+    uint64_t asks, ask_last;     /* questions about sessions not yet answered (gw_sessions.c ask); the last's ticket */
     struct xt_gw_admin *admin;   /* gw_admin.c; NULL: no admin socket */
     struct xt_gw_reload *reload; /* gw_reload.c: the SIGHUP loader; NULL until the first */
     struct xt_gw_bands *bands;   /* gw_bands.c: the band moves of SIGHUPs; NULL until the first */
@@ -222,6 +224,10 @@ uint32_t xt__gw_sess_new(xt_gw_t *g, uint32_t account, uint32_t number, int64_t 
 void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now);
 /* Runs xt__gw_check_session over the next XT_GW_SWEEP entries. */
 void xt__gw_sweep(xt_server_t *s, int64_t now);
+/* The connection whose LOGIN to x waits (C_LOGIN_WAIT), XT_NIL if none:
+ * it becomes x's connection only once logged in. (The waiting list also
+ * holds live connections waiting to log out or be kicked.) */
+uint32_t xt__gw_login_waiting(const xt_gw_t *g, const xt_gw_sess_t *x);
 /* The engine's answer to XT_REQ_SESSION_END or XT_REQ_SESSION_SEQ (a
  * control slot). */
 void xt__gw_on_control(xt_server_t *s, const xt_outlog_slot_t *sl, int64_t now);

@@ -124,23 +124,19 @@ static const char *conn_state(const xt_gw_conn_t *c)
     }
 }
 
-/* The connection whose LOGIN to x waits (C_LOGIN_WAIT), XT_NIL if none: it
- * becomes x's connection only once logged in. */
-static uint32_t login_waiting(const xt_gw_t *g, const xt_gw_sess_t *x)
+/* The connection shown for x: its own; else one closing (its last bytes
+ * leaving), or one whose LOGIN to it waits; XT_NIL: none. */
+static uint32_t shown_conn(const xt_gw_t *g, const xt_gw_sess_t *x)
 {
-    for (uint32_t k = 0; k < g->n_waiting; k++) {
-        const xt_gw_conn_t *c = &g->conns[g->waiting[k]];
-        if (c->state == C_LOGIN_WAIT && c->login.account == x->account && c->login.session == x->number)
-            return g->waiting[k];
-    }
-    return XT_NIL;
+    if (x->conn != XT_NIL)
+        return x->conn;
+    return x->closing_conn != XT_NIL ? x->closing_conn : xt__gw_login_waiting(g, x);
 }
 
 static void session_json(xt_server_t *s, xt_text_t *t, const xt_gw_sess_t *x)
 {
     const xt_gw_t *g = s->gw;
-    /* its connection; else one closing (its last bytes leaving), or one whose login waits */
-    uint32_t ci = x->conn != XT_NIL ? x->conn : x->closing_conn != XT_NIL ? x->closing_conn : login_waiting(g, x);
+    uint32_t ci = shown_conn(g, x);
     xt_text_printf(t, "{\"account\":%u,\"session\":%u,\"connected\":%s", x->account, x->number,
                    ci != XT_NIL ? "true" : "false");
     if (ci != XT_NIL) {
@@ -185,16 +181,21 @@ static void cmd_kick(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
 {
     xt_gw_t *g = s->gw;
     uint32_t si = xt__gw_sess_find(g, cmd->account, cmd->session);
+    uint32_t ci = si == XT_NIL ? XT_NIL : shown_conn(g, &g->sess[si]);
     char why[128];
-    if (si == XT_NIL || (g->sess[si].conn == XT_NIL && g->sess[si].closing_conn == XT_NIL)) {
+    if (ci == XT_NIL) {
         snprintf(why, sizeof why, "session %u/%u is %s", cmd->account, cmd->session,
                  si == XT_NIL ? "not known" : "not connected");
         return answer_error(a, why);
     }
-    if (g->sess[si].conn != XT_NIL)
-        xt__gw_kick(s, g->sess[si].conn);
-    else /* "closing": its last bytes in the socket, the client not taking them - a stop's drain it holds */
-        xt__gw_close(s, g->sess[si].closing_conn);
+    if (ci == g->sess[si].conn) {
+        xt__gw_kick(s, ci);
+    } else if (ci == g->sess[si].closing_conn) { /* its last bytes in the socket, the client not taking them: */
+        xt__gw_close(s, ci);                     /* a stop's drain it holds */
+    } else {                                     /* a login that waits: refused as a live connection is kicked */
+        xt__gw_unwait(g, ci);
+        xt__gw_error(s, ci, XT_ERR_KICKED, KICKED_TEXT);
+    }
     xt_text_t t = answer_begin(a);
     xt_text_printf(&t, "{\"ok\":true,\"kicked\":{\"account\":%u,\"session\":%u}}", cmd->account, cmd->session);
     answer_end(a, &t);
@@ -303,16 +304,20 @@ static void rejects_json(xt_text_t *t, const _Atomic uint64_t *v)
 
 static void stats_sessions(xt_server_t *s, xt_text_t *t)
 {
-    const xt_gw_t *g = s->gw;
+    xt_gw_t *g = s->gw;
     uint32_t connected = 0;
     for (uint32_t i = 0; i < g->n_sess; i++)
         connected += g->sess[i].account != 0 && (g->sess[i].conn != XT_NIL || g->sess[i].closing_conn != XT_NIL);
-    for (uint32_t k = 0; k < g->n_waiting; k++) { /* and those shown by a login that waits (session_json) */
-        const xt_gw_conn_t *c = &g->conns[g->waiting[k]];
-        uint32_t si = c->state == C_LOGIN_WAIT ? xt__gw_sess_find(g, c->login.account, c->login.session) : XT_NIL;
-        connected += si != XT_NIL && g->sess[si].conn == XT_NIL && g->sess[si].closing_conn == XT_NIL &&
-                     login_waiting(g, &g->sess[si]) == g->waiting[k];
-    }
+    /* and those shown by a login that waits (session_json), each once */
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t k = 0; k < g->n_waiting; k++) {
+            const xt_gw_conn_t *c = &g->conns[g->waiting[k]];
+            uint32_t si = c->state == C_LOGIN_WAIT ? xt__gw_sess_find(g, c->login.account, c->login.session) : XT_NIL;
+            if (si == XT_NIL || g->sess[si].conn != XT_NIL || g->sess[si].closing_conn != XT_NIL)
+                continue;
+            connected += pass == 0 && !g->sess[si].admin_mark;
+            g->sess[si].admin_mark = pass == 0; /* set by the first pass, cleared by the second */
+        }
     const xt_metrics_t *m = &s->met;
     xt_text_printf(t,
                    "\"connections\":%u,\"connections_opened\":%llu,\"connections_closed\":%llu,"

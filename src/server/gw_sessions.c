@@ -81,16 +81,14 @@ static void sess_free(xt_gw_t *g, uint32_t i)
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
-/* Is a connection waiting to log in to x (C_LOGIN_WAIT)? (The list also
- * holds live connections waiting to log out or be kicked.) */
-static int login_waits(const xt_gw_t *g, const xt_gw_sess_t *x)
+uint32_t xt__gw_login_waiting(const xt_gw_t *g, const xt_gw_sess_t *x)
 {
     for (uint32_t k = 0; k < g->n_waiting; k++) {
         const xt_gw_conn_t *c = &g->conns[g->waiting[k]];
         if (c->state == C_LOGIN_WAIT && c->login.account == x->account && c->login.session == x->number)
-            return 1;
+            return g->waiting[k];
     }
-    return 0;
+    return XT_NIL;
 }
 
 /* Would the token bucket be full by now? */
@@ -109,26 +107,52 @@ static int aged_out(const xt_server_t *s, const xt_gw_sess_t *x)
     return x->last_pos1 == 0 || (routed > s->log.cap && x->last_pos1 - 1 < routed - s->log.cap);
 }
 
+/* Queues a question about a session (XT_REQ_SESSION_END, _SEQ), whose
+ * answer is a control slot in the outlog: at most a quarter of its slots
+ * in answers not yet routed, so that a burst of them (the logins after a
+ * RESYNC, the sessions of a sweep) cannot overflow it and lose messages.
+ * The ticket, or 0 when that many wait or the ring is full. */
+static uint64_t ask(xt_server_t *s, const xt_req_t *r)
+{
+    xt_gw_t *g = s->gw;
+    if (g->asks && g->answered >= g->ask_last)
+        g->asks = 0; /* all answered */
+    if (g->asks >= (s->log.cap + 3) / 4)
+        return 0;
+    uint64_t ticket = xt_req_push(s, r);
+    if (ticket) {
+        g->asks++;
+        g->ask_last = ticket;
+    }
+    return ticket;
+}
+
 void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now)
 {
     xt_gw_t *g = s->gw;
     xt_gw_sess_t *x = &g->sess[si];
     if (g->stopping || atomic_load_explicit(&s->journal_failed, memory_order_relaxed) || x->account == 0 ||
         x->conn != XT_NIL || x->ending || x->cod_pending || x->last_ticket > g->answered || !bucket_full(s, x, now) ||
-        login_waits(g, x))
+        xt__gw_login_waiting(g, x) != XT_NIL)
         return;
-    if (xt__gw_seq_unknown(s, si)) /* what follows needs them */
-        return;
-    if (x->last_seq == 0) /* nothing journaled from it: the engine does not know it */
-        return sess_free(g, si);
+    /* Decided on the numbers the gateway has. After lost messages they may
+     * be behind the engine's (xt__gw_seq_unknown), but that errs only
+     * towards acting - a last_seq of 0, one equal to logout_seq, an older
+     * last_pos1 (aged out) - so a session to forget or end is asked about
+     * first and decided again, and one that stays is not asked at all (an
+     * ask for every session gone after a loss would be a burst of answers
+     * of its own). */
+    int forget = x->last_seq == 0; /* nothing journaled from it: the engine does not know it */
     int logged_out = x->logged_out && x->last_seq == x->logout_seq;
     int expired = now - x->gone_ns >= (int64_t)s->cfg.session_expiry_s * 1000000000 && aged_out(s, x);
-    if (!logged_out && !expired)
+    if ((!forget && !logged_out && !expired) || xt__gw_seq_unknown(s, si))
         return;
+    if (forget)
+        return sess_free(g, si);
     xt_req_t r = {.kind = XT_REQ_SESSION_END, .account = x->account, .session = x->number, .clordid = x->last_seq};
-    uint64_t ticket = xt_req_push(s, &r);
+    uint64_t ticket = ask(s, &r);
     if (!ticket)
-        return; /* the ring is full: a later sweep asks again */
+        return; /* too many asked, or the ring is full: a later sweep asks again */
     x->ending = 1;
     x->last_ticket = ticket;
 }
@@ -142,12 +166,12 @@ int xt__gw_seq_unknown(xt_server_t *s, uint32_t si)
     /* once the journal failed nothing more is answered (nor sent) */
     if (x->seen_gen == g->loss_gen || g->failed_seen)
         return 0;
-    if (x->last_ticket <= g->answered) { /* else: asked, or its requests' answers may tell */
-        xt_req_t r = {.kind = XT_REQ_SESSION_SEQ, .account = x->account, .session = x->number};
-        uint64_t ticket = xt_req_push(s, &r);
-        if (ticket) /* else the ring is full: asked again at the next look */
-            x->last_ticket = ticket;
-    }
+    if (x->last_ticket > g->answered) /* asked, or its requests' answers may tell */
+        return 1;
+    xt_req_t r = {.kind = XT_REQ_SESSION_SEQ, .account = x->account, .session = x->number};
+    uint64_t ticket = ask(s, &r);
+    if (ticket) /* else asked at the next look: the login waits, the sweep comes by again */
+        x->last_ticket = ticket;
     return 1;
 }
 

@@ -1107,12 +1107,18 @@ def test_waiting_login_shown():
     t.start()
     states, counted = [], []
 
-    def waiting():
+    def state():
         mine = [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 6]
-        states.append(mine[0].get("state") if mine else None)
-        if states[-1] == "login_wait":
-            counted.append(adm.ask("stats")["stats"]["sessions_connected"])
-        return states[-1] == "login_wait" or accepted
+        return mine[0].get("state") if mine else None
+
+    def waiting():
+        states.append(state())
+        if states[-1] == "login_wait":  # stats between two looks that both saw it waiting
+            n = adm.ask("stats")["stats"]["sessions_connected"]
+            states.append(state())
+            if states[-1] == "login_wait":
+                counted.append(n)
+        return counted or accepted
     TS.wait_for(waiting, "the login waiting or done", timeout=10)
     t.join(10)
     check("login_wait" in states, f"the states seen: {states}")
@@ -1121,6 +1127,78 @@ def test_waiting_login_shown():
     mine = [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 6]
     check(mine[0]["state"] == "live" and mine[0]["connected"] is True, f"after the login: {mine}")
     b.close()
+    adm.close()
+
+
+def waiting_login(srv, adm, session):
+    """A LOGIN to 1001/session made to wait (the session's order in a batch
+    whose commit debug.commit_delay_us holds), seen waiting by the admin
+    socket; returns its connection."""
+    a = TS.login(srv.port, 1001, session)
+    a.new_order(a.inst["BTC-USDT"], BUY, 1000, 1)
+    a.close()
+    b = TS.Conn(srv.port)
+    key, secret = X.DEMO[1001]
+    b.send(X.encode_login(1001, key, secret, session, b.hello.nonce, heartbeat_ms=TS.HB))
+    states = []
+
+    def waiting():
+        mine = [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == session]
+        states.append(mine[0].get("state") if mine else None)
+        return states[-1] in ("login_wait", "live")
+    TS.wait_for(waiting, "the login waiting or done", timeout=10)
+    check(states[-1] == "login_wait", f"the states seen: {states}")
+    return b
+
+
+@test
+def test_kick_of_a_waiting_login():
+    """`kick` of a session whose new connection's LOGIN waits (shown
+    connected, login_wait) closes that connection with ERROR KICKED, and it
+    is not logged in: it answered "not connected"."""
+    srv = TS.Server(sets={"debug.commit_delay_us": 1000000})
+    adm = Admin(sock_path(srv))
+    b = waiting_login(srv, adm, 9)
+    k = adm.ask("kick 1001 9")
+    check(k.get("kicked") == {"account": 1001, "session": 9}, f"the kick: {k}")
+    got = b.read_until_closed(10)
+    check([m.type for m in got] == [ERROR] and got[0].code == E["KICKED"], f"the waiting login got {got}")
+    mine = [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 9]
+    check(mine and mine[0]["connected"] is False, f"after the kick: {mine}")
+    c = TS.login(srv.port, 1001, 9)  # the session is as it was: its order answered
+    check(c.accepted.next_seq == 2, f"{c.accepted!r}")
+    adm.close()
+
+
+@test
+def test_expired_session_after_lost_messages():
+    """A session gone (no connection) whose last message was lost (one
+    engine batch past server.resume_messages: here a maker's fill) kept a
+    stale last number in the gateway: once expired it was asked to end with
+    that number, the engine - which ends only a session with nothing made
+    since - kept it, and so again every expiry period, for good. The gateway
+    now asks the engine for its numbers first: it ends, and a new login
+    starts it anew (next_seq 1)."""
+    srv = TS.Server(sets={"server.resume_messages": 64, "server.session_expiry_s": 1})
+    adm = Admin(sock_path(srv))
+    d = TS.login(srv.port, 1001, 7)
+    btc = d.inst["BTC-USDT"]
+    check(d.place(btc, SELL, 1000, 1).type == ACCEPTED, "D's order")
+    d.close()
+    c = TS.login(srv.port, 1001, 8)
+    for _ in range(40):
+        check(c.place(btc, SELL, 1001, 1).type == ACCEPTED, "C's order")
+    c.close()
+    a = TS.login(srv.port, 1002, 1)
+    a.last_seq = None  # its messages are lost in part: no gap check
+    a.new_order(btc, BUY, 1001, 41)  # D's fill first, then C's forty: 83 messages in one command
+    check(any(m.type == ERROR and m.code == E["RESYNC"] for m in a.read_until_closed(10)), "RESYNC")
+
+    def ended():
+        return not [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 7]
+    TS.wait_for(ended, "the expired session 1001/7 ended", timeout=15)
+    d = TS.login(srv.port, 1001, 7)
+    check(d.accepted.next_seq == 1, f"a new session: {d.accepted!r}")
     adm.close()
 
 

@@ -1183,6 +1183,56 @@ def test_session_numbers_after_lost_messages():
 
 
 @test
+def test_many_sessions_after_lost_messages():
+    """After a loss every session's numbers are in doubt, but the gateway
+    asks the engine only about a session it is to act on (a login; the
+    sweep ending one), and questions about sessions (these and the sweep's
+    SESSION_END) wait while a quarter of server.resume_messages are not yet
+    answered: their answers are messages in the same log. A first version
+    asked about every session gone, and the burst of answers overflowed the
+    log again - RESYNC to every connection, over and over; so did a sweep
+    ending more sessions at once than the log holds. Here 150 sessions gone
+    with an open order each, expiring every second, a loss, then a
+    connection that stays and the 150 logging in at once: each gets its
+    number, and nothing more is lost."""
+    srv = Server(sets={"server.resume_messages": 64, "server.session_expiry_s": 1})
+    gone = range(10, 160)
+    for k in gone:
+        c = login(srv.port, 1001, k)
+        expect_type(c.place(c.inst["BTC-USDT"], BUY, 900, 1), ACCEPTED)
+        c.close()
+    B = login(srv.port, 1003, 1)
+    btc = B.inst["BTC-USDT"]
+    for _ in range(45):
+        expect_type(B.place(btc, SELL, 1000, 1), ACCEPTED)
+    B.close()
+    A = login(srv.port, 1002, 1)
+    A.last_seq = None  # its messages are lost in part: no gap check
+    A.new_order(btc, BUY, 1000, 45)  # 91 messages in one command
+    check(any(m.type == ERROR and m.code == E["RESYNC"] for m in A.read_until_closed(10)), "RESYNC")
+    lost = metric(srv, "xt_order_entry_messages_lost_total")
+    check(lost == 91 - 64, f"lost {lost}")
+    L = login(srv.port, 1004, 1)
+    conns = [Conn(srv.port) for _ in gone]
+    key, secret = X.DEMO[1001]
+    for k, c in zip(gone, conns):
+        c.send(X.encode_login(1001, key, secret, k, c.hello.nonce, heartbeat_ms=HB))
+    for k, c in zip(gone, conns):
+        acc = c.wait(lambda m: m.type in (LOGIN_ACCEPTED, LOGIN_REJECTED), what=f"login of 1001/{k}")
+        check(acc.type == LOGIN_ACCEPTED and acc.next_seq == 2, f"1001/{k}: {acc!r}")
+        c.close()
+    # the 150 gone again, expiring each second (kept: their orders are open); nothing may be lost meanwhile
+    errs = []
+    try:
+        errs.append(L.wait(lambda m: m.type == ERROR, timeout=3))
+    except AssertionError:
+        pass  # none in 3 s
+    check(not errs, f"the connection that stayed got {errs}")
+    check(metric(srv, "xt_order_entry_messages_lost_total") == lost, "messages lost again")
+    check(srv.stop() == 0, "server did not stop cleanly")
+
+
+@test
 def test_takeover():
     srv = Server()
     c1 = login(srv.port, 1001, 1, flags=X.LOGIN_CANCEL_ON_DISCONNECT)

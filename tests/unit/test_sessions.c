@@ -660,7 +660,7 @@ static void test_snapshot_v1_amended_instrument_unknown(void **state)
  * after lost messages, SESSION_END's KEPT): a control slot with no frame
  * whose values are the session's last number and its last message's
  * position + 1 - 0 and 0 for a session the table does not have. A
- * snapshot holding it loads (it saves the slot's len, 0, not its values). */
+ * snapshot holding it loads (a load copies len bytes of a frame: 0). */
 static void test_session_answers(void **state)
 {
     (void)state;
