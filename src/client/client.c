@@ -614,10 +614,15 @@ int xt_client_tick(xt_client_t *c)
             return shut(c, -ETIMEDOUT);
         c->last_rx_ns = now;
     }
-    if (c->state == XT_CLIENT_LOGGED_IN && now - c->last_tx_ns >= hb) {
-        int rc = xt_client_heartbeat(c);
-        if (rc == 0)
+    /* also while a LOGOUT waits for its ACK, which may wait for answers
+     * or a resume: a silent client is closed HEARTBEAT_TIMEOUT then too */
+    if (now - c->last_tx_ns >= hb) {
+        int rc;
+        uint8_t *f = out_room(c, &rc);
+        if (f) {
+            c->wlen += xt_wire_put_header(f, XT_MSG_HEARTBEAT, 0, 0);
             rc = write_out(c);
+        }
         if (rc && rc != -EAGAIN)
             return rc;
     }

@@ -1950,6 +1950,35 @@ def test_logout_during_a_resume():
 
 
 @test
+def test_heartbeats_while_a_logout_waits():
+    """A LOGOUT_ACK waits for the answers to the requests before it (here a
+    batch whose commit debug.commit_delay_us holds a second): the client
+    keeps sending HEARTBEAT meanwhile, as at any time (docs/protocol.md),
+    and gets the ACK; one silent for 3 heartbeat intervals is closed
+    HEARTBEAT_TIMEOUT. (The C SDK stopped its heartbeats at LOGOUT, and so
+    got the timeout.)"""
+    srv = Server(sets={"debug.commit_delay_us": 1000000})
+    for beat in (True, False):
+        c = login(srv.port, 1001, 5, heartbeat_ms=100)
+        c.new_order(c.inst["BTC-USDT"], BUY, 1000, 1)
+        c.logout()
+        got, end = [], time.monotonic() + 10
+        while time.monotonic() < end and not (got and got[-1].type in (X.LOGOUT_ACK, ERROR)):
+            if beat:
+                c.heartbeat()
+            try:
+                got.append(c.wait(lambda m: m.type in (ACCEPTED, X.LOGOUT_ACK, ERROR), timeout=0.05))
+            except AssertionError:
+                pass
+        if beat:
+            check([m.type for m in got] == [ACCEPTED, X.LOGOUT_ACK], f"with heartbeats: {got}")
+        else:
+            check(got and got[-1].type == ERROR and got[-1].code == E["HEARTBEAT_TIMEOUT"], f"silent: {got}")
+        c.close()
+    check(srv.stop() == 0, "server did not stop cleanly")
+
+
+@test
 def test_a_stopped_server_blames_no_client():
     """A server process stopped (SIGSTOP: a paused VM, a debugger) for
     longer than three heartbeat intervals and the login timeout, while its

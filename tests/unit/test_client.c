@@ -522,6 +522,34 @@ static void a_logout_answered_by_an_error(void **state)
     fake_close(&f);
 }
 
+/* While a LOGOUT waits for its ACK (the server answers the requests
+ * before it first, or ends a resume) the client goes on sending
+ * HEARTBEAT: the server closes a client silent for 3 intervals
+ * (HEARTBEAT_TIMEOUT) then too. It stopped them at LOGOUT. */
+static void heartbeats_while_logging_out(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    xt_msg_login_t login;
+    logged_in(&f, &c, 100, 1, &login);
+    assert_int_equal(xt_client_logout(&c), 0);
+    uint8_t b[XT_WIRE_MAX];
+    assert_int_equal(fake_read(&f, &c, b), XT_MSG_LOGOUT);
+    for (int i = 0; i < 3; i++) { /* 300 ms and more: three intervals */
+        assert_int_equal(fake_read(&f, &c, b), XT_MSG_HEARTBEAT);
+        fake_send(&f, b, xt_wire_put_header(b, XT_MSG_SERVER_HEARTBEAT, 0, 0));
+    }
+    assert_int_equal(xt_client_state(&c), XT_CLIENT_LOGGING_OUT);
+    fake_send(&f, b, xt_wire_put_header(b, XT_MSG_LOGOUT_ACK, 0, 0));
+    fake_drop(&f);
+    for (int i = 0; i < 100 && xt_client_state(&c) != XT_CLIENT_CLOSED; i++)
+        xt_client_poll(&c, 10);
+    assert_int_equal(xt_client_state(&c), XT_CLIENT_CLOSED);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
 /* A send that fails (the server closed with a reset) reads what the
  * socket holds first: the answers before and the ERROR saying why are
  * delivered, then the close. They were dropped with the socket. */
@@ -651,6 +679,7 @@ int main(void)
         cmocka_unit_test(a_reconnect_whose_on_close_connects),
         cmocka_unit_test(a_failed_send_in_a_callback),
         cmocka_unit_test(a_logout_answered_by_an_error),
+        cmocka_unit_test(heartbeats_while_logging_out),
         cmocka_unit_test(a_failed_send_reads_what_came_first),
         cmocka_unit_test(connect_after_destroy_is_refused),
     };
