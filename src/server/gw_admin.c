@@ -192,9 +192,15 @@ static void cmd_kick(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
         xt__gw_kick(s, ci);
     } else if (ci == g->sess[si].closing_conn) { /* its last bytes in the socket, the client not taking them: */
         xt__gw_close(s, ci);                     /* a stop's drain it holds */
-    } else {                                     /* a login that waits: refused as a live connection is kicked */
-        xt__gw_unwait(g, ci);
-        xt__gw_error(s, ci, XT_ERR_KICKED, KICKED_TEXT);
+    } else { /* logins that wait (a second while the first waits): refused as a live connection is kicked */
+        for (uint32_t k = g->n_waiting; k-- > 0;) { /* from the end: xt__gw_unwait moves the last into k */
+            const xt_gw_conn_t *c = &g->conns[g->waiting[k]];
+            if (c->state == C_LOGIN_WAIT && c->login.account == cmd->account && c->login.session == cmd->session) {
+                uint32_t w = g->waiting[k];
+                xt__gw_unwait(g, w);
+                xt__gw_error(s, w, XT_ERR_KICKED, KICKED_TEXT);
+            }
+        }
     }
     xt_text_t t = answer_begin(a);
     xt_text_printf(&t, "{\"ok\":true,\"kicked\":{\"account\":%u,\"session\":%u}}", cmd->account, cmd->session);

@@ -132,8 +132,7 @@ void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now)
     xt_gw_t *g = s->gw;
     xt_gw_sess_t *x = &g->sess[si];
     if (g->stopping || atomic_load_explicit(&s->journal_failed, memory_order_relaxed) || x->account == 0 ||
-        x->conn != XT_NIL || x->ending || x->cod_pending || x->last_ticket > g->answered || !bucket_full(s, x, now) ||
-        xt__gw_login_waiting(g, x) != XT_NIL)
+        x->conn != XT_NIL || x->ending || x->cod_pending || x->last_ticket > g->answered || !bucket_full(s, x, now))
         return;
     /* Decided on the numbers the gateway has. After lost messages they may
      * be behind the engine's (xt__gw_seq_unknown), but that errs only
@@ -145,7 +144,8 @@ void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now)
     int forget = x->last_seq == 0; /* nothing journaled from it: the engine does not know it */
     int logged_out = x->logged_out && x->last_seq == x->logout_seq;
     int expired = now - x->gone_ns >= (int64_t)s->cfg.session_expiry_s * 1000000000 && aged_out(s, x);
-    if ((!forget && !logged_out && !expired) || xt__gw_seq_unknown(s, si))
+    /* (a login waiting for it: a walk of the waiting list, only for a session the sweep would act on) */
+    if ((!forget && !logged_out && !expired) || xt__gw_login_waiting(g, x) != XT_NIL || xt__gw_seq_unknown(s, si))
         return;
     if (forget)
         return sess_free(g, si);

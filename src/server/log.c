@@ -311,7 +311,8 @@ void xt_log_end(xt_log_ev_t *e)
         p += w;
         n -= (size_t)w;
     }
-    atomic_store_explicit(&lg.failing, 0, memory_order_relaxed);
+    if (atomic_load_explicit(&lg.failing, memory_order_relaxed)) /* (not a store per line) */
+        atomic_store_explicit(&lg.failing, 0, memory_order_relaxed);
 }
 
 uint64_t xt_log_lines_lost(void)

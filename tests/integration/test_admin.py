@@ -1155,14 +1155,22 @@ def waiting_login(srv, adm, session):
 def test_kick_of_a_waiting_login():
     """`kick` of a session whose new connection's LOGIN waits (shown
     connected, login_wait) closes that connection with ERROR KICKED, and it
-    is not logged in: it answered "not connected"."""
+    is not logged in: it answered "not connected". A second LOGIN waiting
+    behind the first is refused too (a first version refused one)."""
     srv = TS.Server(sets={"debug.commit_delay_us": 1000000})
     adm = Admin(sock_path(srv))
     b = waiting_login(srv, adm, 9)
+    b2 = TS.Conn(srv.port)
+    key, secret = X.DEMO[1001]
+    frame = X.encode_login(1001, key, secret, 9, b2.hello.nonce, heartbeat_ms=TS.HB)
+    read = adm.ask("stats")["stats"]["bytes_in"]
+    b2.send(frame)  # taken (and so waiting) once the gateway has read its bytes
+    TS.wait_for(lambda: adm.ask("stats")["stats"]["bytes_in"] >= read + len(frame), "the second LOGIN read")
     k = adm.ask("kick 1001 9")
     check(k.get("kicked") == {"account": 1001, "session": 9}, f"the kick: {k}")
-    got = b.read_until_closed(10)
-    check([m.type for m in got] == [ERROR] and got[0].code == E["KICKED"], f"the waiting login got {got}")
+    for who, conn in (("first", b), ("second", b2)):
+        got = conn.read_until_closed(10)
+        check([m.type for m in got] == [ERROR] and got[0].code == E["KICKED"], f"the {who} waiting login got {got}")
     mine = [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 9]
     check(mine and mine[0]["connected"] is False, f"after the kick: {mine}")
     c = TS.login(srv.port, 1001, 9)  # the session is as it was: its order answered

