@@ -23,7 +23,8 @@ static struct {
     char path[PATH_MAX];
     _Atomic uint64_t lost; /* lines whose write failed */
     _Atomic int failing;   /* the last write failed: said once on stderr */
-} lg = {XT_LOG_INFO, XT_LOG_LOGFMT, 2, "", 0, 0};
+    _Atomic int cut;       /* a line was cut short: the next one written ends it first */
+} lg = {XT_LOG_INFO, XT_LOG_LOGFMT, 2, "", 0, 0, 0};
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const format_names[] = {"logfmt", "json"};
@@ -103,6 +104,8 @@ void xt_log_reopen_for_sighup(void)
 
 void xt_log_close(void)
 {
+    atomic_store(&lg.cut, 0);
+    atomic_store(&lg.failing, 0);
     if (lg.fd != 2)
         close(lg.fd);
     lg.fd = 2;
@@ -302,12 +305,19 @@ void xt_log_end(xt_log_ev_t *e)
 {
     size_t n = xt_log_ev_finish(e);
     const char *p = e->buf;
+    /* after a line cut short (a full disk, the file-size limit), a newline
+     * first: the next line is not joined to the half one */
+    if (atomic_load_explicit(&lg.cut, memory_order_relaxed) && write(lg.fd, "\n", 1) == 1)
+        atomic_store_explicit(&lg.cut, 0, memory_order_relaxed);
     while (n > 0) { /* one write unless interrupted or short (a full disk) */
         ssize_t w = write(lg.fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (w <= 0) {
+            if (p != e->buf)
+                atomic_store_explicit(&lg.cut, 1, memory_order_relaxed);
             return lost_line(w < 0 ? errno : ENOSPC);
+        }
         p += w;
         n -= (size_t)w;
     }

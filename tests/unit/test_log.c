@@ -6,12 +6,14 @@
  * writing to a file: appended, filtered by level, opened again after a
  * rename (logrotate). */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -193,12 +195,48 @@ static void to_a_file(void **state)
     tmpdir_remove(dir);
 }
 
+/* A line the file-size limit cuts short (SIGXFSZ ignored, as main.c
+ * does: the write is short, then fails EFBIG) is counted lost, and the
+ * next line written starts on a line of its own: it was joined to the
+ * half line. */
+static void cut_short_at_the_size_limit(void **state)
+{
+    (void)state;
+    char dir[256], path[300];
+    snprintf(dir, sizeof dir, "%s", tmpdir_make("xt-log-cut"));
+    snprintf(path, sizeof path, "%s/xt.log", dir);
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    assert_int_equal(sigaction(SIGXFSZ, &ign, &old), 0);
+    struct rlimit was, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+    lim = was;
+    lim.rlim_cur = 40;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    assert_int_equal(xt_log_open(XT_LOG_INFO, XT_LOG_LOGFMT, path), 0);
+    uint64_t lost = xt_log_lines_lost();
+    xt_log(XT_LOG_WARN, "a line longer than the forty bytes the file may hold"); /* cut at 40 */
+    xt_log(XT_LOG_WARN, "another");                                              /* nothing written */
+    assert_int_equal(xt_log_lines_lost(), lost + 2);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+    xt_log(XT_LOG_WARN, "after");
+    const char *s = slurp(path);
+    const char *nl = strchr(s, '\n');
+    assert_non_null(nl);
+    assert_int_equal(nl - s, 40); /* the half line, ended */
+    assert_int_equal(strncmp(nl + 1, "ts=", 3), 0);
+    assert_non_null(strstr(nl + 1, "msg=\"after\"\n"));
+    xt_log_close();
+    assert_int_equal(sigaction(SIGXFSZ, &old, NULL), 0);
+    tmpdir_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(logfmt_line),    cmocka_unit_test(json_line), cmocka_unit_test(truncated),
-        cmocka_unit_test(names),          cmocka_unit_test(to_a_file), cmocka_unit_test(invalid_utf8),
-        cmocka_unit_test(truncated_utf8),
+        cmocka_unit_test(logfmt_line),    cmocka_unit_test(json_line),
+        cmocka_unit_test(truncated),      cmocka_unit_test(names),
+        cmocka_unit_test(to_a_file),      cmocka_unit_test(invalid_utf8),
+        cmocka_unit_test(truncated_utf8), cmocka_unit_test(cut_short_at_the_size_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
