@@ -272,6 +272,7 @@ int xt_client_amend(xt_client_t *c, xt_msg_amend_t *m);
 int xt_client_amend_checked(xt_client_t *c, xt_msg_amend_t *m);
 int xt_client_mass_cancel(xt_client_t *c, const xt_msg_mass_cancel_t *m);
 int xt_client_order_status(xt_client_t *c, const xt_msg_order_status_t *m);
+/* HEARTBEAT: logged in, or logging out (until LOGOUT_ACK). */
 int xt_client_heartbeat(xt_client_t *c);
 /* LOGOUT: state LOGGING_OUT (xt_client_tick() goes on sending heartbeats:
  * the ACK may wait for answers or a resume); after LOGOUT_ACK the client

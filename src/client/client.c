@@ -614,15 +614,10 @@ int xt_client_tick(xt_client_t *c)
             return shut(c, -ETIMEDOUT);
         c->last_rx_ns = now;
     }
-    /* also while a LOGOUT waits for its ACK, which may wait for answers
-     * or a resume: a silent client is closed HEARTBEAT_TIMEOUT then too */
-    if (now - c->last_tx_ns >= hb) {
-        int rc;
-        uint8_t *f = out_room(c, &rc);
-        if (f) {
-            c->wlen += xt_wire_put_header(f, XT_MSG_HEARTBEAT, 0, 0);
+    if (now - c->last_tx_ns >= hb) { /* (logged in, or logging out) */
+        int rc = xt_client_heartbeat(c);
+        if (rc == 0)
             rc = write_out(c);
-        }
         if (rc && rc != -EAGAIN)
             return rc;
     }
@@ -757,8 +752,10 @@ int xt_client_order_status(xt_client_t *c, const xt_msg_order_status_t *m)
 
 int xt_client_heartbeat(xt_client_t *c)
 {
+    /* also while a LOGOUT waits for its ACK, which may wait for answers or
+     * a resume: a silent client is closed HEARTBEAT_TIMEOUT then too */
     int rc;
-    uint8_t *f = request_room(c, &rc);
+    uint8_t *f = c->state == XT_CLIENT_LOGGING_OUT && !c->server_closing ? out_room(c, &rc) : request_room(c, &rc);
     if (!f)
         return rc;
     c->wlen += xt_wire_put_header(f, XT_MSG_HEARTBEAT, 0, 0);

@@ -224,6 +224,11 @@ uint32_t xt__gw_sess_new(xt_gw_t *g, uint32_t account, uint32_t number, int64_t 
 void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now);
 /* Runs xt__gw_check_session over the next XT_GW_SWEEP entries. */
 void xt__gw_sweep(xt_server_t *s, int64_t now);
+/* Does connection c's LOGIN to session (account, number) wait? */
+static inline int xt__gw_login_waits_for(const xt_gw_conn_t *c, uint32_t account, uint32_t number)
+{
+    return c->state == C_LOGIN_WAIT && c->login.account == account && c->login.session == number;
+}
 /* The connection whose LOGIN to x waits (C_LOGIN_WAIT), XT_NIL if none:
  * it becomes x's connection only once logged in. (The waiting list also
  * holds live connections waiting to log out or be kicked.) */

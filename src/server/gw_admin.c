@@ -194,9 +194,8 @@ static void cmd_kick(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
         xt__gw_close(s, ci);                     /* a stop's drain it holds */
     } else { /* logins that wait (a second while the first waits): refused as a live connection is kicked */
         for (uint32_t k = g->n_waiting; k-- > 0;) { /* from the end: xt__gw_unwait moves the last into k */
-            const xt_gw_conn_t *c = &g->conns[g->waiting[k]];
-            if (c->state == C_LOGIN_WAIT && c->login.account == cmd->account && c->login.session == cmd->session) {
-                uint32_t w = g->waiting[k];
+            uint32_t w = g->waiting[k];
+            if (xt__gw_login_waits_for(&g->conns[w], cmd->account, cmd->session)) {
                 xt__gw_unwait(g, w);
                 xt__gw_error(s, w, XT_ERR_KICKED, KICKED_TEXT);
             }

@@ -84,8 +84,7 @@ static void sess_free(xt_gw_t *g, uint32_t i)
 uint32_t xt__gw_login_waiting(const xt_gw_t *g, const xt_gw_sess_t *x)
 {
     for (uint32_t k = 0; k < g->n_waiting; k++) {
-        const xt_gw_conn_t *c = &g->conns[g->waiting[k]];
-        if (c->state == C_LOGIN_WAIT && c->login.account == x->account && c->login.session == x->number)
+        if (xt__gw_login_waits_for(&g->conns[g->waiting[k]], x->account, x->number))
             return g->waiting[k];
     }
     return XT_NIL;

@@ -380,9 +380,10 @@ void xt_mds_oe_timers(mds_t *m)
     o->last_timers = m->mono;
     for (uint32_t b = 0; b < XT_OE_BRIDGES; b++) {
         oe_bridge_t *x = &o->b[b];
-        if (x->fd < 0 || x->state != B_LIVE)
+        if (x->fd < 0 || (x->state != B_LIVE && x->state != B_LOGOUT)) /* (a LOGOUT's ACK may wait: beats go on) */
             continue;
-        if (x->rest && x->pend_head == NIL && m->mono - x->last_used > (int64_t)m->s->cfg.rest_idle_ms * 1000000) {
+        if (x->state == B_LIVE && x->rest && x->pend_head == NIL &&
+            m->mono - x->last_used > (int64_t)m->s->cfg.rest_idle_ms * 1000000) {
             /* Closed without a LOGOUT: a session logged out with nothing
              * open ends at once, and its client order ids with it, so a
              * client's retry of an order it already placed would place it

@@ -1189,18 +1189,7 @@ def test_expired_session_after_lost_messages():
     starts it anew (next_seq 1)."""
     srv = TS.Server(sets={"server.resume_messages": 64, "server.session_expiry_s": 1})
     adm = Admin(sock_path(srv))
-    d = TS.login(srv.port, 1001, 7)
-    btc = d.inst["BTC-USDT"]
-    check(d.place(btc, SELL, 1000, 1).type == ACCEPTED, "D's order")
-    d.close()
-    c = TS.login(srv.port, 1001, 8)
-    for _ in range(40):
-        check(c.place(btc, SELL, 1001, 1).type == ACCEPTED, "C's order")
-    c.close()
-    a = TS.login(srv.port, 1002, 1)
-    a.last_seq = None  # its messages are lost in part: no gap check
-    a.new_order(btc, BUY, 1001, 41)  # D's fill first, then C's forty: 83 messages in one command
-    check(any(m.type == ERROR and m.code == E["RESYNC"] for m in a.read_until_closed(10)), "RESYNC")
+    TS.lose_messages(srv, [(1001, 7, 1000, 1), (1001, 8, 1001, 40)])  # D's fill first, then C's forty: 83 messages
 
     def ended():
         return not [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 7]

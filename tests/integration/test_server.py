@@ -1136,6 +1136,28 @@ def test_resume_too_old():
     check([x.seq for x in got] == list(range(m.oldest_seq, 31)) and acc.next_seq == 31, f"{acc!r}")
 
 
+def lose_messages(srv, makers):
+    """Rests each maker's SELLs ((account, session, price, n), placed one at
+    a time, then its connection closed), then 1002/1 sweeps them all with
+    one order: 1 + 2 × their count messages in one command, in the makers'
+    order. Checks that the sweep's connection is told RESYNC; returns how
+    many messages the sweep made."""
+    n = 0
+    for account, session, price, count in makers:
+        c = login(srv.port, account, session)
+        for _ in range(count):
+            expect_type(c.place(c.inst["BTC-USDT"], SELL, price, 1), ACCEPTED)
+        c.close()
+        n += count
+    A = login(srv.port, 1002, 1)
+    A.last_seq = None  # its own messages have a gap where they were lost, before the RESYNC: not checked
+    A.new_order(A.inst["BTC-USDT"], BUY, max(m[2] for m in makers), n)
+    errs = [m for m in A.read_until_closed(10) if m.type == ERROR]
+    check(errs and errs[-1].code == E["RESYNC"], f"the sweep's connection was not told RESYNC: {errs}")
+    A.close()
+    return 1 + 2 * n
+
+
 @test
 def test_session_numbers_after_lost_messages():
     """One engine batch that makes more messages than server.resume_messages
@@ -1150,22 +1172,10 @@ def test_session_numbers_after_lost_messages():
     with resume_from 0 gets the engine's next number. The loss is counted
     (xt_order_entry_messages_lost_total) and logged: it was neither."""
     srv = Server(sets={"server.resume_messages": 64})
-    B = login(srv.port, 1001, 3)
-    btc = B.inst["BTC-USDT"]
-    for _ in range(5):
-        expect_type(B.place(btc, SELL, 1000, 1), ACCEPTED)  # B's 1..5
-    B.close()
-    C = login(srv.port, 1001, 4)
-    for _ in range(40):
-        expect_type(C.place(btc, SELL, 1001, 1), ACCEPTED)
-    C.close()
-    A = login(srv.port, 1002, 1)
-    A.last_seq = None  # its own messages have a gap where they were lost, before the RESYNC: not checked
-    A.new_order(btc, BUY, 1001, 45)  # B's five fills (6..10) first, then C's forty: 91 messages in one command
-    errs = [m for m in A.read_until_closed(10) if m.type == ERROR]
-    check(errs and errs[-1].code == E["RESYNC"], f"the sweep's connection was not told RESYNC: {errs}")
-    # counted and logged (they were neither): A's ACCEPTED and 45 fills, B's 5, C's 40 - all but the last 64
-    lost = 1 + 45 + 5 + 40 - 64
+    # B's 1..5 ACCEPTED; the sweep fills B's five first (6..10), then C's forty: 91 messages in one command
+    made = lose_messages(srv, [(1001, 3, 1000, 5), (1001, 4, 1001, 40)])
+    # counted and logged (they were neither): all but the last 64
+    lost = made - 64
     check(metric(srv, "xt_order_entry_messages_lost_total") == lost, "xt_order_entry_messages_lost_total")
     line = "one engine batch made more messages than server.resume_messages holds"
     check(any(line in l and f"lost={lost} resume_messages=64" in l for l in srv.stderr().splitlines()),
@@ -1177,7 +1187,7 @@ def test_session_numbers_after_lost_messages():
     B = Conn(srv.port)
     acc = B.login(1001, session=3, resume_from=0, heartbeat_ms=HB)
     check(acc.next_seq == 11, f"B's next number: {acc!r}")
-    q = B.place(btc, SELL, 1000, 1)
+    q = B.place(B.inst["BTC-USDT"], SELL, 1000, 1)
     check(q.type == ACCEPTED and q.seq == 11, f"B's next message: {q!r}")
     check(srv.stop() == 0, "server did not stop cleanly")
 
@@ -1201,17 +1211,9 @@ def test_many_sessions_after_lost_messages():
         c = login(srv.port, 1001, k)
         expect_type(c.place(c.inst["BTC-USDT"], BUY, 900, 1), ACCEPTED)
         c.close()
-    B = login(srv.port, 1003, 1)
-    btc = B.inst["BTC-USDT"]
-    for _ in range(45):
-        expect_type(B.place(btc, SELL, 1000, 1), ACCEPTED)
-    B.close()
-    A = login(srv.port, 1002, 1)
-    A.last_seq = None  # its messages are lost in part: no gap check
-    A.new_order(btc, BUY, 1000, 45)  # 91 messages in one command
-    check(any(m.type == ERROR and m.code == E["RESYNC"] for m in A.read_until_closed(10)), "RESYNC")
+    made = lose_messages(srv, [(1003, 1, 1000, 45)])  # 91 messages in one command
     lost = metric(srv, "xt_order_entry_messages_lost_total")  # (and any sweep's answer in that batch)
-    check(lost >= 91 - 64, f"lost {lost}")
+    check(lost >= made - 64, f"lost {lost}")
     L = login(srv.port, 1004, 1)
     conns = [Conn(srv.port) for _ in gone]
     key, secret = X.DEMO[1001]
