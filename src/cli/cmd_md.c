@@ -280,6 +280,12 @@ static int cmd_rebuild(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    struct stat dst; /* as xtrading journal: a DIR that is not there is a usage error */
+    int bad = stat(dir, &dst) != 0 ? errno : S_ISDIR(dst.st_mode) ? 0 : ENOTDIR;
+    if (bad) {
+        fprintf(stderr, "xtrading md rebuild: %s: %s\n", dir, strerror(bad));
+        return 2;
+    }
     static xt_server_config_t cfg;
     char why[2048] = "", outbuf[XT_PATH_MAX];
     xt_config_defaults(&cfg);

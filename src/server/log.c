@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -304,22 +305,36 @@ static void lost_line(int err)
 void xt_log_end(xt_log_ev_t *e)
 {
     size_t n = xt_log_ev_finish(e);
-    const char *p = e->buf;
     /* after a line cut short (a full disk, the file-size limit), a newline
-     * first: the next line is not joined to the half one */
-    if (atomic_load_explicit(&lg.cut, memory_order_relaxed) && write(lg.fd, "\n", 1) == 1)
-        atomic_store_explicit(&lg.cut, 0, memory_order_relaxed);
-    while (n > 0) { /* one write unless interrupted or short (a full disk) */
-        ssize_t w = write(lg.fd, p, n);
+     * first, in the same writev: the next line is neither joined to the
+     * half one nor split from its newline by another thread's line */
+    int cut = atomic_load_explicit(&lg.cut, memory_order_relaxed) &&
+              atomic_exchange_explicit(&lg.cut, 0, memory_order_relaxed);
+    struct iovec iov[2] = {{(void *)"\n", (size_t)cut}, {e->buf, n}};
+    struct iovec *v = cut ? iov : iov + 1;
+    int cnt = cut ? 2 : 1;
+    size_t left = n + (size_t)cut, done = 0;
+    while (left > 0) { /* one writev unless interrupted or short (a full disk) */
+        ssize_t w = writev(lg.fd, v, cnt);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            if (p != e->buf)
+            if (done > (size_t)cut || (cut && done == 0)) /* a half line, or the newline still owed */
                 atomic_store_explicit(&lg.cut, 1, memory_order_relaxed);
             return lost_line(w < 0 ? errno : ENOSPC);
         }
-        p += w;
-        n -= (size_t)w;
+        done += (size_t)w;
+        left -= (size_t)w;
+        for (size_t k = (size_t)w; k > 0 && cnt > 0;) { /* skip what was written */
+            size_t take = k < v->iov_len ? k : v->iov_len;
+            v->iov_base = (char *)v->iov_base + take;
+            v->iov_len -= take;
+            k -= take;
+            if (v->iov_len == 0) {
+                v++;
+                cnt--;
+            }
+        }
     }
     if (atomic_load_explicit(&lg.failing, memory_order_relaxed)) /* (not a store per line) */
         atomic_store_explicit(&lg.failing, 0, memory_order_relaxed);

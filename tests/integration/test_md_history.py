@@ -561,6 +561,13 @@ def test_history_off_and_errors():
     p = run("md", "rebuild", empty, expect=1)
     check("no journal" in p.stderr, p.stderr)
     run("md", "rebuild", expect=2)
+    # a DIR that is missing or not a directory is bad usage, as for xtrading journal
+    p = run("md", "rebuild", os.path.join(srv.tmp, "missing"), expect=2)
+    check("No such file or directory" in p.stderr, p.stderr)
+    notdir = os.path.join(srv.tmp, "file")
+    open(notdir, "w").close()
+    p = run("md", "rebuild", notdir, expect=2)
+    check("Not a directory" in p.stderr, p.stderr)
     run("md", "dump", expect=2)
     run("md", "frobnicate", expect=2)
     # --help is help wherever it stands, not an unexpected argument
