@@ -909,10 +909,12 @@ done:
 /* Path p (NUL-terminated, in place) with what a lookup reads the same way
  * taken out: an empty or "." component ("//", "/./", a leading "./", a
  * trailing "/" or "/."). ".." stays: after a symbolic link it is not the
- * parent of the link's directory. */
+ * parent of the link's directory. A trailing "/" stays after a name ending
+ * in white space: the file format trims values, so "a /" printed as
+ * "a " would load as "a". */
 static void clean_path(char *p)
 {
-    int absolute = *p == '/';
+    int absolute = *p == '/', more = 0; /* more: something followed the last name kept */
     char *o = p;
     for (const char *r = p; *r;) {
         const char *end = strchr(r, '/');
@@ -922,11 +924,16 @@ static void clean_path(char *p)
                 *o++ = '/';
             memmove(o, r, n);
             o += n;
+            more = end != NULL;
+        } else {
+            more = 1;
         }
         r += n + (end != NULL);
     }
     if (o == p) /* nothing but separators and dots */
         *o++ = absolute ? '/' : '.';
+    else if (more && is_space(o[-1])) /* (room: the '/' that followed it) */
+        *o++ = '/';
     *o = '\0';
 }
 

@@ -178,6 +178,12 @@ class ConfigCheck(unittest.TestCase):
         s = settings(self.ok(SHIPPED, "--data", "./d//e/./", "--set", "md.history_dir=/x/../y/.", cwd=self.dir))
         self.assertEqual(s["journal.dir"], os.path.join(os.path.realpath(self.dir), "d", "e"))
         self.assertEqual(s["md.history_dir"], "/x/../y")
+        # a name ending in a space keeps the "/" after it: values are trimmed, and "d " would load as "d"
+        # (found by fuzz_config)
+        out = self.ok(self.write("sp.conf", "[journal]\ndir = d /./\n[md]\nhistory_dir = /h /\n"))
+        self.assertIn("\ndir = " + os.path.join(self.dir, "d /") + "\n", out)
+        self.assertIn("\nhistory_dir = /h /\n", out)
+        self.assert_reloads(out)
 
     def test_errors_name_the_file_and_line(self):
         cases = [
