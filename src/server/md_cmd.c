@@ -33,7 +33,7 @@ int xt_md_cmd_id(json_t *id, char out[XT_MDCMD_ID_MAX])
         /* JSON_ENCODE_ANY re-escapes the string exactly once. */
         char *t = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
         size_t n = t ? strlen(t) : XT_MDCMD_ID_MAX;
-        int ok = n < XT_MDCMD_ID_MAX;
+        int ok = n < XT_MDCMD_ID_MAX; /* (always, but for a failed allocation: the size is for the worst) */
         if (ok)
             memcpy(out, t, n + 1);
         free(t);

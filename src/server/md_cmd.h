@@ -6,7 +6,8 @@
  *   {"op":"list","id":4}                        {"op":"ping","id":5}
  *   {"op":"stats","id":6}
  *
- * `id` is optional: an integer (|id| < 2^53) or a string of up to 64 bytes,
+ * `id` is optional: an integer (|id| <= 2^53) or a string of up to 64 bytes
+ * (of UTF-8: the limit is on what the client sent, not on its escaped echo),
  * echoed in the answer. Pure: no I/O; fuzzed by fuzz_mdcmd.
  */
 #ifndef XT_SERVER_MD_CMD_H
@@ -20,7 +21,9 @@ enum { XT_MDOP_SUBSCRIBE = 1, XT_MDOP_UNSUBSCRIBE, XT_MDOP_SNAPSHOT, XT_MDOP_LIS
 
 #define XT_MDCMD_MAX_ARGS 64
 #define XT_MDCMD_ARG_MAX 64
-#define XT_MDCMD_ID_MAX 80
+/* The id as JSON text: a string of 64 bytes escaped, at worst 6 characters
+ * each ("\u0001"), its quotes and the NUL. */
+#define XT_MDCMD_ID_MAX (64 * 6 + 3)
 
 typedef struct xt_md_cmd {
     int op;
@@ -36,7 +39,7 @@ int xt_md_cmd_parse(const char *text, size_t len, xt_md_cmd_t *cmd, char *why, s
 int xt_md_cmd_read(json_t *root, xt_md_cmd_t *cmd, char *why, size_t whylen);
 /* A command's id member (NULL: absent) as the JSON text answers echo
  * ("7", "\"abc\"", "null"). Returns 0, or -1 when it is neither an integer
- * (|id| < 2^53) nor a string of up to 64 bytes. */
+ * (|id| <= 2^53) nor a string of up to 64 bytes. */
 int xt_md_cmd_id(json_t *id, char out[XT_MDCMD_ID_MAX]);
 
 /* A channel name: KIND.SYMBOL[@100ms|@1000ms] with KIND one of bbo depth5

@@ -164,6 +164,7 @@ void xt_mds_close(mds_t *m, uint32_t c)
      * connection never upgraded is zeroed (accept_conns) and holds none */
     xt_ws_pool_give_buffer(m->wsp, k->in);
     k->in = NULL;
+    k->oe_hold = 0;
     xt_ws_reader_destroy(&k->rd);
     k->state = C_FREE;
     k->subs = m->free_conn; /* free list through subs */
@@ -484,6 +485,8 @@ static void arm(mds_t *m, uint32_t c)
 
 void xt_mds_set_input(mds_t *m, uint32_t c, int on)
 {
+    if (on && m->conns[c].oe_hold) /* (a bridge with room again, a drained queue) */
+        return;
     m->conns[c].in_paused = (uint8_t)!on;
     arm(m, c);
 }

@@ -77,6 +77,8 @@ typedef struct mconn {
     uint8_t in_paused;  /* not read (no EPOLLIN): HTTP, its buffer full behind a waiting REST order request;
                            WebSocket, its order-entry bridge full or its own queue (xt_mds_oe_input_room) */
     uint8_t oe_backlog; /* ... paused for the answers in its own queue: read on once it drains (flush_conn) */
+    uint8_t oe_hold;    /* ... paused behind a login the gateway has not answered: the bytes read after it wait
+                           in `in` (xt_mds_ws_release) */
     uint32_t subs, n_subs, next_dirty, next_owed; /* owed: on the retry list (a snapshot could not be queued) */
     uint32_t qh, qt, qn, qoff; /* queue: first and last node, count; bytes of qh's message already sent */
     uint64_t out_bytes;
@@ -84,7 +86,8 @@ typedef struct mconn {
     int64_t sec_start; /* m->mono: when the messages_per_s window began */
     xt_ws_reader_t rd;
     uint8_t *in; /* from wsp (md.max_message bytes) or NULL: C_HTTP: the request head so far; binary: the
-                  * part of a frame that has come, while there is one */
+                  * part of a frame that has come, while there is one; WebSocket: what came behind a login
+                  * waiting for its answer (oe_hold) */
     /* the binary protocol (md_tcp.c) */
     uint8_t bin;               /* accepted on md.tcp_listen: C_BIN, then C_CLOSING */
     uint8_t ws;                /* upgraded to WebSocket (counted in xt_connections{protocol="md_ws"}) */
@@ -272,8 +275,13 @@ void xt_mds_mark_dirty(mds_t *m, uint32_t c);
 /* c read or not (EPOLLIN on or off; its EPOLLOUT kept): off while an HTTP
  * connection's buffer is full of requests pipelined behind one that waits
  * for the gateway (on again by xt_mds_http_deferred once there is room),
- * or while a WebSocket's order-entry bridge is full (md_oe.c). */
+ * or while a WebSocket's order-entry bridge is full (md_oe.c). Never on
+ * while a login holds the input (oe_hold): xt_mds_ws_release turns it on. */
 void xt_mds_set_input(mds_t *m, uint32_t c, int on);
+/* md_server.c: c's login (order entry) is answered, or will not be: the
+ * commands held behind it (oe_hold) are read now, and c's input goes on.
+ * Nothing held: nothing done. */
+void xt_mds_ws_release(mds_t *m, uint32_t c);
 void xt_mds_owe_snapshot(mds_t *m, uint32_t sub); /* sent from the flush once the queue has drained */
 void xt_mds_retry_owed(mds_t *m);                 /* each throttle tick: owed connections flush again */
 void xt_mds_flush_dirty(mds_t *m);

@@ -284,9 +284,12 @@ void xt__oe_close(mds_t *m, uint32_t b, int status, const char *why)
         int n = snprintf(t, sizeof t, "{\"ch\":\"orders\",\"event\":\"closed\",\"reason\":%s}", q);
         xt_mds_answer(m, x->owner, t, (size_t)n);
     }
+    uint32_t owner = x->owner;
     x->state = B_FREE;
     x->next_free = o->free_b;
     o->free_b = b;
+    if (!x->rest && owner != NIL && m->conns[owner].oe == 0) /* closed with a login unanswered: read on */
+        xt_mds_ws_release(m, owner);
 }
 
 uint64_t xt__oe_take_id(oe_bridge_t *x, uint8_t *f, int ordered)
@@ -442,11 +445,13 @@ static void detach(mds_t *m, uint32_t c, uint32_t b)
     m->conns[c].oe = 0;
     m->oe->b[b].owner = NIL;
     xt__oe_close(m, b, 0, "");
+    xt_mds_ws_release(m, c); /* a login refused: what came behind it is read now (and refused) */
 }
 
 void xt_mds_oe_conn_closed(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
+    k->oe_hold = 0; /* what a login held goes with the connection (xt_mds_close gives `in` back) */
     if (k->oe)
         detach(m, c, k->oe - 1);
     if (k->oe_pend) {
@@ -586,7 +591,10 @@ static void on_login(mds_t *m, uint32_t c, const char *id, json_t *args)
     snprintf(x->wait_id, sizeof x->wait_id, "%s", id);
     x->wait_op = OE_WAIT_LOGIN;
     x->state = B_LOGIN;
-    xt__oe_send(m, k->oe - 1, f, (size_t)n);
+    /* what the client sent behind the login is read once it is answered,
+     * as over the binary protocol (md_server.c, hold) */
+    if (xt__oe_send(m, k->oe - 1, f, (size_t)n) == 0)
+        k->oe_hold = 1;
 }
 
 int xt_mds_oe_live(const mds_t *m, uint32_t c)
@@ -663,6 +671,7 @@ static void ws_message(mds_t *m, uint32_t b, const uint8_t *f, const xt_wire_hdr
                  a.session, (unsigned long long)a.next_seq, (unsigned long long)a.resume_from,
                  (unsigned long long)a.last_clordid);
         ws_answer(m, c, x->wait_id, "login", r);
+        xt_mds_ws_release(m, c); /* the commands sent behind the login: read now, behind its answer */
         return;
     }
     if (h->type == XT_MSG_LOGIN_REJECTED) {

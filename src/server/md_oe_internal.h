@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "md_cmd.h"
 #include "md_internal.h"
 #include "md_oe.h"
 #include "oe_json.h"
@@ -38,7 +39,7 @@ typedef struct oe_bridge {
     uint8_t nonce[16];             /* HELLO's */
     uint32_t pend_head, pend_tail; /* REST: requests waiting, oldest first */
     char key_id[17];               /* REST: the key the bridge logged in with */
-    char wait_id[80];              /* WebSocket: the id of the waiting command */
+    char wait_id[XT_MDCMD_ID_MAX]; /* WebSocket: the id of the waiting command */
     char close_why[96];            /* the gateway's ERROR, told when the bridge closes */
     uint16_t close_code;           /* and its code (XT_ERR_*; 0: none came) */
     uint8_t in[XT_WIRE_MAX];       /* a partial frame */

@@ -78,6 +78,7 @@ static int resolve(mds_t *m, const xt_md_cmd_t *cmd, uint32_t *chs, char *why, s
 /* Every name of md.max_subscriptions' largest 4,096 fits one large message:
  * kind (< 16), '.', symbol, suffix (< 8), quotes and comma. */
 _Static_assert(4096 * (15 + 1 + XT_SYMBOL_MAX + 7 + 3) + 128 <= LARGE_MIN, "a list answer fits a large message");
+_Static_assert(XT_MDCMD_MAX_ARGS <= 64, "a subscribe's channels fit the mask of those it added");
 
 /* The answer to `list`, built in scratch. */
 static void send_list(mds_t *m, uint32_t c, const char *id)
@@ -173,13 +174,18 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
         xt_mds_answer_error(m, c, cmd.id, 404, why);
         return;
     }
-    uint32_t fresh = 0;
-    for (uint32_t a = 0; a < cmd.n_args; a++)
-        fresh += cmd.op == XT_MDOP_SUBSCRIBE && xt_mds_find_sub(m, c, chs[a]) == NIL;
+    uint32_t fresh = 0; /* the subscriptions it adds: a channel named twice is one */
+    for (uint32_t a = 0; a < cmd.n_args && cmd.op == XT_MDOP_SUBSCRIBE; a++) {
+        uint32_t b = 0;
+        while (b < a && chs[b] != chs[a])
+            b++;
+        fresh += b == a && xt_mds_find_sub(m, c, chs[a]) == NIL;
+    }
     if (m->conns[c].n_subs + fresh > m->s->cfg.md_max_subscriptions) {
         xt_mds_answer_error(m, c, cmd.id, 429, "too many subscriptions on this connection");
         return;
     }
+    uint64_t added = 0; /* bit a: chs[a] subscribed by this command (XT_MDCMD_MAX_ARGS <= 64) */
     for (uint32_t a = 0; a < cmd.n_args; a++) {
         if (cmd.op == XT_MDOP_UNSUBSCRIBE) {
             xt_mds_unsubscribe(m, c, chs[a]);
@@ -189,11 +195,13 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
             continue;
         start_channel(m, chs[a]);
         if (xt_mds_subscribe(m, c, chs[a]) == NIL) {
-            while (a-- > 0) /* all or nothing */
-                xt_mds_unsubscribe(m, c, chs[a]);
+            while (a-- > 0) /* all or nothing: what this command added (not what was there before it) */
+                if (added >> a & 1)
+                    xt_mds_unsubscribe(m, c, chs[a]);
             xt_mds_answer_error(m, c, cmd.id, 503, "the server's subscription table is full");
             return;
         }
+        added |= (uint64_t)1 << a;
     }
     if (answer(m, c, cmd.id, names[cmd.op], "\"result\":\"ok\"") != 0 || cmd.op == XT_MDOP_UNSUBSCRIBE)
         return; /* closing (the answer did not fit): no snapshot is owed */
@@ -220,7 +228,9 @@ static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
     uint32_t c = r->c;
     mconn_t *k = &m->conns[c];
     switch (msg->opcode) {
-    case XT_WS_OP_TEXT: on_command(m, c, (const char *)msg->data, msg->len); return k->state == C_FREE;
+    case XT_WS_OP_TEXT: /* a login sent to the gateway holds what follows it (feed_ws) */
+        on_command(m, c, (const char *)msg->data, msg->len);
+        return k->state == C_FREE || k->oe_hold;
     case XT_WS_OP_BINARY: xt_mds_close_with(m, c, 1003, "text frames only"); return 1;
     case XT_WS_OP_PING: {
         uint32_t g = xt_mds_msg_make(m, XT_WS_OP_PONG, (const char *)msg->data, msg->len);
@@ -236,6 +246,71 @@ static int on_ws_msg(void *ctx, const xt_ws_msg_t *msg)
     }
 }
 
+/* The reason sent with the close code of a failed xt_ws_reader_feed. */
+static const char *feed_failure(int r)
+{
+    if (r == -XT_WS_CLOSE_TOO_BIG)
+        return "message too big";
+    if (r == -XT_WS_CLOSE_BAD_DATA)
+        return "text that is not UTF-8";
+    return r == -XT_WS_CLOSE_TRY_AGAIN ? "server busy" : "protocol error";
+}
+
+static int feed_ws(mds_t *m, uint32_t c, const uint8_t *p, size_t n);
+
+/* The feed stopped behind a login: the n bytes read after it wait in k->in
+ * and c is not read until the login is answered (xt_mds_ws_release), as
+ * the binary gateway reads no frame behind a LOGIN before answering it -
+ * an order pipelined behind the login is then placed, not refused "not
+ * logged in". n fits: a connection with a login to come reads at most
+ * md.max_message bytes at once (read_conn). Without a buffer to be had
+ * (memory short) they are read on now, and answered as before the login. */
+static void hold(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
+{
+    mconn_t *k = &m->conns[c];
+    if (n > 0 && (n > xt_ws_pool_msg_cap(m->wsp) || (k->in = xt_ws_pool_take_buffer(m->wsp)) == NULL)) {
+        k->oe_hold = 0;
+        feed_ws(m, c, p, n);
+        return;
+    }
+    if (n > 0)
+        memcpy(k->in, p, n);
+    k->in_len = (uint32_t)n;
+    xt_mds_set_input(m, c, 0);
+}
+
+/* Feeds n bytes of WebSocket frames to c's reader; closes c after a
+ * violation. Returns the feed's result. */
+static int feed_ws(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
+{
+    mconn_t *k = &m->conns[c];
+    conn_ref_t ref = {m, c};
+    int r = xt_ws_reader_feed(&k->rd, p, n, on_ws_msg, &ref);
+    if (r < 0 && k->state != C_FREE)
+        xt_mds_close_with(m, c, (uint16_t)-r, feed_failure(r));
+    else if (r > 0 && k->state == C_WS && k->oe_hold)
+        hold(m, c, p + k->rd.in_pos, n - k->rd.in_pos);
+    return r;
+}
+
+void xt_mds_ws_release(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    if (!k->oe_hold)
+        return;
+    k->oe_hold = 0;
+    uint8_t *p = k->in;
+    size_t n = k->in_len;
+    k->in = NULL;
+    k->in_len = 0;
+    static const uint8_t none[1];
+    if (k->state == C_WS) /* also with n = 0: the reader may keep messages it took and did not process yet */
+        feed_ws(m, c, p ? p : none, n); /* (may hold again) */
+    xt_ws_pool_give_buffer(m->wsp, p);
+    if (k->state == C_WS || k->state == C_CLOSING) /* (closing: it reads, to see the client's end) */
+        xt_mds_set_input(m, c, 1);
+}
+
 /* head: the request was a HEAD (known once its head parsed): no body. */
 static void http_answer(mds_t *m, uint32_t c, int status, const char *msg, int head)
 {
@@ -245,16 +320,6 @@ static void http_answer(mds_t *m, uint32_t c, int status, const char *msg, int h
         xt_mds_http_last(m, c, out, head ? xt_mds_http_head_only(out, (size_t)n) : (size_t)n);
     else
         xt_mds_close(m, c);
-}
-
-/* The reason sent with the close code of a failed xt_ws_reader_feed. */
-static const char *feed_failure(int r)
-{
-    if (r == -XT_WS_CLOSE_TOO_BIG)
-        return "message too big";
-    if (r == -XT_WS_CLOSE_BAD_DATA)
-        return "text that is not UTF-8";
-    return r == -XT_WS_CLOSE_TRY_AGAIN ? "server busy" : "protocol error";
 }
 
 /* Request heads on a plain HTTP connection: each answered in turn (md_http.c)
@@ -325,12 +390,8 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
     m->ws_opened++;
     k->pong_due = 0;
     xt_ws_reader_init(&k->rd, m->wsp);
-    if (more) {
-        conn_ref_t ref = {m, c};
-        int r = xt_ws_reader_feed(&k->rd, head + rc, more, on_ws_msg, &ref);
-        if (r < 0 && k->state != C_FREE)
-            xt_mds_close_with(m, c, (uint16_t)-r, feed_failure(r));
-    }
+    if (more)
+        feed_ws(m, c, head + rc, more);
     xt_ws_pool_give_buffer(m->wsp, head);
 }
 
@@ -358,6 +419,8 @@ static void read_conn(mds_t *m, uint32_t c)
             size_t room = xt_mds_oe_input_room(m, c);
             if (room == 0)
                 return; /* paused; the bridge's EPOLLOUT resumes it */
+            if (!xt_mds_oe_live(m, c) && room > xt_ws_pool_msg_cap(m->wsp))
+                room = xt_ws_pool_msg_cap(m->wsp); /* a login may come: what follows it must fit a buffer (hold) */
             want = room < want ? room : want;
         }
         if (k->state == C_HTTP)
@@ -377,13 +440,8 @@ static void read_conn(mds_t *m, uint32_t c)
             xt_mds_on_http(m, c);
             continue;
         }
-        conn_ref_t ref = {m, c};
-        int r = xt_ws_reader_feed(&k->rd, buf, (size_t)n, on_ws_msg, &ref);
-        if (r < 0 && k->state != C_FREE) {
-            xt_mds_close_with(m, c, (uint16_t)-r, feed_failure(r));
-            return;
-        }
-        if (r > 0 || (size_t)n < want)
+        int r = feed_ws(m, c, buf, (size_t)n);
+        if (r != 0 || (size_t)n < want)
             return;
     }
 }

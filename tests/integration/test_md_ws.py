@@ -1231,6 +1231,64 @@ def test_a_list_larger_than_the_output_limit():
 
 
 @test
+def test_subscribe_counts_a_channel_once():
+    """A channel named twice in one subscribe is one subscription towards
+    md.max_subscriptions (docs/websocket.md: refused only when "the
+    subscriptions would pass md.max_subscriptions"); it was counted once per
+    name, and the subscribe refused 429."""
+    s = start({"md.max_subscriptions": 2, "md.messages_per_s": 1000})
+    a, b, c = (f"{k}.{SYM}" for k in ("bbo", "ticker", "trades"))
+
+    async def go():
+        async with websockets.connect(url(s)) as ws:
+            await send(ws, op="subscribe", id=1, args=[a])
+            check((await answer_of(ws, 1)).get("result") == "ok", "subscribe a")
+            await send(ws, op="subscribe", id=2, args=[b, a, b, b])
+            r = await answer_of(ws, 2)
+            check(r.get("result") == "ok", f"b named thrice, a again: {r}")
+            await send(ws, op="list", id=3)
+            check(sorted((await answer_of(ws, 3))["result"]) == sorted([a, b]), "list")
+            await send(ws, op="subscribe", id=4, args=[c, c])
+            check((await answer_of(ws, 4)).get("error", {}).get("code") == 429, "a third channel: 429")
+    run(go())
+
+
+@test
+def test_a_subscribe_the_table_cannot_hold_undoes_only_its_own():
+    """subscribe is all or nothing: one the server's whole subscription table
+    (md.max_connections x 8 + 1024) cannot hold is answered 503 and takes
+    back the channels it added - not those the connection had before, named
+    again in it (they were unsubscribed too)."""
+    s = TS.Server(start=False)
+    cfg = os.path.join(s.tmp, "many.conf")
+    kinds = ["bbo", "depth5", "depth10", "depth20", "depth", "trades", "ticker", "timeline"] + \
+        [f"kline.{i}" for i in ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w")]
+    syms = [f"TBL{i:03d}" for i in range(1040 // len(kinds) + 1)]
+    with open(cfg, "w") as f:
+        f.writelines(f"[instrument {x}]\ntick = 1\nlot = 1\n\n" for x in syms)
+    s.args = ["--config", cfg]
+    s.sets = {"md.max_connections": 1, "md.max_subscriptions": 4096, "md.messages_per_s": 100000}
+    s.start()
+    s.md_port = md_port(s)
+    names = [f"{k}.{x}" for x in syms for k in kinds]
+    table = 1 * 8 + 1024
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as ws:
+            for k in range(0, table, 64):  # the whole table
+                await send(ws, op="subscribe", id=k, args=names[k:min(k + 64, table)])
+                check((await answer_of(ws, k)).get("result") == "ok", f"subscribe {k}")
+            await send(ws, op="subscribe", id="full", args=[names[0], names[table - 1], names[table]])
+            r = await answer_of(ws, "full")
+            check(r.get("error", {}).get("code") == 503, f"past the table: {r}")
+            await send(ws, op="list", id="L")
+            got = (await answer_of(ws, "L", timeout=20))["result"]
+            check(sorted(got) == sorted(names[:table]), f"{len(got)} channels after the 503, "
+                  f"missing {sorted(set(names[:table]) - set(got))[:3]}")
+    run(go())
+
+
+@test
 def test_ping_pong():
     s = start({"md.ping_ms": 300})
 

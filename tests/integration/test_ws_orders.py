@@ -193,6 +193,112 @@ def test_logout_ends_the_session_quietly():
 
 
 @test
+def test_string_ids_of_64_bytes_come_back():
+    """An id string of up to 64 bytes of UTF-8 (docs/websocket.md) comes back
+    the same in the answer - market data's, order entry's, and the login's,
+    which waits for the gateway - whatever its escapes take: 64 control
+    characters are 384 bytes written as \\u0001. (The limit was on the escaped
+    echo: 13 control characters or 13 "é" were refused 400 with `id: null`.)
+    65 bytes are refused."""
+    s = W.start()
+    ids = ["a" * 64, "\u00e9" * 32, "\u4e2d" * 21, "\U0001f600" * 16, "\x01" * 64, '"' * 64, "\\" * 64]
+
+    async def go(connect):
+        a = await connect()
+        for k, rid in enumerate(ids):
+            check(len(rid.encode()) <= 64, f"the test's id {k} is too long")
+            for op in ("ping", "auth.challenge"):
+                await a.ws.send(json.dumps({"op": op, "id": rid}))
+                m = json.loads(await asyncio.wait_for(a.ws.recv(), 5))
+                check(m.get("id") == rid and "result" in m, f"{op} with id {k}: {m}")
+        for rid in ("a" * 65, "\u00e9" * 32 + "a"):
+            await a.ws.send(json.dumps({"op": "ping", "id": rid}))
+            m = json.loads(await asyncio.wait_for(a.ws.recv(), 5))
+            check(m.get("id") is None and m.get("error", {}).get("code") == 400, f"an id of 65 bytes: {m}")
+        # the login's answer comes from the gateway, with the id kept meanwhile
+        ch = await a.call("auth.challenge")
+        nonce = bytes.fromhex(ch["result"]["nonce"])
+        ts = time.time_ns()
+        sig = X.sign(SECRET[1001], nonce, 1001, "demo1001", 1, ts).hex()
+        await a.ws.send(json.dumps({"op": "login", "id": ids[4], "args": {
+            "account": 1001, "key_id": "demo1001", "session": 1, "timestamp": ts, "signature": sig}}))
+        m = json.loads(await asyncio.wait_for(a.ws.recv(), 5))
+        check(m.get("id") == ids[4] and m.get("result", {}).get("session") == 1, f"login: {m}")
+
+    run(s, go)
+
+
+@test
+def test_orders_sent_behind_the_login_wait_for_its_answer():
+    """The session rules are the binary protocol's (docs/websocket.md): a
+    client need not wait for the login's answer to send its first orders
+    (docs/protocol.md). What comes behind a login is read once the gateway
+    has answered it: orders behind an accepted login are placed, answered
+    after the login; behind a refused one they are refused 401 after the
+    login's 401. (They were refused 401 "not logged in" before the login's
+    own answer.)"""
+    s = W.start()
+
+    async def pipelined(a, secret):
+        ch = await a.call("auth.challenge")
+        nonce = bytes.fromhex(ch["result"]["nonce"])
+        ts = time.time_ns()
+        sig = X.sign(secret, nonce, 1001, "demo1001", 1, ts).hex()
+        msgs = [json.dumps({"op": "login", "id": "L", "args": {
+            "account": 1001, "key_id": "demo1001", "session": 1, "timestamp": ts, "signature": sig}})]
+        msgs += [json.dumps({"op": "order.new", "id": f"o{k}", "args": new(k, "buy", "900.00", "0.0001")})
+                 for k in range(1, 4)]
+        await a.ws.send(msgs[0])  # (the websockets client writes each message as it is given: back to back)
+        for t in msgs[1:]:
+            await a.ws.send(t)
+        got = []
+        while len(got) < 4:
+            m = await a.recv_one()
+            if "id" in m and "ch" not in m:
+                got.append(m)
+        return got
+
+    async def go(connect):
+        a = await connect()
+        got = await pipelined(a, SECRET[1001])
+        check([m["id"] for m in got] == ["L", "o1", "o2", "o3"], f"answers out of order: {got}")
+        check(got[0].get("result", {}).get("session") == 1, f"login: {got[0]}")
+        check([m.get("result") for m in got[1:]] == [{"client_order_id": k} for k in (1, 2, 3)], f"orders: {got}")
+        for k in (1, 2, 3):
+            await a.event(lambda e, k=k: e["event"] == "accepted" and e["client_order_id"] == k)
+        b = await connect()
+        got = await pipelined(b, "not-the-secret")
+        check([m["id"] for m in got] == ["L", "o1", "o2", "o3"], f"answers out of order: {got}")
+        check(all(m.get("error", {}).get("code") == 401 for m in got), f"a refused login: {got}")
+        check((await b.call("ping")).get("result") == "pong", "the connection reads on")
+
+    run(s, go)
+    # the login and 60 orders in one write, more than md.max_message (4,096) bytes of them behind it
+    r = W.Raw(s.md_port)
+    r.upgrade()
+    ch = raw_call(r, {"op": "auth.challenge", "id": "c"})
+    ts = time.time_ns()
+    sig = X.sign(SECRET[1002], bytes.fromhex(ch["result"]["nonce"]), 1002, "demo1002", 1, ts)
+    burst = text({"op": "login", "id": "L", "args": {"account": 1002, "key_id": "demo1002", "session": 1,
+                                                     "timestamp": ts, "signature": sig.hex()}})
+    burst += b"".join(text({"op": "order.new", "id": k, "args": new(k, "buy", "900.00", "0.0001")})
+                      for k in range(1, 61))
+    check(len(burst) > 8192, f"the write is {len(burst)} bytes")
+    r.sock.sendall(burst)
+    ids, accepted = [], 0
+    while len(ids) < 61 or accepted < 60:
+        op, data = r.read_frame()
+        m = json.loads(data)
+        if m.get("ch") == "orders":
+            accepted += m["event"] == "accepted"
+        else:
+            check("result" in m, f"an answer: {m}")
+            ids.append(m["id"])
+    check(ids == ["L"] + list(range(1, 61)), f"answers: {ids}")
+    r.close()
+
+
+@test
 def test_bad_requests_and_login_failures():
     s = W.start()
 
