@@ -228,6 +228,13 @@ static int on_url(http_parser *hp, const char *at, size_t n)
 static int on_header_field(http_parser *hp, const char *at, size_t n)
 {
     fill_t *f = hp->data;
+    /* White space in a name, "Host : x" above all: http-parser takes it
+     * (not built strict); RFC 9112 5.1 says a server MUST refuse it (400),
+     * as a proxy in front may read the head another way. */
+    if (memchr(at, ' ', n) || memchr(at, '\t', n)) {
+        f->err = XT_EPARSE;
+        return 1;
+    }
     if (f->in_value) {
         header_done(f);
         if (f->err)

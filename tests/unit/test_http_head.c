@@ -266,6 +266,9 @@ static void http_garbage(void **state)
         "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
         "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
         "GET / HTTP/1.1\r\n\r\x81",
+        "GET / HTTP/1.1\r\nHost : x\r\n\r\n", /* white space before the colon: RFC 9112 5.1 */
+        "GET / HTTP/1.1\r\nHost\t: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nX Y: z\r\n\r\n",
         "\r\nGET / HTTP/1.1\r\n\r\nX",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
