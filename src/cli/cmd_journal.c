@@ -53,12 +53,14 @@ static int same_replay_caps(const xt_caps_t *a, const xt_caps_t *b)
 
 /* The oldest snapshot that loads, for a journal that no longer starts at 1.
  * Returns its seq (e initialised), or 0. */
-static uint64_t oldest_snapshot(const char *dir, xt_engine_t *e)
+static uint64_t oldest_snapshot(const char *dir, xt_engine_t *e, uint64_t after)
 {
     uint64_t *snaps = NULL, found = 0;
     size_t n = 0;
     xt_dir_list(dir, XT_FILE_SNAP, &snaps, &n);
     for (size_t i = 0; i < n && !found; i++) {
+        if (snaps[i] <= after)
+            continue;
         char why[XT_PATH_MAX + 256];
         if (xt_snapshot_load_seq(&xt_io_posix, dir, snaps[i], NULL, quiet, NULL, e, NULL, NULL, why, sizeof why) == 0)
             found = snaps[i];
@@ -68,10 +70,14 @@ static uint64_t oldest_snapshot(const char *dir, xt_engine_t *e)
 }
 
 /* Where reading starts: from seq 1 on an empty engine, or from the oldest
- * snapshot. Returns the base seq (0 = from scratch) or -1 with a message. */
-static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, int *no_wal)
+ * snapshot whose journal can be read after it - a segment missing or with
+ * a bad header after an older one is told on stderr, and *damaged set, as
+ * recovery, which starts at the newest, does not need it. Returns the base
+ * seq (0 = from scratch) or -1 with a message. */
+static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, int *no_wal, int *damaged)
 {
     *no_wal = 0;
+    *damaged = 0;
     int rc = xt_wal_reader_open(r, &xt_io_posix, dir, 1);
     if (rc == 0 || rc == XT_ETORN) { /* torn: reading reports it */
         if (xt_engine_init(e, NULL, quiet, NULL) == 0)
@@ -83,7 +89,7 @@ static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, 
     if (rc == -ENOENT) {
         *no_wal = 1;
         xt_wal_reader_close(r);
-        uint64_t s = oldest_snapshot(dir, e);
+        uint64_t s = oldest_snapshot(dir, e, 0);
         if (s)
             return (long long)s;
         if (xt_engine_init(e, NULL, quiet, NULL) == 0)
@@ -97,17 +103,18 @@ static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, 
         return -1;
     }
     xt_wal_reader_close(r);
-    uint64_t s = oldest_snapshot(dir, e);
-    if (!s) {
-        fprintf(stderr, "xtrading journal: %s: the journal does not start at 1 and no snapshot loads\n", dir);
-        return -1;
-    }
-    if ((rc = xt_wal_reader_open(r, &xt_io_posix, dir, s + 1)) != 0) {
+    uint64_t s = 0;
+    while ((s = oldest_snapshot(dir, e, s)) != 0) {
+        if ((rc = xt_wal_reader_open(r, &xt_io_posix, dir, s + 1)) == 0 || rc == XT_ETORN) /* torn: reading tells */
+            return (long long)s;
         fprintf(stderr, "xtrading journal: %s: %s\n", r->path[0] ? r->path : dir, r->why[0] ? r->why : xt_strerror(rc));
+        xt_wal_reader_close(r);
         xt_engine_destroy(e);
-        return -1;
+        *damaged = 1; /* a newer snapshot may be read past it */
     }
-    return (long long)s;
+    if (!*damaged)
+        fprintf(stderr, "xtrading journal: %s: the journal does not start at 1 and no snapshot loads\n", dir);
+    return -1;
 }
 
 /* Reports how reading ended. Returns 0 (clean or torn tail) or 1. */
@@ -203,8 +210,8 @@ static int dump(const char *dir, uint64_t from, int replay_format)
 {
     xt_engine_t e;
     xt_wal_reader_t r;
-    int no_wal;
-    long long base = open_base(dir, &e, &r, &no_wal);
+    int no_wal, damaged;
+    long long base = open_base(dir, &e, &r, &no_wal, &damaged);
     if (base < 0)
         return 1;
     if (base > 0 && replay_format) {
@@ -221,7 +228,7 @@ static int dump(const char *dir, uint64_t from, int replay_format)
                     partly_filled == 1 ? "line carries" : "lines carry", partly_filled == 1 ? "it" : "them");
     } else if (base > 0)
         printf("# the journal starts after snapshot %lld\n", base);
-    int rc = 0, status = 0;
+    int rc = 0, status = damaged;
     if (!no_wal) {
         xt_cmd_t c;
         char line[XT_REPLAY_LINESZ];
@@ -391,8 +398,9 @@ static int verify(const char *dir)
     /* 1. from the start (or the oldest snapshot), checking every record */
     xt_engine_t e;
     xt_wal_reader_t r;
-    int no_wal;
-    long long base = open_base(dir, &e, &r, &no_wal);
+    int no_wal, damaged;
+    long long base = open_base(dir, &e, &r, &no_wal, &damaged);
+    problems += damaged;
     if (base < 0) {
         printf("nothing replayed: NOT verified (%d problem%s: the errors above)\n", problems + 1, problems ? "s" : "");
         free(seqs);
@@ -425,7 +433,7 @@ static int verify(const char *dir)
             problems++;
             continue;
         }
-        if ((long long)snaps[i].seq == base)
+        if ((long long)snaps[i].seq <= base) /* (older ones: not loaded, or their journal told above) */
             continue;
         char path[XT_PATH_MAX], w[XT_PATH_MAX + 256];
         xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i].seq);
@@ -523,11 +531,13 @@ static int stats(const char *dir)
     uint64_t count[XT_CMD_SESSION_END + 1] = {0}, total = 0, first = 0, last = 0, end = 0;
     off_t zeros = 0, zeros_at = 0;
     int status = manifest_problem(dir), read_ok = 1;
-    if (ng) { /* from its first segment, wherever that starts */
+    /* from its first segment, wherever that starts; past damage (told),
+     * from the next segment, so the records after it are counted too */
+    for (size_t at = 0; at < ng;) {
         xt_wal_reader_t r;
         xt_cmd_t c;
         size_t seg = (size_t)-1;
-        if ((rc = xt_wal_reader_open(&r, &xt_io_posix, dir, segs[0])) == 0)
+        if ((rc = xt_wal_reader_open(&r, &xt_io_posix, dir, segs[at])) == 0)
             while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
                 char why[256];
                 if (r.seg != seg) {
@@ -551,7 +561,12 @@ static int stats(const char *dir)
             zeros = r.zero_tail;
             zeros_at = r.end_offset;
         }
+        uint64_t stopped_in = r.seg < r.nsegs ? r.segs[r.seg] : segs[at]; /* the segment reading stopped in */
         xt_wal_reader_close(&r);
+        if (read_ok)
+            break;
+        while (at < ng && segs[at] <= stopped_in)
+            at++;
     }
     printf("records: %llu (instrument %llu, new %llu, cancel %llu, amend %llu, session_end %llu), sequence "
            "%llu..%llu\n",

@@ -28,7 +28,7 @@ int xt_fills_init(xt_fills_t *f, uint32_t accounts, uint32_t per_account)
     f->v = calloc((size_t)accounts * per_account, sizeof *f->v); /* pages are touched as fills come */
     f->acct = calloc(accounts, sizeof *f->acct);
     f->index = calloc(n, sizeof *f->index);
-    f->scratch = calloc(XT_FILLS_LIMIT_MAX, sizeof *f->scratch);
+    f->scratch = calloc(XT_FILLS_LIMIT_MAX + 1, sizeof *f->scratch);
     f->ck.chunks = (per_account + XT_FILLS_CKPT_CHUNK - 1) / XT_FILLS_CKPT_CHUNK;
     f->ck.place = calloc(accounts, sizeof *f->ck.place);
     f->ck.state = calloc((size_t)accounts * f->ck.chunks, sizeof *f->ck.state);
@@ -199,6 +199,13 @@ static int wanted(const xt_fill_t *x, uint32_t instrument, uint64_t from_id)
     return (instrument == UINT32_MAX || x->instrument == instrument) && x->trade_id >= from_id;
 }
 
+/* x, next to fill y in an account's ring, is the other fill of y's
+ * self-trade (the account's two fills of one trade are added together). */
+static int paired(const xt_fill_t *x, const xt_fill_t *y)
+{
+    return x->trade_id == y->trade_id;
+}
+
 uint32_t xt_fills_query(const xt_fills_t *f, uint32_t account, uint32_t instrument, uint64_t from_id, uint32_t limit,
                         xt_fill_t *out)
 {
@@ -207,20 +214,21 @@ uint32_t xt_fills_query(const xt_fills_t *f, uint32_t account, uint32_t instrume
         return 0;
     uint32_t p = f->index[pos] - 1;
     const xt_fill_acct_t *a = &f->acct[p];
-    if (from_id > 0) { /* the first ones from from_id, oldest first */
-        for (uint32_t i = 0; i < a->n && k < limit; i++) {
+    if (from_id > 0) { /* the first ones from from_id, oldest first; past limit, a pair's second */
+        for (uint32_t i = 0; i < a->n && (k < limit || (k == limit && paired(ring_at(f, p, i), &out[k - 1]))); i++) {
             const xt_fill_t *x = ring_at(f, p, i);
             if (wanted(x, instrument, from_id))
                 out[k++] = *x;
         }
         return k;
     }
-    for (uint32_t i = a->n; i-- > 0 && k < limit;) { /* the newest ones, collected backwards */
+    /* the newest ones, collected backwards from out[limit]; past limit, a pair's first */
+    for (uint32_t i = a->n; i-- > 0 && (k < limit || (k == limit && paired(ring_at(f, p, i), &out[limit + 1 - k])));) {
         const xt_fill_t *x = ring_at(f, p, i);
         if (wanted(x, instrument, 0))
-            out[limit - 1 - k++] = *x;
+            out[limit - k++] = *x;
     }
-    memmove(out, out + (limit - k), (size_t)k * sizeof *out);
+    memmove(out, out + (limit + 1 - k), (size_t)k * sizeof *out);
     return k;
 }
 

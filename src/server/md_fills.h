@@ -22,9 +22,13 @@
 #include <stdint.h>
 
 #include "md_encode.h"
+#include "xt/decimal.h"
 #include "xt/event.h"
 
-#define XT_FILLS_LIMIT_MAX 1000 /* fills in one answer, at most */
+#define XT_FILLS_LIMIT_MAX 1000 /* fills asked for in one answer, at most (a self-trade's pair may add one) */
+/* One fill in an answer, at most: the fixed text, two 20-digit ids and the
+ * time, a symbol, side, liquidity and two decimals (xt_fills_encode). */
+#define XT_FILL_JSON_MAX (89 + 3 * 20 + XT_SYMBOL_MAX + 4 + 5 + 2 * (XT_DECIMAL_BUFSZ - 1))
 
 enum { XT_FILL_TAKER = 0, XT_FILL_MAKER = 1 };
 
@@ -74,7 +78,7 @@ typedef struct xt_fills {
     uint32_t n_accounts, cap_accounts, per_account;
     uint32_t newest, oldest; /* the recency list's ends (UINT32_MAX: empty) */
     uint64_t evictions;      /* accounts that gave up their place */
-    xt_fill_t *scratch;      /* XT_FILLS_LIMIT_MAX: a query's answer */
+    xt_fill_t *scratch;      /* XT_FILLS_LIMIT_MAX + 1: a query's answer */
     xt_fills_ckpt_t ck;
 } xt_fills_t;
 
@@ -93,7 +97,10 @@ void xt_fills_on_trade(xt_fills_t *f, const xt_event_t *ev, int64_t ts);
 /* Up to limit (<= XT_FILLS_LIMIT_MAX) fills of account into out, oldest
  * first: with from_id 0 the newest ones, else the first ones whose
  * trade_id >= from_id; only those of instrument unless it is UINT32_MAX.
- * Returns the count. */
+ * The two fills of a self-trade (one trade id) are never parted: the
+ * answer holds the second too, limit + 1 fills (out has room for them), so
+ * that paging on from the last trade id + 1 misses none. Returns the
+ * count. */
 uint32_t xt_fills_query(const xt_fills_t *f, uint32_t account, uint32_t instrument, uint64_t from_id, uint32_t limit,
                         xt_fill_t *out);
 

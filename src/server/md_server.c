@@ -79,6 +79,7 @@ static int resolve(mds_t *m, const xt_md_cmd_t *cmd, uint32_t *chs, char *why, s
  * kind (< 16), '.', symbol, suffix (< 8), quotes and comma. */
 _Static_assert(4096 * (15 + 1 + XT_SYMBOL_MAX + 7 + 3) + 128 <= LARGE_MIN, "a list answer fits a large message");
 _Static_assert(XT_MDCMD_MAX_ARGS <= 64, "a subscribe's channels fit the mask of those it added");
+#define FILLS_ANSWER_MAX ((size_t)(XT_FILLS_LIMIT_MAX + 1) * (XT_FILL_JSON_MAX + 1) + 16) /* {"data":[...]}\n */
 
 /* The answer to `list`, built in scratch. */
 static void send_list(mds_t *m, uint32_t c, const char *id)
@@ -866,6 +867,8 @@ static int alloc_tables(mds_t *m)
     m->http_cap = xt_mds_http_cap(m->n_inst);
     if (m->http_cap < m->msg_bytes[MSG_LARGE]) /* a REST answer is as large as a WebSocket snapshot */
         m->http_cap = m->msg_bytes[MSG_LARGE];
+    if (m->http_cap < FILLS_ANSWER_MAX) /* and as the most fills one answer holds */
+        m->http_cap = FILLS_ANSWER_MAX;
     m->http_body = malloc(m->http_cap);
     m->http_out_cap = m->http_cap + 1024; /* the body and the response head */
     m->http_out = malloc(m->http_out_cap);

@@ -496,6 +496,39 @@ class JournalCli(unittest.TestCase):
             if f.startswith("snap-") and int(f[5:25]) > seq:
                 os.unlink(os.path.join(self.d, f))
 
+    def test_tools_read_past_a_spoilt_segment_recovery_does_not_need(self):
+        # the first segment's header spoilt: recovery, from the newest
+        # snapshot, does not read it. verify checks the journal from the
+        # oldest snapshot whose journal can be read, stats counts the
+        # records of the segments after it, dump prints them - each telling
+        # the damage, status 1 (they said "nothing replayed", "records: 0"
+        # and printed nothing; found by a probe)
+        segs = self.small_segments(5)
+        second = int(segs[1][4:24])
+        self.flip(os.path.join(self.d, segs[0]), 20)  # in the header
+        text = stream(600)
+        n, h = hash_of(text)
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split()[1:], [n, h])
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 1, v.stdout + v.stderr)
+        self.assertIn(f"{segs[0]}: bad segment header", v.stderr)
+        m = re.search(r"^journal: (\d+) records replayed from snapshot (\d+)$", v.stdout, re.M)
+        self.assertIsNotNone(m, v.stdout)
+        self.assertGreaterEqual(int(m.group(2)), second - 1)
+        self.assertEqual(int(m.group(1)), int(n) - int(m.group(2)))
+        self.assertRegex(v.stdout, rf"last seq {n}, state hash {h}: NOT verified \(1 problem: the errors above\)\n$")
+        s = run("journal", "stats", self.d)
+        self.assertEqual(s.returncode, 1, s.stdout + s.stderr)
+        self.assertIn(f"{segs[0]} offset 0: bad segment header", s.stderr)
+        self.assertRegex(s.stdout, rf"records: {int(n) - second + 1} \(.*\), sequence {second}\.\.{n}\n")
+        d = run("journal", "dump", self.d, "--from", str(int(n) - 9))
+        self.assertEqual(d.returncode, 1, d.stderr)
+        self.assertIn(f"{segs[0]}: bad segment header", d.stderr)
+        self.assertEqual([int(x.split()[0]) for x in d.stdout.splitlines() if not x.startswith("#")],
+                         list(range(int(n) - 9, int(n) + 1)))
+
     def test_repair_names_the_later_segments_it_would_cut(self):
         # damage in an early segment: a cut there takes every later segment,
         # sound as they are; without --force repair refuses and names them

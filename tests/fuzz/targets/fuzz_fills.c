@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xt_fills_state_load(&g, b, (uint32_t)again);
     uint8_t *b2 = encode(&g, &n2);
     CHECK(n2 == n && memcmp(b, b2, n) == 0);
-    xt_fill_t out[4];
+    xt_fill_t out[4 + 1]; /* a query fills up to limit + 1 */
     for (int64_t i = 0; i < count && i < 64; i++) {
         uint32_t account = (uint32_t)data[4 + i * XT_FILL_STATE_REC] | (uint32_t)data[5 + i * XT_FILL_STATE_REC] << 8 |
                            (uint32_t)data[6 + i * XT_FILL_STATE_REC] << 16 |
