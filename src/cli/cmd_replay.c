@@ -500,6 +500,24 @@ static int open_journal(run_t *r, const opts_t *o)
         return rc == XT_EINVAL ? 2 : 1;
     }
     const xt_recovery_t *rec = &r->j.recovery;
+    if (rec->snapshot_ext_bytes || rec->origins) {
+        /* A server's: its sessions live in its snapshots (an extension
+         * this tool does not keep) and its journal's origins. A snapshot
+         * written here - at the stop, with records after the server's last
+         * one - would be the one its next start recovers from: every
+         * session lost, with its resume window and its client order ids. */
+        fprintf(stderr,
+                "xtrading replay: %s is a server's data directory (%s): a snapshot written here would lose the "
+                "server's sessions; run 'xtrading serve' on it, and read it with 'xtrading journal verify', "
+                "'stats' or 'dump'\n",
+                o->journal,
+                rec->snapshot_ext_bytes ? "its snapshot holds the server's sessions"
+                                        : "its journal holds commands of the server's sessions");
+        r->j.cfg.no_snapshot_on_close = 1;
+        xt_journal_close(&r->j, mono_ns());
+        xt_engine_destroy(&r->e);
+        return 1;
+    }
     if (rec->snapshots_bad)
         fprintf(stderr,
                 "xtrading replay: warning: %u newer snapshot(s) did not load (the newest: %s)%s; "

@@ -46,14 +46,17 @@ static int load_snapshot(xt_io_t *io, const char *dir, const xt_engine_config_t 
          * as the newest and delete the older good one recovery started from,
          * and the segments that one needs. */
         int passed = from && snaps[i] > from;
+        xt_snapshot_info_t info;
+        memset(&info, 0, sizeof info);
         int lrc = passed ? xt_snapshot_check_seq(io, dir, snaps[i], why, sizeof why)
-                         : xt_snapshot_load_seq(io, dir, snaps[i], cfg, quiet, NULL, e, ext, NULL, why, sizeof why);
+                         : xt_snapshot_load_seq(io, dir, snaps[i], cfg, quiet, NULL, e, ext, &info, why, sizeof why);
         if (lrc == 0 && passed) {
             rep->snapshots_passed++;
             continue;
         }
         if (lrc == 0) {
             rep->snapshot_seq = snaps[i];
+            rep->snapshot_ext_bytes = info.ext_bytes;
             break;
         }
         if (from && snaps[i] == from) {
@@ -203,6 +206,7 @@ static int replay(xt_io_t *io, const char *dir, const xt_engine_config_t *cfg, x
             break;
         }
         rep->records++;
+        rep->origins += cmd.session != 0 || cmd.clordid != 0;
     }
     rep->max_ts = r.max_ts; /* the records below the snapshot are read too: its time when none follow */
     rep->skipped_records = r.skipped_records;

@@ -34,6 +34,8 @@ typedef struct xt_recovery {
 #define XT_RECOVER_BAD_MAX 16
     uint64_t bad_seq[XT_RECOVER_BAD_MAX];
     unsigned n_bad, set_aside;
+    uint64_t snapshot_ext_bytes; /* the snapshot's extension (a server's sessions), 0: none */
+    uint64_t origins;            /* records replayed with an origin (a gateway session's commands) */
     uint64_t records;            /* journal records applied */
     uint64_t last_seq;           /* the engine's state is as after this command */
     int64_t max_ts;              /* the latest timestamp of the journal's records read (0: none) */

@@ -1002,6 +1002,39 @@ def test_sequence_numbers():
 
 
 @test
+def test_the_replay_tool_refuses_a_server_directory():
+    """`xtrading replay --journal` on a server's data directory after a
+    crash wrote a snapshot at its stop without the server's sessions, and
+    the next start recovered from it: every session lost (next_seq 1, no
+    resume, client order ids free again). It now refuses such a directory,
+    status 1, writing nothing - whether the sessions are in the journal
+    (no snapshot yet) or in a snapshot. (Found by a probe.)"""
+    srv = Server()
+    A = login(srv.port, 1001, 3)
+    btc = A.inst["BTC-USDT"]
+    for i in range(3):
+        A.place(btc, SELL, 100000 + 100 * i, 2)
+    srv.kill()
+
+    def files():
+        return {f: os.path.getsize(os.path.join(srv.data, f)) for f in os.listdir(srv.data)
+                if f.startswith(("snap-", "wal-0", "md-state"))}  # (not wal-spare, a spare segment either may remove)
+
+    for why in ("its journal holds commands of the server's sessions", "its snapshot holds the server's sessions"):
+        before = files()
+        p = subprocess.run([XT, "replay", "--journal", srv.data, "--hash"], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 1 and "a server's data directory" in p.stderr and why in p.stderr,
+              f"replay --journal: {p.returncode} {p.stderr}")
+        check(files() == before, f"the tool wrote: {before} -> {files()}")
+        srv.start()
+        A2 = Conn(srv.port)
+        expect_type(A2.login(1001, session=3, heartbeat_ms=HB), LOGIN_ACCEPTED, next_seq=4, last_clordid=3)
+        A2.close()
+        check(srv.stop() == 0, "server did not stop cleanly")  # its stop's snapshot holds the sessions
+
+
+@test
 def test_resume():
     srv = Server()
     A = login(srv.port, 1001, 3)
