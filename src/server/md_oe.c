@@ -597,6 +597,12 @@ static void on_login(mds_t *m, uint32_t c, const char *id, json_t *args)
         k->oe_hold = 1;
 }
 
+int xt_mds_oe_waits_for_reader(const mds_t *m, uint32_t c)
+{
+    uint32_t b = m->conns[c].oe;
+    return b && m->oe->b[b - 1].paused;
+}
+
 int xt_mds_oe_live(const mds_t *m, uint32_t c)
 {
     uint32_t b = m->conns[c].oe;

@@ -91,6 +91,11 @@ int xt_mds_oe_command(struct xt_md_server *m, uint32_t c, json_t *root);
  * (order.*) are held to the gateway's limits.rate instead of
  * md.messages_per_s; everything else, auth.* included, is not. */
 int xt_mds_oe_live(const struct xt_md_server *m, uint32_t c);
+/* Is c's order-entry bridge paused for c's own unread queue (its client
+ * not reading)? A connection whose input a login holds (oe_hold) then
+ * owes its pong as one paused for its backlog does: the login's answer
+ * waits in the paused bridge for the client to read. */
+int xt_mds_oe_waits_for_reader(const struct xt_md_server *m, uint32_t c);
 
 /* Connection c is closing: its bridge goes (the gateway sees the session's
  * connection close), its waiting REST request is forgotten. */

@@ -699,8 +699,10 @@ static void timers(mds_t *m)
         if (k->state != C_WS)
             continue;
         /* (paused for its order-entry bridge, its pong waits unread; paused
-         * for its own unread answers, it has had a round to read them) */
-        if (k->pong_due && (!k->in_paused || k->oe_backlog)) {
+         * for its own unread answers, it has had a round to read them - also
+         * with its input held behind a login whose answer waits for it to
+         * read: without, a client that stopped reading was held for ever) */
+        if (k->pong_due && (!k->in_paused || k->oe_backlog || (k->oe_hold && xt_mds_oe_waits_for_reader(m, c)))) {
             xt_mds_close_gone(m, c, XT_WS_CLOSE_POLICY, "no pong");
             continue;
         }
@@ -845,8 +847,10 @@ static int alloc_tables(mds_t *m)
         n_msgs += m->msg_count[k];
     m->conns = table((size_t)m->max_conns * sizeof *m->conns);
     /* A connection holds at most one item, but for the moment of its upgrade: its request head is still
-     * held while its reader takes an item for the frames that came right behind the head. */
-    xt_ws_pool_create(&m->wsp, cfg->md_max_message, m->max_conns + 1);
+     * held while its reader takes an item for the frames that came right behind the head; and while its
+     * login holds its input (hold): the bytes read behind the login, its reader keeping one too - at most
+     * one per login in progress (XT_OE_LOGINS), so every connection still finds its own. */
+    xt_ws_pool_create(&m->wsp, cfg->md_max_message, m->max_conns + 1 + XT_OE_LOGINS);
     m->subs = table((size_t)m->n_sub_cap * sizeof *m->subs);
     m->n_ch = m->n_inst * XT_CH_KINDS * XT_TH_COUNT;
     m->ch_head = malloc(sizeof *m->ch_head * (m->n_ch + 1));

@@ -299,6 +299,32 @@ def test_orders_sent_behind_the_login_wait_for_its_answer():
 
 
 @test
+def test_a_client_that_stops_reading_behind_its_login_owes_its_pongs():
+    """A client that stopped reading: 1,500 answers unread fill its queue,
+    then a login and an order. The login's answer waits in the order
+    session, paused for the client's queue, and the client's input waits
+    behind the login - but its pongs are owed as for any client not
+    reading: it is closed "no pong" (md.ping_ms), not held for ever with
+    its connection, session and buffers. (Found by a review.)"""
+    s = W.start({"md.messages_per_s": 1000000, "md.ping_ms": 200, "md.send_buffer": 4608})
+    r = W.Raw(s.md_port, rcvbuf=4096)
+    r.upgrade()
+    ch = raw_call(r, {"op": "auth.challenge", "id": "c"})
+    ts = time.time_ns()
+    sig = X.sign(SECRET[1001], bytes.fromhex(ch["result"]["nonce"]), 1001, "demo1001", 1, ts)
+    r.sock.sendall(b"".join(text({"op": "ping", "id": k}) for k in range(1500)))
+    r.sock.sendall(text({"op": "login", "id": "L", "args": {"account": 1001, "key_id": "demo1001", "session": 1,
+                                                            "timestamp": ts, "signature": sig.hex()}}) +
+                   text({"op": "order.new", "id": 1, "args": new(1, "buy", "900.00", "0.0001")}))
+
+    def ws_conns():
+        vals, _ = H.parse_metrics(H.scrape(s.md_port))
+        return H.value(vals, "xt_connections", protocol="md_ws")
+    TS.wait_for(lambda: ws_conns() == 0, "closed for its missing pongs")
+    r.close()
+
+
+@test
 def test_bad_requests_and_login_failures():
     s = W.start()
 
