@@ -1197,24 +1197,35 @@ def test_unread_answers_close_not_drop():
     r.close()
 
 
+KINDS = ["bbo", "depth5", "depth10", "depth20", "depth", "trades", "ticker", "timeline"] + \
+    [f"kline.{i}" for i in ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w")]
+
+
+def many_channels(channels, prefix, sets):
+    """A server with enough instruments (named PREFIX + a number) for
+    `channels` live channels; returns it and the channel names, instrument
+    by instrument."""
+    s = TS.Server(start=False)
+    cfg = os.path.join(s.tmp, "many.conf")
+    syms = [f"{prefix}{i:03d}" for i in range(channels // len(KINDS) + 1)]
+    with open(cfg, "w") as f:
+        f.writelines(f"[instrument {x}]\ntick = 1\nlot = 1\n\n" for x in syms)
+    s.args = ["--config", cfg]
+    s.sets = sets
+    s.start()
+    s.md_port = md_port(s)
+    return s, [f"{k}.{x}" for x in syms for k in KINDS]
+
+
 @test
 def test_a_list_larger_than_the_output_limit():
     """md.output_limit bounds what piles up on a connection, not one
     message: `list` of 4,096 channels (~115 KB) at the 64 KiB minimum is
     answered in full. Before, it was taken for a slow consumer and the
     connection closed 1008."""
-    s = TS.Server(start=False)
-    cfg = os.path.join(s.tmp, "many.conf")
-    kinds = ["bbo", "depth5", "depth10", "depth20", "depth", "trades", "ticker", "timeline"] + \
-        [f"kline.{i}" for i in ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w")]
-    syms = [f"LIST{i:012d}" for i in range(4096 // len(kinds) + 1)]
-    with open(cfg, "w") as f:
-        f.writelines(f"[instrument {x}]\ntick = 1\nlot = 1\n\n" for x in syms)
-    s.args = ["--config", cfg]
-    s.sets = {"md.output_limit": 65536, "md.max_subscriptions": 4096, "md.messages_per_s": 100000}
-    s.start()
-    s.md_port = md_port(s)
-    names = [f"{k}.{x}" for x in syms for k in kinds][:4096]
+    s, names = many_channels(4096, "LIST000000000",
+                             {"md.output_limit": 65536, "md.max_subscriptions": 4096, "md.messages_per_s": 100000})
+    names = names[:4096]
 
     async def go():
         async with websockets.connect(url(s), max_size=None) as ws:
@@ -1259,18 +1270,8 @@ def test_a_subscribe_the_table_cannot_hold_undoes_only_its_own():
     (md.max_connections x 8 + 1024) cannot hold is answered 503 and takes
     back the channels it added - not those the connection had before, named
     again in it (they were unsubscribed too)."""
-    s = TS.Server(start=False)
-    cfg = os.path.join(s.tmp, "many.conf")
-    kinds = ["bbo", "depth5", "depth10", "depth20", "depth", "trades", "ticker", "timeline"] + \
-        [f"kline.{i}" for i in ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w")]
-    syms = [f"TBL{i:03d}" for i in range(1040 // len(kinds) + 1)]
-    with open(cfg, "w") as f:
-        f.writelines(f"[instrument {x}]\ntick = 1\nlot = 1\n\n" for x in syms)
-    s.args = ["--config", cfg]
-    s.sets = {"md.max_connections": 1, "md.max_subscriptions": 4096, "md.messages_per_s": 100000}
-    s.start()
-    s.md_port = md_port(s)
-    names = [f"{k}.{x}" for x in syms for k in kinds]
+    s, names = many_channels(1040, "TBL", {"md.max_connections": 1, "md.max_subscriptions": 4096,
+                                           "md.messages_per_s": 100000})
     table = 1 * 8 + 1024
 
     async def go():
