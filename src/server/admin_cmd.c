@@ -68,8 +68,6 @@ const char *xt_admin_op_usage(int op)
 static int split(const char *line, size_t len, word_t *w, size_t *n)
 {
     *n = 0;
-    if (len > 0 && line[len - 1] == '\r')
-        len--;
     size_t i = 0;
     while (i < len) {
         unsigned char ch = (unsigned char)line[i];
@@ -149,6 +147,8 @@ int xt_admin_parse(const char *line, size_t len, xt_admin_cmd_t *out, char *why,
     word_t w[MAX_WORDS + 1] = {{NULL, 0}};
     size_t n;
     memset(out, 0, sizeof *out);
+    if (len > 0 && line[len - 1] == '\r') /* a CRLF line's \r, not counted */
+        len--;
     if (len > XT_ADMIN_LINE_MAX)
         return fail(why, whylen, "request longer than %d bytes", XT_ADMIN_LINE_MAX);
     if (split(line, len, w, &n) != 0)

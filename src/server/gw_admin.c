@@ -44,11 +44,13 @@ typedef struct adm_conn {
     uint64_t ticket;    /* a mass cancel waiting for the engine, 0: none */
     uint64_t halt_save; /* a halt or resume waiting for its file (xt_halts_saved), 0: none */
     uint8_t halt_want, halt_changed;
-    uint8_t eof;            /* the client sent its last byte */
-    uint8_t closing;        /* closed once the answer is written */
-    int64_t last_active;    /* monotonic ns: accepted, or the client's last bytes (make_room) */
-    xt_admin_cmd_t pending; /* the mass cancel the ticket is for */
-    char in[XT_ADMIN_LINE_MAX + 1];
+    uint8_t eof;                    /* the client sent its last byte */
+    uint8_t closing;                /* closed once the answer is written */
+    uint8_t draining;               /* answered, its side shut (FIN): what the client still sends is dropped */
+    int64_t drain_until;            /* monotonic ns: then it is closed, its end of input or not */
+    int64_t last_active;            /* monotonic ns: accepted, or the client's last bytes (make_room) */
+    xt_admin_cmd_t pending;         /* the mass cancel the ticket is for */
+    char in[XT_ADMIN_LINE_MAX + 2]; /* a longest line, its \r (not counted) and one byte more */
     char out[XT_ADMIN_OUT];
 } adm_conn_t;
 
@@ -58,6 +60,7 @@ typedef struct xt_gw_admin {
     dev_t dev; /* the socket file made at start: removed at the stop only if the path is still it */
     ino_t ino;
     uint32_t n_conns, n_waiting; /* open; with a ticket or a halt's save */
+    uint32_t n_draining;         /* draining (see adm_conn_t) */
     adm_conn_t c[XT_ADMIN_CONNS];
 } xt_gw_admin_t;
 
@@ -188,19 +191,23 @@ static void cmd_kick(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
                  si == XT_NIL ? "not known" : "not connected");
         return answer_error(a, why);
     }
-    if (ci == g->sess[si].conn) {
-        xt__gw_kick(s, ci);
-    } else if (ci == g->sess[si].closing_conn) { /* its last bytes in the socket, the client not taking them: */
-        xt__gw_close(s, ci);                     /* a stop's drain it holds */
-    } else { /* logins that wait (a second while the first waits): refused as a live connection is kicked */
-        for (uint32_t k = g->n_waiting; k-- > 0;) { /* from the end: xt__gw_unwait moves the last into k */
-            uint32_t w = g->waiting[k];
-            if (xt__gw_login_waits_for(&g->conns[w], cmd->account, cmd->session)) {
-                xt__gw_unwait(g, w);
-                xt__gw_error(s, w, XT_ERR_KICKED, KICKED_TEXT);
-            }
+    /* Every login that waits for the session is refused as a live
+     * connection is kicked: one waiting for a disconnected session's
+     * requests in flight (a second behind the first), and one taking over
+     * the live connection kicked here - else it was logged in once the
+     * kicked one's answers were out (a key revoked, then kicked, went on
+     * trading through it). */
+    for (uint32_t k = g->n_waiting; k-- > 0;) { /* from the end: xt__gw_unwait moves the last into k */
+        uint32_t w = g->waiting[k];
+        if (xt__gw_login_waits_for(&g->conns[w], cmd->account, cmd->session)) {
+            xt__gw_unwait(g, w);
+            xt__gw_error(s, w, XT_ERR_KICKED, KICKED_TEXT);
         }
     }
+    if (ci == g->sess[si].conn)
+        xt__gw_kick(s, ci);
+    else if (ci == g->sess[si].closing_conn) /* its last bytes in the socket, the client not taking them: */
+        xt__gw_close(s, ci);                 /* a stop's drain it holds */
     xt_text_t t = answer_begin(a);
     xt_text_printf(&t, "{\"ok\":true,\"kicked\":{\"account\":%u,\"session\":%u}}", cmd->account, cmd->session);
     answer_end(a, &t);
@@ -457,6 +464,8 @@ static void conn_close(xt_gw_admin_t *ad, uint32_t slot)
         ;
     close(a->fd); /* also leaves the epoll set */
     a->fd = -1;
+    ad->n_draining -= a->draining;
+    a->draining = 0;
     if (a->ticket || a->halt_save) /* the cancel or the save still runs; its outcome is not read */
         ad->n_waiting--;
     a->ticket = a->halt_save = 0;
@@ -494,7 +503,9 @@ static void take_lines(xt_server_t *s, uint32_t slot)
     while (!busy(a) && !a->closing && a->inlen > 0) {
         char *nl = memchr(a->in, '\n', a->inlen);
         if (!nl && !a->eof) {
-            if (a->inlen > XT_ADMIN_LINE_MAX) {
+            /* too long: more than the limit, but for a \r ending it (its \n to come) */
+            if (a->inlen > XT_ADMIN_LINE_MAX + 1 ||
+                (a->inlen == XT_ADMIN_LINE_MAX + 1 && a->in[XT_ADMIN_LINE_MAX] != '\r')) {
                 answer_error(a, "request line too long; closing");
                 a->closing = 1;
             }
@@ -529,6 +540,49 @@ static int read_in(adm_conn_t *a)
     return 0;
 }
 
+#define XT_ADMIN_DRAIN_NS (2 * 1000000000LL)
+
+static void arm(xt_server_t *s, uint32_t slot, uint32_t want)
+{
+    adm_conn_t *a = &s->gw->admin->c[slot];
+    if (want != a->events) {
+        struct epoll_event ev = {want, {.u64 = XT_GW_ADMIN_ID + 1 + slot}};
+        epoll_ctl(s->gw->ep, EPOLL_CTL_MOD, a->fd, &ev);
+        a->events = want;
+    }
+}
+
+/* A connection to close (a line too long) whose client may still be
+ * sending: its answer written, its side is shut (FIN) and what comes is
+ * read and dropped until the client's end of input, for at most
+ * XT_ADMIN_DRAIN_NS - closed with input unread, the socket would reset
+ * the client, whose read of the answer could fail ECONNRESET instead of
+ * ending in EOF (the first 64 KiB were read at the close: a longer line,
+ * still coming, got the reset). 1: still draining; 0: closed. */
+static int drain(xt_server_t *s, uint32_t slot)
+{
+    xt_gw_admin_t *ad = s->gw->admin;
+    adm_conn_t *a = &ad->c[slot];
+    if (!a->draining) {
+        shutdown(a->fd, SHUT_WR);
+        a->draining = 1;
+        a->drain_until = xt_mono_ns() + XT_ADMIN_DRAIN_NS;
+        ad->n_draining++;
+    }
+    char sink[4096];
+    for (int k = 0; k < 64; k++) {
+        ssize_t n = recv(a->fd, sink, sizeof sink, MSG_DONTWAIT);
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            break;
+        conn_close(ad, slot); /* its end of input (or an error) */
+        return 0;
+    }
+    arm(s, slot, EPOLLIN);
+    return 1;
+}
+
 /* Moves connection `slot` on as far as it can go, then re-arms epoll for
  * what it waits for: input (idle), output (an answer not written), or
  * nothing (the engine). Closes it when it is done. */
@@ -536,6 +590,10 @@ static void pump(xt_server_t *s, uint32_t slot)
 {
     xt_gw_admin_t *ad = s->gw->admin;
     adm_conn_t *a = &ad->c[slot];
+    if (a->draining) {
+        drain(s, slot);
+        return;
+    }
     for (int round = 0; round < 64; round++) {
         if (flush_out(a) != 0 || (!busy(a) && !a->closing && read_in(a) != 0))
             return conn_close(ad, slot);
@@ -544,19 +602,24 @@ static void pump(xt_server_t *s, uint32_t slot)
         if (busy(a) || a->closing || a->eof || (a->inlen == before && a->inlen < sizeof a->in))
             break;
     }
+    if (!busy(a) && a->closing && !a->eof) {
+        drain(s, slot);
+        return;
+    }
     if (!busy(a) && (a->closing || (a->eof && a->inlen == 0)))
         return conn_close(ad, slot);
-    uint32_t want = waits(a) ? 0 : a->out_at < a->out_len ? EPOLLOUT : a->eof ? 0 : EPOLLIN;
-    if (want != a->events) {
-        struct epoll_event ev = {want, {.u64 = XT_GW_ADMIN_ID + 1 + slot}};
-        epoll_ctl(s->gw->ep, EPOLL_CTL_MOD, a->fd, &ev);
-        a->events = want;
-    }
+    arm(s, slot, waits(a) ? 0 : a->out_at < a->out_len ? EPOLLOUT : a->eof ? 0 : EPOLLIN);
 }
 
 void xt__gw_admin_tick(xt_server_t *s)
 {
     xt_gw_admin_t *ad = s->gw->admin;
+    if (ad && ad->n_draining) {
+        int64_t now = xt_mono_ns();
+        for (uint32_t k = 0; k < XT_ADMIN_CONNS; k++)
+            if (ad->c[k].fd >= 0 && ad->c[k].draining && now >= ad->c[k].drain_until)
+                conn_close(ad, k);
+    }
     if (!ad || ad->n_waiting == 0)
         return;
     int failed = atomic_load(&s->journal_failed);

@@ -252,6 +252,31 @@ def test_help_and_malformed_lines():
             raise AssertionError("the over-long line's connection was reset, not closed") from None
     check(TS.wait_for(ended, "the over-long line's connection closed"), "not closed")
     a.close()
+    # ... also for a line of 300 KB, still coming when the answer is written: the server shuts its side and
+    # drops the rest until the client's end (it read 64 KiB at the close, and the rest reset the client)
+    a = Admin(sock_path(srv))
+
+    def send_long():
+        try:
+            a.s.sendall(b"x" * 300000)
+            a.s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # (the test's reads say what came)
+    sender = threading.Thread(target=send_long)
+    sender.start()
+    j = a.answer()
+    check(j["ok"] is False and "too long" in j["error"], f"a 300 KB line: {j}")
+    check(TS.wait_for(ended, "the 300 KB line's connection closed"), "not closed")
+    sender.join(10)
+    a.close()
+    # a longest line ended by CRLF: its \r is not counted (it was refused, "too long", and closed)
+    a = Admin(sock_path(srv))
+    a.send(b"sessions" + b" " * 1012 + b"1001\r\n")
+    check(a.answer()["ok"] is True, "a 1,024-byte line and CRLF")
+    a.send(b"sessions" + b" " * 1013 + b"1001\r\n")
+    j = a.answer()
+    check(j["ok"] is False and "too long" in j["error"], f"a 1,025-byte line and CRLF: {j}")
+    a.close()
     # several lines in one write: one answer each, in order
     a = Admin(sock_path(srv))
     a.send(b"help\nbogus\nstats\n\nhalt ETH-USDT\nresume ETH-USDT\n")
@@ -1174,6 +1199,39 @@ def test_kick_of_a_waiting_login():
     mine = [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 9]
     check(mine and mine[0]["connected"] is False, f"after the kick: {mine}")
     c = TS.login(srv.port, 1001, 9)  # the session is as it was: its order answered
+    check(c.accepted.next_seq == 2, f"{c.accepted!r}")
+    adm.close()
+
+
+@test
+def test_kick_during_a_takeover():
+    """A LOGIN taking over a live connection waits for that connection's
+    requests in flight; a kick meanwhile closed only the live one, and the
+    waiting LOGIN was then accepted - a key revoked and then kicked went on
+    trading through it. Now the kick refuses it too, ERROR KICKED. (Found
+    by a probe.)"""
+    srv = TS.Server(sets={"debug.commit_delay_us": 1000000})
+    adm = Admin(sock_path(srv))
+    a = TS.login(srv.port, 1001, 9)
+    a.new_order(a.inst["BTC-USDT"], BUY, 1000, 1)  # in a batch whose commit takes a second
+    b = TS.Conn(srv.port)
+    key, secret = X.DEMO[1001]
+    frame = X.encode_login(1001, key, secret, 9, b.hello.nonce, heartbeat_ms=TS.HB)
+    read = adm.ask("stats")["stats"]["bytes_in"]
+    b.send(frame)
+    TS.wait_for(lambda: adm.ask("stats")["stats"]["bytes_in"] >= read + len(frame), "the taking-over LOGIN read")
+    k = adm.ask("kick 1001 9")
+    check(k.get("kicked") == {"account": 1001, "session": 9}, f"the kick: {k}")
+    got = b.read_until_closed(10)
+    check([m.type for m in got] == [ERROR] and got[0].code == E["KICKED"], f"the taking-over login got {got}")
+    got = a.read_until_closed(10)
+    check(got and got[-1].type == ERROR and got[-1].code == E["KICKED"], f"the live connection got {got}")
+
+    def gone():  # (the kicked connection is shown "closing" until its last bytes are out)
+        mine = [x for x in adm.ask("sessions 1001")["sessions"] if x["session"] == 9]
+        return mine and mine[0]["connected"] is False
+    TS.wait_for(gone, "the session disconnected after the kick")
+    c = TS.login(srv.port, 1001, 9)
     check(c.accepted.next_seq == 2, f"{c.accepted!r}")
     adm.close()
 

@@ -115,6 +115,11 @@ static void limits(void **state)
     assert_int_equal(xt_admin_parse(line, XT_ADMIN_LINE_MAX, &c, why, sizeof why), 0);
     assert_int_equal(xt_admin_parse(line, XT_ADMIN_LINE_MAX + 1, &c, why, sizeof why), -1);
     assert_non_null(strstr(why, "longer than"));
+    /* a CRLF line's \r is not counted (it was: 1,024 bytes and CRLF were refused) */
+    line[XT_ADMIN_LINE_MAX] = '\r';
+    assert_int_equal(xt_admin_parse(line, XT_ADMIN_LINE_MAX + 1, &c, why, sizeof why), 0);
+    line[XT_ADMIN_LINE_MAX + 1] = '\r';
+    assert_int_equal(xt_admin_parse(line, XT_ADMIN_LINE_MAX + 2, &c, why, sizeof why), -1);
     /* a NUL inside the length is a bad byte, not an end */
     assert_int_equal(xt_admin_parse("stats\0x", 7, &c, why, sizeof why), -1);
     assert_int_equal(xt_admin_parse("stats\0x", 5, &c, why, sizeof why), 0);
