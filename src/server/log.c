@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,10 +23,11 @@ static struct {
     _Atomic int format;
     int fd; /* 2, or the file (replaced in place by xt_log_reopen with dup2) */
     char path[PATH_MAX];
-    _Atomic uint64_t lost; /* lines whose write failed */
-    _Atomic int failing;   /* the last write failed: said once on stderr */
-    _Atomic int cut;       /* a line was cut short: the next one written ends it first */
-} lg = {XT_LOG_INFO, XT_LOG_LOGFMT, 2, "", 0, 0, 0};
+    _Atomic uint64_t lost;   /* lines whose write failed */
+    _Atomic int failing;     /* the last write failed: said once on stderr */
+    int cut;                 /* a line was cut short: the next one written ends it first (under `writing`) */
+    pthread_mutex_t writing; /* one line at a time: a line cut short is ended before any other follows it */
+} lg = {XT_LOG_INFO, XT_LOG_LOGFMT, 2, "", 0, 0, 0, PTHREAD_MUTEX_INITIALIZER};
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const format_names[] = {"logfmt", "json"};
@@ -105,7 +107,7 @@ void xt_log_reopen_for_sighup(void)
 
 void xt_log_close(void)
 {
-    atomic_store(&lg.cut, 0);
+    lg.cut = 0;
     atomic_store(&lg.failing, 0);
     if (lg.fd != 2)
         close(lg.fd);
@@ -305,23 +307,23 @@ static void lost_line(int err)
 void xt_log_end(xt_log_ev_t *e)
 {
     size_t n = xt_log_ev_finish(e);
-    /* after a line cut short (a full disk, the file-size limit), a newline
-     * first, in the same writev: the next line is neither joined to the
-     * half one nor split from its newline by another thread's line */
-    int cut = atomic_load_explicit(&lg.cut, memory_order_relaxed) &&
-              atomic_exchange_explicit(&lg.cut, 0, memory_order_relaxed);
+    /* One writer at a time (log lines are few; the order path logs none):
+     * after a line cut short (a full disk, the file-size limit), a newline
+     * first, in the same writev - so the next line, whichever thread's, is
+     * neither joined to the half one nor parted from its own start. */
+    pthread_mutex_lock(&lg.writing);
+    int cut = lg.cut;
     struct iovec iov[2] = {{(void *)"\n", (size_t)cut}, {e->buf, n}};
     struct iovec *v = cut ? iov : iov + 1;
-    int cnt = cut ? 2 : 1;
+    int cnt = cut ? 2 : 1, err = 0;
     size_t left = n + (size_t)cut, done = 0;
     while (left > 0) { /* one writev unless interrupted or short (a full disk) */
         ssize_t w = writev(lg.fd, v, cnt);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            if (done > (size_t)cut || (cut && done == 0)) /* a half line, or the newline still owed */
-                atomic_store_explicit(&lg.cut, 1, memory_order_relaxed);
-            return lost_line(w < 0 ? errno : ENOSPC);
+            err = w < 0 ? errno : ENOSPC;
+            break;
         }
         done += (size_t)w;
         left -= (size_t)w;
@@ -336,6 +338,11 @@ void xt_log_end(xt_log_ev_t *e)
             }
         }
     }
+    /* still owed: a half line written, or the newline not yet */
+    lg.cut = err ? done > (size_t)cut || (cut && done == 0) : 0;
+    pthread_mutex_unlock(&lg.writing);
+    if (err)
+        return lost_line(err);
     if (atomic_load_explicit(&lg.failing, memory_order_relaxed)) /* (not a store per line) */
         atomic_store_explicit(&lg.failing, 0, memory_order_relaxed);
 }
