@@ -565,8 +565,10 @@ static int stats(const char *dir)
         xt_wal_reader_close(&r);
         if (read_ok)
             break;
+        size_t was = at;
         while (at < ng && segs[at] <= stopped_in)
             at++;
+        at += at == was; /* on, whatever the reader listed (a segment removed meanwhile) */
     }
     printf("records: %llu (instrument %llu, new %llu, cancel %llu, amend %llu, session_end %llu), sequence "
            "%llu..%llu\n",
