@@ -24,26 +24,16 @@
 #include "fuzz.h"
 #include "server/config.h"
 
-static char dir[64], in_path[96], out1_path[96], out2_path[96];
-
-static void remove_files(void)
-{
-    unlink(in_path);
-    unlink(out1_path);
-    unlink(out2_path);
-    rmdir(dir);
-}
+static char in_path[128], out1_path[128], out2_path[128];
 
 static void setup(void)
 {
-    if (dir[0])
+    if (in_path[0])
         return;
-    snprintf(dir, sizeof dir, "%s", "/tmp/fuzz-config-XXXXXX");
-    CHECK(mkdtemp(dir) != NULL);
+    const char *dir = fuzz_dir("config");
     snprintf(in_path, sizeof in_path, "%s/in.conf", dir);
     snprintf(out1_path, sizeof out1_path, "%s/out1.conf", dir);
     snprintf(out2_path, sizeof out2_path, "%s/out2.conf", dir);
-    atexit(remove_files);
 }
 
 static void write_file(const char *path, const uint8_t *data, size_t size)

@@ -24,24 +24,15 @@
 #include "fuzz.h"
 #include "server/credentials.h"
 
-static char dir[64], in_path[96], out_path[96];
-
-static void remove_files(void)
-{
-    unlink(in_path);
-    unlink(out_path);
-    rmdir(dir);
-}
+static char in_path[128], out_path[128];
 
 static void setup(void)
 {
-    if (dir[0])
+    if (in_path[0])
         return;
-    snprintf(dir, sizeof dir, "%s", "/tmp/fuzz-creds-XXXXXX");
-    CHECK(mkdtemp(dir) != NULL);
+    const char *dir = fuzz_dir("creds");
     snprintf(in_path, sizeof in_path, "%s/in", dir);
     snprintf(out_path, sizeof out_path, "%s/out", dir);
-    atexit(remove_files);
 }
 
 static int is_hex(char ch)

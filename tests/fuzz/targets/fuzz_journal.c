@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz.h"
 #include "journal/codec.h"
 #include "journal/crc32c.h"
 #include "journal/dir.h"
@@ -24,7 +25,7 @@
 #include "journal/snapshot.h"
 #include "xt/xt.h"
 
-static char dir[64];
+static const char *dir; /* fuzz_dir */
 
 static void quiet(void *ctx, const xt_event_batch_t *b)
 {
@@ -50,12 +51,6 @@ static void clear_dir(void)
     unlink(path);
     xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, 7);
     unlink(path);
-}
-
-static void remove_dir(void)
-{
-    clear_dir();
-    rmdir(dir);
 }
 
 static void fuzz_segment(const uint8_t *data, size_t size, int whole)
@@ -130,16 +125,10 @@ static void fuzz_snapshot(const uint8_t *data, size_t size)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "%s/xt-fuzz-journal-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-        if (!mkdtemp(dir))
-            abort();
-        atexit(remove_dir);
-    }
+    if (!dir)
+        dir = fuzz_dir("journal");
     if (size == 0 || size > 1 << 16)
         return 0;
     clear_dir();

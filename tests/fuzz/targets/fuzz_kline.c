@@ -50,7 +50,7 @@
 #define MS INT64_C(1000000)
 #define T0 INT64_C(1704067200000000000) /* 2024-01-01 00:00 UTC */
 
-static char dir[64];
+static const char *dir; /* fuzz_dir */
 static char path[XT_PATH_MAX], old[XT_PATH_MAX + 8];
 
 /* ---- the format as the doc gives it ---------------------------------------- */
@@ -224,12 +224,6 @@ static void clear_dir(void)
     unlink(old);
 }
 
-static void remove_dir(void)
-{
-    clear_dir();
-    rmdir(dir);
-}
-
 static void open_store(xt_kl_store_t *st)
 {
     xt_kl_config_t cfg = {.dir = dir, .max_instruments = 1, .pending = PENDING, .flush_ms = FLUSH_MS};
@@ -363,17 +357,13 @@ static void fuzz_store(const uint8_t *d, size_t n)
     free(want);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!dir[0]) {
+    if (!dir) {
         CHECK(xt_crc32c("123456789", 9) == 0xE3069283u);
-        snprintf(dir, sizeof dir, "%s/xt-fuzz-kline-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-        CHECK(mkdtemp(dir) != NULL);
+        dir = fuzz_dir("kline");
         CHECK(xt_kl_path(path, sizeof path, dir, SYM, XT_KL_1M, "") == 0);
         snprintf(old, sizeof old, "%s.old", path);
-        atexit(remove_dir);
     }
     if (size > 1 << 16)
         return 0;
