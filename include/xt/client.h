@@ -116,7 +116,7 @@ typedef struct xt_client_config {
     const char *bind_addr; /* numeric source address (IPv4/IPv6) to bind before
                             * connecting, or NULL; a name is refused: -ENOENT */
     uint32_t account;      /* >= 1 */
-    const char *key_id;    /* API key id, at most 16 characters */
+    const char *key_id;    /* API key id, 1..16 characters */
     const char *secret;    /* API secret; only SHA-256(secret) is kept */
     uint32_t session;      /* session number, >= 1 */
     uint32_t heartbeat_ms; /* 0: the server's default; else 100..60000 */
@@ -135,7 +135,7 @@ typedef struct xt_client_config {
 /* Initialises c from cfg: resolves cfg->host (getaddrinfo, may block) and
  * cfg->bind_addr (numeric only: getaddrinfo with AI_NUMERICHOST) and
  * derives the signing key. Does not connect. Returns 0; XT_EINVAL
- * (account 0, session 0, key id longer than 16, missing host/key/secret,
+ * (account 0, session 0, key id empty or longer than 16, missing host/key/secret,
  * bad heartbeat, buffer sizes below 256, a clock_offset_ms beyond a year
  * either way); -ENOENT if the host does not
  * resolve or bind_addr is not a numeric address (a name such as
@@ -202,7 +202,18 @@ int64_t xt_client_rx_ns(const xt_client_t *c);
  * every whole frame to the callbacks. Returns 0 while the connection is
  * usable or after an orderly close (state CLOSED, on_close(0) called);
  * a negative code when the connection failed and was closed (on_close was
- * called with the same code); -ENOTCONN when there is no connection. */
+ * called with the same code); -ENOTCONN when there is no connection;
+ * -EBUSY, doing nothing, when called from a callback (it, and
+ * xt_client_poll()/xt_client_wait_login(), which read too, belong in the
+ * event loop: the read under way delivers the rest when the callback
+ * returns). A request from a callback that fails because the server
+ * closed makes this read go on to the socket's end and close
+ * (on_close(-ECONNRESET), or the send's code): it never returns 0 with a
+ * dead connection left open. A server breaking the protocol - a frame
+ * that does not parse, a type the server does not send, an answer to no
+ * request (LOGIN_ACCEPTED/REJECTED without a LOGIN, order messages or
+ * INSTRUMENT before the login's answer, LOGOUT_ACK without a LOGOUT), a
+ * heartbeat interval outside 100..60000 ms - closes it with -EPROTO. */
 int xt_client_on_readable(xt_client_t *c);
 
 /* Completes a pending connect, then writes queued output until the socket
@@ -235,7 +246,8 @@ int xt_client_wants_write(const xt_client_t *c);
  * the failed write of a heartbeat); with no connection, 1000. */
 int xt_client_tick(xt_client_t *c);
 
-/* Blocking convenience: runs xt_client_tick(), waits up to timeout_ms
+/* Blocking convenience (not from a callback: -EBUSY, see
+ * xt_client_on_readable()): runs xt_client_tick(), waits up to timeout_ms
  * (-1: until the next timer is due) for the socket, handles it and
  * flushes queued output. It may return early when a timer is due. Returns
  * 1 if the socket was ready, 0 on timeout, or a negative code (the
@@ -244,7 +256,8 @@ int xt_client_tick(xt_client_t *c);
  * reading until the server closes: then it returns -ECONNRESET. */
 int xt_client_poll(xt_client_t *c, int timeout_ms);
 
-/* Blocking convenience: polls until logged in with every announced
+/* Blocking convenience (not from a callback: -EBUSY): polls until
+ * logged in with every announced
  * INSTRUMENT received, for up to timeout_ms. Returns 0; -EACCES if the
  * login was rejected (see on_login_rejected); -ETIMEDOUT when timeout_ms
  * ran out (the connection is left as it is: poll on, or
@@ -320,6 +333,7 @@ struct xt_client {
     int server_closing; /* an ERROR came: the server closes; requests are refused -ESHUTDOWN */
     int draining;       /* a send failed: what the socket holds is read before the close */
     int dispatching;    /* callbacks run: a failed send leaves the reading to the read under way */
+    int write_err;      /* that send's code: the read under way reads to the end, then closes with it */
     int64_t last_tx_ns, last_rx_ns, state_ns;
     int64_t closing_ns; /* when the ERROR came (server_closing) */
 };

@@ -66,7 +66,8 @@ static int check_config(const xt_client_config_t *cfg)
 {
     if (!cfg || !cfg->host || !cfg->key_id || !cfg->secret || cfg->account == 0 || cfg->session == 0)
         return XT_EINVAL;
-    if (strlen(cfg->key_id) > 16 || (cfg->heartbeat_ms && (cfg->heartbeat_ms < 100 || cfg->heartbeat_ms > 60000)))
+    if (!cfg->key_id[0] || strlen(cfg->key_id) > 16 ||
+        (cfg->heartbeat_ms && (cfg->heartbeat_ms < 100 || cfg->heartbeat_ms > 60000)))
         return XT_EINVAL;
     if ((cfg->rbuf_size && cfg->rbuf_size < MIN_BUF) || (cfg->wbuf_size && cfg->wbuf_size < MIN_BUF))
         return XT_EINVAL;
@@ -129,6 +130,7 @@ static int shut(xt_client_t *c, int err)
     c->fd = -1;
     c->state = XT_CLIENT_CLOSED;
     c->server_closing = 0;
+    c->write_err = 0;
     c->rlen = c->wlen = c->woff = 0;
     c->gen++;
     if (err && c->cfg.cb.on_error)
@@ -242,7 +244,11 @@ static int finish_connect(xt_client_t *c)
 static int write_failed(xt_client_t *c, int err)
 {
     if (c->draining || c->dispatching) { /* (in a callback: the read under way goes on to the close) */
+        if (!c->server_closing)
+            c->closing_ns = now_ns();
         c->server_closing = 1;
+        if (!c->write_err)
+            c->write_err = err; /* on_readable reads to the socket's end, then closes with it */
         c->wlen = c->woff = 0;
         return err;
     }
@@ -368,6 +374,20 @@ static void login_accepted(xt_client_t *c, const xt_msg_login_accepted_t *m)
 
 /* ---- reading and dispatch ---- */
 
+/* A heartbeat interval the server announced: 0 (none) or 100..60000 ms
+ * (docs/protocol.md); anything else would be a broken server, and the
+ * timers could not represent it. */
+static int heartbeat_ok(uint32_t ms)
+{
+    return ms == 0 || (ms >= 100 && ms <= 60000);
+}
+
+/* Logged in or logging out: where order messages and INSTRUMENT belong. */
+static int in_session(const xt_client_t *c)
+{
+    return c->state == XT_CLIENT_LOGGED_IN || c->state == XT_CLIENT_LOGGING_OUT;
+}
+
 /* Sequence bookkeeping for a sequenced message: 1 to deliver it, 0 for a
  * duplicate. Reports a gap through on_error (and delivers). */
 static int sequenced(xt_client_t *c, const xt_wire_hdr_t *h)
@@ -391,7 +411,7 @@ static int on_session_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t 
     case XT_MSG_HELLO: {
         xt_msg_hello_t m;
         xt_wire_get_hello(f, &m);
-        if (c->state != XT_CLIENT_AWAIT_HELLO)
+        if (c->state != XT_CLIENT_AWAIT_HELLO || !heartbeat_ok(m.heartbeat_ms))
             return shut(c, -EPROTO);
         if (m.heartbeat_ms && !c->cfg.heartbeat_ms)
             c->hb_ms = m.heartbeat_ms;
@@ -402,6 +422,8 @@ static int on_session_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t 
     case XT_MSG_LOGIN_ACCEPTED: {
         xt_msg_login_accepted_t m;
         xt_wire_get_login_accepted(f, &m);
+        if (c->state != XT_CLIENT_LOGIN_SENT || !heartbeat_ok(m.heartbeat_ms))
+            return shut(c, -EPROTO); /* an answer to no LOGIN */
         login_accepted(c, &m);
         if (cb->on_login_accepted)
             cb->on_login_accepted(u, c, h, &m);
@@ -410,6 +432,8 @@ static int on_session_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t 
     case XT_MSG_LOGIN_REJECTED: {
         xt_msg_login_rejected_t m;
         xt_wire_get_login_rejected(f, &m);
+        if (c->state != XT_CLIENT_LOGIN_SENT)
+            return shut(c, -EPROTO);
         if (cb->on_login_rejected)
             cb->on_login_rejected(u, c, h, &m);
         return shut(c, -EACCES);
@@ -417,6 +441,8 @@ static int on_session_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t 
     case XT_MSG_INSTRUMENT: {
         xt_msg_instrument_t m;
         xt_wire_get_instrument(f, &m);
+        if (!in_session(c))
+            return shut(c, -EPROTO);
         if (c->instruments_left)
             c->instruments_left--;
         if (cb->on_instrument)
@@ -439,6 +465,8 @@ static int on_session_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t 
         return 0;
     }
     case XT_MSG_LOGOUT_ACK:
+        if (c->state != XT_CLIENT_LOGGING_OUT)
+            return shut(c, -EPROTO); /* the server ends a session it was not asked to with an ERROR */
         if (cb->on_logout_ack)
             cb->on_logout_ack(u, c, h);
         return shut(c, 0);
@@ -459,6 +487,8 @@ static int on_order_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t *h
         xt_msg_canceled_t ca;
         xt_msg_amended_t am;
     } m;
+    if (!in_session(c))
+        return shut(c, -EPROTO); /* an answer before the login's */
     if (!sequenced(c, h))
         return 0;
     switch (h->type) {
@@ -544,6 +574,8 @@ static int dispatch(xt_client_t *c)
 
 int xt_client_on_readable(xt_client_t *c)
 {
+    if (c->dispatching)
+        return -EBUSY; /* from a callback: the read under way owns the input buffer */
     if (c->fd < 0)
         return -ENOTCONN;
     if (c->state == XT_CLIENT_CONNECTING) {
@@ -558,8 +590,8 @@ int xt_client_on_readable(xt_client_t *c)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) /* (after a send failed in a callback: the end) */
+                return c->write_err ? shut(c, c->write_err) : 0;
             return shut(c, -errno);
         }
         if (n == 0)
@@ -569,7 +601,7 @@ int xt_client_on_readable(xt_client_t *c)
         int rc = dispatch(c);
         if (rc || c->gen != gen)
             return rc;
-        if ((size_t)n < room)
+        if ((size_t)n < room && !c->write_err)
             return 0;
     }
 }
@@ -629,6 +661,8 @@ int xt_client_tick(xt_client_t *c)
 
 int xt_client_poll(xt_client_t *c, int timeout_ms)
 {
+    if (c->dispatching)
+        return -EBUSY;
     if (c->fd < 0)
         return -ENOTCONN;
     int t = xt_client_tick(c);

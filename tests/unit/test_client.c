@@ -82,7 +82,7 @@ static int fake_read(fake_t *f, xt_client_t *c, uint8_t *out)
 
 /* Accepts the client's connection, sends HELLO, reads its LOGIN (into
  * *login) and accepts it with heartbeat hb_ms and next_seq. */
-static void fake_login(fake_t *f, xt_client_t *c, uint32_t hb_ms, uint64_t next_seq, xt_msg_login_t *login)
+static void fake_accept(fake_t *f, xt_client_t *c)
 {
     for (int i = 0; i < 200 && f->fd < 0; i++) {
         xt_client_poll(c, 5);
@@ -90,6 +90,11 @@ static void fake_login(fake_t *f, xt_client_t *c, uint32_t hb_ms, uint64_t next_
     }
     assert_true(f->fd >= 0);
     f->in_len = 0;
+}
+
+static void fake_login(fake_t *f, xt_client_t *c, uint32_t hb_ms, uint64_t next_seq, xt_msg_login_t *login)
+{
+    fake_accept(f, c);
     uint8_t b[XT_WIRE_MAX];
     xt_msg_hello_t hello = {.version = XT_WIRE_VERSION, .heartbeat_ms = hb_ms};
     fake_send(f, b, xt_wire_put_hello(b, 0, &hello));
@@ -368,6 +373,7 @@ typedef struct got {
     uint64_t acc[16];
     int n_acc, server_errors, gaps, rejected;
     int send_in_callback, callback_send_rc; /* on_rejected sends an order: what that returned */
+    int poll_in_callback, callback_poll_rc; /* on_accepted polls: what that returned */
 } got_t;
 
 static void got_rejected(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_rejected_t *m)
@@ -386,10 +392,13 @@ static void got_rejected(void *user, xt_client_t *c, const xt_wire_hdr_t *h, con
 static void got_accepted(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_accepted_t *m)
 {
     got_t *g = user;
-    (void)c;
     (void)m;
     if (g->n_acc < 16)
         g->acc[g->n_acc++] = h->seq;
+    if (g->poll_in_callback) {
+        g->poll_in_callback = 0;
+        g->callback_poll_rc = xt_client_poll(c, 0);
+    }
 }
 
 static void got_server_error(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_error_t *m)
@@ -493,6 +502,146 @@ static void a_failed_send_in_a_callback(void **state)
     assert_int_equal(g.n_acc, 1);
     assert_int_equal(g.server_errors, 1);
     xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* The same with one xt_client_on_readable() - an edge-triggered loop, or
+ * one that trusts its 0: that read goes on to the socket's end and
+ * closes. It returned 0 with the client still logged in, and only a
+ * second read found the end (xt_client_tick() meanwhile asked to run
+ * again every millisecond). */
+static void a_failed_send_in_a_callback_closes_in_that_read(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    got_t g;
+    xt_msg_login_t login;
+    got_logged_in(&f, &c, &g, &login);
+    g.send_in_callback = 1;
+    uint8_t two[2 * XT_WIRE_MAX];
+    xt_msg_rejected_t r = {.clordid = 1, .reason = 1};
+    size_t n = xt_wire_put_rejected(two, 0, 0, &r);
+    xt_msg_accepted_t a = {.clordid = 2, .order_id = 2};
+    n += xt_wire_put_accepted(two + n, XT_WF_SEQUENCED, 1, &a);
+    last_words_then_reset(&f, &c, two, n);
+    int rc = xt_client_on_readable(&c);
+    assert_true(rc < 0);
+    assert_int_equal(g.rejected, 1);
+    assert_int_equal(g.n_acc, 1);
+    assert_true(g.callback_send_rc < 0);
+    assert_int_equal(g.seen.closes, 1);
+    assert_int_equal(g.seen.close_err, rc);
+    assert_int_equal(xt_client_state(&c), XT_CLIENT_CLOSED);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* Reading from a callback is refused -EBUSY and changes nothing: the read
+ * under way delivers the rest once. A poll from on_accepted dispatched the
+ * input buffer again from its start: frames twice, then a negative size
+ * for memmove (ASan), the buffer's length wrapped. */
+static void polling_from_a_callback_is_refused(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    got_t g;
+    xt_msg_login_t login;
+    got_logged_in(&f, &c, &g, &login);
+    g.poll_in_callback = 1;
+    uint8_t three[3 * XT_WIRE_MAX];
+    size_t n = 0;
+    for (uint64_t i = 1; i <= 3; i++) {
+        xt_msg_accepted_t a = {.clordid = i, .order_id = (int64_t)i};
+        n += xt_wire_put_accepted(three + n, XT_WF_SEQUENCED, i, &a);
+    }
+    fake_send(&f, three, n);
+    poll_for(&c, &g.n_acc, 3);
+    assert_int_equal(g.callback_poll_rc, -EBUSY);
+    assert_int_equal(g.acc[0], 1);
+    assert_int_equal(g.acc[1], 2);
+    assert_int_equal(g.acc[2], 3);
+    uint8_t hb[XT_WIRE_MAX];
+    fake_send(&f, hb, xt_wire_put_header(hb, XT_MSG_SERVER_HEARTBEAT, 0, 3));
+    assert_int_equal(xt_client_poll(&c, 100), 1); /* usable still */
+    assert_int_equal(xt_client_state(&c), XT_CLIENT_LOGGED_IN);
+    assert_int_equal(g.n_acc, 3);
+    assert_int_equal(g.seen.closes, 0);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* Drives the client until it closes; returns the code it closed with. */
+static int close_code(xt_client_t *c, seen_t *seen)
+{
+    for (int i = 0; i < 200 && !seen->closes; i++)
+        xt_client_poll(c, 10);
+    assert_int_equal(seen->closes, 1);
+    return seen->close_err;
+}
+
+/* A server that answers what was never asked, or announces a heartbeat
+ * interval outside 100..60000 ms, broke the protocol: -EPROTO. They were
+ * taken: a LOGIN_ACCEPTED before HELLO logged the client in without a
+ * LOGIN, an order message before the login moved its sequence number, a
+ * LOGOUT_ACK without LOGOUT was an orderly close, and an interval of
+ * 3,000,000,000 ms made xt_client_tick() return a negative number with
+ * the connection open. */
+static void answers_to_no_request_are_protocol_errors(void **state)
+{
+    (void)state;
+    uint8_t b[XT_WIRE_MAX];
+    for (int k = 0; k < 6; k++) {
+        fake_t f;
+        xt_client_t c;
+        seen_t seen;
+        xt_msg_login_t login;
+        fake_listen(&f);
+        client_seen(&c, &f, &seen);
+        if (k == 3) { /* logged in: LOGOUT_ACK unasked */
+            fake_login(&f, &c, 1000, 1, &login);
+            fake_send(&f, b, xt_wire_put_header(b, XT_MSG_LOGOUT_ACK, 0, 0));
+        } else {
+            fake_accept(&f, &c);
+        }
+        if (k == 0) {
+            xt_msg_login_accepted_t acc = {.session = 1, .heartbeat_ms = 1000, .next_seq = 1};
+            fake_send(&f, b, xt_wire_put_login_accepted(b, 0, &acc));
+        } else if (k == 1) {
+            xt_msg_accepted_t a = {.clordid = 1, .order_id = 1};
+            fake_send(&f, b, xt_wire_put_accepted(b, XT_WF_SEQUENCED, 1, &a));
+        } else if (k == 2) {
+            xt_msg_login_rejected_t r = {.reason = 1};
+            fake_send(&f, b, xt_wire_put_login_rejected(b, 0, &r));
+        } else if (k == 4) {
+            xt_msg_hello_t hello = {.version = XT_WIRE_VERSION, .heartbeat_ms = UINT32_MAX};
+            fake_send(&f, b, xt_wire_put_hello(b, 0, &hello));
+        } else if (k == 5) {
+            xt_msg_hello_t hello = {.version = XT_WIRE_VERSION, .heartbeat_ms = 1000};
+            fake_send(&f, b, xt_wire_put_hello(b, 0, &hello));
+            assert_int_equal(fake_read(&f, &c, b), XT_MSG_LOGIN);
+            xt_msg_login_accepted_t acc = {.session = 1, .heartbeat_ms = 3000000000u, .next_seq = 1};
+            fake_send(&f, b, xt_wire_put_login_accepted(b, 0, &acc));
+        }
+        assert_int_equal(close_code(&c, &seen), -EPROTO);
+        assert_int_equal(xt_client_last_seq(&c), 0);
+        xt_client_destroy(&c);
+        fake_close(&f);
+    }
+}
+
+/* An empty key id is refused at init, as config.md's 1..16 characters
+ * (it was taken, and every login failed UNKNOWN_KEY). */
+static void an_empty_key_id_is_refused(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    fake_listen(&f);
+    xt_client_config_t cfg = fake_client_config(&f, 0);
+    cfg.key_id = "";
+    assert_int_equal(xt_client_init(&c, &cfg), XT_EINVAL);
     fake_close(&f);
 }
 
@@ -678,6 +827,10 @@ int main(void)
         cmocka_unit_test(the_login_is_stamped_with_the_offset),
         cmocka_unit_test(a_reconnect_whose_on_close_connects),
         cmocka_unit_test(a_failed_send_in_a_callback),
+        cmocka_unit_test(a_failed_send_in_a_callback_closes_in_that_read),
+        cmocka_unit_test(polling_from_a_callback_is_refused),
+        cmocka_unit_test(answers_to_no_request_are_protocol_errors),
+        cmocka_unit_test(an_empty_key_id_is_refused),
         cmocka_unit_test(a_logout_answered_by_an_error),
         cmocka_unit_test(heartbeats_while_logging_out),
         cmocka_unit_test(a_failed_send_reads_what_came_first),
