@@ -318,7 +318,10 @@ int xt_kl_store_add(xt_kl_store_t *st, uint32_t id, const char *symbol, int32_t 
     in->used = 1;
     int first = 0;
     for (uint32_t i = 0; i < XT_KL_COUNT && !st->cfg.rebuild; i++) {
+        uint32_t aside = st->st.set_aside;
         int rc = open_existing(st, id * XT_KL_COUNT + i);
+        if ((rc || st->st.set_aside != aside) && st->cfg.notice)
+            st->cfg.notice(st->cfg.notice_arg, symbol, st->why);
         if (rc && !first)
             first = rc;
     }

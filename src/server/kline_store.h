@@ -86,6 +86,10 @@ typedef struct xt_kl_config {
     uint32_t files_per_tick;  /* files written per xt_kl_store_tick() at most; 0: 256 */
     uint8_t rebuild;          /* write every file afresh as NAME.kl.tmp; commit renames */
     xt_io_t *io;              /* NULL: the real file system */
+    /* Called by xt_kl_store_add() for each file it set aside or could not
+     * read (why: the path and what), so that each is reported (may be NULL). */
+    void (*notice)(void *arg, const char *symbol, const char *why);
+    void *notice_arg;
 } xt_kl_config_t;
 
 typedef struct xt_kl_file {
@@ -145,7 +149,8 @@ void xt_kl_store_destroy(xt_kl_store_t *st);
 /* Registers instrument `id` (symbol copied). Outside rebuild mode its ten
  * files are looked at: a torn tail is cut, the last record read; a file
  * that is unreadable or written for another tz, tick or lot is renamed to
- * NAME.kl.old and started afresh (st->why says so, set_aside counts it).
+ * NAME.kl.old and started afresh (cfg.notice and st->why say so - st->why
+ * only of the last file -, set_aside counts it).
  * Returns 0 (files set aside included), XT_EINVAL, XT_EEXIST or -errno
  * from the file system (the store stays usable). */
 int xt_kl_store_add(xt_kl_store_t *st, uint32_t id, const char *symbol, int32_t tz_offset_s, xt_decimal_t tick,

@@ -22,21 +22,33 @@
 static int64_t newest_in(const xt_kl_store_t *st);
 static void *writer_main(void *arg);
 
-/* Every instrument's files: torn tails cut, unusable files set aside. */
+/* A file set aside or unreadable at start: one warning each. */
+static void file_notice(void *arg, const char *symbol, const char *why)
+{
+    (void)arg;
+    xt_log_ev_t e;
+    if (xt_log_begin(&e, XT_LOG_WARN, "K-line history")) {
+        xt_log_str(&e, "symbol", symbol);
+        xt_log_str(&e, "reason", why);
+        xt_log_end(&e);
+    }
+}
+
+/* Every instrument's files: torn tails cut, unusable files set aside
+ * (file_notice tells of each). */
 static void add_instruments(xt_server_t *s, xt_kl_store_t *st)
 {
     uint32_t n = xt_engine_instrument_count(&s->engine);
     for (uint32_t i = 0; i < n; i++) {
         xt_instrument_info_t in;
         xt_engine_instrument(&s->engine, i, &in);
-        uint32_t aside = st->st.set_aside;
         int32_t tz = 0; /* UTC unless the config says (as the md thread aligns candles) */
         xt_config_tz(&s->cfg, in.symbol, &tz);
         int rc = xt_kl_store_add(st, i, in.symbol, tz, in.def.tick, in.def.lot);
-        xt_log_ev_t e;
-        if ((rc || st->st.set_aside != aside) && xt_log_begin(&e, XT_LOG_WARN, "K-line history")) {
+        xt_log_ev_t e; /* (the files' own failures were told by file_notice) */
+        if ((rc == XT_EINVAL || rc == XT_EEXIST) && xt_log_begin(&e, XT_LOG_WARN, "K-line history")) {
             xt_log_str(&e, "symbol", in.symbol);
-            xt_log_str(&e, "reason", st->why[0] ? st->why : xt_strerror(rc));
+            xt_log_str(&e, "reason", xt_strerror(rc));
             xt_log_end(&e);
         }
     }
@@ -67,7 +79,8 @@ int xt_md_history_open(xt_server_t *s, xt_md_history_t **out, char *why, size_t 
     if (d[0] == '\0' && snprintf(dir, sizeof dir, "%s/klines", s->cfg.data_dir) < (int)sizeof dir)
         d = dir;
     uint32_t n = xt_engine_instrument_count(&s->engine);
-    xt_kl_config_t kc = {.dir = d, .max_instruments = n ? n : 1, .flush_ms = s->cfg.md_history_flush_ms};
+    xt_kl_config_t kc = {
+        .dir = d, .max_instruments = n ? n : 1, .flush_ms = s->cfg.md_history_flush_ms, .notice = file_notice};
     xt_md_history_t *h = calloc(1, sizeof *h);
     int rc = h ? xt_kl_store_init(&h->st, &kc) : XT_ENOMEM;
     if (rc) {

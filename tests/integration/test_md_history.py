@@ -577,6 +577,28 @@ def test_history_off_and_errors():
         check(p.stdout.startswith("usage: xtrading md rebuild") and p.stderr == "", f"md {args}: {p.stdout!r}")
 
 
+@test
+def test_each_file_set_aside_is_told():
+    """Every K-line file set aside at start gets its own warning naming it
+    (kline-history.md, "At start"). With two of one instrument only the
+    last was told: the first one's history went aside unsaid."""
+    srv = TS.Server(start=False)
+    d = os.path.join(srv.data, "klines")
+    os.makedirs(d)
+    bad = [kl(d, BTC, "1m"), kl(d, BTC, "5m"), kl(d, SH, "1h")]
+    for path in bad:
+        with open(path, "wb") as f:
+            f.write(b"NOTKLINE" + bytes(120 + 72))
+    srv.start()
+    check(srv.stop() == 0, "stop")
+    log = [line for line in srv.stderr().splitlines() if "K-line history" in line]
+    for path in bad:
+        check(os.path.exists(path + ".old"), f"{path} not set aside")
+        told = [line for line in log if path + ": " in line]
+        check(len(told) == 1, f"{path}: told {len(told)} times in {log}")
+    check(len(log) == len(bad), f"{len(log)} K-line warnings for {len(bad)} files: {log}")
+
+
 def main():
     return TS.run_tests(TESTS, sys.argv, __doc__)
 
