@@ -260,9 +260,12 @@ int xt_engine_restore_instrument(xt_engine_t *e, const xt_instrument_def_t *def)
 
 /* Puts a resting order back. All fields of `o` are used: it must be a
  * LIMIT order with time in force GTC or POST and a resolved STP mode, price
- * and quantity in range, filled >= 0, on a defined instrument, with an id
- * not resting already, and must not cross the opposite side. Returns 0,
- * XT_EINVAL, XT_EEXIST (duplicate id) or XT_ECAPACITY. */
+ * and quantity in the engine's range (price 1..XT_PRICE_MAX, quantity 1..XT_QTY_MAX; not
+ * the instrument's present limits - minimum and maximum quantity, price
+ * band -, which may have changed since the order rested), filled >= 0, on a
+ * defined instrument, with an id not resting already, and must not cross
+ * the opposite side; its seq is taken as given. Returns 0, XT_EINVAL,
+ * XT_EEXIST (duplicate id) or XT_ECAPACITY. */
 int xt_engine_restore_order(xt_engine_t *e, const xt_order_info_t *o);
 
 /* Sets the last applied sequence number and the trade counter. Returns 0,

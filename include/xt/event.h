@@ -10,8 +10,12 @@
  * sink call, so copy what you keep. The sink must not change the engine:
  * xt_engine_apply() from inside it returns XT_EBUSY (and the restore
  * functions XT_EINVAL) without touching the command in progress. Read-only
- * queries are fine; before a command's last batch they see its book
- * part-way through the command.
+ * queries are fine. The last batch sees the state the command left (its
+ * sequence number and state hash included). A batch before it sees the
+ * book part-way through the command, and ahead of the events delivered so
+ * far: a level may show a quantity of 0, or an order with nothing left
+ * that a TRADE of the next batch takes out, and xt_engine_verify() fails
+ * there.
  *
  * For one command the order is:
  *   NEW     REJECTED, or ACCEPTED then its TRADEs and CANCELEDs in the order
@@ -116,7 +120,7 @@ typedef struct xt_event_batch {
     int64_t ts;       /* the command's timestamp */
     uint8_t cmd_type; /* xt_cmd_type_t */
     uint8_t last;     /* 1 on the command's final batch */
-    uint32_t n;       /* 1..XT_EVENT_BATCH_MAX events */
+    uint32_t n;       /* 1..XT_EVENT_BATCH_MAX events (0: SESSION_END's batch) */
     const xt_event_t *events;
 } xt_event_batch_t;
 

@@ -201,8 +201,10 @@ int xt_engine_apply(xt_engine_t *e, const xt_cmd_t *cmd)
         break;
     default: return XT_EINVAL;
     }
-    /* every command that gets this far emitted its events (none for SESSION_END) */
-    xt__flush_events(e, 1);
+    /* every command that gets this far emitted its events (none for
+     * SESSION_END); the sequence number is taken first, so that the last
+     * batch's sink sees the state the command left (its hash included) */
     e->last_seq = cmd->seq;
+    xt__flush_events(e, 1);
     return 0;
 }

@@ -807,6 +807,48 @@ static void long_sweep_spans_batches(void **state)
     free(r);
 }
 
+/* What the sink of a command's last batch sees: the state the command
+ * left - its sequence number, the state hash after it, the book after it.
+ * It saw the sequence number and hash of the command before. */
+typedef struct last_view {
+    xt_engine_t *e;
+    uint64_t last_seq, hash;
+    int lasts;
+} last_view_t;
+
+static void viewing(void *ctx, const xt_event_batch_t *b)
+{
+    last_view_t *v = ctx;
+    if (!b->last)
+        return;
+    xt_engine_stats_t st;
+    xt_engine_stats(v->e, &st);
+    v->last_seq = st.last_seq;
+    v->hash = xt_engine_state_hash(v->e);
+    v->lasts++;
+}
+
+static void the_last_batch_sees_the_state_after_the_command(void **state)
+{
+    (void)state;
+    xt_engine_t e;
+    last_view_t v = {.e = &e};
+    assert_int_equal(xt_engine_init(&e, NULL, viewing, &v), 0);
+    apply_ok(&e, instrument(1, "X"));
+    for (int i = 0; i < 100; i++) /* the last command's events span two batches */
+        apply_ok(&e, new_order(2 + (uint64_t)i, 1 + i, 1, XT_SELL, 100 + i / 10, 1));
+    xt_cmd_t cmds[] = {new_order(200, 500, 2, XT_BUY, 1000, 150), cancel(201, 500, 2),
+                       (xt_cmd_t){.type = XT_CMD_SESSION_END, .seq = 202, .u.session_end = {1, 1}}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        v.lasts = 0;
+        apply_ok(&e, cmds[i]);
+        assert_int_equal(v.lasts, 1);
+        assert_int_equal(v.last_seq, cmds[i].seq);
+        assert_int_equal(v.hash, xt_engine_state_hash(&e));
+    }
+    xt_engine_destroy(&e);
+}
+
 /* A sink that calls back into its engine: apply, restore and copy. */
 typedef struct reenter {
     xt_engine_t *e;
@@ -838,9 +880,9 @@ static void the_sink_cannot_change_its_engine(void **state)
     reenter_t r = {.e = &e, .empty = &empty};
     assert_int_equal(xt_engine_init(&empty, NULL, nosink, NULL), 0);
     assert_int_equal(xt_engine_init(&e, NULL, reentering, &r), 0);
-    /* the first command, one that changes nothing: its sink runs while the
-     * engine looks fresh (no sequence number taken yet), so only the guard
-     * refuses the restore functions and the copy into it there */
+    /* the first command, one that changes nothing: the restore functions
+     * and the copy into the engine are refused there (by the guard, and as
+     * the engine has taken a sequence number) */
     xt_cmd_t c = {.type = XT_CMD_SESSION_END, .seq = 1, .u.session_end = {1, 1}};
     assert_int_equal(xt_engine_apply(&e, &c), 0);
     assert_int_equal(r.calls, 1);
@@ -925,6 +967,7 @@ int main(void)
         cmocka_unit_test(book_events_can_be_turned_off),
         cmocka_unit_test(long_sweep_spans_batches),
         cmocka_unit_test(the_sink_cannot_change_its_engine),
+        cmocka_unit_test(the_last_batch_sees_the_state_after_the_command),
         cmocka_unit_test(init_and_stats),
         cmocka_unit_test(restore_refuses_filled_out_of_range),
         cmocka_unit_test(a_band_moves),
