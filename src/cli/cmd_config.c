@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "server/credentials.h"
+#include "xt/error.h"
 
 static void usage(FILE *f)
 {
@@ -54,7 +55,10 @@ static int check_log_file(const xt_server_config_t *c)
     struct stat st;
     const char *why = NULL;
     if (stat(f, &st) == 0)
-        why = S_ISDIR(st.st_mode) ? "is a directory" : access(f, W_OK) != 0 ? strerror(errno) : NULL;
+        why = S_ISDIR(st.st_mode)                            ? "is a directory"
+              : S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ? "is a FIFO or socket (serve needs a file)"
+              : access(f, W_OK) != 0                         ? strerror(errno)
+                                                             : NULL;
     else if (errno != ENOENT)
         why = strerror(errno);
     else if (access(dirname(dir), W_OK | X_OK) != 0)

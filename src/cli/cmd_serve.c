@@ -9,6 +9,7 @@
 #include "server/proc_stats.h"
 #include "server/server.h"
 #include "server/start_signals.h"
+#include "xt/error.h"
 
 static void usage(FILE *f)
 {
@@ -211,7 +212,7 @@ int xt_cmd_serve(int argc, char **argv)
         return 2;
     int rc = xt_log_open((int)cfg.log_level, (int)cfg.log_format, cfg.log_file);
     if (rc) {
-        fprintf(stderr, "xtrading serve: log.file %s: %s\n", cfg.log_file, strerror(-rc));
+        fprintf(stderr, "xtrading serve: log.file %s: %s\n", cfg.log_file, xt_strerror(rc));
         return 2; /* a bad setting, as `config check` says (docs/cli.md): a restart does not mend it */
     }
     static xt_start_signals_t start_signals;

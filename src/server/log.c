@@ -10,11 +10,13 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "md_encode.h" /* xt_md_json_char: the one JSON escaper */
+#include "xt/error.h"
 
 #define TAIL_RESERVE 32 /* room kept for ' truncated=true' / ',"truncated":true' and the end */
 
@@ -58,10 +60,24 @@ int xt_log_format_parse(const char *name)
     return -1;
 }
 
+/* A regular file or a character device (/dev/null): a FIFO would block
+ * the open until a reader came (at start before the signals are set up,
+ * on the gateway thread at SIGHUP), and every line while its reader is
+ * away. Returns the fd, -errno or XT_ENOTFILE (a FIFO, a socket). */
 static int open_file(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    return fd < 0 ? -errno : fd;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0640);
+    if (fd < 0)
+        return errno == ENXIO ? XT_ENOTFILE : -errno; /* ENXIO: a FIFO without a reader, a socket */
+    struct stat st;
+    int rc = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) ? XT_ENOTFILE : 0;
+    if (rc == 0 && fcntl(fd, F_SETFL, O_APPEND) != 0) /* blocking again: a device's writes wait as stderr's */
+        rc = -errno;
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    return fd;
 }
 
 int xt_log_open(int level, int format, const char *file)
@@ -100,7 +116,7 @@ void xt_log_reopen_for_sighup(void)
     int rc = xt_log_reopen(); /* log.file, moved away by logrotate: a new one */
     xt_log_ev_t e;
     if (rc && xt_log_begin(&e, XT_LOG_ERROR, "SIGHUP: cannot open log.file again; still writing the old one")) {
-        xt_log_str(&e, "reason", strerror(-rc));
+        xt_log_str(&e, "reason", xt_strerror(rc));
         xt_log_end(&e);
     }
 }

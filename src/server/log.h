@@ -49,11 +49,12 @@ int xt_log_format_parse(const char *name);
 
 /* Configures the process's log: level, format, and file (NULL or "":
  * standard error). The file is opened with O_APPEND | O_CREAT, mode 0640.
- * Returns 0, or -errno with nothing changed. */
+ * Returns 0, or -errno or XT_ENOTFILE (not a regular file: a FIFO would
+ * block) with nothing changed. */
 int xt_log_open(int level, int format, const char *file);
 
 /* Opens the file again (after logrotate moved it). Returns 0 (also when
- * logging to stderr), or -errno with the old file kept. */
+ * logging to stderr), or -errno or XT_ENOTFILE with the old file kept. */
 int xt_log_reopen(void);
 /* xt_log_reopen for a SIGHUP, an error logged when it fails (the old file
  * is still written). */

@@ -288,6 +288,12 @@ class ConfigCheck(unittest.TestCase):
         self.fails(1, SHIPPED, "--set", f"log.file={missing}",
                    expect=f"xtrading config: log.file {missing}: its directory does not exist")
         self.fails(1, SHIPPED, "--set", f"log.file={self.dir}", expect=f"log.file {self.dir}: is a directory")
+        # a FIFO would block serve's open until a reader came (and every line
+        # after): refused; a character device (/dev/null) is fine
+        fifo = os.path.join(self.dir, "fifo.log")
+        os.mkfifo(fifo)
+        self.fails(1, SHIPPED, "--set", f"log.file={fifo}", expect=f"log.file {fifo}: is a FIFO or socket")
+        self.ok(SHIPPED, "--set", "log.file=/dev/null")
         fine = os.path.join(self.dir, "x.log")
         self.ok(SHIPPED, "--set", f"log.file={fine}")
         self.assertFalse(os.path.exists(fine), "check created the log file")

@@ -88,6 +88,28 @@ def test_json_to_a_file_reopened_on_sighup():
 
 
 @test
+def test_a_fifo_at_sighup_keeps_the_old_file():
+    """A SIGHUP that finds a FIFO where log.file was (a log shipper's pipe
+    whose reader is gone) keeps writing the old file and says why there;
+    order entry goes on. The gateway thread waited in open() for a reader:
+    no answers, no admin, and SIGTERM unheard."""
+    srv = TS.Server({"log.format": "json"}, start=False)
+    path = os.path.join(srv.tmp, "xt.log")
+    srv.sets["log.file"] = path
+    srv.start()
+    os.rename(path, path + ".1")
+    os.mkfifo(path)
+    srv.proc.send_signal(signal.SIGHUP)
+    told = TS.wait_for(lambda: [j for j in read_json_lines(path + ".1") if j["msg"].startswith("SIGHUP: cannot open")],
+                       "the refused reopen told in the old file")
+    check(told[0]["reason"] == "not a regular file (a FIFO, device or socket)", f"{told}")
+    c = TS.login(srv.port, 1001)
+    c.place(c.inst["BTC-USDT"], TS.BUY, 100, 1)
+    check(srv.stop() == 0, "exit 0")
+    check(read_json_lines(path + ".1")[-1]["msg"] == "stopped cleanly", "the old file written to the end")
+
+
+@test
 def test_a_failed_final_snapshot_is_a_warning():
     """A stop whose final snapshot fails (a directory stands where its file
     goes, as a full disk would fail it) says so: the `snapshot failed`
@@ -194,7 +216,10 @@ def test_bad_log_settings():
              "--md-tcp-listen", "off"]
     r = TS.subprocess.run([*serve, "--set", "log.level=loud"], capture_output=True, text=True, timeout=30)
     check(r.returncode == 2 and "log.level must be debug, info, warn or error" in r.stderr, f"{r}")
-    for path, why in (("/nonexistent-dir/xt.log", "No such file or directory"), (srv.tmp, "Is a directory")):
+    fifo = os.path.join(srv.tmp, "fifo.log")  # the open waited for a reader, deaf to SIGTERM
+    os.mkfifo(fifo)
+    for path, why in (("/nonexistent-dir/xt.log", "No such file or directory"), (srv.tmp, "Is a directory"),
+                      (fifo, "not a regular file (a FIFO, device or socket)")):
         r = TS.subprocess.run([*serve, "--set", f"log.file={path}"], capture_output=True, text=True, timeout=30)
         check(r.returncode == 2 and r.stderr == f"xtrading serve: log.file {path}: {why}\n", f"{r}")
     check(not os.path.exists(srv.data), "the data directory was made")
