@@ -40,6 +40,9 @@
 #define MAX_INST 256
 #define MIN_OPEN 64 /* tracked open orders per connection, at least (the account share allowing) */
 #define MAX_PIPELINE 65536
+#define MAX_RATE 1e8    /* --rate: requests/s in all */
+#define MAX_SECONDS 1e9 /* --duration, --warmup: their ns fit an int64 */
+#define DUE_STEP 65536  /* open-loop requests handled per turn of the event loop at most */
 #define MAX_ACCOUNTS 64
 #define CONNECT_WINDOW 512 /* connections connecting / logging in at once */
 #define PORTS_PER_SOURCE 20000
@@ -624,12 +627,18 @@ static int64_t sched_of(const lg_t *lg, uint64_t k)
 }
 
 /* Open loop: every request whose time has come, round robin over the
- * connections. A connection that cannot send owes the request. */
-static void send_due(lg_t *lg, int64_t now)
+ * connections. A connection that cannot send owes the request. At most
+ * DUE_STEP of them a call (then 1: more are due), so that a schedule the
+ * loop cannot keep up with still lets the event loop read answers and
+ * see a signal. */
+static int send_due(lg_t *lg, int64_t now)
 {
     if (lg->n == 0)
-        return;
+        return 0;
+    uint32_t steps = 0;
     for (int64_t t; (t = sched_of(lg, lg->k)) <= now && t < lg->t_end; lg->k++) {
+        if (steps++ == DUE_STEP)
+            return 1;
         lg_conn_t *c = &lg->c[lg->k % lg->n];
         if (c->dead || !c->up) {
             lg->st.unsent += t >= lg->t_measure;
@@ -640,6 +649,7 @@ static void send_due(lg_t *lg, int64_t now)
         if (c->owed++ == 0)
             c->owed_sched = t;
     }
+    return 0;
 }
 
 static void on_event(lg_t *lg, const struct epoll_event *ev, int64_t now)
@@ -784,8 +794,8 @@ static void run_load(lg_t *lg)
     for (;;) {
         now = mono_ns();
         if (lg->phase == PH_RUN && (now >= lg->t_end || g_stop)) {
-            if (lg->o.rate > 0 && !g_stop)
-                send_due(lg, now); /* the last ones before t_end */
+            while (lg->o.rate > 0 && !g_stop && send_due(lg, now)) /* the last ones before t_end */
+                ;
             flush_dirty(lg);
             lg->phase = PH_DRAIN;
             lg->t_stop = now < lg->t_end ? now : lg->t_end;
@@ -855,21 +865,21 @@ static void print_json(const lg_t *lg)
     const lg_stats_t *st = &lg->st;
     double secs = measured_s(lg);
     uint64_t errors = st->unanswered + st->lost + st->server_errors + st->seq_gaps;
-    printf("{\"sent\": %llu, \"acked\": %llu, \"rejected\": %llu, \"errors\": %llu, \"orders_per_s\": %.0f, "
-           "\"p50_us\": %llu, \"p90_us\": %llu, \"p99_us\": %llu, \"p999_us\": %llu, \"max_us\": %llu, "
-           "\"mean_us\": %.1f, \"connections\": %u, \"failed_connections\": %u, \"rate\": %.0f, \"rate_achieved\": %s, "
-           "\"pipeline\": %u, \"duration_s\": %.3f, \"warmup_s\": %.3f, \"unanswered\": %llu, "
-           "\"lost_connections\": %llu, \"unsent\": %llu, \"late\": %llu, \"max_send_delay_us\": %lld, "
-           "\"fills\": %llu, \"rejects\": {",
-           (unsigned long long)st->sent, (unsigned long long)st->acked, (unsigned long long)st->rejected,
-           (unsigned long long)errors, secs > 0 ? (double)(st->acked + st->rejected) / secs : 0,
-           (unsigned long long)xt_hist_quantile(&st->hist, 0.5), (unsigned long long)xt_hist_quantile(&st->hist, 0.9),
-           (unsigned long long)xt_hist_quantile(&st->hist, 0.99),
-           (unsigned long long)xt_hist_quantile(&st->hist, 0.999), (unsigned long long)st->hist.max, mean_us(st),
-           lg->logged_in, lg->failed, lg->o.rate, rate_achieved(lg) ? "true" : "false",
-           lg->o.rate > 0 ? 0 : lg->o.pipeline, secs, lg->o.warmup, (unsigned long long)st->unanswered,
-           (unsigned long long)st->lost, (unsigned long long)st->unsent, (unsigned long long)st->late,
-           (long long)(st->max_delay_ns / 1000), (unsigned long long)st->fills);
+    printf(
+        "{\"sent\": %llu, \"acked\": %llu, \"rejected\": %llu, \"errors\": %llu, \"orders_per_s\": %.0f, "
+        "\"p50_us\": %llu, \"p90_us\": %llu, \"p99_us\": %llu, \"p999_us\": %llu, \"max_us\": %llu, "
+        "\"mean_us\": %.1f, \"connections\": %u, \"failed_connections\": %u, \"rate\": %.10g, \"rate_achieved\": %s, "
+        "\"pipeline\": %u, \"duration_s\": %.3f, \"warmup_s\": %.3f, \"unanswered\": %llu, "
+        "\"lost_connections\": %llu, \"unsent\": %llu, \"late\": %llu, \"max_send_delay_us\": %lld, "
+        "\"fills\": %llu, \"rejects\": {",
+        (unsigned long long)st->sent, (unsigned long long)st->acked, (unsigned long long)st->rejected,
+        (unsigned long long)errors, secs > 0 ? (double)(st->acked + st->rejected) / secs : 0,
+        (unsigned long long)xt_hist_quantile(&st->hist, 0.5), (unsigned long long)xt_hist_quantile(&st->hist, 0.9),
+        (unsigned long long)xt_hist_quantile(&st->hist, 0.99), (unsigned long long)xt_hist_quantile(&st->hist, 0.999),
+        (unsigned long long)st->hist.max, mean_us(st), lg->logged_in, lg->failed, lg->o.rate,
+        rate_achieved(lg) ? "true" : "false", lg->o.rate > 0 ? 0 : lg->o.pipeline, secs, lg->o.warmup,
+        (unsigned long long)st->unanswered, (unsigned long long)st->lost, (unsigned long long)st->unsent,
+        (unsigned long long)st->late, (long long)(st->max_delay_ns / 1000), (unsigned long long)st->fills);
     const char *sep = "";
     for (int r = 0; r < 256; r++)
         if (st->rejects[r]) {
@@ -886,7 +896,7 @@ static void print_text(const lg_t *lg)
     uint64_t errors = st->unanswered + st->lost + st->server_errors + st->seq_gaps;
     printf("loadgen: %u connections (%u failed) to %s:%u, ", lg->logged_in, lg->failed, lg->o.host, lg->o.port);
     if (lg->o.rate > 0)
-        printf("open loop at %.0f requests/s, ", lg->o.rate);
+        printf("open loop at %.10g requests/s, ", lg->o.rate);
     else
         printf("closed loop, pipeline %u, ", lg->o.pipeline);
     printf("%.1f s measured after %.1f s warmup\n", secs, lg->o.warmup);
@@ -911,7 +921,7 @@ static void print_text(const lg_t *lg)
            (unsigned long long)xt_hist_quantile(&st->hist, 0.99),
            (unsigned long long)xt_hist_quantile(&st->hist, 0.999), (unsigned long long)st->hist.max, mean_us(st));
     if (lg->o.rate > 0)
-        printf("rate        target %.0f/s %s: sent %.1f%% of schedule, %llu sent > 1 ms late, max send delay %lld us, "
+        printf("rate        target %.10g/s %s: sent %.1f%% of schedule, %llu sent > 1 ms late, max send delay %lld us, "
                "%llu never sent\n",
                lg->o.rate, rate_achieved(lg) ? "achieved" : "NOT achieved",
                secs > 0 ? 100.0 * (double)st->sent / (lg->o.rate * secs) : 0, (unsigned long long)st->late,
@@ -940,12 +950,12 @@ static void usage(FILE *f)
                "  --json                one JSON object on stdout\n");
 }
 
-static int parse_num(const char *opt, const char *v, double min, double *out)
+static int parse_num(const char *opt, const char *v, double min, double max, double *out)
 {
     char *end;
     double d = v ? strtod(v, &end) : 0;
-    if (!v || *v == '\0' || *end != '\0' || !(d >= min) || d > 1e12) {
-        fprintf(stderr, "xtrading loadgen: %s needs a number >= %g, got '%s'\n", opt, min, v ? v : "");
+    if (!v || *v == '\0' || *end != '\0' || !(d >= min) || d > max) {
+        fprintf(stderr, "xtrading loadgen: %s needs a number from %g to %g, got '%s'\n", opt, min, max, v ? v : "");
         return -1;
     }
     *out = d;
@@ -963,8 +973,9 @@ static int parse_accounts(lg_opts_t *o, const char *v)
 {
     char buf[1024];
     o->n_acct = 0;
-    snprintf(buf, sizeof buf, "%s", v ? v : "");
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    if (snprintf(buf, sizeof buf, "%s", v ? v : "") >= (int)sizeof buf)
+        return -1;
+    for (char *rest = buf, *t; (t = strsep(&rest, ",")) != NULL;) { /* (an empty item is refused, not skipped) */
         unsigned id;
         if (o->n_acct == MAX_ACCOUNTS || !xt_cli_parse_u32("--accounts", t, &id))
             return -1;
@@ -978,22 +989,26 @@ static int parse_mix(lg_opts_t *o, const char *v)
     static const char *const names[3] = {"new", "cancel", "amend"};
     char buf[256];
     memset(o->mix, 0, sizeof o->mix);
-    snprintf(buf, sizeof buf, "%s", v ? v : "");
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    unsigned seen = 0;
+    if (snprintf(buf, sizeof buf, "%s", v ? v : "") >= (int)sizeof buf)
+        goto bad;
+    for (char *rest = buf, *t; (t = strsep(&rest, ",")) != NULL;) {
         char *eq = strchr(t, '='), *end;
         int k = -1;
         for (int i = 0; i < 3 && eq; i++)
             if ((size_t)(eq - t) == strlen(names[i]) && strncmp(t, names[i], (size_t)(eq - t)) == 0)
                 k = i;
         unsigned long w = eq ? strtoul(eq + 1, &end, 10) : 0;
-        if (k < 0 || eq[1] == '\0' || *end || w > 1000000)
-            goto bad;
+        if (k < 0 || !(eq[1] >= '0' && eq[1] <= '9') || *end || w > 1000000 || (seen & (1u << k)))
+            goto bad; /* (each name once: a second one overrode the first unsaid) */
+        seen |= 1u << k;
         o->mix[k] = (unsigned)w;
     }
     if (o->mix[0] > 0)
         return 0;
 bad:
-    fprintf(stderr, "xtrading loadgen: --mix needs new=N,cancel=N,amend=N with new > 0, got '%s'\n", v ? v : "");
+    fprintf(stderr, "xtrading loadgen: --mix needs new=N,cancel=N,amend=N (each at most once) with new > 0, got '%s'\n",
+            v ? v : "");
     return -1;
 }
 
@@ -1016,7 +1031,9 @@ static int parse_valued(lg_opts_t *o, const char *a, const char *v, lg_account_t
         return 0;
     }
     if (strcmp(a, "--rate") == 0 || strcmp(a, "--duration") == 0 || strcmp(a, "--warmup") == 0) {
-        if (parse_num(a, v, a[2] == 'd' ? 0.001 : 0, &d) < 0)
+        /* rate: a schedule this tool can walk (each due request is a step of
+         * the loop); seconds: their ns must fit an int64 */
+        if (parse_num(a, v, a[2] == 'd' ? 0.001 : 0, a[2] == 'r' ? MAX_RATE : MAX_SECONDS, &d) < 0)
             return -1;
         *(a[2] == 'r' ? &o->rate : a[2] == 'd' ? &o->duration : &o->warmup) = d;
         o->duration_set |= a[2] == 'd';
@@ -1029,7 +1046,7 @@ static int parse_valued(lg_opts_t *o, const char *a, const char *v, lg_account_t
     if (strcmp(a, "--accounts") == 0)
         return parse_accounts(o, v);
     if (strcmp(a, "--clock-offset-ms") == 0) { /* as the server's debug.clock_offset_ms: 0..604,800,000 */
-        if (parse_num(a, v, 0, &d) < 0)
+        if (parse_num(a, v, 0, 604800000, &d) < 0)
             return -1;
         if (d > 604800000 || d != (double)(int64_t)d) {
             fprintf(stderr, "xtrading loadgen: --clock-offset-ms is a whole number 0..604800000\n");

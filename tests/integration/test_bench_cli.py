@@ -171,6 +171,35 @@ class BenchCli(unittest.TestCase):
             echo.stdout.close()
             echo.stderr.close()
 
+    def test_loadgen_values(self):
+        # values out of range or malformed are bad usage, said at once: --rate
+        # 1e12 was taken and the open loop's schedule never let the event
+        # loop see SIGTERM; --duration 1e10 overflowed its ns and ran nothing;
+        # an empty account and a repeated mix name were passed over unsaid
+        bad = (["--rate", "1e12"], ["--rate", "2e8"], ["--duration", "1e10"], ["--warmup", "1e10"],
+               ["--accounts", "1001,,1002"], ["--accounts", "1001,"], ["--mix", "new=50,new=50"],
+               ["--mix", "new=,cancel=1"], ["--mix", "new=-1"])
+        for args in bad:
+            with self.subTest(args=args):
+                r = subprocess.run([XT, "loadgen", "--connect", "127.0.0.1:1", *args], capture_output=True,
+                                   text=True, timeout=30)
+                self.assertEqual(r.returncode, 2, r)
+                self.assertTrue(r.stderr.startswith(f"xtrading loadgen: {args[0]} needs "), r.stderr)
+        # a rate with decimals runs as given and is reported so (it said 2 for 1.5)
+        echo = subprocess.Popen([XT, "bench", "echo", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            addr = echo.stdout.readline().split()[-1]
+            r = subprocess.run([XT, "loadgen", "--connect", addr, "--rate", "1.5", "--duration", "0.2", "--warmup",
+                                "0", "--json"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(json.loads(r.stdout)["rate"], 1.5)
+        finally:
+            echo.terminate()
+            echo.wait(timeout=30)
+            echo.stdout.close()
+            echo.stderr.close()
+
     def test_help(self):
         for args in (["bench", "--help"], ["bench", "engine", "--help"], ["bench", "journal", "-h"],
                      ["bench", "fills", "--help"], ["bench", "mdstate", "--help"], ["bench", "echo", "--help"],
