@@ -626,6 +626,8 @@ static int parse_valued(wsb_opts_t *o, const char *a, const char *v)
             return -1;
         }
         *(a[2] == 'p' ? &o->per_conn : a[2] == 's' ? &o->size : a[9] == 'i' ? &o->conns : &o->window) = n;
+        if (a[2] == 's')
+            o->publisher_flag = a;
         return 0;
     }
     if (strcmp(a, "--duration") == 0 || strcmp(a, "--warmup") == 0 || strcmp(a, "--stall") == 0 ||
@@ -635,6 +637,8 @@ static int parse_valued(wsb_opts_t *o, const char *a, const char *v)
             return -1;
         *(a[2] == 'd' ? &o->duration : a[2] == 'w' ? &o->warmup : a[2] == 's' ? &o->stall : &o->rate) = d;
         o->duration_set |= a[2] == 'd';
+        if (a[2] == 'r')
+            o->publisher_flag = a;
         return 0;
     }
     if (strcmp(a, "--stall-rcvbuf") == 0 || strcmp(a, "--server-pid") == 0) {
@@ -682,6 +686,15 @@ static int parse_opts(wsb_opts_t *o, int argc, char **argv)
         if (parse_valued(o, a, i + 1 < argc ? argv[i + 1] : NULL) < 0)
             return -1;
         i++;
+    }
+    if (o->publisher_flag && !o->publish) { /* (ignored before: a run that was not the one asked for) */
+        fprintf(stderr, "xtrading wsbench: %s is an option of --nats-publish\n", o->publisher_flag);
+        return -1;
+    }
+    if (o->server_pid && rss_kb(o->server_pid) < 0) { /* (reported as -1 KB before) */
+        fprintf(stderr, "xtrading wsbench: --server-pid %ld: no such process (or its memory cannot be read)\n",
+                o->server_pid);
+        return -1;
     }
     return 0;
 }

@@ -156,11 +156,18 @@ int main(int argc, char **argv)
         return xt_cmd_loadgen(argc - 1, argv + 1);
     if (strcmp(cmd, "wsbench") == 0)
         return xt_cmd_wsbench(argc - 1, argv + 1);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    int version = strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0;
+    int help = strcmp(cmd, "help") == 0 || xt_cli_is_help(cmd);
+    if ((version || help) && argc > 2 && !xt_cli_is_help(argv[2])) { /* (taken and ignored before) */
+        fprintf(stderr, "xtrading %s: takes no arguments, got '%s'\n\n", version ? "version" : "help", argv[2]);
+        usage(stderr);
+        return 2;
+    }
+    if (version && argc == 2) {
         printf("xtrading %s\n", XT_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "help") == 0 || xt_cli_is_help(cmd)) {
+    if (version || help) {
         usage(stdout);
         return 0;
     }

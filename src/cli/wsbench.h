@@ -64,6 +64,7 @@ typedef struct wsb_opts {
     uint32_t conns, per_conn, window, stall_rcvbuf, size;
     double duration, warmup, stall, rate;
     int json, nats, publish, duration_set;
+    const char *publisher_flag; /* --rate or --size given: the publisher's alone */
     long server_pid;
     const char *channels, *symbols;
 } wsb_opts_t;

@@ -185,6 +185,17 @@ class BenchCli(unittest.TestCase):
                                    text=True, timeout=30)
                 self.assertEqual(r.returncode, 2, r)
                 self.assertTrue(r.stderr.startswith(f"xtrading loadgen: {args[0]} needs "), r.stderr)
+        # wsbench: the publisher's --rate/--size without --nats-publish, and a
+        # --server-pid that is no process, are bad usage (ignored, and
+        # reported as -1 KB, before)
+        for args, err in ((["--rate", "5"], "--rate is an option of --nats-publish"),
+                          (["--size", "100"], "--size is an option of --nats-publish"),
+                          (["--server-pid", "999999999"], "--server-pid 999999999: no such process")):
+            with self.subTest(args=args):
+                r = subprocess.run([XT, "wsbench", "--connect", "127.0.0.1:1", *args], capture_output=True,
+                                   text=True, timeout=30)
+                self.assertEqual(r.returncode, 2, r)
+                self.assertTrue(r.stderr.startswith("xtrading wsbench: " + err), r.stderr)
         # a rate with decimals runs as given and is reported so (it said 2 for 1.5)
         echo = subprocess.Popen([XT, "bench", "echo", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)

@@ -166,6 +166,15 @@ class Errors(unittest.TestCase):
         r = run("version")
         self.assertEqual(r.returncode, 0)
         self.assertTrue(r.stdout.startswith("xtrading "))
+        # an argument they do not take is bad usage, as for every command (it
+        # was ignored, status 0); --help is still help
+        for cmd in ("version", "help"):
+            r = run(cmd, "--bogus")
+            self.assertEqual(r.returncode, 2, r)
+            self.assertTrue(r.stderr.startswith(f"xtrading {cmd}: takes no arguments, got '--bogus'"), r.stderr)
+            r = run(cmd, "--help")
+            self.assertEqual(r.returncode, 0, r)
+            self.assertTrue(r.stdout.startswith("usage: xtrading"), r.stdout)
 
     def test_overlong_line_is_a_clean_error(self):
         text = "INSTRUMENT X tick=0.01 lot=1\nNEW 1 1 X BUY LIMIT 10.00 5" + " " * 5000 + "\nNEW 2 1 X BUY LIMIT 10.00 5\n"
