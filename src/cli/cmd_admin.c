@@ -43,7 +43,7 @@ static void usage(FILE *f)
 static int socket_path(const char *config, const char *data, char *out, size_t cap)
 {
     static xt_server_config_t c;
-    char why[1024] = "";
+    char why[XT_CONFIG_WHY_MAX] = "";
     xt_config_defaults(&c);
     if (config && xt_config_load(&c, config, why, sizeof why) != 0) {
         fprintf(stderr, "xtrading admin: %s\n", why);

@@ -31,7 +31,7 @@ static int check_credentials(const xt_server_config_t *c)
     if (c->credentials[0] == '\0')
         return 0;
     xt_creds_t creds;
-    char why[1024] = "";
+    char why[XT_CONFIG_WHY_MAX] = "";
     memset(&creds, 0, sizeof creds);
     int rc = xt_creds_load(&creds, c->credentials, why, sizeof why);
     xt_creds_free(&creds);

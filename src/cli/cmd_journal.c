@@ -1063,6 +1063,8 @@ int xt_cmd_journal(int argc, char **argv)
     if (strcmp(sub, "repair") == 0 && argc == 4 && strcmp(argv[dir_at == 2 ? 3 : 2], "--force") == 0)
         return no_journal(dir, "repair") ? 1 : repair(dir, 1);
     if (argc != 3) {
+        const char *extra = argv[dir_at == 2 ? 3 : 2]; /* (the usage alone did not say what was wrong) */
+        fprintf(stderr, "xtrading journal %s: unexpected argument '%s'\n", sub, extra);
         usage(stderr);
         return 2;
     }

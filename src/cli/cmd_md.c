@@ -287,7 +287,7 @@ static int cmd_rebuild(int argc, char **argv)
         return 2;
     }
     static xt_server_config_t cfg;
-    char why[2048] = "", outbuf[XT_PATH_MAX];
+    char why[XT_CONFIG_WHY_MAX] = "", outbuf[XT_PATH_MAX];
     xt_config_defaults(&cfg);
     if (cfg_path && xt_config_load(&cfg, cfg_path, why, sizeof why) != 0) {
         fprintf(stderr, "xtrading md rebuild: %s\n", why);

@@ -33,6 +33,7 @@ typedef struct input {
     size_t len, pos;
     size_t partial; /* bytes of a line begun but not ended, kept in the caller's line */
     int eof, err;
+    const char *name; /* for messages: FILE, or "standard input" */
 } input_t;
 
 /* Could a read return at once (buffered data, the end, or fd ready)? */
@@ -456,7 +457,7 @@ static int feed(run_t *r, input_t *in)
         char err[XT_REPLAY_ERRSZ];
         int rc = 0;
         if (len == -3) {
-            fprintf(stderr, "xtrading replay: read error: %s\n", strerror(in->err));
+            fprintf(stderr, "xtrading replay: %s: read error: %s\n", in->name, strerror(in->err));
             end_batch(r);
             return 1;
         }
@@ -560,6 +561,7 @@ int xt_cmd_replay(int argc, char **argv)
         return 1;
     }
     in->fd = 0;
+    in->name = o.path && strcmp(o.path, "-") != 0 ? o.path : "standard input";
     /* With a journal, a FIFO's open does not wait for its writer: SIGTERM
      * stops the run cleanly meanwhile (signals are taken while waiting for
      * input, which waits for the writer instead). */

@@ -218,7 +218,7 @@ int xt_cmd_serve(int argc, char **argv)
     static xt_start_signals_t start_signals;
     xt_start_signals_watch(&start_signals);
     static xt_server_t srv;
-    char why[2048] = "";
+    char why[XT_CONFIG_WHY_MAX] = "";
     int opened = xt_server_open(&srv, &cfg, why, sizeof why);
     xt_start_signals_end(&start_signals); /* from here the gateway takes SIGTERM: a clean stop */
     if (opened != 0) {

@@ -108,7 +108,7 @@ int xt_cli_settings_read(xt_server_config_t *c, const char *file, int argc, char
 int xt_cli_settings(xt_server_config_t *c, const char *file, int argc, char **argv, const char *prog,
                     void (*usage)(FILE *))
 {
-    char why[1024];
+    char why[XT_CONFIG_WHY_MAX];
     int rc = xt_cli_settings_read(c, file, argc, argv, why, sizeof why);
     if (rc == XT_CLI_HELP) {
         usage(stdout);

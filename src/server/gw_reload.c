@@ -44,7 +44,7 @@ struct xt_gw_reload {
     int abandoned;
     int rc; /* 0: next (and creds, when next names a file) read */
     xt_creds_t creds;
-    char why[1024];
+    char why[XT_CONFIG_WHY_MAX];
     xt_server_config_t next;
 };
 

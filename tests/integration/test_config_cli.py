@@ -271,6 +271,18 @@ class ConfigCheck(unittest.TestCase):
         self.assertTrue(p.startswith(err.split(": ", 2)[2].rstrip("\n")), err)  # the path, cut where the message ends
         self.fails(1, SHIPPED, "--set", "log.file=/" + "l" * 1023, expect="log.file: path too long (at most 1023 bytes)")
         self.ok(SHIPPED, "--set", "journal.dir=/" + "j" * 1022, "--set", "server.admin_socket=off")
+        # a config in a directory of 1,021 bytes (it may be read) whose relative
+        # journal.dir makes a path too long: FILE:LINE and the reason, whole
+        # (they were cut off after the file name: the message buffer held 1 KiB)
+        d = self.dir
+        while len(d) < 1021:
+            d = os.path.join(d, "e" * min(200, 1021 - len(d) - 1))
+        os.makedirs(d, exist_ok=True)
+        c = os.path.join(d, "y.conf")
+        with open(c, "w") as f:
+            f.write("[journal]\ndir = data\n")
+        self.fails(1, c, "--set", "server.admin_socket=off",
+                   expect=f"xtrading config: {c}:2: journal.dir: path too long (at most 1023 bytes)")
 
     def test_bad_credentials_file(self):
         self.write("creds", "1001 demo1001 not-hex-at-all\n")

@@ -336,7 +336,11 @@ class JournalCli(unittest.TestCase):
         self.assertRegex(rep.stderr, r"valid records follow it at .*wal-0+1\.log offset \d+: a cut there would remove")
         self.assertIn(f"run 'xtrading journal repair {self.d} --force'", rep.stderr)
         self.assertEqual({f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}, before)
-        self.assertEqual(run("journal", "repair", self.d, "--frce").returncode, 2)
+        frce = run("journal", "repair", self.d, "--frce")
+        self.assertEqual(frce.returncode, 2)
+        self.assertTrue(frce.stderr.startswith("xtrading journal repair: unexpected argument '--frce'\n"), frce.stderr)
+        self.assertTrue(run("journal", "verify", self.d, "--force").stderr.startswith(
+            "xtrading journal verify: unexpected argument '--force'\n"))  # (the usage alone did not say)
         rep = run("journal", "repair", self.d, "--force")
         self.assertEqual(rep.returncode, 0, rep.stderr)
         self.assertIn("cut there", rep.stdout)

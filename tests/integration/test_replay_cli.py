@@ -108,6 +108,15 @@ class Errors(unittest.TestCase):
         r = run("replay", "/nonexistent/commands.txt")
         self.assertEqual(r.returncode, 1)
         self.assertIn("/nonexistent/commands.txt", r.stderr)
+        # a directory opens but does not read: the message names it too (it
+        # said only "read error: Is a directory")
+        d = tempfile.mkdtemp()
+        try:
+            r = run("replay", d)
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stderr, f"xtrading replay: {d}: read error: Is a directory\n")
+        finally:
+            os.rmdir(d)
 
     def test_usage_errors_are_status_2(self):
         self.assertEqual(run("replay", "--bogus").returncode, 2)
