@@ -203,10 +203,11 @@ int64_t xt_client_rx_ns(const xt_client_t *c);
  * usable or after an orderly close (state CLOSED, on_close(0) called);
  * a negative code when the connection failed and was closed (on_close was
  * called with the same code); -ENOTCONN when there is no connection;
- * -EBUSY, doing nothing, when called from a callback (it, and
- * xt_client_poll()/xt_client_wait_login(), which read too, belong in the
- * event loop: the read under way delivers the rest when the callback
- * returns). A request from a callback that fails because the server
+ * -EBUSY, doing nothing, when called from a callback of the connection
+ * being read (it, and xt_client_poll()/xt_client_wait_login(), which read
+ * too, belong in the event loop: the read under way delivers the rest when
+ * the callback returns; a callback that closed the client, or on_close,
+ * may connect again and read the new connection). A request from a callback that fails because the server
  * closed makes this read go on to the socket's end and close
  * (on_close(-ECONNRESET), or the send's code): it never returns 0 with a
  * dead connection left open. A server breaking the protocol - a frame
@@ -328,12 +329,13 @@ struct xt_client {
     uint64_t last_clordid;
     uint32_t hb_ms;
     uint32_t instruments_left;
-    unsigned gen;       /* bumped on every close, to stop dispatching */
-    int have_seq;       /* last_seq is meaningful */
-    int server_closing; /* an ERROR came: the server closes; requests are refused -ESHUTDOWN */
-    int draining;       /* a send failed: what the socket holds is read before the close */
-    int dispatching;    /* callbacks run: a failed send leaves the reading to the read under way */
-    int write_err;      /* that send's code: the read under way reads to the end, then closes with it */
+    unsigned gen;          /* bumped on every close, to stop dispatching */
+    int have_seq;          /* last_seq is meaningful */
+    int server_closing;    /* an ERROR came: the server closes; requests are refused -ESHUTDOWN */
+    int draining;          /* a send failed: what the socket holds is read before the close */
+    int dispatching;       /* callbacks run: a failed send leaves the reading to the read under way */
+    unsigned dispatch_gen; /* ... for the connection of this gen (a callback that closed it may read the next) */
+    int write_err;         /* that send's code: the read under way reads to the end, then closes with it */
     int64_t last_tx_ns, last_rx_ns, state_ns;
     int64_t closing_ns; /* when the ERROR came (server_closing) */
 };

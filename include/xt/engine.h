@@ -259,13 +259,13 @@ void xt_engine_stats(const xt_engine_t *e, xt_engine_stats_t *out);
 int xt_engine_restore_instrument(xt_engine_t *e, const xt_instrument_def_t *def);
 
 /* Puts a resting order back. All fields of `o` are used: it must be a
- * LIMIT order with time in force GTC or POST and a resolved STP mode, price
- * and quantity in the engine's range (price 1..XT_PRICE_MAX, quantity 1..XT_QTY_MAX; not
- * the instrument's present limits - minimum and maximum quantity, price
- * band -, which may have changed since the order rested), filled >= 0, on a
- * defined instrument, with an id not resting already, and must not cross
- * the opposite side; its seq is taken as given. Returns 0, XT_EINVAL,
- * XT_EEXIST (duplicate id) or XT_ECAPACITY. */
+ * LIMIT order with time in force GTC or POST and a resolved STP mode, in
+ * the engine's ranges - price 1..XT_PRICE_MAX, quantity 1..XT_QTY_MAX,
+ * filled 0..INT64_MAX - XT_QTY_MAX; not the instrument's present limits
+ * (minimum and maximum quantity, price band), which may have changed since
+ * the order rested -, on a defined instrument, with an id not resting
+ * already, and must not cross the opposite side; its seq is taken as
+ * given. Returns 0, XT_EINVAL, XT_EEXIST (duplicate id) or XT_ECAPACITY. */
 int xt_engine_restore_order(xt_engine_t *e, const xt_order_info_t *o);
 
 /* Sets the last applied sequence number and the trade counter. Returns 0,

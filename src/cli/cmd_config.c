@@ -56,7 +56,7 @@ static int check_log_file(const xt_server_config_t *c)
     const char *why = NULL;
     if (stat(f, &st) == 0)
         why = S_ISDIR(st.st_mode)                            ? "is a directory"
-              : S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ? "is a FIFO or socket (serve needs a file)"
+              : !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) ? "is a FIFO, socket or block device (serve needs a file)"
               : access(f, W_OK) != 0                         ? strerror(errno)
                                                              : NULL;
     else if (errno != ENOENT)

@@ -973,13 +973,19 @@ static int parse_accounts(lg_opts_t *o, const char *v)
 {
     char buf[1024];
     o->n_acct = 0;
-    if (snprintf(buf, sizeof buf, "%s", v ? v : "") >= (int)sizeof buf)
-        return -1;
-    for (char *rest = buf, *t; (t = strsep(&rest, ",")) != NULL;) { /* (an empty item is refused, not skipped) */
-        unsigned id;
-        if (o->n_acct == MAX_ACCOUNTS || !xt_cli_parse_u32("--accounts", t, &id))
+    int len = snprintf(buf, sizeof buf, "%s", v ? v : ""), too_many = 0;
+    for (char *rest = buf, *t; len < (int)sizeof buf && (t = strsep(&rest, ",")) != NULL;) {
+        unsigned id; /* (an empty item is refused, not skipped) */
+        if ((too_many = o->n_acct == MAX_ACCOUNTS) != 0)
+            break;
+        if (!xt_cli_parse_u32("--accounts", t, &id))
             return -1;
         demo_account(&o->acct[o->n_acct++], id);
+    }
+    if (len >= (int)sizeof buf || too_many) { /* (refused without a reason before) */
+        fprintf(stderr, "xtrading loadgen: --accounts takes at most %d accounts in %zu bytes\n", MAX_ACCOUNTS,
+                sizeof buf - 1);
+        return -1;
     }
     return o->n_acct ? 0 : -1;
 }

@@ -158,7 +158,10 @@ int main(int argc, char **argv)
         return xt_cmd_wsbench(argc - 1, argv + 1);
     int version = strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0;
     int help = strcmp(cmd, "help") == 0 || xt_cli_is_help(cmd);
-    if ((version || help) && argc > 2 && !xt_cli_is_help(argv[2])) { /* (taken and ignored before) */
+    int asked_help = 0;
+    for (int i = 2; i < argc; i++)
+        asked_help |= xt_cli_is_help(argv[i]);
+    if ((version || help) && argc > 2 && !asked_help) { /* (taken and ignored before) */
         fprintf(stderr, "xtrading %s: takes no arguments, got '%s'\n\n", version ? "version" : "help", argv[2]);
         usage(stderr);
         return 2;

@@ -241,9 +241,11 @@ static int finish_connect(xt_client_t *c)
  * read and delivered first (docs/protocol.md); then the close with err,
  * unless reading closed it already. Requests from the callbacks meanwhile
  * are refused (-ESHUTDOWN: the server is closing). */
+static int in_dispatch(const xt_client_t *c);
+
 static int write_failed(xt_client_t *c, int err)
 {
-    if (c->draining || c->dispatching) { /* (in a callback: the read under way goes on to the close) */
+    if (c->draining || in_dispatch(c)) { /* (in a callback: the read under way goes on to the close) */
         if (!c->server_closing)
             c->closing_ns = now_ns();
         c->server_closing = 1;
@@ -417,7 +419,12 @@ static int on_session_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t 
             c->hb_ms = m.heartbeat_ms;
         if (cb->on_hello)
             cb->on_hello(u, c, h, &m);
-        return c->state == XT_CLIENT_AWAIT_HELLO ? send_login(c, &m) : 0;
+        if (c->state != XT_CLIENT_AWAIT_HELLO)
+            return 0; /* on_hello closed or reconnected */
+        int rc = send_login(c, &m);
+        /* a LOGIN the server's reset refused: the read under way delivers
+         * what it sent (its ERROR) and closes (write_err) */
+        return rc && c->fd >= 0 && c->write_err ? 0 : rc;
     }
     case XT_MSG_LOGIN_ACCEPTED: {
         xt_msg_login_accepted_t m;
@@ -554,15 +561,26 @@ static int dispatch_frames(xt_client_t *c, size_t *off)
     return 0;
 }
 
+/* Callbacks of the connection now open are running: its input buffer is
+ * theirs (reads refused -EBUSY) and a send failing there leaves the rest to
+ * the read under way. */
+static int in_dispatch(const xt_client_t *c)
+{
+    return c->dispatching && c->dispatch_gen == c->gen;
+}
+
 /* Dispatches every whole frame in the input buffer. Returns 0, or the
  * error that closed the connection. */
 static int dispatch(xt_client_t *c)
 {
     size_t off = 0;
-    unsigned gen = c->gen;
-    c->dispatching = 1; /* a send failing in a callback does not read again meanwhile (write_failed) */
+    unsigned gen = c->gen, outer_gen = c->dispatch_gen;
+    int outer = c->dispatching; /* (a callback that closed the connection it was given may read the next one) */
+    c->dispatching = 1;         /* a send failing in a callback does not read again meanwhile (write_failed) */
+    c->dispatch_gen = gen;
     int rc = dispatch_frames(c, &off);
-    c->dispatching = 0;
+    c->dispatching = outer;
+    c->dispatch_gen = outer_gen;
     if (rc || c->gen != gen)
         return rc;
     if (off > 0) {
@@ -574,7 +592,7 @@ static int dispatch(xt_client_t *c)
 
 int xt_client_on_readable(xt_client_t *c)
 {
-    if (c->dispatching)
+    if (in_dispatch(c))
         return -EBUSY; /* from a callback: the read under way owns the input buffer */
     if (c->fd < 0)
         return -ENOTCONN;
@@ -661,7 +679,7 @@ int xt_client_tick(xt_client_t *c)
 
 int xt_client_poll(xt_client_t *c, int timeout_ms)
 {
-    if (c->dispatching)
+    if (in_dispatch(c))
         return -EBUSY;
     if (c->fd < 0)
         return -ENOTCONN;
@@ -688,6 +706,8 @@ int xt_client_poll(xt_client_t *c, int timeout_ms)
 
 int xt_client_wait_login(xt_client_t *c, int timeout_ms)
 {
+    if (in_dispatch(c))
+        return -EBUSY;
     int64_t end = now_ns() + (int64_t)timeout_ms * 1000000;
     while (c->state != XT_CLIENT_LOGGED_IN || c->instruments_left > 0) {
         int64_t left = (end - now_ns()) / 1000000;

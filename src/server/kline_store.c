@@ -210,7 +210,7 @@ static int open_existing(xt_kl_store_t *st, uint32_t idx)
     char path[XT_PATH_MAX];
     int rc = file_path(st, idx, path, sizeof path);
     if (rc)
-        return rc;
+        return fail(st, rc, "%s: bad file name", st->dir); /* (why is told per file) */
     int fd = st->io->open(st->io, path, O_RDWR, 0);
     if (fd == -ENOENT)
         return 0;

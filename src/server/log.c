@@ -67,9 +67,11 @@ int xt_log_format_parse(const char *name)
 static int open_file(const char *path)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0640);
-    if (fd < 0)
-        return errno == ENXIO ? XT_ENOTFILE : -errno; /* ENXIO: a FIFO without a reader, a socket */
     struct stat st;
+    if (fd < 0) { /* ENXIO: a FIFO without a reader, a socket - or a device without its driver, said as such */
+        int e = errno;
+        return e == ENXIO && stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) ? XT_ENOTFILE : -e;
+    }
     int rc = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) ? XT_ENOTFILE : 0;
     if (rc == 0 && fcntl(fd, F_SETFL, O_APPEND) != 0) /* blocking again: a device's writes wait as stderr's */
         rc = -errno;

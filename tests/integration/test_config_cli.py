@@ -304,7 +304,7 @@ class ConfigCheck(unittest.TestCase):
         # after): refused; a character device (/dev/null) is fine
         fifo = os.path.join(self.dir, "fifo.log")
         os.mkfifo(fifo)
-        self.fails(1, SHIPPED, "--set", f"log.file={fifo}", expect=f"log.file {fifo}: is a FIFO or socket")
+        self.fails(1, SHIPPED, "--set", f"log.file={fifo}", expect=f"log.file {fifo}: is a FIFO, socket or block device")
         self.ok(SHIPPED, "--set", "log.file=/dev/null")
         fine = os.path.join(self.dir, "x.log")
         self.ok(SHIPPED, "--set", f"log.file={fine}")

@@ -372,8 +372,9 @@ typedef struct got {
     seen_t seen;
     uint64_t acc[16];
     int n_acc, server_errors, gaps, rejected;
-    int send_in_callback, callback_send_rc; /* on_rejected sends an order: what that returned */
-    int poll_in_callback, callback_poll_rc; /* on_accepted polls: what that returned */
+    int send_in_callback, callback_send_rc;                   /* on_rejected sends an order: what that returned */
+    int poll_in_callback, callback_poll_rc, callback_wait_rc; /* on_accepted polls, waits: what they returned */
+    int read_in_on_close, on_close_poll_rc;                   /* on_close connects again and polls the new connection */
 } got_t;
 
 static void got_rejected(void *user, xt_client_t *c, const xt_wire_hdr_t *h, const xt_msg_rejected_t *m)
@@ -398,6 +399,7 @@ static void got_accepted(void *user, xt_client_t *c, const xt_wire_hdr_t *h, con
     if (g->poll_in_callback) {
         g->poll_in_callback = 0;
         g->callback_poll_rc = xt_client_poll(c, 0);
+        g->callback_wait_rc = xt_client_wait_login(c, 100); /* logged in already: still refused */
     }
 }
 
@@ -420,7 +422,13 @@ static void got_error(void *user, xt_client_t *c, int err)
 
 static void got_close(void *user, xt_client_t *c, int err)
 {
-    seen_close(&((got_t *)user)->seen, c, err);
+    got_t *g = user;
+    seen_close(&g->seen, c, err);
+    if (g->read_in_on_close) {
+        g->read_in_on_close = 0;
+        assert_int_equal(xt_client_connect(c), 0);
+        g->on_close_poll_rc = xt_client_poll(c, 10);
+    }
 }
 
 static void client_got(xt_client_t *c, const fake_t *f, got_t *g)
@@ -559,6 +567,7 @@ static void polling_from_a_callback_is_refused(void **state)
     fake_send(&f, three, n);
     poll_for(&c, &g.n_acc, 3);
     assert_int_equal(g.callback_poll_rc, -EBUSY);
+    assert_int_equal(g.callback_wait_rc, -EBUSY);
     assert_int_equal(g.acc[0], 1);
     assert_int_equal(g.acc[1], 2);
     assert_int_equal(g.acc[2], 3);
@@ -568,6 +577,69 @@ static void polling_from_a_callback_is_refused(void **state)
     assert_int_equal(xt_client_state(&c), XT_CLIENT_LOGGED_IN);
     assert_int_equal(g.n_acc, 3);
     assert_int_equal(g.seen.closes, 0);
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* A callback that closed the connection it was given may read the next
+ * one: on_close after a LOGOUT_ACK (delivered by a read) connects again
+ * and polls - the refusal is for the connection being read only. */
+static void on_close_may_read_the_next_connection(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    got_t g;
+    xt_msg_login_t login;
+    got_logged_in(&f, &c, &g, &login);
+    assert_int_equal(xt_client_logout(&c), 0);
+    uint8_t b[XT_WIRE_MAX];
+    assert_int_equal(fake_read(&f, &c, b), XT_MSG_LOGOUT);
+    g.read_in_on_close = 1;
+    g.on_close_poll_rc = -1;
+    fake_send(&f, b, xt_wire_put_header(b, XT_MSG_LOGOUT_ACK, 0, 0));
+    poll_for(&c, &g.seen.closes, 1);
+    assert_int_equal(g.seen.close_err, 0);
+    assert_true(g.on_close_poll_rc >= 0);
+    fake_drop(&f);
+    fake_login(&f, &c, 1000, 1, &login); /* the new connection logs in */
+    xt_client_destroy(&c);
+    fake_close(&f);
+}
+
+/* A LOGIN whose send fails - the server sent HELLO and its ERROR and reset
+ * the connection before the client answered - is no error of the read that
+ * delivered the HELLO: the ERROR is delivered, then the close, all in that
+ * read. The read returned the send's error with the socket left open and
+ * the rest undelivered (connect then said -EISCONN). */
+static void a_login_refused_by_a_reset(void **state)
+{
+    (void)state;
+    fake_t f;
+    xt_client_t c;
+    got_t g;
+    fake_listen(&f);
+    client_got(&c, &f, &g);
+    fake_accept(&f, &c);
+    uint8_t two[2 * XT_WIRE_MAX];
+    xt_msg_hello_t hello = {.version = XT_WIRE_VERSION, .heartbeat_ms = 1000};
+    size_t n = xt_wire_put_hello(two, 0, &hello);
+    xt_msg_error_t e = {.code = XT_ERR_SHUTDOWN};
+    strcpy(e.text, "the server is stopping");
+    n += xt_wire_put_error(two + n, 0, &e);
+    fake_send(&f, two, n);
+    struct linger lg = {1, 0}; /* close with a reset */
+    assert_int_equal(setsockopt(f.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    fake_drop(&f);
+    struct pollfd p = {.fd = xt_client_fd(&c), .events = POLLIN};
+    for (int i = 0; i < 200 && !(p.revents & (POLLHUP | POLLERR)); i++)
+        poll(&p, 1, 10);
+    int rc = xt_client_on_readable(&c);
+    assert_true(rc < 0);
+    assert_int_equal(g.server_errors, 1);
+    assert_int_equal(g.seen.closes, 1);
+    assert_int_equal(xt_client_state(&c), XT_CLIENT_CLOSED);
+    assert_int_equal(xt_client_connect(&c), 0); /* not -EISCONN */
     xt_client_destroy(&c);
     fake_close(&f);
 }
@@ -829,6 +901,8 @@ int main(void)
         cmocka_unit_test(a_failed_send_in_a_callback),
         cmocka_unit_test(a_failed_send_in_a_callback_closes_in_that_read),
         cmocka_unit_test(polling_from_a_callback_is_refused),
+        cmocka_unit_test(on_close_may_read_the_next_connection),
+        cmocka_unit_test(a_login_refused_by_a_reset),
         cmocka_unit_test(answers_to_no_request_are_protocol_errors),
         cmocka_unit_test(an_empty_key_id_is_refused),
         cmocka_unit_test(a_logout_answered_by_an_error),
