@@ -636,7 +636,9 @@ static void ext_write(void *ctx, void (*put)(void *out, const void *p, size_t n)
         b[20] = (uint8_t)sl->len;
         b[21] = (uint8_t)(sl->len >> 8);
         b[22] = sl->flags;
-        memcpy(b + 24, sl->frame, XT_OUTLOG_FRAME);
+        /* the frame's own bytes: after them the slot may hold the tail of a
+         * longer message it carried before (the zeros of b stand there) */
+        memcpy(b + 24, sl->frame, sl->len < XT_OUTLOG_FRAME ? sl->len : XT_OUTLOG_FRAME);
         put(out, b, EXT_SLOT);
     }
 }

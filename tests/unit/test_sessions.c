@@ -605,6 +605,34 @@ static void test_snapshot_wrapped_links_load(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A kept slot holds its frame's bytes and zeros after them, as
+ * journal-format.md says: a slot reused by a shorter message (the log
+ * wrapped) wrote the longer one's tail to the snapshot - old message data
+ * on disk, and snapshots of one state that differed. */
+static void test_snapshot_slots_hold_only_their_frame(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    char path[XT_PATH_MAX], cmd[XT_PATH_MAX + 32];
+    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-tail-%d", (int)getpid());
+    off_t ext = snapshot_of(&f, many_orders, path);
+    snapfile_t sf;
+    snap_read(path, ext, &sf);
+    assert_true(sf.first > 0); /* wrapped: the flow's longer messages were in slots reused since */
+    uint64_t head = xt_get64(sf.b + sf.ext + 16);
+    for (uint64_t p = sf.first; p < head; p++) {
+        const uint8_t *sl = sf.b + snap_prev1_at(&sf, p);
+        unsigned len = sl[20] | (unsigned)sl[21] << 8;
+        assert_true(len <= 88);
+        for (unsigned k = len; k < 88; k++)
+            if (sl[24 + k] != 0)
+                fail_msg("slot at %llu: length %u, byte %u is %u", (unsigned long long)p, len, k, sl[24 + k]);
+    }
+    free(sf.b);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* The instrument of the first AMENDED the snapshot at path keeps, loaded. */
 static uint32_t loaded_amended_instrument(const char *path)
 {
@@ -723,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_v1_amended_instrument_unknown),
         cmocka_unit_test(test_snapshot_crafted_links),
         cmocka_unit_test(test_snapshot_wrapped_links_load),
+        cmocka_unit_test(test_snapshot_slots_hold_only_their_frame),
         cmocka_unit_test(test_session_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
