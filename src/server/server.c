@@ -387,6 +387,13 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
                                                 : fail(why, n, "%s: %s", s->cfg.data_dir, jwhy);
     }
     s->journal_open = 1;
+    if (s->sessions.no_room) {                   /* their messages, and their open orders' owners, would be lost */
+        s->journal.cfg.no_snapshot_on_close = 1; /* ... and a final snapshot would keep that loss */
+        return fail(why, n,
+                    "sessions: the journal's commands come from more sessions than server.max_sessions = %" PRIu32
+                    " holds: raise it",
+                    s->cfg.max_sessions);
+    }
     xt_outlog_release(&s->log); /* recovered messages are history: routed at once */
     /* The market's time goes on from the journal's latest record (read also below a snapshot at its end,
      * when nothing is replayed), checked before this start journals anything. */

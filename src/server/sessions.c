@@ -416,6 +416,7 @@ static uint32_t origin(xt_sessions_t *s)
     if (s->cur_sess != XT_NIL || !c || c->session == 0)
         return s->cur_sess;
     s->cur_sess = sess_get(s, cmd_account(c), c->session);
+    s->no_room += s->cur_sess == XT_NIL;
     if (s->cur_sess != XT_NIL && c->clordid > s->sess[s->cur_sess].last_clordid)
         s->sess[s->cur_sess].last_clordid = c->clordid;
     return s->cur_sess;

@@ -80,6 +80,11 @@ typedef struct xt_sessions {
     const xt_cmd_t *cur;
     uint32_t cur_sess; /* XT_NIL until its first event (or without origin) */
     uint64_t messages; /* sequenced messages made */
+    /* events of commands whose session the full table had no room for:
+     * only a journal replayed with server.max_sessions lowered below the
+     * sessions it holds (the gateway refuses logins to a full table) - the
+     * start refuses it, as a snapshot holding too many */
+    uint64_t no_room;
     xt_snap_ext_t ext;
 } xt_sessions_t;
 

@@ -1760,6 +1760,37 @@ def test_session_limits():
 
 
 @test
+def test_a_journal_with_more_sessions_than_the_table():
+    """A crash before any snapshot, then a start with server.max_sessions
+    below the sessions the journal's commands come from: the start is
+    refused, naming the key, as for a snapshot holding too many. It
+    started, keeping only the sessions that fitted: the others' orders
+    rested with no owner, their messages were lost, and a resend with the
+    same clordid was taken as a new order - placed twice."""
+    srv = Server()
+    for k in (1, 2, 3):
+        c = login(srv.port, 1001, k)
+        expect_type(c.place(c.inst["BTC-USDT"], BUY, 1000 + k, 1), ACCEPTED, seq=1)
+        c.close()
+    srv.kill()                                             # no snapshot: the journal alone rebuilds the sessions
+    srv.sets["server.max_sessions"] = 1
+    try:
+        srv.start()
+        refused = False
+    except AssertionError:
+        refused = True
+    check(refused and srv.proc.returncode == 1, f"a start with too small a table: rc {srv.proc.returncode}")
+    err = srv.stderr()
+    check("the journal's commands come from more sessions than server.max_sessions = 1 holds: raise it" in err, err)
+    srv.sets["server.max_sessions"] = 3                    # room for them: the sessions are all there
+    srv.start()
+    for k in (1, 2, 3):
+        acc = login(srv.port, 1001, k).accepted
+        check(acc.next_seq == 2 and acc.last_clordid == 1, f"session {k} after the restart: {acc!r}")
+    srv.stop()
+
+
+@test
 def test_requests_before_a_logout_are_answered_first():
     """Orders read before a LOGOUT (one write: NEW_ORDER x 3, LOGOUT, then
     one more NEW_ORDER) are answered on the connection, then LOGOUT_ACK,
