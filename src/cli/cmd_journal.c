@@ -3,6 +3,7 @@
  * changes anything, and only after keeping a copy of what it removes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,19 +30,44 @@ static void quiet(void *ctx, const xt_event_batch_t *b)
     (void)b;
 }
 
+/* Prints "error: MSG" unless this process printed it before, and says
+ * whether it did: verify replays from the start and from each snapshot,
+ * and what several of them meet - a bad record, a record that does not
+ * apply, a segment's header - is told, and counted, once. */
+static int tell_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int tell_once(const char *fmt, ...)
+{
+    static uint64_t told[64];
+    static unsigned n;
+    char msg[XT_PATH_MAX + 512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+    va_end(ap);
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
+    for (const char *p = msg; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (unsigned k = 0; k < n && k < 64; k++)
+        if (told[k] == h)
+            return 0;
+    told[n++ % 64] = h;
+    fprintf(stderr, "error: %s\n", msg);
+    return 1;
+}
+
 /* Reads segment capacities and rules as they come and keeps the engine in
  * step, bounded as recovery bounds them (xt_caps_take, against the
- * defaults); a refusal is reported here, naming the file and the field. */
+ * defaults); a refusal is reported here (once), naming the file and the
+ * field. Returns 0, 1 refused and told, 2 refused and told before. */
 static int follow_caps(xt_engine_t *e, const xt_wal_reader_t *r, size_t *seg_seen)
 {
     if (r->seg == *seg_seen)
         return 0;
     *seg_seen = r->seg;
     char why[256];
-    int rc = xt_caps_take(e, NULL, &r->caps, why, sizeof why);
-    if (rc)
-        fprintf(stderr, "error: %s: %s\n", r->path, why);
-    return rc;
+    if (xt_caps_take(e, NULL, &r->caps, why, sizeof why) == 0)
+        return 0;
+    return tell_once("%s: %s", r->path, why) ? 1 : 2;
 }
 
 /* Whether replay's flags (--max-orders, --max-levels, --max-instruments)
@@ -120,20 +146,18 @@ static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, 
 /* Reports how reading ended. Returns 0 (clean or torn tail) or 1. */
 static int report_end(int rc, const xt_wal_reader_t *r)
 {
-    static char told[XT_PATH_MAX + 32]; /* verify replays from each snapshot: a bad record is told (and counted) once */
-    char at[sizeof told];
+    static char torn[XT_PATH_MAX + 32]; /* verify replays from each snapshot: a torn tail is told once */
+    char at[sizeof torn];
     if (rc == 0)
         return 0;
-    snprintf(at, sizeof at, "%s@%lld", r->path, (long long)r->offset);
-    if (strcmp(at, told) == 0)
-        return 0;
-    memcpy(told, at, sizeof told);
     if (rc == XT_ETORN) {
-        fprintf(stderr, "warning: %s offset %lld: %s (recovery cuts it)\n", r->path, (long long)r->offset, r->why);
+        snprintf(at, sizeof at, "%s@%lld", r->path, (long long)r->offset);
+        if (strcmp(at, torn) != 0)
+            fprintf(stderr, "warning: %s offset %lld: %s (recovery cuts it)\n", r->path, (long long)r->offset, r->why);
+        memcpy(torn, at, sizeof torn);
         return 0;
     }
-    fprintf(stderr, "error: %s offset %lld: %s\n", r->path, (long long)r->offset, r->why[0] ? r->why : xt_strerror(rc));
-    return 1;
+    return tell_once("%s offset %lld: %s", r->path, (long long)r->offset, r->why[0] ? r->why : xt_strerror(rc));
 }
 
 /* What start-up recovery refuses besides a bad record, which `verify` and
@@ -314,21 +338,24 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
         return 0;
     }
     if (rc && rc != XT_ETORN) { /* torn: reading reports it */
-        fprintf(stderr, "error: %s\n", r.why[0] ? r.why : xt_strerror(rc));
+        int told = r.path[0] ? report_end(rc, &r) : tell_once("%s", r.why[0] ? r.why : xt_strerror(rc));
         xt_wal_reader_close(&r);
-        return 1;
+        return told; /* (as the replay that read into it first said it: once) */
     }
     xt_cmd_t c;
     size_t seg = (size_t)-1, k = 0;
+    int stopped = 0; /* at a record told here: not a way of ending the reader reports */
     while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
-        if ((rc = follow_caps(e, &r, &seg)) != 0) {
-            (*problems)++; /* reported */
+        int caps = follow_caps(e, &r, &seg);
+        if (caps) {
+            *problems += caps == 1;
+            stopped = 1;
             break;
         }
         if ((rc = xt_engine_apply(e, &c)) != 0) {
-            fprintf(stderr, "error: %s: record %llu does not apply: %s\n", r.path, (unsigned long long)c.seq,
-                    xt_strerror(rc));
-            (*problems)++;
+            *problems +=
+                tell_once("%s: record %llu does not apply: %s", r.path, (unsigned long long)c.seq, xt_strerror(rc));
+            stopped = 1;
             break;
         }
         (*records)++;
@@ -344,8 +371,8 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
                 printf("snapshot %llu: agrees with the journal replayed to it\n", (unsigned long long)c.seq);
         }
     }
-    *ended = rc == 0 || rc == XT_ETORN;
-    int bad = report_end(rc, &r);
+    *ended = !stopped && (rc == 0 || rc == XT_ETORN);
+    int bad = stopped ? 0 : report_end(rc, &r);
     xt_wal_reader_close(&r);
     return bad;
 }
@@ -386,8 +413,14 @@ static int verify(const char *dir)
         char path[XT_PATH_MAX], why[XT_PATH_MAX + 256] = "snapshot path too long";
         xt_snapshot_info_t info;
         snaps[i].seq = seqs[i];
-        if (xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, seqs[i]) == 0 &&
-            xt_snapshot_check(&xt_io_posix, path, &info, why, sizeof why) == 0) {
+        int ok = xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, seqs[i]) == 0 &&
+                 xt_snapshot_check(&xt_io_posix, path, &info, why, sizeof why) == 0;
+        if (ok && info.seq != seqs[i]) { /* said as it is, not as the hash and record mismatches it makes */
+            snprintf(why, sizeof why, "%s: named for seq %llu but holds the state after %llu (recovery sets it aside)",
+                     path, (unsigned long long)seqs[i], (unsigned long long)info.seq);
+            ok = 0;
+        }
+        if (ok) {
             snaps[i].ok = 1;
             snaps[i].hash = info.state_hash;
         } else {

@@ -312,6 +312,30 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(len([l for l in v.stderr.splitlines() if l.startswith("error:")]), 1, v.stderr)
         self.assertRegex(v.stdout, r": NOT verified \(1 problem: the errors above\)\n$")
 
+    def test_verify_tells_a_bad_segment_header_and_a_misnamed_snapshot_once(self):
+        # a segment's spoilt header, met by the replay from the start and by
+        # those from the snapshots before it: one error naming the file (it
+        # was two, the second without a path); a snapshot renamed to another
+        # number: said as that (it was a hash mismatch and "record N does not
+        # apply" twice, and an error at offset 0)
+        segs = self.small_segments(4)
+        self.flip(os.path.join(self.d, segs[-2]), 28)  # (not the newest: wal-last names that, a fact of its own)
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 1)
+        errors = [l for l in v.stderr.splitlines() if l.startswith("error:")]
+        self.assertEqual(len(errors), 1, v.stderr)
+        self.assertIn(segs[-2], errors[0])
+        self.assertRegex(v.stdout, r": NOT verified \(1 problem: the errors above\)\n$")
+        self.flip(os.path.join(self.d, segs[-2]), 28)  # whole again
+        snaps = sorted(f for f in os.listdir(self.d) if f.startswith("snap-"))
+        seq = int(snaps[-1][5:25])
+        os.rename(os.path.join(self.d, snaps[-1]), os.path.join(self.d, "snap-%020d.xts" % (seq - 1)))
+        v = run("journal", "verify", self.d)
+        self.assertEqual(v.returncode, 1)
+        errors = [l for l in v.stderr.splitlines() if l.startswith("error:")]
+        self.assertEqual(errors, [f"error: {self.d}/snap-{seq - 1:020d}.xts: named for seq {seq - 1} but holds the "
+                                  f"state after {seq} (recovery sets it aside)"], v.stderr)
+
     def test_corruption_in_the_middle_stops_start_up_and_repair_cuts_it(self):
         self.journal(stream(500))
         seg = os.path.join(self.d, segments(self.d)[0])
