@@ -143,6 +143,8 @@ static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, 
     return -1;
 }
 
+static int manifest_refused; /* wal-last names a newest segment missing or without a header: not cut, refused */
+
 /* Reports how reading ended. Returns 0 (clean or torn tail) or 1. */
 static int report_end(int rc, const xt_wal_reader_t *r)
 {
@@ -153,7 +155,8 @@ static int report_end(int rc, const xt_wal_reader_t *r)
     if (rc == XT_ETORN) {
         snprintf(at, sizeof at, "%s@%lld", r->path, (long long)r->offset);
         if (strcmp(at, torn) != 0)
-            fprintf(stderr, "warning: %s offset %lld: %s (recovery cuts it)\n", r->path, (long long)r->offset, r->why);
+            fprintf(stderr, "warning: %s offset %lld: %s%s\n", r->path, (long long)r->offset, r->why,
+                    manifest_refused ? "" : " (recovery cuts it)");
         memcpy(torn, at, sizeof torn);
         return 0;
     }
@@ -170,6 +173,7 @@ static int manifest_problem(const char *dir)
     if (xt_manifest_check(&xt_io_posix, dir, why, sizeof why) == 0)
         return 0;
     fprintf(stderr, "error: %s\n", why);
+    manifest_refused = 1;
     return 1;
 }
 
@@ -235,6 +239,7 @@ static int dump(const char *dir, uint64_t from, int replay_format)
     xt_engine_t e;
     xt_wal_reader_t r;
     int no_wal, damaged;
+    int refused = manifest_problem(dir); /* what it can read is dumped; the status says the rest is lost */
     long long base = open_base(dir, &e, &r, &no_wal, &damaged);
     if (base < 0)
         return 1;
@@ -311,7 +316,7 @@ static int dump(const char *dir, uint64_t from, int replay_format)
     xt_engine_destroy(&e);
     if (fflush(stdout) != 0)
         status = 1;
-    return status;
+    return status | refused;
 }
 
 /* ---- verify ----------------------------------------------------------- */

@@ -668,6 +668,13 @@ class JournalCli(unittest.TestCase):
             v = run("journal", "verify", self.d)
             self.assertEqual(v.returncode, 1)
             self.assertIn("has no valid header", v.stderr)
+            self.assertNotIn("recovery cuts it", v.stderr)  # it does not: it refuses
+            # dump gives what it can read, and says - and exits 1 - that the rest is lost (it exited 0)
+            d = run("journal", "dump", self.d)
+            self.assertEqual(d.returncode, 1, d.stderr)
+            self.assertIn("has no valid header", d.stderr)
+            self.assertNotIn("recovery cuts it", d.stderr)
+            self.assertEqual(d.stdout.splitlines()[-1].split()[0], str(left))
         rep = run("journal", "repair", self.d)
         self.assertEqual(rep.returncode, 0, rep.stdout + rep.stderr)
         r = run("replay", "--journal", self.d, "--hash", stdin="")
