@@ -44,6 +44,8 @@ int xt_segment_header_ok(const uint8_t h[XT_SEG_HDR], uint64_t *first_seq, xt_ca
     if (memcmp(h, XT_SEG_MAGIC, 8) != 0 || (version != 1 && version != 2) || xt_get32(h + 12) != XT_SEG_HDR ||
         xt_get32(h + 60) != xt_crc32c(h, 60))
         return 0;
+    if (xt_get32(h + 56) != 0 || (version == 1 && xt_get32(h + 52) != 0))
+        return 0; /* zeros, as journal-format.md says (a header that checks but is no header written here) */
     caps->rules = version == 1 ? XT_RULES_1 : xt_get32(h + 52);
     if (version == 2 && (caps->rules < XT_RULES_2 || caps->rules > XT_RULES_CURRENT))
         return 0; /* version 2 names a revision after XT_RULES_1 that this build knows */

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "journal/codec.h"
+#include "journal/crc32c.h"
 #include "journal/dir.h"
 #include "journal/journal.h"
 #include "journal/reader.h"
@@ -528,6 +529,26 @@ static void a_header_with_another_torn_window_is_bad(void **state)
     }
 }
 
+/* The header's zeros are checked (journal-format.md): version 1 with a
+ * rules field, or anything at offset 56, makes it bad though its CRC
+ * checks. Both were taken. */
+static void a_header_with_bytes_where_zeros_belong_is_bad(void **state)
+{
+    (void)state;
+    uint8_t h[XT_SEG_HDR];
+    uint64_t first;
+    uint32_t window;
+    xt_caps_t got;
+    for (int k = 0; k < 4; k++) {
+        xt_caps_t caps = {64, 32, 4, 160, k < 2 ? XT_RULES_1 : XT_RULES_CURRENT};
+        xt_segment_header(h, 7, 0, &caps, 0);
+        assert_true(xt_segment_header_ok(h, &first, &got, &window)); /* as written: fine */
+        xt_put32(h + (k % 2 ? 56 : 52), 2);
+        xt_put32(h + 60, xt_crc32c(h, 60));
+        assert_int_equal(xt_segment_header_ok(h, &first, &got, &window), k == 2); /* v2's rules 2: its own field */
+    }
+}
+
 /* How many segments dir holds. */
 static size_t segments(const char *dir)
 {
@@ -806,6 +827,7 @@ int main(void)
         cmocka_unit_test(a_reader_beside_a_writer),
         cmocka_unit_test(a_failed_spare_is_asked_for_again),
         cmocka_unit_test(a_header_with_another_torn_window_is_bad),
+        cmocka_unit_test(a_header_with_bytes_where_zeros_belong_is_bad),
         cmocka_unit_test(an_appending_segment_rolls_into_a_spare),
         cmocka_unit_test(rolled_segments_leave_the_page_cache),
         cmocka_unit_test(snapshots_leave_the_page_cache),
