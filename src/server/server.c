@@ -394,6 +394,13 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
                     " holds: raise it",
                     s->cfg.max_sessions);
     }
+    if (s->sessions.no_ref) { /* those orders' later answers would go to no session */
+        s->journal.cfg.no_snapshot_on_close = 1;
+        return fail(why, n,
+                    "sessions: the journal's orders rested more at once than engine.max_orders = %" PRIu32
+                    " lets the sessions track: raise it",
+                    s->cfg.engine.max_orders);
+    }
     xt_outlog_release(&s->log); /* recovered messages are history: routed at once */
     /* The market's time goes on from the journal's latest record (read also below a snapshot at its end,
      * when nothing is replayed), checked before this start journals anything. */

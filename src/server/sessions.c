@@ -289,8 +289,10 @@ int64_t xt_sessions_order_by_clordid(const xt_sessions_t *s, uint32_t sess, uint
 static void ref_add(xt_sessions_t *s, uint32_t sess, int64_t id, uint64_t clordid)
 {
     uint32_t i = s->free_ref;
-    if (i == XT_NIL)
-        return; /* cannot happen: more refs than the engine has orders */
+    if (i == XT_NIL) { /* more orders resting than the table was sized for: a journal replayed under the larger */
+        s->no_ref++;   /* capacities its segments ran with, engine.max_orders lowered since (the start refuses) */
+        return;
+    }
     xt_ordref_t *r = &s->refs[i];
     s->free_ref = r->next;
     r->order_id = id;

@@ -85,6 +85,11 @@ typedef struct xt_sessions {
      * sessions it holds (the gateway refuses logins to a full table) - the
      * start refuses it, as a snapshot holding too many */
     uint64_t no_room;
+    /* orders placed through a session that found no room to be tracked: the
+     * table is sized from engine.max_orders, and a journal replays under
+     * its segments' own capacities - larger where the key was lowered
+     * since (the start refuses it too) */
+    uint64_t no_ref;
     xt_snap_ext_t ext;
 } xt_sessions_t;
 

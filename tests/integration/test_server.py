@@ -1791,6 +1791,44 @@ def test_a_journal_with_more_sessions_than_the_table():
 
 
 @test
+def test_a_journal_with_more_orders_than_the_sessions_track():
+    """A crash before any snapshot, then a start with engine.max_orders
+    lowered below the orders the journal's sessions had resting at once
+    (the journal replays under its segments' own, larger capacities; the
+    sessions' order table is sized from the key): refused, naming the key.
+    It started, the orders past the table resting with no session - their
+    CANCELED lost, the session's numbers no longer the client's."""
+    srv = Server(sets={"engine.max_orders": 100})
+    c = login(srv.port, 1001, 1)
+    btc = c.inst["BTC-USDT"]
+    for k in range(1, 41):
+        expect_type(c.place(btc, BUY, 1000 + k, 1), ACCEPTED)
+    for k in range(1, 36):
+        c.cancel(orig_clordid=k)
+        expect_type(c.recv(5), X.CANCELED)
+    c.close()
+    srv.kill()                                             # no snapshot: the journal alone rebuilds the sessions
+    srv.sets["engine.max_orders"] = 10                     # room for the 5 left, not for the 40 at once
+    try:
+        srv.start()
+        refused = False
+    except AssertionError:
+        refused = True
+    check(refused and srv.proc.returncode == 1, f"a start with too small an order table: rc {srv.proc.returncode}")
+    err = srv.stderr()
+    check("the journal's orders rested more at once than engine.max_orders = 10 lets the sessions track: raise it"
+          in err, err)
+    srv.sets["engine.max_orders"] = 100
+    srv.start()
+    c = login(srv.port, 1001, 1)
+    check(c.accepted.next_seq == 76, f"the session's numbers: {c.accepted!r}")
+    for k in (36, 40):
+        q = c.query(orig_clordid=k)
+        check(q.status == 1 and q.remaining == 1, f"clordid {k} after the restart: {q!r}")
+    srv.stop()
+
+
+@test
 def test_requests_before_a_logout_are_answered_first():
     """Orders read before a LOGOUT (one write: NEW_ORDER x 3, LOGOUT, then
     one more NEW_ORDER) are answered on the connection, then LOGOUT_ACK,
