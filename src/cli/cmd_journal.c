@@ -1100,7 +1100,8 @@ int xt_cmd_journal(int argc, char **argv)
     }
     if (strcmp(sub, "repair") == 0 && argc == 4 && strcmp(argv[dir_at == 2 ? 3 : 2], "--force") == 0)
         return no_journal(dir, "repair") ? 1 : repair(dir, 1);
-    if (argc != 3) {
+    int known = strcmp(sub, "verify") == 0 || strcmp(sub, "stats") == 0 || strcmp(sub, "repair") == 0;
+    if (argc != 3 && known) {
         const char *extra = argv[dir_at == 2 ? 3 : 2]; /* (the usage alone did not say what was wrong) */
         fprintf(stderr, "xtrading journal %s: unexpected argument '%s'\n", sub, extra);
         usage(stderr);

@@ -417,10 +417,11 @@ static int on_session_msg(xt_client_t *c, const uint8_t *f, const xt_wire_hdr_t 
             return shut(c, -EPROTO);
         if (m.heartbeat_ms && !c->cfg.heartbeat_ms)
             c->hb_ms = m.heartbeat_ms;
+        unsigned gen = c->gen;
         if (cb->on_hello)
             cb->on_hello(u, c, h, &m);
-        if (c->state != XT_CLIENT_AWAIT_HELLO)
-            return 0; /* on_hello closed or reconnected */
+        if (c->gen != gen || c->state != XT_CLIENT_AWAIT_HELLO)
+            return 0; /* on_hello closed or reconnected (a new connection waits for its own HELLO) */
         int rc = send_login(c, &m);
         /* a LOGIN the server's reset refused: the read under way delivers
          * what it sent (its ERROR) and closes (write_err) */

@@ -505,7 +505,8 @@ static void failed_send_in_a_callback(int one_read)
     n += xt_wire_put_accepted(three + n, XT_WF_SEQUENCED, 1, &a);
     xt_msg_error_t e = {.code = XT_ERR_SHUTDOWN};
     strcpy(e.text, "the server is stopping");
-    n += xt_wire_put_error(three + n, 1, &e);
+    if (!one_read) /* (with one read, a reset with no ERROR before it) */
+        n += xt_wire_put_error(three + n, 1, &e);
     last_words_then_reset(&f, &c, three, n);
     if (one_read) {
         int rc = xt_client_on_readable(&c);
@@ -519,7 +520,7 @@ static void failed_send_in_a_callback(int one_read)
     assert_int_equal(g.rejected, 1);
     assert_true(g.callback_send_rc < 0);
     assert_int_equal(g.n_acc, 1);
-    assert_int_equal(g.server_errors, 1);
+    assert_int_equal(g.server_errors, !one_read);
     xt_client_destroy(&c);
     fake_close(&f);
 }
