@@ -976,10 +976,10 @@ static int parse_accounts(lg_opts_t *o, const char *v)
     int len = snprintf(buf, sizeof buf, "%s", v ? v : ""), too_many = 0;
     for (char *rest = buf, *t; len < (int)sizeof buf && (t = strsep(&rest, ",")) != NULL;) {
         unsigned id; /* (an empty item is refused, not skipped) */
-        if ((too_many = o->n_acct == MAX_ACCOUNTS) != 0)
-            break;
         if (!xt_cli_parse_u32("--accounts", t, &id))
             return -1;
+        if ((too_many = o->n_acct == MAX_ACCOUNTS) != 0)
+            break;
         demo_account(&o->acct[o->n_acct++], id);
     }
     if (len >= (int)sizeof buf || too_many) { /* (refused without a reason before) */
