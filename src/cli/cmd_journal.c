@@ -30,12 +30,12 @@ static void quiet(void *ctx, const xt_event_batch_t *b)
     (void)b;
 }
 
-/* Prints "error: MSG" unless this process printed it before, and says
+/* Prints "LEVEL: MSG" unless this process printed it before, and says
  * whether it did: verify replays from the start and from each snapshot,
  * and what several of them meet - a bad record, a record that does not
- * apply, a segment's header - is told, and counted, once. */
-static int tell_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int tell_once(const char *fmt, ...)
+ * apply, a segment's header, a torn tail - is told, and counted, once. */
+static int tell_once(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int tell_once(const char *level, const char *fmt, ...)
 {
     static uint64_t told[64];
     static unsigned n;
@@ -51,7 +51,7 @@ static int tell_once(const char *fmt, ...)
         if (told[k] == h)
             return 0;
     told[n++ % 64] = h;
-    fprintf(stderr, "error: %s\n", msg);
+    fprintf(stderr, "%s: %s\n", level, msg);
     return 1;
 }
 
@@ -67,7 +67,7 @@ static int follow_caps(xt_engine_t *e, const xt_wal_reader_t *r, size_t *seg_see
     char why[256];
     if (xt_caps_take(e, NULL, &r->caps, why, sizeof why) == 0)
         return 0;
-    return tell_once("%s: %s", r->path, why) ? 1 : 2;
+    return tell_once("error", "%s: %s", r->path, why) ? 1 : 2;
 }
 
 /* Whether replay's flags (--max-orders, --max-levels, --max-instruments)
@@ -148,19 +148,15 @@ static int manifest_refused; /* wal-last names a newest segment missing or witho
 /* Reports how reading ended. Returns 0 (clean or torn tail) or 1. */
 static int report_end(int rc, const xt_wal_reader_t *r)
 {
-    static char torn[XT_PATH_MAX + 32]; /* verify replays from each snapshot: a torn tail is told once */
-    char at[sizeof torn];
     if (rc == 0)
         return 0;
     if (rc == XT_ETORN) {
-        snprintf(at, sizeof at, "%s@%lld", r->path, (long long)r->offset);
-        if (strcmp(at, torn) != 0)
-            fprintf(stderr, "warning: %s offset %lld: %s%s\n", r->path, (long long)r->offset, r->why,
-                    manifest_refused ? "" : " (recovery cuts it)");
-        memcpy(torn, at, sizeof torn);
+        tell_once("warning", "%s offset %lld: %s%s", r->path, (long long)r->offset, r->why,
+                  manifest_refused ? "" : " (recovery cuts it)");
         return 0;
     }
-    return tell_once("%s offset %lld: %s", r->path, (long long)r->offset, r->why[0] ? r->why : xt_strerror(rc));
+    return tell_once("error", "%s offset %lld: %s", r->path, (long long)r->offset,
+                     r->why[0] ? r->why : xt_strerror(rc));
 }
 
 /* What start-up recovery refuses besides a bad record, which `verify` and
@@ -343,7 +339,7 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
         return 0;
     }
     if (rc && rc != XT_ETORN) { /* torn: reading reports it */
-        int told = r.path[0] ? report_end(rc, &r) : tell_once("%s", r.why[0] ? r.why : xt_strerror(rc));
+        int told = r.path[0] ? report_end(rc, &r) : tell_once("error", "%s", r.why[0] ? r.why : xt_strerror(rc));
         xt_wal_reader_close(&r);
         return told; /* (as the replay that read into it first said it: once) */
     }
@@ -358,8 +354,8 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
             break;
         }
         if ((rc = xt_engine_apply(e, &c)) != 0) {
-            *problems +=
-                tell_once("%s: record %llu does not apply: %s", r.path, (unsigned long long)c.seq, xt_strerror(rc));
+            *problems += tell_once("error", "%s: record %llu does not apply: %s", r.path, (unsigned long long)c.seq,
+                                   xt_strerror(rc));
             stopped = 1;
             break;
         }

@@ -53,6 +53,9 @@ extern xt_io_t xt_io_posix;
  * (O_DIRECTORY in flags: a directory) with XT_ENOTFILE - without blocking on
  * a FIFO's open. Returns the fd or a negative code (-errno). */
 int xt_open_regular(const char *path, int flags, int mode);
+/* The same, taking character devices too when char_devices is set (a log
+ * file may be /dev/null; a device's writes block as stderr's do). */
+int xt_open_file(const char *path, int flags, int mode, int char_devices);
 
 /* Writes all of buf, retrying short writes and EINTR. Returns 0 or -errno
  * (a write that keeps returning 0 is -EIO). */

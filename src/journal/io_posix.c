@@ -16,23 +16,34 @@ static int neg(int rc)
 
 int xt_open_regular(const char *path, int flags, int mode)
 {
+    return xt_open_file(path, flags, mode, 0);
+}
+
+/* What xt_open_file opens: a regular file, a character device if asked. */
+static int taken(mode_t m, int char_devices)
+{
+    return S_ISREG(m) || (char_devices && S_ISCHR(m));
+}
+
+int xt_open_file(const char *path, int flags, int mode, int char_devices)
+{
     if (flags & O_DIRECTORY)
         return neg(open(path, flags | O_CLOEXEC, mode));
-    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer */
-    int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK, mode);
+    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer, for writing a reader */
+    int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, mode);
     struct stat st;
     if (fd < 0) {
         int e = errno;
-        if (e == ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        if (e == ENXIO && stat(path, &st) == 0 && !taken(st.st_mode, char_devices))
             return XT_ENOTFILE; /* a FIFO opened for writing with no reader, a socket */
-        return -e;
+        return -e;              /* (a device without its driver: said as such) */
     }
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
         return -e;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!taken(st.st_mode, char_devices)) {
         close(fd);
         return S_ISDIR(st.st_mode) ? -EISDIR : XT_ENOTFILE; /* "Is a directory": said as what it is */
     }

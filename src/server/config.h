@@ -97,7 +97,7 @@
 #define XT_CONFIG_PATH_MAX 1024
 /* A why buffer that holds "FILE:LINE: what" whatever the length of FILE's
  * path (PATH_MAX) - a smaller one cut the line and the reason off. */
-#define XT_CONFIG_WHY_MAX (4096 + 640)
+#define XT_CONFIG_WHY_MAX (XT_PATH_MAX + 640)
 #define XT_CONFIG_FILE_MAX (1 << 20) /* bytes: a config file larger is refused */
 #define XT_CONFIG_MAX_INSTRUMENTS 256
 #define XT_CPUS_TEXT 64 /* server.*_cpus: the longest CPU list accepted, NUL included (cpus.h) */

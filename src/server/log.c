@@ -10,12 +10,12 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "md_encode.h" /* xt_md_json_char: the one JSON escaper */
+#include "journal/io.h" /* xt_open_file */
+#include "md_encode.h"  /* xt_md_json_char: the one JSON escaper */
 #include "xt/error.h"
 
 #define TAIL_RESERVE 32 /* room kept for ' truncated=true' / ',"truncated":true' and the end */
@@ -66,20 +66,7 @@ int xt_log_format_parse(const char *name)
  * away. Returns the fd, -errno or XT_ENOTFILE (a FIFO, a socket). */
 static int open_file(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0640);
-    struct stat st;
-    if (fd < 0) { /* ENXIO: a FIFO without a reader, a socket - or a device without its driver, said as such */
-        int e = errno;
-        return e == ENXIO && stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) ? XT_ENOTFILE : -e;
-    }
-    int rc = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) ? XT_ENOTFILE : 0;
-    if (rc == 0 && fcntl(fd, F_SETFL, O_APPEND) != 0) /* blocking again: a device's writes wait as stderr's */
-        rc = -errno;
-    if (rc) {
-        close(fd);
-        return rc;
-    }
-    return fd;
+    return xt_open_file(path, O_WRONLY | O_APPEND | O_CREAT, 0640, 1);
 }
 
 int xt_log_open(int level, int format, const char *file)

@@ -387,19 +387,19 @@ int xt_server_open(xt_server_t *s, const xt_server_config_t *cfg, char *why, siz
                                                 : fail(why, n, "%s: %s", s->cfg.data_dir, jwhy);
     }
     s->journal_open = 1;
-    if (s->sessions.no_room) {                   /* their messages, and their open orders' owners, would be lost */
-        s->journal.cfg.no_snapshot_on_close = 1; /* ... and a final snapshot would keep that loss */
-        return fail(why, n,
-                    "sessions: the journal's commands come from more sessions than server.max_sessions = %" PRIu32
-                    " holds: raise it",
-                    s->cfg.max_sessions);
-    }
-    if (s->sessions.no_ref) { /* those orders' later answers would go to no session */
+    /* The sessions' tables too small for the journal replayed: messages, and
+     * open orders' owners, were lost - and a final snapshot would keep that */
+    if (s->sessions.no_room || s->sessions.no_ref) {
         s->journal.cfg.no_snapshot_on_close = 1;
-        return fail(why, n,
-                    "sessions: the journal's orders rested more at once than engine.max_orders = %" PRIu32
-                    " lets the sessions track: raise it",
-                    s->cfg.engine.max_orders);
+        return s->sessions.no_room
+                   ? fail(why, n,
+                          "sessions: the journal's commands come from more sessions than server.max_sessions = %" PRIu32
+                          " holds: raise it",
+                          s->cfg.max_sessions)
+                   : fail(why, n,
+                          "sessions: the journal's orders rested more at once than engine.max_orders = %" PRIu32
+                          " lets the sessions track: raise it",
+                          s->cfg.engine.max_orders);
     }
     xt_outlog_release(&s->log); /* recovered messages are history: routed at once */
     /* The market's time goes on from the journal's latest record (read also below a snapshot at its end,
