@@ -190,9 +190,40 @@ static int target(json_t *args, int64_t path_id, uint64_t *orig, int64_t *id, ch
         return -1;
     if (oid >= INT64_MAX) /* 2^63 - 1 stands for "none" on the binary protocol */
         return fail(why, n, "order_id is out of range (at most 9223372036854775806)", "");
+    if (path_id && json_object_get(args, "order_id")) /* (REST: which of the two was meant is not known) */
+        return fail(why, n, "order_id is in the path: the body names no order", "");
     *id = path_id ? path_id : (int64_t)oid;
     if ((*orig == 0) == (*id == 0))
         return fail(why, n, "name the order by exactly one of order_id and orig_client_order_id", "");
+    return 0;
+}
+
+/* The members each request takes ("|"-separated), in the order of xt_oe_kind
+ * (oe_json.h): any other is refused, so that a misspelt one ("time_in_force"
+ * for "tif", "clientOrderId") never places an order other than the one
+ * meant. The mass cancel says so its own way (below). */
+static const char *const members[] = {
+    [XT_OE_NEW] = "|symbol|side|type|tif|stp|price|qty|client_order_id|",
+    [XT_OE_CANCEL] = "|client_order_id|order_id|orig_client_order_id|",
+    [XT_OE_AMEND] = "|symbol|client_order_id|order_id|orig_client_order_id|price|qty|",
+    [XT_OE_STATUS] = "|order_id|orig_client_order_id|",
+};
+
+static int unknown_member(int kind, json_t *args, char *why, size_t n)
+{
+    const char *list = kind > 0 && (size_t)kind < sizeof members / sizeof members[0] ? members[kind] : NULL;
+    for (void *it = list ? json_object_iter(args) : NULL; it; it = json_object_iter_next(args, it)) {
+        const char *k = json_object_iter_key(it);
+        const char *at = k[0] && !strchr(k, '|') ? strstr(list, k) : NULL;
+        size_t len = strlen(k);
+        while (at && !(at[-1] == '|' && at[len] == '|'))
+            at = strstr(at + 1, k);
+        if (!at) {
+            char name[40]; /* a long one cut at 32 bytes: the message is a few dozen */
+            snprintf(name, sizeof name, "%.32s%s", k, len > 32 ? "..." : "");
+            return fail(why, n, "args has an unknown member: ", name);
+        }
+    }
     return 0;
 }
 
@@ -203,6 +234,8 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
     if (!json_is_object(args) &&
         !((args == NULL || json_is_null(args)) && kind == XT_OE_MASS_CANCEL)) /* all optional */
         return fail(why, n, "args must be an object", "");
+    if (unknown_member(kind, args, why, n))
+        return -1;
     uint64_t orig = 0;
     int64_t id = 0;
     switch (kind) {

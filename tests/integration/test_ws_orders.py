@@ -359,6 +359,16 @@ def test_bad_requests_and_login_failures():
             r = await a.call("order.new", args)
             code = 404 if word == "unknown symbol" else 400
             check(r.get("error", {}).get("code") == code and word in r["error"]["msg"], f"{args}: {r}")
+        # a member the op does not take is refused, not ignored: "time_in_force" read as nothing
+        # placed a GTC where an IOC was meant (a probe found it)
+        for op, args, name in [("order.new", new(1, "buy", "1000.00", "0.0001", time_in_force="ioc"),
+                                "time_in_force"),
+                               ("order.cancel", {"client_order_id": 7, "order_id": 5, "symbol": SYM}, "symbol"),
+                               ("order.amend", {"symbol": SYM, "order_id": 5, "qty": "1", "side": "buy"}, "side"),
+                               ("order.status", {"order_id": 5, "x" * 50: 1}, "x" * 32 + "...")]:
+            r = await a.call(op, args)
+            check(r.get("error", {}).get("code") == 400 and
+                  r["error"]["msg"] == "args has an unknown member: " + name, f"{op} {args}: {r}")
         r = await a.call("order.amend", {"symbol": SYM, "order_id": 5, "price": "1000.00"})
         check(r["error"]["code"] == 400 and r["error"]["msg"] == "qty is required, above 0",
               f"an amend without qty is told so (before: 'client_order_id and qty are required') {r}")
