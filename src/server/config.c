@@ -114,6 +114,7 @@ static const cfg_key_t keys[] = {
     U32("md", "max_message", md_max_message, 256, 1u << 20),
     U32("md", "messages_per_s", md_messages_per_s, 1, 1000000),
     U32("md", "ping_ms", md_ping_ms, 100, 3600000),
+    U32("md", "http_idle_ms", md_http_idle_ms, 1000, 3600000),
     U32("md", "tcp_heartbeat_ms", md_tcp_heartbeat_ms, 100, 60000),
     U32("md", "tape", md_tape, 1, XT_MD_TAPE_MAX),
     /* at least 64: a cut side is asked for again below half (at 31), so the top-20 channels keep 11 levels of slack */
@@ -309,6 +310,7 @@ void xt_config_defaults(xt_server_config_t *c)
     c->md_max_message = 4096;
     c->md_messages_per_s = 50;
     c->md_ping_ms = 20000;
+    c->md_http_idle_ms = 30000;
     c->md_tape = 1000;
     c->md_max_levels = 10000;
     c->md_feed_records = 262144;

@@ -137,6 +137,7 @@ typedef struct xt_server_config {
     uint16_t md_tcp_port;
     uint8_t md_tcp_on; /* md.tcp_listen is not "off" */
     uint32_t md_max_connections, md_max_subscriptions, md_max_message, md_messages_per_s, md_ping_ms, md_send_buffer;
+    uint32_t md_http_idle_ms; /* a plain HTTP connection with no request and no answer for this long is closed */
     uint32_t md_tcp_heartbeat_ms;
     uint64_t md_output_limit;
     uint32_t md_tape, md_max_levels, md_feed_records;

@@ -487,6 +487,21 @@ void xt_mds_http_last(mds_t *m, uint32_t c, const char *p, size_t n)
     close_after(m, c);
 }
 
+void xt_mds_http_input_ended(mds_t *m, uint32_t c)
+{
+    m->conns[c].http_eof = 1;
+    xt_mds_set_input(m, c, 0); /* (read, the end would wake the loop at once, again and again) */
+    xt_mds_on_http(m, c);      /* (closes it, unless a REST order waits for the gateway) */
+}
+
+int xt_mds_http_ends_here(mds_t *m, uint32_t c)
+{
+    if (!m->conns[c].http_eof)
+        return 0;
+    close_after(m, c);
+    return 1;
+}
+
 void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int keep)
 {
     mconn_t *k = &m->conns[c];
@@ -505,7 +520,8 @@ void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int kee
         close_after(m, c);
     else if (!k->http_serving) { /* the requests pipelined behind it */
         xt_mds_on_http(m, c);
-        if (k->state == C_HTTP && k->in_paused && !(k->http_wait && k->in_len == m->s->cfg.md_max_message))
+        if (k->state == C_HTTP && k->in_paused && !k->http_eof &&
+            !(k->http_wait && k->in_len == m->s->cfg.md_max_message))
             xt_mds_set_input(m, c, 1); /* room again: what waits in the socket is read */
     }
 }

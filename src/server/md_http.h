@@ -10,8 +10,7 @@
 
 #include "net/ws.h"
 
-#define XT_HTTP_MAX_REQUESTS 1000           /* on one kept-alive connection; the last one is answered with a close */
-#define XT_HTTP_IDLE_NS (30 * 1000000000LL) /* a plain HTTP connection idle this long is closed */
+#define XT_HTTP_MAX_REQUESTS 1000 /* on one kept-alive connection; the last one is answered with a close */
 
 typedef enum xt_http_route {
     XT_ROUTE_WS,        /* / or /ws: the WebSocket upgrade (md_server.c) */

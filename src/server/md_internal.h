@@ -94,6 +94,7 @@ typedef struct mconn {
     uint16_t http_reqs;        /* plain HTTP requests answered on this connection (md_http.c) */
     uint8_t http_wait;         /* a REST order request waits for its answer: nothing more is read as requests */
     uint8_t http_serving;      /* inside xt_mds_http_serve (a deferred answer that comes at once is not re-entered) */
+    uint8_t http_eof;          /* the client's end of input came: what it sent is answered, then it closes */
     uint32_t oe;               /* its order-entry bridge + 1 (md_oe.c), 0: none */
     uint32_t oe_pend;          /* the REST order request it waits for + 1, 0: none */
     int64_t last_in, last_out; /* m->mono when bytes last came in / a message was last queued */
@@ -363,6 +364,16 @@ void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int kee
  * goes behind the answers still queued, then the connection closes; at
  * once when nothing is queued (best effort). */
 void xt_mds_http_last(mds_t *m, uint32_t c, const char *p, size_t n);
+
+/* The client's end of input on plain HTTP connection c (a half-close
+ * behind its requests: HTTP/1.0 clients, `nc -N`): its requests are
+ * answered - a REST order waiting for the gateway too - then c closes; a
+ * request cut short by the end is dropped. */
+void xt_mds_http_input_ended(mds_t *m, uint32_t c);
+
+/* Called where xt_mds_on_http needs more bytes: after the client's end of
+ * input none come, and c closes behind its answers. Returns 1 then. */
+int xt_mds_http_ends_here(mds_t *m, uint32_t c);
 /* The length of answer p[0..n) without its body: the answer to a HEAD
  * request (RFC 9110), its Content-Length still the body's. */
 size_t xt_mds_http_head_only(const char *p, size_t n);

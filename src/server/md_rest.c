@@ -104,9 +104,10 @@ static int query_digits(const char *query, const char *name, int neg_ok, uint64_
     for (; i < n; i++) {
         if (b[i] < '0' || b[i] > '9')
             return XT_EPARSE;
-        if (v > (UINT64_MAX - 9) / 10)
+        uint64_t d = (uint64_t)(b[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) /* (exact: 18446744073709551615 itself is taken) */
             return XT_ERANGE;
-        v = v * 10 + (uint64_t)(b[i] - '0');
+        v = v * 10 + d;
     }
     *mag = v;
     return 0;

@@ -341,8 +341,10 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         rc = xt_http_parse_head(&hp, k->in, k->in_len, &req);
         if (rc == 0 && k->in_len == m->s->cfg.md_max_message)
             rc = XT_ERANGE;
-        if (rc == 0)
+        if (rc == 0) {
+            xt_mds_http_ends_here(m, c);
             return;
+        }
         if (rc < 0) {
             http_answer(m, c, rc == XT_ERANGE ? 431 : 400, rc == XT_ERANGE ? "request head too large" : "bad request",
                         0);
@@ -428,6 +430,17 @@ static void read_conn(mds_t *m, uint32_t c)
             n = read(k->fd, k->in + k->in_len, m->s->cfg.md_max_message - k->in_len);
         else
             n = read(k->fd, buf, want);
+        if (n == 0 && k->state == C_HTTP) { /* a half-close: its requests are answered first */
+            xt_mds_http_input_ended(m, c);
+            return;
+        }
+        if (n == 0 && k->state == C_CLOSING && k->qn && !k->fin) {
+            /* closing after its last answer, not all written yet: written
+             * first (the client may have ended its side only), then closed
+             * (xt_mds_flush_dirty), or at the ping round if never taken */
+            xt_mds_set_input(m, c, 0);
+            return;
+        }
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             xt_mds_close(m, c);
             return;
@@ -694,7 +707,12 @@ static void timers(mds_t *m)
         mconn_t *k = &m->conns[c];
         if (k->state == C_CLOSING && k->pong_due++) /* a whole ping round to take its CLOSE */
             xt_mds_close(m, c);
-        if (k->state == C_HTTP && m->mono - k->last_in > XT_HTTP_IDLE_NS) /* no request for a while */
+        /* No request for a while, and none waiting: a REST order's answer
+         * may take up to rest.order_timeout_ms (closed here, it had none),
+         * and the time runs from its answer. */
+        if (k->state == C_HTTP && !k->http_wait &&
+            m->mono - (k->last_in > k->last_out ? k->last_in : k->last_out) >
+                (int64_t)m->s->cfg.md_http_idle_ms * 1000000)
             xt_mds_close(m, c);
         if (k->state != C_WS)
             continue;

@@ -231,6 +231,36 @@ def test_health_and_errors():
 
 
 @test
+def test_head_limits_are_as_documented():
+    """The limits of a request head (docs/http.md): the head within
+    md.max_message and 8192 bytes, the target within 2048, its path and its
+    query within 511 each - one byte more is a 431 and a close."""
+    s = W.start({"md.max_message": 65536})
+    pad = "X-Pad: " + "p" * 200
+
+    def status(target, headers=()):
+        h = Http(s.md_port)
+        h.send("GET", target, headers)
+        st, _, body = h.response()
+        check(st != 431 or (json.loads(body)["msg"] == "request head too large" and h.closed()), f"431 {body!r}")
+        h.close()
+        return st
+
+    path = "/" + "a" * 510  # 511 bytes
+    for target, want in [(path, 404), (path + "a", 431),
+                         ("/healthz?" + "q" * 511, 200), ("/healthz?" + "q" * 512, 431),
+                         ("/healthz?" + "&".join(["q=" + "v" * 60] * 8) + "#" + "f" * 1530, 200),
+                         ("/healthz?q#" + "f" * 2038, 431)]:
+        check(status(target) == want, f"{len(target)}-byte target, {target[:20]}...: not {want}")
+    # 37 pads of 209 bytes and the rest: just within 8192, then just past it, md.max_message far above
+    base = len("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    fill = 8192 - base - 37 * (len(pad) + 2) - 2 - len("X-Last: ")
+    for extra, want in [(0, 200), (1, 431)]:
+        hs = [pad] * 37 + ["X-Last: " + "z" * (fill + extra)]
+        check(status("/healthz", hs) == want, f"a head of {8192 + extra} bytes: not {want}")
+
+
+@test
 def test_keep_alive():
     """Several requests on one connection, one after the other and
     pipelined in one write; `Connection: close` is answered and closes;

@@ -187,11 +187,21 @@ def test_errors_and_session_rules():
                                (order("buy", "900.00", "0"), 400, "qty"),
                                ({"symbol": "NOPE", "side": "buy", "price": "1", "qty": "1"}, 404, "unknown symbol NOPE"),
                                (order("sideways", "900.00", "0.0001"), 400, "side"),
+                               # an unknown member is refused, not ignored (a probe's "time_in_force":"ioc"
+                               # placed a GTC; its "clientOrderId" left a retry free to place it twice)
+                               (order("buy", "900.00", "0.0001", time_in_force="ioc"), 400,
+                                "args has an unknown member: time_in_force"),
+                               (order("buy", "900.00", "0.0001", clientOrderId=777), 400,
+                                "unknown member: clientOrderId"),
                                # a JSON number past 2^63 - 1 (jansson's limit) is told as such
                                (order("buy", "900.00", "0.0001", client_order_id=2**64 - 2), 400,
                                 "send ids as strings")]:
         j = ok(a, "POST", "/api/v1/orders", body, status=status)
         check(word in j["msg"], f"{body}: {j}")
+    j = ok(a, "DELETE", "/api/v1/orders/5", {"order_id": 6}, status=400)
+    check(j["msg"] == "order_id is in the path: the body names no order", f"two order ids {j}")
+    j = ok(a, "PUT", "/api/v1/orders/5", {"symbol": SYM, "qty": "0.0001", "tif": "ioc"}, status=400)
+    check(j["msg"] == "args has an unknown member: tif", f"an amend takes no tif {j}")
     ok(a, "GET", "/api/v1/orders", status=400)          # open=true only
     ok(a, "PATCH", "/api/v1/orders/5", status=405)
     ok(a, "POST", "/api/v1/orders/5", status=405)
@@ -209,6 +219,85 @@ def test_errors_and_session_rules():
     check(st == 429 and j["msg"] == "RATE_LIMIT", f"open orders over the rate limit: {st} {j}")
     st, j = a.request("POST", "/api/v1/orders", order("buy", "900.00", "0.0001"), signature="00" * 32)
     check(st == 401, f"bad signature {st} {j}")
+
+
+def split_answers(data):
+    """The HTTP answers in data, in order: [(status, body bytes)]."""
+    out = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        check(sep and head.startswith(b"HTTP/1.1 "), f"not an answer: {data[:200]!r}")
+        n = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+        out.append((int(head.split()[1]), rest[:n]))
+        data = rest[n:]
+    return out
+
+
+def read_to_end(sock, timeout=15):
+    got, deadline = b"", time.monotonic() + timeout
+    while True:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        d = sock.recv(65536)
+        if not d:
+            return got
+        got += d
+        check(time.monotonic() < deadline, f"not closed within {timeout} s, after {got!r}")
+
+
+@test
+def test_a_half_close_gets_every_answer():
+    """A client that ends its side right behind its requests (a half-close:
+    HTTP/1.0 clients, `printf ... | nc -N`) gets every answer - a POST
+    waiting for a slow engine too - and then the close; a request cut short
+    by the end is dropped. (Before: the end of input closed the connection
+    at once, dropping the answers queued and the POST's to come: a probe saw
+    ten orders placed and none answered.)"""
+    s = W.start(dict(FAST, **{"debug.engine_delay_us": 300000}))
+    for _ in range(20):  # one request, then the end: most of these were lost
+        c = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
+        c.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+        c.shutdown(socket.SHUT_WR)
+        got = split_answers(read_to_end(c))
+        check([st for st, _ in got] == [200], f"a half-closed /healthz: {got}")
+        c.close()
+    c = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
+    c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" +
+              raw_post(1001, order("sell", "1234.00", "0.0001", client_order_id=77)) +
+              f"GET /api/v1/ticker?symbol={SYM} HTTP/1.1\r\nHost: x\r\n\r\n".encode() +
+              b"GET /readyz HTTP/1.1\r\nHo")  # cut short: dropped
+    c.shutdown(socket.SHUT_WR)
+    got = split_answers(read_to_end(c))
+    check([st for st, _ in got] == [200, 200, 200], f"answers {got}")
+    post = json.loads(got[1][1])
+    check(post["event"] == "accepted" and post["client_order_id"] == 77 and post["outcome"]["state"] == "open",
+          f"the POST's answer {post}")
+    check(json.loads(got[2][1])["ch"] == f"ticker.{SYM}", f"the ticker behind it {got[2]}")
+
+
+@test
+def test_a_waiting_request_is_not_closed_as_idle():
+    """md.http_idle_ms closes a connection with no request and no answer
+    for that long - never one whose REST order request waits for the
+    gateway (before: closed with the order placed and no answer, when the
+    wait passed the idle time), and counted from the answer."""
+    s = W.start(dict(FAST, **{"debug.engine_delay_us": 1000000, "journal.batch_max": 1, "md.http_idle_ms": 1000,
+                              "md.ping_ms": 100, "rest.order_timeout_ms": 20000}))
+    ok(client(s), "GET", "/api/v1/orders?open=true")  # answered; then the engine rests a second
+    c = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
+    t0 = time.monotonic()
+    c.sendall(raw_post(1001, order("sell", "1234.00", "0.0001", client_order_id=5)))
+    head = b""
+    while b"\r\n\r\n" not in head:  # its order and its status go in two batches: about 2 s
+        d = c.recv(65536)
+        check(d, f"closed after {time.monotonic() - t0:.2f} s with the order waiting, after {head!r}")
+        head += d
+    answered = time.monotonic()
+    check(answered - t0 > 1.2 and head.startswith(b"HTTP/1.1 200"),
+          f"answered after {answered - t0:.2f} s (not past the idle time: the test proves nothing): {head[:80]!r}")
+    while c.recv(65536):  # then idle: closed after md.http_idle_ms from the answer
+        pass
+    idle = time.monotonic() - answered
+    check(0.9 < idle < 5, f"closed {idle:.2f} s after the answer")
 
 
 @test

@@ -77,6 +77,12 @@ static void query_numbers(void **state)
     assert_int_equal(xt_query_u64("limit=%31%30", "limit", 20, 100, 0, &u), 0);
     assert_int_equal(u, 10);
     assert_int_equal(xt_query_u64("limit=99999999999999999999", "limit", 1, UINT64_MAX, 0, &u), XT_ERANGE);
+    /* the whole u64 range, its top too (a trade id's from_id; the guard once stopped 9 short) */
+    assert_int_equal(xt_query_u64("id=18446744073709551615", "id", 1, UINT64_MAX, 0, &u), 0);
+    assert_true(u == UINT64_MAX);
+    assert_int_equal(xt_query_u64("id=18446744073709551610", "id", 1, UINT64_MAX, 0, &u), 0);
+    assert_true(u == UINT64_MAX - 5);
+    assert_int_equal(xt_query_u64("id=18446744073709551616", "id", 1, UINT64_MAX, 0, &u), XT_ERANGE);
     assert_int_equal(xt_query_i64("t=-5", "t", 0, -10, 10, &i), 0);
     assert_int_equal(i, -5);
     assert_int_equal(xt_query_i64("t=-", "t", 0, -10, 10, &i), XT_EPARSE);
