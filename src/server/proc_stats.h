@@ -29,7 +29,8 @@ void xt_proc_memory(xt_proc_mem_t *m);
 
 /* process_cpu_seconds_total, process_threads, process_start_time_seconds,
  * process_virtual_memory_bytes, process_resident_memory_bytes,
- * xt_memory_huge_pages_bytes and process_max_fds; a series whose source
+ * xt_memory_huge_pages_bytes (read at most once a second, the figure
+ * otherwise the last read's) and process_max_fds; a series whose source
  * cannot be read is left out, never sent as 0. Not process_open_fds:
  * counting /proc/self/fd takes milliseconds at 20,000 descriptors, on the
  * thread that sends market data (xt_connections counts what the server
