@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "server/cpus.h"
 #include "server/log.h"
 #include "server/proc_stats.h"
 #include "server/server.h"
@@ -204,6 +205,12 @@ static void log_failure(const xt_server_config_t *cfg, const char *msg, const ch
         fprintf(stderr, "xtrading serve: %s%s%s\n", msg, why && why[0] ? ": " : "", why ? why : "");
 }
 
+/* The log's writer thread (log.h), off the pinned CPUs as the other helpers. */
+static void log_thread_start(void *cpus)
+{
+    xt_cpus_helper(cpus, "log");
+}
+
 int xt_cmd_serve(int argc, char **argv)
 {
     xt_start_signals_block(); /* a SIGHUP from the moment of exec waits for the gateway, not the default action */
@@ -226,6 +233,10 @@ int xt_cmd_serve(int argc, char **argv)
         xt_server_close(&srv);
         return 1;
     }
+    static xt_cpus_t log_cpus; /* a copy: the writer outlives the server's (xt_server_close frees it) */
+    log_cpus = *srv.cpus;
+    if (xt_log_start_writer(log_thread_start, &log_cpus) != 0) /* else each thread writes its own lines */
+        xt_log(XT_LOG_WARN, "the log's writer thread did not start: a log that hangs holds the thread logging");
     static args_t args;
     args = (args_t){argc, argv};
     srv.reload = reload;
@@ -236,6 +247,7 @@ int xt_cmd_serve(int argc, char **argv)
     uint64_t last = xt_journal_next_seq(&srv.journal) - 1;
     if (xt_server_close(&srv) != 0 || rc != 0 || failed) {
         log_failure(&cfg, "stopped with an error", failed);
+        xt_log_close(); /* (its lines written) */
         return 1;
     }
     /* Commands after the newest snapshot: its final one failed ("snapshot

@@ -1,6 +1,7 @@
 /* log.c - the server's log (log.h): events formatted as logfmt or JSON
  * lines in the caller's buffer, written with one write(2) to stderr or a
- * file opened for appending. */
+ * file opened for appending - by the caller, or, once the writer thread
+ * runs, by that thread from a ring the callers copy their lines into. */
 #include "log.h"
 
 #include <errno.h>
@@ -19,6 +20,8 @@
 #include "xt/error.h"
 
 #define TAIL_RESERVE 32 /* room kept for ' truncated=true' / ',"truncated":true' and the end */
+/* lines waiting for the writer thread: 64 of the longest, thousands of most */
+#define RING_BYTES ((size_t)256 * 1024)
 
 static struct {
     _Atomic int level;
@@ -30,6 +33,22 @@ static struct {
     int cut;                 /* a line was cut short: the next one written ends it first (under `writing`) */
     pthread_mutex_t writing; /* one line at a time: a line cut short is ended before any other follows it */
 } lg = {XT_LOG_INFO, XT_LOG_LOGFMT, 2, "", 0, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+
+/* The writer thread's ring, under lg.writing. Bytes [tail, head) (counted
+ * from the start; the place is the count modulo RING_BYTES) are whole lines
+ * waiting; callers only add past head, so the writer writes [tail, head)
+ * without the lock. cut belongs to the writer while it runs. */
+static struct {
+    char buf[RING_BYTES];
+    uint64_t head, tail;
+    int on;       /* lines go to the ring (the writer thread runs, and takes them) */
+    int stop;     /* the writer stops once it has written every line */
+    int joinable; /* started, not joined yet */
+    pthread_cond_t more;
+    pthread_t thread;
+    void (*thread_start)(void *);
+    void *thread_ctx;
+} ring = {.more = PTHREAD_COND_INITIALIZER};
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const format_names[] = {"logfmt", "json"};
@@ -112,6 +131,7 @@ void xt_log_reopen_for_sighup(void)
 
 void xt_log_close(void)
 {
+    xt_log_stop_writer();
     lg.cut = 0;
     atomic_store(&lg.failing, 0);
     if (lg.fd != 2)
@@ -293,13 +313,13 @@ int xt_log_begin(xt_log_ev_t *e, int level, const char *msg)
     return 1;
 }
 
-/* A line not written (or not whole): counted (xt_log_lines_lost_total);
- * the first of a run of failures is told on stderr when the log is a
+/* n lines not written (or not whole): counted (xt_log_lines_lost_total);
+ * the first failure of a run of them is told on stderr when the log is a
  * file - a full disk or the file-size limit (SIGXFSZ is ignored, main.c)
  * would otherwise lose lines without a word. */
-static void lost_line(int err)
+static void lost_lines(int err, uint64_t n)
 {
-    atomic_fetch_add_explicit(&lg.lost, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&lg.lost, n, memory_order_relaxed);
     if (lg.fd != 2 && !atomic_exchange_explicit(&lg.failing, 1, memory_order_relaxed)) {
         errno = err;
         dprintf(2,
@@ -309,21 +329,23 @@ static void lost_line(int err)
     }
 }
 
-void xt_log_end(xt_log_ev_t *e)
+/* Writes whole lines, the n bytes of v[0..cnt) (cnt <= 2), to lg.fd: after
+ * a line cut short (a full disk, the file-size limit), a newline first, in
+ * the same writev - so the next line is neither joined to the half one nor
+ * parted from its own start. On a failure the lines not written whole are
+ * lost (counted). One caller at a time: under lg.writing, or the writer
+ * thread. */
+static void write_lines(const struct iovec *lines, int cnt, size_t n)
 {
-    size_t n = xt_log_ev_finish(e);
-    /* One writer at a time (log lines are few; the order path logs none):
-     * after a line cut short (a full disk, the file-size limit), a newline
-     * first, in the same writev - so the next line, whichever thread's, is
-     * neither joined to the half one nor parted from its own start. */
-    pthread_mutex_lock(&lg.writing);
-    int cut = lg.cut;
-    struct iovec iov[2] = {{(void *)"\n", (size_t)cut}, {e->buf, n}};
+    int cut = lg.cut, err = 0;
+    struct iovec iov[3] = {{(void *)"\n", 1}};
+    for (int k = 0; k < cnt; k++)
+        iov[1 + k] = lines[k];
     struct iovec *v = cut ? iov : iov + 1;
-    int cnt = cut ? 2 : 1, err = 0;
+    int left_iov = cnt + cut;
     size_t left = n + (size_t)cut, done = 0;
     while (left > 0) { /* one writev unless interrupted or short (a full disk) */
-        ssize_t w = writev(lg.fd, v, cnt);
+        ssize_t w = writev(lg.fd, v, left_iov);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -332,24 +354,116 @@ void xt_log_end(xt_log_ev_t *e)
         }
         done += (size_t)w;
         left -= (size_t)w;
-        for (size_t k = (size_t)w; k > 0 && cnt > 0;) { /* skip what was written */
+        for (size_t k = (size_t)w; k > 0 && left_iov > 0;) { /* skip what was written */
             size_t take = k < v->iov_len ? k : v->iov_len;
             v->iov_base = (char *)v->iov_base + take;
             v->iov_len -= take;
             k -= take;
             if (v->iov_len == 0) {
                 v++;
-                cnt--;
+                left_iov--;
             }
         }
     }
-    /* still owed: a half line written, or the newline not yet */
-    lg.cut = err ? done > (size_t)cut || (cut && done == 0) : 0;
+    if (!err) {
+        lg.cut = 0;
+        if (atomic_load_explicit(&lg.failing, memory_order_relaxed)) /* (not a store per line) */
+            atomic_store_explicit(&lg.failing, 0, memory_order_relaxed);
+        return;
+    }
+    /* what is left: whole lines, and the rest of one written in part (its
+     * newline among what is left too); still owed: a newline, after a part */
+    size_t wrote = done > (size_t)cut ? done - (size_t)cut : 0; /* of the lines */
+    uint64_t lost = 0;
+    unsigned char last = '\n';
+    size_t at = 0;
+    for (int k = 0; k < cnt; at += lines[k].iov_len, k++)
+        for (size_t b = 0; b < lines[k].iov_len; b++) {
+            unsigned char ch = ((const unsigned char *)lines[k].iov_base)[b];
+            if (at + b < wrote)
+                last = ch;
+            else
+                lost += ch == '\n';
+        }
+    lg.cut = (cut && done == 0) || last != '\n';
+    lost_lines(err, lost ? lost : 1);
+}
+
+void xt_log_end(xt_log_ev_t *e)
+{
+    size_t n = xt_log_ev_finish(e);
+    pthread_mutex_lock(&lg.writing);
+    if (ring.on) { /* copied for the writer thread: a disk or a pipe that hangs holds no caller */
+        int fits = RING_BYTES - (ring.head - ring.tail) >= n;
+        if (fits) {
+            size_t at = (size_t)(ring.head % RING_BYTES), first = RING_BYTES - at < n ? RING_BYTES - at : n;
+            memcpy(ring.buf + at, e->buf, first);
+            memcpy(ring.buf, e->buf + first, n - first);
+            ring.head += n;
+            pthread_cond_signal(&ring.more);
+        }
+        pthread_mutex_unlock(&lg.writing);
+        if (!fits) /* the writer is that far behind: its file or pipe is not taking lines */
+            atomic_fetch_add_explicit(&lg.lost, 1, memory_order_relaxed);
+        return;
+    }
+    /* One writer at a time (log lines are few; the order path logs none). */
+    struct iovec line = {e->buf, n};
+    write_lines(&line, 1, n);
     pthread_mutex_unlock(&lg.writing);
-    if (err)
-        return lost_line(err);
-    if (atomic_load_explicit(&lg.failing, memory_order_relaxed)) /* (not a store per line) */
-        atomic_store_explicit(&lg.failing, 0, memory_order_relaxed);
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    if (ring.thread_start)
+        ring.thread_start(ring.thread_ctx);
+    pthread_mutex_lock(&lg.writing);
+    for (;;) {
+        while (ring.head == ring.tail && !ring.stop)
+            pthread_cond_wait(&ring.more, &lg.writing);
+        if (ring.head == ring.tail) { /* stopped, and everything written: callers write their own again */
+            ring.on = 0;
+            break;
+        }
+        uint64_t from = ring.tail, to = ring.head;
+        pthread_mutex_unlock(&lg.writing);
+        size_t at = (size_t)(from % RING_BYTES), n = (size_t)(to - from);
+        size_t first = RING_BYTES - at < n ? RING_BYTES - at : n;
+        struct iovec v[2] = {{ring.buf + at, first}, {ring.buf, n - first}};
+        write_lines(v, n > first ? 2 : 1, n);
+        pthread_mutex_lock(&lg.writing);
+        ring.tail = to;
+    }
+    pthread_mutex_unlock(&lg.writing);
+    return NULL;
+}
+
+int xt_log_start_writer(void (*thread_start)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&lg.writing);
+    int rc = 0;
+    if (!ring.joinable) {
+        ring.stop = 0;
+        ring.thread_start = thread_start;
+        ring.thread_ctx = ctx;
+        rc = -pthread_create(&ring.thread, NULL, writer_main, NULL);
+        ring.on = ring.joinable = rc == 0;
+    }
+    pthread_mutex_unlock(&lg.writing);
+    return rc;
+}
+
+void xt_log_stop_writer(void)
+{
+    pthread_mutex_lock(&lg.writing);
+    int joinable = ring.joinable;
+    ring.joinable = 0;
+    ring.stop = 1;
+    pthread_cond_signal(&ring.more);
+    pthread_mutex_unlock(&lg.writing);
+    if (joinable)
+        pthread_join(ring.thread, NULL);
 }
 
 uint64_t xt_log_lines_lost(void)

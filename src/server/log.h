@@ -40,6 +40,18 @@ typedef struct xt_log_ev {
     int over; /* something did not fit */
 } xt_log_ev_t;
 
+/* From xt_log_start_writer until xt_log_stop_writer (or xt_log_close),
+ * lines are copied to a ring that a thread of the log's own writes out, so
+ * that a log file on a disk that hangs, or a stderr pipe whose reader is
+ * away, holds no thread that logs (the gateway's event loop among them): a
+ * line that finds the ring full (256 KiB behind) is lost, counted in
+ * xt_log_lines_lost. thread_start (may be NULL) runs first on that thread
+ * (its name, its CPUs). Returns 0, or -errno: the callers go on writing
+ * their own lines. The stop writes every line in the ring first; from
+ * then, callers write their own again. */
+int xt_log_start_writer(void (*thread_start)(void *ctx), void *ctx);
+void xt_log_stop_writer(void);
+
 /* The level's name ("debug" .. "error"), and the level of a name (-1 when
  * none); the same for the formats ("logfmt", "json"). */
 const char *xt_log_level_name(int level);

@@ -9,14 +9,21 @@ leaves the info events out; the default is logfmt on stderr.
 
 usage: test_log.py path/to/xtrading [name-substring ...]
 """
+import fcntl
 import json
 import os
 import re
 import signal
+import subprocess
 import sys
+import termios
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_admin as A  # noqa: E402
 import test_server as TS  # noqa: E402
+import xtclient as X  # noqa: E402
 
 TESTS, test = TS.registry()
 check = TS.check
@@ -201,6 +208,80 @@ def test_lines_lost_are_counted():
     check(srv.stop() == 0, "exit 0")
     told = [l for l in srv.stderr().splitlines() if "a write failed" in l]
     check(len(told) == 1, f"told {len(told)} times: {told}")
+
+
+@test
+def test_a_log_pipe_nobody_reads_holds_no_order():
+    """stderr a pipe whose reader stopped (a stuck log shipper): once it is
+    full, a log line used to block the thread that wrote it - the gateway's
+    at a reload's `reloaded` - and with it every order, login and admin
+    request until the pipe was read (a probe found it). Lines now go to the
+    log's own writer thread: the gateway goes on; the lines come once the
+    pipe is read."""
+    tmp = TS.Server(start=False).tmp
+    data = os.path.join(tmp, "data")
+    r, w = os.pipe()
+    fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: one page, full after a few dozen lines
+    proc = subprocess.Popen([TS.XT, "serve", "--data", data, "--listen", "127.0.0.1:0", "--md-listen", "127.0.0.1:0",
+                             "--md-tcp-listen", "off"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=w)
+    os.close(w)
+    try:
+        port = None
+        for raw in proc.stdout:  # (stdout: the ports; read on below, so that it never fills)
+            m = TS.READY.search(raw.decode(errors="replace"))
+            if m:
+                port = int(m.group(1))
+                break
+        check(port, "no ready line")
+        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+
+        def queued():
+            b = bytearray(4)
+            fcntl.ioctl(r, termios.FIONREAD, b)
+            return int.from_bytes(b, "little")
+
+        last, same = -1, 0  # reloads, each a line, until the pipe takes no more
+        deadline = time.monotonic() + 20
+        while same < 10:
+            check(time.monotonic() < deadline and proc.poll() is None, f"the pipe did not fill: {queued()} bytes")
+            proc.send_signal(signal.SIGHUP)
+            time.sleep(0.02)
+            n = queued()
+            same = same + 1 if n == last else 0
+            last = n
+        proc.send_signal(signal.SIGHUP)  # one more line, behind the full pipe
+        a = A.Admin(os.path.join(data, "admin.sock"), timeout=3)
+        check(a.ask("stats").get("ok") is True, "admin stats")
+        c = X.Conn(port, timeout=3)
+        c.login(1001)
+        c.new_order(2, X.BUY, 100, 1, clordid=1)
+        c.expect(X.ACCEPTED, clordid=1)
+        c.close()
+        got = b""  # now read: the lines held come, behind what the pipe held
+        os.set_blocking(r, False)
+        deadline = time.monotonic() + 10
+        while len(got) < last or got.count(b'msg="reloaded"') <= got[:last].count(b'msg="reloaded"'):
+            check(time.monotonic() < deadline, f"the held lines did not come: {got[-300:]!r}")
+            try:
+                got += os.read(r, 65536)
+            except BlockingIOError:
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        while True:  # read to the end: the stop's lines, written before the exit
+            try:
+                d = os.read(r, 65536)
+                if not d:
+                    break
+                got += d
+            except BlockingIOError:
+                time.sleep(0.05)
+        check(proc.wait(10) == 0, "exit 0")
+        check(b'msg="stopped cleanly"' in got.splitlines()[-1], f"the last line: {got[-300:]!r}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(r)
 
 
 @test

@@ -547,7 +547,7 @@ def test_pinned_threads():
     end = time.monotonic() + 10
     while True:  # "ready" comes before the threads start and pin themselves
         got = cpus_allowed(srv.proc.pid)
-        if got["gateway"] == str(lo) and "xt-engine" in got and "xt-md" in got:
+        if got["gateway"] == str(lo) and "xt-engine" in got and "xt-md" in got and "xt-log" in got:
             break
         check(time.monotonic() < end, f"threads not pinned 10 s after ready: {got}")
         time.sleep(0.05)
@@ -555,6 +555,7 @@ def test_pinned_threads():
     rest = [c for c in allowed if c not in (lo, hi)] or allowed
     check(cpu_list(got["xt-spare"]) == rest, f"the spare's writer on {rest}: {got}")
     check(cpu_list(got["xt-disk"]) == rest, f"the free-space sampler on {rest}: {got}")
+    check(cpu_list(got["xt-log"]) == rest, f"the log's writer on {rest}: {got}")
     ev = next((ln for ln in srv.stderr().splitlines() if 'msg="threads pinned"' in ln), "")
     check(f"gateway={lo} engine={hi} md={lo} others=" in ev and cpu_list(ev.split("others=")[1].split()[0]) == rest,
           f"the log's threads pinned event: {ev!r}")
