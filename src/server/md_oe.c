@@ -545,23 +545,36 @@ void xt__oe_ws_hello(mds_t *m, uint32_t b)
 }
 
 /* LOGIN from {"account","key_id","session","timestamp","signature",
- * "resume_from","cancel_on_disconnect"}. */
+ * "resume_from","cancel_on_disconnect"}; a refusal names the member. */
 static int login_frame(json_t *a, uint8_t *f, char *why, size_t n)
 {
     xt_msg_login_t l = {.version = XT_WIRE_VERSION, .heartbeat_ms = 60000};
     json_t *acc = json_object_get(a, "account"), *ses = json_object_get(a, "session"),
            *ts = json_object_get(a, "timestamp"), *rf = json_object_get(a, "resume_from"),
            *cod = json_object_get(a, "cancel_on_disconnect");
-    const char *key = json_string_value(json_object_get(a, "key_id"));
-    if (!json_is_integer(acc) || json_integer_value(acc) <= 0 || json_integer_value(acc) > UINT32_MAX ||
-        !json_is_integer(ses) || json_integer_value(ses) <= 0 || json_integer_value(ses) >= XT_OE_REST_SESSION ||
-        !json_is_integer(ts) || !key || strlen(key) > 16 ||
-        (rf && (!json_is_integer(rf) || json_integer_value(rf) < 0)) || (cod && !json_is_boolean(cod)) ||
-        !json_string_value(json_object_get(a, "signature")) ||
-        xt_hex32_parse(json_string_value(json_object_get(a, "signature")), l.signature) != 0) {
-        snprintf(why, n,
-                 "login needs account, key_id, session (1..4294967294), timestamp (ns), signature (64 hex); "
-                 "resume_from >= 0; cancel_on_disconnect true or false");
+    const char *key = json_string_value(json_object_get(a, "key_id")),
+               *sig = json_string_value(json_object_get(a, "signature")), *bad = NULL;
+    if (!json_is_object(a))
+        bad = "login needs args: account, key_id, session, timestamp, signature";
+    else if (xt_oe_members_only(a, "|account|key_id|session|timestamp|signature|resume_from|cancel_on_disconnect|", why,
+                                n))
+        return -1; /* (a misspelt cancel_on_disconnect left the orders on the book at the close) */
+    else if (!json_is_integer(acc) || json_integer_value(acc) <= 0 || json_integer_value(acc) > UINT32_MAX)
+        bad = "account must be an integer, 1..4294967295";
+    else if (!key || strlen(key) > 16)
+        bad = "key_id must be a string of at most 16 bytes";
+    else if (!json_is_integer(ses) || json_integer_value(ses) <= 0 || json_integer_value(ses) >= XT_OE_REST_SESSION)
+        bad = "session must be an integer, 1..4294967294";
+    else if (!json_is_integer(ts))
+        bad = "timestamp must be an integer (nanoseconds since the epoch)";
+    else if (!sig || xt_hex32_parse(sig, l.signature) != 0)
+        bad = "signature must be 64 hex digits";
+    else if (rf && (!json_is_integer(rf) || json_integer_value(rf) < 0))
+        bad = "resume_from must be an integer, 0 or more";
+    else if (cod && !json_is_boolean(cod))
+        bad = "cancel_on_disconnect must be true or false";
+    if (bad) {
+        snprintf(why, n, "%s", bad);
         return -1;
     }
     l.account = (uint32_t)json_integer_value(acc);

@@ -209,10 +209,10 @@ static const char *const members[] = {
     [XT_OE_STATUS] = "|order_id|orig_client_order_id|",
 };
 
-static int unknown_member(int kind, json_t *args, char *why, size_t n)
+int xt_oe_members_only(json_t *args, const char *list, char *why, size_t n)
 {
-    const char *list = kind > 0 && (size_t)kind < sizeof members / sizeof members[0] ? members[kind] : NULL;
-    for (void *it = list ? json_object_iter(args) : NULL; it; it = json_object_iter_next(args, it)) {
+    for (void *it = list && json_is_object(args) ? json_object_iter(args) : NULL; it;
+         it = json_object_iter_next(args, it)) {
         const char *k = json_object_iter_key(it);
         const char *at = k[0] && !strchr(k, '|') ? strstr(list, k) : NULL;
         size_t len = strlen(k);
@@ -234,7 +234,8 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
     if (!json_is_object(args) &&
         !((args == NULL || json_is_null(args)) && kind == XT_OE_MASS_CANCEL)) /* all optional */
         return fail(why, n, "args must be an object", "");
-    if (unknown_member(kind, args, why, n))
+    if (kind > 0 && (size_t)kind < sizeof members / sizeof members[0] &&
+        xt_oe_members_only(args, members[kind], why, n))
         return -1;
     uint64_t orig = 0;
     int64_t id = 0;

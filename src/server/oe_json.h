@@ -41,6 +41,11 @@ int xt_oe_op(const char *name);
  * carry (clordid or request_id), or a negative code with a message in
  * why: XT_ENOENT when the symbol names no instrument, else -1. args
  * NULL (none given) or JSON null is taken as {} for MASS_CANCEL only. */
+/* 0 when every member of object args is named in list ("|a|b|c|"), else
+ * -1 with why "args has an unknown member: NAME" (NAME cut to 32 bytes):
+ * a misspelt member is refused rather than read as left out. */
+int xt_oe_members_only(json_t *args, const char *list, char *why, size_t n);
+
 int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordid, int64_t order_id, uint8_t *f,
                 uint64_t *key, char *why, size_t whylen);
 

@@ -347,6 +347,13 @@ def test_bad_requests_and_login_failures():
                                    "signature": "00" * 32, "cancel_on_disconnect": 1})
         check(r["error"]["code"] == 400 and "cancel_on_disconnect" in r["error"]["msg"],
               f"cancel_on_disconnect not a boolean (before: taken as false, silently) {r}")
+        r = await a.call("login", {"account": 1001, "key_id": "demo1001", "session": 1, "timestamp": 1,
+                                   "signature": "00" * 32, "cancel_on_disconect": True})
+        check(r["error"]["code"] == 400 and r["error"]["msg"] == "args has an unknown member: cancel_on_disconect",
+              f"a misspelt member is refused (before: ignored, and the orders stayed at the close) {r}")
+        r = await a.call("login", {"account": 1001, "key_id": "demo1001", "session": 0, "timestamp": 1,
+                                   "signature": "00" * 32})
+        check(r["error"]["code"] == 400 and r["error"]["msg"].startswith("session must be"), f"session 0: {r}")
         r = await a.login(1001)
         check("result" in r, f"login after failures {r}")
         for args, word in [({"symbol": "NOPE", "side": "buy", "price": "1", "qty": "1", "client_order_id": 1},
