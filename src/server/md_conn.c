@@ -416,7 +416,9 @@ uint32_t xt_mds_subscribe(mds_t *m, uint32_t c, uint32_t ch)
  * times that of copying one update, and that is what bounds fan-out. */
 #define MD_WRITEV_MAX 64
 
-static int flush_conn(mds_t *m, uint32_t c)
+/* Writes what c's socket takes of its queue now. Returns 0, or -1 when the
+ * socket failed. */
+static int write_queue(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
     while (k->qn) {
@@ -449,6 +451,21 @@ static int flush_conn(mds_t *m, uint32_t c)
             pop(m, k);
         }
     }
+    return 0;
+}
+
+int xt_mds_write_now(mds_t *m, uint32_t c)
+{
+    return m->conns[c].state == C_FREE || m->conns[c].fin ? 0 : write_queue(m, c);
+}
+
+static int flush_conn(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    if (write_queue(m, c) != 0)
+        return -1;
+    if (k->qn) /* the socket is full: EPOLLOUT comes back here */
+        return 0;
     if (k->oe_backlog) { /* drained: its answers read, the client's requests are read on */
         k->oe_backlog = 0;
         xt_mds_set_input(m, c, 1);

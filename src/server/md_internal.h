@@ -238,6 +238,15 @@ int xt_mds_enqueue_conflatable(mds_t *m, uint32_t c, uint32_t i);
  * the caller admitted whole (md_http.c: an answer alone may pass the limit,
  * and cut after its first piece it would be spoilt). */
 int xt_mds_enqueue_admitted(mds_t *m, uint32_t c, uint32_t i);
+
+/* Writes what c's socket takes of its queue at once, in the middle of a
+ * fan-out: for a message that cannot be conflated (trades) and finds the
+ * queue full - one engine batch's trades (a sweep of thousands of orders)
+ * are all made before the loop comes round to write, and a client that
+ * reads as fast as it can has had no chance to. The rest of what a drained
+ * queue brings (owed snapshots, order sessions read on) waits for
+ * xt_mds_flush_dirty as before. Returns 0, or -1 when the socket failed. */
+int xt_mds_write_now(mds_t *m, uint32_t c);
 /* A text message to c alone: 0, XT_MDS_FULL or XT_MDS_NO_POOL (also when
  * no message buffer is free). */
 int xt_mds_reply(mds_t *m, uint32_t c, const char *text, size_t len);

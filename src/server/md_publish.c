@@ -6,7 +6,8 @@
  * Slow consumers: a subscriber whose queue is over its limits has its
  * depth, bbo, ticker, K-line, timeline and (binary) instrument subscriptions marked stale
  * (updates skipped; a snapshot each once drained); a trades subscriber
- * cannot be conflated and is closed with 1008 "slow consumer".
+ * cannot be conflated: what its socket takes is written at once, and if
+ * the update still does not fit it is closed with 1008 "slow consumer".
  *
  * The binary protocol's channels (docs/md-binary.md, XT_CH_BIN_*) are
  * published beside the JSON ones from the same updates and diffs, encoded
@@ -251,7 +252,10 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
         if (x->stale)
             continue;
         int trades = kind == XT_CH_TRADES || kind == XT_CH_BIN_TRADES; /* cannot be conflated */
-        if (g != NIL && (trades ? xt_mds_enqueue : xt_mds_enqueue_conflatable)(m, x->conn, g) == 0)
+        int rc = g == NIL ? XT_MDS_NO_POOL : (trades ? xt_mds_enqueue : xt_mds_enqueue_conflatable)(m, x->conn, g);
+        if (rc == XT_MDS_FULL && trades && xt_mds_write_now(m, x->conn) == 0) /* what the socket takes, first */
+            rc = xt_mds_enqueue(m, x->conn, g);
+        if (rc == 0)
             continue;
         if (trades) {
             m->slow_closes++;

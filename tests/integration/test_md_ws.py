@@ -1006,16 +1006,16 @@ def test_deep_book_refilled():
     run(go())
 
 
-def one_instrument_server(symbol):
-    """A server (TS.BIG) whose config defines one instrument, tick 1 and lot
-    1, with its md_port. Its banner's example subscribes to that
+def one_instrument_server(symbol, sets=None):
+    """A server (TS.BIG, and sets) whose config defines one instrument, tick
+    1 and lot 1, with its md_port. Its banner's example subscribes to that
     instrument (it once named BTC-USDT whatever the config had)."""
     s = TS.Server(start=False)
     cfg = os.path.join(s.tmp, "one.conf")
     with open(cfg, "w") as f:
         f.write(f"[instrument {symbol}]\ntick = 1\nlot = 1\n")
     s.args = ["--config", cfg]
-    s.sets = dict(TS.BIG)
+    s.sets = dict(TS.BIG, **(sets or {}))
     s.start()
     s.md_port = md_port(s)
     check(any(f'"args":["depth5.{symbol}"]' in line for line in s.out), f"the banner's example: {s.out}")
@@ -1030,10 +1030,24 @@ def test_a_sweep_reaches_trades_subscribers():
     Before, each trade was a message of its own, and 4,200 of them at once
     passed a connection's 4,128 queued messages: every trades subscriber
     was closed "slow consumer", however fast it read."""
-    s = one_instrument_server("SWEEP")
+    sweep_to_a_reader(one_instrument_server("SWEEP"), 4200)
+
+
+@test
+def test_a_sweep_past_the_output_limit_reaches_a_reader():
+    """The same sweep at the smallest md.output_limit (64 KiB): its 33
+    messages (some 350 KB) are all made in one fan-out, before the loop
+    comes round to write - so a trades subscriber was closed "slow
+    consumer" however fast it read (a probe: 60,000 trades at the default
+    4 MiB). What the socket takes is written first now."""
+    s = one_instrument_server("SWEEP", {"md.output_limit": 65536})
+    sweep_to_a_reader(s, 4200)
+    check(md_metric(s, "xt_md_slow_consumer_disconnects_total") == 0, "a slow-consumer close")
+
+
+def sweep_to_a_reader(s, n):
     a, b = TS.login(s.port, 1001), TS.login(s.port, 1002)
     inst = a.inst["SWEEP"]
-    n = 4200
     got, _ = TS.collect_answers(a, [a.new_order(inst, TS.BUY, 1000 + k, 1) for k in range(n)], timeout=60)
     check(all(m.type == TS.ACCEPTED for m in got.values()), "not all bids accepted")
 
