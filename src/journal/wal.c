@@ -31,7 +31,7 @@ int64_t xt_wal_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* fdatasync(fd), timed and counted (syncs, sync_us): 0 or -errno. */
+/* fdatasync(fd), timed and counted (syncs, on_sync): 0 or -errno. */
 static int timed_sync(xt_wal_t *w, int fd)
 {
     int64_t t0 = xt_wal_mono_ns();
@@ -39,9 +39,9 @@ static int timed_sync(xt_wal_t *w, int fd)
     if (rc)
         return rc;
     w->sync_ns_last = xt_wal_mono_ns() - t0;
-    uint64_t us = (uint64_t)w->sync_ns_last / 1000u;
-    w->sync_us[w->syncs % XT_WAL_SYNC_LOG] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     w->syncs++;
+    if (w->on_sync)
+        w->on_sync(w->on_sync_ctx, (uint64_t)w->sync_ns_last / 1000u);
     return 0;
 }
 

@@ -25,8 +25,6 @@
 #include "spare.h"
 #include "xt/command.h"
 
-#define XT_WAL_SYNC_LOG 64
-
 typedef struct xt_wal {
     xt_io_t *io;
     char dir[XT_PATH_MAX];
@@ -51,11 +49,13 @@ typedef struct xt_wal {
     /* statistics */
     uint64_t writes, syncs, bytes;
     int64_t sync_ns_last; /* duration of the last sync */
-    /* The last syncs' durations in microseconds, at [n % XT_WAL_SYNC_LOG]
-     * for the n-th (syncs counts them): every one, the torn window's and
-     * the rolls' within a write as well as a commit's, for the server's
-     * histogram, which reads them between batches. */
-    uint32_t sync_us[XT_WAL_SYNC_LOG];
+    /* Told each sync's duration in microseconds, on the thread that
+     * synced, when set: every one, the torn window's and the rolls' within
+     * a write as well as a commit's - under journal.fsync=always, one per
+     * command of a batch (the server's histogram; a ring of the last 64
+     * read between batches once timed only 64 of a batch's). */
+    void (*on_sync)(void *ctx, uint64_t us);
+    void *on_sync_ctx;
 } xt_wal_t;
 
 /* CLOCK_MONOTONIC in ns: the journal's durations (syncs, a snapshot's fork). */

@@ -565,6 +565,13 @@ static void md_resync(xt_server_t *s)
         atomic_store(&s->md_resync, 1);
 }
 
+/* Each of the journal's syncs once the server is ready, as it is made (on
+ * the engine thread, xt_wal_t.on_sync): xt_journal_fsync_seconds. */
+static void sync_timed(void *met, uint64_t us)
+{
+    xt_phist_add(&((xt_metrics_t *)met)->fsync, us);
+}
+
 /* The journal's syncs and snapshots, and now and then the books' sizes,
  * for GET /metrics (metrics.h). */
 static void publish_metrics(xt_server_t *s)
@@ -572,15 +579,9 @@ static void publish_metrics(xt_server_t *s)
     xt_metrics_t *x = &s->met;
     const xt_journal_t *j = &s->journal;
     int64_t now = xt_mono_ns();
-    if (j->wal.syncs != x->seen_syncs) {
-        /* Every sync since the last look (the last XT_WAL_SYNC_LOG of
-         * them): a commit's, and those of the torn window and the rolls
-         * within its writes. */
-        uint64_t n = j->wal.syncs, from = n - x->seen_syncs > XT_WAL_SYNC_LOG ? n - XT_WAL_SYNC_LOG : x->seen_syncs;
-        for (uint64_t i = from; i < n; i++)
-            xt_phist_add(&x->fsync, j->wal.sync_us[i % XT_WAL_SYNC_LOG]);
-        atomic_store_explicit(&x->fsyncs, n, memory_order_relaxed);
-        x->seen_syncs = n;
+    if (j->wal.syncs != x->seen_syncs) { /* (each timed as it was made: sync_timed) */
+        atomic_store_explicit(&x->fsyncs, j->wal.syncs, memory_order_relaxed);
+        x->seen_syncs = j->wal.syncs;
     }
     atomic_store_explicit(&x->unsynced, j->wal.written_seq - j->wal.synced_seq, memory_order_relaxed);
     /* A timed snapshot not written because the newest holds every command
@@ -658,6 +659,8 @@ static void *engine_main(void *arg)
     xt_cpus_pin(&s->cpus->engine, "engine"); /* before the name: a thread named is a thread pinned */
     pthread_setname_np(pthread_self(), "xt-engine");
     s->met.seen_syncs = s->journal.wal.syncs; /* recovery's syncs are not this process's fsyncs to time */
+    s->journal.wal.on_sync = sync_timed;
+    s->journal.wal.on_sync_ctx = &s->met;
     s->met.seen_snapshots = s->journal.snapshots + s->journal.snapshots_current;
     atomic_store_explicit(&s->met.fsyncs, s->journal.wal.syncs, memory_order_relaxed);
     for (;;) {
