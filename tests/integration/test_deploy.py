@@ -43,7 +43,9 @@ METRICS = {"xt_up", "xt_ready", "xt_journal_failed", "xt_commands_total", "xt_re
            "xt_seconds_since_snapshot", "xt_md_send_lag_seconds", "xt_engine_command_seconds",
            "xt_md_order_sessions", "xt_md_order_sessions_refused_total", "xt_memory_huge_pages_bytes",
            "process_cpu_seconds_total", "process_resident_memory_bytes",
-           "xt_config_last_reload_successful", "xt_config_needs_restart", "xt_order_entry_messages_lost_total"}
+           "xt_config_last_reload_successful", "xt_config_needs_restart", "xt_order_entry_messages_lost_total",
+           "xt_log_lines_lost_total", "xt_journal_recovery_tail_cut_bytes", "xt_journal_spare_misses_total",
+           "xt_market_clock_behind_seconds"}
 HISTOGRAMS = {"xt_md_lag_seconds", "xt_journal_fsync_seconds", "xt_order_ack_latency_seconds",
               "xt_md_send_lag_seconds", "xt_engine_command_seconds"}
 
