@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "cpus.h"
@@ -61,7 +62,12 @@ static void add_instruments(xt_server_t *s, xt_kl_store_t *st)
 
 int xt_md_history_precheck(const xt_server_t *s, char *why, size_t whylen)
 {
-    const char *d = s->cfg.md_history_dir;
+    const char *d = s->cfg.md_history_dir, *data = s->cfg.data_dir;
+    size_t n = strlen(data);
+    /* one inside a data directory not made yet (a first start): made once
+     * that is, by xt_md_history_open, which says so if it cannot be */
+    if (n && strncmp(d, data, n) == 0 && (d[n] == '/' || data[n - 1] == '/') && access(data, F_OK) != 0)
+        return 0;
     int rc = s->cfg.md_history && d[0] ? xt_dir_ensure(d) : 0;
     if (rc)
         snprintf(why, whylen, "K-line history (md.history_dir) %s: %s (md.history = off runs without it)", d,

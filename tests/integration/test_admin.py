@@ -195,11 +195,14 @@ def test_a_start_the_config_refuses_leaves_the_data_alone():
     check(r.returncode == 1 and "server.admin_socket" in r.stderr and "directory" in r.stderr,
           f"an admin socket in a missing directory: rc {r.returncode}, {r.stderr[-300:]}")
     check(not os.path.exists(fresh), "the start with an unusable admin socket made the data directory")
-    # the same data directory with a usable config starts; the first server goes on
-    second = TS.Server(start=False)
+    # the same data directory with a usable config starts - an md.history_dir inside it too, which the
+    # first start makes once it has made the data directory (before, the check before it refused it: a
+    # probe); the first server goes on
+    second = TS.Server({"md.history_dir": os.path.join(fresh, "candles")}, start=False)
     second.data = fresh
     second.start()
     check(ok(second, "help")["commands"] and ok(first, "help")["commands"], "both servers answer")
+    check(os.path.isdir(os.path.join(fresh, "candles")), "the history directory inside the data directory")
     check(second.stop() == 0 and first.stop() == 0, "clean stops")
 
 
