@@ -432,6 +432,7 @@ static int write_queue(mds_t *m, uint32_t c)
         ssize_t w = writev(k->fd, iov, n);
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        k->last_out = m->mono; /* (sending, not idle: a client reading a long backlog of answers) */
         k->out_bytes -= (uint64_t)w;
         m->bytes_out += (uint64_t)w;
         int64_t now = 0; /* read once per writev, when it ends a live update */

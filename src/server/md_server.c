@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <http_parser.h>
 #include <inttypes.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -350,8 +352,11 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
                         0);
             return;
         }
-        if (xt_http_route(&req) == XT_ROUTE_WS)
+        if (xt_http_route(&req) == XT_ROUTE_WS) {
+            if (xt_mds_http_ends_here(m, c)) /* behind its end of input: it could not send a frame, nor pong */
+                return;
             break;
+        }
         /* a body elsewhere is not read: answered, then the connection closes */
         uint64_t body = xt_http_route(&req) == XT_ROUTE_REST ? req.content_length : 0;
         if (body > m->s->cfg.md_max_message - (uint64_t)rc) {
@@ -359,8 +364,10 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
                         req.method == HTTP_HEAD);
             return;
         }
-        if ((uint64_t)k->in_len < (uint64_t)rc + body)
-            return; /* the rest of the body */
+        if ((uint64_t)k->in_len < (uint64_t)rc + body) {
+            xt_mds_http_ends_here(m, c); /* the rest of the body, unless its end of input came */
+            return;
+        }
         if (xt_mds_http_serve(m, c, &req, (size_t)rc, (size_t)body) != 0)
             return;
     }
@@ -393,6 +400,8 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
     m->ws_opened++;
     k->pong_due = 0;
     xt_ws_reader_init(&k->rd, m->wsp);
+    if (k->in_paused) /* its buffer was full behind a REST order that waited: read again (feed_ws may hold it) */
+        xt_mds_set_input(m, c, 1);
     if (more)
         feed_ws(m, c, head + rc, more);
     xt_ws_pool_give_buffer(m->wsp, head);
@@ -679,6 +688,27 @@ static void clock_check(mds_t *m)
     }
 }
 
+/* Plain HTTP connection c has had no request and no answer for
+ * md.http_idle_ms - none waiting either: a REST order's answer may take up
+ * to rest.order_timeout_ms (closed here, it had none). An answer counts
+ * while it is still being read: the socket's bytes not yet acknowledged
+ * (SIOCOUTQ) moved since the last look (a client reading a long backlog
+ * slowly takes a while to come to the end of what the kernel holds, and
+ * the server writes nothing meanwhile). */
+static int http_idle(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    int unacked;
+    if (k->http_wait)
+        return 0;
+    if (k->qn && ioctl(k->fd, SIOCOUTQ, &unacked) == 0 && (uint32_t)unacked != k->outq_seen) {
+        k->outq_seen = (uint32_t)unacked;
+        k->last_out = m->mono;
+    }
+    int64_t last = k->last_in > k->last_out ? k->last_in : k->last_out;
+    return m->mono - last > (int64_t)m->s->cfg.md_http_idle_ms * 1000000;
+}
+
 /* The intervals run on the monotonic clock: the market's (m->now) holds
  * still while the wall clock is behind it (clock.h), and the timers must
  * not. */
@@ -707,12 +737,7 @@ static void timers(mds_t *m)
         mconn_t *k = &m->conns[c];
         if (k->state == C_CLOSING && k->pong_due++) /* a whole ping round to take its CLOSE */
             xt_mds_close(m, c);
-        /* No request for a while, and none waiting: a REST order's answer
-         * may take up to rest.order_timeout_ms (closed here, it had none),
-         * and the time runs from its answer. */
-        if (k->state == C_HTTP && !k->http_wait &&
-            m->mono - (k->last_in > k->last_out ? k->last_in : k->last_out) >
-                (int64_t)m->s->cfg.md_http_idle_ms * 1000000)
+        if (k->state == C_HTTP && http_idle(m, c))
             xt_mds_close(m, c);
         if (k->state != C_WS)
             continue;

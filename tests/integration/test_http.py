@@ -261,6 +261,42 @@ def test_head_limits_are_as_documented():
 
 
 @test
+def test_a_slow_reader_of_its_answers_is_not_idle():
+    """md.http_idle_ms counts from the last bytes written, not from the
+    last answer queued: a client that reads a long backlog of answers
+    (here 20 pipelined /metrics, some 370 KB, read slowly) gets every one
+    (a review saw it closed after a second, 2 of 40 begun) - and one that
+    reads nothing is still closed."""
+    s = W.start({"md.http_idle_ms": 1000, "md.ping_ms": 100})
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.connect(("127.0.0.1", s.md_port))
+    c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(("127.0.0.1", s.md_port))
+    stuck.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+    got, t0 = b"", time.monotonic()
+    c.settimeout(10)
+    while got.count(b"HTTP/1.1 200") < 20 or not got.endswith(b"\n"):
+        time.sleep(0.05)  # the pace of a slow reader (not a wait for the server)
+        d = c.recv(16384)
+        check(d, f"closed after {time.monotonic() - t0:.1f} s, {got.count(b'HTTP/1.1 200')} answers begun")
+        got += d
+    took = time.monotonic() - t0
+    check(took > 1.5, f"read in {took:.1f} s: not slower than md.http_idle_ms, the test proves nothing")
+    c.close()
+    stuck.settimeout(10)  # it read nothing for as long: closed (its answers dropped), not held for ever
+    try:
+        while stuck.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    check(time.monotonic() - t0 < 12, "the connection that read nothing was not closed")
+    stuck.close()
+
+
+@test
 def test_keep_alive():
     """Several requests on one connection, one after the other and
     pipelined in one write; `Connection: close` is answered and closes;

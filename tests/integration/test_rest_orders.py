@@ -272,6 +272,22 @@ def test_a_half_close_gets_every_answer():
     check(post["event"] == "accepted" and post["client_order_id"] == 77 and post["outcome"]["state"] == "open",
           f"the POST's answer {post}")
     check(json.loads(got[2][1])["ch"] == f"ticker.{SYM}", f"the ticker behind it {got[2]}")
+    # a WebSocket upgrade behind the end: the POST is answered, the upgrade not - a WebSocket that can
+    # send nothing, not even a pong, was left open for good (a review found it)
+    c = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
+    c.sendall(raw_post(1001, order("sell", "1235.00", "0.0001", client_order_id=78)) +
+              b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    c.shutdown(socket.SHUT_WR)
+    got = split_answers(read_to_end(c))
+    check([st for st, _ in got] == [200], f"a POST and an upgrade behind the end: {got}")
+    # a body cut short by the end: dropped, and the connection closed at once (not at the idle close)
+    c = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
+    c.sendall(raw_post(1001, order("sell", "1236.00", "0.0001", client_order_id=79))[:-5])
+    c.shutdown(socket.SHUT_WR)
+    t0 = time.monotonic()
+    check(read_to_end(c, timeout=5) == b"", "an answer to a request cut short")
+    check(time.monotonic() - t0 < 5, "not closed at once")
 
 
 @test
