@@ -179,6 +179,25 @@ static int apply(xt_server_t *s, struct xt_gw_reload *r)
     if (!next->credentials[0] && s->cfg.credentials[0])
         return refused(s, "server.credentials is empty now; the demo accounts are only for a start without a "
                           "credentials file");
+    /* A file that drops an instrument the server runs is one the next start
+     * refuses, and one with no instrument at all (the embedded ones stand in)
+     * is no config of this server's: a file cut short or the wrong one,
+     * whose limits (its defaults) must not be taken either. */
+    if (next->n_instruments_default && !s->cfg.n_instruments_default)
+        return refused(s, "the config defines no instrument now (the embedded demo ones are only for a start "
+                          "without any): a file cut short?");
+    for (uint32_t k = 0; k < s->cfg.n_instruments; k++) {
+        const char *sym = s->cfg.instruments[k].symbol;
+        uint32_t j = 0;
+        while (j < next->n_instruments && strcmp(next->instruments[j].symbol, sym) != 0)
+            j++;
+        if (j == next->n_instruments) {
+            char why[160];
+            snprintf(why, sizeof why,
+                     "the config no longer defines instrument %s (a start would refuse it: a file cut short?)", sym);
+            return refused(s, why);
+        }
+    }
     size_t keys = creds.n;
     char restart[256];
     restart_key(s, next, restart, sizeof restart);

@@ -3364,6 +3364,41 @@ def wait_stderr(srv, text, after=0, timeout=10):
 
 
 @test
+def test_a_reload_of_a_file_cut_short_changes_nothing():
+    """A config that no longer defines an instrument the server runs (a
+    file cut short, emptied by mistake) is one the next start refuses: a
+    reload refuses it too, and keeps the limits - before, it applied the
+    empty file's defaults and named the instrument for a restart (a
+    probe's accident)."""
+    tmp = tempfile.mkdtemp(prefix="xt-reload-")
+    try:
+        conf = os.path.join(tmp, "xt.conf")
+        with open(conf, "w") as f:
+            f.write("[limits]\nopen_orders = 2\n[instrument BTC-USDT]\ntick = 0.01\nlot = 0.0001\n")
+        srv = Server(args=["--config", conf])
+        open(conf, "w").close()  # emptied: the embedded demo instruments would stand in
+        srv.proc.send_signal(signal.SIGHUP)
+        at = wait_stderr(srv, 'msg="SIGHUP: reload refused; nothing changed" reason=')
+        check("defines no instrument now" in srv.stderr()[at:at + 200], srv.stderr()[-400:])
+        check(metric(srv, "xt_config_last_reload_successful") == 0, "counted as refused")
+        with open(conf, "w") as f:  # cut short: another instrument, not the one it runs
+            f.write("[instrument ETH-USDT]\ntick = 0.01\nlot = 0.001\n")
+        srv.proc.send_signal(signal.SIGHUP)
+        at = wait_stderr(srv, 'msg="SIGHUP: reload refused; nothing changed" reason=', at)
+        check("no longer defines instrument BTC-USDT" in srv.stderr()[at:at + 200], srv.stderr()[-400:])
+        a = Conn(srv.port)
+        a.login(1001, heartbeat_ms=HB)
+        btc = a.inst["BTC-USDT"]
+        for px in (1000, 1001):
+            expect_type(a.place(btc, BUY, px, 1), ACCEPTED)
+        expect_rej(a.place(btc, BUY, 1002, 1), "OPEN_ORDER_LIMIT", False)  # still 2, not the default
+        a.close()
+        check(srv.stop() == 0, "clean stop")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
 def test_sighup_reload():
     """SIGHUP reads the config again: the credentials file and the limits
     change without a restart; sessions logged in stay; a bad file changes
