@@ -22,6 +22,8 @@
 #define TAIL_RESERVE 32 /* room kept for ' truncated=true' / ',"truncated":true' and the end */
 /* lines waiting for the writer thread: 64 of the longest, thousands of most */
 #define RING_BYTES ((size_t)256 * 1024)
+/* a write(2) of the writer's this old: its file or pipe hangs, and callers no longer wait for it */
+#define STUCK_NS (50 * 1000000LL)
 
 static struct {
     _Atomic int level;
@@ -41,14 +43,16 @@ static struct {
 static struct {
     char buf[RING_BYTES];
     uint64_t head, tail;
-    int on;       /* lines go to the ring (the writer thread runs, and takes them) */
-    int stop;     /* the writer stops once it has written every line */
-    int joinable; /* started, not joined yet */
-    pthread_cond_t more;
+    int on;                 /* lines go to the ring (the writer thread runs, and takes them) */
+    int stop;               /* the writer stops once it has written every line */
+    int joinable;           /* started, not joined yet */
+    pthread_cond_t more;    /* a line for the writer */
+    pthread_cond_t written; /* tail moved (CLOCK_MONOTONIC, for the callers' timed waits) */
+    int64_t writing_since;  /* CLOCK_MONOTONIC ns the writer's write(2) began, 0 when in none */
     pthread_t thread;
     void (*thread_start)(void *);
     void *thread_ctx;
-} ring = {.more = PTHREAD_COND_INITIALIZER};
+} ring = {.more = PTHREAD_COND_INITIALIZER, .written = PTHREAD_COND_INITIALIZER};
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const format_names[] = {"logfmt", "json"};
@@ -389,6 +393,33 @@ static void write_lines(const struct iovec *lines, int cnt, size_t n)
     lost_lines(err, lost ? lost : 1);
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Under lg.writing: waits until the writer has written the ring up to
+ * byte `upto` - so that a line is in its file when the caller goes on, as
+ * when callers wrote their own (an operator, a test, reading the log after
+ * an event, finds it there) - unless the writer is stuck in a write(2)
+ * (STUCK_NS: a disk or a pipe that hangs), which no caller waits for. Not
+ * on the writer's own thread (its thread_start may log). */
+static void wait_written(uint64_t upto)
+{
+    if (pthread_equal(pthread_self(), ring.thread))
+        return;
+    while (ring.on && ring.tail < upto) {
+        int64_t now = mono_ns();
+        if (ring.writing_since && now - ring.writing_since > STUCK_NS)
+            return;
+        int64_t until = now + 10000000; /* then looks again whether the writer is stuck */
+        struct timespec ts = {(time_t)(until / 1000000000), (long)(until % 1000000000)};
+        pthread_cond_timedwait(&ring.written, &lg.writing, &ts);
+    }
+}
+
 void xt_log_end(xt_log_ev_t *e)
 {
     size_t n = xt_log_ev_finish(e);
@@ -401,6 +432,7 @@ void xt_log_end(xt_log_ev_t *e)
             memcpy(ring.buf, e->buf + first, n - first);
             ring.head += n;
             pthread_cond_signal(&ring.more);
+            wait_written(ring.head);
         }
         pthread_mutex_unlock(&lg.writing);
         if (!fits) /* the writer is that far behind: its file or pipe is not taking lines */
@@ -427,13 +459,16 @@ static void *writer_main(void *arg)
             break;
         }
         uint64_t from = ring.tail, to = ring.head;
+        ring.writing_since = mono_ns();
         pthread_mutex_unlock(&lg.writing);
         size_t at = (size_t)(from % RING_BYTES), n = (size_t)(to - from);
         size_t first = RING_BYTES - at < n ? RING_BYTES - at : n;
         struct iovec v[2] = {{ring.buf + at, first}, {ring.buf, n - first}};
         write_lines(v, n > first ? 2 : 1, n);
         pthread_mutex_lock(&lg.writing);
+        ring.writing_since = 0;
         ring.tail = to;
+        pthread_cond_broadcast(&ring.written);
     }
     pthread_mutex_unlock(&lg.writing);
     return NULL;
@@ -444,6 +479,12 @@ int xt_log_start_writer(void (*thread_start)(void *ctx), void *ctx)
     pthread_mutex_lock(&lg.writing);
     int rc = 0;
     if (!ring.joinable) {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_destroy(&ring.written);
+        pthread_cond_init(&ring.written, &ca);
+        pthread_condattr_destroy(&ca);
         ring.stop = 0;
         ring.thread_start = thread_start;
         ring.thread_ctx = ctx;

@@ -43,7 +43,9 @@ typedef struct xt_log_ev {
 /* From xt_log_start_writer until xt_log_stop_writer (or xt_log_close),
  * lines are copied to a ring that a thread of the log's own writes out, so
  * that a log file on a disk that hangs, or a stderr pipe whose reader is
- * away, holds no thread that logs (the gateway's event loop among them): a
+ * away, holds no thread that logs (the gateway's event loop among them).
+ * xt_log_end still waits for its line to be written - unless the writer
+ * has been in one write(2) for 50 ms: then the line waits in the ring. A
  * line that finds the ring full (256 KiB behind) is lost, counted in
  * xt_log_lines_lost. thread_start (may be NULL) runs first on that thread
  * (its name, its CPUs). Returns 0, or -errno: the callers go on writing
