@@ -453,6 +453,13 @@ static void got_logged_in(fake_t *f, xt_client_t *c, got_t *g, xt_msg_login_t *l
     fake_login(f, c, 1000, 1, login);
 }
 
+/* c logs out; the fake reads its LOGOUT (into b) and answers nothing yet. */
+static void logging_out(fake_t *f, xt_client_t *c, uint8_t *b)
+{
+    assert_int_equal(xt_client_logout(c), 0);
+    assert_int_equal(fake_read(f, c, b), XT_MSG_LOGOUT);
+}
+
 static void poll_for(xt_client_t *c, const int *count, int want)
 {
     for (int i = 0; i < 200 && *count < want; i++)
@@ -584,9 +591,8 @@ static void on_close_may_read_the_next_connection(void **state)
     got_t g;
     xt_msg_login_t login;
     got_logged_in(&f, &c, &g, &login);
-    assert_int_equal(xt_client_logout(&c), 0);
     uint8_t b[XT_WIRE_MAX];
-    assert_int_equal(fake_read(&f, &c, b), XT_MSG_LOGOUT);
+    logging_out(&f, &c, b);
     g.read_in_on_close = 1;
     g.on_close_poll_rc = -1;
     fake_send(&f, b, xt_wire_put_header(b, XT_MSG_LOGOUT_ACK, 0, 0));
@@ -720,9 +726,8 @@ static void a_logout_answered_by_an_error(void **state)
     got_t g;
     xt_msg_login_t login;
     got_logged_in(&f, &c, &g, &login);
-    assert_int_equal(xt_client_logout(&c), 0);
     uint8_t b[XT_WIRE_MAX];
-    assert_int_equal(fake_read(&f, &c, b), XT_MSG_LOGOUT);
+    logging_out(&f, &c, b);
     xt_msg_error_t e = {.code = XT_ERR_RESYNC};
     strcpy(e.text, "live messages were lost; log in again and resume");
     fake_send(&f, b, xt_wire_put_error(b, 0, &e));
@@ -746,9 +751,8 @@ static void heartbeats_while_logging_out(void **state)
     xt_client_t c;
     xt_msg_login_t login;
     logged_in(&f, &c, 100, 1, &login);
-    assert_int_equal(xt_client_logout(&c), 0);
     uint8_t b[XT_WIRE_MAX];
-    assert_int_equal(fake_read(&f, &c, b), XT_MSG_LOGOUT);
+    logging_out(&f, &c, b);
     for (int i = 0; i < 3; i++) { /* 300 ms and more: three intervals */
         assert_int_equal(fake_read(&f, &c, b), XT_MSG_HEARTBEAT);
         fake_send(&f, b, xt_wire_put_header(b, XT_MSG_SERVER_HEARTBEAT, 0, 0));

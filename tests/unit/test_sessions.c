@@ -20,6 +20,7 @@
 #include "journal/dir.h"
 #include "journal/journal.h"
 #include "server/sessions.h"
+#include "tmpdir.h"
 #include "xt/error.h"
 #include "xt/wire.h"
 
@@ -32,6 +33,12 @@ typedef struct fx {
 } fx_t;
 
 static int64_t now = 1;
+
+/* f's journal in a new scratch directory /tmp/NAME-XXXXXX (tmpdir.h). */
+static void fx_dir(fx_t *f, const char *name)
+{
+    snprintf(f->dir, sizeof f->dir, "%s", tmpdir_make(name));
+}
 
 static xt_engine_config_t engine_config(void)
 {
@@ -136,7 +143,7 @@ static void test_messages_and_sequences(void **state)
 {
     (void)state;
     fx_t f = {0};
-    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-%d", (int)getpid());
+    fx_dir(&f, "xt-test-sessions");
     open_fx(&f);
     session_flow(&f);
     /* account 7: ACCEPTED, ACCEPTED, FILL(maker), CANCELED; account 8:
@@ -169,9 +176,7 @@ static void test_messages_and_sequences(void **state)
     assert_int_equal(xt_sessions_order_by_clordid(&f.s, s7, 11), 0); /* cancelled */
     assert_int_equal(xt_sessions_account_open(&f.s, 7), 1);
     close_fx(&f, 0);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdir_remove(f.dir);
 }
 
 /* Compares two session layers: tables (not their layout) and every outlog
@@ -394,16 +399,15 @@ static void test_snapshot_sessions_over_capacity(void **state)
 {
     (void)state;
     fx_t f = {0};
-    char path[XT_PATH_MAX], cmd[256];
-    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-cap-%d", (int)getpid());
+    char path[XT_PATH_MAX];
+    fx_dir(&f, "xt-test-sessions-cap");
     snapshot_of(&f, NULL, path);
     fx_t g = {0};
     snprintf(g.dir, sizeof g.dir, "%s", f.dir);
     assert_int_equal(open_fx_with(&g, 1), XT_ELIMIT); /* the snapshot holds 2 sessions */
     if (!strstr(g.j.recovery.why, "server.max_sessions"))
         fail_msg("recovery says '%s'", g.j.recovery.why);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdir_remove(f.dir);
 }
 
 /* Crafted extensions (CRC fixed, so they check): every count is bounded
@@ -413,7 +417,7 @@ static void test_snapshot_crafted_counts(void **state)
     (void)state;
     fx_t f = {0};
     char path[XT_PATH_MAX], why[512], cmd[2 * XT_PATH_MAX + 32];
-    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-craft-%d", (int)getpid());
+    fx_dir(&f, "xt-test-sessions-craft");
     off_t ext = snapshot_of(&f, NULL, path);
     assert_int_equal(load_crafted(path, why, sizeof why, NULL), 0);
     snprintf(cmd, sizeof cmd, "cp %s %s.orig", path, path);
@@ -440,8 +444,7 @@ static void test_snapshot_crafted_counts(void **state)
         if (rc != cases[k].rc || !strstr(why, cases[k].says))
             fail_msg("case %zu: rc %d (%s), want %d and '%s'", k, rc, why, cases[k].rc, cases[k].says);
     }
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdir_remove(f.dir);
 }
 
 /* ---- crafted links ------------------------------------------------------- */
@@ -506,7 +509,7 @@ static void test_snapshot_crafted_links(void **state)
     (void)state;
     fx_t f = {0};
     char path[XT_PATH_MAX], why[512], cmd[3 * XT_PATH_MAX + 32];
-    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-links-%d", (int)getpid());
+    fx_dir(&f, "xt-test-sessions-links");
     off_t ext = snapshot_of(&f, NULL, path);
     if (load_crafted(path, why, sizeof why, NULL) != 0)
         fail_msg("as written: %s", why);
@@ -571,8 +574,7 @@ static void test_snapshot_crafted_links(void **state)
     assert_true(sl.prev1 <= a7s2);
     close_fx(&g, 0);
     free(sf.b);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdir_remove(f.dir);
 }
 
 /* 1100 orders resting from account 7: more messages than the log's 1024
@@ -590,8 +592,8 @@ static void test_snapshot_wrapped_links_load(void **state)
 {
     (void)state;
     fx_t f = {0};
-    char path[XT_PATH_MAX], why[512], cmd[XT_PATH_MAX + 32];
-    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-wrap-%d", (int)getpid());
+    char path[XT_PATH_MAX], why[512];
+    fx_dir(&f, "xt-test-sessions-wrap");
     off_t ext = snapshot_of(&f, many_orders, path);
     snapfile_t sf;
     snap_read(path, ext, &sf);
@@ -601,8 +603,7 @@ static void test_snapshot_wrapped_links_load(void **state)
         fail_msg("cap 1024: %s", why);
     if (load_crafted_cap(path, 16, why, sizeof why, NULL) != 0)
         fail_msg("cap 16: %s", why);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdir_remove(f.dir);
 }
 
 /* A kept slot holds its frame's bytes and zeros after them, as
@@ -613,8 +614,8 @@ static void test_snapshot_slots_hold_only_their_frame(void **state)
 {
     (void)state;
     fx_t f = {0};
-    char path[XT_PATH_MAX], cmd[XT_PATH_MAX + 32];
-    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-tail-%d", (int)getpid());
+    char path[XT_PATH_MAX];
+    fx_dir(&f, "xt-test-sessions-tail");
     off_t ext = snapshot_of(&f, many_orders, path);
     snapfile_t sf;
     snap_read(path, ext, &sf);
@@ -629,8 +630,7 @@ static void test_snapshot_slots_hold_only_their_frame(void **state)
                 fail_msg("slot at %llu: length %u, byte %u is %u", (unsigned long long)p, len, k, sl[24 + k]);
     }
     free(sf.b);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdir_remove(f.dir);
 }
 
 /* The instrument of the first AMENDED the snapshot at path keeps, loaded. */
@@ -658,8 +658,8 @@ static void test_snapshot_v1_amended_instrument_unknown(void **state)
 {
     (void)state;
     fx_t f = {0};
-    char path[XT_PATH_MAX], cmd[XT_PATH_MAX + 32];
-    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-v1-%d", (int)getpid());
+    char path[XT_PATH_MAX];
+    fx_dir(&f, "xt-test-sessions-v1");
     off_t ext = snapshot_of(&f, amend_clordid_10, path);
     assert_int_equal(loaded_amended_instrument(path), 0); /* version 2: the instrument, 0 here */
     /* the same as version 1 wrote it: the version field, and zeros at 60..63 (as now) */
@@ -680,8 +680,7 @@ static void test_snapshot_v1_amended_instrument_unknown(void **state)
     uint8_t five[4] = {5, 0, 0, 0};
     patch_snapshot(path, slot + 24 + 60, five, 4);
     assert_int_equal(loaded_amended_instrument(path), 5);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdir_remove(f.dir);
 }
 
 /* The answer to a gateway's question about a session (XT_REQ_SESSION_SEQ
@@ -693,8 +692,8 @@ static void test_session_answers(void **state)
 {
     (void)state;
     fx_t f = {0};
-    char path[XT_PATH_MAX], why[256], cmd[160];
-    snprintf(f.dir, sizeof f.dir, "/tmp/xt-test-sessions-answer-%d", (int)getpid());
+    char path[XT_PATH_MAX], why[256];
+    fx_dir(&f, "xt-test-sessions-answer");
     open_fx(&f);
     session_flow(&f);
     uint32_t i = xt_sessions_find(&f.s, 7, 1);
@@ -729,8 +728,7 @@ static void test_session_answers(void **state)
     xt_dir_path(path, sizeof path, f.dir, XT_FILE_SNAP, st.last_seq);
     close_fx(&f, 0);
     assert_int_equal(load_crafted(path, why, sizeof why, NULL), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f.dir);
-    assert_int_equal(system(cmd), 0);
+    tmpdir_remove(f.dir);
 }
 
 static void test_rebuild_from_snapshot_and_tail(void **state)
