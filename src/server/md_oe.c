@@ -548,6 +548,8 @@ void xt__oe_ws_hello(mds_t *m, uint32_t b)
  * "resume_from","cancel_on_disconnect"}; a refusal names the member. */
 static int login_frame(json_t *a, uint8_t *f, char *why, size_t n)
 {
+    static const char *const login_members[] = {
+        "account", "key_id", "session", "timestamp", "signature", "resume_from", "cancel_on_disconnect", NULL};
     xt_msg_login_t l = {.version = XT_WIRE_VERSION, .heartbeat_ms = 60000};
     json_t *acc = json_object_get(a, "account"), *ses = json_object_get(a, "session"),
            *ts = json_object_get(a, "timestamp"), *rf = json_object_get(a, "resume_from"),
@@ -556,8 +558,7 @@ static int login_frame(json_t *a, uint8_t *f, char *why, size_t n)
                *sig = json_string_value(json_object_get(a, "signature")), *bad = NULL;
     if (!json_is_object(a))
         bad = "login needs args: account, key_id, session, timestamp, signature";
-    else if (xt_oe_members_only(a, "|account|key_id|session|timestamp|signature|resume_from|cancel_on_disconnect|", why,
-                                n))
+    else if (xt_oe_members_only(a, login_members, why, n))
         return -1; /* (a misspelt cancel_on_disconnect left the orders on the book at the close) */
     else if (!json_is_integer(acc) || json_integer_value(acc) <= 0 || json_integer_value(acc) > UINT32_MAX)
         bad = "account must be an integer, 1..4294967295";

@@ -198,29 +198,35 @@ static int target(json_t *args, int64_t path_id, uint64_t *orig, int64_t *id, ch
     return 0;
 }
 
-/* The members each request takes ("|"-separated), in the order of xt_oe_kind
- * (oe_json.h): any other is refused, so that a misspelt one ("time_in_force"
- * for "tif", "clientOrderId") never places an order other than the one
- * meant. The mass cancel says so its own way (below). */
-static const char *const members[] = {
-    [XT_OE_NEW] = "|symbol|side|type|tif|stp|price|qty|client_order_id|",
-    [XT_OE_CANCEL] = "|client_order_id|order_id|orig_client_order_id|",
-    [XT_OE_AMEND] = "|symbol|client_order_id|order_id|orig_client_order_id|price|qty|",
-    [XT_OE_STATUS] = "|order_id|orig_client_order_id|",
-};
+/* The members each request takes, by xt_oe_kind (oe_json.h): any other is
+ * refused, so that a misspelt one ("time_in_force" for "tif",
+ * "clientOrderId") never places an order other than the one meant. The
+ * mass cancel says so its own way (below). */
+static const char *const new_members[] = {"symbol",          "side", "type", "tif", "stp", "price", "qty",
+                                          "client_order_id", NULL},
+                         *const cancel_members[] = {"client_order_id", "order_id", "orig_client_order_id", NULL},
+                         *const amend_members[] = {"symbol",   "client_order_id",
+                                                   "order_id", "orig_client_order_id",
+                                                   "price",    "qty",
+                                                   NULL},
+                         *const status_members[] = {"order_id", "orig_client_order_id", NULL};
+static const char *const *const members[] = {[XT_OE_NEW] = new_members,
+                                             [XT_OE_CANCEL] = cancel_members,
+                                             [XT_OE_AMEND] = amend_members,
+                                             [XT_OE_STATUS] = status_members};
 
-int xt_oe_members_only(json_t *args, const char *list, char *why, size_t n)
+int xt_oe_members_only(json_t *args, const char *const *names, char *why, size_t n)
 {
-    for (void *it = list && json_is_object(args) ? json_object_iter(args) : NULL; it;
-         it = json_object_iter_next(args, it)) {
-        const char *k = json_object_iter_key(it);
-        const char *at = k[0] && !strchr(k, '|') ? strstr(list, k) : NULL;
-        size_t len = strlen(k);
-        while (at && !(at[-1] == '|' && at[len] == '|'))
-            at = strstr(at + 1, k);
-        if (!at) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(args, k, v) /* (nothing for args not an object) */
+    {
+        size_t i = 0;
+        while (names[i] && strcmp(names[i], k) != 0)
+            i++;
+        if (!names[i]) {
             char name[40]; /* a long one cut at 32 bytes: the message is a few dozen */
-            snprintf(name, sizeof name, "%.32s%s", k, len > 32 ? "..." : "");
+            snprintf(name, sizeof name, "%.32s%s", k, strlen(k) > 32 ? "..." : "");
             return fail(why, n, "args has an unknown member: ", name);
         }
     }
@@ -234,7 +240,7 @@ int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordi
     if (!json_is_object(args) &&
         !((args == NULL || json_is_null(args)) && kind == XT_OE_MASS_CANCEL)) /* all optional */
         return fail(why, n, "args must be an object", "");
-    if (kind > 0 && (size_t)kind < sizeof members / sizeof members[0] &&
+    if (kind > 0 && (size_t)kind < sizeof members / sizeof members[0] && members[kind] &&
         xt_oe_members_only(args, members[kind], why, n))
         return -1;
     uint64_t orig = 0;

@@ -32,6 +32,11 @@ enum { XT_OE_NEW = 1, XT_OE_CANCEL, XT_OE_AMEND, XT_OE_MASS_CANCEL, XT_OE_STATUS
  * "order.mass_cancel", "order.status"; 0 for anything else. */
 int xt_oe_op(const char *name);
 
+/* 0 when every member of object args is one of names (NULL-terminated),
+ * else -1 with why "args has an unknown member: NAME" (NAME cut to 32
+ * bytes): a misspelt member is refused rather than read as left out. */
+int xt_oe_members_only(json_t *args, const char *const *names, char *why, size_t n);
+
 /* Builds the frame of order op `kind` from its JSON object `args` (fields
  * in docs/websocket.md#order-entry). clordid: the client order id to use
  * when args has no client_order_id (0: it is required), and the
@@ -41,11 +46,6 @@ int xt_oe_op(const char *name);
  * carry (clordid or request_id), or a negative code with a message in
  * why: XT_ENOENT when the symbol names no instrument, else -1. args
  * NULL (none given) or JSON null is taken as {} for MASS_CANCEL only. */
-/* 0 when every member of object args is named in list ("|a|b|c|"), else
- * -1 with why "args has an unknown member: NAME" (NAME cut to 32 bytes):
- * a misspelt member is refused rather than read as left out. */
-int xt_oe_members_only(json_t *args, const char *list, char *why, size_t n);
-
 int xt_oe_frame(const xt_oe_insts_t *in, int kind, json_t *args, uint64_t clordid, int64_t order_id, uint8_t *f,
                 uint64_t *key, char *why, size_t whylen);
 
