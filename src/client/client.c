@@ -236,13 +236,19 @@ static int finish_connect(xt_client_t *c)
 
 /* ---- writing ---- */
 
+/* Callbacks of the connection now open are running: its input buffer is
+ * theirs (reads refused -EBUSY) and a send failing there leaves the rest to
+ * the read under way. */
+static int in_dispatch(const xt_client_t *c)
+{
+    return c->dispatching && c->dispatch_gen == c->gen;
+}
+
 /* A send failed (the server closed: its reset): what it sent before -
  * the answers, its ERROR saying why - is still in the socket, and is
  * read and delivered first (docs/protocol.md); then the close with err,
  * unless reading closed it already. Requests from the callbacks meanwhile
  * are refused (-ESHUTDOWN: the server is closing). */
-static int in_dispatch(const xt_client_t *c);
-
 static int write_failed(xt_client_t *c, int err)
 {
     if (c->draining || in_dispatch(c)) { /* (in a callback: the read under way goes on to the close) */
@@ -560,14 +566,6 @@ static int dispatch_frames(xt_client_t *c, size_t *off)
             return rc;
     }
     return 0;
-}
-
-/* Callbacks of the connection now open are running: its input buffer is
- * theirs (reads refused -EBUSY) and a send failing there leaves the rest to
- * the read under way. */
-static int in_dispatch(const xt_client_t *c)
-{
-    return c->dispatching && c->dispatch_gen == c->gen;
 }
 
 /* Dispatches every whole frame in the input buffer. Returns 0, or the
