@@ -175,7 +175,8 @@ typedef struct xt_ws_reader {
     void *item;    /* the scratch held, NULL when idle */
     uint64_t held; /* bytes given to wslay and not yet parsed (header or payload) */
     size_t msg_len;
-    int msg_opcode; /* of the message being reassembled, 0 = none */
+    size_t utf8_done; /* of a text message being reassembled: its first bytes found UTF-8, whole sequences */
+    int msg_opcode;   /* of the message being reassembled, 0 = none */
     uint8_t ctl[125];
     size_t ctl_len;
     int ctl_opcode;

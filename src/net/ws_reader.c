@@ -80,8 +80,10 @@ size_t xt_utf8_seq(const uint8_t *s, size_t n, size_t *bad)
     return need + 1;
 }
 
-/* 1 when s[0..n) is well-formed UTF-8 (no truncated sequence either). */
-static int utf8_valid(const uint8_t *s, size_t n)
+/* 1 when s[0..n) is well-formed UTF-8 but for a sequence cut short at its
+ * end (the rest may come in the next fragment), with *done the length of
+ * its whole sequences; 0 at the first byte that can never be UTF-8. */
+static int utf8_prefix(const uint8_t *s, size_t n, size_t *done)
 {
     size_t i = 0, bad;
     while (i < n) {
@@ -91,11 +93,22 @@ static int utf8_valid(const uint8_t *s, size_t n)
             continue;
         }
         size_t k = xt_utf8_seq(s + i, n - i, &bad);
-        if (k == 0)
+        if (k == 0) {
+            if (bad >= n - i && s[i] >= 0xC2 && s[i] <= 0xF4) /* a good start, its end not here yet */
+                break;
             return 0;
+        }
         i += k;
     }
+    *done = i;
     return 1;
+}
+
+/* 1 when s[0..n) is well-formed UTF-8 (no truncated sequence either). */
+static int utf8_valid(const uint8_t *s, size_t n)
+{
+    size_t done;
+    return utf8_prefix(s, n, &done) && done == n;
 }
 
 /* ---- the pool -------------------------------------------------------------------- */
@@ -302,6 +315,7 @@ static int frame_start(xt_ws_reader_t *r, const struct wslay_frame_iocb *io)
     } else if (op != XT_WS_OP_CONT) {
         r->msg_opcode = op;
         r->msg_len = 0;
+        r->utf8_done = 0;
     }
     return 0;
 }
@@ -332,8 +346,9 @@ static int message_done(xt_ws_reader_t *r, const uint8_t *data, size_t n, xt_ws_
     xt_ws_msg_t m = {.opcode = r->msg_opcode, .data = data, .len = n};
     r->msg_opcode = 0;
     r->msg_len = 0;
-    if (m.opcode == XT_WS_OP_TEXT && !utf8_valid(data, n))
+    if (m.opcode == XT_WS_OP_TEXT && !utf8_valid(data + r->utf8_done, n - r->utf8_done))
         return fail(r, XT_WS_CLOSE_BAD_DATA);
+    r->utf8_done = 0;
     return fn(ctx, &m);
 }
 
@@ -361,7 +376,17 @@ static int on_piece(xt_ws_reader_t *r, const struct wslay_frame_iocb *io, xt_ws_
     if (n > 0)
         memcpy(item(r)->buf + r->msg_len, d, n);
     r->msg_len += n;
-    return last ? message_done(r, item(r)->buf, r->msg_len, fn, ctx) : 0;
+    if (last)
+        return message_done(r, item(r)->buf, r->msg_len, fn, ctx);
+    /* RFC 6455 8.1: text that is not UTF-8 fails the connection as soon as
+     * it is seen, not at the message's end (which may never come) */
+    size_t more;
+    if (r->msg_opcode == XT_WS_OP_TEXT) {
+        if (!utf8_prefix(item(r)->buf + r->utf8_done, r->msg_len - r->utf8_done, &more))
+            return fail(r, XT_WS_CLOSE_BAD_DATA);
+        r->utf8_done += more;
+    }
+    return 0;
 }
 
 /* The header's bytes as sent (wslay takes minimal lengths only). */

@@ -426,26 +426,27 @@ static void ws_bad_utf8(void **state)
     static const struct {
         const char *s;
         size_t n;
+        int alone_bad; /* its first byte alone is no start of UTF-8 */
     } bad[] = {
-        {"\xC0\x80", 2},         /* overlong NUL */
-        {"\xC1\xBF", 2},         /* overlong */
-        {"\xE0\x80\x80", 3},     /* overlong */
-        {"\xE0\x9F\xBF", 3},     /* overlong U+07FF */
-        {"\xF0\x80\x80\x80", 4}, /* overlong */
-        {"\xF0\x8F\xBF\xBF", 4}, /* overlong U+FFFF */
-        {"\xED\xA0\x80", 3},     /* U+D800 */
-        {"\xED\xBF\xBF", 3},     /* U+DFFF */
-        {"\xF4\x90\x80\x80", 4}, /* U+110000 */
-        {"\xF5\x80\x80\x80", 4}, /* lead byte over F4 */
-        {"\xFE", 1},             /* never in UTF-8 */
-        {"\xFF", 1},             /* never in UTF-8 */
-        {"\x80", 1},             /* lone continuation */
-        {"a\xE2\x82", 3},        /* truncated at the end */
+        {"\xC0\x80", 2, 1},         /* overlong NUL */
+        {"\xC1\xBF", 2, 1},         /* overlong */
+        {"\xE0\x80\x80", 3, 0},     /* overlong */
+        {"\xE0\x9F\xBF", 3, 0},     /* overlong U+07FF */
+        {"\xF0\x80\x80\x80", 4, 0}, /* overlong */
+        {"\xF0\x8F\xBF\xBF", 4, 0}, /* overlong U+FFFF */
+        {"\xED\xA0\x80", 3, 0},     /* U+D800 */
+        {"\xED\xBF\xBF", 3, 0},     /* U+DFFF */
+        {"\xF4\x90\x80\x80", 4, 0}, /* U+110000 */
+        {"\xF5\x80\x80\x80", 4, 1}, /* lead byte over F4 */
+        {"\xFE", 1, 1},             /* never in UTF-8 */
+        {"\xFF", 1, 1},             /* never in UTF-8 */
+        {"\x80", 1, 1},             /* lone continuation */
+        {"a\xE2\x82", 3, 0},        /* truncated at the end */
         {"\xE2\x82"
          "a",
-         3},                          /* truncated inside */
-        {"abcdefgh\xCE\xBA\xE1", 11}, /* after an ASCII run */
-        {"\xF0\x9D\x84", 3},          /* truncated 4-byte */
+         3, 0},                          /* truncated inside */
+        {"abcdefgh\xCE\xBA\xE1", 11, 0}, /* after an ASCII run */
+        {"\xF0\x9D\x84", 3, 0},          /* truncated 4-byte */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t s[64];
@@ -455,12 +456,43 @@ static void ws_bad_utf8(void **state)
         n = 0; /* the same bytes are a fine binary message */
         put_frame(s, &n, 1, XT_WS_OP_BINARY, bad[i].s, bad[i].n);
         check_fails(s, n, 64, 0, 1);
-        n = 0; /* fragmented: checked as a whole message */
+        n = 0; /* fragmented: a first byte that starts no UTF-8 fails at once, before the ping */
         put_frame(s, &n, 0, XT_WS_OP_TEXT, bad[i].s, 1);
         put_frame(s, &n, 1, XT_WS_OP_PING, "", 0);
         put_frame(s, &n, 1, XT_WS_OP_CONT, bad[i].s + 1, bad[i].n - 1);
-        check_fails(s, n, 64, -XT_WS_CLOSE_BAD_DATA, 1);
+        check_fails(s, n, 64, -XT_WS_CLOSE_BAD_DATA, !bad[i].alone_bad);
     }
+}
+
+/* RFC 6455 8.1: text found not UTF-8 fails the connection there, not at
+ * the end of its message - which a client may never send. */
+static void ws_utf8_fails_early(void **state)
+{
+    (void)state;
+    uint8_t s[128];
+    size_t n = 0;
+    put_frame(s, &n, 0, XT_WS_OP_TEXT, "ok\xFF", 3); /* a first fragment, no end yet */
+    check_fails(s, n, 64, -XT_WS_CLOSE_BAD_DATA, 0);
+    n = 0;
+    put_frame(s, &n, 0, XT_WS_OP_TEXT, "ok", 2);
+    put_frame(s, &n, 0, XT_WS_OP_CONT, "\xED\xA0", 2); /* a surrogate's start, in a later fragment */
+    check_fails(s, n, 64, -XT_WS_CLOSE_BAD_DATA, 0);
+    n = 0;
+    put_frame(s, &n, 0, XT_WS_OP_TEXT, "ok\xF4\x8F", 4); /* a sequence cut short: waits for its end */
+    check_fails(s, n, 64, 0, 0);
+    n = 0;
+    put_frame(s, &n, 0, XT_WS_OP_TEXT, "ok\xF4\x90", 4); /* past U+10FFFF whatever comes */
+    check_fails(s, n, 64, -XT_WS_CLOSE_BAD_DATA, 0);
+    char text[40];
+    memset(text, 'a', sizeof text);
+    text[5] = (char)0xC0;
+    n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, text, sizeof text); /* one frame, the first 10 bytes of it here */
+    check_fails(s, n - (sizeof text - 10), 64, -XT_WS_CLOSE_BAD_DATA, 0);
+    text[5] = 'a'; /* the same, fine: waits */
+    n = 0;
+    put_frame(s, &n, 1, XT_WS_OP_TEXT, text, sizeof text);
+    check_fails(s, n - (sizeof text - 10), 64, 0, 0);
 }
 
 static void ws_utf8_split_fragments(void **state)
@@ -773,15 +805,25 @@ static void ws_close_frames(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ws_text_single),    cmocka_unit_test(ws_fragmented_with_ping),
-        cmocka_unit_test(ws_unmasked),       cmocka_unit_test(ws_rsv_and_opcodes),
-        cmocka_unit_test(ws_bad_control),    cmocka_unit_test(ws_bad_fragmentation),
-        cmocka_unit_test(ws_too_big),        cmocka_unit_test(ws_too_big_on_its_header),
-        cmocka_unit_test(ws_bad_utf8),       cmocka_unit_test(ws_utf8_split_fragments),
-        cmocka_unit_test(ws_close_payloads), cmocka_unit_test(ws_lengths),
-        cmocka_unit_test(ws_every_split),    cmocka_unit_test(ws_stop_and_resume),
-        cmocka_unit_test(ws_shared_scratch), cmocka_unit_test(ws_destroyed_by_callback),
-        cmocka_unit_test(ws_frame_headers),  cmocka_unit_test(ws_close_frames),
+        cmocka_unit_test(ws_text_single),
+        cmocka_unit_test(ws_fragmented_with_ping),
+        cmocka_unit_test(ws_unmasked),
+        cmocka_unit_test(ws_rsv_and_opcodes),
+        cmocka_unit_test(ws_bad_control),
+        cmocka_unit_test(ws_bad_fragmentation),
+        cmocka_unit_test(ws_too_big),
+        cmocka_unit_test(ws_too_big_on_its_header),
+        cmocka_unit_test(ws_bad_utf8),
+        cmocka_unit_test(ws_utf8_split_fragments),
+        cmocka_unit_test(ws_utf8_fails_early),
+        cmocka_unit_test(ws_close_payloads),
+        cmocka_unit_test(ws_lengths),
+        cmocka_unit_test(ws_every_split),
+        cmocka_unit_test(ws_stop_and_resume),
+        cmocka_unit_test(ws_shared_scratch),
+        cmocka_unit_test(ws_destroyed_by_callback),
+        cmocka_unit_test(ws_frame_headers),
+        cmocka_unit_test(ws_close_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
