@@ -89,7 +89,7 @@ static int head_scan(head_state_t *st, const uint8_t *buf, size_t len)
 
 /* ---- HTTP request heads: the filling pass ------------------------------------------ */
 
-enum { H_OTHER, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_TRANSFER_ENCODING, H_XT_AUTH };
+enum { H_OTHER, H_HOST, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_TRANSFER_ENCODING, H_XT_AUTH };
 /* H_XT_AUTH + XT_AUTH_*: the X-XT-* headers (ws.h) */
 
 typedef struct fill {
@@ -110,6 +110,7 @@ static const struct {
     const char *name;
     int id;
 } known_headers[] = {
+    {"host", H_HOST},
     {"upgrade", H_UPGRADE},
     {"connection", H_CONNECTION},
     {"sec-websocket-key", H_WS_KEY},
@@ -208,6 +209,7 @@ static void header_done(fill_t *f)
         }
         break;
     case H_TRANSFER_ENCODING: f->err = XT_EPARSE; break;
+    case H_HOST: f->req->hosts += f->req->hosts < 2; break;
     case H_OTHER: break;
     default: auth_header(f, f->hdr - H_XT_AUTH, v + a, b - a); break;
     }
@@ -262,7 +264,7 @@ static int on_header_value(http_parser *hp, const char *at, size_t n)
     } else {
         sep = 1; /* the whole head is in one buffer: only a folded line splits a value */
     }
-    if (f->hdr == H_OTHER)
+    if (f->hdr == H_OTHER || f->hdr == H_HOST) /* Host: only counted */
         return 0;
     if (f->val_over)
         return 0;
@@ -443,6 +445,23 @@ int xt_http_response(char *out, size_t cap, int status, const char *content_type
     if (body_len > 0)
         memcpy(out + n, body, body_len);
     return n + (int)body_len;
+}
+
+int xt_http_add_allow(char *out, size_t cap, int n, const char *methods)
+{
+    if (n < 0)
+        return n;
+    char h[128];
+    int hn = snprintf(h, sizeof h, "Allow: %s\r\n", methods);
+    const char *eol = memchr(out, '\n', (size_t)n);
+    if (!eol || hn < 0 || (size_t)hn >= sizeof h)
+        return XT_EINVAL;
+    size_t at = (size_t)(eol - out) + 1, add = (size_t)hn;
+    if (add > cap || (size_t)n > cap - add)
+        return XT_ERANGE;
+    memmove(out + at + add, out + at, (size_t)n - at);
+    memcpy(out + at, h, add);
+    return n + (int)add;
 }
 
 /* ---- outbound frames ----------------------------------------------------------------- */

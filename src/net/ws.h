@@ -57,6 +57,7 @@ typedef struct xt_http_req {
     uint8_t http_1_1;          /* HTTP/1.1 (else 1.0; other versions are refused) */
     uint8_t upgrade_websocket; /* Upgrade: websocket and Connection: upgrade */
     uint8_t ws_version_ok;     /* Sec-WebSocket-Version: 13 */
+    uint8_t hosts;             /* Host header lines: 0, 1 or 2 (two or more) */
     char ws_key[64];           /* Sec-WebSocket-Key, "" when absent or not
                                   the base64 of 16 bytes (24 characters) */
     uint64_t content_length;   /* 0 when absent */
@@ -102,6 +103,12 @@ int xt_ws_handshake_response(const char *key, char *out, size_t cap);
  * characters. */
 int xt_http_response(char *out, size_t cap, int status, const char *content_type, const char *body, size_t body_len,
                      int keep_alive);
+
+/* Adds "Allow: methods" (e.g. "GET, POST") behind the status line of the
+ * response out[0..n) that xt_http_response wrote: a 405 names the methods
+ * the target takes (RFC 9110 15.5.6). Returns the new length, XT_ERANGE
+ * when cap is too small, XT_EINVAL when n is not such a response. */
+int xt_http_add_allow(char *out, size_t cap, int n, const char *methods);
 
 /* ---- inbound frames ------------------------------------------------------------ */
 

@@ -366,7 +366,9 @@ static int answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const char *bo
         return xt_http_response(o, cap, 200, "text/plain; version=0.0.4; charset=utf-8", m->http_body, (size_t)n, keep);
     }
     case XT_ROUTE_REST: return xt_mds_rest_answer(m, c, req, body, body_len, keep);
-    case XT_ROUTE_METHOD: return xt_http_json_answer(o, cap, 405, "method not allowed", "only GET is served", keep);
+    case XT_ROUTE_METHOD:
+        return xt_http_add_allow(
+            o, cap, xt_http_json_answer(o, cap, 405, "method not allowed", "only GET is served", keep), "GET");
     default:
         return xt_http_json_answer(
             o, cap, 404, "not found",

@@ -99,6 +99,7 @@ typedef struct mconn {
     uint32_t oe;               /* its order-entry bridge + 1 (md_oe.c), 0: none */
     uint32_t oe_pend;          /* the REST order request it waits for + 1, 0: none */
     int64_t last_in, last_out; /* m->mono when bytes last came in / a message was last queued or bytes written */
+    int64_t req_start;         /* m->mono when the request being read (head or body) began to come; 0: none */
     uint32_t ip;               /* the peer's IPv4 address, host order (0: not IPv4) */
 } mconn_t;
 

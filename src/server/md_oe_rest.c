@@ -499,8 +499,10 @@ static int build(mds_t *m, const xt_http_req_t *req, const char *body, size_t bo
         p->flen = (uint8_t)xt_wire_put_order_status(p->frame, &s);
         p->kind = P_LIST;
         return 0;
-    } else
-        return xt_rest_error(m->http_out, m->http_out_cap, 405, "method not allowed here", keep);
+    } else /* /api/v1/orders takes GET, POST, DELETE; /api/v1/orders/ID GET, PUT, DELETE */
+        return xt_http_add_allow(m->http_out, m->http_out_cap,
+                                 xt_rest_error(m->http_out, m->http_out_cap, 405, "method not allowed here", keep),
+                                 id ? "GET, PUT, DELETE" : "GET, POST, DELETE");
     json_error_t jerr = {0}; /* only json_loadb fills it */
     json_t *args = body_len ? json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
     char sym[XT_SYMBOL_MAX + 2];

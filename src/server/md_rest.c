@@ -361,7 +361,7 @@ static int private_answer(mds_t *m, uint32_t c, xt_rest_endpoint_t e, const xt_h
     char *o = m->http_out;
     size_t cap = m->http_out_cap;
     if (e == XT_REST_FILLS && req->method != HTTP_GET)
-        return xt_rest_error(o, cap, 405, "only GET is served", keep);
+        return xt_http_add_allow(o, cap, xt_rest_error(o, cap, 405, "only GET is served", keep), "GET");
     if (xt_mds_over_rate(m, c))
         return xt_rest_error(o, cap, 429, "too many requests: over md.messages_per_s on this connection", keep);
     xt_server_t *s = m->s;
@@ -401,6 +401,8 @@ int xt_mds_rest_answer(mds_t *m, uint32_t c, const xt_http_req_t *req, const cha
         instruments(m, &r);
     else
         one(m, e, req->query, &r);
+    if (r.code == 405)
+        return xt_http_add_allow(o, cap, xt_rest_error(o, cap, r.code, r.msg, keep), "GET");
     if (r.code != 200)
         return xt_rest_error(o, cap, r.code, r.msg, keep);
     return xt_http_response(o, cap, 200, "application/json", m->http_body, r.len, keep);

@@ -325,6 +325,18 @@ static void http_answer(mds_t *m, uint32_t c, int status, const char *msg, int h
         xt_mds_close(m, c);
 }
 
+/* More bytes are needed for c's next request: the time its first came is
+ * kept (a request trickled in a byte at a time is cut off at
+ * md.http_idle_ms, however busy it keeps the connection: http_timers). */
+static void request_pending(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    if (k->in_len == 0)
+        k->req_start = 0;
+    else if (k->req_start == 0)
+        k->req_start = m->mono;
+}
+
 /* Request heads on a plain HTTP connection: each answered in turn (md_http.c)
  * until one is a WebSocket upgrade, the connection closes, a REST order
  * request waits for its answer, or more bytes are needed. A body (REST
@@ -344,12 +356,18 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         if (rc == 0 && k->in_len == m->s->cfg.md_max_message)
             rc = XT_ERANGE;
         if (rc == 0) {
+            request_pending(m, c);
             xt_mds_http_ends_here(m, c);
             return;
         }
         if (rc < 0) {
             http_answer(m, c, rc == XT_ERANGE ? 431 : 400, rc == XT_ERANGE ? "request head too large" : "bad request",
                         0);
+            return;
+        }
+        if (req.hosts > 1 || (req.http_1_1 && req.hosts == 0)) { /* RFC 9112 3.2: a MUST */
+            http_answer(m, c, 400, req.hosts ? "more than one Host header" : "an HTTP/1.1 request needs a Host header",
+                        req.method == HTTP_HEAD);
             return;
         }
         if (xt_http_route(&req) == XT_ROUTE_WS) {
@@ -365,9 +383,11 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
             return;
         }
         if ((uint64_t)k->in_len < (uint64_t)rc + body) {
+            request_pending(m, c);
             xt_mds_http_ends_here(m, c); /* the rest of the body, unless its end of input came */
             return;
         }
+        k->req_start = 0;
         if (xt_mds_http_serve(m, c, &req, (size_t)rc, (size_t)body) != 0)
             return;
     }
@@ -709,6 +729,16 @@ static int http_idle(mds_t *m, uint32_t c)
     return m->mono - last > (int64_t)m->s->cfg.md_http_idle_ms * 1000000;
 }
 
+/* Plain HTTP connection c has been sending one request (head, or body)
+ * for longer than md.http_idle_ms: bytes that keep coming do not make it
+ * less idle (the slow-request attack holds a connection open with a byte
+ * every few seconds). */
+static int http_slow(const mds_t *m, uint32_t c)
+{
+    const mconn_t *k = &m->conns[c];
+    return !k->http_wait && k->req_start && m->mono - k->req_start > (int64_t)m->s->cfg.md_http_idle_ms * 1000000;
+}
+
 /* The intervals run on the monotonic clock: the market's (m->now) holds
  * still while the wall clock is behind it (clock.h), and the timers must
  * not. */
@@ -737,7 +767,9 @@ static void timers(mds_t *m)
         mconn_t *k = &m->conns[c];
         if (k->state == C_CLOSING && k->pong_due++) /* a whole ping round to take its CLOSE */
             xt_mds_close(m, c);
-        if (k->state == C_HTTP && http_idle(m, c))
+        if (k->state == C_HTTP && http_slow(m, c))
+            http_answer(m, c, 408, "the request did not come whole within md.http_idle_ms", 0);
+        else if (k->state == C_HTTP && http_idle(m, c))
             xt_mds_close(m, c);
         if (k->state != C_WS)
             continue;
@@ -773,8 +805,11 @@ static void timers(mds_t *m)
 static void stalled(mds_t *m, int64_t gap)
 {
     for (uint32_t c = 0; c < m->max_conns; c++)
-        if (m->conns[c].state != C_FREE)
+        if (m->conns[c].state != C_FREE) {
             m->conns[c].last_in += gap;
+            if (m->conns[c].req_start)
+                m->conns[c].req_start += gap;
+        }
     m->last_ping += gap;
     xt_mds_oe_stalled(m, gap);
 }

@@ -297,6 +297,75 @@ def test_a_slow_reader_of_its_answers_is_not_idle():
 
 
 @test
+def test_host_header_and_allow():
+    """RFC 9112 3.2: an HTTP/1.1 request without Host, or any with two, is
+    a 400 and a close (HTTP/1.0 needs none); RFC 9110 15.5.6: every 405
+    names what its target takes in Allow - plain endpoints, public REST and
+    fills (refused before the signature is read; orders: test_rest_orders)."""
+    s = W.start()
+
+    def raw(req):
+        c = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
+        c.sendall(req)
+        got = W.read_to_end(c)  # every one of these closes
+        c.close()
+        return got
+
+    for req, want in [(b"GET /healthz HTTP/1.1\r\n\r\n", b"needs a Host header"),
+                      (b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", b"more than one Host"),
+                      (b"GET /healthz HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", b"more than one Host"),
+                      (b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+                       b"needs a Host header")]:
+        got = raw(req)
+        check(got.startswith(b"HTTP/1.1 400") and want in got, f"{req!r}: {got!r}")
+    got = raw(b"GET /healthz HTTP/1.0\r\n\r\n")
+    check(got.startswith(b"HTTP/1.1 200"), f"HTTP/1.0 without Host: {got!r}")
+    got = raw(b"GET /healthz HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n")
+    check(got.startswith(b"HTTP/1.1 200"), f"an empty Host is one Host (RFC 9112 3.2): {got!r}")
+    h = Http(s.md_port)
+    for method, path, allow in [("POST", "/metrics", "GET"), ("DELETE", "/healthz", "GET"),
+                                ("PUT", "/api/v1/depth?symbol=BTC-USDT", "GET"), ("POST", "/api/v1/fills", "GET")]:
+        h.send(method, path)
+        st, hdrs, _ = h.response()
+        check(st == 405 and hdrs.get("allow") == allow, f"{method} {path}: {st} {hdrs}")
+    h.close()
+
+
+@test
+def test_a_trickled_request_is_cut_off():
+    """A request whose head (or body) comes a byte at a time is answered
+    408 and closed once md.http_idle_ms has passed since its first byte,
+    however steadily the bytes come (a slow-request attack held such a
+    connection for hours: each byte made it less idle)."""
+    s = W.start({"md.http_idle_ms": 1000, "md.ping_ms": 100})
+    for start, drip in [(b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"X-Pad: " + b"p" * 100),
+                        (b"POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n", b"{" * 200)]:
+        c = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
+        c.sendall(start)
+        t0, got = time.monotonic(), b""
+        for b in drip:
+            time.sleep(0.1)  # the attacker's pace (not a wait for the server)
+            try:
+                c.sendall(bytes([b]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            c.setblocking(False)
+            try:
+                got += c.recv(4096)
+            except BlockingIOError:
+                pass
+            c.setblocking(True)
+            if got:
+                break
+        took = time.monotonic() - t0
+        got += W.read_to_end(c)
+        c.close()
+        check(got.startswith(b"HTTP/1.1 408") and b"md.http_idle_ms" in got, f"{start[:20]!r}: {got!r}")
+        check(0.9 < took < 5, f"{start[:20]!r}: answered after {took:.1f} s, md.http_idle_ms 1 s")
+
+
+@test
 def test_keep_alive():
     """Several requests on one connection, one after the other and
     pipelined in one write; `Connection: close` is answered and closes;

@@ -204,7 +204,10 @@ def test_errors_and_session_rules():
     check(j["msg"] == "args has an unknown member: tif", f"an amend takes no tif {j}")
     ok(a, "GET", "/api/v1/orders", status=400)          # open=true only
     ok(a, "PATCH", "/api/v1/orders/5", status=405)
+    check(a.last_headers.get("allow") == "GET, PUT, DELETE", f"a 405 names what is taken: {a.last_headers}")
     ok(a, "POST", "/api/v1/orders/5", status=405)
+    ok(a, "PUT", "/api/v1/orders", status=405)
+    check(a.last_headers.get("allow") == "GET, POST, DELETE", f"a 405 names what is taken: {a.last_headers}")
     ok(a, "GET", "/api/v1/orders/abc", status=404)
     seen = set()
     for _ in range(10):  # the bucket holds 3: the gateway's RATE_LIMIT, as 429

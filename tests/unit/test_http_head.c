@@ -330,6 +330,33 @@ static void ws_accept_rfc(void **state)
     assert_non_null(strstr(out, "\r\nSec-WebSocket-Accept: HSmrc0sMlYUkAGmm5OPpG2HaGWk=\r\n"));
 }
 
+/* Host lines are counted (RFC 9112 3.2: the server refuses none in
+ * HTTP/1.1, or two); the value is not kept, so no length refuses it. */
+static void http_host_count(void **state)
+{
+    (void)state;
+    xt_http_req_t req;
+    char big[600];
+    static const struct {
+        const char *head;
+        int hosts;
+    } want[] = {
+        {"GET / HTTP/1.1\r\n\r\n", 0},
+        {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 1},
+        {"GET / HTTP/1.1\r\nhOST:\r\n\r\n", 1},
+        {"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nHost: a\r\n\r\n", 2},
+        {"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\nHost: c\r\n\r\n", 2},
+        {"GET / HTTP/1.1\r\nHosts: a\r\n\r\n", 0},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_true(parse_str(want[i].head, &req) > 0);
+        assert_int_equal(req.hosts, want[i].hosts);
+    }
+    snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: %0400d\r\n\r\n", 1);
+    assert_true(parse_str(big, &req) > 0);
+    assert_int_equal(req.hosts, 1);
+}
+
 static void http_responses(void **state)
 {
     (void)state;
@@ -344,6 +371,7 @@ static void http_responses(void **state)
         {403, "HTTP/1.1 403 Forbidden\r\n"},
         {404, "HTTP/1.1 404 Not Found\r\n"},
         {405, "HTTP/1.1 405 Method Not Allowed\r\n"},
+        {408, "HTTP/1.1 408 Request Timeout\r\n"},
         {409, "HTTP/1.1 409 Conflict\r\n"},
         {426, "HTTP/1.1 426 Upgrade Required\r\n"},
         {429, "HTTP/1.1 429 Too Many Requests\r\n"},
@@ -374,6 +402,18 @@ static void http_responses(void **state)
     assert_non_null(strstr(out, "\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"));
     assert_int_equal(xt_http_response(out, sizeof out, 200, "text/plain\r\nX: y", NULL, 0, 0), XT_EINVAL);
     assert_int_equal(xt_http_response(out, sizeof out, 99, NULL, NULL, 0, 0), XT_EINVAL);
+    const char *allowed = "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, PUT\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 2\r\nConnection: keep-alive\r\n\r\n{}";
+    int a = (int)strlen(allowed);
+    n = xt_http_response(out, sizeof out, 405, "application/json", "{}", 2, 1);
+    assert_int_equal(xt_http_add_allow(out, sizeof out, n, "GET, PUT"), a);
+    assert_memory_equal(out, allowed, (size_t)a);
+    n = xt_http_response(out, sizeof out, 405, "application/json", "{}", 2, 1);
+    assert_int_equal(xt_http_add_allow(out, (size_t)a, n, "GET, PUT"), a); /* just room */
+    n = xt_http_response(out, sizeof out, 405, "application/json", "{}", 2, 1);
+    assert_int_equal(xt_http_add_allow(out, (size_t)a - 1, n, "GET, PUT"), XT_ERANGE);
+    assert_int_equal(xt_http_add_allow(out, sizeof out, XT_ERANGE, "GET"), XT_ERANGE); /* an error passes through */
+    assert_int_equal(xt_http_add_allow(out, sizeof out, 4, "GET"), XT_EINVAL);         /* no status line */
     assert_int_equal(xt_http_response(out, sizeof out, 600, NULL, NULL, 0, 0), XT_EINVAL);
 }
 
@@ -385,7 +425,7 @@ int main(void)
         cmocka_unit_test(http_not_upgrade),         cmocka_unit_test(http_split_everywhere),
         cmocka_unit_test(http_too_large),           cmocka_unit_test(http_garbage),
         cmocka_unit_test(http_reinit_next_request), cmocka_unit_test(ws_accept_rfc),
-        cmocka_unit_test(http_responses),
+        cmocka_unit_test(http_responses),           cmocka_unit_test(http_host_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
