@@ -291,10 +291,14 @@ static int zeros_to_end(xt_wal_reader_t *r, off_t off)
 /* Was the bad record at off written whole, and damaged afterwards? In a
  * preallocated segment its bytes were zeros before the writes, which only
  * append whole records, so a sector that reached the disk holds what its
- * page held then: the bytes written so far, zeros after them. A record
- * the last writes did not wholly reach therefore has a sector whose
- * trailing zeros begin inside it, or the file ends inside it: a tear. One
- * whose sectors all run on past it was written whole, and the records
+ * page held then: the bytes written so far, zeros after them - zeros that
+ * begin at the sector's start or where a record begins. A record the last
+ * writes did not wholly reach therefore has a sector that is zeros from
+ * the record's start (or the sector's, if later) to the sector's end, or
+ * the file ends inside it: a tear. Zeros that begin inside the record and
+ * stop at the sector's end are the record's own (a u64's high bytes): the
+ * next sector, not zeros, shows the write went on. One whose every sector
+ * holds something past the record's start was written whole, and the records
  * after it were synced and acknowledged - if it also carries the sequence
  * number expected there (not stale bytes a file system showed where the
  * segment grew by appending) and its bytes are still those read a moment
@@ -325,7 +329,7 @@ static int written_whole(xt_wal_reader_t *r, off_t off, const uint8_t *seen, siz
         size_t sn = n - s < SECTOR ? n - s : SECTOR, z = sn; /* z: where the sector's trailing zeros begin */
         while (z > 0 && b[s + z - 1] == 0)
             z--;
-        if (s + z < (at + ext < s + sn ? at + ext : s + sn)) /* inside the record's part of the sector */
+        if (s + z <= (at > s ? at : s)) /* nothing of it from the record's start on: it did not reach the disk */
             return 0;
     }
     return 1;

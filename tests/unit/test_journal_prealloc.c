@@ -136,6 +136,27 @@ static off_t record_at_or_after(const char *path, off_t at)
     return rec;
 }
 
+/* The first record of the segment at path, from at on and ending before
+ * end, that crosses a sector boundary with a zero byte right before it
+ * (its own: a u64's high bytes), or 0. A probe flipped one byte of such
+ * a record and recovery took it for a tear: the sector's zeros "began
+ * inside it" - and cut 12,529 acknowledged commands after it. */
+static off_t record_with_zeros_at_a_sector_end(const char *path, off_t at, off_t end)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    off_t found = 0;
+    for (off_t rec = record_at_or_after(path, at); !found && rec < end;) {
+        off_t len = record_len(path, rec), b = (rec / 512 + 1) * 512;
+        uint8_t z;
+        if (b < rec + len && rec + len < end && pread(fd, &z, 1, b - 1) == 1 && z == 0)
+            found = rec;
+        rec += len;
+    }
+    close(fd);
+    return found;
+}
+
 /* Journals the n commands v in dir, the last segment preallocated (the
  * empty first one rolled into the spare), with *c set up for it; returns
  * where its records end. */
@@ -199,7 +220,7 @@ static void a_torn_write_in_a_preallocated_segment(void **state)
     done(a);
     char seg[XT_PATH_MAX];
     last_segment(dir, seg);
-    zero_bytes(seg, end - 3000, 512); /* a sector of the last write never written */
+    zero_bytes(seg, (end - 3000) / 512 * 512, 512); /* a sector of the last write never written (a whole one) */
     reopened_t *b = reopen(dir, &c, NULL);
     if (b->rc != 0)
         fail_msg("refused: %s", b->j.recovery.why);
@@ -256,6 +277,14 @@ static void a_flipped_byte_in_the_window_is_corruption(void **state)
         done(b);
         flip_byte(seg, rec + where[k]); /* back */
     }
+    rec = record_with_zeros_at_a_sector_end(seg, end / 4, end - 1000);
+    assert_true(rec > 0);
+    flip_byte(seg, rec + 4); /* its checksum */
+    reopened_t *z = reopen(dir, &c, NULL);
+    assert_int_equal(z->rc, XT_ECORRUPT);
+    assert_non_null(strstr(z->j.recovery.why, "damaged after it was written"));
+    done(z);
+    flip_byte(seg, rec + 4);
     flip_byte(seg, end - 10); /* the last record: nothing after it */
     reopened_t *d = reopen(dir, &c, NULL);
     assert_int_equal(d->rc, 0);
