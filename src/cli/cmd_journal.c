@@ -1,6 +1,7 @@
 /* cmd_journal.c - `xtrading journal dump|verify|stats|repair DIR`: looking
  * into a data directory and fixing it (docs/journal.md). Only `repair`
  * changes anything, and only after keeping a copy of what it removes. */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): SEEK_DATA, SEEK_HOLE */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -652,8 +653,15 @@ static int stats(const char *dir)
 
 /* ---- repair ----------------------------------------------------------- */
 
+static int all_zeros(const char *b, size_t n)
+{
+    return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
+}
+
 /* Copies [off, end) of src into the backup directory under its own name,
- * and syncs the copy. Returns 0 or -errno. */
+ * and syncs the copy. Holes, and blocks of zeros (a preallocated
+ * segment's rest), stay holes in the copy: a sparse terabyte behind the
+ * damage (a probe's) would fill the disk. Returns 0 or -errno. */
 static int save_tail(const char *src, off_t off, const char *backup)
 {
     const char *base = strrchr(src, '/');
@@ -662,13 +670,33 @@ static int save_tail(const char *src, off_t off, const char *backup)
         return -ENAMETOOLONG;
     int in = open(src, O_RDONLY | O_CLOEXEC), out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int rc = in < 0 || out < 0 ? -errno : 0;
+    struct stat st;
+    if (rc == 0 && fstat(in, &st) != 0)
+        rc = -errno;
+    off_t end = rc == 0 ? st.st_size : 0, at = off;
     char buf[1 << 16];
-    ssize_t n = 0;
-    while (rc == 0 && (n = pread(in, buf, sizeof buf, off)) > 0) {
-        rc = xt_io_write_all(&xt_io_posix, out, buf, (size_t)n);
-        off += n;
+    while (rc == 0 && at < end) {
+        off_t data = lseek(in, at, SEEK_DATA), hole;
+        if (data < 0 && errno == ENXIO) /* nothing but a hole from here on */
+            break;
+        if (data < 0) /* a file system without SEEK_DATA: all of it is data */
+            data = at, hole = end;
+        else if ((hole = lseek(in, data, SEEK_HOLE)) < 0 || hole > end)
+            hole = end;
+        for (at = data; rc == 0 && at < hole;) {
+            size_t want = hole - at < (off_t)sizeof buf ? (size_t)(hole - at) : sizeof buf;
+            ssize_t n = pread(in, buf, want, at);
+            if (n <= 0) {
+                rc = n < 0 ? -errno : -EIO; /* (shorter than fstat said: changed underneath) */
+                break;
+            }
+            if (!all_zeros(buf, (size_t)n))
+                rc = xt_io_pwrite_all(&xt_io_posix, out, buf, (size_t)n, at - off);
+            at += n;
+        }
+        at = hole;
     }
-    if (rc == 0 && n < 0)
+    if (rc == 0 && ftruncate(out, end > off ? end - off : 0) != 0) /* its size, the zeros at its end too */
         rc = -errno;
     if (rc == 0 && fsync(out) != 0)
         rc = -errno;

@@ -378,6 +378,35 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertLess(int(r.stdout.split()[1]), 500)
 
+    def test_repair_keeps_a_sparse_tail_sparse(self):
+        # what repair cuts is kept in repair-*/, its holes holes: a probe's
+        # journal with a terabyte hole behind its last record (truncate -s)
+        # had repair copy every zero and fill the disk
+        self.journal(stream(300))
+        for snap in [f for f in os.listdir(self.d) if f.startswith("snap-")]:
+            os.unlink(os.path.join(self.d, snap))
+        seg = os.path.join(self.d, segments(self.d)[-1])
+        end = os.path.getsize(seg)
+        os.truncate(seg, 1 << 30)
+        with open(seg, "r+b") as f:  # and one byte far on, where the copy must keep it
+            f.seek((1 << 30) - 5)
+            f.write(b"\x07")
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        backups = [f for f in os.listdir(self.d) if f.startswith("repair-")]
+        self.assertEqual(len(backups), 1)
+        kept = os.path.join(self.d, backups[0], os.path.basename(seg))
+        st = os.stat(kept)
+        self.assertEqual(st.st_size, (1 << 30) - end)
+        self.assertLess(st.st_blocks * 512, 1 << 20, "the copy's zeros were written out")
+        with open(kept, "rb") as f:
+            f.seek(st.st_size - 6)
+            self.assertEqual(f.read(), b"\0\x07\0\0\0\0")
+            f.seek(0)
+            self.assertEqual(f.read(65536), bytes(65536))
+        self.assertEqual(os.path.getsize(seg), end)
+        self.assertEqual(run("journal", "verify", self.d).returncode, 0)
+
     def flip(self, path, offset):
         with open(path, "r+b") as f:
             f.seek(offset)
