@@ -42,6 +42,10 @@ struct xt_io {
      * page cache (posix_fadvise(2) POSIX_FADV_DONTNEED): a rolled journal
      * segment, which the server does not read again (spare.h). */
     int (*drop_cache)(xt_io_t *io, int fd);
+    /* Optional (NULL: not checked). 0 while fd's file is still linked (and,
+     * path given, still the file at path); -ENOENT once it is not: its
+     * directory removed or moved (fstat's link count, stat's inode). */
+    int (*linked)(xt_io_t *io, int fd, const char *path);
 };
 
 /* The real thing. Its open refuses what is not a regular file (a FIFO,

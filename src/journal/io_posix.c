@@ -150,8 +150,21 @@ static int p_drop_cache(xt_io_t *io, int fd)
     return -posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); /* (returns the error, not -1) */
 }
 
-xt_io_t xt_io_posix = {p_open,   p_write,  p_pread, p_fdatasync, p_fsync,     p_ftruncate, p_close,
-                       p_rename, p_unlink, p_size,  p_writeback, p_seek_data, p_pwrite,    p_drop_cache};
+static int p_linked(xt_io_t *io, int fd, const char *path)
+{
+    (void)io;
+    struct stat a, b;
+    if (fstat(fd, &a) != 0)
+        return -errno;
+    if (a.st_nlink == 0)
+        return -ENOENT;
+    if (path && stat(path, &b) != 0)
+        return -errno;
+    return path && (a.st_ino != b.st_ino || a.st_dev != b.st_dev) ? -ENOENT : 0;
+}
+
+xt_io_t xt_io_posix = {p_open,   p_write, p_pread,     p_fdatasync, p_fsync,  p_ftruncate,  p_close, p_rename,
+                       p_unlink, p_size,  p_writeback, p_seek_data, p_pwrite, p_drop_cache, p_linked};
 
 /* Writes all of buf, retrying short writes and EINTR: with write() when
  * off is negative, else with pwrite() at off. */

@@ -461,9 +461,20 @@ int xt_journal_commit_due(const xt_journal_t *j, int64_t now)
            (j->batch_n > 0 && now - j->batch_start >= (int64_t)j->cfg.batch_max_us * 1000);
 }
 
+/* The segment still at its path, looked at once a second. */
+static int check_path(xt_journal_t *j, int64_t now)
+{
+    if (now - j->link_checked < NS_PER_S)
+        return 0;
+    j->link_checked = now;
+    return xt_wal_check_linked(&j->wal, 1);
+}
+
 int xt_journal_commit(xt_journal_t *j, int64_t now)
 {
     int rc = xt_wal_write(&j->wal);
+    if (rc == 0)
+        rc = check_path(j, now);
     if (rc == 0) {
         switch (j->cfg.fsync) {
         case XT_FSYNC_BATCH:
@@ -486,7 +497,7 @@ int xt_journal_commit(xt_journal_t *j, int64_t now)
 
 int xt_journal_tick(xt_journal_t *j, int64_t now)
 {
-    if (j->wal.failed)
+    if (j->wal.failed || check_path(j, now) != 0)
         return XT_EFAILED;
     reap(j, 0);
     if (j->cfg.fsync == XT_FSYNC_INTERVAL && j->wal.synced_seq != j->wal.written_seq &&

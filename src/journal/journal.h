@@ -103,6 +103,7 @@ typedef struct xt_journal {
     xt_recovery_t recovery;
     uint32_t batch_n;
     int64_t batch_start, last_sync;
+    int64_t link_checked;  /* when the segment's path was last checked (xt_wal_check_linked) */
     uint64_t snap_due_seq; /* snapshot when the last seq reaches this; 0: never */
     int64_t snap_due_time; /* or when now reaches this; 0: never */
     int snap_requested;

@@ -200,11 +200,23 @@ static int64_t first_ts(const xt_wal_t *w)
 }
 
 /* fdatasync of the current segment: all written so far is durable. */
+int xt_wal_check_linked(xt_wal_t *w, int by_path)
+{
+    if (w->failed)
+        return XT_EFAILED;
+    int rc = w->io->linked && w->fd >= 0 ? w->io->linked(w->io, w->fd, by_path ? w->path : NULL) : 0;
+    return rc ? fail(w, rc, "the data directory no longer holds") : 0;
+}
+
 static int sync_file(xt_wal_t *w)
 {
     int rc = timed_sync(w, w->fd);
     if (rc)
         return fail(w, rc, "sync");
+    /* synced into a file its directory no longer holds (rm -rf of the data
+     * directory): gone at the next start, so nothing of it is released */
+    if (xt_wal_check_linked(w, 0) != 0)
+        return XT_EFAILED;
     w->synced_size = w->seg_size;
     w->synced_seq = w->written_seq;
     return 0;

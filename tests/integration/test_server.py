@@ -2979,6 +2979,33 @@ def test_journal_fails_closed():
 
 
 @test
+def test_journal_fails_closed_when_its_directory_goes():
+    """The data directory removed under a running server (rm -rf): the
+    journal's next sync sees its segment unlinked and fails closed, as on
+    a full disk - the order of that batch is never ACCEPTED, the log says
+    why, a new session's order is REJECTED JOURNAL_FAILED. It once went on
+    acknowledging orders into files a restart would never see."""
+    srv = Server(sets={"journal.snapshot_secs": 0})
+    c = login(srv.port, 1001)
+    inst = c.inst["BTC-USDT"]
+    check(c.place(inst, BUY, 10000, 1).type == ACCEPTED, "an order before")
+    shutil.rmtree(srv.data)
+    try:
+        m = c.place(inst, BUY, 10001, 1)
+        check(m.type == REJECTED and m.reason_name == "JOURNAL_FAILED", f"an order after the removal: {m!r}")
+    except (AssertionError, OSError, X.Closed):
+        resync = [m for m in c.log if m.type == ERROR]
+        check(resync and resync[-1].code_name == "RESYNC", f"no ACCEPTED, and RESYNC: {c.log[-3:]}")
+    wait_for(lambda: "the journal failed closed" in srv.stderr(), "the log's error")
+    line = [ln for ln in srv.stderr().splitlines() if "the journal failed closed" in ln][0]
+    check("the data directory no longer holds" in line, f"log: {line}")
+    d = login(srv.port, 1002)
+    m = d.place(d.inst["BTC-USDT"], SELL, 20000, 1)
+    check(m.type == REJECTED and m.reason_name == "JOURNAL_FAILED", f"a new session's order: {m!r}")
+    d.close()
+
+
+@test
 def test_loadgen_keeps_its_window():
     """`xtrading loadgen` in the closed loop keeps `--pipeline` requests
     outstanding on every connection (docs/cli.md), also past the 64 open

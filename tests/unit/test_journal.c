@@ -1119,6 +1119,44 @@ static void fails_closed_when_fsync_fails(void **state)
         fault_case(0, 0, k, EIO);
 }
 
+/* The data directory removed, or moved, under a running journal: what it
+ * writes there is lost at the next start, so it fails closed - at the next
+ * sync once its segment is unlinked, within a second once the path names
+ * nothing - and nothing more is acknowledged. (A probe's rm -rf went
+ * unnoticed: orders were acknowledged for seconds into unlinked files.) */
+static void fails_closed_when_its_directory_goes(void **state)
+{
+    (void)state;
+    xt_cmd_t *v = gen(12, 300);
+    xt_journal_config_t c = jcfg();
+    for (int moved = 0; moved < 2; moved++) {
+        char *dir = tmpdir_make("xt-journal"), away[XT_PATH_MAX];
+        snprintf(away, sizeof away, "%s-away", dir);
+        reopened_t *a = reopen(dir, &c, NULL);
+        assert_int_equal(a->rc, 0);
+        assert_int_equal(run(&a->j, v, 0, 100, 50), 100);
+        if (moved) {
+            assert_int_equal(rename(dir, away), 0);
+            assert_int_equal(run(&a->j, v, 100, 150, 50), 150); /* within the second: still synced */
+            xt_cmd_t cmd = v[150];
+            assert_int_equal(xt_journal_submit(&a->j, &cmd, 0), 0);
+            assert_int_equal(xt_journal_commit(&a->j, 2000000000), XT_EFAILED);
+        } else {
+            assert_int_equal(unlink(a->j.wal.path), 0);
+            assert_int_equal(run(&a->j, v, 100, 200, 50), 100); /* the next sync sees it */
+        }
+        assert_non_null(xt_journal_failed(&a->j));
+        assert_non_null(strstr(xt_journal_failed(&a->j), "the data directory no longer holds"));
+        xt_cmd_t more = v[0];
+        assert_int_equal(xt_journal_submit(&a->j, &more, 0), XT_EFAILED);
+        done(a);
+        if (moved)
+            assert_int_equal(rename(away, dir), 0);
+        tmpdir_remove(dir);
+    }
+    free(v);
+}
+
 /* ---- power loss ------------------------------------------------------------ */
 
 static void power_loss(void **state)
@@ -1332,6 +1370,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(record_round_trip),
+        cmocka_unit_test(fails_closed_when_its_directory_goes),
         cmocka_unit_test(write_close_recover),
         cmocka_unit_test(torn_tail_is_cut),
         cmocka_unit_test(torn_segment_header_where_recovery_starts),
