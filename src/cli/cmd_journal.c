@@ -144,12 +144,29 @@ static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, 
     return -1;
 }
 
+/* 1 the first time a damaged spot (file, offset) is told, then 0: the
+ * replays of verify meet one spot again, from the start and from
+ * snapshots, reading into it or past it. */
+static int first_at(const char *path, off_t off)
+{
+    static uint64_t seen[64];
+    static unsigned n;
+    uint64_t h = 14695981039346656037ull ^ (uint64_t)off; /* FNV-1a over the path, seeded with the offset */
+    for (const char *p = path; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (unsigned k = 0; k < n && k < 64; k++)
+        if (seen[k] == h)
+            return 0;
+    seen[n++ % 64] = h;
+    return 1;
+}
+
 static int manifest_refused; /* wal-last names a newest segment missing or without a header: not cut, refused */
 
 /* Reports how reading ended. Returns 0 (clean or torn tail) or 1. */
 static int report_end(int rc, const xt_wal_reader_t *r)
 {
-    if (rc == 0)
+    if (rc == 0 || (r->path[0] && !first_at(r->path, r->offset)))
         return 0;
     if (rc == XT_ETORN) {
         tell_once("warning", "%s offset %lld: %s%s", r->path, (long long)r->offset, r->why,
@@ -158,6 +175,26 @@ static int report_end(int rc, const xt_wal_reader_t *r)
     }
     return tell_once("error", "%s offset %lld: %s", r->path, (long long)r->offset,
                      r->why[0] ? r->why : xt_strerror(rc));
+}
+
+/* Damage among records a snapshot holds: start-up reads past it (the
+ * snapshot has their effect), but it is no torn tail and nothing cuts it
+ * - and a replay from the start, and md rebuild, need those records. what:
+ * the reader's why (its kind is said: what comes before its first ": "),
+ * or NULL. Told once per spot: 1 the first time, then 0. */
+static int tell_before_snapshot(const char *path, off_t off, const char *what)
+{
+    if (!first_at(path, off))
+        return 0;
+    if (!what || !what[0])
+        what = "damaged records";
+    const char *colon = strstr(what, ": ");
+    int kind = colon ? (int)(colon - what) : (int)strlen(what);
+    return tell_once("error",
+                     "%s offset %lld: %.*s, among records a snapshot holds: start-up reads past them (the snapshot "
+                     "has their effect; nothing is cut), but a replay from the start and 'md rebuild' need them "
+                     "(restore the file from a replica or backup)",
+                     path, (long long)off, kind, what);
 }
 
 /* What start-up recovery refuses besides a bad record, which `verify` and
@@ -328,8 +365,8 @@ typedef struct snap {
  * *ended: it reached the journal's end (clean, or a torn tail). Damage
  * before `from` is read past (reader.h). With snaps: checks the hash at
  * each snapshot's sequence number. */
-static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t *snaps, size_t ns, uint64_t *records,
-                         int *problems, int *ended)
+static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t *snaps, size_t ns, uint64_t newest,
+                         uint64_t *records, int *problems, int *ended)
 {
     *ended = 0;
     xt_wal_reader_t r;
@@ -374,7 +411,15 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
         }
     }
     *ended = !stopped && (rc == 0 || rc == XT_ETORN);
-    int bad = stopped ? 0 : report_end(rc, &r);
+    int bad;
+    if (!stopped && (rc == XT_ETORN || rc == XT_ECORRUPT) && r.path[0] && r.expect <= newest) {
+        *ended = 0; /* not the journal's end: a replay from the snapshot goes on past it */
+        bad = tell_before_snapshot(r.path, r.offset, rc == XT_ETORN ? NULL : r.why); /* (torn: no tail) */
+    } else {
+        bad = stopped ? 0 : report_end(rc, &r);
+    }
+    if (r.skipped_records) /* below `from`: read past, as start-up does - but damage all the same */
+        *problems += tell_before_snapshot(r.skipped_path, r.skipped_offset, NULL);
     xt_wal_reader_close(&r);
     return bad;
 }
@@ -447,7 +492,10 @@ static int verify(const char *dir)
     uint64_t records = 0;
     int ended;               /* else the journal's end is not known yet: a snapshot after the damage may reach it */
     uint64_t final_from = 0; /* the replay whose final state the others are compared with: 0 from the start */
-    if (replay_to_end(dir, &e, (uint64_t)base + 1, snaps, ns, &records, &problems, &ended))
+    uint64_t newest = 0;     /* the newest snapshot that checks: damage before it is read past at start-up */
+    for (size_t i = 0; i < ns; i++)
+        newest = snaps[i].ok && snaps[i].seq > newest ? snaps[i].seq : newest;
+    if (replay_to_end(dir, &e, (uint64_t)base + 1, snaps, ns, newest, &records, &problems, &ended))
         problems++;
     xt_engine_stats_t st;
     xt_engine_stats(&e, &st);
@@ -479,7 +527,7 @@ static int verify(const char *dir)
         }
         uint64_t n = 0;
         int p0 = problems, its_end;
-        if (replay_to_end(dir, &e, snaps[i].seq + 1, NULL, 0, &n, &problems, &its_end))
+        if (replay_to_end(dir, &e, snaps[i].seq + 1, NULL, 0, newest, &n, &problems, &its_end))
             problems++;
         uint64_t h = xt_engine_state_hash(&e);
         if (!ended && its_end) { /* the first to reach the end, past the damage: the others compare with it */
@@ -548,6 +596,12 @@ static void print_segment_kind(const char *dir, uint64_t seq)
         printf(", header bad");
 }
 
+typedef struct snap_check {
+    int ok;
+    xt_snapshot_info_t info;
+    char why[XT_PATH_MAX + 256];
+} snap_check_t;
+
 static int stats(const char *dir)
 {
     uint64_t *segs = NULL, *snaps = NULL;
@@ -558,6 +612,21 @@ static int stats(const char *dir)
         return 1;
     }
     xt_dir_list(dir, XT_FILE_SNAP, &snaps, &ns);
+    snap_check_t *checks = calloc(ns ? ns : 1, sizeof *checks);
+    if (!checks) {
+        fprintf(stderr, "xtrading journal: out of memory\n");
+        free(segs);
+        free(snaps);
+        return 1;
+    }
+    uint64_t newest_good = 0; /* the snapshot recovery would start from */
+    for (size_t i = 0; i < ns; i++) {
+        char path[XT_PATH_MAX];
+        xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]);
+        checks[i].ok = xt_snapshot_check(&xt_io_posix, path, &checks[i].info, checks[i].why, sizeof checks[i].why) == 0;
+        if (checks[i].ok && snaps[i] > newest_good)
+            newest_good = snaps[i];
+    }
     long long bytes = 0;
     for (size_t i = 0; i < ng; i++)
         bytes += file_size(dir, XT_FILE_WAL, segs[i]);
@@ -567,12 +636,15 @@ static int stats(const char *dir)
     off_t zeros = 0, zeros_at = 0;
     int status = manifest_problem(dir), read_ok = 1;
     /* from its first segment, wherever that starts; past damage (told),
-     * from the next segment, so the records after it are counted too */
+     * from the next segment, so the records after it are counted too - or,
+     * damage among records the newest snapshot holds, from the snapshot on,
+     * as start-up reads it */
+    uint64_t resume = 0; /* a sequence number to read from, not a segment's start */
     for (size_t at = 0; at < ng;) {
         xt_wal_reader_t r;
         xt_cmd_t c;
         size_t seg = (size_t)-1;
-        if ((rc = xt_wal_reader_open(&r, &xt_io_posix, dir, segs[at])) == 0)
+        if ((rc = xt_wal_reader_open(&r, &xt_io_posix, dir, resume ? resume : segs[at])) == 0)
             while ((rc = xt_wal_reader_next(&r, &c)) == 1) {
                 char why[256];
                 if (r.seg != seg) {
@@ -589,9 +661,13 @@ static int stats(const char *dir)
                 if ((unsigned)c.type < sizeof count / sizeof count[0])
                     count[c.type]++;
             }
-        status |= report_end(rc, &r);
-        read_ok = rc == 0 || rc == XT_ETORN; /* else where the journal ends is not known */
-        end = r.expect ? r.expect - 1 : 0;   /* an empty newest segment included, as recovery takes it */
+        int before = (rc == XT_ETORN || rc == XT_ECORRUPT) && !resume && r.path[0] && r.expect <= newest_good;
+        if (before)
+            status |= tell_before_snapshot(r.path, r.offset, rc == XT_ETORN ? NULL : r.why) | 1;
+        else
+            status |= report_end(rc, &r);
+        read_ok = !before && (rc == 0 || rc == XT_ETORN); /* else where the journal ends is not known */
+        end = r.expect ? r.expect - 1 : 0;                /* an empty newest segment included, as recovery takes it */
         if (rc == 0) {
             zeros = r.zero_tail;
             zeros_at = r.end_offset;
@@ -600,6 +676,10 @@ static int stats(const char *dir)
         xt_wal_reader_close(&r);
         if (read_ok)
             break;
+        if (before && stopped_in == segs[ng - 1]) { /* in the last segment: on from the snapshot, as start-up reads */
+            resume = newest_good + 1;
+            continue;
+        }
         size_t was = at;
         while (at < ng && segs[at] <= stopped_in)
             at++;
@@ -621,21 +701,17 @@ static int stats(const char *dir)
         printf("\n");
     }
     printf("snapshots: %zu\n", ns);
-    uint64_t newest_good = 0; /* the snapshot recovery would start from */
     for (size_t i = 0; i < ns; i++) {
-        char path[XT_PATH_MAX], why[XT_PATH_MAX + 256];
-        xt_snapshot_info_t info;
-        xt_dir_path(path, sizeof path, dir, XT_FILE_SNAP, snaps[i]);
-        if (xt_snapshot_check(&xt_io_posix, path, &info, why, sizeof why) == 0) {
+        const xt_snapshot_info_t *info = &checks[i].info;
+        if (checks[i].ok) {
             printf("  snap-%020llu.xts  %lld bytes, %llu orders, %u instruments, state hash %016llx\n",
                    (unsigned long long)snaps[i], (long long)file_size(dir, XT_FILE_SNAP, snaps[i]),
-                   (unsigned long long)info.orders, info.instruments, (unsigned long long)info.state_hash);
-            newest_good = snaps[i] > newest_good ? snaps[i] : newest_good;
+                   (unsigned long long)info->orders, info->instruments, (unsigned long long)info->state_hash);
             if (read_ok)
                 status |= snapshot_ahead(snaps[i], ng > 0, end);
         } else {
-            printf("  snap-%020llu.xts  BAD: %s\n", (unsigned long long)snaps[i], why);
-            fprintf(stderr, "error: %s\n", why); /* as verify reports it (cli.md) */
+            printf("  snap-%020llu.xts  BAD: %s\n", (unsigned long long)snaps[i], checks[i].why);
+            fprintf(stderr, "error: %s\n", checks[i].why); /* as verify reports it (cli.md) */
             status = 1;
         }
     }
@@ -646,6 +722,7 @@ static int stats(const char *dir)
                 (unsigned long long)segs[0], (unsigned long long)newest_good + 1);
         status = 1;
     }
+    free(checks);
     free(segs);
     free(snaps);
     return status;

@@ -755,6 +755,39 @@ class JournalCli(unittest.TestCase):
                           if not f.startswith("snap-")},
                          {f: s for f, s in before.items() if not f.startswith("snap-")})  # nothing cut
 
+    def test_damage_before_the_snapshot_where_the_journal_starts_late(self):
+        # retention removed the journal's start: the oldest snapshot is where
+        # verify's replay begins, and damage before it in the segment it
+        # ends in was never read - verify said "verified" (status 0) and
+        # stats called it a torn tail "recovery cuts it", then the snapshot
+        # "ahead of the journal's end"; both now tell it as start-up reads it
+        a = stream(600)
+        self.journal(a, "--segment-bytes", "6000", "--snapshot-every", "100", "--batch-max", "50",
+                     "--keep-snapshots", "10", "--keep-all-segments")
+        snaps = sorted(int(f[5:25]) for f in os.listdir(self.d) if f.startswith("snap-"))
+        firsts = [int(f[4:24]) for f in segments(self.d)]
+        # a snapshot inside a segment, records of that segment after it: start-up reads that segment
+        snap = next(s for s in snaps[:-1] if any(1 < f < s and s + 1 < g for f, g in zip(firsts, firsts[1:] + [1 << 62])))
+        first = max(f for f in firsts if f < snap)  # the segment the snapshot ends in, its first record before it
+        for f in firsts:
+            if f < first:
+                os.unlink(os.path.join(self.d, f"wal-{f:020d}.log"))
+        for s in snaps:
+            if s != snap:
+                os.unlink(os.path.join(self.d, f"snap-{s:020d}.xts"))
+        self.flip(os.path.join(self.d, f"wal-{first:020d}.log"), 64 + 30)
+        r = run("replay", "--journal", self.d, "--hash", stdin="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split()[1:], list(hash_of(a)))
+        self.assertIn("read past 1 damaged record(s)", r.stderr)
+        for cmd in ("verify", "stats"):
+            v = run("journal", cmd, self.d)
+            self.assertEqual(v.returncode, 1, v.stdout + v.stderr)
+            errors = [ln for ln in v.stderr.splitlines() if ln.startswith(("error:", "warning:"))]
+            self.assertEqual(len(errors), 1, v.stderr)
+            self.assertRegex(errors[0], rf"^error: .*wal-{first:020d}\.log offset 64: [^:]+, among records a "
+                                        r"snapshot holds: start-up reads past them")
+
     def test_bad_header_of_the_segment_a_snapshot_ends_in(self):
         # the newest segment's header spoilt, the newest snapshot inside it,
         # commands after that: start-up refuses and names repair; repair
