@@ -338,8 +338,10 @@ static void let_go(xt_server_t *s, uint32_t i, int cod)
  * write side is shut (its FIN follows the output), the session lets go
  * of it at once, and what comes in is read and dropped; the socket is
  * closed at the client's end of input, once the client has taken
- * everything (timers: nothing left in the socket's send queue), or 3
- * heartbeat intervals after the last write. */
+ * everything (timers: nothing left in the socket's send queue), or when
+ * it has taken nothing for 3 heartbeat intervals (no write, and the send
+ * queue not moving: a slow reader empties megabytes of it long after the
+ * last write, and was reset 3 intervals after it, its answers lost). */
 static void shut(xt_server_t *s, uint32_t i)
 {
     xt_gw_t *g = s->gw;
@@ -356,12 +358,24 @@ static void shut(xt_server_t *s, uint32_t i)
     c->want_out = 0;
 }
 
-/* Has the client of a shut connection taken all its output? (What the
- * socket's send queue still holds; a failed ioctl counts as taken.) */
-static int delivered(const xt_gw_conn_t *c)
+/* What the socket's send queue holds (written, not yet acknowledged by
+ * the client); 0 when the ioctl fails (taken). */
+static uint32_t unacked(const xt_gw_conn_t *c)
 {
     int queued = 0;
-    return ioctl(c->fd, SIOCOUTQ, &queued) != 0 || queued == 0;
+    return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued > 0 ? (uint32_t)queued : 0;
+}
+
+/* Is the connection still sending, though nothing was written lately? The
+ * kernel's send queue (megabytes, to a slow reader) drains long after the
+ * last write: while it holds bytes and they move, the client is taking
+ * them - not idle, not to be closed, not owed a HEARTBEAT. */
+static int sending(xt_gw_conn_t *c)
+{
+    uint32_t q = unacked(c);
+    int moved = q > 0 && q != c->outq_seen;
+    c->outq_seen = q;
+    return moved;
 }
 
 /* Reads and drops what a shut connection's client still sends; closes it
@@ -979,9 +993,15 @@ static void timers(xt_server_t *s, int64_t now)
         if (c->state == C_FREE)
             continue;
         int64_t hb = (int64_t)c->heartbeat_ms * 1000000;
-        if (c->state == C_CLOSING) { /* its last output waits on a socket that took nothing for 3 intervals */
-            if (now - c->last_send > 3 * hb || (c->fin && delivered(c)))
+        if (c->state == C_CLOSING) { /* closed once the client has it all, or took nothing for 3 intervals */
+            if (c->fin && unacked(c) == 0) {
                 close_conn(s, i, 1);
+            } else if (now - c->last_send > 3 * hb) {
+                if (sending(c)) /* the kernel's queue still drains to a client that reads */
+                    c->last_send = now;
+                else
+                    close_conn(s, i, 1);
+            }
             continue;
         }
         /* (not C_LOGIN_WAIT: its LOGIN came in time, and waits for the
@@ -991,6 +1011,8 @@ static void timers(xt_server_t *s, int64_t now)
             xt__gw_error(s, i, XT_ERR_LOGIN_TIMEOUT, "no login in time");
         else if (c->state == C_LIVE && now - c->last_recv > 3 * hb)
             xt__gw_error(s, i, XT_ERR_HEARTBEAT_TIMEOUT, "nothing received for three heartbeat intervals");
+        else if (c->state == C_LIVE && now - c->last_send > hb && !c->out_head && sending(c))
+            c->last_send = now; /* what was written is still going out */
         else if (c->state == C_LIVE && now - c->last_send > hb && !c->out_head) {
             uint8_t f[XT_WIRE_MAX];
             xt__gw_send(s, i, f, xt_wire_put_header(f, XT_MSG_SERVER_HEARTBEAT, 0, xt__gw_last_seq(g, c)));

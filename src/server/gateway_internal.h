@@ -53,6 +53,7 @@ typedef struct xt_gw_conn {
     uint32_t ip;
     uint32_t heartbeat_ms;
     int64_t opened, last_recv, last_send;
+    uint32_t outq_seen; /* its socket's bytes not yet acknowledged at the last look (gateway.c sending) */
     xt_gw_chunk_t *out_head, *out_tail;
     uint64_t out_bytes;
     uint8_t nonce[16];

@@ -2979,6 +2979,52 @@ def test_journal_fails_closed():
 
 
 @test
+def test_a_slow_reader_gets_everything_before_its_logout_closes():
+    """After LOGOUT (or an ERROR) the connection closes once the client
+    has taken everything, or has taken nothing for 3 heartbeat intervals -
+    counted from the socket's send queue moving, not from the last write:
+    20,000 answers written into the kernel at once, read by a slow client
+    (4 KiB receive buffer) over seconds, all arrive, then LOGOUT_ACK and
+    the end. A probe's client was reset 3 intervals after the last write,
+    its answers lost - and, the session ended by the LOGOUT, its resend of
+    an unanswered order was ACCEPTED a second time."""
+    srv = Server(sets={"limits.rate": 1000000000, "limits.burst": 1000000000})
+    c = X.Conn(srv.port, read_hello=False)
+    c.sock.close()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", srv.port))
+    sock.setblocking(False)
+    c.sock = sock
+    c.hello = c.expect(HELLO)
+    c.login(1001, heartbeat_ms=200)
+    inst = c.inst["BTC-USDT"]
+    n = 20000
+    c.send(b"".join(X.encode_new_order(k + 1, inst, 9, 10000, 1) for k in range(n)) + X.encode_logout())
+    reader, rejected, ack, t0, beat = X.FrameReader(), 0, False, time.monotonic(), 0.0
+    sock.setblocking(True)
+    sock.settimeout(10)
+    while True:
+        if time.monotonic() - beat > 0.1:  # the client's heartbeats go on while it reads
+            sock.sendall(X.encode_heartbeat())
+            beat = time.monotonic()
+        try:
+            d = sock.recv(4096)
+        except ConnectionResetError:
+            check(False, f"reset after {time.monotonic() - t0:.1f} s: {rejected} of {n} answers, LOGOUT_ACK {ack}")
+        if not d:
+            break
+        for m in reader.feed(d):
+            rejected += m.type == REJECTED and m.reason_name == "INVALID_FIELD"
+            ack |= m.type == X.LOGOUT_ACK
+        time.sleep(0.01)  # the slow reader's pace (not a wait for the server)
+    took = time.monotonic() - t0
+    sock.close()
+    check(rejected == n and ack, f"{rejected} of {n} answers, LOGOUT_ACK {ack}")
+    check(took > 1.2, f"read in {took:.1f} s: not slower than 3 heartbeat intervals (0.6 s), the test proves nothing")
+
+
+@test
 def test_journal_fails_closed_when_its_directory_goes():
     """The data directory removed under a running server (rm -rf): the
     journal's next sync sees its segment unlinked and fails closed, as on
