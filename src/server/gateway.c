@@ -800,8 +800,14 @@ static void read_conn(xt_server_t *s, uint32_t i, int64_t now)
     uint8_t *b = g->rbuf;
     if (c->fin)
         return drop_input(s, i);
-    if (c->state == C_LOGIN_WAIT) /* waits for its hang-up only (xt__gw_events): the client gone */
+    if (c->state == C_LOGIN_WAIT) { /* waits for its hang-up only (xt__gw_events): the client gone */
+        /* what it sent behind the LOGIN is read and dropped first: a close
+         * with bytes unread is a reset, where a half-closed client expects
+         * its end of file */
+        for (int rounds = 0; rounds < 64 && read(c->fd, b, XT_GW_RBUF) > 0; rounds++)
+            ;
         return close_conn(s, i, 1);
+    }
     for (;;) {
         size_t have = c->inlen;
         memcpy(b, c->in, have);

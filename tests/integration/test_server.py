@@ -2043,6 +2043,33 @@ def test_logout_during_a_resume():
 
 
 @test
+def test_a_half_close_behind_a_waiting_login_ends_cleanly():
+    """A client that ends its side (shutdown SHUT_WR) right behind a LOGIN
+    that waits for its session's requests in flight - and an order behind
+    that - is closed at once (docs/protocol.md) with an end of file: it got
+    a reset, the server closing with its order unread (a probe)."""
+    srv = Server(sets={"debug.engine_delay_us": 1000000})
+    A = login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    expect_type(A.place(btc, BUY, 1000, 1), ACCEPTED)  # answered; then the engine sleeps 1 s
+    A.new_order(btc, BUY, 1001, 1)                     # in flight while B logs in
+    A.close()
+    B = Conn(srv.port)
+    B.send(X.encode_login(1001, *X.DEMO[1001], 1, B.hello.nonce, 1) + X.encode_new_order(2, btc, BUY, 1001, 1))
+    B.sock.shutdown(socket.SHUT_WR)
+    B.sock.setblocking(True)
+    B.sock.settimeout(5)
+    t0, got = time.monotonic(), b""
+    try:
+        while d := B.sock.recv(65536):
+            got += d
+    except ConnectionResetError:
+        check(False, f"reset after {time.monotonic() - t0:.2f} s, {got!r}")
+    check(time.monotonic() - t0 < 0.9, f"closed after {time.monotonic() - t0:.2f} s: not at once")
+    B.close()
+
+
+@test
 def test_heartbeats_while_a_logout_waits():
     """A LOGOUT_ACK waits for the answers to the requests before it (here a
     batch whose commit debug.commit_delay_us holds a second): the client
