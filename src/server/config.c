@@ -380,6 +380,33 @@ static int set_tcp_listen(xt_server_config_t *c, const char *v, char *why, size_
     return 0;
 }
 
+/* The length of path p made absolute as print_path prints it: a relative
+ * path is checked as what it names from the working directory, so that a
+ * config is valid or not wherever it was named from, and the text `config
+ * check` prints (absolute) loads as the config it came from. */
+static size_t absolute_len(const char *p)
+{
+    char cwd[XT_CONFIG_PATH_MAX];
+    if (*p == '/' || getcwd(cwd, sizeof cwd) == NULL)
+        return strlen(p);
+    return strlen(cwd) + 1 + strlen(p);
+}
+
+static void clean_path(char *p);
+
+/* The length of path p as print_path prints it: made absolute from the
+ * working directory, and cleaned. */
+static size_t printed_len(const char *p)
+{
+    char cwd[XT_CONFIG_PATH_MAX], full[2 * XT_CONFIG_PATH_MAX + 2];
+    if (*p == '/' || getcwd(cwd, sizeof cwd) == NULL)
+        snprintf(full, sizeof full, "%s", p);
+    else
+        snprintf(full, sizeof full, "%s/%s", cwd, p);
+    clean_path(full);
+    return strlen(full);
+}
+
 /* A path; relative ones are taken relative to base ("" or a directory
  * ending in '/'). Empty is allowed for the credentials (the demo ones) and
  * the optional paths (their default). */
@@ -396,24 +423,19 @@ static int set_path(xt_server_config_t *c, const cfg_key_t *k, const char *v, co
         say(why, whylen, "%s.%s: path too long (at most %d bytes)", k->section, k->name, XT_CONFIG_PATH_MAX - 1);
         return -1;
     }
+    /* a relative one counts as what it names from the working directory:
+     * `config check` prints it absolute, and must load its own text */
+    if (buf[0] && printed_len(buf) >= XT_CONFIG_PATH_MAX) {
+        say(why, whylen, "%s.%s: path too long (at most %d bytes, made absolute from the working directory)",
+            k->section, k->name, XT_CONFIG_PATH_MAX - 1);
+        return -1;
+    }
     set_str(field(c, k), XT_CONFIG_PATH_MAX, buf);
     return 0;
 }
 
 /* The longest path a Unix socket binds: sun_path less its NUL (107). */
 #define ADMIN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
-
-/* The length of path p made absolute as print_path prints it: a relative
- * path is checked as what it names from the working directory, so that a
- * config is valid or not wherever it was named from, and the text `config
- * check` prints (absolute) loads as the config it came from. */
-static size_t absolute_len(const char *p)
-{
-    char cwd[XT_CONFIG_PATH_MAX];
-    if (*p == '/' || getcwd(cwd, sizeof cwd) == NULL)
-        return strlen(p);
-    return strlen(cwd) + 1 + strlen(p);
-}
 
 /* The admin socket's path, n bytes, fits a Unix socket: refused here, or
  * `config check` would accept what `serve` cannot bind. */

@@ -284,6 +284,27 @@ class ConfigCheck(unittest.TestCase):
         self.fails(1, c, "--set", "server.admin_socket=off",
                    expect=f"xtrading config: {c}:2: journal.dir: path too long (at most 1023 bytes)")
 
+    def test_a_relative_path_counts_as_made_absolute(self):
+        # a config named without its directory (p.conf, from its own) and a
+        # relative journal.dir: the limit is on the path it names from the
+        # working directory, as `config check` prints it - it was accepted,
+        # and its own output then refused (a probe)
+        self.write("p.conf", "[server]\nadmin_socket = off\n[journal]\ndir = x\n")
+        room = 1023 - len(os.path.realpath(self.dir)) - 1  # the longest relative dir that fits
+        for name in ("p.conf", "./p.conf"):
+            for n, fits in ((room, True), (room + 1, False)):
+                self.write("p.conf", f"[server]\nadmin_socket = off\n[journal]\ndir = {'r' * n}\n")
+                r = run("config", "check", name, cwd=self.dir)
+                if fits:
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assert_reloads(r.stdout)
+                else:
+                    self.assertEqual(r.returncode, 1, r.stdout)
+                    self.assertIn(f"{name}:4: journal.dir: path too long (at most 1023 bytes, made absolute", r.stderr)
+        r = run("config", "check", SHIPPED, "--data", "r" * (room + 1), cwd=self.dir)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("journal.dir: path too long (at most 1023 bytes, made absolute", r.stderr)
+
     def test_bad_credentials_file(self):
         self.write("creds", "1001 demo1001 not-hex-at-all\n")
         p = self.write("c.conf", "[server]\ncredentials = creds\n")
