@@ -243,6 +243,9 @@ int xt_cmd_bench(int argc, char **argv)
             usage(stdout);
             return 0;
         }
+        if (argc >= 2)
+            fprintf(stderr, "xtrading bench: unknown subcommand '%s' (engine, journal, fills, mdstate, echo)\n",
+                    argv[1]);
         usage(stderr);
         return 2;
     }
@@ -282,8 +285,11 @@ int xt_cmd_bench(int argc, char **argv)
     }
     int rc = bench_engine(&o, on_result, &rep);
     if (rc) {
-        fprintf(stderr, "xtrading bench: %s\n",
-                rc == XT_EINVAL ? "--orders must be >= 1000, --runs 1..15" : xt_strerror(rc));
+        if (rc == XT_EINVAL)
+            fprintf(stderr, "xtrading bench: --orders must be >= 1000 and --runs 1..15, got --orders %zu --runs %d\n",
+                    o.orders, o.runs);
+        else
+            fprintf(stderr, "xtrading bench: %s\n", xt_strerror(rc));
         return rc == XT_EINVAL ? 2 : 1;
     }
     if (rep.json)

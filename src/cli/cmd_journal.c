@@ -1193,7 +1193,8 @@ int xt_cmd_journal(int argc, char **argv)
                 replay_format = strcmp(v, "replay") == 0;
                 i++;
             } else {
-                fprintf(stderr, "xtrading journal dump: unknown option '%s'\n", argv[i]);
+                fprintf(stderr, "xtrading journal dump: %s '%s'\n",
+                        argv[i][0] == '-' ? "unknown option" : "unexpected argument", argv[i]);
                 return 2;
             }
         }

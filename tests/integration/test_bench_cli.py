@@ -228,6 +228,13 @@ class BenchCli(unittest.TestCase):
         self.assertEqual(bench("--frobnicate").returncode, 2)
         r = subprocess.run([XT, "bench"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 2)
+        r = subprocess.run([XT, "bench", "bogus"], capture_output=True, text=True)  # said: the usage alone
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.startswith("xtrading bench: unknown subcommand 'bogus' (engine, journal, fills, "
+                                            "mdstate, echo)\n"), r.stderr)
+        r = subprocess.run([XT, "bench", "engine", "--runs", "16"], capture_output=True, text=True)  # the values
+        self.assertEqual((r.returncode, r.stderr), (2, "xtrading bench: --orders must be >= 1000 and --runs 1..15, "
+                                                       "got --orders 1000000 --runs 16\n"))
         r = subprocess.run([XT, "bench", "--help"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0)
         # a bad value is named as one, not as an unknown option

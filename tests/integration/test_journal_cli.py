@@ -1034,7 +1034,8 @@ class JournalCli(unittest.TestCase):
         self.assertEqual(run("journal", "verify", os.path.join(self.tmp, "nope")).returncode, 2)
         for args, err in ((["--format", "xml"], "xtrading journal dump: --format takes text or replay, got 'xml'\n"),
                           (["--from", "x"], "xtrading journal dump: --from needs a positive integer, got 'x'\n"),
-                          (["--frob"], "xtrading journal dump: unknown option '--frob'\n")):
+                          (["--frob"], "xtrading journal dump: unknown option '--frob'\n"),
+                          (["jj"], "xtrading journal dump: unexpected argument 'jj'\n")):  # (it said "option")
             with self.subTest(args=args):
                 r = run("journal", "dump", self.tmp, *args)
                 self.assertEqual((r.returncode, r.stdout, r.stderr), (2, "", err))
