@@ -339,6 +339,9 @@ static int dump(const char *dir, uint64_t from, int replay_format)
             }
         }
         status |= report_end(rc, &r);
+        if ((rc == 0 || rc == XT_ETORN) && from > 1 && r.expect <= from) /* printed nothing: said why */
+            fprintf(stderr, "xtrading journal dump: the journal ends at sequence %llu: nothing from --from %llu\n",
+                    (unsigned long long)(r.expect - 1), (unsigned long long)from);
         xt_wal_reader_close(&r);
         if (replay_format && older_to)
             fprintf(stderr,

@@ -1045,10 +1045,15 @@ static int parse_valued(lg_opts_t *o, const char *a, const char *v, lg_account_t
         o->duration_set |= a[2] == 'd';
         return 0;
     }
-    if (strcmp(a, "--key-id") == 0 && v && strlen(v) <= 16 && *v)
-        return snprintf(one->key_id, sizeof one->key_id, "%s", v) < 0;
-    if (strcmp(a, "--secret") == 0 && v && strlen(v) < sizeof one->secret && *v)
-        return snprintf(one->secret, sizeof one->secret, "%s", v) < 0;
+    if (strcmp(a, "--key-id") == 0 || strcmp(a, "--secret") == 0) {
+        int key = a[2] == 'k';
+        size_t max = key ? sizeof one->key_id - 1 : sizeof one->secret - 1;
+        if (!v || !*v || strlen(v) > max) {
+            fprintf(stderr, "xtrading loadgen: %s takes 1..%zu characters, got %zu\n", a, max, v ? strlen(v) : 0);
+            return -1;
+        }
+        return snprintf(key ? one->key_id : one->secret, max + 1, "%s", v) < 0;
+    }
     if (strcmp(a, "--accounts") == 0)
         return parse_accounts(o, v);
     if (strcmp(a, "--clock-offset-ms") == 0) { /* as the server's debug.clock_offset_ms: 0..604,800,000 */
@@ -1063,7 +1068,10 @@ static int parse_valued(lg_opts_t *o, const char *a, const char *v, lg_account_t
     }
     if (strcmp(a, "--mix") == 0)
         return parse_mix(o, v);
-    fprintf(stderr, "xtrading loadgen: unknown option or bad value: %s %s\n", a, v ? v : "");
+    if (v)
+        fprintf(stderr, "xtrading loadgen: unknown option or bad value: %s %s\n", a, v);
+    else
+        fprintf(stderr, "xtrading loadgen: unknown option or a value missing: %s\n", a);
     return -1;
 }
 

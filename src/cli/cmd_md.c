@@ -196,6 +196,7 @@ static int cmd_dump(int argc, char **argv)
         }
     }
     if (o.path == NULL || (o.limit && o.tail)) {
+        fprintf(stderr, "xtrading md dump: %s\n", o.path ? "--limit and --tail do not go together" : "FILE is missing");
         usage(stderr);
         return 2;
     }

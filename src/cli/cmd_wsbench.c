@@ -658,7 +658,10 @@ static int parse_valued(wsb_opts_t *o, const char *a, const char *v)
         *(a[2] == 'c' ? &o->channels : &o->symbols) = v;
         return 0;
     }
-    fprintf(stderr, "xtrading wsbench: unknown option or bad value: %s %s\n", a, v ? v : "");
+    if (v)
+        fprintf(stderr, "xtrading wsbench: unknown option or bad value: %s %s\n", a, v);
+    else
+        fprintf(stderr, "xtrading wsbench: unknown option or a value missing: %s\n", a);
     return -1;
 }
 

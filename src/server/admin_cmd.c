@@ -152,7 +152,7 @@ int xt_admin_parse(const char *line, size_t len, xt_admin_cmd_t *out, char *why,
     if (len > XT_ADMIN_LINE_MAX)
         return fail(why, whylen, "request longer than %d bytes", XT_ADMIN_LINE_MAX);
     if (split(line, len, w, &n) != 0)
-        return fail(why, whylen, "a request is printable ASCII words separated by spaces");
+        return fail(why, whylen, "a request is printable ASCII words separated by spaces or tabs");
     if (n == 0)
         return fail(why, whylen, "empty request (try help)");
     size_t k = 0;

@@ -506,7 +506,9 @@ static void take_lines(xt_server_t *s, uint32_t slot)
             /* too long: more than the limit, but for a \r ending it (its \n to come) */
             if (a->inlen > XT_ADMIN_LINE_MAX + 1 ||
                 (a->inlen == XT_ADMIN_LINE_MAX + 1 && a->in[XT_ADMIN_LINE_MAX] != '\r')) {
-                answer_error(a, "request line too long; closing");
+                char m[64]; /* as xt_admin_parse says it of a line that fits the buffer */
+                snprintf(m, sizeof m, "request longer than %d bytes; closing", XT_ADMIN_LINE_MAX);
+                answer_error(a, m);
                 a->closing = 1;
             }
             return;

@@ -185,6 +185,17 @@ class BenchCli(unittest.TestCase):
                                    text=True, timeout=30)
                 self.assertEqual(r.returncode, 2, r)
                 self.assertTrue(r.stderr.startswith(f"xtrading loadgen: {args[0]} needs "), r.stderr)
+        # a key id past 16 characters is said as that (it was "unknown option or bad value"), and an option
+        # without its value as one; md dump's --limit with --tail says why (it printed the usage alone)
+        for cmd, err in ((["loadgen", "--account", "1", "--secret", "s", "--key-id", "k" * 17],
+                          "xtrading loadgen: --key-id takes 1..16 characters, got 17\n"),
+                         (["loadgen", "--bogus"], "xtrading loadgen: unknown option or a value missing: --bogus\n"),
+                         (["md", "dump", "x.kl", "--limit", "1", "--tail", "1"],
+                          "xtrading md dump: --limit and --tail do not go together\n")):
+            with self.subTest(cmd=cmd):
+                r = subprocess.run([XT, *cmd], capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 2, r)
+                self.assertTrue(r.stderr.startswith(err), r.stderr)
         # wsbench: the publisher's --rate/--size without --nats-publish, and a
         # --server-pid that is no process, are bad usage (ignored, and
         # reported as -1 KB, before)

@@ -118,6 +118,8 @@ class JournalCli(unittest.TestCase):
         late = run("journal", "dump", self.d, "--from", "5000000000")  # sequence numbers are 64-bit
         self.assertEqual(late.returncode, 0, late.stderr)
         self.assertEqual([l for l in late.stdout.splitlines() if not l.startswith("#")], [])
+        self.assertRegex(late.stderr, r"^xtrading journal dump: the journal ends at sequence \d+: nothing from "
+                                      r"--from 5000000000\n$")  # (it printed nothing, and said nothing)
 
     def test_verify_waits_for_the_lock(self):
         # verify reads a directory nothing writes: a killed server's snapshot child holds the LOCK until its

@@ -18,7 +18,8 @@
  * here (a code-point UTF-8 decoder, the close codes of RFC 6455 §7.4).
  * Then the same bytes, as the payload of one masked TEXT or BINARY message
  * (one frame, or two fragments around a PING), must come back whole, or fail
- * with exactly 1009 (too big) or 1007 (text that is not UTF-8).
+ * with exactly 1009 (too big) or 1007 (text that is not UTF-8 - at the first
+ * fragment already when that fragment begins no UTF-8 text).
  *
  * Any mismatch aborts.
  */
@@ -78,6 +79,32 @@ static int ref_utf8(const uint8_t *s, size_t n)
         i += k + 1;
     }
     return 1;
+}
+
+/* p[0..n) begins some UTF-8 text: it is UTF-8 with up to 3 bytes more
+ * (every continuation byte a sequence may need is one of 80, 90, A0). */
+static int ref_utf8_prefix(const uint8_t *p, size_t n)
+{
+    static const uint8_t more[] = {0x80, 0x90, 0xA0};
+    uint8_t *t = malloc(n + 3);
+    CHECK(t != NULL);
+    if (n)
+        memcpy(t, p, n);
+    int ok = ref_utf8(t, n);
+    for (int a = 0; a < 3 && !ok; a++) {
+        t[n] = more[a];
+        ok = ref_utf8(t, n + 1);
+        for (int b = 0; b < 3 && !ok; b++) {
+            t[n + 1] = more[b];
+            ok = ref_utf8(t, n + 2);
+            for (int c = 0; c < 3 && !ok; c++) {
+                t[n + 2] = more[c];
+                ok = ref_utf8(t, n + 3);
+            }
+        }
+    }
+    free(t);
+    return ok;
 }
 
 static int ref_close_code(unsigned c)
@@ -246,7 +273,9 @@ static void one_message(const uint8_t *p, size_t n, xt_ws_pool_t *pool, int op, 
     xt_ws_reader_init(&r, pool);
     xt_ws_msg_t want = {.opcode = op, .data = p, .len = n};
     int rc = xt_ws_reader_feed(&r, s, len, expect_fn, &want);
-    if (n > cap)
+    if (op == XT_WS_OP_TEXT && !(seed & 1) && k <= cap && !ref_utf8_prefix(p, k))
+        CHECK(rc == -XT_WS_CLOSE_BAD_DATA); /* failed at the first fragment (RFC 6455 8.1), before the second's size */
+    else if (n > cap)
         CHECK(rc == -XT_WS_CLOSE_TOO_BIG);
     else if (op == XT_WS_OP_TEXT && !ref_utf8(p, n))
         CHECK(rc == -XT_WS_CLOSE_BAD_DATA);
