@@ -244,11 +244,12 @@ int xt_cmd_bench(int argc, char **argv)
             return 0;
         }
         if (argc >= 2)
-            fprintf(stderr, "xtrading bench: unknown subcommand '%s' (engine, journal, fills, mdstate, echo)\n",
-                    argv[1]);
+            fprintf(stderr, "xtrading bench: unknown %s '%s' (subcommands: engine, journal, fills, mdstate, echo)\n",
+                    argv[1][0] == '-' ? "option" : "subcommand", argv[1]);
         usage(stderr);
         return 2;
     }
+    unsigned runs_arg = 5;
     bench_opts_t o = {.orders = 1000000, .seed = 1, .runs = 5, .regime = -1};
     report_t rep = {0};
     for (int i = 2; i < argc; i++) {
@@ -268,8 +269,10 @@ int xt_cmd_bench(int argc, char **argv)
                 o.orders = n;
             else if (a[2] == 's')
                 o.seed = n;
-            else
-                o.runs = (int)n;
+            else {
+                o.runs = n > 1000 ? 1000 : (int)n; /* (out of range either way: said as given) */
+                runs_arg = n;
+            }
             i++;
         } else if (strcmp(a, "--regime") == 0) {
             if (!v || (o.regime = flow_regime_parse(v)) < 0) {
@@ -286,8 +289,8 @@ int xt_cmd_bench(int argc, char **argv)
     int rc = bench_engine(&o, on_result, &rep);
     if (rc) {
         if (rc == XT_EINVAL)
-            fprintf(stderr, "xtrading bench: --orders must be >= 1000 and --runs 1..15, got --orders %zu --runs %d\n",
-                    o.orders, o.runs);
+            fprintf(stderr, "xtrading bench: --orders must be >= 1000 and --runs 1..15, got --orders %zu --runs %u\n",
+                    o.orders, runs_arg);
         else
             fprintf(stderr, "xtrading bench: %s\n", xt_strerror(rc));
         return rc == XT_EINVAL ? 2 : 1;

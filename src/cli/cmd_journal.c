@@ -197,6 +197,26 @@ static int tell_before_snapshot(const char *path, off_t off, const char *what)
                      path, (long long)off, kind, what);
 }
 
+/* Does start-up, reading on from snapshot `snap`, get past the damage at
+ * path, offset off? It reads past a bad record only with a valid one
+ * numbered up to the snapshot's end + 1 after it (reader.c
+ * skip_unneeded), never past a record out of sequence, nor a last record
+ * the snapshot holds with nothing valid after it: there it stops, and
+ * refuses to start (the snapshot "ahead of the journal"). */
+static int startup_reads_past(const char *dir, uint64_t snap, const char *path, off_t off)
+{
+    xt_wal_reader_t r;
+    xt_cmd_t c;
+    int rc = xt_wal_reader_open(&r, &xt_io_posix, dir, snap + 1);
+    if (rc == 0)
+        while ((rc = xt_wal_reader_next(&r, &c)) == 1)
+            ;
+    int stopped_there = rc != 0 && r.path[0] && strcmp(r.path, path) == 0 && r.offset == off;
+    int opened = rc == 0 || r.fd >= 0 || r.path[0];
+    xt_wal_reader_close(&r);
+    return opened && !stopped_there;
+}
+
 /* What start-up recovery refuses besides a bad record, which `verify` and
  * `stats` report the same way: wal-last naming a newest segment that is
  * missing or has no valid header (xt_manifest_check, recovery's own
@@ -415,7 +435,8 @@ static int replay_to_end(const char *dir, xt_engine_t *e, uint64_t from, snap_t 
     }
     *ended = !stopped && (rc == 0 || rc == XT_ETORN);
     int bad;
-    if (!stopped && (rc == XT_ETORN || rc == XT_ECORRUPT) && r.path[0] && r.expect <= newest) {
+    if (!stopped && (rc == XT_ETORN || rc == XT_ECORRUPT) && r.path[0] && r.expect <= newest &&
+        startup_reads_past(dir, newest, r.path, r.offset)) {
         *ended = 0; /* not the journal's end: a replay from the snapshot goes on past it */
         bad = tell_before_snapshot(r.path, r.offset, rc == XT_ETORN ? NULL : r.why); /* (torn: no tail) */
     } else {
@@ -664,7 +685,8 @@ static int stats(const char *dir)
                 if ((unsigned)c.type < sizeof count / sizeof count[0])
                     count[c.type]++;
             }
-        int before = (rc == XT_ETORN || rc == XT_ECORRUPT) && !resume && r.path[0] && r.expect <= newest_good;
+        int before = (rc == XT_ETORN || rc == XT_ECORRUPT) && !resume && r.path[0] && r.expect <= newest_good &&
+                     startup_reads_past(dir, newest_good, r.path, r.offset);
         if (before)
             status |= tell_before_snapshot(r.path, r.offset, rc == XT_ETORN ? NULL : r.why) | 1;
         else

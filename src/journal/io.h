@@ -43,8 +43,9 @@ struct xt_io {
      * segment, which the server does not read again (spare.h). */
     int (*drop_cache)(xt_io_t *io, int fd);
     /* Optional (NULL: not checked). 0 while fd's file is still linked (and,
-     * path given, still the file at path); -ENOENT once it is not: its
-     * directory removed or moved (fstat's link count, stat's inode). */
+     * path given, still the file at path); -ENOENT (-ENOTDIR) once it is
+     * not: its directory removed or moved (fstat's link count, stat's
+     * inode). Another error is 0: it cannot tell. */
     int (*linked)(xt_io_t *io, int fd, const char *path);
 };
 

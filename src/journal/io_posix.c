@@ -150,16 +150,19 @@ static int p_drop_cache(xt_io_t *io, int fd)
     return -posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); /* (returns the error, not -1) */
 }
 
+/* Only "gone" fails: another error (EACCES from a parent's mode changed,
+ * ESTALE or EIO on a network file system) cannot tell, and the next look
+ * may (a journal failed closed for it would stop trading for good). */
 static int p_linked(xt_io_t *io, int fd, const char *path)
 {
     (void)io;
     struct stat a, b;
     if (fstat(fd, &a) != 0)
-        return -errno;
+        return 0;
     if (a.st_nlink == 0)
         return -ENOENT;
     if (path && stat(path, &b) != 0)
-        return -errno;
+        return errno == ENOENT || errno == ENOTDIR ? -errno : 0;
     return path && (a.st_ino != b.st_ino || a.st_dev != b.st_dev) ? -ENOENT : 0;
 }
 

@@ -199,7 +199,6 @@ static int64_t first_ts(const xt_wal_t *w)
     return w->len >= XT_WAL_RECORD_HDR ? (int64_t)xt_get64(w->buf + 16) : 0;
 }
 
-/* fdatasync of the current segment: all written so far is durable. */
 int xt_wal_check_linked(xt_wal_t *w, int by_path)
 {
     if (w->failed)
@@ -208,6 +207,7 @@ int xt_wal_check_linked(xt_wal_t *w, int by_path)
     return rc ? fail(w, rc, "the data directory no longer holds") : 0;
 }
 
+/* fdatasync of the current segment: all written so far is durable. */
 static int sync_file(xt_wal_t *w)
 {
     int rc = timed_sync(w, w->fd);

@@ -81,6 +81,7 @@ static void mark_dirty(xt_gw_t *g, uint32_t i)
 
 static void close_conn(xt_server_t *s, uint32_t i, int cod);
 static void shut(xt_server_t *s, uint32_t i);
+static uint32_t unacked(const xt_gw_conn_t *c);
 
 /* Can live connection c lose its queue to the pool (shed)? Not one whose
  * session logged out: its session ends with the connection, and what it
@@ -353,6 +354,7 @@ static void shut(xt_server_t *s, uint32_t i)
         g->sess[si].closing_conn = i;
     c->fin = 1;
     shutdown(c->fd, SHUT_WR);
+    c->outq_seen = unacked(c); /* what the client takes from here on is counted as a drop from this */
     struct epoll_event ev = {EPOLLIN, {.u64 = i}};
     epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &ev);
     c->want_out = 0;
@@ -373,7 +375,7 @@ static uint32_t unacked(const xt_gw_conn_t *c)
 static int sending(xt_gw_conn_t *c)
 {
     uint32_t q = unacked(c);
-    int moved = q > 0 && q != c->outq_seen;
+    int moved = q < c->outq_seen; /* taken: only a drop (the server's own writes grow it) */
     c->outq_seen = q;
     return moved;
 }

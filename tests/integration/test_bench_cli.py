@@ -241,11 +241,12 @@ class BenchCli(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         r = subprocess.run([XT, "bench", "bogus"], capture_output=True, text=True)  # said: the usage alone
         self.assertEqual(r.returncode, 2)
-        self.assertTrue(r.stderr.startswith("xtrading bench: unknown subcommand 'bogus' (engine, journal, fills, "
-                                            "mdstate, echo)\n"), r.stderr)
-        r = subprocess.run([XT, "bench", "engine", "--runs", "16"], capture_output=True, text=True)  # the values
-        self.assertEqual((r.returncode, r.stderr), (2, "xtrading bench: --orders must be >= 1000 and --runs 1..15, "
-                                                       "got --orders 1000000 --runs 16\n"))
+        self.assertTrue(r.stderr.startswith("xtrading bench: unknown subcommand 'bogus' (subcommands: engine, "
+                                            "journal, fills, mdstate, echo)\n"), r.stderr)
+        for runs in ("16", "3000000000"):  # the values as given (the second was said as a negative int)
+            r = subprocess.run([XT, "bench", "engine", "--runs", runs], capture_output=True, text=True)
+            self.assertEqual((r.returncode, r.stderr), (2, "xtrading bench: --orders must be >= 1000 and --runs "
+                                                           f"1..15, got --orders 1000000 --runs {runs}\n"))
         r = subprocess.run([XT, "bench", "--help"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0)
         # a bad value is named as one, not as an unknown option

@@ -790,6 +790,26 @@ class JournalCli(unittest.TestCase):
             self.assertRegex(errors[0], rf"^error: .*wal-{first:020d}\.log offset 64: [^:]+, among records a "
                                         r"snapshot holds: start-up reads past them")
 
+    def test_damage_start_up_does_not_read_past_is_not_told_so(self):
+        # the last record spoilt, the clean stop's snapshot right after it:
+        # nothing valid follows, so start-up stops there and refuses (the
+        # snapshot "ahead of the journal") - verify and stats say that, not
+        # "start-up reads past them" (a review caught the tools saying so)
+        self.journal(stream(100))
+        seg = os.path.join(self.d, segments(self.d)[-1])
+        with open(seg, "rb") as f:
+            data = f.read()
+        at, last = 64, None
+        while at + 4 <= len(data) and struct.unpack_from("<I", data, at)[0]:
+            last, at = at, at + struct.unpack_from("<I", data, at)[0]
+        self.flip(seg, last + 30)
+        self.assertEqual(run("replay", "--journal", self.d, stdin="").returncode, 1)
+        for cmd in ("verify", "stats"):
+            v = run("journal", cmd, self.d)
+            self.assertEqual(v.returncode, 1, v.stdout + v.stderr)
+            self.assertNotIn("among records a snapshot holds", v.stderr)
+            self.assertRegex(v.stderr, r"error: snapshot \d+ is ahead of the journal's end \d+\n")
+
     def test_bad_header_of_the_segment_a_snapshot_ends_in(self):
         # the newest segment's header spoilt, the newest snapshot inside it,
         # commands after that: start-up refuses and names repair; repair
