@@ -95,7 +95,8 @@ typedef struct mconn {
     uint8_t http_wait;         /* a REST order request waits for its answer: nothing more is read as requests */
     uint8_t http_serving;      /* inside xt_mds_http_serve (a deferred answer that comes at once is not re-entered) */
     uint8_t http_eof;          /* the client's end of input came: what it sent is answered, then it closes */
-    uint32_t outq_seen;        /* its socket's bytes not yet acknowledged at the last idle check (md_server.c) */
+    uint64_t written;          /* bytes written to its socket, ever */
+    uint64_t acked_seen;       /* of those, acknowledged by the client at the last look (md_server.c taking) */
     uint32_t oe;               /* its order-entry bridge + 1 (md_oe.c), 0: none */
     uint32_t oe_pend;          /* the REST order request it waits for + 1, 0: none */
     int64_t last_in, last_out; /* m->mono when bytes last came in / a message was last queued or bytes written */

@@ -708,6 +708,24 @@ static void clock_check(mds_t *m)
     }
 }
 
+/* Has c's client taken bytes since the last look - acknowledged some of
+ * what was written to its socket (all written, less what the socket still
+ * holds: SIOCOUTQ)? A slow reader of a backlog goes on taking long after
+ * the server's last write; and a sample of the queue alone misses it when
+ * a write refills what the client took. *q: what the socket holds. */
+static int taking(mds_t *m, uint32_t c, uint32_t *q)
+{
+    mconn_t *k = &m->conns[c];
+    int n = 0;
+    uint32_t held = ioctl(k->fd, SIOCOUTQ, &n) == 0 && n > 0 ? (uint32_t)n : 0;
+    uint64_t acked = k->written - (held < k->written ? held : k->written);
+    int took = acked > k->acked_seen;
+    k->acked_seen = acked;
+    if (q)
+        *q = held;
+    return took;
+}
+
 /* Plain HTTP connection c has had no request and no answer for
  * md.http_idle_ms - none waiting either: a REST order's answer may take up
  * to rest.order_timeout_ms (closed here, it had none). An answer counts
@@ -718,13 +736,10 @@ static void clock_check(mds_t *m)
 static int http_idle(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
-    int unacked;
     if (k->http_wait)
         return 0;
-    if (k->qn && ioctl(k->fd, SIOCOUTQ, &unacked) == 0 && (uint32_t)unacked != k->outq_seen) {
-        k->outq_seen = (uint32_t)unacked;
+    if (taking(m, c, NULL)) /* (also with nothing queued here: all of it may be in the kernel) */
         k->last_out = m->mono;
-    }
     int64_t last = k->last_in > k->last_out ? k->last_in : k->last_out;
     return m->mono - last > (int64_t)m->s->cfg.md_http_idle_ms * 1000000;
 }
@@ -765,8 +780,20 @@ static void timers(mds_t *m)
     uint32_t g = xt_mds_msg_make(m, XT_WS_OP_PING, "xt", 2);
     for (uint32_t c = 0; c < m->max_conns; c++) {
         mconn_t *k = &m->conns[c];
-        if (k->state == C_CLOSING && k->pong_due++) /* a whole ping round to take its CLOSE */
-            xt_mds_close(m, c);
+        if (k->state == C_CLOSING) {
+            /* closed once its client has it all, or has taken nothing for a
+             * whole round: a slow reader of a backlog queued before its
+             * CLOSE (or ERROR, or last answer) was cut off at the second
+             * round, and its client's next ping or heartbeat reset */
+            uint32_t q;
+            int moving = taking(m, c, &q);
+            if (k->fin && q == 0)
+                xt_mds_close(m, c);
+            else if (moving)
+                k->pong_due = 0;
+            else if (k->pong_due++)
+                xt_mds_close(m, c);
+        }
         if (k->state == C_HTTP && http_slow(m, c))
             http_answer(m, c, 408, "the request did not come whole within md.http_idle_ms", 0);
         else if (k->state == C_HTTP && http_idle(m, c))
@@ -778,6 +805,8 @@ static void timers(mds_t *m)
          * with its input held behind a login whose answer waits for it to
          * read: without, a client that stopped reading was held for ever) */
         if (k->pong_due && (!k->in_paused || k->oe_backlog || (k->oe_hold && xt_mds_oe_waits_for_reader(m, c)))) {
+            if (taking(m, c, NULL)) /* its ping waits behind what it is still reading */
+                continue;
             xt_mds_close_gone(m, c, XT_WS_CLOSE_POLICY, "no pong");
             continue;
         }

@@ -286,6 +286,53 @@ class Raw:
 # ---- tests --------------------------------------------------------------------------
 
 @test
+def test_a_close_behind_a_backlog_reaches_a_slow_reader():
+    """A CLOSE queued behind a backlog of answers (here 1002 for an
+    unmasked frame sent behind 40 depth snapshots) reaches a client that
+    reads slowly (4 KiB receive buffer) and pings meanwhile: every answer,
+    then the CLOSE. The socket is closed once the client has it all, or
+    has taken nothing for a whole md.ping_ms round - its kernel's queue
+    draining counts. It was closed at the second round after the CLOSE was
+    queued, the backlog and the CLOSE thrown away, and the client's next
+    ping reset (a probe). And no "no pong": its ping waits behind what it
+    is reading."""
+    s = start({"md.ping_ms": 200})
+    a = TS.login(s.port, 1001)
+    inst = a.inst[SYM]
+    n = 1500
+    a.send(b"".join(X.encode_new_order(i, inst, TS.BUY, 1000 + i, 1) for i in range(1, n + 1)))
+    TS.collect_answers(a, list(range(1, n + 1)))
+    r = Raw(s.md_port, rcvbuf=4096)
+    r.upgrade()
+    reqs = b"".join(frame_bytes(1, json.dumps({"op": "snapshot", "id": i, "args": [f"depth.{SYM}"]}).encode(),
+                                True, True) for i in range(40))
+    r.sock.sendall(reqs + frame_bytes(1, b'{"op":"ping"}', False, True))  # unmasked: 1002 behind the answers
+    t0, answers, snaps, code, last_ping = time.monotonic(), 0, 0, None, 0.0
+    r.sock.settimeout(10)
+    try:
+        while code is None:
+            if time.monotonic() - last_ping > 0.1:
+                r.frame(9, b"p")  # the client's pings go on while it reads
+                last_ping = time.monotonic()
+            op, data = r.read_frame()
+            if op == 8:
+                code = struct.unpack("!H", data[:2])[0]
+            elif op == 9:
+                r.frame(10, data)
+            elif op == 1:
+                m = json.loads(data)
+                answers += "id" in m and "ch" not in m
+                snaps += m.get("type") == "snapshot"
+            time.sleep(len(data) / 400e3)  # the slow reader's pace: 400 KB/s (not a wait for the server)
+    except (EOFError, ConnectionResetError) as e:
+        check(False, f"{e!r} after {time.monotonic() - t0:.1f} s: {answers} answers, {snaps} snapshots, no CLOSE")
+    took = time.monotonic() - t0
+    r.close()
+    check(code == 1002 and answers == 40 and snaps == 40, f"CLOSE {code}, {answers} answers, {snaps} snapshots")
+    check(took > 0.8, f"read in {took:.1f} s: within two ping rounds, the test proves nothing")
+
+
+@test
 def test_every_channel_kind():
     s = start()
     loadgen(s, 1.0)
