@@ -787,11 +787,10 @@ static void timers(mds_t *m)
              * round, and its client's next ping or heartbeat reset */
             uint32_t q;
             int moving = taking(m, c, &q);
-            if (k->fin && q == 0)
-                xt_mds_close(m, c);
-            else if (moving)
+            int has_all = k->fin && q == 0;
+            if (!has_all && moving)
                 k->pong_due = 0;
-            else if (k->pong_due++)
+            else if (has_all || k->pong_due++)
                 xt_mds_close(m, c);
         }
         if (k->state == C_HTTP && http_slow(m, c))
