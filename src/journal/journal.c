@@ -461,7 +461,7 @@ int xt_journal_commit_due(const xt_journal_t *j, int64_t now)
            (j->batch_n > 0 && now - j->batch_start >= (int64_t)j->cfg.batch_max_us * 1000);
 }
 
-/* The segment still at its path, looked at once a second. */
+/* The segment still linked and at its path, looked at once a second. */
 static int check_path(xt_journal_t *j, int64_t now)
 {
     if (now - j->link_checked < NS_PER_S)

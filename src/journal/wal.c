@@ -213,10 +213,6 @@ static int sync_file(xt_wal_t *w)
     int rc = timed_sync(w, w->fd);
     if (rc)
         return fail(w, rc, "sync");
-    /* synced into a file its directory no longer holds (rm -rf of the data
-     * directory): gone at the next start, so nothing of it is released */
-    if (xt_wal_check_linked(w, 0) != 0)
-        return XT_EFAILED;
     w->synced_size = w->seg_size;
     w->synced_seq = w->written_seq;
     return 0;

@@ -3053,22 +3053,30 @@ def test_a_slow_reader_gets_everything_before_its_logout_closes():
 
 @test
 def test_journal_fails_closed_when_its_directory_goes():
-    """The data directory removed under a running server (rm -rf): the
-    journal's next sync sees its segment unlinked and fails closed, as on
-    a full disk - the order of that batch is never ACCEPTED, the log says
-    why, a new session's order is REJECTED JOURNAL_FAILED. It once went on
+    """The data directory removed under a running server (rm -rf): within
+    a second the journal sees its segment unlinked and fails closed, as on
+    a full disk - orders are no longer ACCEPTED, the log says why, a new
+    session's order is REJECTED JOURNAL_FAILED. It once went on
     acknowledging orders into files a restart would never see."""
     srv = Server(sets={"journal.snapshot_secs": 0})
     c = login(srv.port, 1001)
     inst = c.inst["BTC-USDT"]
     check(c.place(inst, BUY, 10000, 1).type == ACCEPTED, "an order before")
     shutil.rmtree(srv.data)
+    t0, k = time.monotonic(), 0
     try:
-        m = c.place(inst, BUY, 10001, 1)
+        while True:  # an order every 50 ms: the first batch after the check is never ACCEPTED
+            k += 1
+            m = c.place(inst, BUY, 10001 + k, 1)
+            if m.type != ACCEPTED:
+                break
+            check(time.monotonic() - t0 < 3, "orders still ACCEPTED 3 s after the removal")
+            time.sleep(0.05)  # the client's pace (not a wait for the server)
         check(m.type == REJECTED and m.reason_name == "JOURNAL_FAILED", f"an order after the removal: {m!r}")
     except (AssertionError, OSError, X.Closed):
         resync = [m for m in c.log if m.type == ERROR]
         check(resync and resync[-1].code_name == "RESYNC", f"no ACCEPTED, and RESYNC: {c.log[-3:]}")
+    check(time.monotonic() - t0 < 3, f"failed closed after {time.monotonic() - t0:.1f} s")
     wait_for(lambda: "the journal failed closed" in srv.stderr(), "the log's error")
     line = [ln for ln in srv.stderr().splitlines() if "the journal failed closed" in ln][0]
     check("the data directory no longer holds" in line, f"log: {line}")
