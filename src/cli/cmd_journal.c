@@ -35,23 +35,32 @@ static void quiet(void *ctx, const xt_event_batch_t *b)
  * whether it did: verify replays from the start and from each snapshot,
  * and what several of them meet - a bad record, a record that does not
  * apply, a segment's header, a torn tail - is told, and counted, once. */
+/* 1 the first time text s, hashed from seed, is seen here (the last 64
+ * kept), then 0. */
+static int first_time(const char *s, uint64_t seed)
+{
+    static uint64_t seen[64];
+    static unsigned n;
+    uint64_t h = 14695981039346656037ull ^ seed; /* FNV-1a */
+    for (const char *p = s; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (unsigned k = 0; k < n && k < 64; k++)
+        if (seen[k] == h)
+            return 0;
+    seen[n++ % 64] = h;
+    return 1;
+}
+
 static int tell_once(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int tell_once(const char *level, const char *fmt, ...)
 {
-    static uint64_t told[64];
-    static unsigned n;
     char msg[XT_PATH_MAX + 512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
-    uint64_t h = 14695981039346656037ull; /* FNV-1a */
-    for (const char *p = msg; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    for (unsigned k = 0; k < n && k < 64; k++)
-        if (told[k] == h)
-            return 0;
-    told[n++ % 64] = h;
+    if (!first_time(msg, 0))
+        return 0;
     fprintf(stderr, "%s: %s\n", level, msg);
     return 1;
 }
@@ -149,16 +158,7 @@ static long long open_base(const char *dir, xt_engine_t *e, xt_wal_reader_t *r, 
  * snapshots, reading into it or past it. */
 static int first_at(const char *path, off_t off)
 {
-    static uint64_t seen[64];
-    static unsigned n;
-    uint64_t h = 14695981039346656037ull ^ (uint64_t)off; /* FNV-1a over the path, seeded with the offset */
-    for (const char *p = path; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    for (unsigned k = 0; k < n && k < 64; k++)
-        if (seen[k] == h)
-            return 0;
-    seen[n++ % 64] = h;
-    return 1;
+    return first_time(path, (uint64_t)off * 0x9E3779B97F4A7C15ull + 1); /* (never a message's seed, 0) */
 }
 
 static int manifest_refused; /* wal-last names a newest segment missing or without a header: not cut, refused */
