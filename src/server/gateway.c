@@ -15,7 +15,6 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/rand.h>
@@ -24,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -81,7 +79,6 @@ static void mark_dirty(xt_gw_t *g, uint32_t i)
 
 static void close_conn(xt_server_t *s, uint32_t i, int cod);
 static void shut(xt_server_t *s, uint32_t i);
-static uint32_t unacked(const xt_gw_conn_t *c);
 
 /* Can live connection c lose its queue to the pool (shed)? Not one whose
  * session logged out: its session ends with the connection, and what it
@@ -236,6 +233,7 @@ static int flush_conn(xt_server_t *s, uint32_t i, int64_t now)
         ssize_t w = writev(c->fd, iov, n);
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        xt_sent_add(&c->sent, w);
         c->last_send = now;
         c->out_bytes -= (uint64_t)w;
         xt_ctr_add(&s->met.oe_bytes_out, (uint64_t)w);
@@ -258,6 +256,7 @@ static int flush_conn(xt_server_t *s, uint32_t i, int64_t now)
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         c->last_off += (uint8_t)w;
+        xt_sent_add(&c->sent, w);
         c->last_send = now;
         xt_ctr_add(&s->met.oe_bytes_out, (uint64_t)w);
     }
@@ -354,30 +353,9 @@ static void shut(xt_server_t *s, uint32_t i)
         g->sess[si].closing_conn = i;
     c->fin = 1;
     shutdown(c->fd, SHUT_WR);
-    c->outq_seen = unacked(c); /* what the client takes from here on is counted as a drop from this */
     struct epoll_event ev = {EPOLLIN, {.u64 = i}};
     epoll_ctl(g->ep, EPOLL_CTL_MOD, c->fd, &ev);
     c->want_out = 0;
-}
-
-/* What the socket's send queue holds (written, not yet acknowledged by
- * the client); 0 when the ioctl fails (taken). */
-static uint32_t unacked(const xt_gw_conn_t *c)
-{
-    int queued = 0;
-    return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued > 0 ? (uint32_t)queued : 0;
-}
-
-/* Is the connection still sending, though nothing was written lately? The
- * kernel's send queue (megabytes, to a slow reader) drains long after the
- * last write: while it holds bytes and they move, the client is taking
- * them - not idle, not to be closed, not owed a HEARTBEAT. */
-static int sending(xt_gw_conn_t *c)
-{
-    uint32_t q = unacked(c);
-    int moved = q < c->outq_seen; /* taken: only a drop (the server's own writes grow it) */
-    c->outq_seen = q;
-    return moved;
 }
 
 /* Reads and drops what a shut connection's client still sends; closes it
@@ -993,6 +971,15 @@ static void journal_watch(xt_server_t *s, int64_t now)
     }
 }
 
+/* Live connection c still holds bytes in its socket that its client is
+ * taking: it is sending, though nothing was written lately (no HEARTBEAT
+ * amid a stream draining to a slow reader). */
+static int still_sending(xt_gw_conn_t *c)
+{
+    uint32_t held;
+    return xt_sent_taken(&c->sent, c->fd, &held) && held > 0;
+}
+
 static void timers(xt_server_t *s, int64_t now)
 {
     xt_gw_t *g = s->gw;
@@ -1002,14 +989,11 @@ static void timers(xt_server_t *s, int64_t now)
             continue;
         int64_t hb = (int64_t)c->heartbeat_ms * 1000000;
         if (c->state == C_CLOSING) { /* closed once the client has it all, or took nothing for 3 intervals */
-            if (c->fin && unacked(c) == 0) {
+            uint32_t q;
+            if (xt_sent_taken(&c->sent, c->fd, &q)) /* the kernel's queue still drains to a client that reads */
+                c->last_send = now;
+            if ((c->fin && q == 0) || now - c->last_send > 3 * hb)
                 close_conn(s, i, 1);
-            } else if (now - c->last_send > 3 * hb) {
-                if (sending(c)) /* the kernel's queue still drains to a client that reads */
-                    c->last_send = now;
-                else
-                    close_conn(s, i, 1);
-            }
             continue;
         }
         /* (not C_LOGIN_WAIT: its LOGIN came in time, and waits for the
@@ -1019,8 +1003,8 @@ static void timers(xt_server_t *s, int64_t now)
             xt__gw_error(s, i, XT_ERR_LOGIN_TIMEOUT, "no login in time");
         else if (c->state == C_LIVE && now - c->last_recv > 3 * hb)
             xt__gw_error(s, i, XT_ERR_HEARTBEAT_TIMEOUT, "nothing received for three heartbeat intervals");
-        else if (c->state == C_LIVE && now - c->last_send > hb && !c->out_head && sending(c))
-            c->last_send = now; /* what was written is still going out */
+        else if (c->state == C_LIVE && now - c->last_send > hb && !c->out_head && still_sending(c))
+            c->last_send = now; /* what was written is still going out: not idle */
         else if (c->state == C_LIVE && now - c->last_send > hb && !c->out_head) {
             uint8_t f[XT_WIRE_MAX];
             xt__gw_send(s, i, f, xt_wire_put_header(f, XT_MSG_SERVER_HEARTBEAT, 0, xt__gw_last_seq(g, c)));

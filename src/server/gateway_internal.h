@@ -19,6 +19,7 @@
 
 #include "fd_budget.h"
 #include "gw_counts.h"
+#include "sent.h"
 #include "server.h"
 
 #define XT_GW_CHUNK 16384
@@ -53,7 +54,7 @@ typedef struct xt_gw_conn {
     uint32_t ip;
     uint32_t heartbeat_ms;
     int64_t opened, last_recv, last_send;
-    uint32_t outq_seen; /* its socket's bytes not yet acknowledged at the last look (gateway.c sending) */
+    xt_sent_t sent; /* what it was written and has taken (sent.h: a slow reader is still being sent to) */
     xt_gw_chunk_t *out_head, *out_tail;
     uint64_t out_bytes;
     uint8_t nonce[16];

@@ -178,7 +178,7 @@ void xt_mds_send_direct(mds_t *m, uint32_t c, const uint8_t *p, size_t n)
 {
     ssize_t w = send(m->conns[c].fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     m->bytes_out += w > 0 ? (uint64_t)w : 0;
-    m->conns[c].written += w > 0 ? (uint64_t)w : 0;
+    xt_sent_add(&m->conns[c].sent, w);
 }
 
 void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n, int drop)
@@ -433,7 +433,7 @@ static int write_queue(mds_t *m, uint32_t c)
         ssize_t w = writev(k->fd, iov, n);
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-        k->written += (uint64_t)w;
+        xt_sent_add(&k->sent, w);
         k->last_out = m->mono; /* (sending, not idle: a client reading a long backlog of answers) */
         k->out_bytes -= (uint64_t)w;
         m->bytes_out += (uint64_t)w;

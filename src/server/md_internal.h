@@ -20,6 +20,7 @@
 #include "md_history.h"
 #include "net/ws.h"
 #include "rest_auth.h"
+#include "sent.h"
 #include "server.h"
 #include "xt/decimal.h"
 
@@ -95,8 +96,7 @@ typedef struct mconn {
     uint8_t http_wait;         /* a REST order request waits for its answer: nothing more is read as requests */
     uint8_t http_serving;      /* inside xt_mds_http_serve (a deferred answer that comes at once is not re-entered) */
     uint8_t http_eof;          /* the client's end of input came: what it sent is answered, then it closes */
-    uint64_t written;          /* bytes written to its socket, ever */
-    uint64_t acked_seen;       /* of those, acknowledged by the client at the last look (md_server.c taking) */
+    xt_sent_t sent;            /* what it was written and has taken (sent.h; md_server.c timers) */
     uint32_t oe;               /* its order-entry bridge + 1 (md_oe.c), 0: none */
     uint32_t oe_pend;          /* the REST order request it waits for + 1, 0: none */
     int64_t last_in, last_out; /* m->mono when bytes last came in / a message was last queued or bytes written */

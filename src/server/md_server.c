@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <http_parser.h>
 #include <inttypes.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -20,7 +19,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -708,37 +706,19 @@ static void clock_check(mds_t *m)
     }
 }
 
-/* Has c's client taken bytes since the last look - acknowledged some of
- * what was written to its socket (all written, less what the socket still
- * holds: SIOCOUTQ)? A slow reader of a backlog goes on taking long after
- * the server's last write; and a sample of the queue alone misses it when
- * a write refills what the client took. *q: what the socket holds. */
-static int taking(mds_t *m, uint32_t c, uint32_t *q)
-{
-    mconn_t *k = &m->conns[c];
-    int n = 0;
-    uint32_t held = ioctl(k->fd, SIOCOUTQ, &n) == 0 && n > 0 ? (uint32_t)n : 0;
-    uint64_t acked = k->written - (held < k->written ? held : k->written);
-    int took = acked > k->acked_seen;
-    k->acked_seen = acked;
-    if (q)
-        *q = held;
-    return took;
-}
-
 /* Plain HTTP connection c has had no request and no answer for
  * md.http_idle_ms - none waiting either: a REST order's answer may take up
  * to rest.order_timeout_ms (closed here, it had none). An answer counts
- * while it is still being read: the socket's bytes not yet acknowledged
- * (SIOCOUTQ) moved since the last look (a client reading a long backlog
- * slowly takes a while to come to the end of what the kernel holds, and
- * the server writes nothing meanwhile). */
+ * while it is still being read: the client took some of it since the last
+ * look (sent.h; a client reading a long backlog slowly takes a while to
+ * come to the end of what the kernel holds, and the server writes nothing
+ * meanwhile). */
 static int http_idle(mds_t *m, uint32_t c)
 {
     mconn_t *k = &m->conns[c];
     if (k->http_wait)
         return 0;
-    if (taking(m, c, NULL)) /* (also with nothing queued here: all of it may be in the kernel) */
+    if (xt_sent_taken(&k->sent, k->fd, NULL)) /* (also with nothing queued here: all of it may be in the kernel) */
         k->last_out = m->mono;
     int64_t last = k->last_in > k->last_out ? k->last_in : k->last_out;
     return m->mono - last > (int64_t)m->s->cfg.md_http_idle_ms * 1000000;
@@ -786,7 +766,7 @@ static void timers(mds_t *m)
              * CLOSE (or ERROR, or last answer) was cut off at the second
              * round, and its client's next ping or heartbeat reset */
             uint32_t q;
-            int moving = taking(m, c, &q);
+            int moving = xt_sent_taken(&k->sent, k->fd, &q);
             int has_all = k->fin && q == 0;
             if (!has_all && moving)
                 k->pong_due = 0;
@@ -804,7 +784,7 @@ static void timers(mds_t *m)
          * with its input held behind a login whose answer waits for it to
          * read: without, a client that stopped reading was held for ever) */
         if (k->pong_due && (!k->in_paused || k->oe_backlog || (k->oe_hold && xt_mds_oe_waits_for_reader(m, c)))) {
-            if (taking(m, c, NULL)) /* its ping waits behind what it is still reading */
+            if (xt_sent_taken(&k->sent, k->fd, NULL)) /* its ping waits behind what it is still reading */
                 continue;
             xt_mds_close_gone(m, c, XT_WS_CLOSE_POLICY, "no pong");
             continue;
