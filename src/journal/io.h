@@ -42,10 +42,10 @@ struct xt_io {
      * page cache (posix_fadvise(2) POSIX_FADV_DONTNEED): a rolled journal
      * segment, which the server does not read again (spare.h). */
     int (*drop_cache)(xt_io_t *io, int fd);
-    /* Optional (NULL: not checked). 0 while fd's file is still linked (and,
-     * path given, still the file at path); -ENOENT (-ENOTDIR) once it is
-     * not: its directory removed or moved (fstat's link count, stat's
-     * inode). Another error is 0: it cannot tell. */
+    /* Optional (NULL: not checked). 0 while fd's file is still linked and
+     * still the file at path; -ENOENT (-ENOTDIR) once it is not: its
+     * directory removed or moved (fstat's link count, stat's inode).
+     * Another error is 0: it cannot tell. */
     int (*linked)(xt_io_t *io, int fd, const char *path);
 };
 

@@ -161,9 +161,9 @@ static int p_linked(xt_io_t *io, int fd, const char *path)
         return 0;
     if (a.st_nlink == 0)
         return -ENOENT;
-    if (path && stat(path, &b) != 0)
+    if (stat(path, &b) != 0)
         return errno == ENOENT || errno == ENOTDIR ? -errno : 0;
-    return path && (a.st_ino != b.st_ino || a.st_dev != b.st_dev) ? -ENOENT : 0;
+    return a.st_ino != b.st_ino || a.st_dev != b.st_dev ? -ENOENT : 0;
 }
 
 xt_io_t xt_io_posix = {p_open,   p_write, p_pread,     p_fdatasync, p_fsync,  p_ftruncate,  p_close, p_rename,

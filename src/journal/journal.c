@@ -467,7 +467,7 @@ static int check_path(xt_journal_t *j, int64_t now)
     if (now - j->link_checked < NS_PER_S)
         return 0;
     j->link_checked = now;
-    return xt_wal_check_linked(&j->wal, 1);
+    return xt_wal_check_linked(&j->wal);
 }
 
 int xt_journal_commit(xt_journal_t *j, int64_t now)

@@ -199,11 +199,11 @@ static int64_t first_ts(const xt_wal_t *w)
     return w->len >= XT_WAL_RECORD_HDR ? (int64_t)xt_get64(w->buf + 16) : 0;
 }
 
-int xt_wal_check_linked(xt_wal_t *w, int by_path)
+int xt_wal_check_linked(xt_wal_t *w)
 {
     if (w->failed)
         return XT_EFAILED;
-    int rc = w->io->linked && w->fd >= 0 ? w->io->linked(w->io, w->fd, by_path ? w->path : NULL) : 0;
+    int rc = w->io->linked && w->fd >= 0 ? w->io->linked(w->io, w->fd, w->path) : 0;
     return rc ? fail(w, rc, "the data directory no longer holds") : 0;
 }
 

@@ -104,13 +104,13 @@ int xt_wal_write(xt_wal_t *w);
 int xt_wal_sync(xt_wal_t *w);
 
 /* Fails the journal closed (XT_EFAILED, why set) when the segment is no
- * longer in its directory: unlinked, or (by_path) its path now names
- * another file or none - the data directory removed or moved while the
- * server runs, where every record would be lost at the next start. The
- * journal checks once a second (journal.c check_path), not at every sync:
- * an fstat right behind each fdatasync of a preallocated segment made the
- * syncs half as slow again (bench/RESULTS.md). 0 while it is there. */
-int xt_wal_check_linked(xt_wal_t *w, int by_path);
+ * longer in its directory: unlinked, or its path now names another file
+ * or none - the data directory removed or moved while the server runs,
+ * where every record would be lost at the next start. The journal checks
+ * once a second (journal.c check_path), not at every sync: an fstat right
+ * behind each fdatasync of a preallocated segment made those syncs a
+ * third slower (bench/RESULTS.md). 0 while it is there. */
+int xt_wal_check_linked(xt_wal_t *w);
 
 /* Closes the current segment (after xt_wal_write/xt_wal_sync as wanted). */
 void xt_wal_close(xt_wal_t *w);

@@ -726,9 +726,9 @@ static int begin_instrument(loader_t *L, char *sym)
         c->n_instruments_default = 0;
         L->replaced = 1;
     }
-    for (uint32_t i = 0; i < c->n_instruments; i++)
-        if (strcmp(c->instruments[i].symbol, sym) == 0)
-            return fail_at(L, L->line, "instrument %s already defined on line %u", sym, L->inst_line[i]);
+    int i = xt_config_instrument_index(c, sym);
+    if (i >= 0)
+        return fail_at(L, L->line, "instrument %s already defined on line %u", sym, L->inst_line[i]);
     if (c->n_instruments >= XT_CONFIG_MAX_INSTRUMENTS)
         return fail_at(L, L->line, "too many instruments (at most %d)", XT_CONFIG_MAX_INSTRUMENTS);
     memset(&L->def, 0, sizeof L->def);
@@ -1051,22 +1051,27 @@ static void print_instrument(const xt_server_config_t *c, uint32_t i, FILE *f)
         fprintf(f, "prev_close = ref\n");
 }
 
-int xt_config_tz(const xt_server_config_t *c, const char *symbol, int32_t *offset_s)
+int xt_config_instrument_index(const xt_server_config_t *c, const char *symbol)
 {
     for (uint32_t k = 0; k < c->n_instruments; k++)
-        if (strcmp(c->instruments[k].symbol, symbol) == 0) {
-            *offset_s = c->tz_offset[k];
-            return 0;
-        }
-    return XT_ENOENT;
+        if (strcmp(c->instruments[k].symbol, symbol) == 0)
+            return (int)k;
+    return -1;
+}
+
+int xt_config_tz(const xt_server_config_t *c, const char *symbol, int32_t *offset_s)
+{
+    int k = xt_config_instrument_index(c, symbol);
+    if (k < 0)
+        return XT_ENOENT;
+    *offset_s = c->tz_offset[k];
+    return 0;
 }
 
 int xt_config_prev_close_ref(const xt_server_config_t *c, const char *symbol)
 {
-    for (uint32_t k = 0; k < c->n_instruments; k++)
-        if (strcmp(c->instruments[k].symbol, symbol) == 0)
-            return c->prev_close_ref[k];
-    return 0;
+    int k = xt_config_instrument_index(c, symbol);
+    return k < 0 ? 0 : c->prev_close_ref[k];
 }
 
 void xt_config_print(const xt_server_config_t *c, FILE *f)

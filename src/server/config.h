@@ -204,6 +204,9 @@ int xt_config_parse_tz(const char *s, int32_t *offset_s);
  * (the socket is off: the caller checks admin_off first). */
 int xt_config_admin_path(const xt_server_config_t *c, char *out, size_t cap);
 
+/* The index in c->instruments of the config's [instrument SYMBOL], or -1
+ * when the config does not define it. */
+int xt_config_instrument_index(const xt_server_config_t *c, const char *symbol);
 /* The tz of the config's [instrument SYMBOL] into *offset_s (seconds east
  * of UTC). Returns 0, or XT_ENOENT (*offset_s untouched) when the config
  * does not define symbol. */

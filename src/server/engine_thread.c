@@ -579,10 +579,7 @@ static void publish_metrics(xt_server_t *s)
     xt_metrics_t *x = &s->met;
     const xt_journal_t *j = &s->journal;
     int64_t now = xt_mono_ns();
-    if (j->wal.syncs != x->seen_syncs) { /* (each timed as it was made: sync_timed) */
-        atomic_store_explicit(&x->fsyncs, j->wal.syncs, memory_order_relaxed);
-        x->seen_syncs = j->wal.syncs;
-    }
+    atomic_store_explicit(&x->fsyncs, j->wal.syncs, memory_order_relaxed); /* (each timed as made: sync_timed) */
     atomic_store_explicit(&x->unsynced, j->wal.written_seq - j->wal.synced_seq, memory_order_relaxed);
     /* A timed snapshot not written because the newest holds every command
      * counts as one: the journal tail recovery would replay is no longer. */
@@ -658,7 +655,6 @@ static void *engine_main(void *arg)
     /* Named for top -H, perf and /proc/PID/task/TID/comm. */
     xt_cpus_pin(&s->cpus->engine, "engine"); /* before the name: a thread named is a thread pinned */
     pthread_setname_np(pthread_self(), "xt-engine");
-    s->met.seen_syncs = s->journal.wal.syncs; /* recovery's syncs are not this process's fsyncs to time */
     s->journal.wal.on_sync = sync_timed;
     s->journal.wal.on_sync_ctx = &s->met;
     s->met.seen_snapshots = s->journal.snapshots + s->journal.snapshots_current;

@@ -188,10 +188,7 @@ static int apply(xt_server_t *s, struct xt_gw_reload *r)
                           "without any): a file cut short?");
     for (uint32_t k = 0; k < s->cfg.n_instruments; k++) {
         const char *sym = s->cfg.instruments[k].symbol;
-        uint32_t j = 0;
-        while (j < next->n_instruments && strcmp(next->instruments[j].symbol, sym) != 0)
-            j++;
-        if (j == next->n_instruments) {
+        if (xt_config_instrument_index(next, sym) < 0) {
             char why[160];
             snprintf(why, sizeof why,
                      "the config no longer defines instrument %s (a start would refuse it: a file cut short?)", sym);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"      /* xt_mono_ns */
 #include "journal/io.h" /* xt_open_file */
 #include "md_encode.h"  /* xt_md_json_char: the one JSON escaper */
 #include "xt/error.h"
@@ -393,13 +394,6 @@ static void write_lines(const struct iovec *lines, int cnt, size_t n)
     lost_lines(err, lost ? lost : 1);
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 /* Under lg.writing: waits until the writer has written the ring up to
  * byte `upto` - so that a line is in its file when the caller goes on, as
  * when callers wrote their own (an operator, a test, reading the log after
@@ -411,7 +405,7 @@ static void wait_written(uint64_t upto)
     if (pthread_equal(pthread_self(), ring.thread))
         return;
     while (ring.on && ring.tail < upto) {
-        int64_t now = mono_ns();
+        int64_t now = xt_mono_ns();
         if (ring.writing_since && now - ring.writing_since > STUCK_NS)
             return;
         int64_t until = now + 10000000; /* then looks again whether the writer is stuck */
@@ -459,7 +453,7 @@ static void *writer_main(void *arg)
             break;
         }
         uint64_t from = ring.tail, to = ring.head;
-        ring.writing_since = mono_ns();
+        ring.writing_since = xt_mono_ns();
         pthread_mutex_unlock(&lg.writing);
         size_t at = (size_t)(from % RING_BYTES), n = (size_t)(to - from);
         size_t first = RING_BYTES - at < n ? RING_BYTES - at : n;

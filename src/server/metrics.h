@@ -82,12 +82,12 @@ typedef struct xt_metrics {
     _Atomic uint64_t snapshots, snapshot_failures; /* the journal's counts (this process) */
     _Atomic uint64_t spare_misses;                 /* segment rolls that found no preallocated segment ready */
     _Atomic int64_t fork_ns_last;                  /* the last snapshot's fork() on the engine thread */
-    _Atomic int running;                 /* recovery done, until the engine thread stops (set in xt_server_run) */
-    uint32_t n_inst;                     /* set before the threads start */
-    _Atomic uint64_t *resting, *levels;  /* per instrument, refreshed at most every second */
-    int64_t last_books;                  /* engine thread: when resting/levels were last refreshed */
-    uint64_t seen_syncs, seen_snapshots; /* engine thread: journal counters already published (snapshots:
-                                            written and timed ones found current) */
+    _Atomic int running;                /* recovery done, until the engine thread stops (set in xt_server_run) */
+    uint32_t n_inst;                    /* set before the threads start */
+    _Atomic uint64_t *resting, *levels; /* per instrument, refreshed at most every second */
+    int64_t last_books;                 /* engine thread: when resting/levels were last refreshed */
+    uint64_t seen_snapshots;            /* engine thread: snapshots already published (written, and timed
+                                           ones found current) */
 } xt_metrics_t;
 
 /* Allocates the per-instrument gauges (and takes now as the time the

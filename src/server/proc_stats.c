@@ -95,8 +95,7 @@ void xt_proc_metrics(xt_text_t *t)
      * back to back would else keep this thread walking page tables
      * (~0.3 ms a read), ahead of every market-data client's messages */
     static xt_proc_mem_t huge;
-    static int64_t huge_read;
-    static int huge_tried;
+    static int64_t huge_read; /* 0: never */
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
         double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
@@ -107,8 +106,7 @@ void xt_proc_metrics(xt_text_t *t)
     xt_proc_mem_t m = {0};
     stat_memory(&m);
     int64_t now = xt_mono_ns();
-    if (!huge_tried || now - huge_read >= 1000000000 || now < huge_read) {
-        huge_tried = 1;
+    if (!huge_read || now - huge_read >= 1000000000) {
         huge = (xt_proc_mem_t){0};
         huge_pages(&huge);
         huge_read = now;

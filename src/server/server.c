@@ -96,10 +96,7 @@ static int check_kept(const xt_server_t *s, char *why, size_t n)
     for (uint32_t i = 0; i < xt_engine_instrument_count(&s->engine); i++) {
         xt_instrument_info_t in;
         xt_engine_instrument(&s->engine, i, &in);
-        uint32_t k = 0;
-        while (k < s->cfg.n_instruments && strcmp(s->cfg.instruments[k].symbol, in.symbol) != 0)
-            k++;
-        if (k == s->cfg.n_instruments)
+        if (xt_config_instrument_index(&s->cfg, in.symbol) < 0)
             return fail(why, n,
                         "instrument %s is defined in the journal but not in the config%s: instruments cannot be "
                         "removed or renamed; keep its [instrument %s] section (to stop its trading, halt it: "
