@@ -116,10 +116,10 @@ static void pop(mds_t *m, mconn_t *k)
     queue_len(m, k, k->qn - 1);
 }
 
-/* Drops every queued message but the first (whose bytes are partly sent). */
-static void drop_all_but_first(mds_t *m, mconn_t *k)
+/* Drops the queued messages from node q to the end, none of them partly
+ * sent; the queue then holds `left`, ending at node `tail`. */
+static void drop_from(mds_t *m, mconn_t *k, uint32_t q, uint32_t left, uint32_t tail)
 {
-    uint32_t q = m->qnodes[k->qh].next;
     while (q != NIL) {
         uint32_t next = m->qnodes[q].next;
         k->out_bytes -= m->msgs[m->qnodes[q].msg].len;
@@ -128,9 +128,29 @@ static void drop_all_but_first(mds_t *m, mconn_t *k)
         m->free_qnode = q;
         q = next;
     }
-    m->qnodes[k->qh].next = NIL;
-    k->qt = k->qh;
-    queue_len(m, k, 1);
+    if (left) {
+        m->qnodes[tail].next = NIL;
+        k->qt = tail;
+    }
+    queue_len(m, k, left);
+}
+
+/* Drops every queued message but the first (whose bytes are partly sent). */
+static void drop_all_but_first(mds_t *m, mconn_t *k)
+{
+    drop_from(m, k, m->qnodes[k->qh].next, 1, k->qh);
+}
+
+xt_mds_mark_t xt_mds_queue_mark(const mds_t *m, uint32_t c)
+{
+    return (xt_mds_mark_t){m->conns[c].qn, m->conns[c].qt};
+}
+
+void xt_mds_unqueue_to(mds_t *m, uint32_t c, xt_mds_mark_t at)
+{
+    mconn_t *k = &m->conns[c];
+    if (k->qn > at.qn)
+        drop_from(m, k, at.qn ? m->qnodes[at.qt].next : k->qh, at.qn, at.qt);
 }
 
 void xt_mds_drop_queue(mds_t *m, uint32_t c)
@@ -228,9 +248,11 @@ void xt_mds_close_with(mds_t *m, uint32_t c, uint16_t code, const char *reason)
         xt_mds_close(m, c);
         return;
     }
-    /* A client that does not keep up, or the server stopping (the last
-     * flush would not reach a CLOSE behind a backlog): the queue goes. */
-    xt_mds_close_after(m, c, f, n, code == XT_WS_CLOSE_POLICY || code == XT_WS_CLOSE_GOING_AWAY);
+    /* A client that does not keep up, or the server stopping (market data
+     * behind: stale once the client comes back, which takes snapshots; the
+     * stop waits 2 s at most): the queue goes - but for an order session's
+     * answers at the stop, which the client is owed. */
+    xt_mds_close_after(m, c, f, n, code == XT_WS_CLOSE_POLICY || (code == XT_WS_CLOSE_GOING_AWAY && !k->oe));
 }
 
 static int flush_conn(mds_t *m, uint32_t c);
@@ -475,6 +497,10 @@ static int flush_conn(mds_t *m, uint32_t c)
     }
     if (k->oe) /* drained: a paused order session reads on, behind the owed snapshots below */
         xt_mds_oe_drained(m, c);
+    if (k->http_backlog) { /* drained: the requests pipelined behind its answers are served on */
+        xt_mds_http_drained(m, c);
+        return 0; /* (what they queued, or their close, is flush_dirty's: c is dirty again or closed) */
+    }
     if (k->has_stale) { /* drained: each channel that owes a snapshot gets it now */
         k->has_stale = 0;
         for (uint32_t i = k->subs; i != NIL; i = m->subs[i].conn_next) {
@@ -520,7 +546,10 @@ void xt_mds_flush_dirty(mds_t *m)
         k->dirty = 0;
         if (k->state == C_FREE)
             continue;
-        if (flush_conn(m, c) != 0) {
+        int r = flush_conn(m, c);
+        if (k->state == C_FREE)
+            continue;
+        if (r != 0) {
             /* Its last message is written. Closing now, with requests of
              * the client's still unread, would send a reset, and a reset
              * can discard that message at the client before it is read (a

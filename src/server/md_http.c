@@ -327,24 +327,41 @@ size_t xt_mds_http_cap(uint32_t n_inst)
 
 /* ---- serving ---------------------------------------------------------------------- */
 
-/* Queues bytes as raw pooled messages. Returns 0 or -1 (pool or queue
- * nodes). Every caller admitted the bytes first (fits, or a last error
- * line): md.output_limit is not checked again piece by piece, or an
- * answer alone over it would be cut after its first piece. */
-static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
+/* Queues bytes as raw pooled messages of a medium buffer at most (the 64
+ * large ones are the deep books' snapshots': slow WebSocket readers holding
+ * them once left HTTP answers none), whole or not at all. Returns 0, or
+ * XT_MDS_NO_POOL / XT_MDS_FULL with nothing queued. The caller admitted the
+ * bytes: md.output_limit is not checked again piece by piece, or an answer
+ * alone over it would be cut after its first piece. */
+static int queue_pieces(mds_t *m, uint32_t c, const char *p, size_t n)
 {
-    size_t chunk = m->msg_bytes[MSG_LARGE] - XT_WS_HEADER_MAX;
+    size_t chunk = m->msg_bytes[MSG_MEDIUM] - XT_WS_HEADER_MAX;
+    xt_mds_mark_t at = xt_mds_queue_mark(m, c);
     while (n > 0) {
         size_t k = n < chunk ? n : chunk;
         uint32_t i = xt_mds_msg_raw(m, p, k);
         int rc = i == NIL ? XT_MDS_NO_POOL : xt_mds_enqueue_admitted(m, c, i);
         xt_mds_msg_drop_if_unused(m, i);
-        if (rc != 0)
-            return -1;
+        if (rc != 0) {
+            xt_mds_unqueue_to(m, c, at);
+            return rc;
+        }
         p += k;
         n -= k;
     }
     return 0;
+}
+
+/* queue_pieces; when the buffers are all in use, the subscriber holding the
+ * most is closed as a slow consumer first, a few at most, as for a live
+ * update (md_publish.c): an answer does not give way to a client that
+ * stopped reading. 0 or -1. */
+static int queue_bytes(mds_t *m, uint32_t c, const char *p, size_t n)
+{
+    int rc = queue_pieces(m, c, p, n);
+    for (int tries = 0; rc == XT_MDS_NO_POOL && tries < 4 && xt_mds_evict_buffer_holder(m); tries++)
+        rc = queue_pieces(m, c, p, n);
+    return rc == 0 ? 0 : -1;
 }
 
 /* The answer to req in m->http_out; its length or a negative error. */
@@ -399,17 +416,29 @@ static int fits(const mds_t *m, uint32_t c, size_t n)
     return q == 0 || q + n <= m->s->cfg.md_output_limit;
 }
 
-/* A REST answer that cannot be queued: 503, then the close (docs/rest.md).
- * Sent at once when nothing else is queued; otherwise after what is. */
+/* An answer that cannot be queued - no buffer for it, even after closing
+ * the readers that hold the most: 503, then the close (docs/rest.md). Sent
+ * at once when nothing else is queued; otherwise after what is. */
 static int busy(mds_t *m, uint32_t c)
 {
-    int n = xt_rest_error(m->http_out, m->http_out_cap, 503,
-                          "server busy: the answer cannot be queued (md.output_limit)", 0);
+    int n = xt_rest_error(m->http_out, m->http_out_cap, 503, "server busy: no buffer for the answer", 0);
     if (n > 0)
         xt_mds_http_last(m, c, m->http_out, (size_t)n);
     else
         xt_mds_close(m, c);
     return -1;
+}
+
+/* The answers queued to c fill half of md.output_limit, or of the messages
+ * one connection may hold: the requests pipelined behind them wait -
+ * neither read nor served - until those are written (HTTP's own flow
+ * control: a client that pipelines faster than it reads is slowed down,
+ * not cut off). An answer is then admitted whole, so a connection holds
+ * half the limit and one answer at most. */
+static int backlogged(const mds_t *m, uint32_t c)
+{
+    const mconn_t *k = &m->conns[c];
+    return k->out_bytes >= m->s->cfg.md_output_limit / 2 || k->qn >= QNODES_CONN_MAX / 2;
 }
 
 /* Does req's path take a body? Only the signed REST requests' do; a body
@@ -425,6 +454,11 @@ static int takes_body(const xt_http_req_t *req)
 int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len, size_t body_len)
 {
     mconn_t *k = &m->conns[c];
+    if (backlogged(m, c)) { /* served once what is queued is written (xt_mds_http_drained) */
+        k->http_backlog = 1;
+        xt_mds_set_input(m, c, 0);
+        return 1;
+    }
     int keep = req->keep_alive && req->content_length == body_len && (body_len == 0 || takes_body(req)) &&
                ++k->http_reqs < XT_HTTP_MAX_REQUESTS;
     size_t used = head_len + body_len;
@@ -445,16 +479,10 @@ int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t hea
         keep = 0;
     if (n > 0 && req->method == HTTP_HEAD) /* the head alone: a client reads no body after a HEAD */
         n = (int)xt_mds_http_head_only(m->http_out, (size_t)n);
-    if (n >= 0 && !fits(m, c, (size_t)n)) { /* queue_bytes checks no limit: every answer is admitted here */
-        if (xt_http_route(req) == XT_ROUTE_REST)
-            return busy(m, c);
-        xt_mds_close(m, c); /* /metrics and the rest: closed, as a slow consumer */
-        return -1;
-    }
-    if (n < 0 || queue_bytes(m, c, m->http_out, (size_t)n) != 0) {
-        xt_mds_close(m, c);
-        return -1;
-    }
+    if (n < 0)
+        return busy(m, c);
+    if (queue_bytes(m, c, m->http_out, (size_t)n) != 0) /* admitted whole: backlogged above bounds what piles up */
+        return busy(m, c);
     if (!keep) {
         close_after(m, c);
         return -1;
@@ -489,6 +517,11 @@ void xt_mds_http_last(mds_t *m, uint32_t c, const char *p, size_t n)
     close_after(m, c);
 }
 
+void xt_mds_http_stop(mds_t *m, uint32_t c)
+{
+    close_after(m, c);
+}
+
 void xt_mds_http_input_ended(mds_t *m, uint32_t c)
 {
     m->conns[c].http_eof = 1;
@@ -504,26 +537,43 @@ int xt_mds_http_ends_here(mds_t *m, uint32_t c)
     return 1;
 }
 
+/* The requests that came behind an answer c waited for are served, and
+ * what waits in the socket read again while there is room. */
+static void serve_on(mds_t *m, uint32_t c)
+{
+    mconn_t *k = &m->conns[c];
+    xt_mds_on_http(m, c);
+    if (k->state == C_HTTP && k->in_paused && !k->http_eof && !k->http_backlog &&
+        !(k->http_wait && k->in_len == m->s->cfg.md_max_message))
+        xt_mds_set_input(m, c, 1);
+}
+
 void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int keep)
 {
     mconn_t *k = &m->conns[c];
     k->http_wait = 0;
     if (k->state != C_HTTP)
         return;
-    if (n == 0 || !fits(m, c, n)) {
+    if (n == 0) {
         busy(m, c);
         return;
     }
+    /* Admitted whole, as every answer (backlogged bounded the queue when its
+     * request was served). Without a buffer for it, the order is placed or
+     * not, and no answer is sent rather than a 503 that would say it is not:
+     * the client asks by its id (docs/rest.md). */
     if (queue_bytes(m, c, p, n) != 0) {
         xt_mds_close(m, c);
         return;
     }
     if (!keep)
         close_after(m, c);
-    else if (!k->http_serving) { /* the requests pipelined behind it */
-        xt_mds_on_http(m, c);
-        if (k->state == C_HTTP && k->in_paused && !k->http_eof &&
-            !(k->http_wait && k->in_len == m->s->cfg.md_max_message))
-            xt_mds_set_input(m, c, 1); /* room again: what waits in the socket is read */
-    }
+    else if (!k->http_serving) /* the requests pipelined behind it */
+        serve_on(m, c);
+}
+
+void xt_mds_http_drained(mds_t *m, uint32_t c)
+{
+    m->conns[c].http_backlog = 0;
+    serve_on(m, c);
 }

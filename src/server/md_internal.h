@@ -96,6 +96,8 @@ typedef struct mconn {
     uint8_t http_wait;         /* a REST order request waits for its answer: nothing more is read as requests */
     uint8_t http_serving;      /* inside xt_mds_http_serve (a deferred answer that comes at once is not re-entered) */
     uint8_t http_eof;          /* the client's end of input came: what it sent is answered, then it closes */
+    uint8_t http_backlog;      /* not read nor served while the answers queued before fill half its queue:
+                                  read on once they are written (xt_mds_http_drained) */
     xt_sent_t sent;            /* what it was written and has taken (sent.h; md_server.c timers) */
     uint32_t oe;               /* its order-entry bridge + 1 (md_oe.c), 0: none */
     uint32_t oe_pend;          /* the REST order request it waits for + 1, 0: none */
@@ -291,6 +293,17 @@ void xt_mds_mark_dirty(mds_t *m, uint32_t c);
  * or while a WebSocket's order-entry bridge is full (md_oe.c). Never on
  * while a login holds the input (oe_hold): xt_mds_ws_release turns it on. */
 void xt_mds_set_input(mds_t *m, uint32_t c, int on);
+/* Where c's queue ends now, and taking back what was queued to it since
+ * (nothing of it written: no write may come between), so that a message in
+ * several pieces is queued whole or not at all. */
+typedef struct xt_mds_mark {
+    uint32_t qn, qt;
+} xt_mds_mark_t;
+xt_mds_mark_t xt_mds_queue_mark(const mds_t *m, uint32_t c);
+void xt_mds_unqueue_to(mds_t *m, uint32_t c, xt_mds_mark_t at);
+/* md_publish.c: the buffers are all in use: the subscriber with the most
+ * bytes queued is closed as a slow consumer. 0 when nobody holds any. */
+int xt_mds_evict_buffer_holder(mds_t *m);
 /* md_server.c: c's login (order entry) is answered, or will not be: the
  * commands held behind it (oe_hold) are read now, and c's input goes on.
  * Nothing held: nothing done. */
@@ -376,6 +389,12 @@ void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int kee
  * goes behind the answers still queued, then the connection closes; at
  * once when nothing is queued (best effort). */
 void xt_mds_http_last(mds_t *m, uint32_t c, const char *p, size_t n);
+/* md_http.c: the server stops: plain HTTP connection c reads no more
+ * requests; the answers queued go (md_server.c stop_drain), then the close. */
+void xt_mds_http_stop(mds_t *m, uint32_t c);
+/* md_http.c: c's queue held half of md.output_limit (http_backlog) and has
+ * drained: the requests pipelined behind are served, and c read again. */
+void xt_mds_http_drained(mds_t *m, uint32_t c);
 
 /* The client's end of input on plain HTTP connection c (a half-close
  * behind its requests: HTTP/1.0 clients, `nc -N`): its requests are

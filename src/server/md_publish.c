@@ -211,8 +211,8 @@ static void evict_hog(mds_t *m)
  * subscribers that stopped reading at different times (each pinning up to
  * md.output_limit of trade batches of their own) could use up a size class,
  * and every trades subscriber of the next update would be closed in their
- * place. Returns 0 when nobody holds anything. */
-static int evict_buffer_holder(mds_t *m)
+ * place (an HTTP answer's too: md_http.c). Returns 0 when nobody holds anything. */
+int xt_mds_evict_buffer_holder(mds_t *m)
 {
     uint32_t hog = biggest_holder(m, 1, 0);
     if (hog != NIL)
@@ -239,7 +239,7 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
      * frees nothing, and the update is conflated or closes as below. */
     if (g == NIL && n + XT_WS_HEADER_MAX <= m->msg_bytes[MSG_LARGE] /* else no close would help */ &&
         m->mono >= m->evict_rest_until) {
-        for (int tries = 0; g == NIL && tries < 4 && m->ch_head[ch] != NIL && evict_buffer_holder(m); tries++)
+        for (int tries = 0; g == NIL && tries < 4 && m->ch_head[ch] != NIL && xt_mds_evict_buffer_holder(m); tries++)
             g = make_update(m, kind, n);
         if (g == NIL) /* nobody's close freed one: not again for every update of the burst */
             m->evict_rest_until = m->mono + 100000000LL;

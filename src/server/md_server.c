@@ -822,6 +822,69 @@ static void stalled(mds_t *m, int64_t gap)
     xt_mds_oe_stalled(m, gap);
 }
 
+/* One epoll_wait's events (the listeners' too, until stop_drain closes
+ * them). Returns 1 when the stop was asked. */
+static int dispatch(mds_t *m, const struct epoll_event *evs, int n)
+{
+    int stop = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t id = evs[i].data.u64;
+        if (id == EV_LISTEN || id == EV_LISTEN_BIN)
+            accept_conns(m, id == EV_LISTEN_BIN);
+        else if (id == EV_FEED || id == EV_STOP) {
+            uint64_t v;
+            ssize_t r = read(id == EV_FEED ? m->s->md_feed.efd : m->stop_efd, &v, sizeof v);
+            (void)r;
+            stop |= id == EV_STOP;
+        } else if ((id & XT_OE_EV) == XT_OE_EV) {
+            xt_mds_oe_event(m, (uint32_t)id, evs[i].events);
+        } else if (m->conns[id].state != C_FREE) {
+            if ((evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && m->conns[id].bin)
+                xt_mds_bin_read(m, (uint32_t)id);
+            else if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+                read_conn(m, (uint32_t)id);
+            if (m->conns[id].state != C_FREE && (evs[i].events & EPOLLOUT))
+                xt_mds_mark_dirty(m, (uint32_t)id);
+        }
+    }
+    return stop;
+}
+
+#define STOP_DRAIN_NS INT64_C(2000000000) /* the gateway's bound too (docs/deploy.md, Stopping) */
+
+/* The stop, once every connection has its last message queued (a CLOSE
+ * 1001, an ERROR SHUTDOWN, an HTTP connection's answers): for up to 2 s,
+ * as the gateway does for its sessions, what is queued goes to the clients
+ * that read - the rest of a message partly written, a WebSocket order
+ * session's last answers - and each socket closes once its client's TCP
+ * has taken it all, or at the client's end of input. The ports close
+ * first: nobody new comes. Before, one flush wrote what the sockets took
+ * and every socket closed: a slow reader got a message cut short and no
+ * CLOSE, an HTTP client an answer cut mid-body (a probe). */
+static void stop_drain(mds_t *m)
+{
+    struct epoll_event evs[256];
+    int64_t end = xt_mono_ns() + STOP_DRAIN_NS;
+    if (m->lfd >= 0)
+        close(m->lfd);
+    if (m->bin_lfd >= 0)
+        close(m->bin_lfd);
+    m->lfd = m->bin_lfd = -1; /* (paused for want of a descriptor: out of epoll already, and not put back) */
+    for (;;) {
+        xt_mds_flush_dirty(m);
+        for (uint32_t c = 0; c < m->max_conns; c++)
+            if (m->conns[c].state != C_FREE && m->conns[c].fin && xt_sent_held(m->conns[c].fd) == 0)
+                xt_mds_close(m, c);
+        int64_t left = end - xt_mono_ns();
+        if (m->n_conns == 0 || left <= 0)
+            return;
+        int n = epoll_wait(m->ep, evs, 256, left > 10000000 ? 10 : (int)(left / 1000000) + 1);
+        m->now = xt_market_ns();
+        m->mono = xt_mono_ns();
+        dispatch(m, evs, n);
+    }
+}
+
 static void *md_main(void *arg)
 {
     mds_t *m = arg;
@@ -843,27 +906,7 @@ static void *md_main(void *arg)
         if (last_mono && m->mono - last_mono > INT64_C(1000000000))
             stalled(m, m->mono - last_mono);
         last_mono = m->mono;
-        int stop = 0;
-        for (int i = 0; i < n; i++) {
-            uint64_t id = evs[i].data.u64;
-            if (id == EV_LISTEN || id == EV_LISTEN_BIN)
-                accept_conns(m, id == EV_LISTEN_BIN);
-            else if (id == EV_FEED || id == EV_STOP) {
-                uint64_t v;
-                ssize_t r = read(id == EV_FEED ? f->efd : m->stop_efd, &v, sizeof v);
-                (void)r;
-                stop |= id == EV_STOP;
-            } else if ((id & XT_OE_EV) == XT_OE_EV) {
-                xt_mds_oe_event(m, (uint32_t)id, evs[i].events);
-            } else if (m->conns[id].state != C_FREE) {
-                if ((evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && m->conns[id].bin)
-                    xt_mds_bin_read(m, (uint32_t)id);
-                else if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-                    read_conn(m, (uint32_t)id);
-                if (m->conns[id].state != C_FREE && (evs[i].events & EPOLLOUT))
-                    xt_mds_mark_dirty(m, (uint32_t)id);
-            }
-        }
+        int stop = dispatch(m, evs, n);
         drain_feed(m);
         if (n >= 0) /* not after an EINTR (SIGCONT): the sockets are read first */
             timers(m);
@@ -873,19 +916,20 @@ static void *md_main(void *arg)
     }
     /* The gateway's last words to the order sessions, before the CLOSEs: a
      * flush can drain a paused bridge's client and so let it read on, once
-     * more. What fits the sockets goes now: a 1001 CLOSE drops the rest. */
+     * more. A 1001 CLOSE drops the market data queued before it, not an
+     * order session's answers (xt_mds_close_with). */
     for (int k = 0; k < 2; k++) {
         xt_mds_oe_read_to_end(m);
         xt_mds_flush_dirty(m);
     }
     for (uint32_t c = 0; c < m->max_conns; c++) {
         const mconn_t *k = &m->conns[c];
-        if (k->state != C_FREE && !k->ws && !k->bin) /* plain HTTP: no CLOSE frame to send */
-            xt_mds_close(m, c);
+        if (k->state != C_FREE && !k->ws && !k->bin) /* plain HTTP: its answers queued go, then the close */
+            xt_mds_http_stop(m, c);
         else if (k->state != C_FREE)
             xt_mds_close_with(m, c, XT_WS_CLOSE_GOING_AWAY, "server shutting down");
     }
-    xt_mds_flush_dirty(m); /* what fits the sockets of the CLOSEs and ERRORs queued behind partial messages */
+    stop_drain(m);
     for (uint32_t c = 0; c < m->max_conns; c++) /* then every socket goes: those still closing too */
         if (m->conns[c].state != C_FREE)
             xt_mds_close(m, c);

@@ -368,9 +368,12 @@ void xt_mds_bin_read(mds_t *m, uint32_t c)
 
 /* ---- heartbeats and closing ---------------------------------------------------------- */
 
-/* A HEARTBEAT to each connection that had nothing queued for
- * md.tcp_heartbeat_ms; a client silent for three of them is closed. Runs
- * every quarter interval (at the loop's 100 ms at the longest). */
+/* A HEARTBEAT to each connection that had nothing queued or written for
+ * md.tcp_heartbeat_ms - and whose kernel's queue is not still draining to
+ * it (sent.h: a stream the client is still taking is not silence, though
+ * a full socket wakes the writer seldom; as the gateway's); a client
+ * silent for three of them is closed. Runs every
+ * quarter interval (at the loop's 100 ms at the longest). */
 void xt_mds_bin_timers(mds_t *m)
 {
     int64_t hb = (int64_t)m->s->cfg.md_tcp_heartbeat_ms * 1000000;
@@ -388,6 +391,11 @@ void xt_mds_bin_timers(mds_t *m)
         }
         if (m->mono - k->last_out < hb)
             continue;
+        uint32_t held;
+        if (xt_sent_taken(&k->sent, k->fd, &held) && held > 0) {
+            k->last_out = m->mono; /* still going out: not idle */
+            continue;
+        }
         if (g == NIL) {
             uint8_t f[XT_WIRE_HDR];
             g = xt_mds_msg_raw(m, f, xt_wire_put_header(f, XT_MSG_SERVER_HEARTBEAT, 0, 0));

@@ -702,6 +702,51 @@ def test_limits_and_rejects():
 
 
 @test
+def test_no_heartbeat_amid_a_stream_being_taken():
+    """A slow reader taking a long stream gets no HEARTBEAT amid it, though
+    the server writes nothing for longer than md.tcp_heartbeat_ms while
+    the kernel's buffers (md.send_buffer's default, 256 KiB, doubled) drain
+    to it: what its TCP takes is not silence (docs/md-binary.md). 20
+    full-depth snapshots of a 4,000-level book (~1.3 MB), read at ~400
+    KB/s, md.tcp_heartbeat_ms 500. Before, HEARTBEATs came between the
+    snapshots' frames, every half second of the drain."""
+    s = start({"md.tcp_heartbeat_ms": 500, "md.messages_per_s": 100000, "limits.rate": 1000000,
+               "limits.burst": 1000000})
+    W.deep_book(s, 4000)
+    c = Md(s.md_tcp)
+    i = c.inst[SYM]
+    c.send(b"".join(request(SNAPSHOT, k + 1, i, CH_DEPTH, 0) for k in range(20)))
+    c.sock.setblocking(False)
+    frames, last_hb, stream = [], time.monotonic(), 0
+    ends = 0
+    while ends < 20:
+        if time.monotonic() - last_hb > 0.1:  # the client's own heartbeats: it is not silent
+            c.send(HDR.pack(16, C_HEARTBEAT, 0, 0, 0))
+            last_hb = time.monotonic()
+        try:
+            d = c.sock.recv(4096)
+        except BlockingIOError:
+            time.sleep(0.01)
+            continue
+        check(d != b"", f"closed after {stream} bytes")
+        stream += len(d)
+        c.buf += d
+        while len(c.buf) >= 2 and len(c.buf) >= (c.buf[0] | c.buf[1] << 8):
+            ln = c.buf[0] | c.buf[1] << 8
+            frames.append(decode(bytes(c.buf[:ln])))
+            del c.buf[:ln]
+            ends += frames[-1]["type"] == DEPTH_SNAPSHOT and frames[-1]["flags"] & LAST != 0
+        time.sleep(0.01)  # the slow reader's pace: 4 KiB each 10 ms (not a wait for the server)
+    kinds = [m["type"] for m in frames]
+    first = kinds.index(DEPTH_SNAPSHOT)
+    beats = kinds[first:].count(HEARTBEAT)
+    print(f"  {stream} bytes, {len(frames)} frames, {beats} heartbeats amid the snapshots")
+    check(stream > 1 << 20, f"a stream of {stream} bytes: within the kernel's buffers, the test shows nothing")
+    check(beats == 0, f"{beats} HEARTBEATs amid the stream")
+    c.sock.close()
+
+
+@test
 def test_connection_limit_shutdown_and_off():
     s = start({"md.max_connections": 3})
     ws = socket.create_connection(("127.0.0.1", ws_port(s)))  # a WebSocket-port connection counts too

@@ -1231,6 +1231,119 @@ def test_stalled_subscribers_leave_the_buffers_to_readers():
 
 
 @test
+def test_http_answers_leave_the_large_buffers_to_snapshots():
+    """The 64 large message buffers are for deep snapshots. A WebSocket
+    client that holds them all - 70 `snapshot` commands of a 4,000-level
+    book (~100 KB each), none of it read, the ones past the buffers
+    answered 503 - leaves HTTP answers theirs: the REST depth of that book
+    comes whole, over 32 KiB, on a fresh connection. Before, an HTTP answer
+    was queued in large pieces, found none, and its connection was closed
+    without a byte (a probe: slow readers of deep books)."""
+    s = start({"md.messages_per_s": 100000, "md.send_buffer": 4096, "md.ping_ms": 3600000,
+               "md.output_limit": 1 << 26, "limits.rate": 1000000, "limits.burst": 1000000})
+    a = TS.login(s.port, 1001)
+    inst = a.inst[SYM]
+    n = 4000
+    a.send(b"".join(X.encode_new_order(i, inst, TS.BUY, 1000 + i, 1) for i in range(1, n + 1)))
+    got, _ = TS.collect_answers(a, list(range(1, n + 1)), timeout=30)
+    check(all(m.type == TS.ACCEPTED for m in got.values()), "not all bids accepted")
+    drops = md_metric(s, "xt_md_slow_consumer_drops_total")
+    r = Raw(s.md_port, rcvbuf=4096)
+    r.upgrade()
+    r.sock.sendall(b"".join(frame_bytes(1, json.dumps({"op": "snapshot", "id": i, "args": [f"depth.{SYM}"]}).encode())
+                            for i in range(70)))
+    TS.wait_for(lambda: md_metric(s, "xt_md_slow_consumer_drops_total") > drops, "a snapshot without a buffer", 20)
+    h = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
+    h.sendall(f"GET /api/v1/depth?symbol={SYM}&limit={n} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while True:
+        d = h.recv(1 << 16)
+        if not d:
+            break
+        data += d
+    h.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    check(head.startswith(b"HTTP/1.1 200"), f"the REST depth: {head[:60]!r} ({len(data)} bytes)")
+    check(len(body) > 32768 and len(json.loads(body)["bids"]) == n, f"a depth of {len(body)} bytes")
+    r.close()
+
+
+def deep_book(s, n):
+    """n resting bids of 1 lot at 1001.. on SYM: a depth snapshot of ~25 bytes a level."""
+    a = TS.login(s.port, 1001)
+    inst = a.inst[SYM]
+    a.send(b"".join(X.encode_new_order(i, inst, TS.BUY, 1000 + i, 1) for i in range(1, n + 1)))
+    got, _ = TS.collect_answers(a, list(range(1, n + 1)), timeout=30)
+    check(all(m.type == TS.ACCEPTED for m in got.values()), "not all bids accepted")
+    a.close()
+
+
+@test
+def test_a_stop_lets_readers_finish():
+    """SIGTERM with backlogs on the market-data port: a WebSocket with 20
+    depth snapshots of a 4,000-level book (~100 KB each) queued, and an
+    HTTP connection with 10 pipelined REST depths, neither read until the
+    port has closed (the market-data thread is stopping). Read then, the
+    WebSocket gets whole frames - the snapshot partly written finished, the
+    ones behind it dropped (stale once it comes back) - and CLOSE 1001; the
+    HTTP connection its 10 answers whole, then the end. Before, one flush
+    wrote what the sockets took and every socket closed: a frame and an
+    answer cut short, no CLOSE (a probe). A third client that reads nothing
+    holds the stop 2 s at most: the server exits 0."""
+    s = start({"md.ping_ms": 3600000, "md.send_buffer": 4096, "md.messages_per_s": 100000,
+               "limits.rate": 1000000, "limits.burst": 1000000})
+    n = 4000
+    deep_book(s, n)
+    snaps = b"".join(frame_bytes(1, json.dumps({"op": "snapshot", "id": i, "args": [f"depth.{SYM}"]}).encode())
+                     for i in range(20))
+    ws, stuck = Raw(s.md_port), Raw(s.md_port, rcvbuf=4096)
+    ws.upgrade()
+    stuck.upgrade()
+    h = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
+    ws.sock.sendall(snaps)
+    stuck.sock.sendall(snaps)
+    h.sendall(f"GET /api/v1/depth?symbol={SYM}&limit={n} HTTP/1.1\r\nHost: x\r\n\r\n".encode() * 10)
+    for x in (ws.sock, stuck.sock, h):  # each read at once: all answered once the first bytes come
+        check(x.recv(1, socket.MSG_PEEK) != b"", "an answer")
+    s.proc.send_signal(signal.SIGTERM)
+
+    def port_closed():
+        try:
+            socket.create_connection(("127.0.0.1", s.md_port), timeout=1).close()
+            return False
+        except ConnectionRefusedError:
+            return True
+    TS.wait_for(port_closed, "the market-data port closed", 20)
+    try:
+        code, reason, frames = ws.until_close(timeout=10)
+    except EOFError:
+        check(False, f"the WebSocket ended with no CLOSE, {len(ws.buf)} bytes of a frame left")
+    check(code == 1001 and reason == "server shutting down", f"CLOSE {code} {reason!r}")
+    got = [json.loads(d) for op, d in frames if op == 1]
+    check(any(m.get("type") == "snapshot" and len(m["bids"]) == n for m in got), f"{len(got)} messages, no snapshot")
+    data = b""
+    while True:
+        d = h.recv(1 << 16)
+        if not d:
+            break
+        data += d
+    answers = 0
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        size = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        check(head.startswith(b"HTTP/1.1 200") and len(rest) >= size, f"answer {answers}: {head[:40]!r}, "
+              f"{len(rest)} of {size} bytes")
+        check(len(json.loads(rest[:size])["bids"]) == n, f"answer {answers}")
+        data = rest[size:]
+        answers += 1
+    check(answers == 10, f"{answers} answers of 10")
+    check(s.proc.wait(15) == 0, "exit status")
+    for x in (ws, stuck):
+        x.close()
+    h.close()
+
+
+@test
 def test_unread_answers_close_not_drop():
     """A client that sends commands faster than it reads their answers,
     until its queue is full (4,128 messages, docs/websocket.md), is closed

@@ -842,10 +842,11 @@ def test_klines():
 
 @test
 def test_busy():
-    """An answer that would take the connection over md.output_limit is a
-    503 {"code","msg"}, then a close; one alone on an idle connection is
-    served, however large (the limit bounds what piles up: it once refused
-    a GET of 1,000 trades, ~100 KB, on any connection at 64 KiB)."""
+    """md.output_limit bounds what piles up, not one answer: a GET of 1,000
+    trades (~100 KB) alone on an idle connection at 64 KiB is served (it
+    was once refused on any connection), and a second pipelined behind it
+    waits until the first is written, then is served too (it was a 503
+    {"code","msg"} and a close)."""
     s = W.start({**FAST, "md.output_limit": "65536", "md.send_buffer": "4096", "limits.rate": "1000000",
                  "limits.burst": "1000000"})
     A = TS.login(s.port, 1001, 1)
@@ -864,18 +865,16 @@ def test_busy():
     check(len(get(h, f"/api/v1/trades?symbol={SYM}&limit=1000")["data"]) == 900, "a large answer alone (900 trades)")
     h.close()
     # two pipelined, unread: the second finds the first still queued (md.send_buffer 4 KiB, the client's
-    # receive buffer small) and over the limit with it
+    # receive buffer small) and over half the limit: it waits until the first is written, and is then
+    # answered (before, a 503 and a close)
     h = H.Http(s.md_port)
     h.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     req = f"GET /api/v1/trades?symbol={SYM}&limit=1000 HTTP/1.1\r\nHost: x\r\n\r\n".encode()
     h.sock.sendall(req + req)
-    st, _, body = h.response()
-    check(st == 200 and len(json.loads(body)["data"]) == 900, f"the first: {st}")
-    st, hdrs, body = h.response()
-    check(st == 503 and hdrs.get("connection") == "close", f"503: {st} {hdrs}")
-    check(json.loads(body) == {"code": 503, "msg": "server busy: the answer cannot be queued (md.output_limit)"},
-          f"503 body {body!r}")
-    check(h.closed(), "closed after the 503")
+    for k in range(2):
+        st, _, body = h.response()
+        check(st == 200 and len(json.loads(body)["data"]) == 900, f"answer {k}: {st}")
+    check(h.get("/healthz")[0] == 200, "the connection after both")
     h.close()
     h = H.Http(s.md_port)
     check(len(get(h, f"/api/v1/trades?symbol={SYM}&limit=10")["data"]) == 10, "a smaller answer is served")
