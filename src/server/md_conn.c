@@ -276,6 +276,14 @@ int xt_mds_over_rate(mds_t *m, uint32_t c)
     return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
 }
 
+/* c's queue cannot take message i within `quarters` of its limits. */
+static int over(const mds_t *m, const mconn_t *k, uint32_t i, unsigned quarters)
+{
+    uint64_t limit = m->s->cfg.md_output_limit, bytes = limit - limit / 4 * (4 - quarters);
+    return (quarters && k->out_bytes && k->out_bytes + m->msgs[i].len > bytes) ||
+           k->qn >= QNODES_CONN_MAX / 4 * (quarters ? quarters : 4);
+}
+
 /* Queues message i to connection c, within `quarters` of its limits (4:
  * all of them; 3: an update that can be conflated; 0: md.output_limit is
  * not checked, for the pieces of an admitted answer). Returns 0, or
@@ -283,15 +291,18 @@ int xt_mds_over_rate(mds_t *m, uint32_t c)
  * md.output_limit bounds what piles up: one message always goes onto an
  * empty queue, so an answer or a snapshot larger than the limit (a `list`
  * of 4,096 channels at the 64 KiB minimum) is sent, not taken for a slow
- * consumer. */
+ * consumer. A message that cannot be conflated (trades, answers, a CLOSE)
+ * over the limits first has what the socket takes written: the queue may
+ * be full of what one read's commands or one batch's trades made, for a
+ * client that reads (the flush comes at the loop's end). */
 static int enqueue(mds_t *m, uint32_t c, uint32_t i, unsigned quarters)
 {
     mconn_t *k = &m->conns[c];
-    uint32_t q = m->free_qnode;
-    uint64_t limit = m->s->cfg.md_output_limit, bytes = limit - limit / 4 * (4 - quarters);
-    if (k->shut || (quarters && k->out_bytes && k->out_bytes + m->msgs[i].len > bytes) ||
-        k->qn >= QNODES_CONN_MAX / 4 * (quarters ? quarters : 4))
+    if (k->shut)
         return XT_MDS_FULL;
+    if (over(m, k, i, quarters) && (quarters < 4 || xt_mds_write_now(m, c) != 0 || over(m, k, i, quarters)))
+        return XT_MDS_FULL;
+    uint32_t q = m->free_qnode; /* (after the write: it frees nodes) */
     if (q == NIL || (k->qn >= QNODES_PER_CONN && m->q_shared >= QNODES_SHARED)) {
         m->drops++; /* the shared part is used up (queue_len) */
         return XT_MDS_NO_POOL;

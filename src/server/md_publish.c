@@ -253,8 +253,6 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
             continue;
         int trades = kind == XT_CH_TRADES || kind == XT_CH_BIN_TRADES; /* cannot be conflated */
         int rc = g == NIL ? XT_MDS_NO_POOL : (trades ? xt_mds_enqueue : xt_mds_enqueue_conflatable)(m, x->conn, g);
-        if (rc == XT_MDS_FULL && trades && xt_mds_write_now(m, x->conn) == 0) /* what the socket takes, first */
-            rc = xt_mds_enqueue(m, x->conn, g);
         if (rc == 0)
             continue;
         if (trades) {
