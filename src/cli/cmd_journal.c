@@ -1021,10 +1021,13 @@ static int verify_quiet_dir(const char *dir)
 static void refuse_cut(const char *dir, const xt_wal_reader_t *r, uint64_t end)
 {
     size_t later = r->nsegs - r->seg - 1;
-    fprintf(stderr,
-            "xtrading journal repair: %s: %s at %s offset %lld: a cut there would remove what follows, valid records "
-            "among it",
-            dir, r->why, r->path, (long long)r->offset);
+    /* (valid records within the segment are looked for only in the last
+     * one; behind a bad segment header none can be told) */
+    fprintf(stderr, "xtrading journal repair: %s: %s at %s offset %lld: a cut there would remove %s", dir, r->why,
+            r->path, (long long)r->offset,
+            r->records_follow ? "what follows, valid records among it"
+            : r->offset == 0  ? "the whole segment"
+                              : "the rest of the segment");
     if (later)
         fprintf(stderr,
                 ", and %zu later segment%s (the newest from sequence %llu; the cut would end the journal at %llu)",

@@ -349,7 +349,8 @@ static int bad_record(xt_wal_reader_t *r, off_t off, const char *what)
      * - and so were all after a record written whole (looked at first,
      * before the scan a running server's writes can outrun). */
     int whole = r->torn_window && written_whole(r, off, r->buf + r->pos, r->len - r->pos);
-    if (valid_record_after(r, whole ? off : off + (off_t)r->torn_window, r->expect))
+    r->records_follow = valid_record_after(r, whole ? off : off + (off_t)r->torn_window, r->expect);
+    if (r->records_follow)
         return fail(r, XT_ECORRUPT, off, what,
                     whole ? "damaged after it was written (no tear: its sectors are whole), and valid records follow it"
                           : "valid records follow it");

@@ -51,6 +51,7 @@ typedef struct xt_wal_reader {
     char path[XT_PATH_MAX];
     off_t offset;
     char why[160];
+    int records_follow;   /* at a bad record in the last segment: valid records were found after it */
     xt_caps_t caps;       /* of the segment being read: replay with these */
     uint64_t last_seq;    /* of the last good record */
     int64_t max_ts;       /* the latest timestamp of the good records (those below `from` included) */

@@ -598,8 +598,9 @@ class JournalCli(unittest.TestCase):
         rep = run("journal", "repair", self.d)
         self.assertEqual(rep.returncode, 1, rep.stdout)
         end = int(segs[1][4:24]) - 1
-        self.assertIn(f"and {len(segs) - 2} later segments (the newest from sequence {int(segs[-1][4:24])}; "
-                      f"the cut would end the journal at {end})", rep.stderr)
+        self.assertIn(f"a cut there would remove the rest of the segment, and {len(segs) - 2} later segments (the "
+                      f"newest from sequence {int(segs[-1][4:24])}; the cut would end the journal at {end})",
+                      rep.stderr)
         self.assertEqual({f: os.path.getsize(os.path.join(self.d, f)) for f in os.listdir(self.d)}, before)
         rep = run("journal", "repair", self.d, "--force")
         self.assertEqual(rep.returncode, 0, rep.stderr)
@@ -607,6 +608,23 @@ class JournalCli(unittest.TestCase):
         backups = [f for f in os.listdir(self.d) if f.startswith("repair-")]
         self.assertEqual(sorted(os.listdir(os.path.join(self.d, backups[0]))), segs[1:])
         self.assertEqual(run("journal", "verify", self.d).returncode, 0)
+
+    def test_repair_does_not_promise_records_in_a_garbage_segment(self):
+        # a last segment of garbage from its first byte: repair refuses to
+        # cut it without --force (a bad header hides whatever it holds) and
+        # says the cut would take the whole segment - not "valid records
+        # among it", which it did not know (a probe)
+        segs = self.small_segments(3)
+        self.drop_snapshots_after(int(segs[0][4:24]) - 1)  # recovery reads the journal from its start
+        nxt = int(run("journal", "stats", self.d).stdout.split("sequence ")[1].split("..")[1].split()[0]) + 1
+        with open(os.path.join(self.d, "wal-%020d.log" % nxt), "wb") as f:
+            f.write(bytes(range(256)) * 16)
+        rep = run("journal", "repair", self.d)
+        self.assertEqual(rep.returncode, 1, rep.stdout + rep.stderr)
+        self.assertIn(f"wal-{nxt:020d}.log offset 0: a cut there would remove the whole segment, which may hold",
+                      rep.stderr)
+        self.assertNotIn("valid records", rep.stderr)
+        self.assertEqual(len(segments(self.d)), len(segs) + 1)
 
     def test_replay_under_the_first_rules(self):
         # an amend of a partly filled order below min: refused under rules 1,
