@@ -29,7 +29,7 @@ static int number(const char **p, unsigned long *v, char *why, size_t n)
     errno = 0;
     *v = strtoul(*p, &end, 10);
     if (errno || *v >= CPU_SETSIZE) {
-        snprintf(why, n, "CPU %.*s is past the highest that can be named, %d", (int)(end - *p < 20 ? end - *p : 20), *p,
+        snprintf(why, n, "CPU %.*s is past the highest that can be named, %d", (int)(end - *p < 64 ? end - *p : 64), *p,
                  CPU_SETSIZE - 1);
         return -1;
     }

@@ -42,6 +42,8 @@ static void lists(void **state)
     assert_non_null(strstr(why, "backwards"));
     xt_cpus_parse("1024", &s, why, sizeof why);
     assert_non_null(strstr(why, "1023"));
+    xt_cpus_parse("12345678901234567890123", &s, why, sizeof why); /* named whole (it was cut to 20 digits) */
+    assert_non_null(strstr(why, "CPU 12345678901234567890123 is past"));
 }
 
 /* The lowest CPU this process may not run on, or -1 if it may run on all. */
