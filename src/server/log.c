@@ -327,10 +327,16 @@ static void lost_lines(int err, uint64_t n)
     atomic_fetch_add_explicit(&lg.lost, n, memory_order_relaxed);
     if (lg.fd != 2 && !atomic_exchange_explicit(&lg.failing, 1, memory_order_relaxed)) {
         errno = err;
-        dprintf(2,
-                "xtrading: log.file %s: a write failed (%m): log lines are lost until one succeeds, counted in "
-                "xt_log_lines_lost_total\n",
-                lg.path);
+        if (err)
+            dprintf(2,
+                    "xtrading: log.file %s: a write failed (%m): log lines are lost until one succeeds, counted in "
+                    "xt_log_lines_lost_total\n",
+                    lg.path);
+        else /* the writer's queue is full: its file takes no lines (a disk that hangs) */
+            dprintf(2,
+                    "xtrading: log.file %s: the log writer's queue is full, its file is not taking lines: log lines "
+                    "are lost until a write succeeds, counted in xt_log_lines_lost_total\n",
+                    lg.path);
     }
 }
 
@@ -419,18 +425,16 @@ void xt_log_end(xt_log_ev_t *e)
     size_t n = xt_log_ev_finish(e);
     pthread_mutex_lock(&lg.writing);
     if (ring.on) { /* copied for the writer thread: a disk or a pipe that hangs holds no caller */
-        int fits = RING_BYTES - (ring.head - ring.tail) >= n;
-        if (fits) {
+        if (RING_BYTES - (ring.head - ring.tail) >= n) {
             size_t at = (size_t)(ring.head % RING_BYTES), first = RING_BYTES - at < n ? RING_BYTES - at : n;
             memcpy(ring.buf + at, e->buf, first);
             memcpy(ring.buf, e->buf + first, n - first);
             ring.head += n;
             pthread_cond_signal(&ring.more);
             wait_written(ring.head);
-        }
+        } else /* the writer is that far behind: its file or pipe is not taking lines (said once, as a failure) */
+            lost_lines(0, 1);
         pthread_mutex_unlock(&lg.writing);
-        if (!fits) /* the writer is that far behind: its file or pipe is not taking lines */
-            atomic_fetch_add_explicit(&lg.lost, 1, memory_order_relaxed);
         return;
     }
     /* One writer at a time (log lines are few; the order path logs none). */

@@ -4,7 +4,11 @@
  * truncated=true and still well formed (cut between two characters),
  * ill-formed UTF-8 written as \ufffd, the level and format names, and
  * writing to a file: appended, filtered by level, opened again after a
- * rename (logrotate). */
+ * rename (logrotate); a log file that stops taking lines loses them,
+ * counted and said once on stderr. */
+#define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): F_SETPIPE_SZ */
+#include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -230,13 +234,78 @@ static void cut_short_at_the_size_limit(void **state)
     tmpdir_remove(dir);
 }
 
+/* Reads a pipe to its end (the disk that hung answers again). */
+static void *drain(void *arg)
+{
+    char b[65536];
+    while (read(*(int *)arg, b, sizeof b) > 0)
+        ;
+    return NULL;
+}
+
+/* The log file stops taking lines (a disk that hangs: here a pipe nobody
+ * reads put in the file's place): callers go on, the writer's 256 KiB queue
+ * fills, and the lines that find it full are lost - counted, and said once
+ * on stderr, as a failed write is (they were counted without a word). */
+static void a_full_queue_is_told(void **state)
+{
+    (void)state;
+    char dir[256], path[300], errpath[300], link[64], target[300];
+    snprintf(dir, sizeof dir, "%s", tmpdir_make("xt-log-full"));
+    snprintf(path, sizeof path, "%s/xt.log", dir);
+    snprintf(errpath, sizeof errpath, "%s/stderr", dir);
+    assert_int_equal(xt_log_open(XT_LOG_INFO, XT_LOG_LOGFMT, path), 0);
+    int logfd = -1; /* the log's descriptor: the one open on path */
+    for (int fd = 3; fd < 1024 && logfd < 0; fd++) {
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n > 0 && (target[n] = 0, strcmp(target, path) == 0))
+            logfd = fd;
+    }
+    assert_true(logfd >= 0);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fcntl(p[1], F_SETPIPE_SZ, 4096);
+    assert_int_equal(dup2(p[1], logfd), logfd);
+    close(p[1]);
+    int err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600), saved = dup(2);
+    assert_true(err >= 0 && saved >= 0);
+    dup2(err, 2);
+    assert_int_equal(xt_log_start_writer(NULL, NULL), 0);
+    uint64_t lost = xt_log_lines_lost();
+    for (int i = 0; i < 4000; i++) /* ~100 bytes each: past the pipe and the queue */
+        xt_log(XT_LOG_WARN, "a line of a log whose file hangs, one of four thousand, padded to about a hundred");
+    uint64_t now_lost = xt_log_lines_lost();
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, drain, &p[0]), 0);
+    xt_log_stop_writer(); /* writes what the queue holds, once the "disk" takes it */
+    xt_log_close();       /* (closes logfd: the pipe's end, and so the drain's) */
+    pthread_join(t, NULL);
+    close(p[0]);
+    dup2(saved, 2);
+    close(saved);
+    close(err);
+    assert_true(now_lost > lost);
+    const char *s = slurp(errpath);
+    const char *told = strstr(s, "the log writer's queue is full");
+    assert_non_null(told);
+    assert_null(strstr(told + 1, "the log writer's queue is full")); /* once for the run of them */
+    assert_non_null(strstr(s, "xt_log_lines_lost_total"));
+    tmpdir_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(logfmt_line),    cmocka_unit_test(json_line),
-        cmocka_unit_test(truncated),      cmocka_unit_test(names),
-        cmocka_unit_test(to_a_file),      cmocka_unit_test(invalid_utf8),
-        cmocka_unit_test(truncated_utf8), cmocka_unit_test(cut_short_at_the_size_limit),
+        cmocka_unit_test(logfmt_line),
+        cmocka_unit_test(json_line),
+        cmocka_unit_test(truncated),
+        cmocka_unit_test(names),
+        cmocka_unit_test(to_a_file),
+        cmocka_unit_test(invalid_utf8),
+        cmocka_unit_test(truncated_utf8),
+        cmocka_unit_test(cut_short_at_the_size_limit),
+        cmocka_unit_test(a_full_queue_is_told),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
