@@ -510,7 +510,9 @@ static int flush_conn(mds_t *m, uint32_t c)
         xt_mds_oe_drained(m, c);
     if (k->http_backlog) { /* drained: the requests pipelined behind its answers are served on */
         xt_mds_http_drained(m, c);
-        return 0; /* (what they queued, or their close, is flush_dirty's: c is dirty again or closed) */
+        /* what they queued is flush_dirty's (c is dirty again); closing
+         * with nothing left (the stop came while it waited): its FIN */
+        return k->state == C_CLOSING && k->qn == 0 ? -1 : 0;
     }
     if (k->has_stale) { /* drained: each channel that owes a snapshot gets it now */
         k->has_stale = 0;

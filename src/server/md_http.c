@@ -327,9 +327,10 @@ size_t xt_mds_http_cap(uint32_t n_inst)
 
 /* ---- serving ---------------------------------------------------------------------- */
 
-/* Queues bytes as raw pooled messages of a medium buffer at most (the 64
- * large ones are the deep books' snapshots': slow WebSocket readers holding
- * them once left HTTP answers none), whole or not at all. Returns 0, or
+/* Queues bytes as raw pooled messages in pieces that fit a medium buffer
+ * (the 64 large ones are the deep books' snapshots': slow WebSocket readers
+ * holding them once left HTTP answers none; a large one is taken only when
+ * no medium is left), whole or not at all. Returns 0, or
  * XT_MDS_NO_POOL / XT_MDS_FULL with nothing queued. The caller admitted the
  * bytes: md.output_limit is not checked again piece by piece, or an answer
  * alone over it would be cut after its first piece. */
@@ -403,6 +404,7 @@ static void close_after(mds_t *m, uint32_t c)
     k->in_len = 0;
     k->state = C_CLOSING;
     k->pong_due = 0;
+    k->http_backlog = 0; /* (no request is served any more) */
     if (k->qn == 0)
         xt_mds_close(m, c);
 }
@@ -554,15 +556,11 @@ void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int kee
     k->http_wait = 0;
     if (k->state != C_HTTP)
         return;
-    if (n == 0) {
-        busy(m, c);
-        return;
-    }
     /* Admitted whole, as every answer (backlogged bounded the queue when its
-     * request was served). Without a buffer for it, the order is placed or
-     * not, and no answer is sent rather than a 503 that would say it is not:
-     * the client asks by its id (docs/rest.md). */
-    if (queue_bytes(m, c, p, n) != 0) {
+     * request was served). Without a buffer for it (or when it was not made:
+     * n 0), the order is placed or not, and no answer is sent rather than a
+     * 503 that would say it is not: the client asks by its id (docs/rest.md). */
+    if (n == 0 || queue_bytes(m, c, p, n) != 0) {
         xt_mds_close(m, c);
         return;
     }

@@ -425,11 +425,18 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
     xt_ws_pool_give_buffer(m->wsp, head);
 }
 
-static void read_conn(mds_t *m, uint32_t c)
+/* ev: the epoll events that woke it. */
+static void read_conn(mds_t *m, uint32_t c, uint32_t ev)
 {
     mconn_t *k = &m->conns[c];
-    if (k->in_paused && !k->fin) { /* woken with input off: a hang-up or an error, the client is gone */
-        xt_mds_close(m, c);
+    if (k->in_paused && !k->fin) {
+        /* Input off: a hang-up or an error, the client is gone; or an
+         * EPOLLIN of this same batch, from before an event earlier in it
+         * paused c (a REST order's answer that served the requests behind
+         * it into a backlog): read later. Once closed for it, queued answers
+         * and all, an order's among them. */
+        if (ev & (EPOLLHUP | EPOLLERR))
+            xt_mds_close(m, c);
         return;
     }
     for (int rounds = 0; rounds < 4 && k->state != C_FREE; rounds++) {
@@ -758,6 +765,8 @@ static void timers(mds_t *m)
         return;
     m->last_ping = m->mono;
     uint32_t g = xt_mds_msg_make(m, XT_WS_OP_PING, "xt", 2);
+    if (g != NIL) /* held through the loop: a close in it (an HTTP answer's eviction) may drop every other holder */
+        m->msgs[g].refs++;
     for (uint32_t c = 0; c < m->max_conns; c++) {
         mconn_t *k = &m->conns[c];
         if (k->state == C_CLOSING) {
@@ -798,10 +807,8 @@ static void timers(mds_t *m)
             continue;
         k->pong_due = 1;
     }
-    if (g != NIL && m->msgs[g].refs == 0) {
-        m->msgs[g].refs = 1;
+    if (g != NIL)
         xt_mds_msg_unref(m, g);
-    }
 }
 
 /* ---- the loop and lifecycle ------------------------------------------------------ */
@@ -842,7 +849,7 @@ static int dispatch(mds_t *m, const struct epoll_event *evs, int n)
             if ((evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && m->conns[id].bin)
                 xt_mds_bin_read(m, (uint32_t)id);
             else if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-                read_conn(m, (uint32_t)id);
+                read_conn(m, (uint32_t)id, evs[i].events);
             if (m->conns[id].state != C_FREE && (evs[i].events & EPOLLOUT))
                 xt_mds_mark_dirty(m, (uint32_t)id);
         }
@@ -924,9 +931,11 @@ static void *md_main(void *arg)
     }
     for (uint32_t c = 0; c < m->max_conns; c++) {
         const mconn_t *k = &m->conns[c];
-        if (k->state != C_FREE && !k->ws && !k->bin) /* plain HTTP: its answers queued go, then the close */
+        if (k->state == C_FREE || k->state == C_CLOSING) /* (closing: its last message queued already) */
+            continue;
+        if (!k->ws && !k->bin) /* plain HTTP: its answers queued go, then the close */
             xt_mds_http_stop(m, c);
-        else if (k->state != C_FREE)
+        else
             xt_mds_close_with(m, c, XT_WS_CLOSE_GOING_AWAY, "server shutting down");
     }
     stop_drain(m);

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -429,6 +430,41 @@ def test_pipelined_requests_wait_for_the_reader():
         st, _, body = h.response()
         check(st == 200 and body.endswith(b"\n") and b"# TYPE xt_up gauge" in body, f"answer {k}: {st}")
     check(h.get("/healthz")[0] == 200, "the connection after the 300")
+    h.close()
+
+
+@test
+def test_a_stop_ends_a_waiting_pipeline():
+    """SIGTERM while a connection's pipelined requests wait for it to read
+    its answers (md.output_limit 64 KiB, 300 GET /metrics): once the port
+    has closed the client reads, and gets the answers queued, whole, then
+    the end (a FIN) - not a reset at the stop's 2 s bound, which it got
+    when the queue drained with its requests left waiting (a review)."""
+    s = W.start({"md.output_limit": 65536, "md.send_buffer": 4096})
+    h = Http(s.md_port)
+    h.sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 300)
+    check(h.sock.recv(1, socket.MSG_PEEK) != b"", "an answer")
+    s.proc.send_signal(signal.SIGTERM)
+
+    def port_closed():
+        try:
+            socket.create_connection(("127.0.0.1", s.md_port), timeout=1).close()
+            return False
+        except ConnectionRefusedError:
+            return True
+    TS.wait_for(port_closed, "the market-data port closed", 20)
+    got = 0
+    try:
+        while True:
+            st, _, body = h.response()
+            check(st == 200 and b"# TYPE xt_up gauge" in body, f"answer {got}: {st}")
+            got += 1
+    except EOFError:
+        pass
+    except ConnectionResetError:
+        check(False, f"reset after {got} answers")
+    check(0 < got < 300 and h.buf == b"", f"{got} answers, {len(h.buf)} bytes of one cut")
+    check(s.proc.wait(15) == 0, "exit status")
     h.close()
 
 
