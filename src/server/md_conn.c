@@ -217,11 +217,15 @@ void xt_mds_close_after(mds_t *m, uint32_t c, const uint8_t *f, size_t n, int dr
         xt_mds_drop_queue(m, c); /* all but the message partly on the wire */
     k->pong_due = 0;
     k->state = C_CLOSING;
+    /* The last message, past md.output_limit: behind the rest of a message
+     * partly sent that is alone over the limit (a deep snapshot), it could
+     * not be queued, and the socket closed with that message cut short and
+     * no CLOSE or ERROR (a probe). Bounded: nothing follows it. */
     uint32_t g = xt_mds_msg_raw(m, f, n);
-    int rc = g == NIL ? -1 : xt_mds_enqueue(m, c, g);
-    if (rc != 0 && g != NIL && !drop) { /* the queue is at its limit: it goes instead */
+    int rc = g == NIL ? -1 : xt_mds_enqueue_admitted(m, c, g);
+    if (rc != 0 && g != NIL && !drop) { /* the queue's messages at their most: it goes instead */
         xt_mds_drop_queue(m, c);
-        rc = xt_mds_enqueue(m, c, g);
+        rc = xt_mds_enqueue_admitted(m, c, g);
     }
     xt_mds_msg_drop_if_unused(m, g);
     if (rc != 0) {
@@ -276,11 +280,22 @@ int xt_mds_over_rate(mds_t *m, uint32_t c)
     return ++k->msgs_this_sec > m->s->cfg.md_messages_per_s;
 }
 
+/* The bytes of k's queue that count against md.output_limit: all but a
+ * first message that alone is over it (queued onto an empty queue: a deep
+ * snapshot, a long `list`), which the messages behind it do not find in
+ * their way - else an answer behind it closed its client, however fast
+ * that read. */
+static uint64_t counted(const mds_t *m, const mconn_t *k)
+{
+    const msg_t *g = k->qn ? &m->msgs[m->qnodes[k->qh].msg] : NULL;
+    return g && g->len > m->s->cfg.md_output_limit ? k->out_bytes - (g->len - k->qoff) : k->out_bytes;
+}
+
 /* c's queue cannot take message i within `quarters` of its limits. */
 static int over(const mds_t *m, const mconn_t *k, uint32_t i, unsigned quarters)
 {
     uint64_t limit = m->s->cfg.md_output_limit, bytes = limit - limit / 4 * (4 - quarters);
-    return (quarters && k->out_bytes && k->out_bytes + m->msgs[i].len > bytes) ||
+    return (quarters && k->out_bytes && counted(m, k) + m->msgs[i].len > bytes) ||
            k->qn >= QNODES_CONN_MAX / 4 * (quarters ? quarters : 4);
 }
 
@@ -353,6 +368,15 @@ static int closing(const mconn_t *k)
     return k->shut || k->state == C_CLOSING || k->state == C_FREE;
 }
 
+int xt_mds_room(mds_t *m, uint32_t c, uint64_t bytes, uint32_t msgs)
+{
+    mconn_t *k = &m->conns[c];
+    uint64_t limit = m->s->cfg.md_output_limit;
+    if (k->out_bytes && counted(m, k) + bytes > limit) /* what the socket takes first, as enqueue does */
+        xt_mds_write_now(m, c);
+    return !k->shut && (k->out_bytes == 0 || counted(m, k) + bytes <= limit) && k->qn + msgs <= QNODES_CONN_MAX;
+}
+
 /* rc: the answer's xt_mds_reply(_raw); c not closing. */
 static int answered(mds_t *m, uint32_t c, int rc)
 {
@@ -364,6 +388,11 @@ static int answered(mds_t *m, uint32_t c, int rc)
     } else
         xt_mds_close_with(m, c, XT_WS_CLOSE_TRY_AGAIN, "server busy: no buffer for an answer");
     return -1;
+}
+
+int xt_mds_answered(mds_t *m, uint32_t c, int rc)
+{
+    return closing(&m->conns[c]) ? -1 : answered(m, c, rc);
 }
 
 int xt_mds_answer(mds_t *m, uint32_t c, const char *text, size_t len)
@@ -519,7 +548,7 @@ static int flush_conn(mds_t *m, uint32_t c)
         for (uint32_t i = k->subs; i != NIL; i = m->subs[i].conn_next) {
             if (!m->subs[i].stale)
                 continue;
-            if (xt_mds_send_snapshot(m, c, m->subs[i].ch) != 0) { /* no buffer: retried at the next tick */
+            if (xt_mds_send_snapshot(m, c, m->subs[i].ch, 0) != 0) { /* no buffer: retried at the next tick */
                 k->has_stale = 1;
                 if (!k->owed) {
                     k->owed = 1;

@@ -453,14 +453,20 @@ static int takes_body(const xt_http_req_t *req)
     return e == XT_REST_FILLS || e == XT_REST_ORDERS;
 }
 
+int xt_mds_http_wait_backlog(mds_t *m, uint32_t c)
+{
+    if (!backlogged(m, c))
+        return 0;
+    m->conns[c].http_backlog = 1; /* served once what is queued is written (xt_mds_http_drained) */
+    xt_mds_set_input(m, c, 0);
+    return 1;
+}
+
 int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len, size_t body_len)
 {
     mconn_t *k = &m->conns[c];
-    if (backlogged(m, c)) { /* served once what is queued is written (xt_mds_http_drained) */
-        k->http_backlog = 1;
-        xt_mds_set_input(m, c, 0);
+    if (xt_mds_http_wait_backlog(m, c))
         return 1;
-    }
     int keep = req->keep_alive && req->content_length == body_len && (body_len == 0 || takes_body(req)) &&
                ++k->http_reqs < XT_HTTP_MAX_REQUESTS;
     size_t used = head_len + body_len;

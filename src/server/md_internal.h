@@ -322,8 +322,22 @@ static inline uint32_t xt_mds_ch(uint32_t slot, int kind, int th)
 {
     return (slot * XT_CH_KINDS + (uint32_t)kind) * XT_TH_COUNT + (uint32_t)th;
 }
-int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch); /* 0, or -1 when it could not be queued */
-void xt_mds_on_update(void *ctx, const xt_md_update_t *u);   /* the md sink */
+/* Channel ch's snapshot to c: 0, or XT_MDS_FULL / XT_MDS_NO_POOL. When the
+ * buffers are all in use the subscriber holding the most is closed first,
+ * as for an update. admitted: queued past md.output_limit (the caller made
+ * room for it: xt_mds_snapshots_fit). */
+int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch, int admitted);
+/* 1 when the snapshots of chs[0..n) that c does not subscribe (sent at
+ * once, not owed), and an answer, fit c's queue now (xt_mds_room). */
+int xt_mds_snapshots_fit(mds_t *m, uint32_t c, const uint32_t *chs, uint32_t n);
+/* 1 when `bytes` more in `msgs` messages fit c's queue (md.output_limit -
+ * or the queue is empty - and its messages), after writing what the socket
+ * takes; 0 when not, or c is closing. */
+int xt_mds_room(mds_t *m, uint32_t c, uint64_t bytes, uint32_t msgs);
+/* An answer's xt_mds_reply(_raw) result rc, as xt_mds_answer takes it: 0;
+ * else c is closed 1008 / 1013 (or was closing): -1. */
+int xt_mds_answered(mds_t *m, uint32_t c, int rc);
+void xt_mds_on_update(void *ctx, const xt_md_update_t *u); /* the md sink */
 void xt_mds_flush_trades(mds_t *m); /* the trades on_update holds back, out (after the feed is read) */
 
 /* Is instrument i halted now (the admin socket's flag, docs/admin.md)? */
@@ -382,6 +396,10 @@ void xt_mds_throttle_tick(mds_t *m);                  /* every XT_TH_TICK_NS */
  * order's answer (xt_mds_http_deferred; nothing more is read as requests
  * meanwhile), -1 when it is closed or closing. */
 int xt_mds_http_serve(mds_t *m, uint32_t c, const xt_http_req_t *req, size_t head_len, size_t body_len);
+/* md_http.c: 1 when c's queued answers fill half of md.output_limit (or of
+ * its messages): the request waits, neither served nor read, until they
+ * are written (xt_mds_http_drained); else 0. */
+int xt_mds_http_wait_backlog(mds_t *m, uint32_t c);
 /* md_http.c: the answer to a request that waited (xt_mds_oe_rest); the
  * connection then reads its next request, or closes unless keep. */
 void xt_mds_http_deferred(mds_t *m, uint32_t c, const char *p, size_t n, int keep);

@@ -160,12 +160,32 @@ static size_t encode_state(mds_t *m, uint32_t ch, int snapshot)
     }
 }
 
-int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch)
+static uint32_t make_evicting(mds_t *m, int kind, size_t n, uint32_t ch);
+
+int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch, int admitted)
 {
     size_t n = encode_state(m, ch, 1);
-    if (n && xt_mds_kind_bin(ch_kind(ch)))
-        return xt_mds_reply_raw(m, c, m->scratch, n);
-    return n ? xt_mds_reply(m, c, m->scratch, n) : 0; /* n == 0: nothing to send (or too big for any buffer) */
+    if (n == 0) /* nothing to send (or too big for any buffer) */
+        return 0;
+    /* Without eviction, clients that never read held the large buffers,
+     * and every reader's deep snapshot (and the updates behind it) waited
+     * for the ping rounds to close them, ~60 s (a probe). */
+    uint32_t g = make_evicting(m, ch_kind(ch), n, NIL);
+    int rc = g == NIL ? XT_MDS_NO_POOL : admitted ? xt_mds_enqueue_admitted(m, c, g) : xt_mds_enqueue(m, c, g);
+    xt_mds_msg_drop_if_unused(m, g);
+    return rc;
+}
+
+int xt_mds_snapshots_fit(mds_t *m, uint32_t c, const uint32_t *chs, uint32_t n)
+{
+    uint64_t bytes = 512; /* the answer */
+    uint32_t msgs = 1;
+    for (uint32_t a = 0; a < n; a++)
+        if (xt_mds_find_sub(m, c, chs[a]) == NIL) {
+            bytes += encode_state(m, chs[a], 1) + XT_WS_HEADER_MAX;
+            msgs++;
+        }
+    return xt_mds_room(m, c, bytes, msgs);
 }
 
 /* The open subscriber connection holding the most - queue nodes, or with
@@ -214,6 +234,24 @@ static void evict_hog(mds_t *m)
  * place (an HTTP answer's too: md_http.c). Returns 0 when nobody holds anything. */
 int xt_mds_evict_buffer_holder(mds_t *m)
 {
+    /* One closed already and still holding buffers - the rest of a message
+     * it has not taken, its CLOSE behind - goes at once, the message cut
+     * short: closed gracefully, a client that reads nothing frees nothing
+     * until the ping rounds (~60 s), and meanwhile every reader's deep
+     * snapshot waited (a probe). */
+    uint32_t gone = NIL;
+    uint64_t most = 0;
+    for (uint32_t c = 0; c < m->max_conns; c++) {
+        const mconn_t *k = &m->conns[c];
+        if (k->state == C_CLOSING && (k->ws || k->bin) && k->out_bytes > most) {
+            most = k->out_bytes;
+            gone = c;
+        }
+    }
+    if (gone != NIL) {
+        xt_mds_close(m, gone);
+        return 1;
+    }
     uint32_t hog = biggest_holder(m, 1, 0);
     if (hog != NIL)
         evict(m, hog, "slow consumer: it held the most of the message buffers");
@@ -225,6 +263,26 @@ static uint32_t make_update(mds_t *m, int kind, size_t n)
     return xt_mds_kind_bin(kind) ? xt_mds_msg_raw(m, m->scratch, n) : xt_mds_msg_make(m, XT_WS_OP_TEXT, m->scratch, n);
 }
 
+/* The update or snapshot in m->scratch (n bytes) as a pooled message. When
+ * the buffers are all in use, the subscriber holding the most is closed
+ * first, up to four (while channel ch, unless NIL, has subscribers left):
+ * when every subscriber holds the same messages (one sweep's batches, all
+ * queued within one read of the feed), a close frees nothing, and none is
+ * closed again for 100 ms. */
+static uint32_t make_evicting(mds_t *m, int kind, size_t n, uint32_t ch)
+{
+    uint32_t g = make_update(m, kind, n);
+    if (g == NIL && n + XT_WS_HEADER_MAX <= m->msg_bytes[MSG_LARGE] /* else no close would help */ &&
+        m->mono >= m->evict_rest_until) {
+        for (int tries = 0;
+             g == NIL && tries < 4 && (ch == NIL || m->ch_head[ch] != NIL) && xt_mds_evict_buffer_holder(m); tries++)
+            g = make_update(m, kind, n);
+        if (g == NIL) /* nobody's close freed one: not again for every update of the burst */
+            m->evict_rest_until = m->mono + 100000000LL;
+    }
+    return g;
+}
+
 /* Sends the encoded update (m->scratch, n bytes) to every subscriber of ch. */
 static void fan_out(mds_t *m, uint32_t ch, size_t n)
 {
@@ -233,17 +291,7 @@ static void fan_out(mds_t *m, uint32_t ch, size_t n)
     if (m->q_shared > QNODES_SHARED - QNODES_SHARED_MAX && m->q_shared > m->hog_none_at)
         evict_hog(m); /* not again per fan-out while it finds nobody and the shared part does not grow */
     int kind = ch_kind(ch);
-    uint32_t g = make_update(m, kind, n);
-    /* A few at most: when every subscriber holds the same messages (one
-     * sweep's batches, all queued within one read of the feed), a close
-     * frees nothing, and the update is conflated or closes as below. */
-    if (g == NIL && n + XT_WS_HEADER_MAX <= m->msg_bytes[MSG_LARGE] /* else no close would help */ &&
-        m->mono >= m->evict_rest_until) {
-        for (int tries = 0; g == NIL && tries < 4 && m->ch_head[ch] != NIL && xt_mds_evict_buffer_holder(m); tries++)
-            g = make_update(m, kind, n);
-        if (g == NIL) /* nobody's close freed one: not again for every update of the burst */
-            m->evict_rest_until = m->mono + 100000000LL;
-    }
+    uint32_t g = make_evicting(m, kind, n, ch); /* (no buffer still: conflated or closed as below) */
     if (g != NIL && ch_th(ch) == XT_TH_LIVE)
         m->msgs[g].ev_ts = m->ev_ts; /* throttled channels' messages wait for their tick by design: not timed */
     for (uint32_t i = m->ch_head[ch], next; i != NIL; i = next) {

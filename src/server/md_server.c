@@ -204,14 +204,24 @@ static void on_command(mds_t *m, uint32_t c, const char *text, size_t len)
         }
         added |= (uint64_t)1 << a;
     }
+    /* A `snapshot` of channels not subscribed is one answer: `ok` and the
+     * snapshots behind it, or, when they do not fit the queue now, a 503
+     * alone. Once it was `ok`, then a 503 for the same id and no snapshot
+     * (a probe). */
+    if (cmd.op == XT_MDOP_SNAPSHOT && !xt_mds_snapshots_fit(m, c, chs, cmd.n_args)) {
+        xt_mds_answer_error(m, c, cmd.id, 503,
+                            "server busy: the snapshots do not fit this connection's queue now (md.output_limit); "
+                            "read what is queued, then ask again");
+        return;
+    }
     if (answer(m, c, cmd.id, names[cmd.op], "\"result\":\"ok\"") != 0 || cmd.op == XT_MDOP_UNSUBSCRIBE)
         return; /* closing (the answer did not fit): no snapshot is owed */
     for (uint32_t a = 0; a < cmd.n_args; a++) {
         uint32_t sub = xt_mds_find_sub(m, c, chs[a]);
         if (sub != NIL) /* queued behind the answer; updates wait for it */
             xt_mds_owe_snapshot(m, sub);
-        else if (xt_mds_send_snapshot(m, c, chs[a]) != 0) /* `snapshot` of a channel not subscribed */
-            xt_mds_answer_error(m, c, cmd.id, 503, "server busy: snapshot not sent, try again");
+        else if (xt_mds_answered(m, c, xt_mds_send_snapshot(m, c, chs[a], 1)) != 0)
+            return; /* no buffer, even after closing the holders: closed 1013, as for an answer */
     }
 }
 
@@ -371,6 +381,8 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         if (xt_http_route(&req) == XT_ROUTE_WS) {
             if (xt_mds_http_ends_here(m, c)) /* behind its end of input: it could not send a frame, nor pong */
                 return;
+            if (xt_mds_http_wait_backlog(m, c)) /* as a request: behind answers filling half the queue, it waits */
+                return;
             break;
         }
         /* a body elsewhere is not read: answered, then the connection closes */
@@ -405,7 +417,10 @@ void xt_mds_on_http(mds_t *m, uint32_t c)
         http_answer(m, c, 400, "bad Sec-WebSocket-Key", 0);
         return;
     }
-    if (xt_mds_reply_raw(m, c, out, (size_t)n) != 0) {
+    uint32_t g = xt_mds_msg_raw(m, out, (size_t)n); /* admitted: the wait above bounded the queue */
+    int qrc = g == NIL ? XT_MDS_NO_POOL : xt_mds_enqueue_admitted(m, c, g);
+    xt_mds_msg_drop_if_unused(m, g);
+    if (qrc != 0) {
         http_answer(m, c, 503, "server busy", 0);
         return;
     }

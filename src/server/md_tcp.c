@@ -243,19 +243,22 @@ static void subscribe(mds_t *m, uint32_t c, const xt_mdb_request_t *r, const uin
 }
 
 /* ACK, then each channel's snapshot: owed when subscribed, sent now when
- * not (a REJECT BUSY follows if no buffer is free). */
+ * not. A REJECT BUSY instead when those do not fit the queue now (one
+ * answer: an ACK and then a REJECT once said two things). */
 static void snapshot(mds_t *m, uint32_t c, const xt_mdb_request_t *r, const uint32_t *chs, int n)
 {
+    if (!xt_mds_snapshots_fit(m, c, chs, (uint32_t)n)) {
+        reject(m, c, XT_MDB_SNAPSHOT, r, XT_MDB_R_BUSY, "busy: snapshots over md.output_limit now"); /* (45 at most) */
+        return;
+    }
     if (answer(m, c, XT_MDB_SNAPSHOT, r) != 0)
         return;
     for (int i = 0; i < n; i++) {
         uint32_t sub = xt_mds_find_sub(m, c, chs[i]);
-        if (sub != NIL) {
+        if (sub != NIL)
             xt_mds_owe_snapshot(m, sub);
-        } else if (xt_mds_send_snapshot(m, c, chs[i]) != 0) {
-            reject(m, c, XT_MDB_SNAPSHOT, r, XT_MDB_R_BUSY, "server busy: snapshot not sent, try again");
-            return;
-        }
+        else if (xt_mds_answered(m, c, xt_mds_send_snapshot(m, c, chs[i], 1)) != 0)
+            return; /* no buffer, even after closing the holders: an ERROR, as for an answer */
     }
 }
 
@@ -389,7 +392,7 @@ void xt_mds_bin_timers(mds_t *m)
             xt_mds_close_gone(m, c, XT_ERR_HEARTBEAT_TIMEOUT, "nothing received for three heartbeat intervals");
             continue;
         }
-        if (m->mono - k->last_out < hb)
+        if (m->mono - k->last_out < hb || k->qn) /* (behind a queue it would come no sooner than the queue) */
             continue;
         uint32_t held;
         if (xt_sent_taken(&k->sent, k->fd, &held) && held > 0) {
@@ -401,7 +404,7 @@ void xt_mds_bin_timers(mds_t *m)
             g = xt_mds_msg_raw(m, f, xt_wire_put_header(f, XT_MSG_SERVER_HEARTBEAT, 0, 0));
         }
         if (g != NIL)
-            xt_mds_enqueue(m, c, g); /* over its limit: it is busy, not idle */
+            xt_mds_enqueue(m, c, g);
     }
     xt_mds_msg_drop_if_unused(m, g);
 }

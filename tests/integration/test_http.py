@@ -434,6 +434,36 @@ def test_pipelined_requests_wait_for_the_reader():
 
 
 @test
+def test_an_upgrade_waits_behind_pipelined_answers():
+    """A WebSocket upgrade pipelined behind three REST depths of a deep book
+    (~200 KB each, each over md.output_limit 64 KiB) waits, as any
+    request, until they are written, then gets its 101. Before, it was
+    served at once, its 101 did not fit, and it got 503 "server busy" and a
+    close (a probe)."""
+    s = W.start({"md.output_limit": 65536, "md.send_buffer": 4096, "limits.rate": 1000000, "limits.burst": 1000000})
+    n = 8000  # ~200 KB an answer: more than the client's TCP takes unread
+    W.deep_book(s, n)
+    h = Http.__new__(Http)  # a socket that takes little unread (segments within its window: no probes)
+    h.sock, h.buf = socket.socket(), b""
+    h.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    h.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1024)
+    h.sock.settimeout(10)
+    h.sock.connect(("127.0.0.1", s.md_port))
+    get = f"GET /api/v1/depth?symbol={W.SYM}&limit={n} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    up = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    h.sock.sendall(get * 3 + up)
+    check(h.sock.recv(1, socket.MSG_PEEK) != b"", "an answer")
+    for k in range(3):
+        st, _, body = h.response()
+        check(st == 200 and len(json.loads(body)["bids"]) == n, f"depth {k}: {st}")
+    while b"\r\n\r\n" not in h.buf:
+        h._fill()
+    check(h.buf.startswith(b"HTTP/1.1 101"), f"the upgrade: {h.buf[:60]!r}")
+    h.close()
+
+
+@test
 def test_a_stop_ends_a_waiting_pipeline():
     """SIGTERM while a connection's pipelined requests wait for it to read
     its answers (md.output_limit 64 KiB, 300 GET /metrics): once the port

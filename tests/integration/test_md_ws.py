@@ -223,6 +223,8 @@ class Raw:
         self.sock = socket.socket()
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            # segments no larger than the window: loopback's 64 KiB ones would wait for window probes (seconds)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1024)
         self.sock.settimeout(5)
         self.sock.connect(("127.0.0.1", port))
         self.buf = b""
@@ -1369,6 +1371,99 @@ def test_answers_past_the_limit_go_to_a_reader():
         snaps += m.get("type") == "snapshot" and len(m["bids"]) == n
     check(md_metric(s, "xt_md_slow_consumer_disconnects_total") == 0, "a slow-consumer close")
     r.close()
+
+
+@test
+def test_a_close_behind_a_message_over_the_limit():
+    """A CLOSE behind the rest of a message that alone is over
+    md.output_limit (a deep snapshot, ~200 KB, at 64 KiB; md.send_buffer
+    4 KiB) goes behind it whole: the client reads the snapshot, then CLOSE
+    1002 (an unmasked frame sent behind the `snapshot`). Before, the CLOSE
+    could not be queued behind the message over the limit, and the socket
+    closed at once: the frame cut short, no CLOSE (a probe)."""
+    s = start({"md.output_limit": 65536, "md.send_buffer": 4096, "md.messages_per_s": 100000,
+               "limits.rate": 1000000, "limits.burst": 1000000})
+    n = 8000  # ~200 KB: more than the client's TCP takes unread
+    deep_book(s, n)
+    r = Raw(s.md_port, rcvbuf=4096)  # it takes little unread
+    r.upgrade()
+    r.sock.sendall(frame_bytes(1, json.dumps({"op": "snapshot", "id": 1, "args": [f"depth.{SYM}"]}).encode()) +
+                   frame_bytes(1, b'{"op":"ping"}', False, True))
+    try:
+        code, reason, frames = r.until_close(timeout=10)
+    except EOFError:
+        check(False, f"no CLOSE: the stream ended with {len(r.buf)} bytes of a frame")
+    got = [json.loads(d) for op, d in frames if op == 1]
+    check(code == 1002 and any(m.get("type") == "snapshot" and len(m["bids"]) == n for m in got),
+          f"CLOSE {code} {reason!r} after {[m.get('type', m.get('result')) for m in got]}")
+    r.close()
+
+
+@test
+def test_a_snapshot_is_answered_once():
+    """`snapshot` commands sent at once by a client that does not read yet,
+    at md.output_limit 64 KiB (deep snapshots, ~100 KB each): each gets
+    one answer - `ok` and its snapshot, or a 503 alone when the snapshots
+    do not fit the queue now. Before, `ok` then a 503 for the same id, and
+    no snapshot (a probe)."""
+    s = start({"md.output_limit": 65536, "md.send_buffer": 4096, "md.messages_per_s": 100000,
+               "limits.rate": 1000000, "limits.burst": 1000000})
+    n = 4000
+    deep_book(s, n)
+    r = Raw(s.md_port, rcvbuf=4096)
+    r.upgrade()
+    r.sock.sendall(b"".join(frame_bytes(1, json.dumps({"op": "snapshot", "id": i, "args": [f"depth.{SYM}"]}).encode())
+                            for i in range(5)) + frame_bytes(1, b'{"op":"ping","id":"end"}'))
+    check(r.sock.recv(1, socket.MSG_PEEK) != b"", "an answer")
+    answers, snaps = {}, 0
+    while "end" not in answers:
+        op, data = r.read_frame()
+        check(op == 1, f"opcode {op}: {data[:80]!r}")
+        m = json.loads(data)
+        if m.get("type") == "snapshot":
+            snaps += 1
+            continue
+        answers.setdefault(m["id"], []).append(m.get("result") or m["error"]["code"])
+    for i in range(5):
+        check(answers.get(i) in (["ok"], [503]), f"id {i}: answers {answers.get(i)}")
+    check(snaps == sum(a == ["ok"] for a in answers.values()) and 503 in [a[0] for a in answers.values()],
+          f"{snaps} snapshots for {answers}")
+    r.close()
+
+
+@test
+def test_readers_get_deep_snapshots_past_clients_that_never_read():
+    """70 WebSocket clients that never read each hold a deep snapshot
+    (~100 KB, a large buffer: 64 in all); a reader's `depth` snapshot then
+    finds none free. The holder closed already (1008, its CLOSE behind the
+    rest of a message it does not take) is closed at once, and the reader
+    gets its snapshot - not only once the ping rounds close the holders
+    (here never: md.ping_ms an hour; by default ~60 s, a probe)."""
+    s = start({"md.messages_per_s": 100000, "md.send_buffer": 4096, "md.ping_ms": 3600000,
+               "limits.rate": 1000000, "limits.burst": 1000000, "md.max_connections_per_ip": 1000})
+    n = 4000
+    deep_book(s, n)
+    ask = frame_bytes(1, json.dumps({"op": "snapshot", "id": 1, "args": [f"depth.{SYM}"]}).encode())
+    stalled = []
+    for _ in range(70):
+        x = Raw(s.md_port, rcvbuf=4096)
+        x.upgrade()
+        x.sock.sendall(ask)
+        stalled.append(x)
+    for x in stalled:
+        check(x.sock.recv(1, socket.MSG_PEEK) != b"", "an answer")
+
+    async def go():
+        async with websockets.connect(url(s), max_size=None) as ws:
+            await send(ws, op="subscribe", id=1, args=[f"depth.{SYM}"])
+            await answer_of(ws, 1)
+            while True:
+                m = await recv(ws, 10)
+                if m.get("ch") == f"depth.{SYM}" and m.get("type") == "snapshot":
+                    return len(m["bids"])
+    check(run(go()) == n, "the reader's depth snapshot")
+    for x in stalled:
+        x.close()
 
 
 @test
