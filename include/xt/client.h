@@ -214,7 +214,8 @@ int64_t xt_client_rx_ns(const xt_client_t *c);
  * that does not parse, a type the server does not send, an answer to no
  * request (LOGIN_ACCEPTED/REJECTED without a LOGIN, order messages or
  * INSTRUMENT before the login's answer, LOGOUT_ACK without a LOGOUT), a
- * heartbeat interval outside 100..60000 ms - closes it with -EPROTO. */
+ * heartbeat interval (HELLO, LOGIN_ACCEPTED) outside 100..60000 ms - 0
+ * says none: the interval in use stays - closes it with -EPROTO. */
 int xt_client_on_readable(xt_client_t *c);
 
 /* Completes a pending connect, then writes queued output until the socket

@@ -502,18 +502,22 @@ static void take_lines(xt_server_t *s, uint32_t slot)
     adm_conn_t *a = &s->gw->admin->c[slot];
     while (!busy(a) && !a->closing && a->inlen > 0) {
         char *nl = memchr(a->in, '\n', a->inlen);
-        if (!nl && !a->eof) {
-            /* too long: more than the limit, but for a \r ending it (its \n to come) */
-            if (a->inlen > XT_ADMIN_LINE_MAX + 1 ||
-                (a->inlen == XT_ADMIN_LINE_MAX + 1 && a->in[XT_ADMIN_LINE_MAX] != '\r')) {
-                char m[64]; /* as xt_admin_parse says it of a line that fits the buffer */
-                snprintf(m, sizeof m, "request longer than %d bytes; closing", XT_ADMIN_LINE_MAX);
-                answer_error(a, m);
-                a->closing = 1;
-            }
+        size_t len = nl ? (size_t)(nl - a->in) : a->inlen;
+        /* too long: more than the limit, but for a \r ending it (its \n to
+         * come) - whole in the buffer too (1,025 bytes and its newline fit
+         * it: once answered as an error and read on, where the docs close) */
+        if ((!nl && !a->eof &&
+             (a->inlen > XT_ADMIN_LINE_MAX + 1 ||
+              (a->inlen == XT_ADMIN_LINE_MAX + 1 && a->in[XT_ADMIN_LINE_MAX] != '\r'))) ||
+            ((nl || a->eof) && len - (len && a->in[len - 1] == '\r') > XT_ADMIN_LINE_MAX)) {
+            char m[64];
+            snprintf(m, sizeof m, "request longer than %d bytes; closing", XT_ADMIN_LINE_MAX);
+            answer_error(a, m);
+            a->closing = 1;
             return;
         }
-        size_t len = nl ? (size_t)(nl - a->in) : a->inlen;
+        if (!nl && !a->eof)
+            return;
         on_line(s, slot, a->in, len);
         size_t used = nl ? len + 1 : len;
         memmove(a->in, a->in + used, a->inlen - used);

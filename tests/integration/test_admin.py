@@ -281,6 +281,13 @@ def test_help_and_malformed_lines():
     j = a.answer()
     check(j["ok"] is False and j["error"] == "request longer than 1024 bytes; closing", f"a 1,025-byte line and CRLF: {j}")
     a.close()
+    # ... and by LF alone, which fits the server's buffer whole: closed too (it was answered and read on)
+    a = Admin(sock_path(srv))
+    a.send(b"sessions" + b" " * 1013 + b"1001\n" + b"help\n")
+    j = a.answer()
+    check(j["ok"] is False and j["error"] == "request longer than 1024 bytes; closing", f"a 1,025-byte line and LF: {j}")
+    check(a.line() == b"", "closed after the 1,025-byte line")
+    a.close()
     # several lines in one write: one answer each, in order
     a = Admin(sock_path(srv))
     a.send(b"help\nbogus\nstats\n\nhalt ETH-USDT\nresume ETH-USDT\n")
