@@ -49,6 +49,7 @@ typedef struct adm_conn {
     uint8_t draining;               /* answered, its side shut (FIN): what the client still sends is dropped */
     int64_t drain_until;            /* monotonic ns: then it is closed, its end of input or not */
     int64_t last_active;            /* monotonic ns: accepted, or the client's last bytes (make_room) */
+    int64_t last_out;               /* monotonic ns: accepted, or the last bytes of an answer written */
     xt_admin_cmd_t pending;         /* the mass cancel the ticket is for */
     char in[XT_ADMIN_LINE_MAX + 2]; /* a longest line, its \r (not counted) and one byte more */
     char out[XT_ADMIN_OUT];
@@ -491,6 +492,7 @@ static int flush_out(adm_conn_t *a)
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno == EINTR ? 0 : -1;
         a->out_at += (uint32_t)w;
+        a->last_out = xt_mono_ns();
     }
     return 0;
 }
@@ -663,27 +665,36 @@ void xt__gw_admin_tick(xt_server_t *s)
     }
 }
 
-/* All slots taken: the connection idle longest - nothing asked in flight,
- * no answer unwritten, silent for XT_ADMIN_IDLE_NS - is closed with a line
- * saying why, so that forgotten sessions (a `socat` left open) do not lock
- * the operators out. Returns its slot, or XT_ADMIN_CONNS when every one is
- * in use. */
+/* The later of a connection's last bytes in and out. */
+static int64_t last_heard(const adm_conn_t *a)
+{
+    return a->last_active > a->last_out ? a->last_active : a->last_out;
+}
+
+/* All slots taken: the connection idle longest - nothing asked of the
+ * engine in flight, and for XT_ADMIN_IDLE_NS neither a byte from it nor a
+ * byte of an answer taken by it - is closed with a line saying why, so that
+ * forgotten sessions (a `socat` left open, or suspended with answers
+ * unread: those once locked the operators out) do not lock the operators
+ * out. Returns its slot, or XT_ADMIN_CONNS when every one is in use. */
 #define XT_ADMIN_IDLE_NS (5 * 1000000000LL)
 static uint32_t make_room(xt_gw_admin_t *ad, int64_t now)
 {
     uint32_t idle = XT_ADMIN_CONNS;
     for (uint32_t k = 0; k < XT_ADMIN_CONNS; k++) {
         const adm_conn_t *a = &ad->c[k];
-        if (!busy(a) && !a->closing && now - a->last_active >= XT_ADMIN_IDLE_NS &&
-            (idle == XT_ADMIN_CONNS || a->last_active < ad->c[idle].last_active))
+        if (!waits(a) && !a->closing && now - last_heard(a) >= XT_ADMIN_IDLE_NS &&
+            (idle == XT_ADMIN_CONNS || last_heard(a) < last_heard(&ad->c[idle])))
             idle = k;
     }
     if (idle == XT_ADMIN_CONNS)
         return idle;
     static const char line[] = "{\"ok\":false,\"error\":\"closed: idle, and another admin connection needed its "
                                "place\"}\n";
-    ssize_t w = send(ad->c[idle].fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)w;
+    if (!busy(&ad->c[idle])) { /* (behind an answer not taken it would land inside it) */
+        ssize_t w = send(ad->c[idle].fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)w;
+    }
     conn_close(ad, idle);
     return idle;
 }
@@ -719,7 +730,7 @@ static void accept_admin(xt_server_t *s)
         memset(a, 0, offsetof(adm_conn_t, in));
         a->fd = fd;
         a->events = EPOLLIN;
-        a->last_active = now;
+        a->last_active = a->last_out = now;
         ad->n_conns++;
         struct epoll_event ev = {EPOLLIN, {.u64 = XT_GW_ADMIN_ID + 1 + k}};
         if (epoll_ctl(s->gw->ep, EPOLL_CTL_ADD, fd, &ev) != 0)

@@ -363,6 +363,33 @@ def test_an_idle_admin_connection_makes_room():
 
 
 @test
+def test_admin_connections_that_read_nothing_make_room():
+    """8 admin connections that sent many requests and read none of the
+    answers (a stuck script, a suspended `socat`): once they have neither
+    sent nor taken anything for 5 s, a new one takes the place of one of
+    them - the operator can still halt and kick. They once held their
+    places for as long as they lived: their answers unwritten counted as
+    "waiting" (a probe)."""
+    srv = TS.Server()
+    conns = [Admin(sock_path(srv)) for _ in range(8)]
+    for c in conns:  # ~1 MB of answers each: more than a Unix socket holds unread
+        c.s.setblocking(False)
+        try:
+            for _ in range(100):
+                c.s.send(b"help\n" * 400)
+        except BlockingIOError:
+            pass
+        c.s.setblocking(True)
+    j = json.loads(Admin(sock_path(srv)).line())
+    check(j["ok"] is False and "too many admin connections" in j["error"], f"while they are fresh: {j}")
+    time.sleep(5.2)  # the idle time this is about (not a race): none of them sent or took anything for 5 s
+    extra = Admin(sock_path(srv))
+    check(extra.ask("stats")["ok"] is True, "a new connection took the place of one that read nothing")
+    for c in conns + [extra]:
+        c.close()
+
+
+@test
 def test_halt_and_resume():
     srv = TS.Server(TS.BIG)
     A = TS.login(srv.port, 1001, 1)
