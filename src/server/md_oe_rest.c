@@ -577,6 +577,8 @@ int xt_mds_oe_rest(mds_t *m, uint32_t c, uint32_t account, const char *key_id, c
         snprintf(o->b[b].key_id, sizeof o->b[b].key_id, "%s", key_id);
         o->rest_cache[account % XT_OE_REST_CACHE] = b;
     }
+    if (b == NIL && atomic_load(&m->s->met.stopping)) /* (the gateway takes no connection once it stops) */
+        return xt_rest_error(m->http_out, m->http_out_cap, 503, "SHUTTING_DOWN", 0);
     if (b == NIL)
         return xt_rest_error(m->http_out, m->http_out_cap, 503, "no room for another order session; try later", 0);
     oe_bridge_t *x = &o->b[b];

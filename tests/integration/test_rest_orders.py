@@ -16,6 +16,7 @@ usage: test_rest_orders.py path/to/xtrading [name-substring ...]
 import json
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -326,6 +327,29 @@ def test_an_answer_that_backlogs_its_connection_keeps_it():
         h.close()
     for b in busy:
         b.close()
+
+
+@test
+def test_an_order_during_the_stop_is_shutting_down():
+    """A REST order of an account with no order session yet, sent while the
+    server stops (the gateway takes no new connection; here it waits up to
+    2 s for a binary session that reads nothing), is answered 503
+    SHUTTING_DOWN - not "no room for another order session; try later",
+    which it was (a probe)."""
+    s = W.start()
+    slow = X.Conn(s.port)
+    slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.login(1003, session=1, heartbeat_ms=TS.HB)
+    slow.send(b"".join(X.encode_status(i + 1, order_id=5) for i in range(9000)))  # answers it does not read
+    s.proc.send_signal(signal.SIGTERM)
+    TS.wait_for(lambda: H.get_json(s.md_port, "/readyz")[1].get("reason") == "shutting down", "the stop begun")
+    h = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
+    h.sendall(raw_post(1002, order("buy", "900.00", "0.0001")))
+    st, body = split_answers(read_answers(h, 1))[0]
+    check(st == 503 and json.loads(body)["msg"] == "SHUTTING_DOWN", f"{st} {body!r}")
+    h.close()
+    slow.close()
+    check(s.proc.wait(15) == 0, "exit status")
 
 
 @test
