@@ -347,12 +347,10 @@ static void shut(xt_server_t *s, uint32_t i)
     xt_gw_t *g = s->gw;
     xt_gw_conn_t *c = &g->conns[i];
     uint32_t si = c->sess;
-    /* not gone with it: shown "closing" till the client has it all - a
-     * session with nothing journaled too, kept for that (it went at once,
-     * and an operator's second kick of its connection found no session) */
-    if (si != XT_NIL && g->sess[si].conn == i && g->sess[si].account != 0)
-        g->sess[si].closing_conn = i;
+    int mine = si != XT_NIL && g->sess[si].conn == i;
     let_go(s, i, 1);
+    if (mine && g->sess[si].account != 0) /* not gone with it: shown "closing" till the client has it all */
+        g->sess[si].closing_conn = i;
     c->fin = 1;
     shutdown(c->fd, SHUT_WR);
     struct epoll_event ev = {EPOLLIN, {.u64 = i}};
@@ -405,10 +403,8 @@ static void close_conn(xt_server_t *s, uint32_t i, int cod)
     if (c->state == C_FREE)
         return;
     let_go(s, i, cod);
-    if (c->sess != XT_NIL && g->sess[c->sess].closing_conn == i) { /* (an entry used again has XT_NIL) */
+    if (c->sess != XT_NIL && g->sess[c->sess].closing_conn == i) /* (an entry used again has XT_NIL) */
         g->sess[c->sess].closing_conn = XT_NIL;
-        xt__gw_check_session(s, c->sess, xt_mono_ns()); /* one with nothing to keep goes now */
-    }
     if (!c->adopted)
         xt__gw_counts_dec(&g->ip_conns, c->ip);
     close(c->fd);

@@ -131,8 +131,7 @@ void xt__gw_check_session(xt_server_t *s, uint32_t si, int64_t now)
     xt_gw_t *g = s->gw;
     xt_gw_sess_t *x = &g->sess[si];
     if (g->stopping || atomic_load_explicit(&s->journal_failed, memory_order_relaxed) || x->account == 0 ||
-        x->conn != XT_NIL || x->closing_conn != XT_NIL || x->ending || x->cod_pending || x->last_ticket > g->answered ||
-        !bucket_full(s, x, now))
+        x->conn != XT_NIL || x->ending || x->cod_pending || x->last_ticket > g->answered || !bucket_full(s, x, now))
         return;
     /* Decided on the numbers the gateway has. After lost messages they may
      * be behind the engine's (xt__gw_seq_unknown), but that errs only

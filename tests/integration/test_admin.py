@@ -742,31 +742,6 @@ def test_kick():
 
 
 @test
-def test_a_kicked_session_with_nothing_journaled_stays_listed_while_closing():
-    """A session that never had an order (nothing journaled), kicked while
-    its client reads nothing (9,000 status requests unread): it is listed
-    "closing" until its connection goes, and a second kick closes that at
-    once, as for any session. It vanished at the kick, its connection still
-    open, and the second kick answered "not known" (a probe)."""
-    # (a session whose rate bucket is not full again yet is kept anyway: the tokens are back within 10 us)
-    srv = TS.Server(sets={"limits.rate": 1000000000, "limits.burst": 1000000000})
-    c = X.Conn(srv.port)
-    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    c.login(1004, session=7, heartbeat_ms=TS.HB)
-    asks = b"".join(X.encode_status(i + 1, order_id=5) for i in range(9000))
-    read = ok(srv, "stats")["stats"]["bytes_in"]
-    c.send(asks)  # their answers, ~0.5 MB, wait in the server: the client takes 4 KiB
-    TS.wait_for(lambda: ok(srv, "stats")["stats"]["bytes_in"] >= read + len(asks), "the requests read")
-    check(ok(srv, "kick 1004 7")["kicked"] == {"account": 1004, "session": 7}, "the kick")
-    mine = [x for x in ok(srv, "sessions 1004")["sessions"] if x["session"] == 7]
-    check(len(mine) == 1 and mine[0].get("state") == "closing", f"after the kick: {mine}")
-    check(ok(srv, "kick 1004 7")["kicked"] == {"account": 1004, "session": 7}, "the second kick")
-    TS.wait_for(lambda: not [x for x in ok(srv, "sessions 1004")["sessions"] if x["session"] == 7],
-                "the session gone with its connection")
-    c.close()
-
-
-@test
 def test_a_kick_answers_what_came_before():
     """Requests the gateway read before a kick are answered on the
     connection before its ERROR KICKED (docs/admin.md), as a LOGOUT's ACK
