@@ -313,7 +313,7 @@ static int over(const mds_t *m, const mconn_t *k, uint32_t i, unsigned quarters)
 static int enqueue(mds_t *m, uint32_t c, uint32_t i, unsigned quarters)
 {
     mconn_t *k = &m->conns[c];
-    if (k->shut)
+    if (k->shut || k->state == C_FREE) /* (closed in a nested call: an eviction's close that freed it) */
         return XT_MDS_FULL;
     if (over(m, k, i, quarters) && (quarters < 4 || xt_mds_write_now(m, c) != 0 || over(m, k, i, quarters)))
         return XT_MDS_FULL;
@@ -374,7 +374,9 @@ int xt_mds_room(mds_t *m, uint32_t c, uint64_t bytes, uint32_t msgs)
     uint64_t limit = m->s->cfg.md_output_limit;
     if (k->out_bytes && counted(m, k) + bytes > limit) /* what the socket takes first, as enqueue does */
         xt_mds_write_now(m, c);
-    return !k->shut && (k->out_bytes == 0 || counted(m, k) + bytes <= limit) && k->qn + msgs <= QNODES_CONN_MAX;
+    /* an empty queue takes one message (and its answer) however large, as enqueue does; not more */
+    return !k->shut && ((k->out_bytes == 0 && msgs <= 2) || counted(m, k) + bytes <= limit) &&
+           k->qn + msgs <= QNODES_CONN_MAX;
 }
 
 /* rc: the answer's xt_mds_reply(_raw); c not closing. */

@@ -331,8 +331,9 @@ int xt_mds_send_snapshot(mds_t *m, uint32_t c, uint32_t ch, int admitted);
  * once, not owed), and an answer, fit c's queue now (xt_mds_room). */
 int xt_mds_snapshots_fit(mds_t *m, uint32_t c, const uint32_t *chs, uint32_t n);
 /* 1 when `bytes` more in `msgs` messages fit c's queue (md.output_limit -
- * or the queue is empty - and its messages), after writing what the socket
- * takes; 0 when not, or c is closing. */
+ * or the queue is empty and they are one message and its answer - and its
+ * messages), after writing what the socket takes; 0 when not, or c is
+ * closing. */
 int xt_mds_room(mds_t *m, uint32_t c, uint64_t bytes, uint32_t msgs);
 /* An answer's xt_mds_reply(_raw) result rc, as xt_mds_answer takes it: 0;
  * else c is closed 1008 / 1013 (or was closing): -1. */

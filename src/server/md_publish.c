@@ -243,7 +243,11 @@ int xt_mds_evict_buffer_holder(mds_t *m)
     uint64_t most = 0;
     for (uint32_t c = 0; c < m->max_conns; c++) {
         const mconn_t *k = &m->conns[c];
-        if (k->state == C_CLOSING && (k->ws || k->bin) && k->out_bytes > most) {
+        /* (its first message a large one - market data, not an order
+         * session's answers or a lone CLOSE - and held by it alone) */
+        const msg_t *head = k->qn ? &m->msgs[m->qnodes[k->qh].msg] : NULL;
+        if (k->state == C_CLOSING && (k->ws || k->bin) && head && head->cls >= MSG_MEDIUM && head->refs == 1 &&
+            k->out_bytes > most) {
             most = k->out_bytes;
             gone = c;
         }

@@ -1429,6 +1429,14 @@ def test_a_snapshot_is_answered_once():
     check(snaps == sum(a == ["ok"] for a in answers.values()) and 503 in [a[0] for a in answers.values()],
           f"{snaps} snapshots for {answers}")
     r.close()
+    # an empty queue takes one message over the limit, not two: one `snapshot` of two deep channels is a 503
+    r = Raw(s.md_port)
+    r.upgrade()
+    r.frame(1, json.dumps({"op": "snapshot", "id": 9, "args": [f"depth.{SYM}", f"depth.{SYM}@100ms"]}).encode())
+    op, data = r.read_frame()
+    m = json.loads(data)
+    check(m.get("id") == 9 and m.get("error", {}).get("code") == 503, f"two deep snapshots at once: {data[:120]!r}")
+    r.close()
 
 
 @test
