@@ -475,14 +475,7 @@ def test_a_stop_ends_a_waiting_pipeline():
     h.sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 300)
     check(h.sock.recv(1, socket.MSG_PEEK) != b"", "an answer")
     s.proc.send_signal(signal.SIGTERM)
-
-    def port_closed():
-        try:
-            socket.create_connection(("127.0.0.1", s.md_port), timeout=1).close()
-            return False
-        except ConnectionRefusedError:
-            return True
-    TS.wait_for(port_closed, "the market-data port closed", 20)
+    W.wait_port_closed(s.md_port)
     got = 0
     try:
         while True:

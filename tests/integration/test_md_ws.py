@@ -1257,17 +1257,33 @@ def test_http_answers_leave_the_large_buffers_to_snapshots():
     TS.wait_for(lambda: md_metric(s, "xt_md_slow_consumer_drops_total") > drops, "a snapshot without a buffer", 20)
     h = socket.create_connection(("127.0.0.1", s.md_port), timeout=10)
     h.sendall(f"GET /api/v1/depth?symbol={SYM}&limit={n} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-    data = b""
-    while True:
-        d = h.recv(1 << 16)
-        if not d:
-            break
-        data += d
+    data = read_to_eof(h)
     h.close()
     head, _, body = data.partition(b"\r\n\r\n")
     check(head.startswith(b"HTTP/1.1 200"), f"the REST depth: {head[:60]!r} ({len(data)} bytes)")
     check(len(body) > 32768 and len(json.loads(body)["bids"]) == n, f"a depth of {len(body)} bytes")
     r.close()
+
+
+def read_to_eof(sock):
+    """Everything sock gets until the server's end."""
+    data = b""
+    while True:
+        d = sock.recv(1 << 16)
+        if not d:
+            return data
+        data += d
+
+
+def wait_port_closed(port):
+    """Until a connection to port is refused (the market-data thread is stopping)."""
+    def closed():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return False
+        except ConnectionRefusedError:
+            return True
+    TS.wait_for(closed, "the market-data port closed", 20)
 
 
 def deep_book(s, n):
@@ -1308,14 +1324,7 @@ def test_a_stop_lets_readers_finish():
     for x in (ws.sock, stuck.sock, h):  # each read at once: all answered once the first bytes come
         check(x.recv(1, socket.MSG_PEEK) != b"", "an answer")
     s.proc.send_signal(signal.SIGTERM)
-
-    def port_closed():
-        try:
-            socket.create_connection(("127.0.0.1", s.md_port), timeout=1).close()
-            return False
-        except ConnectionRefusedError:
-            return True
-    TS.wait_for(port_closed, "the market-data port closed", 20)
+    wait_port_closed(s.md_port)
     try:
         code, reason, frames = ws.until_close(timeout=10)
     except EOFError:
@@ -1323,12 +1332,7 @@ def test_a_stop_lets_readers_finish():
     check(code == 1001 and reason == "server shutting down", f"CLOSE {code} {reason!r}")
     got = [json.loads(d) for op, d in frames if op == 1]
     check(any(m.get("type") == "snapshot" and len(m["bids"]) == n for m in got), f"{len(got)} messages, no snapshot")
-    data = b""
-    while True:
-        d = h.recv(1 << 16)
-        if not d:
-            break
-        data += d
+    data = read_to_eof(h)
     answers = 0
     while data:
         head, _, rest = data.partition(b"\r\n\r\n")
