@@ -505,13 +505,11 @@ static void take_lines(xt_server_t *s, uint32_t slot)
     while (!busy(a) && !a->closing && a->inlen > 0) {
         char *nl = memchr(a->in, '\n', a->inlen);
         size_t len = nl ? (size_t)(nl - a->in) : a->inlen;
-        /* too long: more than the limit, but for a \r ending it (its \n to
-         * come) - whole in the buffer too (1,025 bytes and its newline fit
-         * it: once answered as an error and read on, where the docs close) */
-        if ((!nl && !a->eof &&
-             (a->inlen > XT_ADMIN_LINE_MAX + 1 ||
-              (a->inlen == XT_ADMIN_LINE_MAX + 1 && a->in[XT_ADMIN_LINE_MAX] != '\r'))) ||
-            ((nl || a->eof) && len - (len && a->in[len - 1] == '\r') > XT_ADMIN_LINE_MAX)) {
+        /* too long: more than the limit without a \r ending it (its \n, if
+         * any, to come) - the line whole in the buffer or not (1,025 bytes
+         * and the newline fit it: once answered as an error and read on,
+         * where the docs close) */
+        if (len - (len && a->in[len - 1] == '\r') > XT_ADMIN_LINE_MAX) {
             char m[64];
             snprintf(m, sizeof m, "request longer than %d bytes; closing", XT_ADMIN_LINE_MAX);
             answer_error(a, m);
