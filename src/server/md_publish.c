@@ -188,15 +188,29 @@ int xt_mds_snapshots_fit(mds_t *m, uint32_t c, const uint32_t *chs, uint32_t n)
     return xt_mds_room(m, c, bytes, msgs);
 }
 
-/* The open subscriber connection holding the most - queue nodes, or with
- * by_bytes queued bytes - above `floor`; NIL when none does. */
-static uint32_t biggest_holder(const mds_t *m, int by_bytes, uint64_t floor)
+enum { HOLD_NODES, HOLD_BYTES, HOLD_CLOSING };
+
+/* Connection c, as a candidate of biggest_holder's `by`. */
+static int holder(const mds_t *m, const mconn_t *k, int by)
+{
+    if (by != HOLD_CLOSING)
+        return (k->state == C_WS || k->state == C_BIN) && !k->shut;
+    /* closing already, its first message a large one (market data, not an
+     * order session's answers or a lone CLOSE) that it alone holds */
+    const msg_t *head = k->qn ? &m->msgs[m->qnodes[k->qh].msg] : NULL;
+    return k->state == C_CLOSING && (k->ws || k->bin) && head && head->cls >= MSG_MEDIUM && head->refs == 1;
+}
+
+/* The subscriber connection holding the most - queue nodes (HOLD_NODES),
+ * or queued bytes: open (HOLD_BYTES), or closing with a large message it
+ * alone holds first (HOLD_CLOSING) - above `floor`; NIL when none does. */
+static uint32_t biggest_holder(const mds_t *m, int by, uint64_t floor)
 {
     uint32_t hog = NIL;
     for (uint32_t c = 0; c < m->max_conns; c++) {
         const mconn_t *k = &m->conns[c];
-        uint64_t held = by_bytes ? k->out_bytes : k->qn;
-        if ((k->state == C_WS || k->state == C_BIN) && !k->shut && held > floor) {
+        uint64_t held = by == HOLD_NODES ? k->qn : k->out_bytes;
+        if (held > floor && holder(m, k, by)) {
             floor = held;
             hog = c;
         }
@@ -219,7 +233,7 @@ static void evict(mds_t *m, uint32_t c, const char *why)
  * subscriber lists a fan-out walks. */
 static void evict_hog(mds_t *m)
 {
-    uint32_t hog = biggest_holder(m, 0, QNODES_PER_CONN);
+    uint32_t hog = biggest_holder(m, HOLD_NODES, QNODES_PER_CONN);
     m->hog_none_at = hog == NIL ? m->q_shared : 0;
     if (hog != NIL)
         evict(m, hog, "slow consumer: it held the most of the shared queue");
@@ -239,24 +253,12 @@ int xt_mds_evict_buffer_holder(mds_t *m)
      * short: closed gracefully, a client that reads nothing frees nothing
      * until the ping rounds (~60 s), and meanwhile every reader's deep
      * snapshot waited (a probe). */
-    uint32_t gone = NIL;
-    uint64_t most = 0;
-    for (uint32_t c = 0; c < m->max_conns; c++) {
-        const mconn_t *k = &m->conns[c];
-        /* (its first message a large one - market data, not an order
-         * session's answers or a lone CLOSE - and held by it alone) */
-        const msg_t *head = k->qn ? &m->msgs[m->qnodes[k->qh].msg] : NULL;
-        if (k->state == C_CLOSING && (k->ws || k->bin) && head && head->cls >= MSG_MEDIUM && head->refs == 1 &&
-            k->out_bytes > most) {
-            most = k->out_bytes;
-            gone = c;
-        }
-    }
+    uint32_t gone = biggest_holder(m, HOLD_CLOSING, 0);
     if (gone != NIL) {
         xt_mds_close(m, gone);
         return 1;
     }
-    uint32_t hog = biggest_holder(m, 1, 0);
+    uint32_t hog = biggest_holder(m, HOLD_BYTES, 0);
     if (hog != NIL)
         evict(m, hog, "slow consumer: it held the most of the message buffers");
     return hog != NIL;
