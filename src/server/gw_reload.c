@@ -174,15 +174,12 @@ static int apply(xt_server_t *s, struct xt_gw_reload *r)
     if (r->rc != 0)
         return refused(s, r->why);
     xt_server_config_t *next = &r->next;
-    xt_creds_t creds = r->creds;
-    r->creds = (xt_creds_t){0};
-    if (!next->credentials[0] && s->cfg.credentials[0])
-        return refused(s, "server.credentials is empty now; the demo accounts are only for a start without a "
-                          "credentials file");
     /* A file that drops an instrument the server runs is one the next start
      * refuses, and one with no instrument at all (the embedded ones stand in)
      * is no config of this server's: a file cut short or the wrong one,
-     * whose limits (its defaults) must not be taken either. */
+     * whose limits (its defaults) must not be taken either. Told before the
+     * credentials: a file cut short names none either, and that is not the
+     * cause. */
     if (next->n_instruments_default && !s->cfg.n_instruments_default)
         return refused(s, "the config defines no instrument now (the embedded demo ones are only for a start "
                           "without any): a file cut short?");
@@ -195,6 +192,11 @@ static int apply(xt_server_t *s, struct xt_gw_reload *r)
             return refused(s, why);
         }
     }
+    if (!next->credentials[0] && s->cfg.credentials[0])
+        return refused(s, "server.credentials is empty now; the demo accounts are only for a start without a "
+                          "credentials file");
+    xt_creds_t creds = r->creds; /* taken only now: a refusal leaves them to the caller to free */
+    r->creds = (xt_creds_t){0};
     size_t keys = creds.n;
     char restart[256];
     restart_key(s, next, restart, sizeof restart);

@@ -3477,25 +3477,31 @@ def test_a_reload_of_a_file_cut_short_changes_nothing():
     file cut short, emptied by mistake) is one the next start refuses: a
     reload refuses it too, and keeps the limits - before, it applied the
     empty file's defaults and named the instrument for a restart (a
-    probe's accident)."""
+    probe's accident). With a credentials file the reason is still the
+    file cut short, not the credentials it no longer names (stop 49's
+    probe)."""
     tmp = tempfile.mkdtemp(prefix="xt-reload-")
     try:
-        conf = os.path.join(tmp, "xt.conf")
+        conf, creds = os.path.join(tmp, "xt.conf"), os.path.join(tmp, "creds")
+        with open(creds, "w") as f:
+            f.write(f"1001 key1001 {X.signing_key('s-1001').hex()}\n")
         with open(conf, "w") as f:
-            f.write("[limits]\nopen_orders = 2\n[instrument BTC-USDT]\ntick = 0.01\nlot = 0.0001\n")
+            f.write("[server]\ncredentials = creds\n"
+                    "[limits]\nopen_orders = 2\n[instrument BTC-USDT]\ntick = 0.01\nlot = 0.0001\n")
         srv = Server(args=["--config", conf])
         open(conf, "w").close()  # emptied: the embedded demo instruments would stand in
         srv.proc.send_signal(signal.SIGHUP)
         at = wait_stderr(srv, 'msg="SIGHUP: reload refused; nothing changed" reason=')
-        check("defines no instrument now" in srv.stderr()[at:at + 200], srv.stderr()[-400:])
+        check("defines no instrument now" in srv.stderr()[at:at + 200], srv.stderr()[at:at + 300])
         check(metric(srv, "xt_config_last_reload_successful") == 0, "counted as refused")
-        with open(conf, "w") as f:  # cut short: another instrument, not the one it runs
-            f.write("[instrument ETH-USDT]\ntick = 0.01\nlot = 0.001\n")
+        with open(conf, "w") as f:  # cut short: another instrument, not the one it runs (the credentials
+            # read, then let go: an ASan build's leak check saw them kept before)
+            f.write("[server]\ncredentials = creds\n[instrument ETH-USDT]\ntick = 0.01\nlot = 0.001\n")
         srv.proc.send_signal(signal.SIGHUP)
         at = wait_stderr(srv, 'msg="SIGHUP: reload refused; nothing changed" reason=', at)
         check("no longer defines instrument BTC-USDT" in srv.stderr()[at:at + 200], srv.stderr()[-400:])
         a = Conn(srv.port)
-        a.login(1001, heartbeat_ms=HB)
+        a.login(1001, "key1001", "s-1001", heartbeat_ms=HB)
         btc = a.inst["BTC-USDT"]
         for px in (1000, 1001):
             expect_type(a.place(btc, BUY, px, 1), ACCEPTED)
