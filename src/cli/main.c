@@ -122,6 +122,20 @@ static int help_after_options(int argc, char **argv)
     return argc;
 }
 
+/* An option given twice, as `replay --journal A --journal B`: the index of
+ * the second, else 0. The last one was taken without a word, and the
+ * operator may well think the commands went into A (a probe's). serve and
+ * config check are not asked: their flags layer in order (cli.md), as
+ * --set does. Options end at "--"; values do not start with "--". */
+static int repeated_option(int argc, char **argv)
+{
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+        for (int j = 2; j < i && strncmp(argv[i], "--", 2) == 0; j++)
+            if (strcmp(argv[i], argv[j]) == 0)
+                return i;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* A write past the file-size limit (RLIMIT_FSIZE) fails EFBIG, as a
@@ -138,6 +152,11 @@ int main(int argc, char **argv)
     int sub = (strcmp(cmd, "journal") == 0 || strcmp(cmd, "md") == 0 || strcmp(cmd, "bench") == 0) && argc > 2 &&
               argv[2][0] != '-';
     snprintf(prog, sizeof prog, "xtrading %.20s%s%.20s", cmd, sub ? " " : "", sub ? argv[2] : "");
+    int again = strcmp(cmd, "serve") != 0 && strcmp(cmd, "config") != 0 ? repeated_option(argc, argv) : 0;
+    if (again) {
+        fprintf(stderr, "%s: %s given twice; each option is taken once\n", prog, argv[again]);
+        return 2;
+    }
     if (strcmp(cmd, "replay") == 0)
         return xt_cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)

@@ -1080,6 +1080,31 @@ class JournalCli(unittest.TestCase):
                 r = run("journal", "dump", self.tmp, *args)
                 self.assertEqual((r.returncode, r.stdout, r.stderr), (2, "", err))
 
+    def test_an_option_given_twice_is_refused(self):
+        # `replay --journal A --journal B` ran on B without a word (stop 50's
+        # probe): the operator may think the commands went into A. Nothing
+        # is created in either directory.
+        a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
+        for args, err in ((["replay", "--journal", a, "--journal", b],
+                           "xtrading replay: --journal given twice; each option is taken once\n"),
+                          (["journal", "dump", self.tmp, "--from", "3", "--from", "5"],
+                           "xtrading journal dump: --from given twice; each option is taken once\n"),
+                          (["md", "rebuild", self.tmp, "--out", a, "--out", b],
+                           "xtrading md rebuild: --out given twice; each option is taken once\n")):
+            with self.subTest(args=args):
+                r = run(*args, stdin="INSTRUMENT L tick=1 lot=1\n")
+                self.assertEqual((r.returncode, r.stdout, r.stderr), (2, "", err))
+                self.assertFalse(os.path.exists(a) or os.path.exists(b))
+        # serve and config check layer their flags in order (cli.md): the last --data is the one
+        conf = os.path.join(self.tmp, "empty.conf")
+        open(conf, "w").close()
+        r = run("config", "check", conf, "--data", a, "--data", b)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"dir = {b}\n", r.stdout)
+        # after "--" an admin command's arguments are its own, not options
+        r = run("admin", "--socket", os.path.join(self.tmp, "no.sock"), "halt", "--", "--x", "--x")
+        self.assertNotIn("given twice", r.stderr)
+
 
 if __name__ == "__main__":
     XT = os.path.abspath(sys.argv.pop(1))
