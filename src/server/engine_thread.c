@@ -19,12 +19,33 @@
 #include "server.h"
 #include "xt/error.h"
 
+/* The ring's slots request r must leave free (docs/protocol.md,
+ * OVERLOADED): one that adds work (a new order, an amend, a status
+ * question) leaves the last eighth and a 32nd to those that take work
+ * away, and a client's cancel leaves the last 32nd to the server's own (an
+ * admin mass cancel, cancel on disconnect, band moves, session ends) - so
+ * the cancels, and the operator's emergency mass cancel, are not starved
+ * by the flood they are meant for. */
+static uint64_t kept_free(const xt_req_ring_t *q, int kind)
+{
+    uint64_t size = (uint64_t)q->mask + 1;
+    switch (kind) {
+    case XT_REQ_NEW:
+    case XT_REQ_AMEND:
+    case XT_REQ_STATUS:
+    case XT_REQ_OPEN_ORDERS: return size / 8 + size / 32;
+    case XT_REQ_CANCEL:
+    case XT_REQ_MASS_CANCEL: return size / 32;
+    default: return 0;
+    }
+}
+
 uint64_t xt_req_push(xt_server_t *s, const xt_req_t *r)
 {
     xt_req_ring_t *q = &s->ring;
     uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
     uint64_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
-    if (h - t > q->mask)
+    if (h - t + kept_free(q, r->kind) > q->mask)
         return 0;
     q->v[h & q->mask] = *r;
     atomic_store_explicit(&q->head, h + 1, memory_order_release);

@@ -271,7 +271,8 @@ int xt_engine_thread_start(xt_server_t *s);
 void xt_engine_thread_join(xt_server_t *s);
 /* Queues r for the engine thread. Returns its ticket (ring index + 1: its
  * answer is released once `answered` reaches it), or 0 when the ring is
- * full. */
+ * full - for r's kind: new orders, amends and status questions leave a
+ * reserve to cancels, client cancels one to the server's own. */
 uint64_t xt_req_push(xt_server_t *s, const xt_req_t *r);
 /* Any thread: wakes the engine thread if it is parked (once per park). */
 void xt_engine_wake(xt_server_t *s);

@@ -795,6 +795,63 @@ def test_mass_cancel():
     TS.expect_type(A2.expect(CANCELED, order_id=w.order_id), CANCELED, reason=R["USER"])
 
 
+@test
+def test_cancels_get_through_a_flood():
+    """Cancels take work away: new orders leave them a reserve of the
+    engine's inbound ring, and client cancels leave one to the operator's
+    mass cancel (docs/protocol.md, OVERLOADED). Before, a flood of new
+    orders filled the ring: the cancels sent behind it and the emergency
+    mass cancel were refused "overloaded" (stop 49's probe)."""
+    srv = TS.Server({**TS.BIG, "server.inbound_ring": 64, "debug.engine_delay_us": 20000})
+    A = TS.login(srv.port, 1001, 1)
+    btc = A.inst["BTC-USDT"]
+    rest = [A.place(btc, BUY, 1000 + k, 1) for k in range(3)]
+    flood = range(A.clordid + 1, A.clordid + 401)
+    cancels = [flood[-1] + 1 + k for k in range(len(rest))]
+    A.send(b"".join(X.encode_new_order(cl, btc, BUY, 500 + cl % 50, 1) for cl in flood) +
+           b"".join(X.encode_cancel(cl, order_id=o.order_id) for cl, o in zip(cancels, rest)))
+    got, _ = TS.collect_answers(A, [*flood, *cancels], timeout=60)
+    over = [cl for cl in flood if got[cl].type == X.REJECTED and got[cl].reason == R["OVERLOADED"]]
+    check(over, "the flood did not meet a full ring: nothing tested")
+    for cl, o in zip(cancels, rest):
+        TS.expect_type(got[cl], CANCELED, order_id=o.order_id, reason=R["USER"])
+    # another account floods without a pause while the operator cancels account 1001's orders
+    A.clordid = cancels[-1]
+    check(ok(srv, "mass-cancel 1001")["canceled"] == len(flood) - len(over), "the flood's orders that rest")
+    TS.quiet(A)  # their CANCELED
+    eth = A.inst["ETH-USDT"]
+    left = {"ETH-USDT": [A.place(eth, BUY, 1000, 1)], "BTC-USDT": [A.place(btc, BUY, 1000 + k, 1) for k in range(2)]}
+    F = TS.login(srv.port, 1002, 1)
+    stop = threading.Event()
+
+    def flooding():
+        cl = 0
+        while not stop.is_set():
+            F.sock.setblocking(True)
+            F.sock.sendall(b"".join(X.encode_new_order(cl + k, btc, SELL, 90000 + k % 50, 1) for k in range(1, 201)))
+            cl += 200
+            F.sock.setblocking(False)
+            try:
+                while F.sock.recv(1 << 20):  # the answers, unread: only so that they do not pile up
+                    pass
+            except BlockingIOError:
+                pass
+    t = threading.Thread(target=flooding, daemon=True)
+    t.start()
+    try:
+        time.sleep(0.2)  # (the flood under way: not a race to paper over - each round below is checked alone)
+        for k, sym in enumerate(["ETH-USDT", "BTC-USDT"] + [""] * 8):
+            j = ask(srv, f"mass-cancel 1001 {sym}".strip())
+            check(j.get("ok") is True, f"round {k}: the operator's mass cancel under a flood: {j}")
+            gone = left.pop(sym, [])
+            check(j["canceled"] == len(gone), f"round {k}: {j}, {len(gone)} orders of {sym or 'all'} open")
+            c = sorted((A.expect(CANCELED) for _ in gone), key=lambda m: m.order_id)
+            check([m.order_id for m in c] == [o.order_id for o in gone], f"round {k}: {c}")
+    finally:
+        stop.set()
+        t.join(10)
+
+
 def snapshots(srv):
     return sorted(f for f in os.listdir(srv.data) if f.startswith("snap-"))
 
