@@ -181,13 +181,29 @@ static void cmd_sessions(xt_server_t *s, adm_conn_t *a, uint32_t account)
     answer_end(a, &t);
 }
 
+/* A connection of session account/session shut (its write side: its last
+ * bytes leaving) after the session ended with it - one with nothing to
+ * keep goes at once, so no session shows it "closing" - whose client is
+ * not taking those bytes; XT_NIL if none. Found by the login it made. */
+static uint32_t lingering_conn(const xt_gw_t *g, uint32_t account, uint32_t session)
+{
+    for (uint32_t i = 0; i < g->max_conns; i++) {
+        const xt_gw_conn_t *c = &g->conns[i];
+        if (c->state == C_CLOSING && c->fin && c->sess != XT_NIL && c->login.account == account &&
+            c->login.session == session)
+            return i;
+    }
+    return XT_NIL;
+}
+
 static void cmd_kick(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
 {
     xt_gw_t *g = s->gw;
     uint32_t si = xt__gw_sess_find(g, cmd->account, cmd->session);
     uint32_t ci = si == XT_NIL ? XT_NIL : shown_conn(g, &g->sess[si]);
     char why[128];
-    if (ci == XT_NIL) {
+    uint32_t lingering = ci == XT_NIL ? lingering_conn(g, cmd->account, cmd->session) : XT_NIL;
+    if (ci == XT_NIL && lingering == XT_NIL) {
         snprintf(why, sizeof why, "session %u/%u is %s", cmd->account, cmd->session,
                  si == XT_NIL ? "not known" : "not connected");
         return answer_error(a, why);
@@ -205,7 +221,9 @@ static void cmd_kick(xt_server_t *s, adm_conn_t *a, const xt_admin_cmd_t *cmd)
             xt__gw_error(s, w, XT_ERR_KICKED, KICKED_TEXT);
         }
     }
-    if (ci == g->sess[si].conn)
+    if (lingering != XT_NIL) /* kicked once, its session gone with it: reset, as one shown "closing" is */
+        xt__gw_close(s, lingering);
+    else if (ci == g->sess[si].conn)
         xt__gw_kick(s, ci);
     else if (ci == g->sess[si].closing_conn) /* its last bytes in the socket, the client not taking them: */
         xt__gw_close(s, ci);                 /* a stop's drain it holds */

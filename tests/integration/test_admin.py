@@ -1332,6 +1332,38 @@ def test_kick_during_a_takeover():
 
 
 @test
+def test_a_second_kick_finds_a_session_gone_with_its_connection():
+    """A kicked session with nothing journaled ends at once, while its
+    connection's last bytes wait for a client that takes none (for up to 3
+    heartbeat intervals): `sessions` no longer shows it, and a second kick
+    answered "not known" - the operator had no way to reset it. The
+    second kick now finds the connection by its login and resets it, as
+    it resets one shown "closing"."""
+    srv = TS.Server(TS.BIG)
+    c = X.Conn(srv.port, read_hello=False)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    c.hello = c.expect(X.HELLO)
+    c.login(1001, session=5, heartbeat_ms=60000)  # (the linger is 3 of them)
+    c.sock.setblocking(True)
+    read = ok(srv, "stats")["stats"]["bytes_in"]
+    burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 5001))  # answers: more than the socket takes
+    c.sock.sendall(burst)  # (unsequenced answers: nothing journaled)
+    TS.wait_for(lambda: ok(srv, "stats")["stats"]["bytes_in"] >= read + len(burst), "the requests read")
+    check(ok(srv, "kick 1001 5")["kicked"] == {"account": 1001, "session": 5}, "the first kick")
+    TS.wait_for(lambda: session_state(srv, 1001, 5) is None, "the session ended with its connection")
+    j = ok(srv, "kick 1001 5")
+    check(j["kicked"] == {"account": 1001, "session": 5}, f"the second kick: {j}")
+    c.sock.settimeout(10)
+    try:  # reset: what the socket held for the client is dropped, the client sees the end at once
+        while c.sock.recv(1 << 20):
+            pass
+    except ConnectionResetError:
+        pass
+    err(srv, "kick 1001 5", ["not known"])  # nothing left of it now
+    check(srv.running(), "server died")
+
+
+@test
 def test_expired_session_after_lost_messages():
     """A session gone (no connection) whose last message was lost (one
     engine batch past server.resume_messages: here a maker's fill) kept a
