@@ -126,11 +126,25 @@ static int help_after_options(int argc, char **argv)
  * the second, else 0. The last one was taken without a word, and the
  * operator may well think the commands went into A (a probe's). serve and
  * config check are not asked: their flags layer in order (cli.md), as
- * --set does. Options end at "--"; values do not start with "--". */
+ * --set does. Not asked either when help is (printed wherever it stands).
+ * Options end at "--"; values do not start with "--". admin's options
+ * come in pairs before its command, whose words are the server's. */
 static int repeated_option(int argc, char **argv)
 {
-    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
-        for (int j = 2; j < i && strncmp(argv[i], "--", 2) == 0; j++)
+    int end = 2, stride = strcmp(argv[1], "admin") == 0 ? 2 : 1;
+    while (end < argc && strcmp(argv[end], "--") != 0) {
+        if (xt_cli_is_help(argv[end]))
+            return 0;
+        end++;
+    }
+    if (stride == 2) { /* admin: up to its command */
+        int n = 2;
+        while (n < end && argv[n][0] == '-')
+            n += 2;
+        end = n < end ? n : end;
+    }
+    for (int i = 2; i < end; i += stride)
+        for (int j = 2; j < i && strncmp(argv[i], "--", 2) == 0; j += stride)
             if (strcmp(argv[i], argv[j]) == 0)
                 return i;
     return 0;

@@ -1101,9 +1101,21 @@ class JournalCli(unittest.TestCase):
         r = run("config", "check", conf, "--data", a, "--data", b)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(f"dir = {b}\n", r.stdout)
-        # after "--" an admin command's arguments are its own, not options
-        r = run("admin", "--socket", os.path.join(self.tmp, "no.sock"), "halt", "--", "--x", "--x")
-        self.assertNotIn("given twice", r.stderr)
+        # an admin command's words are the server's (a symbol may be "--data"), after "--" or not
+        sock = os.path.join(self.tmp, "no.sock")
+        for args in (["halt", "--", "--x", "--x"], ["halt", "--socket"]):
+            r = run("admin", "--socket", sock, *args)
+            self.assertNotIn("given twice", r.stderr)
+        r = run("admin", "--socket", sock, "--socket", sock, "stats")
+        self.assertEqual((r.returncode, r.stderr),
+                         (2, "xtrading admin: --socket given twice; each option is taken once\n"))
+        # help is printed wherever it stands, repeated options or not (review)
+        for args in (["replay", "--help", "--help"], ["journal", "dump", "--help", "--from", "1", "--from", "1"],
+                     ["md", "rebuild", "-h", "--out", a, "--out", b]):
+            with self.subTest(args=args):
+                r = run(*args)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("usage:", r.stdout)
 
 
 if __name__ == "__main__":
