@@ -836,10 +836,13 @@ def test_cancels_get_through_a_flood():
                     pass
             except BlockingIOError:
                 pass
+    def overloaded():
+        return ok(srv, "stats")["stats"]["rejects"]["gateway"].get("OVERLOADED", 0)
+    before = overloaded()
     t = threading.Thread(target=flooding, daemon=True)
     t.start()
     try:
-        time.sleep(0.2)  # (the flood under way: not a race to paper over - each round below is checked alone)
+        TS.wait_for(lambda: overloaded() > before, "the flood meeting a full ring")
         for k, sym in enumerate(["ETH-USDT", "BTC-USDT"] + [""] * 8):
             j = ask(srv, f"mass-cancel 1001 {sym}".strip())
             check(j.get("ok") is True, f"round {k}: the operator's mass cancel under a flood: {j}")
