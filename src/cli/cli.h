@@ -56,4 +56,8 @@ int xt_cli_parse_u64(const char *opt, const char *s, uint64_t *out);
 /* Is argument a "--help" or "-h"? */
 int xt_cli_is_help(const char *a);
 
+/* Says that command's option opt was given twice (cli.md: each option is
+ * taken once); returns the usage status, XT_CLI_USAGE. */
+int xt_cli_given_twice(const char *command, const char *opt);
+
 #endif

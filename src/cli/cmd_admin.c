@@ -178,6 +178,8 @@ int xt_cmd_admin(int argc, char **argv)
             usage(stderr);
             return XT_CLI_USAGE;
         }
+        if (*slot)
+            return xt_cli_given_twice("xtrading admin", a);
         *slot = argv[i + 1];
     }
     if (i >= argc) {

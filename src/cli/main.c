@@ -84,6 +84,12 @@ int xt_cli_is_help(const char *a)
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
+int xt_cli_given_twice(const char *command, const char *opt)
+{
+    fprintf(stderr, "%s: %s given twice; each option is taken once\n", command, opt);
+    return XT_CLI_USAGE;
+}
+
 int xt_cli_parse_u64(const char *opt, const char *s, uint64_t *out)
 {
     char *end;
@@ -124,29 +130,18 @@ static int help_after_options(int argc, char **argv)
 
 /* An option given twice, as `replay --journal A --journal B`: the index of
  * the second, else 0. The last one was taken without a word, and the
- * operator may well think the commands went into A (a probe's). serve and
- * config check are not asked: their flags layer in order (cli.md), as
- * --set does. Not asked either when help is (printed wherever it stands).
- * Options end at "--"; values do not start with "--". admin's options
- * come in pairs before its command, whose words are the server's. */
+ * operator may well think the commands went into A (a probe's). Not asked
+ * when help is (printed wherever it stands). Options end at "--"; values
+ * do not start with "--". */
 static int repeated_option(int argc, char **argv)
 {
-    int end = 2, stride = strcmp(argv[1], "admin") == 0 ? 2 : 1;
-    while (end < argc && strcmp(argv[end], "--") != 0) {
-        if (xt_cli_is_help(argv[end]))
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (xt_cli_is_help(argv[i]))
             return 0;
-        end++;
-    }
-    if (stride == 2) { /* admin: up to its command */
-        int n = 2;
-        while (n < end && argv[n][0] == '-')
-            n += 2;
-        end = n < end ? n : end;
-    }
-    for (int i = 2; i < end; i += stride)
-        for (int j = 2; j < i && strncmp(argv[i], "--", 2) == 0; j += stride)
+        for (int j = 2; j < i && strncmp(argv[i], "--", 2) == 0; j++)
             if (strcmp(argv[i], argv[j]) == 0)
                 return i;
+    }
     return 0;
 }
 
@@ -166,11 +161,14 @@ int main(int argc, char **argv)
     int sub = (strcmp(cmd, "journal") == 0 || strcmp(cmd, "md") == 0 || strcmp(cmd, "bench") == 0) && argc > 2 &&
               argv[2][0] != '-';
     snprintf(prog, sizeof prog, "xtrading %.20s%s%.20s", cmd, sub ? " " : "", sub ? argv[2] : "");
-    int again = strcmp(cmd, "serve") != 0 && strcmp(cmd, "config") != 0 ? repeated_option(argc, argv) : 0;
-    if (again) {
-        fprintf(stderr, "%s: %s given twice; each option is taken once\n", prog, argv[again]);
-        return 2;
-    }
+    /* serve and config check layer their settings in order (cli.md), as
+     * --set does; admin's loop checks its own options (its command's words
+     * are the server's) */
+    int again = strcmp(cmd, "serve") != 0 && strcmp(cmd, "config") != 0 && strcmp(cmd, "admin") != 0
+                    ? repeated_option(argc, argv)
+                    : 0;
+    if (again)
+        return xt_cli_given_twice(prog, argv[again]);
     if (strcmp(cmd, "replay") == 0)
         return xt_cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
