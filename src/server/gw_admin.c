@@ -137,6 +137,15 @@ static uint32_t shown_conn(const xt_gw_t *g, const xt_gw_sess_t *x)
     return x->closing_conn != XT_NIL ? x->closing_conn : xt__gw_login_waiting(g, x);
 }
 
+static void peer_json(xt_text_t *t, const xt_gw_conn_t *c)
+{
+    if (c->adopted) /* WebSocket or REST order entry, bridged by the md thread (md_oe.h) */
+        xt_text_printf(t, ",\"peer\":\"%s\"", c->trusted ? "rest" : "websocket");
+    else
+        xt_text_printf(t, ",\"peer\":\"%u.%u.%u.%u\"", c->ip >> 24, (c->ip >> 16) & 255, (c->ip >> 8) & 255,
+                       c->ip & 255);
+}
+
 static void session_json(xt_server_t *s, xt_text_t *t, const xt_gw_sess_t *x)
 {
     const xt_gw_t *g = s->gw;
@@ -145,11 +154,7 @@ static void session_json(xt_server_t *s, xt_text_t *t, const xt_gw_sess_t *x)
                    ci != XT_NIL ? "true" : "false");
     if (ci != XT_NIL) {
         const xt_gw_conn_t *c = &g->conns[ci];
-        if (c->adopted) /* WebSocket or REST order entry, bridged by the md thread (md_oe.h) */
-            xt_text_printf(t, ",\"peer\":\"%s\"", c->trusted ? "rest" : "websocket");
-        else
-            xt_text_printf(t, ",\"peer\":\"%u.%u.%u.%u\"", c->ip >> 24, (c->ip >> 16) & 255, (c->ip >> 8) & 255,
-                           c->ip & 255);
+        peer_json(t, c);
         xt_text_printf(t, ",\"state\":\"%s\"", conn_state(c));
     } else {
         int64_t gone = x->gone_ns ? (xt_mono_ns() - x->gone_ns) / 1000000000 : 0;
@@ -159,7 +164,26 @@ static void session_json(xt_server_t *s, xt_text_t *t, const xt_gw_sess_t *x)
                    (unsigned long long)x->last_clordid, x->logged_out ? "true" : "false");
 }
 
-/* sessions [ACCOUNT]: the gateway's session table, XT_ADMIN_LIST_MAX at most. */
+/* A connection that logged in to a session and is shut (its write side:
+ * its last bytes leaving, the client not yet taking them). */
+static int is_shut_logged_in(const xt_gw_conn_t *c)
+{
+    return c->state == C_CLOSING && c->fin && c->sess != XT_NIL;
+}
+
+/* The row of a connection whose session ended with it (lingering_conn):
+ * only what the connection knows - the session's numbers went with it. */
+static void ended_session_json(xt_text_t *t, const xt_gw_conn_t *c)
+{
+    xt_text_printf(t, "{\"account\":%u,\"session\":%u,\"connected\":true", c->login.account, c->login.session);
+    peer_json(t, c);
+    xt_text_printf(t, ",\"state\":\"closing\",\"ended\":true}");
+}
+
+/* sessions [ACCOUNT]: the gateway's session table, then the connections of
+ * sessions that ended with them (so that every connection `stats` counts
+ * for a session, and each one `kick` can reach, is seen);
+ * XT_ADMIN_LIST_MAX rows at most. */
 static void cmd_sessions(xt_server_t *s, adm_conn_t *a, uint32_t account)
 {
     const xt_gw_t *g = s->gw;
@@ -177,6 +201,18 @@ static void cmd_sessions(xt_server_t *s, adm_conn_t *a, uint32_t account)
         xt_text_printf(&t, "%s", listed++ ? "," : "");
         session_json(s, &t, x);
     }
+    for (uint32_t i = 0; i < g->max_conns; i++) {
+        const xt_gw_conn_t *c = &g->conns[i];
+        if (!is_shut_logged_in(c) || (account && c->login.account != account) ||
+            xt__gw_sess_find(g, c->login.account, c->login.session) != XT_NIL)
+            continue;
+        if (listed == XT_ADMIN_LIST_MAX) {
+            omitted++;
+            continue;
+        }
+        xt_text_printf(&t, "%s", listed++ ? "," : "");
+        ended_session_json(&t, c);
+    }
     xt_text_printf(&t, "],\"listed\":%u,\"omitted\":%u}", listed, omitted);
     answer_end(a, &t);
 }
@@ -189,8 +225,7 @@ static uint32_t lingering_conn(const xt_gw_t *g, uint32_t account, uint32_t sess
 {
     for (uint32_t i = 0; i < g->max_conns; i++) {
         const xt_gw_conn_t *c = &g->conns[i];
-        if (c->state == C_CLOSING && c->fin && c->sess != XT_NIL && c->login.account == account &&
-            c->login.session == session)
+        if (is_shut_logged_in(c) && c->login.account == account && c->login.session == session)
             return i;
     }
     return XT_NIL;

@@ -1341,7 +1341,9 @@ def test_a_second_kick_finds_a_session_gone_with_its_connection():
     heartbeat intervals): `sessions` no longer shows it, and a second kick
     answered "not known" - the operator had no way to reset it. The
     second kick now finds the connection by its login and resets it, as
-    it resets one shown "closing"."""
+    it resets one shown "closing". `sessions` lists that connection (it
+    did not: `stats` counted a connection no row showed), as "closing" and
+    "ended"."""
     srv = TS.Server(TS.BIG)
     c = X.Conn(srv.port, read_hello=False)
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
@@ -1353,7 +1355,12 @@ def test_a_second_kick_finds_a_session_gone_with_its_connection():
     c.sock.sendall(burst)  # (unsequenced answers: nothing journaled)
     TS.wait_for(lambda: ok(srv, "stats")["stats"]["bytes_in"] >= read + len(burst), "the requests read")
     check(ok(srv, "kick 1001 5")["kicked"] == {"account": 1001, "session": 5}, "the first kick")
-    TS.wait_for(lambda: session_state(srv, 1001, 5) is None, "the session ended with its connection")
+    def row():
+        return next((x for x in ok(srv, "sessions 1001")["sessions"] if x["session"] == 5), None)
+    TS.wait_for(lambda: (row() or {}).get("ended") is True, "the session ended with its connection, which is listed")
+    want = {"account": 1001, "session": 5, "connected": True, "peer": "127.0.0.1", "state": "closing", "ended": True}
+    check(row() == want, f"the row of its connection: {row()}")
+    check(ok(srv, "sessions 1002")["sessions"] == [], "listed for its own account only")
     j = ok(srv, "kick 1001 5")
     check(j["kicked"] == {"account": 1001, "session": 5}, f"the second kick: {j}")
     c.sock.settimeout(10)
@@ -1363,6 +1370,7 @@ def test_a_second_kick_finds_a_session_gone_with_its_connection():
     except ConnectionResetError:
         pass
     err(srv, "kick 1001 5", ["not known"])  # nothing left of it now
+    check(row() is None, f"still listed: {row()}")
     check(srv.running(), "server died")
 
 
