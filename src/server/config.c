@@ -138,6 +138,7 @@ static const cfg_key_t keys[] = {
     U32("debug", "output_chunks", output_chunks, 0, 16777216),
     U32("debug", "clock_offset_ms", clock_offset_ms, 0, 604800000),
     U32("debug", "snapshot_delay_ms", snapshot_delay_ms, 0, 600000),
+    U32("debug", "kline_write_delay_ms", kline_write_delay_ms, 0, 600000),
     U32("debug", "bridge_sndbuf", bridge_sndbuf, 0, 16777216),
     {"debug", "md_lose_band_moves", K_BOOL, F(md_lose_band_moves), 0, 1},
     U64("debug", "disk_free_bytes", disk_free_bytes, 0, UINT64_C(1) << 62),

@@ -200,6 +200,7 @@ static int set_aside(xt_kl_store_t *st, const char *path, const char *what)
     if (rc)
         return fail(st, rc, "%s: %s; cannot rename it to %s: %s", path, what, old, errname(rc));
     st->st.set_aside++;
+    st->dir_unsynced = 1;
     fail(st, 0, "%s: %s; renamed to %s and started afresh (xtrading md rebuild regenerates history)", path, what, old);
     return 0;
 }
@@ -282,6 +283,7 @@ int xt_kl_store_init(xt_kl_store_t *st, const xt_kl_config_t *cfg)
         st->free_pend = i;
     }
     st->dirty_head = st->dirty_tail = NIL;
+    st->unsynced_head = NIL;
     int rc = xt_dir_ensure(st->dir);
     if (rc) {
         fail(st, rc, "%s: %s", st->dir, errname(rc));
@@ -371,6 +373,12 @@ static int write_records(xt_kl_store_t *st, uint32_t idx, size_t n)
     f->created |= rc == 0;
     int crc = st->io->close(st->io, fd);
     rc = rc ? rc : crc;
+    if (rc == 0 && !f->unsynced && !st->cfg.rebuild) { /* (a rebuild syncs at its commit) */
+        f->unsynced = 1;
+        f->next_unsynced = st->unsynced_head;
+        st->unsynced_head = idx;
+    }
+    st->dir_unsynced |= rc == 0 && size == 0; /* created (or emptied and started again) */
     return rc ? fail(st, rc, "%s: %s", path, errname(rc)) : 0;
 }
 
@@ -415,6 +423,48 @@ int xt_kl_store_flush(xt_kl_store_t *st)
             first = rc;
     }
     st->draining = 0;
+    return first;
+}
+
+int xt_kl_store_sync(xt_kl_store_t *st)
+{
+    int first = 0;
+    uint32_t keep = NIL; /* those that failed: tried again next time */
+    while (st->unsynced_head != NIL) {
+        uint32_t idx = st->unsynced_head;
+        xt_kl_file_t *f = &st->files[idx];
+        st->unsynced_head = f->next_unsynced;
+        char path[XT_PATH_MAX];
+        int rc = file_path(st, idx, path, sizeof path);
+        int fd = rc ? rc : st->io->open(st->io, path, O_RDONLY, 0);
+        if (fd >= 0) {
+            rc = st->io->fdatasync(st->io, fd);
+            int crc = st->io->close(st->io, fd);
+            rc = rc ? rc : crc;
+        } else {
+            rc = fd;
+        }
+        if (rc == -ENOENT) /* set aside since (renamed .old): nothing of it to keep here */
+            rc = 0;
+        if (rc) { /* (not in st.errors and st.why: the candles are written) */
+            snprintf(st->sync_why, sizeof st->sync_why, "%s: %s", path, errname(rc));
+            first = first ? first : rc;
+            f->next_unsynced = keep;
+            keep = idx;
+        } else {
+            f->unsynced = 0;
+        }
+    }
+    st->unsynced_head = keep;
+    if (st->dir_unsynced) {
+        int rc = xt_io_sync_dir(st->io, st->dir);
+        if (rc) {
+            snprintf(st->sync_why, sizeof st->sync_why, "%s: %s", st->dir, errname(rc));
+            first = first ? first : rc;
+        } else {
+            st->dir_unsynced = 0;
+        }
+    }
     return first;
 }
 

@@ -29,8 +29,11 @@
  * close - so no file descriptor is held between writes. xt_kl_store_tick()
  * writes when the oldest buffered record is flush_ms old, at most
  * files_per_tick files per call; a full pool is written at once. Nothing
- * is fsynced (history is derived data: `xtrading md rebuild` regenerates
- * it from the journal); a torn last record is cut when the file is next
+ * is fsynced as it is written (history is derived data: `xtrading md
+ * rebuild` regenerates it from the journal); xt_kl_store_sync() makes
+ * what was written durable, at each snapshot's market-data state (a state
+ * that says a candle closed must not outlive the candle: a restart does
+ * not make it again, md_state.c); a torn last record is cut when the file is next
  * opened, and after a failed write the file's tail is checked again
  * before the next one. In rebuild mode every file is written from scratch
  * to NAME.kl.tmp and xt_kl_store_commit() syncs and renames them.
@@ -96,7 +99,8 @@ typedef struct xt_kl_file {
     int64_t last_open, last_close; /* of the newest record accepted (valid with has_last) */
     uint32_t head, tail, n;        /* its buffered records, oldest first */
     uint32_t next_dirty;
-    uint8_t has_last, dirty, created;
+    uint32_t next_unsynced; /* in the store's list of files written since xt_kl_store_sync */
+    uint8_t has_last, dirty, created, unsynced;
     uint8_t check; /* look at the tail again before the next write (after a failure) */
     uint8_t off;   /* an unusable file that could not be set aside: its candles are dropped */
 } xt_kl_file_t;
@@ -132,11 +136,14 @@ typedef struct xt_kl_store {
     xt_kl_pend_t *pend;  /* cfg.pending */
     uint32_t free_pend, n_pend;
     uint32_t dirty_head, dirty_tail;
-    uint8_t *wbuf; /* one file's write: header + every record of the pool */
+    uint32_t unsynced_head; /* files written since the last xt_kl_store_sync (a list) */
+    uint8_t dir_unsynced;   /* ... and a file created or set aside since: the directory too */
+    uint8_t *wbuf;          /* one file's write: header + every record of the pool */
     int64_t last_flush;
     uint8_t draining; /* a tick left dirty files: the next one goes on at once */
     xt_kl_stats_t st;
-    char why[XT_PATH_MAX + 160]; /* the last error */
+    char why[XT_PATH_MAX + 160];      /* the last error */
+    char sync_why[XT_PATH_MAX + 160]; /* xt_kl_store_sync's last error */
 } xt_kl_store_t;
 
 /* Allocates everything the store will use and creates cfg->dir if needed.
@@ -167,6 +174,13 @@ int xt_kl_store_tick(xt_kl_store_t *st, int64_t now);
 
 /* Writes every buffered record. Returns 0 or the first error. */
 int xt_kl_store_flush(xt_kl_store_t *st);
+
+/* Makes what was written durable: fdatasync of each file written since
+ * the last call, then the directory when a file was created or set aside
+ * meanwhile. Buffered records are not written (xt_kl_store_flush first).
+ * Returns 0 or the first error, told in sync_why (the file is tried again
+ * at the next call). */
+int xt_kl_store_sync(xt_kl_store_t *st);
 
 /* Rebuild mode: writes everything, creates the files of added instruments
  * that got no record (header only), then per file fsync and rename over

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE 1 /* NOLINT(bugprone-reserved-identifier): pthread_setname_np */
 #include "md_history.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,12 +116,13 @@ int xt_md_history_open(xt_server_t *s, xt_md_history_t **out, char *why, size_t 
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, &ca);
-    pthread_cond_init(&h->flushed, NULL);
+    pthread_cond_init(&h->flushed, &ca); /* (xt_md_history_wait's deadline is monotonic) */
     pthread_condattr_destroy(&ca);
     if (s->cpus && s->cpus->any) { /* off the pinned CPUs, as the spare's writer */
         h->rest = s->cpus->rest;
         h->pin = 1;
     }
+    h->delay_ms = s->cfg.kline_write_delay_ms;
     /* Created with every signal blocked: it must never take the gateway's
      * (SIGTERM's default action would end the process). */
     sigset_t all, old;
@@ -208,12 +210,15 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u)
     }
 }
 
-/* Asks the writer to write everything handed over so far; returns the
- * ask's number, which flush_done reaches once it is done. */
-static uint64_t ask_flush(xt_md_history_t *h)
+/* Asks the writer to write everything handed over so far (and with sync,
+ * to sync what was written since the last sync); returns the ask's
+ * number, which flush_done reaches once it is done. */
+static uint64_t ask_flush(xt_md_history_t *h, int sync)
 {
     pthread_mutex_lock(&h->mu);
     uint64_t want = ++h->flush_asked;
+    if (sync)
+        h->sync_asked = want;
     pthread_cond_signal(&h->cv);
     pthread_mutex_unlock(&h->mu);
     return want;
@@ -223,7 +228,7 @@ void xt_md_history_live(xt_md_history_t *h)
 {
     if (!h)
         return;
-    uint64_t want = ask_flush(h);
+    uint64_t want = ask_flush(h, 0);
     pthread_mutex_lock(&h->mu);
     while (h->flush_done < want)
         pthread_cond_wait(&h->flushed, &h->mu);
@@ -231,10 +236,33 @@ void xt_md_history_live(xt_md_history_t *h)
     h->live = 1;
 }
 
-void xt_md_history_flush_soon(xt_md_history_t *h)
+uint64_t xt_md_history_flush_soon(xt_md_history_t *h)
 {
-    if (h)
-        ask_flush(h);
+    return h ? ask_flush(h, 1) : 0;
+}
+
+int xt_md_history_wait(xt_md_history_t *h, uint64_t ticket, uint32_t timeout_ms, char *why, size_t n)
+{
+    if (!h || ticket == 0)
+        return 0;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&h->mu);
+    while (h->flush_done < ticket && rc == 0)
+        rc = pthread_cond_timedwait(&h->flushed, &h->mu, &until) == ETIMEDOUT ? -ETIMEDOUT : 0;
+    if (rc == 0 && h->sync_failed_at >= ticket) {
+        rc = -EIO;
+        snprintf(why, n, "%s", h->sync_why);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return rc;
 }
 
 uint32_t xt_md_history_recent(const xt_md_history_t *h, uint32_t id, int interval, xt_md_candle_t *out)
@@ -302,12 +330,20 @@ static void *writer_main(void *arg)
         }
         int stop = h->stop;
         uint64_t flush = h->flush_asked;
+        int sync = h->sync_asked > h->flush_done;
         pthread_mutex_unlock(&h->mu);
         take_all(h);
         int64_t now = xt_mono_ns();
         if (flush != h->flush_done) { /* flush_done: written only here */
+            if (h->delay_ms)          /* the test hook debug.kline_write_delay_ms: a slow disk */
+                nanosleep(&(struct timespec){h->delay_ms / 1000, (long)(h->delay_ms % 1000) * 1000000}, NULL);
             xt_kl_store_flush(&h->st);
+            int failed = sync && xt_kl_store_sync(&h->st) != 0;
             pthread_mutex_lock(&h->mu);
+            if (failed) {
+                h->sync_failed_at = flush;
+                memcpy(h->sync_why, h->st.sync_why, sizeof h->sync_why);
+            }
             h->flush_done = flush;
             pthread_cond_broadcast(&h->flushed);
             pthread_mutex_unlock(&h->mu);

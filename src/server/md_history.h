@@ -56,9 +56,13 @@ typedef struct xt_md_history {
     pthread_t th;
     cpu_set_t rest; /* where the writer runs when pin (server.*_cpus set) */
     int pin;
+    uint32_t delay_ms; /* debug.kline_write_delay_ms: each asked-for write waits this long first (tests) */
     pthread_mutex_t mu;
     pthread_cond_t cv, flushed;
     uint64_t flush_asked, flush_done; /* under mu: xt_md_history_live waits for the writer */
+    uint64_t sync_asked;              /* under mu: the last ask that also syncs (xt_md_history_flush_soon) */
+    uint64_t sync_failed_at;          /* under mu: the last ask whose sync failed ... */
+    char sync_why[XT_PATH_MAX + 160]; /* ... and why (under mu) */
     int stop, started;                /* stop: under mu */
     /* writer thread: what the log has been told */
     uint64_t errors_reported, lost_reported;
@@ -92,11 +96,16 @@ void xt_md_history_on_update(xt_md_history_t *h, const xt_md_update_t *u);
  * GET /api/v1/klines has besides the files). */
 void xt_md_history_live(xt_md_history_t *h);
 /* Asks the writer to write everything handed over so far, now rather
- * than md.history_flush_ms later, without waiting for it: at each
- * snapshot's md-state, whose restart remakes only the candles that close
- * after it (a kill within md.history_flush_ms of the snapshot lost those
- * closed just before). */
-void xt_md_history_flush_soon(xt_md_history_t *h);
+ * than md.history_flush_ms later, and to sync every file written since
+ * the last such ask, without waiting for it: at each snapshot's md-state,
+ * whose restart remakes only the candles that close after it - so the
+ * state is written once those before are durable (xt_md_history_wait).
+ * Returns the ask's ticket (0: h is NULL). */
+uint64_t xt_md_history_flush_soon(xt_md_history_t *h);
+/* Waits up to timeout_ms for the writer to have done ask `ticket` (any
+ * thread). Returns 0 (done, or ticket 0), -ETIMEDOUT, or -EIO when the
+ * sync failed, with why (the file and error) in why[0..n). */
+int xt_md_history_wait(xt_md_history_t *h, uint64_t ticket, uint32_t timeout_ms, char *why, size_t n);
 
 /* The last closed candles handed over for instrument id and interval,
  * oldest first, into out (XT_MD_HISTORY_RECENT at most); returns how

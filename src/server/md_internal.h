@@ -187,6 +187,7 @@ struct xt_md_server {
         uint8_t *buf;    /* the last one encoded (reused) */
         size_t cap, len; /* buf's size, the file's */
         uint64_t seq;    /* of the file in buf */
+        uint64_t hist;   /* the K-line history's flush it waits for (xt_md_history_wait): 0 none */
         pthread_t th;    /* the helper thread writing it */
         int running;     /* th to be joined */
         _Atomic uint64_t written, failures;

@@ -27,8 +27,13 @@
  *
  * None is written once this run has lost trades on their way to market
  * data (a feed overflow, a failed journal commit): from then on the state
- * is not the journal's. Derived data, not synced: a file cut or spoilt by
- * a crash fails its checksum and is not used, and the log says why.
+ * is not the journal's. A file is written once the K-line history has
+ * written and synced the candles closed before it (md_history.h): a
+ * restart remakes only those that close after the state, so a state that
+ * outlived its candles (a machine crash) left a hole in the files. The
+ * file itself is not synced (hundreds of MB at most, which the kernel
+ * writes back in its own time): one cut or spoilt by a crash fails its
+ * checksum and is not used, and the log says why.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +57,7 @@
 #define MAGIC 0x444d5458u /* "XTMD" */
 #define VERSION 2         /* 1: no fills section (still read) */
 #define HDR 32
+#define HISTORY_WAIT_MS 5000 /* for the K-line history's candles, at most (a disk that hangs) */
 
 static const char MISSING[] = "missing";
 
@@ -342,6 +348,18 @@ static void write_saved(mds_t *m)
     uint64_t seq = m->save.seq;
     int64_t t0 = xt_mono_ns();
     finish_encoding(m);
+    char why[XT_PATH_MAX + 160] = "the history's writer is slow (a slow disk)";
+    int hrc = xt_md_history_wait(m->hist, m->save.hist, HISTORY_WAIT_MS, why, sizeof why);
+    if (hrc) { /* written all the same: without it a restart begins the day afresh, whatever the crash */
+        xt_log_ev_t e;
+        if (xt_log_begin(&e, XT_LOG_WARN,
+                         "market data: md-state written before the K-line history's candles were synced; a machine "
+                         "crash now may leave a hole in the history files that xtrading md rebuild fills")) {
+            xt_log_str(&e, "reason", why);
+            xt_log_u64(&e, "seq", seq);
+            xt_log_end(&e);
+        }
+    }
     int rc =
         path_of(m, path, sizeof path, seq, XT_FILE_MD_STATE) || path_of(m, tmp, sizeof tmp, seq, XT_FILE_MD_STATE_TMP)
             ? -ENAMETOOLONG
@@ -426,8 +444,9 @@ static int encode_state(mds_t *m, uint64_t seq)
 
 /* Saves the state after command seq: begun here (market data waits that
  * long), finished and written by a helper thread when `helper` (else
- * here); logs why not when it cannot. */
-static void save_at(mds_t *m, uint64_t seq, int helper)
+ * here) once the K-line history's flush `hist` is done; logs why not when
+ * it cannot. */
+static void save_at(mds_t *m, uint64_t seq, int helper, uint64_t hist)
 {
     const char *why = lost(m);
     if (why) {
@@ -445,6 +464,7 @@ static void save_at(mds_t *m, uint64_t seq, int helper)
         return;
     }
     m->save.last_us = (uint64_t)(xt_mono_ns() - t0) / 1000;
+    m->save.hist = hist;
     if (helper && pthread_create(&m->save.th, NULL, writer_main, m) == 0) { /* publishes the checkpoint */
         m->save.running = 1;
         return;
@@ -455,12 +475,13 @@ static void save_at(mds_t *m, uint64_t seq, int helper)
 
 void xt_mds_state_checkpoint(mds_t *m, uint64_t seq)
 {
-    if (!m->checkpoints_off && seq > 0)
-        save_at(m, seq, 1);
     /* The candles closed before this point are in no restart's replay:
-     * written now, not md.history_flush_ms later (a kill in between lost
-     * them), by the history's own thread. */
-    xt_md_history_flush_soon(m->hist);
+     * written and synced now, not md.history_flush_ms later (a crash in
+     * between lost them), by the history's own thread; the state is
+     * written after them. */
+    uint64_t hist = xt_md_history_flush_soon(m->hist);
+    if (!m->checkpoints_off && seq > 0)
+        save_at(m, seq, 1, hist);
 }
 
 void xt_mds_state_save(mds_t *m)
@@ -469,7 +490,7 @@ void xt_mds_state_save(mds_t *m)
     xt_engine_stats_t st;
     xt_engine_stats(&m->s->engine, &st);
     if (!m->s->cfg.journal.no_snapshot_on_close && st.last_seq > 0) /* else recovery never starts from here */
-        save_at(m, st.last_seq, 0);
+        save_at(m, st.last_seq, 0, xt_md_history_flush_soon(m->hist));
     join_writer(m);
 }
 

@@ -393,6 +393,42 @@ def test_a_snapshot_writes_the_candles_closed_before_it():
 
 
 @test
+def test_the_state_is_written_once_its_candles_are():
+    """A snapshot's md-state says which candles closed before it, and a
+    restart from it does not make those again: written while the history's
+    writer had not yet written them (a slow disk: here the test hook
+    debug.kline_write_delay_ms holds each write it is asked for 1.5 s), a
+    crash left the minute missing from the files for good. The state is now
+    written only once those candles are written and synced: when the file
+    appears, the minute is in the history, and a kill then loses nothing."""
+    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
+    clock = Clock(minute - LEAD)
+    srv = TS.Server({"md.history_flush_ms": 60000, "debug.kline_write_delay_ms": 1500}, start=False)
+    hist = os.path.join(srv.data, "klines")
+    a, b = start(srv, clock)
+    trade(a, b, BTC, 3000000, 20000)
+    check(clock.now() < minute - NS // 2, "too slow: the trade did not land before the boundary")
+    clock.wait_until(minute + 3 * NS // 10)  # the clock has closed the minute (a 100 ms tick)
+
+    def states():
+        return {f for f in os.listdir(srv.data) if re.fullmatch(r"md-state-\d+", f)}
+    before = states()
+    check(A.ok(srv, "snapshot")["ok"], "snapshot")
+    end = time.monotonic() + 20
+    while not states() - before:
+        check(time.monotonic() < end, "no md-state written for the snapshot")
+        time.sleep(0.002)
+    recs = records(kl(hist, BTC, "1m"))
+    srv.kill()
+    check(len(recs) == 1 and recs[0]["t"] == minute - 60 * NS and recs[0]["n"] == 1,
+          f"the 1m file when the state appeared: {recs}")
+    start(srv, Clock(clock.now()))
+    recs = records(kl(hist, BTC, "1m"))
+    check(recs and recs[0]["t"] == minute - 60 * NS and recs[0]["n"] == 1, f"after the restart: {recs}")
+    check(srv.stop() == 0, "stop")
+
+
+@test
 def test_a_start_without_md_state_goes_on_from_the_files_price():
     """After a start without market data's saved day (md-state not used),
     market data knows no trade: it takes each instrument's last price from

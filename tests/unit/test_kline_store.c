@@ -434,6 +434,78 @@ static void failed_writes_leave_whole_records(void **state)
     }
 }
 
+/* What xt_kl_store_sync makes durable survives a power loss: each file
+ * written since the last sync is fdatasynced once, the directory once
+ * when a file was created; what was written after it is lost (a file
+ * created after it entirely), as the kernel's page cache is. */
+static void synced_candles_survive_a_power_loss(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX];
+    faultio_t f;
+    faultio_init(&f);
+    xt_kl_store_t st;
+    open_store(&st, dir, &f.io, 0, 0);
+    assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
+    assert_int_equal(xt_kl_store_add(&st, 1, "Y", 0, TICK, LOT), 0);
+    assert_int_equal(xt_kl_store_add(&st, 2, "Z", 0, TICK, LOT), 0);
+    append_ok(&st, 0, XT_KL_1M, candle(T0, 1, 1, 1, 1, 1, 1));
+    append_ok(&st, 0, XT_KL_5M, candle(T0, 1, 1, 1, 1, 1, 1));
+    append_ok(&st, 1, XT_KL_1M, candle(T0, 2, 2, 2, 2, 1, 1));
+    assert_int_equal(xt_kl_store_flush(&st), 0);
+    append_ok(&st, 0, XT_KL_1M, candle(T0 + MIN, 3, 3, 3, 3, 1, 1)); /* a second write of X.1m */
+    assert_int_equal(xt_kl_store_flush(&st), 0);
+    unsigned syncs = f.syncs, dir_syncs = f.dir_syncs;
+    assert_int_equal(xt_kl_store_sync(&st), 0);
+    assert_int_equal(f.syncs - syncs, 3); /* X.1m once, X.5m, Y.1m */
+    assert_int_equal(f.dir_syncs - dir_syncs, 1);
+    assert_int_equal(xt_kl_store_sync(&st), 0); /* nothing written since: nothing to do */
+    assert_int_equal(f.syncs - syncs, 3);
+    assert_int_equal(f.dir_syncs - dir_syncs, 1);
+    append_ok(&st, 0, XT_KL_1M, candle(T0 + 2 * MIN, 4, 4, 4, 4, 1, 1)); /* written, not synced */
+    append_ok(&st, 2, XT_KL_1M, candle(T0, 5, 5, 5, 5, 1, 1));           /* a new file, not synced */
+    assert_int_equal(xt_kl_store_flush(&st), 0);
+    xt_kl_store_destroy(&st);
+    faultio_power_loss(&f, FAULTIO_DROP, 1);
+    xt_kl_header_t h;
+    xt_md_candle_t got[8];
+    path_of(p, dir, "X", XT_KL_1M, "");
+    assert_int_equal(read_file(p, &h, got, 8), 2);
+    assert_true(got[0].close == 1 && got[1].close == 3);
+    path_of(p, dir, "X", XT_KL_5M, "");
+    assert_int_equal(read_file(p, &h, got, 8), 1);
+    path_of(p, dir, "Y", XT_KL_1M, "");
+    assert_int_equal(read_file(p, &h, got, 8), 1);
+    path_of(p, dir, "Z", XT_KL_1M, "");
+    assert_int_equal(file_size(p), -1);
+    tmpdir_remove(dir);
+}
+
+/* A sync that fails is told in sync_why (not as a failed write: the
+ * candles are written) and the file is synced again at the next call. */
+static void a_failed_sync_is_tried_again(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_make("xt-kline");
+    faultio_t f;
+    faultio_init(&f);
+    xt_kl_store_t st;
+    open_store(&st, dir, &f.io, 0, 0);
+    assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
+    append_ok(&st, 0, XT_KL_1M, candle(T0, 1, 1, 1, 1, 1, 1));
+    assert_int_equal(xt_kl_store_flush(&st), 0);
+    f.fail_sync_at = f.syncs + 1;
+    assert_int_equal(xt_kl_store_sync(&st), -EIO);
+    assert_non_null(strstr(st.sync_why, "X.1m.kl: "));
+    assert_int_equal(st.st.errors, 0);
+    f.fail_sync_at = 0;
+    unsigned syncs = f.syncs;
+    assert_int_equal(xt_kl_store_sync(&st), 0);
+    assert_int_equal(f.syncs - syncs, 1);
+    xt_kl_store_destroy(&st);
+    tmpdir_remove(dir);
+}
+
 /* A file checked again before a write (its last write failed) that has
  * more bad records at its end than one write holds is set aside then, and
  * the write starts a new file. */
@@ -695,6 +767,8 @@ int main(void)
         cmocka_unit_test(written_when_due),
         cmocka_unit_test(full_pool_is_written_at_once),
         cmocka_unit_test(failed_writes_leave_whole_records),
+        cmocka_unit_test(synced_candles_survive_a_power_loss),
+        cmocka_unit_test(a_failed_sync_is_tried_again),
         cmocka_unit_test(rebuild_mode_replaces_atomically),
         cmocka_unit_test(rebuild_from_a_journal),
         cmocka_unit_test(rebuild_refuses_a_journal_not_from_the_start),
