@@ -426,10 +426,31 @@ int xt_kl_store_flush(xt_kl_store_t *st)
     return first;
 }
 
+/* Starts writing every file of the list out (sync_file_range): the
+ * fdatasyncs that follow then find their data on its way or written, and
+ * the first one's journal commit takes every file's new size with it -
+ * one fdatasync after another from scratch took a commit each (a quarter
+ * of a millisecond a file here: 0.57 s for 2,304 files at a midnight).
+ * Best effort: errors are the fdatasync's to tell. */
+static void start_writeback(xt_kl_store_t *st)
+{
+    if (!st->io->writeback)
+        return;
+    for (uint32_t idx = st->unsynced_head; idx != NIL; idx = st->files[idx].next_unsynced) {
+        char path[XT_PATH_MAX];
+        int fd = file_path(st, idx, path, sizeof path) ? -1 : st->io->open(st->io, path, O_RDONLY, 0);
+        if (fd >= 0) {
+            st->io->writeback(st->io, fd, 0, 0, 0);
+            st->io->close(st->io, fd);
+        }
+    }
+}
+
 int xt_kl_store_sync(xt_kl_store_t *st)
 {
     int first = 0;
     uint32_t keep = NIL; /* those that failed: tried again next time */
+    start_writeback(st);
     while (st->unsynced_head != NIL) {
         uint32_t idx = st->unsynced_head;
         xt_kl_file_t *f = &st->files[idx];
