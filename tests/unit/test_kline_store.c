@@ -81,6 +81,17 @@ static void append_ok(xt_kl_store_t *st, uint32_t id, int iv, xt_md_candle_t c)
     assert_int_equal(xt_kl_store_append(st, id, iv, &c), 0);
 }
 
+/* A store in dir through faultio f, with instrument 0 "X" and one 1m
+ * candle written. */
+static void one_candle_written(xt_kl_store_t *st, const char *dir, faultio_t *f)
+{
+    faultio_init(f);
+    open_store(st, dir, &f->io, 0, 0);
+    assert_int_equal(xt_kl_store_add(st, 0, "X", 0, TICK, LOT), 0);
+    append_ok(st, 0, XT_KL_1M, candle(T0, 1, 1, 1, 1, 1, 1));
+    assert_int_equal(xt_kl_store_flush(st), 0);
+}
+
 /* ---- the format -------------------------------------------------------- */
 
 static void codecs_round_trip(void **state)
@@ -403,12 +414,8 @@ static void failed_writes_leave_whole_records(void **state)
     for (int k = 0; k < 2; k++) {
         char *dir = tmpdir_make("xt-kline"), p[XT_PATH_MAX];
         faultio_t f;
-        faultio_init(&f);
         xt_kl_store_t st;
-        open_store(&st, dir, &f.io, 0, 0);
-        assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
-        append_ok(&st, 0, XT_KL_1M, candle(T0, 1, 1, 1, 1, 1, 1));
-        assert_int_equal(xt_kl_store_flush(&st), 0);
+        one_candle_written(&st, dir, &f);
         if (how[k])
             f.short_write_at = f.writes + 1;
         else
@@ -488,12 +495,8 @@ static void a_failed_sync_is_tried_again(void **state)
     (void)state;
     char *dir = tmpdir_make("xt-kline");
     faultio_t f;
-    faultio_init(&f);
     xt_kl_store_t st;
-    open_store(&st, dir, &f.io, 0, 0);
-    assert_int_equal(xt_kl_store_add(&st, 0, "X", 0, TICK, LOT), 0);
-    append_ok(&st, 0, XT_KL_1M, candle(T0, 1, 1, 1, 1, 1, 1));
-    assert_int_equal(xt_kl_store_flush(&st), 0);
+    one_candle_written(&st, dir, &f);
     f.fail_sync_at = f.syncs + 1;
     assert_int_equal(xt_kl_store_sync(&st), -EIO);
     assert_non_null(strstr(st.sync_why, "X.1m.kl: "));
