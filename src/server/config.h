@@ -77,7 +77,7 @@
  *   debug.engine_delay_us = 0            test hook: the engine thread sleeps this long per batch
  *   debug.clock_offset_ms = 0            test hook: the server's clock runs this far ahead
  *   debug.snapshot_delay_ms = 0          test hook: a snapshot's child waits this long before it writes
- *   debug.kline_write_delay_ms = 0       test hook: the K-line history's writer waits this long per asked write
+ *   debug.kline_write_delay_ms = 0       test hook: the K-line history's writer waits this long per snapshot
  *   [instrument SYM]  tick, lot (required); min, max (quantities), ref (price)
  *                     and band (percent, needs ref) optional - decimals as in
  *                     docs/replay-format.md; tz (UTC, +HH:MM, -HH:MM or
@@ -158,7 +158,7 @@ typedef struct xt_server_config {
     uint32_t output_chunks;        /* the order-entry output pool's 16 KiB chunks; 0: as sized at start (tests) */
     uint32_t clock_offset_ms;      /* xt_now_ns() runs this far ahead of the system clock */
     uint32_t snapshot_delay_ms;    /* a snapshot's child waits this long before it writes (tests) */
-    uint32_t kline_write_delay_ms; /* the K-line history's writer waits this long per asked-for write (tests) */
+    uint32_t kline_write_delay_ms; /* the K-line history's writer waits this long per snapshot (tests) */
     uint32_t bridge_sndbuf;        /* SO_SNDBUF asked for a WebSocket/REST order bridge; 0: 1 MiB (tests) */
     uint32_t md_lose_band_moves;   /* the md feed loses INSTRUMENT events as a full ring would (tests) */
     uint64_t disk_free_bytes;      /* the free space disk_watch reports instead of statvfs's; 0: statvfs's (tests) */

@@ -203,8 +203,10 @@ static void cmd_sessions(xt_server_t *s, adm_conn_t *a, uint32_t account)
     }
     for (uint32_t i = 0; i < g->max_conns; i++) {
         const xt_gw_conn_t *c = &g->conns[i];
-        if (!is_shut_logged_in(c) || (account && c->login.account != account) ||
-            xt__gw_sess_find(g, c->login.account, c->login.session) != XT_NIL)
+        if (!is_shut_logged_in(c) || (account && c->login.account != account))
+            continue;
+        uint32_t si = xt__gw_sess_find(g, c->login.account, c->login.session);
+        if (si != XT_NIL && shown_conn(g, &g->sess[si]) == i) /* its session's row shows it */
             continue;
         if (listed == XT_ADMIN_LIST_MAX) {
             omitted++;

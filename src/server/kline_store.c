@@ -470,6 +470,7 @@ int xt_kl_store_sync(xt_kl_store_t *st)
         if (rc) { /* (not in st.errors and st.why: the candles are written) */
             snprintf(st->sync_why, sizeof st->sync_why, "%s: %s", path, errname(rc));
             first = first ? first : rc;
+            f->check = 1; /* its tail looked at again before the next write */
             f->next_unsynced = keep;
             keep = idx;
         } else {

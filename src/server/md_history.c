@@ -256,13 +256,27 @@ int xt_md_history_wait(xt_md_history_t *h, uint64_t ticket, uint32_t timeout_ms,
     int rc = 0;
     pthread_mutex_lock(&h->mu);
     while (h->flush_done < ticket && rc == 0)
-        rc = pthread_cond_timedwait(&h->flushed, &h->mu, &until) == ETIMEDOUT ? -ETIMEDOUT : 0;
-    if (rc == 0 && h->sync_failed_at >= ticket) {
+        if (h->cancel_upto >= ticket)
+            rc = -ECANCELED;
+        else if (pthread_cond_timedwait(&h->flushed, &h->mu, &until) == ETIMEDOUT)
+            rc = -ETIMEDOUT;
+    if (rc == 0 && h->sync_failed) {
         rc = -EIO;
         snprintf(why, n, "%s", h->sync_why);
     }
     pthread_mutex_unlock(&h->mu);
     return rc;
+}
+
+void xt_md_history_cancel_waits(xt_md_history_t *h, uint64_t ticket)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    if (ticket > h->cancel_upto)
+        h->cancel_upto = ticket;
+    pthread_cond_broadcast(&h->flushed);
+    pthread_mutex_unlock(&h->mu);
 }
 
 uint32_t xt_md_history_recent(const xt_md_history_t *h, uint32_t id, int interval, xt_md_candle_t *out)
@@ -335,21 +349,22 @@ static void *writer_main(void *arg)
         take_all(h);
         int64_t now = xt_mono_ns();
         if (flush != h->flush_done) { /* flush_done: written only here */
-            if (h->delay_ms)          /* the test hook debug.kline_write_delay_ms: a slow disk */
+            if (h->delay_ms && sync)  /* the test hook debug.kline_write_delay_ms: a slow disk */
                 nanosleep(&(struct timespec){h->delay_ms / 1000, (long)(h->delay_ms % 1000) * 1000000}, NULL);
             xt_kl_store_flush(&h->st);
             int failed = sync && xt_kl_store_sync(&h->st) != 0;
             pthread_mutex_lock(&h->mu);
-            if (failed) {
-                h->sync_failed_at = flush;
+            if (failed && !h->sync_failed) { /* the first failure is told for the rest of the run */
+                h->sync_failed = 1;
                 memcpy(h->sync_why, h->st.sync_why, sizeof h->sync_why);
             }
             h->flush_done = flush;
             pthread_cond_broadcast(&h->flushed);
             pthread_mutex_unlock(&h->mu);
         }
-        if (stop) {
+        if (stop) { /* (synced too: a stop without a final snapshot asked for no sync) */
             xt_kl_store_flush(&h->st);
+            xt_kl_store_sync(&h->st);
             report(h, h->last_report + REPORT_EVERY_NS);
             return NULL;
         }

@@ -56,12 +56,13 @@ typedef struct xt_md_history {
     pthread_t th;
     cpu_set_t rest; /* where the writer runs when pin (server.*_cpus set) */
     int pin;
-    uint32_t delay_ms; /* debug.kline_write_delay_ms: each asked-for write waits this long first (tests) */
+    uint32_t delay_ms; /* debug.kline_write_delay_ms: each snapshot's write waits this long first (tests) */
     pthread_mutex_t mu;
     pthread_cond_t cv, flushed;
     uint64_t flush_asked, flush_done; /* under mu: xt_md_history_live waits for the writer */
     uint64_t sync_asked;              /* under mu: the last ask that also syncs (xt_md_history_flush_soon) */
-    uint64_t sync_failed_at;          /* under mu: the last ask whose sync failed ... */
+    uint64_t cancel_upto;             /* under mu: xt_md_history_wait of tickets up to this returns at once */
+    int sync_failed;                  /* under mu: a sync failed in this run (for good: below) ... */
     char sync_why[XT_PATH_MAX + 160]; /* ... and why (under mu) */
     int stop, started;                /* stop: under mu */
     /* writer thread: what the log has been told */
@@ -103,9 +104,17 @@ void xt_md_history_live(xt_md_history_t *h);
  * Returns the ask's ticket (0: h is NULL). */
 uint64_t xt_md_history_flush_soon(xt_md_history_t *h);
 /* Waits up to timeout_ms for the writer to have done ask `ticket` (any
- * thread). Returns 0 (done, or ticket 0), -ETIMEDOUT, or -EIO when the
- * sync failed, with why (the file and error) in why[0..n). */
+ * thread). Returns 0 (done, or ticket 0); -ETIMEDOUT; -ECANCELED when
+ * xt_md_history_cancel_waits let it go first; or -EIO when a sync has
+ * failed in this run, with why (the file and error) in why[0..n). A failed
+ * sync counts for good: after a writeback error the kernel may mark the
+ * pages clean and a later fdatasync succeed with the data never written,
+ * so no later sync can say what it lost. */
 int xt_md_history_wait(xt_md_history_t *h, uint64_t ticket, uint32_t timeout_ms, char *why, size_t n);
+/* Lets every wait for a ticket up to `ticket` return now (-ECANCELED): the
+ * market-data thread, which must not wait for the disk, at its next
+ * snapshot while the last one's state still waits for the history. */
+void xt_md_history_cancel_waits(xt_md_history_t *h, uint64_t ticket);
 
 /* The last closed candles handed over for instrument id and interval,
  * oldest first, into out (XT_MD_HISTORY_RECENT at most); returns how

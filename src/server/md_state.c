@@ -348,13 +348,16 @@ static void write_saved(mds_t *m)
     uint64_t seq = m->save.seq;
     int64_t t0 = xt_mono_ns();
     finish_encoding(m);
-    char why[XT_PATH_MAX + 160] = "the history's writer is slow (a slow disk)";
+    char why[XT_PATH_MAX + 160] = "the history's writer took longer than 5 s (a slow disk)";
     int hrc = xt_md_history_wait(m->hist, m->save.hist, HISTORY_WAIT_MS, why, sizeof why);
+    if (hrc == -ECANCELED)
+        snprintf(why, sizeof why, "the next snapshot came before the history's writer was done (a slow disk)");
     if (hrc) { /* written all the same: without it a restart begins the day afresh, whatever the crash */
         xt_log_ev_t e;
         if (xt_log_begin(&e, XT_LOG_WARN,
-                         "market data: md-state written before the K-line history's candles were synced; a machine "
-                         "crash now may leave a hole in the history files that xtrading md rebuild fills")) {
+                         "market data: md-state written before the K-line history's candles were synced; a crash "
+                         "before the next md-state may leave a hole in the history files that xtrading md rebuild "
+                         "fills")) {
             xt_log_str(&e, "reason", why);
             xt_log_u64(&e, "seq", seq);
             xt_log_end(&e);
@@ -456,7 +459,12 @@ static void save_at(mds_t *m, uint64_t seq, int helper, uint64_t hist)
         return;
     }
     int64_t t0 = xt_mono_ns(); /* the wait for the last file's writer counts: md waits for it */
-    join_writer(m);            /* the last one (a snapshot ago): as a rule long done */
+    /* The last one (a snapshot ago): as a rule long done. One still
+     * waiting for the K-line history (a slow disk, or snapshots closer
+     * than the history's sync) is let go to write at once: market data
+     * never waits for the history's disk. */
+    xt_md_history_cancel_waits(m->hist, m->save.hist);
+    join_writer(m);
     int rc = encode_state(m, seq);
     if (rc) {
         atomic_fetch_add(&m->save.failures, 1);

@@ -1334,6 +1334,47 @@ def test_kick_during_a_takeover():
     adm.close()
 
 
+ENDED_ROW = {"account": 1001, "session": 5, "connected": True, "peer": "127.0.0.1", "state": "closing", "ended": True}
+
+
+def kicked_and_lingering(srv, account, session):
+    """A session with nothing journaled, kicked while the client takes
+    none of its last bytes (for up to 3 heartbeat intervals): it ends with
+    its connection, which lingers. Returns the client's connection once
+    `sessions` lists it `ended`."""
+    c = X.Conn(srv.port, read_hello=False)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    c.hello = c.expect(X.HELLO)
+    c.login(account, session=session, heartbeat_ms=60000)  # (the linger is 3 of them)
+    c.sock.setblocking(True)
+    read = ok(srv, "stats")["stats"]["bytes_in"]
+    burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 5001))  # answers: more than the socket takes
+    c.sock.sendall(burst)  # (unsequenced answers: nothing journaled)
+    TS.wait_for(lambda: ok(srv, "stats")["stats"]["bytes_in"] >= read + len(burst), "the requests read")
+    check(ok(srv, f"kick {account} {session}")["kicked"] == {"account": account, "session": session}, "the kick")
+    TS.wait_for(lambda: any(x["session"] == session and x.get("ended") for x in
+                            ok(srv, f"sessions {account}")["sessions"]),
+                "the session ended with its connection, which is listed")
+    return c
+
+
+@test
+def test_a_session_logged_in_again_keeps_the_ended_row():
+    """A lingering connection of a session that ended stays listed when a
+    new login starts a session of the same number (it was hidden behind
+    the new session's row: `stats` counted two connections, `sessions`
+    showed one)."""
+    srv = TS.Server(TS.BIG)
+    c = kicked_and_lingering(srv, 1001, 5)
+    d = TS.login(srv.port, 1001, 5)
+    rows = [x for x in ok(srv, "sessions 1001")["sessions"] if x["session"] == 5]
+    check(len(rows) == 2 and rows[0]["state"] == "live" and rows[1] == ENDED_ROW, f"the rows of 1001/5: {rows}")
+    check(ok(srv, "stats")["stats"]["connections"] == 2, "two connections")
+    d.close()
+    c.close()
+    check(srv.running(), "server died")
+
+
 @test
 def test_a_second_kick_finds_a_session_gone_with_its_connection():
     """A kicked session with nothing journaled ends at once, while its
@@ -1345,21 +1386,11 @@ def test_a_second_kick_finds_a_session_gone_with_its_connection():
     did not: `stats` counted a connection no row showed), as "closing" and
     "ended"."""
     srv = TS.Server(TS.BIG)
-    c = X.Conn(srv.port, read_hello=False)
-    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-    c.hello = c.expect(X.HELLO)
-    c.login(1001, session=5, heartbeat_ms=60000)  # (the linger is 3 of them)
-    c.sock.setblocking(True)
-    read = ok(srv, "stats")["stats"]["bytes_in"]
-    burst = b"".join(X.encode_status(r, orig_clordid=1) for r in range(1, 5001))  # answers: more than the socket takes
-    c.sock.sendall(burst)  # (unsequenced answers: nothing journaled)
-    TS.wait_for(lambda: ok(srv, "stats")["stats"]["bytes_in"] >= read + len(burst), "the requests read")
-    check(ok(srv, "kick 1001 5")["kicked"] == {"account": 1001, "session": 5}, "the first kick")
+    c = kicked_and_lingering(srv, 1001, 5)
+
     def row():
         return next((x for x in ok(srv, "sessions 1001")["sessions"] if x["session"] == 5), None)
-    TS.wait_for(lambda: (row() or {}).get("ended") is True, "the session ended with its connection, which is listed")
-    want = {"account": 1001, "session": 5, "connected": True, "peer": "127.0.0.1", "state": "closing", "ended": True}
-    check(row() == want, f"the row of its connection: {row()}")
+    check(row() == ENDED_ROW, f"the row of its connection: {row()}")
     check(ok(srv, "sessions 1002")["sessions"] == [], "listed for its own account only")
     j = ok(srv, "kick 1001 5")
     check(j["kicked"] == {"account": 1001, "session": 5}, f"the second kick: {j}")

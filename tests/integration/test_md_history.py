@@ -429,6 +429,39 @@ def test_the_state_is_written_once_its_candles_are():
 
 
 @test
+def test_a_slow_history_never_holds_market_data():
+    """The md-state waits for the K-line history's sync, but market data
+    does not: at the next snapshot it let the last state's helper finish,
+    and that helper waited for the history's disk - two snapshots 0.3 s
+    apart with the history's writer held 6 s (debug.kline_write_delay_ms)
+    held market data ~5 s (/healthz unanswered). Now the first state is
+    written at once (the log says why: the next snapshot came first), the
+    second after 5 s (the writer too slow), and /healthz answers at once
+    throughout."""
+    srv = TS.Server({"debug.kline_write_delay_ms": 6000})
+    http = H.Http(H.W.md_port(srv))
+    check(A.ok(srv, "snapshot")["ok"], "the first snapshot")
+    time.sleep(0.3)
+    check(A.ok(srv, "snapshot")["ok"], "the second snapshot")
+    slowest, end = 0, time.monotonic() + 7
+    while time.monotonic() < end:
+        t = time.monotonic()
+        st, _, _ = http.get("/healthz")
+        check(st == 200, f"/healthz {st}")
+        slowest = max(slowest, time.monotonic() - t)
+        time.sleep(0.02)
+    check(slowest < 1.0, f"/healthz took {slowest:.2f} s: market data waited")
+    check(len([f for f in os.listdir(srv.data) if re.fullmatch(r"md-state-\d+", f)]) >= 1, "no md-state")
+    http.close()
+    check(srv.stop() == 0, "stop")
+    log = open(srv.errpath).read()
+    for reason in ("the next snapshot came before the history's writer was done",
+                   "the history's writer took longer than 5 s"):
+        check(re.search(r'md-state written before the K-line history.s candles were synced.*' + re.escape(reason), log),
+              f"no warning with {reason!r}")
+
+
+@test
 def test_a_start_without_md_state_goes_on_from_the_files_price():
     """After a start without market data's saved day (md-state not used),
     market data knows no trade: it takes each instrument's last price from
