@@ -712,7 +712,9 @@ static void *engine_main(void *arg)
         }
         wait_for_gateway(s);
         uint64_t n = h - t < s->cfg.journal.batch_max ? h - t : s->cfg.journal.batch_max;
+        atomic_store(&s->md_feed.batch_open, XT_MD_BATCH_STARTING); /* before the clock read: md_feed.h */
         s->batch_ts = xt_market_ns(); /* one clock read per batch: its commands share the timestamp */
+        atomic_store(&s->md_feed.batch_open, s->batch_ts);
         s->batch_mono = xt_mono_ns();
         apply_batch(s, t, n);
         atomic_store_explicit(&q->tail, t + n, memory_order_release);
@@ -732,6 +734,7 @@ static void *engine_main(void *arg)
             atomic_store_explicit(&s->answered, t + n, memory_order_release);
             wake_gateway_if_parked(s);
         }
+        atomic_store(&s->md_feed.batch_open, XT_MD_NO_BATCH); /* after the publish: its events are there to read */
         if (atomic_load(&s->journal_failed))
             wake_gateway(s);
         if (s->cfg.engine_delay_us)

@@ -16,11 +16,23 @@ int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, uint32_t instruments, uns
     f->v = xt_pages_alloc(cap * sizeof *f->v, page_flags | XT_PAGES_NOFORK); /* the snapshot never reads it */
     f->mask = cap - 1;
     f->covered_from = UINT32_MAX;
+    atomic_store(&f->batch_open, XT_MD_NO_BATCH);
     f->lost = calloc(instruments ? instruments : 1, 1);
     f->n_lost = instruments;
     f->want = calloc(instruments ? instruments : 1, sizeof *f->want);
     f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     return f->v && f->lost && f->want && f->efd >= 0 ? 0 : -1;
+}
+
+int64_t xt_md_feed_horizon(xt_md_feed_t *f, int64_t now, int64_t before)
+{
+    /* seq_cst against the engine's stores: a batch that reads its clock
+     * after this load reads one at least `now` (the market's clock never
+     * goes back, clock.h), so it is in intervals not closed here */
+    int64_t b = atomic_load(&f->batch_open);
+    if (b == XT_MD_BATCH_STARTING)
+        return before < now ? before : now;
+    return b < now ? b : now;
 }
 
 void xt_md_feed_destroy(xt_md_feed_t *f)

@@ -68,6 +68,15 @@ typedef struct xt_md_feed {
     char pad1[56];
     _Atomic uint64_t tail; /* consumed */
     _Atomic uint64_t dropped;
+    /* engine thread -> market-data thread: the timestamp of the batch
+     * under way, from before its clock read (XT_MD_BATCH_STARTING) until
+     * its events are published or dropped (then XT_MD_NO_BATCH), so that
+     * market data's clock closes no interval its trades may still fall
+     * in: a batch stamped before a boundary and published after market
+     * data's clock passed it (a slow commit) counted in the next candle
+     * live but in its own after a restart, which had closed and written
+     * the candle without it - the trade was in neither. */
+    _Atomic int64_t batch_open;
     /* never reset: TRADE and INSTRUMENT events lost (a resync sends the books
      * again, not these): market data's state is not the journal's once nonzero */
     _Atomic uint64_t trades_lost;
@@ -77,6 +86,16 @@ typedef struct xt_md_feed {
  * in now with XT_PAGES_TOUCH), the lost marks of `instruments` and the
  * eventfd. Returns 0 or -1. */
 int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, uint32_t instruments, unsigned page_flags);
+
+#define XT_MD_BATCH_STARTING INT64_MIN /* batch_open: about to read the clock */
+#define XT_MD_NO_BATCH INT64_MAX       /* batch_open: none under way */
+
+/* Market data's clock may close the intervals that end at or before the
+ * returned time: `now` (read before this call), held at the batch under
+ * way (held at `before`, the last one returned, while a batch reads its
+ * clock). Its events are to be read after this call, before the close.
+ * Market-data thread. */
+int64_t xt_md_feed_horizon(xt_md_feed_t *f, int64_t now, int64_t before);
 void xt_md_feed_destroy(xt_md_feed_t *f);
 
 /* Engine thread: copies the batch's BOOK, TRADE and INSTRUMENT events (when on). */

@@ -162,8 +162,9 @@ struct xt_md_server {
     size_t msg_bytes[MSG_CLASSES]; /* buffer size of each class */
     uint8_t *msg_mem[MSG_CLASSES];
     uint32_t msg_count[MSG_CLASSES], msg_free[MSG_CLASSES];
-    int64_t now;  /* the loop's wall clock (xt_now_ns): messages' times, candles, the throttle ticks */
-    int64_t mono; /* the loop's monotonic clock: every interval (pings, idle, rate windows, heartbeats) */
+    int64_t now;     /* the loop's wall clock (xt_now_ns): messages' times, candles, the throttle ticks */
+    int64_t horizon; /* what candles and the timeline are closed at: now, held at a batch under way (md_feed.h) */
+    int64_t mono;    /* the loop's monotonic clock: every interval (pings, idle, rate windows, heartbeats) */
     int64_t last_ping, last_advance, last_tick; /* xt_mono_ns */
     uint8_t clock_behind;                       /* the wall clock was last seen behind the market's (logged) */
     uint64_t ticks;

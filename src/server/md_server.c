@@ -763,7 +763,7 @@ static void timers(mds_t *m)
 {
     if (m->mono - m->last_advance >= XT_MD_ADVANCE_NS) {
         m->last_advance = m->mono;
-        xt_md_advance(&m->md, m->now);
+        xt_md_advance(&m->md, m->horizon); /* not past a batch under way (md_feed.h) */
         clock_check(m);
     }
     if (m->mono - m->last_tick >= XT_TH_TICK_NS) {
@@ -929,6 +929,7 @@ static void *md_main(void *arg)
             stalled(m, m->mono - last_mono);
         last_mono = m->mono;
         int stop = dispatch(m, evs, n);
+        m->horizon = xt_md_feed_horizon(f, m->now, m->horizon); /* before the feed is read */
         drain_feed(m);
         if (n >= 0) /* not after an EINTR (SIGCONT): the sockets are read first */
             timers(m);
@@ -1185,6 +1186,7 @@ int xt_md_server_open(xt_server_t *s, char *why, size_t n)
      * serves (xt_md_history_live), more than the few GET /api/v1/klines
      * keeps in memory when the downtime was long. */
     m->now = xt_market_ns(); /* not before load_books' time: an advance to an earlier one is ignored */
+    m->horizon = m->now;
     xt_md_advance(&m->md, m->now);
     xt_mds_flush_trades(m); /* the replay's last ones: nobody subscribes yet, none is sent later */
     /* An instrument this start made no update of (no level, no trade, no

@@ -462,6 +462,47 @@ def test_a_slow_history_never_holds_market_data():
 
 
 @test
+def test_a_trade_stamped_before_a_boundary_stays_in_its_candle():
+    """A batch stamped just before a minute's end whose commit is slow
+    (debug.commit_delay_us: 200 ms) reached market data after its clock had
+    closed the minute: live, its trade counted in the next minute; after a
+    kill -9 the restart's replay put it in its own minute by its timestamp,
+    which the file already held without it - the trade was in no candle.
+    Market data's clock now closes no interval while a batch stamped
+    before its end is under way: the trade is in its own minute, live and
+    after the restart, as `md rebuild` has it."""
+    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
+    clock = Clock(minute - LEAD)
+    srv = TS.Server({"debug.commit_delay_us": 200000}, start=False)
+    hist = os.path.join(srv.data, "klines")
+    a, b = start(srv, clock)
+    trade(a, b, BTC, 3000000, 20000)
+    inst = a.inst[BTC]
+    a.place(inst, SELL, 3000500, 20000)
+    clock.wait_until(minute - 60 * NS // 1000)  # 60 ms before the end: published ~140 ms after it
+    cl = b.new_order(inst, BUY, 3000500, 20000)
+    f = b.expect(FILL, clordid=cl)
+    check(f.ts < minute, f"the trade was stamped {(f.ts - minute) / 1e6:.1f} ms after the minute's end: too late")
+    clock.wait_until(minute + 5 * NS // 10)
+
+    def the_minutes():
+        http = H.Http(H.W.md_port(srv))
+        st, _, body = http.get(f"/api/v1/klines?symbol={BTC}&interval=1m&limit=3")
+        http.close()
+        check(st == 200, f"klines {st} {body!r}")
+        return {c["t"]: (c["trades"], c["close"]) for c in H.json.loads(body)["data"]}
+    live = the_minutes()
+    check(live.get(minute - 60 * NS) == (2, "30005.00") and live.get(minute, (0,))[0] == 0,
+          f"live: {[((t - minute) // NS, v) for t, v in live.items()]}")
+    recs = wait_records(kl(hist, BTC, "1m"), 1)
+    check((recs[-1]["t"], recs[-1]["n"]) == (minute - 60 * NS, 2), f"the file: {recs}")
+    srv.kill()
+    start(srv, Clock(clock.now()))
+    check(the_minutes() == live, f"after the restart: {the_minutes()} != {live}")
+    check(srv.stop() == 0, "stop")
+
+
+@test
 def test_a_start_without_md_state_goes_on_from_the_files_price():
     """After a start without market data's saved day (md-state not used),
     market data knows no trade: it takes each instrument's last price from
