@@ -681,6 +681,16 @@ const char *xt_md_inst_symbol(const xt_md_inst_t *in)
     return in->symbol;
 }
 
+int32_t xt_md_inst_tz(const xt_md_inst_t *in)
+{
+    return in->tz;
+}
+
+int xt_md_inst_follows_ref(const xt_md_inst_t *in)
+{
+    return in->follow_ref;
+}
+
 uint64_t xt_md_book_seq(const xt_md_inst_t *in)
 {
     return in->book_seq;

@@ -291,6 +291,10 @@ const xt_md_inst_t *xt_md_find(const xt_md_t *md, uint32_t instrument);
 const xt_md_inst_t *xt_md_find_symbol(const xt_md_t *md, const char *symbol, size_t len);
 uint32_t xt_md_inst_id(const xt_md_inst_t *in);
 const char *xt_md_inst_symbol(const xt_md_inst_t *in);
+/* Its time zone, seconds east of UTC; whether its previous close is the
+ * band's ref (xt_md_follow_ref). */
+int32_t xt_md_inst_tz(const xt_md_inst_t *in);
+int xt_md_inst_follows_ref(const xt_md_inst_t *in);
 /* xt_event_batch_t.cmd_type of batches that write the books again as of
  * command seq (after lost events, or at start): not a command of its own. */
 #define XT_MD_RESYNC 0xFF

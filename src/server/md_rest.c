@@ -217,7 +217,7 @@ static int64_t ts_of(mds_t *m, const xt_md_inst_t *in)
     return p->last_ts ? p->last_ts : m->now;
 }
 
-/* {"data":[{"symbol":"BTC-USDT","id":0,"tick":"0.01","lot":"0.0001"},...]} and a newline */
+/* {"data":[{"symbol":"BTC-USDT","id":0,"tick":"0.01","lot":"0.0001",...},...]} and a newline */
 static void instruments(mds_t *m, rest_res_t *r)
 {
     xt_text_t t = {m->http_body, m->http_cap, 0, 0};
@@ -237,7 +237,12 @@ static void instruments(mds_t *m, rest_res_t *r)
                        s->symbol, id, tick, lot, xt_mds_halted(m, id) ? "halted" : "trading");
         char band[XT_MD_BAND_BUFSZ];
         xt_md_enc_band(band, xt_mds_trading(m, id, 0), s->tick);
-        xt_text_printf(&t, "%s}", band);
+        int32_t tz = xt_md_inst_tz(in), a = tz < 0 ? -tz : tz;
+        char zone[8] = "UTC"; /* as config.md writes it: UTC, +HH:MM, -HH:MM */
+        if (tz)
+            snprintf(zone, sizeof zone, "%c%02d:%02d", tz < 0 ? '-' : '+', (int)(a / 3600 % 100), (int)(a % 3600 / 60));
+        xt_text_printf(&t, "%s,\"tz\":\"%s\",\"prev_close\":\"%s\"}", band, zone,
+                       xt_md_inst_follows_ref(in) ? "ref" : "close");
         sep = ",";
     }
     xt_text_printf(&t, "]}\n");

@@ -649,6 +649,17 @@ def test_instruments():
     bands = [i["band"] for i in j["data"]]  # 1700.00 and 11.50 ±10%; a band moved by a reload: test_md_tcp
     check(bands == [{"low": "1530.00", "high": "1870.00"}, {"low": "10.35", "high": "12.65"}, None, None],
           f"bands {bands}")
+    zones = [(i["tz"], i["prev_close"]) for i in j["data"]]  # Asia/Shanghai is +08:00
+    check(zones == [("+08:00", "close"), ("+08:00", "close"), ("UTC", "close"), ("UTC", "close")], f"zones {zones}")
+    h.close()
+    conf = os.path.join(tempfile.mkdtemp(prefix="xt-rest-test-"), "zones.conf")
+    with open(conf, "w") as f:
+        f.write("[instrument W]\ntick = 0.01\nlot = 1\ntz = -05:30\n\n"
+                "[instrument E]\ntick = 0.01\nlot = 1\nref = 10.00\nband = 10\nprev_close = ref\ntz = +14:00\n")
+    s = W.start(FAST, args=("--config", conf))
+    h = H.Http(s.md_port)
+    zones = [(i["symbol"], i["tz"], i["prev_close"]) for i in get(h, "/api/v1/instruments")["data"]]
+    check(zones == [("W", "-05:30", "close"), ("E", "+14:00", "ref")], f"zones {zones}")
     h.close()
 
 
