@@ -230,8 +230,15 @@ static int open_existing(xt_kl_store_t *st, uint32_t idx)
             (h.interval != want.interval || strcmp(h.symbol, want.symbol) != 0))
             snprintf(what, sizeof what, "holds %s %s", h.symbol, xt_kline_interval_name(h.interval));
         else if (what[0] == '\0' && (h.tz_offset_s != want.tz_offset_s || !same_decimal(h.tick, want.tick) ||
-                                     !same_decimal(h.lot, want.lot)))
+                                     !same_decimal(h.lot, want.lot))) {
             snprintf(what, sizeof what, "written for another tz, tick or lot than the instrument has now");
+            xt_kl_file_t old = {0};
+            if (same_decimal(h.tick, want.tick) && check_tail(st, fd, &size, &old) == 0 && old.has_last) {
+                st->files[idx].has_prior = 1; /* the tz alone: its last close is still a price */
+                st->files[idx].prior_open = old.last_open;
+                st->files[idx].prior_close = old.last_close;
+            }
+        }
         if (what[0] == '\0' && (rc = check_tail(st, fd, &size, &st->files[idx])) == XT_ECORRUPT) {
             snprintf(what, sizeof what, "%s", DAMAGED_TAIL);
             rc = 0;

@@ -103,6 +103,11 @@ typedef struct xt_kl_file {
     uint8_t has_last, dirty, created, unsynced;
     uint8_t check; /* look at the tail again before the next write (after a failure) */
     uint8_t off;   /* an unusable file that could not be set aside: its candles are dropped */
+    /* The newest record of a file set aside because only the instrument's
+     * tz changed (its prices hold: same tick): the last price it knew,
+     * for market data (md_history.h), not a record of this file. */
+    uint8_t has_prior;
+    int64_t prior_open, prior_close;
 } xt_kl_file_t;
 
 typedef struct xt_kl_inst {

@@ -105,6 +105,9 @@ int xt_md_history_open(xt_server_t *s, xt_md_history_t **out, char *why, size_t 
         h->recent[i].has_last = f->has_last;
         h->recent[i].last_open = f->last_open;
         h->recent[i].last_close = f->last_close;
+        h->recent[i].has_prior = f->has_prior;
+        h->recent[i].prior_open = f->prior_open;
+        h->recent[i].prior_close = f->prior_close;
     }
     uint64_t cap = 64;
     while (cap < h->st.cfg.pending)
@@ -155,6 +158,10 @@ int64_t xt_md_history_last_price(const xt_md_history_t *h, uint32_t id)
         if (r->has_last && r->last_open <= INT64_MAX - len && r->last_open + len > end) { /* strictly: 1m on a tie */
             end = r->last_open + len;
             price = r->last_close;
+        }
+        if (r->has_prior && r->prior_open <= INT64_MAX - len && r->prior_open + len > end) {
+            end = r->prior_open + len;
+            price = r->prior_close;
         }
     }
     return price;

@@ -38,8 +38,9 @@ typedef struct xt_md_history_msg {
 typedef struct xt_md_history_recent {
     xt_md_candle_t c[XT_MD_HISTORY_RECENT]; /* a ring: the newest at (head - 1) */
     int64_t last_open, last_close;          /* of the file's newest candle, as the store has it (has_last) */
+    int64_t prior_open, prior_close;        /* of a file set aside for a tz change (xt_kl_file_t's) */
     uint32_t head, n;
-    uint8_t has_last;
+    uint8_t has_last, has_prior;
 } xt_md_history_recent_t;
 
 typedef struct xt_md_history {
@@ -122,7 +123,8 @@ void xt_md_history_cancel_waits(xt_md_history_t *h, uint64_t ticket);
 uint32_t xt_md_history_recent(const xt_md_history_t *h, uint32_t id, int interval, xt_md_candle_t *out);
 
 /* The close of the newest candle (the latest end) in instrument id's
- * files as they were at open, the 1m file's on a tie: the last price the
+ * files as they were at open - or set aside at open because the
+ * instrument's tz changed - the 1m file's on a tie: the last price the
  * history knows, for market data that knows none (a start without its
  * saved day). XT_PRICE_NONE with no record (or h NULL). Market-data
  * thread, before it hands candles over. */

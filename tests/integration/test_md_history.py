@@ -503,6 +503,41 @@ def test_a_trade_stamped_before_a_boundary_stays_in_its_candle():
 
 
 @test
+def test_a_tz_change_keeps_the_last_price():
+    """An instrument whose tz the config changes starts its market-data day
+    afresh, its history files set aside (their candles are aligned to the
+    old zone) - and so its last price went with them: the ticker's last,
+    open, high and low were null until its next trade. The newest close of
+    the files set aside is still a price (same tick): the ticker is at it."""
+    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
+    clock = Clock(minute - LEAD)
+    srv = TS.Server(start=False)
+    hist = os.path.join(srv.data, "klines")
+    a, b = start(srv, clock)
+    trade(a, b, BTC, 3000300, 10000)
+    check(clock.now() < minute - NS // 2, "too slow: the trade did not land before the boundary")
+    clock.wait_until(minute + 3 * NS // 10)
+    wait_records(kl(hist, BTC, "1m"), 1)
+    check(srv.stop() == 0, "stop")
+    conf = os.path.join(srv.tmp, "tz.conf")
+    text = open(CONF).read()
+    section = "[instrument BTC-USDT]\n"
+    check(section in text, "etc/xtrading.conf defines BTC-USDT")
+    with open(conf, "w") as f:
+        f.write(text.replace(section, section + "tz = +01:00\n"))
+    srv.args = ["--config", conf]
+    start(srv, Clock(clock.now()))
+    check(os.path.exists(kl(hist, BTC, "1m") + ".old"), "the 1m file set aside")
+    http = H.Http(H.W.md_port(srv))
+    st, _, body = http.get(f"/api/v1/ticker?symbol={BTC}")
+    check(st == 200, f"ticker {st} {body!r}")
+    tk = H.json.loads(body)
+    check((tk["last"], tk["open"], tk["trades"]) == ("30003.00", "30003.00", 0), f"the ticker: {tk}")
+    http.close()
+    check(srv.stop() == 0, "second stop")
+
+
+@test
 def test_a_start_without_md_state_goes_on_from_the_files_price():
     """After a start without market data's saved day (md-state not used),
     market data knows no trade: it takes each instrument's last price from

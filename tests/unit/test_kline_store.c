@@ -337,6 +337,9 @@ static void files_for_other_settings_set_aside(void **state)
     assert_int_equal(xt_kl_store_add(&st, 0, "X", 8 * 3600, TICK, LOT), 0);
     assert_int_equal(st.st.set_aside, 1);
     assert_non_null(strstr(st.why, "another tz"));
+    /* its last close is kept as a price (the tick is the same), not as a record */
+    assert_true(st.files[XT_KL_1D].has_prior && !st.files[XT_KL_1D].has_last);
+    assert_true(st.files[XT_KL_1D].prior_open == T0 && st.files[XT_KL_1D].prior_close == 1);
     assert_int_equal(file_size(p), -1);
     assert_int_equal(file_size(old), XT_KL_HEADER_SIZE + XT_KL_RECORD_SIZE);
     append_ok(&st, 0, XT_KL_1D, candle(T0 - 8 * 3600 * NS, 2, 2, 2, 2, 1, 1)); /* no last record now */
