@@ -27,11 +27,15 @@ int64_t xt_mono_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+/* seq_cst (free on x86: a plain load, a lock cmpxchg): market data's
+ * clock relies on the floor's accesses and md_feed's batch_open being in
+ * one total order (xt_md_feed_horizon) - relaxed ones could pass a
+ * seq_cst store or load on weaker CPUs (aarch64). */
 int64_t xt__market_step(_Atomic int64_t *floor, int64_t wall)
 {
-    int64_t f = atomic_load_explicit(floor, memory_order_relaxed);
+    int64_t f = atomic_load(floor);
     while (wall > f)
-        if (atomic_compare_exchange_weak_explicit(floor, &f, wall, memory_order_relaxed, memory_order_relaxed))
+        if (atomic_compare_exchange_weak(floor, &f, wall))
             return wall;
     return f; /* the wall clock is behind a time already given: hold it */
 }

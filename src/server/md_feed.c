@@ -26,9 +26,10 @@ int xt_md_feed_init(xt_md_feed_t *f, uint32_t records, uint32_t instruments, uns
 
 int64_t xt_md_feed_horizon(xt_md_feed_t *f, int64_t now, int64_t before)
 {
-    /* seq_cst against the engine's stores: a batch that reads its clock
-     * after this load reads one at least `now` (the market's clock never
-     * goes back, clock.h), so it is in intervals not closed here */
+    /* seq_cst, as the engine's stores and the market clock's floor
+     * (clock.c): a batch that marks itself after this load reads its
+     * clock after market data read `now`, so at least `now` (the floor
+     * never goes back), and its trades are in intervals not closed here */
     int64_t b = atomic_load(&f->batch_open);
     if (b == XT_MD_BATCH_STARTING)
         return before < now ? before : now;

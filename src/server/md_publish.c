@@ -425,9 +425,9 @@ static void on_book(mds_t *m, uint32_t slot, const xt_md_update_t *u)
 }
 
 /* A live ticker's time: ts, or the instrument's latest update's should
- * ts be before it (an order the engine took before a candle the clock
- * closed, read after it): no ticker goes back from another or from a
- * snapshot, which carries that time too. */
+ * ts be before it (a band move learned from a resync, whose records carry
+ * the engine's last batch's time): no ticker goes back from another or
+ * from a snapshot, which carries that time too. */
 static int64_t ticker_time(const inst_pub_t *p, int64_t ts)
 {
     return ts < p->last_ts ? p->last_ts : ts;
