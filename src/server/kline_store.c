@@ -152,9 +152,10 @@ static int same_decimal(xt_decimal_t a, xt_decimal_t b)
 /* Cuts a partial last record and any last records whose checksum fails
  * (what a crash in the middle of a write leaves), then takes the last
  * record as the file's newest if it is newer than what f knows. *size is
- * updated. Returns 0, -errno, or XT_ECORRUPT (nothing cut) when more bad
+ * updated. Without cut, the file is only read (one to be set aside as it
+ * is). Returns 0, -errno, or XT_ECORRUPT (nothing cut) when more bad
  * records end the file than one write holds. */
-static int check_tail(xt_kl_store_t *st, int fd, off_t *size, xt_kl_file_t *f)
+static int check_tail(xt_kl_store_t *st, int fd, off_t *size, xt_kl_file_t *f, int cut)
 {
     off_t keep = HDR + (*size - HDR) / REC * REC;
     /* One write carries at most cfg.pending records (a new file's header
@@ -181,7 +182,7 @@ static int check_tail(xt_kl_store_t *st, int fd, off_t *size, xt_kl_file_t *f)
     }
     if (*size - keep > torn_max) /* every record bad, one write's worth and more */
         return XT_ECORRUPT;
-    if (keep < *size) {
+    if (keep < *size && cut) {
         int rc = st->io->ftruncate(st->io, fd, keep);
         if (rc)
             return rc;
@@ -233,13 +234,13 @@ static int open_existing(xt_kl_store_t *st, uint32_t idx)
                                      !same_decimal(h.lot, want.lot))) {
             snprintf(what, sizeof what, "written for another tz, tick or lot than the instrument has now");
             xt_kl_file_t old = {0};
-            if (same_decimal(h.tick, want.tick) && check_tail(st, fd, &size, &old) == 0 && old.has_last) {
+            if (same_decimal(h.tick, want.tick) && check_tail(st, fd, &size, &old, 0) == 0 && old.has_last) {
                 st->files[idx].has_prior = 1; /* the tz alone: its last close is still a price */
                 st->files[idx].prior_open = old.last_open;
                 st->files[idx].prior_close = old.last_close;
             }
         }
-        if (what[0] == '\0' && (rc = check_tail(st, fd, &size, &st->files[idx])) == XT_ECORRUPT) {
+        if (what[0] == '\0' && (rc = check_tail(st, fd, &size, &st->files[idx], 1)) == XT_ECORRUPT) {
             snprintf(what, sizeof what, "%s", DAMAGED_TAIL);
             rc = 0;
         }
@@ -357,7 +358,7 @@ static int write_records(xt_kl_store_t *st, uint32_t idx, size_t n)
     if (rc == 0 && size < HDR && size > 0) { /* a header torn when the file was created */
         st->st.truncated += (uint64_t)size;
         rc = st->io->ftruncate(st->io, fd, size = 0);
-    } else if (rc == 0 && f->check && size >= HDR && (rc = check_tail(st, fd, &size, f)) == XT_ECORRUPT) {
+    } else if (rc == 0 && f->check && size >= HDR && (rc = check_tail(st, fd, &size, f, 1)) == XT_ECORRUPT) {
         st->io->close(st->io, fd); /* damaged past a torn write since it was opened: kept aside, started afresh */
         if ((rc = set_aside(st, path, DAMAGED_TAIL)) != 0)
             return rc;

@@ -120,6 +120,25 @@ def trade(a, b, sym, price, qty):
     b.expect(FILL, clordid=cl)
 
 
+def traded_minute(sets=None, price=3000000, qty=20000):
+    """A server started LEAD before a minute's end, with one trade on
+    BTC-USDT in that minute. Returns (srv, clock, minute, a, b): minute is
+    the minute's end."""
+    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
+    clock = Clock(minute - LEAD)
+    srv = TS.Server(sets, start=False)
+    a, b = start(srv, clock)
+    trade(a, b, BTC, price, qty)
+    return srv, clock, minute, a, b
+
+
+def minute_closed(clock, minute):
+    """Waits until market data's clock has closed the minute ending at
+    minute (a 100 ms tick), the trade having landed well before it."""
+    check(clock.now() < minute - NS // 2, "too slow: the trade did not land before the boundary")
+    clock.wait_until(minute + 3 * NS // 10)
+
+
 def wait_records(path, n, timeout=10):
     """Polls until the file holds at least n records; returns them. (A file
     shorter than a header is one the writer has opened to create and not
@@ -339,13 +358,8 @@ def test_klines_after_a_downtime():
     of the downtime, more than the 8 per file market data keeps in memory
     for REST; they are written before market data serves, so the answer has
     every minute, with no hole (a review found minutes 1-11 missing)."""
-    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
-    clock = Clock(minute - LEAD)
-    srv = TS.Server({"md.history_flush_ms": 60000}, start=False)
-    a, b = start(srv, clock)
-    trade(a, b, BTC, 3000000, 20000)
-    check(clock.now() < minute - NS // 2, "too slow: the trade did not land before the boundary")
-    clock.wait_until(minute + 3 * NS // 10)
+    srv, clock, minute, a, b = traded_minute({"md.history_flush_ms": 60000})
+    minute_closed(clock, minute)
     check(srv.stop() == 0, "stop")
     clock = Clock(minute + 20 * 60 * NS + 2 * NS)
     start(srv, clock)
@@ -370,14 +384,9 @@ def test_a_snapshot_writes_the_candles_closed_before_it():
     minute gone after a kill 0.4 s after a snapshot). Here: the minute
     closes, a snapshot, its file within seconds, a kill, and the minute is
     there after the restart."""
-    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
-    clock = Clock(minute - LEAD)
-    srv = TS.Server({"md.history_flush_ms": 60000}, start=False)
+    srv, clock, minute, a, b = traded_minute({"md.history_flush_ms": 60000})
     hist = os.path.join(srv.data, "klines")
-    a, b = start(srv, clock)
-    trade(a, b, BTC, 3000000, 20000)
-    check(clock.now() < minute - NS // 2, "too slow: the trade did not land before the boundary")
-    clock.wait_until(minute + 3 * NS // 10)  # the clock has closed the minute (a 100 ms tick)
+    minute_closed(clock, minute)
     check(A.ok(srv, "snapshot")["ok"], "snapshot")
     recs = wait_records(kl(hist, BTC, "1m"), 1, timeout=5)  # not the minute md.history_flush_ms waits
     check(recs[0]["t"] == minute - 60 * NS and recs[0]["n"] == 1, f"the record {recs[0]}")
@@ -401,14 +410,9 @@ def test_the_state_is_written_once_its_candles_are():
     crash left the minute missing from the files for good. The state is now
     written only once those candles are written and synced: when the file
     appears, the minute is in the history, and a kill then loses nothing."""
-    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
-    clock = Clock(minute - LEAD)
-    srv = TS.Server({"md.history_flush_ms": 60000, "debug.kline_write_delay_ms": 1500}, start=False)
+    srv, clock, minute, a, b = traded_minute({"md.history_flush_ms": 60000, "debug.kline_write_delay_ms": 1500})
     hist = os.path.join(srv.data, "klines")
-    a, b = start(srv, clock)
-    trade(a, b, BTC, 3000000, 20000)
-    check(clock.now() < minute - NS // 2, "too slow: the trade did not land before the boundary")
-    clock.wait_until(minute + 3 * NS // 10)  # the clock has closed the minute (a 100 ms tick)
+    minute_closed(clock, minute)
 
     def states():
         return {f for f in os.listdir(srv.data) if re.fullmatch(r"md-state-\d+", f)}
@@ -471,12 +475,8 @@ def test_a_trade_stamped_before_a_boundary_stays_in_its_candle():
     Market data's clock now closes no interval while a batch stamped
     before its end is under way: the trade is in its own minute, live and
     after the restart, as `md rebuild` has it."""
-    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
-    clock = Clock(minute - LEAD)
-    srv = TS.Server({"debug.commit_delay_us": 200000}, start=False)
+    srv, clock, minute, a, b = traded_minute({"debug.commit_delay_us": 200000})
     hist = os.path.join(srv.data, "klines")
-    a, b = start(srv, clock)
-    trade(a, b, BTC, 3000000, 20000)
     inst = a.inst[BTC]
     a.place(inst, SELL, 3000500, 20000)
     clock.wait_until(minute - 60 * NS // 1000)  # 60 ms before the end: published ~140 ms after it
@@ -509,14 +509,9 @@ def test_a_tz_change_keeps_the_last_price():
     old zone) - and so its last price went with them: the ticker's last,
     open, high and low were null until its next trade. The newest close of
     the files set aside is still a price (same tick): the ticker is at it."""
-    minute = (time.time_ns() + LEAD) // (60 * NS) * (60 * NS) + 60 * NS
-    clock = Clock(minute - LEAD)
-    srv = TS.Server(start=False)
+    srv, clock, minute, a, b = traded_minute(price=3000300, qty=10000)
     hist = os.path.join(srv.data, "klines")
-    a, b = start(srv, clock)
-    trade(a, b, BTC, 3000300, 10000)
-    check(clock.now() < minute - NS // 2, "too slow: the trade did not land before the boundary")
-    clock.wait_until(minute + 3 * NS // 10)
+    minute_closed(clock, minute)
     wait_records(kl(hist, BTC, "1m"), 1)
     check(srv.stop() == 0, "stop")
     conf = os.path.join(srv.tmp, "tz.conf")
