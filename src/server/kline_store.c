@@ -464,6 +464,7 @@ int xt_kl_store_sync(xt_kl_store_t *st)
         xt_kl_file_t *f = &st->files[idx];
         st->unsynced_head = f->next_unsynced;
         char path[XT_PATH_MAX];
+        path[0] = '\0'; /* (told in sync_why should its name not fit) */
         int rc = file_path(st, idx, path, sizeof path);
         int fd = rc ? rc : st->io->open(st->io, path, O_RDONLY, 0);
         if (fd >= 0) {
