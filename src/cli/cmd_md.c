@@ -41,16 +41,6 @@ static void usage(FILE *f)
 
 /* ---- formatting ------------------------------------------------------------------ */
 
-/* "+08:00", "-05:30", or utc for 0. */
-static void fmt_tz(char *out, size_t cap, int32_t tz, const char *utc)
-{
-    int32_t a = tz < 0 ? -tz : tz;
-    if (tz == 0)
-        snprintf(out, cap, "%s", utc);
-    else
-        snprintf(out, cap, "%c%02d:%02d", tz < 0 ? '-' : '+', (int)(a / 3600 % 100), (int)(a % 3600 / 60));
-}
-
 static void fmt_time(char *out, size_t cap, int64_t ns, int32_t tz)
 {
     int64_t s = ns / 1000000000, frac = ns % 1000000000;
@@ -61,7 +51,7 @@ static void fmt_time(char *out, size_t cap, int64_t ns, int32_t tz)
     time_t t = (time_t)(s + tz);
     struct tm tm;
     char zone[16];
-    fmt_tz(zone, sizeof zone, tz, "Z");
+    xt_config_format_tz(zone, sizeof zone, tz, "Z");
     if (gmtime_r(&t, &tm) == NULL) {
         snprintf(out, cap, "%lld", (long long)ns);
         return;
@@ -105,7 +95,7 @@ static void print_header(const dump_opts_t *o, const xt_kl_header_t *h, uint64_t
     char tick[XT_DECIMAL_BUFSZ], lot[XT_DECIMAL_BUFSZ], tz[16];
     xt_decimal_format(h->tick, tick);
     xt_decimal_format(h->lot, lot);
-    fmt_tz(tz, sizeof tz, h->tz_offset_s, "UTC");
+    xt_config_format_tz(tz, sizeof tz, h->tz_offset_s, "UTC");
     printf("# %s %s tz %s tick %s lot %s: %llu records\n", h->symbol, xt_kline_interval_name(h->interval), tz, tick,
            lot, (unsigned long long)n);
     printf("# %s open high low close volume turnover trades\n", o->raw ? "open_time_ns" : "open_time");

@@ -779,6 +779,15 @@ static const struct {
                    {"Asia/Kolkata", 5 * 3600 + 1800},
                    {"Asia/Dubai", 4 * 3600}};
 
+void xt_config_format_tz(char *out, size_t cap, int32_t offset_s, const char *utc)
+{
+    int32_t a = offset_s < 0 ? -offset_s : offset_s;
+    if (offset_s == 0)
+        snprintf(out, cap, "%s", utc);
+    else
+        snprintf(out, cap, "%c%02d:%02d", offset_s < 0 ? '-' : '+', (int)(a / 3600 % 100), (int)(a % 3600 / 60));
+}
+
 int xt_config_parse_tz(const char *s, int32_t *offset_s)
 {
     for (size_t i = 0; i < sizeof fixed_zones / sizeof fixed_zones[0]; i++)
@@ -1043,11 +1052,9 @@ static void print_instrument(const xt_server_config_t *c, uint32_t i, FILE *f)
         xt_decimal_format(d->band_pct, b);
         fprintf(f, "band = %s\n", b);
     }
-    int32_t tz = c->tz_offset[i], a = tz < 0 ? -tz : tz;
-    if (tz == 0)
-        fprintf(f, "tz = UTC\n");
-    else
-        fprintf(f, "tz = %c%02d:%02d\n", tz < 0 ? '-' : '+', (int)(a / 3600), (int)(a % 3600 / 60));
+    char tz[8];
+    xt_config_format_tz(tz, sizeof tz, c->tz_offset[i], "UTC");
+    fprintf(f, "tz = %s\n", tz);
     if (c->prev_close_ref[i])
         fprintf(f, "prev_close = ref\n");
 }

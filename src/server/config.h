@@ -200,6 +200,9 @@ int xt_config_parse_uint(const char *s, uint64_t *out);
  * zone name (Asia/Shanghai, Asia/Hong_Kong, Asia/Singapore, Asia/Tokyo,
  * Asia/Seoul, Asia/Kolkata, Asia/Dubai). Returns 0 or -1. */
 int xt_config_parse_tz(const char *s, int32_t *offset_s);
+/* The other way: offset_s as "+HH:MM" or "-HH:MM", or `utc` for 0 (a
+ * named zone comes out as its offset). */
+void xt_config_format_tz(char *out, size_t cap, int32_t offset_s, const char *utc);
 
 /* The admin socket's path (server.admin_socket, or <journal.dir>/admin.sock)
  * into out. Returns its length, or XT_ERANGE when it does not fit cap

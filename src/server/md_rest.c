@@ -237,10 +237,8 @@ static void instruments(mds_t *m, rest_res_t *r)
                        s->symbol, id, tick, lot, xt_mds_halted(m, id) ? "halted" : "trading");
         char band[XT_MD_BAND_BUFSZ];
         xt_md_enc_band(band, xt_mds_trading(m, id, 0), s->tick);
-        int32_t tz = xt_md_inst_tz(in), a = tz < 0 ? -tz : tz;
-        char zone[8] = "UTC"; /* as config.md writes it: UTC, +HH:MM, -HH:MM */
-        if (tz)
-            snprintf(zone, sizeof zone, "%c%02d:%02d", tz < 0 ? '-' : '+', (int)(a / 3600 % 100), (int)(a % 3600 / 60));
+        char zone[8]; /* as config.md writes it: UTC, +HH:MM, -HH:MM */
+        xt_config_format_tz(zone, sizeof zone, xt_md_inst_tz(in), "UTC");
         xt_text_printf(&t, "%s,\"tz\":\"%s\",\"prev_close\":\"%s\"}", band, zone,
                        xt_md_inst_follows_ref(in) ? "ref" : "close");
         sep = ",";
