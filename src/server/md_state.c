@@ -348,9 +348,11 @@ static void write_saved(mds_t *m)
     uint64_t seq = m->save.seq;
     int64_t t0 = xt_mono_ns();
     finish_encoding(m);
-    char why[XT_PATH_MAX + 160] = "the history's writer took longer than 5 s (a slow disk)";
+    char why[XT_PATH_MAX + 160];
     int hrc = xt_md_history_wait(m->hist, m->save.hist, HISTORY_WAIT_MS, why, sizeof why);
-    if (hrc == -ECANCELED)
+    if (hrc == -ETIMEDOUT)
+        snprintf(why, sizeof why, "the history's writer took longer than %d s (a slow disk)", HISTORY_WAIT_MS / 1000);
+    else if (hrc == -ECANCELED)
         snprintf(why, sizeof why, "the next snapshot came before the history's writer was done (a slow disk)");
     if (hrc) { /* written all the same: without it a restart begins the day afresh, whatever the crash */
         xt_log_ev_t e;
